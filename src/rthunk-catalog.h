@@ -1,0 +1,122 @@
+/* rthunk-catalog.h — typed function catalogs */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+/**
+ * RthunkFuncFlags:
+ * @RTHUNK_FUNC_NONE: no flag
+ * @RTHUNK_FUNC_PURE: same inputs, same output: results may be cached,
+ *   retried and moved
+ * @RTHUNK_FUNC_IO: side effects: never cached, never retried, only run
+ *   where provided
+ * @RTHUNK_FUNC_ASSOC: an associative binary operation
+ *
+ * Flags of a catalog function; the values match the wire's `FuncFlag`.
+ *
+ * Since: 0.1
+ */
+typedef enum /*< flags >*/ {
+  RTHUNK_FUNC_NONE = 0,
+  RTHUNK_FUNC_PURE = 1 << 0,
+  RTHUNK_FUNC_IO = 1 << 1,
+  RTHUNK_FUNC_ASSOC = 1 << 2,
+} RthunkFuncFlags;
+
+/**
+ * RthunkCallContext:
+ *
+ * What a native function may ask of the evaluation that calls it.
+ *
+ * Since: 0.1
+ */
+typedef struct _RthunkCallContext RthunkCallContext;
+
+/**
+ * RthunkNativeFunc:
+ * @context: the calling evaluation
+ * @args: (array length=n_args): the arguments, already forced (never pending)
+ * @n_args: how many arguments (the signature's arity)
+ * @user_data: the data given to rthunk_catalog_add()
+ * @error: return location for a #GError
+ *
+ * A function implemented in C. It is called from any thread, so it must be
+ * thread-safe.
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+typedef RthunkValue *(*RthunkNativeFunc) (RthunkCallContext  *context,
+                                          RthunkValue *const *args,
+                                          guint               n_args,
+                                          gpointer            user_data,
+                                          GError            **error);
+
+/**
+ * RthunkFuncDef:
+ *
+ * A function of a catalog: its name, signature, flags and documentation,
+ * and for a local function its implementation. Immutable.
+ *
+ * Since: 0.1
+ */
+typedef struct _RthunkFuncDef RthunkFuncDef;
+
+#define RTHUNK_TYPE_FUNC_DEF (rthunk_func_def_get_type ())
+GType rthunk_func_def_get_type (void) G_GNUC_CONST;
+
+RthunkFuncDef   *rthunk_func_def_ref         (RthunkFuncDef *def);
+void             rthunk_func_def_unref       (RthunkFuncDef *def);
+const char      *rthunk_func_def_get_name    (RthunkFuncDef *def);
+RthunkType      *rthunk_func_def_get_type_term (RthunkFuncDef *def);
+const char      *rthunk_func_def_get_signature (RthunkFuncDef *def);
+RthunkFuncFlags  rthunk_func_def_get_flags   (RthunkFuncDef *def);
+const char      *rthunk_func_def_get_doc     (RthunkFuncDef *def);
+guint            rthunk_func_def_get_arity   (RthunkFuncDef *def);
+gboolean         rthunk_func_def_is_native   (RthunkFuncDef *def);
+RthunkValue     *rthunk_func_def_call        (RthunkFuncDef      *def,
+                                              RthunkCallContext  *context,
+                                              RthunkValue *const *args,
+                                              guint               n_args,
+                                              GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+
+#define RTHUNK_TYPE_CATALOG (rthunk_catalog_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkCatalog, rthunk_catalog, RTHUNK, CATALOG, GObject)
+
+RthunkCatalog   *rthunk_catalog_new          (void) G_GNUC_WARN_UNUSED_RESULT;
+gboolean         rthunk_catalog_add          (RthunkCatalog     *catalog,
+                                              const char        *name,
+                                              const char        *signature,
+                                              RthunkFuncFlags    flags,
+                                              const char        *doc,
+                                              RthunkNativeFunc   func,
+                                              gpointer           user_data,
+                                              GDestroyNotify     destroy,
+                                              GError           **error);
+gboolean         rthunk_catalog_add_remote   (RthunkCatalog     *catalog,
+                                              const char        *name,
+                                              RthunkType        *type,
+                                              RthunkFuncFlags    flags,
+                                              const char        *doc,
+                                              GError           **error);
+RthunkFuncDef   *rthunk_catalog_lookup       (RthunkCatalog     *catalog,
+                                              const char        *name);
+GPtrArray       *rthunk_catalog_list         (RthunkCatalog     *catalog) G_GNUC_WARN_UNUSED_RESULT;
+guint            rthunk_catalog_get_size     (RthunkCatalog     *catalog);
+void             rthunk_catalog_add_capability (RthunkCatalog   *catalog,
+                                                const char      *capability);
+const char *const *rthunk_catalog_get_capabilities (RthunkCatalog *catalog);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkFuncDef, rthunk_func_def_unref)
+
+G_END_DECLS

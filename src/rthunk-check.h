@@ -1,0 +1,37 @@
+/* rthunk-check.h — Hindley–Milner type inference against catalogs */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-node.h"
+#include "rthunk-type.h"
+
+G_BEGIN_DECLS
+
+#define RTHUNK_TYPE_CHECKER (rthunk_checker_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkChecker, rthunk_checker, RTHUNK, CHECKER, GObject)
+
+RthunkChecker *rthunk_checker_new                (RthunkCatalog  *catalog) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_checker_set_remote_catalog (RthunkChecker  *checker,
+                                                  RthunkCatalog  *remote);
+void           rthunk_checker_set_remote_allowed (RthunkChecker  *checker,
+                                                  gboolean        allowed);
+RthunkType    *rthunk_checker_check              (RthunkChecker  *checker,
+                                                  RthunkNode     *form,
+                                                  GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+RthunkType    *rthunk_checker_check_typed        (RthunkChecker  *checker,
+                                                  RthunkNode     *form,
+                                                  GHashTable    **node_types,
+                                                  GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_checker_bind               (RthunkChecker  *checker,
+                                                  const char     *name,
+                                                  RthunkType     *type);
+RthunkType    *rthunk_checker_lookup             (RthunkChecker  *checker,
+                                                  const char     *name);
+
+G_END_DECLS

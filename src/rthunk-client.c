@@ -1,0 +1,576 @@
+/* rthunk-client.c — a client of one server
+ *
+ * One connection, framed and validated by rthunk-frame like the server's,
+ * with the generated Thrift client on top. Calls are serialized by a lock,
+ * so a client can be shared between threads. A broken connection is
+ * reopened on the next call.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rthunk-frame.h"
+#include "rthunk-type-private.h"
+#include "rthunk-wire.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+#define CALL_TIMEOUT_MS 70000          /* above the longest thunkAwait */
+#define AWAIT_SLICE_MS 1000
+
+struct _RthunkClient
+{
+  GObject parent_instance;
+
+  char *address;
+  char *host;
+  char *port;
+  GMutex lock;
+  RthunkFrameTransport *transport;
+  ThriftProtocol *protocol;
+  RthunkWireRemoteExecutionServiceIf *stub;
+  char *server_name;
+  RthunkCatalog *catalog;
+};
+
+G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireFuncDef, g_object_unref)
+
+static void
+disconnect_locked (RthunkClient *self)
+{
+  g_clear_object (&self->stub);
+  g_clear_object (&self->protocol);
+  if (self->transport != NULL)
+    thrift_transport_close (THRIFT_TRANSPORT (self->transport), NULL);
+  g_clear_object (&self->transport);
+}
+
+static void
+rthunk_client_finalize (GObject *object)
+{
+  RthunkClient *self = RTHUNK_CLIENT (object);
+
+  disconnect_locked (self);
+  g_clear_object (&self->catalog);
+  g_free (self->server_name);
+  g_free (self->address);
+  g_free (self->host);
+  g_free (self->port);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (rthunk_client_parent_class)->finalize (object);
+}
+
+static void
+rthunk_client_class_init (RthunkClientClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rthunk_client_finalize;
+}
+
+static void
+rthunk_client_init (RthunkClient *self)
+{
+  g_mutex_init (&self->lock);
+}
+
+/**
+ * rthunk_client_new:
+ * @address: `HOST:PORT` of a server
+ *
+ * Creates a client; nothing is sent until rthunk_client_connect().
+ *
+ * Returns: (transfer full): a new client
+ *
+ * Since: 0.1
+ */
+RthunkClient *
+rthunk_client_new (const char *address)
+{
+  RthunkClient *self;
+  const char *colon;
+
+  g_return_val_if_fail (address != NULL, NULL);
+
+  rthunk_wire_ensure_types ();
+  self = g_object_new (RTHUNK_TYPE_CLIENT, NULL);
+  self->address = g_strdup (address);
+  colon = strrchr (address, ':');
+  if (colon != NULL)
+    {
+      self->host = g_strndup (address, colon - address);
+      self->port = g_strdup (colon + 1);
+    }
+  else
+    {
+      self->host = g_strdup (address);
+      self->port = g_strdup ("9090");
+    }
+  /* [::1]:9090 */
+  if (self->host[0] == '[' && g_str_has_suffix (self->host, "]"))
+    {
+      char *bare = g_strndup (self->host + 1, strlen (self->host) - 2);
+
+      g_free (self->host);
+      self->host = bare;
+    }
+  return self;
+}
+
+/**
+ * rthunk_client_get_address:
+ * @client: a client
+ *
+ * Returns: (transfer none): the `HOST:PORT` it talks to
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_client_get_address (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+
+  return client->address;
+}
+
+/* ---- the connection ---------------------------------------------------- */
+
+static int
+connect_socket (RthunkClient  *self,
+                GError       **error)
+{
+  struct addrinfo hints = { 0, };
+  struct addrinfo *result = NULL;
+  int fd = -1, rc, saved = ECONNREFUSED;
+
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if ((rc = getaddrinfo (self->host, self->port, &hints, &result)) != 0)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                   _("cannot resolve server %s: %s"), self->address, gai_strerror (rc));
+      return -1;
+    }
+  for (struct addrinfo *ai = result; ai != NULL && fd < 0; ai = ai->ai_next)
+    {
+      fd = socket (ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+      if (fd < 0)
+        continue;
+      rthunk_frame_set_timeouts (fd, CONNECT_TIMEOUT_MS, NULL);
+      if (connect (fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        {
+          saved = errno;
+          close (fd);
+          fd = -1;
+        }
+    }
+  freeaddrinfo (result);
+  if (fd < 0)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                 _("cannot connect to server %s: %s"), self->address, g_strerror (saved));
+  else
+    rthunk_frame_set_timeouts (fd, CALL_TIMEOUT_MS, NULL);
+  return fd;
+}
+
+static gboolean
+ensure_connected_locked (RthunkClient  *self,
+                         GError       **error)
+{
+  int fd;
+
+  if (self->stub != NULL)
+    return TRUE;
+  if ((fd = connect_socket (self, error)) < 0)
+    return FALSE;
+  self->transport = rthunk_frame_transport_new (fd, RTHUNK_FRAME_DEFAULT_MAX_BYTES * 8);
+  self->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", self->transport, NULL);
+  self->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                             "input_protocol", self->protocol,
+                             "output_protocol", self->protocol, NULL);
+  return TRUE;
+}
+
+/* Turns what a call left behind into one GError: an IDL exception keeps its
+ * code; a transport failure closes the connection. */
+static gboolean
+call_failed (RthunkClient  *self,
+             GError        *transport_error,
+             GObject       *exception,
+             GError       **error)
+{
+  if (exception != NULL)
+    {
+      g_autofree char *message = NULL;
+      gint code = RTHUNK_ERROR_INTERNAL;
+
+      g_object_get (exception, "code", &code, "message", &message, NULL);
+      g_set_error_literal (error, RTHUNK_ERROR, code,
+                           message != NULL ? message : _("the server refused the call"));
+      g_object_unref (exception);
+      g_clear_error (&transport_error);
+      return FALSE;
+    }
+  disconnect_locked (self);
+  if (transport_error != NULL && transport_error->domain == RTHUNK_FRAME_ERROR &&
+      transport_error->code == RTHUNK_FRAME_ERROR_TIMEOUT)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT,
+                 _("server %s did not answer in time"), self->address);
+  else
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                 _("lost the connection to server %s: %s"), self->address,
+                 transport_error != NULL ? transport_error->message : _("unknown error"));
+  g_clear_error (&transport_error);
+  return FALSE;
+}
+
+/* ---- calls ------------------------------------------------------------- */
+
+static gboolean
+fetch_info_locked (RthunkClient  *self,
+                   GError       **error)
+{
+  g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
+  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+
+  if (!rthunk_wire_remote_execution_service_if_get_server_info (self->stub, &info, auth,
+                                                                &denied, &call_error))
+    return call_failed (self, call_error, (GObject *) denied, error);
+  g_free (self->server_name);
+  self->server_name = g_strdup (info->name != NULL && g_utf8_validate (info->name, -1, NULL)
+                                ? info->name : self->address);
+  return TRUE;
+}
+
+static gboolean
+fetch_catalog_locked (RthunkClient  *self,
+                      GError       **error)
+{
+  g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  g_autoptr(RthunkCatalog) catalog = rthunk_catalog_new ();
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+
+  if (!rthunk_wire_remote_execution_service_if_get_func_defs (self->stub, &defs, names, auth,
+                                                              &invalid, &denied, &call_error))
+    return call_failed (self, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
+                        error);
+  for (guint k = 0; k < defs->len; k++)
+    {
+      RthunkWireFuncDef *def = g_ptr_array_index (defs, k);
+      g_autoptr(RthunkType) type = NULL;
+      g_autoptr(GError) bad = NULL;
+
+      if (def->name == NULL || !g_utf8_validate (def->name, -1, NULL) ||
+          (type = rthunk_wire_read_type (def->type, &bad)) == NULL ||
+          !rthunk_catalog_add_remote (catalog, def->name, type, def->flags & 7,
+                                      def->doc != NULL && g_utf8_validate (def->doc, -1, NULL) ? def->doc : "",
+                                      &bad))
+        {
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
+                       _("server %s published a malformed function: %s"), self->address,
+                       bad != NULL ? bad->message : _("bad name"));
+          return FALSE;
+        }
+    }
+  g_set_object (&self->catalog, catalog);
+  return TRUE;
+}
+
+/**
+ * rthunk_client_connect:
+ * @client: a client
+ * @error: return location for a #GError
+ *
+ * Connects, reads the server's name and its whole catalog.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%RTHUNK_ERROR_CONNECTION when
+ *   the server cannot be reached)
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_client_connect (RthunkClient  *client,
+                       GError       **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
+
+  g_mutex_lock (&client->lock);
+  ok = ensure_connected_locked (client, error) &&
+       fetch_info_locked (client, error) &&
+       fetch_catalog_locked (client, error);
+  g_mutex_unlock (&client->lock);
+  return ok;
+}
+
+/**
+ * rthunk_client_get_server_name:
+ * @client: a connected client
+ *
+ * Returns: (transfer none) (nullable): the name the server gave itself
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_client_get_server_name (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+
+  return client->server_name;
+}
+
+/**
+ * rthunk_client_get_catalog:
+ * @client: a connected client
+ *
+ * Returns: (transfer none) (nullable): the functions the server provides
+ *
+ * Since: 0.1
+ */
+RthunkCatalog *
+rthunk_client_get_catalog (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+
+  return client->catalog;
+}
+
+/* ---- thunks ------------------------------------------------------------ */
+
+typedef struct
+{
+  RthunkClient *client;
+  GByteArray *id;
+} RemoteHandle;
+
+static void
+remote_handle_free (gpointer data)
+{
+  RemoteHandle *handle = data;
+
+  g_object_unref (handle->client);
+  g_byte_array_unref (handle->id);
+  g_free (handle);
+}
+
+/* The value or error a finished thunk reported. */
+static RthunkValue *
+finished_value (gint                 state,
+                RthunkWireValue     *value,
+                RthunkWireErrorInfo *info,
+                GError             **error)
+{
+  if (state == RTHUNK_WIRE_THUNK_STATE_DONE && value != NULL)
+    return rthunk_wire_read_value (value, error);
+  if (info != NULL && info->message != NULL && g_utf8_validate (info->message, -1, NULL))
+    g_set_error_literal (error, RTHUNK_ERROR, info->code > 0 ? info->code : RTHUNK_ERROR_EVAL_FAILED,
+                         info->message);
+  else
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("the server reported a failure without a message"));
+  return NULL;
+}
+
+static gboolean
+await_once_locked (RthunkClient  *self,
+                   GByteArray    *id,
+                   RthunkValue  **result,
+                   GError       **error)
+{
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+
+  rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
+  g_ptr_array_add (thunks, thunk);
+  if (!ensure_connected_locked (self, error))
+    return FALSE;
+  if (!rthunk_wire_remote_execution_service_if_thunk_await (self->stub, &done, thunks, AWAIT_SLICE_MS,
+                                                            auth, &invalid, &denied, &call_error))
+    return call_failed (self, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
+                        error);
+  for (guint k = 0; k < done->len; k++)
+    {
+      RthunkWireVarCont *cont = g_ptr_array_index (done, k);
+
+      if (cont->id != NULL && cont->id->len == id->len && memcmp (cont->id->data, id->data, id->len) == 0)
+        {
+          *result = finished_value (cont->state, cont->__isset_value ? cont->value : NULL,
+                                    cont->__isset_error ? cont->error : NULL, error);
+          return *result != NULL;
+        }
+    }
+  *result = NULL;
+  return TRUE;
+}
+
+static RthunkValue *
+force_remote (gpointer   data,
+              GError   **error)
+{
+  RemoteHandle *handle = data;
+  RthunkClient *self = handle->client;
+  RthunkValue *result = NULL;
+
+  g_mutex_lock (&self->lock);
+  while (await_once_locked (self, handle->id, &result, error) && result == NULL)
+    ;
+  g_mutex_unlock (&self->lock);
+  return result;
+}
+
+static RthunkValue *
+new_pending (RthunkClient *self,
+             GByteArray   *id)
+{
+  RemoteHandle *handle = g_new0 (RemoteHandle, 1);
+  g_autofree char *hex = rthunk_wire_id_to_hex (id);
+  g_autofree char *label = g_strdup_printf ("#%.4s @%s", hex, self->server_name);
+
+  handle->client = g_object_ref (self);
+  handle->id = g_byte_array_ref (id);
+  return rthunk_value_new_pending (label, handle, force_remote, remote_handle_free);
+}
+
+static void
+add_binding (RthunkWireEvalRequest *request,
+             const char            *name,
+             RthunkValue           *value,
+             GError               **error)
+{
+  RthunkWireBinding *binding;
+
+  if (*error != NULL)
+    return;
+  binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
+  if (rthunk_wire_fill_value (binding->value, value, error))
+    {
+      g_ptr_array_add (request->bindings, binding);
+      request->__isset_bindings = TRUE;
+    }
+  else
+    g_object_unref (binding);
+}
+
+/* Checks @expr against the server's catalog, with @inputs bound, and
+ * builds the request with the type of every node. */
+static RthunkWireEvalRequest *
+build_request (RthunkClient  *self,
+               RthunkNode    *expr,
+               GHashTable    *inputs,
+               GError       **error)
+{
+  g_autoptr(RthunkWireEvalRequest) request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (self->catalog);
+  g_autoptr(GHashTable) node_types = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  GHashTableIter iter;
+  gpointer name, value;
+  guint next_var = 0;
+
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  if (inputs != NULL)
+    {
+      g_hash_table_iter_init (&iter, inputs);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        {
+          g_autoptr(RthunkValue) forced = rthunk_value_force (value, error);
+          g_autoptr(RthunkType) input_type = NULL;
+
+          if (forced == NULL || (input_type = rthunk_type_of_value (forced, &next_var, error)) == NULL)
+            return NULL;
+          rthunk_checker_bind (checker, name, input_type);
+          add_binding (request, name, forced, error);
+          if (*error != NULL)
+            return NULL;
+        }
+    }
+  if ((type = rthunk_checker_check_typed (checker, expr, &node_types, error)) == NULL)
+    return NULL;
+  rthunk_wire_fill_ast (request->ast, expr, node_types);
+  return g_steal_pointer (&request);
+}
+
+/**
+ * rthunk_client_submit:
+ * @client: a connected client
+ * @expr: the expression to evaluate on the server
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   @expr reads, sent along with it
+ * @error: return location for a #GError
+ *
+ * Type-checks @expr against the server's catalog, submits the typed AST and
+ * returns at once: with the value when the server finished within its
+ * inline budget, else with a pending value that forcing (or
+ * rthunk_value_force()) waits for.
+ *
+ * Returns: (transfer full) (nullable): the value, possibly pending, or
+ *   %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_client_submit (RthunkClient  *client,
+                      RthunkNode    *expr,
+                      GHashTable    *inputs,
+                      GError       **error)
+{
+  g_autoptr(RthunkWireEvalRequest) request = NULL;
+  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  g_autoptr(RthunkWireAuth) auth = NULL;
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireTypeFailure *type_failure = NULL;
+  RthunkWireMissingDefinitions *missing = NULL;
+  RthunkWireOverloaded *overloaded = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  GObject *exception;
+  gboolean ok;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (expr != NULL, NULL);
+
+  if (client->catalog == NULL && !rthunk_client_connect (client, error))
+    return NULL;
+  if ((request = build_request (client, expr, inputs, error)) == NULL)
+    return NULL;
+  thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  g_mutex_lock (&client->lock);
+  ok = ensure_connected_locked (client, error);
+  if (ok && !rthunk_wire_remote_execution_service_if_submit_eval_request (client->stub, &thunk, request, auth,
+                                                                          &invalid, &type_failure, &missing,
+                                                                          &overloaded, &denied, &call_error))
+    {
+      exception = invalid != NULL ? (GObject *) invalid : type_failure != NULL ? (GObject *) type_failure
+                : missing != NULL ? (GObject *) missing : overloaded != NULL ? (GObject *) overloaded
+                : (GObject *) denied;
+      ok = call_failed (client, call_error, exception, error);
+    }
+  g_mutex_unlock (&client->lock);
+  if (!ok)
+    return NULL;
+  if (thunk->id == NULL || thunk->id->len == 0 || thunk->id->len > 64)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
+                   client->address);
+      return NULL;
+    }
+  if (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE)
+    return finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
+                           thunk->__isset_error ? thunk->error : NULL, error);
+  return new_pending (client, thunk->id);
+}

@@ -1,0 +1,89 @@
+/* rthunk-eval.h — the evaluator, with limits */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-node.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+/**
+ * RTHUNK_EVAL_DEFAULT_FUEL:
+ *
+ * Steps an evaluation may take unless told otherwise.
+ *
+ * Since: 0.1
+ */
+#define RTHUNK_EVAL_DEFAULT_FUEL G_GUINT64_CONSTANT (1000000000)
+
+/**
+ * RTHUNK_EVAL_DEFAULT_MAX_DEPTH:
+ *
+ * How deeply evaluation may nest (calls and forms) unless told otherwise.
+ *
+ * Since: 0.1
+ */
+#define RTHUNK_EVAL_DEFAULT_MAX_DEPTH 2000
+
+#define RTHUNK_TYPE_EVALUATOR (rthunk_evaluator_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, RTHUNK, EVALUATOR, GObject)
+
+/**
+ * RthunkRemoteFunc:
+ * @evaluator: the evaluator meeting `(remote …)`
+ * @expr: the expression to evaluate remotely
+ * @options: (element-type utf8 RthunkValue): the options, keyword (without
+ *   colon) to value, e.g. `on` → `"alpha"`
+ * @inputs: (element-type utf8 RthunkValue): the values of the names @expr
+ *   reads from its surroundings
+ * @user_data: the data given to rthunk_evaluator_set_remote_func()
+ * @error: return location for a #GError
+ *
+ * Sends @expr to a server. Usually returns a pending value at once.
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+typedef RthunkValue *(*RthunkRemoteFunc) (RthunkEvaluator  *evaluator,
+                                          RthunkNode       *expr,
+                                          GHashTable       *options,
+                                          GHashTable       *inputs,
+                                          gpointer          user_data,
+                                          GError          **error);
+
+RthunkEvaluator *rthunk_evaluator_new           (RthunkCatalog     *catalog) G_GNUC_WARN_UNUSED_RESULT;
+void             rthunk_evaluator_set_limits    (RthunkEvaluator   *evaluator,
+                                                 guint64            fuel,
+                                                 guint              max_depth,
+                                                 gint64             deadline_us);
+void             rthunk_evaluator_set_cancellable (RthunkEvaluator *evaluator,
+                                                   GCancellable    *cancellable);
+void             rthunk_evaluator_set_remote_func (RthunkEvaluator *evaluator,
+                                                   RthunkRemoteFunc func,
+                                                   gpointer         user_data,
+                                                   GDestroyNotify   destroy);
+void             rthunk_evaluator_bind          (RthunkEvaluator   *evaluator,
+                                                 const char        *name,
+                                                 RthunkValue       *value);
+RthunkValue     *rthunk_evaluator_lookup        (RthunkEvaluator   *evaluator,
+                                                 const char        *name);
+RthunkValue     *rthunk_evaluator_eval          (RthunkEvaluator   *evaluator,
+                                                 RthunkNode        *form,
+                                                 GError           **error) G_GNUC_WARN_UNUSED_RESULT;
+guint64          rthunk_evaluator_get_steps     (RthunkEvaluator   *evaluator);
+
+RthunkValue     *rthunk_call_context_apply      (RthunkCallContext  *context,
+                                                 RthunkValue        *func,
+                                                 RthunkValue *const *args,
+                                                 guint               n_args,
+                                                 GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+RthunkEvaluator *rthunk_call_context_get_evaluator (RthunkCallContext *context);
+
+G_END_DECLS

@@ -1,0 +1,623 @@
+/* rthunk-handler.c — the IDL methods of a provider
+ *
+ * The server never trusts a client: every AST is rebuilt and validated by
+ * rthunk-wire, re-checked against the provider's catalog with the types of
+ * the bound inputs derived from their values, and only then queued for the
+ * worker pool. Errors come back as the typed exceptions of the IDL.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/random.h>
+
+#include "rthunk-handler.h"
+#include "rthunk-type-private.h"
+
+#define MAX_AWAIT_THUNKS 4096
+#define MAX_AWAIT_MS 60000
+#define MAX_BATCH 4096
+#define COUNT(counter) __atomic_fetch_add (&(counter), 1, __ATOMIC_RELAXED)
+
+struct _RthunkHandler
+{
+  RthunkWireRemoteExecutionServiceHandler parent_instance;
+  RthunkServerState *state;
+};
+
+G_DEFINE_FINAL_TYPE (RthunkHandler, rthunk_handler,
+                     RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_HANDLER)
+
+/* ---- evaluation (worker threads) --------------------------------------- */
+
+static void
+bind_input (gpointer key,
+            gpointer value,
+            gpointer user_data)
+{
+  rthunk_evaluator_bind (user_data, key, value);
+}
+
+static void
+run_thunk (gpointer data,
+           gpointer user_data)
+{
+  RthunkThunkEntry *entry = data;
+  RthunkServerState *state = user_data;
+  g_autoptr(RthunkEvaluator) evaluator = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = 0;
+
+  if (!rthunk_thunk_table_start (state->table, entry))
+    {
+      COUNT (state->cancelled);
+      rthunk_thunk_entry_unref (entry);
+      return;
+    }
+  g_atomic_int_inc (&state->running);
+  evaluator = rthunk_evaluator_new (state->catalog);
+  if (entry->deadline_ms > 0)
+    deadline = g_get_monotonic_time () + (gint64) entry->deadline_ms * 1000;
+  rthunk_evaluator_set_limits (evaluator, entry->fuel, state->limits.max_depth, deadline);
+  rthunk_evaluator_set_cancellable (evaluator, entry->cancellable);
+  if (entry->inputs != NULL)
+    g_hash_table_foreach (entry->inputs, bind_input, evaluator);
+  value = rthunk_evaluator_eval (evaluator, entry->expr, &error);
+  rthunk_thunk_table_finish (state->table, entry, value, error);
+  if (value != NULL)
+    COUNT (state->completed);
+  else if (g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED))
+    COUNT (state->cancelled);
+  else
+    COUNT (state->failed);
+  g_debug ("thunk finished in %" G_GINT64_FORMAT " µs: %s",
+           g_get_monotonic_time () - entry->submitted_us,
+           value != NULL ? "done" : error->message);
+  g_atomic_int_dec_and_test (&state->running);
+  rthunk_thunk_entry_unref (entry);
+}
+
+RthunkServerState *
+rthunk_server_state_new (RthunkCatalog            *catalog,
+                         const char               *name,
+                         const RthunkServerLimits *limits)
+{
+  RthunkServerState *state = g_new0 (RthunkServerState, 1);
+  g_autoptr(GError) error = NULL;
+
+  state->name = g_strdup (name);
+  state->catalog = g_object_ref (catalog);
+  state->limits = *limits;
+  state->table = rthunk_thunk_table_new (limits->max_thunks);
+  state->pool = g_thread_pool_new (run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
+  if (state->pool == NULL)
+    g_error ("cannot start the worker pool: %s", error->message);
+  if (getrandom (state->instance_id, sizeof state->instance_id, 0) != sizeof state->instance_id)
+    for (guint k = 0; k < sizeof state->instance_id; k++)
+      state->instance_id[k] = g_random_int_range (0, 256);
+  return state;
+}
+
+/* Lets every queued thunk finish; no new one can be queued afterwards. */
+void
+rthunk_server_state_drain (RthunkServerState *state)
+{
+  if (state->pool != NULL)
+    g_thread_pool_free (g_steal_pointer (&state->pool), FALSE, TRUE);
+}
+
+void
+rthunk_server_state_free (RthunkServerState *state)
+{
+  rthunk_server_state_drain (state);
+  rthunk_thunk_table_free (state->table);
+  g_object_unref (state->catalog);
+  g_free (state->name);
+  g_free (state);
+}
+
+/* ---- exceptions -------------------------------------------------------- */
+
+static gboolean
+throw_invalid (RthunkWireInvalidRequest **invalid,
+               const GError              *error)
+{
+  *invalid = g_object_new (RTHUNK_WIRE_TYPE_INVALID_REQUEST,
+                           "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INVALID_REQUEST,
+                           "message", error->message, NULL);
+  return FALSE;
+}
+
+static gboolean
+throw_invalid_literal (RthunkWireInvalidRequest **invalid,
+                       RthunkError                code,
+                       const char                *message)
+{
+  g_autoptr(GError) error = g_error_new_literal (RTHUNK_ERROR, code, message);
+
+  return throw_invalid (invalid, error);
+}
+
+static gboolean
+throw_type_failure (RthunkWireTypeFailure **failure,
+                    const GError           *error)
+{
+  *failure = g_object_new (RTHUNK_WIRE_TYPE_TYPE_FAILURE,
+                           "code", error->code, "message", error->message, NULL);
+  return FALSE;
+}
+
+static RthunkWireErrorInfo *
+error_info (const GError *error)
+{
+  return g_object_new (RTHUNK_WIRE_TYPE_ERROR_INFO,
+                       "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INTERNAL,
+                       "message", error->message, NULL);
+}
+
+/* ---- getFuncDefs, getServerInfo ---------------------------------------- */
+
+static RthunkWireFuncDef *
+wire_func_def (RthunkFuncDef *def)
+{
+  RthunkWireFuncDef *wire = g_object_new (RTHUNK_WIRE_TYPE_FUNC_DEF,
+                                          "name", rthunk_func_def_get_name (def),
+                                          "signature", rthunk_func_def_get_signature (def),
+                                          "flags", (gint) rthunk_func_def_get_flags (def),
+                                          "doc", rthunk_func_def_get_doc (def),
+                                          "arity", (gint) rthunk_func_def_get_arity (def),
+                                          NULL);
+
+  rthunk_wire_fill_type (wire->type, rthunk_func_def_get_type_term (def));
+  return wire;
+}
+
+static gboolean
+handler_get_func_defs (RthunkWireRemoteExecutionServiceIf  *iface,
+                       GPtrArray                          **_return,
+                       const GPtrArray                     *names,
+                       const RthunkWireAuth                *auth,
+                       RthunkWireInvalidRequest           **invalid,
+                       RthunkWireNotAuthorized            **denied,
+                       GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+
+  if (names == NULL || names->len == 0)
+    {
+      g_autoptr(GPtrArray) all = rthunk_catalog_list (state->catalog);
+
+      for (guint k = 0; k < all->len; k++)
+        g_ptr_array_add (*_return, wire_func_def (g_ptr_array_index (all, k)));
+      return TRUE;
+    }
+  for (guint k = 0; k < names->len; k++)
+    {
+      const char *name = g_ptr_array_index (names, k);
+      RthunkFuncDef *def = name != NULL ? rthunk_catalog_lookup (state->catalog, name) : NULL;
+
+      if (def == NULL)
+        {
+          g_autoptr(GError) unknown = NULL;
+
+          unknown = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_FUNCTION,
+                                 _("the server provides no function “%s”"),
+                                 name != NULL && g_utf8_validate (name, -1, NULL) ? name : "?");
+          return throw_invalid (invalid, unknown);
+        }
+      g_ptr_array_add (*_return, wire_func_def (def));
+    }
+  return TRUE;
+}
+
+static gboolean
+handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
+                         RthunkWireServerInfo               **_return,
+                         const RthunkWireAuth                *auth,
+                         RthunkWireNotAuthorized            **denied,
+                         GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  RthunkWireServerInfo *info = *_return;
+  const char *const *caps = rthunk_catalog_get_capabilities (state->catalog);
+  guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
+  guint running = g_atomic_int_get (&state->running);
+
+  g_object_set (info, "name", state->name, "version", RTHUNK_VERSION_S,
+                "protocolVersion", RTHUNK_PROTOCOL_VERSION,
+                "running", (gint) running, "queued", (gint) (unfinished - MIN (unfinished, running)),
+                "workers", (gint) state->limits.workers, NULL);
+  for (guint k = 0; caps[k] != NULL; k++)
+    g_ptr_array_add (info->capabilities, g_strdup (caps[k]));
+  g_object_set (info->limits,
+                "maxFrameBytes", (gint64) state->limits.max_frame_bytes,
+                "maxDepth", (gint) state->limits.max_depth,
+                "maxAstNodes", (gint) state->limits.max_ast_nodes,
+                "fuel", (gint64) state->limits.fuel,
+                "deadlineMs", (gint) state->limits.deadline_ms,
+                "maxQueued", (gint) state->limits.max_queued,
+                "maxConnections", (gint) state->limits.max_connections,
+                "maxEvalBytes", (gint64) 0, NULL);
+  g_object_set (info->counters,
+                "submitted", (gint64) __atomic_load_n (&state->submitted, __ATOMIC_RELAXED),
+                "completed", (gint64) __atomic_load_n (&state->completed, __ATOMIC_RELAXED),
+                "failed", (gint64) __atomic_load_n (&state->failed, __ATOMIC_RELAXED),
+                "cancelled", (gint64) __atomic_load_n (&state->cancelled, __ATOMIC_RELAXED),
+                "cacheHits", (gint64) __atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED),
+                "definitionsStored", (gint64) 0, NULL);
+  rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
+  return TRUE;
+}
+
+/* ---- submission -------------------------------------------------------- */
+
+static gboolean
+valid_name (const char *name)
+{
+  return name != NULL && name[0] != '\0' && strlen (name) <= 256 && g_utf8_validate (name, -1, NULL);
+}
+
+/* Rebuilds the inputs of a request and binds their types in @checker. */
+static GHashTable *
+read_bindings (const RthunkWireEvalRequest  *request,
+               RthunkChecker                *checker,
+               GError                      **error)
+{
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  guint next_var = 0;
+
+  for (guint k = 0; request->__isset_bindings && k < request->bindings->len; k++)
+    {
+      RthunkWireBinding *binding = g_ptr_array_index (request->bindings, k);
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(RthunkType) type = NULL;
+
+      if (!valid_name (binding->name) || g_hash_table_contains (inputs, binding->name))
+        {
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _("binding %u: a missing, invalid or repeated name"), k);
+          return NULL;
+        }
+      if ((value = rthunk_wire_read_value (binding->value, error)) == NULL ||
+          (type = rthunk_type_of_value (value, &next_var, error)) == NULL)
+        return NULL;
+      rthunk_checker_bind (checker, binding->name, type);
+      g_hash_table_insert (inputs, g_strdup (binding->name), g_steal_pointer (&value));
+    }
+  return g_steal_pointer (&inputs);
+}
+
+typedef struct
+{
+  RthunkThunkEntry *entry;
+  GError *error;
+  gboolean type_error;
+  gboolean overloaded;
+} Submission;
+
+/* Validates, checks and queues one request. */
+static void
+submit_one (RthunkServerState           *state,
+            const RthunkWireEvalRequest *request,
+            Submission                  *out)
+{
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
+  g_autoptr(RthunkNode) expr = NULL;
+  g_autoptr(GHashTable) inputs = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  const RthunkWireEvalOptions *options = request->__isset_options ? request->options : NULL;
+  RthunkThunkEntry *entry;
+
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  if (request->ast == NULL ||
+      (expr = rthunk_wire_read_ast (request->ast, state->limits.max_ast_nodes, &out->error)) == NULL ||
+      (inputs = read_bindings (request, checker, &out->error)) == NULL)
+    return;
+  if ((type = rthunk_checker_check (checker, expr, &out->error)) == NULL)
+    {
+      out->type_error = TRUE;
+      return;
+    }
+  if (rthunk_thunk_table_count_unfinished (state->table) >= state->limits.max_queued)
+    {
+      out->overloaded = TRUE;
+      out->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_OVERLOADED,
+                                _("the server has %u thunks queued, its limit"),
+                                state->limits.max_queued);
+      return;
+    }
+  entry = rthunk_thunk_table_add (state->table, expr, inputs, type);
+  entry->fuel = state->limits.fuel;
+  entry->deadline_ms = state->limits.deadline_ms;
+  if (options != NULL && options->__isset_fuel && options->fuel > 0)
+    entry->fuel = MIN (entry->fuel, (guint64) options->fuel);
+  if (options != NULL && options->__isset_deadlineMs && options->deadlineMs > 0)
+    entry->deadline_ms = state->limits.deadline_ms > 0
+      ? MIN (entry->deadline_ms, (guint) options->deadlineMs) : (guint) options->deadlineMs;
+  COUNT (state->submitted);
+  g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
+  out->entry = entry;
+}
+
+/* Fills a RemoteThunk for @entry, with the value inline if it finished. */
+static void
+fill_remote_thunk (RthunkServerState     *state,
+                   RthunkWireRemoteThunk *thunk,
+                   RthunkThunkEntry      *entry)
+{
+  RthunkThunkState st = rthunk_thunk_table_get_state (state->table, entry);
+
+  rthunk_wire_set_bytes (&thunk->id, entry->id, RTHUNK_THUNK_ID_LEN);
+  g_object_set (thunk, "server", state->name, "state", (gint) st, NULL);
+  if (st == RTHUNK_THUNK_DONE)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (rthunk_wire_fill_value (thunk->value, entry->value, &error))
+        thunk->__isset_value = TRUE;
+      else
+        {
+          g_object_set (thunk, "state", (gint) RTHUNK_THUNK_FAILED, "error", NULL, NULL);
+          g_object_unref (thunk->error);
+          thunk->error = error_info (error);
+          thunk->__isset_error = TRUE;
+        }
+    }
+  else if (st > RTHUNK_THUNK_DONE)
+    {
+      g_object_unref (thunk->error);
+      thunk->error = error_info (entry->error);
+      thunk->__isset_error = TRUE;
+    }
+}
+
+static guint
+inline_budget (RthunkServerState         *state,
+               const RthunkWireEvalRequest *request)
+{
+  if (request->__isset_options && request->options->__isset_inlineBudgetMs &&
+      request->options->inlineBudgetMs >= 0)
+    return MIN ((guint) request->options->inlineBudgetMs, state->limits.inline_budget_ms);
+  return state->limits.inline_budget_ms;
+}
+
+static gboolean
+handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
+                             RthunkWireRemoteThunk              **_return,
+                             const RthunkWireEvalRequest         *request,
+                             const RthunkWireAuth                *auth,
+                             RthunkWireInvalidRequest           **invalid,
+                             RthunkWireTypeFailure              **type_failure,
+                             RthunkWireMissingDefinitions       **missing,
+                             RthunkWireOverloaded               **overloaded,
+                             RthunkWireNotAuthorized            **denied,
+                             GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  Submission sub = { NULL, NULL, FALSE, FALSE };
+  guint budget;
+
+  submit_one (state, request, &sub);
+  if (sub.entry == NULL)
+    {
+      g_autoptr(GError) failure = sub.error;
+
+      g_debug ("submission refused: %s", failure->message);
+      if (sub.type_error)
+        return throw_type_failure (type_failure, failure);
+      if (sub.overloaded)
+        {
+          *overloaded = g_object_new (RTHUNK_WIRE_TYPE_OVERLOADED, "code", failure->code,
+                                      "message", failure->message, "retryAfterMs", 10, NULL);
+          return FALSE;
+        }
+      return throw_invalid (invalid, failure);
+    }
+  budget = inline_budget (state, request);
+  if (budget > 0)
+    rthunk_thunk_table_wait_any (state->table, &sub.entry, 1,
+                                 g_get_monotonic_time () + (gint64) budget * 1000);
+  fill_remote_thunk (state, *_return, sub.entry);
+  rthunk_thunk_entry_unref (sub.entry);
+  return TRUE;
+}
+
+static gboolean
+handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
+                      GPtrArray                          **_return,
+                      const GPtrArray                     *requests,
+                      const RthunkWireAuth                *auth,
+                      RthunkWireInvalidRequest           **invalid,
+                      RthunkWireOverloaded               **overloaded,
+                      RthunkWireNotAuthorized            **denied,
+                      GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+
+  if (requests->len > MAX_BATCH)
+    return throw_invalid_literal (invalid, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                                  _("a batch holds at most 4096 requests"));
+  for (guint k = 0; k < requests->len; k++)
+    {
+      RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+      Submission sub = { NULL, NULL, FALSE, FALSE };
+
+      submit_one (state, g_ptr_array_index (requests, k), &sub);
+      if (sub.entry != NULL)
+        {
+          fill_remote_thunk (state, thunk, sub.entry);
+          rthunk_thunk_entry_unref (sub.entry);
+        }
+      else
+        {
+          g_object_set (thunk, "server", state->name, "state", (gint) RTHUNK_THUNK_FAILED, NULL);
+          g_object_unref (thunk->error);
+          thunk->error = error_info (sub.error);
+          thunk->__isset_error = TRUE;
+          g_error_free (sub.error);
+        }
+      g_ptr_array_add (*_return, thunk);
+    }
+  return TRUE;
+}
+
+/* ---- thunkGet, thunkAwait, thunkCancel ----------------------------------- */
+
+static RthunkThunkEntry *
+find_thunk (RthunkServerState           *state,
+            const RthunkWireRemoteThunk *thunk,
+            RthunkWireInvalidRequest   **invalid)
+{
+  RthunkThunkEntry *entry = NULL;
+
+  if (thunk != NULL && thunk->id != NULL)
+    entry = rthunk_thunk_table_lookup (state->table, thunk->id->data, thunk->id->len);
+  if (entry == NULL)
+    throw_invalid_literal (invalid, RTHUNK_ERROR_UNKNOWN_THUNK,
+                           _("this server has no thunk with that id (never issued, or expired)"));
+  return entry;
+}
+
+static void
+fill_var_cont (RthunkServerState *state,
+               RthunkWireVarCont *cont,
+               RthunkThunkEntry  *entry)
+{
+  RthunkThunkState st = rthunk_thunk_table_get_state (state->table, entry);
+
+  rthunk_wire_set_bytes (&cont->id, entry->id, RTHUNK_THUNK_ID_LEN);
+  g_object_set (cont, "state", (gint) st, NULL);
+  if (st == RTHUNK_THUNK_DONE)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (rthunk_wire_fill_value (cont->value, entry->value, &error))
+        {
+          cont->__isset_value = TRUE;
+          rthunk_wire_fill_type (cont->type, entry->type);
+          cont->__isset_type = TRUE;
+        }
+      else
+        {
+          g_object_set (cont, "state", (gint) RTHUNK_THUNK_FAILED, NULL);
+          g_object_unref (cont->error);
+          cont->error = error_info (error);
+          cont->__isset_error = TRUE;
+        }
+    }
+  else if (st > RTHUNK_THUNK_DONE)
+    {
+      g_object_unref (cont->error);
+      cont->error = error_info (entry->error);
+      cont->__isset_error = TRUE;
+    }
+  if (st > RTHUNK_THUNK_RUNNING)
+    g_object_set (cont, "elapsedUs", entry->finished_us - entry->submitted_us, NULL);
+}
+
+static gboolean
+handler_thunk_get (RthunkWireRemoteExecutionServiceIf  *iface,
+                   RthunkWireVarCont                  **_return,
+                   const RthunkWireRemoteThunk         *thunk,
+                   const RthunkWireAuth                *auth,
+                   RthunkWireInvalidRequest           **invalid,
+                   RthunkWireNotAuthorized            **denied,
+                   GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  g_autoptr(RthunkThunkEntry) entry = find_thunk (state, thunk, invalid);
+
+  if (entry == NULL)
+    return FALSE;
+  fill_var_cont (state, *_return, entry);
+  return TRUE;
+}
+
+static gboolean
+handler_thunk_await (RthunkWireRemoteExecutionServiceIf  *iface,
+                     GPtrArray                          **_return,
+                     const GPtrArray                     *thunks,
+                     const gint32                         timeout_ms,
+                     const RthunkWireAuth                *auth,
+                     RthunkWireInvalidRequest           **invalid,
+                     RthunkWireNotAuthorized            **denied,
+                     GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_thunk_entry_unref);
+  gint64 deadline = g_get_monotonic_time () + (gint64) CLAMP (timeout_ms, 0, MAX_AWAIT_MS) * 1000;
+
+  if (thunks->len == 0 || thunks->len > MAX_AWAIT_THUNKS)
+    return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
+                                  _("thunkAwait takes 1 to 4096 thunks"));
+  for (guint k = 0; k < thunks->len; k++)
+    {
+      RthunkThunkEntry *entry = find_thunk (state, g_ptr_array_index (thunks, k), invalid);
+
+      if (entry == NULL)
+        return FALSE;
+      g_ptr_array_add (entries, entry);
+    }
+  rthunk_thunk_table_wait_any (state->table, (RthunkThunkEntry **) entries->pdata,
+                               entries->len, deadline);
+  for (guint k = 0; k < entries->len; k++)
+    {
+      RthunkThunkEntry *entry = g_ptr_array_index (entries, k);
+      RthunkWireVarCont *cont;
+
+      if (rthunk_thunk_table_get_state (state->table, entry) <= RTHUNK_THUNK_RUNNING)
+        continue;
+      cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
+      fill_var_cont (state, cont, entry);
+      g_ptr_array_add (*_return, cont);
+    }
+  return TRUE;
+}
+
+static gboolean
+handler_thunk_cancel (RthunkWireRemoteExecutionServiceIf  *iface,
+                      gboolean                            *_return,
+                      const RthunkWireRemoteThunk         *thunk,
+                      const RthunkWireAuth                *auth,
+                      RthunkWireInvalidRequest           **invalid,
+                      RthunkWireNotAuthorized            **denied,
+                      GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  g_autoptr(RthunkThunkEntry) entry = find_thunk (state, thunk, invalid);
+
+  if (entry == NULL)
+    return FALSE;
+  *_return = rthunk_thunk_table_cancel (state->table, entry);
+  return TRUE;
+}
+
+static void
+rthunk_handler_class_init (RthunkHandlerClass *klass)
+{
+  RthunkWireRemoteExecutionServiceHandlerClass *handler_class =
+    RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_HANDLER_CLASS (klass);
+
+  handler_class->get_func_defs = handler_get_func_defs;
+  handler_class->get_server_info = handler_get_server_info;
+  handler_class->submit_eval_request = handler_submit_eval_request;
+  handler_class->submit_batch = handler_submit_batch;
+  handler_class->thunk_get = handler_thunk_get;
+  handler_class->thunk_await = handler_thunk_await;
+  handler_class->thunk_cancel = handler_thunk_cancel;
+}
+
+static void
+rthunk_handler_init (RthunkHandler *self)
+{
+}
+
+RthunkHandler *
+rthunk_handler_new (RthunkServerState *state)
+{
+  RthunkHandler *self = g_object_new (RTHUNK_TYPE_HANDLER, NULL);
+
+  self->state = state;
+  return self;
+}

@@ -1,0 +1,41 @@
+/* rthunk-handler.h — the IDL methods of a provider.  Private. */
+#pragma once
+
+#include "rthunk-server.h"
+#include "rthunk-thunk-table.h"
+#include "rthunk-wire.h"
+
+G_BEGIN_DECLS
+
+/* What the server core shares with its handler and workers. */
+typedef struct
+{
+  char *name;
+  RthunkCatalog *catalog;
+  RthunkServerLimits limits;
+  RthunkThunkTable *table;
+  GThreadPool *pool;
+  guint8 instance_id[RTHUNK_THUNK_ID_LEN];
+  gint64 submitted;             /* counters, atomic */
+  gint64 completed;
+  gint64 failed;
+  gint64 cancelled;
+  gint64 cache_hits;
+  gint running;
+} RthunkServerState;
+
+RthunkServerState *rthunk_server_state_new   (RthunkCatalog           *catalog,
+                                              const char              *name,
+                                              const RthunkServerLimits *limits);
+void               rthunk_server_state_drain (RthunkServerState       *state);
+void               rthunk_server_state_free  (RthunkServerState       *state);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireRemoteExecutionServiceHandler, g_object_unref)
+
+#define RTHUNK_TYPE_HANDLER (rthunk_handler_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkHandler, rthunk_handler, RTHUNK, HANDLER,
+                      RthunkWireRemoteExecutionServiceHandler)
+
+RthunkHandler *rthunk_handler_new (RthunkServerState *state);
+
+G_END_DECLS

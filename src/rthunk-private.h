@@ -1,0 +1,36 @@
+/* rthunk-private.h — helpers shared inside librthunk, never installed */
+#pragma once
+
+#include <glib.h>
+#include <glib/gi18n-lib.h>
+
+#include "rthunk.h"
+
+G_BEGIN_DECLS
+
+void rthunk_set_pos_error_valist (GError     **error,
+                                  const char  *source,
+                                  guint        line,
+                                  guint        col,
+                                  RthunkError  code,
+                                  const char  *format,
+                                  va_list      args) G_GNUC_PRINTF (6, 0);
+void rthunk_set_pos_error (GError     **error,
+                           const char  *source,
+                           guint        line,
+                           guint        col,
+                           RthunkError  code,
+                           const char  *format,
+                           ...) G_GNUC_PRINTF (6, 7);
+
+/* Sets @error to "SOURCE:LINE:COL: error: MESSAGE" for @node's position. */
+void rthunk_set_node_error (GError      **error,
+                            RthunkNode   *node,
+                            RthunkError   code,
+                            const char   *format,
+                            ...) G_GNUC_PRINTF (4, 5);
+
+/* Registers the generated wire types; call before starting threads. */
+void rthunk_wire_register_types (void);
+
+G_END_DECLS

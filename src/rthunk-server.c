@@ -1,0 +1,439 @@
+/* rthunk-server.c — the server core that every provider runs
+ *
+ * An accept loop hands each connection to a thread of its own (bounded by
+ * max_connections); evaluation runs on the worker pool of the handler, so a
+ * long thunk never blocks a connection. Every frame is read and validated
+ * by rthunk-frame before Thrift decodes a byte of it, and every socket has
+ * read and write timeouts. rthunk_server_stop() stops accepting, closes
+ * the connections and lets every accepted thunk finish.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rthunk-frame.h"
+#include "rthunk-handler.h"
+
+struct _RthunkServer
+{
+  GObject parent_instance;
+
+  char *name;
+  RthunkCatalog *catalog;
+  RthunkServerLimits limits;
+  RthunkServerState *state;
+  ThriftProcessor *processor;
+  int listen_fd;
+  guint16 port;
+  GThread *accept_thread;
+
+  GMutex lock;
+  GCond idle_cond;
+  GHashTable *live_fds;         /* fds of open connections */
+  gboolean stopping;
+};
+
+G_DEFINE_FINAL_TYPE (RthunkServer, rthunk_server, G_TYPE_OBJECT)
+
+/**
+ * rthunk_server_limits_init:
+ * @limits: (out caller-allocates): limits to fill
+ *
+ * Fills @limits with the defaults.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_limits_init (RthunkServerLimits *limits)
+{
+  g_return_if_fail (limits != NULL);
+
+  limits->max_frame_bytes = RTHUNK_SERVER_DEFAULT_MAX_FRAME_BYTES;
+  limits->max_connections = 256;
+  limits->workers = MAX (g_get_num_processors (), 2);
+  limits->max_queued = 100000;
+  limits->io_timeout_ms = 30000;
+  limits->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
+  limits->deadline_ms = 60000;
+  limits->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
+  limits->max_ast_nodes = 100000;
+  limits->inline_budget_ms = 2;
+  limits->max_thunks = 200000;
+}
+
+static void
+rthunk_server_finalize (GObject *object)
+{
+  RthunkServer *self = RTHUNK_SERVER (object);
+
+  rthunk_server_stop (self);
+  g_clear_pointer (&self->state, rthunk_server_state_free);
+  g_clear_object (&self->processor);
+  g_clear_object (&self->catalog);
+  g_hash_table_unref (self->live_fds);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->idle_cond);
+  g_free (self->name);
+  G_OBJECT_CLASS (rthunk_server_parent_class)->finalize (object);
+}
+
+static void
+rthunk_server_class_init (RthunkServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rthunk_server_finalize;
+}
+
+static void
+rthunk_server_init (RthunkServer *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->idle_cond);
+  self->live_fds = g_hash_table_new (NULL, NULL);
+  self->listen_fd = -1;
+  rthunk_server_limits_init (&self->limits);
+}
+
+/**
+ * rthunk_server_new:
+ * @catalog: the functions the server provides
+ * @name: the server's name, as clients see it
+ *
+ * Creates a server. Set its limits, then call rthunk_server_listen().
+ *
+ * Returns: (transfer full): a new server
+ *
+ * Since: 0.1
+ */
+RthunkServer *
+rthunk_server_new (RthunkCatalog *catalog,
+                   const char    *name)
+{
+  RthunkServer *self;
+
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  rthunk_wire_ensure_types ();
+  self = g_object_new (RTHUNK_TYPE_SERVER, NULL);
+  self->catalog = g_object_ref (catalog);
+  self->name = g_strdup (name);
+  return self;
+}
+
+/**
+ * rthunk_server_set_limits:
+ * @server: a server that is not listening yet
+ * @limits: the limits
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_limits (RthunkServer             *server,
+                          const RthunkServerLimits *limits)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (limits != NULL);
+  g_return_if_fail (server->state == NULL);
+
+  server->limits = *limits;
+}
+
+/**
+ * rthunk_server_get_limits:
+ * @server: a server
+ * @limits: (out caller-allocates): where to copy its limits
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_get_limits (RthunkServer       *server,
+                          RthunkServerLimits *limits)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (limits != NULL);
+
+  *limits = server->limits;
+}
+
+/**
+ * rthunk_server_get_port:
+ * @server: a listening server
+ *
+ * Returns: the port it listens on (useful after listening on port 0)
+ *
+ * Since: 0.1
+ */
+guint16
+rthunk_server_get_port (RthunkServer *server)
+{
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), 0);
+
+  return server->port;
+}
+
+/**
+ * rthunk_server_get_name:
+ * @server: a server
+ *
+ * Returns: (transfer none): its name
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_server_get_name (RthunkServer *server)
+{
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), NULL);
+
+  return server->name;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+typedef struct
+{
+  RthunkServer *server;
+  int fd;
+} Connection;
+
+static void
+log_dropped (int           fd,
+             const GError *error)
+{
+  if (g_error_matches (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_CLOSED))
+    g_debug ("connection %d closed by the client", fd);
+  else
+    g_message ("connection %d dropped: %s", fd, error->message);
+}
+
+static gpointer
+serve_connection (gpointer data)
+{
+  Connection *conn = data;
+  RthunkServer *server = conn->server;
+  g_autoptr(RthunkFrameTransport) transport = NULL;
+  g_autoptr(ThriftProtocol) protocol = NULL;
+
+  transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
+  protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!rthunk_frame_transport_receive (transport, &error) ||
+          !thrift_processor_process (server->processor, protocol, protocol, &error))
+        {
+          log_dropped (conn->fd, error);
+          break;
+        }
+    }
+  g_mutex_lock (&server->lock);
+  g_hash_table_remove (server->live_fds, GINT_TO_POINTER (conn->fd));
+  thrift_transport_close (THRIFT_TRANSPORT (transport), NULL);
+  if (g_hash_table_size (server->live_fds) == 0)
+    g_cond_broadcast (&server->idle_cond);
+  g_mutex_unlock (&server->lock);
+  g_object_unref (server);
+  g_free (conn);
+  return NULL;
+}
+
+static void
+start_connection (RthunkServer *server,
+                  int           fd)
+{
+  g_autoptr(GError) error = NULL;
+  Connection *conn;
+  GThread *thread;
+
+  g_mutex_lock (&server->lock);
+  if (server->stopping || g_hash_table_size (server->live_fds) >= server->limits.max_connections)
+    {
+      g_mutex_unlock (&server->lock);
+      g_message ("refusing a connection: %u connections open, the limit",
+                 server->limits.max_connections);
+      close (fd);
+      return;
+    }
+  g_hash_table_add (server->live_fds, GINT_TO_POINTER (fd));
+  g_mutex_unlock (&server->lock);
+
+  if (!rthunk_frame_set_timeouts (fd, server->limits.io_timeout_ms, &error))
+    g_warning ("cannot set socket timeouts: %s", error->message);
+  conn = g_new0 (Connection, 1);
+  conn->server = g_object_ref (server);
+  conn->fd = fd;
+  thread = g_thread_try_new ("rthunk-conn", serve_connection, conn, &error);
+  if (thread == NULL)
+    {
+      g_warning ("cannot start a connection thread: %s", error->message);
+      g_mutex_lock (&server->lock);
+      g_hash_table_remove (server->live_fds, GINT_TO_POINTER (fd));
+      g_mutex_unlock (&server->lock);
+      close (fd);
+      g_object_unref (server);
+      g_free (conn);
+      return;
+    }
+  g_thread_unref (thread);
+}
+
+static gpointer
+accept_loop (gpointer data)
+{
+  RthunkServer *server = data;
+
+  for (;;)
+    {
+      int fd = accept4 (server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            {
+              g_warning ("accept: %s", g_strerror (errno));
+              g_usleep (10000);
+              continue;
+            }
+          break;          /* the listening socket was shut down */
+        }
+      start_connection (server, fd);
+    }
+  return NULL;
+}
+
+/* ---- listening --------------------------------------------------------- */
+
+static int
+bind_socket (const char  *address,
+             guint16      port,
+             GError     **error)
+{
+  struct addrinfo hints = { 0, };
+  struct addrinfo *result = NULL;
+  g_autofree char *service = g_strdup_printf ("%u", port);
+  int fd = -1, rc, saved = 0;
+
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  if ((rc = getaddrinfo (address, service, &hints, &result)) != 0)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                   _("cannot resolve “%s”: %s"), address, gai_strerror (rc));
+      return -1;
+    }
+  for (struct addrinfo *ai = result; ai != NULL && fd < 0; ai = ai->ai_next)
+    {
+      int one = 1;
+
+      fd = socket (ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+      if (fd < 0)
+        continue;
+      setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (bind (fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen (fd, 512) < 0)
+        {
+          saved = errno;
+          close (fd);
+          fd = -1;
+        }
+    }
+  freeaddrinfo (result);
+  if (fd < 0)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                 _("cannot listen on %s port %u: %s"), address, port, g_strerror (saved));
+  return fd;
+}
+
+static guint16
+bound_port (int fd)
+{
+  struct sockaddr_storage addr;
+  socklen_t len = sizeof addr;
+
+  if (getsockname (fd, (struct sockaddr *) &addr, &len) < 0)
+    return 0;
+  if (addr.ss_family == AF_INET6)
+    return g_ntohs (((struct sockaddr_in6 *) &addr)->sin6_port);
+  return g_ntohs (((struct sockaddr_in *) &addr)->sin_port);
+}
+
+/**
+ * rthunk_server_listen:
+ * @server: a server
+ * @address: (nullable): the address to bind, `127.0.0.1` if %NULL
+ * @port: the port, or 0 for any free one
+ * @error: return location for a #GError
+ *
+ * Binds, starts the worker pool and the accept loop, and returns; the
+ * server runs in its own threads until rthunk_server_stop().
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_server_listen (RthunkServer  *server,
+                      const char    *address,
+                      guint16        port,
+                      GError       **error)
+{
+  g_autoptr(RthunkHandler) handler = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), FALSE);
+  g_return_val_if_fail (server->listen_fd < 0 && server->state == NULL, FALSE);
+
+  server->listen_fd = bind_socket (address != NULL ? address : "127.0.0.1", port, error);
+  if (server->listen_fd < 0)
+    return FALSE;
+  server->port = bound_port (server->listen_fd);
+  server->state = rthunk_server_state_new (server->catalog, server->name, &server->limits);
+  handler = rthunk_handler_new (server->state);
+  server->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
+                                    "handler", handler, NULL);
+  server->accept_thread = g_thread_new ("rthunk-accept", accept_loop, server);
+  g_debug ("server %s listening on port %u", server->name, server->port);
+  return TRUE;
+}
+
+/**
+ * rthunk_server_stop:
+ * @server: a server
+ *
+ * Stops accepting, closes every connection, and waits until every accepted
+ * thunk has finished. Safe to call more than once.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_stop (RthunkServer *server)
+{
+  GHashTableIter iter;
+  gpointer fd;
+
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+
+  if (server->listen_fd < 0)
+    return;
+  shutdown (server->listen_fd, SHUT_RDWR);
+  g_thread_join (g_steal_pointer (&server->accept_thread));
+  close (server->listen_fd);
+  server->listen_fd = -1;
+
+  rthunk_thunk_table_close (server->state->table);
+  g_mutex_lock (&server->lock);
+  server->stopping = TRUE;
+  g_hash_table_iter_init (&iter, server->live_fds);
+  while (g_hash_table_iter_next (&iter, &fd, NULL))
+    shutdown (GPOINTER_TO_INT (fd), SHUT_RDWR);
+  while (g_hash_table_size (server->live_fds) > 0)
+    g_cond_wait (&server->idle_cond, &server->lock);
+  g_mutex_unlock (&server->lock);
+  rthunk_server_state_drain (server->state);
+}

@@ -1,0 +1,76 @@
+/* rthunk-server.h — the server core that every provider runs */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "rthunk-catalog.h"
+
+G_BEGIN_DECLS
+
+/**
+ * RTHUNK_SERVER_DEFAULT_MAX_FRAME_BYTES:
+ *
+ * The largest request frame a server accepts unless told otherwise.
+ *
+ * Since: 0.1
+ */
+#define RTHUNK_SERVER_DEFAULT_MAX_FRAME_BYTES (8u * 1024u * 1024u)
+
+/**
+ * RthunkServerLimits:
+ * @max_frame_bytes: largest frame accepted
+ * @max_connections: connections served at once; more are closed at once
+ * @workers: evaluation threads
+ * @max_queued: thunks waiting or running; beyond it submissions get
+ *   `Overloaded`
+ * @io_timeout_ms: read and write timeout of every socket
+ * @fuel: steps one thunk may take
+ * @deadline_ms: how long one thunk may run
+ * @max_depth: how deeply one evaluation may nest
+ * @max_ast_nodes: nodes one request's AST may have
+ * @inline_budget_ms: how long a submission waits to return the value inline
+ * @max_thunks: finished thunks remembered
+ *
+ * The limits of a server; rthunk_server_limits_init() fills the defaults.
+ *
+ * Since: 0.1
+ */
+typedef struct
+{
+  guint64 max_frame_bytes;
+  guint max_connections;
+  guint workers;
+  guint max_queued;
+  guint io_timeout_ms;
+  guint64 fuel;
+  guint deadline_ms;
+  guint max_depth;
+  guint max_ast_nodes;
+  guint inline_budget_ms;
+  guint max_thunks;
+} RthunkServerLimits;
+
+void rthunk_server_limits_init (RthunkServerLimits *limits);
+
+#define RTHUNK_TYPE_SERVER (rthunk_server_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkServer, rthunk_server, RTHUNK, SERVER, GObject)
+
+RthunkServer *rthunk_server_new        (RthunkCatalog            *catalog,
+                                        const char               *name) G_GNUC_WARN_UNUSED_RESULT;
+void          rthunk_server_set_limits (RthunkServer             *server,
+                                        const RthunkServerLimits *limits);
+void          rthunk_server_get_limits (RthunkServer             *server,
+                                        RthunkServerLimits       *limits);
+gboolean      rthunk_server_listen     (RthunkServer             *server,
+                                        const char               *address,
+                                        guint16                   port,
+                                        GError                  **error);
+guint16       rthunk_server_get_port   (RthunkServer             *server);
+const char   *rthunk_server_get_name   (RthunkServer             *server);
+void          rthunk_server_stop       (RthunkServer             *server);
+
+G_END_DECLS

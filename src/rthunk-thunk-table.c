@@ -1,0 +1,320 @@
+/* rthunk-thunk-table.c — the server's thunks by id
+ *
+ * One lock guards the table and the state of every entry; one condition
+ * is broadcast whenever a thunk finishes, which is what submissions with an
+ * inline budget and thunkAwait wait on. Finished thunks are remembered in
+ * the order they finished, and the oldest are forgotten beyond a bound.
+ * Ids are 16 random bytes from the kernel: not guessable, not reused across
+ * restarts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "rthunk-thunk-table.h"
+
+struct _RthunkThunkTable
+{
+  GMutex lock;
+  GCond finished_cond;
+  GHashTable *entries;          /* id (GBytes) → entry */
+  GQueue finished;              /* entries, oldest first */
+  guint max_finished;
+  guint unfinished;
+  gboolean closing;             /* wakes every waiter for good */
+};
+
+static void
+entry_free (RthunkThunkEntry *entry)
+{
+  g_clear_pointer (&entry->expr, rthunk_node_unref);
+  g_clear_pointer (&entry->inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->type, rthunk_type_unref);
+  g_clear_pointer (&entry->value, rthunk_value_unref);
+  g_clear_error (&entry->error);
+  g_clear_object (&entry->cancellable);
+  g_free (entry);
+}
+
+RthunkThunkEntry *
+rthunk_thunk_entry_ref (RthunkThunkEntry *entry)
+{
+  g_atomic_int_inc (&entry->ref_count);
+  return entry;
+}
+
+void
+rthunk_thunk_entry_unref (RthunkThunkEntry *entry)
+{
+  if (g_atomic_int_dec_and_test (&entry->ref_count))
+    entry_free (entry);
+}
+
+static guint
+id_hash (gconstpointer key)
+{
+  guint hash;
+
+  memcpy (&hash, key, sizeof hash);     /* the ids are random already */
+  return hash;
+}
+
+static gboolean
+id_equal (gconstpointer a,
+          gconstpointer b)
+{
+  return memcmp (a, b, RTHUNK_THUNK_ID_LEN) == 0;
+}
+
+RthunkThunkTable *
+rthunk_thunk_table_new (guint max_finished)
+{
+  RthunkThunkTable *table = g_new0 (RthunkThunkTable, 1);
+
+  g_mutex_init (&table->lock);
+  g_cond_init (&table->finished_cond);
+  /* keys point into the entries they map to */
+  table->entries = g_hash_table_new_full (id_hash, id_equal, NULL,
+                                          (GDestroyNotify) rthunk_thunk_entry_unref);
+  g_queue_init (&table->finished);
+  table->max_finished = MAX (max_finished, 1);
+  return table;
+}
+
+void
+rthunk_thunk_table_free (RthunkThunkTable *table)
+{
+  g_hash_table_unref (table->entries);
+  g_queue_clear (&table->finished);
+  g_mutex_clear (&table->lock);
+  g_cond_clear (&table->finished_cond);
+  g_free (table);
+}
+
+static void
+random_id (guint8 *id)
+{
+  gsize got = 0;
+
+  while (got < RTHUNK_THUNK_ID_LEN)
+    {
+      gssize n = getrandom (id + got, RTHUNK_THUNK_ID_LEN - got, 0);
+
+      if (n > 0)
+        got += n;
+      else if (errno != EINTR)
+        g_error ("getrandom failed: %s", g_strerror (errno));
+    }
+}
+
+/* A new PENDING entry; the table holds one reference, the caller another. */
+RthunkThunkEntry *
+rthunk_thunk_table_add (RthunkThunkTable *table,
+                        RthunkNode       *expr,
+                        GHashTable       *inputs,
+                        RthunkType       *type)
+{
+  RthunkThunkEntry *entry = g_new0 (RthunkThunkEntry, 1);
+
+  entry->ref_count = 2;
+  entry->state = RTHUNK_THUNK_PENDING;
+  entry->expr = rthunk_node_ref (expr);
+  entry->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
+  entry->type = type != NULL ? rthunk_type_ref (type) : NULL;
+  entry->cancellable = g_cancellable_new ();
+  entry->submitted_us = g_get_monotonic_time ();
+  g_mutex_lock (&table->lock);
+  do
+    random_id (entry->id);
+  while (g_hash_table_contains (table->entries, entry->id));
+  g_hash_table_insert (table->entries, entry->id, entry);
+  table->unfinished++;
+  g_mutex_unlock (&table->lock);
+  return entry;
+}
+
+/* Forgets an entry that was never queued (its submission failed). */
+void
+rthunk_thunk_table_remove (RthunkThunkTable *table,
+                           RthunkThunkEntry *entry)
+{
+  g_mutex_lock (&table->lock);
+  if (entry->state <= RTHUNK_THUNK_RUNNING)
+    table->unfinished--;
+  else
+    g_queue_remove (&table->finished, entry);
+  g_hash_table_remove (table->entries, entry->id);
+  g_mutex_unlock (&table->lock);
+}
+
+RthunkThunkEntry *
+rthunk_thunk_table_lookup (RthunkThunkTable *table,
+                           const guint8     *id,
+                           gsize             len)
+{
+  RthunkThunkEntry *entry = NULL;
+
+  if (id == NULL || len != RTHUNK_THUNK_ID_LEN)
+    return NULL;
+  g_mutex_lock (&table->lock);
+  entry = g_hash_table_lookup (table->entries, id);
+  if (entry != NULL)
+    rthunk_thunk_entry_ref (entry);
+  g_mutex_unlock (&table->lock);
+  return entry;
+}
+
+/* PENDING → RUNNING; FALSE if it was cancelled while queued. */
+gboolean
+rthunk_thunk_table_start (RthunkThunkTable *table,
+                          RthunkThunkEntry *entry)
+{
+  gboolean started;
+
+  g_mutex_lock (&table->lock);
+  started = entry->state == RTHUNK_THUNK_PENDING;
+  if (started)
+    entry->state = RTHUNK_THUNK_RUNNING;
+  g_mutex_unlock (&table->lock);
+  return started;
+}
+
+static void
+finish_locked (RthunkThunkTable *table,
+               RthunkThunkEntry *entry,
+               RthunkThunkState  state)
+{
+  entry->state = state;
+  entry->finished_us = g_get_monotonic_time ();
+  table->unfinished--;
+  g_queue_push_tail (&table->finished, entry);
+  while (table->finished.length > table->max_finished)
+    {
+      RthunkThunkEntry *old = g_queue_pop_head (&table->finished);
+
+      g_hash_table_remove (table->entries, old->id);
+    }
+  g_cond_broadcast (&table->finished_cond);
+}
+
+/* RUNNING → DONE with @value, or FAILED with @error (CANCELLED if the
+ * error says so). */
+void
+rthunk_thunk_table_finish (RthunkThunkTable *table,
+                           RthunkThunkEntry *entry,
+                           RthunkValue      *value,
+                           const GError     *error)
+{
+  RthunkThunkState state;
+
+  g_mutex_lock (&table->lock);
+  if (entry->state > RTHUNK_THUNK_RUNNING)
+    {
+      g_mutex_unlock (&table->lock);
+      return;
+    }
+  if (value != NULL)
+    {
+      entry->value = rthunk_value_ref (value);
+      state = RTHUNK_THUNK_DONE;
+    }
+  else
+    {
+      entry->error = g_error_copy (error);
+      state = g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED)
+        ? RTHUNK_THUNK_CANCELLED : RTHUNK_THUNK_FAILED;
+    }
+  finish_locked (table, entry, state);
+  g_mutex_unlock (&table->lock);
+}
+
+/* Cancels an unfinished thunk: a queued one at once, a running one at its
+ * next step. Returns whether it was unfinished. */
+gboolean
+rthunk_thunk_table_cancel (RthunkThunkTable *table,
+                           RthunkThunkEntry *entry)
+{
+  gboolean unfinished;
+
+  g_mutex_lock (&table->lock);
+  unfinished = entry->state <= RTHUNK_THUNK_RUNNING;
+  if (entry->state == RTHUNK_THUNK_PENDING)
+    {
+      entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                          _("the thunk was cancelled"));
+      finish_locked (table, entry, RTHUNK_THUNK_CANCELLED);
+    }
+  g_mutex_unlock (&table->lock);
+  if (unfinished)
+    g_cancellable_cancel (entry->cancellable);
+  return unfinished;
+}
+
+static guint
+count_finished (RthunkThunkEntry **entries,
+                guint              n_entries)
+{
+  guint n = 0;
+
+  for (guint k = 0; k < n_entries; k++)
+    if (entries[k]->state > RTHUNK_THUNK_RUNNING)
+      n++;
+  return n;
+}
+
+/* Waits until at least one of @entries is finished or @deadline_us
+ * (monotonic) passes; returns how many are finished. */
+guint
+rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
+                             RthunkThunkEntry **entries,
+                             guint              n_entries,
+                             gint64             deadline_us)
+{
+  guint n;
+
+  g_mutex_lock (&table->lock);
+  while ((n = count_finished (entries, n_entries)) == 0 && !table->closing)
+    if (!g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
+      {
+        n = count_finished (entries, n_entries);
+        break;
+      }
+  g_mutex_unlock (&table->lock);
+  return n;
+}
+
+RthunkThunkState
+rthunk_thunk_table_get_state (RthunkThunkTable *table,
+                              RthunkThunkEntry *entry)
+{
+  RthunkThunkState state;
+
+  g_mutex_lock (&table->lock);
+  state = entry->state;
+  g_mutex_unlock (&table->lock);
+  return state;
+}
+
+guint
+rthunk_thunk_table_count_unfinished (RthunkThunkTable *table)
+{
+  guint n;
+
+  g_mutex_lock (&table->lock);
+  n = table->unfinished;
+  g_mutex_unlock (&table->lock);
+  return n;
+}
+
+/* Wakes every waiter now and makes later waits return at once: the server
+ * is stopping. */
+void
+rthunk_thunk_table_close (RthunkThunkTable *table)
+{
+  g_mutex_lock (&table->lock);
+  table->closing = TRUE;
+  g_cond_broadcast (&table->finished_cond);
+  g_mutex_unlock (&table->lock);
+}

@@ -1,0 +1,72 @@
+/* rthunk-thunk-table.h — the server's thunks by id.  Private. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "rthunk-private.h"
+
+G_BEGIN_DECLS
+
+#define RTHUNK_THUNK_ID_LEN 16
+
+typedef enum {
+  RTHUNK_THUNK_PENDING = 1,      /* the values match the wire's ThunkState */
+  RTHUNK_THUNK_RUNNING = 2,
+  RTHUNK_THUNK_DONE = 3,
+  RTHUNK_THUNK_FAILED = 4,
+  RTHUNK_THUNK_CANCELLED = 5,
+} RthunkThunkState;
+
+typedef struct
+{
+  gint ref_count;
+  guint8 id[RTHUNK_THUNK_ID_LEN];
+  RthunkThunkState state;        /* read and written under the table lock */
+  RthunkNode *expr;
+  GHashTable *inputs;            /* name → RthunkValue */
+  RthunkType *type;
+  RthunkValue *value;            /* DONE */
+  GError *error;                 /* FAILED, CANCELLED */
+  GCancellable *cancellable;
+  guint64 fuel;
+  guint deadline_ms;
+  gint64 submitted_us;
+  gint64 finished_us;
+} RthunkThunkEntry;
+
+typedef struct _RthunkThunkTable RthunkThunkTable;
+
+RthunkThunkTable *rthunk_thunk_table_new       (guint              max_finished);
+void              rthunk_thunk_table_free      (RthunkThunkTable  *table);
+RthunkThunkEntry *rthunk_thunk_table_add       (RthunkThunkTable  *table,
+                                                RthunkNode        *expr,
+                                                GHashTable        *inputs,
+                                                RthunkType        *type);
+void              rthunk_thunk_table_remove    (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
+RthunkThunkEntry *rthunk_thunk_table_lookup    (RthunkThunkTable  *table,
+                                                const guint8      *id,
+                                                gsize              len);
+gboolean          rthunk_thunk_table_start     (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
+void              rthunk_thunk_table_finish    (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry,
+                                                RthunkValue       *value,
+                                                const GError      *error);
+gboolean          rthunk_thunk_table_cancel    (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
+guint             rthunk_thunk_table_wait_any  (RthunkThunkTable  *table,
+                                                RthunkThunkEntry **entries,
+                                                guint              n_entries,
+                                                gint64             deadline_us);
+RthunkThunkState  rthunk_thunk_table_get_state (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
+guint             rthunk_thunk_table_count_unfinished (RthunkThunkTable *table);
+void              rthunk_thunk_table_close     (RthunkThunkTable  *table);
+
+RthunkThunkEntry *rthunk_thunk_entry_ref       (RthunkThunkEntry  *entry);
+void              rthunk_thunk_entry_unref     (RthunkThunkEntry  *entry);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkThunkEntry, rthunk_thunk_entry_unref)
+
+G_END_DECLS

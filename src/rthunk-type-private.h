@@ -1,0 +1,30 @@
+/* rthunk-type-private.h — the type checker's side of type terms */
+#pragma once
+
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+/* Level of the variables of a type scheme: they are quantified, never bound,
+ * and replaced by fresh variables on instantiation. */
+#define RTHUNK_TYPE_GENERIC G_MAXUINT
+
+RthunkType *rthunk_type_new_var_at     (guint            id,
+                                        RthunkTypeClass  klass,
+                                        guint            level);
+RthunkType *rthunk_type_prune          (RthunkType      *type);
+gboolean    rthunk_type_unify          (RthunkType      *a,
+                                        RthunkType      *b);
+RthunkType *rthunk_type_instantiate    (RthunkType      *scheme,
+                                        guint            level,
+                                        guint           *next_id);
+RthunkType *rthunk_type_generalize     (RthunkType      *type,
+                                        guint            level);
+RthunkType *rthunk_type_resolve        (RthunkType      *type);
+RthunkType *rthunk_type_of_value       (RthunkValue     *value,
+                                        guint           *next_var,
+                                        GError         **error);
+gboolean    rthunk_type_is_generic     (RthunkType      *type);
+
+G_END_DECLS
