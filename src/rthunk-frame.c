@@ -495,24 +495,6 @@ walk_strict_header (Walker   *w,
          && walker_skip (w, 4, error);
 }
 
-/* Old form: string name (its length already read), byte type, i32 seqid. */
-static gboolean
-walk_old_header (Walker   *w,
-                 gint32    name_length,
-                 GError  **error)
-{
-  guint8 type;
-  gsize at;
-
-  if (!check_count (w, name_length, 1, 0, error)
-      || !walker_skip (w, (gsize) name_length, error))
-    return FALSE;
-  at = w->pos;
-  return walker_read_u8 (w, &type, error)
-         && check_message_type (type, at, error)
-         && walker_skip (w, 4, error);
-}
-
 static gboolean
 walk_message_header (Walker  *w,
                      GError **error)
@@ -521,9 +503,14 @@ walk_message_header (Walker  *w,
 
   if (!walker_read_i32 (w, &first, error))
     return FALSE;
+  /* Thrift 0.17's c_glib decoder misreads the old non-strict header (it
+   * reports success and leaves the name unset), so only the strict form,
+   * which every current Thrift library writes, is accepted. */
   if (first < 0)
     return walk_strict_header (w, (guint32) first, error);
-  return walk_old_header (w, first, error);
+  g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_MALFORMED,
+               _("the message does not start with a strict binary-protocol header at byte 0"));
+  return FALSE;
 }
 
 static gboolean
@@ -559,7 +546,7 @@ walk_message (Walker  *w,
  * @error: return location for a #GError
  *
  * Checks that @data is exactly one Thrift binary-protocol message, in the
- * strict or the old header form, followed by nothing. The walk keeps an
+ * strict header form, followed by nothing. The walk keeps an
  * explicit stack instead of recursing and takes time linear in @len,
  * however deep the input nests.
  *
@@ -668,7 +655,8 @@ check_frame_length (gint32    length,
   if (length > 0 && (gsize) length <= max_bytes)
     return TRUE;
   g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE,
-               _("frame length %d is outside 1…%zu"), length, max_bytes);
+               _("frame length %d is not between 1 and %zu"), length,
+               max_bytes);
   return FALSE;
 }
 
@@ -1292,6 +1280,13 @@ rthunk_frame_transport_receive (RthunkFrameTransport  *self,
 
   drop_input (self);
   self->at_boundary = TRUE;
+  if (self->memory_mode)
+    {
+      g_set_error_literal (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_IO,
+                           _("a memory transport has no connection to "
+                             "receive from"));
+      return FALSE;
+    }
   if (self->fd < 0)
     return set_closed_error (error);
   message = rthunk_frame_read (self->fd, self->max_frame_bytes, error);

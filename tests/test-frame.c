@@ -472,7 +472,7 @@ typedef struct {
 static const ValidateCase validate_cases[] = {
   { "/frame/validate/valid/strict-nested", build_strict_rich, 0, NO_ERROR, TRUE },
   { "/frame/validate/valid/strict-reply", build_strict_reply, 0, NO_ERROR, TRUE },
-  { "/frame/validate/valid/old-nested", build_old_rich, 0, NO_ERROR, FALSE },
+  { "/frame/validate/old-header-refused", build_old_rich, 0, RTHUNK_FRAME_ERROR_MALFORMED, FALSE },
   { "/frame/validate/valid/empty-args", build_empty_args, 0, NO_ERROR, TRUE },
   { "/frame/validate/valid/empty-containers", build_empty_containers, 0, NO_ERROR, TRUE },
   { "/frame/validate/valid/depth-64", build_depth_64, 0, NO_ERROR, TRUE },

@@ -1,0 +1,102 @@
+/* testutil.c — real rthunkd processes on free loopback ports */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+TestServer *
+test_server_start (const char        *name,
+                   const char *const *extra_args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  const char *rthunkd = g_getenv ("RTHUNKD");
+  TestServer *server = g_new0 (TestServer, 1);
+  const char *colon;
+
+  g_assert_nonnull (rthunkd);
+  g_ptr_array_add (argv, (gpointer) rthunkd);
+  g_ptr_array_add (argv, (gpointer) "--port");
+  g_ptr_array_add (argv, (gpointer) "0");
+  g_ptr_array_add (argv, (gpointer) "--name");
+  g_ptr_array_add (argv, (gpointer) name);
+  for (guint k = 0; extra_args != NULL && extra_args[k] != NULL; k++)
+    g_ptr_array_add (argv, (gpointer) extra_args[k]);
+  g_ptr_array_add (argv, NULL);
+  server->process = g_subprocess_newv ((const char *const *) argv->pdata,
+                                       G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "listening on"));
+  colon = strrchr (line, ':');
+  g_assert_nonnull (colon);
+  server->port = (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
+  g_assert_cmpuint (server->port, >, 0);
+  server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
+  return server;
+}
+
+void
+test_server_stop (TestServer *server)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (server->process, SIGTERM);
+  g_subprocess_wait (server->process, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (server->process));
+  g_assert_cmpint (g_subprocess_get_exit_status (server->process), ==, 0);
+  g_object_unref (server->process);
+  g_free (server->address);
+  g_free (server);
+}
+
+gboolean
+test_server_alive (TestServer *server)
+{
+  const char *id = g_subprocess_get_identifier (server->process);
+
+  return id != NULL && kill ((pid_t) g_ascii_strtoll (id, NULL, 10), 0) == 0;
+}
+
+gsize
+test_server_rss_kb (TestServer *server)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status",
+                                           g_subprocess_get_identifier (server->process));
+  g_autofree char *status = NULL;
+  const char *rss;
+
+  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+  rss = strstr (status, "VmRSS:");
+  g_assert_nonnull (rss);
+  return g_ascii_strtoull (rss + strlen ("VmRSS:"), NULL, 10);
+}
+
+int
+test_server_connect (TestServer *server)
+{
+  struct sockaddr_in addr = { 0, };
+  struct timeval tv = { 5, 0 };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons (server->port);
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}

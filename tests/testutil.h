@@ -1,0 +1,25 @@
+/* testutil.h — shared by the integration tests: real rthunkd processes on
+ * free loopback ports. */
+#pragma once
+
+#include <gio/gio.h>
+
+typedef struct
+{
+  GSubprocess *process;
+  guint16 port;
+  char *address;         /* 127.0.0.1:PORT */
+} TestServer;
+
+/* Starts $RTHUNKD --port 0 --name NAME EXTRA… and waits for its
+ * "listening on" line. Aborts the test on failure. */
+TestServer *test_server_start    (const char        *name,
+                                  const char *const *extra_args);
+/* SIGTERM, then waits; asserts a clean exit. */
+void        test_server_stop     (TestServer        *server);
+/* Resident set size of the server, in KiB. */
+gsize       test_server_rss_kb   (TestServer        *server);
+/* Whether the process is still running. */
+gboolean    test_server_alive    (TestServer        *server);
+/* A connected loopback TCP socket to the server (blocking, 5 s timeouts). */
+int         test_server_connect  (TestServer        *server);
