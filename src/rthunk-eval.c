@@ -141,6 +141,7 @@ struct _RthunkEvaluator
   gpointer remote_data;
   GDestroyNotify remote_destroy;
   guint64 steps;
+  guint64 max_bytes;
 };
 
 G_DEFINE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, G_TYPE_OBJECT)
@@ -152,6 +153,7 @@ typedef struct
   guint depth;
   guint until_check;
   GPtrArray *recur_values;      /* set while a recur travels to its loop */
+  guint64 bytes_used;           /* by lists and strings built so far */
 } State;
 
 struct _RthunkCallContext
@@ -166,6 +168,7 @@ static RthunkValue *const RECUR = (RthunkValue *) &RECUR;
 typedef RthunkValue *(*FormFunc) (State *state, RthunkNode *form, Env *env, GError **error);
 
 static RthunkValue *eval (State *state, RthunkNode *node, Env *env, GError **error);
+static gboolean charge (State *state, RthunkNode *node, guint64 bytes, GError **error);
 static RthunkValue *apply (State *state, RthunkNode *call, RthunkValue *func,
                            RthunkValue *const *args, guint n_args, GError **error);
 
@@ -266,8 +269,11 @@ eval_vector (State       *state,
              GError     **error)
 {
   guint n = rthunk_node_get_n_items (node);
-  g_autoptr(GPtrArray) items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GPtrArray) items = NULL;
 
+  if (!charge (state, node, (guint64) n * sizeof (gpointer) + 32, error))
+    return NULL;
+  items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
   for (guint k = 0; k < n; k++)
     {
       RthunkValue *item = eval (state, rthunk_node_get_item (node, k), env, error);
@@ -736,6 +742,7 @@ rthunk_evaluator_init (RthunkEvaluator *self)
                                          (GDestroyNotify) rthunk_value_unref);
   self->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
   self->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
+  self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
 }
 
 /**
@@ -883,7 +890,7 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
                        RthunkNode       *form,
                        GError          **error)
 {
-  State state = { evaluator, evaluator->fuel, 0, CHECK_EVERY, NULL };
+  State state = { evaluator, evaluator->fuel, 0, CHECK_EVERY, NULL, 0 };
   RthunkValue *value;
 
   g_return_val_if_fail (RTHUNK_IS_EVALUATOR (evaluator), NULL);
@@ -955,4 +962,62 @@ rthunk_call_context_get_evaluator (RthunkCallContext *context)
   g_return_val_if_fail (context != NULL, NULL);
 
   return context->state->ev;
+}
+
+static gboolean
+charge (State       *state,
+        RthunkNode  *node,
+        guint64      bytes,
+        GError     **error)
+{
+  guint64 max = state->ev->max_bytes;
+
+  if (bytes <= max && state->bytes_used <= max - bytes)
+    {
+      state->bytes_used += bytes;
+      return TRUE;
+    }
+  rthunk_set_node_error (error, node, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                         _("evaluation would use more than %" G_GUINT64_FORMAT " bytes of memory"),
+                         max);
+  return FALSE;
+}
+
+/**
+ * rthunk_call_context_charge:
+ * @context: the context a native function was called with
+ * @bytes: how much memory the function is about to build
+ * @error: return location for a #GError
+ *
+ * Counts @bytes against the evaluation's memory limit. A native that builds
+ * a list or a string calls this first, and fails if it does.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%RTHUNK_ERROR_LIMIT_EXCEEDED)
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_call_context_charge (RthunkCallContext  *context,
+                            guint64             bytes,
+                            GError            **error)
+{
+  g_return_val_if_fail (context != NULL, FALSE);
+
+  return charge (context->state, context->call, bytes, error);
+}
+
+/**
+ * rthunk_evaluator_set_max_bytes:
+ * @evaluator: an evaluator
+ * @max_bytes: bytes of lists and strings one evaluation may build
+ *
+ * Since: 0.1
+ */
+void
+rthunk_evaluator_set_max_bytes (RthunkEvaluator *evaluator,
+                                guint64          max_bytes)
+{
+  g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
+
+  evaluator->max_bytes = max_bytes;
 }

@@ -31,6 +31,16 @@ G_BEGIN_DECLS
  */
 #define RTHUNK_EVAL_DEFAULT_MAX_DEPTH 2000
 
+/**
+ * RTHUNK_EVAL_DEFAULT_MAX_BYTES:
+ *
+ * Bytes of lists and strings one evaluation may build unless told
+ * otherwise.
+ *
+ * Since: 0.1
+ */
+#define RTHUNK_EVAL_DEFAULT_MAX_BYTES (G_GUINT64_CONSTANT (256) * 1024 * 1024)
+
 #define RTHUNK_TYPE_EVALUATOR (rthunk_evaluator_get_type ())
 G_DECLARE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, RTHUNK, EVALUATOR, GObject)
 
@@ -85,5 +95,10 @@ RthunkValue     *rthunk_call_context_apply      (RthunkCallContext  *context,
                                                  guint               n_args,
                                                  GError            **error) G_GNUC_WARN_UNUSED_RESULT;
 RthunkEvaluator *rthunk_call_context_get_evaluator (RthunkCallContext *context);
+gboolean         rthunk_call_context_charge     (RthunkCallContext  *context,
+                                                 guint64             bytes,
+                                                 GError            **error);
+void             rthunk_evaluator_set_max_bytes (RthunkEvaluator   *evaluator,
+                                                 guint64            max_bytes);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rthunk-private.h"
@@ -134,6 +135,383 @@ static RthunkValue *std_gt (ARGS) { return rthunk_value_new_bool (compare (args[
 static RthunkValue *std_ge (ARGS) { return rthunk_value_new_bool (compare (args[0], args[1]) >= 0); }
 static RthunkValue *std_not (ARGS) { return rthunk_value_new_bool (!rthunk_value_get_bool (args[0])); }
 
+/* ---- conversions -------------------------------------------------------- */
+
+static RthunkValue *
+std_float (ARGS)
+{
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_FLOAT)
+    return rthunk_value_ref (args[0]);
+  return rthunk_value_new_float ((double) rthunk_value_get_int (args[0]));
+}
+
+static RthunkValue *
+std_int (ARGS)
+{
+  double f;
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_INT)
+    return rthunk_value_ref (args[0]);
+  f = rthunk_value_get_float (args[0]);
+  if (!(f > -9223372036854775808.0 && f < 9223372036854775808.0))
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("the float does not fit in an int"));
+  return rthunk_value_new_int ((gint64) f);
+}
+
+/* The items of @list, forced: a list may hold pending values. */
+static RthunkValue *
+item (RthunkValue  *list,
+      gsize         index,
+      GError      **error)
+{
+  return rthunk_value_force (rthunk_value_get_item (list, index), error);
+}
+
+static gboolean
+print_forced (RthunkValue  *value,
+              GString      *out,
+              GError      **error)
+{
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+    {
+      g_string_append_c (out, '[');
+      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
+        {
+          g_autoptr(RthunkValue) element = item (value, k, error);
+
+          if (element == NULL)
+            return FALSE;
+          if (k > 0)
+            g_string_append_c (out, ' ');
+          if (!print_forced (element, out, error))
+            return FALSE;
+        }
+      g_string_append_c (out, ']');
+      return TRUE;
+    }
+  rthunk_value_print (value, out);
+  return TRUE;
+}
+
+static RthunkValue *
+std_str (ARGS)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_STR)
+    return rthunk_value_ref (args[0]);
+  if (!print_forced (args[0], out, error) ||
+      !rthunk_call_context_charge (context, out->len + 32, error))
+    return NULL;
+  return rthunk_value_new_str_take (g_string_free (g_steal_pointer (&out), FALSE));
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+static RthunkValue *
+std_concat (ARGS)
+{
+  const char *a = rthunk_value_get_str (args[0]);
+  const char *b = rthunk_value_get_str (args[1]);
+  gsize la = strlen (a), lb = strlen (b);
+  char *text;
+
+  if (!rthunk_call_context_charge (context, la + lb + 32, error))
+    return NULL;
+  text = g_malloc (la + lb + 1);
+  memcpy (text, a, la);
+  memcpy (text + la, b, lb + 1);
+  return rthunk_value_new_str_take (text);
+}
+
+static RthunkValue *
+std_str_len (ARGS)
+{
+  return rthunk_value_new_int (g_utf8_strlen (rthunk_value_get_str (args[0]), -1));
+}
+
+static RthunkValue *
+std_substr (ARGS)
+{
+  const char *text = rthunk_value_get_str (args[0]);
+  gint64 start = rthunk_value_get_int (args[1]);
+  gint64 length = rthunk_value_get_int (args[2]);
+  glong n = g_utf8_strlen (text, -1);
+  const char *from;
+
+  if (start < 0 || length < 0 || start > n || length > n - start)
+    return fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE,
+                 _("substr: the range is outside the string"));
+  from = g_utf8_offset_to_pointer (text, start);
+  return rthunk_value_new_str_take (g_strndup (from, g_utf8_offset_to_pointer (from, length) - from));
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static RthunkValue *
+list_take (GPtrArray *items)
+{
+  RthunkValue *list = rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+
+  g_ptr_array_unref (items);
+  return list;
+}
+
+static gboolean
+charge_list (RthunkCallContext  *context,
+             guint64             n,
+             GError            **error)
+{
+  return rthunk_call_context_charge (context, n * sizeof (gpointer) + 32, error);
+}
+
+static RthunkValue *
+std_len (ARGS)
+{
+  return rthunk_value_new_int (rthunk_value_get_length (args[0]));
+}
+
+static RthunkValue *
+std_nth (ARGS)
+{
+  gint64 index = rthunk_value_get_int (args[1]);
+
+  if (index < 0 || (guint64) index >= rthunk_value_get_length (args[0]))
+    return fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE, _("nth: the index is outside the list"));
+  return item (args[0], index, error);
+}
+
+static RthunkValue *
+std_head (ARGS)
+{
+  if (rthunk_value_get_length (args[0]) == 0)
+    return fail (error, RTHUNK_ERROR_EMPTY_LIST, _("head of an empty list"));
+  return item (args[0], 0, error);
+}
+
+static RthunkValue *
+slice (RthunkValue *list,
+       gsize        from,
+       gsize        to)
+{
+  GPtrArray *items = g_ptr_array_sized_new (to - from);
+
+  for (gsize k = from; k < to; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (list, k));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_tail (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[0]);
+
+  if (n == 0)
+    return fail (error, RTHUNK_ERROR_EMPTY_LIST, _("tail of an empty list"));
+  if (!charge_list (context, n, error))
+    return NULL;
+  return slice (args[0], 1, n);
+}
+
+static RthunkValue *
+std_is_empty (ARGS)
+{
+  return rthunk_value_new_bool (rthunk_value_get_length (args[0]) == 0);
+}
+
+static RthunkValue *
+std_cons (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[1]);
+  GPtrArray *items;
+
+  if (!charge_list (context, n + 1, error))
+    return NULL;
+  items = g_ptr_array_sized_new (n + 1);
+  g_ptr_array_add (items, args[0]);
+  for (gsize k = 0; k < n; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (args[1], k));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_append (ARGS)
+{
+  gsize na = rthunk_value_get_length (args[0]), nb = rthunk_value_get_length (args[1]);
+  GPtrArray *items;
+
+  if (!charge_list (context, na + nb, error))
+    return NULL;
+  items = g_ptr_array_sized_new (na + nb);
+  for (gsize k = 0; k < na; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (args[0], k));
+  for (gsize k = 0; k < nb; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (args[1], k));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_reverse (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[0]);
+  GPtrArray *items;
+
+  if (!charge_list (context, n, error))
+    return NULL;
+  items = g_ptr_array_sized_new (n);
+  for (gsize k = n; k > 0; k--)
+    g_ptr_array_add (items, rthunk_value_get_item (args[0], k - 1));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_range (ARGS)
+{
+  gint64 lo = rthunk_value_get_int (args[0]);
+  gint64 hi = rthunk_value_get_int (args[1]);
+  guint64 n = hi > lo ? (guint64) hi - (guint64) lo : 0;
+  GPtrArray *items;
+
+  /* each element costs its pointer and its value */
+  if (!rthunk_call_context_charge (context, n * (sizeof (gpointer) + 32) + 32, error))
+    return NULL;
+  items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
+  for (gint64 i = lo; i < hi; i++)
+    g_ptr_array_add (items, rthunk_value_new_int (i));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_map (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[1]);
+  g_autoptr(GPtrArray) items = NULL;
+
+  if (!charge_list (context, n, error))
+    return NULL;
+  items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
+  for (gsize k = 0; k < n; k++)
+    {
+      RthunkValue *arg = rthunk_value_get_item (args[1], k);
+      RthunkValue *mapped = rthunk_call_context_apply (context, args[0], &arg, 1, error);
+
+      if (mapped == NULL)
+        return NULL;
+      g_ptr_array_add (items, mapped);
+    }
+  return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+}
+
+static RthunkValue *
+std_filter (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[1]);
+  g_autoptr(GPtrArray) items = NULL;
+
+  if (!charge_list (context, n, error))
+    return NULL;
+  items = g_ptr_array_new ();
+  for (gsize k = 0; k < n; k++)
+    {
+      RthunkValue *arg = rthunk_value_get_item (args[1], k);
+      g_autoptr(RthunkValue) keep = rthunk_call_context_apply (context, args[0], &arg, 1, error);
+      g_autoptr(RthunkValue) forced = keep != NULL ? rthunk_value_force (keep, error) : NULL;
+
+      if (forced == NULL)
+        return NULL;
+      if (rthunk_value_get_bool (forced))
+        g_ptr_array_add (items, arg);
+    }
+  return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+}
+
+static RthunkValue *
+std_reduce (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[2]);
+  g_autoptr(RthunkValue) acc = rthunk_value_ref (args[1]);
+
+  for (gsize k = 0; k < n; k++)
+    {
+      RthunkValue *pair[2] = { acc, rthunk_value_get_item (args[2], k) };
+      RthunkValue *next = rthunk_call_context_apply (context, args[0], pair, 2, error);
+
+      if (next == NULL)
+        return NULL;
+      rthunk_value_unref (acc);
+      acc = next;
+    }
+  return g_steal_pointer (&acc);
+}
+
+static RthunkValue *
+std_sum (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[0]);
+  gint64 isum = 0;
+  double fsum = 0.0;
+  gboolean is_float = FALSE;
+
+  for (gsize k = 0; k < n; k++)
+    {
+      g_autoptr(RthunkValue) x = item (args[0], k, error);
+
+      if (x == NULL)
+        return NULL;
+      if (rthunk_value_get_kind (x) == RTHUNK_VALUE_FLOAT)
+        {
+          is_float = TRUE;
+          fsum += rthunk_value_get_float (x);
+        }
+      else if (__builtin_add_overflow (isum, rthunk_value_get_int (x), &isum))
+        return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in sum"));
+    }
+  return is_float ? rthunk_value_new_float (fsum) : rthunk_value_new_int (isum);
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+static RthunkValue *
+std_sqrt (ARGS)
+{
+  return rthunk_value_new_float (sqrt (rthunk_value_get_float (args[0])));
+}
+
+static RthunkValue *
+std_abs (ARGS)
+{
+  gint64 i;
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_FLOAT)
+    return rthunk_value_new_float (fabs (rthunk_value_get_float (args[0])));
+  i = rthunk_value_get_int (args[0]);
+  if (i == G_MININT64)
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in abs"));
+  return rthunk_value_new_int (i < 0 ? -i : i);
+}
+
+static RthunkValue *std_min (ARGS) { return rthunk_value_ref (compare (args[0], args[1]) <= 0 ? args[0] : args[1]); }
+static RthunkValue *std_max (ARGS) { return rthunk_value_ref (compare (args[0], args[1]) >= 0 ? args[0] : args[1]); }
+static RthunkValue *std_even (ARGS) { return rthunk_value_new_bool (rthunk_value_get_int (args[0]) % 2 == 0); }
+static RthunkValue *std_odd (ARGS) { return rthunk_value_new_bool (rthunk_value_get_int (args[0]) % 2 != 0); }
+
+/* ---- io ----------------------------------------------------------------- */
+
+static RthunkValue *
+std_print (ARGS)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_STR)
+    g_string_append (out, rthunk_value_get_str (args[0]));
+  else if (!print_forced (args[0], out, error))
+    return NULL;
+  g_string_append_c (out, '\n');
+  fwrite (out->str, 1, out->len, stdout);
+  fflush (stdout);
+  return rthunk_value_new_nil ();
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct
@@ -156,6 +534,32 @@ static const struct
   { ">", "ord a => (a a -> bool)", RTHUNK_FUNC_PURE, std_gt, N_("greater than") },
   { ">=", "ord a => (a a -> bool)", RTHUNK_FUNC_PURE, std_ge, N_("greater than or equal") },
   { "not", "(bool -> bool)", RTHUNK_FUNC_PURE, std_not, N_("logical negation") },
+  { "float", "num a => (a -> float)", RTHUNK_FUNC_PURE, std_float, N_("the number as a float") },
+  { "int", "num a => (a -> int)", RTHUNK_FUNC_PURE, std_int, N_("the number as an int; a float is truncated") },
+  { "str", "(a -> str)", RTHUNK_FUNC_PURE, std_str, N_("any value as its printed text; a string as it is") },
+  { "concat", "(str str -> str)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_concat, N_("two strings joined") },
+  { "str-len", "(str -> int)", RTHUNK_FUNC_PURE, std_str_len, N_("the number of characters of a string") },
+  { "substr", "(str int int -> str)", RTHUNK_FUNC_PURE, std_substr, N_("LENGTH characters of a string from START (0-based)") },
+  { "len", "([a] -> int)", RTHUNK_FUNC_PURE, std_len, N_("the number of elements of a list") },
+  { "nth", "([a] int -> a)", RTHUNK_FUNC_PURE, std_nth, N_("the element at an index (0-based)") },
+  { "cons", "(a [a] -> [a])", RTHUNK_FUNC_PURE, std_cons, N_("a list with one more element in front") },
+  { "append", "([a] [a] -> [a])", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_append, N_("two lists joined") },
+  { "head", "([a] -> a)", RTHUNK_FUNC_PURE, std_head, N_("the first element of a list") },
+  { "tail", "([a] -> [a])", RTHUNK_FUNC_PURE, std_tail, N_("a list without its first element") },
+  { "empty?", "([a] -> bool)", RTHUNK_FUNC_PURE, std_is_empty, N_("whether a list is empty") },
+  { "range", "(int int -> [int])", RTHUNK_FUNC_PURE, std_range, N_("the ints from LO up to, not including, HI") },
+  { "reverse", "([a] -> [a])", RTHUNK_FUNC_PURE, std_reverse, N_("a list in reverse order") },
+  { "map", "((a -> b) [a] -> [b])", RTHUNK_FUNC_PURE, std_map, N_("a function applied to every element") },
+  { "filter", "((a -> bool) [a] -> [a])", RTHUNK_FUNC_PURE, std_filter, N_("the elements for which a predicate holds") },
+  { "reduce", "((b a -> b) b [a] -> b)", RTHUNK_FUNC_PURE, std_reduce, N_("a list folded from the left, from an initial value") },
+  { "sum", "num a => ([a] -> a)", RTHUNK_FUNC_PURE, std_sum, N_("the sum of a list of numbers") },
+  { "sqrt", "(float -> float)", RTHUNK_FUNC_PURE, std_sqrt, N_("square root") },
+  { "abs", "num a => (a -> a)", RTHUNK_FUNC_PURE, std_abs, N_("absolute value") },
+  { "min", "ord a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_min, N_("the smaller of two values") },
+  { "max", "ord a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_max, N_("the larger of two values") },
+  { "even?", "(int -> bool)", RTHUNK_FUNC_PURE, std_even, N_("whether an int is even") },
+  { "odd?", "(int -> bool)", RTHUNK_FUNC_PURE, std_odd, N_("whether an int is odd") },
+  { "print", "(a -> nil)", RTHUNK_FUNC_IO, std_print, N_("writes a value (a string raw) and a newline to standard output") },
 };
 
 /**
