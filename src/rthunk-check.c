@@ -28,6 +28,7 @@ typedef struct
   GPtrArray *loop_types;     /* innermost loop's variable types (RthunkType *) */
   gboolean in_remote;
   guint level;
+  guint nesting;             /* inside fn, let or loop, where def is refused */
 } Ctx;
 
 struct _RthunkChecker
@@ -39,6 +40,8 @@ struct _RthunkChecker
   GHashTable *globals;       /* name → scheme */
   gboolean remote_allowed;
   guint next_var;
+  char *mismatch_expected;   /* of the last type error */
+  char *mismatch_found;
 };
 
 G_DEFINE_FINAL_TYPE (RthunkChecker, rthunk_checker, G_TYPE_OBJECT)
@@ -90,7 +93,8 @@ hint_for (RthunkType *expected,
 }
 
 static gboolean
-expect (RthunkType  *expected,
+expect (Ctx         *ctx,
+        RthunkType  *expected,
         RthunkType  *found,
         RthunkNode  *where,
         const char  *what,
@@ -103,6 +107,10 @@ expect (RthunkType  *expected,
     return TRUE;
   es = rthunk_type_to_string (expected);
   fs = rthunk_type_to_string (found);
+  g_free (ctx->checker->mismatch_expected);
+  g_free (ctx->checker->mismatch_found);
+  ctx->checker->mismatch_expected = g_strdup (es);
+  ctx->checker->mismatch_found = g_strdup (fs);
   rthunk_set_node_error (error, where, RTHUNK_ERROR_TYPE_MISMATCH,
                          _("%s: expected %s, found %s%s"), what, es, fs,
                          hint_for (expected, found));
@@ -116,12 +124,19 @@ check_arity (RthunkNode  *form,
              GError     **error)
 {
   guint n = rthunk_node_get_n_items (form) - 1;
+  const char *name = rthunk_node_get_text (rthunk_node_get_item (form, 0));
 
   if (n >= min && n <= max)
     return TRUE;
-  rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
-                         _("“%s” takes %u to %u forms, got %u"),
-                         rthunk_node_get_text (rthunk_node_get_item (form, 0)), min, max, n);
+  if (max == G_MAXUINT)
+    rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
+                           _("“%s” takes at least %u forms, got %u"), name, min, n);
+  else if (min == max)
+    rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
+                           _("“%s” takes %u forms, got %u"), name, min, n);
+  else
+    rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
+                           _("“%s” takes %u to %u forms, got %u"), name, min, max, n);
   return FALSE;
 }
 
@@ -265,7 +280,7 @@ infer_vector (Ctx        *ctx,
       RthunkNode *item = rthunk_node_get_item (node, k);
       g_autoptr(RthunkType) type = infer (ctx, item, scope, FALSE, error);
 
-      if (type == NULL || !expect (element, type, item, _("list element"), error))
+      if (type == NULL || !expect (ctx, element, type, item, _("list element"), error))
         return NULL;
     }
   return rthunk_type_new_list (element);
@@ -284,12 +299,12 @@ form_if (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error
   if (!check_arity (form, 3, 3, error))
     return NULL;
   if ((cond = infer (ctx, rthunk_node_get_item (form, 1), scope, FALSE, error)) == NULL ||
-      !expect (bool_type, cond, rthunk_node_get_item (form, 1), _("condition of if"), error))
+      !expect (ctx, bool_type, cond, rthunk_node_get_item (form, 1), _("condition of if"), error))
     return NULL;
   if ((then_type = infer (ctx, rthunk_node_get_item (form, 2), scope, tail, error)) == NULL ||
       (else_type = infer (ctx, rthunk_node_get_item (form, 3), scope, tail, error)) == NULL)
     return NULL;
-  if (!expect (then_type, else_type, rthunk_node_get_item (form, 3),
+  if (!expect (ctx, then_type, else_type, rthunk_node_get_item (form, 3),
                _("the branches of if must have one type"), error))
     return NULL;
   return g_steal_pointer (&then_type);
@@ -313,7 +328,7 @@ form_logic (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
       RthunkNode *item = rthunk_node_get_item (form, k);
       g_autoptr(RthunkType) type = infer (ctx, item, scope, FALSE, error);
 
-      if (type == NULL || !expect (bool_type, type, item, _("operand of and/or"), error))
+      if (type == NULL || !expect (ctx, bool_type, type, item, _("operand of and/or"), error))
         return NULL;
     }
   return g_steal_pointer (&bool_type);
@@ -364,7 +379,9 @@ form_let (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **erro
         goto out;
       inner = scope_push (inner, rthunk_node_get_text (name), bound, ctx);
     }
+  ctx->nesting++;
   type = infer_body (ctx, form, 2, inner, tail, error);
+  ctx->nesting--;
 out:
   scope_pop_to (inner, scope);
   return type;
@@ -415,7 +432,9 @@ infer_lambda (Ctx        *ctx,
   if (bind_params (ctx, rthunk_node_get_item (form, params_index), &inner, types, error))
     {
       ctx->loop_types = NULL;     /* recur does not cross a function boundary */
+      ctx->nesting++;
       result = infer_body (ctx, form, params_index + 1, inner, TRUE, error);
+      ctx->nesting--;
       ctx->loop_types = saved_loop;
     }
   scope_pop_to (inner, scope);
@@ -436,7 +455,7 @@ require_top_level (Ctx         *ctx,
                    Scope       *scope,
                    GError     **error)
 {
-  if (scope == NULL && ctx->level == 0 && !ctx->in_remote)
+  if (scope == NULL && ctx->level == 0 && !ctx->in_remote && ctx->nesting == 0)
     return TRUE;
   rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
                          _("“%s” is only allowed at the top level"),
@@ -481,7 +500,7 @@ form_defn (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **err
   type = infer_lambda (ctx, form, 2, inner, error);
   scope_pop_to (inner, scope);
   ctx->level--;
-  if (type == NULL || !expect (self, type, form, _("recursive use of the function"), error))
+  if (type == NULL || !expect (ctx, self, type, form, _("recursive use of the function"), error))
     return NULL;
   scheme = rthunk_type_generalize (type, ctx->level);
   g_hash_table_replace (ctx->checker->globals, g_strdup (rthunk_node_get_text (name)),
@@ -521,7 +540,9 @@ form_loop (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **err
       inner = scope_push (inner, rthunk_node_get_text (name), bound, ctx);
     }
   ctx->loop_types = types;
+  ctx->nesting++;
   type = infer_body (ctx, form, 2, inner, TRUE, error);
+  ctx->nesting--;
   ctx->loop_types = saved;
 out:
   scope_pop_to (inner, scope);
@@ -553,7 +574,7 @@ form_recur (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
       RthunkNode *item = rthunk_node_get_item (form, k + 1);
       g_autoptr(RthunkType) type = infer (ctx, item, scope, FALSE, error);
 
-      if (type == NULL || !expect (g_ptr_array_index (types, k), type, item,
+      if (type == NULL || !expect (ctx, g_ptr_array_index (types, k), type, item,
                                    _("value for a loop variable"), error))
         return NULL;
     }
@@ -659,7 +680,7 @@ infer_call (Ctx        *ctx,
       for (guint k = 0; k < n_args; k++)
         g_ptr_array_add (params, fresh (ctx));
       shape = rthunk_type_new_func ((RthunkType **) params->pdata, n_args, result);
-      if (!expect (callee, shape, head, _("called value"), error))
+      if (!expect (ctx, callee, shape, head, _("called value"), error))
         return NULL;
       fn = rthunk_type_prune (callee);
     }
@@ -684,7 +705,7 @@ infer_call (Ctx        *ctx,
       g_autoptr(RthunkType) type = infer (ctx, arg, scope, FALSE, error);
       g_autofree char *what = g_strdup_printf (_("argument %u of %s"), k + 1, callee_name);
 
-      if (type == NULL || !expect (rthunk_type_get_child (fn, k), type, arg, what, error))
+      if (type == NULL || !expect (ctx, rthunk_type_get_child (fn, k), type, arg, what, error))
         return NULL;
     }
   return rthunk_type_ref (rthunk_type_get_child (fn, n_args));
@@ -749,6 +770,8 @@ rthunk_checker_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_clear_object (&self->remote);
   g_hash_table_unref (self->globals);
+  g_free (self->mismatch_expected);
+  g_free (self->mismatch_found);
   G_OBJECT_CLASS (rthunk_checker_parent_class)->finalize (object);
 }
 
@@ -857,6 +880,8 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
   g_return_val_if_fail (RTHUNK_IS_CHECKER (checker), NULL);
   g_return_val_if_fail (form != NULL, NULL);
 
+  g_clear_pointer (&checker->mismatch_expected, g_free);
+  g_clear_pointer (&checker->mismatch_found, g_free);
   if (node_types != NULL)
     ctx.node_types = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
   type = infer (&ctx, form, NULL, FALSE, error);
@@ -932,4 +957,28 @@ rthunk_checker_lookup (RthunkChecker *checker,
   g_return_val_if_fail (RTHUNK_IS_CHECKER (checker), NULL);
 
   return g_hash_table_lookup (checker->globals, name);
+}
+
+/**
+ * rthunk_checker_get_mismatch:
+ * @checker: a checker whose last check failed with a type mismatch
+ * @expected: (out) (optional) (transfer none) (nullable): the expected type
+ * @found: (out) (optional) (transfer none) (nullable): the type found
+ *
+ * The two types of the last %RTHUNK_ERROR_TYPE_MISMATCH, as text; %NULL
+ * when the last check failed otherwise or succeeded.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_checker_get_mismatch (RthunkChecker  *checker,
+                             const char    **expected,
+                             const char    **found)
+{
+  g_return_if_fail (RTHUNK_IS_CHECKER (checker));
+
+  if (expected != NULL)
+    *expected = checker->mismatch_expected;
+  if (found != NULL)
+    *found = checker->mismatch_found;
 }

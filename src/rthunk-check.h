@@ -31,6 +31,9 @@ RthunkType    *rthunk_checker_check_typed        (RthunkChecker  *checker,
 void           rthunk_checker_bind               (RthunkChecker  *checker,
                                                   const char     *name,
                                                   RthunkType     *type);
+void           rthunk_checker_get_mismatch       (RthunkChecker  *checker,
+                                                  const char    **expected,
+                                                  const char    **found);
 RthunkType    *rthunk_checker_lookup             (RthunkChecker  *checker,
                                                   const char     *name);
 

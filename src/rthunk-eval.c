@@ -1,131 +1,252 @@
 /* rthunk-eval.c — the evaluator, with limits
  *
- * A tree-walking evaluator over the checked AST. Local bindings live in
- * refcounted frames that closures capture; globals in a table. Special
- * forms dispatch by head symbol to one small function each. `recur` is a
- * signal that the enclosing `loop` turns into its next iteration, so loops
- * run in constant stack. Every step costs fuel; depth, deadline and
- * cancellation are checked as evaluation goes.
+ * A checked top-level form is first compiled into a tree of small code
+ * nodes, each with the function that runs it, and then run:
+ *
+ *  - names are resolved at compile time: a local is a slot of its
+ *    function's frame, a variable of an enclosing function is copied into
+ *    the closure when the closure is made (values are immutable, so a copy
+ *    is the same as a reference), a global is looked up through a per-site
+ *    cache, and a catalog function that nothing shadows becomes a constant;
+ *  - ints, floats, bools and nil are unboxed (#Val), so arithmetic on them
+ *    allocates nothing; the operators of the standard library compile to
+ *    nodes of their own with the int case first;
+ *  - `recur` is a signal that its `loop` turns into the next iteration, so
+ *    loops run in constant stack.
+ *
+ * Every call and every loop iteration costs one unit of fuel; the depth of
+ * calls is bounded, and so is the C stack that nested evaluation uses;
+ * deadline and cancellation are checked every CHECK_EVERY steps; lists and
+ * strings are charged against a memory budget.
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "rthunk-private.h"
+#include "rthunk-value-private.h"
 
 #define CHECK_EVERY 1024
+#define STACK_BUDGET (6u * 1024u * 1024u)   /* bytes of C stack one evaluation may use */
 
-/* ---- environments ------------------------------------------------------ */
+/* ---- unboxed values ------------------------------------------------------ */
 
-typedef struct _Env Env;
-struct _Env
+typedef enum
 {
-  gint ref_count;
-  const char *name;        /* owned by the AST the frame was made from */
-  RthunkValue *value;
-  Env *next;
-  RthunkNode *keep;        /* keeps the AST holding @name alive */
-};
+  V_NIL,
+  V_BOOL,
+  V_INT,
+  V_FLOAT,
+  V_OBJ,          /* str, list, function or pending: a RthunkValue */
+  V_RECUR,        /* not a value: recur on its way to its loop */
+} VTag;
 
-static Env *env_ref (Env *env);
-
-static Env *
-env_push (Env         *next,
-          RthunkNode  *keep,
-          const char  *name,
-          RthunkValue *value)
+typedef struct
 {
-  Env *env = g_new (Env, 1);
+  VTag tag;
+  union {
+    gboolean b;
+    gint64 i;
+    double f;
+    RthunkValue *obj;
+  } u;
+} Val;
 
-  env->ref_count = 1;
-  env->name = name;
-  env->value = rthunk_value_ref (value);
-  env->next = env_ref (next);
-  env->keep = rthunk_node_ref (keep);
-  return env;
+static inline Val
+val_int (gint64 i)
+{
+  Val v = { V_INT, { .i = i } };
+  return v;
 }
 
-static Env *
-env_ref (Env *env)
+static inline Val
+val_float (double f)
 {
-  if (env != NULL)
-    g_atomic_int_inc (&env->ref_count);
-  return env;
+  Val v = { V_FLOAT, { .f = f } };
+  return v;
 }
 
-static void
-env_unref (Env *env)
+static inline Val
+val_bool (gboolean b)
 {
-  while (env != NULL && g_atomic_int_dec_and_test (&env->ref_count))
+  Val v = { V_BOOL, { .b = b } };
+  return v;
+}
+
+static inline Val
+val_nil (void)
+{
+  Val v = { V_NIL, { .i = 0 } };
+  return v;
+}
+
+/* Takes ownership of @obj. */
+static inline Val
+val_obj (RthunkValue *obj)
+{
+  Val v = { V_OBJ, { .obj = obj } };
+  return v;
+}
+
+static inline Val
+val_ref (Val v)
+{
+  if (v.tag == V_OBJ)
+    rthunk_value_ref_fast (v.u.obj);
+  return v;
+}
+
+static inline void
+val_unref (Val v)
+{
+  if (v.tag == V_OBJ)
+    rthunk_value_unref (v.u.obj);
+}
+
+/* A value as the library sees it (new reference). */
+static RthunkValue *
+val_box (Val v)
+{
+  switch (v.tag)
     {
-      Env *next = env->next;
-
-      rthunk_value_unref (env->value);
-      rthunk_node_unref (env->keep);
-      g_free (env);
-      env = next;
+    case V_NIL:   return rthunk_value_new_nil ();
+    case V_BOOL:  return rthunk_value_new_bool (v.u.b);
+    case V_INT:   return rthunk_value_new_int (v.u.i);
+    case V_FLOAT: return rthunk_value_new_float (v.u.f);
+    case V_OBJ:   return rthunk_value_ref (v.u.obj);
+    case V_RECUR:
+    default:      g_assert_not_reached ();
     }
 }
 
-/* Drops the frames pushed on top of @base: the top one owns the others. */
-static void
-env_pop_to (Env *env,
-            Env *base)
+/* The unboxed form of @value (borrowed: a new reference for objects). */
+static Val
+val_unbox (RthunkValue *value)
 {
-  if (env != base)
-    env_unref (env);
+  switch (rthunk_value_get_kind (value))
+    {
+    case RTHUNK_VALUE_NIL:   return val_nil ();
+    case RTHUNK_VALUE_BOOL:  return val_bool (rthunk_value_get_bool (value));
+    case RTHUNK_VALUE_INT:   return val_int (rthunk_value_get_int (value));
+    case RTHUNK_VALUE_FLOAT: return val_float (rthunk_value_get_float (value));
+    case RTHUNK_VALUE_STR:
+    case RTHUNK_VALUE_LIST:
+    case RTHUNK_VALUE_FUNC:
+    case RTHUNK_VALUE_PENDING:
+    default:                 return val_obj (rthunk_value_ref (value));
+    }
 }
 
-/* ---- callables --------------------------------------------------------- */
+/* val_box, consuming @v. */
+static RthunkValue *
+val_box_take (Val v)
+{
+  RthunkValue *value = val_box (v);
 
-typedef enum { CALLABLE_NATIVE, CALLABLE_CLOSURE } CallableKind;
+  val_unref (v);
+  return value;
+}
+
+/* Same as val_unbox, consuming @value. */
+static Val
+val_unbox_take (RthunkValue *value)
+{
+  Val v = val_unbox (value);
+
+  rthunk_value_unref (value);
+  return v;
+}
+
+static inline gboolean
+val_is_pending (Val v)
+{
+  return v.tag == V_OBJ && rthunk_value_peek_pending (v.u.obj);
+}
+
+/* ---- compiled code --------------------------------------------------------- */
+
+typedef struct _Code Code;
+typedef struct _Lambda Lambda;
+typedef struct _Frame Frame;
+typedef struct _State State;
+
+/* Runs @code in @frame: stores an owned value in @out, or returns FALSE with
+ * the error in the state. */
+typedef gboolean (*CodeFunc) (Code *code, Frame *frame, Val *out);
+
+typedef enum { CAPTURE_SLOT, CAPTURE_CAPTURED } CaptureFrom;
+
+typedef struct
+{
+  CaptureFrom from;
+  guint index;
+} Capture;
+
+typedef enum
+{
+  PRIM_ADD, PRIM_SUB, PRIM_MUL, PRIM_DIV, PRIM_MOD,
+  PRIM_LT, PRIM_LE, PRIM_GT, PRIM_GE, PRIM_EQ, PRIM_NE,
+} Prim;
+
+/* Nodes that run() evaluates inline, without calling through @run. */
+typedef enum
+{
+  OP_CALL = 0,     /* anything else: call code->run */
+  OP_LOCAL,
+  OP_CONST,
+  OP_ADD_LK, OP_ADD_LL,
+  OP_SUB_LK, OP_SUB_LL,
+  OP_MUL_LK, OP_MUL_LL,
+} InlineOp;
+
+struct _Code
+{
+  CodeFunc run;
+  InlineOp op;
+  RthunkNode *node;            /* for positions; owned */
+  Code **kids;                 /* owned */
+  guint n_kids;
+  guint slot;                  /* LOCAL, CAPTURED, SET, LOOP: first slot */
+  Prim prim;
+  Val constant;                /* CONST */
+  char *name;                  /* GLOBAL, DEF, DEFN */
+  guint cache_version;         /* GLOBAL: when the cache was filled */
+  RthunkValue *cache;          /* GLOBAL: borrowed from the globals table */
+  Lambda *lambda;              /* FN, DEFN */
+  char **input_names;          /* REMOTE */
+};
+
+struct _Lambda
+{
+  gint ref_count;
+  char *name;
+  guint n_params;
+  guint n_slots;
+  Code *body;
+  Capture *captures;
+  guint n_captures;
+};
+
+/* What a function value's handle points to: a closure or a catalog
+ * function, told apart by their first member. */
+typedef enum { CALLABLE_CLOSURE = 0x636c6f73, CALLABLE_NATIVE = 0x6e617476 } CallableKind;
 
 typedef struct
 {
   CallableKind kind;
-  RthunkFuncDef *def;      /* NATIVE */
-  RthunkNode *form;        /* CLOSURE: (fn [params] body…) or (defn name [params] body…) */
-  guint params_index;
-  Env *env;
-} Callable;
+  Lambda *lambda;
+  Val captured[];
+} Closure;
 
-static void
-callable_free (gpointer data)
+struct _Frame
 {
-  Callable *callable = data;
+  State *state;
+  Val *slots;
+  Closure *closure;
+};
 
-  g_clear_pointer (&callable->def, rthunk_func_def_unref);
-  g_clear_pointer (&callable->form, rthunk_node_unref);
-  env_unref (callable->env);
-  g_free (callable);
-}
-
-static RthunkValue *
-new_native (RthunkFuncDef *def)
-{
-  Callable *callable = g_new0 (Callable, 1);
-
-  callable->kind = CALLABLE_NATIVE;
-  callable->def = rthunk_func_def_ref (def);
-  return rthunk_value_new_func (rthunk_func_def_get_name (def), callable, callable_free);
-}
-
-static RthunkValue *
-new_closure (const char *name,
-             RthunkNode *form,
-             guint       params_index,
-             Env        *env)
-{
-  Callable *callable = g_new0 (Callable, 1);
-
-  callable->kind = CALLABLE_CLOSURE;
-  callable->form = rthunk_node_ref (form);
-  callable->params_index = params_index;
-  callable->env = env_ref (env);
-  return rthunk_value_new_func (name, callable, callable_free);
-}
-
-/* ---- the evaluator ----------------------------------------------------- */
+/* ---- the evaluator ---------------------------------------------------------- */
 
 struct _RthunkEvaluator
 {
@@ -133,28 +254,30 @@ struct _RthunkEvaluator
 
   RthunkCatalog *catalog;
   GHashTable *globals;          /* name → RthunkValue */
+  guint globals_version;        /* bumped whenever a global is (re)bound */
   guint64 fuel;
   guint max_depth;
   gint64 deadline_us;           /* monotonic; 0 = none */
+  guint64 max_bytes;
   GCancellable *cancellable;
   RthunkRemoteFunc remote_func;
   gpointer remote_data;
   GDestroyNotify remote_destroy;
   guint64 steps;
-  guint64 max_bytes;
 };
 
 G_DEFINE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, G_TYPE_OBJECT)
 
-typedef struct
+struct _State
 {
   RthunkEvaluator *ev;
   guint64 fuel_left;
-  guint depth;
   guint until_check;
-  GPtrArray *recur_values;      /* set while a recur travels to its loop */
-  guint64 bytes_used;           /* by lists and strings built so far */
-} State;
+  guint depth;
+  const char *stack_base;
+  guint64 bytes_used;
+  GError *error;
+};
 
 struct _RthunkCallContext
 {
@@ -162,559 +285,1605 @@ struct _RthunkCallContext
   RthunkNode *call;
 };
 
-/* Returned by recur: not a value, a signal for the enclosing loop. */
-static RthunkValue *const RECUR = (RthunkValue *) &RECUR;
-
-typedef RthunkValue *(*FormFunc) (State *state, RthunkNode *form, Env *env, GError **error);
-
-static RthunkValue *eval (State *state, RthunkNode *node, Env *env, GError **error);
-static gboolean charge (State *state, RthunkNode *node, guint64 bytes, GError **error);
-static RthunkValue *apply (State *state, RthunkNode *call, RthunkValue *func,
-                           RthunkValue *const *args, guint n_args, GError **error);
+static gboolean apply (State *state, RthunkNode *call, RthunkValue *func,
+                       Val *args, guint n_args, Val *out);
+static gboolean run_args (Code **codes, guint n, Frame *frame, Val *args);
 
 static gboolean
-check_limits (State       *state,
-              RthunkNode  *node,
-              GError     **error)
+fail (State       *state,
+      RthunkNode  *node,
+      RthunkError  code,
+      const char  *format,
+      ...) G_GNUC_PRINTF (4, 5);
+
+static gboolean
+fail (State       *state,
+      RthunkNode  *node,
+      RthunkError  code,
+      const char  *format,
+      ...)
+{
+  va_list args;
+
+  if (state->error != NULL)
+    return FALSE;
+  va_start (args, format);
+  rthunk_set_pos_error_valist (&state->error, rthunk_node_get_source (node),
+                               rthunk_node_get_line (node), rthunk_node_get_col (node),
+                               code, format, args);
+  va_end (args);
+  return FALSE;
+}
+
+/* Keeps an error that already has a position; gives one to those without. */
+static gboolean
+fail_with (State      *state,
+           RthunkNode *node,
+           GError     *error)
+{
+  if (state->error != NULL)
+    g_error_free (error);
+  else if (strstr (error->message, ": error: ") != NULL)
+    state->error = error;
+  else
+    {
+      fail (state, node, error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_EVAL_FAILED,
+            "%s", error->message);
+      g_error_free (error);
+    }
+  return FALSE;
+}
+
+/* One step: a call or a loop iteration. */
+static inline gboolean
+step (State      *state,
+      RthunkNode *node)
 {
   RthunkEvaluator *ev = state->ev;
 
-  if (state->fuel_left == 0)
-    {
-      rthunk_set_node_error (error, node, RTHUNK_ERROR_FUEL_EXHAUSTED,
-                             _("evaluation ran out of fuel after %" G_GUINT64_FORMAT " steps"),
-                             ev->fuel);
-      return FALSE;
-    }
+  if (G_UNLIKELY (state->fuel_left == 0))
+    return fail (state, node, RTHUNK_ERROR_FUEL_EXHAUSTED,
+                 _("evaluation ran out of fuel after %" G_GUINT64_FORMAT " steps"), ev->fuel);
   state->fuel_left--;
-  if (--state->until_check > 0)
+  if (G_LIKELY (--state->until_check > 0))
     return TRUE;
   state->until_check = CHECK_EVERY;
   if (ev->deadline_us > 0 && g_get_monotonic_time () > ev->deadline_us)
-    {
-      rthunk_set_node_error (error, node, RTHUNK_ERROR_DEADLINE_EXCEEDED,
-                             _("evaluation ran past its deadline"));
-      return FALSE;
-    }
+    return fail (state, node, RTHUNK_ERROR_DEADLINE_EXCEEDED, _("evaluation ran past its deadline"));
   if (g_cancellable_is_cancelled (ev->cancellable))
-    {
-      rthunk_set_node_error (error, node, RTHUNK_ERROR_CANCELLED, _("evaluation was cancelled"));
-      return FALSE;
-    }
+    return fail (state, node, RTHUNK_ERROR_CANCELLED, _("evaluation was cancelled"));
   return TRUE;
 }
 
-/* Forces a value that an operation needs, keeping the error's position. */
-static RthunkValue *
-force (RthunkValue *value,
-       RthunkNode  *node,
-       GError     **error)
+static gboolean
+charge (State       *state,
+        RthunkNode  *node,
+        guint64      bytes)
 {
-  g_autoptr(GError) local_error = NULL;
+  guint64 max = state->ev->max_bytes;
+
+  if (bytes <= max && state->bytes_used <= max - bytes)
+    {
+      state->bytes_used += bytes;
+      return TRUE;
+    }
+  return fail (state, node, RTHUNK_ERROR_LIMIT_EXCEEDED,
+               _("evaluation would use more than %" G_GUINT64_FORMAT " bytes of memory"), max);
+}
+
+/* Waits for a pending value that an operation needs. */
+static gboolean force_slow (State *state, RthunkNode *node, Val *v);
+
+static inline gboolean
+force (State      *state,
+       RthunkNode *node,
+       Val        *v)
+{
+  return G_LIKELY (!val_is_pending (*v)) || force_slow (state, node, v);
+}
+
+static G_GNUC_NO_INLINE gboolean
+force_slow (State      *state,
+            RthunkNode *node,
+            Val        *v)
+{
+  GError *error = NULL;
   RthunkValue *forced;
 
-  if (!rthunk_value_is_pending (value))
-    return value;
-  forced = rthunk_value_force (value, &local_error);
-  rthunk_value_unref (value);
+  forced = rthunk_value_force (v->u.obj, &error);
+  val_unref (*v);
+  *v = val_nil ();
   if (forced == NULL)
+    return fail_with (state, node, error);
+  *v = val_unbox_take (forced);
+  return TRUE;
+}
+
+static gboolean run_const (Code *code, Frame *frame, Val *out);
+static gboolean run_local (Code *code, Frame *frame, Val *out);
+
+/* Runs a code node. Locals, constants and int arithmetic on locals, the
+ * commonest nodes, are evaluated here without a call. */
+static inline gboolean
+run (Code  *code,
+     Frame *frame,
+     Val   *out)
+{
+  Val a, b;
+  gint64 r;
+
+  switch (code->op)
     {
-      if (g_str_has_prefix (local_error->message, rthunk_node_get_source (node)))
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        rthunk_set_node_error (error, node, local_error->code, "%s", local_error->message);
+    case OP_LOCAL:
+      *out = val_ref (frame->slots[code->slot]);
+      return TRUE;
+    case OP_CONST:
+      *out = val_ref (code->constant);
+      return TRUE;
+#define INLINE_ARITH(OP, builtin, RIGHT)                                      \
+    case OP:                                                                  \
+      a = frame->slots[code->kids[0]->slot];                                  \
+      b = RIGHT;                                                              \
+      if (G_LIKELY (a.tag == V_INT && b.tag == V_INT) &&                      \
+          !builtin (a.u.i, b.u.i, &r))                                        \
+        {                                                                     \
+          *out = val_int (r);                                                 \
+          return TRUE;                                                        \
+        }                                                                     \
+      break;
+    INLINE_ARITH (OP_ADD_LK, __builtin_add_overflow, code->kids[1]->constant)
+    INLINE_ARITH (OP_ADD_LL, __builtin_add_overflow, frame->slots[code->kids[1]->slot])
+    INLINE_ARITH (OP_SUB_LK, __builtin_sub_overflow, code->kids[1]->constant)
+    INLINE_ARITH (OP_SUB_LL, __builtin_sub_overflow, frame->slots[code->kids[1]->slot])
+    INLINE_ARITH (OP_MUL_LK, __builtin_mul_overflow, code->kids[1]->constant)
+    INLINE_ARITH (OP_MUL_LL, __builtin_mul_overflow, frame->slots[code->kids[1]->slot])
+#undef INLINE_ARITH
+    case OP_CALL:
+    default:
+      break;
     }
-  return forced;
+  return code->run (code, frame, out);
 }
 
-static RthunkValue *
-eval_forced (State       *state,
-             RthunkNode  *node,
-             Env         *env,
-             GError     **error)
-{
-  RthunkValue *value = eval (state, node, env, error);
-
-  return value != NULL ? force (value, node, error) : NULL;
-}
-
-/* ---- atoms ------------------------------------------------------------- */
-
-static RthunkValue *
-eval_symbol (State       *state,
-             RthunkNode  *node,
-             Env         *env,
-             GError     **error)
-{
-  const char *name = rthunk_node_get_text (node);
-  RthunkValue *global;
-  RthunkFuncDef *def;
-
-  for (; env != NULL; env = env->next)
-    if (strcmp (env->name, name) == 0)
-      return rthunk_value_ref (env->value);
-  if ((global = g_hash_table_lookup (state->ev->globals, name)) != NULL)
-    return rthunk_value_ref (global);
-  if ((def = rthunk_catalog_lookup (state->ev->catalog, name)) != NULL &&
-      rthunk_func_def_is_native (def))
-    return new_native (def);
-  rthunk_set_node_error (error, node, RTHUNK_ERROR_UNBOUND_NAME, _("“%s” is not defined"), name);
-  return NULL;
-}
-
-static RthunkValue *
-eval_vector (State       *state,
-             RthunkNode  *node,
-             Env         *env,
-             GError     **error)
-{
-  guint n = rthunk_node_get_n_items (node);
-  g_autoptr(GPtrArray) items = NULL;
-
-  if (!charge (state, node, (guint64) n * sizeof (gpointer) + 32, error))
-    return NULL;
-  items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
-  for (guint k = 0; k < n; k++)
-    {
-      RthunkValue *item = eval (state, rthunk_node_get_item (node, k), env, error);
-
-      if (item == NULL)
-        return NULL;
-      g_ptr_array_add (items, item);
-    }
-  return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
-}
-
-/* ---- special forms ----------------------------------------------------- */
-
-static RthunkValue *
-eval_body (State       *state,
-           RthunkNode  *form,
-           guint        first,
-           Env         *env,
-           GError     **error)
-{
-  guint n = rthunk_node_get_n_items (form);
-
-  for (guint k = first; k + 1 < n; k++)
-    {
-      RthunkValue *value = eval (state, rthunk_node_get_item (form, k), env, error);
-
-      if (value == NULL)
-        return NULL;
-      if (value != RECUR)
-        rthunk_value_unref (value);
-    }
-  return eval (state, rthunk_node_get_item (form, n - 1), env, error);
-}
-
-static RthunkValue *
-form_if (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  g_autoptr(RthunkValue) cond = eval_forced (state, rthunk_node_get_item (form, 1), env, error);
-
-  if (cond == NULL)
-    return NULL;
-  return eval (state, rthunk_node_get_item (form, rthunk_value_get_bool (cond) ? 2 : 3), env, error);
-}
-
-static RthunkValue *
-form_do (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  return eval_body (state, form, 1, env, error);
-}
-
-static RthunkValue *
-form_logic (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  gboolean is_and = rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "and");
-
-  for (guint k = 1; k < rthunk_node_get_n_items (form); k++)
-    {
-      g_autoptr(RthunkValue) value = eval_forced (state, rthunk_node_get_item (form, k), env, error);
-
-      if (value == NULL)
-        return NULL;
-      if (rthunk_value_get_bool (value) != is_and)
-        return rthunk_value_new_bool (!is_and);
-    }
-  return rthunk_value_new_bool (is_and);
-}
-
-/* Evaluates the pairs of a let or loop vector, pushing frames on @env. */
 static gboolean
-bind_pairs (State       *state,
-            RthunkNode  *form,
-            RthunkNode  *pairs,
-            Env        **env,
-            GError     **error)
+run_forced (Code  *code,
+            Frame *frame,
+            Val   *out)
 {
-  for (guint k = 0; k < rthunk_node_get_n_items (pairs); k += 2)
-    {
-      RthunkValue *value = eval (state, rthunk_node_get_item (pairs, k + 1), *env, error);
+  return run (code, frame, out) && force (frame->state, code->node, out);
+}
 
-      if (value == NULL)
-        return FALSE;
-      *env = env_push (*env, form, rthunk_node_get_text (rthunk_node_get_item (pairs, k)), value);
-      rthunk_value_unref (value);
-    }
+/* ---- atoms ------------------------------------------------------------------ */
+
+static gboolean
+run_const (Code *code, Frame *frame, Val *out)
+{
+  *out = val_ref (code->constant);
+  return TRUE;
+}
+
+static gboolean
+run_local (Code *code, Frame *frame, Val *out)
+{
+  *out = val_ref (frame->slots[code->slot]);
+  return TRUE;
+}
+
+static gboolean
+run_captured (Code *code, Frame *frame, Val *out)
+{
+  *out = val_ref (frame->closure->captured[code->slot]);
   return TRUE;
 }
 
 static RthunkValue *
-form_let (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  Env *inner = env;
-  RthunkValue *value = NULL;
-
-  if (bind_pairs (state, form, rthunk_node_get_item (form, 1), &inner, error))
-    value = eval_body (state, form, 2, inner, error);
-  env_pop_to (inner, env);
-  return value;
-}
-
-static RthunkValue *
-form_fn (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  return new_closure ("fn", form, 1, env);
-}
-
-static RthunkValue *
-form_def (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  RthunkValue *value = eval (state, rthunk_node_get_item (form, 2), env, error);
-
-  if (value == NULL)
-    return NULL;
-  g_hash_table_replace (state->ev->globals,
-                        g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1))),
-                        rthunk_value_ref (value));
-  return value;
-}
-
-static RthunkValue *
-form_defn (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  const char *name = rthunk_node_get_text (rthunk_node_get_item (form, 1));
-  RthunkValue *value = new_closure (name, form, 2, env);
-
-  g_hash_table_replace (state->ev->globals, g_strdup (name), rthunk_value_ref (value));
-  return value;
-}
-
-static RthunkValue *
-form_loop (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  RthunkNode *pairs = rthunk_node_get_item (form, 1);
-  guint n_vars = rthunk_node_get_n_items (pairs) / 2;
-  Env *inner = env;
-  RthunkValue *value = NULL;
-
-  if (!bind_pairs (state, form, pairs, &inner, error))
-    goto out;
-  for (;;)
-    {
-      value = eval_body (state, form, 2, inner, error);
-      if (value != RECUR)
-        break;
-      /* rebind the loop variables to the values recur carried */
-      env_pop_to (inner, env);
-      inner = env;
-      for (guint k = 0; k < n_vars; k++)
-        inner = env_push (inner, form, rthunk_node_get_text (rthunk_node_get_item (pairs, 2 * k)),
-                          g_ptr_array_index (state->recur_values, k));
-      g_clear_pointer (&state->recur_values, g_ptr_array_unref);
-    }
-out:
-  env_pop_to (inner, env);
-  return value;
-}
-
-static RthunkValue *
-form_recur (State *state, RthunkNode *form, Env *env, GError **error)
-{
-  guint n = rthunk_node_get_n_items (form) - 1;
-  g_autoptr(GPtrArray) values = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
-
-  for (guint k = 0; k < n; k++)
-    {
-      RthunkValue *value = eval (state, rthunk_node_get_item (form, k + 1), env, error);
-
-      if (value == NULL)
-        return NULL;
-      g_ptr_array_add (values, value);
-    }
-  state->recur_values = g_steal_pointer (&values);
-  return RECUR;
-}
-
-/* The names @node reads that are bound around it: what a remote expression
- * must take along. */
-static void
-collect_inputs (RthunkNode *node,
-                Env        *env,
-                GHashTable *globals,
-                GHashTable *inputs)
-{
-  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
-    {
-      const char *name = rthunk_node_get_text (node);
-      RthunkValue *value = NULL;
-
-      if (g_hash_table_contains (inputs, name))
-        return;
-      for (Env *e = env; e != NULL && value == NULL; e = e->next)
-        if (strcmp (e->name, name) == 0)
-          value = e->value;
-      if (value == NULL)
-        value = g_hash_table_lookup (globals, name);
-      if (value != NULL && rthunk_value_get_kind (value) != RTHUNK_VALUE_FUNC)
-        g_hash_table_insert (inputs, g_strdup (name), rthunk_value_ref (value));
-      return;
-    }
-  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-    collect_inputs (rthunk_node_get_item (node, k), env, globals, inputs);
-}
-
-static RthunkValue *
-form_remote (State *state, RthunkNode *form, Env *env, GError **error)
+lookup_global (Code  *code,
+               State *state)
 {
   RthunkEvaluator *ev = state->ev;
-  guint n = rthunk_node_get_n_items (form);
+
+  if (code->cache == NULL || code->cache_version != ev->globals_version)
+    {
+      code->cache = g_hash_table_lookup (ev->globals, code->name);
+      code->cache_version = ev->globals_version;
+    }
+  return code->cache;
+}
+
+static gboolean
+run_global (Code *code, Frame *frame, Val *out)
+{
+  RthunkValue *value = lookup_global (code, frame->state);
+
+  if (value == NULL && code->constant.tag == V_OBJ)
+    value = code->constant.u.obj;        /* the catalog function of that name */
+  if (value == NULL)
+    return fail (frame->state, code->node, RTHUNK_ERROR_UNBOUND_NAME,
+                 _("“%s” is not defined"), code->name);
+  *out = val_unbox (value);
+  return TRUE;
+}
+
+/* ---- special forms ------------------------------------------------------------ */
+
+static gboolean
+run_if (Code *code, Frame *frame, Val *out)
+{
+  Val cond;
+
+  if (!run (code->kids[0], frame, &cond))
+    return FALSE;
+  if (G_UNLIKELY (cond.tag != V_BOOL) && !force (frame->state, code->kids[0]->node, &cond))
+    return FALSE;
+  return run (code->kids[cond.u.b ? 1 : 2], frame, out);
+}
+
+static gboolean
+run_do (Code *code, Frame *frame, Val *out)
+{
+  for (guint k = 0; k + 1 < code->n_kids; k++)
+    {
+      Val v;
+
+      if (!run (code->kids[k], frame, &v))
+        return FALSE;
+      val_unref (v);
+    }
+  return run (code->kids[code->n_kids - 1], frame, out);
+}
+
+/* (let …) and loop bindings: evaluates into a slot, freeing what was there. */
+static gboolean
+run_set (Code *code, Frame *frame, Val *out)
+{
+  Val v;
+
+  if (!run (code->kids[0], frame, &v))
+    return FALSE;
+  val_unref (frame->slots[code->slot]);
+  frame->slots[code->slot] = v;
+  *out = val_nil ();
+  return TRUE;
+}
+
+static gboolean
+run_logic (Code *code, Frame *frame, Val *out)
+{
+  gboolean is_and = code->slot;
+
+  for (guint k = 0; k < code->n_kids; k++)
+    {
+      Val v;
+
+      if (!run_forced (code->kids[k], frame, &v))
+        return FALSE;
+      if (v.u.b != is_and)
+        {
+          *out = val_bool (!is_and);
+          return TRUE;
+        }
+    }
+  *out = val_bool (is_and);
+  return TRUE;
+}
+
+/* kids: the initial values, then the body; slots from code->slot on. */
+static gboolean
+run_loop (Code *code, Frame *frame, Val *out)
+{
+  State *state = frame->state;
+  guint n_vars = code->n_kids - 1;
+  Code *body = code->kids[n_vars];
+
+  for (guint k = 0; k < n_vars; k++)
+    {
+      Val v;
+
+      if (!run (code->kids[k], frame, &v))
+        return FALSE;
+      val_unref (frame->slots[code->slot + k]);
+      frame->slots[code->slot + k] = v;
+    }
+  for (;;)
+    {
+      if (!run (body, frame, out))
+        return FALSE;
+      if (out->tag != V_RECUR)
+        return TRUE;
+      if (!step (state, code->node))
+        return FALSE;
+    }
+}
+
+/* recur with two values, the commonest loop. */
+static gboolean
+run_recur2 (Code *code, Frame *frame, Val *out)
+{
+  Val v0, v1;
+  Val *slots = frame->slots + code->slot;
+
+  if (!run (code->kids[0], frame, &v0))
+    return FALSE;
+  if (!run (code->kids[1], frame, &v1))
+    {
+      val_unref (v0);
+      return FALSE;
+    }
+  val_unref (slots[0]);
+  val_unref (slots[1]);
+  slots[0] = v0;
+  slots[1] = v1;
+  out->tag = V_RECUR;
+  return TRUE;
+}
+
+/* In tail position nothing reads the loop variables after recur, so the
+ * new values go straight into their slots (from code->slot on). */
+static gboolean
+run_recur (Code *code, Frame *frame, Val *out)
+{
+  guint n = code->n_kids;
+  Val small[8];
+  Val *values = n <= G_N_ELEMENTS (small) ? small : g_new (Val, n);
+  gboolean ok = TRUE;
+  guint k;
+
+  for (k = 0; k < n && ok; k++)
+    ok = run (code->kids[k], frame, &values[k]);
+  if (ok)
+    for (k = 0; k < n; k++)
+      {
+        val_unref (frame->slots[code->slot + k]);
+        frame->slots[code->slot + k] = values[k];
+      }
+  else
+    for (guint j = 0; j + 1 < k; j++)
+      val_unref (values[j]);
+  if (values != small)
+    g_free (values);
+  out->tag = V_RECUR;
+  return ok;
+}
+
+static void lambda_unref (Lambda *lambda);
+
+static void
+closure_free (gpointer data)
+{
+  Closure *closure = data;
+
+  for (guint k = 0; k < closure->lambda->n_captures; k++)
+    val_unref (closure->captured[k]);
+  lambda_unref (closure->lambda);
+  g_free (closure);
+}
+
+static RthunkValue *
+make_closure (Lambda *lambda,
+              Frame  *frame)
+{
+  Closure *closure = g_malloc (sizeof (Closure) + lambda->n_captures * sizeof (Val));
+
+  closure->kind = CALLABLE_CLOSURE;
+  g_atomic_int_inc (&lambda->ref_count);
+  closure->lambda = lambda;
+  for (guint k = 0; k < lambda->n_captures; k++)
+    {
+      Capture *c = &lambda->captures[k];
+
+      closure->captured[k] = val_ref (c->from == CAPTURE_SLOT ? frame->slots[c->index]
+                                                              : frame->closure->captured[c->index]);
+    }
+  return rthunk_value_new_func (lambda->name, closure, closure_free);
+}
+
+static gboolean
+run_fn (Code *code, Frame *frame, Val *out)
+{
+  *out = val_obj (make_closure (code->lambda, frame));
+  return TRUE;
+}
+
+static void
+bind_global (RthunkEvaluator *ev,
+             const char      *name,
+             RthunkValue     *value)
+{
+  g_hash_table_replace (ev->globals, g_strdup (name), value);
+  ev->globals_version++;
+}
+
+static gboolean
+run_def (Code *code, Frame *frame, Val *out)
+{
+  if (!run (code->kids[0], frame, out))
+    return FALSE;
+  bind_global (frame->state->ev, code->name, val_box (*out));
+  return TRUE;
+}
+
+static gboolean
+run_defn (Code *code, Frame *frame, Val *out)
+{
+  RthunkValue *closure = make_closure (code->lambda, frame);
+
+  bind_global (frame->state->ev, code->name, rthunk_value_ref (closure));
+  *out = val_obj (closure);
+  return TRUE;
+}
+
+static gboolean
+run_await (Code *code, Frame *frame, Val *out)
+{
+  return run_forced (code->kids[0], frame, out);
+}
+
+/* kids: the option values, then the inputs; the names are in the code. */
+static gboolean
+run_remote (Code *code, Frame *frame, Val *out)
+{
+  State *state = frame->state;
+  RthunkEvaluator *ev = state->ev;
+  RthunkNode *form = code->node;
+  guint n_options = (rthunk_node_get_n_items (form) - 2) / 2;
   g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                          (GDestroyNotify) rthunk_value_unref);
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                         (GDestroyNotify) rthunk_value_unref);
-  RthunkNode *expr = rthunk_node_get_item (form, n - 1);
+  GError *error = NULL;
+  RthunkValue *result;
 
   if (ev->remote_func == NULL)
+    return fail (state, form, RTHUNK_ERROR_CONNECTION,
+                 _("no server to evaluate remote expressions (running with --local?)"));
+  for (guint k = 0; k < code->n_kids; k++)
     {
-      rthunk_set_node_error (error, form, RTHUNK_ERROR_CONNECTION,
-                             _("no server to evaluate remote expressions (running with --local?)"));
-      return NULL;
-    }
-  for (guint k = 1; k + 1 < n; k += 2)
-    {
-      RthunkValue *value = eval_forced (state, rthunk_node_get_item (form, k + 1), env, error);
+      Val v;
 
-      if (value == NULL)
-        return NULL;
-      g_hash_table_replace (options, g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, k))),
-                            value);
+      if (!(k < n_options ? run_forced : run) (code->kids[k], frame, &v))
+        return FALSE;
+      if (k < n_options)
+        g_hash_table_replace (options,
+                              g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1 + 2 * k))),
+                              val_box (v));
+      else
+        g_hash_table_replace (inputs, g_strdup (code->input_names[k - n_options]), val_box (v));
+      val_unref (v);
     }
-  collect_inputs (expr, env, ev->globals, inputs);
-  return ev->remote_func (ev, expr, options, inputs, ev->remote_data, error);
+  result = ev->remote_func (ev, rthunk_node_get_item (form, rthunk_node_get_n_items (form) - 1),
+                            options, inputs, ev->remote_data, &error);
+  if (result == NULL)
+    return fail_with (state, form, error);
+  *out = val_unbox_take (result);
+  return TRUE;
+}
+
+static gboolean
+run_vector (Code *code, Frame *frame, Val *out)
+{
+  g_autoptr(GPtrArray) items = NULL;
+
+  if (!charge (frame->state, code->node, (guint64) code->n_kids * sizeof (gpointer) + 32))
+    return FALSE;
+  items = g_ptr_array_new_full (code->n_kids, (GDestroyNotify) rthunk_value_unref);
+  for (guint k = 0; k < code->n_kids; k++)
+    {
+      Val v;
+
+      if (!run (code->kids[k], frame, &v))
+        return FALSE;
+      g_ptr_array_add (items, val_box (v));
+      val_unref (v);
+    }
+  *out = val_obj (rthunk_value_new_list ((RthunkValue **) items->pdata, items->len));
+  return TRUE;
+}
+
+/* ---- operators ---------------------------------------------------------------- */
+
+static gboolean
+prim_int (State  *state,
+          Code   *code,
+          gint64  a,
+          gint64  b,
+          Val    *out)
+{
+  gint64 r;
+
+  switch (code->prim)
+    {
+    case PRIM_ADD:
+      if (__builtin_add_overflow (a, b, &r))
+        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in +"));
+      break;
+    case PRIM_SUB:
+      if (__builtin_sub_overflow (a, b, &r))
+        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in -"));
+      break;
+    case PRIM_MUL:
+      if (__builtin_mul_overflow (a, b, &r))
+        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in *"));
+      break;
+    case PRIM_DIV:
+    case PRIM_MOD:
+      if (b == 0)
+        return fail (state, code->node, RTHUNK_ERROR_DIVISION_BY_ZERO,
+                     code->prim == PRIM_DIV ? _("division by zero") : _("modulo by zero"));
+      if (a == G_MININT64 && b == -1)
+        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in division"));
+      r = code->prim == PRIM_DIV ? a / b : a % b;
+      break;
+    case PRIM_LT: *out = val_bool (a < b); return TRUE;
+    case PRIM_LE: *out = val_bool (a <= b); return TRUE;
+    case PRIM_GT: *out = val_bool (a > b); return TRUE;
+    case PRIM_GE: *out = val_bool (a >= b); return TRUE;
+    case PRIM_EQ: *out = val_bool (a == b); return TRUE;
+    case PRIM_NE: *out = val_bool (a != b); return TRUE;
+    default:      g_assert_not_reached ();
+    }
+  *out = val_int (r);
+  return TRUE;
+}
+
+static gboolean
+prim_float (State  *state,
+            Code   *code,
+            double  a,
+            double  b,
+            Val    *out)
+{
+  switch (code->prim)
+    {
+    case PRIM_ADD: *out = val_float (a + b); return TRUE;
+    case PRIM_SUB: *out = val_float (a - b); return TRUE;
+    case PRIM_MUL: *out = val_float (a * b); return TRUE;
+    case PRIM_DIV: *out = val_float (a / b); return TRUE;
+    case PRIM_MOD:
+      if (b == 0.0)
+        return fail (state, code->node, RTHUNK_ERROR_DIVISION_BY_ZERO, _("modulo by zero"));
+      *out = val_float (fmod (a, b));
+      return TRUE;
+    case PRIM_LT: *out = val_bool (a < b); return TRUE;
+    case PRIM_LE: *out = val_bool (a <= b); return TRUE;
+    case PRIM_GT: *out = val_bool (a > b); return TRUE;
+    case PRIM_GE: *out = val_bool (a >= b); return TRUE;
+    case PRIM_EQ: *out = val_bool (a == b); return TRUE;
+    case PRIM_NE: *out = val_bool (a != b); return TRUE;
+    default:      g_assert_not_reached ();
+    }
+}
+
+/* Anything but two ints or two floats: strings, lists, bools, nil. */
+static gboolean
+prim_general (State *state,
+              Code  *code,
+              Val    a,
+              Val    b,
+              Val   *out)
+{
+  g_autoptr(RthunkValue) ba = val_box (a);
+  g_autoptr(RthunkValue) bb = val_box (b);
+  int cmp;
+
+  switch (code->prim)
+    {
+    case PRIM_EQ: *out = val_bool (rthunk_value_equal (ba, bb)); return TRUE;
+    case PRIM_NE: *out = val_bool (!rthunk_value_equal (ba, bb)); return TRUE;
+    case PRIM_LT: case PRIM_LE: case PRIM_GT: case PRIM_GE:
+      g_assert (rthunk_value_get_kind (ba) == RTHUNK_VALUE_STR &&
+                rthunk_value_get_kind (bb) == RTHUNK_VALUE_STR);
+      cmp = strcmp (rthunk_value_get_str (ba), rthunk_value_get_str (bb));
+      *out = val_bool (code->prim == PRIM_LT ? cmp < 0 : code->prim == PRIM_LE ? cmp <= 0
+                       : code->prim == PRIM_GT ? cmp > 0 : cmp >= 0);
+      return TRUE;
+    default:
+      return fail (state, code->node, RTHUNK_ERROR_TYPE_MISMATCH,
+                   _("arithmetic needs two ints or two floats"));
+    }
+}
+
+static gboolean
+run_prim (Code *code, Frame *frame, Val *out)
+{
+  State *state = frame->state;
+  Val a, b;
+  gboolean ok;
+
+  if (!run (code->kids[0], frame, &a))
+    return FALSE;
+  if (!run (code->kids[1], frame, &b))
+    {
+      val_unref (a);
+      return FALSE;
+    }
+  if (G_LIKELY (a.tag == V_INT && b.tag == V_INT))
+    return prim_int (state, code, a.u.i, b.u.i, out);
+  if (a.tag == V_FLOAT && b.tag == V_FLOAT)
+    return prim_float (state, code, a.u.f, b.u.f, out);
+  ok = force (state, code->kids[0]->node, &a) && force (state, code->kids[1]->node, &b);
+  if (ok)
+    {
+      if (a.tag == V_INT && b.tag == V_INT)
+        ok = prim_int (state, code, a.u.i, b.u.i, out);
+      else if (a.tag == V_FLOAT && b.tag == V_FLOAT)
+        ok = prim_float (state, code, a.u.f, b.u.f, out);
+      else
+        ok = prim_general (state, code, a, b, out);
+    }
+  val_unref (a);
+  val_unref (b);
+  return ok;
+}
+
+/* Operators whose left operand is a local and whose right operand is a
+ * local or an int constant — (< n 2), (- n 1), (+ acc i) — with the int
+ * case inline and everything else left to run_prim. */
+#define LEFT_LOCAL(code, frame) ((frame)->slots[(code)->kids[0]->slot])
+#define RIGHT_LOCAL(code, frame) ((frame)->slots[(code)->kids[1]->slot])
+#define RIGHT_CONST(code, frame) ((code)->kids[1]->constant)
+
+#define DEFINE_ARITH(name, builtin, right)                                   \
+  static gboolean                                                            \
+  name (Code *code, Frame *frame, Val *out)                                  \
+  {                                                                          \
+    Val a = LEFT_LOCAL (code, frame), b = right (code, frame);               \
+    gint64 r;                                                                \
+                                                                             \
+    if (G_LIKELY (a.tag == V_INT && b.tag == V_INT) &&                       \
+        !builtin (a.u.i, b.u.i, &r))                                         \
+      {                                                                      \
+        *out = val_int (r);                                                  \
+        return TRUE;                                                         \
+      }                                                                      \
+    return run_prim (code, frame, out);                                      \
+  }
+
+#define DEFINE_COMPARE(name, op, right)                                      \
+  static gboolean                                                            \
+  name (Code *code, Frame *frame, Val *out)                                  \
+  {                                                                          \
+    Val a = LEFT_LOCAL (code, frame), b = right (code, frame);               \
+                                                                             \
+    if (G_LIKELY (a.tag == V_INT && b.tag == V_INT))                         \
+      {                                                                      \
+        *out = val_bool (a.u.i op b.u.i);                                    \
+        return TRUE;                                                         \
+      }                                                                      \
+    return run_prim (code, frame, out);                                      \
+  }
+
+#define DEFINE_OPERATOR_PAIR(suffix, what)                                   \
+  DEFINE_ARITH (run_add_##suffix, __builtin_add_overflow, what)              \
+  DEFINE_ARITH (run_sub_##suffix, __builtin_sub_overflow, what)              \
+  DEFINE_ARITH (run_mul_##suffix, __builtin_mul_overflow, what)              \
+  DEFINE_COMPARE (run_lt_##suffix, <, what)                                  \
+  DEFINE_COMPARE (run_le_##suffix, <=, what)                                 \
+  DEFINE_COMPARE (run_gt_##suffix, >, what)                                  \
+  DEFINE_COMPARE (run_ge_##suffix, >=, what)                                 \
+  DEFINE_COMPARE (run_eq_##suffix, ==, what)                                 \
+  DEFINE_COMPARE (run_ne_##suffix, !=, what)
+
+DEFINE_OPERATOR_PAIR (lk, RIGHT_CONST)
+DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
+
+/* (if (< a b) …) with a comparison of a local and a local or an int: the
+ * comparison is made in place, without a value in between. */
+#define DEFINE_IF_COMPARE(name, op, RIGHT)                                    \
+  static gboolean                                                            \
+  name (Code *code, Frame *frame, Val *out)                                  \
+  {                                                                          \
+    Code *cond = code->kids[0];                                              \
+    Val a = frame->slots[cond->kids[0]->slot];                               \
+    Val b = RIGHT;                                                           \
+                                                                             \
+    if (G_UNLIKELY (a.tag != V_INT || b.tag != V_INT))                       \
+      return run_if (code, frame, out);                                      \
+    return run (code->kids[a.u.i op b.u.i ? 1 : 2], frame, out);             \
+  }
+#define IF_CONST (cond->kids[1]->constant)
+#define IF_LOCAL (frame->slots[cond->kids[1]->slot])
+DEFINE_IF_COMPARE (run_if_lt_lk, <, IF_CONST)
+DEFINE_IF_COMPARE (run_if_le_lk, <=, IF_CONST)
+DEFINE_IF_COMPARE (run_if_gt_lk, >, IF_CONST)
+DEFINE_IF_COMPARE (run_if_ge_lk, >=, IF_CONST)
+DEFINE_IF_COMPARE (run_if_eq_lk, ==, IF_CONST)
+DEFINE_IF_COMPARE (run_if_ne_lk, !=, IF_CONST)
+DEFINE_IF_COMPARE (run_if_lt_ll, <, IF_LOCAL)
+DEFINE_IF_COMPARE (run_if_le_ll, <=, IF_LOCAL)
+DEFINE_IF_COMPARE (run_if_gt_ll, >, IF_LOCAL)
+DEFINE_IF_COMPARE (run_if_ge_ll, >=, IF_LOCAL)
+DEFINE_IF_COMPARE (run_if_eq_ll, ==, IF_LOCAL)
+DEFINE_IF_COMPARE (run_if_ne_ll, !=, IF_LOCAL)
+
+/* The fused form of an if whose condition is a fast comparison. */
+static CodeFunc
+specialize_if (Code *cond)
+{
+  static const struct { CodeFunc compare; CodeFunc fused; } fused[] = {
+    { run_lt_lk, run_if_lt_lk }, { run_le_lk, run_if_le_lk }, { run_gt_lk, run_if_gt_lk },
+    { run_ge_lk, run_if_ge_lk }, { run_eq_lk, run_if_eq_lk }, { run_ne_lk, run_if_ne_lk },
+    { run_lt_ll, run_if_lt_ll }, { run_le_ll, run_if_le_ll }, { run_gt_ll, run_if_gt_ll },
+    { run_ge_ll, run_if_ge_ll }, { run_eq_ll, run_if_eq_ll }, { run_ne_ll, run_if_ne_ll },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (fused); k++)
+    if (cond->run == fused[k].compare)
+      return fused[k].fused;
+  return run_if;
+}
+
+/* The inline form of an arithmetic node, if it has one. */
+static InlineOp
+inline_op (Code *code)
+{
+  static const struct { CodeFunc run; InlineOp op; } ops[] = {
+    { run_add_lk, OP_ADD_LK }, { run_add_ll, OP_ADD_LL },
+    { run_sub_lk, OP_SUB_LK }, { run_sub_ll, OP_SUB_LL },
+    { run_mul_lk, OP_MUL_LK }, { run_mul_ll, OP_MUL_LL },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+    if (code->run == ops[k].run)
+      return ops[k].op;
+  return OP_CALL;
+}
+
+/* The specialised form of an operator node, or its generic run_prim. */
+static CodeFunc
+specialize_prim (Code *code)
+{
+  static const CodeFunc lk[] = {
+    [PRIM_ADD] = run_add_lk, [PRIM_SUB] = run_sub_lk, [PRIM_MUL] = run_mul_lk,
+    [PRIM_LT] = run_lt_lk, [PRIM_LE] = run_le_lk, [PRIM_GT] = run_gt_lk,
+    [PRIM_GE] = run_ge_lk, [PRIM_EQ] = run_eq_lk, [PRIM_NE] = run_ne_lk,
+  };
+  static const CodeFunc ll[] = {
+    [PRIM_ADD] = run_add_ll, [PRIM_SUB] = run_sub_ll, [PRIM_MUL] = run_mul_ll,
+    [PRIM_LT] = run_lt_ll, [PRIM_LE] = run_le_ll, [PRIM_GT] = run_gt_ll,
+    [PRIM_GE] = run_ge_ll, [PRIM_EQ] = run_eq_ll, [PRIM_NE] = run_ne_ll,
+  };
+  Code *left = code->kids[0], *right = code->kids[1];
+
+  if (code->prim == PRIM_DIV || code->prim == PRIM_MOD || left->run != run_local)
+    return run_prim;
+  if (right->run == run_local)
+    return ll[code->prim];
+  if (right->run == run_const && right->constant.tag == V_INT)
+    return lk[code->prim];
+  return run_prim;
+}
+
+static gboolean
+run_not (Code *code, Frame *frame, Val *out)
+{
+  Val v;
+
+  if (!run_forced (code->kids[0], frame, &v))
+    return FALSE;
+  *out = val_bool (!v.u.b);
+  return TRUE;
+}
+
+/* ---- calls -------------------------------------------------------------------- */
+
+typedef struct
+{
+  CallableKind kind;
+  RthunkFuncDef *def;
+} Native;
+
+static void
+native_free (gpointer data)
+{
+  Native *native = data;
+
+  rthunk_func_def_unref (native->def);
+  g_free (native);
 }
 
 static RthunkValue *
-form_await (State *state, RthunkNode *form, Env *env, GError **error)
+new_native (RthunkFuncDef *def)
 {
-  return eval_forced (state, rthunk_node_get_item (form, 1), env, error);
+  Native *native = g_new (Native, 1);
+
+  native->kind = CALLABLE_NATIVE;
+  native->def = rthunk_func_def_ref (def);
+  return rthunk_value_new_func (rthunk_func_def_get_name (def), native, native_free);
 }
+
+static gboolean
+call_native (State         *state,
+             RthunkNode    *call,
+             RthunkFuncDef *def,
+             Val           *args,
+             guint          n_args,
+             Val           *out)
+{
+  RthunkCallContext context = { state, call };
+  RthunkValue *boxed[16];
+  RthunkValue **argv = n_args <= G_N_ELEMENTS (boxed) ? boxed : g_new (RthunkValue *, n_args);
+  GError *error = NULL;
+  RthunkValue *result = NULL;
+  guint k;
+
+  for (k = 0; k < n_args; k++)
+    {
+      if (!force (state, call, &args[k]))
+        break;
+      argv[k] = val_box (args[k]);
+    }
+  if (k == n_args)
+    result = rthunk_func_def_call (def, &context, argv, n_args, &error);
+  for (guint j = 0; j < k; j++)
+    rthunk_value_unref (argv[j]);
+  if (argv != boxed)
+    g_free (argv);
+  if (k < n_args)
+    return FALSE;
+  if (result == NULL)
+    return fail_with (state, call, error);
+  *out = val_unbox_take (result);
+  return TRUE;
+}
+
+static gboolean
+call_closure (State      *state,
+              RthunkNode *call,
+              Closure    *closure,
+              Val        *args,
+              guint       n_args,
+              Val        *out)
+{
+  Lambda *lambda = closure->lambda;
+  Val small[16];
+  Val *slots = lambda->n_slots <= G_N_ELEMENTS (small) ? small : g_new (Val, lambda->n_slots);
+  Frame frame = { state, slots, closure };
+  gboolean ok;
+
+  if (n_args != lambda->n_params)
+    {
+      for (guint k = 0; k < n_args; k++)
+        val_unref (args[k]);
+      ok = fail (state, call, RTHUNK_ERROR_TYPE_MISMATCH,
+                 _("the function takes %u arguments, got %u"), lambda->n_params, n_args);
+      goto out;
+    }
+  for (guint k = 0; k < n_args; k++)
+    slots[k] = args[k];
+  for (guint k = n_args; k < lambda->n_slots; k++)
+    slots[k] = val_nil ();
+  ok = run (lambda->body, &frame, out);
+  for (guint k = 0; k < lambda->n_slots; k++)
+    val_unref (slots[k]);
+out:
+  if (slots != small)
+    g_free (slots);
+  return ok;
+}
+
+static inline gboolean
+check_depth (State      *state,
+             RthunkNode *call)
+{
+  char here;
+
+  if (state->depth >= state->ev->max_depth)
+    return fail (state, call, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                 _("calls nest deeper than %u levels"), state->ev->max_depth);
+  if ((gsize) (state->stack_base > &here ? state->stack_base - &here : &here - state->stack_base) > STACK_BUDGET)
+    return fail (state, call, RTHUNK_ERROR_LIMIT_EXCEEDED, _("evaluation nests too deeply"));
+  return TRUE;
+}
+
+/* Calls @func with @args, which it consumes. */
+static gboolean
+apply (State       *state,
+       RthunkNode  *call,
+       RthunkValue *func,
+       Val         *args,
+       guint        n_args,
+       Val         *out)
+{
+  gpointer handle = rthunk_value_peek_handle (func);
+  gboolean ok;
+
+  if (G_UNLIKELY (!step (state, call) || !check_depth (state, call)))
+    {
+      for (guint k = 0; k < n_args; k++)
+        val_unref (args[k]);
+      return FALSE;
+    }
+  state->depth++;
+  if (*(CallableKind *) handle == CALLABLE_CLOSURE)
+    ok = call_closure (state, call, handle, args, n_args, out);
+  else
+    {
+      ok = call_native (state, call, ((Native *) handle)->def, args, n_args, out);
+      for (guint k = 0; k < n_args; k++)
+        val_unref (args[k]);
+    }
+  state->depth--;
+  return ok;
+}
+
+/* Runs @n codes into @args; on failure nothing is left to free. */
+static gboolean
+run_args (Code  **codes,
+          guint   n,
+          Frame  *frame,
+          Val    *args)
+{
+  for (guint k = 0; k < n; k++)
+    if (!run (codes[k], frame, &args[k]))
+      {
+        for (guint j = 0; j < k; j++)
+          val_unref (args[j]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* kids: the function, then the arguments. */
+static gboolean
+run_call (Code *code, Frame *frame, Val *out)
+{
+  guint n_args = code->n_kids - 1;
+  Val small[8];
+  Val *args = n_args <= G_N_ELEMENTS (small) ? small : g_new (Val, n_args);
+  Val func;
+  gboolean ok = FALSE;
+
+  if (!run_forced (code->kids[0], frame, &func))
+    goto out;
+  if (run_args (code->kids + 1, n_args, frame, args))
+    ok = apply (frame->state, code->node, func.u.obj, args, n_args, out);
+  val_unref (func);
+out:
+  if (args != small)
+    g_free (args);
+  return ok;
+}
+
+/* Calls a closure whose arguments are evaluated straight into its frame:
+ * the commonest call, without copying the arguments. */
+static gboolean
+call_in_place (Code    *code,
+               Frame   *frame,
+               Closure *closure,
+               Val     *out)
+{
+  State *state = frame->state;
+  Lambda *lambda = closure->lambda;
+  Val slots[16];
+  Frame inner = { state, slots, closure };
+  gboolean ok;
+
+  if (!run_args (code->kids, code->n_kids, frame, slots))
+    return FALSE;
+  for (guint k = code->n_kids; k < lambda->n_slots; k++)
+    slots[k] = val_nil ();
+  if (G_UNLIKELY (!step (state, code->node) || !check_depth (state, code->node)))
+    ok = FALSE;
+  else
+    {
+      state->depth++;
+      ok = run (lambda->body, &inner, out);
+      state->depth--;
+    }
+  for (guint k = 0; k < lambda->n_slots; k++)
+    val_unref (slots[k]);
+  return ok;
+}
+
+/* A call of a global function: no reference taken on the function. */
+static gboolean
+run_call_global (Code *code, Frame *frame, Val *out)
+{
+  guint n_args = code->n_kids;
+  Val small[8];
+  Val *args = n_args <= G_N_ELEMENTS (small) ? small : g_new (Val, n_args);
+  RthunkValue *func = lookup_global (code, frame->state);
+  Val forced = val_nil ();
+  gboolean ok = FALSE;
+
+  if (func == NULL && code->constant.tag == V_OBJ)
+    func = code->constant.u.obj;        /* the catalog function of that name */
+  if (func == NULL)
+    ok = fail (frame->state, code->node, RTHUNK_ERROR_UNBOUND_NAME,
+               _("“%s” is not defined"), code->name);
+  else if (G_UNLIKELY (rthunk_value_peek_pending (func)))
+    {
+      /* a global bound to a pending function value: wait for it */
+      forced = val_unbox (func);
+      if (force (frame->state, code->node, &forced))
+        func = forced.u.obj;
+      else
+        func = NULL;
+    }
+  if (func != NULL && *(CallableKind *) rthunk_value_peek_handle (func) == CALLABLE_CLOSURE &&
+      ((Closure *) rthunk_value_peek_handle (func))->lambda->n_slots <= 16 &&
+      ((Closure *) rthunk_value_peek_handle (func))->lambda->n_params == n_args)
+    {
+      /* the global may be rebound while the function runs: hold it */
+      rthunk_value_ref (func);
+      ok = call_in_place (code, frame, rthunk_value_peek_handle (func), out);
+      rthunk_value_unref (func);
+    }
+  else if (func != NULL && run_args (code->kids, n_args, frame, args))
+    ok = apply (frame->state, code->node, func, args, n_args, out);
+  val_unref (forced);
+  if (args != small)
+    g_free (args);
+  return ok;
+}
+
+/* ---- compiling ---------------------------------------------------------------- */
+
+static Code *
+code_new (CodeFunc    run_func,
+          RthunkNode *node,
+          guint       n_kids)
+{
+  Code *code = g_new0 (Code, 1);
+
+  code->run = run_func;
+  code->node = rthunk_node_ref (node);
+  code->n_kids = n_kids;
+  code->kids = n_kids > 0 ? g_new0 (Code *, n_kids) : NULL;
+  code->constant = val_nil ();
+  return code;
+}
+
+static void
+code_free (Code *code)
+{
+  if (code == NULL)
+    return;
+  for (guint k = 0; k < code->n_kids; k++)
+    code_free (code->kids[k]);
+  g_free (code->kids);
+  rthunk_node_unref (code->node);
+  val_unref (code->constant);
+  g_free (code->name);
+  if (code->lambda != NULL)
+    lambda_unref (code->lambda);
+  g_strfreev (code->input_names);
+  g_free (code);
+}
+
+static void
+lambda_unref (Lambda *lambda)
+{
+  if (!g_atomic_int_dec_and_test (&lambda->ref_count))
+    return;
+  code_free (lambda->body);
+  g_free (lambda->captures);
+  g_free (lambda->name);
+  g_free (lambda);
+}
+
+/* Names the compiler knows, innermost first. */
+typedef struct _Scope Scope;
+struct _Scope
+{
+  const char *name;
+  guint slot;
+  Scope *next;
+};
+
+/* The function being compiled. */
+typedef struct _FnCtx FnCtx;
+struct _FnCtx
+{
+  FnCtx *parent;
+  Scope *scope;
+  guint n_slots;
+  GArray *captures;             /* Capture */
+  GPtrArray *capture_names;     /* const char *, parallel to captures */
+};
+
+typedef struct
+{
+  RthunkEvaluator *ev;
+  FnCtx *fn;
+  guint loop_slot;              /* first slot of the innermost loop */
+} Compiler;
+
+typedef enum { NAME_LOCAL, NAME_CAPTURED, NAME_GLOBAL } NameKind;
+
+static Code *compile (Compiler *c, RthunkNode *node);
+
+static guint
+new_slot (FnCtx      *fn,
+          const char *name)
+{
+  Scope *scope = g_new (Scope, 1);
+
+  scope->name = name;
+  scope->slot = fn->n_slots++;
+  scope->next = fn->scope;
+  fn->scope = scope;
+  return scope->slot;
+}
+
+static void
+scope_pop_to (FnCtx *fn,
+              Scope *until)
+{
+  while (fn->scope != until)
+    {
+      Scope *next = fn->scope->next;
+
+      g_free (fn->scope);
+      fn->scope = next;
+    }
+}
+
+/* Where @name lives, seen from @fn: a slot, a captured variable (added to
+ * the closures on the way as needed), or a global. */
+static NameKind
+resolve (FnCtx      *fn,
+         const char *name,
+         guint      *index)
+{
+  Capture capture;
+  guint parent_index;
+  NameKind parent_kind;
+
+  if (fn == NULL)
+    return NAME_GLOBAL;
+  for (Scope *s = fn->scope; s != NULL; s = s->next)
+    if (strcmp (s->name, name) == 0)
+      {
+        *index = s->slot;
+        return NAME_LOCAL;
+      }
+  for (guint k = 0; k < fn->capture_names->len; k++)
+    if (strcmp (g_ptr_array_index (fn->capture_names, k), name) == 0)
+      {
+        *index = k;
+        return NAME_CAPTURED;
+      }
+  parent_kind = resolve (fn->parent, name, &parent_index);
+  if (parent_kind == NAME_GLOBAL)
+    return NAME_GLOBAL;
+  capture.from = parent_kind == NAME_LOCAL ? CAPTURE_SLOT : CAPTURE_CAPTURED;
+  capture.index = parent_index;
+  g_array_append_val (fn->captures, capture);
+  g_ptr_array_add (fn->capture_names, (gpointer) name);
+  *index = fn->captures->len - 1;
+  return NAME_CAPTURED;
+}
+
+/* The catalog function @name names, if nothing else does. */
+static RthunkFuncDef *
+catalog_native (Compiler   *c,
+                const char *name)
+{
+  RthunkFuncDef *def = rthunk_catalog_lookup (c->ev->catalog, name);
+
+  return def != NULL && rthunk_func_def_is_native (def) ? def : NULL;
+}
+
+static Code *
+compile_symbol (Compiler   *c,
+                RthunkNode *node)
+{
+  const char *name = rthunk_node_get_text (node);
+  guint index = 0;
+  Code *code;
+  RthunkFuncDef *def;
+
+  switch (resolve (c->fn, name, &index))
+    {
+    case NAME_LOCAL:
+      code = code_new (run_local, node, 0);
+      code->op = OP_LOCAL;
+      code->slot = index;
+      return code;
+    case NAME_CAPTURED:
+      code = code_new (run_captured, node, 0);
+      code->slot = index;
+      return code;
+    case NAME_GLOBAL:
+    default:
+      code = code_new (run_global, node, 0);
+      code->name = g_strdup (name);
+      if ((def = catalog_native (c, name)) != NULL)
+        code->constant = val_obj (new_native (def));
+      return code;
+    }
+}
+
+static Code *
+compile_const (RthunkNode *node,
+               Val         v)
+{
+  Code *code = code_new (run_const, node, 0);
+
+  code->op = OP_CONST;
+  code->constant = v;
+  return code;
+}
+
+static Code *
+compile_kids (Compiler   *c,
+              CodeFunc    run_func,
+              RthunkNode *node,
+              guint       first)
+{
+  guint n = rthunk_node_get_n_items (node);
+  Code *code = code_new (run_func, node, n - first);
+
+  for (guint k = first; k < n; k++)
+    code->kids[k - first] = compile (c, rthunk_node_get_item (node, k));
+  return code;
+}
+
+/* The forms of @form from @first on: one of them needs no do. */
+static Code *
+compile_body (Compiler   *c,
+              RthunkNode *form,
+              guint       first)
+{
+  if (rthunk_node_get_n_items (form) == first + 1)
+    return compile (c, rthunk_node_get_item (form, first));
+  return compile_kids (c, run_do, form, first);
+}
+
+/* (let [a 1 b 2] body…): sets then the body, all in one do. */
+static Code *
+compile_let (Compiler *c, RthunkNode *form)
+{
+  RthunkNode *pairs = rthunk_node_get_item (form, 1);
+  guint n_pairs = rthunk_node_get_n_items (pairs) / 2;
+  guint n_body = rthunk_node_get_n_items (form) - 2;
+  Scope *saved = c->fn->scope;
+  Code *code = code_new (run_do, form, n_pairs + n_body);
+
+  for (guint k = 0; k < n_pairs; k++)
+    {
+      Code *set = code_new (run_set, rthunk_node_get_item (pairs, 2 * k), 1);
+
+      set->kids[0] = compile (c, rthunk_node_get_item (pairs, 2 * k + 1));
+      set->slot = new_slot (c->fn, rthunk_node_get_text (rthunk_node_get_item (pairs, 2 * k)));
+      code->kids[k] = set;
+    }
+  for (guint k = 0; k < n_body; k++)
+    code->kids[n_pairs + k] = compile (c, rthunk_node_get_item (form, 2 + k));
+  scope_pop_to (c->fn, saved);
+  return code;
+}
+
+static Code *
+compile_loop (Compiler *c, RthunkNode *form)
+{
+  RthunkNode *pairs = rthunk_node_get_item (form, 1);
+  guint n_vars = rthunk_node_get_n_items (pairs) / 2;
+  Scope *saved = c->fn->scope;
+  guint saved_loop = c->loop_slot;
+  Code *code = code_new (run_loop, form, n_vars + 1);
+
+  /* initial values are evaluated in turn, each seeing the ones before */
+  for (guint k = 0; k < n_vars; k++)
+    {
+      guint slot;
+
+      code->kids[k] = compile (c, rthunk_node_get_item (pairs, 2 * k + 1));
+      slot = new_slot (c->fn, rthunk_node_get_text (rthunk_node_get_item (pairs, 2 * k)));
+      if (k == 0)
+        code->slot = slot;
+    }
+  c->loop_slot = code->slot;
+  code->kids[n_vars] = compile_body (c, form, 2);
+  c->loop_slot = saved_loop;
+  scope_pop_to (c->fn, saved);
+  return code;
+}
+
+/* A function: parameters in the first slots, captures found on the way. */
+static Lambda *
+compile_lambda (Compiler   *c,
+                const char *name,
+                RthunkNode *form,
+                guint       params_index)
+{
+  RthunkNode *params = rthunk_node_get_item (form, params_index);
+  FnCtx fn = { c->fn, NULL, 0, NULL, NULL };
+  Lambda *lambda = g_new0 (Lambda, 1);
+  Code *body;
+
+  fn.captures = g_array_new (FALSE, FALSE, sizeof (Capture));
+  fn.capture_names = g_ptr_array_new ();
+  c->fn = &fn;
+  for (guint k = 0; k < rthunk_node_get_n_items (params); k++)
+    new_slot (&fn, rthunk_node_get_text (rthunk_node_get_item (params, k)));
+  body = compile_body (c, form, params_index + 1);
+  c->fn = fn.parent;
+  scope_pop_to (&fn, NULL);
+
+  lambda->ref_count = 1;
+  lambda->name = g_strdup (name);
+  lambda->n_params = rthunk_node_get_n_items (params);
+  lambda->n_slots = fn.n_slots;
+  lambda->body = body;
+  lambda->n_captures = fn.captures->len;
+  lambda->captures = (Capture *) g_array_free (fn.captures, FALSE);
+  g_ptr_array_unref (fn.capture_names);
+  return lambda;
+}
+
+static Code *
+compile_fn (Compiler *c, RthunkNode *form)
+{
+  Code *code = code_new (run_fn, form, 0);
+
+  code->lambda = compile_lambda (c, "fn", form, 1);
+  return code;
+}
+
+static Code *
+compile_defn (Compiler *c, RthunkNode *form)
+{
+  const char *name = rthunk_node_get_text (rthunk_node_get_item (form, 1));
+  Code *code = code_new (run_defn, form, 0);
+
+  code->name = g_strdup (name);
+  code->lambda = compile_lambda (c, name, form, 2);
+  return code;
+}
+
+static Code *
+compile_def (Compiler *c, RthunkNode *form)
+{
+  Code *code = code_new (run_def, form, 1);
+
+  code->name = g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1)));
+  code->kids[0] = compile (c, rthunk_node_get_item (form, 2));
+  return code;
+}
+
+static Code *
+compile_if (Compiler *c, RthunkNode *form)
+{
+  Code *code = compile_kids (c, run_if, form, 1);
+
+  code->run = specialize_if (code->kids[0]);
+  return code;
+}
+
+static Code *
+compile_do (Compiler *c, RthunkNode *form)
+{
+  return compile_kids (c, run_do, form, 1);
+}
+
+static Code *
+compile_logic (Compiler *c, RthunkNode *form)
+{
+  Code *code = compile_kids (c, run_logic, form, 1);
+
+  code->slot = rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "and");
+  return code;
+}
+
+static Code *
+compile_recur (Compiler *c, RthunkNode *form)
+{
+  Code *code = compile_kids (c, run_recur, form, 1);
+
+  if (code->n_kids == 2)
+    code->run = run_recur2;
+  code->slot = c->loop_slot;
+  return code;
+}
+
+static Code *
+compile_await (Compiler *c, RthunkNode *form)
+{
+  return compile_kids (c, run_await, form, 1);
+}
+
+/* The names @node reads that are bound around it: what travels with it. */
+static void
+collect_symbols (RthunkNode *node,
+                 GPtrArray  *names)
+{
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
+    {
+      const char *name = rthunk_node_get_text (node);
+
+      for (guint k = 0; k < names->len; k++)
+        if (strcmp (g_ptr_array_index (names, k), name) == 0)
+          return;
+      g_ptr_array_add (names, (gpointer) name);
+      return;
+    }
+  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+    collect_symbols (rthunk_node_get_item (node, k), names);
+}
+
+static gboolean
+is_bound (Compiler   *c,
+          const char *name)
+{
+  guint index;
+
+  if (resolve (c->fn, name, &index) != NAME_GLOBAL)
+    return TRUE;
+  return g_hash_table_contains (c->ev->globals, name);
+}
+
+/* (remote [:key value]… EXPR): kids are the option values, then the inputs. */
+static Code *
+compile_remote (Compiler *c, RthunkNode *form)
+{
+  guint n = rthunk_node_get_n_items (form);
+  guint n_options = (n - 2) / 2;
+  RthunkNode *expr = rthunk_node_get_item (form, n - 1);
+  g_autoptr(GPtrArray) symbols = g_ptr_array_new ();
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  Code *code;
+
+  collect_symbols (expr, symbols);
+  for (guint k = 0; k < symbols->len; k++)
+    if (is_bound (c, g_ptr_array_index (symbols, k)))
+      g_ptr_array_add (inputs, g_ptr_array_index (symbols, k));
+  code = code_new (run_remote, form, n_options + inputs->len);
+  for (guint k = 0; k < n_options; k++)
+    code->kids[k] = compile (c, rthunk_node_get_item (form, 2 + 2 * k));
+  code->input_names = g_new0 (char *, inputs->len + 1);
+  for (guint k = 0; k < inputs->len; k++)
+    {
+      RthunkNode *ref = rthunk_node_set_position (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, g_ptr_array_index (inputs, k)),
+                                                  rthunk_node_get_source (expr),
+                                                  rthunk_node_get_line (expr), rthunk_node_get_col (expr));
+
+      code->input_names[k] = g_strdup (g_ptr_array_index (inputs, k));
+      code->kids[n_options + k] = compile (c, ref);
+      rthunk_node_unref (ref);
+    }
+  return code;
+}
+
+typedef Code *(*FormCompiler) (Compiler *c, RthunkNode *form);
 
 static const struct
 {
   const char *name;
-  FormFunc func;
+  FormCompiler compile;
 } special_forms[] = {
-  { "if", form_if },
-  { "do", form_do },
-  { "and", form_logic },
-  { "or", form_logic },
-  { "let", form_let },
-  { "fn", form_fn },
-  { "def", form_def },
-  { "defn", form_defn },
-  { "loop", form_loop },
-  { "recur", form_recur },
-  { "remote", form_remote },
-  { "await", form_await },
+  { "if", compile_if },
+  { "do", compile_do },
+  { "and", compile_logic },
+  { "or", compile_logic },
+  { "let", compile_let },
+  { "fn", compile_fn },
+  { "def", compile_def },
+  { "defn", compile_defn },
+  { "loop", compile_loop },
+  { "recur", compile_recur },
+  { "remote", compile_remote },
+  { "await", compile_await },
 };
 
-static FormFunc
-lookup_form (RthunkNode *head)
+static const struct
 {
-  if (rthunk_node_get_kind (head) != RTHUNK_NODE_SYMBOL)
+  const char *name;
+  Prim prim;
+} prims[] = {
+  { "+", PRIM_ADD }, { "-", PRIM_SUB }, { "*", PRIM_MUL }, { "/", PRIM_DIV },
+  { "mod", PRIM_MOD }, { "<", PRIM_LT }, { "<=", PRIM_LE }, { ">", PRIM_GT },
+  { ">=", PRIM_GE }, { "=", PRIM_EQ }, { "!=", PRIM_NE },
+};
+
+/* Whether @name still means the catalog function of that name here. */
+static gboolean
+is_catalog_name (Compiler   *c,
+                 const char *name)
+{
+  return !is_bound (c, name) && catalog_native (c, name) != NULL;
+}
+
+static Code *
+compile_operator (Compiler   *c,
+                  RthunkNode *form,
+                  const char *name,
+                  guint       n_args)
+{
+  Code *code;
+
+  if (!is_catalog_name (c, name))
     return NULL;
-  for (guint k = 0; k < G_N_ELEMENTS (special_forms); k++)
-    if (rthunk_node_is_symbol (head, special_forms[k].name))
-      return special_forms[k].func;
+  if (n_args == 1 && strcmp (name, "not") == 0)
+    return compile_kids (c, run_not, form, 1);
+  if (n_args != 2)
+    return NULL;
+  for (guint k = 0; k < G_N_ELEMENTS (prims); k++)
+    if (strcmp (name, prims[k].name) == 0)
+      {
+        code = compile_kids (c, run_prim, form, 1);
+        code->prim = prims[k].prim;
+        code->run = specialize_prim (code);
+        code->op = inline_op (code);
+        return code;
+      }
   return NULL;
 }
 
-/* ---- calls ------------------------------------------------------------- */
-
-static RthunkValue *
-call_native (State              *state,
-             RthunkNode         *call,
-             RthunkFuncDef      *def,
-             RthunkValue *const *args,
-             guint               n_args,
-             GError            **error)
+static Code *
+compile_list (Compiler   *c,
+              RthunkNode *form)
 {
-  RthunkCallContext context = { state, call };
-  g_autoptr(GPtrArray) forced = g_ptr_array_new_full (n_args, (GDestroyNotify) rthunk_value_unref);
-  g_autoptr(GError) local_error = NULL;
-  RthunkValue *result;
-
-  for (guint k = 0; k < n_args; k++)
-    {
-      RthunkValue *arg = force (rthunk_value_ref (args[k]), call, error);
-
-      if (arg == NULL)
-        return NULL;
-      g_ptr_array_add (forced, arg);
-    }
-  result = rthunk_func_def_call (def, &context, (RthunkValue **) forced->pdata, n_args, &local_error);
-  if (result == NULL)
-    {
-      /* messages from natives carry no position: give them the call's */
-      if (strstr (local_error->message, ": error: ") != NULL)
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        rthunk_set_node_error (error, call, local_error->code, "%s", local_error->message);
-    }
-  return result;
-}
-
-static RthunkValue *
-call_closure (State              *state,
-              RthunkNode         *call,
-              Callable           *closure,
-              RthunkValue *const *args,
-              guint               n_args,
-              GError            **error)
-{
-  RthunkNode *params = rthunk_node_get_item (closure->form, closure->params_index);
-  Env *inner = closure->env;
-  RthunkValue *value;
-
-  if (rthunk_node_get_n_items (params) != n_args)
-    {
-      rthunk_set_node_error (error, call, RTHUNK_ERROR_TYPE_MISMATCH,
-                             _("the function takes %u arguments, got %u"),
-                             rthunk_node_get_n_items (params), n_args);
-      return NULL;
-    }
-  for (guint k = 0; k < n_args; k++)
-    inner = env_push (inner, closure->form, rthunk_node_get_text (rthunk_node_get_item (params, k)), args[k]);
-  value = eval_body (state, closure->form, closure->params_index + 1, inner, error);
-  env_pop_to (inner, closure->env);
-  return value;
-}
-
-static RthunkValue *
-apply (State              *state,
-       RthunkNode         *call,
-       RthunkValue        *func,
-       RthunkValue *const *args,
-       guint               n_args,
-       GError            **error)
-{
-  Callable *callable;
-  RthunkValue *value;
-
-  if (rthunk_value_get_kind (func) != RTHUNK_VALUE_FUNC)
-    {
-      rthunk_set_node_error (error, call, RTHUNK_ERROR_TYPE_MISMATCH, _("not a function"));
-      return NULL;
-    }
-  if (state->depth >= state->ev->max_depth)
-    {
-      rthunk_set_node_error (error, call, RTHUNK_ERROR_LIMIT_EXCEEDED,
-                             _("calls nest deeper than %u levels"), state->ev->max_depth);
-      return NULL;
-    }
-  callable = rthunk_value_get_handle (func);
-  state->depth++;
-  if (callable->kind == CALLABLE_NATIVE)
-    value = call_native (state, call, callable->def, args, n_args, error);
-  else
-    value = call_closure (state, call, callable, args, n_args, error);
-  state->depth--;
-  return value;
-}
-
-static RthunkValue *
-eval_call (State       *state,
-           RthunkNode  *form,
-           Env         *env,
-           GError     **error)
-{
+  RthunkNode *head = rthunk_node_get_item (form, 0);
   guint n_args = rthunk_node_get_n_items (form) - 1;
-  g_autoptr(RthunkValue) func = eval_forced (state, rthunk_node_get_item (form, 0), env, error);
-  g_autoptr(GPtrArray) args = NULL;
+  guint index;
+  Code *code;
 
-  if (func == NULL)
-    return NULL;
-  args = g_ptr_array_new_full (n_args, (GDestroyNotify) rthunk_value_unref);
-  for (guint k = 0; k < n_args; k++)
+  if (rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL)
     {
-      RthunkValue *arg = eval (state, rthunk_node_get_item (form, k + 1), env, error);
+      const char *name = rthunk_node_get_text (head);
+      RthunkFuncDef *def;
 
-      if (arg == NULL)
-        return NULL;
-      g_ptr_array_add (args, arg);
+      for (guint k = 0; k < G_N_ELEMENTS (special_forms); k++)
+        if (strcmp (name, special_forms[k].name) == 0)
+          return special_forms[k].compile (c, form);
+      if ((code = compile_operator (c, form, name, n_args)) != NULL)
+        return code;
+      if (resolve (c->fn, name, &index) == NAME_GLOBAL)
+        {
+          code = compile_kids (c, run_call_global, form, 1);
+          code->name = g_strdup (name);
+          if ((def = catalog_native (c, name)) != NULL)
+            code->constant = val_obj (new_native (def));
+          return code;
+        }
     }
-  return apply (state, form, func, (RthunkValue **) args->pdata, n_args, error);
+  return compile_kids (c, run_call, form, 0);
 }
 
-static RthunkValue *
-eval_list (State       *state,
-           RthunkNode  *form,
-           Env         *env,
-           GError     **error)
+static Code *
+compile (Compiler   *c,
+         RthunkNode *node)
 {
-  FormFunc special;
-
-  if (rthunk_node_get_n_items (form) == 0)
-    {
-      rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX, _("() is not an expression"));
-      return NULL;
-    }
-  special = lookup_form (rthunk_node_get_item (form, 0));
-  if (special != NULL)
-    return special (state, form, env, error);
-  return eval_call (state, form, env, error);
-}
-
-static RthunkValue *
-eval (State       *state,
-      RthunkNode  *node,
-      Env         *env,
-      GError     **error)
-{
-  RthunkValue *value = NULL;
-
-  if (!check_limits (state, node, error))
-    return NULL;
-  if (state->depth >= state->ev->max_depth)
-    {
-      rthunk_set_node_error (error, node, RTHUNK_ERROR_LIMIT_EXCEEDED,
-                             _("evaluation nests deeper than %u levels"), state->ev->max_depth);
-      return NULL;
-    }
-  state->depth++;
   switch (rthunk_node_get_kind (node))
     {
-    case RTHUNK_NODE_INT:    value = rthunk_value_new_int (rthunk_node_get_int (node)); break;
-    case RTHUNK_NODE_FLOAT:  value = rthunk_value_new_float (rthunk_node_get_float (node)); break;
-    case RTHUNK_NODE_STR:    value = rthunk_value_new_str (rthunk_node_get_text (node)); break;
-    case RTHUNK_NODE_BOOL:   value = rthunk_value_new_bool (rthunk_node_get_bool (node)); break;
-    case RTHUNK_NODE_NIL:    value = rthunk_value_new_nil (); break;
-    case RTHUNK_NODE_SYMBOL: value = eval_symbol (state, node, env, error); break;
-    case RTHUNK_NODE_VECTOR: value = eval_vector (state, node, env, error); break;
-    case RTHUNK_NODE_LIST:   value = eval_list (state, node, env, error); break;
+    case RTHUNK_NODE_INT:    return compile_const (node, val_int (rthunk_node_get_int (node)));
+    case RTHUNK_NODE_FLOAT:  return compile_const (node, val_float (rthunk_node_get_float (node)));
+    case RTHUNK_NODE_BOOL:   return compile_const (node, val_bool (rthunk_node_get_bool (node)));
+    case RTHUNK_NODE_NIL:    return compile_const (node, val_nil ());
+    case RTHUNK_NODE_STR:    return compile_const (node, val_obj (rthunk_value_new_str (rthunk_node_get_text (node))));
+    case RTHUNK_NODE_SYMBOL: return compile_symbol (c, node);
+    case RTHUNK_NODE_VECTOR: return compile_kids (c, run_vector, node, 0);
+    case RTHUNK_NODE_LIST:   return compile_list (c, node);
     case RTHUNK_NODE_KEYWORD:
-    default:
-      rthunk_set_node_error (error, node, RTHUNK_ERROR_SYNTAX, _("a keyword is not a value"));
-      break;
+    default:                 g_assert_not_reached ();
     }
-  state->depth--;
-  return value;
 }
 
-/* ---- the object -------------------------------------------------------- */
+/* The form as the body of a function of no parameters. */
+static Lambda *
+compile_top (RthunkEvaluator *ev,
+             RthunkNode      *form)
+{
+  Compiler c = { ev, NULL, 0 };
+  FnCtx fn = { NULL, NULL, 0, NULL, NULL };
+  Lambda *lambda = g_new0 (Lambda, 1);
+
+  fn.captures = g_array_new (FALSE, FALSE, sizeof (Capture));
+  fn.capture_names = g_ptr_array_new ();
+  c.fn = &fn;
+  lambda->ref_count = 1;
+  lambda->name = g_strdup ("top");
+  lambda->body = compile (&c, form);
+  lambda->n_slots = fn.n_slots;
+  g_assert (fn.captures->len == 0);
+  g_array_unref (fn.captures);
+  g_ptr_array_unref (fn.capture_names);
+  return lambda;
+}
+
+/* ---- the object --------------------------------------------------------------- */
 
 static void
 rthunk_evaluator_finalize (GObject *object)
@@ -772,8 +1941,8 @@ rthunk_evaluator_new (RthunkCatalog *catalog)
 /**
  * rthunk_evaluator_set_limits:
  * @evaluator: an evaluator
- * @fuel: steps each rthunk_evaluator_eval() may take
- * @max_depth: how deeply evaluation may nest
+ * @fuel: steps (calls and loop iterations) each rthunk_evaluator_eval() may take
+ * @max_depth: how deeply calls may nest
  * @deadline_us: a g_get_monotonic_time() after which evaluation stops, or 0
  *
  * Sets the limits; exceeding one is an error of its own code.
@@ -791,6 +1960,22 @@ rthunk_evaluator_set_limits (RthunkEvaluator *evaluator,
   evaluator->fuel = fuel;
   evaluator->max_depth = max_depth;
   evaluator->deadline_us = deadline_us;
+}
+
+/**
+ * rthunk_evaluator_set_max_bytes:
+ * @evaluator: an evaluator
+ * @max_bytes: bytes of lists and strings one evaluation may build
+ *
+ * Since: 0.1
+ */
+void
+rthunk_evaluator_set_max_bytes (RthunkEvaluator *evaluator,
+                                guint64          max_bytes)
+{
+  g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
+
+  evaluator->max_bytes = max_bytes;
 }
 
 /**
@@ -852,7 +2037,7 @@ rthunk_evaluator_bind (RthunkEvaluator *evaluator,
   g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
   g_return_if_fail (name != NULL && value != NULL);
 
-  g_hash_table_replace (evaluator->globals, g_strdup (name), rthunk_value_ref (value));
+  bind_global (evaluator, name, rthunk_value_ref (value));
 }
 
 /**
@@ -873,6 +2058,18 @@ rthunk_evaluator_lookup (RthunkEvaluator *evaluator,
   return g_hash_table_lookup (evaluator->globals, name);
 }
 
+static void
+state_init (State           *state,
+            RthunkEvaluator *evaluator,
+            const char      *stack_base)
+{
+  memset (state, 0, sizeof *state);
+  state->ev = evaluator;
+  state->fuel_left = evaluator->fuel;
+  state->until_check = CHECK_EVERY;
+  state->stack_base = stack_base;
+}
+
 /**
  * rthunk_evaluator_eval:
  * @evaluator: an evaluator
@@ -890,24 +2087,36 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
                        RthunkNode       *form,
                        GError          **error)
 {
-  State state = { evaluator, evaluator->fuel, 0, CHECK_EVERY, NULL, 0 };
-  RthunkValue *value;
+  char base;
+  State state;
+  Lambda *top;
+  Closure closure = { CALLABLE_CLOSURE, NULL };
+  Val out = val_nil ();
+  gboolean ok;
 
   g_return_val_if_fail (RTHUNK_IS_EVALUATOR (evaluator), NULL);
   g_return_val_if_fail (form != NULL, NULL);
 
-  value = eval (&state, form, NULL, error);
+  state_init (&state, evaluator, &base);
+  top = compile_top (evaluator, form);
+  closure.lambda = top;
+  ok = call_closure (&state, form, &closure, NULL, 0, &out);
+  lambda_unref (top);
   evaluator->steps = evaluator->fuel - state.fuel_left;
-  g_clear_pointer (&state.recur_values, g_ptr_array_unref);
-  g_assert (value != RECUR);
-  return value;
+  if (!ok)
+    {
+      g_propagate_error (error, state.error);
+      return NULL;
+    }
+  g_assert (out.tag != V_RECUR);
+  return val_box_take (out);
 }
 
 /**
  * rthunk_evaluator_get_steps:
  * @evaluator: an evaluator
  *
- * Returns: how many steps the last evaluation took
+ * Returns: how many steps (calls and loop iterations) the last evaluation took
  *
  * Since: 0.1
  */
@@ -917,6 +2126,16 @@ rthunk_evaluator_get_steps (RthunkEvaluator *evaluator)
   g_return_val_if_fail (RTHUNK_IS_EVALUATOR (evaluator), 0);
 
   return evaluator->steps;
+}
+
+static gboolean
+any_pending (RthunkValue *const *args,
+             guint               n_args)
+{
+  for (guint k = 0; k < n_args; k++)
+    if (rthunk_value_peek_pending (args[k]))
+      return TRUE;
+  return FALSE;
 }
 
 /**
@@ -941,11 +2160,48 @@ rthunk_call_context_apply (RthunkCallContext  *context,
                            guint               n_args,
                            GError            **error)
 {
+  State *state;
+  Val small[8];
+  Val *vals;
+  Val out = val_nil ();
+  Val f;
+  gboolean ok;
+
   g_return_val_if_fail (context != NULL && func != NULL, NULL);
 
-  if (!check_limits (context->state, context->call, error))
-    return NULL;
-  return apply (context->state, context->call, func, args, n_args, error);
+  state = context->state;
+  if (rthunk_value_get_kind (func) == RTHUNK_VALUE_FUNC &&
+      *(CallableKind *) rthunk_value_peek_handle (func) == CALLABLE_NATIVE &&
+      !any_pending (args, n_args))
+    {
+      /* a catalog function takes the values as they are */
+      if (!step (state, context->call))
+        {
+          g_propagate_error (error, g_steal_pointer (&state->error));
+          return NULL;
+        }
+      return rthunk_func_def_call (((Native *) rthunk_value_peek_handle (func))->def,
+                                   context, args, n_args, error);
+    }
+  vals = n_args <= G_N_ELEMENTS (small) ? small : g_new (Val, n_args);
+  for (guint k = 0; k < n_args; k++)
+    vals[k] = val_unbox (args[k]);
+  f = val_unbox (func);
+  ok = force (state, context->call, &f) &&
+       apply (state, context->call, f.u.obj, vals, n_args, &out);
+  if (!ok && f.tag != V_OBJ)
+    for (guint k = 0; k < n_args; k++)
+      val_unref (vals[k]);
+  val_unref (f);
+  if (vals != small)
+    g_free (vals);
+  if (!ok)
+    {
+      /* the caller reports it; the state keeps no copy */
+      g_propagate_error (error, g_steal_pointer (&state->error));
+      return NULL;
+    }
+  return val_box_take (out);
 }
 
 /**
@@ -962,25 +2218,6 @@ rthunk_call_context_get_evaluator (RthunkCallContext *context)
   g_return_val_if_fail (context != NULL, NULL);
 
   return context->state->ev;
-}
-
-static gboolean
-charge (State       *state,
-        RthunkNode  *node,
-        guint64      bytes,
-        GError     **error)
-{
-  guint64 max = state->ev->max_bytes;
-
-  if (bytes <= max && state->bytes_used <= max - bytes)
-    {
-      state->bytes_used += bytes;
-      return TRUE;
-    }
-  rthunk_set_node_error (error, node, RTHUNK_ERROR_LIMIT_EXCEEDED,
-                         _("evaluation would use more than %" G_GUINT64_FORMAT " bytes of memory"),
-                         max);
-  return FALSE;
 }
 
 /**
@@ -1003,21 +2240,8 @@ rthunk_call_context_charge (RthunkCallContext  *context,
 {
   g_return_val_if_fail (context != NULL, FALSE);
 
-  return charge (context->state, context->call, bytes, error);
-}
-
-/**
- * rthunk_evaluator_set_max_bytes:
- * @evaluator: an evaluator
- * @max_bytes: bytes of lists and strings one evaluation may build
- *
- * Since: 0.1
- */
-void
-rthunk_evaluator_set_max_bytes (RthunkEvaluator *evaluator,
-                                guint64          max_bytes)
-{
-  g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
-
-  evaluator->max_bytes = max_bytes;
+  if (charge (context->state, context->call, bytes))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&context->state->error));
+  return FALSE;
 }

@@ -118,13 +118,42 @@ rthunk_server_state_free (RthunkServerState *state)
 
 /* ---- exceptions -------------------------------------------------------- */
 
+/* The position a "SOURCE:LINE:COL: error: …" message starts with. */
+static RthunkWireSourcePos *
+position_of (const char *message)
+{
+  const char *end = strstr (message, ": error: ");
+  g_autofree char *head = NULL;
+  char *col, *line;
+
+  if (end == NULL)
+    return NULL;
+  head = g_strndup (message, end - message);
+  if ((col = strrchr (head, ':')) == NULL)
+    return NULL;
+  *col++ = '\0';
+  if ((line = strrchr (head, ':')) == NULL)
+    return NULL;
+  *line++ = '\0';
+  return g_object_new (RTHUNK_WIRE_TYPE_SOURCE_POS, "source", head,
+                       "line", (gint) g_ascii_strtoll (line, NULL, 10),
+                       "col", (gint) g_ascii_strtoll (col, NULL, 10), NULL);
+}
+
 static gboolean
 throw_invalid (RthunkWireInvalidRequest **invalid,
                const GError              *error)
 {
+  RthunkWireSourcePos *pos = position_of (error->message);
+
   *invalid = g_object_new (RTHUNK_WIRE_TYPE_INVALID_REQUEST,
                            "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INVALID_REQUEST,
                            "message", error->message, NULL);
+  if (pos != NULL)
+    {
+      g_object_set (*invalid, "pos", pos, NULL);
+      g_object_unref (pos);
+    }
   return FALSE;
 }
 
@@ -140,19 +169,38 @@ throw_invalid_literal (RthunkWireInvalidRequest **invalid,
 
 static gboolean
 throw_type_failure (RthunkWireTypeFailure **failure,
-                    const GError           *error)
+                    const GError           *error,
+                    const char             *expected,
+                    const char             *found)
 {
+  RthunkWireSourcePos *pos = position_of (error->message);
+
   *failure = g_object_new (RTHUNK_WIRE_TYPE_TYPE_FAILURE,
                            "code", error->code, "message", error->message, NULL);
+  if (pos != NULL)
+    {
+      g_object_set (*failure, "pos", pos, NULL);
+      g_object_unref (pos);
+    }
+  if (expected != NULL && found != NULL)
+    g_object_set (*failure, "expected", expected, "found", found, NULL);
   return FALSE;
 }
 
 static RthunkWireErrorInfo *
 error_info (const GError *error)
 {
-  return g_object_new (RTHUNK_WIRE_TYPE_ERROR_INFO,
-                       "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INTERNAL,
-                       "message", error->message, NULL);
+  RthunkWireErrorInfo *info = g_object_new (RTHUNK_WIRE_TYPE_ERROR_INFO,
+                                            "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INTERNAL,
+                                            "message", error->message, NULL);
+  RthunkWireSourcePos *pos = position_of (error->message);
+
+  if (pos != NULL)
+    {
+      g_object_set (info, "pos", pos, NULL);
+      g_object_unref (pos);
+    }
+  return info;
 }
 
 /* ---- getFuncDefs, getServerInfo ---------------------------------------- */
@@ -294,6 +342,8 @@ typedef struct
   GError *error;
   gboolean type_error;
   gboolean overloaded;
+  char *expected;               /* of a type mismatch */
+  char *found;
 } Submission;
 
 /* Validates, checks and queues one request. */
@@ -316,7 +366,12 @@ submit_one (RthunkServerState           *state,
     return;
   if ((type = rthunk_checker_check (checker, expr, &out->error)) == NULL)
     {
+      const char *expected, *found;
+
+      rthunk_checker_get_mismatch (checker, &expected, &found);
       out->type_error = TRUE;
+      out->expected = g_strdup (expected);
+      out->found = g_strdup (found);
       return;
     }
   if (rthunk_thunk_table_count_unfinished (state->table) >= state->limits.max_queued)
@@ -395,17 +450,19 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
                              GError                             **error)
 {
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
-  Submission sub = { NULL, NULL, FALSE, FALSE };
+  Submission sub = { NULL, NULL, FALSE, FALSE, NULL, NULL };
   guint budget;
 
   submit_one (state, request, &sub);
   if (sub.entry == NULL)
     {
       g_autoptr(GError) failure = sub.error;
+      g_autofree char *expected = sub.expected;
+      g_autofree char *found = sub.found;
 
       g_debug ("submission refused: %s", failure->message);
       if (sub.type_error)
-        return throw_type_failure (type_failure, failure);
+        return throw_type_failure (type_failure, failure, expected, found);
       if (sub.overloaded)
         {
           *overloaded = g_object_new (RTHUNK_WIRE_TYPE_OVERLOADED, "code", failure->code,
@@ -441,9 +498,11 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
   for (guint k = 0; k < requests->len; k++)
     {
       RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-      Submission sub = { NULL, NULL, FALSE, FALSE };
+      Submission sub = { NULL, NULL, FALSE, FALSE, NULL, NULL };
 
       submit_one (state, g_ptr_array_index (requests, k), &sub);
+      g_free (sub.expected);
+      g_free (sub.found);
       if (sub.entry != NULL)
         {
           fill_remote_thunk (state, thunk, sub.entry);

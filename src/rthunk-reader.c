@@ -133,7 +133,7 @@ read_escape (Reader   *reader,
           return reader_fail (reader, line, col, error, _("expected “{” after “\\u”"));
         advance (reader);
         start = reader->p;
-        while (reader->p < reader->end && g_ascii_isxdigit (*reader->p) && digits < 7)
+        while (reader->p < reader->end && g_ascii_isxdigit (*reader->p) && digits < 6)
           {
             ch = ch * 16 + g_ascii_xdigit_value (*reader->p);
             digits++;

@@ -370,47 +370,52 @@ std_range (ARGS)
   gint64 lo = rthunk_value_get_int (args[0]);
   gint64 hi = rthunk_value_get_int (args[1]);
   guint64 n = hi > lo ? (guint64) hi - (guint64) lo : 0;
-  GPtrArray *items;
+  RthunkValue **items;
 
   /* each element costs its pointer and its value */
-  if (!rthunk_call_context_charge (context, n * (sizeof (gpointer) + 32) + 32, error))
+  if (!rthunk_call_context_charge (context, n > G_MAXUINT64 / 64 ? G_MAXUINT64
+                                   : n * (sizeof (gpointer) + 32) + 32, error))
     return NULL;
-  items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
-  for (gint64 i = lo; i < hi; i++)
-    g_ptr_array_add (items, rthunk_value_new_int (i));
-  return list_take (items);
+  items = g_new (RthunkValue *, MAX (n, 1));
+  for (guint64 k = 0; k < n; k++)
+    items[k] = rthunk_value_new_int (lo + (gint64) k);
+  return rthunk_value_new_list_take (items, n);
 }
 
 static RthunkValue *
 std_map (ARGS)
 {
   gsize n = rthunk_value_get_length (args[1]);
-  g_autoptr(GPtrArray) items = NULL;
+  RthunkValue **items;
 
   if (!charge_list (context, n, error))
     return NULL;
-  items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
+  items = g_new (RthunkValue *, MAX (n, 1));
   for (gsize k = 0; k < n; k++)
     {
       RthunkValue *arg = rthunk_value_get_item (args[1], k);
-      RthunkValue *mapped = rthunk_call_context_apply (context, args[0], &arg, 1, error);
 
-      if (mapped == NULL)
-        return NULL;
-      g_ptr_array_add (items, mapped);
+      if ((items[k] = rthunk_call_context_apply (context, args[0], &arg, 1, error)) == NULL)
+        {
+          while (k-- > 0)
+            rthunk_value_unref (items[k]);
+          g_free (items);
+          return NULL;
+        }
     }
-  return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+  return rthunk_value_new_list_take (items, n);
 }
 
 static RthunkValue *
 std_filter (ARGS)
 {
   gsize n = rthunk_value_get_length (args[1]);
-  g_autoptr(GPtrArray) items = NULL;
+  RthunkValue **items;
+  gsize kept = 0;
 
   if (!charge_list (context, n, error))
     return NULL;
-  items = g_ptr_array_new ();
+  items = g_new (RthunkValue *, MAX (n, 1));
   for (gsize k = 0; k < n; k++)
     {
       RthunkValue *arg = rthunk_value_get_item (args[1], k);
@@ -418,11 +423,16 @@ std_filter (ARGS)
       g_autoptr(RthunkValue) forced = keep != NULL ? rthunk_value_force (keep, error) : NULL;
 
       if (forced == NULL)
-        return NULL;
+        {
+          while (kept-- > 0)
+            rthunk_value_unref (items[kept]);
+          g_free (items);
+          return NULL;
+        }
       if (rthunk_value_get_bool (forced))
-        g_ptr_array_add (items, arg);
+        items[kept++] = rthunk_value_ref (arg);
     }
-  return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+  return rthunk_value_new_list_take (items, kept);
 }
 
 static RthunkValue *

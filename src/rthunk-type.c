@@ -469,19 +469,30 @@ rthunk_type_generalize (RthunkType *type,
   return copy_with (type, level, NULL, TRUE);
 }
 
+/* @vars maps each variable met to its copy, so that a variable occurring
+ * twice stays one variable. */
 static RthunkType *
-resolve (RthunkType *type)
+resolve (RthunkType *type,
+         GHashTable *vars)
 {
   RthunkType *copy;
 
   type = rthunk_type_prune (type);
   if (type->kind == RTHUNK_TYPE_VAR)
-    return rthunk_type_new_var (type->id, type->klass);
+    {
+      copy = g_hash_table_lookup (vars, type);
+      if (copy == NULL)
+        {
+          copy = rthunk_type_new_var (type->id, type->klass);
+          g_hash_table_insert (vars, type, copy);
+        }
+      return rthunk_type_ref (copy);
+    }
   if (type->n_children == 0)
     return rthunk_type_ref (type);
   copy = type_alloc (type->kind, type->n_children);
   for (guint k = 0; k < type->n_children; k++)
-    copy->children[k] = resolve (type->children[k]);
+    copy->children[k] = resolve (type->children[k], vars);
   return copy;
 }
 
@@ -489,7 +500,10 @@ resolve (RthunkType *type)
 RthunkType *
 rthunk_type_resolve (RthunkType *type)
 {
-  return resolve (type);
+  g_autoptr(GHashTable) vars = g_hash_table_new_full (NULL, NULL, NULL,
+                                                      (GDestroyNotify) rthunk_type_unref);
+
+  return resolve (type, vars);
 }
 
 /**

@@ -5,35 +5,43 @@
 #include <string.h>
 
 #include "rthunk-private.h"
-
-struct _RthunkValue
-{
-  gint ref_count;
-  RthunkValueKind kind;
-  union {
-    gboolean b;
-    gint64 i;
-    double f;
-    char *str;
-    struct {
-      RthunkValue **items;
-      gsize n_items;
-    } list;
-    struct {
-      char *name;
-      gpointer data;
-      GDestroyNotify destroy;
-      RthunkPendingForce force;
-    } handle;
-  } u;
-};
+#include "rthunk-value-private.h"
 
 G_DEFINE_BOXED_TYPE (RthunkValue, rthunk_value, rthunk_value_ref, rthunk_value_unref)
+
+/* nil, the bools and small ints are shared, never freed: a reference count
+ * below zero means immortal, and ref and unref leave it alone. */
+#define IMMORTAL G_MININT
+#define SMALL_INT_MIN (-16)
+#define SMALL_INT_MAX 255
+
+static RthunkValue immortal_nil = { IMMORTAL, RTHUNK_VALUE_NIL, { .i = 0 } };
+static RthunkValue immortal_true = { IMMORTAL, RTHUNK_VALUE_BOOL, { .b = TRUE } };
+static RthunkValue immortal_false = { IMMORTAL, RTHUNK_VALUE_BOOL, { .b = FALSE } };
+static RthunkValue small_ints[SMALL_INT_MAX - SMALL_INT_MIN + 1];
+
+static RthunkValue *
+small_int (gint64 i)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized))
+    {
+      for (gint64 k = SMALL_INT_MIN; k <= SMALL_INT_MAX; k++)
+        {
+          small_ints[k - SMALL_INT_MIN].ref_count = IMMORTAL;
+          small_ints[k - SMALL_INT_MIN].kind = RTHUNK_VALUE_INT;
+          small_ints[k - SMALL_INT_MIN].u.i = k;
+        }
+      g_once_init_leave (&initialized, 1);
+    }
+  return &small_ints[i - SMALL_INT_MIN];
+}
 
 static RthunkValue *
 value_alloc (RthunkValueKind kind)
 {
-  RthunkValue *value = g_new0 (RthunkValue, 1);
+  RthunkValue *value = g_new (RthunkValue, 1);
 
   value->ref_count = 1;
   value->kind = kind;
@@ -50,7 +58,7 @@ value_alloc (RthunkValueKind kind)
 RthunkValue *
 rthunk_value_new_nil (void)
 {
-  return value_alloc (RTHUNK_VALUE_NIL);
+  return &immortal_nil;
 }
 
 /**
@@ -64,10 +72,7 @@ rthunk_value_new_nil (void)
 RthunkValue *
 rthunk_value_new_bool (gboolean b)
 {
-  RthunkValue *value = value_alloc (RTHUNK_VALUE_BOOL);
-
-  value->u.b = !!b;
-  return value;
+  return b ? &immortal_true : &immortal_false;
 }
 
 /**
@@ -81,7 +86,11 @@ rthunk_value_new_bool (gboolean b)
 RthunkValue *
 rthunk_value_new_int (gint64 i)
 {
-  RthunkValue *value = value_alloc (RTHUNK_VALUE_INT);
+  RthunkValue *value;
+
+  if (i >= SMALL_INT_MIN && i <= SMALL_INT_MAX)
+    return small_int (i);
+  value = value_alloc (RTHUNK_VALUE_INT);
 
   value->u.i = i;
   return value;
@@ -165,6 +174,29 @@ rthunk_value_new_list (RthunkValue *const *items,
 }
 
 /**
+ * rthunk_value_new_list_take: (skip)
+ * @items: (array length=n_items) (transfer full): the elements, in an array
+ *   allocated with g_malloc(); the list takes the array and its references
+ * @n_items: how many elements
+ *
+ * Like rthunk_value_new_list(), without copying.
+ *
+ * Returns: (transfer full): a new list
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_value_new_list_take (RthunkValue **items,
+                            gsize         n_items)
+{
+  RthunkValue *value = value_alloc (RTHUNK_VALUE_LIST);
+
+  value->u.list.n_items = n_items;
+  value->u.list.items = items != NULL ? items : g_new (RthunkValue *, 1);
+  return value;
+}
+
+/**
  * rthunk_value_new_func:
  * @name: the name the function prints as
  * @data: (nullable): what the evaluator needs to call it
@@ -229,7 +261,8 @@ rthunk_value_ref (RthunkValue *value)
 {
   g_return_val_if_fail (value != NULL, NULL);
 
-  g_atomic_int_inc (&value->ref_count);
+  if (value->ref_count >= 0)
+    g_atomic_int_inc (&value->ref_count);
   return value;
 }
 
@@ -275,7 +308,7 @@ rthunk_value_unref (RthunkValue *value)
 {
   g_return_if_fail (value != NULL);
 
-  if (g_atomic_int_dec_and_test (&value->ref_count))
+  if (value->ref_count >= 0 && g_atomic_int_dec_and_test (&value->ref_count))
     value_free (value);
 }
 
@@ -529,11 +562,31 @@ rthunk_value_equal (const RthunkValue *a,
     }
 }
 
+/* The fewest significant digits that read back as the same double. */
+static int
+shortest_digits (double f)
+{
+  for (int digits = 1; digits < 17; digits++)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+      char format[8];
+
+      g_snprintf (format, sizeof format, "%%.%de", digits - 1);
+      g_ascii_formatd (buf, sizeof buf, format, f);
+      if (g_ascii_strtod (buf, NULL) == f)
+        return digits;
+    }
+  return 17;
+}
+
 static void
 print_float (double f,
              GString *out)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  char format[8];
+  int digits;
+  gint64 exponent;
 
   if (isnan (f))
     {
@@ -545,20 +598,15 @@ print_float (double f,
       g_string_append (out, f > 0 ? "inf" : "-inf");
       return;
     }
-  g_ascii_formatd (buf, sizeof buf, "%.17g", f);
-  /* the shortest text that reads back as the same double */
-  for (int precision = 1; precision < 17; precision++)
+  digits = shortest_digits (f);
+  g_snprintf (format, sizeof format, "%%.%de", digits - 1);
+  g_ascii_formatd (buf, sizeof buf, format, f);
+  /* everyday magnitudes without an exponent: 10.0, not 1e+01 */
+  exponent = g_ascii_strtoll (strchr (buf, 'e') + 1, NULL, 10);
+  if (exponent >= -4 && exponent < 16)
     {
-      char shorter[G_ASCII_DTOSTR_BUF_SIZE];
-      char format[8];
-
-      g_snprintf (format, sizeof format, "%%.%dg", precision);
-      g_ascii_formatd (shorter, sizeof shorter, format, f);
-      if (g_ascii_strtod (shorter, NULL) == f)
-        {
-          memcpy (buf, shorter, sizeof buf);
-          break;
-        }
+      g_snprintf (format, sizeof format, "%%.%df", (int) MAX (digits - 1 - exponent, 0));
+      g_ascii_formatd (buf, sizeof buf, format, f);
     }
   g_string_append (out, buf);
   if (strpbrk (buf, ".e") == NULL)

@@ -70,6 +70,8 @@ RthunkValue    *rthunk_value_new_str       (const char         *text) G_GNUC_WAR
 RthunkValue    *rthunk_value_new_str_take  (char               *text) G_GNUC_WARN_UNUSED_RESULT;
 RthunkValue    *rthunk_value_new_list      (RthunkValue *const *items,
                                             gsize               n_items) G_GNUC_WARN_UNUSED_RESULT;
+RthunkValue    *rthunk_value_new_list_take (RthunkValue       **items,
+                                            gsize               n_items) G_GNUC_WARN_UNUSED_RESULT;
 RthunkValue    *rthunk_value_new_func      (const char         *name,
                                             gpointer            data,
                                             GDestroyNotify      destroy) G_GNUC_WARN_UNUSED_RESULT;

@@ -188,6 +188,9 @@ read_ast_node (const RthunkWireAstNode *wire,
 {
   g_autoptr(GPtrArray) items = NULL;
 
+  if (wire->children->len > 0 && wire->kind != RTHUNK_WIRE_NODE_KIND_LIST &&
+      wire->kind != RTHUNK_WIRE_NODE_KIND_VECTOR)
+    return invalid (error, _("AST"), index, _("only a list or a vector has children")), NULL;
   switch (wire->kind)
     {
     case RTHUNK_WIRE_NODE_KIND_INT:
@@ -374,6 +377,8 @@ read_value_node (const RthunkWireValueNode *node,
 {
   g_autoptr(GPtrArray) items = NULL;
 
+  if (node->items->len > 0 && node->kind != RTHUNK_WIRE_VALUE_KIND_LIST)
+    return invalid (error, _("value"), index, _("only a list has items")), NULL;
   switch (node->kind)
     {
     case RTHUNK_WIRE_VALUE_KIND_NIL:

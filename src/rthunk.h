@@ -16,6 +16,7 @@
 #include "rthunk-stdlib.h"
 #include "rthunk-check.h"
 #include "rthunk-eval.h"
+#include "rthunk-hash.h"
 #include "rthunk-server.h"
 #include "rthunk-client.h"
 

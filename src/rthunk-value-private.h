@@ -1,0 +1,53 @@
+/* rthunk-value-private.h — the layout of values, for the evaluator's hot
+ * paths only.  Private. */
+#pragma once
+
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+struct _RthunkValue
+{
+  gint ref_count;
+  RthunkValueKind kind;
+  union {
+    gboolean b;
+    gint64 i;
+    double f;
+    char *str;
+    struct {
+      RthunkValue **items;
+      gsize n_items;
+    } list;
+    struct {
+      char *name;
+      gpointer data;
+      GDestroyNotify destroy;
+      RthunkPendingForce force;
+    } handle;
+  } u;
+};
+
+/* The handle of a function or pending value, without the public checks. */
+static inline gpointer
+rthunk_value_peek_handle (const RthunkValue *value)
+{
+  return value->u.handle.data;
+}
+
+static inline gboolean
+rthunk_value_peek_pending (const RthunkValue *value)
+{
+  return value->kind == RTHUNK_VALUE_PENDING;
+}
+
+/* rthunk_value_ref() without the checks, for hot paths. */
+static inline RthunkValue *
+rthunk_value_ref_fast (RthunkValue *value)
+{
+  if (value->ref_count >= 0)
+    g_atomic_int_inc (&value->ref_count);
+  return value;
+}
+
+G_END_DECLS

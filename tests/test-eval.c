@@ -1,0 +1,547 @@
+/* test-eval.c — read, check and evaluate with the standard library */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "rthunk.h"
+
+#define SOURCE "<test>"
+#define ANY_COL 0
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+typedef struct {
+  RthunkCatalog *catalog;
+  RthunkChecker *checker;
+  RthunkEvaluator *evaluator;
+} Session;
+
+static Session *
+session_new (void)
+{
+  Session *session = g_new0 (Session, 1);
+
+  session->catalog = rthunk_stdlib_new_catalog ();
+  session->checker = rthunk_checker_new (session->catalog);
+  session->evaluator = rthunk_evaluator_new (session->catalog);
+  return session;
+}
+
+static void
+session_free (Session *session)
+{
+  g_object_unref (session->evaluator);
+  g_object_unref (session->checker);
+  g_object_unref (session->catalog);
+  g_free (session);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Session, session_free)
+
+/* Reads, checks and evaluates every form of @text (as the shell does with
+ * --local); returns the value of the last one, or NULL with @error set by
+ * the evaluation of the last one. Earlier forms must succeed. */
+static RthunkValue *
+session_run (Session     *session,
+             const char  *text,
+             GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all (SOURCE, text, -1, &local_error);
+
+  g_assert_no_error (local_error);
+  g_assert_cmpuint (forms->len, >, 0);
+  for (guint k = 0; k < forms->len; k++)
+    {
+      RthunkNode *form = g_ptr_array_index (forms, k);
+      g_autoptr(RthunkType) type = rthunk_checker_check (session->checker, form, &local_error);
+      RthunkValue *value;
+
+      g_assert_no_error (local_error);
+      g_assert_nonnull (type);
+      value = rthunk_evaluator_eval (session->evaluator, form, k + 1 == forms->len ? error : &local_error);
+      g_assert_no_error (local_error);
+      if (k + 1 == forms->len)
+        return value;
+      rthunk_value_unref (value);
+    }
+  g_assert_not_reached ();
+}
+
+static char *
+run_to_string (Session    *session,
+               const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = session_run (session, text, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (value);
+  return rthunk_value_to_string (value);
+}
+
+static void
+assert_error_at (const GError *error,
+                 guint         line,
+                 guint         col,
+                 const char   *fragment)
+{
+  g_autofree char *prefix = col != ANY_COL
+    ? g_strdup_printf (SOURCE ":%u:%u: error: ", line, col)
+    : g_strdup_printf (SOURCE ":%u:", line);
+
+  if (!g_str_has_prefix (error->message, prefix))
+    g_error ("“%s” does not start with “%s”", error->message, prefix);
+  if (fragment != NULL && strstr (error->message, fragment) == NULL)
+    g_error ("“%s” does not mention “%s”", error->message, fragment);
+}
+
+/* ---- values and how they print -------------------------------------------------- */
+
+typedef struct {
+  const char *path;
+  const char *text;
+  const char *printed;
+} ValueCase;
+
+static const ValueCase value_cases[] = {
+  /* printing */
+  { "/eval/print/int", "42", "42" },
+  { "/eval/print/negative-int", "-7", "-7" },
+  { "/eval/print/float", "2.5", "2.5" },
+  { "/eval/print/float-whole", "1.0", "1.0" },
+  { "/eval/print/float-ten", "(* 5.0 2.0)", "10.0" },
+  { "/eval/print/float-thousand", "1e3", "1000.0" },
+  { "/eval/print/float-negative", "-2.5e-3", "-0.0025" },
+  { "/eval/print/float-small", "1.5e-7", "1.5e-07" },
+  { "/eval/print/float-large", "1e20", "1e+20" },
+  { "/eval/print/float-shortest", "(+ 0.1 0.2)", "0.30000000000000004" },
+  { "/eval/print/float-third", "(/ 1.0 3.0)", "0.3333333333333333" },
+  { "/eval/print/float-infinity", "(/ 1.0 0.0)", "inf" },
+  { "/eval/print/true", "true", "true" },
+  { "/eval/print/false", "false", "false" },
+  { "/eval/print/nil", "nil", "nil" },
+  { "/eval/print/string", "\"text\"", "\"text\"" },
+  { "/eval/print/string-escaped", "\"a\\nb\"", "\"a\\nb\"" },
+  { "/eval/print/string-quote-and-backslash", "\"q\\\"\\\\\"", "\"q\\\"\\\\\"" },
+  { "/eval/print/string-unicode", "\"\\u{e9}\\u{1F600}\"", "\"\xc3\xa9\xf0\x9f\x98\x80\"" },
+  { "/eval/print/list", "[1 2 3]", "[1 2 3]" },
+  { "/eval/print/empty-list", "[]", "[]" },
+  { "/eval/print/nested-list", "[[1 2] [] [3]]", "[[1 2] [] [3]]" },
+  { "/eval/print/list-of-strings", "[\"a\" \"b\"]", "[\"a\" \"b\"]" },
+  { "/eval/print/list-computed", "[(+ 1 1) (* 2 2)]", "[2 4]" },
+  { "/eval/print/defn", "(defn sq [n] (* n n))", "<fn sq>" },
+  { "/eval/print/defined-function", "(defn sq [n] (* n n)) sq", "<fn sq>" },
+  { "/eval/print/native", "+", "<fn +>" },
+  { "/eval/print/def", "(def x 10)", "10" },
+  /* arithmetic */
+  { "/eval/arith/add", "(+ 1 2)", "3" },
+  { "/eval/arith/nested", "(+ 1 (/ 4 2))", "3" },
+  { "/eval/arith/sub", "(- 3 10)", "-7" },
+  { "/eval/arith/div-truncates", "(/ 7 2)", "3" },
+  { "/eval/arith/div-truncates-negative", "(/ -7 2)", "-3" },
+  { "/eval/arith/mod", "(mod 7 3)", "1" },
+  { "/eval/arith/float-mod", "(mod 7.5 2.0)", "1.5" },
+  { "/eval/arith/float", "(+ 1.5 2.0)", "3.5" },
+  { "/eval/arith/max-int", "(+ 9223372036854775806 1)", "9223372036854775807" },
+  { "/eval/arith/min-int", "(- -9223372036854775807 1)", "-9223372036854775808" },
+  { "/eval/compare/lt", "(< 1 2)", "true" },
+  { "/eval/compare/ge", "(>= 1 2)", "false" },
+  { "/eval/compare/strings", "(< \"abc\" \"abd\")", "true" },
+  { "/eval/compare/eq", "(= 1 1)", "true" },
+  { "/eval/compare/eq-lists", "(= [[1] [2 3]] [[1] [2 3]])", "true" },
+  { "/eval/compare/ne-lists", "(!= [1] [1 2])", "true" },
+  { "/eval/compare/eq-strings", "(= \"a\" \"b\")", "false" },
+  { "/eval/compare/not", "(not (= 1 2))", "true" },
+  /* special forms */
+  { "/eval/if/then", "(if (< 1 2) \"small\" \"big\")", "\"small\"" },
+  { "/eval/if/else", "(if (> 1 2) \"small\" \"big\")", "\"big\"" },
+  { "/eval/if/untaken-branch-not-evaluated", "(if true 1 (/ 1 0))", "1" },
+  { "/eval/do", "(do 1 2 3)", "3" },
+  { "/eval/let/simple", "(let [x 1] x)", "1" },
+  { "/eval/let/sequential", "(let [a 1 b (+ a 1)] (* a b))", "2" },
+  { "/eval/let/shadowing", "(let [x 1] (let [x (+ x 10)] x))", "11" },
+  { "/eval/let/scope-ends", "(let [x 1] (do (let [x 2] x) x))", "1" },
+  { "/eval/let/polymorphic", "(let [id (fn [x] x)] (if (id true) (id 5) 0))", "5" },
+  { "/eval/and/all-true", "(and true (< 1 2))", "true" },
+  { "/eval/and/short-circuit", "(and false (= (/ 1 0) 0))", "false" },
+  { "/eval/and/last-false", "(and true true false)", "false" },
+  { "/eval/or/short-circuit", "(or true (= (/ 1 0) 0))", "true" },
+  { "/eval/or/all-false", "(or false false)", "false" },
+  { "/eval/or/last-true", "(or false false true)", "true" },
+  /* functions and closures */
+  { "/eval/fn/apply", "((fn [x] (* x x)) 7)", "49" },
+  { "/eval/fn/no-params", "((fn [] 5))", "5" },
+  { "/eval/fn/closure", "(let [x 10] (let [f (fn [y] (+ x y))] (f 5)))", "15" },
+  { "/eval/fn/closure-keeps-binding", "(let [f (let [x 10] (fn [y] (+ x y)))] (f 1))", "11" },
+  { "/eval/fn/closure-not-dynamic", "(let [x 1 f (fn [] x) x 2] (f))", "1" },
+  { "/eval/fn/higher-order", "(let [twice (fn [f x] (f (f x)))] (twice (fn [n] (* n 3)) 2))", "18" },
+  { "/eval/fn/native-as-value", "(let [op +] (op 2 3))", "5" },
+  { "/eval/fn/adder", "(defn adder [n] (fn [x] (+ x n))) ((adder 3) 4)", "7" },
+  { "/eval/fn/adders-independent", "(defn adder [n] (fn [x] (+ x n))) (let [a (adder 1) b (adder 100)] [(a 1) (b 1) (a 2)])", "[2 101 3]" },
+  { "/eval/defn/sq", "(defn sq [n] (* n n)) (sq 12)", "144" },
+  { "/eval/defn/fib", "(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 15)", "610" },
+  { "/eval/defn/fact", "(defn fact [n] (if (= n 0) 1 (* n (fact (- n 1))))) (fact 20)", "2432902008176640000" },
+  { "/eval/defn/mutual-through-def", "(def k 3) (defn f [n] (+ n k)) (f 1)", "4" },
+  { "/eval/defn/redefined", "(defn f [] 1) (defn f [] 2) (f)", "2" },
+  { "/eval/defn/not-tail-recursive-1000", "(defn down [n] (if (= n 0) 0 (+ 1 (down (- n 1))))) (down 100)", "100" },
+  { "/eval/def/then-use", "(def x 5) (+ x 1)", "6" },
+  /* loop and recur */
+  { "/eval/loop/sum", "(loop [i 0 acc 0] (if (< i 10) (recur (+ i 1) (+ acc i)) acc))", "45" },
+  { "/eval/loop/no-iteration", "(loop [i 5] (if (< i 3) (recur (+ i 1)) i))", "5" },
+  { "/eval/loop/recur-in-let", "(loop [i 0] (let [j (+ i 1)] (if (< j 3) (recur j) j)))", "3" },
+  { "/eval/loop/nested", "(loop [i 0 acc 0] (if (< i 3) (recur (+ i 1) (+ acc (loop [j 0] (if (< j 4) (recur (+ j 1)) j)))) acc))", "12" },
+  { "/eval/loop/in-function", "(defn count-to [n] (loop [i 0] (if (< i n) (recur (+ i 1)) i))) (count-to 50)", "50" },
+  { "/eval/loop/closure-per-iteration", "(loop [i 0 f (fn [] -1)] (if (< i 3) (recur (+ i 1) (fn [] i)) (f)))", "2" },
+  { "/eval/loop/million", "(loop [i 0] (if (< i 1000000) (recur (+ i 1)) i))", "1000000" },
+};
+
+static void
+test_value (gconstpointer data)
+{
+  const ValueCase *tc = data;
+  g_autoptr(Session) session = session_new ();
+  g_autofree char *printed = run_to_string (session, tc->text);
+
+  g_assert_cmpstr (printed, ==, tc->printed);
+}
+
+/* ---- runtime errors ------------------------------------------------------------- */
+
+typedef struct {
+  const char  *path;
+  const char  *text;
+  RthunkError  code;
+  guint        line;
+  guint        col;
+  const char  *fragment;
+} ErrorCase;
+
+static const ErrorCase error_cases[] = {
+  { "/eval/error/division-by-zero", "(/ 1 0)", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 1, "division by zero" },
+  { "/eval/error/modulo-by-zero", "(mod 1 0)", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 1, "by zero" },
+  { "/eval/error/float-modulo-by-zero", "(mod 1.0 0.0)", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 1, "modulo by zero" },
+  { "/eval/error/division-by-zero-nested", "(+ 1 (/ 1 0))", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 6, "division by zero" },
+  { "/eval/error/division-by-zero-second-line", "(let [x 0]\n  (/ 10 x))", RTHUNK_ERROR_DIVISION_BY_ZERO, 2, 3, "division by zero" },
+  { "/eval/error/division-by-zero-in-function", "(defn inv [n] (/ 1 n))\n(inv 0)", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 15, "division by zero" },
+  { "/eval/error/division-in-and", "(and true (= (/ 1 0) 0))", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 14, NULL },
+  { "/eval/error/overflow-mul", "(* 9223372036854775807 2)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow in *" },
+  { "/eval/error/overflow-add", "(+ 9223372036854775807 1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow in +" },
+  { "/eval/error/overflow-sub", "(- -9223372036854775808 1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow in -" },
+  { "/eval/error/overflow-div", "(/ -9223372036854775808 -1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow" },
+  { "/eval/error/overflow-mod", "(mod -9223372036854775808 -1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow" },
+  { "/eval/error/overflow-in-loop", "(loop [i 1] (recur (* i 2)))", RTHUNK_ERROR_OVERFLOW, 1, 20, "integer overflow in *" },
+  { "/eval/error/overflow-fact", "(defn fact [n] (if (= n 0) 1 (* n (fact (- n 1))))) (fact 21)", RTHUNK_ERROR_OVERFLOW, 1, 30, "integer overflow" },
+  { "/eval/error/remote-without-server", "(remote (+ 1 2))", RTHUNK_ERROR_CONNECTION, 1, 1, "--local" },
+};
+
+static void
+test_error (gconstpointer data)
+{
+  const ErrorCase *tc = data;
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = session_run (session, tc->text, &error);
+
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, (gint) tc->code);
+  assert_error_at (error, tc->line, tc->col, tc->fragment);
+}
+
+/* ---- limits ---------------------------------------------------------------------- */
+
+typedef enum { NO_DEADLINE, PAST_DEADLINE, FAR_DEADLINE } Deadline;
+
+typedef struct {
+  const char  *path;
+  const char  *text;
+  guint64      fuel;
+  guint        max_depth;
+  Deadline     deadline;
+  gboolean     cancelled;
+  int          code;        /* 0: succeeds */
+  guint        col;         /* where, on line 1, or ANY_COL */
+  const char  *fragment;
+} LimitCase;
+
+#define LONG_LOOP "(loop [i 0] (if (< i 1000000) (recur (+ i 1)) i))"
+#define DOWN "(defn down [n] (if (= n 0) 0 (+ 1 (down (- n 1))))) "
+
+static const LimitCase limit_cases[] = {
+  { "/eval/limits/fuel/exhausted", LONG_LOOP, 100, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
+    RTHUNK_ERROR_FUEL_EXHAUSTED, ANY_COL, "ran out of fuel after 100 steps" },
+  { "/eval/limits/fuel/zero", "((fn [] 1))", 0, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
+    RTHUNK_ERROR_FUEL_EXHAUSTED, ANY_COL, "ran out of fuel after 0 steps" },
+  { "/eval/limits/fuel/in-recursion", DOWN "(down 1000)", 500, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
+    RTHUNK_ERROR_FUEL_EXHAUSTED, ANY_COL, "ran out of fuel" },
+  { "/eval/limits/fuel/enough", "(loop [i 0] (if (< i 10) (recur (+ i 1)) i))", 1000, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
+    0, 0, NULL },
+  { "/eval/limits/depth/deep-recursion", DOWN "(down 100000)", RTHUNK_EVAL_DEFAULT_FUEL, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
+    RTHUNK_ERROR_LIMIT_EXCEEDED, ANY_COL, "deeper than 2000 levels" },
+  { "/eval/limits/depth/small-limit", DOWN "(down 100)", RTHUNK_EVAL_DEFAULT_FUEL, 50, NO_DEADLINE, FALSE,
+    RTHUNK_ERROR_LIMIT_EXCEEDED, ANY_COL, "deeper than 50 levels" },
+  { "/eval/limits/depth/loop-is-flat", LONG_LOOP, RTHUNK_EVAL_DEFAULT_FUEL, 20, NO_DEADLINE, FALSE,
+    0, 0, NULL },
+  { "/eval/limits/deadline/past", LONG_LOOP, RTHUNK_EVAL_DEFAULT_FUEL, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, PAST_DEADLINE, FALSE,
+    RTHUNK_ERROR_DEADLINE_EXCEEDED, ANY_COL, "past its deadline" },
+  { "/eval/limits/deadline/far", LONG_LOOP, RTHUNK_EVAL_DEFAULT_FUEL, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, FAR_DEADLINE, FALSE,
+    0, 0, NULL },
+  { "/eval/limits/cancelled/loop", LONG_LOOP, RTHUNK_EVAL_DEFAULT_FUEL, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, TRUE,
+    RTHUNK_ERROR_CANCELLED, ANY_COL, "cancelled" },
+  { "/eval/limits/cancelled/recursion", DOWN "(down 1900)", RTHUNK_EVAL_DEFAULT_FUEL, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, TRUE,
+    RTHUNK_ERROR_CANCELLED, ANY_COL, "cancelled" },
+};
+
+static void
+test_limit (gconstpointer data)
+{
+  const LimitCase *tc = data;
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  gint64 deadline = 0;
+
+  if (tc->deadline == PAST_DEADLINE)
+    deadline = g_get_monotonic_time () - 1;
+  else if (tc->deadline == FAR_DEADLINE)
+    deadline = g_get_monotonic_time () + (gint64) 3600 * G_USEC_PER_SEC;
+  rthunk_evaluator_set_limits (session->evaluator, tc->fuel, tc->max_depth, deadline);
+  if (tc->cancelled)
+    g_cancellable_cancel (cancellable);
+  rthunk_evaluator_set_cancellable (session->evaluator, cancellable);
+  value = session_run (session, tc->text, &error);
+  if (tc->code == 0)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (value);
+      g_assert_cmpuint (rthunk_evaluator_get_steps (session->evaluator), <=, tc->fuel);
+      return;
+    }
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, tc->code);
+  assert_error_at (error, 1, tc->col, tc->fragment);
+}
+
+/* Fuel is per evaluation; an evaluator that ran out goes on working. */
+static void
+test_fuel_per_eval (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *third = NULL;
+
+  rthunk_evaluator_set_limits (session->evaluator, 1000, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, 0);
+  first = session_run (session, LONG_LOOP, &error);
+  g_assert_null (first);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_FUEL_EXHAUSTED);
+  g_assert_cmpuint (rthunk_evaluator_get_steps (session->evaluator), ==, 1000);
+  second = run_to_string (session, "(+ 1 2)");
+  g_assert_cmpstr (second, ==, "3");
+  g_assert_cmpuint (rthunk_evaluator_get_steps (session->evaluator), <, 10);
+  third = run_to_string (session, "(loop [i 0] (if (< i 10) (recur (+ i 1)) i))");
+  g_assert_cmpstr (third, ==, "10");
+}
+
+/* Cancelled from another thread while the evaluation runs. */
+static gpointer
+cancel_soon (gpointer data)
+{
+  g_usleep (20 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+static void
+test_cancel_from_thread (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  GThread *thread;
+
+  rthunk_evaluator_set_cancellable (session->evaluator, cancellable);
+  thread = g_thread_new ("cancel", cancel_soon, cancellable);
+  value = session_run (session, "(loop [i 0] (if (< i 1000000000) (recur (+ i 1)) i))", &error);
+  g_thread_join (thread);
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED);
+}
+
+/* ---- globals ---------------------------------------------------------------------- */
+
+static void
+test_bind_and_lookup (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkValue) seven = rthunk_value_new_int (7);
+  g_autoptr(RthunkType) int_type = rthunk_type_new_basic (RTHUNK_TYPE_INT);
+  g_autofree char *printed = NULL;
+
+  rthunk_checker_bind (session->checker, "seven", int_type);
+  rthunk_evaluator_bind (session->evaluator, "seven", seven);
+  printed = run_to_string (session, "(def y (* seven 6)) y");
+  g_assert_cmpstr (printed, ==, "42");
+  g_assert_true (rthunk_evaluator_lookup (session->evaluator, "seven") == seven);
+  g_assert_cmpint (rthunk_value_get_int (rthunk_evaluator_lookup (session->evaluator, "y")), ==, 42);
+  g_assert_null (rthunk_evaluator_lookup (session->evaluator, "nope"));
+}
+
+/* ---- remote, with a fake server ----------------------------------------------------- */
+
+typedef struct {
+  guint calls;
+  char *last_on;
+  GHashTable *last_inputs;     /* name → printed value */
+} FakeServer;
+
+static RthunkValue *
+force_ready (gpointer   handle,
+             GError   **error)
+{
+  return rthunk_value_ref (handle);
+}
+
+/* Evaluates @expr at once with a fresh evaluator and returns it as a
+ * pending value whose force hands it over. */
+static RthunkValue *
+fake_remote (RthunkEvaluator  *evaluator,
+             RthunkNode       *expr,
+             GHashTable       *options,
+             GHashTable       *inputs,
+             gpointer          user_data,
+             GError          **error)
+{
+  FakeServer *server = user_data;
+  g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
+  g_autoptr(RthunkEvaluator) remote = rthunk_evaluator_new (catalog);
+  RthunkValue *on = g_hash_table_lookup (options, "on");
+  RthunkValue *result;
+  GHashTableIter iter;
+  gpointer name, value;
+
+  server->calls++;
+  g_clear_pointer (&server->last_on, g_free);
+  if (on != NULL)
+    server->last_on = g_strdup (rthunk_value_get_str (on));
+  g_hash_table_remove_all (server->last_inputs);
+  g_hash_table_iter_init (&iter, inputs);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      rthunk_evaluator_bind (remote, name, value);
+      g_hash_table_insert (server->last_inputs, g_strdup (name), rthunk_value_to_string (value));
+    }
+  result = rthunk_evaluator_eval (remote, expr, error);
+  if (result == NULL)
+    return NULL;
+  return rthunk_value_new_pending ("#1 @fake", result, force_ready, (GDestroyNotify) rthunk_value_unref);
+}
+
+typedef struct {
+  const char *path;
+  const char *text;
+  const char *printed;
+  const char *input;       /* a name the remote expression took along, or NULL */
+  const char *input_value;
+} RemoteCase;
+
+static const RemoteCase remote_cases[] = {
+  { "/eval/remote/pending-value", "(remote (+ 1 2))", "<pending #1 @fake>", NULL, NULL },
+  { "/eval/remote/await", "(await (remote (+ 1 2)))", "3", NULL, NULL },
+  { "/eval/remote/arithmetic-forces", "(+ 1 (remote 2))", "3", NULL, NULL },
+  { "/eval/remote/if-forces", "(if (remote true) 1 2)", "1", NULL, NULL },
+  { "/eval/remote/list-keeps-pending", "[(remote 1) 2]", "[<pending #1 @fake> 2]", NULL, NULL },
+  { "/eval/remote/local-input", "(let [x 20] (await (remote (+ x 1))))", "21", "x", "20" },
+  { "/eval/remote/global-input", "(def xs [1 2]) (await (remote xs))", "[1 2]", "xs", "[1 2]" },
+  { "/eval/remote/pinned", "(await (remote :on \"alpha\" 5))", "5", NULL, NULL },
+  { "/eval/remote/passed-to-function", "(defn sq [n] (* n n)) (sq (remote 4))", "16", NULL, NULL },
+};
+
+static void
+test_remote (gconstpointer data)
+{
+  const RemoteCase *tc = data;
+  g_autoptr(Session) session = session_new ();
+  FakeServer server = { 0, NULL, NULL };
+  g_autofree char *printed = NULL;
+
+  server.last_inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rthunk_evaluator_set_remote_func (session->evaluator, fake_remote, &server, NULL);
+  printed = run_to_string (session, tc->text);
+  g_assert_cmpstr (printed, ==, tc->printed);
+  g_assert_cmpuint (server.calls, ==, 1);
+  if (tc->input != NULL)
+    g_assert_cmpstr (g_hash_table_lookup (server.last_inputs, tc->input), ==, tc->input_value);
+  if (g_str_has_suffix (tc->path, "pinned"))
+    g_assert_cmpstr (server.last_on, ==, "alpha");
+  g_free (server.last_on);
+  g_hash_table_unref (server.last_inputs);
+}
+
+static RthunkValue *
+force_failing (gpointer   handle,
+               GError   **error)
+{
+  g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, "the server went away");
+  return NULL;
+}
+
+static RthunkValue *
+failing_remote (RthunkEvaluator  *evaluator,
+                RthunkNode       *expr,
+                GHashTable       *options,
+                GHashTable       *inputs,
+                gpointer          user_data,
+                GError          **error)
+{
+  return rthunk_value_new_pending ("#2 @gone", NULL, force_failing, NULL);
+}
+
+/* A pending value that fails when forced fails the evaluation where it
+ * was needed. */
+static void
+test_remote_failure (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+
+  rthunk_evaluator_set_remote_func (session->evaluator, failing_remote, NULL, NULL);
+  value = session_run (session, "(let [x (remote 1)]\n  (+ x 1))", &error);
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
+  assert_error_at (error, 2, ANY_COL, "the server went away");
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+int
+main (int    argc,
+      char **argv)
+{
+  gsize i;
+
+  g_test_init (&argc, &argv, NULL);
+
+  for (i = 0; i < G_N_ELEMENTS (value_cases); i++)
+    g_test_add_data_func (value_cases[i].path, &value_cases[i], test_value);
+  for (i = 0; i < G_N_ELEMENTS (error_cases); i++)
+    g_test_add_data_func (error_cases[i].path, &error_cases[i], test_error);
+  for (i = 0; i < G_N_ELEMENTS (limit_cases); i++)
+    g_test_add_data_func (limit_cases[i].path, &limit_cases[i], test_limit);
+  g_test_add_func ("/eval/limits/fuel/per-eval", test_fuel_per_eval);
+  g_test_add_func ("/eval/limits/cancelled/from-thread", test_cancel_from_thread);
+  g_test_add_func ("/eval/globals/bind-and-lookup", test_bind_and_lookup);
+  for (i = 0; i < G_N_ELEMENTS (remote_cases); i++)
+    g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);
+  g_test_add_func ("/eval/remote/failure", test_remote_failure);
+
+  return g_test_run ();
+}

@@ -1,0 +1,1272 @@
+/* test-server.c — the IDL methods of a real rthunkd, through the C library
+ *
+ * One rthunkd on a free loopback port serves every case but the last,
+ * which starts its own to send it SIGTERM. Calls the RthunkClient does not
+ * have (getServerInfo, thunkGet, thunkAwait, thunkCancel, submitBatch) go
+ * through the generated Thrift client over RthunkFrameTransport, exactly
+ * as rthunk-client.c builds it. Nothing here asserts on absolute times
+ * beyond lower bounds the server guarantees; every wait has a generous cap.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "rthunk.h"
+#include "rthunk-frame.h"
+#include "rthunk-wire.h"
+#include "testutil.h"
+
+/* Runs until cancelled (or the server's deadline, 30 s here). */
+#define SLOW_EXPR "(loop [i 0] (if (< i 2000000000) (recur (+ i 1)) i))"
+#define SERVER_NAME "test-server"
+#define SOCKET_TIMEOUT_MS 90000   /* above every thunkAwait below */
+#define AWAIT_SLICE_MS 10000
+#define WAIT_CAP_US (120 * G_USEC_PER_SEC)
+#define N_THREADS 8
+#define N_PER_THREAD 200
+#define BATCH_SIZE 100
+
+static TestServer *shared_server;
+
+/* ---- servers that do not outlive a failed test ----------------------------- */
+
+static pid_t tracked_pids[4];
+
+static void
+kill_tracked_on_abort (int sig)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] > 0)
+      kill (tracked_pids[k], SIGKILL);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static TestServer *
+start_server (const char        *name,
+              const char *const *extra_args)
+{
+  TestServer *server = test_server_start (name, extra_args);
+  pid_t pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
+
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] == 0)
+      {
+        tracked_pids[k] = pid;
+        break;
+      }
+  return server;
+}
+
+static void
+stop_server (TestServer *server)
+{
+  pid_t pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
+
+  test_server_stop (server);
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] == pid)
+      tracked_pids[k] = 0;
+}
+
+/* ---- the generated client over our framing --------------------------------- */
+
+typedef struct
+{
+  RthunkFrameTransport *transport;
+  ThriftProtocol *protocol;
+  RthunkWireRemoteExecutionServiceIf *stub;
+  RthunkWireAuth *auth;
+} Wire;
+
+static Wire *
+wire_open (TestServer *server)
+{
+  Wire *w = g_new0 (Wire, 1);
+  int fd = test_server_connect (server);
+
+  g_assert_true (rthunk_frame_set_timeouts (fd, SOCKET_TIMEOUT_MS, NULL));
+  w->transport = rthunk_frame_transport_new (fd, 64 * 1024 * 1024);
+  w->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", w->transport, NULL);
+  w->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                          "input_protocol", w->protocol,
+                          "output_protocol", w->protocol, NULL);
+  w->auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  return w;
+}
+
+static void
+wire_free (Wire *w)
+{
+  g_object_unref (w->stub);
+  g_object_unref (w->protocol);
+  thrift_transport_close (THRIFT_TRANSPORT (w->transport), NULL);
+  g_object_unref (w->transport);
+  g_object_unref (w->auth);
+  g_free (w);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Wire, wire_free)
+
+/* What an IDL exception said; type is 0 when none was thrown. */
+typedef struct
+{
+  GType type;
+  gint code;
+  char *message;
+} Thrown;
+
+static void
+thrown_clear (Thrown *t)
+{
+  g_clear_pointer (&t->message, g_free);
+  t->type = 0;
+  t->code = 0;
+}
+
+/* Takes the one non-NULL exception of @n in @exceptions into @t; asserts
+ * that a call without one failed only because of it. */
+static void
+thrown_take (Thrown    *t,
+             GError    *error,
+             GObject  **exceptions,
+             guint      n)
+{
+  thrown_clear (t);
+  for (guint k = 0; k < n; k++)
+    if (exceptions[k] != NULL)
+      {
+        t->type = G_OBJECT_TYPE (exceptions[k]);
+        g_object_get (exceptions[k], "code", &t->code, "message", &t->message, NULL);
+        g_clear_object (&exceptions[k]);
+      }
+  if (t->type == 0)
+    g_assert_no_error (error);    /* a transport failure fails the test */
+  g_clear_error (&error);
+  g_assert_true (t->type != 0);
+}
+
+static GPtrArray *
+wire_func_defs (Wire       *w,
+                GPtrArray  *names,
+                Thrown     *thrown)
+{
+  g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
+  GObject *exc[2] = { NULL, NULL };
+  GError *error = NULL;
+
+  if (rthunk_wire_remote_execution_service_if_get_func_defs (w->stub, &defs, names, w->auth,
+                                                             (RthunkWireInvalidRequest **) &exc[0],
+                                                             (RthunkWireNotAuthorized **) &exc[1],
+                                                             &error))
+    return g_steal_pointer (&defs);
+  g_assert_nonnull (thrown);
+  thrown_take (thrown, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}
+
+static RthunkWireServerInfo *
+wire_info (Wire *w)
+{
+  gboolean ok;
+  g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
+  RthunkWireNotAuthorized *denied = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ok = rthunk_wire_remote_execution_service_if_get_server_info (w->stub, &info, w->auth,
+                                                                &denied, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_null (denied);
+  return g_steal_pointer (&info);
+}
+
+/* Submits @request; NULL (and @thrown filled) when the server threw. */
+static RthunkWireRemoteThunk *
+wire_submit (Wire                  *w,
+             RthunkWireEvalRequest *request,
+             Thrown                *thrown)
+{
+  g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  GObject *exc[5] = { NULL, };
+  GError *error = NULL;
+
+  if (rthunk_wire_remote_execution_service_if_submit_eval_request (
+        w->stub, &thunk, request, w->auth,
+        (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
+        (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
+        (RthunkWireNotAuthorized **) &exc[4], &error))
+    {
+      g_assert_nonnull (thunk->id);
+      g_assert_cmpuint (thunk->id->len, ==, 16);
+      return g_steal_pointer (&thunk);
+    }
+  if (thrown == NULL)
+    {
+      Thrown unexpected = { 0, };
+
+      thrown_take (&unexpected, error, exc, G_N_ELEMENTS (exc));
+      g_error ("unexpected %s (code %d): %s", g_type_name (unexpected.type),
+               unexpected.code, unexpected.message);
+    }
+  thrown_take (thrown, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}
+
+static GPtrArray *
+wire_batch (Wire      *w,
+            GPtrArray *requests)
+{
+  gboolean ok;
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireOverloaded *overloaded = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ok = rthunk_wire_remote_execution_service_if_submit_batch (w->stub, &thunks, requests, w->auth,
+                                                             &invalid, &overloaded, &denied,
+                                                             &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_null (invalid);
+  g_assert_null (overloaded);
+  g_assert_null (denied);
+  return g_steal_pointer (&thunks);
+}
+
+static RthunkWireRemoteThunk *
+remote_thunk_for (const GByteArray *id)
+{
+  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+
+  rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
+  return thunk;
+}
+
+static RthunkWireVarCont *
+wire_get (Wire             *w,
+          const GByteArray *id,
+          Thrown           *thrown)
+{
+  g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
+  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  GObject *exc[2] = { NULL, NULL };
+  GError *error = NULL;
+
+  if (rthunk_wire_remote_execution_service_if_thunk_get (w->stub, &cont, thunk, w->auth,
+                                                         (RthunkWireInvalidRequest **) &exc[0],
+                                                         (RthunkWireNotAuthorized **) &exc[1],
+                                                         &error))
+    return g_steal_pointer (&cont);
+  g_assert_nonnull (thrown);
+  thrown_take (thrown, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}
+
+/* thunkAwait over @ids (GByteArray*); the finished ones. */
+static GPtrArray *
+wire_await (Wire      *w,
+            GPtrArray *ids,
+            gint32     timeout_ms)
+{
+  gboolean ok;
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint k = 0; k < ids->len; k++)
+    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
+  ok = rthunk_wire_remote_execution_service_if_thunk_await (w->stub, &done, thunks, timeout_ms,
+                                                            w->auth, &invalid, &denied, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_null (invalid);
+  g_assert_null (denied);
+  return g_steal_pointer (&done);
+}
+
+static gboolean
+wire_cancel (Wire             *w,
+             const GByteArray *id)
+{
+  gboolean ok;
+  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean was_unfinished = FALSE;
+
+  ok = rthunk_wire_remote_execution_service_if_thunk_cancel (w->stub, &was_unfinished, thunk,
+                                                             w->auth, &invalid, &denied, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_null (invalid);
+  return was_unfinished;
+}
+
+static gboolean
+same_id (const GByteArray *a,
+         const GByteArray *b)
+{
+  return a != NULL && b != NULL && a->len == b->len && memcmp (a->data, b->data, a->len) == 0;
+}
+
+/* Waits (in slices, with a cap) until the thunk finished. */
+static RthunkWireVarCont *
+wait_finished (Wire             *w,
+               const GByteArray *id)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
+
+  g_ptr_array_add (ids, (gpointer) id);
+  while (g_get_monotonic_time () < give_up)
+    {
+      g_autoptr(GPtrArray) done = wire_await (w, ids, AWAIT_SLICE_MS);
+
+      if (done->len > 0)
+        {
+          g_assert_cmpuint (done->len, ==, 1);
+          g_assert_true (same_id (((RthunkWireVarCont *) done->pdata[0])->id, id));
+          return g_object_ref (done->pdata[0]);
+        }
+    }
+  g_error ("a thunk did not finish within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
+  return NULL;
+}
+
+/* Polls thunkGet until a worker has picked the thunk up. */
+static void
+wait_running (Wire             *w,
+              const GByteArray *id)
+{
+  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
+
+  while (g_get_monotonic_time () < give_up)
+    {
+      g_autoptr(RthunkWireVarCont) cont = wire_get (w, id, NULL);
+
+      g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+      if (cont->state == RTHUNK_WIRE_THUNK_STATE_RUNNING)
+        return;
+      g_usleep (5000);
+    }
+  g_error ("a thunk did not start within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
+}
+
+/* Cancels a slow thunk and waits until it is CANCELLED. */
+static void
+cancel_and_reap (Wire             *w,
+                 const GByteArray *id)
+{
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+
+  g_assert_true (wire_cancel (w, id));
+  cont = wait_finished (w, id);
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
+}
+
+/* ---- building requests ----------------------------------------------------- */
+
+static RthunkNode *
+parse_one (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (forms->len, ==, 1);
+  return rthunk_node_ref (g_ptr_array_index (forms, 0));
+}
+
+/* A request for @text with no client-side check (the server checks);
+ * @inline_budget_ms < 0 keeps the server's default. */
+static RthunkWireEvalRequest *
+request_for (const char *text,
+             gint        inline_budget_ms)
+{
+  RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+  g_autoptr(RthunkNode) node = parse_one (text);
+
+  rthunk_wire_fill_ast (request->ast, node, NULL);
+  if (inline_budget_ms >= 0)
+    {
+      request->options->inlineBudgetMs = inline_budget_ms;
+      request->options->__isset_inlineBudgetMs = TRUE;
+      request->__isset_options = TRUE;
+    }
+  return request;
+}
+
+static gint64
+wire_int (RthunkWireValue *wire)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_wire_read_value (wire, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_INT);
+  return rthunk_value_get_int (value);
+}
+
+/* The int a submitted thunk resolved to: inline, or after waiting. */
+static gint64
+thunk_int (Wire                  *w,
+           RthunkWireRemoteThunk *thunk)
+{
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+
+  if (thunk->__isset_state && thunk->state == RTHUNK_WIRE_THUNK_STATE_DONE)
+    {
+      g_assert_true (thunk->__isset_value);
+      return wire_int (thunk->value);
+    }
+  g_assert_false (thunk->__isset_state && thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE);
+  cont = wait_finished (w, thunk->id);
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+  g_assert_true (cont->__isset_value);
+  return wire_int (cont->value);
+}
+
+static gint64
+submit_int (Wire       *w,
+            const char *text,
+            gint        inline_budget_ms)
+{
+  g_autoptr(RthunkWireEvalRequest) request = request_for (text, inline_budget_ms);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+
+  return thunk_int (w, thunk);
+}
+
+static GByteArray *
+submit_slow (Wire *w)
+{
+  g_autoptr(RthunkWireEvalRequest) request = request_for (SLOW_EXPR, 0);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+
+  g_assert_false (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE);
+  return g_byte_array_ref (thunk->id);
+}
+
+/* A hand-built AST node; children index earlier nodes. */
+typedef struct
+{
+  gint kind;
+  gint64 int_value;
+  const char *text;
+  guint n_children;
+  gint32 children[4];
+} NodeSpec;
+
+#define SYM(s) { RTHUNK_WIRE_NODE_KIND_SYMBOL, 0, s, 0, { 0 } }
+#define INT(i) { RTHUNK_WIRE_NODE_KIND_INT, i, NULL, 0, { 0 } }
+#define STR(s) { RTHUNK_WIRE_NODE_KIND_STR, 0, s, 0, { 0 } }
+
+static RthunkWireEvalRequest *
+request_from_specs (const NodeSpec *specs,
+                    guint           n_specs)
+{
+  RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+
+  for (guint k = 0; k < n_specs; k++)
+    {
+      RthunkWireAstNode *node = g_object_new (RTHUNK_WIRE_TYPE_AST_NODE, NULL);
+
+      node->kind = specs[k].kind;
+      if (specs[k].kind == RTHUNK_WIRE_NODE_KIND_INT)
+        {
+          node->intValue = specs[k].int_value;
+          node->__isset_intValue = TRUE;
+        }
+      if (specs[k].text != NULL)
+        {
+          node->text = g_strdup (specs[k].text);
+          node->__isset_text = TRUE;
+        }
+      if (specs[k].n_children > 0 || specs[k].kind == RTHUNK_WIRE_NODE_KIND_LIST)
+        {
+          g_array_append_vals (node->children, specs[k].children, specs[k].n_children);
+          node->__isset_children = TRUE;
+        }
+      node->line = 1;
+      node->col = (gint32) k + 1;
+      node->__isset_line = node->__isset_col = TRUE;
+      g_ptr_array_add (request->ast->nodes, node);
+    }
+  return request;
+}
+
+/* A VECTOR of @n_items ints: @n_items + 1 nodes. */
+static RthunkWireEvalRequest *
+request_wide_vector (guint n_items)
+{
+  RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+  RthunkWireAstNode *root;
+
+  for (guint k = 0; k < n_items; k++)
+    {
+      RthunkWireAstNode *node = g_object_new (RTHUNK_WIRE_TYPE_AST_NODE, NULL);
+
+      node->kind = RTHUNK_WIRE_NODE_KIND_INT;
+      node->intValue = k;
+      node->__isset_intValue = TRUE;
+      g_ptr_array_add (request->ast->nodes, node);
+    }
+  root = g_object_new (RTHUNK_WIRE_TYPE_AST_NODE, NULL);
+  root->kind = RTHUNK_WIRE_NODE_KIND_VECTOR;
+  for (gint32 k = 0; k < (gint32) n_items; k++)
+    g_array_append_val (root->children, k);
+  root->__isset_children = TRUE;
+  g_ptr_array_add (request->ast->nodes, root);
+  return request;
+}
+
+/* ---- getFuncDefs ----------------------------------------------------------- */
+
+static RthunkWireFuncDef *
+find_def (GPtrArray  *defs,
+          const char *name)
+{
+  for (guint k = 0; k < defs->len; k++)
+    {
+      RthunkWireFuncDef *def = g_ptr_array_index (defs, k);
+
+      if (g_strcmp0 (def->name, name) == 0)
+        return def;
+    }
+  return NULL;
+}
+
+/* The published type term parses back and prints as the signature says. */
+static void
+assert_arith_def (RthunkWireFuncDef *def)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  g_autofree char *printed = NULL;
+
+  g_assert_nonnull (def);
+  g_assert_cmpstr (def->signature, ==, "num a => (a a -> a)");
+  g_assert_cmpint (def->arity, ==, 2);
+  g_assert_true (def->flags & RTHUNK_WIRE_FUNC_FLAG_PURE);
+  g_assert_false (def->flags & RTHUNK_WIRE_FUNC_FLAG_IO);
+  g_assert_cmpuint (def->type->nodes->len, >, 0);
+  type = rthunk_wire_read_type (def->type, &error);
+  g_assert_no_error (error);
+  printed = rthunk_type_to_string (type);
+  g_assert_nonnull (strstr (printed, "->"));
+}
+
+static void
+test_func_defs_all (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) defs = wire_func_defs (w, names, NULL);
+  const char *arith[] = { "+", "-", "*", "/" };
+
+  g_assert_cmpuint (defs->len, >=, G_N_ELEMENTS (arith));
+  for (guint k = 0; k < G_N_ELEMENTS (arith); k++)
+    assert_arith_def (find_def (defs, arith[k]));
+  g_assert_true (find_def (defs, "+")->flags & RTHUNK_WIRE_FUNC_FLAG_ASSOC);
+  g_assert_true (find_def (defs, "*")->flags & RTHUNK_WIRE_FUNC_FLAG_ASSOC);
+  g_assert_false (find_def (defs, "-")->flags & RTHUNK_WIRE_FUNC_FLAG_ASSOC);
+  for (guint k = 0; k < defs->len; k++)
+    {
+      RthunkWireFuncDef *def = g_ptr_array_index (defs, k);
+
+      g_assert_nonnull (def->name);
+      g_assert_nonnull (def->signature);
+      g_assert_cmpuint (strlen (def->signature), >, 0);
+      g_assert_cmpuint (def->type->nodes->len, >, 0);
+    }
+}
+
+static void
+test_func_defs_named (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) defs = NULL;
+
+  g_ptr_array_add (names, g_strdup ("/"));
+  g_ptr_array_add (names, g_strdup ("+"));
+  defs = wire_func_defs (w, names, NULL);
+  g_assert_cmpuint (defs->len, ==, 2);
+  g_assert_cmpstr (((RthunkWireFuncDef *) defs->pdata[0])->name, ==, "/");
+  g_assert_cmpstr (((RthunkWireFuncDef *) defs->pdata[1])->name, ==, "+");
+  assert_arith_def (defs->pdata[0]);
+  assert_arith_def (defs->pdata[1]);
+}
+
+typedef struct
+{
+  const char *path;
+  const char *names[4];
+} UnknownNamesCase;
+
+static const UnknownNamesCase unknown_names_cases[] = {
+  { "/server/func-defs/unknown/alone", { "no-such-function", NULL } },
+  { "/server/func-defs/unknown/after-known", { "+", "no-such-function", NULL } },
+  { "/server/func-defs/unknown/empty-name", { "", NULL } },
+};
+
+static void
+test_func_defs_unknown (gconstpointer data)
+{
+  const UnknownNamesCase *c = data;
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) defs = NULL;
+  Thrown thrown = { 0, };
+
+  for (guint k = 0; c->names[k] != NULL; k++)
+    g_ptr_array_add (names, g_strdup (c->names[k]));
+  defs = wire_func_defs (w, names, &thrown);
+  g_assert_null (defs);
+  g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+  g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_UNKNOWN_FUNCTION);
+  g_assert_nonnull (thrown.message);
+  thrown_clear (&thrown);
+  /* the connection is still good */
+  g_assert_cmpint (submit_int (w, "(+ 1 2)", -1), ==, 3);
+}
+
+/* ---- getServerInfo --------------------------------------------------------- */
+
+static void
+test_info_basics (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireServerInfo) info = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) again = NULL;
+
+  g_assert_cmpstr (info->name, ==, SERVER_NAME);
+  g_assert_cmpstr (info->version, ==, RTHUNK_VERSION_S);
+  g_assert_cmpint (info->protocolVersion, ==, RTHUNK_WIRE_PROTOCOL_VERSION);
+  g_assert_cmpint (info->workers, ==, 4);
+  g_assert_cmpint (info->limits->deadlineMs, ==, 30000);
+  g_assert_cmpint (info->limits->maxFrameBytes, >, 0);
+  g_assert_cmpint (info->limits->maxAstNodes, >, 0);
+  g_assert_nonnull (info->instanceId);
+  g_assert_cmpuint (info->instanceId->len, ==, 16);
+  /* the instance id is stable within one run */
+  again = wire_info (w);
+  g_assert_true (same_id (info->instanceId, again->instanceId));
+}
+
+static void
+test_info_counters (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  g_autoptr(RthunkWireEvalRequest) bad = request_for ("(/ 1 0)", -1);
+  g_autoptr(RthunkWireRemoteThunk) bad_thunk = NULL;
+  g_autoptr(RthunkWireVarCont) bad_cont = NULL;
+  const guint n = 5;
+
+  for (guint k = 0; k < n; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(* %u 3)", k);
+
+      g_assert_cmpint (submit_int (w, text, 0), ==, k * 3);
+    }
+  bad_thunk = wire_submit (w, bad, NULL);
+  bad_cont = wait_finished (w, bad_thunk->id);
+  g_assert_cmpint (bad_cont->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_cmpint (bad_cont->error->code, ==, RTHUNK_ERROR_DIVISION_BY_ZERO);
+
+  after = wire_info (w);
+  /* other cases may run on the server too: at least ours were counted */
+  g_assert_cmpint (after->counters->submitted - before->counters->submitted, >=, n + 1);
+  g_assert_cmpint (after->counters->completed - before->counters->completed, >=, n);
+  g_assert_cmpint (after->counters->failed - before->counters->failed, >=, 1);
+}
+
+/* ---- submitEvalRequest ----------------------------------------------------- */
+
+typedef struct
+{
+  const char *path;
+  const char *expr;
+  gint inline_budget_ms;
+  gint64 expected;
+} SubmitCase;
+
+static const SubmitCase submit_cases[] = {
+  { "/server/submit/inline", "(+ 1 (/ 4 2))", -1, 3 },
+  { "/server/submit/await", "(+ 1 (/ 4 2))", 0, 3 },
+  { "/server/submit/let", "(let [a 6 b (* a 7)] b)", -1, 42 },
+  { "/server/submit/loop", "(loop [i 0 acc 0] (if (< i 10) (recur (+ i 1) (+ acc i)) acc))", 0, 45 },
+  { "/server/submit/if", "(if (< 2 1) 10 20)", -1, 20 },
+};
+
+static void
+test_submit (gconstpointer data)
+{
+  const SubmitCase *c = data;
+  g_autoptr(Wire) w = wire_open (shared_server);
+
+  g_assert_cmpint (submit_int (w, c->expr, c->inline_budget_ms), ==, c->expected);
+}
+
+/* The library client: the typed check before sending, then the value. */
+static void
+test_submit_client (void)
+{
+  g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkNode) expr = parse_one ("(+ 1 (/ 4 2))");
+  g_autoptr(RthunkNode) bad = parse_one ("(+ 1 \"x\")");
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(RthunkValue) forced = NULL;
+  g_autoptr(RthunkValue) refused = NULL;
+
+  g_assert_true (rthunk_client_connect (client, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (rthunk_client_get_server_name (client), ==, SERVER_NAME);
+  g_assert_nonnull (rthunk_catalog_lookup (rthunk_client_get_catalog (client), "+"));
+  value = rthunk_client_submit (client, expr, NULL, &error);
+  g_assert_no_error (error);
+  forced = rthunk_value_force (value, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (forced), ==, 3);
+  /* refused by the client's own check, before sending */
+  refused = rthunk_client_submit (client, bad, NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
+}
+
+/* (+ 1 "x") with no client-side check: the server's own check refuses it. */
+static void
+test_type_error_hand_built (void)
+{
+  static const NodeSpec specs[] = {
+    SYM ("+"), INT (1), STR ("x"),
+    { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, 2 } },
+  };
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireEvalRequest) request = request_from_specs (specs, G_N_ELEMENTS (specs));
+  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  Thrown thrown = { 0, };
+
+  thunk = wire_submit (w, request, &thrown);
+  g_assert_null (thunk);
+  g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_TYPE_FAILURE);
+  g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_TYPE_MISMATCH);
+  g_test_message ("type failure: %s", thrown.message);
+  g_assert_nonnull (strstr (thrown.message, "int"));
+  g_assert_nonnull (strstr (thrown.message, "str"));
+  thrown_clear (&thrown);
+  g_assert_cmpint (submit_int (w, "(+ 1 2)", -1), ==, 3);
+}
+
+/* ---- malformed ASTs -------------------------------------------------------- */
+
+static const NodeSpec forward_child[] = {
+  SYM ("+"), INT (1),
+  { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, 3 } },
+  INT (2),
+};
+static const NodeSpec used_twice[] = {
+  SYM ("+"), INT (1),
+  { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, 1 } },
+};
+static const NodeSpec self_child[] = {
+  SYM ("+"), INT (1),
+  { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, 2 } },
+};
+static const NodeSpec negative_child[] = {
+  SYM ("+"), INT (1),
+  { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, -1 } },
+};
+static const NodeSpec unknown_kind[] = {
+  { 99, 0, NULL, 0, { 0 } },
+};
+static const NodeSpec unused_node[] = {
+  INT (7), INT (8),
+};
+static const NodeSpec symbol_without_text[] = {
+  { RTHUNK_WIRE_NODE_KIND_SYMBOL, 0, NULL, 0, { 0 } },
+};
+
+typedef struct
+{
+  const char *path;
+  const NodeSpec *specs;
+  guint n_specs;        /* G_MAXUINT: the server's maxAstNodes + 1 */
+  gint code;
+} MalformedCase;
+
+#define SPECS(a) a, G_N_ELEMENTS (a)
+
+static const MalformedCase malformed_cases[] = {
+  { "/server/malformed/forward-child", SPECS (forward_child), RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/used-twice", SPECS (used_twice), RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/self-child", SPECS (self_child), RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/negative-child", SPECS (negative_child), RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/empty", NULL, 0, RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/unknown-kind", SPECS (unknown_kind), RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/unused-node", SPECS (unused_node), RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/symbol-without-text", SPECS (symbol_without_text), RTHUNK_ERROR_INVALID_REQUEST },
+  { "/server/malformed/too-many-nodes", NULL, G_MAXUINT, RTHUNK_ERROR_LIMIT_EXCEEDED },
+};
+
+static void
+test_malformed (gconstpointer data)
+{
+  const MalformedCase *c = data;
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireEvalRequest) request = NULL;
+  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  Thrown thrown = { 0, };
+
+  if (c->n_specs == G_MAXUINT)
+    {
+      g_autoptr(RthunkWireServerInfo) info = wire_info (w);
+
+      /* maxAstNodes + 1 nodes in all */
+      request = request_wide_vector ((guint) info->limits->maxAstNodes);
+    }
+  else
+    request = request_from_specs (c->specs, c->n_specs);
+  thunk = wire_submit (w, request, &thrown);
+  g_assert_null (thunk);
+  g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+  g_assert_cmpint (thrown.code, ==, c->code);
+  g_test_message ("invalid request: %s", thrown.message);
+  thrown_clear (&thrown);
+  /* the same connection answers the next call */
+  g_assert_cmpint (submit_int (w, "(+ 1 (/ 4 2))", -1), ==, 3);
+}
+
+/* ---- thunkGet, thunkAwait, thunkCancel ------------------------------------- */
+
+typedef struct
+{
+  const char *path;
+  guint id_len;
+} UnknownThunkCase;
+
+static const UnknownThunkCase unknown_thunk_cases[] = {
+  { "/server/thunk-get/unknown-id", 16 },
+  { "/server/thunk-get/short-id", 3 },
+  { "/server/thunk-get/empty-id", 0 },
+  { "/server/thunk-get/long-id", 64 },
+};
+
+static void
+test_thunk_get_unknown (gconstpointer data)
+{
+  const UnknownThunkCase *c = data;
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GByteArray) id = g_byte_array_new ();
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  Thrown thrown = { 0, };
+
+  for (guint k = 0; k < c->id_len; k++)
+    {
+      guint8 byte = (guint8) (0xa5 ^ k);
+
+      g_byte_array_append (id, &byte, 1);
+    }
+  cont = wire_get (w, id, &thrown);
+  g_assert_null (cont);
+  g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+  g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_UNKNOWN_THUNK);
+  thrown_clear (&thrown);
+  g_assert_cmpint (submit_int (w, "(+ 1 2)", -1), ==, 3);
+}
+
+static void
+test_thunk_get_done (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireEvalRequest) request = request_for ("(* 6 7)", -1);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+  g_autoptr(RthunkWireVarCont) waited = wait_finished (w, thunk->id);
+  g_autoptr(RthunkWireVarCont) cont = wire_get (w, thunk->id, NULL);
+  g_autoptr(RthunkType) type = NULL;
+  g_autofree char *printed = NULL;
+
+  g_assert_true (same_id (cont->id, thunk->id));
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+  g_assert_cmpint (wire_int (cont->value), ==, 42);
+  g_assert_true (cont->__isset_type);
+  type = rthunk_wire_read_type (cont->type, NULL);
+  g_assert_nonnull (type);
+  printed = rthunk_type_to_string (type);
+  g_assert_cmpstr (printed, ==, "int");
+  g_assert_true (cont->__isset_elapsedUs);
+  g_assert_cmpint (cont->elapsedUs, >=, 0);
+}
+
+static void
+test_await_first_done (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GByteArray) slow1 = submit_slow (w);
+  g_autoptr(GByteArray) slow2 = submit_slow (w);
+  g_autoptr(RthunkWireEvalRequest) request = request_for ("(+ 1 2)", 0);
+  g_autoptr(RthunkWireRemoteThunk) fast = wire_submit (w, request, NULL);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) done = NULL;
+  RthunkWireVarCont *cont;
+  gint64 started;
+
+  g_ptr_array_add (ids, slow1);
+  g_ptr_array_add (ids, fast->id);
+  g_ptr_array_add (ids, slow2);
+  started = g_get_monotonic_time ();
+  done = wire_await (w, ids, 60000);
+  /* it did not sit out the timeout: it returned for the fast one */
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 50 * G_USEC_PER_SEC);
+  g_assert_cmpuint (done->len, ==, 1);
+  cont = g_ptr_array_index (done, 0);
+  g_assert_true (same_id (cont->id, fast->id));
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+  g_assert_cmpint (wire_int (cont->value), ==, 3);
+
+  cancel_and_reap (w, slow1);
+  cancel_and_reap (w, slow2);
+}
+
+static void
+test_await_timeout (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GByteArray) slow = submit_slow (w);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(GPtrArray) done_now = NULL;
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  gint64 started;
+
+  g_ptr_array_add (ids, slow);
+  started = g_get_monotonic_time ();
+  done = wire_await (w, ids, 300);
+  /* the server waits at least the timeout, which began after our send */
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 300 * 1000);
+  g_assert_cmpuint (done->len, ==, 0);
+  done_now = wire_await (w, ids, 0);
+  g_assert_cmpuint (done_now->len, ==, 0);
+  cont = wire_get (w, slow, NULL);
+  g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+
+  cancel_and_reap (w, slow);
+}
+
+static void
+test_cancel_running (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  g_autoptr(GByteArray) slow = submit_slow (w);
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  g_autoptr(RthunkWireVarCont) again = NULL;
+
+  wait_running (w, slow);
+  g_assert_true (wire_cancel (w, slow));
+  cont = wait_finished (w, slow);
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
+  g_assert_true (cont->__isset_error);
+  g_assert_cmpint (cont->error->code, ==, RTHUNK_ERROR_CANCELLED);
+  g_assert_false (cont->__isset_value);
+  /* a finished thunk cannot be cancelled again; its state sticks */
+  g_assert_false (wire_cancel (w, slow));
+  again = wire_get (w, slow, NULL);
+  g_assert_cmpint (again->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
+  after = wire_info (w);
+  g_assert_cmpint (after->counters->cancelled - before->counters->cancelled, >=, 1);
+}
+
+/* ---- submitBatch ----------------------------------------------------------- */
+
+/* Waits until every thunk of @ids finished; fills @conts by id. */
+static void
+await_all (Wire       *w,
+           GPtrArray  *ids,
+           GHashTable *conts)
+{
+  g_autoptr(GPtrArray) pending = g_ptr_array_copy (ids, NULL, NULL);
+  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
+
+  while (pending->len > 0)
+    {
+      g_autoptr(GPtrArray) done = NULL;
+
+      g_assert_cmpint (g_get_monotonic_time (), <, give_up);
+      done = wire_await (w, pending, AWAIT_SLICE_MS);
+      for (guint k = 0; k < done->len; k++)
+        {
+          RthunkWireVarCont *cont = g_ptr_array_index (done, k);
+
+          for (guint j = 0; j < pending->len; j++)
+            if (same_id (cont->id, g_ptr_array_index (pending, j)))
+              {
+                g_hash_table_insert (conts, g_ptr_array_index (pending, j), g_object_ref (cont));
+                g_ptr_array_remove_index_fast (pending, j);
+                break;
+              }
+        }
+    }
+}
+
+static void
+test_batch_hundred (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) thunks = NULL;
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new ();
+  g_autoptr(GHashTable) conts = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                                      (GDestroyNotify) g_bytes_unref, NULL);
+
+  for (guint k = 0; k < BATCH_SIZE; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ %u (* %u %u))", k, k, k);
+
+      g_ptr_array_add (requests, request_for (text, 0));
+    }
+  thunks = wire_batch (w, requests);
+  g_assert_cmpuint (thunks->len, ==, BATCH_SIZE);
+  for (guint k = 0; k < BATCH_SIZE; k++)
+    {
+      RthunkWireRemoteThunk *thunk = g_ptr_array_index (thunks, k);
+      GBytes *id = g_bytes_new (thunk->id->data, thunk->id->len);
+
+      g_assert_cmpuint (thunk->id->len, ==, 16);
+      g_assert_false (g_hash_table_contains (seen, id));   /* ids are unique */
+      g_hash_table_add (seen, id);
+      if (thunk->__isset_state && thunk->state == RTHUNK_WIRE_THUNK_STATE_DONE)
+        g_assert_cmpint (wire_int (thunk->value), ==, k + k * k);
+      else
+        {
+          g_assert_false (thunk->__isset_state && thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE);
+          g_ptr_array_add (waiting, thunk->id);
+        }
+    }
+  await_all (w, waiting, conts);
+  for (guint k = 0; k < BATCH_SIZE; k++)
+    {
+      RthunkWireRemoteThunk *thunk = g_ptr_array_index (thunks, k);
+      RthunkWireVarCont *cont = g_hash_table_lookup (conts, thunk->id);
+
+      if (cont == NULL)
+        continue;           /* it came back inline */
+      g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+      g_assert_cmpint (wire_int (cont->value), ==, k + k * k);
+    }
+}
+
+/* A request that fails its checks comes back FAILED in its place. */
+static void
+test_batch_mixed (void)
+{
+  static const NodeSpec type_error[] = {
+    SYM ("+"), INT (1), STR ("x"),
+    { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, 2 } },
+  };
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) thunks = NULL;
+  RthunkWireRemoteThunk *thunk;
+
+  g_ptr_array_add (requests, request_for ("(+ 1 2)", 0));
+  g_ptr_array_add (requests, request_from_specs (type_error, G_N_ELEMENTS (type_error)));
+  g_ptr_array_add (requests, request_from_specs (used_twice, G_N_ELEMENTS (used_twice)));
+  g_ptr_array_add (requests, request_for ("(* 4 5)", 0));
+  thunks = wire_batch (w, requests);
+  g_assert_cmpuint (thunks->len, ==, 4);
+  g_assert_cmpint (thunk_int (w, thunks->pdata[0]), ==, 3);
+  thunk = g_ptr_array_index (thunks, 1);
+  g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_cmpint (thunk->error->code, ==, RTHUNK_ERROR_TYPE_MISMATCH);
+  thunk = g_ptr_array_index (thunks, 2);
+  g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_cmpint (thunk->error->code, ==, RTHUNK_ERROR_INVALID_REQUEST);
+  g_assert_cmpint (thunk_int (w, thunks->pdata[3]), ==, 20);
+}
+
+/* ---- concurrency ----------------------------------------------------------- */
+
+static gint64
+client_eval_int (RthunkClient *client,
+                 const char   *text,
+                 GError      **error)
+{
+  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, NULL, error);
+  g_autoptr(RthunkValue) forced = NULL;
+
+  if (value == NULL || (forced = rthunk_value_force (value, error)) == NULL)
+    return G_MININT64;
+  if (rthunk_value_get_kind (forced) != RTHUNK_VALUE_INT)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INTERNAL, "%s: not an int", text);
+      return G_MININT64;
+    }
+  return rthunk_value_get_int (forced);
+}
+
+/* Client A's slow thunk keeps running while client B gets its answer. */
+static void
+test_slow_does_not_block (void)
+{
+  g_autoptr(Wire) a = wire_open (shared_server);
+  g_autoptr(RthunkClient) b = rthunk_client_new (shared_server->address);
+  g_autoptr(GByteArray) slow = submit_slow (a);
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  g_autoptr(GError) error = NULL;
+
+  wait_running (a, slow);
+  g_assert_true (rthunk_client_connect (b, &error));
+  g_assert_no_error (error);
+  for (guint k = 0; k < 3; k++)
+    {
+      g_assert_cmpint (client_eval_int (b, "(+ 1 2)", &error), ==, 3);
+      g_assert_no_error (error);
+    }
+  /* B is done; A's thunk is still running */
+  cont = wire_get (a, slow, NULL);
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+  cancel_and_reap (a, slow);
+}
+
+typedef struct
+{
+  guint index;
+  guint correct;
+  GError *error;
+} Worker;
+
+static gpointer
+worker_run (gpointer data)
+{
+  Worker *worker = data;
+  g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
+
+  if (!rthunk_client_connect (client, &worker->error))
+    return NULL;
+  for (guint k = 0; k < N_PER_THREAD; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ (* %u 1000) (- %u 0))", worker->index, k);
+      gint64 expected = worker->index * 1000 + k;
+      gint64 got = client_eval_int (client, text, &worker->error);
+
+      if (worker->error != NULL)
+        return NULL;
+      if (got != expected)
+        {
+          g_set_error (&worker->error, RTHUNK_ERROR, RTHUNK_ERROR_INTERNAL,
+                       "%s gave %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT, text, got, expected);
+          return NULL;
+        }
+      worker->correct++;
+    }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  Worker workers[N_THREADS] = { { 0, }, };
+  GThread *threads[N_THREADS];
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      workers[t].index = t;
+      threads[t] = g_thread_new ("submitter", worker_run, &workers[t]);
+    }
+  for (guint t = 0; t < N_THREADS; t++)
+    g_thread_join (threads[t]);
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      g_assert_no_error (workers[t].error);
+      g_assert_cmpuint (workers[t].correct, ==, N_PER_THREAD);
+    }
+}
+
+/* ---- SIGTERM --------------------------------------------------------------- */
+
+/* The server drains: the running thunk stops at its deadline (3 s), and
+ * the process exits 0 (test_server_stop asserts both). */
+static void
+test_sigterm_running (void)
+{
+  const char *args[] = { "--deadline-ms", "3000", "--workers", "2", NULL };
+  TestServer *server = start_server ("sigterm", args);
+  g_autoptr(Wire) w = wire_open (server);
+  g_autoptr(GByteArray) slow = submit_slow (w);
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  g_autoptr(GError) error = NULL;
+
+  wait_running (w, slow);
+  stop_server (server);
+  /* the connection was closed, not left hanging */
+  cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
+  {
+    g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (slow);
+    RthunkWireInvalidRequest *invalid = NULL;
+    RthunkWireNotAuthorized *denied = NULL;
+
+    g_assert_false (rthunk_wire_remote_execution_service_if_thunk_get (w->stub, &cont, thunk, w->auth,
+                                                                       &invalid, &denied, &error));
+    g_assert_nonnull (error);
+    g_assert_null (invalid);
+  }
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int
+main (int    argc,
+      char **argv)
+{
+  const char *args[] = { "--workers", "4", "--deadline-ms", "30000", NULL };
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGABRT, kill_tracked_on_abort);
+  rthunk_wire_ensure_types ();
+  shared_server = start_server (SERVER_NAME, args);
+
+  g_test_add_func ("/server/func-defs/all", test_func_defs_all);
+  g_test_add_func ("/server/func-defs/named", test_func_defs_named);
+  for (guint k = 0; k < G_N_ELEMENTS (unknown_names_cases); k++)
+    g_test_add_data_func (unknown_names_cases[k].path, &unknown_names_cases[k], test_func_defs_unknown);
+  g_test_add_func ("/server/info/basics", test_info_basics);
+  g_test_add_func ("/server/info/counters", test_info_counters);
+  for (guint k = 0; k < G_N_ELEMENTS (submit_cases); k++)
+    g_test_add_data_func (submit_cases[k].path, &submit_cases[k], test_submit);
+  g_test_add_func ("/server/submit/client", test_submit_client);
+  g_test_add_func ("/server/type-error/hand-built", test_type_error_hand_built);
+  for (guint k = 0; k < G_N_ELEMENTS (malformed_cases); k++)
+    g_test_add_data_func (malformed_cases[k].path, &malformed_cases[k], test_malformed);
+  for (guint k = 0; k < G_N_ELEMENTS (unknown_thunk_cases); k++)
+    g_test_add_data_func (unknown_thunk_cases[k].path, &unknown_thunk_cases[k], test_thunk_get_unknown);
+  g_test_add_func ("/server/thunk-get/done", test_thunk_get_done);
+  g_test_add_func ("/server/await/first-done", test_await_first_done);
+  g_test_add_func ("/server/await/timeout", test_await_timeout);
+  g_test_add_func ("/server/cancel/running", test_cancel_running);
+  g_test_add_func ("/server/batch/hundred", test_batch_hundred);
+  g_test_add_func ("/server/batch/mixed", test_batch_mixed);
+  g_test_add_func ("/server/concurrency/slow-does-not-block", test_slow_does_not_block);
+  g_test_add_func ("/server/concurrency/threads", test_threads);
+  g_test_add_func ("/server/sigterm/running-thunk", test_sigterm_running);
+
+  status = g_test_run ();
+  stop_server (shared_server);
+  return status;
+}
