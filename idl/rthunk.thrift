@@ -242,10 +242,25 @@ struct EvalOptions {
   4: optional i32 inlineBudgetMs,   /* wait this long for an inline value */
 }
 
+/* A name the expression (or a definition) uses for a content-addressed
+ * definition: names are only aliases, the hash is the identity. */
+struct DefRef {
+  1: string name,
+  2: binary hash,                   /* SHA-256, 32 bytes */
+}
+
+/* A definition: the (defn NAME [params] body…) form, and the definitions
+ * it uses.  The server recomputes the hash and refuses a mismatch. */
+struct Definition {
+  1: binary hash,
+  2: Ast form,
+  3: list<DefRef> uses,
+}
+
 struct EvalRequest {
   1: required Ast ast,
   2: optional list<Binding> bindings,
-  3: optional list<binary> definitionHashes,
+  3: optional list<DefRef> definitions,  /* every definition the expression needs, transitively */
   4: optional EvalOptions options,
 }
 
@@ -338,5 +353,10 @@ service RemoteExecutionService {
 
   /* Cancels a pending or running thunk; true if it was still unfinished. */
   bool thunkCancel(1: RemoteThunk thunk, 2: Auth auth)
+    throws (1: InvalidRequest invalid, 2: NotAuthorized denied),
+
+  /* Stores content-addressed definitions (dependencies before the
+   * definitions that use them); returns how many were new. */
+  i32 putDefinitions(1: list<Definition> definitions, 2: Auth auth)
     throws (1: InvalidRequest invalid, 2: NotAuthorized denied),
 }

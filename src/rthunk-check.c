@@ -38,6 +38,7 @@ struct _RthunkChecker
   RthunkCatalog *catalog;
   RthunkCatalog *remote;
   GHashTable *globals;       /* name → scheme */
+  GHashTable *definitions;   /* names bound by defn: they can travel by hash */
   gboolean remote_allowed;
   guint next_var;
   char *mismatch_expected;   /* of the last type error */
@@ -255,7 +256,8 @@ infer_symbol (Ctx        *ctx,
   global = g_hash_table_lookup (ctx->checker->globals, name);
   if (global != NULL)
     {
-      if (ctx->in_remote && rthunk_type_get_kind (global) == RTHUNK_TYPE_FUNC)
+      if (ctx->in_remote && rthunk_type_get_kind (global) == RTHUNK_TYPE_FUNC &&
+          !g_hash_table_contains (ctx->checker->definitions, name))
         {
           rthunk_set_node_error (error, node, RTHUNK_ERROR_INVALID_REQUEST,
                                  _("the function “%s” cannot be sent to a server yet: only values travel as inputs"),
@@ -477,6 +479,7 @@ form_def (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **erro
     return NULL;
   g_hash_table_replace (ctx->checker->globals, g_strdup (rthunk_node_get_text (name)),
                         rthunk_type_ref (scheme));
+  g_hash_table_remove (ctx->checker->definitions, rthunk_node_get_text (name));
   return scheme;
 }
 
@@ -505,6 +508,7 @@ form_defn (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **err
   scheme = rthunk_type_generalize (type, ctx->level);
   g_hash_table_replace (ctx->checker->globals, g_strdup (rthunk_node_get_text (name)),
                         rthunk_type_ref (scheme));
+  g_hash_table_add (ctx->checker->definitions, g_strdup (rthunk_node_get_text (name)));
   return scheme;
 }
 
@@ -770,6 +774,7 @@ rthunk_checker_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_clear_object (&self->remote);
   g_hash_table_unref (self->globals);
+  g_hash_table_unref (self->definitions);
   g_free (self->mismatch_expected);
   g_free (self->mismatch_found);
   G_OBJECT_CLASS (rthunk_checker_parent_class)->finalize (object);
@@ -786,6 +791,7 @@ rthunk_checker_init (RthunkChecker *self)
 {
   self->globals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) rthunk_type_unref);
+  self->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->remote_allowed = TRUE;
 }
 
@@ -939,6 +945,7 @@ rthunk_checker_bind (RthunkChecker *checker,
   g_return_if_fail (name != NULL && type != NULL);
 
   g_hash_table_replace (checker->globals, g_strdup (name), rthunk_type_resolve (type));
+  g_hash_table_remove (checker->definitions, name);
 }
 
 /**

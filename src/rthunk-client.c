@@ -16,6 +16,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-type-private.h"
 #include "rthunk-wire.h"
+#include "rthunk-hash.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define CALL_TIMEOUT_MS 70000          /* above the longest thunkAwait */
@@ -33,7 +34,9 @@ struct _RthunkClient
   ThriftProtocol *protocol;
   RthunkWireRemoteExecutionServiceIf *stub;
   char *server_name;
+  char *token;
   RthunkCatalog *catalog;
+  guint definitions_sent;
 };
 
 G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
@@ -58,6 +61,7 @@ rthunk_client_finalize (GObject *object)
   disconnect_locked (self);
   g_clear_object (&self->catalog);
   g_free (self->server_name);
+  g_free (self->token);
   g_free (self->address);
   g_free (self->host);
   g_free (self->port);
@@ -137,6 +141,17 @@ rthunk_client_get_address (RthunkClient *client)
 }
 
 /* ---- the connection ---------------------------------------------------- */
+
+/* What every call carries: the token, when there is one. */
+static RthunkWireAuth *
+new_auth (RthunkClient *self)
+{
+  RthunkWireAuth *auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+
+  if (self->token != NULL)
+    g_object_set (auth, "token", self->token, NULL);
+  return auth;
+}
 
 static int
 connect_socket (RthunkClient  *self,
@@ -234,7 +249,7 @@ fetch_info_locked (RthunkClient  *self,
                    GError       **error)
 {
   g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
-  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
   RthunkWireNotAuthorized *denied = NULL;
   GError *call_error = NULL;
 
@@ -253,7 +268,7 @@ fetch_catalog_locked (RthunkClient  *self,
 {
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
   g_autoptr(RthunkCatalog) catalog = rthunk_catalog_new ();
   RthunkWireInvalidRequest *invalid = NULL;
   RthunkWireNotAuthorized *denied = NULL;
@@ -388,7 +403,7 @@ await_once_locked (RthunkClient  *self,
 {
   g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
   RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
   RthunkWireInvalidRequest *invalid = NULL;
   RthunkWireNotAuthorized *denied = NULL;
@@ -465,12 +480,180 @@ add_binding (RthunkWireEvalRequest *request,
     g_object_unref (binding);
 }
 
+/* ---- content-addressed definitions -------------------------------------- */
+
+/* Hashes the user definitions an expression needs, by name, recursively. */
+typedef struct
+{
+  GHashTable *forms;            /* name → defn form (the caller's) */
+  GHashTable *hashes;           /* name → GBytes */
+  GHashTable *visiting;         /* names being hashed: mutual recursion */
+  GError *error;
+} DefHasher;
+
+static gboolean hash_named (DefHasher *h, const char *name);
+
+static gboolean
+resolve_definition (const char *name,
+                    guint8      hash[RTHUNK_HASH_LEN],
+                    gpointer    user_data)
+{
+  DefHasher *h = user_data;
+  GBytes *known;
+
+  if (h->forms == NULL || !g_hash_table_contains (h->forms, name) || !hash_named (h, name))
+    return FALSE;
+  known = g_hash_table_lookup (h->hashes, name);
+  memcpy (hash, g_bytes_get_data (known, NULL), RTHUNK_HASH_LEN);
+  return TRUE;
+}
+
+static gboolean
+hash_named (DefHasher  *h,
+            const char *name)
+{
+  guint8 hash[RTHUNK_HASH_LEN];
+  gboolean ok;
+
+  if (g_hash_table_contains (h->hashes, name))
+    return TRUE;
+  if (h->error != NULL)
+    return FALSE;
+  if (g_hash_table_contains (h->visiting, name))
+    {
+      g_set_error (&h->error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("“%s” is part of a mutual recursion: such definitions cannot be sent to a server"),
+                   name);
+      return FALSE;
+    }
+  g_hash_table_add (h->visiting, (gpointer) name);
+  ok = rthunk_hash_definition (g_hash_table_lookup (h->forms, name), resolve_definition, h, hash,
+                               h->error == NULL ? &h->error : NULL);
+  g_hash_table_remove (h->visiting, name);
+  if (!ok || h->error != NULL)
+    return FALSE;
+  g_hash_table_insert (h->hashes, g_strdup (name), g_bytes_new (hash, RTHUNK_HASH_LEN));
+  return TRUE;
+}
+
+/* The names of every definition @expr uses, transitively, each once, in an
+ * order where a definition comes after those it uses. */
+static GPtrArray *
+definition_closure (DefHasher   *h,
+                    RthunkNode  *expr,
+                    GError     **error)
+{
+  g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) direct = rthunk_hash_collect_references (expr, resolve_definition, h);
+  g_autoptr(GQueue) todo = g_queue_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint k = 0; k < direct->len; k++)
+    g_queue_push_tail (todo, g_ptr_array_index (direct, k));
+  while (h->error == NULL && !g_queue_is_empty (todo))
+    {
+      const char *name = g_queue_pop_head (todo);
+      g_autoptr(GPtrArray) uses = NULL;
+
+      if (g_hash_table_contains (seen, name))
+        continue;
+      g_hash_table_add (seen, (gpointer) g_intern_string (name));
+      uses = rthunk_hash_collect_references (g_hash_table_lookup (h->forms, name), resolve_definition, h);
+      for (guint k = 0; k < uses->len; k++)
+        g_queue_push_tail (todo, (gpointer) g_intern_string (g_ptr_array_index (uses, k)));
+      g_ptr_array_insert (order, 0, g_strdup (name));
+    }
+  if (h->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&h->error));
+      return NULL;
+    }
+  return g_steal_pointer (&order);
+}
+
+static RthunkWireDefRef *
+def_ref (DefHasher  *h,
+         const char *name)
+{
+  GBytes *hash = g_hash_table_lookup (h->hashes, name);
+  RthunkWireDefRef *ref = g_object_new (RTHUNK_WIRE_TYPE_DEF_REF, "name", name, NULL);
+
+  rthunk_wire_set_bytes (&ref->hash, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN);
+  return ref;
+}
+
+/* The Definition message for @name: its form and the names it uses. */
+static RthunkWireDefinition *
+wire_definition (DefHasher  *h,
+                 const char *name)
+{
+  RthunkNode *form = g_hash_table_lookup (h->forms, name);
+  RthunkWireDefinition *def = g_object_new (RTHUNK_WIRE_TYPE_DEFINITION, NULL);
+  g_autoptr(GPtrArray) uses = rthunk_hash_collect_references (form, resolve_definition, h);
+  GBytes *hash = g_hash_table_lookup (h->hashes, name);
+
+  rthunk_wire_set_bytes (&def->hash, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN);
+  rthunk_wire_fill_ast (def->form, form, NULL);
+  for (guint k = 0; k < uses->len; k++)
+    g_ptr_array_add (def->uses, def_ref (h, g_ptr_array_index (uses, k)));
+  return def;
+}
+
+/* Sends the definitions the server said it lacks (with those of the
+ * closure that come before them, in order). */
+static gboolean
+put_missing_locked (RthunkClient                 *self,
+                    DefHasher                    *h,
+                    GPtrArray                    *closure,
+                    RthunkWireMissingDefinitions *missing,
+                    GError                      **error)
+{
+  g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  gint32 added = 0;
+
+  for (guint k = 0; k < closure->len; k++)
+    {
+      const char *name = g_ptr_array_index (closure, k);
+      GBytes *hash = g_hash_table_lookup (h->hashes, name);
+
+      for (guint m = 0; m < missing->hashes->len; m++)
+        {
+          GByteArray *wanted = g_ptr_array_index (missing->hashes, m);
+
+          if (wanted != NULL && wanted->len == RTHUNK_HASH_LEN &&
+              memcmp (wanted->data, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN) == 0)
+            {
+              g_ptr_array_add (defs, wire_definition (h, name));
+              break;
+            }
+        }
+    }
+  if (defs->len == 0)
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
+                        _("server %s asked for definitions this client never named"),
+                        self->address), FALSE;
+  if (!rthunk_wire_remote_execution_service_if_put_definitions (self->stub, &added, defs, auth,
+                                                                &invalid, &denied, &call_error))
+    return call_failed (self, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
+                        error);
+  self->definitions_sent += defs->len;
+  return TRUE;
+}
+
+/* Checks @expr against the server's catalog, with @inputs bound, and
+ * builds the request with the type of every node. */
 /* Checks @expr against the server's catalog, with @inputs bound, and
  * builds the request with the type of every node. */
 static RthunkWireEvalRequest *
 build_request (RthunkClient  *self,
                RthunkNode    *expr,
                GHashTable    *inputs,
+               DefHasher     *h,
+               GPtrArray     *closure,
                GError       **error)
 {
   g_autoptr(RthunkWireEvalRequest) request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
@@ -498,10 +681,52 @@ build_request (RthunkClient  *self,
             return NULL;
         }
     }
+  for (guint k = 0; k < closure->len; k++)
+    {
+      const char *def_name = g_ptr_array_index (closure, k);
+      g_autoptr(RthunkType) def_type = NULL;
+
+      /* the type a definition has on the server: checked by a checker that
+       * knows the definitions it uses */
+      if ((def_type = rthunk_checker_check (checker, g_hash_table_lookup (h->forms, def_name), error)) == NULL)
+        return NULL;
+      g_ptr_array_add (request->definitions, def_ref (h, def_name));
+      request->__isset_definitions = TRUE;
+    }
   if ((type = rthunk_checker_check_typed (checker, expr, &node_types, error)) == NULL)
     return NULL;
   rthunk_wire_fill_ast (request->ast, expr, node_types);
   return g_steal_pointer (&request);
+}
+
+/* One submitEvalRequest; FALSE with @missing set when the server lacks
+ * definitions. */
+static gboolean
+submit_locked (RthunkClient                  *self,
+               RthunkWireEvalRequest         *request,
+               RthunkWireRemoteThunk        **thunk,
+               RthunkWireMissingDefinitions **missing,
+               GError                       **error)
+{
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireTypeFailure *type_failure = NULL;
+  RthunkWireOverloaded *overloaded = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  GObject *exception;
+
+  if (!ensure_connected_locked (self, error))
+    return FALSE;
+  if (rthunk_wire_remote_execution_service_if_submit_eval_request (self->stub, thunk, request, auth,
+                                                                   &invalid, &type_failure, missing,
+                                                                   &overloaded, &denied, &call_error))
+    return TRUE;
+  if (*missing != NULL)
+    return FALSE;
+  exception = invalid != NULL ? (GObject *) invalid : type_failure != NULL ? (GObject *) type_failure
+            : overloaded != NULL ? (GObject *) overloaded : (GObject *) denied;
+  return call_failed (self, call_error, exception, error);
 }
 
 /**
@@ -512,10 +737,7 @@ build_request (RthunkClient  *self,
  *   @expr reads, sent along with it
  * @error: return location for a #GError
  *
- * Type-checks @expr against the server's catalog, submits the typed AST and
- * returns at once: with the value when the server finished within its
- * inline budget, else with a pending value that forcing (or
- * rthunk_value_force()) waits for.
+ * Same as rthunk_client_submit_full() with no definitions.
  *
  * Returns: (transfer full) (nullable): the value, possibly pending, or
  *   %NULL with @error set
@@ -528,41 +750,82 @@ rthunk_client_submit (RthunkClient  *client,
                       GHashTable    *inputs,
                       GError       **error)
 {
+  return rthunk_client_submit_full (client, expr, inputs, NULL, error);
+}
+
+/**
+ * rthunk_client_submit_full:
+ * @client: a connected client
+ * @expr: the expression to evaluate on the server
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   @expr reads, sent along with it
+ * @definitions: (nullable) (element-type utf8 RthunkNode): the `defn` forms
+ *   of the user functions @expr may call, by name
+ * @error: return location for a #GError
+ *
+ * Type-checks @expr against the server's catalog, submits the typed AST and
+ * returns at once: with the value when the server finished within its
+ * inline budget, else with a pending value that forcing (or
+ * rthunk_value_force()) waits for. The user functions @expr calls travel by
+ * content address: the request names their hashes, and when the server
+ * answers that it lacks some, they are sent with putDefinitions and the
+ * request is made again.
+ *
+ * Returns: (transfer full) (nullable): the value, possibly pending, or
+ *   %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_client_submit_full (RthunkClient  *client,
+                           RthunkNode    *expr,
+                           GHashTable    *inputs,
+                           GHashTable    *definitions,
+                           GError       **error)
+{
   g_autoptr(RthunkWireEvalRequest) request = NULL;
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
-  g_autoptr(RthunkWireAuth) auth = NULL;
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireTypeFailure *type_failure = NULL;
-  RthunkWireMissingDefinitions *missing = NULL;
-  RthunkWireOverloaded *overloaded = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
-  GObject *exception;
-  gboolean ok;
+  g_autoptr(GPtrArray) closure = NULL;
+  g_autoptr(GHashTable) hashes = NULL;
+  g_autoptr(GHashTable) visiting = NULL;
+  DefHasher h = { definitions, NULL, NULL, NULL };
+  gboolean ok = FALSE;
 
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
   g_return_val_if_fail (expr != NULL, NULL);
 
   if (client->catalog == NULL && !rthunk_client_connect (client, error))
     return NULL;
-  if ((request = build_request (client, expr, inputs, error)) == NULL)
+  h.hashes = hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  h.visiting = visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  if ((closure = definition_closure (&h, expr, error)) == NULL ||
+      (request = build_request (client, expr, inputs, &h, closure, error)) == NULL)
     return NULL;
-  thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-  auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
   g_mutex_lock (&client->lock);
-  ok = ensure_connected_locked (client, error);
-  if (ok && !rthunk_wire_remote_execution_service_if_submit_eval_request (client->stub, &thunk, request, auth,
-                                                                          &invalid, &type_failure, &missing,
-                                                                          &overloaded, &denied, &call_error))
+  for (guint attempt = 0; attempt < 4 && !ok; attempt++)
     {
-      exception = invalid != NULL ? (GObject *) invalid : type_failure != NULL ? (GObject *) type_failure
-                : missing != NULL ? (GObject *) missing : overloaded != NULL ? (GObject *) overloaded
-                : (GObject *) denied;
-      ok = call_failed (client, call_error, exception, error);
+      RthunkWireMissingDefinitions *missing = NULL;
+
+      g_clear_object (&thunk);
+      thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+      ok = submit_locked (client, request, &thunk, &missing, error);
+      if (!ok && missing == NULL)
+        break;
+      if (!ok && !put_missing_locked (client, &h, closure, missing, error))
+        {
+          g_object_unref (missing);
+          break;
+        }
+      g_clear_object (&missing);
     }
   g_mutex_unlock (&client->lock);
   if (!ok)
-    return NULL;
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+                     _("server %s kept asking for definitions"), client->address);
+      return NULL;
+    }
   if (thunk->id == NULL || thunk->id->len == 0 || thunk->id->len > 64)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
@@ -573,4 +836,37 @@ rthunk_client_submit (RthunkClient  *client,
     return finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
                            thunk->__isset_error ? thunk->error : NULL, error);
   return new_pending (client, thunk->id);
+}
+
+/**
+ * rthunk_client_get_definitions_sent:
+ * @client: a client
+ *
+ * Returns: how many definitions this client has sent with putDefinitions
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_client_get_definitions_sent (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
+
+  return client->definitions_sent;
+}
+
+/**
+ * rthunk_client_set_token:
+ * @client: a client
+ * @token: (nullable): the token every call carries, or %NULL
+ *
+ * Since: 0.1
+ */
+void
+rthunk_client_set_token (RthunkClient *client,
+                         const char   *token)
+{
+  g_return_if_fail (RTHUNK_IS_CLIENT (client));
+
+  g_free (client->token);
+  client->token = g_strdup (token);
 }

@@ -254,6 +254,7 @@ struct _RthunkEvaluator
 
   RthunkCatalog *catalog;
   GHashTable *globals;          /* name → RthunkValue */
+  GHashTable *definitions;      /* name → the defn form that bound it */
   guint globals_version;        /* bumped whenever a global is (re)bound */
   guint64 fuel;
   guint max_depth;
@@ -689,6 +690,7 @@ bind_global (RthunkEvaluator *ev,
              const char      *name,
              RthunkValue     *value)
 {
+  g_hash_table_remove (ev->definitions, name);
   g_hash_table_replace (ev->globals, g_strdup (name), value);
   ev->globals_version++;
 }
@@ -705,9 +707,11 @@ run_def (Code *code, Frame *frame, Val *out)
 static gboolean
 run_defn (Code *code, Frame *frame, Val *out)
 {
+  RthunkEvaluator *ev = frame->state->ev;
   RthunkValue *closure = make_closure (code->lambda, frame);
 
-  bind_global (frame->state->ev, code->name, rthunk_value_ref (closure));
+  bind_global (ev, code->name, rthunk_value_ref (closure));
+  g_hash_table_replace (ev->definitions, g_strdup (code->name), rthunk_node_ref (code->node));
   *out = val_obj (closure);
   return TRUE;
 }
@@ -1895,6 +1899,7 @@ rthunk_evaluator_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_clear_object (&self->cancellable);
   g_hash_table_unref (self->globals);
+  g_hash_table_unref (self->definitions);
   G_OBJECT_CLASS (rthunk_evaluator_parent_class)->finalize (object);
 }
 
@@ -1909,6 +1914,8 @@ rthunk_evaluator_init (RthunkEvaluator *self)
 {
   self->globals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) rthunk_value_unref);
+  self->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) rthunk_node_unref);
   self->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
   self->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
   self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
@@ -2243,5 +2250,52 @@ rthunk_call_context_charge (RthunkCallContext  *context,
   if (charge (context->state, context->call, bytes))
     return TRUE;
   g_propagate_error (error, g_steal_pointer (&context->state->error));
+  return FALSE;
+}
+
+/**
+ * rthunk_evaluator_get_definitions:
+ * @evaluator: an evaluator
+ *
+ * The `defn` forms behind the globals they bound (and that nothing rebound
+ * since): what a remote expression that calls them sends, by hash.
+ *
+ * Returns: (transfer none) (element-type utf8 RthunkNode): name → form
+ *
+ * Since: 0.1
+ */
+GHashTable *
+rthunk_evaluator_get_definitions (RthunkEvaluator *evaluator)
+{
+  g_return_val_if_fail (RTHUNK_IS_EVALUATOR (evaluator), NULL);
+
+  return evaluator->definitions;
+}
+
+/**
+ * rthunk_call_context_check:
+ * @context: the context a native function was called with
+ * @error: return location for a #GError
+ *
+ * Checks the evaluation's deadline and cancellation now: a native that
+ * waits or loops for long calls it as it goes, so it stops when told to.
+ *
+ * Returns: %TRUE to go on, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_call_context_check (RthunkCallContext  *context,
+                           GError            **error)
+{
+  State *state;
+
+  g_return_val_if_fail (context != NULL, FALSE);
+
+  state = context->state;
+  state->until_check = 1;
+  if (step (state, context->call))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&state->error));
   return FALSE;
 }

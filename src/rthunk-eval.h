@@ -82,6 +82,7 @@ void             rthunk_evaluator_set_remote_func (RthunkEvaluator *evaluator,
 void             rthunk_evaluator_bind          (RthunkEvaluator   *evaluator,
                                                  const char        *name,
                                                  RthunkValue       *value);
+GHashTable      *rthunk_evaluator_get_definitions (RthunkEvaluator *evaluator);
 RthunkValue     *rthunk_evaluator_lookup        (RthunkEvaluator   *evaluator,
                                                  const char        *name);
 RthunkValue     *rthunk_evaluator_eval          (RthunkEvaluator   *evaluator,
@@ -95,6 +96,8 @@ RthunkValue     *rthunk_call_context_apply      (RthunkCallContext  *context,
                                                  guint               n_args,
                                                  GError            **error) G_GNUC_WARN_UNUSED_RESULT;
 RthunkEvaluator *rthunk_call_context_get_evaluator (RthunkCallContext *context);
+gboolean         rthunk_call_context_check      (RthunkCallContext  *context,
+                                                 GError            **error);
 gboolean         rthunk_call_context_charge     (RthunkCallContext  *context,
                                                  guint64             bytes,
                                                  GError            **error);

@@ -37,6 +37,47 @@ bind_input (gpointer key,
   rthunk_evaluator_bind (user_data, key, value);
 }
 
+/* Makes every definition the thunk uses callable under the names the
+ * expression and the definitions use for it. */
+static gboolean
+bind_definitions (RthunkEvaluator   *evaluator,
+                  RthunkThunkEntry  *entry,
+                  GError           **error)
+{
+  g_autoptr(GHashTable) closures = NULL;
+  GHashTableIter iter;
+  gpointer name, hash;
+
+  if (entry->definitions == NULL)
+    return TRUE;
+  closures = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
+                                    (GDestroyNotify) rthunk_value_unref);
+  for (guint k = 0; k < entry->definitions->len; k++)
+    {
+      RthunkDefinition *def = g_ptr_array_index (entry->definitions, k);
+      RthunkValue *closure = rthunk_evaluator_eval (evaluator, def->form, error);
+
+      if (closure == NULL)
+        return FALSE;
+      g_hash_table_insert (closures, g_bytes_new (def->hash, RTHUNK_HASH_LEN), closure);
+    }
+  for (guint k = 0; k < entry->definitions->len; k++)
+    {
+      RthunkDefinition *def = g_ptr_array_index (entry->definitions, k);
+
+      for (guint u = 0; u < def->n_uses; u++)
+        {
+          g_autoptr(GBytes) key = g_bytes_new (def->uses[u].hash, RTHUNK_HASH_LEN);
+
+          rthunk_evaluator_bind (evaluator, def->uses[u].name, g_hash_table_lookup (closures, key));
+        }
+    }
+  g_hash_table_iter_init (&iter, entry->def_names);
+  while (g_hash_table_iter_next (&iter, &name, &hash))
+    rthunk_evaluator_bind (evaluator, name, g_hash_table_lookup (closures, hash));
+  return TRUE;
+}
+
 static void
 run_thunk (gpointer data,
            gpointer user_data)
@@ -50,7 +91,7 @@ run_thunk (gpointer data,
 
   if (!rthunk_thunk_table_start (state->table, entry))
     {
-      COUNT (state->cancelled);
+      /* cancelled while queued: counted by thunkCancel */
       rthunk_thunk_entry_unref (entry);
       return;
     }
@@ -59,17 +100,22 @@ run_thunk (gpointer data,
   if (entry->deadline_ms > 0)
     deadline = g_get_monotonic_time () + (gint64) entry->deadline_ms * 1000;
   rthunk_evaluator_set_limits (evaluator, entry->fuel, state->limits.max_depth, deadline);
+  rthunk_evaluator_set_max_bytes (evaluator, state->limits.max_eval_bytes);
   rthunk_evaluator_set_cancellable (evaluator, entry->cancellable);
   if (entry->inputs != NULL)
     g_hash_table_foreach (entry->inputs, bind_input, evaluator);
-  value = rthunk_evaluator_eval (evaluator, entry->expr, &error);
-  rthunk_thunk_table_finish (state->table, entry, value, error);
+  if (bind_definitions (evaluator, entry, &error))
+    value = rthunk_evaluator_eval (evaluator, entry->expr, &error);
+  if (value != NULL && entry->cacheable)
+    rthunk_result_cache_insert (state->cache, entry->cache_key, value);
+  /* count before finishing: whoever sees the thunk finished sees it counted */
   if (value != NULL)
     COUNT (state->completed);
   else if (g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED))
     COUNT (state->cancelled);
   else
     COUNT (state->failed);
+  rthunk_thunk_table_finish (state->table, entry, value, error);
   g_debug ("thunk finished in %" G_GINT64_FORMAT " µs: %s",
            g_get_monotonic_time () - entry->submitted_us,
            value != NULL ? "done" : error->message);
@@ -88,7 +134,9 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   state->name = g_strdup (name);
   state->catalog = g_object_ref (catalog);
   state->limits = *limits;
-  state->table = rthunk_thunk_table_new (limits->max_thunks);
+  state->table = rthunk_thunk_table_new (limits->max_thunks, limits->thunk_ttl_ms);
+  state->defs = rthunk_def_store_new (limits->max_definitions, limits->definitions_bytes);
+  state->cache = rthunk_result_cache_new (limits->cache_entries, limits->cache_bytes);
   state->pool = g_thread_pool_new (run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
@@ -111,6 +159,9 @@ rthunk_server_state_free (RthunkServerState *state)
 {
   rthunk_server_state_drain (state);
   rthunk_thunk_table_free (state->table);
+  rthunk_def_store_free (state->defs);
+  rthunk_result_cache_free (state->cache);
+  g_free (state->token);
   g_object_unref (state->catalog);
   g_free (state->name);
   g_free (state);
@@ -203,6 +254,343 @@ error_info (const GError *error)
   return info;
 }
 
+static gboolean
+valid_name (const char *name)
+{
+  return name != NULL && name[0] != '\0' && strlen (name) <= 256 && g_utf8_validate (name, -1, NULL);
+}
+
+typedef struct
+{
+  RthunkThunkEntry *entry;
+  GError *error;
+  gboolean type_error;
+  gboolean overloaded;
+  char *expected;               /* of a type mismatch */
+  char *found;
+  GPtrArray *definitions;       /* RthunkDefinition the request uses */
+  GHashTable *def_names;        /* name → hash (GBytes) */
+  GPtrArray *missing;           /* hashes (GBytes) the store lacks */
+} Submission;
+
+static void
+submission_clear (Submission *sub)
+{
+  g_clear_pointer (&sub->definitions, g_ptr_array_unref);
+  g_clear_pointer (&sub->def_names, g_hash_table_unref);
+  g_clear_pointer (&sub->missing, g_ptr_array_unref);
+  g_clear_pointer (&sub->expected, g_free);
+  g_clear_pointer (&sub->found, g_free);
+}
+
+
+static gboolean resolve_def_name (const char *name, guint8 hash[RTHUNK_HASH_LEN], gpointer user_data);
+/* ---- auth ---------------------------------------------------------------- */
+
+/* Compares in time that depends only on the lengths. */
+static gboolean
+tokens_equal (const char *given,
+              const char *expected)
+{
+  gsize n = strlen (expected), m = strlen (given);
+  guint8 diff = n != m;
+
+  for (gsize k = 0; k < n; k++)
+    diff |= (guint8) expected[k] ^ (guint8) (k < m ? given[k] : 0);
+  return diff == 0;
+}
+
+static gboolean
+authorized (RthunkServerState         *state,
+            const RthunkWireAuth      *auth,
+            RthunkWireNotAuthorized  **denied)
+{
+  if (state->token == NULL)
+    return TRUE;
+  if (auth != NULL && auth->__isset_token && auth->token != NULL &&
+      tokens_equal (auth->token, state->token))
+    return TRUE;
+  *denied = g_object_new (RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, "code", RTHUNK_ERROR_NOT_AUTHORIZED,
+                          "message", _("this server needs a valid token (--token-file or RTHUNK_TOKEN)"),
+                          NULL);
+  return FALSE;
+}
+
+#define REQUIRE_AUTH(state, auth, denied) \
+  G_STMT_START { if (!authorized ((state), (auth), (denied))) return FALSE; } G_STMT_END
+
+/* ---- definitions ------------------------------------------------------- */
+
+static gboolean
+valid_hash (const GByteArray *hash)
+{
+  return hash != NULL && hash->len == RTHUNK_HASH_LEN;
+}
+
+/* Whether every catalog function @node names is pure (locals that shadow
+ * a catalog name make it look impure: only caching is lost). */
+static gboolean
+names_only_pure (RthunkCatalog *catalog,
+                 RthunkNode    *node)
+{
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
+    {
+      RthunkFuncDef *def = rthunk_catalog_lookup (catalog, rthunk_node_get_text (node));
+
+      return def == NULL || (rthunk_func_def_get_flags (def) & RTHUNK_FUNC_PURE) != 0;
+    }
+  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+    if (!names_only_pure (catalog, rthunk_node_get_item (node, k)))
+      return FALSE;
+  return TRUE;
+}
+
+typedef struct
+{
+  RthunkDefUse *uses;
+  guint n_uses;
+} UseResolver;
+
+static gboolean
+resolve_use (const char *name,
+             guint8      hash[RTHUNK_HASH_LEN],
+             gpointer    user_data)
+{
+  UseResolver *r = user_data;
+
+  for (guint k = 0; k < r->n_uses; k++)
+    if (strcmp (r->uses[k].name, name) == 0)
+      {
+        memcpy (hash, r->uses[k].hash, RTHUNK_HASH_LEN);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static gboolean
+read_uses (const GPtrArray   *wire_uses,
+           RthunkDefinition  *def,
+           GError           **error)
+{
+  guint n = wire_uses != NULL ? wire_uses->len : 0;
+
+  def->uses = g_new0 (RthunkDefUse, MAX (n, 1));
+  for (guint k = 0; k < n; k++)
+    {
+      RthunkWireDefRef *ref = g_ptr_array_index (wire_uses, k);
+
+      if (!valid_name (ref->name) || !valid_hash (ref->hash))
+        {
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _("a definition names a use without a valid name and 32-byte hash"));
+          return FALSE;
+        }
+      def->uses[k].name = g_strdup (ref->name);
+      memcpy (def->uses[k].hash, ref->hash->data, RTHUNK_HASH_LEN);
+      def->n_uses++;
+    }
+  return TRUE;
+}
+
+/* Checks a definition that arrived: a defn whose hash is what it claims,
+ * whose uses the store holds, and which type-checks with them. */
+static RthunkDefinition *
+verify_definition (RthunkServerState         *state,
+                   const RthunkWireDefinition *wire,
+                   GError                   **error)
+{
+  g_autoptr(RthunkDefinition) def = g_new0 (RthunkDefinition, 1);
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
+  g_autoptr(RthunkType) type = NULL;
+  UseResolver resolver;
+  guint8 hash[RTHUNK_HASH_LEN];
+  RthunkNode *name;
+
+  def->ref_count = 1;
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  if (!valid_hash (wire->hash))
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                        _("a definition hash must be 32 bytes")), NULL;
+  if (wire->form == NULL ||
+      (def->form = rthunk_wire_read_ast (wire->form, state->limits.max_ast_nodes, error)) == NULL ||
+      !read_uses (wire->uses, def, error))
+    return NULL;
+  if (rthunk_node_get_kind (def->form) != RTHUNK_NODE_LIST || rthunk_node_get_n_items (def->form) < 4 ||
+      !rthunk_node_is_symbol (rthunk_node_get_item (def->form, 0), "defn"))
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                        _("a definition must be a (defn NAME [params] body…) form")), NULL;
+  resolver.uses = def->uses;
+  resolver.n_uses = def->n_uses;
+  if (!rthunk_hash_definition (def->form, resolve_use, &resolver, hash, error))
+    return NULL;
+  if (memcmp (hash, wire->hash->data, RTHUNK_HASH_LEN) != 0)
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                        _("the definition does not have the hash it claims")), NULL;
+  memcpy (def->hash, hash, RTHUNK_HASH_LEN);
+  def->pure = names_only_pure (state->catalog, def->form);
+  for (guint k = 0; k < def->n_uses; k++)
+    {
+      g_autoptr(RthunkDefinition) used = rthunk_def_store_lookup (state->defs, def->uses[k].hash);
+
+      if (used == NULL)
+        return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+                            _("the definition uses “%s”, which the server does not hold: send it first"),
+                            def->uses[k].name), NULL;
+      rthunk_checker_bind (checker, def->uses[k].name, used->type);
+      def->pure = def->pure && used->pure;
+    }
+  if ((type = rthunk_checker_check (checker, def->form, error)) == NULL)
+    return NULL;
+  name = rthunk_node_get_item (def->form, 1);
+  def->type = rthunk_type_ref (rthunk_checker_lookup (checker, rthunk_node_get_text (name)));
+  def->bytes = sizeof *def + wire->form->nodes->len * 64;
+  return g_steal_pointer (&def);
+}
+
+static gboolean
+handler_put_definitions (RthunkWireRemoteExecutionServiceIf  *iface,
+                         gint32                              *_return,
+                         const GPtrArray                     *definitions,
+                         const RthunkWireAuth                *auth,
+                         RthunkWireInvalidRequest           **invalid,
+                         RthunkWireNotAuthorized            **denied,
+                         GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  gint32 added = 0;
+
+  REQUIRE_AUTH (state, auth, denied);
+  if (definitions->len > MAX_BATCH)
+    return throw_invalid_literal (invalid, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                                  _("putDefinitions takes at most 4096 definitions"));
+  for (guint k = 0; k < definitions->len; k++)
+    {
+      g_autoptr(GError) failure = NULL;
+      g_autoptr(RthunkDefinition) def = verify_definition (state, g_ptr_array_index (definitions, k),
+                                                           &failure);
+
+      if (def == NULL)
+        {
+          g_prefix_error (&failure, _("definition %u: "), k);
+          return throw_invalid (invalid, failure);
+        }
+      if (rthunk_def_store_insert (state->defs, def))
+        added++;
+    }
+  *_return = added;
+  return TRUE;
+}
+
+/* Finds every definition the request names, and what those use, in the
+ * store; the hashes it lacks go to @missing. */
+static gboolean
+resolve_definitions (RthunkServerState           *state,
+                     const RthunkWireEvalRequest *request,
+                     RthunkChecker               *checker,
+                     Submission                  *out)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                                      (GDestroyNotify) g_bytes_unref, NULL);
+  g_autoptr(GQueue) todo = g_queue_new ();
+  GPtrArray *refs = request->__isset_definitions ? request->definitions : NULL;
+
+  out->definitions = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_definition_unref);
+  out->def_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  out->missing = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (guint k = 0; refs != NULL && k < refs->len; k++)
+    {
+      RthunkWireDefRef *ref = g_ptr_array_index (refs, k);
+
+      if (!valid_name (ref->name) || !valid_hash (ref->hash) ||
+          g_hash_table_contains (out->def_names, ref->name))
+        {
+          out->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                                    _("definition reference %u: a missing, invalid or repeated name, or a hash that is not 32 bytes"), k);
+          return FALSE;
+        }
+      g_hash_table_insert (out->def_names, g_strdup (ref->name), g_bytes_new (ref->hash->data, RTHUNK_HASH_LEN));
+      g_queue_push_tail (todo, g_bytes_new (ref->hash->data, RTHUNK_HASH_LEN));
+    }
+  while (!g_queue_is_empty (todo))
+    {
+      g_autoptr(GBytes) hash = g_queue_pop_head (todo);
+      RthunkDefinition *def;
+
+      if (g_hash_table_contains (seen, hash))
+        continue;
+      g_hash_table_add (seen, g_bytes_ref (hash));
+      if ((def = rthunk_def_store_lookup (state->defs, g_bytes_get_data (hash, NULL))) == NULL)
+        {
+          g_ptr_array_add (out->missing, g_bytes_ref (hash));
+          continue;
+        }
+      g_ptr_array_add (out->definitions, def);
+      for (guint u = 0; u < def->n_uses; u++)
+        g_queue_push_tail (todo, g_bytes_new (def->uses[u].hash, RTHUNK_HASH_LEN));
+    }
+  if (out->missing->len > 0)
+    return FALSE;
+  for (guint k = 0; refs != NULL && k < refs->len; k++)
+    {
+      RthunkWireDefRef *ref = g_ptr_array_index (refs, k);
+
+      for (guint d = 0; d < out->definitions->len; d++)
+        {
+          RthunkDefinition *def = g_ptr_array_index (out->definitions, d);
+
+          if (memcmp (def->hash, ref->hash->data, RTHUNK_HASH_LEN) == 0)
+            rthunk_checker_bind (checker, ref->name, def->type);
+        }
+    }
+  return TRUE;
+}
+
+/* The cache key of a pure request: its expression (definitions by hash,
+ * as in a content address), then each input by name and printed value. */
+static gboolean
+cache_key (RthunkNode   *expr,
+           GHashTable   *inputs,
+           GHashTable   *def_names,
+           guint8        key[RTHUNK_HASH_LEN])
+{
+  g_autoptr(RthunkNode) params = rthunk_node_new_seq (RTHUNK_NODE_VECTOR, NULL, 0);
+  g_autoptr(RthunkNode) fn_sym = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "fn");
+  RthunkNode *items[3] = { fn_sym, params, expr };
+  g_autoptr(RthunkNode) wrapped = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, 3);
+  g_autoptr(GBytes) code = NULL;
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GList) names = NULL;
+  gsize len = RTHUNK_HASH_LEN;
+
+  if ((code = rthunk_hash_encode_definition (wrapped, resolve_def_name, def_names, NULL)) == NULL)
+    return FALSE;
+  g_checksum_update (sum, (const guchar *) "rthunk-cache-1", 14);
+  g_checksum_update (sum, g_bytes_get_data (code, NULL), g_bytes_get_size (code));
+  names = g_list_sort (g_hash_table_get_keys (inputs), (GCompareFunc) strcmp);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      g_autofree char *printed = rthunk_value_to_string (g_hash_table_lookup (inputs, l->data));
+
+      g_checksum_update (sum, l->data, strlen (l->data) + 1);
+      g_checksum_update (sum, (const guchar *) printed, strlen (printed) + 1);
+    }
+  g_checksum_get_digest (sum, key, &len);
+  return TRUE;
+}
+
+static gboolean
+resolve_def_name (const char *name,
+                  guint8      hash[RTHUNK_HASH_LEN],
+                  gpointer    user_data)
+{
+  GBytes *found = g_hash_table_lookup (user_data, name);
+
+  if (found == NULL)
+    return FALSE;
+  memcpy (hash, g_bytes_get_data (found, NULL), RTHUNK_HASH_LEN);
+  return TRUE;
+}
+
 /* ---- getFuncDefs, getServerInfo ---------------------------------------- */
 
 static RthunkWireFuncDef *
@@ -231,6 +619,7 @@ handler_get_func_defs (RthunkWireRemoteExecutionServiceIf  *iface,
 {
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
 
+  REQUIRE_AUTH (state, auth, denied);
   if (names == NULL || names->len == 0)
     {
       g_autoptr(GPtrArray) all = rthunk_catalog_list (state->catalog);
@@ -271,6 +660,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
   guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
   guint running = g_atomic_int_get (&state->running);
 
+  REQUIRE_AUTH (state, auth, denied);
+
   g_object_set (info, "name", state->name, "version", RTHUNK_VERSION_S,
                 "protocolVersion", RTHUNK_PROTOCOL_VERSION,
                 "running", (gint) running, "queued", (gint) (unfinished - MIN (unfinished, running)),
@@ -285,25 +676,20 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "deadlineMs", (gint) state->limits.deadline_ms,
                 "maxQueued", (gint) state->limits.max_queued,
                 "maxConnections", (gint) state->limits.max_connections,
-                "maxEvalBytes", (gint64) 0, NULL);
+                "maxEvalBytes", (gint64) state->limits.max_eval_bytes, NULL);
   g_object_set (info->counters,
                 "submitted", (gint64) __atomic_load_n (&state->submitted, __ATOMIC_RELAXED),
                 "completed", (gint64) __atomic_load_n (&state->completed, __ATOMIC_RELAXED),
                 "failed", (gint64) __atomic_load_n (&state->failed, __ATOMIC_RELAXED),
                 "cancelled", (gint64) __atomic_load_n (&state->cancelled, __ATOMIC_RELAXED),
                 "cacheHits", (gint64) __atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED),
-                "definitionsStored", (gint64) 0, NULL);
+                "definitionsStored", (gint64) rthunk_def_store_size (state->defs), NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   return TRUE;
 }
 
 /* ---- submission -------------------------------------------------------- */
 
-static gboolean
-valid_name (const char *name)
-{
-  return name != NULL && name[0] != '\0' && strlen (name) <= 256 && g_utf8_validate (name, -1, NULL);
-}
 
 /* Rebuilds the inputs of a request and binds their types in @checker. */
 static GHashTable *
@@ -336,17 +722,78 @@ read_bindings (const RthunkWireEvalRequest  *request,
   return g_steal_pointer (&inputs);
 }
 
-typedef struct
-{
-  RthunkThunkEntry *entry;
-  GError *error;
-  gboolean type_error;
-  gboolean overloaded;
-  char *expected;               /* of a type mismatch */
-  char *found;
-} Submission;
 
-/* Validates, checks and queues one request. */
+/* A thunk that is finished before it starts: a cached result. */
+static RthunkThunkEntry *
+add_cached (RthunkServerState *state,
+            RthunkNode        *expr,
+            RthunkType        *type,
+            RthunkValue       *value)
+{
+  RthunkThunkEntry *entry = rthunk_thunk_table_add (state->table, expr, NULL, type);
+
+  rthunk_thunk_table_start (state->table, entry);
+  rthunk_thunk_table_finish (state->table, entry, value, NULL);
+  COUNT (state->submitted);
+  COUNT (state->completed);
+  COUNT (state->cache_hits);
+  return entry;
+}
+
+static gboolean
+wants_cache (const RthunkWireEvalOptions *options)
+{
+  return options == NULL || !options->__isset_useCache || options->useCache;
+}
+
+/* Whether the result may be cached: pure code and pure definitions. */
+static gboolean
+is_cacheable (RthunkServerState           *state,
+              RthunkNode                  *expr,
+              Submission                  *sub,
+              const RthunkWireEvalOptions *options)
+{
+  if (!wants_cache (options) || state->limits.cache_entries == 0 ||
+      !names_only_pure (state->catalog, expr))
+    return FALSE;
+  for (guint k = 0; k < sub->definitions->len; k++)
+    if (!((RthunkDefinition *) g_ptr_array_index (sub->definitions, k))->pure)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+apply_options (RthunkServerState           *state,
+               RthunkThunkEntry            *entry,
+               const RthunkWireEvalOptions *options)
+{
+  entry->fuel = state->limits.fuel;
+  entry->deadline_ms = state->limits.deadline_ms;
+  if (options != NULL && options->__isset_fuel && options->fuel > 0)
+    entry->fuel = MIN (entry->fuel, (guint64) options->fuel);
+  if (options != NULL && options->__isset_deadlineMs && options->deadlineMs > 0)
+    entry->deadline_ms = state->limits.deadline_ms > 0
+      ? MIN (entry->deadline_ms, (guint) options->deadlineMs) : (guint) options->deadlineMs;
+}
+
+static gboolean
+check_request (RthunkChecker *checker,
+               RthunkNode    *expr,
+               RthunkType   **type,
+               Submission    *out)
+{
+  const char *expected, *found;
+
+  if ((*type = rthunk_checker_check (checker, expr, &out->error)) != NULL)
+    return TRUE;
+  rthunk_checker_get_mismatch (checker, &expected, &found);
+  out->type_error = TRUE;
+  out->expected = g_strdup (expected);
+  out->found = g_strdup (found);
+  return FALSE;
+}
+
+/* Validates, checks and queues one request (or answers it from the cache). */
 static void
 submit_one (RthunkServerState           *state,
             const RthunkWireEvalRequest *request,
@@ -357,22 +804,28 @@ submit_one (RthunkServerState           *state,
   g_autoptr(GHashTable) inputs = NULL;
   g_autoptr(RthunkType) type = NULL;
   const RthunkWireEvalOptions *options = request->__isset_options ? request->options : NULL;
+  guint8 key[RTHUNK_HASH_LEN];
+  gboolean cacheable;
   RthunkThunkEntry *entry;
 
   rthunk_checker_set_remote_allowed (checker, FALSE);
   if (request->ast == NULL ||
       (expr = rthunk_wire_read_ast (request->ast, state->limits.max_ast_nodes, &out->error)) == NULL ||
-      (inputs = read_bindings (request, checker, &out->error)) == NULL)
+      (inputs = read_bindings (request, checker, &out->error)) == NULL ||
+      !resolve_definitions (state, request, checker, out) ||
+      !check_request (checker, expr, &type, out))
     return;
-  if ((type = rthunk_checker_check (checker, expr, &out->error)) == NULL)
+  cacheable = is_cacheable (state, expr, out, options) &&
+              cache_key (expr, inputs, out->def_names, key);
+  if (cacheable)
     {
-      const char *expected, *found;
+      g_autoptr(RthunkValue) hit = rthunk_result_cache_lookup (state->cache, key);
 
-      rthunk_checker_get_mismatch (checker, &expected, &found);
-      out->type_error = TRUE;
-      out->expected = g_strdup (expected);
-      out->found = g_strdup (found);
-      return;
+      if (hit != NULL)
+        {
+          out->entry = add_cached (state, expr, type, hit);
+          return;
+        }
     }
   if (rthunk_thunk_table_count_unfinished (state->table) >= state->limits.max_queued)
     {
@@ -383,16 +836,34 @@ submit_one (RthunkServerState           *state,
       return;
     }
   entry = rthunk_thunk_table_add (state->table, expr, inputs, type);
-  entry->fuel = state->limits.fuel;
-  entry->deadline_ms = state->limits.deadline_ms;
-  if (options != NULL && options->__isset_fuel && options->fuel > 0)
-    entry->fuel = MIN (entry->fuel, (guint64) options->fuel);
-  if (options != NULL && options->__isset_deadlineMs && options->deadlineMs > 0)
-    entry->deadline_ms = state->limits.deadline_ms > 0
-      ? MIN (entry->deadline_ms, (guint) options->deadlineMs) : (guint) options->deadlineMs;
+  apply_options (state, entry, options);
+  entry->definitions = g_steal_pointer (&out->definitions);
+  entry->def_names = g_steal_pointer (&out->def_names);
+  entry->cacheable = cacheable;
+  memcpy (entry->cache_key, key, cacheable ? RTHUNK_HASH_LEN : 0);
   COUNT (state->submitted);
   g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
   out->entry = entry;
+}
+
+static gboolean
+throw_missing (RthunkWireMissingDefinitions **missing,
+               GPtrArray                     *hashes)
+{
+  *missing = g_object_new (RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS,
+                           "code", RTHUNK_ERROR_MISSING_DEFINITIONS,
+                           "message", _("the server lacks definitions: send them with putDefinitions"),
+                           NULL);
+  for (guint k = 0; k < hashes->len; k++)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (g_ptr_array_index (hashes, k), &len);
+      GByteArray *hash = NULL;
+
+      rthunk_wire_set_bytes (&hash, data, len);
+      g_ptr_array_add ((*missing)->hashes, hash);
+    }
+  return FALSE;
 }
 
 /* Fills a RemoteThunk for @entry, with the value inline if it finished. */
@@ -450,16 +921,24 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
                              GError                             **error)
 {
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
-  Submission sub = { NULL, NULL, FALSE, FALSE, NULL, NULL };
+  Submission sub = { 0, };
   guint budget;
 
+  REQUIRE_AUTH (state, auth, denied);
   submit_one (state, request, &sub);
+  if (sub.entry == NULL && sub.missing != NULL && sub.missing->len > 0)
+    {
+      throw_missing (missing, sub.missing);
+      submission_clear (&sub);
+      return FALSE;
+    }
   if (sub.entry == NULL)
     {
       g_autoptr(GError) failure = sub.error;
-      g_autofree char *expected = sub.expected;
-      g_autofree char *found = sub.found;
+      g_autofree char *expected = g_steal_pointer (&sub.expected);
+      g_autofree char *found = g_steal_pointer (&sub.found);
 
+      submission_clear (&sub);
       g_debug ("submission refused: %s", failure->message);
       if (sub.type_error)
         return throw_type_failure (type_failure, failure, expected, found);
@@ -471,6 +950,7 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
         }
       return throw_invalid (invalid, failure);
     }
+  submission_clear (&sub);
   budget = inline_budget (state, request);
   if (budget > 0)
     rthunk_thunk_table_wait_any (state->table, &sub.entry, 1,
@@ -492,17 +972,21 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
 {
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
 
+  REQUIRE_AUTH (state, auth, denied);
   if (requests->len > MAX_BATCH)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_LIMIT_EXCEEDED,
                                   _("a batch holds at most 4096 requests"));
   for (guint k = 0; k < requests->len; k++)
     {
       RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-      Submission sub = { NULL, NULL, FALSE, FALSE, NULL, NULL };
+      Submission sub = { 0, };
 
       submit_one (state, g_ptr_array_index (requests, k), &sub);
-      g_free (sub.expected);
-      g_free (sub.found);
+      if (sub.entry == NULL && sub.error == NULL)
+        sub.error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+                                 _("the server lacks %u definitions: send them with putDefinitions"),
+                                 sub.missing != NULL ? sub.missing->len : 0);
+      submission_clear (&sub);
       if (sub.entry != NULL)
         {
           fill_remote_thunk (state, thunk, sub.entry);
@@ -585,9 +1069,10 @@ handler_thunk_get (RthunkWireRemoteExecutionServiceIf  *iface,
                    GError                             **error)
 {
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
-  g_autoptr(RthunkThunkEntry) entry = find_thunk (state, thunk, invalid);
+  g_autoptr(RthunkThunkEntry) entry = NULL;
 
-  if (entry == NULL)
+  REQUIRE_AUTH (state, auth, denied);
+  if ((entry = find_thunk (state, thunk, invalid)) == NULL)
     return FALSE;
   fill_var_cont (state, *_return, entry);
   return TRUE;
@@ -607,6 +1092,7 @@ handler_thunk_await (RthunkWireRemoteExecutionServiceIf  *iface,
   g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_thunk_entry_unref);
   gint64 deadline = g_get_monotonic_time () + (gint64) CLAMP (timeout_ms, 0, MAX_AWAIT_MS) * 1000;
 
+  REQUIRE_AUTH (state, auth, denied);
   if (thunks->len == 0 || thunks->len > MAX_AWAIT_THUNKS)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
                                   _("thunkAwait takes 1 to 4096 thunks"));
@@ -644,11 +1130,15 @@ handler_thunk_cancel (RthunkWireRemoteExecutionServiceIf  *iface,
                       GError                             **error)
 {
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
-  g_autoptr(RthunkThunkEntry) entry = find_thunk (state, thunk, invalid);
+  g_autoptr(RthunkThunkEntry) entry = NULL;
+  gboolean finished_now;
 
-  if (entry == NULL)
+  REQUIRE_AUTH (state, auth, denied);
+  if ((entry = find_thunk (state, thunk, invalid)) == NULL)
     return FALSE;
-  *_return = rthunk_thunk_table_cancel (state->table, entry);
+  *_return = rthunk_thunk_table_cancel (state->table, entry, &finished_now);
+  if (finished_now)
+    COUNT (state->cancelled);
   return TRUE;
 }
 
@@ -665,6 +1155,7 @@ rthunk_handler_class_init (RthunkHandlerClass *klass)
   handler_class->thunk_get = handler_thunk_get;
   handler_class->thunk_await = handler_thunk_await;
   handler_class->thunk_cancel = handler_thunk_cancel;
+  handler_class->put_definitions = handler_put_definitions;
 }
 
 static void

@@ -3,6 +3,8 @@
 
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
+#include "rthunk-def-store.h"
+#include "rthunk-result-cache.h"
 #include "rthunk-wire.h"
 
 G_BEGIN_DECLS
@@ -13,7 +15,10 @@ typedef struct
   char *name;
   RthunkCatalog *catalog;
   RthunkServerLimits limits;
+  char *token;                  /* NULL: no auth */
   RthunkThunkTable *table;
+  RthunkDefStore *defs;
+  RthunkResultCache *cache;
   GThreadPool *pool;
   guint8 instance_id[RTHUNK_THUNK_ID_LEN];
   gint64 submitted;             /* counters, atomic */

@@ -24,6 +24,7 @@ struct _RthunkServer
   GObject parent_instance;
 
   char *name;
+  char *token;
   RthunkCatalog *catalog;
   RthunkServerLimits limits;
   RthunkServerState *state;
@@ -64,6 +65,33 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->max_ast_nodes = 100000;
   limits->inline_budget_ms = 2;
   limits->max_thunks = 200000;
+  limits->thunk_ttl_ms = 600000;
+  limits->max_eval_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
+  limits->cache_entries = 100000;
+  limits->cache_bytes = 64 * 1024 * 1024;
+  limits->max_definitions = 100000;
+  limits->definitions_bytes = 64 * 1024 * 1024;
+}
+
+/**
+ * rthunk_server_set_token:
+ * @server: a server that is not listening yet
+ * @token: (nullable): the token every call must carry, or %NULL for none
+ *
+ * With a token, a call whose `Auth` does not carry exactly that token gets
+ * `NotAuthorized` and nothing runs. Tokens are compared in constant time.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_token (RthunkServer *server,
+                         const char   *token)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (server->state == NULL);
+
+  g_free (server->token);
+  server->token = g_strdup (token);
 }
 
 static void
@@ -79,6 +107,7 @@ rthunk_server_finalize (GObject *object)
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle_cond);
   g_free (self->name);
+  g_free (self->token);
   G_OBJECT_CLASS (rthunk_server_parent_class)->finalize (object);
 }
 
@@ -394,6 +423,7 @@ rthunk_server_listen (RthunkServer  *server,
     return FALSE;
   server->port = bound_port (server->listen_fd);
   server->state = rthunk_server_state_new (server->catalog, server->name, &server->limits);
+  server->state->token = g_strdup (server->token);
   handler = rthunk_handler_new (server->state);
   server->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
                                     "handler", handler, NULL);

@@ -34,6 +34,12 @@ G_BEGIN_DECLS
  * @max_ast_nodes: nodes one request's AST may have
  * @inline_budget_ms: how long a submission waits to return the value inline
  * @max_thunks: finished thunks remembered
+ * @thunk_ttl_ms: how long a finished thunk is remembered
+ * @max_eval_bytes: bytes of lists and strings one thunk may build
+ * @cache_entries: results the cache holds at most (0: no cache)
+ * @cache_bytes: bytes the cache holds at most
+ * @max_definitions: definitions the store holds at most
+ * @definitions_bytes: bytes the definition store holds at most
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -52,6 +58,12 @@ typedef struct
   guint max_ast_nodes;
   guint inline_budget_ms;
   guint max_thunks;
+  guint thunk_ttl_ms;
+  guint64 max_eval_bytes;
+  guint cache_entries;
+  guint64 cache_bytes;
+  guint max_definitions;
+  guint64 definitions_bytes;
 } RthunkServerLimits;
 
 void rthunk_server_limits_init (RthunkServerLimits *limits);
@@ -61,6 +73,8 @@ G_DECLARE_FINAL_TYPE (RthunkServer, rthunk_server, RTHUNK, SERVER, GObject)
 
 RthunkServer *rthunk_server_new        (RthunkCatalog            *catalog,
                                         const char               *name) G_GNUC_WARN_UNUSED_RESULT;
+void          rthunk_server_set_token  (RthunkServer             *server,
+                                        const char               *token);
 void          rthunk_server_set_limits (RthunkServer             *server,
                                         const RthunkServerLimits *limits);
 void          rthunk_server_get_limits (RthunkServer             *server,

@@ -522,6 +522,27 @@ std_print (ARGS)
   return rthunk_value_new_nil ();
 }
 
+static RthunkValue *
+std_delay (ARGS)
+{
+  gint64 until = g_get_monotonic_time () + MAX (rthunk_value_get_int (args[0]), 0) * 1000;
+
+  /* in slices, so that cancellation and the deadline stop it */
+  for (gint64 now = g_get_monotonic_time (); now < until; now = g_get_monotonic_time ())
+    {
+      if (!rthunk_call_context_check (context, error))
+        return NULL;
+      g_usleep (MIN (until - now, 10000));
+    }
+  return rthunk_value_ref (args[1]);
+}
+
+static RthunkValue *
+std_server_name (ARGS)
+{
+  return rthunk_value_new_str (user_data);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct
@@ -570,6 +591,7 @@ static const struct
   { "even?", "(int -> bool)", RTHUNK_FUNC_PURE, std_even, N_("whether an int is even") },
   { "odd?", "(int -> bool)", RTHUNK_FUNC_PURE, std_odd, N_("whether an int is odd") },
   { "print", "(a -> nil)", RTHUNK_FUNC_IO, std_print, N_("writes a value (a string raw) and a newline to standard output") },
+  { "delay", "(int a -> a)", RTHUNK_FUNC_NONE, std_delay, N_("waits that many milliseconds, then returns its second argument (never cached)") },
 };
 
 /**
@@ -609,4 +631,29 @@ rthunk_stdlib_new_catalog (void)
 
   rthunk_stdlib_add_to (catalog);
   return catalog;
+}
+
+/**
+ * rthunk_stdlib_add_server_functions:
+ * @catalog: a provider's catalog
+ * @server_name: the name of the server
+ *
+ * Adds the functions that tell about the server that runs them:
+ * `server-name : (-> str)` (io).
+ *
+ * Since: 0.1
+ */
+void
+rthunk_stdlib_add_server_functions (RthunkCatalog *catalog,
+                                    const char    *server_name)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (RTHUNK_IS_CATALOG (catalog));
+  g_return_if_fail (server_name != NULL);
+
+  if (!rthunk_catalog_add (catalog, "server-name", "(-> str)", RTHUNK_FUNC_IO,
+                           _("the name of the server that runs it"), std_server_name,
+                           g_strdup (server_name), g_free, &error))
+    g_error ("server-name: %s", error->message);
 }

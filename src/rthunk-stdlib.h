@@ -11,5 +11,7 @@ G_BEGIN_DECLS
 
 void rthunk_stdlib_add_to (RthunkCatalog *catalog);
 RthunkCatalog *rthunk_stdlib_new_catalog (void) G_GNUC_WARN_UNUSED_RESULT;
+void rthunk_stdlib_add_server_functions (RthunkCatalog *catalog,
+                                         const char    *server_name);
 
 G_END_DECLS

@@ -22,6 +22,7 @@ struct _RthunkThunkTable
   GHashTable *entries;          /* id (GBytes) → entry */
   GQueue finished;              /* entries, oldest first */
   guint max_finished;
+  gint64 ttl_us;
   guint unfinished;
   gboolean closing;             /* wakes every waiter for good */
 };
@@ -35,6 +36,8 @@ entry_free (RthunkThunkEntry *entry)
   g_clear_pointer (&entry->value, rthunk_value_unref);
   g_clear_error (&entry->error);
   g_clear_object (&entry->cancellable);
+  g_clear_pointer (&entry->definitions, g_ptr_array_unref);
+  g_clear_pointer (&entry->def_names, g_hash_table_unref);
   g_free (entry);
 }
 
@@ -69,7 +72,8 @@ id_equal (gconstpointer a,
 }
 
 RthunkThunkTable *
-rthunk_thunk_table_new (guint max_finished)
+rthunk_thunk_table_new (guint max_finished,
+                        guint ttl_ms)
 {
   RthunkThunkTable *table = g_new0 (RthunkThunkTable, 1);
 
@@ -80,6 +84,7 @@ rthunk_thunk_table_new (guint max_finished)
                                           (GDestroyNotify) rthunk_thunk_entry_unref);
   g_queue_init (&table->finished);
   table->max_finished = MAX (max_finished, 1);
+  table->ttl_us = (gint64) MAX (ttl_ms, 1) * 1000;
   return table;
 }
 
@@ -190,10 +195,15 @@ finish_locked (RthunkThunkTable *table,
   entry->finished_us = g_get_monotonic_time ();
   table->unfinished--;
   g_queue_push_tail (&table->finished, entry);
-  while (table->finished.length > table->max_finished)
+  /* forget the oldest beyond the bound, and those past their time */
+  while (table->finished.length > 0)
     {
-      RthunkThunkEntry *old = g_queue_pop_head (&table->finished);
+      RthunkThunkEntry *old = g_queue_peek_head (&table->finished);
 
+      if (table->finished.length <= table->max_finished &&
+          entry->finished_us - old->finished_us < table->ttl_us)
+        break;
+      g_queue_pop_head (&table->finished);
       g_hash_table_remove (table->entries, old->id);
     }
   g_cond_broadcast (&table->finished_cond);
@@ -234,12 +244,14 @@ rthunk_thunk_table_finish (RthunkThunkTable *table,
  * next step. Returns whether it was unfinished. */
 gboolean
 rthunk_thunk_table_cancel (RthunkThunkTable *table,
-                           RthunkThunkEntry *entry)
+                           RthunkThunkEntry *entry,
+                           gboolean         *finished_now)
 {
   gboolean unfinished;
 
   g_mutex_lock (&table->lock);
   unfinished = entry->state <= RTHUNK_THUNK_RUNNING;
+  *finished_now = entry->state == RTHUNK_THUNK_PENDING;
   if (entry->state == RTHUNK_THUNK_PENDING)
     {
       entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,

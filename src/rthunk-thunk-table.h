@@ -32,11 +32,16 @@ typedef struct
   guint deadline_ms;
   gint64 submitted_us;
   gint64 finished_us;
+  GPtrArray *definitions;        /* RthunkDefinition: everything it uses */
+  GHashTable *def_names;         /* name in the expression → hash (GBytes) */
+  gboolean cacheable;
+  guint8 cache_key[32];
 } RthunkThunkEntry;
 
 typedef struct _RthunkThunkTable RthunkThunkTable;
 
-RthunkThunkTable *rthunk_thunk_table_new       (guint              max_finished);
+RthunkThunkTable *rthunk_thunk_table_new       (guint              max_finished,
+                                                guint              ttl_ms);
 void              rthunk_thunk_table_free      (RthunkThunkTable  *table);
 RthunkThunkEntry *rthunk_thunk_table_add       (RthunkThunkTable  *table,
                                                 RthunkNode        *expr,
@@ -54,7 +59,8 @@ void              rthunk_thunk_table_finish    (RthunkThunkTable  *table,
                                                 RthunkValue       *value,
                                                 const GError      *error);
 gboolean          rthunk_thunk_table_cancel    (RthunkThunkTable  *table,
-                                                RthunkThunkEntry  *entry);
+                                                RthunkThunkEntry  *entry,
+                                                gboolean          *finished_now);
 guint             rthunk_thunk_table_wait_any  (RthunkThunkTable  *table,
                                                 RthunkThunkEntry **entries,
                                                 guint              n_entries,

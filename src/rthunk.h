@@ -19,5 +19,6 @@
 #include "rthunk-hash.h"
 #include "rthunk-server.h"
 #include "rthunk-client.h"
+#include "rthunk-provider.h"
 
 #undef __RTHUNK_INSIDE__

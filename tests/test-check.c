@@ -107,6 +107,7 @@ static const TypeCase type_cases[] = {
   { "/check/type/remote-options", "(remote :on \"alpha\" :needs \"db\" (+ 1 2))", "int" },
   { "/check/type/remote-value-input", "(let [x 2] (remote (* x x)))", "int" },
   { "/check/type/await", "(await (remote 1.5))", "float" },
+  { "/check/type/remote-defn-travels", "(defn f [x] (* x 2)) (remote (f 21))", "int" },
   /* functions and inference */
   { "/check/type/fn/identity", "(fn [x] x)", "(a -> a)" },
   { "/check/type/fn/no-params", "(fn [] 1)", "(-> int)" },
@@ -308,7 +309,7 @@ static const ErrorCase error_cases[] = {
     { "remote takes options", NULL } },
   { "/check/error/remote-captures-function", "(let [f (fn [x] x)] (remote (f 1)))", RTHUNK_ERROR_INVALID_REQUEST, 1, 30,
     { "the function “f” cannot be sent", NULL } },
-  { "/check/error/remote-global-function", "(defn f [x] x) (remote (f 1))", RTHUNK_ERROR_INVALID_REQUEST, 1, 25,
+  { "/check/error/remote-def-function", "(def f (fn [x] x)) (remote (f 1))", RTHUNK_ERROR_INVALID_REQUEST, 1, 29,
     { "the function “f” cannot be sent", NULL } },
 };
 

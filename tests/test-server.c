@@ -19,8 +19,10 @@
 #include "rthunk-wire.h"
 #include "testutil.h"
 
-/* Runs until cancelled (or the server's deadline, 30 s here). */
-#define SLOW_EXPR "(loop [i 0] (if (< i 2000000000) (recur (+ i 1)) i))"
+/* Runs until cancelled (or the server's deadline, 30 s here); %u makes
+ * each one a different expression, so no cache or coalescing can merge two. */
+#define SLOW_EXPR_FORMAT "(loop [i 0] (if (< i %u) (recur (+ i 1)) i))"
+#define SLOW_BOUND 2000000000u
 #define SERVER_NAME "test-server"
 #define SOCKET_TIMEOUT_MS 90000   /* above every thunkAwait below */
 #define AWAIT_SLICE_MS 10000
@@ -448,7 +450,10 @@ submit_int (Wire       *w,
 static GByteArray *
 submit_slow (Wire *w)
 {
-  g_autoptr(RthunkWireEvalRequest) request = request_for (SLOW_EXPR, 0);
+  static guint serial;
+  g_autofree char *text = g_strdup_printf (SLOW_EXPR_FORMAT,
+                                           SLOW_BOUND + g_atomic_int_add (&serial, 1));
+  g_autoptr(RthunkWireEvalRequest) request = request_for (text, 0);
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
 
   g_assert_false (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE);
@@ -673,11 +678,20 @@ test_info_counters (void)
   g_autoptr(RthunkWireVarCont) bad_cont = NULL;
   const guint n = 5;
 
+  /* no cache: every one of them is evaluated and counted */
+  bad->options->useCache = FALSE;
+  bad->options->__isset_useCache = TRUE;
+  bad->__isset_options = TRUE;
   for (guint k = 0; k < n; k++)
     {
       g_autofree char *text = g_strdup_printf ("(* %u 3)", k);
+      g_autoptr(RthunkWireEvalRequest) request = request_for (text, 0);
+      g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
 
-      g_assert_cmpint (submit_int (w, text, 0), ==, k * 3);
+      request->options->useCache = FALSE;
+      request->options->__isset_useCache = TRUE;
+      thunk = wire_submit (w, request, NULL);
+      g_assert_cmpint (thunk_int (w, thunk), ==, k * 3);
     }
   bad_thunk = wire_submit (w, bad, NULL);
   bad_cont = wait_finished (w, bad_thunk->id);

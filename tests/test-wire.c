@@ -1,0 +1,1125 @@
+/* test-wire.c — ASTs, values and types to and from the generated Thrift
+ * structs: round trips, and hostile structures refused without a crash */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdarg.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "rthunk.h"
+#include "rthunk-frame.h"
+#include "rthunk-wire.h"
+
+#define SOURCE "<test>"
+#define DEEP 2000
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static GPtrArray *
+read_ok (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (forms);
+  return forms;
+}
+
+static void
+assert_same_node (RthunkNode *a,
+                  RthunkNode *b)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (a);
+
+  g_assert_cmpint (kind, ==, rthunk_node_get_kind (b));
+  g_assert_cmpuint (rthunk_node_get_line (a), ==, rthunk_node_get_line (b));
+  g_assert_cmpuint (rthunk_node_get_col (a), ==, rthunk_node_get_col (b));
+  g_assert_cmpstr (rthunk_node_get_source (a), ==, rthunk_node_get_source (b));
+  switch (kind)
+    {
+    case RTHUNK_NODE_INT:
+      g_assert_cmpint (rthunk_node_get_int (a), ==, rthunk_node_get_int (b));
+      break;
+    case RTHUNK_NODE_FLOAT:
+      g_assert_cmpfloat (rthunk_node_get_float (a), ==, rthunk_node_get_float (b));
+      break;
+    case RTHUNK_NODE_BOOL:
+      g_assert_cmpint (rthunk_node_get_bool (a), ==, rthunk_node_get_bool (b));
+      break;
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      g_assert_cmpstr (rthunk_node_get_text (a), ==, rthunk_node_get_text (b));
+      break;
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      g_assert_cmpuint (rthunk_node_get_n_items (a), ==, rthunk_node_get_n_items (b));
+      for (guint k = 0; k < rthunk_node_get_n_items (a); k++)
+        assert_same_node (rthunk_node_get_item (a, k), rthunk_node_get_item (b, k));
+      break;
+    case RTHUNK_NODE_NIL:
+    default:
+      break;
+    }
+}
+
+static guint
+count_nodes (RthunkNode *node)
+{
+  guint n = 1;
+
+  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+    n += count_nodes (rthunk_node_get_item (node, k));
+  return n;
+}
+
+static void
+assert_mentions (const GError *error,
+                 const char   *fragment)
+{
+  if (fragment != NULL && strstr (error->message, fragment) == NULL)
+    g_error ("“%s” does not mention “%s”", error->message, fragment);
+}
+
+/* Writes @object with the binary protocol, as a server would send it, and
+ * reads the bytes back into a new @type. */
+static gpointer
+through_binary (gpointer object,
+                GType    type)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkFrameTransport) transport = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL,
+                                                      "transport", transport, NULL);
+  g_autoptr(GBytes) bytes = NULL;
+  gpointer copy = g_object_new (type, NULL);
+
+  g_assert_cmpint (thrift_struct_write (THRIFT_STRUCT (object), protocol, &error), >, 0);
+  g_assert_no_error (error);
+  bytes = rthunk_frame_transport_take_output (transport);
+  rthunk_frame_transport_set_input (transport, bytes);
+  g_assert_cmpint (thrift_struct_read (THRIFT_STRUCT (copy), protocol, &error), >, 0);
+  g_assert_no_error (error);
+  return copy;
+}
+
+/* ---- ASTs: round trips ------------------------------------------------------------- */
+
+typedef struct {
+  const char *path;
+  const char *text;
+} AstCase;
+
+static const AstCase ast_cases[] = {
+  { "/wire/ast/roundtrip/int", "42" },
+  { "/wire/ast/roundtrip/negative-int", "-9223372036854775808" },
+  { "/wire/ast/roundtrip/float", "-2.5e-3" },
+  { "/wire/ast/roundtrip/string", "\"a\\nb \\u{1F600} \\\"q\\\"\"" },
+  { "/wire/ast/roundtrip/bool", "false" },
+  { "/wire/ast/roundtrip/nil", "nil" },
+  { "/wire/ast/roundtrip/symbol", "my-name?" },
+  { "/wire/ast/roundtrip/keyword", ":on" },
+  { "/wire/ast/roundtrip/empty-list", "()" },
+  { "/wire/ast/roundtrip/empty-vector", "[]" },
+  { "/wire/ast/roundtrip/call", "(+ 1 (/ 4 2))" },
+  { "/wire/ast/roundtrip/defn", "(defn fib [n]\n  (if (< n 2)\n      n\n      (+ (fib (- n 1)) (fib (- n 2)))))" },
+  { "/wire/ast/roundtrip/remote", "(remote :on \"alpha\" (let [x [1.5 2.5]] [x x]))" },
+  { "/wire/ast/roundtrip/utf8", "(f \"h\xc3\xa9\" \xce\xbb)" },
+};
+
+static void
+test_ast_roundtrip (gconstpointer data)
+{
+  const AstCase *tc = data;
+  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  RthunkNode *root = g_ptr_array_index (forms, 0);
+  g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
+  g_autoptr(RthunkWireAst) copy = NULL;
+  g_autoptr(RthunkNode) back = NULL;
+  g_autoptr(RthunkNode) back_copy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *printed = rthunk_node_to_string (root);
+  g_autofree char *printed_back = NULL;
+  guint n = count_nodes (root);
+
+  rthunk_wire_fill_ast (ast, root, NULL);
+  g_assert_cmpuint (ast->nodes->len, ==, n);
+  g_assert_cmpstr (ast->source, ==, SOURCE);
+  back = rthunk_wire_read_ast (ast, n, &error);
+  g_assert_no_error (error);
+  assert_same_node (root, back);
+  printed_back = rthunk_node_to_string (back);
+  g_assert_cmpstr (printed_back, ==, printed);
+  /* and through the binary protocol */
+  copy = through_binary (ast, RTHUNK_WIRE_TYPE_AST);
+  back_copy = rthunk_wire_read_ast (copy, n, &error);
+  g_assert_no_error (error);
+  assert_same_node (root, back_copy);
+}
+
+/* With the types the checker found, each node names an interned type. */
+static void
+test_ast_with_types (void)
+{
+  g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
+  g_autoptr(GPtrArray) forms = read_ok ("(let [id (fn [x] x)] [(id 1) (id 2)])");
+  RthunkNode *root = g_ptr_array_index (forms, 0);
+  g_autoptr(GHashTable) node_types = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = rthunk_checker_check_typed (checker, root, &node_types, &error);
+  g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
+  g_autoptr(RthunkType) root_type = NULL;
+  g_autofree char *root_text = NULL;
+  RthunkWireAstNode *wire_root;
+  guint typed = 0;
+
+  g_assert_no_error (error);
+  rthunk_wire_fill_ast (ast, root, node_types);
+  for (guint k = 0; k < ast->nodes->len; k++)
+    {
+      RthunkWireAstNode *node = g_ptr_array_index (ast->nodes, k);
+
+      if (!node->__isset_typeIndex)
+        continue;
+      typed++;
+      g_assert_cmpint (node->typeIndex, >=, 0);
+      g_assert_cmpint (node->typeIndex, <, (gint) ast->types->len);
+    }
+  g_assert_cmpuint (typed, ==, g_hash_table_size (node_types));
+  /* every distinct type once: int, [int], (a -> a) and (int -> int) */
+  g_assert_cmpuint (ast->types->len, <, typed);
+  wire_root = g_ptr_array_index (ast->nodes, ast->nodes->len - 1);
+  g_assert_true (wire_root->__isset_typeIndex);
+  root_type = rthunk_wire_read_type (g_ptr_array_index (ast->types, wire_root->typeIndex), &error);
+  g_assert_no_error (error);
+  root_text = rthunk_type_to_string (root_type);
+  g_assert_cmpstr (root_text, ==, "[int]");
+}
+
+/* The most deeply nested text the reader accepts also crosses the wire. */
+static void
+test_ast_reader_depth (void)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GPtrArray) forms = NULL;
+  g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
+  g_autoptr(RthunkNode) back = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint k = 0; k < RTHUNK_NODE_MAX_DEPTH; k++)
+    g_string_append_c (text, '[');
+  g_string_append_c (text, '1');
+  for (guint k = 0; k < RTHUNK_NODE_MAX_DEPTH; k++)
+    g_string_append_c (text, ']');
+  forms = read_ok (text->str);
+  rthunk_wire_fill_ast (ast, g_ptr_array_index (forms, 0), NULL);
+  back = rthunk_wire_read_ast (ast, 10000, &error);
+  g_assert_no_error (error);
+  assert_same_node (g_ptr_array_index (forms, 0), back);
+}
+
+static void
+test_ast_source_fallback (void)
+{
+  g_autoptr(GPtrArray) forms = read_ok ("(f x)");
+  g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
+  g_autoptr(RthunkNode) no_source = NULL;
+  g_autoptr(RthunkNode) bad_source = NULL;
+  g_autoptr(GError) error = NULL;
+  RthunkWireAstNode *root;
+
+  rthunk_wire_fill_ast (ast, g_ptr_array_index (forms, 0), NULL);
+  root = g_ptr_array_index (ast->nodes, ast->nodes->len - 1);
+  root->line = -5;
+  g_clear_pointer (&ast->source, g_free);
+  ast->__isset_source = FALSE;
+  no_source = rthunk_wire_read_ast (ast, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rthunk_node_get_source (no_source), ==, "<remote>");
+  g_assert_cmpuint (rthunk_node_get_line (no_source), ==, 0);
+  ast->source = g_strdup ("bad\xff");
+  ast->__isset_source = TRUE;
+  bad_source = rthunk_wire_read_ast (ast, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rthunk_node_get_source (bad_source), ==, "<remote>");
+}
+
+/* ---- ASTs: hostile structures --------------------------------------------------------- */
+
+/* Appends a node of @kind with @n_children child indices (gint32) after it. */
+static RthunkWireAstNode *
+ast_add (RthunkWireAst      *ast,
+         RthunkWireNodeKind  kind,
+         guint               n_children,
+         ...)
+{
+  RthunkWireAstNode *node = g_object_new (RTHUNK_WIRE_TYPE_AST_NODE, NULL);
+  va_list args;
+
+  node->kind = kind;
+  va_start (args, n_children);
+  for (guint k = 0; k < n_children; k++)
+    {
+      gint32 child = va_arg (args, gint32);
+
+      g_array_append_val (node->children, child);
+    }
+  va_end (args);
+  node->__isset_children = n_children > 0;
+  if (kind == RTHUNK_WIRE_NODE_KIND_SYMBOL || kind == RTHUNK_WIRE_NODE_KIND_STR ||
+      kind == RTHUNK_WIRE_NODE_KIND_KEYWORD)
+    {
+      node->text = g_strdup ("x");
+      node->__isset_text = TRUE;
+    }
+  node->line = node->col = 1;
+  g_ptr_array_add (ast->nodes, node);
+  return node;
+}
+
+static void build_ast_valid (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_SYMBOL, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 1);
+}
+
+static void build_ast_empty (RthunkWireAst *ast) { }
+
+static void build_ast_forward (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 1);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+}
+
+static void build_ast_self (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 1);
+}
+
+static void build_ast_negative (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, -1);
+}
+
+static void build_ast_huge_index (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, G_MAXINT32);
+}
+
+static void build_ast_twice (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 0);
+}
+
+static void build_ast_twice_two_parents (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_VECTOR, 1, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 1);
+}
+
+static void build_ast_unreachable (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 1);
+}
+
+static void build_ast_two_roots (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+}
+
+static void build_ast_atom_with_children (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_SYMBOL, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 1, 0);
+}
+
+static void build_ast_nil_with_children (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_NIL, 1, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 1);
+}
+
+static void build_ast_kind_zero (RthunkWireAst *ast)
+{
+  ast_add (ast, (RthunkWireNodeKind) 0, 0);
+}
+
+static void build_ast_kind_unknown (RthunkWireAst *ast)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, (RthunkWireNodeKind) 99, 1, 0);
+}
+
+static void build_ast_bad_utf8 (RthunkWireAst *ast)
+{
+  RthunkWireAstNode *node = ast_add (ast, RTHUNK_WIRE_NODE_KIND_SYMBOL, 0);
+
+  g_free (node->text);
+  node->text = g_strdup ("ab\xff");
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 0);
+}
+
+static void build_ast_bad_utf8_string (RthunkWireAst *ast)
+{
+  RthunkWireAstNode *node = ast_add (ast, RTHUNK_WIRE_NODE_KIND_STR, 0);
+
+  g_free (node->text);
+  node->text = g_strdup ("\xc0\xaf");
+}
+
+static void build_ast_missing_text (RthunkWireAst *ast)
+{
+  RthunkWireAstNode *node = ast_add (ast, RTHUNK_WIRE_NODE_KIND_KEYWORD, 0);
+
+  g_clear_pointer (&node->text, g_free);
+  node->__isset_text = FALSE;
+}
+
+static void build_ast_too_many (RthunkWireAst *ast)
+{
+  for (guint k = 0; k < 11; k++)
+    ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+}
+
+static void
+build_ast_chain (RthunkWireAst *ast,
+                 guint          depth)
+{
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  for (guint k = 1; k <= depth; k++)
+    ast_add (ast, k % 2 ? RTHUNK_WIRE_NODE_KIND_LIST : RTHUNK_WIRE_NODE_KIND_VECTOR, 1, (gint32) k - 1);
+}
+
+static void build_ast_at_depth_limit (RthunkWireAst *ast) { build_ast_chain (ast, RTHUNK_NODE_MAX_DEPTH); }
+static void build_ast_over_depth_limit (RthunkWireAst *ast) { build_ast_chain (ast, RTHUNK_NODE_MAX_DEPTH + 1); }
+static void build_ast_deep (RthunkWireAst *ast) { build_ast_chain (ast, DEEP); }
+
+/* A chain at the limit under a second child: the depth is that of the
+ * deepest child, not of the first one. */
+static void
+build_ast_deep_side_branch (RthunkWireAst *ast)
+{
+  build_ast_chain (ast, RTHUNK_NODE_MAX_DEPTH);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, RTHUNK_NODE_MAX_DEPTH + 1, RTHUNK_NODE_MAX_DEPTH);
+}
+
+typedef struct {
+  const char *path;
+  void      (*build) (RthunkWireAst *ast);
+  guint       max_nodes;
+  int         code;          /* 0: accepted */
+  const char *fragment;
+} HostileAstCase;
+
+static const HostileAstCase hostile_ast_cases[] = {
+  { "/wire/ast/valid/small", build_ast_valid, 10, 0, NULL },
+  { "/wire/ast/valid/at-depth-limit", build_ast_at_depth_limit, 10000, 0, NULL },
+  { "/wire/ast/hostile/empty", build_ast_empty, 10, RTHUNK_ERROR_INVALID_REQUEST, "the AST is empty" },
+  { "/wire/ast/hostile/forward-index", build_ast_forward, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/self-index", build_ast_self, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/negative-index", build_ast_negative, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/huge-index", build_ast_huge_index, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/node-used-twice", build_ast_twice, 10, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/ast/hostile/node-used-by-two-parents", build_ast_twice_two_parents, 10, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/ast/hostile/unreachable-node", build_ast_unreachable, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 0: the node is not part of the tree" },
+  { "/wire/ast/hostile/two-roots", build_ast_two_roots, 10, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
+  { "/wire/ast/hostile/atom-with-children", build_ast_atom_with_children, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 1: only a list or a vector has children" },
+  { "/wire/ast/hostile/nil-with-children", build_ast_nil_with_children, 10, RTHUNK_ERROR_INVALID_REQUEST, "only a list or a vector has children" },
+  { "/wire/ast/hostile/kind-zero", build_ast_kind_zero, 10, RTHUNK_ERROR_INVALID_REQUEST, "unknown node kind" },
+  { "/wire/ast/hostile/kind-unknown", build_ast_kind_unknown, 10, RTHUNK_ERROR_INVALID_REQUEST, NULL },
+  { "/wire/ast/hostile/symbol-not-utf8", build_ast_bad_utf8, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/ast/hostile/string-overlong-utf8", build_ast_bad_utf8_string, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/ast/hostile/text-missing", build_ast_missing_text, 10, RTHUNK_ERROR_INVALID_REQUEST, "text is missing" },
+  { "/wire/ast/hostile/too-many-nodes", build_ast_too_many, 10, RTHUNK_ERROR_LIMIT_EXCEEDED, "more than the limit of 10" },
+  { "/wire/ast/hostile/one-too-deep", build_ast_over_depth_limit, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/ast/hostile/deep-chain", build_ast_deep, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/ast/hostile/deep-chain-too-many-nodes", build_ast_deep, 100, RTHUNK_ERROR_LIMIT_EXCEEDED, NULL },
+  { "/wire/ast/hostile/deep-side-branch", build_ast_deep_side_branch, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+};
+
+static void
+test_hostile_ast (gconstpointer data)
+{
+  const HostileAstCase *tc = data;
+  g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkNode) node = NULL;
+
+  tc->build (ast);
+  node = rthunk_wire_read_ast (ast, tc->max_nodes, &error);
+  if (tc->code == 0)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (node);
+      return;
+    }
+  g_assert_null (node);
+  g_assert_error (error, RTHUNK_ERROR, tc->code);
+  assert_mentions (error, tc->fragment);
+}
+
+/* ---- values ----------------------------------------------------------------------- */
+
+/* Values come from evaluating these texts. */
+typedef struct {
+  const char *path;
+  const char *text;
+} ValueCase;
+
+static const ValueCase value_cases[] = {
+  { "/wire/value/roundtrip/nil", "nil" },
+  { "/wire/value/roundtrip/true", "true" },
+  { "/wire/value/roundtrip/int", "-9223372036854775808" },
+  { "/wire/value/roundtrip/float", "(/ 1.0 3.0)" },
+  { "/wire/value/roundtrip/float-tiny", "2.2250738585072014e-308" },
+  { "/wire/value/roundtrip/string", "\"tab\\tnewline\\n \\u{1F600} h\xc3\xa9\"" },
+  { "/wire/value/roundtrip/empty-string", "\"\"" },
+  { "/wire/value/roundtrip/empty-list", "[]" },
+  { "/wire/value/roundtrip/list", "[1 2 3]" },
+  { "/wire/value/roundtrip/nested-lists", "[[[1 2]] [] [[3] [4]]]" },
+  { "/wire/value/roundtrip/nested-empty", "[[[]] [] [[] []]]" },
+  { "/wire/value/roundtrip/strings", "[\"a\" \"\" \"c\\\\d\"]" },
+  { "/wire/value/roundtrip/floats", "[[1.5 -0.0] [1e300]]" },
+};
+
+static RthunkValue *
+evaluate (const char *text)
+{
+  g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
+  g_autoptr(RthunkEvaluator) evaluator = rthunk_evaluator_new (catalog);
+  g_autoptr(GPtrArray) forms = read_ok (text);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
+  RthunkValue *value;
+
+  g_assert_no_error (error);
+  value = rthunk_evaluator_eval (evaluator, g_ptr_array_index (forms, 0), &error);
+  g_assert_no_error (error);
+  return value;
+}
+
+static void
+assert_value_roundtrip (RthunkValue *value)
+{
+  g_autoptr(RthunkWireValue) wire = g_object_new (RTHUNK_WIRE_TYPE_VALUE, NULL);
+  g_autoptr(RthunkWireValue) copy = NULL;
+  g_autoptr(RthunkValue) back = NULL;
+  g_autoptr(RthunkValue) back_copy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *printed = rthunk_value_to_string (value);
+  g_autofree char *printed_back = NULL;
+
+  g_assert_true (rthunk_wire_fill_value (wire, value, &error));
+  g_assert_no_error (error);
+  back = rthunk_wire_read_value (wire, &error);
+  g_assert_no_error (error);
+  g_assert_true (rthunk_value_equal (value, back));
+  printed_back = rthunk_value_to_string (back);
+  g_assert_cmpstr (printed_back, ==, printed);
+  copy = through_binary (wire, RTHUNK_WIRE_TYPE_VALUE);
+  back_copy = rthunk_wire_read_value (copy, &error);
+  g_assert_no_error (error);
+  g_assert_true (rthunk_value_equal (value, back_copy));
+}
+
+static void
+test_value_roundtrip (gconstpointer data)
+{
+  const ValueCase *tc = data;
+  g_autoptr(RthunkValue) value = evaluate (tc->text);
+
+  assert_value_roundtrip (value);
+}
+
+static RthunkValue *
+nested_value (guint depth)
+{
+  RthunkValue *value = rthunk_value_new_int (1);
+
+  for (guint k = 0; k < depth; k++)
+    {
+      RthunkValue *list = rthunk_value_new_list (&value, 1);
+
+      rthunk_value_unref (value);
+      value = list;
+    }
+  return value;
+}
+
+static void
+test_value_at_depth_limit (void)
+{
+  g_autoptr(RthunkValue) value = nested_value (RTHUNK_WIRE_MAX_VALUE_DEPTH);
+
+  assert_value_roundtrip (value);
+}
+
+static void
+test_value_too_deep_to_send (void)
+{
+  g_autoptr(RthunkValue) value = nested_value (RTHUNK_WIRE_MAX_VALUE_DEPTH + 1);
+  g_autoptr(RthunkWireValue) wire = g_object_new (RTHUNK_WIRE_TYPE_VALUE, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (rthunk_wire_fill_value (wire, value, &error));
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED);
+}
+
+static RthunkValue *
+force_nothing (gpointer   handle,
+               GError   **error)
+{
+  g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_INTERNAL, "never forced here");
+  return NULL;
+}
+
+static void
+test_value_pending_refused (void)
+{
+  g_autoptr(RthunkValue) pending = rthunk_value_new_pending ("#1 @x", NULL, force_nothing, NULL);
+  g_autoptr(RthunkValue) one = rthunk_value_new_int (1);
+  g_autoptr(RthunkValue) list = NULL;
+  g_autoptr(RthunkWireValue) wire = g_object_new (RTHUNK_WIRE_TYPE_VALUE, NULL);
+  g_autoptr(GError) error = NULL;
+  RthunkValue *items[2] = { one, pending };
+
+  list = rthunk_value_new_list (items, 2);
+  g_assert_false (rthunk_wire_fill_value (wire, list, &error));
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
+}
+
+/* A function travels for printing only: it is never received. */
+static void
+test_value_function_not_received (void)
+{
+  g_autoptr(RthunkValue) func = evaluate ("(fn [x] x)");
+  g_autoptr(RthunkWireValue) wire = g_object_new (RTHUNK_WIRE_TYPE_VALUE, NULL);
+  g_autoptr(RthunkValue) back = NULL;
+  g_autoptr(GError) error = NULL;
+  RthunkWireValueNode *node;
+
+  g_assert_true (rthunk_wire_fill_value (wire, func, &error));
+  g_assert_no_error (error);
+  node = g_ptr_array_index (wire->nodes, 0);
+  g_assert_cmpint (node->kind, ==, RTHUNK_WIRE_VALUE_KIND_FUNC);
+  g_assert_nonnull (node->text);
+  back = rthunk_wire_read_value (wire, &error);
+  g_assert_null (back);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
+}
+
+/* ---- values: hostile structures --------------------------------------------------------- */
+
+static RthunkWireValueNode *
+value_add (RthunkWireValue     *wire,
+           RthunkWireValueKind  kind,
+           guint                n_items,
+           ...)
+{
+  RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE, NULL);
+  va_list args;
+
+  node->kind = kind;
+  va_start (args, n_items);
+  for (guint k = 0; k < n_items; k++)
+    {
+      gint32 item = va_arg (args, gint32);
+
+      g_array_append_val (node->items, item);
+    }
+  va_end (args);
+  node->__isset_items = n_items > 0;
+  if (kind == RTHUNK_WIRE_VALUE_KIND_STR || kind == RTHUNK_WIRE_VALUE_KIND_FUNC)
+    {
+      node->text = g_strdup ("x");
+      node->__isset_text = TRUE;
+    }
+  g_ptr_array_add (wire->nodes, node);
+  return node;
+}
+
+static void build_value_valid (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 2, 0, 1);
+}
+
+static void build_value_empty (RthunkWireValue *w) { }
+
+static void build_value_forward (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, 1);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+}
+
+static void build_value_self (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, 0);
+}
+
+static void build_value_negative (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, G_MININT32);
+}
+
+static void build_value_twice (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_STR, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 2, 0, 0);
+}
+
+static void build_value_unreachable (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 0);
+}
+
+static void build_value_scalar_with_items (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_BOOL, 1, 0);
+}
+
+static void build_value_kind_zero (RthunkWireValue *w)
+{
+  value_add (w, (RthunkWireValueKind) 0, 0);
+}
+
+static void build_value_kind_unknown (RthunkWireValue *w)
+{
+  value_add (w, (RthunkWireValueKind) 1000, 0);
+}
+
+static void build_value_func (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_FUNC, 0);
+}
+
+static void build_value_thunk (RthunkWireValue *w)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_THUNK, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, 0);
+}
+
+static void build_value_bad_utf8 (RthunkWireValue *w)
+{
+  RthunkWireValueNode *node = value_add (w, RTHUNK_WIRE_VALUE_KIND_STR, 0);
+
+  g_free (node->text);
+  node->text = g_strdup ("\xed\xa0\x80");     /* a surrogate */
+}
+
+static void build_value_missing_text (RthunkWireValue *w)
+{
+  RthunkWireValueNode *node = value_add (w, RTHUNK_WIRE_VALUE_KIND_STR, 0);
+
+  g_clear_pointer (&node->text, g_free);
+  node->__isset_text = FALSE;
+}
+
+static void
+build_value_chain (RthunkWireValue *w,
+                   guint            depth)
+{
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_NIL, 0);
+  for (guint k = 1; k <= depth; k++)
+    value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, (gint32) k - 1);
+}
+
+static void build_value_at_depth_limit (RthunkWireValue *w) { build_value_chain (w, RTHUNK_WIRE_MAX_VALUE_DEPTH); }
+static void build_value_over_depth_limit (RthunkWireValue *w) { build_value_chain (w, RTHUNK_WIRE_MAX_VALUE_DEPTH + 1); }
+static void build_value_deep (RthunkWireValue *w) { build_value_chain (w, DEEP); }
+
+typedef struct {
+  const char *path;
+  void      (*build) (RthunkWireValue *wire);
+  int         code;          /* 0: accepted */
+  const char *fragment;
+} HostileValueCase;
+
+static const HostileValueCase hostile_value_cases[] = {
+  { "/wire/value/valid/small", build_value_valid, 0, NULL },
+  { "/wire/value/valid/at-depth-limit", build_value_at_depth_limit, 0, NULL },
+  { "/wire/value/hostile/empty", build_value_empty, RTHUNK_ERROR_INVALID_REQUEST, "the value is empty" },
+  { "/wire/value/hostile/forward-index", build_value_forward, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/value/hostile/self-index", build_value_self, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/value/hostile/negative-index", build_value_negative, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/value/hostile/node-used-twice", build_value_twice, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/value/hostile/unreachable-node", build_value_unreachable, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
+  { "/wire/value/hostile/scalar-with-items", build_value_scalar_with_items, RTHUNK_ERROR_INVALID_REQUEST, "only a list has items" },
+  { "/wire/value/hostile/kind-zero", build_value_kind_zero, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
+  { "/wire/value/hostile/kind-unknown", build_value_kind_unknown, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
+  { "/wire/value/hostile/function", build_value_func, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
+  { "/wire/value/hostile/thunk-reference", build_value_thunk, RTHUNK_ERROR_INVALID_REQUEST, NULL },
+  { "/wire/value/hostile/string-not-utf8", build_value_bad_utf8, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/value/hostile/text-missing", build_value_missing_text, RTHUNK_ERROR_INVALID_REQUEST, "text is missing" },
+  { "/wire/value/hostile/one-too-deep", build_value_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/value/hostile/deep-chain", build_value_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+};
+
+static void
+test_hostile_value (gconstpointer data)
+{
+  const HostileValueCase *tc = data;
+  g_autoptr(RthunkWireValue) wire = g_object_new (RTHUNK_WIRE_TYPE_VALUE, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+
+  tc->build (wire);
+  value = rthunk_wire_read_value (wire, &error);
+  if (tc->code == 0)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (value);
+      return;
+    }
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, tc->code);
+  assert_mentions (error, tc->fragment);
+}
+
+/* ---- types -------------------------------------------------------------------------- */
+
+typedef struct {
+  const char *path;
+  const char *signature;
+} TypeCase;
+
+static const TypeCase type_cases[] = {
+  { "/wire/type/roundtrip/int", "int" },
+  { "/wire/type/roundtrip/basics", "(float bool str nil -> int)" },
+  { "/wire/type/roundtrip/var", "a" },
+  { "/wire/type/roundtrip/list", "[[str]]" },
+  { "/wire/type/roundtrip/no-params", "(-> int)" },
+  { "/wire/type/roundtrip/binary", "(int int -> int)" },
+  { "/wire/type/roundtrip/num", "num a => (a a -> a)" },
+  { "/wire/type/roundtrip/eq", "eq a => (a a -> bool)" },
+  { "/wire/type/roundtrip/ord", "ord a => ([a] -> [a])" },
+  { "/wire/type/roundtrip/map", "((a -> b) [a] -> [b])" },
+  { "/wire/type/roundtrip/mixed-constraints", "num a, eq b => ((a -> b) [b] -> a)" },
+  { "/wire/type/roundtrip/higher-order", "((a b -> a) a [b] -> a)" },
+};
+
+static void
+test_type_roundtrip (gconstpointer data)
+{
+  const TypeCase *tc = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = rthunk_type_parse (tc->signature, &error);
+  g_autoptr(RthunkWireTypeTerm) wire = g_object_new (RTHUNK_WIRE_TYPE_TYPE_TERM, NULL);
+  g_autoptr(RthunkWireTypeTerm) copy = NULL;
+  g_autoptr(RthunkType) back = NULL;
+  g_autoptr(RthunkType) back_copy = NULL;
+  g_autofree char *printed = NULL;
+  g_autofree char *printed_back = NULL;
+
+  g_assert_no_error (error);
+  rthunk_wire_fill_type (wire, type);
+  back = rthunk_wire_read_type (wire, &error);
+  g_assert_no_error (error);
+  printed = rthunk_type_to_string (type);
+  printed_back = rthunk_type_to_string (back);
+  g_assert_cmpstr (printed_back, ==, printed);
+  g_assert_cmpstr (printed, ==, tc->signature);
+  g_assert_true (rthunk_type_equal (type, back));
+  copy = through_binary (wire, RTHUNK_WIRE_TYPE_TYPE_TERM);
+  back_copy = rthunk_wire_read_type (copy, &error);
+  g_assert_no_error (error);
+  g_assert_true (rthunk_type_equal (type, back_copy));
+}
+
+/* What the checker infers travels too, and variables stay shared. */
+static void
+test_type_inferred (void)
+{
+  g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
+  g_autoptr(GPtrArray) forms = read_ok ("(fn [f g] (fn [x] (f (g x))))");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
+  g_autoptr(RthunkWireTypeTerm) wire = g_object_new (RTHUNK_WIRE_TYPE_TYPE_TERM, NULL);
+  g_autoptr(RthunkType) back = NULL;
+  g_autofree char *printed = NULL;
+
+  g_assert_no_error (error);
+  rthunk_wire_fill_type (wire, type);
+  back = rthunk_wire_read_type (wire, &error);
+  g_assert_no_error (error);
+  printed = rthunk_type_to_string (back);
+  g_assert_cmpstr (printed, ==, "((a -> b) (c -> a) -> (c -> b))");
+}
+
+/* ---- types: hostile structures -------------------------------------------------------- */
+
+static RthunkWireTypeNode *
+type_add (RthunkWireTypeTerm *wire,
+          RthunkWireTypeKind  kind,
+          guint               n_children,
+          ...)
+{
+  RthunkWireTypeNode *node = g_object_new (RTHUNK_WIRE_TYPE_TYPE_NODE, NULL);
+  va_list args;
+
+  node->kind = kind;
+  va_start (args, n_children);
+  for (guint k = 0; k < n_children; k++)
+    {
+      gint32 child = va_arg (args, gint32);
+
+      g_array_append_val (node->children, child);
+    }
+  va_end (args);
+  node->__isset_children = n_children > 0;
+  if (kind == RTHUNK_WIRE_TYPE_KIND_VAR)
+    {
+      node->varId = 0;
+      node->__isset_varId = TRUE;
+    }
+  g_ptr_array_add (wire->nodes, node);
+  return node;
+}
+
+static void build_type_valid (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 2, 1, 2);
+}
+
+static void build_type_empty (RthunkWireTypeTerm *w) { }
+
+static void build_type_forward (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, 1);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+}
+
+static void build_type_self (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, 0);
+}
+
+static void build_type_negative (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 2, 0, -2);
+}
+
+static void build_type_twice (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 2, 0, 0);
+}
+
+static void build_type_unreachable (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_STR, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+}
+
+static void build_type_kind_zero (RthunkWireTypeTerm *w)
+{
+  type_add (w, (RthunkWireTypeKind) 0, 0);
+}
+
+static void build_type_kind_unknown (RthunkWireTypeTerm *w)
+{
+  type_add (w, (RthunkWireTypeKind) 9, 0);
+}
+
+static void build_type_list_of_none (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 0);
+}
+
+static void build_type_list_of_two (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 2, 0, 1);
+}
+
+static void build_type_func_without_result (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 0);
+}
+
+static void build_type_basic_with_children (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_BOOL, 1, 0);
+}
+
+static void build_type_var_with_children (RthunkWireTypeTerm *w)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 1, 0);
+}
+
+static void build_type_var_bad_class (RthunkWireTypeTerm *w)
+{
+  RthunkWireTypeNode *node = type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+
+  node->constraint = (RthunkWireTypeClass) 7;
+  node->__isset_constraint = TRUE;
+}
+
+static void build_type_var_negative_class (RthunkWireTypeTerm *w)
+{
+  RthunkWireTypeNode *node = type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+
+  node->constraint = (RthunkWireTypeClass) -1;
+  node->__isset_constraint = TRUE;
+}
+
+static void build_type_var_negative_id (RthunkWireTypeTerm *w)
+{
+  RthunkWireTypeNode *node = type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+
+  node->varId = -3;
+}
+
+static void
+build_type_chain (RthunkWireTypeTerm *w,
+                  guint               depth)
+{
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  for (guint k = 1; k <= depth; k++)
+    {
+      if (k % 2)
+        type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, (gint32) k - 1);
+      else
+        type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 1, (gint32) k - 1);
+    }
+}
+
+static void build_type_at_depth_limit (RthunkWireTypeTerm *w) { build_type_chain (w, 64); }
+static void build_type_over_depth_limit (RthunkWireTypeTerm *w) { build_type_chain (w, 65); }
+static void build_type_deep (RthunkWireTypeTerm *w) { build_type_chain (w, DEEP); }
+
+typedef struct {
+  const char *path;
+  void      (*build) (RthunkWireTypeTerm *wire);
+  int         code;          /* 0: accepted */
+  const char *fragment;
+} HostileTypeCase;
+
+static const HostileTypeCase hostile_type_cases[] = {
+  { "/wire/type/valid/shared-var", build_type_valid, 0, NULL },
+  { "/wire/type/valid/at-depth-limit", build_type_at_depth_limit, 0, NULL },
+  { "/wire/type/hostile/empty", build_type_empty, RTHUNK_ERROR_INVALID_REQUEST, "the type is empty" },
+  { "/wire/type/hostile/forward-index", build_type_forward, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/type/hostile/self-index", build_type_self, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/type/hostile/negative-index", build_type_negative, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/type/hostile/node-used-twice", build_type_twice, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/type/hostile/unreachable-node", build_type_unreachable, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
+  { "/wire/type/hostile/kind-zero", build_type_kind_zero, RTHUNK_ERROR_INVALID_REQUEST, "unknown type kind" },
+  { "/wire/type/hostile/kind-unknown", build_type_kind_unknown, RTHUNK_ERROR_INVALID_REQUEST, "unknown type kind" },
+  { "/wire/type/hostile/list-of-none", build_type_list_of_none, RTHUNK_ERROR_INVALID_REQUEST, "a list type has one child" },
+  { "/wire/type/hostile/list-of-two", build_type_list_of_two, RTHUNK_ERROR_INVALID_REQUEST, "a list type has one child" },
+  { "/wire/type/hostile/func-without-result", build_type_func_without_result, RTHUNK_ERROR_INVALID_REQUEST, "needs a result" },
+  { "/wire/type/hostile/basic-with-children", build_type_basic_with_children, RTHUNK_ERROR_INVALID_REQUEST, "has no children" },
+  { "/wire/type/hostile/var-with-children", build_type_var_with_children, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/var-bad-class", build_type_var_bad_class, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/var-negative-class", build_type_var_negative_class, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/var-negative-id", build_type_var_negative_id, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/one-too-deep", build_type_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/type/hostile/deep-chain", build_type_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+};
+
+static void
+test_hostile_type (gconstpointer data)
+{
+  const HostileTypeCase *tc = data;
+  g_autoptr(RthunkWireTypeTerm) wire = g_object_new (RTHUNK_WIRE_TYPE_TYPE_TERM, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = NULL;
+
+  tc->build (wire);
+  type = rthunk_wire_read_type (wire, &error);
+  if (tc->code == 0)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (type);
+      return;
+    }
+  g_assert_null (type);
+  g_assert_error (error, RTHUNK_ERROR, tc->code);
+  assert_mentions (error, tc->fragment);
+}
+
+/* ---- odds and ends -------------------------------------------------------------------- */
+
+static void
+test_id_to_hex (void)
+{
+  static const guint8 bytes[] = { 0x00, 0x0f, 0xa0, 0xff };
+  g_autoptr(GByteArray) id = NULL;
+  g_autofree char *hex = NULL;
+  g_autofree char *none = rthunk_wire_id_to_hex (NULL);
+
+  rthunk_wire_set_bytes (&id, bytes, sizeof bytes);
+  rthunk_wire_set_bytes (&id, bytes, sizeof bytes);
+  hex = rthunk_wire_id_to_hex (id);
+  g_assert_cmpstr (hex, ==, "000fa0ff");
+  g_assert_cmpstr (none, ==, "");
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int
+main (int    argc,
+      char **argv)
+{
+  gsize i;
+
+  g_test_init (&argc, &argv, NULL);
+  rthunk_wire_ensure_types ();
+
+  for (i = 0; i < G_N_ELEMENTS (ast_cases); i++)
+    g_test_add_data_func (ast_cases[i].path, &ast_cases[i], test_ast_roundtrip);
+  g_test_add_func ("/wire/ast/types", test_ast_with_types);
+  g_test_add_func ("/wire/ast/reader-depth", test_ast_reader_depth);
+  g_test_add_func ("/wire/ast/source-fallback", test_ast_source_fallback);
+  for (i = 0; i < G_N_ELEMENTS (hostile_ast_cases); i++)
+    g_test_add_data_func (hostile_ast_cases[i].path, &hostile_ast_cases[i], test_hostile_ast);
+
+  for (i = 0; i < G_N_ELEMENTS (value_cases); i++)
+    g_test_add_data_func (value_cases[i].path, &value_cases[i], test_value_roundtrip);
+  g_test_add_func ("/wire/value/roundtrip/at-depth-limit", test_value_at_depth_limit);
+  g_test_add_func ("/wire/value/send/too-deep", test_value_too_deep_to_send);
+  g_test_add_func ("/wire/value/send/pending-refused", test_value_pending_refused);
+  g_test_add_func ("/wire/value/send/function-not-received", test_value_function_not_received);
+  for (i = 0; i < G_N_ELEMENTS (hostile_value_cases); i++)
+    g_test_add_data_func (hostile_value_cases[i].path, &hostile_value_cases[i], test_hostile_value);
+
+  for (i = 0; i < G_N_ELEMENTS (type_cases); i++)
+    g_test_add_data_func (type_cases[i].path, &type_cases[i], test_type_roundtrip);
+  g_test_add_func ("/wire/type/inferred", test_type_inferred);
+  for (i = 0; i < G_N_ELEMENTS (hostile_type_cases); i++)
+    g_test_add_data_func (hostile_type_cases[i].path, &hostile_type_cases[i], test_hostile_type);
+
+  g_test_add_func ("/wire/id/to-hex", test_id_to_hex);
+
+  return g_test_run ();
+}
