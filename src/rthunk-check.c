@@ -29,6 +29,8 @@ typedef struct
   gboolean in_remote;
   guint level;
   guint nesting;             /* inside fn, let or loop, where def is refused */
+  gboolean top;              /* the next form inferred is at the top level */
+  gboolean form_top;         /* the special form being inferred is */
 } Ctx;
 
 struct _RthunkChecker
@@ -312,10 +314,24 @@ form_if (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error
   return g_steal_pointer (&then_type);
 }
 
+/* The forms of a top-level do are at the top level too. */
 static RthunkType *
 form_do (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
-  return infer_body (ctx, form, 1, scope, tail, error);
+  gboolean top = ctx->form_top;
+  guint n = rthunk_node_get_n_items (form);
+  RthunkType *type = NULL;
+
+  if (n < 2)
+    return infer_body (ctx, form, 1, scope, tail, error);
+  for (guint k = 1; k < n; k++)
+    {
+      g_clear_pointer (&type, rthunk_type_unref);
+      ctx->top = top;
+      if ((type = infer (ctx, rthunk_node_get_item (form, k), scope, tail && k + 1 == n, error)) == NULL)
+        return NULL;
+    }
+  return type;
 }
 
 static RthunkType *
@@ -336,6 +352,40 @@ form_logic (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
   return g_steal_pointer (&bool_type);
 }
 
+/* A type larger than this is refused: with let-polymorphism a few lines
+ * can make a type of exponential size (each binding doubling it). */
+#define MAX_TYPE_NODES 4096
+
+static gboolean
+count_type_nodes (RthunkType *type,
+                  guint      *budget)
+{
+  guint n;
+
+  if (*budget == 0)
+    return FALSE;
+  (*budget)--;
+  n = rthunk_type_get_n_children (type);
+  for (guint k = 0; k < n; k++)
+    if (!count_type_nodes (rthunk_type_get_child (type, k), budget))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_type_size (RthunkType  *type,
+                 RthunkNode  *where,
+                 GError     **error)
+{
+  guint budget = MAX_TYPE_NODES;
+
+  if (count_type_nodes (type, &budget))
+    return TRUE;
+  rthunk_set_node_error (error, where, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                         _("the type of this expression has more than %d parts"), MAX_TYPE_NODES);
+  return FALSE;
+}
+
 /* Infers @value one level deeper and generalises what it did not share. */
 static RthunkType *
 infer_generalized (Ctx        *ctx,
@@ -348,7 +398,7 @@ infer_generalized (Ctx        *ctx,
   ctx->level++;
   type = infer (ctx, value, scope, FALSE, error);
   ctx->level--;
-  if (type == NULL)
+  if (type == NULL || !check_type_size (type, value, error))
     return NULL;
   return rthunk_type_generalize (type, ctx->level);
 }
@@ -457,7 +507,7 @@ require_top_level (Ctx         *ctx,
                    Scope       *scope,
                    GError     **error)
 {
-  if (scope == NULL && ctx->level == 0 && !ctx->in_remote && ctx->nesting == 0)
+  if (ctx->form_top && scope == NULL && ctx->level == 0 && !ctx->in_remote && ctx->nesting == 0)
     return TRUE;
   rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
                          _("“%s” is only allowed at the top level"),
@@ -478,9 +528,9 @@ form_def (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **erro
       (scheme = infer_generalized (ctx, rthunk_node_get_item (form, 2), scope, error)) == NULL)
     return NULL;
   g_hash_table_replace (ctx->checker->globals, g_strdup (rthunk_node_get_text (name)),
-                        rthunk_type_ref (scheme));
+                        scheme);
   g_hash_table_remove (ctx->checker->definitions, rthunk_node_get_text (name));
-  return scheme;
+  return instantiate (ctx, scheme);
 }
 
 static RthunkType *
@@ -503,13 +553,14 @@ form_defn (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **err
   type = infer_lambda (ctx, form, 2, inner, error);
   scope_pop_to (inner, scope);
   ctx->level--;
-  if (type == NULL || !expect (ctx, self, type, form, _("recursive use of the function"), error))
+  if (type == NULL || !expect (ctx, self, type, form, _("recursive use of the function"), error) ||
+      !check_type_size (type, form, error))
     return NULL;
   scheme = rthunk_type_generalize (type, ctx->level);
   g_hash_table_replace (ctx->checker->globals, g_strdup (rthunk_node_get_text (name)),
-                        rthunk_type_ref (scheme));
+                        scheme);
   g_hash_table_add (ctx->checker->definitions, g_strdup (rthunk_node_get_text (name)));
-  return scheme;
+  return instantiate (ctx, scheme);
 }
 
 static RthunkType *
@@ -733,6 +784,7 @@ infer_list (Ctx        *ctx,
   special = lookup_form (rthunk_node_get_item (form, 0));
   if (special != NULL)
     return special (ctx, form, scope, tail, error);
+  ctx->form_top = FALSE;
   return infer_call (ctx, form, scope, error);
 }
 
@@ -745,6 +797,8 @@ infer (Ctx        *ctx,
 {
   RthunkType *type = NULL;
 
+  ctx->form_top = ctx->top;
+  ctx->top = FALSE;
   switch (rthunk_node_get_kind (node))
     {
     case RTHUNK_NODE_INT:    type = rthunk_type_new_basic (RTHUNK_TYPE_INT); break;
@@ -890,6 +944,7 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
   g_clear_pointer (&checker->mismatch_found, g_free);
   if (node_types != NULL)
     ctx.node_types = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+  ctx.top = TRUE;
   type = infer (&ctx, form, NULL, FALSE, error);
   if (type != NULL && node_types != NULL)
     {
