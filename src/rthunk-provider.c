@@ -311,6 +311,9 @@ rthunk_provider_run (RthunkProviderOptions *options,
     }
   rthunk_server_set_limits (server, &options->limits);
   rthunk_server_set_token (server, token);
+  /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+  g_unix_signal_add (SIGINT, on_signal, loop);
   if (!rthunk_server_listen (server, options->bind, options->port, &error))
     {
       g_printerr ("%s: %s\n", options->program, error->message);
@@ -319,8 +322,6 @@ rthunk_provider_run (RthunkProviderOptions *options,
   g_print (_("%s %s listening on %s:%u\n"), options->program, options->name,
            options->bind != NULL ? options->bind : "127.0.0.1", rthunk_server_get_port (server));
   fflush (stdout);
-  g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_unix_signal_add (SIGINT, on_signal, loop);
   g_main_loop_run (loop);
   g_message ("stopping: waiting for accepted thunks to finish");
   rthunk_server_stop (server);
