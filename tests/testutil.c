@@ -14,16 +14,26 @@ TestServer *
 test_server_start (const char        *name,
                    const char *const *extra_args)
 {
+  const char *rthunkd = g_getenv ("RTHUNKD");
+
+  g_assert_nonnull (rthunkd);
+  return test_server_start_program (rthunkd, name, extra_args);
+}
+
+TestServer *
+test_server_start_program (const char        *program,
+                           const char        *name,
+                           const char *const *extra_args)
+{
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autofree char *line = NULL;
-  const char *rthunkd = g_getenv ("RTHUNKD");
   TestServer *server = g_new0 (TestServer, 1);
   const char *colon;
 
-  g_assert_nonnull (rthunkd);
-  g_ptr_array_add (argv, (gpointer) rthunkd);
+  g_assert_nonnull (program);
+  g_ptr_array_add (argv, (gpointer) program);
   g_ptr_array_add (argv, (gpointer) "--port");
   g_ptr_array_add (argv, (gpointer) "0");
   g_ptr_array_add (argv, (gpointer) "--name");

@@ -15,6 +15,10 @@ typedef struct
  * "listening on" line. Aborts the test on failure. */
 TestServer *test_server_start    (const char        *name,
                                   const char *const *extra_args);
+/* The same for another provider: PROGRAM --port 0 --name NAME EXTRA… */
+TestServer *test_server_start_program (const char        *program,
+                                       const char        *name,
+                                       const char *const *extra_args);
 /* SIGTERM, then waits; asserts a clean exit. */
 void        test_server_stop     (TestServer        *server);
 /* Resident set size of the server, in KiB. */

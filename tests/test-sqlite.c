@@ -1,0 +1,657 @@
+/* test-sqlite.c — the real rthunkd-sqlite on a real database file
+ *
+ * main() creates two SQLite files in a temporary directory with the sqlite3
+ * API (the same table in each) and starts two rthunkd-sqlite ($RTHUNKD_SQLITE)
+ * on free loopback ports: one read-write with a small memory limit and a
+ * short deadline, one --read-only. The cases talk to them through
+ * RthunkClient; getServerInfo (capabilities) goes through the generated
+ * Thrift client over RthunkFrameTransport, since RthunkClient does not
+ * expose capabilities. A case that changes the table undoes its change.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <glib/gstdio.h>
+
+#include "rthunk.h"
+#include "rthunk-frame.h"
+#include "rthunk-wire.h"
+#include "testutil.h"
+
+#define RW_NAME "sql-rw"
+#define RO_NAME "sql-ro"
+#define MAX_EVAL_BYTES "1048576"
+#define DEADLINE_MS "3000"
+#define SOCKET_TIMEOUT_MS 30000
+#define N_THREADS 4
+#define N_PER_THREAD 25
+
+static char *tmp_dir;
+static char *rw_path;
+static TestServer *rw_server;
+static TestServer *ro_server;
+
+static const char *const fixture_sql =
+  "CREATE TABLE items (name TEXT PRIMARY KEY, qty INTEGER, price REAL, note TEXT, data BLOB);"
+  "INSERT INTO items VALUES ('cherry', 7, 4.0, 'sour', NULL);"
+  "INSERT INTO items VALUES ('apple', 3, 0.5, NULL, x'00ff');"
+  "INSERT INTO items VALUES ('banana', 12, 0.25, 'ripe', NULL);"
+  "CREATE TABLE counter (thread INTEGER, k INTEGER);";
+
+/* ---- servers that do not outlive a failed test ----------------------------- */
+
+static pid_t tracked_pids[4];
+
+static void
+kill_tracked_on_abort (int sig)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] > 0)
+      kill (tracked_pids[k], SIGKILL);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static pid_t
+server_pid (TestServer *server)
+{
+  return (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
+}
+
+static const char *
+program (void)
+{
+  const char *path = g_getenv ("RTHUNKD_SQLITE");
+
+  g_assert_nonnull (path);
+  return path;
+}
+
+static TestServer *
+start_server (const char        *name,
+              const char *const *extra_args)
+{
+  TestServer *server = test_server_start_program (program (), name, extra_args);
+
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] == 0)
+      {
+        tracked_pids[k] = server_pid (server);
+        break;
+      }
+  return server;
+}
+
+static void
+stop_server (TestServer *server)
+{
+  pid_t pid = server_pid (server);
+
+  test_server_stop (server);    /* asserts exit status 0 */
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] == pid)
+      tracked_pids[k] = 0;
+}
+
+/* ---- the database from the test's side ------------------------------------- */
+
+static void
+make_db (const char *path)
+{
+  sqlite3 *db = NULL;
+  char *message = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_exec (db, fixture_sql, NULL, NULL, &message);
+  g_assert_cmpstr (message, ==, NULL);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+}
+
+/* The one integer @sql selects from the file at @path, opened on its own. */
+static gint64
+file_int (const char *path,
+          const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+  return value;
+}
+
+/* ---- evaluating through RthunkClient --------------------------------------- */
+
+static RthunkNode *
+parse_one (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (forms->len, ==, 1);
+  return rthunk_node_ref (g_ptr_array_index (forms, 0));
+}
+
+static RthunkClient *
+connect_to (TestServer *server)
+{
+  g_autoptr(RthunkClient) client = rthunk_client_new (server->address);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rthunk_client_connect (client, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&client);
+}
+
+/* The forced value of @text, or NULL with @error set. */
+static RthunkValue *
+client_eval (RthunkClient  *client,
+             const char    *text,
+             GError       **error)
+{
+  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, NULL, error);
+
+  if (value == NULL)
+    return NULL;
+  return rthunk_value_force (value, error);
+}
+
+static RthunkValue *
+eval_on (TestServer  *server,
+         const char  *text,
+         GError     **error)
+{
+  g_autoptr(RthunkClient) client = connect_to (server);
+
+  return client_eval (client, text, error);
+}
+
+/* The printed value of @text, which must succeed. */
+static char *
+eval_print (TestServer *server,
+            const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = eval_on (server, text, &error);
+  GString *out = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (value);
+  rthunk_value_print (value, out);
+  return g_string_free (out, FALSE);
+}
+
+static gint64
+eval_int (TestServer *server,
+          const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = eval_on (server, text, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_INT);
+  return rthunk_value_get_int (value);
+}
+
+/* Asserts that @text fails with @code and a message containing @fragment. */
+static void
+assert_eval_fails (TestServer  *server,
+                   const char  *text,
+                   RthunkError  code,
+                   const char  *fragment)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = eval_on (server, text, &error);
+
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, (gint) code);
+  if (strstr (error->message, fragment) == NULL)
+    g_error ("“%s” failed with “%s”, which does not mention “%s”", text, error->message, fragment);
+}
+
+/* ---- getServerInfo through the generated client ---------------------------- */
+
+static RthunkWireServerInfo *
+server_info (TestServer *server)
+{
+  int fd = test_server_connect (server);
+  RthunkFrameTransport *transport;
+  ThriftProtocol *protocol;
+  GObject *stub;
+  RthunkWireAuth *auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  RthunkWireServerInfo *info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
+  RthunkWireNotAuthorized *denied = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_assert_true (rthunk_frame_set_timeouts (fd, SOCKET_TIMEOUT_MS, NULL));
+  transport = rthunk_frame_transport_new (fd, 16 * 1024 * 1024);
+  protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                       "input_protocol", protocol, "output_protocol", protocol, NULL);
+  ok = rthunk_wire_remote_execution_service_if_get_server_info (
+         RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub), &info, auth, &denied, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_null (denied);
+  g_object_unref (stub);
+  g_object_unref (protocol);
+  thrift_transport_close (THRIFT_TRANSPORT (transport), NULL);
+  g_object_unref (transport);
+  g_object_unref (auth);
+  return info;
+}
+
+/* ---- the catalog and the server info --------------------------------------- */
+
+static const struct
+{
+  const char *name;
+  const char *signature;
+} sql_funcs[] = {
+  { "sql-query", "(str -> [[str]])" },
+  { "sql-exec", "(str -> int)" },
+};
+
+static void
+test_catalog (void)
+{
+  g_autoptr(RthunkClient) client = connect_to (rw_server);
+  RthunkCatalog *catalog = rthunk_client_get_catalog (client);
+
+  g_assert_cmpstr (rthunk_client_get_server_name (client), ==, RW_NAME);
+  for (guint k = 0; k < G_N_ELEMENTS (sql_funcs); k++)
+    {
+      RthunkFuncDef *def = rthunk_catalog_lookup (catalog, sql_funcs[k].name);
+
+      g_assert_nonnull (def);
+      g_assert_cmpstr (rthunk_func_def_get_signature (def), ==, sql_funcs[k].signature);
+      g_assert_cmpint (rthunk_func_def_get_flags (def), ==, RTHUNK_FUNC_IO);
+      g_assert_cmpuint (rthunk_func_def_get_arity (def), ==, 1);
+      g_assert_nonnull (rthunk_func_def_get_doc (def));
+    }
+  /* the standard library is there too */
+  g_assert_nonnull (rthunk_catalog_lookup (catalog, "map"));
+  g_assert_nonnull (rthunk_catalog_lookup (catalog, "+"));
+}
+
+static void
+test_info_capability (void)
+{
+  g_autoptr(RthunkWireServerInfo) info = server_info (rw_server);
+  gboolean found = FALSE;
+
+  g_assert_cmpstr (info->name, ==, RW_NAME);
+  g_assert_nonnull (info->capabilities);
+  for (guint k = 0; k < info->capabilities->len; k++)
+    found |= g_strcmp0 (g_ptr_array_index (info->capabilities, k), "db") == 0;
+  g_assert_true (found);
+  g_assert_cmpint (info->limits->maxEvalBytes, ==, g_ascii_strtoll (MAX_EVAL_BYTES, NULL, 10));
+}
+
+/* ---- values ---------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *path;
+  const char *expr;
+  const char *printed;
+} ValueCase;
+
+static const ValueCase value_cases[] = {
+  { "/sqlite/query/rows",
+    "(sql-query \"SELECT name, qty FROM items ORDER BY name\")",
+    "[[\"apple\" \"3\"] [\"banana\" \"12\"] [\"cherry\" \"7\"]]" },
+  { "/sqlite/query/null-float-blob",
+    "(sql-query \"SELECT note, price, data FROM items WHERE name = 'apple'\")",
+    "[[\"\" \"0.5\" \"00ff\"]]" },
+  { "/sqlite/query/float-text",
+    "(sql-query \"SELECT price, note FROM items WHERE name = 'cherry'\")",
+    "[[\"4.0\" \"sour\"]]" },
+  { "/sqlite/query/no-rows",
+    "(sql-query \"SELECT name FROM items WHERE qty > 1000\")",
+    "[]" },
+  { "/sqlite/query/trailing-comment",
+    "(sql-query \"SELECT count(*) FROM items; -- how many\")",
+    "[[\"3\"]]" },
+  { "/sqlite/query/computed",
+    "(sql-query \"SELECT 6 * 7, 'x' || 'y', NULL\")",
+    "[[\"42\" \"xy\" \"\"]]" },
+  { "/sqlite/stdlib/arithmetic", "(+ 1 (* 2 3))", "7" },
+  { "/sqlite/stdlib/map", "(map (fn [x] (* x x)) [1 2 3])", "[1 4 9]" },
+  { "/sqlite/stdlib/with-rows",
+    "(map (fn [row] (head row)) (sql-query \"SELECT name FROM items ORDER BY qty\"))",
+    "[\"apple\" \"cherry\" \"banana\"]" },
+  { "/sqlite/stdlib/sum-of-rows",
+    "(sum (map (fn [row] (str-len (nth row 0))) (sql-query \"SELECT name FROM items\")))",
+    "17" },
+  { "/sqlite/exec/select-changes-nothing", "(sql-exec \"SELECT * FROM items\")", "0" },
+  { "/sqlite/exec/empty", "(sql-exec \"  -- nothing\")", "0" },
+};
+
+static void
+test_value (gconstpointer data)
+{
+  const ValueCase *c = data;
+  g_autofree char *printed = eval_print (rw_server, c->expr);
+
+  g_assert_cmpstr (printed, ==, c->printed);
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *path;
+  gboolean read_only;
+  const char *expr;
+  RthunkError code;
+  const char *fragment;
+} ErrorCase;
+
+static const ErrorCase error_cases[] = {
+  { "/sqlite/error/query-syntax", FALSE, "(sql-query \"SELEC name FROM items\")",
+    RTHUNK_ERROR_EVAL_FAILED, "syntax error" },
+  { "/sqlite/error/exec-syntax", FALSE, "(sql-exec \"INSERT INTO items VALUE (1)\")",
+    RTHUNK_ERROR_EVAL_FAILED, "syntax error" },
+  { "/sqlite/error/no-such-table", FALSE, "(sql-query \"SELECT * FROM nowhere\")",
+    RTHUNK_ERROR_EVAL_FAILED, "no such table: nowhere" },
+  { "/sqlite/error/constraint", FALSE, "(sql-exec \"INSERT INTO items (name) VALUES ('apple')\")",
+    RTHUNK_ERROR_EVAL_FAILED, "UNIQUE constraint failed" },
+  { "/sqlite/error/two-statements", FALSE, "(sql-query \"SELECT 1; SELECT 2\")",
+    RTHUNK_ERROR_EVAL_FAILED, "exactly one statement" },
+  { "/sqlite/error/no-statement", FALSE, "(sql-query \"\")",
+    RTHUNK_ERROR_EVAL_FAILED, "no SQL statement" },
+  { "/sqlite/error/attach", FALSE, "(sql-exec \"ATTACH 'other.db' AS other\")",
+    RTHUNK_ERROR_EVAL_FAILED, "too many attached databases" },
+  { "/sqlite/error/type-checked", FALSE, "(sql-query 42)",
+    RTHUNK_ERROR_TYPE_MISMATCH, "" },
+  /* a huge result hits the thunk's memory limit, not the server's memory */
+  { "/sqlite/limits/memory", FALSE,
+    "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000)"
+    " SELECT x, printf('%0200d', x) FROM c\")",
+    RTHUNK_ERROR_LIMIT_EXCEEDED, "bytes of memory" },
+  /* an endless statement is interrupted at the deadline */
+  { "/sqlite/limits/deadline", FALSE,
+    "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c\")",
+    RTHUNK_ERROR_DEADLINE_EXCEEDED, "deadline" },
+  { "/sqlite/read-only/insert", TRUE, "(sql-exec \"INSERT INTO items (name) VALUES ('fig')\")",
+    RTHUNK_ERROR_EVAL_FAILED, "attempt to write a readonly database" },
+  { "/sqlite/read-only/create", TRUE, "(sql-exec \"CREATE TABLE t (x)\")",
+    RTHUNK_ERROR_EVAL_FAILED, "readonly" },
+};
+
+static void
+test_error (gconstpointer data)
+{
+  const ErrorCase *c = data;
+  TestServer *server = c->read_only ? ro_server : rw_server;
+
+  assert_eval_fails (server, c->expr, c->code, c->fragment);
+  /* the server goes on, and the connection's lock was released */
+  g_assert_cmpint (eval_int (server, "(len (sql-query \"SELECT name FROM items\"))"), ==, 3);
+}
+
+/* ---- changes --------------------------------------------------------------- */
+
+static void
+test_exec_insert (void)
+{
+  g_autofree char *rows = NULL;
+
+  g_assert_cmpint (eval_int (rw_server,
+                             "(sql-exec \"INSERT INTO items VALUES ('date', 5, 1.25, 'new', NULL)\")"),
+                   ==, 1);
+  rows = eval_print (rw_server, "(sql-query \"SELECT name, qty, note FROM items WHERE name = 'date'\")");
+  g_assert_cmpstr (rows, ==, "[[\"date\" \"5\" \"new\"]]");
+  /* on disk, as another connection sees it */
+  g_assert_cmpint (file_int (rw_path, "SELECT qty FROM items WHERE name = 'date'"), ==, 5);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DELETE FROM items WHERE name = 'date'\")"), ==, 1);
+  g_assert_cmpint (file_int (rw_path, "SELECT count(*) FROM items"), ==, 3);
+}
+
+/* The changes of every statement of one call, and none of DDL or SELECT. */
+static void
+test_exec_several (void)
+{
+  g_assert_cmpint (eval_int (rw_server,
+                             "(sql-exec \"CREATE TABLE t2 (x INTEGER);"
+                             " INSERT INTO t2 VALUES (1);"
+                             " INSERT INTO t2 VALUES (2), (3);"
+                             " SELECT * FROM t2;"
+                             " UPDATE t2 SET x = x + 1;\")"),
+                   ==, 6);
+  g_assert_cmpint (file_int (rw_path, "SELECT sum(x) FROM t2"), ==, 9);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DROP TABLE t2\")"), ==, 0);
+}
+
+/* BEGIN … COMMIT in one call is one transaction; a failure inside it, or
+ * a call that leaves it open, rolls it back. */
+static void
+test_exec_transactions (void)
+{
+  g_assert_cmpint (eval_int (rw_server,
+                             "(sql-exec \"BEGIN; INSERT INTO counter VALUES (-1, 1);"
+                             " INSERT INTO counter VALUES (-1, 2); COMMIT\")"),
+                   ==, 2);
+  assert_eval_fails (rw_server,
+                     "(sql-exec \"BEGIN; DELETE FROM counter WHERE thread = -1; SELEC; COMMIT\")",
+                     RTHUNK_ERROR_EVAL_FAILED, "syntax error");
+  assert_eval_fails (rw_server, "(sql-exec \"BEGIN; DELETE FROM counter WHERE thread = -1\")",
+                     RTHUNK_ERROR_EVAL_FAILED, "rolled back");
+  g_assert_cmpint (file_int (rw_path, "SELECT count(*) FROM counter WHERE thread = -1"), ==, 2);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DELETE FROM counter WHERE thread = -1\")"), ==, 2);
+}
+
+static void
+test_read_only_query (void)
+{
+  g_autofree char *rows = eval_print (ro_server, "(sql-query \"SELECT name FROM items ORDER BY name DESC\")");
+
+  g_assert_cmpstr (rows, ==, "[[\"cherry\"] [\"banana\"] [\"apple\"]]");
+}
+
+/* ---- concurrency ----------------------------------------------------------- */
+
+typedef struct
+{
+  guint index;
+  GError *error;
+} Worker;
+
+static gboolean
+worker_step (RthunkClient  *client,
+             guint          index,
+             guint          k,
+             GError       **error)
+{
+  g_autofree char *insert = g_strdup_printf ("(sql-exec \"INSERT INTO counter VALUES (%u, %u)\")", index, k);
+  g_autofree char *count = g_strdup_printf ("(sql-query \"SELECT count(*) FROM counter WHERE thread = %u\")",
+                                            index);
+  g_autoptr(RthunkValue) changed = client_eval (client, insert, error);
+  g_autoptr(RthunkValue) rows = NULL;
+  g_autofree char *expected = g_strdup_printf ("%u", k + 1);
+
+  if (changed == NULL || (rows = client_eval (client, count, error)) == NULL)
+    return FALSE;
+  if (rthunk_value_get_int (changed) == 1 &&
+      g_strcmp0 (rthunk_value_get_str (rthunk_value_get_item (rthunk_value_get_item (rows, 0), 0)),
+                 expected) == 0)
+    return TRUE;
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INTERNAL, "thread %u step %u: wrong answer", index, k);
+  return FALSE;
+}
+
+static gpointer
+worker_run (gpointer data)
+{
+  Worker *worker = data;
+  g_autoptr(RthunkClient) client = rthunk_client_new (rw_server->address);
+
+  if (!rthunk_client_connect (client, &worker->error))
+    return NULL;
+  for (guint k = 0; k < N_PER_THREAD; k++)
+    if (!worker_step (client, worker->index, k, &worker->error))
+      break;
+  return NULL;
+}
+
+/* Writers and readers on several connections at once share one database. */
+static void
+test_threads (void)
+{
+  Worker workers[N_THREADS];
+  GThread *threads[N_THREADS];
+
+  for (guint k = 0; k < N_THREADS; k++)
+    {
+      workers[k] = (Worker) { k, NULL };
+      threads[k] = g_thread_new ("sql-worker", worker_run, &workers[k]);
+    }
+  for (guint k = 0; k < N_THREADS; k++)
+    {
+      g_thread_join (threads[k]);
+      g_assert_no_error (workers[k].error);
+    }
+  g_assert_cmpint (file_int (rw_path, "SELECT count(*) FROM counter WHERE thread >= 0"), ==,
+                   N_THREADS * N_PER_THREAD);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DELETE FROM counter\")"), ==,
+                   N_THREADS * N_PER_THREAD);
+}
+
+/* ---- starting and stopping ------------------------------------------------- */
+
+typedef struct
+{
+  const char *path;
+  const char *db;            /* in the temporary directory; NULL: no --db */
+  int status;
+  const char *fragment;      /* of stderr */
+} StartCase;
+
+static const StartCase start_cases[] = {
+  { "/sqlite/start/no-db", NULL, 2, "--db FILE is required" },
+  { "/sqlite/start/missing-file", "nowhere/x.db", 1, "unable to open database file" },
+  { "/sqlite/start/not-a-database", "text.db", 1, "file is not a database" },
+};
+
+static void
+test_start_fails (gconstpointer data)
+{
+  const StartCase *c = data;
+  g_autofree char *db = c->db != NULL ? g_build_filename (tmp_dir, c->db, NULL) : NULL;
+  const char *argv[] = { program (), "--port", "0", db != NULL ? "--db" : NULL, db, NULL };
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                               &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, c->status);
+  g_assert_nonnull (strstr (err, c->fragment));
+}
+
+/* --create makes a new file; SIGTERM stops the server with status 0 and
+ * what it wrote is on disk. */
+static void
+test_create_and_sigterm (void)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, "created.db", NULL);
+  const char *args[] = { "--db", path, "--create", NULL };
+  TestServer *server = start_server ("sql-new", args);
+
+  g_assert_cmpint (eval_int (server, "(sql-exec \"CREATE TABLE t (x); INSERT INTO t VALUES (41 + 1)\")"),
+                   ==, 1);
+  stop_server (server);
+  g_assert_cmpint (file_int (path, "SELECT x FROM t"), ==, 42);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void
+remove_tmp_dir (void)
+{
+  const char *names[] = { "rw.db", "ro.db", "text.db", "created.db", NULL };
+
+  for (guint k = 0; names[k] != NULL; k++)
+    {
+      g_autofree char *path = g_build_filename (tmp_dir, names[k], NULL);
+      g_autofree char *journal = g_strconcat (path, "-journal", NULL);
+
+      g_unlink (path);
+      g_unlink (journal);
+    }
+  g_rmdir (tmp_dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ro_path = NULL;
+  g_autofree char *text_path = NULL;
+  g_autofree char *text = g_strnfill (1024, 'x');
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGABRT, kill_tracked_on_abort);
+  signal (SIGTRAP, kill_tracked_on_abort);    /* g_error() */
+  rthunk_wire_ensure_types ();
+
+  tmp_dir = g_dir_make_tmp ("rthunk-sqlite-XXXXXX", &error);
+  g_assert_no_error (error);
+  rw_path = g_build_filename (tmp_dir, "rw.db", NULL);
+  ro_path = g_build_filename (tmp_dir, "ro.db", NULL);
+  text_path = g_build_filename (tmp_dir, "text.db", NULL);
+  make_db (rw_path);
+  make_db (ro_path);
+  g_assert_true (g_file_set_contents (text_path, text, -1, NULL));
+  {
+    const char *rw_args[] = { "--db", rw_path, "--workers", "4", "--max-eval-bytes", MAX_EVAL_BYTES,
+                              "--deadline-ms", DEADLINE_MS, NULL };
+    const char *ro_args[] = { "--db", ro_path, "--read-only", NULL };
+
+    rw_server = start_server (RW_NAME, rw_args);
+    ro_server = start_server (RO_NAME, ro_args);
+  }
+
+  g_test_add_func ("/sqlite/catalog", test_catalog);
+  g_test_add_func ("/sqlite/info/capability", test_info_capability);
+  for (guint k = 0; k < G_N_ELEMENTS (value_cases); k++)
+    g_test_add_data_func (value_cases[k].path, &value_cases[k], test_value);
+  for (guint k = 0; k < G_N_ELEMENTS (error_cases); k++)
+    g_test_add_data_func (error_cases[k].path, &error_cases[k], test_error);
+  g_test_add_func ("/sqlite/exec/insert", test_exec_insert);
+  g_test_add_func ("/sqlite/exec/several", test_exec_several);
+  g_test_add_func ("/sqlite/exec/transactions", test_exec_transactions);
+  g_test_add_func ("/sqlite/read-only/query", test_read_only_query);
+  g_test_add_func ("/sqlite/concurrency/threads", test_threads);
+  for (guint k = 0; k < G_N_ELEMENTS (start_cases); k++)
+    g_test_add_data_func (start_cases[k].path, &start_cases[k], test_start_fails);
+  g_test_add_func ("/sqlite/sigterm/create", test_create_and_sigterm);
+
+  status = g_test_run ();
+  stop_server (rw_server);
+  stop_server (ro_server);
+  remove_tmp_dir ();
+  g_free (rw_path);
+  g_free (tmp_dir);
+  return status;
+}
