@@ -54,7 +54,8 @@ remote_func (RthunkEvaluator  *evaluator,
                    rthunk_client_get_server_name (shell->client));
       return NULL;
     }
-  return rthunk_client_submit (shell->client, expr, inputs, error);
+  return rthunk_client_submit_full (shell->client, expr, inputs,
+                                    rthunk_evaluator_get_definitions (evaluator), error);
 }
 
 static gboolean

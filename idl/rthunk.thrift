@@ -304,6 +304,7 @@ struct Counters {
   4: i64 cancelled,
   5: i64 cacheHits,
   6: i64 definitionsStored,
+  7: i64 pipelined,                 /* submissions that named an unfinished thunk as an input */
 }
 
 struct ServerInfo {

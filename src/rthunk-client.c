@@ -362,10 +362,15 @@ rthunk_client_get_catalog (RthunkClient *client)
 
 /* ---- thunks ------------------------------------------------------------ */
 
+#define REMOTE_HANDLE_MAGIC 0x72746872u
+
+/* What a pending value of this client stands for: a thunk on its server. */
 typedef struct
 {
+  guint32 magic;
   RthunkClient *client;
   GByteArray *id;
+  RthunkType *type;             /* what the client's check found */
 } RemoteHandle;
 
 static void
@@ -375,7 +380,23 @@ remote_handle_free (gpointer data)
 
   g_object_unref (handle->client);
   g_byte_array_unref (handle->id);
+  g_clear_pointer (&handle->type, rthunk_type_unref);
   g_free (handle);
+}
+
+/* The thunk on @self's server that @value stands for, if it is one. */
+static RemoteHandle *
+own_remote_handle (RthunkClient *self,
+                   RthunkValue  *value)
+{
+  RemoteHandle *handle;
+
+  if (!rthunk_value_is_pending (value))
+    return NULL;
+  handle = rthunk_value_get_handle (value);
+  if (handle == NULL || handle->magic != REMOTE_HANDLE_MAGIC || handle->client != self)
+    return NULL;
+  return handle;
 }
 
 /* The value or error a finished thunk reported. */
@@ -449,14 +470,17 @@ force_remote (gpointer   data,
 
 static RthunkValue *
 new_pending (RthunkClient *self,
-             GByteArray   *id)
+             GByteArray   *id,
+             RthunkType   *type)
 {
   RemoteHandle *handle = g_new0 (RemoteHandle, 1);
   g_autofree char *hex = rthunk_wire_id_to_hex (id);
   g_autofree char *label = g_strdup_printf ("#%.4s @%s", hex, self->server_name);
 
+  handle->magic = REMOTE_HANDLE_MAGIC;
   handle->client = g_object_ref (self);
   handle->id = g_byte_array_ref (id);
+  handle->type = type != NULL ? rthunk_type_ref (type) : NULL;
   return rthunk_value_new_pending (label, handle, force_remote, remote_handle_free);
 }
 
@@ -478,6 +502,24 @@ add_binding (RthunkWireEvalRequest *request,
     }
   else
     g_object_unref (binding);
+}
+
+/* An input that is still being computed on this server travels as a
+ * reference to its thunk (promise pipelining): nothing waits for it. */
+static void
+add_thunk_binding (RthunkWireEvalRequest *request,
+                   const char            *name,
+                   RemoteHandle          *handle)
+{
+  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
+  RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
+                                            "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
+
+  rthunk_wire_set_bytes (&node->thunkId, handle->id->data, handle->id->len);
+  node->__isset_thunkId = TRUE;
+  g_ptr_array_add (binding->value->nodes, node);
+  g_ptr_array_add (request->bindings, binding);
+  request->__isset_bindings = TRUE;
 }
 
 /* ---- content-addressed definitions -------------------------------------- */
@@ -654,6 +696,7 @@ build_request (RthunkClient  *self,
                GHashTable    *inputs,
                DefHasher     *h,
                GPtrArray     *closure,
+               RthunkType   **out_type,
                GError       **error)
 {
   g_autoptr(RthunkWireEvalRequest) request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
@@ -670,9 +713,17 @@ build_request (RthunkClient  *self,
       g_hash_table_iter_init (&iter, inputs);
       while (g_hash_table_iter_next (&iter, &name, &value))
         {
-          g_autoptr(RthunkValue) forced = rthunk_value_force (value, error);
+          RemoteHandle *handle = own_remote_handle (self, value);
+          g_autoptr(RthunkValue) forced = NULL;
           g_autoptr(RthunkType) input_type = NULL;
 
+          if (handle != NULL && handle->type != NULL)
+            {
+              rthunk_checker_bind (checker, name, handle->type);
+              add_thunk_binding (request, name, handle);
+              continue;
+            }
+          forced = rthunk_value_force (value, error);
           if (forced == NULL || (input_type = rthunk_type_of_value (forced, &next_var, error)) == NULL)
             return NULL;
           rthunk_checker_bind (checker, name, input_type);
@@ -696,6 +747,8 @@ build_request (RthunkClient  *self,
   if ((type = rthunk_checker_check_typed (checker, expr, &node_types, error)) == NULL)
     return NULL;
   rthunk_wire_fill_ast (request->ast, expr, node_types);
+  if (out_type != NULL)
+    *out_type = g_steal_pointer (&type);
   return g_steal_pointer (&request);
 }
 
@@ -788,6 +841,7 @@ rthunk_client_submit_full (RthunkClient  *client,
   g_autoptr(GPtrArray) closure = NULL;
   g_autoptr(GHashTable) hashes = NULL;
   g_autoptr(GHashTable) visiting = NULL;
+  g_autoptr(RthunkType) type = NULL;
   DefHasher h = { definitions, NULL, NULL, NULL };
   gboolean ok = FALSE;
 
@@ -799,7 +853,7 @@ rthunk_client_submit_full (RthunkClient  *client,
   h.hashes = hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   h.visiting = visiting = g_hash_table_new (g_str_hash, g_str_equal);
   if ((closure = definition_closure (&h, expr, error)) == NULL ||
-      (request = build_request (client, expr, inputs, &h, closure, error)) == NULL)
+      (request = build_request (client, expr, inputs, &h, closure, &type, error)) == NULL)
     return NULL;
   g_mutex_lock (&client->lock);
   for (guint attempt = 0; attempt < 4 && !ok; attempt++)
@@ -835,7 +889,7 @@ rthunk_client_submit_full (RthunkClient  *client,
   if (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE)
     return finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
                            thunk->__isset_error ? thunk->error : NULL, error);
-  return new_pending (client, thunk->id);
+  return new_pending (client, thunk->id, type);
 }
 
 /**
@@ -869,4 +923,167 @@ rthunk_client_set_token (RthunkClient *client,
 
   g_free (client->token);
   client->token = g_strdup (token);
+}
+
+/* ---- many thunks at once: what RthunkThunk's collector uses ------------- */
+
+#include "rthunk-value-private.h"
+
+static RthunkWireRemoteThunk *
+wire_thunk_for_id (GBytes *id)
+{
+  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (id, &len);
+
+  rthunk_wire_set_bytes (&thunk->id, data, len);
+  return thunk;
+}
+
+/* Reports one finished thunk of a thunkAwait answer to @func. */
+static void
+report_var_cont (RthunkWireVarCont     *cont,
+                 RthunkClientAwaitFunc  func,
+                 gpointer               user_data)
+{
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (cont->id == NULL || cont->id->len == 0)
+    return;
+  id = g_bytes_new (cont->id->data, cont->id->len);
+  if (cont->state == RTHUNK_WIRE_THUNK_STATE_CANCELLED)
+    g_set_error_literal (&error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
+  else
+    value = finished_value (cont->state, cont->__isset_value ? cont->value : NULL,
+                            cont->__isset_error ? cont->error : NULL, &error);
+  func (id, value, error, user_data);
+}
+
+/**
+ * rthunk_client_await_many:
+ * @client: a client
+ * @ids: (element-type GBytes): ids of thunks this client's server issued,
+ *   at most 4096
+ * @timeout_ms: how long the server may wait for one of them to finish
+ * @func: (scope call) (closure user_data): called for each thunk that
+ *   finished, after the call returned
+ * @user_data: data for @func
+ * @error: return location for a #GError
+ *
+ * One long poll (`thunkAwait`): returns as soon as at least one of the
+ * thunks has finished, or after @timeout_ms, and reports every finished
+ * one to @func. A thunk that is still running is not reported.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (e.g. %RTHUNK_ERROR_CONNECTION,
+ *   or the server's code when it does not know one of the ids)
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_client_await_many (RthunkClient           *client,
+                          GPtrArray              *ids,
+                          guint                   timeout_ms,
+                          RthunkClientAwaitFunc   func,
+                          gpointer                user_data,
+                          GError                **error)
+{
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(RthunkWireAuth) auth = NULL;
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
+  g_return_val_if_fail (ids != NULL && ids->len > 0, FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  for (guint k = 0; k < ids->len; k++)
+    g_ptr_array_add (thunks, wire_thunk_for_id (g_ptr_array_index (ids, k)));
+  g_mutex_lock (&client->lock);
+  auth = new_auth (client);
+  ok = ensure_connected_locked (client, error);
+  if (ok && !rthunk_wire_remote_execution_service_if_thunk_await (client->stub, &done, thunks,
+                                                                  (gint32) MIN (timeout_ms, G_MAXINT32),
+                                                                  auth, &invalid, &denied, &call_error))
+    ok = call_failed (client, call_error,
+                      invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  g_mutex_unlock (&client->lock);
+  if (!ok)
+    return FALSE;
+  for (guint k = 0; k < done->len; k++)
+    report_var_cont (g_ptr_array_index (done, k), func, user_data);
+  return TRUE;
+}
+
+/**
+ * rthunk_client_cancel_thunk:
+ * @client: a client
+ * @id: the id of a thunk this client's server issued
+ * @error: return location for a #GError
+ *
+ * Asks the server to cancel the thunk (`thunkCancel`).
+ *
+ * Returns: %TRUE when the server took the request, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_client_cancel_thunk (RthunkClient  *client,
+                            GBytes        *id,
+                            GError       **error)
+{
+  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  g_autoptr(RthunkWireAuth) auth = NULL;
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  gboolean unfinished = FALSE;
+  gboolean ok;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  thunk = wire_thunk_for_id (id);
+  g_mutex_lock (&client->lock);
+  auth = new_auth (client);
+  ok = ensure_connected_locked (client, error);
+  if (ok && !rthunk_wire_remote_execution_service_if_thunk_cancel (client->stub, &unfinished, thunk, auth,
+                                                                   &invalid, &denied, &call_error))
+    ok = call_failed (client, call_error,
+                      invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  g_mutex_unlock (&client->lock);
+  return ok;
+}
+
+/**
+ * rthunk_client_get_pending_thunk:
+ * @value: a value
+ * @id: (out) (optional) (transfer full): the thunk's id
+ *
+ * Tells whether @value is a pending value that rthunk_client_submit()
+ * returned, and for which thunk of which client.
+ *
+ * Returns: (transfer none) (nullable): the client that submitted it, or
+ *   %NULL when @value is not such a pending value
+ *
+ * Since: 0.1
+ */
+RthunkClient *
+rthunk_client_get_pending_thunk (RthunkValue  *value,
+                                 GBytes      **id)
+{
+  RemoteHandle *handle;
+
+  g_return_val_if_fail (value != NULL, NULL);
+
+  if (!rthunk_value_peek_pending (value) || value->u.handle.force != force_remote)
+    return NULL;
+  handle = value->u.handle.data;
+  if (id != NULL)
+    *id = g_bytes_new (handle->id->data, handle->id->len);
+  return handle->client;
 }

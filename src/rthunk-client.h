@@ -36,4 +36,32 @@ guint          rthunk_client_get_definitions_sent (RthunkClient *client);
 void           rthunk_client_set_token       (RthunkClient  *client,
                                               const char    *token);
 
+/**
+ * RthunkClientAwaitFunc:
+ * @id: the id of a thunk that finished
+ * @value: (nullable): its value, when it finished with one
+ * @error: (nullable): why it failed or was cancelled, otherwise
+ * @user_data: the data given to rthunk_client_await_many()
+ *
+ * What rthunk_client_await_many() calls for each finished thunk.
+ *
+ * Since: 0.1
+ */
+typedef void (*RthunkClientAwaitFunc) (GBytes        *id,
+                                       RthunkValue   *value,
+                                       const GError  *error,
+                                       gpointer       user_data);
+
+gboolean       rthunk_client_await_many      (RthunkClient          *client,
+                                              GPtrArray             *ids,
+                                              guint                  timeout_ms,
+                                              RthunkClientAwaitFunc  func,
+                                              gpointer               user_data,
+                                              GError               **error);
+gboolean       rthunk_client_cancel_thunk    (RthunkClient  *client,
+                                              GBytes        *id,
+                                              GError       **error);
+RthunkClient  *rthunk_client_get_pending_thunk (RthunkValue *value,
+                                              GBytes       **id);
+
 G_END_DECLS

@@ -750,8 +750,9 @@ run_remote (Code *code, Frame *frame, Val *out)
         g_hash_table_replace (options,
                               g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1 + 2 * k))),
                               val_box (v));
-      else
+      else if (v.tag != V_OBJ || rthunk_value_get_kind (v.u.obj) != RTHUNK_VALUE_FUNC)
         g_hash_table_replace (inputs, g_strdup (code->input_names[k - n_options]), val_box (v));
+      /* functions travel as definitions, by content address, not as inputs */
       val_unref (v);
     }
   result = ev->remote_func (ev, rthunk_node_get_item (form, rthunk_node_get_n_items (form) - 1),

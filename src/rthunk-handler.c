@@ -78,6 +78,45 @@ bind_definitions (RthunkEvaluator   *evaluator,
   return TRUE;
 }
 
+/* Waits for the thunks the expression takes as inputs (promise
+ * pipelining: they were queued before it) and binds their values. */
+static gboolean
+bind_thunk_inputs (RthunkServerState  *state,
+                   RthunkEvaluator    *evaluator,
+                   RthunkThunkEntry   *entry,
+                   gint64              deadline,
+                   GError            **error)
+{
+  GHashTableIter iter;
+  gpointer name, value;
+
+  if (entry->thunk_inputs == NULL)
+    return TRUE;
+  g_hash_table_iter_init (&iter, entry->thunk_inputs);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      RthunkThunkEntry *input = value;
+
+      while (rthunk_thunk_table_get_state (state->table, input) <= RTHUNK_THUNK_RUNNING)
+        {
+          if (g_cancellable_is_cancelled (entry->cancellable))
+            return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                _("the thunk was cancelled")), FALSE;
+          if (deadline > 0 && g_get_monotonic_time () > deadline)
+            return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_DEADLINE_EXCEEDED,
+                                _("the thunk ran past its deadline waiting for its input “%s”"),
+                                (char *) name), FALSE;
+          rthunk_thunk_table_wait_any (state->table, &input, 1, g_get_monotonic_time () + 100000);
+        }
+      if (rthunk_thunk_table_get_state (state->table, input) != RTHUNK_THUNK_DONE)
+        return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
+                            _("its input “%s” failed: %s"), (char *) name,
+                            input->error != NULL ? input->error->message : _("cancelled")), FALSE;
+      rthunk_evaluator_bind (evaluator, name, input->value);
+    }
+  return TRUE;
+}
+
 static void
 run_thunk (gpointer data,
            gpointer user_data)
@@ -104,8 +143,10 @@ run_thunk (gpointer data,
   rthunk_evaluator_set_cancellable (evaluator, entry->cancellable);
   if (entry->inputs != NULL)
     g_hash_table_foreach (entry->inputs, bind_input, evaluator);
-  if (bind_definitions (evaluator, entry, &error))
+  if (bind_thunk_inputs (state, evaluator, entry, deadline, &error) &&
+      bind_definitions (evaluator, entry, &error))
     value = rthunk_evaluator_eval (evaluator, entry->expr, &error);
+  g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
   if (value != NULL && entry->cacheable)
     rthunk_result_cache_insert (state->cache, entry->cache_key, value);
   /* count before finishing: whoever sees the thunk finished sees it counted */
@@ -683,7 +724,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "failed", (gint64) __atomic_load_n (&state->failed, __ATOMIC_RELAXED),
                 "cancelled", (gint64) __atomic_load_n (&state->cancelled, __ATOMIC_RELAXED),
                 "cacheHits", (gint64) __atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED),
-                "definitionsStored", (gint64) rthunk_def_store_size (state->defs), NULL);
+                "definitionsStored", (gint64) rthunk_def_store_size (state->defs),
+                "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED), NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   return TRUE;
 }
@@ -692,9 +734,39 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
 
 
 /* Rebuilds the inputs of a request and binds their types in @checker. */
+/* A binding whose value is a reference to a thunk of this server (promise
+ * pipelining): the thunk, or NULL if the value is not a reference. */
+static gboolean
+read_thunk_ref (RthunkServerState       *state,
+                const RthunkWireBinding *binding,
+                RthunkThunkEntry       **entry,
+                GError                 **error)
+{
+  RthunkWireValueNode *node;
+
+  *entry = NULL;
+  if (binding->value == NULL || binding->value->nodes == NULL || binding->value->nodes->len != 1)
+    return TRUE;
+  node = g_ptr_array_index (binding->value->nodes, 0);
+  if (node->kind != RTHUNK_WIRE_VALUE_KIND_THUNK)
+    return TRUE;
+  if (node->thunkId != NULL)
+    *entry = rthunk_thunk_table_lookup (state->table, node->thunkId->data, node->thunkId->len);
+  if (*entry == NULL || (*entry)->type == NULL)
+    {
+      g_clear_pointer (entry, rthunk_thunk_entry_unref);
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK,
+                   _("the input “%s” names a thunk this server does not hold"), binding->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static GHashTable *
-read_bindings (const RthunkWireEvalRequest  *request,
+read_bindings (RthunkServerState            *state,
+               const RthunkWireEvalRequest  *request,
                RthunkChecker                *checker,
+               GHashTable                  **thunk_inputs,
                GError                      **error)
 {
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -707,11 +779,25 @@ read_bindings (const RthunkWireEvalRequest  *request,
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(RthunkType) type = NULL;
 
-      if (!valid_name (binding->name) || g_hash_table_contains (inputs, binding->name))
+      RthunkThunkEntry *ref = NULL;
+
+      if (!valid_name (binding->name) || g_hash_table_contains (inputs, binding->name) ||
+          (*thunk_inputs != NULL && g_hash_table_contains (*thunk_inputs, binding->name)))
         {
           g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                        _("binding %u: a missing, invalid or repeated name"), k);
           return NULL;
+        }
+      if (!read_thunk_ref (state, binding, &ref, error))
+        return NULL;
+      if (ref != NULL)
+        {
+          rthunk_checker_bind (checker, binding->name, ref->type);
+          if (*thunk_inputs == NULL)
+            *thunk_inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                   (GDestroyNotify) rthunk_thunk_entry_unref);
+          g_hash_table_insert (*thunk_inputs, g_strdup (binding->name), ref);
+          continue;
         }
       if ((value = rthunk_wire_read_value (binding->value, error)) == NULL ||
           (type = rthunk_type_of_value (value, &next_var, error)) == NULL)
@@ -722,6 +808,21 @@ read_bindings (const RthunkWireEvalRequest  *request,
   return g_steal_pointer (&inputs);
 }
 
+
+static guint
+count_unfinished (RthunkServerState *state,
+                  GHashTable        *thunk_inputs)
+{
+  GHashTableIter iter;
+  gpointer entry;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, thunk_inputs);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    if (rthunk_thunk_table_get_state (state->table, entry) <= RTHUNK_THUNK_RUNNING)
+      n++;
+  return n;
+}
 
 /* A thunk that is finished before it starts: a cached result. */
 static RthunkThunkEntry *
@@ -802,6 +903,7 @@ submit_one (RthunkServerState           *state,
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
   g_autoptr(RthunkNode) expr = NULL;
   g_autoptr(GHashTable) inputs = NULL;
+  g_autoptr(GHashTable) thunk_inputs = NULL;
   g_autoptr(RthunkType) type = NULL;
   const RthunkWireEvalOptions *options = request->__isset_options ? request->options : NULL;
   guint8 key[RTHUNK_HASH_LEN];
@@ -811,11 +913,11 @@ submit_one (RthunkServerState           *state,
   rthunk_checker_set_remote_allowed (checker, FALSE);
   if (request->ast == NULL ||
       (expr = rthunk_wire_read_ast (request->ast, state->limits.max_ast_nodes, &out->error)) == NULL ||
-      (inputs = read_bindings (request, checker, &out->error)) == NULL ||
+      (inputs = read_bindings (state, request, checker, &thunk_inputs, &out->error)) == NULL ||
       !resolve_definitions (state, request, checker, out) ||
       !check_request (checker, expr, &type, out))
     return;
-  cacheable = is_cacheable (state, expr, out, options) &&
+  cacheable = thunk_inputs == NULL && is_cacheable (state, expr, out, options) &&
               cache_key (expr, inputs, out->def_names, key);
   if (cacheable)
     {
@@ -841,6 +943,9 @@ submit_one (RthunkServerState           *state,
   entry->def_names = g_steal_pointer (&out->def_names);
   entry->cacheable = cacheable;
   memcpy (entry->cache_key, key, cacheable ? RTHUNK_HASH_LEN : 0);
+  if (thunk_inputs != NULL && count_unfinished (state, thunk_inputs) > 0)
+    COUNT (state->pipelined);
+  entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
   COUNT (state->submitted);
   g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
   out->entry = entry;

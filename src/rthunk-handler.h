@@ -26,6 +26,7 @@ typedef struct
   gint64 failed;
   gint64 cancelled;
   gint64 cache_hits;
+  gint64 pipelined;
   gint running;
 } RthunkServerState;
 

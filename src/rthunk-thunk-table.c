@@ -38,6 +38,7 @@ entry_free (RthunkThunkEntry *entry)
   g_clear_object (&entry->cancellable);
   g_clear_pointer (&entry->definitions, g_ptr_array_unref);
   g_clear_pointer (&entry->def_names, g_hash_table_unref);
+  g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
   g_free (entry);
 }
 

@@ -36,6 +36,7 @@ typedef struct
   GHashTable *def_names;         /* name in the expression → hash (GBytes) */
   gboolean cacheable;
   guint8 cache_key[32];
+  GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
 } RthunkThunkEntry;
 
 typedef struct _RthunkThunkTable RthunkThunkTable;
