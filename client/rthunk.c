@@ -30,7 +30,7 @@ typedef struct
   RthunkChecker *checker;
   RthunkEvaluator *evaluator;
   RthunkServer *embedded;
-  RthunkClient *client;
+  RthunkCluster *cluster;
 } Shell;
 
 static RthunkValue *
@@ -42,28 +42,73 @@ remote_func (RthunkEvaluator  *evaluator,
              GError          **error)
 {
   Shell *shell = user_data;
-  RthunkValue *on = g_hash_table_lookup (options, "on");
 
-  if (on != NULL && (rthunk_value_get_kind (on) != RTHUNK_VALUE_STR ||
-                     g_strcmp0 (rthunk_value_get_str (on), rthunk_client_get_server_name (shell->client)) != 0))
+  return rthunk_cluster_submit (shell->cluster, expr, options, inputs,
+                                rthunk_evaluator_get_definitions (evaluator), error);
+}
+
+static GStrv
+servers_func (RthunkEvaluator *evaluator,
+              RthunkNode      *expr,
+              gpointer         user_data)
+{
+  Shell *shell = user_data;
+
+  return rthunk_cluster_eligible (shell->cluster, expr, rthunk_evaluator_get_definitions (evaluator),
+                                  NULL);
+}
+
+/* The token: --token-file, else RTHUNK_TOKEN. */
+static gboolean
+read_token (const char  *path,
+            char       **token,
+            GError     **error)
+{
+  g_autofree char *text = NULL;
+
+  if (path == NULL)
     {
-      g_autofree char *text = rthunk_value_to_string (on);
-
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
-                   _("no server named %s (connected: %s)"), text,
-                   rthunk_client_get_server_name (shell->client));
-      return NULL;
+      *token = g_strdup (g_getenv ("RTHUNK_TOKEN"));
+      return TRUE;
     }
-  return rthunk_client_submit_full (shell->client, expr, inputs,
-                                    rthunk_evaluator_get_definitions (evaluator), error);
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return FALSE;
+  *token = g_strdup (g_strstrip (text));
+  return TRUE;
+}
+
+/* --server (repeatable), RTHUNK_SERVERS, --cluster FILE or the default
+ * cluster file; FALSE with no error when none is configured. */
+static gboolean
+add_configured_servers (Shell        *shell,
+                        char        **servers,
+                        const char   *cluster_file,
+                        GError      **error)
+{
+  g_autofree char *default_file = g_build_filename (g_get_user_config_dir (), "rthunk", "cluster.conf", NULL);
+
+  for (guint k = 0; servers != NULL && servers[k] != NULL; k++)
+    if (!rthunk_cluster_add_server (shell->cluster, servers[k], error))
+      return FALSE;
+  if (!rthunk_cluster_add_servers_from_env (shell->cluster, error))
+    return FALSE;
+  if (cluster_file == NULL && rthunk_cluster_get_n_servers (shell->cluster) == 0 &&
+      g_file_test (default_file, G_FILE_TEST_EXISTS))
+    cluster_file = default_file;
+  if (cluster_file != NULL && !rthunk_cluster_add_servers_from_file (shell->cluster, cluster_file, error))
+    return FALSE;
+  return TRUE;
 }
 
 static gboolean
 shell_connect (Shell       *shell,
-               const char  *address,
+               char       **servers,
+               const char  *cluster_file,
+               const char  *token_file,
                gboolean     local,
                GError     **error)
 {
+  g_autofree char *token = NULL;
   g_autofree char *embedded_address = NULL;
 
   shell->catalog = rthunk_stdlib_new_catalog ();
@@ -74,19 +119,25 @@ shell_connect (Shell       *shell,
       rthunk_checker_set_remote_allowed (shell->checker, FALSE);
       return TRUE;
     }
-  if (address == NULL)
+  if (!read_token (token_file, &token, error))
+    return FALSE;
+  shell->cluster = rthunk_cluster_new ();
+  rthunk_cluster_set_token (shell->cluster, token);
+  if (!add_configured_servers (shell, servers, cluster_file, error))
+    return FALSE;
+  if (rthunk_cluster_get_n_servers (shell->cluster) == 0)
     {
+      /* nothing configured: an embedded provider in this process */
       shell->embedded = rthunk_server_new (shell->catalog, "embedded");
       if (!rthunk_server_listen (shell->embedded, "127.0.0.1", 0, error))
         return FALSE;
-      address = embedded_address = g_strdup_printf ("127.0.0.1:%u",
-                                                    rthunk_server_get_port (shell->embedded));
+      embedded_address = g_strdup_printf ("127.0.0.1:%u", rthunk_server_get_port (shell->embedded));
+      if (!rthunk_cluster_add_server (shell->cluster, embedded_address, error))
+        return FALSE;
     }
-  shell->client = rthunk_client_new (address);
-  if (!rthunk_client_connect (shell->client, error))
-    return FALSE;
-  rthunk_checker_set_remote_catalog (shell->checker, rthunk_client_get_catalog (shell->client));
+  rthunk_checker_set_remote_catalog (shell->checker, rthunk_cluster_get_catalog (shell->cluster));
   rthunk_evaluator_set_remote_func (shell->evaluator, remote_func, shell, NULL);
+  rthunk_evaluator_set_servers_func (shell->evaluator, servers_func, shell, NULL);
   return TRUE;
 }
 
@@ -95,7 +146,9 @@ shell_clear (Shell *shell)
 {
   g_clear_object (&shell->evaluator);
   g_clear_object (&shell->checker);
-  g_clear_object (&shell->client);
+  if (shell->cluster != NULL)
+    g_object_run_dispose (G_OBJECT (shell->cluster));
+  g_clear_object (&shell->cluster);
   if (shell->embedded != NULL)
     rthunk_server_stop (shell->embedded);
   g_clear_object (&shell->embedded);
@@ -211,6 +264,8 @@ main (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *expr = NULL;
+  g_autofree char *cluster_file = NULL;
+  g_autofree char *token_file = NULL;
   g_auto(GStrv) servers = NULL;
   g_auto(GStrv) files = NULL;
   gboolean local = FALSE;
@@ -220,6 +275,8 @@ main (int    argc,
     { "eval", 'e', 0, G_OPTION_ARG_STRING, &expr, N_("Evaluate EXPR and print the value of its last form"), N_("EXPR") },
     { "server", 's', 0, G_OPTION_ARG_STRING_ARRAY, &servers, N_("Use the server at HOST:PORT for remote expressions"), N_("HOST:PORT") },
     { "local", 'l', 0, G_OPTION_ARG_NONE, &local, N_("Use no server at all"), NULL },
+    { "cluster", 0, 0, G_OPTION_ARG_FILENAME, &cluster_file, N_("Use the servers of this cluster file"), N_("FILE") },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Send the token in this file (else RTHUNK_TOKEN)"), N_("FILE") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("[FILE.rth]") },
     { NULL }
   };
@@ -237,7 +294,7 @@ main (int    argc,
       g_printerr ("rthunk: %s\n", error->message);
       return 2;
     }
-  if (!shell_connect (&shell, servers != NULL ? servers[0] : NULL, local, &error))
+  if (!shell_connect (&shell, servers, cluster_file, token_file, local, &error))
     {
       report (error);
       shell_clear (&shell);

@@ -677,11 +677,87 @@ form_await (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
   return infer (ctx, rthunk_node_get_item (form, 1), scope, FALSE, error);
 }
 
+/* Infers a part of a splitting form that runs on the servers. */
+static RthunkType *
+infer_on_servers (Ctx         *ctx,
+                  RthunkNode  *node,
+                  Scope       *scope,
+                  GError     **error)
+{
+  RthunkType *type;
+
+  if (!ctx->checker->remote_allowed || ctx->in_remote)
+    {
+      rthunk_set_node_error (error, node, RTHUNK_ERROR_SYNTAX,
+                             _("pmap, psum and preduce are not available here"));
+      return NULL;
+    }
+  ctx->in_remote = TRUE;
+  type = infer (ctx, node, scope, FALSE, error);
+  ctx->in_remote = FALSE;
+  return type;
+}
+
+/* Checks the arguments of a splitting form against @signature, each one
+ * on the servers or here as @remote says. */
+static RthunkType *
+infer_split (Ctx         *ctx,
+             RthunkNode  *form,
+             Scope       *scope,
+             const char  *signature,
+             const char  *remote,
+             GError     **error)
+{
+  g_autoptr(RthunkType) scheme = rthunk_type_parse (signature, NULL);
+  g_autoptr(RthunkType) fn = instantiate (ctx, scheme);
+  guint n = rthunk_type_get_n_children (fn) - 1;
+
+  if (!check_arity (form, n, n, error))
+    return NULL;
+  for (guint k = 0; k < n; k++)
+    {
+      RthunkNode *arg = rthunk_node_get_item (form, k + 1);
+      g_autoptr(RthunkType) type = remote[k] == 'r' ? infer_on_servers (ctx, arg, scope, error)
+                                                    : infer (ctx, arg, scope, FALSE, error);
+      g_autofree char *what = g_strdup_printf (_("argument %u of %s"), k + 1,
+                                               rthunk_node_get_text (rthunk_node_get_item (form, 0)));
+
+      if (type == NULL || !expect (ctx, rthunk_type_get_child (fn, k), type, arg, what, error))
+        return NULL;
+    }
+  return rthunk_type_ref (rthunk_type_get_child (fn, n));
+}
+
+/* (pmap F XS): F runs on the servers, one chunk of XS each. */
+static RthunkType *
+form_pmap (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+{
+  return infer_split (ctx, form, scope, "((a -> b) [a] -> [b])", "rl", error);
+}
+
+/* (psum F LO HI): the sum of (F i) for i in [LO, HI), a slice per server. */
+static RthunkType *
+form_psum (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+{
+  return infer_split (ctx, form, scope, "num b => ((int -> b) int int -> b)", "rll", error);
+}
+
+/* (preduce OP INIT F LO HI): OP, associative, folds (F i) for i in [LO, HI)
+ * on each server's slice, and here over the slices' results from INIT. */
+static RthunkType *
+form_preduce (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+{
+  return infer_split (ctx, form, scope, "((b b -> b) b (int -> b) int int -> b)", "rlrll", error);
+}
+
 static const struct
 {
   const char *name;
   FormFunc func;
 } special_forms[] = {
+  { "pmap", form_pmap },
+  { "psum", form_psum },
+  { "preduce", form_preduce },
   { "if", form_if },
   { "do", form_do },
   { "and", form_logic },
@@ -915,7 +991,7 @@ rthunk_checker_set_remote_allowed (RthunkChecker *checker,
  * rthunk_checker_check_typed:
  * @checker: a checker
  * @form: a top-level form
- * @node_types: (out) (optional) (transfer full) (element-type RthunkNode RthunkType):
+ * @node_types: (out) (optional) (transfer container) (element-type RthunkNode RthunkType):
  *   the type of every node of @form, resolved
  * @error: return location for a #GError
  *

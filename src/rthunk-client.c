@@ -34,6 +34,8 @@ struct _RthunkClient
   ThriftProtocol *protocol;
   RthunkWireRemoteExecutionServiceIf *stub;
   char *server_name;
+  char **capabilities;
+  guint load;
   char *token;
   RthunkCatalog *catalog;
   guint definitions_sent;
@@ -61,6 +63,7 @@ rthunk_client_finalize (GObject *object)
   disconnect_locked (self);
   g_clear_object (&self->catalog);
   g_free (self->server_name);
+  g_strfreev (self->capabilities);
   g_free (self->token);
   g_free (self->address);
   g_free (self->host);
@@ -259,6 +262,16 @@ fetch_info_locked (RthunkClient  *self,
   g_free (self->server_name);
   self->server_name = g_strdup (info->name != NULL && g_utf8_validate (info->name, -1, NULL)
                                 ? info->name : self->address);
+  g_strfreev (self->capabilities);
+  self->capabilities = g_new0 (char *, info->capabilities->len + 1);
+  for (guint k = 0, n = 0; k < info->capabilities->len; k++)
+    {
+      const char *capability = g_ptr_array_index (info->capabilities, k);
+
+      if (capability != NULL && g_utf8_validate (capability, -1, NULL))
+        self->capabilities[n++] = g_strdup (capability);
+    }
+  self->load = info->running + info->queued;
   return TRUE;
 }
 
@@ -342,6 +355,68 @@ rthunk_client_get_server_name (RthunkClient *client)
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
 
   return client->server_name;
+}
+
+/**
+ * rthunk_client_get_capabilities:
+ * @client: a connected client
+ *
+ * Returns: (transfer none) (array zero-terminated=1) (nullable): what the
+ *   server said it offers (`db`, …), as of the last rthunk_client_ping()
+ *
+ * Since: 0.1
+ */
+const char *const *
+rthunk_client_get_capabilities (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+
+  return (const char *const *) client->capabilities;
+}
+
+/**
+ * rthunk_client_get_load:
+ * @client: a connected client
+ *
+ * Returns: the thunks running or queued on the server, as of the last
+ *   rthunk_client_ping()
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_client_get_load (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
+
+  return client->load;
+}
+
+/**
+ * rthunk_client_ping:
+ * @client: a client
+ * @error: return location for a #GError
+ *
+ * Asks the server for its info again (reconnecting if needed): its name,
+ * capabilities and load.
+ *
+ * Returns: %TRUE if the server answered
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_client_ping (RthunkClient  *client,
+                    GError       **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
+
+  g_mutex_lock (&client->lock);
+  ok = ensure_connected_locked (client, error) && fetch_info_locked (client, error);
+  if (ok && client->catalog == NULL)
+    ok = fetch_catalog_locked (client, error);
+  g_mutex_unlock (&client->lock);
+  return ok;
 }
 
 /**

@@ -22,6 +22,10 @@ gboolean       rthunk_client_connect         (RthunkClient  *client,
                                               GError       **error);
 const char    *rthunk_client_get_server_name (RthunkClient  *client);
 RthunkCatalog *rthunk_client_get_catalog     (RthunkClient  *client);
+const char *const *rthunk_client_get_capabilities (RthunkClient *client);
+guint          rthunk_client_get_load        (RthunkClient  *client);
+gboolean       rthunk_client_ping            (RthunkClient  *client,
+                                              GError       **error);
 RthunkValue   *rthunk_client_submit          (RthunkClient  *client,
                                               RthunkNode    *expr,
                                               GHashTable    *inputs,

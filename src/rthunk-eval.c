@@ -264,6 +264,9 @@ struct _RthunkEvaluator
   RthunkRemoteFunc remote_func;
   gpointer remote_data;
   GDestroyNotify remote_destroy;
+  RthunkServersFunc servers_func;
+  gpointer servers_data;
+  GDestroyNotify servers_destroy;
   guint64 steps;
 };
 
@@ -289,6 +292,8 @@ struct _RthunkCallContext
 static gboolean apply (State *state, RthunkNode *call, RthunkValue *func,
                        Val *args, guint n_args, Val *out);
 static gboolean run_args (Code **codes, guint n, Frame *frame, Val *args);
+static gboolean prim_int (State *state, Code *code, gint64 a, gint64 b, Val *out);
+static gboolean prim_float (State *state, Code *code, double a, double b, Val *out);
 
 static gboolean
 fail (State       *state,
@@ -761,6 +766,295 @@ run_remote (Code *code, Frame *frame, Val *out)
     return fail_with (state, form, error);
   *out = val_unbox_take (result);
   return TRUE;
+}
+
+/* ---- splitting: pmap, psum, preduce --------------------------------------- */
+
+typedef enum { SPLIT_PMAP, SPLIT_PSUM, SPLIT_PREDUCE } SplitKind;
+
+/* How many local arguments each form evaluates here before the inputs. */
+static guint
+split_locals (SplitKind kind)
+{
+  return kind == SPLIT_PMAP ? 1 : kind == SPLIT_PSUM ? 2 : 4;
+}
+
+static RthunkNode *
+sym_at (const char *name,
+        RthunkNode *where)
+{
+  return rthunk_node_set_position (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, name),
+                                   rthunk_node_get_source (where),
+                                   rthunk_node_get_line (where), rthunk_node_get_col (where));
+}
+
+/* (HEAD ARGS…), taking the references of the arguments. */
+static RthunkNode *
+call_at (RthunkNode  *where,
+         const char  *head,
+         guint        n,
+         ...)
+{
+  RthunkNode *items[6];
+  RthunkNode *node;
+  va_list args;
+
+  items[0] = sym_at (head, where);
+  va_start (args, n);
+  for (guint k = 0; k < n; k++)
+    items[k + 1] = va_arg (args, RthunkNode *);
+  va_end (args);
+  node = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, n + 1);
+  rthunk_node_set_position (node, rthunk_node_get_source (where), rthunk_node_get_line (where),
+                            rthunk_node_get_col (where));
+  for (guint k = 0; k <= n; k++)
+    rthunk_node_unref (items[k]);
+  return node;
+}
+
+/* (F ARG), taking the reference of @arg. */
+static RthunkNode *
+apply_at (RthunkNode *where,
+          RthunkNode *f,
+          RthunkNode *arg)
+{
+  RthunkNode *items[2] = { f, arg };
+  RthunkNode *node = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, 2);
+
+  rthunk_node_unref (arg);
+  return rthunk_node_set_position (node, rthunk_node_get_source (where), rthunk_node_get_line (where),
+                                   rthunk_node_get_col (where));
+}
+
+/* What each server evaluates for its chunk:
+ *   pmap:    (map F __xs)
+ *   psum:    (sum (map F (range __lo __hi)))
+ *   preduce: (reduce OP (F __lo) (map F (range (+ __lo 1) __hi))) */
+static RthunkNode *
+split_expr (SplitKind   kind,
+            RthunkNode *form)
+{
+  RthunkNode *f = rthunk_node_get_item (form, kind == SPLIT_PREDUCE ? 3 : 1);
+
+  switch (kind)
+    {
+    case SPLIT_PMAP:
+      return call_at (form, "map", 2, rthunk_node_ref (f), sym_at ("__xs", form));
+    case SPLIT_PSUM:
+      return call_at (form, "sum", 1,
+                      call_at (form, "map", 2, rthunk_node_ref (f),
+                               call_at (form, "range", 2, sym_at ("__lo", form), sym_at ("__hi", form))));
+    case SPLIT_PREDUCE:
+    default:
+      return call_at (form, "reduce", 3, rthunk_node_ref (rthunk_node_get_item (form, 1)),
+                      apply_at (form, f, sym_at ("__lo", form)),
+                      call_at (form, "map", 2, rthunk_node_ref (f),
+                               call_at (form, "range", 2,
+                                        call_at (form, "+", 2, sym_at ("__lo", form),
+                                                 rthunk_node_set_position (rthunk_node_new_int (1),
+                                                                           rthunk_node_get_source (form),
+                                                                           rthunk_node_get_line (form),
+                                                                           rthunk_node_get_col (form))),
+                                        sym_at ("__hi", form))));
+    }
+}
+
+/* The servers a chunk may go to: NULL means "wherever remote goes". */
+static GStrv
+split_servers (State      *state,
+               RthunkNode *expr)
+{
+  RthunkEvaluator *ev = state->ev;
+  GStrv servers;
+
+  if (ev->servers_func == NULL)
+    return NULL;
+  servers = ev->servers_func (ev, expr, ev->servers_data);
+  if (servers != NULL && servers[0] == NULL)
+    g_clear_pointer (&servers, g_strfreev);
+  return servers;
+}
+
+/* Submits one chunk; its value is (usually) pending. */
+static gboolean
+submit_chunk (State       *state,
+              Code        *code,
+              RthunkNode  *expr,
+              const char  *server,
+              GHashTable  *inputs,
+              RthunkValue **out)
+{
+  RthunkEvaluator *ev = state->ev;
+  g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                         (GDestroyNotify) rthunk_value_unref);
+  GError *error = NULL;
+
+  if (server != NULL)
+    g_hash_table_insert (options, g_strdup ("on"), rthunk_value_new_str (server));
+  *out = ev->remote_func (ev, expr, options, inputs, ev->remote_data, &error);
+  return *out != NULL || fail_with (state, code->node, error);
+}
+
+/* The values of the names F (and OP) read here, as for remote. */
+static gboolean
+split_inputs (Code        *code,
+              Frame       *frame,
+              guint        first,
+              GHashTable  *inputs)
+{
+  for (guint k = first; k < code->n_kids; k++)
+    {
+      Val v;
+
+      if (!run (code->kids[k], frame, &v))
+        return FALSE;
+      if (v.tag != V_OBJ || rthunk_value_get_kind (v.u.obj) != RTHUNK_VALUE_FUNC)
+        g_hash_table_replace (inputs, g_strdup (code->input_names[k - first]), val_box (v));
+      val_unref (v);
+    }
+  return TRUE;
+}
+
+/* Cuts the work in one chunk per server and submits every chunk at once. */
+static gboolean
+submit_chunks (State      *state,
+               Code       *code,
+               Frame      *frame,
+               Val        *locals,
+               GPtrArray  *parts)
+{
+  SplitKind kind = (SplitKind) code->slot;
+  g_autoptr(RthunkNode) expr = split_expr (kind, code->node);
+  g_auto(GStrv) servers = split_servers (state, expr);
+  guint n = servers != NULL ? g_strv_length (servers) : 1;
+  guint first = split_locals (kind);
+  gint64 lo = 0, hi = 0, total;
+
+  if (kind == SPLIT_PMAP)
+    total = rthunk_value_get_length (locals[0].u.obj);
+  else
+    {
+      lo = locals[first - 2].u.i;
+      hi = locals[first - 1].u.i;
+      total = hi > lo ? hi - lo : 0;
+    }
+  n = MAX (1, (guint) MIN ((gint64) n, MAX (total, 1)));
+  for (guint c = 0; c < n; c++)
+    {
+      g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                            (GDestroyNotify) rthunk_value_unref);
+      gint64 from = total * c / n, to = total * (c + 1) / n;
+      RthunkValue *part;
+
+      if (!split_inputs (code, frame, first, inputs))
+        return FALSE;
+      if (kind == SPLIT_PMAP)
+        {
+          RthunkValue **items = g_new (RthunkValue *, MAX (to - from, 1));
+
+          for (gint64 k = from; k < to; k++)
+            items[k - from] = rthunk_value_ref (rthunk_value_get_item (locals[0].u.obj, k));
+          g_hash_table_insert (inputs, g_strdup ("__xs"), rthunk_value_new_list_take (items, to - from));
+        }
+      else
+        {
+          if (from == to)
+            continue;
+          g_hash_table_insert (inputs, g_strdup ("__lo"), rthunk_value_new_int (lo + from));
+          g_hash_table_insert (inputs, g_strdup ("__hi"), rthunk_value_new_int (lo + to));
+        }
+      if (!submit_chunk (state, code, expr, servers != NULL ? servers[c] : NULL, inputs, &part))
+        return FALSE;
+      g_ptr_array_add (parts, part);
+    }
+  return TRUE;
+}
+
+/* Joins the chunks' results, in order. */
+static gboolean
+merge_parts (State      *state,
+             Code       *code,
+             Val        *locals,
+             GPtrArray  *parts,
+             Val        *out)
+{
+  SplitKind kind = (SplitKind) code->slot;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  Val acc = kind == SPLIT_PREDUCE ? val_ref (locals[1]) : val_int (0);
+
+  for (guint k = 0; k < parts->len; k++)
+    {
+      Val part = val_unbox (g_ptr_array_index (parts, k));
+      Val args[2];
+
+      if (!force (state, code->node, &part))
+        goto failed;
+      if (kind == SPLIT_PMAP)
+        for (gsize i = 0; i < rthunk_value_get_length (part.u.obj); i++)
+          g_ptr_array_add (items, rthunk_value_ref (rthunk_value_get_item (part.u.obj, i)));
+      else if (kind == SPLIT_PSUM && k == 0)
+        acc = val_ref (part);
+      else
+        {
+          /* psum adds, preduce applies OP, both here */
+          args[0] = acc;
+          args[1] = val_ref (part);
+          if (kind == SPLIT_PSUM)
+            {
+              Code adder = { 0, };
+
+              adder.node = code->node;
+              adder.prim = PRIM_ADD;
+              if (acc.tag == V_INT && part.tag == V_INT)
+                {
+                  if (!prim_int (state, &adder, acc.u.i, part.u.i, &acc))
+                    goto failed;
+                }
+              else if (!prim_float (state, &adder, acc.u.f, part.u.f, &acc))
+                goto failed;
+            }
+          else if (!apply (state, code->node, locals[0].u.obj, args, 2, &acc))
+            {
+              val_unref (part);
+              return FALSE;
+            }
+        }
+      val_unref (part);
+      continue;
+failed:
+      val_unref (part);
+      val_unref (acc);
+      return FALSE;
+    }
+  if (kind == SPLIT_PMAP)
+    *out = val_obj (rthunk_value_new_list ((RthunkValue **) items->pdata, items->len));
+  else
+    *out = acc;
+  return TRUE;
+}
+
+/* kids: the local arguments (XS; or LO HI; or OP INIT LO HI), then the
+ * inputs of F (and OP); code->prim is the SplitKind. */
+static gboolean
+run_split (Code *code, Frame *frame, Val *out)
+{
+  State *state = frame->state;
+  guint n_locals = split_locals ((SplitKind) code->slot);
+  Val locals[4] = { { V_NIL }, { V_NIL }, { V_NIL }, { V_NIL } };
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  gboolean ok = TRUE;
+
+  if (state->ev->remote_func == NULL)
+    return fail (state, code->node, RTHUNK_ERROR_CONNECTION,
+                 _("no server to split the work across (running with --local?)"));
+  for (guint k = 0; k < n_locals && ok; k++)
+    ok = run_forced (code->kids[k], frame, &locals[k]);
+  if (ok)
+    ok = submit_chunks (state, code, frame, locals, parts) &&
+         merge_parts (state, code, locals, parts, out);
+  for (guint k = 0; k < n_locals; k++)
+    val_unref (locals[k]);
+  return ok;
 }
 
 static gboolean
@@ -1751,6 +2045,57 @@ compile_remote (Compiler *c, RthunkNode *form)
   return code;
 }
 
+/* (pmap F XS), (psum F LO HI), (preduce OP INIT F LO HI). */
+static Code *
+compile_split (Compiler   *c,
+               RthunkNode *form,
+               SplitKind   kind)
+{
+  guint n_locals = split_locals (kind);
+  g_autoptr(GPtrArray) symbols = g_ptr_array_new ();
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  static const guint local_items[3][4] = { { 2 }, { 2, 3 }, { 1, 2, 4, 5 } };
+  Code *code;
+
+  collect_symbols (rthunk_node_get_item (form, kind == SPLIT_PREDUCE ? 3 : 1), symbols);
+  if (kind == SPLIT_PREDUCE)
+    collect_symbols (rthunk_node_get_item (form, 1), symbols);
+  for (guint k = 0; k < symbols->len; k++)
+    if (is_bound (c, g_ptr_array_index (symbols, k)))
+      g_ptr_array_add (inputs, g_ptr_array_index (symbols, k));
+  code = code_new (run_split, form, n_locals + inputs->len);
+  code->slot = kind;
+  for (guint k = 0; k < n_locals; k++)
+    code->kids[k] = compile (c, rthunk_node_get_item (form, local_items[kind][k]));
+  code->input_names = g_new0 (char *, inputs->len + 1);
+  for (guint k = 0; k < inputs->len; k++)
+    {
+      g_autoptr(RthunkNode) ref = sym_at (g_ptr_array_index (inputs, k), form);
+
+      code->input_names[k] = g_strdup (g_ptr_array_index (inputs, k));
+      code->kids[n_locals + k] = compile (c, ref);
+    }
+  return code;
+}
+
+static Code *
+compile_pmap (Compiler *c, RthunkNode *form)
+{
+  return compile_split (c, form, SPLIT_PMAP);
+}
+
+static Code *
+compile_psum (Compiler *c, RthunkNode *form)
+{
+  return compile_split (c, form, SPLIT_PSUM);
+}
+
+static Code *
+compile_preduce (Compiler *c, RthunkNode *form)
+{
+  return compile_split (c, form, SPLIT_PREDUCE);
+}
+
 typedef Code *(*FormCompiler) (Compiler *c, RthunkNode *form);
 
 static const struct
@@ -1758,6 +2103,9 @@ static const struct
   const char *name;
   FormCompiler compile;
 } special_forms[] = {
+  { "pmap", compile_pmap },
+  { "psum", compile_psum },
+  { "preduce", compile_preduce },
   { "if", compile_if },
   { "do", compile_do },
   { "and", compile_logic },
@@ -1897,6 +2245,8 @@ rthunk_evaluator_finalize (GObject *object)
 
   if (self->remote_destroy != NULL)
     self->remote_destroy (self->remote_data);
+  if (self->servers_destroy != NULL)
+    self->servers_destroy (self->servers_data);
   g_clear_object (&self->catalog);
   g_clear_object (&self->cancellable);
   g_hash_table_unref (self->globals);
@@ -2299,4 +2649,32 @@ rthunk_call_context_check (RthunkCallContext  *context,
     return TRUE;
   g_propagate_error (error, g_steal_pointer (&state->error));
   return FALSE;
+}
+
+/**
+ * rthunk_evaluator_set_servers_func:
+ * @evaluator: an evaluator
+ * @func: (scope notified) (closure user_data) (destroy destroy): names the
+ *   servers that can run an expression, for pmap, psum and preduce
+ * @user_data: (nullable): passed to @func
+ * @destroy: (nullable): frees @user_data
+ *
+ * Without it, the splitting forms make one chunk, sent wherever `remote`
+ * sends it.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_evaluator_set_servers_func (RthunkEvaluator  *evaluator,
+                                   RthunkServersFunc func,
+                                   gpointer          user_data,
+                                   GDestroyNotify    destroy)
+{
+  g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
+
+  if (evaluator->servers_destroy != NULL)
+    evaluator->servers_destroy (evaluator->servers_data);
+  evaluator->servers_func = func;
+  evaluator->servers_data = user_data;
+  evaluator->servers_destroy = destroy;
 }

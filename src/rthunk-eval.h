@@ -68,6 +68,22 @@ typedef RthunkValue *(*RthunkRemoteFunc) (RthunkEvaluator  *evaluator,
                                           gpointer          user_data,
                                           GError          **error);
 
+/**
+ * RthunkServersFunc:
+ * @evaluator: the evaluator splitting work
+ * @expr: what each chunk will evaluate
+ * @user_data: the data given to rthunk_evaluator_set_servers_func()
+ *
+ * Names the servers that can run @expr, one chunk each.
+ *
+ * Returns: (transfer full) (nullable): server names, or %NULL
+ *
+ * Since: 0.1
+ */
+typedef GStrv (*RthunkServersFunc) (RthunkEvaluator *evaluator,
+                                    RthunkNode      *expr,
+                                    gpointer         user_data);
+
 RthunkEvaluator *rthunk_evaluator_new           (RthunkCatalog     *catalog) G_GNUC_WARN_UNUSED_RESULT;
 void             rthunk_evaluator_set_limits    (RthunkEvaluator   *evaluator,
                                                  guint64            fuel,
@@ -79,6 +95,10 @@ void             rthunk_evaluator_set_remote_func (RthunkEvaluator *evaluator,
                                                    RthunkRemoteFunc func,
                                                    gpointer         user_data,
                                                    GDestroyNotify   destroy);
+void             rthunk_evaluator_set_servers_func (RthunkEvaluator   *evaluator,
+                                                    RthunkServersFunc  func,
+                                                    gpointer           user_data,
+                                                    GDestroyNotify     destroy);
 void             rthunk_evaluator_bind          (RthunkEvaluator   *evaluator,
                                                  const char        *name,
                                                  RthunkValue       *value);

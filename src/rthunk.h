@@ -19,6 +19,7 @@
 #include "rthunk-hash.h"
 #include "rthunk-server.h"
 #include "rthunk-client.h"
+#include "rthunk-cluster.h"
 #include "rthunk-provider.h"
 
 #undef __RTHUNK_INSIDE__

@@ -1,0 +1,107 @@
+#!/bin/sh
+# Many servers through the rthunk shell: three real rthunkd processes and
+# an rthunkd-sqlite on loopback ports. Routing by function, by capability,
+# pinning, pmap/psum/preduce equal to local results, promise pipelining,
+# and failover of thunks without side effects when a server is killed -9.
+# Prints TAP.
+set -u
+tmp=$(mktemp -d)
+pids=
+n=0
+failed=0
+cleanup() {
+  for p in $pids; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+# start NAME PROGRAM ARGS… : sets $port_NAME and $pid_NAME
+start() {
+  name=$1; shift
+  "$@" --port 0 --name "$name" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pid=$!
+  pids="$pids $pid"
+  for _ in $(seq 1 200); do
+    grep -q 'listening on' "$tmp/$name.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  eval "port_$name=\$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)\$/\1/p' \"\$tmp/\$name.out\")"
+  eval "pid_$name=$pid"
+}
+
+sqlite3_db() {
+  "$PYTHON3" -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("create table items (name text, qty integer)")
+c.executemany("insert into items values (?, ?)", [("apple", 3), ("pear", 5)])
+c.commit()' "$1"
+}
+
+# expect NAME EXPECTED ARGS… : exit 0 and exactly that on stdout
+expect() {
+  name=$1; want=$2; shift 2
+  got=$("$RTHUNK" $servers "$@" 2>"$tmp/err"); rc=$?
+  if [ "$rc" -eq 0 ] && [ "$got" = "$want" ]; then ok "$name"
+  else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
+}
+
+echo "1..13"
+
+sqlite3_db "$tmp/items.db"
+start alpha "$RTHUNKD"
+start beta "$RTHUNKD"
+start gamma "$RTHUNKD"
+start store "$RTHUNKD_SQLITE" --db "$tmp/items.db"
+servers="--server 127.0.0.1:$port_alpha --server 127.0.0.1:$port_beta --server 127.0.0.1:$port_gamma --server 127.0.0.1:$port_store"
+
+expect "a function only one server provides goes there" '[["apple" "3"] ["pear" "5"]]' \
+  -e '(await (remote (sql-query "SELECT name, qty FROM items ORDER BY name")))'
+expect ":needs routes by capability" '"store"' -e '(await (remote :needs "db" (server-name)))'
+expect ":on pins to a server" '"beta"' -e '(await (remote :on "beta" (server-name)))'
+got=$("$RTHUNK" $servers -e '(remote :on "zeta" 1)' 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && echo "$got" | grep -q 'no server named “zeta”'; then ok "an unknown server is an error"
+else not_ok "an unknown server is an error" "exit $rc: $got"; fi
+
+local_pmap=$("$RTHUNK" --local -e '(map (fn [x] (* x x)) (range 0 100))')
+expect "pmap equals map" "$local_pmap" -e '(pmap (fn [x] (* x x)) (range 0 100))'
+expect "pmap spreads the chunks over every eligible server" '["alpha" "beta" "gamma" "store"]' \
+  -e '(let [names (pmap (fn [x] (server-name)) [1 2 3 4])] names)'
+local_sum=$("$RTHUNK" --local -e '(sum (map (fn [i] (* i i)) (range 0 100000)))')
+expect "psum equals the local sum" "$local_sum" -e '(psum (fn [i] (* i i)) 0 100000)'
+expect "preduce with max equals the local reduce" \
+  "$("$RTHUNK" --local -e '(reduce max 0 (map (fn [i] (mod (* i 7919) 1000)) (range 0 5000)))')" \
+  -e '(preduce max 0 (fn [i] (mod (* i 7919) 1000)) 0 5000)'
+expect "user functions travel to every server" 385 -e '(defn sq [n] (* n n)) (psum sq 0 11)'
+
+# pipelining: b names a, still running on the same server, as its input
+expect "a pending value used on its own server travels as a reference" 420 \
+  -e '(let [a (remote :on "alpha" (delay 500 41)) b (remote :on "alpha" (+ a 1))] (* 10 (await b)))'
+
+# failover: kill -9 the servers running two slow thunks; they finish elsewhere
+"$RTHUNK" --server "127.0.0.1:$port_alpha" --server "127.0.0.1:$port_beta" --server "127.0.0.1:$port_gamma" \
+  -e '(let [a (remote (delay 1500 40)) b (remote (delay 1500 2))] (+ (await a) (await b)))' \
+  >"$tmp/failover.out" 2>"$tmp/failover.err" &
+client=$!
+sleep 0.6
+kill -9 "$pid_alpha" "$pid_beta"
+if wait "$client" && [ "$(cat "$tmp/failover.out")" = 42 ]; then ok "thunks of a killed server complete on another"
+else not_ok "thunks of a killed server complete on another" "stdout: $(cat "$tmp/failover.out")" "stderr: $(cat "$tmp/failover.err")"; fi
+
+got=$("$RTHUNK" --server "127.0.0.1:$port_alpha" -e '1' 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && echo "$got" | grep -q 'cannot connect'; then ok "a dead server is a clear error"
+else not_ok "a dead server is a clear error" "exit $rc: $got"; fi
+
+# an io thunk whose server dies is not retried
+"$RTHUNK" --server "127.0.0.1:$port_gamma" --server "127.0.0.1:$port_store" \
+  -e '(await (remote :needs "db" (do (delay 1500 1) (sql-exec "INSERT INTO items VALUES (\"fig\", 1)"))))' \
+  >"$tmp/io.out" 2>"$tmp/io.err" &
+client=$!
+sleep 0.6
+kill -9 "$pid_store"
+if ! wait "$client" && grep -q 'side effects' "$tmp/io.err"; then ok "an io thunk of a killed server fails with a clear error"
+else not_ok "an io thunk of a killed server fails with a clear error" "stdout: $(cat "$tmp/io.out")" "stderr: $(cat "$tmp/io.err")"; fi
+
+[ "$failed" -eq 0 ]
