@@ -385,7 +385,7 @@ compare_defs (gconstpointer a,
  * rthunk_catalog_list:
  * @catalog: a catalog
  *
- * Returns: (transfer full) (element-type RthunkFuncDef): every function,
+ * Returns: (transfer container) (element-type RthunkFuncDef): every function,
  *   sorted by name
  *
  * Since: 0.1
@@ -458,4 +458,11 @@ rthunk_catalog_get_capabilities (RthunkCatalog *catalog)
   g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), NULL);
 
   return (const char *const *) catalog->capabilities->pdata;
+}
+
+/* The C implementation, for the library's own checks (private). */
+RthunkNativeFunc
+rthunk_func_def_get_native (RthunkFuncDef *def)
+{
+  return def->func;
 }

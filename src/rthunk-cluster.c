@@ -32,6 +32,7 @@ typedef struct
   gint64 next_check_us;
   gint64 backoff_us;
   gint64 failures;
+  double penalty;               /* grows when it disagrees with the majority */
 } Member;
 
 struct _RthunkCluster
@@ -290,6 +291,7 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
   member->address = g_strdup (address);
   member->client = g_steal_pointer (&client);
   member->state = RTHUNK_MEMBER_UP;
+  member->penalty = 1.0;
   member->backoff_us = MIN_BACKOFF_US;
   member->next_check_us = g_get_monotonic_time () + HEALTH_PERIOD_US;
   g_mutex_lock (&cluster->lock);
@@ -391,7 +393,7 @@ rthunk_cluster_get_n_servers (RthunkCluster *cluster)
 static double
 score_of (Member *member)
 {
-  return (member->outstanding + 1) * MAX (member->latency_ms, 0.05);
+  return (member->outstanding + 1) * MAX (member->latency_ms, 0.05) * member->penalty;
 }
 
 /**
@@ -556,6 +558,9 @@ rthunk_cluster_eligible (RthunkCluster *cluster,
   return (GStrv) g_ptr_array_free (out, FALSE);
 }
 
+static Member *choose_avoiding (RthunkCluster *self, GHashTable *names, const char *on,
+                                const char *needs, GPtrArray *avoid, GError **error);
+
 /* The server a submission goes to (with one more outstanding thunk), or
  * NULL with @error set. */
 static Member *
@@ -565,6 +570,21 @@ choose (RthunkCluster  *self,
         const char     *needs,
         Member         *exclude,
         GError        **error)
+{
+  g_autoptr(GPtrArray) avoid = g_ptr_array_new ();
+
+  if (exclude != NULL)
+    g_ptr_array_add (avoid, exclude);
+  return choose_avoiding (self, names, on, needs, avoid, error);
+}
+
+static Member *
+choose_avoiding (RthunkCluster  *self,
+                 GHashTable     *names,
+                 const char     *on,
+                 const char     *needs,
+                 GPtrArray      *avoid,
+                 GError        **error)
 {
   Member *best = NULL;
 
@@ -587,7 +607,7 @@ choose (RthunkCluster  *self,
           best = m;
           break;
         }
-      if (m == exclude || !eligible_locked (self, m, names, needs))
+      if (g_ptr_array_find (avoid, m, NULL) || !eligible_locked (self, m, names, needs))
         continue;
       if (best == NULL || score_of (m) < score_of (best))
         best = m;
@@ -802,12 +822,161 @@ string_option (GHashTable *options,
     ? rthunk_value_get_str (value) : NULL;
 }
 
+/* ---- verification: (remote :verify N EXPR) ----------------------------------- */
+
+typedef struct
+{
+  RthunkCluster *cluster;
+  GPtrArray *members;           /* Member, where each copy ran */
+  GPtrArray *values;            /* their (pending) values */
+  RthunkNode *expr;
+  GHashTable *inputs;
+  GHashTable *definitions;
+  GHashTable *names;
+  char *needs;
+} Verification;
+
+static void
+verification_free (gpointer data)
+{
+  Verification *v = data;
+
+  for (guint k = 0; k < v->members->len; k++)
+    done_with (v->cluster, g_ptr_array_index (v->members, k));
+  g_ptr_array_unref (v->members);
+  g_ptr_array_unref (v->values);
+  rthunk_node_unref (v->expr);
+  g_clear_pointer (&v->inputs, g_hash_table_unref);
+  g_clear_pointer (&v->definitions, g_hash_table_unref);
+  g_hash_table_unref (v->names);
+  g_free (v->needs);
+  g_object_unref (v->cluster);
+  g_free (v);
+}
+
+static const char *
+member_name (Member *member)
+{
+  return rthunk_client_get_server_name (member->client);
+}
+
+/* Asks one more server and lowers the score of whoever the majority
+ * contradicts; returns a sentence for the error. */
+static char *
+break_tie (Verification *v,
+           RthunkValue  *first,
+           RthunkValue  *second)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) third = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  Member *referee = choose_avoiding (v->cluster, v->names, NULL, v->needs, v->members, &error);
+  Member *loser;
+
+  if (referee == NULL)
+    return g_strdup (_("no third server could break the tie"));
+  third = rthunk_client_submit_full (referee->client, v->expr, v->inputs, v->definitions, &error);
+  value = third != NULL ? rthunk_value_force (third, &error) : NULL;
+  done_with (v->cluster, referee);
+  if (value == NULL)
+    return g_strdup_printf (_("%s could not break the tie: %s"), member_name (referee), error->message);
+  if (rthunk_value_equal (value, first))
+    loser = g_ptr_array_index (v->members, 1);
+  else if (rthunk_value_equal (value, second))
+    loser = g_ptr_array_index (v->members, 0);
+  else
+    return g_strdup_printf (_("%s disagrees with both"), member_name (referee));
+  g_mutex_lock (&v->cluster->lock);
+  loser->penalty *= 4;
+  g_mutex_unlock (&v->cluster->lock);
+  g_message ("server %s disagreed with the majority: its score is lowered", loser->address);
+  return g_strdup_printf (_("%s agrees with the other, so %s's score is lowered"),
+                          member_name (referee), member_name (loser));
+}
+
+static RthunkValue *
+verification_force (gpointer   data,
+                    GError   **error)
+{
+  Verification *v = data;
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+
+  for (guint k = 0; k < v->values->len; k++)
+    {
+      RthunkValue *value = rthunk_value_force (g_ptr_array_index (v->values, k), error);
+
+      if (value == NULL)
+        return NULL;
+      g_ptr_array_add (results, value);
+    }
+  for (guint k = 1; k < results->len; k++)
+    if (!rthunk_value_equal (g_ptr_array_index (results, 0), g_ptr_array_index (results, k)))
+      {
+        g_autofree char *a = rthunk_value_to_string (g_ptr_array_index (results, 0));
+        g_autofree char *b = rthunk_value_to_string (g_ptr_array_index (results, k));
+        g_autofree char *verdict = break_tie (v, g_ptr_array_index (results, 0),
+                                              g_ptr_array_index (results, k));
+
+        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
+                     _("verification failed: %s says %s, %s says %s; %s"),
+                     member_name (g_ptr_array_index (v->members, 0)), a,
+                     member_name (g_ptr_array_index (v->members, k)), b, verdict);
+        return NULL;
+      }
+  return rthunk_value_ref (g_ptr_array_index (results, 0));
+}
+
+/* Runs @expr on @copies different servers; its value is theirs if they all
+ * agree, and an error naming them otherwise. */
+static RthunkValue *
+submit_verified (RthunkCluster  *cluster,
+                 RthunkNode     *expr,
+                 guint           copies,
+                 const char     *needs,
+                 GHashTable     *inputs,
+                 GHashTable     *definitions,
+                 GHashTable     *names,
+                 GError        **error)
+{
+  Verification *v = g_new0 (Verification, 1);
+
+  v->cluster = g_object_ref (cluster);
+  v->members = g_ptr_array_new ();
+  v->values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  v->expr = rthunk_node_ref (expr);
+  v->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
+  v->definitions = definitions != NULL ? g_hash_table_ref (definitions) : NULL;
+  v->names = names;
+  v->needs = g_strdup (needs);
+  for (guint k = 0; k < copies; k++)
+    {
+      Member *member = choose_avoiding (cluster, names, NULL, needs, v->members, error);
+      RthunkValue *value;
+
+      if (member == NULL)
+        {
+          g_prefix_error (error, _("verifying on %u servers: "), copies);
+          verification_free (v);
+          return NULL;
+        }
+      g_ptr_array_add (v->members, member);
+      if ((value = rthunk_client_submit_full (member->client, expr, inputs, definitions, error)) == NULL)
+        {
+          verification_free (v);
+          return NULL;
+        }
+      g_ptr_array_add (v->values, value);
+    }
+  return rthunk_value_new_pending ("verify", v, verification_force, verification_free);
+}
+
 /**
  * rthunk_cluster_submit:
  * @cluster: a cluster
  * @expr: the expression to evaluate remotely
  * @options: (nullable) (element-type utf8 RthunkValue): `on` (a server
- *   name) and `needs` (a capability)
+ *   name), `needs` (a capability) and `verify` (run on that many servers
+ *   and compare)
  * @inputs: (nullable) (element-type utf8 RthunkValue): the values @expr reads
  * @definitions: (nullable) (element-type utf8 RthunkNode): the defn forms it
  *   may use
@@ -841,6 +1010,21 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
   g_return_val_if_fail (expr != NULL, NULL);
 
   names = names_of (expr, definitions);
+  if (options != NULL && g_hash_table_contains (options, "verify"))
+    {
+      RthunkValue *copies = g_hash_table_lookup (options, "verify");
+
+      if (rthunk_value_get_kind (copies) != RTHUNK_VALUE_INT || rthunk_value_get_int (copies) < 2 ||
+          rthunk_value_get_int (copies) > 16)
+        {
+          g_hash_table_unref (names);
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _(":verify takes a number of servers from 2 to 16"));
+          return NULL;
+        }
+      return submit_verified (cluster, expr, rthunk_value_get_int (copies), needs, inputs, definitions,
+                              names, error);
+    }
   ct = g_new0 (ClusterThunk, 1);
   ct->magic = CLUSTER_THUNK_MAGIC;
   ct->cluster = g_object_ref (cluster);

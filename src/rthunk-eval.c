@@ -2130,12 +2130,15 @@ static const struct
   { ">=", PRIM_GE }, { "=", PRIM_EQ }, { "!=", PRIM_NE },
 };
 
-/* Whether @name still means the catalog function of that name here. */
+/* Whether @name still means the standard library's own function of that
+ * name here (a provider may have replaced it: then it is called). */
 static gboolean
 is_catalog_name (Compiler   *c,
                  const char *name)
 {
-  return !is_bound (c, name) && catalog_native (c, name) != NULL;
+  RthunkFuncDef *def;
+
+  return !is_bound (c, name) && (def = catalog_native (c, name)) != NULL && rthunk_stdlib_owns (def);
 }
 
 static Code *

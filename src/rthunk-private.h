@@ -30,6 +30,13 @@ void rthunk_set_node_error (GError      **error,
                             const char   *format,
                             ...) G_GNUC_PRINTF (4, 5);
 
+/* The C implementation of a catalog function (NULL for a remote one). */
+RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
+
+/* Whether @def is the standard library's own function of that name (the
+ * evaluator may then inline it). */
+gboolean rthunk_stdlib_owns (RthunkFuncDef *def);
+
 /* Registers the generated wire types; call before starting threads. */
 void rthunk_wire_register_types (void);
 

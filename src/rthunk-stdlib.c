@@ -657,3 +657,14 @@ rthunk_stdlib_add_server_functions (RthunkCatalog *catalog,
                            g_strdup (server_name), g_free, &error))
     g_error ("server-name: %s", error->message);
 }
+
+gboolean
+rthunk_stdlib_owns (RthunkFuncDef *def)
+{
+  const char *name = rthunk_func_def_get_name (def);
+
+  for (guint k = 0; k < G_N_ELEMENTS (stdlib); k++)
+    if (strcmp (stdlib[k].name, name) == 0)
+      return rthunk_func_def_get_native (def) == stdlib[k].func;
+  return FALSE;
+}

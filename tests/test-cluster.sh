@@ -48,7 +48,7 @@ expect() {
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..13"
+echo "1..15"
 
 sqlite3_db "$tmp/items.db"
 start alpha "$RTHUNKD"
@@ -79,6 +79,21 @@ expect "user functions travel to every server" 385 -e '(defn sq [n] (* n n)) (ps
 # pipelining: b names a, still running on the same server, as its input
 expect "a pending value used on its own server travels as a reference" 420 \
   -e '(let [a (remote :on "alpha" (delay 500 41)) b (remote :on "alpha" (+ a 1))] (* 10 (await b)))'
+
+# verification against a server that adds wrongly
+start liar "$WRONG_PROVIDER"
+got=$("$RTHUNK" --server "127.0.0.1:$port_alpha" --server "127.0.0.1:$port_liar" --server "127.0.0.1:$port_beta" \
+      -e '(await (remote :verify 3 (+ 1 2)))' 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && echo "$got" | grep -q 'verification failed' && echo "$got" | grep -q 'liar'; then
+  ok "a server that disagrees fails verification, named"
+else not_ok "a server that disagrees fails verification, named" "exit $rc: $got"; fi
+got=$("$RTHUNK" --server "127.0.0.1:$port_liar" --server "127.0.0.1:$port_alpha" --server "127.0.0.1:$port_beta" \
+      -e '(await (remote :verify 2 (+ 40 2)))' 2>&1); rc=$?
+case "$got" in
+  42) ok "verification passes when the two servers chosen agree" ;;
+  *verification\ failed*liar*score\ is\ lowered*) ok "a third server breaks the tie and the liar's score is lowered" ;;
+  *) not_ok "verification with two of three servers" "exit $rc: $got" ;;
+esac
 
 # failover: kill -9 the servers running two slow thunks; they finish elsewhere
 "$RTHUNK" --server "127.0.0.1:$port_alpha" --server "127.0.0.1:$port_beta" --server "127.0.0.1:$port_gamma" \

@@ -3,7 +3,7 @@
  * main() creates two SQLite files in a temporary directory with the sqlite3
  * API (the same table in each) and starts two rthunkd-sqlite ($RTHUNKD_SQLITE)
  * on free loopback ports: one read-write with a small memory limit and a
- * short deadline, one --read-only. The cases talk to them through
+ * short SQL timeout, one --read-only. The cases talk to them through
  * RthunkClient; getServerInfo (capabilities) goes through the generated
  * Thrift client over RthunkFrameTransport, since RthunkClient does not
  * expose capabilities. A case that changes the table undoes its change.
@@ -25,7 +25,7 @@
 #define RW_NAME "sql-rw"
 #define RO_NAME "sql-ro"
 #define MAX_EVAL_BYTES "1048576"
-#define DEADLINE_MS "3000"
+#define SQL_TIMEOUT_MS "3000"
 #define SOCKET_TIMEOUT_MS 30000
 #define N_THREADS 4
 #define N_PER_THREAD 25
@@ -375,6 +375,9 @@ static const ErrorCase error_cases[] = {
     RTHUNK_ERROR_EVAL_FAILED, "no SQL statement" },
   { "/sqlite/error/attach", FALSE, "(sql-exec \"ATTACH 'other.db' AS other\")",
     RTHUNK_ERROR_EVAL_FAILED, "too many attached databases" },
+  /* VACUUM INTO would write a file even on a read-only server */
+  { "/sqlite/error/vacuum-into", TRUE, "(sql-exec \"VACUUM INTO 'copy.db'\")",
+    RTHUNK_ERROR_EVAL_FAILED, "too many attached databases" },
   { "/sqlite/error/type-checked", FALSE, "(sql-query 42)",
     RTHUNK_ERROR_TYPE_MISMATCH, "" },
   /* a huge result hits the thunk's memory limit, not the server's memory */
@@ -581,12 +584,29 @@ test_create_and_sigterm (void)
   g_assert_cmpint (file_int (path, "SELECT x FROM t"), ==, 42);
 }
 
+/* The program's own settings from a --config file's [sqlite] group. */
+static void
+test_config_file (void)
+{
+  g_autofree char *db = g_build_filename (tmp_dir, "ro.db", NULL);
+  g_autofree char *path = g_build_filename (tmp_dir, "sqlite.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[sqlite]\ndb=%s\nread-only=true\n", db);
+  const char *args[] = { "--config", path, NULL };
+  TestServer *server;
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  server = start_server ("sql-conf", args);
+  g_assert_cmpint (eval_int (server, "(len (sql-query \"SELECT * FROM items\"))"), ==, 3);
+  assert_eval_fails (server, "(sql-exec \"DELETE FROM items\")", RTHUNK_ERROR_EVAL_FAILED, "readonly");
+  stop_server (server);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
 remove_tmp_dir (void)
 {
-  const char *names[] = { "rw.db", "ro.db", "text.db", "created.db", NULL };
+  const char *names[] = { "rw.db", "ro.db", "text.db", "created.db", "sqlite.conf", NULL };
 
   for (guint k = 0; names[k] != NULL; k++)
     {
@@ -625,7 +645,7 @@ main (int    argc,
   g_assert_true (g_file_set_contents (text_path, text, -1, NULL));
   {
     const char *rw_args[] = { "--db", rw_path, "--workers", "4", "--max-eval-bytes", MAX_EVAL_BYTES,
-                              "--deadline-ms", DEADLINE_MS, NULL };
+                              "--sql-timeout-ms", SQL_TIMEOUT_MS, NULL };
     const char *ro_args[] = { "--db", ro_path, "--read-only", NULL };
 
     rw_server = start_server (RW_NAME, rw_args);
@@ -645,6 +665,7 @@ main (int    argc,
   g_test_add_func ("/sqlite/concurrency/threads", test_threads);
   for (guint k = 0; k < G_N_ELEMENTS (start_cases); k++)
     g_test_add_data_func (start_cases[k].path, &start_cases[k], test_start_fails);
+  g_test_add_func ("/sqlite/start/config-file", test_config_file);
   g_test_add_func ("/sqlite/sigterm/create", test_create_and_sigterm);
 
   status = g_test_run ();

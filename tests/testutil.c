@@ -110,3 +110,38 @@ test_server_connect (TestServer *server)
   setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   return fd;
 }
+
+TestServer *
+test_server_start_argv (const char *const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  TestServer *server = g_new0 (TestServer, 1);
+  const char *colon;
+
+  g_assert_nonnull (argv);
+  g_assert_nonnull (argv[0]);
+  server->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "listening on"));
+  colon = strrchr (line, ':');
+  g_assert_nonnull (colon);
+  server->port = (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
+  g_assert_cmpuint (server->port, >, 0);
+  server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
+  return server;
+}
+
+GPid
+test_server_pid (TestServer *server)
+{
+  const char *id = g_subprocess_get_identifier (server->process);
+
+  g_assert_nonnull (id);
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
+}

@@ -27,3 +27,9 @@ gsize       test_server_rss_kb   (TestServer        *server);
 gboolean    test_server_alive    (TestServer        *server);
 /* A connected loopback TCP socket to the server (blocking, 5 s timeouts). */
 int         test_server_connect  (TestServer        *server);
+/* Starts ARGV as given (ARGV[0] is the program; nothing is added, so the
+ * caller passes --port and --name, or a --config that sets them) and waits
+ * for its "listening on" line. Aborts the test on failure. */
+TestServer *test_server_start_argv (const char *const *argv);
+/* The process id of the server. */
+GPid        test_server_pid      (TestServer        *server);

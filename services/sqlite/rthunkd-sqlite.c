@@ -1,14 +1,19 @@
 /* rthunkd-sqlite — an rthunk provider over one SQLite database
  *
- *   rthunkd-sqlite --db FILE [--read-only] [--create] --port N --name NAME
- *                  [--bind ADDR] [limits…]
+ *   rthunkd-sqlite --db FILE [--read-only] [--create] --port N [--name NAME]
+ *                  [--bind ADDR] [--config FILE] [--token-file FILE]
+ *                  [--busy-timeout-ms MS] [--sql-timeout-ms MS] [limits…]
  *
  * Publishes the standard library plus
  *   sql-query : (str -> [[str]])   io   the rows of one statement
  *   sql-exec  : (str -> int)       io   runs statements, returns the changes
- * and the capability "db". Prints "rthunkd-sqlite NAME listening on
- * ADDR:PORT" once it accepts connections and stops cleanly on SIGTERM or
- * SIGINT, letting accepted thunks finish, then closes the database.
+ * and the capability "db". The server options, limits, --config and
+ * --token-file are those of every provider (rthunk-provider.h); the
+ * configuration file may also hold this program's own keys, in a [sqlite]
+ * group: db, read-only, create, busy-timeout-ms, sql-timeout-ms (flags
+ * win). Prints "rthunkd-sqlite NAME listening on ADDR:PORT" once it accepts
+ * connections and stops cleanly on SIGTERM or SIGINT, letting accepted
+ * thunks finish, then closes the database.
  *
  * Threading: one connection, opened SQLITE_OPEN_FULLMUTEX (serialized), is
  * shared by every worker thread, and each call holds the connection's own
@@ -20,24 +25,27 @@
  * still runs on all workers. A busy timeout covers other processes that
  * use the same file.
  *
+ * Files: no ATTACH (SQLITE_LIMIT_ATTACHED is 0), so a client cannot open or
+ * create another file; VACUUM and VACUUM INTO, which attach one, are refused
+ * with it. SQLITE_DBCONFIG_DEFENSIVE is on; extensions stay unloadable.
+ *
  * Bounds: every row of a result is charged to the thunk's memory limit
  * (--max-eval-bytes) before it is copied, and a statement that runs past
- * --deadline-ms is interrupted by a progress handler.
+ * --sql-timeout-ms is interrupted by a progress handler.
  */
 #include "config.h"
 
-#include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <locale.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sqlite3.h>
 
 #include "rthunk.h"
 
 #define PROGRAM "rthunkd-sqlite"
+#define CONFIG_GROUP "sqlite"
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
+/* how long one SQL call may run: the server's default thunk deadline */
+#define DEFAULT_SQL_TIMEOUT_MS 60000
 /* SQLite virtual machine steps between two deadline checks */
 #define PROGRESS_STEPS 10000
 /* what one string or list costs beyond its bytes or pointers */
@@ -49,7 +57,7 @@
 typedef struct
 {
   sqlite3 *db;
-  guint deadline_ms;        /* 0: no deadline */
+  guint timeout_ms;         /* of one SQL call; 0: none */
   gint64 call_deadline_us;  /* of the call holding the db mutex; 0: none */
 } SqlDb;
 
@@ -67,8 +75,8 @@ static void
 sql_lock (SqlDb *sdb)
 {
   sqlite3_mutex_enter (sqlite3_db_mutex (sdb->db));
-  sdb->call_deadline_us = sdb->deadline_ms > 0
-                          ? g_get_monotonic_time () + (gint64) sdb->deadline_ms * 1000
+  sdb->call_deadline_us = sdb->timeout_ms > 0
+                          ? g_get_monotonic_time () + (gint64) sdb->timeout_ms * 1000
                           : 0;
 }
 
@@ -87,7 +95,8 @@ sql_error (SqlDb       *sdb,
 {
   if (sqlite3_errcode (sdb->db) == SQLITE_INTERRUPT)
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_DEADLINE_EXCEEDED,
-                 _("%s: the SQL statement ran past its deadline of %u ms"), func, sdb->deadline_ms);
+                 _("%s: the SQL statement ran past its deadline of %u ms (--sql-timeout-ms)"),
+                 func, sdb->timeout_ms);
   else
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED, "%s: %s", func,
                  sqlite3_errmsg (sdb->db));
@@ -96,8 +105,8 @@ sql_error (SqlDb       *sdb,
 
 /* ---- sql-query ------------------------------------------------------------ */
 
-/* The bytes of column @k as sqlite3_column_text() gives them (a blob: its
- * hex), and their length. NULL is "". */
+/* The bytes of column @k as SQLite gives them, and the length of their
+ * text: a blob's raw bytes with the length of its hex. NULL is "". */
 static const char *
 cell_bytes (sqlite3_stmt *stmt,
             int           k,
@@ -320,6 +329,64 @@ sql_exec (ARGS)
   return ok ? rthunk_value_new_int (changes) : NULL;
 }
 
+/* ---- the options --------------------------------------------------------- */
+
+typedef struct
+{
+  char *db_path;
+  gboolean read_only;
+  gboolean create;
+  gint busy_timeout_ms;     /* -1: not given */
+  gint sql_timeout_ms;      /* -1: not given */
+} SqlOptions;
+
+static void
+sql_options_clear (SqlOptions *o)
+{
+  g_clear_pointer (&o->db_path, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SqlOptions, sql_options_clear)
+
+/* @value from the [sqlite] @key of @config when the command line left it
+ * unset (-1). */
+static gboolean
+config_int (GKeyFile    *config,
+            const char  *key,
+            gint        *value,
+            GError     **error)
+{
+  if (*value >= 0 || !g_key_file_has_key (config, CONFIG_GROUP, key, NULL))
+    return TRUE;
+  *value = g_key_file_get_integer (config, CONFIG_GROUP, key, error);
+  return error == NULL || *error == NULL;
+}
+
+/* Fills what the command line left unset from @config, then checks. */
+static gboolean
+sql_options_finish (SqlOptions  *o,
+                    GKeyFile    *config,
+                    GError     **error)
+{
+  if (o->db_path == NULL)
+    o->db_path = g_key_file_get_string (config, CONFIG_GROUP, "db", NULL);
+  o->read_only |= g_key_file_get_boolean (config, CONFIG_GROUP, "read-only", NULL);
+  o->create |= g_key_file_get_boolean (config, CONFIG_GROUP, "create", NULL);
+  if (!config_int (config, "busy-timeout-ms", &o->busy_timeout_ms, error) ||
+      !config_int (config, "sql-timeout-ms", &o->sql_timeout_ms, error))
+    return FALSE;
+  if (o->busy_timeout_ms < 0)
+    o->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+  if (o->sql_timeout_ms < 0)
+    o->sql_timeout_ms = DEFAULT_SQL_TIMEOUT_MS;
+  if (o->db_path == NULL || o->db_path[0] == '\0')
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--db FILE is required"));
+  else if (o->read_only && o->create)
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 _("--create and --read-only exclude each other"));
+  return error == NULL || *error == NULL;
+}
+
 /* ---- the database --------------------------------------------------------- */
 
 static gboolean
@@ -335,32 +402,31 @@ configure_db (sqlite3 *db,
 }
 
 static sqlite3 *
-open_db (const char  *path,
-         gboolean     read_only,
-         gboolean     create,
-         guint        busy_timeout_ms,
-         GError     **error)
+open_db (const SqlOptions  *o,
+         GError           **error)
 {
   int flags = SQLITE_OPEN_FULLMUTEX |
-              (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-              (create && !read_only ? SQLITE_OPEN_CREATE : 0);
+              (o->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+              (o->create ? SQLITE_OPEN_CREATE : 0);
   sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2 (path, &db, flags, NULL);
+  int rc = sqlite3_open_v2 (o->db_path, &db, flags, NULL);
 
-  if (rc == SQLITE_OK && configure_db (db, busy_timeout_ms))
+  if (rc == SQLITE_OK && configure_db (db, (guint) o->busy_timeout_ms))
     return db;
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", path,
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", o->db_path,
                db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
   sqlite3_close (db);
   return NULL;
 }
 
 static RthunkCatalog *
-new_catalog (SqlDb *sdb)
+new_catalog (SqlDb      *sdb,
+             const char *server_name)
 {
   RthunkCatalog *catalog = rthunk_stdlib_new_catalog ();
   g_autoptr(GError) error = NULL;
 
+  rthunk_stdlib_add_server_functions (catalog, server_name);
   if (!rthunk_catalog_add (catalog, "sql-query", "(str -> [[str]])", RTHUNK_FUNC_IO,
                            _("the rows of one SQL statement, each a list of its columns as text "
                              "(NULL as \"\", a blob as hex)"),
@@ -376,76 +442,22 @@ new_catalog (SqlDb *sdb)
 
 /* ---- main ----------------------------------------------------------------- */
 
-static gboolean
-on_signal (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
-static int
-serve (SqlDb                    *sdb,
-       const char               *name,
-       const char               *bind,
-       guint16                   port,
-       const RthunkServerLimits *limits)
-{
-  g_autoptr(RthunkCatalog) catalog = new_catalog (sdb);
-  g_autoptr(RthunkServer) server = rthunk_server_new (catalog, name);
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GError) error = NULL;
-
-  rthunk_server_set_limits (server, limits);
-  if (!rthunk_server_listen (server, bind, port, &error))
-    {
-      g_printerr (PROGRAM ": %s\n", error->message);
-      return 1;
-    }
-  g_print (_("rthunkd-sqlite %s listening on %s:%u\n"), rthunk_server_get_name (server),
-           bind != NULL ? bind : "127.0.0.1", rthunk_server_get_port (server));
-  fflush (stdout);
-
-  loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_unix_signal_add (SIGINT, on_signal, loop);
-  g_main_loop_run (loop);
-
-  g_message ("stopping: waiting for accepted thunks to finish");
-  rthunk_server_stop (server);
-  return 0;
-}
-
 int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(RthunkProviderOptions) options = NULL;
+  g_autoptr(RthunkCatalog) catalog = NULL;
   g_autoptr(GError) error = NULL;
-  RthunkServerLimits limits;
+  g_auto(SqlOptions) sql = { NULL, FALSE, FALSE, -1, -1 };
   SqlDb sdb = { NULL, 0, 0 };
-  g_autofree char *db_path = NULL;
-  g_autofree char *bind = NULL;
-  g_autofree char *name = NULL;
-  gboolean read_only = FALSE, create = FALSE;
-  gint port = -1, busy_timeout = DEFAULT_BUSY_TIMEOUT_MS;
-  gint64 max_frame = 0, fuel = 0, max_eval_bytes = 0;
-  gint max_connections = 0, workers = 0, io_timeout = 0, deadline = -1;
   int status;
-  GOptionEntry entries[] = {
-    { "db", 'd', 0, G_OPTION_ARG_FILENAME, &db_path, N_("SQLite database file to serve"), N_("FILE") },
-    { "read-only", 'r', 0, G_OPTION_ARG_NONE, &read_only, N_("Open the database read-only"), NULL },
-    { "create", 0, 0, G_OPTION_ARG_NONE, &create, N_("Create the database file if it does not exist"), NULL },
-    { "busy-timeout-ms", 0, 0, G_OPTION_ARG_INT, &busy_timeout, N_("How long to wait for a lock another process holds"), N_("MS") },
-    { "port", 'p', 0, G_OPTION_ARG_INT, &port, N_("Port to listen on (0: any free port)"), N_("N") },
-    { "name", 'n', 0, G_OPTION_ARG_STRING, &name, N_("Name of this server, as clients see it"), N_("NAME") },
-    { "bind", 'b', 0, G_OPTION_ARG_STRING, &bind, N_("Address to bind (default 127.0.0.1)"), N_("ADDR") },
-    { "max-frame-bytes", 0, 0, G_OPTION_ARG_INT64, &max_frame, N_("Largest request frame accepted"), N_("N") },
-    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, N_("Connections served at once"), N_("N") },
-    { "workers", 0, 0, G_OPTION_ARG_INT, &workers, N_("Evaluation threads"), N_("N") },
-    { "io-timeout-ms", 0, 0, G_OPTION_ARG_INT, &io_timeout, N_("Socket read/write timeout"), N_("MS") },
-    { "fuel", 0, 0, G_OPTION_ARG_INT64, &fuel, N_("Steps one thunk may take"), N_("N") },
-    { "deadline-ms", 0, 0, G_OPTION_ARG_INT, &deadline, N_("How long one thunk (and one SQL call) may run (0: no deadline)"), N_("MS") },
-    { "max-eval-bytes", 0, 0, G_OPTION_ARG_INT64, &max_eval_bytes, N_("Bytes of lists, strings and result rows one thunk may build"), N_("N") },
+  const GOptionEntry entries[] = {
+    { "db", 'd', 0, G_OPTION_ARG_FILENAME, &sql.db_path, N_("SQLite database file to serve"), N_("FILE") },
+    { "read-only", 'r', 0, G_OPTION_ARG_NONE, &sql.read_only, N_("Open the database read-only"), NULL },
+    { "create", 0, 0, G_OPTION_ARG_NONE, &sql.create, N_("Create the database file if it does not exist"), NULL },
+    { "busy-timeout-ms", 0, 0, G_OPTION_ARG_INT, &sql.busy_timeout_ms, N_("How long to wait for a lock another process holds (default 5000)"), N_("MS") },
+    { "sql-timeout-ms", 0, 0, G_OPTION_ARG_INT, &sql.sql_timeout_ms, N_("How long one SQL call may run (default 60000; 0: no limit)"), N_("MS") },
     { NULL }
   };
 
@@ -453,63 +465,27 @@ main (int    argc,
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
-  signal (SIGPIPE, SIG_IGN);
 
-  context = g_option_context_new (_("— serve an SQLite database over rthunk"));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  options = rthunk_provider_options_new (PROGRAM, _("— serve an SQLite database over rthunk"));
+  rthunk_provider_options_add_entries (options, entries);
+  if (!rthunk_provider_options_parse (options, &argc, &argv, &error) ||
+      !sql_options_finish (&sql, rthunk_provider_options_get_config (options), &error))
     {
       g_printerr (PROGRAM ": %s\n", error->message);
       return 2;
     }
-  if (db_path == NULL || *db_path == '\0')
-    {
-      g_printerr (_("rthunkd-sqlite: --db FILE is required\n"));
-      return 2;
-    }
-  if (port < 0 || port > 65535)
-    {
-      g_printerr (_("rthunkd-sqlite: --port N is required (0 to 65535)\n"));
-      return 2;
-    }
-  if (read_only && create)
-    {
-      g_printerr (_("rthunkd-sqlite: --create and --read-only exclude each other\n"));
-      return 2;
-    }
-  if (busy_timeout < 0)
-    {
-      g_printerr (_("rthunkd-sqlite: --busy-timeout-ms must not be negative\n"));
-      return 2;
-    }
-
-  rthunk_server_limits_init (&limits);
-  if (max_frame > 0)
-    limits.max_frame_bytes = max_frame;
-  if (max_connections > 0)
-    limits.max_connections = max_connections;
-  if (workers > 0)
-    limits.workers = workers;
-  if (io_timeout > 0)
-    limits.io_timeout_ms = io_timeout;
-  if (fuel > 0)
-    limits.fuel = fuel;
-  if (deadline >= 0)
-    limits.deadline_ms = deadline;
-  if (max_eval_bytes > 0)
-    limits.max_eval_bytes = max_eval_bytes;
-
-  sdb.db = open_db (db_path, read_only, create, busy_timeout, &error);
-  if (sdb.db == NULL)
+  if ((sdb.db = open_db (&sql, &error)) == NULL)
     {
       g_printerr (PROGRAM ": %s\n", error->message);
       return 1;
     }
-  sdb.deadline_ms = limits.deadline_ms;
+  sdb.timeout_ms = (guint) sql.sql_timeout_ms;
   sqlite3_progress_handler (sdb.db, PROGRESS_STEPS, on_progress, &sdb);
 
-  status = serve (&sdb, name != NULL ? name : PROGRAM, bind, (guint16) port, &limits);
+  catalog = new_catalog (&sdb, rthunk_provider_options_get_name (options));
+  status = rthunk_provider_run (options, catalog);
+  /* the server has stopped and every accepted thunk has finished */
   if (sqlite3_close (sdb.db) != SQLITE_OK)
-    g_warning ("closing %s: %s", db_path, sqlite3_errmsg (sdb.db));
+    g_warning ("closing %s: %s", sql.db_path, sqlite3_errmsg (sdb.db));
   return status;
 }
