@@ -16,6 +16,7 @@
 #define MAX_AWAIT_THUNKS 4096
 #define MAX_AWAIT_MS 60000
 #define MAX_BATCH 4096
+#define INLINE_FUEL 20000
 #define COUNT(counter) __atomic_fetch_add (&(counter), 1, __ATOMIC_RELAXED)
 
 struct _RthunkHandler
@@ -117,35 +118,36 @@ bind_thunk_inputs (RthunkServerState  *state,
   return TRUE;
 }
 
-static void
-run_thunk (gpointer data,
-           gpointer user_data)
+/* Evaluates @entry's expression with at most @fuel steps. */
+static RthunkValue *
+evaluate_entry (RthunkServerState  *state,
+                RthunkThunkEntry   *entry,
+                guint64             fuel,
+                GError            **error)
 {
-  RthunkThunkEntry *entry = data;
-  RthunkServerState *state = user_data;
-  g_autoptr(RthunkEvaluator) evaluator = NULL;
-  g_autoptr(RthunkValue) value = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkEvaluator) evaluator = rthunk_evaluator_new (state->catalog);
   gint64 deadline = 0;
 
-  if (!rthunk_thunk_table_start (state->table, entry))
-    {
-      /* cancelled while queued: counted by thunkCancel */
-      rthunk_thunk_entry_unref (entry);
-      return;
-    }
-  g_atomic_int_inc (&state->running);
-  evaluator = rthunk_evaluator_new (state->catalog);
   if (entry->deadline_ms > 0)
-    deadline = g_get_monotonic_time () + (gint64) entry->deadline_ms * 1000;
-  rthunk_evaluator_set_limits (evaluator, entry->fuel, state->limits.max_depth, deadline);
+    deadline = entry->submitted_us + (gint64) entry->deadline_ms * 1000;
+  rthunk_evaluator_set_limits (evaluator, fuel, state->limits.max_depth, deadline);
   rthunk_evaluator_set_max_bytes (evaluator, state->limits.max_eval_bytes);
   rthunk_evaluator_set_cancellable (evaluator, entry->cancellable);
   if (entry->inputs != NULL)
     g_hash_table_foreach (entry->inputs, bind_input, evaluator);
-  if (bind_thunk_inputs (state, evaluator, entry, deadline, &error) &&
-      bind_definitions (evaluator, entry, &error))
-    value = rthunk_evaluator_eval (evaluator, entry->expr, &error);
+  if (!bind_thunk_inputs (state, evaluator, entry, deadline, error) ||
+      !bind_definitions (evaluator, entry, error))
+    return NULL;
+  return rthunk_evaluator_eval (evaluator, entry->expr, error);
+}
+
+/* Caches, counts and publishes the outcome of a started thunk. */
+static void
+complete_entry (RthunkServerState *state,
+                RthunkThunkEntry  *entry,
+                RthunkValue       *value,
+                const GError      *error)
+{
   g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
   if (value != NULL && entry->cacheable)
     rthunk_result_cache_insert (state->cache, entry->cache_key, value);
@@ -160,8 +162,49 @@ run_thunk (gpointer data,
   g_debug ("thunk finished in %" G_GINT64_FORMAT " µs: %s",
            g_get_monotonic_time () - entry->submitted_us,
            value != NULL ? "done" : error->message);
+}
+
+static void
+run_thunk (gpointer data,
+           gpointer user_data)
+{
+  RthunkThunkEntry *entry = data;
+  RthunkServerState *state = user_data;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!rthunk_thunk_table_start (state->table, entry))
+    {
+      /* cancelled while queued: counted by thunkCancel */
+      rthunk_thunk_entry_unref (entry);
+      return;
+    }
+  g_atomic_int_inc (&state->running);
+  value = evaluate_entry (state, entry, entry->fuel, &error);
+  complete_entry (state, entry, value, error);
   g_atomic_int_dec_and_test (&state->running);
   rthunk_thunk_entry_unref (entry);
+}
+
+/* A short pure thunk is evaluated right away in the connection's thread,
+ * with a little fuel: most small requests finish there, with no hand-off
+ * to a worker. One that needs more fuel is queued and starts again from
+ * scratch — harmless, since pure code has no effect to repeat. */
+static gboolean
+try_inline (RthunkServerState *state,
+            RthunkThunkEntry  *entry)
+{
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 fuel = MIN (entry->fuel, INLINE_FUEL);
+
+  value = evaluate_entry (state, entry, fuel, &error);
+  if (value == NULL && fuel < entry->fuel &&
+      g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_FUEL_EXHAUSTED))
+    return FALSE;
+  rthunk_thunk_table_start (state->table, entry);
+  complete_entry (state, entry, value, error);
+  return TRUE;
 }
 
 RthunkServerState *
@@ -842,6 +885,15 @@ add_cached (RthunkServerState *state,
 }
 
 static gboolean
+definitions_pure (GPtrArray *definitions)
+{
+  for (guint k = 0; definitions != NULL && k < definitions->len; k++)
+    if (!((RthunkDefinition *) g_ptr_array_index (definitions, k))->pure)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
 wants_cache (const RthunkWireEvalOptions *options)
 {
   return options == NULL || !options->__isset_useCache || options->useCache;
@@ -854,13 +906,8 @@ is_cacheable (RthunkServerState           *state,
               Submission                  *sub,
               const RthunkWireEvalOptions *options)
 {
-  if (!wants_cache (options) || state->limits.cache_entries == 0 ||
-      !names_only_pure (state->catalog, expr))
-    return FALSE;
-  for (guint k = 0; k < sub->definitions->len; k++)
-    if (!((RthunkDefinition *) g_ptr_array_index (sub->definitions, k))->pure)
-      return FALSE;
-  return TRUE;
+  return wants_cache (options) && state->limits.cache_entries > 0 &&
+         names_only_pure (state->catalog, expr) && definitions_pure (sub->definitions);
 }
 
 static void
@@ -947,8 +994,11 @@ submit_one (RthunkServerState           *state,
     COUNT (state->pipelined);
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
   COUNT (state->submitted);
-  g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
   out->entry = entry;
+  if (entry->thunk_inputs == NULL && names_only_pure (state->catalog, expr) &&
+      definitions_pure (entry->definitions) && try_inline (state, entry))
+    return;
+  g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
 }
 
 static gboolean
