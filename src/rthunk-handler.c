@@ -38,44 +38,21 @@ bind_input (gpointer key,
   rthunk_evaluator_bind (user_data, key, value);
 }
 
-/* Makes every definition the thunk uses callable under the names the
- * expression and the definitions use for it. */
+/* Makes every definition the thunk uses callable under its hash name (the
+ * stored forms and the expression were renamed so). */
 static gboolean
 bind_definitions (RthunkEvaluator   *evaluator,
                   RthunkThunkEntry  *entry,
                   GError           **error)
 {
-  g_autoptr(GHashTable) closures = NULL;
-  GHashTableIter iter;
-  gpointer name, hash;
-
-  if (entry->definitions == NULL)
-    return TRUE;
-  closures = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
-                                    (GDestroyNotify) rthunk_value_unref);
-  for (guint k = 0; k < entry->definitions->len; k++)
+  for (guint k = 0; entry->definitions != NULL && k < entry->definitions->len; k++)
     {
       RthunkDefinition *def = g_ptr_array_index (entry->definitions, k);
-      RthunkValue *closure = rthunk_evaluator_eval (evaluator, def->form, error);
+      g_autoptr(RthunkValue) closure = rthunk_evaluator_eval (evaluator, def->form, error);
 
       if (closure == NULL)
         return FALSE;
-      g_hash_table_insert (closures, g_bytes_new (def->hash, RTHUNK_HASH_LEN), closure);
     }
-  for (guint k = 0; k < entry->definitions->len; k++)
-    {
-      RthunkDefinition *def = g_ptr_array_index (entry->definitions, k);
-
-      for (guint u = 0; u < def->n_uses; u++)
-        {
-          g_autoptr(GBytes) key = g_bytes_new (def->uses[u].hash, RTHUNK_HASH_LEN);
-
-          rthunk_evaluator_bind (evaluator, def->uses[u].name, g_hash_table_lookup (closures, key));
-        }
-    }
-  g_hash_table_iter_init (&iter, entry->def_names);
-  while (g_hash_table_iter_next (&iter, &name, &hash))
-    rthunk_evaluator_bind (evaluator, name, g_hash_table_lookup (closures, hash));
   return TRUE;
 }
 
@@ -341,7 +318,8 @@ error_info (const GError *error)
 static gboolean
 valid_name (const char *name)
 {
-  return name != NULL && name[0] != '\0' && strlen (name) <= 256 && g_utf8_validate (name, -1, NULL);
+  return name != NULL && name[0] != '\0' && strlen (name) <= 256 && g_utf8_validate (name, -1, NULL) &&
+         !g_str_has_prefix (name, "__def_");
 }
 
 typedef struct
@@ -404,6 +382,35 @@ authorized (RthunkServerState         *state,
   G_STMT_START { if (!authorized ((state), (auth), (denied))) return FALSE; } G_STMT_END
 
 /* ---- definitions ------------------------------------------------------- */
+
+/* The global name a definition has while a thunk runs: its hash. Names in
+ * requests and stored forms are only aliases, renamed to these, so two
+ * clients' names never meet. */
+#define DEF_NAME_PREFIX "__def_"
+
+static char *
+def_global_name (const guint8 *hash)
+{
+  GString *name = g_string_new (DEF_NAME_PREFIX);
+
+  for (guint k = 0; k < RTHUNK_HASH_LEN; k++)
+    g_string_append_printf (name, "%02x", hash[k]);
+  return g_string_free (name, FALSE);
+}
+
+/* @form with its own name and the names of its uses renamed to hashes. */
+static RthunkNode *
+rename_definition (RthunkDefinition *def,
+                   RthunkNode       *form)
+{
+  g_autoptr(GHashTable) renames = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  for (guint k = 0; k < def->n_uses; k++)
+    g_hash_table_replace (renames, def->uses[k].name, def_global_name (def->uses[k].hash));
+  g_hash_table_replace (renames, (gpointer) rthunk_node_get_text (rthunk_node_get_item (form, 1)),
+                        def_global_name (def->hash));
+  return rthunk_node_rename_free (form, renames);
+}
 
 static gboolean
 valid_hash (const GByteArray *hash)
@@ -489,6 +496,7 @@ verify_definition (RthunkServerState         *state,
   UseResolver resolver;
   guint8 hash[RTHUNK_HASH_LEN];
   RthunkNode *name;
+  RthunkNode *renamed;
 
   def->ref_count = 1;
   rthunk_checker_set_remote_allowed (checker, FALSE);
@@ -528,6 +536,10 @@ verify_definition (RthunkServerState         *state,
   name = rthunk_node_get_item (def->form, 1);
   def->type = rthunk_type_ref (rthunk_checker_lookup (checker, rthunk_node_get_text (name)));
   def->bytes = sizeof *def + wire->form->nodes->len * 64;
+  /* kept as it runs: every name it uses for a definition is that one's hash */
+  renamed = rename_definition (def, def->form);
+  rthunk_node_unref (def->form);
+  def->form = renamed;
   return g_steal_pointer (&def);
 }
 
@@ -614,17 +626,12 @@ resolve_definitions (RthunkServerState           *state,
     }
   if (out->missing->len > 0)
     return FALSE;
-  for (guint k = 0; refs != NULL && k < refs->len; k++)
+  for (guint d = 0; d < out->definitions->len; d++)
     {
-      RthunkWireDefRef *ref = g_ptr_array_index (refs, k);
+      RthunkDefinition *def = g_ptr_array_index (out->definitions, d);
+      g_autofree char *global = def_global_name (def->hash);
 
-      for (guint d = 0; d < out->definitions->len; d++)
-        {
-          RthunkDefinition *def = g_ptr_array_index (out->definitions, d);
-
-          if (memcmp (def->hash, ref->hash->data, RTHUNK_HASH_LEN) == 0)
-            rthunk_checker_bind (checker, ref->name, def->type);
-        }
+      rthunk_checker_bind (checker, global, def->type);
     }
   return TRUE;
 }
@@ -924,6 +931,21 @@ apply_options (RthunkServerState           *state,
       ? MIN (entry->deadline_ms, (guint) options->deadlineMs) : (guint) options->deadlineMs;
 }
 
+/* The expression with its names for definitions renamed to their hashes. */
+static RthunkNode *
+rename_request (RthunkNode *expr,
+                GHashTable *def_names)
+{
+  g_autoptr(GHashTable) renames = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  GHashTableIter iter;
+  gpointer name, hash;
+
+  g_hash_table_iter_init (&iter, def_names);
+  while (g_hash_table_iter_next (&iter, &name, &hash))
+    g_hash_table_replace (renames, name, def_global_name (g_bytes_get_data (hash, NULL)));
+  return rthunk_node_rename_free (expr, renames);
+}
+
 static gboolean
 check_request (RthunkChecker *checker,
                RthunkNode    *expr,
@@ -961,8 +983,16 @@ submit_one (RthunkServerState           *state,
   if (request->ast == NULL ||
       (expr = rthunk_wire_read_ast (request->ast, state->limits.max_ast_nodes, &out->error)) == NULL ||
       (inputs = read_bindings (state, request, checker, &thunk_inputs, &out->error)) == NULL ||
-      !resolve_definitions (state, request, checker, out) ||
-      !check_request (checker, expr, &type, out))
+      !resolve_definitions (state, request, checker, out))
+    return;
+  if (g_hash_table_size (out->def_names) > 0)
+    {
+      RthunkNode *renamed = rename_request (expr, out->def_names);
+
+      rthunk_node_unref (expr);
+      expr = renamed;
+    }
+  if (!check_request (checker, expr, &type, out))
     return;
   cacheable = thunk_inputs == NULL && is_cacheable (state, expr, out, options) &&
               cache_key (expr, inputs, out->def_names, key);

@@ -480,3 +480,168 @@ rthunk_node_to_string (const RthunkNode *node)
   node_print (node, out);
   return g_string_free (out, FALSE);
 }
+
+/* ---- renaming free names (private) ---------------------------------------- */
+
+typedef struct
+{
+  GHashTable *renames;          /* free name → new name */
+  GPtrArray *bound;             /* names bound around the current node */
+} Renamer;
+
+static RthunkNode *rename_node (Renamer *r, RthunkNode *node);
+
+static gboolean
+is_bound_here (Renamer    *r,
+               const char *name)
+{
+  for (guint k = r->bound->len; k > 0; k--)
+    if (strcmp (g_ptr_array_index (r->bound, k - 1), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static RthunkNode *
+with_position_of (RthunkNode *copy,
+                  RthunkNode *node)
+{
+  return rthunk_node_set_position (copy, node->source, node->line, node->col);
+}
+
+static RthunkNode *
+renamed_symbol (Renamer    *r,
+                RthunkNode *node)
+{
+  const char *to = g_hash_table_lookup (r->renames, node->u.text);
+
+  if (to == NULL || is_bound_here (r, node->u.text))
+    return rthunk_node_ref (node);
+  return with_position_of (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, to), node);
+}
+
+/* Copies @node's items from @first on, renamed, into @items. */
+static void
+rename_items (Renamer    *r,
+              RthunkNode *node,
+              guint       first,
+              GPtrArray  *items)
+{
+  for (guint k = first; k < node->u.seq.n_items; k++)
+    g_ptr_array_add (items, rename_node (r, node->u.seq.items[k]));
+}
+
+/* Binds the symbols of a parameter vector for what follows. */
+static void
+bind_vector (Renamer    *r,
+             RthunkNode *params)
+{
+  if (params->kind != RTHUNK_NODE_VECTOR)
+    return;
+  for (guint k = 0; k < params->u.seq.n_items; k++)
+    if (params->u.seq.items[k]->kind == RTHUNK_NODE_SYMBOL)
+      g_ptr_array_add (r->bound, params->u.seq.items[k]->u.text);
+}
+
+/* (let [a 1 b 2] body…) and loop: each value sees the names before it. */
+static RthunkNode *
+rename_bindings (Renamer    *r,
+                 RthunkNode *pairs,
+                 GPtrArray  *items)
+{
+  g_autoptr(GPtrArray) renamed = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+
+  if (pairs->kind != RTHUNK_NODE_VECTOR)
+    return rthunk_node_ref (pairs);
+  for (guint k = 0; k < pairs->u.seq.n_items; k++)
+    {
+      RthunkNode *item = pairs->u.seq.items[k];
+
+      if (k % 2 == 0)
+        g_ptr_array_add (renamed, rthunk_node_ref (item));
+      else
+        {
+          g_ptr_array_add (renamed, rename_node (r, item));
+          if (pairs->u.seq.items[k - 1]->kind == RTHUNK_NODE_SYMBOL)
+            g_ptr_array_add (r->bound, pairs->u.seq.items[k - 1]->u.text);
+        }
+    }
+  return with_position_of (rthunk_node_new_seq (RTHUNK_NODE_VECTOR, (RthunkNode **) renamed->pdata,
+                                                renamed->len), pairs);
+}
+
+static RthunkNode *
+rename_list (Renamer    *r,
+             RthunkNode *node)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  RthunkNode *head = node->u.seq.n_items > 0 ? node->u.seq.items[0] : NULL;
+  guint depth = r->bound->len;
+  RthunkNode *result;
+
+  if (head != NULL && head->kind == RTHUNK_NODE_SYMBOL && !is_bound_here (r, head->u.text) &&
+      node->u.seq.n_items >= 2)
+    {
+      if (strcmp (head->u.text, "fn") == 0)
+        {
+          g_ptr_array_add (items, rthunk_node_ref (head));
+          g_ptr_array_add (items, rthunk_node_ref (node->u.seq.items[1]));
+          bind_vector (r, node->u.seq.items[1]);
+          rename_items (r, node, 2, items);
+        }
+      else if (strcmp (head->u.text, "defn") == 0 && node->u.seq.n_items >= 3)
+        {
+          g_ptr_array_add (items, rthunk_node_ref (head));
+          g_ptr_array_add (items, rename_node (r, node->u.seq.items[1]));
+          g_ptr_array_add (items, rthunk_node_ref (node->u.seq.items[2]));
+          bind_vector (r, node->u.seq.items[2]);
+          rename_items (r, node, 3, items);
+        }
+      else if (strcmp (head->u.text, "let") == 0 || strcmp (head->u.text, "loop") == 0)
+        {
+          g_ptr_array_add (items, rthunk_node_ref (head));
+          g_ptr_array_add (items, rename_bindings (r, node->u.seq.items[1], items));
+          rename_items (r, node, 2, items);
+        }
+    }
+  if (items->len == 0)
+    rename_items (r, node, 0, items);
+  g_ptr_array_set_size (r->bound, depth);
+  result = rthunk_node_new_seq (RTHUNK_NODE_LIST, (RthunkNode **) items->pdata, items->len);
+  return with_position_of (result, node);
+}
+
+static RthunkNode *
+rename_node (Renamer    *r,
+             RthunkNode *node)
+{
+  g_autoptr(GPtrArray) items = NULL;
+
+  switch (node->kind)
+    {
+    case RTHUNK_NODE_SYMBOL:
+      return renamed_symbol (r, node);
+    case RTHUNK_NODE_LIST:
+      return rename_list (r, node);
+    case RTHUNK_NODE_VECTOR:
+      items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+      rename_items (r, node, 0, items);
+      return with_position_of (rthunk_node_new_seq (RTHUNK_NODE_VECTOR, (RthunkNode **) items->pdata,
+                                                    items->len), node);
+    default:
+      return rthunk_node_ref (node);
+    }
+}
+
+/* A copy of @node in which every free occurrence of a name in @renames
+ * (name → new name) has its new name; names bound by fn, defn, let and
+ * loop inside @node keep theirs.  The name a defn defines is renamed too. */
+RthunkNode *
+rthunk_node_rename_free (RthunkNode *node,
+                         GHashTable *renames)
+{
+  Renamer r = { renames, g_ptr_array_new () };
+  RthunkNode *result = rename_node (&r, node);
+
+  g_ptr_array_unref (r.bound);
+  return result;
+}

@@ -30,6 +30,10 @@ void rthunk_set_node_error (GError      **error,
                             const char   *format,
                             ...) G_GNUC_PRINTF (4, 5);
 
+/* A copy of @node with its free names renamed (@renames: name → name). */
+RthunkNode *rthunk_node_rename_free (RthunkNode *node,
+                                     GHashTable *renames);
+
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 
