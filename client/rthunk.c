@@ -3,20 +3,28 @@
  *   rthunk                      the REPL
  *   rthunk -e EXPR              evaluate EXPR, print the value of its last form
  *   rthunk FILE.rth             run a script
- *   --server HOST:PORT          use that server for (remote …)
+ *   --server HOST:PORT          use that server for (remote …) (repeatable)
  *   --local                     no server at all
  *
- * With neither --server nor --local, an embedded provider is started in
- * this process on a loopback port, so (remote …) works on a fresh machine.
- * Every form is read and type-checked (remote bodies against the server's
- * catalog) before any of it is evaluated or sent.
+ * Everything runs on one RthunkSession. With neither --server nor --local,
+ * the session starts an embedded provider in this process the first time
+ * it meets (remote …), so remote expressions work on a fresh machine.
+ * Every form is read and type-checked before any of it is evaluated or
+ * sent; -e and scripts wait for every pending value before exiting.
+ *
+ * The REPL is GNU readline in callback mode inside a GMainLoop: values
+ * that arrive while the user types are printed above the prompt, and the
+ * line being typed is redrawn under them.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <readline/history.h>
@@ -24,38 +32,810 @@
 
 #include "rthunk.h"
 
+#define PROMPT "rthunk> "
+#define PROMPT_MORE "...... "
+#define REPL_EVAL_BUDGET_MS 200     /* longer local evaluations go on in the background */
+#define HISTORY_LINES 1000
+#define MAX_PRINTED 2000            /* characters of a value the REPL prints */
+
+#define C_RESET  "\033[0m"
+#define C_DIM    "\033[2m"
+#define C_RED    "\033[31m"
+#define C_GREEN  "\033[32m"
+#define C_CYAN   "\033[36m"
+#define C_BOLD   "\033[1m"
+
+typedef enum
+{
+  EVENT_CHANGED,
+  EVENT_FAILED,
+} EventKind;
+
 typedef struct
 {
-  RthunkCatalog *catalog;
-  RthunkChecker *checker;
-  RthunkEvaluator *evaluator;
-  RthunkServer *embedded;
-  RthunkCluster *cluster;
+  EventKind kind;
+  char *name;
+  char *text;                 /* the printed value, or the message */
+} Event;
+
+typedef struct
+{
+  RthunkSession *session;
+  GMainLoop *loop;
+  gboolean interactive;
+  gboolean color;
+  guint failures;
+
+  /* what eval reported while it ran: printed after it */
+  gboolean in_eval;
+  GPtrArray *defined;         /* names */
+  GPtrArray *events;          /* Event */
+
+  /* the REPL */
+  GString *input;             /* the lines of an unfinished form */
+  char *history_path;
+  gboolean prompt_active;
+  guint stdin_source;
+  GCancellable *waiting;      /* while the REPL waits for an expression */
+  RthunkValue *waited;
+  gint64 wait_started_us;
+  RthunkValue *background;    /* stopped waiting for it: Ctrl-C at an empty prompt cancels it */
 } Shell;
 
-static RthunkValue *
-remote_func (RthunkEvaluator  *evaluator,
-             RthunkNode       *expr,
-             GHashTable       *options,
-             GHashTable       *inputs,
-             gpointer          user_data,
-             GError          **error)
-{
-  Shell *shell = user_data;
+static Shell *the_shell;      /* readline's callbacks take no data */
 
-  return rthunk_cluster_submit (shell->cluster, expr, options, inputs,
-                                rthunk_evaluator_get_definitions (evaluator), error);
+static void
+event_free (gpointer data)
+{
+  Event *event = data;
+
+  g_free (event->name);
+  g_free (event->text);
+  g_free (event);
 }
 
-static GStrv
-servers_func (RthunkEvaluator *evaluator,
-              RthunkNode      *expr,
-              gpointer         user_data)
-{
-  Shell *shell = user_data;
+/* ---- output ----------------------------------------------------------------- */
 
-  return rthunk_cluster_eligible (shell->cluster, expr, rthunk_evaluator_get_definitions (evaluator),
-                                  NULL);
+static const char *
+col (Shell      *shell,
+     const char *code)
+{
+  return shell->color ? code : "";
+}
+
+static char *
+value_text (RthunkValue *value)
+{
+  g_autofree char *text = rthunk_value_to_string (value);
+
+  if (g_utf8_strlen (text, -1) <= MAX_PRINTED)
+    return g_steal_pointer (&text);
+  return g_strdup_printf ("%.*s…", (int) (g_utf8_offset_to_pointer (text, MAX_PRINTED) - text), text);
+}
+
+/* Prints @text on its own line(s); while the prompt is up, above it, with
+ * the line being typed redrawn underneath. */
+static void
+print_line (Shell      *shell,
+            FILE       *stream,
+            const char *text)
+{
+  if (!shell->prompt_active)
+    {
+      fprintf (stream, "%s\n", text);
+      fflush (stream);
+      return;
+    }
+  rl_clear_visible_line ();
+  fflush (rl_outstream != NULL ? rl_outstream : stdout);
+  fprintf (stream, "%s\n", text);
+  fflush (stream);
+  rl_on_new_line ();
+  rl_redisplay ();
+}
+
+static void
+report_message (Shell      *shell,
+                const char *message)
+{
+  g_autofree char *text = NULL;
+
+  if (strstr (message, ": error: ") != NULL)
+    text = g_strdup_printf ("%s%s%s", col (shell, C_RED), message, col (shell, C_RESET));
+  else
+    text = g_strdup_printf ("%srthunk: error: %s%s", col (shell, C_RED), message, col (shell, C_RESET));
+  shell->failures++;
+  print_line (shell, stderr, text);
+}
+
+static void
+report (Shell        *shell,
+        const GError *error)
+{
+  report_message (shell, error->message);
+}
+
+static char *
+elapsed_text (gint64 us)
+{
+  return g_strdup_printf ("%.1f s", (double) MAX (us, 0) / G_USEC_PER_SEC);
+}
+
+/* `y = 13  (#a1b2 @alpha, 1.2 s)`: a value that arrived; `=> 13  (…)`
+ * for an expression (@name %NULL). */
+static void
+print_arrival (Shell      *shell,
+               const char *name,
+               const char *printed,
+               const char *origin,
+               gint64      elapsed_us)
+{
+  g_autofree char *elapsed = elapsed_text (elapsed_us);
+  g_autofree char *text = NULL;
+
+  text = g_strdup_printf ("%s%s%s%s %s  %s(%s%s%s)%s", col (shell, C_GREEN), name != NULL ? name : "=>",
+                          col (shell, C_RESET), name != NULL ? " =" : "", printed, col (shell, C_DIM),
+                          origin != NULL ? origin : "", origin != NULL ? ", " : "", elapsed,
+                          col (shell, C_RESET));
+  print_line (shell, stdout, text);
+}
+
+static void
+print_failure (Shell      *shell,
+               const char *name,
+               const char *message)
+{
+  g_autofree char *text = g_strdup_printf ("%s%s failed: %s%s", col (shell, C_RED), name, message,
+                                           col (shell, C_RESET));
+
+  shell->failures++;
+  print_line (shell, stderr, text);
+}
+
+/* ---- the session's signals -------------------------------------------------------- */
+
+static void
+on_cell_defined (RthunkSession *session,
+                 const char    *name,
+                 Shell         *shell)
+{
+  if (shell->in_eval)
+    g_ptr_array_add (shell->defined, g_strdup (name));
+}
+
+static void
+buffer_event (Shell      *shell,
+              EventKind   kind,
+              const char *name,
+              char       *text)
+{
+  Event *event = g_new0 (Event, 1);
+
+  event->kind = kind;
+  event->name = g_strdup (name);
+  event->text = text;
+  g_ptr_array_add (shell->events, event);
+}
+
+static void
+on_cell_changed (RthunkSession *session,
+                 const char    *name,
+                 RthunkValue   *value,
+                 Shell         *shell)
+{
+  g_autofree char *printed = value_text (value);
+
+  if (shell->in_eval)
+    buffer_event (shell, EVENT_CHANGED, name, g_steal_pointer (&printed));
+  else if (shell->interactive)
+    print_arrival (shell, name, printed, rthunk_session_get_cell_origin (session, name),
+                   rthunk_session_get_cell_elapsed (session, name));
+}
+
+static void
+on_cell_failed (RthunkSession *session,
+                const char    *name,
+                const char    *message,
+                Shell         *shell)
+{
+  if (shell->in_eval)
+    buffer_event (shell, EVENT_FAILED, name, g_strdup (message));
+  else if (shell->interactive)
+    print_failure (shell, name, message);
+  else
+    report_message (shell, message);
+}
+
+/* ---- evaluating --------------------------------------------------------------------- */
+
+static gboolean
+was_defined (Shell      *shell,
+             const char *name)
+{
+  for (guint k = 0; k < shell->defined->len; k++)
+    if (strcmp (g_ptr_array_index (shell->defined, k), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* `x : int = <pending #a1b2 @alpha>` */
+static void
+print_definition (Shell      *shell,
+                  const char *name)
+{
+  RthunkValue *value = rthunk_session_lookup (shell->session, name);
+  const GError *error = rthunk_session_get_cell_error (shell->session, name);
+  g_autofree char *type = rthunk_session_get_cell_type (shell->session, name);
+  g_autofree char *printed = value != NULL && error == NULL ? value_text (value) : NULL;
+  g_autofree char *text = NULL;
+
+  if (printed == NULL)
+    return;
+  text = g_strdup_printf ("%s%s%s : %s%s%s = %s%s%s", col (shell, C_BOLD), name, col (shell, C_RESET),
+                          col (shell, C_CYAN), type != NULL ? type : "?", col (shell, C_RESET),
+                          rthunk_value_is_pending (value) ? col (shell, C_DIM) : "", printed,
+                          col (shell, C_RESET));
+  print_line (shell, stdout, text);
+}
+
+/* What eval reported, in order: the definitions of the line, then the
+ * cells it recomputed, then what failed. */
+static void
+flush_events (Shell  *shell,
+              GError *error)
+{
+  for (guint k = 0; shell->interactive && k < shell->defined->len; k++)
+    print_definition (shell, g_ptr_array_index (shell->defined, k));
+  for (guint k = 0; k < shell->events->len; k++)
+    {
+      Event *event = g_ptr_array_index (shell->events, k);
+      g_autofree char *text = NULL;
+
+      if (was_defined (shell, event->name))
+        continue;
+      if (event->kind == EVENT_FAILED)
+        (shell->interactive ? print_failure (shell, event->name, event->text)
+                            : report_message (shell, event->text));
+      else if (shell->interactive)
+        print_line (shell, stdout, (text = g_strdup_printf ("%s = %s", event->name, event->text)));
+    }
+  if (error != NULL)
+    report (shell, error);
+  g_ptr_array_set_size (shell->defined, 0);
+  g_ptr_array_set_size (shell->events, 0);
+}
+
+static RthunkValue *
+shell_eval (Shell       *shell,
+            const char  *source,
+            const char  *text)
+{
+  g_autoptr(GError) error = NULL;
+  RthunkValue *value;
+
+  shell->in_eval = TRUE;
+  value = rthunk_session_eval (shell->session, text, source, &error);
+  shell->in_eval = FALSE;
+  flush_events (shell, error);
+  return value;
+}
+
+/* Whether the last form of @text is a definition. */
+static gboolean
+ends_with_definition (const char *text)
+{
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<repl>", text, -1, NULL);
+  RthunkNode *last;
+
+  if (forms == NULL || forms->len == 0)
+    return FALSE;
+  last = g_ptr_array_index (forms, forms->len - 1);
+  return rthunk_node_get_kind (last) == RTHUNK_NODE_LIST && rthunk_node_get_n_items (last) > 0 &&
+         (rthunk_node_is_symbol (rthunk_node_get_item (last, 0), "def") ||
+          rthunk_node_is_symbol (rthunk_node_get_item (last, 0), "defn"));
+}
+
+/* ---- -e and scripts ------------------------------------------------------------------ */
+
+static int
+run_batch (Shell      *shell,
+           const char *source,
+           const char *text,
+           gboolean    print_last)
+{
+  g_autoptr(RthunkValue) value = shell_eval (shell, source, text);
+  g_autoptr(RthunkValue) resolved = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (value == NULL)
+    return 1;
+  if (print_last)
+    {
+      if ((resolved = rthunk_session_wait (shell->session, value, -1, &error)) == NULL)
+        report (shell, error);
+      else
+        {
+          g_autofree char *printed = rthunk_value_to_string (resolved);
+
+          g_print ("%s\n", printed);
+        }
+    }
+  if (!rthunk_session_wait_all (shell->session, -1, &error))
+    report (shell, error);
+  return shell->failures > 0 ? 1 : 0;
+}
+
+static int
+run_file (Shell      *shell,
+          const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (strcmp (path, "-") == 0)
+    {
+      g_autoptr(GString) all = g_string_new (NULL);
+      char buf[4096];
+      size_t n;
+
+      while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
+        g_string_append_len (all, buf, n);
+      return run_batch (shell, "<stdin>", all->str, FALSE);
+    }
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    {
+      report (shell, error);
+      return 1;
+    }
+  return run_batch (shell, path, text, FALSE);
+}
+
+/* ---- the REPL: waiting for an expression --------------------------------------------------- */
+
+static void prompt_show (Shell *shell);
+
+static void
+background_arrived (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  Shell *shell = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_session_wait_finish (RTHUNK_SESSION (object), result, &error);
+  g_autoptr(RthunkValue) was = NULL;
+  g_autofree char *printed = NULL;
+
+  /* a newer background value replaced this one: it is still ours to print */
+  if (shell->background != NULL)
+    was = g_steal_pointer (&shell->background);
+  if (value == NULL)
+    {
+      print_failure (shell, "=>", error->message);
+      return;
+    }
+  printed = value_text (value);
+  print_arrival (shell, NULL, printed,
+                 was != NULL && rthunk_value_is_pending (was) ? rthunk_value_get_name (was) : NULL,
+                 g_get_monotonic_time () - shell->wait_started_us);
+}
+
+static void
+waited_arrived (GObject      *object,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  Shell *shell = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_session_wait_finish (RTHUNK_SESSION (object), result, &error);
+  g_autoptr(RthunkValue) waited = g_steal_pointer (&shell->waited);
+  g_autoptr(GCancellable) waiting = g_steal_pointer (&shell->waiting);
+  g_autofree char *printed = NULL;
+
+  if (value != NULL)
+    print_line (shell, stdout, (printed = value_text (value)));
+  else if (g_cancellable_is_cancelled (waiting))
+    {
+      /* Ctrl-C: the value is printed when it arrives */
+      print_line (shell, stderr, _("stopped waiting: the value is printed when it arrives "
+                                   "(Ctrl-C again at an empty prompt cancels it)"));
+      g_clear_pointer (&shell->background, rthunk_value_unref);
+      shell->background = g_steal_pointer (&waited);
+      rthunk_session_wait_async (shell->session, shell->background, NULL, background_arrived, shell);
+    }
+  else
+    report (shell, error);
+  prompt_show (shell);
+}
+
+static void
+wait_for (Shell       *shell,
+          RthunkValue *value)
+{
+  shell->waiting = g_cancellable_new ();
+  shell->waited = rthunk_value_ref (value);
+  shell->wait_started_us = g_get_monotonic_time ();
+  rthunk_session_wait_async (shell->session, value, shell->waiting, waited_arrived, shell);
+}
+
+/* ---- the REPL: commands ---------------------------------------------------------------------- */
+
+static void
+command_help (Shell      *shell,
+              const char *arg)
+{
+  g_print (_("Type a form and Enter; an unbalanced form continues on the next line.\n"
+             "  (def x (remote (* 6 7)))   a cell: x is pending, printed when it arrives\n"
+             "  (def y (+ x 1))            pending while x is; computed when x arrives\n"
+             "  (+ y 1)                    an expression: the REPL waits for its value\n"
+             "Commands:\n"
+             "  :help           this text\n"
+             "  :servers        the servers and what they provide\n"
+             "  :pending        the cells still waiting for something\n"
+             "  :type EXPR      the type of EXPR, without evaluating it\n"
+             "  :defs           every cell, with its type and value\n"
+             "  :quit           leave (so does Ctrl-D)\n"
+             "Ctrl-C stops waiting for a value; pressed again at an empty prompt, it\n"
+             "cancels what the value was waiting for. Tab completes names.\n"));
+}
+
+static void
+command_servers (Shell      *shell,
+                 const char *arg)
+{
+  g_autoptr(GPtrArray) servers = rthunk_session_get_servers (shell->session);
+
+  if (rthunk_session_get_local (shell->session))
+    g_print (_("none: running with --local\n"));
+  else if (servers->len == 0)
+    g_print (_("none yet: an embedded provider starts at the first (remote …)\n"));
+  for (guint k = 0; k < servers->len; k++)
+    {
+      RthunkClient *client = g_ptr_array_index (servers, k);
+      RthunkCatalog *catalog = rthunk_client_get_catalog (client);
+
+      g_print ("%s%s%s  %s  %u functions\n", col (shell, C_BOLD), rthunk_client_get_server_name (client),
+               col (shell, C_RESET), rthunk_client_get_address (client),
+               catalog != NULL ? rthunk_catalog_get_size (catalog) : 0);
+    }
+  if (servers->len > 0)
+    {
+      g_autofree char *table = rthunk_cluster_describe (rthunk_session_get_cluster (shell->session));
+
+      g_print ("%s", table);
+      g_print (_("%u remote thunks outstanding\n"), rthunk_session_get_outstanding (shell->session));
+    }
+}
+
+static void
+command_pending (Shell      *shell,
+                 const char *arg)
+{
+  g_auto(GStrv) names = rthunk_session_get_pending (shell->session);
+
+  if (names[0] == NULL)
+    g_print (_("nothing is pending\n"));
+  for (guint k = 0; names[k] != NULL; k++)
+    {
+      g_autofree char *printed = value_text (rthunk_session_lookup (shell->session, names[k]));
+      g_autofree char *elapsed = elapsed_text (rthunk_session_get_cell_elapsed (shell->session, names[k]));
+
+      g_print ("%s  %s%s  %s%s\n", names[k], col (shell, C_DIM), printed, elapsed, col (shell, C_RESET));
+    }
+}
+
+static void
+command_type (Shell      *shell,
+              const char *arg)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *type = rthunk_session_type_of (shell->session, arg, &error);
+
+  if (type == NULL)
+    report (shell, error);
+  else
+    g_print ("%s%s%s\n", col (shell, C_CYAN), type, col (shell, C_RESET));
+}
+
+static void
+command_defs (Shell      *shell,
+              const char *arg)
+{
+  g_auto(GStrv) names = rthunk_session_list_cells (shell->session);
+
+  if (names[0] == NULL)
+    g_print (_("no cells yet\n"));
+  for (guint k = 0; names[k] != NULL; k++)
+    {
+      const GError *error = rthunk_session_get_cell_error (shell->session, names[k]);
+
+      if (error != NULL)
+        print_failure (shell, names[k], error->message);
+      else
+        print_definition (shell, names[k]);
+    }
+}
+
+static void
+command_quit (Shell      *shell,
+              const char *arg)
+{
+  g_main_loop_quit (shell->loop);
+}
+
+typedef void (*CommandFunc) (Shell *shell, const char *arg);
+
+static const struct
+{
+  const char *name;
+  CommandFunc func;
+  gboolean takes_arg;
+} commands[] = {
+  { ":help", command_help, FALSE },
+  { ":servers", command_servers, FALSE },
+  { ":pending", command_pending, FALSE },
+  { ":type", command_type, TRUE },
+  { ":defs", command_defs, FALSE },
+  { ":quit", command_quit, FALSE },
+};
+
+static void
+run_command (Shell *shell,
+             char  *line)
+{
+  char *arg = line + strcspn (line, " \t");
+
+  if (*arg != '\0')
+    *arg++ = '\0';
+  g_strstrip (arg);
+  for (guint k = 0; k < G_N_ELEMENTS (commands); k++)
+    if (strcmp (line, commands[k].name) == 0)
+      {
+        if (commands[k].takes_arg && *arg == '\0')
+          report_message (shell, _("this command takes an expression, e.g. :type (+ 1 2)"));
+        else
+          commands[k].func (shell, arg);
+        return;
+      }
+  report_message (shell, _("unknown command (try :help)"));
+}
+
+/* ---- the REPL: lines ---------------------------------------------------------------------------- */
+
+static void on_line (char *line);
+static gboolean on_stdin (gint fd, GIOCondition condition, gpointer data);
+
+/* The prompt is up, and stdin watched, only when the REPL is not busy
+ * waiting (typed keys stay in the terminal meanwhile). */
+static void
+prompt_show (Shell *shell)
+{
+  if (shell->prompt_active || shell->waiting != NULL || !g_main_loop_is_running (shell->loop))
+    return;
+  rl_callback_handler_install (shell->input->len > 0 ? PROMPT_MORE : PROMPT, on_line);
+  shell->prompt_active = TRUE;
+  shell->stdin_source = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, shell);
+}
+
+static void
+prompt_hide (Shell *shell)
+{
+  if (!shell->prompt_active)
+    return;
+  g_clear_handle_id (&shell->stdin_source, g_source_remove);
+  rl_callback_handler_remove ();
+  shell->prompt_active = FALSE;
+}
+
+static void
+remember (Shell      *shell,
+          const char *text)
+{
+  add_history (text);
+  if (shell->history_path != NULL && append_history (1, shell->history_path) != 0)
+    write_history (shell->history_path);
+}
+
+static void
+evaluate_line (Shell      *shell,
+               const char *text)
+{
+  g_autoptr(RthunkValue) value = shell_eval (shell, "<repl>", text);
+  g_autofree char *printed = NULL;
+
+  if (value == NULL || ends_with_definition (text))
+    return;
+  if (!rthunk_value_is_pending (value) && rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
+    print_line (shell, stdout, (printed = value_text (value)));
+  else
+    wait_for (shell, value);
+}
+
+/* A form is complete: a command, or text to evaluate. */
+static void
+accept_input (Shell *shell)
+{
+  g_autofree char *text = g_strdup (shell->input->str);
+
+  g_string_truncate (shell->input, 0);
+  g_strstrip (text);
+  if (*text == '\0')
+    return;
+  remember (shell, text);
+  if (text[0] == ':')
+    run_command (shell, text);
+  else
+    evaluate_line (shell, text);
+}
+
+/* readline's line handler: one line, or NULL at Ctrl-D. */
+static void
+on_line (char *line)
+{
+  Shell *shell = the_shell;
+
+  prompt_hide (shell);
+  if (line == NULL)
+    {
+      g_print ("\n");
+      g_main_loop_quit (shell->loop);
+      return;
+    }
+  if (shell->input->len > 0)
+    g_string_append_c (shell->input, '\n');
+  g_string_append (shell->input, line);
+  free (line);
+  if (rthunk_reader_check_complete (shell->input->str) != RTHUNK_READ_INCOMPLETE)
+    accept_input (shell);
+  prompt_show (shell);
+}
+
+static gboolean
+on_stdin (gint         fd,
+          GIOCondition condition,
+          gpointer     data)
+{
+  Shell *shell = data;
+
+  if ((condition & G_IO_IN) != 0)
+    {
+      rl_callback_read_char ();
+      return G_SOURCE_CONTINUE;
+    }
+  /* the terminal went away */
+  shell->stdin_source = 0;
+  prompt_hide (shell);
+  g_main_loop_quit (shell->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ctrl-C: stop waiting; at an empty prompt after that, cancel; else
+ * forget the line being typed. */
+static gboolean
+on_sigint (gpointer data)
+{
+  Shell *shell = data;
+
+  if (shell->waiting != NULL)
+    {
+      g_cancellable_cancel (shell->waiting);
+      return G_SOURCE_CONTINUE;
+    }
+  if (shell->prompt_active && rl_end == 0 && shell->input->len == 0 && shell->background != NULL)
+    {
+      print_line (shell, stderr, _("cancelled"));
+      rthunk_session_cancel (shell->session, shell->background);
+      return G_SOURCE_CONTINUE;
+    }
+  g_string_truncate (shell->input, 0);
+  if (shell->prompt_active)
+    {
+      rl_free_line_state ();
+      rl_callback_sigcleanup ();
+      rl_replace_line ("", 0);
+      rl_crlf ();
+      prompt_hide (shell);
+      prompt_show (shell);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- the REPL: completion -------------------------------------------------------------------------- */
+
+static char **completions;
+static guint completion_index;
+
+static char *
+next_completion (const char *text,
+                 int         state)
+{
+  if (state == 0)
+    {
+      g_strfreev (completions);
+      completion_index = 0;
+      if (text[0] == ':')
+        {
+          g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+          for (guint k = 0; k < G_N_ELEMENTS (commands); k++)
+            if (g_str_has_prefix (commands[k].name, text))
+              g_strv_builder_add (builder, commands[k].name);
+          completions = g_strv_builder_end (builder);
+        }
+      else
+        completions = rthunk_session_complete (the_shell->session, text);
+    }
+  if (completions == NULL || completions[completion_index] == NULL)
+    return NULL;
+  return strdup (completions[completion_index++]);
+}
+
+static char **
+complete (const char *text,
+          int         start,
+          int         end)
+{
+  rl_attempted_completion_over = 1;     /* never file names */
+  return rl_completion_matches (text, next_completion);
+}
+
+/* ---- the REPL --------------------------------------------------------------------------------------- */
+
+static void
+history_open (Shell *shell)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "rthunk", NULL);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    return;
+  shell->history_path = g_build_filename (dir, "history", NULL);
+  stifle_history (HISTORY_LINES);
+  if (read_history (shell->history_path) != 0)
+    write_history (shell->history_path);
+}
+
+static void
+history_close (Shell *shell)
+{
+  if (shell->history_path != NULL)
+    history_truncate_file (shell->history_path, HISTORY_LINES);
+}
+
+static int
+run_repl (Shell *shell)
+{
+  guint sigint_source;
+
+  shell->interactive = TRUE;
+  rthunk_session_set_eval_budget (shell->session, REPL_EVAL_BUDGET_MS);
+  rl_readline_name = "rthunk";
+  rl_catch_signals = 0;
+  rl_attempted_completion_function = complete;
+  rl_basic_word_break_characters = " \t\n()[]\"';";
+  history_open (shell);
+  g_print (_("%srthunk %s%s — :help for help, Ctrl-D to leave\n"), col (shell, C_BOLD), RTHUNK_VERSION_S,
+           col (shell, C_RESET));
+  sigint_source = g_unix_signal_add (SIGINT, on_sigint, shell);
+  g_idle_add_once ((GSourceOnceFunc) prompt_show, shell);
+  g_main_loop_run (shell->loop);
+  prompt_hide (shell);
+  g_source_remove (sigint_source);
+  history_close (shell);
+  return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------------------------- */
+
+/* The embedded provider's notes (a connection dropped, …) are for daemons:
+ * the shell shows them only with G_MESSAGES_DEBUG. */
+static GLogWriterOutput
+log_writer (GLogLevelFlags   level,
+            const GLogField *fields,
+            gsize            n_fields,
+            gpointer         data)
+{
+  if ((level & G_LOG_LEVEL_MESSAGE) != 0 && g_getenv ("G_MESSAGES_DEBUG") == NULL)
+    return G_LOG_WRITER_HANDLED;
+  return g_log_writer_default (level, fields, n_fields, data);
 }
 
 /* The token: --token-file, else RTHUNK_TOKEN. */
@@ -77,184 +857,102 @@ read_token (const char  *path,
   return TRUE;
 }
 
-/* --server (repeatable), RTHUNK_SERVERS, --cluster FILE or the default
- * cluster file; FALSE with no error when none is configured. */
+/* The servers of a cluster file: one group per server with an address. */
 static gboolean
-add_configured_servers (Shell        *shell,
-                        char        **servers,
-                        const char   *cluster_file,
-                        GError      **error)
+add_cluster_file (Shell       *shell,
+                  const char  *path,
+                  GError     **error)
 {
-  g_autofree char *default_file = g_build_filename (g_get_user_config_dir (), "rthunk", "cluster.conf", NULL);
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_auto(GStrv) groups = NULL;
 
-  for (guint k = 0; servers != NULL && servers[k] != NULL; k++)
-    if (!rthunk_cluster_add_server (shell->cluster, servers[k], error))
-      return FALSE;
-  if (!rthunk_cluster_add_servers_from_env (shell->cluster, error))
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
-  if (cluster_file == NULL && rthunk_cluster_get_n_servers (shell->cluster) == 0 &&
-      g_file_test (default_file, G_FILE_TEST_EXISTS))
-    cluster_file = default_file;
-  if (cluster_file != NULL && !rthunk_cluster_add_servers_from_file (shell->cluster, cluster_file, error))
-    return FALSE;
+  groups = g_key_file_get_groups (file, NULL);
+  for (guint k = 0; groups[k] != NULL; k++)
+    {
+      g_autofree char *address = g_key_file_get_string (file, groups[k], "address", error);
+
+      if (address == NULL || !rthunk_session_add_server (shell->session, address, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
+/* --server (repeatable), then RTHUNK_SERVERS, then --cluster FILE, or the
+ * default cluster file when nothing else names a server. */
 static gboolean
-shell_connect (Shell       *shell,
-               char       **servers,
-               const char  *cluster_file,
-               const char  *token_file,
-               gboolean     local,
-               GError     **error)
+add_servers (Shell       *shell,
+             char       **servers,
+             const char  *cluster_file,
+             GError     **error)
 {
-  g_autofree char *token = NULL;
-  g_autofree char *embedded_address = NULL;
+  g_autofree char *default_file = g_build_filename (g_get_user_config_dir (), "rthunk", "cluster.conf", NULL);
+  const char *env = g_getenv ("RTHUNK_SERVERS");
+  g_auto(GStrv) from_env = env != NULL ? g_strsplit (env, ",", -1) : NULL;
+  guint n = 0;
 
-  shell->catalog = rthunk_stdlib_new_catalog ();
-  shell->checker = rthunk_checker_new (shell->catalog);
-  shell->evaluator = rthunk_evaluator_new (shell->catalog);
-  if (local)
+  for (guint k = 0; servers != NULL && servers[k] != NULL; k++, n++)
+    if (!rthunk_session_add_server (shell->session, servers[k], error))
+      return FALSE;
+  for (guint k = 0; from_env != NULL && from_env[k] != NULL; k++)
     {
-      rthunk_checker_set_remote_allowed (shell->checker, FALSE);
-      return TRUE;
+      if (*g_strstrip (from_env[k]) == '\0')
+        continue;
+      if (!rthunk_session_add_server (shell->session, from_env[k], error))
+        return FALSE;
+      n++;
     }
+  if (cluster_file == NULL && n == 0 && g_file_test (default_file, G_FILE_TEST_EXISTS))
+    cluster_file = default_file;
+  return cluster_file == NULL || add_cluster_file (shell, cluster_file, error);
+}
+
+static gboolean
+shell_init (Shell        *shell,
+            char        **servers,
+            const char   *cluster_file,
+            const char   *token_file,
+            gboolean      local,
+            GError      **error)
+{
+  const char *no_color = g_getenv ("NO_COLOR");
+  g_autofree char *token = NULL;
+
+  shell->loop = g_main_loop_new (NULL, FALSE);
+  shell->session = rthunk_session_new ();
+  shell->defined = g_ptr_array_new_with_free_func (g_free);
+  shell->events = g_ptr_array_new_with_free_func (event_free);
+  shell->input = g_string_new (NULL);
+  shell->color = isatty (STDOUT_FILENO) && no_color == NULL;
+  g_signal_connect (shell->session, "cell-defined", G_CALLBACK (on_cell_defined), shell);
+  g_signal_connect (shell->session, "cell-changed", G_CALLBACK (on_cell_changed), shell);
+  g_signal_connect (shell->session, "cell-failed", G_CALLBACK (on_cell_failed), shell);
+  rthunk_session_set_local (shell->session, local);
+  if (local)
+    return TRUE;
   if (!read_token (token_file, &token, error))
     return FALSE;
-  shell->cluster = rthunk_cluster_new ();
-  rthunk_cluster_set_token (shell->cluster, token);
-  if (!add_configured_servers (shell, servers, cluster_file, error))
-    return FALSE;
-  if (rthunk_cluster_get_n_servers (shell->cluster) == 0)
-    {
-      /* nothing configured: an embedded provider in this process */
-      shell->embedded = rthunk_server_new (shell->catalog, "embedded");
-      if (!rthunk_server_listen (shell->embedded, "127.0.0.1", 0, error))
-        return FALSE;
-      embedded_address = g_strdup_printf ("127.0.0.1:%u", rthunk_server_get_port (shell->embedded));
-      if (!rthunk_cluster_add_server (shell->cluster, embedded_address, error))
-        return FALSE;
-    }
-  rthunk_checker_set_remote_catalog (shell->checker, rthunk_cluster_get_catalog (shell->cluster));
-  rthunk_evaluator_set_remote_func (shell->evaluator, remote_func, shell, NULL);
-  rthunk_evaluator_set_servers_func (shell->evaluator, servers_func, shell, NULL);
-  return TRUE;
+  rthunk_session_set_token (shell->session, token);
+  return add_servers (shell, servers, cluster_file, error);
 }
 
 static void
 shell_clear (Shell *shell)
 {
-  g_clear_object (&shell->evaluator);
-  g_clear_object (&shell->checker);
-  if (shell->cluster != NULL)
-    g_object_run_dispose (G_OBJECT (shell->cluster));
-  g_clear_object (&shell->cluster);
-  if (shell->embedded != NULL)
-    rthunk_server_stop (shell->embedded);
-  g_clear_object (&shell->embedded);
-  g_clear_object (&shell->catalog);
-}
-
-/* Reads and checks every form of @text, then evaluates them in order.
- * Returns the value of the last one, forced. */
-static RthunkValue *
-shell_run (Shell       *shell,
-           const char  *source,
-           const char  *text,
-           GError     **error)
-{
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all (source, text, -1, error);
-  g_autoptr(RthunkValue) last = NULL;
-
-  if (forms == NULL)
-    return NULL;
-  for (guint k = 0; k < forms->len; k++)
-    {
-      g_autoptr(RthunkType) type = rthunk_checker_check (shell->checker, g_ptr_array_index (forms, k), error);
-
-      if (type == NULL)
-        return NULL;
-    }
-  for (guint k = 0; k < forms->len; k++)
-    {
-      g_clear_pointer (&last, rthunk_value_unref);
-      if ((last = rthunk_evaluator_eval (shell->evaluator, g_ptr_array_index (forms, k), error)) == NULL)
-        return NULL;
-    }
-  if (last == NULL)
-    return rthunk_value_new_nil ();
-  return rthunk_value_force (last, error);
-}
-
-static void
-report (const GError *error)
-{
-  if (strstr (error->message, ": error: ") != NULL)
-    g_printerr ("%s\n", error->message);
-  else
-    g_printerr ("rthunk: error: %s\n", error->message);
-}
-
-static int
-run_text (Shell      *shell,
-          const char *source,
-          const char *text,
-          gboolean    print_last)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RthunkValue) value = shell_run (shell, source, text, &error);
-  g_autofree char *printed = NULL;
-
-  if (value == NULL)
-    {
-      report (error);
-      return 1;
-    }
-  if (print_last)
-    {
-      printed = rthunk_value_to_string (value);
-      g_print ("%s\n", printed);
-    }
-  return 0;
-}
-
-static int
-run_repl (Shell *shell)
-{
-  g_autoptr(GString) pending = g_string_new (NULL);
-  char *line;
-
-  g_print (_("rthunk %s — :quit or Ctrl-D to leave\n"), RTHUNK_VERSION_S);
-  while ((line = readline (pending->len > 0 ? "...... " : "rthunk> ")) != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(RthunkValue) value = NULL;
-      g_autofree char *printed = NULL;
-
-      if (pending->len == 0 && g_strcmp0 (g_strstrip (line), ":quit") == 0)
-        {
-          free (line);
-          break;
-        }
-      if (pending->len > 0)
-        g_string_append_c (pending, '\n');
-      g_string_append (pending, line);
-      free (line);
-      if (rthunk_reader_check_complete (pending->str) == RTHUNK_READ_INCOMPLETE)
-        continue;
-      if (pending->len > 0)
-        add_history (pending->str);
-      value = shell_run (shell, "<repl>", pending->str, &error);
-      g_string_truncate (pending, 0);
-      if (value == NULL)
-        {
-          report (error);
-          continue;
-        }
-      printed = rthunk_value_to_string (value);
-      g_print ("%s\n", printed);
-    }
-  return 0;
+  if (shell->session != NULL)
+    rthunk_session_close (shell->session);
+  g_clear_object (&shell->waiting);
+  g_clear_pointer (&shell->waited, rthunk_value_unref);
+  g_clear_pointer (&shell->background, rthunk_value_unref);
+  g_clear_object (&shell->session);
+  g_clear_pointer (&shell->loop, g_main_loop_unref);
+  g_clear_pointer (&shell->defined, g_ptr_array_unref);
+  g_clear_pointer (&shell->events, g_ptr_array_unref);
+  if (shell->input != NULL)
+    g_string_free (g_steal_pointer (&shell->input), TRUE);
+  g_clear_pointer (&shell->history_path, g_free);
+  g_clear_pointer (&completions, g_strfreev);
 }
 
 int
@@ -273,9 +971,9 @@ main (int    argc,
   int status;
   GOptionEntry entries[] = {
     { "eval", 'e', 0, G_OPTION_ARG_STRING, &expr, N_("Evaluate EXPR and print the value of its last form"), N_("EXPR") },
-    { "server", 's', 0, G_OPTION_ARG_STRING_ARRAY, &servers, N_("Use the server at HOST:PORT for remote expressions"), N_("HOST:PORT") },
+    { "server", 's', 0, G_OPTION_ARG_STRING_ARRAY, &servers, N_("Use the server at HOST:PORT for remote expressions (repeatable)"), N_("HOST:PORT") },
     { "local", 'l', 0, G_OPTION_ARG_NONE, &local, N_("Use no server at all"), NULL },
-    { "cluster", 0, 0, G_OPTION_ARG_FILENAME, &cluster_file, N_("Use the servers of this cluster file"), N_("FILE") },
+    { "cluster", 0, 0, G_OPTION_ARG_FILENAME, &cluster_file, N_("Use the servers of this cluster file (else RTHUNK_SERVERS, else ~/.config/rthunk/cluster.conf)"), N_("FILE") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Send the token in this file (else RTHUNK_TOKEN)"), N_("FILE") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("[FILE.rth]") },
     { NULL }
@@ -286,6 +984,7 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   signal (SIGPIPE, SIG_IGN);
+  g_log_set_writer_func (log_writer, NULL, NULL);
 
   context = g_option_context_new (_("— typed remote thunks: a REPL, -e EXPR, or a script"));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
@@ -294,26 +993,21 @@ main (int    argc,
       g_printerr ("rthunk: %s\n", error->message);
       return 2;
     }
-  if (!shell_connect (&shell, servers, cluster_file, token_file, local, &error))
+  the_shell = &shell;
+  if (!shell_init (&shell, servers, cluster_file, token_file, local, &error))
     {
-      report (error);
+      report (&shell, error);
       shell_clear (&shell);
       return 1;
     }
+  if (expr != NULL || (files != NULL && files[0] != NULL) || !isatty (STDIN_FILENO))
+    rthunk_session_set_sequential (shell.session, TRUE);
   if (expr != NULL)
-    status = run_text (&shell, "<expr>", expr, TRUE);
+    status = run_batch (&shell, "<expr>", expr, TRUE);
   else if (files != NULL && files[0] != NULL)
-    {
-      g_autofree char *text = NULL;
-
-      if (!g_file_get_contents (files[0], &text, NULL, &error))
-        {
-          report (error);
-          status = 1;
-        }
-      else
-        status = run_text (&shell, files[0], text, FALSE);
-    }
+    status = run_file (&shell, files[0]);
+  else if (!isatty (STDIN_FILENO))
+    status = run_file (&shell, "-");
   else
     status = run_repl (&shell);
   shell_clear (&shell);

@@ -752,7 +752,7 @@ rthunk_hash_to_hex (const guint8 hash[RTHUNK_HASH_LEN])
  * It does not fail: a malformed binding form is searched as if it were a
  * call, and nothing deeper than %RTHUNK_NODE_MAX_DEPTH is searched.
  *
- * Returns: (transfer full) (element-type utf8): the names
+ * Returns: (transfer container) (element-type utf8): the names
  *
  * Since: 0.1
  */

@@ -76,7 +76,7 @@ set_limit (RthunkServerLimits *limits,
 }
 
 /**
- * rthunk_provider_options_new:
+ * rthunk_provider_options_new: (skip)
  * @program: the program's name, for messages (`rthunkd`)
  * @summary: a line that says what it serves
  *

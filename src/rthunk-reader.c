@@ -385,7 +385,7 @@ read_all (Reader      *reader,
  * Reads every form of @text. Errors are %RTHUNK_ERROR_SYNTAX with a message
  * `SOURCE:LINE:COL: error: …`.
  *
- * Returns: (transfer full) (element-type RthunkNode) (nullable): the forms,
+ * Returns: (transfer container) (element-type RthunkNode) (nullable): the forms,
  *   or %NULL with @error set
  *
  * Since: 0.1

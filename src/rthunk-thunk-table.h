@@ -9,13 +9,8 @@ G_BEGIN_DECLS
 
 #define RTHUNK_THUNK_ID_LEN 16
 
-typedef enum {
-  RTHUNK_THUNK_PENDING = 1,      /* the values match the wire's ThunkState */
-  RTHUNK_THUNK_RUNNING = 2,
-  RTHUNK_THUNK_DONE = 3,
-  RTHUNK_THUNK_FAILED = 4,
-  RTHUNK_THUNK_CANCELLED = 5,
-} RthunkThunkState;
+/* RthunkThunkState (PENDING = 1 … CANCELLED = 5, the values of the wire's
+ * ThunkState) is public: see rthunk-thunk.h. */
 
 typedef struct
 {

@@ -1,0 +1,1192 @@
+/* bench-rpc.c — rthunk's RPC path against a bare Thrift call, in one run
+ *
+ * Starts its own peers: one rthunkd (--rthunkd PATH, or $RTHUNKD) and the
+ * bare Thrift server of bench/bare-server.c (--bare-server PATH, or
+ * $BARE_SERVER), both on free loopback ports, both speaking Thrift's framed
+ * transport with the binary protocol. Then runs these benchmarks, each
+ * described again where it is written:
+ *
+ *   latency      10^4 sequential `(+ 1 2)` through rthunk_client_submit()
+ *                vs 10^4 sequential bare add(1, 2): median µs per call
+ *   throughput   10^5 independent `(+ i 1)` thunks from one connection,
+ *                through the generated client's submitBatch + thunkAwait
+ *                (RthunkClient has no batch call): thunks/s
+ *   concurrency  16 threads × 2000 calls, one connection each, rthunk vs
+ *                bare: calls/s
+ *   chain        1000 dependent `(+ x 1)`, each awaited before the next
+ *                (through rthunk_client_submit); and the same chain
+ *                pipelined on the wire (thunk-reference bindings)
+ *   cache        a repeated pure expression answered by the result cache
+ *                vs a trivial `(+ 1 2)` with useCache=false: median µs
+ *   memory       rthunkd's VmRSS holding 10^5 finished thunks, after 10^6,
+ *                and its growth from the second to the third 10^5 batch
+ *
+ * Each timed benchmark runs --reps times, the rthunk and the bare side
+ * interleaved, and reports the median of the repetitions. The machine is
+ * shared: only ratios of figures measured here, in the same run, mean
+ * anything.
+ *
+ * Output: progress on stderr; on stdout one line per figure,
+ *   result KEY VALUE
+ * which bench/run.sh turns into the table. --scale F multiplies every count
+ * (0.1 for a quick look); the counts above are those of --scale 1.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <thrift/c_glib/protocol/thrift_binary_protocol.h>
+#include <thrift/c_glib/transport/thrift_framed_transport.h>
+#include <thrift/c_glib/transport/thrift_socket.h>
+
+#include "rthunk.h"
+#include "rthunk-frame.h"
+#include "rthunk-wire.h"
+#include "bench_bare.h"
+
+#define SOCKET_TIMEOUT_MS 120000
+#define AWAIT_SLICE_MS 10000
+#define MAX_BATCH 4096              /* the server's limit per submitBatch */
+
+static int opt_reps = 5;
+static double opt_scale = 1.0;
+static int opt_batch = 1000;
+static char *opt_rthunkd;
+static char *opt_bare_server;
+static char *opt_only;
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+cmp_double (const void *a,
+            const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The median of @n values (sorts them). */
+static double
+median (double *v,
+        guint   n)
+{
+  g_assert (n > 0);
+  qsort (v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static guint
+scaled (guint n)
+{
+  return MAX (1, (guint) lround (n * opt_scale));
+}
+
+static void
+say (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+say (const char *format,
+     ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  fputs ("bench-rpc: ", stderr);
+  vfprintf (stderr, format, args);
+  fputc ('\n', stderr);
+  va_end (args);
+}
+
+static void
+result (const char *key,
+        double      value)
+{
+  printf ("result %s %.6g\n", key, value);
+  fflush (stdout);
+}
+
+static void
+result_text (const char *key,
+             const char *text)
+{
+  printf ("result %s %s\n", key, text);
+  fflush (stdout);
+}
+
+static gboolean
+wanted (const char *name)
+{
+  g_auto(GStrv) names = NULL;
+
+  if (opt_only == NULL || *opt_only == '\0')
+    return TRUE;
+  names = g_strsplit (opt_only, ",", -1);
+  return g_strv_contains ((const char *const *) names, name);
+}
+
+static RthunkNode *
+parse_one (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<bench>", text, -1, &error);
+
+  if (forms == NULL || forms->len != 1)
+    g_error ("cannot read %s: %s", text, error != NULL ? error->message : "not one form");
+  return rthunk_node_ref (g_ptr_array_index (forms, 0));
+}
+
+/* `(OP A B)` with int literals, built without the reader. */
+static RthunkNode *
+call2 (const char *op,
+       gint64      a,
+       gint64      b)
+{
+  g_autoptr(RthunkNode) head = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, op);
+  g_autoptr(RthunkNode) x = rthunk_node_new_int (a);
+  g_autoptr(RthunkNode) y = rthunk_node_new_int (b);
+  RthunkNode *items[3] = { head, x, y };
+
+  return rthunk_node_new_seq (RTHUNK_NODE_LIST, items, 3);
+}
+
+/* ---- peers: processes that print "… listening on HOST:PORT" ------------ */
+
+typedef struct
+{
+  GSubprocess *process;
+  guint16 port;
+  char *address;
+} Peer;
+
+static Peer *running_peers[4];
+
+static void
+kill_peers (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (running_peers); k++)
+    if (running_peers[k] != NULL)
+      g_subprocess_force_exit (running_peers[k]->process);
+}
+
+static void
+on_fatal_signal (int sig)
+{
+  kill_peers ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static Peer *
+peer_start (const char *const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  Peer *peer = g_new0 (Peer, 1);
+  const char *colon;
+
+  peer->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  if (peer->process == NULL)
+    g_error ("cannot start %s: %s", argv[0], error->message);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer->process));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  if (line == NULL || strstr (line, "listening on") == NULL || (colon = strrchr (line, ':')) == NULL)
+    g_error ("%s did not say it was listening (%s)", argv[0],
+             error != NULL ? error->message : line != NULL ? line : "end of output");
+  peer->port = (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
+  peer->address = g_strdup_printf ("127.0.0.1:%u", peer->port);
+  for (guint k = 0; k < G_N_ELEMENTS (running_peers); k++)
+    if (running_peers[k] == NULL)
+      {
+        running_peers[k] = peer;
+        break;
+      }
+  return peer;
+}
+
+static Peer *
+start_rthunkd (const char *const *extra)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, opt_rthunkd);
+  g_ptr_array_add (argv, (gpointer) "--port");
+  g_ptr_array_add (argv, (gpointer) "0");
+  g_ptr_array_add (argv, (gpointer) "--name");
+  g_ptr_array_add (argv, (gpointer) "bench");
+  for (guint k = 0; extra != NULL && extra[k] != NULL; k++)
+    g_ptr_array_add (argv, (gpointer) extra[k]);
+  g_ptr_array_add (argv, NULL);
+  return peer_start ((const char *const *) argv->pdata);
+}
+
+static Peer *
+start_bare (void)
+{
+  const char *argv[] = { opt_bare_server, "--port", "0", NULL };
+
+  return peer_start (argv);
+}
+
+static void
+peer_stop (Peer *peer)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (running_peers); k++)
+    if (running_peers[k] == peer)
+      running_peers[k] = NULL;
+  g_subprocess_send_signal (peer->process, SIGTERM);
+  g_subprocess_wait (peer->process, NULL, NULL);
+  g_object_unref (peer->process);
+  g_free (peer->address);
+  g_free (peer);
+}
+
+/* VmRSS of a peer, in KiB. */
+static gsize
+peer_rss_kb (Peer *peer)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (peer->process));
+  g_autofree char *status = NULL;
+  const char *rss;
+
+  if (!g_file_get_contents (path, &status, NULL, NULL) || (rss = strstr (status, "VmRSS:")) == NULL)
+    g_error ("cannot read %s", path);
+  return g_ascii_strtoull (rss + strlen ("VmRSS:"), NULL, 10);
+}
+
+static int
+connect_loopback (guint16 port)
+{
+  struct sockaddr_in addr = { 0, };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons (port);
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+    g_error ("cannot connect to port %u: %s", port, g_strerror (errno));
+  return fd;
+}
+
+/* ---- the bare Thrift client ------------------------------------------------ */
+
+/* ThriftSocket → ThriftFramedTransport → ThriftBinaryProtocol → generated
+ * client: what any c_glib program would write. */
+typedef struct
+{
+  ThriftTransport *socket;
+  ThriftTransport *transport;
+  ThriftProtocol *protocol;
+  BenchBareIf *client;
+} Bare;
+
+static Bare *
+bare_open (Peer *peer)
+{
+  g_autoptr(GError) error = NULL;
+  Bare *b = g_new0 (Bare, 1);
+
+  b->socket = g_object_new (THRIFT_TYPE_SOCKET, "hostname", "127.0.0.1", "port", (guint) peer->port, NULL);
+  b->transport = g_object_new (THRIFT_TYPE_FRAMED_TRANSPORT, "transport", b->socket, NULL);
+  b->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", b->transport, NULL);
+  b->client = g_object_new (BENCH_TYPE_BARE_CLIENT, "input_protocol", b->protocol,
+                            "output_protocol", b->protocol, NULL);
+  if (!thrift_transport_open (b->transport, &error))
+    g_error ("cannot connect to the bare server: %s", error->message);
+  return b;
+}
+
+static void
+bare_close (Bare *b)
+{
+  thrift_transport_close (b->transport, NULL);
+  g_object_unref (b->client);
+  g_object_unref (b->protocol);
+  g_object_unref (b->transport);
+  g_object_unref (b->socket);
+  g_free (b);
+}
+
+static gint64
+bare_add (Bare   *b,
+          gint64  x,
+          gint64  y)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 sum = 0;
+
+  if (!bench_bare_if_add (b->client, &sum, x, y, &error))
+    g_error ("bare add failed: %s", error != NULL ? error->message : "?");
+  return sum;
+}
+
+/* ---- rthunk through its C client API ---------------------------------- */
+
+static RthunkClient *
+rthunk_open (Peer *peer)
+{
+  g_autoptr(GError) error = NULL;
+  RthunkClient *client = rthunk_client_new (peer->address);
+
+  if (!rthunk_client_connect (client, &error))
+    g_error ("cannot connect to rthunkd: %s", error->message);
+  return client;
+}
+
+/* Submits @expr and returns its int value, waiting if it came back pending. */
+static gint64
+rthunk_int (RthunkClient *client,
+            RthunkNode   *expr,
+            GHashTable   *inputs)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, inputs, &error);
+
+  if (value != NULL && rthunk_value_is_pending (value))
+    {
+      RthunkValue *forced = rthunk_value_force (value, &error);
+
+      rthunk_value_unref (value);
+      value = forced;
+    }
+  if (value == NULL)
+    g_error ("remote evaluation failed: %s", error->message);
+  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_INT)
+    g_error ("remote evaluation did not give an int");
+  return rthunk_value_get_int (value);
+}
+
+/* ---- rthunk through the generated client (what RthunkClient wraps) ------ */
+
+/* The generated Thrift client over RthunkFrameTransport, exactly as
+ * rthunk-client.c builds it, for the IDL calls RthunkClient does not offer
+ * (submitBatch, thunkAwait on many, EvalOptions). */
+typedef struct
+{
+  RthunkFrameTransport *transport;
+  ThriftProtocol *protocol;
+  RthunkWireRemoteExecutionServiceIf *stub;
+  RthunkWireAuth *auth;
+} Wire;
+
+static Wire *
+wire_open (Peer *peer)
+{
+  Wire *w = g_new0 (Wire, 1);
+  int fd = connect_loopback (peer->port);
+
+  rthunk_frame_set_timeouts (fd, SOCKET_TIMEOUT_MS, NULL);
+  w->transport = rthunk_frame_transport_new (fd, 64 * 1024 * 1024);
+  w->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", w->transport, NULL);
+  w->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                          "input_protocol", w->protocol, "output_protocol", w->protocol, NULL);
+  w->auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  return w;
+}
+
+static void
+wire_close (Wire *w)
+{
+  g_object_unref (w->stub);
+  g_object_unref (w->protocol);
+  thrift_transport_close (THRIFT_TRANSPORT (w->transport), NULL);
+  g_object_unref (w->transport);
+  g_object_unref (w->auth);
+  g_free (w);
+}
+
+/* A request for @expr, checked by the server only (like the tests'):
+ * @use_cache and @inline_budget_ms < 0 keep the server's defaults. */
+static RthunkWireEvalRequest *
+wire_request (RthunkNode *expr,
+              gint        use_cache,
+              gint        inline_budget_ms)
+{
+  RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+
+  rthunk_wire_fill_ast (request->ast, expr, NULL);
+  if (use_cache >= 0)
+    {
+      request->options->useCache = use_cache != 0;
+      request->options->__isset_useCache = TRUE;
+      request->__isset_options = TRUE;
+    }
+  if (inline_budget_ms >= 0)
+    {
+      request->options->inlineBudgetMs = inline_budget_ms;
+      request->options->__isset_inlineBudgetMs = TRUE;
+      request->__isset_options = TRUE;
+    }
+  return request;
+}
+
+static void
+wire_failed (const char *call,
+             GError     *error,
+             GObject   **exceptions,
+             guint       n)
+{
+  for (guint k = 0; k < n; k++)
+    if (exceptions[k] != NULL)
+      {
+        g_autofree char *message = NULL;
+
+        g_object_get (exceptions[k], "message", &message, NULL);
+        g_error ("%s: %s: %s", call, G_OBJECT_TYPE_NAME (exceptions[k]), message);
+      }
+  g_error ("%s: %s", call, error != NULL ? error->message : "failed");
+}
+
+static RthunkWireRemoteThunk *
+wire_submit (Wire                  *w,
+             RthunkWireEvalRequest *request)
+{
+  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  GObject *exc[5] = { NULL, };
+  GError *error = NULL;
+
+  if (!rthunk_wire_remote_execution_service_if_submit_eval_request (
+        w->stub, &thunk, request, w->auth,
+        (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
+        (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
+        (RthunkWireNotAuthorized **) &exc[4], &error))
+    wire_failed ("submitEvalRequest", error, exc, G_N_ELEMENTS (exc));
+  return thunk;
+}
+
+static GPtrArray *
+wire_batch (Wire      *w,
+            GPtrArray *requests)
+{
+  GPtrArray *thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  GObject *exc[3] = { NULL, };
+  GError *error = NULL;
+
+  if (!rthunk_wire_remote_execution_service_if_submit_batch (
+        w->stub, &thunks, requests, w->auth, (RthunkWireInvalidRequest **) &exc[0],
+        (RthunkWireOverloaded **) &exc[1], (RthunkWireNotAuthorized **) &exc[2], &error))
+    wire_failed ("submitBatch", error, exc, G_N_ELEMENTS (exc));
+  return thunks;
+}
+
+/* thunkAwait on @thunks (RthunkWireRemoteThunk, only the id is read). */
+static guint n_awaits;
+
+static GPtrArray *
+wire_await (Wire      *w,
+            GPtrArray *thunks)
+{
+  GPtrArray *done = g_ptr_array_new_with_free_func (g_object_unref);
+  GObject *exc[2] = { NULL, };
+  GError *error = NULL;
+
+  n_awaits++;
+  if (!rthunk_wire_remote_execution_service_if_thunk_await (
+        w->stub, &done, thunks, AWAIT_SLICE_MS, w->auth, (RthunkWireInvalidRequest **) &exc[0],
+        (RthunkWireNotAuthorized **) &exc[1], &error))
+    wire_failed ("thunkAwait", error, exc, G_N_ELEMENTS (exc));
+  return done;
+}
+
+static gint64
+wire_value_int (RthunkWireValue *wire)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_wire_read_value (wire, &error);
+
+  if (value == NULL || rthunk_value_get_kind (value) != RTHUNK_VALUE_INT)
+    g_error ("a thunk did not give an int: %s", error != NULL ? error->message : "other kind");
+  return rthunk_value_get_int (value);
+}
+
+static RthunkWireRemoteThunk *
+thunk_ref (const GByteArray *id)
+{
+  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+
+  rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
+  return thunk;
+}
+
+/* Waits for every thunk of @thunks that is not finished yet and returns
+ * the sum of all their int values: thunkAwait on the last unfinished one,
+ * then on all the unfinished ones until none is left (thunkAwait returns
+ * as soon as any one of its thunks is finished). */
+static gint64
+wire_collect (Wire      *w,
+              GPtrArray *thunks)
+{
+  g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func (g_object_unref);
+  gboolean last_awaited = FALSE;
+  gint64 sum = 0;
+
+  for (guint k = 0; k < thunks->len; k++)
+    {
+      RthunkWireRemoteThunk *thunk = g_ptr_array_index (thunks, k);
+
+      if (thunk->__isset_state && thunk->state == RTHUNK_WIRE_THUNK_STATE_DONE && thunk->__isset_value)
+        sum += wire_value_int (thunk->value);
+      else if (thunk->__isset_state && thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE)
+        g_error ("a thunk failed: %s", thunk->__isset_error ? thunk->error->message : "?");
+      else
+        g_ptr_array_add (pending, thunk_ref (thunk->id));
+    }
+  while (pending->len > 0)
+    {
+      /* the worker pool runs thunks in the order they came: wait for the
+       * last one first (one id), then collect everything that finished,
+       * rather than wake on the first of many ids */
+      g_autoptr(GPtrArray) last = g_ptr_array_new ();
+      g_autoptr(GPtrArray) done = NULL;
+
+      if (pending->len > 1 && !last_awaited)
+        {
+          g_ptr_array_add (last, g_ptr_array_index (pending, pending->len - 1));
+          g_ptr_array_unref (wire_await (w, last));
+          last_awaited = TRUE;
+        }
+      done = wire_await (w, pending);
+      g_autoptr(GHashTable) finished = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                                              (GDestroyNotify) g_bytes_unref, NULL);
+
+      for (guint k = 0; k < done->len; k++)
+        {
+          RthunkWireVarCont *cont = g_ptr_array_index (done, k);
+
+          if (cont->state != RTHUNK_WIRE_THUNK_STATE_DONE || !cont->__isset_value)
+            g_error ("a thunk failed: %s", cont->__isset_error ? cont->error->message : "?");
+          sum += wire_value_int (cont->value);
+          g_hash_table_add (finished, g_bytes_new (cont->id->data, cont->id->len));
+        }
+      for (guint k = pending->len; k-- > 0;)
+        {
+          RthunkWireRemoteThunk *thunk = g_ptr_array_index (pending, k);
+          g_autoptr(GBytes) id = g_bytes_new (thunk->id->data, thunk->id->len);
+
+          if (g_hash_table_contains (finished, id))
+            g_ptr_array_remove_index_fast (pending, k);
+        }
+    }
+  return sum;
+}
+
+/* What is timed: submitting @count independent thunks `(+ i 1)` for
+ * i = @first … @first + @count − 1, with default options, in submitBatch
+ * frames of --batch requests (each request built from its AST inside the
+ * timed loop), keeping two batches in flight: after sending batch k the
+ * client collects every value of batch k − 1 (thunkAwait until all are
+ * done), then the last batch's. Every value is checked (their sum).
+ * Returns the seconds from the first submitBatch to the last value. */
+static double
+wire_run_batches (Wire   *w,
+                  guint64 first,
+                  guint   count)
+{
+  g_autoptr(GPtrArray) previous = NULL;
+  gint64 sum = 0, expected = 0;
+  double start = now_s ();
+
+  for (guint done = 0; done < count;)
+    {
+      guint n = MIN ((guint) opt_batch, count - done);
+      g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+      GPtrArray *thunks;
+
+      for (guint k = 0; k < n; k++)
+        {
+          gint64 i = (gint64) (first + done + k);
+          g_autoptr(RthunkNode) expr = call2 ("+", i, 1);
+
+          g_ptr_array_add (requests, wire_request (expr, -1, -1));
+          expected += i + 1;
+        }
+      thunks = wire_batch (w, requests);
+      if (thunks->len != n)
+        g_error ("submitBatch answered %u thunks for %u requests", thunks->len, n);
+      if (previous != NULL)
+        sum += wire_collect (w, previous);
+      g_clear_pointer (&previous, g_ptr_array_unref);
+      previous = thunks;
+      done += n;
+    }
+  if (previous != NULL)
+    sum += wire_collect (w, previous);
+  if (sum != expected)
+    g_error ("the thunks' values are wrong: sum %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT,
+             sum, expected);
+  return now_s () - start;
+}
+
+/* ---- (a) latency -------------------------------------------------------- */
+
+/* What is timed: each of N sequential calls on one connection, alone
+ * (clock read before and after the call):
+ *   rthunk: rthunk_client_submit() of the AST of `(+ 1 2)` (read once,
+ *           before timing) — client-side type check, encoding,
+ *           submitEvalRequest, server check and evaluation (or its result
+ *           cache), the value back inline — plus forcing it if it came back
+ *           pending, and reading the int;
+ *   bare:   one add(1, 2) through the generated c_glib client.
+ * Reported: per repetition the median of the N per-call times; then the
+ * median over repetitions. rthunk and bare alternate repetitions. */
+static void
+bench_latency (Peer *rthunkd,
+               Peer *bare)
+{
+  guint n = scaled (10000), warm = MIN (n, 500u);
+  g_autoptr(RthunkNode) expr = parse_one ("(+ 1 2)");
+  g_autoptr(RthunkClient) client = rthunk_open (rthunkd);
+  Bare *b = bare_open (bare);
+  g_autofree double *calls = g_new (double, n);
+  g_autofree double *rt = g_new (double, opt_reps);
+  g_autofree double *bt = g_new (double, opt_reps);
+  double r, p;
+
+  for (guint k = 0; k < warm; k++)
+    {
+      rthunk_int (client, expr, NULL);
+      bare_add (b, 1, 2);
+    }
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      for (guint k = 0; k < n; k++)
+        {
+          double t0 = now_s ();
+
+          if (rthunk_int (client, expr, NULL) != 3)
+            g_error ("(+ 1 2) is not 3");
+          calls[k] = now_s () - t0;
+        }
+      rt[rep] = median (calls, n) * 1e6;
+      for (guint k = 0; k < n; k++)
+        {
+          double t0 = now_s ();
+
+          if (bare_add (b, 1, 2) != 3)
+            g_error ("add(1, 2) is not 3");
+          calls[k] = now_s () - t0;
+        }
+      bt[rep] = median (calls, n) * 1e6;
+      say ("latency rep %d: rthunk %.1f µs, bare %.1f µs per call (medians of %u calls)",
+           rep + 1, rt[rep], bt[rep], n);
+    }
+  r = median (rt, opt_reps);
+  p = median (bt, opt_reps);
+  result ("latency.calls", n);
+  result ("latency.rthunk_us", r);
+  result ("latency.bare_us", p);
+  result ("latency.ratio", r / p);
+  bare_close (b);
+}
+
+/* ---- (b) throughput ----------------------------------------------------- */
+
+/* What is timed: wire_run_batches() of N = 10^5 distinct thunks on one
+ * connection to a fresh rthunkd (see there); thunks/s = N / seconds.
+ * RthunkClient has no batch call, so this goes through the generated
+ * client's submitBatch/thunkAwait, as the library itself would. */
+static void
+bench_throughput (void)
+{
+  guint n = scaled (100000);
+  g_autofree double *rate = g_new (double, opt_reps);
+  const char *extra[] = { "--max-thunks", "1000000", "--max-queued", "1000000", NULL };
+  Peer *rthunkd = start_rthunkd (extra);
+  Wire *w = wire_open (rthunkd);
+  double r;
+
+  wire_run_batches (w, 1u << 30, MIN (n, 2000u));   /* warm-up */
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      double seconds;
+
+      n_awaits = 0;
+      seconds = wire_run_batches (w, (guint64) rep * n, n);
+      rate[rep] = n / seconds;
+      say ("throughput rep %d: %u thunks in %.3f s = %.0f thunks/s (batches of %d, %u thunkAwait calls)",
+           rep + 1, n, seconds, rate[rep], opt_batch, n_awaits);
+    }
+  r = median (rate, opt_reps);
+  result ("throughput.thunks", n);
+  result ("throughput.batch", opt_batch);
+  result ("throughput.rthunk_per_s", r);
+  wire_close (w);
+  peer_stop (rthunkd);
+}
+
+/* ---- (c) concurrency ---------------------------------------------------- */
+
+typedef struct
+{
+  Peer *peer;
+  gboolean bare;
+  guint index;
+  guint calls;
+  GPtrArray *exprs;             /* rthunk: the pre-built `(+ index k)` */
+  RthunkClient *client;
+  Bare *b;
+  gint *ready;
+  gint *go;
+  double finished;
+} Worker;
+
+static gpointer
+worker_run (gpointer data)
+{
+  Worker *wk = data;
+
+  g_atomic_int_inc (wk->ready);
+  while (!g_atomic_int_get (wk->go))
+    g_usleep (100);
+  for (guint k = 0; k < wk->calls; k++)
+    {
+      gint64 got = wk->bare ? bare_add (wk->b, wk->index, k)
+                            : rthunk_int (wk->client, g_ptr_array_index (wk->exprs, k), NULL);
+
+      if (got != (gint64) (wk->index + k))
+        g_error ("thread %u call %u: wrong value", wk->index, k);
+    }
+  wk->finished = now_s ();
+  return NULL;
+}
+
+/* One round: T threads, each with its own open connection and its calls
+ * prepared beforehand, start together; returns calls/s = T × C / (the
+ * last thread's end − the start). */
+static double
+concurrency_round (Peer     *peer,
+                   gboolean  bare,
+                   guint     n_threads,
+                   guint     calls)
+{
+  g_autofree Worker *workers = g_new0 (Worker, n_threads);
+  g_autofree GThread **threads = g_new0 (GThread *, n_threads);
+  gint ready = 0, go = 0;
+  double start, end = 0;
+
+  for (guint t = 0; t < n_threads; t++)
+    {
+      Worker *wk = &workers[t];
+
+      wk->peer = peer;
+      wk->bare = bare;
+      wk->index = t;
+      wk->calls = calls;
+      wk->ready = &ready;
+      wk->go = &go;
+      if (bare)
+        wk->b = bare_open (peer);
+      else
+        {
+          wk->client = rthunk_open (peer);
+          wk->exprs = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+          for (guint k = 0; k < calls; k++)
+            g_ptr_array_add (wk->exprs, call2 ("+", t, k));
+        }
+      threads[t] = g_thread_new ("bench-worker", worker_run, wk);
+    }
+  while (g_atomic_int_get (&ready) < (gint) n_threads)
+    g_usleep (1000);
+  start = now_s ();
+  g_atomic_int_set (&go, 1);
+  for (guint t = 0; t < n_threads; t++)
+    {
+      g_thread_join (threads[t]);
+      end = MAX (end, workers[t].finished);
+      if (bare)
+        bare_close (workers[t].b);
+      else
+        {
+          g_object_unref (workers[t].client);
+          g_ptr_array_unref (workers[t].exprs);
+        }
+    }
+  return n_threads * (double) calls / (end - start);
+}
+
+/* What is timed: 16 threads × 2000 sequential calls, each thread on its
+ * own connection, all started together; calls/s over the whole round.
+ *   rthunk: rthunk_client_submit() of `(+ t k)` (distinct expressions, so
+ *           the result cache answers none; the ASTs are built before the
+ *           clock starts) and reading the int value;
+ *   bare:   add(t, k).
+ * Connections are opened (and rthunk's catalog fetched) before the clock
+ * starts. Rounds alternate; medians over repetitions. */
+static void
+bench_concurrency (Peer *rthunkd,
+                   Peer *bare)
+{
+  guint threads = 16, calls = scaled (2000);
+  g_autofree double *rr = g_new (double, opt_reps);
+  g_autofree double *br = g_new (double, opt_reps);
+  double r, p;
+
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      rr[rep] = concurrency_round (rthunkd, FALSE, threads, calls);
+      br[rep] = concurrency_round (bare, TRUE, threads, calls);
+      say ("concurrency rep %d: rthunk %.0f calls/s, bare %.0f calls/s (%u threads × %u)",
+           rep + 1, rr[rep], br[rep], threads, calls);
+    }
+  r = median (rr, opt_reps);
+  p = median (br, opt_reps);
+  result ("concurrency.threads", threads);
+  result ("concurrency.calls", calls);
+  result ("concurrency.rthunk_per_s", r);
+  result ("concurrency.bare_per_s", p);
+  result ("concurrency.ratio", r / p);
+}
+
+/* ---- (d) dependent chain ------------------------------------------------ */
+
+/* Awaited: the whole chain of N = 1000 links, timed end to end: link k is
+ * rthunk_client_submit() of `(+ x 1)` with x bound to the value link k − 1
+ * gave (0 for the first), and its value is received (inline, or forced)
+ * before link k + 1 is submitted. The result must be N. */
+static double
+chain_awaited (RthunkClient *client,
+               RthunkNode   *expr,
+               guint         n)
+{
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  gint64 x = 0;
+  double start = now_s ();
+
+  for (guint k = 0; k < n; k++)
+    {
+      g_hash_table_insert (inputs, (gpointer) "x", rthunk_value_new_int (x));
+      x = rthunk_int (client, expr, inputs);
+    }
+  if (x != (gint64) n)
+    g_error ("the awaited chain gave %" G_GINT64_FORMAT ", not %u", x, n);
+  return now_s () - start;
+}
+
+/* Pipelined, on the wire: link k is a submitEvalRequest of `(+ x 1)` whose
+ * binding x is a reference to link k − 1's thunk (a THUNK value node: the
+ * server's promise pipelining) with inlineBudgetMs = 0, so no link waits
+ * for the previous one's value; then thunkAwait on the last link. Timed
+ * end to end, from the first submission to the last value. Returns a
+ * negative number when the server refuses thunk references. */
+static double
+chain_pipelined (Wire       *w,
+                 RthunkNode *expr,
+                 guint       n)
+{
+  g_autoptr(GByteArray) previous = NULL;
+  g_autoptr(GPtrArray) last = g_ptr_array_new_with_free_func (g_object_unref);
+  double start = now_s ();
+  gint64 x;
+
+  for (guint k = 0; k < n; k++)
+    {
+      g_autoptr(RthunkWireEvalRequest) request = wire_request (expr, -1, 0);
+      RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
+      RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+      GObject *exc[5] = { NULL, };
+      GError *error = NULL;
+
+      if (previous == NULL)
+        {
+          g_autoptr(RthunkValue) zero = rthunk_value_new_int (0);
+
+          if (!rthunk_wire_fill_value (binding->value, zero, &error))
+            g_error ("cannot encode 0: %s", error->message);
+        }
+      else
+        {
+          RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
+                                                    "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
+
+          rthunk_wire_set_bytes (&node->thunkId, previous->data, previous->len);
+          node->__isset_thunkId = TRUE;
+          g_ptr_array_add (binding->value->nodes, node);
+        }
+      g_ptr_array_add (request->bindings, binding);
+      request->__isset_bindings = TRUE;
+      if (!rthunk_wire_remote_execution_service_if_submit_eval_request (
+            w->stub, &thunk, request, w->auth,
+            (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
+            (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
+            (RthunkWireNotAuthorized **) &exc[4], &error))
+        {
+          for (guint e = 0; e < G_N_ELEMENTS (exc); e++)
+            g_clear_object (&exc[e]);
+          g_object_unref (thunk);
+          say ("the server refused a thunk reference: %s",
+               error != NULL ? error->message : "an IDL exception");
+          g_clear_error (&error);
+          return -1;
+        }
+      g_clear_pointer (&previous, g_byte_array_unref);
+      previous = g_byte_array_ref (thunk->id);
+      if (k + 1 == n)
+        g_ptr_array_add (last, thunk);
+      else
+        g_object_unref (thunk);
+    }
+  x = wire_collect (w, last);
+  if (x != (gint64) n)
+    g_error ("the pipelined chain gave %" G_GINT64_FORMAT ", not %u", x, n);
+  return now_s () - start;
+}
+
+static void
+bench_chain (Peer *rthunkd)
+{
+  guint n = scaled (1000);
+  g_autoptr(RthunkNode) expr = parse_one ("(+ x 1)");
+  g_autoptr(RthunkClient) client = rthunk_open (rthunkd);
+  Wire *w = wire_open (rthunkd);
+  g_autofree double *at = g_new (double, opt_reps);
+  g_autofree double *pt = g_new (double, opt_reps);
+  gboolean pipelined = TRUE;
+  double a, p = 0;
+
+  chain_awaited (client, expr, MIN (n, 100u));     /* warm-up */
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      at[rep] = chain_awaited (client, expr, n) * 1e3;
+      if (pipelined && (pt[rep] = chain_pipelined (w, expr, n) * 1e3) < 0)
+        pipelined = FALSE;
+      if (pipelined)
+        say ("chain rep %d: awaited %.1f ms, pipelined on the wire %.1f ms (%u links)",
+             rep + 1, at[rep], pt[rep], n);
+      else
+        say ("chain rep %d: awaited %.1f ms (%u links)", rep + 1, at[rep], n);
+    }
+  a = median (at, opt_reps);
+  result ("chain.links", n);
+  result ("chain.awaited_ms", a);
+  if (pipelined)
+    {
+      p = median (pt, opt_reps);
+      result ("chain.pipelined_ms", p);
+      result ("chain.ratio", p / a);
+    }
+  else
+    result_text ("chain.pipelined_ms", "not-implemented");
+  wire_close (w);
+}
+
+/* ---- (e) result cache --------------------------------------------------- */
+
+#define CACHED_EXPR "(reduce + 0 (map (fn [i] (* i i)) (range 0 2000)))"
+
+/* N sequential submitEvalRequest calls of @request on one connection;
+ * each timed alone, from sending the request to reading the int value it
+ * carries inline. Returns the median µs. */
+static double
+wire_latency (Wire                  *w,
+              RthunkWireEvalRequest *request,
+              guint                  n,
+              gint64                 expected)
+{
+  g_autofree double *calls = g_new (double, n);
+
+  for (guint k = 0; k < n; k++)
+    {
+      double t0 = now_s ();
+      g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request);
+      g_autoptr(GPtrArray) one = g_ptr_array_new ();
+      gint64 got;
+
+      g_ptr_array_add (one, thunk);
+      got = wire_collect (w, one);
+      calls[k] = now_s () - t0;
+      if (got != expected)
+        g_error ("a cache benchmark call gave %" G_GINT64_FORMAT, got);
+    }
+  return median (calls, n) * 1e6;
+}
+
+/* What is timed: per call, as in wire_latency(), N sequential calls each:
+ *   cached:   CACHED_EXPR (a pure expression of a few thousand evaluation
+ *             steps) with default options, repeated: after the first call
+ *             the server answers from its result cache;
+ *   uncached: `(+ 1 2)` with useCache = false: checked and evaluated on
+ *             every call.
+ * Both go through the generated client (RthunkClient sets no options), on
+ * one connection. Also reported, for scale: CACHED_EXPR with useCache =
+ * false (what a miss costs), over N / 10 calls. */
+static void
+bench_cache (Peer *rthunkd)
+{
+  guint n = scaled (10000);
+  g_autoptr(RthunkNode) heavy = parse_one (CACHED_EXPR);
+  g_autoptr(RthunkNode) trivial = parse_one ("(+ 1 2)");
+  g_autoptr(RthunkWireEvalRequest) cached = wire_request (heavy, -1, -1);
+  g_autoptr(RthunkWireEvalRequest) heavy_uncached = wire_request (heavy, 0, -1);
+  g_autoptr(RthunkWireEvalRequest) uncached = wire_request (trivial, 0, -1);
+  gint64 heavy_value = 0;
+  Wire *w = wire_open (rthunkd);
+  g_autofree double *ct = g_new (double, opt_reps);
+  g_autofree double *ut = g_new (double, opt_reps);
+  g_autofree double *mt = g_new (double, opt_reps);
+  double c, u, m;
+
+  for (gint64 i = 0; i < 2000; i++)
+    heavy_value += i * i;
+  wire_latency (w, cached, MIN (n, 500u), heavy_value);       /* warm-up; fills the cache */
+  wire_latency (w, uncached, MIN (n, 500u), 3);
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      ct[rep] = wire_latency (w, cached, n, heavy_value);
+      ut[rep] = wire_latency (w, uncached, n, 3);
+      mt[rep] = wire_latency (w, heavy_uncached, MAX (n / 10, 1u), heavy_value);
+      say ("cache rep %d: cached %.1f µs, trivial uncached %.1f µs, the pure expression uncached %.1f µs",
+           rep + 1, ct[rep], ut[rep], mt[rep]);
+    }
+  c = median (ct, opt_reps);
+  u = median (ut, opt_reps);
+  m = median (mt, opt_reps);
+  result ("cache.calls", n);
+  result ("cache.cached_us", c);
+  result ("cache.uncached_trivial_us", u);
+  result ("cache.uncached_pure_us", m);
+  result ("cache.ratio", c / u);
+  wire_close (w);
+}
+
+/* ---- (f) memory --------------------------------------------------------- */
+
+/* Not timed. A fresh rthunkd started with --max-thunks 150000 (above the
+ * 10^5 it must hold) receives 10 batches of 10^5 distinct thunks
+ * `(+ i 1)` through wire_run_batches() (every value collected); its VmRSS
+ * is read from /proc/PID/status after each batch. Reported: the RSS after
+ * the first batch (10^5 finished thunks held), after the tenth (10^6
+ * calls), and the growth between the second and the third batch (once
+ * the thunk table and the result cache are full, nothing should grow). */
+static void
+bench_memory (void)
+{
+  guint batch = scaled (100000), batches = 10;
+  g_autofree char *max_thunks = g_strdup_printf ("%u", batch + batch / 2);
+  const char *extra[] = { "--max-thunks", max_thunks, NULL };
+  Peer *rthunkd = start_rthunkd (extra);
+  Wire *w = wire_open (rthunkd);
+  g_autofree gsize *rss = g_new0 (gsize, batches + 1);
+
+  rss[0] = peer_rss_kb (rthunkd);
+  say ("memory: rthunkd --max-thunks %s starts at %.1f MiB", max_thunks, rss[0] / 1024.0);
+  for (guint k = 1; k <= batches; k++)
+    {
+      double seconds = wire_run_batches (w, (guint64) (k - 1) * batch, batch);
+
+      rss[k] = peer_rss_kb (rthunkd);
+      say ("memory: after %u calls: %.1f MiB (this batch: %.1f s)", k * batch, rss[k] / 1024.0, seconds);
+    }
+  result ("memory.batch", batch);
+  result ("memory.max_thunks", batch + batch / 2);
+  result ("memory.start_mib", rss[0] / 1024.0);
+  result ("memory.held_mib", rss[1] / 1024.0);
+  result ("memory.after_all_mib", rss[batches] / 1024.0);
+  result ("memory.calls", (double) batch * batches);
+  result ("memory.growth_2_3_mib", ((double) rss[3] - (double) rss[2]) / 1024.0);
+  wire_close (w);
+  peer_stop (rthunkd);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GOptionContext) context = g_option_context_new ("— rthunk's RPC path against a bare Thrift call");
+  GOptionEntry entries[] = {
+    { "rthunkd", 0, 0, G_OPTION_ARG_FILENAME, &opt_rthunkd, "The rthunkd to measure (default $RTHUNKD)", "PATH" },
+    { "bare-server", 0, 0, G_OPTION_ARG_FILENAME, &opt_bare_server, "The bare Thrift server (default $BARE_SERVER)", "PATH" },
+    { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each timed benchmark (default 5)", "N" },
+    { "scale", 's', 0, G_OPTION_ARG_DOUBLE, &opt_scale, "Multiply every count (default 1)", "F" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Requests per submitBatch frame (default 1000)", "N" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,chain,cache,memory", "LIST" },
+    { NULL }
+  };
+  Peer *rthunkd = NULL, *bare = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "bench-rpc: %s\n", error->message);
+      return 2;
+    }
+  if (opt_rthunkd == NULL)
+    opt_rthunkd = g_strdup (g_getenv ("RTHUNKD"));
+  if (opt_bare_server == NULL)
+    opt_bare_server = g_strdup (g_getenv ("BARE_SERVER"));
+  if (opt_rthunkd == NULL || opt_bare_server == NULL || opt_reps < 1 || opt_scale <= 0 ||
+      opt_batch < 1 || opt_batch > MAX_BATCH)
+    {
+      fprintf (stderr, "bench-rpc: needs --rthunkd and --bare-server (or $RTHUNKD, $BARE_SERVER), "
+               "--reps ≥ 1, --scale > 0 and 1 ≤ --batch ≤ %d\n", MAX_BATCH);
+      return 2;
+    }
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGABRT, on_fatal_signal);
+  signal (SIGINT, on_fatal_signal);
+  signal (SIGTERM, on_fatal_signal);
+  signal (SIGTRAP, on_fatal_signal);
+
+  /* every generated type once, before any thread */
+  rthunk_wire_ensure_types ();
+  g_type_ensure (bench_bare_add_args_get_type ());
+  g_type_ensure (bench_bare_add_result_get_type ());
+  g_type_ensure (BENCH_TYPE_BARE_CLIENT);
+  g_type_ensure (THRIFT_TYPE_SOCKET);
+  g_type_ensure (THRIFT_TYPE_FRAMED_TRANSPORT);
+  g_type_ensure (THRIFT_TYPE_BINARY_PROTOCOL);
+  g_type_ensure (RTHUNK_TYPE_CLIENT);
+
+  result ("reps", opt_reps);
+  result ("scale", opt_scale);
+  if (wanted ("latency") || wanted ("concurrency") || wanted ("chain") || wanted ("cache"))
+    {
+      rthunkd = start_rthunkd (NULL);
+      bare = start_bare ();
+    }
+  if (wanted ("latency"))
+    bench_latency (rthunkd, bare);
+  if (wanted ("concurrency"))
+    bench_concurrency (rthunkd, bare);
+  if (wanted ("chain"))
+    bench_chain (rthunkd);
+  if (wanted ("cache"))
+    bench_cache (rthunkd);
+  if (rthunkd != NULL)
+    {
+      peer_stop (rthunkd);
+      peer_stop (bare);
+    }
+  if (wanted ("throughput"))
+    bench_throughput ();
+  if (wanted ("memory"))
+    bench_memory ();
+  g_free (opt_rthunkd);
+  g_free (opt_bare_server);
+  g_free (opt_only);
+  return 0;
+}

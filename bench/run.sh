@@ -1,0 +1,249 @@
+#!/bin/sh
+# run.sh — rthunk against its peers, in one run, and the one table
+#
+# `make bench` runs bench/run-interp.sh (the interpreter against CPython and
+# Lua), then this script, which
+#   1. runs bench-rpc (bench/bench-rpc.c): latency, throughput, concurrency,
+#      dependent chain, result cache and memory, each against its peer (a
+#      bare Thrift c_glib server and client built from bench/bare.thrift),
+#      both peers started by bench-rpc itself;
+#   2. runs bench/bench-dask.py: a Dask LocalCluster (one worker process)
+#      doing the throughput benchmark's work with client.submit/gather;
+#   3. prints one table — benchmark, rthunk figure, peer figure, ratio,
+#      goal, met? — with the interpreter rows of run-interp.sh's table
+#      folded in, writes it to $BENCH_DIR/results.txt, and plots the ratios
+#      against their goals with gnuplot (bench/plot.gp) into
+#      $BENCH_DIR/results.svg.
+# What each benchmark times is written next to its code, in bench-rpc.c and
+# bench-dask.py. Every figure is a median of several repetitions, and every
+# ratio compares two figures measured in this run.
+#
+# Environment:
+#   BENCH_RPC      the bench-rpc program (default bench/bench-rpc)
+#   RTHUNKD        the rthunkd to measure (default services/std/rthunkd)
+#   BARE_SERVER    the bare Thrift server (default bench/bare-server)
+#   PYTHON3        Python with dask.distributed (default /usr/bin/python3)
+#   GNUPLOT        gnuplot (default gnuplot)
+#   REPS           repetitions of each timed benchmark (default 5)
+#   BENCH_SCALE    multiplies bench-rpc's counts (default 1; 0.1 for a look)
+#   DASK_TASKS     tasks per Dask repetition (default 10000)
+#   DASK_REPS      Dask repetitions (default 3)
+#   BENCH_DIR      where results.txt, results.dat and results.svg go
+#                  (default bench)
+#   BENCH_INTERP_RESULTS  run-interp.sh's table, folded into this one
+#                  (default $BENCH_DIR/results-interp.txt; skipped if absent)
+#
+# Exit status: 0 when every benchmark ran (whether or not its goal holds),
+# 1 when one failed, 2 when the setup is broken.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+bench_rpc=${BENCH_RPC:-bench/bench-rpc}
+rthunkd=${RTHUNKD:-services/std/rthunkd}
+bare_server=${BARE_SERVER:-bench/bare-server}
+python=${PYTHON3:-/usr/bin/python3}
+gnuplot=${GNUPLOT:-gnuplot}
+reps=${REPS:-5}
+scale=${BENCH_SCALE:-1}
+dask_tasks=${DASK_TASKS:-10000}
+dask_reps=${DASK_REPS:-3}
+out_dir=${BENCH_DIR:-bench}
+interp_results=${BENCH_INTERP_RESULTS:-$out_dir/results-interp.txt}
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+for prog in "$bench_rpc" "$rthunkd" "$bare_server"; do
+  if [ ! -x "$prog" ]; then
+    say "$prog was not found: run \`make bench' (it builds bench-rpc and bare-server)"
+    exit 2
+  fi
+done
+case $reps in
+  ''|*[!0-9]*|0) say "REPS must be a positive integer (got '$reps')"; exit 2 ;;
+esac
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rthunk-bench-rpc.XXXXXX") || exit 2
+trap 'rm -rf "$work"' EXIT INT TERM
+mkdir -p "$out_dir"
+status=0
+
+# ---- 1. bench-rpc -----------------------------------------------------------
+say "bench-rpc: latency, concurrency, chain, cache, throughput, memory (REPS=$reps, scale $scale)"
+if ! "$bench_rpc" --rthunkd "$rthunkd" --bare-server "$bare_server" \
+     --reps "$reps" --scale "$scale" > "$work/rpc.out"; then
+  say "bench-rpc failed; the rows it did not finish are marked failed"
+  status=1
+fi
+
+# ---- 2. Dask ----------------------------------------------------------------
+have_dask=yes
+if ! "$python" -c 'import distributed' 2>/dev/null; then
+  say "**************************************************************************"
+  say "dask.distributed was not found for $python: install the Debian package"
+  say "python3-distributed (./quickstart installs it). The Dask row is skipped."
+  say "**************************************************************************"
+  have_dask=no
+  : > "$work/dask.out"
+else
+  say "Dask: LocalCluster, 1 worker process, $dask_tasks tasks x $dask_reps repetitions"
+  if ! "$python" "$here/bench-dask.py" --tasks "$dask_tasks" --reps "$dask_reps" > "$work/dask.out"; then
+    say "bench-dask.py failed"
+    status=1
+  fi
+fi
+
+# ---- 3. the table -----------------------------------------------------------
+get() {   # get KEY: a figure bench-rpc or bench-dask printed, or nothing
+  awk -v k="$1" '$1 == "result" && $2 == k { print $3; exit }' "$work/rpc.out" "$work/dask.out"
+}
+num() {   # num VALUE [FORMAT]: VALUE formatted, or "failed"
+  case $1 in
+    '') echo failed ;;
+    *[!0-9.e+-]*) echo "$1" ;;
+    *) awk -v v="$1" -v f="${2:-%.1f}" 'BEGIN { printf f "\n", v }' ;;
+  esac
+}
+ratio() { # ratio A B: A / B, or "-"
+  case "$1:$2" in
+    :*|*:|*[!0-9.e+:-]*) echo - ;;
+    *) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g\n", a / b; else print "-" }' ;;
+  esac
+}
+met() {   # met VALUE OP LIMIT: yes / NO / -
+  case $1 in
+    ''|-|*[!0-9.e+-]*) echo - ;;
+    *) awk -v r="$1" -v l="$3" -v op="$2" 'BEGIN {
+         ok = (op == "le") ? (r <= l) : (op == "lt") ? (r < l) : (r >= l)
+         print ok ? "yes" : "NO" }' ;;
+  esac
+}
+
+rows=$work/rows     # benchmark|rthunk|peer|ratio|goal|met?
+plot=$out_dir/results.dat
+: > "$rows"
+printf '# label\tratio\tgoal\tscore (>= 1: goal met)\ttext\n' > "$plot"
+row() { printf '%s|%s|%s|%s|%s|%s\n' "$@" >> "$rows"; }
+# plot_row LABEL RATIO OP GOAL: the score is ratio/goal for ">=" goals and
+# goal/ratio for "<=" ones, so 1 or more always means the goal holds
+# The last column is the text on the bar: TEXT, or "RATIO (GOAL)".
+plot_row() {
+  case $2 in
+    ''|-|*[!0-9.e+-]*) return ;;
+  esac
+  awk -v l="$1" -v r="$2" -v op="$3" -v g="$4" -v t="${5:-}" 'BEGIN {
+    s = (op == "ge") ? r / g : (r > 0 ? g / r : 1e9)
+    sign = (op == "ge") ? ">=" : (op == "lt") ? "<" : "<="
+    if (t == "") t = sprintf("%.3gx (%s%gx)", r, sign, g)
+    printf "\"%s\"\t%g\t%s%g\t%g\t\"%s\"\n", l, r, sign, g, s, t }' >> "$plot"
+}
+
+# latency
+r=$(get latency.rthunk_us); p=$(get latency.bare_us); q=$(ratio "$r" "$p")
+row "latency: (+ 1 2) via rthunk_client_submit vs bare add(1,2), us/call" \
+  "$(num "$r")" "$(num "$p")" "$q" "<= 1.25x" "$(met "$q" le 1.25)"
+plot_row "latency" "$q" le 1.25
+
+# throughput
+r=$(get throughput.rthunk_per_s); d=$(get dask.per_s)
+if [ "$have_dask" = yes ]; then
+  q=$(ratio "$r" "$d")
+  row "throughput: 1e5 thunks, submitBatch(1000) vs Dask submit/gather, per s" \
+    "$(num "$r" %.0f)" "$(num "$d" %.0f)" "$q" ">= 50x" "$(met "$q" ge 50)"
+  plot_row "throughput vs Dask" "$q" ge 50
+else
+  row "throughput: 1e5 thunks vs Dask submit/gather, per s" "$(num "$r" %.0f)" "no Dask" - ">= 50x" -
+fi
+row "throughput: 1e5 thunks, absolute, thunks/s" "$(num "$r" %.0f)" - - ">= 100000/s" "$(met "$r" ge 100000)"
+[ -n "$r" ] && plot_row "throughput absolute" "$(awk -v r="$r" 'BEGIN { printf "%g", r / 1e5 }')" ge 1 \
+  "$(num "$r" %.0f)/s (>=100000/s)"
+
+# concurrency
+r=$(get concurrency.rthunk_per_s); p=$(get concurrency.bare_per_s); q=$(ratio "$r" "$p")
+row "concurrency: 16 threads x 2000 calls vs bare server, calls/s" \
+  "$(num "$r" %.0f)" "$(num "$p" %.0f)" "$q" ">= 0.7x" "$(met "$q" ge 0.7)"
+plot_row "concurrency" "$q" ge 0.7
+
+# dependent chain
+a=$(get chain.awaited_ms); p=$(get chain.pipelined_ms)
+case $p in
+  not-implemented)
+    row "chain: 1000 dependent calls, pipelined vs awaited, ms" "not implemented" "$(num "$a")" - "<= 0.1x" NO ;;
+  *)
+    q=$(ratio "$p" "$a")
+    row "chain: 1000 dependent calls, pipelined (wire) vs awaited, ms" "$(num "$p")" "$(num "$a")" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
+    plot_row "chain pipelined" "$q" le 0.1 ;;
+esac
+
+# result cache
+c=$(get cache.cached_us); u=$(get cache.uncached_trivial_us); q=$(ratio "$c" "$u")
+row "cache: repeated pure expr (hit) vs trivial uncached, us/call" \
+  "$(num "$c")" "$(num "$u")" "$q" "<= 1.1x" "$(met "$q" le 1.1)"
+plot_row "cache" "$q" le 1.1
+
+# memory
+h=$(get memory.held_mib); m=$(get memory.after_all_mib); g=$(get memory.growth_2_3_mib)
+row "memory: rthunkd RSS holding 1e5 finished thunks, MiB" "$(num "$h")" - - "<= 64 MiB" "$(met "$h" le 64)"
+row "memory: rthunkd RSS after 1e6 calls, MiB" "$(num "$m")" - - "<= 64 MiB" "$(met "$m" le 64)"
+row "memory: RSS growth, 2nd -> 3rd 1e5-call batch, MiB" "$(num "$g" %.2f)" - - "<= 1 MiB (none)" "$(met "$g" le 1)"
+[ -n "$m" ] && plot_row "memory after 1e6 calls" "$(awk -v m="$m" 'BEGIN { printf "%g", m / 64 }')" le 1 \
+  "$(num "$m") MiB (<=64 MiB)"
+
+# the interpreter rows of run-interp.sh's table
+if [ -f "$interp_results" ]; then
+  for prog in fib sum-loop map-filter-reduce; do
+    line=$(awk -v p="$prog" '$1 == p { print; exit }' "$interp_results")
+    [ -n "$line" ] || continue
+    set -- $line
+    row "interpreter: $prog vs CPython, s" "$2" "$3" "$5" "< 1x" "$(met "$5" lt 1)"
+    row "interpreter: $prog vs Lua 5.4, s" "$2" "$4" "$6" "<= 1.5x" "$(met "$6" le 1.5)"
+    plot_row "$prog vs CPython" "$5" lt 1
+    plot_row "$prog vs Lua" "$6" le 1.5
+  done
+else
+  say "no interpreter table at $interp_results: its rows are left out"
+fi
+
+cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
+{
+  echo "rthunk benchmarks against their peers — medians of $reps repetitions (Dask: $dask_reps), measured in one run"
+  echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')   host: $(uname -srm), ${cpu:-unknown CPU}, $(nproc 2>/dev/null || echo '?') CPUs, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+  echo "command: make bench REPS=$reps   (bench-rpc scale $scale; Dask $(get dask.version) on $python, $(get dask.tasks) tasks)"
+  echo "peers:   bare = bench/bare-server.c + generated c_glib client (framed transport, binary protocol, thread per connection)"
+  echo "ratios:  rthunk figure / peer figure"
+  [ "$scale" = 1 ] || echo "NOTE:    BENCH_SCALE=$scale: every bench-rpc count named in the rows below is multiplied by it"
+  echo
+  awk -F'|' '
+    BEGIN {
+      fmt = "%-72s %13s %13s %9s %16s %5s\n"
+      printf fmt, "benchmark", "rthunk", "peer", "ratio", "goal", "met?"
+      printf fmt, "---------", "------", "----", "-----", "----", "----"
+    }
+    { printf fmt, $1, $2, $3, $4, $5, $6 }' "$rows"
+  pip=$(get chain.pipelined_ms)
+  if [ "$pip" != not-implemented ] && [ -n "$pip" ]; then
+    echo
+    echo "chain, pipelined: submitEvalRequest through the generated client with thunk-reference bindings"
+    echo "  and inlineBudgetMs=0 (rthunk_client_submit waits for the inline budget and gets the value back,"
+    echo "  so through the C client API a trivial chain is the awaited one)."
+  fi
+  echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
+  echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."
+} > "$work/table"
+
+echo
+cat "$work/table"
+cp "$work/table" "$out_dir/results.txt"
+say "table written to $out_dir/results.txt"
+
+# ---- 4. the plot --------------------------------------------------------------
+if command -v "$gnuplot" >/dev/null 2>&1; then
+  if "$gnuplot" -e "datafile='$plot'; outfile='$out_dir/results.svg'" "$here/plot.gp"; then
+    say "plot written to $out_dir/results.svg"
+  else
+    say "gnuplot failed: no plot"
+    status=1
+  fi
+else
+  say "gnuplot was not found (Debian package gnuplot-nox): no plot"
+fi
+exit $status
