@@ -583,21 +583,52 @@ rthunk_frame_validate (const guint8  *data,
 
 /* ---- reading and writing frames ----------------------------------------- */
 
+/* The whole-frame deadline: once a frame's first byte has arrived, the
+ * rest must arrive within the budget, however it trickles in (a client
+ * sending one byte a second would otherwise hold its thread forever). */
+typedef struct
+{
+  guint budget_ms;              /* 0: none */
+  gint64 deadline_us;           /* 0: the frame has not started */
+} FrameClock;
+
+static gboolean
+frame_clock_expired (FrameClock  *clock,
+                     GError     **error)
+{
+  if (clock == NULL || clock->budget_ms == 0 || clock->deadline_us == 0 ||
+      g_get_monotonic_time () <= clock->deadline_us)
+    return FALSE;
+  g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT,
+               _("the frame did not arrive whole within %u ms"), clock->budget_ms);
+  return TRUE;
+}
+
 /* Reads until @len bytes arrived or the stream ended; *@got says how many. */
 static gboolean
-read_fully (int       fd,
-            guint8   *buf,
-            gsize     len,
-            gsize    *got,
-            GError  **error)
+read_fully (int          fd,
+            guint8      *buf,
+            gsize        len,
+            gsize       *got,
+            FrameClock  *clock,
+            GError     **error)
 {
   gsize done = 0;
 
   while (done < len)
     {
-      gssize n = read (fd, buf + done, len - done);
-      int errsv = errno;
+      gssize n;
+      int errsv;
 
+      if (frame_clock_expired (clock, error))
+        {
+          *got = done;
+          return FALSE;
+        }
+      n = read (fd, buf + done, len - done);
+      errsv = errno;
+      if (n > 0 && clock != NULL && clock->deadline_us == 0 && clock->budget_ms > 0)
+        clock->deadline_us = g_get_monotonic_time () + (gint64) clock->budget_ms * 1000;
       if (n > 0)
         done += (gsize) n;
       else if (n == 0)
@@ -613,15 +644,16 @@ read_fully (int       fd,
 }
 
 static gboolean
-read_header (int       fd,
-             gint32   *length,
-             GError  **error)
+read_header (int          fd,
+             gint32      *length,
+             FrameClock  *clock,
+             GError     **error)
 {
   guint8 header[FRAME_HEADER_BYTES];
   guint32 be;
   gsize got;
 
-  if (!read_fully (fd, header, sizeof header, &got, error))
+  if (!read_fully (fd, header, sizeof header, &got, clock, error))
     return FALSE;
   if (got == 0)
     {
@@ -686,7 +718,34 @@ rthunk_frame_read (int       fd,
                    gsize     max_bytes,
                    GError  **error)
 {
+  return rthunk_frame_read_within (fd, max_bytes, 0, error);
+}
+
+/**
+ * rthunk_frame_read_within:
+ * @fd: a connected descriptor
+ * @max_bytes: the largest frame body accepted; 0 for the default
+ * @budget_ms: once the frame's first byte arrived, how long the rest may
+ *   take; 0 for no limit
+ * @error: return location for a #GError
+ *
+ * rthunk_frame_read() with a whole-frame deadline: a peer that sends a
+ * frame a byte at a time, slower than the budget allows, gets
+ * %RTHUNK_FRAME_ERROR_TIMEOUT. (The socket timeouts bound each read, not
+ * the frame.)
+ *
+ * Returns: (transfer full) (nullable): the message, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GBytes *
+rthunk_frame_read_within (int       fd,
+                          gsize     max_bytes,
+                          guint     budget_ms,
+                          GError  **error)
+{
   g_autofree guint8 *body = NULL;
+  FrameClock clock = { budget_ms, 0 };
   gint32 length;
   gsize got;
 
@@ -695,12 +754,12 @@ rthunk_frame_read (int       fd,
 
   if (max_bytes == 0)
     max_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
-  if (!read_header (fd, &length, error)
+  if (!read_header (fd, &length, &clock, error)
       || !check_frame_length (length, max_bytes, error))
     return NULL;
 
   body = g_malloc ((gsize) length);
-  if (!read_fully (fd, body, (gsize) length, &got, error))
+  if (!read_fully (fd, body, (gsize) length, &got, &clock, error))
     return NULL;
   if (got < (gsize) length)
     {
@@ -853,6 +912,7 @@ struct _RthunkFrameTransport
   int              fd;             /* -1 in memory mode and once closed */
   gboolean         memory_mode;
   gsize            max_frame_bytes;
+  guint            frame_budget_ms; /* whole-frame deadline; 0: none */
 
   GBytes          *input;          /* the message being decoded, or NULL */
   gsize            input_pos;
@@ -1289,7 +1349,7 @@ rthunk_frame_transport_receive (RthunkFrameTransport  *self,
     }
   if (self->fd < 0)
     return set_closed_error (error);
-  message = rthunk_frame_read (self->fd, self->max_frame_bytes, error);
+  message = rthunk_frame_read_within (self->fd, self->max_frame_bytes, self->frame_budget_ms, error);
   if (message == NULL)
     return FALSE;
   load_message (self, message);
@@ -1357,4 +1417,20 @@ rthunk_frame_transport_get_fd (RthunkFrameTransport *self)
   g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), -1);
 
   return self->fd;
+}
+
+/**
+ * rthunk_frame_transport_set_frame_budget:
+ * @self: a transport
+ * @budget_ms: how long a frame may take to arrive once it started; 0: no limit
+ *
+ * Since: 0.1
+ */
+void
+rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
+                                         guint                 budget_ms)
+{
+  g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
+
+  self->frame_budget_ms = budget_ms;
 }

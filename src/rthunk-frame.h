@@ -81,6 +81,10 @@ gboolean rthunk_frame_validate     (const guint8  *data,
                                     guint          max_depth,
                                     GError       **error);
 G_GNUC_WARN_UNUSED_RESULT
+GBytes  *rthunk_frame_read_within  (int            fd,
+                                    gsize          max_bytes,
+                                    guint          budget_ms,
+                                    GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 GBytes  *rthunk_frame_read         (int            fd,
                                     gsize          max_bytes,
                                     GError       **error);
@@ -117,6 +121,8 @@ void                  rthunk_frame_transport_set_input   (RthunkFrameTransport  
                                                           GBytes                *message);
 G_GNUC_WARN_UNUSED_RESULT
 GBytes               *rthunk_frame_transport_take_output (RthunkFrameTransport  *self);
+void                  rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
+                                                                guint                 budget_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);
 
 G_END_DECLS

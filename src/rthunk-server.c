@@ -248,6 +248,7 @@ serve_connection (gpointer data)
   g_autoptr(ThriftProtocol) protocol = NULL;
 
   transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
+  rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
   for (;;)
     {

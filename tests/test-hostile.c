@@ -432,6 +432,42 @@ test_many_at_once (void)
   assert_healthy (&targets[SERVER_MAIN]);
 }
 
+/* Slowloris: a frame trickling in a byte at a time, each byte well within
+ * the socket timeout, but the whole frame slower than the server allows
+ * (--io-timeout-ms 1500 on this server): it is cut off, not held forever. */
+static void
+test_slowloris (void)
+{
+  const char *args[] = { "--io-timeout-ms", "1500", NULL };
+  TestServer *server = test_server_start ("slowloris", args);
+  g_autoptr(RthunkClient) client = rthunk_client_new (server->address);
+  g_autoptr(GError) error = NULL;
+  guint8 header[4] = { 0, 0, 0, 100 };
+  gint64 start = g_get_monotonic_time ();
+  gboolean closed = FALSE;
+  int fd = test_server_connect (server);
+
+  /* 1 byte every 250 ms: the 1.5 s frame budget runs out after about 6 */
+  for (guint k = 0; k < 40 && !closed; k++)
+    {
+      guint8 byte = k < 4 ? header[k] : 0x0b;
+
+      if (send (fd, &byte, 1, MSG_NOSIGNAL) != 1)
+        closed = TRUE;
+      else
+        g_usleep (250 * 1000);
+    }
+  if (!closed)
+    g_error ("the server kept reading a frame that trickled in for 10 s");
+  g_test_message ("cut off after %" G_GINT64_FORMAT " ms", (g_get_monotonic_time () - start) / 1000);
+  g_assert_true (test_server_alive (server));
+  g_assert_true (rthunk_client_connect (client, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (client_eval_int (client, "(+ 40 2)"), ==, 42);
+  close (fd);
+  test_server_stop (server);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -480,6 +516,7 @@ main (int    argc,
     g_test_add_data_func (hostile_cases[k].path, &hostile_cases[k], test_hostile);
   g_test_add_func ("/hostile/connection/idle", test_idle_connection);
   g_test_add_func ("/hostile/connection/many-at-once", test_many_at_once);
+  g_test_add_func ("/hostile/connection/slowloris", test_slowloris);
 
   status = g_test_run ();
   for (guint k = 0; k < N_SERVERS; k++)
