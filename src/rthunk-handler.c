@@ -118,6 +118,22 @@ evaluate_entry (RthunkServerState  *state,
   return rthunk_evaluator_eval (evaluator, entry->expr, error);
 }
 
+/* Whether G_MESSAGES_DEBUG asks for rthunk's debug messages (read once). */
+static gboolean
+debug_wanted (void)
+{
+  static gsize wanted = 0;
+
+  if (g_once_init_enter (&wanted))
+    {
+      const char *domains = g_getenv ("G_MESSAGES_DEBUG");
+      gboolean on = domains != NULL && (strstr (domains, "rthunk") != NULL || strstr (domains, "all") != NULL);
+
+      g_once_init_leave (&wanted, on ? 2 : 1);
+    }
+  return wanted == 2;
+}
+
 /* Caches, counts and publishes the outcome of a started thunk. */
 static void
 complete_entry (RthunkServerState *state,
@@ -135,10 +151,13 @@ complete_entry (RthunkServerState *state,
     COUNT (state->cancelled);
   else
     COUNT (state->failed);
+  /* with structured logging a message is formatted even when debug output
+   * is off: ask first, this is the hot path */
+  if (debug_wanted ())
+    g_debug ("thunk finished in %" G_GINT64_FORMAT " µs: %s",
+             g_get_monotonic_time () - entry->submitted_us,
+             value != NULL ? "done" : error->message);
   rthunk_thunk_table_finish (state->table, entry, value, error);
-  g_debug ("thunk finished in %" G_GINT64_FORMAT " µs: %s",
-           g_get_monotonic_time () - entry->submitted_us,
-           value != NULL ? "done" : error->message);
 }
 
 static void

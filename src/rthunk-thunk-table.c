@@ -192,6 +192,12 @@ finish_locked (RthunkThunkTable *table,
                RthunkThunkEntry *entry,
                RthunkThunkState  state)
 {
+  /* a finished thunk keeps only what thunkGet reports: the expression,
+   * its inputs and its definitions go now, not when it expires */
+  g_clear_pointer (&entry->expr, rthunk_node_unref);
+  g_clear_pointer (&entry->inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->definitions, g_ptr_array_unref);
+  g_clear_pointer (&entry->def_names, g_hash_table_unref);
   entry->state = state;
   entry->finished_us = g_get_monotonic_time ();
   table->unfinished--;
