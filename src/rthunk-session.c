@@ -167,13 +167,38 @@ struct _RthunkSession
   gboolean sequential;
   gint closed;                /* atomic */
 
-  GHashTable *cells;          /* name → Cell */
+  GHashTable *cells;          /* name (the cell's) → Cell */
   GPtrArray *order;           /* Cell, in order of first definition */
   GPtrArray *anonymous;       /* Cell: expressions not settled yet */
   GQueue ready;               /* Cell: to schedule */
   gboolean pumping;
 };
 
+/**
+ * RthunkSession:
+ *
+ * A reactive environment of named cells: what a REPL, a script or an
+ * application evaluates rthunk code in.
+ *
+ * `(def NAME EXPR)` and `(defn NAME …)` define cells. Everything is
+ * type-checked before anything runs; `(remote …)` returns at once with a
+ * pending value; a cell that reads a pending cell is pending too, and is
+ * computed when its inputs arrive, off the main thread when it has to wait
+ * for a thunk. Redefining a cell recomputes every cell that reads it, in
+ * dependency order, each once; a definition that would make a cycle is
+ * refused; a failure fails the cells downstream with a message naming the
+ * root cause. Results are applied, and signals emitted, in the main
+ * context that was the thread default when the session was made.
+ *
+ * ```python
+ * session = Rthunk.Session.new()
+ * session.add_server("127.0.0.1:9090")
+ * session.eval("(def x (remote (* 6 7))) (def y (+ x 1))")
+ * print(session.wait(session.lookup("y"), 10000).to_string())   # 43
+ * ```
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkSession, rthunk_session, G_TYPE_OBJECT)
 
 enum {
@@ -566,6 +591,75 @@ adopt_pending (RthunkSession *self,
   return rthunk_thunk_to_value (thunk);
 }
 
+static Server *
+server_for_address (RthunkSession *self,
+                    const char    *address)
+{
+  Server *found = NULL;
+
+  g_mutex_lock (&self->servers_lock);
+  for (guint k = 0; k < self->servers->len && found == NULL; k++)
+    {
+      Server *server = g_ptr_array_index (self->servers, k);
+
+      if (g_strcmp0 (rthunk_client_get_address (server->client), address) == 0)
+        found = server;
+    }
+  g_mutex_unlock (&self->servers_lock);
+  return found;
+}
+
+typedef struct
+{
+  RthunkThunk *thunk;
+  RthunkValue *value;
+} Foreign;
+
+static gpointer
+foreign_wait (gpointer data)
+{
+  Foreign *foreign = data;
+  GError *error = NULL;
+  RthunkValue *value = rthunk_value_force (foreign->value, &error);
+
+  if (value != NULL)
+    rthunk_thunk_return_value (foreign->thunk, value);
+  else
+    rthunk_thunk_return_error (foreign->thunk, error);
+  g_clear_pointer (&value, rthunk_value_unref);
+  g_clear_error (&error);
+  rthunk_value_unref (foreign->value);
+  g_object_unref (foreign->thunk);
+  g_free (foreign);
+  return NULL;
+}
+
+/* A pending value that did not come from a server's own client (the
+ * cluster routed it): adopted by the collector of its server when it is a
+ * client's thunk, else waited for by a thread of its own. Either way every
+ * pending value of a session stands for a #RthunkThunk, which evaluations
+ * wait for without holding the evaluator, and which settlers watch. */
+static RthunkValue *
+adopt_foreign (RthunkSession *self,
+               RthunkValue   *value)
+{
+  RthunkClient *client;
+  Server *server = NULL;
+  Foreign *foreign;
+
+  if (!rthunk_value_is_pending (value) || rthunk_thunk_get_from_value (value) != NULL)
+    return value;
+  if ((client = rthunk_client_get_pending_thunk (value, NULL)) != NULL &&
+      (server = server_for_address (self, rthunk_client_get_address (client))) != NULL)
+    return adopt_pending (self, server, value);
+  foreign = g_new (Foreign, 1);
+  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), NULL, NULL, self->context);
+  foreign->value = value;
+  value = rthunk_thunk_to_value (foreign->thunk);
+  g_thread_unref (g_thread_new ("rthunk-foreign", foreign_wait, foreign));
+  return value;
+}
+
 /* Submits; a connection the server closed while it was idle (servers drop
  * idle connections) is reopened, and the submission made again, once. */
 static RthunkValue *
@@ -620,9 +714,9 @@ session_remote (RthunkEvaluator  *evaluator,
                      : submit (server, expr, inputs, definitions, error);
   if (was_locked)
     evaluator_enter (self, ev);
-  if (value == NULL || by_cluster)
-    return value;
-  return adopt_pending (self, server, value);
+  if (value == NULL)
+    return NULL;
+  return by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
 }
 
 /* The servers that can run a chunk of pmap, psum or preduce. */
@@ -1808,6 +1902,37 @@ take_failure (Cell    *cell,
     g_propagate_error (error, g_error_copy (cell->error));
 }
 
+/* Stops the pending expressions that read a cell being redefined: what
+ * they read is gone (and an evaluation must never outlive, paused, a
+ * global it borrowed). */
+static void
+stop_expressions_reading (RthunkSession *self,
+                          GPtrArray     *affected)
+{
+  g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cell_unref);
+
+  for (guint k = 0; k < self->anonymous->len; k++)
+    g_ptr_array_add (pending, cell_ref (g_ptr_array_index (self->anonymous, k)));
+  for (guint k = 0; k < pending->len; k++)
+    {
+      Cell *expr = g_ptr_array_index (pending, k);
+
+      for (guint a = 0; a < affected->len; a++)
+        {
+          Cell *changed = g_ptr_array_index (affected, a);
+          g_autoptr(GError) error = NULL;
+
+          if (expr->state == CELL_DONE || expr->state == CELL_FAILED || !cell_reads (expr, changed->name))
+            continue;
+          error = new_error (RTHUNK_ERROR_CANCELLED, _("%s was redefined while the expression waited"),
+                             changed->name);
+          cell_abandon (expr);
+          expr->generation++;
+          cell_fail (self, expr, error, NULL, NULL);
+        }
+    }
+}
+
 static RthunkValue *
 commit_definition (RthunkSession  *self,
                    Plan           *plan,
@@ -1828,6 +1953,7 @@ commit_definition (RthunkSession  *self,
   cell->is_defn = plan->kind == PLAN_DEFN;
   cell->reads = g_ptr_array_ref (plan->reads);
   affected = downstream (self, cell);
+  stop_expressions_reading (self, affected);
   for (guint k = 0; k < affected->len; k++)
     cell_invalidate (self, g_ptr_array_index (affected, k), type_errors);
   g_signal_emit (self, signals[SIGNAL_CELL_DEFINED], 0, cell->name);
@@ -2518,6 +2644,13 @@ add_catalog_names (GHashTable    *names,
     }
 }
 
+static int
+compare_names (const void *a,
+               const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 /**
  * rthunk_session_complete:
  * @session: a session
@@ -2557,13 +2690,24 @@ rthunk_session_complete (RthunkSession *session,
         g_hash_table_add (names, g_strdup (name));
     }
   sorted = (char **) g_hash_table_get_keys_as_array (names, &n);
-  qsort (sorted, n, sizeof (char *), (GCompareFunc) g_strcmp0);
+  qsort (sorted, n, sizeof (char *), compare_names);
   for (guint k = 0; k < n; k++)
     g_strv_builder_add (builder, sorted[k]);
   return g_strv_builder_end (builder);
 }
 
 /* ---- the object ------------------------------------------------------------------------------- */
+
+/* Stops the cell's work; whoever waits for its future learns why. */
+static void
+cell_close (Cell *cell)
+{
+  g_autoptr(GError) error = new_error (RTHUNK_ERROR_CANCELLED, _("the session was closed"));
+
+  cell_abandon (cell);
+  if (cell->future != NULL)
+    rthunk_thunk_return_error (cell->future, error);
+}
 
 /**
  * rthunk_session_close:
@@ -2584,9 +2728,9 @@ rthunk_session_close (RthunkSession *session)
   if (!g_atomic_int_compare_and_exchange (&session->closed, 0, 1))
     return;
   for (guint k = 0; k < session->order->len; k++)
-    cell_abandon (g_ptr_array_index (session->order, k));
+    cell_close (g_ptr_array_index (session->order, k));
   for (guint k = 0; k < session->anonymous->len; k++)
-    cell_abandon (g_ptr_array_index (session->anonymous, k));
+    cell_close (g_ptr_array_index (session->anonymous, k));
   g_mutex_lock (&session->servers_lock);
   for (guint k = 0; k < session->servers->len; k++)
     rthunk_collector_stop (((Server *) g_ptr_array_index (session->servers, k))->collector);
@@ -2803,7 +2947,7 @@ static void
 rthunk_session_init (RthunkSession *self)
 {
   self->context = g_main_context_ref_thread_default ();
-  self->cells = g_hash_table_new (g_str_hash, g_str_equal);
+  self->cells = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) cell_unref);
   self->order = g_ptr_array_new_with_free_func ((GDestroyNotify) cell_unref);
   self->anonymous = g_ptr_array_new_with_free_func ((GDestroyNotify) cell_unref);
   self->servers = g_ptr_array_new_with_free_func (server_free);

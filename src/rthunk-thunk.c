@@ -19,6 +19,9 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef __GLIBC__
+#include <pthread.h>
+#endif
 
 #include "rthunk-thunk-private.h"
 #include "rthunk-value-private.h"
@@ -65,6 +68,20 @@ struct _RthunkThunk
   GDestroyNotify cancel_destroy;
 };
 
+/**
+ * RthunkThunk:
+ *
+ * A future for one thunk: remote (a server evaluates it; the session's
+ * collector learns when it finished), or local (finished with
+ * rthunk_thunk_return_value() or rthunk_thunk_return_error()).
+ *
+ * Any thread may wait for it (rthunk_thunk_wait()) or read its
+ * #RthunkThunk:state; #RthunkThunk::resolved and the notifications of
+ * #RthunkThunk:state are emitted in the main context it was made in. In
+ * the language it is a pending value (rthunk_thunk_to_value()).
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkThunk, rthunk_thunk, G_TYPE_OBJECT)
 
 enum {
@@ -1052,6 +1069,9 @@ collector_thread (gpointer data)
 {
   RthunkCollector *self = data;
 
+#ifdef __GLIBC__
+  pthread_setname_np (pthread_self (), "rthunk-collect");   /* for top and gdb */
+#endif
   g_mutex_lock (&self->lock);
   while (!self->stopping)
     {
@@ -1147,6 +1167,7 @@ rthunk_collector_get_outstanding (RthunkCollector *collector)
 void
 rthunk_collector_stop (RthunkCollector *collector)
 {
+  g_autoptr(GPtrArray) cancels = NULL;
   g_autoptr(GError) error = NULL;
 
   g_mutex_lock (&collector->lock);
@@ -1155,6 +1176,12 @@ rthunk_collector_stop (RthunkCollector *collector)
   g_mutex_unlock (&collector->lock);
   if (collector->thread != NULL)
     g_thread_join (g_steal_pointer (&collector->thread));
+  /* cancellations the thread had no time to send */
+  g_mutex_lock (&collector->lock);
+  cancels = g_steal_pointer (&collector->to_cancel);
+  collector->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_mutex_unlock (&collector->lock);
+  send_cancels (collector, cancels);
   error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the session was closed"));
   for (;;)
     {
