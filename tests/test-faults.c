@@ -1,0 +1,465 @@
+/* test-faults.c — a real rthunkd dies or is stopped under its clients
+ *
+ *   /faults/kill9-while-awaiting: clients force pending thunks (thunkAwait
+ *     inside RthunkClient) and the server is killed with SIGKILL: every
+ *     client gets RTHUNK_ERROR_CONNECTION, long before any socket timeout.
+ *   /faults/restart-unknown-id: a thunk id of a server that was killed is
+ *     UNKNOWN_THUNK to the server started after it, on a new port and on
+ *     the same port.
+ *   /faults/sigterm-under-load: many slow thunks queued on two workers,
+ *     clients awaiting them, then SIGTERM: the server exits 0, and every
+ *     accepted thunk was either reported finished (DONE with the right
+ *     value, or FAILED/CANCELLED with a reason) or its client got a clear
+ *     error — nothing hangs.
+ *
+ * Every wait has a generous cap; nothing asserts how fast things are.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "wireutil.h"
+
+#define N_AWAITERS 6
+#define CAP_US (60 * G_USEC_PER_SEC)
+#define N_QUEUED 40
+#define N_SIGTERM_CLIENTS 4
+
+static pid_t tracked_pids[8];
+
+static void
+kill_tracked_on_abort (int sig)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] > 0)
+      kill (tracked_pids[k], SIGKILL);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static TestServer *
+start_server (const char        *name,
+              const char *const *args)
+{
+  TestServer *server = test_server_start (name, args);
+
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] == 0)
+      {
+        tracked_pids[k] = test_server_pid (server);
+        break;
+      }
+  return server;
+}
+
+static void
+untrack (pid_t pid)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] == pid)
+      tracked_pids[k] = 0;
+}
+
+/* SIGKILL, then reaps it. */
+static void
+kill_server (TestServer *server)
+{
+  g_autoptr(GError) error = NULL;
+  pid_t pid = test_server_pid (server);
+
+  g_subprocess_send_signal (server->process, SIGKILL);
+  g_subprocess_wait (server->process, NULL, &error);
+  g_assert_no_error (error);
+  untrack (pid);
+  g_object_unref (server->process);
+  g_free (server->address);
+  g_free (server);
+}
+
+static RthunkNode *
+parse_one (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (forms->len, ==, 1);
+  return rthunk_node_ref (g_ptr_array_index (forms, 0));
+}
+
+/* ---- kill -9 while clients wait -------------------------------------------- */
+
+typedef struct
+{
+  TestServer *server;
+  guint index;
+  gint submitted;          /* atomic: the pending value is held */
+  GError *error;           /* what forcing it gave */
+  RthunkValue *value;
+  gint64 waited_us;        /* from the kill to the answer */
+} Awaiter;
+
+static gint64 killed_at;   /* atomic-ish: written once before the awaiters return */
+
+static gpointer
+awaiter_run (gpointer data)
+{
+  Awaiter *a = data;
+  g_autoptr(RthunkClient) client = rthunk_client_new (a->server->address);
+  g_autofree char *text = g_strdup_printf ("(delay 600000 %u)", a->index);
+  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkValue) pending = NULL;
+
+  if (!rthunk_client_connect (client, &a->error))
+    return NULL;
+  pending = rthunk_client_submit (client, expr, NULL, &a->error);
+  if (pending == NULL)
+    return NULL;
+  g_atomic_int_set (&a->submitted, 1);
+  a->value = rthunk_value_force (pending, &a->error);
+  a->waited_us = g_get_monotonic_time () - killed_at;
+  return NULL;
+}
+
+static void
+test_kill9_while_awaiting (void)
+{
+  const char *args[] = { "--workers", "2", "--deadline-ms", "600000", NULL };
+  TestServer *server = start_server ("faults-kill9", args);
+  Awaiter awaiters[N_AWAITERS];
+  GThread *threads[N_AWAITERS];
+  gint64 give_up = g_get_monotonic_time () + CAP_US;
+
+  memset (awaiters, 0, sizeof awaiters);
+  for (guint k = 0; k < N_AWAITERS; k++)
+    {
+      awaiters[k].server = server;
+      awaiters[k].index = k;
+      threads[k] = g_thread_new ("awaiter", awaiter_run, &awaiters[k]);
+    }
+  for (guint k = 0; k < N_AWAITERS; k++)
+    while (!g_atomic_int_get (&awaiters[k].submitted))
+      {
+        g_assert_null (awaiters[k].error);
+        g_assert_cmpint (g_get_monotonic_time (), <, give_up);
+        g_usleep (10 * 1000);
+      }
+  /* they are (about to be) blocked in thunkAwait: give them a moment */
+  g_usleep (300 * 1000);
+  killed_at = g_get_monotonic_time ();
+  kill_server (server);
+  for (guint k = 0; k < N_AWAITERS; k++)
+    {
+      g_thread_join (threads[k]);
+      g_assert_null (awaiters[k].value);
+      g_assert_nonnull (awaiters[k].error);
+      g_test_message ("awaiter %u after %" G_GINT64_FORMAT " ms: %s", k,
+                      awaiters[k].waited_us / 1000, awaiters[k].error->message);
+      g_assert_error (awaiters[k].error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
+      /* not a socket timeout: far below the client's own */
+      g_assert_cmpint (awaiters[k].waited_us, <, CAP_US);
+      g_clear_error (&awaiters[k].error);
+    }
+}
+
+/* ---- a restarted server does not know the old ids --------------------------- */
+
+static void
+assert_unknown (TestServer       *server,
+                const GByteArray *id)
+{
+  g_autoptr(Wire) w = wire_open (server, 30000);
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  WireFailure failure = { 0, };
+
+  cont = wire_get (w, id, &failure);
+  g_assert_null (cont);
+  g_assert_no_error (failure.error);
+  g_assert_true (failure.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+  g_assert_cmpint (failure.code, ==, RTHUNK_ERROR_UNKNOWN_THUNK);
+  wire_failure_clear (&failure);
+  /* and it answers */
+  {
+    g_autoptr(RthunkWireEvalRequest) request = wire_request_for ("(+ 40 2)", 5000);
+    g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, &failure);
+
+    g_assert_no_error (failure.error);
+    g_assert_nonnull (thunk);
+    g_assert_false (wire_same_id (thunk->id, id));
+  }
+}
+
+static void
+test_restart_unknown_id (void)
+{
+  const char *args[] = { "--workers", "2", NULL };
+  TestServer *old = start_server ("faults-old", args);
+  g_autoptr(GByteArray) done_id = NULL;
+  g_autoptr(GByteArray) pending_id = NULL;
+  g_autofree char *port = g_strdup_printf ("%u", old->port);
+
+  {
+    g_autoptr(Wire) w = wire_open (old, 30000);
+    g_autoptr(RthunkWireEvalRequest) fast = wire_request_for ("(+ 1 2)", 5000);
+    g_autoptr(RthunkWireEvalRequest) slow = wire_request_for ("(delay 600000 7)", 0);
+    g_autoptr(RthunkWireRemoteThunk) t1 = NULL;
+    g_autoptr(RthunkWireRemoteThunk) t2 = NULL;
+    g_autoptr(RthunkWireVarCont) cont = NULL;
+    WireFailure failure = { 0, };
+
+    t1 = wire_submit (w, fast, &failure);
+    g_assert_nonnull (t1);
+    t2 = wire_submit (w, slow, &failure);
+    g_assert_nonnull (t2);
+    done_id = g_byte_array_ref (t1->id);
+    pending_id = g_byte_array_ref (t2->id);
+    cont = wire_get (w, done_id, &failure);
+    g_assert_nonnull (cont);
+  }
+  kill_server (old);
+
+  /* a new process on a new port */
+  {
+    TestServer *fresh = start_server ("faults-new", args);
+
+    assert_unknown (fresh, done_id);
+    assert_unknown (fresh, pending_id);
+    kill_server (fresh);
+  }
+  /* a new process on the same port */
+  {
+    const char *same_args[] = { "--workers", "2", "--port", port, NULL };
+    TestServer *same = start_server ("faults-same-port", same_args);
+
+    g_autofree char *address = g_strdup_printf ("127.0.0.1:%s", port);
+
+    g_assert_cmpstr (same->address, ==, address);
+    assert_unknown (same, done_id);
+    assert_unknown (same, pending_id);
+    pid_t pid = test_server_pid (same);
+
+    test_server_stop (same);
+    untrack (pid);
+  }
+}
+
+/* ---- SIGTERM under load ------------------------------------------------------ */
+
+typedef struct
+{
+  TestServer *server;
+  guint index;
+  gint ready;                   /* atomic: all submitted */
+  guint accepted;
+  guint reported;               /* finished, with a state and a reason */
+  guint done, failed, cancelled;
+  GError *error;                /* the clear error that ended its wait, if any */
+  gchar *problem;               /* what went wrong, if anything */
+} Loader;
+
+static gpointer
+loader_run (gpointer data)
+{
+  Loader *l = data;
+  g_autoptr(Wire) w = wire_open (l->server, 120000);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+  g_autoptr(GArray) expected = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 give_up;
+
+  for (guint k = 0; k < N_QUEUED; k++)
+    {
+      gint64 key = (gint64) l->index * 1000 + k;
+      g_autofree char *text = g_strdup_printf ("(delay 100 %" G_GINT64_FORMAT ")", key);
+      g_autoptr(RthunkWireEvalRequest) request = wire_request_for (text, 0);
+      g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+      WireFailure failure = { 0, };
+
+      thunk = wire_submit (w, request, &failure);
+      if (thunk == NULL)
+        {
+          l->problem = g_strdup_printf ("submission %u refused: %s", k,
+                                        failure.error != NULL ? failure.error->message : failure.message);
+          wire_failure_clear (&failure);
+          g_atomic_int_set (&l->ready, 1);
+          return NULL;
+        }
+      g_ptr_array_add (ids, g_byte_array_ref (thunk->id));
+      g_array_append_val (expected, key);
+      l->accepted++;
+    }
+  g_atomic_int_set (&l->ready, 1);
+
+  give_up = g_get_monotonic_time () + 2 * CAP_US;
+  while (ids->len > 0)
+    {
+      g_autoptr(GPtrArray) done = NULL;
+      WireFailure failure = { 0, };
+
+      if (g_get_monotonic_time () > give_up)
+        {
+          l->problem = g_strdup_printf ("%u thunks neither finished nor failed", ids->len);
+          return NULL;
+        }
+      done = wire_await (w, ids, 5000, &failure);
+      if (done == NULL)
+        {
+          if (failure.error != NULL)
+            l->error = g_steal_pointer (&failure.error);
+          else
+            l->problem = g_strdup_printf ("thunkAwait threw code %d: %s", failure.code, failure.message);
+          wire_failure_clear (&failure);
+          return NULL;
+        }
+      for (guint d = 0; d < done->len; d++)
+        {
+          RthunkWireVarCont *cont = g_ptr_array_index (done, d);
+          guint at = G_MAXUINT;
+
+          for (guint k = 0; k < ids->len; k++)
+            if (wire_same_id (g_ptr_array_index (ids, k), cont->id))
+              at = k;
+          if (at == G_MAXUINT)
+            {
+              l->problem = g_strdup ("thunkAwait reported an id twice or one not asked about");
+              return NULL;
+            }
+          switch (cont->state)
+            {
+            case RTHUNK_WIRE_THUNK_STATE_DONE:
+              if (!cont->__isset_value || wire_value_int (cont->value) != g_array_index (expected, gint64, at))
+                l->problem = g_strdup ("a thunk was DONE with the wrong value");
+              l->done++;
+              break;
+            case RTHUNK_WIRE_THUNK_STATE_FAILED:
+            case RTHUNK_WIRE_THUNK_STATE_CANCELLED:
+              if (!cont->__isset_error || cont->error->code == 0 || cont->error->message == NULL ||
+                  cont->error->message[0] == '\0')
+                l->problem = g_strdup ("a thunk failed without a reason");
+              if (cont->state == RTHUNK_WIRE_THUNK_STATE_FAILED)
+                l->failed++;
+              else
+                l->cancelled++;
+              break;
+            default:
+              l->problem = g_strdup_printf ("thunkAwait reported state %d", cont->state);
+            }
+          l->reported++;
+          g_ptr_array_remove_index (ids, at);
+          g_array_remove_index (expected, at);
+        }
+    }
+  return NULL;
+}
+
+static gint watchdog_stop;
+
+/* Cancels the wait for the server's exit after 2 × CAP_US. */
+static gpointer
+watchdog_run (gpointer data)
+{
+  gint64 give_up = g_get_monotonic_time () + 2 * CAP_US;
+
+  while (!g_atomic_int_get (&watchdog_stop))
+    {
+      if (g_get_monotonic_time () > give_up)
+        {
+          g_cancellable_cancel (data);
+          break;
+        }
+      g_usleep (50 * 1000);
+    }
+  return NULL;
+}
+
+static void
+test_sigterm_under_load (void)
+{
+  const char *args[] = { "--workers", "2", "--deadline-ms", "60000", NULL };
+  TestServer *server = start_server ("faults-sigterm", args);
+  Loader loaders[N_SIGTERM_CLIENTS];
+  GThread *threads[N_SIGTERM_CLIENTS];
+  gint64 give_up = g_get_monotonic_time () + CAP_US;
+  g_autoptr(GError) error = NULL;
+  pid_t pid = test_server_pid (server);
+  guint accepted = 0, reported = 0, done = 0, failed = 0, cancelled = 0, cut_off = 0;
+
+  memset (loaders, 0, sizeof loaders);
+  for (guint k = 0; k < N_SIGTERM_CLIENTS; k++)
+    {
+      loaders[k].server = server;
+      loaders[k].index = k;
+      threads[k] = g_thread_new ("loader", loader_run, &loaders[k]);
+    }
+  for (guint k = 0; k < N_SIGTERM_CLIENTS; k++)
+    while (!g_atomic_int_get (&loaders[k].ready))
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, give_up);
+        g_usleep (10 * 1000);
+      }
+  g_usleep (200 * 1000);
+  /* N_SIGTERM_CLIENTS × N_QUEUED × 100 ms on two workers are still queued */
+  g_subprocess_send_signal (server->process, SIGTERM);
+  {
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+    GThread *watchdog = g_thread_new ("watchdog", watchdog_run, cancellable);
+
+    if (!g_subprocess_wait (server->process, cancellable, &error))
+      g_error ("the server did not exit within %d s of SIGTERM: %s",
+               (int) (2 * CAP_US / G_USEC_PER_SEC), error->message);
+    g_atomic_int_set (&watchdog_stop, 1);
+    g_thread_join (watchdog);
+  }
+  g_assert_true (g_subprocess_get_if_exited (server->process));
+  g_assert_cmpint (g_subprocess_get_exit_status (server->process), ==, 0);
+  untrack (pid);
+
+  for (guint k = 0; k < N_SIGTERM_CLIENTS; k++)
+    {
+      Loader *l = &loaders[k];
+
+      g_thread_join (threads[k]);
+      if (l->problem != NULL)
+        g_error ("client %u: %s", k, l->problem);
+      g_test_message ("client %u: %u accepted, %u reported (%u done, %u failed, %u cancelled)%s%s",
+                      k, l->accepted, l->reported, l->done, l->failed, l->cancelled,
+                      l->error != NULL ? "; then: " : "", l->error != NULL ? l->error->message : "");
+      g_assert_cmpuint (l->accepted, ==, N_QUEUED);
+      /* every accepted thunk was reported finished, or the client got a
+       * clear error for the rest */
+      if (l->reported < l->accepted)
+        {
+          g_assert_nonnull (l->error);
+          cut_off += l->accepted - l->reported;
+        }
+      accepted += l->accepted;
+      reported += l->reported;
+      done += l->done;
+      failed += l->failed;
+      cancelled += l->cancelled;
+      g_clear_error (&l->error);
+    }
+  g_test_message ("SIGTERM: %u accepted: %u done, %u failed, %u cancelled before exit; "
+                  "%u ended by a connection error", accepted, done, failed, cancelled, cut_off);
+  g_object_unref (server->process);
+  g_free (server->address);
+  g_free (server);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGABRT, kill_tracked_on_abort);
+  rthunk_wire_ensure_types ();
+
+  g_test_add_func ("/faults/kill9-while-awaiting", test_kill9_while_awaiting);
+  g_test_add_func ("/faults/restart-unknown-id", test_restart_unknown_id);
+  g_test_add_func ("/faults/sigterm-under-load", test_sigterm_under_load);
+  return g_test_run ();
+}

@@ -1,0 +1,207 @@
+/* wireutil.c — see wireutil.h */
+#include "config.h"
+
+#include <string.h>
+
+#include "wireutil.h"
+
+Wire *
+wire_open (TestServer *server,
+           guint       socket_timeout_ms)
+{
+  Wire *w = g_new0 (Wire, 1);
+  int fd = test_server_connect (server);
+
+  g_assert_true (rthunk_frame_set_timeouts (fd, socket_timeout_ms, NULL));
+  w->transport = rthunk_frame_transport_new (fd, 64 * 1024 * 1024);
+  w->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", w->transport, NULL);
+  w->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                          "input_protocol", w->protocol,
+                          "output_protocol", w->protocol, NULL);
+  w->auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  return w;
+}
+
+void
+wire_free (Wire *w)
+{
+  g_object_unref (w->stub);
+  g_object_unref (w->protocol);
+  thrift_transport_close (THRIFT_TRANSPORT (w->transport), NULL);
+  g_object_unref (w->transport);
+  g_object_unref (w->auth);
+  g_free (w);
+}
+
+void
+wire_failure_clear (WireFailure *f)
+{
+  g_clear_pointer (&f->message, g_free);
+  g_clear_error (&f->error);
+  f->type = 0;
+  f->code = 0;
+}
+
+/* Takes the one non-NULL exception of @n into @f, or else @error. */
+static void
+failure_take (WireFailure *f,
+              GError      *error,
+              GObject    **exceptions,
+              guint        n)
+{
+  g_assert_nonnull (f);
+  wire_failure_clear (f);
+  for (guint k = 0; k < n; k++)
+    if (exceptions[k] != NULL)
+      {
+        if (f->type == 0)
+          {
+            f->type = G_OBJECT_TYPE (exceptions[k]);
+            g_object_get (exceptions[k], "code", &f->code, "message", &f->message, NULL);
+          }
+        g_clear_object (&exceptions[k]);
+      }
+  if (f->type == 0)
+    {
+      f->error = error != NULL ? error
+                               : g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
+                                                      "the call failed without an error");
+      return;
+    }
+  g_clear_error (&error);
+}
+
+RthunkWireEvalRequest *
+wire_request_for (const char *text,
+                  gint        inline_budget_ms)
+{
+  RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (forms->len, ==, 1);
+  rthunk_wire_fill_ast (request->ast, g_ptr_array_index (forms, 0), NULL);
+  if (inline_budget_ms >= 0)
+    {
+      request->options->inlineBudgetMs = inline_budget_ms;
+      request->options->__isset_inlineBudgetMs = TRUE;
+      request->__isset_options = TRUE;
+    }
+  return request;
+}
+
+RthunkWireRemoteThunk *
+wire_submit (Wire                  *w,
+             RthunkWireEvalRequest *request,
+             WireFailure           *f)
+{
+  g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  GObject *exc[5] = { NULL, };
+  GError *error = NULL;
+
+  if (rthunk_wire_remote_execution_service_if_submit_eval_request (
+        w->stub, &thunk, request, w->auth,
+        (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
+        (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
+        (RthunkWireNotAuthorized **) &exc[4], &error))
+    {
+      g_assert_nonnull (thunk->id);
+      return g_steal_pointer (&thunk);
+    }
+  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}
+
+static RthunkWireRemoteThunk *
+remote_thunk_for (const GByteArray *id)
+{
+  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+
+  rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
+  return thunk;
+}
+
+RthunkWireVarCont *
+wire_get (Wire             *w,
+          const GByteArray *id,
+          WireFailure      *f)
+{
+  g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
+  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  GObject *exc[2] = { NULL, NULL };
+  GError *error = NULL;
+
+  if (rthunk_wire_remote_execution_service_if_thunk_get (w->stub, &cont, thunk, w->auth,
+                                                         (RthunkWireInvalidRequest **) &exc[0],
+                                                         (RthunkWireNotAuthorized **) &exc[1],
+                                                         &error))
+    return g_steal_pointer (&cont);
+  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}
+
+GPtrArray *
+wire_await (Wire        *w,
+            GPtrArray   *ids,
+            gint32       timeout_ms,
+            WireFailure *f)
+{
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
+  GObject *exc[2] = { NULL, NULL };
+  GError *error = NULL;
+
+  for (guint k = 0; k < ids->len; k++)
+    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
+  if (rthunk_wire_remote_execution_service_if_thunk_await (w->stub, &done, thunks, timeout_ms,
+                                                           w->auth,
+                                                           (RthunkWireInvalidRequest **) &exc[0],
+                                                           (RthunkWireNotAuthorized **) &exc[1],
+                                                           &error))
+    return g_steal_pointer (&done);
+  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}
+
+gboolean
+wire_cancel (Wire             *w,
+             const GByteArray *id,
+             gboolean         *was_unfinished,
+             WireFailure      *f)
+{
+  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  GObject *exc[2] = { NULL, NULL };
+  GError *error = NULL;
+  gboolean answer = FALSE;
+
+  if (rthunk_wire_remote_execution_service_if_thunk_cancel (w->stub, &answer, thunk, w->auth,
+                                                            (RthunkWireInvalidRequest **) &exc[0],
+                                                            (RthunkWireNotAuthorized **) &exc[1],
+                                                            &error))
+    {
+      if (was_unfinished != NULL)
+        *was_unfinished = answer;
+      return TRUE;
+    }
+  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  return FALSE;
+}
+
+gboolean
+wire_same_id (const GByteArray *a,
+              const GByteArray *b)
+{
+  return a != NULL && b != NULL && a->len == b->len && memcmp (a->data, b->data, a->len) == 0;
+}
+
+gint64
+wire_value_int (RthunkWireValue *wire)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_wire_read_value (wire, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_INT);
+  return rthunk_value_get_int (value);
+}

@@ -1,0 +1,63 @@
+/* wireutil.h — the generated Thrift client over RthunkFrameTransport, as
+ * rthunk-client.c builds it, for tests that need the calls RthunkClient
+ * does not have (thunkGet, thunkAwait, thunkCancel) or the raw ids.
+ * Shared by test-abuse, test-load and test-faults. */
+#pragma once
+
+#include "rthunk.h"
+#include "rthunk-frame.h"
+#include "rthunk-wire.h"
+#include "testutil.h"
+
+typedef struct
+{
+  RthunkFrameTransport *transport;
+  ThriftProtocol *protocol;
+  RthunkWireRemoteExecutionServiceIf *stub;
+  RthunkWireAuth *auth;
+} Wire;
+
+/* What a call gave when it did not succeed: an IDL exception (type != 0,
+ * with its code), or a transport/protocol failure (error != NULL). */
+typedef struct
+{
+  GType type;
+  gint code;
+  char *message;
+  GError *error;
+} WireFailure;
+
+Wire *wire_open            (TestServer *server,
+                            guint       socket_timeout_ms);
+void  wire_free            (Wire       *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Wire, wire_free)
+
+void  wire_failure_clear   (WireFailure *f);
+
+/* A request for @text, not checked here (the server checks);
+ * @inline_budget_ms < 0 keeps the server's default. */
+RthunkWireEvalRequest *wire_request_for (const char *text,
+                                         gint        inline_budget_ms);
+
+/* NULL and @f filled when the call failed. */
+RthunkWireRemoteThunk *wire_submit (Wire                  *w,
+                                    RthunkWireEvalRequest *request,
+                                    WireFailure           *f);
+RthunkWireVarCont     *wire_get    (Wire                  *w,
+                                    const GByteArray      *id,
+                                    WireFailure           *f);
+/* thunkAwait over @ids (GByteArray*): the finished ones, or NULL. */
+GPtrArray             *wire_await  (Wire                  *w,
+                                    GPtrArray             *ids,
+                                    gint32                 timeout_ms,
+                                    WireFailure           *f);
+/* TRUE when the call succeeded; @was_unfinished says what it answered. */
+gboolean               wire_cancel (Wire                  *w,
+                                    const GByteArray      *id,
+                                    gboolean              *was_unfinished,
+                                    WireFailure           *f);
+
+gboolean wire_same_id (const GByteArray *a,
+                       const GByteArray *b);
+/* The int in a wire value; asserts it is one. */
+gint64   wire_value_int (RthunkWireValue *wire);
