@@ -15,7 +15,8 @@
  *                bare: calls/s
  *   chain        1000 dependent `(+ x 1)`, each awaited before the next
  *                (through rthunk_client_submit); and the same chain
- *                pipelined on the wire (thunk-reference bindings)
+ *                pipelined: one submitBatch frame, link k naming link
+ *                k − 1 by the thunk id the client chose for it
  *   cache        a repeated pure expression answered by the result cache
  *                vs a trivial `(+ 1 2)` with useCache=false: median µs
  *   memory       rthunkd's VmRSS holding 10^5 finished thunks, after 10^6,
@@ -884,31 +885,42 @@ chain_awaited (RthunkClient *client,
   return now_s () - start;
 }
 
-/* Pipelined, on the wire: link k is a submitEvalRequest of `(+ x 1)` whose
- * binding x is a reference to link k − 1's thunk (a THUNK value node: the
- * server's promise pipelining) with inlineBudgetMs = 0, so no link waits
- * for the previous one's value; then thunkAwait on the last link. Timed
- * end to end, from the first submission to the last value. Returns a
- * negative number when the server refuses thunk references. */
+/* Pipelined, on the wire: the whole chain in ONE submitBatch frame. The
+ * client chooses each link's thunk id (EvalRequest.thunkId, 16 random
+ * bytes) so that link k's binding x can be a reference to link k − 1's
+ * thunk (a THUNK value node: the server's promise pipelining) before any
+ * link was answered; nothing waits for a round trip. Then the last link is
+ * awaited. Timed end to end, from building the frame to the last value.
+ * Returns a negative number when the server refuses proposed ids or thunk
+ * references. */
 static double
 chain_pipelined (Wire       *w,
                  RthunkNode *expr,
                  guint       n)
 {
-  g_autoptr(GByteArray) previous = NULL;
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) thunks = NULL;
   g_autoptr(GPtrArray) last = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree guint8 *ids = g_new (guint8, (gsize) n * 16);
   double start = now_s ();
+  RthunkWireRemoteThunk *tail;
   gint64 x;
 
+  for (gsize k = 0; k < (gsize) n * 16; k += sizeof (guint32))
+    {
+      guint32 r = g_random_int ();
+
+      memcpy (ids + k, &r, sizeof r);
+    }
   for (guint k = 0; k < n; k++)
     {
-      g_autoptr(RthunkWireEvalRequest) request = wire_request (expr, -1, 0);
+      RthunkWireEvalRequest *request = wire_request (expr, -1, 0);
       RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
-      RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-      GObject *exc[5] = { NULL, };
       GError *error = NULL;
 
-      if (previous == NULL)
+      rthunk_wire_set_bytes (&request->thunkId, ids + (gsize) k * 16, 16);
+      request->__isset_thunkId = TRUE;
+      if (k == 0)
         {
           g_autoptr(RthunkValue) zero = rthunk_value_new_int (0);
 
@@ -920,33 +932,25 @@ chain_pipelined (Wire       *w,
           RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
                                                     "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
 
-          rthunk_wire_set_bytes (&node->thunkId, previous->data, previous->len);
+          rthunk_wire_set_bytes (&node->thunkId, ids + (gsize) (k - 1) * 16, 16);
           node->__isset_thunkId = TRUE;
           g_ptr_array_add (binding->value->nodes, node);
         }
       g_ptr_array_add (request->bindings, binding);
       request->__isset_bindings = TRUE;
-      if (!rthunk_wire_remote_execution_service_if_submit_eval_request (
-            w->stub, &thunk, request, w->auth,
-            (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
-            (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
-            (RthunkWireNotAuthorized **) &exc[4], &error))
-        {
-          for (guint e = 0; e < G_N_ELEMENTS (exc); e++)
-            g_clear_object (&exc[e]);
-          g_object_unref (thunk);
-          say ("the server refused a thunk reference: %s",
-               error != NULL ? error->message : "an IDL exception");
-          g_clear_error (&error);
-          return -1;
-        }
-      g_clear_pointer (&previous, g_byte_array_unref);
-      previous = g_byte_array_ref (thunk->id);
-      if (k + 1 == n)
-        g_ptr_array_add (last, thunk);
-      else
-        g_object_unref (thunk);
+      g_ptr_array_add (requests, request);
     }
+  thunks = wire_batch (w, requests);
+  if (thunks->len != n)
+    g_error ("submitBatch answered %u thunks for %u requests", thunks->len, n);
+  tail = g_ptr_array_index (thunks, n - 1);
+  if (tail->__isset_state && tail->state > RTHUNK_WIRE_THUNK_STATE_DONE)
+    {
+      say ("the server refused the pipelined chain: %s",
+           tail->__isset_error ? tail->error->message : "no reason given");
+      return -1;
+    }
+  g_ptr_array_add (last, g_object_ref (tail));
   x = wire_collect (w, last);
   if (x != (gint64) n)
     g_error ("the pipelined chain gave %" G_GINT64_FORMAT ", not %u", x, n);
@@ -972,7 +976,7 @@ bench_chain (Peer *rthunkd)
       if (pipelined && (pt[rep] = chain_pipelined (w, expr, n) * 1e3) < 0)
         pipelined = FALSE;
       if (pipelined)
-        say ("chain rep %d: awaited %.1f ms, pipelined on the wire %.1f ms (%u links)",
+        say ("chain rep %d: awaited %.1f ms, pipelined in one frame %.1f ms (%u links)",
              rep + 1, at[rep], pt[rep], n);
       else
         say ("chain rep %d: awaited %.1f ms (%u links)", rep + 1, at[rep], n);

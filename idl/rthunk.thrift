@@ -240,6 +240,8 @@ struct EvalOptions {
   2: optional i64 fuel,             /* at most the server's limit */
   3: optional i32 deadlineMs,       /* at most the server's limit */
   4: optional i32 inlineBudgetMs,   /* wait this long for an inline value */
+  5: optional bool byReference,     /* keep the value on the server: only
+                                       thunkGet returns it (a remote reference) */
 }
 
 /* A name the expression (or a definition) uses for a content-addressed
@@ -262,6 +264,10 @@ struct EvalRequest {
   2: optional list<Binding> bindings,
   3: optional list<DefRef> definitions,  /* every definition the expression needs, transitively */
   4: optional EvalOptions options,
+  5: optional binary thunkId,       /* the id the client chose for the thunk
+                                       (16 random bytes), so that requests sent
+                                       before this one is answered can name it;
+                                       refused if another thunk has it */
 }
 
 /* The handle of a thunk; when evaluation finished within the inline budget

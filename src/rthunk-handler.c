@@ -898,10 +898,13 @@ static RthunkThunkEntry *
 add_cached (RthunkServerState *state,
             RthunkNode        *expr,
             RthunkType        *type,
-            RthunkValue       *value)
+            RthunkValue       *value,
+            const guint8      *proposed_id)
 {
-  RthunkThunkEntry *entry = rthunk_thunk_table_add (state->table, expr, NULL, type);
+  RthunkThunkEntry *entry = rthunk_thunk_table_add (state->table, expr, NULL, type, proposed_id);
 
+  if (entry == NULL)
+    return NULL;
   rthunk_thunk_table_start (state->table, entry);
   rthunk_thunk_table_finish (state->table, entry, value, NULL);
   COUNT (state->submitted);
@@ -982,6 +985,31 @@ check_request (RthunkChecker *checker,
   return FALSE;
 }
 
+/* The id the client proposed for the thunk, if any (*@id stays NULL). */
+static gboolean
+proposed_id (const RthunkWireEvalRequest  *request,
+             const guint8                **id,
+             GError                      **error)
+{
+  if (!request->__isset_thunkId)
+    return TRUE;
+  if (request->thunkId == NULL || request->thunkId->len != RTHUNK_THUNK_ID_LEN)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("a proposed thunk id must be %d bytes"), RTHUNK_THUNK_ID_LEN);
+      return FALSE;
+    }
+  *id = request->thunkId->data;
+  return TRUE;
+}
+
+static void
+id_in_use (GError **error)
+{
+  g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _("the thunk id the request proposes is already in use"));
+}
+
 /* Validates, checks and queues one request (or answers it from the cache). */
 static void
 submit_one (RthunkServerState           *state,
@@ -995,10 +1023,13 @@ submit_one (RthunkServerState           *state,
   g_autoptr(RthunkType) type = NULL;
   const RthunkWireEvalOptions *options = request->__isset_options ? request->options : NULL;
   guint8 key[RTHUNK_HASH_LEN];
+  const guint8 *id = NULL;
   gboolean cacheable;
   RthunkThunkEntry *entry;
 
   rthunk_checker_set_remote_allowed (checker, FALSE);
+  if (!proposed_id (request, &id, &out->error))
+    return;
   if (request->ast == NULL ||
       (expr = rthunk_wire_read_ast (request->ast, state->limits.max_ast_nodes, &out->error)) == NULL ||
       (inputs = read_bindings (state, request, checker, &thunk_inputs, &out->error)) == NULL ||
@@ -1021,7 +1052,8 @@ submit_one (RthunkServerState           *state,
 
       if (hit != NULL)
         {
-          out->entry = add_cached (state, expr, type, hit);
+          if ((out->entry = add_cached (state, expr, type, hit, id)) == NULL)
+            id_in_use (&out->error);
           return;
         }
     }
@@ -1033,7 +1065,11 @@ submit_one (RthunkServerState           *state,
                                 state->limits.max_queued);
       return;
     }
-  entry = rthunk_thunk_table_add (state->table, expr, inputs, type);
+  if ((entry = rthunk_thunk_table_add (state->table, expr, inputs, type, id)) == NULL)
+    {
+      id_in_use (&out->error);
+      return;
+    }
   apply_options (state, entry, options);
   entry->definitions = g_steal_pointer (&out->definitions);
   entry->def_names = g_steal_pointer (&out->def_names);
@@ -1044,7 +1080,9 @@ submit_one (RthunkServerState           *state,
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
   COUNT (state->submitted);
   out->entry = entry;
-  if (entry->thunk_inputs == NULL && names_only_pure (state->catalog, expr) &&
+  /* inputs already computed (a chain sent in one frame) don't stop it */
+  if ((entry->thunk_inputs == NULL || count_unfinished (state, entry->thunk_inputs) == 0) &&
+      names_only_pure (state->catalog, expr) &&
       definitions_pure (entry->definitions) && try_inline (state, entry))
     return;
   g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);

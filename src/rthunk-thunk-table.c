@@ -99,28 +99,48 @@ rthunk_thunk_table_free (RthunkThunkTable *table)
   g_free (table);
 }
 
+/* Random ids, read from the kernel a page at a time per thread: one
+ * getrandom() call serves 256 thunks, and the ids stay as unguessable as
+ * the kernel's generator makes them. */
+#define ID_POOL_BYTES (RTHUNK_THUNK_ID_LEN * 256)
+
+static _Thread_local guint8 id_pool[ID_POOL_BYTES];
+static _Thread_local gsize id_pool_left;
+
 static void
 random_id (guint8 *id)
 {
-  gsize got = 0;
-
-  while (got < RTHUNK_THUNK_ID_LEN)
+  if (id_pool_left < RTHUNK_THUNK_ID_LEN)
     {
-      gssize n = getrandom (id + got, RTHUNK_THUNK_ID_LEN - got, 0);
+      gsize got = 0;
 
-      if (n > 0)
-        got += n;
-      else if (errno != EINTR)
-        g_error ("getrandom failed: %s", g_strerror (errno));
+      while (got < ID_POOL_BYTES)
+        {
+          gssize n = getrandom (id_pool + got, ID_POOL_BYTES - got, 0);
+
+          if (n > 0)
+            got += n;
+          else if (errno != EINTR)
+            g_error ("getrandom failed: %s", g_strerror (errno));
+        }
+      id_pool_left = ID_POOL_BYTES;
     }
+  id_pool_left -= RTHUNK_THUNK_ID_LEN;
+  memcpy (id, id_pool + id_pool_left, RTHUNK_THUNK_ID_LEN);
+  /* what was handed out is not kept */
+  memset (id_pool + id_pool_left, 0, RTHUNK_THUNK_ID_LEN);
 }
 
-/* A new PENDING entry; the table holds one reference, the caller another. */
+/* A new PENDING entry; the table holds one reference, the caller another.
+ * @proposed_id, when not %NULL, is the id the client chose for it (so it
+ * could name the thunk in further requests before this one was answered):
+ * %NULL is returned when another thunk already has it. */
 RthunkThunkEntry *
 rthunk_thunk_table_add (RthunkThunkTable *table,
                         RthunkNode       *expr,
                         GHashTable       *inputs,
-                        RthunkType       *type)
+                        RthunkType       *type,
+                        const guint8     *proposed_id)
 {
   RthunkThunkEntry *entry = g_new0 (RthunkThunkEntry, 1);
 
@@ -132,9 +152,18 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
   entry->cancellable = g_cancellable_new ();
   entry->submitted_us = g_get_monotonic_time ();
   g_mutex_lock (&table->lock);
-  do
-    random_id (entry->id);
-  while (g_hash_table_contains (table->entries, entry->id));
+  if (proposed_id != NULL && g_hash_table_contains (table->entries, proposed_id))
+    {
+      g_mutex_unlock (&table->lock);
+      entry_free (entry);
+      return NULL;
+    }
+  if (proposed_id != NULL)
+    memcpy (entry->id, proposed_id, RTHUNK_THUNK_ID_LEN);
+  else
+    do
+      random_id (entry->id);
+    while (g_hash_table_contains (table->entries, entry->id));
   g_hash_table_insert (table->entries, entry->id, entry);
   table->unfinished++;
   g_mutex_unlock (&table->lock);

@@ -42,7 +42,8 @@ void              rthunk_thunk_table_free      (RthunkThunkTable  *table);
 RthunkThunkEntry *rthunk_thunk_table_add       (RthunkThunkTable  *table,
                                                 RthunkNode        *expr,
                                                 GHashTable        *inputs,
-                                                RthunkType        *type);
+                                                RthunkType        *type,
+                                                const guint8      *proposed_id);
 void              rthunk_thunk_table_remove    (RthunkThunkTable  *table,
                                                 RthunkThunkEntry  *entry);
 RthunkThunkEntry *rthunk_thunk_table_lookup    (RthunkThunkTable  *table,

@@ -1084,6 +1084,117 @@ test_batch_hundred (void)
 }
 
 /* A request that fails its checks comes back FAILED in its place. */
+/* A request of @text whose thunk gets the id the client chose, with x bound
+ * to a reference to the thunk @input_id names (NULL: x = 0). */
+static RthunkWireEvalRequest *
+link_request (const char   *text,
+              const guint8 *id,
+              gsize         id_len,
+              const guint8 *input_id)
+{
+  RthunkWireEvalRequest *request = request_for (text, 0);
+  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
+
+  rthunk_wire_set_bytes (&request->thunkId, id, id_len);
+  request->__isset_thunkId = TRUE;
+  if (input_id == NULL)
+    {
+      g_autoptr(RthunkValue) zero = rthunk_value_new_int (0);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (rthunk_wire_fill_value (binding->value, zero, &error));
+    }
+  else
+    {
+      RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
+                                                "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
+
+      rthunk_wire_set_bytes (&node->thunkId, input_id, 16);
+      node->__isset_thunkId = TRUE;
+      g_ptr_array_add (binding->value->nodes, node);
+    }
+  g_ptr_array_add (request->bindings, binding);
+  request->__isset_bindings = TRUE;
+  return request;
+}
+
+/* A chain sent in one frame: each link names the previous one by the id the
+ * client chose for it, before any was answered. The first link is slow, so
+ * the others really wait for it on the server (the pipelined counter says
+ * so), and the last gives the length of the chain. */
+static void
+test_batch_chain_proposed_ids (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) thunks = NULL;
+  g_autoptr(GPtrArray) last = g_ptr_array_new ();
+  g_autoptr(GHashTable) conts = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  guint8 ids[50][16];
+  RthunkWireVarCont *cont;
+
+  for (guint k = 0; k < G_N_ELEMENTS (ids); k++)
+    for (guint b = 0; b < 16; b++)
+      ids[k][b] = (guint8) g_random_int_range (0, 256);
+  /* about a million steps: past the inline fuel, so it runs on a worker */
+  g_ptr_array_add (requests, link_request ("(+ x (- (loop [i 0] (if (< i 300000) (recur (+ i 1)) i)) 299999))",
+                                           ids[0], 16, NULL));
+  for (guint k = 1; k < G_N_ELEMENTS (ids); k++)
+    g_ptr_array_add (requests, link_request ("(+ x 1)", ids[k], 16, ids[k - 1]));
+  thunks = wire_batch (w, requests);
+  g_assert_cmpuint (thunks->len, ==, G_N_ELEMENTS (ids));
+  for (guint k = 0; k < thunks->len; k++)
+    {
+      RthunkWireRemoteThunk *thunk = g_ptr_array_index (thunks, k);
+
+      g_assert_false (thunk->__isset_state && thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE);
+      g_assert_cmpmem (thunk->id->data, thunk->id->len, ids[k], 16);
+    }
+  g_ptr_array_add (last, ((RthunkWireRemoteThunk *) g_ptr_array_index (thunks, thunks->len - 1))->id);
+  await_all (w, last, conts);
+  cont = g_hash_table_lookup (conts, g_ptr_array_index (last, 0));
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+  g_assert_cmpint (wire_int (cont->value), ==, G_N_ELEMENTS (ids));
+  after = wire_info (w);
+  g_assert_cmpint (after->counters->pipelined, >, before->counters->pipelined);
+}
+
+/* A proposed id must be 16 bytes and not in use: each mistake fails that
+ * request only, with a reason, and the rest of the batch is served. */
+static void
+test_batch_proposed_id_refused (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) thunks = NULL;
+  guint8 id[16], short_id[4] = { 1, 2, 3, 4 };
+  RthunkWireRemoteThunk *thunk;
+
+  for (guint b = 0; b < 16; b++)
+    id[b] = (guint8) g_random_int_range (0, 256);
+  g_ptr_array_add (requests, link_request ("(+ x 1)", id, 16, NULL));
+  g_ptr_array_add (requests, link_request ("(+ x 2)", id, 16, NULL));
+  g_ptr_array_add (requests, link_request ("(+ x 3)", short_id, sizeof short_id, NULL));
+  g_ptr_array_add (requests, link_request ("(+ x 4)", id, 16, id));
+  thunks = wire_batch (w, requests);
+  g_assert_cmpuint (thunks->len, ==, 4);
+  thunk = g_ptr_array_index (thunks, 0);
+  g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+  g_assert_cmpint (wire_int (thunk->value), ==, 1);
+  thunk = g_ptr_array_index (thunks, 1);
+  g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_cmpint (thunk->error->code, ==, RTHUNK_ERROR_INVALID_REQUEST);
+  g_assert_nonnull (strstr (thunk->error->message, "already in use"));
+  thunk = g_ptr_array_index (thunks, 2);
+  g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_nonnull (strstr (thunk->error->message, "16 bytes"));
+  thunk = g_ptr_array_index (thunks, 3);
+  g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_nonnull (strstr (thunk->error->message, "already in use"));
+}
+
 static void
 test_batch_mixed (void)
 {
@@ -1276,6 +1387,8 @@ main (int    argc,
   g_test_add_func ("/server/cancel/running", test_cancel_running);
   g_test_add_func ("/server/batch/hundred", test_batch_hundred);
   g_test_add_func ("/server/batch/mixed", test_batch_mixed);
+  g_test_add_func ("/server/batch/chain-proposed-ids", test_batch_chain_proposed_ids);
+  g_test_add_func ("/server/batch/proposed-id-refused", test_batch_proposed_id_refused);
   g_test_add_func ("/server/concurrency/slow-does-not-block", test_slow_does_not_block);
   g_test_add_func ("/server/concurrency/threads", test_threads);
   g_test_add_func ("/server/sigterm/running-thunk", test_sigterm_running);
