@@ -40,6 +40,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 bench_rpc=${BENCH_RPC:-bench/bench-rpc}
 rthunkd=${RTHUNKD:-services/std/rthunkd}
+rthunk=${RTHUNK:-client/rthunk}
+scaling_reps=${SCALING_REPS:-3}
 bare_server=${BARE_SERVER:-bench/bare-server}
 python=${PYTHON3:-/usr/bin/python3}
 gnuplot=${GNUPLOT:-gnuplot}
@@ -76,6 +78,12 @@ if ! "$bench_rpc" --rthunkd "$rthunkd" --bare-server "$bare_server" \
 fi
 
 # ---- 2. Dask ----------------------------------------------------------------
+say "scaling: psum over 10^7 on one server, then on two (REPS=$scaling_reps)"
+if ! RTHUNK=$rthunk RTHUNKD=$rthunkd REPS=$scaling_reps sh "$here/run-scaling.sh" > "$work/scaling.out"; then
+  say "run-scaling.sh failed; its row is marked failed"
+  status=1
+fi
+
 have_dask=yes
 if ! "$python" -c 'import distributed' 2>/dev/null; then
   say "**************************************************************************"
@@ -94,7 +102,7 @@ fi
 
 # ---- 3. the table -----------------------------------------------------------
 get() {   # get KEY: a figure bench-rpc or bench-dask printed, or nothing
-  awk -v k="$1" '$1 == "result" && $2 == k { print $3; exit }' "$work/rpc.out" "$work/dask.out"
+  awk -v k="$1" '$1 == "result" && $2 == k { print $3; exit }' "$work/rpc.out" "$work/dask.out" "$work/scaling.out"
 }
 num() {   # num VALUE [FORMAT]: VALUE formatted, or "failed"
   case $1 in
@@ -170,7 +178,7 @@ case $p in
     row "chain: 1000 dependent calls, pipelined vs awaited, ms" "not implemented" "$(num "$a")" - "<= 0.1x" NO ;;
   *)
     q=$(ratio "$p" "$a")
-    row "chain: 1000 dependent calls, pipelined (wire) vs awaited, ms" "$(num "$p")" "$(num "$a")" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
+    row "chain: 1000 dependent calls, pipelined (one frame) vs awaited, ms" "$(num "$p")" "$(num "$a")" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
     plot_row "chain pipelined" "$q" le 0.1 ;;
 esac
 
@@ -189,6 +197,10 @@ row "memory: RSS growth, 2nd -> 3rd 1e5-call batch, MiB" "$(num "$g" %.2f)" - - 
   "$(num "$m") MiB (<=64 MiB)"
 
 # the interpreter rows of run-interp.sh's table
+one=$(get scaling.one_s); two=$(get scaling.two_s); sp=$(get scaling.speedup)
+row "scaling: psum over 1e7, 1 server vs 2 servers (speed-up), s" "$(num "$two" %.2f)" "$(num "$one" %.2f)" \
+  "$(num "$sp" %.2f)x faster" "(2 cores: <= 2x)" -
+
 if [ -f "$interp_results" ]; then
   for prog in fib sum-loop map-filter-reduce; do
     line=$(awk -v p="$prog" '$1 == p { print; exit }' "$interp_results")

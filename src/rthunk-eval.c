@@ -812,51 +812,71 @@ call_at (RthunkNode  *where,
   return node;
 }
 
-/* (F ARG), taking the reference of @arg. */
+/* (ITEMS…) or [ITEMS…] at @where, taking the references of the items. */
 static RthunkNode *
-apply_at (RthunkNode *where,
-          RthunkNode *f,
-          RthunkNode *arg)
+seq_at (RthunkNode     *where,
+        RthunkNodeKind  kind,
+        guint           n,
+        ...)
 {
-  RthunkNode *items[2] = { f, arg };
-  RthunkNode *node = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, 2);
+  RthunkNode *items[6];
+  RthunkNode *node;
+  va_list args;
 
-  rthunk_node_unref (arg);
+  g_assert (n <= G_N_ELEMENTS (items));
+  va_start (args, n);
+  for (guint k = 0; k < n; k++)
+    items[k] = va_arg (args, RthunkNode *);
+  va_end (args);
+  node = rthunk_node_new_seq (kind, items, n);
+  for (guint k = 0; k < n; k++)
+    rthunk_node_unref (items[k]);
   return rthunk_node_set_position (node, rthunk_node_get_source (where), rthunk_node_get_line (where),
                                    rthunk_node_get_col (where));
 }
 
+static RthunkNode *
+int_at (RthunkNode *where,
+        gint64      i)
+{
+  return rthunk_node_set_position (rthunk_node_new_int (i), rthunk_node_get_source (where),
+                                   rthunk_node_get_line (where), rthunk_node_get_col (where));
+}
+
 /* What each server evaluates for its chunk:
  *   pmap:    (map F __xs)
- *   psum:    (sum (map F (range __lo __hi)))
- *   preduce: (reduce OP (F __lo) (map F (range (+ __lo 1) __hi))) */
+ *   psum:    (let [__f F]
+ *              (loop [__i (+ __lo 1) __acc (__f __lo)]
+ *                (if (< __i __hi) (recur (+ __i 1) (+ __acc (__f __i))) __acc)))
+ *   preduce: the same with (__op __acc (__f __i)), __op bound to OP
+ * A chunk of a range is generated and reduced as it goes, in constant
+ * memory: nothing but the bounds and F travel, and no list is built. */
 static RthunkNode *
 split_expr (SplitKind   kind,
             RthunkNode *form)
 {
   RthunkNode *f = rthunk_node_get_item (form, kind == SPLIT_PREDUCE ? 3 : 1);
+  RthunkNode *bindings, *step, *body;
 
-  switch (kind)
-    {
-    case SPLIT_PMAP:
-      return call_at (form, "map", 2, rthunk_node_ref (f), sym_at ("__xs", form));
-    case SPLIT_PSUM:
-      return call_at (form, "sum", 1,
-                      call_at (form, "map", 2, rthunk_node_ref (f),
-                               call_at (form, "range", 2, sym_at ("__lo", form), sym_at ("__hi", form))));
-    case SPLIT_PREDUCE:
-    default:
-      return call_at (form, "reduce", 3, rthunk_node_ref (rthunk_node_get_item (form, 1)),
-                      apply_at (form, f, sym_at ("__lo", form)),
-                      call_at (form, "map", 2, rthunk_node_ref (f),
-                               call_at (form, "range", 2,
-                                        call_at (form, "+", 2, sym_at ("__lo", form),
-                                                 rthunk_node_set_position (rthunk_node_new_int (1),
-                                                                           rthunk_node_get_source (form),
-                                                                           rthunk_node_get_line (form),
-                                                                           rthunk_node_get_col (form))),
-                                        sym_at ("__hi", form))));
-    }
+  if (kind == SPLIT_PMAP)
+    return call_at (form, "map", 2, rthunk_node_ref (f), sym_at ("__xs", form));
+  step = kind == SPLIT_PSUM
+    ? call_at (form, "+", 2, sym_at ("__acc", form), call_at (form, "__f", 1, sym_at ("__i", form)))
+    : call_at (form, "__op", 2, sym_at ("__acc", form), call_at (form, "__f", 1, sym_at ("__i", form)));
+  body = call_at (form, "loop", 2,
+                  seq_at (form, RTHUNK_NODE_VECTOR, 4,
+                          sym_at ("__i", form), call_at (form, "+", 2, sym_at ("__lo", form), int_at (form, 1)),
+                          sym_at ("__acc", form), call_at (form, "__f", 1, sym_at ("__lo", form))),
+                  call_at (form, "if", 3,
+                           call_at (form, "<", 2, sym_at ("__i", form), sym_at ("__hi", form)),
+                           call_at (form, "recur", 2,
+                                    call_at (form, "+", 2, sym_at ("__i", form), int_at (form, 1)), step),
+                           sym_at ("__acc", form)));
+  bindings = kind == SPLIT_PSUM
+    ? seq_at (form, RTHUNK_NODE_VECTOR, 2, sym_at ("__f", form), rthunk_node_ref (f))
+    : seq_at (form, RTHUNK_NODE_VECTOR, 4, sym_at ("__f", form), rthunk_node_ref (f),
+              sym_at ("__op", form), rthunk_node_ref (rthunk_node_get_item (form, 1)));
+  return call_at (form, "let", 2, bindings, body);
 }
 
 /* The servers a chunk may go to: NULL means "wherever remote goes". */

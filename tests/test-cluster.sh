@@ -48,7 +48,7 @@ expect() {
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..15"
+echo "1..16"
 
 sqlite3_db "$tmp/items.db"
 start alpha "$RTHUNKD"
@@ -75,6 +75,13 @@ expect "preduce with max equals the local reduce" \
   "$("$RTHUNK" --local -e '(reduce max 0 (map (fn [i] (mod (* i 7919) 1000)) (range 0 5000)))')" \
   -e '(preduce max 0 (fn [i] (mod (* i 7919) 1000)) 0 5000)'
 expect "user functions travel to every server" 385 -e '(defn sq [n] (* n n)) (psum sq 0 11)'
+
+# a chunk of psum is generated and summed in constant memory on its server:
+# on one whose evaluations may build at most 1 MB, a million elements fit
+start tiny "$RTHUNKD" --max-eval-bytes 1000000
+got=$("$RTHUNK" --server "127.0.0.1:$port_tiny" -e '(psum (fn [i] (mod i 3)) 0 1000000)' 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && [ "$got" = 999999 ]; then ok "psum does not build the range's list on the server"
+else not_ok "psum does not build the range's list on the server" "exit $rc: $got"; fi
 
 # pipelining: b names a, still running on the same server, as its input
 expect "a pending value used on its own server travels as a reference" 420 \
