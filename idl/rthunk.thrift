@@ -157,6 +157,10 @@ struct ValueNode {
   5: optional string text,
   6: optional list<i32> items,
   7: optional binary thunkId,
+  8: optional string holder,       /* THUNK: "HOST:PORT" of the server that holds
+                                      it, when it is not the receiving one: that
+                                      server fetches the value (see fetchesFrom);
+                                      the binding's type is then required */
 }
 
 /* A value: its nodes, root last. */
@@ -311,6 +315,7 @@ struct Counters {
   5: i64 cacheHits,
   6: i64 definitionsStored,
   7: i64 pipelined,                 /* submissions that named an unfinished thunk as an input */
+  8: i64 fetched,                   /* inputs fetched from other servers */
 }
 
 struct ServerInfo {
@@ -324,6 +329,8 @@ struct ServerInfo {
   8: i32 workers,
   9: Counters counters,
   10: binary instanceId,            /* random per start */
+  11: list<string> fetchesFrom,     /* the servers it fetches inputs from:
+                                       "HOST:PORT", "HOST:*" or "*" */
 }
 
 service RemoteExecutionService {

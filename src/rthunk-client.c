@@ -35,6 +35,7 @@ struct _RthunkClient
   RthunkWireRemoteExecutionServiceIf *stub;
   char *server_name;
   char **capabilities;
+  char **fetches_from;          /* servers it fetches inputs from (patterns) */
   guint load;
   char *token;
   RthunkCatalog *catalog;
@@ -64,6 +65,7 @@ rthunk_client_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_free (self->server_name);
   g_strfreev (self->capabilities);
+  g_strfreev (self->fetches_from);
   g_free (self->token);
   g_free (self->address);
   g_free (self->host);
@@ -247,6 +249,22 @@ call_failed (RthunkClient  *self,
 
 /* ---- calls ------------------------------------------------------------- */
 
+/* The valid UTF-8 strings of a list the server sent. */
+static char **
+valid_strings (const GPtrArray *list)
+{
+  char **out = g_new0 (char *, (list != NULL ? list->len : 0) + 1);
+
+  for (guint k = 0, n = 0; list != NULL && k < list->len; k++)
+    {
+      const char *text = g_ptr_array_index (list, k);
+
+      if (text != NULL && g_utf8_validate (text, -1, NULL))
+        out[n++] = g_strdup (text);
+    }
+  return out;
+}
+
 static gboolean
 fetch_info_locked (RthunkClient  *self,
                    GError       **error)
@@ -263,14 +281,9 @@ fetch_info_locked (RthunkClient  *self,
   self->server_name = g_strdup (info->name != NULL && g_utf8_validate (info->name, -1, NULL)
                                 ? info->name : self->address);
   g_strfreev (self->capabilities);
-  self->capabilities = g_new0 (char *, info->capabilities->len + 1);
-  for (guint k = 0, n = 0; k < info->capabilities->len; k++)
-    {
-      const char *capability = g_ptr_array_index (info->capabilities, k);
-
-      if (capability != NULL && g_utf8_validate (capability, -1, NULL))
-        self->capabilities[n++] = g_strdup (capability);
-    }
+  self->capabilities = valid_strings (info->capabilities);
+  g_strfreev (self->fetches_from);
+  self->fetches_from = valid_strings (info->fetchesFrom);
   self->load = info->running + info->queued;
   return TRUE;
 }
@@ -375,6 +388,30 @@ rthunk_client_get_capabilities (RthunkClient *client)
 }
 
 /**
+ * rthunk_client_fetches_from:
+ * @client: a connected client
+ * @address: `HOST:PORT` of another server
+ *
+ * Whether @client's server fetches inputs from @address by itself (its
+ * `--fetch-from` patterns allow it): a pending value held there then
+ * travels to @client's server as a reference, and that server fetches the
+ * value, rather than this process waiting for it and sending it.
+ *
+ * Returns: %TRUE if it does
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_client_fetches_from (RthunkClient *client,
+                            const char   *address)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  return rthunk_address_allowed ((const char *const *) client->fetches_from, address);
+}
+
+/**
  * rthunk_client_get_load:
  * @client: a connected client
  *
@@ -459,19 +496,39 @@ remote_handle_free (gpointer data)
   g_free (handle);
 }
 
-/* The thunk on @self's server that @value stands for, if it is one. */
+/* The thunk on some client's server that @value stands for, if it is one. */
 static RemoteHandle *
-own_remote_handle (RthunkClient *self,
-                   RthunkValue  *value)
+remote_handle (RthunkValue *value)
 {
   RemoteHandle *handle;
 
   if (!rthunk_value_is_pending (value))
     return NULL;
   handle = rthunk_value_get_handle (value);
-  if (handle == NULL || handle->magic != REMOTE_HANDLE_MAGIC || handle->client != self)
-    return NULL;
-  return handle;
+  return handle != NULL && handle->magic == REMOTE_HANDLE_MAGIC ? handle : NULL;
+}
+
+/* The thunk on @self's server that @value stands for, if it is one. */
+static RemoteHandle *
+own_remote_handle (RthunkClient *self,
+                   RthunkValue  *value)
+{
+  RemoteHandle *handle = remote_handle (value);
+
+  return handle != NULL && handle->client == self ? handle : NULL;
+}
+
+/* The thunk on another server that @value stands for, when @self's server
+ * fetches from that one and its type is known. */
+static RemoteHandle *
+fetchable_remote_handle (RthunkClient *self,
+                         RthunkValue  *value)
+{
+  RemoteHandle *handle = remote_handle (value);
+
+  return handle != NULL && handle->client != self && handle->type != NULL &&
+         rthunk_address_allowed ((const char *const *) self->fetches_from, handle->client->address)
+    ? handle : NULL;
 }
 
 /* The value or error a finished thunk reported. */
@@ -584,7 +641,8 @@ add_binding (RthunkWireEvalRequest *request,
 static void
 add_thunk_binding (RthunkWireEvalRequest *request,
                    const char            *name,
-                   RemoteHandle          *handle)
+                   RemoteHandle          *handle,
+                   gboolean               foreign)
 {
   RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
   RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
@@ -592,6 +650,13 @@ add_thunk_binding (RthunkWireEvalRequest *request,
 
   rthunk_wire_set_bytes (&node->thunkId, handle->id->data, handle->id->len);
   node->__isset_thunkId = TRUE;
+  /* another server holds it: name that one, and say what type it has */
+  if (foreign)
+    {
+      g_object_set (node, "holder", handle->client->address, NULL);
+      rthunk_wire_fill_type (binding->type, handle->type);
+      binding->__isset_type = TRUE;
+    }
   g_ptr_array_add (binding->value->nodes, node);
   g_ptr_array_add (request->bindings, binding);
   request->__isset_bindings = TRUE;
@@ -789,13 +854,15 @@ build_request (RthunkClient  *self,
       while (g_hash_table_iter_next (&iter, &name, &value))
         {
           RemoteHandle *handle = own_remote_handle (self, value);
+          RemoteHandle *foreign = handle == NULL ? fetchable_remote_handle (self, value) : NULL;
           g_autoptr(RthunkValue) forced = NULL;
           g_autoptr(RthunkType) input_type = NULL;
 
-          if (handle != NULL && handle->type != NULL)
+          if ((handle != NULL && handle->type != NULL) || foreign != NULL)
             {
+              handle = handle != NULL ? handle : foreign;
               rthunk_checker_bind (checker, name, handle->type);
-              add_thunk_binding (request, name, handle);
+              add_thunk_binding (request, name, handle, foreign != NULL);
               continue;
             }
           forced = rthunk_value_force (value, error);

@@ -24,6 +24,8 @@ const char    *rthunk_client_get_server_name (RthunkClient  *client);
 RthunkCatalog *rthunk_client_get_catalog     (RthunkClient  *client);
 const char *const *rthunk_client_get_capabilities (RthunkClient *client);
 guint          rthunk_client_get_load        (RthunkClient  *client);
+gboolean       rthunk_client_fetches_from    (RthunkClient  *client,
+                                              const char    *address);
 gboolean       rthunk_client_ping            (RthunkClient  *client,
                                               GError       **error);
 RthunkValue   *rthunk_client_submit          (RthunkClient  *client,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "rthunk-private.h"
+#include "rthunk-value-private.h"
 
 #define HEALTH_PERIOD_US (1 * G_USEC_PER_SEC)
 #define MIN_BACKOFF_US (250 * 1000)
@@ -712,29 +713,37 @@ cluster_thunk_of (RthunkCluster *self,
 }
 
 /* The inputs as @member's client should see them: a pending input that runs
- * on @member itself is its client's pending value, which travels as a
- * reference to the thunk (promise pipelining); others are waited for. */
+ * on @member itself, or on a server @member fetches from, is its client's
+ * pending value, which travels as a reference to the thunk (promise
+ * pipelining; across servers, the server fetches it); others are waited
+ * for here, with failover. */
+typedef struct
+{
+  RthunkCluster *cluster;
+  Member *member;
+} InputTarget;
+
+static RthunkValue *
+input_for (RthunkValue *value,
+           gpointer     user_data)
+{
+  InputTarget *target = user_data;
+  ClusterThunk *input = cluster_thunk_of (target->cluster, value);
+  gboolean by_reference = input != NULL &&
+    (input->member == target->member ||
+     rthunk_client_fetches_from (target->member->client, input->member->address));
+
+  return by_reference ? input->inner : value;
+}
+
 static GHashTable *
 inputs_for (RthunkCluster *self,
             Member        *member,
             GHashTable    *inputs)
 {
-  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                           (GDestroyNotify) rthunk_value_unref);
-  GHashTableIter iter;
-  gpointer name, value;
+  InputTarget target = { self, member };
 
-  if (inputs == NULL)
-    return out;
-  g_hash_table_iter_init (&iter, inputs);
-  while (g_hash_table_iter_next (&iter, &name, &value))
-    {
-      ClusterThunk *input = cluster_thunk_of (self, value);
-
-      g_hash_table_insert (out, g_strdup (name),
-                           rthunk_value_ref (input != NULL && input->member == member ? input->inner : value));
-    }
-  return out;
+  return rthunk_value_table_map (inputs, input_for, &target);
 }
 
 /* The server holding a pending input, if any: pipelining wants it there. */

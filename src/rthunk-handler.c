@@ -17,6 +17,7 @@
 #define MAX_AWAIT_MS 60000
 #define MAX_BATCH 4096
 #define INLINE_FUEL 20000
+#define MAX_FETCHES 16            /* inputs fetched from other servers at once */
 #define COUNT(counter) __atomic_fetch_add (&(counter), 1, __ATOMIC_RELAXED)
 
 struct _RthunkHandler
@@ -203,6 +204,8 @@ try_inline (RthunkServerState *state,
   return TRUE;
 }
 
+static void run_fetch (gpointer data, gpointer user_data);
+
 RthunkServerState *
 rthunk_server_state_new (RthunkCatalog            *catalog,
                          const char               *name,
@@ -220,6 +223,9 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   state->pool = g_thread_pool_new (run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
+  state->fetch_pool = g_thread_pool_new (run_fetch, state, MAX_FETCHES, FALSE, &error);
+  if (state->fetch_pool == NULL)
+    g_error ("cannot start the fetch pool: %s", error->message);
   if (getrandom (state->instance_id, sizeof state->instance_id, 0) != sizeof state->instance_id)
     for (guint k = 0; k < sizeof state->instance_id; k++)
       state->instance_id[k] = g_random_int_range (0, 256);
@@ -237,7 +243,11 @@ rthunk_server_state_drain (RthunkServerState *state)
 void
 rthunk_server_state_free (RthunkServerState *state)
 {
+  g_atomic_int_set (&state->stopping, TRUE);
+  if (state->fetch_pool != NULL)
+    g_thread_pool_free (g_steal_pointer (&state->fetch_pool), FALSE, TRUE);
   rthunk_server_state_drain (state);
+  g_strfreev (state->fetch_from);
   rthunk_thunk_table_free (state->table);
   rthunk_def_store_free (state->defs);
   rthunk_result_cache_free (state->cache);
@@ -794,13 +804,180 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "cancelled", (gint64) __atomic_load_n (&state->cancelled, __ATOMIC_RELAXED),
                 "cacheHits", (gint64) __atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED),
                 "definitionsStored", (gint64) rthunk_def_store_size (state->defs),
-                "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED), NULL);
+                "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED),
+                "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED), NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
+  for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
+    g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));
   return TRUE;
 }
 
-/* ---- submission -------------------------------------------------------- */
+/* ---- inputs held by other servers ---------------------------------------- */
 
+#define FETCH_SLICE_MS 1000
+
+typedef struct
+{
+  RthunkServerState *state;
+  RthunkThunkEntry *entry;      /* the placeholder the value goes to */
+  char *holder;
+  RthunkWireTypeTerm *type;     /* what the client declared */
+} Fetch;
+
+static void
+fetch_free (Fetch *fetch)
+{
+  rthunk_thunk_entry_unref (fetch->entry);
+  g_object_unref (fetch->type);
+  g_free (fetch->holder);
+  g_free (fetch);
+}
+
+typedef struct
+{
+  RthunkValue *value;
+  GError *error;
+  gboolean finished;
+} Fetched;
+
+static void
+on_fetched (GBytes       *id,
+            RthunkValue  *value,
+            const GError *error,
+            gpointer      user_data)
+{
+  Fetched *out = user_data;
+
+  out->finished = TRUE;
+  if (value != NULL)
+    out->value = rthunk_value_ref (value);
+  else
+    out->error = g_error_copy (error);
+}
+
+/* Whether @value has the type the client declared for it. */
+static gboolean
+fetched_type_ok (const Fetch  *fetch,
+                 RthunkValue  *value,
+                 GError      **error)
+{
+  g_autoptr(RthunkType) declared = rthunk_wire_read_type (fetch->type, error);
+  g_autoptr(RthunkType) actual = NULL;
+  guint next_var = 1u << 20;    /* clear of the declared type's variables */
+
+  if (declared == NULL || (actual = rthunk_type_of_value (value, &next_var, error)) == NULL)
+    return FALSE;
+  if (rthunk_type_unify (declared, actual))
+    return TRUE;
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH,
+               _("the value fetched from %s does not have the type the request declared"), fetch->holder);
+  return FALSE;
+}
+
+/* A worker of the fetch pool: long-polls the holder for the value, checks
+ * its type and finishes the placeholder, which starts whatever waits. */
+static void
+run_fetch (gpointer data,
+           gpointer user_data)
+{
+  Fetch *fetch = data;
+  RthunkServerState *state = user_data;
+  RthunkThunkEntry *entry = fetch->entry;
+  g_autoptr(RthunkClient) client = rthunk_client_new (fetch->holder);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GError) error = NULL;
+  guint limit_ms = state->limits.deadline_ms > 0 ? state->limits.deadline_ms : 600000;
+  gint64 give_up = g_get_monotonic_time () + (gint64) limit_ms * 1000;
+  Fetched got = { NULL, NULL, FALSE };
+
+  if (!rthunk_thunk_table_start (state->table, entry))
+    {
+      fetch_free (fetch);
+      return;
+    }
+  rthunk_client_set_token (client, state->token);
+  g_ptr_array_add (ids, g_bytes_new (entry->id, RTHUNK_THUNK_ID_LEN));
+  while (!got.finished && error == NULL)
+    {
+      if (g_atomic_int_get (&state->stopping) || g_cancellable_is_cancelled (entry->cancellable))
+        g_set_error (&error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                     _("the fetch of an input from %s was stopped"), fetch->holder);
+      else if (g_get_monotonic_time () > give_up)
+        g_set_error (&error, RTHUNK_ERROR, RTHUNK_ERROR_DEADLINE_EXCEEDED,
+                     _("%s did not give the input within %u ms"), fetch->holder, limit_ms);
+      else if (!rthunk_client_await_many (client, ids, FETCH_SLICE_MS, on_fetched, &got, &error))
+        g_prefix_error (&error, _("fetching an input from %s: "), fetch->holder);
+    }
+  if (got.error != NULL)
+    {
+      g_clear_error (&error);
+      error = g_steal_pointer (&got.error);
+      g_prefix_error (&error, _("the input fetched from %s failed: "), fetch->holder);
+    }
+  if (got.value != NULL && error == NULL && fetched_type_ok (fetch, got.value, &error))
+    {
+      COUNT (state->fetched);
+      if (debug_wanted ())
+        g_debug ("fetched an input from %s", fetch->holder);
+    }
+  else
+    g_clear_pointer (&got.value, rthunk_value_unref);
+  rthunk_thunk_table_finish (state->table, entry, got.value, error);
+  g_clear_pointer (&got.value, rthunk_value_unref);
+  fetch_free (fetch);
+}
+
+/* An input another server holds: a placeholder under the same id (ids are
+ * random across servers), filled by a fetch; a second request naming the
+ * same thunk finds the placeholder and shares the fetch. */
+static RthunkThunkEntry *
+fetch_input (RthunkServerState          *state,
+             const RthunkWireBinding    *binding,
+             const RthunkWireValueNode  *node,
+             GError                    **error)
+{
+  g_autoptr(RthunkNode) nothing = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  RthunkThunkEntry *entry;
+  Fetch *fetch;
+
+  if (!rthunk_address_allowed ((const char *const *) state->fetch_from, node->holder))
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED,
+                   _("the input “%s” is held by %s, which this server does not fetch from (see --fetch-from)"),
+                   binding->name, node->holder);
+      return NULL;
+    }
+  if (node->thunkId == NULL || node->thunkId->len != RTHUNK_THUNK_ID_LEN ||
+      !binding->__isset_type || binding->type == NULL ||
+      (type = rthunk_wire_read_type (binding->type, error)) == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                     _("the input “%s” names a thunk on %s without a 16-byte id and its type"),
+                     binding->name, node->holder);
+      return NULL;
+    }
+  nothing = rthunk_node_new_nil ();
+  entry = rthunk_thunk_table_add (state->table, nothing, NULL, type, node->thunkId->data);
+  if (entry == NULL)
+    {
+      /* fetched already, or being fetched */
+      if ((entry = rthunk_thunk_table_lookup (state->table, node->thunkId->data, RTHUNK_THUNK_ID_LEN)) == NULL)
+        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK,
+                     _("the input “%s” names a thunk that vanished"), binding->name);
+      return entry;
+    }
+  fetch = g_new0 (Fetch, 1);
+  fetch->state = state;
+  fetch->entry = rthunk_thunk_entry_ref (entry);
+  fetch->holder = g_strdup (node->holder);
+  fetch->type = g_object_ref (binding->type);
+  g_thread_pool_push (state->fetch_pool, fetch, NULL);
+  return entry;
+}
+
+/* ---- submission -------------------------------------------------------- */
 
 /* Rebuilds the inputs of a request and binds their types in @checker. */
 /* A binding whose value is a reference to a thunk of this server (promise
@@ -821,6 +998,8 @@ read_thunk_ref (RthunkServerState       *state,
     return TRUE;
   if (node->thunkId != NULL)
     *entry = rthunk_thunk_table_lookup (state->table, node->thunkId->data, node->thunkId->len);
+  if (*entry == NULL && node->__isset_holder && node->holder != NULL)
+    return (*entry = fetch_input (state, binding, node, error)) != NULL;
   if (*entry == NULL || (*entry)->type == NULL)
     {
       g_clear_pointer (entry, rthunk_thunk_entry_unref);

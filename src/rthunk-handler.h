@@ -27,7 +27,11 @@ typedef struct
   gint64 cancelled;
   gint64 cache_hits;
   gint64 pipelined;
+  gint64 fetched;
   gint running;
+  GStrv fetch_from;             /* servers inputs may be fetched from */
+  GThreadPool *fetch_pool;      /* fetches of inputs other servers hold */
+  gint stopping;
 } RthunkServerState;
 
 RthunkServerState *rthunk_server_state_new   (RthunkCatalog           *catalog,

@@ -24,6 +24,7 @@ struct _RthunkProviderOptions
   char *name;
   char *bind;
   char *token_file;
+  char **fetch_from;
   gint port;
   RthunkServerLimits limits;
   /* what the command line gave; -1 (or NULL) where it said nothing */
@@ -95,6 +96,7 @@ rthunk_provider_options_new (const char *program,
     { "bind", 'b', 0, G_OPTION_ARG_STRING, &options->bind, N_("Address to bind (default 127.0.0.1)"), N_("ADDR") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options->config_path, N_("Read settings from this key file ([server] group; flags win)"), N_("FILE") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &options->token_file, N_("Every call must carry the token in this file"), N_("FILE") },
+    { "fetch-from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->fetch_from, N_("Fetch inputs held by this server (HOST:PORT, HOST:* or *; repeatable)"), N_("PATTERN") },
     { NULL }
   };
   GOptionEntry entry[2] = { { NULL }, { NULL } };
@@ -136,6 +138,7 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->name);
   g_free (options->bind);
   g_free (options->token_file);
+  g_strfreev (options->fetch_from);
   g_free (options);
 }
 
@@ -172,6 +175,8 @@ apply_config (RthunkProviderOptions  *options,
     options->bind = g_key_file_get_string (options->config, group, "bind", NULL);
   if (options->token_file == NULL)
     options->token_file = g_key_file_get_string (options->config, group, "token-file", NULL);
+  if (options->fetch_from == NULL)
+    options->fetch_from = g_key_file_get_string_list (options->config, group, "fetch-from", NULL, NULL);
   for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
     if (options->given[k] < 0 && g_key_file_has_key (options->config, group, limit_options[k].key, NULL))
       {
@@ -311,6 +316,7 @@ rthunk_provider_run (RthunkProviderOptions *options,
     }
   rthunk_server_set_limits (server, &options->limits);
   rthunk_server_set_token (server, token);
+  rthunk_server_set_fetch_from (server, (const char *const *) options->fetch_from);
   /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
   g_unix_signal_add (SIGTERM, on_signal, loop);
   g_unix_signal_add (SIGINT, on_signal, loop);

@@ -25,6 +25,7 @@ struct _RthunkServer
 
   char *name;
   char *token;
+  GStrv fetch_from;
   RthunkCatalog *catalog;
   RthunkServerLimits limits;
   RthunkServerState *state;
@@ -94,6 +95,33 @@ rthunk_server_set_token (RthunkServer *server,
   server->token = g_strdup (token);
 }
 
+/**
+ * rthunk_server_set_fetch_from:
+ * @server: a server that is not listening yet
+ * @patterns: (nullable) (array zero-terminated=1): the servers it may fetch
+ *   inputs from, each `HOST:PORT`, `HOST:*` or `*`
+ *
+ * A request may bind a name to a thunk another server holds (its
+ * `holder`): when that server matches one of @patterns, this one fetches
+ * the value from it (with this server's token) and starts the thunk that
+ * needs it when it arrives; otherwise the request is refused. The default,
+ * %NULL, fetches from nowhere: a client could otherwise make the server
+ * connect wherever it likes. getServerInfo publishes the patterns, so
+ * clients know when to send such references.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_fetch_from (RthunkServer      *server,
+                              const char *const *patterns)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (server->state == NULL);
+
+  g_strfreev (server->fetch_from);
+  server->fetch_from = g_strdupv ((char **) patterns);
+}
+
 static void
 rthunk_server_finalize (GObject *object)
 {
@@ -108,6 +136,7 @@ rthunk_server_finalize (GObject *object)
   g_cond_clear (&self->idle_cond);
   g_free (self->name);
   g_free (self->token);
+  g_strfreev (self->fetch_from);
   G_OBJECT_CLASS (rthunk_server_parent_class)->finalize (object);
 }
 
@@ -425,6 +454,7 @@ rthunk_server_listen (RthunkServer  *server,
   server->port = bound_port (server->listen_fd);
   server->state = rthunk_server_state_new (server->catalog, server->name, &server->limits);
   server->state->token = g_strdup (server->token);
+  server->state->fetch_from = g_strdupv (server->fetch_from);
   handler = rthunk_handler_new (server->state);
   server->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
                                     "handler", handler, NULL);

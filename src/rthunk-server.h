@@ -75,6 +75,8 @@ RthunkServer *rthunk_server_new        (RthunkCatalog            *catalog,
                                         const char               *name) G_GNUC_WARN_UNUSED_RESULT;
 void          rthunk_server_set_token  (RthunkServer             *server,
                                         const char               *token);
+void          rthunk_server_set_fetch_from (RthunkServer      *server,
+                                            const char *const *patterns);
 void          rthunk_server_set_limits (RthunkServer             *server,
                                         const RthunkServerLimits *limits);
 void          rthunk_server_get_limits (RthunkServer             *server,

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "rthunk-thunk-private.h"
+#include "rthunk-value-private.h"
 
 #define DEFAULT_SOURCE "<eval>"
 #define WAIT_WAKE_MS 100                /* longest sleep of a waiting loop */
@@ -571,6 +572,30 @@ copy_definitions (GHashTable *definitions)
   return copy;
 }
 
+/* The client's (or cluster's) pending value a session thunk stands for:
+ * while the thunk runs, a remote expression that reads it sends this one,
+ * which travels as a reference to the thunk (promise pipelining). */
+#define ORIGIN_KEY "rthunk-session-origin"
+
+static void
+keep_origin (RthunkThunk *thunk,
+             RthunkValue *origin)
+{
+  g_object_set_data_full (G_OBJECT (thunk), ORIGIN_KEY, origin, (GDestroyNotify) rthunk_value_unref);
+}
+
+/* A value as the client or cluster should see it: the pending value of a
+ * thunk still running becomes its origin again. */
+static RthunkValue *
+origin_of (RthunkValue *value,
+           gpointer     user_data)
+{
+  RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
+  RthunkValue *origin = thunk != NULL ? g_object_get_data (G_OBJECT (thunk), ORIGIN_KEY) : NULL;
+
+  return origin == NULL || rthunk_thunk_is_finished (thunk) ? value : origin;
+}
+
 /* A pending value a client returned becomes one of a thunk that the
  * server's collector finishes. */
 static RthunkValue *
@@ -587,7 +612,7 @@ adopt_pending (RthunkSession *self,
                                        rthunk_client_get_server_name (server->client), id,
                                        self->context);
   rthunk_collector_add (server->collector, thunk);
-  rthunk_value_unref (value);
+  keep_origin (thunk, value);
   return rthunk_thunk_to_value (thunk);
 }
 
@@ -655,6 +680,7 @@ adopt_foreign (RthunkSession *self,
   foreign = g_new (Foreign, 1);
   foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), NULL, NULL, self->context);
   foreign->value = value;
+  keep_origin (foreign->thunk, rthunk_value_ref (value));
   value = rthunk_thunk_to_value (foreign->thunk);
   g_thread_unref (g_thread_new ("rthunk-foreign", foreign_wait, foreign));
   return value;
@@ -694,6 +720,7 @@ session_remote (RthunkEvaluator  *evaluator,
   RthunkSession *self = user_data;
   Evaluation *ev = g_private_get (&current_evaluation);
   g_autoptr(GHashTable) definitions = NULL;
+  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, NULL);
   RthunkValue *value;
   Server *server = NULL;
   gboolean was_locked;
@@ -710,8 +737,8 @@ session_remote (RthunkEvaluator  *evaluator,
   was_locked = ev != NULL && ev->locked;
   if (was_locked)
     evaluator_leave (self, ev);
-  value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, inputs, definitions, error)
-                     : submit (server, expr, inputs, definitions, error);
+  value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, sent, definitions, error)
+                     : submit (server, expr, sent, definitions, error);
   if (was_locked)
     evaluator_enter (self, ev);
   if (value == NULL)

@@ -50,4 +50,13 @@ rthunk_value_ref_fast (RthunkValue *value)
   return value;
 }
 
+/* What rthunk_value_table_map() asks for each value: the one to put in
+ * its place (borrowed). */
+typedef RthunkValue *(*RthunkValueSwap) (RthunkValue *value,
+                                         gpointer     user_data);
+
+GHashTable *rthunk_value_table_map (GHashTable      *values,
+                                    RthunkValueSwap  swap,
+                                    gpointer         user_data);
+
 G_END_DECLS

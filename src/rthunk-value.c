@@ -706,3 +706,23 @@ rthunk_value_to_string (const RthunkValue *value)
   rthunk_value_print (value, out);
   return g_string_free (out, FALSE);
 }
+
+/* A new table, name → value, of @values (which may be NULL) with each value
+ * replaced by what @swap says. */
+GHashTable *
+rthunk_value_table_map (GHashTable      *values,
+                        RthunkValueSwap  swap,
+                        gpointer         user_data)
+{
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify) rthunk_value_unref);
+  GHashTableIter iter;
+  gpointer name, value;
+
+  if (values == NULL)
+    return out;
+  g_hash_table_iter_init (&iter, values);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    g_hash_table_insert (out, g_strdup (name), rthunk_value_ref (swap (value, user_data)));
+  return out;
+}

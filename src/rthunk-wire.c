@@ -600,6 +600,27 @@ rthunk_wire_id_to_hex (const GByteArray *id)
   return g_string_free (out, FALSE);
 }
 
+/* Whether @address ("HOST:PORT") is one @patterns allow: each pattern is
+ * "HOST:PORT", "HOST:*" (any port of that host) or "*" (anywhere). */
+gboolean
+rthunk_address_allowed (const char *const *patterns,
+                        const char        *address)
+{
+  const char *colon = address != NULL ? strrchr (address, ':') : NULL;
+
+  for (guint k = 0; colon != NULL && patterns != NULL && patterns[k] != NULL; k++)
+    {
+      const char *p = patterns[k];
+      gsize host_len = (gsize) (colon - address);
+
+      if (strcmp (p, "*") == 0 || strcmp (p, address) == 0)
+        return TRUE;
+      if (g_str_has_suffix (p, ":*") && strlen (p) == host_len + 2 && strncmp (p, address, host_len) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Registers every generated type exactly once, whatever thread asks first:
  * the generated *_get_type () functions are not thread-safe on their own. */
 void

@@ -46,5 +46,7 @@ void         rthunk_wire_set_bytes  (GByteArray         **field,
                                      const guint8        *data,
                                      gsize                len);
 char        *rthunk_wire_id_to_hex  (const GByteArray    *id);
+gboolean     rthunk_address_allowed (const char *const  *patterns,
+                                     const char          *address);
 
 G_END_DECLS

@@ -25,7 +25,7 @@ start() {
   pid=$!
   pids="$pids $pid"
   for _ in $(seq 1 200); do
-    grep -q 'listening on' "$tmp/$name.out" 2>/dev/null && break
+    grep -q 'listening on [^ ]*:[0-9]' "$tmp/$name.out" 2>/dev/null && break
     sleep 0.05
   done
   eval "port_$name=\$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)\$/\1/p' \"\$tmp/\$name.out\")"
@@ -48,7 +48,7 @@ expect() {
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..16"
+echo "1..19"
 
 sqlite3_db "$tmp/items.db"
 start alpha "$RTHUNKD"
@@ -86,6 +86,23 @@ else not_ok "psum does not build the range's list on the server" "exit $rc: $got
 # pipelining: b names a, still running on the same server, as its input
 expect "a pending value used on its own server travels as a reference" 420 \
   -e '(let [a (remote :on "alpha" (delay 500 41)) b (remote :on "alpha" (+ a 1))] (* 10 (await b)))'
+
+# across servers: one allowed to fetch from the other gets the value itself
+start near env G_MESSAGES_DEBUG=rthunk "$RTHUNKD" --fetch-from '127.0.0.1:*'
+start far env G_MESSAGES_DEBUG=rthunk "$RTHUNKD" --fetch-from '127.0.0.1:*'
+pair="--server 127.0.0.1:$port_near --server 127.0.0.1:$port_far"
+got=$("$RTHUNK" $pair -e '(let [a (remote :on "near" (delay 300 41)) b (remote :on "far" (+ a 1))] (await b))' 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && [ "$got" = 42 ] && grep -q "fetched an input from 127.0.0.1:$port_near" "$tmp/far.out"; then
+  ok "a server fetches a pending input from the server that holds it"
+else not_ok "a server fetches a pending input from the server that holds it" "exit $rc: $got" "$(grep fetch "$tmp/far.out")"; fi
+got=$("$RTHUNK" $pair -e '(let [a (remote :on "near" (delay 100 (/ 1 0))) b (remote :on "far" (+ a 1))] (await b))' 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && echo "$got" | grep -q 'division by zero'; then ok "a failed input fetched across servers fails its dependent, with the cause"
+else not_ok "a failed input fetched across servers fails its dependent, with the cause" "exit $rc: $got"; fi
+# a server that fetches from nowhere (the default) gets the value from the client
+got=$("$RTHUNK" --server "127.0.0.1:$port_near" --server "127.0.0.1:$port_alpha" \
+      -e '(let [a (remote :on "near" (delay 100 [1 2 3])) b (remote :on "alpha" (len a))] (await b))' 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && [ "$got" = 3 ]; then ok "without --fetch-from the client carries the value across"
+else not_ok "without --fetch-from the client carries the value across" "exit $rc: $got"; fi
 
 # verification against a server that adds wrongly
 start liar "$WRONG_PROVIDER"

@@ -1195,6 +1195,35 @@ test_batch_proposed_id_refused (void)
   g_assert_nonnull (strstr (thunk->error->message, "already in use"));
 }
 
+/* A reference to a thunk on another server, sent to a server that fetches
+ * from nowhere (the default): refused, never a connection to that address. */
+static void
+test_batch_holder_refused (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) thunks = NULL;
+  guint8 id[16], input[16];
+  RthunkWireEvalRequest *request;
+  RthunkWireBinding *binding;
+  RthunkWireRemoteThunk *thunk;
+
+  for (guint b = 0; b < 16; b++)
+    {
+      id[b] = (guint8) g_random_int_range (0, 256);
+      input[b] = (guint8) g_random_int_range (0, 256);
+    }
+  request = link_request ("(+ x 1)", id, 16, input);
+  binding = g_ptr_array_index (request->bindings, 0);
+  g_object_set (g_ptr_array_index (binding->value->nodes, 0), "holder", "192.0.2.1:7000", NULL);
+  g_ptr_array_add (requests, request);
+  thunks = wire_batch (w, requests);
+  thunk = g_ptr_array_index (thunks, 0);
+  g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_cmpint (thunk->error->code, ==, RTHUNK_ERROR_NOT_AUTHORIZED);
+  g_assert_nonnull (strstr (thunk->error->message, "does not fetch from"));
+}
+
 static void
 test_batch_mixed (void)
 {
@@ -1389,6 +1418,7 @@ main (int    argc,
   g_test_add_func ("/server/batch/mixed", test_batch_mixed);
   g_test_add_func ("/server/batch/chain-proposed-ids", test_batch_chain_proposed_ids);
   g_test_add_func ("/server/batch/proposed-id-refused", test_batch_proposed_id_refused);
+  g_test_add_func ("/server/batch/holder-refused", test_batch_holder_refused);
   g_test_add_func ("/server/concurrency/slow-does-not-block", test_slow_does_not_block);
   g_test_add_func ("/server/concurrency/threads", test_threads);
   g_test_add_func ("/server/sigterm/running-thunk", test_sigterm_running);
