@@ -644,7 +644,9 @@ evaluate_line (Shell      *shell,
 
   if (value == NULL || ends_with_definition (text))
     return;
-  if (!rthunk_value_is_pending (value) && rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
+  /* a remote reference is fetched to be printed, like a pending value */
+  if (!rthunk_value_is_pending (value) && !rthunk_value_is_reference (value) &&
+      rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
     print_line (shell, stdout, (printed = value_text (value)));
   else
     wait_for (shell, value);

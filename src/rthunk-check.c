@@ -655,12 +655,12 @@ form_remote (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **e
     {
       if (k + 1 >= n)
         break;
-      k += 2;
+      k += rthunk_remote_option_is_flag (rthunk_node_get_text (rthunk_node_get_item (form, k))) ? 1 : 2;
     }
-  if (k + 1 != n)
+  if (k + 1 != n || rthunk_node_get_kind (rthunk_node_get_item (form, k)) == RTHUNK_NODE_KEYWORD)
     {
       rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
-                             _("remote takes options (:keyword value) and one expression"));
+                             _("remote takes options (:keyword value, or :ref) and one expression"));
       return NULL;
     }
   ctx->in_remote = TRUE;

@@ -502,7 +502,8 @@ remote_handle (RthunkValue *value)
 {
   RemoteHandle *handle;
 
-  if (!rthunk_value_is_pending (value))
+  /* pending values and remote references alike */
+  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_PENDING)
     return NULL;
   handle = rthunk_value_get_handle (value);
   return handle != NULL && handle->magic == REMOTE_HANDLE_MAGIC ? handle : NULL;
@@ -600,10 +601,12 @@ force_remote (gpointer   data,
   return result;
 }
 
+/* A pending value (or, @reference, a remote reference) for thunk @id. */
 static RthunkValue *
 new_pending (RthunkClient *self,
              GByteArray   *id,
-             RthunkType   *type)
+             RthunkType   *type,
+             gboolean      reference)
 {
   RemoteHandle *handle = g_new0 (RemoteHandle, 1);
   g_autofree char *hex = rthunk_wire_id_to_hex (id);
@@ -613,7 +616,8 @@ new_pending (RthunkClient *self,
   handle->client = g_object_ref (self);
   handle->id = g_byte_array_ref (id);
   handle->type = type != NULL ? rthunk_type_ref (type) : NULL;
-  return rthunk_value_new_pending (label, handle, force_remote, remote_handle_free);
+  return (reference ? rthunk_value_new_reference : rthunk_value_new_pending) (label, handle, force_remote,
+                                                                            remote_handle_free);
 }
 
 static void
@@ -836,10 +840,17 @@ build_request (RthunkClient  *self,
                GHashTable    *inputs,
                DefHasher     *h,
                GPtrArray     *closure,
+               gboolean       by_reference,
                RthunkType   **out_type,
                GError       **error)
 {
   g_autoptr(RthunkWireEvalRequest) request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+
+  if (by_reference)
+    {
+      g_object_set (request->options, "byReference", TRUE, NULL);
+      request->__isset_options = TRUE;
+    }
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (self->catalog);
   g_autoptr(GHashTable) node_types = NULL;
   g_autoptr(RthunkType) type = NULL;
@@ -924,6 +935,9 @@ submit_locked (RthunkClient                  *self,
   return call_failed (self, call_error, exception, error);
 }
 
+static RthunkValue *submit_expression (RthunkClient *client, RthunkNode *expr, GHashTable *inputs,
+                                       GHashTable *definitions, gboolean by_reference, GError **error);
+
 /**
  * rthunk_client_submit:
  * @client: a connected client
@@ -978,6 +992,49 @@ rthunk_client_submit_full (RthunkClient  *client,
                            GHashTable    *definitions,
                            GError       **error)
 {
+  return submit_expression (client, expr, inputs, definitions, FALSE, error);
+}
+
+/**
+ * rthunk_client_submit_reference:
+ * @client: a connected client
+ * @expr: the expression to evaluate on the server
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   @expr reads, sent along with it
+ * @definitions: (nullable) (element-type utf8 RthunkNode): the `defn` forms
+ *   of the user functions @expr may call, by name
+ * @error: return location for a #GError
+ *
+ * Like rthunk_client_submit_full(), but the result stays on the server
+ * (`(remote :ref …)`): what comes back is a remote reference (see
+ * rthunk_value_new_reference()), even when the server finished at once.
+ * Sent to the same server in another expression it travels as a reference
+ * to the thunk, and the value is used in place; rthunk_value_force()
+ * fetches it.
+ *
+ * Returns: (transfer full) (nullable): a remote reference, or %NULL with
+ *   @error set (also when the evaluation failed before the answer)
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_client_submit_reference (RthunkClient  *client,
+                                RthunkNode    *expr,
+                                GHashTable    *inputs,
+                                GHashTable    *definitions,
+                                GError       **error)
+{
+  return submit_expression (client, expr, inputs, definitions, TRUE, error);
+}
+
+static RthunkValue *
+submit_expression (RthunkClient  *client,
+                   RthunkNode    *expr,
+                   GHashTable    *inputs,
+                   GHashTable    *definitions,
+                   gboolean       by_reference,
+                   GError       **error)
+{
   g_autoptr(RthunkWireEvalRequest) request = NULL;
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
   g_autoptr(GPtrArray) closure = NULL;
@@ -995,7 +1052,7 @@ rthunk_client_submit_full (RthunkClient  *client,
   h.hashes = hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   h.visiting = visiting = g_hash_table_new (g_str_hash, g_str_equal);
   if ((closure = definition_closure (&h, expr, error)) == NULL ||
-      (request = build_request (client, expr, inputs, &h, closure, &type, error)) == NULL)
+      (request = build_request (client, expr, inputs, &h, closure, by_reference, &type, error)) == NULL)
     return NULL;
   g_mutex_lock (&client->lock);
   for (guint attempt = 0; attempt < 4 && !ok; attempt++)
@@ -1028,10 +1085,11 @@ rthunk_client_submit_full (RthunkClient  *client,
                    client->address);
       return NULL;
     }
-  if (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE)
+  if (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
+      (!by_reference || thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE))
     return finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
                            thunk->__isset_error ? thunk->error : NULL, error);
-  return new_pending (client, thunk->id, type);
+  return new_pending (client, thunk->id, type, by_reference);
 }
 
 /**

@@ -38,6 +38,11 @@ RthunkValue   *rthunk_client_submit_full     (RthunkClient  *client,
                                               GHashTable    *inputs,
                                               GHashTable    *definitions,
                                               GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+RthunkValue   *rthunk_client_submit_reference (RthunkClient *client,
+                                               RthunkNode    *expr,
+                                               GHashTable    *inputs,
+                                               GHashTable    *definitions,
+                                               GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 guint          rthunk_client_get_definitions_sent (RthunkClient *client);
 void           rthunk_client_set_token       (RthunkClient  *client,
                                               const char    *token);

@@ -652,6 +652,7 @@ typedef struct
   char *needs;
   gboolean pure;                /* no io: it may run again elsewhere */
   gboolean counted;             /* member->outstanding counts it */
+  gboolean by_reference;        /* (remote :ref …): the value stays on its server */
 } ClusterThunk;
 
 static void
@@ -760,9 +761,13 @@ holder_of_inputs (RthunkCluster *self,
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       ClusterThunk *input = cluster_thunk_of (self, value);
+      RthunkClient *client;
 
       if (input != NULL && input->member->state == RTHUNK_MEMBER_UP)
         return rthunk_client_get_server_name (input->member->client);
+      /* a remote reference: its value is used in place there */
+      if (rthunk_value_is_reference (value) && (client = rthunk_client_get_pending_thunk (value, NULL)) != NULL)
+        return rthunk_client_get_server_name (client);
     }
   return NULL;
 }
@@ -775,7 +780,8 @@ submit_to (RthunkCluster  *self,
 {
   g_autoptr(GHashTable) inputs = inputs_for (self, member, ct->inputs);
 
-  return rthunk_client_submit_full (member->client, ct->expr, inputs, ct->definitions, error);
+  return (ct->by_reference ? rthunk_client_submit_reference : rthunk_client_submit_full)
+    (member->client, ct->expr, inputs, ct->definitions, error);
 }
 
 /* Waits for the thunk; a pure one whose server is lost runs elsewhere. */
@@ -1043,6 +1049,7 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
   ct->names = names;
   ct->needs = g_strdup (needs);
   ct->pure = no_io (cluster, names) && on == NULL;
+  ct->by_reference = options != NULL && g_hash_table_contains (options, "ref");
   for (;;)
     {
       g_autoptr(GError) local_error = NULL;
@@ -1072,6 +1079,7 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
         }
       mark_down (cluster, member);          /* and try the next one */
     }
+  /* a value, or a remote reference: nothing to wait for here */
   if (!rthunk_value_is_pending (value))
     {
       done_with (cluster, member);

@@ -734,7 +734,7 @@ run_remote (Code *code, Frame *frame, Val *out)
   State *state = frame->state;
   RthunkEvaluator *ev = state->ev;
   RthunkNode *form = code->node;
-  guint n_options = (rthunk_node_get_n_items (form) - 2) / 2;
+  guint n_options = code->slot;
   g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                          (GDestroyNotify) rthunk_value_unref);
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -752,11 +752,9 @@ run_remote (Code *code, Frame *frame, Val *out)
       if (!(k < n_options ? run_forced : run) (code->kids[k], frame, &v))
         return FALSE;
       if (k < n_options)
-        g_hash_table_replace (options,
-                              g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1 + 2 * k))),
-                              val_box (v));
+        g_hash_table_replace (options, g_strdup (code->input_names[k]), val_box (v));
       else if (v.tag != V_OBJ || rthunk_value_get_kind (v.u.obj) != RTHUNK_VALUE_FUNC)
-        g_hash_table_replace (inputs, g_strdup (code->input_names[k - n_options]), val_box (v));
+        g_hash_table_replace (inputs, g_strdup (code->input_names[k]), val_box (v));
       /* functions travel as definitions, by content address, not as inputs */
       val_unref (v);
     }
@@ -2033,34 +2031,52 @@ is_bound (Compiler   *c,
   return g_hash_table_contains (c->ev->globals, name);
 }
 
-/* (remote [:key value]… EXPR): kids are the option values, then the inputs. */
+/* (remote [:key value | :flag]… EXPR): kids are the option values (true
+ * for a flag), then the inputs; input_names has the option names, then
+ * the inputs' names; slot is the number of options. */
 static Code *
 compile_remote (Compiler *c, RthunkNode *form)
 {
   guint n = rthunk_node_get_n_items (form);
-  guint n_options = (n - 2) / 2;
   RthunkNode *expr = rthunk_node_get_item (form, n - 1);
   g_autoptr(GPtrArray) symbols = g_ptr_array_new ();
-  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  guint n_options;
   Code *code;
 
+  for (guint k = 1; k + 1 < n; k++)
+    {
+      RthunkNode *key = rthunk_node_get_item (form, k);
+      gboolean flag = rthunk_remote_option_is_flag (rthunk_node_get_text (key));
+
+      g_ptr_array_add (names, (gpointer) rthunk_node_get_text (key));
+      g_ptr_array_add (values, flag ? rthunk_node_set_position (rthunk_node_new_bool (TRUE),
+                                                                rthunk_node_get_source (key),
+                                                                rthunk_node_get_line (key),
+                                                                rthunk_node_get_col (key))
+                                    : rthunk_node_ref (rthunk_node_get_item (form, ++k)));
+    }
+  n_options = names->len;
   collect_symbols (expr, symbols);
   for (guint k = 0; k < symbols->len; k++)
     if (is_bound (c, g_ptr_array_index (symbols, k)))
-      g_ptr_array_add (inputs, g_ptr_array_index (symbols, k));
-  code = code_new (run_remote, form, n_options + inputs->len);
-  for (guint k = 0; k < n_options; k++)
-    code->kids[k] = compile (c, rthunk_node_get_item (form, 2 + 2 * k));
-  code->input_names = g_new0 (char *, inputs->len + 1);
-  for (guint k = 0; k < inputs->len; k++)
-    {
-      RthunkNode *ref = rthunk_node_set_position (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, g_ptr_array_index (inputs, k)),
-                                                  rthunk_node_get_source (expr),
-                                                  rthunk_node_get_line (expr), rthunk_node_get_col (expr));
+      {
+        RthunkNode *ref = rthunk_node_set_position (rthunk_node_new_text (RTHUNK_NODE_SYMBOL,
+                                                                          g_ptr_array_index (symbols, k)),
+                                                    rthunk_node_get_source (expr),
+                                                    rthunk_node_get_line (expr), rthunk_node_get_col (expr));
 
-      code->input_names[k] = g_strdup (g_ptr_array_index (inputs, k));
-      code->kids[n_options + k] = compile (c, ref);
-      rthunk_node_unref (ref);
+        g_ptr_array_add (names, g_ptr_array_index (symbols, k));
+        g_ptr_array_add (values, ref);
+      }
+  code = code_new (run_remote, form, names->len);
+  code->slot = n_options;
+  code->input_names = g_new0 (char *, names->len + 1);
+  for (guint k = 0; k < names->len; k++)
+    {
+      code->input_names[k] = g_strdup (g_ptr_array_index (names, k));
+      code->kids[k] = compile (c, g_ptr_array_index (values, k));
     }
   return code;
 }

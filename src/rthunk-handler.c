@@ -1107,6 +1107,12 @@ wants_cache (const RthunkWireEvalOptions *options)
   return options == NULL || !options->__isset_useCache || options->useCache;
 }
 
+static gboolean
+wants_reference (const RthunkWireEvalOptions *options)
+{
+  return options != NULL && options->__isset_byReference && options->byReference;
+}
+
 /* Whether the result may be cached: pure code and pure definitions. */
 static gboolean
 is_cacheable (RthunkServerState           *state,
@@ -1125,6 +1131,7 @@ apply_options (RthunkServerState           *state,
 {
   entry->fuel = state->limits.fuel;
   entry->deadline_ms = state->limits.deadline_ms;
+  entry->by_reference = wants_reference (options);
   if (options != NULL && options->__isset_fuel && options->fuel > 0)
     entry->fuel = MIN (entry->fuel, (guint64) options->fuel);
   if (options != NULL && options->__isset_deadlineMs && options->deadlineMs > 0)
@@ -1233,6 +1240,8 @@ submit_one (RthunkServerState           *state,
         {
           if ((out->entry = add_cached (state, expr, type, hit, id)) == NULL)
             id_in_use (&out->error);
+          else
+            out->entry->by_reference = wants_reference (options);
           return;
         }
     }
@@ -1297,7 +1306,8 @@ fill_remote_thunk (RthunkServerState     *state,
 
   rthunk_wire_set_bytes (&thunk->id, entry->id, RTHUNK_THUNK_ID_LEN);
   g_object_set (thunk, "server", state->name, "state", (gint) st, NULL);
-  if (st == RTHUNK_THUNK_DONE)
+  /* a remote reference: the value stays here until thunkGet or thunkAwait */
+  if (st == RTHUNK_THUNK_DONE && !entry->by_reference)
     {
       g_autoptr(GError) error = NULL;
 

@@ -44,4 +44,12 @@ gboolean rthunk_stdlib_owns (RthunkFuncDef *def);
 /* Registers the generated wire types; call before starting threads. */
 void rthunk_wire_register_types (void);
 
+/* The options of remote that take no value, like :ref in (remote :ref EXPR);
+ * the others take one: (remote :on "alpha" EXPR). */
+static inline gboolean
+rthunk_remote_option_is_flag (const char *keyword)
+{
+  return g_strcmp0 (keyword, "ref") == 0;
+}
+
 G_END_DECLS

@@ -606,7 +606,8 @@ adopt_pending (RthunkSession *self,
   g_autoptr(GBytes) id = NULL;
   g_autoptr(RthunkThunk) thunk = NULL;
 
-  if (rthunk_client_get_pending_thunk (value, &id) == NULL)
+  /* a value, or a remote reference (fetched only when forced) */
+  if (rthunk_value_is_reference (value) || rthunk_client_get_pending_thunk (value, &id) == NULL)
     return value;
   thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value),
                                        rthunk_client_get_server_name (server->client), id,
@@ -693,19 +694,22 @@ submit (Server      *server,
         RthunkNode  *expr,
         GHashTable  *inputs,
         GHashTable  *definitions,
+        gboolean     by_reference,
         GError     **error)
 {
   g_autoptr(GError) first = NULL;
+  RthunkValue *(*submit_one) (RthunkClient *, RthunkNode *, GHashTable *, GHashTable *, GError **) =
+    by_reference ? rthunk_client_submit_reference : rthunk_client_submit_full;
   RthunkValue *value;
 
-  value = rthunk_client_submit_full (server->client, expr, inputs, definitions, &first);
+  value = submit_one (server->client, expr, inputs, definitions, &first);
   if (value != NULL || !g_error_matches (first, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION))
     {
       if (value == NULL)
         g_propagate_error (error, g_steal_pointer (&first));
       return value;
     }
-  return rthunk_client_submit_full (server->client, expr, inputs, definitions, error);
+  return submit_one (server->client, expr, inputs, definitions, error);
 }
 
 /* The evaluator's `(remote …)`: submits without holding the evaluator. */
@@ -738,7 +742,7 @@ session_remote (RthunkEvaluator  *evaluator,
   if (was_locked)
     evaluator_leave (self, ev);
   value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, sent, definitions, error)
-                     : submit (server, expr, sent, definitions, error);
+                     : submit (server, expr, sent, definitions, g_hash_table_contains (options, "ref"), error);
   if (was_locked)
     evaluator_enter (self, ev);
   if (value == NULL)
@@ -2254,6 +2258,13 @@ rthunk_session_wait (RthunkSession  *session,
     }
   if (iterate)
     g_main_context_release (session->context);
+  if (ok && rthunk_value_is_reference (value))
+    {
+      /* waiting for a remote reference fetches its value */
+      g_autoptr(RthunkValue) fetched = rthunk_value_force (value, error);
+
+      return fetched != NULL ? deep_force (fetched, error) : NULL;
+    }
   return ok ? deep_force (value, error) : NULL;
 }
 
@@ -2333,6 +2344,25 @@ wait_cancelled (GCancellable *cancellable,
   g_source_unref (idle);
 }
 
+/* A worker thread of rthunk_session_wait_async(): fetches a remote
+ * reference (the task returns at once if it is cancelled). */
+static void
+fetch_reference (GTask        *task,
+                 gpointer      source,
+                 gpointer      data,
+                 GCancellable *cancellable)
+{
+  GError *error = NULL;
+  RthunkValue *fetched = rthunk_value_force (data, &error);
+  RthunkValue *value = fetched != NULL ? deep_force (fetched, &error) : NULL;
+
+  g_clear_pointer (&fetched, rthunk_value_unref);
+  if (value != NULL)
+    g_task_return_pointer (task, value, (GDestroyNotify) rthunk_value_unref);
+  else
+    g_task_return_error (task, error);
+}
+
 /**
  * rthunk_session_wait_async:
  * @session: a session
@@ -2361,6 +2391,16 @@ rthunk_session_wait_async (RthunkSession       *session,
   g_return_if_fail (RTHUNK_IS_SESSION (session));
   g_return_if_fail (value != NULL);
 
+  if (rthunk_value_is_reference (value))
+    {
+      g_autoptr(GTask) task = g_task_new (session, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, rthunk_session_wait_async);
+      g_task_set_task_data (task, rthunk_value_ref (value), (GDestroyNotify) rthunk_value_unref);
+      g_task_set_return_on_cancel (task, TRUE);
+      g_task_run_in_thread (task, fetch_reference);
+      return;
+    }
   waiting = g_new0 (Waiting, 1);
   waiting->task = g_task_new (session, cancellable, callback, user_data);
   waiting->cancellable = cancellable;

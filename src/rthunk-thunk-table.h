@@ -32,6 +32,7 @@ typedef struct
   gboolean cacheable;
   guint8 cache_key[32];
   GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
+  gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
 } RthunkThunkEntry;
 
 typedef struct _RthunkThunkTable RthunkThunkTable;

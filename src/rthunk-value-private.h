@@ -24,6 +24,7 @@ struct _RthunkValue
       gpointer data;
       GDestroyNotify destroy;
       RthunkPendingForce force;
+      gboolean reference;       /* PENDING: a remote reference, see rthunk_value_new_reference() */
     } handle;
   } u;
 };

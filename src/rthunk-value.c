@@ -245,7 +245,55 @@ rthunk_value_new_pending (const char         *label,
   value->u.handle.data = handle;
   value->u.handle.force = force;
   value->u.handle.destroy = destroy;
+  value->u.handle.reference = FALSE;
   return value;
+}
+
+/**
+ * rthunk_value_new_reference:
+ * @label: how the value prints, e.g. `#a1b2 @alpha`
+ * @handle: what names the value on its server
+ * @force: (scope forever): fetches the value of @handle
+ * @destroy: (nullable): frees @handle
+ *
+ * A remote reference: a value that stays on its server until someone needs
+ * it. Unlike a pending value it counts as available
+ * (rthunk_value_is_pending() is %FALSE): it can be bound, printed (as
+ * `<ref LABEL>`) and sent to its server as a reference, and only
+ * rthunk_value_force(), or an operation that needs the value, fetches it.
+ *
+ * Returns: (transfer full): a new remote reference
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_value_new_reference (const char         *label,
+                            gpointer            handle,
+                            RthunkPendingForce  force,
+                            GDestroyNotify      destroy)
+{
+  RthunkValue *value = rthunk_value_new_pending (label, handle, force, destroy);
+
+  if (value != NULL)
+    value->u.handle.reference = TRUE;
+  return value;
+}
+
+/**
+ * rthunk_value_is_reference:
+ * @value: a value
+ *
+ * Returns: whether @value is a remote reference (see
+ *   rthunk_value_new_reference())
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_value_is_reference (const RthunkValue *value)
+{
+  g_return_val_if_fail (value != NULL, FALSE);
+
+  return value->kind == RTHUNK_VALUE_PENDING && value->u.handle.reference;
 }
 
 /**
@@ -333,6 +381,7 @@ rthunk_value_get_kind (const RthunkValue *value)
  * @value: a value
  *
  * Returns: whether @value stands for a thunk that has not delivered yet
+ *   (a remote reference does not: it is available, as a reference)
  *
  * Since: 0.1
  */
@@ -341,7 +390,7 @@ rthunk_value_is_pending (const RthunkValue *value)
 {
   g_return_val_if_fail (value != NULL, FALSE);
 
-  return value->kind == RTHUNK_VALUE_PENDING;
+  return value->kind == RTHUNK_VALUE_PENDING && !value->u.handle.reference;
 }
 
 /**
@@ -685,7 +734,8 @@ rthunk_value_print (const RthunkValue *value,
       break;
     case RTHUNK_VALUE_PENDING:
     default:
-      g_string_append_printf (out, "<pending %s>", value->u.handle.name);
+      g_string_append_printf (out, value->u.handle.reference ? "<ref %s>" : "<pending %s>",
+                              value->u.handle.name);
       break;
     }
 }

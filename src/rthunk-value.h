@@ -85,6 +85,11 @@ void            rthunk_value_unref         (RthunkValue        *value);
 
 RthunkValueKind rthunk_value_get_kind      (const RthunkValue  *value);
 gboolean        rthunk_value_is_pending    (const RthunkValue  *value);
+RthunkValue    *rthunk_value_new_reference (const char         *label,
+                                            gpointer            handle,
+                                            RthunkPendingForce  force,
+                                            GDestroyNotify      destroy) G_GNUC_WARN_UNUSED_RESULT;
+gboolean        rthunk_value_is_reference  (const RthunkValue  *value);
 gboolean        rthunk_value_get_bool      (const RthunkValue  *value);
 gint64          rthunk_value_get_int       (const RthunkValue  *value);
 double          rthunk_value_get_float     (const RthunkValue  *value);

@@ -48,7 +48,7 @@ expect() {
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..19"
+echo "1..21"
 
 sqlite3_db "$tmp/items.db"
 start alpha "$RTHUNKD"
@@ -103,6 +103,13 @@ got=$("$RTHUNK" --server "127.0.0.1:$port_near" --server "127.0.0.1:$port_alpha"
       -e '(let [a (remote :on "near" (delay 100 [1 2 3])) b (remote :on "alpha" (len a))] (await b))' 2>&1); rc=$?
 if [ "$rc" -eq 0 ] && [ "$got" = 3 ]; then ok "without --fetch-from the client carries the value across"
 else not_ok "without --fetch-from the client carries the value across" "exit $rc: $got"; fi
+
+# remote references: 2 million numbers stay on their server (fetched, they
+# would not fit in a frame); a later remote expression goes there and uses
+# them in place; printing a small one fetches it
+expect "a remote reference is used in place on its server" 2000000 \
+  -e '(def big (remote :ref (range 0 2000000))) (await (remote (len big)))'
+expect "printing a remote reference fetches its value" '[0 1 2 3 4]' -e '(def s (remote :ref (range 0 5))) s'
 
 # verification against a server that adds wrongly
 start liar "$WRONG_PROVIDER"
