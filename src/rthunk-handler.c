@@ -1296,6 +1296,16 @@ throw_missing (RthunkWireMissingDefinitions **missing,
   return FALSE;
 }
 
+/* How large a value this server sends: a frame, less room for the rest. */
+static gsize
+sendable_bytes (RthunkServerState *state)
+{
+  gsize frame = state->limits.max_frame_bytes > 0 ? state->limits.max_frame_bytes
+                                                  : RTHUNK_SERVER_DEFAULT_MAX_FRAME_BYTES;
+
+  return frame > 4096 ? frame - 4096 : frame / 2;
+}
+
 /* Fills a RemoteThunk for @entry, with the value inline if it finished. */
 static void
 fill_remote_thunk (RthunkServerState     *state,
@@ -1311,7 +1321,7 @@ fill_remote_thunk (RthunkServerState     *state,
     {
       g_autoptr(GError) error = NULL;
 
-      if (rthunk_wire_fill_value (thunk->value, entry->value, &error))
+      if (rthunk_wire_fill_value_within (thunk->value, entry->value, sendable_bytes (state), &error))
         thunk->__isset_value = TRUE;
       else
         {
@@ -1466,7 +1476,7 @@ fill_var_cont (RthunkServerState *state,
     {
       g_autoptr(GError) error = NULL;
 
-      if (rthunk_wire_fill_value (cont->value, entry->value, &error))
+      if (rthunk_wire_fill_value_within (cont->value, entry->value, sendable_bytes (state), &error))
         {
           cont->__isset_value = TRUE;
           rthunk_wire_fill_type (cont->type, entry->type);

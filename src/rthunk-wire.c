@@ -278,15 +278,21 @@ out:
 
 /* ---- values ------------------------------------------------------------ */
 
+/* About what one value node takes on the wire, beyond its text and items:
+ * the node's struct (kind, one value field, stop) and its place in the list. */
+#define VALUE_NODE_BYTES 24
+
 static gboolean
 write_value (RthunkWireValue  *wire,
              RthunkValue      *value,
              guint             depth,
+             gsize            *left,
              gint32           *index,
              GError          **error)
 {
   RthunkWireValueNode *node;
   GArray *items = NULL;
+  gsize cost = VALUE_NODE_BYTES;
 
   if (depth > RTHUNK_WIRE_MAX_VALUE_DEPTH)
     {
@@ -294,6 +300,18 @@ write_value (RthunkWireValue  *wire,
                    _("the value nests deeper than %d levels"), RTHUNK_WIRE_MAX_VALUE_DEPTH);
       return FALSE;
     }
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_STR)
+    cost += strlen (rthunk_value_get_str (value));
+  else if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+    cost += 4 * rthunk_value_get_length (value);
+  if (cost > *left)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the value is too large to send in one frame: keep it where it is "
+                     "(remote :ref …) and send something smaller made from it"));
+      return FALSE;
+    }
+  *left -= cost;
   if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
     {
       items = g_array_new (FALSE, FALSE, sizeof (gint32));
@@ -301,7 +319,7 @@ write_value (RthunkWireValue  *wire,
         {
           gint32 child;
 
-          if (!write_value (wire, rthunk_value_get_item (value, k), depth + 1, &child, error))
+          if (!write_value (wire, rthunk_value_get_item (value, k), depth + 1, left, &child, error))
             {
               g_array_unref (items);
               return FALSE;
@@ -364,9 +382,27 @@ rthunk_wire_fill_value (RthunkWireValue  *wire,
                         RthunkValue      *value,
                         GError          **error)
 {
-  gint32 root;
+  return rthunk_wire_fill_value_within (wire, value, G_MAXSIZE, error);
+}
 
-  return write_value (wire, value, 0, &root, error);
+/* The same, refusing (LIMIT_EXCEEDED) a value that would take about more
+ * than @max_bytes on the wire: better a clear error than a frame the peer
+ * must refuse, or a huge tree of structs built for nothing. */
+gboolean
+rthunk_wire_fill_value_within (RthunkWireValue  *wire,
+                               RthunkValue      *value,
+                               gsize             max_bytes,
+                               GError          **error)
+{
+  gint32 root;
+  gsize left = max_bytes;
+
+  if (!write_value (wire, value, 0, &left, &root, error))
+    {
+      g_ptr_array_set_size (wire->nodes, 0);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static RthunkValue *

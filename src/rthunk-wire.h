@@ -35,6 +35,10 @@ RthunkNode  *rthunk_wire_read_ast   (const RthunkWireAst *ast,
 gboolean     rthunk_wire_fill_value (RthunkWireValue     *wire,
                                      RthunkValue         *value,
                                      GError             **error);
+gboolean     rthunk_wire_fill_value_within (RthunkWireValue *wire,
+                                            RthunkValue     *value,
+                                            gsize            max_bytes,
+                                            GError         **error);
 RthunkValue *rthunk_wire_read_value (const RthunkWireValue *wire,
                                      GError             **error);
 void         rthunk_wire_fill_type  (RthunkWireTypeTerm  *wire,

@@ -48,7 +48,7 @@ expect() {
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..21"
+echo "1..22"
 
 sqlite3_db "$tmp/items.db"
 start alpha "$RTHUNKD"
@@ -110,6 +110,10 @@ else not_ok "without --fetch-from the client carries the value across" "exit $rc
 expect "a remote reference is used in place on its server" 2000000 \
   -e '(def big (remote :ref (range 0 2000000))) (await (remote (len big)))'
 expect "printing a remote reference fetches its value" '[0 1 2 3 4]' -e '(def s (remote :ref (range 0 5))) s'
+got=$("$RTHUNK" $servers -e '(def big (remote :ref (range 0 2000000))) big' 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && echo "$got" | grep -q 'too large to send in one frame'; then
+  ok "a value too large for a frame is a clear error, not a closed connection"
+else not_ok "a value too large for a frame is a clear error, not a closed connection" "exit $rc: $got"; fi
 
 # verification against a server that adds wrongly
 start liar "$WRONG_PROVIDER"
