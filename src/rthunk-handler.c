@@ -1262,7 +1262,7 @@ submit_one (RthunkServerState           *state,
   entry->definitions = g_steal_pointer (&out->definitions);
   entry->def_names = g_steal_pointer (&out->def_names);
   entry->cacheable = cacheable;
-  memcpy (entry->cache_key, key, cacheable ? RTHUNK_HASH_LEN : 0);
+  entry->cache_key = cacheable ? g_memdup2 (key, RTHUNK_HASH_LEN) : NULL;
   if (thunk_inputs != NULL && count_unfinished (state, thunk_inputs) > 0)
     COUNT (state->pipelined);
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);

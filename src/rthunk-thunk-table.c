@@ -39,6 +39,7 @@ entry_free (RthunkThunkEntry *entry)
   g_clear_pointer (&entry->definitions, g_ptr_array_unref);
   g_clear_pointer (&entry->def_names, g_hash_table_unref);
   g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
+  g_free (entry->cache_key);
   g_free (entry);
 }
 
@@ -92,8 +93,9 @@ rthunk_thunk_table_new (guint max_finished,
 void
 rthunk_thunk_table_free (RthunkThunkTable *table)
 {
+  /* the queue's links live in the entries, which the table frees */
+  g_queue_init (&table->finished);
   g_hash_table_unref (table->entries);
-  g_queue_clear (&table->finished);
   g_mutex_clear (&table->lock);
   g_cond_clear (&table->finished_cond);
   g_free (table);
@@ -179,7 +181,7 @@ rthunk_thunk_table_remove (RthunkThunkTable *table,
   if (entry->state <= RTHUNK_THUNK_RUNNING)
     table->unfinished--;
   else
-    g_queue_remove (&table->finished, entry);
+    g_queue_unlink (&table->finished, &entry->finished_link);
   g_hash_table_remove (table->entries, entry->id);
   g_mutex_unlock (&table->lock);
 }
@@ -227,10 +229,13 @@ finish_locked (RthunkThunkTable *table,
   g_clear_pointer (&entry->inputs, g_hash_table_unref);
   g_clear_pointer (&entry->definitions, g_ptr_array_unref);
   g_clear_pointer (&entry->def_names, g_hash_table_unref);
+  g_clear_object (&entry->cancellable);
   entry->state = state;
   entry->finished_us = g_get_monotonic_time ();
   table->unfinished--;
-  g_queue_push_tail (&table->finished, entry);
+  g_clear_pointer (&entry->cache_key, g_free);
+  entry->finished_link.data = entry;
+  g_queue_push_tail_link (&table->finished, &entry->finished_link);
   /* forget the oldest beyond the bound, and those past their time */
   while (table->finished.length > 0)
     {
@@ -239,7 +244,7 @@ finish_locked (RthunkThunkTable *table,
       if (table->finished.length <= table->max_finished &&
           entry->finished_us - old->finished_us < table->ttl_us)
         break;
-      g_queue_pop_head (&table->finished);
+      g_queue_pop_head_link (&table->finished);
       g_hash_table_remove (table->entries, old->id);
     }
   g_cond_broadcast (&table->finished_cond);
@@ -283,11 +288,15 @@ rthunk_thunk_table_cancel (RthunkThunkTable *table,
                            RthunkThunkEntry *entry,
                            gboolean         *finished_now)
 {
+  g_autoptr(GCancellable) cancellable = NULL;
   gboolean unfinished;
 
   g_mutex_lock (&table->lock);
   unfinished = entry->state <= RTHUNK_THUNK_RUNNING;
   *finished_now = entry->state == RTHUNK_THUNK_PENDING;
+  /* finishing drops it: hold it until it is cancelled */
+  if (unfinished)
+    cancellable = g_object_ref (entry->cancellable);
   if (entry->state == RTHUNK_THUNK_PENDING)
     {
       entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
@@ -295,8 +304,8 @@ rthunk_thunk_table_cancel (RthunkThunkTable *table,
       finish_locked (table, entry, RTHUNK_THUNK_CANCELLED);
     }
   g_mutex_unlock (&table->lock);
-  if (unfinished)
-    g_cancellable_cancel (entry->cancellable);
+  if (cancellable != NULL)
+    g_cancellable_cancel (cancellable);
   return unfinished;
 }
 

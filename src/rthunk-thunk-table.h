@@ -30,7 +30,8 @@ typedef struct
   GPtrArray *definitions;        /* RthunkDefinition: everything it uses */
   GHashTable *def_names;         /* name in the expression → hash (GBytes) */
   gboolean cacheable;
-  guint8 cache_key[32];
+  guint8 *cache_key;             /* 32 bytes while it runs, when cacheable */
+  GList finished_link;           /* in the table's queue of finished thunks */
   GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
   gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
 } RthunkThunkEntry;

@@ -45,9 +45,22 @@ type_alloc (RthunkTypeKind kind,
 RthunkType *
 rthunk_type_new_basic (RthunkTypeKind kind)
 {
+  /* immutable and shared: one each, never freed (reference count -1) */
+  static RthunkType basics[RTHUNK_TYPE_NIL + 1];
+  static gsize ready = 0;
+
   g_return_val_if_fail (kind >= RTHUNK_TYPE_INT && kind <= RTHUNK_TYPE_NIL, NULL);
 
-  return type_alloc (kind, 0);
+  if (g_once_init_enter (&ready))
+    {
+      for (guint k = RTHUNK_TYPE_INT; k <= RTHUNK_TYPE_NIL; k++)
+        {
+          basics[k].ref_count = -1;
+          basics[k].kind = (RthunkTypeKind) k;
+        }
+      g_once_init_leave (&ready, 1);
+    }
+  return &basics[kind];
 }
 
 /**
@@ -139,7 +152,8 @@ rthunk_type_ref (RthunkType *type)
 {
   g_return_val_if_fail (type != NULL, NULL);
 
-  g_atomic_int_inc (&type->ref_count);
+  if (type->ref_count >= 0)
+    g_atomic_int_inc (&type->ref_count);
   return type;
 }
 
@@ -156,7 +170,7 @@ rthunk_type_unref (RthunkType *type)
 {
   g_return_if_fail (type != NULL);
 
-  if (!g_atomic_int_dec_and_test (&type->ref_count))
+  if (type->ref_count < 0 || !g_atomic_int_dec_and_test (&type->ref_count))
     return;
   for (guint k = 0; k < type->n_children; k++)
     rthunk_type_unref (type->children[k]);
