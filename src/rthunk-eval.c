@@ -89,6 +89,18 @@ val_obj (RthunkValue *obj)
   return v;
 }
 
+/* Stores @v field by field.  A Val is most often made by two separate
+ * stores (tag, then number); copying it whole with one 16-byte load would
+ * defeat the CPU's store forwarding and stall for a dozen cycles, which
+ * in a loop or a call costs more than all the rest. */
+static inline void
+val_set (Val *dst,
+         Val  v)
+{
+  dst->tag = v.tag;
+  dst->u.i = v.u.i;
+}
+
 static inline Val
 val_ref (Val v)
 {
@@ -218,9 +230,11 @@ struct _Code
   RthunkNode *node;            /* for positions; owned */
   Code **kids;                 /* owned */
   guint n_kids;
-  guint slot;                  /* LOCAL, CAPTURED, SET, LOOP: first slot */
+  guint slot;                  /* LOCAL, CAPTURED, SET, LOOP: first slot;
+                                  fast operators: the left operand's */
+  guint slot2;                 /* fast operators: the right operand's */
   Prim prim;
-  Val constant;                /* CONST */
+  Val constant;                /* CONST; fast operators: the right int */
   char *name;                  /* GLOBAL, DEF, DEFN */
   guint cache_version;         /* GLOBAL: when the cache was filled */
   RthunkValue *cache;          /* GLOBAL: borrowed from the globals table */
@@ -437,7 +451,7 @@ static gboolean run_local (Code *code, Frame *frame, Val *out);
 
 /* Runs a code node. Locals, constants and int arithmetic on locals, the
  * commonest nodes, are evaluated here without a call. */
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 run (Code  *code,
      Frame *frame,
      Val   *out)
@@ -448,14 +462,14 @@ run (Code  *code,
   switch (code->op)
     {
     case OP_LOCAL:
-      *out = val_ref (frame->slots[code->slot]);
+      val_set (out, val_ref (frame->slots[code->slot]));
       return TRUE;
     case OP_CONST:
-      *out = val_ref (code->constant);
+      val_set (out, val_ref (code->constant));
       return TRUE;
 #define INLINE_ARITH(OP, builtin, RIGHT)                                      \
     case OP:                                                                  \
-      a = frame->slots[code->kids[0]->slot];                                  \
+      a = frame->slots[code->slot];                                           \
       b = RIGHT;                                                              \
       if (G_LIKELY (a.tag == V_INT && b.tag == V_INT) &&                      \
           !builtin (a.u.i, b.u.i, &r))                                        \
@@ -464,12 +478,12 @@ run (Code  *code,
           return TRUE;                                                        \
         }                                                                     \
       break;
-    INLINE_ARITH (OP_ADD_LK, __builtin_add_overflow, code->kids[1]->constant)
-    INLINE_ARITH (OP_ADD_LL, __builtin_add_overflow, frame->slots[code->kids[1]->slot])
-    INLINE_ARITH (OP_SUB_LK, __builtin_sub_overflow, code->kids[1]->constant)
-    INLINE_ARITH (OP_SUB_LL, __builtin_sub_overflow, frame->slots[code->kids[1]->slot])
-    INLINE_ARITH (OP_MUL_LK, __builtin_mul_overflow, code->kids[1]->constant)
-    INLINE_ARITH (OP_MUL_LL, __builtin_mul_overflow, frame->slots[code->kids[1]->slot])
+    INLINE_ARITH (OP_ADD_LK, __builtin_add_overflow, code->constant)
+    INLINE_ARITH (OP_ADD_LL, __builtin_add_overflow, frame->slots[code->slot2])
+    INLINE_ARITH (OP_SUB_LK, __builtin_sub_overflow, code->constant)
+    INLINE_ARITH (OP_SUB_LL, __builtin_sub_overflow, frame->slots[code->slot2])
+    INLINE_ARITH (OP_MUL_LK, __builtin_mul_overflow, code->constant)
+    INLINE_ARITH (OP_MUL_LL, __builtin_mul_overflow, frame->slots[code->slot2])
 #undef INLINE_ARITH
     case OP_CALL:
     default:
@@ -491,21 +505,21 @@ run_forced (Code  *code,
 static gboolean
 run_const (Code *code, Frame *frame, Val *out)
 {
-  *out = val_ref (code->constant);
+  val_set (out, val_ref (code->constant));
   return TRUE;
 }
 
 static gboolean
 run_local (Code *code, Frame *frame, Val *out)
 {
-  *out = val_ref (frame->slots[code->slot]);
+  val_set (out, val_ref (frame->slots[code->slot]));
   return TRUE;
 }
 
 static gboolean
 run_captured (Code *code, Frame *frame, Val *out)
 {
-  *out = val_ref (frame->closure->captured[code->slot]);
+  val_set (out, val_ref (frame->closure->captured[code->slot]));
   return TRUE;
 }
 
@@ -574,7 +588,7 @@ run_set (Code *code, Frame *frame, Val *out)
   if (!run (code->kids[0], frame, &v))
     return FALSE;
   val_unref (frame->slots[code->slot]);
-  frame->slots[code->slot] = v;
+  val_set (&frame->slots[code->slot], v);
   *out = val_nil ();
   return TRUE;
 }
@@ -600,26 +614,36 @@ run_logic (Code *code, Frame *frame, Val *out)
   return TRUE;
 }
 
-/* kids: the initial values, then the body; slots from code->slot on. */
+/* A loop's initial values into its slots (from code->slot on). */
 static gboolean
-run_loop (Code *code, Frame *frame, Val *out)
+loop_init (Code  *code,
+           Frame *frame)
 {
-  State *state = frame->state;
-  guint n_vars = code->n_kids - 1;
-  Code *body = code->kids[n_vars];
-
-  for (guint k = 0; k < n_vars; k++)
+  for (guint k = 0; k + 1 < code->n_kids; k++)
     {
       Val v;
 
       if (!run (code->kids[k], frame, &v))
         return FALSE;
       val_unref (frame->slots[code->slot + k]);
-      frame->slots[code->slot + k] = v;
+      val_set (&frame->slots[code->slot + k], v);
     }
-  for (;;)
+  return TRUE;
+}
+
+/* Runs @first, then the loop's body again for as long as it recurs. */
+static gboolean
+loop_from (Code  *code,
+           Code  *first,
+           Frame *frame,
+           Val   *out)
+{
+  State *state = frame->state;
+  Code *body = code->kids[code->n_kids - 1];
+
+  for (Code *next = first;; next = body)
     {
-      if (!run (body, frame, out))
+      if (!run (next, frame, out))
         return FALSE;
       if (out->tag != V_RECUR)
         return TRUE;
@@ -628,9 +652,18 @@ run_loop (Code *code, Frame *frame, Val *out)
     }
 }
 
-/* recur with two values, the commonest loop. */
+/* kids: the initial values, then the body; slots from code->slot on. */
 static gboolean
-run_recur2 (Code *code, Frame *frame, Val *out)
+run_loop (Code *code, Frame *frame, Val *out)
+{
+  return loop_init (code, frame) && loop_from (code, code->kids[code->n_kids - 1], frame, out);
+}
+
+/* recur with two values, the commonest loop: the new values go to the
+ * loop's slots. */
+G_ALWAYS_INLINE static inline gboolean
+recur2_assign (Code  *code,
+               Frame *frame)
 {
   Val v0, v1;
   Val *slots = frame->slots + code->slot;
@@ -644,10 +677,16 @@ run_recur2 (Code *code, Frame *frame, Val *out)
     }
   val_unref (slots[0]);
   val_unref (slots[1]);
-  slots[0] = v0;
-  slots[1] = v1;
-  out->tag = V_RECUR;
+  val_set (&slots[0], v0);
+  val_set (&slots[1], v1);
   return TRUE;
+}
+
+static gboolean
+run_recur2 (Code *code, Frame *frame, Val *out)
+{
+  out->tag = V_RECUR;
+  return recur2_assign (code, frame);
 }
 
 /* In tail position nothing reads the loop variables after recur, so the
@@ -667,7 +706,7 @@ run_recur (Code *code, Frame *frame, Val *out)
     for (k = 0; k < n; k++)
       {
         val_unref (frame->slots[code->slot + k]);
-        frame->slots[code->slot + k] = values[k];
+        val_set (&frame->slots[code->slot + k], values[k]);
       }
   else
     for (guint j = 0; j + 1 < k; j++)
@@ -1247,9 +1286,9 @@ run_prim (Code *code, Frame *frame, Val *out)
 /* Operators whose left operand is a local and whose right operand is a
  * local or an int constant — (< n 2), (- n 1), (+ acc i) — with the int
  * case inline and everything else left to run_prim. */
-#define LEFT_LOCAL(code, frame) ((frame)->slots[(code)->kids[0]->slot])
-#define RIGHT_LOCAL(code, frame) ((frame)->slots[(code)->kids[1]->slot])
-#define RIGHT_CONST(code, frame) ((code)->kids[1]->constant)
+#define LEFT_LOCAL(code, frame) ((frame)->slots[(code)->slot])
+#define RIGHT_LOCAL(code, frame) ((frame)->slots[(code)->slot2])
+#define RIGHT_CONST(code, frame) ((code)->constant)
 
 #define DEFINE_ARITH(name, builtin, right)                                   \
   static gboolean                                                            \
@@ -1302,15 +1341,15 @@ DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
   name (Code *code, Frame *frame, Val *out)                                  \
   {                                                                          \
     Code *cond = code->kids[0];                                              \
-    Val a = frame->slots[cond->kids[0]->slot];                               \
+    Val a = frame->slots[cond->slot];                                        \
     Val b = RIGHT;                                                           \
                                                                              \
     if (G_UNLIKELY (a.tag != V_INT || b.tag != V_INT))                       \
       return run_if (code, frame, out);                                      \
     return run (code->kids[a.u.i op b.u.i ? 1 : 2], frame, out);             \
   }
-#define IF_CONST (cond->kids[1]->constant)
-#define IF_LOCAL (frame->slots[cond->kids[1]->slot])
+#define IF_CONST (cond->constant)
+#define IF_LOCAL (frame->slots[cond->slot2])
 DEFINE_IF_COMPARE (run_if_lt_lk, <, IF_CONST)
 DEFINE_IF_COMPARE (run_if_le_lk, <=, IF_CONST)
 DEFINE_IF_COMPARE (run_if_gt_lk, >, IF_CONST)
@@ -1324,21 +1363,75 @@ DEFINE_IF_COMPARE (run_if_ge_ll, >=, IF_LOCAL)
 DEFINE_IF_COMPARE (run_if_eq_ll, ==, IF_LOCAL)
 DEFINE_IF_COMPARE (run_if_ne_ll, !=, IF_LOCAL)
 
+static const struct { CodeFunc compare; CodeFunc fused; } fused_ifs[] = {
+  { run_lt_lk, run_if_lt_lk }, { run_le_lk, run_if_le_lk }, { run_gt_lk, run_if_gt_lk },
+  { run_ge_lk, run_if_ge_lk }, { run_eq_lk, run_if_eq_lk }, { run_ne_lk, run_if_ne_lk },
+  { run_lt_ll, run_if_lt_ll }, { run_le_ll, run_if_le_ll }, { run_gt_ll, run_if_gt_ll },
+  { run_ge_ll, run_if_ge_ll }, { run_eq_ll, run_if_eq_ll }, { run_ne_ll, run_if_ne_ll },
+};
+
 /* The fused form of an if whose condition is a fast comparison. */
 static CodeFunc
 specialize_if (Code *cond)
 {
-  static const struct { CodeFunc compare; CodeFunc fused; } fused[] = {
-    { run_lt_lk, run_if_lt_lk }, { run_le_lk, run_if_le_lk }, { run_gt_lk, run_if_gt_lk },
-    { run_ge_lk, run_if_ge_lk }, { run_eq_lk, run_if_eq_lk }, { run_ne_lk, run_if_ne_lk },
-    { run_lt_ll, run_if_lt_ll }, { run_le_ll, run_if_le_ll }, { run_gt_ll, run_if_gt_ll },
-    { run_ge_ll, run_if_ge_ll }, { run_eq_ll, run_if_eq_ll }, { run_ne_ll, run_if_ne_ll },
-  };
-
-  for (guint k = 0; k < G_N_ELEMENTS (fused); k++)
-    if (cond->run == fused[k].compare)
-      return fused[k].fused;
+  for (guint k = 0; k < G_N_ELEMENTS (fused_ifs); k++)
+    if (cond->run == fused_ifs[k].compare)
+      return fused_ifs[k].fused;
   return run_if;
+}
+
+static gboolean
+is_fused_if (Code *code)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (fused_ifs); k++)
+    if (code->run == fused_ifs[k].fused)
+      return TRUE;
+  return FALSE;
+}
+
+static inline gboolean
+int_compare (Prim   prim,
+             gint64 a,
+             gint64 b)
+{
+  switch (prim)
+    {
+    case PRIM_LT: return a < b;
+    case PRIM_LE: return a <= b;
+    case PRIM_GT: return a > b;
+    case PRIM_GE: return a >= b;
+    case PRIM_EQ: return a == b;
+    case PRIM_NE: return a != b;
+    default:      g_assert_not_reached ();
+    }
+}
+
+/* A loop whose body is a fused if, (loop [...] (if (< i n) (recur ...) x)),
+ * the commonest loop: the test is made here, and a recur of two values in
+ * either branch runs here too, without a signal to the loop.  Any other
+ * branch is left to the plain loop. */
+static gboolean
+run_loop_if (Code *code, Frame *frame, Val *out)
+{
+  State *state = frame->state;
+  Code *test = code->kids[code->n_kids - 1];
+  Code *cond = test->kids[0];
+  const Val *a = &frame->slots[cond->slot];
+  const Val *b = cond->kids[1]->run == run_const ? &cond->constant : &frame->slots[cond->slot2];
+
+  if (!loop_init (code, frame))
+    return FALSE;
+  for (;;)
+    {
+      Code *branch = test;      /* anything but two ints: the if decides */
+
+      if (G_LIKELY (a->tag == V_INT && b->tag == V_INT))
+        branch = test->kids[int_compare (cond->prim, a->u.i, b->u.i) ? 1 : 2];
+      if (branch->run != run_recur2)
+        return loop_from (code, branch, frame, out);
+      if (!recur2_assign (branch, frame) || !step (state, code->node))
+        return FALSE;
+    }
 }
 
 /* The inline form of an arithmetic node, if it has one. */
@@ -1490,9 +1583,9 @@ call_closure (State      *state,
       goto out;
     }
   for (guint k = 0; k < n_args; k++)
-    slots[k] = args[k];
+    val_set (&slots[k], args[k]);
   for (guint k = n_args; k < lambda->n_slots; k++)
-    slots[k] = val_nil ();
+    val_set (&slots[k], val_nil ());
   ok = run (lambda->body, &frame, out);
   for (guint k = 0; k < lambda->n_slots; k++)
     val_unref (slots[k]);
@@ -1602,7 +1695,7 @@ call_in_place (Code    *code,
   if (!run_args (code->kids, code->n_kids, frame, slots))
     return FALSE;
   for (guint k = code->n_kids; k < lambda->n_slots; k++)
-    slots[k] = val_nil ();
+    val_set (&slots[k], val_nil ());
   if (G_UNLIKELY (!step (state, code->node) || !check_depth (state, code->node)))
     ok = FALSE;
   else
@@ -1802,12 +1895,14 @@ native_reduce (FAST_ARGS)
 
   for (gsize k = 0; k < xs.n; k++)
     {
-      Val pair[2] = { acc, list_item (&xs, k) };
+      Val pair[2];
 
+      val_set (&pair[0], acc);
+      val_set (&pair[1], list_item (&xs, k));
       if (!apply (state, call, args[0].u.obj, pair, 2, &acc))
         return FALSE;
     }
-  *out = acc;
+  val_set (out, acc);
   return TRUE;
 }
 
@@ -2110,6 +2205,8 @@ compile_loop (Compiler *c, RthunkNode *form)
   c->loop_slot = code->slot;
   code->kids[n_vars] = compile_body (c, form, 2);
   c->loop_slot = saved_loop;
+  if (is_fused_if (code->kids[n_vars]))
+    code->run = run_loop_if;
   scope_pop_to (c->fn, saved);
   return code;
 }
@@ -2386,6 +2483,14 @@ compile_operator (Compiler   *c,
         code->prim = prims[k].prim;
         code->run = specialize_prim (code);
         code->op = inline_op (code);
+        if (code->run != run_prim)
+          {
+            /* the operands, read without going through the kids */
+            code->slot = code->kids[0]->slot;
+            code->slot2 = code->kids[1]->slot;
+            if (code->kids[1]->constant.tag == V_INT)
+              code->constant = code->kids[1]->constant;
+          }
         return code;
       }
   return NULL;

@@ -198,6 +198,12 @@ static const ValueCase value_cases[] = {
   { "/eval/loop/in-function", "(defn count-to [n] (loop [i 0] (if (< i n) (recur (+ i 1)) i))) (count-to 50)", "50" },
   { "/eval/loop/closure-per-iteration", "(loop [i 0 f (fn [] -1)] (if (< i 3) (recur (+ i 1) (fn [] i)) (f)))", "2" },
   { "/eval/loop/million", "(loop [i 0] (if (< i 1000000) (recur (+ i 1)) i))", "1000000" },
+  /* loops whose body is an if on a comparison run fused; every shape works */
+  { "/eval/loop/fused-else-recur", "(loop [i 10 acc 0] (if (= i 0) acc (recur (- i 1) (+ acc i))))", "55" },
+  { "/eval/loop/fused-nested-recur", "(loop [i 0 n 0] (if (< i 10) (if (= (mod i 2) 0) (recur (+ i 1) (+ n 1)) (recur (+ i 1) n)) n))", "5" },
+  { "/eval/loop/fused-three-vars", "(loop [i 0 a 0 b 1] (if (< i 10) (recur (+ i 1) b (+ a b)) a))", "55" },
+  { "/eval/loop/fused-float-bound", "(loop [x 0.0 n 0] (if (< x 2.5) (recur (+ x 1.0) (+ n 1)) n))", "3" },
+  { "/eval/loop/fused-overflow-in-recur", "(loop [i 1 acc 0] (if (< i 100) (recur (+ i 1) (* acc 1)) acc))", "0" },
   /* lists of ints are kept unboxed; they behave as any other list */
   { "/eval/int-list/range", "(range 254 258)", "[254 255 256 257]" },
   { "/eval/int-list/nth", "(nth (range 0 1000) 999)", "999" },
@@ -251,6 +257,7 @@ static const ErrorCase error_cases[] = {
   { "/eval/error/overflow-div", "(/ -9223372036854775808 -1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow" },
   { "/eval/error/overflow-mod", "(mod -9223372036854775808 -1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow" },
   { "/eval/error/overflow-in-loop", "(loop [i 1] (recur (* i 2)))", RTHUNK_ERROR_OVERFLOW, 1, 20, "integer overflow in *" },
+  { "/eval/error/overflow-in-fused-loop", "(loop [i 1 n 0] (if (> i 0) (recur (* i 2) (+ n 1)) n))", RTHUNK_ERROR_OVERFLOW, 1, 36, "integer overflow in *" },
   { "/eval/error/overflow-fact", "(defn fact [n] (if (= n 0) 1 (* n (fact (- n 1))))) (fact 21)", RTHUNK_ERROR_OVERFLOW, 1, 30, "integer overflow" },
   { "/eval/error/overflow-in-reduce", "(reduce + 9223372036854775800 (range 0 10))", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow in +" },
   { "/eval/error/in-mapped-function", "(map (fn [x] (/ 1 x)) (range -2 2))", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 14, "division by zero" },
