@@ -238,6 +238,8 @@ struct _Code
   char *name;                  /* GLOBAL, DEF, DEFN */
   guint cache_version;         /* GLOBAL: when the cache was filled */
   RthunkValue *cache;          /* GLOBAL: borrowed from the globals table */
+  gpointer in_place;           /* CALL_GLOBAL: the cache's closure, when it
+                                  can be called in place */
   Lambda *lambda;              /* FN, DEFN */
   char **input_names;          /* REMOTE */
 };
@@ -533,6 +535,7 @@ lookup_global (Code  *code,
     {
       code->cache = g_hash_table_lookup (ev->globals, code->name);
       code->cache_version = ev->globals_version;
+      code->in_place = NULL;
     }
   return code->cache;
 }
@@ -1147,7 +1150,7 @@ run_vector (Code *code, Frame *frame, Val *out)
 
 /* ---- operators ---------------------------------------------------------------- */
 
-static gboolean
+G_ALWAYS_INLINE static inline gboolean
 prim_int (State      *state,
           RthunkNode *node,
           Prim        prim,
@@ -1346,7 +1349,9 @@ DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
                                                                              \
     if (G_UNLIKELY (a.tag != V_INT || b.tag != V_INT))                       \
       return run_if (code, frame, out);                                      \
-    return run (code->kids[a.u.i op b.u.i ? 1 : 2], frame, out);             \
+    if (a.u.i op b.u.i)         /* two dispatches, each predicted apart */   \
+      return run (code->kids[1], frame, out);                                \
+    return run (code->kids[2], frame, out);                                  \
   }
 #define IF_CONST (cond->constant)
 #define IF_LOCAL (frame->slots[cond->slot2])
@@ -1641,7 +1646,7 @@ apply (State       *state,
 }
 
 /* Runs @n codes into @args; on failure nothing is left to free. */
-static gboolean
+G_ALWAYS_INLINE static inline gboolean
 run_args (Code  **codes,
           guint   n,
           Frame  *frame,
@@ -1710,8 +1715,10 @@ call_in_place (Code    *code,
 }
 
 /* A call of a global function: no reference taken on the function. */
-static gboolean
-run_call_global (Code *code, Frame *frame, Val *out)
+static G_GNUC_NO_INLINE gboolean
+call_global_slow (Code  *code,
+                  Frame *frame,
+                  Val   *out)
 {
   guint n_args = code->n_kids;
   Val small[8];
@@ -1739,6 +1746,8 @@ run_call_global (Code *code, Frame *frame, Val *out)
       ((Closure *) rthunk_value_peek_handle (func))->lambda->n_params == n_args)
     {
       /* no reference: a global rebound meanwhile is kept (bind_global) */
+      if (forced.tag == V_NIL)
+        code->in_place = rthunk_value_peek_handle (func);
       ok = call_in_place (code, frame, rthunk_value_peek_handle (func), out);
     }
   else if (func != NULL && run_args (code->kids, n_args, frame, args))
@@ -1747,6 +1756,14 @@ run_call_global (Code *code, Frame *frame, Val *out)
   if (args != small)
     g_free (args);
   return ok;
+}
+
+static gboolean
+run_call_global (Code *code, Frame *frame, Val *out)
+{
+  if (G_LIKELY (code->in_place != NULL && code->cache_version == frame->state->ev->globals_version))
+    return call_in_place (code, frame, code->in_place, out);
+  return call_global_slow (code, frame, out);
 }
 
 /* ---- the standard library on unboxed values ----------------------------------
