@@ -12,11 +12,16 @@
  *    allocates nothing; the operators of the standard library compile to
  *    nodes of their own with the int case first;
  *  - `recur` is a signal that its `loop` turns into the next iteration, so
- *    loops run in constant stack.
+ *    loops run in constant stack; the usual loop, an `if` on a comparison
+ *    with a `recur` in one branch, runs as one node (run_loop_if);
+ *  - map, filter, reduce, even?, odd? and the operators of the standard
+ *    library, as function values, run on unboxed values, and lists of ints
+ *    stay unboxed from range to reduce.
  *
- * Every call and every loop iteration costs one unit of fuel; the depth of
+ * Every call and every loop iteration costs one unit of fuel, handed out
+ * CHECK_EVERY units at a time so that a step is one decrement; the depth of
  * calls is bounded, and so is the C stack that nested evaluation uses;
- * deadline and cancellation are checked every CHECK_EVERY steps; lists and
+ * deadline and cancellation are checked at every hand-out; lists and
  * strings are charged against a memory budget.
  */
 #include "config.h"
