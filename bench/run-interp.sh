@@ -44,6 +44,19 @@ if [ -z "$rthunk" ] || [ ! -x "$rthunk" ]; then
   say "the rthunk shell was not found: build it (make) or set RTHUNK=/path/to/rthunk"
   exit 2
 fi
+# In a build tree client/rthunk is libtool's wrapper script, which costs
+# tens of milliseconds of shell on every run: time the program it wraps,
+# as installed, with the library path the wrapper would have set.
+rthunk_env=
+if [ -f "$rthunk" ] && grep -q 'libtool wrapper' "$rthunk" 2>/dev/null; then
+  libtool_sh=$(dirname "$rthunk")/../libtool
+  if [ -x "$libtool_sh" ] &&
+     wrapped=$("$libtool_sh" --mode=execute sh -c 'printf "%s\n%s\n" "$1" "${LD_LIBRARY_PATH:-}"' sh "$rthunk") &&
+     [ -x "$(printf '%s\n' "$wrapped" | sed -n 1p)" ]; then
+    rthunk_env="LD_LIBRARY_PATH=$(printf '%s\n' "$wrapped" | sed -n 2p)"
+    rthunk=$(printf '%s\n' "$wrapped" | sed -n 1p)
+  fi
+fi
 case $reps in
   ''|*[!0-9]*|0) say "REPS must be a positive integer (got '$reps')"; exit 2 ;;
 esac
@@ -101,20 +114,20 @@ run_impl() {
       [ "$run_status" -eq 124 ] && [ -n "$timeout_cmd" ] && why="timed out after ${run_timeout}s"
       [ -z "$why" ] && why="exit status $run_status"
       printf '%s\n' "$why" > "$work/$key.fail"
-      say "  $prog: $(basename "$1") failed (run $i): $why"
+      say "  $prog: ${key##*.} failed (run $i): $why"
       return 1
     fi
     if [ "$i" -eq 1 ]; then
       cp "$work/$key.run.out" "$work/$key.out"
     elif ! cmp -s "$work/$key.run.out" "$work/$key.out"; then
       printf 'prints a different result on run %s\n' "$i" > "$work/$key.fail"
-      say "  $prog: $(basename "$1") printed different results on runs 1 and $i"
+      say "  $prog: ${key##*.} printed different results on runs 1 and $i"
       return 1
     fi
     awk -v s="$start" -v e="$end" 'BEGIN { printf "%.6f\n", (e - s) / 1e9 }' >> "$work/$key.times"
   done
   median < "$work/$key.times" > "$work/$key.time"
-  say "  $prog: $(basename "$1") median $(cat "$work/$key.time") s over $reps runs"
+  say "  $prog: ${key##*.} median $(cat "$work/$key.time") s over $reps runs"
   return 0
 }
 
@@ -153,7 +166,11 @@ for prog in $programs; do
       exit 2
     fi
   done
-  run_impl "$prog.rthunk" "$prog" "$rthunk" --local "$programs_dir/$prog.rth" || status=1
+  if [ -n "$rthunk_env" ]; then
+    run_impl "$prog.rthunk" "$prog" env "$rthunk_env" "$rthunk" --local "$programs_dir/$prog.rth" || status=1
+  else
+    run_impl "$prog.rthunk" "$prog" "$rthunk" --local "$programs_dir/$prog.rth" || status=1
+  fi
   if [ "$have_python" = yes ]; then
     run_impl "$prog.python" "$prog" "$python" "$programs_dir/$prog.py" || status=1
   else
@@ -206,7 +223,7 @@ mkdir -p "$(dirname "$results")"
 {
   echo "rthunk interpreter benchmark — median wall-clock seconds of $reps runs (process start included)"
   echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')   host: $(uname -srm), ${cpu:-unknown CPU}, $(nproc 2>/dev/null || echo '?') CPUs"
-  echo "rthunk:  $rthunk --local FILE.rth"
+  echo "rthunk:  ${rthunk_env:+$rthunk_env }$rthunk --local FILE.rth"
   echo "CPython: $python FILE.py ($py_version)"
   echo "Lua:     $lua FILE.lua ($lua_version)"
   [ "$have_lua" = yes ] || echo "NOTE:    $lua was not found, so nothing was compared with Lua: install the Debian package lua5.4"

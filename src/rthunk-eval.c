@@ -12,11 +12,16 @@
  *    allocates nothing; the operators of the standard library compile to
  *    nodes of their own with the int case first;
  *  - `recur` is a signal that its `loop` turns into the next iteration, so
- *    loops run in constant stack.
+ *    loops run in constant stack; the usual loop, an `if` on a comparison
+ *    with a `recur` in one branch, runs as one node (run_loop_if);
+ *  - map, filter, reduce, even?, odd? and the operators of the standard
+ *    library, as function values, run on unboxed values, and lists of ints
+ *    stay unboxed from range to reduce.
  *
- * Every call and every loop iteration costs one unit of fuel; the depth of
+ * Every call and every loop iteration costs one unit of fuel, handed out
+ * CHECK_EVERY units at a time so that a step is one decrement; the depth of
  * calls is bounded, and so is the C stack that nested evaluation uses;
- * deadline and cancellation are checked every CHECK_EVERY steps; lists and
+ * deadline and cancellation are checked at every hand-out; lists and
  * strings are charged against a memory budget.
  */
 #include "config.h"
@@ -87,6 +92,18 @@ val_obj (RthunkValue *obj)
 {
   Val v = { V_OBJ, { .obj = obj } };
   return v;
+}
+
+/* Stores @v field by field.  A Val is most often made by two separate
+ * stores (tag, then number); copying it whole with one 16-byte load would
+ * defeat the CPU's store forwarding and stall for a dozen cycles, which
+ * in a loop or a call costs more than all the rest. */
+static inline void
+val_set (Val *dst,
+         Val  v)
+{
+  dst->tag = v.tag;
+  dst->u.i = v.u.i;
 }
 
 static inline Val
@@ -187,7 +204,18 @@ typedef enum
 {
   PRIM_ADD, PRIM_SUB, PRIM_MUL, PRIM_DIV, PRIM_MOD,
   PRIM_LT, PRIM_LE, PRIM_GT, PRIM_GE, PRIM_EQ, PRIM_NE,
+  PRIM_NONE,
 } Prim;
+
+static const struct
+{
+  const char *name;
+  Prim prim;
+} prims[] = {
+  { "+", PRIM_ADD }, { "-", PRIM_SUB }, { "*", PRIM_MUL }, { "/", PRIM_DIV },
+  { "mod", PRIM_MOD }, { "<", PRIM_LT }, { "<=", PRIM_LE }, { ">", PRIM_GT },
+  { ">=", PRIM_GE }, { "=", PRIM_EQ }, { "!=", PRIM_NE },
+};
 
 /* Nodes that run() evaluates inline, without calling through @run. */
 typedef enum
@@ -207,12 +235,16 @@ struct _Code
   RthunkNode *node;            /* for positions; owned */
   Code **kids;                 /* owned */
   guint n_kids;
-  guint slot;                  /* LOCAL, CAPTURED, SET, LOOP: first slot */
+  guint slot;                  /* LOCAL, CAPTURED, SET, LOOP: first slot;
+                                  fast operators: the left operand's */
+  guint slot2;                 /* fast operators: the right operand's */
   Prim prim;
-  Val constant;                /* CONST */
+  Val constant;                /* CONST; fast operators: the right int */
   char *name;                  /* GLOBAL, DEF, DEFN */
   guint cache_version;         /* GLOBAL: when the cache was filled */
   RthunkValue *cache;          /* GLOBAL: borrowed from the globals table */
+  gpointer in_place;           /* CALL_GLOBAL: the cache's closure, when it
+                                  can be called in place */
   Lambda *lambda;              /* FN, DEFN */
   char **input_names;          /* REMOTE */
 };
@@ -256,6 +288,8 @@ struct _RthunkEvaluator
   GHashTable *globals;          /* name → RthunkValue */
   GHashTable *definitions;      /* name → the defn form that bound it */
   guint globals_version;        /* bumped whenever a global is (re)bound */
+  guint running;                /* evaluations under way (nested ones too) */
+  GPtrArray *retired;           /* values of rebound globals, kept while running */
   guint64 fuel;
   guint max_depth;
   gint64 deadline_us;           /* monotonic; 0 = none */
@@ -275,8 +309,8 @@ G_DEFINE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, G_TYPE_OBJECT)
 struct _State
 {
   RthunkEvaluator *ev;
-  guint64 fuel_left;
-  guint until_check;
+  guint64 fuel_left;            /* not yet handed out as ticks */
+  guint ticks;                  /* steps before the next check */
   guint depth;
   const char *stack_base;
   guint64 bytes_used;
@@ -292,8 +326,8 @@ struct _RthunkCallContext
 static gboolean apply (State *state, RthunkNode *call, RthunkValue *func,
                        Val *args, guint n_args, Val *out);
 static gboolean run_args (Code **codes, guint n, Frame *frame, Val *args);
-static gboolean prim_int (State *state, Code *code, gint64 a, gint64 b, Val *out);
-static gboolean prim_float (State *state, Code *code, double a, double b, Val *out);
+static gboolean prim_int (State *state, RthunkNode *node, Prim prim, gint64 a, gint64 b, Val *out);
+static gboolean prim_float (State *state, RthunkNode *node, Prim prim, double a, double b, Val *out);
 
 static gboolean
 fail (State       *state,
@@ -340,25 +374,39 @@ fail_with (State      *state,
   return FALSE;
 }
 
-/* One step: a call or a loop iteration. */
-static inline gboolean
-step (State      *state,
-      RthunkNode *node)
+/* Hands out the next CHECK_EVERY steps of fuel, after checking the fuel,
+ * the deadline and cancellation; takes one of them. */
+static G_GNUC_NO_INLINE gboolean
+step_refill (State      *state,
+             RthunkNode *node)
 {
   RthunkEvaluator *ev = state->ev;
+  guint64 n;
 
   if (G_UNLIKELY (state->fuel_left == 0))
     return fail (state, node, RTHUNK_ERROR_FUEL_EXHAUSTED,
                  _("evaluation ran out of fuel after %" G_GUINT64_FORMAT " steps"), ev->fuel);
-  state->fuel_left--;
-  if (G_LIKELY (--state->until_check > 0))
-    return TRUE;
-  state->until_check = CHECK_EVERY;
   if (ev->deadline_us > 0 && g_get_monotonic_time () > ev->deadline_us)
     return fail (state, node, RTHUNK_ERROR_DEADLINE_EXCEEDED, _("evaluation ran past its deadline"));
   if (g_cancellable_is_cancelled (ev->cancellable))
     return fail (state, node, RTHUNK_ERROR_CANCELLED, _("evaluation was cancelled"));
+  n = MIN (state->fuel_left, CHECK_EVERY);
+  state->fuel_left -= n;
+  state->ticks = n - 1;
   return TRUE;
+}
+
+/* One step: a call or a loop iteration; one counter on the fast path. */
+static inline gboolean
+step (State      *state,
+      RthunkNode *node)
+{
+  if (G_LIKELY (state->ticks > 0))
+    {
+      state->ticks--;
+      return TRUE;
+    }
+  return step_refill (state, node);
 }
 
 static gboolean
@@ -410,7 +458,7 @@ static gboolean run_local (Code *code, Frame *frame, Val *out);
 
 /* Runs a code node. Locals, constants and int arithmetic on locals, the
  * commonest nodes, are evaluated here without a call. */
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 run (Code  *code,
      Frame *frame,
      Val   *out)
@@ -421,14 +469,14 @@ run (Code  *code,
   switch (code->op)
     {
     case OP_LOCAL:
-      *out = val_ref (frame->slots[code->slot]);
+      val_set (out, val_ref (frame->slots[code->slot]));
       return TRUE;
     case OP_CONST:
-      *out = val_ref (code->constant);
+      val_set (out, val_ref (code->constant));
       return TRUE;
 #define INLINE_ARITH(OP, builtin, RIGHT)                                      \
     case OP:                                                                  \
-      a = frame->slots[code->kids[0]->slot];                                  \
+      a = frame->slots[code->slot];                                           \
       b = RIGHT;                                                              \
       if (G_LIKELY (a.tag == V_INT && b.tag == V_INT) &&                      \
           !builtin (a.u.i, b.u.i, &r))                                        \
@@ -437,12 +485,12 @@ run (Code  *code,
           return TRUE;                                                        \
         }                                                                     \
       break;
-    INLINE_ARITH (OP_ADD_LK, __builtin_add_overflow, code->kids[1]->constant)
-    INLINE_ARITH (OP_ADD_LL, __builtin_add_overflow, frame->slots[code->kids[1]->slot])
-    INLINE_ARITH (OP_SUB_LK, __builtin_sub_overflow, code->kids[1]->constant)
-    INLINE_ARITH (OP_SUB_LL, __builtin_sub_overflow, frame->slots[code->kids[1]->slot])
-    INLINE_ARITH (OP_MUL_LK, __builtin_mul_overflow, code->kids[1]->constant)
-    INLINE_ARITH (OP_MUL_LL, __builtin_mul_overflow, frame->slots[code->kids[1]->slot])
+    INLINE_ARITH (OP_ADD_LK, __builtin_add_overflow, code->constant)
+    INLINE_ARITH (OP_ADD_LL, __builtin_add_overflow, frame->slots[code->slot2])
+    INLINE_ARITH (OP_SUB_LK, __builtin_sub_overflow, code->constant)
+    INLINE_ARITH (OP_SUB_LL, __builtin_sub_overflow, frame->slots[code->slot2])
+    INLINE_ARITH (OP_MUL_LK, __builtin_mul_overflow, code->constant)
+    INLINE_ARITH (OP_MUL_LL, __builtin_mul_overflow, frame->slots[code->slot2])
 #undef INLINE_ARITH
     case OP_CALL:
     default:
@@ -464,21 +512,21 @@ run_forced (Code  *code,
 static gboolean
 run_const (Code *code, Frame *frame, Val *out)
 {
-  *out = val_ref (code->constant);
+  val_set (out, val_ref (code->constant));
   return TRUE;
 }
 
 static gboolean
 run_local (Code *code, Frame *frame, Val *out)
 {
-  *out = val_ref (frame->slots[code->slot]);
+  val_set (out, val_ref (frame->slots[code->slot]));
   return TRUE;
 }
 
 static gboolean
 run_captured (Code *code, Frame *frame, Val *out)
 {
-  *out = val_ref (frame->closure->captured[code->slot]);
+  val_set (out, val_ref (frame->closure->captured[code->slot]));
   return TRUE;
 }
 
@@ -492,6 +540,7 @@ lookup_global (Code  *code,
     {
       code->cache = g_hash_table_lookup (ev->globals, code->name);
       code->cache_version = ev->globals_version;
+      code->in_place = NULL;
     }
   return code->cache;
 }
@@ -547,7 +596,7 @@ run_set (Code *code, Frame *frame, Val *out)
   if (!run (code->kids[0], frame, &v))
     return FALSE;
   val_unref (frame->slots[code->slot]);
-  frame->slots[code->slot] = v;
+  val_set (&frame->slots[code->slot], v);
   *out = val_nil ();
   return TRUE;
 }
@@ -573,26 +622,36 @@ run_logic (Code *code, Frame *frame, Val *out)
   return TRUE;
 }
 
-/* kids: the initial values, then the body; slots from code->slot on. */
+/* A loop's initial values into its slots (from code->slot on). */
 static gboolean
-run_loop (Code *code, Frame *frame, Val *out)
+loop_init (Code  *code,
+           Frame *frame)
 {
-  State *state = frame->state;
-  guint n_vars = code->n_kids - 1;
-  Code *body = code->kids[n_vars];
-
-  for (guint k = 0; k < n_vars; k++)
+  for (guint k = 0; k + 1 < code->n_kids; k++)
     {
       Val v;
 
       if (!run (code->kids[k], frame, &v))
         return FALSE;
       val_unref (frame->slots[code->slot + k]);
-      frame->slots[code->slot + k] = v;
+      val_set (&frame->slots[code->slot + k], v);
     }
-  for (;;)
+  return TRUE;
+}
+
+/* Runs @first, then the loop's body again for as long as it recurs. */
+static gboolean
+loop_from (Code  *code,
+           Code  *first,
+           Frame *frame,
+           Val   *out)
+{
+  State *state = frame->state;
+  Code *body = code->kids[code->n_kids - 1];
+
+  for (Code *next = first;; next = body)
     {
-      if (!run (body, frame, out))
+      if (!run (next, frame, out))
         return FALSE;
       if (out->tag != V_RECUR)
         return TRUE;
@@ -601,9 +660,18 @@ run_loop (Code *code, Frame *frame, Val *out)
     }
 }
 
-/* recur with two values, the commonest loop. */
+/* kids: the initial values, then the body; slots from code->slot on. */
 static gboolean
-run_recur2 (Code *code, Frame *frame, Val *out)
+run_loop (Code *code, Frame *frame, Val *out)
+{
+  return loop_init (code, frame) && loop_from (code, code->kids[code->n_kids - 1], frame, out);
+}
+
+/* recur with two values, the commonest loop: the new values go to the
+ * loop's slots. */
+G_ALWAYS_INLINE static inline gboolean
+recur2_assign (Code  *code,
+               Frame *frame)
 {
   Val v0, v1;
   Val *slots = frame->slots + code->slot;
@@ -617,10 +685,16 @@ run_recur2 (Code *code, Frame *frame, Val *out)
     }
   val_unref (slots[0]);
   val_unref (slots[1]);
-  slots[0] = v0;
-  slots[1] = v1;
-  out->tag = V_RECUR;
+  val_set (&slots[0], v0);
+  val_set (&slots[1], v1);
   return TRUE;
+}
+
+static gboolean
+run_recur2 (Code *code, Frame *frame, Val *out)
+{
+  out->tag = V_RECUR;
+  return recur2_assign (code, frame);
 }
 
 /* In tail position nothing reads the loop variables after recur, so the
@@ -640,7 +714,7 @@ run_recur (Code *code, Frame *frame, Val *out)
     for (k = 0; k < n; k++)
       {
         val_unref (frame->slots[code->slot + k]);
-        frame->slots[code->slot + k] = values[k];
+        val_set (&frame->slots[code->slot + k], values[k]);
       }
   else
     for (guint j = 0; j + 1 < k; j++)
@@ -695,6 +769,11 @@ bind_global (RthunkEvaluator *ev,
              const char      *name,
              RthunkValue     *value)
 {
+  RthunkValue *old = g_hash_table_lookup (ev->globals, name);
+
+  /* a call of the old function may be running: it holds no reference */
+  if (old != NULL && ev->running > 0)
+    g_ptr_array_add (ev->retired, rthunk_value_ref (old));
   g_hash_table_remove (ev->definitions, name);
   g_hash_table_replace (ev->globals, g_strdup (name), value);
   ev->globals_version++;
@@ -1019,16 +1098,12 @@ merge_parts (State      *state,
           args[1] = val_ref (part);
           if (kind == SPLIT_PSUM)
             {
-              Code adder = { 0, };
-
-              adder.node = code->node;
-              adder.prim = PRIM_ADD;
               if (acc.tag == V_INT && part.tag == V_INT)
                 {
-                  if (!prim_int (state, &adder, acc.u.i, part.u.i, &acc))
+                  if (!prim_int (state, code->node, PRIM_ADD, acc.u.i, part.u.i, &acc))
                     goto failed;
                 }
-              else if (!prim_float (state, &adder, acc.u.f, part.u.f, &acc))
+              else if (!prim_float (state, code->node, PRIM_ADD, acc.u.f, part.u.f, &acc))
                 goto failed;
             }
           else if (!apply (state, code->node, locals[0].u.obj, args, 2, &acc))
@@ -1098,37 +1173,38 @@ run_vector (Code *code, Frame *frame, Val *out)
 
 /* ---- operators ---------------------------------------------------------------- */
 
-static gboolean
-prim_int (State  *state,
-          Code   *code,
-          gint64  a,
-          gint64  b,
-          Val    *out)
+G_ALWAYS_INLINE static inline gboolean
+prim_int (State      *state,
+          RthunkNode *node,
+          Prim        prim,
+          gint64      a,
+          gint64      b,
+          Val        *out)
 {
   gint64 r;
 
-  switch (code->prim)
+  switch (prim)
     {
     case PRIM_ADD:
       if (__builtin_add_overflow (a, b, &r))
-        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in +"));
+        return fail (state, node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in +"));
       break;
     case PRIM_SUB:
       if (__builtin_sub_overflow (a, b, &r))
-        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in -"));
+        return fail (state, node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in -"));
       break;
     case PRIM_MUL:
       if (__builtin_mul_overflow (a, b, &r))
-        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in *"));
+        return fail (state, node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in *"));
       break;
     case PRIM_DIV:
     case PRIM_MOD:
       if (b == 0)
-        return fail (state, code->node, RTHUNK_ERROR_DIVISION_BY_ZERO,
-                     code->prim == PRIM_DIV ? _("division by zero") : _("modulo by zero"));
+        return fail (state, node, RTHUNK_ERROR_DIVISION_BY_ZERO,
+                     prim == PRIM_DIV ? _("division by zero") : _("modulo by zero"));
       if (a == G_MININT64 && b == -1)
-        return fail (state, code->node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in division"));
-      r = code->prim == PRIM_DIV ? a / b : a % b;
+        return fail (state, node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in division"));
+      r = prim == PRIM_DIV ? a / b : a % b;
       break;
     case PRIM_LT: *out = val_bool (a < b); return TRUE;
     case PRIM_LE: *out = val_bool (a <= b); return TRUE;
@@ -1143,13 +1219,14 @@ prim_int (State  *state,
 }
 
 static gboolean
-prim_float (State  *state,
-            Code   *code,
-            double  a,
-            double  b,
-            Val    *out)
+prim_float (State      *state,
+            RthunkNode *node,
+            Prim        prim,
+            double      a,
+            double      b,
+            Val        *out)
 {
-  switch (code->prim)
+  switch (prim)
     {
     case PRIM_ADD: *out = val_float (a + b); return TRUE;
     case PRIM_SUB: *out = val_float (a - b); return TRUE;
@@ -1157,7 +1234,7 @@ prim_float (State  *state,
     case PRIM_DIV: *out = val_float (a / b); return TRUE;
     case PRIM_MOD:
       if (b == 0.0)
-        return fail (state, code->node, RTHUNK_ERROR_DIVISION_BY_ZERO, _("modulo by zero"));
+        return fail (state, node, RTHUNK_ERROR_DIVISION_BY_ZERO, _("modulo by zero"));
       *out = val_float (fmod (a, b));
       return TRUE;
     case PRIM_LT: *out = val_bool (a < b); return TRUE;
@@ -1214,16 +1291,16 @@ run_prim (Code *code, Frame *frame, Val *out)
       return FALSE;
     }
   if (G_LIKELY (a.tag == V_INT && b.tag == V_INT))
-    return prim_int (state, code, a.u.i, b.u.i, out);
+    return prim_int (state, code->node, code->prim, a.u.i, b.u.i, out);
   if (a.tag == V_FLOAT && b.tag == V_FLOAT)
-    return prim_float (state, code, a.u.f, b.u.f, out);
+    return prim_float (state, code->node, code->prim, a.u.f, b.u.f, out);
   ok = force (state, code->kids[0]->node, &a) && force (state, code->kids[1]->node, &b);
   if (ok)
     {
       if (a.tag == V_INT && b.tag == V_INT)
-        ok = prim_int (state, code, a.u.i, b.u.i, out);
+        ok = prim_int (state, code->node, code->prim, a.u.i, b.u.i, out);
       else if (a.tag == V_FLOAT && b.tag == V_FLOAT)
-        ok = prim_float (state, code, a.u.f, b.u.f, out);
+        ok = prim_float (state, code->node, code->prim, a.u.f, b.u.f, out);
       else
         ok = prim_general (state, code, a, b, out);
     }
@@ -1235,9 +1312,9 @@ run_prim (Code *code, Frame *frame, Val *out)
 /* Operators whose left operand is a local and whose right operand is a
  * local or an int constant — (< n 2), (- n 1), (+ acc i) — with the int
  * case inline and everything else left to run_prim. */
-#define LEFT_LOCAL(code, frame) ((frame)->slots[(code)->kids[0]->slot])
-#define RIGHT_LOCAL(code, frame) ((frame)->slots[(code)->kids[1]->slot])
-#define RIGHT_CONST(code, frame) ((code)->kids[1]->constant)
+#define LEFT_LOCAL(code, frame) ((frame)->slots[(code)->slot])
+#define RIGHT_LOCAL(code, frame) ((frame)->slots[(code)->slot2])
+#define RIGHT_CONST(code, frame) ((code)->constant)
 
 #define DEFINE_ARITH(name, builtin, right)                                   \
   static gboolean                                                            \
@@ -1290,15 +1367,17 @@ DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
   name (Code *code, Frame *frame, Val *out)                                  \
   {                                                                          \
     Code *cond = code->kids[0];                                              \
-    Val a = frame->slots[cond->kids[0]->slot];                               \
+    Val a = frame->slots[cond->slot];                                        \
     Val b = RIGHT;                                                           \
                                                                              \
     if (G_UNLIKELY (a.tag != V_INT || b.tag != V_INT))                       \
       return run_if (code, frame, out);                                      \
-    return run (code->kids[a.u.i op b.u.i ? 1 : 2], frame, out);             \
+    if (a.u.i op b.u.i)         /* two dispatches, each predicted apart */   \
+      return run (code->kids[1], frame, out);                                \
+    return run (code->kids[2], frame, out);                                  \
   }
-#define IF_CONST (cond->kids[1]->constant)
-#define IF_LOCAL (frame->slots[cond->kids[1]->slot])
+#define IF_CONST (cond->constant)
+#define IF_LOCAL (frame->slots[cond->slot2])
 DEFINE_IF_COMPARE (run_if_lt_lk, <, IF_CONST)
 DEFINE_IF_COMPARE (run_if_le_lk, <=, IF_CONST)
 DEFINE_IF_COMPARE (run_if_gt_lk, >, IF_CONST)
@@ -1312,21 +1391,75 @@ DEFINE_IF_COMPARE (run_if_ge_ll, >=, IF_LOCAL)
 DEFINE_IF_COMPARE (run_if_eq_ll, ==, IF_LOCAL)
 DEFINE_IF_COMPARE (run_if_ne_ll, !=, IF_LOCAL)
 
+static const struct { CodeFunc compare; CodeFunc fused; } fused_ifs[] = {
+  { run_lt_lk, run_if_lt_lk }, { run_le_lk, run_if_le_lk }, { run_gt_lk, run_if_gt_lk },
+  { run_ge_lk, run_if_ge_lk }, { run_eq_lk, run_if_eq_lk }, { run_ne_lk, run_if_ne_lk },
+  { run_lt_ll, run_if_lt_ll }, { run_le_ll, run_if_le_ll }, { run_gt_ll, run_if_gt_ll },
+  { run_ge_ll, run_if_ge_ll }, { run_eq_ll, run_if_eq_ll }, { run_ne_ll, run_if_ne_ll },
+};
+
 /* The fused form of an if whose condition is a fast comparison. */
 static CodeFunc
 specialize_if (Code *cond)
 {
-  static const struct { CodeFunc compare; CodeFunc fused; } fused[] = {
-    { run_lt_lk, run_if_lt_lk }, { run_le_lk, run_if_le_lk }, { run_gt_lk, run_if_gt_lk },
-    { run_ge_lk, run_if_ge_lk }, { run_eq_lk, run_if_eq_lk }, { run_ne_lk, run_if_ne_lk },
-    { run_lt_ll, run_if_lt_ll }, { run_le_ll, run_if_le_ll }, { run_gt_ll, run_if_gt_ll },
-    { run_ge_ll, run_if_ge_ll }, { run_eq_ll, run_if_eq_ll }, { run_ne_ll, run_if_ne_ll },
-  };
-
-  for (guint k = 0; k < G_N_ELEMENTS (fused); k++)
-    if (cond->run == fused[k].compare)
-      return fused[k].fused;
+  for (guint k = 0; k < G_N_ELEMENTS (fused_ifs); k++)
+    if (cond->run == fused_ifs[k].compare)
+      return fused_ifs[k].fused;
   return run_if;
+}
+
+static gboolean
+is_fused_if (Code *code)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (fused_ifs); k++)
+    if (code->run == fused_ifs[k].fused)
+      return TRUE;
+  return FALSE;
+}
+
+static inline gboolean
+int_compare (Prim   prim,
+             gint64 a,
+             gint64 b)
+{
+  switch (prim)
+    {
+    case PRIM_LT: return a < b;
+    case PRIM_LE: return a <= b;
+    case PRIM_GT: return a > b;
+    case PRIM_GE: return a >= b;
+    case PRIM_EQ: return a == b;
+    case PRIM_NE: return a != b;
+    default:      g_assert_not_reached ();
+    }
+}
+
+/* A loop whose body is a fused if, (loop [...] (if (< i n) (recur ...) x)),
+ * the commonest loop: the test is made here, and a recur of two values in
+ * either branch runs here too, without a signal to the loop.  Any other
+ * branch is left to the plain loop. */
+static gboolean
+run_loop_if (Code *code, Frame *frame, Val *out)
+{
+  State *state = frame->state;
+  Code *test = code->kids[code->n_kids - 1];
+  Code *cond = test->kids[0];
+  const Val *a = &frame->slots[cond->slot];
+  const Val *b = cond->kids[1]->run == run_const ? &cond->constant : &frame->slots[cond->slot2];
+
+  if (!loop_init (code, frame))
+    return FALSE;
+  for (;;)
+    {
+      Code *branch = test;      /* anything but two ints: the if decides */
+
+      if (G_LIKELY (a->tag == V_INT && b->tag == V_INT))
+        branch = test->kids[int_compare (cond->prim, a->u.i, b->u.i) ? 1 : 2];
+      if (branch->run != run_recur2)
+        return loop_from (code, branch, frame, out);
+      if (!recur2_assign (branch, frame) || !step (state, code->node))
+        return FALSE;
+    }
 }
 
 /* The inline form of an arithmetic node, if it has one. */
@@ -1383,11 +1516,23 @@ run_not (Code *code, Frame *frame, Val *out)
 
 /* ---- calls -------------------------------------------------------------------- */
 
-typedef struct
+typedef struct _Native Native;
+
+/* A catalog function of the standard library run on unboxed values: its
+ * arguments are forced and borrowed.  It may hand the call on to the
+ * boxed function (call_native_boxed) for the cases it does not cover. */
+#define FAST_ARGS State *state, RthunkNode *call, const Native *native, \
+                  Val *args, guint n_args, Val *out
+typedef gboolean (*NativeFast) (FAST_ARGS);
+
+struct _Native
 {
   CallableKind kind;
   RthunkFuncDef *def;
-} Native;
+  NativeFast fast;              /* or NULL */
+  Prim prim;                    /* an operator's, for native_prim */
+  guint variant;                /* which of the functions that share @fast */
+};
 
 static void
 native_free (gpointer data)
@@ -1398,49 +1543,49 @@ native_free (gpointer data)
   g_free (native);
 }
 
-static RthunkValue *
-new_native (RthunkFuncDef *def)
-{
-  Native *native = g_new (Native, 1);
-
-  native->kind = CALLABLE_NATIVE;
-  native->def = rthunk_func_def_ref (def);
-  return rthunk_value_new_func (rthunk_func_def_get_name (def), native, native_free);
-}
-
+/* Calls the catalog function with boxed arguments (forced, borrowed). */
 static gboolean
-call_native (State         *state,
-             RthunkNode    *call,
-             RthunkFuncDef *def,
-             Val           *args,
-             guint          n_args,
-             Val           *out)
+call_native_boxed (State        *state,
+                   RthunkNode   *call,
+                   const Native *native,
+                   Val          *args,
+                   guint         n_args,
+                   Val          *out)
 {
   RthunkCallContext context = { state, call };
-  RthunkValue *boxed[16];
+  RthunkValue *boxed[16] = { NULL, };
   RthunkValue **argv = n_args <= G_N_ELEMENTS (boxed) ? boxed : g_new (RthunkValue *, n_args);
   GError *error = NULL;
-  RthunkValue *result = NULL;
-  guint k;
+  RthunkValue *result;
 
-  for (k = 0; k < n_args; k++)
-    {
-      if (!force (state, call, &args[k]))
-        break;
-      argv[k] = val_box (args[k]);
-    }
-  if (k == n_args)
-    result = rthunk_func_def_call (def, &context, argv, n_args, &error);
-  for (guint j = 0; j < k; j++)
-    rthunk_value_unref (argv[j]);
+  for (guint k = 0; k < n_args; k++)
+    argv[k] = val_box (args[k]);
+  result = rthunk_func_def_call (native->def, &context, argv, n_args, &error);
+  for (guint k = 0; k < n_args; k++)
+    rthunk_value_unref (argv[k]);
   if (argv != boxed)
     g_free (argv);
-  if (k < n_args)
-    return FALSE;
   if (result == NULL)
     return fail_with (state, call, error);
   *out = val_unbox_take (result);
   return TRUE;
+}
+
+/* Calls a catalog function with @args, which stay the caller's. */
+static gboolean
+call_native (State        *state,
+             RthunkNode   *call,
+             const Native *native,
+             Val          *args,
+             guint         n_args,
+             Val          *out)
+{
+  for (guint k = 0; k < n_args; k++)
+    if (!force (state, call, &args[k]))
+      return FALSE;
+  if (native->fast != NULL)
+    return native->fast (state, call, native, args, n_args, out);
+  return call_native_boxed (state, call, native, args, n_args, out);
 }
 
 static gboolean
@@ -1466,9 +1611,9 @@ call_closure (State      *state,
       goto out;
     }
   for (guint k = 0; k < n_args; k++)
-    slots[k] = args[k];
+    val_set (&slots[k], args[k]);
   for (guint k = n_args; k < lambda->n_slots; k++)
-    slots[k] = val_nil ();
+    val_set (&slots[k], val_nil ());
   ok = run (lambda->body, &frame, out);
   for (guint k = 0; k < lambda->n_slots; k++)
     val_unref (slots[k]);
@@ -1515,7 +1660,7 @@ apply (State       *state,
     ok = call_closure (state, call, handle, args, n_args, out);
   else
     {
-      ok = call_native (state, call, ((Native *) handle)->def, args, n_args, out);
+      ok = call_native (state, call, handle, args, n_args, out);
       for (guint k = 0; k < n_args; k++)
         val_unref (args[k]);
     }
@@ -1524,7 +1669,7 @@ apply (State       *state,
 }
 
 /* Runs @n codes into @args; on failure nothing is left to free. */
-static gboolean
+G_ALWAYS_INLINE static inline gboolean
 run_args (Code  **codes,
           guint   n,
           Frame  *frame,
@@ -1578,7 +1723,7 @@ call_in_place (Code    *code,
   if (!run_args (code->kids, code->n_kids, frame, slots))
     return FALSE;
   for (guint k = code->n_kids; k < lambda->n_slots; k++)
-    slots[k] = val_nil ();
+    val_set (&slots[k], val_nil ());
   if (G_UNLIKELY (!step (state, code->node) || !check_depth (state, code->node)))
     ok = FALSE;
   else
@@ -1593,8 +1738,10 @@ call_in_place (Code    *code,
 }
 
 /* A call of a global function: no reference taken on the function. */
-static gboolean
-run_call_global (Code *code, Frame *frame, Val *out)
+static G_GNUC_NO_INLINE gboolean
+call_global_slow (Code  *code,
+                  Frame *frame,
+                  Val   *out)
 {
   guint n_args = code->n_kids;
   Val small[8];
@@ -1621,10 +1768,10 @@ run_call_global (Code *code, Frame *frame, Val *out)
       ((Closure *) rthunk_value_peek_handle (func))->lambda->n_slots <= 16 &&
       ((Closure *) rthunk_value_peek_handle (func))->lambda->n_params == n_args)
     {
-      /* the global may be rebound while the function runs: hold it */
-      rthunk_value_ref (func);
+      /* no reference: a global rebound meanwhile is kept (bind_global) */
+      if (forced.tag == V_NIL)
+        code->in_place = rthunk_value_peek_handle (func);
       ok = call_in_place (code, frame, rthunk_value_peek_handle (func), out);
-      rthunk_value_unref (func);
     }
   else if (func != NULL && run_args (code->kids, n_args, frame, args))
     ok = apply (frame->state, code->node, func, args, n_args, out);
@@ -1632,6 +1779,210 @@ run_call_global (Code *code, Frame *frame, Val *out)
   if (args != small)
     g_free (args);
   return ok;
+}
+
+static gboolean
+run_call_global (Code *code, Frame *frame, Val *out)
+{
+  if (G_LIKELY (code->in_place != NULL && code->cache_version == frame->state->ev->globals_version))
+    return call_in_place (code, frame, code->in_place, out);
+  return call_global_slow (code, frame, out);
+}
+
+/* ---- the standard library on unboxed values ----------------------------------
+ *
+ * Operators passed as values, even?/odd?, and map, filter and reduce, which
+ * call their function on each element without boxing it: a list of ints
+ * stays unboxed (rthunk_value_new_int_list_take()) from range to reduce.
+ * Fuel, depth, memory and errors are as in the boxed functions. */
+
+static gboolean
+native_prim (FAST_ARGS)
+{
+  if (n_args == 2 && args[0].tag == V_INT && args[1].tag == V_INT)
+    return prim_int (state, call, native->prim, args[0].u.i, args[1].u.i, out);
+  return call_native_boxed (state, call, native, args, n_args, out);
+}
+
+/* even?, or odd? when native->variant is 1 */
+static gboolean
+native_even (FAST_ARGS)
+{
+  if (n_args != 1 || args[0].tag != V_INT)
+    return call_native_boxed (state, call, native, args, n_args, out);
+  *out = val_bool ((args[0].u.i % 2 != 0) == (native->variant == 1));
+  return TRUE;
+}
+
+/* A list made element by element: unboxed while every element is an int. */
+typedef struct
+{
+  gint64 *ints;
+  RthunkValue **items;
+  gsize len;
+  gsize cap;
+} ListBuilder;
+
+static void
+builder_init (ListBuilder *builder,
+              gsize        cap)
+{
+  builder->ints = g_new (gint64, MAX (cap, 1));
+  builder->items = NULL;
+  builder->len = 0;
+  builder->cap = cap;
+}
+
+/* Adds @v, which it consumes. */
+static void
+builder_add (ListBuilder *builder,
+             Val          v)
+{
+  g_assert (builder->len < builder->cap);
+  if (G_LIKELY (builder->ints != NULL && v.tag == V_INT))
+    {
+      builder->ints[builder->len++] = v.u.i;
+      return;
+    }
+  if (builder->ints != NULL)
+    {
+      builder->items = g_new (RthunkValue *, MAX (builder->cap, 1));
+      for (gsize k = 0; k < builder->len; k++)
+        builder->items[k] = rthunk_value_new_int (builder->ints[k]);
+      g_clear_pointer (&builder->ints, g_free);
+    }
+  builder->items[builder->len++] = val_box_take (v);
+}
+
+static Val
+builder_finish (ListBuilder *builder)
+{
+  if (builder->ints != NULL)
+    return val_obj (rthunk_value_new_int_list_take (builder->ints, builder->len));
+  return val_obj (rthunk_value_new_list_take (builder->items, builder->len));
+}
+
+static void
+builder_clear (ListBuilder *builder)
+{
+  if (builder->items != NULL)
+    for (gsize k = 0; k < builder->len; k++)
+      rthunk_value_unref (builder->items[k]);
+  g_free (builder->items);
+  g_free (builder->ints);
+}
+
+/* A list argument, read element by element. */
+typedef struct
+{
+  RthunkValue *list;
+  const gint64 *ints;           /* when it is a list of ints */
+  gsize n;
+} ListArg;
+
+static inline ListArg
+list_arg (Val v)
+{
+  ListArg arg = { v.u.obj, rthunk_value_peek_ints (v.u.obj), rthunk_value_peek_length (v.u.obj) };
+
+  return arg;
+}
+
+/* Element @k (a new reference for an object). */
+static inline Val
+list_item (const ListArg *xs,
+           gsize          k)
+{
+  return xs->ints != NULL ? val_int (xs->ints[k]) : val_unbox (rthunk_value_get_item (xs->list, k));
+}
+
+/* map, or filter when native->variant is 1: args are a function and a
+ * list. */
+static gboolean
+native_map (FAST_ARGS)
+{
+  ListArg xs = list_arg (args[1]);
+  gboolean filter = native->variant == 1;
+  ListBuilder builder;
+
+  if (!charge (state, call, (guint64) xs.n * sizeof (gpointer) + 32))
+    return FALSE;
+  builder_init (&builder, xs.n);
+  for (gsize k = 0; k < xs.n; k++)
+    {
+      Val arg = list_item (&xs, k), v;
+
+      if (!apply (state, call, args[0].u.obj, &arg, 1, &v) || (filter && !force (state, call, &v)))
+        {
+          builder_clear (&builder);
+          return FALSE;
+        }
+      if (!filter)
+        builder_add (&builder, v);
+      else if (v.u.b)
+        builder_add (&builder, list_item (&xs, k));
+    }
+  *out = builder_finish (&builder);
+  return TRUE;
+}
+
+/* args: a function, the initial value, a list. */
+static gboolean
+native_reduce (FAST_ARGS)
+{
+  ListArg xs = list_arg (args[2]);
+  Val acc = val_ref (args[1]);
+
+  for (gsize k = 0; k < xs.n; k++)
+    {
+      Val pair[2];
+
+      val_set (&pair[0], acc);
+      val_set (&pair[1], list_item (&xs, k));
+      if (!apply (state, call, args[0].u.obj, pair, 2, &acc))
+        return FALSE;
+    }
+  val_set (out, acc);
+  return TRUE;
+}
+
+static const struct
+{
+  const char *name;
+  NativeFast fast;
+  guint variant;
+} natives_fast[] = {
+  { "map", native_map, 0 }, { "filter", native_map, 1 }, { "reduce", native_reduce, 0 },
+  { "even?", native_even, 0 }, { "odd?", native_even, 1 },
+};
+
+/* The function value of a catalog function; the standard library's own
+ * get their unboxed forms. */
+static RthunkValue *
+new_native (RthunkFuncDef *def)
+{
+  Native *native = g_new0 (Native, 1);
+  const char *name = rthunk_func_def_get_name (def);
+
+  native->kind = CALLABLE_NATIVE;
+  native->def = rthunk_func_def_ref (def);
+  native->prim = PRIM_NONE;
+  if (rthunk_stdlib_owns (def))
+    {
+      for (guint k = 0; k < G_N_ELEMENTS (prims); k++)
+        if (strcmp (name, prims[k].name) == 0)
+          {
+            native->fast = native_prim;
+            native->prim = prims[k].prim;
+          }
+      for (guint k = 0; k < G_N_ELEMENTS (natives_fast); k++)
+        if (strcmp (name, natives_fast[k].name) == 0)
+          {
+            native->fast = natives_fast[k].fast;
+            native->variant = natives_fast[k].variant;
+          }
+    }
+  return rthunk_value_new_func (name, native, native_free);
 }
 
 /* ---- compiling ---------------------------------------------------------------- */
@@ -1894,6 +2245,8 @@ compile_loop (Compiler *c, RthunkNode *form)
   c->loop_slot = code->slot;
   code->kids[n_vars] = compile_body (c, form, 2);
   c->loop_slot = saved_loop;
+  if (is_fused_if (code->kids[n_vars]))
+    code->run = run_loop_if;
   scope_pop_to (c->fn, saved);
   return code;
 }
@@ -2156,16 +2509,6 @@ static const struct
   { "await", compile_await },
 };
 
-static const struct
-{
-  const char *name;
-  Prim prim;
-} prims[] = {
-  { "+", PRIM_ADD }, { "-", PRIM_SUB }, { "*", PRIM_MUL }, { "/", PRIM_DIV },
-  { "mod", PRIM_MOD }, { "<", PRIM_LT }, { "<=", PRIM_LE }, { ">", PRIM_GT },
-  { ">=", PRIM_GE }, { "=", PRIM_EQ }, { "!=", PRIM_NE },
-};
-
 /* Whether @name still means the standard library's own function of that
  * name here (a provider may have replaced it: then it is called). */
 static gboolean
@@ -2198,6 +2541,14 @@ compile_operator (Compiler   *c,
         code->prim = prims[k].prim;
         code->run = specialize_prim (code);
         code->op = inline_op (code);
+        if (code->run != run_prim)
+          {
+            /* the operands, read without going through the kids */
+            code->slot = code->kids[0]->slot;
+            code->slot2 = code->kids[1]->slot;
+            if (code->kids[1]->constant.tag == V_INT)
+              code->constant = code->kids[1]->constant;
+          }
         return code;
       }
   return NULL;
@@ -2290,6 +2641,7 @@ rthunk_evaluator_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_hash_table_unref (self->globals);
   g_hash_table_unref (self->definitions);
+  g_ptr_array_unref (self->retired);
   G_OBJECT_CLASS (rthunk_evaluator_parent_class)->finalize (object);
 }
 
@@ -2306,6 +2658,7 @@ rthunk_evaluator_init (RthunkEvaluator *self)
                                          (GDestroyNotify) rthunk_value_unref);
   self->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) rthunk_node_unref);
+  self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
   self->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
   self->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
   self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
@@ -2463,7 +2816,7 @@ state_init (State           *state,
   memset (state, 0, sizeof *state);
   state->ev = evaluator;
   state->fuel_left = evaluator->fuel;
-  state->until_check = CHECK_EVERY;
+  state->ticks = 0;
   state->stack_base = stack_base;
 }
 
@@ -2497,9 +2850,12 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
   state_init (&state, evaluator, &base);
   top = compile_top (evaluator, form);
   closure.lambda = top;
+  evaluator->running++;
   ok = call_closure (&state, form, &closure, NULL, 0, &out);
+  if (--evaluator->running == 0)
+    g_ptr_array_set_size (evaluator->retired, 0);
   lambda_unref (top);
-  evaluator->steps = evaluator->fuel - state.fuel_left;
+  evaluator->steps = evaluator->fuel - state.fuel_left - state.ticks;
   if (!ok)
     {
       g_propagate_error (error, state.error);
@@ -2683,7 +3039,8 @@ rthunk_call_context_check (RthunkCallContext  *context,
   g_return_val_if_fail (context != NULL, FALSE);
 
   state = context->state;
-  state->until_check = 1;
+  state->fuel_left += state->ticks;       /* check at this step */
+  state->ticks = 0;
   if (step (state, context->call))
     return TRUE;
   g_propagate_error (error, g_steal_pointer (&state->error));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rthunk-private.h"
+#include "rthunk-value-private.h"
 
 #define ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
              gpointer user_data, GError **error
@@ -370,16 +371,16 @@ std_range (ARGS)
   gint64 lo = rthunk_value_get_int (args[0]);
   gint64 hi = rthunk_value_get_int (args[1]);
   guint64 n = hi > lo ? (guint64) hi - (guint64) lo : 0;
-  RthunkValue **items;
+  gint64 *ints;
 
-  /* each element costs its pointer and its value */
+  /* each element costs its pointer and its value, as when it is boxed */
   if (!rthunk_call_context_charge (context, n > G_MAXUINT64 / 64 ? G_MAXUINT64
                                    : n * (sizeof (gpointer) + 32) + 32, error))
     return NULL;
-  items = g_new (RthunkValue *, MAX (n, 1));
+  ints = g_new (gint64, MAX (n, 1));
   for (guint64 k = 0; k < n; k++)
-    items[k] = rthunk_value_new_int (lo + (gint64) k);
-  return rthunk_value_new_list_take (items, n);
+    ints[k] = lo + (gint64) k;
+  return rthunk_value_new_int_list_take (ints, n);
 }
 
 static RthunkValue *

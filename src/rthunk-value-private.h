@@ -16,7 +16,11 @@ struct _RthunkValue
     double f;
     char *str;
     struct {
+      /* A list of ints keeps them unboxed in @ints; @items, the boxed
+       * elements, is then made on the first rthunk_value_get_item() and
+       * kept (set once, atomically).  Other lists have only @items. */
       RthunkValue **items;
+      gint64 *ints;
       gsize n_items;
     } list;
     struct {
@@ -41,6 +45,23 @@ rthunk_value_peek_pending (const RthunkValue *value)
 {
   return value->kind == RTHUNK_VALUE_PENDING;
 }
+
+/* The unboxed elements of a list of ints, or %NULL for a list of boxed
+ * elements. */
+static inline const gint64 *
+rthunk_value_peek_ints (const RthunkValue *value)
+{
+  return value->u.list.ints;
+}
+
+static inline gsize
+rthunk_value_peek_length (const RthunkValue *value)
+{
+  return value->u.list.n_items;
+}
+
+RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
+                                             gsize   n_items);
 
 /* rthunk_value_ref() without the checks, for hot paths. */
 static inline RthunkValue *

@@ -167,6 +167,7 @@ rthunk_value_new_list (RthunkValue *const *items,
   g_return_val_if_fail (items != NULL || n_items == 0, NULL);
 
   value->u.list.n_items = n_items;
+  value->u.list.ints = NULL;
   value->u.list.items = g_new (RthunkValue *, MAX (n_items, 1));
   for (gsize k = 0; k < n_items; k++)
     value->u.list.items[k] = rthunk_value_ref (items[k]);
@@ -192,8 +193,44 @@ rthunk_value_new_list_take (RthunkValue **items,
   RthunkValue *value = value_alloc (RTHUNK_VALUE_LIST);
 
   value->u.list.n_items = n_items;
+  value->u.list.ints = NULL;
   value->u.list.items = items != NULL ? items : g_new (RthunkValue *, 1);
   return value;
+}
+
+/* A list of ints, stored unboxed: takes @ints, allocated with g_malloc(). */
+RthunkValue *
+rthunk_value_new_int_list_take (gint64 *ints,
+                                gsize   n_items)
+{
+  RthunkValue *value = value_alloc (RTHUNK_VALUE_LIST);
+
+  value->u.list.n_items = n_items;
+  value->u.list.ints = ints != NULL ? ints : g_new (gint64, 1);
+  value->u.list.items = NULL;
+  return value;
+}
+
+/* The boxed elements of a list of ints, made once: two threads may race
+ * to make them, and the loser frees its copy. */
+static RthunkValue **
+list_box_items (const RthunkValue *list)
+{
+  RthunkValue *value = (RthunkValue *) list;   /* only @items changes, once */
+  RthunkValue **items = g_atomic_pointer_get (&value->u.list.items);
+  gsize n = value->u.list.n_items;
+
+  if (items != NULL)
+    return items;
+  items = g_new (RthunkValue *, MAX (n, 1));
+  for (gsize k = 0; k < n; k++)
+    items[k] = rthunk_value_new_int (value->u.list.ints[k]);
+  if (g_atomic_pointer_compare_and_exchange ((gpointer *) &value->u.list.items, NULL, items))
+    return items;
+  for (gsize k = 0; k < n; k++)
+    rthunk_value_unref (items[k]);
+  g_free (items);
+  return g_atomic_pointer_get (&value->u.list.items);
 }
 
 /**
@@ -323,9 +360,11 @@ value_free (RthunkValue *value)
       g_free (value->u.str);
       break;
     case RTHUNK_VALUE_LIST:
-      for (gsize k = 0; k < value->u.list.n_items; k++)
-        rthunk_value_unref (value->u.list.items[k]);
+      if (value->u.list.items != NULL)
+        for (gsize k = 0; k < value->u.list.n_items; k++)
+          rthunk_value_unref (value->u.list.items[k]);
       g_free (value->u.list.items);
+      g_free (value->u.list.ints);
       break;
     case RTHUNK_VALUE_FUNC:
     case RTHUNK_VALUE_PENDING:
@@ -489,6 +528,8 @@ rthunk_value_get_item (const RthunkValue *value,
   g_return_val_if_fail (value != NULL && value->kind == RTHUNK_VALUE_LIST, NULL);
   g_return_val_if_fail (index < value->u.list.n_items, NULL);
 
+  if (value->u.list.ints != NULL)
+    return list_box_items (value)[index];
   return value->u.list.items[index];
 }
 
@@ -600,8 +641,10 @@ rthunk_value_equal (const RthunkValue *a,
     case RTHUNK_VALUE_LIST:
       if (a->u.list.n_items != b->u.list.n_items)
         return FALSE;
+      if (a->u.list.ints != NULL && b->u.list.ints != NULL)
+        return memcmp (a->u.list.ints, b->u.list.ints, a->u.list.n_items * sizeof (gint64)) == 0;
       for (gsize k = 0; k < a->u.list.n_items; k++)
-        if (!rthunk_value_equal (a->u.list.items[k], b->u.list.items[k]))
+        if (!rthunk_value_equal (rthunk_value_get_item (a, k), rthunk_value_get_item (b, k)))
           return FALSE;
       return TRUE;
     case RTHUNK_VALUE_FUNC:
@@ -725,7 +768,10 @@ rthunk_value_print (const RthunkValue *value,
         {
           if (k > 0)
             g_string_append_c (out, ' ');
-          rthunk_value_print (value->u.list.items[k], out);
+          if (value->u.list.ints != NULL)
+            g_string_append_printf (out, "%" G_GINT64_FORMAT, value->u.list.ints[k]);
+          else
+            rthunk_value_print (value->u.list.items[k], out);
         }
       g_string_append_c (out, ']');
       break;

@@ -198,6 +198,28 @@ static const ValueCase value_cases[] = {
   { "/eval/loop/in-function", "(defn count-to [n] (loop [i 0] (if (< i n) (recur (+ i 1)) i))) (count-to 50)", "50" },
   { "/eval/loop/closure-per-iteration", "(loop [i 0 f (fn [] -1)] (if (< i 3) (recur (+ i 1) (fn [] i)) (f)))", "2" },
   { "/eval/loop/million", "(loop [i 0] (if (< i 1000000) (recur (+ i 1)) i))", "1000000" },
+  /* loops whose body is an if on a comparison run fused; every shape works */
+  { "/eval/loop/fused-else-recur", "(loop [i 10 acc 0] (if (= i 0) acc (recur (- i 1) (+ acc i))))", "55" },
+  { "/eval/loop/fused-nested-recur", "(loop [i 0 n 0] (if (< i 10) (if (= (mod i 2) 0) (recur (+ i 1) (+ n 1)) (recur (+ i 1) n)) n))", "5" },
+  { "/eval/loop/fused-three-vars", "(loop [i 0 a 0 b 1] (if (< i 10) (recur (+ i 1) b (+ a b)) a))", "55" },
+  { "/eval/loop/fused-float-bound", "(loop [x 0.0 n 0] (if (< x 2.5) (recur (+ x 1.0) (+ n 1)) n))", "3" },
+  { "/eval/loop/fused-overflow-in-recur", "(loop [i 1 acc 0] (if (< i 100) (recur (+ i 1) (* acc 1)) acc))", "0" },
+  /* lists of ints are kept unboxed; they behave as any other list */
+  { "/eval/int-list/range", "(range 254 258)", "[254 255 256 257]" },
+  { "/eval/int-list/nth", "(nth (range 0 1000) 999)", "999" },
+  { "/eval/int-list/equal-literal", "(= (range 0 3) [0 1 2])", "true" },
+  { "/eval/int-list/equal-mapped", "(= (map (fn [x] (* x 1000)) (range 0 3)) [0 1000 2000])", "true" },
+  { "/eval/int-list/cons", "(cons 300 (range 299 301))", "[300 299 300]" },
+  { "/eval/int-list/map-to-str", "(map str (range 999 1001))", "[\"999\" \"1000\"]" },
+  { "/eval/int-list/map-to-float", "(map float (range 0 2))", "[0.0 1.0]" },
+  { "/eval/int-list/map-boxed-later", "(map (fn [x] (if (< x 1) (* x 1000) x)) (range 0 3))", "[0 1 2]" },
+  { "/eval/int-list/filter", "(filter odd? (map (fn [x] (* x 1001)) (range 0 5)))", "[1001 3003]" },
+  { "/eval/int-list/reduce-op", "(reduce * 1 (range 1 11))", "3628800" },
+  { "/eval/int-list/reduce-closure", "(reduce (fn [a x] (+ a x)) 0 (range 0 1001))", "500500" },
+  { "/eval/int-list/reduce-floats", "(reduce + 0.5 (map float (range 0 3)))", "3.5" },
+  { "/eval/int-list/reduce-strings", "(reduce concat \"\" (map str (range 8 11)))", "\"8910\"" },
+  { "/eval/int-list/sum", "(sum (range 0 1001))", "500500" },
+  { "/eval/int-list/empty", "(map even? (range 3 3))", "[]" },
 };
 
 static void
@@ -235,7 +257,10 @@ static const ErrorCase error_cases[] = {
   { "/eval/error/overflow-div", "(/ -9223372036854775808 -1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow" },
   { "/eval/error/overflow-mod", "(mod -9223372036854775808 -1)", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow" },
   { "/eval/error/overflow-in-loop", "(loop [i 1] (recur (* i 2)))", RTHUNK_ERROR_OVERFLOW, 1, 20, "integer overflow in *" },
+  { "/eval/error/overflow-in-fused-loop", "(loop [i 1 n 0] (if (> i 0) (recur (* i 2) (+ n 1)) n))", RTHUNK_ERROR_OVERFLOW, 1, 36, "integer overflow in *" },
   { "/eval/error/overflow-fact", "(defn fact [n] (if (= n 0) 1 (* n (fact (- n 1))))) (fact 21)", RTHUNK_ERROR_OVERFLOW, 1, 30, "integer overflow" },
+  { "/eval/error/overflow-in-reduce", "(reduce + 9223372036854775800 (range 0 10))", RTHUNK_ERROR_OVERFLOW, 1, 1, "integer overflow in +" },
+  { "/eval/error/in-mapped-function", "(map (fn [x] (/ 1 x)) (range -2 2))", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 14, "division by zero" },
   { "/eval/error/remote-without-server", "(remote (+ 1 2))", RTHUNK_ERROR_CONNECTION, 1, 1, "--local" },
 };
 
@@ -280,6 +305,8 @@ static const LimitCase limit_cases[] = {
     RTHUNK_ERROR_FUEL_EXHAUSTED, ANY_COL, "ran out of fuel" },
   { "/eval/limits/fuel/enough", "(loop [i 0] (if (< i 10) (recur (+ i 1)) i))", 1000, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
     0, 0, NULL },
+  { "/eval/limits/fuel/in-map", "(map (fn [x] x) (range 0 1000))", 500, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
+    RTHUNK_ERROR_FUEL_EXHAUSTED, ANY_COL, "ran out of fuel after 500 steps" },
   { "/eval/limits/depth/deep-recursion", DOWN "(down 100000)", RTHUNK_EVAL_DEFAULT_FUEL, RTHUNK_EVAL_DEFAULT_MAX_DEPTH, NO_DEADLINE, FALSE,
     RTHUNK_ERROR_LIMIT_EXCEEDED, ANY_COL, "deeper than 2000 levels" },
   { "/eval/limits/depth/small-limit", DOWN "(down 100)", RTHUNK_EVAL_DEFAULT_FUEL, 50, NO_DEADLINE, FALSE,
