@@ -15,6 +15,7 @@ typedef struct
   guint8 key[RTHUNK_HASH_LEN];
   RthunkValue *value;
   gsize bytes;
+  GList link;                   /* in the LRU queue; data is the entry */
 } Entry;
 
 struct _RthunkResultCache
@@ -88,7 +89,8 @@ void
 rthunk_result_cache_free (RthunkResultCache *cache)
 {
   g_hash_table_unref (cache->by_key);
-  g_queue_clear_full (&cache->lru, (GDestroyNotify) entry_free);
+  while (cache->lru.length > 0)
+    entry_free (g_queue_pop_head_link (&cache->lru)->data);
   g_mutex_clear (&cache->lock);
   g_free (cache);
 }
@@ -118,10 +120,12 @@ evict_locked (RthunkResultCache *cache)
 {
   while (cache->lru.length > cache->max_count || cache->bytes > cache->max_bytes)
     {
-      Entry *old = g_queue_pop_head (&cache->lru);
+      GList *link = g_queue_pop_head_link (&cache->lru);
+      Entry *old;
 
-      if (old == NULL)
+      if (link == NULL)
         break;
+      old = link->data;
       g_hash_table_remove (cache->by_key, old->key);
       cache->bytes -= old->bytes;
       entry_free (old);
@@ -145,8 +149,10 @@ rthunk_result_cache_insert (RthunkResultCache *cache,
       memcpy (entry->key, key, RTHUNK_HASH_LEN);
       entry->value = rthunk_value_ref (value);
       entry->bytes = bytes;
-      g_queue_push_tail (&cache->lru, entry);
-      g_hash_table_insert (cache->by_key, entry->key, cache->lru.tail);
+      entry->link.data = entry;
+      entry->link.prev = entry->link.next = NULL;
+      g_queue_push_tail_link (&cache->lru, &entry->link);
+      g_hash_table_insert (cache->by_key, entry->key, &entry->link);
       cache->bytes += bytes;
       evict_locked (cache);
     }
