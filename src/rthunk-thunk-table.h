@@ -14,8 +14,10 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gint ref_count;
+  /* first: the table's key (the id) and value (the entry) are then the
+   * same pointer, and its hash table keeps no separate array of values */
   guint8 id[RTHUNK_THUNK_ID_LEN];
+  gint ref_count;
   RthunkThunkState state;        /* read and written under the table lock */
   RthunkNode *expr;
   GHashTable *inputs;            /* name → RthunkValue */

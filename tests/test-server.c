@@ -1224,6 +1224,32 @@ test_batch_holder_refused (void)
   g_assert_nonnull (strstr (thunk->error->message, "does not fetch from"));
 }
 
+/* Through a session: b reads a, still running on the same server, so b's
+ * request names a's thunk and is sent before a finished; the server's
+ * pipelined counter shows it. */
+static void
+test_session_pipelines (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  g_autoptr(RthunkSession) session = rthunk_session_new ();
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(RthunkValue) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rthunk_session_add_server (session, shared_server->address, &error));
+  g_assert_no_error (error);
+  value = rthunk_session_eval (session, "(let [a (remote (delay 300 41)) b (remote (+ a 1))] b)",
+                               "<test>", &error);
+  g_assert_no_error (error);
+  result = rthunk_session_wait (session, value, 60000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (result), ==, 42);
+  after = wire_info (w);
+  g_assert_cmpint (after->counters->pipelined, >, before->counters->pipelined);
+}
+
 static void
 test_batch_mixed (void)
 {
@@ -1419,6 +1445,7 @@ main (int    argc,
   g_test_add_func ("/server/batch/chain-proposed-ids", test_batch_chain_proposed_ids);
   g_test_add_func ("/server/batch/proposed-id-refused", test_batch_proposed_id_refused);
   g_test_add_func ("/server/batch/holder-refused", test_batch_holder_refused);
+  g_test_add_func ("/server/session/pipelines", test_session_pipelines);
   g_test_add_func ("/server/concurrency/slow-does-not-block", test_slow_does_not_block);
   g_test_add_func ("/server/concurrency/threads", test_threads);
   g_test_add_func ("/server/sigterm/running-thunk", test_sigterm_running);
