@@ -1,18 +1,21 @@
 /* rthunk-client.c — a client of one server
  *
- * One connection, framed and validated by rthunk-frame like the server's,
- * with the generated Thrift client on top. Calls are serialized by a lock,
- * so a client can be shared between threads. A broken connection is
- * reopened on the next call.
+ * Connections come from a small pool (rthunk-client-pool.c), each framed
+ * and validated by rthunk-frame like the server's, with the generated
+ * Thrift client on top. A call holds one connection alone, so several
+ * threads (and the GTask workers of the _async forms in
+ * rthunk-client-async.c) call one client at once. A connection that saw an
+ * error is dropped; the next call opens another.
+ *
+ * Every call is written once, as a "run" function taking a GCancellable
+ * (rthunk-client-private.h); the sync forms pass none.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <netdb.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "rthunk-client-pool.h"
+#include "rthunk-client-private.h"
 #include "rthunk-frame.h"
 #include "rthunk-type-private.h"
 #include "rthunk-wire.h"
@@ -21,6 +24,7 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define CALL_TIMEOUT_MS 70000          /* above the longest thunkAwait */
 #define AWAIT_SLICE_MS 1000
+#define DEFAULT_ADDRESS "localhost:9090"
 
 struct _RthunkClient
 {
@@ -29,10 +33,10 @@ struct _RthunkClient
   char *address;
   char *host;
   char *port;
-  GMutex lock;
-  RthunkFrameTransport *transport;
-  ThriftProtocol *protocol;
-  RthunkWireRemoteExecutionServiceIf *stub;
+  RthunkPool *pool;
+  guint max_connections;        /* until the pool exists */
+
+  GMutex lock;                  /* the fields below */
   char *server_name;
   char **capabilities;
   char **fetches_from;          /* servers it fetches inputs from (patterns) */
@@ -42,18 +46,59 @@ struct _RthunkClient
   guint definitions_sent;
 };
 
+enum {
+  PROP_0,
+  PROP_ADDRESS,
+  PROP_MAX_CONNECTIONS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireFuncDef, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireMissingDefinitions, g_object_unref)
+
+/* HOST:PORT, [V6]:PORT or HOST (port 9090). */
+static void
+parse_address (RthunkClient *self)
+{
+  const char *colon = strrchr (self->address, ':');
+
+  if (colon != NULL)
+    {
+      self->host = g_strndup (self->address, colon - self->address);
+      self->port = g_strdup (colon + 1);
+    }
+  else
+    {
+      self->host = g_strdup (self->address);
+      self->port = g_strdup ("9090");
+    }
+  /* [::1]:9090 */
+  if (self->host[0] == '[' && g_str_has_suffix (self->host, "]"))
+    {
+      char *bare = g_strndup (self->host + 1, strlen (self->host) - 2);
+
+      g_free (self->host);
+      self->host = bare;
+    }
+}
 
 static void
-disconnect_locked (RthunkClient *self)
+rthunk_client_constructed (GObject *object)
 {
-  g_clear_object (&self->stub);
-  g_clear_object (&self->protocol);
-  if (self->transport != NULL)
-    thrift_transport_close (THRIFT_TRANSPORT (self->transport), NULL);
-  g_clear_object (&self->transport);
+  RthunkClient *self = RTHUNK_CLIENT (object);
+
+  G_OBJECT_CLASS (rthunk_client_parent_class)->constructed (object);
+  rthunk_wire_ensure_types ();
+  if (self->address == NULL)
+    self->address = g_strdup (DEFAULT_ADDRESS);
+  parse_address (self);
+  self->pool = rthunk_pool_new (self->address, self->host, self->port,
+                                CONNECT_TIMEOUT_MS, CALL_TIMEOUT_MS);
+  rthunk_pool_set_max (self->pool, self->max_connections);
 }
 
 static void
@@ -61,7 +106,7 @@ rthunk_client_finalize (GObject *object)
 {
   RthunkClient *self = RTHUNK_CLIENT (object);
 
-  disconnect_locked (self);
+  g_clear_pointer (&self->pool, rthunk_pool_free);
   g_clear_object (&self->catalog);
   g_free (self->server_name);
   g_strfreev (self->capabilities);
@@ -75,22 +120,95 @@ rthunk_client_finalize (GObject *object)
 }
 
 static void
+rthunk_client_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  RthunkClient *self = RTHUNK_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_uint (value, rthunk_client_get_max_connections (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rthunk_client_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  RthunkClient *self = RTHUNK_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_ADDRESS:
+      self->address = g_value_dup_string (value);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      rthunk_client_set_max_connections (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 rthunk_client_class_init (RthunkClientClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = rthunk_client_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = rthunk_client_constructed;
+  object_class->finalize = rthunk_client_finalize;
+  object_class->get_property = rthunk_client_get_property;
+  object_class->set_property = rthunk_client_set_property;
+
+  /**
+   * RthunkClient:address:
+   *
+   * `HOST:PORT` of the server (`localhost:9090` when not given).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ADDRESS] =
+    g_param_spec_string ("address", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * RthunkClient:max-connections:
+   *
+   * How many connections to the server the client opens at most; a call
+   * made while all of them are busy waits for one to be free.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_CONNECTIONS] =
+    g_param_spec_uint ("max-connections", NULL, NULL, 1, RTHUNK_POOL_LIMIT_MAX,
+                       RTHUNK_POOL_DEFAULT_MAX,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 rthunk_client_init (RthunkClient *self)
 {
   g_mutex_init (&self->lock);
+  self->max_connections = RTHUNK_POOL_DEFAULT_MAX;
 }
 
 /**
  * rthunk_client_new:
  * @address: `HOST:PORT` of a server
  *
- * Creates a client; nothing is sent until rthunk_client_connect().
+ * Creates a client; nothing is sent until the first call.
  *
  * Returns: (transfer full): a new client
  *
@@ -99,34 +217,9 @@ rthunk_client_init (RthunkClient *self)
 RthunkClient *
 rthunk_client_new (const char *address)
 {
-  RthunkClient *self;
-  const char *colon;
-
   g_return_val_if_fail (address != NULL, NULL);
 
-  rthunk_wire_ensure_types ();
-  self = g_object_new (RTHUNK_TYPE_CLIENT, NULL);
-  self->address = g_strdup (address);
-  colon = strrchr (address, ':');
-  if (colon != NULL)
-    {
-      self->host = g_strndup (address, colon - address);
-      self->port = g_strdup (colon + 1);
-    }
-  else
-    {
-      self->host = g_strdup (address);
-      self->port = g_strdup ("9090");
-    }
-  /* [::1]:9090 */
-  if (self->host[0] == '[' && g_str_has_suffix (self->host, "]"))
-    {
-      char *bare = g_strndup (self->host + 1, strlen (self->host) - 2);
-
-      g_free (self->host);
-      self->host = bare;
-    }
-  return self;
+  return g_object_new (RTHUNK_TYPE_CLIENT, "address", address, NULL);
 }
 
 /**
@@ -145,6 +238,84 @@ rthunk_client_get_address (RthunkClient *client)
   return client->address;
 }
 
+/**
+ * rthunk_client_get_max_connections:
+ * @client: a client
+ *
+ * Returns: the #RthunkClient:max-connections bound
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_client_get_max_connections (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
+
+  return client->pool != NULL ? rthunk_pool_get_max (client->pool) : client->max_connections;
+}
+
+/**
+ * rthunk_client_set_max_connections:
+ * @client: a client
+ * @max_connections: how many connections @client may open at once, at
+ *   least 1
+ *
+ * Changes the #RthunkClient:max-connections bound. Lowering it closes idle
+ * connections above it at once and busy ones when their call ends.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_client_set_max_connections (RthunkClient *client,
+                                   guint         max_connections)
+{
+  g_return_if_fail (RTHUNK_IS_CLIENT (client));
+  g_return_if_fail (max_connections >= 1 && max_connections <= RTHUNK_POOL_LIMIT_MAX);
+
+  if (rthunk_client_get_max_connections (client) == max_connections)
+    return;
+  client->max_connections = max_connections;
+  if (client->pool != NULL)
+    rthunk_pool_set_max (client->pool, max_connections);
+  g_object_notify_by_pspec (G_OBJECT (client), properties[PROP_MAX_CONNECTIONS]);
+}
+
+/**
+ * rthunk_client_get_connections_opened:
+ * @client: a client
+ *
+ * How many connections @client has opened since it was created: with no
+ * errors this never exceeds #RthunkClient:max-connections, because idle
+ * connections are reused.
+ *
+ * Returns: the number of sockets opened
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_client_get_connections_opened (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
+
+  return rthunk_pool_get_opened (client->pool);
+}
+
+/**
+ * rthunk_client_get_connections_open:
+ * @client: a client
+ *
+ * Returns: how many connections @client holds now, idle or busy
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_client_get_connections_open (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
+
+  return rthunk_pool_get_open (client->pool);
+}
+
 /* ---- the connection ---------------------------------------------------- */
 
 /* What every call carries: the token, when there is one. */
@@ -153,71 +324,45 @@ new_auth (RthunkClient *self)
 {
   RthunkWireAuth *auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
 
+  g_mutex_lock (&self->lock);
   if (self->token != NULL)
     g_object_set (auth, "token", self->token, NULL);
+  g_mutex_unlock (&self->lock);
   return auth;
 }
 
-static int
-connect_socket (RthunkClient  *self,
-                GError       **error)
+/* The catalog, or NULL before the first connect. */
+static RthunkCatalog *
+dup_catalog (RthunkClient *self)
 {
-  struct addrinfo hints = { 0, };
-  struct addrinfo *result = NULL;
-  int fd = -1, rc, saved = ECONNREFUSED;
+  RthunkCatalog *catalog;
 
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  if ((rc = getaddrinfo (self->host, self->port, &hints, &result)) != 0)
-    {
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
-                   _("cannot resolve server %s: %s"), self->address, gai_strerror (rc));
-      return -1;
-    }
-  for (struct addrinfo *ai = result; ai != NULL && fd < 0; ai = ai->ai_next)
-    {
-      fd = socket (ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-      if (fd < 0)
-        continue;
-      rthunk_frame_set_timeouts (fd, CONNECT_TIMEOUT_MS, NULL);
-      if (connect (fd, ai->ai_addr, ai->ai_addrlen) < 0)
-        {
-          saved = errno;
-          close (fd);
-          fd = -1;
-        }
-    }
-  freeaddrinfo (result);
-  if (fd < 0)
-    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
-                 _("cannot connect to server %s: %s"), self->address, g_strerror (saved));
-  else
-    rthunk_frame_set_timeouts (fd, CALL_TIMEOUT_MS, NULL);
-  return fd;
+  g_mutex_lock (&self->lock);
+  catalog = self->catalog != NULL ? g_object_ref (self->catalog) : NULL;
+  g_mutex_unlock (&self->lock);
+  return catalog;
 }
 
-static gboolean
-ensure_connected_locked (RthunkClient  *self,
-                         GError       **error)
+/* A transport failure: the connection cannot be trusted any more. */
+static void
+set_transport_error (RthunkClient  *self,
+                     GError        *transport_error,
+                     GError       **error)
 {
-  int fd;
-
-  if (self->stub != NULL)
-    return TRUE;
-  if ((fd = connect_socket (self, error)) < 0)
-    return FALSE;
-  self->transport = rthunk_frame_transport_new (fd, RTHUNK_FRAME_DEFAULT_MAX_BYTES * 8);
-  self->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", self->transport, NULL);
-  self->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
-                             "input_protocol", self->protocol,
-                             "output_protocol", self->protocol, NULL);
-  return TRUE;
+  if (g_error_matches (transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT))
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT,
+                 _("server %s did not answer within %d s"), self->address, CALL_TIMEOUT_MS / 1000);
+  else
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST,
+                 _("lost the connection to server %s in the middle of a call: %s"), self->address,
+                 transport_error != NULL ? transport_error->message : _("unknown error"));
 }
 
 /* Turns what a call left behind into one GError: an IDL exception keeps its
- * code; a transport failure closes the connection. */
+ * code; a transport failure marks the connection broken. */
 static gboolean
 call_failed (RthunkClient  *self,
+             RthunkConn    *conn,
              GError        *transport_error,
              GObject       *exception,
              GError       **error)
@@ -234,22 +379,15 @@ call_failed (RthunkClient  *self,
       g_clear_error (&transport_error);
       return FALSE;
     }
-  disconnect_locked (self);
-  if (transport_error != NULL && transport_error->domain == RTHUNK_FRAME_ERROR &&
-      transport_error->code == RTHUNK_FRAME_ERROR_TIMEOUT)
-    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT,
-                 _("server %s did not answer in time"), self->address);
-  else
-    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
-                 _("lost the connection to server %s: %s"), self->address,
-                 transport_error != NULL ? transport_error->message : _("unknown error"));
+  conn->broken = TRUE;
+  set_transport_error (self, transport_error, error);
   g_clear_error (&transport_error);
   return FALSE;
 }
 
 /* ---- calls ------------------------------------------------------------- */
 
-/* The valid UTF-8 strings of a list the server sent. */
+/* The valid UTF-8 strings of a list the server sent, NULL-terminated. */
 static char **
 valid_strings (const GPtrArray *list)
 {
@@ -265,32 +403,57 @@ valid_strings (const GPtrArray *list)
   return out;
 }
 
+/* Stores what getServerInfo said. The name and capabilities are replaced
+ * only when they changed, so the pointers the getters gave out stay valid
+ * across pings. */
+static void
+store_info (RthunkClient         *self,
+            RthunkWireServerInfo *info)
+{
+  const char *name = info->name != NULL && g_utf8_validate (info->name, -1, NULL)
+                     ? info->name : self->address;
+  g_auto(GStrv) capabilities = valid_strings (info->capabilities);
+  g_auto(GStrv) fetches_from = valid_strings (info->fetchesFrom);
+
+  g_mutex_lock (&self->lock);
+  if (g_strcmp0 (self->server_name, name) != 0)
+    {
+      g_free (self->server_name);
+      self->server_name = g_strdup (name);
+    }
+  if (self->capabilities == NULL || !g_strv_equal ((const char *const *) self->capabilities,
+                                                   (const char *const *) capabilities))
+    {
+      g_strfreev (self->capabilities);
+      self->capabilities = g_steal_pointer (&capabilities);
+    }
+  g_strfreev (self->fetches_from);
+  self->fetches_from = g_steal_pointer (&fetches_from);
+  self->load = info->running + info->queued;
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
-fetch_info_locked (RthunkClient  *self,
-                   GError       **error)
+fetch_info (RthunkClient  *self,
+            RthunkConn    *conn,
+            GError       **error)
 {
   g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
   g_autoptr(RthunkWireAuth) auth = new_auth (self);
   RthunkWireNotAuthorized *denied = NULL;
   GError *call_error = NULL;
 
-  if (!rthunk_wire_remote_execution_service_if_get_server_info (self->stub, &info, auth,
+  if (!rthunk_wire_remote_execution_service_if_get_server_info (conn->stub, &info, auth,
                                                                 &denied, &call_error))
-    return call_failed (self, call_error, (GObject *) denied, error);
-  g_free (self->server_name);
-  self->server_name = g_strdup (info->name != NULL && g_utf8_validate (info->name, -1, NULL)
-                                ? info->name : self->address);
-  g_strfreev (self->capabilities);
-  self->capabilities = valid_strings (info->capabilities);
-  g_strfreev (self->fetches_from);
-  self->fetches_from = valid_strings (info->fetchesFrom);
-  self->load = info->running + info->queued;
+    return call_failed (self, conn, call_error, (GObject *) denied, error);
+  store_info (self, info);
   return TRUE;
 }
 
 static gboolean
-fetch_catalog_locked (RthunkClient  *self,
-                      GError       **error)
+fetch_catalog (RthunkClient  *self,
+               RthunkConn    *conn,
+               GError       **error)
 {
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -300,10 +463,10 @@ fetch_catalog_locked (RthunkClient  *self,
   RthunkWireNotAuthorized *denied = NULL;
   GError *call_error = NULL;
 
-  if (!rthunk_wire_remote_execution_service_if_get_func_defs (self->stub, &defs, names, auth,
+  if (!rthunk_wire_remote_execution_service_if_get_func_defs (conn->stub, &defs, names, auth,
                                                               &invalid, &denied, &call_error))
-    return call_failed (self, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
-                        error);
+    return call_failed (self, conn, call_error,
+                        invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
   for (guint k = 0; k < defs->len; k++)
     {
       RthunkWireFuncDef *def = g_ptr_array_index (defs, k);
@@ -322,8 +485,27 @@ fetch_catalog_locked (RthunkClient  *self,
           return FALSE;
         }
     }
+  g_mutex_lock (&self->lock);
   g_set_object (&self->catalog, catalog);
+  g_mutex_unlock (&self->lock);
   return TRUE;
+}
+
+gboolean
+rthunk_client_connect_run (RthunkClient  *self,
+                           gboolean       catalog_if_missing,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  g_autoptr(RthunkCatalog) had = dup_catalog (self);
+  RthunkCall call;
+  gboolean ok;
+
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return FALSE;
+  ok = fetch_info (self, call.conn, error) &&
+       ((catalog_if_missing && had != NULL) || fetch_catalog (self, call.conn, error));
+  return rthunk_call_end (&call, ok, error);
 }
 
 /**
@@ -334,7 +516,8 @@ fetch_catalog_locked (RthunkClient  *self,
  * Connects, reads the server's name and its whole catalog.
  *
  * Returns: %TRUE, or %FALSE with @error set (%RTHUNK_ERROR_CONNECTION when
- *   the server cannot be reached)
+ *   the server cannot be reached, %RTHUNK_ERROR_TIMEOUT when it does not
+ *   answer, %RTHUNK_ERROR_CONNECTION_LOST when it goes away mid-call)
  *
  * Since: 0.1
  */
@@ -342,16 +525,9 @@ gboolean
 rthunk_client_connect (RthunkClient  *client,
                        GError       **error)
 {
-  gboolean ok;
-
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
 
-  g_mutex_lock (&client->lock);
-  ok = ensure_connected_locked (client, error) &&
-       fetch_info_locked (client, error) &&
-       fetch_catalog_locked (client, error);
-  g_mutex_unlock (&client->lock);
-  return ok;
+  return rthunk_client_connect_run (client, FALSE, NULL, error);
 }
 
 /**
@@ -405,10 +581,15 @@ gboolean
 rthunk_client_fetches_from (RthunkClient *client,
                             const char   *address)
 {
+  gboolean allowed;
+
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
-  return rthunk_address_allowed ((const char *const *) client->fetches_from, address);
+  g_mutex_lock (&client->lock);
+  allowed = rthunk_address_allowed ((const char *const *) client->fetches_from, address);
+  g_mutex_unlock (&client->lock);
+  return allowed;
 }
 
 /**
@@ -434,7 +615,7 @@ rthunk_client_get_load (RthunkClient *client)
  * @error: return location for a #GError
  *
  * Asks the server for its info again (reconnecting if needed): its name,
- * capabilities and load.
+ * capabilities and load; and for its catalog when there is none yet.
  *
  * Returns: %TRUE if the server answered
  *
@@ -444,16 +625,9 @@ gboolean
 rthunk_client_ping (RthunkClient  *client,
                     GError       **error)
 {
-  gboolean ok;
-
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
 
-  g_mutex_lock (&client->lock);
-  ok = ensure_connected_locked (client, error) && fetch_info_locked (client, error);
-  if (ok && client->catalog == NULL)
-    ok = fetch_catalog_locked (client, error);
-  g_mutex_unlock (&client->lock);
-  return ok;
+  return rthunk_client_connect_run (client, TRUE, NULL, error);
 }
 
 /**
@@ -528,7 +702,7 @@ fetchable_remote_handle (RthunkClient *self,
   RemoteHandle *handle = remote_handle (value);
 
   return handle != NULL && handle->client != self && handle->type != NULL &&
-         rthunk_address_allowed ((const char *const *) self->fetches_from, handle->client->address)
+         rthunk_client_fetches_from (self, handle->client->address)
     ? handle : NULL;
 }
 
@@ -549,11 +723,13 @@ finished_value (gint                 state,
   return NULL;
 }
 
+/* One thunkAwait slice for one thunk: *result stays NULL while it runs. */
 static gboolean
-await_once_locked (RthunkClient  *self,
-                   GByteArray    *id,
-                   RthunkValue  **result,
-                   GError       **error)
+await_once (RthunkClient  *self,
+            RthunkConn    *conn,
+            GByteArray    *id,
+            RthunkValue  **result,
+            GError       **error)
 {
   g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
@@ -565,12 +741,10 @@ await_once_locked (RthunkClient  *self,
 
   rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
   g_ptr_array_add (thunks, thunk);
-  if (!ensure_connected_locked (self, error))
-    return FALSE;
-  if (!rthunk_wire_remote_execution_service_if_thunk_await (self->stub, &done, thunks, AWAIT_SLICE_MS,
+  if (!rthunk_wire_remote_execution_service_if_thunk_await (conn->stub, &done, thunks, AWAIT_SLICE_MS,
                                                             auth, &invalid, &denied, &call_error))
-    return call_failed (self, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
-                        error);
+    return call_failed (self, conn, call_error,
+                        invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
   for (guint k = 0; k < done->len; k++)
     {
       RthunkWireVarCont *cont = g_ptr_array_index (done, k);
@@ -586,6 +760,7 @@ await_once_locked (RthunkClient  *self,
   return TRUE;
 }
 
+/* Forcing a pending value: one connection, awaited slice by slice. */
 static RthunkValue *
 force_remote (gpointer   data,
               GError   **error)
@@ -593,11 +768,14 @@ force_remote (gpointer   data,
   RemoteHandle *handle = data;
   RthunkClient *self = handle->client;
   RthunkValue *result = NULL;
+  RthunkCall call;
+  gboolean ok;
 
-  g_mutex_lock (&self->lock);
-  while (await_once_locked (self, handle->id, &result, error) && result == NULL)
+  if (!rthunk_call_begin (&call, self->pool, NULL, error))
+    return NULL;
+  while ((ok = await_once (self, call.conn, handle->id, &result, error)) && result == NULL)
     ;
-  g_mutex_unlock (&self->lock);
+  rthunk_call_end (&call, ok, error);
   return result;
 }
 
@@ -788,11 +966,12 @@ wire_definition (DefHasher  *h,
 /* Sends the definitions the server said it lacks (with those of the
  * closure that come before them, in order). */
 static gboolean
-put_missing_locked (RthunkClient                 *self,
-                    DefHasher                    *h,
-                    GPtrArray                    *closure,
-                    RthunkWireMissingDefinitions *missing,
-                    GError                      **error)
+put_missing (RthunkClient                 *self,
+             RthunkConn                   *conn,
+             DefHasher                    *h,
+             GPtrArray                    *closure,
+             RthunkWireMissingDefinitions *missing,
+             GError                      **error)
 {
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(RthunkWireAuth) auth = new_auth (self);
@@ -822,20 +1001,21 @@ put_missing_locked (RthunkClient                 *self,
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
                         _("server %s asked for definitions this client never named"),
                         self->address), FALSE;
-  if (!rthunk_wire_remote_execution_service_if_put_definitions (self->stub, &added, defs, auth,
+  if (!rthunk_wire_remote_execution_service_if_put_definitions (conn->stub, &added, defs, auth,
                                                                 &invalid, &denied, &call_error))
-    return call_failed (self, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
-                        error);
+    return call_failed (self, conn, call_error,
+                        invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  g_mutex_lock (&self->lock);
   self->definitions_sent += defs->len;
+  g_mutex_unlock (&self->lock);
   return TRUE;
 }
 
 /* Checks @expr against the server's catalog, with @inputs bound, and
  * builds the request with the type of every node. */
-/* Checks @expr against the server's catalog, with @inputs bound, and
- * builds the request with the type of every node. */
 static RthunkWireEvalRequest *
 build_request (RthunkClient  *self,
+               RthunkCatalog *catalog,
                RthunkNode    *expr,
                GHashTable    *inputs,
                DefHasher     *h,
@@ -845,13 +1025,7 @@ build_request (RthunkClient  *self,
                GError       **error)
 {
   g_autoptr(RthunkWireEvalRequest) request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
-
-  if (by_reference)
-    {
-      g_object_set (request->options, "byReference", TRUE, NULL);
-      request->__isset_options = TRUE;
-    }
-  g_autoptr(RthunkChecker) checker = rthunk_checker_new (self->catalog);
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
   g_autoptr(GHashTable) node_types = NULL;
   g_autoptr(RthunkType) type = NULL;
   GHashTableIter iter;
@@ -859,6 +1033,11 @@ build_request (RthunkClient  *self,
   guint next_var = 0;
 
   rthunk_checker_set_remote_allowed (checker, FALSE);
+  if (by_reference)
+    {
+      g_object_set (request->options, "byReference", TRUE, NULL);
+      request->__isset_options = TRUE;
+    }
   if (inputs != NULL)
     {
       g_hash_table_iter_init (&iter, inputs);
@@ -908,11 +1087,12 @@ build_request (RthunkClient  *self,
 /* One submitEvalRequest; FALSE with @missing set when the server lacks
  * definitions. */
 static gboolean
-submit_locked (RthunkClient                  *self,
-               RthunkWireEvalRequest         *request,
-               RthunkWireRemoteThunk        **thunk,
-               RthunkWireMissingDefinitions **missing,
-               GError                       **error)
+submit_once (RthunkClient                  *self,
+             RthunkConn                    *conn,
+             RthunkWireEvalRequest         *request,
+             RthunkWireRemoteThunk        **thunk,
+             RthunkWireMissingDefinitions **missing,
+             GError                       **error)
 {
   g_autoptr(RthunkWireAuth) auth = new_auth (self);
   RthunkWireInvalidRequest *invalid = NULL;
@@ -922,9 +1102,7 @@ submit_locked (RthunkClient                  *self,
   GError *call_error = NULL;
   GObject *exception;
 
-  if (!ensure_connected_locked (self, error))
-    return FALSE;
-  if (rthunk_wire_remote_execution_service_if_submit_eval_request (self->stub, thunk, request, auth,
+  if (rthunk_wire_remote_execution_service_if_submit_eval_request (conn->stub, thunk, request, auth,
                                                                    &invalid, &type_failure, missing,
                                                                    &overloaded, &denied, &call_error))
     return TRUE;
@@ -932,11 +1110,89 @@ submit_locked (RthunkClient                  *self,
     return FALSE;
   exception = invalid != NULL ? (GObject *) invalid : type_failure != NULL ? (GObject *) type_failure
             : overloaded != NULL ? (GObject *) overloaded : (GObject *) denied;
-  return call_failed (self, call_error, exception, error);
+  return call_failed (self, conn, call_error, exception, error);
 }
 
-static RthunkValue *submit_expression (RthunkClient *client, RthunkNode *expr, GHashTable *inputs,
-                                       GHashTable *definitions, gboolean by_reference, GError **error);
+/* Submits @request, sending the definitions the server asks for. */
+static RthunkWireRemoteThunk *
+submit_with_definitions (RthunkClient           *self,
+                         RthunkConn             *conn,
+                         RthunkWireEvalRequest  *request,
+                         DefHasher              *h,
+                         GPtrArray              *closure,
+                         GError                **error)
+{
+  for (guint attempt = 0; attempt < 4; attempt++)
+    {
+      g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+      g_autoptr(RthunkWireMissingDefinitions) missing = NULL;
+
+      if (submit_once (self, conn, request, &thunk, &missing, error))
+        return g_steal_pointer (&thunk);
+      if (missing == NULL || !put_missing (self, conn, h, closure, missing, error))
+        return NULL;
+    }
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+               _("server %s kept asking for definitions"), self->address);
+  return NULL;
+}
+
+/* The value a submission answered: finished inline, or pending. */
+static RthunkValue *
+submitted_value (RthunkClient           *self,
+                 RthunkWireRemoteThunk  *thunk,
+                 RthunkType             *type,
+                 gboolean                by_reference,
+                 GError                **error)
+{
+  if (thunk->id == NULL || thunk->id->len == 0 || thunk->id->len > 64)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
+                   self->address);
+      return NULL;
+    }
+  /* a remote reference is one even when it finished at once */
+  if (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
+      (!by_reference || thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE))
+    return finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
+                           thunk->__isset_error ? thunk->error : NULL, error);
+  return new_pending (self, thunk->id, type, by_reference);
+}
+
+RthunkValue *
+rthunk_client_submit_run (RthunkClient  *self,
+                          RthunkNode    *expr,
+                          GHashTable    *inputs,
+                          GHashTable    *definitions,
+                          gboolean       by_reference,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autoptr(RthunkWireEvalRequest) request = NULL;
+  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  g_autoptr(RthunkCatalog) catalog = NULL;
+  g_autoptr(GPtrArray) closure = NULL;
+  g_autoptr(GHashTable) hashes = NULL;
+  g_autoptr(GHashTable) visiting = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  DefHasher h = { definitions, NULL, NULL, NULL };
+  RthunkCall call;
+
+  if ((catalog = dup_catalog (self)) == NULL &&
+      (!rthunk_client_connect_run (self, FALSE, cancellable, error) || (catalog = dup_catalog (self)) == NULL))
+    return NULL;
+  h.hashes = hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  h.visiting = visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  if ((closure = definition_closure (&h, expr, error)) == NULL ||
+      (request = build_request (self, catalog, expr, inputs, &h, closure, by_reference, &type, error)) == NULL)
+    return NULL;
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return NULL;
+  thunk = submit_with_definitions (self, call.conn, request, &h, closure, error);
+  if (!rthunk_call_end (&call, thunk != NULL, error))
+    return NULL;
+  return submitted_value (self, thunk, type, by_reference, error);
+}
 
 /**
  * rthunk_client_submit:
@@ -992,7 +1248,10 @@ rthunk_client_submit_full (RthunkClient  *client,
                            GHashTable    *definitions,
                            GError       **error)
 {
-  return submit_expression (client, expr, inputs, definitions, FALSE, error);
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (expr != NULL, NULL);
+
+  return rthunk_client_submit_run (client, expr, inputs, definitions, FALSE, NULL, error);
 }
 
 /**
@@ -1024,72 +1283,10 @@ rthunk_client_submit_reference (RthunkClient  *client,
                                 GHashTable    *definitions,
                                 GError       **error)
 {
-  return submit_expression (client, expr, inputs, definitions, TRUE, error);
-}
-
-static RthunkValue *
-submit_expression (RthunkClient  *client,
-                   RthunkNode    *expr,
-                   GHashTable    *inputs,
-                   GHashTable    *definitions,
-                   gboolean       by_reference,
-                   GError       **error)
-{
-  g_autoptr(RthunkWireEvalRequest) request = NULL;
-  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
-  g_autoptr(GPtrArray) closure = NULL;
-  g_autoptr(GHashTable) hashes = NULL;
-  g_autoptr(GHashTable) visiting = NULL;
-  g_autoptr(RthunkType) type = NULL;
-  DefHasher h = { definitions, NULL, NULL, NULL };
-  gboolean ok = FALSE;
-
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
   g_return_val_if_fail (expr != NULL, NULL);
 
-  if (client->catalog == NULL && !rthunk_client_connect (client, error))
-    return NULL;
-  h.hashes = hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
-  h.visiting = visiting = g_hash_table_new (g_str_hash, g_str_equal);
-  if ((closure = definition_closure (&h, expr, error)) == NULL ||
-      (request = build_request (client, expr, inputs, &h, closure, by_reference, &type, error)) == NULL)
-    return NULL;
-  g_mutex_lock (&client->lock);
-  for (guint attempt = 0; attempt < 4 && !ok; attempt++)
-    {
-      RthunkWireMissingDefinitions *missing = NULL;
-
-      g_clear_object (&thunk);
-      thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-      ok = submit_locked (client, request, &thunk, &missing, error);
-      if (!ok && missing == NULL)
-        break;
-      if (!ok && !put_missing_locked (client, &h, closure, missing, error))
-        {
-          g_object_unref (missing);
-          break;
-        }
-      g_clear_object (&missing);
-    }
-  g_mutex_unlock (&client->lock);
-  if (!ok)
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
-                     _("server %s kept asking for definitions"), client->address);
-      return NULL;
-    }
-  if (thunk->id == NULL || thunk->id->len == 0 || thunk->id->len > 64)
-    {
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
-                   client->address);
-      return NULL;
-    }
-  if (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
-      (!by_reference || thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE))
-    return finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
-                           thunk->__isset_error ? thunk->error : NULL, error);
-  return new_pending (client, thunk->id, type, by_reference);
+  return rthunk_client_submit_run (client, expr, inputs, definitions, TRUE, NULL, error);
 }
 
 /**
@@ -1103,9 +1300,14 @@ submit_expression (RthunkClient  *client,
 guint
 rthunk_client_get_definitions_sent (RthunkClient *client)
 {
+  guint sent;
+
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
 
-  return client->definitions_sent;
+  g_mutex_lock (&client->lock);
+  sent = client->definitions_sent;
+  g_mutex_unlock (&client->lock);
+  return sent;
 }
 
 /**
@@ -1121,8 +1323,10 @@ rthunk_client_set_token (RthunkClient *client,
 {
   g_return_if_fail (RTHUNK_IS_CLIENT (client));
 
+  g_mutex_lock (&client->lock);
   g_free (client->token);
   client->token = g_strdup (token);
+  g_mutex_unlock (&client->lock);
 }
 
 /* ---- many thunks at once: what RthunkThunk's collector uses ------------- */
@@ -1140,25 +1344,81 @@ wire_thunk_for_id (GBytes *id)
   return thunk;
 }
 
-/* Reports one finished thunk of a thunkAwait answer to @func. */
-static void
-report_var_cont (RthunkWireVarCont     *cont,
-                 RthunkClientAwaitFunc  func,
-                 gpointer               user_data)
+/* The value or error of one VarCont, and its state; 0 for a state that
+ * is not one. */
+static RthunkThunkState
+var_cont_result (RthunkWireVarCont  *cont,
+                 RthunkValue       **value,
+                 GError            **error)
 {
-  g_autoptr(GBytes) id = NULL;
-  g_autoptr(RthunkValue) value = NULL;
-  g_autoptr(GError) error = NULL;
+  switch (cont->state)
+    {
+    case RTHUNK_WIRE_THUNK_STATE_PENDING:
+    case RTHUNK_WIRE_THUNK_STATE_RUNNING:
+      return (RthunkThunkState) cont->state;
+    case RTHUNK_WIRE_THUNK_STATE_CANCELLED:
+      g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
+      return RTHUNK_THUNK_CANCELLED;
+    case RTHUNK_WIRE_THUNK_STATE_DONE:
+    case RTHUNK_WIRE_THUNK_STATE_FAILED:
+      *value = finished_value (cont->state, cont->__isset_value ? cont->value : NULL,
+                               cont->__isset_error ? cont->error : NULL, error);
+      return *value != NULL ? RTHUNK_THUNK_DONE : RTHUNK_THUNK_FAILED;
+    default:
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("a thunk in an unknown state %d"),
+                   cont->state);
+      return 0;
+    }
+}
 
-  if (cont->id == NULL || cont->id->len == 0)
-    return;
-  id = g_bytes_new (cont->id->data, cont->id->len);
-  if (cont->state == RTHUNK_WIRE_THUNK_STATE_CANCELLED)
-    g_set_error_literal (&error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
-  else
-    value = finished_value (cont->state, cont->__isset_value ? cont->value : NULL,
-                            cont->__isset_error ? cont->error : NULL, &error);
-  func (id, value, error, user_data);
+void
+rthunk_client_report_finished (GPtrArray             *done,
+                               RthunkClientAwaitFunc  func,
+                               gpointer               user_data)
+{
+  for (guint k = 0; k < done->len; k++)
+    {
+      RthunkWireVarCont *cont = g_ptr_array_index (done, k);
+      g_autoptr(GBytes) id = NULL;
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (cont->id == NULL || cont->id->len == 0)
+        continue;
+      id = g_bytes_new (cont->id->data, cont->id->len);
+      var_cont_result (cont, &value, &error);
+      func (id, value, error, user_data);
+    }
+}
+
+GPtrArray *
+rthunk_client_await_run (RthunkClient  *self,
+                         GPtrArray     *ids,
+                         guint          timeout_ms,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  RthunkCall call;
+  gboolean ok;
+
+  for (guint k = 0; k < ids->len; k++)
+    g_ptr_array_add (thunks, wire_thunk_for_id (g_ptr_array_index (ids, k)));
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return NULL;
+  ok = rthunk_wire_remote_execution_service_if_thunk_await (call.conn->stub, &done, thunks,
+                                                            (gint32) MIN (timeout_ms, G_MAXINT32),
+                                                            auth, &invalid, &denied, &call_error) ||
+       call_failed (self, call.conn, call_error,
+                    invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  if (!rthunk_call_end (&call, ok, error))
+    return NULL;
+  return g_steal_pointer (&done);
 }
 
 /**
@@ -1189,34 +1449,40 @@ rthunk_client_await_many (RthunkClient           *client,
                           gpointer                user_data,
                           GError                **error)
 {
-  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(RthunkWireAuth) auth = NULL;
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
-  gboolean ok;
+  g_autoptr(GPtrArray) done = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
   g_return_val_if_fail (ids != NULL && ids->len > 0, FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
 
-  for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, wire_thunk_for_id (g_ptr_array_index (ids, k)));
-  g_mutex_lock (&client->lock);
-  auth = new_auth (client);
-  ok = ensure_connected_locked (client, error);
-  if (ok && !rthunk_wire_remote_execution_service_if_thunk_await (client->stub, &done, thunks,
-                                                                  (gint32) MIN (timeout_ms, G_MAXINT32),
-                                                                  auth, &invalid, &denied, &call_error))
-    ok = call_failed (client, call_error,
-                      invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
-  g_mutex_unlock (&client->lock);
-  if (!ok)
+  if ((done = rthunk_client_await_run (client, ids, timeout_ms, NULL, error)) == NULL)
     return FALSE;
-  for (guint k = 0; k < done->len; k++)
-    report_var_cont (g_ptr_array_index (done, k), func, user_data);
+  rthunk_client_report_finished (done, func, user_data);
   return TRUE;
+}
+
+gboolean
+rthunk_client_cancel_run (RthunkClient  *self,
+                          GBytes        *id,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_thunk_for_id (id);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  gboolean unfinished = FALSE;
+  RthunkCall call;
+  gboolean ok;
+
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return FALSE;
+  ok = rthunk_wire_remote_execution_service_if_thunk_cancel (call.conn->stub, &unfinished, thunk, auth,
+                                                             &invalid, &denied, &call_error) ||
+       call_failed (self, call.conn, call_error,
+                    invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  return rthunk_call_end (&call, ok, error);
 }
 
 /**
@@ -1236,27 +1502,85 @@ rthunk_client_cancel_thunk (RthunkClient  *client,
                             GBytes        *id,
                             GError       **error)
 {
-  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
-  g_autoptr(RthunkWireAuth) auth = NULL;
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
-  gboolean unfinished = FALSE;
-  gboolean ok;
-
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
 
-  thunk = wire_thunk_for_id (id);
-  g_mutex_lock (&client->lock);
-  auth = new_auth (client);
-  ok = ensure_connected_locked (client, error);
-  if (ok && !rthunk_wire_remote_execution_service_if_thunk_cancel (client->stub, &unfinished, thunk, auth,
-                                                                   &invalid, &denied, &call_error))
-    ok = call_failed (client, call_error,
-                      invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
-  g_mutex_unlock (&client->lock);
-  return ok;
+  return rthunk_client_cancel_run (client, id, NULL, error);
+}
+
+RthunkWireVarCont *
+rthunk_client_poll_run (RthunkClient  *self,
+                        GBytes        *id,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_thunk_for_id (id);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
+  g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  RthunkCall call;
+  gboolean ok;
+
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return NULL;
+  ok = rthunk_wire_remote_execution_service_if_thunk_get (call.conn->stub, &cont, thunk, auth,
+                                                          &invalid, &denied, &call_error) ||
+       call_failed (self, call.conn, call_error,
+                    invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  if (!rthunk_call_end (&call, ok, error))
+    return NULL;
+  return g_steal_pointer (&cont);
+}
+
+RthunkThunkState
+rthunk_client_poll_result (RthunkWireVarCont  *cont,
+                           RthunkValue       **value,
+                           GError            **error)
+{
+  g_autoptr(RthunkValue) result = NULL;
+  RthunkThunkState state = var_cont_result (cont, &result, error);
+
+  if (value != NULL)
+    *value = g_steal_pointer (&result);
+  return state;
+}
+
+/**
+ * rthunk_client_poll:
+ * @client: a client
+ * @id: the id of a thunk this client's server issued
+ * @value: (out) (optional) (nullable) (transfer full): the thunk's value,
+ *   when it is done
+ * @error: return location for a #GError
+ *
+ * Asks the server how the thunk is doing (`thunkGet`), without waiting for
+ * it to finish.
+ *
+ * Returns: %RTHUNK_THUNK_PENDING or %RTHUNK_THUNK_RUNNING while it runs;
+ *   %RTHUNK_THUNK_DONE with @value set; %RTHUNK_THUNK_FAILED or
+ *   %RTHUNK_THUNK_CANCELLED with @error set to the thunk's error; or 0 with
+ *   @error set when the call itself failed
+ *
+ * Since: 0.1
+ */
+RthunkThunkState
+rthunk_client_poll (RthunkClient  *client,
+                    GBytes        *id,
+                    RthunkValue  **value,
+                    GError       **error)
+{
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
+  g_return_val_if_fail (id != NULL, 0);
+
+  if (value != NULL)
+    *value = NULL;
+  if ((cont = rthunk_client_poll_run (client, id, NULL, error)) == NULL)
+    return 0;
+  return rthunk_client_poll_result (cont, value, error);
 }
 
 /**

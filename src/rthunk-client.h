@@ -5,10 +5,11 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 #include "rthunk-catalog.h"
 #include "rthunk-node.h"
+#include "rthunk-thunk.h"
 #include "rthunk-value.h"
 
 G_BEGIN_DECLS
@@ -18,6 +19,11 @@ G_DECLARE_FINAL_TYPE (RthunkClient, rthunk_client, RTHUNK, CLIENT, GObject)
 
 RthunkClient  *rthunk_client_new             (const char    *address) G_GNUC_WARN_UNUSED_RESULT;
 const char    *rthunk_client_get_address     (RthunkClient  *client);
+guint          rthunk_client_get_max_connections (RthunkClient *client);
+void           rthunk_client_set_max_connections (RthunkClient *client,
+                                                  guint         max_connections);
+guint          rthunk_client_get_connections_opened (RthunkClient *client);
+guint          rthunk_client_get_connections_open   (RthunkClient *client);
 gboolean       rthunk_client_connect         (RthunkClient  *client,
                                               GError       **error);
 const char    *rthunk_client_get_server_name (RthunkClient  *client);
@@ -74,5 +80,64 @@ gboolean       rthunk_client_cancel_thunk    (RthunkClient  *client,
                                               GError       **error);
 RthunkClient  *rthunk_client_get_pending_thunk (RthunkValue *value,
                                               GBytes       **id);
+RthunkThunkState rthunk_client_poll          (RthunkClient  *client,
+                                              GBytes        *id,
+                                              RthunkValue  **value,
+                                              GError       **error);
+
+/* the async forms: each call runs on a GTask worker with a connection of
+ * its own; the callback runs in the caller's thread-default main context */
+void           rthunk_client_connect_async   (RthunkClient         *client,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_connect_finish  (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+void           rthunk_client_ping_async      (RthunkClient         *client,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_ping_finish     (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+void           rthunk_client_submit_async    (RthunkClient         *client,
+                                              RthunkNode           *expr,
+                                              GHashTable           *inputs,
+                                              GHashTable           *definitions,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+RthunkValue   *rthunk_client_submit_finish   (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_await_many_async (RthunkClient        *client,
+                                              GPtrArray            *ids,
+                                              guint                 timeout_ms,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_await_many_finish (RthunkClient       *client,
+                                              GAsyncResult         *result,
+                                              RthunkClientAwaitFunc func,
+                                              gpointer              user_data,
+                                              GError              **error);
+void           rthunk_client_cancel_thunk_async (RthunkClient      *client,
+                                              GBytes               *id,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_cancel_thunk_finish (RthunkClient     *client,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+void           rthunk_client_poll_async      (RthunkClient         *client,
+                                              GBytes               *id,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+RthunkThunkState rthunk_client_poll_finish   (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              RthunkValue         **value,
+                                              GError              **error);
 
 G_END_DECLS

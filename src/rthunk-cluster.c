@@ -676,6 +676,7 @@ static gboolean
 is_lost (const GError *error)
 {
   return g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION) ||
+         g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST) ||
          g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT) ||
          g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK);
 }

@@ -38,9 +38,13 @@ G_BEGIN_DECLS
  * @RTHUNK_ERROR_LIMIT_EXCEEDED: a size, depth or count limit was reached
  * @RTHUNK_ERROR_INDEX_OUT_OF_RANGE: an index outside a list or string
  * @RTHUNK_ERROR_EMPTY_LIST: head or tail of an empty list
- * @RTHUNK_ERROR_CONNECTION: a server could not be reached or went away
- * @RTHUNK_ERROR_TIMEOUT: a call did not finish in time
+ * @RTHUNK_ERROR_CONNECTION: a server could not be reached: nothing listens
+ *   at its address (connection refused), or the name does not resolve
+ * @RTHUNK_ERROR_TIMEOUT: a call, or opening a connection, did not finish in
+ *   time
  * @RTHUNK_ERROR_PROTOCOL: a server answered something that is not rthunk
+ * @RTHUNK_ERROR_CONNECTION_LOST: a server went away in the middle of a call
+ *   (it closed or reset the connection)
  *
  * Error codes of %RTHUNK_ERROR.
  *
@@ -69,6 +73,7 @@ typedef enum {
   RTHUNK_ERROR_CONNECTION = 100,
   RTHUNK_ERROR_TIMEOUT = 101,
   RTHUNK_ERROR_PROTOCOL = 102,
+  RTHUNK_ERROR_CONNECTION_LOST = 103,
 } RthunkError;
 
 GQuark rthunk_error_quark (void);

@@ -703,7 +703,8 @@ submit (Server      *server,
   RthunkValue *value;
 
   value = submit_one (server->client, expr, inputs, definitions, &first);
-  if (value != NULL || !g_error_matches (first, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION))
+  if (value != NULL || !(g_error_matches (first, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION) ||
+                         g_error_matches (first, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST)))
     {
       if (value == NULL)
         g_propagate_error (error, g_steal_pointer (&first));

@@ -1008,6 +1008,7 @@ static gboolean
 is_transient (const GError *error)
 {
   return g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION) ||
+         g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST) ||
          g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT);
 }
 

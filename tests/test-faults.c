@@ -2,7 +2,7 @@
  *
  *   /faults/kill9-while-awaiting: clients force pending thunks (thunkAwait
  *     inside RthunkClient) and the server is killed with SIGKILL: every
- *     client gets RTHUNK_ERROR_CONNECTION, long before any socket timeout.
+ *     client gets RTHUNK_ERROR_CONNECTION_LOST, long before any socket timeout.
  *   /faults/restart-unknown-id: a thunk id of a server that was killed is
  *     UNKNOWN_THUNK to the server started after it, on a new port and on
  *     the same port.
@@ -68,27 +68,8 @@ untrack (pid_t pid)
 static void
 kill_server (TestServer *server)
 {
-  g_autoptr(GError) error = NULL;
-  pid_t pid = test_server_pid (server);
-
-  g_subprocess_send_signal (server->process, SIGKILL);
-  g_subprocess_wait (server->process, NULL, &error);
-  g_assert_no_error (error);
-  untrack (pid);
-  g_object_unref (server->process);
-  g_free (server->address);
-  g_free (server);
-}
-
-static RthunkNode *
-parse_one (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (forms->len, ==, 1);
-  return rthunk_node_ref (g_ptr_array_index (forms, 0));
+  untrack (test_server_pid (server));
+  test_server_kill (server);
 }
 
 /* ---- kill -9 while clients wait -------------------------------------------- */
@@ -111,7 +92,7 @@ awaiter_run (gpointer data)
   Awaiter *a = data;
   g_autoptr(RthunkClient) client = rthunk_client_new (a->server->address);
   g_autofree char *text = g_strdup_printf ("(delay 600000 %u)", a->index);
-  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(RthunkValue) pending = NULL;
 
   if (!rthunk_client_connect (client, &a->error))
@@ -159,7 +140,7 @@ test_kill9_while_awaiting (void)
       g_assert_nonnull (awaiters[k].error);
       g_test_message ("awaiter %u after %" G_GINT64_FORMAT " ms: %s", k,
                       awaiters[k].waited_us / 1000, awaiters[k].error->message);
-      g_assert_error (awaiters[k].error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
+      g_assert_error (awaiters[k].error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST);
       /* not a socket timeout: far below the client's own */
       g_assert_cmpint (awaiters[k].waited_us, <, CAP_US);
       g_clear_error (&awaiters[k].error);

@@ -254,6 +254,42 @@ def case_session_type_error(ctx):
         raise Failure('Session.eval((+ 1 "x")) did not raise')
 
 
+def run_async(start, finish):
+    """Starts an _async call, runs a GLib.MainLoop until its callback, and
+    returns what its _finish gives (or raises)."""
+    loop = GLib.MainLoop()
+    outcome = {}
+
+    def done(source, result):
+        try:
+            outcome["value"] = finish(result)
+        except GLib.Error as e:
+            outcome["error"] = e
+        loop.quit()
+
+    start(done)
+    GLib.timeout_add(WAIT_MS, loop.quit)
+    loop.run()
+    check(outcome, "the callback did not come within %d ms" % WAIT_MS)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def case_client_async(ctx):
+    need_server(ctx)
+    client = Rthunk.Client.new(ctx.server.address)
+    check_equal(client.props.max_connections, 4, "the max-connections property")
+    check(run_async(lambda cb: client.connect_async(None, cb), client.connect_finish) is True,
+          "connect_finish did not return True")
+    check_equal(client.get_server_name(), "gitest", "the server name after connect_async")
+    value = run_async(lambda cb: client.submit_async(read_one("(+ 40 2)"), None, None, None, cb),
+                      client.submit_finish)
+    check(isinstance(value, Rthunk.Value), "submit_finish gave no Rthunk.Value: %r" % value)
+    check_equal(value.to_string(), "42", "the value submit_async gave")
+    check(client.get_connections_opened() >= 1, "the client opened no connection")
+
+
 def case_server_stop(ctx):
     need_server(ctx)
     if ctx.session is not None:
@@ -279,6 +315,8 @@ CASES = [
     ("session.wait(lookup(\"y\"), 10000): get_int() 42, to_string() \"42\"", case_session_wait),
     ("session.eval('(+ 1 \"x\")') raises GLib.Error (rthunk domain, names int and str)",
      case_session_type_error),
+    ("Rthunk.Client connect_async and submit_async through a GLib.MainLoop: (+ 40 2) is 42",
+     case_client_async),
     ("rthunkd exits 0 on SIGTERM", case_server_stop),
 ]
 

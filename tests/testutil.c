@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "rthunk.h"
 #include "testutil.h"
 
 TestServer *
@@ -94,17 +95,28 @@ test_server_rss_kb (TestServer *server)
   return g_ascii_strtoull (rss + strlen ("VmRSS:"), NULL, 10);
 }
 
-int
-test_server_connect (TestServer *server)
+/* A TCP socket, and the loopback address with @port. */
+static int
+loopback_socket (struct sockaddr_in *addr,
+                 guint16             port)
 {
-  struct sockaddr_in addr = { 0, };
-  struct timeval tv = { 5, 0 };
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
   g_assert_cmpint (fd, >=, 0);
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons (server->port);
-  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  memset (addr, 0, sizeof *addr);
+  addr->sin_family = AF_INET;
+  addr->sin_port = htons (port);
+  addr->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  return fd;
+}
+
+int
+test_server_connect (TestServer *server)
+{
+  struct sockaddr_in addr;
+  struct timeval tv = { 5, 0 };
+  int fd = loopback_socket (&addr, server->port);
+
   g_assert_cmpint (connect (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
   setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -144,4 +156,41 @@ test_server_pid (TestServer *server)
 
   g_assert_nonnull (id);
   return (GPid) g_ascii_strtoll (id, NULL, 10);
+}
+
+void
+test_server_kill (TestServer *server)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (server->process, SIGKILL);
+  g_subprocess_wait (server->process, NULL, &error);
+  g_assert_no_error (error);
+  g_object_unref (server->process);
+  g_free (server->address);
+  g_free (server);
+}
+
+guint16
+test_unused_port (void)
+{
+  struct sockaddr_in addr;
+  socklen_t len = sizeof addr;
+  int fd = loopback_socket (&addr, 0);
+
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
+  close (fd);
+  return ntohs (addr.sin_port);
+}
+
+RthunkNode *
+test_parse_one (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (forms->len, ==, 1);
+  return rthunk_node_ref (g_ptr_array_index (forms, 0));
 }

@@ -4,6 +4,8 @@
 
 #include <gio/gio.h>
 
+#include "rthunk.h"
+
 typedef struct
 {
   GSubprocess *process;
@@ -33,3 +35,9 @@ int         test_server_connect  (TestServer        *server);
 TestServer *test_server_start_argv (const char *const *argv);
 /* The process id of the server. */
 GPid        test_server_pid      (TestServer        *server);
+/* The one form TEXT holds, read; asserts it reads. */
+RthunkNode *test_parse_one (const char *text);
+/* SIGKILL, then reaps it and frees @server. */
+void        test_server_kill     (TestServer        *server);
+/* A loopback port nothing listens on (bound, then closed again). */
+guint16     test_unused_port     (void);

@@ -1,0 +1,51 @@
+/* rthunk-client-private.h — each call of RthunkClient written once
+ * (private, never installed)
+ *
+ * The sync forms in rthunk-client.c and the GTask workers of the async
+ * forms in rthunk-client-async.c both call these. Each takes a connection
+ * from the client's pool for the call and honours @cancellable: a cancelled
+ * call fails with %G_IO_ERROR_CANCELLED and its connection is closed.
+ */
+#pragma once
+
+#include "rthunk-private.h"
+#include "rthunk-wire.h"
+
+G_BEGIN_DECLS
+
+/* getServerInfo, then getFuncDefs (only when there is no catalog yet if
+ * @catalog_if_missing): what connect and ping do. */
+gboolean           rthunk_client_connect_run     (RthunkClient           *self,
+                                                  gboolean                catalog_if_missing,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+RthunkValue       *rthunk_client_submit_run      (RthunkClient           *self,
+                                                  RthunkNode             *expr,
+                                                  GHashTable             *inputs,
+                                                  GHashTable             *definitions,
+                                                  gboolean                by_reference,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+/* thunkAwait: the VarConts of the finished thunks. */
+GPtrArray         *rthunk_client_await_run       (RthunkClient           *self,
+                                                  GPtrArray              *ids,
+                                                  guint                   timeout_ms,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+void               rthunk_client_report_finished (GPtrArray              *done,
+                                                  RthunkClientAwaitFunc   func,
+                                                  gpointer                user_data);
+gboolean           rthunk_client_cancel_run      (RthunkClient           *self,
+                                                  GBytes                 *id,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+/* thunkGet, and what its answer means. */
+RthunkWireVarCont *rthunk_client_poll_run        (RthunkClient           *self,
+                                                  GBytes                 *id,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+RthunkThunkState   rthunk_client_poll_result     (RthunkWireVarCont      *cont,
+                                                  RthunkValue           **value,
+                                                  GError                **error);
+
+G_END_DECLS
