@@ -28,6 +28,7 @@ typedef struct
   gint64 cache_hits;
   gint64 pipelined;
   gint running;
+  gint draining;                /* atomic: stopping, submissions refused */
 } RthunkServerState;
 
 RthunkServerState *rthunk_server_state_new   (RthunkCatalog           *catalog,
