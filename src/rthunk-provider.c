@@ -376,7 +376,8 @@ rthunk_provider_run (RthunkProviderOptions *options,
            options->bind != NULL ? options->bind : "127.0.0.1", rthunk_server_get_port (server));
   fflush (stdout);
   g_main_loop_run (loop);
-  g_thread_join (shutdown.drainer);
+  if (shutdown.drainer != NULL)
+    g_thread_join (shutdown.drainer);
   g_source_remove (sources[0]);
   g_source_remove (sources[1]);
   return 0;
