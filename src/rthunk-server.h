@@ -41,7 +41,7 @@ G_BEGIN_DECLS
  * @max_definitions: definitions the store holds at most
  * @definitions_bytes: bytes the definition store holds at most
  * @drain_timeout_ms: on rthunk_server_stop(), how long accepted thunks may
- *   still run before they are cancelled (Since: 0.2)
+ *   still run before they are cancelled
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
