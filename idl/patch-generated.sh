@@ -5,9 +5,21 @@
 #    several structs a call);
 #  - when a binary field arrives twice in one struct, the reader frees the
 #    first GByteArray with g_free (), which frees the array's header but
-#    not its data, instead of unreffing it.
+#    not its data, instead of unreffing it;
+#  - a list reader never looks at the element type the list header
+#    announces: a list<i32> whose header says "strings" (or structs) is
+#    read as i32s all the same, so the reader leaves the structure that
+#    rthunk_frame_validate() walked and reads garbage as sizes and type
+#    codes (Thrift 0.17 then sets a GError twice: a GLib warning any
+#    client can cause).  Each list reader now fails, with a GError, on an
+#    element type other than the IDL's: the decoder stays in step with the
+#    validator, which cannot check this itself since it knows no IDL;
+#  - the element of a list<i32> is g_new()ed before it is read and leaked
+#    when that read fails (4 bytes per malformed frame); it now lives on
+#    the stack.
 # Rewrites the files given as arguments in place and fails if a finalizer
-# was not found where one was expected.
+# was not found where one was expected, or a list reader was not
+# recognised.
 set -e
 for f in "$@"; do
   awk '
@@ -33,5 +45,48 @@ for f in "$@"; do
     { print }
     END { if (patched == 0) exit 1 }
   ' "$f" > "$f.tmp" || { echo "$0: no finalizer found in $f" >&2; rm -f "$f.tmp"; exit 1; }
-  mv "$f.tmp" "$f"
+  awk '
+    function indent_of(line) { match (line, /^ */); return substr (line, 1, RLENGTH) }
+    # a scalar element: "gint32* _elem4 = g_new (gint32, 1);" and, after it
+    # is appended, "g_free (_elem4);" become a variable on the stack
+    /^ *g[a-z0-9]+\* _elem[0-9]+ = g_new \(g[a-z0-9]+, 1\);$/ {
+      e_ind = indent_of($0); type = $1; sub(/\*$/, "", type); name = $2
+      $0 = e_ind type " " name "_value = 0;\n" e_ind type "* " name " = &" name "_value;"
+      on_stack[name] = 1
+    }
+    /^ *g_free \(_elem[0-9]+\);$/ {
+      name = $2; gsub(/[();]/, "", name)
+      if (name in on_stack) next
+    }
+    # a list header: hold it back until the element read shows the type
+    /thrift_protocol_read_list_begin \(protocol, &element_type, *&size, error\)\) < 0\)$/ {
+      lists++; held = 1; n_buf = 0; ind = indent_of($0)
+    }
+    held {
+      buf[n_buf++] = $0; t = ""
+      if ($0 ~ /thrift_struct_read \(THRIFT_STRUCT \(_elem/) t = "T_STRUCT"
+      else if ($0 ~ /thrift_protocol_read_(binary|string) \(protocol/) t = "T_STRING"
+      else if ($0 ~ /thrift_protocol_read_i16 \(protocol/) t = "T_I16"
+      else if ($0 ~ /thrift_protocol_read_i32 \(protocol/) t = "T_I32"
+      else if ($0 ~ /thrift_protocol_read_i64 \(protocol/) t = "T_I64"
+      else if ($0 ~ /thrift_protocol_read_double \(protocol/) t = "T_DOUBLE"
+      else if ($0 ~ /thrift_protocol_read_bool \(protocol/) t = "T_BOOL"
+      else if ($0 ~ /thrift_protocol_read_byte \(protocol/) t = "T_BYTE"
+      if (t == "" && n_buf < 16) next
+      if (t == "") exit 1
+      print buf[0]; print buf[1]
+      print ind "if (element_type != " t ")"
+      print ind "{"
+      print ind "  g_set_error (error, THRIFT_PROTOCOL_ERROR, THRIFT_PROTOCOL_ERROR_INVALID_DATA,"
+      print ind "               \"a list of type %d where the IDL says %d\", (int) element_type, (int) " t ");"
+      print ind "  return -1;"
+      print ind "}"
+      for (k = 2; k < n_buf; k++) print buf[k]
+      held = 0; checked++; next
+    }
+    { print }
+    END { if (held || lists != checked) exit 1 }
+  ' "$f.tmp" > "$f.tmp2" || { echo "$0: a list reader in $f was not recognised" >&2; rm -f "$f.tmp" "$f.tmp2"; exit 1; }
+  rm -f "$f.tmp"
+  mv "$f.tmp2" "$f"
 done

@@ -267,6 +267,17 @@ set_cancelled (GError **error)
   return FALSE;
 }
 
+/* Whether an idle connection is still usable: nothing may arrive on it
+ * between calls, so anything readable is the server closing it (servers
+ * drop idle connections) or a reset. */
+static gboolean
+still_open (RthunkConn *conn)
+{
+  struct pollfd p = { conn->fd, POLLIN, 0 };
+
+  return poll (&p, 1, 0) == 0;
+}
+
 /* An idle connection, or the right to open one; waits while every
  * connection is in use. FALSE when cancelled. Lock held. */
 static gboolean
@@ -281,7 +292,12 @@ take_slot_locked (RthunkCall *call)
       if (pool->idle.length > 0)
         {
           call->conn = g_queue_pop_head (&pool->idle);
-          return TRUE;
+          if (still_open (call->conn))
+            return TRUE;
+          /* the server dropped it while it was idle: open another */
+          conn_free (g_steal_pointer (&call->conn));
+          pool->open--;
+          continue;
         }
       if (pool->open < pool->max)
         {

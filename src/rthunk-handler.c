@@ -410,6 +410,23 @@ authorized (RthunkServerState         *state,
 #define REQUIRE_AUTH(state, auth, denied) \
   G_STMT_START { if (!authorized ((state), (auth), (denied))) return FALSE; } G_STMT_END
 
+/* While the server drains (rthunk_server_stop()), thunks it accepted run
+ * on and can be polled, awaited and cancelled, but no new one is taken. */
+static gboolean
+refuse_while_draining (RthunkServerState     *state,
+                       RthunkWireOverloaded **overloaded)
+{
+  if (!g_atomic_int_get (&state->draining))
+    return FALSE;
+  *overloaded = g_object_new (RTHUNK_WIRE_TYPE_OVERLOADED, "code", RTHUNK_ERROR_OVERLOADED,
+                              "message", _("the server is shutting down: it accepts no new thunks"),
+                              "retryAfterMs", 0, NULL);
+  return TRUE;
+}
+
+#define REFUSE_WHILE_DRAINING(state, overloaded) \
+  G_STMT_START { if (refuse_while_draining ((state), (overloaded))) return FALSE; } G_STMT_END
+
 /* ---- definitions ------------------------------------------------------- */
 
 /* The global name a definition has while a thunk runs: its hash. Names in
@@ -1366,6 +1383,7 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
   guint budget;
 
   REQUIRE_AUTH (state, auth, denied);
+  REFUSE_WHILE_DRAINING (state, overloaded);
   submit_one (state, request, &sub);
   if (sub.entry == NULL && sub.missing != NULL && sub.missing->len > 0)
     {
@@ -1414,6 +1432,7 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
 
   REQUIRE_AUTH (state, auth, denied);
+  REFUSE_WHILE_DRAINING (state, overloaded);
   if (requests->len > MAX_BATCH)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_LIMIT_EXCEEDED,
                                   _("a batch holds at most 4096 requests"));

@@ -31,7 +31,8 @@ typedef struct
   gint running;
   GStrv fetch_from;             /* servers inputs may be fetched from */
   GThreadPool *fetch_pool;      /* fetches of inputs other servers hold */
-  gint stopping;
+  gint stopping;                /* atomic: fetches give up */
+  gint draining;                /* atomic: stopping, submissions refused */
 } RthunkServerState;
 
 RthunkServerState *rthunk_server_state_new   (RthunkCatalog           *catalog,

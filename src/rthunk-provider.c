@@ -10,10 +10,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rthunk-private.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
+
+#define MAX_LIMIT_OPTIONS 24
 
 struct _RthunkProviderOptions
 {
@@ -28,7 +31,7 @@ struct _RthunkProviderOptions
   gint port;
   RthunkServerLimits limits;
   /* what the command line gave; -1 (or NULL) where it said nothing */
-  gint64 given[16];
+  gint64 given[MAX_LIMIT_OPTIONS];
 };
 
 /* The limits, in the order of `given`. */
@@ -59,9 +62,10 @@ static const LimitOption limit_options[] = {
   LIMIT ("cache-bytes", cache_bytes, TRUE, N_("Bytes the result cache holds")),
   LIMIT ("max-definitions", max_definitions, FALSE, N_("Definitions the store holds")),
   LIMIT ("definitions-bytes", definitions_bytes, TRUE, N_("Bytes the definition store holds")),
+  LIMIT ("drain-timeout-ms", drain_timeout_ms, FALSE, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
 };
 
-G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= 16);
+G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 
 static void
 set_limit (RthunkServerLimits *limits,
@@ -279,11 +283,52 @@ read_token (const char  *path,
   return g_steal_pointer (&text);
 }
 
-static gboolean
-on_signal (gpointer user_data)
+/* The first SIGTERM or SIGINT drains the server in a thread of its own,
+ * so that the main loop still hears a second one, which exits at once. */
+typedef struct
 {
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
+  const char *program;
+  RthunkServer *server;
+  GMainLoop *loop;
+  GThread *drainer;
+} Shutdown;
+
+static gpointer
+drain_server (gpointer data)
+{
+  Shutdown *shutdown = data;
+
+  rthunk_server_stop (shutdown->server);
+  g_main_loop_quit (shutdown->loop);
+  return NULL;
+}
+
+static void
+on_signal (Shutdown *shutdown,
+           int       signum)
+{
+  if (shutdown->drainer != NULL)
+    {
+      g_printerr (_("%s: %s again: exiting without waiting for the drain\n"),
+                  shutdown->program, g_strsignal (signum));
+      _exit (128 + signum);
+    }
+  g_message ("stopping: no new thunks; waiting for accepted thunks to finish");
+  shutdown->drainer = g_thread_new ("rthunk-drain", drain_server, shutdown);
+}
+
+static gboolean
+on_sigterm (gpointer user_data)
+{
+  on_signal (user_data, SIGTERM);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_sigint (gpointer user_data)
+{
+  on_signal (user_data, SIGINT);
+  return G_SOURCE_CONTINUE;
 }
 
 /**
@@ -291,9 +336,13 @@ on_signal (gpointer user_data)
  * @options: parsed options
  * @catalog: what the provider serves
  *
- * Serves @catalog until SIGTERM or SIGINT, then lets accepted thunks
- * finish. Prints `PROGRAM NAME listening on ADDR:PORT` on standard output
- * once it accepts connections.
+ * Serves @catalog until SIGTERM or SIGINT, then drains (see
+ * rthunk_server_stop()): no new connections or thunks, accepted thunks
+ * run on for up to `--drain-timeout-ms` and are cancelled after it, and
+ * their clients can poll them meanwhile. A second SIGTERM or SIGINT exits
+ * at once with status 128 + the signal's number. Prints
+ * `PROGRAM NAME listening on ADDR:PORT` on standard output once it accepts
+ * connections.
  *
  * Returns: the exit status: 0, or 1 if the server could not start
  *
@@ -307,6 +356,8 @@ rthunk_provider_run (RthunkProviderOptions *options,
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
+  Shutdown shutdown = { options->program, server, loop, NULL };
+  guint sources[2];
 
   signal (SIGPIPE, SIG_IGN);
   if (options->token_file != NULL && (token = read_token (options->token_file, &error)) == NULL)
@@ -318,18 +369,22 @@ rthunk_provider_run (RthunkProviderOptions *options,
   rthunk_server_set_token (server, token);
   rthunk_server_set_fetch_from (server, (const char *const *) options->fetch_from);
   /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
-  g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_unix_signal_add (SIGINT, on_signal, loop);
+  sources[0] = g_unix_signal_add (SIGTERM, on_sigterm, &shutdown);
+  sources[1] = g_unix_signal_add (SIGINT, on_sigint, &shutdown);
   if (!rthunk_server_listen (server, options->bind, options->port, &error))
     {
       g_printerr ("%s: %s\n", options->program, error->message);
+      g_source_remove (sources[0]);
+      g_source_remove (sources[1]);
       return 1;
     }
   g_print (_("%s %s listening on %s:%u\n"), options->program, options->name,
            options->bind != NULL ? options->bind : "127.0.0.1", rthunk_server_get_port (server));
   fflush (stdout);
   g_main_loop_run (loop);
-  g_message ("stopping: waiting for accepted thunks to finish");
-  rthunk_server_stop (server);
+  if (shutdown.drainer != NULL)
+    g_thread_join (shutdown.drainer);
+  g_source_remove (sources[0]);
+  g_source_remove (sources[1]);
   return 0;
 }

@@ -4,8 +4,10 @@
  * max_connections); evaluation runs on the worker pool of the handler, so a
  * long thunk never blocks a connection. Every frame is read and validated
  * by rthunk-frame before Thrift decodes a byte of it, and every socket has
- * read and write timeouts. rthunk_server_stop() stops accepting, closes
- * the connections and lets every accepted thunk finish.
+ * read and write timeouts. rthunk_server_stop() drains: it stops
+ * accepting, refuses new thunks, lets the accepted ones finish (or cancels
+ * them after the drain timeout) while their clients can still poll them,
+ * and only then closes the connections.
  */
 #include "config.h"
 
@@ -18,6 +20,12 @@
 
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
+
+/* After the drain timeout, how long cancelled thunks get to stop, and how
+ * long their clients then get to read the outcome before the connections
+ * are closed (less if every client hangs up first). */
+#define CANCEL_GRACE_MS 2000
+#define LINGER_MS 500
 
 struct _RthunkServer
 {
@@ -72,6 +80,7 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->cache_bytes = 64 * 1024 * 1024;
   limits->max_definitions = 100000;
   limits->definitions_bytes = 64 * 1024 * 1024;
+  limits->drain_timeout_ms = 5000;
 }
 
 /**
@@ -463,20 +472,70 @@ rthunk_server_listen (RthunkServer  *server,
   return TRUE;
 }
 
+/* Lets accepted thunks run for the drain timeout, then cancels what is
+ * left with a reason; returns whether any thunk was unfinished. */
+static gboolean
+drain_thunks (RthunkServer *server)
+{
+  RthunkThunkTable *table = server->state->table;
+  g_autoptr(GError) reason = NULL;
+  gint64 now = g_get_monotonic_time ();
+  guint left;
+
+  if (rthunk_thunk_table_count_unfinished (table) == 0)
+    return FALSE;
+  if (rthunk_thunk_table_wait_idle (table, now + (gint64) server->limits.drain_timeout_ms * 1000))
+    return TRUE;
+  reason = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                _("server shut down before the thunk finished"));
+  left = rthunk_thunk_table_cancel_all (table, reason);
+  g_message ("drain timeout (%u ms): cancelling %u unfinished thunks",
+             server->limits.drain_timeout_ms, left);
+  rthunk_thunk_table_wait_idle (table, g_get_monotonic_time () + CANCEL_GRACE_MS * 1000);
+  return TRUE;
+}
+
+/* Closes every connection; with @linger, first gives clients a moment to
+ * read the outcome of their thunks (or to hang up). */
+static void
+close_connections (RthunkServer *server,
+                   gboolean      linger)
+{
+  gint64 until = g_get_monotonic_time () + LINGER_MS * 1000;
+  GHashTableIter iter;
+  gpointer fd;
+
+  g_mutex_lock (&server->lock);
+  server->stopping = TRUE;
+  while (linger && g_hash_table_size (server->live_fds) > 0 &&
+         g_cond_wait_until (&server->idle_cond, &server->lock, until))
+    ;
+  g_hash_table_iter_init (&iter, server->live_fds);
+  while (g_hash_table_iter_next (&iter, &fd, NULL))
+    shutdown (GPOINTER_TO_INT (fd), SHUT_RDWR);
+  while (g_hash_table_size (server->live_fds) > 0)
+    g_cond_wait (&server->idle_cond, &server->lock);
+  g_mutex_unlock (&server->lock);
+}
+
 /**
  * rthunk_server_stop:
  * @server: a server
  *
- * Stops accepting, closes every connection, and waits until every accepted
- * thunk has finished. Safe to call more than once.
+ * Drains the server: stops accepting connections and refuses new thunks
+ * (`Overloaded`, "the server is shutting down"), while open connections
+ * can still get, await and cancel the thunks already accepted. Those run
+ * on for up to the `drain_timeout_ms` limit; any still unfinished then
+ * ends CANCELLED with the reason "server shut down before the thunk
+ * finished". Then it closes every connection and waits for the workers.
+ * Safe to call more than once, from any one thread.
  *
  * Since: 0.1
  */
 void
 rthunk_server_stop (RthunkServer *server)
 {
-  GHashTableIter iter;
-  gpointer fd;
+  gboolean had_thunks;
 
   g_return_if_fail (RTHUNK_IS_SERVER (server));
 
@@ -487,14 +546,9 @@ rthunk_server_stop (RthunkServer *server)
   close (server->listen_fd);
   server->listen_fd = -1;
 
+  g_atomic_int_set (&server->state->draining, 1);
+  had_thunks = drain_thunks (server);
   rthunk_thunk_table_close (server->state->table);
-  g_mutex_lock (&server->lock);
-  server->stopping = TRUE;
-  g_hash_table_iter_init (&iter, server->live_fds);
-  while (g_hash_table_iter_next (&iter, &fd, NULL))
-    shutdown (GPOINTER_TO_INT (fd), SHUT_RDWR);
-  while (g_hash_table_size (server->live_fds) > 0)
-    g_cond_wait (&server->idle_cond, &server->lock);
-  g_mutex_unlock (&server->lock);
+  close_connections (server, had_thunks);
   rthunk_server_state_drain (server->state);
 }

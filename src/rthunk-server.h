@@ -40,6 +40,8 @@ G_BEGIN_DECLS
  * @cache_bytes: bytes the cache holds at most
  * @max_definitions: definitions the store holds at most
  * @definitions_bytes: bytes the definition store holds at most
+ * @drain_timeout_ms: on rthunk_server_stop(), how long accepted thunks may
+ *   still run before they are cancelled
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -64,6 +66,7 @@ typedef struct
   guint64 cache_bytes;
   guint max_definitions;
   guint64 definitions_bytes;
+  guint drain_timeout_ms;
 } RthunkServerLimits;
 
 void rthunk_server_limits_init (RthunkServerLimits *limits);

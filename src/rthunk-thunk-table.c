@@ -25,6 +25,7 @@ struct _RthunkThunkTable
   gint64 ttl_us;
   guint unfinished;
   gboolean closing;             /* wakes every waiter for good */
+  GError *shutdown;             /* set by cancel_all: why what is left stops */
 };
 
 static void
@@ -96,6 +97,7 @@ rthunk_thunk_table_free (RthunkThunkTable *table)
   /* the queue's links live in the entries, which the table frees */
   g_queue_init (&table->finished);
   g_hash_table_unref (table->entries);
+  g_clear_error (&table->shutdown);
   g_mutex_clear (&table->lock);
   g_cond_clear (&table->finished_cond);
   g_free (table);
@@ -168,6 +170,8 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     while (g_hash_table_contains (table->entries, entry->id));
   g_hash_table_insert (table->entries, entry->id, entry);
   table->unfinished++;
+  if (table->shutdown != NULL)
+    g_cancellable_cancel (entry->cancellable);
   g_mutex_unlock (&table->lock);
   return entry;
 }
@@ -203,7 +207,10 @@ rthunk_thunk_table_lookup (RthunkThunkTable *table,
   return entry;
 }
 
-/* PENDING → RUNNING; FALSE if it was cancelled while queued. */
+static void finish_locked (RthunkThunkTable *table, RthunkThunkEntry *entry, RthunkThunkState state);
+
+/* PENDING → RUNNING; FALSE if it was cancelled while queued, or is
+ * cancelled now because the table was shut down. */
 gboolean
 rthunk_thunk_table_start (RthunkThunkTable *table,
                           RthunkThunkEntry *entry)
@@ -211,6 +218,11 @@ rthunk_thunk_table_start (RthunkThunkTable *table,
   gboolean started;
 
   g_mutex_lock (&table->lock);
+  if (entry->state == RTHUNK_THUNK_PENDING && table->shutdown != NULL)
+    {
+      entry->error = g_error_copy (table->shutdown);
+      finish_locked (table, entry, RTHUNK_THUNK_CANCELLED);
+    }
   started = entry->state == RTHUNK_THUNK_PENDING;
   if (started)
     entry->state = RTHUNK_THUNK_RUNNING;
@@ -273,9 +285,11 @@ rthunk_thunk_table_finish (RthunkThunkTable *table,
     }
   else
     {
-      entry->error = g_error_copy (error);
       state = g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED)
         ? RTHUNK_THUNK_CANCELLED : RTHUNK_THUNK_FAILED;
+      /* stopped by cancel_all: say why, not just "cancelled" */
+      entry->error = g_error_copy (state == RTHUNK_THUNK_CANCELLED && table->shutdown != NULL
+                                   ? table->shutdown : error);
     }
   finish_locked (table, entry, state);
   g_mutex_unlock (&table->lock);
@@ -363,6 +377,48 @@ rthunk_thunk_table_count_unfinished (RthunkThunkTable *table)
   n = table->unfinished;
   g_mutex_unlock (&table->lock);
   return n;
+}
+
+/* Waits until no thunk is queued or running, or @deadline_us (monotonic)
+ * passes; returns whether none is. */
+gboolean
+rthunk_thunk_table_wait_idle (RthunkThunkTable *table,
+                              gint64            deadline_us)
+{
+  gboolean idle;
+
+  g_mutex_lock (&table->lock);
+  while (table->unfinished > 0 &&
+         g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
+    ;
+  idle = table->unfinished == 0;
+  g_mutex_unlock (&table->lock);
+  return idle;
+}
+
+/* Cancels every unfinished thunk, and every one added later, for good:
+ * each ends CANCELLED with @reason (a queued one when a worker takes it, a
+ * running one at its next step). Returns how many were unfinished. */
+guint
+rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
+                               const GError     *reason)
+{
+  /* their cancellables, held: an entry drops its own when it finishes */
+  g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer entry;
+
+  g_mutex_lock (&table->lock);
+  if (table->shutdown == NULL)
+    table->shutdown = g_error_copy (reason);
+  g_hash_table_iter_init (&iter, table->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    if (((RthunkThunkEntry *) entry)->state <= RTHUNK_THUNK_RUNNING)
+      g_ptr_array_add (unfinished, g_object_ref (((RthunkThunkEntry *) entry)->cancellable));
+  g_mutex_unlock (&table->lock);
+  for (guint k = 0; k < unfinished->len; k++)
+    g_cancellable_cancel (g_ptr_array_index (unfinished, k));
+  return unfinished->len;
 }
 
 /* Wakes every waiter now and makes later waits return at once: the server

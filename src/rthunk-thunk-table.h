@@ -69,6 +69,10 @@ guint             rthunk_thunk_table_wait_any  (RthunkThunkTable  *table,
 RthunkThunkState  rthunk_thunk_table_get_state (RthunkThunkTable  *table,
                                                 RthunkThunkEntry  *entry);
 guint             rthunk_thunk_table_count_unfinished (RthunkThunkTable *table);
+gboolean          rthunk_thunk_table_wait_idle (RthunkThunkTable  *table,
+                                                gint64             deadline_us);
+guint             rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
+                                                 const GError     *reason);
 void              rthunk_thunk_table_close     (RthunkThunkTable  *table);
 
 RthunkThunkEntry *rthunk_thunk_entry_ref       (RthunkThunkEntry  *entry);

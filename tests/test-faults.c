@@ -7,17 +7,26 @@
  *     UNKNOWN_THUNK to the server started after it, on a new port and on
  *     the same port.
  *   /faults/sigterm-under-load: many slow thunks queued on two workers,
- *     clients awaiting them, then SIGTERM: the server exits 0, and every
- *     accepted thunk was either reported finished (DONE with the right
- *     value, or FAILED/CANCELLED with a reason) or its client got a clear
- *     error — nothing hangs.
+ *     clients awaiting them, then SIGTERM: the server drains. Submissions
+ *     on open connections get Overloaded "shutting down", a new connection
+ *     is refused, and every client still awaiting sees each of its
+ *     accepted thunks finish through thunkAwait — DONE with the right
+ *     value, or CANCELLED with the reason "server shut down before the
+ *     thunk finished" once --drain-timeout-ms has passed — with no
+ *     connection error; then the server exits 0.
+ *   /faults/sigterm-twice: the drain timeout from the [server] group of
+ *     a --config file (10 min) keeps a running thunk running well past
+ *     the default (5 s); a second SIGTERM exits at once with 143.
  *
  * Every wait has a generous cap; nothing asserts how fast things are.
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +37,7 @@
 #define CAP_US (60 * G_USEC_PER_SEC)
 #define N_QUEUED 40
 #define N_SIGTERM_CLIENTS 4
+#define SHUTDOWN_REASON "server shut down before the thunk finished"
 
 static pid_t tracked_pids[8];
 
@@ -320,6 +330,12 @@ loader_run (gpointer data)
               if (!cont->__isset_error || cont->error->code == 0 || cont->error->message == NULL ||
                   cont->error->message[0] == '\0')
                 l->problem = g_strdup ("a thunk failed without a reason");
+              else if (cont->state != RTHUNK_WIRE_THUNK_STATE_CANCELLED ||
+                       cont->error->code != RTHUNK_ERROR_CANCELLED ||
+                       strstr (cont->error->message, SHUTDOWN_REASON) == NULL)
+                l->problem = g_strdup_printf ("a thunk ended in state %d, code %d: %s (not cancelled "
+                                              "by the drain)", cont->state, cont->error->code,
+                                              cont->error->message);
               if (cont->state == RTHUNK_WIRE_THUNK_STATE_FAILED)
                 l->failed++;
               else
@@ -356,17 +372,89 @@ watchdog_run (gpointer data)
   return NULL;
 }
 
+/* Waits for the server to exit, at most 2 × CAP_US. */
+static void
+wait_exit (TestServer *server)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  GThread *watchdog;
+
+  g_atomic_int_set (&watchdog_stop, 0);
+  watchdog = g_thread_new ("watchdog", watchdog_run, cancellable);
+  if (!g_subprocess_wait (server->process, cancellable, &error))
+    g_error ("the server did not exit within %d s of SIGTERM: %s",
+             (int) (2 * CAP_US / G_USEC_PER_SEC), error->message);
+  g_atomic_int_set (&watchdog_stop, 1);
+  g_thread_join (watchdog);
+}
+
+/* Submits on @w until the server, which was sent SIGTERM, refuses: the
+ * refusal must be Overloaded "shutting down", not a dropped connection;
+ * a batch is refused the same way, and a new connection is refused. */
+static void
+assert_draining_refuses (TestServer *server,
+                         Wire       *w)
+{
+  gint64 give_up = g_get_monotonic_time () + CAP_US;
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for ("(+ 1 2)", 0);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new ();
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  GObject *exc[3] = { NULL, };
+  g_autoptr(GError) error = NULL;
+  WireFailure failure = { 0, };
+  struct sockaddr_in addr = { 0, };
+  int fd;
+
+  for (;;)
+    {
+      g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, &failure);
+
+      if (thunk == NULL)
+        break;
+      /* accepted: the signal is not handled yet */
+      g_assert_cmpint (g_get_monotonic_time (), <, give_up);
+      g_usleep (5 * 1000);
+    }
+  g_assert_no_error (failure.error);
+  g_assert_true (failure.type == RTHUNK_WIRE_TYPE_OVERLOADED);
+  g_assert_cmpint (failure.code, ==, RTHUNK_ERROR_OVERLOADED);
+  g_assert_nonnull (strstr (failure.message, "shutting down"));
+  wire_failure_clear (&failure);
+
+  g_ptr_array_add (requests, request);
+  g_assert_false (rthunk_wire_remote_execution_service_if_submit_batch (
+                    w->stub, &thunks, requests, w->auth,
+                    (RthunkWireInvalidRequest **) &exc[0], (RthunkWireOverloaded **) &exc[1],
+                    (RthunkWireNotAuthorized **) &exc[2], &error));
+  g_clear_error (&error);     /* the generated client also reports the exception here */
+  g_assert_null (exc[0]);
+  g_assert_null (exc[2]);
+  g_assert_nonnull (exc[1]);
+  g_assert_nonnull (strstr (((RthunkWireOverloaded *) exc[1])->message, "shutting down"));
+  g_object_unref (exc[1]);
+
+  /* the listening socket is closed before submissions are refused */
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons (server->port);
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &addr, sizeof addr), <, 0);
+  close (fd);
+}
+
 static void
 test_sigterm_under_load (void)
 {
-  const char *args[] = { "--workers", "2", "--deadline-ms", "60000", NULL };
+  const char *args[] = { "--workers", "2", "--deadline-ms", "60000", "--drain-timeout-ms", "3000", NULL };
   TestServer *server = start_server ("faults-sigterm", args);
+  g_autoptr(Wire) prober = wire_open (server, 120000);
   Loader loaders[N_SIGTERM_CLIENTS];
   GThread *threads[N_SIGTERM_CLIENTS];
   gint64 give_up = g_get_monotonic_time () + CAP_US;
-  g_autoptr(GError) error = NULL;
   pid_t pid = test_server_pid (server);
-  guint accepted = 0, reported = 0, done = 0, failed = 0, cancelled = 0, cut_off = 0;
+  guint accepted = 0, reported = 0, done = 0, failed = 0, cancelled = 0;
 
   memset (loaders, 0, sizeof loaders);
   for (guint k = 0; k < N_SIGTERM_CLIENTS; k++)
@@ -382,18 +470,11 @@ test_sigterm_under_load (void)
         g_usleep (10 * 1000);
       }
   g_usleep (200 * 1000);
-  /* N_SIGTERM_CLIENTS × N_QUEUED × 100 ms on two workers are still queued */
+  /* N_SIGTERM_CLIENTS × N_QUEUED × 100 ms on two workers are still
+   * queued: more than the drain timeout lets run */
   g_subprocess_send_signal (server->process, SIGTERM);
-  {
-    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-    GThread *watchdog = g_thread_new ("watchdog", watchdog_run, cancellable);
-
-    if (!g_subprocess_wait (server->process, cancellable, &error))
-      g_error ("the server did not exit within %d s of SIGTERM: %s",
-               (int) (2 * CAP_US / G_USEC_PER_SEC), error->message);
-    g_atomic_int_set (&watchdog_stop, 1);
-    g_thread_join (watchdog);
-  }
+  assert_draining_refuses (server, prober);
+  wait_exit (server);
   g_assert_true (g_subprocess_get_if_exited (server->process));
   g_assert_cmpint (g_subprocess_get_exit_status (server->process), ==, 0);
   untrack (pid);
@@ -409,13 +490,11 @@ test_sigterm_under_load (void)
                       k, l->accepted, l->reported, l->done, l->failed, l->cancelled,
                       l->error != NULL ? "; then: " : "", l->error != NULL ? l->error->message : "");
       g_assert_cmpuint (l->accepted, ==, N_QUEUED);
-      /* every accepted thunk was reported finished, or the client got a
-       * clear error for the rest */
-      if (l->reported < l->accepted)
-        {
-          g_assert_nonnull (l->error);
-          cut_off += l->accepted - l->reported;
-        }
+      /* every accepted thunk was reported finished to its client, which
+       * was awaiting it when the signal came: no connection error */
+      g_assert_no_error (l->error);
+      g_assert_cmpuint (l->reported, ==, l->accepted);
+      g_assert_cmpuint (l->failed, ==, 0);
       accepted += l->accepted;
       reported += l->reported;
       done += l->done;
@@ -423,11 +502,58 @@ test_sigterm_under_load (void)
       cancelled += l->cancelled;
       g_clear_error (&l->error);
     }
-  g_test_message ("SIGTERM: %u accepted: %u done, %u failed, %u cancelled before exit; "
-                  "%u ended by a connection error", accepted, done, failed, cancelled, cut_off);
+  g_test_message ("SIGTERM: %u accepted: %u done, %u failed, %u cancelled before exit",
+                  accepted, done, failed, cancelled);
+  /* 16 s of work, 3 s of drain: some finished, the rest were cancelled */
+  g_assert_cmpuint (done, >, 0);
+  g_assert_cmpuint (cancelled, >, 0);
+  g_assert_cmpuint (done + cancelled, ==, N_SIGTERM_CLIENTS * N_QUEUED);
   g_object_unref (server->process);
   g_free (server->address);
   g_free (server);
+}
+
+static void
+test_sigterm_twice (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rthunk-faults-XXXXXX", NULL);
+  g_autofree char *config = g_build_filename (dir, "rthunkd.conf", NULL);
+  const char *args[] = { "--workers", "2", "--config", config, NULL };
+  TestServer *server;
+  g_autoptr(Wire) w = NULL;
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for ("(delay 600000 7)", 0);
+  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  WireFailure failure = { 0, };
+  pid_t pid;
+
+  g_assert_nonnull (dir);
+  g_assert_true (g_file_set_contents (config, "[server]\ndrain-timeout-ms=600000\n", -1, NULL));
+  server = start_server ("faults-sigterm-twice", args);
+  pid = test_server_pid (server);
+  w = wire_open (server, 120000);
+  thunk = wire_submit (w, request, &failure);
+  g_assert_nonnull (thunk);
+
+  g_subprocess_send_signal (server->process, SIGTERM);
+  assert_draining_refuses (server, w);
+  /* past the default drain timeout and its grace: still draining */
+  g_usleep (8 * G_USEC_PER_SEC);
+  cont = wire_get (w, thunk->id, &failure);
+  g_assert_no_error (failure.error);
+  g_assert_nonnull (cont);
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+
+  g_subprocess_send_signal (server->process, SIGTERM);
+  wait_exit (server);
+  g_assert_true (g_subprocess_get_if_exited (server->process));
+  g_assert_cmpint (g_subprocess_get_exit_status (server->process), ==, 128 + SIGTERM);
+  untrack (pid);
+  g_object_unref (server->process);
+  g_free (server->address);
+  g_free (server);
+  g_unlink (config);
+  g_rmdir (dir);
 }
 
 int
@@ -442,5 +568,6 @@ main (int    argc,
   g_test_add_func ("/faults/kill9-while-awaiting", test_kill9_while_awaiting);
   g_test_add_func ("/faults/restart-unknown-id", test_restart_unknown_id);
   g_test_add_func ("/faults/sigterm-under-load", test_sigterm_under_load);
+  g_test_add_func ("/faults/sigterm-twice", test_sigterm_twice);
   return g_test_run ();
 }

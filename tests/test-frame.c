@@ -1718,6 +1718,37 @@ static const ReceiveCase receive_cases[] = {
 
 /* What a client's reply read sees when the server sends something bad:
  * the protocol's first read receives the frame and fails with our error. */
+/* Thrift 0.17 reads on after a failure: read_list_begin asks the
+ * transport for "count × -1" bytes after get_min_serialized_size() set an
+ * error for an unknown type code. The transport keeps that first error
+ * instead of setting a second over it, which GLib warns about (fatal in
+ * tests). The frames that did it: tests/fuzz/regressions/…/gerror-twice-*. */
+static void
+test_transport_error_pending (void)
+{
+  static const guint8 body[] = { T_STRING, 0, 0, 0, 3 };
+  g_autoptr(RthunkFrameTransport) t = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) p = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", t, NULL);
+  g_autoptr(GBytes) message = g_bytes_new_static (body, sizeof body);
+  ThriftTransportClass *klass = THRIFT_TRANSPORT_GET_CLASS (t);
+  g_autoptr(GError) error = NULL;
+  guint8 byte;
+
+  rthunk_frame_transport_set_input (t, message);
+  g_set_error_literal (&error, THRIFT_PROTOCOL_ERROR, THRIFT_PROTOCOL_ERROR_INVALID_DATA,
+                       "unrecognized type");
+  g_assert_false (klass->checkReadBytesAvailable (THRIFT_TRANSPORT (t), -3, &error));
+  g_assert_error (error, THRIFT_PROTOCOL_ERROR, THRIFT_PROTOCOL_ERROR_INVALID_DATA);
+  g_assert_false (klass->checkReadBytesAvailable (THRIFT_TRANSPORT (t), 1, &error));
+  g_assert_cmpint (thrift_transport_read (THRIFT_TRANSPORT (t), &byte, 1, &error), ==, -1);
+  g_assert_error (error, THRIFT_PROTOCOL_ERROR, THRIFT_PROTOCOL_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+  /* nothing was consumed meanwhile */
+  g_assert_cmpint (thrift_transport_read (THRIFT_TRANSPORT (t), &byte, 1, &error), ==, 1);
+  g_assert_no_error (error);
+  g_assert_cmpuint (byte, ==, T_STRING);
+}
+
 static void
 test_transport_receive_case (gconstpointer data)
 {
@@ -1807,6 +1838,7 @@ main (int    argc,
   g_test_add_func ("/frame/transport/message-size-vfuncs",
                    test_transport_message_size_vfuncs);
   g_test_add_func ("/frame/transport/memory-mode", test_transport_memory_mode);
+  g_test_add_func ("/frame/transport/error-pending", test_transport_error_pending);
   g_test_add_func ("/frame/transport/fd-lifecycle",
                    test_transport_fd_lifecycle);
   g_test_add_func ("/frame/transport/peek-closed-peer",

@@ -28,6 +28,7 @@
 #include "rthunk.h"
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
+#include "fuzz-log.h"
 
 #define FUZZ_MAX_INPUT_BYTES (256 * 1024)
 #define FUZZ_MAX_AST_NODES   100000     /* rthunkd's default --max-ast-nodes */
@@ -43,27 +44,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireRemoteExecutionServicePutDefinitionsArg
 
 static RthunkCatalog *catalog;
 
-static GLogWriterOutput
-abort_on_warning (GLogLevelFlags   level,
-                  const GLogField *fields,
-                  gsize            n_fields,
-                  gpointer         user_data)
-{
-  g_log_writer_standard_streams (level, fields, n_fields, user_data);
-  if (level & (G_LOG_FLAG_FATAL | G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
-    abort ();
-  return G_LOG_WRITER_HANDLED;
-}
-
 int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
   g_setenv ("G_SLICE", "always-malloc", TRUE);
-  /* a warning or critical (GLib's own too, e.g. a GError set twice)
-   * aborts, so that libFuzzer saves the input: GLib's fatal logs raise
-   * SIGTRAP, which libFuzzer does not catch */
-  g_log_set_writer_func (abort_on_warning, NULL, NULL);
+  fuzz_abort_on_warnings ();
   rthunk_wire_ensure_types ();
   catalog = rthunk_stdlib_new_catalog ();
   return 0;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rthunk.h"
+#include "fuzz-log.h"
 
 /* Per-input bounds: `make fuzz` passes -max_len=4096, but a corpus file
  * given by hand may be longer. */
@@ -40,7 +41,7 @@ LLVMFuzzerInitialize (int    *argc,
 {
   /* plain malloc, so that AddressSanitizer and LeakSanitizer see every block */
   g_setenv ("G_SLICE", "always-malloc", TRUE);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  fuzz_abort_on_warnings ();
   catalog = rthunk_stdlib_new_catalog ();
   return 0;
 }
