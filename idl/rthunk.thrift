@@ -316,6 +316,7 @@ struct Counters {
   6: i64 definitionsStored,
   7: i64 pipelined,                 /* submissions that named an unfinished thunk as an input */
   8: i64 fetched,                   /* inputs fetched from other servers */
+  9: i64 batches,                   /* submitBatch frames */
 }
 
 struct ServerInfo {

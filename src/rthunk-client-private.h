@@ -48,4 +48,29 @@ RthunkThunkState   rthunk_client_poll_result     (RthunkWireVarCont      *cont,
                                                   RthunkValue           **value,
                                                   GError                **error);
 
+/* Queued submissions: coalesced into submitBatch frames (see
+ * rthunk_client_enqueue() in rthunk-client.c). */
+#define RTHUNK_CLIENT_ID_LEN 16
+#define RTHUNK_CLIENT_MAX_BATCH 1000
+
+typedef void (*RthunkClientSentFunc) (RthunkValue  *value,
+                                      const GError *error,
+                                      gpointer      user_data);
+
+gboolean     rthunk_client_can_enqueue (RthunkClient          *self,
+                                        RthunkNode            *expr,
+                                        GHashTable            *definitions);
+void         rthunk_client_random_id   (guint8                 id[RTHUNK_CLIENT_ID_LEN]);
+RthunkValue *rthunk_client_enqueue     (RthunkClient          *self,
+                                        RthunkNode            *expr,
+                                        GHashTable            *inputs,
+                                        const guint8          *thunk_id,
+                                        RthunkClientSentFunc   func,
+                                        gpointer               data,
+                                        GDestroyNotify         destroy,
+                                        GError               **error);
+guint        rthunk_client_get_queued  (RthunkClient          *self);
+gboolean     rthunk_client_flush       (RthunkClient          *self,
+                                        GError               **error);
+
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/random.h>
 
 #include "rthunk-client-pool.h"
 #include "rthunk-client-private.h"
@@ -44,6 +45,10 @@ struct _RthunkClient
   char *token;
   RthunkCatalog *catalog;
   guint definitions_sent;
+
+  GMutex outbox_lock;           /* the queued submissions: */
+  GPtrArray *outbox;            /* Queued *, in the order they were made */
+  GMutex flush_lock;            /* one flush at a time, so frames keep that order */
 };
 
 enum {
@@ -106,6 +111,10 @@ rthunk_client_finalize (GObject *object)
 {
   RthunkClient *self = RTHUNK_CLIENT (object);
 
+  /* a queued submission holds its client: none is left here */
+  g_ptr_array_unref (self->outbox);
+  g_mutex_clear (&self->outbox_lock);
+  g_mutex_clear (&self->flush_lock);
   g_clear_pointer (&self->pool, rthunk_pool_free);
   g_clear_object (&self->catalog);
   g_free (self->server_name);
@@ -201,6 +210,9 @@ static void
 rthunk_client_init (RthunkClient *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->outbox_lock);
+  g_mutex_init (&self->flush_lock);
+  self->outbox = g_ptr_array_new ();
   self->max_connections = RTHUNK_POOL_DEFAULT_MAX;
 }
 
@@ -657,6 +669,7 @@ typedef struct
   RthunkClient *client;
   GByteArray *id;
   RthunkType *type;             /* what the client's check found */
+  GError *send_error;           /* queued: why sending it failed (outbox_lock) */
 } RemoteHandle;
 
 static void
@@ -667,6 +680,7 @@ remote_handle_free (gpointer data)
   g_object_unref (handle->client);
   g_byte_array_unref (handle->id);
   g_clear_pointer (&handle->type, rthunk_type_unref);
+  g_clear_error (&handle->send_error);
   g_free (handle);
 }
 
@@ -771,6 +785,14 @@ force_remote (gpointer   data,
   RthunkCall call;
   gboolean ok;
 
+  /* a queued submission is sent first */
+  rthunk_client_flush (self, NULL);
+  g_mutex_lock (&self->outbox_lock);
+  if (handle->send_error != NULL)
+    g_propagate_error (error, g_error_copy (handle->send_error));
+  g_mutex_unlock (&self->outbox_lock);
+  if (error != NULL && *error != NULL)
+    return NULL;
   if (!rthunk_call_begin (&call, self->pool, NULL, error))
     return NULL;
   while ((ok = await_once (self, call.conn, handle->id, &result, error)) && result == NULL)
@@ -1181,6 +1203,8 @@ rthunk_client_submit_run (RthunkClient  *self,
   if ((catalog = dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, cancellable, error) || (catalog = dup_catalog (self)) == NULL))
     return NULL;
+  /* what was queued goes first: this request may name those thunks */
+  rthunk_client_flush (self, NULL);
   h.hashes = hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   h.visiting = visiting = g_hash_table_new (g_str_hash, g_str_equal);
   if ((closure = definition_closure (&h, expr, error)) == NULL ||
@@ -1610,4 +1634,201 @@ rthunk_client_get_pending_thunk (RthunkValue  *value,
   if (id != NULL)
     *id = g_bytes_new (handle->id->data, handle->id->len);
   return handle->client;
+}
+
+/* ---- queued submissions ----------------------------------------------------- */
+
+typedef struct
+{
+  RthunkWireEvalRequest *request;
+  RthunkValue *value;           /* the pending value given out */
+  RthunkClientSentFunc func;
+  gpointer data;
+  GDestroyNotify destroy;
+} Queued;
+
+static void
+queued_free (Queued *queued)
+{
+  g_object_unref (queued->request);
+  rthunk_value_unref (queued->value);
+  if (queued->destroy != NULL)
+    queued->destroy (queued->data);
+  g_free (queued);
+}
+
+/* Whether @expr can be queued: it calls no user function (definitions
+ * travel, and are asked for, one request at a time). */
+gboolean
+rthunk_client_can_enqueue (RthunkClient *self,
+                           RthunkNode   *expr,
+                           GHashTable   *definitions)
+{
+  g_autoptr(GHashTable) hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) g_bytes_unref);
+  g_autoptr(GHashTable) visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) closure = NULL;
+  DefHasher h = { definitions, hashes, visiting, NULL };
+
+  closure = definition_closure (&h, expr, NULL);
+  return closure != NULL && closure->len == 0;
+}
+
+/* A new thunk id, 16 random bytes, for rthunk_client_enqueue(). */
+void
+rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
+{
+  if (getrandom (id, RTHUNK_CLIENT_ID_LEN, 0) != RTHUNK_CLIENT_ID_LEN)
+    for (guint k = 0; k < RTHUNK_CLIENT_ID_LEN; k++)
+      id[k] = (guint8) g_random_int_range (0, 256);
+}
+
+/* Type-checks @expr and queues its submission under @thunk_id (from
+ * rthunk_client_random_id(): the server refuses an id in use);
+ * returns its pending value at once. rthunk_client_flush() sends what is
+ * queued, in submitBatch frames, and calls @func for each submission:
+ * with its value when the server finished it inline, its error when it
+ * was refused, or neither when it is running there (it is then a pending
+ * value like any other). Requests that name the queued thunks may be
+ * queued or submitted before the flush: they are sent after them. */
+RthunkValue *
+rthunk_client_enqueue (RthunkClient          *self,
+                       RthunkNode            *expr,
+                       GHashTable            *inputs,
+                       const guint8          *thunk_id,
+                       RthunkClientSentFunc   func,
+                       gpointer               data,
+                       GDestroyNotify         destroy,
+                       GError               **error)
+{
+  g_autoptr(RthunkCatalog) catalog = NULL;
+  g_autoptr(GHashTable) hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) g_bytes_unref);
+  g_autoptr(GHashTable) visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) closure = g_ptr_array_new ();
+  g_autoptr(RthunkType) type = NULL;
+  g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
+  DefHasher h = { NULL, hashes, visiting, NULL };
+  RthunkWireEvalRequest *request;
+  Queued *queued;
+
+  if ((catalog = dup_catalog (self)) == NULL &&
+      (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = dup_catalog (self)) == NULL))
+    return NULL;
+  if ((request = build_request (self, catalog, expr, inputs, &h, closure, FALSE, &type, error)) == NULL)
+    return NULL;
+  g_byte_array_append (id, thunk_id, RTHUNK_CLIENT_ID_LEN);
+  rthunk_wire_set_bytes (&request->thunkId, thunk_id, RTHUNK_CLIENT_ID_LEN);
+  request->__isset_thunkId = TRUE;
+  queued = g_new0 (Queued, 1);
+  queued->request = request;
+  queued->value = new_pending (self, id, type, FALSE);
+  queued->func = func;
+  queued->data = data;
+  queued->destroy = destroy;
+  g_mutex_lock (&self->outbox_lock);
+  g_ptr_array_add (self->outbox, queued);
+  g_mutex_unlock (&self->outbox_lock);
+  return rthunk_value_ref (queued->value);
+}
+
+/* How many submissions are queued. */
+guint
+rthunk_client_get_queued (RthunkClient *self)
+{
+  guint n;
+
+  g_mutex_lock (&self->outbox_lock);
+  n = self->outbox->len;
+  g_mutex_unlock (&self->outbox_lock);
+  return n;
+}
+
+/* Tells each queued submission of @batch how it went: @answers from the
+ * server, or @failure for all. */
+static void
+report_sent (RthunkClient *self,
+             GPtrArray    *batch,
+             GPtrArray    *answers,
+             const GError *failure)
+{
+  for (guint k = 0; k < batch->len; k++)
+    {
+      Queued *queued = g_ptr_array_index (batch, k);
+      RthunkWireRemoteThunk *thunk = answers != NULL && k < answers->len ? g_ptr_array_index (answers, k) : NULL;
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(GError) error = failure != NULL ? g_error_copy (failure) : NULL;
+
+      if (error == NULL && thunk == NULL)
+        error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
+                             _("server %s answered fewer submissions than it was sent"), self->address);
+      else if (error == NULL && thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE)
+        value = finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
+                                thunk->__isset_error ? thunk->error : NULL, &error);
+      if (error != NULL)
+        {
+          RemoteHandle *handle = rthunk_value_get_handle (queued->value);
+
+          g_mutex_lock (&self->outbox_lock);
+          if (handle->send_error == NULL)
+            handle->send_error = g_error_copy (error);
+          g_mutex_unlock (&self->outbox_lock);
+        }
+      if (queued->func != NULL)
+        queued->func (value, error, queued->data);
+    }
+}
+
+/* Sends what is queued, in order, in submitBatch frames of at most
+ * RTHUNK_CLIENT_MAX_BATCH; each submission learns how it went. Returns
+ * FALSE (with @error) when a frame could not be sent or was refused as a
+ * whole; its submissions fail with that error. */
+gboolean
+rthunk_client_flush (RthunkClient  *self,
+                     GError       **error)
+{
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&self->flush_lock);
+  for (;;)
+    {
+      g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) queued_free);
+      g_autoptr(GPtrArray) requests = g_ptr_array_new ();
+      g_autoptr(GPtrArray) answers = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(RthunkWireAuth) auth = new_auth (self);
+      g_autoptr(GError) failure = NULL;
+      RthunkWireInvalidRequest *invalid = NULL;
+      RthunkWireOverloaded *overloaded = NULL;
+      RthunkWireNotAuthorized *denied = NULL;
+      GError *call_error = NULL;
+      RthunkCall call;
+      gboolean sent;
+
+      g_mutex_lock (&self->outbox_lock);
+      while (self->outbox->len > 0 && batch->len < RTHUNK_CLIENT_MAX_BATCH)
+        g_ptr_array_add (batch, g_ptr_array_steal_index (self->outbox, 0));
+      g_mutex_unlock (&self->outbox_lock);
+      if (batch->len == 0)
+        break;
+      for (guint k = 0; k < batch->len; k++)
+        g_ptr_array_add (requests, ((Queued *) g_ptr_array_index (batch, k))->request);
+      if (rthunk_call_begin (&call, self->pool, NULL, &failure))
+        {
+          sent = rthunk_wire_remote_execution_service_if_submit_batch (
+                   call.conn->stub, &answers, requests, auth, &invalid, &overloaded, &denied, &call_error);
+          if (!sent)
+            call_failed (self, call.conn, call_error,
+                         invalid != NULL ? (GObject *) invalid
+                         : overloaded != NULL ? (GObject *) overloaded : (GObject *) denied, &failure);
+          rthunk_call_end (&call, sent, &failure);
+        }
+      report_sent (self, batch, failure == NULL ? answers : NULL, failure);
+      if (failure != NULL && ok)
+        {
+          ok = FALSE;
+          g_propagate_error (error, g_steal_pointer (&failure));
+        }
+    }
+  g_mutex_unlock (&self->flush_lock);
+  return ok;
 }

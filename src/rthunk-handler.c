@@ -822,7 +822,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "cacheHits", (gint64) __atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED),
                 "definitionsStored", (gint64) rthunk_def_store_size (state->defs),
                 "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED),
-                "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED), NULL);
+                "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED),
+                "batches", (gint64) __atomic_load_n (&state->batches, __ATOMIC_RELAXED), NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
     g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));
@@ -1433,6 +1434,7 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
 
   REQUIRE_AUTH (state, auth, denied);
   REFUSE_WHILE_DRAINING (state, overloaded);
+  COUNT (state->batches);
   if (requests->len > MAX_BATCH)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_LIMIT_EXCEEDED,
                                   _("a batch holds at most 4096 requests"));

@@ -28,6 +28,7 @@ typedef struct
   gint64 cache_hits;
   gint64 pipelined;
   gint64 fetched;
+  gint64 batches;
   gint running;
   GStrv fetch_from;             /* servers inputs may be fetched from */
   GThreadPool *fetch_pool;      /* fetches of inputs other servers hold */

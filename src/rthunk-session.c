@@ -42,6 +42,7 @@
 
 #include <string.h>
 
+#include "rthunk-client-private.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-value-private.h"
 
@@ -713,6 +714,98 @@ submit (Server      *server,
   return submit_one (server->client, expr, inputs, definitions, error);
 }
 
+/* ---- queued submissions: a burst of remote expressions in one frame --------- */
+
+typedef struct
+{
+  RthunkThunk *thunk;
+  RthunkCollector *collector;
+} SessionQueued;
+
+static void
+session_queued_free (gpointer data)
+{
+  SessionQueued *q = data;
+
+  g_object_unref (q->thunk);
+  rthunk_collector_unref (q->collector);
+  g_free (q);
+}
+
+/* How a queued submission went: finished inline, refused, or running (the
+ * server's collector long-polls for it from now on). */
+static void
+session_queued_sent (RthunkValue  *value,
+                     const GError *error,
+                     gpointer      data)
+{
+  SessionQueued *q = data;
+
+  if (error != NULL)
+    rthunk_thunk_return_error (q->thunk, error);
+  else if (value != NULL)
+    rthunk_thunk_return_value (q->thunk, value);
+  else
+    rthunk_collector_add (q->collector, q->thunk);
+}
+
+/* Queues @expr on @server's client: its thunk exists at once, the request
+ * leaves with the others of the burst (flush_all). */
+static RthunkValue *
+enqueue (RthunkSession  *self,
+         Server         *server,
+         RthunkNode     *expr,
+         GHashTable     *inputs,
+         GError        **error)
+{
+  guint8 id[RTHUNK_CLIENT_ID_LEN];
+  g_autoptr(GBytes) id_bytes = NULL;
+  g_autoptr(GByteArray) id_array = g_byte_array_new ();
+  g_autofree char *hex = NULL;
+  g_autofree char *label = NULL;
+  g_autoptr(RthunkThunk) thunk = NULL;
+  SessionQueued *q;
+  RthunkValue *origin;
+
+  rthunk_client_random_id (id);
+  id_bytes = g_bytes_new (id, sizeof id);
+  g_byte_array_append (id_array, id, sizeof id);
+  hex = rthunk_wire_id_to_hex (id_array);
+  label = g_strdup_printf ("#%.4s @%s", hex, rthunk_client_get_server_name (server->client));
+  thunk = rthunk_thunk_new_in_context (label, rthunk_client_get_server_name (server->client), id_bytes,
+                                       self->context);
+  /* a flush (here or in another thread) frees @q once it reported */
+  q = g_new0 (SessionQueued, 1);
+  q->thunk = g_object_ref (thunk);
+  q->collector = rthunk_collector_ref (server->collector);
+  origin = rthunk_client_enqueue (server->client, expr, inputs, id, session_queued_sent, q,
+                                  session_queued_free, error);
+  if (origin == NULL)
+    {
+      session_queued_free (q);
+      return NULL;
+    }
+  keep_origin (thunk, origin);
+  if (rthunk_client_get_queued (server->client) >= RTHUNK_CLIENT_MAX_BATCH)
+    rthunk_client_flush (server->client, NULL);
+  return rthunk_thunk_to_value (thunk);
+}
+
+/* Sends every queued submission: when an evaluation ends or has to wait. */
+static void
+flush_all (RthunkSession *self)
+{
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&self->servers_lock);
+  for (guint k = 0; k < self->servers->len; k++)
+    g_ptr_array_add (clients, g_object_ref (((Server *) g_ptr_array_index (self->servers, k))->client));
+  g_mutex_unlock (&self->servers_lock);
+  for (guint k = 0; k < clients->len; k++)
+    if (rthunk_client_get_queued (g_ptr_array_index (clients, k)) > 0)
+      rthunk_client_flush (g_ptr_array_index (clients, k), NULL);
+}
+
 /* The evaluator's `(remote …)`: submits without holding the evaluator. */
 static RthunkValue *
 session_remote (RthunkEvaluator  *evaluator,
@@ -730,6 +823,7 @@ session_remote (RthunkEvaluator  *evaluator,
   Server *server = NULL;
   gboolean was_locked;
   gboolean by_cluster;
+  gboolean queued;
 
   /* With several servers, a capability asked for or a verification, the
    * cluster routes (and fails over); one server is used directly and its
@@ -742,12 +836,19 @@ session_remote (RthunkEvaluator  *evaluator,
   was_locked = ev != NULL && ev->locked;
   if (was_locked)
     evaluator_leave (self, ev);
-  value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, sent, definitions, error)
-                     : submit (server, expr, sent, definitions, g_hash_table_contains (options, "ref"), error);
+  /* one server, nothing to send along, not a reference: queued, and sent
+   * with the rest of the burst in one frame */
+  queued = !by_cluster && !g_hash_table_contains (options, "ref") &&
+           rthunk_client_can_enqueue (server->client, expr, definitions);
+  if (queued)
+    value = enqueue (self, server, expr, sent, error);
+  else
+    value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, sent, definitions, error)
+                       : submit (server, expr, sent, definitions, g_hash_table_contains (options, "ref"), error);
   if (was_locked)
     evaluator_enter (self, ev);
-  if (value == NULL)
-    return NULL;
+  if (value == NULL || queued)
+    return value;
   return by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
 }
 
@@ -934,6 +1035,8 @@ evaluation_blocked (gpointer     data,
   ev->relock = ev->locked;
   if (ev->relock)
     evaluator_leave (ev->session, ev);
+  /* what the evaluation queued may be what it waits for */
+  flush_all (ev->session);
 }
 
 static void
@@ -1050,6 +1153,7 @@ evaluation_run (gpointer data,
   else
     value = rthunk_evaluator_eval (self->evaluator, ev->expr, &error);
   evaluator_leave (self, ev);
+  flush_all (self);
   rthunk_thunk_set_block_hook (NULL);
   g_private_set (&current_evaluation, NULL);
   evaluation_finish (ev, value, error);

@@ -1250,6 +1250,42 @@ test_session_pipelines (void)
   g_assert_cmpint (after->counters->pipelined, >, before->counters->pipelined);
 }
 
+/* Through a session: a map that fans out 300 remote calls, and a chain of
+ * 300 dependent ones, each leave in one submitBatch frame (the client
+ * queues a burst and sends it when the evaluation ends or waits). */
+static void
+test_session_coalesces (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  g_autoptr(RthunkSession) session = rthunk_session_new ();
+  g_autoptr(RthunkValue) sum = NULL;
+  g_autoptr(RthunkValue) chain = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rthunk_session_add_server (session, shared_server->address, &error));
+  g_assert_no_error (error);
+  value = rthunk_session_eval (session, "(def xs (map (fn [i] (remote (* i i))) (range 0 300))) (sum xs)",
+                               "<test>", &error);
+  g_assert_no_error (error);
+  sum = rthunk_session_wait (session, value, 60000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (sum), ==, 8955050);
+  g_clear_pointer (&value, rthunk_value_unref);
+  value = rthunk_session_eval (session, "(loop [i 0 x (remote 0)] (if (< i 300) (recur (+ i 1) (remote (+ x 1))) x))",
+                               "<test>", &error);
+  g_assert_no_error (error);
+  chain = rthunk_session_wait (session, value, 60000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (chain), ==, 300);
+  after = wire_info (w);
+  g_assert_cmpint (after->counters->submitted - before->counters->submitted, >=, 601);
+  /* one frame each; other tests do not run meanwhile */
+  g_assert_cmpint (after->counters->batches - before->counters->batches, <=, 2);
+}
+
 static void
 test_batch_mixed (void)
 {
@@ -1446,6 +1482,7 @@ main (int    argc,
   g_test_add_func ("/server/batch/proposed-id-refused", test_batch_proposed_id_refused);
   g_test_add_func ("/server/batch/holder-refused", test_batch_holder_refused);
   g_test_add_func ("/server/session/pipelines", test_session_pipelines);
+  g_test_add_func ("/server/session/coalesces", test_session_coalesces);
   g_test_add_func ("/server/concurrency/slow-does-not-block", test_slow_does_not_block);
   g_test_add_func ("/server/concurrency/threads", test_threads);
   g_test_add_func ("/server/sigterm/running-thunk", test_sigterm_running);
