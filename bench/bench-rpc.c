@@ -16,7 +16,8 @@
  *   chain        1000 dependent `(+ x 1)`, each awaited before the next
  *                (through rthunk_client_submit); and the same chain
  *                pipelined: one submitBatch frame, link k naming link
- *                k − 1 by the thunk id the client chose for it
+ *                k − 1 by the thunk id the client chose for it; then the
+ *                same two through an RthunkSession, written as loops
  *   cache        a repeated pure expression answered by the result cache
  *                vs a trivial `(+ 1 2)` with useCache=false: median µs
  *   memory       rthunkd's VmRSS holding 10^5 finished thunks, after 10^6,
@@ -957,6 +958,58 @@ chain_pipelined (Wire       *w,
   return now_s () - start;
 }
 
+/* Through a session, as a user writes it: @text is a loop of N links,
+ * evaluated and awaited; timed end to end. Pipelined, each link is a
+ * (remote (+ x 1)) of the pending x before it, and the session sends the
+ * whole burst in one frame; awaited, each link is awaited before the next. */
+static double
+chain_session (RthunkSession *session,
+               const char    *text,
+               guint          n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(RthunkValue) result = NULL;
+  double start = now_s ();
+
+  if ((value = rthunk_session_eval (session, text, "<bench>", &error)) == NULL ||
+      (result = rthunk_session_wait (session, value, -1, &error)) == NULL)
+    g_error ("the session chain failed: %s", error->message);
+  if (rthunk_value_get_int (result) != (gint64) n)
+    g_error ("the session chain gave %" G_GINT64_FORMAT ", not %u", rthunk_value_get_int (result), n);
+  return now_s () - start;
+}
+
+static void
+bench_chain_session (Peer *rthunkd)
+{
+  guint n = scaled (1000);
+  g_autoptr(RthunkSession) session = rthunk_session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pipelined = g_strdup_printf (
+    "(loop [i 0 x (remote 0)] (if (< i %u) (recur (+ i 1) (remote (+ x 1))) x))", n);
+  g_autofree char *awaited = g_strdup_printf (
+    "(loop [i 0 x 0] (if (< i %u) (recur (+ i 1) (await (remote (+ x 1)))) x))", n);
+  g_autofree double *at = g_new (double, opt_reps);
+  g_autofree double *pt = g_new (double, opt_reps);
+  double a, p;
+
+  if (!rthunk_session_add_server (session, rthunkd->address, &error))
+    g_error ("the session cannot reach rthunkd: %s", error->message);
+  chain_session (session, awaited, n);      /* warm-up */
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      at[rep] = chain_session (session, awaited, n) * 1e3;
+      pt[rep] = chain_session (session, pipelined, n) * 1e3;
+      say ("session chain rep %d: awaited %.1f ms, pipelined %.1f ms (%u links)", rep + 1, at[rep], pt[rep], n);
+    }
+  a = median (at, opt_reps);
+  p = median (pt, opt_reps);
+  result ("chain.session_awaited_ms", a);
+  result ("chain.session_pipelined_ms", p);
+  result ("chain.session_ratio", p / a);
+}
+
 static void
 bench_chain (Peer *rthunkd)
 {
@@ -1177,7 +1230,10 @@ main (int    argc,
   if (wanted ("concurrency"))
     bench_concurrency (rthunkd, bare);
   if (wanted ("chain"))
-    bench_chain (rthunkd);
+    {
+      bench_chain (rthunkd);
+      bench_chain_session (rthunkd);
+    }
   if (wanted ("cache"))
     bench_cache (rthunkd);
   if (rthunkd != NULL)

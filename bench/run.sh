@@ -183,6 +183,10 @@ case $p in
 esac
 
 # result cache
+a=$(get chain.session_awaited_ms); p=$(get chain.session_pipelined_ms); q=$(ratio "$p" "$a")
+row "chain through a session: loop of 1000 (remote (+ x 1)) vs awaited, ms" "$(num "$p")" "$(num "$a")" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
+plot_row "chain in a session" "$q" le 0.1
+
 c=$(get cache.cached_us); u=$(get cache.uncached_trivial_us); q=$(ratio "$c" "$u")
 row "cache: repeated pure expr (hit) vs trivial uncached, us/call" \
   "$(num "$c")" "$(num "$u")" "$q" "<= 1.1x" "$(met "$q" le 1.1)"
