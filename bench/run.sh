@@ -238,9 +238,9 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
   pip=$(get chain.pipelined_ms)
   if [ "$pip" != not-implemented ] && [ -n "$pip" ]; then
     echo
-    echo "chain, pipelined: submitEvalRequest through the generated client with thunk-reference bindings"
-    echo "  and inlineBudgetMs=0 (rthunk_client_submit waits for the inline budget and gets the value back,"
-    echo "  so through the C client API a trivial chain is the awaited one)."
+    echo "chain, pipelined: one submitBatch frame of 1000 requests, each naming the one before by the"
+    echo "  thunk id the client chose (EvalRequest.thunkId); awaited: rthunk_client_submit, one link at a time."
+    echo "  Through a session: the same loop with (remote (+ x 1)), sent as one burst, vs (await (remote …))."
   fi
   echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
   echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."

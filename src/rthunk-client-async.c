@@ -28,6 +28,8 @@ struct _Job
   GHashTable *definitions;      /* name → RthunkNode */
   GPtrArray *ids;               /* GBytes */
   guint timeout_ms;
+  GPtrArray *exprs;             /* RthunkNode */
+  char **names;
 };
 
 /* A boolean result that is not NULL. */
@@ -42,6 +44,8 @@ job_free (gpointer data)
   g_clear_pointer (&job->inputs, g_hash_table_unref);
   g_clear_pointer (&job->definitions, g_hash_table_unref);
   g_clear_pointer (&job->ids, g_ptr_array_unref);
+  g_clear_pointer (&job->exprs, g_ptr_array_unref);
+  g_strfreev (job->names);
   g_free (job);
 }
 
@@ -531,4 +535,250 @@ rthunk_client_poll_finish (RthunkClient  *client,
   if ((cont = job_finish (client, result, rthunk_client_poll_async, error)) == NULL)
     return 0;
   return rthunk_client_poll_result (cont, value, error);
+}
+
+/* ---- getServerInfo, getFuncDefs, putDefinitions, submitBatch ------------- */
+
+static gpointer
+run_server_info (RthunkClient  *self,
+                 Job           *job,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  return rthunk_client_server_info_run (self, cancellable, error);
+}
+
+/**
+ * rthunk_client_get_server_info_async:
+ * @client: a client
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called when the answer
+ *   arrived or the call failed
+ * @user_data: data for @callback
+ *
+ * The async form of rthunk_client_get_server_info(). Finish it with
+ * rthunk_client_get_server_info_finish().
+ *
+ * Since: 0.1
+ */
+void
+rthunk_client_get_server_info_async (RthunkClient        *client,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_return_if_fail (RTHUNK_IS_CLIENT (client));
+
+  job_start (client, job_new (run_server_info, (GDestroyNotify) g_variant_unref),
+             rthunk_client_get_server_info_async, cancellable, callback, user_data);
+}
+
+/**
+ * rthunk_client_get_server_info_finish:
+ * @client: a client
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): the server's description (see
+ *   rthunk_client_get_server_info()), or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+rthunk_client_get_server_info_finish (RthunkClient  *client,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  return job_finish (client, result, rthunk_client_get_server_info_async, error);
+}
+
+static gpointer
+run_func_defs (RthunkClient  *self,
+               Job           *job,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  return rthunk_client_func_defs_run (self, (const char *const *) job->names, cancellable, error);
+}
+
+/**
+ * rthunk_client_get_func_defs_async:
+ * @client: a client
+ * @names: (nullable) (array zero-terminated=1): the functions wanted;
+ *   %NULL or empty for the whole catalog
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called when the answer
+ *   arrived or the call failed
+ * @user_data: data for @callback
+ *
+ * The async form of rthunk_client_get_func_defs(). Finish it with
+ * rthunk_client_get_func_defs_finish().
+ *
+ * Since: 0.1
+ */
+void
+rthunk_client_get_func_defs_async (RthunkClient        *client,
+                                   const char *const   *names,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (RTHUNK_IS_CLIENT (client));
+
+  job = job_new (run_func_defs, g_object_unref);
+  job->names = g_strdupv ((char **) names);
+  job_start (client, job, rthunk_client_get_func_defs_async, cancellable, callback, user_data);
+}
+
+/**
+ * rthunk_client_get_func_defs_finish:
+ * @client: a client
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): a catalog of the functions, or
+ *   %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkCatalog *
+rthunk_client_get_func_defs_finish (RthunkClient  *client,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  return job_finish (client, result, rthunk_client_get_func_defs_async, error);
+}
+
+static gpointer
+run_put_definitions (RthunkClient  *self,
+                     Job           *job,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  gint added = rthunk_client_put_definitions_run (self, job->definitions, cancellable, error);
+
+  /* not NULL for 0 */
+  return added >= 0 ? GINT_TO_POINTER (added + 1) : NULL;
+}
+
+/**
+ * rthunk_client_put_definitions_async:
+ * @client: a client
+ * @definitions: (element-type utf8 RthunkNode): `defn` forms by name
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called when the server
+ *   answered or the call failed
+ * @user_data: data for @callback
+ *
+ * The async form of rthunk_client_put_definitions(); @definitions is
+ * copied. Finish it with rthunk_client_put_definitions_finish().
+ *
+ * Since: 0.1
+ */
+void
+rthunk_client_put_definitions_async (RthunkClient        *client,
+                                     GHashTable          *definitions,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (RTHUNK_IS_CLIENT (client));
+  g_return_if_fail (definitions != NULL);
+
+  job = job_new (run_put_definitions, NULL);
+  job->definitions = copy_table (definitions, (GBoxedCopyFunc) rthunk_node_ref,
+                                 (GDestroyNotify) rthunk_node_unref);
+  job_start (client, job, rthunk_client_put_definitions_async, cancellable, callback, user_data);
+}
+
+/**
+ * rthunk_client_put_definitions_finish:
+ * @client: a client
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: how many definitions the server had not stored yet, or -1
+ *   with @error set
+ *
+ * Since: 0.1
+ */
+gint
+rthunk_client_put_definitions_finish (RthunkClient  *client,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  gpointer added = job_finish (client, result, rthunk_client_put_definitions_async, error);
+
+  return added != NULL ? GPOINTER_TO_INT (added) - 1 : -1;
+}
+
+static gpointer
+run_submit_batch (RthunkClient  *self,
+                  Job           *job,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  return rthunk_client_submit_batch_run (self, job->exprs, job->inputs, cancellable, error);
+}
+
+/**
+ * rthunk_client_submit_batch_async:
+ * @client: a client
+ * @exprs: (element-type RthunkNode): the expressions (see
+ *   rthunk_client_submit_batch())
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   they read
+ * @cancellable: (nullable): a #GCancellable, checked before anything is
+ *   sent
+ * @callback: (scope async) (closure user_data): called when the server
+ *   took the batch or the call failed
+ * @user_data: data for @callback
+ *
+ * The async form of rthunk_client_submit_batch(); @exprs and @inputs are
+ * copied. Finish it with rthunk_client_submit_batch_finish().
+ *
+ * Since: 0.1
+ */
+void
+rthunk_client_submit_batch_async (RthunkClient        *client,
+                                  GPtrArray           *exprs,
+                                  GHashTable          *inputs,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (RTHUNK_IS_CLIENT (client));
+  g_return_if_fail (exprs != NULL && exprs->len <= 4096);
+
+  job = job_new (run_submit_batch, (GDestroyNotify) g_ptr_array_unref);
+  job->exprs = g_ptr_array_new_full (exprs->len, (GDestroyNotify) rthunk_node_unref);
+  for (guint k = 0; k < exprs->len; k++)
+    g_ptr_array_add (job->exprs, rthunk_node_ref (g_ptr_array_index (exprs, k)));
+  job->inputs = copy_table (inputs, (GBoxedCopyFunc) rthunk_value_ref, (GDestroyNotify) rthunk_value_unref);
+  job_start (client, job, rthunk_client_submit_batch_async, cancellable, callback, user_data);
+}
+
+/**
+ * rthunk_client_submit_batch_finish:
+ * @client: a client
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type RthunkValue) (nullable): a
+ *   value for each expression, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+rthunk_client_submit_batch_finish (RthunkClient  *client,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  return job_finish (client, result, rthunk_client_submit_batch_async, error);
 }

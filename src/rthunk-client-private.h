@@ -48,6 +48,23 @@ RthunkThunkState   rthunk_client_poll_result     (RthunkWireVarCont      *cont,
                                                   RthunkValue           **value,
                                                   GError                **error);
 
+GVariant          *rthunk_client_server_info_run (RthunkClient        *self,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+RthunkCatalog     *rthunk_client_func_defs_run   (RthunkClient        *self,
+                                                  const char *const   *names,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+gint               rthunk_client_put_definitions_run (RthunkClient    *self,
+                                                  GHashTable          *definitions,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+GPtrArray         *rthunk_client_submit_batch_run (RthunkClient       *self,
+                                                  GPtrArray           *exprs,
+                                                  GHashTable          *inputs,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+
 /* Queued submissions: coalesced into submitBatch frames (see
  * rthunk_client_enqueue() in rthunk-client.c). */
 #define RTHUNK_CLIENT_ID_LEN 16

@@ -445,10 +445,81 @@ store_info (RthunkClient         *self,
   g_mutex_unlock (&self->lock);
 }
 
+static GVariant *
+strv_variant (const GPtrArray *list)
+{
+  g_auto(GStrv) strings = valid_strings (list);
+
+  return g_variant_new_strv ((const char *const *) strings, -1);
+}
+
+/* What getServerInfo said, as a dictionary (see rthunk_client_get_server_info()). */
+static GVariant *
+info_variant (RthunkClient         *self,
+              RthunkWireServerInfo *info)
+{
+  GVariantBuilder all, counters, limits;
+  RthunkWireCounters *c = info->counters;
+  RthunkWireLimits *l = info->limits;
+
+  g_variant_builder_init (&counters, G_VARIANT_TYPE ("a{sx}"));
+  g_variant_builder_add (&counters, "{sx}", "submitted", c->submitted);
+  g_variant_builder_add (&counters, "{sx}", "completed", c->completed);
+  g_variant_builder_add (&counters, "{sx}", "failed", c->failed);
+  g_variant_builder_add (&counters, "{sx}", "cancelled", c->cancelled);
+  g_variant_builder_add (&counters, "{sx}", "cache-hits", c->cacheHits);
+  g_variant_builder_add (&counters, "{sx}", "definitions-stored", c->definitionsStored);
+  g_variant_builder_add (&counters, "{sx}", "pipelined", c->pipelined);
+  g_variant_builder_add (&counters, "{sx}", "fetched", c->fetched);
+  g_variant_builder_add (&counters, "{sx}", "batches", c->batches);
+  g_variant_builder_init (&limits, G_VARIANT_TYPE ("a{sx}"));
+  g_variant_builder_add (&limits, "{sx}", "max-frame-bytes", l->maxFrameBytes);
+  g_variant_builder_add (&limits, "{sx}", "max-depth", (gint64) l->maxDepth);
+  g_variant_builder_add (&limits, "{sx}", "max-ast-nodes", (gint64) l->maxAstNodes);
+  g_variant_builder_add (&limits, "{sx}", "fuel", l->fuel);
+  g_variant_builder_add (&limits, "{sx}", "deadline-ms", (gint64) l->deadlineMs);
+  g_variant_builder_add (&limits, "{sx}", "max-queued", (gint64) l->maxQueued);
+  g_variant_builder_add (&limits, "{sx}", "max-connections", (gint64) l->maxConnections);
+  g_variant_builder_add (&limits, "{sx}", "max-eval-bytes", l->maxEvalBytes);
+  g_variant_builder_init (&all, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&all, "{sv}", "name",
+                         g_variant_new_string (info->name != NULL && g_utf8_validate (info->name, -1, NULL)
+                                               ? info->name : self->address));
+  g_variant_builder_add (&all, "{sv}", "version",
+                         g_variant_new_string (info->version != NULL && g_utf8_validate (info->version, -1, NULL)
+                                               ? info->version : ""));
+  g_variant_builder_add (&all, "{sv}", "protocol-version", g_variant_new_int32 (info->protocolVersion));
+  g_variant_builder_add (&all, "{sv}", "capabilities", strv_variant (info->capabilities));
+  g_variant_builder_add (&all, "{sv}", "fetches-from", strv_variant (info->fetchesFrom));
+  g_variant_builder_add (&all, "{sv}", "running", g_variant_new_int32 (info->running));
+  g_variant_builder_add (&all, "{sv}", "queued", g_variant_new_int32 (info->queued));
+  g_variant_builder_add (&all, "{sv}", "workers", g_variant_new_int32 (info->workers));
+  g_variant_builder_add (&all, "{sv}", "counters", g_variant_builder_end (&counters));
+  g_variant_builder_add (&all, "{sv}", "limits", g_variant_builder_end (&limits));
+  return g_variant_ref_sink (g_variant_builder_end (&all));
+}
+
+static gboolean
+fetch_info_into (RthunkClient  *self,
+                 RthunkConn    *conn,
+                 GVariant     **out,
+                 GError       **error);
+
 static gboolean
 fetch_info (RthunkClient  *self,
             RthunkConn    *conn,
             GError       **error)
+{
+  return fetch_info_into (self, conn, NULL, error);
+}
+
+/* getServerInfo: stores the name, capabilities and load, and when @out is
+ * not NULL gives the whole answer as a dictionary. */
+static gboolean
+fetch_info_into (RthunkClient  *self,
+                 RthunkConn    *conn,
+                 GVariant     **out,
+                 GError       **error)
 {
   g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
   g_autoptr(RthunkWireAuth) auth = new_auth (self);
@@ -459,13 +530,18 @@ fetch_info (RthunkClient  *self,
                                                                 &denied, &call_error))
     return call_failed (self, conn, call_error, (GObject *) denied, error);
   store_info (self, info);
+  if (out != NULL)
+    *out = info_variant (self, info);
   return TRUE;
 }
 
-static gboolean
-fetch_catalog (RthunkClient  *self,
-               RthunkConn    *conn,
-               GError       **error)
+/* getFuncDefs of @wanted (all when empty), as a catalog of remote
+ * functions; NULL with @error when the call failed or a definition is bad. */
+static RthunkCatalog *
+read_func_defs (RthunkClient       *self,
+                RthunkConn         *conn,
+                const char *const  *wanted,
+                GError            **error)
 {
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -475,10 +551,14 @@ fetch_catalog (RthunkClient  *self,
   RthunkWireNotAuthorized *denied = NULL;
   GError *call_error = NULL;
 
+  for (guint k = 0; wanted != NULL && wanted[k] != NULL; k++)
+    g_ptr_array_add (names, g_strdup (wanted[k]));
   if (!rthunk_wire_remote_execution_service_if_get_func_defs (conn->stub, &defs, names, auth,
                                                               &invalid, &denied, &call_error))
-    return call_failed (self, conn, call_error,
-                        invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+    {
+      call_failed (self, conn, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+      return NULL;
+    }
   for (guint k = 0; k < defs->len; k++)
     {
       RthunkWireFuncDef *def = g_ptr_array_index (defs, k);
@@ -494,9 +574,21 @@ fetch_catalog (RthunkClient  *self,
           g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
                        _("server %s published a malformed function: %s"), self->address,
                        bad != NULL ? bad->message : _("bad name"));
-          return FALSE;
+          return NULL;
         }
     }
+  return g_steal_pointer (&catalog);
+}
+
+static gboolean
+fetch_catalog (RthunkClient  *self,
+               RthunkConn    *conn,
+               GError       **error)
+{
+  g_autoptr(RthunkCatalog) catalog = read_func_defs (self, conn, NULL, error);
+
+  if (catalog == NULL)
+    return FALSE;
   g_mutex_lock (&self->lock);
   g_set_object (&self->catalog, catalog);
   g_mutex_unlock (&self->lock);
@@ -1831,4 +1923,265 @@ rthunk_client_flush (RthunkClient  *self,
     }
   g_mutex_unlock (&self->flush_lock);
   return ok;
+}
+
+/* ---- the other protocol calls: getServerInfo, getFuncDefs, putDefinitions, submitBatch ---- */
+
+GVariant *
+rthunk_client_server_info_run (RthunkClient  *self,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  GVariant *info = NULL;
+  RthunkCall call;
+  gboolean ok;
+
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return NULL;
+  ok = fetch_info_into (self, call.conn, &info, error);
+  if (!rthunk_call_end (&call, ok, error))
+    g_clear_pointer (&info, g_variant_unref);
+  return info;
+}
+
+/**
+ * rthunk_client_get_server_info:
+ * @client: a client
+ * @error: return location for a #GError
+ *
+ * Calls getServerInfo. The answer is a dictionary (`a{sv}`) with `name`,
+ * `version` (strings), `protocol-version`, `running`, `queued`, `workers`
+ * (int32), `capabilities`, `fetches-from` (string arrays), `counters`
+ * (`a{sx}`: submitted, completed, failed, cancelled, cache-hits,
+ * definitions-stored, pipelined, fetched, batches) and `limits` (`a{sx}`:
+ * max-frame-bytes, max-depth, max-ast-nodes, fuel, deadline-ms, max-queued,
+ * max-connections, max-eval-bytes).
+ *
+ * Returns: (transfer full) (nullable): the server's description, or %NULL
+ *   with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+rthunk_client_get_server_info (RthunkClient  *client,
+                               GError       **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+
+  return rthunk_client_server_info_run (client, NULL, error);
+}
+
+RthunkCatalog *
+rthunk_client_func_defs_run (RthunkClient       *self,
+                             const char *const  *names,
+                             GCancellable       *cancellable,
+                             GError            **error)
+{
+  RthunkCatalog *catalog;
+  RthunkCall call;
+
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return NULL;
+  catalog = read_func_defs (self, call.conn, names, error);
+  if (!rthunk_call_end (&call, catalog != NULL, error))
+    g_clear_object (&catalog);
+  return catalog;
+}
+
+/**
+ * rthunk_client_get_func_defs:
+ * @client: a client
+ * @names: (nullable) (array zero-terminated=1): the functions wanted;
+ *   %NULL or empty for the whole catalog
+ * @error: return location for a #GError
+ *
+ * Calls getFuncDefs: the signatures and flags of the named functions (a
+ * name the server does not provide is an %RTHUNK_ERROR_UNKNOWN_FUNCTION
+ * error). Unlike
+ * rthunk_client_get_catalog() this always asks the server.
+ *
+ * Returns: (transfer full) (nullable): a catalog of those functions, or
+ *   %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkCatalog *
+rthunk_client_get_func_defs (RthunkClient       *client,
+                             const char *const  *names,
+                             GError            **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+
+  return rthunk_client_func_defs_run (client, names, NULL, error);
+}
+
+gint
+rthunk_client_put_definitions_run (RthunkClient  *self,
+                                   GHashTable    *definitions,
+                                   GCancellable  *cancellable,
+                                   GError       **error)
+{
+  g_autoptr(GHashTable) hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) g_bytes_unref);
+  g_autoptr(GHashTable) visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(RthunkWireAuth) auth = new_auth (self);
+  DefHasher h = { definitions, hashes, visiting, NULL };
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  GHashTableIter iter;
+  gpointer name;
+  gint32 added = 0;
+  RthunkCall call;
+  gboolean ok;
+
+  g_hash_table_iter_init (&iter, definitions);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      if (!hash_named (&h, name))
+        {
+          if (h.error != NULL)
+            g_propagate_error (error, g_steal_pointer (&h.error));
+          else
+            g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                         _("“%s” is not a definition that can be sent"), (const char *) name);
+          return -1;
+        }
+      g_ptr_array_add (defs, wire_definition (&h, name));
+    }
+  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+    return -1;
+  ok = rthunk_wire_remote_execution_service_if_put_definitions (call.conn->stub, &added, defs, auth,
+                                                                &invalid, &denied, &call_error);
+  if (!ok)
+    call_failed (self, call.conn, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
+                 error);
+  if (!rthunk_call_end (&call, ok, error))
+    return -1;
+  g_mutex_lock (&self->lock);
+  self->definitions_sent += defs->len;
+  g_mutex_unlock (&self->lock);
+  return MAX (added, 0);
+}
+
+/**
+ * rthunk_client_put_definitions:
+ * @client: a client
+ * @definitions: (element-type utf8 RthunkNode): `defn` forms by name; the
+ *   definitions they use must be among them
+ * @error: return location for a #GError
+ *
+ * Calls putDefinitions with every definition of @definitions, each under
+ * its content address. Submissions send the definitions they need by
+ * themselves; this is for sending them ahead.
+ *
+ * Returns: how many the server had not stored yet, or -1 with @error set
+ *
+ * Since: 0.1
+ */
+gint
+rthunk_client_put_definitions (RthunkClient  *client,
+                               GHashTable    *definitions,
+                               GError       **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), -1);
+  g_return_val_if_fail (definitions != NULL, -1);
+
+  return rthunk_client_put_definitions_run (client, definitions, NULL, error);
+}
+
+static void
+value_unref0 (gpointer value)
+{
+  if (value != NULL)
+    rthunk_value_unref (value);
+}
+
+/* A batch member finished inline: its slot gets the value. */
+static void
+batch_member_sent (RthunkValue  *value,
+                   const GError *error,
+                   gpointer      data)
+{
+  RthunkValue **slot = data;
+
+  if (value != NULL)
+    {
+      g_clear_pointer (slot, rthunk_value_unref);
+      *slot = rthunk_value_ref (value);
+    }
+}
+
+GPtrArray *
+rthunk_client_submit_batch_run (RthunkClient  *self,
+                                GPtrArray     *exprs,
+                                GHashTable    *inputs,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
+  g_autoptr(GPtrArray) values = g_ptr_array_new_full (exprs->len, value_unref0);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  /* what was queued before is not part of this batch */
+  if (!rthunk_client_flush (self, error))
+    return NULL;
+  for (guint k = 0; k < exprs->len; k++)
+    {
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
+      RthunkValue *value;
+
+      rthunk_client_random_id (id);
+      g_ptr_array_add (values, NULL);
+      value = rthunk_client_enqueue (self, g_ptr_array_index (exprs, k), inputs, id, batch_member_sent,
+                                     &values->pdata[k], NULL, error);
+      if (value == NULL)
+        {
+          /* those before it are queued: they leave, and are not waited for */
+          g_prefix_error (error, _("expression %u of the batch: "), k);
+          rthunk_client_flush (self, NULL);
+          return NULL;
+        }
+      if (values->pdata[k] == NULL)
+        values->pdata[k] = value;
+      else
+        rthunk_value_unref (value);     /* another thread's flush answered it already */
+    }
+  if (!rthunk_client_flush (self, error))
+    return NULL;
+  return g_steal_pointer (&values);
+}
+
+/**
+ * rthunk_client_submit_batch:
+ * @client: a client
+ * @exprs: (element-type RthunkNode): the expressions, at most 4096; none
+ *   may call a user function (submit those with rthunk_client_submit_full())
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   the expressions read, the same for all
+ * @error: return location for a #GError
+ *
+ * Checks every expression, then submits them all in submitBatch frames
+ * (several if there are more than 1000). When one does not check, the
+ * call fails with its error; those before it are sent all the same. An
+ * expression may read a pending value that an earlier
+ * one of the batch gave: it travels as a reference to that thunk.
+ *
+ * Returns: (transfer container) (element-type RthunkValue) (nullable): a
+ *   value for each expression, in order: finished, or pending (forcing it
+ *   reports a submission the server refused) — or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+rthunk_client_submit_batch (RthunkClient  *client,
+                            GPtrArray     *exprs,
+                            GHashTable    *inputs,
+                            GError       **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (exprs != NULL && exprs->len <= 4096, NULL);
+
+  return rthunk_client_submit_batch_run (client, exprs, inputs, NULL, error);
 }

@@ -50,6 +50,50 @@ RthunkValue   *rthunk_client_submit_reference (RthunkClient *client,
                                                GHashTable    *definitions,
                                                GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 guint          rthunk_client_get_definitions_sent (RthunkClient *client);
+GVariant      *rthunk_client_get_server_info (RthunkClient  *client,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+RthunkCatalog *rthunk_client_get_func_defs   (RthunkClient  *client,
+                                              const char *const *names,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+gint           rthunk_client_put_definitions (RthunkClient  *client,
+                                              GHashTable    *definitions,
+                                              GError       **error);
+GPtrArray     *rthunk_client_submit_batch    (RthunkClient  *client,
+                                              GPtrArray     *exprs,
+                                              GHashTable    *inputs,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_get_server_info_async  (RthunkClient        *client,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+GVariant      *rthunk_client_get_server_info_finish (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_get_func_defs_async    (RthunkClient        *client,
+                                                     const char *const   *names,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+RthunkCatalog *rthunk_client_get_func_defs_finish   (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_put_definitions_async  (RthunkClient        *client,
+                                                     GHashTable          *definitions,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gint           rthunk_client_put_definitions_finish (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+void           rthunk_client_submit_batch_async     (RthunkClient        *client,
+                                                     GPtrArray           *exprs,
+                                                     GHashTable          *inputs,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+GPtrArray     *rthunk_client_submit_batch_finish    (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 void           rthunk_client_set_token       (RthunkClient  *client,
                                               const char    *token);
 

@@ -610,6 +610,135 @@ test_dead_server (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
 }
 
+/* ---- getServerInfo, getFuncDefs, putDefinitions, submitBatch ----------------- */
+
+static void
+test_server_info_same (void)
+{
+  g_autoptr(RthunkClient) client = new_client (2);
+  g_autoptr(GVariant) sync_info = NULL;
+  g_autoptr(GVariant) async_info = NULL;
+  g_autoptr(GVariant) counters = NULL;
+  GAsyncResult *result = NULL;
+  const char *name = NULL, *async_name = NULL;
+  gint64 submitted = -1;
+  GError *error = NULL;
+
+  sync_info = rthunk_client_get_server_info (client, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_lookup (sync_info, "name", "&s", &name));
+  g_assert_cmpstr (name, ==, rthunk_client_get_server_name (client));
+  counters = g_variant_lookup_value (sync_info, "counters", G_VARIANT_TYPE ("a{sx}"));
+  g_assert_nonnull (counters);
+  g_assert_true (g_variant_lookup (counters, "submitted", "x", &submitted));
+  g_assert_cmpint (submitted, >=, 0);
+  rthunk_client_get_server_info_async (client, NULL, keep_result, &result);
+  async_info = rthunk_client_get_server_info_finish (client, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_lookup (async_info, "name", "&s", &async_name));
+  g_assert_cmpstr (async_name, ==, name);
+  g_object_unref (result);
+}
+
+static void
+test_func_defs_same (void)
+{
+  g_autoptr(RthunkClient) client = new_client (2);
+  const char *names[] = { "+", "len", NULL };
+  const char *unknown[] = { "+", "no-such-function", NULL };
+  g_autoptr(RthunkCatalog) sync_catalog = NULL;
+  g_autoptr(RthunkCatalog) async_catalog = NULL;
+  g_autoptr(RthunkCatalog) none = NULL;
+  GAsyncResult *result = NULL;
+  GError *error = NULL;
+
+  sync_catalog = rthunk_client_get_func_defs (client, names, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (rthunk_catalog_lookup (sync_catalog, "+"));
+  g_assert_nonnull (rthunk_catalog_lookup (sync_catalog, "len"));
+  g_assert_null (rthunk_catalog_lookup (sync_catalog, "map"));
+  none = rthunk_client_get_func_defs (client, unknown, &error);
+  g_assert_null (none);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_FUNCTION);
+  g_clear_error (&error);
+  rthunk_client_get_func_defs_async (client, names, NULL, keep_result, &result);
+  async_catalog = rthunk_client_get_func_defs_finish (client, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (rthunk_catalog_lookup (async_catalog, "+"));
+  g_assert_null (rthunk_catalog_lookup (async_catalog, "map"));
+  g_object_unref (result);
+}
+
+static void
+test_put_definitions_same (void)
+{
+  g_autoptr(RthunkClient) client = new_client (2);
+  g_autoptr(GHashTable) defs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                      (GDestroyNotify) rthunk_node_unref);
+  /* a body no other test sends, so the server has not stored it yet */
+  g_autofree char *text = g_strdup_printf ("(defn cube [n] (* n (* n (+ n %u))))", g_random_int ());
+  GAsyncResult *result = NULL;
+  GError *error = NULL;
+
+  g_hash_table_insert (defs, (gpointer) "cube", test_parse_one (text));
+  g_assert_cmpint (rthunk_client_put_definitions (client, defs, &error), ==, 1);
+  g_assert_no_error (error);
+  /* stored now: nothing new the second time */
+  rthunk_client_put_definitions_async (client, defs, NULL, keep_result, &result);
+  g_assert_cmpint (rthunk_client_put_definitions_finish (client, wait_result (&result), &error), ==, 0);
+  g_assert_no_error (error);
+  g_object_unref (result);
+}
+
+static GPtrArray *
+parse_all (const char *const *texts)
+{
+  GPtrArray *exprs = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+
+  for (guint k = 0; texts[k] != NULL; k++)
+    g_ptr_array_add (exprs, test_parse_one (texts[k]));
+  return exprs;
+}
+
+static void
+assert_batch_values (GPtrArray *values)
+{
+  g_assert_cmpuint (values->len, ==, 3);
+  assert_int_value (g_ptr_array_index (values, 0), 3);
+  assert_int_value (g_ptr_array_index (values, 1), 42);
+  assert_int_value (g_ptr_array_index (values, 2), 5);
+}
+
+static void
+test_submit_batch_same (void)
+{
+  g_autoptr(RthunkClient) client = new_client (2);
+  const char *texts[] = { "(+ 1 2)", "(* 6 7)", "(delay 200 5)", NULL };
+  const char *bad_texts[] = { "(+ 1 2)", "(+ 1 \"two\")", NULL };
+  g_autoptr(GPtrArray) exprs = parse_all (texts);
+  g_autoptr(GPtrArray) bad = parse_all (bad_texts);
+  g_autoptr(GPtrArray) sync_values = NULL;
+  g_autoptr(GPtrArray) async_values = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  GAsyncResult *result = NULL;
+  GError *error = NULL;
+
+  sync_values = rthunk_client_submit_batch (client, exprs, NULL, &error);
+  g_assert_no_error (error);
+  assert_batch_values (sync_values);
+  rthunk_client_submit_batch_async (client, exprs, NULL, NULL, keep_result, &result);
+  async_values = rthunk_client_submit_batch_finish (client, wait_result (&result), &error);
+  g_assert_no_error (error);
+  assert_batch_values (async_values);
+  g_object_unref (result);
+  /* a type error is reported, naming the expression */
+  none = rthunk_client_submit_batch (client, bad, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "expression 1 of the batch"));
+  g_clear_error (&error);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -627,6 +756,10 @@ main (int    argc,
   g_test_add_func ("/client-async/same-as-sync/poll", test_poll_same);
   g_test_add_func ("/client-async/same-as-sync/await-many", test_await_same);
   g_test_add_func ("/client-async/same-as-sync/cancel-thunk", test_cancel_thunk_same);
+  g_test_add_func ("/client-async/same-as-sync/server-info", test_server_info_same);
+  g_test_add_func ("/client-async/same-as-sync/func-defs", test_func_defs_same);
+  g_test_add_func ("/client-async/same-as-sync/put-definitions", test_put_definitions_same);
+  g_test_add_func ("/client-async/same-as-sync/submit-batch", test_submit_batch_same);
   g_test_add_func ("/client-async/pool/concurrent-submits", test_concurrent_submits);
   g_test_add_func ("/client-async/pool/concurrent-awaits", test_concurrent_awaits);
   g_test_add_func ("/client-async/pool/sync-threads", test_sync_threads);
