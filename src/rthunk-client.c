@@ -46,6 +46,8 @@ struct _RthunkClient
   RthunkCatalog *catalog;
   guint definitions_sent;
 
+  GHashTable *checked;          /* (lock) memo of build_request: key → Checked */
+
   GMutex outbox_lock;           /* the queued submissions: */
   GPtrArray *outbox;            /* Queued *, in the order they were made */
   GMutex flush_lock;            /* one flush at a time, so frames keep that order */
@@ -61,6 +63,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
+
+static void checked_free (gpointer data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireFuncDef, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireMissingDefinitions, g_object_unref)
@@ -113,6 +117,7 @@ rthunk_client_finalize (GObject *object)
 
   /* a queued submission holds its client: none is left here */
   g_ptr_array_unref (self->outbox);
+  g_hash_table_unref (self->checked);
   g_mutex_clear (&self->outbox_lock);
   g_mutex_clear (&self->flush_lock);
   g_clear_pointer (&self->pool, rthunk_pool_free);
@@ -210,6 +215,7 @@ static void
 rthunk_client_init (RthunkClient *self)
 {
   g_mutex_init (&self->lock);
+  self->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, checked_free);
   g_mutex_init (&self->outbox_lock);
   g_mutex_init (&self->flush_lock);
   self->outbox = g_ptr_array_new ();
@@ -1125,6 +1131,106 @@ put_missing (RthunkClient                 *self,
   return TRUE;
 }
 
+/* ---- the memo of checked expressions ------------------------------------------- */
+
+static int
+rthunk_compare_strings (const char **a,
+                        const char **b)
+{
+  return strcmp (*a, *b);
+}
+
+/* "NAME=TYPE", for the memo's key. */
+static char *
+typed_name (const char *name,
+            RthunkType *type)
+{
+  g_autofree char *printed = rthunk_type_to_string (type);
+
+  return g_strdup_printf ("%s=%s", name, printed);
+}
+
+/* A loop or a map submits one expression many times with inputs of the
+ * same types: its check and its typed wire AST are then the same, and are
+ * made once. The AST is shared by the requests (Thrift only reads it). */
+#define MAX_CHECKED 512
+
+typedef struct
+{
+  RthunkNode *expr;             /* held: its address stays its own */
+  RthunkCatalog *catalog;       /* what it was checked against */
+  RthunkWireAst *ast;
+  RthunkType *type;
+} Checked;
+
+static void
+checked_free (gpointer data)
+{
+  Checked *checked = data;
+
+  rthunk_node_unref (checked->expr);
+  g_object_unref (checked->catalog);
+  g_object_unref (checked->ast);
+  rthunk_type_unref (checked->type);
+  g_free (checked);
+}
+
+/* The memo's key: the expression and the types of its inputs, by name. */
+static char *
+checked_key (RthunkNode *expr,
+             GPtrArray  *input_types)
+{
+  GString *key = g_string_new (NULL);
+
+  g_ptr_array_sort (input_types, (GCompareFunc) rthunk_compare_strings);
+  g_string_append_printf (key, "%p", (gpointer) expr);
+  for (guint k = 0; k < input_types->len; k++)
+    g_string_append_printf (key, "|%s", (const char *) g_ptr_array_index (input_types, k));
+  return g_string_free (key, FALSE);
+}
+
+static gboolean
+checked_lookup (RthunkClient           *self,
+                const char             *key,
+                RthunkCatalog          *catalog,
+                RthunkWireEvalRequest  *request,
+                RthunkType            **type)
+{
+  Checked *checked;
+
+  g_mutex_lock (&self->lock);
+  checked = g_hash_table_lookup (self->checked, key);
+  if (checked != NULL && checked->catalog == catalog)
+    {
+      g_object_unref (request->ast);
+      request->ast = g_object_ref (checked->ast);
+      *type = rthunk_type_ref (checked->type);
+    }
+  g_mutex_unlock (&self->lock);
+  return checked != NULL && *type != NULL;
+}
+
+static void
+checked_store (RthunkClient          *self,
+               char                  *key,
+               RthunkNode            *expr,
+               RthunkCatalog         *catalog,
+               RthunkWireEvalRequest *request,
+               RthunkType            *type)
+{
+  Checked *checked = g_new0 (Checked, 1);
+
+  checked->expr = rthunk_node_ref (expr);
+  checked->catalog = g_object_ref (catalog);
+  checked->ast = g_object_ref (request->ast);
+  checked->type = rthunk_type_ref (type);
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_size (self->checked) >= MAX_CHECKED)
+    g_hash_table_remove_all (self->checked);
+  g_hash_table_replace (self->checked, key, checked);
+  g_mutex_unlock (&self->lock);
+}
+
 /* Checks @expr against the server's catalog, with @inputs bound, and
  * builds the request with the type of every node. */
 static RthunkWireEvalRequest *
@@ -1142,6 +1248,8 @@ build_request (RthunkClient  *self,
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
   g_autoptr(GHashTable) node_types = NULL;
   g_autoptr(RthunkType) type = NULL;
+  g_autoptr(GPtrArray) input_types = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *key = NULL;
   GHashTableIter iter;
   gpointer name, value;
   guint next_var = 0;
@@ -1167,6 +1275,7 @@ build_request (RthunkClient  *self,
               handle = handle != NULL ? handle : foreign;
               rthunk_checker_bind (checker, name, handle->type);
               add_thunk_binding (request, name, handle, foreign != NULL);
+              g_ptr_array_add (input_types, typed_name (name, handle->type));
               continue;
             }
           forced = rthunk_value_force (value, error);
@@ -1176,6 +1285,18 @@ build_request (RthunkClient  *self,
           add_binding (request, name, forced, error);
           if (*error != NULL)
             return NULL;
+          g_ptr_array_add (input_types, typed_name (name, input_type));
+        }
+    }
+  /* the memo is for expressions that call no user function */
+  if (closure->len == 0)
+    {
+      key = checked_key (expr, input_types);
+      if (checked_lookup (self, key, catalog, request, &type))
+        {
+          if (out_type != NULL)
+            *out_type = g_steal_pointer (&type);
+          return g_steal_pointer (&request);
         }
     }
   for (guint k = 0; k < closure->len; k++)
@@ -1193,6 +1314,8 @@ build_request (RthunkClient  *self,
   if ((type = rthunk_checker_check_typed (checker, expr, &node_types, error)) == NULL)
     return NULL;
   rthunk_wire_fill_ast (request->ast, expr, node_types);
+  if (key != NULL)
+    checked_store (self, g_steal_pointer (&key), expr, catalog, request, type);
   if (out_type != NULL)
     *out_type = g_steal_pointer (&type);
   return g_steal_pointer (&request);

@@ -759,6 +759,44 @@ test_submit_client (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
 }
 
+/* One expression submitted again and again with inputs of other types: the
+ * client checks it once per set of input types (its memo), and each time
+ * the answer is the one of those inputs. */
+static void
+test_submit_same_expression (void)
+{
+  g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
+  g_autoptr(RthunkNode) expr = parse_one ("(+ x x)");
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  static const char *const texts[] = { "42", "2.5", "42", "\"ab\"", "2.5" };
+
+  for (guint round = 0; round < 2; round++)
+    for (guint k = 0; k < G_N_ELEMENTS (texts); k++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(RthunkValue) value = NULL;
+        g_autoptr(RthunkValue) forced = NULL;
+        g_autofree char *printed = NULL;
+
+        g_hash_table_insert (inputs, (gpointer) "x",
+                             k == 0 || k == 2 ? rthunk_value_new_int (21)
+                             : k == 3 ? rthunk_value_new_str ("ab") : rthunk_value_new_float (1.25));
+        value = rthunk_client_submit (client, expr, inputs, &error);
+        if (k == 3)
+          {
+            /* + takes numbers: refused by the check, every time */
+            g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
+            continue;
+          }
+        g_assert_no_error (error);
+        forced = rthunk_value_force (value, &error);
+        g_assert_no_error (error);
+        printed = rthunk_value_to_string (forced);
+        g_assert_cmpstr (printed, ==, texts[k]);
+      }
+}
+
 /* (+ 1 "x") with no client-side check: the server's own check refuses it. */
 static void
 test_type_error_hand_built (void)
@@ -1467,6 +1505,7 @@ main (int    argc,
   for (guint k = 0; k < G_N_ELEMENTS (submit_cases); k++)
     g_test_add_data_func (submit_cases[k].path, &submit_cases[k], test_submit);
   g_test_add_func ("/server/submit/client", test_submit_client);
+  g_test_add_func ("/server/submit/same-expression", test_submit_same_expression);
   g_test_add_func ("/server/type-error/hand-built", test_type_error_hand_built);
   for (guint k = 0; k < G_N_ELEMENTS (malformed_cases); k++)
     g_test_add_data_func (malformed_cases[k].path, &malformed_cases[k], test_malformed);
