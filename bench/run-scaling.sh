@@ -50,22 +50,25 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# start NAME: an rthunkd on a free port; prints its HOST:PORT
+# start NAME: an rthunkd on a free port; sets $addr to its HOST:PORT (not
+# in a subshell: the cleanup must know its pid)
 start() {
   "$rthunkd" --port 0 --name "$1" --workers 1 --fuel 100000000000 --deadline-ms 0 --cache-entries 0 \
     > "$work/$1.out" 2> "$work/$1.err" &
   pids="$pids $!"
   for _ in $(seq 100); do
     addr=$(sed -n 's/.*listening on \([^ ]*\)$/\1/p' "$work/$1.out")
-    if [ -n "$addr" ]; then echo "$addr"; return 0; fi
+    if [ -n "$addr" ]; then return 0; fi
     sleep 0.05
   done
   say "rthunkd $1 did not start: $(cat "$work/$1.err")"
   return 1
 }
 
-a=$(start scale-a) || exit 2
-b=$(start scale-b) || exit 2
+start scale-a || exit 2
+a=$addr
+start scale-b || exit 2
+b=$addr
 
 now_ns() { date +%s%N; }
 median() {
