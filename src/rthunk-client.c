@@ -505,27 +505,13 @@ info_variant (RthunkClient         *self,
   return g_variant_ref_sink (g_variant_builder_end (&all));
 }
 
-static gboolean
-fetch_info_into (RthunkClient  *self,
-                 RthunkConn    *conn,
-                 GVariant     **out,
-                 GError       **error);
-
-static gboolean
-fetch_info (RthunkClient  *self,
-            RthunkConn    *conn,
-            GError       **error)
-{
-  return fetch_info_into (self, conn, NULL, error);
-}
-
 /* getServerInfo: stores the name, capabilities and load, and when @out is
  * not NULL gives the whole answer as a dictionary. */
 static gboolean
-fetch_info_into (RthunkClient  *self,
-                 RthunkConn    *conn,
-                 GVariant     **out,
-                 GError       **error)
+fetch_info (RthunkClient  *self,
+            RthunkConn    *conn,
+            GVariant     **out,
+            GError       **error)
 {
   g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
   g_autoptr(RthunkWireAuth) auth = new_auth (self);
@@ -613,7 +599,7 @@ rthunk_client_connect_run (RthunkClient  *self,
 
   if (!rthunk_call_begin (&call, self->pool, cancellable, error))
     return FALSE;
-  ok = fetch_info (self, call.conn, error) &&
+  ok = fetch_info (self, call.conn, NULL, error) &&
        ((catalog_if_missing && had != NULL) || fetch_catalog (self, call.conn, error));
   return rthunk_call_end (&call, ok, error);
 }
@@ -899,6 +885,16 @@ force_remote (gpointer   data,
   return result;
 }
 
+/* How a thunk of this client's server prints: `#a1b2 @alpha`. */
+char *
+rthunk_client_thunk_label (RthunkClient     *self,
+                           const GByteArray *id)
+{
+  g_autofree char *hex = rthunk_wire_id_to_hex (id);
+
+  return g_strdup_printf ("#%.4s @%s", hex, rthunk_client_get_server_name (self));
+}
+
 /* A pending value (or, @reference, a remote reference) for thunk @id. */
 static RthunkValue *
 new_pending (RthunkClient *self,
@@ -907,8 +903,7 @@ new_pending (RthunkClient *self,
              gboolean      reference)
 {
   RemoteHandle *handle = g_new0 (RemoteHandle, 1);
-  g_autofree char *hex = rthunk_wire_id_to_hex (id);
-  g_autofree char *label = g_strdup_printf ("#%.4s @%s", hex, self->server_name);
+  g_autofree char *label = rthunk_client_thunk_label (self, id);
 
   handle->magic = REMOTE_HANDLE_MAGIC;
   handle->client = g_object_ref (self);
@@ -974,6 +969,27 @@ typedef struct
   GHashTable *visiting;         /* names being hashed: mutual recursion */
   GError *error;
 } DefHasher;
+
+/* A hasher of @forms (which may be NULL: no user function). */
+static void
+def_hasher_init (DefHasher  *h,
+                 GHashTable *forms)
+{
+  h->forms = forms;
+  h->hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  h->visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  h->error = NULL;
+}
+
+static void
+def_hasher_clear (DefHasher *h)
+{
+  g_clear_pointer (&h->hashes, g_hash_table_unref);
+  g_clear_pointer (&h->visiting, g_hash_table_unref);
+  g_clear_error (&h->error);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DefHasher, def_hasher_clear)
 
 static gboolean hash_named (DefHasher *h, const char *name);
 
@@ -1134,8 +1150,8 @@ put_missing (RthunkClient                 *self,
 /* ---- the memo of checked expressions ------------------------------------------- */
 
 static int
-rthunk_compare_strings (const char **a,
-                        const char **b)
+compare_strings (const char **a,
+                 const char **b)
 {
   return strcmp (*a, *b);
 }
@@ -1182,7 +1198,7 @@ checked_key (RthunkNode *expr,
 {
   GString *key = g_string_new (NULL);
 
-  g_ptr_array_sort (input_types, (GCompareFunc) rthunk_compare_strings);
+  g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
   g_string_append_printf (key, "%p", (gpointer) expr);
   for (guint k = 0; k < input_types->len; k++)
     g_string_append_printf (key, "|%s", (const char *) g_ptr_array_index (input_types, k));
@@ -1409,10 +1425,8 @@ rthunk_client_submit_run (RthunkClient  *self,
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
   g_autoptr(RthunkCatalog) catalog = NULL;
   g_autoptr(GPtrArray) closure = NULL;
-  g_autoptr(GHashTable) hashes = NULL;
-  g_autoptr(GHashTable) visiting = NULL;
   g_autoptr(RthunkType) type = NULL;
-  DefHasher h = { definitions, NULL, NULL, NULL };
+  g_auto(DefHasher) h = { NULL, };
   RthunkCall call;
 
   if ((catalog = dup_catalog (self)) == NULL &&
@@ -1420,8 +1434,7 @@ rthunk_client_submit_run (RthunkClient  *self,
     return NULL;
   /* what was queued goes first: this request may name those thunks */
   rthunk_client_flush (self, NULL);
-  h.hashes = hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
-  h.visiting = visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  def_hasher_init (&h, definitions);
   if ((closure = definition_closure (&h, expr, error)) == NULL ||
       (request = build_request (self, catalog, expr, inputs, &h, closure, by_reference, &type, error)) == NULL)
     return NULL;
@@ -1879,12 +1892,13 @@ rthunk_client_can_enqueue (RthunkClient *self,
                            RthunkNode   *expr,
                            GHashTable   *definitions)
 {
-  g_autoptr(GHashTable) hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                        (GDestroyNotify) g_bytes_unref);
-  g_autoptr(GHashTable) visiting = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) closure = NULL;
-  DefHasher h = { definitions, hashes, visiting, NULL };
+  g_auto(DefHasher) h = { NULL, };
 
+  /* nothing to call: no need to look */
+  if (definitions == NULL || g_hash_table_size (definitions) == 0)
+    return TRUE;
+  def_hasher_init (&h, definitions);
   closure = definition_closure (&h, expr, NULL);
   return closure != NULL && closure->len == 0;
 }
@@ -1917,13 +1931,10 @@ rthunk_client_enqueue (RthunkClient          *self,
                        GError               **error)
 {
   g_autoptr(RthunkCatalog) catalog = NULL;
-  g_autoptr(GHashTable) hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                        (GDestroyNotify) g_bytes_unref);
-  g_autoptr(GHashTable) visiting = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) closure = g_ptr_array_new ();
+  g_autoptr(GPtrArray) closure = g_ptr_array_new ();   /* no user function */
   g_autoptr(RthunkType) type = NULL;
   g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
-  DefHasher h = { NULL, hashes, visiting, NULL };
+  DefHasher h = { NULL, };
   RthunkWireEvalRequest *request;
   Queued *queued;
 
@@ -2061,7 +2072,7 @@ rthunk_client_server_info_run (RthunkClient  *self,
 
   if (!rthunk_call_begin (&call, self->pool, cancellable, error))
     return NULL;
-  ok = fetch_info_into (self, call.conn, &info, error);
+  ok = fetch_info (self, call.conn, &info, error);
   if (!rthunk_call_end (&call, ok, error))
     g_clear_pointer (&info, g_variant_unref);
   return info;
@@ -2144,12 +2155,9 @@ rthunk_client_put_definitions_run (RthunkClient  *self,
                                    GCancellable  *cancellable,
                                    GError       **error)
 {
-  g_autoptr(GHashTable) hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                        (GDestroyNotify) g_bytes_unref);
-  g_autoptr(GHashTable) visiting = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(RthunkWireAuth) auth = new_auth (self);
-  DefHasher h = { definitions, hashes, visiting, NULL };
+  g_auto(DefHasher) h = { NULL, };
   RthunkWireInvalidRequest *invalid = NULL;
   RthunkWireNotAuthorized *denied = NULL;
   GError *call_error = NULL;
@@ -2159,6 +2167,7 @@ rthunk_client_put_definitions_run (RthunkClient  *self,
   RthunkCall call;
   gboolean ok;
 
+  def_hasher_init (&h, definitions);
   g_hash_table_iter_init (&iter, definitions);
   while (g_hash_table_iter_next (&iter, &name, NULL))
     {

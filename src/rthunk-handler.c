@@ -223,6 +223,8 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   state->pool = g_thread_pool_new (run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
+  g_mutex_init (&state->peers_lock);
+  state->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   state->fetch_pool = g_thread_pool_new (run_fetch, state, MAX_FETCHES, FALSE, &error);
   if (state->fetch_pool == NULL)
     g_error ("cannot start the fetch pool: %s", error->message);
@@ -247,6 +249,8 @@ rthunk_server_state_free (RthunkServerState *state)
   if (state->fetch_pool != NULL)
     g_thread_pool_free (g_steal_pointer (&state->fetch_pool), FALSE, TRUE);
   rthunk_server_state_drain (state);
+  g_hash_table_unref (state->peers);
+  g_mutex_clear (&state->peers_lock);
   g_strfreev (state->fetch_from);
   rthunk_thunk_table_free (state->table);
   rthunk_def_store_free (state->defs);
@@ -892,6 +896,26 @@ fetched_type_ok (const Fetch  *fetch,
   return FALSE;
 }
 
+/* The client for @address, made once and shared by the fetches (its pool
+ * gives each its own connection). */
+static RthunkClient *
+peer_client (RthunkServerState *state,
+             const char        *address)
+{
+  RthunkClient *client;
+
+  g_mutex_lock (&state->peers_lock);
+  if ((client = g_hash_table_lookup (state->peers, address)) == NULL)
+    {
+      client = rthunk_client_new (address);
+      rthunk_client_set_token (client, state->token);
+      g_hash_table_insert (state->peers, g_strdup (address), client);
+    }
+  g_object_ref (client);
+  g_mutex_unlock (&state->peers_lock);
+  return client;
+}
+
 /* A worker of the fetch pool: long-polls the holder for the value, checks
  * its type and finishes the placeholder, which starts whatever waits. */
 static void
@@ -901,7 +925,7 @@ run_fetch (gpointer data,
   Fetch *fetch = data;
   RthunkServerState *state = user_data;
   RthunkThunkEntry *entry = fetch->entry;
-  g_autoptr(RthunkClient) client = rthunk_client_new (fetch->holder);
+  g_autoptr(RthunkClient) client = peer_client (state, fetch->holder);
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr(GError) error = NULL;
   guint limit_ms = state->limits.deadline_ms > 0 ? state->limits.deadline_ms : 600000;
@@ -913,7 +937,6 @@ run_fetch (gpointer data,
       fetch_free (fetch);
       return;
     }
-  rthunk_client_set_token (client, state->token);
   g_ptr_array_add (ids, g_bytes_new (entry->id, RTHUNK_THUNK_ID_LEN));
   while (!got.finished && error == NULL)
     {

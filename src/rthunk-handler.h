@@ -32,6 +32,8 @@ typedef struct
   gint running;
   GStrv fetch_from;             /* servers inputs may be fetched from */
   GThreadPool *fetch_pool;      /* fetches of inputs other servers hold */
+  GMutex peers_lock;
+  GHashTable *peers;            /* (peers_lock) HOST:PORT → RthunkClient, reused by fetches */
   gint stopping;                /* atomic: fetches give up */
   gint draining;                /* atomic: stopping, submissions refused */
 } RthunkServerState;

@@ -761,7 +761,6 @@ enqueue (RthunkSession  *self,
   guint8 id[RTHUNK_CLIENT_ID_LEN];
   g_autoptr(GBytes) id_bytes = NULL;
   g_autoptr(GByteArray) id_array = g_byte_array_new ();
-  g_autofree char *hex = NULL;
   g_autofree char *label = NULL;
   g_autoptr(RthunkThunk) thunk = NULL;
   SessionQueued *q;
@@ -770,8 +769,7 @@ enqueue (RthunkSession  *self,
   rthunk_client_random_id (id);
   id_bytes = g_bytes_new (id, sizeof id);
   g_byte_array_append (id_array, id, sizeof id);
-  hex = rthunk_wire_id_to_hex (id_array);
-  label = g_strdup_printf ("#%.4s @%s", hex, rthunk_client_get_server_name (server->client));
+  label = rthunk_client_thunk_label (server->client, id_array);
   thunk = rthunk_thunk_new_in_context (label, rthunk_client_get_server_name (server->client), id_bytes,
                                        self->context);
   /* a flush (here or in another thread) frees @q once it reported */
