@@ -182,6 +182,17 @@ rthunk_node_set_position (RthunkNode *node,
   return node;
 }
 
+void
+rthunk_node_set_position_interned (RthunkNode *node,
+                                   const char *source,
+                                   guint       line,
+                                   guint       col)
+{
+  node->source = source;
+  node->line = line;
+  node->col = col;
+}
+
 /**
  * rthunk_node_ref:
  * @node: a node

@@ -34,6 +34,13 @@ void rthunk_set_node_error (GError      **error,
 RthunkNode *rthunk_node_rename_free (RthunkNode *node,
                                      GHashTable *renames);
 
+/* Sets the position of a node being built; @source is already interned
+ * (g_intern_string() takes a global lock: one call per tree, not per node). */
+void rthunk_node_set_position_interned (RthunkNode *node,
+                                        const char *source,
+                                        guint       line,
+                                        guint       col);
+
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 

@@ -1,0 +1,1352 @@
+/* rthunk-codec.c — the hot messages, straight between bytes and trees
+ *
+ * See rthunk-codec.h. The field numbers are those of idl/rthunk.thrift;
+ * tests/test-codec.c checks that what is written here is byte for byte
+ * what the generated code writes, and that what is read here is what
+ * rthunk-wire.c builds from the generated structs.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "rthunk-codec.h"
+#include "rthunk-type-private.h"
+#include "rthunk-wire.h"
+
+/* ---- reading primitives -------------------------------------------------- */
+
+static inline gboolean
+need (RthunkCodecIn *in,
+      gsize          n)
+{
+  return (gsize) (in->end - in->pos) >= n;
+}
+
+gboolean
+rthunk_codec_get_u8 (RthunkCodecIn *in,
+                     guint8        *v)
+{
+  if (!need (in, 1))
+    return FALSE;
+  *v = *in->pos++;
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_get_i16 (RthunkCodecIn *in,
+                      gint16        *v)
+{
+  if (!need (in, 2))
+    return FALSE;
+  *v = (gint16) ((guint16) in->pos[0] << 8 | in->pos[1]);
+  in->pos += 2;
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_get_i32 (RthunkCodecIn *in,
+                      gint32        *v)
+{
+  guint32 u;
+
+  if (!need (in, 4))
+    return FALSE;
+  memcpy (&u, in->pos, 4);
+  *v = (gint32) GUINT32_FROM_BE (u);
+  in->pos += 4;
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_get_i64 (RthunkCodecIn *in,
+                      gint64        *v)
+{
+  guint64 u;
+
+  if (!need (in, 8))
+    return FALSE;
+  memcpy (&u, in->pos, 8);
+  *v = (gint64) GUINT64_FROM_BE (u);
+  in->pos += 8;
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_get_double (RthunkCodecIn *in,
+                         double        *v)
+{
+  gint64 bits;
+
+  if (!rthunk_codec_get_i64 (in, &bits))
+    return FALSE;
+  memcpy (v, &bits, sizeof *v);
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_get_binary (RthunkCodecIn  *in,
+                         const guint8  **data,
+                         guint32        *len)
+{
+  gint32 n;
+
+  if (!rthunk_codec_get_i32 (in, &n) || n < 0 || !need (in, (gsize) n))
+    return FALSE;
+  *data = in->pos;
+  *len = (guint32) n;
+  in->pos += n;
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_get_field (RthunkCodecIn *in,
+                        guint8        *type,
+                        gint16        *id)
+{
+  if (!rthunk_codec_get_u8 (in, type))
+    return FALSE;
+  if (*type == RTHUNK_CODEC_STOP)
+    {
+      *id = 0;
+      return TRUE;
+    }
+  return rthunk_codec_get_i16 (in, id);
+}
+
+gboolean
+rthunk_codec_get_list (RthunkCodecIn *in,
+                       guint8         elem_type,
+                       guint32       *count)
+{
+  guint8 type;
+  gint32 n;
+
+  /* every element takes at least one byte: a count the bytes left cannot
+   * hold is a lie (the validator refuses it already) */
+  if (!rthunk_codec_get_u8 (in, &type) || type != elem_type ||
+      !rthunk_codec_get_i32 (in, &n) || n < 0 || !need (in, (gsize) n))
+    return FALSE;
+  *count = (guint32) n;
+  return TRUE;
+}
+
+static gboolean
+skip_depth (RthunkCodecIn *in,
+            guint8         type,
+            guint          depth)
+{
+  static const guint8 fixed[16] = { [RTHUNK_CODEC_BOOL] = 1, [RTHUNK_CODEC_BYTE] = 1,
+                                    [RTHUNK_CODEC_DOUBLE] = 8, [RTHUNK_CODEC_I16] = 2,
+                                    [RTHUNK_CODEC_I32] = 4, [RTHUNK_CODEC_I64] = 8 };
+  const guint8 *data;
+  guint32 len;
+  guint8 t, k, v;
+  gint16 id;
+  gint32 n;
+
+  if (depth > 64 || type >= 16)
+    return FALSE;
+  if (fixed[type] > 0)
+    {
+      if (!need (in, fixed[type]))
+        return FALSE;
+      in->pos += fixed[type];
+      return TRUE;
+    }
+  switch (type)
+    {
+    case RTHUNK_CODEC_STRING:
+      return rthunk_codec_get_binary (in, &data, &len);
+    case RTHUNK_CODEC_STRUCT:
+      for (;;)
+        {
+          if (!rthunk_codec_get_field (in, &t, &id))
+            return FALSE;
+          if (t == RTHUNK_CODEC_STOP)
+            return TRUE;
+          if (!skip_depth (in, t, depth + 1))
+            return FALSE;
+        }
+    case RTHUNK_CODEC_MAP:
+      if (!rthunk_codec_get_u8 (in, &k) || !rthunk_codec_get_u8 (in, &v) ||
+          !rthunk_codec_get_i32 (in, &n) || n < 0)
+        return FALSE;
+      for (gint32 i = 0; i < n; i++)
+        if (!skip_depth (in, k, depth + 1) || !skip_depth (in, v, depth + 1))
+          return FALSE;
+      return TRUE;
+    case RTHUNK_CODEC_SET:
+    case RTHUNK_CODEC_LIST:
+      if (!rthunk_codec_get_u8 (in, &t) || !rthunk_codec_get_i32 (in, &n) || n < 0)
+        return FALSE;
+      for (gint32 i = 0; i < n; i++)
+        if (!skip_depth (in, t, depth + 1))
+          return FALSE;
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+rthunk_codec_skip (RthunkCodecIn *in,
+                   guint8         type)
+{
+  return skip_depth (in, type, 0);
+}
+
+gboolean
+rthunk_codec_get_message (RthunkCodecIn  *in,
+                          const guint8  **name,
+                          guint32        *name_len,
+                          guint8         *type,
+                          gint32         *seqid)
+{
+  gint32 first;
+
+  if (!rthunk_codec_get_i32 (in, &first))
+    return FALSE;
+  if (first < 0)
+    {
+      /* strict: version in the high half, the type in the low byte */
+      if (((guint32) first & 0xffff0000u) != 0x80010000u)
+        return FALSE;
+      *type = (guint8) (first & 0xff);
+      return rthunk_codec_get_binary (in, name, name_len) && rthunk_codec_get_i32 (in, seqid);
+    }
+  if (!need (in, (gsize) first))
+    return FALSE;
+  *name = in->pos;
+  *name_len = (guint32) first;
+  in->pos += first;
+  return rthunk_codec_get_u8 (in, type) && rthunk_codec_get_i32 (in, seqid);
+}
+
+/* A list<i32> of child indices, into @children (reset first). */
+static gboolean
+get_indices (RthunkCodecIn *in,
+             GArray        *children)
+{
+  guint32 n;
+
+  g_array_set_size (children, 0);
+  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_I32, &n) || !need (in, (gsize) n * 4))
+    return FALSE;
+  for (guint32 k = 0; k < n; k++)
+    {
+      gint32 child;
+
+      rthunk_codec_get_i32 (in, &child);
+      g_array_append_val (children, child);
+    }
+  return TRUE;
+}
+
+/* ---- trees: the checks every flat node list gets ------------------------- */
+
+static gboolean
+invalid (GError     **error,
+         const char  *what,
+         guint        index,
+         const char  *message)
+{
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+               _("invalid %s: node %u: %s"), what, index, message);
+  return FALSE;
+}
+
+/* The bookkeeping of one node list being read: which nodes are used and
+ * how deep each one is. */
+typedef struct
+{
+  const char *what;
+  guint8 *used;
+  guint16 *depth;
+  guint n;
+  guint max_depth;
+} Tree;
+
+static void
+tree_init (Tree       *tree,
+           const char *what,
+           guint       n,
+           guint       max_depth)
+{
+  tree->what = what;
+  tree->used = g_new0 (guint8, MAX (n, 1));
+  tree->depth = g_new0 (guint16, MAX (n, 1));
+  tree->n = n;
+  tree->max_depth = max_depth;
+}
+
+static void
+tree_clear (Tree *tree)
+{
+  g_free (tree->used);
+  g_free (tree->depth);
+}
+
+/* Node @index names @children: earlier nodes, each used once, not too deep. */
+static gboolean
+tree_link (Tree         *tree,
+           guint         index,
+           const GArray *children,
+           GError      **error)
+{
+  for (guint k = 0; k < children->len; k++)
+    {
+      gint32 child = g_array_index (children, gint32, k);
+
+      if (child < 0 || (guint) child >= index)
+        return invalid (error, tree->what, index, _("a child index must name an earlier node"));
+      if (tree->used[child])
+        return invalid (error, tree->what, index, _("a node is used twice"));
+      tree->used[child] = 1;
+      tree->depth[index] = MAX (tree->depth[index], tree->depth[child] + 1);
+    }
+  if (tree->depth[index] > tree->max_depth)
+    return invalid (error, tree->what, index,
+                    g_str_equal (tree->what, "AST") ? _("the AST nests too deeply")
+                    : g_str_equal (tree->what, "value") ? _("the value nests too deeply")
+                    : _("the type nests too deeply"));
+  return TRUE;
+}
+
+static gboolean
+tree_all_used (const Tree *tree,
+               GError    **error)
+{
+  for (guint k = 0; k + 1 < tree->n; k++)
+    if (!tree->used[k])
+      return invalid (error, tree->what, k, _("the node is not part of the tree"));
+  return TRUE;
+}
+
+/* Text of a node: valid UTF-8 without NUL, copied. */
+static char *
+get_text (const guint8  *data,
+          guint32        len,
+          guint          index,
+          const char    *what,
+          GError       **error)
+{
+  if (memchr (data, '\0', len) != NULL || !g_utf8_validate ((const char *) data, len, NULL))
+    return invalid (error, what, index, _("text is not valid UTF-8")), NULL;
+  return g_strndup ((const char *) data, len);
+}
+
+/* ---- ASTs ---------------------------------------------------------------- */
+
+typedef struct
+{
+  gint32 kind;
+  gboolean has_kind;
+  gint64 i;
+  double f;
+  gboolean b;
+  const guint8 *text;
+  guint32 text_len;
+  gboolean has_text;
+  gint32 line;
+  gint32 col;
+} AstNodeFields;
+
+static gboolean
+get_ast_node_fields (RthunkCodecIn *in,
+                     AstNodeFields *f,
+                     GArray        *children)
+{
+  guint8 type;
+  gint16 id;
+
+  memset (f, 0, sizeof *f);
+  g_array_set_size (children, 0);
+  for (;;)
+    {
+      gboolean ok;
+      guint8 b;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      switch (id * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->kind);
+          f->has_kind = TRUE;
+          break;
+        case 2 * 16 + RTHUNK_CODEC_I64:
+          ok = rthunk_codec_get_i64 (in, &f->i);
+          break;
+        case 3 * 16 + RTHUNK_CODEC_DOUBLE:
+          ok = rthunk_codec_get_double (in, &f->f);
+          break;
+        case 4 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          f->b = b != 0;
+          break;
+        case 5 * 16 + RTHUNK_CODEC_STRING:
+          ok = rthunk_codec_get_binary (in, &f->text, &f->text_len);
+          f->has_text = TRUE;
+          break;
+        case 6 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_indices (in, children);
+          break;
+        case 7 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->line);
+          break;
+        case 8 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->col);
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+}
+
+/* Wire node kinds (NodeKind) to the library's. */
+static const RthunkNodeKind ast_kinds[] = {
+  [1] = RTHUNK_NODE_INT, [2] = RTHUNK_NODE_FLOAT, [3] = RTHUNK_NODE_STR,
+  [4] = RTHUNK_NODE_BOOL, [5] = RTHUNK_NODE_NIL, [6] = RTHUNK_NODE_SYMBOL,
+  [7] = RTHUNK_NODE_KEYWORD, [8] = RTHUNK_NODE_LIST, [9] = RTHUNK_NODE_VECTOR,
+};
+
+static RthunkNode *
+build_ast_node (const AstNodeFields *f,
+                const GArray        *children,
+                RthunkNode         **built,
+                guint                index,
+                GError             **error)
+{
+  RthunkNodeKind kind;
+  g_autofree char *text = NULL;
+
+  if (f->kind < 1 || f->kind > 9)
+    return invalid (error, "AST", index, _("unknown node kind")), NULL;
+  kind = ast_kinds[f->kind];
+  if (children->len > 0 && kind != RTHUNK_NODE_LIST && kind != RTHUNK_NODE_VECTOR)
+    return invalid (error, "AST", index, _("only a list or a vector has children")), NULL;
+  switch (kind)
+    {
+    case RTHUNK_NODE_INT:
+      return rthunk_node_new_int (f->i);
+    case RTHUNK_NODE_FLOAT:
+      return rthunk_node_new_float (f->f);
+    case RTHUNK_NODE_BOOL:
+      return rthunk_node_new_bool (f->b);
+    case RTHUNK_NODE_NIL:
+      return rthunk_node_new_nil ();
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      if (!f->has_text)
+        return invalid (error, "AST", index, _("text is missing")), NULL;
+      if ((text = get_text (f->text, f->text_len, index, "AST", error)) == NULL)
+        return NULL;
+      return rthunk_node_new_text (kind, text);
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+    default:
+      {
+        RthunkNode *stack_items[16];
+        RthunkNode **items = children->len <= G_N_ELEMENTS (stack_items)
+          ? stack_items : g_new (RthunkNode *, children->len);
+        RthunkNode *node;
+
+        for (guint k = 0; k < children->len; k++)
+          items[k] = built[g_array_index (children, gint32, k)];
+        node = rthunk_node_new_seq (kind, items, children->len);
+        if (items != stack_items)
+          g_free (items);
+        return node;
+      }
+    }
+}
+
+/* The nodes of an Ast struct (field 1). */
+static gboolean
+get_ast_nodes (RthunkCodecIn  *in,
+               guint           max_nodes,
+               GPtrArray      *built,
+               GArray         *lines,
+               GError        **error)
+{
+  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (gint32));
+  guint32 n;
+  Tree tree;
+  gboolean ok = FALSE;
+
+  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+    return FALSE;
+  if (n == 0)
+    return invalid (error, "AST", 0, _("the AST is empty"));
+  if (n > max_nodes)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the AST has %u nodes, more than the limit of %u"), n, max_nodes);
+      return FALSE;
+    }
+  tree_init (&tree, "AST", n, RTHUNK_NODE_MAX_DEPTH);
+  for (guint32 k = 0; k < n; k++)
+    {
+      AstNodeFields f;
+      RthunkNode *node;
+      gint32 pos[2];
+
+      /* a struct without its required kind: the generated code's error */
+      if (!get_ast_node_fields (in, &f, children) || !f.has_kind ||
+          !tree_link (&tree, k, children, error) ||
+          (node = build_ast_node (&f, children, (RthunkNode **) built->pdata, k, error)) == NULL)
+        goto out;
+      g_ptr_array_add (built, node);
+      pos[0] = MAX (f.line, 0);
+      pos[1] = MAX (f.col, 0);
+      g_array_append_vals (lines, pos, 2);
+    }
+  ok = tree_all_used (&tree, error);
+out:
+  tree_clear (&tree);
+  return ok;
+}
+
+RthunkNode *
+rthunk_codec_get_ast (RthunkCodecIn  *in,
+                      guint           max_nodes,
+                      GError        **error)
+{
+  g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autofree char *source = NULL;
+  gboolean have_nodes = FALSE;
+  const char *interned;
+  guint8 type;
+  gint16 id;
+
+  for (;;)
+    {
+      gboolean ok;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return NULL;
+      if (type == RTHUNK_CODEC_STOP)
+        break;
+      if (id == 1 && type == RTHUNK_CODEC_LIST && !have_nodes)
+        {
+          ok = get_ast_nodes (in, max_nodes, built, lines, error);
+          have_nodes = TRUE;
+        }
+      else if (id == 3 && type == RTHUNK_CODEC_STRING)
+        {
+          const guint8 *data;
+          guint32 len;
+
+          ok = rthunk_codec_get_binary (in, &data, &len);
+          g_free (source);
+          source = ok ? g_strndup ((const char *) data, len) : NULL;
+        }
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return NULL;
+    }
+  if (!have_nodes)
+    {
+      invalid (error, "AST", 0, _("the AST is empty"));
+      return NULL;
+    }
+  interned = g_intern_string (source != NULL && g_utf8_validate (source, -1, NULL) ? source : "<remote>");
+  for (guint k = 0; k < built->len; k++)
+    rthunk_node_set_position_interned (g_ptr_array_index (built, k), interned,
+                                       g_array_index (lines, gint32, 2 * k),
+                                       g_array_index (lines, gint32, 2 * k + 1));
+  return rthunk_node_ref (g_ptr_array_index (built, built->len - 1));
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+typedef struct
+{
+  gint32 kind;
+  gboolean has_kind;
+  gboolean b;
+  gint64 i;
+  double f;
+  const guint8 *text;
+  guint32 text_len;
+  gboolean has_text;
+} ValueNodeFields;
+
+static gboolean
+get_value_node_fields (RthunkCodecIn   *in,
+                       ValueNodeFields *f,
+                       GArray          *items)
+{
+  guint8 type;
+  gint16 id;
+
+  memset (f, 0, sizeof *f);
+  g_array_set_size (items, 0);
+  for (;;)
+    {
+      gboolean ok;
+      guint8 b;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      switch (id * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->kind);
+          f->has_kind = TRUE;
+          break;
+        case 2 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          f->b = b != 0;
+          break;
+        case 3 * 16 + RTHUNK_CODEC_I64:
+          ok = rthunk_codec_get_i64 (in, &f->i);
+          break;
+        case 4 * 16 + RTHUNK_CODEC_DOUBLE:
+          ok = rthunk_codec_get_double (in, &f->f);
+          break;
+        case 5 * 16 + RTHUNK_CODEC_STRING:
+          ok = rthunk_codec_get_binary (in, &f->text, &f->text_len);
+          f->has_text = TRUE;
+          break;
+        case 6 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_indices (in, items);
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+}
+
+static RthunkValue *
+build_value_node (const ValueNodeFields *f,
+                  const GArray          *items,
+                  RthunkValue          **built,
+                  guint                  index,
+                  GError               **error)
+{
+  char *text;
+
+  if (items->len > 0 && f->kind != 6)
+    return invalid (error, "value", index, _("only a list has items")), NULL;
+  switch (f->kind)
+    {
+    case 1:
+      return rthunk_value_new_nil ();
+    case 2:
+      return rthunk_value_new_bool (f->b);
+    case 3:
+      return rthunk_value_new_int (f->i);
+    case 4:
+      return rthunk_value_new_float (f->f);
+    case 5:
+      if (!f->has_text)
+        return invalid (error, "value", index, _("text is missing")), NULL;
+      if ((text = get_text (f->text, f->text_len, index, "value", error)) == NULL)
+        return NULL;
+      return rthunk_value_new_str_take (text);
+    case 6:
+      {
+        RthunkValue **list = g_new (RthunkValue *, MAX (items->len, 1));
+
+        for (guint k = 0; k < items->len; k++)
+          list[k] = rthunk_value_ref (built[g_array_index (items, gint32, k)]);
+        return rthunk_value_new_list_take (list, items->len);
+      }
+    default:
+      invalid (error, "value", index, _("this kind of value cannot be received"));
+      return NULL;
+    }
+}
+
+RthunkValue *
+rthunk_codec_get_value (RthunkCodecIn  *in,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GArray) items = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gboolean have_nodes = FALSE;
+  guint8 type;
+  gint16 id;
+
+  for (;;)
+    {
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return NULL;
+      if (type == RTHUNK_CODEC_STOP)
+        break;
+      if (id == 1 && type == RTHUNK_CODEC_LIST && !have_nodes)
+        {
+          guint32 n;
+          Tree tree;
+          gboolean ok = TRUE;
+
+          if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+            return NULL;
+          have_nodes = TRUE;
+          tree_init (&tree, "value", n, RTHUNK_WIRE_MAX_VALUE_DEPTH);
+          for (guint32 k = 0; ok && k < n; k++)
+            {
+              ValueNodeFields f;
+              RthunkValue *value;
+
+              ok = get_value_node_fields (in, &f, items) && f.has_kind &&
+                   tree_link (&tree, k, items, error) &&
+                   (value = build_value_node (&f, items, (RthunkValue **) built->pdata, k, error)) != NULL;
+              if (ok)
+                g_ptr_array_add (built, value);
+            }
+          ok = ok && tree_all_used (&tree, error);
+          tree_clear (&tree);
+          if (!ok)
+            return NULL;
+        }
+      else if (!rthunk_codec_skip (in, type))
+        return NULL;
+    }
+  if (built->len == 0)
+    {
+      invalid (error, "value", 0, _("the value is empty"));
+      return NULL;
+    }
+  return rthunk_value_ref (g_ptr_array_index (built, built->len - 1));
+}
+
+/* ---- types --------------------------------------------------------------- */
+
+typedef struct
+{
+  gint32 kind;
+  gboolean has_kind;
+  gint32 var_id;
+  gint32 klass;
+  gboolean has_class;
+} TypeNodeFields;
+
+static gboolean
+get_type_node_fields (RthunkCodecIn  *in,
+                      TypeNodeFields *f,
+                      GArray         *children)
+{
+  guint8 type;
+  gint16 id;
+
+  memset (f, 0, sizeof *f);
+  g_array_set_size (children, 0);
+  for (;;)
+    {
+      gboolean ok;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      switch (id * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->kind);
+          f->has_kind = TRUE;
+          break;
+        case 2 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->var_id);
+          break;
+        case 3 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->klass);
+          f->has_class = TRUE;
+          break;
+        case 4 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_indices (in, children);
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+}
+
+static RthunkType *
+build_type_node (const TypeNodeFields *f,
+                 const GArray         *children,
+                 RthunkType          **built,
+                 GHashTable           *vars,
+                 guint                 index,
+                 GError              **error)
+{
+  guint n = children->len;
+
+  switch (f->kind)
+    {
+    case 1:
+      {
+        RthunkType *var = g_hash_table_lookup (vars, GINT_TO_POINTER (f->var_id));
+        guint klass = f->has_class ? (guint) f->klass : 0;
+
+        if (n != 0 || klass > RTHUNK_TYPE_CLASS_ORD || f->var_id < 0)
+          return invalid (error, "type", index, _("malformed type variable")), NULL;
+        if (var == NULL)
+          {
+            var = rthunk_type_new_var (f->var_id, klass);
+            g_hash_table_insert (vars, GINT_TO_POINTER (f->var_id), var);
+          }
+        return rthunk_type_ref (var);
+      }
+    case 2: case 3: case 4: case 5: case 6:
+      if (n != 0)
+        return invalid (error, "type", index, _("a basic type has no children")), NULL;
+      return rthunk_type_new_basic ((RthunkTypeKind) (f->kind - 1));
+    case 7:
+      if (n != 1)
+        return invalid (error, "type", index, _("a list type has one child")), NULL;
+      return rthunk_type_new_list (built[g_array_index (children, gint32, 0)]);
+    case 8:
+      {
+        RthunkType *params[16];
+        RthunkType **p = n <= G_N_ELEMENTS (params) ? params : g_new (RthunkType *, n);
+        RthunkType *func;
+
+        if (n < 1)
+          return invalid (error, "type", index, _("a function type needs a result")), NULL;
+        for (guint k = 0; k + 1 < n; k++)
+          p[k] = built[g_array_index (children, gint32, k)];
+        func = rthunk_type_new_func (p, n - 1, built[g_array_index (children, gint32, n - 1)]);
+        if (p != params)
+          g_free (p);
+        return func;
+      }
+    default:
+      return invalid (error, "type", index, _("unknown type kind")), NULL;
+    }
+}
+
+RthunkType *
+rthunk_codec_get_type (RthunkCodecIn  *in,
+                       GError        **error)
+{
+  g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
+  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GHashTable) vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+  gboolean have_nodes = FALSE;
+  guint8 type;
+  gint16 id;
+
+  for (;;)
+    {
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return NULL;
+      if (type == RTHUNK_CODEC_STOP)
+        break;
+      if (id == 1 && type == RTHUNK_CODEC_LIST && !have_nodes)
+        {
+          guint32 n;
+          Tree tree;
+          gboolean ok = TRUE;
+
+          if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+            return NULL;
+          have_nodes = TRUE;
+          tree_init (&tree, "type", n, 64);
+          for (guint32 k = 0; ok && k < n; k++)
+            {
+              TypeNodeFields f;
+              RthunkType *t;
+
+              ok = get_type_node_fields (in, &f, children) && f.has_kind &&
+                   tree_link (&tree, k, children, error) &&
+                   (t = build_type_node (&f, children, (RthunkType **) built->pdata, vars, k, error)) != NULL;
+              if (ok)
+                g_ptr_array_add (built, t);
+            }
+          ok = ok && tree_all_used (&tree, error);
+          tree_clear (&tree);
+          if (!ok)
+            return NULL;
+        }
+      else if (!rthunk_codec_skip (in, type))
+        return NULL;
+    }
+  if (built->len == 0)
+    {
+      invalid (error, "type", 0, _("the type is empty"));
+      return NULL;
+    }
+  return rthunk_type_ref (g_ptr_array_index (built, built->len - 1));
+}
+
+/* ---- writing primitives -------------------------------------------------- */
+
+void
+rthunk_codec_put_u8 (GByteArray *out,
+                     guint8      v)
+{
+  g_byte_array_append (out, &v, 1);
+}
+
+void
+rthunk_codec_put_i16 (GByteArray *out,
+                      gint16      v)
+{
+  guint16 be = GUINT16_TO_BE ((guint16) v);
+
+  g_byte_array_append (out, (const guint8 *) &be, 2);
+}
+
+void
+rthunk_codec_put_i32 (GByteArray *out,
+                      gint32      v)
+{
+  guint32 be = GUINT32_TO_BE ((guint32) v);
+
+  g_byte_array_append (out, (const guint8 *) &be, 4);
+}
+
+void
+rthunk_codec_put_i64 (GByteArray *out,
+                      gint64      v)
+{
+  guint64 be = GUINT64_TO_BE ((guint64) v);
+
+  g_byte_array_append (out, (const guint8 *) &be, 8);
+}
+
+void
+rthunk_codec_put_double (GByteArray *out,
+                         double      v)
+{
+  gint64 bits;
+
+  memcpy (&bits, &v, sizeof bits);
+  rthunk_codec_put_i64 (out, bits);
+}
+
+void
+rthunk_codec_put_binary (GByteArray *out,
+                         const void *data,
+                         gsize       len)
+{
+  rthunk_codec_put_i32 (out, (gint32) len);
+  if (len > 0)
+    g_byte_array_append (out, data, (guint) len);
+}
+
+void
+rthunk_codec_put_string (GByteArray *out,
+                         const char *text)
+{
+  rthunk_codec_put_binary (out, text, text != NULL ? strlen (text) : 0);
+}
+
+void
+rthunk_codec_put_field (GByteArray *out,
+                        guint8      type,
+                        gint16      id)
+{
+  guint8 head[3] = { type, (guint8) ((guint16) id >> 8), (guint8) id };
+
+  g_byte_array_append (out, head, 3);
+}
+
+void
+rthunk_codec_put_stop (GByteArray *out)
+{
+  rthunk_codec_put_u8 (out, RTHUNK_CODEC_STOP);
+}
+
+void
+rthunk_codec_put_list (GByteArray *out,
+                       guint8      elem_type,
+                       guint32     count)
+{
+  rthunk_codec_put_u8 (out, elem_type);
+  rthunk_codec_put_i32 (out, (gint32) count);
+}
+
+void
+rthunk_codec_put_message (GByteArray *out,
+                          const char *name,
+                          guint8      type,
+                          gint32      seqid)
+{
+  rthunk_codec_put_i32 (out, (gint32) (0x80010000u | type));
+  rthunk_codec_put_string (out, name);
+  rthunk_codec_put_i32 (out, seqid);
+}
+
+/* ---- writing trees ------------------------------------------------------- */
+
+/* A list<i32> field of child indices. */
+static void
+put_indices (GByteArray   *out,
+             gint16        id,
+             const gint32 *indices,
+             guint         n)
+{
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, id);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_I32, n);
+  for (guint k = 0; k < n; k++)
+    rthunk_codec_put_i32 (out, indices[k]);
+}
+
+typedef struct
+{
+  GByteArray *nodes;          /* the encoded node structs */
+  guint n_nodes;
+  GHashTable *node_types;
+  GHashTable *type_index;     /* type string → index */
+  GByteArray *types;          /* the encoded TypeTerm structs */
+} AstOut;
+
+static gint32
+intern_type (AstOut     *a,
+             RthunkType *type)
+{
+  g_autofree char *key = rthunk_type_to_string (type);
+  gpointer index;
+  guint n = g_hash_table_size (a->type_index);
+
+  if (g_hash_table_lookup_extended (a->type_index, key, NULL, &index))
+    return GPOINTER_TO_INT (index);
+  rthunk_codec_put_type (a->types, type);
+  g_hash_table_insert (a->type_index, g_steal_pointer (&key), GINT_TO_POINTER (n));
+  return (gint32) n;
+}
+
+static gint32
+put_ast_node (AstOut     *a,
+              RthunkNode *node)
+{
+  static const gint32 wire_kinds[] = {
+    [RTHUNK_NODE_INT] = 1, [RTHUNK_NODE_FLOAT] = 2, [RTHUNK_NODE_STR] = 3,
+    [RTHUNK_NODE_BOOL] = 4, [RTHUNK_NODE_NIL] = 5, [RTHUNK_NODE_SYMBOL] = 6,
+    [RTHUNK_NODE_KEYWORD] = 7, [RTHUNK_NODE_LIST] = 8, [RTHUNK_NODE_VECTOR] = 9,
+  };
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  GByteArray *out = a->nodes;
+  gint32 stack_children[16];
+  gint32 *children = NULL;
+  guint n = 0;
+  RthunkType *type;
+
+  if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
+    {
+      n = rthunk_node_get_n_items (node);
+      children = n <= G_N_ELEMENTS (stack_children) ? stack_children : g_new (gint32, n);
+      for (guint k = 0; k < n; k++)
+        children[k] = put_ast_node (a, rthunk_node_get_item (node, k));
+    }
+  /* the type first: its index goes into the node */
+  type = a->node_types != NULL ? g_hash_table_lookup (a->node_types, node) : NULL;
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  rthunk_codec_put_i32 (out, kind < G_N_ELEMENTS (wire_kinds) ? wire_kinds[kind] : 9);
+  switch (kind)
+    {
+    case RTHUNK_NODE_INT:
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I64, 2);
+      rthunk_codec_put_i64 (out, rthunk_node_get_int (node));
+      break;
+    case RTHUNK_NODE_FLOAT:
+      rthunk_codec_put_field (out, RTHUNK_CODEC_DOUBLE, 3);
+      rthunk_codec_put_double (out, rthunk_node_get_float (node));
+      break;
+    case RTHUNK_NODE_BOOL:
+      rthunk_codec_put_field (out, RTHUNK_CODEC_BOOL, 4);
+      rthunk_codec_put_u8 (out, rthunk_node_get_bool (node) ? 1 : 0);
+      break;
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
+      rthunk_codec_put_string (out, rthunk_node_get_text (node));
+      break;
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      put_indices (out, 6, children, n);
+      break;
+    case RTHUNK_NODE_NIL:
+    default:
+      break;
+    }
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 7);
+  rthunk_codec_put_i32 (out, (gint32) rthunk_node_get_line (node));
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 8);
+  rthunk_codec_put_i32 (out, (gint32) rthunk_node_get_col (node));
+  if (type != NULL)
+    {
+      gint32 index = intern_type (a, type);
+
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 9);
+      rthunk_codec_put_i32 (out, index);
+    }
+  rthunk_codec_put_stop (out);
+  if (children != stack_children)
+    g_free (children);
+  return (gint32) a->n_nodes++;
+}
+
+void
+rthunk_codec_put_ast (GByteArray *out,
+                      RthunkNode *root,
+                      GHashTable *node_types)
+{
+  AstOut a = { g_byte_array_new (), 0, node_types, NULL, g_byte_array_new () };
+
+  a.type_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  put_ast_node (&a, root);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, a.n_nodes);
+  g_byte_array_append (out, a.nodes->data, a.nodes->len);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 2);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, g_hash_table_size (a.type_index));
+  g_byte_array_append (out, a.types->data, a.types->len);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 3);
+  rthunk_codec_put_string (out, rthunk_node_get_source (root));
+  rthunk_codec_put_stop (out);
+  g_hash_table_unref (a.type_index);
+  g_byte_array_unref (a.nodes);
+  g_byte_array_unref (a.types);
+}
+
+/* About what one value node takes on the wire beyond its text and items,
+ * as rthunk-wire.c counts it. */
+#define VALUE_NODE_BYTES 24
+
+static gboolean
+put_value_node (GByteArray   *out,
+                RthunkValue  *value,
+                guint         depth,
+                gsize        *left,
+                guint        *n_nodes,
+                GError      **error)
+{
+  RthunkValueKind kind = rthunk_value_get_kind (value);
+  gsize cost = VALUE_NODE_BYTES;
+  gint32 stack_items[16];
+  gint32 *items = NULL;
+  gsize n = 0;
+
+  if (depth > RTHUNK_WIRE_MAX_VALUE_DEPTH)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the value nests deeper than %d levels"), RTHUNK_WIRE_MAX_VALUE_DEPTH);
+      return FALSE;
+    }
+  if (kind == RTHUNK_VALUE_STR)
+    cost += strlen (rthunk_value_get_str (value));
+  else if (kind == RTHUNK_VALUE_LIST)
+    cost += 4 * rthunk_value_get_length (value);
+  if (cost > *left)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the value is too large to send in one frame: keep it where it is "
+                     "(remote :ref …) and send something smaller made from it"));
+      return FALSE;
+    }
+  *left -= cost;
+  if (kind == RTHUNK_VALUE_PENDING)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("a pending value cannot travel yet: await it first"));
+      return FALSE;
+    }
+  if (kind == RTHUNK_VALUE_LIST)
+    {
+      n = rthunk_value_get_length (value);
+      items = n <= G_N_ELEMENTS (stack_items) ? stack_items : g_new (gint32, n);
+      for (gsize k = 0; k < n; k++)
+        {
+          if (!put_value_node (out, rthunk_value_get_item (value, k), depth + 1, left, n_nodes, error))
+            {
+              if (items != stack_items)
+                g_free (items);
+              return FALSE;
+            }
+          items[k] = (gint32) *n_nodes - 1;
+        }
+    }
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  switch (kind)
+    {
+    case RTHUNK_VALUE_NIL:
+      rthunk_codec_put_i32 (out, 1);
+      break;
+    case RTHUNK_VALUE_BOOL:
+      rthunk_codec_put_i32 (out, 2);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_BOOL, 2);
+      rthunk_codec_put_u8 (out, rthunk_value_get_bool (value) ? 1 : 0);
+      break;
+    case RTHUNK_VALUE_INT:
+      rthunk_codec_put_i32 (out, 3);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I64, 3);
+      rthunk_codec_put_i64 (out, rthunk_value_get_int (value));
+      break;
+    case RTHUNK_VALUE_FLOAT:
+      rthunk_codec_put_i32 (out, 4);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_DOUBLE, 4);
+      rthunk_codec_put_double (out, rthunk_value_get_float (value));
+      break;
+    case RTHUNK_VALUE_STR:
+      rthunk_codec_put_i32 (out, 5);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
+      rthunk_codec_put_string (out, rthunk_value_get_str (value));
+      break;
+    case RTHUNK_VALUE_LIST:
+      rthunk_codec_put_i32 (out, 6);
+      put_indices (out, 6, items, (guint) n);
+      break;
+    case RTHUNK_VALUE_FUNC:
+    default:
+      rthunk_codec_put_i32 (out, 7);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
+      rthunk_codec_put_string (out, rthunk_value_get_name (value));
+      break;
+    }
+  rthunk_codec_put_stop (out);
+  if (items != NULL && items != stack_items)
+    g_free (items);
+  (*n_nodes)++;
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_put_value (GByteArray   *out,
+                        RthunkValue  *value,
+                        gsize         max_bytes,
+                        GError      **error)
+{
+  guint start = out->len;
+  guint count_at, n_nodes = 0;
+  gsize left = max_bytes;
+  guint32 be;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 0);
+  count_at = out->len - 4;
+  if (!put_value_node (out, value, 0, &left, &n_nodes, error))
+    {
+      g_byte_array_set_size (out, start);
+      return FALSE;
+    }
+  be = GUINT32_TO_BE (n_nodes);
+  memcpy (out->data + count_at, &be, 4);
+  rthunk_codec_put_stop (out);
+  return TRUE;
+}
+
+static gint32
+put_type_node (GByteArray *out,
+               RthunkType *type,
+               GHashTable *var_ids,
+               guint      *n_nodes)
+{
+  RthunkTypeKind kind = rthunk_type_get_kind (type);
+  guint n = rthunk_type_get_n_children (type);
+  gint32 stack_children[16];
+  gint32 *children = n <= G_N_ELEMENTS (stack_children) ? stack_children : g_new (gint32, n);
+
+  for (guint k = 0; k < n; k++)
+    children[k] = put_type_node (out, rthunk_type_get_child (type, k), var_ids, n_nodes);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  rthunk_codec_put_i32 (out, (gint32) kind + 1);       /* the wire numbers from 1 */
+  if (kind == RTHUNK_TYPE_VAR)
+    {
+      gpointer key = rthunk_type_prune (type);
+      gpointer id;
+
+      if (!g_hash_table_lookup_extended (var_ids, key, NULL, &id))
+        {
+          id = GUINT_TO_POINTER (g_hash_table_size (var_ids));
+          g_hash_table_insert (var_ids, key, id);
+        }
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
+      rthunk_codec_put_i32 (out, (gint32) GPOINTER_TO_UINT (id));
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 3);
+      rthunk_codec_put_i32 (out, (gint32) rthunk_type_get_class (type));
+    }
+  if (n > 0)
+    put_indices (out, 4, children, n);
+  rthunk_codec_put_stop (out);
+  if (children != stack_children)
+    g_free (children);
+  return (gint32) (*n_nodes)++;
+}
+
+void
+rthunk_codec_put_type (GByteArray *out,
+                       RthunkType *type)
+{
+  g_autoptr(GHashTable) var_ids = g_hash_table_new (NULL, NULL);
+  guint count_at, n_nodes = 0;
+  guint32 be;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 0);
+  count_at = out->len - 4;
+  put_type_node (out, type, var_ids, &n_nodes);
+  be = GUINT32_TO_BE (n_nodes);
+  memcpy (out->data + count_at, &be, 4);
+  rthunk_codec_put_stop (out);
+}
+
+gboolean
+rthunk_codec_message_position (const char  *message,
+                               char       **source,
+                               gint32      *line,
+                               gint32      *col)
+{
+  const char *end = strstr (message, ": error: ");
+  g_autofree char *head = NULL;
+  char *c, *l;
+
+  if (end == NULL)
+    return FALSE;
+  head = g_strndup (message, end - message);
+  if ((c = strrchr (head, ':')) == NULL)
+    return FALSE;
+  *c++ = '\0';
+  if ((l = strrchr (head, ':')) == NULL)
+    return FALSE;
+  *l++ = '\0';
+  *line = (gint32) g_ascii_strtoll (l, NULL, 10);
+  *col = (gint32) g_ascii_strtoll (c, NULL, 10);
+  *source = g_strdup (head);
+  return TRUE;
+}
+
+void
+rthunk_codec_put_error_info (GByteArray   *out,
+                             const GError *error)
+{
+  g_autofree char *source = NULL;
+  gint32 line, col;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  rthunk_codec_put_i32 (out, error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INTERNAL);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 2);
+  rthunk_codec_put_string (out, error->message);
+  if (rthunk_codec_message_position (error->message, &source, &line, &col))
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 3);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+      rthunk_codec_put_string (out, source);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
+      rthunk_codec_put_i32 (out, line);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 3);
+      rthunk_codec_put_i32 (out, col);
+      rthunk_codec_put_stop (out);
+    }
+  rthunk_codec_put_stop (out);
+}

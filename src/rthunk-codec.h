@@ -1,0 +1,151 @@
+/* rthunk-codec.h — the hot messages, straight between bytes and trees (private)
+ *
+ * Thrift 0.17 c_glib builds a GObject for every struct it reads or writes:
+ * for an AST of a few nodes that is most of the cost of a call. The codec
+ * reads and writes the same binary-protocol bytes directly: an Ast struct
+ * into an RthunkNode tree, a Value struct to and from an RthunkValue, a
+ * TypeTerm to and from an RthunkType, and the primitives the fast paths of
+ * the server (rthunk-handler.c) and the client (rthunk-client.c) build
+ * their messages from. What it reads has passed rthunk_frame_validate(),
+ * but every read is bounds-checked again; anything the codec does not
+ * expect makes it fail, and the caller then hands the whole message to
+ * the generated Thrift code, which answers exactly as it always did.
+ *
+ * Trees are checked as rthunk-wire.c checks them (children name earlier
+ * nodes, each used once, the depth is bounded, text is UTF-8), with the
+ * same errors.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "rthunk-private.h"
+
+G_BEGIN_DECLS
+
+/* Thrift's binary-protocol type codes. */
+enum
+{
+  RTHUNK_CODEC_STOP = 0,
+  RTHUNK_CODEC_BOOL = 2,
+  RTHUNK_CODEC_BYTE = 3,
+  RTHUNK_CODEC_DOUBLE = 4,
+  RTHUNK_CODEC_I16 = 6,
+  RTHUNK_CODEC_I32 = 8,
+  RTHUNK_CODEC_I64 = 10,
+  RTHUNK_CODEC_STRING = 11,
+  RTHUNK_CODEC_STRUCT = 12,
+  RTHUNK_CODEC_MAP = 13,
+  RTHUNK_CODEC_SET = 14,
+  RTHUNK_CODEC_LIST = 15
+};
+
+/* Message types. */
+enum
+{
+  RTHUNK_CODEC_CALL = 1,
+  RTHUNK_CODEC_REPLY = 2,
+  RTHUNK_CODEC_EXCEPTION = 3,
+  RTHUNK_CODEC_ONEWAY = 4
+};
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* A cursor over bytes; every read moves it and fails at the end. */
+typedef struct
+{
+  const guint8 *pos;
+  const guint8 *end;
+} RthunkCodecIn;
+
+static inline void
+rthunk_codec_in_init (RthunkCodecIn *in,
+                      const guint8  *data,
+                      gsize          len)
+{
+  in->pos = data;
+  in->end = data + len;
+}
+
+gboolean rthunk_codec_get_u8     (RthunkCodecIn *in, guint8 *v);
+gboolean rthunk_codec_get_i16    (RthunkCodecIn *in, gint16 *v);
+gboolean rthunk_codec_get_i32    (RthunkCodecIn *in, gint32 *v);
+gboolean rthunk_codec_get_i64    (RthunkCodecIn *in, gint64 *v);
+gboolean rthunk_codec_get_double (RthunkCodecIn *in, double *v);
+/* A string or binary: *@data points into the input, not NUL-terminated. */
+gboolean rthunk_codec_get_binary (RthunkCodecIn *in, const guint8 **data, guint32 *len);
+/* A field header: *@type is RTHUNK_CODEC_STOP at the end of a struct. */
+gboolean rthunk_codec_get_field  (RthunkCodecIn *in, guint8 *type, gint16 *id);
+gboolean rthunk_codec_get_list   (RthunkCodecIn *in, guint8 elem_type, guint32 *count);
+/* Skips one value of @type (a whole struct, list, map…). */
+gboolean rthunk_codec_skip       (RthunkCodecIn *in, guint8 type);
+/* A message header, strict or not: *@name points into the input. */
+gboolean rthunk_codec_get_message (RthunkCodecIn  *in,
+                                   const guint8  **name,
+                                   guint32        *name_len,
+                                   guint8         *type,
+                                   gint32         *seqid);
+
+/* An Ast struct (nodes, types, source) read into the tree it describes;
+ * the types are skipped. %NULL with INVALID_REQUEST or LIMIT_EXCEEDED set
+ * for a tree rthunk_wire_read_ast() refuses, %NULL with nothing set for
+ * bytes the codec does not expect. */
+RthunkNode  *rthunk_codec_get_ast   (RthunkCodecIn  *in,
+                                     guint           max_nodes,
+                                     GError        **error);
+/* A Value struct; THUNK nodes are refused as rthunk_wire_read_value()
+ * refuses them. Same failures as rthunk_codec_get_ast(). */
+RthunkValue *rthunk_codec_get_value (RthunkCodecIn  *in,
+                                     GError        **error);
+/* A TypeTerm struct. Same failures. */
+RthunkType  *rthunk_codec_get_type  (RthunkCodecIn  *in,
+                                     GError        **error);
+
+/* ---- writing ------------------------------------------------------------ */
+
+void rthunk_codec_put_u8     (GByteArray *out, guint8 v);
+void rthunk_codec_put_i16    (GByteArray *out, gint16 v);
+void rthunk_codec_put_i32    (GByteArray *out, gint32 v);
+void rthunk_codec_put_i64    (GByteArray *out, gint64 v);
+void rthunk_codec_put_double (GByteArray *out, double v);
+void rthunk_codec_put_binary (GByteArray *out, const void *data, gsize len);
+void rthunk_codec_put_string (GByteArray *out, const char *text);
+void rthunk_codec_put_field  (GByteArray *out, guint8 type, gint16 id);
+void rthunk_codec_put_stop   (GByteArray *out);
+void rthunk_codec_put_list   (GByteArray *out, guint8 elem_type, guint32 count);
+/* A strict message header. */
+void rthunk_codec_put_message (GByteArray *out,
+                               const char *name,
+                               guint8      type,
+                               gint32      seqid);
+
+/* The Ast struct of @root, and of the type of each node in @node_types
+ * (node → RthunkType) if given: the bytes the generated code writes for
+ * what rthunk_wire_fill_ast() fills. */
+void     rthunk_codec_put_ast   (GByteArray   *out,
+                                 RthunkNode   *root,
+                                 GHashTable   *node_types);
+/* The Value struct of @value, refusing (LIMIT_EXCEEDED) one of about more
+ * than @max_bytes, and (INVALID_REQUEST) a pending one, as
+ * rthunk_wire_fill_value_within() does; @out is left as it was. */
+gboolean rthunk_codec_put_value (GByteArray   *out,
+                                 RthunkValue  *value,
+                                 gsize         max_bytes,
+                                 GError      **error);
+/* The TypeTerm struct of @type, variables numbered from 0 in order. */
+void     rthunk_codec_put_type  (GByteArray   *out,
+                                 RthunkType   *type);
+/* An ErrorInfo struct for @error: its code (INTERNAL outside RTHUNK_ERROR),
+ * its message and, when the message starts "SOURCE:LINE:COL: error: ",
+ * that position. */
+void     rthunk_codec_put_error_info (GByteArray   *out,
+                                      const GError *error);
+
+/* Where a "SOURCE:LINE:COL: error: …" message points; FALSE if it does
+ * not start so. *@source is newly allocated. */
+gboolean rthunk_codec_message_position (const char  *message,
+                                        char       **source,
+                                        gint32      *line,
+                                        gint32      *col);
+
+G_END_DECLS
