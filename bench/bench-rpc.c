@@ -1029,9 +1029,30 @@ bench_chain (Peer *rthunkd)
 
 #define CACHED_EXPR "(reduce + 0 (map (fn [i] (* i i)) (range 0 2000)))"
 
+/* The submitEvalRequest message for @request, as the generated client
+ * writes it (a memory transport keeps what it would send). */
+static GBytes *
+wire_encode_submit (Wire                  *w,
+                    RthunkWireEvalRequest *request)
+{
+  g_autoptr(RthunkFrameTransport) memory = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", memory, NULL);
+  g_autoptr(GObject) stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                                          "input_protocol", protocol, "output_protocol", protocol, NULL);
+  GError *error = NULL;
+
+  if (!rthunk_wire_remote_execution_service_client_send_submit_eval_request (
+        RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub), request, w->auth, &error))
+    g_error ("cannot encode a request: %s", error->message);
+  return rthunk_frame_transport_take_output (memory);
+}
+
 /* N sequential submitEvalRequest calls of @request on one connection;
  * each timed alone, from sending the request to reading the int value it
- * carries inline. Returns the median µs. */
+ * carries inline. The request is encoded once, before timing, so both
+ * sides of the cache benchmark cost the client the same (a frame written,
+ * a frame read and decoded): what differs is the server's work. Returns
+ * the median µs. */
 static double
 wire_latency (Wire                  *w,
               RthunkWireEvalRequest *request,
@@ -1039,14 +1060,28 @@ wire_latency (Wire                  *w,
               gint64                 expected)
 {
   g_autofree double *calls = g_new (double, n);
+  g_autoptr(GBytes) message = wire_encode_submit (w, request);
+  int fd = rthunk_frame_transport_get_fd (w->transport);
 
   for (guint k = 0; k < n; k++)
     {
       double t0 = now_s ();
-      g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request);
+      g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
       g_autoptr(GPtrArray) one = g_ptr_array_new ();
+      g_autoptr(GBytes) reply = NULL;
+      GObject *exc[5] = { NULL, };
+      GError *error = NULL;
       gint64 got;
 
+      if (!rthunk_frame_write (fd, g_bytes_get_data (message, NULL), g_bytes_get_size (message), &error) ||
+          (reply = rthunk_frame_read (fd, 0, &error)) == NULL)
+        g_error ("submitEvalRequest: %s", error->message);
+      rthunk_frame_transport_set_input (w->transport, reply);
+      if (!rthunk_wire_remote_execution_service_client_recv_submit_eval_request (
+            w->stub, &thunk, (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
+            (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
+            (RthunkWireNotAuthorized **) &exc[4], &error))
+        wire_failed ("submitEvalRequest", error, exc, G_N_ELEMENTS (exc));
       g_ptr_array_add (one, thunk);
       got = wire_collect (w, one);
       calls[k] = now_s () - t0;

@@ -738,19 +738,17 @@ rthunk_frame_read (int       fd,
  *
  * Since: 0.1
  */
-GBytes *
-rthunk_frame_read_within (int       fd,
-                          gsize     max_bytes,
-                          guint     budget_ms,
-                          GError  **error)
+static GBytes *
+read_frame (int       fd,
+            gsize     max_bytes,
+            guint     budget_ms,
+            gboolean  validate,
+            GError  **error)
 {
   g_autofree guint8 *body = NULL;
   FrameClock clock = { budget_ms, 0 };
   gint32 length;
   gsize got;
-
-  g_return_val_if_fail (fd >= 0, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (max_bytes == 0)
     max_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
@@ -768,10 +766,21 @@ rthunk_frame_read_within (int       fd,
                      "bytes"), got, length);
       return NULL;
     }
-  if (!rthunk_frame_validate (body, (gsize) length, RTHUNK_FRAME_MAX_DEPTH,
-                              error))
+  if (validate && !rthunk_frame_validate (body, (gsize) length, RTHUNK_FRAME_MAX_DEPTH, error))
     return NULL;
   return g_bytes_new_take (g_steal_pointer (&body), (gsize) length);
+}
+
+GBytes *
+rthunk_frame_read_within (int       fd,
+                          gsize     max_bytes,
+                          guint     budget_ms,
+                          GError  **error)
+{
+  g_return_val_if_fail (fd >= 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return read_frame (fd, max_bytes, budget_ms, TRUE, error);
 }
 
 /* sendmsg() for MSG_NOSIGNAL on sockets; writev() for pipes and files. */
@@ -916,6 +925,8 @@ struct _RthunkFrameTransport
 
   GBytes          *input;          /* the message being decoded, or NULL */
   gsize            input_pos;
+  gboolean         input_checked;  /* validated (it is before any read) */
+  gboolean         check_on_read;  /* receive leaves validation to the first read */
   gboolean         at_boundary;    /* no message begun since read_end */
 
   GByteArray      *output;
@@ -959,6 +970,7 @@ load_message (RthunkFrameTransport *self,
 
   drop_input (self);
   self->input = g_bytes_ref (message);
+  self->input_checked = TRUE;
   self->at_boundary = FALSE;
   set_budget (self, size, size);
 }
@@ -1086,6 +1098,13 @@ rthunk_frame_transport_read (ThriftTransport  *transport,
     return 0;
   if (!ensure_input (self, error))
     return -1;
+  if (!self->input_checked && self->input != NULL)
+    {
+      if (!rthunk_frame_validate (g_bytes_get_data (self->input, NULL), g_bytes_get_size (self->input),
+                                  RTHUNK_FRAME_MAX_DEPTH, error))
+        return -1;
+      self->input_checked = TRUE;
+    }
   if (len > input_left (self))
     {
       g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TRUNCATED,
@@ -1364,10 +1383,11 @@ rthunk_frame_transport_receive (RthunkFrameTransport  *self,
     }
   if (self->fd < 0)
     return set_closed_error (error);
-  message = rthunk_frame_read_within (self->fd, self->max_frame_bytes, self->frame_budget_ms, error);
+  message = read_frame (self->fd, self->max_frame_bytes, self->frame_budget_ms, !self->check_on_read, error);
   if (message == NULL)
     return FALSE;
   load_message (self, message);
+  self->input_checked = !self->check_on_read;
   return TRUE;
 }
 
@@ -1415,6 +1435,48 @@ rthunk_frame_transport_take_output (RthunkFrameTransport *self)
   output = g_steal_pointer (&self->output);
   self->output = g_byte_array_new ();
   return g_byte_array_free_to_bytes (output);
+}
+
+/**
+ * rthunk_frame_transport_get_input:
+ * @self: a transport
+ *
+ * The message reads are served from, as rthunk_frame_transport_receive()
+ * or rthunk_frame_transport_set_input() loaded it, for a caller that
+ * decodes it itself (whatever was already read of it is not skipped).
+ *
+ * Returns: (transfer none) (nullable): the current message, or %NULL
+ *
+ * Since: 0.1
+ */
+GBytes *
+rthunk_frame_transport_get_input (RthunkFrameTransport *self)
+{
+  g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), NULL);
+
+  return self->input;
+}
+
+/**
+ * rthunk_frame_transport_set_check_on_read:
+ * @self: a transport
+ * @check_on_read: whether rthunk_frame_transport_receive() leaves
+ *   validation to the first read
+ *
+ * With %TRUE a received message is validated only when something reads
+ * it through the transport (the generated code), not when it arrives: a
+ * caller that decodes rthunk_frame_transport_get_input() with its own
+ * bounds-checked reader (rthunk-codec) does not pay for it twice.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_frame_transport_set_check_on_read (RthunkFrameTransport *self,
+                                          gboolean              check_on_read)
+{
+  g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
+
+  self->check_on_read = check_on_read;
 }
 
 /**

@@ -124,5 +124,8 @@ GBytes               *rthunk_frame_transport_take_output (RthunkFrameTransport  
 void                  rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
                                                                 guint                 budget_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);
+GBytes               *rthunk_frame_transport_get_input   (RthunkFrameTransport  *self);
+void                  rthunk_frame_transport_set_check_on_read (RthunkFrameTransport *self,
+                                                                gboolean              check_on_read);
 
 G_END_DECLS

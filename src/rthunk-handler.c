@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "rthunk-handler.h"
+#include "rthunk-codec.h"
 #include "rthunk-type-private.h"
 
 #define MAX_AWAIT_THUNKS 4096
@@ -19,6 +20,10 @@
 #define INLINE_FUEL 20000
 #define MAX_FETCHES 16            /* inputs fetched from other servers at once */
 #define COUNT(counter) __atomic_fetch_add (&(counter), 1, __ATOMIC_RELAXED)
+
+typedef struct _RthunkChecked RthunkChecked;
+static void checked_unref (RthunkChecked *checked);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkChecked, checked_unref)
 
 struct _RthunkHandler
 {
@@ -223,6 +228,9 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   state->pool = g_thread_pool_new (run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
+  g_mutex_init (&state->memo_lock);
+  state->memo = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
+                                       (GDestroyNotify) checked_unref);
   g_mutex_init (&state->peers_lock);
   state->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   state->fetch_pool = g_thread_pool_new (run_fetch, state, MAX_FETCHES, FALSE, &error);
@@ -251,6 +259,8 @@ rthunk_server_state_free (RthunkServerState *state)
   rthunk_server_state_drain (state);
   g_hash_table_unref (state->peers);
   g_mutex_clear (&state->peers_lock);
+  g_hash_table_unref (state->memo);
+  g_mutex_clear (&state->memo_lock);
   g_strfreev (state->fetch_from);
   rthunk_thunk_table_free (state->table);
   rthunk_def_store_free (state->defs);
@@ -267,22 +277,12 @@ rthunk_server_state_free (RthunkServerState *state)
 static RthunkWireSourcePos *
 position_of (const char *message)
 {
-  const char *end = strstr (message, ": error: ");
-  g_autofree char *head = NULL;
-  char *col, *line;
+  g_autofree char *source = NULL;
+  gint32 line, col;
 
-  if (end == NULL)
+  if (!rthunk_codec_message_position (message, &source, &line, &col))
     return NULL;
-  head = g_strndup (message, end - message);
-  if ((col = strrchr (head, ':')) == NULL)
-    return NULL;
-  *col++ = '\0';
-  if ((line = strrchr (head, ':')) == NULL)
-    return NULL;
-  *line++ = '\0';
-  return g_object_new (RTHUNK_WIRE_TYPE_SOURCE_POS, "source", head,
-                       "line", (gint) g_ascii_strtoll (line, NULL, 10),
-                       "col", (gint) g_ascii_strtoll (col, NULL, 10), NULL);
+  return g_object_new (RTHUNK_WIRE_TYPE_SOURCE_POS, "source", source, "line", line, "col", col, NULL);
 }
 
 static gboolean
@@ -379,6 +379,154 @@ submission_clear (Submission *sub)
 }
 
 
+/* ---- requests ------------------------------------------------------------ */
+
+
+/* An input of a request as submit_one() reads it: a value sent along, or a
+ * reference to a thunk (of this server, or held by another one). */
+typedef struct
+{
+  char *name;                   /* NULL if the binding has none */
+  RthunkValue *value;           /* the value sent along… */
+  GError *value_error;          /* …or why it is not one */
+  gboolean is_thunk;            /* the value is one THUNK node */
+  GBytes *thunk_id;             /* its id, NULL if it has none */
+  char *holder;                 /* the server that holds it, or NULL */
+  gboolean has_type;            /* the binding declares a type */
+  RthunkType *type;             /* that type, if well formed… */
+  GError *type_error;           /* …or why it is not */
+} RequestInput;
+
+typedef struct
+{
+  char *name;                   /* NULL if missing */
+  GBytes *hash;                 /* NULL if missing */
+} RequestDefRef;
+
+/* An EvalRequest as submit_one() reads it: from the generated struct
+ * (request_from_wire()), or straight from the frame (request_decode()). */
+typedef struct
+{
+  RthunkNode *expr;             /* the tree, when the codec built it… */
+  RthunkWireAst *wire_ast;      /* …or the generated struct, if any… */
+  RthunkChecked *memo;          /* …or the memo's, for Ast bytes seen before */
+  const guint8 *ast_data;       /* the Ast bytes in the frame, if read from one */
+  gsize ast_len;
+  GArray *inputs;               /* RequestInput */
+  GArray *refs;                 /* RequestDefRef */
+  gboolean use_cache;
+  gint64 fuel;                  /* ≤ 0: the server's */
+  gint32 deadline_ms;           /* ≤ 0: the server's */
+  gint32 inline_budget_ms;      /* < 0: the server's */
+  gboolean by_reference;
+  gboolean has_thunk_id;
+  GBytes *thunk_id;             /* the id it proposes, NULL if none was sent */
+} Request;
+
+static void
+request_input_clear (gpointer data)
+{
+  RequestInput *input = data;
+
+  g_free (input->name);
+  g_clear_pointer (&input->value, rthunk_value_unref);
+  g_clear_error (&input->value_error);
+  g_clear_pointer (&input->thunk_id, g_bytes_unref);
+  g_free (input->holder);
+  g_clear_pointer (&input->type, rthunk_type_unref);
+  g_clear_error (&input->type_error);
+}
+
+static void
+request_def_ref_clear (gpointer data)
+{
+  RequestDefRef *ref = data;
+
+  g_free (ref->name);
+  g_clear_pointer (&ref->hash, g_bytes_unref);
+}
+
+static void
+request_init (Request *req)
+{
+  memset (req, 0, sizeof *req);
+  req->inputs = g_array_new (FALSE, TRUE, sizeof (RequestInput));
+  g_array_set_clear_func (req->inputs, request_input_clear);
+  req->refs = g_array_new (FALSE, TRUE, sizeof (RequestDefRef));
+  g_array_set_clear_func (req->refs, request_def_ref_clear);
+  req->use_cache = TRUE;
+  req->inline_budget_ms = -1;
+}
+
+static void
+request_clear (Request *req)
+{
+  g_clear_pointer (&req->expr, rthunk_node_unref);
+  g_clear_object (&req->wire_ast);
+  g_clear_pointer (&req->memo, checked_unref);
+  g_clear_pointer (&req->inputs, g_array_unref);
+  g_clear_pointer (&req->refs, g_array_unref);
+  g_clear_pointer (&req->thunk_id, g_bytes_unref);
+}
+
+static GBytes *
+bytes_of (const GByteArray *array)
+{
+  return array != NULL ? g_bytes_new (array->data, array->len) : NULL;
+}
+
+/* The request the generated code read. */
+static void
+request_from_wire (const RthunkWireEvalRequest *wire,
+                   Request                     *req)
+{
+  const RthunkWireEvalOptions *o = wire->__isset_options ? wire->options : NULL;
+
+  request_init (req);
+  req->wire_ast = wire->ast != NULL ? g_object_ref (wire->ast) : NULL;
+  if (o != NULL)
+    {
+      req->use_cache = !o->__isset_useCache || o->useCache;
+      req->fuel = o->__isset_fuel ? o->fuel : 0;
+      req->deadline_ms = o->__isset_deadlineMs ? o->deadlineMs : 0;
+      req->inline_budget_ms = o->__isset_inlineBudgetMs ? o->inlineBudgetMs : -1;
+      req->by_reference = o->__isset_byReference && o->byReference;
+    }
+  req->has_thunk_id = wire->__isset_thunkId;
+  req->thunk_id = wire->__isset_thunkId ? bytes_of (wire->thunkId) : NULL;
+  for (guint k = 0; wire->__isset_bindings && k < wire->bindings->len; k++)
+    {
+      RthunkWireBinding *binding = g_ptr_array_index (wire->bindings, k);
+      const RthunkWireValue *value = binding->value;
+      RthunkWireValueNode *node = value != NULL && value->nodes != NULL && value->nodes->len == 1
+        ? g_ptr_array_index (value->nodes, 0) : NULL;
+      RequestInput input = { g_strdup (binding->name), NULL, };
+
+      if (node != NULL && node->kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
+        {
+          input.is_thunk = TRUE;
+          input.thunk_id = bytes_of (node->thunkId);
+          input.holder = node->__isset_holder ? g_strdup (node->holder) : NULL;
+        }
+      else if (value != NULL)
+        input.value = rthunk_wire_read_value (value, &input.value_error);
+      else
+        input.value_error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                                                 _("a binding has no value"));
+      input.has_type = binding->__isset_type && binding->type != NULL;
+      if (input.has_type)
+        input.type = rthunk_wire_read_type (binding->type, &input.type_error);
+      g_array_append_val (req->inputs, input);
+    }
+  for (guint k = 0; wire->__isset_definitions && k < wire->definitions->len; k++)
+    {
+      RthunkWireDefRef *wref = g_ptr_array_index (wire->definitions, k);
+      RequestDefRef ref = { g_strdup (wref->name), bytes_of (wref->hash) };
+
+      g_array_append_val (req->refs, ref);
+    }
+}
+
 static gboolean resolve_def_name (const char *name, guint8 hash[RTHUNK_HASH_LEN], gpointer user_data);
 /* ---- auth ---------------------------------------------------------------- */
 
@@ -466,6 +614,12 @@ static gboolean
 valid_hash (const GByteArray *hash)
 {
   return hash != NULL && hash->len == RTHUNK_HASH_LEN;
+}
+
+static gboolean
+valid_hash_bytes (GBytes *hash)
+{
+  return hash != NULL && g_bytes_get_size (hash) == RTHUNK_HASH_LEN;
 }
 
 /* Whether every catalog function @node names is pure (locals that shadow
@@ -630,32 +784,35 @@ handler_put_definitions (RthunkWireRemoteExecutionServiceIf  *iface,
 /* Finds every definition the request names, and what those use, in the
  * store; the hashes it lacks go to @missing. */
 static gboolean
-resolve_definitions (RthunkServerState           *state,
-                     const RthunkWireEvalRequest *request,
-                     RthunkChecker               *checker,
-                     Submission                  *out)
+resolve_definitions (RthunkServerState *state,
+                     const Request     *request,
+                     RthunkChecker     *checker,
+                     Submission        *out)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                                      (GDestroyNotify) g_bytes_unref, NULL);
-  g_autoptr(GQueue) todo = g_queue_new ();
-  GPtrArray *refs = request->__isset_definitions ? request->definitions : NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(GQueue) todo = NULL;
+
+  if (request->refs->len == 0)
+    return TRUE;                /* no definitions: nothing to find */
+  seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
+  todo = g_queue_new ();
 
   out->definitions = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_definition_unref);
   out->def_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   out->missing = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  for (guint k = 0; refs != NULL && k < refs->len; k++)
+  for (guint k = 0; k < request->refs->len; k++)
     {
-      RthunkWireDefRef *ref = g_ptr_array_index (refs, k);
+      RequestDefRef *ref = &g_array_index (request->refs, RequestDefRef, k);
 
-      if (!valid_name (ref->name) || !valid_hash (ref->hash) ||
+      if (!valid_name (ref->name) || !valid_hash_bytes (ref->hash) ||
           g_hash_table_contains (out->def_names, ref->name))
         {
           out->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                                     _("definition reference %u: a missing, invalid or repeated name, or a hash that is not 32 bytes"), k);
           return FALSE;
         }
-      g_hash_table_insert (out->def_names, g_strdup (ref->name), g_bytes_new (ref->hash->data, RTHUNK_HASH_LEN));
-      g_queue_push_tail (todo, g_bytes_new (ref->hash->data, RTHUNK_HASH_LEN));
+      g_hash_table_insert (out->def_names, g_strdup (ref->name), g_bytes_ref (ref->hash));
+      g_queue_push_tail (todo, g_bytes_ref (ref->hash));
     }
   while (!g_queue_is_empty (todo))
     {
@@ -724,7 +881,7 @@ resolve_def_name (const char *name,
                   guint8      hash[RTHUNK_HASH_LEN],
                   gpointer    user_data)
 {
-  GBytes *found = g_hash_table_lookup (user_data, name);
+  GBytes *found = user_data != NULL ? g_hash_table_lookup (user_data, name) : NULL;
 
   if (found == NULL)
     return FALSE;
@@ -843,14 +1000,14 @@ typedef struct
   RthunkServerState *state;
   RthunkThunkEntry *entry;      /* the placeholder the value goes to */
   char *holder;
-  RthunkWireTypeTerm *type;     /* what the client declared */
+  RthunkType *type;             /* what the client declared (a copy of its own) */
 } Fetch;
 
 static void
 fetch_free (Fetch *fetch)
 {
   rthunk_thunk_entry_unref (fetch->entry);
-  g_object_unref (fetch->type);
+  rthunk_type_unref (fetch->type);
   g_free (fetch->holder);
   g_free (fetch);
 }
@@ -883,13 +1040,12 @@ fetched_type_ok (const Fetch  *fetch,
                  RthunkValue  *value,
                  GError      **error)
 {
-  g_autoptr(RthunkType) declared = rthunk_wire_read_type (fetch->type, error);
   g_autoptr(RthunkType) actual = NULL;
   guint next_var = 1u << 20;    /* clear of the declared type's variables */
 
-  if (declared == NULL || (actual = rthunk_type_of_value (value, &next_var, error)) == NULL)
+  if ((actual = rthunk_type_of_value (value, &next_var, error)) == NULL)
     return FALSE;
-  if (rthunk_type_unify (declared, actual))
+  if (rthunk_type_unify (fetch->type, actual))
     return TRUE;
   g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH,
                _("the value fetched from %s does not have the type the request declared"), fetch->holder);
@@ -968,43 +1124,61 @@ run_fetch (gpointer data,
   fetch_free (fetch);
 }
 
+/* A type of its own: unifying it with what a fetch brings back must not
+ * touch the one the placeholder thunk carries. */
+static RthunkType *
+copy_type (RthunkType *type)
+{
+  g_autoptr(GByteArray) bytes = g_byte_array_new ();
+  RthunkCodecIn in;
+
+  rthunk_codec_put_type (bytes, type);
+  rthunk_codec_in_init (&in, bytes->data, bytes->len);
+  return rthunk_codec_get_type (&in, NULL);
+}
+
 /* An input another server holds: a placeholder under the same id (ids are
  * random across servers), filled by a fetch; a second request naming the
  * same thunk finds the placeholder and shares the fetch. */
 static RthunkThunkEntry *
-fetch_input (RthunkServerState          *state,
-             const RthunkWireBinding    *binding,
-             const RthunkWireValueNode  *node,
-             GError                    **error)
+fetch_input (RthunkServerState   *state,
+             const RequestInput  *binding,
+             GError             **error)
 {
   g_autoptr(RthunkNode) nothing = NULL;
   g_autoptr(RthunkType) type = NULL;
   RthunkThunkEntry *entry;
   Fetch *fetch;
 
-  if (!rthunk_address_allowed ((const char *const *) state->fetch_from, node->holder))
+  const guint8 *id = binding->thunk_id != NULL ? g_bytes_get_data (binding->thunk_id, NULL) : NULL;
+
+  if (!rthunk_address_allowed ((const char *const *) state->fetch_from, binding->holder))
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED,
                    _("the input “%s” is held by %s, which this server does not fetch from (see --fetch-from)"),
-                   binding->name, node->holder);
+                   binding->name, binding->holder);
       return NULL;
     }
-  if (node->thunkId == NULL || node->thunkId->len != RTHUNK_THUNK_ID_LEN ||
-      !binding->__isset_type || binding->type == NULL ||
-      (type = rthunk_wire_read_type (binding->type, error)) == NULL)
+  if (binding->has_type && binding->type_error != NULL && binding->thunk_id != NULL &&
+      g_bytes_get_size (binding->thunk_id) == RTHUNK_THUNK_ID_LEN)
     {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-                     _("the input “%s” names a thunk on %s without a 16-byte id and its type"),
-                     binding->name, node->holder);
+      g_propagate_error (error, g_error_copy (binding->type_error));
       return NULL;
     }
+  if (id == NULL || g_bytes_get_size (binding->thunk_id) != RTHUNK_THUNK_ID_LEN || binding->type == NULL)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("the input “%s” names a thunk on %s without a 16-byte id and its type"),
+                   binding->name, binding->holder);
+      return NULL;
+    }
+  type = rthunk_type_ref (binding->type);
   nothing = rthunk_node_new_nil ();
-  entry = rthunk_thunk_table_add (state->table, nothing, NULL, type, node->thunkId->data);
+  entry = rthunk_thunk_table_add (state->table, nothing, NULL, type, id);
   if (entry == NULL)
     {
       /* fetched already, or being fetched */
-      if ((entry = rthunk_thunk_table_lookup (state->table, node->thunkId->data, RTHUNK_THUNK_ID_LEN)) == NULL)
+      if ((entry = rthunk_thunk_table_lookup (state->table, id, RTHUNK_THUNK_ID_LEN)) == NULL)
         g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK,
                      _("the input “%s” names a thunk that vanished"), binding->name);
       return entry;
@@ -1012,8 +1186,8 @@ fetch_input (RthunkServerState          *state,
   fetch = g_new0 (Fetch, 1);
   fetch->state = state;
   fetch->entry = rthunk_thunk_entry_ref (entry);
-  fetch->holder = g_strdup (node->holder);
-  fetch->type = g_object_ref (binding->type);
+  fetch->holder = g_strdup (binding->holder);
+  fetch->type = copy_type (type);
   g_thread_pool_push (state->fetch_pool, fetch, NULL);
   return entry;
 }
@@ -1024,23 +1198,24 @@ fetch_input (RthunkServerState          *state,
 /* A binding whose value is a reference to a thunk of this server (promise
  * pipelining): the thunk, or NULL if the value is not a reference. */
 static gboolean
-read_thunk_ref (RthunkServerState       *state,
-                const RthunkWireBinding *binding,
-                RthunkThunkEntry       **entry,
-                GError                 **error)
+read_thunk_ref (RthunkServerState   *state,
+                const RequestInput  *binding,
+                RthunkThunkEntry   **entry,
+                GError             **error)
 {
-  RthunkWireValueNode *node;
+  gsize len;
+  const guint8 *id;
 
   *entry = NULL;
-  if (binding->value == NULL || binding->value->nodes == NULL || binding->value->nodes->len != 1)
+  if (!binding->is_thunk)
     return TRUE;
-  node = g_ptr_array_index (binding->value->nodes, 0);
-  if (node->kind != RTHUNK_WIRE_VALUE_KIND_THUNK)
-    return TRUE;
-  if (node->thunkId != NULL)
-    *entry = rthunk_thunk_table_lookup (state->table, node->thunkId->data, node->thunkId->len);
-  if (*entry == NULL && node->__isset_holder && node->holder != NULL)
-    return (*entry = fetch_input (state, binding, node, error)) != NULL;
+  if (binding->thunk_id != NULL)
+    {
+      id = g_bytes_get_data (binding->thunk_id, &len);
+      *entry = rthunk_thunk_table_lookup (state->table, id, len);
+    }
+  if (*entry == NULL && binding->holder != NULL)
+    return (*entry = fetch_input (state, binding, error)) != NULL;
   if (*entry == NULL || (*entry)->type == NULL)
     {
       g_clear_pointer (entry, rthunk_thunk_entry_unref);
@@ -1052,20 +1227,19 @@ read_thunk_ref (RthunkServerState       *state,
 }
 
 static GHashTable *
-read_bindings (RthunkServerState            *state,
-               const RthunkWireEvalRequest  *request,
-               RthunkChecker                *checker,
-               GHashTable                  **thunk_inputs,
-               GError                      **error)
+read_bindings (RthunkServerState  *state,
+               const Request      *request,
+               RthunkChecker      *checker,
+               GHashTable        **thunk_inputs,
+               GError            **error)
 {
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                         (GDestroyNotify) rthunk_value_unref);
   guint next_var = 0;
 
-  for (guint k = 0; request->__isset_bindings && k < request->bindings->len; k++)
+  for (guint k = 0; k < request->inputs->len; k++)
     {
-      RthunkWireBinding *binding = g_ptr_array_index (request->bindings, k);
-      g_autoptr(RthunkValue) value = NULL;
+      const RequestInput *binding = &g_array_index (request->inputs, RequestInput, k);
       g_autoptr(RthunkType) type = NULL;
 
       RthunkThunkEntry *ref = NULL;
@@ -1088,11 +1262,15 @@ read_bindings (RthunkServerState            *state,
           g_hash_table_insert (*thunk_inputs, g_strdup (binding->name), ref);
           continue;
         }
-      if ((value = rthunk_wire_read_value (binding->value, error)) == NULL ||
-          (type = rthunk_type_of_value (value, &next_var, error)) == NULL)
+      if (binding->value == NULL)
+        {
+          g_propagate_error (error, g_error_copy (binding->value_error));
+          return NULL;
+        }
+      if ((type = rthunk_type_of_value (binding->value, &next_var, error)) == NULL)
         return NULL;
       rthunk_checker_bind (checker, binding->name, type);
-      g_hash_table_insert (inputs, g_strdup (binding->name), g_steal_pointer (&value));
+      g_hash_table_insert (inputs, g_strdup (binding->name), rthunk_value_ref (binding->value));
     }
   return g_steal_pointer (&inputs);
 }
@@ -1142,42 +1320,20 @@ definitions_pure (GPtrArray *definitions)
   return TRUE;
 }
 
-static gboolean
-wants_cache (const RthunkWireEvalOptions *options)
-{
-  return options == NULL || !options->__isset_useCache || options->useCache;
-}
-
-static gboolean
-wants_reference (const RthunkWireEvalOptions *options)
-{
-  return options != NULL && options->__isset_byReference && options->byReference;
-}
-
-/* Whether the result may be cached: pure code and pure definitions. */
-static gboolean
-is_cacheable (RthunkServerState           *state,
-              RthunkNode                  *expr,
-              Submission                  *sub,
-              const RthunkWireEvalOptions *options)
-{
-  return wants_cache (options) && state->limits.cache_entries > 0 &&
-         names_only_pure (state->catalog, expr) && definitions_pure (sub->definitions);
-}
 
 static void
-apply_options (RthunkServerState           *state,
-               RthunkThunkEntry            *entry,
-               const RthunkWireEvalOptions *options)
+apply_options (RthunkServerState *state,
+               RthunkThunkEntry  *entry,
+               const Request     *request)
 {
   entry->fuel = state->limits.fuel;
   entry->deadline_ms = state->limits.deadline_ms;
-  entry->by_reference = wants_reference (options);
-  if (options != NULL && options->__isset_fuel && options->fuel > 0)
-    entry->fuel = MIN (entry->fuel, (guint64) options->fuel);
-  if (options != NULL && options->__isset_deadlineMs && options->deadlineMs > 0)
+  entry->by_reference = request->by_reference;
+  if (request->fuel > 0)
+    entry->fuel = MIN (entry->fuel, (guint64) request->fuel);
+  if (request->deadline_ms > 0)
     entry->deadline_ms = state->limits.deadline_ms > 0
-      ? MIN (entry->deadline_ms, (guint) options->deadlineMs) : (guint) options->deadlineMs;
+      ? MIN (entry->deadline_ms, (guint) request->deadline_ms) : (guint) request->deadline_ms;
 }
 
 /* The expression with its names for definitions renamed to their hashes. */
@@ -1214,19 +1370,19 @@ check_request (RthunkChecker *checker,
 
 /* The id the client proposed for the thunk, if any (*@id stays NULL). */
 static gboolean
-proposed_id (const RthunkWireEvalRequest  *request,
-             const guint8                **id,
-             GError                      **error)
+proposed_id (const Request  *request,
+             const guint8  **id,
+             GError        **error)
 {
-  if (!request->__isset_thunkId)
+  if (!request->has_thunk_id)
     return TRUE;
-  if (request->thunkId == NULL || request->thunkId->len != RTHUNK_THUNK_ID_LEN)
+  if (request->thunk_id == NULL || g_bytes_get_size (request->thunk_id) != RTHUNK_THUNK_ID_LEN)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("a proposed thunk id must be %d bytes"), RTHUNK_THUNK_ID_LEN);
       return FALSE;
     }
-  *id = request->thunkId->data;
+  *id = g_bytes_get_data (request->thunk_id, NULL);
   return TRUE;
 }
 
@@ -1237,32 +1393,104 @@ id_in_use (GError **error)
                        _("the thunk id the request proposes is already in use"));
 }
 
-/* Validates, checks and queues one request (or answers it from the cache). */
-static void
-submit_one (RthunkServerState           *state,
-            const RthunkWireEvalRequest *request,
-            Submission                  *out)
-{
-  g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
-  g_autoptr(RthunkNode) expr = NULL;
-  g_autoptr(GHashTable) inputs = NULL;
-  g_autoptr(GHashTable) thunk_inputs = NULL;
-  g_autoptr(RthunkType) type = NULL;
-  const RthunkWireEvalOptions *options = request->__isset_options ? request->options : NULL;
-  guint8 key[RTHUNK_HASH_LEN];
-  const guint8 *id = NULL;
-  gboolean cacheable;
-  RthunkThunkEntry *entry;
+/* ---- the memo of checked requests ---------------------------------------- */
 
-  rthunk_checker_set_remote_allowed (checker, FALSE);
-  if (!proposed_id (request, &id, &out->error))
+/* A closed request (no inputs, no definitions) means the same thing every
+ * time its Ast bytes are the same: its tree, type, purity and cache key
+ * are kept by those bytes, so a request made again (a REPL line, a poll,
+ * a client's retry) is neither decoded nor checked again. */
+#define MEMO_MAX_ENTRIES 1024
+#define MEMO_MAX_AST_BYTES 4096
+
+struct _RthunkChecked
+{
+  gint ref_count;
+  RthunkNode *expr;
+  RthunkType *type;
+  gboolean pure;                /* only pure catalog functions */
+  gboolean has_key;
+  guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key, if pure */
+};
+
+static RthunkChecked *
+checked_ref (RthunkChecked *checked)
+{
+  g_atomic_int_inc (&checked->ref_count);
+  return checked;
+}
+
+static void
+checked_unref (RthunkChecked *checked)
+{
+  if (!g_atomic_int_dec_and_test (&checked->ref_count))
     return;
-  if (request->ast == NULL ||
-      (expr = rthunk_wire_read_ast (request->ast, state->limits.max_ast_nodes, &out->error)) == NULL ||
-      (inputs = read_bindings (state, request, checker, &thunk_inputs, &out->error)) == NULL ||
-      !resolve_definitions (state, request, checker, out))
+  rthunk_node_unref (checked->expr);
+  rthunk_type_unref (checked->type);
+  g_free (checked);
+}
+
+static RthunkChecked *
+memo_lookup (RthunkServerState *state,
+             const guint8      *ast,
+             gsize              len)
+{
+  g_autoptr(GBytes) key = NULL;
+  RthunkChecked *checked;
+
+  if (len > MEMO_MAX_AST_BYTES)
+    return NULL;
+  key = g_bytes_new_static (ast, len);
+  g_mutex_lock (&state->memo_lock);
+  checked = g_hash_table_lookup (state->memo, key);
+  if (checked != NULL)
+    checked_ref (checked);
+  g_mutex_unlock (&state->memo_lock);
+  return checked;
+}
+
+static void
+memo_insert (RthunkServerState *state,
+             const guint8      *ast,
+             gsize              len,
+             RthunkChecked     *checked)
+{
+  if (len > MEMO_MAX_AST_BYTES)
     return;
-  if (g_hash_table_size (out->def_names) > 0)
+  g_mutex_lock (&state->memo_lock);
+  /* full: start again (what is used again comes back at once) */
+  if (g_hash_table_size (state->memo) >= MEMO_MAX_ENTRIES)
+    g_hash_table_remove_all (state->memo);
+  g_hash_table_replace (state->memo, g_bytes_new (ast, len), checked_ref (checked));
+  g_mutex_unlock (&state->memo_lock);
+}
+
+/* A request's tree checked: from the memo, or read, renamed and checked
+ * now (and remembered if the request is closed). */
+static RthunkChecked *
+check_submission (RthunkServerState  *state,
+                  const Request      *request,
+                  RthunkChecker      *checker,
+                  GHashTable        **inputs,
+                  GHashTable        **thunk_inputs,
+                  Submission         *out)
+{
+  gboolean closed = request->inputs->len == 0 && request->refs->len == 0;
+  RthunkChecked *checked;
+  g_autoptr(RthunkNode) expr = NULL;
+  g_autoptr(RthunkType) type = NULL;
+
+  if ((*inputs = read_bindings (state, request, checker, thunk_inputs, &out->error)) == NULL)
+    return NULL;
+  if (request->memo != NULL)
+    return checked_ref (request->memo);
+  if (request->expr != NULL)
+    expr = rthunk_node_ref (request->expr);
+  else if (request->wire_ast == NULL ||
+           (expr = rthunk_wire_read_ast (request->wire_ast, state->limits.max_ast_nodes, &out->error)) == NULL)
+    return NULL;
+  if (!resolve_definitions (state, request, checker, out))
+    return NULL;
+  if (out->def_names != NULL && g_hash_table_size (out->def_names) > 0)
     {
       RthunkNode *renamed = rename_request (expr, out->def_names);
 
@@ -1270,19 +1498,48 @@ submit_one (RthunkServerState           *state,
       expr = renamed;
     }
   if (!check_request (checker, expr, &type, out))
+    return NULL;
+  checked = g_new0 (RthunkChecked, 1);
+  checked->ref_count = 1;
+  checked->expr = g_steal_pointer (&expr);
+  checked->type = g_steal_pointer (&type);
+  checked->pure = names_only_pure (state->catalog, checked->expr) && definitions_pure (out->definitions);
+  checked->has_key = checked->pure && *thunk_inputs == NULL &&
+                     cache_key (checked->expr, *inputs, out->def_names, checked->key);
+  if (closed && request->ast_data != NULL)
+    memo_insert (state, request->ast_data, request->ast_len, checked);
+  return checked;
+}
+
+/* Validates, checks and queues one request (or answers it from the cache). */
+static void
+submit_one (RthunkServerState *state,
+            const Request     *request,
+            Submission        *out)
+{
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
+  g_autoptr(GHashTable) inputs = NULL;
+  g_autoptr(GHashTable) thunk_inputs = NULL;
+  g_autoptr(RthunkChecked) checked = NULL;
+  const guint8 *id = NULL;
+  gboolean cacheable;
+  RthunkThunkEntry *entry;
+
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  if (!proposed_id (request, &id, &out->error) ||
+      (checked = check_submission (state, request, checker, &inputs, &thunk_inputs, out)) == NULL)
     return;
-  cacheable = thunk_inputs == NULL && is_cacheable (state, expr, out, options) &&
-              cache_key (expr, inputs, out->def_names, key);
+  cacheable = checked->has_key && request->use_cache && state->limits.cache_entries > 0;
   if (cacheable)
     {
-      g_autoptr(RthunkValue) hit = rthunk_result_cache_lookup (state->cache, key);
+      g_autoptr(RthunkValue) hit = rthunk_result_cache_lookup (state->cache, checked->key);
 
       if (hit != NULL)
         {
-          if ((out->entry = add_cached (state, expr, type, hit, id)) == NULL)
+          if ((out->entry = add_cached (state, checked->expr, checked->type, hit, id)) == NULL)
             id_in_use (&out->error);
           else
-            out->entry->by_reference = wants_reference (options);
+            out->entry->by_reference = request->by_reference;
           return;
         }
     }
@@ -1294,16 +1551,16 @@ submit_one (RthunkServerState           *state,
                                 state->limits.max_queued);
       return;
     }
-  if ((entry = rthunk_thunk_table_add (state->table, expr, inputs, type, id)) == NULL)
+  if ((entry = rthunk_thunk_table_add (state->table, checked->expr, inputs, checked->type, id)) == NULL)
     {
       id_in_use (&out->error);
       return;
     }
-  apply_options (state, entry, options);
+  apply_options (state, entry, request);
   entry->definitions = g_steal_pointer (&out->definitions);
   entry->def_names = g_steal_pointer (&out->def_names);
   entry->cacheable = cacheable;
-  entry->cache_key = cacheable ? g_memdup2 (key, RTHUNK_HASH_LEN) : NULL;
+  entry->cache_key = cacheable ? g_memdup2 (checked->key, RTHUNK_HASH_LEN) : NULL;
   if (thunk_inputs != NULL && count_unfinished (state, thunk_inputs) > 0)
     COUNT (state->pipelined);
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
@@ -1311,8 +1568,7 @@ submit_one (RthunkServerState           *state,
   out->entry = entry;
   /* inputs already computed (a chain sent in one frame) don't stop it */
   if ((entry->thunk_inputs == NULL || count_unfinished (state, entry->thunk_inputs) == 0) &&
-      names_only_pure (state->catalog, expr) &&
-      definitions_pure (entry->definitions) && try_inline (state, entry))
+      checked->pure && try_inline (state, entry))
     return;
   g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
 }
@@ -1381,12 +1637,11 @@ fill_remote_thunk (RthunkServerState     *state,
 }
 
 static guint
-inline_budget (RthunkServerState         *state,
-               const RthunkWireEvalRequest *request)
+inline_budget (RthunkServerState *state,
+               const Request     *request)
 {
-  if (request->__isset_options && request->options->__isset_inlineBudgetMs &&
-      request->options->inlineBudgetMs >= 0)
-    return MIN ((guint) request->options->inlineBudgetMs, state->limits.inline_budget_ms);
+  if (request->inline_budget_ms >= 0)
+    return MIN ((guint) request->inline_budget_ms, state->limits.inline_budget_ms);
   return state->limits.inline_budget_ms;
 }
 
@@ -1404,11 +1659,15 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
 {
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
   Submission sub = { 0, };
+  Request req;
   guint budget;
 
   REQUIRE_AUTH (state, auth, denied);
   REFUSE_WHILE_DRAINING (state, overloaded);
-  submit_one (state, request, &sub);
+  request_from_wire (request, &req);
+  submit_one (state, &req, &sub);
+  budget = inline_budget (state, &req);
+  request_clear (&req);
   if (sub.entry == NULL && sub.missing != NULL && sub.missing->len > 0)
     {
       throw_missing (missing, sub.missing);
@@ -1434,7 +1693,6 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
       return throw_invalid (invalid, failure);
     }
   submission_clear (&sub);
-  budget = inline_budget (state, request);
   if (budget > 0)
     rthunk_thunk_table_wait_any (state->table, &sub.entry, 1,
                                  g_get_monotonic_time () + (gint64) budget * 1000);
@@ -1465,8 +1723,11 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
     {
       RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
       Submission sub = { 0, };
+      Request req;
 
-      submit_one (state, g_ptr_array_index (requests, k), &sub);
+      request_from_wire (g_ptr_array_index (requests, k), &req);
+      submit_one (state, &req, &sub);
+      request_clear (&req);
       if (sub.entry == NULL && sub.error == NULL)
         sub.error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
                                  _("the server lacks %u definitions: send them with putDefinitions"),
@@ -1487,6 +1748,509 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
         }
       g_ptr_array_add (*_return, thunk);
     }
+  return TRUE;
+}
+
+/* ---- submissions straight from the frame ------------------------------------ */
+
+/* submitEvalRequest and submitBatch are most of what a server does, and the
+ * generated code would build a GObject for every node of every AST. These
+ * read the frame with rthunk-codec into a Request and write the reply the
+ * same way. Only the common case is taken: anything else (a field twice, a
+ * string with a NUL in it, a wrong token, a refused submission…) leaves
+ * the frame to the generated code, which answers it as it always did. */
+
+/* Marks field @id of a struct seen; FALSE if it was already. */
+static gboolean
+first_time (guint32 *seen,
+            gint16   id)
+{
+  guint32 bit = id > 0 && id < 32 ? 1u << id : 0;
+
+  if (*seen & bit)
+    return FALSE;
+  *seen |= bit;
+  return TRUE;
+}
+
+static gboolean
+get_string (RthunkCodecIn  *in,
+            char          **out)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!rthunk_codec_get_binary (in, &data, &len) || memchr (data, '\0', len) != NULL)
+    return FALSE;
+  *out = g_strndup ((const char *) data, len);
+  return TRUE;
+}
+
+static gboolean
+get_bytes (RthunkCodecIn  *in,
+           GBytes        **out)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!rthunk_codec_get_binary (in, &data, &len))
+    return FALSE;
+  *out = g_bytes_new (data, len);
+  return TRUE;
+}
+
+/* The fields of a struct, one by one: FALSE at its end or on a field seen
+ * twice (with *@ok FALSE then). */
+static gboolean
+next_field (RthunkCodecIn *in,
+            guint32       *seen,
+            guint8        *type,
+            gint16        *id,
+            gboolean      *ok)
+{
+  *ok = rthunk_codec_get_field (in, type, id) && (*type == RTHUNK_CODEC_STOP || first_time (seen, *id));
+  return *ok && *type != RTHUNK_CODEC_STOP;
+}
+
+/* A ValueNode that may be a THUNK: its kind, id and holder. */
+static gboolean
+get_thunk_node (RthunkCodecIn *in,
+                RequestInput  *input)
+{
+  g_autoptr(GBytes) id = NULL;
+  g_autofree char *holder = NULL;
+  gint32 kind = 0;
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_I32)
+        ok = rthunk_codec_get_i32 (in, &kind);
+      else if (field == 7 && type == RTHUNK_CODEC_STRING)
+        ok = get_bytes (in, &id);
+      else if (field == 8 && type == RTHUNK_CODEC_STRING)
+        ok = get_string (in, &holder);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  if (!ok || kind != RTHUNK_WIRE_VALUE_KIND_THUNK)
+    return ok;
+  input->is_thunk = TRUE;
+  input->thunk_id = g_steal_pointer (&id);
+  input->holder = g_steal_pointer (&holder);
+  return TRUE;
+}
+
+/* The value of a binding: a reference to a thunk (one THUNK node), or a
+ * value sent along. */
+static gboolean
+get_binding_value (RthunkCodecIn *in,
+                   RequestInput  *input)
+{
+  RthunkCodecIn look = *in;
+  guint32 seen = 0, n;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  if (rthunk_codec_get_field (&look, &type, &field) && field == 1 && type == RTHUNK_CODEC_LIST &&
+      rthunk_codec_get_list (&look, RTHUNK_CODEC_STRUCT, &n) && n == 1 &&
+      get_thunk_node (&look, input) && input->is_thunk)
+    {
+      first_time (&seen, 1);
+      while (next_field (&look, &seen, &type, &field, &ok))
+        if (!rthunk_codec_skip (&look, type))
+          return FALSE;
+      *in = look;
+      return ok;
+    }
+  input->is_thunk = FALSE;
+  return (input->value = rthunk_codec_get_value (in, NULL)) != NULL;
+}
+
+static gboolean
+get_binding (RthunkCodecIn *in,
+             RequestInput  *input)
+{
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRING)
+        ok = get_string (in, &input->name);
+      else if (field == 2 && type == RTHUNK_CODEC_STRUCT)
+        ok = get_binding_value (in, input);
+      else if (field == 3 && type == RTHUNK_CODEC_STRUCT)
+        ok = (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  /* a binding without a value: the generated code's error */
+  return ok && (input->value != NULL || input->is_thunk);
+}
+
+static gboolean
+get_def_ref (RthunkCodecIn *in,
+             RequestDefRef *ref)
+{
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRING)
+        ok = get_string (in, &ref->name);
+      else if (field == 2 && type == RTHUNK_CODEC_STRING)
+        ok = get_bytes (in, &ref->hash);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  return ok;
+}
+
+static gboolean
+get_options (RthunkCodecIn *in,
+             Request       *req)
+{
+  guint32 seen = 0;
+  guint8 type, b;
+  gint16 field;
+  gboolean ok;
+
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      switch (field * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          req->use_cache = b != 0;
+          break;
+        case 2 * 16 + RTHUNK_CODEC_I64:
+          ok = rthunk_codec_get_i64 (in, &req->fuel);
+          break;
+        case 3 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &req->deadline_ms);
+          break;
+        case 4 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &req->inline_budget_ms);
+          break;
+        case 5 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          req->by_reference = b != 0;
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+  return ok;
+}
+
+/* One EvalRequest struct. FALSE: leave it to the generated code. */
+static gboolean
+request_decode (RthunkServerState *state,
+                RthunkCodecIn     *in,
+                Request           *req)
+{
+  guint32 seen = 0, n;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  request_init (req);
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRUCT)
+        {
+          RthunkCodecIn ast = *in;
+
+          /* the bytes first: seen before, they need no tree */
+          ok = rthunk_codec_skip (in, RTHUNK_CODEC_STRUCT);
+          req->ast_data = ast.pos;
+          req->ast_len = in->pos - ast.pos;
+          if (ok && (req->memo = memo_lookup (state, req->ast_data, req->ast_len)) == NULL)
+            ok = (req->expr = rthunk_codec_get_ast (&ast, state->limits.max_ast_nodes, NULL)) != NULL;
+        }
+      else if (field == 2 && type == RTHUNK_CODEC_LIST)
+        {
+          ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
+          for (guint32 k = 0; ok && k < n; k++)
+            {
+              g_array_set_size (req->inputs, k + 1);
+              ok = get_binding (in, &g_array_index (req->inputs, RequestInput, k));
+            }
+        }
+      else if (field == 3 && type == RTHUNK_CODEC_LIST)
+        {
+          ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
+          for (guint32 k = 0; ok && k < n; k++)
+            {
+              g_array_set_size (req->refs, k + 1);
+              ok = get_def_ref (in, &g_array_index (req->refs, RequestDefRef, k));
+            }
+        }
+      else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
+        ok = get_options (in, req);
+      else if (field == 5 && type == RTHUNK_CODEC_STRING)
+        ok = get_bytes (in, &req->thunk_id) && (req->has_thunk_id = TRUE);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  return ok && (req->expr != NULL || req->memo != NULL);
+}
+
+/* The Auth struct: whether its token opens this server. */
+static gboolean
+get_auth (RthunkServerState *state,
+          RthunkCodecIn     *in)
+{
+  g_autofree char *token = NULL;
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRING)
+        ok = get_string (in, &token);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  return ok && (state->token == NULL || (token != NULL && tokens_equal (token, state->token)));
+}
+
+/* The error a submission that made no thunk failed with (owned by @sub). */
+static GError *
+submission_error (Submission *sub)
+{
+  if (sub->error == NULL)
+    sub->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+                              _("the server lacks %u definitions: send them with putDefinitions"),
+                              sub->missing != NULL ? sub->missing->len : 0);
+  return sub->error;
+}
+
+/* The server and state fields of a RemoteThunk, and its error if any. */
+static void
+put_thunk_state (RthunkServerState *state,
+                 GByteArray        *out,
+                 RthunkThunkState   st,
+                 const GError      *error)
+{
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 2);
+  rthunk_codec_put_string (out, state->name);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 3);
+  rthunk_codec_put_i32 (out, st);
+  if (error != NULL)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 5);
+      rthunk_codec_put_error_info (out, error);
+    }
+}
+
+/* The RemoteThunk struct fill_remote_thunk() makes, as bytes. */
+static void
+put_remote_thunk (RthunkServerState *state,
+                  GByteArray        *out,
+                  RthunkThunkEntry  *entry)
+{
+  RthunkThunkState st = rthunk_thunk_table_get_state (state->table, entry);
+  guint mark;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_binary (out, entry->id, RTHUNK_THUNK_ID_LEN);
+  mark = out->len;
+  if (st == RTHUNK_THUNK_DONE && !entry->by_reference)
+    {
+      g_autoptr(GError) error = NULL;
+
+      put_thunk_state (state, out, st, NULL);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 4);
+      if (!rthunk_codec_put_value (out, entry->value, sendable_bytes (state), &error))
+        {
+          /* too large to send: failed, as fill_remote_thunk() says */
+          g_byte_array_set_size (out, mark);
+          put_thunk_state (state, out, RTHUNK_THUNK_FAILED, error);
+        }
+    }
+  else
+    put_thunk_state (state, out, st, st > RTHUNK_THUNK_DONE ? entry->error : NULL);
+  rthunk_codec_put_stop (out);
+}
+
+/* The arguments of submitEvalRequest (1: request, 2: auth), submitted;
+ * FALSE if the generated code should answer. */
+static gboolean
+fast_submit (RthunkServerState *state,
+             RthunkCodecIn     *in,
+             GByteArray        *reply)
+{
+  Request req = { NULL, };
+  Submission sub = { 0, };
+  gboolean have_request = FALSE, auth_ok = state->token == NULL;
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+  guint budget;
+
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRUCT)
+        ok = have_request = request_decode (state, in, &req);
+      else if (field == 2 && type == RTHUNK_CODEC_STRUCT)
+        ok = auth_ok = get_auth (state, in);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        break;
+    }
+  /* the args struct must end the message: nothing is submitted for one
+   * the generated code would refuse */
+  if (ok && in->pos == in->end && have_request && auth_ok && !g_atomic_int_get (&state->draining))
+    submit_one (state, &req, &sub);
+  budget = inline_budget (state, &req);
+  if (req.inputs != NULL)
+    request_clear (&req);
+  submission_clear (&sub);
+  g_clear_error (&sub.error);
+  if (sub.entry == NULL)
+    return FALSE;
+  if (budget > 0)
+    rthunk_thunk_table_wait_any (state->table, &sub.entry, 1,
+                                 g_get_monotonic_time () + (gint64) budget * 1000);
+  rthunk_codec_put_field (reply, RTHUNK_CODEC_STRUCT, 0);
+  put_remote_thunk (state, reply, sub.entry);
+  rthunk_thunk_entry_unref (sub.entry);
+  return TRUE;
+}
+
+/* The arguments of submitBatch (1: requests, 2: auth): every request is
+ * decoded before any is submitted, or the generated code answers. */
+static gboolean
+fast_submit_batch (RthunkServerState *state,
+                   RthunkCodecIn     *in,
+                   GByteArray        *reply)
+{
+  g_autoptr(GArray) requests = g_array_new (FALSE, TRUE, sizeof (Request));
+  gboolean have_requests = FALSE, auth_ok = state->token == NULL;
+  guint32 seen = 0, n = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  g_array_set_clear_func (requests, (GDestroyNotify) request_clear);
+  while (next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_LIST)
+        {
+          ok = have_requests = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n) && n <= MAX_BATCH;
+          for (guint32 k = 0; ok && k < n; k++)
+            {
+              g_array_set_size (requests, k + 1);
+              ok = request_decode (state, in, &g_array_index (requests, Request, k));
+            }
+        }
+      else if (field == 2 && type == RTHUNK_CODEC_STRUCT)
+        ok = auth_ok = get_auth (state, in);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  if (!ok || in->pos != in->end || !have_requests || !auth_ok || g_atomic_int_get (&state->draining))
+    return FALSE;
+  COUNT (state->batches);
+  rthunk_codec_put_field (reply, RTHUNK_CODEC_LIST, 0);
+  rthunk_codec_put_list (reply, RTHUNK_CODEC_STRUCT, n);
+  for (guint32 k = 0; k < n; k++)
+    {
+      Submission sub = { 0, };
+
+      submit_one (state, &g_array_index (requests, Request, k), &sub);
+      submission_clear (&sub);
+      if (sub.entry != NULL)
+        {
+          put_remote_thunk (state, reply, sub.entry);
+          rthunk_thunk_entry_unref (sub.entry);
+        }
+      else
+        {
+          rthunk_codec_put_field (reply, RTHUNK_CODEC_STRING, 1);
+          rthunk_codec_put_binary (reply, NULL, 0);
+          put_thunk_state (state, reply, RTHUNK_THUNK_FAILED, submission_error (&sub));
+          rthunk_codec_put_stop (reply);
+          g_clear_error (&sub.error);
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * rthunk_handler_serve_fast:
+ * @state: the server's state
+ * @message: one validated message (a frame body)
+ * @reply: (out caller-allocates): where the reply message goes
+ *
+ * Answers a submitEvalRequest or submitBatch call straight from its bytes,
+ * as the generated processor would answer it.
+ *
+ * Returns: %TRUE if @reply holds the answer; %FALSE (and @reply empty)
+ *   if the generated processor must take @message
+ */
+gboolean
+rthunk_handler_serve_fast (RthunkServerState *state,
+                           GBytes            *message,
+                           GByteArray        *reply)
+{
+  RthunkCodecIn in;
+  const guint8 *name;
+  guint32 name_len;
+  guint8 type;
+  gint32 seqid;
+  gboolean batch, done;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (message, &len);
+
+  rthunk_codec_in_init (&in, data, len);
+  if (!rthunk_codec_get_message (&in, &name, &name_len, &type, &seqid) || type != RTHUNK_CODEC_CALL)
+    return FALSE;
+  if (name_len == strlen ("submitEvalRequest") && memcmp (name, "submitEvalRequest", name_len) == 0)
+    batch = FALSE;
+  else if (name_len == strlen ("submitBatch") && memcmp (name, "submitBatch", name_len) == 0)
+    batch = TRUE;
+  else
+    return FALSE;
+  g_byte_array_set_size (reply, 0);
+  rthunk_codec_put_message (reply, batch ? "submitBatch" : "submitEvalRequest", RTHUNK_CODEC_REPLY, seqid);
+  done = batch ? fast_submit_batch (state, &in, reply) : fast_submit (state, &in, reply);
+  if (!done)
+    {
+      g_byte_array_set_size (reply, 0);
+      return FALSE;
+    }
+  rthunk_codec_put_stop (reply);
   return TRUE;
 }
 

@@ -36,6 +36,8 @@ typedef struct
   GHashTable *peers;            /* (peers_lock) HOST:PORT → RthunkClient, reused by fetches */
   gint stopping;                /* atomic: fetches give up */
   gint draining;                /* atomic: stopping, submissions refused */
+  GMutex memo_lock;
+  GHashTable *memo;             /* (memo_lock) Ast bytes → checked request */
 } RthunkServerState;
 
 RthunkServerState *rthunk_server_state_new   (RthunkCatalog           *catalog,
@@ -51,5 +53,9 @@ G_DECLARE_FINAL_TYPE (RthunkHandler, rthunk_handler, RTHUNK, HANDLER,
                       RthunkWireRemoteExecutionServiceHandler)
 
 RthunkHandler *rthunk_handler_new (RthunkServerState *state);
+
+gboolean rthunk_handler_serve_fast (RthunkServerState *state,
+                                    GBytes            *message,
+                                    GByteArray        *reply);
 
 G_END_DECLS

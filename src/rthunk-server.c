@@ -284,16 +284,29 @@ serve_connection (gpointer data)
   RthunkServer *server = conn->server;
   g_autoptr(RthunkFrameTransport) transport = NULL;
   g_autoptr(ThriftProtocol) protocol = NULL;
+  g_autoptr(GByteArray) reply = NULL;
 
   transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
   rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
+  /* rthunk_handler_serve_fast() reads with its own bounds checks */
+  rthunk_frame_transport_set_check_on_read (transport, TRUE);
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  reply = g_byte_array_new ();
   for (;;)
     {
       g_autoptr(GError) error = NULL;
+      gboolean ok;
 
-      if (!rthunk_frame_transport_receive (transport, &error) ||
-          !thrift_processor_process (server->processor, protocol, protocol, &error))
+      if (!rthunk_frame_transport_receive (transport, &error))
+        ok = FALSE;
+      else if (rthunk_handler_serve_fast (server->state, rthunk_frame_transport_get_input (transport), reply))
+        /* the same path to the socket as the generated code's reply */
+        ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
+             thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
+             thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+      else
+        ok = thrift_processor_process (server->processor, protocol, protocol, &error);
+      if (!ok)
         {
           log_dropped (conn->fd, error);
           break;
