@@ -925,6 +925,24 @@ rthunk_checker_init (RthunkChecker *self)
   self->remote_allowed = TRUE;
 }
 
+/* Back to what rthunk_checker_new() made for @catalog, keeping the
+ * allocations: a server checks one request after another on a thread. */
+gboolean
+rthunk_checker_reset (RthunkChecker *self,
+                      RthunkCatalog *catalog)
+{
+  if (self->catalog != catalog)
+    return FALSE;
+  g_clear_object (&self->remote);
+  g_hash_table_remove_all (self->globals);
+  g_hash_table_remove_all (self->definitions);
+  self->remote_allowed = TRUE;
+  self->next_var = 0;
+  g_clear_pointer (&self->mismatch_expected, g_free);
+  g_clear_pointer (&self->mismatch_found, g_free);
+  return TRUE;
+}
+
 /**
  * rthunk_checker_new:
  * @catalog: the functions that local code may call

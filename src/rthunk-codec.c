@@ -130,6 +130,15 @@ rthunk_codec_get_list (RthunkCodecIn *in,
   return TRUE;
 }
 
+static inline guint32
+be32 (const guint8 *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+}
+
+/* Skipping reads the bytes directly: it runs over every Ast a server
+ * receives (to look the request up in its memo) and over every field it
+ * does not use. */
 static gboolean
 skip_depth (RthunkCodecIn *in,
             guint8         type,
@@ -138,51 +147,71 @@ skip_depth (RthunkCodecIn *in,
   static const guint8 fixed[16] = { [RTHUNK_CODEC_BOOL] = 1, [RTHUNK_CODEC_BYTE] = 1,
                                     [RTHUNK_CODEC_DOUBLE] = 8, [RTHUNK_CODEC_I16] = 2,
                                     [RTHUNK_CODEC_I32] = 4, [RTHUNK_CODEC_I64] = 8 };
-  const guint8 *data;
-  guint32 len;
-  guint8 t, k, v;
-  gint16 id;
-  gint32 n;
+  const guint8 *p = in->pos, *end = in->end;
+  guint32 n;
 
   if (depth > 64 || type >= 16)
     return FALSE;
   if (fixed[type] > 0)
     {
-      if (!need (in, fixed[type]))
+      if ((gsize) (end - p) < fixed[type])
         return FALSE;
-      in->pos += fixed[type];
+      in->pos = p + fixed[type];
       return TRUE;
     }
   switch (type)
     {
     case RTHUNK_CODEC_STRING:
-      return rthunk_codec_get_binary (in, &data, &len);
+      if (end - p < 4 || (n = be32 (p)) > G_MAXINT32 || (gsize) (end - p - 4) < n)
+        return FALSE;
+      in->pos = p + 4 + n;
+      return TRUE;
     case RTHUNK_CODEC_STRUCT:
       for (;;)
         {
-          if (!rthunk_codec_get_field (in, &t, &id))
+          guint8 t;
+
+          if (p >= end)
             return FALSE;
-          if (t == RTHUNK_CODEC_STOP)
-            return TRUE;
+          if ((t = *p) == RTHUNK_CODEC_STOP)
+            {
+              in->pos = p + 1;
+              return TRUE;
+            }
+          if (end - p < 3)
+            return FALSE;
+          in->pos = p + 3;
           if (!skip_depth (in, t, depth + 1))
             return FALSE;
+          p = in->pos;
         }
     case RTHUNK_CODEC_MAP:
-      if (!rthunk_codec_get_u8 (in, &k) || !rthunk_codec_get_u8 (in, &v) ||
-          !rthunk_codec_get_i32 (in, &n) || n < 0)
-        return FALSE;
-      for (gint32 i = 0; i < n; i++)
-        if (!skip_depth (in, k, depth + 1) || !skip_depth (in, v, depth + 1))
-          return FALSE;
-      return TRUE;
     case RTHUNK_CODEC_SET:
     case RTHUNK_CODEC_LIST:
-      if (!rthunk_codec_get_u8 (in, &t) || !rthunk_codec_get_i32 (in, &n) || n < 0)
-        return FALSE;
-      for (gint32 i = 0; i < n; i++)
-        if (!skip_depth (in, t, depth + 1))
+      {
+        guint head = type == RTHUNK_CODEC_MAP ? 6 : 5;
+        guint8 k = p < end ? p[0] : 0, v;
+
+        if ((gsize) (end - p) < head)
           return FALSE;
-      return TRUE;
+        v = type == RTHUNK_CODEC_MAP ? p[1] : k;
+        if ((n = be32 (p + head - 4)) > G_MAXINT32 || k >= 16 || v >= 16)
+          return FALSE;
+        in->pos = p + head;
+        /* elements of a fixed size: one bounds check for all of them */
+        if (type != RTHUNK_CODEC_MAP && fixed[k] > 0)
+          {
+            if ((gsize) (end - in->pos) / fixed[k] < n)
+              return FALSE;
+            in->pos += (gsize) n * fixed[k];
+            return TRUE;
+          }
+        for (guint32 i = 0; i < n; i++)
+          if (!skip_depth (in, k, depth + 1) ||
+              (type == RTHUNK_CODEC_MAP && !skip_depth (in, v, depth + 1)))
+            return FALSE;
+        return TRUE;
+      }
     default:
       return FALSE;
     }

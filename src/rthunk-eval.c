@@ -2664,6 +2664,37 @@ rthunk_evaluator_init (RthunkEvaluator *self)
   self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
 }
 
+/* Back to what rthunk_evaluator_new() made for @catalog, keeping the
+ * allocations; FALSE (nothing done) for another catalog or while it runs. */
+gboolean
+rthunk_evaluator_reset (RthunkEvaluator *self,
+                        RthunkCatalog   *catalog)
+{
+  if (self->catalog != catalog || self->running > 0)
+    return FALSE;
+  if (self->remote_destroy != NULL)
+    self->remote_destroy (self->remote_data);
+  if (self->servers_destroy != NULL)
+    self->servers_destroy (self->servers_data);
+  self->remote_func = NULL;
+  self->remote_data = NULL;
+  self->remote_destroy = NULL;
+  self->servers_func = NULL;
+  self->servers_data = NULL;
+  self->servers_destroy = NULL;
+  g_clear_object (&self->cancellable);
+  g_hash_table_remove_all (self->globals);
+  g_hash_table_remove_all (self->definitions);
+  g_ptr_array_set_size (self->retired, 0);
+  self->globals_version++;
+  self->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
+  self->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
+  self->deadline_us = 0;
+  self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
+  self->steps = 0;
+  return TRUE;
+}
+
 /**
  * rthunk_evaluator_new:
  * @catalog: the native functions evaluation may call

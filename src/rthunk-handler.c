@@ -18,6 +18,10 @@
 #define MAX_AWAIT_MS 60000
 #define MAX_BATCH 4096
 #define INLINE_FUEL 20000
+/* A result that takes fewer steps than this is computed again rather than
+ * cached: its cache key (a SHA-256 of the expression and its inputs) and
+ * lookup would cost more than the evaluation. */
+#define CACHE_MIN_STEPS 64
 #define MAX_FETCHES 16            /* inputs fetched from other servers at once */
 #define COUNT(counter) __atomic_fetch_add (&(counter), 1, __ATOMIC_RELAXED)
 
@@ -35,6 +39,61 @@ G_DEFINE_FINAL_TYPE (RthunkHandler, rthunk_handler,
                      RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_HANDLER)
 
 /* ---- evaluation (worker threads) --------------------------------------- */
+
+/* Each thread keeps one checker and one evaluator between requests: made
+ * and finalized per request, these GObjects and their tables cost more
+ * than checking or evaluating a small expression. A borrowed one is reset
+ * when it comes back, so it holds no value or type of a finished request. */
+static GPrivate thread_checker = G_PRIVATE_INIT (g_object_unref);
+static GPrivate thread_evaluator = G_PRIVATE_INIT (g_object_unref);
+
+static RthunkChecker *
+borrow_checker (RthunkServerState *state)
+{
+  RthunkChecker *checker = g_private_get (&thread_checker);
+
+  if (checker == NULL)
+    return rthunk_checker_new (state->catalog);
+  g_private_set (&thread_checker, NULL);
+  if (rthunk_checker_reset (checker, state->catalog))
+    return checker;
+  g_object_unref (checker);
+  return rthunk_checker_new (state->catalog);
+}
+
+static void
+return_checker (RthunkServerState *state,
+                RthunkChecker     *checker)
+{
+  if (g_private_get (&thread_checker) == NULL && rthunk_checker_reset (checker, state->catalog))
+    g_private_set (&thread_checker, checker);
+  else
+    g_object_unref (checker);
+}
+
+static RthunkEvaluator *
+borrow_evaluator (RthunkServerState *state)
+{
+  RthunkEvaluator *evaluator = g_private_get (&thread_evaluator);
+
+  if (evaluator == NULL)
+    return rthunk_evaluator_new (state->catalog);
+  g_private_set (&thread_evaluator, NULL);
+  if (rthunk_evaluator_reset (evaluator, state->catalog))
+    return evaluator;
+  g_object_unref (evaluator);
+  return rthunk_evaluator_new (state->catalog);
+}
+
+static void
+return_evaluator (RthunkServerState *state,
+                  RthunkEvaluator   *evaluator)
+{
+  if (g_private_get (&thread_evaluator) == NULL && rthunk_evaluator_reset (evaluator, state->catalog))
+    g_private_set (&thread_evaluator, evaluator);
+  else
+    g_object_unref (evaluator);
+}
 
 static void
 bind_input (gpointer key,
@@ -108,7 +167,8 @@ evaluate_entry (RthunkServerState  *state,
                 guint64             fuel,
                 GError            **error)
 {
-  g_autoptr(RthunkEvaluator) evaluator = rthunk_evaluator_new (state->catalog);
+  RthunkEvaluator *evaluator = borrow_evaluator (state);
+  RthunkValue *value = NULL;
   gint64 deadline = 0;
 
   if (entry->deadline_ms > 0)
@@ -118,10 +178,11 @@ evaluate_entry (RthunkServerState  *state,
   rthunk_evaluator_set_cancellable (evaluator, entry->cancellable);
   if (entry->inputs != NULL)
     g_hash_table_foreach (entry->inputs, bind_input, evaluator);
-  if (!bind_thunk_inputs (state, evaluator, entry, deadline, error) ||
-      !bind_definitions (evaluator, entry, error))
-    return NULL;
-  return rthunk_evaluator_eval (evaluator, entry->expr, error);
+  if (bind_thunk_inputs (state, evaluator, entry, deadline, error) &&
+      bind_definitions (evaluator, entry, error))
+    value = rthunk_evaluator_eval (evaluator, entry->expr, error);
+  return_evaluator (state, evaluator);
+  return value;
 }
 
 /* Whether G_MESSAGES_DEBUG asks for rthunk's debug messages (read once). */
@@ -193,12 +254,13 @@ run_thunk (gpointer data,
  * to a worker. One that needs more fuel is queued and starts again from
  * scratch — harmless, since pure code has no effect to repeat. */
 static gboolean
-try_inline (RthunkServerState *state,
-            RthunkThunkEntry  *entry)
+try_inline_within (RthunkServerState *state,
+                   RthunkThunkEntry  *entry,
+                   guint64            steps)
 {
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(GError) error = NULL;
-  guint64 fuel = MIN (entry->fuel, INLINE_FUEL);
+  guint64 fuel = MIN (entry->fuel, steps);
 
   value = evaluate_entry (state, entry, fuel, &error);
   if (value == NULL && fuel < entry->fuel &&
@@ -207,6 +269,13 @@ try_inline (RthunkServerState *state,
   rthunk_thunk_table_start (state->table, entry);
   complete_entry (state, entry, value, error);
   return TRUE;
+}
+
+static gboolean
+try_inline (RthunkServerState *state,
+            RthunkThunkEntry  *entry)
+{
+  return try_inline_within (state, entry, INLINE_FUEL);
 }
 
 static void run_fetch (gpointer data, gpointer user_data);
@@ -1291,26 +1360,6 @@ count_unfinished (RthunkServerState *state,
   return n;
 }
 
-/* A thunk that is finished before it starts: a cached result. */
-static RthunkThunkEntry *
-add_cached (RthunkServerState *state,
-            RthunkNode        *expr,
-            RthunkType        *type,
-            RthunkValue       *value,
-            const guint8      *proposed_id)
-{
-  RthunkThunkEntry *entry = rthunk_thunk_table_add (state->table, expr, NULL, type, proposed_id);
-
-  if (entry == NULL)
-    return NULL;
-  rthunk_thunk_table_start (state->table, entry);
-  rthunk_thunk_table_finish (state->table, entry, value, NULL);
-  COUNT (state->submitted);
-  COUNT (state->completed);
-  COUNT (state->cache_hits);
-  return entry;
-}
-
 static gboolean
 definitions_pure (GPtrArray *definitions)
 {
@@ -1408,8 +1457,9 @@ struct _RthunkChecked
   RthunkNode *expr;
   RthunkType *type;
   gboolean pure;                /* only pure catalog functions */
-  gboolean has_key;
-  guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key, if pure */
+  gint expensive;               /* (atomic) once took CACHE_MIN_STEPS or more */
+  gint has_key;                 /* (atomic) key is set (under memo_lock) */
+  guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key */
 };
 
 static RthunkChecked *
@@ -1504,11 +1554,72 @@ check_submission (RthunkServerState  *state,
   checked->expr = g_steal_pointer (&expr);
   checked->type = g_steal_pointer (&type);
   checked->pure = names_only_pure (state->catalog, checked->expr) && definitions_pure (out->definitions);
-  checked->has_key = checked->pure && *thunk_inputs == NULL &&
-                     cache_key (checked->expr, *inputs, out->def_names, checked->key);
   if (closed && request->ast_data != NULL)
     memo_insert (state, request->ast_data, request->ast_len, checked);
   return checked;
+}
+
+/* The result cache's key of @checked with @inputs, computed once for a
+ * request the memo keeps. */
+static gboolean
+checked_key (RthunkServerState *state,
+             RthunkChecked     *checked,
+             GHashTable        *inputs,
+             GHashTable        *def_names,
+             guint8             key[RTHUNK_HASH_LEN])
+{
+  if (g_atomic_int_get (&checked->has_key))
+    {
+      memcpy (key, checked->key, RTHUNK_HASH_LEN);
+      return TRUE;
+    }
+  if (!cache_key (checked->expr, inputs, def_names, key))
+    return FALSE;
+  g_mutex_lock (&state->memo_lock);
+  if (!g_atomic_int_get (&checked->has_key))
+    {
+      memcpy (checked->key, key, RTHUNK_HASH_LEN);
+      g_atomic_int_set (&checked->has_key, TRUE);
+    }
+  g_mutex_unlock (&state->memo_lock);
+  return TRUE;
+}
+
+/* A pure request whose result may be cached. A cheap one (fewer than
+ * CACHE_MIN_STEPS steps) is simply evaluated here: keying and keeping its
+ * result would cost more than computing it. One that costs more is
+ * answered from the cache if it holds the result, or marked to be cached
+ * when it finishes. Returns whether @entry is finished. */
+static gboolean
+try_cache (RthunkServerState *state,
+           RthunkThunkEntry  *entry,
+           RthunkChecked     *checked,
+           GHashTable        *inputs,
+           GHashTable        *def_names)
+{
+  g_autoptr(RthunkValue) hit = NULL;
+  guint8 key[RTHUNK_HASH_LEN];
+
+  if (!g_atomic_int_get (&checked->expensive))
+    {
+      if (try_inline_within (state, entry, CACHE_MIN_STEPS))
+        return TRUE;
+      g_atomic_int_set (&checked->expensive, TRUE);
+    }
+  if (!checked_key (state, checked, inputs, def_names, key))
+    return FALSE;
+  if ((hit = rthunk_result_cache_lookup (state->cache, key)) == NULL)
+    {
+      entry->cacheable = TRUE;
+      entry->cache_key = g_memdup2 (key, RTHUNK_HASH_LEN);
+      return FALSE;
+    }
+  rthunk_thunk_table_start (state->table, entry);
+  /* count before finishing: whoever sees the thunk finished sees it counted */
+  COUNT (state->completed);
+  COUNT (state->cache_hits);
+  rthunk_thunk_table_finish (state->table, entry, hit, NULL);
+  return TRUE;
 }
 
 /* Validates, checks and queues one request (or answers it from the cache). */
@@ -1517,7 +1628,7 @@ submit_one (RthunkServerState *state,
             const Request     *request,
             Submission        *out)
 {
-  g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
+  RthunkChecker *checker = borrow_checker (state);
   g_autoptr(GHashTable) inputs = NULL;
   g_autoptr(GHashTable) thunk_inputs = NULL;
   g_autoptr(RthunkChecked) checked = NULL;
@@ -1526,23 +1637,12 @@ submit_one (RthunkServerState *state,
   RthunkThunkEntry *entry;
 
   rthunk_checker_set_remote_allowed (checker, FALSE);
-  if (!proposed_id (request, &id, &out->error) ||
-      (checked = check_submission (state, request, checker, &inputs, &thunk_inputs, out)) == NULL)
+  if (proposed_id (request, &id, &out->error))
+    checked = check_submission (state, request, checker, &inputs, &thunk_inputs, out);
+  return_checker (state, checker);
+  if (checked == NULL)
     return;
-  cacheable = checked->has_key && request->use_cache && state->limits.cache_entries > 0;
-  if (cacheable)
-    {
-      g_autoptr(RthunkValue) hit = rthunk_result_cache_lookup (state->cache, checked->key);
-
-      if (hit != NULL)
-        {
-          if ((out->entry = add_cached (state, checked->expr, checked->type, hit, id)) == NULL)
-            id_in_use (&out->error);
-          else
-            out->entry->by_reference = request->by_reference;
-          return;
-        }
-    }
+  cacheable = checked->pure && thunk_inputs == NULL && request->use_cache && state->limits.cache_entries > 0;
   if (rthunk_thunk_table_count_unfinished (state->table) >= state->limits.max_queued)
     {
       out->overloaded = TRUE;
@@ -1559,13 +1659,13 @@ submit_one (RthunkServerState *state,
   apply_options (state, entry, request);
   entry->definitions = g_steal_pointer (&out->definitions);
   entry->def_names = g_steal_pointer (&out->def_names);
-  entry->cacheable = cacheable;
-  entry->cache_key = cacheable ? g_memdup2 (checked->key, RTHUNK_HASH_LEN) : NULL;
   if (thunk_inputs != NULL && count_unfinished (state, thunk_inputs) > 0)
     COUNT (state->pipelined);
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
   COUNT (state->submitted);
   out->entry = entry;
+  if (cacheable && try_cache (state, entry, checked, inputs, entry->def_names))
+    return;
   /* inputs already computed (a chain sent in one frame) don't stop it */
   if ((entry->thunk_inputs == NULL || count_unfinished (state, entry->thunk_inputs) == 0) &&
       checked->pure && try_inline (state, entry))

@@ -41,6 +41,13 @@ void rthunk_node_set_position_interned (RthunkNode *node,
                                         guint       line,
                                         guint       col);
 
+/* Back to what _new() made for @catalog, keeping the allocations; FALSE
+ * (and nothing done) if it was made for another catalog, or is running. */
+gboolean rthunk_checker_reset   (RthunkChecker   *checker,
+                                 RthunkCatalog   *catalog);
+gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
+                                 RthunkCatalog   *catalog);
+
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 

@@ -378,15 +378,21 @@ def case_other_names():
 
 # ---- the cache ---------------------------------------------------------------------
 
+# Sums 0 … 99 in 100 loop steps: a result costly enough to cache (a server
+# computes again whatever takes fewer than 64 steps).
+SUM_100 = ("loop", ["i", 0, "acc", 0],
+           ("if", ("<", "i", 100), ("recur", ("+", "i", 1), ("+", "acc", "i")), "acc"))
+
+
 def case_cache_hit():
-    form = ("+", 40, 2)
+    form = SUM_100
     first = client().submitEvalRequest(request(form, inline_ms=0), NO_AUTH)
-    check(value_of(first) == 42, "(+ 40 2) is not 42")
+    check(value_of(first) == 4950, "the sum to 100 is not 4950")
     before = info().counters
     second = client().submitEvalRequest(request(form, inline_ms=0), NO_AUTH)
     check(second.state == ThunkState.DONE, "a cache hit is not DONE inline (state %s)"
           % state_name(second.state))
-    check(decode_value(second.value) == 42, "the cached value is not 42")
+    check(decode_value(second.value) == 4950, "the cached value is not 4950")
     after = info().counters
     check(after.cacheHits - before.cacheHits == 1, "cacheHits rose by %d"
           % (after.cacheHits - before.cacheHits))
@@ -555,7 +561,7 @@ CASES = [
     ("(sumsq 3 4): only sumsq is missing, after putDefinitions it is 25; 2 stored",
      case_recursive),
     ("the same code under other names needs no definitions", case_other_names),
-    ("(+ 40 2) twice: the second is DONE inline from the cache, cacheHits + 1",
+    ("the sum to 100 twice: the second is DONE inline from the cache, cacheHits + 1",
      case_cache_hit),
     ("other input values do not hit the cache", case_cache_inputs),
     ("useCache=false does not hit the cache", case_cache_off),
