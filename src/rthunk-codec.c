@@ -22,6 +22,18 @@ need (RthunkCodecIn *in,
   return (gsize) (in->end - in->pos) >= n;
 }
 
+/* The type codes a binary-protocol value can have. */
+static gboolean
+is_value_type (guint8 type)
+{
+  return type < 16 && ((1u << type) & (1u << RTHUNK_CODEC_BOOL | 1u << RTHUNK_CODEC_BYTE |
+                                       1u << RTHUNK_CODEC_DOUBLE | 1u << RTHUNK_CODEC_I16 |
+                                       1u << RTHUNK_CODEC_I32 | 1u << RTHUNK_CODEC_I64 |
+                                       1u << RTHUNK_CODEC_STRING | 1u << RTHUNK_CODEC_STRUCT |
+                                       1u << RTHUNK_CODEC_MAP | 1u << RTHUNK_CODEC_SET |
+                                       1u << RTHUNK_CODEC_LIST)) != 0;
+}
+
 gboolean
 rthunk_codec_get_u8 (RthunkCodecIn *in,
                      guint8        *v)
@@ -110,6 +122,10 @@ rthunk_codec_get_field (RthunkCodecIn *in,
       *id = 0;
       return TRUE;
     }
+  /* not a type code: the readers' id * 16 + type would take it for
+   * another field */
+  if (!is_value_type (*type))
+    return FALSE;
   return rthunk_codec_get_i16 (in, id);
 }
 
@@ -195,7 +211,9 @@ skip_depth (RthunkCodecIn *in,
         if ((gsize) (end - p) < head)
           return FALSE;
         v = type == RTHUNK_CODEC_MAP ? p[1] : k;
-        if ((n = be32 (p + head - 4)) > G_MAXINT32 || k >= 16 || v >= 16)
+        /* element types are checked even for no elements, as the frame
+         * validator checks them */
+        if ((n = be32 (p + head - 4)) > G_MAXINT32 || !is_value_type (k) || !is_value_type (v))
           return FALSE;
         in->pos = p + head;
         /* elements of a fixed size: one bounds check for all of them */
@@ -251,14 +269,14 @@ rthunk_codec_get_message (RthunkCodecIn  *in,
   return rthunk_codec_get_u8 (in, type) && rthunk_codec_get_i32 (in, seqid);
 }
 
-/* A list<i32> of child indices, into @children (reset first). */
+/* A list<i32> of child indices, appended to @children as the generated
+ * code appends a repeated field to the first. */
 static gboolean
 get_indices (RthunkCodecIn *in,
              GArray        *children)
 {
   guint32 n;
 
-  g_array_set_size (children, 0);
   if (!rthunk_codec_get_list (in, RTHUNK_CODEC_I32, &n) || !need (in, (gsize) n * 4))
     return FALSE;
   for (guint32 k = 0; k < n; k++)
@@ -289,6 +307,7 @@ invalid (GError     **error,
 typedef struct
 {
   const char *what;
+  const char *too_deep;
   guint8 *used;
   guint16 *depth;
   guint n;
@@ -298,10 +317,12 @@ typedef struct
 static void
 tree_init (Tree       *tree,
            const char *what,
+           const char *too_deep,
            guint       n,
            guint       max_depth)
 {
   tree->what = what;
+  tree->too_deep = too_deep;
   tree->used = g_new0 (guint8, MAX (n, 1));
   tree->depth = g_new0 (guint16, MAX (n, 1));
   tree->n = n;
@@ -334,10 +355,7 @@ tree_link (Tree         *tree,
       tree->depth[index] = MAX (tree->depth[index], tree->depth[child] + 1);
     }
   if (tree->depth[index] > tree->max_depth)
-    return invalid (error, tree->what, index,
-                    g_str_equal (tree->what, "AST") ? _("the AST nests too deeply")
-                    : g_str_equal (tree->what, "value") ? _("the value nests too deeply")
-                    : _("the type nests too deeply"));
+    return invalid (error, tree->what, index, _(tree->too_deep));
   return TRUE;
 }
 
@@ -351,7 +369,9 @@ tree_all_used (const Tree *tree,
   return TRUE;
 }
 
-/* Text of a node: valid UTF-8 without NUL, copied. */
+/* Text of a node: valid UTF-8, copied. %NULL with an error for text
+ * rthunk-wire.c refuses; %NULL without one for text holding a NUL, which
+ * the generated code cuts short there: that is for it to answer. */
 static char *
 get_text (const guint8  *data,
           guint32        len,
@@ -359,13 +379,21 @@ get_text (const guint8  *data,
           const char    *what,
           GError       **error)
 {
-  if (memchr (data, '\0', len) != NULL || !g_utf8_validate ((const char *) data, len, NULL))
+  if (memchr (data, '\0', len) != NULL)
+    return NULL;
+  if (!g_utf8_validate ((const char *) data, len, NULL))
     return invalid (error, what, index, _("text is not valid UTF-8")), NULL;
   return g_strndup ((const char *) data, len);
 }
 
-/* ---- ASTs ---------------------------------------------------------------- */
+/* ---- node lists ---------------------------------------------------------- */
 
+/* Reading a struct whose field 1 is a node list (Ast, Value, TypeTerm)
+ * goes on to its end once the tree is refused: the refusal is only
+ * reported for bytes the generated code decodes whole, since for the others
+ * it answers before rthunk-wire.c sees a node. */
+
+/* The fields of one node struct, of whichever list. */
 typedef struct
 {
   gint32 kind;
@@ -378,32 +406,150 @@ typedef struct
   gboolean has_text;
   gint32 line;
   gint32 col;
-} AstNodeFields;
+  gint32 var_id;
+  gint32 klass;
+  gboolean has_class;
+} NodeFields;
 
-static gboolean
-get_ast_node_fields (RthunkCodecIn *in,
-                     AstNodeFields *f,
-                     GArray        *children)
+typedef struct
 {
+  const char *what;
+  const char *empty;
+  const char *too_deep;
+  guint max_depth;
+  /* one node struct: FALSE for bytes the generated code refuses (this
+   * includes a missing required kind) */
+  gboolean (*get_fields) (RthunkCodecIn *in, NodeFields *f, GArray *children);
+  /* NULL with @error set for a node rthunk-wire.c refuses, without it for
+   * one the codec leaves to the generated code */
+  gpointer (*build) (const NodeFields *f, const GArray *children, gpointer *built,
+                     gpointer user_data, guint index, GError **error);
+  /* fields other than 1; NULL: skipped */
+  gboolean (*other_field) (RthunkCodecIn *in, guint8 type, gint16 id, gpointer user_data);
+} NodeListKind;
+
+/* Field 1 of the struct, its list header read: @n nodes into @built. */
+static gboolean
+get_node_list (RthunkCodecIn       *in,
+               const NodeListKind  *kind,
+               guint32              n,
+               guint                max_nodes,
+               GPtrArray           *built,
+               gpointer             user_data,
+               GError             **refused)
+{
+  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gboolean ok = TRUE;
+  Tree tree;
+
+  if (n > max_nodes)
+    g_set_error (refused, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                 _("the AST has %u nodes, more than the limit of %u"), n, max_nodes);
+  tree_init (&tree, kind->what, kind->too_deep, *refused == NULL ? n : 0, kind->max_depth);
+  for (guint32 k = 0; ok && k < n; k++)
+    {
+      NodeFields f;
+      gpointer node;
+
+      ok = kind->get_fields (in, &f, children);
+      if (!ok || *refused != NULL || !tree_link (&tree, k, children, refused))
+        continue;
+      node = kind->build (&f, children, built->pdata, user_data, k, refused);
+      ok = node != NULL || *refused != NULL;
+      if (node != NULL)
+        g_ptr_array_add (built, node);
+    }
+  if (ok && *refused == NULL && n > 0)
+    tree_all_used (&tree, refused);
+  tree_clear (&tree);
+  return ok;
+}
+
+/* The whole struct: its root (a new reference), or NULL, with @error set
+ * for a tree rthunk-wire.c refuses. */
+static gpointer
+get_tree_struct (RthunkCodecIn       *in,
+                 const NodeListKind  *kind,
+                 guint                max_nodes,
+                 GPtrArray           *built,
+                 gpointer             user_data,
+                 GError             **error)
+{
+  g_autoptr(GError) refused = NULL;
+  gboolean have_nodes = FALSE;
   guint8 type;
   gint16 id;
 
-  memset (f, 0, sizeof *f);
-  g_array_set_size (children, 0);
   for (;;)
     {
       gboolean ok;
-      guint8 b;
+      guint32 n;
 
       if (!rthunk_codec_get_field (in, &type, &id))
-        return FALSE;
+        return NULL;
       if (type == RTHUNK_CODEC_STOP)
-        return TRUE;
+        break;
+      if (id == 1 && type == RTHUNK_CODEC_LIST)
+        {
+          /* the generated code appends a second list to the first */
+          ok = !have_nodes && rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n) &&
+               get_node_list (in, kind, n, max_nodes, built, user_data, &refused);
+          have_nodes = TRUE;
+        }
+      else if (kind->other_field != NULL)
+        ok = kind->other_field (in, type, id, user_data);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return NULL;
+    }
+  if (refused == NULL && built->len == 0)
+    invalid (&refused, kind->what, 0, _(kind->empty));
+  if (refused != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&refused));
+      return NULL;
+    }
+  return g_ptr_array_steal_index (built, built->len - 1);
+}
+
+/* The start of a node struct's loop: the next field, FALSE at its end. */
+static gboolean
+next_node_field (RthunkCodecIn *in,
+                 guint8        *type,
+                 gint16        *id,
+                 gboolean      *ok)
+{
+  *ok = rthunk_codec_get_field (in, type, id);
+  return *ok && *type != RTHUNK_CODEC_STOP;
+}
+
+static void
+node_fields_init (NodeFields *f,
+                  GArray     *children)
+{
+  memset (f, 0, sizeof *f);
+  g_array_set_size (children, 0);
+}
+
+/* ---- ASTs ---------------------------------------------------------------- */
+
+static gboolean
+get_ast_node_fields (RthunkCodecIn *in,
+                     NodeFields    *f,
+                     GArray        *children)
+{
+  guint8 type, b;
+  gint16 id;
+  gboolean ok;
+
+  node_fields_init (f, children);
+  while (next_node_field (in, &type, &id, &ok))
+    {
       switch (id * 16 + type)
         {
         case 1 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &f->kind);
-          f->has_kind = TRUE;
+          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
           break;
         case 2 * 16 + RTHUNK_CODEC_I64:
           ok = rthunk_codec_get_i64 (in, &f->i);
@@ -416,8 +562,7 @@ get_ast_node_fields (RthunkCodecIn *in,
           f->b = b != 0;
           break;
         case 5 * 16 + RTHUNK_CODEC_STRING:
-          ok = rthunk_codec_get_binary (in, &f->text, &f->text_len);
-          f->has_text = TRUE;
+          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
           break;
         case 6 * 16 + RTHUNK_CODEC_LIST:
           ok = get_indices (in, children);
@@ -435,6 +580,7 @@ get_ast_node_fields (RthunkCodecIn *in,
       if (!ok)
         return FALSE;
     }
+  return ok && f->has_kind;
 }
 
 /* Wire node kinds (NodeKind) to the library's. */
@@ -445,20 +591,47 @@ static const RthunkNodeKind ast_kinds[] = {
 };
 
 static RthunkNode *
-build_ast_node (const AstNodeFields *f,
-                const GArray        *children,
-                RthunkNode         **built,
-                guint                index,
-                GError             **error)
+build_ast_seq (RthunkNodeKind  kind,
+               const GArray   *children,
+               RthunkNode    **built)
 {
-  RthunkNodeKind kind;
-  g_autofree char *text = NULL;
+  RthunkNode *stack_items[16] = { NULL };
+  RthunkNode **items = children->len <= G_N_ELEMENTS (stack_items)
+    ? stack_items : g_new (RthunkNode *, children->len);
+  RthunkNode *node;
 
+  for (guint k = 0; k < children->len; k++)
+    items[k] = built[g_array_index (children, gint32, k)];
+  node = rthunk_node_new_seq (kind, items, children->len);
+  if (items != stack_items)
+    g_free (items);
+  return node;
+}
+
+/* Where each node of an Ast being read is, and its source. */
+typedef struct
+{
+  GArray *lines;
+  char *source;
+  GArray *scratch;
+} AstExtra;
+
+static RthunkNode *
+build_ast_node_kind (const NodeFields *f,
+                     const GArray     *children,
+                     RthunkNode      **built,
+                     guint             index,
+                     GError          **error)
+{
+  g_autofree char *text = NULL;
+  RthunkNodeKind kind;
+
+  /* checked in rthunk_wire_read_ast()'s order: children first */
+  if (children->len > 0 && f->kind != 8 && f->kind != 9)
+    return invalid (error, "AST", index, _("only a list or a vector has children")), NULL;
   if (f->kind < 1 || f->kind > 9)
     return invalid (error, "AST", index, _("unknown node kind")), NULL;
   kind = ast_kinds[f->kind];
-  if (children->len > 0 && kind != RTHUNK_NODE_LIST && kind != RTHUNK_NODE_VECTOR)
-    return invalid (error, "AST", index, _("only a list or a vector has children")), NULL;
   switch (kind)
     {
     case RTHUNK_NODE_INT:
@@ -480,67 +653,97 @@ build_ast_node (const AstNodeFields *f,
     case RTHUNK_NODE_LIST:
     case RTHUNK_NODE_VECTOR:
     default:
-      {
-        RthunkNode *stack_items[16];
-        RthunkNode **items = children->len <= G_N_ELEMENTS (stack_items)
-          ? stack_items : g_new (RthunkNode *, children->len);
-        RthunkNode *node;
-
-        for (guint k = 0; k < children->len; k++)
-          items[k] = built[g_array_index (children, gint32, k)];
-        node = rthunk_node_new_seq (kind, items, children->len);
-        if (items != stack_items)
-          g_free (items);
-        return node;
-      }
+      return build_ast_seq (kind, children, built);
     }
 }
 
-/* The nodes of an Ast struct (field 1). */
-static gboolean
-get_ast_nodes (RthunkCodecIn  *in,
-               guint           max_nodes,
-               GPtrArray      *built,
-               GArray         *lines,
-               GError        **error)
+static gpointer
+build_ast_node (const NodeFields *f,
+                const GArray     *children,
+                gpointer         *built,
+                gpointer          user_data,
+                guint             index,
+                GError          **error)
 {
-  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (gint32));
-  guint32 n;
-  Tree tree;
-  gboolean ok = FALSE;
+  AstExtra *extra = user_data;
+  RthunkNode *node = build_ast_node_kind (f, children, (RthunkNode **) built, index, error);
+  gint32 pos[2] = { MAX (f->line, 0), MAX (f->col, 0) };
 
-  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
-    return FALSE;
-  if (n == 0)
-    return invalid (error, "AST", 0, _("the AST is empty"));
-  if (n > max_nodes)
-    {
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
-                   _("the AST has %u nodes, more than the limit of %u"), n, max_nodes);
-      return FALSE;
-    }
-  tree_init (&tree, "AST", n, RTHUNK_NODE_MAX_DEPTH);
-  for (guint32 k = 0; k < n; k++)
-    {
-      AstNodeFields f;
-      RthunkNode *node;
-      gint32 pos[2];
-
-      /* a struct without its required kind: the generated code's error */
-      if (!get_ast_node_fields (in, &f, children) || !f.has_kind ||
-          !tree_link (&tree, k, children, error) ||
-          (node = build_ast_node (&f, children, (RthunkNode **) built->pdata, k, error)) == NULL)
-        goto out;
-      g_ptr_array_add (built, node);
-      pos[0] = MAX (f.line, 0);
-      pos[1] = MAX (f.col, 0);
-      g_array_append_vals (lines, pos, 2);
-    }
-  ok = tree_all_used (&tree, error);
-out:
-  tree_clear (&tree);
-  return ok;
+  if (node != NULL)
+    g_array_append_vals (extra->lines, pos, 2);
+  return node;
 }
+
+static gboolean get_type_node_fields (RthunkCodecIn *in, NodeFields *f, GArray *children);
+
+/* A TypeTerm inside an Ast: not built, only read as far as the generated
+ * code reads it (the lists' element types, each node's required kind). */
+static gboolean
+skip_type_term (RthunkCodecIn *in,
+                GArray        *scratch)
+{
+  guint8 type;
+  gint16 id;
+  guint32 n;
+
+  for (;;)
+    {
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      if (id != 1 || type != RTHUNK_CODEC_LIST)
+        {
+          if (!rthunk_codec_skip (in, type))
+            return FALSE;
+          continue;
+        }
+      if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+        return FALSE;
+      for (guint32 k = 0; k < n; k++)
+        {
+          NodeFields f;
+
+          if (!get_type_node_fields (in, &f, scratch))
+            return FALSE;
+        }
+    }
+}
+
+static gboolean
+get_ast_other_field (RthunkCodecIn *in,
+                     guint8         type,
+                     gint16         id,
+                     gpointer       user_data)
+{
+  AstExtra *extra = user_data;
+  const guint8 *data;
+  guint32 len, n;
+
+  if (id == 2 && type == RTHUNK_CODEC_LIST)
+    {
+      if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+        return FALSE;
+      for (guint32 k = 0; k < n; k++)
+        if (!skip_type_term (in, extra->scratch))
+          return FALSE;
+      return TRUE;
+    }
+  if (id == 3 && type == RTHUNK_CODEC_STRING)
+    {
+      if (!rthunk_codec_get_binary (in, &data, &len))
+        return FALSE;
+      g_free (extra->source);
+      extra->source = g_strndup ((const char *) data, len);
+      return TRUE;
+    }
+  return rthunk_codec_skip (in, type);
+}
+
+static const NodeListKind ast_list = {
+  "AST", N_("the AST is empty"), N_("the AST nests too deeply"), RTHUNK_NODE_MAX_DEPTH,
+  get_ast_node_fields, build_ast_node, get_ast_other_field,
+};
 
 RthunkNode *
 rthunk_codec_get_ast (RthunkCodecIn  *in,
@@ -549,90 +752,46 @@ rthunk_codec_get_ast (RthunkCodecIn  *in,
 {
   g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
   g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (gint32));
-  g_autofree char *source = NULL;
-  gboolean have_nodes = FALSE;
+  g_autoptr(GArray) scratch = g_array_new (FALSE, FALSE, sizeof (gint32));
+  AstExtra extra = { lines, NULL, scratch };
+  RthunkNode *root;
   const char *interned;
-  guint8 type;
-  gint16 id;
 
-  for (;;)
+  root = get_tree_struct (in, &ast_list, max_nodes, built, &extra, error);
+  if (root == NULL)
     {
-      gboolean ok;
-
-      if (!rthunk_codec_get_field (in, &type, &id))
-        return NULL;
-      if (type == RTHUNK_CODEC_STOP)
-        break;
-      if (id == 1 && type == RTHUNK_CODEC_LIST && !have_nodes)
-        {
-          ok = get_ast_nodes (in, max_nodes, built, lines, error);
-          have_nodes = TRUE;
-        }
-      else if (id == 3 && type == RTHUNK_CODEC_STRING)
-        {
-          const guint8 *data;
-          guint32 len;
-
-          ok = rthunk_codec_get_binary (in, &data, &len);
-          g_free (source);
-          source = ok ? g_strndup ((const char *) data, len) : NULL;
-        }
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return NULL;
-    }
-  if (!have_nodes)
-    {
-      invalid (error, "AST", 0, _("the AST is empty"));
+      g_free (extra.source);
       return NULL;
     }
-  interned = g_intern_string (source != NULL && g_utf8_validate (source, -1, NULL) ? source : "<remote>");
-  for (guint k = 0; k < built->len; k++)
-    rthunk_node_set_position_interned (g_ptr_array_index (built, k), interned,
+  interned = g_intern_string (extra.source != NULL && g_utf8_validate (extra.source, -1, NULL)
+                              ? extra.source : "<remote>");
+  g_free (extra.source);
+  /* the root is no longer in @built: it is node built->len */
+  for (guint k = 0; k <= built->len; k++)
+    rthunk_node_set_position_interned (k < built->len ? g_ptr_array_index (built, k) : root, interned,
                                        g_array_index (lines, gint32, 2 * k),
                                        g_array_index (lines, gint32, 2 * k + 1));
-  return rthunk_node_ref (g_ptr_array_index (built, built->len - 1));
+  return root;
 }
 
 /* ---- values -------------------------------------------------------------- */
 
-typedef struct
-{
-  gint32 kind;
-  gboolean has_kind;
-  gboolean b;
-  gint64 i;
-  double f;
-  const guint8 *text;
-  guint32 text_len;
-  gboolean has_text;
-} ValueNodeFields;
-
 static gboolean
-get_value_node_fields (RthunkCodecIn   *in,
-                       ValueNodeFields *f,
-                       GArray          *items)
+get_value_node_fields (RthunkCodecIn *in,
+                       NodeFields    *f,
+                       GArray        *items)
 {
-  guint8 type;
+  guint8 type, b;
   gint16 id;
+  gboolean ok;
 
-  memset (f, 0, sizeof *f);
-  g_array_set_size (items, 0);
-  for (;;)
+  node_fields_init (f, items);
+  while (next_node_field (in, &type, &id, &ok))
     {
-      gboolean ok;
-      guint8 b;
-
-      if (!rthunk_codec_get_field (in, &type, &id))
-        return FALSE;
-      if (type == RTHUNK_CODEC_STOP)
-        return TRUE;
       switch (id * 16 + type)
         {
         case 1 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &f->kind);
-          f->has_kind = TRUE;
+          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
           break;
         case 2 * 16 + RTHUNK_CODEC_BOOL:
           ok = rthunk_codec_get_u8 (in, &b);
@@ -645,8 +804,7 @@ get_value_node_fields (RthunkCodecIn   *in,
           ok = rthunk_codec_get_double (in, &f->f);
           break;
         case 5 * 16 + RTHUNK_CODEC_STRING:
-          ok = rthunk_codec_get_binary (in, &f->text, &f->text_len);
-          f->has_text = TRUE;
+          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
           break;
         case 6 * 16 + RTHUNK_CODEC_LIST:
           ok = get_indices (in, items);
@@ -658,14 +816,16 @@ get_value_node_fields (RthunkCodecIn   *in,
       if (!ok)
         return FALSE;
     }
+  return ok && f->has_kind;
 }
 
-static RthunkValue *
-build_value_node (const ValueNodeFields *f,
-                  const GArray          *items,
-                  RthunkValue          **built,
-                  guint                  index,
-                  GError               **error)
+static gpointer
+build_value_node (const NodeFields *f,
+                  const GArray     *items,
+                  gpointer         *built,
+                  gpointer          user_data,
+                  guint             index,
+                  GError          **error)
 {
   char *text;
 
@@ -701,100 +861,44 @@ build_value_node (const ValueNodeFields *f,
     }
 }
 
+static const NodeListKind value_list = {
+  "value", N_("the value is empty"), N_("the value nests too deeply"), RTHUNK_WIRE_MAX_VALUE_DEPTH,
+  get_value_node_fields, build_value_node, NULL,
+};
+
 RthunkValue *
 rthunk_codec_get_value (RthunkCodecIn  *in,
                         GError        **error)
 {
   g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-  g_autoptr(GArray) items = g_array_new (FALSE, FALSE, sizeof (gint32));
-  gboolean have_nodes = FALSE;
-  guint8 type;
-  gint16 id;
 
-  for (;;)
-    {
-      if (!rthunk_codec_get_field (in, &type, &id))
-        return NULL;
-      if (type == RTHUNK_CODEC_STOP)
-        break;
-      if (id == 1 && type == RTHUNK_CODEC_LIST && !have_nodes)
-        {
-          guint32 n;
-          Tree tree;
-          gboolean ok = TRUE;
-
-          if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
-            return NULL;
-          have_nodes = TRUE;
-          tree_init (&tree, "value", n, RTHUNK_WIRE_MAX_VALUE_DEPTH);
-          for (guint32 k = 0; ok && k < n; k++)
-            {
-              ValueNodeFields f;
-              RthunkValue *value;
-
-              ok = get_value_node_fields (in, &f, items) && f.has_kind &&
-                   tree_link (&tree, k, items, error) &&
-                   (value = build_value_node (&f, items, (RthunkValue **) built->pdata, k, error)) != NULL;
-              if (ok)
-                g_ptr_array_add (built, value);
-            }
-          ok = ok && tree_all_used (&tree, error);
-          tree_clear (&tree);
-          if (!ok)
-            return NULL;
-        }
-      else if (!rthunk_codec_skip (in, type))
-        return NULL;
-    }
-  if (built->len == 0)
-    {
-      invalid (error, "value", 0, _("the value is empty"));
-      return NULL;
-    }
-  return rthunk_value_ref (g_ptr_array_index (built, built->len - 1));
+  return get_tree_struct (in, &value_list, G_MAXUINT, built, NULL, error);
 }
 
 /* ---- types --------------------------------------------------------------- */
 
-typedef struct
-{
-  gint32 kind;
-  gboolean has_kind;
-  gint32 var_id;
-  gint32 klass;
-  gboolean has_class;
-} TypeNodeFields;
-
 static gboolean
-get_type_node_fields (RthunkCodecIn  *in,
-                      TypeNodeFields *f,
-                      GArray         *children)
+get_type_node_fields (RthunkCodecIn *in,
+                      NodeFields    *f,
+                      GArray        *children)
 {
   guint8 type;
   gint16 id;
+  gboolean ok;
 
-  memset (f, 0, sizeof *f);
-  g_array_set_size (children, 0);
-  for (;;)
+  node_fields_init (f, children);
+  while (next_node_field (in, &type, &id, &ok))
     {
-      gboolean ok;
-
-      if (!rthunk_codec_get_field (in, &type, &id))
-        return FALSE;
-      if (type == RTHUNK_CODEC_STOP)
-        return TRUE;
       switch (id * 16 + type)
         {
         case 1 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &f->kind);
-          f->has_kind = TRUE;
+          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
           break;
         case 2 * 16 + RTHUNK_CODEC_I32:
           ok = rthunk_codec_get_i32 (in, &f->var_id);
           break;
         case 3 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &f->klass);
-          f->has_class = TRUE;
+          ok = f->has_class = rthunk_codec_get_i32 (in, &f->klass);
           break;
         case 4 * 16 + RTHUNK_CODEC_LIST:
           ok = get_indices (in, children);
@@ -806,16 +910,35 @@ get_type_node_fields (RthunkCodecIn  *in,
       if (!ok)
         return FALSE;
     }
+  return ok && f->has_kind;
 }
 
 static RthunkType *
-build_type_node (const TypeNodeFields *f,
-                 const GArray         *children,
-                 RthunkType          **built,
-                 GHashTable           *vars,
-                 guint                 index,
-                 GError              **error)
+build_type_func (const GArray  *children,
+                 RthunkType   **built)
 {
+  guint n = children->len;
+  RthunkType *params[16] = { NULL };
+  RthunkType **p = n <= G_N_ELEMENTS (params) ? params : g_new (RthunkType *, n);
+  RthunkType *func;
+
+  for (guint k = 0; k + 1 < n; k++)
+    p[k] = built[g_array_index (children, gint32, k)];
+  func = rthunk_type_new_func (p, n - 1, built[g_array_index (children, gint32, n - 1)]);
+  if (p != params)
+    g_free (p);
+  return func;
+}
+
+static gpointer
+build_type_node (const NodeFields *f,
+                 const GArray     *children,
+                 gpointer         *built,
+                 gpointer          user_data,
+                 guint             index,
+                 GError          **error)
+{
+  GHashTable *vars = user_data;
   guint n = children->len;
 
   switch (f->kind)
@@ -841,79 +964,29 @@ build_type_node (const TypeNodeFields *f,
     case 7:
       if (n != 1)
         return invalid (error, "type", index, _("a list type has one child")), NULL;
-      return rthunk_type_new_list (built[g_array_index (children, gint32, 0)]);
+      return rthunk_type_new_list (((RthunkType **) built)[g_array_index (children, gint32, 0)]);
     case 8:
-      {
-        RthunkType *params[16];
-        RthunkType **p = n <= G_N_ELEMENTS (params) ? params : g_new (RthunkType *, n);
-        RthunkType *func;
-
-        if (n < 1)
-          return invalid (error, "type", index, _("a function type needs a result")), NULL;
-        for (guint k = 0; k + 1 < n; k++)
-          p[k] = built[g_array_index (children, gint32, k)];
-        func = rthunk_type_new_func (p, n - 1, built[g_array_index (children, gint32, n - 1)]);
-        if (p != params)
-          g_free (p);
-        return func;
-      }
+      if (n < 1)
+        return invalid (error, "type", index, _("a function type needs a result")), NULL;
+      return build_type_func (children, (RthunkType **) built);
     default:
       return invalid (error, "type", index, _("unknown type kind")), NULL;
     }
 }
+
+static const NodeListKind type_list = {
+  "type", N_("the type is empty"), N_("the type nests too deeply"), 64,
+  get_type_node_fields, build_type_node, NULL,
+};
 
 RthunkType *
 rthunk_codec_get_type (RthunkCodecIn  *in,
                        GError        **error)
 {
   g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
-  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (gint32));
   g_autoptr(GHashTable) vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
-  gboolean have_nodes = FALSE;
-  guint8 type;
-  gint16 id;
 
-  for (;;)
-    {
-      if (!rthunk_codec_get_field (in, &type, &id))
-        return NULL;
-      if (type == RTHUNK_CODEC_STOP)
-        break;
-      if (id == 1 && type == RTHUNK_CODEC_LIST && !have_nodes)
-        {
-          guint32 n;
-          Tree tree;
-          gboolean ok = TRUE;
-
-          if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
-            return NULL;
-          have_nodes = TRUE;
-          tree_init (&tree, "type", n, 64);
-          for (guint32 k = 0; ok && k < n; k++)
-            {
-              TypeNodeFields f;
-              RthunkType *t;
-
-              ok = get_type_node_fields (in, &f, children) && f.has_kind &&
-                   tree_link (&tree, k, children, error) &&
-                   (t = build_type_node (&f, children, (RthunkType **) built->pdata, vars, k, error)) != NULL;
-              if (ok)
-                g_ptr_array_add (built, t);
-            }
-          ok = ok && tree_all_used (&tree, error);
-          tree_clear (&tree);
-          if (!ok)
-            return NULL;
-        }
-      else if (!rthunk_codec_skip (in, type))
-        return NULL;
-    }
-  if (built->len == 0)
-    {
-      invalid (error, "type", 0, _("the type is empty"));
-      return NULL;
-    }
-  return rthunk_type_ref (g_ptr_array_index (built, built->len - 1));
+  return get_tree_struct (in, &type_list, G_MAXUINT, built, vars, error);
 }
 
 /* ---- writing primitives -------------------------------------------------- */

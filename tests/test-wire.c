@@ -12,6 +12,7 @@
 #include "rthunk.h"
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
+#include "codecutil.h"
 
 #define SOURCE "<test>"
 #define DEEP 2000
@@ -27,44 +28,6 @@ read_ok (const char *text)
   g_assert_no_error (error);
   g_assert_nonnull (forms);
   return forms;
-}
-
-static void
-assert_same_node (RthunkNode *a,
-                  RthunkNode *b)
-{
-  RthunkNodeKind kind = rthunk_node_get_kind (a);
-
-  g_assert_cmpint (kind, ==, rthunk_node_get_kind (b));
-  g_assert_cmpuint (rthunk_node_get_line (a), ==, rthunk_node_get_line (b));
-  g_assert_cmpuint (rthunk_node_get_col (a), ==, rthunk_node_get_col (b));
-  g_assert_cmpstr (rthunk_node_get_source (a), ==, rthunk_node_get_source (b));
-  switch (kind)
-    {
-    case RTHUNK_NODE_INT:
-      g_assert_cmpint (rthunk_node_get_int (a), ==, rthunk_node_get_int (b));
-      break;
-    case RTHUNK_NODE_FLOAT:
-      g_assert_cmpfloat (rthunk_node_get_float (a), ==, rthunk_node_get_float (b));
-      break;
-    case RTHUNK_NODE_BOOL:
-      g_assert_cmpint (rthunk_node_get_bool (a), ==, rthunk_node_get_bool (b));
-      break;
-    case RTHUNK_NODE_STR:
-    case RTHUNK_NODE_SYMBOL:
-    case RTHUNK_NODE_KEYWORD:
-      g_assert_cmpstr (rthunk_node_get_text (a), ==, rthunk_node_get_text (b));
-      break;
-    case RTHUNK_NODE_LIST:
-    case RTHUNK_NODE_VECTOR:
-      g_assert_cmpuint (rthunk_node_get_n_items (a), ==, rthunk_node_get_n_items (b));
-      for (guint k = 0; k < rthunk_node_get_n_items (a); k++)
-        assert_same_node (rthunk_node_get_item (a, k), rthunk_node_get_item (b, k));
-      break;
-    case RTHUNK_NODE_NIL:
-    default:
-      break;
-    }
 }
 
 static guint
@@ -546,21 +509,6 @@ test_value_roundtrip (gconstpointer data)
   g_autoptr(RthunkValue) value = evaluate (tc->text);
 
   assert_value_roundtrip (value);
-}
-
-static RthunkValue *
-nested_value (guint depth)
-{
-  RthunkValue *value = rthunk_value_new_int (1);
-
-  for (guint k = 0; k < depth; k++)
-    {
-      RthunkValue *list = rthunk_value_new_list (&value, 1);
-
-      rthunk_value_unref (value);
-      value = list;
-    }
-  return value;
 }
 
 static void

@@ -1,7 +1,12 @@
-/* make-seeds.c — writes the seed corpora of fuzz-frame-wire and
- * fuzz-definitions: real request bodies, as the C client writes them.
+/* make-seeds.c — writes the seed corpora of fuzz-frame-wire,
+ * fuzz-definitions and fuzz-codec: real request bodies, as the C client
+ * writes them, and the structs inside them.
  *
- *   make-seeds OUT-FRAME-WIRE-DIR OUT-DEFINITIONS-DIR FILE.rth…
+ *   make-seeds OUT-FRAME-WIRE-DIR OUT-DEFINITIONS-DIR OUT-CODEC-DIR FILE.rth…
+ *
+ * For fuzz-codec, every form gives its Ast struct (selector byte 0) and,
+ * when it type-checks, its type's TypeTerm (byte 2); every binding value
+ * of the hand-made requests its Value (byte 1).
  *
  * For every form of every FILE it writes one submitEvalRequest message
  * (the AST filled with its checked types when it type-checks, as the
@@ -23,8 +28,22 @@
 #include "rthunk.h"
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
+#include "rthunk-codec.h"
 
 static RthunkCatalog *catalog;
+static const char *codec_dir;
+
+/* One fuzz-codec seed: @selector, then the struct in @bytes. */
+static void
+write_codec_seed (const char *name,
+                  guint8      selector,
+                  GByteArray *bytes)
+{
+  g_autofree char *path = g_build_filename (codec_dir, name, NULL);
+
+  g_byte_array_prepend (bytes, &selector, 1);
+  g_assert_true (g_file_set_contents (path, (const char *) bytes->data, bytes->len, NULL));
+}
 
 static void
 write_message (const char  *dir,
@@ -76,6 +95,15 @@ request_for (RthunkNode *form)
 
   type = rthunk_checker_check_typed (checker, form, &node_types, NULL);
   rthunk_wire_fill_ast (request->ast, form, node_types);
+  if (type != NULL)
+    {
+      g_autoptr(GByteArray) bytes = g_byte_array_new ();
+      static guint n_types;
+      g_autofree char *name = g_strdup_printf ("type-%u.bin", n_types++);
+
+      rthunk_codec_put_type (bytes, type);
+      write_codec_seed (name, 2, bytes);
+    }
   return request;
 }
 
@@ -150,8 +178,11 @@ do_file (const char *path,
         RthunkNode *form = g_ptr_array_index (forms, k);
         g_autoptr(RthunkWireEvalRequest) request = request_for (form);
         g_autofree char *name = g_strdup_printf ("%s.%u.bin", base, k);
+        g_autoptr(GByteArray) ast = g_byte_array_new ();
 
         write_request (wire_dir, name, request);
+        rthunk_codec_put_ast (ast, form, NULL);
+        write_codec_seed (name, 0, ast);
         if (rthunk_node_get_kind (form) == RTHUNK_NODE_LIST && rthunk_node_get_n_items (form) >= 4 &&
             rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "defn"))
           g_ptr_array_add (args->definitions, definition_for (form, &defs));
@@ -206,6 +237,12 @@ do_extra (const char *wire_dir,
       g_free (binding->name);
       binding->name = g_strdup (names[k]);
       g_assert_true (rthunk_wire_fill_value (binding->value, values[k], NULL));
+      {
+        g_autoptr(GByteArray) bytes = g_byte_array_new ();
+
+        g_assert_true (rthunk_codec_put_value (bytes, values[k], G_MAXSIZE, NULL));
+        write_codec_seed (name, 1, bytes);
+      }
       if (type != NULL)
         {
           rthunk_wire_fill_type (binding->type, type);
@@ -232,16 +269,18 @@ int
 main (int    argc,
       char **argv)
 {
-  if (argc < 3)
+  if (argc < 4)
     {
-      g_printerr ("usage: %s OUT-FRAME-WIRE-DIR OUT-DEFINITIONS-DIR FILE.rth…\n", argv[0]);
+      g_printerr ("usage: %s OUT-FRAME-WIRE-DIR OUT-DEFINITIONS-DIR OUT-CODEC-DIR FILE.rth…\n", argv[0]);
       return 2;
     }
   rthunk_wire_ensure_types ();
   catalog = rthunk_stdlib_new_catalog ();
   g_mkdir_with_parents (argv[1], 0755);
   g_mkdir_with_parents (argv[2], 0755);
-  for (int k = 3; k < argc; k++)
+  codec_dir = argv[3];
+  g_mkdir_with_parents (codec_dir, 0755);
+  for (int k = 4; k < argc; k++)
     do_file (argv[k], argv[1], argv[2]);
   do_extra (argv[1], argv[2]);
   return 0;
