@@ -53,6 +53,7 @@
 #include <thrift/c_glib/transport/thrift_socket.h>
 
 #include "rthunk.h"
+#include "rthunk-client-private.h"
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "bench_bare.h"
@@ -940,70 +941,41 @@ chain_awaited (RthunkClient *client,
   return now_s () - start;
 }
 
-/* Pipelined, on the wire: the whole chain in ONE submitBatch frame. The
- * client chooses each link's thunk id (EvalRequest.thunkId, 16 random
- * bytes) so that link k's binding x can be a reference to link k − 1's
- * thunk (a THUNK value node: the server's promise pipelining) before any
- * link was answered; nothing waits for a round trip. Then the last link is
- * awaited. Timed end to end, from building the frame to the last value. */
+/* Pipelined: the whole chain in ONE submitBatch frame, through the
+ * client's queue (what a session does with a burst of remote calls):
+ * rthunk_client_enqueue() type-checks each link and gives its pending value
+ * at once, under a thunk id the client chose (EvalRequest.thunkId), so
+ * link k's input x is a reference to link k − 1's thunk (a THUNK value
+ * node: the server's promise pipelining) before any link was answered;
+ * rthunk_client_flush() sends the 1000 links in one frame, and the last
+ * link's value is forced. Timed end to end, from the first link queued to
+ * the last value. */
 static double
-chain_pipelined (Wire       *w,
-                 RthunkNode *expr,
-                 guint       n)
+chain_pipelined (RthunkClient *client,
+                 RthunkNode   *expr,
+                 guint         n)
 {
-  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) thunks = NULL;
-  g_autoptr(GPtrArray) last = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autofree guint8 *ids = g_new (guint8, (gsize) n * 16);
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  g_autoptr(RthunkValue) last = NULL;
+  g_autoptr(GError) error = NULL;
   double start = now_s ();
-  RthunkWireRemoteThunk *tail;
-  gint64 x;
+  RthunkValue *x = rthunk_value_new_int (0);
 
-  for (gsize k = 0; k < (gsize) n * 16; k += sizeof (guint32))
-    {
-      guint32 r = g_random_int ();
-
-      memcpy (ids + k, &r, sizeof r);
-    }
   for (guint k = 0; k < n; k++)
     {
-      RthunkWireEvalRequest *request = wire_request (expr, -1, 0);
-      RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
-      GError *error = NULL;
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
 
-      rthunk_wire_set_bytes (&request->thunkId, ids + (gsize) k * 16, 16);
-      request->__isset_thunkId = TRUE;
-      if (k == 0)
-        {
-          g_autoptr(RthunkValue) zero = rthunk_value_new_int (0);
-
-          if (!rthunk_wire_fill_value (binding->value, zero, &error))
-            g_error ("cannot encode 0: %s", error->message);
-        }
-      else
-        {
-          RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
-                                                    "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
-
-          rthunk_wire_set_bytes (&node->thunkId, ids + (gsize) (k - 1) * 16, 16);
-          node->__isset_thunkId = TRUE;
-          g_ptr_array_add (binding->value->nodes, node);
-        }
-      g_ptr_array_add (request->bindings, binding);
-      request->__isset_bindings = TRUE;
-      g_ptr_array_add (requests, request);
+      g_hash_table_replace (inputs, (gpointer) "x", x);
+      rthunk_client_random_id (id);
+      if ((x = rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error)) == NULL)
+        g_error ("link %u: %s", k, error->message);
     }
-  thunks = wire_batch (w, requests);
-  if (thunks->len != n)
-    g_error ("submitBatch answered %u thunks for %u requests", thunks->len, n);
-  tail = g_ptr_array_index (thunks, n - 1);
-  if (tail->__isset_state && tail->state > RTHUNK_WIRE_THUNK_STATE_DONE)
-    g_error ("the server refused the pipelined chain: %s",
-             tail->__isset_error ? tail->error->message : "no reason given");
-  g_ptr_array_add (last, g_object_ref (tail));
-  x = wire_collect (w, last);
-  if (x != (gint64) n)
-    g_error ("the pipelined chain gave %" G_GINT64_FORMAT ", not %u", x, n);
+  g_hash_table_replace (inputs, (gpointer) "x", x);
+  if (!rthunk_client_flush (client, &error) || (last = rthunk_value_force (x, &error)) == NULL)
+    g_error ("the pipelined chain failed: %s", error->message);
+  if (rthunk_value_get_int (last) != (gint64) n)
+    g_error ("the pipelined chain gave %" G_GINT64_FORMAT ", not %u", rthunk_value_get_int (last), n);
   return now_s () - start;
 }
 
@@ -1065,16 +1037,16 @@ bench_chain (Peer *rthunkd)
   guint n = scaled (1000);
   g_autoptr(RthunkNode) expr = parse_one ("(+ x 1)");
   g_autoptr(RthunkClient) client = rthunk_open (rthunkd);
-  Wire *w = wire_open (rthunkd);
   g_autofree double *at = g_new (double, opt_reps);
   g_autofree double *pt = g_new (double, opt_reps);
   double a, p;
 
   chain_awaited (client, expr, MIN (n, 100u));     /* warm-up */
+  chain_pipelined (client, expr, MIN (n, 100u));
   for (int rep = 0; rep < opt_reps; rep++)
     {
       at[rep] = chain_awaited (client, expr, n) * 1e3;
-      pt[rep] = chain_pipelined (w, expr, n) * 1e3;
+      pt[rep] = chain_pipelined (client, expr, n) * 1e3;
       say ("chain rep %d: awaited %.1f ms, pipelined in one frame %.1f ms (%u links)",
            rep + 1, at[rep], pt[rep], n);
     }
@@ -1084,7 +1056,6 @@ bench_chain (Peer *rthunkd)
   result ("chain.awaited_ms", a);
   result ("chain.pipelined_ms", p);
   result ("chain.ratio", p / a);
-  wire_close (w);
 }
 
 /* ---- (e) result cache --------------------------------------------------- */
