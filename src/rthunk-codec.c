@@ -15,137 +15,6 @@
 
 /* ---- reading primitives -------------------------------------------------- */
 
-static inline gboolean
-need (RthunkCodecIn *in,
-      gsize          n)
-{
-  return (gsize) (in->end - in->pos) >= n;
-}
-
-/* The type codes a binary-protocol value can have. */
-static gboolean
-is_value_type (guint8 type)
-{
-  return type < 16 && ((1u << type) & (1u << RTHUNK_CODEC_BOOL | 1u << RTHUNK_CODEC_BYTE |
-                                       1u << RTHUNK_CODEC_DOUBLE | 1u << RTHUNK_CODEC_I16 |
-                                       1u << RTHUNK_CODEC_I32 | 1u << RTHUNK_CODEC_I64 |
-                                       1u << RTHUNK_CODEC_STRING | 1u << RTHUNK_CODEC_STRUCT |
-                                       1u << RTHUNK_CODEC_MAP | 1u << RTHUNK_CODEC_SET |
-                                       1u << RTHUNK_CODEC_LIST)) != 0;
-}
-
-gboolean
-rthunk_codec_get_u8 (RthunkCodecIn *in,
-                     guint8        *v)
-{
-  if (!need (in, 1))
-    return FALSE;
-  *v = *in->pos++;
-  return TRUE;
-}
-
-gboolean
-rthunk_codec_get_i16 (RthunkCodecIn *in,
-                      gint16        *v)
-{
-  if (!need (in, 2))
-    return FALSE;
-  *v = (gint16) ((guint16) in->pos[0] << 8 | in->pos[1]);
-  in->pos += 2;
-  return TRUE;
-}
-
-gboolean
-rthunk_codec_get_i32 (RthunkCodecIn *in,
-                      gint32        *v)
-{
-  guint32 u;
-
-  if (!need (in, 4))
-    return FALSE;
-  memcpy (&u, in->pos, 4);
-  *v = (gint32) GUINT32_FROM_BE (u);
-  in->pos += 4;
-  return TRUE;
-}
-
-gboolean
-rthunk_codec_get_i64 (RthunkCodecIn *in,
-                      gint64        *v)
-{
-  guint64 u;
-
-  if (!need (in, 8))
-    return FALSE;
-  memcpy (&u, in->pos, 8);
-  *v = (gint64) GUINT64_FROM_BE (u);
-  in->pos += 8;
-  return TRUE;
-}
-
-gboolean
-rthunk_codec_get_double (RthunkCodecIn *in,
-                         double        *v)
-{
-  gint64 bits;
-
-  if (!rthunk_codec_get_i64 (in, &bits))
-    return FALSE;
-  memcpy (v, &bits, sizeof *v);
-  return TRUE;
-}
-
-gboolean
-rthunk_codec_get_binary (RthunkCodecIn  *in,
-                         const guint8  **data,
-                         guint32        *len)
-{
-  gint32 n;
-
-  if (!rthunk_codec_get_i32 (in, &n) || n < 0 || !need (in, (gsize) n))
-    return FALSE;
-  *data = in->pos;
-  *len = (guint32) n;
-  in->pos += n;
-  return TRUE;
-}
-
-gboolean
-rthunk_codec_get_field (RthunkCodecIn *in,
-                        guint8        *type,
-                        gint16        *id)
-{
-  if (!rthunk_codec_get_u8 (in, type))
-    return FALSE;
-  if (*type == RTHUNK_CODEC_STOP)
-    {
-      *id = 0;
-      return TRUE;
-    }
-  /* not a type code: the readers' id * 16 + type would take it for
-   * another field */
-  if (!is_value_type (*type))
-    return FALSE;
-  return rthunk_codec_get_i16 (in, id);
-}
-
-gboolean
-rthunk_codec_get_list (RthunkCodecIn *in,
-                       guint8         elem_type,
-                       guint32       *count)
-{
-  guint8 type;
-  gint32 n;
-
-  /* every element takes at least one byte: a count the bytes left cannot
-   * hold is a lie (the validator refuses it already) */
-  if (!rthunk_codec_get_u8 (in, &type) || type != elem_type ||
-      !rthunk_codec_get_i32 (in, &n) || n < 0 || !need (in, (gsize) n))
-    return FALSE;
-  *count = (guint32) n;
-  return TRUE;
-}
-
 static inline guint32
 be32 (const guint8 *p)
 {
@@ -213,7 +82,7 @@ skip_depth (RthunkCodecIn *in,
         v = type == RTHUNK_CODEC_MAP ? p[1] : k;
         /* element types are checked even for no elements, as the frame
          * validator checks them */
-        if ((n = be32 (p + head - 4)) > G_MAXINT32 || !is_value_type (k) || !is_value_type (v))
+        if ((n = be32 (p + head - 4)) > G_MAXINT32 || !rthunk_codec_is_value_type (k) || !rthunk_codec_is_value_type (v))
           return FALSE;
         in->pos = p + head;
         /* elements of a fixed size: one bounds check for all of them */
@@ -261,7 +130,7 @@ rthunk_codec_get_message (RthunkCodecIn  *in,
       *type = (guint8) (first & 0xff);
       return rthunk_codec_get_binary (in, name, name_len) && rthunk_codec_get_i32 (in, seqid);
     }
-  if (!need (in, (gsize) first))
+  if (!rthunk_codec_need (in, (gsize) first))
     return FALSE;
   *name = in->pos;
   *name_len = (guint32) first;
@@ -277,7 +146,7 @@ get_indices (RthunkCodecIn *in,
 {
   guint32 n;
 
-  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_I32, &n) || !need (in, (gsize) n * 4))
+  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_I32, &n) || !rthunk_codec_need (in, (gsize) n * 4))
     return FALSE;
   for (guint32 k = 0; k < n; k++)
     {
@@ -539,7 +408,7 @@ get_ast_node_fields (RthunkCodecIn *in,
                      NodeFields    *f,
                      GArray        *children)
 {
-  guint8 type, b;
+  guint8 type, b = 0;
   gint16 id;
   gboolean ok;
 
@@ -781,7 +650,7 @@ get_value_node_fields (RthunkCodecIn *in,
                        NodeFields    *f,
                        GArray        *items)
 {
-  guint8 type, b;
+  guint8 type, b = 0;
   gint16 id;
   gboolean ok;
 

@@ -67,16 +67,140 @@ rthunk_codec_in_init (RthunkCodecIn *in,
   in->end = data + len;
 }
 
-gboolean rthunk_codec_get_u8     (RthunkCodecIn *in, guint8 *v);
-gboolean rthunk_codec_get_i16    (RthunkCodecIn *in, gint16 *v);
-gboolean rthunk_codec_get_i32    (RthunkCodecIn *in, gint32 *v);
-gboolean rthunk_codec_get_i64    (RthunkCodecIn *in, gint64 *v);
-gboolean rthunk_codec_get_double (RthunkCodecIn *in, double *v);
-/* A string or binary: *@data points into the input, not NUL-terminated. */
-gboolean rthunk_codec_get_binary (RthunkCodecIn *in, const guint8 **data, guint32 *len);
-/* A field header: *@type is RTHUNK_CODEC_STOP at the end of a struct. */
-gboolean rthunk_codec_get_field  (RthunkCodecIn *in, guint8 *type, gint16 *id);
-gboolean rthunk_codec_get_list   (RthunkCodecIn *in, guint8 elem_type, guint32 *count);
+/* The primitives, inline: every field of every request goes through them.
+ * Each fails (FALSE, the cursor unmoved or past what it read) at the end
+ * of the bytes. */
+static inline gboolean
+rthunk_codec_need (RthunkCodecIn *in,
+      gsize          n)
+{
+  return (gsize) (in->end - in->pos) >= n;
+}
+
+/* The type codes a binary-protocol value can have. */
+static inline gboolean
+rthunk_codec_is_value_type (guint8 type)
+{
+  return type < 16 && ((1u << type) & (1u << RTHUNK_CODEC_BOOL | 1u << RTHUNK_CODEC_BYTE |
+                                       1u << RTHUNK_CODEC_DOUBLE | 1u << RTHUNK_CODEC_I16 |
+                                       1u << RTHUNK_CODEC_I32 | 1u << RTHUNK_CODEC_I64 |
+                                       1u << RTHUNK_CODEC_STRING | 1u << RTHUNK_CODEC_STRUCT |
+                                       1u << RTHUNK_CODEC_MAP | 1u << RTHUNK_CODEC_SET |
+                                       1u << RTHUNK_CODEC_LIST)) != 0;
+}
+
+static inline gboolean
+rthunk_codec_get_u8 (RthunkCodecIn *in,
+                     guint8        *v)
+{
+  if (!rthunk_codec_need (in, 1))
+    return FALSE;
+  *v = *in->pos++;
+  return TRUE;
+}
+
+static inline gboolean
+rthunk_codec_get_i16 (RthunkCodecIn *in,
+                      gint16        *v)
+{
+  if (!rthunk_codec_need (in, 2))
+    return FALSE;
+  *v = (gint16) ((guint16) in->pos[0] << 8 | in->pos[1]);
+  in->pos += 2;
+  return TRUE;
+}
+
+static inline gboolean
+rthunk_codec_get_i32 (RthunkCodecIn *in,
+                      gint32        *v)
+{
+  guint32 u;
+
+  if (!rthunk_codec_need (in, 4))
+    return FALSE;
+  memcpy (&u, in->pos, 4);
+  *v = (gint32) GUINT32_FROM_BE (u);
+  in->pos += 4;
+  return TRUE;
+}
+
+static inline gboolean
+rthunk_codec_get_i64 (RthunkCodecIn *in,
+                      gint64        *v)
+{
+  guint64 u;
+
+  if (!rthunk_codec_need (in, 8))
+    return FALSE;
+  memcpy (&u, in->pos, 8);
+  *v = (gint64) GUINT64_FROM_BE (u);
+  in->pos += 8;
+  return TRUE;
+}
+
+static inline gboolean
+rthunk_codec_get_double (RthunkCodecIn *in,
+                         double        *v)
+{
+  gint64 bits;
+
+  if (!rthunk_codec_get_i64 (in, &bits))
+    return FALSE;
+  memcpy (v, &bits, sizeof *v);
+  return TRUE;
+}
+
+static inline gboolean
+rthunk_codec_get_binary (RthunkCodecIn  *in,
+                         const guint8  **data,
+                         guint32        *len)
+{
+  gint32 n;
+
+  if (!rthunk_codec_get_i32 (in, &n) || n < 0 || !rthunk_codec_need (in, (gsize) n))
+    return FALSE;
+  *data = in->pos;
+  *len = (guint32) n;
+  in->pos += n;
+  return TRUE;
+}
+
+static inline gboolean
+rthunk_codec_get_field (RthunkCodecIn *in,
+                        guint8        *type,
+                        gint16        *id)
+{
+  if (!rthunk_codec_get_u8 (in, type))
+    return FALSE;
+  if (*type == RTHUNK_CODEC_STOP)
+    {
+      *id = 0;
+      return TRUE;
+    }
+  /* not a type code: the readers' id * 16 + type would take it for
+   * another field */
+  if (!rthunk_codec_is_value_type (*type))
+    return FALSE;
+  return rthunk_codec_get_i16 (in, id);
+}
+
+static inline gboolean
+rthunk_codec_get_list (RthunkCodecIn *in,
+                       guint8         elem_type,
+                       guint32       *count)
+{
+  guint8 type;
+  gint32 n;
+
+  /* every element takes at least one byte: a count the bytes left cannot
+   * hold is a lie (the validator refuses it already) */
+  if (!rthunk_codec_get_u8 (in, &type) || type != elem_type ||
+      !rthunk_codec_get_i32 (in, &n) || n < 0 || !rthunk_codec_need (in, (gsize) n))
+    return FALSE;
+  *count = (guint32) n;
+  return TRUE;
+}
+
 /* Skips one value of @type (a whole struct, list, map…). */
 gboolean rthunk_codec_skip       (RthunkCodecIn *in, guint8 type);
 /* A message header, strict or not: *@name points into the input. */

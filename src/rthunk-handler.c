@@ -2027,7 +2027,7 @@ get_options (RthunkCodecIn *in,
              Request       *req)
 {
   guint32 seen = 0;
-  guint8 type, b;
+  guint8 type, b = 0;
   gint16 field;
   gboolean ok;
 
