@@ -95,6 +95,9 @@ hint_for (RthunkType *expected,
   return "";
 }
 
+static gboolean mismatch (Ctx *ctx, RthunkType *expected, RthunkType *found, RthunkNode *where,
+                          const char *what, GError **error);
+
 static gboolean
 expect (Ctx         *ctx,
         RthunkType  *expected,
@@ -103,11 +106,41 @@ expect (Ctx         *ctx,
         const char  *what,
         GError     **error)
 {
-  g_autofree char *es = NULL;
-  g_autofree char *fs = NULL;
+  if (rthunk_type_unify (expected, found))
+    return TRUE;
+  return mismatch (ctx, expected, found, where, what, error);
+}
+
+/* expect() for argument @k (from 0) of @callee: the words of the message
+ * are only put together for a mismatch. */
+static gboolean
+expect_argument (Ctx         *ctx,
+                 RthunkType  *expected,
+                 RthunkType  *found,
+                 RthunkNode  *where,
+                 guint        k,
+                 const char  *callee,
+                 GError     **error)
+{
+  g_autofree char *what = NULL;
 
   if (rthunk_type_unify (expected, found))
     return TRUE;
+  what = g_strdup_printf (_("argument %u of %s"), k + 1, callee);
+  return mismatch (ctx, expected, found, where, what, error);
+}
+
+static gboolean
+mismatch (Ctx         *ctx,
+          RthunkType  *expected,
+          RthunkType  *found,
+          RthunkNode  *where,
+          const char  *what,
+          GError     **error)
+{
+  g_autofree char *es = NULL;
+  g_autofree char *fs = NULL;
+
   es = rthunk_type_to_string (expected);
   fs = rthunk_type_to_string (found);
   g_free (ctx->checker->mismatch_expected);
@@ -719,10 +752,9 @@ infer_split (Ctx         *ctx,
       RthunkNode *arg = rthunk_node_get_item (form, k + 1);
       g_autoptr(RthunkType) type = remote[k] == 'r' ? infer_on_servers (ctx, arg, scope, error)
                                                     : infer (ctx, arg, scope, FALSE, error);
-      g_autofree char *what = g_strdup_printf (_("argument %u of %s"), k + 1,
-                                               rthunk_node_get_text (rthunk_node_get_item (form, 0)));
-
-      if (type == NULL || !expect (ctx, rthunk_type_get_child (fn, k), type, arg, what, error))
+      if (type == NULL ||
+          !expect_argument (ctx, rthunk_type_get_child (fn, k), type, arg, k,
+                            rthunk_node_get_text (rthunk_node_get_item (form, 0)), error))
         return NULL;
     }
   return rthunk_type_ref (rthunk_type_get_child (fn, n));
@@ -834,9 +866,7 @@ infer_call (Ctx        *ctx,
     {
       RthunkNode *arg = rthunk_node_get_item (form, k + 1);
       g_autoptr(RthunkType) type = infer (ctx, arg, scope, FALSE, error);
-      g_autofree char *what = g_strdup_printf (_("argument %u of %s"), k + 1, callee_name);
-
-      if (type == NULL || !expect (ctx, rthunk_type_get_child (fn, k), type, arg, what, error))
+      if (type == NULL || !expect_argument (ctx, rthunk_type_get_child (fn, k), type, arg, k, callee_name, error))
         return NULL;
     }
   return rthunk_type_ref (rthunk_type_get_child (fn, n_args));

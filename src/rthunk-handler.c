@@ -1504,9 +1504,21 @@ memo_insert (RthunkServerState *state,
              gsize              len,
              RthunkChecked     *checked)
 {
+  guint32 h = 2166136261u;
+
   if (len > MEMO_MAX_AST_BYTES)
     return;
+  for (gsize k = 0; k < len; k++)
+    h = (h ^ ast[k]) * 16777619u;
   g_mutex_lock (&state->memo_lock);
+  /* kept the second time it is seen: a stream of requests each made once
+   * (10^5 distinct (+ i 1)) would only churn the memo */
+  if (state->memo_seen[h % G_N_ELEMENTS (state->memo_seen)] != h)
+    {
+      state->memo_seen[h % G_N_ELEMENTS (state->memo_seen)] = h;
+      g_mutex_unlock (&state->memo_lock);
+      return;
+    }
   /* full: start again (what is used again comes back at once) */
   if (g_hash_table_size (state->memo) >= MEMO_MAX_ENTRIES)
     g_hash_table_remove_all (state->memo);

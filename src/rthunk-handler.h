@@ -38,6 +38,7 @@ typedef struct
   gint draining;                /* atomic: stopping, submissions refused */
   GMutex memo_lock;
   GHashTable *memo;             /* (memo_lock) Ast bytes → checked request */
+  guint32 memo_seen[4096];      /* (memo_lock) hashes of Ast bytes seen once */
 } RthunkServerState;
 
 RthunkServerState *rthunk_server_state_new   (RthunkCatalog           *catalog,
