@@ -124,8 +124,9 @@ rthunk_codec_get_message (RthunkCodecIn  *in,
     return FALSE;
   if (first < 0)
     {
-      /* strict: version in the high half, the type in the low byte */
-      if (((guint32) first & 0xffff0000u) != 0x80010000u)
+      /* strict: version in the high half, the type in the low byte, the
+       * byte between them unused (as the frame validator insists) */
+      if (((guint32) first & 0xffffff00u) != 0x80010000u)
         return FALSE;
       *type = (guint8) (first & 0xff);
       return rthunk_codec_get_binary (in, name, name_len) && rthunk_codec_get_i32 (in, seqid);

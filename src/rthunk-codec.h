@@ -64,7 +64,7 @@ rthunk_codec_in_init (RthunkCodecIn *in,
                       gsize          len)
 {
   in->pos = data;
-  in->end = data + len;
+  in->end = len > 0 ? data + len : data;      /* no arithmetic on NULL */
 }
 
 /* The primitives, inline: every field of every request goes through them.

@@ -2346,7 +2346,9 @@ rthunk_handler_serve_fast (RthunkServerState *state,
   const guint8 *data = g_bytes_get_data (message, &len);
 
   rthunk_codec_in_init (&in, data, len);
-  if (!rthunk_codec_get_message (&in, &name, &name_len, &type, &seqid) || type != RTHUNK_CODEC_CALL)
+  /* strict headers only, as the frame validator allows */
+  if (len < 1 || (data[0] & 0x80) == 0 ||
+      !rthunk_codec_get_message (&in, &name, &name_len, &type, &seqid) || type != RTHUNK_CODEC_CALL)
     return FALSE;
   if (name_len == strlen ("submitEvalRequest") && memcmp (name, "submitEvalRequest", name_len) == 0)
     batch = FALSE;
