@@ -1,0 +1,337 @@
+/* test-fast-path.c — rthunkd's fast path answers as the generated code does
+ *
+ * rthunk_handler_serve_fast() answers submitEvalRequest and submitBatch
+ * frames without the generated processor. Each case here sends the same
+ * frame to two fresh server states, one through the fast path and one
+ * through the generated processor (as rthunkd ran before the fast path),
+ * and compares the replies byte for byte. Requests propose their thunk ids
+ * (EvalRequest.thunkId), so the replies are deterministic. Frames the fast
+ * path leaves alone (exceptions, other methods, oddities) must leave its
+ * reply empty and its state untouched.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "rthunk.h"
+#include "rthunk-frame.h"
+#include "rthunk-handler.h"
+#include "rthunk-wire.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProcessor, g_object_unref)
+
+typedef struct
+{
+  RthunkServerState *fast;      /* answered by rthunk_handler_serve_fast() */
+  RthunkServerState *slow;      /* answered by the generated processor */
+  ThriftProcessor *processor;   /* over slow */
+} Pair;
+
+static Pair *
+pair_new (const char *token)
+{
+  g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
+  g_autoptr(RthunkHandler) handler = NULL;
+  RthunkServerLimits limits;
+  Pair *pair = g_new0 (Pair, 1);
+
+  rthunk_server_limits_init (&limits);
+  limits.workers = 1;
+  pair->fast = rthunk_server_state_new (catalog, "twin", &limits);
+  pair->slow = rthunk_server_state_new (catalog, "twin", &limits);
+  pair->fast->token = g_strdup (token);
+  pair->slow->token = g_strdup (token);
+  handler = rthunk_handler_new (pair->slow);
+  pair->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
+                                  "handler", handler, NULL);
+  return pair;
+}
+
+static void
+pair_free (Pair *pair)
+{
+  g_object_unref (pair->processor);
+  rthunk_server_state_free (pair->fast);
+  rthunk_server_state_free (pair->slow);
+  g_free (pair);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pair, pair_free)
+
+/* What the generated processor answers to @message. */
+static GBytes *
+slow_reply (Pair   *pair,
+            GBytes *message)
+{
+  g_autoptr(RthunkFrameTransport) transport = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  g_autoptr(GError) error = NULL;
+
+  rthunk_frame_transport_set_input (transport, message);
+  g_assert_true (thrift_processor_process (pair->processor, protocol, protocol, &error));
+  g_assert_no_error (error);
+  return rthunk_frame_transport_take_output (transport);
+}
+
+/* The frame body the generated client writes for submitEvalRequest. */
+static GBytes *
+submit_message (RthunkWireEvalRequest *request,
+                const char            *token)
+{
+  g_autoptr(RthunkFrameTransport) transport = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  g_autoptr(GObject) stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                                          "input_protocol", protocol, "output_protocol", protocol, NULL);
+  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (token != NULL)
+    g_object_set (auth, "token", token, NULL);
+  g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_eval_request (
+                   RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub), request, auth, &error));
+  return rthunk_frame_transport_take_output (transport);
+}
+
+static GBytes *
+batch_message (GPtrArray  *requests,
+               const char *token)
+{
+  g_autoptr(RthunkFrameTransport) transport = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  g_autoptr(GObject) stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                                          "input_protocol", protocol, "output_protocol", protocol, NULL);
+  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (token != NULL)
+    g_object_set (auth, "token", token, NULL);
+  g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_batch (
+                   RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub), requests, auth, &error));
+  return rthunk_frame_transport_take_output (transport);
+}
+
+static guint next_id;
+
+/* A request for @text proposing the next thunk id; @x binds "x" to an int
+ * when >= 0, or to the thunk of id @ref_id when @ref_id > 0. */
+static RthunkWireEvalRequest *
+request_for (const char *text,
+             gint64      x,
+             guint       ref_id,
+             gint        use_cache)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<fast>", text, -1, &error);
+  RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+  guint8 id[16] = { 0x5a, };
+
+  g_assert_no_error (error);
+  rthunk_wire_fill_ast (request->ast, g_ptr_array_index (forms, 0), NULL);
+  next_id++;
+  memcpy (id + 12, &next_id, sizeof next_id);
+  rthunk_wire_set_bytes (&request->thunkId, id, sizeof id);
+  request->__isset_thunkId = TRUE;
+  if (x >= 0 || ref_id > 0)
+    {
+      RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
+
+      if (ref_id > 0)
+        {
+          RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
+                                                    "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
+
+          memcpy (id + 12, &ref_id, sizeof ref_id);
+          rthunk_wire_set_bytes (&node->thunkId, id, sizeof id);
+          node->__isset_thunkId = TRUE;
+          g_ptr_array_add (binding->value->nodes, node);
+        }
+      else
+        {
+          g_autoptr(RthunkValue) value = rthunk_value_new_int (x);
+
+          g_assert_true (rthunk_wire_fill_value (binding->value, value, NULL));
+        }
+      g_ptr_array_add (request->bindings, binding);
+      request->__isset_bindings = TRUE;
+    }
+  if (use_cache >= 0)
+    {
+      request->options->useCache = use_cache != 0;
+      request->options->__isset_useCache = TRUE;
+      request->__isset_options = TRUE;
+    }
+  return request;
+}
+
+/* Both states get @message; the fast path must answer it (@answered) with
+ * the generated processor's bytes, or leave it (then the processor
+ * answers both, and the fast state must say the same). */
+static void
+assert_same_reply (Pair     *pair,
+                   GBytes   *message,
+                   gboolean  answered)
+{
+  g_autoptr(GByteArray) fast = g_byte_array_new ();
+  g_autoptr(GBytes) slow = slow_reply (pair, message);
+
+  g_assert_cmpint (rthunk_handler_serve_fast (pair->fast, message, fast), ==, answered);
+  if (answered)
+    {
+      g_autoptr(GBytes) got = g_byte_array_free_to_bytes (g_steal_pointer (&fast));
+
+      g_assert_true (g_bytes_equal (got, slow));
+    }
+  else
+    g_assert_cmpuint (fast->len, ==, 0);
+}
+
+static const char *const values[] = {
+  "(+ 1 2)", "(/ 7.0 2.0)", "(concat \"é\" \"x\")", "(= 1 1)", "nil", "[1 2 3]", "[[1] [2 3] []]",
+  "(map (fn [i] (* i i)) (range 0 20))", "(head [\"a\" \"b\"])", "(fn [a] a)",
+  "(loop [i 0 acc 0] (if (< i 100) (recur (+ i 1) (+ acc i)) acc))",
+};
+
+static void
+test_values (void)
+{
+  g_autoptr(Pair) pair = pair_new (NULL);
+
+  for (guint k = 0; k < G_N_ELEMENTS (values); k++)
+    {
+      /* twice: the second may come from the memo or the cache */
+      for (guint again = 0; again < 2; again++)
+        {
+          g_autoptr(RthunkWireEvalRequest) request = request_for (values[k], -1, 0, -1);
+          g_autoptr(GBytes) message = submit_message (request, NULL);
+
+          g_test_message ("%s, %s time", values[k], again ? "second" : "first");
+          assert_same_reply (pair, message, TRUE);
+        }
+    }
+}
+
+static void
+test_runtime_errors (void)
+{
+  g_autoptr(Pair) pair = pair_new (NULL);
+  const char *const failing[] = { "(/ 1 0)", "(head (tail [1]))", "(nth [1 2] 5)" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (failing); k++)
+    {
+      g_autoptr(RthunkWireEvalRequest) request = request_for (failing[k], -1, 0, 0);
+      g_autoptr(GBytes) message = submit_message (request, NULL);
+
+      assert_same_reply (pair, message, TRUE);
+    }
+}
+
+static void
+test_bindings (void)
+{
+  g_autoptr(Pair) pair = pair_new (NULL);
+  g_autoptr(RthunkWireEvalRequest) first = request_for ("(* x 2)", 21, 0, -1);
+  g_autoptr(GBytes) m1 = submit_message (first, NULL);
+  guint first_id = next_id;
+  g_autoptr(RthunkWireEvalRequest) second = request_for ("(+ x 1)", -1, first_id, -1);
+  g_autoptr(GBytes) m2 = submit_message (second, NULL);
+
+  assert_same_reply (pair, m1, TRUE);
+  /* x is the first thunk: promise pipelining */
+  assert_same_reply (pair, m2, TRUE);
+}
+
+/* Refused requests are answered by the generated code, exceptions and
+ * all: the fast path leaves them. */
+static void
+test_refused (void)
+{
+  g_autoptr(Pair) pair = pair_new (NULL);
+  const char *const refused[] = { "(+ 1 \"a\")", "(no-such-function 1)", "y" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (refused); k++)
+    {
+      g_autoptr(RthunkWireEvalRequest) request = request_for (refused[k], -1, 0, -1);
+      g_autoptr(GBytes) message = submit_message (request, NULL);
+
+      assert_same_reply (pair, message, FALSE);
+    }
+}
+
+static void
+test_token (void)
+{
+  g_autoptr(Pair) pair = pair_new ("sesame");
+  g_autoptr(RthunkWireEvalRequest) wrong = request_for ("(+ 1 2)", -1, 0, -1);
+  g_autoptr(RthunkWireEvalRequest) right = request_for ("(+ 1 2)", -1, 0, -1);
+  g_autoptr(GBytes) m_wrong = submit_message (wrong, "open");
+  g_autoptr(GBytes) m_none = submit_message (wrong, NULL);
+  g_autoptr(GBytes) m_right = submit_message (right, "sesame");
+
+  assert_same_reply (pair, m_wrong, FALSE);
+  assert_same_reply (pair, m_none, FALSE);
+  assert_same_reply (pair, m_right, TRUE);
+}
+
+static void
+test_batch (void)
+{
+  g_autoptr(Pair) pair = pair_new (NULL);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GBytes) message = NULL;
+  guint before;
+
+  g_ptr_array_add (requests, request_for ("(+ 1 2)", -1, 0, -1));
+  before = next_id;
+  g_ptr_array_add (requests, request_for ("(+ x 1)", -1, before, -1));     /* the one before */
+  g_ptr_array_add (requests, request_for ("(+ 1 \"a\")", -1, 0, -1));      /* FAILED, in its place */
+  g_ptr_array_add (requests, request_for ("(concat \"a\" x)", -1, 0, -1)); /* x unbound */
+  g_ptr_array_add (requests, request_for ("(/ 1 0)", -1, 0, 0));
+  g_ptr_array_add (requests, request_for ("[1 2 3]", -1, 0, -1));
+  message = batch_message (requests, NULL);
+  assert_same_reply (pair, message, TRUE);
+}
+
+/* Other methods, and a message with bytes after its arguments. */
+static void
+test_left_alone (void)
+{
+  g_autoptr(Pair) pair = pair_new (NULL);
+  g_autoptr(RthunkWireEvalRequest) request = request_for ("(+ 1 2)", -1, 0, -1);
+  g_autoptr(GBytes) message = submit_message (request, NULL);
+  g_autoptr(GByteArray) longer = g_byte_array_new ();
+  g_autoptr(GByteArray) reply = g_byte_array_new ();
+  g_autoptr(GBytes) trailing = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (message, &len);
+  static const guint8 ping[] = { 0x80, 0x01, 0x00, 0x01, 0, 0, 0, 13, 'g', 'e', 't', 'S', 'e', 'r',
+                                 'v', 'e', 'r', 'I', 'n', 'f', 'o', 0, 0, 0, 1, 0 };
+  g_autoptr(GBytes) info = g_bytes_new_static (ping, sizeof ping);
+
+  g_byte_array_append (longer, data, len);
+  g_byte_array_append (longer, (const guint8 *) "\0", 1);
+  trailing = g_bytes_new (longer->data, longer->len);
+  g_assert_false (rthunk_handler_serve_fast (pair->fast, trailing, reply));
+  g_assert_cmpuint (reply->len, ==, 0);
+  g_assert_false (rthunk_handler_serve_fast (pair->fast, info, reply));
+  g_assert_cmpuint (reply->len, ==, 0);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  rthunk_wire_ensure_types ();
+  g_test_add_func ("/fast-path/values", test_values);
+  g_test_add_func ("/fast-path/runtime-errors", test_runtime_errors);
+  g_test_add_func ("/fast-path/bindings", test_bindings);
+  g_test_add_func ("/fast-path/refused", test_refused);
+  g_test_add_func ("/fast-path/token", test_token);
+  g_test_add_func ("/fast-path/batch", test_batch);
+  g_test_add_func ("/fast-path/left-alone", test_left_alone);
+  return g_test_run ();
+}
