@@ -77,41 +77,42 @@ slow_reply (Pair   *pair,
   return rthunk_frame_transport_take_output (transport);
 }
 
-/* The frame body the generated client writes for submitEvalRequest. */
+/* The frame body the generated client writes for submitEvalRequest of
+ * @request, or for submitBatch of @requests. */
 static GBytes *
-submit_message (RthunkWireEvalRequest *request,
-                const char            *token)
+call_message (RthunkWireEvalRequest *request,
+              GPtrArray             *requests,
+              const char            *token)
 {
   g_autoptr(RthunkFrameTransport) transport = rthunk_frame_transport_new (-1, 0);
   g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
   g_autoptr(GObject) stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
                                           "input_protocol", protocol, "output_protocol", protocol, NULL);
+  RthunkWireRemoteExecutionServiceIf *iface = RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub);
   g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
   g_autoptr(GError) error = NULL;
 
   if (token != NULL)
     g_object_set (auth, "token", token, NULL);
-  g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_eval_request (
-                   RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub), request, auth, &error));
+  if (request != NULL)
+    g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_eval_request (iface, request, auth, &error));
+  else
+    g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_batch (iface, requests, auth, &error));
   return rthunk_frame_transport_take_output (transport);
+}
+
+static GBytes *
+submit_message (RthunkWireEvalRequest *request,
+                const char            *token)
+{
+  return call_message (request, NULL, token);
 }
 
 static GBytes *
 batch_message (GPtrArray  *requests,
                const char *token)
 {
-  g_autoptr(RthunkFrameTransport) transport = rthunk_frame_transport_new (-1, 0);
-  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
-  g_autoptr(GObject) stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
-                                          "input_protocol", protocol, "output_protocol", protocol, NULL);
-  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
-  g_autoptr(GError) error = NULL;
-
-  if (token != NULL)
-    g_object_set (auth, "token", token, NULL);
-  g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_batch (
-                   RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub), requests, auth, &error));
-  return rthunk_frame_transport_take_output (transport);
+  return call_message (NULL, requests, token);
 }
 
 static guint next_id;
