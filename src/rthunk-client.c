@@ -444,8 +444,10 @@ message_end (RthunkClient *self,
   rthunk_codec_put_stop (out);          /* the arguments */
 }
 
-/* Sends @message on @conn as one frame and reads the reply's frame; a
- * failure breaks the connection, as call_failed() says. */
+/* Sends @message on @conn as one frame and receives the reply's frame
+ * into the transport, where the generated code would read it (validated
+ * then: the codec checks every read itself); a failure breaks the
+ * connection, as call_failed() says. */
 static GBytes *
 exchange (RthunkClient  *self,
           RthunkConn    *conn,
@@ -453,16 +455,15 @@ exchange (RthunkClient  *self,
           GError       **error)
 {
   GError *transport_error = NULL;
-  GBytes *reply = NULL;
 
   if (message->len > RTHUNK_POOL_MAX_FRAME_BYTES)
     g_set_error (&transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE,
                  _("message exceeds the frame limit of %zu bytes"), (gsize) RTHUNK_POOL_MAX_FRAME_BYTES);
-  else if (rthunk_frame_write (conn->fd, message->data, message->len, &transport_error))
-    reply = rthunk_frame_read (conn->fd, RTHUNK_POOL_MAX_FRAME_BYTES, &transport_error);
-  if (reply == NULL)
-    call_failed (self, conn, transport_error, NULL, error);
-  return reply;
+  else if (rthunk_frame_write (conn->fd, message->data, message->len, &transport_error) &&
+           rthunk_frame_transport_receive (conn->transport, &transport_error))
+    return g_bytes_ref (rthunk_frame_transport_get_input (conn->transport));
+  call_failed (self, conn, transport_error, NULL, error);
+  return NULL;
 }
 
 /* ---- calls ------------------------------------------------------------- */
@@ -1271,8 +1272,8 @@ recv_reply (RthunkClient                  *self,
 }
 
 /* Sends @message and reads the reports its reply carries. A reply the
- * codec does not expect goes to the generated code, which reads it from
- * the transport as if it had just arrived: exceptions are handled in one
+ * codec does not expect is left to the generated code, which reads it from
+ * the transport as the reply it waits for: exceptions are handled in one
  * place. @missing as for recv_reply(). */
 static GPtrArray *
 call_for_reports (RthunkClient                  *self,
@@ -1287,11 +1288,9 @@ call_for_reports (RthunkClient                  *self,
 
   if (reply == NULL)
     return NULL;
-  if ((reports = read_reply (reply, shape)) != NULL)
-    return reports;
-  rthunk_frame_transport_set_input (conn->transport, reply);
-  reports = recv_reply (self, conn, shape, missing, error);
-  /* whatever recv left of it, the next call starts at a frame */
+  if ((reports = read_reply (reply, shape)) == NULL)
+    reports = recv_reply (self, conn, shape, missing, error);
+  /* whatever was read of it, the next call starts at a frame */
   rthunk_frame_transport_set_input (conn->transport, NULL);
   return reports;
 }
@@ -1707,10 +1706,17 @@ checked_key (RthunkNode *expr,
 {
   GString *key = g_string_new (NULL);
 
+  guintptr address = (guintptr) expr;
+
   g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
-  g_string_append_printf (key, "%p", (gpointer) expr);
+  /* the address in hex: printf would cost more than the lookup */
+  for (gint shift = (gint) sizeof address * 8 - 4; shift >= 0; shift -= 4)
+    g_string_append_c (key, "0123456789abcdef"[(address >> shift) & 0xf]);
   for (guint k = 0; k < input_types->len; k++)
-    g_string_append_printf (key, "|%s", (const char *) g_ptr_array_index (input_types, k));
+    {
+      g_string_append_c (key, '|');
+      g_string_append (key, g_ptr_array_index (input_types, k));
+    }
   return g_string_free (key, FALSE);
 }
 
