@@ -2548,6 +2548,28 @@ rthunk_client_get_queued (RthunkClient *self)
   return n;
 }
 
+/* The oldest queued submissions, at most RTHUNK_CLIENT_MAX_BATCH, taken
+ * off the queue; NULL (nothing allocated: every submit flushes) when none
+ * is queued. */
+static GPtrArray *
+take_batch (RthunkClient *self)
+{
+  GPtrArray *batch = NULL;
+  guint n;
+
+  g_mutex_lock (&self->outbox_lock);
+  if ((n = MIN (self->outbox->len, RTHUNK_CLIENT_MAX_BATCH)) > 0)
+    {
+      batch = g_ptr_array_new_full (n, (GDestroyNotify) queued_free);
+      for (guint k = 0; k < n; k++)
+        g_ptr_array_add (batch, g_ptr_array_index (self->outbox, k));
+      /* the queue has no free function: they are the batch's now */
+      g_ptr_array_remove_range (self->outbox, 0, n);
+    }
+  g_mutex_unlock (&self->outbox_lock);
+  return batch;
+}
+
 /* The submitBatch call of the queued submissions @batch. */
 static GByteArray *
 batch_message (RthunkClient *self,
@@ -2614,17 +2636,13 @@ rthunk_client_flush (RthunkClient  *self,
   g_mutex_lock (&self->flush_lock);
   for (;;)
     {
-      g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) queued_free);
+      g_autoptr(GPtrArray) batch = take_batch (self);
       g_autoptr(GByteArray) message = NULL;
       g_autoptr(GPtrArray) answers = NULL;
       g_autoptr(GError) failure = NULL;
       RthunkCall call;
 
-      g_mutex_lock (&self->outbox_lock);
-      while (self->outbox->len > 0 && batch->len < RTHUNK_CLIENT_MAX_BATCH)
-        g_ptr_array_add (batch, g_ptr_array_steal_index (self->outbox, 0));
-      g_mutex_unlock (&self->outbox_lock);
-      if (batch->len == 0)
+      if (batch == NULL)
         break;
       message = batch_message (self, batch);
       if (rthunk_call_begin (&call, self->pool, NULL, &failure))
