@@ -237,7 +237,10 @@ conn_open (RthunkPool    *pool,
     return NULL;
   conn = g_new0 (RthunkConn, 1);
   conn->fd = fd;
-  conn->transport = rthunk_frame_transport_new (fd, RTHUNK_FRAME_DEFAULT_MAX_BYTES * 8);
+  conn->transport = rthunk_frame_transport_new (fd, RTHUNK_POOL_MAX_FRAME_BYTES);
+  /* the client's codec reads the hot replies itself, checking every read;
+   * what the generated code reads is validated when it starts reading */
+  rthunk_frame_transport_set_check_on_read (conn->transport, TRUE);
   conn->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", conn->transport, NULL);
   conn->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
                              "input_protocol", conn->protocol,

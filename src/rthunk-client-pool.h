@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 #define RTHUNK_POOL_DEFAULT_MAX 4
 /* The largest bound a client accepts. */
 #define RTHUNK_POOL_LIMIT_MAX 256
+/* The largest frame a connection sends or receives. */
+#define RTHUNK_POOL_MAX_FRAME_BYTES (RTHUNK_FRAME_DEFAULT_MAX_BYTES * 8)
 
 typedef struct
 {

@@ -26,7 +26,8 @@ RthunkValue       *rthunk_client_submit_run      (RthunkClient           *self,
                                                   gboolean                by_reference,
                                                   GCancellable           *cancellable,
                                                   GError                **error);
-/* thunkAwait: the VarConts of the finished thunks. */
+/* thunkAwait: what the server reported of the finished thunks, for
+ * rthunk_client_report_finished(). */
 GPtrArray         *rthunk_client_await_run       (RthunkClient           *self,
                                                   GPtrArray              *ids,
                                                   guint                   timeout_ms,

@@ -2,10 +2,12 @@
  *
  * Connections come from a small pool (rthunk-client-pool.c), each framed
  * and validated by rthunk-frame like the server's, with the generated
- * Thrift client on top. A call holds one connection alone, so several
- * threads (and the GTask workers of the _async forms in
- * rthunk-client-async.c) call one client at once. A connection that saw an
- * error is dropped; the next call opens another.
+ * Thrift client on top; the hot calls (submitEvalRequest, submitBatch,
+ * thunkAwait) are written and read as bytes with rthunk-codec and leave
+ * the generated client only the replies the codec does not expect. A call
+ * holds one connection alone, so several threads (and the GTask workers of
+ * the _async forms in rthunk-client-async.c) call one client at once. A
+ * connection that saw an error is dropped; the next call opens another.
  *
  * Every call is written once, as a "run" function taking a GCancellable
  * (rthunk-client-private.h); the sync forms pass none.
@@ -17,6 +19,7 @@
 
 #include "rthunk-client-pool.h"
 #include "rthunk-client-private.h"
+#include "rthunk-codec.h"
 #include "rthunk-frame.h"
 #include "rthunk-type-private.h"
 #include "rthunk-wire.h"
@@ -401,6 +404,66 @@ call_failed (RthunkClient  *self,
   set_transport_error (self, transport_error, error);
   g_clear_error (&transport_error);
   return FALSE;
+}
+
+/* ---- the hot calls, as bytes ------------------------------------------- */
+
+/* submitEvalRequest, submitBatch and thunkAwait do not go through the
+ * generated structs, whose GObjects cost more than the rest of a call: the
+ * call message is written with rthunk-codec, sent as one frame, and the
+ * reply's RemoteThunks or VarConts are read straight into ThunkReports.
+ * A reply the codec does not expect (an exception, an EXCEPTION message,
+ * anything odd) is handed to the generated recv function, which answers
+ * exactly as the generated client always did. */
+
+/* A call message to @method, up to its arguments. */
+static GByteArray *
+message_begin (const char *method)
+{
+  GByteArray *out = g_byte_array_sized_new (256);
+
+  rthunk_codec_put_message (out, method, RTHUNK_CODEC_CALL, 0);
+  return out;
+}
+
+/* Ends the arguments of a call message with the Auth, argument @field. */
+static void
+message_end (RthunkClient *self,
+             GByteArray   *out,
+             gint16        field)
+{
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, field);
+  g_mutex_lock (&self->lock);
+  if (self->token != NULL)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+      rthunk_codec_put_string (out, self->token);
+    }
+  g_mutex_unlock (&self->lock);
+  rthunk_codec_put_stop (out);          /* the Auth */
+  rthunk_codec_put_stop (out);          /* the arguments */
+}
+
+/* Sends @message on @conn as one frame and receives the reply's frame
+ * into the transport, where the generated code would read it (validated
+ * then: the codec checks every read itself); a failure breaks the
+ * connection, as call_failed() says. */
+static GBytes *
+exchange (RthunkClient  *self,
+          RthunkConn    *conn,
+          GByteArray    *message,
+          GError       **error)
+{
+  GError *transport_error = NULL;
+
+  if (message->len > RTHUNK_POOL_MAX_FRAME_BYTES)
+    g_set_error (&transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE,
+                 _("message exceeds the frame limit of %zu bytes"), (gsize) RTHUNK_POOL_MAX_FRAME_BYTES);
+  else if (rthunk_frame_write (conn->fd, message->data, message->len, &transport_error) &&
+           rthunk_frame_transport_receive (conn->transport, &transport_error))
+    return g_bytes_ref (rthunk_frame_transport_get_input (conn->transport));
+  call_failed (self, conn, transport_error, NULL, error);
+  return NULL;
 }
 
 /* ---- calls ------------------------------------------------------------- */
@@ -804,6 +867,19 @@ fetchable_remote_handle (RthunkClient *self,
     ? handle : NULL;
 }
 
+/* The error of a failed thunk: the one its ErrorInfo gives, if that has a
+ * message. */
+static void
+set_failure (gint32       code,
+             const char  *message,
+             GError     **error)
+{
+  if (message != NULL && g_utf8_validate (message, -1, NULL))
+    g_set_error_literal (error, RTHUNK_ERROR, code > 0 ? code : RTHUNK_ERROR_EVAL_FAILED, message);
+  else
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("the server reported a failure without a message"));
+}
+
 /* The value or error a finished thunk reported. */
 static RthunkValue *
 finished_value (gint                 state,
@@ -813,48 +889,461 @@ finished_value (gint                 state,
 {
   if (state == RTHUNK_WIRE_THUNK_STATE_DONE && value != NULL)
     return rthunk_wire_read_value (value, error);
-  if (info != NULL && info->message != NULL && g_utf8_validate (info->message, -1, NULL))
-    g_set_error_literal (error, RTHUNK_ERROR, info->code > 0 ? info->code : RTHUNK_ERROR_EVAL_FAILED,
-                         info->message);
-  else
-    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("the server reported a failure without a message"));
+  set_failure (info != NULL ? info->code : 0, info != NULL ? info->message : NULL, error);
   return NULL;
 }
 
-/* One thunkAwait slice for one thunk: *result stays NULL while it runs. */
+/* ---- what the server says of a thunk ------------------------------------ */
+
+/* A RemoteThunk or a VarCont as the client uses it, read from the reply's
+ * bytes or from the struct the generated code read. */
+typedef struct
+{
+  GByteArray *id;
+  gint32 state;                 /* 0 when the server did not say */
+  RthunkValue *value;           /* finished (DONE or later): its value… */
+  GError *error;                /* …or its error */
+} ThunkReport;
+
+static void
+thunk_report_free (ThunkReport *report)
+{
+  g_clear_pointer (&report->id, g_byte_array_unref);
+  g_clear_pointer (&report->value, rthunk_value_unref);
+  g_clear_error (&report->error);
+  g_free (report);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThunkReport, thunk_report_free)
+
+/* The value of a finished thunk, or its error. */
+static RthunkValue *
+report_outcome (const ThunkReport  *report,
+                GError            **error)
+{
+  if (report->value != NULL)
+    return rthunk_value_ref (report->value);
+  if (report->error != NULL)
+    g_propagate_error (error, g_error_copy (report->error));
+  else
+    set_failure (0, NULL, error);
+  return NULL;
+}
+
+/* A report of what the generated code read; @state 0, @value and @info
+ * NULL where a field was not set. */
+static ThunkReport *
+report_from_wire (GByteArray          *id,
+                  gint32               state,
+                  RthunkWireValue     *value,
+                  RthunkWireErrorInfo *info)
+{
+  ThunkReport *report = g_new0 (ThunkReport, 1);
+
+  report->id = id != NULL ? g_byte_array_ref (id) : NULL;
+  report->state = state;
+  if (state >= RTHUNK_WIRE_THUNK_STATE_DONE)
+    report->value = finished_value (state, value, info, &report->error);
+  return report;
+}
+
+static ThunkReport *
+report_from_remote_thunk (gpointer data)
+{
+  RthunkWireRemoteThunk *thunk = data;
+
+  return report_from_wire (thunk->id, thunk->__isset_state ? thunk->state : 0,
+                           thunk->__isset_value ? thunk->value : NULL,
+                           thunk->__isset_error ? thunk->error : NULL);
+}
+
+static ThunkReport *
+report_from_var_cont (gpointer data)
+{
+  RthunkWireVarCont *cont = data;
+
+  return report_from_wire (cont->id, cont->state, cont->__isset_value ? cont->value : NULL,
+                           cont->__isset_error ? cont->error : NULL);
+}
+
+/* Reports of what the generated code read: @convert of each struct. */
+static GPtrArray *
+reports_from_wire (GPtrArray   *structs,
+                   ThunkReport *(*convert) (gpointer))
+{
+  GPtrArray *reports = g_ptr_array_new_full (structs->len, (GDestroyNotify) thunk_report_free);
+
+  for (guint k = 0; k < structs->len; k++)
+    g_ptr_array_add (reports, convert (g_ptr_array_index (structs, k)));
+  return reports;
+}
+
+/* The fields of a RemoteThunk or a VarCont that a report reads, but the
+ * id, field 1 of both. */
+typedef struct
+{
+  gint16 state;
+  gint16 value;
+  gint16 error;
+} ReportFields;
+
+/* One field of a struct being read; FALSE for bytes the codec does not
+ * expect. */
+typedef gboolean (*FieldFunc) (RthunkCodecIn *in,
+                               guint8         type,
+                               gint16         id,
+                               gpointer       data);
+
+/* Reads the fields of a struct with @func, up to its STOP. */
+static gboolean
+read_struct (RthunkCodecIn *in,
+             FieldFunc      func,
+             gpointer       data)
+{
+  guint8 type;
+  gint16 id;
+
+  while (rthunk_codec_get_field (in, &type, &id))
+    {
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      if (!func (in, type, id, data))
+        return FALSE;
+    }
+  return FALSE;
+}
+
+/* A RemoteThunk or VarCont being read. */
+typedef struct
+{
+  const ReportFields *fields;
+  ThunkReport *report;
+  gint32 code;                  /* of its ErrorInfo */
+  char *message;
+} ReportReader;
+
+/* A string, as Thrift reads it: up to a NUL. */
+static gboolean
+get_text (RthunkCodecIn  *in,
+          char          **text)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!rthunk_codec_get_binary (in, &data, &len))
+    return FALSE;
+  g_free (*text);
+  *text = g_strndup ((const char *) data, len);
+  return TRUE;
+}
+
+static gboolean
+get_error_info_field (RthunkCodecIn *in,
+                      guint8         type,
+                      gint16         id,
+                      gpointer       data)
+{
+  ReportReader *r = data;
+
+  if (id == 1 && type == RTHUNK_CODEC_I32)
+    return rthunk_codec_get_i32 (in, &r->code);
+  if (id == 2 && type == RTHUNK_CODEC_STRING)
+    return get_text (in, &r->message);
+  return rthunk_codec_skip (in, type);
+}
+
+/* A field of a RemoteThunk or VarCont. A value the codec refuses fails
+ * too: the generated code then says why. */
+static gboolean
+get_report_field (RthunkCodecIn *in,
+                  guint8         type,
+                  gint16         id,
+                  gpointer       data)
+{
+  ReportReader *r = data;
+  const guint8 *bytes;
+  guint32 len;
+
+  if (id == 1 && type == RTHUNK_CODEC_STRING)
+    {
+      if (!rthunk_codec_get_binary (in, &bytes, &len))
+        return FALSE;
+      g_clear_pointer (&r->report->id, g_byte_array_unref);
+      r->report->id = g_byte_array_append (g_byte_array_sized_new (len), bytes, len);
+      return TRUE;
+    }
+  if (id == r->fields->state && type == RTHUNK_CODEC_I32)
+    return rthunk_codec_get_i32 (in, &r->report->state);
+  if (id == r->fields->value && type == RTHUNK_CODEC_STRUCT)
+    {
+      g_clear_pointer (&r->report->value, rthunk_value_unref);
+      return (r->report->value = rthunk_codec_get_value (in, NULL)) != NULL;
+    }
+  if (id == r->fields->error && type == RTHUNK_CODEC_STRUCT)
+    return read_struct (in, get_error_info_field, r);
+  return rthunk_codec_skip (in, type);
+}
+
+/* A RemoteThunk or VarCont struct, or NULL for bytes the codec does not
+ * expect. */
+static ThunkReport *
+get_report (RthunkCodecIn      *in,
+            const ReportFields *fields)
+{
+  g_autoptr(ThunkReport) report = g_new0 (ThunkReport, 1);
+  ReportReader r = { fields, report, 0, NULL };
+  gboolean ok = read_struct (in, get_report_field, &r);
+  g_autofree char *message = r.message;
+
+  /* the id is required: without it the generated code fails the call */
+  if (!ok || report->id == NULL)
+    return NULL;
+  if (report->state != RTHUNK_WIRE_THUNK_STATE_DONE)
+    g_clear_pointer (&report->value, rthunk_value_unref);
+  if (report->state >= RTHUNK_WIRE_THUNK_STATE_DONE && report->value == NULL)
+    set_failure (r.code, message, &report->error);
+  return g_steal_pointer (&report);
+}
+
+/* An array of one report. */
+static GPtrArray *
+reports_of_one (ThunkReport *report)
+{
+  GPtrArray *reports = g_ptr_array_new_with_free_func ((GDestroyNotify) thunk_report_free);
+
+  g_ptr_array_add (reports, report);
+  return reports;
+}
+
+/* A list of RemoteThunk or VarCont structs, or NULL. */
+static GPtrArray *
+get_reports (RthunkCodecIn      *in,
+             const ReportFields *fields)
+{
+  g_autoptr(GPtrArray) reports = NULL;
+  guint32 n;
+
+  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+    return NULL;
+  reports = g_ptr_array_new_full (MIN (n, 4096), (GDestroyNotify) thunk_report_free);
+  for (guint32 k = 0; k < n; k++)
+    {
+      ThunkReport *report = get_report (in, fields);
+
+      if (report == NULL)
+        return NULL;
+      g_ptr_array_add (reports, report);
+    }
+  return g_steal_pointer (&reports);
+}
+
+/* ---- the replies of the hot calls ---------------------------------------- */
+
+/* The hot calls. */
+typedef enum
+{
+  CALL_SUBMIT_EVAL,
+  CALL_SUBMIT_BATCH,
+  CALL_THUNK_AWAIT
+} HotCall;
+
+/* What the reply of a hot call holds. */
+typedef struct
+{
+  HotCall call;
+  const char *method;
+  guint8 result_type;           /* a RemoteThunk (STRUCT) or a list (LIST) */
+  ReportFields fields;
+  ThunkReport *(*convert) (gpointer);   /* from the generated struct */
+} ReplyShape;
+
+/* RemoteThunk: 1 id, 2 server, 3 state, 4 value, 5 error.
+ * VarCont: 1 id, 2 state, 3 value, 4 type, 5 error, 6 elapsedUs. */
+static const ReplyShape SUBMIT_EVAL = {
+  CALL_SUBMIT_EVAL, "submitEvalRequest", RTHUNK_CODEC_STRUCT, { 3, 4, 5 }, report_from_remote_thunk
+};
+static const ReplyShape SUBMIT_BATCH = {
+  CALL_SUBMIT_BATCH, "submitBatch", RTHUNK_CODEC_LIST, { 3, 4, 5 }, report_from_remote_thunk
+};
+static const ReplyShape THUNK_AWAIT = {
+  CALL_THUNK_AWAIT, "thunkAwait", RTHUNK_CODEC_LIST, { 2, 3, 5 }, report_from_var_cont
+};
+
+/* Moves @in to the result of a REPLY to @shape's method; FALSE for
+ * anything else. */
+static gboolean
+reply_open (RthunkCodecIn    *in,
+            GBytes           *reply,
+            const ReplyShape *shape)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (reply, &len);
+  const guint8 *name;
+  guint32 name_len;
+  guint8 type;
+  gint32 seqid;
+  gint16 id;
+
+  rthunk_codec_in_init (in, data, len);
+  return rthunk_codec_get_message (in, &name, &name_len, &type, &seqid) &&
+         type == RTHUNK_CODEC_REPLY && seqid == 0 &&
+         name_len == strlen (shape->method) && memcmp (name, shape->method, name_len) == 0 &&
+         rthunk_codec_get_field (in, &type, &id) && type == shape->result_type && id == 0;
+}
+
+/* The reports of a reply that holds its result and nothing else, or NULL. */
+static GPtrArray *
+read_reply (GBytes           *reply,
+            const ReplyShape *shape)
+{
+  g_autoptr(GPtrArray) reports = NULL;
+  RthunkCodecIn in;
+  ThunkReport *report;
+  guint8 type;
+  gint16 id;
+
+  if (!reply_open (&in, reply, shape))
+    return NULL;
+  if (shape->result_type == RTHUNK_CODEC_LIST)
+    reports = get_reports (&in, &shape->fields);
+  else if ((report = get_report (&in, &shape->fields)) != NULL)
+    reports = reports_of_one (report);
+  if (reports == NULL || !rthunk_codec_get_field (&in, &type, &id) || type != RTHUNK_CODEC_STOP ||
+      in.pos != in.end)
+    return NULL;
+  return g_steal_pointer (&reports);
+}
+
+/* An exception the generated code read, as call_failed() wants it. */
+static GObject *
+first_exception (GObject *a,
+                 GObject *b,
+                 GObject *c,
+                 GObject *d)
+{
+  return a != NULL ? a : b != NULL ? b : c != NULL ? c : d;
+}
+
+/* The generated code reading the reply of @shape's call from the
+ * transport: its reports, or NULL with @error set, or (submitEvalRequest)
+ * with *@missing set when the server lacks definitions. */
+static GPtrArray *
+recv_reply (RthunkClient                  *self,
+            RthunkConn                    *conn,
+            const ReplyShape              *shape,
+            RthunkWireMissingDefinitions **missing,
+            GError                       **error)
+{
+  g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func (g_object_unref);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireTypeFailure *type_failure = NULL;
+  RthunkWireOverloaded *overloaded = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  gboolean ok = FALSE;
+
+  switch (shape->call)
+    {
+    case CALL_SUBMIT_EVAL:
+      ok = rthunk_wire_remote_execution_service_client_recv_submit_eval_request (
+             conn->stub, &thunk, &invalid, &type_failure, missing, &overloaded, &denied, &call_error);
+      if (ok)
+        g_ptr_array_add (result, g_steal_pointer (&thunk));
+      break;
+    case CALL_SUBMIT_BATCH:
+      ok = rthunk_wire_remote_execution_service_client_recv_submit_batch (
+             conn->stub, &result, &invalid, &overloaded, &denied, &call_error);
+      break;
+    case CALL_THUNK_AWAIT:
+      ok = rthunk_wire_remote_execution_service_client_recv_thunk_await (
+             conn->stub, &result, &invalid, &denied, &call_error);
+      break;
+    }
+  if (ok)
+    return reports_from_wire (result, shape->convert);
+  if (missing != NULL && *missing != NULL)
+    g_clear_error (&call_error);
+  else
+    call_failed (self, conn, call_error,
+                 first_exception ((GObject *) invalid, (GObject *) type_failure, (GObject *) overloaded,
+                                  (GObject *) denied), error);
+  return NULL;
+}
+
+/* Sends @message and reads the reports its reply carries. A reply the
+ * codec does not expect is left to the generated code, which reads it from
+ * the transport as the reply it waits for: exceptions are handled in one
+ * place. @missing as for recv_reply(). */
+static GPtrArray *
+call_for_reports (RthunkClient                  *self,
+                  RthunkConn                    *conn,
+                  GByteArray                    *message,
+                  const ReplyShape              *shape,
+                  RthunkWireMissingDefinitions **missing,
+                  GError                       **error)
+{
+  g_autoptr(GBytes) reply = exchange (self, conn, message, error);
+  GPtrArray *reports;
+
+  if (reply == NULL)
+    return NULL;
+  if ((reports = read_reply (reply, shape)) == NULL)
+    reports = recv_reply (self, conn, shape, missing, error);
+  /* whatever was read of it, the next call starts at a frame */
+  rthunk_frame_transport_set_input (conn->transport, NULL);
+  return reports;
+}
+
+/* A thunkAwait call for the thunks @ids (GBytes), which the server
+ * answers within @timeout_ms. */
+static GByteArray *
+await_message (RthunkClient *self,
+               GPtrArray    *ids,
+               guint         timeout_ms)
+{
+  GByteArray *out = message_begin (THUNK_AWAIT.method);
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, ids->len);
+  for (guint k = 0; k < ids->len; k++)
+    {
+      gsize len;
+      const guint8 *id = g_bytes_get_data (g_ptr_array_index (ids, k), &len);
+
+      /* a RemoteThunk of just its id */
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+      rthunk_codec_put_binary (out, id, len);
+      rthunk_codec_put_stop (out);
+    }
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
+  rthunk_codec_put_i32 (out, (gint32) MIN (timeout_ms, G_MAXINT32));
+  message_end (self, out, 3);
+  return out;
+}
+
+/* One thunkAwait slice (@message) for thunk @id: *result stays NULL
+ * while it runs. */
 static gboolean
 await_once (RthunkClient  *self,
             RthunkConn    *conn,
+            GByteArray    *message,
             GByteArray    *id,
             RthunkValue  **result,
             GError       **error)
 {
-  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(RthunkWireAuth) auth = new_auth (self);
-  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
+  g_autoptr(GPtrArray) done = call_for_reports (self, conn, message, &THUNK_AWAIT, NULL, error);
 
-  rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
-  g_ptr_array_add (thunks, thunk);
-  if (!rthunk_wire_remote_execution_service_if_thunk_await (conn->stub, &done, thunks, AWAIT_SLICE_MS,
-                                                            auth, &invalid, &denied, &call_error))
-    return call_failed (self, conn, call_error,
-                        invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  *result = NULL;
+  if (done == NULL)
+    return FALSE;
   for (guint k = 0; k < done->len; k++)
     {
-      RthunkWireVarCont *cont = g_ptr_array_index (done, k);
+      ThunkReport *report = g_ptr_array_index (done, k);
 
-      if (cont->id != NULL && cont->id->len == id->len && memcmp (cont->id->data, id->data, id->len) == 0)
-        {
-          *result = finished_value (cont->state, cont->__isset_value ? cont->value : NULL,
-                                    cont->__isset_error ? cont->error : NULL, error);
-          return *result != NULL;
-        }
+      if (report->id != NULL && report->id->len == id->len && memcmp (report->id->data, id->data, id->len) == 0)
+        return (*result = report_outcome (report, error)) != NULL;
     }
-  *result = NULL;
   return TRUE;
 }
 
@@ -865,6 +1354,8 @@ force_remote (gpointer   data,
 {
   RemoteHandle *handle = data;
   RthunkClient *self = handle->client;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GByteArray) message = NULL;
   RthunkValue *result = NULL;
   RthunkCall call;
   gboolean ok;
@@ -877,9 +1368,11 @@ force_remote (gpointer   data,
   g_mutex_unlock (&self->outbox_lock);
   if (error != NULL && *error != NULL)
     return NULL;
+  g_ptr_array_add (ids, g_bytes_new (handle->id->data, handle->id->len));
+  message = await_message (self, ids, AWAIT_SLICE_MS);
   if (!rthunk_call_begin (&call, self->pool, NULL, error))
     return NULL;
-  while ((ok = await_once (self, call.conn, handle->id, &result, error)) && result == NULL)
+  while ((ok = await_once (self, call.conn, message, handle->id, &result, error)) && result == NULL)
     ;
   rthunk_call_end (&call, ok, error);
   return result;
@@ -913,50 +1406,54 @@ new_pending (RthunkClient *self,
                                                                             remote_handle_free);
 }
 
-static void
-add_binding (RthunkWireEvalRequest *request,
-             const char            *name,
-             RthunkValue           *value,
-             GError               **error)
+/* A Binding of @name to @value. */
+static gboolean
+put_binding (GByteArray   *out,
+             const char   *name,
+             RthunkValue  *value,
+             GError      **error)
 {
-  RthunkWireBinding *binding;
-
-  if (*error != NULL)
-    return;
-  binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
-  if (rthunk_wire_fill_value (binding->value, value, error))
-    {
-      g_ptr_array_add (request->bindings, binding);
-      request->__isset_bindings = TRUE;
-    }
-  else
-    g_object_unref (binding);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_string (out, name);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 2);
+  if (!rthunk_codec_put_value (out, value, G_MAXSIZE, error))
+    return FALSE;
+  rthunk_codec_put_stop (out);
+  return TRUE;
 }
 
 /* An input that is still being computed on this server travels as a
- * reference to its thunk (promise pipelining): nothing waits for it. */
+ * reference to its thunk (promise pipelining): nothing waits for it. The
+ * Binding's value is one THUNK node. */
 static void
-add_thunk_binding (RthunkWireEvalRequest *request,
-                   const char            *name,
-                   RemoteHandle          *handle,
-                   gboolean               foreign)
+put_thunk_binding (GByteArray   *out,
+                   const char   *name,
+                   RemoteHandle *handle,
+                   gboolean      foreign)
 {
-  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
-  RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
-                                            "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
-
-  rthunk_wire_set_bytes (&node->thunkId, handle->id->data, handle->id->len);
-  node->__isset_thunkId = TRUE;
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_string (out, name);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 2);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 1);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_THUNK);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 7);
+  rthunk_codec_put_binary (out, handle->id->data, handle->id->len);
   /* another server holds it: name that one, and say what type it has */
   if (foreign)
     {
-      g_object_set (node, "holder", handle->client->address, NULL);
-      rthunk_wire_fill_type (binding->type, handle->type);
-      binding->__isset_type = TRUE;
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 8);
+      rthunk_codec_put_string (out, handle->client->address);
     }
-  g_ptr_array_add (binding->value->nodes, node);
-  g_ptr_array_add (request->bindings, binding);
-  request->__isset_bindings = TRUE;
+  rthunk_codec_put_stop (out);          /* the ValueNode */
+  rthunk_codec_put_stop (out);          /* the Value */
+  if (foreign)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 3);
+      rthunk_codec_put_type (out, handle->type);
+    }
+  rthunk_codec_put_stop (out);
 }
 
 /* ---- content-addressed definitions -------------------------------------- */
@@ -970,14 +1467,18 @@ typedef struct
   GError *error;
 } DefHasher;
 
-/* A hasher of @forms (which may be NULL: no user function). */
+/* A hasher of @forms (which may be NULL: no user function). Without
+ * forms nothing is ever hashed, and nothing is allocated. */
 static void
 def_hasher_init (DefHasher  *h,
                  GHashTable *forms)
 {
-  h->forms = forms;
-  h->hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
-  h->visiting = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean some = forms != NULL && g_hash_table_size (forms) > 0;
+
+  h->forms = some ? forms : NULL;
+  h->hashes = some ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref)
+                   : NULL;
+  h->visiting = some ? g_hash_table_new (g_str_hash, g_str_equal) : NULL;
   h->error = NULL;
 }
 
@@ -1044,10 +1545,16 @@ definition_closure (DefHasher   *h,
                     GError     **error)
 {
   g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) direct = rthunk_hash_collect_references (expr, resolve_definition, h);
-  g_autoptr(GQueue) todo = g_queue_new ();
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) direct = NULL;
+  g_autoptr(GQueue) todo = NULL;
+  g_autoptr(GHashTable) seen = NULL;
 
+  /* no definitions: nothing to look for */
+  if (h->forms == NULL)
+    return g_steal_pointer (&order);
+  direct = rthunk_hash_collect_references (expr, resolve_definition, h);
+  todo = g_queue_new ();
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint k = 0; k < direct->len; k++)
     g_queue_push_tail (todo, g_ptr_array_index (direct, k));
   while (h->error == NULL && !g_queue_is_empty (todo))
@@ -1167,15 +1674,16 @@ typed_name (const char *name,
 }
 
 /* A loop or a map submits one expression many times with inputs of the
- * same types: its check and its typed wire AST are then the same, and are
- * made once. The AST is shared by the requests (Thrift only reads it). */
+ * same types: its check and its typed Ast are then the same, and are made
+ * once. The memo keeps the Ast's encoded bytes: a repeated expression
+ * costs a copy. */
 #define MAX_CHECKED 512
 
 typedef struct
 {
   RthunkNode *expr;             /* held: its address stays its own */
   RthunkCatalog *catalog;       /* what it was checked against */
-  RthunkWireAst *ast;
+  GBytes *ast;                  /* the Ast struct */
   RthunkType *type;
 } Checked;
 
@@ -1186,7 +1694,7 @@ checked_free (gpointer data)
 
   rthunk_node_unref (checked->expr);
   g_object_unref (checked->catalog);
-  g_object_unref (checked->ast);
+  g_bytes_unref (checked->ast);
   rthunk_type_unref (checked->type);
   g_free (checked);
 }
@@ -1198,19 +1706,26 @@ checked_key (RthunkNode *expr,
 {
   GString *key = g_string_new (NULL);
 
+  guintptr address = (guintptr) expr;
+
   g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
-  g_string_append_printf (key, "%p", (gpointer) expr);
+  /* the address in hex: printf would cost more than the lookup */
+  for (gint shift = (gint) sizeof address * 8 - 4; shift >= 0; shift -= 4)
+    g_string_append_c (key, "0123456789abcdef"[(address >> shift) & 0xf]);
   for (guint k = 0; k < input_types->len; k++)
-    g_string_append_printf (key, "|%s", (const char *) g_ptr_array_index (input_types, k));
+    {
+      g_string_append_c (key, '|');
+      g_string_append (key, g_ptr_array_index (input_types, k));
+    }
   return g_string_free (key, FALSE);
 }
 
 static gboolean
-checked_lookup (RthunkClient           *self,
-                const char             *key,
-                RthunkCatalog          *catalog,
-                RthunkWireEvalRequest  *request,
-                RthunkType            **type)
+checked_lookup (RthunkClient   *self,
+                const char     *key,
+                RthunkCatalog  *catalog,
+                GBytes        **ast,
+                RthunkType    **type)
 {
   Checked *checked;
 
@@ -1218,27 +1733,26 @@ checked_lookup (RthunkClient           *self,
   checked = g_hash_table_lookup (self->checked, key);
   if (checked != NULL && checked->catalog == catalog)
     {
-      g_object_unref (request->ast);
-      request->ast = g_object_ref (checked->ast);
+      *ast = g_bytes_ref (checked->ast);
       *type = rthunk_type_ref (checked->type);
     }
   g_mutex_unlock (&self->lock);
-  return checked != NULL && *type != NULL;
+  return *ast != NULL;
 }
 
 static void
-checked_store (RthunkClient          *self,
-               char                  *key,
-               RthunkNode            *expr,
-               RthunkCatalog         *catalog,
-               RthunkWireEvalRequest *request,
-               RthunkType            *type)
+checked_store (RthunkClient  *self,
+               char          *key,
+               RthunkNode    *expr,
+               RthunkCatalog *catalog,
+               GBytes        *ast,
+               RthunkType    *type)
 {
   Checked *checked = g_new0 (Checked, 1);
 
   checked->expr = rthunk_node_ref (expr);
   checked->catalog = g_object_ref (catalog);
-  checked->ast = g_object_ref (request->ast);
+  checked->ast = g_bytes_ref (ast);
   checked->type = rthunk_type_ref (type);
   g_mutex_lock (&self->lock);
   if (g_hash_table_size (self->checked) >= MAX_CHECKED)
@@ -1247,74 +1761,93 @@ checked_store (RthunkClient          *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Checks @expr against the server's catalog, with @inputs bound, and
- * builds the request with the type of every node. */
-static RthunkWireEvalRequest *
-build_request (RthunkClient  *self,
-               RthunkCatalog *catalog,
-               RthunkNode    *expr,
-               GHashTable    *inputs,
-               DefHasher     *h,
-               GPtrArray     *closure,
-               gboolean       by_reference,
-               RthunkType   **out_type,
-               GError       **error)
+/* ---- requests ------------------------------------------------------------ */
+
+/* An input as the checker sees it: its name and type. */
+typedef struct
 {
-  g_autoptr(RthunkWireEvalRequest) request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
-  g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
-  g_autoptr(GHashTable) node_types = NULL;
-  g_autoptr(RthunkType) type = NULL;
-  g_autoptr(GPtrArray) input_types = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *key = NULL;
+  const char *name;
+  RthunkType *type;
+} Bound;
+
+static void
+bound_clear (Bound *bound)
+{
+  rthunk_type_unref (bound->type);
+}
+
+static void
+bind (GArray     *bound,
+      const char *name,
+      RthunkType *type)
+{
+  Bound b = { name, rthunk_type_ref (type) };
+
+  g_array_append_val (bound, b);
+}
+
+/* Writes the Binding of each input to @bindings, its type to @bound and
+ * its "NAME=TYPE" to @input_types, one for each Binding. */
+static gboolean
+bind_inputs (RthunkClient   *self,
+             GHashTable     *inputs,
+             GByteArray     *bindings,
+             GArray         *bound,
+             GPtrArray      *input_types,
+             GError        **error)
+{
   GHashTableIter iter;
   gpointer name, value;
   guint next_var = 0;
 
-  rthunk_checker_set_remote_allowed (checker, FALSE);
-  if (by_reference)
+  if (inputs == NULL)
+    return TRUE;
+  g_hash_table_iter_init (&iter, inputs);
+  while (g_hash_table_iter_next (&iter, &name, &value))
     {
-      g_object_set (request->options, "byReference", TRUE, NULL);
-      request->__isset_options = TRUE;
-    }
-  if (inputs != NULL)
-    {
-      g_hash_table_iter_init (&iter, inputs);
-      while (g_hash_table_iter_next (&iter, &name, &value))
-        {
-          RemoteHandle *handle = own_remote_handle (self, value);
-          RemoteHandle *foreign = handle == NULL ? fetchable_remote_handle (self, value) : NULL;
-          g_autoptr(RthunkValue) forced = NULL;
-          g_autoptr(RthunkType) input_type = NULL;
+      RemoteHandle *handle = own_remote_handle (self, value);
+      RemoteHandle *foreign = handle == NULL ? fetchable_remote_handle (self, value) : NULL;
+      g_autoptr(RthunkValue) forced = NULL;
+      g_autoptr(RthunkType) input_type = NULL;
 
-          if ((handle != NULL && handle->type != NULL) || foreign != NULL)
-            {
-              handle = handle != NULL ? handle : foreign;
-              rthunk_checker_bind (checker, name, handle->type);
-              add_thunk_binding (request, name, handle, foreign != NULL);
-              g_ptr_array_add (input_types, typed_name (name, handle->type));
-              continue;
-            }
-          forced = rthunk_value_force (value, error);
-          if (forced == NULL || (input_type = rthunk_type_of_value (forced, &next_var, error)) == NULL)
-            return NULL;
-          rthunk_checker_bind (checker, name, input_type);
-          add_binding (request, name, forced, error);
-          if (*error != NULL)
-            return NULL;
-          g_ptr_array_add (input_types, typed_name (name, input_type));
-        }
-    }
-  /* the memo is for expressions that call no user function */
-  if (closure->len == 0)
-    {
-      key = checked_key (expr, input_types);
-      if (checked_lookup (self, key, catalog, request, &type))
+      if ((handle != NULL && handle->type != NULL) || foreign != NULL)
         {
-          if (out_type != NULL)
-            *out_type = g_steal_pointer (&type);
-          return g_steal_pointer (&request);
+          handle = handle != NULL ? handle : foreign;
+          bind (bound, name, handle->type);
+          put_thunk_binding (bindings, name, handle, foreign != NULL);
+          g_ptr_array_add (input_types, typed_name (name, handle->type));
+          continue;
         }
+      forced = rthunk_value_force (value, error);
+      if (forced == NULL || (input_type = rthunk_type_of_value (forced, &next_var, error)) == NULL)
+        return FALSE;
+      bind (bound, name, input_type);
+      if (!put_binding (bindings, name, forced, error))
+        return FALSE;
+      g_ptr_array_add (input_types, typed_name (name, input_type));
     }
+  return TRUE;
+}
+
+/* Checks, with the inputs @bound, the definitions of @closure, then
+ * @expr: its type, and its Ast with the type of every node. */
+static GBytes *
+check_expression (RthunkCatalog  *catalog,
+                  GArray         *bound,
+                  DefHasher      *h,
+                  GPtrArray      *closure,
+                  RthunkNode     *expr,
+                  RthunkType    **type,
+                  GError        **error)
+{
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
+  g_autoptr(GHashTable) node_types = NULL;
+  GByteArray *ast;
+
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  for (guint k = 0; k < bound->len; k++)
+    rthunk_checker_bind (checker, g_array_index (bound, Bound, k).name, g_array_index (bound, Bound, k).type);
+
   for (guint k = 0; k < closure->len; k++)
     {
       const char *def_name = g_ptr_array_index (closure, k);
@@ -1324,64 +1857,117 @@ build_request (RthunkClient  *self,
        * knows the definitions it uses */
       if ((def_type = rthunk_checker_check (checker, g_hash_table_lookup (h->forms, def_name), error)) == NULL)
         return NULL;
-      g_ptr_array_add (request->definitions, def_ref (h, def_name));
-      request->__isset_definitions = TRUE;
     }
-  if ((type = rthunk_checker_check_typed (checker, expr, &node_types, error)) == NULL)
+  if ((*type = rthunk_checker_check_typed (checker, expr, &node_types, error)) == NULL)
     return NULL;
-  rthunk_wire_fill_ast (request->ast, expr, node_types);
-  if (key != NULL)
-    checked_store (self, g_steal_pointer (&key), expr, catalog, request, type);
-  if (out_type != NULL)
-    *out_type = g_steal_pointer (&type);
-  return g_steal_pointer (&request);
+  ast = g_byte_array_new ();
+  rthunk_codec_put_ast (ast, expr, node_types);
+  return g_byte_array_free_to_bytes (ast);
 }
 
-/* One submitEvalRequest; FALSE with @missing set when the server lacks
- * definitions. */
-static gboolean
-submit_once (RthunkClient                  *self,
-             RthunkConn                    *conn,
-             RthunkWireEvalRequest         *request,
-             RthunkWireRemoteThunk        **thunk,
-             RthunkWireMissingDefinitions **missing,
-             GError                       **error)
+/* The fields of an EvalRequest but its thunk id: the Ast, the @n_bindings
+ * Bindings in @bindings, a DefRef for each name of @closure, and the
+ * options. */
+static void
+put_request_fields (GByteArray *out,
+                    GBytes     *ast,
+                    GByteArray *bindings,
+                    guint       n_bindings,
+                    DefHasher  *h,
+                    GPtrArray  *closure,
+                    gboolean    by_reference)
 {
-  g_autoptr(RthunkWireAuth) auth = new_auth (self);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireTypeFailure *type_failure = NULL;
-  RthunkWireOverloaded *overloaded = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
-  GObject *exception;
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 1);
+  g_byte_array_append (out, g_bytes_get_data (ast, NULL), g_bytes_get_size (ast));
+  if (n_bindings > 0)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 2);
+      rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, n_bindings);
+      g_byte_array_append (out, bindings->data, bindings->len);
+    }
+  if (closure->len > 0)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 3);
+      rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, closure->len);
+      for (guint k = 0; k < closure->len; k++)
+        {
+          const char *name = g_ptr_array_index (closure, k);
 
-  if (rthunk_wire_remote_execution_service_if_submit_eval_request (conn->stub, thunk, request, auth,
-                                                                   &invalid, &type_failure, missing,
-                                                                   &overloaded, &denied, &call_error))
-    return TRUE;
-  if (*missing != NULL)
-    return FALSE;
-  exception = invalid != NULL ? (GObject *) invalid : type_failure != NULL ? (GObject *) type_failure
-            : overloaded != NULL ? (GObject *) overloaded : (GObject *) denied;
-  return call_failed (self, conn, call_error, exception, error);
+          rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+          rthunk_codec_put_string (out, name);
+          rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 2);
+          rthunk_codec_put_binary (out, g_bytes_get_data (g_hash_table_lookup (h->hashes, name), NULL),
+                                   RTHUNK_HASH_LEN);
+          rthunk_codec_put_stop (out);
+        }
+    }
+  if (by_reference)
+    {
+      /* EvalOptions { 5: byReference = true } */
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 4);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_BOOL, 5);
+      rthunk_codec_put_u8 (out, 1);
+      rthunk_codec_put_stop (out);
+    }
 }
 
-/* Submits @request, sending the definitions the server asks for. */
-static RthunkWireRemoteThunk *
-submit_with_definitions (RthunkClient           *self,
-                         RthunkConn             *conn,
-                         RthunkWireEvalRequest  *request,
-                         DefHasher              *h,
-                         GPtrArray              *closure,
-                         GError                **error)
+/* Checks @expr against the server's catalog, with @inputs bound, and
+ * writes the fields of its EvalRequest to @out, but the thunk id and the
+ * end of the struct, which are the caller's. */
+static gboolean
+build_request (RthunkClient  *self,
+               RthunkCatalog *catalog,
+               RthunkNode    *expr,
+               GHashTable    *inputs,
+               DefHasher     *h,
+               GPtrArray     *closure,
+               gboolean       by_reference,
+               GByteArray    *out,
+               RthunkType   **out_type,
+               GError       **error)
+{
+  g_autoptr(GByteArray) bindings = g_byte_array_new ();
+  g_autoptr(GArray) bound = g_array_new (FALSE, FALSE, sizeof (Bound));
+  g_autoptr(GPtrArray) input_types = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GBytes) ast = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  g_autofree char *key = NULL;
+
+  g_array_set_clear_func (bound, (GDestroyNotify) bound_clear);
+  if (!bind_inputs (self, inputs, bindings, bound, input_types, error))
+    return FALSE;
+  /* the memo is for expressions that call no user function */
+  if (closure->len == 0)
+    key = checked_key (expr, input_types);
+  if (key == NULL || !checked_lookup (self, key, catalog, &ast, &type))
+    {
+      if ((ast = check_expression (catalog, bound, h, closure, expr, &type, error)) == NULL)
+        return FALSE;
+      if (key != NULL)
+        checked_store (self, g_steal_pointer (&key), expr, catalog, ast, type);
+    }
+  put_request_fields (out, ast, bindings, input_types->len, h, closure, by_reference);
+  *out_type = g_steal_pointer (&type);
+  return TRUE;
+}
+
+/* Sends the submitEvalRequest @message, sending the definitions the server
+ * asks for. */
+static ThunkReport *
+submit_with_definitions (RthunkClient  *self,
+                         RthunkConn    *conn,
+                         GByteArray    *message,
+                         DefHasher     *h,
+                         GPtrArray     *closure,
+                         GError       **error)
 {
   for (guint attempt = 0; attempt < 4; attempt++)
     {
-      g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
       g_autoptr(RthunkWireMissingDefinitions) missing = NULL;
+      g_autoptr(GPtrArray) reports = call_for_reports (self, conn, message, &SUBMIT_EVAL, &missing, error);
 
-      if (submit_once (self, conn, request, &thunk, &missing, error))
-        return g_steal_pointer (&thunk);
+      if (reports != NULL)
+        return g_ptr_array_steal_index (reports, 0);
       if (missing == NULL || !put_missing (self, conn, h, closure, missing, error))
         return NULL;
     }
@@ -1392,24 +1978,23 @@ submit_with_definitions (RthunkClient           *self,
 
 /* The value a submission answered: finished inline, or pending. */
 static RthunkValue *
-submitted_value (RthunkClient           *self,
-                 RthunkWireRemoteThunk  *thunk,
-                 RthunkType             *type,
-                 gboolean                by_reference,
-                 GError                **error)
+submitted_value (RthunkClient  *self,
+                 ThunkReport   *report,
+                 RthunkType    *type,
+                 gboolean       by_reference,
+                 GError       **error)
 {
-  if (thunk->id == NULL || thunk->id->len == 0 || thunk->id->len > 64)
+  if (report->id->len == 0 || report->id->len > 64)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
                    self->address);
       return NULL;
     }
   /* a remote reference is one even when it finished at once */
-  if (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
-      (!by_reference || thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE))
-    return finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
-                           thunk->__isset_error ? thunk->error : NULL, error);
-  return new_pending (self, thunk->id, type, by_reference);
+  if (report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
+      (!by_reference || report->state > RTHUNK_WIRE_THUNK_STATE_DONE))
+    return report_outcome (report, error);
+  return new_pending (self, report->id, type, by_reference);
 }
 
 RthunkValue *
@@ -1421,8 +2006,8 @@ rthunk_client_submit_run (RthunkClient  *self,
                           GCancellable  *cancellable,
                           GError       **error)
 {
-  g_autoptr(RthunkWireEvalRequest) request = NULL;
-  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  g_autoptr(GByteArray) message = message_begin (SUBMIT_EVAL.method);
+  g_autoptr(ThunkReport) report = NULL;
   g_autoptr(RthunkCatalog) catalog = NULL;
   g_autoptr(GPtrArray) closure = NULL;
   g_autoptr(RthunkType) type = NULL;
@@ -1435,15 +2020,18 @@ rthunk_client_submit_run (RthunkClient  *self,
   /* what was queued goes first: this request may name those thunks */
   rthunk_client_flush (self, NULL);
   def_hasher_init (&h, definitions);
+  rthunk_codec_put_field (message, RTHUNK_CODEC_STRUCT, 1);
   if ((closure = definition_closure (&h, expr, error)) == NULL ||
-      (request = build_request (self, catalog, expr, inputs, &h, closure, by_reference, &type, error)) == NULL)
+      !build_request (self, catalog, expr, inputs, &h, closure, by_reference, message, &type, error))
     return NULL;
+  rthunk_codec_put_stop (message);      /* the EvalRequest */
+  message_end (self, message, 2);
   if (!rthunk_call_begin (&call, self->pool, cancellable, error))
     return NULL;
-  thunk = submit_with_definitions (self, call.conn, request, &h, closure, error);
-  if (!rthunk_call_end (&call, thunk != NULL, error))
+  report = submit_with_definitions (self, call.conn, message, &h, closure, error);
+  if (!rthunk_call_end (&call, report != NULL, error))
     return NULL;
-  return submitted_value (self, thunk, type, by_reference, error);
+  return submitted_value (self, report, type, by_reference, error);
 }
 
 /**
@@ -1599,26 +2187,25 @@ wire_thunk_for_id (GBytes *id)
 /* The value or error of one VarCont, and its state; 0 for a state that
  * is not one. */
 static RthunkThunkState
-var_cont_result (RthunkWireVarCont  *cont,
-                 RthunkValue       **value,
-                 GError            **error)
+var_cont_result (ThunkReport   *report,
+                 RthunkValue  **value,
+                 GError       **error)
 {
-  switch (cont->state)
+  switch (report->state)
     {
     case RTHUNK_WIRE_THUNK_STATE_PENDING:
     case RTHUNK_WIRE_THUNK_STATE_RUNNING:
-      return (RthunkThunkState) cont->state;
+      return (RthunkThunkState) report->state;
     case RTHUNK_WIRE_THUNK_STATE_CANCELLED:
       g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
       return RTHUNK_THUNK_CANCELLED;
     case RTHUNK_WIRE_THUNK_STATE_DONE:
     case RTHUNK_WIRE_THUNK_STATE_FAILED:
-      *value = finished_value (cont->state, cont->__isset_value ? cont->value : NULL,
-                               cont->__isset_error ? cont->error : NULL, error);
+      *value = report_outcome (report, error);
       return *value != NULL ? RTHUNK_THUNK_DONE : RTHUNK_THUNK_FAILED;
     default:
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("a thunk in an unknown state %d"),
-                   cont->state);
+                   report->state);
       return 0;
     }
 }
@@ -1630,15 +2217,15 @@ rthunk_client_report_finished (GPtrArray             *done,
 {
   for (guint k = 0; k < done->len; k++)
     {
-      RthunkWireVarCont *cont = g_ptr_array_index (done, k);
+      ThunkReport *report = g_ptr_array_index (done, k);
       g_autoptr(GBytes) id = NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = NULL;
 
-      if (cont->id == NULL || cont->id->len == 0)
+      if (report->id == NULL || report->id->len == 0)
         continue;
-      id = g_bytes_new (cont->id->data, cont->id->len);
-      var_cont_result (cont, &value, &error);
+      id = g_bytes_new (report->id->data, report->id->len);
+      var_cont_result (report, &value, &error);
       func (id, value, error, user_data);
     }
 }
@@ -1650,25 +2237,14 @@ rthunk_client_await_run (RthunkClient  *self,
                          GCancellable  *cancellable,
                          GError       **error)
 {
-  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(RthunkWireAuth) auth = new_auth (self);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
+  g_autoptr(GByteArray) message = await_message (self, ids, timeout_ms);
+  g_autoptr(GPtrArray) done = NULL;
   RthunkCall call;
-  gboolean ok;
 
-  for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, wire_thunk_for_id (g_ptr_array_index (ids, k)));
   if (!rthunk_call_begin (&call, self->pool, cancellable, error))
     return NULL;
-  ok = rthunk_wire_remote_execution_service_if_thunk_await (call.conn->stub, &done, thunks,
-                                                            (gint32) MIN (timeout_ms, G_MAXINT32),
-                                                            auth, &invalid, &denied, &call_error) ||
-       call_failed (self, call.conn, call_error,
-                    invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
-  if (!rthunk_call_end (&call, ok, error))
+  done = call_for_reports (self, call.conn, message, &THUNK_AWAIT, NULL, error);
+  if (!rthunk_call_end (&call, done != NULL, error))
     return NULL;
   return g_steal_pointer (&done);
 }
@@ -1792,7 +2368,8 @@ rthunk_client_poll_result (RthunkWireVarCont  *cont,
                            GError            **error)
 {
   g_autoptr(RthunkValue) result = NULL;
-  RthunkThunkState state = var_cont_result (cont, &result, error);
+  g_autoptr(ThunkReport) report = report_from_var_cont (cont);
+  RthunkThunkState state = var_cont_result (report, &result, error);
 
   if (value != NULL)
     *value = g_steal_pointer (&result);
@@ -1868,7 +2445,7 @@ rthunk_client_get_pending_thunk (RthunkValue  *value,
 
 typedef struct
 {
-  RthunkWireEvalRequest *request;
+  GBytes *request;              /* the EvalRequest struct */
   RthunkValue *value;           /* the pending value given out */
   RthunkClientSentFunc func;
   gpointer data;
@@ -1878,7 +2455,7 @@ typedef struct
 static void
 queued_free (Queued *queued)
 {
-  g_object_unref (queued->request);
+  g_bytes_unref (queued->request);
   rthunk_value_unref (queued->value);
   if (queued->destroy != NULL)
     queued->destroy (queued->data);
@@ -1934,20 +2511,21 @@ rthunk_client_enqueue (RthunkClient          *self,
   g_autoptr(GPtrArray) closure = g_ptr_array_new ();   /* no user function */
   g_autoptr(RthunkType) type = NULL;
   g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
+  g_autoptr(GByteArray) request = g_byte_array_new ();
   DefHasher h = { NULL, };
-  RthunkWireEvalRequest *request;
   Queued *queued;
 
   if ((catalog = dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = dup_catalog (self)) == NULL))
     return NULL;
-  if ((request = build_request (self, catalog, expr, inputs, &h, closure, FALSE, &type, error)) == NULL)
+  if (!build_request (self, catalog, expr, inputs, &h, closure, FALSE, request, &type, error))
     return NULL;
   g_byte_array_append (id, thunk_id, RTHUNK_CLIENT_ID_LEN);
-  rthunk_wire_set_bytes (&request->thunkId, thunk_id, RTHUNK_CLIENT_ID_LEN);
-  request->__isset_thunkId = TRUE;
+  rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);
+  rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);
+  rthunk_codec_put_stop (request);
   queued = g_new0 (Queued, 1);
-  queued->request = request;
+  queued->request = g_byte_array_free_to_bytes (g_steal_pointer (&request));
   queued->value = new_pending (self, id, type, FALSE);
   queued->func = func;
   queued->data = data;
@@ -1970,6 +2548,47 @@ rthunk_client_get_queued (RthunkClient *self)
   return n;
 }
 
+/* The oldest queued submissions, at most RTHUNK_CLIENT_MAX_BATCH, taken
+ * off the queue; NULL (nothing allocated: every submit flushes) when none
+ * is queued. */
+static GPtrArray *
+take_batch (RthunkClient *self)
+{
+  GPtrArray *batch = NULL;
+  guint n;
+
+  g_mutex_lock (&self->outbox_lock);
+  if ((n = MIN (self->outbox->len, RTHUNK_CLIENT_MAX_BATCH)) > 0)
+    {
+      batch = g_ptr_array_new_full (n, (GDestroyNotify) queued_free);
+      for (guint k = 0; k < n; k++)
+        g_ptr_array_add (batch, g_ptr_array_index (self->outbox, k));
+      /* the queue has no free function: they are the batch's now */
+      g_ptr_array_remove_range (self->outbox, 0, n);
+    }
+  g_mutex_unlock (&self->outbox_lock);
+  return batch;
+}
+
+/* The submitBatch call of the queued submissions @batch. */
+static GByteArray *
+batch_message (RthunkClient *self,
+               GPtrArray    *batch)
+{
+  GByteArray *out = message_begin (SUBMIT_BATCH.method);
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, batch->len);
+  for (guint k = 0; k < batch->len; k++)
+    {
+      GBytes *request = ((Queued *) g_ptr_array_index (batch, k))->request;
+
+      g_byte_array_append (out, g_bytes_get_data (request, NULL), g_bytes_get_size (request));
+    }
+  message_end (self, out, 2);
+  return out;
+}
+
 /* Tells each queued submission of @batch how it went: @answers from the
  * server, or @failure for all. */
 static void
@@ -1981,16 +2600,15 @@ report_sent (RthunkClient *self,
   for (guint k = 0; k < batch->len; k++)
     {
       Queued *queued = g_ptr_array_index (batch, k);
-      RthunkWireRemoteThunk *thunk = answers != NULL && k < answers->len ? g_ptr_array_index (answers, k) : NULL;
+      ThunkReport *report = answers != NULL && k < answers->len ? g_ptr_array_index (answers, k) : NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = failure != NULL ? g_error_copy (failure) : NULL;
 
-      if (error == NULL && thunk == NULL)
+      if (error == NULL && report == NULL)
         error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
                              _("server %s answered fewer submissions than it was sent"), self->address);
-      else if (error == NULL && thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE)
-        value = finished_value (thunk->state, thunk->__isset_value ? thunk->value : NULL,
-                                thunk->__isset_error ? thunk->error : NULL, &error);
+      else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE)
+        value = report_outcome (report, &error);
       if (error != NULL)
         {
           RemoteHandle *handle = rthunk_value_get_handle (queued->value);
@@ -2018,35 +2636,19 @@ rthunk_client_flush (RthunkClient  *self,
   g_mutex_lock (&self->flush_lock);
   for (;;)
     {
-      g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) queued_free);
-      g_autoptr(GPtrArray) requests = g_ptr_array_new ();
-      g_autoptr(GPtrArray) answers = g_ptr_array_new_with_free_func (g_object_unref);
-      g_autoptr(RthunkWireAuth) auth = new_auth (self);
+      g_autoptr(GPtrArray) batch = take_batch (self);
+      g_autoptr(GByteArray) message = NULL;
+      g_autoptr(GPtrArray) answers = NULL;
       g_autoptr(GError) failure = NULL;
-      RthunkWireInvalidRequest *invalid = NULL;
-      RthunkWireOverloaded *overloaded = NULL;
-      RthunkWireNotAuthorized *denied = NULL;
-      GError *call_error = NULL;
       RthunkCall call;
-      gboolean sent;
 
-      g_mutex_lock (&self->outbox_lock);
-      while (self->outbox->len > 0 && batch->len < RTHUNK_CLIENT_MAX_BATCH)
-        g_ptr_array_add (batch, g_ptr_array_steal_index (self->outbox, 0));
-      g_mutex_unlock (&self->outbox_lock);
-      if (batch->len == 0)
+      if (batch == NULL)
         break;
-      for (guint k = 0; k < batch->len; k++)
-        g_ptr_array_add (requests, ((Queued *) g_ptr_array_index (batch, k))->request);
+      message = batch_message (self, batch);
       if (rthunk_call_begin (&call, self->pool, NULL, &failure))
         {
-          sent = rthunk_wire_remote_execution_service_if_submit_batch (
-                   call.conn->stub, &answers, requests, auth, &invalid, &overloaded, &denied, &call_error);
-          if (!sent)
-            call_failed (self, call.conn, call_error,
-                         invalid != NULL ? (GObject *) invalid
-                         : overloaded != NULL ? (GObject *) overloaded : (GObject *) denied, &failure);
-          rthunk_call_end (&call, sent, &failure);
+          answers = call_for_reports (self, call.conn, message, &SUBMIT_BATCH, NULL, &failure);
+          rthunk_call_end (&call, answers != NULL, &failure);
         }
       report_sent (self, batch, failure == NULL ? answers : NULL, failure);
       if (failure != NULL && ok)

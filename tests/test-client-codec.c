@@ -1,0 +1,837 @@
+/* test-client-codec.c — RthunkClient's hot calls written and read as bytes
+ *
+ * submitEvalRequest, submitBatch and thunkAwait are encoded and decoded by
+ * rthunk-codec in the client, and only replies the codec does not expect
+ * go to the generated Thrift code. Against a real rthunkd: values of every
+ * kind come back as the server computed them, inputs of every kind reach
+ * it intact, the request is byte for byte what the generated code writes,
+ * and the errors are the ones they always were. Through a proxy that
+ * forges the server's replies: every reply the codec leaves to the
+ * generated code (an odd seqid, an exception, an EXCEPTION message, a
+ * value it refuses) still gives the value or error it gave before, and
+ * leaves the connection as it did.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "rthunk.h"
+#include "rthunk-check.h"
+#include "rthunk-codec.h"
+#include "rthunk-frame.h"
+#include "rthunk-type-private.h"
+#include "rthunk-wire.h"
+#include "testutil.h"
+
+#define TOKEN "codec-Token-7"
+
+static TestServer *shared_server;
+static TestServer *auth_server;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static RthunkClient *
+new_client (const char *address,
+            const char *token)
+{
+  RthunkClient *client = g_object_new (RTHUNK_TYPE_CLIENT, "address", address, "max-connections", 1, NULL);
+
+  if (token != NULL)
+    rthunk_client_set_token (client, token);
+  return client;
+}
+
+/* The value of @text submitted with @inputs, forced; NULL with @error set. */
+static RthunkValue *
+eval_remote (RthunkClient  *client,
+             const char    *text,
+             GHashTable    *inputs,
+             GHashTable    *defs,
+             GError       **error)
+{
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
+  g_autoptr(RthunkValue) value = rthunk_client_submit_full (client, expr, inputs, defs, error);
+
+  if (value == NULL)
+    return NULL;
+  return rthunk_value_force (value, error);
+}
+
+static void
+assert_eval (RthunkClient *client,
+             const char   *text,
+             const char   *printed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = eval_remote (client, text, NULL, NULL, &error);
+  g_autofree char *got = NULL;
+
+  g_assert_no_error (error);
+  got = rthunk_value_to_string (value);
+  g_assert_cmpstr (got, ==, printed);
+}
+
+static void
+assert_eval_fails (RthunkClient *client,
+                   const char   *text,
+                   gint          code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = eval_remote (client, text, NULL, NULL, &error);
+
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, code);
+}
+
+static GHashTable *
+inputs_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_value_unref);
+}
+
+/* ---- values of every kind, computed by the server ------------------------ */
+
+typedef struct
+{
+  const char *path;
+  const char *text;
+  const char *printed;          /* NULL: it fails with @code */
+  gint code;
+} ValueCase;
+
+static const ValueCase value_cases[] = {
+  { "/client-codec/result/int", "(+ 1 2)", "3", 0 },
+  { "/client-codec/result/int-negative", "(- 0 5)", "-5", 0 },
+  { "/client-codec/result/int-large", "(* 4294967296 2147483647)", "9223372032559808512", 0 },
+  { "/client-codec/result/float", "(* 1.5 2.25)", "3.375", 0 },
+  { "/client-codec/result/bool-true", "(< 1 2)", "true", 0 },
+  { "/client-codec/result/bool-false", "(empty? [1])", "false", 0 },
+  { "/client-codec/result/nil", "nil", "nil", 0 },
+  { "/client-codec/result/string-non-ascii", "(concat \"héllo \" \"wörld ☃ 日本\")",
+    "\"héllo wörld ☃ 日本\"", 0 },
+  { "/client-codec/result/string-empty", "(substr \"abc\" 1 0)", "\"\"", 0 },
+  { "/client-codec/result/list-empty", "(range 0 0)", "[]", 0 },
+  { "/client-codec/result/list-nested", "(reverse [[1 2] [] [3]])", "[[3] [] [1 2]]", 0 },
+  { "/client-codec/result/list-of-strings", "[[\"é\"] [\"☃\" \"\"]]", "[[\"é\"] [\"☃\" \"\"]]", 0 },
+  { "/client-codec/result/list-of-floats", "(map (fn [x] (* x 0.5)) [1.0 3.0])", "[0.5 1.5]", 0 },
+  { "/client-codec/result/delayed", "(delay 50 [true false])", "[true false]", 0 },
+  { "/client-codec/failed/division-by-zero", "(/ 1 0)", NULL, RTHUNK_ERROR_DIVISION_BY_ZERO },
+  { "/client-codec/failed/index-out-of-range", "(nth [1 2] 5)", NULL, RTHUNK_ERROR_INDEX_OUT_OF_RANGE },
+  { "/client-codec/failed/delayed", "(delay 50 (/ 1 0))", NULL, RTHUNK_ERROR_DIVISION_BY_ZERO },
+  { "/client-codec/refused/unbound-name", "(frobnicate 1)", NULL, RTHUNK_ERROR_UNBOUND_NAME },
+  { "/client-codec/refused/type-mismatch", "(+ 1 \"a\")", NULL, RTHUNK_ERROR_TYPE_MISMATCH },
+};
+
+static void
+test_value (gconstpointer data)
+{
+  const ValueCase *c = data;
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+
+  if (c->printed != NULL)
+    assert_eval (client, c->text, c->printed);
+  else
+    assert_eval_fails (client, c->text, c->code);
+  /* twice: the second time the memo's encoded Ast is sent */
+  if (c->printed != NULL)
+    assert_eval (client, c->text, c->printed);
+  else
+    assert_eval_fails (client, c->text, c->code);
+}
+
+/* ---- inputs of every kind, sent to the server and back -------------------- */
+
+/* A list of @a and @b (each taken), of @a alone, or empty. */
+static RthunkValue *
+list_of (RthunkValue *a,
+         RthunkValue *b)
+{
+  RthunkValue **items = g_new0 (RthunkValue *, 2);
+
+  items[0] = a;
+  items[1] = b;
+  return rthunk_value_new_list_take (items, b != NULL ? 2 : a != NULL ? 1 : 0);
+}
+
+static void
+test_inputs_round_trip (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+
+  g_ptr_array_add (values, rthunk_value_new_int (G_MININT64));
+  g_ptr_array_add (values, rthunk_value_new_int (G_MAXINT64));
+  g_ptr_array_add (values, rthunk_value_new_float (0.1));
+  g_ptr_array_add (values, rthunk_value_new_float (-0.0));
+  g_ptr_array_add (values, rthunk_value_new_float (1e308));
+  g_ptr_array_add (values, rthunk_value_new_float (5e-324));
+  g_ptr_array_add (values, rthunk_value_new_bool (TRUE));
+  g_ptr_array_add (values, rthunk_value_new_nil ());
+  g_ptr_array_add (values, rthunk_value_new_str (""));
+  g_ptr_array_add (values, rthunk_value_new_str ("naïve ☃ 日本語 \xf0\x9f\x98\x80"));
+  g_ptr_array_add (values, list_of (NULL, NULL));
+  g_ptr_array_add (values, list_of (list_of (rthunk_value_new_int (1), rthunk_value_new_int (2)),
+                                    list_of (NULL, NULL)));
+  g_ptr_array_add (values, list_of (list_of (rthunk_value_new_str ("é"), NULL),
+                                    list_of (rthunk_value_new_str ("☃"), rthunk_value_new_str ("x"))));
+  for (guint k = 0; k < values->len; k++)
+    {
+      RthunkValue *sent = g_ptr_array_index (values, k);
+      g_autoptr(GHashTable) inputs = inputs_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RthunkValue) back = NULL;
+      g_autofree char *printed = rthunk_value_to_string (sent);
+
+      g_test_message ("input %s", printed);
+      g_hash_table_insert (inputs, g_strdup ("x"), rthunk_value_ref (sent));
+      back = eval_remote (client, "x", inputs, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (rthunk_value_equal (back, sent));
+      if (rthunk_value_get_kind (sent) == RTHUNK_VALUE_FLOAT)
+        {
+          double a = rthunk_value_get_float (sent), b = rthunk_value_get_float (back);
+
+          /* the same bits: -0.0 stays negative */
+          g_assert_cmpmem (&a, sizeof a, &b, sizeof b);
+        }
+    }
+}
+
+/* An input that is still running on the server travels as a THUNK node. */
+static void
+test_inputs_pending (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(RthunkNode) slow = test_parse_one ("(delay 300 [\"ü\" \"é\"])");
+  g_autoptr(GHashTable) inputs = inputs_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) pending = rthunk_client_submit (client, slow, NULL, &error);
+  g_autoptr(RthunkValue) value = NULL;
+  g_autofree char *printed = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (rthunk_value_is_pending (pending));
+  g_hash_table_insert (inputs, g_strdup ("p"), rthunk_value_ref (pending));
+  value = eval_remote (client, "(len p)", inputs, NULL, &error);
+  g_assert_no_error (error);
+  printed = rthunk_value_to_string (value);
+  g_assert_cmpstr (printed, ==, "2");
+}
+
+/* ---- submitBatch and thunkAwait ------------------------------------------ */
+
+static void
+test_batch (void)
+{
+  static const char *const texts[] = { "(+ 1 2)", "(/ 1 0)", "(concat \"a\" \"é\")", "(delay 200 7)" };
+  static const char *const printed[] = { "3", NULL, "\"aé\"", "7" };
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(GPtrArray) exprs = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint k = 0; k < G_N_ELEMENTS (texts); k++)
+    g_ptr_array_add (exprs, test_parse_one (texts[k]));
+  values = rthunk_client_submit_batch (client, exprs, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (values->len, ==, G_N_ELEMENTS (texts));
+  for (guint k = 0; k < values->len; k++)
+    {
+      g_autoptr(GError) force_error = NULL;
+      g_autoptr(RthunkValue) value = rthunk_value_force (g_ptr_array_index (values, k), &force_error);
+      g_autofree char *got = value != NULL ? rthunk_value_to_string (value) : NULL;
+
+      if (printed[k] == NULL)
+        g_assert_error (force_error, RTHUNK_ERROR, RTHUNK_ERROR_DIVISION_BY_ZERO);
+      else
+        g_assert_cmpstr (got, ==, printed[k]);
+    }
+}
+
+typedef struct
+{
+  guint done;
+  GString *seen;
+} AwaitSeen;
+
+static void
+note_finished (GBytes       *id,
+               RthunkValue  *value,
+               const GError *error,
+               gpointer      user_data)
+{
+  AwaitSeen *seen = user_data;
+  g_autofree char *printed = value != NULL ? rthunk_value_to_string (value) : g_strdup (error->message);
+
+  seen->done++;
+  g_string_append_printf (seen->seen, "%s;", printed);
+}
+
+static void
+test_await_many (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(RthunkNode) expr = test_parse_one ("(delay 200 \"ü\")");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) pending = rthunk_client_submit (client, expr, NULL, &error);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GString) seen_text = g_string_new (NULL);
+  AwaitSeen seen = { 0, seen_text };
+  GBytes *id = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (rthunk_client_get_pending_thunk (pending, &id) == client);
+  g_ptr_array_add (ids, id);
+  while (seen.done == 0)
+    {
+      g_assert_true (rthunk_client_await_many (client, ids, 5000, note_finished, &seen, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpstr (seen_text->str, ==, "\"ü\";");
+}
+
+/* ---- the errors the generated code reads --------------------------------- */
+
+/* MissingDefinitions goes to the generated code, putDefinitions follows on
+ * the same connection, and the request is sent again. */
+static void
+test_missing_definitions (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(GHashTable) defs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                      (GDestroyNotify) rthunk_node_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) first = NULL;
+  g_autoptr(RthunkValue) again = NULL;
+
+  g_hash_table_insert (defs, g_strdup ("codec-sq"), test_parse_one ("(defn codec-sq [x] (* x x))"));
+  g_hash_table_insert (defs, g_strdup ("codec-sumsq"),
+                       test_parse_one ("(defn codec-sumsq [a b] (+ (codec-sq a) (codec-sq b)))"));
+  first = eval_remote (client, "(codec-sumsq 3 4)", NULL, defs, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (first), ==, 25);
+  g_assert_cmpuint (rthunk_client_get_definitions_sent (client), ==, 2);
+  again = eval_remote (client, "(codec-sumsq 1 2)", NULL, defs, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (again), ==, 5);
+  g_assert_cmpuint (rthunk_client_get_definitions_sent (client), ==, 2);
+  /* the exception left the connection usable */
+  g_assert_cmpuint (rthunk_client_get_connections_opened (client), ==, 1);
+}
+
+/* The token travels in every hot call; a wrong one is refused in each. */
+static void
+test_token (void)
+{
+  g_autoptr(RthunkClient) client = new_client (auth_server->address, TOKEN);
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ 40 2)");
+  g_autoptr(RthunkNode) slow_expr = test_parse_one ("(delay 300 1)");
+  g_autoptr(GPtrArray) exprs = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(RthunkValue) slow = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GError) error = NULL;
+  GBytes *id = NULL;
+
+  assert_eval (client, "(+ 40 2)", "42");
+  g_ptr_array_add (exprs, rthunk_node_ref (expr));
+  values = rthunk_client_submit_batch (client, exprs, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&values, g_ptr_array_unref);
+  slow = rthunk_client_submit (client, slow_expr, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (rthunk_client_get_pending_thunk (slow, &id) == client);
+  g_ptr_array_add (ids, id);
+
+  rthunk_client_set_token (client, "not-" TOKEN);
+  value = rthunk_client_submit (client, expr, NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED);
+  g_clear_error (&error);
+  values = rthunk_client_submit_batch (client, exprs, NULL, &error);
+  g_assert_null (values);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED);
+  g_clear_error (&error);
+  g_assert_false (rthunk_client_await_many (client, ids, 1000, note_finished, NULL, &error));
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED);
+  /* exceptions do not break the connection */
+  g_assert_cmpuint (rthunk_client_get_connections_opened (client), ==, 1);
+}
+
+/* ---- the request, byte for byte -------------------------------------------- */
+
+/* A proxy between a client and a real server that keeps the last
+ * submitEvalRequest it passed on, and may answer it with a forged reply
+ * instead of the server's (or, a NULL reply, close the connection). */
+typedef GBytes *(*ForgeFunc) (GBytes *reply);
+
+typedef struct
+{
+  int listen_fd;
+  char *address;
+  TestServer *upstream;
+  ForgeFunc forge;
+  GThread *thread;
+  GMutex lock;
+  int client_fd;                /* (lock) the connection being served, or -1 */
+  GBytes *last_request;         /* (lock) */
+} Proxy;
+
+static gboolean
+is_submit (GBytes *message)
+{
+  RthunkCodecIn in;
+  const guint8 *name;
+  guint32 len;
+  guint8 type;
+  gint32 seqid;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (message, &size);
+
+  rthunk_codec_in_init (&in, data, size);
+  return rthunk_codec_get_message (&in, &name, &len, &type, &seqid) &&
+         len == strlen ("submitEvalRequest") && memcmp (name, "submitEvalRequest", len) == 0;
+}
+
+static void
+proxy_serve (Proxy *proxy,
+             int    fd)
+{
+  int up = test_server_connect (proxy->upstream);
+
+  for (;;)
+    {
+      g_autoptr(GBytes) request = rthunk_frame_read (fd, 0, NULL);
+      g_autoptr(GBytes) reply = NULL;
+      gboolean submit;
+
+      if (request == NULL)
+        break;
+      submit = is_submit (request);
+      if (submit)
+        {
+          g_mutex_lock (&proxy->lock);
+          g_clear_pointer (&proxy->last_request, g_bytes_unref);
+          proxy->last_request = g_bytes_ref (request);
+          g_mutex_unlock (&proxy->lock);
+        }
+      /* a dead server: the client's connection is closed */
+      if (!rthunk_frame_write (up, g_bytes_get_data (request, NULL), g_bytes_get_size (request), NULL) ||
+          (reply = rthunk_frame_read (up, 0, NULL)) == NULL)
+        break;
+      if (submit && proxy->forge != NULL)
+        {
+          GBytes *forged = proxy->forge (reply);
+
+          g_bytes_unref (reply);
+          if ((reply = forged) == NULL)
+            break;
+        }
+      if (!rthunk_frame_write (fd, g_bytes_get_data (reply, NULL), g_bytes_get_size (reply), NULL))
+        break;
+    }
+  close (up);
+}
+
+static gpointer
+proxy_run (gpointer data)
+{
+  Proxy *proxy = data;
+  int fd;
+
+  while ((fd = accept (proxy->listen_fd, NULL, NULL)) >= 0)
+    {
+      g_mutex_lock (&proxy->lock);
+      proxy->client_fd = fd;
+      g_mutex_unlock (&proxy->lock);
+      proxy_serve (proxy, fd);
+      g_mutex_lock (&proxy->lock);
+      proxy->client_fd = -1;
+      g_mutex_unlock (&proxy->lock);
+      close (fd);
+    }
+  return NULL;
+}
+
+static Proxy *
+proxy_start (TestServer *upstream,
+             ForgeFunc   forge)
+{
+  Proxy *proxy = g_new0 (Proxy, 1);
+  struct sockaddr_in addr = { 0, };
+  socklen_t len = sizeof addr;
+
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  proxy->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (proxy->listen_fd, >=, 0);
+  g_assert_cmpint (bind (proxy->listen_fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (listen (proxy->listen_fd, 8), ==, 0);
+  g_assert_cmpint (getsockname (proxy->listen_fd, (struct sockaddr *) &addr, &len), ==, 0);
+  proxy->address = g_strdup_printf ("127.0.0.1:%u", ntohs (addr.sin_port));
+  proxy->upstream = upstream;
+  proxy->forge = forge;
+  proxy->client_fd = -1;
+  g_mutex_init (&proxy->lock);
+  proxy->thread = g_thread_new ("proxy", proxy_run, proxy);
+  return proxy;
+}
+
+static void
+proxy_stop (Proxy *proxy)
+{
+  /* wakes the blocked read() and accept() */
+  g_mutex_lock (&proxy->lock);
+  if (proxy->client_fd >= 0)
+    shutdown (proxy->client_fd, SHUT_RDWR);
+  g_mutex_unlock (&proxy->lock);
+  shutdown (proxy->listen_fd, SHUT_RDWR);
+  g_thread_join (proxy->thread);
+  close (proxy->listen_fd);
+  g_clear_pointer (&proxy->last_request, g_bytes_unref);
+  g_mutex_clear (&proxy->lock);
+  g_free (proxy->address);
+  g_free (proxy);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Proxy, proxy_stop)
+
+/* What the generated client writes for `(+ x 1)` with x bound to @x. */
+static GBytes *
+generated_request (RthunkClient *client,
+                   RthunkNode   *expr,
+                   RthunkValue  *x,
+                   const char   *token)
+{
+  g_autoptr(RthunkFrameTransport) transport = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  g_autoptr(GObject) stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                                          "input_protocol", protocol, "output_protocol", protocol, NULL);
+  g_autoptr(RthunkWireEvalRequest) request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
+  g_autoptr(RthunkWireAuth) auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, "token", token, NULL);
+  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (rthunk_client_get_catalog (client));
+  g_autoptr(GHashTable) node_types = NULL;
+  g_autoptr(RthunkType) x_type = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  g_autoptr(GError) error = NULL;
+  guint next_var = 0;
+
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  x_type = rthunk_type_of_value (x, &next_var, &error);
+  g_assert_no_error (error);
+  rthunk_checker_bind (checker, "x", x_type);
+  type = rthunk_checker_check_typed (checker, expr, &node_types, &error);
+  g_assert_no_error (error);
+  rthunk_wire_fill_ast (request->ast, expr, node_types);
+  g_assert_true (rthunk_wire_fill_value (binding->value, x, &error));
+  g_ptr_array_add (request->bindings, binding);
+  request->__isset_bindings = TRUE;
+  g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_eval_request (
+                   RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (stub), request, auth, &error));
+  g_assert_no_error (error);
+  return rthunk_frame_transport_take_output (transport);
+}
+
+static void
+test_request_bytes (void)
+{
+  g_autoptr(Proxy) proxy = proxy_start (auth_server, NULL);
+  g_autoptr(RthunkClient) client = new_client (proxy->address, TOKEN);
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ (len (nth x 1)) 1)");
+  g_autoptr(RthunkValue) x = list_of (list_of (rthunk_value_new_str ("é"), NULL),
+                                      list_of (rthunk_value_new_str ("☃"), rthunk_value_new_str ("")));
+  g_autoptr(GHashTable) inputs = inputs_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) expected = NULL;
+
+  g_hash_table_insert (inputs, g_strdup ("x"), rthunk_value_ref (x));
+  /* twice: the second request carries the memo's Ast */
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, inputs, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 3);
+      if (expected == NULL)
+        expected = generated_request (client, expr, x, TOKEN);
+      g_mutex_lock (&proxy->lock);
+      g_assert_true (g_bytes_equal (proxy->last_request, expected));
+      g_mutex_unlock (&proxy->lock);
+    }
+}
+
+/* ---- forged replies ----------------------------------------------------------- */
+
+/* A reply to submitEvalRequest with @seqid and, as its result struct's
+ * fields, @fields. */
+static GBytes *
+reply_new (guint8      type,
+           gint32      seqid,
+           GByteArray *fields)
+{
+  GByteArray *out = g_byte_array_new ();
+
+  rthunk_codec_put_i32 (out, (gint32) (0x80010000u | type));
+  rthunk_codec_put_string (out, "submitEvalRequest");
+  rthunk_codec_put_i32 (out, seqid);
+  g_byte_array_append (out, fields->data, fields->len);
+  rthunk_codec_put_stop (out);
+  g_byte_array_unref (fields);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* The server's reply, with another seqid: the codec leaves it to the
+ * generated code, which does not look at seqids. */
+static GBytes *
+forge_seqid (GBytes *reply)
+{
+  GByteArray *copy = g_byte_array_new ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (reply, &len);
+  guint32 name_len;
+
+  g_byte_array_append (copy, data, len);
+  memcpy (&name_len, data + 4, 4);
+  copy->data[4 + 4 + GUINT32_FROM_BE (name_len) + 3] ^= 7;
+  return g_byte_array_free_to_bytes (copy);
+}
+
+static GBytes *
+forge_application_exception (GBytes *reply)
+{
+  GByteArray *fields = g_byte_array_new ();
+
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_string (fields, "forged failure");
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_I32, 2);
+  rthunk_codec_put_i32 (fields, 6);
+  return reply_new (RTHUNK_CODEC_EXCEPTION, 0, fields);
+}
+
+/* A Value of one node: an INT 7 or, @forward, a LIST whose item is not an
+ * earlier node (which the client must refuse). */
+static void
+put_one_node_value (GByteArray *out,
+                    gboolean    forward)
+{
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 1);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  if (forward)
+    {
+      rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_LIST);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 6);
+      rthunk_codec_put_list (out, RTHUNK_CODEC_I32, 1);
+      rthunk_codec_put_i32 (out, 1);
+    }
+  else
+    {
+      rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_INT);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I64, 3);
+      rthunk_codec_put_i64 (out, 7);
+    }
+  rthunk_codec_put_stop (out);          /* the node */
+  rthunk_codec_put_stop (out);          /* the Value */
+}
+
+/* A RemoteThunk field 0 of a finished thunk whose value is one node (see
+ * put_one_node_value()); with @unknown, a field no version of the IDL has. */
+static void
+put_done_thunk (GByteArray *fields,
+                gboolean    forward,
+                gboolean    unknown)
+{
+  static const guint8 id[16] = { 1, 2, 3 };
+
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_STRUCT, 0);
+  if (unknown)
+    {
+      rthunk_codec_put_field (fields, RTHUNK_CODEC_LIST, 9);
+      rthunk_codec_put_list (fields, RTHUNK_CODEC_STRING, 1);
+      rthunk_codec_put_string (fields, "from a newer server");
+    }
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_binary (fields, id, sizeof id);
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_I32, 3);
+  rthunk_codec_put_i32 (fields, RTHUNK_WIRE_THUNK_STATE_DONE);
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_STRUCT, 4);
+  put_one_node_value (fields, forward);
+  rthunk_codec_put_stop (fields);
+}
+
+/* An exception struct { 1: code, 2: message } as field @id. */
+static void
+put_exception (GByteArray *fields,
+               gint16      id,
+               gint32      code,
+               const char *message)
+{
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_STRUCT, id);
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_I32, 1);
+  rthunk_codec_put_i32 (fields, code);
+  rthunk_codec_put_field (fields, RTHUNK_CODEC_STRING, 2);
+  rthunk_codec_put_string (fields, message);
+  rthunk_codec_put_stop (fields);
+}
+
+/* A result and an exception: the generated code reports the exception. */
+static GBytes *
+forge_result_and_type_failure (GBytes *reply)
+{
+  GByteArray *fields = g_byte_array_new ();
+
+  put_done_thunk (fields, FALSE, FALSE);
+  put_exception (fields, 2, RTHUNK_ERROR_TYPE_MISMATCH, "forged type failure");
+  return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
+}
+
+static GBytes *
+forge_overloaded (GBytes *reply)
+{
+  GByteArray *fields = g_byte_array_new ();
+
+  put_exception (fields, 4, RTHUNK_ERROR_OVERLOADED, "forged overload");
+  return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
+}
+
+static GBytes *
+forge_refused_value (GBytes *reply)
+{
+  GByteArray *fields = g_byte_array_new ();
+
+  put_done_thunk (fields, TRUE, FALSE);
+  return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
+}
+
+/* A finished thunk with an unknown field: the codec skips it. */
+static GBytes *
+forge_unknown_field (GBytes *reply)
+{
+  GByteArray *fields = g_byte_array_new ();
+
+  put_done_thunk (fields, FALSE, TRUE);
+  return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
+}
+
+static GBytes *
+forge_close (GBytes *reply)
+{
+  return NULL;
+}
+
+typedef struct
+{
+  const char *path;
+  ForgeFunc forge;
+  const char *printed;          /* NULL: it fails with @code */
+  gint code;
+  const char *message;          /* part of the error's message */
+  guint opened;                 /* connections opened after two calls */
+} ForgeCase;
+
+static const ForgeCase forge_cases[] = {
+  { "/client-codec/forged/seqid", forge_seqid, "3", 0, NULL, 1 },
+  { "/client-codec/forged/unknown-field", forge_unknown_field, "7", 0, NULL, 1 },
+  { "/client-codec/forged/result-and-exception", forge_result_and_type_failure, NULL,
+    RTHUNK_ERROR_TYPE_MISMATCH, "forged type failure", 1 },
+  { "/client-codec/forged/overloaded", forge_overloaded, NULL, RTHUNK_ERROR_OVERLOADED, "forged overload", 1 },
+  { "/client-codec/forged/refused-value", forge_refused_value, NULL, RTHUNK_ERROR_INVALID_REQUEST, NULL, 1 },
+  { "/client-codec/forged/application-exception", forge_application_exception, NULL,
+    RTHUNK_ERROR_CONNECTION_LOST, "forged failure", 2 },
+  { "/client-codec/forged/connection-closed", forge_close, NULL, RTHUNK_ERROR_CONNECTION_LOST, NULL, 2 },
+};
+
+static void
+test_forged (gconstpointer data)
+{
+  const ForgeCase *c = data;
+  g_autoptr(Proxy) proxy = proxy_start (shared_server, c->forge);
+  g_autoptr(RthunkClient) client = new_client (proxy->address, NULL);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RthunkValue) value = eval_remote (client, "(+ 1 2)", NULL, NULL, &error);
+
+      if (c->printed != NULL)
+        {
+          g_autofree char *got = NULL;
+
+          g_assert_no_error (error);
+          got = rthunk_value_to_string (value);
+          g_assert_cmpstr (got, ==, c->printed);
+          continue;
+        }
+      g_assert_null (value);
+      g_assert_error (error, RTHUNK_ERROR, c->code);
+      if (c->message != NULL)
+        g_assert_nonnull (strstr (error->message, c->message));
+    }
+  /* an exception keeps the connection; a broken call drops it */
+  g_assert_cmpuint (rthunk_client_get_connections_opened (client), ==, c->opened);
+}
+
+/* ---- a dead server ------------------------------------------------------------ */
+
+static void
+test_dead_server (void)
+{
+  TestServer *server = test_server_start ("codec-dead", NULL);
+  g_autoptr(Proxy) proxy = proxy_start (server, NULL);
+  g_autoptr(RthunkClient) client = new_client (proxy->address, NULL);
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ 1 2)");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+
+  assert_eval (client, "(+ 1 2)", "3");
+  /* the proxy's connection stays open; the server behind it dies */
+  test_server_kill (server);
+  value = rthunk_client_submit (client, expr, NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  const char *args[] = { "--workers", "4", NULL };
+  const char *auth_args[] = { "--workers", "2", "--token-file", NULL, NULL };
+  g_autofree char *token_file = NULL;
+  g_autoptr(GError) error = NULL;
+  int fd, rc;
+
+  g_test_init (&argc, &argv, NULL);
+  fd = g_file_open_tmp ("test-client-codec-XXXXXX", &token_file, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (token_file, TOKEN "\n", -1, &error));
+  close (fd);
+  auth_args[3] = token_file;
+  shared_server = test_server_start ("client-codec", args);
+  auth_server = test_server_start ("client-codec-auth", auth_args);
+  for (guint k = 0; k < G_N_ELEMENTS (value_cases); k++)
+    g_test_add_data_func (value_cases[k].path, &value_cases[k], test_value);
+  g_test_add_func ("/client-codec/inputs/round-trip", test_inputs_round_trip);
+  g_test_add_func ("/client-codec/inputs/pending", test_inputs_pending);
+  g_test_add_func ("/client-codec/batch/values-and-failures", test_batch);
+  g_test_add_func ("/client-codec/await/many", test_await_many);
+  g_test_add_func ("/client-codec/errors/missing-definitions", test_missing_definitions);
+  g_test_add_func ("/client-codec/errors/token", test_token);
+  g_test_add_func ("/client-codec/errors/dead-server", test_dead_server);
+  g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);
+  for (guint k = 0; k < G_N_ELEMENTS (forge_cases); k++)
+    g_test_add_data_func (forge_cases[k].path, &forge_cases[k], test_forged);
+  rc = g_test_run ();
+  test_server_stop (shared_server);
+  test_server_stop (auth_server);
+  g_unlink (token_file);
+  return rc;
+}
