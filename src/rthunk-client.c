@@ -1705,7 +1705,6 @@ checked_key (RthunkNode *expr,
              GPtrArray  *input_types)
 {
   GString *key = g_string_new (NULL);
-
   guintptr address = (guintptr) expr;
 
   g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
@@ -1777,9 +1776,9 @@ bound_clear (Bound *bound)
 }
 
 static void
-bind (GArray     *bound,
-      const char *name,
-      RthunkType *type)
+bound_add (GArray     *bound,
+           const char *name,
+           RthunkType *type)
 {
   Bound b = { name, rthunk_type_ref (type) };
 
@@ -1813,7 +1812,7 @@ bind_inputs (RthunkClient   *self,
       if ((handle != NULL && handle->type != NULL) || foreign != NULL)
         {
           handle = handle != NULL ? handle : foreign;
-          bind (bound, name, handle->type);
+          bound_add (bound, name, handle->type);
           put_thunk_binding (bindings, name, handle, foreign != NULL);
           g_ptr_array_add (input_types, typed_name (name, handle->type));
           continue;
@@ -1821,7 +1820,7 @@ bind_inputs (RthunkClient   *self,
       forced = rthunk_value_force (value, error);
       if (forced == NULL || (input_type = rthunk_type_of_value (forced, &next_var, error)) == NULL)
         return FALSE;
-      bind (bound, name, input_type);
+      bound_add (bound, name, input_type);
       if (!put_binding (bindings, name, forced, error))
         return FALSE;
       g_ptr_array_add (input_types, typed_name (name, input_type));
@@ -1846,8 +1845,11 @@ check_expression (RthunkCatalog  *catalog,
 
   rthunk_checker_set_remote_allowed (checker, FALSE);
   for (guint k = 0; k < bound->len; k++)
-    rthunk_checker_bind (checker, g_array_index (bound, Bound, k).name, g_array_index (bound, Bound, k).type);
+    {
+      Bound *b = &g_array_index (bound, Bound, k);
 
+      rthunk_checker_bind (checker, b->name, b->type);
+    }
   for (guint k = 0; k < closure->len; k++)
     {
       const char *def_name = g_ptr_array_index (closure, k);
