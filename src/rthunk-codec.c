@@ -979,6 +979,7 @@ typedef struct
   guint n_nodes;
   GHashTable *node_types;
   GHashTable *type_index;     /* type string → index */
+  GHashTable *type_seen;      /* a type term (pruned) → its index */
   GByteArray *types;          /* the encoded TypeTerm structs */
 } AstOut;
 
@@ -986,15 +987,24 @@ static gint32
 intern_type (AstOut     *a,
              RthunkType *type)
 {
-  g_autofree char *key = rthunk_type_to_string (type);
+  gpointer term = rthunk_type_prune (type);
+  g_autofree char *key = NULL;
   gpointer index;
   guint n = g_hash_table_size (a->type_index);
 
-  if (g_hash_table_lookup_extended (a->type_index, key, NULL, &index))
+  /* the same term again (basic types are one term each) needs no printing;
+   * equal types that are other terms are found by their printed form */
+  if (g_hash_table_lookup_extended (a->type_seen, term, NULL, &index))
     return GPOINTER_TO_INT (index);
-  rthunk_codec_put_type (a->types, type);
-  g_hash_table_insert (a->type_index, g_steal_pointer (&key), GINT_TO_POINTER (n));
-  return (gint32) n;
+  key = rthunk_type_to_string (type);
+  if (!g_hash_table_lookup_extended (a->type_index, key, NULL, &index))
+    {
+      rthunk_codec_put_type (a->types, type);
+      index = GINT_TO_POINTER (n);
+      g_hash_table_insert (a->type_index, g_steal_pointer (&key), index);
+    }
+  g_hash_table_insert (a->type_seen, term, index);
+  return GPOINTER_TO_INT (index);
 }
 
 static gint32
@@ -1074,9 +1084,10 @@ rthunk_codec_put_ast (GByteArray *out,
                       RthunkNode *root,
                       GHashTable *node_types)
 {
-  AstOut a = { g_byte_array_new (), 0, node_types, NULL, g_byte_array_new () };
+  AstOut a = { g_byte_array_new (), 0, node_types, NULL, NULL, g_byte_array_new () };
 
   a.type_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  a.type_seen = g_hash_table_new (NULL, NULL);
   put_ast_node (&a, root);
   rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
   rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, a.n_nodes);
@@ -1088,6 +1099,7 @@ rthunk_codec_put_ast (GByteArray *out,
   rthunk_codec_put_string (out, rthunk_node_get_source (root));
   rthunk_codec_put_stop (out);
   g_hash_table_unref (a.type_index);
+  g_hash_table_unref (a.type_seen);
   g_byte_array_unref (a.nodes);
   g_byte_array_unref (a.types);
 }
@@ -1219,10 +1231,10 @@ rthunk_codec_put_value (GByteArray   *out,
 }
 
 static gint32
-put_type_node (GByteArray *out,
-               RthunkType *type,
-               GHashTable *var_ids,
-               guint      *n_nodes)
+put_type_node (GByteArray  *out,
+               RthunkType  *type,
+               GHashTable **var_ids,
+               guint       *n_nodes)
 {
   RthunkTypeKind kind = rthunk_type_get_kind (type);
   guint n = rthunk_type_get_n_children (type);
@@ -1238,10 +1250,12 @@ put_type_node (GByteArray *out,
       gpointer key = rthunk_type_prune (type);
       gpointer id;
 
-      if (!g_hash_table_lookup_extended (var_ids, key, NULL, &id))
+      if (*var_ids == NULL)
+        *var_ids = g_hash_table_new (NULL, NULL);     /* most types have no variable */
+      if (!g_hash_table_lookup_extended (*var_ids, key, NULL, &id))
         {
-          id = GUINT_TO_POINTER (g_hash_table_size (var_ids));
-          g_hash_table_insert (var_ids, key, id);
+          id = GUINT_TO_POINTER (g_hash_table_size (*var_ids));
+          g_hash_table_insert (*var_ids, key, id);
         }
       rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
       rthunk_codec_put_i32 (out, (gint32) GPOINTER_TO_UINT (id));
@@ -1260,14 +1274,14 @@ void
 rthunk_codec_put_type (GByteArray *out,
                        RthunkType *type)
 {
-  g_autoptr(GHashTable) var_ids = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) var_ids = NULL;
   guint count_at, n_nodes = 0;
   guint32 be;
 
   rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
   rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 0);
   count_at = out->len - 4;
-  put_type_node (out, type, var_ids, &n_nodes);
+  put_type_node (out, type, &var_ids, &n_nodes);
   be = GUINT32_TO_BE (n_nodes);
   memcpy (out->data + count_at, &be, 4);
   rthunk_codec_put_stop (out);
