@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rthunk.h"
@@ -42,6 +43,14 @@ int LLVMFuzzerTestOneInput (const uint8_t  *data,
 
 static RthunkServerState *state;
 
+/* At exit the pool's workers may still be in a thunk: let them finish and
+ * free everything before the leak check looks. */
+static void
+free_state (void)
+{
+  g_clear_pointer (&state, rthunk_server_state_free);
+}
+
 int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
@@ -58,12 +67,14 @@ LLVMFuzzerInitialize (int    *argc,
   limits.max_thunks = 2000;
   limits.max_queued = 1000;
   limits.thunk_ttl_ms = 1000;
-  limits.fuel = 100000;
-  limits.deadline_ms = 1000;
+  limits.fuel = 5000;
+  limits.deadline_ms = 100;
+  limits.max_eval_bytes = 1024 * 1024;    /* results are kept: keep them small */
   limits.inline_budget_ms = 0;
   limits.cache_entries = 1000;
   limits.cache_bytes = 1024 * 1024;
   state = rthunk_server_state_new (catalog, "fuzz", &limits);
+  atexit (free_state);
   return 0;
 }
 
