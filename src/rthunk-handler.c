@@ -280,6 +280,37 @@ try_inline (RthunkServerState *state,
 
 static void run_fetch (gpointer data, gpointer user_data);
 
+/* The memo's hash of Ast bytes, eight bytes at a step (g_bytes_hash takes
+ * one; an Ast with its types is a few hundred bytes). */
+static guint
+hash_bytes (const guint8 *p,
+            gsize         len)
+{
+  guint64 h = 0x9e3779b97f4a7c15u ^ len;
+  gsize k = 0;
+
+  for (; k + 8 <= len; k += 8)
+    {
+      guint64 w;
+
+      memcpy (&w, p + k, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdu;
+      h ^= h >> 32;
+    }
+  for (; k < len; k++)
+    h = (h ^ p[k]) * 0x100000001b3u;
+  return (guint) (h ^ (h >> 29));
+}
+
+static guint
+ast_bytes_hash (gconstpointer key)
+{
+  gsize len;
+  const guint8 *p = g_bytes_get_data ((GBytes *) key, &len);
+
+  return hash_bytes (p, len);
+}
+
 RthunkServerState *
 rthunk_server_state_new (RthunkCatalog            *catalog,
                          const char               *name,
@@ -298,7 +329,7 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
   g_mutex_init (&state->memo_lock);
-  state->memo = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
+  state->memo = g_hash_table_new_full (ast_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                        (GDestroyNotify) checked_unref);
   g_mutex_init (&state->peers_lock);
   state->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
@@ -1504,12 +1535,11 @@ memo_insert (RthunkServerState *state,
              gsize              len,
              RthunkChecked     *checked)
 {
-  guint32 h = 2166136261u;
+  guint32 h;
 
   if (len > MEMO_MAX_AST_BYTES)
     return;
-  for (gsize k = 0; k < len; k++)
-    h = (h ^ ast[k]) * 16777619u;
+  h = hash_bytes (ast, len);
   g_mutex_lock (&state->memo_lock);
   /* kept the second time it is seen: a stream of requests each made once
    * (10^5 distinct (+ i 1)) would only churn the memo */
@@ -2080,6 +2110,7 @@ request_decode (RthunkServerState *state,
                 RthunkCodecIn     *in,
                 Request           *req)
 {
+  RthunkCodecIn ast;
   guint32 seen = 0, n;
   guint8 type;
   gint16 field;
@@ -2090,14 +2121,11 @@ request_decode (RthunkServerState *state,
     {
       if (field == 1 && type == RTHUNK_CODEC_STRUCT)
         {
-          RthunkCodecIn ast = *in;
-
-          /* the bytes first: seen before, they need no tree */
+          /* the bytes only: a closed request seen before needs no tree
+           * (whether it is closed is known at the end of the struct) */
+          req->ast_data = in->pos;
           ok = rthunk_codec_skip (in, RTHUNK_CODEC_STRUCT);
-          req->ast_data = ast.pos;
-          req->ast_len = in->pos - ast.pos;
-          if (ok && (req->memo = memo_lookup (state, req->ast_data, req->ast_len)) == NULL)
-            ok = (req->expr = rthunk_codec_get_ast (&ast, state->limits.max_ast_nodes, NULL)) != NULL;
+          req->ast_len = in->pos - req->ast_data;
         }
       else if (field == 2 && type == RTHUNK_CODEC_LIST)
         {
@@ -2126,7 +2154,13 @@ request_decode (RthunkServerState *state,
       if (!ok)
         return FALSE;
     }
-  return ok && (req->expr != NULL || req->memo != NULL);
+  if (!ok || req->ast_data == NULL)
+    return FALSE;
+  if (req->inputs->len == 0 && req->refs->len == 0 &&
+      (req->memo = memo_lookup (state, req->ast_data, req->ast_len)) != NULL)
+    return TRUE;
+  rthunk_codec_in_init (&ast, req->ast_data, req->ast_len);
+  return (req->expr = rthunk_codec_get_ast (&ast, state->limits.max_ast_nodes, NULL)) != NULL;
 }
 
 /* The Auth struct: whether its token opens this server. */
