@@ -433,6 +433,9 @@ copy_type (RthunkType *type,
 
       if (!replace)
         return rthunk_type_ref (type);
+      /* made at the first variable: most types have none */
+      if (state->map == NULL)
+        state->map = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
       copy = g_hash_table_lookup (state->map, type);
       if (copy == NULL)
         {
@@ -460,9 +463,8 @@ copy_with (RthunkType *type,
   CopyState state = { NULL, level, next_id, generalize };
   RthunkType *copy;
 
-  state.map = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
   copy = copy_type (type, &state);
-  g_hash_table_unref (state.map);
+  g_clear_pointer (&state.map, g_hash_table_unref);
   return copy;
 }
 
@@ -486,19 +488,22 @@ rthunk_type_generalize (RthunkType *type,
 /* @vars maps each variable met to its copy, so that a variable occurring
  * twice stays one variable. */
 static RthunkType *
-resolve (RthunkType *type,
-         GHashTable *vars)
+resolve (RthunkType  *type,
+         GHashTable **vars)
 {
   RthunkType *copy;
 
   type = rthunk_type_prune (type);
   if (type->kind == RTHUNK_TYPE_VAR)
     {
-      copy = g_hash_table_lookup (vars, type);
+      /* made at the first variable: most types have none */
+      if (*vars == NULL)
+        *vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+      copy = g_hash_table_lookup (*vars, type);
       if (copy == NULL)
         {
           copy = rthunk_type_new_var (type->id, type->klass);
-          g_hash_table_insert (vars, type, copy);
+          g_hash_table_insert (*vars, type, copy);
         }
       return rthunk_type_ref (copy);
     }
@@ -514,10 +519,9 @@ resolve (RthunkType *type,
 RthunkType *
 rthunk_type_resolve (RthunkType *type)
 {
-  g_autoptr(GHashTable) vars = g_hash_table_new_full (NULL, NULL, NULL,
-                                                      (GDestroyNotify) rthunk_type_unref);
+  g_autoptr(GHashTable) vars = NULL;
 
-  return resolve (type, vars);
+  return resolve (type, &vars);
 }
 
 /**
