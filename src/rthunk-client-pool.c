@@ -28,6 +28,7 @@ struct _RthunkPool
 
   GMutex lock;
   GCond freed;                  /* a connection went idle or was closed */
+  guint waiting;                /* calls waiting on freed */
   GQueue idle;                  /* RthunkConn * */
   guint open;                   /* idle + in use + being opened */
   guint max;
@@ -272,12 +273,19 @@ set_cancelled (GError **error)
 
 /* Whether an idle connection is still usable: nothing may arrive on it
  * between calls, so anything readable is the server closing it (servers
- * drop idle connections) or a reset. */
+ * drop idle connections) or a reset. One that went idle less than
+ * RECHECK_IDLE_US ago is taken as it is: back to back calls would pay a
+ * poll() each, and a server that died since fails the call as it would
+ * have failed mid-call. */
+#define RECHECK_IDLE_US (50 * G_TIME_SPAN_MILLISECOND)
+
 static gboolean
 still_open (RthunkConn *conn)
 {
   struct pollfd p = { conn->fd, POLLIN, 0 };
 
+  if (g_get_monotonic_time () - conn->idle_since_us < RECHECK_IDLE_US)
+    return TRUE;
   return poll (&p, 1, 0) == 0;
 }
 
@@ -307,7 +315,9 @@ take_slot_locked (RthunkCall *call)
           pool->open++;
           return TRUE;
         }
+      pool->waiting++;
       g_cond_wait (&pool->freed, &pool->lock);
+      pool->waiting--;
     }
 }
 
@@ -317,14 +327,19 @@ give_back_locked (RthunkPool *pool,
                   RthunkConn *conn)
 {
   if (conn != NULL && !conn->broken && pool->open <= pool->max)
-    g_queue_push_head (&pool->idle, conn);
+    {
+      conn->idle_since_us = g_get_monotonic_time ();
+      g_queue_push_head (&pool->idle, conn);
+    }
   else
     {
       if (conn != NULL)
         conn_free (conn);
       pool->open--;
     }
-  g_cond_signal (&pool->freed);
+  /* GLib's signal is a system call even when nobody waits */
+  if (pool->waiting > 0)
+    g_cond_signal (&pool->freed);
 }
 
 /**

@@ -28,6 +28,7 @@ typedef struct
   ThriftProtocol *protocol;
   RthunkWireRemoteExecutionServiceIf *stub;
   gboolean broken;              /* an error was seen: never reuse */
+  gint64 idle_since_us;         /* monotonic, when it last went idle */
 } RthunkConn;
 
 typedef struct _RthunkPool RthunkPool;

@@ -19,6 +19,7 @@ struct _RthunkThunkTable
 {
   GMutex lock;
   GCond finished_cond;
+  guint waiters;                /* threads in a wait on finished_cond */
   GHashTable *entries;          /* id (GBytes) → entry */
   GQueue finished;              /* entries, oldest first */
   guint max_finished;
@@ -259,7 +260,9 @@ finish_locked (RthunkThunkTable *table,
       g_queue_pop_head_link (&table->finished);
       g_hash_table_remove (table->entries, old->id);
     }
-  g_cond_broadcast (&table->finished_cond);
+  /* GLib's broadcast is a system call even when nobody waits */
+  if (table->waiters > 0)
+    g_cond_broadcast (&table->finished_cond);
 }
 
 /* RUNNING → DONE with @value, or FAILED with @error (CANCELLED if the
@@ -346,12 +349,14 @@ rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
   guint n;
 
   g_mutex_lock (&table->lock);
+  table->waiters++;
   while ((n = count_finished (entries, n_entries)) == 0 && !table->closing)
     if (!g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
       {
         n = count_finished (entries, n_entries);
         break;
       }
+  table->waiters--;
   g_mutex_unlock (&table->lock);
   return n;
 }
@@ -388,9 +393,11 @@ rthunk_thunk_table_wait_idle (RthunkThunkTable *table,
   gboolean idle;
 
   g_mutex_lock (&table->lock);
+  table->waiters++;
   while (table->unfinished > 0 &&
          g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
     ;
+  table->waiters--;
   idle = table->unfinished == 0;
   g_mutex_unlock (&table->lock);
   return idle;
