@@ -973,6 +973,83 @@ put_indices (GByteArray   *out,
     rthunk_codec_put_i32 (out, indices[k]);
 }
 
+/* The fields of one node gathered on the stack and appended at once: one
+ * g_byte_array_append() a node rather than one a field (~150 instructions
+ * each). */
+typedef struct
+{
+  guint8 b[128];
+  guint n;
+} Scratch;
+
+static inline void
+scratch_flush (Scratch    *s,
+               GByteArray *out)
+{
+  if (s->n > 0)
+    g_byte_array_append (out, s->b, s->n);
+  s->n = 0;
+}
+
+/* Room for @n more bytes. */
+static inline void
+scratch_room (Scratch    *s,
+              GByteArray *out,
+              guint       n)
+{
+  if (s->n + n > sizeof s->b)
+    scratch_flush (s, out);
+}
+
+static inline void
+scratch_field (Scratch *s,
+               guint8   type,
+               gint16   id)
+{
+  s->b[s->n++] = type;
+  s->b[s->n++] = (guint8) ((guint16) id >> 8);
+  s->b[s->n++] = (guint8) id;
+}
+
+static inline void
+scratch_i32 (Scratch *s,
+             gint32   v)
+{
+  guint32 be = GUINT32_TO_BE ((guint32) v);
+
+  memcpy (s->b + s->n, &be, 4);
+  s->n += 4;
+}
+
+static inline void
+scratch_i64 (Scratch *s,
+             gint64   v)
+{
+  guint64 be = GUINT64_TO_BE ((guint64) v);
+
+  memcpy (s->b + s->n, &be, 8);
+  s->n += 8;
+}
+
+/* A field of child indices. */
+static void
+scratch_indices (Scratch      *s,
+                 GByteArray   *out,
+                 gint16        id,
+                 const gint32 *indices,
+                 guint         n)
+{
+  scratch_room (s, out, 8);
+  scratch_field (s, RTHUNK_CODEC_LIST, id);
+  s->b[s->n++] = RTHUNK_CODEC_I32;
+  scratch_i32 (s, (gint32) n);
+  for (guint k = 0; k < n; k++)
+    {
+      scratch_room (s, out, 4);
+      scratch_i32 (s, indices[k]);
+    }
+}
+
 typedef struct
 {
   GByteArray *nodes;          /* the encoded node structs */
@@ -1022,6 +1099,7 @@ put_ast_node (AstOut     *a,
   gint32 *children = NULL;
   guint n = 0;
   RthunkType *type;
+  Scratch sc;
 
   if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
     {
@@ -1030,50 +1108,71 @@ put_ast_node (AstOut     *a,
       for (guint k = 0; k < n; k++)
         children[k] = put_ast_node (a, rthunk_node_get_item (node, k));
     }
-  /* the type first: its index goes into the node */
+  sc.n = 0;
   type = a->node_types != NULL ? g_hash_table_lookup (a->node_types, node) : NULL;
-  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
-  rthunk_codec_put_i32 (out, kind < G_N_ELEMENTS (wire_kinds) ? wire_kinds[kind] : 9);
+  scratch_field (&sc, RTHUNK_CODEC_I32, 1);
+  scratch_i32 (&sc, kind < G_N_ELEMENTS (wire_kinds) ? wire_kinds[kind] : 9);
   switch (kind)
     {
     case RTHUNK_NODE_INT:
-      rthunk_codec_put_field (out, RTHUNK_CODEC_I64, 2);
-      rthunk_codec_put_i64 (out, rthunk_node_get_int (node));
+      scratch_field (&sc, RTHUNK_CODEC_I64, 2);
+      scratch_i64 (&sc, rthunk_node_get_int (node));
       break;
     case RTHUNK_NODE_FLOAT:
-      rthunk_codec_put_field (out, RTHUNK_CODEC_DOUBLE, 3);
-      rthunk_codec_put_double (out, rthunk_node_get_float (node));
+      {
+        double f = rthunk_node_get_float (node);
+        gint64 bits;
+
+        memcpy (&bits, &f, sizeof bits);
+        scratch_field (&sc, RTHUNK_CODEC_DOUBLE, 3);
+        scratch_i64 (&sc, bits);
+      }
       break;
     case RTHUNK_NODE_BOOL:
-      rthunk_codec_put_field (out, RTHUNK_CODEC_BOOL, 4);
-      rthunk_codec_put_u8 (out, rthunk_node_get_bool (node) ? 1 : 0);
+      scratch_field (&sc, RTHUNK_CODEC_BOOL, 4);
+      sc.b[sc.n++] = rthunk_node_get_bool (node) ? 1 : 0;
       break;
     case RTHUNK_NODE_STR:
     case RTHUNK_NODE_SYMBOL:
     case RTHUNK_NODE_KEYWORD:
-      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
-      rthunk_codec_put_string (out, rthunk_node_get_text (node));
+      {
+        const char *text = rthunk_node_get_text (node);
+        gsize len = strlen (text);
+
+        scratch_field (&sc, RTHUNK_CODEC_STRING, 5);
+        scratch_i32 (&sc, (gint32) len);
+        if (len <= sizeof sc.b - sc.n - 40)
+          {
+            memcpy (sc.b + sc.n, text, len);
+            sc.n += (guint) len;
+          }
+        else
+          {
+            scratch_flush (&sc, out);
+            g_byte_array_append (out, (const guint8 *) text, (guint) len);
+          }
+      }
       break;
     case RTHUNK_NODE_LIST:
     case RTHUNK_NODE_VECTOR:
-      put_indices (out, 6, children, n);
+      scratch_indices (&sc, out, 6, children, n);
       break;
     case RTHUNK_NODE_NIL:
     default:
       break;
     }
-  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 7);
-  rthunk_codec_put_i32 (out, (gint32) rthunk_node_get_line (node));
-  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 8);
-  rthunk_codec_put_i32 (out, (gint32) rthunk_node_get_col (node));
+  scratch_room (&sc, out, 22);
+  scratch_field (&sc, RTHUNK_CODEC_I32, 7);
+  scratch_i32 (&sc, (gint32) rthunk_node_get_line (node));
+  scratch_field (&sc, RTHUNK_CODEC_I32, 8);
+  scratch_i32 (&sc, (gint32) rthunk_node_get_col (node));
   if (type != NULL)
     {
-      gint32 index = intern_type (a, type);
-
-      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 9);
-      rthunk_codec_put_i32 (out, index);
+      scratch_field (&sc, RTHUNK_CODEC_I32, 9);
+      scratch_i32 (&sc, intern_type (a, type));
     }
-  rthunk_codec_put_stop (out);
+  sc.b[sc.n++] = RTHUNK_CODEC_STOP;
+  scratch_flush (&sc, out);
   if (children != stack_children)
     g_free (children);
   return (gint32) a->n_nodes++;
@@ -1241,10 +1340,13 @@ put_type_node (GByteArray  *out,
   gint32 stack_children[16];
   gint32 *children = n <= G_N_ELEMENTS (stack_children) ? stack_children : g_new (gint32, n);
 
+  Scratch sc;
+
   for (guint k = 0; k < n; k++)
     children[k] = put_type_node (out, rthunk_type_get_child (type, k), var_ids, n_nodes);
-  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
-  rthunk_codec_put_i32 (out, (gint32) kind + 1);       /* the wire numbers from 1 */
+  sc.n = 0;
+  scratch_field (&sc, RTHUNK_CODEC_I32, 1);
+  scratch_i32 (&sc, (gint32) kind + 1);                /* the wire numbers from 1 */
   if (kind == RTHUNK_TYPE_VAR)
     {
       gpointer key = rthunk_type_prune (type);
@@ -1257,14 +1359,16 @@ put_type_node (GByteArray  *out,
           id = GUINT_TO_POINTER (g_hash_table_size (*var_ids));
           g_hash_table_insert (*var_ids, key, id);
         }
-      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
-      rthunk_codec_put_i32 (out, (gint32) GPOINTER_TO_UINT (id));
-      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 3);
-      rthunk_codec_put_i32 (out, (gint32) rthunk_type_get_class (type));
+      scratch_field (&sc, RTHUNK_CODEC_I32, 2);
+      scratch_i32 (&sc, (gint32) GPOINTER_TO_UINT (id));
+      scratch_field (&sc, RTHUNK_CODEC_I32, 3);
+      scratch_i32 (&sc, (gint32) rthunk_type_get_class (type));
     }
   if (n > 0)
-    put_indices (out, 4, children, n);
-  rthunk_codec_put_stop (out);
+    scratch_indices (&sc, out, 4, children, n);
+  scratch_room (&sc, out, 1);
+  sc.b[sc.n++] = RTHUNK_CODEC_STOP;
+  scratch_flush (&sc, out);
   if (children != stack_children)
     g_free (children);
   return (gint32) (*n_nodes)++;
