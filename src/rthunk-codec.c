@@ -161,17 +161,6 @@ get_indices (RthunkCodecIn *in,
 
 /* ---- trees: the checks every flat node list gets ------------------------- */
 
-static gboolean
-invalid (GError     **error,
-         const char  *what,
-         guint        index,
-         const char  *message)
-{
-  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-               _("invalid %s: node %u: %s"), what, index, message);
-  return FALSE;
-}
-
 /* The bookkeeping of one node list being read: which nodes are used and
  * how deep each one is. */
 typedef struct
@@ -218,14 +207,14 @@ tree_link (Tree         *tree,
       gint32 child = g_array_index (children, gint32, k);
 
       if (child < 0 || (guint) child >= index)
-        return invalid (error, tree->what, index, _("a child index must name an earlier node"));
+        return rthunk_wire_invalid (error, tree->what, index, _("a child index must name an earlier node"));
       if (tree->used[child])
-        return invalid (error, tree->what, index, _("a node is used twice"));
+        return rthunk_wire_invalid (error, tree->what, index, _("a node is used twice"));
       tree->used[child] = 1;
       tree->depth[index] = MAX (tree->depth[index], tree->depth[child] + 1);
     }
   if (tree->depth[index] > tree->max_depth)
-    return invalid (error, tree->what, index, _(tree->too_deep));
+    return rthunk_wire_invalid (error, tree->what, index, _(tree->too_deep));
   return TRUE;
 }
 
@@ -235,7 +224,7 @@ tree_all_used (const Tree *tree,
 {
   for (guint k = 0; k + 1 < tree->n; k++)
     if (!tree->used[k])
-      return invalid (error, tree->what, k, _("the node is not part of the tree"));
+      return rthunk_wire_invalid (error, tree->what, k, _("the node is not part of the tree"));
   return TRUE;
 }
 
@@ -252,7 +241,7 @@ get_text (const guint8  *data,
   if (memchr (data, '\0', len) != NULL)
     return NULL;
   if (!g_utf8_validate ((const char *) data, len, NULL))
-    return invalid (error, what, index, _("text is not valid UTF-8")), NULL;
+    return rthunk_wire_invalid (error, what, index, _("text is not valid UTF-8")), NULL;
   return g_strndup ((const char *) data, len);
 }
 
@@ -374,7 +363,7 @@ get_tree_struct (RthunkCodecIn       *in,
         return NULL;
     }
   if (refused == NULL && built->len == 0)
-    invalid (&refused, kind->what, 0, _(kind->empty));
+    rthunk_wire_invalid (&refused, kind->what, 0, _(kind->empty));
   if (refused != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&refused));
@@ -498,9 +487,9 @@ build_ast_node_kind (const NodeFields *f,
 
   /* checked in rthunk_wire_read_ast()'s order: children first */
   if (children->len > 0 && f->kind != 8 && f->kind != 9)
-    return invalid (error, "AST", index, _("only a list or a vector has children")), NULL;
+    return rthunk_wire_invalid (error, "AST", index, _("only a list or a vector has children")), NULL;
   if (f->kind < 1 || f->kind > 9)
-    return invalid (error, "AST", index, _("unknown node kind")), NULL;
+    return rthunk_wire_invalid (error, "AST", index, _("unknown node kind")), NULL;
   kind = ast_kinds[f->kind];
   switch (kind)
     {
@@ -516,7 +505,7 @@ build_ast_node_kind (const NodeFields *f,
     case RTHUNK_NODE_SYMBOL:
     case RTHUNK_NODE_KEYWORD:
       if (!f->has_text)
-        return invalid (error, "AST", index, _("text is missing")), NULL;
+        return rthunk_wire_invalid (error, "AST", index, _("text is missing")), NULL;
       if ((text = get_text (f->text, f->text_len, index, "AST", error)) == NULL)
         return NULL;
       return rthunk_node_new_text (kind, text);
@@ -700,7 +689,7 @@ build_value_node (const NodeFields *f,
   char *text;
 
   if (items->len > 0 && f->kind != 6)
-    return invalid (error, "value", index, _("only a list has items")), NULL;
+    return rthunk_wire_invalid (error, "value", index, _("only a list has items")), NULL;
   switch (f->kind)
     {
     case 1:
@@ -713,7 +702,7 @@ build_value_node (const NodeFields *f,
       return rthunk_value_new_float (f->f);
     case 5:
       if (!f->has_text)
-        return invalid (error, "value", index, _("text is missing")), NULL;
+        return rthunk_wire_invalid (error, "value", index, _("text is missing")), NULL;
       if ((text = get_text (f->text, f->text_len, index, "value", error)) == NULL)
         return NULL;
       return rthunk_value_new_str_take (text);
@@ -726,7 +715,7 @@ build_value_node (const NodeFields *f,
         return rthunk_value_new_list_take (list, items->len);
       }
     default:
-      invalid (error, "value", index, _("this kind of value cannot be received"));
+      rthunk_wire_invalid (error, "value", index, _("this kind of value cannot be received"));
       return NULL;
     }
 }
@@ -819,7 +808,7 @@ build_type_node (const NodeFields *f,
         guint klass = f->has_class ? (guint) f->klass : 0;
 
         if (n != 0 || klass > RTHUNK_TYPE_CLASS_ORD || f->var_id < 0)
-          return invalid (error, "type", index, _("malformed type variable")), NULL;
+          return rthunk_wire_invalid (error, "type", index, _("malformed type variable")), NULL;
         if (var == NULL)
           {
             var = rthunk_type_new_var (f->var_id, klass);
@@ -829,18 +818,18 @@ build_type_node (const NodeFields *f,
       }
     case 2: case 3: case 4: case 5: case 6:
       if (n != 0)
-        return invalid (error, "type", index, _("a basic type has no children")), NULL;
+        return rthunk_wire_invalid (error, "type", index, _("a basic type has no children")), NULL;
       return rthunk_type_new_basic ((RthunkTypeKind) (f->kind - 1));
     case 7:
       if (n != 1)
-        return invalid (error, "type", index, _("a list type has one child")), NULL;
+        return rthunk_wire_invalid (error, "type", index, _("a list type has one child")), NULL;
       return rthunk_type_new_list (((RthunkType **) built)[g_array_index (children, gint32, 0)]);
     case 8:
       if (n < 1)
-        return invalid (error, "type", index, _("a function type needs a result")), NULL;
+        return rthunk_wire_invalid (error, "type", index, _("a function type needs a result")), NULL;
       return build_type_func (children, (RthunkType **) built);
     default:
-      return invalid (error, "type", index, _("unknown type kind")), NULL;
+      return rthunk_wire_invalid (error, "type", index, _("unknown type kind")), NULL;
     }
 }
 

@@ -2628,15 +2628,28 @@ compile_top (RthunkEvaluator *ev,
 
 /* ---- the object --------------------------------------------------------------- */
 
+/* Forgets the remote and servers hooks, freeing their data. */
+static void
+drop_hooks (RthunkEvaluator *self)
+{
+  if (self->remote_destroy != NULL)
+    self->remote_destroy (self->remote_data);
+  if (self->servers_destroy != NULL)
+    self->servers_destroy (self->servers_data);
+  self->remote_func = NULL;
+  self->remote_data = NULL;
+  self->remote_destroy = NULL;
+  self->servers_func = NULL;
+  self->servers_data = NULL;
+  self->servers_destroy = NULL;
+}
+
 static void
 rthunk_evaluator_finalize (GObject *object)
 {
   RthunkEvaluator *self = RTHUNK_EVALUATOR (object);
 
-  if (self->remote_destroy != NULL)
-    self->remote_destroy (self->remote_data);
-  if (self->servers_destroy != NULL)
-    self->servers_destroy (self->servers_data);
+  drop_hooks (self);
   g_clear_object (&self->catalog);
   g_clear_object (&self->cancellable);
   g_hash_table_unref (self->globals);
@@ -2652,6 +2665,15 @@ rthunk_evaluator_class_init (RthunkEvaluatorClass *klass)
 }
 
 static void
+set_default_limits (RthunkEvaluator *self)
+{
+  self->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
+  self->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
+  self->deadline_us = 0;
+  self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
+}
+
+static void
 rthunk_evaluator_init (RthunkEvaluator *self)
 {
   self->globals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -2659,9 +2681,7 @@ rthunk_evaluator_init (RthunkEvaluator *self)
   self->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) rthunk_node_unref);
   self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-  self->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
-  self->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
-  self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
+  set_default_limits (self);
 }
 
 /* Back to what rthunk_evaluator_new() made for @catalog, keeping the
@@ -2672,25 +2692,13 @@ rthunk_evaluator_reset (RthunkEvaluator *self,
 {
   if (self->catalog != catalog || self->running > 0)
     return FALSE;
-  if (self->remote_destroy != NULL)
-    self->remote_destroy (self->remote_data);
-  if (self->servers_destroy != NULL)
-    self->servers_destroy (self->servers_data);
-  self->remote_func = NULL;
-  self->remote_data = NULL;
-  self->remote_destroy = NULL;
-  self->servers_func = NULL;
-  self->servers_data = NULL;
-  self->servers_destroy = NULL;
+  drop_hooks (self);
   g_clear_object (&self->cancellable);
   g_hash_table_remove_all (self->globals);
   g_hash_table_remove_all (self->definitions);
   g_ptr_array_set_size (self->retired, 0);
   self->globals_version++;
-  self->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
-  self->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
-  self->deadline_us = 0;
-  self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
+  set_default_limits (self);
   self->steps = 0;
   return TRUE;
 }

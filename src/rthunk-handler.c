@@ -47,52 +47,69 @@ G_DEFINE_FINAL_TYPE (RthunkHandler, rthunk_handler,
 static GPrivate thread_checker = G_PRIVATE_INIT (g_object_unref);
 static GPrivate thread_evaluator = G_PRIVATE_INIT (g_object_unref);
 
-static RthunkChecker *
-borrow_checker (RthunkServerState *state)
+typedef struct
 {
-  RthunkChecker *checker = g_private_get (&thread_checker);
+  GPrivate *slot;
+  gpointer (*make) (RthunkCatalog *catalog);
+  gboolean (*reset) (gpointer object, RthunkCatalog *catalog);
+} Reusable;
 
-  if (checker == NULL)
-    return rthunk_checker_new (state->catalog);
-  g_private_set (&thread_checker, NULL);
-  if (rthunk_checker_reset (checker, state->catalog))
-    return checker;
-  g_object_unref (checker);
-  return rthunk_checker_new (state->catalog);
+static gpointer
+make_checker (RthunkCatalog *catalog)
+{
+  return rthunk_checker_new (catalog);
 }
 
+static gboolean
+reset_checker (gpointer       checker,
+               RthunkCatalog *catalog)
+{
+  return rthunk_checker_reset (checker, catalog);
+}
+
+static gpointer
+make_evaluator (RthunkCatalog *catalog)
+{
+  return rthunk_evaluator_new (catalog);
+}
+
+static gboolean
+reset_evaluator (gpointer       evaluator,
+                 RthunkCatalog *catalog)
+{
+  return rthunk_evaluator_reset (evaluator, catalog);
+}
+
+static const Reusable reusable_checker = { &thread_checker, make_checker, reset_checker };
+static const Reusable reusable_evaluator = { &thread_evaluator, make_evaluator, reset_evaluator };
+
+/* The thread's object, reset for @state's catalog, or a new one. */
+static gpointer
+borrow (const Reusable    *reusable,
+        RthunkServerState *state)
+{
+  gpointer object = g_private_get (reusable->slot);
+
+  if (object == NULL)
+    return reusable->make (state->catalog);
+  g_private_set (reusable->slot, NULL);
+  if (reusable->reset (object, state->catalog))
+    return object;
+  g_object_unref (object);
+  return reusable->make (state->catalog);
+}
+
+/* Keeps @object for the thread's next request (reset, so that it holds
+ * nothing of this one), unless the thread keeps one already. */
 static void
-return_checker (RthunkServerState *state,
-                RthunkChecker     *checker)
+give_back (const Reusable    *reusable,
+           RthunkServerState *state,
+           gpointer           object)
 {
-  if (g_private_get (&thread_checker) == NULL && rthunk_checker_reset (checker, state->catalog))
-    g_private_set (&thread_checker, checker);
+  if (g_private_get (reusable->slot) == NULL && reusable->reset (object, state->catalog))
+    g_private_set (reusable->slot, object);
   else
-    g_object_unref (checker);
-}
-
-static RthunkEvaluator *
-borrow_evaluator (RthunkServerState *state)
-{
-  RthunkEvaluator *evaluator = g_private_get (&thread_evaluator);
-
-  if (evaluator == NULL)
-    return rthunk_evaluator_new (state->catalog);
-  g_private_set (&thread_evaluator, NULL);
-  if (rthunk_evaluator_reset (evaluator, state->catalog))
-    return evaluator;
-  g_object_unref (evaluator);
-  return rthunk_evaluator_new (state->catalog);
-}
-
-static void
-return_evaluator (RthunkServerState *state,
-                  RthunkEvaluator   *evaluator)
-{
-  if (g_private_get (&thread_evaluator) == NULL && rthunk_evaluator_reset (evaluator, state->catalog))
-    g_private_set (&thread_evaluator, evaluator);
-  else
-    g_object_unref (evaluator);
+    g_object_unref (object);
 }
 
 static void
@@ -167,7 +184,7 @@ evaluate_entry (RthunkServerState  *state,
                 guint64             fuel,
                 GError            **error)
 {
-  RthunkEvaluator *evaluator = borrow_evaluator (state);
+  RthunkEvaluator *evaluator = borrow (&reusable_evaluator, state);
   RthunkValue *value = NULL;
   gint64 deadline = 0;
 
@@ -181,7 +198,7 @@ evaluate_entry (RthunkServerState  *state,
   if (bind_thunk_inputs (state, evaluator, entry, deadline, error) &&
       bind_definitions (evaluator, entry, error))
     value = rthunk_evaluator_eval (evaluator, entry->expr, error);
-  return_evaluator (state, evaluator);
+  give_back (&reusable_evaluator, state, evaluator);
   return value;
 }
 
@@ -625,6 +642,18 @@ request_from_wire (const RthunkWireEvalRequest *wire,
 
       g_array_append_val (req->refs, ref);
     }
+}
+
+/* The error a submission that made no thunk failed with (owned by @sub): a refusal, or
+ * definitions the store lacks. Call it before submission_clear(). */
+static GError *
+submission_error (Submission *sub)
+{
+  if (sub->error == NULL)
+    sub->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+                              _("the server lacks %u definitions: send them with putDefinitions"),
+                              sub->missing != NULL ? sub->missing->len : 0);
+  return sub->error;
 }
 
 static gboolean resolve_def_name (const char *name, guint8 hash[RTHUNK_HASH_LEN], gpointer user_data);
@@ -1224,19 +1253,6 @@ run_fetch (gpointer data,
   fetch_free (fetch);
 }
 
-/* A type of its own: unifying it with what a fetch brings back must not
- * touch the one the placeholder thunk carries. */
-static RthunkType *
-copy_type (RthunkType *type)
-{
-  g_autoptr(GByteArray) bytes = g_byte_array_new ();
-  RthunkCodecIn in;
-
-  rthunk_codec_put_type (bytes, type);
-  rthunk_codec_in_init (&in, bytes->data, bytes->len);
-  return rthunk_codec_get_type (&in, NULL);
-}
-
 /* An input another server holds: a placeholder under the same id (ids are
  * random across servers), filled by a fetch; a second request naming the
  * same thunk finds the placeholder and shares the fetch. */
@@ -1287,7 +1303,9 @@ fetch_input (RthunkServerState   *state,
   fetch->state = state;
   fetch->entry = rthunk_thunk_entry_ref (entry);
   fetch->holder = g_strdup (binding->holder);
-  fetch->type = copy_type (type);
+  /* a copy of its own: unifying it with what the fetch brings back must
+   * not touch the type the placeholder carries */
+  fetch->type = rthunk_type_resolve (type);
   g_thread_pool_push (state->fetch_pool, fetch, NULL);
   return entry;
 }
@@ -1670,7 +1688,7 @@ submit_one (RthunkServerState *state,
             const Request     *request,
             Submission        *out)
 {
-  RthunkChecker *checker = borrow_checker (state);
+  RthunkChecker *checker = borrow (&reusable_checker, state);
   g_autoptr(GHashTable) inputs = NULL;
   g_autoptr(GHashTable) thunk_inputs = NULL;
   g_autoptr(RthunkChecked) checked = NULL;
@@ -1681,7 +1699,7 @@ submit_one (RthunkServerState *state,
   rthunk_checker_set_remote_allowed (checker, FALSE);
   if (proposed_id (request, &id, &out->error))
     checked = check_submission (state, request, checker, &inputs, &thunk_inputs, out);
-  return_checker (state, checker);
+  give_back (&reusable_checker, state, checker);
   if (checked == NULL)
     return;
   cacheable = checked->pure && thunk_inputs == NULL && request->use_cache && state->limits.cache_entries > 0;
@@ -1870,10 +1888,8 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
       request_from_wire (g_ptr_array_index (requests, k), &req);
       submit_one (state, &req, &sub);
       request_clear (&req);
-      if (sub.entry == NULL && sub.error == NULL)
-        sub.error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
-                                 _("the server lacks %u definitions: send them with putDefinitions"),
-                                 sub.missing != NULL ? sub.missing->len : 0);
+      if (sub.entry == NULL)
+        submission_error (&sub);
       submission_clear (&sub);
       if (sub.entry != NULL)
         {
@@ -2186,17 +2202,6 @@ get_auth (RthunkServerState *state,
   return ok && (state->token == NULL || (token != NULL && tokens_equal (token, state->token)));
 }
 
-/* The error a submission that made no thunk failed with (owned by @sub). */
-static GError *
-submission_error (Submission *sub)
-{
-  if (sub->error == NULL)
-    sub->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
-                              _("the server lacks %u definitions: send them with putDefinitions"),
-                              sub->missing != NULL ? sub->missing->len : 0);
-  return sub->error;
-}
-
 /* The server and state fields of a RemoteThunk, and its error if any. */
 static void
 put_thunk_state (RthunkServerState *state,
@@ -2335,6 +2340,8 @@ fast_submit_batch (RthunkServerState *state,
       Submission sub = { 0, };
 
       submit_one (state, &g_array_index (requests, Request, k), &sub);
+      if (sub.entry == NULL)
+        submission_error (&sub);  /* before the clear: it counts what is missing */
       submission_clear (&sub);
       if (sub.entry != NULL)
         {
@@ -2345,7 +2352,7 @@ fast_submit_batch (RthunkServerState *state,
         {
           rthunk_codec_put_field (reply, RTHUNK_CODEC_STRING, 1);
           rthunk_codec_put_binary (reply, NULL, 0);
-          put_thunk_state (state, reply, RTHUNK_THUNK_FAILED, submission_error (&sub));
+          put_thunk_state (state, reply, RTHUNK_THUNK_FAILED, sub.error);
           rthunk_codec_put_stop (reply);
           g_clear_error (&sub.error);
         }

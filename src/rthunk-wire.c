@@ -12,11 +12,13 @@
 #include "rthunk-wire.h"
 #include "rthunk-type-private.h"
 
-static gboolean
-invalid (GError     **error,
-         const char  *what,
-         guint        index,
-         const char  *message)
+/* Sets @error to INVALID_REQUEST "invalid WHAT: node INDEX: MESSAGE" (the
+ * codec's readers refuse a tree with the same words); returns FALSE. */
+gboolean
+rthunk_wire_invalid (GError     **error,
+                     const char  *what,
+                     guint        index,
+                     const char  *message)
 {
   g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                _("invalid %s: node %u: %s"), what, index, message);
@@ -37,9 +39,9 @@ check_children (const GArray *children,
       gint32 child = g_array_index (children, gint32, k);
 
       if (child < 0 || (guint) child >= index)
-        return invalid (error, what, index, _("a child index must name an earlier node"));
+        return rthunk_wire_invalid (error, what, index, _("a child index must name an earlier node"));
       if (used[child])
-        return invalid (error, what, index, _("a node is used twice"));
+        return rthunk_wire_invalid (error, what, index, _("a node is used twice"));
       used[child] = 1;
     }
   return TRUE;
@@ -53,7 +55,7 @@ check_all_used (const guint8 *used,
 {
   for (guint k = 0; k + 1 < n; k++)
     if (!used[k])
-      return invalid (error, what, k, _("the node is not part of the tree"));
+      return rthunk_wire_invalid (error, what, k, _("the node is not part of the tree"));
   return TRUE;
 }
 
@@ -64,9 +66,9 @@ check_text (const char  *text,
             GError     **error)
 {
   if (text == NULL)
-    return invalid (error, what, index, _("text is missing"));
+    return rthunk_wire_invalid (error, what, index, _("text is missing"));
   if (!g_utf8_validate (text, -1, NULL))
-    return invalid (error, what, index, _("text is not valid UTF-8"));
+    return rthunk_wire_invalid (error, what, index, _("text is not valid UTF-8"));
   return TRUE;
 }
 
@@ -190,7 +192,7 @@ read_ast_node (const RthunkWireAstNode *wire,
 
   if (wire->children->len > 0 && wire->kind != RTHUNK_WIRE_NODE_KIND_LIST &&
       wire->kind != RTHUNK_WIRE_NODE_KIND_VECTOR)
-    return invalid (error, _("AST"), index, _("only a list or a vector has children")), NULL;
+    return rthunk_wire_invalid (error, _("AST"), index, _("only a list or a vector has children")), NULL;
   switch (wire->kind)
     {
     case RTHUNK_WIRE_NODE_KIND_INT:
@@ -218,7 +220,7 @@ read_ast_node (const RthunkWireAstNode *wire,
                                   : RTHUNK_NODE_VECTOR,
                                   (RthunkNode **) items->pdata, items->len);
     default:
-      invalid (error, _("AST"), index, _("unknown node kind"));
+      rthunk_wire_invalid (error, _("AST"), index, _("unknown node kind"));
       return NULL;
     }
 }
@@ -238,7 +240,7 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
   guint k;
 
   if (n == 0)
-    return invalid (error, _("AST"), 0, _("the AST is empty")), NULL;
+    return rthunk_wire_invalid (error, _("AST"), 0, _("the AST is empty")), NULL;
   if (n > max_nodes)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
@@ -260,7 +262,7 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
         depth[k] = MAX (depth[k], depth[g_array_index (wire->children, gint32, c)] + 1);
       if (depth[k] > RTHUNK_NODE_MAX_DEPTH)
         {
-          invalid (error, _("AST"), k, _("the AST nests too deeply"));
+          rthunk_wire_invalid (error, _("AST"), k, _("the AST nests too deeply"));
           goto out;
         }
       if ((built[k] = read_ast_node (wire, built, k, error)) == NULL)
@@ -414,7 +416,7 @@ read_value_node (const RthunkWireValueNode *node,
   g_autoptr(GPtrArray) items = NULL;
 
   if (node->items->len > 0 && node->kind != RTHUNK_WIRE_VALUE_KIND_LIST)
-    return invalid (error, _("value"), index, _("only a list has items")), NULL;
+    return rthunk_wire_invalid (error, _("value"), index, _("only a list has items")), NULL;
   switch (node->kind)
     {
     case RTHUNK_WIRE_VALUE_KIND_NIL:
@@ -435,7 +437,7 @@ read_value_node (const RthunkWireValueNode *node,
         g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
       return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
     default:
-      invalid (error, _("value"), index, _("this kind of value cannot be received"));
+      rthunk_wire_invalid (error, _("value"), index, _("this kind of value cannot be received"));
       return NULL;
     }
 }
@@ -453,7 +455,7 @@ rthunk_wire_read_value (const RthunkWireValue  *wire,
   guint k;
 
   if (n == 0)
-    return invalid (error, _("value"), 0, _("the value is empty")), NULL;
+    return rthunk_wire_invalid (error, _("value"), 0, _("the value is empty")), NULL;
   built = g_new0 (RthunkValue *, n);
   used = g_new0 (guint8, n);
   depth = g_new0 (guint16, n);
@@ -467,7 +469,7 @@ rthunk_wire_read_value (const RthunkWireValue  *wire,
         depth[k] = MAX (depth[k], depth[g_array_index (node->items, gint32, c)] + 1);
       if (depth[k] > RTHUNK_WIRE_MAX_VALUE_DEPTH)
         {
-          invalid (error, _("value"), k, _("the value nests too deeply"));
+          rthunk_wire_invalid (error, _("value"), k, _("the value nests too deeply"));
           goto out;
         }
       if ((built[k] = read_value_node (node, built, k, error)) == NULL)
@@ -548,7 +550,7 @@ read_type_node (const RthunkWireTypeNode *node,
         guint klass = node->__isset_constraint ? (guint) node->constraint : 0;
 
         if (n != 0 || klass > RTHUNK_TYPE_CLASS_ORD || node->varId < 0)
-          return invalid (error, _("type"), index, _("malformed type variable")), NULL;
+          return rthunk_wire_invalid (error, _("type"), index, _("malformed type variable")), NULL;
         if (var == NULL)
           {
             var = rthunk_type_new_var (node->varId, klass);
@@ -562,22 +564,22 @@ read_type_node (const RthunkWireTypeNode *node,
     case RTHUNK_WIRE_TYPE_KIND_STR:
     case RTHUNK_WIRE_TYPE_KIND_NIL:
       if (n != 0)
-        return invalid (error, _("type"), index, _("a basic type has no children")), NULL;
+        return rthunk_wire_invalid (error, _("type"), index, _("a basic type has no children")), NULL;
       return rthunk_type_new_basic ((RthunkTypeKind) (node->kind - 1));
     case RTHUNK_WIRE_TYPE_KIND_LIST:
       if (n != 1)
-        return invalid (error, _("type"), index, _("a list type has one child")), NULL;
+        return rthunk_wire_invalid (error, _("type"), index, _("a list type has one child")), NULL;
       return rthunk_type_new_list (built[g_array_index (node->children, gint32, 0)]);
     case RTHUNK_WIRE_TYPE_KIND_FUNC:
       if (n < 1)
-        return invalid (error, _("type"), index, _("a function type needs a result")), NULL;
+        return rthunk_wire_invalid (error, _("type"), index, _("a function type needs a result")), NULL;
       params = g_ptr_array_new ();
       for (guint k = 0; k + 1 < n; k++)
         g_ptr_array_add (params, built[g_array_index (node->children, gint32, k)]);
       return rthunk_type_new_func ((RthunkType **) params->pdata, n - 1,
                                    built[g_array_index (node->children, gint32, n - 1)]);
     default:
-      return invalid (error, _("type"), index, _("unknown type kind")), NULL;
+      return rthunk_wire_invalid (error, _("type"), index, _("unknown type kind")), NULL;
     }
 }
 
@@ -595,7 +597,7 @@ rthunk_wire_read_type (const RthunkWireTypeTerm  *wire,
   guint k;
 
   if (n == 0)
-    return invalid (error, _("type"), 0, _("the type is empty")), NULL;
+    return rthunk_wire_invalid (error, _("type"), 0, _("the type is empty")), NULL;
   vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
   built = g_new0 (RthunkType *, n);
   used = g_new0 (guint8, n);
@@ -610,7 +612,7 @@ rthunk_wire_read_type (const RthunkWireTypeTerm  *wire,
         depth[k] = MAX (depth[k], depth[g_array_index (node->children, gint32, c)] + 1);
       if (depth[k] > 64)
         {
-          invalid (error, _("type"), k, _("the type nests too deeply"));
+          rthunk_wire_invalid (error, _("type"), k, _("the type nests too deeply"));
           goto out;
         }
       if ((built[k] = read_type_node (node, built, vars, k, error)) == NULL)

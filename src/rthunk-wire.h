@@ -50,6 +50,10 @@ void         rthunk_wire_set_bytes  (GByteArray         **field,
                                      const guint8        *data,
                                      gsize                len);
 char        *rthunk_wire_id_to_hex  (const GByteArray    *id);
+gboolean     rthunk_wire_invalid    (GError             **error,
+                                     const char          *what,
+                                     guint                index,
+                                     const char          *message);
 gboolean     rthunk_address_allowed (const char *const  *patterns,
                                      const char          *address);
 

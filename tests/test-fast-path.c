@@ -168,6 +168,23 @@ request_for (const char *text,
   return request;
 }
 
+/* A request for @text naming @name as a definition neither server holds:
+ * it fails with MISSING_DEFINITIONS, in a batch in its place. */
+static RthunkWireEvalRequest *
+request_naming_unknown_definition (const char *text,
+                                   const char *name)
+{
+  RthunkWireEvalRequest *request = request_for (text, -1, 0, -1);
+  RthunkWireDefRef *ref = g_object_new (RTHUNK_WIRE_TYPE_DEF_REF, "name", name, NULL);
+  guint8 hash[32];
+
+  memset (hash, 0x3c, sizeof hash);
+  rthunk_wire_set_bytes (&ref->hash, hash, sizeof hash);
+  g_ptr_array_add (request->definitions, ref);
+  request->__isset_definitions = TRUE;
+  return request;
+}
+
 /* Both states get @message; the fast path must answer it (@answered) with
  * the generated processor's bytes, or leave it (then the processor
  * answers both, and the fast state must say the same). */
@@ -292,6 +309,7 @@ test_batch (void)
   g_ptr_array_add (requests, request_for ("(concat \"a\" x)", -1, 0, -1)); /* x unbound */
   g_ptr_array_add (requests, request_for ("(/ 1 0)", -1, 0, 0));
   g_ptr_array_add (requests, request_for ("[1 2 3]", -1, 0, -1));
+  g_ptr_array_add (requests, request_naming_unknown_definition ("(sq 2)", "sq"));
   message = batch_message (requests, NULL);
   assert_same_reply (pair, message, TRUE);
 }
