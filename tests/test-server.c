@@ -1157,9 +1157,10 @@ link_request (const char   *text,
 }
 
 /* A chain sent in one frame: each link names the previous one by the id the
- * client chose for it, before any was answered. The first link is slow, so
- * the others really wait for it on the server (the pipelined counter says
- * so), and the last gives the length of the chain. */
+ * client chose for it, before any was answered. The first link runs on a
+ * worker, so the others usually wait for it on the server, and the last gives
+ * the length of the chain. (That they really waited is shown, without
+ * depending on timing, by /server/batch/chain-waits.) */
 static void
 test_batch_chain_proposed_ids (void)
 {
@@ -1168,8 +1169,6 @@ test_batch_chain_proposed_ids (void)
   g_autoptr(GPtrArray) thunks = NULL;
   g_autoptr(GPtrArray) last = g_ptr_array_new ();
   g_autoptr(GHashTable) conts = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
-  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
-  g_autoptr(RthunkWireServerInfo) after = NULL;
   guint8 ids[50][16];
   RthunkWireVarCont *cont;
 
@@ -1195,8 +1194,48 @@ test_batch_chain_proposed_ids (void)
   cont = g_hash_table_lookup (conts, g_ptr_array_index (last, 0));
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
   g_assert_cmpint (wire_int (cont->value), ==, G_N_ELEMENTS (ids));
+}
+
+/* A chain whose first link never finishes by itself: every later link is
+ * accepted while its input is pending (the pipelined counter counts each
+ * one), none is answered, and cancelling the first link fails the whole
+ * chain with a reason rather than leaving it waiting. */
+static void
+test_batch_chain_waits (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) thunks = NULL;
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  g_autofree char *slow = g_strdup_printf ("(+ x " SLOW_EXPR_FORMAT ")", SLOW_BOUND);
+  g_autoptr(RthunkWireVarCont) pending = NULL;
+  g_autoptr(RthunkWireVarCont) last = NULL;
+  RthunkWireRemoteThunk *first, *tail;
+  guint8 ids[4][16];
+
+  for (guint k = 0; k < G_N_ELEMENTS (ids); k++)
+    for (guint b = 0; b < 16; b++)
+      ids[k][b] = (guint8) g_random_int_range (0, 256);
+  g_ptr_array_add (requests, link_request (slow, ids[0], 16, NULL));
+  for (guint k = 1; k < G_N_ELEMENTS (ids); k++)
+    g_ptr_array_add (requests, link_request ("(+ x 1)", ids[k], 16, ids[k - 1]));
+  thunks = wire_batch (w, requests);
+  g_assert_cmpuint (thunks->len, ==, G_N_ELEMENTS (ids));
   after = wire_info (w);
-  g_assert_cmpint (after->counters->pipelined, >, before->counters->pipelined);
+  g_assert_cmpint (after->counters->pipelined - before->counters->pipelined, ==,
+                   G_N_ELEMENTS (ids) - 1);
+  first = g_ptr_array_index (thunks, 0);
+  tail = g_ptr_array_index (thunks, thunks->len - 1);
+  pending = wire_get (w, tail->id, NULL);
+  g_assert_cmpint (pending->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+  wait_running (w, first->id);
+  cancel_and_reap (w, first->id);
+  last = wait_finished (w, tail->id);
+  g_assert_cmpint (last->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+  g_assert_true (last->__isset_error);
+  g_assert_nonnull (strstr (last->error->message, "input"));
+  g_assert_false (last->__isset_value);
 }
 
 /* A proposed id must be 16 bytes and not in use: each mistake fails that
@@ -1518,6 +1557,7 @@ main (int    argc,
   g_test_add_func ("/server/batch/hundred", test_batch_hundred);
   g_test_add_func ("/server/batch/mixed", test_batch_mixed);
   g_test_add_func ("/server/batch/chain-proposed-ids", test_batch_chain_proposed_ids);
+  g_test_add_func ("/server/batch/chain-waits", test_batch_chain_waits);
   g_test_add_func ("/server/batch/proposed-id-refused", test_batch_proposed_id_refused);
   g_test_add_func ("/server/batch/holder-refused", test_batch_holder_refused);
   g_test_add_func ("/server/session/pipelines", test_session_pipelines);
