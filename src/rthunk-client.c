@@ -1663,27 +1663,37 @@ compare_strings (const char **a,
   return strcmp (*a, *b);
 }
 
-/* "NAME=TYPE", for the memo's key. */
+/* "NAME=TYPE" for the memo's key, TYPE as rthunk_type_append_key()
+ * writes it (it has no '='). */
 static char *
 typed_name (const char *name,
             RthunkType *type)
 {
-  g_autofree char *printed = rthunk_type_to_string (type);
+  GString *key = g_string_sized_new (32);
 
-  return g_strdup_printf ("%s=%s", name, printed);
+  g_string_append (key, name);
+  g_string_append_c (key, '=');
+  rthunk_type_append_key (type, key);
+  return g_string_free (key, FALSE);
 }
 
-/* A loop or a map submits one expression many times with inputs of the
- * same types: its check and its typed Ast are then the same, and are made
- * once. The memo keeps the Ast's encoded bytes: a repeated expression
- * costs a copy. */
+/* A loop or a map submits expressions of one shape many times — the same
+ * tree but for its literals' values and positions: (f 1), (f 2) … — with
+ * inputs of the same types: their check and their typed Ast are then the
+ * same but for those values, which the checker never reads. The memo keeps,
+ * by shape and input types, the encoded Ast of the first (its template)
+ * and where its literals' values and positions are (its slots): another
+ * expression of that shape costs a copy and a walk that writes its own
+ * values into the slots. */
 #define MAX_CHECKED 512
 
 typedef struct
 {
-  RthunkNode *expr;             /* held: its address stays its own */
+  RthunkNode *expr;             /* the template's tree (held) */
   RthunkCatalog *catalog;       /* what it was checked against */
-  GBytes *ast;                  /* the Ast struct */
+  GBytes *ast;                  /* its Ast struct */
+  RthunkCodecSlot *slots;       /* its slots, in the order of the Ast's nodes */
+  guint n_slots;
   RthunkType *type;
 } Checked;
 
@@ -1695,22 +1705,71 @@ checked_free (gpointer data)
   rthunk_node_unref (checked->expr);
   g_object_unref (checked->catalog);
   g_bytes_unref (checked->ast);
+  g_free (checked->slots);
   rthunk_type_unref (checked->type);
   g_free (checked);
 }
 
-/* The memo's key: the expression and the types of its inputs, by name. */
+static void
+append_count (GString *key,
+              gsize    n,
+              char     end)
+{
+  char digits[24];
+  guint k = sizeof digits;
+
+  digits[--k] = end;
+  do
+    digits[--k] = (char) ('0' + n % 10);
+  while ((n /= 10) > 0);
+  g_string_append_len (key, digits + k, (gssize) (sizeof digits - k));
+}
+
+/* The shape of @node, in the order its Ast lists the nodes (children
+ * first): kinds, texts and lengths, not literals' values nor positions. */
+static void
+append_shape (GString    *key,
+              RthunkNode *node)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  const char *text;
+
+  switch (kind)
+    {
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+        append_shape (key, rthunk_node_get_item (node, k));
+      g_string_append_c (key, (char) ('a' + kind));
+      append_count (key, rthunk_node_get_n_items (node), ',');
+      break;
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      text = rthunk_node_get_text (node);
+      g_string_append_c (key, (char) ('a' + kind));
+      append_count (key, strlen (text), ':');
+      g_string_append (key, text);
+      break;
+    default:
+      g_string_append_c (key, (char) ('a' + kind));
+      break;
+    }
+}
+
+/* The memo's key: the expression's shape and source, and the types of its
+ * inputs, by name. */
 static char *
 checked_key (RthunkNode *expr,
              GPtrArray  *input_types)
 {
-  GString *key = g_string_new (NULL);
-  guintptr address = (guintptr) expr;
+  GString *key = g_string_sized_new (64);
+  const char *source = rthunk_node_get_source (expr);
 
   g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
-  /* the address in hex: printf would cost more than the lookup */
-  for (gint shift = (gint) sizeof address * 8 - 4; shift >= 0; shift -= 4)
-    g_string_append_c (key, "0123456789abcdef"[(address >> shift) & 0xf]);
+  append_count (key, source != NULL ? strlen (source) : 0, ':');
+  g_string_append (key, source != NULL ? source : "");
+  append_shape (key, expr);
   for (guint k = 0; k < input_types->len; k++)
     {
       g_string_append_c (key, '|');
@@ -1719,9 +1778,64 @@ checked_key (RthunkNode *expr,
   return g_string_free (key, FALSE);
 }
 
+/* Writes @node's literals' values and positions into the slots of @ast
+ * (a template's bytes), nodes in the Ast's order: *@index is the next
+ * node's, *@s the next slot. */
+static void
+patch_slots (guint8                *ast,
+             const RthunkCodecSlot *slots,
+             guint                  n_slots,
+             RthunkNode            *node,
+             guint                 *index,
+             guint                 *s)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  guint k;
+
+  if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
+    for (guint c = 0; c < rthunk_node_get_n_items (node); c++)
+      patch_slots (ast, slots, n_slots, rthunk_node_get_item (node, c), index, s);
+  k = (*index)++;
+  for (; *s < n_slots && slots[*s].node == k; (*s)++)
+    {
+      guint8 *at = ast + slots[*s].offset;
+      guint64 v64 = 0;
+      guint32 v32 = 0;
+      double f;
+
+      switch (slots[*s].field)
+        {
+        case 2:
+          v64 = GUINT64_TO_BE ((guint64) rthunk_node_get_int (node));
+          memcpy (at, &v64, 8);
+          break;
+        case 3:
+          f = rthunk_node_get_float (node);
+          memcpy (&v64, &f, 8);
+          v64 = GUINT64_TO_BE (v64);
+          memcpy (at, &v64, 8);
+          break;
+        case 4:
+          *at = rthunk_node_get_bool (node) ? 1 : 0;
+          break;
+        case 7:
+        case 8:
+          v32 = GUINT32_TO_BE ((guint32) (slots[*s].field == 7 ? rthunk_node_get_line (node)
+                                                                : rthunk_node_get_col (node)));
+          memcpy (at, &v32, 4);
+          break;
+        default:
+          break;
+        }
+    }
+}
+
+/* The memo's typed Ast for @expr: the template's bytes, with @expr's
+ * literals and positions if it is another tree of the same shape. */
 static gboolean
 checked_lookup (RthunkClient   *self,
                 const char     *key,
+                RthunkNode     *expr,
                 RthunkCatalog  *catalog,
                 GBytes        **ast,
                 RthunkType    **type)
@@ -1732,7 +1846,18 @@ checked_lookup (RthunkClient   *self,
   checked = g_hash_table_lookup (self->checked, key);
   if (checked != NULL && checked->catalog == catalog)
     {
-      *ast = g_bytes_ref (checked->ast);
+      if (checked->expr == expr)
+        *ast = g_bytes_ref (checked->ast);
+      else
+        {
+          gsize len;
+          const guint8 *template = g_bytes_get_data (checked->ast, &len);
+          guint8 *copy = g_memdup2 (template, len);
+          guint index = 0, s = 0;
+
+          patch_slots (copy, checked->slots, checked->n_slots, expr, &index, &s);
+          *ast = g_bytes_new_take (copy, len);
+        }
       *type = rthunk_type_ref (checked->type);
     }
   g_mutex_unlock (&self->lock);
@@ -1747,11 +1872,27 @@ checked_store (RthunkClient  *self,
                GBytes        *ast,
                RthunkType    *type)
 {
-  Checked *checked = g_new0 (Checked, 1);
+  Checked *checked;
+  RthunkCodecSlot slots[128];
+  RthunkCodecIn in;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (ast, &len);
+  guint n_slots;
 
+  rthunk_codec_in_init (&in, data, len);
+  /* its own bytes: they always walk; a tree of more slots is not kept */
+  if (!rthunk_codec_ast_slots (&in, data, slots, G_N_ELEMENTS (slots), &n_slots) ||
+      n_slots > G_N_ELEMENTS (slots))
+    {
+      g_free (key);
+      return;
+    }
+  checked = g_new0 (Checked, 1);
   checked->expr = rthunk_node_ref (expr);
   checked->catalog = g_object_ref (catalog);
   checked->ast = g_bytes_ref (ast);
+  checked->slots = g_memdup2 (slots, n_slots * sizeof slots[0]);
+  checked->n_slots = n_slots;
   checked->type = rthunk_type_ref (type);
   g_mutex_lock (&self->lock);
   if (g_hash_table_size (self->checked) >= MAX_CHECKED)
@@ -1941,7 +2082,7 @@ build_request (RthunkClient  *self,
   /* the memo is for expressions that call no user function */
   if (closure->len == 0)
     key = checked_key (expr, input_types);
-  if (key == NULL || !checked_lookup (self, key, catalog, &ast, &type))
+  if (key == NULL || !checked_lookup (self, key, expr, catalog, &ast, &type))
     {
       if ((ast = check_expression (catalog, bound, h, closure, expr, &type, error)) == NULL)
         return FALSE;

@@ -111,6 +111,88 @@ rthunk_codec_skip (RthunkCodecIn *in,
   return skip_depth (in, type, 0);
 }
 
+/* One AstNode struct (at depth 2 of the Ast), its slots noted. */
+static gboolean
+node_slots (RthunkCodecIn   *in,
+            const guint8    *start,
+            guint32          node,
+            RthunkCodecSlot *slots,
+            guint            max_slots,
+            guint           *n_slots)
+{
+  for (;;)
+    {
+      guint8 type, size;
+      gint16 id;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      switch (id * 16 + type)
+        {
+        case 2 * 16 + RTHUNK_CODEC_I64:
+        case 3 * 16 + RTHUNK_CODEC_DOUBLE:
+          size = 8;
+          break;
+        case 4 * 16 + RTHUNK_CODEC_BOOL:
+          size = 1;
+          break;
+        case 7 * 16 + RTHUNK_CODEC_I32:
+        case 8 * 16 + RTHUNK_CODEC_I32:
+          size = 4;
+          break;
+        default:
+          if (!skip_depth (in, type, 3))
+            return FALSE;
+          continue;
+        }
+      if (!rthunk_codec_need (in, size))
+        return FALSE;
+      if (*n_slots < max_slots)
+        slots[*n_slots] = (RthunkCodecSlot) { node, (guint32) (in->pos - start), (guint8) id, size };
+      if (*n_slots <= max_slots)
+        (*n_slots)++;
+      in->pos += size;
+    }
+}
+
+gboolean
+rthunk_codec_ast_slots (RthunkCodecIn   *in,
+                        const guint8    *start,
+                        RthunkCodecSlot *slots,
+                        guint            max_slots,
+                        guint           *n_slots)
+{
+  guint32 node = 0;
+
+  *n_slots = 0;
+  for (;;)
+    {
+      guint8 type;
+      gint16 id;
+      guint32 n;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      /* the nodes: a list of structs (the generated code appends a second
+       * list to the first, so the indices go on) */
+      if (id == 1 && type == RTHUNK_CODEC_LIST && rthunk_codec_need (in, 1) &&
+          in->pos[0] == RTHUNK_CODEC_STRUCT)
+        {
+          if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+            return FALSE;
+          for (guint32 k = 0; k < n; k++, node++)
+            if (!node_slots (in, start, node, slots, max_slots, n_slots))
+              return FALSE;
+        }
+      else if (!skip_depth (in, type, 1))
+        return FALSE;
+    }
+}
+
 gboolean
 rthunk_codec_get_message (RthunkCodecIn  *in,
                           const guint8  **name,
@@ -609,6 +691,15 @@ rthunk_codec_get_ast (RthunkCodecIn  *in,
                       guint           max_nodes,
                       GError        **error)
 {
+  return rthunk_codec_get_ast_nodes (in, max_nodes, NULL, error);
+}
+
+RthunkNode *
+rthunk_codec_get_ast_nodes (RthunkCodecIn  *in,
+                            guint           max_nodes,
+                            GPtrArray     **nodes,
+                            GError        **error)
+{
   g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
   g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (gint32));
   g_autoptr(GArray) scratch = g_array_new (FALSE, FALSE, sizeof (gint32));
@@ -630,6 +721,11 @@ rthunk_codec_get_ast (RthunkCodecIn  *in,
     rthunk_node_set_position_interned (k < built->len ? g_ptr_array_index (built, k) : root, interned,
                                        g_array_index (lines, gint32, 2 * k),
                                        g_array_index (lines, gint32, 2 * k + 1));
+  if (nodes != NULL)
+    {
+      g_ptr_array_add (built, rthunk_node_ref (root));
+      *nodes = g_steal_pointer (&built);
+    }
   return root;
 }
 

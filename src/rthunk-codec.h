@@ -217,6 +217,33 @@ gboolean rthunk_codec_get_message (RthunkCodecIn  *in,
 RthunkNode  *rthunk_codec_get_ast   (RthunkCodecIn  *in,
                                      guint           max_nodes,
                                      GError        **error);
+/* Same, and (if @nodes) every node in the order of the Ast's list, the
+ * root last: *@nodes holds a reference to each. */
+RthunkNode  *rthunk_codec_get_ast_nodes (RthunkCodecIn  *in,
+                                         guint           max_nodes,
+                                         GPtrArray     **nodes,
+                                         GError        **error);
+
+/* A fixed-size field of an AstNode that holds a literal's value
+ * (2 intValue, 3 floatValue, 4 boolValue) or its position (7 line, 8 col):
+ * all that two Asts of the same shape may differ in. */
+typedef struct
+{
+  guint32 node;                 /* the node's index in the Ast's list */
+  guint32 offset;               /* of the value, from the Ast struct's start */
+  guint8 field;
+  guint8 size;
+} RthunkCodecSlot;
+
+/* Skips an Ast struct as rthunk_codec_skip() does (the same bytes pass),
+ * noting its slots in order; @start is where the struct begins. If there
+ * are more than @max_slots, *@n_slots is set above @max_slots. */
+gboolean     rthunk_codec_ast_slots (RthunkCodecIn   *in,
+                                     const guint8    *start,
+                                     RthunkCodecSlot *slots,
+                                     guint            max_slots,
+                                     guint           *n_slots);
+
 /* A Value struct; THUNK nodes are refused as rthunk_wire_read_value()
  * refuses them. Same failures as rthunk_codec_get_ast(). */
 RthunkValue *rthunk_codec_get_value (RthunkCodecIn  *in,

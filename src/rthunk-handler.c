@@ -28,6 +28,8 @@
 typedef struct _RthunkChecked RthunkChecked;
 static void checked_unref (RthunkChecked *checked);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkChecked, checked_unref)
+typedef struct _MemoShape MemoShape;
+static void memo_shape_unref (MemoShape *shape);
 
 struct _RthunkHandler
 {
@@ -347,7 +349,7 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
     g_error ("cannot start the worker pool: %s", error->message);
   g_mutex_init (&state->memo_lock);
   state->memo = g_hash_table_new_full (ast_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
-                                       (GDestroyNotify) checked_unref);
+                                       (GDestroyNotify) memo_shape_unref);
   g_mutex_init (&state->peers_lock);
   state->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   state->fetch_pool = g_thread_pool_new (run_fetch, state, MAX_FETCHES, FALSE, &error);
@@ -526,9 +528,12 @@ typedef struct
 {
   RthunkNode *expr;             /* the tree, when the codec built it… */
   RthunkWireAst *wire_ast;      /* …or the generated struct, if any… */
-  RthunkChecked *memo;          /* …or the memo's, for Ast bytes seen before */
+  GPtrArray *nodes;             /* …with its nodes in the Ast's order, if the memo may keep it… */
+  MemoShape *shape;             /* …or the memo's tree of the same shape */
   const guint8 *ast_data;       /* the Ast bytes in the frame, if read from one */
   gsize ast_len;
+  gboolean memo_ok;             /* the memo may keep it: read from a frame, no definitions */
+  guint memo_hash;              /* the hash of its Ast bytes with the slots zeroed */
   GArray *inputs;               /* RequestInput */
   GArray *refs;                 /* RequestDefRef */
   gboolean use_cache;
@@ -580,7 +585,8 @@ request_clear (Request *req)
 {
   g_clear_pointer (&req->expr, rthunk_node_unref);
   g_clear_object (&req->wire_ast);
-  g_clear_pointer (&req->memo, checked_unref);
+  g_clear_pointer (&req->nodes, g_ptr_array_unref);
+  g_clear_pointer (&req->shape, memo_shape_unref);
   g_clear_pointer (&req->inputs, g_array_unref);
   g_clear_pointer (&req->refs, g_array_unref);
   g_clear_pointer (&req->thunk_id, g_bytes_unref);
@@ -1344,11 +1350,24 @@ read_thunk_ref (RthunkServerState   *state,
   return TRUE;
 }
 
+static void
+append_sig (GString    *sig,
+            const char *name,
+            RthunkType *type)
+{
+  g_string_append_len (sig, name, (gssize) strlen (name) + 1);      /* with its NUL */
+  rthunk_type_append_key (type, sig);
+}
+
+/* The inputs of @request bound in @checker: their values (returned) and
+ * the thunks they name (*@thunk_inputs); each name and type is appended
+ * to @sig if given (the memo's key of the types a tree was checked with). */
 static GHashTable *
 read_bindings (RthunkServerState  *state,
                const Request      *request,
                RthunkChecker      *checker,
                GHashTable        **thunk_inputs,
+               GString            *sig,
                GError            **error)
 {
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1374,6 +1393,8 @@ read_bindings (RthunkServerState  *state,
       if (ref != NULL)
         {
           rthunk_checker_bind (checker, binding->name, ref->type);
+          if (sig != NULL)
+            append_sig (sig, binding->name, ref->type);
           if (*thunk_inputs == NULL)
             *thunk_inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                    (GDestroyNotify) rthunk_thunk_entry_unref);
@@ -1388,6 +1409,8 @@ read_bindings (RthunkServerState  *state,
       if ((type = rthunk_type_of_value (binding->value, &next_var, error)) == NULL)
         return NULL;
       rthunk_checker_bind (checker, binding->name, type);
+      if (sig != NULL)
+        append_sig (sig, binding->name, type);
       g_hash_table_insert (inputs, g_strdup (binding->name), rthunk_value_ref (binding->value));
     }
   return g_steal_pointer (&inputs);
@@ -1493,12 +1516,19 @@ id_in_use (GError **error)
 
 /* ---- the memo of checked requests ---------------------------------------- */
 
-/* A closed request (no inputs, no definitions) means the same thing every
- * time its Ast bytes are the same: its tree, type, purity and cache key
- * are kept by those bytes, so a request made again (a REPL line, a poll,
- * a client's retry) is neither decoded nor checked again. */
+/* Requests whose Asts differ only in their literals' values and positions
+ * — a REPL line sent again, (+ 1 2) and (+ 5 7), the thousand (f i) of a
+ * map — have the same shape: the same tree but for those, so the same
+ * type, whatever the values (the checker never reads a literal's value).
+ * The memo keeps one checked tree per shape, its template, by the Ast's
+ * bytes with those slots zeroed, and the types of the inputs it was
+ * checked with. A request of that shape with inputs of those types is
+ * neither decoded nor checked: its tree is the template's, its new
+ * literals and positions put in place (what did not change is shared).
+ * A shape is kept the second time it is seen, at most MEMO_MAX_ENTRIES. */
 #define MEMO_MAX_ENTRIES 1024
 #define MEMO_MAX_AST_BYTES 4096
+#define MEMO_MAX_SLOTS 128
 
 struct _RthunkChecked
 {
@@ -1506,9 +1536,25 @@ struct _RthunkChecked
   RthunkNode *expr;
   RthunkType *type;
   gboolean pure;                /* only pure catalog functions */
+  gboolean closed;              /* no inputs: its cache key is its own */
   gint expensive;               /* (atomic) once took CACHE_MIN_STEPS or more */
   gint has_key;                 /* (atomic) key is set (under memo_lock) */
-  guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key */
+  guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key, if closed */
+};
+
+struct _MemoShape
+{
+  gint ref_count;
+  RthunkChecked *checked;       /* the template: its tree, type and purity */
+  GBytes *sig;                  /* the input types it was checked with, NULL if none */
+  guint8 *raw;                  /* the template's Ast bytes */
+  gsize len;
+  RthunkCodecSlot *slots;       /* their slots, by node */
+  guint n_slots;
+  RthunkNode **nodes;           /* the template's nodes in the Ast's order (refs) */
+  guint n_nodes;
+  guint32 *kid_start;           /* node k's children are kids[kid_start[k]] … */
+  guint32 *kids;                /* … kids[kid_start[k + 1] - 1] */
 };
 
 static RthunkChecked *
@@ -1529,53 +1575,262 @@ checked_unref (RthunkChecked *checked)
 }
 
 static RthunkChecked *
-memo_lookup (RthunkServerState *state,
-             const guint8      *ast,
-             gsize              len)
+checked_new (RthunkNode *expr,
+             RthunkType *type,
+             gboolean    pure,
+             gboolean    closed)
 {
-  g_autoptr(GBytes) key = NULL;
-  RthunkChecked *checked;
+  RthunkChecked *checked = g_new0 (RthunkChecked, 1);
 
-  if (len > MEMO_MAX_AST_BYTES)
-    return NULL;
-  key = g_bytes_new_static (ast, len);
-  g_mutex_lock (&state->memo_lock);
-  checked = g_hash_table_lookup (state->memo, key);
-  if (checked != NULL)
-    checked_ref (checked);
-  g_mutex_unlock (&state->memo_lock);
+  checked->ref_count = 1;
+  checked->expr = expr;
+  checked->type = type;
+  checked->pure = pure;
+  checked->closed = closed;
   return checked;
 }
 
+static MemoShape *
+memo_shape_ref (MemoShape *shape)
+{
+  g_atomic_int_inc (&shape->ref_count);
+  return shape;
+}
+
+static void
+memo_shape_unref (MemoShape *shape)
+{
+  if (!g_atomic_int_dec_and_test (&shape->ref_count))
+    return;
+  checked_unref (shape->checked);
+  g_clear_pointer (&shape->sig, g_bytes_unref);
+  for (guint k = 0; k < shape->n_nodes; k++)
+    rthunk_node_unref (shape->nodes[k]);
+  g_free (shape->nodes);
+  g_free (shape->kid_start);
+  g_free (shape->kids);
+  g_free (shape->slots);
+  g_free (shape->raw);
+  g_free (shape);
+}
+
+/* @ast with its slots zeroed, into @masked (MEMO_MAX_AST_BYTES). */
+static void
+mask_slots (const guint8          *ast,
+            gsize                  len,
+            const RthunkCodecSlot *slots,
+            guint                  n_slots,
+            guint8                *masked)
+{
+  memcpy (masked, ast, len);
+  for (guint k = 0; k < n_slots; k++)
+    memset (masked + slots[k].offset, 0, slots[k].size);
+}
+
+/* The shape of Ast bytes whose slots a request's decoding found. */
+static MemoShape *
+memo_lookup (RthunkServerState     *state,
+             const guint8          *ast,
+             gsize                  len,
+             const RthunkCodecSlot *slots,
+             guint                  n_slots,
+             guint                 *hash)
+{
+  guint8 masked[MEMO_MAX_AST_BYTES];
+  g_autoptr(GBytes) key = NULL;
+  MemoShape *shape;
+
+  mask_slots (ast, len, slots, n_slots, masked);
+  *hash = hash_bytes (masked, len);
+  key = g_bytes_new_static (masked, len);
+  g_mutex_lock (&state->memo_lock);
+  shape = g_hash_table_lookup (state->memo, key);
+  if (shape != NULL)
+    memo_shape_ref (shape);
+  g_mutex_unlock (&state->memo_lock);
+  return shape;
+}
+
+static gboolean
+same_sig (GBytes  *kept,
+          GString *sig)
+{
+  gsize len = 0;
+  const void *data = kept != NULL ? g_bytes_get_data (kept, &len) : NULL;
+
+  if (sig == NULL || sig->len == 0)
+    return len == 0;
+  return len == sig->len && memcmp (data, sig->str, len) == 0;
+}
+
+/* The template's tree with the literals and positions of @ast, which has
+ * its shape; its nodes in the Ast's order are added to @nodes if given. */
+static RthunkNode *
+shape_tree (const MemoShape *shape,
+            const guint8    *ast,
+            GPtrArray       *nodes)
+{
+  RthunkNode *stack[64];
+  RthunkNode **fresh = shape->n_nodes <= G_N_ELEMENTS (stack) ? stack : g_new (RthunkNode *, shape->n_nodes);
+  RthunkNode *root;
+  guint s = 0;
+
+  for (guint k = 0; k < shape->n_nodes; k++)
+    {
+      RthunkNode *was = shape->nodes[k], *node;
+      RthunkNode *items_stack[16];
+      RthunkNode **items;
+      guint first = s, n_kids = shape->kid_start[k + 1] - shape->kid_start[k];
+      gboolean changed = FALSE;
+      gint64 i = 0;
+      double f = 0;
+      guint8 b = 0;
+      gint32 line = 0, col = 0;
+
+      for (; s < shape->n_slots && shape->slots[s].node == k; s++)
+        changed |= memcmp (ast + shape->slots[s].offset, shape->raw + shape->slots[s].offset,
+                           shape->slots[s].size) != 0;
+      for (guint c = 0; c < n_kids && !changed; c++)
+        changed = fresh[shape->kids[shape->kid_start[k] + c]] != shape->nodes[shape->kids[shape->kid_start[k] + c]];
+      if (!changed)
+        {
+          fresh[k] = was;
+          continue;
+        }
+      /* as the codec reads a node: the last of a repeated field counts */
+      for (guint t = first; t < s; t++)
+        {
+          RthunkCodecIn in;
+
+          rthunk_codec_in_init (&in, ast + shape->slots[t].offset, shape->slots[t].size);
+          switch (shape->slots[t].field)
+            {
+            case 2: rthunk_codec_get_i64 (&in, &i); break;
+            case 3: rthunk_codec_get_double (&in, &f); break;
+            case 4: rthunk_codec_get_u8 (&in, &b); break;
+            case 7: rthunk_codec_get_i32 (&in, &line); break;
+            default: rthunk_codec_get_i32 (&in, &col); break;
+            }
+        }
+      switch (rthunk_node_get_kind (was))
+        {
+        case RTHUNK_NODE_INT: node = rthunk_node_new_int (i); break;
+        case RTHUNK_NODE_FLOAT: node = rthunk_node_new_float (f); break;
+        case RTHUNK_NODE_BOOL: node = rthunk_node_new_bool (b != 0); break;
+        case RTHUNK_NODE_NIL: node = rthunk_node_new_nil (); break;
+        case RTHUNK_NODE_LIST:
+        case RTHUNK_NODE_VECTOR:
+          items = n_kids <= G_N_ELEMENTS (items_stack) ? items_stack : g_new (RthunkNode *, n_kids);
+          for (guint c = 0; c < n_kids; c++)
+            items[c] = fresh[shape->kids[shape->kid_start[k] + c]];
+          node = rthunk_node_new_seq (rthunk_node_get_kind (was), items, n_kids);
+          if (items != items_stack)
+            g_free (items);
+          break;
+        default:
+          node = rthunk_node_new_text (rthunk_node_get_kind (was), rthunk_node_get_text (was));
+          break;
+        }
+      rthunk_node_set_position_interned (node, rthunk_node_get_source (was), MAX (line, 0), MAX (col, 0));
+      fresh[k] = node;
+    }
+  root = rthunk_node_ref (fresh[shape->n_nodes - 1]);
+  for (guint k = 0; k < shape->n_nodes; k++)
+    {
+      if (nodes != NULL)
+        g_ptr_array_add (nodes, rthunk_node_ref (fresh[k]));
+      /* a new node is held by its parent now (the root by the caller) */
+      if (fresh[k] != shape->nodes[k])
+        rthunk_node_unref (fresh[k]);
+    }
+  if (fresh != stack)
+    g_free (fresh);
+  return root;
+}
+
+/* A request of @shape whose inputs have the template's types, checked:
+ * the template itself for the same bytes, else the template's check on a
+ * tree with the request's literals. */
+static RthunkChecked *
+shape_checked (const MemoShape *shape,
+               const guint8    *ast)
+{
+  RthunkChecked *t = shape->checked;
+
+  if (memcmp (ast, shape->raw, shape->len) == 0)
+    return checked_ref (t);
+  return checked_new (shape_tree (shape, ast, NULL), rthunk_type_ref (t->type), t->pure, t->closed);
+}
+
+/* Keeps @checked, the check of @request's tree whose nodes are @nodes
+ * (in the Ast's order), as the template of its shape for inputs of the
+ * types @sig; the second time the shape is seen. */
 static void
 memo_insert (RthunkServerState *state,
-             const guint8      *ast,
-             gsize              len,
-             RthunkChecked     *checked)
+             const Request     *request,
+             GPtrArray         *nodes,
+             RthunkChecked     *checked,
+             GString           *sig)
 {
-  guint32 h;
+  RthunkCodecSlot slots[MEMO_MAX_SLOTS];
+  g_autoptr(GHashTable) index = NULL;
+  guint8 masked[MEMO_MAX_AST_BYTES];
+  RthunkCodecIn in;
+  MemoShape *shape;
+  guint n_slots, h = request->memo_hash;
 
-  if (len > MEMO_MAX_AST_BYTES)
-    return;
-  h = hash_bytes (ast, len);
   g_mutex_lock (&state->memo_lock);
-  /* kept the second time it is seen: a stream of requests each made once
-   * (10^5 distinct (+ i 1)) would only churn the memo */
+  /* a stream of requests each made once would only churn the memo */
   if (state->memo_seen[h % G_N_ELEMENTS (state->memo_seen)] != h)
     {
       state->memo_seen[h % G_N_ELEMENTS (state->memo_seen)] = h;
       g_mutex_unlock (&state->memo_lock);
       return;
     }
+  g_mutex_unlock (&state->memo_lock);
+  rthunk_codec_in_init (&in, request->ast_data, request->ast_len);
+  if (nodes == NULL || nodes->len == 0 ||
+      !rthunk_codec_ast_slots (&in, request->ast_data, slots, G_N_ELEMENTS (slots), &n_slots) ||
+      n_slots > G_N_ELEMENTS (slots))
+    return;
+  shape = g_new0 (MemoShape, 1);
+  shape->ref_count = 1;
+  shape->checked = checked_ref (checked);
+  shape->sig = sig != NULL && sig->len > 0 ? g_bytes_new (sig->str, sig->len) : NULL;
+  shape->raw = g_memdup2 (request->ast_data, request->ast_len);
+  shape->len = request->ast_len;
+  shape->slots = g_memdup2 (slots, n_slots * sizeof slots[0]);
+  shape->n_slots = n_slots;
+  shape->n_nodes = nodes->len;
+  shape->nodes = g_new (RthunkNode *, nodes->len);
+  shape->kid_start = g_new (guint32, nodes->len + 1);
+  index = g_hash_table_new (NULL, NULL);
+  for (guint k = 0; k < nodes->len; k++)
+    {
+      shape->nodes[k] = rthunk_node_ref (g_ptr_array_index (nodes, k));
+      g_hash_table_insert (index, shape->nodes[k], GUINT_TO_POINTER (k));
+      shape->kid_start[k + 1] = (k > 0 ? shape->kid_start[k] : 0);
+      if (rthunk_node_get_kind (shape->nodes[k]) == RTHUNK_NODE_LIST ||
+          rthunk_node_get_kind (shape->nodes[k]) == RTHUNK_NODE_VECTOR)
+        shape->kid_start[k + 1] += rthunk_node_get_n_items (shape->nodes[k]);
+    }
+  shape->kid_start[0] = 0;
+  shape->kids = g_new (guint32, MAX (shape->kid_start[nodes->len], 1));
+  for (guint k = 0; k < nodes->len; k++)
+    for (guint c = 0; c < shape->kid_start[k + 1] - shape->kid_start[k]; c++)
+      shape->kids[shape->kid_start[k] + c] =
+        GPOINTER_TO_UINT (g_hash_table_lookup (index, rthunk_node_get_item (shape->nodes[k], c)));
+  mask_slots (request->ast_data, request->ast_len, slots, n_slots, masked);
+  g_mutex_lock (&state->memo_lock);
   /* full: start again (what is used again comes back at once) */
   if (g_hash_table_size (state->memo) >= MEMO_MAX_ENTRIES)
     g_hash_table_remove_all (state->memo);
-  g_hash_table_replace (state->memo, g_bytes_new (ast, len), checked_ref (checked));
+  g_hash_table_replace (state->memo, g_bytes_new (masked, request->ast_len), shape);
   g_mutex_unlock (&state->memo_lock);
 }
 
 /* A request's tree checked: from the memo, or read, renamed and checked
- * now (and remembered if the request is closed). */
+ * now (and remembered as the template of its shape). */
 static RthunkChecked *
 check_submission (RthunkServerState  *state,
                   const Request      *request,
@@ -1585,15 +1840,25 @@ check_submission (RthunkServerState  *state,
                   Submission         *out)
 {
   gboolean closed = request->inputs->len == 0 && request->refs->len == 0;
+  g_autoptr(GString) sig = request->memo_ok && !closed ? g_string_sized_new (32) : NULL;
+  g_autoptr(GPtrArray) shaped = NULL;
+  GPtrArray *nodes = request->nodes;
   RthunkChecked *checked;
   g_autoptr(RthunkNode) expr = NULL;
   g_autoptr(RthunkType) type = NULL;
 
-  if ((*inputs = read_bindings (state, request, checker, thunk_inputs, &out->error)) == NULL)
+  if ((*inputs = read_bindings (state, request, checker, thunk_inputs, sig, &out->error)) == NULL)
     return NULL;
-  if (request->memo != NULL)
-    return checked_ref (request->memo);
-  if (request->expr != NULL)
+  if (request->shape != NULL)
+    {
+      if (same_sig (request->shape->sig, sig))
+        return shape_checked (request->shape, request->ast_data);
+      /* inputs of other types: the tree is the same, its check is not */
+      shaped = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+      expr = shape_tree (request->shape, request->ast_data, shaped);
+      nodes = shaped;
+    }
+  else if (request->expr != NULL)
     expr = rthunk_node_ref (request->expr);
   else if (request->wire_ast == NULL ||
            (expr = rthunk_wire_read_ast (request->wire_ast, state->limits.max_ast_nodes, &out->error)) == NULL)
@@ -1609,18 +1874,15 @@ check_submission (RthunkServerState  *state,
     }
   if (!check_request (checker, expr, &type, out))
     return NULL;
-  checked = g_new0 (RthunkChecked, 1);
-  checked->ref_count = 1;
-  checked->expr = g_steal_pointer (&expr);
-  checked->type = g_steal_pointer (&type);
+  checked = checked_new (g_steal_pointer (&expr), g_steal_pointer (&type), FALSE, closed);
   checked->pure = names_only_pure (state->catalog, checked->expr) && definitions_pure (out->definitions);
-  if (closed && request->ast_data != NULL)
-    memo_insert (state, request->ast_data, request->ast_len, checked);
+  if (request->memo_ok)
+    memo_insert (state, request, nodes, checked, sig);
   return checked;
 }
 
-/* The result cache's key of @checked with @inputs, computed once for a
- * request the memo keeps. */
+/* The result cache's key of @checked with @inputs: computed once for a
+ * closed request the memo keeps, each time for one with inputs. */
 static gboolean
 checked_key (RthunkServerState *state,
              RthunkChecked     *checked,
@@ -1628,6 +1890,8 @@ checked_key (RthunkServerState *state,
              GHashTable        *def_names,
              guint8             key[RTHUNK_HASH_LEN])
 {
+  if (!checked->closed)
+    return cache_key (checked->expr, inputs, def_names, key);
   if (g_atomic_int_get (&checked->has_key))
     {
       memcpy (key, checked->key, RTHUNK_HASH_LEN);
@@ -2126,8 +2390,10 @@ request_decode (RthunkServerState *state,
                 RthunkCodecIn     *in,
                 Request           *req)
 {
+  RthunkCodecSlot slots[MEMO_MAX_SLOTS];
   RthunkCodecIn ast;
   guint32 seen = 0, n;
+  guint n_slots = G_N_ELEMENTS (slots) + 1;
   guint8 type;
   gint16 field;
   gboolean ok;
@@ -2137,10 +2403,11 @@ request_decode (RthunkServerState *state,
     {
       if (field == 1 && type == RTHUNK_CODEC_STRUCT)
         {
-          /* the bytes only: a closed request seen before needs no tree
-           * (whether it is closed is known at the end of the struct) */
+          /* the bytes and their slots only: a request of a shape seen
+           * before needs no decoding (whether it names definitions is
+           * known at the end of the struct) */
           req->ast_data = in->pos;
-          ok = rthunk_codec_skip (in, RTHUNK_CODEC_STRUCT);
+          ok = rthunk_codec_ast_slots (in, in->pos, slots, G_N_ELEMENTS (slots), &n_slots);
           req->ast_len = in->pos - req->ast_data;
         }
       else if (field == 2 && type == RTHUNK_CODEC_LIST)
@@ -2172,11 +2439,14 @@ request_decode (RthunkServerState *state,
     }
   if (!ok || req->ast_data == NULL)
     return FALSE;
-  if (req->inputs->len == 0 && req->refs->len == 0 &&
-      (req->memo = memo_lookup (state, req->ast_data, req->ast_len)) != NULL)
+  req->memo_ok = req->refs->len == 0 && n_slots <= G_N_ELEMENTS (slots) && req->ast_len <= MEMO_MAX_AST_BYTES;
+  if (req->memo_ok &&
+      (req->shape = memo_lookup (state, req->ast_data, req->ast_len, slots, n_slots, &req->memo_hash)) != NULL)
     return TRUE;
   rthunk_codec_in_init (&ast, req->ast_data, req->ast_len);
-  return (req->expr = rthunk_codec_get_ast (&ast, state->limits.max_ast_nodes, NULL)) != NULL;
+  req->expr = rthunk_codec_get_ast_nodes (&ast, state->limits.max_ast_nodes,
+                                          req->memo_ok ? &req->nodes : NULL, NULL);
+  return req->expr != NULL;
 }
 
 /* The Auth struct: whether its token opens this server. */

@@ -26,5 +26,10 @@ RthunkType *rthunk_type_of_value       (RthunkValue     *value,
                                         guint           *next_var,
                                         GError         **error);
 gboolean    rthunk_type_is_generic     (RthunkType      *type);
+/* Appends to @key bytes that two types share only when they are the same
+ * up to the names of their variables (a variable's class and whether it
+ * is quantified count): a memo's key, made without printing. */
+void        rthunk_type_append_key     (RthunkType      *type,
+                                        GString         *key);
 
 G_END_DECLS

@@ -284,6 +284,51 @@ rthunk_type_is_generic (RthunkType *type)
   return FALSE;
 }
 
+typedef struct
+{
+  RthunkType *seen[32];         /* variables in order of appearance */
+  guint n_seen;
+} KeyVars;
+
+static void
+append_key (RthunkType *type,
+            GString    *key,
+            KeyVars    *vars)
+{
+  type = rthunk_type_prune (type);
+  g_string_append_c (key, (char) ('A' + type->kind));
+  if (type->kind == RTHUNK_TYPE_VAR)
+    {
+      guint k = 0;
+
+      while (k < vars->n_seen && vars->seen[k] != type)
+        k++;
+      if (k == vars->n_seen && k < G_N_ELEMENTS (vars->seen))
+        vars->seen[vars->n_seen++] = type;
+      g_string_append_c (key, (char) ('0' + type->klass));
+      g_string_append_c (key, type->level == RTHUNK_TYPE_GENERIC ? 'g' : 'f');
+      /* past the first 32, the variable itself: a key that only misses */
+      if (k < G_N_ELEMENTS (vars->seen))
+        g_string_append_c (key, (char) ('a' + k));
+      else
+        g_string_append_printf (key, "@%p", (void *) type);
+      return;
+    }
+  for (guint k = 0; k < type->n_children; k++)
+    append_key (type->children[k], key, vars);
+  if (type->kind == RTHUNK_TYPE_LIST || type->kind == RTHUNK_TYPE_FUNC)
+    g_string_append_c (key, ')');
+}
+
+void
+rthunk_type_append_key (RthunkType *type,
+                        GString    *key)
+{
+  KeyVars vars = { { NULL }, 0 };
+
+  append_key (type, key, &vars);
+}
+
 /* ---- unification ----------------------------------------------------- */
 
 static gboolean
