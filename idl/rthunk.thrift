@@ -317,6 +317,9 @@ struct Counters {
   7: i64 pipelined,                 /* submissions that named an unfinished thunk as an input */
   8: i64 fetched,                   /* inputs fetched from other servers */
   9: i64 batches,                   /* submitBatch frames */
+  10: i64 memoHits,                 /* submissions checked by the memo: a tree of the
+                                       same shape, with inputs of the same types,
+                                       checked before */
 }
 
 struct ServerInfo {

@@ -1119,7 +1119,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "definitionsStored", (gint64) rthunk_def_store_size (state->defs),
                 "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED),
                 "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED),
-                "batches", (gint64) __atomic_load_n (&state->batches, __ATOMIC_RELAXED), NULL);
+                "batches", (gint64) __atomic_load_n (&state->batches, __ATOMIC_RELAXED),
+                "memoHits", (gint64) __atomic_load_n (&state->memo_hits, __ATOMIC_RELAXED), NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
     g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));
@@ -1852,7 +1853,10 @@ check_submission (RthunkServerState  *state,
   if (request->shape != NULL)
     {
       if (same_sig (request->shape->sig, sig))
-        return shape_checked (request->shape, request->ast_data);
+        {
+          COUNT (state->memo_hits);
+          return shape_checked (request->shape, request->ast_data);
+        }
       /* inputs of other types: the tree is the same, its check is not */
       shaped = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
       expr = shape_tree (request->shape, request->ast_data, shaped);

@@ -27,6 +27,7 @@ typedef struct
   gint64 cancelled;
   gint64 cache_hits;
   gint64 pipelined;
+  gint64 memo_hits;
   gint64 fetched;
   gint64 batches;
   gint running;

@@ -503,7 +503,7 @@ proxy_stop (Proxy *proxy)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Proxy, proxy_stop)
 
-/* What the generated client writes for `(+ x 1)` with x bound to @x. */
+/* What the generated client writes for @expr with x bound to @x. */
 static GBytes *
 generated_request (RthunkClient *client,
                    RthunkNode   *expr,
@@ -566,6 +566,45 @@ test_request_bytes (void)
       g_assert_true (g_bytes_equal (proxy->last_request, expected));
       g_mutex_unlock (&proxy->lock);
     }
+}
+
+/* Expressions of one shape (the same tree but for literals' values and
+ * positions) after the first are encoded from the memo's template with
+ * their own values written in: each request is still byte for byte what
+ * the generated code writes for that expression. */
+static void
+test_request_same_shape_bytes (void)
+{
+  static const struct { const char *text; gint64 value; } cases[] = {
+    { "(if true (+ (len x) 1) (* 2 3))", 3 },
+    { "(if false (+ (len x) 10) (* 20 -3))", -60 },
+    { "(if  true (+ (len x)   100)\n   (* 7 8))", 102 },
+    { "(if true (+ (len x) 9223372036854775805) (* 0 0))", G_MAXINT64 },
+    { "(if (< 1.5 2.5) (len x) 0)", 2 },
+    { "(if (< 3.25 -1.0) (len x) 7)", 7 },
+    { "(if\n(<   -0.0 1e300)\n(len x)\n-1)", 2 },
+  };
+  g_autoptr(Proxy) proxy = proxy_start (auth_server, NULL);
+  g_autoptr(RthunkClient) client = new_client (proxy->address, TOKEN);
+  g_autoptr(RthunkValue) x = list_of (rthunk_value_new_str ("a"), rthunk_value_new_str ("b"));
+  g_autoptr(GHashTable) inputs = inputs_new ();
+
+  g_hash_table_insert (inputs, g_strdup ("x"), rthunk_value_ref (x));
+  for (guint round = 0; round < 2; round++)
+    for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+      {
+        g_autoptr(RthunkNode) expr = test_parse_one (cases[k].text);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, inputs, &error);
+        g_autoptr(GBytes) expected = NULL;
+
+        g_assert_no_error (error);
+        g_assert_cmpint (rthunk_value_get_int (value), ==, cases[k].value);
+        expected = generated_request (client, expr, x, TOKEN);
+        g_mutex_lock (&proxy->lock);
+        g_assert_true (g_bytes_equal (proxy->last_request, expected));
+        g_mutex_unlock (&proxy->lock);
+      }
 }
 
 /* ---- forged replies ----------------------------------------------------------- */
@@ -827,6 +866,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/errors/token", test_token);
   g_test_add_func ("/client-codec/errors/dead-server", test_dead_server);
   g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);
+  g_test_add_func ("/client-codec/request/same-shape-bytes", test_request_same_shape_bytes);
   for (guint k = 0; k < G_N_ELEMENTS (forge_cases); k++)
     g_test_add_data_func (forge_cases[k].path, &forge_cases[k], test_forged);
   rc = g_test_run ();

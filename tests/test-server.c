@@ -1041,6 +1041,131 @@ test_cancel_running (void)
   g_assert_cmpint (after->counters->cancelled - before->counters->cancelled, >=, 1);
 }
 
+/* ---- the memo of checked requests -------------------------------------------- */
+
+/* A submitEvalRequest of @text with x bound to @x. */
+static RthunkWireEvalRequest *
+request_with_x (const char  *text,
+                RthunkValue *x)
+{
+  RthunkWireEvalRequest *request = request_for (text, 0);
+  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rthunk_wire_fill_value (binding->value, x, &error));
+  g_ptr_array_add (request->bindings, binding);
+  request->__isset_bindings = TRUE;
+  return request;
+}
+
+static gint64
+memo_hits (Wire *w)
+{
+  g_autoptr(RthunkWireServerInfo) info = wire_info (w);
+
+  return info->counters->memoHits;
+}
+
+/* Requests that differ only in their literals' values and positions have
+ * one shape: after it was seen twice, each is checked by the memo, and
+ * each still gets its own values. */
+static void
+test_memo_shape (void)
+{
+  static const struct { const char *text; gint64 value; } cases[] = {
+    { "(+ 1 (* 2 3))", 7 },
+    { "(+ 10 (* 20 30))", 610 },
+    { "(+    -100 (* -2 3))", -106 },
+    { "(+ 0 (* 0 0))", 0 },
+    { "(+ 4611686018427387904 (* 1 -1))", 4611686018427387903 },
+    { "(+ 5\n (* 6 7))", 47 },
+  };
+  g_autoptr(Wire) w = wire_open (shared_server);
+  gint64 before = memo_hits (w), after_first;
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    g_assert_cmpint (submit_int (w, cases[k].text, -1), ==, cases[k].value);
+  /* distinct texts, one shape: all but the first two from the memo */
+  after_first = memo_hits (w);
+  g_assert_cmpint (after_first - before, >=, (gint64) G_N_ELEMENTS (cases) - 2);
+  for (guint round = 0; round < 2; round++)
+    for (guint k = G_N_ELEMENTS (cases); k-- > 0;)
+      g_assert_cmpint (submit_int (w, cases[k].text, -1), ==, cases[k].value);
+  g_assert_cmpint (memo_hits (w) - after_first, ==, 2 * G_N_ELEMENTS (cases));
+  /* another shape is not taken for this one */
+  g_assert_cmpint (submit_int (w, "(+ 1 (- 2 3))", -1), ==, 0);
+  g_assert_cmpint (submit_int (w, "(* 1 (* 2 3))", -1), ==, 6);
+}
+
+/* A tree from the memo keeps its own positions: a runtime error names
+ * where the request wrote the failing call. */
+static void
+test_memo_positions (void)
+{
+  static const struct { const char *text; const char *where; } cases[] = {
+    { "(+ 1 (/ 2 0))", "<test>:1:6: error: division by zero" },
+    { "(+ 3 (/ 4 0))", "<test>:1:6: error: division by zero" },
+    { "(+   5 (/ 6 0))", "<test>:1:8: error: division by zero" },
+    { "(+ 7\n  (/ 8 0))", "<test>:2:3: error: division by zero" },
+    { "(+ 9 (/ 10 0))", "<test>:1:6: error: division by zero" },
+  };
+  g_autoptr(Wire) w = wire_open (shared_server);
+
+  for (guint round = 0; round < 3; round++)
+    for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+      {
+        g_autoptr(RthunkWireEvalRequest) request = request_for (cases[k].text, -1);
+        g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+        g_autoptr(RthunkWireVarCont) cont = wait_finished (w, thunk->id);
+
+        g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
+        g_assert_cmpstr (cont->error->message, ==, cases[k].where);
+      }
+}
+
+/* The memo keeps the types a tree was checked with: with an input of
+ * another type the same tree is checked again, so a string where numbers
+ * were is refused, and floats give a float. */
+static void
+test_memo_input_types (void)
+{
+  g_autoptr(Wire) w = wire_open (shared_server);
+  gint64 before = memo_hits (w);
+
+  for (gint64 k = 0; k < 4; k++)
+    {
+      g_autoptr(RthunkValue) x = rthunk_value_new_int (40 + k);
+      g_autoptr(RthunkWireEvalRequest) request = request_with_x ("(+ x x)", x);
+      g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+
+      g_assert_cmpint (thunk_int (w, thunk), ==, 80 + 2 * k);
+    }
+  g_assert_cmpint (memo_hits (w) - before, >=, 2);
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(RthunkValue) s = rthunk_value_new_str ("a");
+      g_autoptr(RthunkValue) f = rthunk_value_new_float (1.25);
+      g_autoptr(RthunkWireEvalRequest) refused = request_with_x ("(+ x x)", s);
+      g_autoptr(RthunkWireEvalRequest) floats = request_with_x ("(+ x x)", f);
+      g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+      g_autoptr(RthunkWireRemoteThunk) none = NULL;
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(GError) error = NULL;
+      Thrown thrown = { 0, };
+
+      none = wire_submit (w, refused, &thrown);
+      g_assert_null (none);
+      g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_TYPE_FAILURE);
+      thrown_clear (&thrown);
+      thunk = wire_submit (w, floats, NULL);
+      g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+      value = rthunk_wire_read_value (thunk->value, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_FLOAT);
+      g_assert_cmpfloat (rthunk_value_get_float (value), ==, 2.5);
+    }
+}
+
 /* ---- submitBatch ----------------------------------------------------------- */
 
 /* Waits until every thunk of @ids finished; fills @conts by id. */
@@ -1554,6 +1679,9 @@ main (int    argc,
   g_test_add_func ("/server/await/first-done", test_await_first_done);
   g_test_add_func ("/server/await/timeout", test_await_timeout);
   g_test_add_func ("/server/cancel/running", test_cancel_running);
+  g_test_add_func ("/server/memo/shape", test_memo_shape);
+  g_test_add_func ("/server/memo/positions", test_memo_positions);
+  g_test_add_func ("/server/memo/input-types", test_memo_input_types);
   g_test_add_func ("/server/batch/hundred", test_batch_hundred);
   g_test_add_func ("/server/batch/mixed", test_batch_mixed);
   g_test_add_func ("/server/batch/chain-proposed-ids", test_batch_chain_proposed_ids);
