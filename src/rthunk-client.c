@@ -1384,9 +1384,22 @@ char *
 rthunk_client_thunk_label (RthunkClient     *self,
                            const GByteArray *id)
 {
-  g_autofree char *hex = rthunk_wire_id_to_hex (id);
+  static const char digits[] = "0123456789abcdef";
+  const char *server = rthunk_client_get_server_name (self);
+  gsize n = id != NULL ? MIN (id->len, 2) : 0, server_len = strlen (server);
+  char *label = g_malloc (2 * n + server_len + 4), *p = label;
 
-  return g_strdup_printf ("#%.4s @%s", hex, rthunk_client_get_server_name (self));
+  /* "#%.4s @%s" of the id in hex, without printf: one per pending value */
+  *p++ = '#';
+  for (gsize k = 0; k < n; k++)
+    {
+      *p++ = digits[id->data[k] >> 4];
+      *p++ = digits[id->data[k] & 0xf];
+    }
+  *p++ = ' ';
+  *p++ = '@';
+  memcpy (p, server, server_len + 1);
+  return label;
 }
 
 /* A pending value (or, @reference, a remote reference) for thunk @id. */

@@ -825,8 +825,24 @@ RthunkValue *
 rthunk_codec_get_value (RthunkCodecIn  *in,
                         GError        **error)
 {
-  g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  /* a lone int, the commonest answer, as every writer here puts it:
+   * nodes = [{ kind = INT, intValue }] */
+  static const guint8 lone_int[] = {
+    RTHUNK_CODEC_LIST, 0, 1, RTHUNK_CODEC_STRUCT, 0, 0, 0, 1,
+    RTHUNK_CODEC_I32, 0, 1, 0, 0, 0, 3, RTHUNK_CODEC_I64, 0, 3,
+  };
+  g_autoptr(GPtrArray) built = NULL;
 
+  if (rthunk_codec_need (in, sizeof lone_int + 10) && memcmp (in->pos, lone_int, sizeof lone_int) == 0 &&
+      in->pos[sizeof lone_int + 8] == RTHUNK_CODEC_STOP && in->pos[sizeof lone_int + 9] == RTHUNK_CODEC_STOP)
+    {
+      guint64 be;
+
+      memcpy (&be, in->pos + sizeof lone_int, 8);
+      in->pos += sizeof lone_int + 10;
+      return rthunk_value_new_int ((gint64) GUINT64_FROM_BE (be));
+    }
+  built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
   return get_tree_struct (in, &value_list, G_MAXUINT, built, NULL, error);
 }
 
