@@ -1531,9 +1531,8 @@ id_in_use (GError **error)
 #define MEMO_MAX_AST_BYTES 4096
 #define MEMO_MAX_SLOTS 128
 
-struct _RthunkChecked
+struct _RthunkChecked           /* in a GLib atomic rc box */
 {
-  gint ref_count;
   RthunkNode *expr;
   RthunkType *type;
   gboolean pure;                /* only pure catalog functions */
@@ -1543,9 +1542,8 @@ struct _RthunkChecked
   guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key, if closed */
 };
 
-struct _MemoShape
+struct _MemoShape               /* in a GLib atomic rc box */
 {
-  gint ref_count;
   RthunkChecked *checked;       /* the template: its tree, type and purity */
   GBytes *sig;                  /* the input types it was checked with, NULL if none */
   guint8 *raw;                  /* the template's Ast bytes */
@@ -1558,21 +1556,21 @@ struct _MemoShape
   guint32 *kids;                /* … kids[kid_start[k + 1] - 1] */
 };
 
-static RthunkChecked *
-checked_ref (RthunkChecked *checked)
+#define checked_ref(checked) ((RthunkChecked *) g_atomic_rc_box_acquire (checked))
+
+static void
+checked_clear (gpointer data)
 {
-  g_atomic_int_inc (&checked->ref_count);
-  return checked;
+  RthunkChecked *checked = data;
+
+  rthunk_node_unref (checked->expr);
+  rthunk_type_unref (checked->type);
 }
 
 static void
 checked_unref (RthunkChecked *checked)
 {
-  if (!g_atomic_int_dec_and_test (&checked->ref_count))
-    return;
-  rthunk_node_unref (checked->expr);
-  rthunk_type_unref (checked->type);
-  g_free (checked);
+  g_atomic_rc_box_release_full (checked, checked_clear);
 }
 
 static RthunkChecked *
@@ -1581,9 +1579,8 @@ checked_new (RthunkNode *expr,
              gboolean    pure,
              gboolean    closed)
 {
-  RthunkChecked *checked = g_new0 (RthunkChecked, 1);
+  RthunkChecked *checked = g_atomic_rc_box_new0 (RthunkChecked);
 
-  checked->ref_count = 1;
   checked->expr = expr;
   checked->type = type;
   checked->pure = pure;
@@ -1591,18 +1588,11 @@ checked_new (RthunkNode *expr,
   return checked;
 }
 
-static MemoShape *
-memo_shape_ref (MemoShape *shape)
-{
-  g_atomic_int_inc (&shape->ref_count);
-  return shape;
-}
-
 static void
-memo_shape_unref (MemoShape *shape)
+memo_shape_clear (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&shape->ref_count))
-    return;
+  MemoShape *shape = data;
+
   checked_unref (shape->checked);
   g_clear_pointer (&shape->sig, g_bytes_unref);
   for (guint k = 0; k < shape->n_nodes; k++)
@@ -1612,7 +1602,12 @@ memo_shape_unref (MemoShape *shape)
   g_free (shape->kids);
   g_free (shape->slots);
   g_free (shape->raw);
-  g_free (shape);
+}
+
+static void
+memo_shape_unref (MemoShape *shape)
+{
+  g_atomic_rc_box_release_full (shape, memo_shape_clear);
 }
 
 /* @ast with its slots zeroed, into @masked (MEMO_MAX_AST_BYTES). */
@@ -1647,7 +1642,7 @@ memo_lookup (RthunkServerState     *state,
   g_mutex_lock (&state->memo_lock);
   shape = g_hash_table_lookup (state->memo, key);
   if (shape != NULL)
-    memo_shape_ref (shape);
+    g_atomic_rc_box_acquire (shape);
   g_mutex_unlock (&state->memo_lock);
   return shape;
 }
@@ -1794,8 +1789,7 @@ memo_insert (RthunkServerState *state,
       !rthunk_codec_ast_slots (&in, request->ast_data, slots, G_N_ELEMENTS (slots), &n_slots) ||
       n_slots > G_N_ELEMENTS (slots))
     return;
-  shape = g_new0 (MemoShape, 1);
-  shape->ref_count = 1;
+  shape = g_atomic_rc_box_new0 (MemoShape);
   shape->checked = checked_ref (checked);
   shape->sig = sig != NULL && sig->len > 0 ? g_bytes_new (sig->str, sig->len) : NULL;
   shape->raw = g_memdup2 (request->ast_data, request->ast_len);
