@@ -1819,22 +1819,22 @@ patch_slots (guint8                *ast,
 
       switch (slots[*s].field)
         {
-        case 2:
+        case RTHUNK_CODEC_SLOT_INT:
           v64 = GUINT64_TO_BE ((guint64) rthunk_node_get_int (node));
           memcpy (at, &v64, 8);
           break;
-        case 3:
+        case RTHUNK_CODEC_SLOT_FLOAT:
           f = rthunk_node_get_float (node);
           memcpy (&v64, &f, 8);
           v64 = GUINT64_TO_BE (v64);
           memcpy (at, &v64, 8);
           break;
-        case 4:
+        case RTHUNK_CODEC_SLOT_BOOL:
           *at = rthunk_node_get_bool (node) ? 1 : 0;
           break;
-        case 7:
-        case 8:
-          v32 = GUINT32_TO_BE ((guint32) (slots[*s].field == 7 ? rthunk_node_get_line (node)
+        case RTHUNK_CODEC_SLOT_LINE:
+        case RTHUNK_CODEC_SLOT_COL:
+          v32 = GUINT32_TO_BE ((guint32) (slots[*s].field == RTHUNK_CODEC_SLOT_LINE ? rthunk_node_get_line (node)
                                                                 : rthunk_node_get_col (node)));
           memcpy (at, &v32, 4);
           break;

@@ -131,15 +131,15 @@ node_slots (RthunkCodecIn   *in,
         return TRUE;
       switch (id * 16 + type)
         {
-        case 2 * 16 + RTHUNK_CODEC_I64:
-        case 3 * 16 + RTHUNK_CODEC_DOUBLE:
+        case RTHUNK_CODEC_SLOT_INT * 16 + RTHUNK_CODEC_I64:
+        case RTHUNK_CODEC_SLOT_FLOAT * 16 + RTHUNK_CODEC_DOUBLE:
           size = 8;
           break;
-        case 4 * 16 + RTHUNK_CODEC_BOOL:
+        case RTHUNK_CODEC_SLOT_BOOL * 16 + RTHUNK_CODEC_BOOL:
           size = 1;
           break;
-        case 7 * 16 + RTHUNK_CODEC_I32:
-        case 8 * 16 + RTHUNK_CODEC_I32:
+        case RTHUNK_CODEC_SLOT_LINE * 16 + RTHUNK_CODEC_I32:
+        case RTHUNK_CODEC_SLOT_COL * 16 + RTHUNK_CODEC_I32:
           size = 4;
           break;
         default:

@@ -231,9 +231,19 @@ typedef struct
 {
   guint32 node;                 /* the node's index in the Ast's list */
   guint32 offset;               /* of the value, from the Ast struct's start */
-  guint8 field;
+  guint8 field;                 /* an RTHUNK_CODEC_SLOT_* */
   guint8 size;
 } RthunkCodecSlot;
+
+/* The AstNode fields a slot can be. */
+enum
+{
+  RTHUNK_CODEC_SLOT_INT = 2,
+  RTHUNK_CODEC_SLOT_FLOAT = 3,
+  RTHUNK_CODEC_SLOT_BOOL = 4,
+  RTHUNK_CODEC_SLOT_LINE = 7,
+  RTHUNK_CODEC_SLOT_COL = 8
+};
 
 /* Skips an Ast struct as rthunk_codec_skip() does (the same bytes pass),
  * noting its slots in order; @start is where the struct begins. If there

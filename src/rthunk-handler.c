@@ -1676,6 +1676,7 @@ shape_tree (const MemoShape *shape,
       RthunkNode *was = shape->nodes[k], *node;
       RthunkNode *items_stack[16];
       RthunkNode **items;
+      const guint32 *kids = shape->kids + shape->kid_start[k];
       guint first = s, n_kids = shape->kid_start[k + 1] - shape->kid_start[k];
       gboolean changed = FALSE;
       gint64 i = 0;
@@ -1687,7 +1688,7 @@ shape_tree (const MemoShape *shape,
         changed |= memcmp (ast + shape->slots[s].offset, shape->raw + shape->slots[s].offset,
                            shape->slots[s].size) != 0;
       for (guint c = 0; c < n_kids && !changed; c++)
-        changed = fresh[shape->kids[shape->kid_start[k] + c]] != shape->nodes[shape->kids[shape->kid_start[k] + c]];
+        changed = fresh[kids[c]] != shape->nodes[kids[c]];
       if (!changed)
         {
           fresh[k] = was;
@@ -1701,10 +1702,10 @@ shape_tree (const MemoShape *shape,
           rthunk_codec_in_init (&in, ast + shape->slots[t].offset, shape->slots[t].size);
           switch (shape->slots[t].field)
             {
-            case 2: rthunk_codec_get_i64 (&in, &i); break;
-            case 3: rthunk_codec_get_double (&in, &f); break;
-            case 4: rthunk_codec_get_u8 (&in, &b); break;
-            case 7: rthunk_codec_get_i32 (&in, &line); break;
+            case RTHUNK_CODEC_SLOT_INT: rthunk_codec_get_i64 (&in, &i); break;
+            case RTHUNK_CODEC_SLOT_FLOAT: rthunk_codec_get_double (&in, &f); break;
+            case RTHUNK_CODEC_SLOT_BOOL: rthunk_codec_get_u8 (&in, &b); break;
+            case RTHUNK_CODEC_SLOT_LINE: rthunk_codec_get_i32 (&in, &line); break;
             default: rthunk_codec_get_i32 (&in, &col); break;
             }
         }
@@ -1718,7 +1719,7 @@ shape_tree (const MemoShape *shape,
         case RTHUNK_NODE_VECTOR:
           items = n_kids <= G_N_ELEMENTS (items_stack) ? items_stack : g_new (RthunkNode *, n_kids);
           for (guint c = 0; c < n_kids; c++)
-            items[c] = fresh[shape->kids[shape->kid_start[k] + c]];
+            items[c] = fresh[kids[c]];
           node = rthunk_node_new_seq (rthunk_node_get_kind (was), items, n_kids);
           if (items != items_stack)
             g_free (items);
@@ -1800,16 +1801,14 @@ memo_insert (RthunkServerState *state,
   shape->nodes = g_new (RthunkNode *, nodes->len);
   shape->kid_start = g_new (guint32, nodes->len + 1);
   index = g_hash_table_new (NULL, NULL);
+  shape->kid_start[0] = 0;
   for (guint k = 0; k < nodes->len; k++)
     {
       shape->nodes[k] = rthunk_node_ref (g_ptr_array_index (nodes, k));
       g_hash_table_insert (index, shape->nodes[k], GUINT_TO_POINTER (k));
-      shape->kid_start[k + 1] = (k > 0 ? shape->kid_start[k] : 0);
-      if (rthunk_node_get_kind (shape->nodes[k]) == RTHUNK_NODE_LIST ||
-          rthunk_node_get_kind (shape->nodes[k]) == RTHUNK_NODE_VECTOR)
-        shape->kid_start[k + 1] += rthunk_node_get_n_items (shape->nodes[k]);
+      /* rthunk_node_get_n_items() is 0 but for a list or a vector */
+      shape->kid_start[k + 1] = shape->kid_start[k] + rthunk_node_get_n_items (shape->nodes[k]);
     }
-  shape->kid_start[0] = 0;
   shape->kids = g_new (guint32, MAX (shape->kid_start[nodes->len], 1));
   for (guint k = 0; k < nodes->len; k++)
     for (guint c = 0; c < shape->kid_start[k + 1] - shape->kid_start[k]; c++)
