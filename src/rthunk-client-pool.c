@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -194,7 +196,14 @@ connect_one (const struct addrinfo *ai,
   if (*errsv == 0 && fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) < 0)
     *errsv = errno;
   if (*errsv == 0)
-    return fd;
+    {
+      int on = 1;
+
+      /* frames sent one after another (rthunk_client_enqueue()) leave at
+       * once, not when the server acknowledged the one before */
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+      return fd;
+    }
   close (fd);
   return -1;
 }

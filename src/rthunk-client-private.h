@@ -70,6 +70,10 @@ GPtrArray         *rthunk_client_submit_batch_run (RthunkClient       *self,
  * rthunk_client_enqueue() in rthunk-client.c). */
 #define RTHUNK_CLIENT_ID_LEN 16
 #define RTHUNK_CLIENT_MAX_BATCH 1000
+/* How many queued submissions rthunk_client_enqueue() sends on its own,
+ * without waiting for their replies: a long burst (a chain of links, a
+ * map fanning out) goes out while it is made. */
+#define RTHUNK_CLIENT_SEND_AT 64
 
 typedef void (*RthunkClientSentFunc) (RthunkValue  *value,
                                       const GError *error,

@@ -14,8 +14,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "rthunk-client-pool.h"
 #include "rthunk-client-private.h"
@@ -53,7 +56,12 @@ struct _RthunkClient
 
   GMutex outbox_lock;           /* the queued submissions: */
   GPtrArray *outbox;            /* Queued *, in the order they were made */
-  GMutex flush_lock;            /* one flush at a time, so frames keep that order */
+  gboolean in_flight_any;       /* (outbox_lock) whether frames are in flight */
+  GMutex flush_lock;            /* one sender at a time, so frames keep that order; */
+  gboolean sending_open;        /* (flush_lock) whether sending holds a connection: */
+  RthunkCall sending;           /* (flush_lock) the connection of the frames in flight, */
+  GQueue in_flight;             /* (flush_lock) their batches, oldest first: replies unread */
+  GError *refused;              /* (flush_lock) the first frame that failed since the last flush */
 };
 
 enum {
@@ -68,6 +76,8 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
 
 static void checked_free (gpointer data);
+static gboolean begin_call (RthunkClient *self, RthunkCall *call, GCancellable *cancellable, GError **error);
+static void send_queued (RthunkClient *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireFuncDef, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireMissingDefinitions, g_object_unref)
@@ -118,8 +128,9 @@ rthunk_client_finalize (GObject *object)
 {
   RthunkClient *self = RTHUNK_CLIENT (object);
 
-  /* a queued submission holds its client: none is left here */
+  /* a queued submission holds its client: none is left here, nor in flight */
   g_ptr_array_unref (self->outbox);
+  g_clear_error (&self->refused);
   g_hash_table_unref (self->checked);
   g_mutex_clear (&self->outbox_lock);
   g_mutex_clear (&self->flush_lock);
@@ -444,10 +455,35 @@ message_end (RthunkClient *self,
   rthunk_codec_put_stop (out);          /* the arguments */
 }
 
-/* Sends @message on @conn as one frame and receives the reply's frame
- * into the transport, where the generated code would read it (validated
- * then: the codec checks every read itself); a failure breaks the
- * connection, as call_failed() says. */
+/* Whether @message fits in a frame; if not, @transport_error says so. */
+static gboolean
+frame_fits (GByteArray  *message,
+            GError     **transport_error)
+{
+  if (message->len <= RTHUNK_POOL_MAX_FRAME_BYTES)
+    return TRUE;
+  g_set_error (transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE,
+               _("message exceeds the frame limit of %zu bytes"), (gsize) RTHUNK_POOL_MAX_FRAME_BYTES);
+  return FALSE;
+}
+
+/* Receives the reply's frame into the transport, where the generated code
+ * would read it (validated then: the codec checks every read itself); a
+ * failure breaks the connection, as call_failed() says. */
+static GBytes *
+receive_message (RthunkClient  *self,
+                 RthunkConn    *conn,
+                 GError       **error)
+{
+  GError *transport_error = NULL;
+
+  if (rthunk_frame_transport_receive (conn->transport, &transport_error))
+    return g_bytes_ref (rthunk_frame_transport_get_input (conn->transport));
+  call_failed (self, conn, transport_error, NULL, error);
+  return NULL;
+}
+
+/* Sends @message on @conn as one frame and receives the reply's frame. */
 static GBytes *
 exchange (RthunkClient  *self,
           RthunkConn    *conn,
@@ -456,12 +492,9 @@ exchange (RthunkClient  *self,
 {
   GError *transport_error = NULL;
 
-  if (message->len > RTHUNK_POOL_MAX_FRAME_BYTES)
-    g_set_error (&transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE,
-                 _("message exceeds the frame limit of %zu bytes"), (gsize) RTHUNK_POOL_MAX_FRAME_BYTES);
-  else if (rthunk_frame_write (conn->fd, message->data, message->len, &transport_error) &&
-           rthunk_frame_transport_receive (conn->transport, &transport_error))
-    return g_bytes_ref (rthunk_frame_transport_get_input (conn->transport));
+  if (frame_fits (message, &transport_error) &&
+      rthunk_frame_write (conn->fd, message->data, message->len, &transport_error))
+    return receive_message (self, conn, error);
   call_failed (self, conn, transport_error, NULL, error);
   return NULL;
 }
@@ -661,7 +694,7 @@ rthunk_client_connect_run (RthunkClient  *self,
   RthunkCall call;
   gboolean ok;
 
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return FALSE;
   ok = fetch_info (self, call.conn, NULL, error) &&
        ((catalog_if_missing && had != NULL) || fetch_catalog (self, call.conn, error));
@@ -1272,10 +1305,31 @@ recv_reply (RthunkClient                  *self,
   return NULL;
 }
 
-/* Sends @message and reads the reports its reply carries. A reply the
- * codec does not expect is left to the generated code, which reads it from
- * the transport as the reply it waits for: exceptions are handled in one
- * place. @missing as for recv_reply(). */
+/* The reports @reply (consumed; NULL: receiving it failed) carries. A
+ * reply the codec does not expect is left to the generated code, which
+ * reads it from the transport as the reply it waits for: exceptions are
+ * handled in one place. @missing as for recv_reply(). */
+static GPtrArray *
+reports_of_reply (RthunkClient                  *self,
+                  RthunkConn                    *conn,
+                  GBytes                        *reply,
+                  const ReplyShape              *shape,
+                  RthunkWireMissingDefinitions **missing,
+                  GError                       **error)
+{
+  GPtrArray *reports;
+
+  if (reply == NULL)
+    return NULL;
+  if ((reports = read_reply (reply, shape)) == NULL)
+    reports = recv_reply (self, conn, shape, missing, error);
+  g_bytes_unref (reply);
+  /* whatever was read of it, the next call starts at a frame */
+  rthunk_frame_transport_set_input (conn->transport, NULL);
+  return reports;
+}
+
+/* Sends @message and reads the reports its reply carries. */
 static GPtrArray *
 call_for_reports (RthunkClient                  *self,
                   RthunkConn                    *conn,
@@ -1284,16 +1338,18 @@ call_for_reports (RthunkClient                  *self,
                   RthunkWireMissingDefinitions **missing,
                   GError                       **error)
 {
-  g_autoptr(GBytes) reply = exchange (self, conn, message, error);
-  GPtrArray *reports;
+  return reports_of_reply (self, conn, exchange (self, conn, message, error), shape, missing, error);
+}
 
-  if (reply == NULL)
-    return NULL;
-  if ((reports = read_reply (reply, shape)) == NULL)
-    reports = recv_reply (self, conn, shape, missing, error);
-  /* whatever was read of it, the next call starts at a frame */
-  rthunk_frame_transport_set_input (conn->transport, NULL);
-  return reports;
+/* Receives the next reply on @conn and reads its reports, as
+ * call_for_reports() does after sending. */
+static GPtrArray *
+receive_reports (RthunkClient     *self,
+                 RthunkConn       *conn,
+                 const ReplyShape *shape,
+                 GError          **error)
+{
+  return reports_of_reply (self, conn, receive_message (self, conn, error), shape, NULL, error);
 }
 
 /* A thunkAwait call for the thunks @ids (GBytes), which the server
@@ -1371,7 +1427,7 @@ force_remote (gpointer   data,
     return NULL;
   g_ptr_array_add (ids, g_bytes_new (handle->id->data, handle->id->len));
   message = await_message (self, ids, AWAIT_SLICE_MS);
-  if (!rthunk_call_begin (&call, self->pool, NULL, error))
+  if (!begin_call (self, &call, NULL, error))
     return NULL;
   while ((ok = await_once (self, call.conn, message, handle->id, &result, error)) && result == NULL)
     ;
@@ -2183,7 +2239,7 @@ rthunk_client_submit_run (RthunkClient  *self,
     return NULL;
   rthunk_codec_put_stop (message);      /* the EvalRequest */
   message_end (self, message, 2);
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return NULL;
   report = submit_with_definitions (self, call.conn, message, &h, closure, error);
   if (!rthunk_call_end (&call, report != NULL, error))
@@ -2398,7 +2454,7 @@ rthunk_client_await_run (RthunkClient  *self,
   g_autoptr(GPtrArray) done = NULL;
   RthunkCall call;
 
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return NULL;
   done = call_for_reports (self, call.conn, message, &THUNK_AWAIT, NULL, error);
   if (!rthunk_call_end (&call, done != NULL, error))
@@ -2461,7 +2517,7 @@ rthunk_client_cancel_run (RthunkClient  *self,
   RthunkCall call;
   gboolean ok;
 
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return FALSE;
   ok = rthunk_wire_remote_execution_service_if_thunk_cancel (call.conn->stub, &unfinished, thunk, auth,
                                                              &invalid, &denied, &call_error) ||
@@ -2508,7 +2564,7 @@ rthunk_client_poll_run (RthunkClient  *self,
   RthunkCall call;
   gboolean ok;
 
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return NULL;
   ok = rthunk_wire_remote_execution_service_if_thunk_get (call.conn->stub, &cont, thunk, auth,
                                                           &invalid, &denied, &call_error) ||
@@ -2670,6 +2726,8 @@ rthunk_client_enqueue (RthunkClient          *self,
   g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
   g_autoptr(GByteArray) request = g_byte_array_new ();
   DefHasher h = { NULL, };
+  RthunkValue *value;
+  gboolean send_now;
   Queued *queued;
 
   if ((catalog = dup_catalog (self)) == NULL &&
@@ -2687,10 +2745,18 @@ rthunk_client_enqueue (RthunkClient          *self,
   queued->func = func;
   queued->data = data;
   queued->destroy = destroy;
+  value = rthunk_value_ref (queued->value);
   g_mutex_lock (&self->outbox_lock);
   g_ptr_array_add (self->outbox, queued);
+  send_now = self->outbox->len >= RTHUNK_CLIENT_SEND_AT;
   g_mutex_unlock (&self->outbox_lock);
-  return rthunk_value_ref (queued->value);
+  /* a long burst goes out while it is made (unless a flush is on it) */
+  if (send_now && g_mutex_trylock (&self->flush_lock))
+    {
+      send_queued (self);
+      g_mutex_unlock (&self->flush_lock);
+    }
+  return value;
 }
 
 /* How many submissions are queued. */
@@ -2780,42 +2846,203 @@ report_sent (RthunkClient *self,
     }
 }
 
-/* Sends what is queued, in order, in submitBatch frames of at most
- * RTHUNK_CLIENT_MAX_BATCH; each submission learns how it went. Returns
- * FALSE (with @error) when a frame could not be sent or was refused as a
- * whole; its submissions fail with that error. */
-gboolean
-rthunk_client_flush (RthunkClient  *self,
-                     GError       **error)
-{
-  gboolean ok = TRUE;
+static gboolean receive_in_flight (RthunkClient *self, guint n, GError **lost);
 
-  g_mutex_lock (&self->flush_lock);
+/* Writes @message as one frame on the connection of the frames in flight.
+ * The server answers them in order while this one goes out: a reply that
+ * comes before it is all written is read (and reported) first, so neither
+ * side can stop the other by filling its socket. */
+static gboolean
+send_in_flight (RthunkClient  *self,
+                GByteArray    *message,
+                GError       **error)
+{
+  RthunkConn *conn = self->sending.conn;
+  GError *transport_error = NULL;
+  guint32 be = GUINT32_TO_BE (message->len);
+  struct iovec iov[2] = { { &be, sizeof be }, { message->data, message->len } };
+  struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+  if (!frame_fits (message, &transport_error))
+    return call_failed (self, conn, transport_error, NULL, error);
+  while (msg.msg_iovlen > 0)
+    {
+      struct pollfd p = { conn->fd, POLLOUT | (self->in_flight.length > 0 ? POLLIN : 0), 0 };
+      gssize n;
+      int rc = poll (&p, 1, CALL_TIMEOUT_MS);
+
+      if (rc < 0 && errno == EINTR)
+        continue;
+      if ((p.revents & POLLIN) != 0 && self->in_flight.length > 0)
+        {
+          if (!receive_in_flight (self, 1, error))
+            return FALSE;
+          continue;
+        }
+      n = rc > 0 ? sendmsg (conn->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
+      if (n < 0 && rc > 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        continue;
+      if (n <= 0)
+        {
+          int errsv = rc == 0 ? ETIMEDOUT : n < 0 ? errno : EIO;
+
+          g_set_error (&transport_error, RTHUNK_FRAME_ERROR,
+                       rc == 0 ? RTHUNK_FRAME_ERROR_TIMEOUT : RTHUNK_FRAME_ERROR_IO,
+                       _("writing a frame: %s"), g_strerror (errsv));
+          return call_failed (self, conn, transport_error, NULL, error);
+        }
+      for (gsize left = (gsize) n; left > 0;)
+        {
+          gsize step = MIN (left, msg.msg_iov->iov_len);
+
+          msg.msg_iov->iov_base = (guint8 *) msg.msg_iov->iov_base + step;
+          msg.msg_iov->iov_len -= step;
+          left -= step;
+          if (msg.msg_iov->iov_len == 0)
+            {
+              msg.msg_iov++;
+              msg.msg_iovlen--;
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* Ends the frames in flight: the connection goes back to the pool, or is
+ * closed if it broke; the batches still unanswered fail with @failure. */
+static void
+end_in_flight (RthunkClient *self,
+               const GError *failure)
+{
+  GPtrArray *batch;
+
+  while ((batch = g_queue_pop_head (&self->in_flight)) != NULL)
+    {
+      report_sent (self, batch, NULL, failure);
+      g_ptr_array_unref (batch);
+    }
+  rthunk_call_end (&self->sending, failure == NULL, NULL);
+  self->sending_open = FALSE;
+  g_mutex_lock (&self->outbox_lock);
+  self->in_flight_any = FALSE;
+  g_mutex_unlock (&self->outbox_lock);
+}
+
+/* Reads the replies of the @n oldest frames in flight and reports each
+ * submission; a frame refused as a whole is kept in self->refused.
+ * Returns FALSE (with @lost) when the connection failed: every frame in
+ * flight failed with it, and they are ended. */
+static gboolean
+receive_in_flight (RthunkClient  *self,
+                   guint          n,
+                   GError       **lost)
+{
+  for (guint k = 0; k < n && self->in_flight.length > 0; k++)
+    {
+      g_autoptr(GPtrArray) batch = g_queue_pop_head (&self->in_flight);
+      g_autoptr(GError) failure = NULL;
+      g_autoptr(GPtrArray) answers = receive_reports (self, self->sending.conn, &SUBMIT_BATCH, &failure);
+
+      report_sent (self, batch, answers, failure);
+      if (failure == NULL)
+        continue;
+      if (self->refused == NULL)
+        self->refused = g_error_copy (failure);
+      if (self->sending.conn->broken)
+        {
+          end_in_flight (self, failure);
+          g_propagate_error (lost, g_steal_pointer (&failure));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Sends every queued submission, in submitBatch frames of at most
+ * RTHUNK_CLIENT_MAX_BATCH, on the connection of the frames in flight,
+ * without waiting for their replies; with the flush lock held. A frame
+ * that cannot be sent fails its submissions and is kept in
+ * self->refused. */
+static void
+send_queued (RthunkClient *self)
+{
   for (;;)
     {
       g_autoptr(GPtrArray) batch = take_batch (self);
       g_autoptr(GByteArray) message = NULL;
-      g_autoptr(GPtrArray) answers = NULL;
       g_autoptr(GError) failure = NULL;
-      RthunkCall call;
 
       if (batch == NULL)
         break;
       message = batch_message (self, batch);
-      if (rthunk_call_begin (&call, self->pool, NULL, &failure))
+      if (!self->sending_open)
         {
-          answers = call_for_reports (self, call.conn, message, &SUBMIT_BATCH, NULL, &failure);
-          rthunk_call_end (&call, answers != NULL, &failure);
+          if (!rthunk_call_begin (&self->sending, self->pool, NULL, &failure))
+            {
+              report_sent (self, batch, NULL, failure);
+              if (self->refused == NULL)
+                self->refused = g_steal_pointer (&failure);
+              continue;
+            }
+          self->sending_open = TRUE;
+          g_mutex_lock (&self->outbox_lock);
+          self->in_flight_any = TRUE;
+          g_mutex_unlock (&self->outbox_lock);
         }
-      report_sent (self, batch, failure == NULL ? answers : NULL, failure);
-      if (failure != NULL && ok)
+      if (send_in_flight (self, message, &failure))
         {
-          ok = FALSE;
-          g_propagate_error (error, g_steal_pointer (&failure));
+          g_queue_push_tail (&self->in_flight, g_steal_pointer (&batch));
+          continue;
         }
+      report_sent (self, batch, NULL, failure);
+      if (self->sending_open)
+        end_in_flight (self, failure);
+      if (self->refused == NULL)
+        self->refused = g_steal_pointer (&failure);
     }
+}
+
+/* Sends what is queued, in order, in submitBatch frames of at most
+ * RTHUNK_CLIENT_MAX_BATCH, and waits for the reply of every frame in
+ * flight (rthunk_client_enqueue() sends some before); each submission
+ * learns how it went. Returns FALSE (with @error) when a frame could not
+ * be sent or was refused as a whole since the last flush; its
+ * submissions fail with that error. */
+gboolean
+rthunk_client_flush (RthunkClient  *self,
+                     GError       **error)
+{
+  GError *refused;
+
+  g_mutex_lock (&self->flush_lock);
+  send_queued (self);
+  if (self->sending_open && receive_in_flight (self, G_MAXUINT, NULL))
+    end_in_flight (self, NULL);
+  refused = g_steal_pointer (&self->refused);
   g_mutex_unlock (&self->flush_lock);
-  return ok;
+  if (refused == NULL)
+    return TRUE;
+  g_propagate_error (error, refused);
+  return FALSE;
+}
+
+/* rthunk_call_begin() for any call but a flush's: what is queued or in
+ * flight is settled first. Such a call may name those thunks, and the
+ * connection the frames in flight hold may be the pool's last. */
+static gboolean
+begin_call (RthunkClient  *self,
+            RthunkCall    *call,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  gboolean unsettled;
+
+  g_mutex_lock (&self->outbox_lock);
+  unsettled = self->outbox->len > 0 || self->in_flight_any;
+  g_mutex_unlock (&self->outbox_lock);
+  if (unsettled)
+    rthunk_client_flush (self, NULL);
+  return rthunk_call_begin (call, self->pool, cancellable, error);
 }
 
 /* ---- the other protocol calls: getServerInfo, getFuncDefs, putDefinitions, submitBatch ---- */
@@ -2829,7 +3056,7 @@ rthunk_client_server_info_run (RthunkClient  *self,
   RthunkCall call;
   gboolean ok;
 
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return NULL;
   ok = fetch_info (self, call.conn, &info, error);
   if (!rthunk_call_end (&call, ok, error))
@@ -2873,7 +3100,7 @@ rthunk_client_func_defs_run (RthunkClient       *self,
   RthunkCatalog *catalog;
   RthunkCall call;
 
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return NULL;
   catalog = read_func_defs (self, call.conn, names, error);
   if (!rthunk_call_end (&call, catalog != NULL, error))
@@ -2941,7 +3168,7 @@ rthunk_client_put_definitions_run (RthunkClient  *self,
         }
       g_ptr_array_add (defs, wire_definition (&h, name));
     }
-  if (!rthunk_call_begin (&call, self->pool, cancellable, error))
+  if (!begin_call (self, &call, cancellable, error))
     return -1;
   ok = rthunk_wire_remote_execution_service_if_put_definitions (call.conn->stub, &added, defs, auth,
                                                                 &invalid, &denied, &call_error);

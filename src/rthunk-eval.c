@@ -290,6 +290,9 @@ struct _RthunkEvaluator
   guint globals_version;        /* bumped whenever a global is (re)bound */
   guint running;                /* evaluations under way (nested ones too) */
   GPtrArray *retired;           /* values of rebound globals, kept while running */
+  RthunkNode *last_form;        /* the last form compiled, */
+  Lambda *last_top;             /* its code, */
+  GArray *last_consulted;       /* and the globals it depends on (Consulted) */
   guint64 fuel;
   guint max_depth;
   gint64 deadline_us;           /* monotonic; 0 = none */
@@ -2050,11 +2053,26 @@ struct _FnCtx
   GPtrArray *capture_names;     /* const char *, parallel to captures */
 };
 
+/* A global name the compiler asked about, and whether it was bound. */
+typedef struct
+{
+  char *name;
+  gboolean bound;
+} Consulted;
+
+static void
+consulted_clear (gpointer data)
+{
+  g_free (((Consulted *) data)->name);
+}
+
 typedef struct
 {
   RthunkEvaluator *ev;
   FnCtx *fn;
   guint loop_slot;              /* first slot of the innermost loop */
+  GArray *consulted;            /* Consulted: the globals whose being bound the code
+                                   depends on, NULL for none */
 } Compiler;
 
 typedef enum { NAME_LOCAL, NAME_CAPTURED, NAME_GLOBAL } NameKind;
@@ -2379,9 +2397,19 @@ is_bound (Compiler   *c,
 {
   guint index;
 
+  Consulted asked;
+
   if (resolve (c->fn, name, &index) != NAME_GLOBAL)
     return TRUE;
-  return g_hash_table_contains (c->ev->globals, name);
+  asked.name = g_strdup (name);
+  asked.bound = g_hash_table_contains (c->ev->globals, name);
+  if (c->consulted == NULL)
+    {
+      c->consulted = g_array_new (FALSE, FALSE, sizeof (Consulted));
+      g_array_set_clear_func (c->consulted, consulted_clear);
+    }
+  g_array_append_val (c->consulted, asked);
+  return asked.bound;
 }
 
 /* (remote [:key value | :flag]… EXPR): kids are the option values (true
@@ -2606,10 +2634,11 @@ compile (Compiler   *c,
 
 /* The form as the body of a function of no parameters. */
 static Lambda *
-compile_top (RthunkEvaluator *ev,
-             RthunkNode      *form)
+compile_top (RthunkEvaluator  *ev,
+             RthunkNode       *form,
+             GArray          **consulted)
 {
-  Compiler c = { ev, NULL, 0 };
+  Compiler c = { ev, NULL, 0, NULL };
   FnCtx fn = { NULL, NULL, 0, NULL, NULL };
   Lambda *lambda = g_new0 (Lambda, 1);
 
@@ -2623,7 +2652,51 @@ compile_top (RthunkEvaluator *ev,
   g_assert (fn.captures->len == 0);
   g_array_unref (fn.captures);
   g_ptr_array_unref (fn.capture_names);
+  *consulted = c.consulted;
   return lambda;
+}
+
+/* Whether the globals @consulted are bound (or not) as they were. */
+static gboolean
+same_globals (RthunkEvaluator *ev,
+              GArray          *consulted)
+{
+  for (guint k = 0; consulted != NULL && k < consulted->len; k++)
+    {
+      const Consulted *asked = &g_array_index (consulted, Consulted, k);
+
+      if (g_hash_table_contains (ev->globals, asked->name) != asked->bound)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* @form's code: compiled now, or (the same form again: a request the
+ * server's memo gave the same tree) the code compiled last time. Code
+ * that reads a global finds it when it runs (by globals_version); what
+ * compiling looked at is whether some names were bound (an operator a
+ * global shadows), so the code is kept with those names. */
+static Lambda *
+compiled_top (RthunkEvaluator *ev,
+              RthunkNode      *form)
+{
+  GArray *consulted = NULL;
+  Lambda *top;
+
+  if (ev->last_form == form && same_globals (ev, ev->last_consulted))
+    {
+      g_atomic_int_inc (&ev->last_top->ref_count);
+      return ev->last_top;
+    }
+  top = compile_top (ev, form, &consulted);
+  g_clear_pointer (&ev->last_form, rthunk_node_unref);
+  g_clear_pointer (&ev->last_top, lambda_unref);
+  g_clear_pointer (&ev->last_consulted, g_array_unref);
+  ev->last_form = rthunk_node_ref (form);
+  ev->last_top = top;
+  ev->last_consulted = consulted;
+  g_atomic_int_inc (&top->ref_count);
+  return top;
 }
 
 /* ---- the object --------------------------------------------------------------- */
@@ -2655,6 +2728,9 @@ rthunk_evaluator_finalize (GObject *object)
   g_hash_table_unref (self->globals);
   g_hash_table_unref (self->definitions);
   g_ptr_array_unref (self->retired);
+  g_clear_pointer (&self->last_form, rthunk_node_unref);
+  g_clear_pointer (&self->last_top, lambda_unref);
+  g_clear_pointer (&self->last_consulted, g_array_unref);
   G_OBJECT_CLASS (rthunk_evaluator_parent_class)->finalize (object);
 }
 
@@ -2694,8 +2770,11 @@ rthunk_evaluator_reset (RthunkEvaluator *self,
     return FALSE;
   drop_hooks (self);
   g_clear_object (&self->cancellable);
-  g_hash_table_remove_all (self->globals);
-  g_hash_table_remove_all (self->definitions);
+  /* (a reused one is mostly reset already) */
+  if (g_hash_table_size (self->globals) > 0)
+    g_hash_table_remove_all (self->globals);
+  if (g_hash_table_size (self->definitions) > 0)
+    g_hash_table_remove_all (self->definitions);
   g_ptr_array_set_size (self->retired, 0);
   self->globals_version++;
   set_default_limits (self);
@@ -2887,7 +2966,7 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
   g_return_val_if_fail (form != NULL, NULL);
 
   state_init (&state, evaluator, &base);
-  top = compile_top (evaluator, form);
+  top = compiled_top (evaluator, form);
   closure.lambda = top;
   evaluator->running++;
   ok = call_closure (&state, form, &closure, NULL, 0, &out);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -345,6 +346,9 @@ start_connection (RthunkServer *server,
 
   if (!rthunk_frame_set_timeouts (fd, server->limits.io_timeout_ms, &error))
     g_warning ("cannot set socket timeouts: %s", error->message);
+  /* a reply leaves at once, even while the one before is unacknowledged
+   * (a client sends frames without waiting for their replies) */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof (int));
   conn = g_new0 (Connection, 1);
   conn->server = g_object_ref (server);
   conn->fd = fd;

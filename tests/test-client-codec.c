@@ -23,6 +23,7 @@
 
 #include "rthunk.h"
 #include "rthunk-check.h"
+#include "rthunk-client-private.h"
 #include "rthunk-codec.h"
 #include "rthunk-frame.h"
 #include "rthunk-type-private.h"
@@ -838,6 +839,173 @@ test_dead_server (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST);
 }
 
+/* ---- queued submissions: frames sent while a burst is made ---------------- */
+
+/* The server's counter @name, read by a client of its own (the one under
+ * test is not disturbed). */
+static gint64
+server_counter (const char *address,
+                const char *name)
+{
+  g_autoptr(RthunkClient) observer = new_client (address, NULL);
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(GVariant) counters = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 value = -1;
+
+  info = rthunk_client_get_server_info (observer, &error);
+  g_assert_no_error (error);
+  counters = g_variant_lookup_value (info, "counters", G_VARIANT_TYPE ("a{sx}"));
+  g_assert_true (g_variant_lookup (counters, name, "x", &value));
+  return value;
+}
+
+/* Queues @n links of the chain (+ x 1) from 0, each naming the one before
+ * by the id the client chose; returns the last link's pending value. */
+static RthunkValue *
+enqueue_chain (RthunkClient *client,
+               guint         n)
+{
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ x 1)");
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GError) error = NULL;
+  RthunkValue *x = rthunk_value_new_int (0);
+
+  for (guint k = 0; k < n; k++)
+    {
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
+
+      g_hash_table_replace (inputs, (gpointer) "x", x);
+      rthunk_client_random_id (id);
+      x = rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_hash_table_steal (inputs, "x");
+  return x;
+}
+
+/* A burst longer than RTHUNK_CLIENT_SEND_AT leaves while it is made: the
+ * server holds the first frames' links before anything is flushed. A call
+ * on the same client (one connection, which the frames in flight hold)
+ * settles them first, and the chain's value is right. */
+static void
+test_queue_sends_while_made (void)
+{
+  const guint n = 3 * RTHUNK_CLIENT_SEND_AT + 5;
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(RthunkValue) last = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 submitted = server_counter (shared_server->address, "submitted");
+  gint64 batches = server_counter (shared_server->address, "batches");
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_assert_true (rthunk_client_connect (client, &error));
+  g_assert_no_error (error);
+  last = enqueue_chain (client, n);
+  g_assert_cmpuint (rthunk_client_get_queued (client), <, RTHUNK_CLIENT_SEND_AT);
+  /* nothing flushed: the server is seen to take three frames' links */
+  while (server_counter (shared_server->address, "submitted") - submitted < 3 * RTHUNK_CLIENT_SEND_AT)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (1000);
+    }
+  g_assert_cmpint (server_counter (shared_server->address, "batches") - batches, >=, 3);
+  /* another call on the one connection: it waits for nothing */
+  info = rthunk_client_get_server_info (client, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_client_get_queued (client), ==, 0);
+  value = rthunk_value_force (last, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (value), ==, n);
+}
+
+/* Large requests and large replies in flight at once: a client that wrote
+ * its frames without reading the replies that came meanwhile would block
+ * on a full socket while the server blocks writing to it. Each of 640
+ * submissions carries a 48 KiB string and gets it back, one character
+ * longer: about 30 MiB each way. */
+static void
+test_queue_large_both_ways (void)
+{
+  const guint n = 10 * RTHUNK_CLIENT_SEND_AT;
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(RthunkNode) expr = test_parse_one ("(concat s \"!\")");
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_autofree char *big = g_strnfill (48 * 1024, 'a');
+  g_autoptr(GError) error = NULL;
+
+  for (guint k = 0; k < n; k++)
+    {
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
+
+      /* each its own: the server's result cache must not answer */
+      big[0] = (char) ('a' + k % 26);
+      big[1] = (char) ('a' + k / 26 % 26);
+      g_hash_table_replace (inputs, (gpointer) "s", rthunk_value_new_str (big));
+      rthunk_client_random_id (id);
+      g_ptr_array_add (values, rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (rthunk_client_flush (client, &error));
+  g_assert_no_error (error);
+  for (guint k = 0; k < n; k++)
+    {
+      g_autoptr(RthunkValue) value = rthunk_value_force (g_ptr_array_index (values, k), &error);
+      const char *got;
+
+      g_assert_no_error (error);
+      got = rthunk_value_get_str (value);
+      g_assert_cmpuint (strlen (got), ==, 48 * 1024 + 1);
+      g_assert_cmpint (got[0], ==, 'a' + k % 26);
+      g_assert_cmpint (got[1], ==, 'a' + k / 26 % 26);
+      g_assert_cmpint (got[48 * 1024], ==, '!');
+    }
+}
+
+/* The server dies while frames are in flight: every queued submission
+ * fails with the lost connection (none hangs, none is lost silently). */
+static void
+test_queue_server_dies (void)
+{
+  /* two frames, both sent by enqueue (the proxy takes no new connection
+   * once its server is dead) */
+  const guint n = 2 * RTHUNK_CLIENT_SEND_AT;
+  TestServer *server = test_server_start ("codec-queue-dead", NULL);
+  g_autoptr(Proxy) proxy = proxy_start (server, NULL);
+  g_autoptr(RthunkClient) client = new_client (proxy->address, NULL);
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ 1 2)");
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GError) error = NULL;
+
+  assert_eval (client, "(+ 1 2)", "3");
+  test_server_kill (server);
+  for (guint k = 0; k < n; k++)
+    {
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
+
+      rthunk_client_random_id (id);
+      g_ptr_array_add (values, rthunk_client_enqueue (client, expr, NULL, id, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_false (rthunk_client_flush (client, &error));
+  g_assert_true (g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST) ||
+                 g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION));
+  for (guint k = 0; k < n; k++)
+    {
+      g_autoptr(GError) force_error = NULL;
+      g_autoptr(RthunkValue) value = rthunk_value_force (g_ptr_array_index (values, k), &force_error);
+
+      g_assert_null (value);
+      g_assert_true (g_error_matches (force_error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST) ||
+                     g_error_matches (force_error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION));
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -867,6 +1035,9 @@ main (int    argc,
   g_test_add_func ("/client-codec/errors/dead-server", test_dead_server);
   g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);
   g_test_add_func ("/client-codec/request/same-shape-bytes", test_request_same_shape_bytes);
+  g_test_add_func ("/client-codec/queue/sends-while-made", test_queue_sends_while_made);
+  g_test_add_func ("/client-codec/queue/large-both-ways", test_queue_large_both_ways);
+  g_test_add_func ("/client-codec/queue/server-dies", test_queue_server_dies);
   for (guint k = 0; k < G_N_ELEMENTS (forge_cases); k++)
     g_test_add_data_func (forge_cases[k].path, &forge_cases[k], test_forged);
   rc = g_test_run ();

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "rthunk.h"
+#include "rthunk-private.h"
 
 #define SOURCE "<test>"
 #define ANY_COL 0
@@ -421,6 +422,64 @@ test_bind_and_lookup (void)
   g_assert_null (rthunk_evaluator_lookup (session->evaluator, "nope"));
 }
 
+/* The same form evaluated again runs the code compiled the first time
+ * (the server evaluates the memo's one tree for every request of a
+ * shape). That code reads its globals when it runs, and was compiled for
+ * `+` meaning the standard library's: once a global `+` is bound, the
+ * form is compiled again and calls it; a rebound `x` is read anew. */
+static RthunkNode *
+parse_one (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (forms->len, ==, 1);
+  return rthunk_node_ref (g_ptr_array_index (forms, 0));
+}
+
+static void
+test_same_form_again (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkNode) form = parse_one ("(+ x 10)");
+  g_autoptr(RthunkNode) times = parse_one ("(fn [a b] (* a b))");
+  g_autoptr(RthunkValue) product = NULL;
+  g_autoptr(GError) error = NULL;
+
+  product = rthunk_evaluator_eval (session->evaluator, times, &error);
+  g_assert_no_error (error);
+  for (gint64 x = 1; x <= 3; x++)
+    {
+      g_autoptr(RthunkValue) x_value = rthunk_value_new_int (x);
+      g_autoptr(RthunkValue) value = NULL;
+
+      rthunk_evaluator_bind (session->evaluator, "x", x_value);
+      value = rthunk_evaluator_eval (session->evaluator, form, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, x + 10);
+    }
+  rthunk_evaluator_bind (session->evaluator, "+", product);
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autoptr(RthunkValue) value = rthunk_evaluator_eval (session->evaluator, form, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 30);
+    }
+  /* reset forgets the global `+`: the library's again */
+  g_assert_true (rthunk_evaluator_reset (session->evaluator, session->catalog));
+  {
+    g_autoptr(RthunkValue) x_value = rthunk_value_new_int (5);
+    g_autoptr(RthunkValue) value = NULL;
+
+    rthunk_evaluator_bind (session->evaluator, "x", x_value);
+    value = rthunk_evaluator_eval (session->evaluator, form, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (rthunk_value_get_int (value), ==, 15);
+  }
+}
+
 /* ---- remote, with a fake server ----------------------------------------------------- */
 
 typedef struct {
@@ -566,6 +625,7 @@ main (int    argc,
   g_test_add_func ("/eval/limits/fuel/per-eval", test_fuel_per_eval);
   g_test_add_func ("/eval/limits/cancelled/from-thread", test_cancel_from_thread);
   g_test_add_func ("/eval/globals/bind-and-lookup", test_bind_and_lookup);
+  g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
   for (i = 0; i < G_N_ELEMENTS (remote_cases); i++)
     g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
