@@ -53,6 +53,8 @@ struct _RthunkClient
   guint definitions_sent;
 
   GHashTable *checked;          /* (lock) memo of build_request: key → Checked */
+  RthunkNode *shape_expr;       /* (lock) the last tree a key was made for, */
+  char *shape_key;              /* (lock) and the key's part its tree gives */
 
   GMutex outbox_lock;           /* the queued submissions: */
   GPtrArray *outbox;            /* Queued *, in the order they were made */
@@ -132,6 +134,8 @@ rthunk_client_finalize (GObject *object)
   g_ptr_array_unref (self->outbox);
   g_clear_error (&self->refused);
   g_hash_table_unref (self->checked);
+  g_clear_pointer (&self->shape_expr, rthunk_node_unref);
+  g_free (self->shape_key);
   g_mutex_clear (&self->outbox_lock);
   g_mutex_clear (&self->flush_lock);
   g_clear_pointer (&self->pool, rthunk_pool_free);
@@ -1828,18 +1832,34 @@ append_shape (GString    *key,
 }
 
 /* The memo's key: the expression's shape and source, and the types of its
- * inputs, by name. */
+ * inputs, by name. The part of the tree is kept for the last tree (a loop
+ * submits one tree many times, with other inputs). */
 static char *
-checked_key (RthunkNode *expr,
-             GPtrArray  *input_types)
+checked_key (RthunkClient *self,
+             RthunkNode   *expr,
+             GPtrArray    *input_types)
 {
-  GString *key = g_string_sized_new (64);
-  const char *source = rthunk_node_get_source (expr);
+  GString *key = g_string_sized_new (128);
 
+  g_mutex_lock (&self->lock);
+  if (self->shape_expr == expr)
+    g_string_append (key, self->shape_key);
+  g_mutex_unlock (&self->lock);
+  if (key->len == 0)
+    {
+      const char *source = rthunk_node_get_source (expr);
+
+      append_count (key, source != NULL ? strlen (source) : 0, ':');
+      g_string_append (key, source != NULL ? source : "");
+      append_shape (key, expr);
+      g_mutex_lock (&self->lock);
+      g_clear_pointer (&self->shape_expr, rthunk_node_unref);
+      g_free (self->shape_key);
+      self->shape_expr = rthunk_node_ref (expr);
+      self->shape_key = g_strndup (key->str, key->len);
+      g_mutex_unlock (&self->lock);
+    }
   g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
-  append_count (key, source != NULL ? strlen (source) : 0, ':');
-  g_string_append (key, source != NULL ? source : "");
-  append_shape (key, expr);
   for (guint k = 0; k < input_types->len; k++)
     {
       g_string_append_c (key, '|');
@@ -2139,7 +2159,7 @@ build_request (RthunkClient  *self,
                RthunkType   **out_type,
                GError       **error)
 {
-  g_autoptr(GByteArray) bindings = g_byte_array_new ();
+  g_autoptr(GByteArray) bindings = g_byte_array_sized_new (128);
   g_autoptr(GArray) bound = g_array_new (FALSE, FALSE, sizeof (Bound));
   g_autoptr(GPtrArray) input_types = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GBytes) ast = NULL;
@@ -2151,7 +2171,7 @@ build_request (RthunkClient  *self,
     return FALSE;
   /* the memo is for expressions that call no user function */
   if (closure->len == 0)
-    key = checked_key (expr, input_types);
+    key = checked_key (self, expr, input_types);
   if (key == NULL || !checked_lookup (self, key, expr, catalog, &ast, &type))
     {
       if ((ast = check_expression (catalog, bound, h, closure, expr, &type, error)) == NULL)
@@ -2724,7 +2744,8 @@ rthunk_client_enqueue (RthunkClient          *self,
   g_autoptr(GPtrArray) closure = g_ptr_array_new ();   /* no user function */
   g_autoptr(RthunkType) type = NULL;
   g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
-  g_autoptr(GByteArray) request = g_byte_array_new ();
+  /* room for a small request: no growing in steps */
+  g_autoptr(GByteArray) request = g_byte_array_sized_new (512);
   DefHasher h = { NULL, };
   RthunkValue *value;
   gboolean send_now;
@@ -2830,7 +2851,9 @@ report_sent (RthunkClient *self,
       if (error == NULL && report == NULL)
         error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
                              _("server %s answered fewer submissions than it was sent"), self->address);
-      else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE)
+      /* a value nobody is told of is read when it is forced */
+      else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
+               (queued->func != NULL || report->state != RTHUNK_WIRE_THUNK_STATE_DONE))
         value = report_outcome (report, &error);
       if (error != NULL)
         {

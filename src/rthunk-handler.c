@@ -146,6 +146,7 @@ static gboolean
 bind_thunk_inputs (RthunkServerState  *state,
                    RthunkEvaluator    *evaluator,
                    RthunkThunkEntry   *entry,
+                   GCancellable       *cancellable,
                    gint64              deadline,
                    GError            **error)
 {
@@ -161,7 +162,7 @@ bind_thunk_inputs (RthunkServerState  *state,
 
       while (rthunk_thunk_table_get_state (state->table, input) <= RTHUNK_THUNK_RUNNING)
         {
-          if (g_cancellable_is_cancelled (entry->cancellable))
+          if (g_cancellable_is_cancelled (cancellable))
             return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
                                 _("the thunk was cancelled")), FALSE;
           if (deadline > 0 && g_get_monotonic_time () > deadline)
@@ -179,11 +180,13 @@ bind_thunk_inputs (RthunkServerState  *state,
   return TRUE;
 }
 
-/* Evaluates @entry's expression with at most @fuel steps. */
+/* Evaluates @entry's expression with at most @fuel steps, until
+ * @cancellable (if any) is cancelled. */
 static RthunkValue *
 evaluate_entry (RthunkServerState  *state,
                 RthunkThunkEntry   *entry,
                 guint64             fuel,
+                GCancellable       *cancellable,
                 GError            **error)
 {
   RthunkEvaluator *evaluator = borrow (&reusable_evaluator, state);
@@ -194,10 +197,10 @@ evaluate_entry (RthunkServerState  *state,
     deadline = entry->submitted_us + (gint64) entry->deadline_ms * 1000;
   rthunk_evaluator_set_limits (evaluator, fuel, state->limits.max_depth, deadline);
   rthunk_evaluator_set_max_bytes (evaluator, state->limits.max_eval_bytes);
-  rthunk_evaluator_set_cancellable (evaluator, entry->cancellable);
+  rthunk_evaluator_set_cancellable (evaluator, cancellable);
   if (entry->inputs != NULL)
     g_hash_table_foreach (entry->inputs, bind_input, evaluator);
-  if (bind_thunk_inputs (state, evaluator, entry, deadline, error) &&
+  if (bind_thunk_inputs (state, evaluator, entry, cancellable, deadline, error) &&
       bind_definitions (evaluator, entry, error))
     value = rthunk_evaluator_eval (evaluator, entry->expr, error);
   give_back (&reusable_evaluator, state, evaluator);
@@ -254,6 +257,7 @@ run_thunk (gpointer data,
   RthunkServerState *state = user_data;
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = NULL;
 
   if (!rthunk_thunk_table_start (state->table, entry))
     {
@@ -262,7 +266,8 @@ run_thunk (gpointer data,
       return;
     }
   g_atomic_int_inc (&state->running);
-  value = evaluate_entry (state, entry, entry->fuel, &error);
+  cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
+  value = evaluate_entry (state, entry, entry->fuel, cancellable, &error);
   complete_entry (state, entry, value, error);
   g_atomic_int_dec_and_test (&state->running);
   rthunk_thunk_entry_unref (entry);
@@ -281,7 +286,8 @@ try_inline_within (RthunkServerState *state,
   g_autoptr(GError) error = NULL;
   guint64 fuel = MIN (entry->fuel, steps);
 
-  value = evaluate_entry (state, entry, fuel, &error);
+  /* too short to be worth a cancellable: a cancel finds it finished */
+  value = evaluate_entry (state, entry, fuel, NULL, &error);
   if (value == NULL && fuel < entry->fuel &&
       g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_FUEL_EXHAUSTED))
     return FALSE;
@@ -1220,6 +1226,7 @@ run_fetch (gpointer data,
   g_autoptr(RthunkClient) client = peer_client (state, fetch->holder);
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
   guint limit_ms = state->limits.deadline_ms > 0 ? state->limits.deadline_ms : 600000;
   gint64 give_up = g_get_monotonic_time () + (gint64) limit_ms * 1000;
   Fetched got = { NULL, NULL, FALSE };
@@ -1232,7 +1239,7 @@ run_fetch (gpointer data,
   g_ptr_array_add (ids, g_bytes_new (entry->id, RTHUNK_THUNK_ID_LEN));
   while (!got.finished && error == NULL)
     {
-      if (g_atomic_int_get (&state->stopping) || g_cancellable_is_cancelled (entry->cancellable))
+      if (g_atomic_int_get (&state->stopping) || g_cancellable_is_cancelled (cancellable))
         g_set_error (&error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
                      _("the fetch of an input from %s was stopped"), fetch->holder);
       else if (g_get_monotonic_time () > give_up)
@@ -1360,13 +1367,15 @@ append_sig (GString    *sig,
   rthunk_type_append_key (type, sig);
 }
 
-/* The inputs of @request bound in @checker: their values (returned) and
- * the thunks they name (*@thunk_inputs); each name and type is appended
- * to @sig if given (the memo's key of the types a tree was checked with). */
+/* The inputs of @request: their values (returned), the thunks they name
+ * (*@thunk_inputs) and their types (@types, in the request's order: what
+ * a checker binds if the tree must be checked); each name and type is
+ * appended to @sig if given (the memo's key of the types a tree was
+ * checked with). */
 static GHashTable *
 read_bindings (RthunkServerState  *state,
                const Request      *request,
-               RthunkChecker      *checker,
+               GPtrArray          *types,
                GHashTable        **thunk_inputs,
                GString            *sig,
                GError            **error)
@@ -1393,7 +1402,7 @@ read_bindings (RthunkServerState  *state,
         return NULL;
       if (ref != NULL)
         {
-          rthunk_checker_bind (checker, binding->name, ref->type);
+          g_ptr_array_add (types, rthunk_type_ref (ref->type));
           if (sig != NULL)
             append_sig (sig, binding->name, ref->type);
           if (*thunk_inputs == NULL)
@@ -1409,7 +1418,7 @@ read_bindings (RthunkServerState  *state,
         }
       if ((type = rthunk_type_of_value (binding->value, &next_var, error)) == NULL)
         return NULL;
-      rthunk_checker_bind (checker, binding->name, type);
+      g_ptr_array_add (types, rthunk_type_ref (type));
       if (sig != NULL)
         append_sig (sig, binding->name, type);
       g_hash_table_insert (inputs, g_strdup (binding->name), rthunk_value_ref (binding->value));
@@ -1647,6 +1656,67 @@ memo_lookup (RthunkServerState     *state,
   return shape;
 }
 
+/* The last Ast a connection's thread found in the memo, byte for byte:
+ * a client that sends the same expression again (other inputs, a chain's
+ * next link) costs a comparison, not a walk of its slots and a lookup. */
+typedef struct
+{
+  RthunkServerState *state;
+  guint8 raw[MEMO_MAX_AST_BYTES];
+  gsize len;
+  MemoShape *shape;
+  guint hash;
+} LastAst;
+
+static void
+last_ast_free (gpointer data)
+{
+  LastAst *last = data;
+
+  g_clear_pointer (&last->shape, memo_shape_unref);
+  g_free (last);
+}
+
+static GPrivate thread_last_ast = G_PRIVATE_INIT (last_ast_free);
+
+/* The shape of the Ast at @in's position if it is the thread's last one
+ * (@in then past it), or NULL. */
+static MemoShape *
+last_ast_shape (RthunkServerState *state,
+                RthunkCodecIn     *in,
+                guint             *hash)
+{
+  LastAst *last = g_private_get (&thread_last_ast);
+
+  if (last == NULL || last->state != state || last->shape == NULL || !rthunk_codec_need (in, last->len) ||
+      memcmp (in->pos, last->raw, last->len) != 0)
+    return NULL;
+  /* the same bytes parse the same: the struct ends where the last one did */
+  in->pos += last->len;
+  *hash = last->hash;
+  return g_atomic_rc_box_acquire (last->shape);
+}
+
+/* Keeps @shape as the shape of the thread's last Ast, @ast. */
+static void
+last_ast_keep (RthunkServerState *state,
+               const guint8      *ast,
+               gsize              len,
+               MemoShape         *shape,
+               guint              hash)
+{
+  LastAst *last = g_private_get (&thread_last_ast);
+
+  if (last == NULL)
+    g_private_set (&thread_last_ast, (last = g_new0 (LastAst, 1)));
+  g_clear_pointer (&last->shape, memo_shape_unref);
+  last->state = state;
+  memcpy (last->raw, ast, len);
+  last->len = len;
+  last->shape = g_atomic_rc_box_acquire (shape);
+  last->hash = hash;
+}
+
 static gboolean
 same_sig (GBytes  *kept,
           GString *sig)
@@ -1823,25 +1893,60 @@ memo_insert (RthunkServerState *state,
   g_mutex_unlock (&state->memo_lock);
 }
 
-/* A request's tree checked: from the memo, or read, renamed and checked
- * now (and remembered as the template of its shape). */
+/* @request's tree @expr (taken; its nodes in the Ast's order are @nodes,
+ * if known) renamed and checked by @checker, which has the inputs bound
+ * (and remembered as the template of its shape). */
+static RthunkChecked *
+check_tree (RthunkServerState *state,
+            const Request     *request,
+            RthunkChecker     *checker,
+            RthunkNode        *expr,
+            GPtrArray         *nodes,
+            GString           *sig,
+            gboolean           closed,
+            Submission        *out)
+{
+  g_autoptr(RthunkNode) tree = expr;
+  g_autoptr(RthunkType) type = NULL;
+  RthunkChecked *checked;
+
+  if (!resolve_definitions (state, request, checker, out))
+    return NULL;
+  if (out->def_names != NULL && g_hash_table_size (out->def_names) > 0)
+    {
+      RthunkNode *renamed = rename_request (tree, out->def_names);
+
+      rthunk_node_unref (tree);
+      tree = renamed;
+    }
+  if (!check_request (checker, tree, &type, out))
+    return NULL;
+  checked = checked_new (g_steal_pointer (&tree), g_steal_pointer (&type), FALSE, closed);
+  checked->pure = names_only_pure (state->catalog, checked->expr) && definitions_pure (out->definitions);
+  if (request->memo_ok)
+    memo_insert (state, request, nodes, checked, sig);
+  return checked;
+}
+
+/* A request's tree checked: from the memo (no checker is needed then),
+ * or read, renamed and checked now. */
 static RthunkChecked *
 check_submission (RthunkServerState  *state,
                   const Request      *request,
-                  RthunkChecker      *checker,
                   GHashTable        **inputs,
                   GHashTable        **thunk_inputs,
                   Submission         *out)
 {
   gboolean closed = request->inputs->len == 0 && request->refs->len == 0;
   g_autoptr(GString) sig = request->memo_ok && !closed ? g_string_sized_new (32) : NULL;
+  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
   g_autoptr(GPtrArray) shaped = NULL;
   GPtrArray *nodes = request->nodes;
   RthunkChecked *checked;
+  RthunkChecker *checker;
   g_autoptr(RthunkNode) expr = NULL;
-  g_autoptr(RthunkType) type = NULL;
 
-  if ((*inputs = read_bindings (state, request, checker, thunk_inputs, sig, &out->error)) == NULL)
+  if ((*inputs = read_bindings (state, request, types, thunk_inputs, sig, &out->error)) == NULL)
     return NULL;
   if (request->shape != NULL)
     {
@@ -1860,21 +1965,13 @@ check_submission (RthunkServerState  *state,
   else if (request->wire_ast == NULL ||
            (expr = rthunk_wire_read_ast (request->wire_ast, state->limits.max_ast_nodes, &out->error)) == NULL)
     return NULL;
-  if (!resolve_definitions (state, request, checker, out))
-    return NULL;
-  if (out->def_names != NULL && g_hash_table_size (out->def_names) > 0)
-    {
-      RthunkNode *renamed = rename_request (expr, out->def_names);
-
-      rthunk_node_unref (expr);
-      expr = renamed;
-    }
-  if (!check_request (checker, expr, &type, out))
-    return NULL;
-  checked = checked_new (g_steal_pointer (&expr), g_steal_pointer (&type), FALSE, closed);
-  checked->pure = names_only_pure (state->catalog, checked->expr) && definitions_pure (out->definitions);
-  if (request->memo_ok)
-    memo_insert (state, request, nodes, checked, sig);
+  checker = borrow (&reusable_checker, state);
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  for (guint k = 0; k < types->len; k++)
+    rthunk_checker_bind (checker, g_array_index (request->inputs, RequestInput, k).name,
+                         g_ptr_array_index (types, k));
+  checked = check_tree (state, request, checker, g_steal_pointer (&expr), nodes, sig, closed, out);
+  give_back (&reusable_checker, state, checker);
   return checked;
 }
 
@@ -1949,7 +2046,6 @@ submit_one (RthunkServerState *state,
             const Request     *request,
             Submission        *out)
 {
-  RthunkChecker *checker = borrow (&reusable_checker, state);
   g_autoptr(GHashTable) inputs = NULL;
   g_autoptr(GHashTable) thunk_inputs = NULL;
   g_autoptr(RthunkChecked) checked = NULL;
@@ -1957,10 +2053,8 @@ submit_one (RthunkServerState *state,
   gboolean cacheable;
   RthunkThunkEntry *entry;
 
-  rthunk_checker_set_remote_allowed (checker, FALSE);
   if (proposed_id (request, &id, &out->error))
-    checked = check_submission (state, request, checker, &inputs, &thunk_inputs, out);
-  give_back (&reusable_checker, state, checker);
+    checked = check_submission (state, request, &inputs, &thunk_inputs, out);
   if (checked == NULL)
     return;
   cacheable = checked->pure && thunk_inputs == NULL && request->use_cache && state->limits.cache_entries > 0;
@@ -2404,7 +2498,13 @@ request_decode (RthunkServerState *state,
            * before needs no decoding (whether it names definitions is
            * known at the end of the struct) */
           req->ast_data = in->pos;
-          ok = rthunk_codec_ast_slots (in, in->pos, slots, G_N_ELEMENTS (slots), &n_slots);
+          if (req->shape == NULL && (req->shape = last_ast_shape (state, in, &req->memo_hash)) != NULL)
+            n_slots = 0;
+          else
+            {
+              g_clear_pointer (&req->shape, memo_shape_unref);
+              ok = rthunk_codec_ast_slots (in, in->pos, slots, G_N_ELEMENTS (slots), &n_slots);
+            }
           req->ast_len = in->pos - req->ast_data;
         }
       else if (field == 2 && type == RTHUNK_CODEC_LIST)
@@ -2437,9 +2537,16 @@ request_decode (RthunkServerState *state,
   if (!ok || req->ast_data == NULL)
     return FALSE;
   req->memo_ok = req->refs->len == 0 && n_slots <= G_N_ELEMENTS (slots) && req->ast_len <= MEMO_MAX_AST_BYTES;
+  if (req->shape != NULL && req->memo_ok)
+    return TRUE;
+  /* the last Ast again, but naming definitions: decoded */
+  g_clear_pointer (&req->shape, memo_shape_unref);
   if (req->memo_ok &&
       (req->shape = memo_lookup (state, req->ast_data, req->ast_len, slots, n_slots, &req->memo_hash)) != NULL)
-    return TRUE;
+    {
+      last_ast_keep (state, req->ast_data, req->ast_len, req->shape, req->memo_hash);
+      return TRUE;
+    }
   rthunk_codec_in_init (&ast, req->ast_data, req->ast_len);
   req->expr = rthunk_codec_get_ast_nodes (&ast, state->limits.max_ast_nodes,
                                           req->memo_ok ? &req->nodes : NULL, NULL);

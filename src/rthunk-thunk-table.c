@@ -154,7 +154,6 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
   entry->expr = rthunk_node_ref (expr);
   entry->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
   entry->type = type != NULL ? rthunk_type_ref (type) : NULL;
-  entry->cancellable = g_cancellable_new ();
   entry->submitted_us = g_get_monotonic_time ();
   g_mutex_lock (&table->lock);
   if (proposed_id != NULL && g_hash_table_contains (table->entries, proposed_id))
@@ -171,8 +170,6 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     while (g_hash_table_contains (table->entries, entry->id));
   g_hash_table_insert (table->entries, entry->id, entry);
   table->unfinished++;
-  if (table->shutdown != NULL)
-    g_cancellable_cancel (entry->cancellable);
   g_mutex_unlock (&table->lock);
   return entry;
 }
@@ -209,6 +206,29 @@ rthunk_thunk_table_lookup (RthunkThunkTable *table,
 }
 
 static void finish_locked (RthunkThunkTable *table, RthunkThunkEntry *entry, RthunkThunkState state);
+
+/* The cancellable that stops @entry's evaluation (transfer full): made
+ * the first time it is asked for, cancelled already if the thunk was
+ * cancelled before (or the table shut down). A thunk evaluated inline, a
+ * few steps in the connection's thread, never has one: a GObject per
+ * thunk costs more than such an evaluation. */
+GCancellable *
+rthunk_thunk_table_get_cancellable (RthunkThunkTable *table,
+                                    RthunkThunkEntry *entry)
+{
+  GCancellable *cancellable;
+  gboolean cancel;
+
+  g_mutex_lock (&table->lock);
+  if (entry->cancellable == NULL)
+    entry->cancellable = g_cancellable_new ();
+  cancellable = g_object_ref (entry->cancellable);
+  cancel = entry->cancel_asked || table->shutdown != NULL;
+  g_mutex_unlock (&table->lock);
+  if (cancel)
+    g_cancellable_cancel (cancellable);
+  return cancellable;
+}
 
 /* PENDING → RUNNING; FALSE if it was cancelled while queued, or is
  * cancelled now because the table was shut down. */
@@ -312,8 +332,10 @@ rthunk_thunk_table_cancel (RthunkThunkTable *table,
   unfinished = entry->state <= RTHUNK_THUNK_RUNNING;
   *finished_now = entry->state == RTHUNK_THUNK_PENDING;
   /* finishing drops it: hold it until it is cancelled */
-  if (unfinished)
+  if (unfinished && entry->cancellable != NULL)
     cancellable = g_object_ref (entry->cancellable);
+  else if (unfinished)
+    entry->cancel_asked = TRUE;
   if (entry->state == RTHUNK_THUNK_PENDING)
     {
       entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
@@ -414,18 +436,28 @@ rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
   g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   gpointer entry;
+  guint n = 0;
 
   g_mutex_lock (&table->lock);
   if (table->shutdown == NULL)
     table->shutdown = g_error_copy (reason);
   g_hash_table_iter_init (&iter, table->entries);
   while (g_hash_table_iter_next (&iter, NULL, &entry))
-    if (((RthunkThunkEntry *) entry)->state <= RTHUNK_THUNK_RUNNING)
-      g_ptr_array_add (unfinished, g_object_ref (((RthunkThunkEntry *) entry)->cancellable));
+    {
+      RthunkThunkEntry *e = entry;
+
+      if (e->state > RTHUNK_THUNK_RUNNING)
+        continue;
+      n++;
+      if (e->cancellable != NULL)
+        g_ptr_array_add (unfinished, g_object_ref (e->cancellable));
+      else
+        e->cancel_asked = TRUE;
+    }
   g_mutex_unlock (&table->lock);
   for (guint k = 0; k < unfinished->len; k++)
     g_cancellable_cancel (g_ptr_array_index (unfinished, k));
-  return unfinished->len;
+  return n;
 }
 
 /* Wakes every waiter now and makes later waits return at once: the server

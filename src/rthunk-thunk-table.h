@@ -24,7 +24,8 @@ typedef struct
   RthunkType *type;
   RthunkValue *value;            /* DONE */
   GError *error;                 /* FAILED, CANCELLED */
-  GCancellable *cancellable;
+  GCancellable *cancellable;     /* made when a worker runs it (table lock) */
+  gboolean cancel_asked;         /* cancelled before it had one (table lock) */
   guint64 fuel;
   guint deadline_ms;
   gint64 submitted_us;
@@ -55,6 +56,8 @@ RthunkThunkEntry *rthunk_thunk_table_lookup    (RthunkThunkTable  *table,
                                                 gsize              len);
 gboolean          rthunk_thunk_table_start     (RthunkThunkTable  *table,
                                                 RthunkThunkEntry  *entry);
+GCancellable     *rthunk_thunk_table_get_cancellable (RthunkThunkTable *table,
+                                                     RthunkThunkEntry *entry);
 void              rthunk_thunk_table_finish    (RthunkThunkTable  *table,
                                                 RthunkThunkEntry  *entry,
                                                 RthunkValue       *value,
