@@ -55,9 +55,11 @@ struct _RthunkClient
   GHashTable *checked;          /* (lock) memo of build_request: key → Checked */
   RthunkNode *shape_expr;       /* (lock) the last tree a key was made for, */
   char *shape_key;              /* (lock) and the key's part its tree gives */
+  struct _Prepared *prepared;   /* (lock) the last request of thunk inputs */
 
   GMutex outbox_lock;           /* the queued submissions: */
-  GPtrArray *outbox;            /* Queued *, in the order they were made */
+  GPtrArray *outbox;            /* Queued *, in the order they were made, */
+  GByteArray *outbox_bytes;     /* their EvalRequest structs, one after another */
   gboolean in_flight_any;       /* (outbox_lock) whether frames are in flight */
   GMutex flush_lock;            /* one sender at a time, so frames keep that order; */
   gboolean sending_open;        /* (flush_lock) whether sending holds a connection: */
@@ -78,6 +80,7 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
 
 static void checked_free (gpointer data);
+static void prepared_free (struct _Prepared *prepared);
 static gboolean begin_call (RthunkClient *self, RthunkCall *call, GCancellable *cancellable, GError **error);
 static void send_queued (RthunkClient *self);
 
@@ -132,10 +135,12 @@ rthunk_client_finalize (GObject *object)
 
   /* a queued submission holds its client: none is left here, nor in flight */
   g_ptr_array_unref (self->outbox);
+  g_byte_array_unref (self->outbox_bytes);
   g_clear_error (&self->refused);
   g_hash_table_unref (self->checked);
   g_clear_pointer (&self->shape_expr, rthunk_node_unref);
   g_free (self->shape_key);
+  g_clear_pointer (&self->prepared, prepared_free);
   g_mutex_clear (&self->outbox_lock);
   g_mutex_clear (&self->flush_lock);
   g_clear_pointer (&self->pool, rthunk_pool_free);
@@ -237,6 +242,7 @@ rthunk_client_init (RthunkClient *self)
   g_mutex_init (&self->outbox_lock);
   g_mutex_init (&self->flush_lock);
   self->outbox = g_ptr_array_new ();
+  self->outbox_bytes = g_byte_array_new ();
   self->max_connections = RTHUNK_POOL_DEFAULT_MAX;
 }
 
@@ -430,6 +436,18 @@ call_failed (RthunkClient  *self,
  * A reply the codec does not expect (an exception, an EXCEPTION message,
  * anything odd) is handed to the generated recv function, which answers
  * exactly as the generated client always did. */
+
+/* A call message to @method, up to its arguments, with room for @size
+ * bytes in all. */
+static GByteArray *
+message_begin_sized (const char *method,
+                     gsize       size)
+{
+  GByteArray *out = g_byte_array_sized_new ((guint) MIN (size, G_MAXUINT));
+
+  rthunk_codec_put_message (out, method, RTHUNK_CODEC_CALL, 0);
+  return out;
+}
 
 /* A call message to @method, up to its arguments. */
 static GByteArray *
@@ -1499,12 +1517,14 @@ put_binding (GByteArray   *out,
 /* An input that is still being computed on this server travels as a
  * reference to its thunk (promise pipelining): nothing waits for it. The
  * Binding's value is one THUNK node. */
-static void
+static guint
 put_thunk_binding (GByteArray   *out,
                    const char   *name,
                    RemoteHandle *handle,
                    gboolean      foreign)
 {
+  guint at;
+
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
   rthunk_codec_put_string (out, name);
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 2);
@@ -1513,6 +1533,7 @@ put_thunk_binding (GByteArray   *out,
   rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
   rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_THUNK);
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 7);
+  at = out->len + 4;
   rthunk_codec_put_binary (out, handle->id->data, handle->id->len);
   /* another server holds it: name that one, and say what type it has */
   if (foreign)
@@ -1528,6 +1549,7 @@ put_thunk_binding (GByteArray   *out,
       rthunk_codec_put_type (out, handle->type);
     }
   rthunk_codec_put_stop (out);
+  return at;                    /* where the thunk's id went */
 }
 
 /* ---- content-addressed definitions -------------------------------------- */
@@ -2016,14 +2038,122 @@ bound_add (GArray     *bound,
   g_array_append_val (bound, b);
 }
 
+/* An input that is a thunk of this client's server, in a prepared request:
+ * its name, its type and where its id is. */
+typedef struct
+{
+  char *name;
+  RthunkType *type;
+  guint at;
+} PreparedInput;
+
+static void
+prepared_input_clear (gpointer data)
+{
+  PreparedInput *input = data;
+
+  g_free (input->name);
+  g_clear_pointer (&input->type, rthunk_type_unref);
+}
+
+/* The last request whose inputs were all thunks of this client's server
+ * (a chain's link, a map's call of a pending value): another one of the
+ * same tree, with thunks of the same types, is the same bytes but for
+ * those thunks' ids — no check, no key, no memo lookup. */
+typedef struct _Prepared
+{
+  RthunkNode *expr;
+  RthunkCatalog *catalog;
+  RthunkType *type;
+  GByteArray *fields;           /* what build_request() wrote */
+  GArray *inputs;               /* PreparedInput, their ids in fields */
+} Prepared;
+
+static void
+prepared_free (Prepared *prepared)
+{
+  rthunk_node_unref (prepared->expr);
+  g_object_unref (prepared->catalog);
+  rthunk_type_unref (prepared->type);
+  g_byte_array_unref (prepared->fields);
+  g_array_unref (prepared->inputs);
+  g_free (prepared);
+}
+
+/* Writes the prepared request's fields for @expr with @inputs to @out, if
+ * it is one: the same tree and catalog, and inputs that are all thunks of
+ * this server, of the same names and types. */
+static gboolean
+prepared_request (RthunkClient   *self,
+                  RthunkCatalog  *catalog,
+                  RthunkNode     *expr,
+                  GHashTable     *inputs,
+                  GByteArray     *out,
+                  RthunkType    **type)
+{
+  Prepared *p;
+  guint start = out->len;
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  p = self->prepared;
+  ok = p != NULL && p->expr == expr && p->catalog == catalog && inputs != NULL &&
+       g_hash_table_size (inputs) == p->inputs->len;
+  if (ok)
+    g_byte_array_append (out, p->fields->data, p->fields->len);
+  for (guint k = 0; ok && k < p->inputs->len; k++)
+    {
+      const PreparedInput *input = &g_array_index (p->inputs, PreparedInput, k);
+      RemoteHandle *handle = own_remote_handle (self, g_hash_table_lookup (inputs, input->name));
+
+      ok = handle != NULL && handle->type == input->type && handle->id->len == RTHUNK_CLIENT_ID_LEN;
+      if (ok)
+        memcpy (out->data + start + input->at, handle->id->data, RTHUNK_CLIENT_ID_LEN);
+    }
+  if (ok)
+    *type = rthunk_type_ref (p->type);
+  else
+    g_byte_array_set_size (out, start);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* Keeps the request @fields (@len bytes) of @expr as the prepared one;
+ * @inputs (PreparedInput, taken) says where its thunks' ids are. */
+static void
+prepare_request (RthunkClient  *self,
+                 RthunkNode    *expr,
+                 RthunkCatalog *catalog,
+                 RthunkType    *type,
+                 const guint8  *fields,
+                 guint          len,
+                 GArray        *inputs)
+{
+  Prepared *p = g_new0 (Prepared, 1);
+
+  p->expr = rthunk_node_ref (expr);
+  p->catalog = g_object_ref (catalog);
+  p->type = rthunk_type_ref (type);
+  p->fields = g_byte_array_sized_new (len);
+  g_byte_array_append (p->fields, fields, len);
+  p->inputs = inputs;
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->prepared, prepared_free);
+  self->prepared = p;
+  g_mutex_unlock (&self->lock);
+}
+
 /* Writes the Binding of each input to @bindings, its type to @bound and
- * its "NAME=TYPE" to @input_types, one for each Binding. */
+ * its "NAME=TYPE" to @input_types, one for each Binding; and, for each
+ * thunk of this client's server, where its id went in @thunks
+ * (PreparedInput). */
 static gboolean
 bind_inputs (RthunkClient   *self,
              GHashTable     *inputs,
              GByteArray     *bindings,
              GArray         *bound,
              GPtrArray      *input_types,
+             GArray         *thunks,
              GError        **error)
 {
   GHashTableIter iter;
@@ -2042,10 +2172,15 @@ bind_inputs (RthunkClient   *self,
 
       if ((handle != NULL && handle->type != NULL) || foreign != NULL)
         {
-          handle = handle != NULL ? handle : foreign;
-          bound_add (bound, name, handle->type);
-          put_thunk_binding (bindings, name, handle, foreign != NULL);
-          g_ptr_array_add (input_types, typed_name (name, handle->type));
+          PreparedInput thunk = { g_strdup (name), rthunk_type_ref (handle != NULL ? handle->type : foreign->type), 0 };
+
+          thunk.at = put_thunk_binding (bindings, name, handle != NULL ? handle : foreign, foreign != NULL);
+          bound_add (bound, name, thunk.type);
+          g_ptr_array_add (input_types, typed_name (name, thunk.type));
+          if (foreign == NULL && handle->id->len == RTHUNK_CLIENT_ID_LEN)
+            g_array_append_val (thunks, thunk);
+          else
+            prepared_input_clear (&thunk);
           continue;
         }
       forced = rthunk_value_force (value, error);
@@ -2100,8 +2235,8 @@ check_expression (RthunkCatalog  *catalog,
 
 /* The fields of an EvalRequest but its thunk id: the Ast, the @n_bindings
  * Bindings in @bindings, a DefRef for each name of @closure, and the
- * options. */
-static void
+ * options. Returns where in @out the Bindings begin. */
+static guint
 put_request_fields (GByteArray *out,
                     GBytes     *ast,
                     GByteArray *bindings,
@@ -2110,12 +2245,15 @@ put_request_fields (GByteArray *out,
                     GPtrArray  *closure,
                     gboolean    by_reference)
 {
+  guint at = 0;
+
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 1);
   g_byte_array_append (out, g_bytes_get_data (ast, NULL), g_bytes_get_size (ast));
   if (n_bindings > 0)
     {
       rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 2);
       rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, n_bindings);
+      at = out->len;
       g_byte_array_append (out, bindings->data, bindings->len);
     }
   if (closure->len > 0)
@@ -2142,6 +2280,7 @@ put_request_fields (GByteArray *out,
       rthunk_codec_put_u8 (out, 1);
       rthunk_codec_put_stop (out);
     }
+  return at;
 }
 
 /* Checks @expr against the server's catalog, with @inputs bound, and
@@ -2162,12 +2301,18 @@ build_request (RthunkClient  *self,
   g_autoptr(GByteArray) bindings = g_byte_array_sized_new (128);
   g_autoptr(GArray) bound = g_array_new (FALSE, FALSE, sizeof (Bound));
   g_autoptr(GPtrArray) input_types = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) thunks = NULL;
   g_autoptr(GBytes) ast = NULL;
   g_autoptr(RthunkType) type = NULL;
   g_autofree char *key = NULL;
+  guint start = out->len, at;
 
+  if (closure->len == 0 && !by_reference && prepared_request (self, catalog, expr, inputs, out, out_type))
+    return TRUE;
+  thunks = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
+  g_array_set_clear_func (thunks, prepared_input_clear);
   g_array_set_clear_func (bound, (GDestroyNotify) bound_clear);
-  if (!bind_inputs (self, inputs, bindings, bound, input_types, error))
+  if (!bind_inputs (self, inputs, bindings, bound, input_types, thunks, error))
     return FALSE;
   /* the memo is for expressions that call no user function */
   if (closure->len == 0)
@@ -2179,7 +2324,14 @@ build_request (RthunkClient  *self,
       if (key != NULL)
         checked_store (self, g_steal_pointer (&key), expr, catalog, ast, type);
     }
-  put_request_fields (out, ast, bindings, input_types->len, h, closure, by_reference);
+  at = put_request_fields (out, ast, bindings, input_types->len, h, closure, by_reference);
+  if (closure->len == 0 && !by_reference && input_types->len > 0 && thunks->len == input_types->len)
+    {
+      /* the ids' places in the fields, not in the bindings */
+      for (guint k = 0; k < thunks->len; k++)
+        g_array_index (thunks, PreparedInput, k).at += at - start;
+      prepare_request (self, expr, catalog, type, out->data + start, out->len - start, g_steal_pointer (&thunks));
+    }
   *out_type = g_steal_pointer (&type);
   return TRUE;
 }
@@ -2676,9 +2828,11 @@ rthunk_client_get_pending_thunk (RthunkValue  *value,
 
 /* ---- queued submissions ----------------------------------------------------- */
 
+static GPrivate scratch_request = G_PRIVATE_INIT ((GDestroyNotify) g_byte_array_unref);
+
 typedef struct
 {
-  GBytes *request;              /* the EvalRequest struct */
+  guint len;                    /* its EvalRequest struct's, in outbox_bytes */
   RthunkValue *value;           /* the pending value given out */
   RthunkClientSentFunc func;
   gpointer data;
@@ -2688,7 +2842,6 @@ typedef struct
 static void
 queued_free (Queued *queued)
 {
-  g_bytes_unref (queued->request);
   rthunk_value_unref (queued->value);
   if (queued->destroy != NULL)
     queued->destroy (queued->data);
@@ -2744,13 +2897,18 @@ rthunk_client_enqueue (RthunkClient          *self,
   g_autoptr(GPtrArray) closure = g_ptr_array_new ();   /* no user function */
   g_autoptr(RthunkType) type = NULL;
   g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
-  /* room for a small request: no growing in steps */
-  g_autoptr(GByteArray) request = g_byte_array_sized_new (512);
+  /* the thread's buffer, kept from one request to the next (taken while
+   * in use: forcing an input may queue another submission) */
+  g_autoptr(GByteArray) request = g_private_get (&scratch_request);
   DefHasher h = { NULL, };
   RthunkValue *value;
   gboolean send_now;
   Queued *queued;
 
+  g_private_set (&scratch_request, NULL);
+  if (request == NULL)
+    request = g_byte_array_sized_new (512);
+  g_byte_array_set_size (request, 0);
   if ((catalog = dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = dup_catalog (self)) == NULL))
     return NULL;
@@ -2761,7 +2919,7 @@ rthunk_client_enqueue (RthunkClient          *self,
   rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);
   rthunk_codec_put_stop (request);
   queued = g_new0 (Queued, 1);
-  queued->request = g_byte_array_free_to_bytes (g_steal_pointer (&request));
+  queued->len = request->len;
   queued->value = new_pending (self, id, type, FALSE);
   queued->func = func;
   queued->data = data;
@@ -2769,8 +2927,12 @@ rthunk_client_enqueue (RthunkClient          *self,
   value = rthunk_value_ref (queued->value);
   g_mutex_lock (&self->outbox_lock);
   g_ptr_array_add (self->outbox, queued);
+  g_byte_array_append (self->outbox_bytes, request->data, request->len);
   send_now = self->outbox->len >= RTHUNK_CLIENT_SEND_AT;
   g_mutex_unlock (&self->outbox_lock);
+  /* kept unless a large request made it large */
+  if (request->len <= 64 * 1024 && g_private_get (&scratch_request) == NULL)
+    g_private_set (&scratch_request, g_steal_pointer (&request));
   /* a long burst goes out while it is made (unless a flush is on it) */
   if (send_now && g_mutex_trylock (&self->flush_lock))
     {
@@ -2793,12 +2955,14 @@ rthunk_client_get_queued (RthunkClient *self)
 }
 
 /* The oldest queued submissions, at most RTHUNK_CLIENT_MAX_BATCH, taken
- * off the queue; NULL (nothing allocated: every submit flushes) when none
- * is queued. */
+ * off the queue, and their submitBatch call (*@message); NULL (nothing
+ * allocated: every submit flushes) when none is queued. */
 static GPtrArray *
-take_batch (RthunkClient *self)
+take_batch (RthunkClient  *self,
+            GByteArray   **message)
 {
   GPtrArray *batch = NULL;
+  gsize bytes = 0;
   guint n;
 
   g_mutex_lock (&self->outbox_lock);
@@ -2806,31 +2970,24 @@ take_batch (RthunkClient *self)
     {
       batch = g_ptr_array_new_full (n, (GDestroyNotify) queued_free);
       for (guint k = 0; k < n; k++)
-        g_ptr_array_add (batch, g_ptr_array_index (self->outbox, k));
+        {
+          Queued *queued = g_ptr_array_index (self->outbox, k);
+
+          g_ptr_array_add (batch, queued);
+          bytes += queued->len;
+        }
       /* the queue has no free function: they are the batch's now */
       g_ptr_array_remove_range (self->outbox, 0, n);
+      *message = message_begin_sized (SUBMIT_BATCH.method, bytes + 256);
+      rthunk_codec_put_field (*message, RTHUNK_CODEC_LIST, 1);
+      rthunk_codec_put_list (*message, RTHUNK_CODEC_STRUCT, n);
+      g_byte_array_append (*message, self->outbox_bytes->data, (guint) bytes);
+      g_byte_array_remove_range (self->outbox_bytes, 0, (guint) bytes);
     }
   g_mutex_unlock (&self->outbox_lock);
+  if (batch != NULL)
+    message_end (self, *message, 2);
   return batch;
-}
-
-/* The submitBatch call of the queued submissions @batch. */
-static GByteArray *
-batch_message (RthunkClient *self,
-               GPtrArray    *batch)
-{
-  GByteArray *out = message_begin (SUBMIT_BATCH.method);
-
-  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
-  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, batch->len);
-  for (guint k = 0; k < batch->len; k++)
-    {
-      GBytes *request = ((Queued *) g_ptr_array_index (batch, k))->request;
-
-      g_byte_array_append (out, g_bytes_get_data (request, NULL), g_bytes_get_size (request));
-    }
-  message_end (self, out, 2);
-  return out;
 }
 
 /* Tells each queued submission of @batch how it went: @answers from the
@@ -2991,13 +3148,12 @@ send_queued (RthunkClient *self)
 {
   for (;;)
     {
-      g_autoptr(GPtrArray) batch = take_batch (self);
       g_autoptr(GByteArray) message = NULL;
+      g_autoptr(GPtrArray) batch = take_batch (self, &message);
       g_autoptr(GError) failure = NULL;
 
       if (batch == NULL)
         break;
-      message = batch_message (self, batch);
       if (!self->sending_open)
         {
           if (!rthunk_call_begin (&self->sending, self->pool, NULL, &failure))

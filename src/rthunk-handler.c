@@ -1005,7 +1005,7 @@ cache_key (RthunkNode   *expr,
     return FALSE;
   g_checksum_update (sum, (const guchar *) "rthunk-cache-1", 14);
   g_checksum_update (sum, g_bytes_get_data (code, NULL), g_bytes_get_size (code));
-  names = g_list_sort (g_hash_table_get_keys (inputs), (GCompareFunc) strcmp);
+  names = inputs != NULL ? g_list_sort (g_hash_table_get_keys (inputs), (GCompareFunc) strcmp) : NULL;
   for (GList *l = names; l != NULL; l = l->next)
     {
       g_autofree char *printed = rthunk_value_to_string (g_hash_table_lookup (inputs, l->data));
@@ -1326,7 +1326,6 @@ fetch_input (RthunkServerState   *state,
 
 /* ---- submission -------------------------------------------------------- */
 
-/* Rebuilds the inputs of a request and binds their types in @checker. */
 /* A binding whose value is a reference to a thunk of this server (promise
  * pipelining): the thunk, or NULL if the value is not a reference. */
 static gboolean
@@ -1367,21 +1366,18 @@ append_sig (GString    *sig,
   rthunk_type_append_key (type, sig);
 }
 
-/* The inputs of @request: their values (returned), the thunks they name
- * (*@thunk_inputs) and their types (@types, in the request's order: what
- * a checker binds if the tree must be checked); each name and type is
- * appended to @sig if given (the memo's key of the types a tree was
- * checked with). */
-static GHashTable *
+/* The inputs of @request: their values (*@inputs) and the thunks they
+ * name (*@thunk_inputs), each table made for its first input (both NULL
+ * at first); each name and type is appended to @sig if given (the memo's
+ * key of the types a tree was checked with). */
+static gboolean
 read_bindings (RthunkServerState  *state,
                const Request      *request,
-               GPtrArray          *types,
+               GHashTable        **inputs,
                GHashTable        **thunk_inputs,
                GString            *sig,
                GError            **error)
 {
-  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                        (GDestroyNotify) rthunk_value_unref);
   guint next_var = 0;
 
   for (guint k = 0; k < request->inputs->len; k++)
@@ -1391,18 +1387,17 @@ read_bindings (RthunkServerState  *state,
 
       RthunkThunkEntry *ref = NULL;
 
-      if (!valid_name (binding->name) || g_hash_table_contains (inputs, binding->name) ||
+      if (!valid_name (binding->name) || (*inputs != NULL && g_hash_table_contains (*inputs, binding->name)) ||
           (*thunk_inputs != NULL && g_hash_table_contains (*thunk_inputs, binding->name)))
         {
           g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                        _("binding %u: a missing, invalid or repeated name"), k);
-          return NULL;
+          return FALSE;
         }
       if (!read_thunk_ref (state, binding, &ref, error))
-        return NULL;
+        return FALSE;
       if (ref != NULL)
         {
-          g_ptr_array_add (types, rthunk_type_ref (ref->type));
           if (sig != NULL)
             append_sig (sig, binding->name, ref->type);
           if (*thunk_inputs == NULL)
@@ -1414,16 +1409,40 @@ read_bindings (RthunkServerState  *state,
       if (binding->value == NULL)
         {
           g_propagate_error (error, g_error_copy (binding->value_error));
-          return NULL;
+          return FALSE;
         }
       if ((type = rthunk_type_of_value (binding->value, &next_var, error)) == NULL)
-        return NULL;
-      g_ptr_array_add (types, rthunk_type_ref (type));
+        return FALSE;
       if (sig != NULL)
         append_sig (sig, binding->name, type);
-      g_hash_table_insert (inputs, g_strdup (binding->name), rthunk_value_ref (binding->value));
+      if (*inputs == NULL)
+        *inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_value_unref);
+      g_hash_table_insert (*inputs, g_strdup (binding->name), rthunk_value_ref (binding->value));
     }
-  return g_steal_pointer (&inputs);
+  return TRUE;
+}
+
+/* Binds in @checker the type of each input of @request that
+ * read_bindings() accepted: the thunk's, or its value's. */
+static void
+bind_input_types (RthunkChecker *checker,
+                  const Request *request,
+                  GHashTable    *inputs,
+                  GHashTable    *thunk_inputs)
+{
+  guint next_var = 0;
+
+  for (guint k = 0; k < request->inputs->len; k++)
+    {
+      const char *name = g_array_index (request->inputs, RequestInput, k).name;
+      RthunkThunkEntry *ref = thunk_inputs != NULL ? g_hash_table_lookup (thunk_inputs, name) : NULL;
+      g_autoptr(RthunkType) type = NULL;
+
+      if (ref != NULL)
+        rthunk_checker_bind (checker, name, ref->type);
+      else if ((type = rthunk_type_of_value (g_hash_table_lookup (inputs, name), &next_var, NULL)) != NULL)
+        rthunk_checker_bind (checker, name, type);
+    }
 }
 
 
@@ -1939,14 +1958,13 @@ check_submission (RthunkServerState  *state,
 {
   gboolean closed = request->inputs->len == 0 && request->refs->len == 0;
   g_autoptr(GString) sig = request->memo_ok && !closed ? g_string_sized_new (32) : NULL;
-  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
   g_autoptr(GPtrArray) shaped = NULL;
   GPtrArray *nodes = request->nodes;
   RthunkChecked *checked;
   RthunkChecker *checker;
   g_autoptr(RthunkNode) expr = NULL;
 
-  if ((*inputs = read_bindings (state, request, types, thunk_inputs, sig, &out->error)) == NULL)
+  if (!read_bindings (state, request, inputs, thunk_inputs, sig, &out->error))
     return NULL;
   if (request->shape != NULL)
     {
@@ -1967,9 +1985,7 @@ check_submission (RthunkServerState  *state,
     return NULL;
   checker = borrow (&reusable_checker, state);
   rthunk_checker_set_remote_allowed (checker, FALSE);
-  for (guint k = 0; k < types->len; k++)
-    rthunk_checker_bind (checker, g_array_index (request->inputs, RequestInput, k).name,
-                         g_ptr_array_index (types, k));
+  bind_input_types (checker, request, *inputs, *thunk_inputs);
   checked = check_tree (state, request, checker, g_steal_pointer (&expr), nodes, sig, closed, out);
   give_back (&reusable_checker, state, checker);
   return checked;

@@ -922,6 +922,53 @@ test_queue_sends_while_made (void)
   g_assert_cmpint (rthunk_value_get_int (value), ==, n);
 }
 
+/* Requests whose inputs are all pending thunks of the client's server
+ * are made from the last such request of the same tree, its bytes with
+ * the thunks' ids put in: each input must name its own thunk. Links of two
+ * trees, one and two inputs, alternate and swap their inputs. */
+static void
+test_queue_prepared_inputs (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(RthunkNode) inc = test_parse_one ("(+ x 1)");
+  g_autoptr(RthunkNode) minus = test_parse_one ("(- x y)");
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GError) error = NULL;
+  /* each link: its tree, x and y (indices of earlier links; -1: none, or
+   * the int 0 for x) and its value */
+  static const struct { gboolean minus; gint x, y; gint64 value; } links[] = {
+    { FALSE, -1, -1, 1 }, { FALSE, 0, -1, 2 }, { FALSE, 1, -1, 3 },
+    { TRUE, 2, 1, 1 }, { TRUE, 1, 2, -1 }, { TRUE, 3, 4, 2 }, { TRUE, 2, 0, 2 },
+    { FALSE, 2, -1, 4 }, { FALSE, 7, -1, 5 }, { TRUE, 8, 7, 1 }, { FALSE, 9, -1, 2 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (links); k++)
+    {
+      g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                            (GDestroyNotify) rthunk_value_unref);
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
+
+      g_hash_table_insert (inputs, (gpointer) "x",
+                           links[k].x < 0 ? rthunk_value_new_int (0)
+                                          : rthunk_value_ref (g_ptr_array_index (values, links[k].x)));
+      if (links[k].y >= 0)
+        g_hash_table_insert (inputs, (gpointer) "y", rthunk_value_ref (g_ptr_array_index (values, links[k].y)));
+      rthunk_client_random_id (id);
+      g_ptr_array_add (values, rthunk_client_enqueue (client, links[k].minus ? minus : inc, inputs, id,
+                                                      NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (rthunk_client_flush (client, &error));
+  g_assert_no_error (error);
+  for (guint k = 0; k < G_N_ELEMENTS (links); k++)
+    {
+      g_autoptr(RthunkValue) value = rthunk_value_force (g_ptr_array_index (values, k), &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, links[k].value);
+    }
+}
+
 /* Large requests and large replies in flight at once: a client that wrote
  * its frames without reading the replies that came meanwhile would block
  * on a full socket while the server blocks writing to it. Each of 640
@@ -1036,6 +1083,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);
   g_test_add_func ("/client-codec/request/same-shape-bytes", test_request_same_shape_bytes);
   g_test_add_func ("/client-codec/queue/sends-while-made", test_queue_sends_while_made);
+  g_test_add_func ("/client-codec/queue/prepared-inputs", test_queue_prepared_inputs);
   g_test_add_func ("/client-codec/queue/large-both-ways", test_queue_large_both_ways);
   g_test_add_func ("/client-codec/queue/server-dies", test_queue_server_dies);
   for (guint k = 0; k < G_N_ELEMENTS (forge_cases); k++)
