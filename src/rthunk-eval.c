@@ -2701,6 +2701,24 @@ compiled_top (RthunkEvaluator *ev,
 
 /* ---- the object --------------------------------------------------------------- */
 
+/* Empties @table. A few entries are removed one by one: removing all at
+ * once allocates the table's arrays anew (a server's evaluator holds a
+ * request's one or two inputs). */
+static void
+clear_table (GHashTable *table)
+{
+  GHashTableIter iter;
+
+  if (g_hash_table_size (table) > 8)
+    {
+      g_hash_table_remove_all (table);
+      return;
+    }
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, NULL, NULL))
+    g_hash_table_iter_remove (&iter);
+}
+
 /* Forgets the remote and servers hooks, freeing their data. */
 static void
 drop_hooks (RthunkEvaluator *self)
@@ -2770,11 +2788,8 @@ rthunk_evaluator_reset (RthunkEvaluator *self,
     return FALSE;
   drop_hooks (self);
   g_clear_object (&self->cancellable);
-  /* (a reused one is mostly reset already) */
-  if (g_hash_table_size (self->globals) > 0)
-    g_hash_table_remove_all (self->globals);
-  if (g_hash_table_size (self->definitions) > 0)
-    g_hash_table_remove_all (self->definitions);
+  clear_table (self->globals);
+  clear_table (self->definitions);
   g_ptr_array_set_size (self->retired, 0);
   self->globals_version++;
   set_default_limits (self);

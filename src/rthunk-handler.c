@@ -541,7 +541,7 @@ typedef struct
   gboolean memo_ok;             /* the memo may keep it: read from a frame, no definitions */
   guint memo_hash;              /* the hash of its Ast bytes with the slots zeroed */
   GArray *inputs;               /* RequestInput */
-  GArray *refs;                 /* RequestDefRef */
+  GArray *refs;                 /* RequestDefRef; NULL until the first (see refs_of()) */
   gboolean use_cache;
   gint64 fuel;                  /* ≤ 0: the server's */
   gint32 deadline_ms;           /* ≤ 0: the server's */
@@ -580,10 +580,28 @@ request_init (Request *req)
   memset (req, 0, sizeof *req);
   req->inputs = g_array_new (FALSE, TRUE, sizeof (RequestInput));
   g_array_set_clear_func (req->inputs, request_input_clear);
-  req->refs = g_array_new (FALSE, TRUE, sizeof (RequestDefRef));
-  g_array_set_clear_func (req->refs, request_def_ref_clear);
   req->use_cache = TRUE;
   req->inline_budget_ms = -1;
+}
+
+/* How many definitions @req names. */
+static guint
+n_refs (const Request *req)
+{
+  return req->refs != NULL ? req->refs->len : 0;
+}
+
+/* @req's definition references, made for the first one (most requests
+ * name none). */
+static GArray *
+refs_of (Request *req)
+{
+  if (req->refs == NULL)
+    {
+      req->refs = g_array_new (FALSE, TRUE, sizeof (RequestDefRef));
+      g_array_set_clear_func (req->refs, request_def_ref_clear);
+    }
+  return req->refs;
 }
 
 static void
@@ -652,7 +670,7 @@ request_from_wire (const RthunkWireEvalRequest *wire,
       RthunkWireDefRef *wref = g_ptr_array_index (wire->definitions, k);
       RequestDefRef ref = { g_strdup (wref->name), bytes_of (wref->hash) };
 
-      g_array_append_val (req->refs, ref);
+      g_array_append_val (refs_of (req), ref);
     }
 }
 
@@ -933,7 +951,7 @@ resolve_definitions (RthunkServerState *state,
   g_autoptr(GHashTable) seen = NULL;
   g_autoptr(GQueue) todo = NULL;
 
-  if (request->refs->len == 0)
+  if (n_refs (request) == 0)
     return TRUE;                /* no definitions: nothing to find */
   seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
   todo = g_queue_new ();
@@ -941,7 +959,7 @@ resolve_definitions (RthunkServerState *state,
   out->definitions = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_definition_unref);
   out->def_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   out->missing = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  for (guint k = 0; k < request->refs->len; k++)
+  for (guint k = 0; k < n_refs (request); k++)
     {
       RequestDefRef *ref = &g_array_index (request->refs, RequestDefRef, k);
 
@@ -1956,7 +1974,7 @@ check_submission (RthunkServerState  *state,
                   GHashTable        **thunk_inputs,
                   Submission         *out)
 {
-  gboolean closed = request->inputs->len == 0 && request->refs->len == 0;
+  gboolean closed = request->inputs->len == 0 && n_refs (request) == 0;
   g_autoptr(GString) sig = request->memo_ok && !closed ? g_string_sized_new (32) : NULL;
   g_autoptr(GPtrArray) shaped = NULL;
   GPtrArray *nodes = request->nodes;
@@ -2537,7 +2555,7 @@ request_decode (RthunkServerState *state,
           ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
           for (guint32 k = 0; ok && k < n; k++)
             {
-              g_array_set_size (req->refs, k + 1);
+              g_array_set_size (refs_of (req), k + 1);
               ok = get_def_ref (in, &g_array_index (req->refs, RequestDefRef, k));
             }
         }
@@ -2552,7 +2570,7 @@ request_decode (RthunkServerState *state,
     }
   if (!ok || req->ast_data == NULL)
     return FALSE;
-  req->memo_ok = req->refs->len == 0 && n_slots <= G_N_ELEMENTS (slots) && req->ast_len <= MEMO_MAX_AST_BYTES;
+  req->memo_ok = n_refs (req) == 0 && n_slots <= G_N_ELEMENTS (slots) && req->ast_len <= MEMO_MAX_AST_BYTES;
   if (req->shape != NULL && req->memo_ok)
     return TRUE;
   /* the last Ast again, but naming definitions: decoded */
