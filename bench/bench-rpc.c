@@ -941,15 +941,18 @@ chain_awaited (RthunkClient *client,
   return now_s () - start;
 }
 
-/* Pipelined: the whole chain in ONE submitBatch frame, through the
- * client's queue (what a session does with a burst of remote calls):
+/* Pipelined: the whole chain through the client's queue (what a session
+ * does with a burst of remote calls):
  * rthunk_client_enqueue() type-checks each link and gives its pending value
  * at once, under a thunk id the client chose (EvalRequest.thunkId), so
  * link k's input x is a reference to link k − 1's thunk (a THUNK value
- * node: the server's promise pipelining) before any link was answered;
- * rthunk_client_flush() sends the 1000 links in one frame, and the last
- * link's value is forced. Timed end to end, from the first link queued to
- * the last value. */
+ * node: the server's promise pipelining) before any link was answered.
+ * The queue sends a submitBatch frame each time RTHUNK_CLIENT_SEND_AT (64)
+ * links are queued, without waiting for the reply: the server evaluates
+ * the first links while the client makes the next.
+ * rthunk_client_flush() sends the rest and reads every reply, and the
+ * last link's value is forced. Timed end to end, from the first link
+ * queued to the last value. */
 static double
 chain_pipelined (RthunkClient *client,
                  RthunkNode   *expr,
@@ -981,8 +984,9 @@ chain_pipelined (RthunkClient *client,
 
 /* Through a session, as a user writes it: @text is a loop of N links,
  * evaluated and awaited; timed end to end. Pipelined, each link is a
- * (remote (+ x 1)) of the pending x before it, and the session sends the
- * whole burst in one frame; awaited, each link is awaited before the next. */
+ * (remote (+ x 1)) of the pending x before it, and the session's queue
+ * sends the burst in frames of 64 while it is made; awaited, each link is
+ * awaited before the next. */
 static double
 chain_session (RthunkSession *session,
                const char    *text,
@@ -1047,7 +1051,7 @@ bench_chain (Peer *rthunkd)
     {
       at[rep] = chain_awaited (client, expr, n) * 1e3;
       pt[rep] = chain_pipelined (client, expr, n) * 1e3;
-      say ("chain rep %d: awaited %.1f ms, pipelined in one frame %.1f ms (%u links)",
+      say ("chain rep %d: awaited %.1f ms, pipelined %.1f ms (%u links)",
            rep + 1, at[rep], pt[rep], n);
     }
   a = median (at, opt_reps);

@@ -2402,8 +2402,6 @@ rthunk_client_submit_run (RthunkClient  *self,
   if ((catalog = dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, cancellable, error) || (catalog = dup_catalog (self)) == NULL))
     return NULL;
-  /* what was queued goes first: this request may name those thunks */
-  rthunk_client_flush (self, NULL);
   def_hasher_init (&h, definitions);
   rthunk_codec_put_field (message, RTHUNK_CODEC_STRUCT, 1);
   if ((closure = definition_closure (&h, expr, error)) == NULL ||
@@ -2411,6 +2409,8 @@ rthunk_client_submit_run (RthunkClient  *self,
     return NULL;
   rthunk_codec_put_stop (message);      /* the EvalRequest */
   message_end (self, message, 2);
+  /* what was queued goes first (begin_call() settles it): this request
+   * may name those thunks */
   if (!begin_call (self, &call, cancellable, error))
     return NULL;
   report = submit_with_definitions (self, call.conn, message, &h, closure, error);
@@ -2877,12 +2877,16 @@ rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
 
 /* Type-checks @expr and queues its submission under @thunk_id (from
  * rthunk_client_random_id(): the server refuses an id in use);
- * returns its pending value at once. rthunk_client_flush() sends what is
- * queued, in submitBatch frames, and calls @func for each submission:
- * with its value when the server finished it inline, its error when it
- * was refused, or neither when it is running there (it is then a pending
- * value like any other). Requests that name the queued thunks may be
- * queued or submitted before the flush: they are sent after them. */
+ * returns its pending value at once. Each time RTHUNK_CLIENT_SEND_AT
+ * submissions are queued they are sent, in a submitBatch frame, without
+ * waiting for the reply (unless a flush is under way in another thread);
+ * rthunk_client_flush() sends the rest and reads every reply. @func is
+ * called for each submission when its reply is read (here, in a flush,
+ * or in any call that settles the queue first): with its value when the
+ * server finished it inline, its error when it was refused, or neither
+ * when it is running there (it is then a pending value like any other).
+ * Requests that name the queued thunks may be queued or submitted before
+ * the flush: they are sent after them. */
 RthunkValue *
 rthunk_client_enqueue (RthunkClient          *self,
                        RthunkNode            *expr,

@@ -1361,27 +1361,47 @@ put_value_node (GByteArray   *out,
           items[k] = (gint32) *n_nodes - 1;
         }
     }
+  if (kind == RTHUNK_VALUE_NIL || kind == RTHUNK_VALUE_BOOL || kind == RTHUNK_VALUE_INT ||
+      kind == RTHUNK_VALUE_FLOAT)
+    {
+      /* a scalar node: gathered, appended at once */
+      Scratch sc;
+      gint64 bits;
+      double f;
+
+      sc.n = 0;
+      scratch_field (&sc, RTHUNK_CODEC_I32, 1);
+      switch (kind)
+        {
+        case RTHUNK_VALUE_NIL:
+          scratch_i32 (&sc, 1);
+          break;
+        case RTHUNK_VALUE_BOOL:
+          scratch_i32 (&sc, 2);
+          scratch_field (&sc, RTHUNK_CODEC_BOOL, 2);
+          sc.b[sc.n++] = rthunk_value_get_bool (value) ? 1 : 0;
+          break;
+        case RTHUNK_VALUE_INT:
+          scratch_i32 (&sc, 3);
+          scratch_field (&sc, RTHUNK_CODEC_I64, 3);
+          scratch_i64 (&sc, rthunk_value_get_int (value));
+          break;
+        default:
+          f = rthunk_value_get_float (value);
+          memcpy (&bits, &f, sizeof bits);
+          scratch_i32 (&sc, 4);
+          scratch_field (&sc, RTHUNK_CODEC_DOUBLE, 4);
+          scratch_i64 (&sc, bits);
+          break;
+        }
+      sc.b[sc.n++] = RTHUNK_CODEC_STOP;
+      scratch_flush (&sc, out);
+      (*n_nodes)++;
+      return TRUE;
+    }
   rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
   switch (kind)
     {
-    case RTHUNK_VALUE_NIL:
-      rthunk_codec_put_i32 (out, 1);
-      break;
-    case RTHUNK_VALUE_BOOL:
-      rthunk_codec_put_i32 (out, 2);
-      rthunk_codec_put_field (out, RTHUNK_CODEC_BOOL, 2);
-      rthunk_codec_put_u8 (out, rthunk_value_get_bool (value) ? 1 : 0);
-      break;
-    case RTHUNK_VALUE_INT:
-      rthunk_codec_put_i32 (out, 3);
-      rthunk_codec_put_field (out, RTHUNK_CODEC_I64, 3);
-      rthunk_codec_put_i64 (out, rthunk_value_get_int (value));
-      break;
-    case RTHUNK_VALUE_FLOAT:
-      rthunk_codec_put_i32 (out, 4);
-      rthunk_codec_put_field (out, RTHUNK_CODEC_DOUBLE, 4);
-      rthunk_codec_put_double (out, rthunk_value_get_float (value));
-      break;
     case RTHUNK_VALUE_STR:
       rthunk_codec_put_i32 (out, 5);
       rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);

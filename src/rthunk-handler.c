@@ -1965,6 +1965,27 @@ check_tree (RthunkServerState *state,
   return checked;
 }
 
+static void
+free_string (gpointer data)
+{
+  g_string_free (data, TRUE);
+}
+
+static GPrivate thread_sig_string = G_PRIVATE_INIT (free_string);
+
+/* The thread's string for the input types of a request (the memo's key
+ * of the types a tree was checked with), emptied. */
+static GString *
+thread_sig (void)
+{
+  GString *sig = g_private_get (&thread_sig_string);
+
+  if (sig == NULL)
+    g_private_set (&thread_sig_string, (sig = g_string_sized_new (64)));
+  g_string_truncate (sig, 0);
+  return sig;
+}
+
 /* A request's tree checked: from the memo (no checker is needed then),
  * or read, renamed and checked now. */
 static RthunkChecked *
@@ -1975,7 +1996,7 @@ check_submission (RthunkServerState  *state,
                   Submission         *out)
 {
   gboolean closed = request->inputs->len == 0 && n_refs (request) == 0;
-  g_autoptr(GString) sig = request->memo_ok && !closed ? g_string_sized_new (32) : NULL;
+  GString *sig = request->memo_ok && !closed ? thread_sig () : NULL;
   g_autoptr(GPtrArray) shaped = NULL;
   GPtrArray *nodes = request->nodes;
   RthunkChecked *checked;
