@@ -232,9 +232,10 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
     { printf fmt, $1, $2, $3, $4, $5, $6 }' "$rows"
   if [ -n "$(get chain.pipelined_ms)" ]; then
     echo
-    echo "chain, pipelined: one submitBatch frame of 1000 requests, each naming the one before by the"
-    echo "  thunk id the client chose (EvalRequest.thunkId); awaited: rthunk_client_submit, one link at a time."
-    echo "  Through a session: the same loop with (remote (+ x 1)), sent as one burst, vs (await (remote …))."
+    echo "chain, pipelined: 1000 requests in submitBatch frames of 64, sent while the chain is made,"
+    echo "  each naming the one before by the thunk id the client chose (EvalRequest.thunkId);"
+    echo "  awaited: rthunk_client_submit, one link at a time."
+    echo "  Through a session: the same loop with (remote (+ x 1)), sent the same way, vs (await (remote …))."
   fi
   echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
   echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."
