@@ -2104,7 +2104,8 @@ prepared_request (RthunkClient   *self,
   for (guint k = 0; ok && k < p->inputs->len; k++)
     {
       const PreparedInput *input = &g_array_index (p->inputs, PreparedInput, k);
-      RemoteHandle *handle = own_remote_handle (self, g_hash_table_lookup (inputs, input->name));
+      RthunkValue *value = g_hash_table_lookup (inputs, input->name);
+      RemoteHandle *handle = value != NULL ? own_remote_handle (self, value) : NULL;
 
       ok = handle != NULL && handle->type == input->type && handle->id->len == RTHUNK_CLIENT_ID_LEN;
       if (ok)

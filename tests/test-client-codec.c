@@ -935,11 +935,14 @@ test_queue_prepared_inputs (void)
   g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
   g_autoptr(GError) error = NULL;
   /* each link: its tree, x and y (indices of earlier links; -1: none, or
-   * the int 0 for x) and its value */
-  static const struct { gboolean minus; gint x, y; gint64 value; } links[] = {
-    { FALSE, -1, -1, 1 }, { FALSE, 0, -1, 2 }, { FALSE, 1, -1, 3 },
-    { TRUE, 2, 1, 1 }, { TRUE, 1, 2, -1 }, { TRUE, 3, 4, 2 }, { TRUE, 2, 0, 2 },
-    { FALSE, 2, -1, 4 }, { FALSE, 7, -1, 5 }, { TRUE, 8, 7, 1 }, { FALSE, 9, -1, 2 },
+   * the int 0 for x), another name for y if not "y" (an unused input of
+   * (+ x 1)), and its value */
+  static const struct { gboolean minus; gint x, y; const char *y_name; gint64 value; } links[] = {
+    { FALSE, -1, -1, NULL, 1 }, { FALSE, 0, -1, NULL, 2 }, { FALSE, 1, -1, NULL, 3 },
+    { TRUE, 2, 1, NULL, 1 }, { TRUE, 1, 2, NULL, -1 }, { TRUE, 3, 4, NULL, 2 }, { TRUE, 2, 0, NULL, 2 },
+    { FALSE, 2, -1, NULL, 4 }, { FALSE, 7, -1, NULL, 5 }, { TRUE, 8, 7, NULL, 1 }, { FALSE, 9, -1, NULL, 2 },
+    /* as many inputs as the last request of (+ x 1), not the same names */
+    { FALSE, 10, 9, NULL, 3 }, { FALSE, 11, 9, "z", 4 }, { FALSE, 12, 9, "z", 5 },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (links); k++)
@@ -952,7 +955,8 @@ test_queue_prepared_inputs (void)
                            links[k].x < 0 ? rthunk_value_new_int (0)
                                           : rthunk_value_ref (g_ptr_array_index (values, links[k].x)));
       if (links[k].y >= 0)
-        g_hash_table_insert (inputs, (gpointer) "y", rthunk_value_ref (g_ptr_array_index (values, links[k].y)));
+        g_hash_table_insert (inputs, (gpointer) (links[k].y_name != NULL ? links[k].y_name : "y"),
+                             rthunk_value_ref (g_ptr_array_index (values, links[k].y)));
       rthunk_client_random_id (id);
       g_ptr_array_add (values, rthunk_client_enqueue (client, links[k].minus ? minus : inc, inputs, id,
                                                       NULL, NULL, NULL, &error));
