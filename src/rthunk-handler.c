@@ -1698,7 +1698,9 @@ memo_lookup (RthunkServerState     *state,
  * next link) costs a comparison, not a walk of its slots and a lookup. */
 typedef struct
 {
-  RthunkServerState *state;
+  guint8 instance[RTHUNK_THUNK_ID_LEN]; /* the state whose memo it is (its
+                                          instance id: a later state may
+                                          have its address) */
   guint8 raw[MEMO_MAX_AST_BYTES];
   gsize len;
   MemoShape *shape;
@@ -1725,7 +1727,8 @@ last_ast_shape (RthunkServerState *state,
 {
   LastAst *last = g_private_get (&thread_last_ast);
 
-  if (last == NULL || last->state != state || last->shape == NULL || !rthunk_codec_need (in, last->len) ||
+  if (last == NULL || memcmp (last->instance, state->instance_id, sizeof last->instance) != 0 ||
+      last->shape == NULL || !rthunk_codec_need (in, last->len) ||
       memcmp (in->pos, last->raw, last->len) != 0)
     return NULL;
   /* the same bytes parse the same: the struct ends where the last one did */
@@ -1747,7 +1750,7 @@ last_ast_keep (RthunkServerState *state,
   if (last == NULL)
     g_private_set (&thread_last_ast, (last = g_new0 (LastAst, 1)));
   g_clear_pointer (&last->shape, memo_shape_unref);
-  last->state = state;
+  memcpy (last->instance, state->instance_id, sizeof last->instance);
   memcpy (last->raw, ast, len);
   last->len = len;
   last->shape = g_atomic_rc_box_acquire (shape);
