@@ -2708,8 +2708,11 @@ static void
 clear_table (GHashTable *table)
 {
   GHashTableIter iter;
+  guint n = g_hash_table_size (table);
 
-  if (g_hash_table_size (table) > 8)
+  if (n == 0)
+    return;
+  if (n > 8)
     {
       g_hash_table_remove_all (table);
       return;
