@@ -964,11 +964,8 @@ rthunk_checker_reset (RthunkChecker *self,
   if (self->catalog != catalog)
     return FALSE;
   g_clear_object (&self->remote);
-  /* (a reused one is mostly reset already) */
-  if (g_hash_table_size (self->globals) > 0)
-    g_hash_table_remove_all (self->globals);
-  if (g_hash_table_size (self->definitions) > 0)
-    g_hash_table_remove_all (self->definitions);
+  g_hash_table_remove_all (self->globals);
+  g_hash_table_remove_all (self->definitions);
   self->remote_allowed = TRUE;
   self->next_var = 0;
   g_clear_pointer (&self->mismatch_expected, g_free);

@@ -453,10 +453,7 @@ message_begin_sized (const char *method,
 static GByteArray *
 message_begin (const char *method)
 {
-  GByteArray *out = g_byte_array_sized_new (256);
-
-  rthunk_codec_put_message (out, method, RTHUNK_CODEC_CALL, 0);
-  return out;
+  return message_begin_sized (method, 256);
 }
 
 /* Ends the arguments of a call message with the Auth, argument @field. */
@@ -2299,20 +2296,24 @@ build_request (RthunkClient  *self,
                RthunkType   **out_type,
                GError       **error)
 {
-  g_autoptr(GByteArray) bindings = g_byte_array_sized_new (128);
-  g_autoptr(GArray) bound = g_array_new (FALSE, FALSE, sizeof (Bound));
-  g_autoptr(GPtrArray) input_types = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GByteArray) bindings = NULL;
+  g_autoptr(GArray) bound = NULL;
+  g_autoptr(GPtrArray) input_types = NULL;
   g_autoptr(GArray) thunks = NULL;
   g_autoptr(GBytes) ast = NULL;
   g_autoptr(RthunkType) type = NULL;
   g_autofree char *key = NULL;
+  gboolean preparable = closure->len == 0 && !by_reference;
   guint start = out->len, at;
 
-  if (closure->len == 0 && !by_reference && prepared_request (self, catalog, expr, inputs, out, out_type))
+  if (preparable && prepared_request (self, catalog, expr, inputs, out, out_type))
     return TRUE;
+  bindings = g_byte_array_sized_new (128);
+  bound = g_array_new (FALSE, FALSE, sizeof (Bound));
+  g_array_set_clear_func (bound, (GDestroyNotify) bound_clear);
+  input_types = g_ptr_array_new_with_free_func (g_free);
   thunks = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
   g_array_set_clear_func (thunks, prepared_input_clear);
-  g_array_set_clear_func (bound, (GDestroyNotify) bound_clear);
   if (!bind_inputs (self, inputs, bindings, bound, input_types, thunks, error))
     return FALSE;
   /* the memo is for expressions that call no user function */
@@ -2326,7 +2327,7 @@ build_request (RthunkClient  *self,
         checked_store (self, g_steal_pointer (&key), expr, catalog, ast, type);
     }
   at = put_request_fields (out, ast, bindings, input_types->len, h, closure, by_reference);
-  if (closure->len == 0 && !by_reference && input_types->len > 0 && thunks->len == input_types->len)
+  if (preparable && input_types->len > 0 && thunks->len == input_types->len)
     {
       /* the ids' places in the fields, not in the bindings */
       for (guint k = 0; k < thunks->len; k++)

@@ -1244,7 +1244,7 @@ run_fetch (gpointer data,
   g_autoptr(RthunkClient) client = peer_client (state, fetch->holder);
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GCancellable) cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
+  g_autoptr(GCancellable) cancellable = NULL;
   guint limit_ms = state->limits.deadline_ms > 0 ? state->limits.deadline_ms : 600000;
   gint64 give_up = g_get_monotonic_time () + (gint64) limit_ms * 1000;
   Fetched got = { NULL, NULL, FALSE };
@@ -1254,6 +1254,7 @@ run_fetch (gpointer data,
       fetch_free (fetch);
       return;
     }
+  cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
   g_ptr_array_add (ids, g_bytes_new (entry->id, RTHUNK_THUNK_ID_LEN));
   while (!got.finished && error == NULL)
     {
