@@ -581,6 +581,49 @@ rthunk_frame_validate (const guint8  *data,
   return valid;
 }
 
+/**
+ * rthunk_frame_check_call:
+ * @data: (array length=len) (nullable): a message, without its frame header
+ * @len: the length of @data
+ * @error: return location for a #GError
+ *
+ * Checks that @data starts with a strict header of message type CALL, the
+ * only kind a server answers. A REPLY or EXCEPTION sent to a server, or a
+ * ONEWAY (the IDL has no oneway method), is refused here, before the
+ * generated processor sees it: Thrift 0.17's processor fails on them
+ * without saying why.
+ *
+ * Returns: %TRUE if @data is a call; %FALSE with @error set to
+ *   %RTHUNK_FRAME_ERROR_MALFORMED otherwise
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_frame_check_call (const guint8  *data,
+                         gsize          len,
+                         GError       **error)
+{
+  guint32 version;
+
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (len < 4)
+    {
+      g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_MALFORMED,
+                   _("a message of %zu bytes has no header"), len);
+      return FALSE;
+    }
+  version = (guint32) data[0] << 24 | (guint32) data[1] << 16 | (guint32) data[2] << 8 | data[3];
+  if ((version & MESSAGE_VERSION_MASK) == MESSAGE_VERSION_1
+      && (version & MESSAGE_TYPE_MASK) == T_CALL)
+    return TRUE;
+  g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_MALFORMED,
+               _("a server takes only calls, not a message of type %u"),
+               version & MESSAGE_TYPE_MASK);
+  return FALSE;
+}
+
 /* ---- reading and writing frames ----------------------------------------- */
 
 /* The whole-frame deadline: once a frame's first byte has arrived, the

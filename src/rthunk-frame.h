@@ -80,6 +80,9 @@ gboolean rthunk_frame_validate     (const guint8  *data,
                                     gsize          len,
                                     guint          max_depth,
                                     GError       **error);
+gboolean rthunk_frame_check_call   (const guint8  *data,
+                                    gsize          len,
+                                    GError       **error);
 G_GNUC_WARN_UNUSED_RESULT
 GBytes  *rthunk_frame_read_within  (int            fd,
                                     gsize          max_bytes,

@@ -274,8 +274,23 @@ log_dropped (int           fd,
 {
   if (g_error_matches (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_CLOSED))
     g_debug ("connection %d closed by the client", fd);
+  else if (error == NULL)
+    /* Thrift's processor can fail without saying why */
+    g_message ("connection %d dropped: the request could not be processed", fd);
   else
     g_message ("connection %d dropped: %s", fd, error->message);
+}
+
+/* Only calls are served: anything else is dropped before it is processed. */
+static gboolean
+check_call (RthunkFrameTransport  *transport,
+            GError               **error)
+{
+  GBytes *input = rthunk_frame_transport_get_input (transport);
+  gsize len = 0;
+  const guint8 *data = input != NULL ? g_bytes_get_data (input, &len) : NULL;
+
+  return rthunk_frame_check_call (data, len, error);
 }
 
 static gpointer
@@ -299,6 +314,8 @@ serve_connection (gpointer data)
       gboolean ok;
 
       if (!rthunk_frame_transport_receive (transport, &error))
+        ok = FALSE;
+      else if (!check_call (transport, &error))
         ok = FALSE;
       else if (rthunk_handler_serve_fast (server->state, rthunk_frame_transport_get_input (transport), reply))
         /* the same path to the socket as the generated code's reply */

@@ -236,6 +236,39 @@ build_trailing_garbage (GByteArray *b)
   frame (b);
 }
 
+/* A well-formed message of a type a server never answers: 30 bytes of a
+ * strict REPLY once crashed rthunkd before any token check. */
+static void
+put_strict_message (GByteArray *b,
+                    guint32     type)
+{
+  put_i32 (b, 0x80010000u | type);
+  put_string (b, "getServerInfo");
+  put_i32 (b, 1);
+  put_field (b, T_STRUCT, 0);
+  put_u8 (b, T_STOP);
+  put_u8 (b, T_STOP);
+  frame (b);
+}
+
+static void
+build_strict_reply (GByteArray *b)
+{
+  put_strict_message (b, T_REPLY);
+}
+
+static void
+build_strict_exception (GByteArray *b)
+{
+  put_strict_message (b, T_EXCEPTION);
+}
+
+static void
+build_strict_oneway (GByteArray *b)
+{
+  put_strict_message (b, T_ONEWAY);
+}
+
 /* a plausible getFuncDefs of about 100 KB, above a 64 KiB limit */
 static void
 build_oversized (GByteArray *b)
@@ -273,6 +306,9 @@ static const HostileCase hostile_cases[] = {
   { "/hostile/message/trailing-garbage", build_trailing_garbage, SERVER_MAIN, FALSE },
   { "/hostile/random/raw-64k", build_random_raw, SERVER_MAIN, TRUE },
   { "/hostile/random/framed-64k", build_random_framed, SERVER_MAIN, FALSE },
+  { "/hostile/message/strict-reply", build_strict_reply, SERVER_MAIN, FALSE },
+  { "/hostile/message/strict-exception", build_strict_exception, SERVER_MAIN, FALSE },
+  { "/hostile/message/strict-oneway", build_strict_oneway, SERVER_MAIN, FALSE },
   { "/hostile/limit/oversized-frame", build_oversized, SERVER_SMALL, FALSE },
   { "/hostile/limit/length-2g", build_length_2g, SERVER_SMALL, FALSE },
 };
