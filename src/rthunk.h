@@ -19,6 +19,7 @@
 #include "rthunk-hash.h"
 #include "rthunk-server.h"
 #include "rthunk-client.h"
+#include "rthunk-thunk-state.h"
 #include "rthunk-thunk.h"
 #include "rthunk-session.h"
 #include "rthunk-cluster.h"

@@ -1,4 +1,4 @@
-/* codecutil.h — the codec (src/rthunk-codec.c) beside the generated Thrift
+/* codecutil.h — the codec (src/wire/rthunk-codec.c) beside the generated Thrift
  * code it stands in for: the bytes the generated writer writes, what the
  * generated reader and rthunk-wire.c make of bytes, tree comparisons, and
  * the check that both readers agree on some bytes. Shared by test-codec,

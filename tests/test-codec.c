@@ -1,4 +1,4 @@
-/* test-codec.c — the codec (src/rthunk-codec.c) against the generated
+/* test-codec.c — the codec (src/wire/rthunk-codec.c) against the generated
  * Thrift code it stands in for: the same bytes written, the same trees
  * and errors read, and hostile bytes refused without a crash */
 #ifdef HAVE_CONFIG_H

@@ -8,7 +8,7 @@
 #include <gio/gio.h>
 
 #include "rthunk.h"
-#include "rthunk-private.h"
+#include "rthunk-lang-private.h"
 
 #define SOURCE "<test>"
 #define ANY_COL 0

@@ -251,7 +251,7 @@ test_local_shadows_definition (void)
 /* ---- the known answer --------------------------------------------------- */
 
 /* The canonical bytes of (defn sq [n] (* n n)), as documented at the top of
- * src/rthunk-hash.c. */
+ * src/lang/rthunk-hash.c. */
 static const guint8 sq_encoding[] = {
   'r', 't', 'h', 0x01,                              /* magic, version 1 */
   0x0d, 0, 0, 0, 1, 0, 0, 0, 1,                     /* lambda: 1 param, 1 body form */

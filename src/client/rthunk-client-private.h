@@ -1,0 +1,104 @@
+/* rthunk-client-private.h — each call of RthunkClient written once
+ * (private, never installed)
+ *
+ * The sync forms in rthunk-client.c and the GTask workers of the async
+ * forms in rthunk-client-async.c both call these. Each takes a connection
+ * from the client's pool for the call and honours @cancellable: a cancelled
+ * call fails with %G_IO_ERROR_CANCELLED and its connection is closed.
+ */
+#pragma once
+
+#include "rthunk-catalog.h"
+#include "rthunk-client.h"
+#include "rthunk-node.h"
+#include "rthunk-thunk-state.h"
+#include "rthunk-value.h"
+#include "rthunk-wire.h"
+
+G_BEGIN_DECLS
+
+/* getServerInfo, then getFuncDefs (only when there is no catalog yet if
+ * @catalog_if_missing): what connect and ping do. */
+gboolean           rthunk_client_connect_run     (RthunkClient           *self,
+                                                  gboolean                catalog_if_missing,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+RthunkValue       *rthunk_client_submit_run      (RthunkClient           *self,
+                                                  RthunkNode             *expr,
+                                                  GHashTable             *inputs,
+                                                  GHashTable             *definitions,
+                                                  gboolean                by_reference,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+/* thunkAwait: what the server reported of the finished thunks, for
+ * rthunk_client_report_finished(). */
+GPtrArray         *rthunk_client_await_run       (RthunkClient           *self,
+                                                  GPtrArray              *ids,
+                                                  guint                   timeout_ms,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+void               rthunk_client_report_finished (GPtrArray              *done,
+                                                  RthunkClientAwaitFunc   func,
+                                                  gpointer                user_data);
+gboolean           rthunk_client_cancel_run      (RthunkClient           *self,
+                                                  GBytes                 *id,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+/* thunkGet, and what its answer means. */
+RthunkWireVarCont *rthunk_client_poll_run        (RthunkClient           *self,
+                                                  GBytes                 *id,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
+RthunkThunkState   rthunk_client_poll_result     (RthunkWireVarCont      *cont,
+                                                  RthunkValue           **value,
+                                                  GError                **error);
+
+GVariant          *rthunk_client_server_info_run (RthunkClient        *self,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+RthunkCatalog     *rthunk_client_func_defs_run   (RthunkClient        *self,
+                                                  const char *const   *names,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+gint               rthunk_client_put_definitions_run (RthunkClient    *self,
+                                                  GHashTable          *definitions,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+GPtrArray         *rthunk_client_submit_batch_run (RthunkClient       *self,
+                                                  GPtrArray           *exprs,
+                                                  GHashTable          *inputs,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+
+/* Queued submissions: coalesced into submitBatch frames (see
+ * rthunk_client_enqueue() in rthunk-client.c). */
+#define RTHUNK_CLIENT_ID_LEN 16
+#define RTHUNK_CLIENT_MAX_BATCH 1000
+/* How many queued submissions rthunk_client_enqueue() sends on its own,
+ * without waiting for their replies: a long burst (a chain of links, a
+ * map fanning out) goes out while it is made. */
+#define RTHUNK_CLIENT_SEND_AT 64
+
+typedef void (*RthunkClientSentFunc) (RthunkValue  *value,
+                                      const GError *error,
+                                      gpointer      user_data);
+
+gboolean     rthunk_client_can_enqueue (RthunkClient          *self,
+                                        RthunkNode            *expr,
+                                        GHashTable            *definitions);
+void         rthunk_client_random_id   (guint8                 id[RTHUNK_CLIENT_ID_LEN]);
+char        *rthunk_client_thunk_label (RthunkClient          *self,
+                                        const GByteArray      *id);
+RthunkValue *rthunk_client_enqueue     (RthunkClient          *self,
+                                        RthunkNode            *expr,
+                                        GHashTable            *inputs,
+                                        const guint8          *thunk_id,
+                                        RthunkClientSentFunc   func,
+                                        gpointer               data,
+                                        GDestroyNotify         destroy,
+                                        GError               **error);
+guint        rthunk_client_get_queued  (RthunkClient          *self);
+gboolean     rthunk_client_flush       (RthunkClient          *self,
+                                        GError               **error);
+
+G_END_DECLS

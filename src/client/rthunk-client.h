@@ -1,0 +1,187 @@
+/* rthunk-client.h — a client of one server */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-node.h"
+#include "rthunk-thunk-state.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+#define RTHUNK_TYPE_CLIENT (rthunk_client_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkClient, rthunk_client, RTHUNK, CLIENT, GObject)
+
+RthunkClient  *rthunk_client_new             (const char    *address) G_GNUC_WARN_UNUSED_RESULT;
+const char    *rthunk_client_get_address     (RthunkClient  *client);
+guint          rthunk_client_get_max_connections (RthunkClient *client);
+void           rthunk_client_set_max_connections (RthunkClient *client,
+                                                  guint         max_connections);
+guint          rthunk_client_get_connections_opened (RthunkClient *client);
+guint          rthunk_client_get_connections_open   (RthunkClient *client);
+gboolean       rthunk_client_connect         (RthunkClient  *client,
+                                              GError       **error);
+const char    *rthunk_client_get_server_name (RthunkClient  *client);
+RthunkCatalog *rthunk_client_get_catalog     (RthunkClient  *client);
+const char *const *rthunk_client_get_capabilities (RthunkClient *client);
+guint          rthunk_client_get_load        (RthunkClient  *client);
+gboolean       rthunk_client_fetches_from    (RthunkClient  *client,
+                                              const char    *address);
+gboolean       rthunk_client_ping            (RthunkClient  *client,
+                                              GError       **error);
+RthunkValue   *rthunk_client_submit          (RthunkClient  *client,
+                                              RthunkNode    *expr,
+                                              GHashTable    *inputs,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+
+RthunkValue   *rthunk_client_submit_full     (RthunkClient  *client,
+                                              RthunkNode    *expr,
+                                              GHashTable    *inputs,
+                                              GHashTable    *definitions,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+RthunkValue   *rthunk_client_submit_reference (RthunkClient *client,
+                                               RthunkNode    *expr,
+                                               GHashTable    *inputs,
+                                               GHashTable    *definitions,
+                                               GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+guint          rthunk_client_get_definitions_sent (RthunkClient *client);
+GVariant      *rthunk_client_get_server_info (RthunkClient  *client,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+RthunkCatalog *rthunk_client_get_func_defs   (RthunkClient  *client,
+                                              const char *const *names,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+gint           rthunk_client_put_definitions (RthunkClient  *client,
+                                              GHashTable    *definitions,
+                                              GError       **error);
+GPtrArray     *rthunk_client_submit_batch    (RthunkClient  *client,
+                                              GPtrArray     *exprs,
+                                              GHashTable    *inputs,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_get_server_info_async  (RthunkClient        *client,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+GVariant      *rthunk_client_get_server_info_finish (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_get_func_defs_async    (RthunkClient        *client,
+                                                     const char *const   *names,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+RthunkCatalog *rthunk_client_get_func_defs_finish   (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_put_definitions_async  (RthunkClient        *client,
+                                                     GHashTable          *definitions,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gint           rthunk_client_put_definitions_finish (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+void           rthunk_client_submit_batch_async     (RthunkClient        *client,
+                                                     GPtrArray           *exprs,
+                                                     GHashTable          *inputs,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+GPtrArray     *rthunk_client_submit_batch_finish    (RthunkClient        *client,
+                                                     GAsyncResult        *result,
+                                                     GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_set_token       (RthunkClient  *client,
+                                              const char    *token);
+
+/**
+ * RthunkClientAwaitFunc:
+ * @id: the id of a thunk that finished
+ * @value: (nullable): its value, when it finished with one
+ * @error: (nullable): why it failed or was cancelled, otherwise
+ * @user_data: the data given to rthunk_client_await_many()
+ *
+ * What rthunk_client_await_many() calls for each finished thunk.
+ *
+ * Since: 0.1
+ */
+typedef void (*RthunkClientAwaitFunc) (GBytes        *id,
+                                       RthunkValue   *value,
+                                       const GError  *error,
+                                       gpointer       user_data);
+
+gboolean       rthunk_client_await_many      (RthunkClient          *client,
+                                              GPtrArray             *ids,
+                                              guint                  timeout_ms,
+                                              RthunkClientAwaitFunc  func,
+                                              gpointer               user_data,
+                                              GError               **error);
+gboolean       rthunk_client_cancel_thunk    (RthunkClient  *client,
+                                              GBytes        *id,
+                                              GError       **error);
+RthunkClient  *rthunk_client_get_pending_thunk (RthunkValue *value,
+                                              GBytes       **id);
+RthunkThunkState rthunk_client_poll          (RthunkClient  *client,
+                                              GBytes        *id,
+                                              RthunkValue  **value,
+                                              GError       **error);
+
+/* the async forms: each call runs on a GTask worker with a connection of
+ * its own; the callback runs in the caller's thread-default main context */
+void           rthunk_client_connect_async   (RthunkClient         *client,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_connect_finish  (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+void           rthunk_client_ping_async      (RthunkClient         *client,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_ping_finish     (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+void           rthunk_client_submit_async    (RthunkClient         *client,
+                                              RthunkNode           *expr,
+                                              GHashTable           *inputs,
+                                              GHashTable           *definitions,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+RthunkValue   *rthunk_client_submit_finish   (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void           rthunk_client_await_many_async (RthunkClient        *client,
+                                              GPtrArray            *ids,
+                                              guint                 timeout_ms,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_await_many_finish (RthunkClient       *client,
+                                              GAsyncResult         *result,
+                                              RthunkClientAwaitFunc func,
+                                              gpointer              user_data,
+                                              GError              **error);
+void           rthunk_client_cancel_thunk_async (RthunkClient      *client,
+                                              GBytes               *id,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean       rthunk_client_cancel_thunk_finish (RthunkClient     *client,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+void           rthunk_client_poll_async      (RthunkClient         *client,
+                                              GBytes               *id,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+RthunkThunkState rthunk_client_poll_finish   (RthunkClient         *client,
+                                              GAsyncResult         *result,
+                                              RthunkValue         **value,
+                                              GError              **error);
+
+G_END_DECLS

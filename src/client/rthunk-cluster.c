@@ -1,0 +1,1100 @@
+/* rthunk-cluster.c — many servers: routing, pinning, failover
+ *
+ * A cluster holds one RthunkClient per server and a catalog merged from
+ * theirs. A remote expression goes to a server that provides every catalog
+ * function it (and the definitions it uses) names and every capability it
+ * `:needs`; `:on NAME` pins it; otherwise the server with the least
+ * outstanding work, weighted by its observed latency, wins.
+ *
+ * Pending values that a cluster returns wrap the client's: when forcing
+ * one fails because its server was lost, a pure thunk is submitted again
+ * to another eligible server, and an io one fails with an error that says
+ * so. A health thread pings every server; a down one is retried with
+ * exponential backoff and rejoins when it answers.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-cluster.h"
+#include "rthunk-catalog.h"
+#include "rthunk-client.h"
+#include "rthunk-error.h"
+#include "rthunk-node.h"
+#include "rthunk-value-private.h"
+#include "rthunk-value.h"
+
+#define HEALTH_PERIOD_US (1 * G_USEC_PER_SEC)
+#define MIN_BACKOFF_US (250 * 1000)
+#define MAX_BACKOFF_US (8 * G_USEC_PER_SEC)
+
+typedef struct
+{
+  char *address;
+  RthunkClient *client;
+  RthunkMemberState state;
+  guint outstanding;            /* thunks submitted here, not yet forced */
+  double latency_ms;            /* moving average of pings */
+  gint64 next_check_us;
+  gint64 backoff_us;
+  gint64 failures;
+  double penalty;               /* grows when it disagrees with the majority */
+} Member;
+
+struct _RthunkCluster
+{
+  GObject parent_instance;
+
+  GMutex lock;
+  GCond stop_cond;
+  GPtrArray *members;           /* Member */
+  RthunkCatalog *catalog;       /* merged */
+  char *token;
+  GThread *health;
+  gboolean stopping;
+};
+
+G_DEFINE_FINAL_TYPE (RthunkCluster, rthunk_cluster, G_TYPE_OBJECT)
+
+static void
+member_free (Member *member)
+{
+  g_free (member->address);
+  g_clear_object (&member->client);
+  g_free (member);
+}
+
+static void
+rthunk_cluster_dispose (GObject *object)
+{
+  RthunkCluster *self = RTHUNK_CLUSTER (object);
+
+  if (self->health != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      self->stopping = TRUE;
+      g_cond_broadcast (&self->stop_cond);
+      g_mutex_unlock (&self->lock);
+      g_thread_join (g_steal_pointer (&self->health));
+    }
+  G_OBJECT_CLASS (rthunk_cluster_parent_class)->dispose (object);
+}
+
+static void
+rthunk_cluster_finalize (GObject *object)
+{
+  RthunkCluster *self = RTHUNK_CLUSTER (object);
+
+  g_ptr_array_unref (self->members);
+  g_clear_object (&self->catalog);
+  g_free (self->token);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->stop_cond);
+  G_OBJECT_CLASS (rthunk_cluster_parent_class)->finalize (object);
+}
+
+static void
+rthunk_cluster_class_init (RthunkClusterClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = rthunk_cluster_dispose;
+  object_class->finalize = rthunk_cluster_finalize;
+}
+
+static void
+rthunk_cluster_init (RthunkCluster *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->stop_cond);
+  self->members = g_ptr_array_new_with_free_func ((GDestroyNotify) member_free);
+  self->catalog = rthunk_catalog_new ();
+}
+
+/**
+ * rthunk_cluster_new:
+ *
+ * Creates an empty cluster; add servers with rthunk_cluster_add_server().
+ *
+ * Returns: (transfer full): a new cluster
+ *
+ * Since: 0.1
+ */
+RthunkCluster *
+rthunk_cluster_new (void)
+{
+  return g_object_new (RTHUNK_TYPE_CLUSTER, NULL);
+}
+
+/**
+ * rthunk_cluster_set_token:
+ * @cluster: a cluster
+ * @token: (nullable): the token every call carries
+ *
+ * Since: 0.1
+ */
+void
+rthunk_cluster_set_token (RthunkCluster *cluster,
+                          const char    *token)
+{
+  g_return_if_fail (RTHUNK_IS_CLUSTER (cluster));
+
+  g_free (cluster->token);
+  cluster->token = g_strdup (token);
+}
+
+/* ---- the merged catalog --------------------------------------------------- */
+
+/* Adds what @client's server provides that the merged catalog lacks. */
+static void
+merge_catalog_locked (RthunkCluster *self,
+                      RthunkClient  *client)
+{
+  RthunkCatalog *theirs = rthunk_client_get_catalog (client);
+  g_autoptr(GPtrArray) defs = NULL;
+
+  if (theirs == NULL)
+    return;
+  defs = rthunk_catalog_list (theirs);
+  for (guint k = 0; k < defs->len; k++)
+    {
+      RthunkFuncDef *def = g_ptr_array_index (defs, k);
+
+      if (rthunk_catalog_lookup (self->catalog, rthunk_func_def_get_name (def)) == NULL)
+        rthunk_catalog_add_remote (self->catalog, rthunk_func_def_get_name (def),
+                                   rthunk_func_def_get_type_term (def),
+                                   rthunk_func_def_get_flags (def),
+                                   rthunk_func_def_get_doc (def), NULL);
+    }
+}
+
+/**
+ * rthunk_cluster_get_catalog:
+ * @cluster: a cluster
+ *
+ * Returns: (transfer none): every function some server of the cluster
+ *   provides (a function may exist on some servers only)
+ *
+ * Since: 0.1
+ */
+RthunkCatalog *
+rthunk_cluster_get_catalog (RthunkCluster *cluster)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), NULL);
+
+  return cluster->catalog;
+}
+
+/* ---- health ---------------------------------------------------------------- */
+
+static void
+ping (RthunkCluster *self,
+      Member        *member)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok = rthunk_client_ping (member->client, &error);
+  double ms = (g_get_monotonic_time () - start) / 1000.0;
+
+  g_mutex_lock (&self->lock);
+  if (ok)
+    {
+      if (member->state == RTHUNK_MEMBER_DOWN)
+        g_message ("server %s is back", member->address);
+      member->state = RTHUNK_MEMBER_UP;
+      member->latency_ms = member->latency_ms > 0 ? 0.8 * member->latency_ms + 0.2 * ms : ms;
+      member->backoff_us = MIN_BACKOFF_US;
+      member->next_check_us = g_get_monotonic_time () + HEALTH_PERIOD_US;
+      merge_catalog_locked (self, member->client);
+    }
+  else
+    {
+      if (member->state == RTHUNK_MEMBER_UP)
+        g_message ("server %s is down: %s", member->address, error->message);
+      member->state = RTHUNK_MEMBER_DOWN;
+      member->failures++;
+      member->next_check_us = g_get_monotonic_time () + member->backoff_us;
+      member->backoff_us = MIN (member->backoff_us * 2, MAX_BACKOFF_US);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* Pings each server when it is due: up ones every second, down ones with
+ * exponential backoff. */
+static gpointer
+health_loop (gpointer data)
+{
+  RthunkCluster *self = data;
+
+  g_mutex_lock (&self->lock);
+  while (!self->stopping)
+    {
+      gint64 now = g_get_monotonic_time ();
+      Member *due = NULL;
+
+      for (guint k = 0; k < self->members->len && due == NULL; k++)
+        {
+          Member *member = g_ptr_array_index (self->members, k);
+
+          if (member->next_check_us <= now)
+            due = member;
+        }
+      if (due == NULL)
+        {
+          g_cond_wait_until (&self->stop_cond, &self->lock, now + 100 * 1000);
+          continue;
+        }
+      due->next_check_us = now + HEALTH_PERIOD_US;
+      g_mutex_unlock (&self->lock);
+      ping (self, due);
+      g_mutex_lock (&self->lock);
+    }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+static void
+mark_down (RthunkCluster *self,
+           Member        *member)
+{
+  g_mutex_lock (&self->lock);
+  if (member->state == RTHUNK_MEMBER_UP)
+    g_message ("server %s was lost", member->address);
+  member->state = RTHUNK_MEMBER_DOWN;
+  member->next_check_us = g_get_monotonic_time () + member->backoff_us;
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * rthunk_cluster_add_server:
+ * @cluster: a cluster
+ * @address: `HOST:PORT`
+ * @error: return location for a #GError
+ *
+ * Connects to a server, reads its info and catalog and merges it. A
+ * server that cannot be reached now is an error.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_cluster_add_server (RthunkCluster  *cluster,
+                           const char     *address,
+                           GError        **error)
+{
+  g_autoptr(RthunkClient) client = NULL;
+  Member *member;
+
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  client = rthunk_client_new (address);
+  rthunk_client_set_token (client, cluster->token);
+  if (!rthunk_client_connect (client, error) || !rthunk_client_ping (client, error))
+    return FALSE;
+  member = g_new0 (Member, 1);
+  member->address = g_strdup (address);
+  member->client = g_steal_pointer (&client);
+  member->state = RTHUNK_MEMBER_UP;
+  member->penalty = 1.0;
+  member->backoff_us = MIN_BACKOFF_US;
+  member->next_check_us = g_get_monotonic_time () + HEALTH_PERIOD_US;
+  g_mutex_lock (&cluster->lock);
+  g_ptr_array_add (cluster->members, member);
+  merge_catalog_locked (cluster, member->client);
+  g_mutex_unlock (&cluster->lock);
+  if (cluster->health == NULL)
+    cluster->health = g_thread_new ("rthunk-health", health_loop, cluster);
+  return TRUE;
+}
+
+/**
+ * rthunk_cluster_add_servers_from_env:
+ * @cluster: a cluster
+ * @error: return location for a #GError
+ *
+ * Adds the servers of `RTHUNK_SERVERS` (comma-separated `HOST:PORT`s).
+ *
+ * Returns: %TRUE, or %FALSE with @error set if one cannot be added
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_cluster_add_servers_from_env (RthunkCluster  *cluster,
+                                     GError        **error)
+{
+  const char *env = g_getenv ("RTHUNK_SERVERS");
+  g_auto(GStrv) addresses = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
+
+  if (env == NULL)
+    return TRUE;
+  addresses = g_strsplit (env, ",", -1);
+  for (guint k = 0; addresses[k] != NULL; k++)
+    {
+      g_strstrip (addresses[k]);
+      if (addresses[k][0] != '\0' && !rthunk_cluster_add_server (cluster, addresses[k], error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * rthunk_cluster_add_servers_from_file:
+ * @cluster: a cluster
+ * @path: a key file with one group per server, each with an `address` key
+ * @error: return location for a #GError
+ *
+ * Adds the servers a cluster file lists:
+ * |[
+ * [alpha]
+ * address=127.0.0.1:9090
+ * ]|
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_cluster_add_servers_from_file (RthunkCluster  *cluster,
+                                      const char     *path,
+                                      GError        **error)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_auto(GStrv) groups = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
+
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  groups = g_key_file_get_groups (file, NULL);
+  for (guint k = 0; groups[k] != NULL; k++)
+    {
+      g_autofree char *address = g_key_file_get_string (file, groups[k], "address", error);
+
+      if (address == NULL || !rthunk_cluster_add_server (cluster, address, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * rthunk_cluster_get_n_servers:
+ * @cluster: a cluster
+ *
+ * Returns: how many servers it has, up or down
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_cluster_get_n_servers (RthunkCluster *cluster)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), 0);
+
+  return cluster->members->len;
+}
+
+static double
+score_of (Member *member)
+{
+  return (member->outstanding + 1) * MAX (member->latency_ms, 0.05) * member->penalty;
+}
+
+/**
+ * rthunk_cluster_describe:
+ * @cluster: a cluster
+ *
+ * Returns: (transfer full): one line per server: name, address,
+ *   capabilities, load, latency, score and state (what `:servers` shows)
+ *
+ * Since: 0.1
+ */
+char *
+rthunk_cluster_describe (RthunkCluster *cluster)
+{
+  GString *out = g_string_new (NULL);
+
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), NULL);
+
+  g_mutex_lock (&cluster->lock);
+  for (guint k = 0; k < cluster->members->len; k++)
+    {
+      Member *m = g_ptr_array_index (cluster->members, k);
+      const char *const *caps = rthunk_client_get_capabilities (m->client);
+      g_autofree char *joined = caps != NULL && caps[0] != NULL ? g_strjoinv (",", (char **) caps)
+                                                                : g_strdup ("-");
+
+      g_string_append_printf (out, "%-12s %-22s caps=%-8s load=%-4u latency=%.2fms score=%.2f %s\n",
+                              rthunk_client_get_server_name (m->client), m->address, joined,
+                              rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
+                              score_of (m), m->state == RTHUNK_MEMBER_UP ? "up" : "down");
+    }
+  g_mutex_unlock (&cluster->lock);
+  return g_string_free (out, FALSE);
+}
+
+/* ---- routing ----------------------------------------------------------------- */
+
+/* The catalog function names @node and the definitions it uses mention. */
+static void
+collect_names (RthunkNode *node,
+               GHashTable *definitions,
+               GHashTable *names,
+               GHashTable *seen_defs)
+{
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
+    {
+      const char *name = rthunk_node_get_text (node);
+      RthunkNode *form = definitions != NULL ? g_hash_table_lookup (definitions, name) : NULL;
+
+      if (form != NULL && !g_hash_table_contains (seen_defs, name))
+        {
+          g_hash_table_add (seen_defs, (gpointer) name);
+          collect_names (form, definitions, names, seen_defs);
+        }
+      else if (form == NULL)
+        g_hash_table_add (names, (gpointer) name);
+      return;
+    }
+  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+    collect_names (rthunk_node_get_item (node, k), definitions, names, seen_defs);
+}
+
+static gboolean
+has_capability (RthunkClient *client,
+                const char   *needs)
+{
+  const char *const *caps = rthunk_client_get_capabilities (client);
+
+  return needs == NULL || (caps != NULL && g_strv_contains (caps, needs));
+}
+
+/* Whether @member provides every catalog function in @names. */
+static gboolean
+provides (RthunkCluster *self,
+          Member        *member,
+          GHashTable    *names)
+{
+  RthunkCatalog *theirs = rthunk_client_get_catalog (member->client);
+  GHashTableIter iter;
+  gpointer name;
+
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (rthunk_catalog_lookup (self->catalog, name) != NULL &&
+        (theirs == NULL || rthunk_catalog_lookup (theirs, name) == NULL))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+eligible_locked (RthunkCluster *self,
+                 Member        *member,
+                 GHashTable    *names,
+                 const char    *needs)
+{
+  return member->state == RTHUNK_MEMBER_UP && has_capability (member->client, needs) &&
+         provides (self, member, names);
+}
+
+static gboolean
+eligible_now (RthunkCluster *self,
+              Member        *member,
+              GHashTable    *names,
+              const char    *needs)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = eligible_locked (self, member, names, needs);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+static GHashTable *
+names_of (RthunkNode *expr,
+          GHashTable *definitions)
+{
+  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  collect_names (expr, definitions, names, seen);
+  return names;
+}
+
+/**
+ * rthunk_cluster_eligible:
+ * @cluster: a cluster
+ * @expr: a remote expression
+ * @definitions: (nullable) (element-type utf8 RthunkNode): the defn forms
+ *   it may use
+ * @needs: (nullable): a capability it needs
+ *
+ * Returns: (transfer full): the names of the servers, up now, that can run
+ *   @expr, best first
+ *
+ * Since: 0.1
+ */
+GStrv
+rthunk_cluster_eligible (RthunkCluster *cluster,
+                         RthunkNode    *expr,
+                         GHashTable    *definitions,
+                         const char    *needs)
+{
+  g_autoptr(GHashTable) names = names_of (expr, definitions);
+  g_autoptr(GPtrArray) chosen = g_ptr_array_new ();
+  GPtrArray *out = g_ptr_array_new ();
+
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), NULL);
+
+  g_mutex_lock (&cluster->lock);
+  for (guint k = 0; k < cluster->members->len; k++)
+    {
+      Member *m = g_ptr_array_index (cluster->members, k);
+
+      if (eligible_locked (cluster, m, names, needs))
+        g_ptr_array_add (chosen, m);
+    }
+  for (guint k = 0; k < chosen->len; k++)
+    g_ptr_array_add (out, g_strdup (rthunk_client_get_server_name (((Member *) g_ptr_array_index (chosen, k))->client)));
+  g_mutex_unlock (&cluster->lock);
+  g_ptr_array_add (out, NULL);
+  return (GStrv) g_ptr_array_free (out, FALSE);
+}
+
+static Member *choose_avoiding (RthunkCluster *self, GHashTable *names, const char *on,
+                                const char *needs, GPtrArray *avoid, GError **error);
+
+/* The server a submission goes to (with one more outstanding thunk), or
+ * NULL with @error set. */
+static Member *
+choose (RthunkCluster  *self,
+        GHashTable     *names,
+        const char     *on,
+        const char     *needs,
+        Member         *exclude,
+        GError        **error)
+{
+  g_autoptr(GPtrArray) avoid = g_ptr_array_new ();
+
+  if (exclude != NULL)
+    g_ptr_array_add (avoid, exclude);
+  return choose_avoiding (self, names, on, needs, avoid, error);
+}
+
+static Member *
+choose_avoiding (RthunkCluster  *self,
+                 GHashTable     *names,
+                 const char     *on,
+                 const char     *needs,
+                 GPtrArray      *avoid,
+                 GError        **error)
+{
+  Member *best = NULL;
+
+  g_mutex_lock (&self->lock);
+  for (guint k = 0; k < self->members->len; k++)
+    {
+      Member *m = g_ptr_array_index (self->members, k);
+
+      if (on != NULL)
+        {
+          if (g_strcmp0 (rthunk_client_get_server_name (m->client), on) != 0)
+            continue;
+          if (m->state != RTHUNK_MEMBER_UP)
+            {
+              g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                           _("the server “%s” is down"), on);
+              g_mutex_unlock (&self->lock);
+              return NULL;
+            }
+          best = m;
+          break;
+        }
+      if (g_ptr_array_find (avoid, m, NULL) || !eligible_locked (self, m, names, needs))
+        continue;
+      if (best == NULL || score_of (m) < score_of (best))
+        best = m;
+    }
+  if (best != NULL)
+    best->outstanding++;
+  g_mutex_unlock (&self->lock);
+  if (best == NULL && on != NULL)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, _("no server named “%s”"), on);
+  else if (best == NULL)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                 needs != NULL ? _("no server that is up provides every function used and capability “%s”")
+                               : _("no server that is up provides every function used"), needs);
+  return best;
+}
+
+static void
+done_with (RthunkCluster *self,
+           Member        *member)
+{
+  g_mutex_lock (&self->lock);
+  if (member->outstanding > 0)
+    member->outstanding--;
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- submission and failover ------------------------------------------------ */
+
+#define CLUSTER_THUNK_MAGIC 0x636c7468u
+
+typedef struct
+{
+  guint32 magic;
+  RthunkCluster *cluster;
+  Member *member;               /* where it runs now */
+  RthunkValue *inner;           /* the client's pending value */
+  RthunkNode *expr;
+  GHashTable *inputs;
+  GHashTable *definitions;
+  GHashTable *names;
+  char *needs;
+  gboolean pure;                /* no io: it may run again elsewhere */
+  gboolean counted;             /* member->outstanding counts it */
+  gboolean by_reference;        /* (remote :ref …): the value stays on its server */
+} ClusterThunk;
+
+static void
+cluster_thunk_free (gpointer data)
+{
+  ClusterThunk *ct = data;
+
+  if (ct->counted)
+    done_with (ct->cluster, ct->member);
+  g_clear_pointer (&ct->inner, rthunk_value_unref);
+  rthunk_node_unref (ct->expr);
+  g_clear_pointer (&ct->inputs, g_hash_table_unref);
+  g_clear_pointer (&ct->definitions, g_hash_table_unref);
+  g_hash_table_unref (ct->names);
+  g_free (ct->needs);
+  g_object_unref (ct->cluster);
+  g_free (ct);
+}
+
+static gboolean
+is_lost (const GError *error)
+{
+  return g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION) ||
+         g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST) ||
+         g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT) ||
+         g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK);
+}
+
+/* Whether no catalog function @names holds has side effects (io): such an
+ * expression may run again elsewhere. */
+static gboolean
+no_io (RthunkCluster *self,
+       GHashTable    *names)
+{
+  GHashTableIter iter;
+  gpointer name;
+
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      RthunkFuncDef *def = rthunk_catalog_lookup (self->catalog, name);
+
+      if (def != NULL && (rthunk_func_def_get_flags (def) & RTHUNK_FUNC_IO))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The cluster thunk @value stands for, if it is one of @self's. */
+static ClusterThunk *
+cluster_thunk_of (RthunkCluster *self,
+                  RthunkValue   *value)
+{
+  ClusterThunk *ct;
+
+  if (!rthunk_value_is_pending (value))
+    return NULL;
+  ct = rthunk_value_get_handle (value);
+  return ct != NULL && ct->magic == CLUSTER_THUNK_MAGIC && ct->cluster == self ? ct : NULL;
+}
+
+/* The inputs as @member's client should see them: a pending input that runs
+ * on @member itself, or on a server @member fetches from, is its client's
+ * pending value, which travels as a reference to the thunk (promise
+ * pipelining; across servers, the server fetches it); others are waited
+ * for here, with failover. */
+typedef struct
+{
+  RthunkCluster *cluster;
+  Member *member;
+} InputTarget;
+
+static RthunkValue *
+input_for (RthunkValue *value,
+           gpointer     user_data)
+{
+  InputTarget *target = user_data;
+  ClusterThunk *input = cluster_thunk_of (target->cluster, value);
+  gboolean by_reference = input != NULL &&
+    (input->member == target->member ||
+     rthunk_client_fetches_from (target->member->client, input->member->address));
+
+  return by_reference ? input->inner : value;
+}
+
+static GHashTable *
+inputs_for (RthunkCluster *self,
+            Member        *member,
+            GHashTable    *inputs)
+{
+  InputTarget target = { self, member };
+
+  return rthunk_value_table_map (inputs, input_for, &target);
+}
+
+/* The server holding a pending input, if any: pipelining wants it there. */
+static const char *
+holder_of_inputs (RthunkCluster *self,
+                  GHashTable    *inputs)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (inputs == NULL)
+    return NULL;
+  g_hash_table_iter_init (&iter, inputs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      ClusterThunk *input = cluster_thunk_of (self, value);
+      RthunkClient *client;
+
+      if (input != NULL && input->member->state == RTHUNK_MEMBER_UP)
+        return rthunk_client_get_server_name (input->member->client);
+      /* a remote reference: its value is used in place there */
+      if (rthunk_value_is_reference (value) && (client = rthunk_client_get_pending_thunk (value, NULL)) != NULL)
+        return rthunk_client_get_server_name (client);
+    }
+  return NULL;
+}
+
+static RthunkValue *
+submit_to (RthunkCluster  *self,
+           Member         *member,
+           ClusterThunk   *ct,
+           GError        **error)
+{
+  g_autoptr(GHashTable) inputs = inputs_for (self, member, ct->inputs);
+
+  return (ct->by_reference ? rthunk_client_submit_reference : rthunk_client_submit_full)
+    (member->client, ct->expr, inputs, ct->definitions, error);
+}
+
+/* Waits for the thunk; a pure one whose server is lost runs elsewhere. */
+static RthunkValue *
+cluster_force (gpointer   data,
+               GError   **error)
+{
+  ClusterThunk *ct = data;
+
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      RthunkValue *value = rthunk_value_force (ct->inner, &local_error);
+      Member *next;
+
+      if (value != NULL)
+        return value;
+      if (!is_lost (local_error))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      mark_down (ct->cluster, ct->member);
+      if (!ct->pure)
+        {
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                       _("server %s was lost while running a thunk with side effects (not retried): %s"),
+                       ct->member->address, local_error->message);
+          return NULL;
+        }
+      if ((next = choose (ct->cluster, ct->names, NULL, ct->needs, ct->member, error)) == NULL)
+        {
+          g_prefix_error (error, _("server %s was lost and no other can take its thunk: "),
+                          ct->member->address);
+          return NULL;
+        }
+      g_message ("server %s was lost: its thunk (no side effects) moves to %s", ct->member->address, next->address);
+      done_with (ct->cluster, ct->member);
+      ct->member = next;
+      g_clear_pointer (&ct->inner, rthunk_value_unref);
+      if ((ct->inner = submit_to (ct->cluster, next, ct, error)) == NULL)
+        return NULL;
+    }
+}
+
+static const char *
+string_option (GHashTable *options,
+               const char *key)
+{
+  RthunkValue *value = options != NULL ? g_hash_table_lookup (options, key) : NULL;
+
+  return value != NULL && rthunk_value_get_kind (value) == RTHUNK_VALUE_STR
+    ? rthunk_value_get_str (value) : NULL;
+}
+
+/* ---- verification: (remote :verify N EXPR) ----------------------------------- */
+
+typedef struct
+{
+  RthunkCluster *cluster;
+  GPtrArray *members;           /* Member, where each copy ran */
+  GPtrArray *values;            /* their (pending) values */
+  RthunkNode *expr;
+  GHashTable *inputs;
+  GHashTable *definitions;
+  GHashTable *names;
+  char *needs;
+} Verification;
+
+static void
+verification_free (gpointer data)
+{
+  Verification *v = data;
+
+  for (guint k = 0; k < v->members->len; k++)
+    done_with (v->cluster, g_ptr_array_index (v->members, k));
+  g_ptr_array_unref (v->members);
+  g_ptr_array_unref (v->values);
+  rthunk_node_unref (v->expr);
+  g_clear_pointer (&v->inputs, g_hash_table_unref);
+  g_clear_pointer (&v->definitions, g_hash_table_unref);
+  g_hash_table_unref (v->names);
+  g_free (v->needs);
+  g_object_unref (v->cluster);
+  g_free (v);
+}
+
+static const char *
+member_name (Member *member)
+{
+  return rthunk_client_get_server_name (member->client);
+}
+
+/* Asks one more server and lowers the score of whoever the majority
+ * contradicts; returns a sentence for the error. */
+static char *
+break_tie (Verification *v,
+           RthunkValue  *first,
+           RthunkValue  *second)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) third = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  Member *referee = choose_avoiding (v->cluster, v->names, NULL, v->needs, v->members, &error);
+  Member *loser;
+
+  if (referee == NULL)
+    return g_strdup (_("no third server could break the tie"));
+  third = rthunk_client_submit_full (referee->client, v->expr, v->inputs, v->definitions, &error);
+  value = third != NULL ? rthunk_value_force (third, &error) : NULL;
+  done_with (v->cluster, referee);
+  if (value == NULL)
+    return g_strdup_printf (_("%s could not break the tie: %s"), member_name (referee), error->message);
+  if (rthunk_value_equal (value, first))
+    loser = g_ptr_array_index (v->members, 1);
+  else if (rthunk_value_equal (value, second))
+    loser = g_ptr_array_index (v->members, 0);
+  else
+    return g_strdup_printf (_("%s disagrees with both"), member_name (referee));
+  g_mutex_lock (&v->cluster->lock);
+  loser->penalty *= 4;
+  g_mutex_unlock (&v->cluster->lock);
+  g_message ("server %s disagreed with the majority: its score is lowered", loser->address);
+  return g_strdup_printf (_("%s agrees with the other, so %s's score is lowered"),
+                          member_name (referee), member_name (loser));
+}
+
+static RthunkValue *
+verification_force (gpointer   data,
+                    GError   **error)
+{
+  Verification *v = data;
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+
+  for (guint k = 0; k < v->values->len; k++)
+    {
+      RthunkValue *value = rthunk_value_force (g_ptr_array_index (v->values, k), error);
+
+      if (value == NULL)
+        return NULL;
+      g_ptr_array_add (results, value);
+    }
+  for (guint k = 1; k < results->len; k++)
+    if (!rthunk_value_equal (g_ptr_array_index (results, 0), g_ptr_array_index (results, k)))
+      {
+        g_autofree char *a = rthunk_value_to_string (g_ptr_array_index (results, 0));
+        g_autofree char *b = rthunk_value_to_string (g_ptr_array_index (results, k));
+        g_autofree char *verdict = break_tie (v, g_ptr_array_index (results, 0),
+                                              g_ptr_array_index (results, k));
+
+        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
+                     _("verification failed: %s says %s, %s says %s; %s"),
+                     member_name (g_ptr_array_index (v->members, 0)), a,
+                     member_name (g_ptr_array_index (v->members, k)), b, verdict);
+        return NULL;
+      }
+  return rthunk_value_ref (g_ptr_array_index (results, 0));
+}
+
+/* Runs @expr on @copies different servers; its value is theirs if they all
+ * agree, and an error naming them otherwise. */
+static RthunkValue *
+submit_verified (RthunkCluster  *cluster,
+                 RthunkNode     *expr,
+                 guint           copies,
+                 const char     *needs,
+                 GHashTable     *inputs,
+                 GHashTable     *definitions,
+                 GHashTable     *names,
+                 GError        **error)
+{
+  Verification *v = g_new0 (Verification, 1);
+
+  v->cluster = g_object_ref (cluster);
+  v->members = g_ptr_array_new ();
+  v->values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  v->expr = rthunk_node_ref (expr);
+  v->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
+  v->definitions = definitions != NULL ? g_hash_table_ref (definitions) : NULL;
+  v->names = names;
+  v->needs = g_strdup (needs);
+  for (guint k = 0; k < copies; k++)
+    {
+      Member *member = choose_avoiding (cluster, names, NULL, needs, v->members, error);
+      RthunkValue *value;
+
+      if (member == NULL)
+        {
+          g_prefix_error (error, _("verifying on %u servers: "), copies);
+          verification_free (v);
+          return NULL;
+        }
+      g_ptr_array_add (v->members, member);
+      if ((value = rthunk_client_submit_full (member->client, expr, inputs, definitions, error)) == NULL)
+        {
+          verification_free (v);
+          return NULL;
+        }
+      g_ptr_array_add (v->values, value);
+    }
+  return rthunk_value_new_pending ("verify", v, verification_force, verification_free);
+}
+
+/**
+ * rthunk_cluster_submit:
+ * @cluster: a cluster
+ * @expr: the expression to evaluate remotely
+ * @options: (nullable) (element-type utf8 RthunkValue): `on` (a server
+ *   name), `needs` (a capability) and `verify` (run on that many servers
+ *   and compare)
+ * @inputs: (nullable) (element-type utf8 RthunkValue): the values @expr reads
+ * @definitions: (nullable) (element-type utf8 RthunkNode): the defn forms it
+ *   may use
+ * @error: return location for a #GError
+ *
+ * Routes @expr to a server (see the file's description) and submits it.
+ * The value is pending unless the server answered inline; forcing a
+ * pending one fails over to another server when its own is lost and the
+ * expression is pure.
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_cluster_submit (RthunkCluster  *cluster,
+                       RthunkNode     *expr,
+                       GHashTable     *options,
+                       GHashTable     *inputs,
+                       GHashTable     *definitions,
+                       GError        **error)
+{
+  ClusterThunk *ct;
+  const char *on = string_option (options, "on");
+  const char *needs = string_option (options, "needs");
+  GHashTable *names;
+  Member *member;
+  RthunkValue *value;
+
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), NULL);
+  g_return_val_if_fail (expr != NULL, NULL);
+
+  names = names_of (expr, definitions);
+  if (options != NULL && g_hash_table_contains (options, "verify"))
+    {
+      RthunkValue *copies = g_hash_table_lookup (options, "verify");
+
+      if (rthunk_value_get_kind (copies) != RTHUNK_VALUE_INT || rthunk_value_get_int (copies) < 2 ||
+          rthunk_value_get_int (copies) > 16)
+        {
+          g_hash_table_unref (names);
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _(":verify takes a number of servers from 2 to 16"));
+          return NULL;
+        }
+      return submit_verified (cluster, expr, rthunk_value_get_int (copies), needs, inputs, definitions,
+                              names, error);
+    }
+  ct = g_new0 (ClusterThunk, 1);
+  ct->magic = CLUSTER_THUNK_MAGIC;
+  ct->cluster = g_object_ref (cluster);
+  ct->expr = rthunk_node_ref (expr);
+  ct->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
+  ct->definitions = definitions != NULL ? g_hash_table_ref (definitions) : NULL;
+  ct->names = names;
+  ct->needs = g_strdup (needs);
+  ct->pure = no_io (cluster, names) && on == NULL;
+  ct->by_reference = options != NULL && g_hash_table_contains (options, "ref");
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      const char *holder = on == NULL ? holder_of_inputs (cluster, inputs) : NULL;
+
+      /* next to a pending input if that server can run it, else the best */
+      member = holder != NULL ? choose (cluster, names, holder, needs, NULL, NULL) : NULL;
+      if (member != NULL && !eligible_now (cluster, member, names, needs))
+        {
+          done_with (cluster, member);
+          member = NULL;
+        }
+      if (member == NULL && (member = choose (cluster, names, on, needs, NULL, error)) == NULL)
+        {
+          cluster_thunk_free (ct);
+          return NULL;
+        }
+      ct->member = member;
+      if ((value = submit_to (cluster, member, ct, &local_error)) != NULL)
+        break;
+      done_with (cluster, member);
+      if (!is_lost (local_error) || on != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          cluster_thunk_free (ct);
+          return NULL;
+        }
+      mark_down (cluster, member);          /* and try the next one */
+    }
+  /* a value, or a remote reference: nothing to wait for here */
+  if (!rthunk_value_is_pending (value))
+    {
+      done_with (cluster, member);
+      cluster_thunk_free (ct);
+      return value;
+    }
+  ct->counted = TRUE;
+  ct->inner = value;
+  return rthunk_value_new_pending (rthunk_value_get_name (value), ct, cluster_force, cluster_thunk_free);
+}

@@ -1,0 +1,58 @@
+/* rthunk-cluster.h — many servers: routing, pinning, failover */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-node.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+/**
+ * RthunkMemberState:
+ * @RTHUNK_MEMBER_UP: answering
+ * @RTHUNK_MEMBER_DOWN: not answering; retried with backoff
+ *
+ * What a cluster knows of one of its servers (members).
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  RTHUNK_MEMBER_UP,
+  RTHUNK_MEMBER_DOWN,
+} RthunkMemberState;
+
+#define RTHUNK_TYPE_CLUSTER (rthunk_cluster_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkCluster, rthunk_cluster, RTHUNK, CLUSTER, GObject)
+
+RthunkCluster *rthunk_cluster_new            (void) G_GNUC_WARN_UNUSED_RESULT;
+gboolean       rthunk_cluster_add_server     (RthunkCluster  *cluster,
+                                              const char     *address,
+                                              GError        **error);
+gboolean       rthunk_cluster_add_servers_from_env  (RthunkCluster *cluster,
+                                                     GError       **error);
+gboolean       rthunk_cluster_add_servers_from_file (RthunkCluster *cluster,
+                                                     const char    *path,
+                                                     GError       **error);
+void           rthunk_cluster_set_token      (RthunkCluster  *cluster,
+                                              const char     *token);
+guint          rthunk_cluster_get_n_servers  (RthunkCluster  *cluster);
+RthunkCatalog *rthunk_cluster_get_catalog    (RthunkCluster  *cluster);
+char          *rthunk_cluster_describe       (RthunkCluster  *cluster) G_GNUC_WARN_UNUSED_RESULT;
+GStrv          rthunk_cluster_eligible       (RthunkCluster  *cluster,
+                                              RthunkNode     *expr,
+                                              GHashTable     *definitions,
+                                              const char     *needs) G_GNUC_WARN_UNUSED_RESULT;
+RthunkValue   *rthunk_cluster_submit         (RthunkCluster  *cluster,
+                                              RthunkNode     *expr,
+                                              GHashTable     *options,
+                                              GHashTable     *inputs,
+                                              GHashTable     *definitions,
+                                              GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS

@@ -1,0 +1,59 @@
+/* rthunk-thunk-private.h — what the session and the collector need of a
+ * thunk, never installed. */
+#pragma once
+
+#include "rthunk-client.h"
+#include "rthunk-thunk.h"
+
+G_BEGIN_DECLS
+
+/* A future made for @context: its `resolved` signal and its state
+ * notifications are emitted there. */
+RthunkThunk *rthunk_thunk_new_in_context (const char   *label,
+                                          const char   *server,
+                                          GBytes       *id,
+                                          GMainContext *context) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Moves a pending thunk to RUNNING (notified in its context). */
+void         rthunk_thunk_set_running    (RthunkThunk  *thunk);
+
+/* Called once, outside any lock, when the thunk is cancelled before it
+ * finished; dropped (with @destroy) when it finishes either way. */
+typedef void (*RthunkThunkCancelFunc) (RthunkThunk *thunk,
+                                       gpointer     user_data);
+void         rthunk_thunk_set_cancel_func (RthunkThunk          *thunk,
+                                           RthunkThunkCancelFunc func,
+                                           gpointer              user_data,
+                                           GDestroyNotify        destroy);
+
+/* Per thread: what forcing a pending thunk value does around the wait.
+ * A session's evaluation thread sets one so that it learns that its
+ * evaluation has to wait (and lets others use the evaluator meanwhile);
+ * @cancellable stops the wait. */
+typedef struct
+{
+  void (*before) (gpointer data, RthunkThunk *thunk);
+  void (*after)  (gpointer data, RthunkThunk *thunk);
+  GCancellable *cancellable;
+  gpointer data;
+} RthunkBlockHook;
+
+void         rthunk_thunk_set_block_hook (const RthunkBlockHook *hook);
+
+/* One collector thread per server: it long-polls thunkAwait for every
+ * outstanding thunk at once and resolves them.  @poll is a client of its
+ * own (a long poll holds its connection); @client sends cancellations. */
+typedef struct _RthunkCollector RthunkCollector;
+
+RthunkCollector *rthunk_collector_new          (RthunkClient    *client,
+                                                RthunkClient    *poll);
+RthunkCollector *rthunk_collector_ref          (RthunkCollector *collector);
+void             rthunk_collector_unref        (RthunkCollector *collector);
+void             rthunk_collector_add          (RthunkCollector *collector,
+                                                RthunkThunk     *thunk);
+guint            rthunk_collector_get_outstanding (RthunkCollector *collector);
+void             rthunk_collector_stop         (RthunkCollector *collector);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkCollector, rthunk_collector_unref)
+
+G_END_DECLS

@@ -1,0 +1,1199 @@
+/* rthunk-thunk.c — a future for one thunk
+ *
+ * A #RthunkThunk is finished exactly once (done, failed or cancelled), from
+ * any thread: the state, value and error live under a mutex, and a
+ * condition wakes whoever waits. The `resolved` signal and the `state`
+ * notifications are always emitted from an idle source of the main context
+ * the thunk was made for, never from the thread that finished it.
+ *
+ * Remote thunks are finished by a collector: one thread per server that
+ * long-polls `thunkAwait` with the ids of every outstanding thunk at once,
+ * on a connection of its own, and finishes the thunks that the answer
+ * reports. With nothing outstanding the thread sleeps on a condition.
+ *
+ * A thunk stands in the language as a pending #RthunkValue
+ * (rthunk_thunk_to_value()); forcing that value waits for the thunk, after
+ * telling the thread's block hook (how a session learns that an
+ * evaluation has to wait).
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+#ifdef __GLIBC__
+#include <pthread.h>
+#endif
+
+#include "rthunk-thunk.h"
+#include "rthunk-client.h"
+#include "rthunk-error.h"
+#include "rthunk-thunk-private.h"
+#include "rthunk-thunk-state.h"
+#include "rthunk-value-private.h"
+#include "rthunk-value.h"
+
+#define POLL_SLICE_MS 250              /* one long poll, at most */
+#define POLL_MAX_IDS 4096              /* what one thunkAwait may name */
+#define POLL_MAX_FAILURES 5            /* consecutive failed polls before giving up */
+#define POLL_BACKOFF_MS 200            /* times the number of failures */
+
+/* Someone waiting with rthunk_thunk_wait_async(). */
+typedef struct
+{
+  gint ref_count;
+  GWeakRef thunk;
+  GTask *task;          /* owned until the waiter is completed */
+} Waiter;
+
+struct _RthunkThunk
+{
+  GObject parent_instance;
+
+  char *label;
+  char *server;
+  GBytes *id;
+  GMainContext *context;
+  gint64 created_us;
+
+  GMutex lock;
+  GCond cond;
+  RthunkThunkState state;
+  RthunkValue *value;
+  GError *error;
+  gint64 finished_us;
+  GQueue waiters;                   /* Waiter */
+  RthunkThunkCancelFunc cancel_func;
+  gpointer cancel_data;
+  GDestroyNotify cancel_destroy;
+};
+
+/**
+ * RthunkThunk:
+ *
+ * A future for one thunk: remote (a server evaluates it; the session's
+ * collector learns when it finished), or local (finished with
+ * rthunk_thunk_return_value() or rthunk_thunk_return_error()).
+ *
+ * Any thread may wait for it (rthunk_thunk_wait()) or read its
+ * #RthunkThunk:state; #RthunkThunk::resolved and the notifications of
+ * #RthunkThunk:state are emitted in the main context it was made in. In
+ * the language it is a pending value (rthunk_thunk_to_value()).
+ *
+ * Since: 0.1
+ */
+G_DEFINE_FINAL_TYPE (RthunkThunk, rthunk_thunk, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_LABEL,
+  PROP_SERVER,
+  PROP_ID,
+  PROP_STATE,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_RESOLVED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static GPrivate block_hook;
+
+/* ---- waiters ------------------------------------------------------------ */
+
+static Waiter *
+waiter_ref (Waiter *waiter)
+{
+  g_atomic_int_inc (&waiter->ref_count);
+  return waiter;
+}
+
+static void
+waiter_unref (gpointer data)
+{
+  Waiter *waiter = data;
+
+  if (!g_atomic_int_dec_and_test (&waiter->ref_count))
+    return;
+  g_weak_ref_clear (&waiter->thunk);
+  g_clear_object (&waiter->task);
+  g_free (waiter);
+}
+
+/* Completes a waiter that is no longer in the queue. */
+static void
+waiter_complete (Waiter      *waiter,
+                 RthunkValue *value,
+                 GError      *error)
+{
+  GTask *task = g_steal_pointer (&waiter->task);
+
+  if (value != NULL)
+    g_task_return_pointer (task, rthunk_value_ref (value), (GDestroyNotify) rthunk_value_unref);
+  else
+    g_task_return_error (task, g_error_copy (error));
+  g_object_unref (task);
+  waiter_unref (waiter);
+}
+
+static void
+waiter_cancelled (GCancellable *cancellable,
+                  gpointer      data)
+{
+  Waiter *waiter = data;
+  g_autoptr(RthunkThunk) self = g_weak_ref_get (&waiter->thunk);
+  gboolean mine;
+
+  if (self == NULL)
+    return;
+  g_mutex_lock (&self->lock);
+  mine = g_queue_remove (&self->waiters, waiter);
+  g_mutex_unlock (&self->lock);
+  if (mine)
+    {
+      g_autoptr(GError) error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                                     _("stopped waiting"));
+
+      waiter_complete (waiter, NULL, error);
+    }
+}
+
+/* ---- the object ----------------------------------------------------------- */
+
+static void
+rthunk_thunk_finalize (GObject *object)
+{
+  RthunkThunk *self = RTHUNK_THUNK (object);
+
+  g_assert (g_queue_is_empty (&self->waiters));
+  if (self->cancel_destroy != NULL)
+    self->cancel_destroy (self->cancel_data);
+  g_clear_pointer (&self->value, rthunk_value_unref);
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->id, g_bytes_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->label);
+  g_free (self->server);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (rthunk_thunk_parent_class)->finalize (object);
+}
+
+static void
+rthunk_thunk_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  RthunkThunk *self = RTHUNK_THUNK (object);
+
+  switch (prop_id)
+    {
+    case PROP_LABEL:
+      g_value_set_string (value, self->label);
+      break;
+    case PROP_SERVER:
+      g_value_set_string (value, self->server);
+      break;
+    case PROP_ID:
+      g_value_set_boxed (value, self->id);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, rthunk_thunk_get_state (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rthunk_thunk_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  RthunkThunk *self = RTHUNK_THUNK (object);
+
+  switch (prop_id)
+    {
+    case PROP_LABEL:
+      g_free (self->label);
+      self->label = g_value_dup_string (value);
+      break;
+    case PROP_SERVER:
+      g_free (self->server);
+      self->server = g_value_dup_string (value);
+      break;
+    case PROP_ID:
+      g_clear_pointer (&self->id, g_bytes_unref);
+      self->id = g_value_dup_boxed (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rthunk_thunk_class_init (RthunkThunkClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = rthunk_thunk_finalize;
+  object_class->get_property = rthunk_thunk_get_property;
+  object_class->set_property = rthunk_thunk_set_property;
+
+  /**
+   * RthunkThunk:label:
+   *
+   * How the thunk prints inside `<pending …>`, e.g. `#a1b2 @alpha`.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_LABEL] =
+    g_param_spec_string ("label", NULL, NULL, "?",
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RthunkThunk:server:
+   *
+   * The name of the server that evaluates the thunk, or %NULL for a local
+   * future.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SERVER] =
+    g_param_spec_string ("server", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RthunkThunk:id:
+   *
+   * The id the server gave the thunk, or %NULL for a local future.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ID] =
+    g_param_spec_boxed ("id", NULL, NULL, G_TYPE_BYTES,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RthunkThunk:state:
+   *
+   * Where the thunk is. Notified in the thunk's main context.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, RTHUNK_TYPE_THUNK_STATE, RTHUNK_THUNK_PENDING,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * RthunkThunk::resolved:
+   * @thunk: the thunk
+   *
+   * Emitted once, in the main context the thunk was made in (the thread
+   * default context of its creator), after it finished: done, failed or
+   * cancelled.
+   *
+   * Since: 0.1
+   */
+  signals[SIGNAL_RESOLVED] =
+    g_signal_new ("resolved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+rthunk_thunk_init (RthunkThunk *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->waiters);
+  self->state = RTHUNK_THUNK_PENDING;
+  self->created_us = g_get_monotonic_time ();
+}
+
+/**
+ * rthunk_thunk_new:
+ * @label: how the thunk prints inside `<pending …>`
+ *
+ * Creates a local future, finished with rthunk_thunk_return_value() or
+ * rthunk_thunk_return_error(). Its signals are emitted in the thread
+ * default main context of the caller.
+ *
+ * Returns: (transfer full): a new pending thunk
+ *
+ * Since: 0.1
+ */
+RthunkThunk *
+rthunk_thunk_new (const char *label)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  return rthunk_thunk_new_in_context (label, NULL, NULL, context);
+}
+
+RthunkThunk *
+rthunk_thunk_new_in_context (const char   *label,
+                             const char   *server,
+                             GBytes       *id,
+                             GMainContext *context)
+{
+  RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, "label", label != NULL ? label : "?",
+                                    "server", server, "id", id, NULL);
+
+  self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  return self;
+}
+
+/**
+ * rthunk_thunk_get_label:
+ * @thunk: a thunk
+ *
+ * Returns: (transfer none): how the thunk prints, e.g. `#a1b2 @alpha`
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_thunk_get_label (RthunkThunk *thunk)
+{
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
+
+  return thunk->label;
+}
+
+/**
+ * rthunk_thunk_get_server:
+ * @thunk: a thunk
+ *
+ * Returns: (transfer none) (nullable): the name of the server evaluating
+ *   it, or %NULL for a local future
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_thunk_get_server (RthunkThunk *thunk)
+{
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
+
+  return thunk->server;
+}
+
+/**
+ * rthunk_thunk_get_id:
+ * @thunk: a thunk
+ *
+ * Returns: (transfer none) (nullable): the server's id of the thunk, or
+ *   %NULL for a local future
+ *
+ * Since: 0.1
+ */
+GBytes *
+rthunk_thunk_get_id (RthunkThunk *thunk)
+{
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
+
+  return thunk->id;
+}
+
+/**
+ * rthunk_thunk_get_state:
+ * @thunk: a thunk
+ *
+ * The state right now, from any thread. The #RthunkThunk:state
+ * notification comes later, in the thunk's main context.
+ *
+ * Returns: the state
+ *
+ * Since: 0.1
+ */
+RthunkThunkState
+rthunk_thunk_get_state (RthunkThunk *thunk)
+{
+  RthunkThunkState state;
+
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), RTHUNK_THUNK_FAILED);
+
+  g_mutex_lock (&thunk->lock);
+  state = thunk->state;
+  g_mutex_unlock (&thunk->lock);
+  return state;
+}
+
+/**
+ * rthunk_thunk_is_finished:
+ * @thunk: a thunk
+ *
+ * Returns: whether the thunk is done, failed or cancelled
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_thunk_is_finished (RthunkThunk *thunk)
+{
+  return rthunk_thunk_get_state (thunk) >= RTHUNK_THUNK_DONE;
+}
+
+/**
+ * rthunk_thunk_get_value:
+ * @thunk: a thunk
+ *
+ * Returns: (transfer none) (nullable): the value, or %NULL while the thunk
+ *   is unfinished or when it failed
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_thunk_get_value (RthunkThunk *thunk)
+{
+  RthunkValue *value;
+
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
+
+  /* a value, once set, never changes: returning it unlocked is safe */
+  g_mutex_lock (&thunk->lock);
+  value = thunk->value;
+  g_mutex_unlock (&thunk->lock);
+  return value;
+}
+
+/**
+ * rthunk_thunk_get_error:
+ * @thunk: a thunk
+ *
+ * Returns: (transfer none) (nullable): why the thunk failed or was
+ *   cancelled, or %NULL
+ *
+ * Since: 0.1
+ */
+const GError *
+rthunk_thunk_get_error (RthunkThunk *thunk)
+{
+  const GError *error;
+
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
+
+  g_mutex_lock (&thunk->lock);
+  error = thunk->error;
+  g_mutex_unlock (&thunk->lock);
+  return error;
+}
+
+/**
+ * rthunk_thunk_get_elapsed:
+ * @thunk: a thunk
+ *
+ * Returns: microseconds from the thunk's creation to its end, or until now
+ *   while it is unfinished
+ *
+ * Since: 0.1
+ */
+gint64
+rthunk_thunk_get_elapsed (RthunkThunk *thunk)
+{
+  gint64 end;
+
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), 0);
+
+  g_mutex_lock (&thunk->lock);
+  end = thunk->finished_us > 0 ? thunk->finished_us : g_get_monotonic_time ();
+  g_mutex_unlock (&thunk->lock);
+  return end - thunk->created_us;
+}
+
+/* ---- finishing ------------------------------------------------------------ */
+
+static gboolean
+emit_state (gpointer data)
+{
+  g_object_notify_by_pspec (data, properties[PROP_STATE]);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+emit_resolved (gpointer data)
+{
+  g_object_notify_by_pspec (data, properties[PROP_STATE]);
+  g_signal_emit (data, signals[SIGNAL_RESOLVED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs @func on the thunk in its main context, always from an idle. */
+static void
+dispatch (RthunkThunk *self,
+          GSourceFunc  func)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (source, "[rthunk] thunk");
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+void
+rthunk_thunk_set_running (RthunkThunk *thunk)
+{
+  gboolean changed;
+
+  g_mutex_lock (&thunk->lock);
+  changed = thunk->state == RTHUNK_THUNK_PENDING;
+  if (changed)
+    thunk->state = RTHUNK_THUNK_RUNNING;
+  g_mutex_unlock (&thunk->lock);
+  if (changed)
+    dispatch (thunk, emit_state);
+}
+
+/* Finishes the thunk unless it already is; takes neither argument. */
+static gboolean
+finish (RthunkThunk      *self,
+        RthunkThunkState  state,
+        RthunkValue      *value,
+        GError           *error)
+{
+  GQueue waiters = G_QUEUE_INIT;
+  GDestroyNotify destroy;
+  gpointer cancel_data;
+  Waiter *waiter;
+
+  g_mutex_lock (&self->lock);
+  if (self->state >= RTHUNK_THUNK_DONE)
+    {
+      g_mutex_unlock (&self->lock);
+      g_clear_pointer (&value, rthunk_value_unref);
+      g_clear_error (&error);
+      return FALSE;
+    }
+  self->state = state;
+  self->value = value;
+  self->error = error;
+  self->finished_us = g_get_monotonic_time ();
+  waiters = self->waiters;
+  g_queue_init (&self->waiters);
+  destroy = g_steal_pointer (&self->cancel_destroy);
+  cancel_data = g_steal_pointer (&self->cancel_data);
+  self->cancel_func = NULL;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  while ((waiter = g_queue_pop_head (&waiters)) != NULL)
+    waiter_complete (waiter, value, error);
+  if (destroy != NULL)
+    destroy (cancel_data);
+  dispatch (self, emit_resolved);
+  return TRUE;
+}
+
+/**
+ * rthunk_thunk_return_value:
+ * @thunk: an unfinished thunk
+ * @value: (transfer none): its value
+ *
+ * Finishes @thunk with @value, from any thread. A thunk that already
+ * finished (say, it was cancelled) keeps what it has.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_thunk_return_value (RthunkThunk *thunk,
+                           RthunkValue *value)
+{
+  g_return_if_fail (RTHUNK_IS_THUNK (thunk));
+  g_return_if_fail (value != NULL);
+
+  finish (thunk, RTHUNK_THUNK_DONE, rthunk_value_ref (value), NULL);
+}
+
+/**
+ * rthunk_thunk_return_error:
+ * @thunk: an unfinished thunk
+ * @error: (transfer none): why it failed
+ *
+ * Finishes @thunk as failed (cancelled, when @error is
+ * %RTHUNK_ERROR_CANCELLED), from any thread. A thunk that already finished
+ * keeps what it has.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_thunk_return_error (RthunkThunk  *thunk,
+                           const GError *error)
+{
+  RthunkThunkState state;
+
+  g_return_if_fail (RTHUNK_IS_THUNK (thunk));
+  g_return_if_fail (error != NULL);
+
+  state = g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED)
+        ? RTHUNK_THUNK_CANCELLED : RTHUNK_THUNK_FAILED;
+  finish (thunk, state, NULL, g_error_copy (error));
+}
+
+void
+rthunk_thunk_set_cancel_func (RthunkThunk          *thunk,
+                              RthunkThunkCancelFunc func,
+                              gpointer              user_data,
+                              GDestroyNotify        destroy)
+{
+  gboolean finished;
+
+  g_mutex_lock (&thunk->lock);
+  finished = thunk->state >= RTHUNK_THUNK_DONE;
+  if (!finished)
+    {
+      g_assert (thunk->cancel_func == NULL);
+      thunk->cancel_func = func;
+      thunk->cancel_data = user_data;
+      thunk->cancel_destroy = destroy;
+    }
+  g_mutex_unlock (&thunk->lock);
+  if (finished && destroy != NULL)
+    destroy (user_data);
+}
+
+/**
+ * rthunk_thunk_cancel:
+ * @thunk: a thunk
+ *
+ * Cancels @thunk: it finishes at once as cancelled, and a remote thunk is
+ * cancelled on its server too. Nothing happens to a finished thunk.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_thunk_cancel (RthunkThunk *thunk)
+{
+  g_autoptr(GError) error = NULL;
+  RthunkThunkCancelFunc func;
+  GDestroyNotify destroy;
+  gpointer data;
+
+  g_return_if_fail (RTHUNK_IS_THUNK (thunk));
+
+  g_mutex_lock (&thunk->lock);
+  func = thunk->cancel_func;
+  data = g_steal_pointer (&thunk->cancel_data);
+  destroy = g_steal_pointer (&thunk->cancel_destroy);
+  thunk->cancel_func = NULL;
+  g_mutex_unlock (&thunk->lock);
+  error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
+  if (finish (thunk, RTHUNK_THUNK_CANCELLED, NULL, g_steal_pointer (&error)) && func != NULL)
+    func (thunk, data);
+  if (destroy != NULL)
+    destroy (data);
+}
+
+/* ---- waiting ---------------------------------------------------------------- */
+
+/* What a finished thunk gives a waiter; called with the lock held. */
+static RthunkValue *
+result_locked (RthunkThunk  *self,
+               GError      **error)
+{
+  if (self->value != NULL)
+    return rthunk_value_ref (self->value);
+  g_propagate_error (error, g_error_copy (self->error));
+  return NULL;
+}
+
+static void
+wake_waiters (GCancellable *cancellable,
+              gpointer      data)
+{
+  RthunkThunk *self = data;
+
+  g_mutex_lock (&self->lock);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * rthunk_thunk_wait:
+ * @thunk: a thunk
+ * @timeout_ms: how long to wait at most, or -1 for as long as it takes
+ * @error: return location for a #GError
+ *
+ * Blocks until @thunk finished (any thread may wait; the main loop need not
+ * run).
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL with @error set:
+ *   the thunk's error, or %RTHUNK_ERROR_TIMEOUT
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_thunk_wait (RthunkThunk  *thunk,
+                   gint          timeout_ms,
+                   GError      **error)
+{
+  return rthunk_thunk_wait_full (thunk, timeout_ms, NULL, error);
+}
+
+/**
+ * rthunk_thunk_wait_full:
+ * @thunk: a thunk
+ * @timeout_ms: how long to wait at most, or -1 for as long as it takes
+ * @cancellable: (nullable): stops the wait (not the thunk) when cancelled
+ * @error: return location for a #GError
+ *
+ * Like rthunk_thunk_wait(), and stops waiting with
+ * %RTHUNK_ERROR_CANCELLED when @cancellable is cancelled.
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_thunk_wait_full (RthunkThunk   *thunk,
+                        gint           timeout_ms,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  gint64 deadline = timeout_ms >= 0 ? g_get_monotonic_time () + (gint64) timeout_ms * 1000 : 0;
+  gulong handler = 0;
+  RthunkValue *result = NULL;
+  gboolean finished;
+
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
+
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters), thunk, NULL);
+  g_mutex_lock (&thunk->lock);
+  while (!(finished = thunk->state >= RTHUNK_THUNK_DONE) &&
+         !g_cancellable_is_cancelled (cancellable))
+    {
+      if (deadline == 0)
+        g_cond_wait (&thunk->cond, &thunk->lock);
+      else if (!g_cond_wait_until (&thunk->cond, &thunk->lock, deadline))
+        break;
+    }
+  if (finished)
+    result = result_locked (thunk, error);
+  g_mutex_unlock (&thunk->lock);
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  if (finished)
+    return result;
+  if (g_cancellable_is_cancelled (cancellable))
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("stopped waiting for %s"), thunk->label);
+  else
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT,
+                 _("%s did not finish within %d ms"), thunk->label, timeout_ms);
+  return NULL;
+}
+
+/**
+ * rthunk_thunk_wait_async:
+ * @thunk: a thunk
+ * @cancellable: (nullable): stops the wait (not the thunk) when cancelled
+ * @callback: (scope async) (closure user_data): called when @thunk finished,
+ *   in the thread default main context of the caller
+ * @user_data: data for @callback
+ *
+ * Waits for @thunk without blocking. Finish with rthunk_thunk_wait_finish().
+ *
+ * Since: 0.1
+ */
+void
+rthunk_thunk_wait_async (RthunkThunk         *thunk,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Waiter *waiter;
+  gboolean finished;
+
+  g_return_if_fail (RTHUNK_IS_THUNK (thunk));
+
+  task = g_task_new (thunk, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rthunk_thunk_wait_async);
+  waiter = g_new0 (Waiter, 1);
+  waiter->ref_count = 1;
+  g_weak_ref_init (&waiter->thunk, thunk);
+  waiter->task = g_object_ref (task);
+  g_mutex_lock (&thunk->lock);
+  finished = thunk->state >= RTHUNK_THUNK_DONE;
+  if (!finished)
+    g_queue_push_tail (&thunk->waiters, waiter);
+  g_mutex_unlock (&thunk->lock);
+  if (finished)
+    {
+      waiter_complete (waiter, thunk->value, thunk->error);
+      return;
+    }
+  if (cancellable != NULL)
+    g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled), waiter_ref (waiter), waiter_unref);
+}
+
+/**
+ * rthunk_thunk_wait_finish:
+ * @thunk: a thunk
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_thunk_wait_finish (RthunkThunk   *thunk,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, thunk), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rthunk_thunk_wait_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- as a value --------------------------------------------------------------- */
+
+void
+rthunk_thunk_set_block_hook (const RthunkBlockHook *hook)
+{
+  g_private_set (&block_hook, (gpointer) hook);
+}
+
+static RthunkValue *
+force_thunk (gpointer   handle,
+             GError   **error)
+{
+  RthunkThunk *self = handle;
+  const RthunkBlockHook *hook = g_private_get (&block_hook);
+  RthunkValue *value;
+
+  if (hook == NULL || rthunk_thunk_is_finished (self))
+    return rthunk_thunk_wait_full (self, -1, NULL, error);
+  hook->before (hook->data, self);
+  value = rthunk_thunk_wait_full (self, -1, hook->cancellable, error);
+  hook->after (hook->data, self);
+  return value;
+}
+
+/**
+ * rthunk_thunk_to_value:
+ * @thunk: a thunk
+ *
+ * The pending value that stands for @thunk in the language: it prints as
+ * `<pending LABEL>`, and forcing it (rthunk_value_force()) waits for the
+ * thunk.
+ *
+ * Returns: (transfer full): a new pending value
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_thunk_to_value (RthunkThunk *thunk)
+{
+  g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
+
+  return rthunk_value_new_pending (thunk->label, g_object_ref (thunk), force_thunk, g_object_unref);
+}
+
+/**
+ * rthunk_thunk_get_from_value:
+ * @value: a value
+ *
+ * Returns: (transfer none) (nullable): the thunk @value stands for, when it
+ *   was made by rthunk_thunk_to_value(), else %NULL
+ *
+ * Since: 0.1
+ */
+RthunkThunk *
+rthunk_thunk_get_from_value (RthunkValue *value)
+{
+  g_return_val_if_fail (value != NULL, NULL);
+
+  if (!rthunk_value_peek_pending (value) || value->u.handle.force != force_thunk)
+    return NULL;
+  return value->u.handle.data;
+}
+
+/* ---- the collector ------------------------------------------------------------ */
+
+struct _RthunkCollector
+{
+  gint ref_count;
+  RthunkClient *client;
+  RthunkClient *poll;
+  GMutex lock;
+  GCond cond;
+  GHashTable *outstanding;          /* GBytes id → RthunkThunk */
+  GPtrArray *to_cancel;             /* GBytes ids */
+  guint failures;
+  gboolean stopping;
+  GThread *thread;
+};
+
+RthunkCollector *
+rthunk_collector_ref (RthunkCollector *collector)
+{
+  g_atomic_int_inc (&collector->ref_count);
+  return collector;
+}
+
+void
+rthunk_collector_unref (RthunkCollector *collector)
+{
+  if (!g_atomic_int_dec_and_test (&collector->ref_count))
+    return;
+  g_assert (collector->thread == NULL);
+  g_hash_table_unref (collector->outstanding);
+  g_ptr_array_unref (collector->to_cancel);
+  g_object_unref (collector->client);
+  g_object_unref (collector->poll);
+  g_mutex_clear (&collector->lock);
+  g_cond_clear (&collector->cond);
+  g_free (collector);
+}
+
+static void
+collector_finished (GBytes       *id,
+                    RthunkValue  *value,
+                    const GError *error,
+                    gpointer      user_data)
+{
+  RthunkCollector *self = user_data;
+  gpointer key = NULL, thunk = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_steal_extended (self->outstanding, id, &key, &thunk);
+  g_mutex_unlock (&self->lock);
+  if (thunk == NULL)
+    return;
+  if (value != NULL)
+    rthunk_thunk_return_value (thunk, value);
+  else
+    rthunk_thunk_return_error (thunk, error);
+  g_bytes_unref (key);
+  g_object_unref (thunk);
+}
+
+/* Finishes the outstanding thunks of @ids with @error. */
+static void
+collector_fail (RthunkCollector *self,
+                GPtrArray       *ids,
+                const GError    *error)
+{
+  for (guint k = 0; k < ids->len; k++)
+    collector_finished (g_ptr_array_index (ids, k), NULL, error, self);
+}
+
+/* The server refused a poll of many ids: asks for each alone, without
+ * waiting, so only the thunks it does not know fail. */
+static void
+collector_probe (RthunkCollector *self,
+                 GPtrArray       *ids)
+{
+  for (guint k = 0; k < ids->len; k++)
+    {
+      g_autoptr(GPtrArray) one = g_ptr_array_new ();
+      g_autoptr(GError) error = NULL;
+
+      g_ptr_array_add (one, g_ptr_array_index (ids, k));
+      if (!rthunk_client_await_many (self->poll, one, 0, collector_finished, self, &error))
+        collector_finished (g_ptr_array_index (ids, k), NULL, error, self);
+    }
+}
+
+static gboolean
+is_transient (const GError *error)
+{
+  return g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION) ||
+         g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST) ||
+         g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT);
+}
+
+/* A poll failed: retry later, or give the thunks up. Lock held. */
+static void
+collector_failed_locked (RthunkCollector *self,
+                         GPtrArray       *ids,
+                         const GError    *error)
+{
+  gint64 until;
+
+  if (!is_transient (error))
+    {
+      g_mutex_unlock (&self->lock);
+      if (ids->len == 1)
+        collector_fail (self, ids, error);
+      else
+        collector_probe (self, ids);
+      g_mutex_lock (&self->lock);
+      return;
+    }
+  if (++self->failures >= POLL_MAX_FAILURES)
+    {
+      self->failures = 0;
+      g_mutex_unlock (&self->lock);
+      collector_fail (self, ids, error);
+      g_mutex_lock (&self->lock);
+      return;
+    }
+  until = g_get_monotonic_time () + (gint64) self->failures * POLL_BACKOFF_MS * 1000;
+  while (!self->stopping && g_cond_wait_until (&self->cond, &self->lock, until))
+    ;
+}
+
+/* The ids to poll now (at most POLL_MAX_IDS). Lock held. */
+static GPtrArray *
+snapshot_locked (RthunkCollector *self)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  GHashTableIter iter;
+  gpointer id;
+
+  g_hash_table_iter_init (&iter, self->outstanding);
+  while (ids->len < POLL_MAX_IDS && g_hash_table_iter_next (&iter, &id, NULL))
+    g_ptr_array_add (ids, g_bytes_ref (id));
+  return ids;
+}
+
+static void
+send_cancels (RthunkCollector *self,
+              GPtrArray       *ids)
+{
+  for (guint k = 0; k < ids->len; k++)
+    rthunk_client_cancel_thunk (self->poll, g_ptr_array_index (ids, k), NULL);
+}
+
+static gpointer
+collector_thread (gpointer data)
+{
+  RthunkCollector *self = data;
+
+#ifdef __GLIBC__
+  pthread_setname_np (pthread_self (), "rthunk-collect");   /* for top and gdb */
+#endif
+  g_mutex_lock (&self->lock);
+  while (!self->stopping)
+    {
+      g_autoptr(GPtrArray) ids = NULL;
+      g_autoptr(GPtrArray) cancels = NULL;
+      g_autoptr(GError) error = NULL;
+      gboolean ok = TRUE;
+
+      if (g_hash_table_size (self->outstanding) == 0 && self->to_cancel->len == 0)
+        {
+          g_cond_wait (&self->cond, &self->lock);
+          continue;
+        }
+      ids = snapshot_locked (self);
+      cancels = g_steal_pointer (&self->to_cancel);
+      self->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      g_mutex_unlock (&self->lock);
+      send_cancels (self, cancels);
+      if (ids->len > 0)
+        ok = rthunk_client_await_many (self->poll, ids, POLL_SLICE_MS, collector_finished, self, &error);
+      g_mutex_lock (&self->lock);
+      if (ok)
+        self->failures = 0;
+      else if (!self->stopping)
+        collector_failed_locked (self, ids, error);
+    }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+RthunkCollector *
+rthunk_collector_new (RthunkClient *client,
+                      RthunkClient *poll)
+{
+  RthunkCollector *self = g_new0 (RthunkCollector, 1);
+
+  self->ref_count = 1;
+  self->client = g_object_ref (client);
+  self->poll = g_object_ref (poll);
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->outstanding = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                             (GDestroyNotify) g_bytes_unref, g_object_unref);
+  self->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  self->thread = g_thread_new ("rthunk-collector", collector_thread, self);
+  return self;
+}
+
+static void
+collector_cancel (RthunkThunk *thunk,
+                  gpointer     user_data)
+{
+  RthunkCollector *self = user_data;
+  GBytes *id = rthunk_thunk_get_id (thunk);
+
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_remove (self->outstanding, id) && !self->stopping)
+    {
+      g_ptr_array_add (self->to_cancel, g_bytes_ref (id));
+      g_cond_signal (&self->cond);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rthunk_collector_add (RthunkCollector *collector,
+                      RthunkThunk     *thunk)
+{
+  GBytes *id = rthunk_thunk_get_id (thunk);
+
+  g_assert (id != NULL);
+  g_mutex_lock (&collector->lock);
+  g_hash_table_replace (collector->outstanding, g_bytes_ref (id), g_object_ref (thunk));
+  g_cond_signal (&collector->cond);
+  g_mutex_unlock (&collector->lock);
+  rthunk_thunk_set_cancel_func (thunk, collector_cancel, rthunk_collector_ref (collector),
+                                (GDestroyNotify) rthunk_collector_unref);
+}
+
+guint
+rthunk_collector_get_outstanding (RthunkCollector *collector)
+{
+  guint n;
+
+  g_mutex_lock (&collector->lock);
+  n = g_hash_table_size (collector->outstanding);
+  g_mutex_unlock (&collector->lock);
+  return n;
+}
+
+/* Stops the thread (after its current poll), cancels what is still
+ * outstanding, on the server too, and finishes it as cancelled. */
+void
+rthunk_collector_stop (RthunkCollector *collector)
+{
+  g_autoptr(GPtrArray) cancels = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_mutex_lock (&collector->lock);
+  collector->stopping = TRUE;
+  g_cond_broadcast (&collector->cond);
+  g_mutex_unlock (&collector->lock);
+  if (collector->thread != NULL)
+    g_thread_join (g_steal_pointer (&collector->thread));
+  /* cancellations the thread had no time to send */
+  g_mutex_lock (&collector->lock);
+  cancels = g_steal_pointer (&collector->to_cancel);
+  collector->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_mutex_unlock (&collector->lock);
+  send_cancels (collector, cancels);
+  error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the session was closed"));
+  for (;;)
+    {
+      g_autoptr(GPtrArray) ids = NULL;
+
+      g_mutex_lock (&collector->lock);
+      ids = snapshot_locked (collector);
+      g_mutex_unlock (&collector->lock);
+      if (ids->len == 0)
+        break;
+      send_cancels (collector, ids);
+      collector_fail (collector, ids, error);
+    }
+}

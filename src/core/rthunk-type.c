@@ -1,0 +1,952 @@
+/* rthunk-type.c — type terms, unification and printing */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-type.h"
+#include "rthunk-error.h"
+#include "rthunk-type-private.h"
+#include "rthunk-value.h"
+
+#define MAX_TYPE_DEPTH 64
+
+struct _RthunkType
+{
+  gint ref_count;
+  RthunkTypeKind kind;
+  RthunkTypeClass klass;    /* VAR */
+  guint id;                 /* VAR */
+  guint level;              /* VAR: RTHUNK_TYPE_GENERIC when quantified */
+  RthunkType *instance;     /* VAR: what unification bound it to */
+  guint n_children;
+  RthunkType *children[];
+};
+
+G_DEFINE_BOXED_TYPE (RthunkType, rthunk_type, rthunk_type_ref, rthunk_type_unref)
+
+static RthunkType *
+type_alloc (RthunkTypeKind kind,
+            guint          n_children)
+{
+  RthunkType *type = g_malloc0 (sizeof (RthunkType) + n_children * sizeof (RthunkType *));
+
+  type->ref_count = 1;
+  type->kind = kind;
+  type->n_children = n_children;
+  return type;
+}
+
+/**
+ * rthunk_type_new_basic:
+ * @kind: one of the kinds without children or variables
+ *
+ * Returns: (transfer full): `int`, `float`, `bool`, `str` or `nil`
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_new_basic (RthunkTypeKind kind)
+{
+  /* immutable and shared: one each, never freed (reference count -1) */
+  static RthunkType basics[RTHUNK_TYPE_NIL + 1];
+  static gsize ready = 0;
+
+  g_return_val_if_fail (kind >= RTHUNK_TYPE_INT && kind <= RTHUNK_TYPE_NIL, NULL);
+
+  if (g_once_init_enter (&ready))
+    {
+      for (guint k = RTHUNK_TYPE_INT; k <= RTHUNK_TYPE_NIL; k++)
+        {
+          basics[k].ref_count = -1;
+          basics[k].kind = (RthunkTypeKind) k;
+        }
+      g_once_init_leave (&ready, 1);
+    }
+  return &basics[kind];
+}
+
+/**
+ * rthunk_type_new_list:
+ * @element: the element type
+ *
+ * Returns: (transfer full): `[element]`
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_new_list (RthunkType *element)
+{
+  RthunkType *type;
+
+  g_return_val_if_fail (element != NULL, NULL);
+
+  type = type_alloc (RTHUNK_TYPE_LIST, 1);
+  type->children[0] = rthunk_type_ref (element);
+  return type;
+}
+
+/**
+ * rthunk_type_new_func:
+ * @params: (array length=n_params) (nullable): the parameter types
+ * @n_params: how many parameters
+ * @result: the result type
+ *
+ * Returns: (transfer full): `(params… -> result)`
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_new_func (RthunkType *const *params,
+                      guint              n_params,
+                      RthunkType        *result)
+{
+  RthunkType *type;
+
+  g_return_val_if_fail (params != NULL || n_params == 0, NULL);
+  g_return_val_if_fail (result != NULL, NULL);
+
+  type = type_alloc (RTHUNK_TYPE_FUNC, n_params + 1);
+  for (guint k = 0; k < n_params; k++)
+    type->children[k] = rthunk_type_ref (params[k]);
+  type->children[n_params] = rthunk_type_ref (result);
+  return type;
+}
+
+RthunkType *
+rthunk_type_new_var_at (guint           id,
+                        RthunkTypeClass klass,
+                        guint           level)
+{
+  RthunkType *type = type_alloc (RTHUNK_TYPE_VAR, 0);
+
+  type->id = id;
+  type->klass = klass;
+  type->level = level;
+  return type;
+}
+
+/**
+ * rthunk_type_new_var:
+ * @id: the number of the variable, local to the term it is used in
+ * @klass: its constraint
+ *
+ * Returns: (transfer full): a quantified type variable
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_new_var (guint           id,
+                     RthunkTypeClass klass)
+{
+  return rthunk_type_new_var_at (id, klass, RTHUNK_TYPE_GENERIC);
+}
+
+/**
+ * rthunk_type_ref:
+ * @type: a type
+ *
+ * Returns: (transfer full): @type with one more reference
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_ref (RthunkType *type)
+{
+  g_return_val_if_fail (type != NULL, NULL);
+
+  if (type->ref_count >= 0)
+    g_atomic_int_inc (&type->ref_count);
+  return type;
+}
+
+/**
+ * rthunk_type_unref:
+ * @type: (transfer full): a type
+ *
+ * Drops a reference.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_type_unref (RthunkType *type)
+{
+  g_return_if_fail (type != NULL);
+
+  if (type->ref_count < 0 || !g_atomic_int_dec_and_test (&type->ref_count))
+    return;
+  for (guint k = 0; k < type->n_children; k++)
+    rthunk_type_unref (type->children[k]);
+  if (type->instance != NULL)
+    rthunk_type_unref (type->instance);
+  g_free (type);
+}
+
+RthunkType *
+rthunk_type_prune (RthunkType *type)
+{
+  while (type->kind == RTHUNK_TYPE_VAR && type->instance != NULL)
+    type = type->instance;
+  return type;
+}
+
+/**
+ * rthunk_type_get_kind:
+ * @type: a type
+ *
+ * Returns: the kind of @type (after following what unification bound)
+ *
+ * Since: 0.1
+ */
+RthunkTypeKind
+rthunk_type_get_kind (RthunkType *type)
+{
+  g_return_val_if_fail (type != NULL, RTHUNK_TYPE_VAR);
+
+  return rthunk_type_prune (type)->kind;
+}
+
+/**
+ * rthunk_type_get_n_children:
+ * @type: a type
+ *
+ * Returns: 1 for a list, the number of parameters + 1 for a function, else 0
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_type_get_n_children (RthunkType *type)
+{
+  g_return_val_if_fail (type != NULL, 0);
+
+  return rthunk_type_prune (type)->n_children;
+}
+
+/**
+ * rthunk_type_get_child:
+ * @type: a list or function type
+ * @index: below rthunk_type_get_n_children()
+ *
+ * Returns: (transfer none): the element type of a list; a parameter, or the
+ *   result (last), of a function
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_get_child (RthunkType *type,
+                       guint       index)
+{
+  g_return_val_if_fail (type != NULL, NULL);
+  type = rthunk_type_prune (type);
+  g_return_val_if_fail (index < type->n_children, NULL);
+
+  return type->children[index];
+}
+
+/**
+ * rthunk_type_get_var_id:
+ * @type: a type variable
+ *
+ * Returns: its number
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_type_get_var_id (RthunkType *type)
+{
+  g_return_val_if_fail (type != NULL, 0);
+
+  return rthunk_type_prune (type)->id;
+}
+
+/**
+ * rthunk_type_get_class:
+ * @type: a type variable
+ *
+ * Returns: its constraint
+ *
+ * Since: 0.1
+ */
+RthunkTypeClass
+rthunk_type_get_class (RthunkType *type)
+{
+  g_return_val_if_fail (type != NULL, RTHUNK_TYPE_CLASS_ANY);
+
+  return rthunk_type_prune (type)->klass;
+}
+
+gboolean
+rthunk_type_is_generic (RthunkType *type)
+{
+  type = rthunk_type_prune (type);
+  if (type->kind == RTHUNK_TYPE_VAR)
+    return type->level == RTHUNK_TYPE_GENERIC;
+  for (guint k = 0; k < type->n_children; k++)
+    if (rthunk_type_is_generic (type->children[k]))
+      return TRUE;
+  return FALSE;
+}
+
+typedef struct
+{
+  RthunkType *seen[32];         /* variables in order of appearance */
+  guint n_seen;
+} KeyVars;
+
+static void
+append_key (RthunkType *type,
+            GString    *key,
+            KeyVars    *vars)
+{
+  type = rthunk_type_prune (type);
+  g_string_append_c (key, (char) ('A' + type->kind));
+  if (type->kind == RTHUNK_TYPE_VAR)
+    {
+      guint k = 0;
+
+      while (k < vars->n_seen && vars->seen[k] != type)
+        k++;
+      if (k == vars->n_seen && k < G_N_ELEMENTS (vars->seen))
+        vars->seen[vars->n_seen++] = type;
+      g_string_append_c (key, (char) ('0' + type->klass));
+      g_string_append_c (key, type->level == RTHUNK_TYPE_GENERIC ? 'g' : 'f');
+      /* past the first 32, the variable itself: a key that only misses */
+      if (k < G_N_ELEMENTS (vars->seen))
+        g_string_append_c (key, (char) ('a' + k));
+      else
+        g_string_append_printf (key, "@%p", (void *) type);
+      return;
+    }
+  for (guint k = 0; k < type->n_children; k++)
+    append_key (type->children[k], key, vars);
+  if (type->kind == RTHUNK_TYPE_LIST || type->kind == RTHUNK_TYPE_FUNC)
+    g_string_append_c (key, ')');
+}
+
+void
+rthunk_type_append_key (RthunkType *type,
+                        GString    *key)
+{
+  KeyVars vars = { { NULL }, 0 };
+
+  append_key (type, key, &vars);
+}
+
+/* ---- unification ----------------------------------------------------- */
+
+static gboolean
+occurs (RthunkType *var,
+        RthunkType *type)
+{
+  type = rthunk_type_prune (type);
+  if (type == var)
+    return TRUE;
+  for (guint k = 0; k < type->n_children; k++)
+    if (occurs (var, type->children[k]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Lowers the level of every free variable in @type to at most @level, so
+ * that a variable escaping into an outer scope is not generalised there. */
+static void
+adjust_levels (RthunkType *type,
+               guint       level)
+{
+  type = rthunk_type_prune (type);
+  if (type->kind == RTHUNK_TYPE_VAR)
+    {
+      if (type->level != RTHUNK_TYPE_GENERIC && type->level > level)
+        type->level = level;
+      return;
+    }
+  for (guint k = 0; k < type->n_children; k++)
+    adjust_levels (type->children[k], level);
+}
+
+static RthunkTypeClass
+join_classes (RthunkTypeClass a,
+              RthunkTypeClass b)
+{
+  if (a == RTHUNK_TYPE_CLASS_ANY || a == b)
+    return b;
+  if (b == RTHUNK_TYPE_CLASS_ANY)
+    return a;
+  if (a == RTHUNK_TYPE_CLASS_NUM || b == RTHUNK_TYPE_CLASS_NUM)
+    return RTHUNK_TYPE_CLASS_NUM;     /* num implies eq and ord */
+  return RTHUNK_TYPE_CLASS_ORD;       /* eq + ord */
+}
+
+/* Whether @type (not a variable) can stand where @klass is required; pushes
+ * the constraint into variables inside a list for eq. */
+static gboolean
+satisfies (RthunkType      *type,
+           RthunkTypeClass  klass)
+{
+  type = rthunk_type_prune (type);
+  if (type->kind == RTHUNK_TYPE_VAR)
+    {
+      type->klass = join_classes (type->klass, klass);
+      return TRUE;
+    }
+  switch (klass)
+    {
+    case RTHUNK_TYPE_CLASS_ANY:
+      return TRUE;
+    case RTHUNK_TYPE_CLASS_NUM:
+      return type->kind == RTHUNK_TYPE_INT || type->kind == RTHUNK_TYPE_FLOAT;
+    case RTHUNK_TYPE_CLASS_ORD:
+      return type->kind == RTHUNK_TYPE_INT || type->kind == RTHUNK_TYPE_FLOAT ||
+             type->kind == RTHUNK_TYPE_STR;
+    case RTHUNK_TYPE_CLASS_EQ:
+    default:
+      if (type->kind == RTHUNK_TYPE_FUNC)
+        return FALSE;
+      if (type->kind == RTHUNK_TYPE_LIST)
+        return satisfies (type->children[0], RTHUNK_TYPE_CLASS_EQ);
+      return TRUE;
+    }
+}
+
+static gboolean
+bind_var (RthunkType *var,
+          RthunkType *type)
+{
+  g_assert (var->level != RTHUNK_TYPE_GENERIC);
+
+  if (type->kind == RTHUNK_TYPE_VAR)
+    {
+      g_assert (type->level != RTHUNK_TYPE_GENERIC);
+      type->klass = join_classes (type->klass, var->klass);
+      type->level = MIN (type->level, var->level);
+    }
+  else
+    {
+      if (occurs (var, type) || !satisfies (type, var->klass))
+        return FALSE;
+      adjust_levels (type, var->level);
+    }
+  var->instance = rthunk_type_ref (type);
+  return TRUE;
+}
+
+/**
+ * rthunk_type_unify: (skip)
+ *
+ * Makes @a and @b the same type by binding the checker's fresh variables.
+ * Returns FALSE when they cannot be; bindings made so far stay.
+ */
+gboolean
+rthunk_type_unify (RthunkType *a,
+                   RthunkType *b)
+{
+  a = rthunk_type_prune (a);
+  b = rthunk_type_prune (b);
+  if (a == b)
+    return TRUE;
+  if (a->kind == RTHUNK_TYPE_VAR)
+    return bind_var (a, b);
+  if (b->kind == RTHUNK_TYPE_VAR)
+    return bind_var (b, a);
+  if (a->kind != b->kind || a->n_children != b->n_children)
+    return FALSE;
+  for (guint k = 0; k < a->n_children; k++)
+    if (!rthunk_type_unify (a->children[k], b->children[k]))
+      return FALSE;
+  return TRUE;
+}
+
+/* ---- schemes --------------------------------------------------------- */
+
+typedef struct
+{
+  GHashTable *map;    /* old var → new var */
+  guint level;
+  guint *next_id;
+  gboolean generalize;
+} CopyState;
+
+static RthunkType *
+copy_type (RthunkType *type,
+           CopyState  *state)
+{
+  RthunkType *copy;
+
+  type = rthunk_type_prune (type);
+  if (type->kind == RTHUNK_TYPE_VAR)
+    {
+      gboolean replace = state->generalize
+        ? (type->level != RTHUNK_TYPE_GENERIC && type->level > state->level)
+        : type->level == RTHUNK_TYPE_GENERIC;
+
+      if (!replace)
+        return rthunk_type_ref (type);
+      /* made at the first variable: most types have none */
+      if (state->map == NULL)
+        state->map = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+      copy = g_hash_table_lookup (state->map, type);
+      if (copy == NULL)
+        {
+          copy = state->generalize
+            ? rthunk_type_new_var_at (type->id, type->klass, RTHUNK_TYPE_GENERIC)
+            : rthunk_type_new_var_at ((*state->next_id)++, type->klass, state->level);
+          g_hash_table_insert (state->map, type, copy);
+        }
+      return rthunk_type_ref (copy);
+    }
+  if (type->n_children == 0)
+    return rthunk_type_ref (type);
+  copy = type_alloc (type->kind, type->n_children);
+  for (guint k = 0; k < type->n_children; k++)
+    copy->children[k] = copy_type (type->children[k], state);
+  return copy;
+}
+
+static RthunkType *
+copy_with (RthunkType *type,
+           guint       level,
+           guint      *next_id,
+           gboolean    generalize)
+{
+  CopyState state = { NULL, level, next_id, generalize };
+  RthunkType *copy;
+
+  copy = copy_type (type, &state);
+  g_clear_pointer (&state.map, g_hash_table_unref);
+  return copy;
+}
+
+/* A copy of @scheme whose quantified variables are fresh ones at @level. */
+RthunkType *
+rthunk_type_instantiate (RthunkType *scheme,
+                         guint       level,
+                         guint      *next_id)
+{
+  return copy_with (scheme, level, next_id, FALSE);
+}
+
+/* A scheme in which every variable made deeper than @level is quantified. */
+RthunkType *
+rthunk_type_generalize (RthunkType *type,
+                        guint       level)
+{
+  return copy_with (type, level, NULL, TRUE);
+}
+
+/* @vars maps each variable met to its copy, so that a variable occurring
+ * twice stays one variable. */
+static RthunkType *
+resolve (RthunkType  *type,
+         GHashTable **vars)
+{
+  RthunkType *copy;
+
+  type = rthunk_type_prune (type);
+  if (type->kind == RTHUNK_TYPE_VAR)
+    {
+      /* made at the first variable: most types have none */
+      if (*vars == NULL)
+        *vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+      copy = g_hash_table_lookup (*vars, type);
+      if (copy == NULL)
+        {
+          copy = rthunk_type_new_var (type->id, type->klass);
+          g_hash_table_insert (*vars, type, copy);
+        }
+      return rthunk_type_ref (copy);
+    }
+  if (type->n_children == 0)
+    return rthunk_type_ref (type);
+  copy = type_alloc (type->kind, type->n_children);
+  for (guint k = 0; k < type->n_children; k++)
+    copy->children[k] = resolve (type->children[k], vars);
+  return copy;
+}
+
+/* A copy without bindings: what the checker found, safe to publish. */
+RthunkType *
+rthunk_type_resolve (RthunkType *type)
+{
+  g_autoptr(GHashTable) vars = NULL;
+
+  return resolve (type, &vars);
+}
+
+/**
+ * rthunk_type_equal:
+ * @a: a type
+ * @b: a type
+ *
+ * Whether @a and @b are the same type, up to the names of variables.
+ *
+ * Returns: %TRUE if they are equal
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_type_equal (RthunkType *a,
+                   RthunkType *b)
+{
+  g_autofree char *sa = NULL;
+  g_autofree char *sb = NULL;
+
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  sa = rthunk_type_to_string (a);
+  sb = rthunk_type_to_string (b);
+  return strcmp (sa, sb) == 0;
+}
+
+/* ---- printing -------------------------------------------------------- */
+
+typedef struct
+{
+  GPtrArray *vars;     /* in order of appearance */
+  GString *out;
+} PrintState;
+
+static void
+var_name (guint    index,
+          GString *out)
+{
+  g_string_append_c (out, 'a' + index % 26);
+  if (index >= 26)
+    g_string_append_printf (out, "%u", index / 26);
+}
+
+static void
+print_type (RthunkType *type,
+            PrintState *state)
+{
+  guint index;
+
+  type = rthunk_type_prune (type);
+  switch (type->kind)
+    {
+    case RTHUNK_TYPE_VAR:
+      if (!g_ptr_array_find (state->vars, type, &index))
+        {
+          index = state->vars->len;
+          g_ptr_array_add (state->vars, type);
+        }
+      var_name (index, state->out);
+      break;
+    case RTHUNK_TYPE_INT:   g_string_append (state->out, "int"); break;
+    case RTHUNK_TYPE_FLOAT: g_string_append (state->out, "float"); break;
+    case RTHUNK_TYPE_BOOL:  g_string_append (state->out, "bool"); break;
+    case RTHUNK_TYPE_STR:   g_string_append (state->out, "str"); break;
+    case RTHUNK_TYPE_NIL:   g_string_append (state->out, "nil"); break;
+    case RTHUNK_TYPE_LIST:
+      g_string_append_c (state->out, '[');
+      print_type (type->children[0], state);
+      g_string_append_c (state->out, ']');
+      break;
+    case RTHUNK_TYPE_FUNC:
+    default:
+      g_string_append_c (state->out, '(');
+      for (guint k = 0; k + 1 < type->n_children; k++)
+        {
+          print_type (type->children[k], state);
+          g_string_append_c (state->out, ' ');
+        }
+      g_string_append (state->out, "-> ");
+      print_type (type->children[type->n_children - 1], state);
+      g_string_append_c (state->out, ')');
+      break;
+    }
+}
+
+static const char *const class_names[] = { "any", "num", "eq", "ord" };
+
+/**
+ * rthunk_type_to_string:
+ * @type: a type
+ *
+ * Prints @type in signature syntax, naming variables `a`, `b`, … in order
+ * of appearance and listing their constraints first: `num a => (a a -> a)`.
+ *
+ * Returns: (transfer full): the text
+ *
+ * Since: 0.1
+ */
+char *
+rthunk_type_to_string (RthunkType *type)
+{
+  g_autoptr(GString) constraints = g_string_new (NULL);
+  g_autoptr(GPtrArray) vars = g_ptr_array_new ();
+  PrintState state = { vars, g_string_new (NULL) };
+
+  g_return_val_if_fail (type != NULL, NULL);
+
+  print_type (type, &state);
+  for (guint k = 0; k < vars->len; k++)
+    {
+      RthunkType *var = g_ptr_array_index (vars, k);
+
+      if (var->klass == RTHUNK_TYPE_CLASS_ANY)
+        continue;
+      g_string_append_printf (constraints, "%s%s ", constraints->len > 0 ? ", " : "",
+                              class_names[var->klass]);
+      var_name (k, constraints);
+    }
+  if (constraints->len > 0)
+    {
+      g_string_append (constraints, " => ");
+      g_string_prepend (state.out, constraints->str);
+    }
+  return g_string_free (state.out, FALSE);
+}
+
+/* ---- parsing signatures ---------------------------------------------- */
+
+typedef struct
+{
+  const char *text;
+  const char *p;
+  GHashTable *vars;   /* name → RthunkType (var) */
+  guint next_id;
+  guint depth;
+} SigParser;
+
+static void
+skip_space (SigParser *parser)
+{
+  while (g_ascii_isspace (*parser->p))
+    parser->p++;
+}
+
+static char *
+read_word (SigParser *parser)
+{
+  const char *start;
+
+  skip_space (parser);
+  start = parser->p;
+  while (g_ascii_isalnum (*parser->p) || *parser->p == '_')
+    parser->p++;
+  return start == parser->p ? NULL : g_strndup (start, parser->p - start);
+}
+
+static gboolean
+sig_fail (SigParser  *parser,
+          GError    **error,
+          const char *what)
+{
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_SYNTAX,
+               _("signature “%s”, at character %d: %s"),
+               parser->text, (int) (parser->p - parser->text) + 1, what);
+  return FALSE;
+}
+
+static RthunkType *
+sig_var (SigParser       *parser,
+         const char      *name,
+         RthunkTypeClass  klass)
+{
+  RthunkType *var = g_hash_table_lookup (parser->vars, name);
+
+  if (var == NULL)
+    {
+      var = rthunk_type_new_var (parser->next_id++, klass);
+      g_hash_table_insert (parser->vars, g_strdup (name), var);
+    }
+  else
+    var->klass = join_classes (var->klass, klass);
+  return rthunk_type_ref (var);
+}
+
+static RthunkType *parse_sig_type (SigParser *parser, GError **error);
+
+static RthunkType *
+parse_sig_func (SigParser  *parser,
+                GError    **error)
+{
+  g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
+  g_autoptr(RthunkType) result = NULL;
+
+  for (;;)
+    {
+      RthunkType *param;
+
+      skip_space (parser);
+      if (g_str_has_prefix (parser->p, "->"))
+        break;
+      if ((param = parse_sig_type (parser, error)) == NULL)
+        return NULL;
+      g_ptr_array_add (params, param);
+    }
+  parser->p += 2;
+  if ((result = parse_sig_type (parser, error)) == NULL)
+    return NULL;
+  skip_space (parser);
+  if (*parser->p != ')')
+    return sig_fail (parser, error, _("expected “)”")), NULL;
+  parser->p++;
+  return rthunk_type_new_func ((RthunkType **) params->pdata, params->len, result);
+}
+
+static RthunkType *
+parse_sig_word (SigParser  *parser,
+                GError    **error)
+{
+  static const struct { const char *name; RthunkTypeKind kind; } basics[] = {
+    { "int", RTHUNK_TYPE_INT }, { "float", RTHUNK_TYPE_FLOAT },
+    { "bool", RTHUNK_TYPE_BOOL }, { "str", RTHUNK_TYPE_STR },
+    { "nil", RTHUNK_TYPE_NIL },
+  };
+  g_autofree char *word = read_word (parser);
+
+  if (word == NULL)
+    return sig_fail (parser, error, _("expected a type")), NULL;
+  for (guint k = 0; k < G_N_ELEMENTS (basics); k++)
+    if (strcmp (word, basics[k].name) == 0)
+      return rthunk_type_new_basic (basics[k].kind);
+  if (!g_ascii_islower (word[0]))
+    return sig_fail (parser, error, _("unknown type name")), NULL;
+  return sig_var (parser, word, RTHUNK_TYPE_CLASS_ANY);
+}
+
+static RthunkType *
+parse_sig_type (SigParser  *parser,
+                GError    **error)
+{
+  RthunkType *type = NULL;
+
+  skip_space (parser);
+  if (++parser->depth > MAX_TYPE_DEPTH)
+    return sig_fail (parser, error, _("type nested too deeply")), NULL;
+  if (*parser->p == '[')
+    {
+      g_autoptr(RthunkType) element = NULL;
+
+      parser->p++;
+      if ((element = parse_sig_type (parser, error)) == NULL)
+        return NULL;
+      skip_space (parser);
+      if (*parser->p != ']')
+        return sig_fail (parser, error, _("expected “]”")), NULL;
+      parser->p++;
+      type = rthunk_type_new_list (element);
+    }
+  else if (*parser->p == '(')
+    {
+      parser->p++;
+      type = parse_sig_func (parser, error);
+    }
+  else
+    type = parse_sig_word (parser, error);
+  parser->depth--;
+  return type;
+}
+
+/* "num a, eq b =>" */
+static gboolean
+parse_constraints (SigParser  *parser,
+                   GError    **error)
+{
+  if (strstr (parser->p, "=>") == NULL)
+    return TRUE;
+  for (;;)
+    {
+      g_autofree char *klass = read_word (parser);
+      g_autofree char *name = read_word (parser);
+      g_autoptr(RthunkType) var = NULL;
+      guint k;
+
+      for (k = 1; k < G_N_ELEMENTS (class_names); k++)
+        if (klass != NULL && strcmp (klass, class_names[k]) == 0)
+          break;
+      if (k == G_N_ELEMENTS (class_names) || name == NULL)
+        return sig_fail (parser, error, _("expected a constraint such as “num a”"));
+      var = sig_var (parser, name, k);
+      skip_space (parser);
+      if (*parser->p == ',')
+        parser->p++;
+      else if (g_str_has_prefix (parser->p, "=>"))
+        break;
+      else
+        return sig_fail (parser, error, _("expected “,” or “=>”"));
+    }
+  parser->p += 2;
+  return TRUE;
+}
+
+/**
+ * rthunk_type_parse:
+ * @text: a signature, e.g. `(int int -> int)` or `num a => (a a -> a)`
+ * @error: return location for a #GError
+ *
+ * Reads a type in signature syntax. Lower-case names other than the basic
+ * types are type variables, quantified over the whole signature.
+ *
+ * Returns: (transfer full) (nullable): the type, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_parse (const char  *text,
+                   GError     **error)
+{
+  SigParser parser = { text, text, NULL, 0, 0 };
+  RthunkType *type = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  parser.vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) rthunk_type_unref);
+  if (parse_constraints (&parser, error) &&
+      (type = parse_sig_type (&parser, error)) != NULL)
+    {
+      skip_space (&parser);
+      if (*parser.p != '\0')
+        {
+          sig_fail (&parser, error, _("unexpected text after the type"));
+          g_clear_pointer (&type, rthunk_type_unref);
+        }
+    }
+  g_hash_table_unref (parser.vars);
+  return type;
+}
+
+/* The type of a value (an input that arrived, a value to send): lists
+ * must be uniform; functions and pending values have none. */
+RthunkType *
+rthunk_type_of_value (RthunkValue  *value,
+               guint        *next_var,
+               GError      **error)
+{
+  g_autoptr(RthunkType) element = NULL;
+
+  switch (rthunk_value_get_kind (value))
+    {
+    case RTHUNK_VALUE_NIL:   return rthunk_type_new_basic (RTHUNK_TYPE_NIL);
+    case RTHUNK_VALUE_BOOL:  return rthunk_type_new_basic (RTHUNK_TYPE_BOOL);
+    case RTHUNK_VALUE_INT:   return rthunk_type_new_basic (RTHUNK_TYPE_INT);
+    case RTHUNK_VALUE_FLOAT: return rthunk_type_new_basic (RTHUNK_TYPE_FLOAT);
+    case RTHUNK_VALUE_STR:   return rthunk_type_new_basic (RTHUNK_TYPE_STR);
+    case RTHUNK_VALUE_LIST:
+      element = rthunk_type_new_var_at ((*next_var)++, RTHUNK_TYPE_CLASS_ANY, 1);
+      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
+        {
+          g_autoptr(RthunkType) item = rthunk_type_of_value (rthunk_value_get_item (value, k), next_var, error);
+
+          if (item == NULL)
+            return NULL;
+          if (!rthunk_type_unify (element, item))
+            {
+              g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                           _("a bound list mixes elements of different types"));
+              return NULL;
+            }
+        }
+      return rthunk_type_new_list (element);
+    case RTHUNK_VALUE_FUNC:
+    case RTHUNK_VALUE_PENDING:
+    default:
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("this kind of value cannot be bound"));
+      return NULL;
+    }
+}
+

@@ -1,0 +1,474 @@
+/* rthunk-catalog.c — typed function catalogs */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-error.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+
+struct _RthunkFuncDef
+{
+  gint ref_count;
+  char *name;
+  char *signature;
+  RthunkType *type;
+  RthunkFuncFlags flags;
+  char *doc;
+  guint arity;
+  RthunkNativeFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+};
+
+G_DEFINE_BOXED_TYPE (RthunkFuncDef, rthunk_func_def, rthunk_func_def_ref, rthunk_func_def_unref)
+
+struct _RthunkCatalog
+{
+  GObject parent_instance;
+
+  GHashTable *funcs;           /* name → RthunkFuncDef */
+  GPtrArray *capabilities;     /* NULL-terminated char* */
+};
+
+G_DEFINE_FINAL_TYPE (RthunkCatalog, rthunk_catalog, G_TYPE_OBJECT)
+
+/**
+ * rthunk_func_def_ref:
+ * @def: a function definition
+ *
+ * Returns: (transfer full): @def with one more reference
+ *
+ * Since: 0.1
+ */
+RthunkFuncDef *
+rthunk_func_def_ref (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, NULL);
+
+  g_atomic_int_inc (&def->ref_count);
+  return def;
+}
+
+/**
+ * rthunk_func_def_unref:
+ * @def: (transfer full): a function definition
+ *
+ * Drops a reference.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_func_def_unref (RthunkFuncDef *def)
+{
+  g_return_if_fail (def != NULL);
+
+  if (!g_atomic_int_dec_and_test (&def->ref_count))
+    return;
+  if (def->destroy != NULL)
+    def->destroy (def->user_data);
+  g_free (def->name);
+  g_free (def->signature);
+  g_free (def->doc);
+  rthunk_type_unref (def->type);
+  g_free (def);
+}
+
+/**
+ * rthunk_func_def_get_name:
+ * @def: a function definition
+ *
+ * Returns: (transfer none): its name
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_func_def_get_name (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, NULL);
+  return def->name;
+}
+
+/**
+ * rthunk_func_def_get_type_term:
+ * @def: a function definition
+ *
+ * Returns: (transfer none): its type, a function type
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_func_def_get_type_term (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, NULL);
+  return def->type;
+}
+
+/**
+ * rthunk_func_def_get_signature:
+ * @def: a function definition
+ *
+ * Returns: (transfer none): its type as text, e.g. `(int int -> int)`
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_func_def_get_signature (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, NULL);
+  return def->signature;
+}
+
+/**
+ * rthunk_func_def_get_flags:
+ * @def: a function definition
+ *
+ * Returns: its flags
+ *
+ * Since: 0.1
+ */
+RthunkFuncFlags
+rthunk_func_def_get_flags (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, RTHUNK_FUNC_NONE);
+  return def->flags;
+}
+
+/**
+ * rthunk_func_def_get_doc:
+ * @def: a function definition
+ *
+ * Returns: (transfer none): its one-line documentation
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_func_def_get_doc (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, NULL);
+  return def->doc;
+}
+
+/**
+ * rthunk_func_def_get_arity:
+ * @def: a function definition
+ *
+ * Returns: how many arguments it takes
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_func_def_get_arity (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, 0);
+  return def->arity;
+}
+
+/**
+ * rthunk_func_def_is_native:
+ * @def: a function definition
+ *
+ * Returns: whether this process can run it (it has a C implementation)
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_func_def_is_native (RthunkFuncDef *def)
+{
+  g_return_val_if_fail (def != NULL, FALSE);
+  return def->func != NULL;
+}
+
+/**
+ * rthunk_func_def_call:
+ * @def: a native function definition
+ * @context: (nullable): the calling evaluation
+ * @args: (array length=n_args): the arguments
+ * @n_args: how many, exactly the arity
+ * @error: return location for a #GError
+ *
+ * Calls the C implementation.
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_func_def_call (RthunkFuncDef      *def,
+                      RthunkCallContext  *context,
+                      RthunkValue *const *args,
+                      guint               n_args,
+                      GError            **error)
+{
+  g_return_val_if_fail (def != NULL && def->func != NULL, NULL);
+  g_return_val_if_fail (n_args == def->arity, NULL);
+
+  return def->func (context, args, n_args, def->user_data, error);
+}
+
+static void
+rthunk_catalog_finalize (GObject *object)
+{
+  RthunkCatalog *self = RTHUNK_CATALOG (object);
+
+  g_hash_table_unref (self->funcs);
+  g_ptr_array_unref (self->capabilities);
+  G_OBJECT_CLASS (rthunk_catalog_parent_class)->finalize (object);
+}
+
+static void
+rthunk_catalog_class_init (RthunkCatalogClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rthunk_catalog_finalize;
+}
+
+static void
+rthunk_catalog_init (RthunkCatalog *self)
+{
+  self->funcs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) rthunk_func_def_unref);
+  self->capabilities = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->capabilities, NULL);
+}
+
+/**
+ * rthunk_catalog_new:
+ *
+ * Creates an empty catalog. A catalog is filled once, then only read, and
+ * reading is safe from any thread.
+ *
+ * Returns: (transfer full): a new catalog
+ *
+ * Since: 0.1
+ */
+RthunkCatalog *
+rthunk_catalog_new (void)
+{
+  return g_object_new (RTHUNK_TYPE_CATALOG, NULL);
+}
+
+static gboolean
+insert_def (RthunkCatalog  *catalog,
+            RthunkFuncDef  *def,
+            GError        **error)
+{
+  if (rthunk_type_get_kind (def->type) != RTHUNK_TYPE_FUNC)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("the signature of “%s” is not a function type"), def->name);
+      rthunk_func_def_unref (def);
+      return FALSE;
+    }
+  def->arity = rthunk_type_get_n_children (def->type) - 1;
+  if (def->signature == NULL)
+    def->signature = rthunk_type_to_string (def->type);
+  g_hash_table_replace (catalog->funcs, def->name, def);
+  return TRUE;
+}
+
+/**
+ * rthunk_catalog_add:
+ * @catalog: a catalog
+ * @name: the name the language calls it by
+ * @signature: its type, e.g. `(int int -> int)`
+ * @flags: pure, io, assoc
+ * @doc: a one-line description
+ * @func: (scope notified) (closure user_data) (destroy destroy): the C
+ *   implementation
+ * @user_data: (nullable): passed to @func
+ * @destroy: (nullable): frees @user_data with the catalog
+ * @error: return location for a #GError
+ *
+ * Adds (or replaces) a native function.
+ *
+ * Returns: %TRUE, or %FALSE with @error set if @signature does not parse
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_catalog_add (RthunkCatalog     *catalog,
+                    const char        *name,
+                    const char        *signature,
+                    RthunkFuncFlags    flags,
+                    const char        *doc,
+                    RthunkNativeFunc   func,
+                    gpointer           user_data,
+                    GDestroyNotify     destroy,
+                    GError           **error)
+{
+  RthunkFuncDef *def;
+  RthunkType *type;
+
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), FALSE);
+  g_return_val_if_fail (name != NULL && signature != NULL && func != NULL, FALSE);
+
+  if ((type = rthunk_type_parse (signature, error)) == NULL)
+    return FALSE;
+  def = g_new0 (RthunkFuncDef, 1);
+  def->ref_count = 1;
+  def->name = g_strdup (name);
+  def->type = type;
+  def->flags = flags;
+  def->doc = g_strdup (doc != NULL ? doc : "");
+  def->func = func;
+  def->user_data = user_data;
+  def->destroy = destroy;
+  return insert_def (catalog, def, error);
+}
+
+/**
+ * rthunk_catalog_add_remote:
+ * @catalog: a catalog
+ * @name: the function's name
+ * @type: its type, a function type
+ * @flags: its flags
+ * @doc: (nullable): its documentation
+ * @error: return location for a #GError
+ *
+ * Adds a function known only by its type, as a server published it: the
+ * checker can check calls of it, but only the server can run it.
+ *
+ * Returns: %TRUE, or %FALSE with @error set if @type is not a function type
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_catalog_add_remote (RthunkCatalog    *catalog,
+                           const char       *name,
+                           RthunkType       *type,
+                           RthunkFuncFlags   flags,
+                           const char       *doc,
+                           GError          **error)
+{
+  RthunkFuncDef *def;
+
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), FALSE);
+  g_return_val_if_fail (name != NULL && type != NULL, FALSE);
+
+  def = g_new0 (RthunkFuncDef, 1);
+  def->ref_count = 1;
+  def->name = g_strdup (name);
+  def->type = rthunk_type_ref (type);
+  def->flags = flags;
+  def->doc = g_strdup (doc != NULL ? doc : "");
+  return insert_def (catalog, def, error);
+}
+
+/**
+ * rthunk_catalog_lookup:
+ * @catalog: a catalog
+ * @name: a function name
+ *
+ * Returns: (transfer none) (nullable): the function, or %NULL
+ *
+ * Since: 0.1
+ */
+RthunkFuncDef *
+rthunk_catalog_lookup (RthunkCatalog *catalog,
+                       const char    *name)
+{
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (catalog->funcs, name);
+}
+
+static int
+compare_defs (gconstpointer a,
+              gconstpointer b)
+{
+  RthunkFuncDef *da = *(RthunkFuncDef **) a;
+  RthunkFuncDef *db = *(RthunkFuncDef **) b;
+
+  return strcmp (da->name, db->name);
+}
+
+/**
+ * rthunk_catalog_list:
+ * @catalog: a catalog
+ *
+ * Returns: (transfer container) (element-type RthunkFuncDef): every function,
+ *   sorted by name
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+rthunk_catalog_list (RthunkCatalog *catalog)
+{
+  GPtrArray *list;
+  GHashTableIter iter;
+  gpointer def;
+
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), NULL);
+
+  list = g_ptr_array_new_full (g_hash_table_size (catalog->funcs),
+                               (GDestroyNotify) rthunk_func_def_unref);
+  g_hash_table_iter_init (&iter, catalog->funcs);
+  while (g_hash_table_iter_next (&iter, NULL, &def))
+    g_ptr_array_add (list, rthunk_func_def_ref (def));
+  g_ptr_array_sort (list, compare_defs);
+  return list;
+}
+
+/**
+ * rthunk_catalog_get_size:
+ * @catalog: a catalog
+ *
+ * Returns: how many functions it has
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_catalog_get_size (RthunkCatalog *catalog)
+{
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), 0);
+
+  return g_hash_table_size (catalog->funcs);
+}
+
+/**
+ * rthunk_catalog_add_capability:
+ * @catalog: a catalog
+ * @capability: a capability the provider offers, e.g. `db`
+ *
+ * Adds a capability that remote expressions can ask for with `:needs`.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_catalog_add_capability (RthunkCatalog *catalog,
+                               const char    *capability)
+{
+  g_return_if_fail (RTHUNK_IS_CATALOG (catalog));
+  g_return_if_fail (capability != NULL);
+
+  g_ptr_array_insert (catalog->capabilities, catalog->capabilities->len - 1,
+                      g_strdup (capability));
+}
+
+/**
+ * rthunk_catalog_get_capabilities:
+ * @catalog: a catalog
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the capabilities
+ *
+ * Since: 0.1
+ */
+const char *const *
+rthunk_catalog_get_capabilities (RthunkCatalog *catalog)
+{
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), NULL);
+
+  return (const char *const *) catalog->capabilities->pdata;
+}
+
+/* The C implementation, for the library's own checks (private). */
+RthunkNativeFunc
+rthunk_func_def_get_native (RthunkFuncDef *def)
+{
+  return def->func;
+}

@@ -1,0 +1,53 @@
+/* rthunk-lang-private.h — helpers shared inside the language layer and
+ * above it, never installed */
+#pragma once
+
+#include "rthunk-catalog.h"
+#include "rthunk-check.h"
+#include "rthunk-error.h"
+#include "rthunk-eval.h"
+#include "rthunk-node.h"
+
+G_BEGIN_DECLS
+
+/* Sets @error to "SOURCE:LINE:COL: error: MESSAGE" for @node's position. */
+void rthunk_set_node_error (GError      **error,
+                            RthunkNode   *node,
+                            RthunkError   code,
+                            const char   *format,
+                            ...) G_GNUC_PRINTF (4, 5);
+
+/* A copy of @node with its free names renamed (@renames: name → name). */
+RthunkNode *rthunk_node_rename_free (RthunkNode *node,
+                                     GHashTable *renames);
+
+/* Sets the position of a node being built; @source is already interned
+ * (g_intern_string() takes a global lock: one call per tree, not per node). */
+void rthunk_node_set_position_interned (RthunkNode *node,
+                                        const char *source,
+                                        guint       line,
+                                        guint       col);
+
+/* Back to what _new() made for @catalog, keeping the allocations; FALSE
+ * (and nothing done) if it was made for another catalog, or is running. */
+gboolean rthunk_checker_reset   (RthunkChecker   *checker,
+                                 RthunkCatalog   *catalog);
+gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
+                                 RthunkCatalog   *catalog);
+
+/* The C implementation of a catalog function (NULL for a remote one). */
+RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
+
+/* Whether @def is the standard library's own function of that name (the
+ * evaluator may then inline it). */
+gboolean rthunk_stdlib_owns (RthunkFuncDef *def);
+
+/* The options of remote that take no value, like :ref in (remote :ref EXPR);
+ * the others take one: (remote :on "alpha" EXPR). */
+static inline gboolean
+rthunk_remote_option_is_flag (const char *keyword)
+{
+  return g_strcmp0 (keyword, "ref") == 0;
+}
+
+G_END_DECLS

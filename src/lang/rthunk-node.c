@@ -1,0 +1,679 @@
+/* rthunk-node.c — the immutable AST */
+#include "config.h"
+
+#include <string.h>
+
+#include "rthunk-node.h"
+#include "rthunk-core-private.h"
+#include "rthunk-error.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-value.h"
+
+struct _RthunkNode
+{
+  gint ref_count;
+  RthunkNodeKind kind;
+  const char *source;     /* interned */
+  guint line;
+  guint col;
+  union {
+    gint64 i;
+    double f;
+    gboolean b;
+    char *text;
+    struct {
+      RthunkNode **items;
+      guint n_items;
+    } seq;
+  } u;
+};
+
+G_DEFINE_BOXED_TYPE (RthunkNode, rthunk_node, rthunk_node_ref, rthunk_node_unref)
+
+static RthunkNode *
+node_alloc (RthunkNodeKind kind)
+{
+  RthunkNode *node = g_new0 (RthunkNode, 1);
+
+  node->ref_count = 1;
+  node->kind = kind;
+  node->source = g_intern_static_string ("<ast>");
+  return node;
+}
+
+/**
+ * rthunk_node_new_int:
+ * @i: the integer
+ *
+ * Returns: (transfer full): an integer literal
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_new_int (gint64 i)
+{
+  RthunkNode *node = node_alloc (RTHUNK_NODE_INT);
+
+  node->u.i = i;
+  return node;
+}
+
+/**
+ * rthunk_node_new_float:
+ * @f: the number
+ *
+ * Returns: (transfer full): a float literal
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_new_float (double f)
+{
+  RthunkNode *node = node_alloc (RTHUNK_NODE_FLOAT);
+
+  node->u.f = f;
+  return node;
+}
+
+/**
+ * rthunk_node_new_bool:
+ * @b: the truth value
+ *
+ * Returns: (transfer full): `true` or `false`
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_new_bool (gboolean b)
+{
+  RthunkNode *node = node_alloc (RTHUNK_NODE_BOOL);
+
+  node->u.b = !!b;
+  return node;
+}
+
+/**
+ * rthunk_node_new_nil:
+ *
+ * Returns: (transfer full): `nil`
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_new_nil (void)
+{
+  return node_alloc (RTHUNK_NODE_NIL);
+}
+
+/**
+ * rthunk_node_new_text:
+ * @kind: %RTHUNK_NODE_STR, %RTHUNK_NODE_SYMBOL or %RTHUNK_NODE_KEYWORD
+ * @text: the string, the name, or the keyword without its colon
+ *
+ * Returns: (transfer full): a node carrying text
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_new_text (RthunkNodeKind  kind,
+                      const char     *text)
+{
+  RthunkNode *node;
+
+  g_return_val_if_fail (kind == RTHUNK_NODE_STR || kind == RTHUNK_NODE_SYMBOL ||
+                        kind == RTHUNK_NODE_KEYWORD, NULL);
+  g_return_val_if_fail (text != NULL, NULL);
+
+  node = node_alloc (kind);
+  node->u.text = g_strdup (text);
+  return node;
+}
+
+/**
+ * rthunk_node_new_seq:
+ * @kind: %RTHUNK_NODE_LIST or %RTHUNK_NODE_VECTOR
+ * @items: (array length=n_items) (nullable): the children
+ * @n_items: how many children
+ *
+ * Returns: (transfer full): a list or vector holding a reference to each child
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_new_seq (RthunkNodeKind     kind,
+                     RthunkNode *const *items,
+                     guint              n_items)
+{
+  RthunkNode *node;
+
+  g_return_val_if_fail (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR, NULL);
+  g_return_val_if_fail (items != NULL || n_items == 0, NULL);
+
+  node = node_alloc (kind);
+  node->u.seq.n_items = n_items;
+  node->u.seq.items = g_new (RthunkNode *, MAX (n_items, 1));
+  for (guint k = 0; k < n_items; k++)
+    node->u.seq.items[k] = rthunk_node_ref (items[k]);
+  return node;
+}
+
+/**
+ * rthunk_node_set_position:
+ * @node: a node nobody else holds yet
+ * @source: (nullable): the name of the source text
+ * @line: 1-based line
+ * @col: 1-based column
+ *
+ * Sets where @node was read. Only for a node being built: nodes are
+ * immutable once shared.
+ *
+ * Returns: (transfer none): @node
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_set_position (RthunkNode *node,
+                          const char *source,
+                          guint       line,
+                          guint       col)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+
+  if (source != NULL)
+    node->source = g_intern_string (source);
+  node->line = line;
+  node->col = col;
+  return node;
+}
+
+void
+rthunk_node_set_position_interned (RthunkNode *node,
+                                   const char *source,
+                                   guint       line,
+                                   guint       col)
+{
+  node->source = source;
+  node->line = line;
+  node->col = col;
+}
+
+/**
+ * rthunk_node_ref:
+ * @node: a node
+ *
+ * Returns: (transfer full): @node with one more reference
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_ref (RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+
+  g_atomic_int_inc (&node->ref_count);
+  return node;
+}
+
+static void
+node_free (RthunkNode *node)
+{
+  if (node->kind == RTHUNK_NODE_LIST || node->kind == RTHUNK_NODE_VECTOR)
+    {
+      for (guint k = 0; k < node->u.seq.n_items; k++)
+        rthunk_node_unref (node->u.seq.items[k]);
+      g_free (node->u.seq.items);
+    }
+  else if (node->kind == RTHUNK_NODE_STR || node->kind == RTHUNK_NODE_SYMBOL ||
+           node->kind == RTHUNK_NODE_KEYWORD)
+    g_free (node->u.text);
+  g_free (node);
+}
+
+/**
+ * rthunk_node_unref:
+ * @node: (transfer full): a node
+ *
+ * Drops a reference.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_node_unref (RthunkNode *node)
+{
+  g_return_if_fail (node != NULL);
+
+  if (g_atomic_int_dec_and_test (&node->ref_count))
+    node_free (node);
+}
+
+/**
+ * rthunk_node_get_kind:
+ * @node: a node
+ *
+ * Returns: its kind
+ *
+ * Since: 0.1
+ */
+RthunkNodeKind
+rthunk_node_get_kind (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL, RTHUNK_NODE_NIL);
+
+  return node->kind;
+}
+
+/**
+ * rthunk_node_get_int:
+ * @node: an integer literal
+ *
+ * Returns: the integer
+ *
+ * Since: 0.1
+ */
+gint64
+rthunk_node_get_int (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL && node->kind == RTHUNK_NODE_INT, 0);
+
+  return node->u.i;
+}
+
+/**
+ * rthunk_node_get_float:
+ * @node: a float literal
+ *
+ * Returns: the number
+ *
+ * Since: 0.1
+ */
+double
+rthunk_node_get_float (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL && node->kind == RTHUNK_NODE_FLOAT, 0.0);
+
+  return node->u.f;
+}
+
+/**
+ * rthunk_node_get_bool:
+ * @node: a bool literal
+ *
+ * Returns: the truth value
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_node_get_bool (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL && node->kind == RTHUNK_NODE_BOOL, FALSE);
+
+  return node->u.b;
+}
+
+/**
+ * rthunk_node_get_text:
+ * @node: a string, symbol or keyword
+ *
+ * Returns: (transfer none): its text
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_node_get_text (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+  g_return_val_if_fail (node->kind == RTHUNK_NODE_STR || node->kind == RTHUNK_NODE_SYMBOL ||
+                        node->kind == RTHUNK_NODE_KEYWORD, NULL);
+
+  return node->u.text;
+}
+
+/**
+ * rthunk_node_get_n_items:
+ * @node: a node
+ *
+ * Returns: the number of children of a list or vector, else 0
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_node_get_n_items (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL, 0);
+
+  if (node->kind != RTHUNK_NODE_LIST && node->kind != RTHUNK_NODE_VECTOR)
+    return 0;
+  return node->u.seq.n_items;
+}
+
+/**
+ * rthunk_node_get_item:
+ * @node: a list or vector
+ * @index: below rthunk_node_get_n_items()
+ *
+ * Returns: (transfer none): the child at @index
+ *
+ * Since: 0.1
+ */
+RthunkNode *
+rthunk_node_get_item (const RthunkNode *node,
+                      guint             index)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+  g_return_val_if_fail (node->kind == RTHUNK_NODE_LIST || node->kind == RTHUNK_NODE_VECTOR, NULL);
+  g_return_val_if_fail (index < node->u.seq.n_items, NULL);
+
+  return node->u.seq.items[index];
+}
+
+/**
+ * rthunk_node_get_source:
+ * @node: a node
+ *
+ * Returns: (transfer none): the name of the text it was read from
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_node_get_source (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+
+  return node->source;
+}
+
+/**
+ * rthunk_node_get_line:
+ * @node: a node
+ *
+ * Returns: its 1-based line, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_node_get_line (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL, 0);
+
+  return node->line;
+}
+
+/**
+ * rthunk_node_get_col:
+ * @node: a node
+ *
+ * Returns: its 1-based column, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_node_get_col (const RthunkNode *node)
+{
+  g_return_val_if_fail (node != NULL, 0);
+
+  return node->col;
+}
+
+/**
+ * rthunk_node_is_symbol:
+ * @node: a node
+ * @name: a name
+ *
+ * Returns: whether @node is the symbol @name
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_node_is_symbol (const RthunkNode *node,
+                       const char       *name)
+{
+  g_return_val_if_fail (node != NULL && name != NULL, FALSE);
+
+  return node->kind == RTHUNK_NODE_SYMBOL && strcmp (node->u.text, name) == 0;
+}
+
+static void
+node_print (const RthunkNode *node,
+            GString          *out)
+{
+  g_autoptr(RthunkValue) literal = NULL;
+
+  switch (node->kind)
+    {
+    case RTHUNK_NODE_INT:
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, node->u.i);
+      return;
+    case RTHUNK_NODE_FLOAT:
+      literal = rthunk_value_new_float (node->u.f);
+      break;
+    case RTHUNK_NODE_STR:
+      literal = rthunk_value_new_str (node->u.text);
+      break;
+    case RTHUNK_NODE_BOOL:
+      g_string_append (out, node->u.b ? "true" : "false");
+      return;
+    case RTHUNK_NODE_NIL:
+      g_string_append (out, "nil");
+      return;
+    case RTHUNK_NODE_SYMBOL:
+      g_string_append (out, node->u.text);
+      return;
+    case RTHUNK_NODE_KEYWORD:
+      g_string_append_printf (out, ":%s", node->u.text);
+      return;
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+    default:
+      g_string_append_c (out, node->kind == RTHUNK_NODE_LIST ? '(' : '[');
+      for (guint k = 0; k < node->u.seq.n_items; k++)
+        {
+          if (k > 0)
+            g_string_append_c (out, ' ');
+          node_print (node->u.seq.items[k], out);
+        }
+      g_string_append_c (out, node->kind == RTHUNK_NODE_LIST ? ')' : ']');
+      return;
+    }
+  rthunk_value_print (literal, out);
+}
+
+/**
+ * rthunk_node_to_string:
+ * @node: a node
+ *
+ * Returns: (transfer full): the text of @node, as the reader would read it
+ *
+ * Since: 0.1
+ */
+char *
+rthunk_node_to_string (const RthunkNode *node)
+{
+  GString *out = g_string_new (NULL);
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  node_print (node, out);
+  return g_string_free (out, FALSE);
+}
+
+/* ---- renaming free names (private) ---------------------------------------- */
+
+typedef struct
+{
+  GHashTable *renames;          /* free name → new name */
+  GPtrArray *bound;             /* names bound around the current node */
+} Renamer;
+
+static RthunkNode *rename_node (Renamer *r, RthunkNode *node);
+
+static gboolean
+is_bound_here (Renamer    *r,
+               const char *name)
+{
+  for (guint k = r->bound->len; k > 0; k--)
+    if (strcmp (g_ptr_array_index (r->bound, k - 1), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static RthunkNode *
+with_position_of (RthunkNode *copy,
+                  RthunkNode *node)
+{
+  return rthunk_node_set_position (copy, node->source, node->line, node->col);
+}
+
+static RthunkNode *
+renamed_symbol (Renamer    *r,
+                RthunkNode *node)
+{
+  const char *to = g_hash_table_lookup (r->renames, node->u.text);
+
+  if (to == NULL || is_bound_here (r, node->u.text))
+    return rthunk_node_ref (node);
+  return with_position_of (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, to), node);
+}
+
+/* Copies @node's items from @first on, renamed, into @items. */
+static void
+rename_items (Renamer    *r,
+              RthunkNode *node,
+              guint       first,
+              GPtrArray  *items)
+{
+  for (guint k = first; k < node->u.seq.n_items; k++)
+    g_ptr_array_add (items, rename_node (r, node->u.seq.items[k]));
+}
+
+/* Binds the symbols of a parameter vector for what follows. */
+static void
+bind_vector (Renamer    *r,
+             RthunkNode *params)
+{
+  if (params->kind != RTHUNK_NODE_VECTOR)
+    return;
+  for (guint k = 0; k < params->u.seq.n_items; k++)
+    if (params->u.seq.items[k]->kind == RTHUNK_NODE_SYMBOL)
+      g_ptr_array_add (r->bound, params->u.seq.items[k]->u.text);
+}
+
+/* (let [a 1 b 2] body…) and loop: each value sees the names before it. */
+static RthunkNode *
+rename_bindings (Renamer    *r,
+                 RthunkNode *pairs,
+                 GPtrArray  *items)
+{
+  g_autoptr(GPtrArray) renamed = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+
+  if (pairs->kind != RTHUNK_NODE_VECTOR)
+    return rthunk_node_ref (pairs);
+  for (guint k = 0; k < pairs->u.seq.n_items; k++)
+    {
+      RthunkNode *item = pairs->u.seq.items[k];
+
+      if (k % 2 == 0)
+        g_ptr_array_add (renamed, rthunk_node_ref (item));
+      else
+        {
+          g_ptr_array_add (renamed, rename_node (r, item));
+          if (pairs->u.seq.items[k - 1]->kind == RTHUNK_NODE_SYMBOL)
+            g_ptr_array_add (r->bound, pairs->u.seq.items[k - 1]->u.text);
+        }
+    }
+  return with_position_of (rthunk_node_new_seq (RTHUNK_NODE_VECTOR, (RthunkNode **) renamed->pdata,
+                                                renamed->len), pairs);
+}
+
+static RthunkNode *
+rename_list (Renamer    *r,
+             RthunkNode *node)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  RthunkNode *head = node->u.seq.n_items > 0 ? node->u.seq.items[0] : NULL;
+  guint depth = r->bound->len;
+  RthunkNode *result;
+
+  if (head != NULL && head->kind == RTHUNK_NODE_SYMBOL && !is_bound_here (r, head->u.text) &&
+      node->u.seq.n_items >= 2)
+    {
+      if (strcmp (head->u.text, "fn") == 0)
+        {
+          g_ptr_array_add (items, rthunk_node_ref (head));
+          g_ptr_array_add (items, rthunk_node_ref (node->u.seq.items[1]));
+          bind_vector (r, node->u.seq.items[1]);
+          rename_items (r, node, 2, items);
+        }
+      else if (strcmp (head->u.text, "defn") == 0 && node->u.seq.n_items >= 3)
+        {
+          g_ptr_array_add (items, rthunk_node_ref (head));
+          g_ptr_array_add (items, rename_node (r, node->u.seq.items[1]));
+          g_ptr_array_add (items, rthunk_node_ref (node->u.seq.items[2]));
+          bind_vector (r, node->u.seq.items[2]);
+          rename_items (r, node, 3, items);
+        }
+      else if (strcmp (head->u.text, "let") == 0 || strcmp (head->u.text, "loop") == 0)
+        {
+          g_ptr_array_add (items, rthunk_node_ref (head));
+          g_ptr_array_add (items, rename_bindings (r, node->u.seq.items[1], items));
+          rename_items (r, node, 2, items);
+        }
+    }
+  if (items->len == 0)
+    rename_items (r, node, 0, items);
+  g_ptr_array_set_size (r->bound, depth);
+  result = rthunk_node_new_seq (RTHUNK_NODE_LIST, (RthunkNode **) items->pdata, items->len);
+  return with_position_of (result, node);
+}
+
+static RthunkNode *
+rename_node (Renamer    *r,
+             RthunkNode *node)
+{
+  g_autoptr(GPtrArray) items = NULL;
+
+  switch (node->kind)
+    {
+    case RTHUNK_NODE_SYMBOL:
+      return renamed_symbol (r, node);
+    case RTHUNK_NODE_LIST:
+      return rename_list (r, node);
+    case RTHUNK_NODE_VECTOR:
+      items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+      rename_items (r, node, 0, items);
+      return with_position_of (rthunk_node_new_seq (RTHUNK_NODE_VECTOR, (RthunkNode **) items->pdata,
+                                                    items->len), node);
+    default:
+      return rthunk_node_ref (node);
+    }
+}
+
+/* A copy of @node in which every free occurrence of a name in @renames
+ * (name → new name) has its new name; names bound by fn, defn, let and
+ * loop inside @node keep theirs.  The name a defn defines is renamed too. */
+RthunkNode *
+rthunk_node_rename_free (RthunkNode *node,
+                         GHashTable *renames)
+{
+  Renamer r = { renames, g_ptr_array_new () };
+  RthunkNode *result = rename_node (&r, node);
+
+  g_ptr_array_unref (r.bound);
+  return result;
+}
+
+/* "SOURCE:LINE:COL: error: MESSAGE" at @node's position. */
+void
+rthunk_set_node_error (GError      **error,
+                       RthunkNode   *node,
+                       RthunkError   code,
+                       const char   *format,
+                       ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  rthunk_set_pos_error_valist (error, rthunk_node_get_source (node),
+                               rthunk_node_get_line (node),
+                               rthunk_node_get_col (node), code, format, args);
+  va_end (args);
+}

@@ -1,0 +1,449 @@
+/* rthunk-reader.c — text to AST
+ *
+ * A hand-written reader over validated UTF-8. Every node gets the line and
+ * column (in characters) where it starts; nesting is bounded by
+ * RTHUNK_NODE_MAX_DEPTH so that no input can exhaust the stack.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rthunk-reader.h"
+#include "rthunk-core-private.h"
+#include "rthunk-error.h"
+#include "rthunk-node.h"
+
+typedef struct
+{
+  const char *source;
+  const char *p;
+  const char *end;
+  guint line;
+  guint col;
+  guint depth;
+  gboolean at_end_of_input;   /* set when an error is due to the text ending */
+} Reader;
+
+static gboolean
+reader_fail (Reader      *reader,
+             guint        line,
+             guint        col,
+             GError     **error,
+             const char  *format,
+             ...) G_GNUC_PRINTF (5, 6);
+
+static gboolean
+reader_fail (Reader      *reader,
+             guint        line,
+             guint        col,
+             GError     **error,
+             const char  *format,
+             ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  rthunk_set_pos_error_valist (error, reader->source, line, col,
+                               RTHUNK_ERROR_SYNTAX, format, args);
+  va_end (args);
+  return FALSE;
+}
+
+static void
+advance (Reader *reader)
+{
+  if (*reader->p == '\n')
+    {
+      reader->line++;
+      reader->col = 1;
+    }
+  else if (((guchar) *reader->p & 0xC0) != 0x80)
+    reader->col++;
+  reader->p++;
+  /* continuation bytes of a multi-byte character do not count as columns */
+  while (reader->p < reader->end && ((guchar) *reader->p & 0xC0) == 0x80)
+    reader->p++;
+}
+
+static void
+skip_blank (Reader *reader)
+{
+  while (reader->p < reader->end)
+    {
+      char c = *reader->p;
+
+      if (c == ';')
+        {
+          while (reader->p < reader->end && *reader->p != '\n')
+            advance (reader);
+        }
+      else if (g_ascii_isspace (c) || c == ',')
+        advance (reader);
+      else
+        break;
+    }
+}
+
+static gboolean
+is_delimiter (char c)
+{
+  return g_ascii_isspace (c) || strchr ("()[]\";,", c) != NULL;
+}
+
+static RthunkNode *
+positioned (RthunkNode *node,
+            Reader     *reader,
+            guint       line,
+            guint       col)
+{
+  return rthunk_node_set_position (node, reader->source, line, col);
+}
+
+/* ---- atoms ------------------------------------------------------------ */
+
+static gboolean
+read_escape (Reader   *reader,
+             GString  *out,
+             GError  **error)
+{
+  guint line = reader->line, col = reader->col;
+  char c;
+
+  advance (reader);                       /* the backslash */
+  if (reader->p >= reader->end)
+    {
+      reader->at_end_of_input = TRUE;
+      return reader_fail (reader, line, col, error, _("unterminated string"));
+    }
+  c = *reader->p;
+  switch (c)
+    {
+    case 'n':  g_string_append_c (out, '\n'); break;
+    case 't':  g_string_append_c (out, '\t'); break;
+    case 'r':  g_string_append_c (out, '\r'); break;
+    case '\\': g_string_append_c (out, '\\'); break;
+    case '"':  g_string_append_c (out, '"'); break;
+    case 'u':
+      {
+        const char *start;
+        gunichar ch = 0;
+        guint digits = 0;
+
+        advance (reader);
+        if (reader->p >= reader->end || *reader->p != '{')
+          return reader_fail (reader, line, col, error, _("expected “{” after “\\u”"));
+        advance (reader);
+        start = reader->p;
+        while (reader->p < reader->end && g_ascii_isxdigit (*reader->p) && digits < 6)
+          {
+            ch = ch * 16 + g_ascii_xdigit_value (*reader->p);
+            digits++;
+            advance (reader);
+          }
+        if (reader->p >= reader->end || *reader->p != '}' || start == reader->p ||
+            !g_unichar_validate (ch) || ch == 0)
+          return reader_fail (reader, line, col, error,
+                              _("“\\u{…}” needs 1 to 6 hex digits naming a Unicode character other than NUL"));
+        g_string_append_unichar (out, ch);
+        break;
+      }
+    default:
+      return reader_fail (reader, line, col, error, _("unknown escape “\\%c” in a string"),
+                          g_ascii_isprint (c) ? c : '?');
+    }
+  advance (reader);
+  return TRUE;
+}
+
+static RthunkNode *
+read_string (Reader  *reader,
+             GError **error)
+{
+  guint line = reader->line, col = reader->col;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  advance (reader);                       /* the opening quote */
+  for (;;)
+    {
+      const char *start = reader->p;
+
+      if (reader->p >= reader->end)
+        {
+          reader->at_end_of_input = TRUE;
+          reader_fail (reader, line, col, error, _("unterminated string"));
+          return NULL;
+        }
+      if (*reader->p == '"')
+        break;
+      if (*reader->p == '\\')
+        {
+          if (!read_escape (reader, text, error))
+            return NULL;
+          continue;
+        }
+      advance (reader);
+      g_string_append_len (text, start, reader->p - start);
+    }
+  advance (reader);                       /* the closing quote */
+  return positioned (rthunk_node_new_text (RTHUNK_NODE_STR, text->str), reader, line, col);
+}
+
+static gboolean
+looks_like_number (const char *token)
+{
+  if (*token == '-' || *token == '+')
+    token++;
+  return g_ascii_isdigit (*token) || (*token == '.' && g_ascii_isdigit (token[1]));
+}
+
+static RthunkNode *
+read_number (Reader      *reader,
+             const char  *token,
+             guint        line,
+             guint        col,
+             GError     **error)
+{
+  char *end = NULL;
+
+  if (strpbrk (token, ".eE") == NULL)
+    {
+      gint64 i;
+
+      errno = 0;
+      i = g_ascii_strtoll (token, &end, 10);
+      if (errno == ERANGE)
+        return reader_fail (reader, line, col, error,
+                            _("integer literal “%s” does not fit in 64 bits"), token), NULL;
+      if (*end == '\0')
+        return positioned (rthunk_node_new_int (i), reader, line, col);
+    }
+  else
+    {
+      double f;
+
+      errno = 0;
+      f = g_ascii_strtod (token, &end);
+      if (*end == '\0' && errno != ERANGE && g_ascii_isdigit (end[-1]))
+        return positioned (rthunk_node_new_float (f), reader, line, col);
+    }
+  reader_fail (reader, line, col, error, _("malformed number “%s”"), token);
+  return NULL;
+}
+
+static gboolean
+valid_symbol (const char *token)
+{
+  for (const char *p = token; *p != '\0'; p++)
+    if (!((guchar) *p >= 0x80 || g_ascii_isalnum (*p) || strchr ("-?!*+/<>=_.%&'", *p) != NULL))
+      return FALSE;
+  return TRUE;
+}
+
+static RthunkNode *
+read_atom (Reader  *reader,
+           GError **error)
+{
+  guint line = reader->line, col = reader->col;
+  const char *start = reader->p;
+  g_autofree char *token = NULL;
+
+  while (reader->p < reader->end && !is_delimiter (*reader->p))
+    advance (reader);
+  token = g_strndup (start, reader->p - start);
+
+  if (token[0] == ':')
+    {
+      if (token[1] == '\0' || !valid_symbol (token + 1))
+        return reader_fail (reader, line, col, error, _("malformed keyword “%s”"), token), NULL;
+      return positioned (rthunk_node_new_text (RTHUNK_NODE_KEYWORD, token + 1), reader, line, col);
+    }
+  if (looks_like_number (token))
+    return read_number (reader, token, line, col, error);
+  if (strcmp (token, "true") == 0 || strcmp (token, "false") == 0)
+    return positioned (rthunk_node_new_bool (token[0] == 't'), reader, line, col);
+  if (strcmp (token, "nil") == 0)
+    return positioned (rthunk_node_new_nil (), reader, line, col);
+  if (!valid_symbol (token))
+    return reader_fail (reader, line, col, error, _("unexpected character in “%s”"), token), NULL;
+  return positioned (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, token), reader, line, col);
+}
+
+/* ---- forms ------------------------------------------------------------ */
+
+static RthunkNode *read_form (Reader *reader, GError **error);
+
+static RthunkNode *
+read_seq (Reader  *reader,
+          GError **error)
+{
+  guint line = reader->line, col = reader->col;
+  char open = *reader->p;
+  char close = open == '(' ? ')' : ']';
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+
+  if (reader->depth >= RTHUNK_NODE_MAX_DEPTH)
+    return reader_fail (reader, line, col, error,
+                        _("forms nest deeper than %d levels"), RTHUNK_NODE_MAX_DEPTH), NULL;
+  reader->depth++;
+  advance (reader);
+  for (;;)
+    {
+      RthunkNode *item;
+
+      skip_blank (reader);
+      if (reader->p >= reader->end)
+        {
+          reader->at_end_of_input = TRUE;
+          return reader_fail (reader, line, col, error, _("“%c” is never closed"), open), NULL;
+        }
+      if (*reader->p == close)
+        break;
+      if (*reader->p == ')' || *reader->p == ']')
+        return reader_fail (reader, reader->line, reader->col, error,
+                            _("“%c” closes “%c” opened at %u:%u"), *reader->p, open, line, col), NULL;
+      if ((item = read_form (reader, error)) == NULL)
+        return NULL;
+      g_ptr_array_add (items, item);
+    }
+  advance (reader);
+  reader->depth--;
+  return positioned (rthunk_node_new_seq (open == '(' ? RTHUNK_NODE_LIST : RTHUNK_NODE_VECTOR,
+                                          (RthunkNode **) items->pdata, items->len),
+                     reader, line, col);
+}
+
+static RthunkNode *
+read_form (Reader  *reader,
+           GError **error)
+{
+  switch (*reader->p)
+    {
+    case '(':
+    case '[':
+      return read_seq (reader, error);
+    case ')':
+    case ']':
+      reader_fail (reader, reader->line, reader->col, error,
+                   _("unexpected “%c”"), *reader->p);
+      return NULL;
+    case '"':
+      return read_string (reader, error);
+    default:
+      return read_atom (reader, error);
+    }
+}
+
+static gboolean
+check_text (Reader      *reader,
+            gsize        length,
+            GError     **error)
+{
+  const char *bad = NULL;
+
+  if (!g_utf8_validate_len (reader->p, length, &bad))
+    {
+      /* position of the first bad byte */
+      while (reader->p < bad)
+        advance (reader);
+      return reader_fail (reader, reader->line, reader->col, error,
+                          _("the text is not valid UTF-8"));
+    }
+  return TRUE;
+}
+
+static GPtrArray *
+read_all (Reader      *reader,
+          GError     **error)
+{
+  g_autoptr(GPtrArray) forms = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  const char *start = reader->p;
+
+  if (!check_text (reader, reader->end - reader->p, error))
+    return NULL;
+  reader->p = start;
+  reader->line = reader->col = 1;
+  for (;;)
+    {
+      RthunkNode *form;
+
+      skip_blank (reader);
+      if (reader->p >= reader->end)
+        break;
+      if ((form = read_form (reader, error)) == NULL)
+        return NULL;
+      g_ptr_array_add (forms, form);
+    }
+  return g_steal_pointer (&forms);
+}
+
+/**
+ * rthunk_reader_read_all:
+ * @source: the name of the text, used in messages (`<expr>`, a file name)
+ * @text: UTF-8 text
+ * @length: its length in bytes, or -1 if nul-terminated
+ * @error: return location for a #GError
+ *
+ * Reads every form of @text. Errors are %RTHUNK_ERROR_SYNTAX with a message
+ * `SOURCE:LINE:COL: error: …`.
+ *
+ * Returns: (transfer container) (element-type RthunkNode) (nullable): the forms,
+ *   or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+rthunk_reader_read_all (const char  *source,
+                        const char  *text,
+                        gssize       length,
+                        GError     **error)
+{
+  Reader reader = { 0, };
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  if (length < 0)
+    length = strlen (text);
+  reader.source = source != NULL ? source : "<input>";
+  reader.p = text;
+  reader.end = text + length;
+  reader.line = reader.col = 1;
+  if (memchr (text, '\0', length) != NULL)
+    {
+      reader_fail (&reader, 1, 1, error, _("the text contains a NUL byte"));
+      return NULL;
+    }
+  return read_all (&reader, error);
+}
+
+/**
+ * rthunk_reader_check_complete:
+ * @text: UTF-8 text, nul-terminated
+ *
+ * Tells a line editor whether @text is complete, or whether a form or a
+ * string is still open and more lines should follow.
+ *
+ * Returns: the status
+ *
+ * Since: 0.1
+ */
+RthunkReadStatus
+rthunk_reader_check_complete (const char *text)
+{
+  Reader reader = { 0, };
+  g_autoptr(GPtrArray) forms = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (text != NULL, RTHUNK_READ_INVALID);
+
+  reader.source = "<input>";
+  reader.p = text;
+  reader.end = text + strlen (text);
+  forms = read_all (&reader, &error);
+  if (forms != NULL)
+    return RTHUNK_READ_COMPLETE;
+  return reader.at_end_of_input ? RTHUNK_READ_INCOMPLETE : RTHUNK_READ_INVALID;
+}

@@ -1,0 +1,33 @@
+/* rthunk-reader.h — text to AST */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+
+G_BEGIN_DECLS
+
+/**
+ * RthunkReadStatus:
+ * @RTHUNK_READ_COMPLETE: the text is one or more complete forms
+ * @RTHUNK_READ_INCOMPLETE: a form or string is still open: more lines follow
+ * @RTHUNK_READ_INVALID: the text cannot be read, whatever follows
+ *
+ * What rthunk_reader_check_complete() found.
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  RTHUNK_READ_COMPLETE,
+  RTHUNK_READ_INCOMPLETE,
+  RTHUNK_READ_INVALID,
+} RthunkReadStatus;
+
+GPtrArray        *rthunk_reader_read_all        (const char  *source,
+                                                 const char  *text,
+                                                 gssize       length,
+                                                 GError     **error) G_GNUC_WARN_UNUSED_RESULT;
+RthunkReadStatus  rthunk_reader_check_complete  (const char  *text);
+
+G_END_DECLS

@@ -1,0 +1,678 @@
+/* rthunk-stdlib.c — the standard library catalog
+ *
+ * Every function is a small native with its signature and flags in the
+ * table at the end; the same table is what rthunkd publishes.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rthunk-stdlib.h"
+#include "rthunk-catalog.h"
+#include "rthunk-error.h"
+#include "rthunk-eval.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-value-private.h"
+#include "rthunk-value.h"
+
+#define ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
+             gpointer user_data, GError **error
+
+static RthunkValue *
+fail (GError     **error,
+      RthunkError  code,
+      const char  *message)
+{
+  g_set_error_literal (error, RTHUNK_ERROR, code, message);
+  return NULL;
+}
+
+static gboolean
+both_int (RthunkValue *const *args)
+{
+  return rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_INT;
+}
+
+/* ---- arithmetic --------------------------------------------------------- */
+
+static RthunkValue *
+std_add (ARGS)
+{
+  gint64 r;
+
+  if (!both_int (args))
+    return rthunk_value_new_float (rthunk_value_get_float (args[0]) + rthunk_value_get_float (args[1]));
+  if (__builtin_add_overflow (rthunk_value_get_int (args[0]), rthunk_value_get_int (args[1]), &r))
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in +"));
+  return rthunk_value_new_int (r);
+}
+
+static RthunkValue *
+std_sub (ARGS)
+{
+  gint64 r;
+
+  if (!both_int (args))
+    return rthunk_value_new_float (rthunk_value_get_float (args[0]) - rthunk_value_get_float (args[1]));
+  if (__builtin_sub_overflow (rthunk_value_get_int (args[0]), rthunk_value_get_int (args[1]), &r))
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in -"));
+  return rthunk_value_new_int (r);
+}
+
+static RthunkValue *
+std_mul (ARGS)
+{
+  gint64 r;
+
+  if (!both_int (args))
+    return rthunk_value_new_float (rthunk_value_get_float (args[0]) * rthunk_value_get_float (args[1]));
+  if (__builtin_mul_overflow (rthunk_value_get_int (args[0]), rthunk_value_get_int (args[1]), &r))
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in *"));
+  return rthunk_value_new_int (r);
+}
+
+static gboolean
+check_int_divisor (RthunkValue *const *args,
+                   GError            **error)
+{
+  gint64 a = rthunk_value_get_int (args[0]);
+  gint64 b = rthunk_value_get_int (args[1]);
+
+  if (b == 0)
+    return fail (error, RTHUNK_ERROR_DIVISION_BY_ZERO, _("division by zero")), FALSE;
+  if (a == G_MININT64 && b == -1)
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in division")), FALSE;
+  return TRUE;
+}
+
+static RthunkValue *
+std_div (ARGS)
+{
+  if (!both_int (args))
+    return rthunk_value_new_float (rthunk_value_get_float (args[0]) / rthunk_value_get_float (args[1]));
+  if (!check_int_divisor (args, error))
+    return NULL;
+  return rthunk_value_new_int (rthunk_value_get_int (args[0]) / rthunk_value_get_int (args[1]));
+}
+
+static RthunkValue *
+std_mod (ARGS)
+{
+  if (!both_int (args))
+    {
+      double b = rthunk_value_get_float (args[1]);
+
+      if (b == 0.0)
+        return fail (error, RTHUNK_ERROR_DIVISION_BY_ZERO, _("modulo by zero"));
+      return rthunk_value_new_float (fmod (rthunk_value_get_float (args[0]), b));
+    }
+  if (!check_int_divisor (args, error))
+    return NULL;
+  return rthunk_value_new_int (rthunk_value_get_int (args[0]) % rthunk_value_get_int (args[1]));
+}
+
+/* ---- comparison --------------------------------------------------------- */
+
+static int
+compare (RthunkValue *a,
+         RthunkValue *b)
+{
+  switch (rthunk_value_get_kind (a))
+    {
+    case RTHUNK_VALUE_INT:
+      return (rthunk_value_get_int (a) > rthunk_value_get_int (b)) -
+             (rthunk_value_get_int (a) < rthunk_value_get_int (b));
+    case RTHUNK_VALUE_FLOAT:
+      return (rthunk_value_get_float (a) > rthunk_value_get_float (b)) -
+             (rthunk_value_get_float (a) < rthunk_value_get_float (b));
+    case RTHUNK_VALUE_STR:
+    default:
+      return strcmp (rthunk_value_get_str (a), rthunk_value_get_str (b));
+    }
+}
+
+static RthunkValue *std_eq (ARGS) { return rthunk_value_new_bool (rthunk_value_equal (args[0], args[1])); }
+static RthunkValue *std_ne (ARGS) { return rthunk_value_new_bool (!rthunk_value_equal (args[0], args[1])); }
+static RthunkValue *std_lt (ARGS) { return rthunk_value_new_bool (compare (args[0], args[1]) < 0); }
+static RthunkValue *std_le (ARGS) { return rthunk_value_new_bool (compare (args[0], args[1]) <= 0); }
+static RthunkValue *std_gt (ARGS) { return rthunk_value_new_bool (compare (args[0], args[1]) > 0); }
+static RthunkValue *std_ge (ARGS) { return rthunk_value_new_bool (compare (args[0], args[1]) >= 0); }
+static RthunkValue *std_not (ARGS) { return rthunk_value_new_bool (!rthunk_value_get_bool (args[0])); }
+
+/* ---- conversions -------------------------------------------------------- */
+
+static RthunkValue *
+std_float (ARGS)
+{
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_FLOAT)
+    return rthunk_value_ref (args[0]);
+  return rthunk_value_new_float ((double) rthunk_value_get_int (args[0]));
+}
+
+static RthunkValue *
+std_int (ARGS)
+{
+  double f;
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_INT)
+    return rthunk_value_ref (args[0]);
+  f = rthunk_value_get_float (args[0]);
+  if (!(f > -9223372036854775808.0 && f < 9223372036854775808.0))
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("the float does not fit in an int"));
+  return rthunk_value_new_int ((gint64) f);
+}
+
+/* The items of @list, forced: a list may hold pending values. */
+static RthunkValue *
+item (RthunkValue  *list,
+      gsize         index,
+      GError      **error)
+{
+  return rthunk_value_force (rthunk_value_get_item (list, index), error);
+}
+
+static gboolean
+print_forced (RthunkValue  *value,
+              GString      *out,
+              GError      **error)
+{
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+    {
+      g_string_append_c (out, '[');
+      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
+        {
+          g_autoptr(RthunkValue) element = item (value, k, error);
+
+          if (element == NULL)
+            return FALSE;
+          if (k > 0)
+            g_string_append_c (out, ' ');
+          if (!print_forced (element, out, error))
+            return FALSE;
+        }
+      g_string_append_c (out, ']');
+      return TRUE;
+    }
+  rthunk_value_print (value, out);
+  return TRUE;
+}
+
+static RthunkValue *
+std_str (ARGS)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_STR)
+    return rthunk_value_ref (args[0]);
+  if (!print_forced (args[0], out, error) ||
+      !rthunk_call_context_charge (context, out->len + 32, error))
+    return NULL;
+  return rthunk_value_new_str_take (g_string_free (g_steal_pointer (&out), FALSE));
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+static RthunkValue *
+std_concat (ARGS)
+{
+  const char *a = rthunk_value_get_str (args[0]);
+  const char *b = rthunk_value_get_str (args[1]);
+  gsize la = strlen (a), lb = strlen (b);
+  char *text;
+
+  if (!rthunk_call_context_charge (context, la + lb + 32, error))
+    return NULL;
+  text = g_malloc (la + lb + 1);
+  memcpy (text, a, la);
+  memcpy (text + la, b, lb + 1);
+  return rthunk_value_new_str_take (text);
+}
+
+static RthunkValue *
+std_str_len (ARGS)
+{
+  return rthunk_value_new_int (g_utf8_strlen (rthunk_value_get_str (args[0]), -1));
+}
+
+static RthunkValue *
+std_substr (ARGS)
+{
+  const char *text = rthunk_value_get_str (args[0]);
+  gint64 start = rthunk_value_get_int (args[1]);
+  gint64 length = rthunk_value_get_int (args[2]);
+  glong n = g_utf8_strlen (text, -1);
+  const char *from;
+
+  if (start < 0 || length < 0 || start > n || length > n - start)
+    return fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE,
+                 _("substr: the range is outside the string"));
+  from = g_utf8_offset_to_pointer (text, start);
+  return rthunk_value_new_str_take (g_strndup (from, g_utf8_offset_to_pointer (from, length) - from));
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static RthunkValue *
+list_take (GPtrArray *items)
+{
+  RthunkValue *list = rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+
+  g_ptr_array_unref (items);
+  return list;
+}
+
+static gboolean
+charge_list (RthunkCallContext  *context,
+             guint64             n,
+             GError            **error)
+{
+  return rthunk_call_context_charge (context, n * sizeof (gpointer) + 32, error);
+}
+
+static RthunkValue *
+std_len (ARGS)
+{
+  return rthunk_value_new_int (rthunk_value_get_length (args[0]));
+}
+
+static RthunkValue *
+std_nth (ARGS)
+{
+  gint64 index = rthunk_value_get_int (args[1]);
+
+  if (index < 0 || (guint64) index >= rthunk_value_get_length (args[0]))
+    return fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE, _("nth: the index is outside the list"));
+  return item (args[0], index, error);
+}
+
+static RthunkValue *
+std_head (ARGS)
+{
+  if (rthunk_value_get_length (args[0]) == 0)
+    return fail (error, RTHUNK_ERROR_EMPTY_LIST, _("head of an empty list"));
+  return item (args[0], 0, error);
+}
+
+static RthunkValue *
+slice (RthunkValue *list,
+       gsize        from,
+       gsize        to)
+{
+  GPtrArray *items = g_ptr_array_sized_new (to - from);
+
+  for (gsize k = from; k < to; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (list, k));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_tail (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[0]);
+
+  if (n == 0)
+    return fail (error, RTHUNK_ERROR_EMPTY_LIST, _("tail of an empty list"));
+  if (!charge_list (context, n, error))
+    return NULL;
+  return slice (args[0], 1, n);
+}
+
+static RthunkValue *
+std_is_empty (ARGS)
+{
+  return rthunk_value_new_bool (rthunk_value_get_length (args[0]) == 0);
+}
+
+static RthunkValue *
+std_cons (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[1]);
+  GPtrArray *items;
+
+  if (!charge_list (context, n + 1, error))
+    return NULL;
+  items = g_ptr_array_sized_new (n + 1);
+  g_ptr_array_add (items, args[0]);
+  for (gsize k = 0; k < n; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (args[1], k));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_append (ARGS)
+{
+  gsize na = rthunk_value_get_length (args[0]), nb = rthunk_value_get_length (args[1]);
+  GPtrArray *items;
+
+  if (!charge_list (context, na + nb, error))
+    return NULL;
+  items = g_ptr_array_sized_new (na + nb);
+  for (gsize k = 0; k < na; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (args[0], k));
+  for (gsize k = 0; k < nb; k++)
+    g_ptr_array_add (items, rthunk_value_get_item (args[1], k));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_reverse (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[0]);
+  GPtrArray *items;
+
+  if (!charge_list (context, n, error))
+    return NULL;
+  items = g_ptr_array_sized_new (n);
+  for (gsize k = n; k > 0; k--)
+    g_ptr_array_add (items, rthunk_value_get_item (args[0], k - 1));
+  return list_take (items);
+}
+
+static RthunkValue *
+std_range (ARGS)
+{
+  gint64 lo = rthunk_value_get_int (args[0]);
+  gint64 hi = rthunk_value_get_int (args[1]);
+  guint64 n = hi > lo ? (guint64) hi - (guint64) lo : 0;
+  gint64 *ints;
+
+  /* each element costs its pointer and its value, as when it is boxed */
+  if (!rthunk_call_context_charge (context, n > G_MAXUINT64 / 64 ? G_MAXUINT64
+                                   : n * (sizeof (gpointer) + 32) + 32, error))
+    return NULL;
+  ints = g_new (gint64, MAX (n, 1));
+  for (guint64 k = 0; k < n; k++)
+    ints[k] = lo + (gint64) k;
+  return rthunk_value_new_int_list_take (ints, n);
+}
+
+static RthunkValue *
+std_map (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[1]);
+  RthunkValue **items;
+
+  if (!charge_list (context, n, error))
+    return NULL;
+  items = g_new (RthunkValue *, MAX (n, 1));
+  for (gsize k = 0; k < n; k++)
+    {
+      RthunkValue *arg = rthunk_value_get_item (args[1], k);
+
+      if ((items[k] = rthunk_call_context_apply (context, args[0], &arg, 1, error)) == NULL)
+        {
+          while (k-- > 0)
+            rthunk_value_unref (items[k]);
+          g_free (items);
+          return NULL;
+        }
+    }
+  return rthunk_value_new_list_take (items, n);
+}
+
+static RthunkValue *
+std_filter (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[1]);
+  RthunkValue **items;
+  gsize kept = 0;
+
+  if (!charge_list (context, n, error))
+    return NULL;
+  items = g_new (RthunkValue *, MAX (n, 1));
+  for (gsize k = 0; k < n; k++)
+    {
+      RthunkValue *arg = rthunk_value_get_item (args[1], k);
+      g_autoptr(RthunkValue) keep = rthunk_call_context_apply (context, args[0], &arg, 1, error);
+      g_autoptr(RthunkValue) forced = keep != NULL ? rthunk_value_force (keep, error) : NULL;
+
+      if (forced == NULL)
+        {
+          while (kept-- > 0)
+            rthunk_value_unref (items[kept]);
+          g_free (items);
+          return NULL;
+        }
+      if (rthunk_value_get_bool (forced))
+        items[kept++] = rthunk_value_ref (arg);
+    }
+  return rthunk_value_new_list_take (items, kept);
+}
+
+static RthunkValue *
+std_reduce (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[2]);
+  g_autoptr(RthunkValue) acc = rthunk_value_ref (args[1]);
+
+  for (gsize k = 0; k < n; k++)
+    {
+      RthunkValue *pair[2] = { acc, rthunk_value_get_item (args[2], k) };
+      RthunkValue *next = rthunk_call_context_apply (context, args[0], pair, 2, error);
+
+      if (next == NULL)
+        return NULL;
+      rthunk_value_unref (acc);
+      acc = next;
+    }
+  return g_steal_pointer (&acc);
+}
+
+static RthunkValue *
+std_sum (ARGS)
+{
+  gsize n = rthunk_value_get_length (args[0]);
+  gint64 isum = 0;
+  double fsum = 0.0;
+  gboolean is_float = FALSE;
+
+  for (gsize k = 0; k < n; k++)
+    {
+      g_autoptr(RthunkValue) x = item (args[0], k, error);
+
+      if (x == NULL)
+        return NULL;
+      if (rthunk_value_get_kind (x) == RTHUNK_VALUE_FLOAT)
+        {
+          is_float = TRUE;
+          fsum += rthunk_value_get_float (x);
+        }
+      else if (__builtin_add_overflow (isum, rthunk_value_get_int (x), &isum))
+        return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in sum"));
+    }
+  return is_float ? rthunk_value_new_float (fsum) : rthunk_value_new_int (isum);
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+static RthunkValue *
+std_sqrt (ARGS)
+{
+  return rthunk_value_new_float (sqrt (rthunk_value_get_float (args[0])));
+}
+
+static RthunkValue *
+std_abs (ARGS)
+{
+  gint64 i;
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_FLOAT)
+    return rthunk_value_new_float (fabs (rthunk_value_get_float (args[0])));
+  i = rthunk_value_get_int (args[0]);
+  if (i == G_MININT64)
+    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in abs"));
+  return rthunk_value_new_int (i < 0 ? -i : i);
+}
+
+static RthunkValue *std_min (ARGS) { return rthunk_value_ref (compare (args[0], args[1]) <= 0 ? args[0] : args[1]); }
+static RthunkValue *std_max (ARGS) { return rthunk_value_ref (compare (args[0], args[1]) >= 0 ? args[0] : args[1]); }
+static RthunkValue *std_even (ARGS) { return rthunk_value_new_bool (rthunk_value_get_int (args[0]) % 2 == 0); }
+static RthunkValue *std_odd (ARGS) { return rthunk_value_new_bool (rthunk_value_get_int (args[0]) % 2 != 0); }
+
+/* ---- io ----------------------------------------------------------------- */
+
+static RthunkValue *
+std_print (ARGS)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_STR)
+    g_string_append (out, rthunk_value_get_str (args[0]));
+  else if (!print_forced (args[0], out, error))
+    return NULL;
+  g_string_append_c (out, '\n');
+  fwrite (out->str, 1, out->len, stdout);
+  fflush (stdout);
+  return rthunk_value_new_nil ();
+}
+
+static RthunkValue *
+std_delay (ARGS)
+{
+  gint64 until = g_get_monotonic_time () + MAX (rthunk_value_get_int (args[0]), 0) * 1000;
+
+  /* in slices, so that cancellation and the deadline stop it */
+  for (gint64 now = g_get_monotonic_time (); now < until; now = g_get_monotonic_time ())
+    {
+      if (!rthunk_call_context_check (context, error))
+        return NULL;
+      g_usleep (MIN (until - now, 10000));
+    }
+  return rthunk_value_ref (args[1]);
+}
+
+static RthunkValue *
+std_server_name (ARGS)
+{
+  return rthunk_value_new_str (user_data);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const struct
+{
+  const char *name;
+  const char *signature;
+  RthunkFuncFlags flags;
+  RthunkNativeFunc func;
+  const char *doc;
+} stdlib[] = {
+  { "+", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_add, N_("sum of two numbers") },
+  { "-", "num a => (a a -> a)", RTHUNK_FUNC_PURE, std_sub, N_("difference of two numbers") },
+  { "*", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_mul, N_("product of two numbers") },
+  { "/", "num a => (a a -> a)", RTHUNK_FUNC_PURE, std_div, N_("quotient; int division truncates") },
+  { "mod", "num a => (a a -> a)", RTHUNK_FUNC_PURE, std_mod, N_("remainder of a division") },
+  { "=", "eq a => (a a -> bool)", RTHUNK_FUNC_PURE, std_eq, N_("structural equality") },
+  { "!=", "eq a => (a a -> bool)", RTHUNK_FUNC_PURE, std_ne, N_("structural inequality") },
+  { "<", "ord a => (a a -> bool)", RTHUNK_FUNC_PURE, std_lt, N_("less than") },
+  { "<=", "ord a => (a a -> bool)", RTHUNK_FUNC_PURE, std_le, N_("less than or equal") },
+  { ">", "ord a => (a a -> bool)", RTHUNK_FUNC_PURE, std_gt, N_("greater than") },
+  { ">=", "ord a => (a a -> bool)", RTHUNK_FUNC_PURE, std_ge, N_("greater than or equal") },
+  { "not", "(bool -> bool)", RTHUNK_FUNC_PURE, std_not, N_("logical negation") },
+  { "float", "num a => (a -> float)", RTHUNK_FUNC_PURE, std_float, N_("the number as a float") },
+  { "int", "num a => (a -> int)", RTHUNK_FUNC_PURE, std_int, N_("the number as an int; a float is truncated") },
+  { "str", "(a -> str)", RTHUNK_FUNC_PURE, std_str, N_("any value as its printed text; a string as it is") },
+  { "concat", "(str str -> str)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_concat, N_("two strings joined") },
+  { "str-len", "(str -> int)", RTHUNK_FUNC_PURE, std_str_len, N_("the number of characters of a string") },
+  { "substr", "(str int int -> str)", RTHUNK_FUNC_PURE, std_substr, N_("LENGTH characters of a string from START (0-based)") },
+  { "len", "([a] -> int)", RTHUNK_FUNC_PURE, std_len, N_("the number of elements of a list") },
+  { "nth", "([a] int -> a)", RTHUNK_FUNC_PURE, std_nth, N_("the element at an index (0-based)") },
+  { "cons", "(a [a] -> [a])", RTHUNK_FUNC_PURE, std_cons, N_("a list with one more element in front") },
+  { "append", "([a] [a] -> [a])", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_append, N_("two lists joined") },
+  { "head", "([a] -> a)", RTHUNK_FUNC_PURE, std_head, N_("the first element of a list") },
+  { "tail", "([a] -> [a])", RTHUNK_FUNC_PURE, std_tail, N_("a list without its first element") },
+  { "empty?", "([a] -> bool)", RTHUNK_FUNC_PURE, std_is_empty, N_("whether a list is empty") },
+  { "range", "(int int -> [int])", RTHUNK_FUNC_PURE, std_range, N_("the ints from LO up to, not including, HI") },
+  { "reverse", "([a] -> [a])", RTHUNK_FUNC_PURE, std_reverse, N_("a list in reverse order") },
+  { "map", "((a -> b) [a] -> [b])", RTHUNK_FUNC_PURE, std_map, N_("a function applied to every element") },
+  { "filter", "((a -> bool) [a] -> [a])", RTHUNK_FUNC_PURE, std_filter, N_("the elements for which a predicate holds") },
+  { "reduce", "((b a -> b) b [a] -> b)", RTHUNK_FUNC_PURE, std_reduce, N_("a list folded from the left, from an initial value") },
+  { "sum", "num a => ([a] -> a)", RTHUNK_FUNC_PURE, std_sum, N_("the sum of a list of numbers") },
+  { "sqrt", "(float -> float)", RTHUNK_FUNC_PURE, std_sqrt, N_("square root") },
+  { "abs", "num a => (a -> a)", RTHUNK_FUNC_PURE, std_abs, N_("absolute value") },
+  { "min", "ord a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_min, N_("the smaller of two values") },
+  { "max", "ord a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_max, N_("the larger of two values") },
+  { "even?", "(int -> bool)", RTHUNK_FUNC_PURE, std_even, N_("whether an int is even") },
+  { "odd?", "(int -> bool)", RTHUNK_FUNC_PURE, std_odd, N_("whether an int is odd") },
+  { "print", "(a -> nil)", RTHUNK_FUNC_IO, std_print, N_("writes a value (a string raw) and a newline to standard output") },
+  { "delay", "(int a -> a)", RTHUNK_FUNC_NONE, std_delay, N_("waits that many milliseconds, then returns its second argument (never cached)") },
+};
+
+/**
+ * rthunk_stdlib_add_to:
+ * @catalog: a catalog
+ *
+ * Adds the standard library to @catalog.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_stdlib_add_to (RthunkCatalog *catalog)
+{
+  g_return_if_fail (RTHUNK_IS_CATALOG (catalog));
+
+  for (guint k = 0; k < G_N_ELEMENTS (stdlib); k++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!rthunk_catalog_add (catalog, stdlib[k].name, stdlib[k].signature, stdlib[k].flags,
+                               _(stdlib[k].doc), stdlib[k].func, NULL, NULL, &error))
+        g_error ("standard library signature of %s: %s", stdlib[k].name, error->message);
+    }
+}
+
+/**
+ * rthunk_stdlib_new_catalog:
+ *
+ * Returns: (transfer full): a new catalog holding the standard library
+ *
+ * Since: 0.1
+ */
+RthunkCatalog *
+rthunk_stdlib_new_catalog (void)
+{
+  RthunkCatalog *catalog = rthunk_catalog_new ();
+
+  rthunk_stdlib_add_to (catalog);
+  return catalog;
+}
+
+/**
+ * rthunk_stdlib_add_server_functions:
+ * @catalog: a provider's catalog
+ * @server_name: the name of the server
+ *
+ * Adds the functions that tell about the server that runs them:
+ * `server-name : (-> str)` (io).
+ *
+ * Since: 0.1
+ */
+void
+rthunk_stdlib_add_server_functions (RthunkCatalog *catalog,
+                                    const char    *server_name)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (RTHUNK_IS_CATALOG (catalog));
+  g_return_if_fail (server_name != NULL);
+
+  if (!rthunk_catalog_add (catalog, "server-name", "(-> str)", RTHUNK_FUNC_IO,
+                           _("the name of the server that runs it"), std_server_name,
+                           g_strdup (server_name), g_free, &error))
+    g_error ("server-name: %s", error->message);
+}
+
+gboolean
+rthunk_stdlib_owns (RthunkFuncDef *def)
+{
+  const char *name = rthunk_func_def_get_name (def);
+
+  for (guint k = 0; k < G_N_ELEMENTS (stdlib); k++)
+    if (strcmp (stdlib[k].name, name) == 0)
+      return rthunk_func_def_get_native (def) == stdlib[k].func;
+  return FALSE;
+}

@@ -1,0 +1,596 @@
+/* rthunk-server.c — the server core that every provider runs
+ *
+ * An accept loop hands each connection to a thread of its own (bounded by
+ * max_connections); evaluation runs on the worker pool of the handler, so a
+ * long thunk never blocks a connection. Every frame is read and validated
+ * by rthunk-frame before Thrift decodes a byte of it, and every socket has
+ * read and write timeouts. rthunk_server_stop() drains: it stops
+ * accepting, refuses new thunks, lets the accepted ones finish (or cancels
+ * them after the drain timeout) while their clients can still poll them,
+ * and only then closes the connections.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rthunk-server.h"
+#include "rthunk-catalog.h"
+#include "rthunk-error.h"
+#include "rthunk-eval.h"
+#include "rthunk-frame.h"
+#include "rthunk-handler.h"
+#include "rthunk-thunk-table.h"
+#include "rthunk-wire.h"
+
+/* After the drain timeout, how long cancelled thunks get to stop, and how
+ * long their clients then get to read the outcome before the connections
+ * are closed (less if every client hangs up first). */
+#define CANCEL_GRACE_MS 2000
+#define LINGER_MS 500
+
+struct _RthunkServer
+{
+  GObject parent_instance;
+
+  char *name;
+  char *token;
+  GStrv fetch_from;
+  RthunkCatalog *catalog;
+  RthunkServerLimits limits;
+  RthunkServerState *state;
+  ThriftProcessor *processor;
+  int listen_fd;
+  guint16 port;
+  GThread *accept_thread;
+
+  GMutex lock;
+  GCond idle_cond;
+  GHashTable *live_fds;         /* fds of open connections */
+  gboolean stopping;
+};
+
+G_DEFINE_FINAL_TYPE (RthunkServer, rthunk_server, G_TYPE_OBJECT)
+
+/**
+ * rthunk_server_limits_init:
+ * @limits: (out caller-allocates): limits to fill
+ *
+ * Fills @limits with the defaults.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_limits_init (RthunkServerLimits *limits)
+{
+  g_return_if_fail (limits != NULL);
+
+  limits->max_frame_bytes = RTHUNK_SERVER_DEFAULT_MAX_FRAME_BYTES;
+  limits->max_connections = 256;
+  limits->workers = MAX (g_get_num_processors (), 2);
+  limits->max_queued = 100000;
+  limits->io_timeout_ms = 30000;
+  limits->fuel = RTHUNK_EVAL_DEFAULT_FUEL;
+  limits->deadline_ms = 60000;
+  limits->max_depth = RTHUNK_EVAL_DEFAULT_MAX_DEPTH;
+  limits->max_ast_nodes = 100000;
+  limits->inline_budget_ms = 2;
+  limits->max_thunks = 200000;
+  limits->thunk_ttl_ms = 600000;
+  limits->max_eval_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
+  limits->cache_entries = 100000;
+  limits->cache_bytes = 64 * 1024 * 1024;
+  limits->max_definitions = 100000;
+  limits->definitions_bytes = 64 * 1024 * 1024;
+  limits->drain_timeout_ms = 5000;
+}
+
+/**
+ * rthunk_server_set_token:
+ * @server: a server that is not listening yet
+ * @token: (nullable): the token every call must carry, or %NULL for none
+ *
+ * With a token, a call whose `Auth` does not carry exactly that token gets
+ * `NotAuthorized` and nothing runs. Tokens are compared in constant time.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_token (RthunkServer *server,
+                         const char   *token)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (server->state == NULL);
+
+  g_free (server->token);
+  server->token = g_strdup (token);
+}
+
+/**
+ * rthunk_server_set_fetch_from:
+ * @server: a server that is not listening yet
+ * @patterns: (nullable) (array zero-terminated=1): the servers it may fetch
+ *   inputs from, each `HOST:PORT`, `HOST:*` or `*`
+ *
+ * A request may bind a name to a thunk another server holds (its
+ * `holder`): when that server matches one of @patterns, this one fetches
+ * the value from it (with this server's token) and starts the thunk that
+ * needs it when it arrives; otherwise the request is refused. The default,
+ * %NULL, fetches from nowhere: a client could otherwise make the server
+ * connect wherever it likes. getServerInfo publishes the patterns, so
+ * clients know when to send such references.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_fetch_from (RthunkServer      *server,
+                              const char *const *patterns)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (server->state == NULL);
+
+  g_strfreev (server->fetch_from);
+  server->fetch_from = g_strdupv ((char **) patterns);
+}
+
+static void
+rthunk_server_finalize (GObject *object)
+{
+  RthunkServer *self = RTHUNK_SERVER (object);
+
+  rthunk_server_stop (self);
+  g_clear_pointer (&self->state, rthunk_server_state_free);
+  g_clear_object (&self->processor);
+  g_clear_object (&self->catalog);
+  g_hash_table_unref (self->live_fds);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->idle_cond);
+  g_free (self->name);
+  g_free (self->token);
+  g_strfreev (self->fetch_from);
+  G_OBJECT_CLASS (rthunk_server_parent_class)->finalize (object);
+}
+
+static void
+rthunk_server_class_init (RthunkServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rthunk_server_finalize;
+}
+
+static void
+rthunk_server_init (RthunkServer *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->idle_cond);
+  self->live_fds = g_hash_table_new (NULL, NULL);
+  self->listen_fd = -1;
+  rthunk_server_limits_init (&self->limits);
+}
+
+/**
+ * rthunk_server_new:
+ * @catalog: the functions the server provides
+ * @name: the server's name, as clients see it
+ *
+ * Creates a server. Set its limits, then call rthunk_server_listen().
+ *
+ * Returns: (transfer full): a new server
+ *
+ * Since: 0.1
+ */
+RthunkServer *
+rthunk_server_new (RthunkCatalog *catalog,
+                   const char    *name)
+{
+  RthunkServer *self;
+
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  rthunk_wire_ensure_types ();
+  self = g_object_new (RTHUNK_TYPE_SERVER, NULL);
+  self->catalog = g_object_ref (catalog);
+  self->name = g_strdup (name);
+  return self;
+}
+
+/**
+ * rthunk_server_set_limits:
+ * @server: a server that is not listening yet
+ * @limits: the limits
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_limits (RthunkServer             *server,
+                          const RthunkServerLimits *limits)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (limits != NULL);
+  g_return_if_fail (server->state == NULL);
+
+  server->limits = *limits;
+}
+
+/**
+ * rthunk_server_get_limits:
+ * @server: a server
+ * @limits: (out caller-allocates): where to copy its limits
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_get_limits (RthunkServer       *server,
+                          RthunkServerLimits *limits)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (limits != NULL);
+
+  *limits = server->limits;
+}
+
+/**
+ * rthunk_server_get_port:
+ * @server: a listening server
+ *
+ * Returns: the port it listens on (useful after listening on port 0)
+ *
+ * Since: 0.1
+ */
+guint16
+rthunk_server_get_port (RthunkServer *server)
+{
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), 0);
+
+  return server->port;
+}
+
+/**
+ * rthunk_server_get_name:
+ * @server: a server
+ *
+ * Returns: (transfer none): its name
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_server_get_name (RthunkServer *server)
+{
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), NULL);
+
+  return server->name;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+typedef struct
+{
+  RthunkServer *server;
+  int fd;
+} Connection;
+
+static void
+log_dropped (int           fd,
+             const GError *error)
+{
+  if (g_error_matches (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_CLOSED))
+    g_debug ("connection %d closed by the client", fd);
+  else if (error == NULL)
+    /* Thrift's processor can fail without saying why */
+    g_message ("connection %d dropped: the request could not be processed", fd);
+  else
+    g_message ("connection %d dropped: %s", fd, error->message);
+}
+
+/* Only calls are served: anything else is dropped before it is processed. */
+static gboolean
+check_call (RthunkFrameTransport  *transport,
+            GError               **error)
+{
+  GBytes *input = rthunk_frame_transport_get_input (transport);
+  gsize len = 0;
+  const guint8 *data = input != NULL ? g_bytes_get_data (input, &len) : NULL;
+
+  return rthunk_frame_check_call (data, len, error);
+}
+
+static gpointer
+serve_connection (gpointer data)
+{
+  Connection *conn = data;
+  RthunkServer *server = conn->server;
+  g_autoptr(RthunkFrameTransport) transport = NULL;
+  g_autoptr(ThriftProtocol) protocol = NULL;
+  g_autoptr(GByteArray) reply = NULL;
+
+  transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
+  rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
+  /* rthunk_handler_serve_fast() reads with its own bounds checks */
+  rthunk_frame_transport_set_check_on_read (transport, TRUE);
+  protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  reply = g_byte_array_new ();
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      gboolean ok;
+
+      if (!rthunk_frame_transport_receive (transport, &error))
+        ok = FALSE;
+      else if (!check_call (transport, &error))
+        ok = FALSE;
+      else if (rthunk_handler_serve_fast (server->state, rthunk_frame_transport_get_input (transport), reply))
+        /* the same path to the socket as the generated code's reply */
+        ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
+             thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
+             thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+      else
+        ok = thrift_processor_process (server->processor, protocol, protocol, &error);
+      if (!ok)
+        {
+          log_dropped (conn->fd, error);
+          break;
+        }
+    }
+  g_mutex_lock (&server->lock);
+  g_hash_table_remove (server->live_fds, GINT_TO_POINTER (conn->fd));
+  thrift_transport_close (THRIFT_TRANSPORT (transport), NULL);
+  if (g_hash_table_size (server->live_fds) == 0)
+    g_cond_broadcast (&server->idle_cond);
+  g_mutex_unlock (&server->lock);
+  g_object_unref (server);
+  g_free (conn);
+  return NULL;
+}
+
+static void
+start_connection (RthunkServer *server,
+                  int           fd)
+{
+  g_autoptr(GError) error = NULL;
+  Connection *conn;
+  GThread *thread;
+
+  g_mutex_lock (&server->lock);
+  if (server->stopping || g_hash_table_size (server->live_fds) >= server->limits.max_connections)
+    {
+      g_mutex_unlock (&server->lock);
+      g_message ("refusing a connection: %u connections open, the limit",
+                 server->limits.max_connections);
+      close (fd);
+      return;
+    }
+  g_hash_table_add (server->live_fds, GINT_TO_POINTER (fd));
+  g_mutex_unlock (&server->lock);
+
+  if (!rthunk_frame_set_timeouts (fd, server->limits.io_timeout_ms, &error))
+    g_warning ("cannot set socket timeouts: %s", error->message);
+  /* a reply leaves at once, even while the one before is unacknowledged
+   * (a client sends frames without waiting for their replies) */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof (int));
+  conn = g_new0 (Connection, 1);
+  conn->server = g_object_ref (server);
+  conn->fd = fd;
+  thread = g_thread_try_new ("rthunk-conn", serve_connection, conn, &error);
+  if (thread == NULL)
+    {
+      g_warning ("cannot start a connection thread: %s", error->message);
+      g_mutex_lock (&server->lock);
+      g_hash_table_remove (server->live_fds, GINT_TO_POINTER (fd));
+      g_mutex_unlock (&server->lock);
+      close (fd);
+      g_object_unref (server);
+      g_free (conn);
+      return;
+    }
+  g_thread_unref (thread);
+}
+
+static gpointer
+accept_loop (gpointer data)
+{
+  RthunkServer *server = data;
+
+  for (;;)
+    {
+      int fd = accept4 (server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            {
+              g_warning ("accept: %s", g_strerror (errno));
+              g_usleep (10000);
+              continue;
+            }
+          break;          /* the listening socket was shut down */
+        }
+      start_connection (server, fd);
+    }
+  return NULL;
+}
+
+/* ---- listening --------------------------------------------------------- */
+
+static int
+bind_socket (const char  *address,
+             guint16      port,
+             GError     **error)
+{
+  struct addrinfo hints = { 0, };
+  struct addrinfo *result = NULL;
+  g_autofree char *service = g_strdup_printf ("%u", port);
+  int fd = -1, rc, saved = 0;
+
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  if ((rc = getaddrinfo (address, service, &hints, &result)) != 0)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                   _("cannot resolve “%s”: %s"), address, gai_strerror (rc));
+      return -1;
+    }
+  for (struct addrinfo *ai = result; ai != NULL && fd < 0; ai = ai->ai_next)
+    {
+      int one = 1;
+
+      fd = socket (ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+      if (fd < 0)
+        continue;
+      setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (bind (fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen (fd, 512) < 0)
+        {
+          saved = errno;
+          close (fd);
+          fd = -1;
+        }
+    }
+  freeaddrinfo (result);
+  if (fd < 0)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                 _("cannot listen on %s port %u: %s"), address, port, g_strerror (saved));
+  return fd;
+}
+
+static guint16
+bound_port (int fd)
+{
+  struct sockaddr_storage addr;
+  socklen_t len = sizeof addr;
+
+  if (getsockname (fd, (struct sockaddr *) &addr, &len) < 0)
+    return 0;
+  if (addr.ss_family == AF_INET6)
+    return g_ntohs (((struct sockaddr_in6 *) &addr)->sin6_port);
+  return g_ntohs (((struct sockaddr_in *) &addr)->sin_port);
+}
+
+/**
+ * rthunk_server_listen:
+ * @server: a server
+ * @address: (nullable): the address to bind, `127.0.0.1` if %NULL
+ * @port: the port, or 0 for any free one
+ * @error: return location for a #GError
+ *
+ * Binds, starts the worker pool and the accept loop, and returns; the
+ * server runs in its own threads until rthunk_server_stop().
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_server_listen (RthunkServer  *server,
+                      const char    *address,
+                      guint16        port,
+                      GError       **error)
+{
+  g_autoptr(RthunkHandler) handler = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), FALSE);
+  g_return_val_if_fail (server->listen_fd < 0 && server->state == NULL, FALSE);
+
+  server->listen_fd = bind_socket (address != NULL ? address : "127.0.0.1", port, error);
+  if (server->listen_fd < 0)
+    return FALSE;
+  server->port = bound_port (server->listen_fd);
+  server->state = rthunk_server_state_new (server->catalog, server->name, &server->limits);
+  server->state->token = g_strdup (server->token);
+  server->state->fetch_from = g_strdupv (server->fetch_from);
+  handler = rthunk_handler_new (server->state);
+  server->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
+                                    "handler", handler, NULL);
+  server->accept_thread = g_thread_new ("rthunk-accept", accept_loop, server);
+  g_debug ("server %s listening on port %u", server->name, server->port);
+  return TRUE;
+}
+
+/* Lets accepted thunks run for the drain timeout, then cancels what is
+ * left with a reason; returns whether any thunk was unfinished. */
+static gboolean
+drain_thunks (RthunkServer *server)
+{
+  RthunkThunkTable *table = server->state->table;
+  g_autoptr(GError) reason = NULL;
+  gint64 now = g_get_monotonic_time ();
+  guint left;
+
+  if (rthunk_thunk_table_count_unfinished (table) == 0)
+    return FALSE;
+  if (rthunk_thunk_table_wait_idle (table, now + (gint64) server->limits.drain_timeout_ms * 1000))
+    return TRUE;
+  reason = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                _("server shut down before the thunk finished"));
+  left = rthunk_thunk_table_cancel_all (table, reason);
+  g_message ("drain timeout (%u ms): cancelling %u unfinished thunks",
+             server->limits.drain_timeout_ms, left);
+  rthunk_thunk_table_wait_idle (table, g_get_monotonic_time () + CANCEL_GRACE_MS * 1000);
+  return TRUE;
+}
+
+/* Closes every connection; with @linger, first gives clients a moment to
+ * read the outcome of their thunks (or to hang up). */
+static void
+close_connections (RthunkServer *server,
+                   gboolean      linger)
+{
+  gint64 until = g_get_monotonic_time () + LINGER_MS * 1000;
+  GHashTableIter iter;
+  gpointer fd;
+
+  g_mutex_lock (&server->lock);
+  server->stopping = TRUE;
+  while (linger && g_hash_table_size (server->live_fds) > 0 &&
+         g_cond_wait_until (&server->idle_cond, &server->lock, until))
+    ;
+  g_hash_table_iter_init (&iter, server->live_fds);
+  while (g_hash_table_iter_next (&iter, &fd, NULL))
+    shutdown (GPOINTER_TO_INT (fd), SHUT_RDWR);
+  while (g_hash_table_size (server->live_fds) > 0)
+    g_cond_wait (&server->idle_cond, &server->lock);
+  g_mutex_unlock (&server->lock);
+}
+
+/**
+ * rthunk_server_stop:
+ * @server: a server
+ *
+ * Drains the server: stops accepting connections and refuses new thunks
+ * (`Overloaded`, "the server is shutting down"), while open connections
+ * can still get, await and cancel the thunks already accepted. Those run
+ * on for up to the `drain_timeout_ms` limit; any still unfinished then
+ * ends CANCELLED with the reason "server shut down before the thunk
+ * finished". Then it closes every connection and waits for the workers.
+ * Safe to call more than once, from any one thread.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_stop (RthunkServer *server)
+{
+  gboolean had_thunks;
+
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+
+  if (server->listen_fd < 0)
+    return;
+  shutdown (server->listen_fd, SHUT_RDWR);
+  g_thread_join (g_steal_pointer (&server->accept_thread));
+  close (server->listen_fd);
+  server->listen_fd = -1;
+
+  g_atomic_int_set (&server->state->draining, 1);
+  had_thunks = drain_thunks (server);
+  rthunk_thunk_table_close (server->state->table);
+  close_connections (server, had_thunks);
+  rthunk_server_state_drain (server->state);
+}

@@ -1,0 +1,479 @@
+/* rthunk-thunk-table.c — the server's thunks by id
+ *
+ * One lock guards the table and the state of every entry; one condition
+ * is broadcast whenever a thunk finishes, which is what submissions with an
+ * inline budget and thunkAwait wait on. Finished thunks are remembered in
+ * the order they finished, and the oldest are forgotten beyond a bound.
+ * Ids are 16 random bytes from the kernel: not guessable, not reused across
+ * restarts.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "rthunk-thunk-table.h"
+#include "rthunk-error.h"
+#include "rthunk-node.h"
+#include "rthunk-thunk-state.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+
+struct _RthunkThunkTable
+{
+  GMutex lock;
+  GCond finished_cond;
+  guint waiters;                /* threads in a wait on finished_cond */
+  GHashTable *entries;          /* id (GBytes) → entry */
+  GQueue finished;              /* entries, oldest first */
+  guint max_finished;
+  gint64 ttl_us;
+  guint unfinished;
+  gboolean closing;             /* wakes every waiter for good */
+  GError *shutdown;             /* set by cancel_all: why what is left stops */
+};
+
+static void
+entry_free (RthunkThunkEntry *entry)
+{
+  g_clear_pointer (&entry->expr, rthunk_node_unref);
+  g_clear_pointer (&entry->inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->type, rthunk_type_unref);
+  g_clear_pointer (&entry->value, rthunk_value_unref);
+  g_clear_error (&entry->error);
+  g_clear_object (&entry->cancellable);
+  g_clear_pointer (&entry->definitions, g_ptr_array_unref);
+  g_clear_pointer (&entry->def_names, g_hash_table_unref);
+  g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
+  g_free (entry->cache_key);
+  g_free (entry);
+}
+
+RthunkThunkEntry *
+rthunk_thunk_entry_ref (RthunkThunkEntry *entry)
+{
+  g_atomic_int_inc (&entry->ref_count);
+  return entry;
+}
+
+void
+rthunk_thunk_entry_unref (RthunkThunkEntry *entry)
+{
+  if (g_atomic_int_dec_and_test (&entry->ref_count))
+    entry_free (entry);
+}
+
+static guint
+id_hash (gconstpointer key)
+{
+  guint hash;
+
+  memcpy (&hash, key, sizeof hash);     /* the ids are random already */
+  return hash;
+}
+
+static gboolean
+id_equal (gconstpointer a,
+          gconstpointer b)
+{
+  return memcmp (a, b, RTHUNK_THUNK_ID_LEN) == 0;
+}
+
+RthunkThunkTable *
+rthunk_thunk_table_new (guint max_finished,
+                        guint ttl_ms)
+{
+  RthunkThunkTable *table = g_new0 (RthunkThunkTable, 1);
+
+  g_mutex_init (&table->lock);
+  g_cond_init (&table->finished_cond);
+  /* keys point into the entries they map to */
+  table->entries = g_hash_table_new_full (id_hash, id_equal, NULL,
+                                          (GDestroyNotify) rthunk_thunk_entry_unref);
+  g_queue_init (&table->finished);
+  table->max_finished = MAX (max_finished, 1);
+  table->ttl_us = (gint64) MAX (ttl_ms, 1) * 1000;
+  return table;
+}
+
+void
+rthunk_thunk_table_free (RthunkThunkTable *table)
+{
+  /* the queue's links live in the entries, which the table frees */
+  g_queue_init (&table->finished);
+  g_hash_table_unref (table->entries);
+  g_clear_error (&table->shutdown);
+  g_mutex_clear (&table->lock);
+  g_cond_clear (&table->finished_cond);
+  g_free (table);
+}
+
+/* Random ids, read from the kernel a page at a time per thread: one
+ * getrandom() call serves 256 thunks, and the ids stay as unguessable as
+ * the kernel's generator makes them. */
+#define ID_POOL_BYTES (RTHUNK_THUNK_ID_LEN * 256)
+
+static _Thread_local guint8 id_pool[ID_POOL_BYTES];
+static _Thread_local gsize id_pool_left;
+
+static void
+random_id (guint8 *id)
+{
+  if (id_pool_left < RTHUNK_THUNK_ID_LEN)
+    {
+      gsize got = 0;
+
+      while (got < ID_POOL_BYTES)
+        {
+          gssize n = getrandom (id_pool + got, ID_POOL_BYTES - got, 0);
+
+          if (n > 0)
+            got += n;
+          else if (errno != EINTR)
+            g_error ("getrandom failed: %s", g_strerror (errno));
+        }
+      id_pool_left = ID_POOL_BYTES;
+    }
+  id_pool_left -= RTHUNK_THUNK_ID_LEN;
+  memcpy (id, id_pool + id_pool_left, RTHUNK_THUNK_ID_LEN);
+  /* what was handed out is not kept */
+  memset (id_pool + id_pool_left, 0, RTHUNK_THUNK_ID_LEN);
+}
+
+/* A new PENDING entry; the table holds one reference, the caller another.
+ * @proposed_id, when not %NULL, is the id the client chose for it (so it
+ * could name the thunk in further requests before this one was answered):
+ * %NULL is returned when another thunk already has it. */
+RthunkThunkEntry *
+rthunk_thunk_table_add (RthunkThunkTable *table,
+                        RthunkNode       *expr,
+                        GHashTable       *inputs,
+                        RthunkType       *type,
+                        const guint8     *proposed_id)
+{
+  RthunkThunkEntry *entry = g_new0 (RthunkThunkEntry, 1);
+
+  entry->ref_count = 2;
+  entry->state = RTHUNK_THUNK_PENDING;
+  entry->expr = rthunk_node_ref (expr);
+  entry->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
+  entry->type = type != NULL ? rthunk_type_ref (type) : NULL;
+  entry->submitted_us = g_get_monotonic_time ();
+  g_mutex_lock (&table->lock);
+  if (proposed_id != NULL && g_hash_table_contains (table->entries, proposed_id))
+    {
+      g_mutex_unlock (&table->lock);
+      entry_free (entry);
+      return NULL;
+    }
+  if (proposed_id != NULL)
+    memcpy (entry->id, proposed_id, RTHUNK_THUNK_ID_LEN);
+  else
+    do
+      random_id (entry->id);
+    while (g_hash_table_contains (table->entries, entry->id));
+  g_hash_table_insert (table->entries, entry->id, entry);
+  table->unfinished++;
+  g_mutex_unlock (&table->lock);
+  return entry;
+}
+
+/* Forgets an entry that was never queued (its submission failed). */
+void
+rthunk_thunk_table_remove (RthunkThunkTable *table,
+                           RthunkThunkEntry *entry)
+{
+  g_mutex_lock (&table->lock);
+  if (entry->state <= RTHUNK_THUNK_RUNNING)
+    table->unfinished--;
+  else
+    g_queue_unlink (&table->finished, &entry->finished_link);
+  g_hash_table_remove (table->entries, entry->id);
+  g_mutex_unlock (&table->lock);
+}
+
+RthunkThunkEntry *
+rthunk_thunk_table_lookup (RthunkThunkTable *table,
+                           const guint8     *id,
+                           gsize             len)
+{
+  RthunkThunkEntry *entry = NULL;
+
+  if (id == NULL || len != RTHUNK_THUNK_ID_LEN)
+    return NULL;
+  g_mutex_lock (&table->lock);
+  entry = g_hash_table_lookup (table->entries, id);
+  if (entry != NULL)
+    rthunk_thunk_entry_ref (entry);
+  g_mutex_unlock (&table->lock);
+  return entry;
+}
+
+static void finish_locked (RthunkThunkTable *table, RthunkThunkEntry *entry, RthunkThunkState state);
+
+/* The cancellable that stops @entry's evaluation (transfer full): made
+ * the first time it is asked for, cancelled already if the thunk was
+ * cancelled before (or the table shut down). A thunk evaluated inline, a
+ * few steps in the connection's thread, never has one: a GObject per
+ * thunk costs more than such an evaluation. */
+GCancellable *
+rthunk_thunk_table_get_cancellable (RthunkThunkTable *table,
+                                    RthunkThunkEntry *entry)
+{
+  GCancellable *cancellable;
+  gboolean cancel;
+
+  g_mutex_lock (&table->lock);
+  if (entry->cancellable == NULL)
+    entry->cancellable = g_cancellable_new ();
+  cancellable = g_object_ref (entry->cancellable);
+  cancel = entry->cancel_asked || table->shutdown != NULL;
+  g_mutex_unlock (&table->lock);
+  if (cancel)
+    g_cancellable_cancel (cancellable);
+  return cancellable;
+}
+
+/* PENDING → RUNNING; FALSE if it was cancelled while queued, or is
+ * cancelled now because the table was shut down. */
+gboolean
+rthunk_thunk_table_start (RthunkThunkTable *table,
+                          RthunkThunkEntry *entry)
+{
+  gboolean started;
+
+  g_mutex_lock (&table->lock);
+  if (entry->state == RTHUNK_THUNK_PENDING && table->shutdown != NULL)
+    {
+      entry->error = g_error_copy (table->shutdown);
+      finish_locked (table, entry, RTHUNK_THUNK_CANCELLED);
+    }
+  started = entry->state == RTHUNK_THUNK_PENDING;
+  if (started)
+    entry->state = RTHUNK_THUNK_RUNNING;
+  g_mutex_unlock (&table->lock);
+  return started;
+}
+
+static void
+finish_locked (RthunkThunkTable *table,
+               RthunkThunkEntry *entry,
+               RthunkThunkState  state)
+{
+  /* a finished thunk keeps only what thunkGet reports: the expression,
+   * its inputs and its definitions go now, not when it expires */
+  g_clear_pointer (&entry->expr, rthunk_node_unref);
+  g_clear_pointer (&entry->inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->definitions, g_ptr_array_unref);
+  g_clear_pointer (&entry->def_names, g_hash_table_unref);
+  g_clear_object (&entry->cancellable);
+  entry->state = state;
+  entry->finished_us = g_get_monotonic_time ();
+  table->unfinished--;
+  g_clear_pointer (&entry->cache_key, g_free);
+  entry->finished_link.data = entry;
+  g_queue_push_tail_link (&table->finished, &entry->finished_link);
+  /* forget the oldest beyond the bound, and those past their time */
+  while (table->finished.length > 0)
+    {
+      RthunkThunkEntry *old = g_queue_peek_head (&table->finished);
+
+      if (table->finished.length <= table->max_finished &&
+          entry->finished_us - old->finished_us < table->ttl_us)
+        break;
+      g_queue_pop_head_link (&table->finished);
+      g_hash_table_remove (table->entries, old->id);
+    }
+  /* GLib's broadcast is a system call even when nobody waits */
+  if (table->waiters > 0)
+    g_cond_broadcast (&table->finished_cond);
+}
+
+/* RUNNING → DONE with @value, or FAILED with @error (CANCELLED if the
+ * error says so). */
+void
+rthunk_thunk_table_finish (RthunkThunkTable *table,
+                           RthunkThunkEntry *entry,
+                           RthunkValue      *value,
+                           const GError     *error)
+{
+  RthunkThunkState state;
+
+  g_mutex_lock (&table->lock);
+  if (entry->state > RTHUNK_THUNK_RUNNING)
+    {
+      g_mutex_unlock (&table->lock);
+      return;
+    }
+  if (value != NULL)
+    {
+      entry->value = rthunk_value_ref (value);
+      state = RTHUNK_THUNK_DONE;
+    }
+  else
+    {
+      state = g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED)
+        ? RTHUNK_THUNK_CANCELLED : RTHUNK_THUNK_FAILED;
+      /* stopped by cancel_all: say why, not just "cancelled" */
+      entry->error = g_error_copy (state == RTHUNK_THUNK_CANCELLED && table->shutdown != NULL
+                                   ? table->shutdown : error);
+    }
+  finish_locked (table, entry, state);
+  g_mutex_unlock (&table->lock);
+}
+
+/* Cancels an unfinished thunk: a queued one at once, a running one at its
+ * next step. Returns whether it was unfinished. */
+gboolean
+rthunk_thunk_table_cancel (RthunkThunkTable *table,
+                           RthunkThunkEntry *entry,
+                           gboolean         *finished_now)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+  gboolean unfinished;
+
+  g_mutex_lock (&table->lock);
+  unfinished = entry->state <= RTHUNK_THUNK_RUNNING;
+  *finished_now = entry->state == RTHUNK_THUNK_PENDING;
+  /* finishing drops it: hold it until it is cancelled */
+  if (unfinished && entry->cancellable != NULL)
+    cancellable = g_object_ref (entry->cancellable);
+  else if (unfinished)
+    entry->cancel_asked = TRUE;
+  if (entry->state == RTHUNK_THUNK_PENDING)
+    {
+      entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                          _("the thunk was cancelled"));
+      finish_locked (table, entry, RTHUNK_THUNK_CANCELLED);
+    }
+  g_mutex_unlock (&table->lock);
+  if (cancellable != NULL)
+    g_cancellable_cancel (cancellable);
+  return unfinished;
+}
+
+static guint
+count_finished (RthunkThunkEntry **entries,
+                guint              n_entries)
+{
+  guint n = 0;
+
+  for (guint k = 0; k < n_entries; k++)
+    if (entries[k]->state > RTHUNK_THUNK_RUNNING)
+      n++;
+  return n;
+}
+
+/* Waits until at least one of @entries is finished or @deadline_us
+ * (monotonic) passes; returns how many are finished. */
+guint
+rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
+                             RthunkThunkEntry **entries,
+                             guint              n_entries,
+                             gint64             deadline_us)
+{
+  guint n;
+
+  g_mutex_lock (&table->lock);
+  table->waiters++;
+  while ((n = count_finished (entries, n_entries)) == 0 && !table->closing)
+    if (!g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
+      {
+        n = count_finished (entries, n_entries);
+        break;
+      }
+  table->waiters--;
+  g_mutex_unlock (&table->lock);
+  return n;
+}
+
+RthunkThunkState
+rthunk_thunk_table_get_state (RthunkThunkTable *table,
+                              RthunkThunkEntry *entry)
+{
+  RthunkThunkState state;
+
+  g_mutex_lock (&table->lock);
+  state = entry->state;
+  g_mutex_unlock (&table->lock);
+  return state;
+}
+
+guint
+rthunk_thunk_table_count_unfinished (RthunkThunkTable *table)
+{
+  guint n;
+
+  g_mutex_lock (&table->lock);
+  n = table->unfinished;
+  g_mutex_unlock (&table->lock);
+  return n;
+}
+
+/* Waits until no thunk is queued or running, or @deadline_us (monotonic)
+ * passes; returns whether none is. */
+gboolean
+rthunk_thunk_table_wait_idle (RthunkThunkTable *table,
+                              gint64            deadline_us)
+{
+  gboolean idle;
+
+  g_mutex_lock (&table->lock);
+  table->waiters++;
+  while (table->unfinished > 0 &&
+         g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
+    ;
+  table->waiters--;
+  idle = table->unfinished == 0;
+  g_mutex_unlock (&table->lock);
+  return idle;
+}
+
+/* Cancels every unfinished thunk, and every one added later, for good:
+ * each ends CANCELLED with @reason (a queued one when a worker takes it, a
+ * running one at its next step). Returns how many were unfinished. */
+guint
+rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
+                               const GError     *reason)
+{
+  /* their cancellables, held: an entry drops its own when it finishes */
+  g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer entry;
+  guint n = 0;
+
+  g_mutex_lock (&table->lock);
+  if (table->shutdown == NULL)
+    table->shutdown = g_error_copy (reason);
+  g_hash_table_iter_init (&iter, table->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    {
+      RthunkThunkEntry *e = entry;
+
+      if (e->state > RTHUNK_THUNK_RUNNING)
+        continue;
+      n++;
+      if (e->cancellable != NULL)
+        g_ptr_array_add (unfinished, g_object_ref (e->cancellable));
+      else
+        e->cancel_asked = TRUE;
+    }
+  g_mutex_unlock (&table->lock);
+  for (guint k = 0; k < unfinished->len; k++)
+    g_cancellable_cancel (g_ptr_array_index (unfinished, k));
+  return n;
+}
+
+/* Wakes every waiter now and makes later waits return at once: the server
+ * is stopping. */
+void
+rthunk_thunk_table_close (RthunkThunkTable *table)
+{
+  g_mutex_lock (&table->lock);
+  table->closing = TRUE;
+  g_cond_broadcast (&table->finished_cond);
+  g_mutex_unlock (&table->lock);
+}

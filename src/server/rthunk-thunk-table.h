@@ -1,0 +1,89 @@
+/* rthunk-thunk-table.h — the server's thunks by id.  Private. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "rthunk-node.h"
+#include "rthunk-thunk-state.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+#define RTHUNK_THUNK_ID_LEN 16
+
+/* RthunkThunkState (PENDING = 1 … CANCELLED = 5, the values of the wire's
+ * ThunkState) is public: see rthunk-thunk.h. */
+
+typedef struct
+{
+  /* first: the table's key (the id) and value (the entry) are then the
+   * same pointer, and its hash table keeps no separate array of values */
+  guint8 id[RTHUNK_THUNK_ID_LEN];
+  gint ref_count;
+  RthunkThunkState state;        /* read and written under the table lock */
+  RthunkNode *expr;
+  GHashTable *inputs;            /* name → RthunkValue */
+  RthunkType *type;
+  RthunkValue *value;            /* DONE */
+  GError *error;                 /* FAILED, CANCELLED */
+  GCancellable *cancellable;     /* made when a worker runs it (table lock) */
+  gboolean cancel_asked;         /* cancelled before it had one (table lock) */
+  guint64 fuel;
+  guint deadline_ms;
+  gint64 submitted_us;
+  gint64 finished_us;
+  GPtrArray *definitions;        /* RthunkDefinition: everything it uses */
+  GHashTable *def_names;         /* name in the expression → hash (GBytes) */
+  gboolean cacheable;
+  guint8 *cache_key;             /* 32 bytes while it runs, when cacheable */
+  GList finished_link;           /* in the table's queue of finished thunks */
+  GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
+  gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
+} RthunkThunkEntry;
+
+typedef struct _RthunkThunkTable RthunkThunkTable;
+
+RthunkThunkTable *rthunk_thunk_table_new       (guint              max_finished,
+                                                guint              ttl_ms);
+void              rthunk_thunk_table_free      (RthunkThunkTable  *table);
+RthunkThunkEntry *rthunk_thunk_table_add       (RthunkThunkTable  *table,
+                                                RthunkNode        *expr,
+                                                GHashTable        *inputs,
+                                                RthunkType        *type,
+                                                const guint8      *proposed_id);
+void              rthunk_thunk_table_remove    (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
+RthunkThunkEntry *rthunk_thunk_table_lookup    (RthunkThunkTable  *table,
+                                                const guint8      *id,
+                                                gsize              len);
+gboolean          rthunk_thunk_table_start     (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
+GCancellable     *rthunk_thunk_table_get_cancellable (RthunkThunkTable *table,
+                                                     RthunkThunkEntry *entry);
+void              rthunk_thunk_table_finish    (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry,
+                                                RthunkValue       *value,
+                                                const GError      *error);
+gboolean          rthunk_thunk_table_cancel    (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry,
+                                                gboolean          *finished_now);
+guint             rthunk_thunk_table_wait_any  (RthunkThunkTable  *table,
+                                                RthunkThunkEntry **entries,
+                                                guint              n_entries,
+                                                gint64             deadline_us);
+RthunkThunkState  rthunk_thunk_table_get_state (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
+guint             rthunk_thunk_table_count_unfinished (RthunkThunkTable *table);
+gboolean          rthunk_thunk_table_wait_idle (RthunkThunkTable  *table,
+                                                gint64             deadline_us);
+guint             rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
+                                                 const GError     *reason);
+void              rthunk_thunk_table_close     (RthunkThunkTable  *table);
+
+RthunkThunkEntry *rthunk_thunk_entry_ref       (RthunkThunkEntry  *entry);
+void              rthunk_thunk_entry_unref     (RthunkThunkEntry  *entry);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkThunkEntry, rthunk_thunk_entry_unref)
+
+G_END_DECLS

@@ -1,0 +1,95 @@
+/* rthunk-session.h — named cells that recompute when their inputs change */
+#pragma once
+
+#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
+#error "Only <rthunk/rthunk.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-cluster.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+/**
+ * RTHUNK_SESSION_MAX_CELLS:
+ *
+ * How many named cells one session holds at most.
+ *
+ * Since: 0.1
+ */
+#define RTHUNK_SESSION_MAX_CELLS 100000
+
+#define RTHUNK_TYPE_SESSION (rthunk_session_get_type ())
+G_DECLARE_FINAL_TYPE (RthunkSession, rthunk_session, RTHUNK, SESSION, GObject)
+
+RthunkSession  *rthunk_session_new              (void) G_GNUC_WARN_UNUSED_RESULT;
+RthunkSession  *rthunk_session_new_with_catalog (RthunkCatalog  *catalog) G_GNUC_WARN_UNUSED_RESULT;
+RthunkCatalog  *rthunk_session_get_catalog      (RthunkSession  *session);
+
+gboolean        rthunk_session_add_server       (RthunkSession  *session,
+                                                 const char     *address,
+                                                 GError        **error);
+gboolean        rthunk_session_start_embedded   (RthunkSession  *session,
+                                                 GError        **error);
+GPtrArray      *rthunk_session_get_servers      (RthunkSession  *session) G_GNUC_WARN_UNUSED_RESULT;
+guint           rthunk_session_get_outstanding  (RthunkSession  *session);
+void            rthunk_session_set_local        (RthunkSession  *session,
+                                                 gboolean        local);
+gboolean        rthunk_session_get_local        (RthunkSession  *session);
+void            rthunk_session_set_eval_budget  (RthunkSession  *session,
+                                                 gint            budget_ms);
+gint            rthunk_session_get_eval_budget  (RthunkSession  *session);
+void            rthunk_session_set_sequential   (RthunkSession  *session,
+                                                 gboolean        sequential);
+gboolean        rthunk_session_get_sequential   (RthunkSession  *session);
+
+RthunkValue    *rthunk_session_eval             (RthunkSession  *session,
+                                                 const char     *text,
+                                                 const char     *source_name,
+                                                 GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+char           *rthunk_session_type_of          (RthunkSession  *session,
+                                                 const char     *text,
+                                                 GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+
+RthunkValue    *rthunk_session_lookup           (RthunkSession  *session,
+                                                 const char     *name);
+char           *rthunk_session_get_cell_type    (RthunkSession  *session,
+                                                 const char     *name) G_GNUC_WARN_UNUSED_RESULT;
+const GError   *rthunk_session_get_cell_error   (RthunkSession  *session,
+                                                 const char     *name);
+const char     *rthunk_session_get_cell_origin  (RthunkSession  *session,
+                                                 const char     *name);
+gint64          rthunk_session_get_cell_elapsed (RthunkSession  *session,
+                                                 const char     *name);
+char          **rthunk_session_list_cells       (RthunkSession  *session) G_GNUC_WARN_UNUSED_RESULT;
+char          **rthunk_session_get_pending      (RthunkSession  *session) G_GNUC_WARN_UNUSED_RESULT;
+char          **rthunk_session_complete         (RthunkSession  *session,
+                                                 const char     *prefix) G_GNUC_WARN_UNUSED_RESULT;
+
+RthunkValue    *rthunk_session_wait             (RthunkSession  *session,
+                                                 RthunkValue    *value,
+                                                 gint            timeout_ms,
+                                                 GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+void            rthunk_session_wait_async       (RthunkSession       *session,
+                                                 RthunkValue         *value,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+RthunkValue    *rthunk_session_wait_finish      (RthunkSession  *session,
+                                                 GAsyncResult   *result,
+                                                 GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean        rthunk_session_wait_all         (RthunkSession  *session,
+                                                 gint            timeout_ms,
+                                                 GError        **error);
+void            rthunk_session_cancel           (RthunkSession  *session,
+                                                 RthunkValue    *value);
+void            rthunk_session_close            (RthunkSession  *session);
+
+void            rthunk_session_set_token        (RthunkSession  *session,
+                                                 const char     *token);
+RthunkCluster  *rthunk_session_get_cluster      (RthunkSession  *session);
+
+G_END_DECLS

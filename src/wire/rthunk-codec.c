@@ -1,0 +1,1570 @@
+/* rthunk-codec.c — the hot messages, straight between bytes and trees
+ *
+ * See rthunk-codec.h. The field numbers are those of idl/rthunk.thrift;
+ * tests/test-codec.c checks that what is written here is byte for byte
+ * what the generated code writes, and that what is read here is what
+ * rthunk-wire.c builds from the generated structs.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-codec.h"
+#include "rthunk-error.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-node.h"
+#include "rthunk-type-private.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+#include "rthunk-wire.h"
+
+/* ---- reading primitives -------------------------------------------------- */
+
+static inline guint32
+be32 (const guint8 *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+}
+
+/* Skipping reads the bytes directly: it runs over every Ast a server
+ * receives (to look the request up in its memo) and over every field it
+ * does not use. */
+static gboolean
+skip_depth (RthunkCodecIn *in,
+            guint8         type,
+            guint          depth)
+{
+  static const guint8 fixed[16] = { [RTHUNK_CODEC_BOOL] = 1, [RTHUNK_CODEC_BYTE] = 1,
+                                    [RTHUNK_CODEC_DOUBLE] = 8, [RTHUNK_CODEC_I16] = 2,
+                                    [RTHUNK_CODEC_I32] = 4, [RTHUNK_CODEC_I64] = 8 };
+  const guint8 *p = in->pos, *end = in->end;
+  guint32 n;
+
+  if (depth > 64 || type >= 16)
+    return FALSE;
+  if (fixed[type] > 0)
+    {
+      if ((gsize) (end - p) < fixed[type])
+        return FALSE;
+      in->pos = p + fixed[type];
+      return TRUE;
+    }
+  switch (type)
+    {
+    case RTHUNK_CODEC_STRING:
+      if (end - p < 4 || (n = be32 (p)) > G_MAXINT32 || (gsize) (end - p - 4) < n)
+        return FALSE;
+      in->pos = p + 4 + n;
+      return TRUE;
+    case RTHUNK_CODEC_STRUCT:
+      for (;;)
+        {
+          guint8 t;
+
+          if (p >= end)
+            return FALSE;
+          if ((t = *p) == RTHUNK_CODEC_STOP)
+            {
+              in->pos = p + 1;
+              return TRUE;
+            }
+          if (end - p < 3)
+            return FALSE;
+          in->pos = p + 3;
+          if (!skip_depth (in, t, depth + 1))
+            return FALSE;
+          p = in->pos;
+        }
+    case RTHUNK_CODEC_MAP:
+    case RTHUNK_CODEC_SET:
+    case RTHUNK_CODEC_LIST:
+      {
+        guint head = type == RTHUNK_CODEC_MAP ? 6 : 5;
+        guint8 k = p < end ? p[0] : 0, v;
+
+        if ((gsize) (end - p) < head)
+          return FALSE;
+        v = type == RTHUNK_CODEC_MAP ? p[1] : k;
+        /* element types are checked even for no elements, as the frame
+         * validator checks them */
+        if ((n = be32 (p + head - 4)) > G_MAXINT32 || !rthunk_codec_is_value_type (k) || !rthunk_codec_is_value_type (v))
+          return FALSE;
+        in->pos = p + head;
+        /* elements of a fixed size: one bounds check for all of them */
+        if (type != RTHUNK_CODEC_MAP && fixed[k] > 0)
+          {
+            if ((gsize) (end - in->pos) / fixed[k] < n)
+              return FALSE;
+            in->pos += (gsize) n * fixed[k];
+            return TRUE;
+          }
+        for (guint32 i = 0; i < n; i++)
+          if (!skip_depth (in, k, depth + 1) ||
+              (type == RTHUNK_CODEC_MAP && !skip_depth (in, v, depth + 1)))
+            return FALSE;
+        return TRUE;
+      }
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+rthunk_codec_skip (RthunkCodecIn *in,
+                   guint8         type)
+{
+  return skip_depth (in, type, 0);
+}
+
+/* One AstNode struct (at depth 2 of the Ast), its slots noted. */
+static gboolean
+node_slots (RthunkCodecIn   *in,
+            const guint8    *start,
+            guint32          node,
+            RthunkCodecSlot *slots,
+            guint            max_slots,
+            guint           *n_slots)
+{
+  for (;;)
+    {
+      guint8 type, size;
+      gint16 id;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      switch (id * 16 + type)
+        {
+        case RTHUNK_CODEC_SLOT_INT * 16 + RTHUNK_CODEC_I64:
+        case RTHUNK_CODEC_SLOT_FLOAT * 16 + RTHUNK_CODEC_DOUBLE:
+          size = 8;
+          break;
+        case RTHUNK_CODEC_SLOT_BOOL * 16 + RTHUNK_CODEC_BOOL:
+          size = 1;
+          break;
+        case RTHUNK_CODEC_SLOT_LINE * 16 + RTHUNK_CODEC_I32:
+        case RTHUNK_CODEC_SLOT_COL * 16 + RTHUNK_CODEC_I32:
+          size = 4;
+          break;
+        default:
+          if (!skip_depth (in, type, 3))
+            return FALSE;
+          continue;
+        }
+      if (!rthunk_codec_need (in, size))
+        return FALSE;
+      if (*n_slots < max_slots)
+        slots[*n_slots] = (RthunkCodecSlot) { node, (guint32) (in->pos - start), (guint8) id, size };
+      if (*n_slots <= max_slots)
+        (*n_slots)++;
+      in->pos += size;
+    }
+}
+
+gboolean
+rthunk_codec_ast_slots (RthunkCodecIn   *in,
+                        const guint8    *start,
+                        RthunkCodecSlot *slots,
+                        guint            max_slots,
+                        guint           *n_slots)
+{
+  guint32 node = 0;
+
+  *n_slots = 0;
+  for (;;)
+    {
+      guint8 type;
+      gint16 id;
+      guint32 n;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      /* the nodes: a list of structs (the generated code appends a second
+       * list to the first, so the indices go on) */
+      if (id == 1 && type == RTHUNK_CODEC_LIST && rthunk_codec_need (in, 1) &&
+          in->pos[0] == RTHUNK_CODEC_STRUCT)
+        {
+          if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+            return FALSE;
+          for (guint32 k = 0; k < n; k++, node++)
+            if (!node_slots (in, start, node, slots, max_slots, n_slots))
+              return FALSE;
+        }
+      else if (!skip_depth (in, type, 1))
+        return FALSE;
+    }
+}
+
+gboolean
+rthunk_codec_get_message (RthunkCodecIn  *in,
+                          const guint8  **name,
+                          guint32        *name_len,
+                          guint8         *type,
+                          gint32         *seqid)
+{
+  gint32 first;
+
+  if (!rthunk_codec_get_i32 (in, &first))
+    return FALSE;
+  if (first < 0)
+    {
+      /* strict: version in the high half, the type in the low byte, the
+       * byte between them unused (as the frame validator insists) */
+      if (((guint32) first & 0xffffff00u) != 0x80010000u)
+        return FALSE;
+      *type = (guint8) (first & 0xff);
+      return rthunk_codec_get_binary (in, name, name_len) && rthunk_codec_get_i32 (in, seqid);
+    }
+  if (!rthunk_codec_need (in, (gsize) first))
+    return FALSE;
+  *name = in->pos;
+  *name_len = (guint32) first;
+  in->pos += first;
+  return rthunk_codec_get_u8 (in, type) && rthunk_codec_get_i32 (in, seqid);
+}
+
+/* A list<i32> of child indices, appended to @children as the generated
+ * code appends a repeated field to the first. */
+static gboolean
+get_indices (RthunkCodecIn *in,
+             GArray        *children)
+{
+  guint32 n;
+
+  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_I32, &n) || !rthunk_codec_need (in, (gsize) n * 4))
+    return FALSE;
+  for (guint32 k = 0; k < n; k++)
+    {
+      gint32 child;
+
+      rthunk_codec_get_i32 (in, &child);
+      g_array_append_val (children, child);
+    }
+  return TRUE;
+}
+
+/* ---- trees: the checks every flat node list gets ------------------------- */
+
+/* The bookkeeping of one node list being read: which nodes are used and
+ * how deep each one is. */
+typedef struct
+{
+  const char *what;
+  const char *too_deep;
+  guint8 *used;
+  guint16 *depth;
+  guint n;
+  guint max_depth;
+} Tree;
+
+static void
+tree_init (Tree       *tree,
+           const char *what,
+           const char *too_deep,
+           guint       n,
+           guint       max_depth)
+{
+  tree->what = what;
+  tree->too_deep = too_deep;
+  tree->used = g_new0 (guint8, MAX (n, 1));
+  tree->depth = g_new0 (guint16, MAX (n, 1));
+  tree->n = n;
+  tree->max_depth = max_depth;
+}
+
+static void
+tree_clear (Tree *tree)
+{
+  g_free (tree->used);
+  g_free (tree->depth);
+}
+
+/* Node @index names @children: earlier nodes, each used once, not too deep. */
+static gboolean
+tree_link (Tree         *tree,
+           guint         index,
+           const GArray *children,
+           GError      **error)
+{
+  for (guint k = 0; k < children->len; k++)
+    {
+      gint32 child = g_array_index (children, gint32, k);
+
+      if (child < 0 || (guint) child >= index)
+        return rthunk_wire_invalid (error, tree->what, index, _("a child index must name an earlier node"));
+      if (tree->used[child])
+        return rthunk_wire_invalid (error, tree->what, index, _("a node is used twice"));
+      tree->used[child] = 1;
+      tree->depth[index] = MAX (tree->depth[index], tree->depth[child] + 1);
+    }
+  if (tree->depth[index] > tree->max_depth)
+    return rthunk_wire_invalid (error, tree->what, index, _(tree->too_deep));
+  return TRUE;
+}
+
+static gboolean
+tree_all_used (const Tree *tree,
+               GError    **error)
+{
+  for (guint k = 0; k + 1 < tree->n; k++)
+    if (!tree->used[k])
+      return rthunk_wire_invalid (error, tree->what, k, _("the node is not part of the tree"));
+  return TRUE;
+}
+
+/* Text of a node: valid UTF-8, copied. %NULL with an error for text
+ * rthunk-wire.c refuses; %NULL without one for text holding a NUL, which
+ * the generated code cuts short there: that is for it to answer. */
+static char *
+get_text (const guint8  *data,
+          guint32        len,
+          guint          index,
+          const char    *what,
+          GError       **error)
+{
+  if (memchr (data, '\0', len) != NULL)
+    return NULL;
+  if (!g_utf8_validate ((const char *) data, len, NULL))
+    return rthunk_wire_invalid (error, what, index, _("text is not valid UTF-8")), NULL;
+  return g_strndup ((const char *) data, len);
+}
+
+/* ---- node lists ---------------------------------------------------------- */
+
+/* Reading a struct whose field 1 is a node list (Ast, Value, TypeTerm)
+ * goes on to its end once the tree is refused: the refusal is only
+ * reported for bytes the generated code decodes whole, since for the others
+ * it answers before rthunk-wire.c sees a node. */
+
+/* The fields of one node struct, of whichever list. */
+typedef struct
+{
+  gint32 kind;
+  gboolean has_kind;
+  gint64 i;
+  double f;
+  gboolean b;
+  const guint8 *text;
+  guint32 text_len;
+  gboolean has_text;
+  gint32 line;
+  gint32 col;
+  gint32 var_id;
+  gint32 klass;
+  gboolean has_class;
+} NodeFields;
+
+typedef struct
+{
+  const char *what;
+  const char *empty;
+  const char *too_deep;
+  guint max_depth;
+  /* one node struct: FALSE for bytes the generated code refuses (this
+   * includes a missing required kind) */
+  gboolean (*get_fields) (RthunkCodecIn *in, NodeFields *f, GArray *children);
+  /* NULL with @error set for a node rthunk-wire.c refuses, without it for
+   * one the codec leaves to the generated code */
+  gpointer (*build) (const NodeFields *f, const GArray *children, gpointer *built,
+                     gpointer user_data, guint index, GError **error);
+  /* fields other than 1; NULL: skipped */
+  gboolean (*other_field) (RthunkCodecIn *in, guint8 type, gint16 id, gpointer user_data);
+} NodeListKind;
+
+/* Field 1 of the struct, its list header read: @n nodes into @built. */
+static gboolean
+get_node_list (RthunkCodecIn       *in,
+               const NodeListKind  *kind,
+               guint32              n,
+               guint                max_nodes,
+               GPtrArray           *built,
+               gpointer             user_data,
+               GError             **refused)
+{
+  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gboolean ok = TRUE;
+  Tree tree;
+
+  if (n > max_nodes)
+    g_set_error (refused, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                 _("the AST has %u nodes, more than the limit of %u"), n, max_nodes);
+  tree_init (&tree, kind->what, kind->too_deep, *refused == NULL ? n : 0, kind->max_depth);
+  for (guint32 k = 0; ok && k < n; k++)
+    {
+      NodeFields f;
+      gpointer node;
+
+      ok = kind->get_fields (in, &f, children);
+      if (!ok || *refused != NULL || !tree_link (&tree, k, children, refused))
+        continue;
+      node = kind->build (&f, children, built->pdata, user_data, k, refused);
+      ok = node != NULL || *refused != NULL;
+      if (node != NULL)
+        g_ptr_array_add (built, node);
+    }
+  if (ok && *refused == NULL && n > 0)
+    tree_all_used (&tree, refused);
+  tree_clear (&tree);
+  return ok;
+}
+
+/* The whole struct: its root (a new reference), or NULL, with @error set
+ * for a tree rthunk-wire.c refuses. */
+static gpointer
+get_tree_struct (RthunkCodecIn       *in,
+                 const NodeListKind  *kind,
+                 guint                max_nodes,
+                 GPtrArray           *built,
+                 gpointer             user_data,
+                 GError             **error)
+{
+  g_autoptr(GError) refused = NULL;
+  gboolean have_nodes = FALSE;
+  guint8 type;
+  gint16 id;
+
+  for (;;)
+    {
+      gboolean ok;
+      guint32 n;
+
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return NULL;
+      if (type == RTHUNK_CODEC_STOP)
+        break;
+      if (id == 1 && type == RTHUNK_CODEC_LIST)
+        {
+          /* the generated code appends a second list to the first */
+          ok = !have_nodes && rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n) &&
+               get_node_list (in, kind, n, max_nodes, built, user_data, &refused);
+          have_nodes = TRUE;
+        }
+      else if (kind->other_field != NULL)
+        ok = kind->other_field (in, type, id, user_data);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return NULL;
+    }
+  if (refused == NULL && built->len == 0)
+    rthunk_wire_invalid (&refused, kind->what, 0, _(kind->empty));
+  if (refused != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&refused));
+      return NULL;
+    }
+  return g_ptr_array_steal_index (built, built->len - 1);
+}
+
+/* The start of a node struct's loop: the next field, FALSE at its end. */
+static gboolean
+next_node_field (RthunkCodecIn *in,
+                 guint8        *type,
+                 gint16        *id,
+                 gboolean      *ok)
+{
+  *ok = rthunk_codec_get_field (in, type, id);
+  return *ok && *type != RTHUNK_CODEC_STOP;
+}
+
+static void
+node_fields_init (NodeFields *f,
+                  GArray     *children)
+{
+  memset (f, 0, sizeof *f);
+  g_array_set_size (children, 0);
+}
+
+/* ---- ASTs ---------------------------------------------------------------- */
+
+static gboolean
+get_ast_node_fields (RthunkCodecIn *in,
+                     NodeFields    *f,
+                     GArray        *children)
+{
+  guint8 type, b = 0;
+  gint16 id;
+  gboolean ok;
+
+  node_fields_init (f, children);
+  while (next_node_field (in, &type, &id, &ok))
+    {
+      switch (id * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_I32:
+          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
+          break;
+        case 2 * 16 + RTHUNK_CODEC_I64:
+          ok = rthunk_codec_get_i64 (in, &f->i);
+          break;
+        case 3 * 16 + RTHUNK_CODEC_DOUBLE:
+          ok = rthunk_codec_get_double (in, &f->f);
+          break;
+        case 4 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          f->b = b != 0;
+          break;
+        case 5 * 16 + RTHUNK_CODEC_STRING:
+          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
+          break;
+        case 6 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_indices (in, children);
+          break;
+        case 7 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->line);
+          break;
+        case 8 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->col);
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+  return ok && f->has_kind;
+}
+
+/* Wire node kinds (NodeKind) to the library's. */
+static const RthunkNodeKind ast_kinds[] = {
+  [1] = RTHUNK_NODE_INT, [2] = RTHUNK_NODE_FLOAT, [3] = RTHUNK_NODE_STR,
+  [4] = RTHUNK_NODE_BOOL, [5] = RTHUNK_NODE_NIL, [6] = RTHUNK_NODE_SYMBOL,
+  [7] = RTHUNK_NODE_KEYWORD, [8] = RTHUNK_NODE_LIST, [9] = RTHUNK_NODE_VECTOR,
+};
+
+static RthunkNode *
+build_ast_seq (RthunkNodeKind  kind,
+               const GArray   *children,
+               RthunkNode    **built)
+{
+  RthunkNode *stack_items[16] = { NULL };
+  RthunkNode **items = children->len <= G_N_ELEMENTS (stack_items)
+    ? stack_items : g_new (RthunkNode *, children->len);
+  RthunkNode *node;
+
+  for (guint k = 0; k < children->len; k++)
+    items[k] = built[g_array_index (children, gint32, k)];
+  node = rthunk_node_new_seq (kind, items, children->len);
+  if (items != stack_items)
+    g_free (items);
+  return node;
+}
+
+/* Where each node of an Ast being read is, and its source. */
+typedef struct
+{
+  GArray *lines;
+  char *source;
+  GArray *scratch;
+} AstExtra;
+
+static RthunkNode *
+build_ast_node_kind (const NodeFields *f,
+                     const GArray     *children,
+                     RthunkNode      **built,
+                     guint             index,
+                     GError          **error)
+{
+  g_autofree char *text = NULL;
+  RthunkNodeKind kind;
+
+  /* checked in rthunk_wire_read_ast()'s order: children first */
+  if (children->len > 0 && f->kind != 8 && f->kind != 9)
+    return rthunk_wire_invalid (error, "AST", index, _("only a list or a vector has children")), NULL;
+  if (f->kind < 1 || f->kind > 9)
+    return rthunk_wire_invalid (error, "AST", index, _("unknown node kind")), NULL;
+  kind = ast_kinds[f->kind];
+  switch (kind)
+    {
+    case RTHUNK_NODE_INT:
+      return rthunk_node_new_int (f->i);
+    case RTHUNK_NODE_FLOAT:
+      return rthunk_node_new_float (f->f);
+    case RTHUNK_NODE_BOOL:
+      return rthunk_node_new_bool (f->b);
+    case RTHUNK_NODE_NIL:
+      return rthunk_node_new_nil ();
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      if (!f->has_text)
+        return rthunk_wire_invalid (error, "AST", index, _("text is missing")), NULL;
+      if ((text = get_text (f->text, f->text_len, index, "AST", error)) == NULL)
+        return NULL;
+      return rthunk_node_new_text (kind, text);
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+    default:
+      return build_ast_seq (kind, children, built);
+    }
+}
+
+static gpointer
+build_ast_node (const NodeFields *f,
+                const GArray     *children,
+                gpointer         *built,
+                gpointer          user_data,
+                guint             index,
+                GError          **error)
+{
+  AstExtra *extra = user_data;
+  RthunkNode *node = build_ast_node_kind (f, children, (RthunkNode **) built, index, error);
+  gint32 pos[2] = { MAX (f->line, 0), MAX (f->col, 0) };
+
+  if (node != NULL)
+    g_array_append_vals (extra->lines, pos, 2);
+  return node;
+}
+
+static gboolean get_type_node_fields (RthunkCodecIn *in, NodeFields *f, GArray *children);
+
+/* A TypeTerm inside an Ast: not built, only read as far as the generated
+ * code reads it (the lists' element types, each node's required kind). */
+static gboolean
+skip_type_term (RthunkCodecIn *in,
+                GArray        *scratch)
+{
+  guint8 type;
+  gint16 id;
+  guint32 n;
+
+  for (;;)
+    {
+      if (!rthunk_codec_get_field (in, &type, &id))
+        return FALSE;
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      if (id != 1 || type != RTHUNK_CODEC_LIST)
+        {
+          if (!rthunk_codec_skip (in, type))
+            return FALSE;
+          continue;
+        }
+      if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+        return FALSE;
+      for (guint32 k = 0; k < n; k++)
+        {
+          NodeFields f;
+
+          if (!get_type_node_fields (in, &f, scratch))
+            return FALSE;
+        }
+    }
+}
+
+static gboolean
+get_ast_other_field (RthunkCodecIn *in,
+                     guint8         type,
+                     gint16         id,
+                     gpointer       user_data)
+{
+  AstExtra *extra = user_data;
+  const guint8 *data;
+  guint32 len, n;
+
+  if (id == 2 && type == RTHUNK_CODEC_LIST)
+    {
+      if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
+        return FALSE;
+      for (guint32 k = 0; k < n; k++)
+        if (!skip_type_term (in, extra->scratch))
+          return FALSE;
+      return TRUE;
+    }
+  if (id == 3 && type == RTHUNK_CODEC_STRING)
+    {
+      if (!rthunk_codec_get_binary (in, &data, &len))
+        return FALSE;
+      g_free (extra->source);
+      extra->source = g_strndup ((const char *) data, len);
+      return TRUE;
+    }
+  return rthunk_codec_skip (in, type);
+}
+
+static const NodeListKind ast_list = {
+  "AST", N_("the AST is empty"), N_("the AST nests too deeply"), RTHUNK_NODE_MAX_DEPTH,
+  get_ast_node_fields, build_ast_node, get_ast_other_field,
+};
+
+RthunkNode *
+rthunk_codec_get_ast (RthunkCodecIn  *in,
+                      guint           max_nodes,
+                      GError        **error)
+{
+  return rthunk_codec_get_ast_nodes (in, max_nodes, NULL, error);
+}
+
+RthunkNode *
+rthunk_codec_get_ast_nodes (RthunkCodecIn  *in,
+                            guint           max_nodes,
+                            GPtrArray     **nodes,
+                            GError        **error)
+{
+  g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GArray) scratch = g_array_new (FALSE, FALSE, sizeof (gint32));
+  AstExtra extra = { lines, NULL, scratch };
+  RthunkNode *root;
+  const char *interned;
+
+  root = get_tree_struct (in, &ast_list, max_nodes, built, &extra, error);
+  if (root == NULL)
+    {
+      g_free (extra.source);
+      return NULL;
+    }
+  interned = g_intern_string (extra.source != NULL && g_utf8_validate (extra.source, -1, NULL)
+                              ? extra.source : "<remote>");
+  g_free (extra.source);
+  /* the root is no longer in @built: it is node built->len */
+  for (guint k = 0; k <= built->len; k++)
+    rthunk_node_set_position_interned (k < built->len ? g_ptr_array_index (built, k) : root, interned,
+                                       g_array_index (lines, gint32, 2 * k),
+                                       g_array_index (lines, gint32, 2 * k + 1));
+  if (nodes != NULL)
+    {
+      g_ptr_array_add (built, rthunk_node_ref (root));
+      *nodes = g_steal_pointer (&built);
+    }
+  return root;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+static gboolean
+get_value_node_fields (RthunkCodecIn *in,
+                       NodeFields    *f,
+                       GArray        *items)
+{
+  guint8 type, b = 0;
+  gint16 id;
+  gboolean ok;
+
+  node_fields_init (f, items);
+  while (next_node_field (in, &type, &id, &ok))
+    {
+      switch (id * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_I32:
+          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
+          break;
+        case 2 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          f->b = b != 0;
+          break;
+        case 3 * 16 + RTHUNK_CODEC_I64:
+          ok = rthunk_codec_get_i64 (in, &f->i);
+          break;
+        case 4 * 16 + RTHUNK_CODEC_DOUBLE:
+          ok = rthunk_codec_get_double (in, &f->f);
+          break;
+        case 5 * 16 + RTHUNK_CODEC_STRING:
+          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
+          break;
+        case 6 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_indices (in, items);
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+  return ok && f->has_kind;
+}
+
+static gpointer
+build_value_node (const NodeFields *f,
+                  const GArray     *items,
+                  gpointer         *built,
+                  gpointer          user_data,
+                  guint             index,
+                  GError          **error)
+{
+  char *text;
+
+  if (items->len > 0 && f->kind != 6)
+    return rthunk_wire_invalid (error, "value", index, _("only a list has items")), NULL;
+  switch (f->kind)
+    {
+    case 1:
+      return rthunk_value_new_nil ();
+    case 2:
+      return rthunk_value_new_bool (f->b);
+    case 3:
+      return rthunk_value_new_int (f->i);
+    case 4:
+      return rthunk_value_new_float (f->f);
+    case 5:
+      if (!f->has_text)
+        return rthunk_wire_invalid (error, "value", index, _("text is missing")), NULL;
+      if ((text = get_text (f->text, f->text_len, index, "value", error)) == NULL)
+        return NULL;
+      return rthunk_value_new_str_take (text);
+    case 6:
+      {
+        RthunkValue **list = g_new (RthunkValue *, MAX (items->len, 1));
+
+        for (guint k = 0; k < items->len; k++)
+          list[k] = rthunk_value_ref (built[g_array_index (items, gint32, k)]);
+        return rthunk_value_new_list_take (list, items->len);
+      }
+    default:
+      rthunk_wire_invalid (error, "value", index, _("this kind of value cannot be received"));
+      return NULL;
+    }
+}
+
+static const NodeListKind value_list = {
+  "value", N_("the value is empty"), N_("the value nests too deeply"), RTHUNK_WIRE_MAX_VALUE_DEPTH,
+  get_value_node_fields, build_value_node, NULL,
+};
+
+RthunkValue *
+rthunk_codec_get_value (RthunkCodecIn  *in,
+                        GError        **error)
+{
+  /* a lone int, the commonest answer, as every writer here puts it:
+   * nodes = [{ kind = INT, intValue }] */
+  static const guint8 lone_int[] = {
+    RTHUNK_CODEC_LIST, 0, 1, RTHUNK_CODEC_STRUCT, 0, 0, 0, 1,
+    RTHUNK_CODEC_I32, 0, 1, 0, 0, 0, 3, RTHUNK_CODEC_I64, 0, 3,
+  };
+  g_autoptr(GPtrArray) built = NULL;
+
+  if (rthunk_codec_need (in, sizeof lone_int + 10) && memcmp (in->pos, lone_int, sizeof lone_int) == 0 &&
+      in->pos[sizeof lone_int + 8] == RTHUNK_CODEC_STOP && in->pos[sizeof lone_int + 9] == RTHUNK_CODEC_STOP)
+    {
+      guint64 be;
+
+      memcpy (&be, in->pos + sizeof lone_int, 8);
+      in->pos += sizeof lone_int + 10;
+      return rthunk_value_new_int ((gint64) GUINT64_FROM_BE (be));
+    }
+  built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  return get_tree_struct (in, &value_list, G_MAXUINT, built, NULL, error);
+}
+
+/* ---- types --------------------------------------------------------------- */
+
+static gboolean
+get_type_node_fields (RthunkCodecIn *in,
+                      NodeFields    *f,
+                      GArray        *children)
+{
+  guint8 type;
+  gint16 id;
+  gboolean ok;
+
+  node_fields_init (f, children);
+  while (next_node_field (in, &type, &id, &ok))
+    {
+      switch (id * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_I32:
+          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
+          break;
+        case 2 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &f->var_id);
+          break;
+        case 3 * 16 + RTHUNK_CODEC_I32:
+          ok = f->has_class = rthunk_codec_get_i32 (in, &f->klass);
+          break;
+        case 4 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_indices (in, children);
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+  return ok && f->has_kind;
+}
+
+static RthunkType *
+build_type_func (const GArray  *children,
+                 RthunkType   **built)
+{
+  guint n = children->len;
+  RthunkType *params[16] = { NULL };
+  RthunkType **p = n <= G_N_ELEMENTS (params) ? params : g_new (RthunkType *, n);
+  RthunkType *func;
+
+  for (guint k = 0; k + 1 < n; k++)
+    p[k] = built[g_array_index (children, gint32, k)];
+  func = rthunk_type_new_func (p, n - 1, built[g_array_index (children, gint32, n - 1)]);
+  if (p != params)
+    g_free (p);
+  return func;
+}
+
+static gpointer
+build_type_node (const NodeFields *f,
+                 const GArray     *children,
+                 gpointer         *built,
+                 gpointer          user_data,
+                 guint             index,
+                 GError          **error)
+{
+  GHashTable *vars = user_data;
+  guint n = children->len;
+
+  switch (f->kind)
+    {
+    case 1:
+      {
+        RthunkType *var = g_hash_table_lookup (vars, GINT_TO_POINTER (f->var_id));
+        guint klass = f->has_class ? (guint) f->klass : 0;
+
+        if (n != 0 || klass > RTHUNK_TYPE_CLASS_ORD || f->var_id < 0)
+          return rthunk_wire_invalid (error, "type", index, _("malformed type variable")), NULL;
+        if (var == NULL)
+          {
+            var = rthunk_type_new_var (f->var_id, klass);
+            g_hash_table_insert (vars, GINT_TO_POINTER (f->var_id), var);
+          }
+        return rthunk_type_ref (var);
+      }
+    case 2: case 3: case 4: case 5: case 6:
+      if (n != 0)
+        return rthunk_wire_invalid (error, "type", index, _("a basic type has no children")), NULL;
+      return rthunk_type_new_basic ((RthunkTypeKind) (f->kind - 1));
+    case 7:
+      if (n != 1)
+        return rthunk_wire_invalid (error, "type", index, _("a list type has one child")), NULL;
+      return rthunk_type_new_list (((RthunkType **) built)[g_array_index (children, gint32, 0)]);
+    case 8:
+      if (n < 1)
+        return rthunk_wire_invalid (error, "type", index, _("a function type needs a result")), NULL;
+      return build_type_func (children, (RthunkType **) built);
+    default:
+      return rthunk_wire_invalid (error, "type", index, _("unknown type kind")), NULL;
+    }
+}
+
+static const NodeListKind type_list = {
+  "type", N_("the type is empty"), N_("the type nests too deeply"), 64,
+  get_type_node_fields, build_type_node, NULL,
+};
+
+RthunkType *
+rthunk_codec_get_type (RthunkCodecIn  *in,
+                       GError        **error)
+{
+  g_autoptr(GPtrArray) built = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
+  g_autoptr(GHashTable) vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+
+  return get_tree_struct (in, &type_list, G_MAXUINT, built, vars, error);
+}
+
+/* ---- writing primitives -------------------------------------------------- */
+
+void
+rthunk_codec_put_u8 (GByteArray *out,
+                     guint8      v)
+{
+  g_byte_array_append (out, &v, 1);
+}
+
+void
+rthunk_codec_put_i16 (GByteArray *out,
+                      gint16      v)
+{
+  guint16 be = GUINT16_TO_BE ((guint16) v);
+
+  g_byte_array_append (out, (const guint8 *) &be, 2);
+}
+
+void
+rthunk_codec_put_i32 (GByteArray *out,
+                      gint32      v)
+{
+  guint32 be = GUINT32_TO_BE ((guint32) v);
+
+  g_byte_array_append (out, (const guint8 *) &be, 4);
+}
+
+void
+rthunk_codec_put_i64 (GByteArray *out,
+                      gint64      v)
+{
+  guint64 be = GUINT64_TO_BE ((guint64) v);
+
+  g_byte_array_append (out, (const guint8 *) &be, 8);
+}
+
+void
+rthunk_codec_put_double (GByteArray *out,
+                         double      v)
+{
+  gint64 bits;
+
+  memcpy (&bits, &v, sizeof bits);
+  rthunk_codec_put_i64 (out, bits);
+}
+
+void
+rthunk_codec_put_binary (GByteArray *out,
+                         const void *data,
+                         gsize       len)
+{
+  rthunk_codec_put_i32 (out, (gint32) len);
+  if (len > 0)
+    g_byte_array_append (out, data, (guint) len);
+}
+
+void
+rthunk_codec_put_string (GByteArray *out,
+                         const char *text)
+{
+  rthunk_codec_put_binary (out, text, text != NULL ? strlen (text) : 0);
+}
+
+void
+rthunk_codec_put_field (GByteArray *out,
+                        guint8      type,
+                        gint16      id)
+{
+  guint8 head[3] = { type, (guint8) ((guint16) id >> 8), (guint8) id };
+
+  g_byte_array_append (out, head, 3);
+}
+
+void
+rthunk_codec_put_stop (GByteArray *out)
+{
+  rthunk_codec_put_u8 (out, RTHUNK_CODEC_STOP);
+}
+
+void
+rthunk_codec_put_list (GByteArray *out,
+                       guint8      elem_type,
+                       guint32     count)
+{
+  rthunk_codec_put_u8 (out, elem_type);
+  rthunk_codec_put_i32 (out, (gint32) count);
+}
+
+void
+rthunk_codec_put_message (GByteArray *out,
+                          const char *name,
+                          guint8      type,
+                          gint32      seqid)
+{
+  rthunk_codec_put_i32 (out, (gint32) (0x80010000u | type));
+  rthunk_codec_put_string (out, name);
+  rthunk_codec_put_i32 (out, seqid);
+}
+
+/* ---- writing trees ------------------------------------------------------- */
+
+/* A list<i32> field of child indices. */
+static void
+put_indices (GByteArray   *out,
+             gint16        id,
+             const gint32 *indices,
+             guint         n)
+{
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, id);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_I32, n);
+  for (guint k = 0; k < n; k++)
+    rthunk_codec_put_i32 (out, indices[k]);
+}
+
+/* The fields of one node gathered on the stack and appended at once: one
+ * g_byte_array_append() a node rather than one a field (~150 instructions
+ * each). */
+typedef struct
+{
+  guint8 b[128];
+  guint n;
+} Scratch;
+
+static inline void
+scratch_flush (Scratch    *s,
+               GByteArray *out)
+{
+  if (s->n > 0)
+    g_byte_array_append (out, s->b, s->n);
+  s->n = 0;
+}
+
+/* Room for @n more bytes. */
+static inline void
+scratch_room (Scratch    *s,
+              GByteArray *out,
+              guint       n)
+{
+  if (s->n + n > sizeof s->b)
+    scratch_flush (s, out);
+}
+
+static inline void
+scratch_field (Scratch *s,
+               guint8   type,
+               gint16   id)
+{
+  s->b[s->n++] = type;
+  s->b[s->n++] = (guint8) ((guint16) id >> 8);
+  s->b[s->n++] = (guint8) id;
+}
+
+static inline void
+scratch_i32 (Scratch *s,
+             gint32   v)
+{
+  guint32 be = GUINT32_TO_BE ((guint32) v);
+
+  memcpy (s->b + s->n, &be, 4);
+  s->n += 4;
+}
+
+static inline void
+scratch_i64 (Scratch *s,
+             gint64   v)
+{
+  guint64 be = GUINT64_TO_BE ((guint64) v);
+
+  memcpy (s->b + s->n, &be, 8);
+  s->n += 8;
+}
+
+/* A field of child indices. */
+static void
+scratch_indices (Scratch      *s,
+                 GByteArray   *out,
+                 gint16        id,
+                 const gint32 *indices,
+                 guint         n)
+{
+  scratch_room (s, out, 8);
+  scratch_field (s, RTHUNK_CODEC_LIST, id);
+  s->b[s->n++] = RTHUNK_CODEC_I32;
+  scratch_i32 (s, (gint32) n);
+  for (guint k = 0; k < n; k++)
+    {
+      scratch_room (s, out, 4);
+      scratch_i32 (s, indices[k]);
+    }
+}
+
+typedef struct
+{
+  GByteArray *nodes;          /* the encoded node structs */
+  guint n_nodes;
+  GHashTable *node_types;
+  GHashTable *type_index;     /* type string → index */
+  GHashTable *type_seen;      /* a type term (pruned) → its index */
+  GByteArray *types;          /* the encoded TypeTerm structs */
+} AstOut;
+
+static gint32
+intern_type (AstOut     *a,
+             RthunkType *type)
+{
+  gpointer term = rthunk_type_prune (type);
+  g_autofree char *key = NULL;
+  gpointer index;
+  guint n = g_hash_table_size (a->type_index);
+
+  /* the same term again (basic types are one term each) needs no printing;
+   * equal types that are other terms are found by their printed form */
+  if (g_hash_table_lookup_extended (a->type_seen, term, NULL, &index))
+    return GPOINTER_TO_INT (index);
+  key = rthunk_type_to_string (type);
+  if (!g_hash_table_lookup_extended (a->type_index, key, NULL, &index))
+    {
+      rthunk_codec_put_type (a->types, type);
+      index = GINT_TO_POINTER (n);
+      g_hash_table_insert (a->type_index, g_steal_pointer (&key), index);
+    }
+  g_hash_table_insert (a->type_seen, term, index);
+  return GPOINTER_TO_INT (index);
+}
+
+static gint32
+put_ast_node (AstOut     *a,
+              RthunkNode *node)
+{
+  static const gint32 wire_kinds[] = {
+    [RTHUNK_NODE_INT] = 1, [RTHUNK_NODE_FLOAT] = 2, [RTHUNK_NODE_STR] = 3,
+    [RTHUNK_NODE_BOOL] = 4, [RTHUNK_NODE_NIL] = 5, [RTHUNK_NODE_SYMBOL] = 6,
+    [RTHUNK_NODE_KEYWORD] = 7, [RTHUNK_NODE_LIST] = 8, [RTHUNK_NODE_VECTOR] = 9,
+  };
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  GByteArray *out = a->nodes;
+  gint32 stack_children[16];
+  gint32 *children = NULL;
+  guint n = 0;
+  RthunkType *type;
+  Scratch sc;
+
+  if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
+    {
+      n = rthunk_node_get_n_items (node);
+      children = n <= G_N_ELEMENTS (stack_children) ? stack_children : g_new (gint32, n);
+      for (guint k = 0; k < n; k++)
+        children[k] = put_ast_node (a, rthunk_node_get_item (node, k));
+    }
+  sc.n = 0;
+  type = a->node_types != NULL ? g_hash_table_lookup (a->node_types, node) : NULL;
+  scratch_field (&sc, RTHUNK_CODEC_I32, 1);
+  scratch_i32 (&sc, kind < G_N_ELEMENTS (wire_kinds) ? wire_kinds[kind] : 9);
+  switch (kind)
+    {
+    case RTHUNK_NODE_INT:
+      scratch_field (&sc, RTHUNK_CODEC_I64, 2);
+      scratch_i64 (&sc, rthunk_node_get_int (node));
+      break;
+    case RTHUNK_NODE_FLOAT:
+      {
+        double f = rthunk_node_get_float (node);
+        gint64 bits;
+
+        memcpy (&bits, &f, sizeof bits);
+        scratch_field (&sc, RTHUNK_CODEC_DOUBLE, 3);
+        scratch_i64 (&sc, bits);
+      }
+      break;
+    case RTHUNK_NODE_BOOL:
+      scratch_field (&sc, RTHUNK_CODEC_BOOL, 4);
+      sc.b[sc.n++] = rthunk_node_get_bool (node) ? 1 : 0;
+      break;
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      {
+        const char *text = rthunk_node_get_text (node);
+        gsize len = strlen (text);
+
+        scratch_field (&sc, RTHUNK_CODEC_STRING, 5);
+        scratch_i32 (&sc, (gint32) len);
+        if (len <= sizeof sc.b - sc.n - 40)
+          {
+            memcpy (sc.b + sc.n, text, len);
+            sc.n += (guint) len;
+          }
+        else
+          {
+            scratch_flush (&sc, out);
+            g_byte_array_append (out, (const guint8 *) text, (guint) len);
+          }
+      }
+      break;
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      scratch_indices (&sc, out, 6, children, n);
+      break;
+    case RTHUNK_NODE_NIL:
+    default:
+      break;
+    }
+  scratch_room (&sc, out, 22);
+  scratch_field (&sc, RTHUNK_CODEC_I32, 7);
+  scratch_i32 (&sc, (gint32) rthunk_node_get_line (node));
+  scratch_field (&sc, RTHUNK_CODEC_I32, 8);
+  scratch_i32 (&sc, (gint32) rthunk_node_get_col (node));
+  if (type != NULL)
+    {
+      scratch_field (&sc, RTHUNK_CODEC_I32, 9);
+      scratch_i32 (&sc, intern_type (a, type));
+    }
+  sc.b[sc.n++] = RTHUNK_CODEC_STOP;
+  scratch_flush (&sc, out);
+  if (children != stack_children)
+    g_free (children);
+  return (gint32) a->n_nodes++;
+}
+
+void
+rthunk_codec_put_ast (GByteArray *out,
+                      RthunkNode *root,
+                      GHashTable *node_types)
+{
+  AstOut a = { g_byte_array_new (), 0, node_types, NULL, NULL, g_byte_array_new () };
+
+  a.type_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  a.type_seen = g_hash_table_new (NULL, NULL);
+  put_ast_node (&a, root);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, a.n_nodes);
+  g_byte_array_append (out, a.nodes->data, a.nodes->len);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 2);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, g_hash_table_size (a.type_index));
+  g_byte_array_append (out, a.types->data, a.types->len);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 3);
+  rthunk_codec_put_string (out, rthunk_node_get_source (root));
+  rthunk_codec_put_stop (out);
+  g_hash_table_unref (a.type_index);
+  g_hash_table_unref (a.type_seen);
+  g_byte_array_unref (a.nodes);
+  g_byte_array_unref (a.types);
+}
+
+/* About what one value node takes on the wire beyond its text and items,
+ * as rthunk-wire.c counts it. */
+#define VALUE_NODE_BYTES 24
+
+static gboolean
+put_value_node (GByteArray   *out,
+                RthunkValue  *value,
+                guint         depth,
+                gsize        *left,
+                guint        *n_nodes,
+                GError      **error)
+{
+  RthunkValueKind kind = rthunk_value_get_kind (value);
+  gsize cost = VALUE_NODE_BYTES;
+  gint32 stack_items[16];
+  gint32 *items = NULL;
+  gsize n = 0;
+
+  if (depth > RTHUNK_WIRE_MAX_VALUE_DEPTH)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the value nests deeper than %d levels"), RTHUNK_WIRE_MAX_VALUE_DEPTH);
+      return FALSE;
+    }
+  if (kind == RTHUNK_VALUE_STR)
+    cost += strlen (rthunk_value_get_str (value));
+  else if (kind == RTHUNK_VALUE_LIST)
+    cost += 4 * rthunk_value_get_length (value);
+  if (cost > *left)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the value is too large to send in one frame: keep it where it is "
+                     "(remote :ref …) and send something smaller made from it"));
+      return FALSE;
+    }
+  *left -= cost;
+  if (kind == RTHUNK_VALUE_PENDING)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("a pending value cannot travel yet: await it first"));
+      return FALSE;
+    }
+  if (kind == RTHUNK_VALUE_LIST)
+    {
+      n = rthunk_value_get_length (value);
+      items = n <= G_N_ELEMENTS (stack_items) ? stack_items : g_new (gint32, n);
+      for (gsize k = 0; k < n; k++)
+        {
+          if (!put_value_node (out, rthunk_value_get_item (value, k), depth + 1, left, n_nodes, error))
+            {
+              if (items != stack_items)
+                g_free (items);
+              return FALSE;
+            }
+          items[k] = (gint32) *n_nodes - 1;
+        }
+    }
+  if (kind == RTHUNK_VALUE_NIL || kind == RTHUNK_VALUE_BOOL || kind == RTHUNK_VALUE_INT ||
+      kind == RTHUNK_VALUE_FLOAT)
+    {
+      /* a scalar node: gathered, appended at once */
+      Scratch sc;
+      gint64 bits;
+      double f;
+
+      sc.n = 0;
+      scratch_field (&sc, RTHUNK_CODEC_I32, 1);
+      switch (kind)
+        {
+        case RTHUNK_VALUE_NIL:
+          scratch_i32 (&sc, 1);
+          break;
+        case RTHUNK_VALUE_BOOL:
+          scratch_i32 (&sc, 2);
+          scratch_field (&sc, RTHUNK_CODEC_BOOL, 2);
+          sc.b[sc.n++] = rthunk_value_get_bool (value) ? 1 : 0;
+          break;
+        case RTHUNK_VALUE_INT:
+          scratch_i32 (&sc, 3);
+          scratch_field (&sc, RTHUNK_CODEC_I64, 3);
+          scratch_i64 (&sc, rthunk_value_get_int (value));
+          break;
+        default:
+          f = rthunk_value_get_float (value);
+          memcpy (&bits, &f, sizeof bits);
+          scratch_i32 (&sc, 4);
+          scratch_field (&sc, RTHUNK_CODEC_DOUBLE, 4);
+          scratch_i64 (&sc, bits);
+          break;
+        }
+      sc.b[sc.n++] = RTHUNK_CODEC_STOP;
+      scratch_flush (&sc, out);
+      (*n_nodes)++;
+      return TRUE;
+    }
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  switch (kind)
+    {
+    case RTHUNK_VALUE_STR:
+      rthunk_codec_put_i32 (out, 5);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
+      rthunk_codec_put_string (out, rthunk_value_get_str (value));
+      break;
+    case RTHUNK_VALUE_LIST:
+      rthunk_codec_put_i32 (out, 6);
+      put_indices (out, 6, items, (guint) n);
+      break;
+    case RTHUNK_VALUE_FUNC:
+    default:
+      rthunk_codec_put_i32 (out, 7);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
+      rthunk_codec_put_string (out, rthunk_value_get_name (value));
+      break;
+    }
+  rthunk_codec_put_stop (out);
+  if (items != NULL && items != stack_items)
+    g_free (items);
+  (*n_nodes)++;
+  return TRUE;
+}
+
+gboolean
+rthunk_codec_put_value (GByteArray   *out,
+                        RthunkValue  *value,
+                        gsize         max_bytes,
+                        GError      **error)
+{
+  guint start = out->len;
+  guint count_at, n_nodes = 0;
+  gsize left = max_bytes;
+  guint32 be;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 0);
+  count_at = out->len - 4;
+  if (!put_value_node (out, value, 0, &left, &n_nodes, error))
+    {
+      g_byte_array_set_size (out, start);
+      return FALSE;
+    }
+  be = GUINT32_TO_BE (n_nodes);
+  memcpy (out->data + count_at, &be, 4);
+  rthunk_codec_put_stop (out);
+  return TRUE;
+}
+
+static gint32
+put_type_node (GByteArray  *out,
+               RthunkType  *type,
+               GHashTable **var_ids,
+               guint       *n_nodes)
+{
+  RthunkTypeKind kind = rthunk_type_get_kind (type);
+  guint n = rthunk_type_get_n_children (type);
+  gint32 stack_children[16];
+  gint32 *children = n <= G_N_ELEMENTS (stack_children) ? stack_children : g_new (gint32, n);
+
+  Scratch sc;
+
+  for (guint k = 0; k < n; k++)
+    children[k] = put_type_node (out, rthunk_type_get_child (type, k), var_ids, n_nodes);
+  sc.n = 0;
+  scratch_field (&sc, RTHUNK_CODEC_I32, 1);
+  scratch_i32 (&sc, (gint32) kind + 1);                /* the wire numbers from 1 */
+  if (kind == RTHUNK_TYPE_VAR)
+    {
+      gpointer key = rthunk_type_prune (type);
+      gpointer id;
+
+      if (*var_ids == NULL)
+        *var_ids = g_hash_table_new (NULL, NULL);     /* most types have no variable */
+      if (!g_hash_table_lookup_extended (*var_ids, key, NULL, &id))
+        {
+          id = GUINT_TO_POINTER (g_hash_table_size (*var_ids));
+          g_hash_table_insert (*var_ids, key, id);
+        }
+      scratch_field (&sc, RTHUNK_CODEC_I32, 2);
+      scratch_i32 (&sc, (gint32) GPOINTER_TO_UINT (id));
+      scratch_field (&sc, RTHUNK_CODEC_I32, 3);
+      scratch_i32 (&sc, (gint32) rthunk_type_get_class (type));
+    }
+  if (n > 0)
+    scratch_indices (&sc, out, 4, children, n);
+  scratch_room (&sc, out, 1);
+  sc.b[sc.n++] = RTHUNK_CODEC_STOP;
+  scratch_flush (&sc, out);
+  if (children != stack_children)
+    g_free (children);
+  return (gint32) (*n_nodes)++;
+}
+
+void
+rthunk_codec_put_type (GByteArray *out,
+                       RthunkType *type)
+{
+  g_autoptr(GHashTable) var_ids = NULL;
+  guint count_at, n_nodes = 0;
+  guint32 be;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 0);
+  count_at = out->len - 4;
+  put_type_node (out, type, &var_ids, &n_nodes);
+  be = GUINT32_TO_BE (n_nodes);
+  memcpy (out->data + count_at, &be, 4);
+  rthunk_codec_put_stop (out);
+}
+
+gboolean
+rthunk_codec_message_position (const char  *message,
+                               char       **source,
+                               gint32      *line,
+                               gint32      *col)
+{
+  const char *end = strstr (message, ": error: ");
+  g_autofree char *head = NULL;
+  char *c, *l;
+
+  if (end == NULL)
+    return FALSE;
+  head = g_strndup (message, end - message);
+  if ((c = strrchr (head, ':')) == NULL)
+    return FALSE;
+  *c++ = '\0';
+  if ((l = strrchr (head, ':')) == NULL)
+    return FALSE;
+  *l++ = '\0';
+  *line = (gint32) g_ascii_strtoll (l, NULL, 10);
+  *col = (gint32) g_ascii_strtoll (c, NULL, 10);
+  *source = g_strdup (head);
+  return TRUE;
+}
+
+void
+rthunk_codec_put_error_info (GByteArray   *out,
+                             const GError *error)
+{
+  g_autofree char *source = NULL;
+  gint32 line, col;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  rthunk_codec_put_i32 (out, error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INTERNAL);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 2);
+  rthunk_codec_put_string (out, error->message);
+  if (rthunk_codec_message_position (error->message, &source, &line, &col))
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 3);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+      rthunk_codec_put_string (out, source);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
+      rthunk_codec_put_i32 (out, line);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 3);
+      rthunk_codec_put_i32 (out, col);
+      rthunk_codec_put_stop (out);
+    }
+  rthunk_codec_put_stop (out);
+}

@@ -1,0 +1,701 @@
+/* rthunk-wire.c — ASTs, values and types to and from the wire
+ *
+ * Trees travel as flat node lists, children before parents, root last.
+ * Reading checks every index (earlier nodes only, each used exactly once,
+ * so the list is a tree and cannot blow up by sharing), every kind's
+ * required fields, UTF-8 text and the nesting depth.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-wire.h"
+#include "rthunk-error.h"
+#include "rthunk-node.h"
+#include "rthunk-type-private.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+
+/* Sets @error to INVALID_REQUEST "invalid WHAT: node INDEX: MESSAGE" (the
+ * codec's readers refuse a tree with the same words); returns FALSE. */
+gboolean
+rthunk_wire_invalid (GError     **error,
+                     const char  *what,
+                     guint        index,
+                     const char  *message)
+{
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+               _("invalid %s: node %u: %s"), what, index, message);
+  return FALSE;
+}
+
+/* Checks that @children of node @index name earlier, unused nodes, and
+ * marks them used. */
+static gboolean
+check_children (const GArray *children,
+                guint         index,
+                guint8       *used,
+                const char   *what,
+                GError      **error)
+{
+  for (guint k = 0; k < children->len; k++)
+    {
+      gint32 child = g_array_index (children, gint32, k);
+
+      if (child < 0 || (guint) child >= index)
+        return rthunk_wire_invalid (error, what, index, _("a child index must name an earlier node"));
+      if (used[child])
+        return rthunk_wire_invalid (error, what, index, _("a node is used twice"));
+      used[child] = 1;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_all_used (const guint8 *used,
+                guint         n,
+                const char   *what,
+                GError      **error)
+{
+  for (guint k = 0; k + 1 < n; k++)
+    if (!used[k])
+      return rthunk_wire_invalid (error, what, k, _("the node is not part of the tree"));
+  return TRUE;
+}
+
+static gboolean
+check_text (const char  *text,
+            guint        index,
+            const char  *what,
+            GError     **error)
+{
+  if (text == NULL)
+    return rthunk_wire_invalid (error, what, index, _("text is missing"));
+  if (!g_utf8_validate (text, -1, NULL))
+    return rthunk_wire_invalid (error, what, index, _("text is not valid UTF-8"));
+  return TRUE;
+}
+
+/* ---- ASTs -------------------------------------------------------------- */
+
+typedef struct
+{
+  RthunkWireAst *ast;
+  GHashTable *node_types;
+  GHashTable *type_index;     /* type string → index in ast->types */
+} AstWriter;
+
+static gint32
+intern_type (AstWriter  *writer,
+             RthunkType *type)
+{
+  g_autofree char *key = rthunk_type_to_string (type);
+  gpointer index;
+  RthunkWireTypeTerm *term;
+
+  if (g_hash_table_lookup_extended (writer->type_index, key, NULL, &index))
+    return GPOINTER_TO_INT (index);
+  term = g_object_new (RTHUNK_WIRE_TYPE_TYPE_TERM, NULL);
+  rthunk_wire_fill_type (term, type);
+  g_ptr_array_add (writer->ast->types, term);
+  g_hash_table_insert (writer->type_index, g_steal_pointer (&key),
+                       GINT_TO_POINTER (writer->ast->types->len - 1));
+  return writer->ast->types->len - 1;
+}
+
+static gint32
+write_node (AstWriter  *writer,
+            RthunkNode *node)
+{
+  RthunkWireAstNode *wire = g_object_new (RTHUNK_WIRE_TYPE_AST_NODE, NULL);
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  RthunkType *type;
+
+  if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
+    {
+      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+        {
+          gint32 child = write_node (writer, rthunk_node_get_item (node, k));
+
+          g_array_append_val (wire->children, child);
+        }
+      wire->__isset_children = TRUE;
+    }
+  switch (kind)
+    {
+    case RTHUNK_NODE_INT:
+      wire->kind = RTHUNK_WIRE_NODE_KIND_INT;
+      wire->intValue = rthunk_node_get_int (node);
+      wire->__isset_intValue = TRUE;
+      break;
+    case RTHUNK_NODE_FLOAT:
+      wire->kind = RTHUNK_WIRE_NODE_KIND_FLOAT;
+      wire->floatValue = rthunk_node_get_float (node);
+      wire->__isset_floatValue = TRUE;
+      break;
+    case RTHUNK_NODE_BOOL:
+      wire->kind = RTHUNK_WIRE_NODE_KIND_BOOL;
+      wire->boolValue = rthunk_node_get_bool (node);
+      wire->__isset_boolValue = TRUE;
+      break;
+    case RTHUNK_NODE_NIL:
+      wire->kind = RTHUNK_WIRE_NODE_KIND_NIL;
+      break;
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      wire->kind = kind == RTHUNK_NODE_STR ? RTHUNK_WIRE_NODE_KIND_STR
+                 : kind == RTHUNK_NODE_SYMBOL ? RTHUNK_WIRE_NODE_KIND_SYMBOL
+                 : RTHUNK_WIRE_NODE_KIND_KEYWORD;
+      wire->text = g_strdup (rthunk_node_get_text (node));
+      wire->__isset_text = TRUE;
+      break;
+    case RTHUNK_NODE_LIST:
+      wire->kind = RTHUNK_WIRE_NODE_KIND_LIST;
+      break;
+    case RTHUNK_NODE_VECTOR:
+    default:
+      wire->kind = RTHUNK_WIRE_NODE_KIND_VECTOR;
+      break;
+    }
+  wire->line = rthunk_node_get_line (node);
+  wire->col = rthunk_node_get_col (node);
+  wire->__isset_line = wire->__isset_col = TRUE;
+  if (writer->node_types != NULL && (type = g_hash_table_lookup (writer->node_types, node)) != NULL)
+    {
+      wire->typeIndex = intern_type (writer, type);
+      wire->__isset_typeIndex = TRUE;
+    }
+  g_ptr_array_add (writer->ast->nodes, wire);
+  return writer->ast->nodes->len - 1;
+}
+
+/* Fills @ast with the tree of @root and, if given, the type of each node. */
+void
+rthunk_wire_fill_ast (RthunkWireAst *ast,
+                      RthunkNode    *root,
+                      GHashTable    *node_types)
+{
+  AstWriter writer = { ast, node_types, NULL };
+
+  writer.type_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  write_node (&writer, root);
+  g_hash_table_unref (writer.type_index);
+  g_free (ast->source);
+  ast->source = g_strdup (rthunk_node_get_source (root));
+  ast->__isset_source = TRUE;
+}
+
+static RthunkNode *
+read_ast_node (const RthunkWireAstNode *wire,
+               RthunkNode             **built,
+               guint                    index,
+               GError                 **error)
+{
+  g_autoptr(GPtrArray) items = NULL;
+
+  if (wire->children->len > 0 && wire->kind != RTHUNK_WIRE_NODE_KIND_LIST &&
+      wire->kind != RTHUNK_WIRE_NODE_KIND_VECTOR)
+    return rthunk_wire_invalid (error, _("AST"), index, _("only a list or a vector has children")), NULL;
+  switch (wire->kind)
+    {
+    case RTHUNK_WIRE_NODE_KIND_INT:
+      return rthunk_node_new_int (wire->intValue);
+    case RTHUNK_WIRE_NODE_KIND_FLOAT:
+      return rthunk_node_new_float (wire->floatValue);
+    case RTHUNK_WIRE_NODE_KIND_BOOL:
+      return rthunk_node_new_bool (wire->boolValue);
+    case RTHUNK_WIRE_NODE_KIND_NIL:
+      return rthunk_node_new_nil ();
+    case RTHUNK_WIRE_NODE_KIND_STR:
+    case RTHUNK_WIRE_NODE_KIND_SYMBOL:
+    case RTHUNK_WIRE_NODE_KIND_KEYWORD:
+      if (!check_text (wire->text, index, _("AST"), error))
+        return NULL;
+      return rthunk_node_new_text (wire->kind == RTHUNK_WIRE_NODE_KIND_STR ? RTHUNK_NODE_STR
+                                   : wire->kind == RTHUNK_WIRE_NODE_KIND_SYMBOL ? RTHUNK_NODE_SYMBOL
+                                   : RTHUNK_NODE_KEYWORD, wire->text);
+    case RTHUNK_WIRE_NODE_KIND_LIST:
+    case RTHUNK_WIRE_NODE_KIND_VECTOR:
+      items = g_ptr_array_new ();
+      for (guint k = 0; k < wire->children->len; k++)
+        g_ptr_array_add (items, built[g_array_index (wire->children, gint32, k)]);
+      return rthunk_node_new_seq (wire->kind == RTHUNK_WIRE_NODE_KIND_LIST ? RTHUNK_NODE_LIST
+                                  : RTHUNK_NODE_VECTOR,
+                                  (RthunkNode **) items->pdata, items->len);
+    default:
+      rthunk_wire_invalid (error, _("AST"), index, _("unknown node kind"));
+      return NULL;
+    }
+}
+
+/* Builds the tree an AST describes, or fails with INVALID_REQUEST. */
+RthunkNode *
+rthunk_wire_read_ast (const RthunkWireAst  *ast,
+                      guint                 max_nodes,
+                      GError              **error)
+{
+  guint n = ast->nodes != NULL ? ast->nodes->len : 0;
+  g_autofree RthunkNode **built = NULL;
+  g_autofree guint8 *used = NULL;
+  g_autofree guint16 *depth = NULL;
+  const char *source;
+  RthunkNode *root = NULL;
+  guint k;
+
+  if (n == 0)
+    return rthunk_wire_invalid (error, _("AST"), 0, _("the AST is empty")), NULL;
+  if (n > max_nodes)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the AST has %u nodes, more than the limit of %u"), n, max_nodes);
+      return NULL;
+    }
+  source = ast->__isset_source && ast->source != NULL && g_utf8_validate (ast->source, -1, NULL)
+    ? ast->source : "<remote>";
+  built = g_new0 (RthunkNode *, n);
+  used = g_new0 (guint8, n);
+  depth = g_new0 (guint16, n);
+  for (k = 0; k < n; k++)
+    {
+      const RthunkWireAstNode *wire = g_ptr_array_index (ast->nodes, k);
+
+      if (!check_children (wire->children, k, used, _("AST"), error))
+        goto out;
+      for (guint c = 0; c < wire->children->len; c++)
+        depth[k] = MAX (depth[k], depth[g_array_index (wire->children, gint32, c)] + 1);
+      if (depth[k] > RTHUNK_NODE_MAX_DEPTH)
+        {
+          rthunk_wire_invalid (error, _("AST"), k, _("the AST nests too deeply"));
+          goto out;
+        }
+      if ((built[k] = read_ast_node (wire, built, k, error)) == NULL)
+        goto out;
+      rthunk_node_set_position (built[k], source, MAX (wire->line, 0), MAX (wire->col, 0));
+    }
+  if (check_all_used (used, n, _("AST"), error))
+    root = rthunk_node_ref (built[n - 1]);
+out:
+  for (k = 0; k < n; k++)
+    if (built[k] != NULL)
+      rthunk_node_unref (built[k]);
+  return root;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+/* About what one value node takes on the wire, beyond its text and items:
+ * the node's struct (kind, one value field, stop) and its place in the list. */
+#define VALUE_NODE_BYTES 24
+
+static gboolean
+write_value (RthunkWireValue  *wire,
+             RthunkValue      *value,
+             guint             depth,
+             gsize            *left,
+             gint32           *index,
+             GError          **error)
+{
+  RthunkWireValueNode *node;
+  GArray *items = NULL;
+  gsize cost = VALUE_NODE_BYTES;
+
+  if (depth > RTHUNK_WIRE_MAX_VALUE_DEPTH)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the value nests deeper than %d levels"), RTHUNK_WIRE_MAX_VALUE_DEPTH);
+      return FALSE;
+    }
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_STR)
+    cost += strlen (rthunk_value_get_str (value));
+  else if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+    cost += 4 * rthunk_value_get_length (value);
+  if (cost > *left)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                   _("the value is too large to send in one frame: keep it where it is "
+                     "(remote :ref …) and send something smaller made from it"));
+      return FALSE;
+    }
+  *left -= cost;
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+    {
+      items = g_array_new (FALSE, FALSE, sizeof (gint32));
+      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
+        {
+          gint32 child;
+
+          if (!write_value (wire, rthunk_value_get_item (value, k), depth + 1, left, &child, error))
+            {
+              g_array_unref (items);
+              return FALSE;
+            }
+          g_array_append_val (items, child);
+        }
+    }
+  node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE, NULL);
+  switch (rthunk_value_get_kind (value))
+    {
+    case RTHUNK_VALUE_NIL:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_NIL;
+      break;
+    case RTHUNK_VALUE_BOOL:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_BOOL;
+      node->boolValue = rthunk_value_get_bool (value);
+      node->__isset_boolValue = TRUE;
+      break;
+    case RTHUNK_VALUE_INT:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_INT;
+      node->intValue = rthunk_value_get_int (value);
+      node->__isset_intValue = TRUE;
+      break;
+    case RTHUNK_VALUE_FLOAT:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_FLOAT;
+      node->floatValue = rthunk_value_get_float (value);
+      node->__isset_floatValue = TRUE;
+      break;
+    case RTHUNK_VALUE_STR:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_STR;
+      node->text = g_strdup (rthunk_value_get_str (value));
+      node->__isset_text = TRUE;
+      break;
+    case RTHUNK_VALUE_LIST:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_LIST;
+      g_array_unref (node->items);
+      node->items = items;
+      node->__isset_items = TRUE;
+      break;
+    case RTHUNK_VALUE_FUNC:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_FUNC;
+      node->text = g_strdup (rthunk_value_get_name (value));
+      node->__isset_text = TRUE;
+      break;
+    case RTHUNK_VALUE_PENDING:
+    default:
+      g_object_unref (node);
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("a pending value cannot travel yet: await it first"));
+      return FALSE;
+    }
+  g_ptr_array_add (wire->nodes, node);
+  *index = wire->nodes->len - 1;
+  return TRUE;
+}
+
+/* Fills @wire with @value; pending values cannot travel (yet). */
+gboolean
+rthunk_wire_fill_value (RthunkWireValue  *wire,
+                        RthunkValue      *value,
+                        GError          **error)
+{
+  return rthunk_wire_fill_value_within (wire, value, G_MAXSIZE, error);
+}
+
+/* The same, refusing (LIMIT_EXCEEDED) a value that would take about more
+ * than @max_bytes on the wire: better a clear error than a frame the peer
+ * must refuse, or a huge tree of structs built for nothing. */
+gboolean
+rthunk_wire_fill_value_within (RthunkWireValue  *wire,
+                               RthunkValue      *value,
+                               gsize             max_bytes,
+                               GError          **error)
+{
+  gint32 root;
+  gsize left = max_bytes;
+
+  if (!write_value (wire, value, 0, &left, &root, error))
+    {
+      g_ptr_array_set_size (wire->nodes, 0);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static RthunkValue *
+read_value_node (const RthunkWireValueNode *node,
+                 RthunkValue              **built,
+                 guint                      index,
+                 GError                   **error)
+{
+  g_autoptr(GPtrArray) items = NULL;
+
+  if (node->items->len > 0 && node->kind != RTHUNK_WIRE_VALUE_KIND_LIST)
+    return rthunk_wire_invalid (error, _("value"), index, _("only a list has items")), NULL;
+  switch (node->kind)
+    {
+    case RTHUNK_WIRE_VALUE_KIND_NIL:
+      return rthunk_value_new_nil ();
+    case RTHUNK_WIRE_VALUE_KIND_BOOL:
+      return rthunk_value_new_bool (node->boolValue);
+    case RTHUNK_WIRE_VALUE_KIND_INT:
+      return rthunk_value_new_int (node->intValue);
+    case RTHUNK_WIRE_VALUE_KIND_FLOAT:
+      return rthunk_value_new_float (node->floatValue);
+    case RTHUNK_WIRE_VALUE_KIND_STR:
+      if (!check_text (node->text, index, _("value"), error))
+        return NULL;
+      return rthunk_value_new_str (node->text);
+    case RTHUNK_WIRE_VALUE_KIND_LIST:
+      items = g_ptr_array_new ();
+      for (guint k = 0; k < node->items->len; k++)
+        g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
+      return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+    default:
+      rthunk_wire_invalid (error, _("value"), index, _("this kind of value cannot be received"));
+      return NULL;
+    }
+}
+
+/* Builds the value @wire describes, or fails with INVALID_REQUEST. */
+RthunkValue *
+rthunk_wire_read_value (const RthunkWireValue  *wire,
+                        GError                **error)
+{
+  guint n = wire->nodes != NULL ? wire->nodes->len : 0;
+  g_autofree RthunkValue **built = NULL;
+  g_autofree guint8 *used = NULL;
+  g_autofree guint16 *depth = NULL;
+  RthunkValue *root = NULL;
+  guint k;
+
+  if (n == 0)
+    return rthunk_wire_invalid (error, _("value"), 0, _("the value is empty")), NULL;
+  built = g_new0 (RthunkValue *, n);
+  used = g_new0 (guint8, n);
+  depth = g_new0 (guint16, n);
+  for (k = 0; k < n; k++)
+    {
+      const RthunkWireValueNode *node = g_ptr_array_index (wire->nodes, k);
+
+      if (!check_children (node->items, k, used, _("value"), error))
+        goto out;
+      for (guint c = 0; c < node->items->len; c++)
+        depth[k] = MAX (depth[k], depth[g_array_index (node->items, gint32, c)] + 1);
+      if (depth[k] > RTHUNK_WIRE_MAX_VALUE_DEPTH)
+        {
+          rthunk_wire_invalid (error, _("value"), k, _("the value nests too deeply"));
+          goto out;
+        }
+      if ((built[k] = read_value_node (node, built, k, error)) == NULL)
+        goto out;
+    }
+  if (check_all_used (used, n, _("value"), error))
+    root = rthunk_value_ref (built[n - 1]);
+out:
+  for (k = 0; k < n; k++)
+    if (built[k] != NULL)
+      rthunk_value_unref (built[k]);
+  return root;
+}
+
+/* ---- types ------------------------------------------------------------- */
+
+static gint32
+write_type (RthunkWireTypeTerm *wire,
+            RthunkType         *type,
+            GHashTable         *var_ids)
+{
+  RthunkWireTypeNode *node = g_object_new (RTHUNK_WIRE_TYPE_TYPE_NODE, NULL);
+  RthunkTypeKind kind = rthunk_type_get_kind (type);
+  guint n = rthunk_type_get_n_children (type);
+
+  for (guint k = 0; k < n; k++)
+    {
+      gint32 child = write_type (wire, rthunk_type_get_child (type, k), var_ids);
+
+      g_array_append_val (node->children, child);
+    }
+  node->__isset_children = n > 0;
+  node->kind = (RthunkWireTypeKind) (kind + 1);    /* the wire numbers from 1 */
+  if (kind == RTHUNK_TYPE_VAR)
+    {
+      gpointer key = rthunk_type_prune (type);
+      gpointer id;
+
+      if (!g_hash_table_lookup_extended (var_ids, key, NULL, &id))
+        {
+          id = GUINT_TO_POINTER (g_hash_table_size (var_ids));
+          g_hash_table_insert (var_ids, key, id);
+        }
+      node->varId = GPOINTER_TO_UINT (id);
+      node->__isset_varId = TRUE;
+      node->constraint = (RthunkWireTypeClass) rthunk_type_get_class (type);
+      node->__isset_constraint = TRUE;
+    }
+  g_ptr_array_add (wire->nodes, node);
+  return wire->nodes->len - 1;
+}
+
+/* Fills @wire with @type; variables are numbered from 0 in order. */
+void
+rthunk_wire_fill_type (RthunkWireTypeTerm *wire,
+                       RthunkType         *type)
+{
+  g_autoptr(GHashTable) var_ids = g_hash_table_new (NULL, NULL);
+
+  write_type (wire, type, var_ids);
+}
+
+static RthunkType *
+read_type_node (const RthunkWireTypeNode *node,
+                RthunkType              **built,
+                GHashTable               *vars,
+                guint                     index,
+                GError                  **error)
+{
+  guint n = node->children->len;
+  g_autoptr(GPtrArray) params = NULL;
+
+  switch (node->kind)
+    {
+    case RTHUNK_WIRE_TYPE_KIND_VAR:
+      {
+        RthunkType *var = g_hash_table_lookup (vars, GINT_TO_POINTER (node->varId));
+        guint klass = node->__isset_constraint ? (guint) node->constraint : 0;
+
+        if (n != 0 || klass > RTHUNK_TYPE_CLASS_ORD || node->varId < 0)
+          return rthunk_wire_invalid (error, _("type"), index, _("malformed type variable")), NULL;
+        if (var == NULL)
+          {
+            var = rthunk_type_new_var (node->varId, klass);
+            g_hash_table_insert (vars, GINT_TO_POINTER (node->varId), var);
+          }
+        return rthunk_type_ref (var);
+      }
+    case RTHUNK_WIRE_TYPE_KIND_INT:
+    case RTHUNK_WIRE_TYPE_KIND_FLOAT:
+    case RTHUNK_WIRE_TYPE_KIND_BOOL:
+    case RTHUNK_WIRE_TYPE_KIND_STR:
+    case RTHUNK_WIRE_TYPE_KIND_NIL:
+      if (n != 0)
+        return rthunk_wire_invalid (error, _("type"), index, _("a basic type has no children")), NULL;
+      return rthunk_type_new_basic ((RthunkTypeKind) (node->kind - 1));
+    case RTHUNK_WIRE_TYPE_KIND_LIST:
+      if (n != 1)
+        return rthunk_wire_invalid (error, _("type"), index, _("a list type has one child")), NULL;
+      return rthunk_type_new_list (built[g_array_index (node->children, gint32, 0)]);
+    case RTHUNK_WIRE_TYPE_KIND_FUNC:
+      if (n < 1)
+        return rthunk_wire_invalid (error, _("type"), index, _("a function type needs a result")), NULL;
+      params = g_ptr_array_new ();
+      for (guint k = 0; k + 1 < n; k++)
+        g_ptr_array_add (params, built[g_array_index (node->children, gint32, k)]);
+      return rthunk_type_new_func ((RthunkType **) params->pdata, n - 1,
+                                   built[g_array_index (node->children, gint32, n - 1)]);
+    default:
+      return rthunk_wire_invalid (error, _("type"), index, _("unknown type kind")), NULL;
+    }
+}
+
+/* Builds the type @wire describes, or fails with INVALID_REQUEST. */
+RthunkType *
+rthunk_wire_read_type (const RthunkWireTypeTerm  *wire,
+                       GError                   **error)
+{
+  guint n = wire->nodes != NULL ? wire->nodes->len : 0;
+  g_autofree RthunkType **built = NULL;
+  g_autofree guint8 *used = NULL;
+  g_autofree guint16 *depth = NULL;
+  g_autoptr(GHashTable) vars = NULL;
+  RthunkType *root = NULL;
+  guint k;
+
+  if (n == 0)
+    return rthunk_wire_invalid (error, _("type"), 0, _("the type is empty")), NULL;
+  vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+  built = g_new0 (RthunkType *, n);
+  used = g_new0 (guint8, n);
+  depth = g_new0 (guint16, n);
+  for (k = 0; k < n; k++)
+    {
+      const RthunkWireTypeNode *node = g_ptr_array_index (wire->nodes, k);
+
+      if (!check_children (node->children, k, used, _("type"), error))
+        goto out;
+      for (guint c = 0; c < node->children->len; c++)
+        depth[k] = MAX (depth[k], depth[g_array_index (node->children, gint32, c)] + 1);
+      if (depth[k] > 64)
+        {
+          rthunk_wire_invalid (error, _("type"), k, _("the type nests too deeply"));
+          goto out;
+        }
+      if ((built[k] = read_type_node (node, built, vars, k, error)) == NULL)
+        goto out;
+    }
+  if (check_all_used (used, n, _("type"), error))
+    root = rthunk_type_ref (built[n - 1]);
+out:
+  for (k = 0; k < n; k++)
+    if (built[k] != NULL)
+      rthunk_type_unref (built[k]);
+  return root;
+}
+
+/* The id as lower-case hex, for logs and labels (every pending value the
+ * client makes has one: no printf per byte). */
+char *
+rthunk_wire_id_to_hex (const GByteArray *id)
+{
+  static const char digits[] = "0123456789abcdef";
+  guint len = id != NULL ? id->len : 0;
+  char *out = g_malloc (2 * (gsize) len + 1);
+
+  for (guint k = 0; k < len; k++)
+    {
+      out[2 * k] = digits[id->data[k] >> 4];
+      out[2 * k + 1] = digits[id->data[k] & 0xf];
+    }
+  out[2 * (gsize) len] = '\0';
+  return out;
+}
+
+/* Whether @address ("HOST:PORT") is one @patterns allow: each pattern is
+ * "HOST:PORT", "HOST:*" (any port of that host) or "*" (anywhere). */
+gboolean
+rthunk_address_allowed (const char *const *patterns,
+                        const char        *address)
+{
+  const char *colon = address != NULL ? strrchr (address, ':') : NULL;
+
+  for (guint k = 0; colon != NULL && patterns != NULL && patterns[k] != NULL; k++)
+    {
+      const char *p = patterns[k];
+      gsize host_len = (gsize) (colon - address);
+
+      if (strcmp (p, "*") == 0 || strcmp (p, address) == 0)
+        return TRUE;
+      if (g_str_has_suffix (p, ":*") && strlen (p) == host_len + 2 && strncmp (p, address, host_len) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Registers every generated type exactly once, whatever thread asks first:
+ * the generated *_get_type () functions are not thread-safe on their own. */
+void
+rthunk_wire_ensure_types (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done))
+    {
+      rthunk_wire_register_types ();
+      g_type_ensure (THRIFT_TYPE_BINARY_PROTOCOL);
+      g_type_ensure (THRIFT_TYPE_APPLICATION_EXCEPTION);
+      g_once_init_leave (&done, 1);
+    }
+}
+
+/* Sets a `binary` field (the generated code leaves them NULL). */
+void
+rthunk_wire_set_bytes (GByteArray   **field,
+                       const guint8  *data,
+                       gsize          len)
+{
+  if (*field != NULL)
+    g_byte_array_unref (*field);
+  *field = g_byte_array_sized_new (len);
+  g_byte_array_append (*field, data, len);
+}

@@ -1,0 +1,65 @@
+/* rthunk-wire.h — ASTs, values and types to and from the generated Thrift
+ * structs, validating everything that arrives.  Private. */
+#pragma once
+
+#include <glib-object.h>
+
+#include <thrift/c_glib/protocol/thrift_binary_protocol.h>
+#include <thrift/c_glib/thrift_application_exception.h>
+
+#include "rthunk-node.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+#include "rthunk_wire_rthunk_types.h"
+#include "rthunk_wire_remote_execution_service.h"
+
+G_BEGIN_DECLS
+
+/* Values nest no deeper than this on the wire. */
+#define RTHUNK_WIRE_MAX_VALUE_DEPTH 256
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProtocol, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireAst, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireValue, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireTypeTerm, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireEvalRequest, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireRemoteThunk, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireVarCont, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireServerInfo, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireAuth, g_object_unref)
+
+void         rthunk_wire_fill_ast   (RthunkWireAst       *ast,
+                                     RthunkNode          *root,
+                                     GHashTable          *node_types);
+RthunkNode  *rthunk_wire_read_ast   (const RthunkWireAst *ast,
+                                     guint                max_nodes,
+                                     GError             **error);
+gboolean     rthunk_wire_fill_value (RthunkWireValue     *wire,
+                                     RthunkValue         *value,
+                                     GError             **error);
+gboolean     rthunk_wire_fill_value_within (RthunkWireValue *wire,
+                                            RthunkValue     *value,
+                                            gsize            max_bytes,
+                                            GError         **error);
+RthunkValue *rthunk_wire_read_value (const RthunkWireValue *wire,
+                                     GError             **error);
+void         rthunk_wire_fill_type  (RthunkWireTypeTerm  *wire,
+                                     RthunkType          *type);
+RthunkType  *rthunk_wire_read_type  (const RthunkWireTypeTerm *wire,
+                                     GError             **error);
+void         rthunk_wire_ensure_types (void);
+void         rthunk_wire_set_bytes  (GByteArray         **field,
+                                     const guint8        *data,
+                                     gsize                len);
+char        *rthunk_wire_id_to_hex  (const GByteArray    *id);
+gboolean     rthunk_wire_invalid    (GError             **error,
+                                     const char          *what,
+                                     guint                index,
+                                     const char          *message);
+gboolean     rthunk_address_allowed (const char *const  *patterns,
+                                     const char          *address);
+
+/* Registers the generated wire types; call before starting threads. */
+void         rthunk_wire_register_types (void);
+
+G_END_DECLS
