@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib-object.h>
 
 #include "rthunk-catalog.h"
@@ -28,26 +30,37 @@ typedef enum {
 } RthunkMemberState;
 
 #define RTHUNK_TYPE_CLUSTER (rthunk_cluster_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (RthunkCluster, rthunk_cluster, RTHUNK, CLUSTER, GObject)
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkCluster *rthunk_cluster_new            (void) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 gboolean       rthunk_cluster_add_server     (RthunkCluster  *cluster,
                                               const char     *address,
                                               GError        **error);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean       rthunk_cluster_add_servers_from_env  (RthunkCluster *cluster,
                                                      GError       **error);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean       rthunk_cluster_add_servers_from_file (RthunkCluster *cluster,
                                                      const char    *path,
                                                      GError       **error);
+RTHUNK_AVAILABLE_IN_0_1
 void           rthunk_cluster_set_token      (RthunkCluster  *cluster,
                                               const char     *token);
+RTHUNK_AVAILABLE_IN_0_1
 guint          rthunk_cluster_get_n_servers  (RthunkCluster  *cluster);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkCatalog *rthunk_cluster_get_catalog    (RthunkCluster  *cluster);
+RTHUNK_AVAILABLE_IN_0_1
 char          *rthunk_cluster_describe       (RthunkCluster  *cluster) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 GStrv          rthunk_cluster_eligible       (RthunkCluster  *cluster,
                                               RthunkNode     *expr,
                                               GHashTable     *definitions,
                                               const char     *needs) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue   *rthunk_cluster_submit         (RthunkCluster  *cluster,
                                               RthunkNode     *expr,
                                               GHashTable     *options,

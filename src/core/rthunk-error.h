@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -76,6 +78,7 @@ typedef enum {
   RTHUNK_ERROR_CONNECTION_LOST = 103,
 } RthunkError;
 
+RTHUNK_AVAILABLE_IN_0_1
 GQuark rthunk_error_quark (void);
 
 G_END_DECLS

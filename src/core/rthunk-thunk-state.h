@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib-object.h>
 
 G_BEGIN_DECLS
@@ -31,6 +33,7 @@ typedef enum {
 } RthunkThunkState;
 
 #define RTHUNK_TYPE_THUNK_STATE (rthunk_thunk_state_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 GType rthunk_thunk_state_get_type (void) G_GNUC_CONST;
 
 G_END_DECLS

@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib-object.h>
 
 G_BEGIN_DECLS
@@ -65,29 +67,44 @@ typedef enum {
 typedef struct _RthunkType RthunkType;
 
 #define RTHUNK_TYPE_TYPE (rthunk_type_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 GType rthunk_type_get_type (void) G_GNUC_CONST;
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_new_basic     (RthunkTypeKind      kind) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_new_list      (RthunkType         *element) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_new_func      (RthunkType *const  *params,
                                            guint               n_params,
                                            RthunkType         *result) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_new_var       (guint               id,
                                            RthunkTypeClass     klass) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_parse         (const char         *text,
                                            GError            **error) G_GNUC_WARN_UNUSED_RESULT;
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_ref           (RthunkType         *type);
+RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_type_unref         (RthunkType         *type);
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkTypeKind  rthunk_type_get_kind      (RthunkType         *type);
+RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_type_get_n_children (RthunkType        *type);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_get_child     (RthunkType         *type,
                                            guint               index);
+RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_type_get_var_id    (RthunkType         *type);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkTypeClass rthunk_type_get_class     (RthunkType         *type);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_type_equal         (RthunkType         *a,
                                            RthunkType         *b);
+RTHUNK_AVAILABLE_IN_0_1
 char           *rthunk_type_to_string     (RthunkType         *type) G_GNUC_WARN_UNUSED_RESULT;
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkType, rthunk_type_unref)

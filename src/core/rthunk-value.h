@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib-object.h>
 
 G_BEGIN_DECLS
@@ -60,51 +62,80 @@ typedef RthunkValue *(*RthunkPendingForce) (gpointer   handle,
                                             GError   **error);
 
 #define RTHUNK_TYPE_VALUE (rthunk_value_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 GType rthunk_value_get_type (void) G_GNUC_CONST;
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_nil       (void) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_bool      (gboolean            b) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_int       (gint64              i) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_float     (double              f) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_str       (const char         *text) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_str_take  (char               *text) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_list      (RthunkValue *const *items,
                                             gsize               n_items) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_list_take (RthunkValue       **items,
                                             gsize               n_items) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_func      (const char         *name,
                                             gpointer            data,
                                             GDestroyNotify      destroy) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_pending   (const char         *label,
                                             gpointer            handle,
                                             RthunkPendingForce  force,
                                             GDestroyNotify      destroy) G_GNUC_WARN_UNUSED_RESULT;
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_ref           (RthunkValue        *value);
+RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_value_unref         (RthunkValue        *value);
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValueKind rthunk_value_get_kind      (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_value_is_pending    (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_reference (const char         *label,
                                             gpointer            handle,
                                             RthunkPendingForce  force,
                                             GDestroyNotify      destroy) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_value_is_reference  (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_value_get_bool      (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 gint64          rthunk_value_get_int       (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 double          rthunk_value_get_float     (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 const char     *rthunk_value_get_str       (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 gsize           rthunk_value_get_length    (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_get_item      (const RthunkValue  *value,
                                             gsize               index);
+RTHUNK_AVAILABLE_IN_0_1
 const char     *rthunk_value_get_name      (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 gpointer        rthunk_value_get_handle    (const RthunkValue  *value);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_force         (RthunkValue        *value,
                                             GError            **error) G_GNUC_WARN_UNUSED_RESULT;
 
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_value_equal         (const RthunkValue  *a,
                                             const RthunkValue  *b);
+RTHUNK_AVAILABLE_IN_0_1
 char           *rthunk_value_to_string     (const RthunkValue  *value) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_value_print         (const RthunkValue  *value,
                                             GString            *out);
 

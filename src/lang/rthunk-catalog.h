@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib-object.h>
 
 #include "rthunk-type.h"
@@ -73,17 +75,28 @@ typedef RthunkValue *(*RthunkNativeFunc) (RthunkCallContext  *context,
 typedef struct _RthunkFuncDef RthunkFuncDef;
 
 #define RTHUNK_TYPE_FUNC_DEF (rthunk_func_def_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 GType rthunk_func_def_get_type (void) G_GNUC_CONST;
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkFuncDef   *rthunk_func_def_ref         (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_func_def_unref       (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 const char      *rthunk_func_def_get_name    (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType      *rthunk_func_def_get_type_term (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 const char      *rthunk_func_def_get_signature (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkFuncFlags  rthunk_func_def_get_flags   (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 const char      *rthunk_func_def_get_doc     (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 guint            rthunk_func_def_get_arity   (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean         rthunk_func_def_is_native   (RthunkFuncDef *def);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue     *rthunk_func_def_call        (RthunkFuncDef      *def,
                                               RthunkCallContext  *context,
                                               RthunkValue *const *args,
@@ -91,9 +104,12 @@ RthunkValue     *rthunk_func_def_call        (RthunkFuncDef      *def,
                                               GError            **error) G_GNUC_WARN_UNUSED_RESULT;
 
 #define RTHUNK_TYPE_CATALOG (rthunk_catalog_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (RthunkCatalog, rthunk_catalog, RTHUNK, CATALOG, GObject)
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkCatalog   *rthunk_catalog_new          (void) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 gboolean         rthunk_catalog_add          (RthunkCatalog     *catalog,
                                               const char        *name,
                                               const char        *signature,
@@ -103,18 +119,24 @@ gboolean         rthunk_catalog_add          (RthunkCatalog     *catalog,
                                               gpointer           user_data,
                                               GDestroyNotify     destroy,
                                               GError           **error);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean         rthunk_catalog_add_remote   (RthunkCatalog     *catalog,
                                               const char        *name,
                                               RthunkType        *type,
                                               RthunkFuncFlags    flags,
                                               const char        *doc,
                                               GError           **error);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkFuncDef   *rthunk_catalog_lookup       (RthunkCatalog     *catalog,
                                               const char        *name);
+RTHUNK_AVAILABLE_IN_0_1
 GPtrArray       *rthunk_catalog_list         (RthunkCatalog     *catalog) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 guint            rthunk_catalog_get_size     (RthunkCatalog     *catalog);
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_catalog_add_capability (RthunkCatalog   *catalog,
                                                 const char      *capability);
+RTHUNK_AVAILABLE_IN_0_1
 const char *const *rthunk_catalog_get_capabilities (RthunkCatalog *catalog);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkFuncDef, rthunk_func_def_unref)

@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <gio/gio.h>
 
 #include "rthunk-catalog.h"
@@ -42,6 +44,7 @@ G_BEGIN_DECLS
 #define RTHUNK_EVAL_DEFAULT_MAX_BYTES (G_GUINT64_CONSTANT (256) * 1024 * 1024)
 
 #define RTHUNK_TYPE_EVALUATOR (rthunk_evaluator_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, RTHUNK, EVALUATOR, GObject)
 
 /**
@@ -84,43 +87,58 @@ typedef GStrv (*RthunkServersFunc) (RthunkEvaluator *evaluator,
                                     RthunkNode      *expr,
                                     gpointer         user_data);
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkEvaluator *rthunk_evaluator_new           (RthunkCatalog     *catalog) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_evaluator_set_limits    (RthunkEvaluator   *evaluator,
                                                  guint64            fuel,
                                                  guint              max_depth,
                                                  gint64             deadline_us);
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_evaluator_set_cancellable (RthunkEvaluator *evaluator,
                                                    GCancellable    *cancellable);
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_evaluator_set_remote_func (RthunkEvaluator *evaluator,
                                                    RthunkRemoteFunc func,
                                                    gpointer         user_data,
                                                    GDestroyNotify   destroy);
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_evaluator_set_servers_func (RthunkEvaluator   *evaluator,
                                                     RthunkServersFunc  func,
                                                     gpointer           user_data,
                                                     GDestroyNotify     destroy);
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_evaluator_bind          (RthunkEvaluator   *evaluator,
                                                  const char        *name,
                                                  RthunkValue       *value);
+RTHUNK_AVAILABLE_IN_0_1
 GHashTable      *rthunk_evaluator_get_definitions (RthunkEvaluator *evaluator);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue     *rthunk_evaluator_lookup        (RthunkEvaluator   *evaluator,
                                                  const char        *name);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue     *rthunk_evaluator_eval          (RthunkEvaluator   *evaluator,
                                                  RthunkNode        *form,
                                                  GError           **error) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 guint64          rthunk_evaluator_get_steps     (RthunkEvaluator   *evaluator);
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue     *rthunk_call_context_apply      (RthunkCallContext  *context,
                                                  RthunkValue        *func,
                                                  RthunkValue *const *args,
                                                  guint               n_args,
                                                  GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkEvaluator *rthunk_call_context_get_evaluator (RthunkCallContext *context);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean         rthunk_call_context_check      (RthunkCallContext  *context,
                                                  GError            **error);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean         rthunk_call_context_charge     (RthunkCallContext  *context,
                                                  guint64             bytes,
                                                  GError            **error);
+RTHUNK_AVAILABLE_IN_0_1
 void             rthunk_evaluator_set_max_bytes (RthunkEvaluator   *evaluator,
                                                  guint64            max_bytes);
 

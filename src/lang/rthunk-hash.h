@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib.h>
 
 #include "rthunk-node.h"
@@ -41,16 +43,20 @@ typedef gboolean (*RthunkHashResolver) (const char *name,
                                         guint8      hash[RTHUNK_HASH_LEN],
                                         gpointer    user_data);
 
+RTHUNK_AVAILABLE_IN_0_1
 GBytes    *rthunk_hash_encode_definition   (RthunkNode          *form,
                                             RthunkHashResolver   resolve,
                                             gpointer             user_data,
                                             GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 gboolean   rthunk_hash_definition          (RthunkNode          *form,
                                             RthunkHashResolver   resolve,
                                             gpointer             user_data,
                                             guint8               hash[RTHUNK_HASH_LEN],
                                             GError             **error);
+RTHUNK_AVAILABLE_IN_0_1
 char      *rthunk_hash_to_hex              (const guint8         hash[RTHUNK_HASH_LEN]) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 GPtrArray *rthunk_hash_collect_references  (RthunkNode          *form,
                                             RthunkHashResolver   resolve,
                                             gpointer             user_data) G_GNUC_WARN_UNUSED_RESULT;

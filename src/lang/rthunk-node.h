@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib-object.h>
 
 G_BEGIN_DECLS
@@ -57,38 +59,60 @@ typedef enum {
 typedef struct _RthunkNode RthunkNode;
 
 #define RTHUNK_TYPE_NODE (rthunk_node_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 GType rthunk_node_get_type (void) G_GNUC_CONST;
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_new_int       (gint64             i) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_new_float     (double             f) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_new_bool      (gboolean           b) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_new_nil       (void) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_new_text      (RthunkNodeKind     kind,
                                            const char        *text) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_new_seq       (RthunkNodeKind     kind,
                                            RthunkNode *const *items,
                                            guint              n_items) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_set_position  (RthunkNode        *node,
                                            const char        *source,
                                            guint              line,
                                            guint              col);
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_ref           (RthunkNode        *node);
+RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_node_unref         (RthunkNode        *node);
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNodeKind  rthunk_node_get_kind      (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 gint64          rthunk_node_get_int       (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 double          rthunk_node_get_float     (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_node_get_bool      (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 const char     *rthunk_node_get_text      (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_node_get_n_items   (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkNode     *rthunk_node_get_item      (const RthunkNode  *node,
                                            guint              index);
+RTHUNK_AVAILABLE_IN_0_1
 const char     *rthunk_node_get_source    (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_node_get_line      (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_node_get_col       (const RthunkNode  *node);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_node_is_symbol     (const RthunkNode  *node,
                                            const char        *name);
+RTHUNK_AVAILABLE_IN_0_1
 char           *rthunk_node_to_string     (const RthunkNode  *node) G_GNUC_WARN_UNUSED_RESULT;
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkNode, rthunk_node_unref)

@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 
 G_BEGIN_DECLS
 
@@ -24,10 +26,12 @@ typedef enum {
   RTHUNK_READ_INVALID,
 } RthunkReadStatus;
 
+RTHUNK_AVAILABLE_IN_0_1
 GPtrArray        *rthunk_reader_read_all        (const char  *source,
                                                  const char  *text,
                                                  gssize       length,
                                                  GError     **error) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkReadStatus  rthunk_reader_check_complete  (const char  *text);
 
 G_END_DECLS

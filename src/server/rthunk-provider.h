@@ -6,6 +6,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib.h>
 
 #include "rthunk-catalog.h"
@@ -23,17 +25,24 @@ G_BEGIN_DECLS
  */
 typedef struct _RthunkProviderOptions RthunkProviderOptions;
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkProviderOptions *rthunk_provider_options_new        (const char            *program,
                                                            const char            *summary);
+RTHUNK_AVAILABLE_IN_0_1
 void                   rthunk_provider_options_free       (RthunkProviderOptions *options);
+RTHUNK_AVAILABLE_IN_0_1
 void                   rthunk_provider_options_add_entries (RthunkProviderOptions *options,
                                                             const GOptionEntry    *entries);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean               rthunk_provider_options_parse      (RthunkProviderOptions *options,
                                                            int                   *argc,
                                                            char                ***argv,
                                                            GError               **error);
+RTHUNK_AVAILABLE_IN_0_1
 GKeyFile              *rthunk_provider_options_get_config (RthunkProviderOptions *options);
+RTHUNK_AVAILABLE_IN_0_1
 const char            *rthunk_provider_options_get_name   (RthunkProviderOptions *options);
+RTHUNK_AVAILABLE_IN_0_1
 int                    rthunk_provider_run                (RthunkProviderOptions *options,
                                                            RthunkCatalog         *catalog);
 

@@ -5,6 +5,8 @@
 #error "Only <rthunk/rthunk.h> can be included directly."
 #endif
 
+#include "rthunk-version.h"
+
 #include <glib-object.h>
 
 #include "rthunk-catalog.h"
@@ -69,27 +71,38 @@ typedef struct
   guint drain_timeout_ms;
 } RthunkServerLimits;
 
+RTHUNK_AVAILABLE_IN_0_1
 void rthunk_server_limits_init (RthunkServerLimits *limits);
 
 #define RTHUNK_TYPE_SERVER (rthunk_server_get_type ())
+RTHUNK_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (RthunkServer, rthunk_server, RTHUNK, SERVER, GObject)
 
+RTHUNK_AVAILABLE_IN_0_1
 RthunkServer *rthunk_server_new        (RthunkCatalog            *catalog,
                                         const char               *name) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_token  (RthunkServer             *server,
                                         const char               *token);
+RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_fetch_from (RthunkServer      *server,
                                             const char *const *patterns);
+RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_limits (RthunkServer             *server,
                                         const RthunkServerLimits *limits);
+RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_get_limits (RthunkServer             *server,
                                         RthunkServerLimits       *limits);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean      rthunk_server_listen     (RthunkServer             *server,
                                         const char               *address,
                                         guint16                   port,
                                         GError                  **error);
+RTHUNK_AVAILABLE_IN_0_1
 guint16       rthunk_server_get_port   (RthunkServer             *server);
+RTHUNK_AVAILABLE_IN_0_1
 const char   *rthunk_server_get_name   (RthunkServer             *server);
+RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_stop       (RthunkServer             *server);
 
 G_END_DECLS
