@@ -7,21 +7,15 @@
  */
 #include "config.h"
 
-#include <string.h>
-
 #include "rthunk-def-store.h"
+#include "rthunk-lru.h"
 #include "rthunk-hash.h"
 #include "rthunk-node.h"
 #include "rthunk-type.h"
 
 struct _RthunkDefStore
 {
-  GMutex lock;
-  GHashTable *by_hash;          /* hash (inside the definition) → GList link */
-  GQueue lru;                   /* definitions, least recently used first */
-  guint max_count;
-  gsize max_bytes;
-  gsize bytes;
+  RthunkLru *lru;
 };
 
 RthunkDefinition *
@@ -44,42 +38,24 @@ rthunk_definition_unref (RthunkDefinition *def)
   g_free (def);
 }
 
-static guint
-hash_hash (gconstpointer key)
-{
-  guint h;
-
-  memcpy (&h, key, sizeof h);
-  return h;
-}
-
-static gboolean
-hash_equal (gconstpointer a,
-            gconstpointer b)
-{
-  return memcmp (a, b, RTHUNK_HASH_LEN) == 0;
-}
-
 RthunkDefStore *
 rthunk_def_store_new (guint max_count,
                       gsize max_bytes)
 {
   RthunkDefStore *store = g_new0 (RthunkDefStore, 1);
 
-  g_mutex_init (&store->lock);
-  store->by_hash = g_hash_table_new (hash_hash, hash_equal);
-  g_queue_init (&store->lru);
-  store->max_count = MAX (max_count, 1);
-  store->max_bytes = MAX (max_bytes, 1);
+  /* the definition just stored is kept even when it alone is over the
+   * byte bound: the request that brought it needs it */
+  store->lru = rthunk_lru_new (MAX (max_count, 1), MAX (max_bytes, 1), 1,
+                               (RthunkLruRefFunc) rthunk_definition_ref,
+                               (GDestroyNotify) rthunk_definition_unref);
   return store;
 }
 
 void
 rthunk_def_store_free (RthunkDefStore *store)
 {
-  g_hash_table_unref (store->by_hash);
-  g_queue_clear_full (&store->lru, (GDestroyNotify) rthunk_definition_unref);
-  g_mutex_clear (&store->lock);
+  rthunk_lru_free (store->lru);
   g_free (store);
 }
 
@@ -88,33 +64,7 @@ RthunkDefinition *
 rthunk_def_store_lookup (RthunkDefStore *store,
                          const guint8   *hash)
 {
-  RthunkDefinition *def = NULL;
-  GList *link;
-
-  g_mutex_lock (&store->lock);
-  link = g_hash_table_lookup (store->by_hash, hash);
-  if (link != NULL)
-    {
-      g_queue_unlink (&store->lru, link);
-      g_queue_push_tail_link (&store->lru, link);
-      def = rthunk_definition_ref (link->data);
-    }
-  g_mutex_unlock (&store->lock);
-  return def;
-}
-
-static void
-evict_locked (RthunkDefStore *store)
-{
-  while (store->lru.length > store->max_count ||
-         (store->bytes > store->max_bytes && store->lru.length > 1))
-    {
-      RthunkDefinition *old = g_queue_pop_head (&store->lru);
-
-      g_hash_table_remove (store->by_hash, old->hash);
-      store->bytes -= old->bytes;
-      rthunk_definition_unref (old);
-    }
+  return rthunk_lru_lookup (store->lru, hash);
 }
 
 /* Adds @def (taking a reference); FALSE if that hash was there already. */
@@ -122,28 +72,11 @@ gboolean
 rthunk_def_store_insert (RthunkDefStore   *store,
                          RthunkDefinition *def)
 {
-  gboolean added = FALSE;
-
-  g_mutex_lock (&store->lock);
-  if (!g_hash_table_contains (store->by_hash, def->hash))
-    {
-      g_queue_push_tail (&store->lru, rthunk_definition_ref (def));
-      g_hash_table_insert (store->by_hash, def->hash, store->lru.tail);
-      store->bytes += def->bytes;
-      evict_locked (store);
-      added = TRUE;
-    }
-  g_mutex_unlock (&store->lock);
-  return added;
+  return rthunk_lru_insert (store->lru, def->hash, def, def->bytes);
 }
 
 guint
 rthunk_def_store_size (RthunkDefStore *store)
 {
-  guint n;
-
-  g_mutex_lock (&store->lock);
-  n = store->lru.length;
-  g_mutex_unlock (&store->lock);
-  return n;
+  return rthunk_lru_size (store->lru);
 }

@@ -9,49 +9,15 @@
 #include <string.h>
 
 #include "rthunk-result-cache.h"
-#include "rthunk-hash.h"
+#include "rthunk-lru.h"
 #include "rthunk-value.h"
-
-typedef struct
-{
-  guint8 key[RTHUNK_HASH_LEN];
-  RthunkValue *value;
-  gsize bytes;
-  GList link;                   /* in the LRU queue; data is the entry */
-} Entry;
 
 struct _RthunkResultCache
 {
-  GMutex lock;
-  GHashTable *by_key;           /* key (inside the entry) → GList link */
-  GQueue lru;                   /* entries, least recently used first */
+  RthunkLru *lru;
   guint max_count;
   gsize max_bytes;
-  gsize bytes;
 };
-
-static void
-entry_free (Entry *entry)
-{
-  rthunk_value_unref (entry->value);
-  g_free (entry);
-}
-
-static guint
-key_hash (gconstpointer key)
-{
-  guint h;
-
-  memcpy (&h, key, sizeof h);
-  return h;
-}
-
-static gboolean
-key_equal (gconstpointer a,
-           gconstpointer b)
-{
-  return memcmp (a, b, RTHUNK_HASH_LEN) == 0;
-}
 
 /* Roughly what @value costs in memory (values nest at most a few hundred
  * deep: they come from evaluation or the wire, both bounded). */
@@ -79,9 +45,9 @@ rthunk_result_cache_new (guint max_count,
 {
   RthunkResultCache *cache = g_new0 (RthunkResultCache, 1);
 
-  g_mutex_init (&cache->lock);
-  cache->by_key = g_hash_table_new (key_hash, key_equal);
-  g_queue_init (&cache->lru);
+  cache->lru = rthunk_lru_new (max_count, max_bytes, 0,
+                               (RthunkLruRefFunc) rthunk_value_ref,
+                               (GDestroyNotify) rthunk_value_unref);
   cache->max_count = max_count;
   cache->max_bytes = max_bytes;
   return cache;
@@ -90,10 +56,7 @@ rthunk_result_cache_new (guint max_count,
 void
 rthunk_result_cache_free (RthunkResultCache *cache)
 {
-  g_hash_table_unref (cache->by_key);
-  while (cache->lru.length > 0)
-    entry_free (g_queue_pop_head_link (&cache->lru)->data);
-  g_mutex_clear (&cache->lock);
+  rthunk_lru_free (cache->lru);
   g_free (cache);
 }
 
@@ -102,61 +65,18 @@ RthunkValue *
 rthunk_result_cache_lookup (RthunkResultCache *cache,
                             const guint8      *key)
 {
-  RthunkValue *value = NULL;
-  GList *link;
-
-  g_mutex_lock (&cache->lock);
-  link = g_hash_table_lookup (cache->by_key, key);
-  if (link != NULL)
-    {
-      g_queue_unlink (&cache->lru, link);
-      g_queue_push_tail_link (&cache->lru, link);
-      value = rthunk_value_ref (((Entry *) link->data)->value);
-    }
-  g_mutex_unlock (&cache->lock);
-  return value;
+  return rthunk_lru_lookup (cache->lru, key);
 }
 
-static void
-evict_locked (RthunkResultCache *cache)
-{
-  while (cache->lru.length > cache->max_count || cache->bytes > cache->max_bytes)
-    {
-      GList *link = g_queue_pop_head_link (&cache->lru);
-      Entry *old;
-
-      if (link == NULL)
-        break;
-      old = link->data;
-      g_hash_table_remove (cache->by_key, old->key);
-      cache->bytes -= old->bytes;
-      entry_free (old);
-    }
-}
-
+/* Keeps @value under @key, unless it alone is over the byte bound. */
 void
 rthunk_result_cache_insert (RthunkResultCache *cache,
                             const guint8      *key,
                             RthunkValue       *value)
 {
-  gsize bytes = rthunk_value_size (value) + sizeof (Entry);
-  Entry *entry;
+  gsize bytes = rthunk_value_size (value);
 
   if (cache->max_count == 0 || bytes > cache->max_bytes)
     return;
-  g_mutex_lock (&cache->lock);
-  if (!g_hash_table_contains (cache->by_key, key))
-    {
-      entry = g_new (Entry, 1);
-      memcpy (entry->key, key, RTHUNK_HASH_LEN);
-      entry->value = rthunk_value_ref (value);
-      entry->bytes = bytes;
-      entry->link.data = entry;
-      entry->link.prev = entry->link.next = NULL;
-      g_queue_push_tail_link (&cache->lru, &entry->link);
-      g_hash_table_insert (cache->by_key, entry->key, &entry->link);
-      cache->bytes += bytes;
-      evict_locked (cache);
-    }
-  g_mutex_unlock (&cache->lock);
+  rthunk_lru_insert (cache->lru, key, value, bytes);
 }

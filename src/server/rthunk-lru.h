@@ -1,0 +1,30 @@
+/* rthunk-lru.h — a bounded store of refcounted items by content hash,
+ * least recently used out first.  Private. */
+#pragma once
+
+#include <glib.h>
+
+#include "rthunk-hash.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RthunkLru RthunkLru;
+
+/* Takes a new reference to an item, or drops one. */
+typedef gpointer (*RthunkLruRefFunc) (gpointer item);
+
+RthunkLru *rthunk_lru_new    (guint             max_count,
+                              gsize             max_bytes,
+                              guint             min_kept,
+                              RthunkLruRefFunc  ref,
+                              GDestroyNotify    unref);
+void       rthunk_lru_free   (RthunkLru        *lru);
+gpointer   rthunk_lru_lookup (RthunkLru        *lru,
+                              const guint8     *key);
+gboolean   rthunk_lru_insert (RthunkLru        *lru,
+                              const guint8     *key,
+                              gpointer          item,
+                              gsize             bytes);
+guint      rthunk_lru_size   (RthunkLru        *lru);
+
+G_END_DECLS
