@@ -531,31 +531,6 @@ get_ast_node_fields (RthunkCodecIn *in,
   return ok && f->has_kind;
 }
 
-/* Wire node kinds (NodeKind) to the library's. */
-static const RthunkNodeKind ast_kinds[] = {
-  [1] = RTHUNK_NODE_INT, [2] = RTHUNK_NODE_FLOAT, [3] = RTHUNK_NODE_STR,
-  [4] = RTHUNK_NODE_BOOL, [5] = RTHUNK_NODE_NIL, [6] = RTHUNK_NODE_SYMBOL,
-  [7] = RTHUNK_NODE_KEYWORD, [8] = RTHUNK_NODE_LIST, [9] = RTHUNK_NODE_VECTOR,
-};
-
-static RthunkNode *
-build_ast_seq (RthunkNodeKind  kind,
-               const GArray   *children,
-               RthunkNode    **built)
-{
-  RthunkNode *stack_items[16] = { NULL };
-  RthunkNode **items = children->len <= G_N_ELEMENTS (stack_items)
-    ? stack_items : g_new (RthunkNode *, children->len);
-  RthunkNode *node;
-
-  for (guint k = 0; k < children->len; k++)
-    items[k] = built[g_array_index (children, gint32, k)];
-  node = rthunk_node_new_seq (kind, items, children->len);
-  if (items != stack_items)
-    g_free (items);
-  return node;
-}
-
 /* Where each node of an Ast being read is, and its source. */
 typedef struct
 {
@@ -563,47 +538,6 @@ typedef struct
   char *source;
   GArray *scratch;
 } AstExtra;
-
-static RthunkNode *
-build_ast_node_kind (const NodeFields *f,
-                     const GArray     *children,
-                     RthunkNode      **built,
-                     guint             index,
-                     GError          **error)
-{
-  g_autofree char *text = NULL;
-  RthunkNodeKind kind;
-
-  /* checked in rthunk_wire_read_ast()'s order: children first */
-  if (children->len > 0 && f->kind != 8 && f->kind != 9)
-    return rthunk_wire_invalid (error, "AST", index, _("only a list or a vector has children")), NULL;
-  if (f->kind < 1 || f->kind > 9)
-    return rthunk_wire_invalid (error, "AST", index, _("unknown node kind")), NULL;
-  kind = ast_kinds[f->kind];
-  switch (kind)
-    {
-    case RTHUNK_NODE_INT:
-      return rthunk_node_new_int (f->i);
-    case RTHUNK_NODE_FLOAT:
-      return rthunk_node_new_float (f->f);
-    case RTHUNK_NODE_BOOL:
-      return rthunk_node_new_bool (f->b);
-    case RTHUNK_NODE_NIL:
-      return rthunk_node_new_nil ();
-    case RTHUNK_NODE_STR:
-    case RTHUNK_NODE_SYMBOL:
-    case RTHUNK_NODE_KEYWORD:
-      if (!f->has_text)
-        return rthunk_wire_invalid (error, "AST", index, _("text is missing")), NULL;
-      if ((text = get_text (f->text, f->text_len, index, "AST", error)) == NULL)
-        return NULL;
-      return rthunk_node_new_text (kind, text);
-    case RTHUNK_NODE_LIST:
-    case RTHUNK_NODE_VECTOR:
-    default:
-      return build_ast_seq (kind, children, built);
-    }
-}
 
 static gpointer
 build_ast_node (const NodeFields *f,
@@ -614,7 +548,12 @@ build_ast_node (const NodeFields *f,
                 GError          **error)
 {
   AstExtra *extra = user_data;
-  RthunkNode *node = build_ast_node_kind (f, children, (RthunkNode **) built, index, error);
+  RthunkWireNodeFields fields = {
+    .kind = f->kind, .i = f->i, .f = f->f, .b = f->b,
+    .text = !f->has_text ? NULL : f->text != NULL ? (const char *) f->text : "",
+    .text_len = f->text_len,
+  };
+  RthunkNode *node = rthunk_wire_build_ast_node (&fields, children, (RthunkNode **) built, index, error);
   gint32 pos[2] = { MAX (f->line, 0), MAX (f->col, 0) };
 
   if (node != NULL)

@@ -188,46 +188,97 @@ rthunk_wire_fill_ast (RthunkWireAst *ast,
   ast->__isset_source = TRUE;
 }
 
-static RthunkNode *
-read_ast_node (const RthunkWireAstNode *wire,
-               RthunkNode             **built,
-               guint                    index,
-               GError                 **error)
-{
-  g_autoptr(GPtrArray) items = NULL;
+/* Wire node kinds (the IDL's NodeKind) to the library's. */
+static const RthunkNodeKind ast_kinds[] = {
+  [RTHUNK_WIRE_NODE_KIND_INT] = RTHUNK_NODE_INT,
+  [RTHUNK_WIRE_NODE_KIND_FLOAT] = RTHUNK_NODE_FLOAT,
+  [RTHUNK_WIRE_NODE_KIND_STR] = RTHUNK_NODE_STR,
+  [RTHUNK_WIRE_NODE_KIND_BOOL] = RTHUNK_NODE_BOOL,
+  [RTHUNK_WIRE_NODE_KIND_NIL] = RTHUNK_NODE_NIL,
+  [RTHUNK_WIRE_NODE_KIND_SYMBOL] = RTHUNK_NODE_SYMBOL,
+  [RTHUNK_WIRE_NODE_KIND_KEYWORD] = RTHUNK_NODE_KEYWORD,
+  [RTHUNK_WIRE_NODE_KIND_LIST] = RTHUNK_NODE_LIST,
+  [RTHUNK_WIRE_NODE_KIND_VECTOR] = RTHUNK_NODE_VECTOR,
+};
 
-  if (wire->children->len > 0 && wire->kind != RTHUNK_WIRE_NODE_KIND_LIST &&
-      wire->kind != RTHUNK_WIRE_NODE_KIND_VECTOR)
+static RthunkNode *
+build_ast_seq (RthunkNodeKind  kind,
+               const GArray   *children,
+               RthunkNode    **built)
+{
+  RthunkNode *stack_items[16] = { NULL };
+  RthunkNode **items = children->len <= G_N_ELEMENTS (stack_items)
+    ? stack_items : g_new (RthunkNode *, children->len);
+  RthunkNode *node;
+
+  for (guint k = 0; k < children->len; k++)
+    items[k] = built[g_array_index (children, gint32, k)];
+  node = rthunk_node_new_seq (kind, items, children->len);
+  if (items != stack_items)
+    g_free (items);
+  return node;
+}
+
+/**
+ * rthunk_wire_build_ast_node:
+ * @fields: one node of an Ast, as read from the wire
+ * @children: (element-type gint32): the indices of its children, checked
+ * @built: the nodes built so far, by index
+ * @index: the node's index, for errors
+ * @error: return location for a #GError
+ *
+ * The one place an AST node is made from what the wire says, for the
+ * generated structs (rthunk_wire_read_ast()) and the codec alike. Text is
+ * checked here: missing or not UTF-8 is refused; text of @text_len bytes
+ * that holds a NUL gives %NULL without an error (the generated code cuts
+ * such text short: the codec leaves it to that code to answer).
+ *
+ * Returns: (transfer full) (nullable): the node, or %NULL
+ */
+RthunkNode *
+rthunk_wire_build_ast_node (const RthunkWireNodeFields  *fields,
+                            const GArray                *children,
+                            RthunkNode                 **built,
+                            guint                        index,
+                            GError                     **error)
+{
+  g_autofree char *text = NULL;
+  RthunkNodeKind kind;
+
+  /* children first, then the kind, as the generated path always checked */
+  if (children->len > 0 && fields->kind != RTHUNK_WIRE_NODE_KIND_LIST &&
+      fields->kind != RTHUNK_WIRE_NODE_KIND_VECTOR)
     return rthunk_wire_invalid (error, _("AST"), index, _("only a list or a vector has children")), NULL;
-  switch (wire->kind)
+  if (fields->kind < RTHUNK_WIRE_NODE_KIND_INT || fields->kind > RTHUNK_WIRE_NODE_KIND_VECTOR)
+    return rthunk_wire_invalid (error, _("AST"), index, _("unknown node kind")), NULL;
+  kind = ast_kinds[fields->kind];
+  switch (kind)
     {
-    case RTHUNK_WIRE_NODE_KIND_INT:
-      return rthunk_node_new_int (wire->intValue);
-    case RTHUNK_WIRE_NODE_KIND_FLOAT:
-      return rthunk_node_new_float (wire->floatValue);
-    case RTHUNK_WIRE_NODE_KIND_BOOL:
-      return rthunk_node_new_bool (wire->boolValue);
-    case RTHUNK_WIRE_NODE_KIND_NIL:
+    case RTHUNK_NODE_INT:
+      return rthunk_node_new_int (fields->i);
+    case RTHUNK_NODE_FLOAT:
+      return rthunk_node_new_float (fields->f);
+    case RTHUNK_NODE_BOOL:
+      return rthunk_node_new_bool (fields->b);
+    case RTHUNK_NODE_NIL:
       return rthunk_node_new_nil ();
-    case RTHUNK_WIRE_NODE_KIND_STR:
-    case RTHUNK_WIRE_NODE_KIND_SYMBOL:
-    case RTHUNK_WIRE_NODE_KIND_KEYWORD:
-      if (!check_text (wire->text, index, _("AST"), error))
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      if (fields->text == NULL)
+        return rthunk_wire_invalid (error, _("AST"), index, _("text is missing")), NULL;
+      if (fields->text_len >= 0 && memchr (fields->text, '\0', (gsize) fields->text_len) != NULL)
         return NULL;
-      return rthunk_node_new_text (wire->kind == RTHUNK_WIRE_NODE_KIND_STR ? RTHUNK_NODE_STR
-                                   : wire->kind == RTHUNK_WIRE_NODE_KIND_SYMBOL ? RTHUNK_NODE_SYMBOL
-                                   : RTHUNK_NODE_KEYWORD, wire->text);
-    case RTHUNK_WIRE_NODE_KIND_LIST:
-    case RTHUNK_WIRE_NODE_KIND_VECTOR:
-      items = g_ptr_array_new ();
-      for (guint k = 0; k < wire->children->len; k++)
-        g_ptr_array_add (items, built[g_array_index (wire->children, gint32, k)]);
-      return rthunk_node_new_seq (wire->kind == RTHUNK_WIRE_NODE_KIND_LIST ? RTHUNK_NODE_LIST
-                                  : RTHUNK_NODE_VECTOR,
-                                  (RthunkNode **) items->pdata, items->len);
+      if (!g_utf8_validate (fields->text, fields->text_len, NULL))
+        return rthunk_wire_invalid (error, _("AST"), index, _("text is not valid UTF-8")), NULL;
+      if (fields->text_len < 0)
+        return rthunk_node_new_text (kind, fields->text);
+      text = g_strndup (fields->text, (gsize) fields->text_len);
+      return rthunk_node_new_text (kind, text);
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
     default:
-      rthunk_wire_invalid (error, _("AST"), index, _("unknown node kind"));
-      return NULL;
+      return build_ast_seq (kind, children, built);
     }
 }
 
@@ -243,6 +294,7 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
   g_autofree guint16 *depth = NULL;
   const char *source;
   RthunkNode *root = NULL;
+  RthunkWireNodeFields fields;
   guint k;
 
   if (n == 0)
@@ -271,7 +323,13 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
           rthunk_wire_invalid (error, _("AST"), k, _("the AST nests too deeply"));
           goto out;
         }
-      if ((built[k] = read_ast_node (wire, built, k, error)) == NULL)
+      fields.kind = wire->kind;
+      fields.i = wire->intValue;
+      fields.f = wire->floatValue;
+      fields.b = wire->boolValue;
+      fields.text = wire->text;
+      fields.text_len = -1;
+      if ((built[k] = rthunk_wire_build_ast_node (&fields, wire->children, built, k, error)) == NULL)
         goto out;
       rthunk_node_set_position (built[k], source, MAX (wire->line, 0), MAX (wire->col, 0));
     }

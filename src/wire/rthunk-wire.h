@@ -59,6 +59,24 @@ gboolean     rthunk_wire_invalid    (GError             **error,
 gboolean     rthunk_address_allowed (const char *const  *patterns,
                                      const char          *address);
 
+/* One node of an Ast as the wire has it: the scalars, and the text
+ * (%NULL: none; @text_len < 0: NUL-terminated). */
+typedef struct
+{
+  gint32 kind;
+  gint64 i;
+  double f;
+  gboolean b;
+  const char *text;
+  gssize text_len;
+} RthunkWireNodeFields;
+
+RthunkNode  *rthunk_wire_build_ast_node (const RthunkWireNodeFields  *fields,
+                                         const GArray                *children,
+                                         RthunkNode                 **built,
+                                         guint                        index,
+                                         GError                     **error);
+
 /* Registers the generated wire types; call before starting threads. */
 void         rthunk_wire_register_types (void);
 
