@@ -1,11 +1,7 @@
 /* rthunk-eval.h — the evaluator, with limits */
 #pragma once
 
-#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
-#error "Only <rthunk/rthunk.h> can be included directly."
-#endif
-
-#include "rthunk-version.h"
+#include "rthunk-version.h"    /* only <rthunk/rthunk.h> may be included */
 
 #include <gio/gio.h>
 

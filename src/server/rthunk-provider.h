@@ -2,11 +2,7 @@
  * configuration file, the token, signals. */
 #pragma once
 
-#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
-#error "Only <rthunk/rthunk.h> can be included directly."
-#endif
-
-#include "rthunk-version.h"
+#include "rthunk-version.h"    /* only <rthunk/rthunk.h> may be included */
 
 #include <glib.h>
 

@@ -1,11 +1,7 @@
 /* rthunk-session.h — named cells that recompute when their inputs change */
 #pragma once
 
-#if !defined(__RTHUNK_INSIDE__) && !defined(RTHUNK_COMPILATION)
-#error "Only <rthunk/rthunk.h> can be included directly."
-#endif
-
-#include "rthunk-version.h"
+#include "rthunk-version.h"    /* only <rthunk/rthunk.h> may be included */
 
 #include <gio/gio.h>
 
