@@ -108,26 +108,15 @@ copy_definitions (GHashTable *definitions)
   return copy;
 }
 
-/* The client's (or cluster's) pending value a session thunk stands for:
- * while the thunk runs, a remote expression that reads it sends this one,
- * which travels as a reference to the thunk (promise pipelining). */
-#define ORIGIN_KEY "rthunk-session-origin"
-
-static void
-keep_origin (RthunkThunk *thunk,
-             RthunkValue *origin)
-{
-  g_object_set_data_full (G_OBJECT (thunk), ORIGIN_KEY, origin, (GDestroyNotify) rthunk_value_unref);
-}
-
 /* A value as the client or cluster should see it: the pending value of a
- * thunk still running becomes its origin again. */
+ * thunk still running becomes its origin again (the client's or cluster's
+ * pending value it stands for, see rthunk_thunk_take_origin()). */
 static RthunkValue *
 origin_of (RthunkValue *value,
            gpointer     user_data)
 {
   RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
-  RthunkValue *origin = thunk != NULL ? g_object_get_data (G_OBJECT (thunk), ORIGIN_KEY) : NULL;
+  RthunkValue *origin = thunk != NULL ? rthunk_thunk_get_origin (thunk) : NULL;
 
   return origin == NULL || rthunk_thunk_is_finished (thunk) ? value : origin;
 }
@@ -149,7 +138,7 @@ adopt_pending (RthunkSession *self,
                                        rthunk_client_get_server_name (server->client), id,
                                        self->context);
   rthunk_collector_add (server->collector, thunk);
-  keep_origin (thunk, value);
+  rthunk_thunk_take_origin (thunk, value);
   return rthunk_thunk_to_value (thunk);
 }
 
@@ -177,8 +166,10 @@ typedef struct
   RthunkValue *value;
 } Foreign;
 
-static gpointer
-foreign_wait (gpointer data)
+/* A thread of foreign_pool(). */
+static void
+foreign_wait (gpointer data,
+              gpointer user_data)
 {
   Foreign *foreign = data;
   GError *error = NULL;
@@ -193,14 +184,34 @@ foreign_wait (gpointer data)
   rthunk_value_unref (foreign->value);
   g_object_unref (foreign->thunk);
   g_free (foreign);
-  return NULL;
+}
+
+/* The threads that wait for routed values, shared by every session and
+ * reused from one value to the next. A pending value of the cluster can
+ * only be waited for by forcing it (the cluster fails over, or breaks a
+ * tie, inside the force), which blocks: each value waited for at once
+ * takes a thread of the pool for as long as it is outstanding, as many as
+ * there are, so that none waits for another to arrive. */
+static GThreadPool *
+foreign_pool (void)
+{
+  static gsize once;
+  static GThreadPool *pool;
+
+  if (g_once_init_enter (&once))
+    {
+      pool = g_thread_pool_new (foreign_wait, NULL, -1, FALSE, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  return pool;
 }
 
 /* A pending value that did not come from a server's own client (the
  * cluster routed it): adopted by the collector of its server when it is a
- * client's thunk, else waited for by a thread of its own. Either way every
- * pending value of a session stands for a #RthunkThunk, which evaluations
- * wait for without holding the evaluator, and which settlers watch. */
+ * client's thunk, else waited for by a thread of foreign_pool(). Either
+ * way every pending value of a session stands for a #RthunkThunk, which
+ * evaluations wait for without holding the evaluator, and which settlers
+ * watch. */
 static RthunkValue *
 adopt_foreign (RthunkSession *self,
                RthunkValue   *value)
@@ -217,9 +228,9 @@ adopt_foreign (RthunkSession *self,
   foreign = g_new (Foreign, 1);
   foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), NULL, NULL, self->context);
   foreign->value = value;
-  keep_origin (foreign->thunk, rthunk_value_ref (value));
+  rthunk_thunk_take_origin (foreign->thunk, rthunk_value_ref (value));
   value = rthunk_thunk_to_value (foreign->thunk);
-  g_thread_unref (g_thread_new ("rthunk-foreign", foreign_wait, foreign));
+  g_thread_pool_push (foreign_pool (), foreign, NULL);
   return value;
 }
 
@@ -318,7 +329,7 @@ enqueue (RthunkSession  *self,
       session_queued_free (q);
       return NULL;
     }
-  keep_origin (thunk, origin);
+  rthunk_thunk_take_origin (thunk, origin);
   if (rthunk_client_get_queued (server->client) >= RTHUNK_CLIENT_MAX_BATCH)
     rthunk_client_flush (server->client, NULL);
   return rthunk_thunk_to_value (thunk);
