@@ -26,6 +26,16 @@ void         rthunk_thunk_set_cancel_func (RthunkThunk          *thunk,
                                            gpointer              user_data,
                                            GDestroyNotify        destroy);
 
+/* The pending value a client or the cluster gave for what @thunk stands
+ * for (a session makes a thunk of its own for each): while @thunk runs, a
+ * remote expression that reads it sends this one instead, which travels
+ * as a reference to the thunk (promise pipelining).  Set once, with
+ * rthunk_thunk_take_origin() (which takes @origin), before the thunk is
+ * shared; kept until the thunk is finalized.  %NULL when there is none. */
+void         rthunk_thunk_take_origin    (RthunkThunk  *thunk,
+                                          RthunkValue  *origin);
+RthunkValue *rthunk_thunk_get_origin     (RthunkThunk  *thunk);
+
 /* Per thread: what forcing a pending thunk value does around the wait.
  * A session's evaluation thread sets one so that it learns that its
  * evaluation has to wait (and lets others use the evaluator meanwhile);

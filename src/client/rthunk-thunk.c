@@ -66,6 +66,7 @@ struct _RthunkThunk
   RthunkThunkCancelFunc cancel_func;
   gpointer cancel_data;
   GDestroyNotify cancel_destroy;
+  RthunkValue *origin;              /* set once: see rthunk_thunk_take_origin() */
 };
 
 /**
@@ -173,6 +174,7 @@ rthunk_thunk_finalize (GObject *object)
   if (self->cancel_destroy != NULL)
     self->cancel_destroy (self->cancel_data);
   g_clear_pointer (&self->value, rthunk_value_unref);
+  g_clear_pointer (&self->origin, rthunk_value_unref);
   g_clear_error (&self->error);
   g_clear_pointer (&self->id, g_bytes_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -656,6 +658,27 @@ rthunk_thunk_set_cancel_func (RthunkThunk          *thunk,
   g_mutex_unlock (&thunk->lock);
   if (finished && destroy != NULL)
     destroy (user_data);
+}
+
+void
+rthunk_thunk_take_origin (RthunkThunk *thunk,
+                          RthunkValue *origin)
+{
+  g_mutex_lock (&thunk->lock);
+  g_assert (thunk->origin == NULL);
+  thunk->origin = origin;
+  g_mutex_unlock (&thunk->lock);
+}
+
+RthunkValue *
+rthunk_thunk_get_origin (RthunkThunk *thunk)
+{
+  RthunkValue *origin;
+
+  g_mutex_lock (&thunk->lock);
+  origin = thunk->origin;
+  g_mutex_unlock (&thunk->lock);
+  return origin;
 }
 
 /**

@@ -1,0 +1,675 @@
+/* rthunk-session-eval.c — evaluating forms: the evaluator lock, evaluations
+ * in the thread pool, and rthunk_session_eval()
+ *
+ * Evaluation runs in a thread pool. The main thread waits for it until it
+ * is done, or until it has to wait for a thunk (the block hook of
+ * rthunk-thunk tells), or until the evaluation budget is spent; then the
+ * cell is pending and the result is applied later, in the session's main
+ * context. The evaluator is one object used by one thread at a time: an
+ * evaluation holds the evaluator lock while it runs and lets go of it while
+ * it waits for a thunk or for a server to take a submission. Values that
+ * the main thread binds are queued and bound by whoever holds the lock
+ * next.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "rthunk-session-private.h"
+#include "rthunk-check.h"
+#include "rthunk-error.h"
+#include "rthunk-eval.h"
+#include "rthunk-hash.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-node.h"
+#include "rthunk-reader.h"
+#include "rthunk-thunk-private.h"
+#include "rthunk-thunk.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+
+#define DEFAULT_SOURCE "<eval>"
+
+GPrivate rthunk_session_current_evaluation;
+
+/* ---- the evaluator lock and the bindings waiting for it ----------------------- */
+
+static void
+drain_binds_locked (RthunkSession *self)
+{
+  for (;;)
+    {
+      Binding *binding;
+
+      g_mutex_lock (&self->bind_lock);
+      binding = g_queue_pop_head (&self->binds);
+      g_mutex_unlock (&self->bind_lock);
+      if (binding == NULL)
+        return;
+      rthunk_evaluator_bind (self->evaluator, binding->name, binding->value);
+      rthunk_value_unref (binding->value);
+      g_free (binding->name);
+      g_free (binding);
+    }
+}
+
+/* Binds @name in the evaluator now, or as soon as its lock is free. */
+static void
+queue_bind (RthunkSession *self,
+            const char    *name,
+            RthunkValue   *value)
+{
+  Binding *binding = g_new (Binding, 1);
+
+  binding->name = g_strdup (name);
+  binding->value = rthunk_value_ref (value);
+  g_mutex_lock (&self->bind_lock);
+  g_queue_push_tail (&self->binds, binding);
+  g_mutex_unlock (&self->bind_lock);
+  if (g_mutex_trylock (&self->eval_lock))
+    {
+      drain_binds_locked (self);
+      g_mutex_unlock (&self->eval_lock);
+    }
+}
+
+/* What untracked readers see: the values of def cells (a defn binds
+ * itself when it runs, with its definition). */
+void
+rthunk_session_cell_publish (RthunkSession *self,
+                             Cell          *cell)
+{
+  if (cell->name != NULL && cell->value != NULL &&
+      !(cell->is_defn && cell->state == CELL_DONE))
+    queue_bind (self, cell->name, cell->value);
+}
+
+void
+rthunk_session_evaluator_enter (RthunkSession *self,
+                                Evaluation    *ev)
+{
+  g_mutex_lock (&self->eval_lock);
+  drain_binds_locked (self);
+  rthunk_evaluator_set_cancellable (self->evaluator, ev->cancellable);
+  ev->locked = TRUE;
+}
+
+void
+rthunk_session_evaluator_leave (RthunkSession *self,
+                                Evaluation    *ev)
+{
+  ev->locked = FALSE;
+  rthunk_evaluator_set_cancellable (self->evaluator, NULL);
+  g_mutex_unlock (&self->eval_lock);
+}
+
+/* ---- evaluations ------------------------------------------------------------------ */
+
+Evaluation *
+rthunk_session_evaluation_ref (Evaluation *ev)
+{
+  g_atomic_int_inc (&ev->ref_count);
+  return ev;
+}
+
+void
+rthunk_session_evaluation_unref (Evaluation *ev)
+{
+  if (!g_atomic_int_dec_and_test (&ev->ref_count))
+    return;
+  g_clear_object (&ev->blocked_on);
+  g_clear_pointer (&ev->result, rthunk_value_unref);
+  g_clear_error (&ev->error);
+  g_clear_object (&ev->cancellable);
+  rthunk_node_unref (ev->expr);
+  g_mutex_clear (&ev->lock);
+  g_cond_clear (&ev->cond);
+  /* the cell is only touched in the main context: see evaluation_apply() */
+  g_free (ev);
+}
+
+/* The block hook: the evaluation is about to wait for @thunk. */
+static void
+evaluation_blocked (gpointer     data,
+                    RthunkThunk *thunk)
+{
+  Evaluation *ev = data;
+
+  g_mutex_lock (&ev->lock);
+  ev->status = EVAL_BLOCKED;
+  g_set_object (&ev->blocked_on, thunk);
+  g_cond_broadcast (&ev->cond);
+  g_mutex_unlock (&ev->lock);
+  ev->relock = ev->locked;
+  if (ev->relock)
+    rthunk_session_evaluator_leave (ev->session, ev);
+  /* what the evaluation queued may be what it waits for */
+  rthunk_session_flush_all (ev->session);
+}
+
+static void
+evaluation_unblocked (gpointer     data,
+                      RthunkThunk *thunk)
+{
+  Evaluation *ev = data;
+
+  g_mutex_lock (&ev->lock);
+  ev->status = EVAL_RUNNING;
+  g_clear_object (&ev->blocked_on);
+  g_mutex_unlock (&ev->lock);
+  if (ev->relock)
+    rthunk_session_evaluator_enter (ev->session, ev);
+  ev->relock = FALSE;
+}
+
+Evaluation *
+rthunk_session_evaluation_new (RthunkSession *self,
+                               Cell          *cell)
+{
+  Evaluation *ev = g_new0 (Evaluation, 1);
+
+  ev->ref_count = 1;
+  ev->session = self;
+  ev->cell = cell;
+  ev->generation = cell->generation;
+  ev->expr = rthunk_node_ref (cell->expr);
+  ev->cancellable = g_cancellable_new ();
+  ev->hook.before = evaluation_blocked;
+  ev->hook.after = evaluation_unblocked;
+  ev->hook.cancellable = ev->cancellable;
+  ev->hook.data = ev;
+  g_mutex_init (&ev->lock);
+  g_cond_init (&ev->cond);
+  ev->status = EVAL_QUEUED;
+  return ev;
+}
+
+typedef struct
+{
+  RthunkSession *session;
+  Evaluation *ev;
+  Cell *cell;
+} Apply;
+
+static void
+apply_free (gpointer data)
+{
+  Apply *apply = data;
+
+  rthunk_session_cell_unref (apply->cell);
+  rthunk_session_evaluation_unref (apply->ev);
+  g_object_unref (apply->session);
+  g_free (apply);
+}
+
+/* In the main context: the result of a detached evaluation. */
+static gboolean
+evaluation_apply (gpointer data)
+{
+  Apply *apply = data;
+
+  if (!rthunk_session_is_closed (apply->session))
+    rthunk_session_cell_evaluated (apply->session, apply->cell, apply->ev->generation,
+                                   apply->ev->result, apply->ev->error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+evaluation_finish (Evaluation  *ev,
+                   RthunkValue *value,
+                   GError      *error)
+{
+  RthunkSession *self = ev->session;
+  gboolean detached;
+  Apply *apply;
+
+  g_mutex_lock (&ev->lock);
+  ev->status = EVAL_DONE;
+  ev->result = value;
+  ev->error = error;
+  detached = ev->detached;
+  g_cond_broadcast (&ev->cond);
+  g_mutex_unlock (&ev->lock);
+  if (!detached || rthunk_session_is_closed (self))
+    return;
+  apply = g_new (Apply, 1);
+  apply->session = g_object_ref (self);
+  apply->ev = rthunk_session_evaluation_ref (ev);
+  apply->cell = ev->cell;   /* the main thread holds it for us: see cell_run() */
+  ev->cell = NULL;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, evaluation_apply, apply, apply_free);
+}
+
+/* A thread of the pool. */
+void
+rthunk_session_evaluation_run (gpointer data,
+                               gpointer user_data)
+{
+  Evaluation *ev = data;
+  RthunkSession *self = ev->session;
+  GError *error = NULL;
+  RthunkValue *value = NULL;
+
+  g_private_set (&rthunk_session_current_evaluation, ev);
+  rthunk_thunk_set_block_hook (&ev->hook);
+  rthunk_session_evaluator_enter (self, ev);
+  g_mutex_lock (&ev->lock);
+  ev->status = EVAL_RUNNING;
+  g_mutex_unlock (&ev->lock);
+  if (g_cancellable_is_cancelled (ev->cancellable))
+    error = rthunk_session_new_error (RTHUNK_ERROR_CANCELLED, _("evaluation was cancelled"));
+  else
+    value = rthunk_evaluator_eval (self->evaluator, ev->expr, &error);
+  rthunk_session_evaluator_leave (self, ev);
+  rthunk_session_flush_all (self);
+  rthunk_thunk_set_block_hook (NULL);
+  g_private_set (&rthunk_session_current_evaluation, NULL);
+  evaluation_finish (ev, value, error);
+  rthunk_session_evaluation_unref (ev);
+}
+
+/* ---- evaluating text ---------------------------------------------------------------------- */
+
+typedef enum
+{
+  PLAN_EXPR,
+  PLAN_DEF,
+  PLAN_DEFN,
+} PlanKind;
+
+typedef struct
+{
+  PlanKind kind;
+  RthunkNode *form;
+  const char *name;
+  GPtrArray *reads;
+} Plan;
+
+static void
+plan_free (gpointer data)
+{
+  Plan *plan = data;
+
+  rthunk_node_unref (plan->form);
+  g_ptr_array_unref (plan->reads);
+  g_free (plan);
+}
+
+typedef struct
+{
+  RthunkSession *session;
+  GHashTable *overlay;
+} Resolver;
+
+static gboolean
+is_cell (const char *name,
+         guint8      hash[RTHUNK_HASH_LEN],
+         gpointer    user_data)
+{
+  Resolver *r = user_data;
+
+  return g_hash_table_contains (r->session->cells, name) || g_hash_table_contains (r->overlay, name);
+}
+
+static PlanKind
+form_kind (RthunkNode *form)
+{
+  if (rthunk_node_get_kind (form) != RTHUNK_NODE_LIST || rthunk_node_get_n_items (form) < 3 ||
+      rthunk_node_get_kind (rthunk_node_get_item (form, 1)) != RTHUNK_NODE_SYMBOL)
+    return PLAN_EXPR;
+  if (rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "def"))
+    return PLAN_DEF;
+  if (rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "defn"))
+    return PLAN_DEFN;
+  return PLAN_EXPR;
+}
+
+/* Re-checks the cells that read @name, after its type may have changed;
+ * a cell that no longer checks gets a type error, applied when it runs. */
+static void
+recheck_readers (RthunkSession *self,
+                 const char    *name,
+                 GHashTable    *type_errors)
+{
+  Cell *cell = rthunk_session_lookup_cell (self, name);
+  g_autoptr(GPtrArray) order = NULL;
+
+  if (cell == NULL)
+    return;
+  order = rthunk_session_downstream (self, cell);
+  for (guint k = 1; k < order->len; k++)
+    {
+      Cell *reader = g_ptr_array_index (order, k);
+      g_autoptr(RthunkType) type = NULL;
+      GError *error = NULL;
+
+      if ((type = rthunk_checker_check (self->checker, reader->form, &error)) == NULL)
+        g_hash_table_replace (type_errors, g_strdup (reader->name), error);
+      else
+        g_hash_table_remove (type_errors, reader->name);
+    }
+}
+
+/* Everything about one form that can be known before anything runs: what
+ * it reads, that it closes no cycle, that it type-checks. */
+static Plan *
+plan_form (RthunkSession  *self,
+           RthunkNode     *form,
+           GHashTable     *overlay,
+           GHashTable     *type_errors,
+           GError        **error)
+{
+  Resolver resolver = { self, overlay };
+  g_autoptr(RthunkType) type = NULL;
+  Plan *plan = g_new0 (Plan, 1);
+
+  plan->kind = form_kind (form);
+  plan->form = rthunk_node_ref (form);
+  plan->reads = rthunk_hash_collect_references (form, is_cell, &resolver);
+  if (plan->kind != PLAN_EXPR)
+    plan->name = rthunk_node_get_text (rthunk_node_get_item (form, 1));
+  if ((plan->name != NULL && !rthunk_session_check_cycle (self, overlay, form, plan->name, plan->reads, error)) ||
+      (type = rthunk_checker_check (self->checker, form, error)) == NULL)
+    {
+      plan_free (plan);
+      return NULL;
+    }
+  if (plan->name != NULL)
+    {
+      g_hash_table_replace (overlay, g_strdup (plan->name), g_ptr_array_ref (plan->reads));
+      g_hash_table_remove (type_errors, plan->name);
+      recheck_readers (self, plan->name, type_errors);
+    }
+  return plan;
+}
+
+static gboolean
+uses_remote (RthunkNode *node)
+{
+  guint n = rthunk_node_get_n_items (node);
+
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_LIST && n > 0 &&
+      rthunk_node_is_symbol (rthunk_node_get_item (node, 0), "remote"))
+    return TRUE;
+  for (guint k = 0; k < n; k++)
+    if (uses_remote (rthunk_node_get_item (node, k)))
+      return TRUE;
+  return FALSE;
+}
+
+/* Starts the embedded provider when @forms are the first to go remote. */
+static gboolean
+ensure_server (RthunkSession  *self,
+               GPtrArray      *forms,
+               GError        **error)
+{
+  gboolean any = FALSE;
+
+  if (self->local || self->servers->len > 0 || self->embedded != NULL)
+    return TRUE;
+  for (guint k = 0; k < forms->len && !any; k++)
+    any = uses_remote (g_ptr_array_index (forms, k));
+  return !any || rthunk_session_start_embedded (self, error);
+}
+
+static Cell *
+define_cell_object (RthunkSession  *self,
+                    Plan           *plan,
+                    GError        **error)
+{
+  Cell *cell = rthunk_session_lookup_cell (self, plan->name);
+
+  if (cell != NULL)
+    return cell;
+  if (g_hash_table_size (self->cells) >= RTHUNK_SESSION_MAX_CELLS)
+    {
+      rthunk_set_node_error (error, plan->form, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                             _("a session holds at most %u cells"), (guint) RTHUNK_SESSION_MAX_CELLS);
+      return NULL;
+    }
+  cell = rthunk_session_cell_new (plan->name);
+  g_hash_table_insert (self->cells, cell->name, cell);
+  g_ptr_array_add (self->order, rthunk_session_cell_ref (cell));
+  return cell;
+}
+
+/* Marks a cell as changed: what it did for its previous value stops. */
+static void
+cell_invalidate (RthunkSession *self,
+                 Cell          *cell,
+                 GHashTable    *type_errors)
+{
+  GError *type_error = cell->name != NULL ? g_hash_table_lookup (type_errors, cell->name) : NULL;
+
+  rthunk_session_cell_abandon (cell);
+  cell->generation++;
+  cell->state = CELL_WAITING;
+  g_clear_error (&cell->type_error);
+  cell->type_error = type_error != NULL ? g_error_copy (type_error) : NULL;
+  g_clear_pointer (&cell->trigger, g_free);
+  cell->started_us = g_get_monotonic_time ();
+}
+
+/* The error a form's own failure gives the caller of eval. */
+static void
+take_failure (Cell    *cell,
+              GError **error)
+{
+  if (cell->state == CELL_FAILED)
+    g_propagate_error (error, g_error_copy (cell->error));
+}
+
+/* Stops the pending expressions that read a cell being redefined: what
+ * they read is gone (and an evaluation must never outlive, paused, a
+ * global it borrowed). */
+static void
+stop_expressions_reading (RthunkSession *self,
+                          GPtrArray     *affected)
+{
+  g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_session_cell_unref);
+
+  for (guint k = 0; k < self->anonymous->len; k++)
+    g_ptr_array_add (pending, rthunk_session_cell_ref (g_ptr_array_index (self->anonymous, k)));
+  for (guint k = 0; k < pending->len; k++)
+    {
+      Cell *expr = g_ptr_array_index (pending, k);
+
+      for (guint a = 0; a < affected->len; a++)
+        {
+          Cell *changed = g_ptr_array_index (affected, a);
+          g_autoptr(GError) error = NULL;
+
+          if (expr->state == CELL_DONE || expr->state == CELL_FAILED ||
+              !rthunk_session_cell_reads (expr, changed->name))
+            continue;
+          error = rthunk_session_new_error (RTHUNK_ERROR_CANCELLED, _("%s was redefined while the expression waited"),
+                                            changed->name);
+          rthunk_session_cell_abandon (expr);
+          expr->generation++;
+          rthunk_session_cell_fail (self, expr, error, NULL, NULL);
+        }
+    }
+}
+
+static RthunkValue *
+commit_definition (RthunkSession  *self,
+                   Plan           *plan,
+                   GHashTable     *type_errors,
+                   GError        **error)
+{
+  g_autoptr(GPtrArray) affected = NULL;
+  gboolean was_pumping;
+  Cell *cell;
+
+  if ((cell = define_cell_object (self, plan, error)) == NULL)
+    return NULL;
+  g_clear_pointer (&cell->form, rthunk_node_unref);
+  g_clear_pointer (&cell->expr, rthunk_node_unref);
+  g_clear_pointer (&cell->reads, g_ptr_array_unref);
+  cell->form = rthunk_node_ref (plan->form);
+  cell->expr = rthunk_node_ref (plan->kind == PLAN_DEF ? rthunk_node_get_item (plan->form, 2) : plan->form);
+  cell->is_defn = plan->kind == PLAN_DEFN;
+  cell->reads = g_ptr_array_ref (plan->reads);
+  affected = rthunk_session_downstream (self, cell);
+  stop_expressions_reading (self, affected);
+  for (guint k = 0; k < affected->len; k++)
+    cell_invalidate (self, g_ptr_array_index (affected, k), type_errors);
+  g_signal_emit (self, rthunk_session_signals[SIGNAL_CELL_DEFINED], 0, cell->name);
+  /* readers are scheduled in order below: hold the queue meanwhile */
+  was_pumping = self->pumping;
+  self->pumping = TRUE;
+  for (guint k = 0; k < affected->len; k++)
+    rthunk_session_schedule (self, g_ptr_array_index (affected, k));
+  self->pumping = was_pumping;
+  rthunk_session_pump (self);
+  if (cell->state == CELL_FAILED)
+    {
+      take_failure (cell, error);
+      return NULL;
+    }
+  return rthunk_value_ref (cell->value);
+}
+
+static RthunkValue *
+commit_expression (RthunkSession  *self,
+                   Plan           *plan,
+                   GError        **error)
+{
+  g_autoptr(Cell) cell = rthunk_session_cell_new (NULL);
+
+  cell->form = rthunk_node_ref (plan->form);
+  cell->expr = rthunk_node_ref (plan->form);
+  cell->reads = g_ptr_array_ref (plan->reads);
+  g_ptr_array_add (self->anonymous, rthunk_session_cell_ref (cell));
+  rthunk_session_schedule (self, cell);
+  if (cell->state == CELL_FAILED)
+    {
+      take_failure (cell, error);
+      return NULL;
+    }
+  if (self->sequential && rthunk_session_has_pending (cell->value))
+    return rthunk_session_wait (self, cell->value, -1, error);
+  return rthunk_value_ref (cell->value);
+}
+
+static GPtrArray *
+plan_all (RthunkSession  *self,
+          GPtrArray      *forms,
+          GHashTable     *type_errors,
+          GError        **error)
+{
+  g_autoptr(GPtrArray) plans = g_ptr_array_new_with_free_func (plan_free);
+  g_autoptr(GHashTable) overlay = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                         (GDestroyNotify) g_ptr_array_unref);
+
+  for (guint k = 0; k < forms->len; k++)
+    {
+      Plan *plan = plan_form (self, g_ptr_array_index (forms, k), overlay, type_errors, error);
+
+      if (plan == NULL)
+        return NULL;
+      g_ptr_array_add (plans, plan);
+    }
+  return g_steal_pointer (&plans);
+}
+
+/**
+ * rthunk_session_eval:
+ * @session: a session
+ * @text: one or more forms
+ * @source_name: (nullable): the name errors give the text, e.g. a file
+ *   name; `<eval>` when %NULL
+ * @error: return location for a #GError
+ *
+ * Reads every form of @text and type-checks them all (remote bodies
+ * against the servers' catalogs) before anything is evaluated or sent,
+ * then evaluates them in order. `(def NAME EXPR)` and `(defn NAME …)`
+ * define cells: a cell whose inputs are pending is pending too, and is
+ * computed when they arrive; redefining a cell recomputes the cells that
+ * read it. A definition that would make a cycle is refused.
+ *
+ * An evaluation that has to wait for a thunk (or that takes longer than
+ * #RthunkSession:eval-budget) goes on off the main thread; its cell is
+ * pending meanwhile.
+ *
+ * Returns: (transfer full) (nullable): the value of the last form, maybe
+ *   pending, or %NULL with @error set (the first error: reading, checking,
+ *   or a form that failed at once)
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_session_eval (RthunkSession  *session,
+                     const char     *text,
+                     const char     *source_name,
+                     GError        **error)
+{
+  g_autoptr(GHashTable) type_errors = NULL;
+  g_autoptr(GPtrArray) forms = NULL;
+  g_autoptr(GPtrArray) plans = NULL;
+  g_autoptr(RthunkValue) last = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
+  g_return_val_if_fail (text != NULL, NULL);
+
+  if (rthunk_session_is_closed (session))
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST, _("the session is closed"));
+      return NULL;
+    }
+  type_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_error_free);
+  if ((forms = rthunk_reader_read_all (source_name != NULL ? source_name : DEFAULT_SOURCE,
+                                       text, -1, error)) == NULL ||
+      !ensure_server (session, forms, error) ||
+      (plans = plan_all (session, forms, type_errors, error)) == NULL)
+    return NULL;
+  for (guint k = 0; k < plans->len; k++)
+    {
+      Plan *plan = g_ptr_array_index (plans, k);
+
+      g_clear_pointer (&last, rthunk_value_unref);
+      last = plan->kind == PLAN_EXPR ? commit_expression (session, plan, error)
+                                     : commit_definition (session, plan, type_errors, error);
+      if (last == NULL)
+        return NULL;
+    }
+  return last != NULL ? g_steal_pointer (&last) : rthunk_value_new_nil ();
+}
+
+/**
+ * rthunk_session_type_of:
+ * @session: a session
+ * @text: one expression (not a definition)
+ * @error: return location for a #GError
+ *
+ * Type-checks @text against the session's cells without evaluating it.
+ *
+ * Returns: (transfer full) (nullable): the type, e.g. `[int]`, or %NULL
+ *   with @error set
+ *
+ * Since: 0.1
+ */
+char *
+rthunk_session_type_of (RthunkSession  *session,
+                        const char     *text,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) forms = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  RthunkNode *form;
+
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
+  g_return_val_if_fail (text != NULL, NULL);
+
+  if ((forms = rthunk_reader_read_all ("<type>", text, -1, error)) == NULL)
+    return NULL;
+  if (forms->len != 1 || form_kind (g_ptr_array_index (forms, 0)) != PLAN_EXPR)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST, _("expected one expression"));
+      return NULL;
+    }
+  form = g_ptr_array_index (forms, 0);
+  if ((type = rthunk_checker_check (session->checker, form, error)) == NULL)
+    return NULL;
+  return rthunk_type_to_string (type);
+}

@@ -1,0 +1,241 @@
+/* rthunk-session-private.h — what the files of a session share: its
+ * layout, its cells, evaluations and settlers, and the functions each file
+ * offers the others.  Never installed. */
+#pragma once
+
+#include "rthunk-catalog.h"
+#include "rthunk-check.h"
+#include "rthunk-client.h"
+#include "rthunk-cluster.h"
+#include "rthunk-error.h"
+#include "rthunk-eval.h"
+#include "rthunk-node.h"
+#include "rthunk-server.h"
+#include "rthunk-session.h"
+#include "rthunk-thunk-private.h"
+#include "rthunk-thunk.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+typedef struct _Cell Cell;
+typedef struct _Evaluation Evaluation;
+typedef struct _Settler Settler;
+
+typedef enum
+{
+  CELL_WAITING,       /* for inputs that are not settled */
+  CELL_RUNNING,       /* being evaluated, off the main thread */
+  CELL_SETTLING,      /* has a value with pending values inside */
+  CELL_DONE,
+  CELL_FAILED,
+} CellState;
+
+struct _Cell
+{
+  gint ref_count;
+  char *name;                 /* NULL for an expression */
+  RthunkNode *form;
+  RthunkNode *expr;           /* what is evaluated */
+  gboolean is_defn;
+  GPtrArray *reads;           /* names of the cells the form reads */
+  CellState state;
+  guint generation;
+  RthunkValue *value;
+  RthunkThunk *future;        /* resolved when the cell settles or fails */
+  GError *error;
+  char *root;                 /* the cell whose own failure made this one fail */
+  GError *root_error;
+  GError *type_error;         /* the form no longer checks after a redefinition */
+  Evaluation *evaluation;
+  Settler *settler;
+  char *origin;               /* the thunk its value came from */
+  char *trigger;              /* the origin of the input that let it run */
+  gint64 started_us;
+  gint64 settled_us;
+};
+
+typedef enum
+{
+  EVAL_QUEUED,
+  EVAL_RUNNING,
+  EVAL_BLOCKED,
+  EVAL_DONE,
+} EvalStatus;
+
+struct _Evaluation
+{
+  gint ref_count;
+  RthunkSession *session;     /* not a reference: close() waits for evaluations */
+  Cell *cell;
+  guint generation;
+  RthunkNode *expr;
+  GCancellable *cancellable;
+  RthunkBlockHook hook;
+  GMutex lock;
+  GCond cond;
+  EvalStatus status;          /* under lock, with the next three */
+  gboolean detached;
+  RthunkThunk *blocked_on;
+  RthunkValue *result;
+  GError *error;
+  gboolean locked;            /* the worker holds the evaluator lock */
+  gboolean relock;
+};
+
+typedef void (*SettleFunc) (RthunkSession *self,
+                            RthunkValue   *value,
+                            const GError  *error,
+                            const char    *origin,
+                            gpointer       data);
+
+struct _Settler
+{
+  gint ref_count;
+  RthunkSession *session;     /* cleared when cancelled */
+  RthunkValue *root;
+  GCancellable *cancellable;
+  GHashTable *watched;        /* RthunkThunk set */
+  guint outstanding;
+  char *origin;
+  gboolean finished;
+  SettleFunc func;
+  gpointer data;
+  GDestroyNotify destroy;
+};
+
+typedef struct
+{
+  RthunkClient *client;
+  RthunkCollector *collector;
+} Server;
+
+typedef struct
+{
+  char *name;
+  RthunkValue *value;
+} Binding;
+
+struct _RthunkSession
+{
+  GObject parent_instance;
+
+  GMainContext *context;
+  RthunkCatalog *catalog;
+  RthunkChecker *checker;
+  RthunkEvaluator *evaluator;
+  GMutex eval_lock;           /* who uses the evaluator */
+  GMutex bind_lock;
+  GQueue binds;               /* Binding, waiting for the evaluator lock */
+  GThreadPool *pool;
+  GMutex servers_lock;
+  GPtrArray *servers;         /* Server */
+  RthunkCluster *cluster;     /* the same servers: routing, splitting, failover */
+  char *token;
+  RthunkServer *embedded;
+  gboolean local;
+  gint eval_budget_ms;
+  gboolean sequential;
+  gint closed;                /* atomic */
+
+  GHashTable *cells;          /* name (the cell's) → Cell */
+  GPtrArray *order;           /* Cell, in order of first definition */
+  GPtrArray *anonymous;       /* Cell: expressions not settled yet */
+  GQueue ready;               /* Cell: to schedule */
+  gboolean pumping;
+};
+
+enum {
+  SIGNAL_CELL_DEFINED,
+  SIGNAL_CELL_CHANGED,
+  SIGNAL_CELL_FAILED,
+  N_SIGNALS
+};
+
+/* rthunk-session.c: the object */
+extern guint rthunk_session_signals[N_SIGNALS];
+
+static inline gboolean
+rthunk_session_is_closed (RthunkSession *self)
+{
+  return g_atomic_int_get (&self->closed) != 0;
+}
+
+GError      *rthunk_session_new_error       (RthunkError    code,
+                                             const char    *format,
+                                             ...) G_GNUC_PRINTF (2, 3);
+
+/* rthunk-session-cells.c: the cells and their graph */
+Cell        *rthunk_session_cell_ref        (Cell          *cell);
+void         rthunk_session_cell_unref      (Cell          *cell);
+Cell        *rthunk_session_cell_new        (const char    *name);
+gboolean     rthunk_session_cell_reads      (Cell          *cell,
+                                             const char    *name);
+void         rthunk_session_cell_abandon    (Cell          *cell);
+void         rthunk_session_cell_fail       (RthunkSession *self,
+                                             Cell          *cell,
+                                             const GError  *error,
+                                             const char    *root,
+                                             const GError  *root_error);
+void         rthunk_session_cell_evaluated  (RthunkSession *self,
+                                             Cell          *cell,
+                                             guint          generation,
+                                             RthunkValue   *value,
+                                             const GError  *error);
+Cell        *rthunk_session_lookup_cell     (RthunkSession *self,
+                                             const char    *name);
+void         rthunk_session_schedule        (RthunkSession *self,
+                                             Cell          *cell);
+void         rthunk_session_pump            (RthunkSession *self);
+gboolean     rthunk_session_check_cycle     (RthunkSession *self,
+                                             GHashTable    *overlay,
+                                             RthunkNode    *form,
+                                             const char    *name,
+                                             GPtrArray     *reads,
+                                             GError       **error);
+GPtrArray   *rthunk_session_downstream      (RthunkSession *self,
+                                             Cell          *cell);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Cell, rthunk_session_cell_unref)
+
+/* rthunk-session-eval.c: the evaluator lock, evaluations, evaluating forms */
+extern GPrivate rthunk_session_current_evaluation;     /* Evaluation, in its thread */
+
+void         rthunk_session_cell_publish    (RthunkSession *self,
+                                             Cell          *cell);
+void         rthunk_session_evaluator_enter (RthunkSession *self,
+                                             Evaluation    *ev);
+void         rthunk_session_evaluator_leave (RthunkSession *self,
+                                             Evaluation    *ev);
+Evaluation  *rthunk_session_evaluation_new  (RthunkSession *self,
+                                             Cell          *cell);
+Evaluation  *rthunk_session_evaluation_ref  (Evaluation    *ev);
+void         rthunk_session_evaluation_unref (Evaluation   *ev);
+void         rthunk_session_evaluation_run  (gpointer       data,
+                                             gpointer       user_data);
+
+/* rthunk-session-remote.c: servers and remote expressions */
+void         rthunk_session_server_free     (gpointer       data);
+void         rthunk_session_flush_all       (RthunkSession *self);
+RthunkValue *rthunk_session_remote_func     (RthunkEvaluator *evaluator,
+                                             RthunkNode      *expr,
+                                             GHashTable      *options,
+                                             GHashTable      *inputs,
+                                             gpointer         user_data,
+                                             GError         **error);
+GStrv        rthunk_session_servers_func    (RthunkEvaluator *evaluator,
+                                             RthunkNode      *expr,
+                                             gpointer         user_data);
+
+/* rthunk-session-wait.c: pending values inside values, settlers, waiting */
+gboolean     rthunk_session_has_pending     (RthunkValue   *value);
+Settler     *rthunk_session_settler_start   (RthunkSession *self,
+                                             RthunkValue   *value,
+                                             SettleFunc     func,
+                                             gpointer       data,
+                                             GDestroyNotify destroy);
+void         rthunk_session_settler_unref   (Settler       *settler);
+void         rthunk_session_settler_cancel  (Settler       *settler);
+void         rthunk_session_settler_cancel_thunks (Settler *settler);
+
+G_END_DECLS

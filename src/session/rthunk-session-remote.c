@@ -1,0 +1,540 @@
+/* rthunk-session-remote.c — the servers of a session: the evaluator's
+ * `(remote …)` and server hooks, submissions queued in bursts, the
+ * pending values of clients and of the cluster */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "rthunk-session-private.h"
+#include "rthunk-catalog.h"
+#include "rthunk-check.h"
+#include "rthunk-client-private.h"
+#include "rthunk-client.h"
+#include "rthunk-cluster.h"
+#include "rthunk-error.h"
+#include "rthunk-eval.h"
+#include "rthunk-node.h"
+#include "rthunk-server.h"
+#include "rthunk-thunk-private.h"
+#include "rthunk-thunk.h"
+#include "rthunk-value-private.h"
+#include "rthunk-value.h"
+
+/* ---- servers -------------------------------------------------------------------- */
+
+void
+rthunk_session_server_free (gpointer data)
+{
+  Server *server = data;
+
+  rthunk_collector_stop (server->collector);
+  rthunk_collector_unref (server->collector);
+  g_object_unref (server->client);
+  g_free (server);
+}
+
+static RthunkCatalog *
+merged_catalog (GPtrArray *servers)
+{
+  RthunkCatalog *merged;
+
+  if (servers->len == 1)
+    return g_object_ref (rthunk_client_get_catalog (((Server *) g_ptr_array_index (servers, 0))->client));
+  merged = rthunk_catalog_new ();
+  for (guint k = 0; k < servers->len; k++)
+    {
+      g_autoptr(GPtrArray) defs = rthunk_catalog_list (rthunk_client_get_catalog (((Server *) g_ptr_array_index (servers, k))->client));
+
+      for (guint d = 0; d < defs->len; d++)
+        {
+          RthunkFuncDef *def = g_ptr_array_index (defs, d);
+
+          if (rthunk_catalog_lookup (merged, rthunk_func_def_get_name (def)) == NULL)
+            rthunk_catalog_add_remote (merged, rthunk_func_def_get_name (def),
+                                       rthunk_func_def_get_type_term (def),
+                                       rthunk_func_def_get_flags (def),
+                                       rthunk_func_def_get_doc (def), NULL);
+        }
+    }
+  return merged;
+}
+
+static Server *
+pick_server (RthunkSession  *self,
+             GHashTable     *options,
+             GError        **error)
+{
+  RthunkValue *on = g_hash_table_lookup (options, "on");
+  g_autoptr(GString) names = g_string_new (NULL);
+  g_autofree char *wanted = NULL;
+  Server *found = NULL;
+
+  g_mutex_lock (&self->servers_lock);
+  for (guint k = 0; k < self->servers->len && found == NULL; k++)
+    {
+      Server *server = g_ptr_array_index (self->servers, k);
+      const char *name = rthunk_client_get_server_name (server->client);
+
+      if (on == NULL || (rthunk_value_get_kind (on) == RTHUNK_VALUE_STR &&
+                         g_strcmp0 (rthunk_value_get_str (on), name) == 0))
+        found = server;
+      g_string_append_printf (names, "%s%s", k > 0 ? ", " : "", name);
+    }
+  g_mutex_unlock (&self->servers_lock);
+  if (found != NULL)
+    return found;
+  if (on == NULL)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, _("no server to evaluate remote expressions"));
+  else
+    {
+      wanted = rthunk_value_to_string (on);
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                   _("no server named %s (connected: %s)"), wanted, names->str);
+    }
+  return NULL;
+}
+
+static GHashTable *
+copy_definitions (GHashTable *definitions)
+{
+  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) rthunk_node_unref);
+  GHashTableIter iter;
+  gpointer name, form;
+
+  g_hash_table_iter_init (&iter, definitions);
+  while (g_hash_table_iter_next (&iter, &name, &form))
+    g_hash_table_insert (copy, g_strdup (name), rthunk_node_ref (form));
+  return copy;
+}
+
+/* A value as the client or cluster should see it: the pending value of a
+ * thunk still running becomes its origin again (the client's or cluster's
+ * pending value it stands for, see rthunk_thunk_take_origin()). */
+static RthunkValue *
+origin_of (RthunkValue *value,
+           gpointer     user_data)
+{
+  RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
+  RthunkValue *origin = thunk != NULL ? rthunk_thunk_get_origin (thunk) : NULL;
+
+  return origin == NULL || rthunk_thunk_is_finished (thunk) ? value : origin;
+}
+
+/* A pending value a client returned becomes one of a thunk that the
+ * server's collector finishes. */
+static RthunkValue *
+adopt_pending (RthunkSession *self,
+               Server        *server,
+               RthunkValue   *value)
+{
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(RthunkThunk) thunk = NULL;
+
+  /* a value, or a remote reference (fetched only when forced) */
+  if (rthunk_value_is_reference (value) || rthunk_client_get_pending_thunk (value, &id) == NULL)
+    return value;
+  thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value),
+                                       rthunk_client_get_server_name (server->client), id,
+                                       self->context);
+  rthunk_collector_add (server->collector, thunk);
+  rthunk_thunk_take_origin (thunk, value);
+  return rthunk_thunk_to_value (thunk);
+}
+
+static Server *
+server_for_address (RthunkSession *self,
+                    const char    *address)
+{
+  Server *found = NULL;
+
+  g_mutex_lock (&self->servers_lock);
+  for (guint k = 0; k < self->servers->len && found == NULL; k++)
+    {
+      Server *server = g_ptr_array_index (self->servers, k);
+
+      if (g_strcmp0 (rthunk_client_get_address (server->client), address) == 0)
+        found = server;
+    }
+  g_mutex_unlock (&self->servers_lock);
+  return found;
+}
+
+typedef struct
+{
+  RthunkThunk *thunk;
+  RthunkValue *value;
+} Foreign;
+
+/* A thread of foreign_pool(). */
+static void
+foreign_wait (gpointer data,
+              gpointer user_data)
+{
+  Foreign *foreign = data;
+  GError *error = NULL;
+  RthunkValue *value = rthunk_value_force (foreign->value, &error);
+
+  if (value != NULL)
+    rthunk_thunk_return_value (foreign->thunk, value);
+  else
+    rthunk_thunk_return_error (foreign->thunk, error);
+  g_clear_pointer (&value, rthunk_value_unref);
+  g_clear_error (&error);
+  rthunk_value_unref (foreign->value);
+  g_object_unref (foreign->thunk);
+  g_free (foreign);
+}
+
+/* The threads that wait for routed values, shared by every session and
+ * reused from one value to the next. A pending value of the cluster can
+ * only be waited for by forcing it (the cluster fails over, or breaks a
+ * tie, inside the force), which blocks: each value waited for at once
+ * takes a thread of the pool for as long as it is outstanding, as many as
+ * there are, so that none waits for another to arrive. */
+static GThreadPool *
+foreign_pool (void)
+{
+  static gsize once;
+  static GThreadPool *pool;
+
+  if (g_once_init_enter (&once))
+    {
+      pool = g_thread_pool_new (foreign_wait, NULL, -1, FALSE, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  return pool;
+}
+
+/* A pending value that did not come from a server's own client (the
+ * cluster routed it): adopted by the collector of its server when it is a
+ * client's thunk, else waited for by a thread of foreign_pool(). Either
+ * way every pending value of a session stands for a #RthunkThunk, which
+ * evaluations wait for without holding the evaluator, and which settlers
+ * watch. */
+static RthunkValue *
+adopt_foreign (RthunkSession *self,
+               RthunkValue   *value)
+{
+  RthunkClient *client;
+  Server *server = NULL;
+  Foreign *foreign;
+
+  if (!rthunk_value_is_pending (value) || rthunk_thunk_get_from_value (value) != NULL)
+    return value;
+  if ((client = rthunk_client_get_pending_thunk (value, NULL)) != NULL &&
+      (server = server_for_address (self, rthunk_client_get_address (client))) != NULL)
+    return adopt_pending (self, server, value);
+  foreign = g_new (Foreign, 1);
+  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), NULL, NULL, self->context);
+  foreign->value = value;
+  rthunk_thunk_take_origin (foreign->thunk, rthunk_value_ref (value));
+  value = rthunk_thunk_to_value (foreign->thunk);
+  g_thread_pool_push (foreign_pool (), foreign, NULL);
+  return value;
+}
+
+/* Submits; a connection the server closed while it was idle (servers drop
+ * idle connections) is reopened, and the submission made again, once. */
+static RthunkValue *
+submit (Server      *server,
+        RthunkNode  *expr,
+        GHashTable  *inputs,
+        GHashTable  *definitions,
+        gboolean     by_reference,
+        GError     **error)
+{
+  g_autoptr(GError) first = NULL;
+  RthunkValue *(*submit_one) (RthunkClient *, RthunkNode *, GHashTable *, GHashTable *, GError **) =
+    by_reference ? rthunk_client_submit_reference : rthunk_client_submit_full;
+  RthunkValue *value;
+
+  value = submit_one (server->client, expr, inputs, definitions, &first);
+  if (value != NULL || !(g_error_matches (first, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION) ||
+                         g_error_matches (first, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST)))
+    {
+      if (value == NULL)
+        g_propagate_error (error, g_steal_pointer (&first));
+      return value;
+    }
+  return submit_one (server->client, expr, inputs, definitions, error);
+}
+
+/* ---- queued submissions: a burst of remote expressions in one frame --------- */
+
+typedef struct
+{
+  RthunkThunk *thunk;
+  RthunkCollector *collector;
+} SessionQueued;
+
+static void
+session_queued_free (gpointer data)
+{
+  SessionQueued *q = data;
+
+  g_object_unref (q->thunk);
+  rthunk_collector_unref (q->collector);
+  g_free (q);
+}
+
+/* How a queued submission went: finished inline, refused, or running (the
+ * server's collector long-polls for it from now on). */
+static void
+session_queued_sent (RthunkValue  *value,
+                     const GError *error,
+                     gpointer      data)
+{
+  SessionQueued *q = data;
+
+  if (error != NULL)
+    rthunk_thunk_return_error (q->thunk, error);
+  else if (value != NULL)
+    rthunk_thunk_return_value (q->thunk, value);
+  else
+    rthunk_collector_add (q->collector, q->thunk);
+}
+
+/* Queues @expr on @server's client: its thunk exists at once, the request
+ * leaves with the others of the burst (rthunk_session_flush_all). */
+static RthunkValue *
+enqueue (RthunkSession  *self,
+         Server         *server,
+         RthunkNode     *expr,
+         GHashTable     *inputs,
+         GError        **error)
+{
+  guint8 id[RTHUNK_CLIENT_ID_LEN];
+  g_autoptr(GBytes) id_bytes = NULL;
+  g_autoptr(GByteArray) id_array = g_byte_array_new ();
+  g_autofree char *label = NULL;
+  g_autoptr(RthunkThunk) thunk = NULL;
+  SessionQueued *q;
+  RthunkValue *origin;
+
+  rthunk_client_random_id (id);
+  id_bytes = g_bytes_new (id, sizeof id);
+  g_byte_array_append (id_array, id, sizeof id);
+  label = rthunk_client_thunk_label (server->client, id_array);
+  thunk = rthunk_thunk_new_in_context (label, rthunk_client_get_server_name (server->client), id_bytes,
+                                       self->context);
+  /* a flush (here or in another thread) frees @q once it reported */
+  q = g_new0 (SessionQueued, 1);
+  q->thunk = g_object_ref (thunk);
+  q->collector = rthunk_collector_ref (server->collector);
+  origin = rthunk_client_enqueue (server->client, expr, inputs, id, session_queued_sent, q,
+                                  session_queued_free, error);
+  if (origin == NULL)
+    {
+      session_queued_free (q);
+      return NULL;
+    }
+  rthunk_thunk_take_origin (thunk, origin);
+  if (rthunk_client_get_queued (server->client) >= RTHUNK_CLIENT_MAX_BATCH)
+    rthunk_client_flush (server->client, NULL);
+  return rthunk_thunk_to_value (thunk);
+}
+
+/* Sends every queued submission: when an evaluation ends or has to wait. */
+void
+rthunk_session_flush_all (RthunkSession *self)
+{
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&self->servers_lock);
+  for (guint k = 0; k < self->servers->len; k++)
+    g_ptr_array_add (clients, g_object_ref (((Server *) g_ptr_array_index (self->servers, k))->client));
+  g_mutex_unlock (&self->servers_lock);
+  for (guint k = 0; k < clients->len; k++)
+    if (rthunk_client_get_queued (g_ptr_array_index (clients, k)) > 0)
+      rthunk_client_flush (g_ptr_array_index (clients, k), NULL);
+}
+
+/* The evaluator's `(remote …)`: submits without holding the evaluator. */
+RthunkValue *
+rthunk_session_remote_func (RthunkEvaluator  *evaluator,
+                            RthunkNode       *expr,
+                            GHashTable       *options,
+                            GHashTable       *inputs,
+                            gpointer          user_data,
+                            GError          **error)
+{
+  RthunkSession *self = user_data;
+  Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
+  g_autoptr(GHashTable) definitions = NULL;
+  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, NULL);
+  RthunkValue *value;
+  Server *server = NULL;
+  gboolean was_locked;
+  gboolean by_cluster;
+  gboolean queued;
+
+  /* With several servers, a capability asked for or a verification, the
+   * cluster routes (and fails over); one server is used directly and its
+   * collector long-polls for the results. */
+  by_cluster = rthunk_cluster_get_n_servers (self->cluster) > 1 ||
+               g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
+  if (!by_cluster && (server = pick_server (self, options, error)) == NULL)
+    return NULL;
+  definitions = copy_definitions (rthunk_evaluator_get_definitions (evaluator));
+  was_locked = ev != NULL && ev->locked;
+  if (was_locked)
+    rthunk_session_evaluator_leave (self, ev);
+  /* one server, nothing to send along, not a reference: queued, and sent
+   * with the rest of the burst in one frame */
+  queued = !by_cluster && !g_hash_table_contains (options, "ref") &&
+           rthunk_client_can_enqueue (server->client, expr, definitions);
+  if (queued)
+    value = enqueue (self, server, expr, sent, error);
+  else
+    value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, sent, definitions, error)
+                       : submit (server, expr, sent, definitions, g_hash_table_contains (options, "ref"), error);
+  if (was_locked)
+    rthunk_session_evaluator_enter (self, ev);
+  if (value == NULL || queued)
+    return value;
+  return by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
+}
+
+/* The servers that can run a chunk of pmap, psum or preduce. */
+GStrv
+rthunk_session_servers_func (RthunkEvaluator *evaluator,
+                             RthunkNode      *expr,
+                             gpointer         user_data)
+{
+  RthunkSession *self = user_data;
+
+  return rthunk_cluster_eligible (self->cluster, expr, rthunk_evaluator_get_definitions (evaluator), NULL);
+}
+
+static void
+update_checker (RthunkSession *self)
+{
+  g_autoptr(RthunkCatalog) remote = merged_catalog (self->servers);
+
+  rthunk_checker_set_remote_catalog (self->checker, remote);
+}
+
+/**
+ * rthunk_session_add_server:
+ * @session: a session
+ * @address: `HOST:PORT` of a provider
+ * @error: return location for a #GError
+ *
+ * Connects to a provider and reads its catalog: remote expressions are
+ * checked against it and sent to it. Each server gets one collector
+ * thread, which long-polls for the results of every outstanding thunk at
+ * once. `(remote :on NAME …)` picks a server by the name it gives itself;
+ * otherwise the first server added is used.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%RTHUNK_ERROR_CONNECTION when
+ *   the server cannot be reached)
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_session_add_server (RthunkSession  *session,
+                           const char     *address,
+                           GError        **error)
+{
+  g_autoptr(RthunkClient) client = NULL;
+  g_autoptr(RthunkClient) poll = NULL;
+  Server *server;
+
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  client = rthunk_client_new (address);
+  rthunk_client_set_token (client, session->token);
+  if (!rthunk_client_connect (client, error) ||
+      !rthunk_cluster_add_server (session->cluster, address, error))
+    return FALSE;
+  poll = rthunk_client_new (address);
+  rthunk_client_set_token (poll, session->token);
+  server = g_new0 (Server, 1);
+  server->client = g_steal_pointer (&client);
+  server->collector = rthunk_collector_new (server->client, poll);
+  g_mutex_lock (&session->servers_lock);
+  g_ptr_array_add (session->servers, server);
+  g_mutex_unlock (&session->servers_lock);
+  update_checker (session);
+  return TRUE;
+}
+
+/**
+ * rthunk_session_start_embedded:
+ * @session: a session
+ * @error: return location for a #GError
+ *
+ * Starts a provider inside this process, on a loopback port, with the
+ * session's catalog, and adds it as a server: `(remote …)` then works
+ * without any daemon. A session with no server and not local does this by
+ * itself the first time it meets `(remote …)`.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_session_start_embedded (RthunkSession  *session,
+                               GError        **error)
+{
+  g_autofree char *address = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
+  g_return_val_if_fail (session->embedded == NULL, FALSE);
+
+  session->embedded = rthunk_server_new (session->catalog, "embedded");
+  if (!rthunk_server_listen (session->embedded, "127.0.0.1", 0, error))
+    {
+      g_clear_object (&session->embedded);
+      return FALSE;
+    }
+  address = g_strdup_printf ("127.0.0.1:%u", rthunk_server_get_port (session->embedded));
+  return rthunk_session_add_server (session, address, error);
+}
+
+/**
+ * rthunk_session_get_servers:
+ * @session: a session
+ *
+ * Returns: (transfer container) (element-type RthunkClient): a client for
+ *   each server, in the order they were added
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+rthunk_session_get_servers (RthunkSession *session)
+{
+  GPtrArray *clients = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), clients);
+
+  g_mutex_lock (&session->servers_lock);
+  for (guint k = 0; k < session->servers->len; k++)
+    g_ptr_array_add (clients, g_object_ref (((Server *) g_ptr_array_index (session->servers, k))->client));
+  g_mutex_unlock (&session->servers_lock);
+  return clients;
+}
+
+/**
+ * rthunk_session_get_outstanding:
+ * @session: a session
+ *
+ * Returns: how many remote thunks the session is waiting for
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_session_get_outstanding (RthunkSession *session)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), 0);
+
+  g_mutex_lock (&session->servers_lock);
+  for (guint k = 0; k < session->servers->len; k++)
+    n += rthunk_collector_get_outstanding (((Server *) g_ptr_array_index (session->servers, k))->collector);
+  g_mutex_unlock (&session->servers_lock);
+  return n;
+}
