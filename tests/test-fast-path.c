@@ -43,8 +43,8 @@ pair_new (const char *token)
   limits.workers = 1;
   pair->fast = rthunk_server_state_new (catalog, "twin", &limits);
   pair->slow = rthunk_server_state_new (catalog, "twin", &limits);
-  pair->fast->token = g_strdup (token);
-  pair->slow->token = g_strdup (token);
+  rthunk_server_state_set_token (pair->fast, token);
+  rthunk_server_state_set_token (pair->slow, token);
   handler = rthunk_handler_new (pair->slow);
   pair->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
                                   "handler", handler, NULL);

@@ -504,8 +504,8 @@ rthunk_server_listen (RthunkServer  *server,
     return FALSE;
   server->port = bound_port (server->listen_fd);
   server->state = rthunk_server_state_new (server->catalog, server->name, &server->limits);
-  server->state->token = g_strdup (server->token);
-  server->state->fetch_from = g_strdupv (server->fetch_from);
+  rthunk_server_state_set_token (server->state, server->token);
+  rthunk_server_state_set_fetch_from (server->state, (const char *const *) server->fetch_from);
   handler = rthunk_handler_new (server->state);
   server->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
                                     "handler", handler, NULL);
@@ -519,7 +519,7 @@ rthunk_server_listen (RthunkServer  *server,
 static gboolean
 drain_thunks (RthunkServer *server)
 {
-  RthunkThunkTable *table = server->state->table;
+  RthunkThunkTable *table = rthunk_server_state_get_table (server->state);
   g_autoptr(GError) reason = NULL;
   gint64 now = g_get_monotonic_time ();
   guint left;
@@ -588,9 +588,9 @@ rthunk_server_stop (RthunkServer *server)
   close (server->listen_fd);
   server->listen_fd = -1;
 
-  g_atomic_int_set (&server->state->draining, 1);
+  rthunk_server_state_refuse_new (server->state);
   had_thunks = drain_thunks (server);
-  rthunk_thunk_table_close (server->state->table);
+  rthunk_thunk_table_close (rthunk_server_state_get_table (server->state));
   close_connections (server, had_thunks);
   rthunk_server_state_drain (server->state);
 }

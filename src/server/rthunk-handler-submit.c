@@ -1,0 +1,512 @@
+/* rthunk-handler-submit.c — a request validated, checked and queued
+ *
+ * One request, from either reader (rthunk-request-decode.c): its bindings
+ * are read, its tree found in the memo or checked against the catalog with
+ * the inputs' types, and the thunk answered from the result cache, run
+ * right away if it is short and pure, or queued for the worker pool.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-check.h"
+#include "rthunk-def-store.h"
+#include "rthunk-error.h"
+#include "rthunk-handler-private.h"
+#include "rthunk-handler.h"
+#include "rthunk-hash.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-node.h"
+#include "rthunk-request-decode.h"
+#include "rthunk-result-cache.h"
+#include "rthunk-thunk-state.h"
+#include "rthunk-thunk-table.h"
+#include "rthunk-type-private.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+#include "rthunk-wire.h"
+
+void
+rthunk_handler_submission_clear (RthunkSubmission *sub)
+{
+  g_clear_pointer (&sub->definitions, g_ptr_array_unref);
+  g_clear_pointer (&sub->def_names, g_hash_table_unref);
+  g_clear_pointer (&sub->missing, g_ptr_array_unref);
+  g_clear_pointer (&sub->expected, g_free);
+  g_clear_pointer (&sub->found, g_free);
+}
+
+/* The error a submission that made no thunk failed with (owned by @sub): a refusal, or
+ * definitions the store lacks. Call it before rthunk_handler_submission_clear(). */
+GError *
+rthunk_handler_submission_error (RthunkSubmission *sub)
+{
+  if (sub->error == NULL)
+    sub->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+                              _("the server lacks %u definitions: send them with putDefinitions"),
+                              sub->missing != NULL ? sub->missing->len : 0);
+  return sub->error;
+}
+
+/* A binding whose value is a reference to a thunk of this server (promise
+ * pipelining): the thunk, or NULL if the value is not a reference. */
+static gboolean
+read_thunk_ref (RthunkServerState         *state,
+                const RthunkRequestInput  *binding,
+                RthunkThunkEntry         **entry,
+                GError                   **error)
+{
+  gsize len;
+  const guint8 *id;
+
+  *entry = NULL;
+  if (!binding->is_thunk)
+    return TRUE;
+  if (binding->thunk_id != NULL)
+    {
+      id = g_bytes_get_data (binding->thunk_id, &len);
+      *entry = rthunk_thunk_table_lookup (state->table, id, len);
+    }
+  if (*entry == NULL && binding->holder != NULL)
+    return (*entry = rthunk_handler_fetch_input (state, binding, error)) != NULL;
+  if (*entry == NULL || (*entry)->type == NULL)
+    {
+      g_clear_pointer (entry, rthunk_thunk_entry_unref);
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK,
+                   _("the input “%s” names a thunk this server does not hold"), binding->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+append_sig (GString    *sig,
+            const char *name,
+            RthunkType *type)
+{
+  g_string_append_len (sig, name, (gssize) strlen (name) + 1);      /* with its NUL */
+  rthunk_type_append_key (type, sig);
+}
+
+/* The inputs of @request: their values (*@inputs) and the thunks they
+ * name (*@thunk_inputs), each table made for its first input (both NULL
+ * at first); each name and type is appended to @sig if given (the memo's
+ * key of the types a tree was checked with). */
+static gboolean
+read_bindings (RthunkServerState    *state,
+               const RthunkRequest  *request,
+               GHashTable          **inputs,
+               GHashTable          **thunk_inputs,
+               GString              *sig,
+               GError              **error)
+{
+  guint next_var = 0;
+
+  for (guint k = 0; k < request->inputs->len; k++)
+    {
+      const RthunkRequestInput *binding = &g_array_index (request->inputs, RthunkRequestInput, k);
+      g_autoptr(RthunkType) type = NULL;
+
+      RthunkThunkEntry *ref = NULL;
+
+      if (!rthunk_handler_valid_name (binding->name) || (*inputs != NULL && g_hash_table_contains (*inputs, binding->name)) ||
+          (*thunk_inputs != NULL && g_hash_table_contains (*thunk_inputs, binding->name)))
+        {
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _("binding %u: a missing, invalid or repeated name"), k);
+          return FALSE;
+        }
+      if (!read_thunk_ref (state, binding, &ref, error))
+        return FALSE;
+      if (ref != NULL)
+        {
+          if (sig != NULL)
+            append_sig (sig, binding->name, ref->type);
+          if (*thunk_inputs == NULL)
+            *thunk_inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                   (GDestroyNotify) rthunk_thunk_entry_unref);
+          g_hash_table_insert (*thunk_inputs, g_strdup (binding->name), ref);
+          continue;
+        }
+      if (binding->value == NULL)
+        {
+          g_propagate_error (error, g_error_copy (binding->value_error));
+          return FALSE;
+        }
+      if ((type = rthunk_type_of_value (binding->value, &next_var, error)) == NULL)
+        return FALSE;
+      if (sig != NULL)
+        append_sig (sig, binding->name, type);
+      if (*inputs == NULL)
+        *inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_value_unref);
+      g_hash_table_insert (*inputs, g_strdup (binding->name), rthunk_value_ref (binding->value));
+    }
+  return TRUE;
+}
+
+/* Binds in @checker the type of each input of @request that
+ * read_bindings() accepted: the thunk's, or its value's. */
+static void
+bind_input_types (RthunkChecker       *checker,
+                  const RthunkRequest *request,
+                  GHashTable          *inputs,
+                  GHashTable          *thunk_inputs)
+{
+  guint next_var = 0;
+
+  for (guint k = 0; k < request->inputs->len; k++)
+    {
+      const char *name = g_array_index (request->inputs, RthunkRequestInput, k).name;
+      RthunkThunkEntry *ref = thunk_inputs != NULL ? g_hash_table_lookup (thunk_inputs, name) : NULL;
+      g_autoptr(RthunkType) type = NULL;
+
+      if (ref != NULL)
+        rthunk_checker_bind (checker, name, ref->type);
+      else if ((type = rthunk_type_of_value (g_hash_table_lookup (inputs, name), &next_var, NULL)) != NULL)
+        rthunk_checker_bind (checker, name, type);
+    }
+}
+
+static guint
+count_unfinished (RthunkServerState *state,
+                  GHashTable        *thunk_inputs)
+{
+  GHashTableIter iter;
+  gpointer entry;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, thunk_inputs);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    if (rthunk_thunk_table_get_state (state->table, entry) <= RTHUNK_THUNK_RUNNING)
+      n++;
+  return n;
+}
+
+static gboolean
+definitions_pure (GPtrArray *definitions)
+{
+  for (guint k = 0; definitions != NULL && k < definitions->len; k++)
+    if (!((RthunkDefinition *) g_ptr_array_index (definitions, k))->pure)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+apply_options (RthunkServerState   *state,
+               RthunkThunkEntry    *entry,
+               const RthunkRequest *request)
+{
+  entry->fuel = state->limits.fuel;
+  entry->deadline_ms = state->limits.deadline_ms;
+  entry->by_reference = request->by_reference;
+  if (request->fuel > 0)
+    entry->fuel = MIN (entry->fuel, (guint64) request->fuel);
+  if (request->deadline_ms > 0)
+    entry->deadline_ms = state->limits.deadline_ms > 0
+      ? MIN (entry->deadline_ms, (guint) request->deadline_ms) : (guint) request->deadline_ms;
+}
+
+/* The expression with its names for definitions renamed to their hashes. */
+static RthunkNode *
+rename_request (RthunkNode *expr,
+                GHashTable *def_names)
+{
+  g_autoptr(GHashTable) renames = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  GHashTableIter iter;
+  gpointer name, hash;
+
+  g_hash_table_iter_init (&iter, def_names);
+  while (g_hash_table_iter_next (&iter, &name, &hash))
+    g_hash_table_replace (renames, name, rthunk_handler_def_global_name (g_bytes_get_data (hash, NULL)));
+  return rthunk_node_rename_free (expr, renames);
+}
+
+static gboolean
+check_request (RthunkChecker     *checker,
+               RthunkNode        *expr,
+               RthunkType       **type,
+               RthunkSubmission  *out)
+{
+  const char *expected, *found;
+
+  if ((*type = rthunk_checker_check (checker, expr, &out->error)) != NULL)
+    return TRUE;
+  rthunk_checker_get_mismatch (checker, &expected, &found);
+  out->type_error = TRUE;
+  out->expected = g_strdup (expected);
+  out->found = g_strdup (found);
+  return FALSE;
+}
+
+/* The id the client proposed for the thunk, if any (*@id stays NULL). */
+static gboolean
+proposed_id (const RthunkRequest  *request,
+             const guint8        **id,
+             GError              **error)
+{
+  if (!request->has_thunk_id)
+    return TRUE;
+  if (request->thunk_id == NULL || g_bytes_get_size (request->thunk_id) != RTHUNK_THUNK_ID_LEN)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("a proposed thunk id must be %d bytes"), RTHUNK_THUNK_ID_LEN);
+      return FALSE;
+    }
+  *id = g_bytes_get_data (request->thunk_id, NULL);
+  return TRUE;
+}
+
+static void
+id_in_use (GError **error)
+{
+  g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _("the thunk id the request proposes is already in use"));
+}
+
+/* @request's tree @expr (taken; its nodes in the Ast's order are @nodes,
+ * if known) renamed and checked by @checker, which has the inputs bound
+ * (and remembered as the template of its shape). */
+static RthunkChecked *
+check_tree (RthunkServerState   *state,
+            const RthunkRequest *request,
+            RthunkChecker       *checker,
+            RthunkNode          *expr,
+            GPtrArray           *nodes,
+            GString             *sig,
+            gboolean             closed,
+            RthunkSubmission    *out)
+{
+  g_autoptr(RthunkNode) tree = expr;
+  g_autoptr(RthunkType) type = NULL;
+  RthunkChecked *checked;
+
+  if (!rthunk_handler_resolve_definitions (state, request, checker, out))
+    return NULL;
+  if (out->def_names != NULL && g_hash_table_size (out->def_names) > 0)
+    {
+      RthunkNode *renamed = rename_request (tree, out->def_names);
+
+      rthunk_node_unref (tree);
+      tree = renamed;
+    }
+  if (!check_request (checker, tree, &type, out))
+    return NULL;
+  checked = rthunk_handler_checked_new (g_steal_pointer (&tree), g_steal_pointer (&type), FALSE, closed);
+  checked->pure = rthunk_handler_names_only_pure (state->catalog, checked->expr) && definitions_pure (out->definitions);
+  if (request->memo_ok)
+    rthunk_handler_memo_insert (state, request, nodes, checked, sig);
+  return checked;
+}
+
+static void
+free_string (gpointer data)
+{
+  g_string_free (data, TRUE);
+}
+
+static GPrivate thread_sig_string = G_PRIVATE_INIT (free_string);
+
+/* The thread's string for the input types of a request (the memo's key
+ * of the types a tree was checked with), emptied. */
+static GString *
+thread_sig (void)
+{
+  GString *sig = g_private_get (&thread_sig_string);
+
+  if (sig == NULL)
+    g_private_set (&thread_sig_string, (sig = g_string_sized_new (64)));
+  g_string_truncate (sig, 0);
+  return sig;
+}
+
+/* A request's tree checked: from the memo (no checker is needed then),
+ * or read, renamed and checked now. */
+static RthunkChecked *
+check_submission (RthunkServerState    *state,
+                  const RthunkRequest  *request,
+                  GHashTable          **inputs,
+                  GHashTable          **thunk_inputs,
+                  RthunkSubmission     *out)
+{
+  gboolean closed = request->inputs->len == 0 && rthunk_request_n_refs (request) == 0;
+  GString *sig = request->memo_ok && !closed ? thread_sig () : NULL;
+  g_autoptr(GPtrArray) shaped = NULL;
+  GPtrArray *nodes = request->nodes;
+  RthunkChecked *checked;
+  RthunkChecker *checker;
+  g_autoptr(RthunkNode) expr = NULL;
+
+  if (!read_bindings (state, request, inputs, thunk_inputs, sig, &out->error))
+    return NULL;
+  if (request->shape != NULL)
+    {
+      if (rthunk_handler_same_sig (request->shape->sig, sig))
+        {
+          COUNT (state->memo_hits);
+          return rthunk_handler_shape_checked (request->shape, request->ast_data);
+        }
+      /* inputs of other types: the tree is the same, its check is not */
+      shaped = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+      expr = rthunk_handler_shape_tree (request->shape, request->ast_data, shaped);
+      nodes = shaped;
+    }
+  else if (request->expr != NULL)
+    expr = rthunk_node_ref (request->expr);
+  else if (request->wire_ast == NULL ||
+           (expr = rthunk_wire_read_ast (request->wire_ast, state->limits.max_ast_nodes, &out->error)) == NULL)
+    return NULL;
+  checker = rthunk_handler_borrow (&rthunk_handler_reusable_checker, state);
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  bind_input_types (checker, request, *inputs, *thunk_inputs);
+  checked = check_tree (state, request, checker, g_steal_pointer (&expr), nodes, sig, closed, out);
+  rthunk_handler_give_back (&rthunk_handler_reusable_checker, state, checker);
+  return checked;
+}
+
+/* The cache key of a pure request: its expression (definitions by hash,
+ * as in a content address), then each input by name and printed value. */
+static gboolean
+cache_key (RthunkNode   *expr,
+           GHashTable   *inputs,
+           GHashTable   *def_names,
+           guint8        key[RTHUNK_HASH_LEN])
+{
+  g_autoptr(RthunkNode) params = rthunk_node_new_seq (RTHUNK_NODE_VECTOR, NULL, 0);
+  g_autoptr(RthunkNode) fn_sym = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "fn");
+  RthunkNode *items[3] = { fn_sym, params, expr };
+  g_autoptr(RthunkNode) wrapped = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, 3);
+  g_autoptr(GBytes) code = NULL;
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GList) names = NULL;
+  gsize len = RTHUNK_HASH_LEN;
+
+  if ((code = rthunk_hash_encode_definition (wrapped, rthunk_handler_resolve_def_name, def_names, NULL)) == NULL)
+    return FALSE;
+  g_checksum_update (sum, (const guchar *) "rthunk-cache-1", 14);
+  g_checksum_update (sum, g_bytes_get_data (code, NULL), g_bytes_get_size (code));
+  names = inputs != NULL ? g_list_sort (g_hash_table_get_keys (inputs), (GCompareFunc) strcmp) : NULL;
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      g_autofree char *printed = rthunk_value_to_string (g_hash_table_lookup (inputs, l->data));
+
+      g_checksum_update (sum, l->data, strlen (l->data) + 1);
+      g_checksum_update (sum, (const guchar *) printed, strlen (printed) + 1);
+    }
+  g_checksum_get_digest (sum, key, &len);
+  return TRUE;
+}
+
+/* The result cache's key of @checked with @inputs: computed once for a
+ * closed request the memo keeps, each time for one with inputs. */
+static gboolean
+checked_key (RthunkServerState *state,
+             RthunkChecked     *checked,
+             GHashTable        *inputs,
+             GHashTable        *def_names,
+             guint8             key[RTHUNK_HASH_LEN])
+{
+  if (!checked->closed)
+    return cache_key (checked->expr, inputs, def_names, key);
+  if (g_atomic_int_get (&checked->has_key))
+    {
+      memcpy (key, checked->key, RTHUNK_HASH_LEN);
+      return TRUE;
+    }
+  if (!cache_key (checked->expr, inputs, def_names, key))
+    return FALSE;
+  g_mutex_lock (&state->memo_lock);
+  if (!g_atomic_int_get (&checked->has_key))
+    {
+      memcpy (checked->key, key, RTHUNK_HASH_LEN);
+      g_atomic_int_set (&checked->has_key, TRUE);
+    }
+  g_mutex_unlock (&state->memo_lock);
+  return TRUE;
+}
+
+/* A pure request whose result may be cached. A cheap one (fewer than
+ * CACHE_MIN_STEPS steps) is simply evaluated here: keying and keeping its
+ * result would cost more than computing it. One that costs more is
+ * answered from the cache if it holds the result, or marked to be cached
+ * when it finishes. Returns whether @entry is finished. */
+static gboolean
+try_cache (RthunkServerState *state,
+           RthunkThunkEntry  *entry,
+           RthunkChecked     *checked,
+           GHashTable        *inputs,
+           GHashTable        *def_names)
+{
+  g_autoptr(RthunkValue) hit = NULL;
+  guint8 key[RTHUNK_HASH_LEN];
+
+  if (!g_atomic_int_get (&checked->expensive))
+    {
+      if (rthunk_handler_try_inline_within (state, entry, CACHE_MIN_STEPS))
+        return TRUE;
+      g_atomic_int_set (&checked->expensive, TRUE);
+    }
+  if (!checked_key (state, checked, inputs, def_names, key))
+    return FALSE;
+  if ((hit = rthunk_result_cache_lookup (state->cache, key)) == NULL)
+    {
+      entry->cacheable = TRUE;
+      entry->cache_key = g_memdup2 (key, RTHUNK_HASH_LEN);
+      return FALSE;
+    }
+  rthunk_thunk_table_start (state->table, entry);
+  /* count before finishing: whoever sees the thunk finished sees it counted */
+  COUNT (state->completed);
+  COUNT (state->cache_hits);
+  rthunk_thunk_table_finish (state->table, entry, hit, NULL);
+  return TRUE;
+}
+
+/* Validates, checks and queues one request (or answers it from the cache). */
+void
+rthunk_handler_submit_one (RthunkServerState   *state,
+                           const RthunkRequest *request,
+                           RthunkSubmission    *out)
+{
+  g_autoptr(GHashTable) inputs = NULL;
+  g_autoptr(GHashTable) thunk_inputs = NULL;
+  g_autoptr(RthunkChecked) checked = NULL;
+  const guint8 *id = NULL;
+  gboolean cacheable;
+  RthunkThunkEntry *entry;
+
+  if (proposed_id (request, &id, &out->error))
+    checked = check_submission (state, request, &inputs, &thunk_inputs, out);
+  if (checked == NULL)
+    return;
+  cacheable = checked->pure && thunk_inputs == NULL && request->use_cache && state->limits.cache_entries > 0;
+  if (rthunk_thunk_table_count_unfinished (state->table) >= state->limits.max_queued)
+    {
+      out->overloaded = TRUE;
+      out->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_OVERLOADED,
+                                _("the server has %u thunks queued, its limit"),
+                                state->limits.max_queued);
+      return;
+    }
+  if ((entry = rthunk_thunk_table_add (state->table, checked->expr, inputs, checked->type, id)) == NULL)
+    {
+      id_in_use (&out->error);
+      return;
+    }
+  apply_options (state, entry, request);
+  entry->definitions = g_steal_pointer (&out->definitions);
+  entry->def_names = g_steal_pointer (&out->def_names);
+  if (thunk_inputs != NULL && count_unfinished (state, thunk_inputs) > 0)
+    COUNT (state->pipelined);
+  entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
+  COUNT (state->submitted);
+  out->entry = entry;
+  if (cacheable && try_cache (state, entry, checked, inputs, entry->def_names))
+    return;
+  /* inputs already computed (a chain sent in one frame) don't stop it */
+  if ((entry->thunk_inputs == NULL || count_unfinished (state, entry->thunk_inputs) == 0) &&
+      checked->pure && rthunk_handler_try_inline (state, entry))
+    return;
+  g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
+}

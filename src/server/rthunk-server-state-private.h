@@ -1,0 +1,52 @@
+/* rthunk-server-state-private.h — the fields of RthunkServerState (private)
+ *
+ * Only the handler's files (rthunk-handler-private.h) see them; the rest
+ * of the server uses the functions of rthunk-handler.h.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-def-store.h"
+#include "rthunk-handler.h"
+#include "rthunk-result-cache.h"
+#include "rthunk-server.h"
+#include "rthunk-thunk-table.h"
+
+G_BEGIN_DECLS
+
+/* What the server core shares with its handler and workers. */
+struct _RthunkServerState
+{
+  char *name;
+  RthunkCatalog *catalog;
+  RthunkServerLimits limits;
+  char *token;                  /* NULL: no auth */
+  RthunkThunkTable *table;
+  RthunkDefStore *defs;
+  RthunkResultCache *cache;
+  GThreadPool *pool;
+  guint8 instance_id[RTHUNK_THUNK_ID_LEN];
+  gint64 submitted;             /* counters, atomic */
+  gint64 completed;
+  gint64 failed;
+  gint64 cancelled;
+  gint64 cache_hits;
+  gint64 pipelined;
+  gint64 memo_hits;
+  gint64 fetched;
+  gint64 batches;
+  gint running;
+  GStrv fetch_from;             /* servers inputs may be fetched from */
+  GThreadPool *fetch_pool;      /* fetches of inputs other servers hold */
+  GMutex peers_lock;
+  GHashTable *peers;            /* (peers_lock) HOST:PORT → RthunkClient, reused by fetches */
+  gint stopping;                /* atomic: fetches give up */
+  gint draining;                /* atomic: stopping, submissions refused */
+  GMutex memo_lock;
+  GHashTable *memo;             /* (memo_lock) Ast bytes → checked request */
+  guint32 memo_seen[4096];      /* (memo_lock) hashes of Ast bytes seen once */
+};
+
+G_END_DECLS

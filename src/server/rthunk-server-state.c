@@ -1,0 +1,114 @@
+/* rthunk-server-state.c — what the server core shares with its handler and workers
+ *
+ * An RthunkServerState holds the server's catalog, limits, thunk table,
+ * definition store, result cache, worker and fetch pools, counters and the
+ * memo of checked requests. Its fields are private to the handler's files
+ * (rthunk-server-state-private.h); the rest of the server uses the
+ * functions here.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-def-store.h"
+#include "rthunk-handler-private.h"
+#include "rthunk-handler.h"
+#include "rthunk-result-cache.h"
+#include "rthunk-server.h"
+#include "rthunk-thunk-table.h"
+
+#define MAX_FETCHES 16            /* inputs fetched from other servers at once */
+
+RthunkServerState *
+rthunk_server_state_new (RthunkCatalog            *catalog,
+                         const char               *name,
+                         const RthunkServerLimits *limits)
+{
+  RthunkServerState *state = g_new0 (RthunkServerState, 1);
+  g_autoptr(GError) error = NULL;
+
+  state->name = g_strdup (name);
+  state->catalog = g_object_ref (catalog);
+  state->limits = *limits;
+  state->table = rthunk_thunk_table_new (limits->max_thunks, limits->thunk_ttl_ms);
+  state->defs = rthunk_def_store_new (limits->max_definitions, limits->definitions_bytes);
+  state->cache = rthunk_result_cache_new (limits->cache_entries, limits->cache_bytes);
+  state->pool = g_thread_pool_new (rthunk_handler_run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
+  if (state->pool == NULL)
+    g_error ("cannot start the worker pool: %s", error->message);
+  g_mutex_init (&state->memo_lock);
+  state->memo = g_hash_table_new_full (rthunk_handler_ast_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
+                                       (GDestroyNotify) rthunk_handler_memo_shape_unref);
+  g_mutex_init (&state->peers_lock);
+  state->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  state->fetch_pool = g_thread_pool_new (rthunk_handler_run_fetch, state, MAX_FETCHES, FALSE, &error);
+  if (state->fetch_pool == NULL)
+    g_error ("cannot start the fetch pool: %s", error->message);
+  if (getrandom (state->instance_id, sizeof state->instance_id, 0) != sizeof state->instance_id)
+    for (guint k = 0; k < sizeof state->instance_id; k++)
+      state->instance_id[k] = g_random_int_range (0, 256);
+  return state;
+}
+
+/* Lets every queued thunk finish; no new one can be queued afterwards. */
+void
+rthunk_server_state_drain (RthunkServerState *state)
+{
+  if (state->pool != NULL)
+    g_thread_pool_free (g_steal_pointer (&state->pool), FALSE, TRUE);
+}
+
+void
+rthunk_server_state_free (RthunkServerState *state)
+{
+  g_atomic_int_set (&state->stopping, TRUE);
+  if (state->fetch_pool != NULL)
+    g_thread_pool_free (g_steal_pointer (&state->fetch_pool), FALSE, TRUE);
+  rthunk_server_state_drain (state);
+  g_hash_table_unref (state->peers);
+  g_mutex_clear (&state->peers_lock);
+  g_hash_table_unref (state->memo);
+  g_mutex_clear (&state->memo_lock);
+  g_strfreev (state->fetch_from);
+  rthunk_thunk_table_free (state->table);
+  rthunk_def_store_free (state->defs);
+  rthunk_result_cache_free (state->cache);
+  g_free (state->token);
+  g_object_unref (state->catalog);
+  g_free (state->name);
+  g_free (state);
+}
+
+/* The client's token the server asks for (NULL: none); set before the
+ * server serves. */
+void
+rthunk_server_state_set_token (RthunkServerState *state,
+                               const char        *token)
+{
+  g_free (state->token);
+  state->token = g_strdup (token);
+}
+
+/* The servers inputs may be fetched from (see --fetch-from); set before
+ * the server serves. */
+void
+rthunk_server_state_set_fetch_from (RthunkServerState *state,
+                                    const char *const *fetch_from)
+{
+  g_strfreev (state->fetch_from);
+  state->fetch_from = g_strdupv ((GStrv) fetch_from);
+}
+
+RthunkThunkTable *
+rthunk_server_state_get_table (RthunkServerState *state)
+{
+  return state->table;
+}
+
+/* Starts the drain: thunks accepted run on, no new one is taken. */
+void
+rthunk_server_state_refuse_new (RthunkServerState *state)
+{
+  g_atomic_int_set (&state->draining, 1);
+}

@@ -1,0 +1,282 @@
+/* rthunk-worker-pool.c — the worker pool: running thunks
+ *
+ * Workers (and a connection's thread, for a short pure thunk) evaluate a
+ * thunk with the checker and evaluator their thread keeps, bind the thunks
+ * it waits for, and publish its outcome.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-check.h"
+#include "rthunk-def-store.h"
+#include "rthunk-error.h"
+#include "rthunk-eval.h"
+#include "rthunk-handler-private.h"
+#include "rthunk-handler.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-result-cache.h"
+#include "rthunk-thunk-state.h"
+#include "rthunk-thunk-table.h"
+#include "rthunk-value.h"
+
+#define INLINE_FUEL 20000
+
+/* Each thread keeps one checker and one evaluator between requests: made
+ * and finalized per request, these GObjects and their tables cost more
+ * than checking or evaluating a small expression. A borrowed one is reset
+ * when it comes back, so it holds no value or type of a finished request. */
+static GPrivate thread_checker = G_PRIVATE_INIT (g_object_unref);
+
+static GPrivate thread_evaluator = G_PRIVATE_INIT (g_object_unref);
+
+static gpointer
+make_checker (RthunkCatalog *catalog)
+{
+  return rthunk_checker_new (catalog);
+}
+
+static gboolean
+reset_checker (gpointer       checker,
+               RthunkCatalog *catalog)
+{
+  return rthunk_checker_reset (checker, catalog);
+}
+
+static gpointer
+make_evaluator (RthunkCatalog *catalog)
+{
+  return rthunk_evaluator_new (catalog);
+}
+
+static gboolean
+reset_evaluator (gpointer       evaluator,
+                 RthunkCatalog *catalog)
+{
+  return rthunk_evaluator_reset (evaluator, catalog);
+}
+
+const RthunkReusable rthunk_handler_reusable_checker = { &thread_checker, make_checker, reset_checker };
+
+static const RthunkReusable reusable_evaluator = { &thread_evaluator, make_evaluator, reset_evaluator };
+
+/* The thread's object, reset for @state's catalog, or a new one. */
+gpointer
+rthunk_handler_borrow (const RthunkReusable *reusable,
+                       RthunkServerState    *state)
+{
+  gpointer object = g_private_get (reusable->slot);
+
+  if (object == NULL)
+    return reusable->make (state->catalog);
+  g_private_set (reusable->slot, NULL);
+  if (reusable->reset (object, state->catalog))
+    return object;
+  g_object_unref (object);
+  return reusable->make (state->catalog);
+}
+
+/* Keeps @object for the thread's next request (reset, so that it holds
+ * nothing of this one), unless the thread keeps one already. */
+void
+rthunk_handler_give_back (const RthunkReusable *reusable,
+                          RthunkServerState    *state,
+                          gpointer              object)
+{
+  if (g_private_get (reusable->slot) == NULL && reusable->reset (object, state->catalog))
+    g_private_set (reusable->slot, object);
+  else
+    g_object_unref (object);
+}
+
+static void
+bind_input (gpointer key,
+            gpointer value,
+            gpointer user_data)
+{
+  rthunk_evaluator_bind (user_data, key, value);
+}
+
+/* Makes every definition the thunk uses callable under its hash name (the
+ * stored forms and the expression were renamed so). */
+static gboolean
+bind_definitions (RthunkEvaluator   *evaluator,
+                  RthunkThunkEntry  *entry,
+                  GError           **error)
+{
+  for (guint k = 0; entry->definitions != NULL && k < entry->definitions->len; k++)
+    {
+      RthunkDefinition *def = g_ptr_array_index (entry->definitions, k);
+      g_autoptr(RthunkValue) closure = rthunk_evaluator_eval (evaluator, def->form, error);
+
+      if (closure == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Waits for the thunks the expression takes as inputs (promise
+ * pipelining: they were queued before it) and binds their values. */
+static gboolean
+bind_thunk_inputs (RthunkServerState  *state,
+                   RthunkEvaluator    *evaluator,
+                   RthunkThunkEntry   *entry,
+                   GCancellable       *cancellable,
+                   gint64              deadline,
+                   GError            **error)
+{
+  GHashTableIter iter;
+  gpointer name, value;
+
+  if (entry->thunk_inputs == NULL)
+    return TRUE;
+  g_hash_table_iter_init (&iter, entry->thunk_inputs);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      RthunkThunkEntry *input = value;
+
+      while (rthunk_thunk_table_get_state (state->table, input) <= RTHUNK_THUNK_RUNNING)
+        {
+          if (g_cancellable_is_cancelled (cancellable))
+            return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                _("the thunk was cancelled")), FALSE;
+          if (deadline > 0 && g_get_monotonic_time () > deadline)
+            return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_DEADLINE_EXCEEDED,
+                                _("the thunk ran past its deadline waiting for its input “%s”"),
+                                (char *) name), FALSE;
+          rthunk_thunk_table_wait_any (state->table, &input, 1, g_get_monotonic_time () + 100000);
+        }
+      if (rthunk_thunk_table_get_state (state->table, input) != RTHUNK_THUNK_DONE)
+        return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
+                            _("its input “%s” failed: %s"), (char *) name,
+                            input->error != NULL ? input->error->message : _("cancelled")), FALSE;
+      rthunk_evaluator_bind (evaluator, name, input->value);
+    }
+  return TRUE;
+}
+
+/* Evaluates @entry's expression with at most @fuel steps, until
+ * @cancellable (if any) is cancelled. */
+static RthunkValue *
+evaluate_entry (RthunkServerState  *state,
+                RthunkThunkEntry   *entry,
+                guint64             fuel,
+                GCancellable       *cancellable,
+                GError            **error)
+{
+  RthunkEvaluator *evaluator = rthunk_handler_borrow (&reusable_evaluator, state);
+  RthunkValue *value = NULL;
+  gint64 deadline = 0;
+
+  if (entry->deadline_ms > 0)
+    deadline = entry->submitted_us + (gint64) entry->deadline_ms * 1000;
+  rthunk_evaluator_set_limits (evaluator, fuel, state->limits.max_depth, deadline);
+  rthunk_evaluator_set_max_bytes (evaluator, state->limits.max_eval_bytes);
+  rthunk_evaluator_set_cancellable (evaluator, cancellable);
+  if (entry->inputs != NULL)
+    g_hash_table_foreach (entry->inputs, bind_input, evaluator);
+  if (bind_thunk_inputs (state, evaluator, entry, cancellable, deadline, error) &&
+      bind_definitions (evaluator, entry, error))
+    value = rthunk_evaluator_eval (evaluator, entry->expr, error);
+  rthunk_handler_give_back (&reusable_evaluator, state, evaluator);
+  return value;
+}
+
+/* Whether G_MESSAGES_DEBUG asks for rthunk's debug messages (read once). */
+gboolean
+rthunk_handler_debug_wanted (void)
+{
+  static gsize wanted = 0;
+
+  if (g_once_init_enter (&wanted))
+    {
+      const char *domains = g_getenv ("G_MESSAGES_DEBUG");
+      gboolean on = domains != NULL && (strstr (domains, "rthunk") != NULL || strstr (domains, "all") != NULL);
+
+      g_once_init_leave (&wanted, on ? 2 : 1);
+    }
+  return wanted == 2;
+}
+
+/* Caches, counts and publishes the outcome of a started thunk. */
+static void
+complete_entry (RthunkServerState *state,
+                RthunkThunkEntry  *entry,
+                RthunkValue       *value,
+                const GError      *error)
+{
+  g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
+  if (value != NULL && entry->cacheable)
+    rthunk_result_cache_insert (state->cache, entry->cache_key, value);
+  /* count before finishing: whoever sees the thunk finished sees it counted */
+  if (value != NULL)
+    COUNT (state->completed);
+  else if (g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED))
+    COUNT (state->cancelled);
+  else
+    COUNT (state->failed);
+  /* with structured logging a message is formatted even when debug output
+   * is off: ask first, this is the hot path */
+  if (rthunk_handler_debug_wanted ())
+    g_debug ("thunk finished in %" G_GINT64_FORMAT " µs: %s",
+             g_get_monotonic_time () - entry->submitted_us,
+             value != NULL ? "done" : error->message);
+  rthunk_thunk_table_finish (state->table, entry, value, error);
+}
+
+void
+rthunk_handler_run_thunk (gpointer data,
+                          gpointer user_data)
+{
+  RthunkThunkEntry *entry = data;
+  RthunkServerState *state = user_data;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = NULL;
+
+  if (!rthunk_thunk_table_start (state->table, entry))
+    {
+      /* cancelled while queued: counted by thunkCancel */
+      rthunk_thunk_entry_unref (entry);
+      return;
+    }
+  g_atomic_int_inc (&state->running);
+  cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
+  value = evaluate_entry (state, entry, entry->fuel, cancellable, &error);
+  complete_entry (state, entry, value, error);
+  g_atomic_int_dec_and_test (&state->running);
+  rthunk_thunk_entry_unref (entry);
+}
+
+/* A short pure thunk is evaluated right away in the connection's thread,
+ * with a little fuel: most small requests finish there, with no hand-off
+ * to a worker. One that needs more fuel is queued and starts again from
+ * scratch — harmless, since pure code has no effect to repeat. */
+gboolean
+rthunk_handler_try_inline_within (RthunkServerState *state,
+                                  RthunkThunkEntry  *entry,
+                                  guint64            steps)
+{
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 fuel = MIN (entry->fuel, steps);
+
+  /* too short to be worth a cancellable: a cancel finds it finished */
+  value = evaluate_entry (state, entry, fuel, NULL, &error);
+  if (value == NULL && fuel < entry->fuel &&
+      g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_FUEL_EXHAUSTED))
+    return FALSE;
+  rthunk_thunk_table_start (state->table, entry);
+  complete_entry (state, entry, value, error);
+  return TRUE;
+}
+
+gboolean
+rthunk_handler_try_inline (RthunkServerState *state,
+                           RthunkThunkEntry  *entry)
+{
+  return rthunk_handler_try_inline_within (state, entry, INLINE_FUEL);
+}

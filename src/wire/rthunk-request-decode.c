@@ -1,0 +1,421 @@
+/* rthunk-request-decode.c — an EvalRequest read into an RthunkRequest
+ *
+ * The one reader of requests: from the struct the generated code built
+ * (rthunk_request_from_wire()), or straight from the binary-protocol bytes
+ * of a frame (rthunk_request_decode()), for the server's fast path.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-codec.h"
+#include "rthunk-error.h"
+#include "rthunk-node.h"
+#include "rthunk-request-decode.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+#include "rthunk-wire.h"
+
+static void
+request_input_clear (gpointer data)
+{
+  RthunkRequestInput *input = data;
+
+  g_free (input->name);
+  g_clear_pointer (&input->value, rthunk_value_unref);
+  g_clear_error (&input->value_error);
+  g_clear_pointer (&input->thunk_id, g_bytes_unref);
+  g_free (input->holder);
+  g_clear_pointer (&input->type, rthunk_type_unref);
+  g_clear_error (&input->type_error);
+}
+
+static void
+request_def_ref_clear (gpointer data)
+{
+  RthunkRequestDefRef *ref = data;
+
+  g_free (ref->name);
+  g_clear_pointer (&ref->hash, g_bytes_unref);
+}
+
+void
+rthunk_request_init (RthunkRequest *req)
+{
+  memset (req, 0, sizeof *req);
+  req->inputs = g_array_new (FALSE, TRUE, sizeof (RthunkRequestInput));
+  g_array_set_clear_func (req->inputs, request_input_clear);
+  req->use_cache = TRUE;
+  req->inline_budget_ms = -1;
+}
+
+/* @req's definition references, made for the first one (most requests
+ * name none). */
+GArray *
+rthunk_request_refs (RthunkRequest *req)
+{
+  if (req->refs == NULL)
+    {
+      req->refs = g_array_new (FALSE, TRUE, sizeof (RthunkRequestDefRef));
+      g_array_set_clear_func (req->refs, request_def_ref_clear);
+    }
+  return req->refs;
+}
+
+void
+rthunk_request_clear (RthunkRequest *req)
+{
+  g_clear_pointer (&req->expr, rthunk_node_unref);
+  g_clear_object (&req->wire_ast);
+  g_clear_pointer (&req->nodes, g_ptr_array_unref);
+  if (req->shape != NULL)
+    req->memo->unref (g_steal_pointer (&req->shape));
+  g_clear_pointer (&req->inputs, g_array_unref);
+  g_clear_pointer (&req->refs, g_array_unref);
+  g_clear_pointer (&req->thunk_id, g_bytes_unref);
+}
+
+static GBytes *
+bytes_of (const GByteArray *array)
+{
+  return array != NULL ? g_bytes_new (array->data, array->len) : NULL;
+}
+
+/* The request the generated code read. */
+void
+rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
+                          RthunkRequest               *req)
+{
+  const RthunkWireEvalOptions *o = wire->__isset_options ? wire->options : NULL;
+
+  rthunk_request_init (req);
+  req->wire_ast = wire->ast != NULL ? g_object_ref (wire->ast) : NULL;
+  if (o != NULL)
+    {
+      req->use_cache = !o->__isset_useCache || o->useCache;
+      req->fuel = o->__isset_fuel ? o->fuel : 0;
+      req->deadline_ms = o->__isset_deadlineMs ? o->deadlineMs : 0;
+      req->inline_budget_ms = o->__isset_inlineBudgetMs ? o->inlineBudgetMs : -1;
+      req->by_reference = o->__isset_byReference && o->byReference;
+    }
+  req->has_thunk_id = wire->__isset_thunkId;
+  req->thunk_id = wire->__isset_thunkId ? bytes_of (wire->thunkId) : NULL;
+  for (guint k = 0; wire->__isset_bindings && k < wire->bindings->len; k++)
+    {
+      RthunkWireBinding *binding = g_ptr_array_index (wire->bindings, k);
+      const RthunkWireValue *value = binding->value;
+      RthunkWireValueNode *node = value != NULL && value->nodes != NULL && value->nodes->len == 1
+        ? g_ptr_array_index (value->nodes, 0) : NULL;
+      RthunkRequestInput input = { g_strdup (binding->name), NULL, };
+
+      if (node != NULL && node->kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
+        {
+          input.is_thunk = TRUE;
+          input.thunk_id = bytes_of (node->thunkId);
+          input.holder = node->__isset_holder ? g_strdup (node->holder) : NULL;
+        }
+      else if (value != NULL)
+        input.value = rthunk_wire_read_value (value, &input.value_error);
+      else
+        input.value_error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                                                 _("a binding has no value"));
+      input.has_type = binding->__isset_type && binding->type != NULL;
+      if (input.has_type)
+        input.type = rthunk_wire_read_type (binding->type, &input.type_error);
+      g_array_append_val (req->inputs, input);
+    }
+  for (guint k = 0; wire->__isset_definitions && k < wire->definitions->len; k++)
+    {
+      RthunkWireDefRef *wref = g_ptr_array_index (wire->definitions, k);
+      RthunkRequestDefRef ref = { g_strdup (wref->name), bytes_of (wref->hash) };
+
+      g_array_append_val (rthunk_request_refs (req), ref);
+    }
+}
+
+/* ---- straight from the frame ------------------------------------------- */
+
+/* Marks field @id of a struct seen; FALSE if it was already. */
+static gboolean
+first_time (guint32 *seen,
+            gint16   id)
+{
+  guint32 bit = id > 0 && id < 32 ? 1u << id : 0;
+
+  if (*seen & bit)
+    return FALSE;
+  *seen |= bit;
+  return TRUE;
+}
+
+gboolean
+rthunk_decode_get_string (RthunkCodecIn  *in,
+                          char          **out)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!rthunk_codec_get_binary (in, &data, &len) || memchr (data, '\0', len) != NULL)
+    return FALSE;
+  *out = g_strndup ((const char *) data, len);
+  return TRUE;
+}
+
+static gboolean
+get_bytes (RthunkCodecIn  *in,
+           GBytes        **out)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!rthunk_codec_get_binary (in, &data, &len))
+    return FALSE;
+  *out = g_bytes_new (data, len);
+  return TRUE;
+}
+
+/* The fields of a struct, one by one: FALSE at its end or on a field seen
+ * twice (with *@ok FALSE then). */
+gboolean
+rthunk_decode_next_field (RthunkCodecIn *in,
+                          guint32       *seen,
+                          guint8        *type,
+                          gint16        *id,
+                          gboolean      *ok)
+{
+  *ok = rthunk_codec_get_field (in, type, id) && (*type == RTHUNK_CODEC_STOP || first_time (seen, *id));
+  return *ok && *type != RTHUNK_CODEC_STOP;
+}
+
+/* A ValueNode that may be a THUNK: its kind, id and holder. */
+static gboolean
+get_thunk_node (RthunkCodecIn      *in,
+                RthunkRequestInput *input)
+{
+  g_autoptr(GBytes) id = NULL;
+  g_autofree char *holder = NULL;
+  gint32 kind = 0;
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_I32)
+        ok = rthunk_codec_get_i32 (in, &kind);
+      else if (field == 7 && type == RTHUNK_CODEC_STRING)
+        ok = get_bytes (in, &id);
+      else if (field == 8 && type == RTHUNK_CODEC_STRING)
+        ok = rthunk_decode_get_string (in, &holder);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  if (!ok || kind != RTHUNK_WIRE_VALUE_KIND_THUNK)
+    return ok;
+  input->is_thunk = TRUE;
+  input->thunk_id = g_steal_pointer (&id);
+  input->holder = g_steal_pointer (&holder);
+  return TRUE;
+}
+
+/* The value of a binding: a reference to a thunk (one THUNK node), or a
+ * value sent along. */
+static gboolean
+get_binding_value (RthunkCodecIn      *in,
+                   RthunkRequestInput *input)
+{
+  RthunkCodecIn look = *in;
+  guint32 seen = 0, n;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  if (rthunk_codec_get_field (&look, &type, &field) && field == 1 && type == RTHUNK_CODEC_LIST &&
+      rthunk_codec_get_list (&look, RTHUNK_CODEC_STRUCT, &n) && n == 1 &&
+      get_thunk_node (&look, input) && input->is_thunk)
+    {
+      first_time (&seen, 1);
+      while (rthunk_decode_next_field (&look, &seen, &type, &field, &ok))
+        if (!rthunk_codec_skip (&look, type))
+          return FALSE;
+      *in = look;
+      return ok;
+    }
+  input->is_thunk = FALSE;
+  return (input->value = rthunk_codec_get_value (in, NULL)) != NULL;
+}
+
+static gboolean
+get_binding (RthunkCodecIn      *in,
+             RthunkRequestInput *input)
+{
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRING)
+        ok = rthunk_decode_get_string (in, &input->name);
+      else if (field == 2 && type == RTHUNK_CODEC_STRUCT)
+        ok = get_binding_value (in, input);
+      else if (field == 3 && type == RTHUNK_CODEC_STRUCT)
+        ok = (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  /* a binding without a value: the generated code's error */
+  return ok && (input->value != NULL || input->is_thunk);
+}
+
+static gboolean
+get_def_ref (RthunkCodecIn       *in,
+             RthunkRequestDefRef *ref)
+{
+  guint32 seen = 0;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRING)
+        ok = rthunk_decode_get_string (in, &ref->name);
+      else if (field == 2 && type == RTHUNK_CODEC_STRING)
+        ok = get_bytes (in, &ref->hash);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  return ok;
+}
+
+static gboolean
+get_options (RthunkCodecIn *in,
+             RthunkRequest *req)
+{
+  guint32 seen = 0;
+  guint8 type, b = 0;
+  gint16 field;
+  gboolean ok;
+
+  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+    {
+      switch (field * 16 + type)
+        {
+        case 1 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          req->use_cache = b != 0;
+          break;
+        case 2 * 16 + RTHUNK_CODEC_I64:
+          ok = rthunk_codec_get_i64 (in, &req->fuel);
+          break;
+        case 3 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &req->deadline_ms);
+          break;
+        case 4 * 16 + RTHUNK_CODEC_I32:
+          ok = rthunk_codec_get_i32 (in, &req->inline_budget_ms);
+          break;
+        case 5 * 16 + RTHUNK_CODEC_BOOL:
+          ok = rthunk_codec_get_u8 (in, &b);
+          req->by_reference = b != 0;
+          break;
+        default:
+          ok = rthunk_codec_skip (in, type);
+          break;
+        }
+      if (!ok)
+        return FALSE;
+    }
+  return ok;
+}
+
+/* One EvalRequest struct. FALSE: leave it to the generated code. */
+gboolean
+rthunk_request_decode (RthunkCodecIn           *in,
+                       guint                    max_ast_nodes,
+                       const RthunkRequestMemo *memo,
+                       gpointer                 memo_data,
+                       RthunkRequest           *req)
+{
+  RthunkCodecSlot slots[RTHUNK_REQUEST_MEMO_MAX_SLOTS];
+  RthunkCodecIn ast;
+  guint32 seen = 0, n;
+  guint n_slots = G_N_ELEMENTS (slots) + 1;
+  guint8 type;
+  gint16 field;
+  gboolean ok;
+
+  rthunk_request_init (req);
+  req->memo = memo;
+  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+    {
+      if (field == 1 && type == RTHUNK_CODEC_STRUCT)
+        {
+          /* the bytes and their slots only: a request of a shape seen
+           * before needs no decoding (whether it names definitions is
+           * known at the end of the struct) */
+          req->ast_data = in->pos;
+          if (req->shape == NULL && (req->shape = memo->last_shape (memo_data, in, &req->memo_hash)) != NULL)
+            n_slots = 0;
+          else
+            {
+              g_clear_pointer (&req->shape, memo->unref);
+              ok = rthunk_codec_ast_slots (in, in->pos, slots, G_N_ELEMENTS (slots), &n_slots);
+            }
+          req->ast_len = in->pos - req->ast_data;
+        }
+      else if (field == 2 && type == RTHUNK_CODEC_LIST)
+        {
+          ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
+          for (guint32 k = 0; ok && k < n; k++)
+            {
+              g_array_set_size (req->inputs, k + 1);
+              ok = get_binding (in, &g_array_index (req->inputs, RthunkRequestInput, k));
+            }
+        }
+      else if (field == 3 && type == RTHUNK_CODEC_LIST)
+        {
+          ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
+          for (guint32 k = 0; ok && k < n; k++)
+            {
+              g_array_set_size (rthunk_request_refs (req), k + 1);
+              ok = get_def_ref (in, &g_array_index (req->refs, RthunkRequestDefRef, k));
+            }
+        }
+      else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
+        ok = get_options (in, req);
+      else if (field == 5 && type == RTHUNK_CODEC_STRING)
+        ok = get_bytes (in, &req->thunk_id) && (req->has_thunk_id = TRUE);
+      else
+        ok = rthunk_codec_skip (in, type);
+      if (!ok)
+        return FALSE;
+    }
+  if (!ok || req->ast_data == NULL)
+    return FALSE;
+  req->memo_ok = rthunk_request_n_refs (req) == 0 && n_slots <= G_N_ELEMENTS (slots) && req->ast_len <= RTHUNK_REQUEST_MEMO_MAX_AST_BYTES;
+  if (req->shape != NULL && req->memo_ok)
+    return TRUE;
+  /* the last Ast again, but naming definitions: decoded */
+  g_clear_pointer (&req->shape, memo->unref);
+  if (req->memo_ok &&
+      (req->shape = memo->lookup (memo_data, req->ast_data, req->ast_len, slots, n_slots, &req->memo_hash)) != NULL)
+    {
+      memo->keep_last (memo_data, req->ast_data, req->ast_len, req->shape, req->memo_hash);
+      return TRUE;
+    }
+  rthunk_codec_in_init (&ast, req->ast_data, req->ast_len);
+  req->expr = rthunk_codec_get_ast_nodes (&ast, max_ast_nodes,
+                                          req->memo_ok ? &req->nodes : NULL, NULL);
+  return req->expr != NULL;
+}
