@@ -501,6 +501,10 @@ test_pending_fan_out (Fixture       *fixture,
     g_assert_true (rthunk_value_is_pending (rthunk_value_get_item (xs, k)));
   g_assert_true (rthunk_value_is_pending (total));
   g_assert_cmpuint (rthunk_session_get_outstanding (fixture->session), ==, 100);
+  /* the collector starts as the thunks leave: wait for it, then there is one */
+  for (gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+       count_threads ("rthunk-collect") == 0 && g_get_monotonic_time () < end;)
+    g_usleep (1000);
   g_assert_cmpuint (count_threads ("rthunk-collect"), ==, 1);
 
   gate_open ("fan");
