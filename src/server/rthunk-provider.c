@@ -8,6 +8,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,54 +35,157 @@ struct _RthunkProviderOptions
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
-  /* what the command line gave; -1 (or NULL) where it said nothing */
-  gint64 given[MAX_LIMIT_OPTIONS];
+  /* what the command line or the file gave, where is_given says so */
+  guint64 given[MAX_LIMIT_OPTIONS];
+  gboolean is_given[MAX_LIMIT_OPTIONS];
+  GPtrArray *own_keys;          /* the provider's own options, as keys */
 };
 
-/* The limits, in the order of `given`. */
+/* The limits, in the order of `given`, each with its range: a value
+ * outside it is an error at start-up, never wrapped or ignored. A size
+ * (`bytes`) may be written with a unit: 256MiB, 2GiB. */
 typedef struct
 {
   const char *key;
   const char *doc;
   gsize offset;
   gboolean is64;
+  gboolean bytes;
+  guint64 min;
+  guint64 max;
 } LimitOption;
 
-#define LIMIT(key, field, is64, doc) { key, doc, G_STRUCT_OFFSET (RthunkServerLimits, field), is64 }
+#define DAY_MS (24 * 3600 * 1000ull)
+#define MAX_COUNT 100000000ull
+#define LIMIT(key, field, min, max, doc) \
+  { key, doc, G_STRUCT_OFFSET (RthunkServerLimits, field), \
+    sizeof (((RthunkServerLimits *) 0)->field) == 8, FALSE, min, max }
+#define SIZE_LIMIT(key, field, min, max, doc) \
+  { key, doc, G_STRUCT_OFFSET (RthunkServerLimits, field), TRUE, TRUE, min, max }
 
 static const LimitOption limit_options[] = {
-  LIMIT ("max-frame-bytes", max_frame_bytes, TRUE, N_("Largest request frame accepted")),
-  LIMIT ("max-connections", max_connections, FALSE, N_("Connections served at once")),
-  LIMIT ("workers", workers, FALSE, N_("Evaluation threads")),
-  LIMIT ("max-queued", max_queued, FALSE, N_("Thunks queued or running before submissions get Overloaded")),
-  LIMIT ("io-timeout-ms", io_timeout_ms, FALSE, N_("Socket read and write timeout")),
-  LIMIT ("fuel", fuel, TRUE, N_("Steps (calls and loop iterations) one thunk may take")),
-  LIMIT ("deadline-ms", deadline_ms, FALSE, N_("How long one thunk may run (0: no deadline)")),
-  LIMIT ("max-depth", max_depth, FALSE, N_("How deeply the calls of one thunk may nest")),
-  LIMIT ("max-ast-nodes", max_ast_nodes, FALSE, N_("Nodes one request's AST may have")),
-  LIMIT ("max-eval-bytes", max_eval_bytes, TRUE, N_("Bytes of lists and strings one thunk may build")),
-  LIMIT ("max-thunks", max_thunks, FALSE, N_("Finished thunks remembered")),
-  LIMIT ("thunk-ttl-ms", thunk_ttl_ms, FALSE, N_("How long a finished thunk is remembered")),
-  LIMIT ("cache-entries", cache_entries, FALSE, N_("Results the cache holds (0: no cache)")),
-  LIMIT ("cache-bytes", cache_bytes, TRUE, N_("Bytes the result cache holds")),
-  LIMIT ("max-definitions", max_definitions, FALSE, N_("Definitions the store holds")),
-  LIMIT ("definitions-bytes", definitions_bytes, TRUE, N_("Bytes the definition store holds")),
-  LIMIT ("drain-timeout-ms", drain_timeout_ms, FALSE, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
+  SIZE_LIMIT ("max-frame-bytes", max_frame_bytes, 1024, G_MAXINT32, N_("Largest request frame accepted")),
+  LIMIT ("max-connections", max_connections, 1, 65536, N_("Connections served at once")),
+  LIMIT ("workers", workers, 1, 1024, N_("Evaluation threads")),
+  LIMIT ("max-queued", max_queued, 1, MAX_COUNT, N_("Thunks queued or running before submissions get Overloaded")),
+  LIMIT ("io-timeout-ms", io_timeout_ms, 1, DAY_MS, N_("Socket read and write timeout")),
+  LIMIT ("fuel", fuel, 1, G_MAXINT64, N_("Steps (calls and loop iterations) one thunk may take")),
+  LIMIT ("deadline-ms", deadline_ms, 0, 7 * DAY_MS, N_("How long one thunk may run (0: no deadline)")),
+  LIMIT ("max-depth", max_depth, 1, 1000000, N_("How deeply the calls of one thunk may nest")),
+  LIMIT ("max-ast-nodes", max_ast_nodes, 1, MAX_COUNT, N_("Nodes one request's AST may have")),
+  SIZE_LIMIT ("max-eval-bytes", max_eval_bytes, 1024, G_MAXINT64, N_("Bytes of lists and strings one thunk may build")),
+  LIMIT ("max-thunks", max_thunks, 1, MAX_COUNT, N_("Finished thunks remembered")),
+  LIMIT ("thunk-ttl-ms", thunk_ttl_ms, 0, 7 * DAY_MS, N_("How long a finished thunk is remembered")),
+  LIMIT ("cache-entries", cache_entries, 0, MAX_COUNT, N_("Results the cache holds (0: no cache)")),
+  SIZE_LIMIT ("cache-bytes", cache_bytes, 0, G_MAXINT64, N_("Bytes the result cache holds")),
+  LIMIT ("max-definitions", max_definitions, 1, MAX_COUNT, N_("Definitions the store holds")),
+  SIZE_LIMIT ("definitions-bytes", definitions_bytes, 1024, G_MAXINT64, N_("Bytes the definition store holds")),
+  LIMIT ("drain-timeout-ms", drain_timeout_ms, 0, DAY_MS, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 
+/* The keys of the [server] group besides the limits. */
+static const char *const server_keys[] = { "port", "name", "bind", "token-file", "fetch-from" };
+
 static void
 set_limit (RthunkServerLimits *limits,
            const LimitOption  *option,
-           gint64              value)
+           guint64             value)
 {
   gpointer field = G_STRUCT_MEMBER_P (limits, option->offset);
 
   if (option->is64)
-    *(guint64 *) field = (guint64) value;
+    *(guint64 *) field = value;
   else
     *(guint *) field = (guint) value;
+}
+
+static const LimitOption *
+find_limit (const char *key,
+            guint      *index)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
+    if (strcmp (limit_options[k].key, key) == 0)
+      {
+        *index = k;
+        return &limit_options[k];
+      }
+  return NULL;
+}
+
+/* The multiplier of a size's unit; 0 for a unit it does not know. */
+static guint64
+size_unit (const char *unit)
+{
+  static const struct { const char *name; guint64 factor; } units[] = {
+    { "", 1 }, { "B", 1 },
+    { "KiB", 1ull << 10 }, { "K", 1ull << 10 }, { "kB", 1000 },
+    { "MiB", 1ull << 20 }, { "M", 1ull << 20 }, { "MB", 1000000 },
+    { "GiB", 1ull << 30 }, { "G", 1ull << 30 }, { "GB", 1000000000 },
+    { "TiB", 1ull << 40 }, { "T", 1ull << 40 }, { "TB", 1000000000000ull },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (units); k++)
+    if (strcmp (units[k].name, unit) == 0)
+      return units[k].factor;
+  return 0;
+}
+
+/* Reads @text as @option's value: digits (and, for a size, a unit), in
+ * the option's range; @where says where it came from, for the error. */
+static gboolean
+parse_limit (const LimitOption  *option,
+             const char         *text,
+             const char         *where,
+             guint64            *value,
+             GError            **error)
+{
+  g_autofree char *copy = g_strstrip (g_strdup (text));
+  char *end = NULL;
+  guint64 number, factor = 1;
+
+  errno = 0;
+  number = g_ascii_strtoull (copy, &end, 10);
+  if (!g_ascii_isdigit (copy[0]) || errno != 0 ||
+      (option->bytes ? (factor = size_unit (end)) == 0 : *end != '\0') ||
+      number > G_MAXUINT64 / factor)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   option->bytes ? _("%s%s: “%s” is not a size (a whole number, with a unit such as KiB, MiB or GiB)")
+                                 : _("%s%s: “%s” is not a whole number"),
+                   where, option->key, text);
+      return FALSE;
+    }
+  *value = number * factor;
+  if (*value < option->min || *value > option->max)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("%s%s: %s is out of range (%" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ")"),
+                   where, option->key, text, option->min, option->max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+on_limit_flag (const char  *name,
+               const char  *text,
+               gpointer     data,
+               GError     **error)
+{
+  RthunkProviderOptions *options = data;
+  const LimitOption *option;
+  guint k = 0;
+
+  while (*name == '-')
+    name++;
+  option = find_limit (name, &k);
+  g_assert (option != NULL);
+  if (!parse_limit (option, text, "--", &options->given[k], error))
+    return FALSE;
+  options->is_given[k] = TRUE;
+  return TRUE;
 }
 
 /**
@@ -108,22 +212,26 @@ rthunk_provider_options_new (const char *program,
     { NULL }
   };
   GOptionEntry entry[2] = { { NULL }, { NULL } };
+  GOptionGroup *main_group;
 
   options->program = g_strdup (program);
   options->port = -1;
+  options->own_keys = g_ptr_array_new_with_free_func (g_free);
   rthunk_server_limits_init (&options->limits);
   options->context = g_option_context_new (summary);
+  /* the main group carries @options to the limits' callback */
+  main_group = g_option_group_new (NULL, NULL, NULL, options, NULL);
+  g_option_context_set_main_group (options->context, main_group);
   g_option_context_set_translation_domain (options->context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (options->context, common, GETTEXT_PACKAGE);
   /* the limits are main options too: --help lists them all */
   for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
     {
-      options->given[k] = -1;
       entry[0].long_name = limit_options[k].key;
-      entry[0].arg = G_OPTION_ARG_INT64;
-      entry[0].arg_data = &options->given[k];
+      entry[0].arg = G_OPTION_ARG_CALLBACK;
+      entry[0].arg_data = (gpointer) on_limit_flag;
       entry[0].description = limit_options[k].doc;
-      entry[0].arg_description = "N";
+      entry[0].arg_description = limit_options[k].bytes ? "SIZE" : "N";
       g_option_context_add_main_entries (options->context, entry, GETTEXT_PACKAGE);
     }
   options->config = g_key_file_new ();
@@ -147,6 +255,7 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->bind);
   g_free (options->token_file);
   g_strfreev (options->fetch_from);
+  g_ptr_array_unref (options->own_keys);
   g_free (options);
 }
 
@@ -162,6 +271,100 @@ rthunk_provider_options_add_entries (RthunkProviderOptions *options,
                                      const GOptionEntry    *entries)
 {
   g_option_context_add_main_entries (options->context, entries, GETTEXT_PACKAGE);
+  for (const GOptionEntry *e = entries; e->long_name != NULL; e++)
+    g_ptr_array_add (options->own_keys, g_strdup (e->long_name));
+}
+
+/* The edit distance of two short keys, for "did you mean". */
+static guint
+key_distance (const char *a,
+              const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  g_autofree guint *row = g_new (guint, lb + 1);
+
+  for (gsize j = 0; j <= lb; j++)
+    row[j] = (guint) j;
+  for (gsize i = 1; i <= la; i++)
+    {
+      guint diagonal = row[0];
+
+      row[0] = (guint) i;
+      for (gsize j = 1; j <= lb; j++)
+        {
+          guint above = row[j];
+
+          row[j] = MIN (MIN (row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] != b[j - 1]));
+          diagonal = above;
+        }
+    }
+  return row[lb];
+}
+
+/* Whether @key is one of @group's keys; if not, the nearest in *@nearest. */
+static gboolean
+known_key (RthunkProviderOptions  *options,
+           const char             *group,
+           const char             *key,
+           const char            **nearest)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+  guint best = G_MAXUINT;
+
+  if (strcmp (group, "server") == 0)
+    {
+      for (guint k = 0; k < G_N_ELEMENTS (server_keys); k++)
+        g_ptr_array_add (keys, (gpointer) server_keys[k]);
+      for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
+        g_ptr_array_add (keys, (gpointer) limit_options[k].key);
+    }
+  else
+    g_ptr_array_extend (keys, options->own_keys, NULL, NULL);
+  *nearest = NULL;
+  for (guint k = 0; k < keys->len; k++)
+    {
+      const char *candidate = g_ptr_array_index (keys, k);
+      guint d = key_distance (key, candidate);
+
+      if (d == 0)
+        return TRUE;
+      if (d < best)
+        best = d, *nearest = candidate;
+    }
+  if (best > MAX (2, strlen (key) / 3))
+    *nearest = NULL;
+  return FALSE;
+}
+
+/* Every key of the file is one a group knows: [server] the server's, any
+ * other group the provider's own options. */
+static gboolean
+check_config_keys (RthunkProviderOptions  *options,
+                   GError                **error)
+{
+  g_auto(GStrv) groups = g_key_file_get_groups (options->config, NULL);
+
+  for (guint g = 0; groups[g] != NULL; g++)
+    {
+      g_auto(GStrv) keys = g_key_file_get_keys (options->config, groups[g], NULL, NULL);
+
+      for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+        {
+          const char *nearest;
+
+          if (known_key (options, groups[g], keys[k], &nearest))
+            continue;
+          if (nearest != NULL)
+            g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                         _("%s: unknown key “%s” in [%s]; did you mean “%s”?"),
+                         options->config_path, keys[k], groups[g], nearest);
+          else
+            g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                         _("%s: unknown key “%s” in [%s]"), options->config_path, keys[k], groups[g]);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -175,6 +378,8 @@ apply_config (RthunkProviderOptions  *options,
       g_prefix_error (error, "%s: ", options->config_path);
       return FALSE;
     }
+  if (!check_config_keys (options, error))
+    return FALSE;
   if (options->port < 0 && g_key_file_has_key (options->config, group, "port", NULL))
     options->port = g_key_file_get_integer (options->config, group, "port", NULL);
   if (options->name == NULL)
@@ -186,20 +391,14 @@ apply_config (RthunkProviderOptions  *options,
   if (options->fetch_from == NULL)
     options->fetch_from = g_key_file_get_string_list (options->config, group, "fetch-from", NULL, NULL);
   for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
-    if (options->given[k] < 0 && g_key_file_has_key (options->config, group, limit_options[k].key, NULL))
+    if (!options->is_given[k] && g_key_file_has_key (options->config, group, limit_options[k].key, NULL))
       {
-        GError *bad = NULL;
-        gint64 value = g_key_file_get_int64 (options->config, group, limit_options[k].key, &bad);
+        g_autofree char *text = g_key_file_get_value (options->config, group, limit_options[k].key, NULL);
+        g_autofree char *where = g_strdup_printf ("%s: key ", options->config_path);
 
-        if (bad != NULL || value < 0)
-          {
-            g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                         _("%s: key “%s” needs a number of zero or more"),
-                         options->config_path, limit_options[k].key);
-            g_clear_error (&bad);
-            return FALSE;
-          }
-        options->given[k] = value;
+        if (!parse_limit (&limit_options[k], text, where, &options->given[k], error))
+          return FALSE;
+        options->is_given[k] = TRUE;
       }
   return TRUE;
 }
@@ -228,7 +427,7 @@ rthunk_provider_options_parse (RthunkProviderOptions   *options,
   if (options->config_path != NULL && !apply_config (options, error))
     return FALSE;
   for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
-    if (options->given[k] >= 0)
+    if (options->is_given[k])
       set_limit (&options->limits, &limit_options[k], options->given[k]);
   if (options->port < 0 || options->port > 65535)
     {
@@ -275,9 +474,16 @@ read_token (const char  *path,
             GError     **error)
 {
   g_autofree char *text = NULL;
+  gsize length;
 
-  if (!g_file_get_contents (path, &text, NULL, error))
+  if (!g_file_get_contents (path, &text, &length, error))
     return NULL;
+  if (memchr (text, '\0', length) != NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   _("the token file %s holds a NUL byte"), path);
+      return NULL;
+    }
   g_strstrip (text);
   if (text[0] == '\0')
     {
