@@ -24,4 +24,8 @@ void rthunk_set_pos_error (GError     **error,
                            const char  *format,
                            ...) G_GNUC_PRINTF (6, 7);
 
+const char *rthunk_nearest_name (const char        *name,
+                                 const char *const *candidates,
+                                 guint              n);
+
 G_END_DECLS

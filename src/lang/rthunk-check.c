@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rthunk-check.h"
+#include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-error.h"
 #include "rthunk-lang-private.h"
@@ -676,6 +677,55 @@ form_recur (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
   return fresh (ctx);
 }
 
+/* The options of remote, and the type of each one's value (a flag such
+ * as :ref takes none). */
+static const struct
+{
+  const char *name;
+  RthunkTypeKind type;
+} remote_options[] = {
+  { "on", RTHUNK_TYPE_STR },
+  { "needs", RTHUNK_TYPE_STR },
+  { "verify", RTHUNK_TYPE_INT },
+  { "ref", RTHUNK_TYPE_NIL },
+};
+
+/* @option is one remote knows, and @value (unless it is a flag) has the
+ * type it takes: a misspelt option is an error, never ignored. */
+static gboolean
+check_remote_option (Ctx         *ctx,
+                     RthunkNode  *option,
+                     RthunkNode  *value,
+                     Scope       *scope,
+                     GError     **error)
+{
+  const char *name = rthunk_node_get_text (option);
+  const char *names[G_N_ELEMENTS (remote_options)];
+  const char *nearest;
+  g_autoptr(RthunkType) expected = NULL;
+  g_autoptr(RthunkType) found = NULL;
+
+  for (guint k = 0; k < G_N_ELEMENTS (remote_options); k++)
+    {
+      names[k] = remote_options[k].name;
+      if (strcmp (name, names[k]) != 0)
+        continue;
+      if (rthunk_remote_option_is_flag (name))
+        return TRUE;
+      expected = rthunk_type_new_basic (remote_options[k].type);
+      found = infer (ctx, value, scope, FALSE, error);
+      return found != NULL && expect (ctx, expected, found, value, _("value of a remote option"), error);
+    }
+  nearest = rthunk_nearest_name (name, names, G_N_ELEMENTS (names));
+  if (nearest != NULL)
+    rthunk_set_node_error (error, option, RTHUNK_ERROR_SYNTAX,
+                           _("remote has no option :%s; did you mean :%s?"), name, nearest);
+  else
+    rthunk_set_node_error (error, option, RTHUNK_ERROR_SYNTAX,
+                           _("remote has no option :%s (it takes :on, :needs, :verify and :ref)"), name);
+  return FALSE;
+}
+
 /* (remote [:on "name"] [:needs "cap"] … EXPR) */
 static RthunkType *
 form_remote (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
@@ -702,6 +752,14 @@ form_remote (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **e
       rthunk_set_node_error (error, form, RTHUNK_ERROR_SYNTAX,
                              _("remote takes options (:keyword value, or :ref) and one expression"));
       return NULL;
+    }
+  for (guint o = 1; o < k; o++)
+    {
+      RthunkNode *option = rthunk_node_get_item (form, o);
+
+      if (!check_remote_option (ctx, option, rthunk_node_get_item (form, o + 1), scope, error))
+        return NULL;
+      o += rthunk_remote_option_is_flag (rthunk_node_get_text (option)) ? 0 : 1;
     }
   ctx->in_remote = TRUE;
   type = infer (ctx, rthunk_node_get_item (form, k), scope, FALSE, error);

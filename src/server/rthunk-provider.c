@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "rthunk-provider.h"
+#include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-server.h"
 
@@ -275,32 +276,6 @@ rthunk_provider_options_add_entries (RthunkProviderOptions *options,
     g_ptr_array_add (options->own_keys, g_strdup (e->long_name));
 }
 
-/* The edit distance of two short keys, for "did you mean". */
-static guint
-key_distance (const char *a,
-              const char *b)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  g_autofree guint *row = g_new (guint, lb + 1);
-
-  for (gsize j = 0; j <= lb; j++)
-    row[j] = (guint) j;
-  for (gsize i = 1; i <= la; i++)
-    {
-      guint diagonal = row[0];
-
-      row[0] = (guint) i;
-      for (gsize j = 1; j <= lb; j++)
-        {
-          guint above = row[j];
-
-          row[j] = MIN (MIN (row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] != b[j - 1]));
-          diagonal = above;
-        }
-    }
-  return row[lb];
-}
-
 /* Whether @key is one of @group's keys; if not, the nearest in *@nearest. */
 static gboolean
 known_key (RthunkProviderOptions  *options,
@@ -309,7 +284,6 @@ known_key (RthunkProviderOptions  *options,
            const char            **nearest)
 {
   g_autoptr(GPtrArray) keys = g_ptr_array_new ();
-  guint best = G_MAXUINT;
 
   if (strcmp (group, "server") == 0)
     {
@@ -320,19 +294,10 @@ known_key (RthunkProviderOptions  *options,
     }
   else
     g_ptr_array_extend (keys, options->own_keys, NULL, NULL);
-  *nearest = NULL;
   for (guint k = 0; k < keys->len; k++)
-    {
-      const char *candidate = g_ptr_array_index (keys, k);
-      guint d = key_distance (key, candidate);
-
-      if (d == 0)
-        return TRUE;
-      if (d < best)
-        best = d, *nearest = candidate;
-    }
-  if (best > MAX (2, strlen (key) / 3))
-    *nearest = NULL;
+    if (strcmp (key, g_ptr_array_index (keys, k)) == 0)
+      return TRUE;
+  *nearest = rthunk_nearest_name (key, (const char *const *) keys->pdata, keys->len);
   return FALSE;
 }
 
