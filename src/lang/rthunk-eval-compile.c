@@ -580,7 +580,7 @@ is_catalog_name (Compiler   *c,
 {
   RthunkFuncDef *def;
 
-  return !is_bound (c, name) && (def = catalog_native (c, name)) != NULL && rthunk_stdlib_owns (def);
+  return !is_bound (c, name) && (def = catalog_native (c, name)) != NULL && rthunk_func_def_is_stdlib (def);
 }
 
 static Code *

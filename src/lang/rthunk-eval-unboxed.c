@@ -197,7 +197,7 @@ rthunk_eval_new_native (RthunkFuncDef *def)
   native->kind = CALLABLE_NATIVE;
   native->def = rthunk_func_def_ref (def);
   native->prim = PRIM_NONE;
-  if (rthunk_stdlib_owns (def))
+  if (rthunk_func_def_is_stdlib (def))
     {
       for (guint k = 0; k < G_N_ELEMENTS (rthunk_eval_prims); k++)
         if (strcmp (name, rthunk_eval_prims[k].name) == 0)
