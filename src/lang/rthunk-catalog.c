@@ -23,6 +23,8 @@ struct _RthunkFuncDef
   RthunkNativeFunc func;
   gpointer user_data;
   GDestroyNotify destroy;
+  gboolean stdlib;              /* the standard library's own: the evaluator
+                                   may inline it */
 };
 
 G_DEFINE_BOXED_TYPE (RthunkFuncDef, rthunk_func_def, rthunk_func_def_ref, rthunk_func_def_unref)
@@ -471,4 +473,18 @@ RthunkNativeFunc
 rthunk_func_def_get_native (RthunkFuncDef *def)
 {
   return def->func;
+}
+
+/* Marks @def as the standard library's own function (private). */
+void
+rthunk_func_def_set_stdlib (RthunkFuncDef *def)
+{
+  def->stdlib = TRUE;
+}
+
+/* Whether @def is the standard library's own function (private). */
+gboolean
+rthunk_func_def_is_stdlib (RthunkFuncDef *def)
+{
+  return def->stdlib;
 }

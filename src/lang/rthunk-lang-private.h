@@ -39,8 +39,10 @@ gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 
 /* Whether @def is the standard library's own function of that name (the
- * evaluator may then inline it). */
-gboolean rthunk_stdlib_owns (RthunkFuncDef *def);
+ * evaluator may then inline it): rthunk_stdlib_add_to() marks the ones it
+ * adds, and a function that replaces one of them is not marked. */
+void     rthunk_func_def_set_stdlib (RthunkFuncDef *def);
+gboolean rthunk_func_def_is_stdlib  (RthunkFuncDef *def);
 
 /* The options of remote that take no value, like :ref in (remote :ref EXPR);
  * the others take one: (remote :on "alpha" EXPR). */

@@ -622,6 +622,7 @@ rthunk_stdlib_add_to (RthunkCatalog *catalog)
       if (!rthunk_catalog_add (catalog, stdlib[k].name, stdlib[k].signature, stdlib[k].flags,
                                _(stdlib[k].doc), stdlib[k].func, NULL, NULL, &error))
         g_error ("standard library signature of %s: %s", stdlib[k].name, error->message);
+      rthunk_func_def_set_stdlib (rthunk_catalog_lookup (catalog, stdlib[k].name));
     }
 }
 
@@ -664,15 +665,4 @@ rthunk_stdlib_add_server_functions (RthunkCatalog *catalog,
                            _("the name of the server that runs it"), std_server_name,
                            g_strdup (server_name), g_free, &error))
     g_error ("server-name: %s", error->message);
-}
-
-gboolean
-rthunk_stdlib_owns (RthunkFuncDef *def)
-{
-  const char *name = rthunk_func_def_get_name (def);
-
-  for (guint k = 0; k < G_N_ELEMENTS (stdlib); k++)
-    if (strcmp (stdlib[k].name, name) == 0)
-      return rthunk_func_def_get_native (def) == stdlib[k].func;
-  return FALSE;
 }

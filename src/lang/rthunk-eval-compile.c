@@ -1,0 +1,736 @@
+/* rthunk-eval-compile.c — compiling a checked form into compiled code
+ *
+ * Names are resolved here (slots, captures, globals through a per-site
+ * cache, catalog functions as constants); the operators and loops of the
+ * standard library get their specialised nodes; the code of the last form
+ * is kept with the globals it depends on.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-eval-private.h"
+#include "rthunk-lang-private.h"
+#include "rthunk-node.h"
+#include "rthunk-value.h"
+
+/* ---- compiled code --------------------------------------------------------- */
+
+const PrimName rthunk_eval_prims[PRIM_NONE] = {
+  { "+", PRIM_ADD }, { "-", PRIM_SUB }, { "*", PRIM_MUL }, { "/", PRIM_DIV },
+  { "mod", PRIM_MOD }, { "<", PRIM_LT }, { "<=", PRIM_LE }, { ">", PRIM_GT },
+  { ">=", PRIM_GE }, { "=", PRIM_EQ }, { "!=", PRIM_NE },
+};
+
+/* ---- compiling ---------------------------------------------------------------- */
+
+static Code *
+code_new (CodeFunc    run_func,
+          RthunkNode *node,
+          guint       n_kids)
+{
+  Code *code = g_new0 (Code, 1);
+
+  code->run = run_func;
+  code->node = rthunk_node_ref (node);
+  code->n_kids = n_kids;
+  code->kids = n_kids > 0 ? g_new0 (Code *, n_kids) : NULL;
+  code->constant = val_nil ();
+  return code;
+}
+
+static void
+code_free (Code *code)
+{
+  if (code == NULL)
+    return;
+  for (guint k = 0; k < code->n_kids; k++)
+    code_free (code->kids[k]);
+  g_free (code->kids);
+  rthunk_node_unref (code->node);
+  val_unref (code->constant);
+  g_free (code->name);
+  if (code->lambda != NULL)
+    rthunk_eval_lambda_unref (code->lambda);
+  g_strfreev (code->input_names);
+  g_free (code);
+}
+
+void
+rthunk_eval_lambda_unref (Lambda *lambda)
+{
+  if (!g_atomic_int_dec_and_test (&lambda->ref_count))
+    return;
+  code_free (lambda->body);
+  g_free (lambda->captures);
+  g_free (lambda->name);
+  g_free (lambda);
+}
+
+/* Names the compiler knows, innermost first. */
+typedef struct _Scope Scope;
+struct _Scope
+{
+  const char *name;
+  guint slot;
+  Scope *next;
+};
+
+/* The function being compiled. */
+typedef struct _FnCtx FnCtx;
+struct _FnCtx
+{
+  FnCtx *parent;
+  Scope *scope;
+  guint n_slots;
+  GArray *captures;             /* Capture */
+  GPtrArray *capture_names;     /* const char *, parallel to captures */
+};
+
+/* A global name the compiler asked about, and whether it was bound. */
+typedef struct
+{
+  char *name;
+  gboolean bound;
+} Consulted;
+
+static void
+consulted_clear (gpointer data)
+{
+  g_free (((Consulted *) data)->name);
+}
+
+typedef struct
+{
+  RthunkEvaluator *ev;
+  FnCtx *fn;
+  guint loop_slot;              /* first slot of the innermost loop */
+  GArray *consulted;            /* Consulted: the globals whose being bound the code
+                                   depends on, NULL for none */
+} Compiler;
+
+typedef enum { NAME_LOCAL, NAME_CAPTURED, NAME_GLOBAL } NameKind;
+
+static Code *compile (Compiler *c, RthunkNode *node);
+
+static guint
+new_slot (FnCtx      *fn,
+          const char *name)
+{
+  Scope *scope = g_new (Scope, 1);
+
+  scope->name = name;
+  scope->slot = fn->n_slots++;
+  scope->next = fn->scope;
+  fn->scope = scope;
+  return scope->slot;
+}
+
+static void
+scope_pop_to (FnCtx *fn,
+              Scope *until)
+{
+  while (fn->scope != until)
+    {
+      Scope *next = fn->scope->next;
+
+      g_free (fn->scope);
+      fn->scope = next;
+    }
+}
+
+/* Where @name lives, seen from @fn: a slot, a captured variable (added to
+ * the closures on the way as needed), or a global. */
+static NameKind
+resolve (FnCtx      *fn,
+         const char *name,
+         guint      *index)
+{
+  Capture capture;
+  guint parent_index;
+  NameKind parent_kind;
+
+  if (fn == NULL)
+    return NAME_GLOBAL;
+  for (Scope *s = fn->scope; s != NULL; s = s->next)
+    if (strcmp (s->name, name) == 0)
+      {
+        *index = s->slot;
+        return NAME_LOCAL;
+      }
+  for (guint k = 0; k < fn->capture_names->len; k++)
+    if (strcmp (g_ptr_array_index (fn->capture_names, k), name) == 0)
+      {
+        *index = k;
+        return NAME_CAPTURED;
+      }
+  parent_kind = resolve (fn->parent, name, &parent_index);
+  if (parent_kind == NAME_GLOBAL)
+    return NAME_GLOBAL;
+  capture.from = parent_kind == NAME_LOCAL ? CAPTURE_SLOT : CAPTURE_CAPTURED;
+  capture.index = parent_index;
+  g_array_append_val (fn->captures, capture);
+  g_ptr_array_add (fn->capture_names, (gpointer) name);
+  *index = fn->captures->len - 1;
+  return NAME_CAPTURED;
+}
+
+/* The catalog function @name names, if nothing else does. */
+static RthunkFuncDef *
+catalog_native (Compiler   *c,
+                const char *name)
+{
+  RthunkFuncDef *def = rthunk_catalog_lookup (c->ev->catalog, name);
+
+  return def != NULL && rthunk_func_def_is_native (def) ? def : NULL;
+}
+
+static Code *
+compile_symbol (Compiler   *c,
+                RthunkNode *node)
+{
+  const char *name = rthunk_node_get_text (node);
+  guint index = 0;
+  Code *code;
+  RthunkFuncDef *def;
+
+  switch (resolve (c->fn, name, &index))
+    {
+    case NAME_LOCAL:
+      code = code_new (rthunk_eval_run_local, node, 0);
+      code->op = OP_LOCAL;
+      code->slot = index;
+      return code;
+    case NAME_CAPTURED:
+      code = code_new (rthunk_eval_run_captured, node, 0);
+      code->slot = index;
+      return code;
+    case NAME_GLOBAL:
+    default:
+      code = code_new (rthunk_eval_run_global, node, 0);
+      code->name = g_strdup (name);
+      if ((def = catalog_native (c, name)) != NULL)
+        code->constant = val_obj (rthunk_eval_new_native (def));
+      return code;
+    }
+}
+
+static Code *
+compile_const (RthunkNode *node,
+               Val         v)
+{
+  Code *code = code_new (rthunk_eval_run_const, node, 0);
+
+  code->op = OP_CONST;
+  code->constant = v;
+  return code;
+}
+
+static Code *
+compile_kids (Compiler   *c,
+              CodeFunc    run_func,
+              RthunkNode *node,
+              guint       first)
+{
+  guint n = rthunk_node_get_n_items (node);
+  Code *code = code_new (run_func, node, n - first);
+
+  for (guint k = first; k < n; k++)
+    code->kids[k - first] = compile (c, rthunk_node_get_item (node, k));
+  return code;
+}
+
+/* The forms of @form from @first on: one of them needs no do. */
+static Code *
+compile_body (Compiler   *c,
+              RthunkNode *form,
+              guint       first)
+{
+  if (rthunk_node_get_n_items (form) == first + 1)
+    return compile (c, rthunk_node_get_item (form, first));
+  return compile_kids (c, rthunk_eval_run_do, form, first);
+}
+
+/* (let [a 1 b 2] body…): sets then the body, all in one do. */
+static Code *
+compile_let (Compiler *c, RthunkNode *form)
+{
+  RthunkNode *pairs = rthunk_node_get_item (form, 1);
+  guint n_pairs = rthunk_node_get_n_items (pairs) / 2;
+  guint n_body = rthunk_node_get_n_items (form) - 2;
+  Scope *saved = c->fn->scope;
+  Code *code = code_new (rthunk_eval_run_do, form, n_pairs + n_body);
+
+  for (guint k = 0; k < n_pairs; k++)
+    {
+      Code *set = code_new (rthunk_eval_run_set, rthunk_node_get_item (pairs, 2 * k), 1);
+
+      set->kids[0] = compile (c, rthunk_node_get_item (pairs, 2 * k + 1));
+      set->slot = new_slot (c->fn, rthunk_node_get_text (rthunk_node_get_item (pairs, 2 * k)));
+      code->kids[k] = set;
+    }
+  for (guint k = 0; k < n_body; k++)
+    code->kids[n_pairs + k] = compile (c, rthunk_node_get_item (form, 2 + k));
+  scope_pop_to (c->fn, saved);
+  return code;
+}
+
+static Code *
+compile_loop (Compiler *c, RthunkNode *form)
+{
+  RthunkNode *pairs = rthunk_node_get_item (form, 1);
+  guint n_vars = rthunk_node_get_n_items (pairs) / 2;
+  Scope *saved = c->fn->scope;
+  guint saved_loop = c->loop_slot;
+  Code *code = code_new (rthunk_eval_run_loop, form, n_vars + 1);
+
+  /* initial values are evaluated in turn, each seeing the ones before */
+  for (guint k = 0; k < n_vars; k++)
+    {
+      guint slot;
+
+      code->kids[k] = compile (c, rthunk_node_get_item (pairs, 2 * k + 1));
+      slot = new_slot (c->fn, rthunk_node_get_text (rthunk_node_get_item (pairs, 2 * k)));
+      if (k == 0)
+        code->slot = slot;
+    }
+  c->loop_slot = code->slot;
+  code->kids[n_vars] = compile_body (c, form, 2);
+  c->loop_slot = saved_loop;
+  if (rthunk_eval_is_fused_if (code->kids[n_vars]))
+    code->run = rthunk_eval_run_loop_if;
+  scope_pop_to (c->fn, saved);
+  return code;
+}
+
+/* A function: parameters in the first slots, captures found on the way. */
+static Lambda *
+compile_lambda (Compiler   *c,
+                const char *name,
+                RthunkNode *form,
+                guint       params_index)
+{
+  RthunkNode *params = rthunk_node_get_item (form, params_index);
+  FnCtx fn = { c->fn, NULL, 0, NULL, NULL };
+  Lambda *lambda = g_new0 (Lambda, 1);
+  Code *body;
+
+  fn.captures = g_array_new (FALSE, FALSE, sizeof (Capture));
+  fn.capture_names = g_ptr_array_new ();
+  c->fn = &fn;
+  for (guint k = 0; k < rthunk_node_get_n_items (params); k++)
+    new_slot (&fn, rthunk_node_get_text (rthunk_node_get_item (params, k)));
+  body = compile_body (c, form, params_index + 1);
+  c->fn = fn.parent;
+  scope_pop_to (&fn, NULL);
+
+  lambda->ref_count = 1;
+  lambda->name = g_strdup (name);
+  lambda->n_params = rthunk_node_get_n_items (params);
+  lambda->n_slots = fn.n_slots;
+  lambda->body = body;
+  lambda->n_captures = fn.captures->len;
+  lambda->captures = (Capture *) g_array_free (fn.captures, FALSE);
+  g_ptr_array_unref (fn.capture_names);
+  return lambda;
+}
+
+static Code *
+compile_fn (Compiler *c, RthunkNode *form)
+{
+  Code *code = code_new (rthunk_eval_run_fn, form, 0);
+
+  code->lambda = compile_lambda (c, "fn", form, 1);
+  return code;
+}
+
+static Code *
+compile_defn (Compiler *c, RthunkNode *form)
+{
+  const char *name = rthunk_node_get_text (rthunk_node_get_item (form, 1));
+  Code *code = code_new (rthunk_eval_run_defn, form, 0);
+
+  code->name = g_strdup (name);
+  code->lambda = compile_lambda (c, name, form, 2);
+  return code;
+}
+
+static Code *
+compile_def (Compiler *c, RthunkNode *form)
+{
+  Code *code = code_new (rthunk_eval_run_def, form, 1);
+
+  code->name = g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1)));
+  code->kids[0] = compile (c, rthunk_node_get_item (form, 2));
+  return code;
+}
+
+static Code *
+compile_if (Compiler *c, RthunkNode *form)
+{
+  Code *code = compile_kids (c, rthunk_eval_run_if, form, 1);
+
+  code->run = rthunk_eval_specialize_if (code->kids[0]);
+  return code;
+}
+
+static Code *
+compile_do (Compiler *c, RthunkNode *form)
+{
+  return compile_kids (c, rthunk_eval_run_do, form, 1);
+}
+
+static Code *
+compile_logic (Compiler *c, RthunkNode *form)
+{
+  Code *code = compile_kids (c, rthunk_eval_run_logic, form, 1);
+
+  code->slot = rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "and");
+  return code;
+}
+
+static Code *
+compile_recur (Compiler *c, RthunkNode *form)
+{
+  Code *code = compile_kids (c, rthunk_eval_run_recur, form, 1);
+
+  if (code->n_kids == 2)
+    code->run = rthunk_eval_run_recur2;
+  code->slot = c->loop_slot;
+  return code;
+}
+
+static Code *
+compile_await (Compiler *c, RthunkNode *form)
+{
+  return compile_kids (c, rthunk_eval_run_await, form, 1);
+}
+
+/* The names @node reads that are bound around it: what travels with it. */
+static void
+collect_symbols (RthunkNode *node,
+                 GPtrArray  *names)
+{
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
+    {
+      const char *name = rthunk_node_get_text (node);
+
+      for (guint k = 0; k < names->len; k++)
+        if (strcmp (g_ptr_array_index (names, k), name) == 0)
+          return;
+      g_ptr_array_add (names, (gpointer) name);
+      return;
+    }
+  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+    collect_symbols (rthunk_node_get_item (node, k), names);
+}
+
+static gboolean
+is_bound (Compiler   *c,
+          const char *name)
+{
+  guint index;
+
+  Consulted asked;
+
+  if (resolve (c->fn, name, &index) != NAME_GLOBAL)
+    return TRUE;
+  asked.name = g_strdup (name);
+  asked.bound = g_hash_table_contains (c->ev->globals, name);
+  if (c->consulted == NULL)
+    {
+      c->consulted = g_array_new (FALSE, FALSE, sizeof (Consulted));
+      g_array_set_clear_func (c->consulted, consulted_clear);
+    }
+  g_array_append_val (c->consulted, asked);
+  return asked.bound;
+}
+
+/* (remote [:key value | :flag]… EXPR): kids are the option values (true
+ * for a flag), then the inputs; input_names has the option names, then
+ * the inputs' names; slot is the number of options. */
+static Code *
+compile_remote (Compiler *c, RthunkNode *form)
+{
+  guint n = rthunk_node_get_n_items (form);
+  RthunkNode *expr = rthunk_node_get_item (form, n - 1);
+  g_autoptr(GPtrArray) symbols = g_ptr_array_new ();
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  guint n_options;
+  Code *code;
+
+  for (guint k = 1; k + 1 < n; k++)
+    {
+      RthunkNode *key = rthunk_node_get_item (form, k);
+      gboolean flag = rthunk_remote_option_is_flag (rthunk_node_get_text (key));
+
+      g_ptr_array_add (names, (gpointer) rthunk_node_get_text (key));
+      g_ptr_array_add (values, flag ? rthunk_node_set_position (rthunk_node_new_bool (TRUE),
+                                                                rthunk_node_get_source (key),
+                                                                rthunk_node_get_line (key),
+                                                                rthunk_node_get_col (key))
+                                    : rthunk_node_ref (rthunk_node_get_item (form, ++k)));
+    }
+  n_options = names->len;
+  collect_symbols (expr, symbols);
+  for (guint k = 0; k < symbols->len; k++)
+    if (is_bound (c, g_ptr_array_index (symbols, k)))
+      {
+        RthunkNode *ref = rthunk_node_set_position (rthunk_node_new_text (RTHUNK_NODE_SYMBOL,
+                                                                          g_ptr_array_index (symbols, k)),
+                                                    rthunk_node_get_source (expr),
+                                                    rthunk_node_get_line (expr), rthunk_node_get_col (expr));
+
+        g_ptr_array_add (names, g_ptr_array_index (symbols, k));
+        g_ptr_array_add (values, ref);
+      }
+  code = code_new (rthunk_eval_run_remote, form, names->len);
+  code->slot = n_options;
+  code->input_names = g_new0 (char *, names->len + 1);
+  for (guint k = 0; k < names->len; k++)
+    {
+      code->input_names[k] = g_strdup (g_ptr_array_index (names, k));
+      code->kids[k] = compile (c, g_ptr_array_index (values, k));
+    }
+  return code;
+}
+
+/* (pmap F XS), (psum F LO HI), (preduce OP INIT F LO HI). */
+static Code *
+compile_split (Compiler   *c,
+               RthunkNode *form,
+               SplitKind   kind)
+{
+  guint n_locals = rthunk_eval_split_locals (kind);
+  g_autoptr(GPtrArray) symbols = g_ptr_array_new ();
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  static const guint local_items[3][4] = { { 2 }, { 2, 3 }, { 1, 2, 4, 5 } };
+  Code *code;
+
+  collect_symbols (rthunk_node_get_item (form, kind == SPLIT_PREDUCE ? 3 : 1), symbols);
+  if (kind == SPLIT_PREDUCE)
+    collect_symbols (rthunk_node_get_item (form, 1), symbols);
+  for (guint k = 0; k < symbols->len; k++)
+    if (is_bound (c, g_ptr_array_index (symbols, k)))
+      g_ptr_array_add (inputs, g_ptr_array_index (symbols, k));
+  code = code_new (rthunk_eval_run_split, form, n_locals + inputs->len);
+  code->slot = kind;
+  for (guint k = 0; k < n_locals; k++)
+    code->kids[k] = compile (c, rthunk_node_get_item (form, local_items[kind][k]));
+  code->input_names = g_new0 (char *, inputs->len + 1);
+  for (guint k = 0; k < inputs->len; k++)
+    {
+      g_autoptr(RthunkNode) ref = sym_at (g_ptr_array_index (inputs, k), form);
+
+      code->input_names[k] = g_strdup (g_ptr_array_index (inputs, k));
+      code->kids[n_locals + k] = compile (c, ref);
+    }
+  return code;
+}
+
+static Code *
+compile_pmap (Compiler *c, RthunkNode *form)
+{
+  return compile_split (c, form, SPLIT_PMAP);
+}
+
+static Code *
+compile_psum (Compiler *c, RthunkNode *form)
+{
+  return compile_split (c, form, SPLIT_PSUM);
+}
+
+static Code *
+compile_preduce (Compiler *c, RthunkNode *form)
+{
+  return compile_split (c, form, SPLIT_PREDUCE);
+}
+
+typedef Code *(*FormCompiler) (Compiler *c, RthunkNode *form);
+
+static const struct
+{
+  const char *name;
+  FormCompiler compile;
+} special_forms[] = {
+  { "pmap", compile_pmap },
+  { "psum", compile_psum },
+  { "preduce", compile_preduce },
+  { "if", compile_if },
+  { "do", compile_do },
+  { "and", compile_logic },
+  { "or", compile_logic },
+  { "let", compile_let },
+  { "fn", compile_fn },
+  { "def", compile_def },
+  { "defn", compile_defn },
+  { "loop", compile_loop },
+  { "recur", compile_recur },
+  { "remote", compile_remote },
+  { "await", compile_await },
+};
+
+/* Whether @name still means the standard library's own function of that
+ * name here (a provider may have replaced it: then it is called). */
+static gboolean
+is_catalog_name (Compiler   *c,
+                 const char *name)
+{
+  RthunkFuncDef *def;
+
+  return !is_bound (c, name) && (def = catalog_native (c, name)) != NULL && rthunk_func_def_is_stdlib (def);
+}
+
+static Code *
+compile_operator (Compiler   *c,
+                  RthunkNode *form,
+                  const char *name,
+                  guint       n_args)
+{
+  Code *code;
+
+  if (!is_catalog_name (c, name))
+    return NULL;
+  if (n_args == 1 && strcmp (name, "not") == 0)
+    return compile_kids (c, rthunk_eval_run_not, form, 1);
+  if (n_args != 2)
+    return NULL;
+  for (guint k = 0; k < G_N_ELEMENTS (rthunk_eval_prims); k++)
+    if (strcmp (name, rthunk_eval_prims[k].name) == 0)
+      {
+        code = compile_kids (c, rthunk_eval_run_prim, form, 1);
+        code->prim = rthunk_eval_prims[k].prim;
+        code->run = rthunk_eval_specialize_prim (code);
+        code->op = rthunk_eval_inline_op (code);
+        if (code->run != rthunk_eval_run_prim)
+          {
+            /* the operands, read without going through the kids */
+            code->slot = code->kids[0]->slot;
+            code->slot2 = code->kids[1]->slot;
+            if (code->kids[1]->constant.tag == V_INT)
+              code->constant = code->kids[1]->constant;
+          }
+        return code;
+      }
+  return NULL;
+}
+
+static Code *
+compile_list (Compiler   *c,
+              RthunkNode *form)
+{
+  RthunkNode *head = rthunk_node_get_item (form, 0);
+  guint n_args = rthunk_node_get_n_items (form) - 1;
+  guint index;
+  Code *code;
+
+  if (rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL)
+    {
+      const char *name = rthunk_node_get_text (head);
+      RthunkFuncDef *def;
+
+      for (guint k = 0; k < G_N_ELEMENTS (special_forms); k++)
+        if (strcmp (name, special_forms[k].name) == 0)
+          return special_forms[k].compile (c, form);
+      if ((code = compile_operator (c, form, name, n_args)) != NULL)
+        return code;
+      if (resolve (c->fn, name, &index) == NAME_GLOBAL)
+        {
+          code = compile_kids (c, rthunk_eval_run_call_global, form, 1);
+          code->name = g_strdup (name);
+          if ((def = catalog_native (c, name)) != NULL)
+            code->constant = val_obj (rthunk_eval_new_native (def));
+          return code;
+        }
+    }
+  return compile_kids (c, rthunk_eval_run_call, form, 0);
+}
+
+static Code *
+compile (Compiler   *c,
+         RthunkNode *node)
+{
+  switch (rthunk_node_get_kind (node))
+    {
+    case RTHUNK_NODE_INT:    return compile_const (node, val_int (rthunk_node_get_int (node)));
+    case RTHUNK_NODE_FLOAT:  return compile_const (node, val_float (rthunk_node_get_float (node)));
+    case RTHUNK_NODE_BOOL:   return compile_const (node, val_bool (rthunk_node_get_bool (node)));
+    case RTHUNK_NODE_NIL:    return compile_const (node, val_nil ());
+    case RTHUNK_NODE_STR:    return compile_const (node, val_obj (rthunk_value_new_str (rthunk_node_get_text (node))));
+    case RTHUNK_NODE_SYMBOL: return compile_symbol (c, node);
+    case RTHUNK_NODE_VECTOR: return compile_kids (c, rthunk_eval_run_vector, node, 0);
+    case RTHUNK_NODE_LIST:   return compile_list (c, node);
+    case RTHUNK_NODE_KEYWORD:
+    default:                 g_assert_not_reached ();
+    }
+}
+
+/* The form as the body of a function of no parameters. */
+static Lambda *
+compile_top (RthunkEvaluator  *ev,
+             RthunkNode       *form,
+             GArray          **consulted)
+{
+  Compiler c = { ev, NULL, 0, NULL };
+  FnCtx fn = { NULL, NULL, 0, NULL, NULL };
+  Lambda *lambda = g_new0 (Lambda, 1);
+
+  fn.captures = g_array_new (FALSE, FALSE, sizeof (Capture));
+  fn.capture_names = g_ptr_array_new ();
+  c.fn = &fn;
+  lambda->ref_count = 1;
+  lambda->name = g_strdup ("top");
+  lambda->body = compile (&c, form);
+  lambda->n_slots = fn.n_slots;
+  g_assert (fn.captures->len == 0);
+  g_array_unref (fn.captures);
+  g_ptr_array_unref (fn.capture_names);
+  *consulted = c.consulted;
+  return lambda;
+}
+
+/* Whether the globals @consulted are bound (or not) as they were. */
+static gboolean
+same_globals (RthunkEvaluator *ev,
+              GArray          *consulted)
+{
+  for (guint k = 0; consulted != NULL && k < consulted->len; k++)
+    {
+      const Consulted *asked = &g_array_index (consulted, Consulted, k);
+
+      if (g_hash_table_contains (ev->globals, asked->name) != asked->bound)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* @form's code: compiled now, or (the same form again: a request the
+ * server's memo gave the same tree) the code compiled last time. Code
+ * that reads a global finds it when it runs (by globals_version); what
+ * compiling looked at is whether some names were bound (an operator a
+ * global shadows), so the code is kept with those names. */
+Lambda *
+rthunk_eval_compiled_top (RthunkEvaluator *ev,
+                          RthunkNode      *form)
+{
+  GArray *consulted = NULL;
+  Lambda *top;
+
+  if (ev->last_form == form && same_globals (ev, ev->last_consulted))
+    {
+      g_atomic_int_inc (&ev->last_top->ref_count);
+      return ev->last_top;
+    }
+  top = compile_top (ev, form, &consulted);
+  g_clear_pointer (&ev->last_form, rthunk_node_unref);
+  g_clear_pointer (&ev->last_top, rthunk_eval_lambda_unref);
+  g_clear_pointer (&ev->last_consulted, g_array_unref);
+  ev->last_form = rthunk_node_ref (form);
+  ev->last_top = top;
+  ev->last_consulted = consulted;
+  g_atomic_int_inc (&top->ref_count);
+  return top;
+}
+
