@@ -3,7 +3,9 @@
  * main() creates two SQLite files in a temporary directory with the sqlite3
  * API (the same table in each) and starts two rthunkd-sqlite ($RTHUNKD_SQLITE)
  * on free loopback ports: one read-write with a small memory limit and a
- * short SQL timeout, one --read-only. The cases talk to them through
+ * short SQL timeout, one --read-only, and two for the interruption cases:
+ * "sql-slow" (two connections, a long SQL timeout, a small --sql-max-memory)
+ * and "sql-tight" (one connection, a short thunk deadline). The cases talk to them through
  * RthunkClient; getServerInfo (capabilities) goes through the generated
  * Thrift client over RthunkFrameTransport, since RthunkClient does not
  * expose capabilities. A case that changes the table undoes its change.
@@ -29,11 +31,20 @@
 #define SOCKET_TIMEOUT_MS 30000
 #define N_THREADS 4
 #define N_PER_THREAD 25
+/* the interruption cases: what "promptly" means, against an SQL timeout
+ * of SLOW_SQL_TIMEOUT_MS that an uninterrupted statement would run to */
+#define SLOW_SQL_TIMEOUT_MS "30000"
+#define PROMPT_US (5 * G_USEC_PER_SEC)
+#define TIGHT_DEADLINE_MS "1500"
+#define ENDLESS_QUERY \
+  "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c\")"
 
 static char *tmp_dir;
 static char *rw_path;
 static TestServer *rw_server;
 static TestServer *ro_server;
+static TestServer *slow_server;
+static TestServer *tight_server;
 
 static const char *const fixture_sql =
   "CREATE TABLE items (name TEXT PRIMARY KEY, qty INTEGER, price REAL, note TEXT, data BLOB);"
@@ -44,7 +55,7 @@ static const char *const fixture_sql =
 
 /* ---- servers that do not outlive a failed test ----------------------------- */
 
-static pid_t tracked_pids[4];
+static pid_t tracked_pids[8];
 
 static void
 kill_tracked_on_abort (int sig)
@@ -389,6 +400,20 @@ static const ErrorCase error_cases[] = {
   { "/sqlite/limits/deadline", FALSE,
     "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c\")",
     RTHUNK_ERROR_DEADLINE_EXCEEDED, "deadline" },
+  /* sql-query only reads, even on a writable server */
+  { "/sqlite/query-only/insert", FALSE, "(sql-query \"INSERT INTO items (name) VALUES ('fig')\")",
+    RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
+  { "/sqlite/query-only/update-returning", FALSE,
+    "(sql-query \"UPDATE items SET qty = qty + 1 RETURNING name\")",
+    RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
+  { "/sqlite/query-only/create-temp", FALSE, "(sql-query \"CREATE TEMP TABLE items (name)\")",
+    RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
+  { "/sqlite/query-only/pragma", FALSE, "(sql-query \"PRAGMA query_only = 0\")",
+    RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
+  { "/sqlite/query-only/history", FALSE, "(sql-query \"SELECT total_changes()\")",
+    RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
+  { "/sqlite/read-only/create-temp-query", TRUE, "(sql-query \"CREATE TEMP TABLE items (name)\")",
+    RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
   { "/sqlite/read-only/insert", TRUE, "(sql-exec \"INSERT INTO items (name) VALUES ('fig')\")",
     RTHUNK_ERROR_EVAL_FAILED, "attempt to write a readonly database" },
   { "/sqlite/read-only/create", TRUE, "(sql-exec \"CREATE TABLE t (x)\")",
@@ -533,6 +558,152 @@ test_threads (void)
                    N_THREADS * N_PER_THREAD);
 }
 
+/* ---- isolation: no call sees another call's connection state -------------- */
+
+/* A's TEMP table named like a main table does not shadow it for B, even
+ * on a read-only server (TEMP is writable there). */
+static void
+test_isolation_temp_table (void)
+{
+  g_assert_cmpint (eval_int (ro_server, "(sql-exec \"CREATE TEMP TABLE items (name TEXT)\")"), ==, 0);
+  g_assert_cmpint (eval_int (ro_server, "(len (sql-query \"SELECT name FROM items\"))"), ==, 3);
+}
+
+/* A's TEMP trigger on a main table does not see B's insert. */
+static void
+test_isolation_temp_trigger (void)
+{
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"CREATE TEMP TABLE stolen (name TEXT);"
+                             " CREATE TEMP TRIGGER spy AFTER INSERT ON items"
+                             " BEGIN INSERT INTO stolen VALUES (new.name); END\")"),
+                   ==, 0);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"INSERT INTO items (name) VALUES ('secret')\")"),
+                   ==, 1);
+  assert_eval_fails (rw_server, "(sql-query \"SELECT name FROM stolen\")",
+                     RTHUNK_ERROR_EVAL_FAILED, "no such table: stolen");
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DELETE FROM items WHERE name = 'secret'\")"), ==, 1);
+}
+
+/* A's RAISE(IGNORE) trigger does not silently drop B's insert. */
+static void
+test_isolation_ignore_trigger (void)
+{
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"CREATE TEMP TRIGGER sink BEFORE INSERT ON counter"
+                             " BEGIN SELECT RAISE(IGNORE); END\")"),
+                   ==, 0);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"INSERT INTO counter VALUES (-2, 1)\")"), ==, 1);
+  g_assert_cmpint (file_int (rw_path, "SELECT count(*) FROM counter WHERE thread = -2"), ==, 1);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DELETE FROM counter WHERE thread = -2\")"), ==, 1);
+}
+
+/* A PRAGMA that A sets does not hold for B. */
+static void
+test_isolation_pragma (void)
+{
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"PRAGMA query_only = 1\")"), ==, 0);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"INSERT INTO counter VALUES (-3, 1)\")"), ==, 1);
+  g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DELETE FROM counter WHERE thread = -3\")"), ==, 1);
+}
+
+/* ---- interruption: cancel and deadline stop SQL ----------------------------- */
+
+/* Submits the endless query on @client and waits until the server runs it;
+ * returns the pending value and its thunk's id. */
+static RthunkValue *
+start_endless (RthunkClient  *client,
+               GBytes       **id)
+{
+  g_autoptr(RthunkNode) expr = parse_one (ENDLESS_QUERY);
+  g_autoptr(GError) error = NULL;
+  RthunkValue *value = rthunk_client_submit (client, expr, NULL, &error);
+  RthunkThunkState state;
+
+  g_assert_no_error (error);
+  g_assert_true (rthunk_client_get_pending_thunk (value, id) == client);
+  while ((state = rthunk_client_poll (client, *id, NULL, &error)) == RTHUNK_THUNK_PENDING)
+    g_usleep (10 * 1000);   /* polling the state the server reports */
+  g_assert_no_error (error);
+  g_assert_cmpint (state, ==, RTHUNK_THUNK_RUNNING);
+  return value;
+}
+
+/* Asserts that a short query on a client of its own answers promptly. */
+static void
+assert_short_query_prompt (TestServer *server)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_cmpint (eval_int (server, "(len (sql-query \"SELECT name FROM items\"))"), ==, 3);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, PROMPT_US);
+}
+
+/* Asserts that forcing @value fails with @code promptly. */
+static void
+assert_fails_prompt (RthunkValue *value,
+                     RthunkError  code)
+{
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) forced = rthunk_value_force (value, &error);
+
+  g_assert_null (forced);
+  g_assert_error (error, RTHUNK_ERROR, (gint) code);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, PROMPT_US);
+}
+
+/* On a server with two connections: while one endless query runs, another
+ * client's short query answers at once; with two running, cancelling one
+ * gives its connection back at once. */
+static void
+test_interrupt_cancel (void)
+{
+  g_autoptr(RthunkClient) a = connect_to (slow_server);
+  g_autoptr(RthunkClient) c = connect_to (slow_server);
+  g_autoptr(GBytes) a_id = NULL;
+  g_autoptr(GBytes) c_id = NULL;
+  g_autoptr(RthunkValue) a_value = start_endless (a, &a_id);
+  g_autoptr(RthunkValue) c_value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  assert_short_query_prompt (slow_server);
+  c_value = start_endless (c, &c_id);
+  g_assert_true (rthunk_client_cancel_thunk (a, a_id, &error));
+  g_assert_no_error (error);
+  assert_fails_prompt (a_value, RTHUNK_ERROR_CANCELLED);
+  /* both connections were lent: this one is A's, given back */
+  assert_short_query_prompt (slow_server);
+  g_assert_true (rthunk_client_cancel_thunk (c, c_id, &error));
+  g_assert_no_error (error);
+  assert_fails_prompt (c_value, RTHUNK_ERROR_CANCELLED);
+}
+
+/* On a server with one connection: the thunk's deadline stops its
+ * endless query long before the SQL timeout, and frees the connection. */
+static void
+test_interrupt_deadline (void)
+{
+  g_autoptr(RthunkClient) a = connect_to (tight_server);
+  g_autoptr(GBytes) a_id = NULL;
+  g_autoptr(RthunkValue) a_value = start_endless (a, &a_id);
+
+  assert_fails_prompt (a_value, RTHUNK_ERROR_DEADLINE_EXCEEDED);
+  assert_short_query_prompt (tight_server);
+}
+
+/* ---- SQLite's own memory ----------------------------------------------------- */
+
+/* A statement whose result is small but which makes SQLite allocate more
+ * than --sql-max-memory fails; the server goes on. */
+static void
+test_sql_max_memory (void)
+{
+  assert_eval_fails (slow_server,
+                     "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+                     " WHERE x < 40000) SELECT length(group_concat(printf('%01000d', x))) FROM c\")",
+                     RTHUNK_ERROR_LIMIT_EXCEEDED, "--sql-max-memory");
+  assert_short_query_prompt (slow_server);
+}
+
 /* ---- starting and stopping ------------------------------------------------- */
 
 typedef struct
@@ -648,8 +819,16 @@ main (int    argc,
                               "--sql-timeout-ms", SQL_TIMEOUT_MS, NULL };
     const char *ro_args[] = { "--db", ro_path, "--read-only", NULL };
 
+    const char *slow_args[] = { "--db", rw_path, "--sql-connections", "2", "--sql-timeout-ms",
+                                SLOW_SQL_TIMEOUT_MS, "--sql-max-memory", "16M", NULL };
+    const char *tight_args[] = { "--db", ro_path, "--read-only", "--sql-connections", "1",
+                                 "--sql-timeout-ms", SLOW_SQL_TIMEOUT_MS, "--deadline-ms",
+                                 TIGHT_DEADLINE_MS, NULL };
+
     rw_server = start_server (RW_NAME, rw_args);
     ro_server = start_server (RO_NAME, ro_args);
+    slow_server = start_server ("sql-slow", slow_args);
+    tight_server = start_server ("sql-tight", tight_args);
   }
 
   g_test_add_func ("/sqlite/catalog", test_catalog);
@@ -663,6 +842,13 @@ main (int    argc,
   g_test_add_func ("/sqlite/exec/transactions", test_exec_transactions);
   g_test_add_func ("/sqlite/read-only/query", test_read_only_query);
   g_test_add_func ("/sqlite/concurrency/threads", test_threads);
+  g_test_add_func ("/sqlite/isolation/temp-table", test_isolation_temp_table);
+  g_test_add_func ("/sqlite/isolation/temp-trigger", test_isolation_temp_trigger);
+  g_test_add_func ("/sqlite/isolation/ignore-trigger", test_isolation_ignore_trigger);
+  g_test_add_func ("/sqlite/isolation/pragma", test_isolation_pragma);
+  g_test_add_func ("/sqlite/interrupt/cancel", test_interrupt_cancel);
+  g_test_add_func ("/sqlite/interrupt/deadline", test_interrupt_deadline);
+  g_test_add_func ("/sqlite/limits/sql-max-memory", test_sql_max_memory);
   for (guint k = 0; k < G_N_ELEMENTS (start_cases); k++)
     g_test_add_data_func (start_cases[k].path, &start_cases[k], test_start_fails);
   g_test_add_func ("/sqlite/start/config-file", test_config_file);
@@ -671,6 +857,8 @@ main (int    argc,
   status = g_test_run ();
   stop_server (rw_server);
   stop_server (ro_server);
+  stop_server (slow_server);
+  stop_server (tight_server);
   remove_tmp_dir ();
   g_free (rw_path);
   g_free (tmp_dir);
