@@ -8,7 +8,6 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "rthunk-catalog.h"
 #include "rthunk-client-internal.h"
 #include "rthunk-client-pool.h"
 #include "rthunk-codec.h"
@@ -29,18 +28,6 @@ rthunk_client_new_auth (RthunkClient *self)
     g_object_set (auth, "token", self->token, NULL);
   g_mutex_unlock (&self->lock);
   return auth;
-}
-
-/* The catalog, or NULL before the first connect. */
-RthunkCatalog *
-rthunk_client_dup_catalog (RthunkClient *self)
-{
-  RthunkCatalog *catalog;
-
-  g_mutex_lock (&self->lock);
-  catalog = self->catalog != NULL ? g_object_ref (self->catalog) : NULL;
-  g_mutex_unlock (&self->lock);
-  return catalog;
 }
 
 /* A transport failure: the connection cannot be trusted any more. */

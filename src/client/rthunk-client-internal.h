@@ -63,8 +63,19 @@ struct _RthunkClient
 
 /* ---- a call (rthunk-client-call.c) ---------------------------------------- */
 
+/* The catalog, or NULL before the first connect. */
+static inline RthunkCatalog *
+rthunk_client_dup_catalog (RthunkClient *self)
+{
+  RthunkCatalog *catalog;
+
+  g_mutex_lock (&self->lock);
+  catalog = self->catalog != NULL ? g_object_ref (self->catalog) : NULL;
+  g_mutex_unlock (&self->lock);
+  return catalog;
+}
+
 RthunkWireAuth *rthunk_client_new_auth        (RthunkClient  *self);
-RthunkCatalog  *rthunk_client_dup_catalog     (RthunkClient  *self);
 gboolean        rthunk_client_call_failed     (RthunkClient  *self,
                                                RthunkConn    *conn,
                                                GError        *transport_error,
