@@ -9,10 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <errno.h>
-#include <poll.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 
 #include "rthunk-client.h"
 #include "rthunk-catalog.h"
@@ -235,6 +232,22 @@ report_sent (RthunkClient *self,
 
 static gboolean receive_in_flight (RthunkClient *self, guint n, GError **lost);
 
+/* What arrives while a frame goes out: the reply of the oldest frame in
+ * flight, read and reported; *@watch_input stays TRUE while others are
+ * unanswered. */
+static gboolean
+drain_in_flight (gpointer   user_data,
+                 gboolean  *watch_input,
+                 GError   **error)
+{
+  RthunkClient *self = user_data;
+
+  if (!receive_in_flight (self, 1, error))
+    return FALSE;
+  *watch_input = self->in_flight.length > 0;
+  return TRUE;
+}
+
 /* Writes @message as one frame on the connection of the frames in flight.
  * The server answers them in order while this one goes out: a reply that
  * comes before it is all written is read (and reported) first, so neither
@@ -246,53 +259,18 @@ send_in_flight (RthunkClient  *self,
 {
   RthunkConn *conn = self->sending.conn;
   GError *transport_error = NULL;
-  guint32 be = GUINT32_TO_BE (message->len);
-  struct iovec iov[2] = { { &be, sizeof be }, { message->data, message->len } };
-  struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 
-  if (!rthunk_client_frame_fits (message, &transport_error))
-    return rthunk_client_call_failed (self, conn, transport_error, NULL, error);
-  while (msg.msg_iovlen > 0)
+  if (rthunk_client_frame_fits (message, &transport_error) &&
+      rthunk_frame_write_full (conn->fd, message->data, message->len, RTHUNK_CLIENT_CALL_TIMEOUT_MS,
+                               self->in_flight.length > 0 ? drain_in_flight : NULL, self, &transport_error))
+    return TRUE;
+  /* reading a reply lost the connection: the frames in flight are ended */
+  if (!self->sending_open)
     {
-      struct pollfd p = { conn->fd, POLLOUT | (self->in_flight.length > 0 ? POLLIN : 0), 0 };
-      gssize n;
-      int rc = poll (&p, 1, RTHUNK_CLIENT_CALL_TIMEOUT_MS);
-
-      if (rc < 0 && errno == EINTR)
-        continue;
-      if ((p.revents & POLLIN) != 0 && self->in_flight.length > 0)
-        {
-          if (!receive_in_flight (self, 1, error))
-            return FALSE;
-          continue;
-        }
-      n = rc > 0 ? sendmsg (conn->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
-      if (n < 0 && rc > 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-        continue;
-      if (n <= 0)
-        {
-          int errsv = rc == 0 ? ETIMEDOUT : n < 0 ? errno : EIO;
-
-          g_set_error (&transport_error, RTHUNK_FRAME_ERROR,
-                       rc == 0 ? RTHUNK_FRAME_ERROR_TIMEOUT : RTHUNK_FRAME_ERROR_IO,
-                       _("writing a frame: %s"), g_strerror (errsv));
-          return rthunk_client_call_failed (self, conn, transport_error, NULL, error);
-        }
-      for (gsize left = (gsize) n; left > 0;)
-        {
-          gsize step = MIN (left, msg.msg_iov->iov_len);
-
-          msg.msg_iov->iov_base = (guint8 *) msg.msg_iov->iov_base + step;
-          msg.msg_iov->iov_len -= step;
-          left -= step;
-          if (msg.msg_iov->iov_len == 0)
-            {
-              msg.msg_iov++;
-              msg.msg_iovlen--;
-            }
-        }
+      g_propagate_error (error, transport_error);
+      return FALSE;
     }
-  return TRUE;
+  return rthunk_client_call_failed (self, conn, transport_error, NULL, error);
 }
 
 /* Ends the frames in flight: the connection goes back to the pool, or is
