@@ -954,6 +954,137 @@ test_write_timeout (void)
   close (fds[1]);
 }
 
+#define DRAIN_BYTES (4 * 1024 * 1024)
+
+/* The peer of a draining write: it writes DRAIN_BYTES first, then reads
+ * a frame of DRAIN_BYTES. */
+static gpointer
+drain_peer (gpointer data)
+{
+  int fd = GPOINTER_TO_INT (data);
+  g_autofree guint8 *out = g_malloc0 (DRAIN_BYTES);
+  g_autofree guint8 *in = g_malloc (DRAIN_BYTES + 4);
+  gsize done = 0;
+
+  while (done < DRAIN_BYTES)
+    {
+      gssize n = write (fd, out + done, DRAIN_BYTES - done);
+
+      g_assert_cmpint (n, >, 0);
+      done += (gsize) n;
+    }
+  for (done = 0; done < DRAIN_BYTES + 4;)
+    {
+      gssize n = read (fd, in + done, DRAIN_BYTES + 4 - done);
+
+      g_assert_cmpint (n, >, 0);
+      done += (gsize) n;
+    }
+  g_assert_cmpuint (GUINT32_FROM_BE (*(guint32 *) in), ==, DRAIN_BYTES);
+  g_assert_cmpuint (in[4], ==, 7);
+  g_assert_cmpuint (in[DRAIN_BYTES + 3], ==, 7);
+  return NULL;
+}
+
+typedef struct
+{
+  int fd;
+  gsize read;
+  guint calls;
+  gboolean fail;
+} Drained;
+
+static gboolean
+drain_input (gpointer   user_data,
+             gboolean  *watch_input,
+             GError   **error)
+{
+  Drained *d = user_data;
+  guint8 buf[65536];
+  gssize n;
+
+  d->calls++;
+  if (d->fail)
+    {
+      g_set_error_literal (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_IO, "stop");
+      return FALSE;
+    }
+  n = recv (d->fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n > 0)
+    d->read += (gsize) n;
+  *watch_input = d->read < DRAIN_BYTES;
+  return TRUE;
+}
+
+/* Both sides write more than a socket holds before they read: the write
+ * goes through because it reads what comes meanwhile. */
+static void
+test_write_drain (void)
+{
+  g_autofree guint8 *big = g_malloc (DRAIN_BYTES);
+  Drained d = { 0, };
+  GThread *peer;
+  int fds[2];
+
+  memset (big, 7, DRAIN_BYTES);
+  make_socketpair (fds);
+  d.fd = fds[1];
+  peer = g_thread_new ("drain-peer", drain_peer, GINT_TO_POINTER (fds[0]));
+  g_assert_true (rthunk_frame_write_full (fds[1], big, DRAIN_BYTES, 10000, drain_input, &d, NULL));
+  g_thread_join (peer);
+  g_assert_cmpuint (d.read, ==, DRAIN_BYTES);
+  g_assert_cmpuint (d.calls, >, 0);
+  close (fds[0]);
+  close (fds[1]);
+}
+
+/* A draining write of DRAIN_BYTES to a peer that does not read, after it
+ * wrote @pending bytes; what rthunk_frame_write_full() said. */
+static gboolean
+write_to_deaf_peer (gsize      pending,
+                    guint      timeout_ms,
+                    Drained   *d,
+                    GError   **error)
+{
+  g_autofree guint8 *big = g_malloc0 (DRAIN_BYTES);
+  gboolean ok;
+  int fds[2];
+
+  make_socketpair (fds);
+  d->fd = fds[1];
+  g_assert_cmpint (write (fds[0], "x", pending), ==, (gssize) pending);
+  ok = rthunk_frame_write_full (fds[1], big, DRAIN_BYTES, timeout_ms, drain_input, d, error);
+  close (fds[0]);
+  close (fds[1]);
+  return ok;
+}
+
+/* What the drain function fails with ends the write. */
+static void
+test_write_drain_fails (void)
+{
+  g_autoptr(GError) error = NULL;
+  Drained d = { 0, };
+
+  d.fail = TRUE;
+  g_assert_false (write_to_deaf_peer (1, 10000, &d, &error));
+  g_assert_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_IO);
+  g_assert_cmpstr (error->message, ==, "stop");
+  g_assert_cmpuint (d.calls, ==, 1);
+}
+
+/* A peer that neither reads nor writes: the write times out. */
+static void
+test_write_drain_timeout (void)
+{
+  g_autoptr(GError) error = NULL;
+  Drained d = { 0, };
+
+  g_assert_false (write_to_deaf_peer (0, 100, &d, &error));
+  g_assert_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT);
+  g_assert_cmpuint (d.calls, ==, 0);
+}
+
 /* ---- random input ------------------------------------------------------------ */
 
 #define RANDOM_BYTES (64 * 1024)
@@ -1805,6 +1936,9 @@ main (int    argc,
   g_test_add_func ("/frame/write/empty", test_write_empty);
   g_test_add_func ("/frame/write/peer-gone", test_write_peer_gone);
   g_test_add_func ("/frame/write/timeout", test_write_timeout);
+  g_test_add_func ("/frame/write/drain", test_write_drain);
+  g_test_add_func ("/frame/write/drain-fails", test_write_drain_fails);
+  g_test_add_func ("/frame/write/drain-timeout", test_write_drain_timeout);
 
   for (i = 0; i < G_N_ELEMENTS (random_cases); i++)
     g_test_add_data_func (random_cases[i].path, &random_cases[i],

@@ -1,7 +1,7 @@
 /* rthunk-client-private.h — each call of RthunkClient written once
  * (private, never installed)
  *
- * The sync forms in rthunk-client.c and the GTask workers of the async
+ * The sync forms in rthunk-client*.c and the GTask workers of the async
  * forms in rthunk-client-async.c both call these. Each takes a connection
  * from the client's pool for the call and honours @cancellable: a cancelled
  * call fails with %G_IO_ERROR_CANCELLED and its connection is closed.
@@ -71,7 +71,7 @@ GPtrArray         *rthunk_client_submit_batch_run (RthunkClient       *self,
                                                   GError             **error);
 
 /* Queued submissions: coalesced into submitBatch frames (see
- * rthunk_client_enqueue() in rthunk-client.c). */
+ * rthunk_client_enqueue() in rthunk-client-queue.c). */
 #define RTHUNK_CLIENT_ID_LEN 16
 #define RTHUNK_CLIENT_MAX_BATCH 1000
 /* How many queued submissions rthunk_client_enqueue() sends on its own,

@@ -50,8 +50,8 @@ typedef struct
 
 void         rthunk_thunk_set_block_hook (const RthunkBlockHook *hook);
 
-/* One collector thread per server: it long-polls thunkAwait for every
- * outstanding thunk at once and resolves them.  @poll is a client of its
+/* One collector thread per server (rthunk-collector.c): it long-polls
+ * thunkAwait for every outstanding thunk at once and resolves them.  @poll is a client of its
  * own (a long poll holds its connection); @client sends cancellations. */
 typedef struct _RthunkCollector RthunkCollector;
 

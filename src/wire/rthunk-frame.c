@@ -16,6 +16,7 @@
 #endif
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -826,18 +827,20 @@ rthunk_frame_read_within (int       fd,
   return read_frame (fd, max_bytes, budget_ms, TRUE, error);
 }
 
-/* sendmsg() for MSG_NOSIGNAL on sockets; writev() for pipes and files. */
+/* sendmsg() for MSG_NOSIGNAL on sockets (and @flags); writev() for pipes
+ * and files. */
 static gssize
 send_iov (int           fd,
           struct iovec *iov,
-          int           n_iov)
+          int           n_iov,
+          int           flags)
 {
   struct msghdr msg = { 0 };
   gssize n;
 
   msg.msg_iov = iov;
   msg.msg_iovlen = (size_t) n_iov;
-  n = sendmsg (fd, &msg, MSG_NOSIGNAL);
+  n = sendmsg (fd, &msg, MSG_NOSIGNAL | flags);
   if (n < 0 && errno == ENOTSOCK)
     n = writev (fd, iov, n_iov);
   return n;
@@ -861,18 +864,58 @@ advance_iov (struct iovec **iov,
     }
 }
 
+/* Waits until @fd can be written, for at most @timeout_ms (0: no limit),
+ * reading its input with @drain meanwhile while *@watch_input. FALSE with
+ * @error when the time is up, poll() failed or @drain did. */
 static gboolean
-write_iov (int            fd,
-           struct iovec  *iov,
-           int            n_iov,
-           GError       **error)
+wait_writable (int                    fd,
+               guint                  timeout_ms,
+               RthunkFrameDrainFunc   drain,
+               gpointer               user_data,
+               gboolean              *watch_input,
+               GError               **error)
 {
+  for (;;)
+    {
+      struct pollfd p = { fd, POLLOUT | (*watch_input ? POLLIN : 0), 0 };
+      int rc = poll (&p, 1, timeout_ms > 0 ? (int) MIN (timeout_ms, G_MAXINT) : -1);
+
+      if (rc < 0 && errno == EINTR)
+        continue;
+      if (rc < 0)
+        return set_errno_error (error, errno, _("writing a frame"));
+      if (rc == 0)
+        return set_errno_error (error, EAGAIN, _("writing a frame"));
+      if ((p.revents & POLLIN) == 0 || !*watch_input)
+        return TRUE;
+      if (!drain (user_data, watch_input, error))
+        return FALSE;
+    }
+}
+
+/* Writes @iov: blocking, or (with @drain) as @fd becomes writable,
+ * without blocking, draining its input meanwhile. */
+static gboolean
+write_iov (int                    fd,
+           struct iovec          *iov,
+           int                    n_iov,
+           guint                  timeout_ms,
+           RthunkFrameDrainFunc   drain,
+           gpointer               user_data,
+           GError               **error)
+{
+  gboolean watch_input = drain != NULL;
+
   while (n_iov > 0)
     {
-      gssize n = send_iov (fd, iov, n_iov);
-      int errsv = errno;
+      gssize n;
+      int errsv;
 
-      if (n < 0 && errsv == EINTR)
+      if (drain != NULL && !wait_writable (fd, timeout_ms, drain, user_data, &watch_input, error))
+        return FALSE;
+      n = send_iov (fd, iov, n_iov, drain != NULL ? MSG_DONTWAIT : 0);
+      errsv = errno;
+      if (n < 0 && (errsv == EINTR || (drain != NULL && errno_is_timeout (errsv))))
         continue;
       if (n < 0)
         return set_errno_error (error, errsv, _("writing a frame"));
@@ -906,6 +949,42 @@ rthunk_frame_write (int            fd,
                     gsize          len,
                     GError       **error)
 {
+  return rthunk_frame_write_full (fd, data, len, 0, NULL, NULL, error);
+}
+
+/**
+ * rthunk_frame_write_full:
+ * @fd: a connected descriptor
+ * @data: (array length=len): one message, without a frame header
+ * @len: the length of @data, 1 to %G_MAXINT32
+ * @timeout_ms: with @drain, how long to wait for @fd to take more bytes
+ *   (0: no limit); without, unused (the descriptor's own send timeout
+ *   counts)
+ * @drain: (nullable) (scope call) (closure user_data): reads what arrives
+ *   on @fd while the frame goes out
+ * @user_data: data for @drain
+ * @error: return location for a #GError
+ *
+ * Writes a frame as rthunk_frame_write() does. With @drain, it does not
+ * block: while @fd cannot take more, input that arrives on it (the replies
+ * to frames sent before, say) is handed to @drain, so that neither side
+ * stops the other by filling its socket. @drain says whether to keep
+ * watching the input; returning %FALSE with its error, it ends the write.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set as for
+ *   rthunk_frame_write(), or to @drain's error
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_frame_write_full (int                    fd,
+                         const guint8          *data,
+                         gsize                  len,
+                         guint                  timeout_ms,
+                         RthunkFrameDrainFunc   drain,
+                         gpointer               user_data,
+                         GError               **error)
+{
   struct iovec iov[2];
   guint32 be;
 
@@ -931,7 +1010,7 @@ rthunk_frame_write (int            fd,
   iov[0].iov_len = sizeof be;
   iov[1].iov_base = (gpointer) data;
   iov[1].iov_len = len;
-  return write_iov (fd, iov, G_N_ELEMENTS (iov), error);
+  return write_iov (fd, iov, G_N_ELEMENTS (iov), timeout_ms, drain, user_data, error);
 }
 
 /* ---- RthunkFrameTransport ----------------------------------------------- */

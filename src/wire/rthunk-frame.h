@@ -96,6 +96,31 @@ gboolean rthunk_frame_write        (int            fd,
                                     gsize          len,
                                     GError       **error);
 
+/**
+ * RthunkFrameDrainFunc:
+ * @user_data: the data given to rthunk_frame_write_full()
+ * @watch_input: (inout): whether to go on watching the input; %TRUE on entry
+ * @error: return location for a #GError
+ *
+ * Reads some of what arrived on the descriptor a frame is being written
+ * to.
+ *
+ * Returns: %TRUE to go on writing, %FALSE with @error set to stop
+ *
+ * Since: 0.1
+ */
+typedef gboolean (*RthunkFrameDrainFunc) (gpointer   user_data,
+                                          gboolean  *watch_input,
+                                          GError   **error);
+
+gboolean rthunk_frame_write_full   (int                    fd,
+                                    const guint8          *data,
+                                    gsize                  len,
+                                    guint                  timeout_ms,
+                                    RthunkFrameDrainFunc   drain,
+                                    gpointer               user_data,
+                                    GError               **error);
+
 /* G_DECLARE_FINAL_TYPE needs the parent's cleanup function; Thrift 0.17
  * does not define one. Other rthunk headers must test this guard too. */
 #ifndef RTHUNK_THRIFT_TRANSPORT_AUTOPTR_DEFINED

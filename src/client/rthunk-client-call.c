@@ -1,0 +1,164 @@
+/* rthunk-client-call.c — a call of RthunkClient on one connection
+ *
+ * What every call carries (the token), how a failed call becomes one
+ * GError, and the hot calls' messages: written as bytes, sent as one frame,
+ * their reply's frame received (rthunk-client-report.c reads it).
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "rthunk-client-internal.h"
+#include "rthunk-client-pool.h"
+#include "rthunk-codec.h"
+#include "rthunk-error.h"
+#include "rthunk-frame.h"
+#include "rthunk-wire.h"
+
+/* ---- the connection ---------------------------------------------------- */
+
+/* What every call carries: the token, when there is one. */
+RthunkWireAuth *
+rthunk_client_new_auth (RthunkClient *self)
+{
+  RthunkWireAuth *auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
+
+  g_mutex_lock (&self->lock);
+  if (self->token != NULL)
+    g_object_set (auth, "token", self->token, NULL);
+  g_mutex_unlock (&self->lock);
+  return auth;
+}
+
+/* A transport failure: the connection cannot be trusted any more. */
+static void
+set_transport_error (RthunkClient  *self,
+                     GError        *transport_error,
+                     GError       **error)
+{
+  if (g_error_matches (transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT))
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT,
+                 _("server %s did not answer within %d s"), self->address, RTHUNK_CLIENT_CALL_TIMEOUT_MS / 1000);
+  else
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST,
+                 _("lost the connection to server %s in the middle of a call: %s"), self->address,
+                 transport_error != NULL ? transport_error->message : _("unknown error"));
+}
+
+/* Turns what a call left behind into one GError: an IDL exception keeps its
+ * code; a transport failure marks the connection broken. */
+gboolean
+rthunk_client_call_failed (RthunkClient  *self,
+                           RthunkConn    *conn,
+                           GError        *transport_error,
+                           GObject       *exception,
+                           GError       **error)
+{
+  if (exception != NULL)
+    {
+      g_autofree char *message = NULL;
+      gint code = RTHUNK_ERROR_INTERNAL;
+
+      g_object_get (exception, "code", &code, "message", &message, NULL);
+      g_set_error_literal (error, RTHUNK_ERROR, code,
+                           message != NULL ? message : _("the server refused the call"));
+      g_object_unref (exception);
+      g_clear_error (&transport_error);
+      return FALSE;
+    }
+  conn->broken = TRUE;
+  set_transport_error (self, transport_error, error);
+  g_clear_error (&transport_error);
+  return FALSE;
+}
+
+/* ---- the hot calls, as bytes ------------------------------------------- */
+
+/* submitEvalRequest, submitBatch and thunkAwait do not go through the
+ * generated structs, whose GObjects cost more than the rest of a call: the
+ * call message is written with rthunk-codec, sent as one frame, and the
+ * reply's RemoteThunks or VarConts are read straight into ThunkReports.
+ * A reply the codec does not expect (an exception, an EXCEPTION message,
+ * anything odd) is handed to the generated recv function, which answers
+ * exactly as the generated client always did. */
+
+/* A call message to @method, up to its arguments, with room for @size
+ * bytes in all. */
+GByteArray *
+rthunk_client_message_begin_sized (const char *method,
+                                   gsize       size)
+{
+  GByteArray *out = g_byte_array_sized_new ((guint) MIN (size, G_MAXUINT));
+
+  rthunk_codec_put_message (out, method, RTHUNK_CODEC_CALL, 0);
+  return out;
+}
+
+/* A call message to @method, up to its arguments. */
+GByteArray *
+rthunk_client_message_begin (const char *method)
+{
+  return rthunk_client_message_begin_sized (method, 256);
+}
+
+/* Ends the arguments of a call message with the Auth, argument @field. */
+void
+rthunk_client_message_end (RthunkClient *self,
+                           GByteArray   *out,
+                           gint16        field)
+{
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, field);
+  g_mutex_lock (&self->lock);
+  if (self->token != NULL)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+      rthunk_codec_put_string (out, self->token);
+    }
+  g_mutex_unlock (&self->lock);
+  rthunk_codec_put_stop (out);          /* the Auth */
+  rthunk_codec_put_stop (out);          /* the arguments */
+}
+
+/* Whether @message fits in a frame; if not, @transport_error says so. */
+gboolean
+rthunk_client_frame_fits (GByteArray  *message,
+                          GError     **transport_error)
+{
+  if (message->len <= RTHUNK_POOL_MAX_FRAME_BYTES)
+    return TRUE;
+  g_set_error (transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE,
+               _("message exceeds the frame limit of %zu bytes"), (gsize) RTHUNK_POOL_MAX_FRAME_BYTES);
+  return FALSE;
+}
+
+/* Receives the reply's frame into the transport, where the generated code
+ * would read it (validated then: the codec checks every read itself); a
+ * failure breaks the connection, as rthunk_client_call_failed() says. */
+GBytes *
+rthunk_client_receive_message (RthunkClient  *self,
+                               RthunkConn    *conn,
+                               GError       **error)
+{
+  GError *transport_error = NULL;
+
+  if (rthunk_frame_transport_receive (conn->transport, &transport_error))
+    return g_bytes_ref (rthunk_frame_transport_get_input (conn->transport));
+  rthunk_client_call_failed (self, conn, transport_error, NULL, error);
+  return NULL;
+}
+
+/* Sends @message on @conn as one frame and receives the reply's frame. */
+GBytes *
+rthunk_client_exchange (RthunkClient  *self,
+                        RthunkConn    *conn,
+                        GByteArray    *message,
+                        GError       **error)
+{
+  GError *transport_error = NULL;
+
+  if (rthunk_client_frame_fits (message, &transport_error) &&
+      rthunk_frame_write (conn->fd, message->data, message->len, &transport_error))
+    return rthunk_client_receive_message (self, conn, error);
+  rthunk_client_call_failed (self, conn, transport_error, NULL, error);
+  return NULL;
+}

@@ -1,0 +1,263 @@
+/* rthunk-client-internal.h — what the files of RthunkClient share
+ * (private, never installed)
+ *
+ * The client is cut into rthunk-client.c (the object, its server's info
+ * and catalog), rthunk-client-call.c (a call on a connection, its message
+ * and frame), rthunk-client-report.c (what the replies say of thunks),
+ * rthunk-client-request.c (EvalRequests, their inputs and definitions),
+ * rthunk-client-memo.c (checked expressions, by shape),
+ * rthunk-client-await.c (pending values, and waiting for thunks) and
+ * rthunk-client-queue.c (queued submissions, frames in flight). They
+ * share the struct and the helpers below; the files of the rest of the
+ * folder use rthunk-client-private.h.
+ */
+#pragma once
+
+#include "rthunk-catalog.h"
+#include "rthunk-client-pool.h"
+#include "rthunk-client-private.h"
+#include "rthunk-client.h"
+#include "rthunk-node.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+#include "rthunk-wire.h"
+
+G_BEGIN_DECLS
+
+#define RTHUNK_CLIENT_CALL_TIMEOUT_MS 70000     /* above the longest thunkAwait */
+
+struct _RthunkClient
+{
+  GObject parent_instance;
+
+  char *address;
+  char *host;
+  char *port;
+  RthunkPool *pool;
+  guint max_connections;        /* until the pool exists */
+
+  GMutex lock;                  /* the fields below */
+  char *server_name;
+  char **capabilities;
+  char **fetches_from;          /* servers it fetches inputs from (patterns) */
+  guint load;
+  char *token;
+  RthunkCatalog *catalog;
+  guint definitions_sent;
+
+  GHashTable *checked;          /* (lock) memo of rthunk_client_build_request: key → Checked */
+  RthunkNode *shape_expr;       /* (lock) the last tree a key was made for, */
+  char *shape_key;              /* (lock) and the key's part its tree gives */
+  struct _Prepared *prepared;   /* (lock) the last request of thunk inputs */
+
+  GMutex outbox_lock;           /* the queued submissions: */
+  GPtrArray *outbox;            /* Queued *, in the order they were made, */
+  GByteArray *outbox_bytes;     /* their EvalRequest structs, one after another */
+  gboolean in_flight_any;       /* (outbox_lock) whether frames are in flight */
+  GMutex flush_lock;            /* one sender at a time, so frames keep that order; */
+  gboolean sending_open;        /* (flush_lock) whether sending holds a connection: */
+  RthunkCall sending;           /* (flush_lock) the connection of the frames in flight, */
+  GQueue in_flight;             /* (flush_lock) their batches, oldest first: replies unread */
+  GError *refused;              /* (flush_lock) the first frame that failed since the last flush */
+};
+
+/* ---- a call (rthunk-client-call.c) ---------------------------------------- */
+
+/* The catalog, or NULL before the first connect. */
+static inline RthunkCatalog *
+rthunk_client_dup_catalog (RthunkClient *self)
+{
+  RthunkCatalog *catalog;
+
+  g_mutex_lock (&self->lock);
+  catalog = self->catalog != NULL ? g_object_ref (self->catalog) : NULL;
+  g_mutex_unlock (&self->lock);
+  return catalog;
+}
+
+RthunkWireAuth *rthunk_client_new_auth        (RthunkClient  *self);
+gboolean        rthunk_client_call_failed     (RthunkClient  *self,
+                                               RthunkConn    *conn,
+                                               GError        *transport_error,
+                                               GObject       *exception,
+                                               GError       **error);
+GByteArray     *rthunk_client_message_begin_sized (const char *method,
+                                               gsize          size);
+GByteArray     *rthunk_client_message_begin   (const char    *method);
+void            rthunk_client_message_end     (RthunkClient  *self,
+                                               GByteArray    *out,
+                                               gint16         field);
+gboolean        rthunk_client_frame_fits      (GByteArray    *message,
+                                               GError       **transport_error);
+GBytes         *rthunk_client_receive_message (RthunkClient  *self,
+                                               RthunkConn    *conn,
+                                               GError       **error);
+GBytes         *rthunk_client_exchange        (RthunkClient  *self,
+                                               RthunkConn    *conn,
+                                               GByteArray    *message,
+                                               GError       **error);
+
+/* ---- what the server says of a thunk (rthunk-client-report.c) ------------- */
+
+/* A RemoteThunk or a VarCont as the client uses it, read from the reply's
+ * bytes or from the struct the generated code read. */
+typedef struct
+{
+  GByteArray *id;
+  gint32 state;                 /* 0 when the server did not say */
+  RthunkValue *value;           /* finished (DONE or later): its value… */
+  GError *error;                /* …or its error */
+} ThunkReport;
+
+void rthunk_client_thunk_report_free (ThunkReport *report);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThunkReport, rthunk_client_thunk_report_free)
+
+/* The fields of a RemoteThunk or a VarCont that a report reads, but the
+ * id, field 1 of both. */
+typedef struct
+{
+  gint16 state;
+  gint16 value;
+  gint16 error;
+} ReportFields;
+
+/* The hot calls. */
+typedef enum
+{
+  CALL_SUBMIT_EVAL,
+  CALL_SUBMIT_BATCH,
+  CALL_THUNK_AWAIT
+} HotCall;
+
+/* What the reply of a hot call holds. */
+typedef struct
+{
+  HotCall call;
+  const char *method;
+  guint8 result_type;           /* a RemoteThunk (STRUCT) or a list (LIST) */
+  ReportFields fields;
+  ThunkReport *(*convert) (gpointer);   /* from the generated struct */
+} ReplyShape;
+
+extern const ReplyShape rthunk_client_reply_submit_eval;
+extern const ReplyShape rthunk_client_reply_submit_batch;
+extern const ReplyShape rthunk_client_reply_thunk_await;
+
+RthunkValue *rthunk_client_report_outcome       (const ThunkReport             *report,
+                                                 GError                       **error);
+ThunkReport *rthunk_client_report_from_var_cont (gpointer                       data);
+GPtrArray   *rthunk_client_call_for_reports     (RthunkClient                  *self,
+                                                 RthunkConn                    *conn,
+                                                 GByteArray                    *message,
+                                                 const ReplyShape              *shape,
+                                                 RthunkWireMissingDefinitions **missing,
+                                                 GError                       **error);
+GPtrArray   *rthunk_client_receive_reports      (RthunkClient                  *self,
+                                                 RthunkConn                    *conn,
+                                                 const ReplyShape              *shape,
+                                                 GError                       **error);
+
+/* ---- pending values (rthunk-client-await.c) ------------------------------- */
+
+#define RTHUNK_CLIENT_HANDLE_MAGIC 0x72746872u
+
+/* What a pending value of this client stands for: a thunk on its server. */
+typedef struct
+{
+  guint32 magic;
+  RthunkClient *client;
+  GByteArray *id;
+  RthunkType *type;             /* what the client's check found */
+  GError *send_error;           /* queued: why sending it failed (outbox_lock) */
+} RemoteHandle;
+
+/* The thunk on some client's server that @value stands for, if it is one. */
+static inline RemoteHandle *
+rthunk_client_remote_handle (RthunkValue *value)
+{
+  RemoteHandle *handle;
+
+  /* pending values and remote references alike */
+  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_PENDING)
+    return NULL;
+  handle = rthunk_value_get_handle (value);
+  return handle != NULL && handle->magic == RTHUNK_CLIENT_HANDLE_MAGIC ? handle : NULL;
+}
+
+/* The thunk on @self's server that @value stands for, if it is one. */
+static inline RemoteHandle *
+rthunk_client_own_remote_handle (RthunkClient *self,
+                                 RthunkValue  *value)
+{
+  RemoteHandle *handle = rthunk_client_remote_handle (value);
+
+  return handle != NULL && handle->client == self ? handle : NULL;
+}
+
+RthunkValue *rthunk_client_new_pending (RthunkClient *self,
+                                        GByteArray   *id,
+                                        RthunkType   *type,
+                                        gboolean      reference);
+
+/* ---- requests (rthunk-client-request.c) ----------------------------------- */
+
+/* Hashes the user definitions an expression needs, by name, recursively. */
+typedef struct
+{
+  GHashTable *forms;            /* name → defn form (the caller's) */
+  GHashTable *hashes;           /* name → GBytes */
+  GHashTable *visiting;         /* names being hashed: mutual recursion */
+  GError *error;
+} DefHasher;
+
+void       rthunk_client_def_hasher_init    (DefHasher     *h,
+                                             GHashTable    *forms);
+void       rthunk_client_def_hasher_clear   (DefHasher     *h);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DefHasher, rthunk_client_def_hasher_clear)
+
+GPtrArray *rthunk_client_definition_closure (DefHasher     *h,
+                                             RthunkNode    *expr,
+                                             GError       **error);
+gboolean   rthunk_client_build_request      (RthunkClient  *self,
+                                             RthunkCatalog *catalog,
+                                             RthunkNode    *expr,
+                                             GHashTable    *inputs,
+                                             DefHasher     *h,
+                                             GPtrArray     *closure,
+                                             gboolean       by_reference,
+                                             GByteArray    *out,
+                                             RthunkType   **out_type,
+                                             GError       **error);
+void       rthunk_client_prepared_free      (struct _Prepared *prepared);
+
+/* ---- the memo of checked expressions (rthunk-client-memo.c) --------------- */
+
+void     rthunk_client_checked_free   (gpointer        data);
+char    *rthunk_client_typed_name     (const char     *name,
+                                       RthunkType     *type);
+char    *rthunk_client_checked_key    (RthunkClient   *self,
+                                       RthunkNode     *expr,
+                                       GPtrArray      *input_types);
+gboolean rthunk_client_checked_lookup (RthunkClient   *self,
+                                       const char     *key,
+                                       RthunkNode     *expr,
+                                       RthunkCatalog  *catalog,
+                                       GBytes        **ast,
+                                       RthunkType    **type);
+void     rthunk_client_checked_store  (RthunkClient   *self,
+                                       char           *key,
+                                       RthunkNode     *expr,
+                                       RthunkCatalog  *catalog,
+                                       GBytes         *ast,
+                                       RthunkType     *type);
+
+/* ---- queued submissions (rthunk-client-queue.c) --------------------------- */
+
+gboolean rthunk_client_begin_call (RthunkClient  *self,
+                                   RthunkCall    *call,
+                                   GCancellable  *cancellable,
+                                   GError       **error);
+
+G_END_DECLS

@@ -1,0 +1,274 @@
+/* rthunk-client-memo.c — the memo of checked expressions, by shape */
+#include "config.h"
+
+#include <string.h>
+
+#include "rthunk-catalog.h"
+#include "rthunk-client-internal.h"
+#include "rthunk-codec.h"
+#include "rthunk-node.h"
+#include "rthunk-type-private.h"
+#include "rthunk-type.h"
+
+/* ---- the memo of checked expressions ------------------------------------------- */
+
+static int
+compare_strings (const char **a,
+                 const char **b)
+{
+  return strcmp (*a, *b);
+}
+
+/* "NAME=TYPE" for the memo's key, TYPE as rthunk_type_append_key()
+ * writes it (it has no '='). */
+char *
+rthunk_client_typed_name (const char *name,
+                          RthunkType *type)
+{
+  GString *key = g_string_sized_new (32);
+
+  g_string_append (key, name);
+  g_string_append_c (key, '=');
+  rthunk_type_append_key (type, key);
+  return g_string_free (key, FALSE);
+}
+
+/* A loop or a map submits expressions of one shape many times — the same
+ * tree but for its literals' values and positions: (f 1), (f 2) … — with
+ * inputs of the same types: their check and their typed Ast are then the
+ * same but for those values, which the checker never reads. The memo keeps,
+ * by shape and input types, the encoded Ast of the first (its template)
+ * and where its literals' values and positions are (its slots): another
+ * expression of that shape costs a copy and a walk that writes its own
+ * values into the slots. */
+#define MAX_CHECKED 512
+
+typedef struct
+{
+  RthunkNode *expr;             /* the template's tree (held) */
+  RthunkCatalog *catalog;       /* what it was checked against */
+  GBytes *ast;                  /* its Ast struct */
+  RthunkCodecSlot *slots;       /* its slots, in the order of the Ast's nodes */
+  guint n_slots;
+  RthunkType *type;
+} Checked;
+
+void
+rthunk_client_checked_free (gpointer data)
+{
+  Checked *checked = data;
+
+  rthunk_node_unref (checked->expr);
+  g_object_unref (checked->catalog);
+  g_bytes_unref (checked->ast);
+  g_free (checked->slots);
+  rthunk_type_unref (checked->type);
+  g_free (checked);
+}
+
+static void
+append_count (GString *key,
+              gsize    n,
+              char     end)
+{
+  char digits[24];
+  guint k = sizeof digits;
+
+  digits[--k] = end;
+  do
+    digits[--k] = (char) ('0' + n % 10);
+  while ((n /= 10) > 0);
+  g_string_append_len (key, digits + k, (gssize) (sizeof digits - k));
+}
+
+/* The shape of @node, in the order its Ast lists the nodes (children
+ * first): kinds, texts and lengths, not literals' values nor positions. */
+static void
+append_shape (GString    *key,
+              RthunkNode *node)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  const char *text;
+
+  switch (kind)
+    {
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+        append_shape (key, rthunk_node_get_item (node, k));
+      g_string_append_c (key, (char) ('a' + kind));
+      append_count (key, rthunk_node_get_n_items (node), ',');
+      break;
+    case RTHUNK_NODE_STR:
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      text = rthunk_node_get_text (node);
+      g_string_append_c (key, (char) ('a' + kind));
+      append_count (key, strlen (text), ':');
+      g_string_append (key, text);
+      break;
+    default:
+      g_string_append_c (key, (char) ('a' + kind));
+      break;
+    }
+}
+
+/* The memo's key: the expression's shape and source, and the types of its
+ * inputs, by name. The part of the tree is kept for the last tree (a loop
+ * submits one tree many times, with other inputs). */
+char *
+rthunk_client_checked_key (RthunkClient *self,
+                           RthunkNode   *expr,
+                           GPtrArray    *input_types)
+{
+  GString *key = g_string_sized_new (128);
+
+  g_mutex_lock (&self->lock);
+  if (self->shape_expr == expr)
+    g_string_append (key, self->shape_key);
+  g_mutex_unlock (&self->lock);
+  if (key->len == 0)
+    {
+      const char *source = rthunk_node_get_source (expr);
+
+      append_count (key, source != NULL ? strlen (source) : 0, ':');
+      g_string_append (key, source != NULL ? source : "");
+      append_shape (key, expr);
+      g_mutex_lock (&self->lock);
+      g_clear_pointer (&self->shape_expr, rthunk_node_unref);
+      g_free (self->shape_key);
+      self->shape_expr = rthunk_node_ref (expr);
+      self->shape_key = g_strndup (key->str, key->len);
+      g_mutex_unlock (&self->lock);
+    }
+  g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
+  for (guint k = 0; k < input_types->len; k++)
+    {
+      g_string_append_c (key, '|');
+      g_string_append (key, g_ptr_array_index (input_types, k));
+    }
+  return g_string_free (key, FALSE);
+}
+
+/* Writes @node's literals' values and positions into the slots of @ast
+ * (a template's bytes), nodes in the Ast's order: *@index is the next
+ * node's, *@s the next slot. */
+static void
+patch_slots (guint8                *ast,
+             const RthunkCodecSlot *slots,
+             guint                  n_slots,
+             RthunkNode            *node,
+             guint                 *index,
+             guint                 *s)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  guint k;
+
+  if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
+    for (guint c = 0; c < rthunk_node_get_n_items (node); c++)
+      patch_slots (ast, slots, n_slots, rthunk_node_get_item (node, c), index, s);
+  k = (*index)++;
+  for (; *s < n_slots && slots[*s].node == k; (*s)++)
+    {
+      guint8 *at = ast + slots[*s].offset;
+      guint64 v64 = 0;
+      guint32 v32 = 0;
+      double f;
+
+      switch (slots[*s].field)
+        {
+        case RTHUNK_CODEC_SLOT_INT:
+          v64 = GUINT64_TO_BE ((guint64) rthunk_node_get_int (node));
+          memcpy (at, &v64, 8);
+          break;
+        case RTHUNK_CODEC_SLOT_FLOAT:
+          f = rthunk_node_get_float (node);
+          memcpy (&v64, &f, 8);
+          v64 = GUINT64_TO_BE (v64);
+          memcpy (at, &v64, 8);
+          break;
+        case RTHUNK_CODEC_SLOT_BOOL:
+          *at = rthunk_node_get_bool (node) ? 1 : 0;
+          break;
+        case RTHUNK_CODEC_SLOT_LINE:
+        case RTHUNK_CODEC_SLOT_COL:
+          v32 = GUINT32_TO_BE ((guint32) (slots[*s].field == RTHUNK_CODEC_SLOT_LINE ? rthunk_node_get_line (node)
+                                                                : rthunk_node_get_col (node)));
+          memcpy (at, &v32, 4);
+          break;
+        default:
+          break;
+        }
+    }
+}
+
+/* The memo's typed Ast for @expr: the template's bytes, with @expr's
+ * literals and positions if it is another tree of the same shape. */
+gboolean
+rthunk_client_checked_lookup (RthunkClient   *self,
+                              const char     *key,
+                              RthunkNode     *expr,
+                              RthunkCatalog  *catalog,
+                              GBytes        **ast,
+                              RthunkType    **type)
+{
+  Checked *checked;
+
+  g_mutex_lock (&self->lock);
+  checked = g_hash_table_lookup (self->checked, key);
+  if (checked != NULL && checked->catalog == catalog)
+    {
+      if (checked->expr == expr)
+        *ast = g_bytes_ref (checked->ast);
+      else
+        {
+          gsize len;
+          const guint8 *template = g_bytes_get_data (checked->ast, &len);
+          guint8 *copy = g_memdup2 (template, len);
+          guint index = 0, s = 0;
+
+          patch_slots (copy, checked->slots, checked->n_slots, expr, &index, &s);
+          *ast = g_bytes_new_take (copy, len);
+        }
+      *type = rthunk_type_ref (checked->type);
+    }
+  g_mutex_unlock (&self->lock);
+  return *ast != NULL;
+}
+
+void
+rthunk_client_checked_store (RthunkClient  *self,
+                             char          *key,
+                             RthunkNode    *expr,
+                             RthunkCatalog *catalog,
+                             GBytes        *ast,
+                             RthunkType    *type)
+{
+  Checked *checked;
+  RthunkCodecSlot slots[128];
+  RthunkCodecIn in;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (ast, &len);
+  guint n_slots;
+
+  rthunk_codec_in_init (&in, data, len);
+  /* its own bytes: they always walk; a tree of more slots is not kept */
+  if (!rthunk_codec_ast_slots (&in, data, slots, G_N_ELEMENTS (slots), &n_slots) ||
+      n_slots > G_N_ELEMENTS (slots))
+    {
+      g_free (key);
+      return;
+    }
+  checked = g_new0 (Checked, 1);
+  checked->expr = rthunk_node_ref (expr);
+  checked->catalog = g_object_ref (catalog);
+  checked->ast = g_bytes_ref (ast);
+  checked->slots = g_memdup2 (slots, n_slots * sizeof slots[0]);
+  checked->n_slots = n_slots;
+  checked->type = rthunk_type_ref (type);
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_size (self->checked) >= MAX_CHECKED)
+    g_hash_table_remove_all (self->checked);
+  g_hash_table_replace (self->checked, key, checked);
+  g_mutex_unlock (&self->lock);
+}

@@ -1,0 +1,508 @@
+/* rthunk-client-queue.c — queued submissions, and their frames in flight
+ *
+ * rthunk_client_enqueue() checks a submission and queues it; queued
+ * submissions go out in submitBatch frames, written while the replies of
+ * the frames before them are read, and rthunk_client_flush() waits for
+ * every reply. rthunk_client_submit_batch() is made of these.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <sys/random.h>
+
+#include "rthunk-client.h"
+#include "rthunk-catalog.h"
+#include "rthunk-client-internal.h"
+#include "rthunk-client-pool.h"
+#include "rthunk-client-private.h"
+#include "rthunk-codec.h"
+#include "rthunk-error.h"
+#include "rthunk-frame.h"
+#include "rthunk-node.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+#include "rthunk-wire.h"
+
+/* ---- queued submissions ----------------------------------------------------- */
+
+static GPrivate scratch_request = G_PRIVATE_INIT ((GDestroyNotify) g_byte_array_unref);
+
+typedef struct
+{
+  guint len;                    /* its EvalRequest struct's, in outbox_bytes */
+  RthunkValue *value;           /* the pending value given out */
+  RthunkClientSentFunc func;
+  gpointer data;
+  GDestroyNotify destroy;
+} Queued;
+
+static void
+queued_free (Queued *queued)
+{
+  rthunk_value_unref (queued->value);
+  if (queued->destroy != NULL)
+    queued->destroy (queued->data);
+  g_free (queued);
+}
+
+static void send_queued (RthunkClient *self);
+
+/* Whether @expr can be queued: it calls no user function (definitions
+ * travel, and are asked for, one request at a time). */
+gboolean
+rthunk_client_can_enqueue (RthunkClient *self,
+                           RthunkNode   *expr,
+                           GHashTable   *definitions)
+{
+  g_autoptr(GPtrArray) closure = NULL;
+  g_auto(DefHasher) h = { NULL, };
+
+  /* nothing to call: no need to look */
+  if (definitions == NULL || g_hash_table_size (definitions) == 0)
+    return TRUE;
+  rthunk_client_def_hasher_init (&h, definitions);
+  closure = rthunk_client_definition_closure (&h, expr, NULL);
+  return closure != NULL && closure->len == 0;
+}
+
+/* A new thunk id, 16 random bytes, for rthunk_client_enqueue(). */
+void
+rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
+{
+  if (getrandom (id, RTHUNK_CLIENT_ID_LEN, 0) != RTHUNK_CLIENT_ID_LEN)
+    for (guint k = 0; k < RTHUNK_CLIENT_ID_LEN; k++)
+      id[k] = (guint8) g_random_int_range (0, 256);
+}
+
+/* Type-checks @expr and queues its submission under @thunk_id (from
+ * rthunk_client_random_id(): the server refuses an id in use);
+ * returns its pending value at once. Each time RTHUNK_CLIENT_SEND_AT
+ * submissions are queued they are sent, in a submitBatch frame, without
+ * waiting for the reply (unless a flush is under way in another thread);
+ * rthunk_client_flush() sends the rest and reads every reply. @func is
+ * called for each submission when its reply is read (here, in a flush,
+ * or in any call that settles the queue first): with its value when the
+ * server finished it inline, its error when it was refused, or neither
+ * when it is running there (it is then a pending value like any other).
+ * Requests that name the queued thunks may be queued or submitted before
+ * the flush: they are sent after them. */
+RthunkValue *
+rthunk_client_enqueue (RthunkClient          *self,
+                       RthunkNode            *expr,
+                       GHashTable            *inputs,
+                       const guint8          *thunk_id,
+                       RthunkClientSentFunc   func,
+                       gpointer               data,
+                       GDestroyNotify         destroy,
+                       GError               **error)
+{
+  g_autoptr(RthunkCatalog) catalog = NULL;
+  g_autoptr(GPtrArray) closure = g_ptr_array_new ();   /* no user function */
+  g_autoptr(RthunkType) type = NULL;
+  g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
+  /* the thread's buffer, kept from one request to the next (taken while
+   * in use: forcing an input may queue another submission) */
+  g_autoptr(GByteArray) request = g_private_get (&scratch_request);
+  DefHasher h = { NULL, };
+  RthunkValue *value;
+  gboolean send_now;
+  Queued *queued;
+
+  g_private_set (&scratch_request, NULL);
+  if (request == NULL)
+    request = g_byte_array_sized_new (512);
+  g_byte_array_set_size (request, 0);
+  if ((catalog = rthunk_client_dup_catalog (self)) == NULL &&
+      (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = rthunk_client_dup_catalog (self)) == NULL))
+    return NULL;
+  if (!rthunk_client_build_request (self, catalog, expr, inputs, &h, closure, FALSE, request, &type, error))
+    return NULL;
+  g_byte_array_append (id, thunk_id, RTHUNK_CLIENT_ID_LEN);
+  rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);
+  rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);
+  rthunk_codec_put_stop (request);
+  queued = g_new0 (Queued, 1);
+  queued->len = request->len;
+  queued->value = rthunk_client_new_pending (self, id, type, FALSE);
+  queued->func = func;
+  queued->data = data;
+  queued->destroy = destroy;
+  value = rthunk_value_ref (queued->value);
+  g_mutex_lock (&self->outbox_lock);
+  g_ptr_array_add (self->outbox, queued);
+  g_byte_array_append (self->outbox_bytes, request->data, request->len);
+  send_now = self->outbox->len >= RTHUNK_CLIENT_SEND_AT;
+  g_mutex_unlock (&self->outbox_lock);
+  /* kept unless a large request made it large */
+  if (request->len <= 64 * 1024 && g_private_get (&scratch_request) == NULL)
+    g_private_set (&scratch_request, g_steal_pointer (&request));
+  /* a long burst goes out while it is made (unless a flush is on it) */
+  if (send_now && g_mutex_trylock (&self->flush_lock))
+    {
+      send_queued (self);
+      g_mutex_unlock (&self->flush_lock);
+    }
+  return value;
+}
+
+/* How many submissions are queued. */
+guint
+rthunk_client_get_queued (RthunkClient *self)
+{
+  guint n;
+
+  g_mutex_lock (&self->outbox_lock);
+  n = self->outbox->len;
+  g_mutex_unlock (&self->outbox_lock);
+  return n;
+}
+
+/* The oldest queued submissions, at most RTHUNK_CLIENT_MAX_BATCH, taken
+ * off the queue, and their submitBatch call (*@message); NULL (nothing
+ * allocated: every submit flushes) when none is queued. */
+static GPtrArray *
+take_batch (RthunkClient  *self,
+            GByteArray   **message)
+{
+  GPtrArray *batch = NULL;
+  gsize bytes = 0;
+  guint n;
+
+  g_mutex_lock (&self->outbox_lock);
+  if ((n = MIN (self->outbox->len, RTHUNK_CLIENT_MAX_BATCH)) > 0)
+    {
+      batch = g_ptr_array_new_full (n, (GDestroyNotify) queued_free);
+      for (guint k = 0; k < n; k++)
+        {
+          Queued *queued = g_ptr_array_index (self->outbox, k);
+
+          g_ptr_array_add (batch, queued);
+          bytes += queued->len;
+        }
+      /* the queue has no free function: they are the batch's now */
+      g_ptr_array_remove_range (self->outbox, 0, n);
+      *message = rthunk_client_message_begin_sized (rthunk_client_reply_submit_batch.method, bytes + 256);
+      rthunk_codec_put_field (*message, RTHUNK_CODEC_LIST, 1);
+      rthunk_codec_put_list (*message, RTHUNK_CODEC_STRUCT, n);
+      g_byte_array_append (*message, self->outbox_bytes->data, (guint) bytes);
+      g_byte_array_remove_range (self->outbox_bytes, 0, (guint) bytes);
+    }
+  g_mutex_unlock (&self->outbox_lock);
+  if (batch != NULL)
+    rthunk_client_message_end (self, *message, 2);
+  return batch;
+}
+
+/* Tells each queued submission of @batch how it went: @answers from the
+ * server, or @failure for all. */
+static void
+report_sent (RthunkClient *self,
+             GPtrArray    *batch,
+             GPtrArray    *answers,
+             const GError *failure)
+{
+  for (guint k = 0; k < batch->len; k++)
+    {
+      Queued *queued = g_ptr_array_index (batch, k);
+      ThunkReport *report = answers != NULL && k < answers->len ? g_ptr_array_index (answers, k) : NULL;
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(GError) error = failure != NULL ? g_error_copy (failure) : NULL;
+
+      if (error == NULL && report == NULL)
+        error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
+                             _("server %s answered fewer submissions than it was sent"), self->address);
+      /* a value nobody is told of is read when it is forced */
+      else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
+               (queued->func != NULL || report->state != RTHUNK_WIRE_THUNK_STATE_DONE))
+        value = rthunk_client_report_outcome (report, &error);
+      if (error != NULL)
+        {
+          RemoteHandle *handle = rthunk_value_get_handle (queued->value);
+
+          g_mutex_lock (&self->outbox_lock);
+          if (handle->send_error == NULL)
+            handle->send_error = g_error_copy (error);
+          g_mutex_unlock (&self->outbox_lock);
+        }
+      if (queued->func != NULL)
+        queued->func (value, error, queued->data);
+    }
+}
+
+static gboolean receive_in_flight (RthunkClient *self, guint n, GError **lost);
+
+/* What arrives while a frame goes out: the reply of the oldest frame in
+ * flight, read and reported; *@watch_input stays TRUE while others are
+ * unanswered. */
+static gboolean
+drain_in_flight (gpointer   user_data,
+                 gboolean  *watch_input,
+                 GError   **error)
+{
+  RthunkClient *self = user_data;
+
+  if (!receive_in_flight (self, 1, error))
+    return FALSE;
+  *watch_input = self->in_flight.length > 0;
+  return TRUE;
+}
+
+/* Writes @message as one frame on the connection of the frames in flight.
+ * The server answers them in order while this one goes out: a reply that
+ * comes before it is all written is read (and reported) first, so neither
+ * side can stop the other by filling its socket. */
+static gboolean
+send_in_flight (RthunkClient  *self,
+                GByteArray    *message,
+                GError       **error)
+{
+  RthunkConn *conn = self->sending.conn;
+  GError *transport_error = NULL;
+
+  if (rthunk_client_frame_fits (message, &transport_error) &&
+      rthunk_frame_write_full (conn->fd, message->data, message->len, RTHUNK_CLIENT_CALL_TIMEOUT_MS,
+                               self->in_flight.length > 0 ? drain_in_flight : NULL, self, &transport_error))
+    return TRUE;
+  /* reading a reply lost the connection: the frames in flight are ended */
+  if (!self->sending_open)
+    {
+      g_propagate_error (error, transport_error);
+      return FALSE;
+    }
+  return rthunk_client_call_failed (self, conn, transport_error, NULL, error);
+}
+
+/* Ends the frames in flight: the connection goes back to the pool, or is
+ * closed if it broke; the batches still unanswered fail with @failure. */
+static void
+end_in_flight (RthunkClient *self,
+               const GError *failure)
+{
+  GPtrArray *batch;
+
+  while ((batch = g_queue_pop_head (&self->in_flight)) != NULL)
+    {
+      report_sent (self, batch, NULL, failure);
+      g_ptr_array_unref (batch);
+    }
+  rthunk_call_end (&self->sending, failure == NULL, NULL);
+  self->sending_open = FALSE;
+  g_mutex_lock (&self->outbox_lock);
+  self->in_flight_any = FALSE;
+  g_mutex_unlock (&self->outbox_lock);
+}
+
+/* Reads the replies of the @n oldest frames in flight and reports each
+ * submission; a frame refused as a whole is kept in self->refused.
+ * Returns FALSE (with @lost) when the connection failed: every frame in
+ * flight failed with it, and they are ended. */
+static gboolean
+receive_in_flight (RthunkClient  *self,
+                   guint          n,
+                   GError       **lost)
+{
+  for (guint k = 0; k < n && self->in_flight.length > 0; k++)
+    {
+      g_autoptr(GPtrArray) batch = g_queue_pop_head (&self->in_flight);
+      g_autoptr(GError) failure = NULL;
+      g_autoptr(GPtrArray) answers = rthunk_client_receive_reports (self, self->sending.conn,
+                                                                    &rthunk_client_reply_submit_batch, &failure);
+
+      report_sent (self, batch, answers, failure);
+      if (failure == NULL)
+        continue;
+      if (self->refused == NULL)
+        self->refused = g_error_copy (failure);
+      if (self->sending.conn->broken)
+        {
+          end_in_flight (self, failure);
+          g_propagate_error (lost, g_steal_pointer (&failure));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Sends every queued submission, in submitBatch frames of at most
+ * RTHUNK_CLIENT_MAX_BATCH, on the connection of the frames in flight,
+ * without waiting for their replies; with the flush lock held. A frame
+ * that cannot be sent fails its submissions and is kept in
+ * self->refused. */
+static void
+send_queued (RthunkClient *self)
+{
+  for (;;)
+    {
+      g_autoptr(GByteArray) message = NULL;
+      g_autoptr(GPtrArray) batch = take_batch (self, &message);
+      g_autoptr(GError) failure = NULL;
+
+      if (batch == NULL)
+        break;
+      if (!self->sending_open)
+        {
+          if (!rthunk_call_begin (&self->sending, self->pool, NULL, &failure))
+            {
+              report_sent (self, batch, NULL, failure);
+              if (self->refused == NULL)
+                self->refused = g_steal_pointer (&failure);
+              continue;
+            }
+          self->sending_open = TRUE;
+          g_mutex_lock (&self->outbox_lock);
+          self->in_flight_any = TRUE;
+          g_mutex_unlock (&self->outbox_lock);
+        }
+      if (send_in_flight (self, message, &failure))
+        {
+          g_queue_push_tail (&self->in_flight, g_steal_pointer (&batch));
+          continue;
+        }
+      report_sent (self, batch, NULL, failure);
+      if (self->sending_open)
+        end_in_flight (self, failure);
+      if (self->refused == NULL)
+        self->refused = g_steal_pointer (&failure);
+    }
+}
+
+/* Sends what is queued, in order, in submitBatch frames of at most
+ * RTHUNK_CLIENT_MAX_BATCH, and waits for the reply of every frame in
+ * flight (rthunk_client_enqueue() sends some before); each submission
+ * learns how it went. Returns FALSE (with @error) when a frame could not
+ * be sent or was refused as a whole since the last flush; its
+ * submissions fail with that error. */
+gboolean
+rthunk_client_flush (RthunkClient  *self,
+                     GError       **error)
+{
+  GError *refused;
+
+  g_mutex_lock (&self->flush_lock);
+  send_queued (self);
+  if (self->sending_open && receive_in_flight (self, G_MAXUINT, NULL))
+    end_in_flight (self, NULL);
+  refused = g_steal_pointer (&self->refused);
+  g_mutex_unlock (&self->flush_lock);
+  if (refused == NULL)
+    return TRUE;
+  g_propagate_error (error, refused);
+  return FALSE;
+}
+
+/* rthunk_call_begin() for any call but a flush's: what is queued or in
+ * flight is settled first. Such a call may name those thunks, and the
+ * connection the frames in flight hold may be the pool's last. */
+gboolean
+rthunk_client_begin_call (RthunkClient  *self,
+                          RthunkCall    *call,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  gboolean unsettled;
+
+  g_mutex_lock (&self->outbox_lock);
+  unsettled = self->outbox->len > 0 || self->in_flight_any;
+  g_mutex_unlock (&self->outbox_lock);
+  if (unsettled)
+    rthunk_client_flush (self, NULL);
+  return rthunk_call_begin (call, self->pool, cancellable, error);
+}
+
+/* ---- submitBatch: a batch of queued submissions ------------------------- */
+
+static void
+value_unref0 (gpointer value)
+{
+  if (value != NULL)
+    rthunk_value_unref (value);
+}
+
+/* A batch member finished inline: its slot gets the value. */
+static void
+batch_member_sent (RthunkValue  *value,
+                   const GError *error,
+                   gpointer      data)
+{
+  RthunkValue **slot = data;
+
+  if (value != NULL)
+    {
+      g_clear_pointer (slot, rthunk_value_unref);
+      *slot = rthunk_value_ref (value);
+    }
+}
+
+GPtrArray *
+rthunk_client_submit_batch_run (RthunkClient  *self,
+                                GPtrArray     *exprs,
+                                GHashTable    *inputs,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
+  g_autoptr(GPtrArray) values = g_ptr_array_new_full (exprs->len, value_unref0);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  /* what was queued before is not part of this batch */
+  if (!rthunk_client_flush (self, error))
+    return NULL;
+  for (guint k = 0; k < exprs->len; k++)
+    {
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
+      RthunkValue *value;
+
+      rthunk_client_random_id (id);
+      g_ptr_array_add (values, NULL);
+      value = rthunk_client_enqueue (self, g_ptr_array_index (exprs, k), inputs, id, batch_member_sent,
+                                     &values->pdata[k], NULL, error);
+      if (value == NULL)
+        {
+          /* those before it are queued: they leave, and are not waited for */
+          g_prefix_error (error, _("expression %u of the batch: "), k);
+          rthunk_client_flush (self, NULL);
+          return NULL;
+        }
+      if (values->pdata[k] == NULL)
+        values->pdata[k] = value;
+      else
+        rthunk_value_unref (value);     /* another thread's flush answered it already */
+    }
+  if (!rthunk_client_flush (self, error))
+    return NULL;
+  return g_steal_pointer (&values);
+}
+
+/**
+ * rthunk_client_submit_batch:
+ * @client: a client
+ * @exprs: (element-type RthunkNode): the expressions, at most 4096; none
+ *   may call a user function (submit those with rthunk_client_submit_full())
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   the expressions read, the same for all
+ * @error: return location for a #GError
+ *
+ * Checks every expression, then submits them all in submitBatch frames
+ * (several if there are more than 1000). When one does not check, the
+ * call fails with its error; those before it are sent all the same. An
+ * expression may read a pending value that an earlier
+ * one of the batch gave: it travels as a reference to that thunk.
+ *
+ * Returns: (transfer container) (element-type RthunkValue) (nullable): a
+ *   value for each expression, in order: finished, or pending (forcing it
+ *   reports a submission the server refused) — or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+rthunk_client_submit_batch (RthunkClient  *client,
+                            GPtrArray     *exprs,
+                            GHashTable    *inputs,
+                            GError       **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (exprs != NULL && exprs->len <= 4096, NULL);
+
+  return rthunk_client_submit_batch_run (client, exprs, inputs, NULL, error);
+}

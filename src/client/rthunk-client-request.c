@@ -1,0 +1,892 @@
+/* rthunk-client-request.c — what a client submits: EvalRequests
+ *
+ * An expression is checked against the server's catalog and written as
+ * the fields of an EvalRequest: its typed Ast, its inputs (a pending value
+ * of a server that can fetch it travels as a reference to its thunk) and
+ * the content addresses of the user definitions it calls, which are sent
+ * when the server lacks them. The last request whose inputs were all
+ * thunks is kept, prepared, for the next of its tree.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "rthunk-client.h"
+#include "rthunk-catalog.h"
+#include "rthunk-check.h"
+#include "rthunk-client-internal.h"
+#include "rthunk-client-pool.h"
+#include "rthunk-client-private.h"
+#include "rthunk-codec.h"
+#include "rthunk-error.h"
+#include "rthunk-hash.h"
+#include "rthunk-node.h"
+#include "rthunk-type-private.h"
+#include "rthunk-type.h"
+#include "rthunk-value.h"
+#include "rthunk-wire.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireMissingDefinitions, g_object_unref)
+
+/* ---- inputs: values, and thunks by reference ---------------------------- */
+
+/* The thunk on another server that @value stands for, when @self's server
+ * fetches from that one and its type is known. */
+static RemoteHandle *
+fetchable_remote_handle (RthunkClient *self,
+                         RthunkValue  *value)
+{
+  RemoteHandle *handle = rthunk_client_remote_handle (value);
+
+  return handle != NULL && handle->client != self && handle->type != NULL &&
+         rthunk_client_fetches_from (self, handle->client->address)
+    ? handle : NULL;
+}
+
+/* A Binding of @name to @value. */
+static gboolean
+put_binding (GByteArray   *out,
+             const char   *name,
+             RthunkValue  *value,
+             GError      **error)
+{
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_string (out, name);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 2);
+  if (!rthunk_codec_put_value (out, value, G_MAXSIZE, error))
+    return FALSE;
+  rthunk_codec_put_stop (out);
+  return TRUE;
+}
+
+/* An input that is still being computed on this server travels as a
+ * reference to its thunk (promise pipelining): nothing waits for it. The
+ * Binding's value is one THUNK node. */
+static guint
+put_thunk_binding (GByteArray   *out,
+                   const char   *name,
+                   RemoteHandle *handle,
+                   gboolean      foreign)
+{
+  guint at;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_string (out, name);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 2);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 1);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
+  rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_THUNK);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 7);
+  at = out->len + 4;
+  rthunk_codec_put_binary (out, handle->id->data, handle->id->len);
+  /* another server holds it: name that one, and say what type it has */
+  if (foreign)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 8);
+      rthunk_codec_put_string (out, handle->client->address);
+    }
+  rthunk_codec_put_stop (out);          /* the ValueNode */
+  rthunk_codec_put_stop (out);          /* the Value */
+  if (foreign)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 3);
+      rthunk_codec_put_type (out, handle->type);
+    }
+  rthunk_codec_put_stop (out);
+  return at;                    /* where the thunk's id went */
+}
+
+/* ---- content-addressed definitions -------------------------------------- */
+
+/* A hasher of @forms (which may be NULL: no user function). Without
+ * forms nothing is ever hashed, and nothing is allocated. */
+void
+rthunk_client_def_hasher_init (DefHasher  *h,
+                               GHashTable *forms)
+{
+  gboolean some = forms != NULL && g_hash_table_size (forms) > 0;
+
+  h->forms = some ? forms : NULL;
+  h->hashes = some ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref)
+                   : NULL;
+  h->visiting = some ? g_hash_table_new (g_str_hash, g_str_equal) : NULL;
+  h->error = NULL;
+}
+
+void
+rthunk_client_def_hasher_clear (DefHasher *h)
+{
+  g_clear_pointer (&h->hashes, g_hash_table_unref);
+  g_clear_pointer (&h->visiting, g_hash_table_unref);
+  g_clear_error (&h->error);
+}
+
+static gboolean hash_named (DefHasher *h, const char *name);
+
+static gboolean
+resolve_definition (const char *name,
+                    guint8      hash[RTHUNK_HASH_LEN],
+                    gpointer    user_data)
+{
+  DefHasher *h = user_data;
+  GBytes *known;
+
+  if (h->forms == NULL || !g_hash_table_contains (h->forms, name) || !hash_named (h, name))
+    return FALSE;
+  known = g_hash_table_lookup (h->hashes, name);
+  memcpy (hash, g_bytes_get_data (known, NULL), RTHUNK_HASH_LEN);
+  return TRUE;
+}
+
+static gboolean
+hash_named (DefHasher  *h,
+            const char *name)
+{
+  guint8 hash[RTHUNK_HASH_LEN];
+  gboolean ok;
+
+  if (g_hash_table_contains (h->hashes, name))
+    return TRUE;
+  if (h->error != NULL)
+    return FALSE;
+  if (g_hash_table_contains (h->visiting, name))
+    {
+      g_set_error (&h->error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("“%s” is part of a mutual recursion: such definitions cannot be sent to a server"),
+                   name);
+      return FALSE;
+    }
+  g_hash_table_add (h->visiting, (gpointer) name);
+  ok = rthunk_hash_definition (g_hash_table_lookup (h->forms, name), resolve_definition, h, hash,
+                               h->error == NULL ? &h->error : NULL);
+  g_hash_table_remove (h->visiting, name);
+  if (!ok || h->error != NULL)
+    return FALSE;
+  g_hash_table_insert (h->hashes, g_strdup (name), g_bytes_new (hash, RTHUNK_HASH_LEN));
+  return TRUE;
+}
+
+/* The names of every definition @expr uses, transitively, each once, in an
+ * order where a definition comes after those it uses. */
+GPtrArray *
+rthunk_client_definition_closure (DefHasher   *h,
+                                  RthunkNode  *expr,
+                                  GError     **error)
+{
+  g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) direct = NULL;
+  g_autoptr(GQueue) todo = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+
+  /* no definitions: nothing to look for */
+  if (h->forms == NULL)
+    return g_steal_pointer (&order);
+  direct = rthunk_hash_collect_references (expr, resolve_definition, h);
+  todo = g_queue_new ();
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint k = 0; k < direct->len; k++)
+    g_queue_push_tail (todo, g_ptr_array_index (direct, k));
+  while (h->error == NULL && !g_queue_is_empty (todo))
+    {
+      const char *name = g_queue_pop_head (todo);
+      g_autoptr(GPtrArray) uses = NULL;
+
+      if (g_hash_table_contains (seen, name))
+        continue;
+      g_hash_table_add (seen, (gpointer) g_intern_string (name));
+      uses = rthunk_hash_collect_references (g_hash_table_lookup (h->forms, name), resolve_definition, h);
+      for (guint k = 0; k < uses->len; k++)
+        g_queue_push_tail (todo, (gpointer) g_intern_string (g_ptr_array_index (uses, k)));
+      g_ptr_array_insert (order, 0, g_strdup (name));
+    }
+  if (h->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&h->error));
+      return NULL;
+    }
+  return g_steal_pointer (&order);
+}
+
+static RthunkWireDefRef *
+def_ref (DefHasher  *h,
+         const char *name)
+{
+  GBytes *hash = g_hash_table_lookup (h->hashes, name);
+  RthunkWireDefRef *ref = g_object_new (RTHUNK_WIRE_TYPE_DEF_REF, "name", name, NULL);
+
+  rthunk_wire_set_bytes (&ref->hash, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN);
+  return ref;
+}
+
+/* The Definition message for @name: its form and the names it uses. */
+static RthunkWireDefinition *
+wire_definition (DefHasher  *h,
+                 const char *name)
+{
+  RthunkNode *form = g_hash_table_lookup (h->forms, name);
+  RthunkWireDefinition *def = g_object_new (RTHUNK_WIRE_TYPE_DEFINITION, NULL);
+  g_autoptr(GPtrArray) uses = rthunk_hash_collect_references (form, resolve_definition, h);
+  GBytes *hash = g_hash_table_lookup (h->hashes, name);
+
+  rthunk_wire_set_bytes (&def->hash, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN);
+  rthunk_wire_fill_ast (def->form, form, NULL);
+  for (guint k = 0; k < uses->len; k++)
+    g_ptr_array_add (def->uses, def_ref (h, g_ptr_array_index (uses, k)));
+  return def;
+}
+
+/* Sends the definitions the server said it lacks (with those of the
+ * closure that come before them, in order). */
+static gboolean
+put_missing (RthunkClient                 *self,
+             RthunkConn                   *conn,
+             DefHasher                    *h,
+             GPtrArray                    *closure,
+             RthunkWireMissingDefinitions *missing,
+             GError                      **error)
+{
+  g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  gint32 added = 0;
+
+  for (guint k = 0; k < closure->len; k++)
+    {
+      const char *name = g_ptr_array_index (closure, k);
+      GBytes *hash = g_hash_table_lookup (h->hashes, name);
+
+      for (guint m = 0; m < missing->hashes->len; m++)
+        {
+          GByteArray *wanted = g_ptr_array_index (missing->hashes, m);
+
+          if (wanted != NULL && wanted->len == RTHUNK_HASH_LEN &&
+              memcmp (wanted->data, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN) == 0)
+            {
+              g_ptr_array_add (defs, wire_definition (h, name));
+              break;
+            }
+        }
+    }
+  if (defs->len == 0)
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
+                        _("server %s asked for definitions this client never named"),
+                        self->address), FALSE;
+  if (!rthunk_wire_remote_execution_service_if_put_definitions (conn->stub, &added, defs, auth,
+                                                                &invalid, &denied, &call_error))
+    return rthunk_client_call_failed (self, conn, call_error,
+                                      invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  g_mutex_lock (&self->lock);
+  self->definitions_sent += defs->len;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* An input as the checker sees it: its name and type. */
+typedef struct
+{
+  const char *name;
+  RthunkType *type;
+} Bound;
+
+static void
+bound_clear (Bound *bound)
+{
+  rthunk_type_unref (bound->type);
+}
+
+static void
+bound_add (GArray     *bound,
+           const char *name,
+           RthunkType *type)
+{
+  Bound b = { name, rthunk_type_ref (type) };
+
+  g_array_append_val (bound, b);
+}
+
+/* An input that is a thunk of this client's server, in a prepared request:
+ * its name, its type and where its id is. */
+typedef struct
+{
+  char *name;
+  RthunkType *type;
+  guint at;
+} PreparedInput;
+
+static void
+prepared_input_clear (gpointer data)
+{
+  PreparedInput *input = data;
+
+  g_free (input->name);
+  g_clear_pointer (&input->type, rthunk_type_unref);
+}
+
+/* The last request whose inputs were all thunks of this client's server
+ * (a chain's link, a map's call of a pending value): another one of the
+ * same tree, with thunks of the same types, is the same bytes but for
+ * those thunks' ids — no check, no key, no memo lookup. */
+typedef struct _Prepared
+{
+  RthunkNode *expr;
+  RthunkCatalog *catalog;
+  RthunkType *type;
+  GByteArray *fields;           /* what rthunk_client_build_request() wrote */
+  GArray *inputs;               /* PreparedInput, their ids in fields */
+} Prepared;
+
+void
+rthunk_client_prepared_free (Prepared *prepared)
+{
+  rthunk_node_unref (prepared->expr);
+  g_object_unref (prepared->catalog);
+  rthunk_type_unref (prepared->type);
+  g_byte_array_unref (prepared->fields);
+  g_array_unref (prepared->inputs);
+  g_free (prepared);
+}
+
+/* Writes the prepared request's fields for @expr with @inputs to @out, if
+ * it is one: the same tree and catalog, and inputs that are all thunks of
+ * this server, of the same names and types. */
+static gboolean
+prepared_request (RthunkClient   *self,
+                  RthunkCatalog  *catalog,
+                  RthunkNode     *expr,
+                  GHashTable     *inputs,
+                  GByteArray     *out,
+                  RthunkType    **type)
+{
+  Prepared *p;
+  guint start = out->len;
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  p = self->prepared;
+  ok = p != NULL && p->expr == expr && p->catalog == catalog && inputs != NULL &&
+       g_hash_table_size (inputs) == p->inputs->len;
+  if (ok)
+    g_byte_array_append (out, p->fields->data, p->fields->len);
+  for (guint k = 0; ok && k < p->inputs->len; k++)
+    {
+      const PreparedInput *input = &g_array_index (p->inputs, PreparedInput, k);
+      RthunkValue *value = g_hash_table_lookup (inputs, input->name);
+      RemoteHandle *handle = value != NULL ? rthunk_client_own_remote_handle (self, value) : NULL;
+
+      ok = handle != NULL && handle->type == input->type && handle->id->len == RTHUNK_CLIENT_ID_LEN;
+      if (ok)
+        memcpy (out->data + start + input->at, handle->id->data, RTHUNK_CLIENT_ID_LEN);
+    }
+  if (ok)
+    *type = rthunk_type_ref (p->type);
+  else
+    g_byte_array_set_size (out, start);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* Keeps the request @fields (@len bytes) of @expr as the prepared one;
+ * @inputs (PreparedInput, taken) says where its thunks' ids are. */
+static void
+prepare_request (RthunkClient  *self,
+                 RthunkNode    *expr,
+                 RthunkCatalog *catalog,
+                 RthunkType    *type,
+                 const guint8  *fields,
+                 guint          len,
+                 GArray        *inputs)
+{
+  Prepared *p = g_new0 (Prepared, 1);
+
+  p->expr = rthunk_node_ref (expr);
+  p->catalog = g_object_ref (catalog);
+  p->type = rthunk_type_ref (type);
+  p->fields = g_byte_array_sized_new (len);
+  g_byte_array_append (p->fields, fields, len);
+  p->inputs = inputs;
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->prepared, rthunk_client_prepared_free);
+  self->prepared = p;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Writes the Binding of each input to @bindings, its type to @bound and
+ * its "NAME=TYPE" to @input_types, one for each Binding; and, for each
+ * thunk of this client's server, where its id went in @thunks
+ * (PreparedInput). */
+static gboolean
+bind_inputs (RthunkClient   *self,
+             GHashTable     *inputs,
+             GByteArray     *bindings,
+             GArray         *bound,
+             GPtrArray      *input_types,
+             GArray         *thunks,
+             GError        **error)
+{
+  GHashTableIter iter;
+  gpointer name, value;
+  guint next_var = 0;
+
+  if (inputs == NULL)
+    return TRUE;
+  g_hash_table_iter_init (&iter, inputs);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      RemoteHandle *handle = rthunk_client_own_remote_handle (self, value);
+      RemoteHandle *foreign = handle == NULL ? fetchable_remote_handle (self, value) : NULL;
+      g_autoptr(RthunkValue) forced = NULL;
+      g_autoptr(RthunkType) input_type = NULL;
+
+      if ((handle != NULL && handle->type != NULL) || foreign != NULL)
+        {
+          PreparedInput thunk = { g_strdup (name), rthunk_type_ref (handle != NULL ? handle->type : foreign->type), 0 };
+
+          thunk.at = put_thunk_binding (bindings, name, handle != NULL ? handle : foreign, foreign != NULL);
+          bound_add (bound, name, thunk.type);
+          g_ptr_array_add (input_types, rthunk_client_typed_name (name, thunk.type));
+          if (foreign == NULL && handle->id->len == RTHUNK_CLIENT_ID_LEN)
+            g_array_append_val (thunks, thunk);
+          else
+            prepared_input_clear (&thunk);
+          continue;
+        }
+      forced = rthunk_value_force (value, error);
+      if (forced == NULL || (input_type = rthunk_type_of_value (forced, &next_var, error)) == NULL)
+        return FALSE;
+      bound_add (bound, name, input_type);
+      if (!put_binding (bindings, name, forced, error))
+        return FALSE;
+      g_ptr_array_add (input_types, rthunk_client_typed_name (name, input_type));
+    }
+  return TRUE;
+}
+
+/* Checks, with the inputs @bound, the definitions of @closure, then
+ * @expr: its type, and its Ast with the type of every node. */
+static GBytes *
+check_expression (RthunkCatalog  *catalog,
+                  GArray         *bound,
+                  DefHasher      *h,
+                  GPtrArray      *closure,
+                  RthunkNode     *expr,
+                  RthunkType    **type,
+                  GError        **error)
+{
+  g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
+  g_autoptr(GHashTable) node_types = NULL;
+  GByteArray *ast;
+
+  rthunk_checker_set_remote_allowed (checker, FALSE);
+  for (guint k = 0; k < bound->len; k++)
+    {
+      Bound *b = &g_array_index (bound, Bound, k);
+
+      rthunk_checker_bind (checker, b->name, b->type);
+    }
+  for (guint k = 0; k < closure->len; k++)
+    {
+      const char *def_name = g_ptr_array_index (closure, k);
+      g_autoptr(RthunkType) def_type = NULL;
+
+      /* the type a definition has on the server: checked by a checker that
+       * knows the definitions it uses */
+      if ((def_type = rthunk_checker_check (checker, g_hash_table_lookup (h->forms, def_name), error)) == NULL)
+        return NULL;
+    }
+  if ((*type = rthunk_checker_check_typed (checker, expr, &node_types, error)) == NULL)
+    return NULL;
+  ast = g_byte_array_new ();
+  rthunk_codec_put_ast (ast, expr, node_types);
+  return g_byte_array_free_to_bytes (ast);
+}
+
+/* The fields of an EvalRequest but its thunk id: the Ast, the @n_bindings
+ * Bindings in @bindings, a DefRef for each name of @closure, and the
+ * options. Returns where in @out the Bindings begin. */
+static guint
+put_request_fields (GByteArray *out,
+                    GBytes     *ast,
+                    GByteArray *bindings,
+                    guint       n_bindings,
+                    DefHasher  *h,
+                    GPtrArray  *closure,
+                    gboolean    by_reference)
+{
+  guint at = 0;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 1);
+  g_byte_array_append (out, g_bytes_get_data (ast, NULL), g_bytes_get_size (ast));
+  if (n_bindings > 0)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 2);
+      rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, n_bindings);
+      at = out->len;
+      g_byte_array_append (out, bindings->data, bindings->len);
+    }
+  if (closure->len > 0)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 3);
+      rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, closure->len);
+      for (guint k = 0; k < closure->len; k++)
+        {
+          const char *name = g_ptr_array_index (closure, k);
+
+          rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+          rthunk_codec_put_string (out, name);
+          rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 2);
+          rthunk_codec_put_binary (out, g_bytes_get_data (g_hash_table_lookup (h->hashes, name), NULL),
+                                   RTHUNK_HASH_LEN);
+          rthunk_codec_put_stop (out);
+        }
+    }
+  if (by_reference)
+    {
+      /* EvalOptions { 5: byReference = true } */
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 4);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_BOOL, 5);
+      rthunk_codec_put_u8 (out, 1);
+      rthunk_codec_put_stop (out);
+    }
+  return at;
+}
+
+/* Checks @expr against the server's catalog, with @inputs bound, and
+ * writes the fields of its EvalRequest to @out, but the thunk id and the
+ * end of the struct, which are the caller's. */
+gboolean
+rthunk_client_build_request (RthunkClient  *self,
+                             RthunkCatalog *catalog,
+                             RthunkNode    *expr,
+                             GHashTable    *inputs,
+                             DefHasher     *h,
+                             GPtrArray     *closure,
+                             gboolean       by_reference,
+                             GByteArray    *out,
+                             RthunkType   **out_type,
+                             GError       **error)
+{
+  g_autoptr(GByteArray) bindings = NULL;
+  g_autoptr(GArray) bound = NULL;
+  g_autoptr(GPtrArray) input_types = NULL;
+  g_autoptr(GArray) thunks = NULL;
+  g_autoptr(GBytes) ast = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  g_autofree char *key = NULL;
+  gboolean preparable = closure->len == 0 && !by_reference;
+  guint start = out->len, at;
+
+  if (preparable && prepared_request (self, catalog, expr, inputs, out, out_type))
+    return TRUE;
+  bindings = g_byte_array_sized_new (128);
+  bound = g_array_new (FALSE, FALSE, sizeof (Bound));
+  g_array_set_clear_func (bound, (GDestroyNotify) bound_clear);
+  input_types = g_ptr_array_new_with_free_func (g_free);
+  thunks = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
+  g_array_set_clear_func (thunks, prepared_input_clear);
+  if (!bind_inputs (self, inputs, bindings, bound, input_types, thunks, error))
+    return FALSE;
+  /* the memo is for expressions that call no user function */
+  if (closure->len == 0)
+    key = rthunk_client_checked_key (self, expr, input_types);
+  if (key == NULL || !rthunk_client_checked_lookup (self, key, expr, catalog, &ast, &type))
+    {
+      if ((ast = check_expression (catalog, bound, h, closure, expr, &type, error)) == NULL)
+        return FALSE;
+      if (key != NULL)
+        rthunk_client_checked_store (self, g_steal_pointer (&key), expr, catalog, ast, type);
+    }
+  at = put_request_fields (out, ast, bindings, input_types->len, h, closure, by_reference);
+  if (preparable && input_types->len > 0 && thunks->len == input_types->len)
+    {
+      /* the ids' places in the fields, not in the bindings */
+      for (guint k = 0; k < thunks->len; k++)
+        g_array_index (thunks, PreparedInput, k).at += at - start;
+      prepare_request (self, expr, catalog, type, out->data + start, out->len - start, g_steal_pointer (&thunks));
+    }
+  *out_type = g_steal_pointer (&type);
+  return TRUE;
+}
+
+/* Sends the submitEvalRequest @message, sending the definitions the server
+ * asks for. */
+static ThunkReport *
+submit_with_definitions (RthunkClient  *self,
+                         RthunkConn    *conn,
+                         GByteArray    *message,
+                         DefHasher     *h,
+                         GPtrArray     *closure,
+                         GError       **error)
+{
+  for (guint attempt = 0; attempt < 4; attempt++)
+    {
+      g_autoptr(RthunkWireMissingDefinitions) missing = NULL;
+      g_autoptr(GPtrArray) reports = rthunk_client_call_for_reports (self, conn, message,
+                                                                     &rthunk_client_reply_submit_eval, &missing, error);
+
+      if (reports != NULL)
+        return g_ptr_array_steal_index (reports, 0);
+      if (missing == NULL || !put_missing (self, conn, h, closure, missing, error))
+        return NULL;
+    }
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
+               _("server %s kept asking for definitions"), self->address);
+  return NULL;
+}
+
+/* The value a submission answered: finished inline, or pending. */
+static RthunkValue *
+submitted_value (RthunkClient  *self,
+                 ThunkReport   *report,
+                 RthunkType    *type,
+                 gboolean       by_reference,
+                 GError       **error)
+{
+  if (report->id->len == 0 || report->id->len > 64)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
+                   self->address);
+      return NULL;
+    }
+  /* a remote reference is one even when it finished at once */
+  if (report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
+      (!by_reference || report->state > RTHUNK_WIRE_THUNK_STATE_DONE))
+    return rthunk_client_report_outcome (report, error);
+  return rthunk_client_new_pending (self, report->id, type, by_reference);
+}
+
+RthunkValue *
+rthunk_client_submit_run (RthunkClient  *self,
+                          RthunkNode    *expr,
+                          GHashTable    *inputs,
+                          GHashTable    *definitions,
+                          gboolean       by_reference,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autoptr(GByteArray) message = rthunk_client_message_begin (rthunk_client_reply_submit_eval.method);
+  g_autoptr(ThunkReport) report = NULL;
+  g_autoptr(RthunkCatalog) catalog = NULL;
+  g_autoptr(GPtrArray) closure = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  g_auto(DefHasher) h = { NULL, };
+  RthunkCall call;
+
+  if ((catalog = rthunk_client_dup_catalog (self)) == NULL &&
+      (!rthunk_client_connect_run (self, FALSE, cancellable, error) ||
+       (catalog = rthunk_client_dup_catalog (self)) == NULL))
+    return NULL;
+  rthunk_client_def_hasher_init (&h, definitions);
+  rthunk_codec_put_field (message, RTHUNK_CODEC_STRUCT, 1);
+  if ((closure = rthunk_client_definition_closure (&h, expr, error)) == NULL ||
+      !rthunk_client_build_request (self, catalog, expr, inputs, &h, closure, by_reference, message, &type, error))
+    return NULL;
+  rthunk_codec_put_stop (message);      /* the EvalRequest */
+  rthunk_client_message_end (self, message, 2);
+  /* what was queued goes first (rthunk_client_begin_call() settles it): this request
+   * may name those thunks */
+  if (!rthunk_client_begin_call (self, &call, cancellable, error))
+    return NULL;
+  report = submit_with_definitions (self, call.conn, message, &h, closure, error);
+  if (!rthunk_call_end (&call, report != NULL, error))
+    return NULL;
+  return submitted_value (self, report, type, by_reference, error);
+}
+
+/**
+ * rthunk_client_submit:
+ * @client: a connected client
+ * @expr: the expression to evaluate on the server
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   @expr reads, sent along with it
+ * @error: return location for a #GError
+ *
+ * Same as rthunk_client_submit_full() with no definitions.
+ *
+ * Returns: (transfer full) (nullable): the value, possibly pending, or
+ *   %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_client_submit (RthunkClient  *client,
+                      RthunkNode    *expr,
+                      GHashTable    *inputs,
+                      GError       **error)
+{
+  return rthunk_client_submit_full (client, expr, inputs, NULL, error);
+}
+
+/**
+ * rthunk_client_submit_full:
+ * @client: a connected client
+ * @expr: the expression to evaluate on the server
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   @expr reads, sent along with it
+ * @definitions: (nullable) (element-type utf8 RthunkNode): the `defn` forms
+ *   of the user functions @expr may call, by name
+ * @error: return location for a #GError
+ *
+ * Type-checks @expr against the server's catalog, submits the typed AST and
+ * returns at once: with the value when the server finished within its
+ * inline budget, else with a pending value that forcing (or
+ * rthunk_value_force()) waits for. The user functions @expr calls travel by
+ * content address: the request names their hashes, and when the server
+ * answers that it lacks some, they are sent with putDefinitions and the
+ * request is made again.
+ *
+ * Returns: (transfer full) (nullable): the value, possibly pending, or
+ *   %NULL with @error set
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_client_submit_full (RthunkClient  *client,
+                           RthunkNode    *expr,
+                           GHashTable    *inputs,
+                           GHashTable    *definitions,
+                           GError       **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (expr != NULL, NULL);
+
+  return rthunk_client_submit_run (client, expr, inputs, definitions, FALSE, NULL, error);
+}
+
+/**
+ * rthunk_client_submit_reference:
+ * @client: a connected client
+ * @expr: the expression to evaluate on the server
+ * @inputs: (nullable) (element-type utf8 RthunkValue): values of the names
+ *   @expr reads, sent along with it
+ * @definitions: (nullable) (element-type utf8 RthunkNode): the `defn` forms
+ *   of the user functions @expr may call, by name
+ * @error: return location for a #GError
+ *
+ * Like rthunk_client_submit_full(), but the result stays on the server
+ * (`(remote :ref …)`): what comes back is a remote reference (see
+ * rthunk_value_new_reference()), even when the server finished at once.
+ * Sent to the same server in another expression it travels as a reference
+ * to the thunk, and the value is used in place; rthunk_value_force()
+ * fetches it.
+ *
+ * Returns: (transfer full) (nullable): a remote reference, or %NULL with
+ *   @error set (also when the evaluation failed before the answer)
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_client_submit_reference (RthunkClient  *client,
+                                RthunkNode    *expr,
+                                GHashTable    *inputs,
+                                GHashTable    *definitions,
+                                GError       **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (expr != NULL, NULL);
+
+  return rthunk_client_submit_run (client, expr, inputs, definitions, TRUE, NULL, error);
+}
+
+/**
+ * rthunk_client_get_definitions_sent:
+ * @client: a client
+ *
+ * Returns: how many definitions this client has sent with putDefinitions
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_client_get_definitions_sent (RthunkClient *client)
+{
+  guint sent;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
+
+  g_mutex_lock (&client->lock);
+  sent = client->definitions_sent;
+  g_mutex_unlock (&client->lock);
+  return sent;
+}
+
+/* ---- putDefinitions ---------------------------------------------------- */
+
+gint
+rthunk_client_put_definitions_run (RthunkClient  *self,
+                                   GHashTable    *definitions,
+                                   GCancellable  *cancellable,
+                                   GError       **error)
+{
+  g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
+  g_auto(DefHasher) h = { NULL, };
+  RthunkWireInvalidRequest *invalid = NULL;
+  RthunkWireNotAuthorized *denied = NULL;
+  GError *call_error = NULL;
+  GHashTableIter iter;
+  gpointer name;
+  gint32 added = 0;
+  RthunkCall call;
+  gboolean ok;
+
+  rthunk_client_def_hasher_init (&h, definitions);
+  g_hash_table_iter_init (&iter, definitions);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      if (!hash_named (&h, name))
+        {
+          if (h.error != NULL)
+            g_propagate_error (error, g_steal_pointer (&h.error));
+          else
+            g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                         _("“%s” is not a definition that can be sent"), (const char *) name);
+          return -1;
+        }
+      g_ptr_array_add (defs, wire_definition (&h, name));
+    }
+  if (!rthunk_client_begin_call (self, &call, cancellable, error))
+    return -1;
+  ok = rthunk_wire_remote_execution_service_if_put_definitions (call.conn->stub, &added, defs, auth,
+                                                                &invalid, &denied, &call_error);
+  if (!ok)
+    rthunk_client_call_failed (self, call.conn, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
+                               error);
+  if (!rthunk_call_end (&call, ok, error))
+    return -1;
+  g_mutex_lock (&self->lock);
+  self->definitions_sent += defs->len;
+  g_mutex_unlock (&self->lock);
+  return MAX (added, 0);
+}
+
+/**
+ * rthunk_client_put_definitions:
+ * @client: a client
+ * @definitions: (element-type utf8 RthunkNode): `defn` forms by name; the
+ *   definitions they use must be among them
+ * @error: return location for a #GError
+ *
+ * Calls putDefinitions with every definition of @definitions, each under
+ * its content address. Submissions send the definitions they need by
+ * themselves; this is for sending them ahead.
+ *
+ * Returns: how many the server had not stored yet, or -1 with @error set
+ *
+ * Since: 0.1
+ */
+gint
+rthunk_client_put_definitions (RthunkClient  *client,
+                               GHashTable    *definitions,
+                               GError       **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), -1);
+  g_return_val_if_fail (definitions != NULL, -1);
+
+  return rthunk_client_put_definitions_run (client, definitions, NULL, error);
+}
