@@ -1,4 +1,10 @@
-/* rthunk-request-memo.c — the memo of checked requests */
+/* rthunk-decode-memo.c — the server's memo: checked trees by Ast bytes
+ *
+ * The decoding side of the two memos by shape: a request's Ast bytes, with
+ * the slots of its literals zeroed, and its inputs' types key the checked
+ * tree of the first such request. Its counterpart in the client,
+ * rthunk-encode-memo.c, goes the other way: from a tree to Ast bytes.
+ */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,13 @@
-/* rthunk-client-memo.c — the memo of checked expressions, by shape */
+/* rthunk-encode-memo.c — the client's memo: encoded Asts by tree shape
+ *
+ * The encoding side of the two memos by shape. The client keys a checked
+ * expression's tree by its shape (kinds, texts, lengths; not its literals'
+ * values) and the types of its inputs, and keeps the encoded, typed Ast of
+ * the first such tree with the offsets of its literals: another tree of
+ * that shape is encoded by a copy and writes into those offsets, without a
+ * check. Its counterpart on the server, rthunk-decode-memo.c, goes the
+ * other way: from Ast bytes to a checked tree.
+ */
 #include "config.h"
 
 #include <string.h>
