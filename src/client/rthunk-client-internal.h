@@ -5,7 +5,7 @@
  * and catalog), rthunk-client-call.c (a call on a connection, its message
  * and frame), rthunk-client-report.c (what the replies say of thunks),
  * rthunk-client-request.c (EvalRequests, their inputs and definitions),
- * rthunk-client-memo.c (checked expressions, by shape),
+ * rthunk-encode-memo.c (checked expressions, by shape),
  * rthunk-client-await.c (pending values, and waiting for thunks) and
  * rthunk-client-queue.c (queued submissions, frames in flight). They
  * share the struct and the helpers below; the files of the rest of the
@@ -232,7 +232,7 @@ gboolean   rthunk_client_build_request      (RthunkClient  *self,
                                              GError       **error);
 void       rthunk_client_prepared_free      (struct _Prepared *prepared);
 
-/* ---- the memo of checked expressions (rthunk-client-memo.c) --------------- */
+/* ---- the memo of checked expressions (rthunk-encode-memo.c) --------------- */
 
 void     rthunk_client_checked_free   (gpointer        data);
 char    *rthunk_client_typed_name     (const char     *name,

@@ -1,7 +1,7 @@
 /* rthunk-handler-private.h — what the handler's files share (private)
  *
  * The handler family: rthunk-handler.c (the IDL methods),
- * rthunk-fast-path.c, rthunk-handler-submit.c, rthunk-request-memo.c,
+ * rthunk-fast-path.c, rthunk-handler-submit.c, rthunk-decode-memo.c,
  * rthunk-handler-defs.c, rthunk-peer-fetch.c, rthunk-worker-pool.c and
  * rthunk-server-state.c. Not installed.
  */
@@ -38,7 +38,7 @@ G_BEGIN_DECLS
 /* a counter of RthunkServerState, bumped */
 #define COUNT(counter) __atomic_fetch_add (&(counter), 1, __ATOMIC_RELAXED)
 
-/* A request's tree checked: its type and purity (rthunk-request-memo.c). */
+/* A request's tree checked: its type and purity (rthunk-decode-memo.c). */
 typedef struct _RthunkChecked RthunkChecked;
 void rthunk_handler_checked_unref (RthunkChecked *checked);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkChecked, rthunk_handler_checked_unref)
@@ -54,7 +54,7 @@ struct _RthunkChecked           /* in a GLib atomic rc box */
   guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key, if closed */
 };
 
-/* A shape the memo keeps (rthunk-request-memo.c). */
+/* A shape the memo keeps (rthunk-decode-memo.c). */
 struct _RthunkRequestShape      /* in a GLib atomic rc box */
 {
   RthunkChecked *checked;       /* the template: its tree, type and purity */
@@ -145,7 +145,7 @@ void rthunk_handler_submit_one (RthunkServerState   *state,
                                 const RthunkRequest *request,
                                 RthunkSubmission    *out);
 
-/* rthunk-request-memo.c */
+/* rthunk-decode-memo.c */
 RthunkChecked *rthunk_handler_checked_new (RthunkNode *expr,
                                            RthunkType *type,
                                            gboolean    pure,
