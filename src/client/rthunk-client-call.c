@@ -3,6 +3,18 @@
  * What every call carries (the token), how a failed call becomes one
  * GError, and the hot calls' messages: written as bytes, sent as one frame,
  * their reply's frame received (rthunk-client-report.c reads it).
+ *
+ * The last request whose inputs were all thunks of the client's server is
+ * kept with where their ids are, so another submission of the same tree
+ * with thunks of the same types — a chain's next link — is those bytes
+ * with its own ids written in. The reply's RemoteThunks or VarConts are
+ * read into one ThunkReport that submit, the queue's flush, forcing and
+ * rthunk_client_await_many() all read. A reply the codec does not expect —
+ * an exception, an EXCEPTION message, another seqid, a value it refuses —
+ * is left in the connection's transport for the generated recv function,
+ * which validates it on its first read and answers as it always did
+ * (MissingDefinitions then putDefinitions and a retry, TypeFailure,
+ * Overloaded, NotAuthorized).
  */
 #include "config.h"
 

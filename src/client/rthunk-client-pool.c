@@ -4,6 +4,14 @@
  * call. Cancelling a call shuts its socket down, which wakes a blocked
  * send or receive at once; such a connection, like any that saw an error,
  * is closed when the call ends, never reused half-read.
+ *
+ * At most `max-connections` (default 4); a call holds one alone, so
+ * threads and async calls proceed at once. Errors name the server:
+ * CONNECTION refused, TIMEOUT, CONNECTION_LOST when it died mid-call. A
+ * connection idle for 50 ms or more that the server dropped is noticed
+ * before it is reused; one idle for less is taken without a poll(). Both
+ * ends set TCP_NODELAY: frames sent back to back, and their replies,
+ * waited for delayed acknowledgements without it.
  */
 #include "config.h"
 

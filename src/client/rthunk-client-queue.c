@@ -4,6 +4,15 @@
  * submissions go out in submitBatch frames, written while the replies of
  * the frames before them are read, and rthunk_client_flush() waits for
  * every reply. rthunk_client_submit_batch() is made of these.
+ *
+ * Each time RTHUNK_CLIENT_SEND_AT (64) submissions are queued they leave
+ * in a submitBatch frame on a connection kept for the frames in flight,
+ * without waiting for the reply, so the server works on a burst while it
+ * is made; rthunk_client_flush() sends the rest in frames of up to 1000 and
+ * reads every reply in order. Any other call settles the frames in flight
+ * first — it may name those thunks, and they may hold the pool's last
+ * connection; a connection lost with frames in flight fails each of their
+ * submissions.
  */
 #include "config.h"
 

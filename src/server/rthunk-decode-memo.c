@@ -4,6 +4,12 @@
  * the slots of its literals zeroed, and its inputs' types key the checked
  * tree of the first such request. Its counterpart in the client,
  * rthunk-encode-memo.c, goes the other way: from a tree to Ast bytes.
+ *
+ * A request of a known shape gets the template's tree with its own literals
+ * put in, and the template's type, purity and, when it is the same bytes
+ * and closed, its cache key (docs/protocol.md). Each connection's thread
+ * keeps the last Ast it found in the memo: the same bytes again cost a
+ * comparison, not the walk and the lookup.
  */
 #include "config.h"
 

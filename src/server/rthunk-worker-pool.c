@@ -3,6 +3,15 @@
  * Workers (and a connection's thread, for a short pure thunk) evaluate a
  * thunk with the checker and evaluator their thread keeps, bind the thunks
  * it waits for, and publish its outcome.
+ *
+ * Each thread reuses one checker (borrowed only when the memo misses) and
+ * one evaluator, which keeps the code of the last form it compiled and runs
+ * it again for the same tree (the decode memo gives every request of one
+ * shape and literals the same tree; the code is compiled again if a name
+ * it looked up, such as a shadowed `+`, is bound otherwise now). A thunk's
+ * GCancellable is made only when a worker runs it: an inline evaluation is
+ * a few steps in the connection's thread, and a cancel that comes first is
+ * kept in the entry.
  */
 #include "config.h"
 
