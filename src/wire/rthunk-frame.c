@@ -26,6 +26,8 @@
 #include <thrift/c_glib/protocol/thrift_protocol.h>
 
 #include "rthunk-frame.h"
+#include "rthunk-budget.h"
+#include "rthunk-error.h"
 
 #define FRAME_HEADER_BYTES 4
 
@@ -781,25 +783,73 @@ rthunk_frame_read (int       fd,
  *
  * Since: 0.1
  */
-static GBytes *
-read_frame (int       fd,
-            gsize     max_bytes,
-            guint     budget_ms,
-            gboolean  validate,
-            GError  **error)
+/* A frame body charged to a memory budget: freeing it releases the charge. */
+typedef struct
 {
-  g_autofree guint8 *body = NULL;
+  RthunkBudget *budget;
+  gsize length;
+  guint8 data[];
+} ChargedBody;
+
+static void
+charged_body_free (gpointer data)
+{
+  ChargedBody *body = data;
+
+  rthunk_budget_release (body->budget, body->length + sizeof *body);
+  g_free (body);
+}
+
+/* Room for a body of @length bytes, charged to @budget (if any) before
+ * it is allocated; NULL with @error set when the budget has none. */
+static guint8 *
+alloc_body (RthunkBudget  *budget,
+            gint32         length,
+            ChargedBody  **charged,
+            GError       **error)
+{
+  *charged = NULL;
+  if (budget == NULL)
+    return g_malloc ((gsize) length);
+  if (!rthunk_budget_charge (budget, (guint64) length + sizeof (ChargedBody)))
+    {
+      g_autoptr(GError) refused = NULL;
+
+      rthunk_budget_set_error (budget, &refused, RTHUNK_ERROR_OVERLOADED, _("a frame"), (guint64) length);
+      g_set_error_literal (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE, refused->message);
+      return NULL;
+    }
+  *charged = g_malloc (sizeof (ChargedBody) + (gsize) length);
+  (*charged)->budget = budget;
+  (*charged)->length = (gsize) length;
+  return (*charged)->data;
+}
+
+static GBytes *
+read_frame (int            fd,
+            gsize          max_bytes,
+            guint          budget_ms,
+            gboolean       validate,
+            RthunkBudget  *memory,
+            GError       **error)
+{
+  ChargedBody *charged = NULL;
+  g_autoptr(GBytes) message = NULL;
   FrameClock clock = { budget_ms, 0 };
+  guint8 *body;
   gint32 length;
   gsize got;
 
   if (max_bytes == 0)
     max_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
   if (!read_header (fd, &length, &clock, error)
-      || !check_frame_length (length, max_bytes, error))
+      || !check_frame_length (length, max_bytes, error)
+      || (body = alloc_body (memory, length, &charged, error)) == NULL)
     return NULL;
-
-  body = g_malloc ((gsize) length);
+  /* owned by the GBytes from now on, whatever happens */
+  message = charged != NULL
+    ? g_bytes_new_with_free_func (body, (gsize) length, charged_body_free, charged)
+    : g_bytes_new_take (body, (gsize) length);
   if (!read_fully (fd, body, (gsize) length, &got, &clock, error))
     return NULL;
   if (got < (gsize) length)
@@ -811,7 +861,7 @@ read_frame (int       fd,
     }
   if (validate && !rthunk_frame_validate (body, (gsize) length, RTHUNK_FRAME_MAX_DEPTH, error))
     return NULL;
-  return g_bytes_new_take (g_steal_pointer (&body), (gsize) length);
+  return g_steal_pointer (&message);
 }
 
 GBytes *
@@ -823,7 +873,7 @@ rthunk_frame_read_within (int       fd,
   g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return read_frame (fd, max_bytes, budget_ms, TRUE, error);
+  return read_frame (fd, max_bytes, budget_ms, TRUE, NULL, error);
 }
 
 /* sendmsg() for MSG_NOSIGNAL on sockets; writev() for pipes and files. */
@@ -965,6 +1015,7 @@ struct _RthunkFrameTransport
   gboolean         memory_mode;
   gsize            max_frame_bytes;
   guint            frame_budget_ms; /* whole-frame deadline; 0: none */
+  RthunkBudget    *memory;         /* (nullable) charged for frames read */
 
   GBytes          *input;          /* the message being decoded, or NULL */
   gsize            input_pos;
@@ -1426,7 +1477,8 @@ rthunk_frame_transport_receive (RthunkFrameTransport  *self,
     }
   if (self->fd < 0)
     return set_closed_error (error);
-  message = read_frame (self->fd, self->max_frame_bytes, self->frame_budget_ms, !self->check_on_read, error);
+  message = read_frame (self->fd, self->max_frame_bytes, self->frame_budget_ms, !self->check_on_read,
+                        self->memory, error);
   if (message == NULL)
     return FALSE;
   load_message (self, message);
@@ -1553,4 +1605,26 @@ rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
   g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
 
   self->frame_budget_ms = budget_ms;
+}
+
+/**
+ * rthunk_frame_transport_set_memory_budget:
+ * @self: a transport with a descriptor
+ * @budget: (nullable): a memory budget that outlives every frame read
+ *
+ * Charges @budget for each frame received, when its header arrives and
+ * before its body is allocated, until the frame is freed. A frame the
+ * budget has no room for is refused with %RTHUNK_FRAME_ERROR_TOO_LARGE
+ * ("server memory budget reached: …"), and the connection should be
+ * closed.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_frame_transport_set_memory_budget (RthunkFrameTransport *self,
+                                          RthunkBudget         *budget)
+{
+  g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
+
+  self->memory = budget;
 }
