@@ -59,7 +59,7 @@ insert (RthunkLru *lru,
   guint8 key[RTHUNK_HASH_LEN];
 
   key_of (key, n);
-  g_assert_true (rthunk_lru_insert (lru, key, item, bytes));
+  g_assert_cmpint (rthunk_lru_insert (lru, key, item, bytes), ==, RTHUNK_LRU_ADDED);
 }
 
 /* The count bound drops the least recently used: a lookup refreshes. */
@@ -80,7 +80,7 @@ test_count (void)
   g_assert_cmpint (items[1].refs, ==, 0);
   g_assert_cmpint (items[0].refs, ==, 1);
   key_of (key, 0);
-  g_assert_false (rthunk_lru_insert (lru, key, &items[0], 10));   /* already there */
+  g_assert_cmpint (rthunk_lru_insert (lru, key, &items[0], 10), ==, RTHUNK_LRU_PRESENT);   /* already there */
   g_assert_cmpint (items[0].refs, ==, 1);
   rthunk_lru_free (lru);
   for (guint k = 0; k < 4; k++)

@@ -63,6 +63,8 @@ rthunk_value_peek_length (const RthunkValue *value)
 RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
                                              gsize   n_items);
 
+gsize rthunk_value_measure (RthunkValue *value);
+
 /* rthunk_value_ref() without the checks, for hot paths. */
 static inline RthunkValue *
 rthunk_value_ref_fast (RthunkValue *value)

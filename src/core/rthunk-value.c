@@ -822,3 +822,31 @@ rthunk_value_table_map (GHashTable      *values,
     g_hash_table_insert (out, g_strdup (name), rthunk_value_ref (swap (value, user_data)));
   return out;
 }
+
+/* What @value really holds in memory, in bytes: the value itself, a
+ * string's text, a list's unboxed ints and its boxed items (made by
+ * rthunk_value_get_item(), which this never calls: measuring a list of a
+ * million ints must not box them). Shared values count in full each time
+ * they appear. Values nest at most a few hundred deep (evaluation and the
+ * wire bound them). */
+gsize
+rthunk_value_measure (RthunkValue *value)
+{
+  RthunkValue **items;
+  gsize size = sizeof (RthunkValue) + 16;       /* and malloc's header */
+
+  switch (value->kind)
+    {
+    case RTHUNK_VALUE_STR:
+      return size + strlen (value->u.str) + 1;
+    case RTHUNK_VALUE_LIST:
+      if (value->u.list.ints != NULL)
+        size += value->u.list.n_items * sizeof (gint64);
+      items = g_atomic_pointer_get (&value->u.list.items);
+      for (gsize k = 0; items != NULL && k < value->u.list.n_items; k++)
+        size += sizeof (gpointer) + rthunk_value_measure (items[k]);
+      return size;
+    default:
+      return size;
+    }
+}

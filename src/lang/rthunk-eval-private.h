@@ -7,6 +7,7 @@
 
 #include "rthunk-catalog.h"
 #include "rthunk-error.h"
+#include "rthunk-budget.h"
 #include "rthunk-eval.h"
 #include "rthunk-node.h"
 #include "rthunk-value-private.h"
@@ -278,6 +279,7 @@ struct _RthunkEvaluator
   guint max_depth;
   gint64 deadline_us;           /* monotonic; 0 = none */
   guint64 max_bytes;
+  RthunkBudget *budget;         /* (nullable) the server's, charged too */
   GCancellable *cancellable;
   RthunkRemoteFunc remote_func;
   gpointer remote_data;
@@ -296,6 +298,7 @@ struct _State
   guint depth;
   const char *stack_base;
   guint64 bytes_used;
+  guint64 budget_held;          /* charged to ev->budget, released at the end */
   GError *error;
 };
 

@@ -110,6 +110,34 @@ rthunk_eval_step_refill (State      *state,
   return TRUE;
 }
 
+/* How much of the server's budget an evaluation takes at a time: one
+ * atomic operation per BUDGET_CHUNK bytes built, not per list. */
+#define BUDGET_CHUNK (64 * 1024)
+
+/* Charges the server's budget for @bytes more (in chunks). */
+static gboolean
+charge_budget (State      *state,
+               RthunkNode *node,
+               guint64     bytes)
+{
+  guint64 need = state->bytes_used + bytes;
+  guint64 more;
+  g_autoptr(GError) refused = NULL;
+
+  if (need <= state->budget_held)
+    return TRUE;
+  more = MAX (need - state->budget_held, BUDGET_CHUNK);
+  if (rthunk_budget_charge (state->ev->budget, more) ||
+      rthunk_budget_charge (state->ev->budget, more = need - state->budget_held))
+    {
+      state->budget_held += more;
+      return TRUE;
+    }
+  rthunk_budget_set_error (state->ev->budget, &refused, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                           _("an evaluation's memory"), bytes);
+  return rthunk_eval_fail (state, node, RTHUNK_ERROR_LIMIT_EXCEEDED, "%s", refused->message);
+}
+
 gboolean
 rthunk_eval_charge (State       *state,
                     RthunkNode  *node,
@@ -119,6 +147,8 @@ rthunk_eval_charge (State       *state,
 
   if (bytes <= max && state->bytes_used <= max - bytes)
     {
+      if (state->ev->budget != NULL && !charge_budget (state, node, bytes))
+        return FALSE;
       state->bytes_used += bytes;
       return TRUE;
     }
@@ -291,6 +321,13 @@ rthunk_evaluator_set_limits (RthunkEvaluator *evaluator,
   evaluator->deadline_us = deadline_us;
 }
 
+void
+rthunk_evaluator_set_budget (RthunkEvaluator *evaluator,
+                             RthunkBudget    *budget)
+{
+  evaluator->budget = budget;
+}
+
 /**
  * rthunk_evaluator_set_max_bytes:
  * @evaluator: an evaluator
@@ -434,6 +471,8 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
   if (--evaluator->running == 0)
     g_ptr_array_set_size (evaluator->retired, 0);
   rthunk_eval_lambda_unref (top);
+  if (state.budget_held > 0)
+    rthunk_budget_release (evaluator->budget, state.budget_held);
   evaluator->steps = evaluator->fuel - state.fuel_left - state.ticks;
   if (!ok)
     {

@@ -2,6 +2,7 @@
  * above it, never installed */
 #pragma once
 
+#include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-check.h"
 #include "rthunk-error.h"
@@ -21,6 +22,11 @@ void rthunk_set_node_error (GError      **error,
 RthunkNode *rthunk_node_rename_free (RthunkNode *node,
                                      GHashTable *renames);
 
+/* What the tree under @node holds in memory, in bytes: every node, each
+ * one's text (string literals, names) and its array of children. Walked
+ * without recursion: trees from the wire may be deep. */
+gsize rthunk_node_measure (RthunkNode *node);
+
 /* Sets the position of a node being built; @source is already interned
  * (g_intern_string() takes a global lock: one call per tree, not per node). */
 void rthunk_node_set_position_interned (RthunkNode *node,
@@ -34,6 +40,12 @@ gboolean rthunk_checker_reset   (RthunkChecker   *checker,
                                  RthunkCatalog   *catalog);
 gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
                                  RthunkCatalog   *catalog);
+
+/* Makes @evaluator charge @budget (nullable; it must outlive the
+ * evaluations) for what its evaluations build, as they build it, on top of
+ * their own max_bytes; each evaluation's charge is released when it ends. */
+void rthunk_evaluator_set_budget (RthunkEvaluator *evaluator,
+                                  RthunkBudget    *budget);
 
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);

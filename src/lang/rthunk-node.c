@@ -677,3 +677,35 @@ rthunk_set_node_error (GError      **error,
                                rthunk_node_get_col (node), code, format, args);
   va_end (args);
 }
+
+gsize
+rthunk_node_measure (RthunkNode *node)
+{
+  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+  gsize size = 0;
+
+  g_ptr_array_add (stack, node);
+  while (stack->len > 0)
+    {
+      RthunkNode *n = g_ptr_array_steal_index_fast (stack, stack->len - 1);
+
+      size += sizeof (RthunkNode) + 16;         /* and malloc's header */
+      switch (n->kind)
+        {
+        case RTHUNK_NODE_STR:
+        case RTHUNK_NODE_SYMBOL:
+        case RTHUNK_NODE_KEYWORD:
+          size += strlen (n->u.text) + 1 + 16;
+          break;
+        case RTHUNK_NODE_LIST:
+        case RTHUNK_NODE_VECTOR:
+          size += n->u.seq.n_items * sizeof (gpointer) + 16;
+          for (guint k = 0; k < n->u.seq.n_items; k++)
+            g_ptr_array_add (stack, n->u.seq.items[k]);
+          break;
+        default:
+          break;
+        }
+    }
+  return size;
+}

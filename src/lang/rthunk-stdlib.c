@@ -175,41 +175,114 @@ item (RthunkValue  *list,
   return rthunk_value_force (rthunk_value_get_item (list, index), error);
 }
 
+/* The text `str` builds, charged to the evaluation before it grows:
+ * @charged bytes are paid for, and the string never holds more. */
+typedef struct
+{
+  RthunkCallContext *context;
+  GString *out;
+  gsize charged;
+} StrBuilder;
+
+/* The most a printed int or float takes. */
+#define NUMBER_ROOM 40
+
+/* Makes room for @extra more bytes, charging the evaluation first for
+ * what the string will have allocated (GString grows to powers of two). */
 static gboolean
-print_forced (RthunkValue  *value,
-              GString      *out,
+str_room (StrBuilder  *b,
+          gsize        extra,
+          GError     **error)
+{
+  gsize need = b->out->len + extra + 1;
+  gsize len = b->out->len;
+  gsize cap;
+
+  if (need <= b->out->allocated_len)
+    return TRUE;
+  cap = MAX ((gsize) 64, b->out->allocated_len);
+  while (cap < need)
+    cap *= 2;
+  if (cap > b->charged)
+    {
+      if (!rthunk_call_context_charge (b->context, cap - b->charged, error))
+        return FALSE;
+      b->charged = cap;
+    }
+  g_string_set_size (b->out, need - 1);
+  g_string_truncate (b->out, len);
+  return TRUE;
+}
+
+static gboolean
+print_forced (StrBuilder   *b,
+              RthunkValue  *value,
+              GError      **error);
+
+/* A list's items, forced (a list may hold pending values); a list of
+ * ints is printed without boxing them. */
+static gboolean
+print_items (StrBuilder   *b,
+             RthunkValue  *list,
+             GError      **error)
+{
+  const gint64 *ints = rthunk_value_peek_ints (list);
+
+  for (gsize k = 0; k < rthunk_value_get_length (list); k++)
+    {
+      g_autoptr(RthunkValue) element = NULL;
+
+      if (!str_room (b, NUMBER_ROOM + 2, error))
+        return FALSE;
+      if (k > 0)
+        g_string_append_c (b->out, ' ');
+      if (ints != NULL)
+        {
+          g_string_append_printf (b->out, "%" G_GINT64_FORMAT, ints[k]);
+          continue;
+        }
+      if ((element = item (list, k, error)) == NULL || !print_forced (b, element, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+print_forced (StrBuilder   *b,
+              RthunkValue  *value,
               GError      **error)
 {
+  gsize room = NUMBER_ROOM;
+
   if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
     {
-      g_string_append_c (out, '[');
-      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
-        {
-          g_autoptr(RthunkValue) element = item (value, k, error);
-
-          if (element == NULL)
-            return FALSE;
-          if (k > 0)
-            g_string_append_c (out, ' ');
-          if (!print_forced (element, out, error))
-            return FALSE;
-        }
-      g_string_append_c (out, ']');
+      if (!str_room (b, 2, error))
+        return FALSE;
+      g_string_append_c (b->out, '[');
+      if (!print_items (b, value, error) || !str_room (b, 2, error))
+        return FALSE;
+      g_string_append_c (b->out, ']');
       return TRUE;
     }
-  rthunk_value_print (value, out);
+  /* a printed string is quoted, each byte escaped at most as \uXXXX */
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_STR)
+    room = 6 * strlen (rthunk_value_get_str (value)) + 2;
+  if (!str_room (b, room, error))
+    return FALSE;
+  rthunk_value_print (value, b->out);
   return TRUE;
 }
 
 static RthunkValue *
 std_str (ARGS)
 {
-  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GString) out = g_string_sized_new (0);
+  StrBuilder b = { context, out, 0 };
 
   if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_STR)
     return rthunk_value_ref (args[0]);
-  if (!print_forced (args[0], out, error) ||
-      !rthunk_call_context_charge (context, out->len + 32, error))
+  if (!rthunk_call_context_charge (context, 32, error) ||
+      !print_forced (&b, args[0], error))
     return NULL;
   return rthunk_value_new_str_take (g_string_free (g_steal_pointer (&out), FALSE));
 }
@@ -519,10 +592,11 @@ static RthunkValue *
 std_print (ARGS)
 {
   g_autoptr(GString) out = g_string_new (NULL);
+  StrBuilder b = { context, out, 0 };
 
   if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_STR)
     g_string_append (out, rthunk_value_get_str (args[0]));
-  else if (!print_forced (args[0], out, error))
+  else if (!print_forced (&b, args[0], error))
     return NULL;
   g_string_append_c (out, '\n');
   fwrite (out->str, 1, out->len, stdout);

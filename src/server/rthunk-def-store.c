@@ -67,12 +67,24 @@ rthunk_def_store_lookup (RthunkDefStore *store,
   return rthunk_lru_lookup (store->lru, hash);
 }
 
-/* Adds @def (taking a reference); FALSE if that hash was there already. */
-gboolean
+/* Adds @def (taking a reference): RTHUNK_LRU_PRESENT if that hash was
+ * there already, RTHUNK_LRU_REFUSED if the server's budget has no room. */
+RthunkLruInsert
 rthunk_def_store_insert (RthunkDefStore   *store,
                          RthunkDefinition *def)
 {
   return rthunk_lru_insert (store->lru, def->hash, def, def->bytes);
+}
+
+/* Charges @budget for every definition stored from now on, and lets it
+ * forget the least recently used ones to make room (a client that needs
+ * one again gets MissingDefinitions and sends it again). */
+void
+rthunk_def_store_set_budget (RthunkDefStore *store,
+                             RthunkBudget   *budget)
+{
+  rthunk_lru_set_budget (store->lru, budget);
+  rthunk_budget_add_evictor (budget, (RthunkBudgetEvictFunc) rthunk_lru_evict, store->lru);
 }
 
 guint

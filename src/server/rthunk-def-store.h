@@ -1,7 +1,9 @@
 /* rthunk-def-store.h — content-addressed definitions a server holds.  Private. */
 #pragma once
 
+#include "rthunk-budget.h"
 #include "rthunk-hash.h"
+#include "rthunk-lru.h"
 #include "rthunk-node.h"
 #include "rthunk-type.h"
 
@@ -35,8 +37,10 @@ RthunkDefStore   *rthunk_def_store_new     (guint             max_count,
 void              rthunk_def_store_free    (RthunkDefStore   *store);
 RthunkDefinition *rthunk_def_store_lookup  (RthunkDefStore   *store,
                                             const guint8     *hash);
-gboolean          rthunk_def_store_insert  (RthunkDefStore   *store,
+RthunkLruInsert   rthunk_def_store_insert  (RthunkDefStore   *store,
                                             RthunkDefinition *def);
+void              rthunk_def_store_set_budget (RthunkDefStore *store,
+                                               RthunkBudget   *budget);
 guint             rthunk_def_store_size    (RthunkDefStore   *store);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkDefinition, rthunk_definition_unref)

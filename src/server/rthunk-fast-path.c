@@ -66,7 +66,8 @@ put_remote_thunk (RthunkServerState *state,
                   GByteArray        *out,
                   RthunkThunkEntry  *entry)
 {
-  RthunkThunkState st = rthunk_thunk_table_get_state (state->table, entry);
+  g_autoptr(RthunkValue) value = NULL;
+  RthunkThunkState st = rthunk_thunk_table_get_outcome (state->table, entry, &value);
   guint mark;
 
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
@@ -78,7 +79,7 @@ put_remote_thunk (RthunkServerState *state,
 
       put_thunk_state (state, out, st, NULL);
       rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 4);
-      if (!rthunk_codec_put_value (out, entry->value, rthunk_handler_sendable_bytes (state), &error))
+      if (!rthunk_codec_put_value (out, value, rthunk_handler_sendable_bytes (state), &error))
         {
           /* too large to send: failed, as fill_remote_thunk() says */
           g_byte_array_set_size (out, mark);

@@ -182,11 +182,12 @@ rthunk_handler_verify_definition (RthunkServerState           *state,
     return NULL;
   name = rthunk_node_get_item (def->form, 1);
   def->type = rthunk_type_ref (rthunk_checker_lookup (checker, rthunk_node_get_text (name)));
-  def->bytes = sizeof *def + wire->form->nodes->len * 64;
   /* kept as it runs: every name it uses for a definition is that one's hash */
   renamed = rename_definition (def, def->form);
   rthunk_node_unref (def->form);
   def->form = renamed;
+  /* what the store really holds: string literals count byte for byte */
+  def->bytes = sizeof *def + rthunk_node_measure (def->form) + def->n_uses * (sizeof *def->uses + 32);
   return g_steal_pointer (&def);
 }
 

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "rthunk-budget.h"
 #include "rthunk-check.h"
 #include "rthunk-def-store.h"
 #include "rthunk-error.h"
@@ -27,6 +28,9 @@
 #include "rthunk-type.h"
 #include "rthunk-value.h"
 #include "rthunk-wire.h"
+
+/* The room a new thunk needs in the memory budget to be accepted. */
+#define SUBMIT_ROOM (64 * 1024)
 
 void
 rthunk_handler_submission_clear (RthunkSubmission *sub)
@@ -463,6 +467,24 @@ try_cache (RthunkServerState *state,
   return TRUE;
 }
 
+/* Whether the memory budget has room for new work (SUBMIT_ROOM bytes,
+ * after evicting what it may); if not, @out is refused as Overloaded with
+ * the reason. */
+static gboolean
+room_for_work (RthunkServerState *state,
+               RthunkSubmission  *out)
+{
+  if (rthunk_budget_charge (state->budget, SUBMIT_ROOM))
+    {
+      rthunk_budget_release (state->budget, SUBMIT_ROOM);
+      return TRUE;
+    }
+  out->overloaded = TRUE;
+  rthunk_budget_set_error (state->budget, &out->error, RTHUNK_ERROR_OVERLOADED,
+                           _("a new thunk"), SUBMIT_ROOM);
+  return FALSE;
+}
+
 /* Validates, checks and queues one request (or answers it from the cache). */
 void
 rthunk_handler_submit_one (RthunkServerState   *state,
@@ -489,6 +511,8 @@ rthunk_handler_submit_one (RthunkServerState   *state,
                                 state->limits.max_queued);
       return;
     }
+  if (!room_for_work (state, out))
+    return;
   if ((entry = rthunk_thunk_table_add (state->table, checked->expr, inputs, checked->type, id)) == NULL)
     {
       id_in_use (&out->error);

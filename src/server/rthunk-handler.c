@@ -12,12 +12,14 @@
 
 #include <string.h>
 
+#include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-codec.h"
 #include "rthunk-def-store.h"
 #include "rthunk-error.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
+#include "rthunk-lru.h"
 #include "rthunk-request-decode.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
@@ -193,8 +195,19 @@ handler_put_definitions (RthunkWireRemoteExecutionServiceIf  *iface,
           g_prefix_error (&failure, _("definition %u: "), k);
           return throw_invalid (invalid, failure);
         }
-      if (rthunk_def_store_insert (state->defs, def))
-        added++;
+      switch (rthunk_def_store_insert (state->defs, def))
+        {
+        case RTHUNK_LRU_ADDED:
+          added++;
+          break;
+        case RTHUNK_LRU_REFUSED:
+          rthunk_budget_set_error (state->budget, &failure, RTHUNK_ERROR_OVERLOADED,
+                                   _("a definition"), def->bytes);
+          g_prefix_error (&failure, _("definition %u: "), k);
+          return throw_invalid (invalid, failure);
+        case RTHUNK_LRU_PRESENT:
+          break;
+        }
     }
   *_return = added;
   return TRUE;
@@ -331,7 +344,8 @@ fill_remote_thunk (RthunkServerState     *state,
                    RthunkWireRemoteThunk *thunk,
                    RthunkThunkEntry      *entry)
 {
-  RthunkThunkState st = rthunk_thunk_table_get_state (state->table, entry);
+  g_autoptr(RthunkValue) value = NULL;
+  RthunkThunkState st = rthunk_thunk_table_get_outcome (state->table, entry, &value);
 
   rthunk_wire_set_bytes (&thunk->id, entry->id, RTHUNK_THUNK_ID_LEN);
   g_object_set (thunk, "server", state->name, "state", (gint) st, NULL);
@@ -340,7 +354,7 @@ fill_remote_thunk (RthunkServerState     *state,
     {
       g_autoptr(GError) error = NULL;
 
-      if (rthunk_wire_fill_value_within (thunk->value, entry->value, rthunk_handler_sendable_bytes (state), &error))
+      if (rthunk_wire_fill_value_within (thunk->value, value, rthunk_handler_sendable_bytes (state), &error))
         thunk->__isset_value = TRUE;
       else
         {
@@ -484,7 +498,8 @@ fill_var_cont (RthunkServerState *state,
                RthunkWireVarCont *cont,
                RthunkThunkEntry  *entry)
 {
-  RthunkThunkState st = rthunk_thunk_table_get_state (state->table, entry);
+  g_autoptr(RthunkValue) value = NULL;
+  RthunkThunkState st = rthunk_thunk_table_get_outcome (state->table, entry, &value);
 
   rthunk_wire_set_bytes (&cont->id, entry->id, RTHUNK_THUNK_ID_LEN);
   g_object_set (cont, "state", (gint) st, NULL);
@@ -492,7 +507,7 @@ fill_var_cont (RthunkServerState *state,
     {
       g_autoptr(GError) error = NULL;
 
-      if (rthunk_wire_fill_value_within (cont->value, entry->value, rthunk_handler_sendable_bytes (state), &error))
+      if (rthunk_wire_fill_value_within (cont->value, value, rthunk_handler_sendable_bytes (state), &error))
         {
           cont->__isset_value = TRUE;
           rthunk_wire_fill_type (cont->type, entry->type);

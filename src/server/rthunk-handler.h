@@ -1,6 +1,7 @@
 /* rthunk-handler.h — the IDL methods of a provider.  Private. */
 #pragma once
 
+#include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
@@ -24,6 +25,7 @@ void               rthunk_server_state_set_fetch_from (RthunkServerState  *state
                                                        const char *const  *fetch_from);
 RthunkThunkTable  *rthunk_server_state_get_table      (RthunkServerState  *state);
 void               rthunk_server_state_refuse_new     (RthunkServerState  *state);
+RthunkBudget      *rthunk_server_state_get_budget     (RthunkServerState  *state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireRemoteExecutionServiceHandler, g_object_unref)
 

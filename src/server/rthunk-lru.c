@@ -6,12 +6,17 @@
  * a lookup moves the entry to the back of the queue. Eviction by bytes
  * stops at @min_kept entries, so a store can keep the one item it was just
  * given even when that item alone is over the bound.
+ *
+ * With a server budget (rthunk_lru_set_budget()), each entry's bytes are
+ * charged to it before the entry is made, and released when it goes; a
+ * budget that cannot make room refuses the insertion.
  */
 #include "config.h"
 
 #include <string.h>
 
 #include "rthunk-lru.h"
+#include "rthunk-budget.h"
 
 typedef struct
 {
@@ -32,6 +37,7 @@ struct _RthunkLru
   gsize bytes;
   RthunkLruRefFunc ref;
   GDestroyNotify unref;
+  RthunkBudget *budget;         /* (nullable) charged for every entry */
 };
 
 static guint
@@ -74,6 +80,8 @@ static void
 entry_free (RthunkLru *lru,
             Entry     *entry)
 {
+  if (lru->budget != NULL)
+    rthunk_budget_release (lru->budget, entry->bytes);
   lru->unref (entry->item);
   g_free (entry);
 }
@@ -108,51 +116,89 @@ rthunk_lru_lookup (RthunkLru    *lru,
   return item;
 }
 
+/* Forgets the least recently used entry; returns its bytes. */
+static gsize
+evict_oldest_locked (RthunkLru *lru)
+{
+  GList *link = g_queue_pop_head_link (&lru->queue);
+  Entry *old = link->data;
+  gsize bytes = old->bytes;
+
+  g_hash_table_remove (lru->by_key, old->key);
+  lru->bytes -= bytes;
+  entry_free (lru, old);
+  return bytes;
+}
+
 static void
 evict_locked (RthunkLru *lru)
 {
-  while (lru->queue.length > lru->max_count ||
-         (lru->bytes > lru->max_bytes && lru->queue.length > lru->min_kept))
-    {
-      GList *link = g_queue_pop_head_link (&lru->queue);
-      Entry *old;
+  while (lru->queue.length > 0 &&
+         (lru->queue.length > lru->max_count ||
+          (lru->bytes > lru->max_bytes && lru->queue.length > lru->min_kept)))
+    evict_oldest_locked (lru);
+}
 
-      if (link == NULL)
-        break;
-      old = link->data;
-      g_hash_table_remove (lru->by_key, old->key);
-      lru->bytes -= old->bytes;
-      entry_free (lru, old);
-    }
+/* Makes the store charge @budget (which outlives it) for its entries;
+ * only while it is empty. */
+void
+rthunk_lru_set_budget (RthunkLru    *lru,
+                       RthunkBudget *budget)
+{
+  g_assert (lru->queue.length == 0);
+  lru->budget = budget;
+}
+
+/* Forgets least recently used entries until @wanted bytes are freed or
+ * only min_kept are left; returns the bytes freed. An RthunkBudgetEvictFunc. */
+gsize
+rthunk_lru_evict (RthunkLru *lru,
+                  gsize      wanted)
+{
+  gsize freed = 0;
+
+  g_mutex_lock (&lru->lock);
+  while (freed < wanted && lru->queue.length > lru->min_kept)
+    freed += evict_oldest_locked (lru);
+  g_mutex_unlock (&lru->lock);
+  return freed;
 }
 
 /* Stores a new reference to @item under @key, costing @bytes (and the
- * entry's own size), and evicts
- * what no longer fits; FALSE (and nothing done) if @key was there. */
-gboolean
+ * entry's own size), and evicts what no longer fits. Returns
+ * RTHUNK_LRU_PRESENT (and nothing done) if @key was there, and
+ * RTHUNK_LRU_REFUSED (nothing done) if the budget has no room for it.
+ * The budget is charged before the lock is taken: its evictors may
+ * include this very store. */
+RthunkLruInsert
 rthunk_lru_insert (RthunkLru    *lru,
                    const guint8 *key,
                    gpointer      item,
                    gsize         bytes)
 {
-  gboolean added = FALSE;
+  RthunkLruInsert added = RTHUNK_LRU_PRESENT;
+  gsize cost = bytes + sizeof (Entry);
   Entry *entry;
 
+  if (lru->budget != NULL && !rthunk_budget_charge (lru->budget, cost))
+    return RTHUNK_LRU_REFUSED;
   g_mutex_lock (&lru->lock);
   if (!g_hash_table_contains (lru->by_key, key))
     {
       entry = g_new (Entry, 1);
       memcpy (entry->key, key, RTHUNK_HASH_LEN);
       entry->item = lru->ref (item);
-      entry->bytes = bytes + sizeof (Entry);
+      entry->bytes = cost;
       entry->link.data = entry;
       entry->link.prev = entry->link.next = NULL;
       g_queue_push_tail_link (&lru->queue, &entry->link);
       g_hash_table_insert (lru->by_key, entry->key, &entry->link);
       lru->bytes += entry->bytes;
       evict_locked (lru);
-      added = TRUE;
+      added = RTHUNK_LRU_ADDED;
     }
+  else if (lru->budget != NULL)
+    rthunk_budget_release (lru->budget, cost);
   g_mutex_unlock (&lru->lock);
   return added;
 }

@@ -4,11 +4,18 @@
 
 #include <glib.h>
 
+#include "rthunk-budget.h"
 #include "rthunk-hash.h"
 
 G_BEGIN_DECLS
 
 typedef struct _RthunkLru RthunkLru;
+
+typedef enum {
+  RTHUNK_LRU_ADDED,
+  RTHUNK_LRU_PRESENT,           /* the key was there: nothing done */
+  RTHUNK_LRU_REFUSED            /* the budget had no room: nothing done */
+} RthunkLruInsert;
 
 /* Takes a new reference to an item, or drops one. */
 typedef gpointer (*RthunkLruRefFunc) (gpointer item);
@@ -21,10 +28,14 @@ RthunkLru *rthunk_lru_new    (guint             max_count,
 void       rthunk_lru_free   (RthunkLru        *lru);
 gpointer   rthunk_lru_lookup (RthunkLru        *lru,
                               const guint8     *key);
-gboolean   rthunk_lru_insert (RthunkLru        *lru,
+RthunkLruInsert rthunk_lru_insert (RthunkLru        *lru,
                               const guint8     *key,
                               gpointer          item,
                               gsize             bytes);
 guint      rthunk_lru_size   (RthunkLru        *lru);
+void       rthunk_lru_set_budget (RthunkLru    *lru,
+                                  RthunkBudget *budget);
+gsize      rthunk_lru_evict  (RthunkLru        *lru,
+                              gsize             wanted);
 
 G_END_DECLS

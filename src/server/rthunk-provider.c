@@ -81,6 +81,7 @@ static const LimitOption limit_options[] = {
   SIZE_LIMIT ("cache-bytes", cache_bytes, 0, G_MAXINT64, N_("Bytes the result cache holds")),
   LIMIT ("max-definitions", max_definitions, 1, MAX_COUNT, N_("Definitions the store holds")),
   SIZE_LIMIT ("definitions-bytes", definitions_bytes, 1024, G_MAXINT64, N_("Bytes the definition store holds")),
+  SIZE_LIMIT ("max-memory", max_memory, 1024 * 1024, G_MAXINT64, N_("Memory the whole server may use for values, definitions, the cache, frames and evaluations")),
   LIMIT ("drain-timeout-ms", drain_timeout_ms, 0, DAY_MS, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
 };
 

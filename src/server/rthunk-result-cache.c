@@ -6,10 +6,9 @@
  */
 #include "config.h"
 
-#include <string.h>
-
 #include "rthunk-result-cache.h"
 #include "rthunk-lru.h"
+#include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
 struct _RthunkResultCache
@@ -19,24 +18,11 @@ struct _RthunkResultCache
   gsize max_bytes;
 };
 
-/* Roughly what @value costs in memory (values nest at most a few hundred
- * deep: they come from evaluation or the wire, both bounded). */
+/* What @value costs in memory (see rthunk_value_measure()). */
 gsize
 rthunk_value_size (RthunkValue *value)
 {
-  gsize size = 48;
-
-  switch (rthunk_value_get_kind (value))
-    {
-    case RTHUNK_VALUE_STR:
-      return size + strlen (rthunk_value_get_str (value));
-    case RTHUNK_VALUE_LIST:
-      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
-        size += sizeof (gpointer) + rthunk_value_size (rthunk_value_get_item (value, k));
-      return size;
-    default:
-      return size;
-    }
+  return rthunk_value_measure (value);
 }
 
 RthunkResultCache *
@@ -68,7 +54,18 @@ rthunk_result_cache_lookup (RthunkResultCache *cache,
   return rthunk_lru_lookup (cache->lru, key);
 }
 
-/* Keeps @value under @key, unless it alone is over the byte bound. */
+/* Charges @budget for every result kept from now on; the budget may
+ * evict results (least recently used first) to make room. */
+void
+rthunk_result_cache_set_budget (RthunkResultCache *cache,
+                                RthunkBudget      *budget)
+{
+  rthunk_lru_set_budget (cache->lru, budget);
+  rthunk_budget_add_evictor (budget, (RthunkBudgetEvictFunc) rthunk_lru_evict, cache->lru);
+}
+
+/* Keeps @value under @key, unless it alone is over the byte bound or the
+ * server's budget has no room for it. */
 void
 rthunk_result_cache_insert (RthunkResultCache *cache,
                             const guint8      *key,

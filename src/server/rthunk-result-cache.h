@@ -1,6 +1,7 @@
 /* rthunk-result-cache.h — results of pure expressions by content.  Private. */
 #pragma once
 
+#include "rthunk-budget.h"
 #include "rthunk-value.h"
 
 G_BEGIN_DECLS
@@ -15,6 +16,8 @@ RthunkValue       *rthunk_result_cache_lookup (RthunkResultCache  *cache,
 void               rthunk_result_cache_insert (RthunkResultCache  *cache,
                                                const guint8       *key,
                                                RthunkValue        *value);
+void               rthunk_result_cache_set_budget (RthunkResultCache *cache,
+                                                   RthunkBudget      *budget);
 gsize              rthunk_value_size          (RthunkValue        *value);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-def-store.h"
 #include "rthunk-handler.h"
@@ -26,6 +27,7 @@ struct _RthunkServerState
   RthunkThunkTable *table;
   RthunkDefStore *defs;
   RthunkResultCache *cache;
+  RthunkBudget *budget;         /* max_memory: everything above charges it */
   GThreadPool *pool;
   guint8 instance_id[RTHUNK_THUNK_ID_LEN];
   gint64 submitted;             /* counters, atomic */

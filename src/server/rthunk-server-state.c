@@ -10,6 +10,7 @@
 
 #include <sys/random.h>
 
+#include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-def-store.h"
 #include "rthunk-handler-private.h"
@@ -34,6 +35,12 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   state->table = rthunk_thunk_table_new (limits->max_thunks, limits->thunk_ttl_ms);
   state->defs = rthunk_def_store_new (limits->max_definitions, limits->definitions_bytes);
   state->cache = rthunk_result_cache_new (limits->cache_entries, limits->cache_bytes);
+  /* the evictors in order: the cache first, then finished values, then
+   * the least recently used definitions */
+  state->budget = rthunk_budget_new (limits->max_memory);
+  rthunk_result_cache_set_budget (state->cache, state->budget);
+  rthunk_thunk_table_set_budget (state->table, state->budget);
+  rthunk_def_store_set_budget (state->defs, state->budget);
   state->pool = g_thread_pool_new (rthunk_handler_run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
@@ -74,6 +81,7 @@ rthunk_server_state_free (RthunkServerState *state)
   rthunk_thunk_table_free (state->table);
   rthunk_def_store_free (state->defs);
   rthunk_result_cache_free (state->cache);
+  rthunk_budget_free (state->budget);
   g_free (state->token);
   g_object_unref (state->catalog);
   g_free (state->name);
@@ -111,4 +119,11 @@ void
 rthunk_server_state_refuse_new (RthunkServerState *state)
 {
   g_atomic_int_set (&state->draining, 1);
+}
+
+/* The server's memory budget (see --max-memory). */
+RthunkBudget *
+rthunk_server_state_get_budget (RthunkServerState *state)
+{
+  return state->budget;
 }

@@ -59,6 +59,21 @@ struct _RthunkServer
 
 G_DEFINE_FINAL_TYPE (RthunkServer, rthunk_server, G_TYPE_OBJECT)
 
+/* A quarter of the physical memory, at most 4 GiB (1 GiB if the system
+ * does not say): a server shares its machine, and a quarter leaves the
+ * rest to the system and other services; beyond 4 GiB a server should be
+ * told its share. */
+static guint64
+default_max_memory (void)
+{
+  long pages = sysconf (_SC_PHYS_PAGES);
+  long page_size = sysconf (_SC_PAGESIZE);
+
+  if (pages <= 0 || page_size <= 0)
+    return G_GUINT64_CONSTANT (1) << 30;
+  return MIN ((guint64) pages * (guint64) page_size / 4, RTHUNK_SERVER_DEFAULT_MAX_MEMORY);
+}
+
 /**
  * rthunk_server_limits_init:
  * @limits: (out caller-allocates): limits to fill
@@ -90,6 +105,7 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->max_definitions = 100000;
   limits->definitions_bytes = 64 * 1024 * 1024;
   limits->drain_timeout_ms = 5000;
+  limits->max_memory = default_max_memory ();
 }
 
 /**
@@ -312,6 +328,7 @@ serve_connection (gpointer data)
 
   transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
   rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
+  rthunk_frame_transport_set_memory_budget (transport, rthunk_server_state_get_budget (server->state));
   /* rthunk_handler_serve_fast() reads with its own bounds checks */
   rthunk_frame_transport_set_check_on_read (transport, TRUE);
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);

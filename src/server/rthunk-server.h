@@ -19,6 +19,16 @@ G_BEGIN_DECLS
 #define RTHUNK_SERVER_DEFAULT_MAX_FRAME_BYTES (8u * 1024u * 1024u)
 
 /**
+ * RTHUNK_SERVER_DEFAULT_MAX_MEMORY:
+ *
+ * The most the default memory budget of a server is: a quarter of the
+ * physical memory, but no more than this (4 GiB).
+ *
+ * Since: 0.1
+ */
+#define RTHUNK_SERVER_DEFAULT_MAX_MEMORY (G_GUINT64_CONSTANT (4) << 30)
+
+/**
  * RthunkServerLimits:
  * @max_frame_bytes: largest frame accepted
  * @max_connections: connections served at once; more are closed at once
@@ -40,6 +50,12 @@ G_BEGIN_DECLS
  * @definitions_bytes: bytes the definition store holds at most
  * @drain_timeout_ms: on rthunk_server_stop(), how long accepted thunks may
  *   still run before they are cancelled
+ * @max_memory: bytes the whole server may use for what clients make it
+ *   hold or build: finished thunks' values, definitions, the result cache,
+ *   frames being read and running evaluations all charge it; past it new
+ *   work gets `Overloaded`, the cache and then the oldest finished values
+ *   are evicted. The default is a quarter of the physical memory, at most
+ *   %RTHUNK_SERVER_DEFAULT_MAX_MEMORY
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -65,6 +81,7 @@ typedef struct
   guint max_definitions;
   guint64 definitions_bytes;
   guint drain_timeout_ms;
+  guint64 max_memory;
 } RthunkServerLimits;
 
 RTHUNK_AVAILABLE_IN_0_1

@@ -6,6 +6,12 @@
  * the order they finished, and the oldest are forgotten beyond a bound.
  * Ids are 16 random bytes from the kernel: not guessable, not reused across
  * restarts.
+ *
+ * With a server budget, a finished thunk's value is charged (its real
+ * size, rthunk_value_measure()) before it is kept, and released when the
+ * table forgets it. When the budget needs room, the table gives up the
+ * values of the oldest finished thunks: each then reads FAILED with the
+ * reason that its value expired.
  */
 #include "config.h"
 
@@ -16,10 +22,12 @@
 #include <sys/random.h>
 
 #include "rthunk-thunk-table.h"
+#include "rthunk-budget.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-type.h"
+#include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
 struct _RthunkThunkTable
@@ -34,7 +42,29 @@ struct _RthunkThunkTable
   guint unfinished;
   gboolean closing;             /* wakes every waiter for good */
   GError *shutdown;             /* set by cancel_all: why what is left stops */
+  RthunkBudget *budget;         /* (nullable) charged for the values kept */
 };
+
+/* Drops @entry's value and releases its charge (table lock held). */
+static void
+forget_value_locked (RthunkThunkTable *table,
+                     RthunkThunkEntry *entry)
+{
+  if (table->budget != NULL && entry->value_bytes > 0)
+    rthunk_budget_release (table->budget, entry->value_bytes);
+  entry->value_bytes = 0;
+  g_clear_pointer (&entry->value, rthunk_value_unref);
+}
+
+/* Forgets a finished entry for good (table lock held). */
+static void
+forget_finished_locked (RthunkThunkTable *table,
+                        RthunkThunkEntry *entry)
+{
+  g_queue_unlink (&table->finished, &entry->finished_link);
+  forget_value_locked (table, entry);
+  g_hash_table_remove (table->entries, entry->id);
+}
 
 static void
 entry_free (RthunkThunkEntry *entry)
@@ -102,8 +132,8 @@ rthunk_thunk_table_new (guint max_finished,
 void
 rthunk_thunk_table_free (RthunkThunkTable *table)
 {
-  /* the queue's links live in the entries, which the table frees */
-  g_queue_init (&table->finished);
+  while (table->finished.length > 0)
+    forget_finished_locked (table, g_queue_peek_head (&table->finished));
   g_hash_table_unref (table->entries);
   g_clear_error (&table->shutdown);
   g_mutex_clear (&table->lock);
@@ -188,10 +218,12 @@ rthunk_thunk_table_remove (RthunkThunkTable *table,
 {
   g_mutex_lock (&table->lock);
   if (entry->state <= RTHUNK_THUNK_RUNNING)
-    table->unfinished--;
+    {
+      table->unfinished--;
+      g_hash_table_remove (table->entries, entry->id);
+    }
   else
-    g_queue_unlink (&table->finished, &entry->finished_link);
-  g_hash_table_remove (table->entries, entry->id);
+    forget_finished_locked (table, entry);
   g_mutex_unlock (&table->lock);
 }
 
@@ -284,8 +316,7 @@ finish_locked (RthunkThunkTable *table,
       if (table->finished.length <= table->max_finished &&
           entry->finished_us - old->finished_us < table->ttl_us)
         break;
-      g_queue_pop_head_link (&table->finished);
-      g_hash_table_remove (table->entries, old->id);
+      forget_finished_locked (table, old);
     }
   /* GLib's broadcast is a system call even when nobody waits */
   if (table->waiters > 0)
@@ -300,17 +331,32 @@ rthunk_thunk_table_finish (RthunkThunkTable *table,
                            RthunkValue      *value,
                            const GError     *error)
 {
+  g_autoptr(GError) refused = NULL;
   RthunkThunkState state;
+  gsize bytes = 0;
 
+  /* charged before the lock: the budget may ask this table for room */
+  if (value != NULL && table->budget != NULL &&
+      !rthunk_budget_charge (table->budget, bytes = rthunk_value_measure (value)))
+    {
+      rthunk_budget_set_error (table->budget, &refused, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                               _("the thunk's value"), bytes);
+      value = NULL;
+      error = refused;
+      bytes = 0;
+    }
   g_mutex_lock (&table->lock);
   if (entry->state > RTHUNK_THUNK_RUNNING)
     {
       g_mutex_unlock (&table->lock);
+      if (bytes > 0)
+        rthunk_budget_release (table->budget, bytes);
       return;
     }
   if (value != NULL)
     {
       entry->value = rthunk_value_ref (value);
+      entry->value_bytes = bytes;
       state = RTHUNK_THUNK_DONE;
     }
   else
@@ -476,4 +522,58 @@ rthunk_thunk_table_close (RthunkThunkTable *table)
   table->closing = TRUE;
   g_cond_broadcast (&table->finished_cond);
   g_mutex_unlock (&table->lock);
+}
+
+/* The state of @entry and, when DONE, a new reference to its value in
+ * *@value (read together: the budget may take a value away). */
+RthunkThunkState
+rthunk_thunk_table_get_outcome (RthunkThunkTable  *table,
+                                RthunkThunkEntry  *entry,
+                                RthunkValue      **value)
+{
+  RthunkThunkState state;
+
+  g_mutex_lock (&table->lock);
+  state = entry->state;
+  *value = state == RTHUNK_THUNK_DONE ? rthunk_value_ref (entry->value) : NULL;
+  g_mutex_unlock (&table->lock);
+  return state;
+}
+
+/* Gives up the values of the oldest finished thunks until @wanted bytes
+ * are released; each of those thunks now reads FAILED, its value
+ * expired. An RthunkBudgetEvictFunc. */
+static gsize
+evict_values (gpointer data,
+              gsize    wanted)
+{
+  RthunkThunkTable *table = data;
+  gsize freed = 0;
+
+  g_mutex_lock (&table->lock);
+  for (GList *l = table->finished.head; l != NULL && freed < wanted; l = l->next)
+    {
+      RthunkThunkEntry *entry = l->data;
+
+      if (entry->value_bytes == 0)
+        continue;
+      freed += entry->value_bytes;
+      forget_value_locked (table, entry);
+      entry->state = RTHUNK_THUNK_FAILED;
+      entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                                          _("the thunk's value expired: the server evicted it to stay "
+                                            "within its memory budget (--max-memory)"));
+    }
+  g_mutex_unlock (&table->lock);
+  return freed;
+}
+
+/* Charges @budget (which outlives the table) for the values kept from now
+ * on, and lets it evict them. */
+void
+rthunk_thunk_table_set_budget (RthunkThunkTable *table,
+                               RthunkBudget     *budget)
+{
+  table->budget = budget;
+  rthunk_budget_add_evictor (budget, evict_values, table);
 }

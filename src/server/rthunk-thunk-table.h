@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "rthunk-budget.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-type.h"
@@ -25,7 +26,8 @@ typedef struct
   RthunkNode *expr;
   GHashTable *inputs;            /* name → RthunkValue */
   RthunkType *type;
-  RthunkValue *value;            /* DONE */
+  RthunkValue *value;            /* DONE (table lock: the budget may take it) */
+  gsize value_bytes;             /* what it is charged to the budget (table lock) */
   GError *error;                 /* FAILED, CANCELLED */
   GCancellable *cancellable;     /* made when a worker runs it (table lock) */
   gboolean cancel_asked;         /* cancelled before it had one (table lock) */
@@ -80,6 +82,11 @@ gboolean          rthunk_thunk_table_wait_idle (RthunkThunkTable  *table,
 guint             rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
                                                  const GError     *reason);
 void              rthunk_thunk_table_close     (RthunkThunkTable  *table);
+RthunkThunkState  rthunk_thunk_table_get_outcome (RthunkThunkTable *table,
+                                                  RthunkThunkEntry *entry,
+                                                  RthunkValue     **value);
+void              rthunk_thunk_table_set_budget (RthunkThunkTable *table,
+                                                 RthunkBudget     *budget);
 
 RthunkThunkEntry *rthunk_thunk_entry_ref       (RthunkThunkEntry  *entry);
 void              rthunk_thunk_entry_unref     (RthunkThunkEntry  *entry);

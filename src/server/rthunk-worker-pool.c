@@ -146,6 +146,7 @@ bind_thunk_inputs (RthunkServerState  *state,
   while (g_hash_table_iter_next (&iter, &name, &value))
     {
       RthunkThunkEntry *input = value;
+      g_autoptr(RthunkValue) done = NULL;
 
       while (rthunk_thunk_table_get_state (state->table, input) <= RTHUNK_THUNK_RUNNING)
         {
@@ -158,11 +159,11 @@ bind_thunk_inputs (RthunkServerState  *state,
                                 (char *) name), FALSE;
           rthunk_thunk_table_wait_any (state->table, &input, 1, g_get_monotonic_time () + 100000);
         }
-      if (rthunk_thunk_table_get_state (state->table, input) != RTHUNK_THUNK_DONE)
+      if (rthunk_thunk_table_get_outcome (state->table, input, &done) != RTHUNK_THUNK_DONE)
         return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
                             _("its input “%s” failed: %s"), (char *) name,
                             input->error != NULL ? input->error->message : _("cancelled")), FALSE;
-      rthunk_evaluator_bind (evaluator, name, input->value);
+      rthunk_evaluator_bind (evaluator, name, done);
     }
   return TRUE;
 }
@@ -184,6 +185,8 @@ evaluate_entry (RthunkServerState  *state,
     deadline = entry->submitted_us + (gint64) entry->deadline_ms * 1000;
   rthunk_evaluator_set_limits (evaluator, fuel, state->limits.max_depth, deadline);
   rthunk_evaluator_set_max_bytes (evaluator, state->limits.max_eval_bytes);
+  /* connection threads evaluating inline charge the same budget */
+  rthunk_evaluator_set_budget (evaluator, state->budget);
   rthunk_evaluator_set_cancellable (evaluator, cancellable);
   if (entry->inputs != NULL)
     g_hash_table_foreach (entry->inputs, bind_input, evaluator);

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "rthunk-budget.h"
+
 G_BEGIN_DECLS
 
 /* Whether @errsv is a socket timeout (EAGAIN/EWOULDBLOCK). */
@@ -12,11 +14,12 @@ gboolean rthunk_frame_set_errno_error  (GError     **error,
                                         int          errsv,
                                         const char  *doing);
 /* One frame's message from @fd (validated if @validate), within @budget_ms
- * once its first byte came. */
-GBytes  *rthunk_frame_read_message     (int          fd,
-                                        gsize        max_bytes,
-                                        guint        budget_ms,
-                                        gboolean     validate,
-                                        GError     **error);
+ * once its first byte came, charged to @memory (if any) while it lives. */
+GBytes  *rthunk_frame_read_message     (int            fd,
+                                        gsize          max_bytes,
+                                        guint          budget_ms,
+                                        gboolean       validate,
+                                        RthunkBudget  *memory,
+                                        GError       **error);
 
 G_END_DECLS

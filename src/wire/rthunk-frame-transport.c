@@ -52,6 +52,7 @@ struct _RthunkFrameTransport
   gboolean         memory_mode;
   gsize            max_frame_bytes;
   guint            frame_budget_ms; /* whole-frame deadline; 0: none */
+  RthunkBudget    *memory;         /* (nullable) charged for frames read */
 
   GBytes          *input;          /* the message being decoded, or NULL */
   gsize            input_pos;
@@ -513,7 +514,8 @@ rthunk_frame_transport_receive (RthunkFrameTransport  *self,
     }
   if (self->fd < 0)
     return set_closed_error (error);
-  message = rthunk_frame_read_message (self->fd, self->max_frame_bytes, self->frame_budget_ms, !self->check_on_read, error);
+  message = rthunk_frame_read_message (self->fd, self->max_frame_bytes, self->frame_budget_ms,
+                                       !self->check_on_read, self->memory, error);
   if (message == NULL)
     return FALSE;
   load_message (self, message);
@@ -640,4 +642,26 @@ rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
   g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
 
   self->frame_budget_ms = budget_ms;
+}
+
+/**
+ * rthunk_frame_transport_set_memory_budget:
+ * @self: a transport with a descriptor
+ * @budget: (nullable): a memory budget that outlives every frame read
+ *
+ * Charges @budget for each frame received, when its header arrives and
+ * before its body is allocated, until the frame is freed. A frame the
+ * budget has no room for is refused with %RTHUNK_FRAME_ERROR_TOO_LARGE
+ * ("server memory budget reached: …"), and the connection should be
+ * closed.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_frame_transport_set_memory_budget (RthunkFrameTransport *self,
+                                          RthunkBudget         *budget)
+{
+  g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
+
+  self->memory = budget;
 }

@@ -24,6 +24,8 @@
 #include <thrift/c_glib/protocol/thrift_protocol.h>
 
 #include "rthunk-frame.h"
+#include "rthunk-budget.h"
+#include "rthunk-error.h"
 #include "rthunk-frame-private.h"
 
 #define FRAME_HEADER_BYTES 4
@@ -255,25 +257,73 @@ rthunk_frame_read (int       fd,
  *
  * Since: 0.1
  */
-GBytes *
-rthunk_frame_read_message (int       fd,
-                           gsize     max_bytes,
-                           guint     budget_ms,
-                           gboolean  validate,
-                           GError  **error)
+/* A frame body charged to a memory budget: freeing it releases the charge. */
+typedef struct
 {
-  g_autofree guint8 *body = NULL;
+  RthunkBudget *budget;
+  gsize length;
+  guint8 data[];
+} ChargedBody;
+
+static void
+charged_body_free (gpointer data)
+{
+  ChargedBody *body = data;
+
+  rthunk_budget_release (body->budget, body->length + sizeof *body);
+  g_free (body);
+}
+
+/* Room for a body of @length bytes, charged to @budget (if any) before
+ * it is allocated; NULL with @error set when the budget has none. */
+static guint8 *
+alloc_body (RthunkBudget  *budget,
+            gint32         length,
+            ChargedBody  **charged,
+            GError       **error)
+{
+  *charged = NULL;
+  if (budget == NULL)
+    return g_malloc ((gsize) length);
+  if (!rthunk_budget_charge (budget, (guint64) length + sizeof (ChargedBody)))
+    {
+      g_autoptr(GError) refused = NULL;
+
+      rthunk_budget_set_error (budget, &refused, RTHUNK_ERROR_OVERLOADED, _("a frame"), (guint64) length);
+      g_set_error_literal (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TOO_LARGE, refused->message);
+      return NULL;
+    }
+  *charged = g_malloc (sizeof (ChargedBody) + (gsize) length);
+  (*charged)->budget = budget;
+  (*charged)->length = (gsize) length;
+  return (*charged)->data;
+}
+
+GBytes *
+rthunk_frame_read_message (int            fd,
+                           gsize          max_bytes,
+                           guint          budget_ms,
+                           gboolean       validate,
+                           RthunkBudget  *memory,
+                           GError       **error)
+{
+  ChargedBody *charged = NULL;
+  g_autoptr(GBytes) message = NULL;
   FrameClock clock = { budget_ms, 0 };
+  guint8 *body;
   gint32 length;
   gsize got;
 
   if (max_bytes == 0)
     max_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
   if (!read_header (fd, &length, &clock, error)
-      || !check_frame_length (length, max_bytes, error))
+      || !check_frame_length (length, max_bytes, error)
+      || (body = alloc_body (memory, length, &charged, error)) == NULL)
     return NULL;
-
-  body = g_malloc ((gsize) length);
+  /* owned by the GBytes from now on, whatever happens */
+  message = charged != NULL
+    ? g_bytes_new_with_free_func (body, (gsize) length, charged_body_free, charged)
+    : g_bytes_new_take (body, (gsize) length);
   if (!read_fully (fd, body, (gsize) length, &got, &clock, error))
     return NULL;
   if (got < (gsize) length)
@@ -285,7 +335,7 @@ rthunk_frame_read_message (int       fd,
     }
   if (validate && !rthunk_frame_validate (body, (gsize) length, RTHUNK_FRAME_MAX_DEPTH, error))
     return NULL;
-  return g_bytes_new_take (g_steal_pointer (&body), (gsize) length);
+  return g_steal_pointer (&message);
 }
 
 GBytes *
@@ -297,7 +347,7 @@ rthunk_frame_read_within (int       fd,
   g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return rthunk_frame_read_message (fd, max_bytes, budget_ms, TRUE, error);
+  return rthunk_frame_read_message (fd, max_bytes, budget_ms, TRUE, NULL, error);
 }
 
 /* sendmsg() for MSG_NOSIGNAL on sockets (and @flags); writev() for pipes

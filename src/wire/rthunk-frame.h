@@ -11,6 +11,8 @@
 #include <glib-object.h>
 #include <thrift/c_glib/transport/thrift_transport.h>
 
+#include "rthunk-budget.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -153,6 +155,8 @@ void                  rthunk_frame_transport_set_frame_budget (RthunkFrameTransp
                                                                 guint                 budget_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);
 GBytes               *rthunk_frame_transport_get_input   (RthunkFrameTransport  *self);
+void                  rthunk_frame_transport_set_memory_budget (RthunkFrameTransport *self,
+                                                                 RthunkBudget         *budget);
 void                  rthunk_frame_transport_set_check_on_read (RthunkFrameTransport *self,
                                                                 gboolean              check_on_read);
 

@@ -370,7 +370,11 @@ write_value (RthunkWireValue  *wire,
     cost += strlen (rthunk_value_get_str (value));
   else if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
     cost += 4 * rthunk_value_get_length (value);
-  if (cost > *left)
+  /* each item will be a node of its own: a list that cannot fit is refused
+   * before its items are boxed (a list of ints keeps them once boxed) */
+  if (cost > *left ||
+      (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST &&
+       rthunk_value_get_length (value) > (*left - cost) / VALUE_NODE_BYTES))
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
                    _("the value is too large to send in one frame: keep it where it is "
