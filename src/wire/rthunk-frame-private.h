@@ -3,6 +3,9 @@
 
 #include <glib.h>
 
+#include "rthunk-frame.h"
+#include "rthunk-tls.h"
+
 G_BEGIN_DECLS
 
 /* Whether @errsv is a socket timeout (EAGAIN/EWOULDBLOCK). */
@@ -11,12 +14,20 @@ gboolean rthunk_frame_errno_is_timeout (int          errsv);
 gboolean rthunk_frame_set_errno_error  (GError     **error,
                                         int          errsv,
                                         const char  *doing);
-/* One frame's message from @fd (validated if @validate), within @budget_ms
- * once its first byte came. */
-GBytes  *rthunk_frame_read_message     (int          fd,
+/* One frame's message from @link (validated if @validate), within
+ * @budget_ms once its first byte came. */
+GBytes  *rthunk_frame_read_message     (const RthunkLink *link,
                                         gsize        max_bytes,
                                         guint        budget_ms,
                                         gboolean     validate,
                                         GError     **error);
+/* rthunk_frame_write_full() on @link. */
+gboolean rthunk_frame_write_link       (const RthunkLink      *link,
+                                        const guint8          *data,
+                                        gsize                  len,
+                                        guint                  timeout_ms,
+                                        RthunkFrameDrainFunc   drain,
+                                        gpointer               user_data,
+                                        GError               **error);
 
 G_END_DECLS
