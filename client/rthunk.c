@@ -910,13 +910,42 @@ add_servers (Shell       *shell,
   return cluster_file == NULL || add_cluster_file (shell, cluster_file, error);
 }
 
+/* How the shell reaches servers over TLS: --tls (the system's
+ * authorities), --tls-ca, and --tls-cert/--tls-key for mutual TLS. */
+typedef struct
+{
+  gboolean on;
+  char *ca_file;
+  char *cert_file;
+  char *key_file;
+} TlsOptions;
+
 static gboolean
-shell_init (Shell        *shell,
-            char        **servers,
-            const char   *cluster_file,
-            const char   *token_file,
-            gboolean      local,
-            GError      **error)
+set_tls (Shell             *shell,
+         const TlsOptions  *tls,
+         GError           **error)
+{
+  gboolean on = tls->on || tls->ca_file != NULL || tls->cert_file != NULL || tls->key_file != NULL;
+
+  if (!on)
+    return TRUE;
+  if ((tls->cert_file == NULL) != (tls->key_file == NULL))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("--tls-cert and --tls-key go together"));
+      return FALSE;
+    }
+  return rthunk_session_set_tls (shell->session, tls->ca_file, tls->cert_file, tls->key_file, error);
+}
+
+static gboolean
+shell_init (Shell             *shell,
+            char             **servers,
+            const char        *cluster_file,
+            const char        *token_file,
+            const TlsOptions  *tls,
+            gboolean           local,
+            GError           **error)
 {
   const char *no_color = g_getenv ("NO_COLOR");
   g_autofree char *token = NULL;
@@ -936,7 +965,7 @@ shell_init (Shell        *shell,
   if (!read_token (token_file, &token, error))
     return FALSE;
   rthunk_session_set_token (shell->session, token);
-  return add_servers (shell, servers, cluster_file, error);
+  return set_tls (shell, tls, error) && add_servers (shell, servers, cluster_file, error);
 }
 
 static void
@@ -969,6 +998,10 @@ main (int    argc,
   g_auto(GStrv) servers = NULL;
   g_auto(GStrv) files = NULL;
   gboolean local = FALSE;
+  g_autofree char *tls_ca = NULL;
+  g_autofree char *tls_cert = NULL;
+  g_autofree char *tls_key = NULL;
+  TlsOptions tls = { FALSE, NULL, NULL, NULL };
   Shell shell = { NULL, };
   int status;
   GOptionEntry entries[] = {
@@ -977,6 +1010,10 @@ main (int    argc,
     { "local", 'l', 0, G_OPTION_ARG_NONE, &local, N_("Use no server at all"), NULL },
     { "cluster", 0, 0, G_OPTION_ARG_FILENAME, &cluster_file, N_("Use the servers of this cluster file (else RTHUNK_SERVERS, else ~/.config/rthunk/cluster.conf)"), N_("FILE") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Send the token in this file (else RTHUNK_TOKEN)"), N_("FILE") },
+    { "tls", 0, 0, G_OPTION_ARG_NONE, &tls.on, N_("Reach servers over TLS, trusting the system's certificate authorities"), NULL },
+    { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca, N_("Reach servers over TLS, trusting the authorities in this PEM file"), N_("FILE") },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, N_("Show this PEM certificate to servers that ask for one (mutual TLS)"), N_("FILE") },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("[FILE.rth]") },
     { NULL }
   };
@@ -996,7 +1033,10 @@ main (int    argc,
       return 2;
     }
   the_shell = &shell;
-  if (!shell_init (&shell, servers, cluster_file, token_file, local, &error))
+  tls.ca_file = tls_ca;
+  tls.cert_file = tls_cert;
+  tls.key_file = tls_key;
+  if (!shell_init (&shell, servers, cluster_file, token_file, &tls, local, &error))
     {
       report (&shell, error);
       shell_clear (&shell);

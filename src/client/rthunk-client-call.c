@@ -169,7 +169,7 @@ rthunk_client_exchange (RthunkClient  *self,
   GError *transport_error = NULL;
 
   if (rthunk_client_frame_fits (message, &transport_error) &&
-      rthunk_frame_write (conn->fd, message->data, message->len, &transport_error))
+      rthunk_frame_transport_send (conn->transport, message->data, message->len, 0, NULL, NULL, &transport_error))
     return rthunk_client_receive_message (self, conn, error);
   rthunk_client_call_failed (self, conn, transport_error, NULL, error);
   return NULL;

@@ -30,6 +30,7 @@
 #include "rthunk-client-pool.h"
 #include "rthunk-error.h"
 #include "rthunk-frame.h"
+#include "rthunk-tls.h"
 #include "rthunk-wire.h"
 
 struct _RthunkPool
@@ -47,6 +48,10 @@ struct _RthunkPool
   guint open;                   /* idle + in use + being opened */
   guint max;
   guint opened;                 /* sockets opened over the pool's life */
+
+  gboolean tls;                 /* (lock) connections speak TLS, */
+  GTlsDatabase *tls_ca;         /* (lock) trusting these authorities (NULL: the system's) */
+  GTlsCertificate *tls_identity; /* (lock) and showing this certificate, if any */
 };
 
 RthunkPool *
@@ -92,7 +97,37 @@ rthunk_pool_free (RthunkPool *pool)
   g_free (pool->address);
   g_free (pool->host);
   g_free (pool->port);
+  g_clear_object (&pool->tls_ca);
+  g_clear_object (&pool->tls_identity);
   g_free (pool);
+}
+
+/* Connections opened from now on speak TLS (or, with !@tls, plainly);
+ * idle ones of the other kind are closed. */
+void
+rthunk_pool_set_tls (RthunkPool      *pool,
+                     gboolean         tls,
+                     GTlsDatabase    *ca,
+                     GTlsCertificate *identity)
+{
+  g_mutex_lock (&pool->lock);
+  pool->tls = tls;
+  g_set_object (&pool->tls_ca, ca);
+  g_set_object (&pool->tls_identity, identity);
+  pool->open -= pool->idle.length;
+  g_queue_clear_full (&pool->idle, (GDestroyNotify) conn_free);
+  g_mutex_unlock (&pool->lock);
+}
+
+gboolean
+rthunk_pool_get_tls (RthunkPool *pool)
+{
+  gboolean tls;
+
+  g_mutex_lock (&pool->lock);
+  tls = pool->tls;
+  g_mutex_unlock (&pool->lock);
+  return tls;
 }
 
 void
@@ -247,19 +282,53 @@ connect_socket (RthunkPool    *pool,
   return fd;
 }
 
+/* The transport of a connected @fd: plain, or a TLS session once its
+ * handshake verified the server. */
+static RthunkFrameTransport *
+open_transport (RthunkPool  *pool,
+                int          fd,
+                GError     **error)
+{
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(GTlsCertificate) identity = NULL;
+  g_autoptr(GError) local = NULL;
+  gboolean tls;
+  GIOStream *session;
+
+  g_mutex_lock (&pool->lock);
+  tls = pool->tls;
+  ca = pool->tls_ca != NULL ? g_object_ref (pool->tls_ca) : NULL;
+  identity = pool->tls_identity != NULL ? g_object_ref (pool->tls_identity) : NULL;
+  g_mutex_unlock (&pool->lock);
+  if (!tls)
+    return rthunk_frame_transport_new (fd, RTHUNK_POOL_MAX_FRAME_BYTES);
+  session = rthunk_tls_connect (fd, pool->address, pool->host, pool->port, ca, identity,
+                                pool->call_timeout_ms, &local);
+  if (session == NULL)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                   _("cannot connect to server %s with TLS: %s"), pool->address, local->message);
+      return NULL;
+    }
+  return rthunk_frame_transport_new_tls (session, fd, RTHUNK_POOL_MAX_FRAME_BYTES);
+}
+
 static RthunkConn *
 conn_open (RthunkPool    *pool,
            GCancellable  *cancellable,
            GError       **error)
 {
+  RthunkFrameTransport *transport;
   RthunkConn *conn;
   int fd;
 
   if ((fd = connect_socket (pool, cancellable, error)) < 0)
     return NULL;
+  if ((transport = open_transport (pool, fd, error)) == NULL)
+    return NULL;
   conn = g_new0 (RthunkConn, 1);
   conn->fd = fd;
-  conn->transport = rthunk_frame_transport_new (fd, RTHUNK_POOL_MAX_FRAME_BYTES);
+  conn->transport = transport;
   /* the client's codec reads the hot replies itself, checking every read;
    * what the generated code reads is validated when it starts reading */
   rthunk_frame_transport_set_check_on_read (conn->transport, TRUE);

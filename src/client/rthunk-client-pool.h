@@ -53,6 +53,11 @@ void        rthunk_pool_set_max        (RthunkPool    *pool,
 guint       rthunk_pool_get_max        (RthunkPool    *pool);
 guint       rthunk_pool_get_opened     (RthunkPool    *pool);
 guint       rthunk_pool_get_open       (RthunkPool    *pool);
+void        rthunk_pool_set_tls        (RthunkPool      *pool,
+                                        gboolean         tls,
+                                        GTlsDatabase    *ca,
+                                        GTlsCertificate *identity);
+gboolean    rthunk_pool_get_tls        (RthunkPool    *pool);
 
 gboolean    rthunk_call_begin          (RthunkCall    *call,
                                         RthunkPool    *pool,

@@ -10,6 +10,7 @@
 
 #include "rthunk-catalog.h"
 #include "rthunk-client.h"
+#include "rthunk-cluster.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-value.h"
@@ -100,5 +101,9 @@ RthunkValue *rthunk_client_enqueue     (RthunkClient          *self,
 guint        rthunk_client_get_queued  (RthunkClient          *self);
 gboolean     rthunk_client_flush       (RthunkClient          *self,
                                         GError               **error);
+/* Gives @client @cluster's token and TLS settings (rthunk-cluster.c). */
+gboolean     rthunk_cluster_prepare_client (RthunkCluster     *cluster,
+                                            RthunkClient      *client,
+                                            GError           **error);
 
 G_END_DECLS

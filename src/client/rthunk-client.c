@@ -30,6 +30,7 @@
 #include "rthunk-client-private.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
+#include "rthunk-tls.h"
 #include "rthunk-type.h"
 #include "rthunk-wire.h"
 
@@ -750,6 +751,76 @@ rthunk_client_get_func_defs (RthunkClient       *client,
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
 
   return rthunk_client_func_defs_run (client, names, NULL, error);
+}
+
+/* ---- TLS ----------------------------------------------------------------- */
+
+/**
+ * rthunk_client_set_tls:
+ * @client: a client
+ * @ca_file: (nullable) (type filename): a PEM file of the certificate
+ *   authorities that may sign the server's certificate; %NULL for the
+ *   system's
+ * @cert_file: (nullable) (type filename): the client's own PEM certificate,
+ *   for a server that asks for one (mutual TLS); %NULL for none
+ * @key_file: (nullable) (type filename): the private key of @cert_file
+ * @error: return location for a #GError
+ *
+ * Makes every connection the client opens from now on a TLS session: the
+ * server's certificate must be signed by one of the authorities, valid
+ * now, and issued for the host name or address of the client's address;
+ * otherwise the call fails with %RTHUNK_ERROR_CONNECTION saying why. The
+ * token, like everything else, travels inside the session. Idle plain
+ * connections are closed.
+ *
+ * Returns: %TRUE when the files could be read; %FALSE with @error set (and
+ *   nothing changed) otherwise
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_client_set_tls (RthunkClient  *client,
+                       const char    *ca_file,
+                       const char    *cert_file,
+                       const char    *key_file,
+                       GError       **error)
+{
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(GTlsCertificate) identity = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
+  g_return_val_if_fail ((cert_file == NULL) == (key_file == NULL), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (ca_file != NULL && (ca = rthunk_tls_load_ca (ca_file, error)) == NULL)
+    return FALSE;
+  if (cert_file != NULL && (identity = rthunk_tls_load_identity (cert_file, key_file, error)) == NULL)
+    return FALSE;
+  if (ca == NULL && g_tls_backend_get_default_database (g_tls_backend_get_default ()) == NULL)
+    {
+      g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE,
+                           _("TLS is not available: no system certificate store (is glib-networking installed?)"));
+      return FALSE;
+    }
+  rthunk_pool_set_tls (client->pool, TRUE, ca, identity);
+  return TRUE;
+}
+
+/**
+ * rthunk_client_get_tls:
+ * @client: a client
+ *
+ * Returns: whether the client's connections are TLS sessions
+ *   (rthunk_client_set_tls())
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_client_get_tls (RthunkClient *client)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
+
+  return rthunk_pool_get_tls (client->pool);
 }
 
 /* ---- the token ----------------------------------------------------------- */

@@ -125,6 +125,14 @@ GPtrArray     *rthunk_client_submit_batch_finish    (RthunkClient        *client
 RTHUNK_AVAILABLE_IN_0_1
 void           rthunk_client_set_token       (RthunkClient  *client,
                                               const char    *token);
+RTHUNK_AVAILABLE_IN_0_1
+gboolean       rthunk_client_set_tls         (RthunkClient  *client,
+                                              const char    *ca_file,
+                                              const char    *cert_file,
+                                              const char    *key_file,
+                                              GError       **error);
+RTHUNK_AVAILABLE_IN_0_1
+gboolean       rthunk_client_get_tls         (RthunkClient  *client);
 
 /**
  * RthunkClientAwaitFunc:

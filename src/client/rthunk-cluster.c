@@ -20,6 +20,7 @@
 
 #include "rthunk-cluster.h"
 #include "rthunk-catalog.h"
+#include "rthunk-client-private.h"
 #include "rthunk-client.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
@@ -52,6 +53,10 @@ struct _RthunkCluster
   GPtrArray *members;           /* Member */
   RthunkCatalog *catalog;       /* merged */
   char *token;
+  gboolean tls;                 /* members speak TLS: */
+  char *tls_ca;                 /* trusting these authorities (NULL: the system's), */
+  char *tls_cert;               /* showing this certificate (NULL: none) */
+  char *tls_key;
   GThread *health;
   gboolean stopping;
 };
@@ -90,6 +95,9 @@ rthunk_cluster_finalize (GObject *object)
   g_ptr_array_unref (self->members);
   g_clear_object (&self->catalog);
   g_free (self->token);
+  g_free (self->tls_ca);
+  g_free (self->tls_cert);
+  g_free (self->tls_key);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->stop_cond);
   G_OBJECT_CLASS (rthunk_cluster_parent_class)->finalize (object);
@@ -143,6 +151,59 @@ rthunk_cluster_set_token (RthunkCluster *cluster,
 
   g_free (cluster->token);
   cluster->token = g_strdup (token);
+}
+
+/**
+ * rthunk_cluster_set_tls:
+ * @cluster: a cluster, before its servers are added
+ * @ca_file: (nullable) (type filename): the authorities to trust; %NULL
+ *   for the system's
+ * @cert_file: (nullable) (type filename): a client certificate for mutual
+ *   TLS, or %NULL
+ * @key_file: (nullable) (type filename): its private key
+ * @error: return location for a #GError
+ *
+ * Every server added from now on is reached over TLS, as
+ * rthunk_client_set_tls() says.
+ *
+ * Returns: %TRUE when the files could be read; %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_cluster_set_tls (RthunkCluster  *cluster,
+                        const char     *ca_file,
+                        const char     *cert_file,
+                        const char     *key_file,
+                        GError        **error)
+{
+  g_autoptr(RthunkClient) probe = rthunk_client_new ("localhost:0");
+
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
+
+  /* the files are read now, so that a wrong one is an error here */
+  if (!rthunk_client_set_tls (probe, ca_file, cert_file, key_file, error))
+    return FALSE;
+  cluster->tls = TRUE;
+  g_free (cluster->tls_ca);
+  cluster->tls_ca = g_strdup (ca_file);
+  g_free (cluster->tls_cert);
+  cluster->tls_cert = g_strdup (cert_file);
+  g_free (cluster->tls_key);
+  cluster->tls_key = g_strdup (key_file);
+  return TRUE;
+}
+
+/* Gives @client the cluster's token and TLS settings: every client made
+ * for one of its servers (the session's too) goes through here. */
+gboolean
+rthunk_cluster_prepare_client (RthunkCluster  *cluster,
+                               RthunkClient   *client,
+                               GError        **error)
+{
+  rthunk_client_set_token (client, cluster->token);
+  return !cluster->tls ||
+         rthunk_client_set_tls (client, cluster->tls_ca, cluster->tls_cert, cluster->tls_key, error);
 }
 
 /* ---- the merged catalog --------------------------------------------------- */
@@ -292,8 +353,8 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
   g_return_val_if_fail (address != NULL, FALSE);
 
   client = rthunk_client_new (address);
-  rthunk_client_set_token (client, cluster->token);
-  if (!rthunk_client_connect (client, error) || !rthunk_client_ping (client, error))
+  if (!rthunk_cluster_prepare_client (cluster, client, error) ||
+      !rthunk_client_connect (client, error) || !rthunk_client_ping (client, error))
     return FALSE;
   member = g_new0 (Member, 1);
   member->address = g_strdup (address);

@@ -46,6 +46,12 @@ RTHUNK_AVAILABLE_IN_0_1
 void           rthunk_cluster_set_token      (RthunkCluster  *cluster,
                                               const char     *token);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean       rthunk_cluster_set_tls        (RthunkCluster  *cluster,
+                                              const char     *ca_file,
+                                              const char     *cert_file,
+                                              const char     *key_file,
+                                              GError        **error);
+RTHUNK_AVAILABLE_IN_0_1
 guint          rthunk_cluster_get_n_servers  (RthunkCluster  *cluster);
 RTHUNK_AVAILABLE_IN_0_1
 RthunkCatalog *rthunk_cluster_get_catalog    (RthunkCluster  *cluster);

@@ -21,6 +21,10 @@ void               rthunk_server_state_free  (RthunkServerState       *state);
 
 void               rthunk_server_state_set_token      (RthunkServerState  *state,
                                                        const char         *token);
+void               rthunk_server_state_set_peer_tls   (RthunkServerState  *state,
+                                                       const char         *ca_file,
+                                                       const char         *cert_file,
+                                                       const char         *key_file);
 void               rthunk_server_state_set_fetch_from (RthunkServerState  *state,
                                                        const char *const  *fetch_from);
 RthunkThunkTable  *rthunk_server_state_get_table      (RthunkServerState  *state);

@@ -81,10 +81,14 @@ fetched_type_ok (const Fetch  *fetch,
 }
 
 /* The client for @address, made once and shared by the fetches (its pool
- * gives each its own connection). */
+ * gives each its own connection). The server's token goes only where it
+ * cannot leak: over TLS to a peer whose certificate held, or (without TLS)
+ * to a peer --fetch-from names exactly; a peer a wildcard pattern matches
+ * is asked without it. NULL (with @error) when the TLS files do not load. */
 static RthunkClient *
-peer_client (RthunkServerState *state,
-             const char        *address)
+peer_client (RthunkServerState  *state,
+             const char         *address,
+             GError            **error)
 {
   RthunkClient *client;
 
@@ -92,7 +96,15 @@ peer_client (RthunkServerState *state,
   if ((client = g_hash_table_lookup (state->peers, address)) == NULL)
     {
       client = rthunk_client_new (address);
-      rthunk_client_set_token (client, state->token);
+      if (state->peer_tls &&
+          !rthunk_client_set_tls (client, state->peer_tls_ca, state->peer_tls_cert, state->peer_tls_key, error))
+        {
+          g_mutex_unlock (&state->peers_lock);
+          g_object_unref (client);
+          return NULL;
+        }
+      if (state->peer_tls || g_strv_contains ((const char *const *) state->fetch_from, address))
+        rthunk_client_set_token (client, state->token);
       g_hash_table_insert (state->peers, g_strdup (address), client);
     }
   g_object_ref (client);
@@ -109,9 +121,9 @@ rthunk_handler_run_fetch (gpointer data,
   Fetch *fetch = data;
   RthunkServerState *state = user_data;
   RthunkThunkEntry *entry = fetch->entry;
-  g_autoptr(RthunkClient) client = peer_client (state, fetch->holder);
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkClient) client = peer_client (state, fetch->holder, &error);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr(GCancellable) cancellable = NULL;
   guint limit_ms = state->limits.deadline_ms > 0 ? state->limits.deadline_ms : 600000;
   gint64 give_up = g_get_monotonic_time () + (gint64) limit_ms * 1000;
@@ -124,7 +136,7 @@ rthunk_handler_run_fetch (gpointer data,
     }
   cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
   g_ptr_array_add (ids, g_bytes_new (entry->id, RTHUNK_THUNK_ID_LEN));
-  while (!got.finished && error == NULL)
+  while (client != NULL && !got.finished && error == NULL)
     {
       if (g_atomic_int_get (&state->stopping) || g_cancellable_is_cancelled (cancellable))
         g_set_error (&error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,

@@ -33,6 +33,10 @@ struct _RthunkProviderOptions
   char *name;
   char *bind;
   char *token_file;
+  char *tls_cert;
+  char *tls_key;
+  char *tls_client_ca;
+  char *tls_ca;
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
@@ -88,7 +92,9 @@ static const LimitOption limit_options[] = {
 G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 
 /* The keys of the [server] group besides the limits. */
-static const char *const server_keys[] = { "port", "name", "bind", "token-file", "fetch-from" };
+static const char *const server_keys[] = {
+  "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
+};
 
 static void
 set_limit (RthunkServerLimits *limits,
@@ -211,6 +217,10 @@ rthunk_provider_options_new (const char *program,
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options->config_path, N_("Read settings from this key file ([server] group; flags win)"), N_("FILE") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &options->token_file, N_("Every call must carry the token in this file"), N_("FILE") },
     { "fetch-from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->fetch_from, N_("Fetch inputs held by this server (HOST:PORT, HOST:* or *; repeatable)"), N_("PATTERN") },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_cert, N_("Serve TLS only, with this PEM certificate (needs --tls-key)"), N_("FILE") },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
+    { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
+    { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
     { NULL }
   };
   GOptionEntry entry[2] = { { NULL }, { NULL } };
@@ -256,6 +266,10 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->name);
   g_free (options->bind);
   g_free (options->token_file);
+  g_free (options->tls_cert);
+  g_free (options->tls_key);
+  g_free (options->tls_client_ca);
+  g_free (options->tls_ca);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
   g_free (options);
@@ -333,6 +347,26 @@ check_config_keys (RthunkProviderOptions  *options,
   return TRUE;
 }
 
+/* The [server] keys holding a word or a file name, where no flag gave one. */
+static void
+read_string_keys (RthunkProviderOptions *options,
+                  const char            *group)
+{
+  struct { const char *key; char **field; } keys[] = {
+    { "name", &options->name },
+    { "bind", &options->bind },
+    { "token-file", &options->token_file },
+    { "tls-cert", &options->tls_cert },
+    { "tls-key", &options->tls_key },
+    { "tls-client-ca", &options->tls_client_ca },
+    { "tls-ca", &options->tls_ca },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    if (*keys[k].field == NULL)
+      *keys[k].field = g_key_file_get_string (options->config, group, keys[k].key, NULL);
+}
+
 static gboolean
 apply_config (RthunkProviderOptions  *options,
               GError                **error)
@@ -348,12 +382,7 @@ apply_config (RthunkProviderOptions  *options,
     return FALSE;
   if (options->port < 0 && g_key_file_has_key (options->config, group, "port", NULL))
     options->port = g_key_file_get_integer (options->config, group, "port", NULL);
-  if (options->name == NULL)
-    options->name = g_key_file_get_string (options->config, group, "name", NULL);
-  if (options->bind == NULL)
-    options->bind = g_key_file_get_string (options->config, group, "bind", NULL);
-  if (options->token_file == NULL)
-    options->token_file = g_key_file_get_string (options->config, group, "token-file", NULL);
+  read_string_keys (options, group);
   if (options->fetch_from == NULL)
     options->fetch_from = g_key_file_get_string_list (options->config, group, "fetch-from", NULL, NULL);
   for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
@@ -507,6 +536,26 @@ on_sigint (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* TLS from --tls-cert and --tls-key (both or neither), --tls-client-ca
+ * and --tls-ca (which need them). */
+static gboolean
+set_tls (RthunkProviderOptions  *options,
+         RthunkServer           *server,
+         GError                **error)
+{
+  if (options->tls_cert == NULL && options->tls_key == NULL &&
+      options->tls_client_ca == NULL && options->tls_ca == NULL)
+    return TRUE;
+  if (options->tls_cert == NULL || options->tls_key == NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("TLS needs both --tls-cert and --tls-key"));
+      return FALSE;
+    }
+  return rthunk_server_set_tls (server, options->tls_cert, options->tls_key, options->tls_client_ca, error) &&
+         rthunk_server_set_peer_tls (server, options->tls_ca, error);
+}
+
 /**
  * rthunk_provider_run:
  * @options: parsed options
@@ -537,6 +586,11 @@ rthunk_provider_run (RthunkProviderOptions *options,
 
   signal (SIGPIPE, SIG_IGN);
   if (options->token_file != NULL && (token = read_token (options->token_file, &error)) == NULL)
+    {
+      g_printerr ("%s: %s\n", options->program, error->message);
+      return 1;
+    }
+  if (!set_tls (options, server, &error))
     {
       g_printerr ("%s: %s\n", options->program, error->message);
       return 1;

@@ -41,6 +41,10 @@ struct _RthunkServerState
   gint64 batches;
   gint running;
   GStrv fetch_from;             /* servers inputs may be fetched from */
+  gboolean peer_tls;            /* fetches speak TLS, trusting peer_tls_ca (NULL: the system's) */
+  char *peer_tls_ca;            /* and showing this server's certificate and key */
+  char *peer_tls_cert;
+  char *peer_tls_key;
   GThreadPool *fetch_pool;      /* fetches of inputs other servers hold */
   GMutex peers_lock;
   GHashTable *peers;            /* (peers_lock) HOST:PORT → RthunkClient, reused by fetches */

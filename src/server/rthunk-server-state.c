@@ -78,6 +78,9 @@ rthunk_server_state_free (RthunkServerState *state)
   g_hash_table_unref (state->memo);
   g_mutex_clear (&state->memo_lock);
   g_strfreev (state->fetch_from);
+  g_free (state->peer_tls_ca);
+  g_free (state->peer_tls_cert);
+  g_free (state->peer_tls_key);
   rthunk_thunk_table_free (state->table);
   rthunk_def_store_free (state->defs);
   rthunk_result_cache_free (state->cache);
@@ -106,6 +109,21 @@ rthunk_server_state_set_fetch_from (RthunkServerState *state,
 {
   g_strfreev (state->fetch_from);
   state->fetch_from = g_strdupv ((GStrv) fetch_from);
+}
+
+/* Fetches from other servers speak TLS, trusting @ca_file (NULL: the
+ * system's authorities) and showing @cert_file; set before the server
+ * serves. */
+void
+rthunk_server_state_set_peer_tls (RthunkServerState *state,
+                                  const char        *ca_file,
+                                  const char        *cert_file,
+                                  const char        *key_file)
+{
+  state->peer_tls = TRUE;
+  state->peer_tls_ca = g_strdup (ca_file);
+  state->peer_tls_cert = g_strdup (cert_file);
+  state->peer_tls_key = g_strdup (key_file);
 }
 
 RthunkThunkTable *

@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
 #include "rthunk-thunk-table.h"
+#include "rthunk-tls.h"
 #include "rthunk-wire.h"
 
 /* After the drain timeout, how long cancelled thunks get to stop, and how
@@ -43,6 +45,11 @@ struct _RthunkServer
   char *name;
   char *token;
   GStrv fetch_from;
+  GTlsCertificate *tls_certificate; /* NULL: plain connections */
+  GTlsDatabase *tls_client_ca;  /* NULL: no client certificate asked for */
+  char *tls_cert_file;          /* shown to peers as a client */
+  char *tls_key_file;
+  char *peer_tls_ca_file;       /* authorities of the peers fetched from (NULL: the system's) */
   RthunkCatalog *catalog;
   RthunkServerLimits limits;
   RthunkServerState *state;
@@ -156,6 +163,85 @@ rthunk_server_set_fetch_from (RthunkServer      *server,
   server->fetch_from = g_strdupv ((char **) patterns);
 }
 
+/**
+ * rthunk_server_set_tls:
+ * @server: a server that is not listening yet
+ * @cert_file: (type filename): the server's PEM certificate (chain)
+ * @key_file: (type filename): its PEM private key
+ * @client_ca_file: (nullable) (type filename): when set, a PEM file of the
+ *   authorities that sign client certificates: a client must present one
+ *   (mutual TLS)
+ * @error: return location for a #GError
+ *
+ * Makes every connection a TLS session: a client that does not start one
+ * is dropped before anything it sent is read as a frame, and the token
+ * travels only inside the session. Inside, the protocol is the same framed
+ * binary protocol.
+ *
+ * Returns: %TRUE when the files could be read; %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_server_set_tls (RthunkServer  *server,
+                       const char    *cert_file,
+                       const char    *key_file,
+                       const char    *client_ca_file,
+                       GError       **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GTlsDatabase) client_ca = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), FALSE);
+  g_return_val_if_fail (server->state == NULL, FALSE);
+  g_return_val_if_fail (cert_file != NULL && key_file != NULL, FALSE);
+
+  if ((certificate = rthunk_tls_load_identity (cert_file, key_file, error)) == NULL)
+    return FALSE;
+  if (client_ca_file != NULL && (client_ca = rthunk_tls_load_ca (client_ca_file, error)) == NULL)
+    return FALSE;
+  g_set_object (&server->tls_certificate, certificate);
+  g_set_object (&server->tls_client_ca, client_ca);
+  g_free (server->tls_cert_file);
+  server->tls_cert_file = g_strdup (cert_file);
+  g_free (server->tls_key_file);
+  server->tls_key_file = g_strdup (key_file);
+  return TRUE;
+}
+
+/**
+ * rthunk_server_set_peer_tls:
+ * @server: a server that rthunk_server_set_tls() made TLS, not listening yet
+ * @ca_file: (nullable) (type filename): a PEM file of the authorities that
+ *   sign the certificates of the servers it fetches inputs from
+ *   (rthunk_server_set_fetch_from()); %NULL for the system's
+ * @error: return location for a #GError
+ *
+ * A TLS server fetches inputs over TLS too, showing its own certificate
+ * (for peers that ask for one) and sending its token only once the peer's
+ * certificate held. This sets whom it trusts for that.
+ *
+ * Returns: %TRUE when @ca_file could be read; %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_server_set_peer_tls (RthunkServer  *server,
+                            const char    *ca_file,
+                            GError       **error)
+{
+  g_autoptr(GTlsDatabase) ca = NULL;
+
+  g_return_val_if_fail (RTHUNK_IS_SERVER (server), FALSE);
+  g_return_val_if_fail (server->state == NULL && server->tls_certificate != NULL, FALSE);
+
+  if (ca_file != NULL && (ca = rthunk_tls_load_ca (ca_file, error)) == NULL)
+    return FALSE;
+  g_free (server->peer_tls_ca_file);
+  server->peer_tls_ca_file = g_strdup (ca_file);
+  return TRUE;
+}
+
 static void
 rthunk_server_finalize (GObject *object)
 {
@@ -171,6 +257,11 @@ rthunk_server_finalize (GObject *object)
   g_free (self->name);
   g_free (self->token);
   g_strfreev (self->fetch_from);
+  g_clear_object (&self->tls_certificate);
+  g_clear_object (&self->tls_client_ca);
+  g_free (self->tls_cert_file);
+  g_free (self->tls_key_file);
+  g_free (self->peer_tls_ca_file);
   G_OBJECT_CLASS (rthunk_server_parent_class)->finalize (object);
 }
 
@@ -317,6 +408,93 @@ check_call (RthunkFrameTransport  *transport,
   return rthunk_frame_check_call (data, len, error);
 }
 
+/* Whether the client starts with a TLS handshake record (it does not wait
+ * for the server) within @timeout_ms: a plain client's frame is dropped
+ * unread and unanswered, so that no TLS alert is taken for a frame length.
+ * (The descriptor is GIO's now, non-blocking.) */
+static gboolean
+starts_tls (int       fd,
+            guint     timeout_ms,
+            GError  **error)
+{
+  struct pollfd p = { fd, POLLIN, 0 };
+  guint8 first = 0;
+  gssize n = -1;
+  int rc;
+
+  do
+    rc = poll (&p, 1, (int) MIN (timeout_ms, G_MAXINT));
+  while (rc < 0 && errno == EINTR);
+  if (rc > 0)
+    do
+      n = recv (fd, &first, 1, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+  if (rc == 0)
+    g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT,
+                 _("no TLS handshake within %u ms"), timeout_ms);
+  else if (n < 0)
+    g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_IO,
+                 _("Error while waiting for a TLS handshake: %s"), g_strerror (errno));
+  else if (n == 0)
+    g_set_error_literal (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_CLOSED,
+                         _("connection closed by the peer"));
+  else if (first != RTHUNK_TLS_HANDSHAKE_BYTE)
+    g_set_error_literal (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_MALFORMED,
+                         _("the client did not start TLS, which this server requires"));
+  return n > 0 && first == RTHUNK_TLS_HANDSHAKE_BYTE;
+}
+
+/* The transport of an accepted connection: plain, or a TLS session whose
+ * handshake is still to come (start_tls()). NULL only when the descriptor
+ * is no socket GIO takes. */
+static RthunkFrameTransport *
+open_transport (RthunkServer  *server,
+                int            fd,
+                GError       **error)
+{
+  GIOStream *tls;
+
+  if (server->tls_certificate == NULL)
+    return rthunk_frame_transport_new (fd, server->limits.max_frame_bytes);
+  tls = rthunk_tls_server_new (fd, server->tls_certificate, server->tls_client_ca,
+                               server->limits.io_timeout_ms, error);
+  if (tls == NULL)
+    return NULL;
+  return rthunk_frame_transport_new_tls (tls, fd, server->limits.max_frame_bytes);
+}
+
+/* Before the first frame of a TLS connection: the client's handshake, and
+ * with a client CA its certificate. */
+static gboolean
+start_tls (RthunkServer          *server,
+           RthunkFrameTransport  *transport,
+           GError               **error)
+{
+  GIOStream *tls = rthunk_frame_transport_get_tls (transport);
+
+  if (tls == NULL)
+    return TRUE;
+  return starts_tls (rthunk_frame_transport_get_fd (transport), server->limits.io_timeout_ms, error) &&
+         rthunk_tls_handshake (tls, error);
+}
+
+static void
+end_connection (Connection           *conn,
+                RthunkFrameTransport *transport)
+{
+  RthunkServer *server = conn->server;
+
+  g_mutex_lock (&server->lock);
+  g_hash_table_remove (server->live_fds, GINT_TO_POINTER (conn->fd));
+  if (transport != NULL)
+    thrift_transport_close (THRIFT_TRANSPORT (transport), NULL);
+  if (g_hash_table_size (server->live_fds) == 0)
+    g_cond_broadcast (&server->idle_cond);
+  g_mutex_unlock (&server->lock);
+  g_object_unref (server);
+  g_free (conn);
+}
+
 static gpointer
 serve_connection (gpointer data)
 {
@@ -325,8 +503,15 @@ serve_connection (gpointer data)
   g_autoptr(RthunkFrameTransport) transport = NULL;
   g_autoptr(ThriftProtocol) protocol = NULL;
   g_autoptr(GByteArray) reply = NULL;
+  g_autoptr(GError) tls_error = NULL;
 
-  transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
+  if ((transport = open_transport (server, conn->fd, &tls_error)) == NULL ||
+      !start_tls (server, transport, &tls_error))
+    {
+      g_message ("connection %d refused: %s", conn->fd, tls_error->message);
+      end_connection (conn, transport);
+      return NULL;
+    }
   rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
   rthunk_frame_transport_set_memory_budget (transport, rthunk_server_state_get_budget (server->state));
   /* rthunk_handler_serve_fast() reads with its own bounds checks */
@@ -355,14 +540,7 @@ serve_connection (gpointer data)
           break;
         }
     }
-  g_mutex_lock (&server->lock);
-  g_hash_table_remove (server->live_fds, GINT_TO_POINTER (conn->fd));
-  thrift_transport_close (THRIFT_TRANSPORT (transport), NULL);
-  if (g_hash_table_size (server->live_fds) == 0)
-    g_cond_broadcast (&server->idle_cond);
-  g_mutex_unlock (&server->lock);
-  g_object_unref (server);
-  g_free (conn);
+  end_connection (conn, transport);
   return NULL;
 }
 
@@ -523,6 +701,9 @@ rthunk_server_listen (RthunkServer  *server,
   server->state = rthunk_server_state_new (server->catalog, server->name, &server->limits);
   rthunk_server_state_set_token (server->state, server->token);
   rthunk_server_state_set_fetch_from (server->state, (const char *const *) server->fetch_from);
+  if (server->tls_certificate != NULL)
+    rthunk_server_state_set_peer_tls (server->state, server->peer_tls_ca_file,
+                                      server->tls_cert_file, server->tls_key_file);
   handler = rthunk_handler_new (server->state);
   server->processor = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_PROCESSOR,
                                     "handler", handler, NULL);

@@ -98,6 +98,16 @@ RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_token  (RthunkServer             *server,
                                         const char               *token);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean      rthunk_server_set_tls    (RthunkServer             *server,
+                                        const char               *cert_file,
+                                        const char               *key_file,
+                                        const char               *client_ca_file,
+                                        GError                  **error);
+RTHUNK_AVAILABLE_IN_0_1
+gboolean      rthunk_server_set_peer_tls (RthunkServer           *server,
+                                          const char             *ca_file,
+                                          GError                **error);
+RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_fetch_from (RthunkServer      *server,
                                             const char *const *patterns);
 RTHUNK_AVAILABLE_IN_0_1

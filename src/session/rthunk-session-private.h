@@ -131,7 +131,6 @@ struct _RthunkSession
   GMutex servers_lock;
   GPtrArray *servers;         /* Server */
   RthunkCluster *cluster;     /* the same servers: routing, splitting, failover */
-  char *token;
   RthunkServer *embedded;
   gboolean local;
   gint eval_budget_ms;

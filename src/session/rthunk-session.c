@@ -158,7 +158,6 @@ rthunk_session_finalize (GObject *object)
   if (self->cluster != NULL)
     g_object_run_dispose (G_OBJECT (self->cluster));
   g_clear_object (&self->cluster);
-  g_free (self->token);
   g_clear_object (&self->embedded);
   g_clear_object (&self->evaluator);
   g_clear_object (&self->checker);
@@ -531,9 +530,36 @@ rthunk_session_set_token (RthunkSession *session,
 {
   g_return_if_fail (RTHUNK_IS_SESSION (session));
 
-  g_free (session->token);
-  session->token = g_strdup (token);
   rthunk_cluster_set_token (session->cluster, token);
+}
+
+/**
+ * rthunk_session_set_tls:
+ * @session: a session, before its servers are added
+ * @ca_file: (nullable) (type filename): the authorities to trust; %NULL
+ *   for the system's
+ * @cert_file: (nullable) (type filename): a client certificate for mutual
+ *   TLS, or %NULL
+ * @key_file: (nullable) (type filename): its private key
+ * @error: return location for a #GError
+ *
+ * Every server added from now on is reached over TLS, as
+ * rthunk_client_set_tls() says.
+ *
+ * Returns: %TRUE when the files could be read; %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_session_set_tls (RthunkSession  *session,
+                        const char     *ca_file,
+                        const char     *cert_file,
+                        const char     *key_file,
+                        GError        **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
+
+  return rthunk_cluster_set_tls (session->cluster, ca_file, cert_file, key_file, error);
 }
 
 /**

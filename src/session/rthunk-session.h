@@ -120,6 +120,12 @@ RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_session_set_token        (RthunkSession  *session,
                                                  const char     *token);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean        rthunk_session_set_tls          (RthunkSession  *session,
+                                                 const char     *ca_file,
+                                                 const char     *cert_file,
+                                                 const char     *key_file,
+                                                 GError        **error);
+RTHUNK_AVAILABLE_IN_0_1
 RthunkCluster  *rthunk_session_get_cluster      (RthunkSession  *session);
 
 G_END_DECLS

@@ -4,6 +4,8 @@
 #include <glib.h>
 
 #include "rthunk-budget.h"
+#include "rthunk-frame.h"
+#include "rthunk-tls.h"
 
 G_BEGIN_DECLS
 
@@ -13,13 +15,22 @@ gboolean rthunk_frame_errno_is_timeout (int          errsv);
 gboolean rthunk_frame_set_errno_error  (GError     **error,
                                         int          errsv,
                                         const char  *doing);
-/* One frame's message from @fd (validated if @validate), within @budget_ms
- * once its first byte came, charged to @memory (if any) while it lives. */
-GBytes  *rthunk_frame_read_message     (int            fd,
-                                        gsize          max_bytes,
-                                        guint          budget_ms,
-                                        gboolean       validate,
-                                        RthunkBudget  *memory,
-                                        GError       **error);
+/* One frame's message from @link (validated if @validate), within
+ * @budget_ms once its first byte came, charged to @memory (if any) while
+ * it lives. */
+GBytes  *rthunk_frame_read_message     (const RthunkLink  *link,
+                                        gsize              max_bytes,
+                                        guint              budget_ms,
+                                        gboolean           validate,
+                                        RthunkBudget      *memory,
+                                        GError           **error);
+/* rthunk_frame_write_full() on @link. */
+gboolean rthunk_frame_write_link       (const RthunkLink      *link,
+                                        const guint8          *data,
+                                        gsize                  len,
+                                        guint                  timeout_ms,
+                                        RthunkFrameDrainFunc   drain,
+                                        gpointer               user_data,
+                                        GError               **error);
 
 G_END_DECLS

@@ -20,6 +20,7 @@
 
 #include "rthunk-frame-private.h"
 #include "rthunk-frame.h"
+#include "rthunk-tls.h"
 
 /* ---- RthunkFrameTransport ----------------------------------------------- */
 
@@ -48,7 +49,7 @@ struct _RthunkFrameTransport
 {
   ThriftTransport  parent_instance;
 
-  int              fd;             /* -1 in memory mode and once closed */
+  RthunkLink       link;           /* fd -1 in memory mode and once closed */
   gboolean         memory_mode;
   gsize            max_frame_bytes;
   guint            frame_budget_ms; /* whole-frame deadline; 0: none */
@@ -118,13 +119,19 @@ static gboolean
 close_fd (RthunkFrameTransport  *self,
           GError               **error)
 {
-  int fd = self->fd;
+  int fd = self->link.fd;
   int errsv;
 
   if (fd < 0)
     return TRUE;
-  self->fd = -1;
+  self->link.fd = -1;
   shutdown (fd, SHUT_RDWR);  /* fails harmlessly on a non-socket */
+  if (self->link.tls != NULL)
+    {
+      /* the session owns the descriptor */
+      rthunk_tls_close (g_steal_pointer (&self->link.tls));
+      return TRUE;
+    }
   if (close (fd) == 0)
     return TRUE;
   errsv = errno;
@@ -138,7 +145,7 @@ rthunk_frame_transport_is_open (ThriftTransport *transport)
 {
   RthunkFrameTransport *self = RTHUNK_FRAME_TRANSPORT (transport);
 
-  return self->memory_mode || self->fd >= 0;
+  return self->memory_mode || self->link.fd >= 0;
 }
 
 /* Non-blocking: TRUE while the peer may still send, FALSE once it closed. */
@@ -169,9 +176,9 @@ rthunk_frame_transport_peek (ThriftTransport  *transport,
 
   if (input_left (self) > 0)
     return TRUE;
-  if (self->fd < 0)
+  if (self->link.fd < 0)
     return FALSE;
-  return peek_fd (self->fd, error);
+  return peek_fd (self->link.fd, error);
 }
 
 static gboolean
@@ -310,12 +317,12 @@ rthunk_frame_transport_flush (ThriftTransport  *transport,
 
   if (self->memory_mode)
     return TRUE;  /* kept for rthunk_frame_transport_take_output() */
-  if (self->fd < 0)
+  if (self->link.fd < 0)
     return set_closed_error (error);
   if (self->output->len == 0)
     return TRUE;
-  sent = rthunk_frame_write (self->fd, self->output->data, self->output->len,
-                             error);
+  sent = rthunk_frame_write_link (&self->link, self->output->data, self->output->len,
+                                  0, NULL, NULL, error);
   g_byte_array_set_size (self->output, 0);
   return sent;
 }
@@ -440,7 +447,7 @@ rthunk_frame_transport_class_init (RthunkFrameTransportClass *klass)
 static void
 rthunk_frame_transport_init (RthunkFrameTransport *self)
 {
-  self->fd = -1;
+  self->link.fd = -1;
   self->memory_mode = TRUE;
   self->max_frame_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
   self->at_boundary = TRUE;
@@ -470,12 +477,75 @@ rthunk_frame_transport_new (int    fd,
   RthunkFrameTransport *self = g_object_new (RTHUNK_TYPE_FRAME_TRANSPORT,
                                              NULL);
 
-  self->fd = fd >= 0 ? fd : -1;
+  self->link.fd = fd >= 0 ? fd : -1;
   self->memory_mode = fd < 0;
   if (max_frame_bytes == 0)
     max_frame_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
   self->max_frame_bytes = MIN (max_frame_bytes, (gsize) G_MAXINT32);
   return self;
+}
+
+/**
+ * rthunk_frame_transport_new_tls:
+ * @tls: (transfer full): a TLS session over @fd, handshake done
+ *   (rthunk_tls_accept(), rthunk_tls_connect()), which owns @fd
+ * @fd: the session's descriptor, watched with poll() and shut down to
+ *   wake a blocked call
+ * @max_frame_bytes: as for rthunk_frame_transport_new()
+ *
+ * Creates a transport whose frames go through @tls: the same framed binary
+ * protocol, encrypted.
+ *
+ * Returns: (transfer full): a new #RthunkFrameTransport
+ *
+ * Since: 0.1
+ */
+RthunkFrameTransport *
+rthunk_frame_transport_new_tls (GIOStream *tls,
+                                int        fd,
+                                gsize      max_frame_bytes)
+{
+  RthunkFrameTransport *self = rthunk_frame_transport_new (fd, max_frame_bytes);
+
+  g_return_val_if_fail (G_IS_TLS_CONNECTION (tls) && fd >= 0, self);
+
+  self->link.tls = tls;
+  return self;
+}
+
+/**
+ * rthunk_frame_transport_send:
+ * @self: a transport with a connection
+ * @data: (array length=len): one message, without a frame header
+ * @len: the length of @data
+ * @timeout_ms: as for rthunk_frame_write_full()
+ * @drain: (nullable) (scope call) (closure user_data): as for
+ *   rthunk_frame_write_full()
+ * @user_data: data for @drain
+ * @error: return location for a #GError
+ *
+ * Sends @data as one frame on the transport's connection, as
+ * rthunk_frame_write_full() does on a descriptor, past what was written
+ * through thrift_transport_write().
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_frame_transport_send (RthunkFrameTransport  *self,
+                             const guint8          *data,
+                             gsize                  len,
+                             guint                  timeout_ms,
+                             RthunkFrameDrainFunc   drain,
+                             gpointer               user_data,
+                             GError               **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), FALSE);
+
+  if (self->link.fd < 0)
+    return set_closed_error (error);
+  return rthunk_frame_write_link (&self->link, data, len, timeout_ms, drain, user_data, error);
 }
 
 /**
@@ -512,9 +582,9 @@ rthunk_frame_transport_receive (RthunkFrameTransport  *self,
                              "receive from"));
       return FALSE;
     }
-  if (self->fd < 0)
+  if (self->link.fd < 0)
     return set_closed_error (error);
-  message = rthunk_frame_read_message (self->fd, self->max_frame_bytes, self->frame_budget_ms,
+  message = rthunk_frame_read_message (&self->link, self->max_frame_bytes, self->frame_budget_ms,
                                        !self->check_on_read, self->memory, error);
   if (message == NULL)
     return FALSE;
@@ -625,7 +695,24 @@ rthunk_frame_transport_get_fd (RthunkFrameTransport *self)
 {
   g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), -1);
 
-  return self->fd;
+  return self->link.fd;
+}
+
+/**
+ * rthunk_frame_transport_get_tls:
+ * @self: a transport
+ *
+ * Returns: (transfer none) (nullable): the TLS session of the connection,
+ *   or %NULL for a plain one
+ *
+ * Since: 0.1
+ */
+GIOStream *
+rthunk_frame_transport_get_tls (RthunkFrameTransport *self)
+{
+  g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), NULL);
+
+  return self->link.tls;
 }
 
 /**

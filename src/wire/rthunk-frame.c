@@ -27,6 +27,7 @@
 #include "rthunk-budget.h"
 #include "rthunk-error.h"
 #include "rthunk-frame-private.h"
+#include "rthunk-tls.h"
 
 #define FRAME_HEADER_BYTES 4
 
@@ -124,8 +125,34 @@ frame_clock_expired (FrameClock  *clock,
 }
 
 /* Reads until @len bytes arrived or the stream ended; *@got says how many. */
+/* One read of @link: read() on the plain path, the session's otherwise.
+ * -1 with @error set on failure. */
+static inline gssize
+link_read (const RthunkLink  *link,
+           guint8            *buf,
+           gsize              len,
+           GError           **error)
+{
+  for (;;)
+    {
+      gssize n;
+      int errsv;
+
+      if (link->tls != NULL)
+        return rthunk_tls_read (link->tls, buf, len, error);
+      n = read (link->fd, buf, len);
+      if (n >= 0)
+        return n;
+      if ((errsv = errno) != EINTR)
+        {
+          rthunk_frame_set_errno_error (error, errsv, _("reading a frame"));
+          return -1;
+        }
+    }
+}
+
 static gboolean
-read_fully (int          fd,
+read_fully (const RthunkLink  *link,
             guint8      *buf,
             gsize        len,
             gsize       *got,
@@ -137,25 +164,23 @@ read_fully (int          fd,
   while (done < len)
     {
       gssize n;
-      int errsv;
 
       if (frame_clock_expired (clock, error))
         {
           *got = done;
           return FALSE;
         }
-      n = read (fd, buf + done, len - done);
-      errsv = errno;
+      n = link_read (link, buf + done, len - done, error);
       if (n > 0 && clock != NULL && clock->deadline_us == 0 && clock->budget_ms > 0)
         clock->deadline_us = g_get_monotonic_time () + (gint64) clock->budget_ms * 1000;
       if (n > 0)
         done += (gsize) n;
       else if (n == 0)
         break;
-      else if (errsv != EINTR)
+      else
         {
           *got = done;
-          return rthunk_frame_set_errno_error (error, errsv, _("reading a frame"));
+          return FALSE;
         }
     }
   *got = done;
@@ -163,7 +188,7 @@ read_fully (int          fd,
 }
 
 static gboolean
-read_header (int          fd,
+read_header (const RthunkLink  *link,
              gint32      *length,
              FrameClock  *clock,
              GError     **error)
@@ -172,7 +197,7 @@ read_header (int          fd,
   guint32 be;
   gsize got;
 
-  if (!read_fully (fd, header, sizeof header, &got, clock, error))
+  if (!read_fully (link, header, sizeof header, &got, clock, error))
     return FALSE;
   if (got == 0)
     {
@@ -300,12 +325,12 @@ alloc_body (RthunkBudget  *budget,
 }
 
 GBytes *
-rthunk_frame_read_message (int            fd,
-                           gsize          max_bytes,
-                           guint          budget_ms,
-                           gboolean       validate,
-                           RthunkBudget  *memory,
-                           GError       **error)
+rthunk_frame_read_message (const RthunkLink  *link,
+                           gsize              max_bytes,
+                           guint              budget_ms,
+                           gboolean           validate,
+                           RthunkBudget      *memory,
+                           GError           **error)
 {
   ChargedBody *charged = NULL;
   g_autoptr(GBytes) message = NULL;
@@ -316,7 +341,7 @@ rthunk_frame_read_message (int            fd,
 
   if (max_bytes == 0)
     max_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
-  if (!read_header (fd, &length, &clock, error)
+  if (!read_header (link, &length, &clock, error)
       || !check_frame_length (length, max_bytes, error)
       || (body = alloc_body (memory, length, &charged, error)) == NULL)
     return NULL;
@@ -324,7 +349,7 @@ rthunk_frame_read_message (int            fd,
   message = charged != NULL
     ? g_bytes_new_with_free_func (body, (gsize) length, charged_body_free, charged)
     : g_bytes_new_take (body, (gsize) length);
-  if (!read_fully (fd, body, (gsize) length, &got, &clock, error))
+  if (!read_fully (link, body, (gsize) length, &got, &clock, error))
     return NULL;
   if (got < (gsize) length)
     {
@@ -344,10 +369,12 @@ rthunk_frame_read_within (int       fd,
                           guint     budget_ms,
                           GError  **error)
 {
+  RthunkLink link = { fd, NULL };
+
   g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return rthunk_frame_read_message (fd, max_bytes, budget_ms, TRUE, NULL, error);
+  return rthunk_frame_read_message (&link, max_bytes, budget_ms, TRUE, NULL, error);
 }
 
 /* sendmsg() for MSG_NOSIGNAL on sockets (and @flags); writev() for pipes
@@ -387,11 +414,11 @@ advance_iov (struct iovec **iov,
     }
 }
 
-/* Waits until @fd can be written, for at most @timeout_ms (0: no limit),
+/* Waits until @link can be written, for at most @timeout_ms (0: no limit),
  * reading its input with @drain meanwhile while *@watch_input. FALSE with
  * @error when the time is up, poll() failed or @drain did. */
 static gboolean
-wait_writable (int                    fd,
+wait_writable (const RthunkLink      *link,
                guint                  timeout_ms,
                RthunkFrameDrainFunc   drain,
                gpointer               user_data,
@@ -400,9 +427,14 @@ wait_writable (int                    fd,
 {
   for (;;)
     {
-      struct pollfd p = { fd, POLLOUT | (*watch_input ? POLLIN : 0), 0 };
-      int rc = poll (&p, 1, timeout_ms > 0 ? (int) MIN (timeout_ms, G_MAXINT) : -1);
+      struct pollfd p = { link->fd, POLLOUT | (*watch_input ? POLLIN : 0), 0 };
+      int rc;
 
+      /* a TLS session may hold input that poll() does not see */
+      if (*watch_input && link->tls != NULL && rthunk_tls_input_pending (link->tls))
+        rc = 1, p.revents = POLLIN;
+      else
+        rc = poll (&p, 1, timeout_ms > 0 ? (int) MIN (timeout_ms, G_MAXINT) : -1);
       if (rc < 0 && errno == EINTR)
         continue;
       if (rc < 0)
@@ -416,10 +448,39 @@ wait_writable (int                    fd,
     }
 }
 
-/* Writes @iov: blocking, or (with @drain) as @fd becomes writable,
+/* One write of @iov to @link: the bytes written, 0 when @nonblocking and
+ * nothing could be, -1 with @error set. */
+static inline gssize
+link_send (const RthunkLink  *link,
+           struct iovec      *iov,
+           int                n_iov,
+           gboolean           nonblocking,
+           GError           **error)
+{
+  for (;;)
+    {
+      gssize n;
+      int errsv;
+
+      if (link->tls != NULL)
+        return rthunk_tls_writev (link->tls, iov, n_iov, nonblocking, error);
+      n = send_iov (link->fd, iov, n_iov, nonblocking ? MSG_DONTWAIT : 0);
+      if (n > 0)
+        return n;
+      errsv = n == 0 ? EIO : errno;
+      if (errsv == EINTR)
+        continue;
+      if (nonblocking && rthunk_frame_errno_is_timeout (errsv))
+        return 0;
+      rthunk_frame_set_errno_error (error, errsv, _("writing a frame"));
+      return -1;
+    }
+}
+
+/* Writes @iov: blocking, or (with @drain) as @link becomes writable,
  * without blocking, draining its input meanwhile. */
 static gboolean
-write_iov (int                    fd,
+write_iov (const RthunkLink      *link,
            struct iovec          *iov,
            int                    n_iov,
            guint                  timeout_ms,
@@ -432,18 +493,11 @@ write_iov (int                    fd,
   while (n_iov > 0)
     {
       gssize n;
-      int errsv;
 
-      if (drain != NULL && !wait_writable (fd, timeout_ms, drain, user_data, &watch_input, error))
+      if (drain != NULL && !wait_writable (link, timeout_ms, drain, user_data, &watch_input, error))
         return FALSE;
-      n = send_iov (fd, iov, n_iov, drain != NULL ? MSG_DONTWAIT : 0);
-      errsv = errno;
-      if (n < 0 && (errsv == EINTR || (drain != NULL && rthunk_frame_errno_is_timeout (errsv))))
-        continue;
-      if (n < 0)
-        return rthunk_frame_set_errno_error (error, errsv, _("writing a frame"));
-      if (n == 0)
-        return rthunk_frame_set_errno_error (error, EIO, _("writing a frame"));
+      if ((n = link_send (link, iov, n_iov, drain != NULL, error)) < 0)
+        return FALSE;
       advance_iov (&iov, &n_iov, (gsize) n);
     }
   return TRUE;
@@ -508,10 +562,26 @@ rthunk_frame_write_full (int                    fd,
                          gpointer               user_data,
                          GError               **error)
 {
+  RthunkLink link = { fd, NULL };
+
+  g_return_val_if_fail (fd >= 0, FALSE);
+
+  return rthunk_frame_write_link (&link, data, len, timeout_ms, drain, user_data, error);
+}
+
+/* rthunk_frame_write_full() on @link. */
+gboolean
+rthunk_frame_write_link (const RthunkLink      *link,
+                         const guint8          *data,
+                         gsize                  len,
+                         guint                  timeout_ms,
+                         RthunkFrameDrainFunc   drain,
+                         gpointer               user_data,
+                         GError               **error)
+{
   struct iovec iov[2];
   guint32 be;
 
-  g_return_val_if_fail (fd >= 0, FALSE);
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -533,5 +603,5 @@ rthunk_frame_write_full (int                    fd,
   iov[0].iov_len = sizeof be;
   iov[1].iov_base = (gpointer) data;
   iov[1].iov_len = len;
-  return write_iov (fd, iov, G_N_ELEMENTS (iov), timeout_ms, drain, user_data, error);
+  return write_iov (link, iov, G_N_ELEMENTS (iov), timeout_ms, drain, user_data, error);
 }

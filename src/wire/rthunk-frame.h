@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 #include <thrift/c_glib/transport/thrift_transport.h>
 
 #include "rthunk-budget.h"
@@ -145,6 +145,17 @@ G_DECLARE_FINAL_TYPE (RthunkFrameTransport, rthunk_frame_transport,
 G_GNUC_WARN_UNUSED_RESULT
 RthunkFrameTransport *rthunk_frame_transport_new         (int                    fd,
                                                           gsize                  max_frame_bytes);
+G_GNUC_WARN_UNUSED_RESULT
+RthunkFrameTransport *rthunk_frame_transport_new_tls     (GIOStream             *tls,
+                                                          int                    fd,
+                                                          gsize                  max_frame_bytes);
+gboolean              rthunk_frame_transport_send        (RthunkFrameTransport  *self,
+                                                          const guint8          *data,
+                                                          gsize                  len,
+                                                          guint                  timeout_ms,
+                                                          RthunkFrameDrainFunc   drain,
+                                                          gpointer               user_data,
+                                                          GError               **error);
 gboolean              rthunk_frame_transport_receive     (RthunkFrameTransport  *self,
                                                           GError               **error);
 void                  rthunk_frame_transport_set_input   (RthunkFrameTransport  *self,
@@ -154,6 +165,7 @@ GBytes               *rthunk_frame_transport_take_output (RthunkFrameTransport  
 void                  rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
                                                                 guint                 budget_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);
+GIOStream            *rthunk_frame_transport_get_tls     (RthunkFrameTransport  *self);
 GBytes               *rthunk_frame_transport_get_input   (RthunkFrameTransport  *self);
 void                  rthunk_frame_transport_set_memory_budget (RthunkFrameTransport *self,
                                                                  RthunkBudget         *budget);
