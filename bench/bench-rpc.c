@@ -13,6 +13,8 @@
  *                threads: thunks/s
  *   concurrency  16 threads × 2000 calls, one connection each, rthunk vs
  *                bare: calls/s
+ *   callers8     the same with 8 threads (set against the RPC peers'
+ *                8 concurrent callers by bench/run.sh)
  *   chain        1000 dependent `(+ x 1)`, each awaited before the next
  *                (through rthunk_client_submit); and the same chain
  *                pipelined: one submitBatch frame, link k naming link
@@ -41,10 +43,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -57,6 +57,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "bench_bare.h"
+#include "bench-time.h"
 
 #define SOCKET_TIMEOUT_MS 120000
 #define AWAIT_SLICE_MS 10000
@@ -70,34 +71,6 @@ static char *opt_bare_server;
 static char *opt_only;
 
 /* ---- small helpers ----------------------------------------------------- */
-
-static double
-now_s (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double (const void *a,
-            const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-/* The median of @n values (sorts them). */
-static double
-median (double *v,
-        guint   n)
-{
-  g_assert (n > 0);
-  qsort (v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static guint
 scaled (guint n)
@@ -127,6 +100,17 @@ result (const char *key,
 {
   printf ("result %s %.6g\n", key, value);
   fflush (stdout);
+}
+
+/* result() of the figure GROUP.KEY */
+static void
+result_in (const char *group,
+           const char *key,
+           double      value)
+{
+  g_autofree char *name = g_strdup_printf ("%s.%s", group, key);
+
+  result (name, value);
 }
 
 static gboolean
@@ -882,19 +866,24 @@ concurrency_round (Peer     *peer,
   return n_threads * (double) calls / (end - start);
 }
 
-/* What is timed: 16 threads × 2000 sequential calls, each thread on its
- * own connection, all started together; calls/s over the whole round.
+/* What is timed: @threads threads × 2000 sequential calls, each thread on
+ * its own connection, all started together; calls/s over the whole round.
  *   rthunk: rthunk_client_submit() of `(+ t k)` (distinct expressions, so
  *           the result cache answers none; the ASTs are built before the
  *           clock starts) and reading the int value;
  *   bare:   add(t, k).
  * Connections are opened (and rthunk's catalog fetched) before the clock
- * starts. Rounds alternate; medians over repetitions. */
+ * starts. Rounds alternate; medians over repetitions, printed under
+ * @name: "concurrency" (16 threads, against the bare server) and
+ * "callers8" (8 threads, the figure bench/run.sh sets against the 8
+ * concurrent callers of the gRPC and Cap'n Proto peers). */
 static void
-bench_concurrency (Peer *rthunkd,
-                   Peer *bare)
+bench_concurrency (Peer       *rthunkd,
+                   Peer       *bare,
+                   const char *name,
+                   guint       threads)
 {
-  guint threads = 16, calls = scaled (2000);
+  guint calls = scaled (2000);
   g_autofree double *rr = g_new (double, opt_reps);
   g_autofree double *br = g_new (double, opt_reps);
   double r, p;
@@ -903,16 +892,16 @@ bench_concurrency (Peer *rthunkd,
     {
       rr[rep] = concurrency_round (rthunkd, FALSE, threads, calls);
       br[rep] = concurrency_round (bare, TRUE, threads, calls);
-      say ("concurrency rep %d: rthunk %.0f calls/s, bare %.0f calls/s (%u threads × %u)",
-           rep + 1, rr[rep], br[rep], threads, calls);
+      say ("%s rep %d: rthunk %.0f calls/s, bare %.0f calls/s (%u threads × %u)",
+           name, rep + 1, rr[rep], br[rep], threads, calls);
     }
   r = median (rr, opt_reps);
   p = median (br, opt_reps);
-  result ("concurrency.threads", threads);
-  result ("concurrency.calls", calls);
-  result ("concurrency.rthunk_per_s", r);
-  result ("concurrency.bare_per_s", p);
-  result ("concurrency.ratio", r / p);
+  result_in (name, "threads", threads);
+  result_in (name, "calls", calls);
+  result_in (name, "rthunk_per_s", r);
+  result_in (name, "bare_per_s", p);
+  result_in (name, "ratio", r / p);
 }
 
 /* ---- (d) dependent chain ------------------------------------------------ */
@@ -1229,7 +1218,7 @@ main (int    argc,
     { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each timed benchmark (default 5)", "N" },
     { "scale", 's', 0, G_OPTION_ARG_DOUBLE, &opt_scale, "Multiply every count (default 1)", "F" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Requests per submitBatch frame (default 1000)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,chain,cache,memory", "LIST" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,memory", "LIST" },
     { NULL }
   };
   Peer *rthunkd = NULL, *bare = NULL;
@@ -1269,7 +1258,8 @@ main (int    argc,
 
   result ("reps", opt_reps);
   result ("scale", opt_scale);
-  if (wanted ("latency") || wanted ("concurrency") || wanted ("chain") || wanted ("cache"))
+  if (wanted ("latency") || wanted ("concurrency") || wanted ("callers8") || wanted ("chain") ||
+      wanted ("cache"))
     {
       rthunkd = start_rthunkd (NULL);
       bare = start_bare ();
@@ -1277,7 +1267,9 @@ main (int    argc,
   if (wanted ("latency"))
     bench_latency (rthunkd, bare);
   if (wanted ("concurrency"))
-    bench_concurrency (rthunkd, bare);
+    bench_concurrency (rthunkd, bare, "concurrency", 16);
+  if (wanted ("callers8"))
+    bench_concurrency (rthunkd, bare, "callers8", 8);
   if (wanted ("chain"))
     {
       bench_chain (rthunkd);

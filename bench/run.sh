@@ -7,9 +7,14 @@
 #      dependent chain, result cache and memory, each against its peer (a
 #      bare Thrift c_glib server and client built from bench/bare.thrift),
 #      both peers started by bench-rpc itself;
-#   2. runs bench/bench-dask.py: a Dask LocalCluster (one worker process)
+#   2. runs the RPC peers people would pick instead, each as a server and
+#      a client process on loopback (bench/peer-*.cc, bench/peer-tcp.c):
+#      gRPC C++ and Cap'n Proto (an awaited add(i, 1), 8 concurrent
+#      callers, and for Cap'n Proto a pipelined chain of 1000 capabilities)
+#      and a raw TCP ping-pong, the floor of any awaited call;
+#   3. runs bench/run-scaling.sh and bench/bench-dask.py: a Dask LocalCluster (one worker process)
 #      doing the throughput benchmark's work with client.submit/gather;
-#   3. prints one table — benchmark, rthunk figure, peer figure, ratio,
+#   4. prints one table — benchmark, rthunk figure, peer figure, ratio,
 #      goal, met? — with the interpreter rows of run-interp.sh's table
 #      folded in, writes it to $BENCH_DIR/results.txt, and plots the ratios
 #      against their goals with gnuplot (bench/plot.gp) into
@@ -22,6 +27,13 @@
 #   BENCH_RPC      the bench-rpc program (default bench/bench-rpc)
 #   RTHUNKD        the rthunkd to measure (default services/std/rthunkd)
 #   BARE_SERVER    the bare Thrift server (default bench/bare-server)
+#   PEER_TCP, PEER_GRPC, PEER_CAPNP
+#                  the peers (default bench/peer-tcp, bench/peer-grpc,
+#                  bench/peer-capnp); a missing one's rows say "skipped"
+#   PEER_SKIPPED   why configure left peers out (make bench passes it)
+#   BENCH_ONLY     empty: everything; "peers": only the rows against the
+#                  RPC peers and the floor (bench-rpc --only
+#                  latency,callers8,chain, then the peers)
 #   PYTHON3        Python with dask.distributed (default /usr/bin/python3)
 #   GNUPLOT        gnuplot (default gnuplot)
 #   REPS           repetitions of each timed benchmark (default 5)
@@ -51,6 +63,10 @@ dask_tasks=${DASK_TASKS:-10000}
 dask_reps=${DASK_REPS:-3}
 out_dir=${BENCH_DIR:-bench}
 interp_results=${BENCH_INTERP_RESULTS:-$out_dir/results-interp.txt}
+peer_tcp=${PEER_TCP:-bench/peer-tcp}
+peer_grpc=${PEER_GRPC:-bench/peer-grpc}
+peer_capnp=${PEER_CAPNP:-bench/peer-capnp}
+only=${BENCH_ONLY:-}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -63,21 +79,75 @@ done
 case $reps in
   ''|*[!0-9]*|0) say "REPS must be a positive integer (got '$reps')"; exit 2 ;;
 esac
+case $only in
+  ''|peers) ;;
+  *) say "BENCH_ONLY must be empty or 'peers' (got '$only')"; exit 2 ;;
+esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rthunk-bench-rpc.XXXXXX") || exit 2
-trap 'rm -rf "$work"' EXIT INT TERM
+peer_pid=
+trap '[ -z "$peer_pid" ] || kill "$peer_pid" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
 mkdir -p "$out_dir"
 status=0
 
 # ---- 1. bench-rpc -----------------------------------------------------------
-say "bench-rpc: latency, concurrency, chain, cache, throughput, memory (REPS=$reps, scale $scale)"
+if [ -z "$only" ]; then
+  rpc_only=latency,throughput,concurrency,callers8,chain,cache,memory
+else
+  rpc_only=latency,callers8,chain
+fi
+say "bench-rpc: $rpc_only (REPS=$reps, scale $scale)"
 if ! "$bench_rpc" --rthunkd "$rthunkd" --bare-server "$bare_server" \
-     --reps "$reps" --scale "$scale" > "$work/rpc.out"; then
+     --reps "$reps" --scale "$scale" --only "$rpc_only" > "$work/rpc.out"; then
   say "bench-rpc failed; the rows it did not finish are marked failed"
   status=1
 fi
 
-# ---- 2. Dask ----------------------------------------------------------------
+# ---- 2. the RPC peers and the floor ----------------------------------------
+# run_peer NAME PROG [CLIENT OPTION…]: starts `PROG server', waits (bounded)
+# for its "listening on 127.0.0.1:PORT" line, runs `PROG client --port PORT
+# --reps REPS OPTION…' into $work/NAME.out, then stops the server. A peer
+# that was not built is listed in $skipped_peers instead.
+skipped_peers=
+run_peer() {
+  name=$1 prog=$2
+  shift 2
+  : > "$work/$name.out"
+  if [ ! -x "$prog" ]; then
+    say "$name: $prog was not built, its rows are skipped${PEER_SKIPPED:+ ($PEER_SKIPPED)}"
+    skipped_peers="$skipped_peers $name"
+    return 0
+  fi
+  "$prog" server > "$work/$name.server" 2>&1 &
+  peer_pid=$!
+  port= tries=0
+  while [ -z "$port" ] && [ $tries -lt 300 ] && kill -0 "$peer_pid" 2>/dev/null; do
+    port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/$name.server")
+    [ -n "$port" ] || { sleep 0.1; tries=$((tries + 1)); }
+  done
+  if [ -z "$port" ]; then
+    say "$name: the server did not start: $(head -n 3 "$work/$name.server")"
+    status=1
+  elif ! "$prog" client --port "$port" --reps "$reps" "$@" > "$work/$name.out"; then
+    say "$name: the client failed; its rows are marked failed"
+    status=1
+  fi
+  kill "$peer_pid" 2>/dev/null
+  wait "$peer_pid" 2>/dev/null
+  peer_pid=
+}
+scaled() { awk -v n="$1" -v s="$scale" 'BEGIN { v = int(n * s + 0.5); print v < 1 ? 1 : v }'; }
+peer_calls=$(scaled 10000)
+say "peers: raw TCP ping-pong, gRPC, Cap'n Proto ($peer_calls awaited calls, 8 callers x $(scaled 2000), chain of $(scaled 1000); REPS=$reps)"
+run_peer tcp "$peer_tcp" --calls "$peer_calls"
+run_peer grpc "$peer_grpc" --calls "$peer_calls" --callers 8 --per-caller "$(scaled 2000)"
+run_peer capnp "$peer_capnp" --calls "$peer_calls" --callers 8 --per-caller "$(scaled 2000)" \
+  --links "$(scaled 1000)"
+
+# ---- 3. scaling and Dask ----------------------------------------------------
+: > "$work/scaling.out"
+: > "$work/dask.out"
+if [ -z "$only" ]; then
 say "scaling: psum over 10^7 on one server, then on two (REPS=$scaling_reps)"
 if ! RTHUNK=$rthunk RTHUNKD=$rthunkd REPS=$scaling_reps sh "$here/run-scaling.sh" > "$work/scaling.out"; then
   say "run-scaling.sh failed; its row is marked failed"
@@ -99,10 +169,18 @@ else
     status=1
   fi
 fi
+fi
 
-# ---- 3. the table -----------------------------------------------------------
+# ---- 4. the table -----------------------------------------------------------
 get() {   # get KEY: a figure bench-rpc or bench-dask printed, or nothing
-  awk -v k="$1" '$1 == "result" && $2 == k { print $3; exit }' "$work/rpc.out" "$work/dask.out" "$work/scaling.out"
+  awk -v k="$1" '$1 == "result" && $2 == k { print $3; exit }' "$work/rpc.out" "$work/dask.out" \
+    "$work/scaling.out" "$work/tcp.out" "$work/grpc.out" "$work/capnp.out"
+}
+pget() {  # pget KEY: a peer's figure, "skipped" if that peer was not built
+  case " $skipped_peers " in
+    *" ${1%%.*} "*) echo skipped ;;
+    *) get "$1" ;;
+  esac
 }
 num() {   # num VALUE [FORMAT]: VALUE formatted, or "failed"
   case $1 in
@@ -145,6 +223,37 @@ plot_row() {
     printf "\"%s\"\t%g\t%s%g\t%g\t\"%s\"\n", l, r, sign, g, s, t }' >> "$plot"
 }
 
+# the rows against the RPC peers and the floor: the rthunk side is
+# bench-rpc's (latency: the awaited call; chain: the pipelined links;
+# callers8: 8 threads), the peer side the peer client's, same run
+a=$(get latency.rthunk_us)
+for peer in grpc capnp; do
+  case $peer in grpc) what="gRPC unary Add(i, 1)" ;; *) what="Cap'n Proto add(i, 1)" ;; esac
+  p=$(pget $peer.unary_us); q=$(ratio "$a" "$p")
+  row "peers: awaited call vs $what, us/call" \
+    "$(num "$a")" "$(num "$p")" "$q" "<= 0.6x" "$(met "$q" le 0.6)"
+  plot_row "awaited vs $peer" "$q" le 0.6
+done
+links=$(get chain.links); pm=$(get chain.pipelined_ms)
+l=$( [ -n "$links" ] && [ -n "$pm" ] && awk -v m="$pm" -v n="$links" 'BEGIN { printf "%g", m * 1e3 / n }')
+p=$(pget capnp.chain_link_us); q=$(ratio "$l" "$p")
+row "peers: chain link, pipelined vs Cap'n Proto pipelined caps, us/link" \
+  "$(num "$l" %.2f)" "$(num "$p" %.2f)" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
+plot_row "chain link vs capnp" "$q" le 0.1
+r=$(get callers8.rthunk_per_s)
+p=$(pget grpc.callers_per_s); q=$(ratio "$r" "$p")
+row "peers: 8 concurrent callers vs gRPC, calls/s" \
+  "$(num "$r" %.0f)" "$(num "$p" %.0f)" "$q" ">= 2x" "$(met "$q" ge 2)"
+plot_row "8 callers vs gRPC" "$q" ge 2
+p=$(pget capnp.callers_per_s); q=$(ratio "$r" "$p")
+row "peers: 8 concurrent callers vs Cap'n Proto, calls/s" \
+  "$(num "$r" %.0f)" "$(num "$p" %.0f)" "$q" "(no goal)" -
+p=$(pget tcp.pingpong_us); q=$(ratio "$a" "$p")
+row "floor: awaited call vs raw TCP ping-pong (8 bytes each way), us/call" \
+  "$(num "$a")" "$(num "$p")" "$q" "<= 2x" "$(met "$q" le 2)"
+plot_row "awaited vs TCP floor" "$q" le 2
+
+if [ -z "$only" ]; then
 # latency
 r=$(get latency.rthunk_us); p=$(get latency.bare_us); q=$(ratio "$r" "$p")
 row "latency: (+ 1 2) via rthunk_client_submit vs bare add(1,2), us/call" \
@@ -213,15 +322,22 @@ if [ -f "$interp_results" ]; then
 else
   say "no interpreter table at $interp_results: its rows are left out"
 fi
+fi   # the rows of a full run
 
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
 {
   echo "rthunk benchmarks against their peers — medians of $reps repetitions (Dask: $dask_reps), measured in one run"
   echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')   host: $(uname -srm), ${cpu:-unknown CPU}, $(nproc 2>/dev/null || echo '?') CPUs, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
-  echo "command: make bench REPS=$reps   (bench-rpc scale $scale; Dask $(get dask.version) on $python, $(get dask.tasks) tasks)"
+  if [ -z "$only" ]; then
+    echo "command: make bench REPS=$reps   (bench-rpc scale $scale; Dask $(get dask.version) on $python, $(get dask.tasks) tasks)"
+  else
+    echo "command: make bench REPS=$reps BENCH_ONLY=$only   (bench-rpc scale $scale)"
+  fi
   echo "peers:   bare = bench/bare-server.c + generated c_glib client (framed transport, binary protocol, thread per connection)"
+  echo "         gRPC = bench/peer-grpc.cc, sync service and stub; Cap'n Proto = bench/peer-capnp.cc, two-party RPC;"
+  echo "         TCP floor = bench/peer-tcp.c; each a server and a client process on loopback, TCP_NODELAY"
   echo "ratios:  rthunk figure / peer figure"
-  [ "$scale" = 1 ] || echo "NOTE:    BENCH_SCALE=$scale: every bench-rpc count named in the rows below is multiplied by it"
+  [ "$scale" = 1 ] || echo "NOTE:    BENCH_SCALE=$scale: every bench-rpc and peer count named in the rows below is multiplied by it"
   echo
   awk -F'|' '
     BEGIN {
@@ -237,8 +353,13 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
     echo "  awaited: rthunk_client_submit, one link at a time."
     echo "  Through a session: the same loop with (remote (+ x 1)), sent the same way, vs (await (remote …))."
   fi
-  echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
-  echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."
+  if [ -n "$(get capnp.chain_ms)" ]; then
+    echo "chain link: rthunk's pipelined chain ($(num "$pm") ms for $(num "$links" %.0f) links) / links;"
+    echo "  Cap'n Proto: value(0), $(num "$(get capnp.chain_links)" %.0f) Value.add(1) each on the promised capability of the one before,"
+    echo "  then get(), awaited: $(num "$(get capnp.chain_ms)") ms per chain."
+  fi
+  [ -n "$only" ] || echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
+  [ -n "$only" ] || echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."
 } > "$work/table"
 
 echo
