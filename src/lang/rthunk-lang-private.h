@@ -44,6 +44,10 @@ RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 void     rthunk_func_def_set_stdlib (RthunkFuncDef *def);
 gboolean rthunk_func_def_is_stdlib  (RthunkFuncDef *def);
 
+/* The standard library's (assoc-fn OP): OP itself, declared associative
+ * by the user (preduce refuses an operation not known to be). */
+#define RTHUNK_ASSOC_FN "assoc-fn"
+
 /* The options of remote that take no value, like :ref in (remote :ref EXPR);
  * the others take one: (remote :on "alpha" EXPR). */
 static inline gboolean

@@ -350,6 +350,35 @@ rthunk_session_flush_all (RthunkSession *self)
       rthunk_client_flush (g_ptr_array_index (clients, k), NULL);
 }
 
+/* `(remote :timeout MS …)` takes a number of milliseconds above 0. */
+static gboolean
+check_timeout (GHashTable  *options,
+               GError     **error)
+{
+  RthunkValue *timeout = g_hash_table_lookup (options, "timeout");
+
+  if (timeout == NULL || (rthunk_value_get_int (timeout) > 0 && rthunk_value_get_int (timeout) <= G_MAXINT))
+    return TRUE;
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+               _(":timeout takes a number of milliseconds above 0, not %" G_GINT64_FORMAT),
+               rthunk_value_get_int (timeout));
+  return FALSE;
+}
+
+/* `(remote :timeout MS …)`: a pending @value is cancelled, on its server
+ * too, unless it finished within MS. */
+static RthunkValue *
+with_timeout (RthunkValue *value,
+              GHashTable  *options)
+{
+  RthunkValue *timeout = g_hash_table_lookup (options, "timeout");
+  RthunkThunk *thunk;
+
+  if (timeout != NULL && value != NULL && (thunk = rthunk_thunk_get_from_value (value)) != NULL)
+    rthunk_thunk_set_deadline (thunk, (guint) rthunk_value_get_int (timeout));
+  return value;
+}
+
 /* The evaluator's `(remote …)`: submits without holding the evaluator. */
 RthunkValue *
 rthunk_session_remote_func (RthunkEvaluator  *evaluator,
@@ -372,6 +401,8 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   /* With several servers, a capability asked for or a verification, the
    * cluster routes (and fails over); one server is used directly and its
    * collector long-polls for the results. */
+  if (!check_timeout (options, error))
+    return NULL;
   by_cluster = rthunk_cluster_get_n_servers (self->cluster) > 1 ||
                g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
   if (!by_cluster && (server = pick_server (self, options, error)) == NULL)
@@ -391,9 +422,9 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
                        : submit (server, expr, sent, definitions, g_hash_table_contains (options, "ref"), error);
   if (was_locked)
     rthunk_session_evaluator_enter (self, ev);
-  if (value == NULL || queued)
-    return value;
-  return by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
+  if (value != NULL && !queued)
+    value = by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
+  return with_timeout (value, options);
 }
 
 /* The servers that can run a chunk of pmap, psum or preduce. */
