@@ -185,7 +185,7 @@ def run(repl, home):
     repl.send(":defs\r")
     check(repl, repl.expect(r"x : int = 10\ny : int = 11"), ":defs lists the cells")
     repl.send(":servers\r")
-    check(repl, repl.expect(r"embedded  127\.0\.0\.1:\d+  \d+ functions"), ":servers")
+    check(repl, repl.expect(r"embedded +127\.0\.0\.1:\d+ +functions=\d+"), ":servers")
 
     # an expression the REPL waits for; Ctrl-C stops waiting
     repl.send("(remote %s)\r" % slow(60000002))

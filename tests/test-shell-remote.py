@@ -124,6 +124,41 @@ def case_timeout(alpha, home):
         repl.close()
 
 
+# ---- 9: smaller things -------------------------------------------------------------------
+
+def case_small_things(alpha, home):
+    expect_shell([], "the embedded provider serves server-name", 0, '"embedded"',
+                 "-e", "(await (remote (server-name)))")
+    expect_shell([alpha], "an infinite float prints as the reader reads it", 0, "##Inf",
+                 "-e", "(/ 1.0 0.0)")
+    expect_shell([alpha], "##Inf and ##NaN read back", 0, "[##Inf ##-Inf ##NaN]",
+                 "-e", "[##Inf (- 0.0 ##Inf) (+ ##NaN 1.0)]")
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        for name, want, what in [
+                ("pmap", r"\(\(a -> b\) \[a\] -> \[b\]\)", ":type pmap gives its type"),
+                ("preduce", r"\(\(b b -> b\) b \(int -> b\) int int -> b\)", ":type preduce gives its type"),
+                ("server-name", r"\(-> str\)", ":type of a function only servers provide")]:
+            repl.send(":type %s\r" % name)
+            tap(repl.expect(want) is not None, what, repl.text()[-2000:])
+        repl.send(":help\r")
+        tap(repl.expect(r"Special forms:[\s\S]*loop recur[\s\S]*\(pmap F XS\)") is not None,
+            ":help lists the special forms", repl.text()[-2000:])
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        repl.send(":servers\r")
+        m = repl.expect(r"remote thunks outstanding")
+        listing = repl.text()[repl.mark - 2000 if m else 0:]
+        tap(m is not None and len(re.findall(re.escape(alpha.address), listing)) == 1,
+            ":servers names each server once", listing)
+        repl.skip()
+        repl.send("(psu\t")
+        tap(repl.expect(r"\(psum") is not None, "psum tab-completes", repl.text()[-2000:])
+    finally:
+        repl.close()
+
+
 def main():
     if not RTHUNK or not RTHUNKD:
         print("1..0 # SKIP RTHUNK or RTHUNKD is not set")
@@ -135,6 +170,7 @@ def main():
         servers.append(alpha)
         case_preduce_assoc(alpha)
         case_timeout(alpha, tmp)
+        case_small_things(alpha, tmp)
     finally:
         for s in servers:
             s.stop()

@@ -830,14 +830,14 @@ infer_split (Ctx         *ctx,
 static RthunkType *
 form_pmap (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
-  return infer_split (ctx, form, scope, "((a -> b) [a] -> [b])", "rl", error);
+  return infer_split (ctx, form, scope, rthunk_split_form_signature ("pmap"), "rl", error);
 }
 
 /* (psum F LO HI): the sum of (F i) for i in [LO, HI), a slice per server. */
 static RthunkType *
 form_psum (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
-  return infer_split (ctx, form, scope, "num b => ((int -> b) int int -> b)", "rll", error);
+  return infer_split (ctx, form, scope, rthunk_split_form_signature ("psum"), "rll", error);
 }
 
 /* (preduce OP INIT F LO HI): OP, associative, folds (F i) for i in [LO, HI)
@@ -899,7 +899,7 @@ form_preduce (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **
   if (rthunk_node_get_n_items (form) > 1 &&
       !require_associative (ctx, rthunk_node_get_item (form, 1), scope, error))
     return NULL;
-  return infer_split (ctx, form, scope, "((b b -> b) b (int -> b) int int -> b)", "rlrll", error);
+  return infer_split (ctx, form, scope, rthunk_split_form_signature ("preduce"), "rlrll", error);
 }
 
 static const struct
@@ -1287,4 +1287,28 @@ rthunk_checker_get_mismatch (RthunkChecker  *checker,
     *expected = checker->mismatch_expected;
   if (found != NULL)
     *found = checker->mismatch_found;
+}
+
+/* The type of a splitting form (pmap, psum, preduce) as if it were a
+ * function, or NULL for another name. */
+const char *
+rthunk_split_form_signature (const char *name)
+{
+  static const char *const signatures[][2] = {
+    { "pmap", "((a -> b) [a] -> [b])" },
+    { "psum", "num b => ((int -> b) int int -> b)" },
+    { "preduce", "((b b -> b) b (int -> b) int int -> b)" },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (signatures); k++)
+    if (g_strcmp0 (name, signatures[k][0]) == 0)
+      return signatures[k][1];
+  return NULL;
+}
+
+/* The catalog of what servers provide, or NULL. */
+RthunkCatalog *
+rthunk_checker_peek_remote_catalog (RthunkChecker *checker)
+{
+  return checker->remote;
 }

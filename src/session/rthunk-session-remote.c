@@ -15,6 +15,8 @@
 #include "rthunk-eval.h"
 #include "rthunk-node.h"
 #include "rthunk-server.h"
+#include "rthunk-stdlib.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-thunk.h"
 #include "rthunk-value-private.h"
@@ -511,11 +513,16 @@ rthunk_session_start_embedded (RthunkSession  *session,
                                GError        **error)
 {
   g_autofree char *address = NULL;
+  g_autoptr(RthunkCatalog) served = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
   g_return_val_if_fail (session->embedded == NULL, FALSE);
 
-  session->embedded = rthunk_server_new (session->catalog, "embedded");
+  /* what rthunkd serves: the session's catalog and server-name, which
+   * local evaluation does not have */
+  served = rthunk_catalog_copy (session->catalog);
+  rthunk_stdlib_add_server_functions (served, "embedded");
+  session->embedded = rthunk_server_new (served, "embedded");
   if (!rthunk_server_listen (session->embedded, "127.0.0.1", 0, error))
     {
       g_clear_object (&session->embedded);
