@@ -474,6 +474,10 @@ command_help (Shell      *shell,
              "  :type EXPR      the type of EXPR, without evaluating it\n"
              "  :defs           every cell, with its type and value\n"
              "  :quit           leave (so does Ctrl-D)\n"
+             "Special forms:\n"
+             "  def defn fn let if do and or loop recur\n"
+             "  (remote [:on NAME] [:needs CAP] [:verify N] [:timeout MS] [:ref] EXPR)  (await EXPR)\n"
+             "  (pmap F XS)  (psum F LO HI)  (preduce OP INIT F LO HI), OP + * min max … or (assoc-fn OP)\n"
              "Ctrl-C stops waiting for a value; pressed again at an empty prompt, it\n"
              "cancels what the value was waiting for. Tab completes names.\n"));
 }
@@ -488,15 +492,7 @@ command_servers (Shell      *shell,
     g_print (_("none: running with --local\n"));
   else if (servers->len == 0)
     g_print (_("none yet: an embedded provider starts at the first (remote …)\n"));
-  for (guint k = 0; k < servers->len; k++)
-    {
-      RthunkClient *client = g_ptr_array_index (servers, k);
-      RthunkCatalog *catalog = rthunk_client_get_catalog (client);
-
-      g_print ("%s%s%s  %s  %u functions\n", col (shell, C_BOLD), rthunk_client_get_server_name (client),
-               col (shell, C_RESET), rthunk_client_get_address (client),
-               catalog != NULL ? rthunk_catalog_get_size (catalog) : 0);
-    }
+  /* one line per server: the cluster's, which has every member */
   if (servers->len > 0)
     {
       g_autofree char *table = rthunk_cluster_describe (rthunk_session_get_cluster (shell->session));

@@ -316,7 +316,7 @@ static const ErrorCase error_cases[] = {
   { "/check/error/remote-option-misspelt", "(remote :onn \"gamma\" (+ 1 2))", RTHUNK_ERROR_SYNTAX, 1, 9,
     { "remote has no option :onn; did you mean :on?", NULL } },
   { "/check/error/remote-option-unknown", "(remote :colour 100 (+ 1 2))", RTHUNK_ERROR_SYNTAX, 1, 9,
-    { "remote has no option :colour", ":on, :needs, :verify and :ref", NULL } },
+    { "remote has no option :colour", ":on, :needs, :verify, :timeout and :ref", NULL } },
   { "/check/error/remote-option-type", "(remote :on 3 (+ 1 2))", RTHUNK_ERROR_TYPE_MISMATCH, 1, 13,
     { "expected str, found int", NULL } },
   { "/check/error/remote-verify-type", "(remote :verify \"two\" (+ 1 2))", RTHUNK_ERROR_TYPE_MISMATCH, 1, 17,

@@ -49,14 +49,15 @@ def tap(ok, name, detail=""):
 
 
 class Repl:
-    def __init__(self, home):
+    def __init__(self, home, args=(), extra_env=None):
         env = dict(os.environ)
         env.update({"TERM": "xterm", "NO_COLOR": "1", "HOME": home,
                     "XDG_DATA_HOME": os.path.join(home, "data"),
                     "INPUTRC": "/dev/null", "LC_ALL": "C.UTF-8"})
+        env.update(extra_env or {})
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
-            os.execve(RTHUNK, [RTHUNK], env)
+            os.execve(RTHUNK, [RTHUNK] + list(args), env)
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
         self.raw = ""
         self.mark = 0
@@ -184,7 +185,7 @@ def run(repl, home):
     repl.send(":defs\r")
     check(repl, repl.expect(r"x : int = 10\ny : int = 11"), ":defs lists the cells")
     repl.send(":servers\r")
-    check(repl, repl.expect(r"embedded  127\.0\.0\.1:\d+  \d+ functions"), ":servers")
+    check(repl, repl.expect(r"embedded +127\.0\.0\.1:\d+ +functions=\d+"), ":servers")
 
     # an expression the REPL waits for; Ctrl-C stops waiting
     repl.send("(remote %s)\r" % slow(60000002))

@@ -489,8 +489,11 @@ rthunk_cluster_describe (RthunkCluster *cluster)
       g_autofree char *joined = caps != NULL && caps[0] != NULL ? g_strjoinv (",", (char **) caps)
                                                                 : g_strdup ("-");
 
-      g_string_append_printf (out, "%-12s %-22s caps=%-8s load=%-4u latency=%.2fms score=%.2f %s\n",
-                              rthunk_client_get_server_name (m->client), m->address, joined,
+      RthunkCatalog *catalog = rthunk_client_get_catalog (m->client);
+
+      g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s\n",
+                              rthunk_client_get_server_name (m->client), m->address,
+                              catalog != NULL ? rthunk_catalog_get_size (catalog) : 0, joined,
                               rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
                               score_of (m), m->state == RTHUNK_MEMBER_UP ? "up" : "down");
     }

@@ -26,6 +26,16 @@ void         rthunk_thunk_set_cancel_func (RthunkThunk          *thunk,
                                            gpointer              user_data,
                                            GDestroyNotify        destroy);
 
+/* rthunk_thunk_cancel() with @error (taken) as the thunk's error. */
+void         rthunk_thunk_cancel_with    (RthunkThunk  *thunk,
+                                          GError       *error);
+
+/* A deadline (rthunk-thunk-deadline.c): unless @thunk finished within
+ * @timeout_ms, it is cancelled, on its server too, with
+ * %RTHUNK_ERROR_TIMEOUT. */
+void         rthunk_thunk_set_deadline   (RthunkThunk  *thunk,
+                                          guint         timeout_ms);
+
 /* The pending value a client or the cluster gave for what @thunk stands
  * for (a session makes a thunk of its own for each): while @thunk runs, a
  * remote expression that reads it sends this one instead, which travels

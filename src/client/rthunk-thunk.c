@@ -681,12 +681,20 @@ rthunk_thunk_get_origin (RthunkThunk *thunk)
 void
 rthunk_thunk_cancel (RthunkThunk *thunk)
 {
-  g_autoptr(GError) error = NULL;
+  g_return_if_fail (RTHUNK_IS_THUNK (thunk));
+
+  rthunk_thunk_cancel_with (thunk, g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                                                        _("the thunk was cancelled")));
+}
+
+/* rthunk_thunk_cancel() that finishes the thunk with @error (taken). */
+void
+rthunk_thunk_cancel_with (RthunkThunk *thunk,
+                          GError      *error)
+{
   RthunkThunkCancelFunc func;
   GDestroyNotify destroy;
   gpointer data;
-
-  g_return_if_fail (RTHUNK_IS_THUNK (thunk));
 
   g_mutex_lock (&thunk->lock);
   func = thunk->cancel_func;
@@ -694,8 +702,7 @@ rthunk_thunk_cancel (RthunkThunk *thunk)
   destroy = g_steal_pointer (&thunk->cancel_destroy);
   thunk->cancel_func = NULL;
   g_mutex_unlock (&thunk->lock);
-  error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
-  if (finish (thunk, RTHUNK_THUNK_CANCELLED, NULL, g_steal_pointer (&error)) && func != NULL)
+  if (finish (thunk, RTHUNK_THUNK_CANCELLED, NULL, error) && func != NULL)
     func (thunk, data);
   if (destroy != NULL)
     destroy (data);

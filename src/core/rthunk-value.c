@@ -682,12 +682,12 @@ print_float (double f,
 
   if (isnan (f))
     {
-      g_string_append (out, "nan");
+      g_string_append (out, "##NaN");
       return;
     }
   if (isinf (f))
     {
-      g_string_append (out, f > 0 ? "inf" : "-inf");
+      g_string_append (out, f > 0 ? "##Inf" : "##-Inf");
       return;
     }
   digits = shortest_digits (f);

@@ -488,3 +488,21 @@ rthunk_func_def_is_stdlib (RthunkFuncDef *def)
 {
   return def->stdlib;
 }
+
+/* A new catalog with the functions (shared, not copied: they are
+ * immutable) and the capabilities of @catalog; what is added to one later
+ * is not in the other. */
+RthunkCatalog *
+rthunk_catalog_copy (RthunkCatalog *catalog)
+{
+  RthunkCatalog *copy = rthunk_catalog_new ();
+  GHashTableIter iter;
+  gpointer def;
+
+  g_hash_table_iter_init (&iter, catalog->funcs);
+  while (g_hash_table_iter_next (&iter, NULL, &def))
+    g_hash_table_replace (copy->funcs, ((RthunkFuncDef *) def)->name, rthunk_func_def_ref (def));
+  for (guint k = 0; catalog->capabilities->pdata[k] != NULL; k++)
+    rthunk_catalog_add_capability (copy, catalog->capabilities->pdata[k]);
+  return copy;
+}

@@ -687,6 +687,7 @@ static const struct
   { "on", RTHUNK_TYPE_STR },
   { "needs", RTHUNK_TYPE_STR },
   { "verify", RTHUNK_TYPE_INT },
+  { "timeout", RTHUNK_TYPE_INT },
   { "ref", RTHUNK_TYPE_NIL },
 };
 
@@ -722,7 +723,7 @@ check_remote_option (Ctx         *ctx,
                            _("remote has no option :%s; did you mean :%s?"), name, nearest);
   else
     rthunk_set_node_error (error, option, RTHUNK_ERROR_SYNTAX,
-                           _("remote has no option :%s (it takes :on, :needs, :verify and :ref)"), name);
+                           _("remote has no option :%s (it takes :on, :needs, :verify, :timeout and :ref)"), name);
   return FALSE;
 }
 
@@ -829,22 +830,76 @@ infer_split (Ctx         *ctx,
 static RthunkType *
 form_pmap (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
-  return infer_split (ctx, form, scope, "((a -> b) [a] -> [b])", "rl", error);
+  return infer_split (ctx, form, scope, rthunk_split_form_signature ("pmap"), "rl", error);
 }
 
 /* (psum F LO HI): the sum of (F i) for i in [LO, HI), a slice per server. */
 static RthunkType *
 form_psum (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
-  return infer_split (ctx, form, scope, "num b => ((int -> b) int int -> b)", "rll", error);
+  return infer_split (ctx, form, scope, rthunk_split_form_signature ("psum"), "rll", error);
 }
 
 /* (preduce OP INIT F LO HI): OP, associative, folds (F i) for i in [LO, HI)
  * on each server's slice, and here over the slices' results from INIT. */
+
+/* Whether @name means a catalog function here: no local or global
+ * shadows it. */
+static RthunkFuncDef *
+unshadowed_catalog_function (Ctx        *ctx,
+                             const char *name,
+                             Scope      *scope)
+{
+  RthunkCatalog *catalog = ctx->checker->remote != NULL ? ctx->checker->remote : ctx->checker->catalog;
+
+  for (; scope != NULL; scope = scope->next)
+    if (strcmp (scope->name, name) == 0)
+      return NULL;
+  if (g_hash_table_contains (ctx->checker->globals, name))
+    return NULL;
+  return rthunk_catalog_lookup (catalog, name);
+}
+
+/* The operation of a preduce folds each slice apart and then the slices'
+ * results, which gives the fold's answer only if it is associative: a
+ * catalog function with the assoc flag, or (assoc-fn OP), the user's
+ * promise that OP is. */
+static gboolean
+require_associative (Ctx         *ctx,
+                     RthunkNode  *op,
+                     Scope       *scope,
+                     GError     **error)
+{
+  RthunkFuncDef *def;
+
+  if (rthunk_node_get_kind (op) == RTHUNK_NODE_LIST && rthunk_node_get_n_items (op) == 2 &&
+      rthunk_node_is_symbol (rthunk_node_get_item (op, 0), RTHUNK_ASSOC_FN) &&
+      unshadowed_catalog_function (ctx, RTHUNK_ASSOC_FN, scope) != NULL)
+    return TRUE;
+  if (rthunk_node_get_kind (op) == RTHUNK_NODE_SYMBOL &&
+      (def = unshadowed_catalog_function (ctx, rthunk_node_get_text (op), scope)) != NULL)
+    {
+      if (rthunk_func_def_get_flags (def) & RTHUNK_FUNC_ASSOC)
+        return TRUE;
+      rthunk_set_node_error (error, op, RTHUNK_ERROR_INVALID_REQUEST,
+                             _("preduce needs an associative operation, and “%s” is not: "
+                               "each server folds its slice and the slices are folded here"),
+                             rthunk_node_get_text (op));
+      return FALSE;
+    }
+  rthunk_set_node_error (error, op, RTHUNK_ERROR_INVALID_REQUEST,
+                         _("preduce needs an associative operation: write (%s OP) to promise "
+                           "that OP is"), RTHUNK_ASSOC_FN);
+  return FALSE;
+}
+
 static RthunkType *
 form_preduce (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
-  return infer_split (ctx, form, scope, "((b b -> b) b (int -> b) int int -> b)", "rlrll", error);
+  if (rthunk_node_get_n_items (form) > 1 &&
+      !require_associative (ctx, rthunk_node_get_item (form, 1), scope, error))
+    return NULL;
+  return infer_split (ctx, form, scope, rthunk_split_form_signature ("preduce"), "rlrll", error);
 }
 
 static const struct
@@ -1232,4 +1287,28 @@ rthunk_checker_get_mismatch (RthunkChecker  *checker,
     *expected = checker->mismatch_expected;
   if (found != NULL)
     *found = checker->mismatch_found;
+}
+
+/* The type of a splitting form (pmap, psum, preduce) as if it were a
+ * function, or NULL for another name. */
+const char *
+rthunk_split_form_signature (const char *name)
+{
+  static const char *const signatures[][2] = {
+    { "pmap", "((a -> b) [a] -> [b])" },
+    { "psum", "num b => ((int -> b) int int -> b)" },
+    { "preduce", "((b b -> b) b (int -> b) int int -> b)" },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (signatures); k++)
+    if (g_strcmp0 (name, signatures[k][0]) == 0)
+      return signatures[k][1];
+  return NULL;
+}
+
+/* The catalog of what servers provide, or NULL. */
+RthunkCatalog *
+rthunk_checker_peek_remote_catalog (RthunkChecker *checker)
+{
+  return checker->remote;
 }

@@ -56,6 +56,21 @@ RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 void     rthunk_func_def_set_stdlib (RthunkFuncDef *def);
 gboolean rthunk_func_def_is_stdlib  (RthunkFuncDef *def);
 
+/* The type of pmap, psum or preduce written as a function's, or NULL
+ * for another name (rthunk-check.c). */
+const char *rthunk_split_form_signature (const char *name);
+
+/* The catalog of what servers provide, or NULL (rthunk-check.c). */
+RthunkCatalog *rthunk_checker_peek_remote_catalog (RthunkChecker *checker);
+
+/* A new catalog that shares the functions and has the capabilities of
+ * @catalog (rthunk-catalog.c). */
+RthunkCatalog *rthunk_catalog_copy (RthunkCatalog *catalog) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The standard library's (assoc-fn OP): OP itself, declared associative
+ * by the user (preduce refuses an operation not known to be). */
+#define RTHUNK_ASSOC_FN "assoc-fn"
+
 /* The options of remote that take no value, like :ref in (remote :ref EXPR);
  * the others take one: (remote :on "alpha" EXPR). */
 static inline gboolean

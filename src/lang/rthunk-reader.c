@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "rthunk-reader.h"
@@ -234,6 +235,24 @@ read_number (Reader      *reader,
   return NULL;
 }
 
+/* ##Inf, ##-Inf and ##NaN: the floats that have no digits, as printed. */
+static RthunkNode *
+read_symbolic_float (Reader      *reader,
+                     const char  *token,
+                     guint        line,
+                     guint        col,
+                     GError     **error)
+{
+  if (strcmp (token, "##Inf") == 0)
+    return positioned (rthunk_node_new_float (INFINITY), reader, line, col);
+  if (strcmp (token, "##-Inf") == 0)
+    return positioned (rthunk_node_new_float (-INFINITY), reader, line, col);
+  if (strcmp (token, "##NaN") == 0)
+    return positioned (rthunk_node_new_float (NAN), reader, line, col);
+  reader_fail (reader, line, col, error, _("unknown “%s” (## is followed by Inf, -Inf or NaN)"), token);
+  return NULL;
+}
+
 static gboolean
 valid_symbol (const char *token)
 {
@@ -263,6 +282,8 @@ read_atom (Reader  *reader,
     }
   if (looks_like_number (token))
     return read_number (reader, token, line, col, error);
+  if (g_str_has_prefix (token, "##"))
+    return read_symbolic_float (reader, token, line, col, error);
   if (strcmp (token, "true") == 0 || strcmp (token, "false") == 0)
     return positioned (rthunk_node_new_bool (token[0] == 't'), reader, line, col);
   if (strcmp (token, "nil") == 0)

@@ -619,6 +619,14 @@ std_delay (ARGS)
   return rthunk_value_ref (args[1]);
 }
 
+/* (assoc-fn OP) is OP: what it adds is the user's promise, which preduce
+ * reads from the form. */
+static RthunkValue *
+std_assoc_fn (ARGS)
+{
+  return rthunk_value_ref (args[0]);
+}
+
 static RthunkValue *
 std_server_name (ARGS)
 {
@@ -673,6 +681,7 @@ static const struct
   { "even?", "(int -> bool)", RTHUNK_FUNC_PURE, std_even, N_("whether an int is even") },
   { "odd?", "(int -> bool)", RTHUNK_FUNC_PURE, std_odd, N_("whether an int is odd") },
   { "print", "(a -> nil)", RTHUNK_FUNC_IO, std_print, N_("writes a value (a string raw) and a newline to standard output") },
+  { RTHUNK_ASSOC_FN, "((a a -> a) -> (a a -> a))", RTHUNK_FUNC_PURE, std_assoc_fn, N_("its argument, declared associative: the user's promise, which preduce relies on") },
   { "delay", "(int a -> a)", RTHUNK_FUNC_NONE, std_delay, N_("waits that many milliseconds, then returns its second argument (never cached)") },
 };
 

@@ -789,7 +789,7 @@ rthunk_session_get_pending (RthunkSession *session)
 
 static const char *const special_forms[] = {
   "def", "defn", "fn", "let", "if", "do", "loop", "recur", "and", "or",
-  "remote", "await", "true", "false", "nil", NULL
+  "remote", "await", "pmap", "psum", "preduce", "true", "false", "nil", NULL
 };
 
 static void

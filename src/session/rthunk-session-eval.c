@@ -16,6 +16,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "rthunk-session-private.h"
+#include "rthunk-catalog.h"
 #include "rthunk-check.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
@@ -636,6 +637,27 @@ rthunk_session_eval (RthunkSession  *session,
   return last != NULL ? g_steal_pointer (&last) : rthunk_value_new_nil ();
 }
 
+/* What the checker cannot say of a bare name: the type of a splitting
+ * form, or of a function that only servers provide; NULL for any other
+ * name (a cell, a local function), which the checker types. */
+static char *
+type_of_name (RthunkSession *session,
+              RthunkNode    *name)
+{
+  const char *text = rthunk_node_get_text (name);
+  const char *signature = rthunk_split_form_signature (text);
+  RthunkCatalog *remote = rthunk_checker_peek_remote_catalog (session->checker);
+  RthunkFuncDef *def;
+
+  if (signature != NULL)
+    return g_strdup (signature);
+  if (rthunk_session_lookup (session, text) != NULL ||
+      rthunk_catalog_lookup (session->catalog, text) != NULL ||
+      remote == NULL || (def = rthunk_catalog_lookup (remote, text)) == NULL)
+    return NULL;
+  return g_strdup (rthunk_func_def_get_signature (def));
+}
+
 /**
  * rthunk_session_type_of:
  * @session: a session
@@ -657,6 +679,7 @@ rthunk_session_type_of (RthunkSession  *session,
   g_autoptr(GPtrArray) forms = NULL;
   g_autoptr(RthunkType) type = NULL;
   RthunkNode *form;
+  char *found;
 
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
   g_return_val_if_fail (text != NULL, NULL);
@@ -669,6 +692,8 @@ rthunk_session_type_of (RthunkSession  *session,
       return NULL;
     }
   form = g_ptr_array_index (forms, 0);
+  if (rthunk_node_get_kind (form) == RTHUNK_NODE_SYMBOL && (found = type_of_name (session, form)) != NULL)
+    return found;
   if ((type = rthunk_checker_check (session->checker, form, error)) == NULL)
     return NULL;
   return rthunk_type_to_string (type);

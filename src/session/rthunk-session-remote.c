@@ -15,6 +15,8 @@
 #include "rthunk-eval.h"
 #include "rthunk-node.h"
 #include "rthunk-server.h"
+#include "rthunk-stdlib.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-thunk.h"
 #include "rthunk-value-private.h"
@@ -350,6 +352,35 @@ rthunk_session_flush_all (RthunkSession *self)
       rthunk_client_flush (g_ptr_array_index (clients, k), NULL);
 }
 
+/* `(remote :timeout MS …)` takes a number of milliseconds above 0. */
+static gboolean
+check_timeout (GHashTable  *options,
+               GError     **error)
+{
+  RthunkValue *timeout = g_hash_table_lookup (options, "timeout");
+
+  if (timeout == NULL || (rthunk_value_get_int (timeout) > 0 && rthunk_value_get_int (timeout) <= G_MAXINT))
+    return TRUE;
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+               _(":timeout takes a number of milliseconds above 0, not %" G_GINT64_FORMAT),
+               rthunk_value_get_int (timeout));
+  return FALSE;
+}
+
+/* `(remote :timeout MS …)`: a pending @value is cancelled, on its server
+ * too, unless it finished within MS. */
+static RthunkValue *
+with_timeout (RthunkValue *value,
+              GHashTable  *options)
+{
+  RthunkValue *timeout = g_hash_table_lookup (options, "timeout");
+  RthunkThunk *thunk;
+
+  if (timeout != NULL && value != NULL && (thunk = rthunk_thunk_get_from_value (value)) != NULL)
+    rthunk_thunk_set_deadline (thunk, (guint) rthunk_value_get_int (timeout));
+  return value;
+}
+
 /* The evaluator's `(remote …)`: submits without holding the evaluator. */
 RthunkValue *
 rthunk_session_remote_func (RthunkEvaluator  *evaluator,
@@ -372,6 +403,8 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   /* With several servers, a capability asked for or a verification, the
    * cluster routes (and fails over); one server is used directly and its
    * collector long-polls for the results. */
+  if (!check_timeout (options, error))
+    return NULL;
   by_cluster = rthunk_cluster_get_n_servers (self->cluster) > 1 ||
                g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
   if (!by_cluster && (server = pick_server (self, options, error)) == NULL)
@@ -391,9 +424,9 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
                        : submit (server, expr, sent, definitions, g_hash_table_contains (options, "ref"), error);
   if (was_locked)
     rthunk_session_evaluator_enter (self, ev);
-  if (value == NULL || queued)
-    return value;
-  return by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
+  if (value != NULL && !queued)
+    value = by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
+  return with_timeout (value, options);
 }
 
 /* The servers that can run a chunk of pmap, psum or preduce. */
@@ -480,11 +513,16 @@ rthunk_session_start_embedded (RthunkSession  *session,
                                GError        **error)
 {
   g_autofree char *address = NULL;
+  g_autoptr(RthunkCatalog) served = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
   g_return_val_if_fail (session->embedded == NULL, FALSE);
 
-  session->embedded = rthunk_server_new (session->catalog, "embedded");
+  /* what rthunkd serves: the session's catalog and server-name, which
+   * local evaluation does not have */
+  served = rthunk_catalog_copy (session->catalog);
+  rthunk_stdlib_add_server_functions (served, "embedded");
+  session->embedded = rthunk_server_new (served, "embedded");
   if (!rthunk_server_listen (session->embedded, "127.0.0.1", 0, error))
     {
       g_clear_object (&session->embedded);

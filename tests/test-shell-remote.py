@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""The shell against real rthunkd servers: what a user sees of remote work.
+
+Starts rthunkd processes on loopback ports and drives the real shell, with
+-e and through a pseudo-terminal (the Repl class of tests/test-repl.py);
+reads the servers' counters (getServerInfo) through the library's
+introspection (PyGObject), and waits on them, never on a bare sleep.
+Prints TAP.
+"""
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import gi
+
+gi.require_version("Rthunk", "1.0")
+from gi.repository import Rthunk  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("test_repl", os.path.join(HERE, "test-repl.py"))
+repl_mod = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(repl_mod)
+Repl, tap, results, TIMEOUT = repl_mod.Repl, repl_mod.tap, repl_mod.results, repl_mod.TIMEOUT
+
+RTHUNK = os.environ.get("RTHUNK")
+RTHUNKD = os.environ.get("RTHUNKD")
+
+
+class Server:
+    """A real rthunkd on a free loopback port."""
+
+    def __init__(self, name, tmp, *args):
+        self.name = name
+        self.out = open(os.path.join(tmp, name + ".out"), "w+")
+        self.proc = subprocess.Popen([RTHUNKD, "--port", "0", "--name", name] + list(args),
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + TIMEOUT
+        self.address = None
+        while self.address is None and time.monotonic() < deadline:
+            self.out.seek(0)
+            m = re.search(r"listening on (\S+:\d+)", self.out.read())
+            if m:
+                self.address = m.group(1)
+            else:
+                time.sleep(0.05)
+        assert self.address, "%s did not start" % name
+        self.client = Rthunk.Client.new(self.address)
+        self.client.connect()
+
+    def counter(self, name):
+        return self.client.get_server_info().unpack()["counters"][name]
+
+    def wait_counter(self, name, at_least, timeout=TIMEOUT):
+        """Waits until counter @name reaches @at_least; its last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.counter(name)
+            if value >= at_least or time.monotonic() > deadline:
+                return value
+            time.sleep(0.05)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.out.close()
+
+
+def shell(servers, *args):
+    """Runs the shell with @servers and @args: (exit code, stdout, stderr)."""
+    argv = [RTHUNK]
+    for s in servers:
+        argv += ["--server", s.address]
+    p = subprocess.run(argv + list(args), capture_output=True, text=True, timeout=TIMEOUT)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect_shell(servers, name, want_rc, want_out, *args, err=None):
+    rc, out, errtext = shell(servers, *args)
+    ok = (rc == 0) == (want_rc == 0) and (want_out is None or out.strip() == want_out)
+    ok = ok and (err is None or re.search(err, errtext) is not None)
+    tap(ok, name, "exit %d\nstdout: %s\nstderr: %s" % (rc, out, errtext))
+
+
+# ---- 7: silent wrong answers and silent typos ------------------------------------------
+
+def case_preduce_assoc(alpha):
+    expect_shell([alpha], "preduce refuses an operation that is not associative", 1, None,
+                 "-e", "(preduce - 0 (fn [i] i) 0 100)",
+                 err="preduce needs an associative operation, and “-” is not")
+    expect_shell([alpha], "preduce refuses a lambda not declared associative", 1, None,
+                 "-e", "(preduce (fn [a b] (+ a b)) 0 (fn [i] i) 0 100)",
+                 err=r"write \(assoc-fn OP\)")
+    expect_shell([alpha], "preduce takes a catalog function with the assoc flag", 0, "4950",
+                 "-e", "(preduce + 0 (fn [i] i) 0 100)")
+    expect_shell([alpha], "preduce takes a user function declared with assoc-fn", 0, "4950",
+                 "-e", "(defn plus [a b] (+ a b)) (preduce (assoc-fn plus) 0 (fn [i] i) 0 100)")
+    expect_shell([alpha], "a local - that shadows the catalog's is not taken for it", 1, None,
+                 "-e", "(let [max -] (preduce max 0 (fn [i] i) 0 100))",
+                 err="preduce needs an associative operation")
+
+
+def case_timeout(alpha, home):
+    expect_shell([alpha], "an unknown remote option says which one was meant", 1, None,
+                 "-e", "(remote :timout 100 1)", err="did you mean :timeout")
+    expect_shell([alpha], ":timeout within its deadline gives the value", 0, "1",
+                 "-e", "(await (remote :timeout 60000 (delay 10 1)))")
+    before = alpha.counter("cancelled")
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send("(await (remote :timeout 300 (delay 600000 1)))\r")
+        m = repl.expect(r"did not finish within its :timeout of 300 ms, and was cancelled on alpha")
+        tap(m is not None, ":timeout fails the wait with a clear error", repl.text()[-2000:])
+        after = alpha.wait_counter("cancelled", before + 1)
+        tap(after >= before + 1, ":timeout cancels the thunk on its server",
+            "cancelled %d, then %d" % (before, after))
+    finally:
+        repl.close()
+
+
+# ---- 9: smaller things -------------------------------------------------------------------
+
+def case_small_things(alpha, home):
+    expect_shell([], "the embedded provider serves server-name", 0, '"embedded"',
+                 "-e", "(await (remote (server-name)))")
+    expect_shell([alpha], "an infinite float prints as the reader reads it", 0, "##Inf",
+                 "-e", "(/ 1.0 0.0)")
+    expect_shell([alpha], "##Inf and ##NaN read back", 0, "[##Inf ##-Inf ##NaN]",
+                 "-e", "[##Inf (- 0.0 ##Inf) (+ ##NaN 1.0)]")
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        for name, want, what in [
+                ("pmap", r"\(\(a -> b\) \[a\] -> \[b\]\)", ":type pmap gives its type"),
+                ("preduce", r"\(\(b b -> b\) b \(int -> b\) int int -> b\)", ":type preduce gives its type"),
+                ("server-name", r"\(-> str\)", ":type of a function only servers provide")]:
+            repl.send(":type %s\r" % name)
+            tap(repl.expect(want) is not None, what, repl.text()[-2000:])
+        repl.send(":help\r")
+        tap(repl.expect(r"Special forms:[\s\S]*loop recur[\s\S]*\(pmap F XS\)") is not None,
+            ":help lists the special forms", repl.text()[-2000:])
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        repl.send(":servers\r")
+        m = repl.expect(r"remote thunks outstanding")
+        listing = repl.text()[repl.mark - 2000 if m else 0:]
+        tap(m is not None and len(re.findall(re.escape(alpha.address), listing)) == 1,
+            ":servers names each server once", listing)
+        repl.skip()
+        repl.send("(psu\t")
+        tap(repl.expect(r"\(psum") is not None, "psum tab-completes", repl.text()[-2000:])
+    finally:
+        repl.close()
+
+
+def main():
+    if not RTHUNK or not RTHUNKD:
+        print("1..0 # SKIP RTHUNK or RTHUNKD is not set")
+        return 0
+    tmp = tempfile.mkdtemp(prefix="rthunk-shell-remote.")
+    servers = []
+    try:
+        alpha = Server("alpha", tmp)
+        servers.append(alpha)
+        case_preduce_assoc(alpha)
+        case_timeout(alpha, tmp)
+        case_small_things(alpha, tmp)
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("1..%d" % len(results))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
