@@ -442,6 +442,8 @@ waited_arrived (GObject      *object,
       shell->background = g_steal_pointer (&waited);
       rthunk_session_wait_async (shell->session, shell->background, NULL, background_arrived, shell);
     }
+  else if (g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED))
+    print_line (shell, stderr, error->message);
   else
     report (shell, error);
   prompt_show (shell);
@@ -455,6 +457,54 @@ wait_for (Shell       *shell,
   shell->waited = rthunk_value_ref (value);
   shell->wait_started_us = g_get_monotonic_time ();
   rthunk_session_wait_async (shell->session, value, shell->waiting, waited_arrived, shell);
+}
+
+/* ---- the REPL: cancelling ------------------------------------------------------------------------ */
+
+/* "cancelled (alpha confirmed)", or "cancel sent to alpha, not confirmed":
+ * "cancelled" only for what a server said it stopped (or local work). */
+static void
+cancel_reported (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Shell *shell = data;
+  g_auto(GStrv) confirmed = NULL;
+  g_auto(GStrv) unconfirmed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n = rthunk_session_cancel_finish (RTHUNK_SESSION (object), result, &confirmed, &unconfirmed, &error);
+  g_autofree char *yes = confirmed != NULL ? g_strjoinv (", ", confirmed) : NULL;
+  g_autofree char *no = unconfirmed != NULL ? g_strjoinv (", ", unconfirmed) : NULL;
+  g_autofree char *text = NULL;
+
+  if (error != NULL)
+    text = g_strdup_printf (_("cancel failed: %s"), error->message);
+  else if (n == 0)
+    text = g_strdup (_("nothing to cancel"));
+  else if (no != NULL && *no != '\0')
+    text = *yes != '\0' ? g_strdup_printf (_("cancelled (%s confirmed); cancel sent to %s, not confirmed"), yes, no)
+                        : g_strdup_printf (_("cancel sent to %s, not confirmed"), no);
+  else if (*yes != '\0')
+    text = g_strdup_printf (_("cancelled (%s confirmed)"), yes);
+  else
+    text = g_strdup (_("cancelled (local evaluation)"));
+  print_line (shell, stderr, text);
+}
+
+/* :cancel NAME, :cancel all */
+static void
+command_cancel (Shell      *shell,
+                const char *arg)
+{
+  if (strcmp (arg, "all") != 0 && rthunk_session_lookup (shell->session, arg) == NULL)
+    {
+      report_message (shell, _("no such cell (:cancel NAME or :cancel all)"));
+      return;
+    }
+  if (strcmp (arg, "all") == 0 && shell->background != NULL)
+    rthunk_session_cancel_value_async (shell->session, shell->background, cancel_reported, shell);
+  rthunk_session_cancel_cell_async (shell->session, strcmp (arg, "all") == 0 ? NULL : arg,
+                                    cancel_reported, shell);
 }
 
 /* ---- the REPL: commands ---------------------------------------------------------------------- */
@@ -473,6 +523,7 @@ command_help (Shell      *shell,
              "  :pending        the cells still waiting for something\n"
              "  :type EXPR      the type of EXPR, without evaluating it\n"
              "  :defs           every cell, with its type and value\n"
+             "  :cancel NAME    cancel a pending cell on its servers (:cancel all: everything)\n"
              "  :quit           leave (so does Ctrl-D)\n"
              "Special forms:\n"
              "  def defn fn let if do and or loop recur\n"
@@ -571,6 +622,7 @@ static const struct
   { ":pending", command_pending, FALSE },
   { ":type", command_type, TRUE },
   { ":defs", command_defs, FALSE },
+  { ":cancel", command_cancel, TRUE },
   { ":quit", command_quit, FALSE },
 };
 
@@ -713,6 +765,12 @@ on_sigint (gpointer data)
 {
   Shell *shell = data;
 
+  if (shell->waiting != NULL && rthunk_session_is_evaluating (shell->session, shell->waited))
+    {
+      /* local work: stop it, so that the next input runs at once */
+      rthunk_session_cancel_value_async (shell->session, shell->waited, cancel_reported, shell);
+      return G_SOURCE_CONTINUE;
+    }
   if (shell->waiting != NULL)
     {
       g_cancellable_cancel (shell->waiting);
@@ -720,8 +778,7 @@ on_sigint (gpointer data)
     }
   if (shell->prompt_active && rl_end == 0 && shell->input->len == 0 && shell->background != NULL)
     {
-      print_line (shell, stderr, _("cancelled"));
-      rthunk_session_cancel (shell->session, shell->background);
+      rthunk_session_cancel_value_async (shell->session, shell->background, cancel_reported, shell);
       return G_SOURCE_CONTINUE;
     }
   g_string_truncate (shell->input, 0);
@@ -906,6 +963,18 @@ add_servers (Shell       *shell,
   return cluster_file == NULL || add_cluster_file (shell, cluster_file, error);
 }
 
+/* Servers that did not answer at start: the session retries them. */
+static void
+warn_down (Shell *shell)
+{
+  g_autoptr(GPtrArray) servers = rthunk_session_get_servers (shell->session);
+
+  for (guint k = 0; k < servers->len; k++)
+    if (rthunk_client_get_server_name (g_ptr_array_index (servers, k)) == NULL)
+      g_printerr (_("rthunk: %s is down; forms go to the other servers, and it is retried\n"),
+                  rthunk_client_get_address (g_ptr_array_index (servers, k)));
+}
+
 /* How the shell reaches servers over TLS: --tls (the system's
  * authorities), --tls-ca, and --tls-cert/--tls-key for mutual TLS. */
 typedef struct
@@ -961,7 +1030,10 @@ shell_init (Shell             *shell,
   if (!read_token (token_file, &token, error))
     return FALSE;
   rthunk_session_set_token (shell->session, token);
-  return set_tls (shell, tls, error) && add_servers (shell, servers, cluster_file, error);
+  if (!set_tls (shell, tls, error) || !add_servers (shell, servers, cluster_file, error))
+    return FALSE;
+  warn_down (shell);
+  return TRUE;
 }
 
 static void

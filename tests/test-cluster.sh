@@ -140,9 +140,10 @@ kill -9 "$pid_alpha" "$pid_beta"
 if wait "$client" && [ "$(cat "$tmp/failover.out")" = 42 ]; then ok "thunks of a killed server complete on another"
 else not_ok "thunks of a killed server complete on another" "stdout: $(cat "$tmp/failover.out")" "stderr: $(cat "$tmp/failover.err")"; fi
 
-got=$("$RTHUNK" --server "127.0.0.1:$port_alpha" -e '1' 2>&1); rc=$?
-if [ "$rc" -ne 0 ] && echo "$got" | grep -q 'cannot connect'; then ok "a dead server is a clear error"
-else not_ok "a dead server is a clear error" "exit $rc: $got"; fi
+got=$("$RTHUNK" --server "127.0.0.1:$port_alpha" -e '(+ 1 1)' 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && echo "$got" | grep -q 'is down' && echo "$got" | grep -q '^2$'; then
+  ok "with its only server down the shell starts, says so, and evaluates locally"
+else not_ok "with its only server down the shell starts, says so, and evaluates locally" "exit $rc: $got"; fi
 
 # an io thunk whose server dies is not retried
 "$RTHUNK" --server "127.0.0.1:$port_gamma" --server "127.0.0.1:$port_store" \

@@ -412,7 +412,7 @@ run_cancel (RthunkClient  *self,
             GCancellable  *cancellable,
             GError       **error)
 {
-  return rthunk_client_cancel_run (self, g_ptr_array_index (job->ids, 0), cancellable, error)
+  return rthunk_client_cancel_run (self, g_ptr_array_index (job->ids, 0), cancellable, NULL, error)
          ? JOB_DONE : NULL;
 }
 

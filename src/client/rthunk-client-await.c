@@ -288,6 +288,7 @@ gboolean
 rthunk_client_cancel_run (RthunkClient  *self,
                           GBytes        *id,
                           GCancellable  *cancellable,
+                          gboolean      *was_unfinished,
                           GError       **error)
 {
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_thunk_for_id (id);
@@ -305,6 +306,8 @@ rthunk_client_cancel_run (RthunkClient  *self,
                                                              &invalid, &denied, &call_error) ||
        rthunk_client_call_failed (self, call.conn, call_error,
                                   invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+  if (ok && was_unfinished != NULL)
+    *was_unfinished = unfinished;
   return rthunk_call_end (&call, ok, error);
 }
 
@@ -328,7 +331,7 @@ rthunk_client_cancel_thunk (RthunkClient  *client,
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
 
-  return rthunk_client_cancel_run (client, id, NULL, error);
+  return rthunk_client_cancel_run (client, id, NULL, NULL, error);
 }
 
 RthunkWireVarCont *

@@ -41,9 +41,11 @@ GPtrArray         *rthunk_client_await_run       (RthunkClient           *self,
 void               rthunk_client_report_finished (GPtrArray              *done,
                                                   RthunkClientAwaitFunc   func,
                                                   gpointer                user_data);
+/* thunkCancel; @was_unfinished: the server's answer (it stopped the thunk). */
 gboolean           rthunk_client_cancel_run      (RthunkClient           *self,
                                                   GBytes                 *id,
                                                   GCancellable           *cancellable,
+                                                  gboolean               *was_unfinished,
                                                   GError                **error);
 /* thunkGet, and what its answer means. */
 RthunkWireVarCont *rthunk_client_poll_run        (RthunkClient           *self,

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "rthunk-cluster.h"
+#include "rthunk-cluster-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client-private.h"
 #include "rthunk-client.h"
@@ -42,6 +43,7 @@ typedef struct
   gint64 backoff_us;
   gint64 failures;
   double penalty;               /* grows when it disagrees with the majority */
+  char *last_error;             /* why it is down */
 } Member;
 
 struct _RthunkCluster
@@ -67,6 +69,7 @@ static void
 member_free (Member *member)
 {
   g_free (member->address);
+  g_free (member->last_error);
   g_clear_object (&member->client);
   g_free (member);
 }
@@ -256,7 +259,9 @@ ping (RthunkCluster *self,
 {
   g_autoptr(GError) error = NULL;
   gint64 start = g_get_monotonic_time ();
-  gboolean ok = rthunk_client_ping (member->client, &error);
+  gboolean ok = (rthunk_client_get_server_name (member->client) != NULL ||
+                 rthunk_client_connect (member->client, &error)) &&
+                rthunk_client_ping (member->client, &error);
   double ms = (g_get_monotonic_time () - start) / 1000.0;
 
   g_mutex_lock (&self->lock);
@@ -268,10 +273,13 @@ ping (RthunkCluster *self,
       member->latency_ms = member->latency_ms > 0 ? 0.8 * member->latency_ms + 0.2 * ms : ms;
       member->backoff_us = MIN_BACKOFF_US;
       member->next_check_us = g_get_monotonic_time () + HEALTH_PERIOD_US;
+      g_clear_pointer (&member->last_error, g_free);
       merge_catalog_locked (self, member->client);
     }
   else
     {
+      g_free (member->last_error);
+      member->last_error = g_strdup (error->message);
       if (member->state == RTHUNK_MEMBER_UP)
         g_message ("server %s is down: %s", member->address, error->message);
       member->state = RTHUNK_MEMBER_DOWN;
@@ -316,14 +324,29 @@ health_loop (gpointer data)
   return NULL;
 }
 
+/* The name the server gave itself, or its address if it was never reached. */
+static const char *
+member_name (Member *member)
+{
+  const char *name = rthunk_client_get_server_name (member->client);
+
+  return name != NULL ? name : member->address;
+}
+
 static void
 mark_down (RthunkCluster *self,
-           Member        *member)
+           Member        *member,
+           const GError  *why)
 {
   g_mutex_lock (&self->lock);
   if (member->state == RTHUNK_MEMBER_UP)
     g_message ("server %s was lost", member->address);
   member->state = RTHUNK_MEMBER_DOWN;
+  if (why != NULL)
+    {
+      g_free (member->last_error);
+      member->last_error = g_strdup (why->message);
+    }
   member->next_check_us = g_get_monotonic_time () + member->backoff_us;
   g_mutex_unlock (&self->lock);
 }
@@ -335,9 +358,11 @@ mark_down (RthunkCluster *self,
  * @error: return location for a #GError
  *
  * Connects to a server, reads its info and catalog and merges it. A
- * server that cannot be reached now is an error.
+ * server that cannot be reached now is added as down: the health thread
+ * keeps trying it (with backoff), and it joins when it answers; until
+ * then the others run what it would have.
  *
- * Returns: %TRUE, or %FALSE with @error set
+ * Returns: %TRUE (@error is for compatibility and left unset)
  *
  * Since: 0.1
  */
@@ -348,21 +373,31 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
 {
   g_autoptr(RthunkClient) client = NULL;
   Member *member;
+  g_autoptr(GError) down = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
   client = rthunk_client_new (address);
-  if (!rthunk_cluster_prepare_client (cluster, client, error) ||
-      !rthunk_client_connect (client, error) || !rthunk_client_ping (client, error))
+  if (!rthunk_cluster_prepare_client (cluster, client, error))
     return FALSE;
   member = g_new0 (Member, 1);
   member->address = g_strdup (address);
-  member->client = g_steal_pointer (&client);
-  member->state = RTHUNK_MEMBER_UP;
   member->penalty = 1.0;
   member->backoff_us = MIN_BACKOFF_US;
-  member->next_check_us = g_get_monotonic_time () + HEALTH_PERIOD_US;
+  if (rthunk_client_connect (client, &down) && rthunk_client_ping (client, &down))
+    {
+      member->state = RTHUNK_MEMBER_UP;
+      member->next_check_us = g_get_monotonic_time () + HEALTH_PERIOD_US;
+    }
+  else
+    {
+      g_message ("server %s is down: %s", address, down->message);
+      member->state = RTHUNK_MEMBER_DOWN;
+      member->last_error = g_strdup (down->message);
+      member->next_check_us = g_get_monotonic_time () + member->backoff_us;
+    }
+  member->client = g_steal_pointer (&client);
   g_mutex_lock (&cluster->lock);
   g_ptr_array_add (cluster->members, member);
   merge_catalog_locked (cluster, member->client);
@@ -492,7 +527,7 @@ rthunk_cluster_describe (RthunkCluster *cluster)
       RthunkCatalog *catalog = rthunk_client_get_catalog (m->client);
 
       g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s\n",
-                              rthunk_client_get_server_name (m->client), m->address,
+                              member_name (m), m->address,
                               catalog != NULL ? rthunk_catalog_get_size (catalog) : 0, joined,
                               rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
                               score_of (m), m->state == RTHUNK_MEMBER_UP ? "up" : "down");
@@ -650,6 +685,18 @@ choose (RthunkCluster  *self,
   return choose_avoiding (self, names, on, needs, avoid, error);
 }
 
+static gboolean
+any_unreached (RthunkCluster *self)
+{
+  gboolean any = FALSE;
+
+  g_mutex_lock (&self->lock);
+  for (guint k = 0; k < self->members->len && !any; k++)
+    any = rthunk_client_get_server_name (((Member *) g_ptr_array_index (self->members, k))->client) == NULL;
+  g_mutex_unlock (&self->lock);
+  return any;
+}
+
 static Member *
 choose_avoiding (RthunkCluster  *self,
                  GHashTable     *names,
@@ -667,12 +714,13 @@ choose_avoiding (RthunkCluster  *self,
 
       if (on != NULL)
         {
-          if (g_strcmp0 (rthunk_client_get_server_name (m->client), on) != 0)
+          if (g_strcmp0 (member_name (m), on) != 0 && g_strcmp0 (m->address, on) != 0)
             continue;
           if (m->state != RTHUNK_MEMBER_UP)
             {
               g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
-                           _("the server “%s” is down"), on);
+                           _("%s is down (%s); the form is pinned to it"), on,
+                           m->last_error != NULL ? m->last_error : _("not answering"));
               g_mutex_unlock (&self->lock);
               return NULL;
             }
@@ -688,7 +736,8 @@ choose_avoiding (RthunkCluster  *self,
     best->outstanding++;
   g_mutex_unlock (&self->lock);
   if (best == NULL && on != NULL)
-    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, _("no server named “%s”"), on);
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, _("no server named “%s”%s"), on,
+                 any_unreached (self) ? _(" (some servers were never reached: a name is known once a server answers)") : "");
   else if (best == NULL)
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
                  needs != NULL ? _("no server that is up provides every function used and capability “%s”")
@@ -724,6 +773,9 @@ typedef struct
   gboolean pure;                /* no io: it may run again elsewhere */
   gboolean counted;             /* member->outstanding counts it */
   gboolean by_reference;        /* (remote :ref …): the value stays on its server */
+  gboolean pinned;              /* (remote :on NAME …) */
+  gboolean cancelled;           /* no failover any more: see rthunk_cluster_cancel_value() */
+  char *lost;                   /* the first server lost while it ran there */
 } ClusterThunk;
 
 static void
@@ -739,6 +791,7 @@ cluster_thunk_free (gpointer data)
   g_clear_pointer (&ct->definitions, g_hash_table_unref);
   g_hash_table_unref (ct->names);
   g_free (ct->needs);
+  g_free (ct->lost);
   g_object_unref (ct->cluster);
   g_free (ct);
 }
@@ -856,6 +909,27 @@ submit_to (RthunkCluster  *self,
     (member->client, ct->expr, inputs, ct->definitions, error);
 }
 
+/* Why a thunk whose server was lost is not run elsewhere: it was pinned
+ * there, or has side effects, or was cancelled. */
+static void
+lost_error (ClusterThunk  *ct,
+            const GError  *cause,
+            GError       **error)
+{
+  const char *name = member_name (ct->member);
+
+  if (ct->cancelled)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled on %s"), name);
+  else if (ct->pinned)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST,
+                 _("server %s was lost mid-thunk, and the thunk is pinned to it (:on \"%s\"): %s"),
+                 name, name, cause->message);
+  else
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST,
+                 _("server %s was lost mid-thunk; the thunk has side effects, so it is not run again: %s"),
+                 name, cause->message);
+}
+
 /* Waits for the thunk; a pure one whose server is lost runs elsewhere. */
 static RthunkValue *
 cluster_force (gpointer   data,
@@ -876,14 +950,14 @@ cluster_force (gpointer   data,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return NULL;
         }
-      mark_down (ct->cluster, ct->member);
-      if (!ct->pure)
+      mark_down (ct->cluster, ct->member, local_error);
+      if (ct->cancelled || !ct->pure)
         {
-          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
-                       _("server %s was lost while running a thunk with side effects (not retried): %s"),
-                       ct->member->address, local_error->message);
+          lost_error (ct, local_error, error);
           return NULL;
         }
+      if (ct->lost == NULL)
+        ct->lost = g_strdup (member_name (ct->member));
       if ((next = choose (ct->cluster, ct->names, NULL, ct->needs, ct->member, error)) == NULL)
         {
           g_prefix_error (error, _("server %s was lost and no other can take its thunk: "),
@@ -892,10 +966,13 @@ cluster_force (gpointer   data,
         }
       g_message ("server %s was lost: its thunk (no side effects) moves to %s", ct->member->address, next->address);
       done_with (ct->cluster, ct->member);
+      if ((value = submit_to (ct->cluster, next, ct, error)) == NULL)
+        return NULL;
+      g_mutex_lock (&ct->cluster->lock);
       ct->member = next;
       g_clear_pointer (&ct->inner, rthunk_value_unref);
-      if ((ct->inner = submit_to (ct->cluster, next, ct, error)) == NULL)
-        return NULL;
+      ct->inner = value;
+      g_mutex_unlock (&ct->cluster->lock);
     }
 }
 
@@ -939,12 +1016,6 @@ verification_free (gpointer data)
   g_free (v->needs);
   g_object_unref (v->cluster);
   g_free (v);
-}
-
-static const char *
-member_name (Member *member)
-{
-  return rthunk_client_get_server_name (member->client);
 }
 
 /* Asks one more server and lowers the score of whoever the majority
@@ -1121,6 +1192,7 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
   ct->names = names;
   ct->needs = g_strdup (needs);
   ct->pure = no_io (cluster, names) && on == NULL;
+  ct->pinned = on != NULL;
   ct->by_reference = options != NULL && g_hash_table_contains (options, "ref");
   for (;;)
     {
@@ -1149,7 +1221,7 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
           cluster_thunk_free (ct);
           return NULL;
         }
-      mark_down (cluster, member);          /* and try the next one */
+      mark_down (cluster, member, local_error);     /* and try the next one */
     }
   /* a value, or a remote reference: nothing to wait for here */
   if (!rthunk_value_is_pending (value))
@@ -1161,4 +1233,73 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
   ct->counted = TRUE;
   ct->inner = value;
   return rthunk_value_new_pending (rthunk_value_get_name (value), ct, cluster_force, cluster_thunk_free);
+}
+
+/* ---- cancelling, and where a value came from -------------------------------- */
+
+/* Cancels one client thunk on its server; @confirmed: the server stopped it. */
+static gboolean
+cancel_inner (RthunkValue  *inner,
+              gboolean     *confirmed,
+              GError      **error)
+{
+  g_autoptr(GBytes) id = NULL;
+  RthunkClient *client = rthunk_client_get_pending_thunk (inner, &id);
+
+  if (client == NULL)
+    {
+      g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK, _("not a thunk of a server"));
+      return FALSE;
+    }
+  return rthunk_client_cancel_run (client, id, NULL, confirmed, error);
+}
+
+/* Cancels on its server the thunk @value (one of @cluster's pending values)
+ * stands for, and stops its failover; blocks for the server's answer.
+ * @server is set to where it ran, @confirmed to whether the server stopped
+ * it (FALSE: it had finished already). FALSE with @error when @value is not
+ * the cluster's or the server could not be told. */
+gboolean
+rthunk_cluster_cancel_value (RthunkCluster  *cluster,
+                             RthunkValue    *value,
+                             char          **server,
+                             gboolean       *confirmed,
+                             GError        **error)
+{
+  ClusterThunk *ct = cluster_thunk_of (cluster, value);
+  g_autoptr(RthunkValue) inner = NULL;
+
+  *confirmed = FALSE;
+  if (ct == NULL)
+    {
+      g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK, _("not a thunk of the cluster"));
+      return FALSE;
+    }
+  g_mutex_lock (&cluster->lock);
+  ct->cancelled = TRUE;
+  inner = ct->inner != NULL ? rthunk_value_ref (ct->inner) : NULL;
+  *server = g_strdup (member_name (ct->member));
+  g_mutex_unlock (&cluster->lock);
+  if (inner == NULL)
+    return TRUE;
+  return cancel_inner (inner, confirmed, error);
+}
+
+/* How the value of @value (one of @cluster's pending values, forced) is
+ * credited: `#a1b2 @beta, after gamma was lost` when it failed over, else
+ * %NULL (its own label says it). */
+char *
+rthunk_cluster_value_origin (RthunkCluster *cluster,
+                             RthunkValue   *value)
+{
+  ClusterThunk *ct = cluster_thunk_of (cluster, value);
+  char *origin = NULL;
+
+  if (ct == NULL)
+    return NULL;
+  g_mutex_lock (&cluster->lock);
+  if (ct->lost != NULL && ct->inner != NULL)
+    origin = g_strdup_printf (_("%s, after %s was lost"), rthunk_value_get_name (ct->inner), ct->lost);
+  g_mutex_unlock (&cluster->lock);
+  return origin;
 }

@@ -46,6 +46,10 @@ void         rthunk_thunk_take_origin    (RthunkThunk  *thunk,
                                           RthunkValue  *origin);
 RthunkValue *rthunk_thunk_get_origin     (RthunkThunk  *thunk);
 
+/* A new label (how it prints), set before the thunk finishes. */
+void         rthunk_thunk_set_label      (RthunkThunk  *thunk,
+                                          const char   *label);
+
 /* Per thread: what forcing a pending thunk value does around the wait.
  * A session's evaluation thread sets one so that it learns that its
  * evaluation has to wait (and lets others use the evaluator meanwhile);

@@ -55,6 +55,7 @@ struct _RthunkThunk
   gpointer cancel_data;
   GDestroyNotify cancel_destroy;
   RthunkValue *origin;              /* set once: see rthunk_thunk_take_origin() */
+  GPtrArray *old_labels;            /* replaced labels, kept for readers until finalize */
 };
 
 /**
@@ -156,6 +157,7 @@ waiter_cancelled (GCancellable *cancellable,
 static void
 rthunk_thunk_finalize (GObject *object)
 {
+  g_clear_pointer (&RTHUNK_THUNK (object)->old_labels, g_ptr_array_unref);
   RthunkThunk *self = RTHUNK_THUNK (object);
 
   g_assert (g_queue_is_empty (&self->waiters));
@@ -655,6 +657,21 @@ rthunk_thunk_take_origin (RthunkThunk *thunk,
   g_mutex_lock (&thunk->lock);
   g_assert (thunk->origin == NULL);
   thunk->origin = origin;
+  g_mutex_unlock (&thunk->lock);
+}
+
+/* Replaces the label, e.g. with the server that computed the value after
+ * a failover; call it before the thunk finishes. The old label stays valid
+ * for whoever read it. */
+void
+rthunk_thunk_set_label (RthunkThunk *thunk,
+                        const char  *label)
+{
+  g_mutex_lock (&thunk->lock);
+  if (thunk->old_labels == NULL)
+    thunk->old_labels = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (thunk->old_labels, g_steal_pointer (&thunk->label));
+  thunk->label = g_strdup (label);
   g_mutex_unlock (&thunk->lock);
 }
 

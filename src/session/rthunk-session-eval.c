@@ -119,6 +119,7 @@ rthunk_session_evaluation_unref (Evaluation *ev)
   if (!g_atomic_int_dec_and_test (&ev->ref_count))
     return;
   g_clear_object (&ev->blocked_on);
+  g_clear_pointer (&ev->submitted, g_ptr_array_unref);
   g_clear_pointer (&ev->result, rthunk_value_unref);
   g_clear_error (&ev->error);
   g_clear_object (&ev->cancellable);

@@ -79,6 +79,7 @@ struct _Evaluation
   RthunkThunk *blocked_on;
   RthunkValue *result;
   GError *error;
+  GPtrArray *submitted;       /* RthunkThunk: its remote thunks, under lock (cancelled with it) */
   gboolean locked;            /* the worker holds the evaluator lock */
   gboolean relock;
 };
@@ -236,5 +237,9 @@ Settler     *rthunk_session_settler_start   (RthunkSession *self,
 void         rthunk_session_settler_unref   (Settler       *settler);
 void         rthunk_session_settler_cancel  (Settler       *settler);
 void         rthunk_session_settler_cancel_thunks (Settler *settler);
+
+/* rthunk-session-cancel.c: cancelling on the servers, with their answer */
+void         rthunk_session_evaluation_track (Evaluation   *ev,
+                                              RthunkValue  *value);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include "rthunk-check.h"
 #include "rthunk-client-private.h"
 #include "rthunk-client.h"
+#include "rthunk-cluster-private.h"
 #include "rthunk-cluster.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
@@ -40,12 +41,13 @@ merged_catalog (GPtrArray *servers)
 {
   RthunkCatalog *merged;
 
-  if (servers->len == 1)
+  if (servers->len == 1 && rthunk_client_get_catalog (((Server *) g_ptr_array_index (servers, 0))->client) != NULL)
     return g_object_ref (rthunk_client_get_catalog (((Server *) g_ptr_array_index (servers, 0))->client));
   merged = rthunk_catalog_new ();
   for (guint k = 0; k < servers->len; k++)
     {
-      g_autoptr(GPtrArray) defs = rthunk_catalog_list (rthunk_client_get_catalog (((Server *) g_ptr_array_index (servers, k))->client));
+      RthunkCatalog *theirs = rthunk_client_get_catalog (((Server *) g_ptr_array_index (servers, k))->client);
+      g_autoptr(GPtrArray) defs = theirs != NULL ? rthunk_catalog_list (theirs) : g_ptr_array_new ();
 
       for (guint d = 0; d < defs->len; d++)
         {
@@ -166,6 +168,7 @@ typedef struct
 {
   RthunkThunk *thunk;
   RthunkValue *value;
+  RthunkCluster *cluster;
 } Foreign;
 
 /* A thread of foreign_pool(). */
@@ -176,7 +179,11 @@ foreign_wait (gpointer data,
   Foreign *foreign = data;
   GError *error = NULL;
   RthunkValue *value = rthunk_value_force (foreign->value, &error);
+  g_autofree char *origin = rthunk_cluster_value_origin (foreign->cluster, foreign->value);
 
+  /* after a failover, the value is credited to the server that computed it */
+  if (origin != NULL)
+    rthunk_thunk_set_label (foreign->thunk, origin);
   if (value != NULL)
     rthunk_thunk_return_value (foreign->thunk, value);
   else
@@ -184,6 +191,7 @@ foreign_wait (gpointer data,
   g_clear_pointer (&value, rthunk_value_unref);
   g_clear_error (&error);
   rthunk_value_unref (foreign->value);
+  g_object_unref (foreign->cluster);
   g_object_unref (foreign->thunk);
   g_free (foreign);
 }
@@ -230,6 +238,7 @@ adopt_foreign (RthunkSession *self,
   foreign = g_new (Foreign, 1);
   foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), NULL, NULL, self->context);
   foreign->value = value;
+  foreign->cluster = g_object_ref (self->cluster);
   rthunk_thunk_take_origin (foreign->thunk, rthunk_value_ref (value));
   value = rthunk_thunk_to_value (foreign->thunk);
   g_thread_pool_push (foreign_pool (), foreign, NULL);
@@ -426,6 +435,8 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
     rthunk_session_evaluator_enter (self, ev);
   if (value != NULL && !queued)
     value = by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
+  if (value != NULL && ev != NULL)
+    rthunk_session_evaluation_track (ev, value);
   return with_timeout (value, options);
 }
 
@@ -460,8 +471,11 @@ update_checker (RthunkSession *self)
  * once. `(remote :on NAME …)` picks a server by the name it gives itself;
  * otherwise the first server added is used.
  *
- * Returns: %TRUE, or %FALSE with @error set (%RTHUNK_ERROR_CONNECTION when
- *   the server cannot be reached)
+ * A server that cannot be reached now is added as down: forms that need
+ * it (pinned to it, or using a function only it has) fail saying so, the
+ * others go to the servers that are up, and it is retried with backoff.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
  *
  * Since: 0.1
  */
@@ -480,9 +494,13 @@ rthunk_session_add_server (RthunkSession  *session,
   client = rthunk_client_new (address);
   poll = rthunk_client_new (address);
   if (!rthunk_cluster_prepare_client (session->cluster, client, error) ||
-      !rthunk_cluster_prepare_client (session->cluster, poll, error) ||
-      !rthunk_client_connect (client, error) ||
-      !rthunk_cluster_add_server (session->cluster, address, error))
+      !rthunk_cluster_prepare_client (session->cluster, poll, error))
+    return FALSE;
+  /* a server that is down now is added all the same: the cluster retries
+   * it and routes around it meanwhile */
+  if (!rthunk_client_connect (client, NULL))
+    g_debug ("server %s is down at start", address);
+  if (!rthunk_cluster_add_server (session->cluster, address, error))
     return FALSE;
   server = g_new0 (Server, 1);
   server->client = g_steal_pointer (&client);

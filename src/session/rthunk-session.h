@@ -114,6 +114,25 @@ RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_session_cancel           (RthunkSession  *session,
                                                  RthunkValue    *value);
 RTHUNK_AVAILABLE_IN_0_1
+void            rthunk_session_cancel_value_async (RthunkSession       *session,
+                                                   RthunkValue         *value,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+RTHUNK_AVAILABLE_IN_0_1
+void            rthunk_session_cancel_cell_async  (RthunkSession       *session,
+                                                   const char          *name,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+RTHUNK_AVAILABLE_IN_0_1
+guint           rthunk_session_cancel_finish      (RthunkSession       *session,
+                                                   GAsyncResult        *result,
+                                                   GStrv               *confirmed,
+                                                   GStrv               *unconfirmed,
+                                                   GError             **error);
+RTHUNK_AVAILABLE_IN_0_1
+gboolean        rthunk_session_is_evaluating    (RthunkSession  *session,
+                                                 RthunkValue    *value);
+RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_session_close            (RthunkSession  *session);
 
 RTHUNK_AVAILABLE_IN_0_1

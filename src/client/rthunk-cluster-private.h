@@ -1,0 +1,19 @@
+/* rthunk-cluster-private.h — what the session needs of a cluster's pending
+ * values: cancelling them on their server, and where their value came
+ * from.  Never installed. */
+#pragma once
+
+#include "rthunk-cluster.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+gboolean  rthunk_cluster_cancel_value (RthunkCluster  *cluster,
+                                       RthunkValue    *value,
+                                       char          **server,
+                                       gboolean       *confirmed,
+                                       GError        **error);
+char     *rthunk_cluster_value_origin (RthunkCluster  *cluster,
+                                       RthunkValue    *value) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS

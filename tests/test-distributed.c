@@ -1,0 +1,267 @@
+/* test-distributed.c — a session over real rthunkd processes: cancel
+ * reaches the server that runs the thunk (through the cluster, for cells
+ * and pmap chunks), a server that is down at start is
+ * routed around, and a failed-over value is credited to the server that
+ * computed it. Everything waits on what the servers report (their
+ * getServerInfo counters), never on a sleep. */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "rthunk.h"
+#include "testutil.h"
+
+#define WAIT_US (120 * G_USEC_PER_SEC)
+#define LONG_LOOP "(loop [i 0] (if (< i 4000000000) (recur (+ i 1)) i))"
+
+typedef struct
+{
+  TestServer *alpha;
+  TestServer *beta;
+  RthunkSession *session;
+  RthunkClient *probe_alpha;
+  RthunkClient *probe_beta;
+} Fixture;
+
+static RthunkClient *
+probe_new (TestServer *server)
+{
+  g_autoptr(GError) error = NULL;
+  RthunkClient *client = rthunk_client_new (server->address);
+
+  g_assert_true (rthunk_client_connect (client, &error));
+  g_assert_no_error (error);
+  return client;
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->alpha = test_server_start ("alpha", NULL);
+  fixture->beta = test_server_start ("beta", NULL);
+  fixture->session = rthunk_session_new ();
+  g_assert_true (rthunk_session_add_server (fixture->session, fixture->alpha->address, &error));
+  g_assert_true (rthunk_session_add_server (fixture->session, fixture->beta->address, &error));
+  g_assert_no_error (error);
+  fixture->probe_alpha = probe_new (fixture->alpha);
+  fixture->probe_beta = probe_new (fixture->beta);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_clear_object (&fixture->probe_alpha);
+  g_clear_object (&fixture->probe_beta);
+  rthunk_session_close (fixture->session);
+  g_clear_object (&fixture->session);
+  if (fixture->alpha != NULL)
+    test_server_kill (fixture->alpha);
+  if (fixture->beta != NULL)
+    test_server_kill (fixture->beta);
+}
+
+/* A getServerInfo field: "running", or a counter ("cancelled", …). */
+static gint64
+server_number (RthunkClient *probe,
+               const char   *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) info = rthunk_client_get_server_info (probe, &error);
+  g_autoptr(GVariant) counters = NULL;
+  gint64 n = -1;
+  gint32 running;
+
+  g_assert_no_error (error);
+  if (strcmp (what, "running") == 0)
+    {
+      g_assert_true (g_variant_lookup (info, "running", "i", &running));
+      return running;
+    }
+  counters = g_variant_lookup_value (info, "counters", G_VARIANT_TYPE ("a{sx}"));
+  g_assert_true (g_variant_lookup (counters, what, "x", &n));
+  return n;
+}
+
+/* Runs the main context until @probe's server reports @what == @want. */
+static void
+wait_for_server (RthunkClient *probe,
+                 const char   *what,
+                 gint64        want)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  while (server_number (probe, what) != want)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (20 * 1000);   /* polling interval of an observable condition */
+    }
+}
+
+static RthunkValue *
+eval (Fixture    *fixture,
+      const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  RthunkValue *value = rthunk_session_eval (fixture->session, text, "<test>", &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (value);
+  return value;
+}
+
+static void
+got_result (GObject      *object,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+/* Cancels cell @name (NULL: all); the servers that confirmed, joined. */
+static char *
+cancel_cell (Fixture    *fixture,
+             const char *name,
+             char      **unconfirmed)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_auto(GStrv) yes = NULL;
+  g_auto(GStrv) no = NULL;
+  g_autoptr(GError) error = NULL;
+
+  rthunk_session_cancel_cell_async (fixture->session, name, got_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (rthunk_session_cancel_finish (fixture->session, result, &yes, &no, &error), >, 0);
+  g_assert_no_error (error);
+  *unconfirmed = g_strjoinv (",", no);
+  return g_strjoinv (",", yes);
+}
+
+/* A cell pinned to alpha, cancelled: alpha confirms, stops running it and
+ * counts it cancelled; the cell fails as cancelled. */
+static void
+test_cancel_cell (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(RthunkValue) q = eval (fixture, "(def q (remote :on \"alpha\" " LONG_LOOP "))");
+  g_autofree char *unconfirmed = NULL;
+  g_autofree char *confirmed = NULL;
+
+  wait_for_server (fixture->probe_alpha, "running", 1);
+  confirmed = cancel_cell (fixture, "q", &unconfirmed);
+  g_assert_cmpstr (confirmed, ==, "alpha");
+  g_assert_cmpstr (unconfirmed, ==, "");
+  wait_for_server (fixture->probe_alpha, "running", 0);
+  g_assert_cmpint (server_number (fixture->probe_alpha, "cancelled"), ==, 1);
+  g_assert_cmpint (server_number (fixture->probe_alpha, "completed"), ==, 0);
+}
+
+/* pmap's chunks run on both servers: cancelling the cell stops them all. */
+static void
+test_cancel_pmap (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(RthunkValue) p = eval (fixture, "(def p (pmap (fn [n] " LONG_LOOP ") [1 2]))");
+  g_autofree char *unconfirmed = NULL;
+  g_autofree char *confirmed = NULL;
+
+  wait_for_server (fixture->probe_alpha, "running", 1);
+  wait_for_server (fixture->probe_beta, "running", 1);
+  confirmed = cancel_cell (fixture, "p", &unconfirmed);
+  g_assert_nonnull (strstr (confirmed, "alpha"));
+  g_assert_nonnull (strstr (confirmed, "beta"));
+  wait_for_server (fixture->probe_alpha, "running", 0);
+  wait_for_server (fixture->probe_beta, "running", 0);
+  g_assert_cmpint (server_number (fixture->probe_alpha, "cancelled"), >=, 1);
+  g_assert_cmpint (server_number (fixture->probe_beta, "cancelled"), >=, 1);
+}
+
+/* A server down at start: the session starts, forms go to the other one,
+ * and a form pinned to the down one fails saying so. */
+static void
+test_down_at_start (void)
+{
+  g_autoptr(GError) error = NULL;
+  TestServer *alpha = test_server_start ("alpha", NULL);
+  g_autoptr(RthunkSession) session = rthunk_session_new ();
+  g_autofree char *down = g_strdup_printf ("127.0.0.1:%u", test_unused_port ());
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(RthunkValue) got = NULL;
+
+  g_assert_true (rthunk_session_add_server (session, alpha->address, &error));
+  g_assert_true (rthunk_session_add_server (session, down, &error));
+  g_assert_no_error (error);
+  value = rthunk_session_eval (session, "(remote (+ 1 1))", "<test>", &error);
+  g_assert_no_error (error);
+  got = rthunk_session_wait (session, value, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (got), ==, 2);
+  g_clear_pointer (&value, rthunk_value_unref);
+  {
+    g_autofree char *form = g_strdup_printf ("(remote :on \"%s\" 1)", down);
+
+    value = rthunk_session_eval (session, form, "<test>", &error);
+    g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
+    g_assert_nonnull (strstr (error->message, "is down"));
+    g_assert_nonnull (strstr (error->message, "pinned to it"));
+  }
+  rthunk_session_close (session);
+  test_server_kill (alpha);
+}
+
+/* Failover: the value is credited to the server that computed it. */
+static void
+test_failover_credit (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) v = eval (fixture, "(def v (remote (loop [i 0] (if (< i 300000000) (recur (+ i 1)) i))))");
+  TestServer *victim;
+  const char *survivor;
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  while (server_number (fixture->probe_alpha, "running") + server_number (fixture->probe_beta, "running") == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+    }
+  if (server_number (fixture->probe_alpha, "running") == 1)
+    {
+      victim = g_steal_pointer (&fixture->alpha);
+      survivor = "@beta, after alpha was lost";
+    }
+  else
+    {
+      victim = g_steal_pointer (&fixture->beta);
+      survivor = "@alpha, after beta was lost";
+    }
+  test_server_kill (victim);
+  g_assert_true (rthunk_session_wait_all (fixture->session, -1, &error));
+  g_assert_no_error (error);
+  g_assert_null (rthunk_session_get_cell_error (fixture->session, "v"));
+  g_assert_nonnull (strstr (rthunk_session_get_cell_origin (fixture->session, "v"), survivor));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (g_getenv ("RTHUNKD") == NULL)
+    {
+      g_test_skip ("RTHUNKD is not set");
+      return 0;
+    }
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/distributed/cancel/cell", test_cancel_cell);
+  ADD ("/distributed/cancel/pmap", test_cancel_pmap);
+  ADD ("/distributed/failover/credit", test_failover_credit);
+  g_test_add_func ("/distributed/down/at-start", test_down_at_start);
+  return g_test_run ();
+}
