@@ -328,10 +328,11 @@ test_shell_tls_ca (void)
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
+  /* remote: (+ 40 2) alone would be evaluated by the shell itself */
   const char *argv[] = { g_getenv ("RTHUNK"), "--server", server->address, "--tls-ca", ca,
-                         "-e", "(+ 40 2)", NULL };
+                         "-e", "(await (remote (+ 40 2)))", NULL };
   const char *plain_argv[] = { g_getenv ("RTHUNK"), "--server", server->address,
-                               "-e", "(+ 40 2)", NULL };
+                               "-e", "(await (remote (+ 40 2)))", NULL };
   int status = -1;
 
   g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
@@ -343,7 +344,10 @@ test_shell_tls_ca (void)
   g_clear_pointer (&err, g_free);
   g_spawn_sync (NULL, (char **) plain_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
   g_assert_no_error (error);
+  g_test_message ("plain shell: %s %s", out, err);
   g_assert_false (g_spawn_check_wait_status (status, NULL));
+  /* the plain shell could not reach the TLS server: it says it is down */
+  g_assert_nonnull (strstr (err, "is down"));
   test_server_stop (server);
 }
 
