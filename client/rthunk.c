@@ -103,10 +103,46 @@ col (Shell      *shell,
   return shell->color ? code : "";
 }
 
+/* @text as a terminal may show it: text that came from a server (error
+ * messages, server names, values) must not move the cursor or set the
+ * title. ESC becomes `\e`, the other C0 controls (but newline and tab)
+ * and DEL `\xNN`, C1 controls `\u{NN}` and bytes that are not UTF-8
+ * `\xNN`. */
+static char *
+shown (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+      guchar byte = (guchar) *p;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", byte);
+          p++;
+          continue;
+        }
+      if (c == 0x1b)
+        g_string_append (out, "\\e");
+      else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else if (c >= 0x80 && c < 0xa0)
+        g_string_append_printf (out, "\\u{%x}", c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
+}
+
 static char *
 value_text (RthunkValue *value)
 {
-  g_autofree char *text = rthunk_value_to_string (value);
+  g_autofree char *printed = rthunk_value_to_string (value);
+  g_autofree char *text = shown (printed);
 
   if (g_utf8_strlen (text, -1) <= MAX_PRINTED)
     return g_steal_pointer (&text);
@@ -136,8 +172,9 @@ print_line (Shell      *shell,
 
 static void
 report_message (Shell      *shell,
-                const char *message)
+                const char *raw)
 {
+  g_autofree char *message = shown (raw);
   g_autofree char *text = NULL;
 
   if (strstr (message, ": error: ") != NULL)
@@ -167,10 +204,11 @@ static void
 print_arrival (Shell      *shell,
                const char *name,
                const char *printed,
-               const char *origin,
+               const char *raw_origin,
                gint64      elapsed_us)
 {
   g_autofree char *elapsed = elapsed_text (elapsed_us);
+  g_autofree char *origin = raw_origin != NULL ? shown (raw_origin) : NULL;
   g_autofree char *text = NULL;
 
   text = g_strdup_printf ("%s%s%s%s %s  %s(%s%s%s)%s", col (shell, C_GREEN), name != NULL ? name : "=>",
@@ -183,8 +221,9 @@ print_arrival (Shell      *shell,
 static void
 print_failure (Shell      *shell,
                const char *name,
-               const char *message)
+               const char *raw)
 {
+  g_autofree char *message = shown (raw);
   g_autofree char *text = g_strdup_printf ("%s%s failed: %s%s", col (shell, C_RED), name, message,
                                            col (shell, C_RESET));
 
@@ -355,7 +394,8 @@ run_batch (Shell      *shell,
         report (shell, error);
       else
         {
-          g_autofree char *printed = rthunk_value_to_string (resolved);
+          g_autofree char *raw = rthunk_value_to_string (resolved);
+          g_autofree char *printed = shown (raw);
 
           g_print ("%s\n", printed);
         }
@@ -492,14 +532,16 @@ command_servers (Shell      *shell,
     {
       RthunkClient *client = g_ptr_array_index (servers, k);
       RthunkCatalog *catalog = rthunk_client_get_catalog (client);
+      g_autofree char *name = shown (rthunk_client_get_server_name (client));
 
-      g_print ("%s%s%s  %s  %u functions\n", col (shell, C_BOLD), rthunk_client_get_server_name (client),
-               col (shell, C_RESET), rthunk_client_get_address (client),
+      g_print ("%s%s%s  %s  %u functions\n", col (shell, C_BOLD), name, col (shell, C_RESET),
+               rthunk_client_get_address (client),
                catalog != NULL ? rthunk_catalog_get_size (catalog) : 0);
     }
   if (servers->len > 0)
     {
-      g_autofree char *table = rthunk_cluster_describe (rthunk_session_get_cluster (shell->session));
+      g_autofree char *raw = rthunk_cluster_describe (rthunk_session_get_cluster (shell->session));
+      g_autofree char *table = shown (raw);
 
       g_print ("%s", table);
       g_print (_("%u remote thunks outstanding\n"), rthunk_session_get_outstanding (shell->session));

@@ -67,13 +67,14 @@ await_message (RthunkClient *self,
   return out;
 }
 
-/* One thunkAwait slice (@message) for thunk @id: *result stays NULL
- * while it runs. */
+/* One thunkAwait slice (@message) for thunk @id, whose value must be of
+ * @type: *result stays NULL while it runs. */
 static gboolean
 await_once (RthunkClient  *self,
             RthunkConn    *conn,
             GByteArray    *message,
             GByteArray    *id,
+            RthunkType    *type,
             RthunkValue  **result,
             GError       **error)
 {
@@ -88,7 +89,7 @@ await_once (RthunkClient  *self,
       ThunkReport *report = g_ptr_array_index (done, k);
 
       if (report->id != NULL && report->id->len == id->len && memcmp (report->id->data, id->data, id->len) == 0)
-        return (*result = rthunk_client_report_outcome (report, error)) != NULL;
+        return (*result = rthunk_client_report_outcome (self, report, type, error)) != NULL;
     }
   return TRUE;
 }
@@ -118,7 +119,7 @@ force_remote (gpointer   data,
   message = await_message (self, ids, AWAIT_SLICE_MS);
   if (!rthunk_client_begin_call (self, &call, NULL, error))
     return NULL;
-  while ((ok = await_once (self, call.conn, message, handle->id, &result, error)) && result == NULL)
+  while ((ok = await_once (self, call.conn, message, handle->id, handle->type, &result, error)) && result == NULL)
     ;
   rthunk_call_end (&call, ok, error);
   return result;
@@ -196,7 +197,8 @@ var_cont_result (ThunkReport   *report,
       return RTHUNK_THUNK_CANCELLED;
     case RTHUNK_WIRE_THUNK_STATE_DONE:
     case RTHUNK_WIRE_THUNK_STATE_FAILED:
-      *value = rthunk_client_report_outcome (report, error);
+      /* polled by id: the type is not known here (the collector checks) */
+      *value = rthunk_client_report_outcome (NULL, report, NULL, error);
       return *value != NULL ? RTHUNK_THUNK_DONE : RTHUNK_THUNK_FAILED;
     default:
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("a thunk in an unknown state %d"),

@@ -144,7 +144,9 @@ extern const ReplyShape rthunk_client_reply_submit_eval;
 extern const ReplyShape rthunk_client_reply_submit_batch;
 extern const ReplyShape rthunk_client_reply_thunk_await;
 
-RthunkValue *rthunk_client_report_outcome       (const ThunkReport             *report,
+RthunkValue *rthunk_client_report_outcome       (RthunkClient                  *self,
+                                                 const ThunkReport             *report,
+                                                 RthunkType                    *expected,
                                                  GError                       **error);
 ThunkReport *rthunk_client_report_from_var_cont (gpointer                       data);
 GPtrArray   *rthunk_client_call_for_reports     (RthunkClient                  *self,
@@ -199,6 +201,13 @@ RthunkValue *rthunk_client_new_pending (RthunkClient *self,
                                         GByteArray   *id,
                                         RthunkType   *type,
                                         gboolean      reference);
+
+/* ---- what servers send, checked (rthunk-client-validate.c) --------------- */
+
+gboolean rthunk_client_validate (RthunkClient  *self,
+                                 RthunkValue   *value,
+                                 RthunkType    *expected,
+                                 GError       **error);
 
 /* ---- requests (rthunk-client-request.c) ----------------------------------- */
 

@@ -44,6 +44,11 @@ gboolean           rthunk_client_cancel_run      (RthunkClient           *self,
                                                   GBytes                 *id,
                                                   GCancellable           *cancellable,
                                                   GError                **error);
+/* Checks @value, which the thunk @pending stands for delivered, against
+ * the type the client expects of it (rthunk-client-validate.c). */
+gboolean           rthunk_client_validate_for    (RthunkValue            *pending,
+                                                  RthunkValue            *value,
+                                                  GError                **error);
 /* thunkGet, and what its answer means. */
 RthunkWireVarCont *rthunk_client_poll_run        (RthunkClient           *self,
                                                   GBytes                 *id,

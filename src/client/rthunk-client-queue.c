@@ -215,7 +215,8 @@ report_sent (RthunkClient *self,
       /* a value nobody is told of is read when it is forced */
       else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
                (queued->func != NULL || report->state != RTHUNK_WIRE_THUNK_STATE_DONE))
-        value = rthunk_client_report_outcome (report, &error);
+        value = rthunk_client_report_outcome (self, report, rthunk_client_remote_handle (queued->value)->type,
+                                              &error);
       if (error != NULL)
         {
           RemoteHandle *handle = rthunk_value_get_handle (queued->value);

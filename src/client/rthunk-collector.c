@@ -15,6 +15,7 @@
 #endif
 
 #include "rthunk-client.h"
+#include "rthunk-client-private.h"
 #include "rthunk-error.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-thunk.h"
@@ -69,13 +70,18 @@ collector_finished (GBytes       *id,
 {
   RthunkCollector *self = user_data;
   gpointer key = NULL, thunk = NULL;
+  g_autoptr(GError) refused = NULL;
 
   g_mutex_lock (&self->lock);
   g_hash_table_steal_extended (self->outstanding, id, &key, &thunk);
   g_mutex_unlock (&self->lock);
   if (thunk == NULL)
     return;
-  if (value != NULL)
+  /* polled by id: the client's pending value the thunk stands for knows
+   * the type due */
+  if (value != NULL && !rthunk_client_validate_for (rthunk_thunk_get_origin (thunk), value, &refused))
+    rthunk_thunk_return_error (thunk, refused);
+  else if (value != NULL)
     rthunk_thunk_return_value (thunk, value);
   else
     rthunk_thunk_return_error (thunk, error);

@@ -137,8 +137,9 @@ adopt_pending (RthunkSession *self,
   thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value),
                                        rthunk_client_get_server_name (server->client), id,
                                        self->context);
-  rthunk_collector_add (server->collector, thunk);
+  /* the origin first: the collector checks its value against the origin's type */
   rthunk_thunk_take_origin (thunk, value);
+  rthunk_collector_add (server->collector, thunk);
   return rthunk_thunk_to_value (thunk);
 }
 
