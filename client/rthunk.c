@@ -958,6 +958,7 @@ shell_init (Shell        *shell,
             const char   *cluster_file,
             const char   *token_file,
             gboolean      local,
+            guint         call_timeout_ms,
             GError      **error)
 {
   const char *no_color = g_getenv ("NO_COLOR");
@@ -973,6 +974,7 @@ shell_init (Shell        *shell,
   g_signal_connect (shell->session, "cell-changed", G_CALLBACK (on_cell_changed), shell);
   g_signal_connect (shell->session, "cell-failed", G_CALLBACK (on_cell_failed), shell);
   rthunk_session_set_local (shell->session, local);
+  g_object_set (shell->session, "call-timeout-ms", call_timeout_ms, NULL);
   if (local)
     return TRUE;
   if (!read_token (token_file, &token, error))
@@ -1011,6 +1013,7 @@ main (int    argc,
   g_auto(GStrv) servers = NULL;
   g_auto(GStrv) files = NULL;
   gboolean local = FALSE;
+  double call_timeout = 0;
   Shell shell = { NULL, };
   int status;
   GOptionEntry entries[] = {
@@ -1019,6 +1022,7 @@ main (int    argc,
     { "local", 'l', 0, G_OPTION_ARG_NONE, &local, N_("Use no server at all"), NULL },
     { "cluster", 0, 0, G_OPTION_ARG_FILENAME, &cluster_file, N_("Use the servers of this cluster file (else RTHUNK_SERVERS, else ~/.config/rthunk/cluster.conf)"), N_("FILE") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Send the token in this file (else RTHUNK_TOKEN)"), N_("FILE") },
+    { "call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &call_timeout, N_("Fail a call whose reply has not arrived whole after SECONDS (default 70)"), N_("SECONDS") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("[FILE.rth]") },
     { NULL }
   };
@@ -1037,8 +1041,13 @@ main (int    argc,
       g_printerr ("rthunk: %s\n", error->message);
       return 2;
     }
+  if (!(call_timeout == 0 || (call_timeout >= 0.001 && call_timeout <= 86400)))
+    {
+      g_printerr (_("rthunk: --call-timeout must be between 0.001 and 86400 seconds\n"));
+      return 2;
+    }
   the_shell = &shell;
-  if (!shell_init (&shell, servers, cluster_file, token_file, local, &error))
+  if (!shell_init (&shell, servers, cluster_file, token_file, local, (guint) (call_timeout * 1000 + 0.5), &error))
     {
       report (&shell, error);
       shell_clear (&shell);

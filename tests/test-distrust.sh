@@ -50,5 +50,44 @@ if [ "$rc" -eq 1 ] && ! grep -q "$esc" "$tmp/out" "$tmp/err" && grep -q 'boom\\e
 then ok "a server's error text with escape codes is printed escaped"
 else not_ok "a server's error text with escape codes is printed escaped" "exit $rc: $(od -c "$tmp/err" | head -5)"; fi
 
+# a whole-call deadline: a server that trickles its reply a byte a second
+# (a reply that never ends), and a stopped rthunkd
+"$PYTHON3" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print("trickler listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(65536)
+        c.sendall(b"\x00")
+        while True:
+            time.sleep(1); c.sendall(b"\x01")
+    except OSError:
+        c.close()' >"$tmp/trickler.out" &
+pids="$pids $!"
+for _ in $(seq 1 200); do grep -q 'listening on' "$tmp/trickler.out" && break; sleep 0.05; done
+port_trickler=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/trickler.out")
+
+# within NAME EXPECTED-TEXT ARGS… : the shell fails after at least 3 s
+# (its --call-timeout) and well under 20 s, saying so
+within() {
+  name=$1; want=$2; shift 2
+  t0=$(date +%s%N)
+  "$RTHUNK" --call-timeout 3 "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  if [ "$rc" -eq 1 ] && [ "$ms" -ge 3000 ] && [ "$ms" -lt 20000 ] && grep -q "$want" "$tmp/err"; then ok "$name"
+  else not_ok "$name" "exit $rc after $ms ms" "stderr: $(cat "$tmp/err")"; fi
+}
+
+within "a reply trickled a byte a second fails at the call's deadline" 'did not arrive whole within 3000 ms' \
+  --server "127.0.0.1:$port_trickler" -e '1'
+
+start stopped "$RTHUNKD"
+"$RTHUNK" --server "127.0.0.1:$port_stopped" -e '(def x (remote (delay 60000 1)))' >/dev/null 2>&1
+kill -STOP "$pid_stopped"
+within "a stopped server fails a call at its deadline" 'did not arrive whole within 3000 ms' \
+  --server "127.0.0.1:$port_stopped" -e '(await (remote (+ 1 2)))'
+kill -CONT "$pid_stopped"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -18,6 +18,7 @@
 #include "rthunk-client-private.h"
 #include "rthunk-codec.h"
 #include "rthunk-error.h"
+#include "rthunk-frame.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-type.h"
 #include "rthunk-value-private.h"
@@ -119,8 +120,10 @@ force_remote (gpointer   data,
   message = await_message (self, ids, AWAIT_SLICE_MS);
   if (!rthunk_client_begin_call (self, &call, NULL, error))
     return NULL;
-  while ((ok = await_once (self, call.conn, message, handle->id, handle->type, &result, error)) && result == NULL)
-    ;
+  /* each slice: the call budget, and the slice the server may wait */
+  do
+    rthunk_frame_transport_allow_wait (call.conn->transport, AWAIT_SLICE_MS);
+  while ((ok = await_once (self, call.conn, message, handle->id, handle->type, &result, error)) && result == NULL);
   rthunk_call_end (&call, ok, error);
   return result;
 }
@@ -240,6 +243,7 @@ rthunk_client_await_run (RthunkClient  *self,
 
   if (!rthunk_client_begin_call (self, &call, cancellable, error))
     return NULL;
+  rthunk_frame_transport_allow_wait (call.conn->transport, timeout_ms);
   done = rthunk_client_call_for_reports (self, call.conn, message, &rthunk_client_reply_thunk_await, NULL, error);
   if (!rthunk_call_end (&call, done != NULL, error))
     return NULL;

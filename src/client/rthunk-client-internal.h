@@ -24,7 +24,8 @@
 
 G_BEGIN_DECLS
 
-#define RTHUNK_CLIENT_CALL_TIMEOUT_MS 70000     /* above the longest thunkAwait */
+#define RTHUNK_CLIENT_CALL_TIMEOUT_MS 70000     /* the default whole-call deadline */
+#define RTHUNK_CLIENT_MAX_CALL_TIMEOUT_MS (24u * 3600u * 1000u)
 
 struct _RthunkClient
 {
@@ -35,6 +36,7 @@ struct _RthunkClient
   char *port;
   RthunkPool *pool;
   guint max_connections;        /* until the pool exists */
+  guint call_timeout_ms;        /* whole-call deadline (construct-only) */
 
   GMutex lock;                  /* the fields below */
   char *server_name;

@@ -262,7 +262,7 @@ send_in_flight (RthunkClient  *self,
   GError *transport_error = NULL;
 
   if (rthunk_client_frame_fits (message, &transport_error) &&
-      rthunk_frame_write_full (conn->fd, message->data, message->len, RTHUNK_CLIENT_CALL_TIMEOUT_MS,
+      rthunk_frame_write_full (conn->fd, message->data, message->len, self->call_timeout_ms,
                                self->in_flight.length > 0 ? drain_in_flight : NULL, self, &transport_error))
     return TRUE;
   /* reading a reply lost the connection: the frames in flight are ended */

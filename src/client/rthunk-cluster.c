@@ -21,6 +21,7 @@
 #include "rthunk-cluster.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client.h"
+#include "rthunk-client-private.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
 #include "rthunk-value-private.h"
@@ -52,6 +53,7 @@ struct _RthunkCluster
   GPtrArray *members;           /* Member */
   RthunkCatalog *catalog;       /* merged */
   char *token;
+  guint call_timeout_ms;         /* of the clients it makes; 0: their default */
   GThread *health;
   gboolean stopping;
 };
@@ -126,6 +128,13 @@ RthunkCluster *
 rthunk_cluster_new (void)
 {
   return g_object_new (RTHUNK_TYPE_CLUSTER, NULL);
+}
+
+void
+rthunk_cluster_set_call_timeout (RthunkCluster *cluster,
+                                 guint          timeout_ms)
+{
+  cluster->call_timeout_ms = timeout_ms;
 }
 
 /**
@@ -291,7 +300,7 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
   g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
-  client = rthunk_client_new (address);
+  client = rthunk_client_new_with_timeout (address, cluster->call_timeout_ms);
   rthunk_client_set_token (client, cluster->token);
   if (!rthunk_client_connect (client, error) || !rthunk_client_ping (client, error))
     return FALSE;

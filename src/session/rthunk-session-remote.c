@@ -445,12 +445,12 @@ rthunk_session_add_server (RthunkSession  *session,
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
-  client = rthunk_client_new (address);
+  client = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
   rthunk_client_set_token (client, session->token);
   if (!rthunk_client_connect (client, error) ||
       !rthunk_cluster_add_server (session->cluster, address, error))
     return FALSE;
-  poll = rthunk_client_new (address);
+  poll = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
   rthunk_client_set_token (poll, session->token);
   server = g_new0 (Server, 1);
   server->client = g_steal_pointer (&client);

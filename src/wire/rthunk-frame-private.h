@@ -18,5 +18,13 @@ GBytes  *rthunk_frame_read_message     (int          fd,
                                         guint        budget_ms,
                                         gboolean     validate,
                                         GError     **error);
+/* The same, all of it by @deadline_us (monotonic; 0: none), which
+ * @budget_ms names in the error. */
+GBytes  *rthunk_frame_read_reply       (int          fd,
+                                        gsize        max_bytes,
+                                        guint        budget_ms,
+                                        gint64       deadline_us,
+                                        gboolean     validate,
+                                        GError     **error);
 
 G_END_DECLS
