@@ -103,10 +103,46 @@ col (Shell      *shell,
   return shell->color ? code : "";
 }
 
+/* @text as a terminal may show it: text that came from a server (error
+ * messages, server names, values) must not move the cursor or set the
+ * title. ESC becomes `\e`, the other C0 controls (but newline and tab)
+ * and DEL `\xNN`, C1 controls `\u{NN}` and bytes that are not UTF-8
+ * `\xNN`. */
+static char *
+shown (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+      guchar byte = (guchar) *p;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", byte);
+          p++;
+          continue;
+        }
+      if (c == 0x1b)
+        g_string_append (out, "\\e");
+      else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else if (c >= 0x80 && c < 0xa0)
+        g_string_append_printf (out, "\\u{%x}", c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
+}
+
 static char *
 value_text (RthunkValue *value)
 {
-  g_autofree char *text = rthunk_value_to_string (value);
+  g_autofree char *printed = rthunk_value_to_string (value);
+  g_autofree char *text = shown (printed);
 
   if (g_utf8_strlen (text, -1) <= MAX_PRINTED)
     return g_steal_pointer (&text);
@@ -136,8 +172,9 @@ print_line (Shell      *shell,
 
 static void
 report_message (Shell      *shell,
-                const char *message)
+                const char *raw)
 {
+  g_autofree char *message = shown (raw);
   g_autofree char *text = NULL;
 
   if (strstr (message, ": error: ") != NULL)
@@ -167,10 +204,11 @@ static void
 print_arrival (Shell      *shell,
                const char *name,
                const char *printed,
-               const char *origin,
+               const char *raw_origin,
                gint64      elapsed_us)
 {
   g_autofree char *elapsed = elapsed_text (elapsed_us);
+  g_autofree char *origin = raw_origin != NULL ? shown (raw_origin) : NULL;
   g_autofree char *text = NULL;
 
   text = g_strdup_printf ("%s%s%s%s %s  %s(%s%s%s)%s", col (shell, C_GREEN), name != NULL ? name : "=>",
@@ -183,8 +221,9 @@ print_arrival (Shell      *shell,
 static void
 print_failure (Shell      *shell,
                const char *name,
-               const char *message)
+               const char *raw)
 {
+  g_autofree char *message = shown (raw);
   g_autofree char *text = g_strdup_printf ("%s%s failed: %s%s", col (shell, C_RED), name, message,
                                            col (shell, C_RESET));
 
@@ -355,7 +394,8 @@ run_batch (Shell      *shell,
         report (shell, error);
       else
         {
-          g_autofree char *printed = rthunk_value_to_string (resolved);
+          g_autofree char *raw = rthunk_value_to_string (resolved);
+          g_autofree char *printed = shown (raw);
 
           g_print ("%s\n", printed);
         }
@@ -546,7 +586,8 @@ command_servers (Shell      *shell,
   /* one line per server: the cluster's, which has every member */
   if (servers->len > 0)
     {
-      g_autofree char *table = rthunk_cluster_describe (rthunk_session_get_cluster (shell->session));
+      g_autofree char *raw = rthunk_cluster_describe (rthunk_session_get_cluster (shell->session));
+      g_autofree char *table = shown (raw);
 
       g_print ("%s", table);
       g_print (_("%u remote thunks outstanding\n"), rthunk_session_get_outstanding (shell->session));
@@ -1010,6 +1051,7 @@ shell_init (Shell             *shell,
             const char        *token_file,
             const TlsOptions  *tls,
             gboolean           local,
+            guint              call_timeout_ms,
             GError           **error)
 {
   const char *no_color = g_getenv ("NO_COLOR");
@@ -1025,6 +1067,7 @@ shell_init (Shell             *shell,
   g_signal_connect (shell->session, "cell-changed", G_CALLBACK (on_cell_changed), shell);
   g_signal_connect (shell->session, "cell-failed", G_CALLBACK (on_cell_failed), shell);
   rthunk_session_set_local (shell->session, local);
+  g_object_set (shell->session, "call-timeout-ms", call_timeout_ms, NULL);
   if (local)
     return TRUE;
   if (!read_token (token_file, &token, error))
@@ -1070,6 +1113,7 @@ main (int    argc,
   g_autofree char *tls_cert = NULL;
   g_autofree char *tls_key = NULL;
   TlsOptions tls = { FALSE, NULL, NULL, NULL };
+  double call_timeout = 0;
   Shell shell = { NULL, };
   int status;
   GOptionEntry entries[] = {
@@ -1082,6 +1126,7 @@ main (int    argc,
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca, N_("Reach servers over TLS, trusting the authorities in this PEM file"), N_("FILE") },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, N_("Show this PEM certificate to servers that ask for one (mutual TLS)"), N_("FILE") },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
+    { "call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &call_timeout, N_("Fail a call whose reply has not arrived whole after SECONDS (default 70)"), N_("SECONDS") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("[FILE.rth]") },
     { NULL }
   };
@@ -1100,11 +1145,16 @@ main (int    argc,
       g_printerr ("rthunk: %s\n", error->message);
       return 2;
     }
+  if (!(call_timeout == 0 || (call_timeout >= 0.001 && call_timeout <= 86400)))
+    {
+      g_printerr (_("rthunk: --call-timeout must be between 0.001 and 86400 seconds\n"));
+      return 2;
+    }
   the_shell = &shell;
   tls.ca_file = tls_ca;
   tls.cert_file = tls_cert;
   tls.key_file = tls_key;
-  if (!shell_init (&shell, servers, cluster_file, token_file, &tls, local, &error))
+  if (!shell_init (&shell, servers, cluster_file, token_file, &tls, local, (guint) (call_timeout * 1000 + 0.5), &error))
     {
       report (&shell, error);
       shell_clear (&shell);

@@ -5,32 +5,7 @@
 # and failover of thunks without side effects when a server is killed -9.
 # Prints TAP.
 set -u
-tmp=$(mktemp -d)
-pids=
-n=0
-failed=0
-cleanup() {
-  for p in $pids; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-
-# start NAME PROGRAM ARGS… : sets $port_NAME and $pid_NAME
-start() {
-  name=$1; shift
-  "$@" --port 0 --name "$name" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pid=$!
-  pids="$pids $pid"
-  for _ in $(seq 1 200); do
-    grep -q 'listening on [^ ]*:[0-9]' "$tmp/$name.out" 2>/dev/null && break
-    sleep 0.05
-  done
-  eval "port_$name=\$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)\$/\1/p' \"\$tmp/\$name.out\")"
-  eval "pid_$name=$pid"
-}
+. "$RTHUNK_TOP_SRCDIR/tests/servers.sh"
 
 sqlite3_db() {
   "$PYTHON3" -c 'import sqlite3, sys

@@ -18,6 +18,7 @@
 #include "rthunk-client-private.h"
 #include "rthunk-codec.h"
 #include "rthunk-error.h"
+#include "rthunk-frame.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-type.h"
 #include "rthunk-value-private.h"
@@ -67,13 +68,14 @@ await_message (RthunkClient *self,
   return out;
 }
 
-/* One thunkAwait slice (@message) for thunk @id: *result stays NULL
- * while it runs. */
+/* One thunkAwait slice (@message) for thunk @id, whose value must be of
+ * @type: *result stays NULL while it runs. */
 static gboolean
 await_once (RthunkClient  *self,
             RthunkConn    *conn,
             GByteArray    *message,
             GByteArray    *id,
+            RthunkType    *type,
             RthunkValue  **result,
             GError       **error)
 {
@@ -88,7 +90,7 @@ await_once (RthunkClient  *self,
       ThunkReport *report = g_ptr_array_index (done, k);
 
       if (report->id != NULL && report->id->len == id->len && memcmp (report->id->data, id->data, id->len) == 0)
-        return (*result = rthunk_client_report_outcome (report, error)) != NULL;
+        return (*result = rthunk_client_report_outcome (self, report, type, error)) != NULL;
     }
   return TRUE;
 }
@@ -118,8 +120,10 @@ force_remote (gpointer   data,
   message = await_message (self, ids, AWAIT_SLICE_MS);
   if (!rthunk_client_begin_call (self, &call, NULL, error))
     return NULL;
-  while ((ok = await_once (self, call.conn, message, handle->id, &result, error)) && result == NULL)
-    ;
+  /* each slice: the call budget, and the slice the server may wait */
+  do
+    rthunk_frame_transport_allow_wait (call.conn->transport, AWAIT_SLICE_MS);
+  while ((ok = await_once (self, call.conn, message, handle->id, handle->type, &result, error)) && result == NULL);
   rthunk_call_end (&call, ok, error);
   return result;
 }
@@ -130,7 +134,8 @@ rthunk_client_thunk_label (RthunkClient     *self,
                            const GByteArray *id)
 {
   static const char digits[] = "0123456789abcdef";
-  const char *server = rthunk_client_get_server_name (self);
+  const char *server = rthunk_client_get_server_name (self) != NULL
+    ? rthunk_client_get_server_name (self) : rthunk_client_get_address (self);
   gsize n = id != NULL ? MIN (id->len, 2) : 0, server_len = strlen (server);
   char *label = g_malloc (2 * n + server_len + 4), *p = label;
 
@@ -196,7 +201,8 @@ var_cont_result (ThunkReport   *report,
       return RTHUNK_THUNK_CANCELLED;
     case RTHUNK_WIRE_THUNK_STATE_DONE:
     case RTHUNK_WIRE_THUNK_STATE_FAILED:
-      *value = rthunk_client_report_outcome (report, error);
+      /* polled by id: the type is not known here (the collector checks) */
+      *value = rthunk_client_report_outcome (NULL, report, NULL, error);
       return *value != NULL ? RTHUNK_THUNK_DONE : RTHUNK_THUNK_FAILED;
     default:
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("a thunk in an unknown state %d"),
@@ -238,6 +244,7 @@ rthunk_client_await_run (RthunkClient  *self,
 
   if (!rthunk_client_begin_call (self, &call, cancellable, error))
     return NULL;
+  rthunk_frame_transport_allow_wait (call.conn->transport, timeout_ms);
   done = rthunk_client_call_for_reports (self, call.conn, message, &rthunk_client_reply_thunk_await, NULL, error);
   if (!rthunk_call_end (&call, done != NULL, error))
     return NULL;

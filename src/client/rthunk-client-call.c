@@ -50,7 +50,7 @@ set_transport_error (RthunkClient  *self,
 {
   if (g_error_matches (transport_error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT))
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT,
-                 _("server %s did not answer within %d s"), self->address, RTHUNK_CLIENT_CALL_TIMEOUT_MS / 1000);
+                 _("server %s did not answer in time: %s"), self->address, transport_error->message);
   else
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION_LOST,
                  _("lost the connection to server %s in the middle of a call: %s"), self->address,

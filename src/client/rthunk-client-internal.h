@@ -24,7 +24,8 @@
 
 G_BEGIN_DECLS
 
-#define RTHUNK_CLIENT_CALL_TIMEOUT_MS 70000     /* above the longest thunkAwait */
+#define RTHUNK_CLIENT_CALL_TIMEOUT_MS 70000     /* the default whole-call deadline */
+#define RTHUNK_CLIENT_MAX_CALL_TIMEOUT_MS (24u * 3600u * 1000u)
 
 struct _RthunkClient
 {
@@ -35,6 +36,7 @@ struct _RthunkClient
   char *port;
   RthunkPool *pool;
   guint max_connections;        /* until the pool exists */
+  guint call_timeout_ms;        /* whole-call deadline (construct-only) */
 
   GMutex lock;                  /* the fields below */
   char *server_name;
@@ -144,7 +146,9 @@ extern const ReplyShape rthunk_client_reply_submit_eval;
 extern const ReplyShape rthunk_client_reply_submit_batch;
 extern const ReplyShape rthunk_client_reply_thunk_await;
 
-RthunkValue *rthunk_client_report_outcome       (const ThunkReport             *report,
+RthunkValue *rthunk_client_report_outcome       (RthunkClient                  *self,
+                                                 const ThunkReport             *report,
+                                                 RthunkType                    *expected,
                                                  GError                       **error);
 ThunkReport *rthunk_client_report_from_var_cont (gpointer                       data);
 GPtrArray   *rthunk_client_call_for_reports     (RthunkClient                  *self,
@@ -199,6 +203,13 @@ RthunkValue *rthunk_client_new_pending (RthunkClient *self,
                                         GByteArray   *id,
                                         RthunkType   *type,
                                         gboolean      reference);
+
+/* ---- what servers send, checked (rthunk-client-validate.c) --------------- */
+
+gboolean rthunk_client_validate (RthunkClient  *self,
+                                 RthunkValue   *value,
+                                 RthunkType    *expected,
+                                 GError       **error);
 
 /* ---- requests (rthunk-client-request.c) ----------------------------------- */
 

@@ -329,6 +329,7 @@ conn_open (RthunkPool    *pool,
   conn = g_new0 (RthunkConn, 1);
   conn->fd = fd;
   conn->transport = transport;
+  rthunk_frame_transport_set_call_budget (conn->transport, pool->call_timeout_ms);
   /* the client's codec reads the hot replies itself, checking every read;
    * what the generated code reads is validated when it starts reading */
   rthunk_frame_transport_set_check_on_read (conn->transport, TRUE);

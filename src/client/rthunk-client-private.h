@@ -47,6 +47,20 @@ gboolean           rthunk_client_cancel_run      (RthunkClient           *self,
                                                   GCancellable           *cancellable,
                                                   gboolean               *was_unfinished,
                                                   GError                **error);
+/* Makes every client the cluster creates from now on have this
+ * RthunkClient:call-timeout-ms (0: the default). */
+void               rthunk_cluster_set_call_timeout (RthunkCluster      *cluster,
+                                                    guint               timeout_ms);
+/* A client of the server at @address with that whole-call deadline (0:
+ * the default). */
+RthunkClient      *rthunk_client_new_with_timeout (const char         *address,
+                                                   guint               timeout_ms);
+
+/* Checks @value, which the thunk @pending stands for delivered, against
+ * the type the client expects of it (rthunk-client-validate.c). */
+gboolean           rthunk_client_validate_for    (RthunkValue            *pending,
+                                                  RthunkValue            *value,
+                                                  GError                **error);
 /* thunkGet, and what its answer means. */
 RthunkWireVarCont *rthunk_client_poll_run        (RthunkClient           *self,
                                                   GBytes                 *id,

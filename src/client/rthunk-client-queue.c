@@ -224,7 +224,8 @@ report_sent (RthunkClient *self,
       /* a value nobody is told of is read when it is forced */
       else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
                (queued->func != NULL || report->state != RTHUNK_WIRE_THUNK_STATE_DONE))
-        value = rthunk_client_report_outcome (report, &error);
+        value = rthunk_client_report_outcome (self, report, rthunk_client_remote_handle (queued->value)->type,
+                                              &error);
       if (error != NULL)
         {
           RemoteHandle *handle = rthunk_value_get_handle (queued->value);
@@ -270,7 +271,7 @@ send_in_flight (RthunkClient  *self,
   GError *transport_error = NULL;
 
   if (rthunk_client_frame_fits (message, &transport_error) &&
-      rthunk_frame_transport_send (conn->transport, message->data, message->len, RTHUNK_CLIENT_CALL_TIMEOUT_MS,
+      rthunk_frame_transport_send (conn->transport, message->data, message->len, self->call_timeout_ms,
                                    self->in_flight.length > 0 ? drain_in_flight : NULL, self, &transport_error))
     return TRUE;
   /* reading a reply lost the connection: the frames in flight are ended */

@@ -55,13 +55,16 @@ rthunk_client_thunk_report_free (ThunkReport *report)
   g_free (report);
 }
 
-/* The value of a finished thunk, or its error. */
+/* The value of a finished thunk, checked against @expected (NULL: not
+ * known), or its error. */
 RthunkValue *
-rthunk_client_report_outcome (const ThunkReport  *report,
+rthunk_client_report_outcome (RthunkClient       *self,
+                              const ThunkReport  *report,
+                              RthunkType         *expected,
                               GError            **error)
 {
   if (report->value != NULL)
-    return rthunk_value_ref (report->value);
+    return rthunk_client_validate (self, report->value, expected, error) ? rthunk_value_ref (report->value) : NULL;
   if (report->error != NULL)
     g_propagate_error (error, g_error_copy (report->error));
   else

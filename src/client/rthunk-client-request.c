@@ -657,7 +657,7 @@ submitted_value (RthunkClient  *self,
   /* a remote reference is one even when it finished at once */
   if (report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
       (!by_reference || report->state > RTHUNK_WIRE_THUNK_STATE_DONE))
-    return rthunk_client_report_outcome (report, error);
+    return rthunk_client_report_outcome (self, report, type, error);
   return rthunk_client_new_pending (self, report->id, type, by_reference);
 }
 

@@ -41,6 +41,7 @@ enum {
   PROP_0,
   PROP_ADDRESS,
   PROP_MAX_CONNECTIONS,
+  PROP_CALL_TIMEOUT,
   N_PROPS
 };
 
@@ -87,7 +88,7 @@ rthunk_client_constructed (GObject *object)
     self->address = g_strdup (DEFAULT_ADDRESS);
   parse_address (self);
   self->pool = rthunk_pool_new (self->address, self->host, self->port,
-                                CONNECT_TIMEOUT_MS, RTHUNK_CLIENT_CALL_TIMEOUT_MS);
+                                CONNECT_TIMEOUT_MS, self->call_timeout_ms);
   rthunk_pool_set_max (self->pool, self->max_connections);
 }
 
@@ -135,6 +136,9 @@ rthunk_client_get_property (GObject    *object,
     case PROP_MAX_CONNECTIONS:
       g_value_set_uint (value, rthunk_client_get_max_connections (self));
       break;
+    case PROP_CALL_TIMEOUT:
+      g_value_set_uint (value, self->call_timeout_ms);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -155,6 +159,9 @@ rthunk_client_set_property (GObject      *object,
       break;
     case PROP_MAX_CONNECTIONS:
       rthunk_client_set_max_connections (self, g_value_get_uint (value));
+      break;
+    case PROP_CALL_TIMEOUT:
+      self->call_timeout_ms = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -194,6 +201,20 @@ rthunk_client_class_init (RthunkClientClass *klass)
                        RTHUNK_POOL_DEFAULT_MAX,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                        G_PARAM_STATIC_STRINGS);
+  /**
+   * RthunkClient:call-timeout-ms:
+   *
+   * The whole-call deadline, in milliseconds: a call whose reply has not
+   * arrived whole that long after it was sent fails with
+   * %RTHUNK_ERROR_TIMEOUT, however slowly the server trickles it (a long
+   * poll may take its own timeout on top). Also bounds each send.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CALL_TIMEOUT] =
+    g_param_spec_uint ("call-timeout-ms", NULL, NULL, 1, RTHUNK_CLIENT_MAX_CALL_TIMEOUT_MS,
+                       RTHUNK_CLIENT_CALL_TIMEOUT_MS,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -225,6 +246,15 @@ rthunk_client_new (const char *address)
   g_return_val_if_fail (address != NULL, NULL);
 
   return g_object_new (RTHUNK_TYPE_CLIENT, "address", address, NULL);
+}
+
+RthunkClient *
+rthunk_client_new_with_timeout (const char *address,
+                                guint       timeout_ms)
+{
+  if (timeout_ms == 0)
+    return rthunk_client_new (address);
+  return g_object_new (RTHUNK_TYPE_CLIENT, "address", address, "call-timeout-ms", timeout_ms, NULL);
 }
 
 /**

@@ -59,6 +59,7 @@ struct _RthunkCluster
   char *tls_ca;                 /* trusting these authorities (NULL: the system's), */
   char *tls_cert;               /* showing this certificate (NULL: none) */
   char *tls_key;
+  guint call_timeout_ms;         /* of the clients it makes; 0: their default */
   GThread *health;
   gboolean stopping;
 };
@@ -137,6 +138,13 @@ RthunkCluster *
 rthunk_cluster_new (void)
 {
   return g_object_new (RTHUNK_TYPE_CLUSTER, NULL);
+}
+
+void
+rthunk_cluster_set_call_timeout (RthunkCluster *cluster,
+                                 guint          timeout_ms)
+{
+  cluster->call_timeout_ms = timeout_ms;
 }
 
 /**
@@ -378,7 +386,7 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
   g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
-  client = rthunk_client_new (address);
+  client = rthunk_client_new_with_timeout (address, cluster->call_timeout_ms);
   if (!rthunk_cluster_prepare_client (cluster, client, error))
     return FALSE;
   member = g_new0 (Member, 1);

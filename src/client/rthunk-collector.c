@@ -15,6 +15,7 @@
 #endif
 
 #include "rthunk-client.h"
+#include "rthunk-client-private.h"
 #include "rthunk-error.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-thunk.h"
@@ -35,6 +36,7 @@ struct _RthunkCollector
   GHashTable *outstanding;          /* GBytes id → RthunkThunk */
   GPtrArray *to_cancel;             /* GBytes ids */
   guint failures;
+  gint64 failing_since;             /* when the first failed poll of a streak began */
   gboolean stopping;
   GThread *thread;
 };
@@ -69,13 +71,18 @@ collector_finished (GBytes       *id,
 {
   RthunkCollector *self = user_data;
   gpointer key = NULL, thunk = NULL;
+  g_autoptr(GError) refused = NULL;
 
   g_mutex_lock (&self->lock);
   g_hash_table_steal_extended (self->outstanding, id, &key, &thunk);
   g_mutex_unlock (&self->lock);
   if (thunk == NULL)
     return;
-  if (value != NULL)
+  /* polled by id: the client's pending value the thunk stands for knows
+   * the type due */
+  if (value != NULL && !rthunk_client_validate_for (rthunk_thunk_get_origin (thunk), value, &refused))
+    rthunk_thunk_return_error (thunk, refused);
+  else if (value != NULL)
     rthunk_thunk_return_value (thunk, value);
   else
     rthunk_thunk_return_error (thunk, error);
@@ -118,12 +125,37 @@ is_transient (const GError *error)
          g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT);
 }
 
-/* A poll failed: retry later, or give the thunks up. Lock held. */
+/* Whether a streak of failed polls has gone on long enough: as many
+ * attempts as allowed, or the client's whole-call deadline spent in all
+ * (a stopped server fails each poll only at that deadline). Sets
+ * @given_up to @error saying how long it waited in total. Lock held. */
+static gboolean
+collector_give_up_locked (RthunkCollector  *self,
+                          const GError     *error,
+                          GError          **given_up)
+{
+  guint budget_ms = 0;
+  double waited_s = (g_get_monotonic_time () - self->failing_since) / (double) G_USEC_PER_SEC;
+
+  g_object_get (self->poll, "call-timeout-ms", &budget_ms, NULL);
+  if (self->failures < POLL_MAX_FAILURES && waited_s * 1000 < budget_ms)
+    return FALSE;
+  *given_up = g_error_new (error->domain, error->code,
+                           g_dngettext (GETTEXT_PACKAGE, "%s (gave up after %u attempt, %.1f s in all)",
+                                        "%s (gave up after %u attempts, %.1f s in all)", self->failures),
+                           error->message, self->failures, waited_s);
+  return TRUE;
+}
+
+/* A poll (begun at @started) failed: retry later, or give the thunks up.
+ * Lock held. */
 static void
 collector_failed_locked (RthunkCollector *self,
                          GPtrArray       *ids,
+                         gint64           started,
                          const GError    *error)
 {
+  g_autoptr(GError) given_up = NULL;
   gint64 until;
 
   if (!is_transient (error))
@@ -136,11 +168,13 @@ collector_failed_locked (RthunkCollector *self,
       g_mutex_lock (&self->lock);
       return;
     }
-  if (++self->failures >= POLL_MAX_FAILURES)
+  if (self->failures++ == 0)
+    self->failing_since = started;
+  if (collector_give_up_locked (self, error, &given_up))
     {
       self->failures = 0;
       g_mutex_unlock (&self->lock);
-      collector_fail (self, ids, error);
+      collector_fail (self, ids, given_up);
       g_mutex_lock (&self->lock);
       return;
     }
@@ -186,6 +220,7 @@ collector_thread (gpointer data)
       g_autoptr(GPtrArray) cancels = NULL;
       g_autoptr(GError) error = NULL;
       gboolean ok = TRUE;
+      gint64 started;
 
       if (g_hash_table_size (self->outstanding) == 0 && self->to_cancel->len == 0)
         {
@@ -197,13 +232,14 @@ collector_thread (gpointer data)
       self->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
       g_mutex_unlock (&self->lock);
       send_cancels (self, cancels);
+      started = g_get_monotonic_time ();
       if (ids->len > 0)
         ok = rthunk_client_await_many (self->poll, ids, POLL_SLICE_MS, collector_finished, self, &error);
       g_mutex_lock (&self->lock);
       if (ok)
         self->failures = 0;
       else if (!self->stopping)
-        collector_failed_locked (self, ids, error);
+        collector_failed_locked (self, ids, started, error);
     }
   g_mutex_unlock (&self->lock);
   return NULL;

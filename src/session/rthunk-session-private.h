@@ -135,6 +135,7 @@ struct _RthunkSession
   RthunkServer *embedded;
   gboolean local;
   gint eval_budget_ms;
+  guint call_timeout_ms;        /* of the clients it makes; 0: their default */
   gboolean sequential;
   gint closed;                /* atomic */
 

@@ -63,6 +63,30 @@ merged_catalog (GPtrArray *servers)
   return merged;
 }
 
+static void update_checker (RthunkSession *self);
+
+/* @server, reached now if it was down at start; FALSE with @error saying
+ * it is down, and why, if it still does not answer. */
+static gboolean
+reach (RthunkSession  *self,
+       Server         *server,
+       GError        **error)
+{
+  g_autoptr(GError) down = NULL;
+
+  if (rthunk_client_get_catalog (server->client) != NULL)
+    return TRUE;
+  if (!rthunk_client_connect (server->client, &down))
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                   _("%s is down (%s): this form needs a server"),
+                   rthunk_client_get_address (server->client), down->message);
+      return FALSE;
+    }
+  update_checker (self);
+  return TRUE;
+}
+
 static Server *
 pick_server (RthunkSession  *self,
              GHashTable     *options,
@@ -78,15 +102,18 @@ pick_server (RthunkSession  *self,
     {
       Server *server = g_ptr_array_index (self->servers, k);
       const char *name = rthunk_client_get_server_name (server->client);
+      const char *address = rthunk_client_get_address (server->client);
 
+      /* a server never reached has no name yet: its address stands for it */
       if (on == NULL || (rthunk_value_get_kind (on) == RTHUNK_VALUE_STR &&
-                         g_strcmp0 (rthunk_value_get_str (on), name) == 0))
+                         (g_strcmp0 (rthunk_value_get_str (on), name) == 0 ||
+                          g_strcmp0 (rthunk_value_get_str (on), address) == 0)))
         found = server;
-      g_string_append_printf (names, "%s%s", k > 0 ? ", " : "", name);
+      g_string_append_printf (names, "%s%s", k > 0 ? ", " : "", name != NULL ? name : address);
     }
   g_mutex_unlock (&self->servers_lock);
   if (found != NULL)
-    return found;
+    return reach (self, found, error) ? found : NULL;
   if (on == NULL)
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, _("no server to evaluate remote expressions"));
   else
@@ -141,8 +168,9 @@ adopt_pending (RthunkSession *self,
   thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value),
                                        rthunk_client_get_server_name (server->client), id,
                                        self->context);
-  rthunk_collector_add (server->collector, thunk);
+  /* the origin first: the collector checks its value against the origin's type */
   rthunk_thunk_take_origin (thunk, value);
+  rthunk_collector_add (server->collector, thunk);
   return rthunk_thunk_to_value (thunk);
 }
 
@@ -454,8 +482,15 @@ rthunk_session_servers_func (RthunkEvaluator *evaluator,
 static void
 update_checker (RthunkSession *self)
 {
-  g_autoptr(RthunkCatalog) remote = merged_catalog (self->servers);
+  g_autoptr(RthunkCatalog) remote = NULL;
+  gboolean any_reached = FALSE;
 
+  for (guint k = 0; k < self->servers->len; k++)
+    any_reached |= rthunk_client_get_catalog (((Server *) g_ptr_array_index (self->servers, k))->client) != NULL;
+  /* with no server reached yet, remote forms are checked against the local
+   * catalog: sending them then says which servers are down, and why */
+  if (any_reached)
+    remote = merged_catalog (self->servers);
   rthunk_checker_set_remote_catalog (self->checker, remote);
 }
 
@@ -491,8 +526,8 @@ rthunk_session_add_server (RthunkSession  *session,
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
-  client = rthunk_client_new (address);
-  poll = rthunk_client_new (address);
+  client = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
+  poll = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
   if (!rthunk_cluster_prepare_client (session->cluster, client, error) ||
       !rthunk_cluster_prepare_client (session->cluster, poll, error))
     return FALSE;

@@ -16,6 +16,7 @@
 #include "rthunk-session-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-check.h"
+#include "rthunk-client-private.h"
 #include "rthunk-cluster.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
@@ -56,6 +57,7 @@ enum {
   PROP_LOCAL,
   PROP_EVAL_BUDGET,
   PROP_SEQUENTIAL,
+  PROP_CALL_TIMEOUT,
   N_PROPS
 };
 
@@ -188,6 +190,9 @@ rthunk_session_get_property (GObject    *object,
     case PROP_SEQUENTIAL:
       g_value_set_boolean (value, self->sequential);
       break;
+    case PROP_CALL_TIMEOUT:
+      g_value_set_uint (value, self->call_timeout_ms);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -211,6 +216,10 @@ rthunk_session_set_property (GObject      *object,
       break;
     case PROP_SEQUENTIAL:
       rthunk_session_set_sequential (self, g_value_get_boolean (value));
+      break;
+    case PROP_CALL_TIMEOUT:
+      self->call_timeout_ms = g_value_get_uint (value);
+      rthunk_cluster_set_call_timeout (self->cluster, self->call_timeout_ms);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -257,6 +266,18 @@ install_properties (GObjectClass *object_class)
   properties[PROP_SEQUENTIAL] =
     g_param_spec_boolean ("sequential", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RthunkSession:call-timeout-ms:
+   *
+   * The RthunkClient:call-timeout-ms of the clients of the servers added
+   * from now on; 0 leaves their default.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CALL_TIMEOUT] =
+    g_param_spec_uint ("call-timeout-ms", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

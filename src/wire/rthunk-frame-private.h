@@ -16,11 +16,13 @@ gboolean rthunk_frame_set_errno_error  (GError     **error,
                                         int          errsv,
                                         const char  *doing);
 /* One frame's message from @link (validated if @validate), within
- * @budget_ms once its first byte came, charged to @memory (if any) while
- * it lives. */
+ * @budget_ms once its first byte came — or, with @deadline_us (monotonic;
+ * 0: none), all of it by then, which @budget_ms names in the error —
+ * charged to @memory (if any) while it lives. */
 GBytes  *rthunk_frame_read_message     (const RthunkLink  *link,
                                         gsize              max_bytes,
                                         guint              budget_ms,
+                                        gint64             deadline_us,
                                         gboolean           validate,
                                         RthunkBudget      *memory,
                                         GError           **error);

@@ -54,6 +54,8 @@ struct _RthunkFrameTransport
   gsize            max_frame_bytes;
   guint            frame_budget_ms; /* whole-frame deadline; 0: none */
   RthunkBudget    *memory;         /* (nullable) charged for frames read */
+  guint            call_budget_ms;  /* whole-call deadline of a receive; 0: none */
+  guint            wait_ms;         /* more for the next receive (a long poll) */
 
   GBytes          *input;          /* the message being decoded, or NULL */
   gsize            input_pos;
@@ -584,8 +586,18 @@ rthunk_frame_transport_receive (RthunkFrameTransport  *self,
     }
   if (self->link.fd < 0)
     return set_closed_error (error);
-  message = rthunk_frame_read_message (&self->link, self->max_frame_bytes, self->frame_budget_ms,
-                                       !self->check_on_read, self->memory, error);
+  if (self->call_budget_ms > 0)
+    {
+      guint budget_ms = self->call_budget_ms + MIN (self->wait_ms, G_MAXUINT - self->call_budget_ms);
+
+      self->wait_ms = 0;
+      message = rthunk_frame_read_message (&self->link, self->max_frame_bytes, budget_ms,
+                                           g_get_monotonic_time () + (gint64) budget_ms * 1000,
+                                           !self->check_on_read, self->memory, error);
+    }
+  else
+    message = rthunk_frame_read_message (&self->link, self->max_frame_bytes, self->frame_budget_ms, 0,
+                                         !self->check_on_read, self->memory, error);
   if (message == NULL)
     return FALSE;
   load_message (self, message);
@@ -751,4 +763,44 @@ rthunk_frame_transport_set_memory_budget (RthunkFrameTransport *self,
   g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
 
   self->memory = budget;
+}
+
+/**
+ * rthunk_frame_transport_set_call_budget:
+ * @self: a transport
+ * @budget_ms: how long a receive may take in all, from its start to the
+ *   last byte of the frame; 0: no limit (the frame budget applies)
+ *
+ * A client's whole-call deadline: a server that answers a byte at a time,
+ * or not at all, fails the receive with %RTHUNK_FRAME_ERROR_TIMEOUT after
+ * @budget_ms, however the bytes trickle.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_frame_transport_set_call_budget (RthunkFrameTransport *self,
+                                        guint                 budget_ms)
+{
+  g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
+
+  self->call_budget_ms = budget_ms;
+}
+
+/**
+ * rthunk_frame_transport_allow_wait:
+ * @self: a transport
+ * @wait_ms: how long the server may wait before answering the next call
+ *   (a long poll's timeout), on top of the call budget
+ *
+ * Applies to the next receive only.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_frame_transport_allow_wait (RthunkFrameTransport *self,
+                                   guint                 wait_ms)
+{
+  g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
+
+  self->wait_ms = wait_ms;
 }

@@ -105,11 +105,14 @@ rthunk_frame_set_timeouts (int       fd,
 
 /* The whole-frame deadline: once a frame's first byte has arrived, the
  * rest must arrive within the budget, however it trickles in (a client
- * sending one byte a second would otherwise hold its thread forever). */
+ * sending one byte a second would otherwise hold its thread forever).
+ * A whole-call deadline (a client waiting for a reply) runs from before
+ * the first byte: every read waits for at most what is left of it. */
 typedef struct
 {
   guint budget_ms;              /* 0: none */
   gint64 deadline_us;           /* 0: the frame has not started */
+  gboolean whole_call;          /* @deadline_us was set before the first byte */
 } FrameClock;
 
 static gboolean
@@ -119,9 +122,39 @@ frame_clock_expired (FrameClock  *clock,
   if (clock == NULL || clock->budget_ms == 0 || clock->deadline_us == 0 ||
       g_get_monotonic_time () <= clock->deadline_us)
     return FALSE;
-  g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT,
-               _("the frame did not arrive whole within %u ms"), clock->budget_ms);
+  if (clock->whole_call)
+    g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT,
+                 _("the reply did not arrive whole within %u ms"), clock->budget_ms);
+  else
+    g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT,
+                 _("the frame did not arrive whole within %u ms"), clock->budget_ms);
   return TRUE;
+}
+
+/* Under a whole-call deadline, waits until @link has input or the
+ * deadline passed (then frame_clock_expired() says so). Input a TLS
+ * session already decrypted is there at once: poll() cannot see it. */
+static gboolean
+frame_clock_wait (FrameClock        *clock,
+                  const RthunkLink  *link,
+                  GError           **error)
+{
+  struct pollfd p = { link->fd, POLLIN, 0 };
+  gint64 left_us;
+  int rc;
+
+  if (clock == NULL || !clock->whole_call ||
+      (link->tls != NULL && rthunk_tls_input_pending (link->tls)))
+    return TRUE;
+  do
+    {
+      left_us = clock->deadline_us - g_get_monotonic_time ();
+      rc = poll (&p, 1, left_us > 0 ? (int) MIN ((left_us + 999) / 1000, G_MAXINT) : 0);
+    }
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0)
+    return rthunk_frame_set_errno_error (error, errno, _("reading a frame"));
+  return rc > 0 || !frame_clock_expired (clock, error);
 }
 
 /* Reads until @len bytes arrived or the stream ended; *@got says how many. */
@@ -165,7 +198,7 @@ read_fully (const RthunkLink  *link,
     {
       gssize n;
 
-      if (frame_clock_expired (clock, error))
+      if (frame_clock_expired (clock, error) || !frame_clock_wait (clock, link, error))
         {
           *got = done;
           return FALSE;
@@ -328,13 +361,14 @@ GBytes *
 rthunk_frame_read_message (const RthunkLink  *link,
                            gsize              max_bytes,
                            guint              budget_ms,
+                           gint64             deadline_us,
                            gboolean           validate,
                            RthunkBudget      *memory,
                            GError           **error)
 {
   ChargedBody *charged = NULL;
   g_autoptr(GBytes) message = NULL;
-  FrameClock clock = { budget_ms, 0 };
+  FrameClock clock = { budget_ms, deadline_us, deadline_us != 0 };
   guint8 *body;
   gint32 length;
   gsize got;
@@ -374,7 +408,7 @@ rthunk_frame_read_within (int       fd,
   g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return rthunk_frame_read_message (&link, max_bytes, budget_ms, TRUE, NULL, error);
+  return rthunk_frame_read_message (&link, max_bytes, budget_ms, 0, TRUE, NULL, error);
 }
 
 /* sendmsg() for MSG_NOSIGNAL on sockets (and @flags); writev() for pipes

@@ -164,6 +164,10 @@ G_GNUC_WARN_UNUSED_RESULT
 GBytes               *rthunk_frame_transport_take_output (RthunkFrameTransport  *self);
 void                  rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
                                                                 guint                 budget_ms);
+void                  rthunk_frame_transport_set_call_budget (RthunkFrameTransport *self,
+                                                              guint                 budget_ms);
+void                  rthunk_frame_transport_allow_wait  (RthunkFrameTransport  *self,
+                                                          guint                  wait_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);
 GIOStream            *rthunk_frame_transport_get_tls     (RthunkFrameTransport  *self);
 GBytes               *rthunk_frame_transport_get_input   (RthunkFrameTransport  *self);
