@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 
 #include "rthunk.h"
+#include "testutil.h"
 
 #define WAIT_MS 60000          /* generous: the machine may be loaded */
 
@@ -815,13 +816,21 @@ test_thunk_local (void)
   g_assert_true (g_type_is_a (RTHUNK_TYPE_THUNK_STATE, G_TYPE_ENUM));
 }
 
+typedef struct
+{
+  RthunkThunk *thunk;
+  pid_t waiter;                 /* the thread in rthunk_thunk_wait */
+} Finisher;
+
+/* Returns the value once the waiter is blocked waiting for it. */
 static gpointer
 finish_later (gpointer data)
 {
+  Finisher *f = data;
   g_autoptr(RthunkValue) answer = rthunk_value_new_int (7);
 
-  g_usleep (20000);
-  rthunk_thunk_return_value (data, answer);
+  test_thread_wait_blocked_on_lock (f->waiter, 60 * G_USEC_PER_SEC);
+  rthunk_thunk_return_value (f->thunk, answer);
   return NULL;
 }
 
@@ -832,7 +841,8 @@ test_thunk_threads (void)
   g_autoptr(RthunkThunk) cancelled = rthunk_thunk_new ("#cancelled");
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(GError) error = NULL;
-  GThread *thread = g_thread_new ("finisher", finish_later, thunk);
+  Finisher f = { thunk, test_thread_id () };
+  GThread *thread = g_thread_new ("finisher", finish_later, &f);
 
   value = rthunk_thunk_wait (thunk, -1, &error);
   g_assert_no_error (error);

@@ -3,6 +3,8 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -193,4 +195,77 @@ test_parse_one (const char *text)
   g_assert_no_error (error);
   g_assert_cmpuint (forms->len, ==, 1);
   return rthunk_node_ref (g_ptr_array_index (forms, 0));
+}
+
+pid_t
+test_thread_id (void)
+{
+  return (pid_t) syscall (SYS_gettid);
+}
+
+static gboolean
+waits_for_input (long nr)
+{
+  return nr == SYS_read || nr == SYS_readv || nr == SYS_recvfrom || nr == SYS_recvmsg ||
+#ifdef SYS_poll
+         nr == SYS_poll ||
+#endif
+#ifdef SYS_select
+         nr == SYS_select ||
+#endif
+         nr == SYS_ppoll || nr == SYS_pselect6;
+}
+
+static gboolean
+waits_on_futex (long nr)
+{
+  return nr == SYS_futex
+#ifdef SYS_futex_time64
+         || nr == SYS_futex_time64
+#endif
+         ;
+}
+
+/* Waits until /proc/self/task/TID/syscall names a call @blocked accepts:
+ * the file holds "running", or the number of the call the thread is
+ * blocked in, then its arguments. */
+static void
+wait_blocked (pid_t        tid,
+              gboolean   (*blocked) (long nr),
+              const char  *what,
+              gint64       cap_us)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/task/%d/syscall", (int) tid);
+  gint64 give_up = g_get_monotonic_time () + cap_us;
+
+  for (;;)
+    {
+      g_autofree char *text = NULL;
+      char *end = NULL;
+      long nr;
+
+      if (!g_file_get_contents (path, &text, NULL, NULL))
+        g_error ("cannot read %s", path);
+      nr = strtol (text, &end, 10);
+      if (end != text && blocked (nr))
+        return;
+      if (g_get_monotonic_time () > give_up)
+        g_error ("thread %d was not blocked %s within %d s (%s)", (int) tid, what,
+                 (int) (cap_us / G_USEC_PER_SEC), g_strstrip (text));
+      g_usleep (1000);
+    }
+}
+
+void
+test_thread_wait_blocked_reading (pid_t  tid,
+                                  gint64 cap_us)
+{
+  wait_blocked (tid, waits_for_input, "reading", cap_us);
+}
+
+void
+test_thread_wait_blocked_on_lock (pid_t  tid,
+                                  gint64 cap_us)
+{
+  wait_blocked (tid, waits_on_futex, "on a lock or condition", cap_us);
 }
