@@ -2437,6 +2437,15 @@ test_concurrent_clients (void)
 /* ---- main ------------------------------------------------------------------ */
 
 static void
+auth_case_free (gpointer data)
+{
+  AuthCase *ac = data;
+
+  g_free (ac->path);
+  g_free (ac);
+}
+
+static void
 add_auth_cases (void)
 {
   for (guint m = 0; m < G_N_ELEMENTS (auth_methods); m++)
@@ -2448,7 +2457,7 @@ add_auth_cases (void)
         ac->kind = k;
         ac->path = g_strdup_printf ("/provider/auth/denied/%s/token-%s", auth_methods[m].name,
                                     token_kinds[k].name);
-        g_test_add_data_func_full (ac->path, ac, test_auth_denied, NULL);
+        g_test_add_data_func_full (ac->path, ac, test_auth_denied, auth_case_free);
       }
 }
 
