@@ -382,6 +382,12 @@ def case_other_names():
 # computes again whatever takes fewer than 64 steps).
 SUM_100 = ("loop", ["i", 0, "acc", 0],
            ("if", ("<", "i", 100), ("recur", ("+", "i", 1), ("+", "acc", "i")), "acc"))
+# Adds x 100 times: as costly, and reading an input.
+X_TIMES_100 = ("loop", ["i", 0, "acc", 0],
+               ("if", ("<", "i", 100), ("recur", ("+", "i", 1), ("+", "acc", "x")), "acc"))
+# The cases that must not hit the cache use these costly forms too, so that
+# only the reason they name keeps them out: were they cached, cacheHits would
+# rise.
 
 
 def case_cache_hit():
@@ -401,28 +407,33 @@ def case_cache_hit():
 
 
 def case_cache_inputs():
-    form = ("*", "x", 3)
-    check(value_of(client().submitEvalRequest(request(form, bindings=[("x", 5)]), NO_AUTH)) == 15,
+    form = X_TIMES_100
+    check(value_of(client().submitEvalRequest(request(form, bindings=[("x", 5)]), NO_AUTH)) == 500,
           "x = 5")
     before = info().counters
-    check(value_of(client().submitEvalRequest(request(form, bindings=[("x", 6)]), NO_AUTH)) == 18,
+    check(value_of(client().submitEvalRequest(request(form, bindings=[("x", 5)]), NO_AUTH)) == 500,
+          "x = 5 again")
+    check(info().counters.cacheHits - before.cacheHits == 1, "the same input missed the cache")
+    before = info().counters
+    check(value_of(client().submitEvalRequest(request(form, bindings=[("x", 6)]), NO_AUTH)) == 600,
           "x = 6")
     check(info().counters.cacheHits == before.cacheHits, "other inputs hit the cache")
 
 
 def case_cache_off():
-    form = ("-", 50, 8)
+    form = ("-", SUM_100, 8)
     value_of(client().submitEvalRequest(request(form), NO_AUTH))
     before = info().counters
-    check(value_of(client().submitEvalRequest(request(form, no_cache=True), NO_AUTH)) == 42, "not 42")
+    check(value_of(client().submitEvalRequest(request(form, no_cache=True), NO_AUTH)) == 4942,
+          "not 4942")
     check(info().counters.cacheHits == before.cacheHits, "useCache=false hit the cache")
 
 
 def case_delay_never_cached():
-    form = ("delay", 1, 5)
+    form = ("+", ("delay", 1, 5), SUM_100)
     value_of(client().submitEvalRequest(request(form), NO_AUTH))
     before = info().counters
-    check(value_of(client().submitEvalRequest(request(form), NO_AUTH)) == 5, "not 5")
+    check(value_of(client().submitEvalRequest(request(form), NO_AUTH)) == 4955, "not 4955")
     check(info().counters.cacheHits == before.cacheHits, "delay hit the cache")
 
 

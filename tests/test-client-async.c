@@ -446,13 +446,17 @@ typedef struct
   RthunkValue *pending;
   gint done;                    /* atomic */
   GError *error;
+  gint tid;                     /* atomic: the forcing thread */
 } Forcer;
 
 static gpointer
 force_in_thread (gpointer data)
 {
   Forcer *f = data;
-  g_autoptr(RthunkValue) value = rthunk_value_force (f->pending, &f->error);
+  g_autoptr(RthunkValue) value = NULL;
+
+  g_atomic_int_set (&f->tid, test_thread_id ());
+  value = rthunk_value_force (f->pending, &f->error);
 
   if (value != NULL && rthunk_value_get_int (value) != 3)
     g_set_error_literal (&f->error, RTHUNK_ERROR, RTHUNK_ERROR_INTERNAL, "wrong value");
@@ -468,11 +472,15 @@ test_sync_threads (void)
   g_autoptr(RthunkClient) client = new_client (2);
   g_autoptr(RthunkValue) pending = submit_sync (client, "(delay 3000 3)");
   g_autoptr(GError) error = NULL;
-  Forcer f = { client, pending, 0, NULL };
+  Forcer f = { client, pending, 0, NULL, 0 };
   GThread *thread = g_thread_new ("forcer", force_in_thread, &f);
 
-  /* the forcer needs 3 s; these take a few ms each */
-  g_usleep (100 * 1000);
+  /* the forcer needs 3 s, blocked waiting for the server's answer;
+   * these take a few ms each */
+  while (g_atomic_int_get (&f.tid) == 0)
+    g_thread_yield ();
+  test_thread_wait_blocked_reading (g_atomic_int_get (&f.tid), WAIT_CAP_US);
+  g_assert_false (g_atomic_int_get (&f.done));
   for (guint k = 0; k < 5; k++)
     {
       g_autoptr(RthunkValue) value = submit_sync (client, "(+ 40 2)");
@@ -484,7 +492,8 @@ test_sync_threads (void)
   g_assert_false (g_atomic_int_get (&f.done));
   g_thread_join (thread);
   g_assert_no_error (f.error);
-  g_assert_cmpuint (rthunk_client_get_connections_opened (client), <=, 2);
+  /* the forcer's connection, and one more for these */
+  g_assert_cmpuint (rthunk_client_get_connections_opened (client), ==, 2);
 }
 
 /* ---- cancellation ------------------------------------------------------------ */

@@ -881,7 +881,7 @@ enqueue_chain (RthunkClient *client,
       x = rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error);
       g_assert_no_error (error);
     }
-  g_hash_table_steal (inputs, "x");
+  /* the table's last input is unreffed with it; x is the chain's end */
   return x;
 }
 

@@ -381,12 +381,42 @@ test_fuel_per_eval (void)
   g_assert_cmpstr (third, ==, "10");
 }
 
-/* Cancelled from another thread while the evaluation runs. */
-static gpointer
-cancel_soon (gpointer data)
+/* Cancelled from another thread while the evaluation runs: (started)
+ * tells the canceller the loop is about to run. */
+typedef struct
 {
-  g_usleep (20 * 1000);
-  g_cancellable_cancel (data);
+  GCancellable *cancellable;
+  GMutex lock;
+  GCond cond;
+  gboolean started;
+} Canceller;
+
+static RthunkValue *
+note_started (RthunkCallContext  *context,
+              RthunkValue *const *args,
+              guint               n_args,
+              gpointer            user_data,
+              GError            **error)
+{
+  Canceller *c = user_data;
+
+  g_mutex_lock (&c->lock);
+  c->started = TRUE;
+  g_cond_signal (&c->cond);
+  g_mutex_unlock (&c->lock);
+  return rthunk_value_new_int (0);
+}
+
+static gpointer
+cancel_once_started (gpointer data)
+{
+  Canceller *c = data;
+
+  g_mutex_lock (&c->lock);
+  while (!c->started)
+    g_cond_wait (&c->cond, &c->lock);
+  g_mutex_unlock (&c->lock);
+  g_cancellable_cancel (c->cancellable);
   return NULL;
 }
 
@@ -397,14 +427,22 @@ test_cancel_from_thread (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkValue) value = NULL;
+  Canceller c = { cancellable, { 0, }, { 0, }, FALSE };
   GThread *thread;
 
+  g_mutex_init (&c.lock);
+  g_cond_init (&c.cond);
+  g_assert_true (rthunk_catalog_add (session->catalog, "started", "(-> int)", RTHUNK_FUNC_IO,
+                                     "tells the test the evaluation runs", note_started, &c, NULL, &error));
+  g_assert_no_error (error);
   rthunk_evaluator_set_cancellable (session->evaluator, cancellable);
-  thread = g_thread_new ("cancel", cancel_soon, cancellable);
-  value = session_run (session, "(loop [i 0] (if (< i 1000000000) (recur (+ i 1)) i))", &error);
+  thread = g_thread_new ("cancel", cancel_once_started, &c);
+  value = session_run (session, "(+ (started) (loop [i 0] (if (< i 1000000000) (recur (+ i 1)) i)))", &error);
   g_thread_join (thread);
   g_assert_null (value);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED);
+  g_mutex_clear (&c.lock);
+  g_cond_clear (&c.cond);
 }
 
 /* ---- globals ---------------------------------------------------------------------- */

@@ -89,6 +89,7 @@ typedef struct
   TestServer *server;
   guint index;
   gint submitted;          /* atomic: the pending value is held */
+  gint tid;                /* atomic: its thread */
   GError *error;           /* what forcing it gave */
   RthunkValue *value;
   gint64 waited_us;        /* from the kill to the answer */
@@ -105,6 +106,7 @@ awaiter_run (gpointer data)
   g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(RthunkValue) pending = NULL;
 
+  g_atomic_int_set (&a->tid, test_thread_id ());
   if (!rthunk_client_connect (client, &a->error))
     return NULL;
   pending = rthunk_client_submit (client, expr, NULL, &a->error);
@@ -139,8 +141,9 @@ test_kill9_while_awaiting (void)
         g_assert_cmpint (g_get_monotonic_time (), <, give_up);
         g_usleep (10 * 1000);
       }
-  /* they are (about to be) blocked in thunkAwait: give them a moment */
-  g_usleep (300 * 1000);
+  /* each is blocked waiting for the server's answer to thunkAwait */
+  for (guint k = 0; k < N_AWAITERS; k++)
+    test_thread_wait_blocked_reading (g_atomic_int_get (&awaiters[k].tid), CAP_US);
   killed_at = g_get_monotonic_time ();
   kill_server (server);
   for (guint k = 0; k < N_AWAITERS; k++)
@@ -245,6 +248,7 @@ typedef struct
   TestServer *server;
   guint index;
   gint ready;                   /* atomic: all submitted */
+  gint tid;                     /* atomic: its thread */
   guint accepted;
   guint reported;               /* finished, with a state and a reason */
   guint done, failed, cancelled;
@@ -261,6 +265,7 @@ loader_run (gpointer data)
   g_autoptr(GArray) expected = g_array_new (FALSE, FALSE, sizeof (gint64));
   gint64 give_up;
 
+  g_atomic_int_set (&l->tid, test_thread_id ());
   for (guint k = 0; k < N_QUEUED; k++)
     {
       gint64 key = (gint64) l->index * 1000 + k;
@@ -469,7 +474,12 @@ test_sigterm_under_load (void)
         g_assert_cmpint (g_get_monotonic_time (), <, give_up);
         g_usleep (10 * 1000);
       }
-  g_usleep (200 * 1000);
+  /* each is blocked waiting for the server's answer to thunkAwait */
+  for (guint k = 0; k < N_SIGTERM_CLIENTS; k++)
+    {
+      g_assert_null (loaders[k].problem);
+      test_thread_wait_blocked_reading (g_atomic_int_get (&loaders[k].tid), CAP_US);
+    }
   /* N_SIGTERM_CLIENTS × N_QUEUED × 100 ms on two workers are still
    * queued: more than the drain timeout lets run */
   g_subprocess_send_signal (server->process, SIGTERM);

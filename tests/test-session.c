@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 
 #include "rthunk.h"
+#include "testutil.h"
 
 #define WAIT_MS 60000          /* generous: the machine may be loaded */
 
@@ -488,6 +489,20 @@ count_threads (const char *comm)
   return n;
 }
 
+/* The threads named @comm once there is one: a new thread names itself
+ * once it runs (GLib sets the name from inside it), so it may show under
+ * its creator's name for a moment after g_thread_new() returned. */
+static guint
+wait_threads (const char *comm)
+{
+  gint64 give_up = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  guint n;
+
+  while ((n = count_threads (comm)) == 0 && g_get_monotonic_time () < give_up)
+    g_usleep (1000);
+  return n;
+}
+
 static void
 test_pending_fan_out (Fixture       *fixture,
                       gconstpointer  data)
@@ -501,11 +516,7 @@ test_pending_fan_out (Fixture       *fixture,
     g_assert_true (rthunk_value_is_pending (rthunk_value_get_item (xs, k)));
   g_assert_true (rthunk_value_is_pending (total));
   g_assert_cmpuint (rthunk_session_get_outstanding (fixture->session), ==, 100);
-  /* the collector starts as the thunks leave: wait for it, then there is one */
-  for (gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-       count_threads ("rthunk-collect") == 0 && g_get_monotonic_time () < end;)
-    g_usleep (1000);
-  g_assert_cmpuint (count_threads ("rthunk-collect"), ==, 1);
+  g_assert_cmpuint (wait_threads ("rthunk-collect"), ==, 1);
 
   gate_open ("fan");
   assert_cell (fixture, "total", "4950");
@@ -819,13 +830,21 @@ test_thunk_local (void)
   g_assert_true (g_type_is_a (RTHUNK_TYPE_THUNK_STATE, G_TYPE_ENUM));
 }
 
+typedef struct
+{
+  RthunkThunk *thunk;
+  pid_t waiter;                 /* the thread in rthunk_thunk_wait */
+} Finisher;
+
+/* Returns the value once the waiter is blocked waiting for it. */
 static gpointer
 finish_later (gpointer data)
 {
+  Finisher *f = data;
   g_autoptr(RthunkValue) answer = rthunk_value_new_int (7);
 
-  g_usleep (20000);
-  rthunk_thunk_return_value (data, answer);
+  test_thread_wait_blocked_on_lock (f->waiter, 60 * G_USEC_PER_SEC);
+  rthunk_thunk_return_value (f->thunk, answer);
   return NULL;
 }
 
@@ -836,7 +855,8 @@ test_thunk_threads (void)
   g_autoptr(RthunkThunk) cancelled = rthunk_thunk_new ("#cancelled");
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(GError) error = NULL;
-  GThread *thread = g_thread_new ("finisher", finish_later, thunk);
+  Finisher f = { thunk, test_thread_id () };
+  GThread *thread = g_thread_new ("finisher", finish_later, &f);
 
   value = rthunk_thunk_wait (thunk, -1, &error);
   g_assert_no_error (error);

@@ -41,3 +41,14 @@ RthunkNode *test_parse_one (const char *text);
 void        test_server_kill     (TestServer        *server);
 /* A loopback port nothing listens on (bound, then closed again). */
 guint16     test_unused_port     (void);
+/* The id of the calling thread, for test_thread_wait_blocked_*. */
+pid_t       test_thread_id       (void);
+/* Waits until the thread @tid of this process is blocked in a system call
+ * that waits for input (read, recv, poll; /proc/self/task/TID/syscall):
+ * e.g. a client waiting for a server's answer. Aborts the test after
+ * @cap_us. */
+void        test_thread_wait_blocked_reading (pid_t  tid,
+                                              gint64 cap_us);
+/* The same for a futex: a mutex, or a condition (g_cond_wait). */
+void        test_thread_wait_blocked_on_lock (pid_t  tid,
+                                              gint64 cap_us);
