@@ -106,6 +106,7 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->definitions_bytes = 64 * 1024 * 1024;
   limits->drain_timeout_ms = 5000;
   limits->max_memory = default_max_memory ();
+  limits->long_thunk_ms = 200;
 }
 
 /**

@@ -56,6 +56,10 @@ G_BEGIN_DECLS
  *   work gets `Overloaded`, the cache and then the oldest finished values
  *   are evicted. The default is a quarter of the physical memory, at most
  *   %RTHUNK_SERVER_DEFAULT_MAX_MEMORY
+ * @long_thunk_ms: a thunk that has run this long gives up its worker
+ *   slot: the pool starts another thread for the thunks queued behind it
+ *   (at most 4 × @workers more), so that a few long thunks cannot starve short
+ *   ones (0: never)
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -82,6 +86,7 @@ typedef struct
   guint64 definitions_bytes;
   guint drain_timeout_ms;
   guint64 max_memory;
+  guint long_thunk_ms;
 } RthunkServerLimits;
 
 RTHUNK_AVAILABLE_IN_0_1

@@ -27,6 +27,7 @@
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
 #include "rthunk-lang-private.h"
+#include "rthunk-long-watch.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
@@ -248,6 +249,7 @@ rthunk_handler_run_thunk (gpointer data,
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = NULL;
+  RthunkLongSlot *slot;
 
   if (!rthunk_thunk_table_start (state->table, entry))
     {
@@ -257,8 +259,10 @@ rthunk_handler_run_thunk (gpointer data,
     }
   g_atomic_int_inc (&state->running);
   cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
+  slot = rthunk_long_watch_enter (state->long_watch);
   value = evaluate_entry (state, entry, entry->fuel, cancellable, &error);
   complete_entry (state, entry, value, error);
+  rthunk_long_watch_leave (state->long_watch, slot);
   g_atomic_int_dec_and_test (&state->running);
   rthunk_thunk_entry_unref (entry);
 }
