@@ -103,6 +103,23 @@ await_one (Wire             *w,
   return done->len > 0 ? g_object_ref (g_ptr_array_index (done, 0)) : NULL;
 }
 
+/* A 1 ms thunk (delay is not pure: it goes to the pool, not inline) is
+ * answered within 15 s, with its value. */
+static void
+assert_short_answered (Wire *w)
+{
+  g_autoptr(GByteArray) id = submit_id (w, "(delay 1 7)");
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+  gint state;
+
+  for (guint tries = 0; cont == NULL && tries < 15; tries++)
+    cont = await_one (w, id, 1000);
+  g_assert_nonnull (cont);
+  g_object_get (cont, "state", &state, NULL);
+  g_assert_cmpint (state, ==, RTHUNK_THUNK_DONE);
+  g_assert_cmpint (wire_value_int (cont->value), ==, 7);
+}
+
 static void
 cancel_all (Wire      *w,
             GPtrArray *ids)
@@ -115,22 +132,57 @@ cancel_all (Wire      *w,
     }
 }
 
+/* One connection queues far past its quota (a quarter of --max-queued):
+ * it gets Overloaded naming the quota, and another client still submits
+ * and gets its answer — before, the first filled the whole queue and
+ * every other client got Overloaded. With one running thunk per
+ * connection, the other's thunk does not wait behind the first's. */
+static void
+test_queued_quota (void)
+{
+  const char *args[] = { "--workers", "1", "--max-queued", "400", "--max-running-per-client", "1",
+                         "--drain-timeout-ms", "0", NULL };
+  TestServer *server = start_server (args);
+  g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
+  g_autoptr(Wire) greedy = wire_open (server, 30000);
+  g_autoptr(Wire) other = wire_open (server, 30000);
+  guint accepted = 0, refused = 0;
+
+  for (guint k = 0; k < 400; k++)
+    {
+      g_autoptr(RthunkWireEvalRequest) request = wire_request_for (long_text, 0);
+      g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+      WireFailure f = { 0, };
+
+      if ((thunk = wire_submit (greedy, request, &f)) != NULL)
+        {
+          accepted++;
+          continue;
+        }
+      g_assert_cmpint (f.code, ==, RTHUNK_ERROR_OVERLOADED);
+      g_assert_nonnull (strstr (f.message, "--max-queued-per-client"));
+      wire_failure_clear (&f);
+      refused++;
+    }
+  g_test_message ("%u accepted, %u refused", accepted, refused);
+  g_assert_cmpuint (accepted, ==, 100);
+  assert_short_answered (other);
+  stop_server (server);
+}
+
 /* With 2 workers, 4 long thunks (from 4 clients, so no quota holds them
  * back), then a 1 ms thunk from a fifth: it finishes while the long ones
  * still run — before, it waited behind them. */
 static void
 test_long_thunks_do_not_starve (void)
 {
-  const char *args[] = { "--workers", "2", "--long-thunk-ms", "100", NULL };
+  const char *args[] = { "--workers", "2", "--long-thunk-ms", "100", "--drain-timeout-ms", "0", NULL };
   TestServer *server = start_server (args);
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
   g_autoptr(GPtrArray) wires = g_ptr_array_new_with_free_func ((GDestroyNotify) wire_free);
   g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
   g_autoptr(Wire) shorty = wire_open (server, 30000);
-  g_autoptr(GByteArray) short_id = NULL;
-  g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(RthunkWireServerInfo) info = NULL;
-  gint state;
 
   for (guint k = 0; k < 4; k++)
     {
@@ -140,14 +192,7 @@ test_long_thunks_do_not_starve (void)
       g_ptr_array_add (ids, submit_id (w, long_text));
     }
   wait_running (shorty, 2);
-  /* delay is not pure: it goes to the pool, not inline */
-  short_id = submit_id (shorty, "(delay 1 7)");
-  for (guint tries = 0; cont == NULL && tries < 15; tries++)
-    cont = await_one (shorty, short_id, 1000);
-  g_assert_nonnull (cont);
-  g_object_get (cont, "state", &state, NULL);
-  g_assert_cmpint (state, ==, RTHUNK_THUNK_DONE);
-  g_assert_cmpint (wire_value_int (cont->value), ==, 7);
+  assert_short_answered (shorty);
   info = info_of (shorty);
   g_test_message ("running %d, queued %d, long thunks %" G_GINT64_FORMAT,
                   info->running, info->queued, info->counters->longThunks);
@@ -165,5 +210,6 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   signal (SIGABRT, kill_on_abort);
   g_test_add_func ("/fairness/long-thunks-do-not-starve", test_long_thunks_do_not_starve);
+  g_test_add_func ("/fairness/queued-quota", test_queued_quota);
   return g_test_run ();
 }

@@ -158,18 +158,6 @@ rthunk_long_watch_leave (RthunkLongWatch *watch,
   g_free (slot);
 }
 
-/* How many running thunks have proved long now. */
-guint
-rthunk_long_watch_count_long (RthunkLongWatch *watch)
-{
-  guint n;
-
-  g_mutex_lock (&watch->lock);
-  n = watch->n_long;
-  g_mutex_unlock (&watch->lock);
-  return n;
-}
-
 /* How many thunks ever proved long. */
 guint64
 rthunk_long_watch_total_long (RthunkLongWatch *watch)

@@ -16,7 +16,6 @@ void             rthunk_long_watch_free       (RthunkLongWatch *watch);
 RthunkLongSlot  *rthunk_long_watch_enter      (RthunkLongWatch *watch);
 void             rthunk_long_watch_leave      (RthunkLongWatch *watch,
                                                RthunkLongSlot  *slot);
-guint            rthunk_long_watch_count_long (RthunkLongWatch *watch);
 guint64          rthunk_long_watch_total_long (RthunkLongWatch *watch);
 
 G_END_DECLS

@@ -23,6 +23,7 @@
 
 #include "rthunk-server.h"
 #include "rthunk-catalog.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
@@ -326,6 +327,7 @@ serve_connection (gpointer data)
   g_autoptr(RthunkFrameTransport) transport = NULL;
   g_autoptr(ThriftProtocol) protocol = NULL;
   g_autoptr(GByteArray) reply = NULL;
+  g_autoptr(RthunkConnAccount) account = rthunk_conn_account_new ();
 
   transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
   rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
@@ -334,6 +336,7 @@ serve_connection (gpointer data)
   rthunk_frame_transport_set_check_on_read (transport, TRUE);
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
   reply = g_byte_array_new ();
+  rthunk_conn_account_set_current (account);
   for (;;)
     {
       g_autoptr(GError) error = NULL;
@@ -356,6 +359,8 @@ serve_connection (gpointer data)
           break;
         }
     }
+  rthunk_conn_account_set_current (NULL);
+  rthunk_handler_connection_closed (server->state, account);
   g_mutex_lock (&server->lock);
   g_hash_table_remove (server->live_fds, GINT_TO_POINTER (conn->fd));
   thrift_transport_close (THRIFT_TRANSPORT (transport), NULL);
