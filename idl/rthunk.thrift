@@ -320,6 +320,8 @@ struct Counters {
   10: i64 memoHits,                 /* submissions checked by the memo: a tree of the
                                        same shape, with inputs of the same types,
                                        checked before */
+  11: i64 longThunks,               /* thunks that ran past --long-thunk-ms and
+                                       gave their worker up */
 }
 
 struct ServerInfo {

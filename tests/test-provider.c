@@ -1672,7 +1672,8 @@ test_limit_frame (void)
 static void
 test_limit_queued (void)
 {
-  const char *args[] = { "--max-queued", "2", "--workers", "1", "--deadline-ms", "0", NULL };
+  /* one connection: its quota must not be what refuses here */
+  const char *args[] = { "--max-queued", "2", "--max-queued-per-client", "2", "--workers", "1", "--deadline-ms", "0", NULL };
   g_autoptr(TestServer) server = start_server ("queued", args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GByteArray) first = submit_long (c);

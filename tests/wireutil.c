@@ -205,3 +205,19 @@ wire_value_int (RthunkWireValue *wire)
   g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_INT);
   return rthunk_value_get_int (value);
 }
+
+RthunkWireServerInfo *
+wire_info (Wire        *w,
+           WireFailure *f)
+{
+  g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
+  GObject *exc[1] = { NULL };
+  GError *error = NULL;
+
+  if (rthunk_wire_remote_execution_service_if_get_server_info (w->stub, &info, w->auth,
+                                                               (RthunkWireNotAuthorized **) &exc[0],
+                                                               &error))
+    return g_steal_pointer (&info);
+  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}

@@ -57,6 +57,10 @@ gboolean               wire_cancel (Wire                  *w,
                                     gboolean              *was_unfinished,
                                     WireFailure           *f);
 
+/* getServerInfo: its counters, running and queued; NULL when it failed. */
+RthunkWireServerInfo  *wire_info   (Wire                  *w,
+                                    WireFailure           *f);
+
 gboolean wire_same_id (const GByteArray *a,
                        const GByteArray *b);
 /* The int in a wire value; asserts it is one. */

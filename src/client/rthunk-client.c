@@ -427,6 +427,7 @@ info_variant (RthunkClient         *self,
   g_variant_builder_add (&counters, "{sx}", "fetched", c->fetched);
   g_variant_builder_add (&counters, "{sx}", "batches", c->batches);
   g_variant_builder_add (&counters, "{sx}", "memo-hits", c->memoHits);
+  g_variant_builder_add (&counters, "{sx}", "long-thunks", c->longThunks);
   g_variant_builder_init (&limits, G_VARIANT_TYPE ("a{sx}"));
   g_variant_builder_add (&limits, "{sx}", "max-frame-bytes", l->maxFrameBytes);
   g_variant_builder_add (&limits, "{sx}", "max-depth", (gint64) l->maxDepth);
@@ -721,7 +722,7 @@ rthunk_client_server_info_run (RthunkClient  *self,
  * `version` (strings), `protocol-version`, `running`, `queued`, `workers`
  * (int32), `capabilities`, `fetches-from` (string arrays), `counters`
  * (`a{sx}`: submitted, completed, failed, cancelled, cache-hits,
- * definitions-stored, pipelined, fetched, batches, memo-hits) and `limits` (`a{sx}`:
+ * definitions-stored, pipelined, fetched, batches, memo-hits, long-thunks) and `limits` (`a{sx}`:
  * max-frame-bytes, max-depth, max-ast-nodes, fuel, deadline-ms, max-queued,
  * max-connections, max-eval-bytes).
  *

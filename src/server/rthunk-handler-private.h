@@ -14,6 +14,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-check.h"
 #include "rthunk-codec.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-def-store.h"
 #include "rthunk-handler.h"
 #include "rthunk-hash.h"
@@ -103,6 +104,26 @@ rthunk_handler_sendable_bytes (RthunkServerState *state)
   return frame > 4096 ? frame - 4096 : frame / 2;
 }
 
+/* Thunks one connection may have queued or running: the limit, or a
+ * quarter of max_queued (at least 1) when it is 0. */
+static inline guint
+rthunk_handler_queued_quota (RthunkServerState *state)
+{
+  if (state->limits.max_queued_per_client > 0)
+    return state->limits.max_queued_per_client;
+  return MAX (state->limits.max_queued / 4, 1);
+}
+
+/* Thunks of one connection the worker pool runs at once: the limit, or
+ * the number of workers when it is 0. */
+static inline guint
+rthunk_handler_running_quota (RthunkServerState *state)
+{
+  if (state->limits.max_running_per_client > 0)
+    return state->limits.max_running_per_client;
+  return MAX (state->limits.workers, 1);
+}
+
 /* How long a submission waits for its thunk before it answers. */
 static inline guint
 rthunk_handler_inline_budget (RthunkServerState   *state,
@@ -136,6 +157,9 @@ gboolean rthunk_handler_try_inline_within (RthunkServerState *state,
                                            guint64            steps);
 gboolean rthunk_handler_try_inline (RthunkServerState *state,
                                     RthunkThunkEntry  *entry);
+void rthunk_handler_queue_thunk (RthunkServerState *state,
+                                 RthunkThunkEntry  *entry);
+
 extern const RthunkReusable rthunk_handler_reusable_checker;
 
 /* rthunk-handler-submit.c */

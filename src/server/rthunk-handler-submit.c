@@ -13,6 +13,7 @@
 
 #include "rthunk-budget.h"
 #include "rthunk-check.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-def-store.h"
 #include "rthunk-error.h"
 #include "rthunk-handler-private.h"
@@ -485,6 +486,26 @@ room_for_work (RthunkServerState *state,
   return FALSE;
 }
 
+/* Whether the connection of @account (if any) may have one more thunk
+ * queued or running; if not, @out is refused as Overloaded naming its
+ * quota. */
+static gboolean
+within_quota (RthunkServerState *state,
+              RthunkConnAccount *account,
+              RthunkSubmission  *out)
+{
+  guint quota = rthunk_handler_queued_quota (state);
+
+  if (account == NULL || (guint) g_atomic_int_get (&account->unfinished) < quota)
+    return TRUE;
+  out->overloaded = TRUE;
+  out->error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_OVERLOADED,
+                            _("this connection has %u thunks queued or running, its quota "
+                              "(--max-queued-per-client); other clients are still served"),
+                            quota);
+  return FALSE;
+}
+
 /* Validates, checks and queues one request (or answers it from the cache). */
 void
 rthunk_handler_submit_one (RthunkServerState   *state,
@@ -497,6 +518,7 @@ rthunk_handler_submit_one (RthunkServerState   *state,
   const guint8 *id = NULL;
   gboolean cacheable;
   RthunkThunkEntry *entry;
+  RthunkConnAccount *account = rthunk_conn_account_get_current ();
 
   if (proposed_id (request, &id, &out->error))
     checked = check_submission (state, request, &inputs, &thunk_inputs, out);
@@ -511,9 +533,9 @@ rthunk_handler_submit_one (RthunkServerState   *state,
                                 state->limits.max_queued);
       return;
     }
-  if (!room_for_work (state, out))
+  if (!within_quota (state, account, out) || !room_for_work (state, out))
     return;
-  if ((entry = rthunk_thunk_table_add (state->table, checked->expr, inputs, checked->type, id)) == NULL)
+  if ((entry = rthunk_thunk_table_add (state->table, checked->expr, inputs, checked->type, id, account)) == NULL)
     {
       id_in_use (&out->error);
       return;
@@ -532,5 +554,5 @@ rthunk_handler_submit_one (RthunkServerState   *state,
   if ((entry->thunk_inputs == NULL || count_unfinished (state, entry->thunk_inputs) == 0) &&
       checked->pure && rthunk_handler_try_inline (state, entry))
     return;
-  g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
+  rthunk_handler_queue_thunk (state, entry);
 }

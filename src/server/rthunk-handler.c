@@ -309,7 +309,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED),
                 "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED),
                 "batches", (gint64) __atomic_load_n (&state->batches, __ATOMIC_RELAXED),
-                "memoHits", (gint64) __atomic_load_n (&state->memo_hits, __ATOMIC_RELAXED), NULL);
+                "memoHits", (gint64) __atomic_load_n (&state->memo_hits, __ATOMIC_RELAXED),
+                "longThunks", (gint64) rthunk_long_watch_total_long (state->long_watch), NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
     g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));

@@ -3,6 +3,7 @@
 
 #include "rthunk-budget.h"
 #include "rthunk-catalog.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-wire.h"
@@ -38,6 +39,10 @@ G_DECLARE_FINAL_TYPE (RthunkHandler, rthunk_handler, RTHUNK, HANDLER,
                       RthunkWireRemoteExecutionServiceHandler)
 
 RthunkHandler *rthunk_handler_new (RthunkServerState *state);
+
+/* rthunk-worker-pool.c: a connection's thread ends */
+void rthunk_handler_connection_closed (RthunkServerState *state,
+                                       RthunkConnAccount *account);
 
 gboolean rthunk_handler_serve_fast (RthunkServerState *state,
                                     GBytes            *message,

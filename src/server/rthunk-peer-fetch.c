@@ -203,7 +203,7 @@ rthunk_handler_fetch_input (RthunkServerState         *state,
     }
   type = rthunk_type_ref (binding->type);
   nothing = rthunk_node_new_nil ();
-  entry = rthunk_thunk_table_add (state->table, nothing, NULL, type, id);
+  entry = rthunk_thunk_table_add (state->table, nothing, NULL, type, id, NULL);
   if (entry == NULL)
     {
       /* fetched already, or being fetched */

@@ -22,7 +22,7 @@
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
 
-#define MAX_LIMIT_OPTIONS 24
+#define MAX_LIMIT_OPTIONS 32
 
 struct _RthunkProviderOptions
 {
@@ -86,6 +86,9 @@ static const LimitOption limit_options[] = {
   LIMIT ("max-definitions", max_definitions, 1, MAX_COUNT, N_("Definitions the store holds")),
   SIZE_LIMIT ("definitions-bytes", definitions_bytes, 1024, G_MAXINT64, N_("Bytes the definition store holds")),
   SIZE_LIMIT ("max-memory", max_memory, 1024 * 1024, G_MAXINT64, N_("Memory the whole server may use for values, definitions, the cache, frames and evaluations")),
+  LIMIT ("max-queued-per-client", max_queued_per_client, 0, MAX_COUNT, N_("Thunks one connection may have queued or running (0: a quarter of max-queued)")),
+  LIMIT ("max-running-per-client", max_running_per_client, 0, 1024 * 1024, N_("Thunks of one connection the workers run at once (0: as many as there are workers)")),
+  LIMIT ("long-thunk-ms", long_thunk_ms, 0, DAY_MS, N_("A thunk that has run this long gives its worker up to the thunks queued behind it (0: never)")),
   LIMIT ("drain-timeout-ms", drain_timeout_ms, 0, DAY_MS, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
 };
 

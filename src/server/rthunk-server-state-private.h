@@ -11,6 +11,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-def-store.h"
 #include "rthunk-handler.h"
+#include "rthunk-long-watch.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
@@ -29,6 +30,7 @@ struct _RthunkServerState
   RthunkResultCache *cache;
   RthunkBudget *budget;         /* max_memory: everything above charges it */
   GThreadPool *pool;
+  RthunkLongWatch *long_watch;  /* lets the pool grow past a long thunk */
   guint8 instance_id[RTHUNK_THUNK_ID_LEN];
   gint64 submitted;             /* counters, atomic */
   gint64 completed;

@@ -15,6 +15,7 @@
 #include "rthunk-def-store.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
+#include "rthunk-long-watch.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
@@ -44,6 +45,7 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   state->pool = g_thread_pool_new (rthunk_handler_run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
+  state->long_watch = rthunk_long_watch_new (state->pool, MAX (limits->workers, 1), limits->long_thunk_ms);
   g_mutex_init (&state->memo_lock);
   state->memo = g_hash_table_new_full (rthunk_handler_ast_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                        (GDestroyNotify) rthunk_handler_memo_shape_unref);
@@ -62,8 +64,10 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
 void
 rthunk_server_state_drain (RthunkServerState *state)
 {
-  if (state->pool != NULL)
-    g_thread_pool_free (g_steal_pointer (&state->pool), FALSE, TRUE);
+  if (state->pool == NULL)
+    return;
+  rthunk_long_watch_stop (state->long_watch);
+  g_thread_pool_free (g_steal_pointer (&state->pool), FALSE, TRUE);
 }
 
 void
@@ -73,6 +77,7 @@ rthunk_server_state_free (RthunkServerState *state)
   if (state->fetch_pool != NULL)
     g_thread_pool_free (g_steal_pointer (&state->fetch_pool), FALSE, TRUE);
   rthunk_server_state_drain (state);
+  rthunk_long_watch_free (state->long_watch);
   g_hash_table_unref (state->peers);
   g_mutex_clear (&state->peers_lock);
   g_hash_table_unref (state->memo);

@@ -24,6 +24,7 @@
 
 #include "rthunk-server.h"
 #include "rthunk-catalog.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
@@ -113,6 +114,7 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->definitions_bytes = 64 * 1024 * 1024;
   limits->drain_timeout_ms = 5000;
   limits->max_memory = default_max_memory ();
+  limits->long_thunk_ms = 200;
 }
 
 /**
@@ -504,6 +506,7 @@ serve_connection (gpointer data)
   g_autoptr(ThriftProtocol) protocol = NULL;
   g_autoptr(GByteArray) reply = NULL;
   g_autoptr(GError) tls_error = NULL;
+  g_autoptr(RthunkConnAccount) account = rthunk_conn_account_new ();
 
   if ((transport = open_transport (server, conn->fd, &tls_error)) == NULL ||
       !start_tls (server, transport, &tls_error))
@@ -518,6 +521,7 @@ serve_connection (gpointer data)
   rthunk_frame_transport_set_check_on_read (transport, TRUE);
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
   reply = g_byte_array_new ();
+  rthunk_conn_account_set_current (account);
   for (;;)
     {
       g_autoptr(GError) error = NULL;
@@ -540,6 +544,8 @@ serve_connection (gpointer data)
           break;
         }
     }
+  rthunk_conn_account_set_current (NULL);
+  rthunk_handler_connection_closed (server->state, account);
   end_connection (conn, transport);
   return NULL;
 }

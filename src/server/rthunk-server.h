@@ -56,6 +56,16 @@ G_BEGIN_DECLS
  *   work gets `Overloaded`, the cache and then the oldest finished values
  *   are evicted. The default is a quarter of the physical memory, at most
  *   %RTHUNK_SERVER_DEFAULT_MAX_MEMORY
+ * @long_thunk_ms: a thunk that has run this long gives up its worker
+ *   slot: the pool starts another thread for the thunks queued behind it
+ *   (at most 4 × @workers more), so that a few long thunks cannot starve short
+ *   ones (0: never)
+ * @max_queued_per_client: thunks one connection may have queued or
+ *   running; beyond it its submissions get `Overloaded` naming this quota,
+ *   and other clients are still served (0: a quarter of @max_queued)
+ * @max_running_per_client: thunks of one connection the worker pool runs
+ *   at once; the others wait, held back, while other connections' thunks
+ *   run (0: @workers)
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -82,6 +92,9 @@ typedef struct
   guint64 definitions_bytes;
   guint drain_timeout_ms;
   guint64 max_memory;
+  guint long_thunk_ms;
+  guint max_queued_per_client;
+  guint max_running_per_client;
 } RthunkServerLimits;
 
 RTHUNK_AVAILABLE_IN_0_1

@@ -23,6 +23,7 @@
 
 #include "rthunk-thunk-table.h"
 #include "rthunk-budget.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
@@ -79,6 +80,7 @@ entry_free (RthunkThunkEntry *entry)
   g_clear_pointer (&entry->def_names, g_hash_table_unref);
   g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
   g_free (entry->cache_key);
+  g_clear_pointer (&entry->owner, rthunk_conn_account_unref);
   g_free (entry);
 }
 
@@ -176,13 +178,16 @@ random_id (guint8 *id)
 /* A new PENDING entry; the table holds one reference, the caller another.
  * @proposed_id, when not %NULL, is the id the client chose for it (so it
  * could name the thunk in further requests before this one was answered):
- * %NULL is returned when another thunk already has it. */
+ * %NULL is returned when another thunk already has it. @owner, if any, is
+ * the account of the connection that submits it: it counts the thunk
+ * until it finishes. */
 RthunkThunkEntry *
 rthunk_thunk_table_add (RthunkThunkTable *table,
                         RthunkNode       *expr,
                         GHashTable       *inputs,
                         RthunkType       *type,
-                        const guint8     *proposed_id)
+                        const guint8     *proposed_id,
+                        RthunkConnAccount *owner)
 {
   RthunkThunkEntry *entry = g_new0 (RthunkThunkEntry, 1);
 
@@ -207,6 +212,11 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     while (g_hash_table_contains (table->entries, entry->id));
   g_hash_table_insert (table->entries, entry->id, entry);
   table->unfinished++;
+  if (owner != NULL)
+    {
+      entry->owner = rthunk_conn_account_ref (owner);
+      g_atomic_int_inc (&owner->unfinished);
+    }
   g_mutex_unlock (&table->lock);
   return entry;
 }
@@ -220,6 +230,8 @@ rthunk_thunk_table_remove (RthunkThunkTable *table,
   if (entry->state <= RTHUNK_THUNK_RUNNING)
     {
       table->unfinished--;
+      if (entry->owner != NULL)
+        g_atomic_int_add (&entry->owner->unfinished, -1);
       g_hash_table_remove (table->entries, entry->id);
     }
   else
@@ -305,6 +317,8 @@ finish_locked (RthunkThunkTable *table,
   entry->state = state;
   entry->finished_us = g_get_monotonic_time ();
   table->unfinished--;
+  if (entry->owner != NULL)
+    g_atomic_int_add (&entry->owner->unfinished, -1);
   g_clear_pointer (&entry->cache_key, g_free);
   entry->finished_link.data = entry;
   g_queue_push_tail_link (&table->finished, &entry->finished_link);

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "rthunk-budget.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-type.h"
@@ -42,6 +43,7 @@ typedef struct
   GList finished_link;           /* in the table's queue of finished thunks */
   GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
   gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
+  RthunkConnAccount *owner;      /* (nullable) the connection that submitted it */
 } RthunkThunkEntry;
 
 typedef struct _RthunkThunkTable RthunkThunkTable;
@@ -53,7 +55,8 @@ RthunkThunkEntry *rthunk_thunk_table_add       (RthunkThunkTable  *table,
                                                 RthunkNode        *expr,
                                                 GHashTable        *inputs,
                                                 RthunkType        *type,
-                                                const guint8      *proposed_id);
+                                                const guint8      *proposed_id,
+                                                RthunkConnAccount *owner);
 void              rthunk_thunk_table_remove    (RthunkThunkTable  *table,
                                                 RthunkThunkEntry  *entry);
 RthunkThunkEntry *rthunk_thunk_table_lookup    (RthunkThunkTable  *table,

@@ -27,6 +27,7 @@
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
 #include "rthunk-lang-private.h"
+#include "rthunk-long-watch.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
@@ -239,6 +240,66 @@ complete_entry (RthunkServerState *state,
   rthunk_thunk_table_finish (state->table, entry, value, error);
 }
 
+/* Gives @entry (a reference is taken) to the worker pool, or holds it
+ * back while its connection has its running quota in the pool. */
+void
+rthunk_handler_queue_thunk (RthunkServerState *state,
+                            RthunkThunkEntry  *entry)
+{
+  RthunkConnAccount *owner = entry->owner;
+  gboolean hold = FALSE;
+
+  if (owner != NULL)
+    {
+      g_mutex_lock (&owner->lock);
+      hold = !owner->closed && owner->in_pool >= rthunk_handler_running_quota (state);
+      if (hold)
+        g_queue_push_tail (&owner->held, rthunk_thunk_entry_ref (entry));
+      else
+        owner->in_pool++;
+      g_mutex_unlock (&owner->lock);
+    }
+  if (!hold)
+    g_thread_pool_push (state->pool, rthunk_thunk_entry_ref (entry), NULL);
+}
+
+/* @entry left the pool: the next thunk its connection held back, if any,
+ * takes its place. */
+static void
+left_pool (RthunkServerState *state,
+           RthunkThunkEntry  *entry)
+{
+  RthunkConnAccount *owner = entry->owner;
+  RthunkThunkEntry *next;
+
+  if (owner == NULL)
+    return;
+  g_mutex_lock (&owner->lock);
+  owner->in_pool--;
+  next = g_queue_pop_head (&owner->held);
+  if (next != NULL)
+    owner->in_pool++;
+  g_mutex_unlock (&owner->lock);
+  if (next != NULL)
+    g_thread_pool_push (state->pool, next, NULL);
+}
+
+/* The connection of @account is gone: what it held back goes to the pool
+ * (there is no connection left to be fair to). */
+void
+rthunk_handler_connection_closed (RthunkServerState *state,
+                                  RthunkConnAccount *account)
+{
+  RthunkThunkEntry *next;
+
+  g_mutex_lock (&account->lock);
+  account->closed = TRUE;
+  account->in_pool += account->held.length;
+  while ((next = g_queue_pop_head (&account->held)) != NULL)
+    g_thread_pool_push (state->pool, next, NULL);
+  g_mutex_unlock (&account->lock);
+}
+
 void
 rthunk_handler_run_thunk (gpointer data,
                           gpointer user_data)
@@ -248,18 +309,23 @@ rthunk_handler_run_thunk (gpointer data,
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = NULL;
+  RthunkLongSlot *slot;
 
   if (!rthunk_thunk_table_start (state->table, entry))
     {
       /* cancelled while queued: counted by thunkCancel */
+      left_pool (state, entry);
       rthunk_thunk_entry_unref (entry);
       return;
     }
   g_atomic_int_inc (&state->running);
   cancellable = rthunk_thunk_table_get_cancellable (state->table, entry);
+  slot = rthunk_long_watch_enter (state->long_watch);
   value = evaluate_entry (state, entry, entry->fuel, cancellable, &error);
   complete_entry (state, entry, value, error);
+  rthunk_long_watch_leave (state->long_watch, slot);
   g_atomic_int_dec_and_test (&state->running);
+  left_pool (state, entry);
   rthunk_thunk_entry_unref (entry);
 }
 

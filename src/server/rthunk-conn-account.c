@@ -1,0 +1,60 @@
+/* rthunk-conn-account.c — what one connection has made the server do
+ *
+ * Each connection's thread keeps an account, the thread's current one
+ * while it serves the connection: the thunks it submitted that are not
+ * finished (checked against --max-queued-per-client), those it gave the
+ * worker pool (at most --max-running-per-client) and those held back
+ * until one of those ends. A thunk keeps a reference to the account of
+ * the connection that submitted it, so the account outlives the
+ * connection until the last of its thunks is forgotten.
+ */
+#include "config.h"
+
+#include "rthunk-conn-account.h"
+
+static _Thread_local RthunkConnAccount *current;
+
+RthunkConnAccount *
+rthunk_conn_account_new (void)
+{
+  RthunkConnAccount *account = g_new0 (RthunkConnAccount, 1);
+
+  account->ref_count = 1;
+  g_mutex_init (&account->lock);
+  g_queue_init (&account->held);
+  return account;
+}
+
+RthunkConnAccount *
+rthunk_conn_account_ref (RthunkConnAccount *account)
+{
+  g_atomic_int_inc (&account->ref_count);
+  return account;
+}
+
+void
+rthunk_conn_account_unref (RthunkConnAccount *account)
+{
+  if (!g_atomic_int_dec_and_test (&account->ref_count))
+    return;
+  /* a held thunk holds its account: none is left when the last ref goes */
+  g_assert (account->held.length == 0);
+  g_mutex_clear (&account->lock);
+  g_free (account);
+}
+
+/* The account of the connection the calling thread serves (transfer
+ * none), or %NULL (a worker, or a server used without connections). */
+RthunkConnAccount *
+rthunk_conn_account_get_current (void)
+{
+  return current;
+}
+
+/* Makes @account (transfer none: the caller keeps it while it is
+ * current) the calling thread's; %NULL for none. */
+void
+rthunk_conn_account_set_current (RthunkConnAccount *account)
+{
+  current = account;
+}

@@ -1,0 +1,28 @@
+/* rthunk-conn-account.h — what one connection has made the server do.  Private. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _RthunkConnAccount RthunkConnAccount;
+
+struct _RthunkConnAccount
+{
+  gint ref_count;               /* atomic */
+  gint unfinished;              /* atomic: thunks it submitted that are queued or running */
+  GMutex lock;
+  guint in_pool;                /* (lock) its thunks given to the worker pool, not yet done */
+  GQueue held;                  /* (lock) its thunks waiting for its running quota */
+  gboolean closed;              /* (lock) the connection is gone: nothing is held any more */
+};
+
+RthunkConnAccount *rthunk_conn_account_new         (void);
+RthunkConnAccount *rthunk_conn_account_ref         (RthunkConnAccount *account);
+void               rthunk_conn_account_unref       (RthunkConnAccount *account);
+RthunkConnAccount *rthunk_conn_account_get_current (void);
+void               rthunk_conn_account_set_current (RthunkConnAccount *account);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkConnAccount, rthunk_conn_account_unref)
+
+G_END_DECLS
