@@ -27,6 +27,7 @@
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
+#include "rthunk-server-private.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-wire.h"
 
@@ -301,19 +302,29 @@ check_call (RthunkFrameTransport  *transport,
   return rthunk_frame_check_call (data, len, error);
 }
 
-static gpointer
-serve_connection (gpointer data)
+/* The frame transport of a connection on @fd, which it takes over. */
+RthunkFrameTransport *
+rthunk_server_transport_new (int                       fd,
+                             const RthunkServerLimits *limits)
 {
-  Connection *conn = data;
-  RthunkServer *server = conn->server;
-  g_autoptr(RthunkFrameTransport) transport = NULL;
+  RthunkFrameTransport *transport = rthunk_frame_transport_new (fd, limits->max_frame_bytes);
+
+  rthunk_frame_transport_set_frame_budget (transport, limits->io_timeout_ms);
+  /* rthunk_handler_serve_fast() reads with its own bounds checks */
+  rthunk_frame_transport_set_check_on_read (transport, TRUE);
+  return transport;
+}
+
+/* Serves the frames of one connection, in this thread, until the client
+ * hangs up or a frame is refused; leaves @transport open. */
+void
+rthunk_server_serve_transport (RthunkServerState    *state,
+                               ThriftProcessor      *processor,
+                               RthunkFrameTransport *transport)
+{
   g_autoptr(ThriftProtocol) protocol = NULL;
   g_autoptr(GByteArray) reply = NULL;
 
-  transport = rthunk_frame_transport_new (conn->fd, server->limits.max_frame_bytes);
-  rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
-  /* rthunk_handler_serve_fast() reads with its own bounds checks */
-  rthunk_frame_transport_set_check_on_read (transport, TRUE);
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
   reply = g_byte_array_new ();
   for (;;)
@@ -325,19 +336,34 @@ serve_connection (gpointer data)
         ok = FALSE;
       else if (!check_call (transport, &error))
         ok = FALSE;
-      else if (rthunk_handler_serve_fast (server->state, rthunk_frame_transport_get_input (transport), reply))
+      else if (rthunk_handler_serve_fast (state, rthunk_frame_transport_get_input (transport), reply))
         /* the same path to the socket as the generated code's reply */
         ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
              thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
              thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+      /* Thrift's processor logs a warning for a message it cannot read:
+       * what the fast path declined is validated first */
+      else if (!rthunk_frame_transport_check_input (transport, &error))
+        ok = FALSE;
       else
-        ok = thrift_processor_process (server->processor, protocol, protocol, &error);
+        ok = thrift_processor_process (processor, protocol, protocol, &error);
       if (!ok)
         {
-          log_dropped (conn->fd, error);
-          break;
+          log_dropped (rthunk_frame_transport_get_fd (transport), error);
+          return;
         }
     }
+}
+
+static gpointer
+serve_connection (gpointer data)
+{
+  Connection *conn = data;
+  RthunkServer *server = conn->server;
+  g_autoptr(RthunkFrameTransport) transport = NULL;
+
+  transport = rthunk_server_transport_new (conn->fd, &server->limits);
+  rthunk_server_serve_transport (server->state, server->processor, transport);
   g_mutex_lock (&server->lock);
   g_hash_table_remove (server->live_fds, GINT_TO_POINTER (conn->fd));
   thrift_transport_close (THRIFT_TRANSPORT (transport), NULL);

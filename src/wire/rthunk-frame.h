@@ -155,5 +155,7 @@ int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  
 GBytes               *rthunk_frame_transport_get_input   (RthunkFrameTransport  *self);
 void                  rthunk_frame_transport_set_check_on_read (RthunkFrameTransport *self,
                                                                 gboolean              check_on_read);
+gboolean              rthunk_frame_transport_check_input (RthunkFrameTransport  *self,
+                                                          GError               **error);
 
 G_END_DECLS
