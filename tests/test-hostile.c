@@ -6,7 +6,8 @@
  * connection — recv() gives end of stream or an error, not the 5 s socket
  * timeout. After every case both servers must still be running, answer a
  * normal client call correctly, and have a VmRSS no more than 4 MiB above
- * the baseline taken after a warm-up call.
+ * the baseline taken after a warm-up call. The servers run with
+ * G_DEBUG=fatal-warnings: bytes that make one log a warning kill it.
  */
 #include "config.h"
 
@@ -236,6 +237,18 @@ build_trailing_garbage (GByteArray *b)
   frame (b);
 }
 
+/* A call the fast path leaves to Thrift, with a field of an unknown type
+ * code: refused before Thrift's processor reads it (which would log a
+ * warning, fatal here). fuzz-connection found it. */
+static void
+build_bad_field_type (GByteArray *b)
+{
+  put_call_header (b, "getServerInfo");
+  put_field (b, T_VOID, 1);
+  put_u8 (b, T_STOP);
+  frame (b);
+}
+
 /* A well-formed message of a type a server never answers: 30 bytes of a
  * strict REPLY once crashed rthunkd before any token check. */
 static void
@@ -304,6 +317,7 @@ static const HostileCase hostile_cases[] = {
   { "/hostile/message/name-length-2g", build_name_length_2g, SERVER_MAIN, FALSE },
   { "/hostile/message/nested-million", build_nested_million, SERVER_MAIN, FALSE },
   { "/hostile/message/trailing-garbage", build_trailing_garbage, SERVER_MAIN, FALSE },
+  { "/hostile/message/bad-field-type", build_bad_field_type, SERVER_MAIN, FALSE },
   { "/hostile/random/raw-64k", build_random_raw, SERVER_MAIN, TRUE },
   { "/hostile/random/framed-64k", build_random_framed, SERVER_MAIN, FALSE },
   { "/hostile/message/strict-reply", build_strict_reply, SERVER_MAIN, FALSE },
@@ -545,6 +559,14 @@ main (int    argc,
     rss_slack_kb = g_ascii_strtoull (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB"), NULL, 10);
   signal (SIGPIPE, SIG_IGN);
   signal (SIGABRT, kill_tracked_on_abort);
+  /* a warning the servers log for hostile bytes kills them: every case
+   * checks that they still run */
+  {
+    g_autofree char *debug = g_strjoin (",", g_getenv ("G_DEBUG") != NULL ? g_getenv ("G_DEBUG") : "",
+                                        "fatal-warnings", NULL);
+
+    g_setenv ("G_DEBUG", debug, TRUE);
+  }
   start_target (SERVER_MAIN, "hostile", MAIN_MAX_FRAME);
   start_target (SERVER_SMALL, "hostile-small", small);
 

@@ -29,6 +29,7 @@
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
+#include "rthunk-server-private.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-tls.h"
 #include "rthunk-wire.h"
@@ -497,14 +498,74 @@ end_connection (Connection           *conn,
   g_free (conn);
 }
 
+/* The frame transport of a connection on @fd, which it takes over: the
+ * server's frame limits, and validation left to the first read (the fast
+ * path reads with its own bounds checks). */
+RthunkFrameTransport *
+rthunk_server_transport_new (int                       fd,
+                             const RthunkServerLimits *limits)
+{
+  RthunkFrameTransport *transport = rthunk_frame_transport_new (fd, limits->max_frame_bytes);
+
+  rthunk_server_transport_setup (transport, limits);
+  return transport;
+}
+
+void
+rthunk_server_transport_setup (RthunkFrameTransport     *transport,
+                               const RthunkServerLimits *limits)
+{
+  rthunk_frame_transport_set_frame_budget (transport, limits->io_timeout_ms);
+  rthunk_frame_transport_set_check_on_read (transport, TRUE);
+}
+
+/* Serves the frames of one connection, in this thread, until the client
+ * hangs up or a frame is refused; leaves @transport open. */
+void
+rthunk_server_serve_transport (RthunkServerState    *state,
+                               ThriftProcessor      *processor,
+                               RthunkFrameTransport *transport)
+{
+  g_autoptr(ThriftProtocol) protocol = NULL;
+  g_autoptr(GByteArray) reply = NULL;
+
+  rthunk_frame_transport_set_memory_budget (transport, rthunk_server_state_get_budget (state));
+  protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
+  reply = g_byte_array_new ();
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      gboolean ok;
+
+      if (!rthunk_frame_transport_receive (transport, &error))
+        ok = FALSE;
+      else if (!check_call (transport, &error))
+        ok = FALSE;
+      else if (rthunk_handler_serve_fast (state, rthunk_frame_transport_get_input (transport), reply))
+        /* the same path to the socket as the generated code's reply */
+        ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
+             thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
+             thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+      /* Thrift's processor logs a warning for a message it cannot read:
+       * what the fast path declined is validated first */
+      else if (!rthunk_frame_transport_check_input (transport, &error))
+        ok = FALSE;
+      else
+        ok = thrift_processor_process (processor, protocol, protocol, &error);
+      if (!ok)
+        {
+          log_dropped (rthunk_frame_transport_get_fd (transport), error);
+          return;
+        }
+    }
+}
+
 static gpointer
 serve_connection (gpointer data)
 {
   Connection *conn = data;
   RthunkServer *server = conn->server;
   g_autoptr(RthunkFrameTransport) transport = NULL;
-  g_autoptr(ThriftProtocol) protocol = NULL;
-  g_autoptr(GByteArray) reply = NULL;
   g_autoptr(GError) tls_error = NULL;
   g_autoptr(RthunkConnAccount) account = rthunk_conn_account_new ();
 
@@ -515,35 +576,9 @@ serve_connection (gpointer data)
       end_connection (conn, transport);
       return NULL;
     }
-  rthunk_frame_transport_set_frame_budget (transport, server->limits.io_timeout_ms);
-  rthunk_frame_transport_set_memory_budget (transport, rthunk_server_state_get_budget (server->state));
-  /* rthunk_handler_serve_fast() reads with its own bounds checks */
-  rthunk_frame_transport_set_check_on_read (transport, TRUE);
-  protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
-  reply = g_byte_array_new ();
+  rthunk_server_transport_setup (transport, &server->limits);
   rthunk_conn_account_set_current (account);
-  for (;;)
-    {
-      g_autoptr(GError) error = NULL;
-      gboolean ok;
-
-      if (!rthunk_frame_transport_receive (transport, &error))
-        ok = FALSE;
-      else if (!check_call (transport, &error))
-        ok = FALSE;
-      else if (rthunk_handler_serve_fast (server->state, rthunk_frame_transport_get_input (transport), reply))
-        /* the same path to the socket as the generated code's reply */
-        ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
-             thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
-             thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
-      else
-        ok = thrift_processor_process (server->processor, protocol, protocol, &error);
-      if (!ok)
-        {
-          log_dropped (conn->fd, error);
-          break;
-        }
-    }
+  rthunk_server_serve_transport (server->state, server->processor, transport);
   rthunk_conn_account_set_current (NULL);
   rthunk_handler_connection_closed (server->state, account);
   end_connection (conn, transport);

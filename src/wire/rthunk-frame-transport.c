@@ -238,13 +238,8 @@ rthunk_frame_transport_read (ThriftTransport  *transport,
     return 0;
   if (!ensure_input (self, error))
     return -1;
-  if (!self->input_checked && self->input != NULL)
-    {
-      if (!rthunk_frame_validate (g_bytes_get_data (self->input, NULL), g_bytes_get_size (self->input),
-                                  RTHUNK_FRAME_MAX_DEPTH, error))
-        return -1;
-      self->input_checked = TRUE;
-    }
+  if (!rthunk_frame_transport_check_input (self, error))
+    return -1;
   if (len > input_left (self))
     {
       g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TRUNCATED,
@@ -691,6 +686,36 @@ rthunk_frame_transport_set_check_on_read (RthunkFrameTransport *self,
   g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
 
   self->check_on_read = check_on_read;
+}
+
+/**
+ * rthunk_frame_transport_check_input:
+ * @self: a transport
+ * @error: return location for a #GError
+ *
+ * Validates the received message now, when rthunk_frame_transport_receive()
+ * left that to the first read (rthunk_frame_transport_set_check_on_read()):
+ * a caller about to hand the message to code that reports a failed read
+ * with a warning (Thrift's dispatch processor) refuses it first, quietly.
+ *
+ * Returns: %TRUE when the message is valid, was checked already, or there
+ *   is none; %FALSE with @error set otherwise
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_frame_transport_check_input (RthunkFrameTransport  *self,
+                                    GError               **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), FALSE);
+
+  if (self->input_checked || self->input == NULL)
+    return TRUE;
+  if (!rthunk_frame_validate (g_bytes_get_data (self->input, NULL), g_bytes_get_size (self->input),
+                              RTHUNK_FRAME_MAX_DEPTH, error))
+    return FALSE;
+  self->input_checked = TRUE;
+  return TRUE;
 }
 
 /**

@@ -175,5 +175,7 @@ void                  rthunk_frame_transport_set_memory_budget (RthunkFrameTrans
                                                                  RthunkBudget         *budget);
 void                  rthunk_frame_transport_set_check_on_read (RthunkFrameTransport *self,
                                                                 gboolean              check_on_read);
+gboolean              rthunk_frame_transport_check_input (RthunkFrameTransport  *self,
+                                                          GError               **error);
 
 G_END_DECLS

@@ -1,0 +1,26 @@
+/* rthunk-server-private.h — one connection of the server core (private,
+ * never installed)
+ *
+ * What rthunk-server.c runs on each connection it accepts, for the fuzz
+ * target that drives a whole connection (tests/fuzz/fuzz-connection.c):
+ * the frame transport with the server's limits, and the loop that serves
+ * it until the connection ends.
+ */
+#pragma once
+
+#include "rthunk-frame.h"
+#include "rthunk-handler.h"
+#include "rthunk-server.h"
+#include "rthunk-wire.h"
+
+G_BEGIN_DECLS
+
+RthunkFrameTransport *rthunk_server_transport_new   (int                        fd,
+                                                     const RthunkServerLimits  *limits) G_GNUC_WARN_UNUSED_RESULT;
+void                  rthunk_server_transport_setup (RthunkFrameTransport      *transport,
+                                                     const RthunkServerLimits  *limits);
+void                  rthunk_server_serve_transport (RthunkServerState         *state,
+                                                     ThriftProcessor           *processor,
+                                                     RthunkFrameTransport      *transport);
+
+G_END_DECLS
