@@ -359,6 +359,12 @@ main (int    argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
+  /* In the sanitizer build, LeakSanitizer's tracer crashed at exit in a
+   * server that had loaded GnuTLS ("Tracer caught signal 11 … LeakSanitizer
+   * has encountered a fatal error"): a fault of the tracer, not a leak.
+   * The TLS servers run without the leak check; every other test keeps it. */
+  if (g_getenv ("RTHUNK_ASAN_RUNTIME") != NULL)
+    g_setenv ("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", TRUE);
   cert_dir = g_dir_make_tmp ("rthunk-tls-XXXXXX", &error);
   g_assert_no_error (error);
   make_certs ();
