@@ -359,6 +359,49 @@ test_limit (gconstpointer data)
   assert_error_at (error, 1, tc->col, tc->fragment);
 }
 
+/* The C stack an evaluation may use is what its thread has: on a thread
+ * with a small stack (512 KiB) and a --max-depth far beyond it, deep
+ * recursion is an error, not a stack overflow (the budget was once a fixed
+ * 6 MiB whatever the thread's stack). */
+typedef struct
+{
+  char *result;
+  GError *error;
+} DeepRun;
+
+static gpointer
+run_deep (gpointer data)
+{
+  DeepRun *run = data;
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkValue) value = NULL;
+
+  rthunk_evaluator_set_limits (session->evaluator, G_MAXINT64, 10000000, 0);
+  value = session_run (session, "(defn down [n] (if (= n 0) 0 (+ 1 (down (- n 1))))) (down 5000000)",
+                       &run->error);
+  if (value != NULL)
+    run->result = rthunk_value_to_string (value);
+  return NULL;
+}
+
+static void
+test_small_thread_stack (void)
+{
+  DeepRun run = { NULL, NULL };
+  pthread_attr_t attr;
+  pthread_t thread;
+
+  g_assert_cmpint (pthread_attr_init (&attr), ==, 0);
+  g_assert_cmpint (pthread_attr_setstacksize (&attr, 512 * 1024), ==, 0);
+  g_assert_cmpint (pthread_create (&thread, &attr, run_deep, &run), ==, 0);
+  g_assert_cmpint (pthread_join (thread, NULL), ==, 0);
+  pthread_attr_destroy (&attr);
+  g_assert_null (run.result);
+  g_assert_error (run.error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED);
+  g_assert_nonnull (strstr (run.error->message, "nests too deeply"));
+  g_clear_error (&run.error);
+}
+
 /* Fuel is per evaluation; an evaluator that ran out goes on working. */
 static void
 test_fuel_per_eval (void)
@@ -671,6 +714,7 @@ main (int    argc,
   for (i = 0; i < G_N_ELEMENTS (remote_cases); i++)
     g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
+  g_test_add_func ("/eval/limits/small-thread-stack", test_small_thread_stack);
 
   return g_test_run ();
 }

@@ -16,7 +16,6 @@
 G_BEGIN_DECLS
 
 #define CHECK_EVERY 1024
-#define STACK_BUDGET (6u * 1024u * 1024u)   /* bytes of C stack one evaluation may use */
 
 /* ---- unboxed values ------------------------------------------------------ */
 
@@ -297,6 +296,7 @@ struct _State
   guint ticks;                  /* steps before the next check */
   guint depth;
   const char *stack_base;
+  gsize stack_budget;           /* bytes of C stack it may use from there */
   guint64 bytes_used;
   guint64 budget_held;          /* charged to ev->budget, released at the end */
   GError *error;

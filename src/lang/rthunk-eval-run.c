@@ -818,7 +818,7 @@ check_depth (State      *state,
   if (state->depth >= state->ev->max_depth)
     return rthunk_eval_fail (state, call, RTHUNK_ERROR_LIMIT_EXCEEDED,
                              _("calls nest deeper than %u levels"), state->ev->max_depth);
-  if ((gsize) (state->stack_base > &here ? state->stack_base - &here : &here - state->stack_base) > STACK_BUDGET)
+  if ((gsize) (state->stack_base > &here ? state->stack_base - &here : &here - state->stack_base) > state->stack_budget)
     return rthunk_eval_fail (state, call, RTHUNK_ERROR_LIMIT_EXCEEDED, _("evaluation nests too deeply"));
   return TRUE;
 }

@@ -32,6 +32,8 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+
 #include <glib/gi18n-lib.h>
 
 #include <string.h>
@@ -424,6 +426,41 @@ rthunk_evaluator_lookup (RthunkEvaluator *evaluator,
   return g_hash_table_lookup (evaluator->globals, name);
 }
 
+/* The C stack an evaluation may use: what is left of this thread's stack
+ * below the evaluation's base, less a margin for the native functions it
+ * calls and for what the thread does around it, so that no --max-depth
+ * and no thread stack size (a program's own threads, ulimit -s) can make
+ * it overflow. Read once per thread: pthread_getattr_np() reads
+ * /proc/self/maps for the main thread. */
+#define STACK_MARGIN (256u * 1024u)
+#define STACK_FALLBACK (2u * 1024u * 1024u)
+
+static gsize
+stack_budget (const char *base)
+{
+  static __thread const char *low;   /* the lowest address of this thread's stack */
+  static __thread gboolean known;
+  pthread_attr_t attr;
+  void *addr;
+  size_t size;
+  gsize left;
+
+  if (!known)
+    {
+      known = TRUE;
+      if (pthread_getattr_np (pthread_self (), &attr) == 0)
+        {
+          if (pthread_attr_getstack (&attr, &addr, &size) == 0)
+            low = addr;
+          pthread_attr_destroy (&attr);
+        }
+    }
+  if (low == NULL || base <= low)
+    return STACK_FALLBACK;
+  left = (gsize) (base - low);
+  return left > 2 * STACK_MARGIN ? left - STACK_MARGIN : left / 2;
+}
+
 static void
 state_init (State           *state,
             RthunkEvaluator *evaluator,
@@ -434,6 +471,7 @@ state_init (State           *state,
   state->fuel_left = evaluator->fuel;
   state->ticks = 0;
   state->stack_base = stack_base;
+  state->stack_budget = stack_budget (stack_base);
 }
 
 /**
