@@ -445,6 +445,7 @@ test_type (gconstpointer data)
 
 #define NO_KIND G_MININT32   /* a node without its required kind */
 #define DUP     (-100)       /* children again, in a second field */
+#define INT_WITHOUT_VALUE 1001 /* an AST int node whose intValue is missing */
 
 /* One node: a kind, a text (AST and value nodes; "" stands for one NUL
  * byte), children. */
@@ -467,7 +468,23 @@ put_spec_node (GByteArray *out,
   if (spec->kind != NO_KIND)
     {
       rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
-      rthunk_codec_put_i32 (out, spec->kind);
+      rthunk_codec_put_i32 (out, spec->kind == INT_WITHOUT_VALUE ? 1 : spec->kind);
+    }
+  /* an AST literal carries its value: 0, 0.0 or false */
+  if (tree == CODEC_TREE_AST && spec->kind == 1)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_I64, 2);
+      rthunk_codec_put_i64 (out, 0);
+    }
+  else if (tree == CODEC_TREE_AST && spec->kind == 2)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_DOUBLE, 3);
+      rthunk_codec_put_double (out, 0.0);
+    }
+  else if (tree == CODEC_TREE_AST && spec->kind == 4)
+    {
+      rthunk_codec_put_field (out, RTHUNK_CODEC_BOOL, 4);
+      rthunk_codec_put_u8 (out, 0);
     }
   if (spec->text != NULL)
     {
@@ -560,6 +577,8 @@ static const SpecCase spec_cases[] = {
     "invalid AST: node 0: the node is not part of the tree" },
   { "/codec/hostile/ast/atom-with-children", A, { { 6, "f" }, { 1, NULL, 1, { 0 } } }, 2, 10, CODEC_AGREED_ERROR, INVALID,
     "invalid AST: node 1: only a list or a vector has children" },
+  { "/codec/hostile/ast/int-without-value", A, { { INT_WITHOUT_VALUE } }, 1, 10, CODEC_AGREED_ERROR, INVALID,
+    "invalid AST: node 0: the literal has no value" },
   { "/codec/hostile/ast/kind-zero", A, { { 0 } }, 1, 10, CODEC_AGREED_ERROR, INVALID, "invalid AST: node 0: unknown node kind" },
   /* rthunk_wire_read_ast() looks at the children before the kind */
   { "/codec/hostile/ast/unknown-kind-with-child", A, { { 1 }, { 99, NULL, 1, { 0 } } }, 2, 10, CODEC_AGREED_ERROR, INVALID,
@@ -803,13 +822,15 @@ test_field (gconstpointer data)
   g_assert_cmpint (codec_check (A, bytes->data, bytes->len, 10, NULL), ==, tc->outcome);
 }
 
-/* Node fields of the wrong type are skipped: an int without its value is 0. */
+/* Node fields of the wrong type are skipped: an int whose intValue came
+ * as a string has no value, and both readers refuse it (it was once taken
+ * as 0). */
 static void
 test_field_wrong_type (void)
 {
   GByteArray *out = g_byte_array_new ();
   g_autoptr(GByteArray) bytes = out;
-  g_autoptr(RthunkNode) node = NULL;
+  g_autoptr(GError) error = NULL;
 
   rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
   rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 1);
@@ -821,11 +842,9 @@ test_field_wrong_type (void)
   rthunk_codec_put_i64 (out, 5);
   rthunk_codec_put_stop (out);
   rthunk_codec_put_stop (out);
-  g_assert_cmpint (codec_check (A, bytes->data, bytes->len, 10, NULL), ==, CODEC_AGREED_TREE);
-  node = codec_read (A, bytes->data, bytes->len, 10, NULL, NULL);
-  g_assert_cmpint (rthunk_node_get_int (node), ==, 0);
-  g_assert_cmpuint (rthunk_node_get_line (node), ==, 0);
-  g_assert_cmpstr (rthunk_node_get_source (node), ==, "<remote>");
+  g_assert_cmpint (codec_check (A, bytes->data, bytes->len, 10, &error), ==, CODEC_AGREED_ERROR);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
+  g_assert_nonnull (strstr (error->message, "the literal has no value"));
 }
 
 /* A count of nodes the bytes cannot hold. */

@@ -240,6 +240,10 @@ ast_add (RthunkWireAst      *ast,
       node->text = g_strdup ("x");
       node->__isset_text = TRUE;
     }
+  /* a literal carries its value */
+  node->__isset_intValue = kind == RTHUNK_WIRE_NODE_KIND_INT;
+  node->__isset_floatValue = kind == RTHUNK_WIRE_NODE_KIND_FLOAT;
+  node->__isset_boolValue = kind == RTHUNK_WIRE_NODE_KIND_BOOL;
   node->line = node->col = 1;
   g_ptr_array_add (ast->nodes, node);
   return node;
@@ -345,6 +349,17 @@ static void build_ast_bad_utf8_string (RthunkWireAst *ast)
   node->text = g_strdup ("\xc0\xaf");
 }
 
+/* an int literal whose intValue is not there: once taken as 0 */
+static void
+build_ast_int_without_value (RthunkWireAst *ast)
+{
+  RthunkWireAstNode *node;
+
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  node = g_ptr_array_index (ast->nodes, 0);
+  node->__isset_intValue = FALSE;
+}
+
 static void build_ast_missing_text (RthunkWireAst *ast)
 {
   RthunkWireAstNode *node = ast_add (ast, RTHUNK_WIRE_NODE_KIND_KEYWORD, 0);
@@ -408,6 +423,7 @@ static const HostileAstCase hostile_ast_cases[] = {
   { "/wire/ast/hostile/kind-unknown", build_ast_kind_unknown, 10, RTHUNK_ERROR_INVALID_REQUEST, NULL },
   { "/wire/ast/hostile/symbol-not-utf8", build_ast_bad_utf8, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
   { "/wire/ast/hostile/string-overlong-utf8", build_ast_bad_utf8_string, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/ast/hostile/int-without-value", build_ast_int_without_value, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 0: the literal has no value" },
   { "/wire/ast/hostile/text-missing", build_ast_missing_text, 10, RTHUNK_ERROR_INVALID_REQUEST, "text is missing" },
   { "/wire/ast/hostile/too-many-nodes", build_ast_too_many, 10, RTHUNK_ERROR_LIMIT_EXCEEDED, "more than the limit of 10" },
   { "/wire/ast/hostile/one-too-deep", build_ast_over_depth_limit, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },

@@ -348,6 +348,9 @@ typedef struct
   gint64 i;
   double f;
   gboolean b;
+  gboolean has_i;
+  gboolean has_f;
+  gboolean has_b;
   const guint8 *text;
   guint32 text_len;
   gboolean has_text;
@@ -499,13 +502,13 @@ get_ast_node_fields (RthunkCodecIn *in,
           ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
           break;
         case 2 * 16 + RTHUNK_CODEC_I64:
-          ok = rthunk_codec_get_i64 (in, &f->i);
+          ok = f->has_i = rthunk_codec_get_i64 (in, &f->i);
           break;
         case 3 * 16 + RTHUNK_CODEC_DOUBLE:
-          ok = rthunk_codec_get_double (in, &f->f);
+          ok = f->has_f = rthunk_codec_get_double (in, &f->f);
           break;
         case 4 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_u8 (in, &b);
+          ok = f->has_b = rthunk_codec_get_u8 (in, &b);
           f->b = b != 0;
           break;
         case 5 * 16 + RTHUNK_CODEC_STRING:
@@ -549,6 +552,7 @@ build_ast_node (const NodeFields *f,
   AstExtra *extra = user_data;
   RthunkWireNodeFields fields = {
     .kind = f->kind, .i = f->i, .f = f->f, .b = f->b,
+    .has_i = f->has_i, .has_f = f->has_f, .has_b = f->has_b,
     .text = !f->has_text ? NULL : f->text != NULL ? (const char *) f->text : "",
     .text_len = f->text_len,
   };

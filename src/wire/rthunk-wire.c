@@ -255,11 +255,14 @@ rthunk_wire_build_ast_node (const RthunkWireNodeFields  *fields,
   switch (kind)
     {
     case RTHUNK_NODE_INT:
-      return rthunk_node_new_int (fields->i);
     case RTHUNK_NODE_FLOAT:
-      return rthunk_node_new_float (fields->f);
     case RTHUNK_NODE_BOOL:
-      return rthunk_node_new_bool (fields->b);
+      /* a literal without its value is refused, never taken as 0 */
+      if (!(kind == RTHUNK_NODE_INT ? fields->has_i : kind == RTHUNK_NODE_FLOAT ? fields->has_f : fields->has_b))
+        return rthunk_wire_invalid (error, _("AST"), index, _("the literal has no value")), NULL;
+      return kind == RTHUNK_NODE_INT ? rthunk_node_new_int (fields->i)
+             : kind == RTHUNK_NODE_FLOAT ? rthunk_node_new_float (fields->f)
+             : rthunk_node_new_bool (fields->b);
     case RTHUNK_NODE_NIL:
       return rthunk_node_new_nil ();
     case RTHUNK_NODE_STR:
@@ -327,6 +330,9 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
       fields.i = wire->intValue;
       fields.f = wire->floatValue;
       fields.b = wire->boolValue;
+      fields.has_i = wire->__isset_intValue;
+      fields.has_f = wire->__isset_floatValue;
+      fields.has_b = wire->__isset_boolValue;
       fields.text = wire->text;
       fields.text_len = -1;
       if ((built[k] = rthunk_wire_build_ast_node (&fields, wire->children, built, k, error)) == NULL)

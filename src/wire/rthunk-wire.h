@@ -67,6 +67,9 @@ typedef struct
   gint64 i;
   double f;
   gboolean b;
+  gboolean has_i;               /* the scalar fields that were there */
+  gboolean has_f;
+  gboolean has_b;
   const char *text;
   gssize text_len;
 } RthunkWireNodeFields;
