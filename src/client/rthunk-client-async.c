@@ -11,6 +11,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-client-private.h"
 #include "rthunk-client.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-value.h"
@@ -99,18 +100,11 @@ copy_array (GPtrArray      *array,
   return copy;
 }
 
-/* Copies of a call's inputs (name → RthunkValue) and definitions
- * (name → RthunkNode). */
+/* A copy of a call's inputs (name → RthunkValue). */
 static GHashTable *
 copy_inputs (GHashTable *inputs)
 {
   return copy_table (inputs, (GBoxedCopyFunc) rthunk_value_ref, (GDestroyNotify) rthunk_value_unref);
-}
-
-static GHashTable *
-copy_definitions (GHashTable *definitions)
-{
-  return copy_table (definitions, (GBoxedCopyFunc) rthunk_node_ref, (GDestroyNotify) rthunk_node_unref);
 }
 
 static void
@@ -316,7 +310,7 @@ rthunk_client_submit_async (RthunkClient        *client,
   job = job_new (run_submit, (GDestroyNotify) rthunk_value_unref);
   job->expr = rthunk_node_ref (expr);
   job->inputs = copy_inputs (inputs);
-  job->definitions = copy_definitions (definitions);
+  job->definitions = rthunk_definitions_copy (definitions);
   job_start (client, job, rthunk_client_submit_async, cancellable, callback, user_data);
 }
 
@@ -712,7 +706,7 @@ rthunk_client_put_definitions_async (RthunkClient        *client,
   g_return_if_fail (definitions != NULL);
 
   job = job_new (run_put_definitions, NULL);
-  job->definitions = copy_definitions (definitions);
+  job->definitions = rthunk_definitions_copy (definitions);
   job_start (client, job, rthunk_client_put_definitions_async, cancellable, callback, user_data);
 }
 
