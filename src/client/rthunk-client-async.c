@@ -11,6 +11,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-client-private.h"
 #include "rthunk-client.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-value.h"
@@ -86,14 +87,24 @@ copy_table (GHashTable     *table,
   return copy;
 }
 
+/* A copy of @array holding a reference to each of its items. */
 static GPtrArray *
-copy_ids (GPtrArray *ids)
+copy_array (GPtrArray      *array,
+            GBoxedCopyFunc  ref,
+            GDestroyNotify  unref)
 {
-  GPtrArray *copy = g_ptr_array_new_full (ids->len, (GDestroyNotify) g_bytes_unref);
+  GPtrArray *copy = g_ptr_array_new_full (array->len, unref);
 
-  for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (copy, g_bytes_ref (g_ptr_array_index (ids, k)));
+  for (guint k = 0; k < array->len; k++)
+    g_ptr_array_add (copy, ref (g_ptr_array_index (array, k)));
   return copy;
+}
+
+/* A copy of a call's inputs (name → RthunkValue). */
+static GHashTable *
+copy_inputs (GHashTable *inputs)
+{
+  return copy_table (inputs, (GBoxedCopyFunc) rthunk_value_ref, (GDestroyNotify) rthunk_value_unref);
 }
 
 static void
@@ -298,9 +309,8 @@ rthunk_client_submit_async (RthunkClient        *client,
 
   job = job_new (run_submit, (GDestroyNotify) rthunk_value_unref);
   job->expr = rthunk_node_ref (expr);
-  job->inputs = copy_table (inputs, (GBoxedCopyFunc) rthunk_value_ref, (GDestroyNotify) rthunk_value_unref);
-  job->definitions = copy_table (definitions, (GBoxedCopyFunc) rthunk_node_ref,
-                                 (GDestroyNotify) rthunk_node_unref);
+  job->inputs = copy_inputs (inputs);
+  job->definitions = rthunk_definitions_copy (definitions);
   job_start (client, job, rthunk_client_submit_async, cancellable, callback, user_data);
 }
 
@@ -367,7 +377,7 @@ rthunk_client_await_many_async (RthunkClient        *client,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   job = job_new (run_await, (GDestroyNotify) g_ptr_array_unref);
-  job->ids = copy_ids (ids);
+  job->ids = copy_array (ids, (GBoxedCopyFunc) g_bytes_ref, (GDestroyNotify) g_bytes_unref);
   job->timeout_ms = timeout_ms;
   job_start (client, job, rthunk_client_await_many_async, cancellable, callback, user_data);
 }
@@ -696,8 +706,7 @@ rthunk_client_put_definitions_async (RthunkClient        *client,
   g_return_if_fail (definitions != NULL);
 
   job = job_new (run_put_definitions, NULL);
-  job->definitions = copy_table (definitions, (GBoxedCopyFunc) rthunk_node_ref,
-                                 (GDestroyNotify) rthunk_node_unref);
+  job->definitions = rthunk_definitions_copy (definitions);
   job_start (client, job, rthunk_client_put_definitions_async, cancellable, callback, user_data);
 }
 
@@ -763,10 +772,8 @@ rthunk_client_submit_batch_async (RthunkClient        *client,
   g_return_if_fail (exprs != NULL && exprs->len <= 4096);
 
   job = job_new (run_submit_batch, (GDestroyNotify) g_ptr_array_unref);
-  job->exprs = g_ptr_array_new_full (exprs->len, (GDestroyNotify) rthunk_node_unref);
-  for (guint k = 0; k < exprs->len; k++)
-    g_ptr_array_add (job->exprs, rthunk_node_ref (g_ptr_array_index (exprs, k)));
-  job->inputs = copy_table (inputs, (GBoxedCopyFunc) rthunk_value_ref, (GDestroyNotify) rthunk_value_unref);
+  job->exprs = copy_array (exprs, (GBoxedCopyFunc) rthunk_node_ref, (GDestroyNotify) rthunk_node_unref);
+  job->inputs = copy_inputs (inputs);
   job_start (client, job, rthunk_client_submit_batch_async, cancellable, callback, user_data);
 }
 

@@ -48,6 +48,22 @@ value_alloc (RthunkValueKind kind)
   return value;
 }
 
+/* A new value of @kind that stands for @data (a function or a pending
+ * value's handle), printed as @name; @destroy frees @data. */
+static RthunkValue *
+value_new_handle (RthunkValueKind  kind,
+                  const char      *name,
+                  gpointer         data,
+                  GDestroyNotify   destroy)
+{
+  RthunkValue *value = value_alloc (kind);
+
+  value->u.handle.name = g_strdup (name);
+  value->u.handle.data = data;
+  value->u.handle.destroy = destroy;
+  return value;
+}
+
 /**
  * rthunk_value_new_nil:
  *
@@ -248,12 +264,7 @@ rthunk_value_new_func (const char     *name,
                        gpointer        data,
                        GDestroyNotify  destroy)
 {
-  RthunkValue *value = value_alloc (RTHUNK_VALUE_FUNC);
-
-  value->u.handle.name = g_strdup (name != NULL ? name : "fn");
-  value->u.handle.data = data;
-  value->u.handle.destroy = destroy;
-  return value;
+  return value_new_handle (RTHUNK_VALUE_FUNC, name != NULL ? name : "fn", data, destroy);
 }
 
 /**
@@ -277,11 +288,8 @@ rthunk_value_new_pending (const char         *label,
 
   g_return_val_if_fail (force != NULL, NULL);
 
-  value = value_alloc (RTHUNK_VALUE_PENDING);
-  value->u.handle.name = g_strdup (label != NULL ? label : "?");
-  value->u.handle.data = handle;
+  value = value_new_handle (RTHUNK_VALUE_PENDING, label != NULL ? label : "?", handle, destroy);
   value->u.handle.force = force;
-  value->u.handle.destroy = destroy;
   value->u.handle.reference = FALSE;
   return value;
 }

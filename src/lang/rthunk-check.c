@@ -444,6 +444,61 @@ infer_generalized (Ctx        *ctx,
   return rthunk_type_generalize (type, ctx->level);
 }
 
+/* The bindings vector of a let or loop @form, with its length in @n, or
+ * NULL with @error set (to @message when it is not a vector of pairs). */
+static RthunkNode *
+get_bindings (RthunkNode  *form,
+              const char  *message,
+              guint       *n,
+              GError     **error)
+{
+  RthunkNode *bindings;
+
+  if (!check_arity (form, 2, G_MAXUINT, error))
+    return NULL;
+  bindings = rthunk_node_get_item (form, 1);
+  *n = rthunk_node_get_n_items (bindings);
+  if (rthunk_node_get_kind (bindings) != RTHUNK_NODE_VECTOR || *n % 2 != 0)
+    {
+      rthunk_set_node_error (error, bindings, RTHUNK_ERROR_SYNTAX, "%s", message);
+      return NULL;
+    }
+  return bindings;
+}
+
+/* Infers the value of each of the @n items of name–value pairs in
+ * @bindings and pushes its name onto *@scope. A let generalizes each type;
+ * a loop (@types not NULL) does not, and keeps them in @types for recur. */
+static gboolean
+bind_pairs (Ctx         *ctx,
+            RthunkNode  *bindings,
+            guint        n,
+            const char  *what,
+            GPtrArray   *types,
+            Scope      **scope,
+            GError     **error)
+{
+  for (guint k = 0; k < n; k += 2)
+    {
+      RthunkNode *name = rthunk_node_get_item (bindings, k);
+      RthunkNode *value = rthunk_node_get_item (bindings, k + 1);
+      g_autoptr(RthunkType) bound = NULL;
+
+      if (!require_symbol (name, what, error))
+        return FALSE;
+      if (types != NULL)
+        bound = infer (ctx, value, *scope, FALSE, error);
+      else
+        bound = infer_generalized (ctx, value, *scope, error);
+      if (bound == NULL)
+        return FALSE;
+      *scope = scope_push (*scope, rthunk_node_get_text (name), bound, ctx);
+      if (types != NULL)
+        g_ptr_array_add (types, g_steal_pointer (&bound));
+    }
+  return TRUE;
+}
+
 static RthunkType *
 form_let (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
@@ -452,26 +507,11 @@ form_let (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **erro
   RthunkType *type = NULL;
   guint n;
 
-  if (!check_arity (form, 2, G_MAXUINT, error))
+  bindings = get_bindings (form, _("let needs a vector of name–value pairs"), &n, error);
+  if (bindings == NULL)
     return NULL;
-  bindings = rthunk_node_get_item (form, 1);
-  n = rthunk_node_get_n_items (bindings);
-  if (rthunk_node_get_kind (bindings) != RTHUNK_NODE_VECTOR || n % 2 != 0)
-    {
-      rthunk_set_node_error (error, bindings, RTHUNK_ERROR_SYNTAX,
-                             _("let needs a vector of name–value pairs"));
-      return NULL;
-    }
-  for (guint k = 0; k < n; k += 2)
-    {
-      RthunkNode *name = rthunk_node_get_item (bindings, k);
-      g_autoptr(RthunkType) bound = NULL;
-
-      if (!require_symbol (name, _("a let binding"), error) ||
-          (bound = infer_generalized (ctx, rthunk_node_get_item (bindings, k + 1), inner, error)) == NULL)
-        goto out;
-      inner = scope_push (inner, rthunk_node_get_text (name), bound, ctx);
-    }
+  if (!bind_pairs (ctx, bindings, n, _("a let binding"), NULL, &inner, error))
+    goto out;
   ctx->nesting++;
   type = infer_body (ctx, form, 2, inner, tail, error);
   ctx->nesting--;
@@ -614,27 +654,11 @@ form_loop (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **err
   RthunkType *type = NULL;
   guint n;
 
-  if (!check_arity (form, 2, G_MAXUINT, error))
+  bindings = get_bindings (form, _("loop needs a vector of name–value pairs"), &n, error);
+  if (bindings == NULL)
     return NULL;
-  bindings = rthunk_node_get_item (form, 1);
-  n = rthunk_node_get_n_items (bindings);
-  if (rthunk_node_get_kind (bindings) != RTHUNK_NODE_VECTOR || n % 2 != 0)
-    {
-      rthunk_set_node_error (error, bindings, RTHUNK_ERROR_SYNTAX,
-                             _("loop needs a vector of name–value pairs"));
-      return NULL;
-    }
-  for (guint k = 0; k < n; k += 2)
-    {
-      RthunkNode *name = rthunk_node_get_item (bindings, k);
-      RthunkType *bound;
-
-      if (!require_symbol (name, _("a loop variable"), error) ||
-          (bound = infer (ctx, rthunk_node_get_item (bindings, k + 1), inner, FALSE, error)) == NULL)
-        goto out;
-      g_ptr_array_add (types, bound);
-      inner = scope_push (inner, rthunk_node_get_text (name), bound, ctx);
-    }
+  if (!bind_pairs (ctx, bindings, n, _("a loop variable"), types, &inner, error))
+    goto out;
   ctx->loop_types = types;
   ctx->nesting++;
   type = infer_body (ctx, form, 2, inner, TRUE, error);

@@ -432,24 +432,20 @@ walk_fn (Walker      *w,
   return walk_lambda (w, form, 1, error);
 }
 
+/* let and loop: a vector of name–value pairs, then a body. */
 static gboolean
-walk_let (Walker      *w,
-          RthunkNode  *form,
-          GError     **error)
+walk_let_or_loop (Walker      *w,
+                  RthunkNode  *form,
+                  GError     **error)
 {
-  if (rthunk_node_get_n_items (form) < 2 || !is_binding_vector (rthunk_node_get_item (form, 1)))
-    return malformed (w, form, _("let needs a vector of name–value pairs"), error);
-  return walk_bindings (w, TAG_LET, form, error);
-}
+  gboolean loop = rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "loop");
 
-static gboolean
-walk_loop (Walker      *w,
-           RthunkNode  *form,
-           GError     **error)
-{
   if (rthunk_node_get_n_items (form) < 2 || !is_binding_vector (rthunk_node_get_item (form, 1)))
-    return malformed (w, form, _("loop needs a vector of name–value pairs"), error);
-  return walk_bindings (w, TAG_LOOP, form, error);
+    return malformed (w, form,
+                      loop ? _("loop needs a vector of name–value pairs")
+                           : _("let needs a vector of name–value pairs"),
+                      error);
+  return walk_bindings (w, loop ? TAG_LOOP : TAG_LET, form, error);
 }
 
 static gboolean
@@ -472,8 +468,8 @@ static const struct
   WalkFunc walk;
 } special_forms[] = {
   { "fn", walk_fn },
-  { "let", walk_let },
-  { "loop", walk_loop },
+  { "let", walk_let_or_loop },
+  { "loop", walk_let_or_loop },
   { "def", walk_nested_definition },
   { "defn", walk_nested_definition },
   { "if", walk_special_call },

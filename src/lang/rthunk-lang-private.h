@@ -79,4 +79,8 @@ rthunk_remote_option_is_flag (const char *keyword)
   return g_strcmp0 (keyword, "ref") == 0;
 }
 
+/* A copy of a table of definitions (name → RthunkNode), holding its own
+ * references, or NULL for NULL. */
+GHashTable *rthunk_definitions_copy (GHashTable *definitions);
+
 G_END_DECLS

@@ -709,3 +709,19 @@ rthunk_node_measure (RthunkNode *node)
     }
   return size;
 }
+
+GHashTable *
+rthunk_definitions_copy (GHashTable *definitions)
+{
+  GHashTable *copy;
+  GHashTableIter iter;
+  gpointer name, form;
+
+  if (definitions == NULL)
+    return NULL;
+  copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_node_unref);
+  g_hash_table_iter_init (&iter, definitions);
+  while (g_hash_table_iter_next (&iter, &name, &form))
+    g_hash_table_insert (copy, g_strdup (name), rthunk_node_ref (form));
+  return copy;
+}

@@ -125,20 +125,6 @@ pick_server (RthunkSession  *self,
   return NULL;
 }
 
-static GHashTable *
-copy_definitions (GHashTable *definitions)
-{
-  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                            (GDestroyNotify) rthunk_node_unref);
-  GHashTableIter iter;
-  gpointer name, form;
-
-  g_hash_table_iter_init (&iter, definitions);
-  while (g_hash_table_iter_next (&iter, &name, &form))
-    g_hash_table_insert (copy, g_strdup (name), rthunk_node_ref (form));
-  return copy;
-}
-
 /* A value as the client or cluster should see it: the pending value of a
  * thunk still running becomes its origin again (the client's or cluster's
  * pending value it stands for, see rthunk_thunk_take_origin()). */
@@ -446,7 +432,7 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
                g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
   if (!by_cluster && (server = pick_server (self, options, error)) == NULL)
     return NULL;
-  definitions = copy_definitions (rthunk_evaluator_get_definitions (evaluator));
+  definitions = rthunk_definitions_copy (rthunk_evaluator_get_definitions (evaluator));
   was_locked = ev != NULL && ev->locked;
   if (was_locked)
     rthunk_session_evaluator_leave (self, ev);
