@@ -37,6 +37,8 @@
 #define REPL_EVAL_BUDGET_MS 200     /* longer local evaluations go on in the background */
 #define HISTORY_LINES 1000
 #define MAX_PRINTED 2000            /* characters of a value the REPL prints */
+#define LONG_LIST_ITEMS 1000        /* a list longer prints its head and its length */
+#define LONG_LIST_HEAD 10           /* the items of that head */
 
 #define C_RESET  "\033[0m"
 #define C_DIM    "\033[2m"
@@ -141,8 +143,15 @@ shown (const char *text)
 static char *
 value_text (RthunkValue *value)
 {
-  g_autofree char *printed = rthunk_value_to_string (value);
-  g_autofree char *text = shown (printed);
+  gboolean long_list = rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST &&
+                       rthunk_value_get_length (value) > LONG_LIST_ITEMS;
+  GString *abridged = g_string_new (NULL);
+  g_autofree char *printed = NULL;
+  g_autofree char *text = NULL;
+
+  rthunk_value_print_abridged (value, long_list ? LONG_LIST_HEAD : G_MAXSIZE, abridged);
+  printed = g_string_free (abridged, FALSE);
+  text = shown (printed);
 
   if (g_utf8_strlen (text, -1) <= MAX_PRINTED)
     return g_steal_pointer (&text);

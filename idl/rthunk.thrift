@@ -48,6 +48,8 @@ enum ErrorCode {
   LIMIT_EXCEEDED = 17,
   INDEX_OUT_OF_RANGE = 18,
   EMPTY_LIST = 19,
+  VALUE_TOO_LARGE = 20,   /* a finished value that does not fit in one frame:
+                             the thunk is DONE; fetch it with thunkGetChunk */
 }
 
 /* The AST is well formed but does not type-check against the catalog. */
@@ -294,6 +296,17 @@ struct VarCont {
   6: optional i64 elapsedUs,
 }
 
+/* A slice of a finished list value too large for one frame: items
+ * [offset, offset + n) of it, and the length of the whole list.  A slice
+ * of ints comes as ints (8 bytes an item); any other as a list Value of n
+ * items.  Exactly one of the two is set. */
+struct ValueChunk {
+  1: i64 total,
+  2: i64 offset,
+  3: optional Value items,
+  4: optional list<i64> ints,
+}
+
 /* ---- server description ----------------------------------------------- */
 
 struct Limits {
@@ -369,6 +382,14 @@ service RemoteExecutionService {
    * (all the finished ones), or at the timeout (then the list is empty). */
   list<VarCont> thunkAwait(1: list<RemoteThunk> thunks, 2: i32 timeoutMs,
                            3: Auth auth)
+    throws (1: InvalidRequest invalid, 2: NotAuthorized denied),
+
+  /* A slice of a finished thunk's list value, for a value the other calls
+   * reported as VALUE_TOO_LARGE: at most maxItems items from offset (fewer
+   * when they would not fit in a frame; none past the end).  A value that
+   * is not a list, or a thunk not DONE, is an InvalidRequest. */
+  ValueChunk thunkGetChunk(1: RemoteThunk thunk, 2: i64 offset, 3: i32 maxItems,
+                           4: Auth auth)
     throws (1: InvalidRequest invalid, 2: NotAuthorized denied),
 
   /* Cancels a pending or running thunk; true if it was still unfinished. */

@@ -369,8 +369,8 @@ test_value_too_large (void)
         enough = budget;
     }
   g_assert_true (rthunk_codec_put_value (out, value, enough, NULL));
-  assert_put_value_refused (value, enough - 1, RTHUNK_ERROR_LIMIT_EXCEEDED);
-  assert_put_value_refused (value, 0, RTHUNK_ERROR_LIMIT_EXCEEDED);
+  assert_put_value_refused (value, enough - 1, RTHUNK_ERROR_VALUE_TOO_LARGE);
+  assert_put_value_refused (value, 0, RTHUNK_ERROR_VALUE_TOO_LARGE);
 }
 
 static void

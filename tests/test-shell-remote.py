@@ -124,6 +124,39 @@ def case_timeout(alpha, home):
         repl.close()
 
 
+# ---- 6: large values ----------------------------------------------------------------------
+
+BIG = "(range 0 2000000)"
+BIG_SUM = str(sum(range(0, 2000000)))
+
+
+def case_large_values(alpha, beta, tight, home):
+    expect_shell([alpha], "a large sum computed remotely needs no chunks", 0, BIG_SUM,
+                 "-e", "(await (remote (sum %s)))" % BIG)
+    expect_shell([alpha], "a 2M-item list fetched by value, summed locally", 0, BIG_SUM,
+                 "-e", "(sum (await (remote %s)))" % BIG)
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send("(def big (remote :ref %s))\r" % BIG)
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        repl.send("big\r")
+        m = repl.expect(r"\[0 1 2 3 4 5 6 7 8 9 … 1999999\] \(2000000 items\)")
+        tap(m is not None, "a large referenced list prints its head and its length",
+            repl.text()[-2000:])
+    finally:
+        repl.close()
+    before = beta.counter("fetched")
+    expect_shell([alpha, beta], "a large list held by alpha is an input of a form on beta", 0, BIG_SUM,
+                 "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "beta" (sum big)))' % BIG)
+    tap(beta.counter("fetched") >= before + 1, "beta fetched the list from alpha in chunks",
+        "fetched %d, then %d" % (before, beta.counter("fetched")))
+    expect_shell([alpha, tight], "a fetch beyond the memory budget fails clearly", 1, None,
+                 "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "tight" (sum big)))' % BIG,
+                 err="server memory budget reached: a list fetched in chunks")
+
+
 # ---- 9: smaller things -------------------------------------------------------------------
 
 def case_small_things(alpha, home):
@@ -171,6 +204,11 @@ def main():
         case_preduce_assoc(alpha)
         case_timeout(alpha, tmp)
         case_small_things(alpha, tmp)
+        beta = Server("beta", tmp, "--fetch-from", alpha.address)
+        servers.append(beta)
+        tight = Server("tight", tmp, "--fetch-from", alpha.address, "--max-memory", "8M")
+        servers.append(tight)
+        case_large_values(alpha, beta, tight, tmp)
     finally:
         for s in servers:
             s.stop()

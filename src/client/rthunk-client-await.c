@@ -105,6 +105,7 @@ force_remote (gpointer   data,
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr(GByteArray) message = NULL;
   RthunkValue *result = NULL;
+  GError *failed = NULL;
   RthunkCall call;
   gboolean ok;
 
@@ -123,8 +124,16 @@ force_remote (gpointer   data,
   /* each slice: the call budget, and the slice the server may wait */
   do
     rthunk_frame_transport_allow_wait (call.conn->transport, AWAIT_SLICE_MS);
-  while ((ok = await_once (self, call.conn, message, handle->id, handle->type, &result, error)) && result == NULL);
-  rthunk_call_end (&call, ok, error);
+  while ((ok = await_once (self, call.conn, message, handle->id, handle->type, &result, &failed)) && result == NULL);
+  rthunk_call_end (&call, ok, &failed);
+  /* finished, but too large for one frame: fetched in chunks */
+  if (result == NULL && rthunk_client_error_is_too_large (failed))
+    {
+      g_clear_error (&failed);
+      result = rthunk_client_fetch_chunked (self, g_ptr_array_index (ids, 0), handle->type, NULL, NULL, &failed);
+    }
+  if (failed != NULL)
+    g_propagate_error (error, failed);
   return result;
 }
 
@@ -406,6 +415,8 @@ rthunk_client_poll (RthunkClient  *client,
                     GError       **error)
 {
   g_autoptr(RthunkWireVarCont) cont = NULL;
+  g_autoptr(GError) failed = NULL;
+  RthunkThunkState state;
 
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
   g_return_val_if_fail (id != NULL, 0);
@@ -414,7 +425,21 @@ rthunk_client_poll (RthunkClient  *client,
     *value = NULL;
   if ((cont = rthunk_client_poll_run (client, id, NULL, error)) == NULL)
     return 0;
-  return rthunk_client_poll_result (cont, value, error);
+  state = rthunk_client_poll_result (cont, value, &failed);
+  /* finished, but too large for one frame: fetched in chunks */
+  if (rthunk_client_error_is_too_large (failed))
+    {
+      g_autoptr(RthunkValue) fetched = NULL;
+
+      g_clear_error (&failed);
+      if ((fetched = rthunk_client_fetch_chunked (client, id, NULL, NULL, NULL, &failed)) != NULL)
+        state = RTHUNK_THUNK_DONE;
+      if (value != NULL)
+        *value = g_steal_pointer (&fetched);
+    }
+  if (failed != NULL)
+    g_propagate_error (error, g_steal_pointer (&failed));
+  return state;
 }
 
 /**

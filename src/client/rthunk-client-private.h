@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client.h"
 #include "rthunk-cluster.h"
@@ -60,6 +61,16 @@ RthunkClient      *rthunk_client_new_with_timeout (const char         *address,
  * the type the client expects of it (rthunk-client-validate.c). */
 gboolean           rthunk_client_validate_for    (RthunkValue            *pending,
                                                   RthunkValue            *value,
+                                                  GError                **error);
+/* A finished list too large for one frame, fetched in chunks
+ * (rthunk-client-chunks.c); @budget (nullable) is charged while it is
+ * assembled. */
+gboolean           rthunk_client_error_is_too_large (const GError       *error);
+RthunkValue       *rthunk_client_fetch_chunked   (RthunkClient           *self,
+                                                  GBytes                 *id,
+                                                  RthunkType             *expected,
+                                                  RthunkBudget           *budget,
+                                                  GCancellable           *cancellable,
                                                   GError                **error);
 /* thunkGet, and what its answer means. */
 RthunkWireVarCont *rthunk_client_poll_run        (RthunkClient           *self,

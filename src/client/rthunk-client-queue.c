@@ -221,9 +221,11 @@ report_sent (RthunkClient *self,
       if (error == NULL && report == NULL)
         error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
                              _("server %s answered fewer submissions than it was sent"), self->address);
-      /* a value nobody is told of is read when it is forced */
+      /* a value nobody is told of is read when it is forced; one too large
+       * for the reply is fetched in chunks by whoever waits for it */
       else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
-               (queued->func != NULL || report->state != RTHUNK_WIRE_THUNK_STATE_DONE))
+               (queued->func != NULL || report->state != RTHUNK_WIRE_THUNK_STATE_DONE) &&
+               !rthunk_client_error_is_too_large (report->error))
         value = rthunk_client_report_outcome (self, report, rthunk_client_remote_handle (queued->value)->type,
                                               &error);
       if (error != NULL)

@@ -654,9 +654,11 @@ submitted_value (RthunkClient  *self,
                    self->address);
       return NULL;
     }
-  /* a remote reference is one even when it finished at once */
+  /* a remote reference is one even when it finished at once; a value too
+   * large for the reply is fetched in chunks when it is forced */
   if (report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
-      (!by_reference || report->state > RTHUNK_WIRE_THUNK_STATE_DONE))
+      (!by_reference || report->state > RTHUNK_WIRE_THUNK_STATE_DONE) &&
+      !rthunk_client_error_is_too_large (report->error))
     return rthunk_client_report_outcome (self, report, type, error);
   return rthunk_client_new_pending (self, report->id, type, by_reference);
 }

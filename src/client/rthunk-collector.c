@@ -72,12 +72,19 @@ collector_finished (GBytes       *id,
   RthunkCollector *self = user_data;
   gpointer key = NULL, thunk = NULL;
   g_autoptr(GError) refused = NULL;
+  g_autoptr(RthunkValue) fetched = NULL;
 
   g_mutex_lock (&self->lock);
   g_hash_table_steal_extended (self->outstanding, id, &key, &thunk);
   g_mutex_unlock (&self->lock);
   if (thunk == NULL)
     return;
+  /* finished, but too large for one frame: fetched in chunks */
+  if (value == NULL && rthunk_client_error_is_too_large (error))
+    {
+      value = fetched = rthunk_client_fetch_chunked (self->poll, id, NULL, NULL, NULL, &refused);
+      error = refused;
+    }
   /* polled by id: the client's pending value the thunk stands for knows
    * the type due */
   if (value != NULL && !rthunk_client_validate_for (rthunk_thunk_get_origin (thunk), value, &refused))

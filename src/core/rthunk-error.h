@@ -36,6 +36,8 @@ G_BEGIN_DECLS
  * @RTHUNK_ERROR_LIMIT_EXCEEDED: a size, depth or count limit was reached
  * @RTHUNK_ERROR_INDEX_OUT_OF_RANGE: an index outside a list or string
  * @RTHUNK_ERROR_EMPTY_LIST: head or tail of an empty list
+ * @RTHUNK_ERROR_VALUE_TOO_LARGE: a finished value does not fit in one frame;
+ *   the client fetches it in chunks (`thunkGetChunk`)
  * @RTHUNK_ERROR_CONNECTION: a server could not be reached: nothing listens
  *   at its address (connection refused), or the name does not resolve
  * @RTHUNK_ERROR_TIMEOUT: a call, or opening a connection, did not finish in
@@ -68,6 +70,7 @@ typedef enum {
   RTHUNK_ERROR_LIMIT_EXCEEDED = 17,
   RTHUNK_ERROR_INDEX_OUT_OF_RANGE = 18,
   RTHUNK_ERROR_EMPTY_LIST = 19,
+  RTHUNK_ERROR_VALUE_TOO_LARGE = 20,
   RTHUNK_ERROR_CONNECTION = 100,
   RTHUNK_ERROR_TIMEOUT = 101,
   RTHUNK_ERROR_PROTOCOL = 102,

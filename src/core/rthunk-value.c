@@ -737,6 +737,18 @@ print_str (const char *text,
   g_string_append_c (out, '"');
 }
 
+/* Item @k of @list, printed, without boxing a list of ints. */
+static void
+print_item (const RthunkValue *list,
+            gsize              k,
+            GString           *out)
+{
+  if (list->u.list.ints != NULL)
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, list->u.list.ints[k]);
+  else
+    rthunk_value_print (list->u.list.items[k], out);
+}
+
 /**
  * rthunk_value_print:
  * @value: a value
@@ -776,10 +788,7 @@ rthunk_value_print (const RthunkValue *value,
         {
           if (k > 0)
             g_string_append_c (out, ' ');
-          if (value->u.list.ints != NULL)
-            g_string_append_printf (out, "%" G_GINT64_FORMAT, value->u.list.ints[k]);
-          else
-            rthunk_value_print (value->u.list.items[k], out);
+          print_item (value, k, out);
         }
       g_string_append_c (out, ']');
       break;
@@ -792,6 +801,44 @@ rthunk_value_print (const RthunkValue *value,
                               value->u.handle.name);
       break;
     }
+}
+
+/**
+ * rthunk_value_print_abridged:
+ * @value: a value
+ * @max_items: how many items of a list to print at most
+ * @out: where to append the printed form
+ *
+ * Like rthunk_value_print(), but a list of more than @max_items items
+ * prints as its first @max_items items, its last item and its length:
+ * `[0 1 2 … 1999999] (2000000 items)`. What a person is shown of a value
+ * that may be large.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_value_print_abridged (const RthunkValue *value,
+                             gsize              max_items,
+                             GString           *out)
+{
+  gsize n;
+
+  g_return_if_fail (value != NULL && out != NULL);
+
+  if (value->kind != RTHUNK_VALUE_LIST || (n = value->u.list.n_items) <= max_items)
+    {
+      rthunk_value_print (value, out);
+      return;
+    }
+  g_string_append_c (out, '[');
+  for (gsize k = 0; k < max_items; k++)
+    {
+      print_item (value, k, out);
+      g_string_append_c (out, ' ');
+    }
+  g_string_append (out, "… ");
+  print_item (value, n - 1, out);
+  g_string_append_printf (out, "] (%" G_GSIZE_FORMAT " items)", n);
 }
 
 /**

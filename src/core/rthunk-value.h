@@ -134,6 +134,10 @@ char           *rthunk_value_to_string     (const RthunkValue  *value) G_GNUC_WA
 RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_value_print         (const RthunkValue  *value,
                                             GString            *out);
+RTHUNK_AVAILABLE_IN_0_1
+void            rthunk_value_print_abridged (const RthunkValue *value,
+                                             gsize              max_items,
+                                             GString           *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkValue, rthunk_value_unref)
 

@@ -94,6 +94,9 @@ rthunk_handler_valid_name (const char *name)
          !g_str_has_prefix (name, "__def_");
 }
 
+/* The most items one thunkGetChunk answer carries. */
+#define RTHUNK_HANDLER_MAX_CHUNK_ITEMS 262144
+
 /* How large a value this server sends: a frame, less room for the rest. */
 static inline gsize
 rthunk_handler_sendable_bytes (RthunkServerState *state)

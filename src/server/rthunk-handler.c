@@ -23,6 +23,8 @@
 #include "rthunk-request-decode.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
+#include "rthunk-value-private.h"
+#include "rthunk-value.h"
 #include "rthunk-version.h"
 #include "rthunk-wire.h"
 
@@ -593,6 +595,63 @@ handler_thunk_await (RthunkWireRemoteExecutionServiceIf  *iface,
   return TRUE;
 }
 
+/* A slice of a finished list value too large for one frame: at most
+ * @max_items from @offset, as many ints as a frame holds, or (boxed items)
+ * at most RTHUNK_HANDLER_MAX_CHUNK_ITEMS, halved until the slice fits in a
+ * frame. The value is read where it is, never copied whole. */
+static gboolean
+handler_thunk_get_chunk (RthunkWireRemoteExecutionServiceIf  *iface,
+                         RthunkWireValueChunk               **_return,
+                         const RthunkWireRemoteThunk         *thunk,
+                         const gint64                         offset,
+                         const gint32                         max_items,
+                         const RthunkWireAuth                *auth,
+                         RthunkWireInvalidRequest           **invalid,
+                         RthunkWireNotAuthorized            **denied,
+                         GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  g_autoptr(RthunkThunkEntry) entry = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) too_large = NULL;
+  gsize total, n;
+
+  REQUIRE_AUTH (state, auth, denied);
+  if ((entry = find_thunk (state, thunk, invalid)) == NULL)
+    return FALSE;
+  if (rthunk_thunk_table_get_outcome (state->table, entry, &value) != RTHUNK_THUNK_DONE || value == NULL)
+    return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
+                                  _("thunkGetChunk names a thunk that has no value (not finished, or failed)"));
+  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
+    return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
+                                  _("thunkGetChunk names a thunk whose value is not a list"));
+  total = rthunk_value_get_length (value);
+  if (offset < 0 || (guint64) offset > total || max_items < 1)
+    return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
+                                  _("thunkGetChunk takes an offset within the list and at least 1 item"));
+  g_object_set (*_return, "total", (gint64) total, "offset", offset, NULL);
+  n = MIN ((gsize) max_items, total - (gsize) offset);
+  if (rthunk_value_peek_ints (value) != NULL)
+    {
+      /* ints stay unboxed: 8 bytes an item */
+      n = MIN (n, (rthunk_handler_sendable_bytes (state) - 64) / sizeof (gint64));
+      g_array_append_vals ((*_return)->ints, rthunk_value_peek_ints (value) + offset, n);
+      (*_return)->__isset_ints = TRUE;
+      return TRUE;
+    }
+  n = MIN (n, RTHUNK_HANDLER_MAX_CHUNK_ITEMS);
+  while (!rthunk_wire_fill_slice_within ((*_return)->items, value, (gsize) offset, n,
+                                         rthunk_handler_sendable_bytes (state), &too_large))
+    {
+      if (n <= 1 || !g_error_matches (too_large, RTHUNK_ERROR, RTHUNK_ERROR_VALUE_TOO_LARGE))
+        return throw_invalid (invalid, too_large);
+      g_clear_error (&too_large);
+      n /= 2;
+    }
+  (*_return)->__isset_items = TRUE;
+  return TRUE;
+}
+
 static gboolean
 handler_thunk_cancel (RthunkWireRemoteExecutionServiceIf  *iface,
                       gboolean                            *_return,
@@ -627,6 +686,7 @@ rthunk_handler_class_init (RthunkHandlerClass *klass)
   handler_class->submit_batch = handler_submit_batch;
   handler_class->thunk_get = handler_thunk_get;
   handler_class->thunk_await = handler_thunk_await;
+  handler_class->thunk_get_chunk = handler_thunk_get_chunk;
   handler_class->thunk_cancel = handler_thunk_cancel;
   handler_class->put_definitions = handler_put_definitions;
 }

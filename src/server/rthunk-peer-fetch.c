@@ -9,6 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "rthunk-client-private.h"
 #include "rthunk-client.h"
 #include "rthunk-error.h"
 #include "rthunk-handler-private.h"
@@ -146,6 +147,14 @@ rthunk_handler_run_fetch (gpointer data,
                      _("%s did not give the input within %u ms"), fetch->holder, limit_ms);
       else if (!rthunk_client_await_many (client, ids, FETCH_SLICE_MS, on_fetched, &got, &error))
         g_prefix_error (&error, _("fetching an input from %s: "), fetch->holder);
+    }
+  /* finished, but too large for one frame: fetched in chunks, within
+   * this server's memory budget */
+  if (client != NULL && error == NULL && rthunk_client_error_is_too_large (got.error))
+    {
+      g_clear_error (&got.error);
+      got.value = rthunk_client_fetch_chunked (client, g_ptr_array_index (ids, 0), NULL, state->budget,
+                                               cancellable, &got.error);
     }
   if (got.error != NULL)
     {

@@ -397,7 +397,7 @@ put_value_node (GByteArray   *out,
       (kind == RTHUNK_VALUE_LIST &&
        rthunk_value_get_length (value) > (*left - cost) / VALUE_NODE_BYTES))
     {
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_VALUE_TOO_LARGE,
                    _("the value is too large to send in one frame: keep it where it is "
                      "(remote :ref …) and send something smaller made from it"));
       return FALSE;

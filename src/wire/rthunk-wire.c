@@ -16,6 +16,7 @@
 #include "rthunk-node.h"
 #include "rthunk-type-private.h"
 #include "rthunk-type.h"
+#include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
 /* Sets @error to INVALID_REQUEST "invalid WHAT: node INDEX: MESSAGE" (the
@@ -382,7 +383,7 @@ write_value (RthunkWireValue  *wire,
       (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST &&
        rthunk_value_get_length (value) > (*left - cost) / VALUE_NODE_BYTES))
     {
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_VALUE_TOO_LARGE,
                    _("the value is too large to send in one frame: keep it where it is "
                      "(remote :ref …) and send something smaller made from it"));
       return FALSE;
@@ -461,7 +462,7 @@ rthunk_wire_fill_value (RthunkWireValue  *wire,
   return rthunk_wire_fill_value_within (wire, value, G_MAXSIZE, error);
 }
 
-/* The same, refusing (LIMIT_EXCEEDED) a value that would take about more
+/* The same, refusing (VALUE_TOO_LARGE) a value that would take about more
  * than @max_bytes on the wire: better a clear error than a frame the peer
  * must refuse, or a huge tree of structs built for nothing. */
 gboolean
@@ -478,6 +479,44 @@ rthunk_wire_fill_value_within (RthunkWireValue  *wire,
       g_ptr_array_set_size (wire->nodes, 0);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Fills @wire with items [@offset, @offset + @n_items) of the list @list,
+ * as a list value of its own (what thunkGetChunk sends), without copying
+ * the list; refuses (VALUE_TOO_LARGE) a slice of about more than
+ * @max_bytes. */
+gboolean
+rthunk_wire_fill_slice_within (RthunkWireValue  *wire,
+                               RthunkValue      *list,
+                               gsize             offset,
+                               gsize             n_items,
+                               gsize             max_bytes,
+                               GError          **error)
+{
+  RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE, NULL);
+  gsize left = max_bytes;
+
+  const gint64 *ints = rthunk_value_peek_ints (list);
+
+  g_assert (offset + n_items <= rthunk_value_get_length (list));
+  g_array_set_size (node->items, n_items);
+  for (gsize k = 0; k < n_items; k++)
+    {
+      /* an unboxed list stays unboxed: each int boxed for its node only */
+      g_autoptr(RthunkValue) item = ints != NULL ? rthunk_value_new_int (ints[offset + k])
+                                                 : rthunk_value_ref (rthunk_value_get_item (list, offset + k));
+
+      if (!write_value (wire, item, 1, &left, &g_array_index (node->items, gint32, k), error))
+        {
+          g_object_unref (node);
+          g_ptr_array_set_size (wire->nodes, 0);
+          return FALSE;
+        }
+    }
+  node->kind = RTHUNK_WIRE_VALUE_KIND_LIST;
+  node->__isset_items = TRUE;
+  g_ptr_array_add (wire->nodes, node);
   return TRUE;
 }
 

@@ -25,6 +25,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireTypeTerm, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireEvalRequest, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireRemoteThunk, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireVarCont, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireValueChunk, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireServerInfo, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireAuth, g_object_unref)
 
@@ -39,6 +40,12 @@ gboolean     rthunk_wire_fill_value (RthunkWireValue     *wire,
                                      GError             **error);
 gboolean     rthunk_wire_fill_value_within (RthunkWireValue *wire,
                                             RthunkValue     *value,
+                                            gsize            max_bytes,
+                                            GError         **error);
+gboolean     rthunk_wire_fill_slice_within (RthunkWireValue *wire,
+                                            RthunkValue     *list,
+                                            gsize            offset,
+                                            gsize            n_items,
                                             gsize            max_bytes,
                                             GError         **error);
 RthunkValue *rthunk_wire_read_value (const RthunkWireValue *wire,
