@@ -87,6 +87,143 @@ def expect_shell(servers, name, want_rc, want_out, *args, err=None):
     tap(ok, name, "exit %d\nstdout: %s\nstderr: %s" % (rc, out, errtext))
 
 
+def info(server):
+    return server.client.get_server_info().unpack()
+
+
+def wait_info(server, ok, timeout=TIMEOUT):
+    """Waits until @ok holds of @server's getServerInfo; the last one read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = info(server)
+        if ok(last) or time.monotonic() > deadline:
+            return last
+        time.sleep(0.05)
+
+
+# ---- 5: pipelining between cells ---------------------------------------------------------
+
+def check_pipelined(alpha, before, what):
+    """q2 (reading q1) reached alpha as a pipelined thunk while q1 ran."""
+    seen = wait_info(alpha, lambda i: i["counters"]["pipelined"] >= before["counters"]["pipelined"] + 1)
+    counters = seen["counters"]
+    tap(counters["pipelined"] == before["counters"]["pipelined"] + 1,
+        "%s: the reader reaches alpha pipelined, naming the running cell's thunk" % what,
+        "pipelined %d, then %d" % (before["counters"]["pipelined"], counters["pipelined"]))
+    tap(counters["submitted"] >= before["counters"]["submitted"] + 2 and
+        counters["completed"] == before["counters"]["completed"] and seen["running"] >= 1,
+        "%s: both are submitted while the first still runs" % what, repr(seen))
+
+
+def case_pipelined_cells(alpha, home):
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        before = info(alpha)
+        repl.send('(def q1 (remote :on "alpha" (delay 4000 10)))\r')
+        repl.expect(r"q1 : int = <pending")
+        repl.send('(def q2 (remote :on "alpha" (+ q1 1)))\r')
+        m = repl.expect(r"q2 : int = <pending ([^>]*)>")
+        tap(m is not None and not m.group(1).startswith("after"),
+            "a cell reading a running remote cell is submitted, not waiting", repl.text()[-2000:])
+        check_pipelined(alpha, before, "cells")
+        tap(repl.expect(r"q2 = 11  \(") is not None, "the pipelined cell's value arrives", repl.text()[-2000:])
+    finally:
+        repl.close()
+    script = os.path.join(home, "chain.rth")
+    with open(script, "w") as f:
+        f.write('(def q1 (remote :on "alpha" (delay 4000 20)))\n'
+                '(def q2 (remote :on "alpha" (+ q1 1)))\n'
+                '(def ok (if (= q2 21) 0 (/ 1 0)))\n')
+    before = info(alpha)
+    proc = subprocess.Popen([RTHUNK, "--server", alpha.address, script],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        check_pipelined(alpha, before, "a script")
+        out, _ = proc.communicate(timeout=TIMEOUT)
+        tap(proc.returncode == 0, "the script's pipelined cell has the right value", out)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# ---- 1: a pipelined chain is cancelled on its server -------------------------------------
+
+def case_chain_cancel(alpha, home):
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        before = info(alpha)
+        repl.send("(def chain (let [a (remote (delay 50000 1)) b (remote (+ a 1))] (remote (+ b 1))))\r")
+        repl.expect(r"chain : int = <pending")
+        seen = wait_info(alpha, lambda i: i["counters"]["pipelined"] >= before["counters"]["pipelined"] + 2)
+        tap(seen["running"] + seen["queued"] >= 1 and
+            seen["counters"]["pipelined"] == before["counters"]["pipelined"] + 2 and
+            seen["counters"]["completed"] == before["counters"]["completed"],
+            "a chain of three links runs on alpha, two of them pipelined", repr(seen))
+        repl.send(":cancel chain\r")
+        m = repl.expect(r"cancelled \(alpha confirmed\)|cancel sent to")
+        tap(m is not None and m.group(0).startswith("cancelled"), ":cancel says alpha confirmed it",
+            repl.text()[-2000:])
+        # the first link is cancelled; the links behind it fail with it
+        after = wait_info(alpha, lambda i: i["running"] == 0 and i["queued"] == 0 and
+                          i["counters"]["cancelled"] >= before["counters"]["cancelled"] + 1)
+        # every link stops: none of them completes
+        stopped = (after["running"] == 0 and after["queued"] == 0 and
+                   after["counters"]["cancelled"] >= before["counters"]["cancelled"] + 1 and
+                   after["counters"]["completed"] == before["counters"]["completed"])
+        tap(stopped, "every link of the chain stops on alpha", "before %r after %r" % (before, after))
+        sys.stdout.flush()
+    finally:
+        repl.close()
+
+
+# ---- 2: Ctrl-C on local work --------------------------------------------------------------
+
+def case_ctrl_c_local(home):
+    repl = Repl(home, ["--local"])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send("(loop [i 0] (if (< i 900000000) (recur (+ i 1)) i))\r")
+        repl.expect(r"\(loop .*\)\n")
+        repl.send("\x03")
+        tap(repl.expect(r"cancelled \(local evaluation\)") is not None,
+            "one Ctrl-C stops the local work", repl.text()[-2000:])
+        repl.send("(+ 1 1)\r")
+        started = time.monotonic()
+        m = repl.expect(r"\n2\n|=> 900000000")
+        took = time.monotonic() - started
+        tap(m is not None and m.group(0) == "\n2\n" and took < 10,
+            "the next input is answered while the long evaluation goes on (%.2f s)" % took,
+            repl.text()[-2000:])
+    finally:
+        repl.close()
+
+
+# ---- 9: the server's reason for a cancel --------------------------------------------------
+
+def case_drain_reason(home):
+    delta = Server("delta", home, "--drain-timeout-ms", "200")
+    try:
+        proc = subprocess.Popen([RTHUNK, "--server", delta.address, "-e", "(await (remote (delay 50000 1)))"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            seen = wait_info(delta, lambda i: i["running"] >= 1)
+            delta.proc.terminate()
+            out, err = proc.communicate(timeout=TIMEOUT)
+            tap(seen["running"] >= 1 and proc.returncode != 0 and
+                "server shut down before the thunk finished" in err and "the thunk was cancelled" not in err,
+                "a thunk cancelled by the server's drain says the server shut down",
+                "running %d\nstdout: %s\nstderr: %s" % (seen["running"], out, err))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        delta.stop()
+
+
 # ---- 7: silent wrong answers and silent typos ------------------------------------------
 
 def case_preduce_assoc(alpha):
@@ -204,6 +341,10 @@ def main():
         case_preduce_assoc(alpha)
         case_timeout(alpha, tmp)
         case_small_things(alpha, tmp)
+        case_pipelined_cells(alpha, tmp)
+        case_chain_cancel(alpha, tmp)
+        case_ctrl_c_local(tmp)
+        case_drain_reason(tmp)
         beta = Server("beta", tmp, "--fetch-from", alpha.address)
         servers.append(beta)
         tight = Server("tight", tmp, "--fetch-from", alpha.address, "--max-memory", "8M")

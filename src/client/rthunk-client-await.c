@@ -206,7 +206,10 @@ var_cont_result (ThunkReport   *report,
     case RTHUNK_WIRE_THUNK_STATE_RUNNING:
       return (RthunkThunkState) report->state;
     case RTHUNK_WIRE_THUNK_STATE_CANCELLED:
-      g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
+      /* the server's reason ("server shut down before the thunk
+       * finished"), when it gave one */
+      g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
+                           report->error != NULL ? report->error->message : _("the thunk was cancelled"));
       return RTHUNK_THUNK_CANCELLED;
     case RTHUNK_WIRE_THUNK_STATE_DONE:
     case RTHUNK_WIRE_THUNK_STATE_FAILED:

@@ -195,6 +195,8 @@ collect_cell (Cancel *cancel,
         g_ptr_array_add (thunks, g_object_ref (ev->blocked_on));
       g_mutex_unlock (&ev->lock);
     }
+  for (guint k = 0; cell->submitted != NULL && k < cell->submitted->len; k++)
+    g_ptr_array_add (thunks, g_object_ref (g_ptr_array_index (cell->submitted, k)));
   if (cell->settler != NULL)
     {
       g_hash_table_iter_init (&iter, cell->settler->watched);

@@ -55,6 +55,7 @@ rthunk_session_cell_unref (Cell *cell)
   if (!g_atomic_int_dec_and_test (&cell->ref_count))
     return;
   g_assert (cell->evaluation == NULL && cell->settler == NULL);
+  g_clear_pointer (&cell->submitted, g_ptr_array_unref);
   g_free (cell->name);
   g_clear_pointer (&cell->form, rthunk_node_unref);
   g_clear_pointer (&cell->expr, rthunk_node_unref);
@@ -113,6 +114,7 @@ rthunk_session_cell_abandon (Cell *cell)
     }
   if (cell->settler != NULL)
     rthunk_session_settler_cancel (g_steal_pointer (&cell->settler));
+  g_clear_pointer (&cell->submitted, g_ptr_array_unref);
 }
 
 static const char *
@@ -342,6 +344,10 @@ rthunk_session_cell_evaluated (RthunkSession *self,
 {
   if (generation != cell->generation || cell->state != CELL_RUNNING)
     return;
+  g_clear_pointer (&cell->submitted, g_ptr_array_unref);
+  g_mutex_lock (&cell->evaluation->lock);
+  cell->submitted = g_steal_pointer (&cell->evaluation->submitted);
+  g_mutex_unlock (&cell->evaluation->lock);
   g_clear_pointer (&cell->evaluation, rthunk_session_evaluation_unref);
   if (value == NULL)
     rthunk_session_cell_fail (self, cell, error, cell->name, NULL);
@@ -410,8 +416,56 @@ rthunk_session_lookup_cell (RthunkSession *self,
   return g_hash_table_lookup (self->cells, name);
 }
 
-/* Runs a waiting cell if everything it reads is settled; fails it if
- * something it reads failed. */
+/* ---- pipelining between cells ---------------------------------------------------------- */
+
+/* Whether @node names @name outside every `(remote …)` form in it; sets
+ * @in_remote when it names it inside one. Locals that shadow @name count
+ * as reads outside (the reader then waits, as it would anyway). */
+static gboolean
+named_outside_remote (RthunkNode *node,
+                      const char *name,
+                      gboolean    inside,
+                      gboolean   *in_remote,
+                      guint       depth)
+{
+  guint n = rthunk_node_get_n_items (node);
+
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL && rthunk_node_is_symbol (node, name))
+    {
+      *in_remote |= inside;
+      return !inside;
+    }
+  if (depth > RTHUNK_NODE_MAX_DEPTH)
+    return TRUE;
+  inside |= rthunk_node_get_kind (node) == RTHUNK_NODE_LIST && n > 0 &&
+            rthunk_node_is_symbol (rthunk_node_get_item (node, 0), "remote");
+  for (guint k = 0; k < n; k++)
+    if (named_outside_remote (rthunk_node_get_item (node, k), name, inside, in_remote, depth + 1))
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether @reader can run before @input settles: @input's value is a
+ * remote thunk still running, and @reader names it only inside `(remote
+ * …)` forms, where it travels as a reference to that thunk (promise
+ * pipelining, as within one form). A reader that needs the value here, or
+ * reads it through a function cell, waits for it to settle. */
+static gboolean
+reads_by_reference (Cell *reader,
+                    Cell *input)
+{
+  RthunkThunk *thunk;
+  gboolean in_remote = FALSE;
+
+  if (input->state != CELL_SETTLING || reader->expr == NULL ||
+      (thunk = rthunk_thunk_get_from_value (input->value)) == NULL ||
+      rthunk_thunk_get_origin (thunk) == NULL || rthunk_thunk_is_finished (thunk))
+    return FALSE;
+  return !named_outside_remote (reader->expr, input->name, FALSE, &in_remote, 0) && in_remote;
+}
+
+/* Runs a waiting cell if everything it reads is settled, or travels as a
+ * reference to its running thunk; fails it if something it reads failed. */
 void
 rthunk_session_schedule (RthunkSession *self,
                          Cell          *cell)
@@ -436,7 +490,7 @@ rthunk_session_schedule (RthunkSession *self,
           cell_fail_from (self, cell, input);
           return;
         }
-      if (input->state != CELL_DONE && unsettled == NULL)
+      if (input->state != CELL_DONE && unsettled == NULL && !reads_by_reference (cell, input))
         unsettled = input->name;
     }
   if (unsettled != NULL)

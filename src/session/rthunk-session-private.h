@@ -48,6 +48,9 @@ struct _Cell
   GError *root_error;
   GError *type_error;         /* the form no longer checks after a redefinition */
   Evaluation *evaluation;
+  GPtrArray *submitted;       /* RthunkThunk: the remote thunks its last evaluation
+                               * submitted, kept while it settles (a chain's earlier
+                               * links): cancelling the cell cancels them too */
   Settler *settler;
   char *origin;               /* the thunk its value came from */
   char *trigger;              /* the origin of the input that let it run */
