@@ -335,6 +335,8 @@ struct Counters {
                                        checked before */
   11: i64 longThunks,               /* thunks that ran past --long-thunk-ms and
                                        gave their worker up */
+  12: i64 waiters,                  /* a gauge: thunks awaited right now by thunkAwait
+                                       calls and inline submissions, once per call */
 }
 
 struct ServerInfo {

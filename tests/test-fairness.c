@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -203,13 +205,251 @@ test_long_thunks_do_not_starve (void)
   stop_server (server);
 }
 
+/* ---- what a connection leaves behind ------------------------------------------ */
+
+/* Waits until the server has no thunk queued or running. */
+static void
+wait_nothing_unfinished (Wire *w)
+{
+  for (guint tries = 0; tries < WAIT_TRIES; tries++)
+    {
+      g_autoptr(RthunkWireServerInfo) info = info_of (w);
+
+      if (info->running == 0 && info->queued == 0)
+        return;
+      g_usleep (10000);
+    }
+  g_error ("the thunks of a client that hung up still run or wait");
+}
+
+/* A client queues 10 long thunks (2 run, 8 wait) and hangs up without
+ * naming them anywhere: nobody can fetch them, so the server cancels them
+ * — running and queued go to 0, `cancelled` rises by 10. A thunk another
+ * connection looked up survives its submitter. Before, they ran to their
+ * end (or their deadline) for nobody. */
+static void
+test_orphans_cancelled (void)
+{
+  const char *args[] = { "--workers", "2", "--long-thunk-ms", "0", "--drain-timeout-ms", "0", NULL };
+  TestServer *server = start_server (args);
+  g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
+  g_autoptr(Wire) other = wire_open (server, 30000);
+  g_autoptr(RthunkWireServerInfo) before = NULL;
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  g_autoptr(RthunkWireVarCont) kept = NULL;
+  g_autoptr(GByteArray) named = NULL;
+  Wire *gone = wire_open (server, 30000);
+  WireFailure f = { 0, };
+
+  for (guint k = 0; k < 10; k++)
+    g_byte_array_unref (submit_id (gone, long_text));
+  named = submit_id (gone, "(delay 300 5)");
+  kept = wire_get (other, named, &f);
+  g_assert_nonnull (kept);
+  g_clear_object (&kept);
+  wait_running (other, 2);
+  before = info_of (other);
+  wire_free (gone);
+  wait_nothing_unfinished (other);
+  after = info_of (other);
+  g_test_message ("cancelled %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT,
+                  before->counters->cancelled, after->counters->cancelled);
+  g_assert_cmpint (after->counters->cancelled - before->counters->cancelled, ==, 10);
+  /* the one the other connection named ran to its end */
+  kept = wire_get (other, named, &f);
+  g_assert_nonnull (kept);
+  g_assert_cmpint (wire_value_int (kept->value), ==, 5);
+  stop_server (server);
+}
+
+/* ---- thunkAwait waiters ------------------------------------------------------ */
+
+/* Waits until the server's `waiters` gauge reads @waiters. */
+static void
+wait_waiters (Wire   *w,
+              gint64  waiters)
+{
+  gint64 last = -1;
+
+  for (guint tries = 0; tries < WAIT_TRIES; tries++)
+    {
+      g_autoptr(RthunkWireServerInfo) info = info_of (w);
+
+      if ((last = info->counters->waiters) == waiters)
+        return;
+      g_usleep (10000);
+    }
+  g_error ("the server reports %" G_GINT64_FORMAT " waiters, not %" G_GINT64_FORMAT, last, waiters);
+}
+
+/* 20 connections await the same 1000 ids (one long thunk named 1000
+ * times) for a minute, then hang up: the `waiters` gauge goes from 20000
+ * back to 0 at once, and another client's work completes. Before, each
+ * waiter held on until its timeout, woken by every thunk that finished;
+ * an await naming more than --max-waiters-per-client is refused. */
+static void
+test_waiters_leave_with_connection (void)
+{
+  const char *args[] = { "--workers", "2", "--max-waiters-per-client", "1000", "--drain-timeout-ms", "0", NULL };
+  TestServer *server = start_server (args);
+  g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
+  g_autoptr(Wire) other = wire_open (server, 30000);
+  g_autoptr(GByteArray) id = submit_id (other, long_text);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) wires = g_ptr_array_new_with_free_func ((GDestroyNotify) wire_free);
+  g_autoptr(GPtrArray) too_many = NULL;
+  WireFailure f = { 0, };
+
+  for (guint k = 0; k < 1000; k++)
+    g_ptr_array_add (ids, id);
+  for (guint k = 0; k < 20; k++)
+    {
+      Wire *w = wire_open (server, 30000);
+
+      g_ptr_array_add (wires, w);
+      wire_send_await (w, ids, 60000);
+    }
+  wait_waiters (other, 20000);
+  g_ptr_array_set_size (wires, 0);
+  wait_waiters (other, 0);
+  assert_short_answered (other);
+  g_ptr_array_add (ids, id);
+  too_many = wire_await (other, ids, 0, &f);
+  g_assert_null (too_many);
+  g_assert_cmpint (f.code, ==, RTHUNK_ERROR_LIMIT_EXCEEDED);
+  g_assert_nonnull (strstr (f.message, "--max-waiters-per-client"));
+  wire_failure_clear (&f);
+  g_assert_true (wire_cancel (other, id, NULL, &f));
+  stop_server (server);
+}
+
+/* ---- slots: idle and unauthenticated connections ------------------------- */
+
+#define TOKEN "fairness-token"
+
+/* A file holding TOKEN, for --token-file. */
+static char *
+token_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = NULL;
+  int fd = g_file_open_tmp ("rthunk-token-XXXXXX", &path, &error);
+
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, TOKEN, -1, &error));
+  return path;
+}
+
+/* getServerInfo on a new connection, with @token (or none): whether it
+ * was answered. */
+static gboolean
+served (TestServer *server,
+        const char *token)
+{
+  g_autoptr(Wire) w = wire_open (server, 5000);
+  g_autoptr(RthunkWireServerInfo) info = NULL;
+  WireFailure f = { 0, };
+
+  if (token != NULL)
+    g_object_set (w->auth, "token", token, NULL);
+  info = wire_info (w, &f);
+  wire_failure_clear (&f);
+  return info != NULL;
+}
+
+/* Waits until a client with the token is served on a new connection. */
+static void
+wait_served (TestServer *server)
+{
+  for (guint tries = 0; tries < WAIT_TRIES; tries++)
+    {
+      if (served (server, TOKEN))
+        return;
+      g_usleep (10000);
+    }
+  g_error ("a client with the token was kept out for 15 s");
+}
+
+/* Waits until the server closes @fd (reads its end of stream). */
+static void
+wait_closed_by_server (int fd)
+{
+  struct pollfd p = { fd, POLLIN, 0 };
+  char byte;
+
+  g_assert_cmpint (poll (&p, 1, 15000), ==, 1);
+  g_assert_cmpint (read (fd, &byte, 1), ==, 0);
+}
+
+/* 8 connections that send nothing hold every slot of --max-connections
+ * 8: another client is refused while they hold them, and served once
+ * they sat idle past --idle-timeout-ms (before, they held the slots for
+ * as long as a read may wait, --io-timeout-ms). */
+static void
+test_idle_slots_reclaimed (void)
+{
+  g_autofree char *token_path = token_file ();
+  const char *args[] = { "--max-connections", "8", "--token-file", token_path, "--idle-timeout-ms", "300",
+                         "--io-timeout-ms", "60000", NULL };
+  TestServer *server = start_server (args);
+  int idle[8];
+
+  for (guint k = 0; k < G_N_ELEMENTS (idle); k++)
+    idle[k] = test_server_connect (server);
+  g_assert_false (served (server, TOKEN));
+  wait_served (server);
+  for (guint k = 0; k < G_N_ELEMENTS (idle); k++)
+    {
+      wait_closed_by_server (idle[k]);
+      close (idle[k]);
+    }
+  stop_server (server);
+  unlink (token_path);
+}
+
+/* With a token, 8 connections that each sent one call without it are
+ * answered NotAuthorized and closed: they do not hold the 8 slots (before,
+ * they held them until the idle timeout). */
+static void
+test_unauthenticated_closed (void)
+{
+  g_autofree char *token_path = token_file ();
+  const char *args[] = { "--max-connections", "8", "--token-file", token_path, NULL };
+  TestServer *server = start_server (args);
+  g_autoptr(GPtrArray) wires = g_ptr_array_new_with_free_func ((GDestroyNotify) wire_free);
+
+  for (guint k = 0; k < 8; k++)
+    {
+      Wire *w = wire_open (server, 5000);
+      g_autoptr(RthunkWireServerInfo) info = NULL;
+      WireFailure f = { 0, };
+
+      g_ptr_array_add (wires, w);
+      info = wire_info (w, &f);
+      g_assert_null (info);
+      g_assert_cmpint (f.code, ==, RTHUNK_ERROR_NOT_AUTHORIZED);
+      wire_failure_clear (&f);
+    }
+  for (guint k = 0; k < wires->len; k++)
+    wait_closed_by_server (rthunk_frame_transport_get_fd (((Wire *) g_ptr_array_index (wires, k))->transport));
+  wait_served (server);
+  stop_server (server);
+  unlink (token_path);
+}
+
 int
 main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   signal (SIGABRT, kill_on_abort);
+  signal (SIGTRAP, kill_on_abort);      /* g_error() */
   g_test_add_func ("/fairness/long-thunks-do-not-starve", test_long_thunks_do_not_starve);
   g_test_add_func ("/fairness/queued-quota", test_queued_quota);
+  g_test_add_func ("/fairness/orphans-cancelled", test_orphans_cancelled);
+  g_test_add_func ("/fairness/waiters-leave-with-connection", test_waiters_leave_with_connection);
+  g_test_add_func ("/fairness/idle-slots-reclaimed", test_idle_slots_reclaimed);
+  g_test_add_func ("/fairness/unauthenticated-closed", test_unauthenticated_closed);
   return g_test_run ();
 }

@@ -1926,15 +1926,17 @@ typedef struct
   TokenKind kind;
 } AuthCase;
 
+/* The long thunk the denied calls must not touch; its connection stays
+ * open (a thunk nobody else named is cancelled when its client goes). */
 static void
 ensure_auth_target (void)
 {
-  g_autoptr(Conn) c = NULL;
+  static Conn *owner;
 
   if (auth_target != NULL)
     return;
-  c = conn_open (auth_server);
-  auth_target = submit_long (c);
+  owner = conn_open (auth_server);
+  auth_target = submit_long (owner);
 }
 
 static void
@@ -1955,9 +1957,10 @@ test_auth_denied (gconstpointer data)
   g_assert_false (auth_methods[ac->method].call (c, &t));
   assert_thrown (&t, RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, RTHUNK_ERROR_NOT_AUTHORIZED);
   thrown_clear (&t);
-  /* and again on the same connection: refusing did not break it */
+  /* and the server closed the connection after that first frame: it
+   * holds no slot (a second call finds it closed) */
   g_assert_false (auth_info (c, &t));
-  assert_thrown (&t, RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, RTHUNK_ERROR_NOT_AUTHORIZED);
+  g_assert_nonnull (t.transport);
   thrown_clear (&t);
   /* nothing ran, nothing was stored, nothing was cancelled (auth_cancel_own
    * cancels its own thunk with the right token: one more, as it should) */

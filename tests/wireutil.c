@@ -164,6 +164,22 @@ wire_await (Wire        *w,
   return NULL;
 }
 
+/* Sends thunkAwait over @ids without reading its answer: a waiter that
+ * may hang up while the server waits. */
+void
+wire_send_await (Wire      *w,
+                 GPtrArray *ids,
+                 gint32     timeout_ms)
+{
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  for (guint k = 0; k < ids->len; k++)
+    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
+  rthunk_wire_remote_execution_service_client_send_thunk_await (w->stub, thunks, timeout_ms, w->auth, &error);
+  g_assert_no_error (error);
+}
+
 gboolean
 wire_cancel (Wire             *w,
              const GByteArray *id,

@@ -51,6 +51,10 @@ GPtrArray             *wire_await  (Wire                  *w,
                                     GPtrArray             *ids,
                                     gint32                 timeout_ms,
                                     WireFailure           *f);
+/* thunkAwait sent, its answer never read. */
+void                   wire_send_await (Wire              *w,
+                                        GPtrArray         *ids,
+                                        gint32             timeout_ms);
 /* TRUE when the call succeeded; @was_unfinished says what it answered. */
 gboolean               wire_cancel (Wire                  *w,
                                     const GByteArray      *id,

@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <poll.h>
+
 #include "rthunk-conn-account.h"
 
 static _Thread_local RthunkConnAccount *current;
@@ -20,6 +22,7 @@ rthunk_conn_account_new (void)
   RthunkConnAccount *account = g_new0 (RthunkConnAccount, 1);
 
   account->ref_count = 1;
+  account->fd = -1;
   g_mutex_init (&account->lock);
   g_queue_init (&account->held);
   return account;
@@ -57,4 +60,16 @@ void
 rthunk_conn_account_set_current (RthunkConnAccount *account)
 {
   current = account;
+}
+
+/* Whether the client of @account closed its connection (or it broke):
+ * a thread waiting on its behalf stops waiting. Does not block. */
+gboolean
+rthunk_conn_account_hung_up (RthunkConnAccount *account)
+{
+  struct pollfd p = { account->fd, POLLRDHUP, 0 };
+
+  if (account->fd < 0 || poll (&p, 1, 0) <= 0)
+    return FALSE;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }

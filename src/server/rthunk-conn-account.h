@@ -10,6 +10,8 @@ typedef struct _RthunkConnAccount RthunkConnAccount;
 struct _RthunkConnAccount
 {
   gint ref_count;               /* atomic */
+  int fd;                       /* its socket, -1 for none: to see it hang up */
+  gboolean authenticated;       /* a call of it carried the server's token */
   gint unfinished;              /* atomic: thunks it submitted that are queued or running */
   GMutex lock;
   guint in_pool;                /* (lock) its thunks given to the worker pool, not yet done */
@@ -22,6 +24,7 @@ RthunkConnAccount *rthunk_conn_account_ref         (RthunkConnAccount *account);
 void               rthunk_conn_account_unref       (RthunkConnAccount *account);
 RthunkConnAccount *rthunk_conn_account_get_current (void);
 void               rthunk_conn_account_set_current (RthunkConnAccount *account);
+gboolean           rthunk_conn_account_hung_up     (RthunkConnAccount *account);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkConnAccount, rthunk_conn_account_unref)
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rthunk-codec.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
 #include "rthunk-request-decode.h"
@@ -131,7 +132,8 @@ fast_submit (RthunkServerState *state,
     return FALSE;
   if (budget > 0)
     rthunk_thunk_table_wait_any (state->table, &sub.entry, 1,
-                                 g_get_monotonic_time () + (gint64) budget * 1000);
+                                 g_get_monotonic_time () + (gint64) budget * 1000,
+                                 rthunk_conn_account_get_current ());
   rthunk_codec_put_field (reply, RTHUNK_CODEC_STRUCT, 0);
   put_remote_thunk (state, reply, sub.entry);
   rthunk_thunk_entry_unref (sub.entry);

@@ -15,6 +15,7 @@
 #include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-codec.h"
+#include "rthunk-conn-account.h"
 #include "rthunk-def-store.h"
 #include "rthunk-error.h"
 #include "rthunk-handler-private.h"
@@ -132,16 +133,24 @@ rthunk_handler_tokens_equal (const char *given,
   return diff == 0;
 }
 
+/* A call with the token marks its connection as authenticated: one that
+ * never is gets closed after its first frame (rthunk-server.c). */
 static gboolean
 authorized (RthunkServerState         *state,
             const RthunkWireAuth      *auth,
             RthunkWireNotAuthorized  **denied)
 {
+  RthunkConnAccount *account = rthunk_conn_account_get_current ();
+
   if (state->token == NULL)
     return TRUE;
   if (auth != NULL && auth->__isset_token && auth->token != NULL &&
       rthunk_handler_tokens_equal (auth->token, state->token))
-    return TRUE;
+    {
+      if (account != NULL)
+        account->authenticated = TRUE;
+      return TRUE;
+    }
   *denied = g_object_new (RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, "code", RTHUNK_ERROR_NOT_AUTHORIZED,
                           "message", _("this server needs a valid token (--token-file or RTHUNK_TOKEN)"),
                           NULL);
@@ -312,7 +321,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED),
                 "batches", (gint64) __atomic_load_n (&state->batches, __ATOMIC_RELAXED),
                 "memoHits", (gint64) __atomic_load_n (&state->memo_hits, __ATOMIC_RELAXED),
-                "longThunks", (gint64) rthunk_long_watch_total_long (state->long_watch), NULL);
+                "longThunks", (gint64) rthunk_long_watch_total_long (state->long_watch),
+                "waiters", (gint64) rthunk_thunk_table_count_waiters (state->table), NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
     g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));
@@ -425,7 +435,8 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
   rthunk_handler_submission_clear (&sub);
   if (budget > 0)
     rthunk_thunk_table_wait_any (state->table, &sub.entry, 1,
-                                 g_get_monotonic_time () + (gint64) budget * 1000);
+                                 g_get_monotonic_time () + (gint64) budget * 1000,
+                                 rthunk_conn_account_get_current ());
   fill_remote_thunk (state, *_return, sub.entry);
   rthunk_thunk_entry_unref (sub.entry);
   return TRUE;
@@ -571,6 +582,16 @@ handler_thunk_await (RthunkWireRemoteExecutionServiceIf  *iface,
   if (thunks->len == 0 || thunks->len > MAX_AWAIT_THUNKS)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
                                   _("thunkAwait takes 1 to 4096 thunks"));
+  /* a connection makes one call at a time: its waiters are this call's */
+  if (state->limits.max_waiters_per_client > 0 && thunks->len > state->limits.max_waiters_per_client)
+    {
+      g_autoptr(GError) quota = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
+                                             _("thunkAwait names %u thunks; a connection may await "
+                                               "%u at once (--max-waiters-per-client)"),
+                                             thunks->len, state->limits.max_waiters_per_client);
+
+      return throw_invalid (invalid, quota);
+    }
   for (guint k = 0; k < thunks->len; k++)
     {
       RthunkThunkEntry *entry = find_thunk (state, g_ptr_array_index (thunks, k), invalid);
@@ -580,7 +601,7 @@ handler_thunk_await (RthunkWireRemoteExecutionServiceIf  *iface,
       g_ptr_array_add (entries, entry);
     }
   rthunk_thunk_table_wait_any (state->table, (RthunkThunkEntry **) entries->pdata,
-                               entries->len, deadline);
+                               entries->len, deadline, rthunk_conn_account_get_current ());
   for (guint k = 0; k < entries->len; k++)
     {
       RthunkThunkEntry *entry = g_ptr_array_index (entries, k);

@@ -31,6 +31,8 @@ void               rthunk_server_state_set_fetch_from (RthunkServerState  *state
 RthunkThunkTable  *rthunk_server_state_get_table      (RthunkServerState  *state);
 void               rthunk_server_state_refuse_new     (RthunkServerState  *state);
 RthunkBudget      *rthunk_server_state_get_budget     (RthunkServerState  *state);
+guint              rthunk_server_state_get_idle_timeout (RthunkServerState *state);
+gboolean           rthunk_server_state_needs_token    (RthunkServerState  *state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireRemoteExecutionServiceHandler, g_object_unref)
 

@@ -89,6 +89,8 @@ static const LimitOption limit_options[] = {
   LIMIT ("max-queued-per-client", max_queued_per_client, 0, MAX_COUNT, N_("Thunks one connection may have queued or running (0: a quarter of max-queued)")),
   LIMIT ("max-running-per-client", max_running_per_client, 0, 1024 * 1024, N_("Thunks of one connection the workers run at once (0: as many as there are workers)")),
   LIMIT ("long-thunk-ms", long_thunk_ms, 0, DAY_MS, N_("A thunk that has run this long gives its worker up to the thunks queued behind it (0: never)")),
+  LIMIT ("idle-timeout-ms", idle_timeout_ms, 0, DAY_MS, N_("How long a connection may stay idle between calls before it is closed (0: --io-timeout-ms)")),
+  LIMIT ("max-waiters-per-client", max_waiters_per_client, 0, 4096, N_("Thunks one connection may await at once (0: 4096)")),
   LIMIT ("drain-timeout-ms", drain_timeout_ms, 0, DAY_MS, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
 };
 

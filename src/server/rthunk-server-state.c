@@ -150,3 +150,17 @@ rthunk_server_state_get_budget (RthunkServerState *state)
 {
   return state->budget;
 }
+
+/* How long a connection may wait between calls (--idle-timeout-ms). */
+guint
+rthunk_server_state_get_idle_timeout (RthunkServerState *state)
+{
+  return state->limits.idle_timeout_ms;
+}
+
+/* Whether calls must carry a token (--token-file). */
+gboolean
+rthunk_server_state_needs_token (RthunkServerState *state)
+{
+  return state->token != NULL;
+}

@@ -116,6 +116,7 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->drain_timeout_ms = 5000;
   limits->max_memory = default_max_memory ();
   limits->long_thunk_ms = 200;
+  limits->idle_timeout_ms = 60000;
 }
 
 /**
@@ -519,8 +520,48 @@ rthunk_server_transport_setup (RthunkFrameTransport     *transport,
   rthunk_frame_transport_set_check_on_read (transport, TRUE);
 }
 
+/* Between calls: waits up to @idle_ms for the next frame to start, so
+ * that a connection with no call in flight does not hold its slot for
+ * ever. Input a TLS session already decrypted is there at once. */
+static gboolean
+wait_next_frame (RthunkFrameTransport  *transport,
+                 guint                  idle_ms,
+                 GError               **error)
+{
+  GIOStream *tls = rthunk_frame_transport_get_tls (transport);
+  struct pollfd p = { rthunk_frame_transport_get_fd (transport), POLLIN, 0 };
+  int rc;
+
+  if (idle_ms == 0 || (tls != NULL && rthunk_tls_input_pending (tls)))
+    return TRUE;
+  do
+    rc = poll (&p, 1, (int) MIN (idle_ms, G_MAXINT));
+  while (rc < 0 && errno == EINTR);
+  if (rc == 0)
+    g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT,
+                 _("idle for %u ms without a call (--idle-timeout-ms)"), idle_ms);
+  /* an error shows in the read that follows */
+  return rc != 0;
+}
+
+/* With a token, a connection whose calls did not carry it is closed once
+ * its first frame is answered (NotAuthorized): it holds no slot. */
+static gboolean
+check_authenticated (RthunkServerState  *state,
+                     GError            **error)
+{
+  RthunkConnAccount *account = rthunk_conn_account_get_current ();
+
+  if (!rthunk_server_state_needs_token (state) || account == NULL || account->authenticated)
+    return TRUE;
+  g_set_error_literal (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_MALFORMED,
+                       _("its first call did not carry the server's token"));
+  return FALSE;
+}
+
 /* Serves the frames of one connection, in this thread, until the client
- * hangs up or a frame is refused; leaves @transport open. */
+ * hangs up, stays idle past the idle timeout, or a frame is refused;
+ * leaves @transport open. */
 void
 rthunk_server_serve_transport (RthunkServerState    *state,
                                ThriftProcessor      *processor,
@@ -528,6 +569,7 @@ rthunk_server_serve_transport (RthunkServerState    *state,
 {
   g_autoptr(ThriftProtocol) protocol = NULL;
   g_autoptr(GByteArray) reply = NULL;
+  RthunkConnAccount *account = rthunk_conn_account_get_current ();
 
   rthunk_frame_transport_set_memory_budget (transport, rthunk_server_state_get_budget (state));
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
@@ -537,21 +579,29 @@ rthunk_server_serve_transport (RthunkServerState    *state,
       g_autoptr(GError) error = NULL;
       gboolean ok;
 
-      if (!rthunk_frame_transport_receive (transport, &error))
+      if (!wait_next_frame (transport, rthunk_server_state_get_idle_timeout (state), &error))
+        ok = FALSE;
+      else if (!rthunk_frame_transport_receive (transport, &error))
         ok = FALSE;
       else if (!check_call (transport, &error))
         ok = FALSE;
       else if (rthunk_handler_serve_fast (state, rthunk_frame_transport_get_input (transport), reply))
-        /* the same path to the socket as the generated code's reply */
-        ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
-             thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
-             thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+        {
+          /* the fast path serves only calls that carry the token */
+          if (account != NULL)
+            account->authenticated = TRUE;
+          /* the same path to the socket as the generated code's reply */
+          ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
+               thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
+               thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+        }
       /* Thrift's processor logs a warning for a message it cannot read:
        * what the fast path declined is validated first */
       else if (!rthunk_frame_transport_check_input (transport, &error))
         ok = FALSE;
       else
-        ok = thrift_processor_process (processor, protocol, protocol, &error);
+        ok = thrift_processor_process (processor, protocol, protocol, &error) &&
+             check_authenticated (state, &error);
       if (!ok)
         {
           log_dropped (rthunk_frame_transport_get_fd (transport), error);
@@ -577,6 +627,7 @@ serve_connection (gpointer data)
       return NULL;
     }
   rthunk_server_transport_setup (transport, &server->limits);
+  account->fd = conn->fd;
   rthunk_conn_account_set_current (account);
   rthunk_server_serve_transport (server->state, server->processor, transport);
   rthunk_conn_account_set_current (NULL);

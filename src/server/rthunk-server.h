@@ -66,6 +66,12 @@ G_BEGIN_DECLS
  * @max_running_per_client: thunks of one connection the worker pool runs
  *   at once; the others wait, held back, while other connections' thunks
  *   run (0: @workers)
+ * @idle_timeout_ms: how long a connection may wait between calls, with
+ *   no call in flight, before the server closes it and frees its slot
+ *   (0: as long as @io_timeout_ms allows one read to wait)
+ * @max_waiters_per_client: thunks one connection may await at once
+ *   (thunkAwait); beyond it the call is refused (0: 4096, the most one
+ *   call may name)
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -95,6 +101,8 @@ typedef struct
   guint long_thunk_ms;
   guint max_queued_per_client;
   guint max_running_per_client;
+  guint idle_timeout_ms;
+  guint max_waiters_per_client;
 } RthunkServerLimits;
 
 RTHUNK_AVAILABLE_IN_0_1

@@ -1,8 +1,11 @@
 /* rthunk-thunk-table.c — the server's thunks by id
  *
- * One lock guards the table and the state of every entry; one condition
- * is broadcast whenever a thunk finishes, which is what submissions with an
- * inline budget and thunkAwait wait on. Finished thunks are remembered in
+ * One lock guards the table and the state of every entry. A thread that
+ * waits for thunks (thunkAwait, a submission with an inline budget) is a
+ * waiter registered on each of those entries: a finishing thunk wakes its
+ * own waiters and nobody else, and a waiter whose connection hung up
+ * leaves within WAITER_CHECK_MS. A condition broadcast when any thunk
+ * finishes serves only the drain (wait_idle). Finished thunks are remembered in
  * the order they finished, and the oldest are forgotten beyond a bound.
  * Ids are 16 random bytes from the kernel: not guessable, not reused across
  * restarts.
@@ -18,6 +21,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -31,11 +35,23 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
+/* How often a waiter looks whether its connection hung up. */
+#define WAITER_CHECK_MS 100
+
+/* A thread waiting for some thunks to finish (table lock). */
+typedef struct
+{
+  GCond cond;
+  gboolean woken;               /* one of its thunks finished */
+} Waiter;
+
 struct _RthunkThunkTable
 {
   GMutex lock;
   GCond finished_cond;
-  guint waiters;                /* threads in a wait on finished_cond */
+  guint waiters;                /* threads in wait_idle() */
+  guint registrations;          /* (thunk, waiter) pairs: the `waiters` gauge */
+  GHashTable *wait_lists;       /* entry → GSList of Waiter: who waits for it */
   GHashTable *entries;          /* id (GBytes) → entry */
   GQueue finished;              /* entries, oldest first */
   guint max_finished;
@@ -126,6 +142,7 @@ rthunk_thunk_table_new (guint max_finished,
   table->entries = g_hash_table_new_full (id_hash, id_equal, NULL,
                                           (GDestroyNotify) rthunk_thunk_entry_unref);
   g_queue_init (&table->finished);
+  table->wait_lists = g_hash_table_new (NULL, NULL);
   table->max_finished = MAX (max_finished, 1);
   table->ttl_us = (gint64) MAX (ttl_ms, 1) * 1000;
   return table;
@@ -137,6 +154,7 @@ rthunk_thunk_table_free (RthunkThunkTable *table)
   while (table->finished.length > 0)
     forget_finished_locked (table, g_queue_peek_head (&table->finished));
   g_hash_table_unref (table->entries);
+  g_hash_table_unref (table->wait_lists);
   g_clear_error (&table->shutdown);
   g_mutex_clear (&table->lock);
   g_cond_clear (&table->finished_cond);
@@ -252,6 +270,9 @@ rthunk_thunk_table_lookup (RthunkThunkTable *table,
   entry = g_hash_table_lookup (table->entries, id);
   if (entry != NULL)
     rthunk_thunk_entry_ref (entry);
+  /* someone besides its submitter may want it: it outlives its submitter */
+  if (entry != NULL && entry->owner != rthunk_conn_account_get_current ())
+    entry->named_elsewhere = TRUE;
   g_mutex_unlock (&table->lock);
   return entry;
 }
@@ -302,6 +323,20 @@ rthunk_thunk_table_start (RthunkThunkTable *table,
   return started;
 }
 
+/* Wakes the waiters of @entry, and only them (table lock held). */
+static void
+wake_waiters_locked (RthunkThunkTable *table,
+                     RthunkThunkEntry *entry)
+{
+  for (GSList *l = g_hash_table_lookup (table->wait_lists, entry); l != NULL; l = l->next)
+    {
+      Waiter *waiter = l->data;
+
+      waiter->woken = TRUE;
+      g_cond_signal (&waiter->cond);
+    }
+}
+
 static void
 finish_locked (RthunkThunkTable *table,
                RthunkThunkEntry *entry,
@@ -332,6 +367,7 @@ finish_locked (RthunkThunkTable *table,
         break;
       forget_finished_locked (table, old);
     }
+  wake_waiters_locked (table, entry);
   /* GLib's broadcast is a system call even when nobody waits */
   if (table->waiters > 0)
     g_cond_broadcast (&table->finished_cond);
@@ -427,25 +463,88 @@ count_finished (RthunkThunkEntry **entries,
   return n;
 }
 
-/* Waits until at least one of @entries is finished or @deadline_us
- * (monotonic) passes; returns how many are finished. */
+/* Registers @waiter on every entry of @entries (table lock held). */
+static void
+add_waiter_locked (RthunkThunkTable  *table,
+                   Waiter            *waiter,
+                   RthunkThunkEntry **entries,
+                   guint              n_entries)
+{
+  for (guint k = 0; k < n_entries; k++)
+    {
+      GSList *list = g_hash_table_lookup (table->wait_lists, entries[k]);
+
+      g_hash_table_insert (table->wait_lists, entries[k], g_slist_prepend (list, waiter));
+    }
+  table->registrations += n_entries;
+}
+
+/* Takes @waiter off every entry of @entries (table lock held). */
+static void
+remove_waiter_locked (RthunkThunkTable  *table,
+                      Waiter            *waiter,
+                      RthunkThunkEntry **entries,
+                      guint              n_entries)
+{
+  for (guint k = 0; k < n_entries; k++)
+    {
+      GSList *list = g_slist_remove (g_hash_table_lookup (table->wait_lists, entries[k]), waiter);
+
+      if (list == NULL)
+        g_hash_table_remove (table->wait_lists, entries[k]);
+      else
+        g_hash_table_insert (table->wait_lists, entries[k], list);
+    }
+  table->registrations -= n_entries;
+}
+
+/* Waits until at least one of @entries is finished, @deadline_us
+ * (monotonic) passes or the connection of @account (nullable) hangs up;
+ * returns how many are finished. Only a thunk of @entries finishing
+ * wakes it. */
 guint
 rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
                              RthunkThunkEntry **entries,
                              guint              n_entries,
-                             gint64             deadline_us)
+                             gint64             deadline_us,
+                             RthunkConnAccount *account)
+{
+  Waiter waiter = { 0, };
+  guint n;
+
+  g_mutex_lock (&table->lock);
+  if ((n = count_finished (entries, n_entries)) > 0 || table->closing)
+    {
+      g_mutex_unlock (&table->lock);
+      return n;
+    }
+  g_cond_init (&waiter.cond);
+  add_waiter_locked (table, &waiter, entries, n_entries);
+  while (!waiter.woken && !table->closing)
+    {
+      gint64 check_us = g_get_monotonic_time () + WAITER_CHECK_MS * 1000;
+
+      if (!g_cond_wait_until (&waiter.cond, &table->lock, MIN (deadline_us, check_us)) &&
+          (g_get_monotonic_time () >= deadline_us ||
+           (account != NULL && rthunk_conn_account_hung_up (account))))
+        break;
+    }
+  remove_waiter_locked (table, &waiter, entries, n_entries);
+  n = count_finished (entries, n_entries);
+  g_mutex_unlock (&table->lock);
+  g_cond_clear (&waiter.cond);
+  return n;
+}
+
+/* The `waiters` gauge: thunks awaited right now, counted once per
+ * waiting call that names them. */
+guint
+rthunk_thunk_table_count_waiters (RthunkThunkTable *table)
 {
   guint n;
 
   g_mutex_lock (&table->lock);
-  table->waiters++;
-  while ((n = count_finished (entries, n_entries)) == 0 && !table->closing)
-    if (!g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
-      {
-        n = count_finished (entries, n_entries);
-        break;
-      }
-  table->waiters--;
+  n = table->registrations;
   g_mutex_unlock (&table->lock);
   return n;
 }
@@ -527,13 +626,57 @@ rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
   return n;
 }
 
+/* The connection of @owner is gone: cancels its unfinished thunks that no
+ * other connection (nor a peer server) has looked up, since nobody can
+ * fetch them any more (their ids went with the connection). Finished ones
+ * stay until their TTL: a client that reconnects may still fetch them.
+ * Returns how many were cancelled while queued (those running stop at
+ * their next step and are counted as they end). */
+guint
+rthunk_thunk_table_cancel_orphans (RthunkThunkTable  *table,
+                                   RthunkConnAccount *owner)
+{
+  g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_thunk_entry_unref);
+  GHashTableIter iter;
+  gpointer entry;
+  guint queued = 0;
+
+  if (g_atomic_int_get (&owner->unfinished) == 0)
+    return 0;
+  g_mutex_lock (&table->lock);
+  g_hash_table_iter_init (&iter, table->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    {
+      RthunkThunkEntry *e = entry;
+
+      if (e->owner == owner && e->state <= RTHUNK_THUNK_RUNNING && !e->named_elsewhere)
+        g_ptr_array_add (orphans, rthunk_thunk_entry_ref (e));
+    }
+  g_mutex_unlock (&table->lock);
+  for (guint k = 0; k < orphans->len; k++)
+    {
+      gboolean finished_now;
+
+      rthunk_thunk_table_cancel (table, g_ptr_array_index (orphans, k), &finished_now);
+      queued += finished_now;
+    }
+  return queued;
+}
+
 /* Wakes every waiter now and makes later waits return at once: the server
  * is stopping. */
 void
 rthunk_thunk_table_close (RthunkThunkTable *table)
 {
+  GHashTableIter iter;
+  gpointer list;
+
   g_mutex_lock (&table->lock);
   table->closing = TRUE;
+  g_hash_table_iter_init (&iter, table->wait_lists);
+  while (g_hash_table_iter_next (&iter, NULL, &list))
+    for (GSList *l = list; l != NULL; l = l->next)
+      g_cond_signal (&((Waiter *) l->data)->cond);
   g_cond_broadcast (&table->finished_cond);
   g_mutex_unlock (&table->lock);
 }

@@ -44,6 +44,7 @@ typedef struct
   GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
   gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
   RthunkConnAccount *owner;      /* (nullable) the connection that submitted it */
+  gboolean named_elsewhere;      /* another connection looked it up (table lock) */
 } RthunkThunkEntry;
 
 typedef struct _RthunkThunkTable RthunkThunkTable;
@@ -76,7 +77,11 @@ gboolean          rthunk_thunk_table_cancel    (RthunkThunkTable  *table,
 guint             rthunk_thunk_table_wait_any  (RthunkThunkTable  *table,
                                                 RthunkThunkEntry **entries,
                                                 guint              n_entries,
-                                                gint64             deadline_us);
+                                                gint64             deadline_us,
+                                                RthunkConnAccount *account);
+guint             rthunk_thunk_table_count_waiters (RthunkThunkTable *table);
+guint             rthunk_thunk_table_cancel_orphans (RthunkThunkTable  *table,
+                                                     RthunkConnAccount *owner);
 RthunkThunkState  rthunk_thunk_table_get_state (RthunkThunkTable  *table,
                                                 RthunkThunkEntry  *entry);
 guint             rthunk_thunk_table_count_unfinished (RthunkThunkTable *table);

@@ -158,7 +158,7 @@ bind_thunk_inputs (RthunkServerState  *state,
             return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_DEADLINE_EXCEEDED,
                                 _("the thunk ran past its deadline waiting for its input “%s”"),
                                 (char *) name), FALSE;
-          rthunk_thunk_table_wait_any (state->table, &input, 1, g_get_monotonic_time () + 100000);
+          rthunk_thunk_table_wait_any (state->table, &input, 1, g_get_monotonic_time () + 100000, NULL);
         }
       if (rthunk_thunk_table_get_outcome (state->table, input, &done) != RTHUNK_THUNK_DONE)
         return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
@@ -284,13 +284,18 @@ left_pool (RthunkServerState *state,
     g_thread_pool_push (state->pool, next, NULL);
 }
 
-/* The connection of @account is gone: what it held back goes to the pool
- * (there is no connection left to be fair to). */
+/* The connection of @account is gone: its thunks that nobody else named
+ * are cancelled (nobody can fetch them), and what it held back goes to the
+ * pool (there is no connection left to be fair to; the cancelled ones end
+ * there at once). */
 void
 rthunk_handler_connection_closed (RthunkServerState *state,
                                   RthunkConnAccount *account)
 {
   RthunkThunkEntry *next;
+  guint cancelled = rthunk_thunk_table_cancel_orphans (state->table, account);
+
+  __atomic_add_fetch (&state->cancelled, cancelled, __ATOMIC_RELAXED);
 
   g_mutex_lock (&account->lock);
   account->closed = TRUE;
