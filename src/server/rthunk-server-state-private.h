@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "rthunk-budget.h"
+#include "rthunk-orphan-reaper.h"
 #include "rthunk-catalog.h"
 #include "rthunk-def-store.h"
 #include "rthunk-handler.h"
@@ -31,6 +32,7 @@ struct _RthunkServerState
   RthunkBudget *budget;         /* max_memory: everything above charges it */
   GThreadPool *pool;
   RthunkLongWatch *long_watch;  /* lets the pool grow past a long thunk */
+  RthunkOrphanReaper *orphans;  /* cancels the thunks of clients that left */
   guint8 instance_id[RTHUNK_THUNK_ID_LEN];
   gint64 submitted;             /* counters, atomic */
   gint64 completed;

@@ -22,6 +22,16 @@
 
 #define MAX_FETCHES 16            /* inputs fetched from other servers at once */
 
+/* The orphan reaper's count of thunks it cancelled while queued. */
+static void
+count_cancelled (gpointer data,
+                 guint    n)
+{
+  RthunkServerState *state = data;
+
+  __atomic_add_fetch (&state->cancelled, n, __ATOMIC_RELAXED);
+}
+
 RthunkServerState *
 rthunk_server_state_new (RthunkCatalog            *catalog,
                          const char               *name,
@@ -46,6 +56,7 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
   state->long_watch = rthunk_long_watch_new (state->pool, MAX (limits->workers, 1), limits->long_thunk_ms);
+  state->orphans = rthunk_orphan_reaper_new (state->table, count_cancelled, state);
   g_mutex_init (&state->memo_lock);
   state->memo = g_hash_table_new_full (rthunk_handler_ast_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                        (GDestroyNotify) rthunk_handler_memo_shape_unref);
@@ -74,6 +85,7 @@ void
 rthunk_server_state_free (RthunkServerState *state)
 {
   g_atomic_int_set (&state->stopping, TRUE);
+  rthunk_orphan_reaper_free (state->orphans);
   if (state->fetch_pool != NULL)
     g_thread_pool_free (g_steal_pointer (&state->fetch_pool), FALSE, TRUE);
   rthunk_server_state_drain (state);

@@ -293,9 +293,10 @@ rthunk_handler_connection_closed (RthunkServerState *state,
                                   RthunkConnAccount *account)
 {
   RthunkThunkEntry *next;
-  guint cancelled = rthunk_thunk_table_cancel_orphans (state->table, account);
 
-  __atomic_add_fetch (&state->cancelled, cancelled, __ATOMIC_RELAXED);
+  /* its unfinished thunks are cancelled after a grace period, unless
+   * another connection (the same client, reconnected) names them */
+  rthunk_orphan_reaper_add (state->orphans, account);
 
   g_mutex_lock (&account->lock);
   account->closed = TRUE;
