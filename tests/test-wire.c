@@ -9,6 +9,9 @@
 
 #include <glib.h>
 
+#include <thrift/c_glib/thrift_application_exception.h>
+#include <thrift/c_glib/transport/thrift_memory_buffer.h>
+
 #include "rthunk.h"
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
@@ -210,6 +213,63 @@ test_ast_source_fallback (void)
   bad_source = rthunk_wire_read_ast (ast, 100, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (rthunk_node_get_source (bad_source), ==, "<remote>");
+}
+
+/* Reads @ast with its source set to @source, both ways a peer's tree is
+ * read (the generated structs, the codec), and returns the source name
+ * the codec's tree got, after checking that both got the same. */
+static const char *
+source_as_read (RthunkWireAst *ast,
+                const char    *source)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkNode) from_struct = NULL;
+  g_autoptr(GByteArray) bytes = NULL;
+  RthunkNode *from_codec;
+  const char *name;
+
+  g_free (ast->source);
+  ast->source = g_strdup (source);
+  ast->__isset_source = TRUE;
+  from_struct = rthunk_wire_read_ast (ast, 100, &error);
+  g_assert_no_error (error);
+  bytes = generated_bytes (ast);
+  from_codec = codec_read (CODEC_TREE_AST, bytes->data, bytes->len, 100, NULL, &error);
+  g_assert_no_error (error);
+  name = rthunk_node_get_source (from_codec);
+  g_assert_true (name == rthunk_node_get_source (from_struct));
+  codec_tree_free (CODEC_TREE_AST, from_codec);
+  return name;
+}
+
+/* A peer's source names are interned (for ever): the first
+ * RTHUNK_WIRE_MAX_SOURCE_NAMES new ones, of at most
+ * RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES; past that a tree's source is
+ * "<remote>", and a name already interned is still kept. */
+static void
+test_ast_source_names_bounded (void)
+{
+  g_autoptr(GPtrArray) forms = read_ok ("(f x)");
+  g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
+  g_autofree char *longest = g_strnfill (RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES, 'n');
+  g_autofree char *too_long = g_strnfill (RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES + 1, 'n');
+  guint k;
+
+  rthunk_wire_fill_ast (ast, g_ptr_array_index (forms, 0), NULL);
+  g_assert_cmpstr (source_as_read (ast, too_long), ==, "<remote>");
+  g_assert_cmpstr (source_as_read (ast, longest), ==, longest);
+  g_assert_cmpstr (source_as_read (ast, "kept.rth"), ==, "kept.rth");
+  for (k = 0; k < RTHUNK_WIRE_MAX_SOURCE_NAMES; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("peer-source-%u.rth", k);
+
+      if (g_strcmp0 (source_as_read (ast, name), "<remote>") == 0)
+        break;
+    }
+  g_assert_cmpuint (k, <, RTHUNK_WIRE_MAX_SOURCE_NAMES);
+  g_assert_cmpstr (source_as_read (ast, "one-more.rth"), ==, "<remote>");
+  g_assert_cmpuint (g_quark_try_string ("one-more.rth"), ==, 0);
+  g_assert_cmpstr (source_as_read (ast, "kept.rth"), ==, "kept.rth");
 }
 
 /* ---- ASTs: hostile structures --------------------------------------------------------- */
@@ -1049,12 +1109,38 @@ test_id_to_hex (void)
   g_assert_cmpstr (none, ==, "");
 }
 
+/* ---- Thrift's own classes ------------------------------------------------------ */
+
+static void
+count_destroyed (gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+/* Thrift 0.17's finalizers of ThriftApplicationException (every T_EXCEPTION
+ * reply a client reads, every unknown method a server answers) and of
+ * ThriftMemoryBuffer do not chain up, so GObject's finalize, which frees
+ * an object's data, never ran: the wire set-up chains them up, and an
+ * object's data is freed exactly once. */
+static void
+test_thrift_finalize_chained (gconstpointer data)
+{
+  GType type = *(const GType *) data;
+  GObject *object = g_object_new (type, NULL);
+  guint destroyed = 0;
+
+  g_object_set_data_full (object, "test", &destroyed, count_destroyed);
+  g_object_unref (object);
+  g_assert_cmpuint (destroyed, ==, 1);
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 int
 main (int    argc,
       char **argv)
 {
+  static GType thrift_types[2];
   gsize i;
 
   g_test_init (&argc, &argv, NULL);
@@ -1065,6 +1151,7 @@ main (int    argc,
   g_test_add_func ("/wire/ast/types", test_ast_with_types);
   g_test_add_func ("/wire/ast/reader-depth", test_ast_reader_depth);
   g_test_add_func ("/wire/ast/source-fallback", test_ast_source_fallback);
+  g_test_add_func ("/wire/ast/source-names-bounded", test_ast_source_names_bounded);
   for (i = 0; i < G_N_ELEMENTS (hostile_ast_cases); i++)
     g_test_add_data_func (hostile_ast_cases[i].path, &hostile_ast_cases[i], test_hostile_ast);
 
@@ -1084,6 +1171,13 @@ main (int    argc,
     g_test_add_data_func (hostile_type_cases[i].path, &hostile_type_cases[i], test_hostile_type);
 
   g_test_add_func ("/wire/id/to-hex", test_id_to_hex);
+
+  thrift_types[0] = THRIFT_TYPE_APPLICATION_EXCEPTION;
+  thrift_types[1] = THRIFT_TYPE_MEMORY_BUFFER;
+  g_test_add_data_func ("/wire/thrift/finalize-chained/application-exception",
+                        &thrift_types[0], test_thrift_finalize_chained);
+  g_test_add_data_func ("/wire/thrift/finalize-chained/memory-buffer",
+                        &thrift_types[1], test_thrift_finalize_chained);
 
   return g_test_run ();
 }

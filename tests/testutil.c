@@ -10,58 +10,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
-#include <thrift/c_glib/thrift_application_exception.h>
-#include <thrift/c_glib/transport/thrift_memory_buffer.h>
-
 #include "rthunk.h"
 #include "testutil.h"
-
-/* Thrift 0.17 c_glib: the finalizers of ThriftApplicationException (made
- * by the generated recv_* functions for a T_EXCEPTION reply, which a
- * forged reply in test-client-codec sends) and of ThriftMemoryBuffer (used
- * by tests/codecutil.c for the generated code's bytes) do not chain up, so
- * GObject's own finalize never runs and the datalist the object gets as it
- * is disposed leaks: 32 bytes per object, a direct leak LeakSanitizer
- * reports. Every test that links this file chains them up before main(),
- * so that the sanitizer run reports only leaks of ours without a
- * suppression that could hide them. */
-static void (*application_exception_finalize) (GObject *object);
-static void (*memory_buffer_finalize) (GObject *object);
-
-static void
-chain_up (GObject *object,
-          GType    type,
-          void   (*finalize) (GObject *object))
-{
-  GObjectClass *parent = g_type_class_peek (g_type_parent (type));
-
-  finalize (object);
-  parent->finalize (object);
-}
-
-static void
-application_exception_chained (GObject *object)
-{
-  chain_up (object, THRIFT_TYPE_APPLICATION_EXCEPTION, application_exception_finalize);
-}
-
-static void
-memory_buffer_chained (GObject *object)
-{
-  chain_up (object, THRIFT_TYPE_MEMORY_BUFFER, memory_buffer_finalize);
-}
-
-__attribute__((constructor)) static void
-chain_up_thrift_finalizers (void)
-{
-  GObjectClass *klass = g_type_class_ref (THRIFT_TYPE_APPLICATION_EXCEPTION);
-
-  application_exception_finalize = klass->finalize;
-  klass->finalize = application_exception_chained;
-  klass = g_type_class_ref (THRIFT_TYPE_MEMORY_BUFFER);
-  memory_buffer_finalize = klass->finalize;
-  klass->finalize = memory_buffer_chained;
-}
 
 TestServer *
 test_server_start (const char        *name,

@@ -648,7 +648,8 @@ submitted_value (RthunkClient  *self,
                  gboolean       by_reference,
                  GError       **error)
 {
-  if (report->id->len == 0 || report->id->len > 64)
+  /* the generated reader leaves a missing id NULL */
+  if (report->id == NULL || report->id->len == 0 || report->id->len > 64)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
                    self->address);

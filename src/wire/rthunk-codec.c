@@ -662,8 +662,7 @@ rthunk_codec_get_ast_nodes (RthunkCodecIn  *in,
       g_free (extra.source);
       return NULL;
     }
-  interned = g_intern_string (extra.source != NULL && g_utf8_validate (extra.source, -1, NULL)
-                              ? extra.source : "<remote>");
+  interned = rthunk_wire_intern_source (extra.source);
   g_free (extra.source);
   /* the root is no longer in @built: it is node built->len */
   for (guint k = 0; k <= built->len; k++)

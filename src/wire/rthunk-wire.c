@@ -13,7 +13,9 @@
 
 #include "rthunk-wire.h"
 #include "rthunk-error.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
+#include "rthunk-thrift-finalize.h"
 #include "rthunk-type-private.h"
 #include "rthunk-type.h"
 #include "rthunk-value-private.h"
@@ -286,6 +288,34 @@ rthunk_wire_build_ast_node (const RthunkWireNodeFields  *fields,
     }
 }
 
+/* The interned source name of a tree that came from a peer: @name
+ * (nullable, not yet checked) when it is valid UTF-8 of at most
+ * %RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES and is interned already or is one of
+ * the first %RTHUNK_WIRE_MAX_SOURCE_NAMES new names; "<remote>" otherwise.
+ * Interned strings live as long as the process, so a peer sending a new
+ * name with every tree would otherwise grow the server without bound. */
+const char *
+rthunk_wire_intern_source (const char *name)
+{
+  static GMutex lock;
+  static guint n_interned;
+  const char *interned = NULL;
+
+  if (name == NULL || strnlen (name, RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES + 1) > RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES
+      || !g_utf8_validate (name, -1, NULL))
+    return g_intern_static_string ("<remote>");
+  if (g_quark_try_string (name) != 0)
+    return g_intern_string (name);
+  g_mutex_lock (&lock);
+  if (n_interned < RTHUNK_WIRE_MAX_SOURCE_NAMES)
+    {
+      n_interned++;
+      interned = g_intern_string (name);
+    }
+  g_mutex_unlock (&lock);
+  return interned != NULL ? interned : g_intern_static_string ("<remote>");
+}
+
 /* Builds the tree an AST describes, or fails with INVALID_REQUEST. */
 RthunkNode *
 rthunk_wire_read_ast (const RthunkWireAst  *ast,
@@ -309,8 +339,7 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
                    _("the AST has %u nodes, more than the limit of %u"), n, max_nodes);
       return NULL;
     }
-  source = ast->__isset_source && ast->source != NULL && g_utf8_validate (ast->source, -1, NULL)
-    ? ast->source : "<remote>";
+  source = rthunk_wire_intern_source (ast->__isset_source ? ast->source : NULL);
   built = g_new0 (RthunkNode *, n);
   used = g_new0 (guint8, n);
   depth = g_new0 (guint16, n);
@@ -338,7 +367,7 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
       fields.text_len = -1;
       if ((built[k] = rthunk_wire_build_ast_node (&fields, wire->children, built, k, error)) == NULL)
         goto out;
-      rthunk_node_set_position (built[k], source, MAX (wire->line, 0), MAX (wire->col, 0));
+      rthunk_node_set_position_interned (built[k], source, MAX (wire->line, 0), MAX (wire->col, 0));
     }
   if (check_all_used (used, n, _("AST"), error))
     root = rthunk_node_ref (built[n - 1]);
@@ -780,7 +809,9 @@ rthunk_address_allowed (const char *const *patterns,
 }
 
 /* Registers every generated type exactly once, whatever thread asks first:
- * the generated *_get_type () functions are not thread-safe on their own. */
+ * the generated *_get_type () functions are not thread-safe on their own.
+ * Also chains up the finalizers of Thrift's own classes that leak without
+ * it (rthunk-thrift-finalize.c). */
 void
 rthunk_wire_ensure_types (void)
 {
@@ -791,6 +822,7 @@ rthunk_wire_ensure_types (void)
       rthunk_wire_register_types ();
       g_type_ensure (THRIFT_TYPE_BINARY_PROTOCOL);
       g_type_ensure (THRIFT_TYPE_APPLICATION_EXCEPTION);
+      rthunk_thrift_finalize_chain_up ();
       g_once_init_leave (&done, 1);
     }
 }

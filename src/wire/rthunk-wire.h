@@ -18,6 +18,13 @@ G_BEGIN_DECLS
 /* Values nest no deeper than this on the wire. */
 #define RTHUNK_WIRE_MAX_VALUE_DEPTH 256
 
+/* A tree's source name from the wire is interned (every node points to it)
+ * and GLib never frees an interned string: at most this many distinct
+ * names are interned for peers, none longer than this; past either, the
+ * tree's source is "<remote>" (rthunk_wire_intern_source()). */
+#define RTHUNK_WIRE_MAX_SOURCE_NAMES      1024
+#define RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES 1024
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProtocol, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireAst, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireValue, g_object_unref)
@@ -29,6 +36,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireValueChunk, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireServerInfo, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireAuth, g_object_unref)
 
+const char  *rthunk_wire_intern_source (const char *name);
 void         rthunk_wire_fill_ast   (RthunkWireAst       *ast,
                                      RthunkNode          *root,
                                      GHashTable          *node_types);
