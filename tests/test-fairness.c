@@ -438,6 +438,73 @@ test_unauthenticated_closed (void)
   unlink (token_path);
 }
 
+/* print never holds a worker: the server's stdout is a pipe the test
+ * reads only for the "listening" line, so it fills at once. Ten thunks
+ * that each print some 300 KB all finish (before, the first blocked in
+ * fwrite with its worker, and the SIGTERM drain behind it), and the server
+ * then stops cleanly on SIGTERM. */
+/* rthunkd with its standard output a pipe that stays open and that
+ * nobody reads after the "listening" line (test_server_start() closes
+ * its end, so writes fail at once there instead of filling the pipe). */
+static TestServer *
+start_server_unread_stdout (const char *const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  TestServer *server = g_new0 (TestServer, 1);
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("RTHUNKD"));
+  g_ptr_array_add (argv, (gpointer) "--port");
+  g_ptr_array_add (argv, (gpointer) "0");
+  for (guint k = 0; args[k] != NULL; k++)
+    g_ptr_array_add (argv, (gpointer) args[k]);
+  g_ptr_array_add (argv, NULL);
+  server->process = g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  server->port = (guint16) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
+  server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
+  server_pid = test_server_pid (server);
+  return server;
+}
+
+static void
+test_print_never_blocks (void)
+{
+  const char *args[] = { "--workers", "2", "--drain-timeout-ms", "2000", NULL };
+  TestServer *server = start_server_unread_stdout (args);
+  g_autoptr(Wire) w = wire_open (server, 20000);
+  GByteArray *ids[10];
+
+  for (guint k = 0; k < G_N_ELEMENTS (ids); k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(do (print (str (range 0 50000))) %u)", k);
+
+      ids[k] = submit_id (w, text);
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (ids); k++)
+    {
+      g_autoptr(RthunkWireVarCont) cont = NULL;
+      gint state;
+
+      for (guint tries = 0; cont == NULL && tries < 15; tries++)
+        cont = await_one (w, ids[k], 1000);
+      if (cont == NULL)
+        g_error ("a printing thunk did not finish in 15 s: its worker is blocked on stdout");
+      g_object_get (cont, "state", &state, NULL);
+      g_assert_cmpint (state, ==, RTHUNK_THUNK_DONE);
+      g_assert_cmpint (wire_value_int (cont->value), ==, (gint64) k);
+      g_byte_array_unref (ids[k]);
+    }
+  stop_server (server);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -448,6 +515,7 @@ main (int    argc,
   g_test_add_func ("/fairness/long-thunks-do-not-starve", test_long_thunks_do_not_starve);
   g_test_add_func ("/fairness/queued-quota", test_queued_quota);
   g_test_add_func ("/fairness/orphans-cancelled", test_orphans_cancelled);
+  g_test_add_func ("/fairness/print-never-blocks", test_print_never_blocks);
   g_test_add_func ("/fairness/waiters-leave-with-connection", test_waiters_leave_with_connection);
   g_test_add_func ("/fairness/idle-slots-reclaimed", test_idle_slots_reclaimed);
   g_test_add_func ("/fairness/unauthenticated-closed", test_unauthenticated_closed);

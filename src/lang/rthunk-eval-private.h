@@ -287,6 +287,8 @@ struct _RthunkEvaluator
   gpointer servers_data;
   GDestroyNotify servers_destroy;
   guint64 steps;
+  gboolean print_sink;          /* print goes to the bounded sink (servers) */
+  gsize printed;                /* bytes printed by the evaluation under way */
 };
 
 struct _State

@@ -33,12 +33,14 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 
 #include <glib/gi18n-lib.h>
 
 #include <string.h>
 
 #include "rthunk-eval.h"
+#include "rthunk-print-sink.h"
 #include "rthunk-catalog.h"
 #include "rthunk-core-private.h"
 #include "rthunk-error.h"
@@ -461,6 +463,35 @@ stack_budget (const char *base)
   return left > 2 * STACK_MARGIN ? left - STACK_MARGIN : left / 2;
 }
 
+void
+rthunk_evaluator_set_print_sink (RthunkEvaluator *evaluator,
+                                 gboolean         sink)
+{
+  evaluator->print_sink = sink;
+}
+
+void
+rthunk_evaluator_print (RthunkEvaluator *evaluator,
+                        const char      *text,
+                        gsize            len)
+{
+  gsize room;
+
+  if (evaluator == NULL || !evaluator->print_sink)
+    {
+      fwrite (text, 1, len, stdout);
+      fflush (stdout);
+      return;
+    }
+  room = RTHUNK_PRINT_MAX_BYTES - MIN (evaluator->printed, RTHUNK_PRINT_MAX_BYTES);
+  if (len > room)
+    rthunk_print_sink_count_dropped (len - room);
+  len = MIN (len, room);
+  evaluator->printed += len;
+  if (len > 0)
+    rthunk_print_sink_write (text, len);
+}
+
 static void
 state_init (State           *state,
             RthunkEvaluator *evaluator,
@@ -472,6 +503,8 @@ state_init (State           *state,
   state->ticks = 0;
   state->stack_base = stack_base;
   state->stack_budget = stack_budget (stack_base);
+  if (evaluator->running == 0)
+    evaluator->printed = 0;
 }
 
 /**

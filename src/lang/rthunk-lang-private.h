@@ -47,6 +47,16 @@ gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
 void rthunk_evaluator_set_budget (RthunkEvaluator *evaluator,
                                   RthunkBudget    *budget);
 
+/* Whether `print` in @evaluator's evaluations goes to the bounded print
+ * sink (rthunk-print-sink.h), as on a server, or straight to stdout. */
+void rthunk_evaluator_set_print_sink (RthunkEvaluator *evaluator,
+                                      gboolean         sink);
+/* Writes what `print` printed in an evaluation of @evaluator: through the
+ * sink, within RTHUNK_PRINT_MAX_BYTES an evaluation, or straight out. */
+void rthunk_evaluator_print (RthunkEvaluator *evaluator,
+                             const char      *text,
+                             gsize            len);
+
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 

@@ -599,8 +599,7 @@ std_print (ARGS)
   else if (!print_forced (&b, args[0], error))
     return NULL;
   g_string_append_c (out, '\n');
-  fwrite (out->str, 1, out->len, stdout);
-  fflush (stdout);
+  rthunk_evaluator_print (rthunk_call_context_get_evaluator (context), out->str, out->len);
   return rthunk_value_new_nil ();
 }
 

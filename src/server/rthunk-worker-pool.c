@@ -59,7 +59,11 @@ reset_checker (gpointer       checker,
 static gpointer
 make_evaluator (RthunkCatalog *catalog)
 {
-  return rthunk_evaluator_new (catalog);
+  RthunkEvaluator *evaluator = rthunk_evaluator_new (catalog);
+
+  /* a server's print never waits on its standard output */
+  rthunk_evaluator_set_print_sink (evaluator, TRUE);
+  return evaluator;
 }
 
 static gboolean
