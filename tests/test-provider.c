@@ -1928,15 +1928,15 @@ typedef struct
 
 /* The long thunk the denied calls must not touch; its connection stays
  * open (a thunk nobody else named is cancelled when its client goes). */
+static Conn *auth_owner;
+
 static void
 ensure_auth_target (void)
 {
-  static Conn *owner;
-
   if (auth_target != NULL)
     return;
-  owner = conn_open (auth_server);
-  auth_target = submit_long (owner);
+  auth_owner = conn_open (auth_server);
+  auth_target = submit_long (auth_owner);
 }
 
 static void
@@ -2490,6 +2490,7 @@ stop_auth_server (void)
 
       cancel_and_reap (c, auth_target);
       g_clear_pointer (&auth_target, g_byte_array_unref);
+      g_clear_pointer (&auth_owner, conn_free);
     }
   stop_server (auth_server);
 }
