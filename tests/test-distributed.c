@@ -256,11 +256,9 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* make check sets it: without it this is a broken setup, not a skip */
   if (g_getenv ("RTHUNKD") == NULL)
-    {
-      g_test_skip ("RTHUNKD is not set");
-      return 0;
-    }
+    g_error ("RTHUNKD is not set: run this test through make check");
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/distributed/cancel/cell", test_cancel_cell);
   ADD ("/distributed/cancel/pmap", test_cancel_pmap);

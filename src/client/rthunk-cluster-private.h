@@ -16,4 +16,8 @@ gboolean  rthunk_cluster_cancel_value (RthunkCluster  *cluster,
 char     *rthunk_cluster_value_origin (RthunkCluster  *cluster,
                                        RthunkValue    *value) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Whether the member at @address answered when it was added or since. */
+gboolean  rthunk_cluster_is_up        (RthunkCluster  *cluster,
+                                       const char     *address);
+
 G_END_DECLS

@@ -415,6 +415,23 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
   return TRUE;
 }
 
+gboolean
+rthunk_cluster_is_up (RthunkCluster *cluster,
+                      const char    *address)
+{
+  gboolean up = FALSE;
+
+  g_mutex_lock (&cluster->lock);
+  for (guint k = 0; k < cluster->members->len && !up; k++)
+    {
+      Member *m = g_ptr_array_index (cluster->members, k);
+
+      up = m->state == RTHUNK_MEMBER_UP && g_strcmp0 (m->address, address) == 0;
+    }
+  g_mutex_unlock (&cluster->lock);
+  return up;
+}
+
 /**
  * rthunk_cluster_add_servers_from_env:
  * @cluster: a cluster

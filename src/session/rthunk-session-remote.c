@@ -518,11 +518,12 @@ rthunk_session_add_server (RthunkSession  *session,
       !rthunk_cluster_prepare_client (session->cluster, poll, error))
     return FALSE;
   /* a server that is down now is added all the same: the cluster retries
-   * it and routes around it meanwhile */
-  if (!rthunk_client_connect (client, NULL))
-    g_debug ("server %s is down at start", address);
+   * it and routes around it meanwhile. The cluster tries it first, once:
+   * a server that does not answer costs one timeout at start, not two. */
   if (!rthunk_cluster_add_server (session->cluster, address, error))
     return FALSE;
+  if (!rthunk_cluster_is_up (session->cluster, address) || !rthunk_client_connect (client, NULL))
+    g_debug ("server %s is down at start", address);
   server = g_new0 (Server, 1);
   server->client = g_steal_pointer (&client);
   server->collector = rthunk_collector_new (server->client, poll);

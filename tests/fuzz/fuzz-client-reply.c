@@ -21,9 +21,9 @@
  * printed) or fail with a GError that says why; it must never crash, leak,
  * hang, or log a warning or a critical.
  *
- * TODO: the value the client returns must have the type it asked for; the
- * client does not validate received values against the expected type yet
- * (issue #15, item 4): once it does, check it here.
+ * A value the client returns for a submission has the type of what it
+ * submitted: the client checks what a server sends against that type
+ * (rthunk-client-validate.c), and this target checks the client.
  *
  * Seeds are the answers of the real server, recorded by this target
  * (which also records the requests, as seeds of fuzz-connection):
@@ -319,23 +319,28 @@ typedef struct
   const char *name;             /* of its seed */
   CallKind kind;
   const char *text;             /* what it submits */
+  RthunkValueKind kind_of;      /* what a submission's value must be… */
+  RthunkValueKind items_of;     /* …and, for a list, its items (NIL: none checked) */
 } Call;
 
 static const Call calls[] = {
-  { "submit-int", CALL_SUBMIT, "(+ 1 2)" },
-  { "submit-str", CALL_SUBMIT, "(concat \"a\" \"b\")" },
-  { "submit-list", CALL_SUBMIT, "(range 0 5)" },
-  { "submit-fn", CALL_SUBMIT, "(fn [x] (* x 2))" },
-  { "submit-pending", CALL_SUBMIT, "(delay 20 [1.5 2.5])" },
-  { "submit-reference", CALL_SUBMIT_REFERENCE, "(str 42)" },
-  { "submit-definitions", CALL_SUBMIT_DEFINITIONS, "(sq 7)" },
-  { "submit-batch", CALL_SUBMIT_BATCH, "(+ 1 2)" },
+  { "submit-int", CALL_SUBMIT, "(+ 1 2)", RTHUNK_VALUE_INT, RTHUNK_VALUE_NIL },
+  { "submit-str", CALL_SUBMIT, "(concat \"a\" \"b\")", RTHUNK_VALUE_STR, RTHUNK_VALUE_NIL },
+  { "submit-list", CALL_SUBMIT, "(range 0 5)", RTHUNK_VALUE_LIST, RTHUNK_VALUE_INT },
+  { "submit-fn", CALL_SUBMIT, "(fn [x] (* x 2))", RTHUNK_VALUE_FUNC, RTHUNK_VALUE_NIL },
+  { "submit-pending", CALL_SUBMIT, "(delay 20 [1.5 2.5])", RTHUNK_VALUE_LIST, RTHUNK_VALUE_FLOAT },
+  { "submit-reference", CALL_SUBMIT_REFERENCE, "(str 42)", RTHUNK_VALUE_STR, RTHUNK_VALUE_NIL },
+  { "submit-definitions", CALL_SUBMIT_DEFINITIONS, "(sq 7)", RTHUNK_VALUE_INT, RTHUNK_VALUE_NIL },
+  { "submit-batch", CALL_SUBMIT_BATCH, "(+ 1 2)", RTHUNK_VALUE_INT, RTHUNK_VALUE_NIL },
   { "func-defs-all", CALL_FUNC_DEFS, NULL },
   { "func-defs-some", CALL_FUNC_DEFS, "+" },
   { "server-info", CALL_SERVER_INFO, NULL },
   { "thunk-get", CALL_POLL, NULL },
   { "thunk-await", CALL_AWAIT, NULL },
 };
+
+/* the second submission of a batch */
+static const Call batch_second = { "", CALL_SUBMIT, "(str 5)", RTHUNK_VALUE_STR, RTHUNK_VALUE_NIL };
 
 static const guint8 some_id[16] = "fuzz-thunk-id-16";
 
@@ -348,9 +353,12 @@ parse (const char *text)
   return rthunk_node_ref (g_ptr_array_index (forms, 0));
 }
 
-/* Forces @value and prints it: what a user of the value does first. */
+/* Forces @value and prints it: what a user of the value does first. A
+ * submission's value (@call not NULL) must have the kind it asked for:
+ * a server's lie is the client's error, never its value. */
 static gboolean
 use_value (RthunkValue  *value,
+           const Call   *call,
            GError      **error)
 {
   g_autoptr(RthunkValue) forced = rthunk_value_force (value, error);
@@ -360,6 +368,16 @@ use_value (RthunkValue  *value,
     return FALSE;
   text = rthunk_value_to_string (forced);
   g_assert (text != NULL);
+  if (call != NULL && rthunk_value_get_kind (forced) != call->kind_of)
+    g_error ("the client returned %s for %s", text, call->text);
+  for (gsize k = 0; call != NULL && call->items_of != RTHUNK_VALUE_NIL &&
+                    k < rthunk_value_get_length (forced); k++)
+    {
+      RthunkValue *item = rthunk_value_get_item (forced, k);
+
+      if (rthunk_value_get_kind (item) != call->items_of)
+        g_error ("the client returned %s for %s", text, call->text);
+    }
   return TRUE;
 }
 
@@ -376,18 +394,20 @@ on_finished (GBytes       *id,
 
 static gboolean
 submit_batch (RthunkClient  *client,
-              const char    *text,
+              const Call    *call,
               GError       **error)
 {
   g_autoptr(GPtrArray) exprs = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
   g_autoptr(GPtrArray) values = NULL;
 
-  g_ptr_array_add (exprs, parse (text));
-  g_ptr_array_add (exprs, parse ("(str 5)"));
+  g_ptr_array_add (exprs, parse (call->text));
+  g_ptr_array_add (exprs, parse (batch_second.text));
   if ((values = rthunk_client_submit_batch (client, exprs, NULL, error)) == NULL)
     return FALSE;
-  for (guint k = 0; k < values->len; k++)
-    if (!use_value (g_ptr_array_index (values, k), error))
+  if (!use_value (g_ptr_array_index (values, 0), call, error))
+    return FALSE;
+  for (guint k = 1; k < values->len; k++)
+    if (!use_value (g_ptr_array_index (values, k), &batch_second, error))
       return FALSE;
   return TRUE;
 }
@@ -410,7 +430,7 @@ submit (RthunkClient    *client,
     value = rthunk_client_submit_reference (client, expr, NULL, NULL, error);
   else
     value = rthunk_client_submit_full (client, expr, NULL, defs, error);
-  return value != NULL && use_value (value, error);
+  return value != NULL && use_value (value, call, error);
 }
 
 /* Makes @call; FALSE with @error set when it failed. */
@@ -432,7 +452,7 @@ run_call (RthunkClient  *client,
     case CALL_SUBMIT_DEFINITIONS:
       return submit (client, call, error);
     case CALL_SUBMIT_BATCH:
-      return submit_batch (client, call->text, error);
+      return submit_batch (client, call, error);
     case CALL_FUNC_DEFS:
       catalog = rthunk_client_get_func_defs (client, call->text != NULL ? names : NULL, error);
       if (catalog == NULL)
@@ -450,7 +470,7 @@ run_call (RthunkClient  *client,
         RthunkThunkState state = rthunk_client_poll (client, id, &value, error);
 
         if (state == RTHUNK_THUNK_DONE)
-          return use_value (value, error);
+          return use_value (value, NULL, error);
         g_assert (value == NULL);
         /* still running, or an error: the call's or the thunk's */
         return state == RTHUNK_THUNK_PENDING || state == RTHUNK_THUNK_RUNNING;
