@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 
 #include "rthunk.h"
+#include "rthunk-session-private.h"
 #include "testutil.h"
 
 #define WAIT_MS 60000          /* generous: the machine may be loaded */
@@ -871,6 +872,63 @@ test_thunk_threads (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED);
 }
 
+/* What a session runs in its context from other threads (an evaluation's
+ * result, a cell's cancellation) runs in the thread that made it, never in
+ * the thread that asked: a pool thread could otherwise take the global
+ * default context and touch the cells beside the main thread. */
+typedef struct
+{
+  RthunkSession *session;
+  GThread *ran_in;
+  gboolean asked;
+} Invoked;
+
+static gboolean
+note_thread (gpointer data)
+{
+  Invoked *invoked = data;
+
+  invoked->ran_in = g_thread_self ();
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+invoke_from_thread (gpointer data)
+{
+  Invoked *invoked = data;
+
+  rthunk_session_invoke (invoked->session, note_thread, invoked, NULL);
+  g_atomic_int_set (&invoked->asked, TRUE);
+  return NULL;
+}
+
+static void
+test_session_invoke_thread (void)
+{
+  g_autoptr(RthunkSession) session = NULL;
+  Invoked invoked = { NULL, NULL, FALSE };
+  GThread *thread;
+
+  /* the global default context, as the shell has it */
+  g_assert_null (g_main_context_get_thread_default ());
+  session = rthunk_session_new ();
+  invoked.session = session;
+  thread = g_thread_new ("asker", invoke_from_thread, &invoked);
+  g_thread_join (thread);
+  g_assert_true (g_atomic_int_get (&invoked.asked));
+  g_assert_null (invoked.ran_in);
+  while (invoked.ran_in == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (invoked.ran_in == g_thread_self ());
+
+  /* asked from the thread that runs the context: at once */
+  invoked.ran_in = NULL;
+  g_assert_true (g_main_context_acquire (NULL));
+  rthunk_session_invoke (session, note_thread, &invoked, NULL);
+  g_main_context_release (NULL);
+  g_assert_true (invoked.ran_in == g_thread_self ());
+}
+
 int
 main (int    argc,
       char **argv)
@@ -903,5 +961,6 @@ main (int    argc,
 #undef ADD
   g_test_add_func ("/session/thunk/local", test_thunk_local);
   g_test_add_func ("/session/thunk/threads", test_thunk_threads);
+  g_test_add_func ("/session/api/invoke-thread", test_session_invoke_thread);
   return g_test_run ();
 }

@@ -170,8 +170,7 @@ future_cancelled (RthunkThunk *thunk,
   copy = g_new0 (CellRef, 1);
   g_weak_ref_init (&copy->session, session);
   copy->cell = rthunk_session_cell_ref (ref->cell);
-  g_main_context_invoke_full (session->context, G_PRIORITY_DEFAULT, cancel_in_context,
-                              copy, cell_ref_free);
+  rthunk_session_invoke (session, cancel_in_context, copy, cell_ref_free);
 }
 
 /* Gives a cell that is not settled an unfinished future, and makes its

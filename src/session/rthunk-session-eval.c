@@ -239,7 +239,7 @@ evaluation_finish (Evaluation  *ev,
   apply->ev = rthunk_session_evaluation_ref (ev);
   apply->cell = ev->cell;   /* the main thread holds it for us: see cell_run() */
   ev->cell = NULL;
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, evaluation_apply, apply, apply_free);
+  rthunk_session_invoke (self, evaluation_apply, apply, apply_free);
 }
 
 /* A thread of the pool. */

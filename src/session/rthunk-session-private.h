@@ -125,6 +125,7 @@ struct _RthunkSession
   GObject parent_instance;
 
   GMainContext *context;
+  GThread *thread;            /* that made it: may run @context unasked */
   RthunkCatalog *catalog;
   RthunkChecker *checker;
   RthunkEvaluator *evaluator;
@@ -165,6 +166,11 @@ rthunk_session_is_closed (RthunkSession *self)
   return g_atomic_int_get (&self->closed) != 0;
 }
 
+void         rthunk_session_invoke          (RthunkSession *self,
+                                             GSourceFunc    func,
+                                             gpointer       data,
+                                             GDestroyNotify destroy);
+gboolean     rthunk_session_may_iterate     (RthunkSession *self);
 GError      *rthunk_session_new_error       (RthunkError    code,
                                              const char    *format,
                                              ...) G_GNUC_PRINTF (2, 3);

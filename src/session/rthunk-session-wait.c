@@ -390,7 +390,7 @@ rthunk_session_wait (RthunkSession  *session,
 
   /* the context may run: @value may be a cell's, replaced meanwhile */
   value = held = rthunk_value_ref (value);
-  iterate = g_main_context_acquire (session->context);
+  iterate = rthunk_session_may_iterate (session) && g_main_context_acquire (session->context);
   while (ok && (pending = find_unfinished (value, &thunk)) != NULL)
     {
       if (thunk != NULL)

@@ -80,6 +80,42 @@ rthunk_session_new_error (RthunkError  code,
   return error;
 }
 
+/* Runs @func (once) in the thread that runs the session's context: here
+ * when this thread owns the context, else from an idle source there. Not
+ * g_main_context_invoke(): from a thread without a context of its own it
+ * runs @func at once whenever it can take the global default context, so
+ * cell code would run beside the main thread's. */
+void
+rthunk_session_invoke (RthunkSession  *self,
+                       GSourceFunc     func,
+                       gpointer        data,
+                       GDestroyNotify  destroy)
+{
+  GSource *source;
+
+  if (g_main_context_is_owner (self->context))
+    {
+      func (data);
+      if (destroy != NULL)
+        destroy (data);
+      return;
+    }
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_set_static_name (source, "[rthunk] session");
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+/* Whether this thread may run the session's context while it waits: it
+ * made the session, or the context is its thread default. */
+gboolean
+rthunk_session_may_iterate (RthunkSession *self)
+{
+  return g_thread_self () == self->thread || g_main_context_get_thread_default () == self->context;
+}
+
 /* ---- the object ------------------------------------------------------------------------------- */
 
 /* Stops the cell's work; whoever waits for its future learns why. */
@@ -349,6 +385,7 @@ static void
 rthunk_session_init (RthunkSession *self)
 {
   self->context = g_main_context_ref_thread_default ();
+  self->thread = g_thread_self ();
   self->cells = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                        (GDestroyNotify) rthunk_session_cell_unref);
   self->order = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_session_cell_unref);
