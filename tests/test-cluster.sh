@@ -90,11 +90,11 @@ pair="--server 127.0.0.1:$port_near --server 127.0.0.1:$port_far"
 fetched=$(num far fetched)
 got=$("$RTHUNK" $pair -e '(let [a (remote :on "near" (delay 300 41)) b (remote :on "far" (+ a 1))] (await b))' 2>&1); rc=$?
 fetched_after=$(num far fetched)
-if [ "$rc" -eq 0 ] && [ "$got" = 42 ] && grep -q "fetched an input from 127.0.0.1:$port_near" "$tmp/far.out" &&
+if [ "$rc" -eq 0 ] && [ "$got" = 42 ] && grep -q "fetched an input from 127.0.0.1:$port_near" "$tmp/far.err" &&
    [ "$fetched_after" -eq $((fetched + 1)) ]; then
   ok "a server fetches a pending input from the server that holds it"
 else not_ok "a server fetches a pending input from the server that holds it" "exit $rc: $got" \
-  "far's fetched counter went from $fetched to $fetched_after" "$(grep fetch "$tmp/far.out")"; fi
+  "far's fetched counter went from $fetched to $fetched_after" "$(grep fetch "$tmp/far.err")"; fi
 got=$("$RTHUNK" $pair -e '(let [a (remote :on "near" (delay 100 (/ 1 0))) b (remote :on "far" (+ a 1))] (await b))' 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && echo "$got" | grep -q 'division by zero'; then ok "a failed input fetched across servers fails its dependent, with the cause"
 else not_ok "a failed input fetched across servers fails its dependent, with the cause" "exit $rc: $got"; fi

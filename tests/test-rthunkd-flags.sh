@@ -90,5 +90,51 @@ else
   not_ok "a size in the config file takes a unit" "rthunkd did not start: $(cat "$tmp/server.err")"
 fi
 
+# the log: structured, on standard error. --log-format json writes one JSON
+# object per line; a finished thunk's debug line names the thunk, its
+# client, its function, how long it took and how it ended
+refused "an unknown log format is refused" 'log-format: .xml. is neither' --log-format xml
+export G_MESSAGES_DEBUG=rthunk
+start --log-format json; started=$?
+unset G_MESSAGES_DEBUG
+if [ "$started" -eq 0 ]; then
+  "$RTHUNK" -s "$address" -e '(await (remote (* 6 7)))' >"$tmp/got" 2>&1
+  "$RTHUNK" -s "$address" -e '(await (remote (/ 1 0)))' >/dev/null 2>&1
+  if "$PYTHON3" - "$tmp/server.err" <<'PY'
+import json, re, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+done = [l for l in lines if l.get("FUNCTION") == "*" and l.get("STATE") == "done"]
+failed = [l for l in lines if l.get("FUNCTION") == "/" and l.get("STATE") == "failed"]
+assert done and failed, lines
+for l in done + failed:
+    assert re.fullmatch(r"[0-9a-f]{32}", l["THUNK_ID"]), l
+    assert re.fullmatch(r"127\.0\.0\.1:[0-9]+", l["CLIENT"]), l
+    assert int(l["ELAPSED_US"]) >= 0 and l["level"] == "debug" and l["domain"] == "rthunk", l
+assert "division by zero" in failed[0]["message"], failed
+PY
+  then ok "--log-format json: a line per finished thunk, with its fields"
+  else not_ok "--log-format json: a line per finished thunk, with its fields" "$(cat "$tmp/got")" "$(cat "$tmp/server.err")"; fi
+  if [ "$(grep -c . "$tmp/server.out")" -eq 1 ]; then ok "nothing but the listening line goes to standard output"
+  else not_ok "nothing but the listening line goes to standard output" "$(cat "$tmp/server.out")"; fi
+  stop
+else
+  not_ok "--log-format json: a line per finished thunk, with its fields" "rthunkd did not start: $(cat "$tmp/server.err")"
+fi
+
+# a refused request is logged at message level, debug output or not, with
+# its reason and client; the text format puts the fields after the message
+printf 'right\n' > "$tmp/right"
+printf 'wrong\n' > "$tmp/wrong"
+printf '[server]\nlog-format = text\n' > "$tmp/text.conf"
+if start --token-file "$tmp/right" --config "$tmp/text.conf"; then
+  "$RTHUNK" -s "$address" --token-file "$tmp/wrong" -e '(await (remote (+ 1 2)))' >"$tmp/got" 2>&1
+  if grep -q 'Message: .*request from 127\.0\.0\.1:[0-9]* refused: this server needs a valid token.* CLIENT=127\.0\.0\.1:[0-9]* REASON=' "$tmp/server.err"
+  then ok "a refused request is logged with its client and reason"
+  else not_ok "a refused request is logged with its client and reason" "$(cat "$tmp/got")" "$(cat "$tmp/server.err")"; fi
+  stop
+else
+  not_ok "a refused request is logged with its client and reason" "rthunkd did not start: $(cat "$tmp/server.err")"
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -43,6 +43,7 @@ rthunk_conn_account_unref (RthunkConnAccount *account)
   /* a held thunk holds its account: none is left when the last ref goes */
   g_assert (account->held.length == 0);
   g_mutex_clear (&account->lock);
+  g_free (account->peer);
   g_free (account);
 }
 

@@ -11,6 +11,7 @@ struct _RthunkConnAccount
 {
   gint ref_count;               /* atomic */
   int fd;                       /* its socket, -1 for none: to see it hang up */
+  char *peer;                   /* its peer, HOST:PORT, for the log (nullable) */
   gboolean authenticated;       /* a call of it carried the server's token */
   gint unfinished;              /* atomic: thunks it submitted that are queued or running */
   GMutex lock;

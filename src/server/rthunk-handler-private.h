@@ -152,7 +152,6 @@ gpointer rthunk_handler_borrow (const RthunkReusable *reusable,
 void rthunk_handler_give_back (const RthunkReusable *reusable,
                                RthunkServerState    *state,
                                gpointer              object);
-gboolean rthunk_handler_debug_wanted (void);
 void rthunk_handler_run_thunk (gpointer data,
                                gpointer user_data);
 gboolean rthunk_handler_try_inline_within (RthunkServerState *state,

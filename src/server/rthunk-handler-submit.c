@@ -20,6 +20,7 @@
 #include "rthunk-handler.h"
 #include "rthunk-hash.h"
 #include "rthunk-lang-private.h"
+#include "rthunk-log.h"
 #include "rthunk-node.h"
 #include "rthunk-request-decode.h"
 #include "rthunk-result-cache.h"
@@ -465,6 +466,7 @@ try_cache (RthunkServerState *state,
   COUNT (state->completed);
   COUNT (state->cache_hits);
   rthunk_thunk_table_finish (state->table, entry, hit, NULL);
+  rthunk_log_thunk_finished (entry, NULL, "cache");
   return TRUE;
 }
 
@@ -507,10 +509,10 @@ within_quota (RthunkServerState *state,
 }
 
 /* Validates, checks and queues one request (or answers it from the cache). */
-void
-rthunk_handler_submit_one (RthunkServerState   *state,
-                           const RthunkRequest *request,
-                           RthunkSubmission    *out)
+static void
+submit (RthunkServerState   *state,
+        const RthunkRequest *request,
+        RthunkSubmission    *out)
 {
   g_autoptr(GHashTable) inputs = NULL;
   g_autoptr(GHashTable) thunk_inputs = NULL;
@@ -555,4 +557,15 @@ rthunk_handler_submit_one (RthunkServerState   *state,
       checked->pure && rthunk_handler_try_inline (state, entry))
     return;
   rthunk_handler_queue_thunk (state, entry);
+}
+
+/* submit(); a refusal is logged, with its reason and client. */
+void
+rthunk_handler_submit_one (RthunkServerState   *state,
+                           const RthunkRequest *request,
+                           RthunkSubmission    *out)
+{
+  submit (state, request, out);
+  if (out->entry == NULL && out->error != NULL)
+    rthunk_log_refused ("submission", out->error);
 }

@@ -20,6 +20,7 @@
 #include "rthunk-error.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
+#include "rthunk-log.h"
 #include "rthunk-lru.h"
 #include "rthunk-request-decode.h"
 #include "rthunk-thunk-state.h"
@@ -61,6 +62,7 @@ throw_invalid (RthunkWireInvalidRequest **invalid,
 {
   RthunkWireSourcePos *pos = position_of (error->message);
 
+  rthunk_log_refused ("request", error);
   *invalid = g_object_new (RTHUNK_WIRE_TYPE_INVALID_REQUEST,
                            "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INVALID_REQUEST,
                            "message", error->message, NULL);
@@ -90,6 +92,7 @@ throw_type_failure (RthunkWireTypeFailure **failure,
 {
   RthunkWireSourcePos *pos = position_of (error->message);
 
+  rthunk_log_refused ("request", error);
   *failure = g_object_new (RTHUNK_WIRE_TYPE_TYPE_FAILURE,
                            "code", error->code, "message", error->message, NULL);
   if (pos != NULL)
@@ -151,9 +154,13 @@ authorized (RthunkServerState         *state,
         account->authenticated = TRUE;
       return TRUE;
     }
-  *denied = g_object_new (RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, "code", RTHUNK_ERROR_NOT_AUTHORIZED,
-                          "message", _("this server needs a valid token (--token-file or RTHUNK_TOKEN)"),
-                          NULL);
+  {
+    g_autoptr(GError) reason = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED,
+                                                    _("this server needs a valid token (--token-file or RTHUNK_TOKEN)"));
+
+    rthunk_log_refused ("request", reason);
+    *denied = g_object_new (RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, "code", reason->code, "message", reason->message, NULL);
+  }
   return FALSE;
 }
 
@@ -166,10 +173,14 @@ static gboolean
 refuse_while_draining (RthunkServerState     *state,
                        RthunkWireOverloaded **overloaded)
 {
+  g_autoptr(GError) reason = NULL;
+
   if (!g_atomic_int_get (&state->draining))
     return FALSE;
-  *overloaded = g_object_new (RTHUNK_WIRE_TYPE_OVERLOADED, "code", RTHUNK_ERROR_OVERLOADED,
-                              "message", _("the server is shutting down: it accepts no new thunks"),
+  reason = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_OVERLOADED,
+                                _("the server is shutting down: it accepts no new thunks"));
+  rthunk_log_refused ("submission", reason);
+  *overloaded = g_object_new (RTHUNK_WIRE_TYPE_OVERLOADED, "code", reason->code, "message", reason->message,
                               "retryAfterMs", 0, NULL);
   return TRUE;
 }
@@ -421,7 +432,6 @@ handler_submit_eval_request (RthunkWireRemoteExecutionServiceIf  *iface,
       g_autofree char *found = g_steal_pointer (&sub.found);
 
       rthunk_handler_submission_clear (&sub);
-      g_debug ("submission refused: %s", failure->message);
       if (sub.type_error)
         return throw_type_failure (type_failure, failure, expected, found);
       if (sub.overloaded)

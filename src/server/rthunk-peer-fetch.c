@@ -14,6 +14,7 @@
 #include "rthunk-error.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
+#include "rthunk-log.h"
 #include "rthunk-node.h"
 #include "rthunk-request-decode.h"
 #include "rthunk-thunk-table.h"
@@ -165,11 +166,12 @@ rthunk_handler_run_fetch (gpointer data,
   if (got.value != NULL && error == NULL && fetched_type_ok (fetch, got.value, &error))
     {
       COUNT (state->fetched);
-      if (rthunk_handler_debug_wanted ())
+      if (rthunk_log_debug_wanted ())
         g_debug ("fetched an input from %s", fetch->holder);
     }
   else
     g_clear_pointer (&got.value, rthunk_value_unref);
+  rthunk_log_thunk_finished (entry, got.value != NULL ? NULL : error, "fetched");
   rthunk_thunk_table_finish (state->table, entry, got.value, error);
   g_clear_pointer (&got.value, rthunk_value_unref);
   fetch_free (fetch);

@@ -18,6 +18,7 @@
 #include "rthunk-provider.h"
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
+#include "rthunk-log.h"
 #include "rthunk-server.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
@@ -37,6 +38,7 @@ struct _RthunkProviderOptions
   char *tls_key;
   char *tls_client_ca;
   char *tls_ca;
+  char *log_format;
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
@@ -99,6 +101,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
+  "log-format",
 };
 
 static void
@@ -226,6 +229,7 @@ rthunk_provider_options_new (const char *program,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
+    { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
     { NULL }
   };
   GOptionEntry entry[2] = { { NULL }, { NULL } };
@@ -275,6 +279,7 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->tls_key);
   g_free (options->tls_client_ca);
   g_free (options->tls_ca);
+  g_free (options->log_format);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
   g_free (options);
@@ -365,6 +370,7 @@ read_string_keys (RthunkProviderOptions *options,
     { "tls-key", &options->tls_key },
     { "tls-client-ca", &options->tls_client_ca },
     { "tls-ca", &options->tls_ca },
+    { "log-format", &options->log_format },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
@@ -422,6 +428,8 @@ rthunk_provider_options_parse (RthunkProviderOptions   *options,
                                char                  ***argv,
                                GError                 **error)
 {
+  RthunkLogFormat format;
+
   if (!g_option_context_parse (options->context, argc, argv, error))
     return FALSE;
   if (options->config_path != NULL && !apply_config (options, error))
@@ -437,6 +445,9 @@ rthunk_provider_options_parse (RthunkProviderOptions   *options,
     }
   if (options->name == NULL)
     options->name = g_strdup (options->program);
+  if (!rthunk_log_parse_format (options->log_format != NULL ? options->log_format : "text", &format, error))
+    return FALSE;
+  rthunk_log_install (format);
   return TRUE;
 }
 

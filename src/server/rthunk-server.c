@@ -29,6 +29,7 @@
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
+#include "rthunk-log.h"
 #include "rthunk-server-private.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-tls.h"
@@ -628,6 +629,7 @@ serve_connection (gpointer data)
     }
   rthunk_server_transport_setup (transport, &server->limits);
   account->fd = conn->fd;
+  account->peer = rthunk_log_peer_of (conn->fd);
   rthunk_conn_account_set_current (account);
   rthunk_server_serve_transport (server->state, server->processor, transport);
   rthunk_conn_account_set_current (NULL);

@@ -27,6 +27,7 @@
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
 #include "rthunk-lang-private.h"
+#include "rthunk-log.h"
 #include "rthunk-long-watch.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-thunk-state.h"
@@ -202,22 +203,6 @@ evaluate_entry (RthunkServerState  *state,
   return value;
 }
 
-/* Whether G_MESSAGES_DEBUG asks for rthunk's debug messages (read once). */
-gboolean
-rthunk_handler_debug_wanted (void)
-{
-  static gsize wanted = 0;
-
-  if (g_once_init_enter (&wanted))
-    {
-      const char *domains = g_getenv ("G_MESSAGES_DEBUG");
-      gboolean on = domains != NULL && (strstr (domains, "rthunk") != NULL || strstr (domains, "all") != NULL);
-
-      g_once_init_leave (&wanted, on ? 2 : 1);
-    }
-  return wanted == 2;
-}
-
 /* Caches, counts and publishes the outcome of a started thunk. */
 static void
 complete_entry (RthunkServerState *state,
@@ -235,12 +220,7 @@ complete_entry (RthunkServerState *state,
     COUNT (state->cancelled);
   else
     COUNT (state->failed);
-  /* with structured logging a message is formatted even when debug output
-   * is off: ask first, this is the hot path */
-  if (rthunk_handler_debug_wanted ())
-    g_debug ("thunk finished in %" G_GINT64_FORMAT " µs: %s",
-             g_get_monotonic_time () - entry->submitted_us,
-             value != NULL ? "done" : error->message);
+  rthunk_log_thunk_finished (entry, value != NULL ? NULL : error, "run");
   rthunk_thunk_table_finish (state->table, entry, value, error);
 }
 
