@@ -294,6 +294,17 @@ on_cell_failed (RthunkSession *session,
     report_message (shell, message);
 }
 
+/* A server caught lying by an audit (--audit): said once, from whichever
+ * thread caught it. */
+static void
+on_quarantined (RthunkCluster *cluster,
+                const char    *name,
+                const char    *reason,
+                Shell         *shell)
+{
+  g_printerr (_("rthunk: server %s is quarantined: %s\n"), name, reason);
+}
+
 /* ---- evaluating --------------------------------------------------------------------- */
 
 static gboolean
@@ -1075,6 +1086,7 @@ shell_init (Shell             *shell,
   g_signal_connect (shell->session, "cell-defined", G_CALLBACK (on_cell_defined), shell);
   g_signal_connect (shell->session, "cell-changed", G_CALLBACK (on_cell_changed), shell);
   g_signal_connect (shell->session, "cell-failed", G_CALLBACK (on_cell_failed), shell);
+  g_signal_connect (rthunk_session_get_cluster (shell->session), "quarantined", G_CALLBACK (on_quarantined), shell);
   rthunk_session_set_local (shell->session, local);
   g_object_set (shell->session, "call-timeout-ms", call_timeout_ms, NULL);
   if (local)
@@ -1123,6 +1135,7 @@ main (int    argc,
   g_autofree char *tls_key = NULL;
   TlsOptions tls = { FALSE, NULL, NULL, NULL };
   double call_timeout = 0;
+  double audit = 0;
   Shell shell = { NULL, };
   int status;
   GOptionEntry entries[] = {
@@ -1136,6 +1149,7 @@ main (int    argc,
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, N_("Show this PEM certificate to servers that ask for one (mutual TLS)"), N_("FILE") },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { "call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &call_timeout, N_("Fail a call whose reply has not arrived whole after SECONDS (default 70)"), N_("SECONDS") },
+    { "audit", 0, 0, G_OPTION_ARG_DOUBLE, &audit, N_("Run this fraction (0 to 1) of pure remote thunks again on a second server, and quarantine servers that the majority contradicts"), N_("RATE") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("[FILE.rth]") },
     { NULL }
   };
@@ -1159,6 +1173,11 @@ main (int    argc,
       g_printerr (_("rthunk: --call-timeout must be between 0.001 and 86400 seconds\n"));
       return 2;
     }
+  if (!(audit >= 0 && audit <= 1))
+    {
+      g_printerr (_("rthunk: --audit takes a fraction from 0 to 1\n"));
+      return 2;
+    }
   the_shell = &shell;
   tls.ca_file = tls_ca;
   tls.cert_file = tls_cert;
@@ -1169,6 +1188,7 @@ main (int    argc,
       shell_clear (&shell);
       return 1;
     }
+  rthunk_cluster_set_audit_rate (rthunk_session_get_cluster (shell.session), audit);
   if (expr != NULL || (files != NULL && files[0] != NULL) || !isatty (STDIN_FILENO))
     rthunk_session_set_sequential (shell.session, TRUE);
   if (expr != NULL)

@@ -39,7 +39,7 @@ expect() {
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..25"
+echo "1..27"
 
 sqlite3_db "$tmp/items.db"
 start alpha "$RTHUNKD"
@@ -152,11 +152,25 @@ d_beta=$(($(num beta submitted) - s_beta))
 asked="liar +$d_liar, alpha +$d_alpha, beta +$d_beta"
 if [ "$d_liar" -eq 1 ] && [ "$d_alpha" -eq 1 ] && [ "$d_beta" -eq 1 ] && [ "$rc" -ne 0 ] &&
    echo "$got" | grep -q 'verification failed' &&
-   echo "$got" | grep -q "agrees with the other, so liar's score is lowered"; then
+   echo "$got" | grep -q "agrees with the other, so liar's reputation is lowered"; then
   ok "two of three: a third server breaks the tie against the liar ($asked)"
 elif [ "$d_liar" -eq 0 ] && [ "$d_alpha" -eq 1 ] && [ "$d_beta" -eq 1 ] && [ "$rc" -eq 0 ] && [ "$got" = 42 ]; then
   ok "two of three: the two honest servers chosen agree ($asked)"
 else not_ok "two of three: the outcome is the one for the servers asked" "asked: $asked" "exit $rc: $got"; fi
+
+# audits (--audit RATE): every pure thunk also runs on a second server; the
+# liar is caught, every value is right all the same, and the user is told
+# once that it is quarantined
+want=$("$RTHUNK" --local -e '(map (fn [i] (+ i 1)) (range 0 30))')
+got=$("$RTHUNK" --audit 1 --server "127.0.0.1:$port_liar" --server "127.0.0.1:$port_alpha" --server "127.0.0.1:$port_beta" \
+      -e '(map (fn [i] (await (remote (+ i 1)))) (range 0 30))' 2>"$tmp/audit.err"); rc=$?
+if [ "$rc" -eq 0 ] && [ "$got" = "$want" ] && [ "$(grep -c 'server liar is quarantined' "$tmp/audit.err")" -eq 1 ]; then
+  ok "--audit 1: the liar is quarantined, said once, and no wrong value reaches the user"
+else not_ok "--audit 1: the liar is quarantined, said once, and no wrong value reaches the user" "exit $rc: $got" \
+  "$(cat "$tmp/audit.err")"; fi
+got=$("$RTHUNK" --audit 1.5 --local -e 1 2>&1); rc=$?
+if [ "$rc" -eq 2 ] && echo "$got" | grep -q 'audit takes a fraction from 0 to 1'; then ok "--audit out of range is refused"
+else not_ok "--audit out of range is refused" "exit $rc: $got"; fi
 
 # failover: kill -9 the servers running two slow thunks (whichever the
 # client chose); they finish on the one left

@@ -251,6 +251,90 @@ test_failover_credit (Fixture       *fixture,
   g_assert_nonnull (strstr (rthunk_session_get_cell_origin (fixture->session, "v"), survivor));
 }
 
+/* The line of rthunk_cluster_describe() for the server named @name. */
+static char *
+describe_line (RthunkCluster *cluster,
+               const char    *name)
+{
+  g_autofree char *all = rthunk_cluster_describe (cluster);
+  g_auto(GStrv) lines = g_strsplit (all, "\n", -1);
+
+  for (guint k = 0; lines[k] != NULL; k++)
+    if (g_str_has_prefix (lines[k], name))
+      return g_strdup (lines[k]);
+  g_error ("no line for %s in:\n%s", name, all);
+}
+
+/* Audits: with every pure thunk audited, a server whose + is off by one is
+ * caught at its first audited thunk and quarantined; no value it gave
+ * reaches the caller, and nothing is sent to it afterwards. */
+static void
+test_audit_quarantine (void)
+{
+  g_autoptr(GError) error = NULL;
+  TestServer *alpha = test_server_start ("alpha", NULL);
+  TestServer *beta = test_server_start ("beta", NULL);
+  TestServer *liar = test_server_start_program (g_getenv ("WRONG_PROVIDER"), "liar", NULL);
+  g_autoptr(RthunkCluster) cluster = rthunk_cluster_new ();
+  g_autoptr(RthunkClient) probe = probe_new (liar);
+  g_autofree char *line = NULL;
+  gint64 submitted;
+  guint k;
+
+  g_assert_true (rthunk_cluster_add_server (cluster, liar->address, &error));
+  g_assert_true (rthunk_cluster_add_server (cluster, alpha->address, &error));
+  g_assert_true (rthunk_cluster_add_server (cluster, beta->address, &error));
+  rthunk_cluster_set_audit_rate (cluster, 1.0);
+  /* the liar takes part as the first server or as the auditor (drawn at
+   * random): it is caught the first time */
+  for (k = 0; k < 60; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ %u 1)", k);
+      g_autoptr(RthunkNode) expr = test_parse_one (text);
+      g_autoptr(RthunkValue) pending = rthunk_cluster_submit (cluster, expr, NULL, NULL, NULL, &error);
+      g_autoptr(RthunkValue) value = NULL;
+
+      g_assert_no_error (error);
+      value = rthunk_value_force (pending, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, k + 1);
+      g_clear_pointer (&line, g_free);
+      line = describe_line (cluster, "liar");
+      if (strstr (line, "quarantined") != NULL)
+        break;
+    }
+  g_assert_cmpuint (k, <, 60);
+  g_assert_nonnull (strstr (line, "disagreed=1 quarantined"));
+  g_assert_null (strstr (describe_line (cluster, "alpha"), "quarantined"));
+  /* nothing more goes to it, not even pinned */
+  submitted = server_number (probe, "submitted");
+  for (k = 0; k < 10; k++)
+    {
+      g_autoptr(RthunkNode) expr = test_parse_one ("(+ 40 2)");
+      g_autoptr(RthunkValue) pending = rthunk_cluster_submit (cluster, expr, NULL, NULL, NULL, &error);
+      g_autoptr(RthunkValue) value = rthunk_value_force (pending, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 42);
+    }
+  g_assert_cmpint (server_number (probe, "submitted"), ==, submitted);
+  {
+    g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                           (GDestroyNotify) rthunk_value_unref);
+    g_autoptr(RthunkNode) plain = test_parse_one ("(+ 1 1)");
+    g_autoptr(RthunkValue) value = NULL;
+
+    g_hash_table_insert (options, "on", rthunk_value_new_str ("liar"));
+    value = rthunk_cluster_submit (cluster, plain, options, NULL, NULL, &error);
+    g_assert_null (value);
+    g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
+    g_assert_nonnull (strstr (error->message, "quarantined"));
+  }
+  test_server_kill (liar);
+  test_server_kill (beta);
+  test_server_kill (alpha);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -264,5 +348,6 @@ main (int    argc,
   ADD ("/distributed/cancel/pmap", test_cancel_pmap);
   ADD ("/distributed/failover/credit", test_failover_credit);
   g_test_add_func ("/distributed/down/at-start", test_down_at_start);
+  g_test_add_func ("/distributed/audit/quarantine", test_audit_quarantine);
   return g_test_run ();
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "rthunk-cluster.h"
+#include "rthunk-cluster-internal.h"
 #include "rthunk-cluster-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client-private.h"
@@ -28,43 +29,9 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
-#define HEALTH_PERIOD_US (1 * G_USEC_PER_SEC)
-#define MIN_BACKOFF_US (250 * 1000)
-#define MAX_BACKOFF_US (8 * G_USEC_PER_SEC)
-
-typedef struct
-{
-  char *address;
-  RthunkClient *client;
-  RthunkMemberState state;
-  guint outstanding;            /* thunks submitted here, not yet forced */
-  double latency_ms;            /* moving average of pings */
-  gint64 next_check_us;
-  gint64 backoff_us;
-  gint64 failures;
-  double penalty;               /* grows when it disagrees with the majority */
-  char *last_error;             /* why it is down */
-} Member;
-
-struct _RthunkCluster
-{
-  GObject parent_instance;
-
-  GMutex lock;
-  GCond stop_cond;
-  GPtrArray *members;           /* Member */
-  RthunkCatalog *catalog;       /* merged */
-  char *token;
-  gboolean tls;                 /* members speak TLS: */
-  char *tls_ca;                 /* trusting these authorities (NULL: the system's), */
-  char *tls_cert;               /* showing this certificate (NULL: none) */
-  char *tls_key;
-  guint call_timeout_ms;         /* of the clients it makes; 0: their default */
-  GThread *health;
-  gboolean stopping;
-};
-
 G_DEFINE_FINAL_TYPE (RthunkCluster, rthunk_cluster, G_TYPE_OBJECT)
+
+guint rthunk_cluster_signals[N_CLUSTER_SIGNALS];
 
 static void
 member_free (Member *member)
@@ -114,6 +81,22 @@ rthunk_cluster_class_init (RthunkClusterClass *klass)
 
   object_class->dispose = rthunk_cluster_dispose;
   object_class->finalize = rthunk_cluster_finalize;
+
+  /**
+   * RthunkCluster::quarantined:
+   * @cluster: the cluster
+   * @name: the server's name
+   * @reason: a sentence that says why
+   *
+   * A server was quarantined (see rthunk_cluster_set_audit_rate()): the
+   * majority contradicted it too often. Emitted once per server, in the
+   * thread that caught it.
+   *
+   * Since: 0.1
+   */
+  rthunk_cluster_signals[SIGNAL_QUARANTINED] =
+    g_signal_new ("quarantined", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -333,8 +316,8 @@ health_loop (gpointer data)
 }
 
 /* The name the server gave itself, or its address if it was never reached. */
-static const char *
-member_name (Member *member)
+const char *
+rthunk_cluster_member_name (Member *member)
 {
   const char *name = rthunk_client_get_server_name (member->client);
 
@@ -530,7 +513,9 @@ score_of (Member *member)
  * @cluster: a cluster
  *
  * Returns: (transfer full): one line per server: name, address,
- *   capabilities, load, latency, score and state (what `:servers` shows)
+ *   capabilities, load, latency, score, reputation (checks it agreed and
+ *   disagreed with, and whether it is quarantined: see
+ *   rthunk_cluster_set_audit_rate()) and state (what `:servers` shows)
  *
  * Since: 0.1
  */
@@ -551,11 +536,13 @@ rthunk_cluster_describe (RthunkCluster *cluster)
 
       RthunkCatalog *catalog = rthunk_client_get_catalog (m->client);
 
-      g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s\n",
-                              member_name (m), m->address,
+      g_autofree char *reputation = rthunk_cluster_reputation_text (m);
+
+      g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s %s\n",
+                              rthunk_cluster_member_name (m), m->address,
                               catalog != NULL ? rthunk_catalog_get_size (catalog) : 0, joined,
                               rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
-                              score_of (m), m->state == RTHUNK_MEMBER_UP ? "up" : "down");
+                              score_of (m), reputation, m->state == RTHUNK_MEMBER_UP ? "up" : "down");
     }
   g_mutex_unlock (&cluster->lock);
   return g_string_free (out, FALSE);
@@ -621,7 +608,7 @@ eligible_locked (RthunkCluster *self,
                  GHashTable    *names,
                  const char    *needs)
 {
-  return member->state == RTHUNK_MEMBER_UP && has_capability (member->client, needs) &&
+  return member->state == RTHUNK_MEMBER_UP && !member->quarantined && has_capability (member->client, needs) &&
          provides (self, member, names);
 }
 
@@ -690,9 +677,6 @@ rthunk_cluster_eligible (RthunkCluster *cluster,
   return (GStrv) g_ptr_array_free (out, FALSE);
 }
 
-static Member *choose_avoiding (RthunkCluster *self, GHashTable *names, const char *on,
-                                const char *needs, GPtrArray *avoid, GError **error);
-
 /* The server a submission goes to (with one more outstanding thunk), or
  * NULL with @error set. */
 static Member *
@@ -707,7 +691,7 @@ choose (RthunkCluster  *self,
 
   if (exclude != NULL)
     g_ptr_array_add (avoid, exclude);
-  return choose_avoiding (self, names, on, needs, avoid, error);
+  return rthunk_cluster_choose_avoiding (self, names, on, needs, avoid, error);
 }
 
 static gboolean
@@ -722,8 +706,8 @@ any_unreached (RthunkCluster *self)
   return any;
 }
 
-static Member *
-choose_avoiding (RthunkCluster  *self,
+Member *
+rthunk_cluster_choose_avoiding (RthunkCluster  *self,
                  GHashTable     *names,
                  const char     *on,
                  const char     *needs,
@@ -739,13 +723,21 @@ choose_avoiding (RthunkCluster  *self,
 
       if (on != NULL)
         {
-          if (g_strcmp0 (member_name (m), on) != 0 && g_strcmp0 (m->address, on) != 0)
+          if (g_strcmp0 (rthunk_cluster_member_name (m), on) != 0 && g_strcmp0 (m->address, on) != 0)
             continue;
           if (m->state != RTHUNK_MEMBER_UP)
             {
               g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
                            _("%s is down (%s); the form is pinned to it"), on,
                            m->last_error != NULL ? m->last_error : _("not answering"));
+              g_mutex_unlock (&self->lock);
+              return NULL;
+            }
+          if (m->quarantined)
+            {
+              g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                           _("%s is quarantined (it disagreed with the majority in %u of %u checks); "
+                             "the form is pinned to it"), on, m->disagreements, m->agreements + m->disagreements);
               g_mutex_unlock (&self->lock);
               return NULL;
             }
@@ -770,8 +762,8 @@ choose_avoiding (RthunkCluster  *self,
   return best;
 }
 
-static void
-done_with (RthunkCluster *self,
+void
+rthunk_cluster_done_with (RthunkCluster *self,
            Member        *member)
 {
   g_mutex_lock (&self->lock);
@@ -782,34 +774,13 @@ done_with (RthunkCluster *self,
 
 /* ---- submission and failover ------------------------------------------------ */
 
-#define CLUSTER_THUNK_MAGIC 0x636c7468u
-
-typedef struct
-{
-  guint32 magic;
-  RthunkCluster *cluster;
-  Member *member;               /* where it runs now */
-  RthunkValue *inner;           /* the client's pending value */
-  RthunkNode *expr;
-  GHashTable *inputs;
-  GHashTable *definitions;
-  GHashTable *names;
-  char *needs;
-  gboolean pure;                /* no io: it may run again elsewhere */
-  gboolean counted;             /* member->outstanding counts it */
-  gboolean by_reference;        /* (remote :ref …): the value stays on its server */
-  gboolean pinned;              /* (remote :on NAME …) */
-  gboolean cancelled;           /* no failover any more: see rthunk_cluster_cancel_value() */
-  char *lost;                   /* the first server lost while it ran there */
-} ClusterThunk;
-
 static void
 cluster_thunk_free (gpointer data)
 {
   ClusterThunk *ct = data;
 
   if (ct->counted)
-    done_with (ct->cluster, ct->member);
+    rthunk_cluster_done_with (ct->cluster, ct->member);
   g_clear_pointer (&ct->inner, rthunk_value_unref);
   rthunk_node_unref (ct->expr);
   g_clear_pointer (&ct->inputs, g_hash_table_unref);
@@ -887,8 +858,8 @@ input_for (RthunkValue *value,
   return by_reference ? input->inner : value;
 }
 
-static GHashTable *
-inputs_for (RthunkCluster *self,
+GHashTable *
+rthunk_cluster_inputs_for (RthunkCluster *self,
             Member        *member,
             GHashTable    *inputs)
 {
@@ -928,7 +899,7 @@ submit_to (RthunkCluster  *self,
            ClusterThunk   *ct,
            GError        **error)
 {
-  g_autoptr(GHashTable) inputs = inputs_for (self, member, ct->inputs);
+  g_autoptr(GHashTable) inputs = rthunk_cluster_inputs_for (self, member, ct->inputs);
 
   return (ct->by_reference ? rthunk_client_submit_reference : rthunk_client_submit_full)
     (member->client, ct->expr, inputs, ct->definitions, error);
@@ -941,7 +912,7 @@ lost_error (ClusterThunk  *ct,
             const GError  *cause,
             GError       **error)
 {
-  const char *name = member_name (ct->member);
+  const char *name = rthunk_cluster_member_name (ct->member);
 
   if (ct->cancelled)
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled on %s"), name);
@@ -955,7 +926,21 @@ lost_error (ClusterThunk  *ct,
                  name, cause->message);
 }
 
-/* Waits for the thunk; a pure one whose server is lost runs elsewhere. */
+static gboolean
+is_quarantined (RthunkCluster *self,
+                Member        *member)
+{
+  gboolean quarantined;
+
+  g_mutex_lock (&self->lock);
+  quarantined = member->quarantined;
+  g_mutex_unlock (&self->lock);
+  return quarantined;
+}
+
+/* Waits for the thunk; a pure one whose server is lost, or was
+ * quarantined meanwhile (its result is not used), runs elsewhere; an
+ * audited one runs again on a second server. */
 static RthunkValue *
 cluster_force (gpointer   data,
                GError   **error)
@@ -966,31 +951,48 @@ cluster_force (gpointer   data,
     {
       g_autoptr(GError) local_error = NULL;
       RthunkValue *value = rthunk_value_force (ct->inner, &local_error);
+      const char *why;
       Member *next;
 
+      if (value != NULL && !is_quarantined (ct->cluster, ct->member))
+        return ct->audited ? rthunk_cluster_audit (ct, value, error) : value;
       if (value != NULL)
-        return value;
-      if (!is_lost (local_error))
+        {
+          rthunk_value_unref (value);
+          why = _("was quarantined");
+          if (ct->cancelled || !ct->pure)
+            {
+              g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
+                           _("server %s is quarantined, so its result is not used, and the thunk "
+                             "cannot run elsewhere (%s)"), rthunk_cluster_member_name (ct->member),
+                           ct->pure ? _("it was cancelled") : _("it has side effects"));
+              return NULL;
+            }
+        }
+      else if (!is_lost (local_error))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return NULL;
         }
-      mark_down (ct->cluster, ct->member, local_error);
-      if (ct->cancelled || !ct->pure)
+      else
         {
-          lost_error (ct, local_error, error);
-          return NULL;
+          why = _("was lost");
+          mark_down (ct->cluster, ct->member, local_error);
+          if (ct->cancelled || !ct->pure)
+            {
+              lost_error (ct, local_error, error);
+              return NULL;
+            }
+          if (ct->lost == NULL)
+            ct->lost = g_strdup (rthunk_cluster_member_name (ct->member));
         }
-      if (ct->lost == NULL)
-        ct->lost = g_strdup (member_name (ct->member));
       if ((next = choose (ct->cluster, ct->names, NULL, ct->needs, ct->member, error)) == NULL)
         {
-          g_prefix_error (error, _("server %s was lost and no other can take its thunk: "),
-                          ct->member->address);
+          g_prefix_error (error, _("server %s %s and no other can take its thunk: "), ct->member->address, why);
           return NULL;
         }
-      g_message ("server %s was lost: its thunk (no side effects) moves to %s", ct->member->address, next->address);
-      done_with (ct->cluster, ct->member);
+      g_message ("server %s %s: its thunk (no side effects) moves to %s", ct->member->address, why, next->address);
+      rthunk_cluster_done_with (ct->cluster, ct->member);
       if ((value = submit_to (ct->cluster, next, ct, error)) == NULL)
         return NULL;
       g_mutex_lock (&ct->cluster->lock);
@@ -1009,148 +1011,6 @@ string_option (GHashTable *options,
 
   return value != NULL && rthunk_value_get_kind (value) == RTHUNK_VALUE_STR
     ? rthunk_value_get_str (value) : NULL;
-}
-
-/* ---- verification: (remote :verify N EXPR) ----------------------------------- */
-
-typedef struct
-{
-  RthunkCluster *cluster;
-  GPtrArray *members;           /* Member, where each copy ran */
-  GPtrArray *values;            /* their (pending) values */
-  RthunkNode *expr;
-  GHashTable *inputs;
-  GHashTable *definitions;
-  GHashTable *names;
-  char *needs;
-} Verification;
-
-static void
-verification_free (gpointer data)
-{
-  Verification *v = data;
-
-  for (guint k = 0; k < v->members->len; k++)
-    done_with (v->cluster, g_ptr_array_index (v->members, k));
-  g_ptr_array_unref (v->members);
-  g_ptr_array_unref (v->values);
-  rthunk_node_unref (v->expr);
-  g_clear_pointer (&v->inputs, g_hash_table_unref);
-  g_clear_pointer (&v->definitions, g_hash_table_unref);
-  g_hash_table_unref (v->names);
-  g_free (v->needs);
-  g_object_unref (v->cluster);
-  g_free (v);
-}
-
-/* Asks one more server and lowers the score of whoever the majority
- * contradicts; returns a sentence for the error. */
-static char *
-break_tie (Verification *v,
-           RthunkValue  *first,
-           RthunkValue  *second)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RthunkValue) third = NULL;
-  g_autoptr(RthunkValue) value = NULL;
-  Member *referee = choose_avoiding (v->cluster, v->names, NULL, v->needs, v->members, &error);
-  Member *loser;
-
-  if (referee == NULL)
-    return g_strdup (_("no third server could break the tie"));
-  third = rthunk_client_submit_full (referee->client, v->expr, v->inputs, v->definitions, &error);
-  value = third != NULL ? rthunk_value_force (third, &error) : NULL;
-  done_with (v->cluster, referee);
-  if (value == NULL)
-    return g_strdup_printf (_("%s could not break the tie: %s"), member_name (referee), error->message);
-  if (rthunk_value_equal (value, first))
-    loser = g_ptr_array_index (v->members, 1);
-  else if (rthunk_value_equal (value, second))
-    loser = g_ptr_array_index (v->members, 0);
-  else
-    return g_strdup_printf (_("%s disagrees with both"), member_name (referee));
-  g_mutex_lock (&v->cluster->lock);
-  loser->penalty *= 4;
-  g_mutex_unlock (&v->cluster->lock);
-  g_message ("server %s disagreed with the majority: its score is lowered", loser->address);
-  return g_strdup_printf (_("%s agrees with the other, so %s's score is lowered"),
-                          member_name (referee), member_name (loser));
-}
-
-static RthunkValue *
-verification_force (gpointer   data,
-                    GError   **error)
-{
-  Verification *v = data;
-  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-
-  for (guint k = 0; k < v->values->len; k++)
-    {
-      RthunkValue *value = rthunk_value_force (g_ptr_array_index (v->values, k), error);
-
-      if (value == NULL)
-        return NULL;
-      g_ptr_array_add (results, value);
-    }
-  for (guint k = 1; k < results->len; k++)
-    if (!rthunk_value_equal (g_ptr_array_index (results, 0), g_ptr_array_index (results, k)))
-      {
-        g_autofree char *a = rthunk_value_to_string (g_ptr_array_index (results, 0));
-        g_autofree char *b = rthunk_value_to_string (g_ptr_array_index (results, k));
-        g_autofree char *verdict = break_tie (v, g_ptr_array_index (results, 0),
-                                              g_ptr_array_index (results, k));
-
-        g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
-                     _("verification failed: %s says %s, %s says %s; %s"),
-                     member_name (g_ptr_array_index (v->members, 0)), a,
-                     member_name (g_ptr_array_index (v->members, k)), b, verdict);
-        return NULL;
-      }
-  return rthunk_value_ref (g_ptr_array_index (results, 0));
-}
-
-/* Runs @expr on @copies different servers; its value is theirs if they all
- * agree, and an error naming them otherwise. */
-static RthunkValue *
-submit_verified (RthunkCluster  *cluster,
-                 RthunkNode     *expr,
-                 guint           copies,
-                 const char     *needs,
-                 GHashTable     *inputs,
-                 GHashTable     *definitions,
-                 GHashTable     *names,
-                 GError        **error)
-{
-  Verification *v = g_new0 (Verification, 1);
-
-  v->cluster = g_object_ref (cluster);
-  v->members = g_ptr_array_new ();
-  v->values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-  v->expr = rthunk_node_ref (expr);
-  v->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
-  v->definitions = definitions != NULL ? g_hash_table_ref (definitions) : NULL;
-  v->names = names;
-  v->needs = g_strdup (needs);
-  for (guint k = 0; k < copies; k++)
-    {
-      Member *member = choose_avoiding (cluster, names, NULL, needs, v->members, error);
-      RthunkValue *value;
-
-      if (member == NULL)
-        {
-          g_prefix_error (error, _("verifying on %u servers: "), copies);
-          verification_free (v);
-          return NULL;
-        }
-      g_ptr_array_add (v->members, member);
-      if ((value = rthunk_client_submit_full (member->client, expr, inputs, definitions, error)) == NULL)
-        {
-          verification_free (v);
-          return NULL;
-        }
-      g_ptr_array_add (v->values, value);
-    }
-  return rthunk_value_new_pending ("verify", v, verification_force, verification_free);
 }
 
 /**
@@ -1205,7 +1065,7 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
                        _(":verify takes a number of servers from 2 to 16"));
           return NULL;
         }
-      return submit_verified (cluster, expr, rthunk_value_get_int (copies), needs, inputs, definitions,
+      return rthunk_cluster_submit_verified (cluster, expr, rthunk_value_get_int (copies), needs, inputs, definitions,
                               names, error);
     }
   ct = g_new0 (ClusterThunk, 1);
@@ -1228,7 +1088,7 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
       member = holder != NULL ? choose (cluster, names, holder, needs, NULL, NULL) : NULL;
       if (member != NULL && !eligible_now (cluster, member, names, needs))
         {
-          done_with (cluster, member);
+          rthunk_cluster_done_with (cluster, member);
           member = NULL;
         }
       if (member == NULL && (member = choose (cluster, names, on, needs, NULL, error)) == NULL)
@@ -1239,7 +1099,7 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
       ct->member = member;
       if ((value = submit_to (cluster, member, ct, &local_error)) != NULL)
         break;
-      done_with (cluster, member);
+      rthunk_cluster_done_with (cluster, member);
       if (!is_lost (local_error) || on != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
@@ -1248,16 +1108,19 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
         }
       mark_down (cluster, member, local_error);     /* and try the next one */
     }
-  /* a value, or a remote reference: nothing to wait for here */
-  if (!rthunk_value_is_pending (value))
+  /* a value, or a remote reference: nothing to wait for here, unless it
+   * is to be audited (when it is forced) */
+  ct->audited = rthunk_cluster_should_audit (cluster, ct);
+  if (!rthunk_value_is_pending (value) && !ct->audited)
     {
-      done_with (cluster, member);
+      rthunk_cluster_done_with (cluster, member);
       cluster_thunk_free (ct);
       return value;
     }
   ct->counted = TRUE;
   ct->inner = value;
-  return rthunk_value_new_pending (rthunk_value_get_name (value), ct, cluster_force, cluster_thunk_free);
+  return rthunk_value_new_pending (rthunk_value_is_pending (value) ? rthunk_value_get_name (value) : "audited",
+                                   ct, cluster_force, cluster_thunk_free);
 }
 
 /* ---- cancelling, and where a value came from -------------------------------- */
@@ -1303,7 +1166,7 @@ rthunk_cluster_cancel_value (RthunkCluster  *cluster,
   g_mutex_lock (&cluster->lock);
   ct->cancelled = TRUE;
   inner = ct->inner != NULL ? rthunk_value_ref (ct->inner) : NULL;
-  *server = g_strdup (member_name (ct->member));
+  *server = g_strdup (rthunk_cluster_member_name (ct->member));
   g_mutex_unlock (&cluster->lock);
   if (inner == NULL)
     return TRUE;

@@ -1,0 +1,113 @@
+/* rthunk-cluster-internal.h — what the files of the cluster share: its
+ * members, its pending values, routing, and audits (rthunk-cluster.c,
+ * rthunk-cluster-audit.c). Never installed. */
+#pragma once
+
+#include "rthunk-catalog.h"
+#include "rthunk-client.h"
+#include "rthunk-cluster.h"
+#include "rthunk-node.h"
+#include "rthunk-value.h"
+
+G_BEGIN_DECLS
+
+#define HEALTH_PERIOD_US (1 * G_USEC_PER_SEC)
+#define MIN_BACKOFF_US (250 * 1000)
+#define MAX_BACKOFF_US (8 * G_USEC_PER_SEC)
+
+typedef struct
+{
+  char *address;
+  RthunkClient *client;
+  RthunkMemberState state;
+  guint outstanding;            /* thunks submitted here, not yet forced */
+  double latency_ms;            /* moving average of pings */
+  gint64 next_check_us;
+  gint64 backoff_us;
+  gint64 failures;
+  double penalty;               /* grows when it disagrees with the majority */
+  char *last_error;             /* why it is down */
+  guint agreements;             /* its reputation: audits and verifications */
+  guint disagreements;          /* where it was in the minority */
+  gboolean quarantined;         /* not routed to, its results not used */
+} Member;
+
+struct _RthunkCluster
+{
+  GObject parent_instance;
+
+  GMutex lock;
+  GCond stop_cond;
+  GPtrArray *members;           /* Member */
+  RthunkCatalog *catalog;       /* merged */
+  char *token;
+  gboolean tls;                 /* members speak TLS: */
+  char *tls_ca;                 /* trusting these authorities (NULL: the system's), */
+  char *tls_cert;               /* showing this certificate (NULL: none) */
+  char *tls_key;
+  guint call_timeout_ms;         /* of the clients it makes; 0: their default */
+  double audit_rate;            /* the fraction of pure thunks run twice */
+  GThread *health;
+  gboolean stopping;
+};
+
+enum {
+  SIGNAL_QUARANTINED,
+  N_CLUSTER_SIGNALS
+};
+
+extern guint rthunk_cluster_signals[N_CLUSTER_SIGNALS];
+
+#define CLUSTER_THUNK_MAGIC 0x636c7468u
+
+typedef struct
+{
+  guint32 magic;
+  RthunkCluster *cluster;
+  Member *member;               /* where it runs now */
+  RthunkValue *inner;           /* the client's pending value (or its value, when audited) */
+  RthunkNode *expr;
+  GHashTable *inputs;
+  GHashTable *definitions;
+  GHashTable *names;
+  char *needs;
+  gboolean pure;                /* no io: it may run again elsewhere */
+  gboolean counted;             /* member->outstanding counts it */
+  gboolean by_reference;        /* (remote :ref …): the value stays on its server */
+  gboolean pinned;              /* (remote :on NAME …) */
+  gboolean cancelled;           /* no failover any more: see rthunk_cluster_cancel_value() */
+  gboolean audited;             /* run again on a second server when forced */
+  char *lost;                   /* the first server lost while it ran there */
+} ClusterThunk;
+
+/* rthunk-cluster.c: routing */
+const char   *rthunk_cluster_member_name     (Member         *member);
+Member       *rthunk_cluster_choose_avoiding (RthunkCluster  *self,
+                                              GHashTable     *names,
+                                              const char     *on,
+                                              const char     *needs,
+                                              GPtrArray      *avoid,
+                                              GError        **error);
+void          rthunk_cluster_done_with       (RthunkCluster  *self,
+                                              Member         *member);
+GHashTable   *rthunk_cluster_inputs_for      (RthunkCluster  *self,
+                                              Member         *member,
+                                              GHashTable     *inputs);
+
+/* rthunk-cluster-audit.c: verification, audits and reputation */
+RthunkValue  *rthunk_cluster_submit_verified (RthunkCluster  *cluster,
+                                              RthunkNode     *expr,
+                                              guint           copies,
+                                              const char     *needs,
+                                              GHashTable     *inputs,
+                                              GHashTable     *definitions,
+                                              GHashTable     *names,
+                                              GError        **error);
+gboolean      rthunk_cluster_should_audit    (RthunkCluster  *self,
+                                              ClusterThunk   *ct);
+RthunkValue  *rthunk_cluster_audit           (ClusterThunk   *ct,
+                                              RthunkValue    *value,
+                                              GError        **error);
+char         *rthunk_cluster_reputation_text (Member         *member) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS
