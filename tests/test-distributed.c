@@ -251,6 +251,44 @@ test_failover_credit (Fixture       *fixture,
   g_assert_nonnull (strstr (rthunk_session_get_cell_origin (fixture->session, "v"), survivor));
 }
 
+static guint
+count_threads (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* Values the cluster routes are waited for by the collector of the server
+ * that runs them, not by a thread each: 150 outstanding at once add no
+ * thread to the process. */
+static void
+test_routed_no_thread_each (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(RthunkValue) xs = NULL;
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  gint64 before_alpha = server_number (fixture->probe_alpha, "submitted");
+  gint64 before_beta = server_number (fixture->probe_beta, "submitted");
+  guint threads;
+
+  xs = eval (fixture, "(def xs (map (fn [i] (remote (delay 600000 i))) (range 0 150)))");
+  while (server_number (fixture->probe_alpha, "submitted") - before_alpha +
+         server_number (fixture->probe_beta, "submitted") - before_beta < 150)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+    }
+  threads = count_threads ();
+  g_test_message ("%u threads with 150 routed values outstanding", threads);
+  g_assert_cmpuint (threads, <, 40);
+  g_assert_cmpuint (rthunk_session_get_outstanding (fixture->session), ==, 150);
+}
+
 /* The line of rthunk_cluster_describe() for the server named @name. */
 static char *
 describe_line (RthunkCluster *cluster,
@@ -349,5 +387,6 @@ main (int    argc,
   ADD ("/distributed/failover/credit", test_failover_credit);
   g_test_add_func ("/distributed/down/at-start", test_down_at_start);
   g_test_add_func ("/distributed/audit/quarantine", test_audit_quarantine);
+  ADD ("/distributed/routed/no-thread-each", test_routed_no_thread_each);
   return g_test_run ();
 }

@@ -16,6 +16,11 @@ gboolean  rthunk_cluster_cancel_value (RthunkCluster  *cluster,
 char     *rthunk_cluster_value_origin (RthunkCluster  *cluster,
                                        RthunkValue    *value) G_GNUC_WARN_UNUSED_RESULT;
 
+RthunkValue *rthunk_cluster_dup_waitable  (RthunkCluster  *cluster,
+                                          RthunkValue    *value) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rthunk_cluster_value_trusted (RthunkCluster  *cluster,
+                                          RthunkValue    *value);
+
 /* Whether the member at @address answered when it was added or since. */
 gboolean  rthunk_cluster_is_up        (RthunkCluster  *cluster,
                                        const char     *address);

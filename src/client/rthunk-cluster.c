@@ -1191,3 +1191,42 @@ rthunk_cluster_value_origin (RthunkCluster *cluster,
   g_mutex_unlock (&cluster->lock);
   return origin;
 }
+
+/* The client's pending value inside @value (one of @cluster's pending
+ * values) when waiting for it is all that forcing @value would do: it is
+ * not audited and its server is not quarantined. A session waits for it
+ * with its collector, without a thread; it forces @value itself (which
+ * fails over) only when that wait fails or the server was quarantined
+ * meanwhile (rthunk_cluster_value_trusted()). */
+RthunkValue *
+rthunk_cluster_dup_waitable (RthunkCluster *cluster,
+                             RthunkValue   *value)
+{
+  ClusterThunk *ct = cluster_thunk_of (cluster, value);
+  RthunkValue *inner = NULL;
+
+  if (ct == NULL)
+    return NULL;
+  g_mutex_lock (&cluster->lock);
+  if (!ct->audited && !ct->member->quarantined && ct->inner != NULL && rthunk_value_is_pending (ct->inner))
+    inner = rthunk_value_ref (ct->inner);
+  g_mutex_unlock (&cluster->lock);
+  return inner;
+}
+
+/* Whether the server that runs @value (one of @cluster's pending values)
+ * is not quarantined: its result may be used. */
+gboolean
+rthunk_cluster_value_trusted (RthunkCluster *cluster,
+                              RthunkValue   *value)
+{
+  ClusterThunk *ct = cluster_thunk_of (cluster, value);
+  gboolean trusted;
+
+  if (ct == NULL)
+    return FALSE;
+  g_mutex_lock (&cluster->lock);
+  trusted = !ct->member->quarantined;
+  g_mutex_unlock (&cluster->lock);
+  return trusted;
+}

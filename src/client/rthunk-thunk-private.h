@@ -26,6 +26,17 @@ void         rthunk_thunk_set_cancel_func (RthunkThunk          *thunk,
                                            gpointer              user_data,
                                            GDestroyNotify        destroy);
 
+/* Called once, outside any lock, in the thread that finishes the thunk
+ * (at once if it has finished), with its value or its error. */
+typedef void (*RthunkThunkFinishFunc) (RthunkThunk  *thunk,
+                                       RthunkValue  *value,
+                                       const GError *error,
+                                       gpointer      user_data);
+void         rthunk_thunk_set_finish_func (RthunkThunk          *thunk,
+                                           RthunkThunkFinishFunc func,
+                                           gpointer              user_data,
+                                           GDestroyNotify        destroy);
+
 /* rthunk_thunk_cancel() with @error (taken) as the thunk's error. */
 void         rthunk_thunk_cancel_with    (RthunkThunk  *thunk,
                                           GError       *error);

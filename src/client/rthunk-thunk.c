@@ -54,6 +54,9 @@ struct _RthunkThunk
   RthunkThunkCancelFunc cancel_func;
   gpointer cancel_data;
   GDestroyNotify cancel_destroy;
+  RthunkThunkFinishFunc finish_func;
+  gpointer finish_data;
+  GDestroyNotify finish_destroy;
   RthunkValue *origin;              /* set once: see rthunk_thunk_take_origin() */
   GPtrArray *old_labels;            /* replaced labels, kept for readers until finalize */
 };
@@ -163,6 +166,8 @@ rthunk_thunk_finalize (GObject *object)
   g_assert (g_queue_is_empty (&self->waiters));
   if (self->cancel_destroy != NULL)
     self->cancel_destroy (self->cancel_data);
+  if (self->finish_destroy != NULL)
+    self->finish_destroy (self->finish_data);
   g_clear_pointer (&self->value, rthunk_value_unref);
   g_clear_pointer (&self->origin, rthunk_value_unref);
   g_clear_error (&self->error);
@@ -551,8 +556,9 @@ finish (RthunkThunk      *self,
         GError           *error)
 {
   GQueue waiters = G_QUEUE_INIT;
-  GDestroyNotify destroy;
-  gpointer cancel_data;
+  GDestroyNotify destroy, finish_destroy;
+  gpointer cancel_data, finish_data;
+  RthunkThunkFinishFunc finish_func;
   Waiter *waiter;
 
   g_mutex_lock (&self->lock);
@@ -572,6 +578,9 @@ finish (RthunkThunk      *self,
   destroy = g_steal_pointer (&self->cancel_destroy);
   cancel_data = g_steal_pointer (&self->cancel_data);
   self->cancel_func = NULL;
+  finish_func = g_steal_pointer (&self->finish_func);
+  finish_data = g_steal_pointer (&self->finish_data);
+  finish_destroy = g_steal_pointer (&self->finish_destroy);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
@@ -579,6 +588,10 @@ finish (RthunkThunk      *self,
     waiter_complete (waiter, value, error);
   if (destroy != NULL)
     destroy (cancel_data);
+  if (finish_func != NULL)
+    finish_func (self, value, error, finish_data);
+  if (finish_destroy != NULL)
+    finish_destroy (finish_data);
   dispatch (self, emit_resolved);
   return TRUE;
 }
@@ -628,25 +641,62 @@ rthunk_thunk_return_error (RthunkThunk  *thunk,
   finish (thunk, state, NULL, g_error_copy (error));
 }
 
+/* A callback kept until the thunk finishes. */
+typedef struct
+{
+  GCallback *func;
+  gpointer *data;
+  GDestroyNotify *destroy;
+} Hook;
+
+/* Keeps @func in @hook unless the thunk has finished; returns whether it
+ * was kept. */
+static gboolean
+keep_hook (RthunkThunk    *self,
+           Hook            hook,
+           GCallback       func,
+           gpointer        user_data,
+           GDestroyNotify  destroy)
+{
+  gboolean finished;
+
+  g_mutex_lock (&self->lock);
+  finished = self->state >= RTHUNK_THUNK_DONE;
+  if (!finished)
+    {
+      g_assert (*hook.func == NULL);
+      *hook.func = func;
+      *hook.data = user_data;
+      *hook.destroy = destroy;
+    }
+  g_mutex_unlock (&self->lock);
+  return !finished;
+}
+
 void
 rthunk_thunk_set_cancel_func (RthunkThunk          *thunk,
                               RthunkThunkCancelFunc func,
                               gpointer              user_data,
                               GDestroyNotify        destroy)
 {
-  gboolean finished;
+  Hook hook = { (GCallback *) &thunk->cancel_func, &thunk->cancel_data, &thunk->cancel_destroy };
 
-  g_mutex_lock (&thunk->lock);
-  finished = thunk->state >= RTHUNK_THUNK_DONE;
-  if (!finished)
-    {
-      g_assert (thunk->cancel_func == NULL);
-      thunk->cancel_func = func;
-      thunk->cancel_data = user_data;
-      thunk->cancel_destroy = destroy;
-    }
-  g_mutex_unlock (&thunk->lock);
-  if (finished && destroy != NULL)
+  if (!keep_hook (thunk, hook, G_CALLBACK (func), user_data, destroy) && destroy != NULL)
+    destroy (user_data);
+}
+
+void
+rthunk_thunk_set_finish_func (RthunkThunk          *thunk,
+                              RthunkThunkFinishFunc func,
+                              gpointer              user_data,
+                              GDestroyNotify        destroy)
+{
+  Hook hook = { (GCallback *) &thunk->finish_func, &thunk->finish_data, &thunk->finish_destroy };
+
+  if (keep_hook (thunk, hook, G_CALLBACK (func), user_data, destroy))
+    return;
+  func (thunk, thunk->value, thunk->error, user_data);
+  if (destroy != NULL)
     destroy (user_data);
 }
 

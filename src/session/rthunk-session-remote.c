@@ -185,6 +185,15 @@ typedef struct
   RthunkCluster *cluster;
 } Foreign;
 
+static void
+foreign_free (Foreign *foreign)
+{
+  rthunk_value_unref (foreign->value);
+  g_object_unref (foreign->cluster);
+  g_object_unref (foreign->thunk);
+  g_free (foreign);
+}
+
 /* A thread of foreign_pool(). */
 static void
 foreign_wait (gpointer data,
@@ -204,10 +213,7 @@ foreign_wait (gpointer data,
     rthunk_thunk_return_error (foreign->thunk, error);
   g_clear_pointer (&value, rthunk_value_unref);
   g_clear_error (&error);
-  rthunk_value_unref (foreign->value);
-  g_object_unref (foreign->cluster);
-  g_object_unref (foreign->thunk);
-  g_free (foreign);
+  foreign_free (foreign);
 }
 
 /* The threads that wait for routed values, shared by every session and
@@ -230,12 +236,63 @@ foreign_pool (void)
   return pool;
 }
 
+/* The client's thunk inside a routed value finished (in the collector's
+ * thread): its value is the routed value's, unless its server was
+ * quarantined meanwhile; a wait that failed (the server was lost, say) is
+ * left to forcing the routed value, which fails over, in foreign_pool(). */
+static void
+inner_finished (RthunkThunk  *inner,
+                RthunkValue  *value,
+                const GError *error,
+                gpointer      data)
+{
+  Foreign *foreign = data;
+
+  if (value != NULL && rthunk_cluster_value_trusted (foreign->cluster, foreign->value))
+    rthunk_thunk_return_value (foreign->thunk, value);
+  else if (error != NULL && g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED))
+    rthunk_thunk_return_error (foreign->thunk, error);
+  else
+    {
+      g_thread_pool_push (foreign_pool (), foreign, NULL);
+      return;
+    }
+  foreign_free (foreign);
+}
+
+/* Waits for the routed value of @foreign through the collector of the
+ * server that runs it, without a thread, when the cluster says that is
+ * all there is to it (rthunk_cluster_dup_waitable()); FALSE otherwise. */
+static gboolean
+collect_routed (RthunkSession *self,
+                Foreign       *foreign)
+{
+  g_autoptr(RthunkValue) inner = rthunk_cluster_dup_waitable (self->cluster, foreign->value);
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(RthunkThunk) waited = NULL;
+  RthunkClient *client;
+  Server *server;
+
+  if (inner == NULL || (client = rthunk_client_get_pending_thunk (inner, &id)) == NULL ||
+      (server = server_for_address (self, rthunk_client_get_address (client))) == NULL)
+    return FALSE;
+  waited = rthunk_thunk_new_in_context (rthunk_value_get_name (inner), rthunk_client_get_server_name (client),
+                                        id, self->context);
+  /* the origin first: the collector checks its value against the origin's type */
+  rthunk_thunk_take_origin (waited, g_steal_pointer (&inner));
+  rthunk_collector_add (server->collector, waited);
+  rthunk_thunk_set_finish_func (waited, inner_finished, foreign, NULL);
+  return TRUE;
+}
+
 /* A pending value that did not come from a server's own client (the
  * cluster routed it): adopted by the collector of its server when it is a
- * client's thunk, else waited for by a thread of foreign_pool(). Either
- * way every pending value of a session stands for a #RthunkThunk, which
- * evaluations wait for without holding the evaluator, and which settlers
- * watch. */
+ * client's thunk; a routed one is waited for through the collector of the
+ * server that runs it (collect_routed()), and only when that cannot do
+ * (an audit, a failover, a value of no server of the session's) by a
+ * thread of foreign_pool(). Either way every pending value of a session
+ * stands for a #RthunkThunk, which evaluations wait for without holding
+ * the evaluator, and which settlers watch. */
 static RthunkValue *
 adopt_foreign (RthunkSession *self,
                RthunkValue   *value)
@@ -255,7 +312,8 @@ adopt_foreign (RthunkSession *self,
   foreign->cluster = g_object_ref (self->cluster);
   rthunk_thunk_take_origin (foreign->thunk, rthunk_value_ref (value));
   value = rthunk_thunk_to_value (foreign->thunk);
-  g_thread_pool_push (foreign_pool (), foreign, NULL);
+  if (!collect_routed (self, foreign))
+    g_thread_pool_push (foreign_pool (), foreign, NULL);
   return value;
 }
 
