@@ -39,6 +39,8 @@
 #define MAX_PRINTED 2000            /* characters of a value the REPL prints */
 #define LONG_LIST_ITEMS 1000        /* a list longer prints its head and its length */
 #define LONG_LIST_HEAD 10           /* the items of that head */
+#define LONG_STR_CHARS 1000         /* a string longer prints its head and its length */
+#define LONG_STR_HEAD 200           /* the characters of that head */
 
 #define C_RESET  "\033[0m"
 #define C_DIM    "\033[2m"
@@ -140,17 +142,49 @@ shown (const char *text)
   return g_string_free (out, FALSE);
 }
 
+/* `"[0 1 2 …"… (14888890 characters)`: a long string's head, printed as
+ * the reader reads it, and its length; %NULL for any other value. */
 static char *
-value_text (RthunkValue *value)
+long_str_text (RthunkValue *value)
+{
+  const char *text;
+  glong length;
+  g_autoptr(RthunkValue) head = NULL;
+  g_autofree char *printed = NULL;
+
+  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_STR)
+    return NULL;
+  text = rthunk_value_get_str (value);
+  if ((length = g_utf8_strlen (text, -1)) <= LONG_STR_CHARS)
+    return NULL;
+  head = rthunk_value_new_str_take (g_utf8_substring (text, 0, LONG_STR_HEAD));
+  printed = rthunk_value_to_string (head);
+  return g_strdup_printf ("%s… (%ld characters)", printed, length);
+}
+
+/* What a person is shown of @value, before escaping: a long list or a
+ * long string abridged. */
+static char *
+printed_text (RthunkValue *value)
 {
   gboolean long_list = rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST &&
                        rthunk_value_get_length (value) > LONG_LIST_ITEMS;
-  GString *abridged = g_string_new (NULL);
-  g_autofree char *printed = NULL;
+  char *long_str = long_str_text (value);
+  GString *abridged;
+
+  if (long_str != NULL)
+    return long_str;
+  abridged = g_string_new (NULL);
+  rthunk_value_print_abridged (value, long_list ? LONG_LIST_HEAD : G_MAXSIZE, abridged);
+  return g_string_free (abridged, FALSE);
+}
+
+static char *
+value_text (RthunkValue *value)
+{
+  g_autofree char *printed = printed_text (value);
   g_autofree char *text = NULL;
 
-  rthunk_value_print_abridged (value, long_list ? LONG_LIST_HEAD : G_MAXSIZE, abridged);
-  printed = g_string_free (abridged, FALSE);
   text = shown (printed);
 
   if (g_utf8_strlen (text, -1) <= MAX_PRINTED)

@@ -265,6 +265,27 @@ def case_timeout(alpha, home):
 
 BIG = "(range 0 2000000)"
 BIG_SUM = str(sum(range(0, 2000000)))
+# a string larger than a frame (8 MiB): the printed list, about 14.9 MB
+BIG_STR = "(str %s)" % BIG
+BIG_STR_TEXT = "[" + " ".join(str(i) for i in range(0, 2000000)) + "]"
+# its length, its first 12 and its last 8 bytes, as one string
+BIG_STR_PROBE = ('(let [s %s] (concat (str (str-len s)) (concat (substr s 0 12) '
+                 '(substr s (- (str-len s) 8) 8))))')
+BIG_STR_SEEN = '"%d%s%s"' % (len(BIG_STR_TEXT), BIG_STR_TEXT[:12], BIG_STR_TEXT[-8:])
+
+
+def expect_ref_printed(alpha, home, form, pattern, name):
+    """(def big (remote :ref FORM)), then `big` at the prompt prints @pattern."""
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send("(def big (remote :ref %s))\r" % form)
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        repl.send("big\r")
+        tap(repl.expect(pattern) is not None, name, repl.text()[-2000:])
+    finally:
+        repl.close()
 
 
 def case_large_values(alpha, beta, tight, home):
@@ -272,18 +293,8 @@ def case_large_values(alpha, beta, tight, home):
                  "-e", "(await (remote (sum %s)))" % BIG)
     expect_shell([alpha], "a 2M-item list fetched by value, summed locally", 0, BIG_SUM,
                  "-e", "(sum (await (remote %s)))" % BIG)
-    repl = Repl(home, ["--server", alpha.address])
-    try:
-        repl.expect(r"rthunk> ")
-        repl.send("(def big (remote :ref %s))\r" % BIG)
-        repl.expect(r"rthunk> ")
-        repl.skip()
-        repl.send("big\r")
-        m = repl.expect(r"\[0 1 2 3 4 5 6 7 8 9 … 1999999\] \(2000000 items\)")
-        tap(m is not None, "a large referenced list prints its head and its length",
-            repl.text()[-2000:])
-    finally:
-        repl.close()
+    expect_ref_printed(alpha, home, BIG, r"\[0 1 2 3 4 5 6 7 8 9 … 1999999\] \(2000000 items\)",
+                       "a large referenced list prints its head and its length")
     before = beta.counter("fetched")
     expect_shell([alpha, beta], "a large list held by alpha is an input of a form on beta", 0, BIG_SUM,
                  "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "beta" (sum big)))' % BIG)
@@ -292,6 +303,26 @@ def case_large_values(alpha, beta, tight, home):
     expect_shell([alpha, tight], "a fetch beyond the memory budget fails clearly", 1, None,
                  "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "tight" (sum big)))' % BIG,
                  err="server memory budget reached: a list fetched in chunks")
+    case_large_string(alpha, beta, tight, home)
+
+
+def case_large_string(alpha, beta, tight, home):
+    expect_shell([alpha], "a string larger than a frame arrives whole and equal", 0, BIG_STR_SEEN,
+                 "-e", BIG_STR_PROBE % ("(await (remote %s))" % BIG_STR))
+    rc, out, errtext = shell([alpha], "-e", "(await (remote %s))" % BIG_STR)
+    tap(rc == 0 and out == '"%s"\n' % BIG_STR_TEXT, "a large string prints whole with -e",
+        "exit %d, %d bytes\nstderr: %s" % (rc, len(out), errtext))
+    expect_ref_printed(alpha, home, BIG_STR, r'"\[0 1 2 3 4 5 [^"]*"… \(%d characters\)' % len(BIG_STR_TEXT),
+                       "a large referenced string prints its head and its length")
+    before = beta.counter("fetched")
+    expect_shell([alpha, beta], "a large string held by alpha is an input of a form on beta", 0,
+                 BIG_STR_SEEN, "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "beta" %s))'
+                 % (BIG_STR, BIG_STR_PROBE % "big"))
+    tap(beta.counter("fetched") >= before + 1, "beta fetched the string from alpha in chunks",
+        "fetched %d, then %d" % (before, beta.counter("fetched")))
+    expect_shell([alpha, tight], "a string fetched beyond the memory budget fails clearly", 1, None,
+                 "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "tight" (str-len big)))'
+                 % BIG_STR, err="server memory budget reached: a string fetched in chunks")
 
 
 # ---- 9: smaller things -------------------------------------------------------------------
