@@ -325,6 +325,72 @@ def case_large_string(alpha, beta, tight, home):
                  % BIG_STR, err="server memory budget reached: a string fetched in chunks")
 
 
+# ---- 8: waiting that a person can see --------------------------------------------------
+
+STATUS = r"waiting for #[0-9a-f]+ @alpha \(running \d+\.\d s\) · 1 pending · alpha up"
+
+
+def redrawn_then(drawn, times, erased, *after):
+    """The status line in @drawn was drawn @times or more on one line (no
+    newline: in place), then @erased, then the texts @after."""
+    plain = drawn.replace("\x1b[2m", "").replace("\x1b[0m", "")
+    first = plain.find("waiting for")
+    end = plain.find(erased, plain.rfind("waiting for"))
+    rest = plain[end:] if end >= 0 else ""
+    return (0 <= first < end and plain.count("waiting for", first, end) >= times and "\n" not in plain[first:end]
+            and all(text in rest for text in after))
+
+
+def case_status_line(alpha, home):
+    repl = Repl(home, ["--server", alpha.address], {"NO_COLOR": None})
+    try:
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        start = len(repl.raw)
+        repl.send("(remote (delay 3000 42))\r")
+        m = repl.expect(STATUS)
+        tap(m is not None, "while the REPL waits, a status line says for what, how long, how many, "
+            "and the servers", repl.raw[start:][-2000:])
+        m = repl.expect(r"(?m)42$")
+        drawn = repl.raw[start:]
+        tap(m is not None and redrawn_then(drawn, 2, "\r\x1b[K42\r\n"),
+            "the status line is redrawn in place and the value replaces it", repr(drawn[-2000:]))
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        start = len(repl.raw)
+        repl.send("(remote (delay 600000 7))\r")
+        repl.expect(STATUS)
+        repl.send("\x03")
+        m = repl.expect(r"stopped waiting")
+        drawn = repl.raw[start:]
+        tap(m is not None and redrawn_then(drawn, 1, "\r\x1b[K", "stopped waiting"),
+            "Ctrl-C erases the status line", repr(drawn[-2000:]))
+        repl.expect(r"rthunk> ")
+        repl.send("\x03")
+        repl.expect(r"cancel")
+        tap("waiting for" not in repl.raw[repl.raw.index("stopped waiting", start):],
+            "no status line once the REPL stopped waiting", repr(repl.raw[start:][-2000:]))
+    finally:
+        repl.close()
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        start = len(repl.raw)
+        repl.send("(remote (delay 1500 43))\r")
+        m = repl.expect(r"(?m)43$")
+        tap(m is not None and "waiting for" not in repl.raw[start:], "with NO_COLOR no status line",
+            repr(repl.raw[start:][-2000:]))
+    finally:
+        repl.close()
+    rc, out, errtext = shell([alpha], "-e", "(await (remote (delay 1500 44)))")
+    tap(rc == 0 and out == "44\n" and "waiting for" not in errtext, "piped, -e prints no status line",
+        "exit %d\nstdout: %r\nstderr: %r" % (rc, out, errtext))
+    p = subprocess.run([RTHUNK, "--server", alpha.address], input="(print (await (remote (delay 1500 45))))\n",
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    tap(p.returncode == 0 and p.stdout == "45\n" and "waiting for" not in p.stderr,
+        "a script on stdin prints no status line", "stdout: %r\nstderr: %r" % (p.stdout, p.stderr))
+
+
 # ---- 9: smaller things -------------------------------------------------------------------
 
 def case_small_things(alpha, home):
@@ -371,6 +437,7 @@ def main():
         servers.append(alpha)
         case_preduce_assoc(alpha)
         case_timeout(alpha, tmp)
+        case_status_line(alpha, tmp)
         case_small_things(alpha, tmp)
         case_pipelined_cells(alpha, tmp)
         case_chain_cancel(alpha, tmp)

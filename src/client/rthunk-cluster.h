@@ -58,6 +58,8 @@ RthunkCatalog *rthunk_cluster_get_catalog    (RthunkCluster  *cluster);
 RTHUNK_AVAILABLE_IN_0_1
 char          *rthunk_cluster_describe       (RthunkCluster  *cluster) G_GNUC_WARN_UNUSED_RESULT;
 RTHUNK_AVAILABLE_IN_0_1
+char          *rthunk_cluster_describe_states (RthunkCluster *cluster) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 GStrv          rthunk_cluster_eligible       (RthunkCluster  *cluster,
                                               RthunkNode     *expr,
                                               GHashTable     *definitions,
