@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <readline/history.h>
 #include <readline/readline.h>
@@ -39,6 +40,10 @@
 #define MAX_PRINTED 2000            /* characters of a value the REPL prints */
 #define LONG_LIST_ITEMS 1000        /* a list longer prints its head and its length */
 #define LONG_LIST_HEAD 10           /* the items of that head */
+#define LONG_STR_CHARS 1000         /* a string longer prints its head and its length */
+#define LONG_STR_HEAD 200           /* the characters of that head */
+#define STATUS_AFTER_MS 500         /* a longer wait shows a status line */
+#define STATUS_EVERY_MS 200         /* how often the status line is redrawn */
 
 #define C_RESET  "\033[0m"
 #define C_DIM    "\033[2m"
@@ -82,6 +87,9 @@ typedef struct
   RthunkValue *waited;
   gint64 wait_started_us;
   RthunkValue *background;    /* stopped waiting for it: Ctrl-C at an empty prompt cancels it */
+  gboolean status_wanted;     /* a terminal that shows a status line while the REPL waits */
+  guint status_source;        /* redraws it */
+  gboolean status_shown;
 } Shell;
 
 static Shell *the_shell;      /* readline's callbacks take no data */
@@ -140,17 +148,49 @@ shown (const char *text)
   return g_string_free (out, FALSE);
 }
 
+/* `"[0 1 2 …"… (14888890 characters)`: a long string's head, printed as
+ * the reader reads it, and its length; %NULL for any other value. */
 static char *
-value_text (RthunkValue *value)
+long_str_text (RthunkValue *value)
+{
+  const char *text;
+  glong length;
+  g_autoptr(RthunkValue) head = NULL;
+  g_autofree char *printed = NULL;
+
+  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_STR)
+    return NULL;
+  text = rthunk_value_get_str (value);
+  if ((length = g_utf8_strlen (text, -1)) <= LONG_STR_CHARS)
+    return NULL;
+  head = rthunk_value_new_str_take (g_utf8_substring (text, 0, LONG_STR_HEAD));
+  printed = rthunk_value_to_string (head);
+  return g_strdup_printf ("%s… (%ld characters)", printed, length);
+}
+
+/* What a person is shown of @value, before escaping: a long list or a
+ * long string abridged. */
+static char *
+printed_text (RthunkValue *value)
 {
   gboolean long_list = rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST &&
                        rthunk_value_get_length (value) > LONG_LIST_ITEMS;
-  GString *abridged = g_string_new (NULL);
-  g_autofree char *printed = NULL;
+  char *long_str = long_str_text (value);
+  GString *abridged;
+
+  if (long_str != NULL)
+    return long_str;
+  abridged = g_string_new (NULL);
+  rthunk_value_print_abridged (value, long_list ? LONG_LIST_HEAD : G_MAXSIZE, abridged);
+  return g_string_free (abridged, FALSE);
+}
+
+static char *
+value_text (RthunkValue *value)
+{
+  g_autofree char *printed = printed_text (value);
   g_autofree char *text = NULL;
 
-  rthunk_value_print_abridged (value, long_list ? LONG_LIST_HEAD : G_MAXSIZE, abridged);
-  printed = g_string_free (abridged, FALSE);
   text = shown (printed);
 
   if (g_utf8_strlen (text, -1) <= MAX_PRINTED)
@@ -158,13 +198,26 @@ value_text (RthunkValue *value)
   return g_strdup_printf ("%.*s…", (int) (g_utf8_offset_to_pointer (text, MAX_PRINTED) - text), text);
 }
 
+/* Erases the status line, if it is shown (the cursor is at its end). */
+static void
+status_clear (Shell *shell)
+{
+  if (!shell->status_shown)
+    return;
+  fputs ("\r\033[K", stdout);
+  fflush (stdout);
+  shell->status_shown = FALSE;
+}
+
 /* Prints @text on its own line(s); while the prompt is up, above it, with
- * the line being typed redrawn underneath. */
+ * the line being typed redrawn underneath; in the place of the status
+ * line, if it is shown (it is redrawn under @text). */
 static void
 print_line (Shell      *shell,
             FILE       *stream,
             const char *text)
 {
+  status_clear (shell);
   if (!shell->prompt_active)
     {
       fprintf (stream, "%s\n", text);
@@ -450,6 +503,87 @@ run_file (Shell      *shell,
   return run_batch (shell, path, text, FALSE);
 }
 
+/* ---- the REPL: the status line while it waits ----------------------------------------------- */
+
+/* Whether the REPL may show a status line: stdout a terminal that is not
+ * dumb, and NO_COLOR not set. */
+static gboolean
+status_possible (void)
+{
+  const char *term = g_getenv ("TERM");
+
+  return isatty (STDOUT_FILENO) && g_getenv ("NO_COLOR") == NULL &&
+         term != NULL && *term != '\0' && strcmp (term, "dumb") != 0;
+}
+
+/* The terminal's width in columns (80 when it does not say). */
+static guint
+terminal_columns (void)
+{
+  struct winsize size;
+
+  if (ioctl (STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+    return size.ws_col;
+  return 80;
+}
+
+/* `waiting for #a1b2 @alpha (running 3.2 s) · 2 pending · alpha up, beta
+ * down`: the value waited for, how long, how many remote thunks the
+ * session waits for, and the servers. */
+static char *
+status_text (Shell *shell)
+{
+  g_autofree char *elapsed = elapsed_text (g_get_monotonic_time () - shell->wait_started_us);
+  g_autofree char *servers = rthunk_cluster_describe_states (rthunk_session_get_cluster (shell->session));
+  const char *label = rthunk_value_get_kind (shell->waited) == RTHUNK_VALUE_PENDING
+                    ? rthunk_value_get_name (shell->waited) : NULL;
+  GString *out = g_string_new (NULL);
+
+  g_string_append_printf (out, _("waiting for %s (running %s) · %u pending"),
+                          label != NULL ? label : _("the value"), elapsed,
+                          rthunk_session_get_outstanding (shell->session));
+  if (*servers != '\0')
+    g_string_append_printf (out, " · %s", servers);
+  return g_string_free (out, FALSE);
+}
+
+/* Redraws the status line in place, once the REPL has waited
+ * STATUS_AFTER_MS; one line, cut to the terminal's width. */
+static gboolean
+status_tick (gpointer data)
+{
+  Shell *shell = data;
+  g_autofree char *raw = NULL;
+  g_autofree char *text = NULL;
+  guint columns = terminal_columns ();
+
+  if (g_get_monotonic_time () - shell->wait_started_us < STATUS_AFTER_MS * G_TIME_SPAN_MILLISECOND)
+    return G_SOURCE_CONTINUE;
+  raw = status_text (shell);
+  text = shown (raw);
+  if ((guint) g_utf8_strlen (text, -1) >= columns)
+    *g_utf8_offset_to_pointer (text, columns - 1) = '\0';
+  printf ("\r\033[K%s%s%s", col (shell, C_DIM), text, col (shell, C_RESET));
+  fflush (stdout);
+  shell->status_shown = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+status_start (Shell *shell)
+{
+  if (shell->status_wanted && shell->status_source == 0)
+    shell->status_source = g_timeout_add (STATUS_EVERY_MS, status_tick, shell);
+}
+
+/* The wait is over (or Ctrl-C): the status line goes. */
+static void
+status_stop (Shell *shell)
+{
+  g_clear_handle_id (&shell->status_source, g_source_remove);
+  status_clear (shell);
+}
+
 /* ---- the REPL: waiting for an expression --------------------------------------------------- */
 
 static void prompt_show (Shell *shell);
@@ -491,6 +625,7 @@ waited_arrived (GObject      *object,
   g_autoptr(GCancellable) waiting = g_steal_pointer (&shell->waiting);
   g_autofree char *printed = NULL;
 
+  status_stop (shell);
   if (value != NULL)
     print_line (shell, stdout, (printed = value_text (value)));
   else if (g_cancellable_is_cancelled (waiting))
@@ -517,6 +652,7 @@ wait_for (Shell       *shell,
   shell->waited = rthunk_value_ref (value);
   shell->wait_started_us = g_get_monotonic_time ();
   rthunk_session_wait_async (shell->session, value, shell->waiting, waited_arrived, shell);
+  status_start (shell);
 }
 
 /* ---- the REPL: cancelling ------------------------------------------------------------------------ */
@@ -826,6 +962,7 @@ on_sigint (gpointer data)
 {
   Shell *shell = data;
 
+  status_stop (shell);
   if (shell->waiting != NULL && rthunk_session_is_evaluating (shell->session, shell->waited))
     {
       /* local work: stop it, so that the next input runs at once */
@@ -922,6 +1059,7 @@ run_repl (Shell *shell)
   guint sigint_source;
 
   shell->interactive = TRUE;
+  shell->status_wanted = status_possible ();
   rthunk_session_set_eval_budget (shell->session, REPL_EVAL_BUDGET_MS);
   rl_readline_name = "rthunk";
   rl_catch_signals = 0;
@@ -1105,6 +1243,7 @@ shell_clear (Shell *shell)
 {
   if (shell->session != NULL)
     rthunk_session_close (shell->session);
+  g_clear_handle_id (&shell->status_source, g_source_remove);
   g_clear_object (&shell->waiting);
   g_clear_pointer (&shell->waited, rthunk_value_unref);
   g_clear_pointer (&shell->background, rthunk_value_unref);

@@ -296,15 +296,19 @@ struct VarCont {
   6: optional i64 elapsedUs,
 }
 
-/* A slice of a finished list value too large for one frame: items
- * [offset, offset + n) of it, and the length of the whole list.  A slice
- * of ints comes as ints (8 bytes an item); any other as a list Value of n
- * items.  Exactly one of the two is set. */
+/* A slice of a finished list or string value too large for one frame:
+ * items [offset, offset + n) of a list, and the length of the whole list;
+ * or bytes [offset, offset + n) of a string's UTF-8 text, and the length
+ * of the whole text in bytes (a slice may end inside a character: the
+ * assembled text is checked whole).  A slice of ints comes as ints (8
+ * bytes an item); any other list slice as a list Value of n items; a
+ * string's as text.  Exactly one of the three is set. */
 struct ValueChunk {
   1: i64 total,
   2: i64 offset,
   3: optional Value items,
   4: optional list<i64> ints,
+  5: optional binary text,
 }
 
 /* ---- server description ----------------------------------------------- */
@@ -386,10 +390,11 @@ service RemoteExecutionService {
                            3: Auth auth)
     throws (1: InvalidRequest invalid, 2: NotAuthorized denied),
 
-  /* A slice of a finished thunk's list value, for a value the other calls
-   * reported as VALUE_TOO_LARGE: at most maxItems items from offset (fewer
-   * when they would not fit in a frame; none past the end).  A value that
-   * is not a list, or a thunk not DONE, is an InvalidRequest. */
+  /* A slice of a finished thunk's list or string value, for a value the
+   * other calls reported as VALUE_TOO_LARGE: at most maxItems items (of a
+   * string: bytes) from offset (fewer when they would not fit in a frame;
+   * none past the end).  A value that is neither a list nor a string, or a
+   * thunk not DONE, is an InvalidRequest. */
   ValueChunk thunkGetChunk(1: RemoteThunk thunk, 2: i64 offset, 3: i32 maxItems,
                            4: Auth auth)
     throws (1: InvalidRequest invalid, 2: NotAuthorized denied),

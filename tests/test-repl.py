@@ -54,7 +54,11 @@ class Repl:
         env.update({"TERM": "xterm", "NO_COLOR": "1", "HOME": home,
                     "XDG_DATA_HOME": os.path.join(home, "data"),
                     "INPUTRC": "/dev/null", "LC_ALL": "C.UTF-8"})
-        env.update(extra_env or {})
+        for name, value in (extra_env or {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.execve(RTHUNK, [RTHUNK] + list(args), env)

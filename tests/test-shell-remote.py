@@ -265,6 +265,27 @@ def case_timeout(alpha, home):
 
 BIG = "(range 0 2000000)"
 BIG_SUM = str(sum(range(0, 2000000)))
+# a string larger than a frame (8 MiB): the printed list, about 14.9 MB
+BIG_STR = "(str %s)" % BIG
+BIG_STR_TEXT = "[" + " ".join(str(i) for i in range(0, 2000000)) + "]"
+# its length, its first 12 and its last 8 bytes, as one string
+BIG_STR_PROBE = ('(let [s %s] (concat (str (str-len s)) (concat (substr s 0 12) '
+                 '(substr s (- (str-len s) 8) 8))))')
+BIG_STR_SEEN = '"%d%s%s"' % (len(BIG_STR_TEXT), BIG_STR_TEXT[:12], BIG_STR_TEXT[-8:])
+
+
+def expect_ref_printed(alpha, home, form, pattern, name):
+    """(def big (remote :ref FORM)), then `big` at the prompt prints @pattern."""
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send("(def big (remote :ref %s))\r" % form)
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        repl.send("big\r")
+        tap(repl.expect(pattern) is not None, name, repl.text()[-2000:])
+    finally:
+        repl.close()
 
 
 def case_large_values(alpha, beta, tight, home):
@@ -272,18 +293,8 @@ def case_large_values(alpha, beta, tight, home):
                  "-e", "(await (remote (sum %s)))" % BIG)
     expect_shell([alpha], "a 2M-item list fetched by value, summed locally", 0, BIG_SUM,
                  "-e", "(sum (await (remote %s)))" % BIG)
-    repl = Repl(home, ["--server", alpha.address])
-    try:
-        repl.expect(r"rthunk> ")
-        repl.send("(def big (remote :ref %s))\r" % BIG)
-        repl.expect(r"rthunk> ")
-        repl.skip()
-        repl.send("big\r")
-        m = repl.expect(r"\[0 1 2 3 4 5 6 7 8 9 … 1999999\] \(2000000 items\)")
-        tap(m is not None, "a large referenced list prints its head and its length",
-            repl.text()[-2000:])
-    finally:
-        repl.close()
+    expect_ref_printed(alpha, home, BIG, r"\[0 1 2 3 4 5 6 7 8 9 … 1999999\] \(2000000 items\)",
+                       "a large referenced list prints its head and its length")
     before = beta.counter("fetched")
     expect_shell([alpha, beta], "a large list held by alpha is an input of a form on beta", 0, BIG_SUM,
                  "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "beta" (sum big)))' % BIG)
@@ -292,6 +303,92 @@ def case_large_values(alpha, beta, tight, home):
     expect_shell([alpha, tight], "a fetch beyond the memory budget fails clearly", 1, None,
                  "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "tight" (sum big)))' % BIG,
                  err="server memory budget reached: a list fetched in chunks")
+    case_large_string(alpha, beta, tight, home)
+
+
+def case_large_string(alpha, beta, tight, home):
+    expect_shell([alpha], "a string larger than a frame arrives whole and equal", 0, BIG_STR_SEEN,
+                 "-e", BIG_STR_PROBE % ("(await (remote %s))" % BIG_STR))
+    rc, out, errtext = shell([alpha], "-e", "(await (remote %s))" % BIG_STR)
+    tap(rc == 0 and out == '"%s"\n' % BIG_STR_TEXT, "a large string prints whole with -e",
+        "exit %d, %d bytes\nstderr: %s" % (rc, len(out), errtext))
+    expect_ref_printed(alpha, home, BIG_STR, r'"\[0 1 2 3 4 5 [^"]*"… \(%d characters\)' % len(BIG_STR_TEXT),
+                       "a large referenced string prints its head and its length")
+    before = beta.counter("fetched")
+    expect_shell([alpha, beta], "a large string held by alpha is an input of a form on beta", 0,
+                 BIG_STR_SEEN, "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "beta" %s))'
+                 % (BIG_STR, BIG_STR_PROBE % "big"))
+    tap(beta.counter("fetched") >= before + 1, "beta fetched the string from alpha in chunks",
+        "fetched %d, then %d" % (before, beta.counter("fetched")))
+    expect_shell([alpha, tight], "a string fetched beyond the memory budget fails clearly", 1, None,
+                 "-e", '(def big (remote :on "alpha" :ref %s)) (await (remote :on "tight" (str-len big)))'
+                 % BIG_STR, err="server memory budget reached: a string fetched in chunks")
+
+
+# ---- 8: waiting that a person can see --------------------------------------------------
+
+STATUS = r"waiting for #[0-9a-f]+ @alpha \(running \d+\.\d s\) · 1 pending · alpha up"
+
+
+def redrawn_then(drawn, times, erased, *after):
+    """The status line in @drawn was drawn @times or more on one line (no
+    newline: in place), then @erased, then the texts @after."""
+    plain = drawn.replace("\x1b[2m", "").replace("\x1b[0m", "")
+    first = plain.find("waiting for")
+    end = plain.find(erased, plain.rfind("waiting for"))
+    rest = plain[end:] if end >= 0 else ""
+    return (0 <= first < end and plain.count("waiting for", first, end) >= times and "\n" not in plain[first:end]
+            and all(text in rest for text in after))
+
+
+def case_status_line(alpha, home):
+    repl = Repl(home, ["--server", alpha.address], {"NO_COLOR": None})
+    try:
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        start = len(repl.raw)
+        repl.send("(remote (delay 3000 42))\r")
+        m = repl.expect(STATUS)
+        tap(m is not None, "while the REPL waits, a status line says for what, how long, how many, "
+            "and the servers", repl.raw[start:][-2000:])
+        m = repl.expect(r"(?m)42$")
+        drawn = repl.raw[start:]
+        tap(m is not None and redrawn_then(drawn, 2, "\r\x1b[K42\r\n"),
+            "the status line is redrawn in place and the value replaces it", repr(drawn[-2000:]))
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        start = len(repl.raw)
+        repl.send("(remote (delay 600000 7))\r")
+        repl.expect(STATUS)
+        repl.send("\x03")
+        m = repl.expect(r"stopped waiting")
+        drawn = repl.raw[start:]
+        tap(m is not None and redrawn_then(drawn, 1, "\r\x1b[K", "stopped waiting"),
+            "Ctrl-C erases the status line", repr(drawn[-2000:]))
+        repl.expect(r"rthunk> ")
+        repl.send("\x03")
+        repl.expect(r"cancel")
+        tap("waiting for" not in repl.raw[repl.raw.index("stopped waiting", start):],
+            "no status line once the REPL stopped waiting", repr(repl.raw[start:][-2000:]))
+    finally:
+        repl.close()
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        start = len(repl.raw)
+        repl.send("(remote (delay 1500 43))\r")
+        m = repl.expect(r"(?m)43$")
+        tap(m is not None and "waiting for" not in repl.raw[start:], "with NO_COLOR no status line",
+            repr(repl.raw[start:][-2000:]))
+    finally:
+        repl.close()
+    rc, out, errtext = shell([alpha], "-e", "(await (remote (delay 1500 44)))")
+    tap(rc == 0 and out == "44\n" and "waiting for" not in errtext, "piped, -e prints no status line",
+        "exit %d\nstdout: %r\nstderr: %r" % (rc, out, errtext))
+    p = subprocess.run([RTHUNK, "--server", alpha.address], input="(print (await (remote (delay 1500 45))))\n",
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    tap(p.returncode == 0 and p.stdout == "45\n" and "waiting for" not in p.stderr,
+        "a script on stdin prints no status line", "stdout: %r\nstderr: %r" % (p.stdout, p.stderr))
 
 
 # ---- 9: smaller things -------------------------------------------------------------------
@@ -340,6 +437,7 @@ def main():
         servers.append(alpha)
         case_preduce_assoc(alpha)
         case_timeout(alpha, tmp)
+        case_status_line(alpha, tmp)
         case_small_things(alpha, tmp)
         case_pipelined_cells(alpha, tmp)
         case_chain_cancel(alpha, tmp)

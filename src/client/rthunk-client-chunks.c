@@ -3,8 +3,9 @@
  *
  * A server that cannot send a finished value in one frame reports the
  * thunk with the error VALUE_TOO_LARGE (the thunk itself is DONE). The
- * client then asks for the list slice by slice (`thunkGetChunk`) and
- * assembles it: a list of ints stays unboxed. A budget, when given (a
+ * client then asks for the list or the string slice by slice
+ * (`thunkGetChunk`) and assembles it: a list of ints stays unboxed, a
+ * string's bytes are checked as UTF-8 once whole. A budget, when given (a
  * server fetching an input from a peer), is charged for what is
  * assembled, so a fetch that would not fit fails before it takes the
  * memory. The common path, one frame, never comes here.
@@ -26,12 +27,14 @@
  * not fit in its frame. */
 #define CHUNK_ITEMS (1 << 20)
 
-/* The list being assembled: ints unboxed while every item is an int. */
+/* The list being assembled: ints unboxed while every item is an int; or
+ * the string being assembled. */
 typedef struct
 {
   gint64 total;
   GArray *ints;                 /* gint64, or NULL once an item is not an int */
   GPtrArray *items;             /* RthunkValue (owned), once boxed */
+  GByteArray *text;             /* a string's bytes, once a chunk of text came */
   RthunkBudget *budget;         /* (nullable) charged for what is assembled */
   guint64 charged;
 } Assembly;
@@ -41,6 +44,7 @@ assembly_clear (Assembly *a)
 {
   g_clear_pointer (&a->ints, g_array_unref);
   g_clear_pointer (&a->items, g_ptr_array_unref);
+  g_clear_pointer (&a->text, g_byte_array_unref);
   if (a->budget != NULL && a->charged > 0)
     rthunk_budget_release (a->budget, a->charged);
   a->charged = 0;
@@ -83,7 +87,9 @@ assembly_charge (Assembly  *a,
   if (!rthunk_budget_charge (a->budget, bytes))
     {
       rthunk_budget_set_error (a->budget, error, RTHUNK_ERROR_LIMIT_EXCEEDED,
-                               _("a list fetched in chunks"), a->charged + bytes);
+                               a->text != NULL ? _("a string fetched in chunks")
+                                               : _("a list fetched in chunks"),
+                               a->charged + bytes);
       return FALSE;
     }
   a->charged += bytes;
@@ -134,12 +140,46 @@ assembly_append (Assembly     *a,
   return TRUE;
 }
 
-/* The assembled list (the assembly is left empty). */
+/* Appends a slice of a string's bytes, charging the budget first; a
+ * string's chunks come only after a string's. */
+static gboolean
+assembly_append_text (Assembly    *a,
+                      GByteArray  *text,
+                      GError     **error)
+{
+  if (a->text == NULL)
+    {
+      if (a->ints == NULL || a->ints->len > 0)
+        return FALSE;
+      g_clear_pointer (&a->ints, g_array_unref);
+      a->text = g_byte_array_new ();
+    }
+  if (!assembly_charge (a, text->len, error))
+    return FALSE;
+  g_byte_array_append (a->text, text->data, text->len);
+  return TRUE;
+}
+
+/* The assembled string, or %NULL when its bytes are not UTF-8 text. */
+static RthunkValue *
+assembly_finish_text (Assembly *a)
+{
+  gsize n = a->text->len;
+
+  if (!g_utf8_validate_len ((const char *) a->text->data, n, NULL))
+    return NULL;
+  g_byte_array_append (a->text, (const guint8 *) "", 1);
+  return rthunk_value_new_str_take ((char *) g_byte_array_free (g_steal_pointer (&a->text), FALSE));
+}
+
+/* The assembled list or string (the assembly is left empty). */
 static RthunkValue *
 assembly_finish (Assembly *a)
 {
   gsize n;
 
+  if (a->text != NULL)
+    return assembly_finish_text (a);
   if (a->ints != NULL)
     {
       n = a->ints->len;
@@ -190,14 +230,21 @@ get_chunk (RthunkClient  *self,
                                                                 &call_error))
     return rthunk_client_call_failed (self, call->conn, call_error,
                                       invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
-  if (!chunk->__isset_ints &&
+  if (chunk->__isset_text && chunk->text == NULL)
+    return protocol_error (self, error);
+  if (!chunk->__isset_ints && !chunk->__isset_text &&
       (!chunk->__isset_items || (slice = rthunk_wire_read_value (chunk->items, error)) == NULL ||
        rthunk_value_get_kind (slice) != RTHUNK_VALUE_LIST))
     return protocol_error (self, error);
-  *n = chunk->__isset_ints ? chunk->ints->len : rthunk_value_get_length (slice);
+  *n = chunk->__isset_text ? chunk->text->len
+     : chunk->__isset_ints ? chunk->ints->len : rthunk_value_get_length (slice);
   *total = chunk->total;
   /* each chunk follows the one before, and something comes until the end */
   if (chunk->offset != offset || chunk->total < offset + (gint64) *n || (*n == 0 && offset < chunk->total))
+    return protocol_error (self, error);
+  if (chunk->__isset_text)
+    return assembly_append_text (a, chunk->text, error) || protocol_error (self, error);
+  if (a->text != NULL)
     return protocol_error (self, error);
   return chunk->__isset_ints ? assembly_append_ints (a, chunk->ints, error)
                              : assembly_append (a, slice, error);
@@ -214,6 +261,7 @@ fetch_chunks (RthunkClient  *self,
               GError       **error)
 {
   gint64 offset = 0, total = 0;
+  RthunkValue *value;
   gsize n = 0;
 
   do
@@ -228,7 +276,10 @@ fetch_chunks (RthunkClient  *self,
       offset += n;
     }
   while (offset < a->total);
-  return assembly_finish (a);
+  if ((value = assembly_finish (a)) == NULL)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
+                 _("%s sent a string in chunks that is not UTF-8 text"), rthunk_client_get_address (self));
+  return value;
 }
 
 /* Whether @error says a finished value must be fetched in chunks. */
@@ -238,7 +289,7 @@ rthunk_client_error_is_too_large (const GError *error)
   return g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_VALUE_TOO_LARGE);
 }
 
-/* The value of thunk @id, a finished list too large for one frame,
+/* The value of thunk @id, a finished list or string too large for one frame,
  * fetched in chunks and checked against @expected (NULL: not known);
  * @budget (nullable) is charged while the list is assembled and released
  * when it is returned. */
@@ -250,7 +301,7 @@ rthunk_client_fetch_chunked (RthunkClient  *self,
                              GCancellable  *cancellable,
                              GError       **error)
 {
-  Assembly a = { 0, g_array_new (FALSE, FALSE, sizeof (gint64)), NULL, budget, 0 };
+  Assembly a = { 0, g_array_new (FALSE, FALSE, sizeof (gint64)), NULL, NULL, budget, 0 };
   g_autoptr(RthunkValue) value = NULL;
   RthunkCall call;
 

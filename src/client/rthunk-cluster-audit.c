@@ -74,12 +74,12 @@ record_verdict (RthunkCluster *self,
   g_signal_emit (self, rthunk_cluster_signals[SIGNAL_QUARANTINED], 0, name, reason);
 }
 
-/* `agreed=A disagreed=D` and, when so, `quarantined`: for `:servers`. */
+/* `agreed=A disagreed=D`: for `:servers` (whose state word says
+ * `quarantined`). */
 char *
 rthunk_cluster_reputation_text (Member *member)
 {
-  return g_strdup_printf ("agreed=%u disagreed=%u%s", member->agreements, member->disagreements,
-                          member->quarantined ? " quarantined" : "");
+  return g_strdup_printf ("agreed=%u disagreed=%u", member->agreements, member->disagreements);
 }
 
 /* ---- asking servers ------------------------------------------------------------------ */

@@ -508,6 +508,59 @@ score_of (Member *member)
   return (member->outstanding + 1) * MAX (member->latency_ms, 0.05) * member->penalty;
 }
 
+/* Appends what @describe says of each member, in order, to a new string
+ * (the members are read under the cluster's lock). */
+typedef void (*DescribeFunc) (Member  *member,
+                              guint    index,
+                              GString *out);
+
+static char *
+describe_members (RthunkCluster *cluster,
+                  DescribeFunc   describe)
+{
+  GString *out = g_string_new (NULL);
+
+  g_mutex_lock (&cluster->lock);
+  for (guint k = 0; k < cluster->members->len; k++)
+    describe (g_ptr_array_index (cluster->members, k), k, out);
+  g_mutex_unlock (&cluster->lock);
+  return g_string_free (out, FALSE);
+}
+
+static const char *
+state_word (Member *m)
+{
+  return m->quarantined ? "quarantined" : m->state == RTHUNK_MEMBER_UP ? "up" : "down";
+}
+
+/* One line of `:servers`. */
+static void
+describe_member (Member  *m,
+                 guint    index,
+                 GString *out)
+{
+  const char *const *caps = rthunk_client_get_capabilities (m->client);
+  g_autofree char *joined = caps != NULL && caps[0] != NULL ? g_strjoinv (",", (char **) caps)
+                                                            : g_strdup ("-");
+  RthunkCatalog *catalog = rthunk_client_get_catalog (m->client);
+  g_autofree char *reputation = rthunk_cluster_reputation_text (m);
+
+  g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s %s\n",
+                          rthunk_cluster_member_name (m), m->address,
+                          catalog != NULL ? rthunk_catalog_get_size (catalog) : 0, joined,
+                          rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
+                          score_of (m), reputation, state_word (m));
+}
+
+/* `alpha up`, after a comma but for the first. */
+static void
+describe_member_state (Member  *m,
+                       guint    index,
+                       GString *out)
+{
+  g_string_append_printf (out, "%s%s %s", index > 0 ? ", " : "", rthunk_cluster_member_name (m), state_word (m));
+}
+
 /**
  * rthunk_cluster_describe:
  * @cluster: a cluster
@@ -522,30 +575,27 @@ score_of (Member *member)
 char *
 rthunk_cluster_describe (RthunkCluster *cluster)
 {
-  GString *out = g_string_new (NULL);
-
   g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), NULL);
 
-  g_mutex_lock (&cluster->lock);
-  for (guint k = 0; k < cluster->members->len; k++)
-    {
-      Member *m = g_ptr_array_index (cluster->members, k);
-      const char *const *caps = rthunk_client_get_capabilities (m->client);
-      g_autofree char *joined = caps != NULL && caps[0] != NULL ? g_strjoinv (",", (char **) caps)
-                                                                : g_strdup ("-");
+  return describe_members (cluster, describe_member);
+}
 
-      RthunkCatalog *catalog = rthunk_client_get_catalog (m->client);
+/**
+ * rthunk_cluster_describe_states:
+ * @cluster: a cluster
+ *
+ * Returns: (transfer full): each server's name and whether it is up, on
+ *   one line: `alpha up, beta down` (what the shell's status line shows
+ *   while it waits); empty without servers
+ *
+ * Since: 0.1
+ */
+char *
+rthunk_cluster_describe_states (RthunkCluster *cluster)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), NULL);
 
-      g_autofree char *reputation = rthunk_cluster_reputation_text (m);
-
-      g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s %s\n",
-                              rthunk_cluster_member_name (m), m->address,
-                              catalog != NULL ? rthunk_catalog_get_size (catalog) : 0, joined,
-                              rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
-                              score_of (m), reputation, m->state == RTHUNK_MEMBER_UP ? "up" : "down");
-    }
-  g_mutex_unlock (&cluster->lock);
-  return g_string_free (out, FALSE);
+  return describe_members (cluster, describe_member_state);
 }
 
 /* ---- routing ----------------------------------------------------------------- */

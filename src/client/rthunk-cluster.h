@@ -61,6 +61,8 @@ RTHUNK_AVAILABLE_IN_0_1
 void           rthunk_cluster_set_audit_rate (RthunkCluster  *cluster,
                                               double          rate);
 RTHUNK_AVAILABLE_IN_0_1
+char          *rthunk_cluster_describe_states (RthunkCluster *cluster) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 GStrv          rthunk_cluster_eligible       (RthunkCluster  *cluster,
                                               RthunkNode     *expr,
                                               GHashTable     *definitions,

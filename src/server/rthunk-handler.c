@@ -626,9 +626,69 @@ handler_thunk_await (RthunkWireRemoteExecutionServiceIf  *iface,
   return TRUE;
 }
 
-/* A slice of a finished list value too large for one frame: at most
- * @max_items from @offset, as many ints as a frame holds, or (boxed items)
- * at most RTHUNK_HANDLER_MAX_CHUNK_ITEMS, halved until the slice fits in a
+/* The ints of a chunk: as many as a frame holds (8 bytes an item). */
+static void
+chunk_fill_ints (RthunkServerState     *state,
+                 RthunkWireValueChunk  *chunk,
+                 RthunkValue           *list,
+                 gsize                  offset,
+                 gsize                  n)
+{
+  n = MIN (n, (rthunk_handler_sendable_bytes (state) - 64) / sizeof (gint64));
+  g_array_append_vals (chunk->ints, rthunk_value_peek_ints (list) + offset, n);
+  chunk->__isset_ints = TRUE;
+}
+
+/* The boxed items of a chunk: at most RTHUNK_HANDLER_MAX_CHUNK_ITEMS,
+ * halved until the slice fits in a frame. */
+static gboolean
+chunk_fill_items (RthunkServerState         *state,
+                  RthunkWireValueChunk      *chunk,
+                  RthunkValue               *list,
+                  gsize                      offset,
+                  gsize                      n,
+                  RthunkWireInvalidRequest **invalid)
+{
+  g_autoptr(GError) too_large = NULL;
+
+  n = MIN (n, RTHUNK_HANDLER_MAX_CHUNK_ITEMS);
+  while (!rthunk_wire_fill_slice_within (chunk->items, list, offset, n,
+                                         rthunk_handler_sendable_bytes (state), &too_large))
+    {
+      if (n <= 1 || !g_error_matches (too_large, RTHUNK_ERROR, RTHUNK_ERROR_VALUE_TOO_LARGE))
+        return throw_invalid (invalid, too_large);
+      g_clear_error (&too_large);
+      n /= 2;
+    }
+  chunk->__isset_items = TRUE;
+  return TRUE;
+}
+
+/* The bytes of a string's chunk: as many as a frame holds. */
+static void
+chunk_fill_text (RthunkServerState     *state,
+                 RthunkWireValueChunk  *chunk,
+                 RthunkValue           *str,
+                 gsize                  offset,
+                 gsize                  n)
+{
+  n = MIN (n, rthunk_handler_sendable_bytes (state) - 64);
+  if (chunk->text == NULL)
+    chunk->text = g_byte_array_sized_new (n);
+  g_byte_array_append (chunk->text, (const guint8 *) rthunk_value_get_str (str) + offset, n);
+  chunk->__isset_text = TRUE;
+}
+
+/* How many items (of a string: bytes) a chunk of @value counts. */
+static gsize
+chunk_total (RthunkValue *value)
+{
+  return rthunk_value_get_kind (value) == RTHUNK_VALUE_STR ? strlen (rthunk_value_get_str (value))
+                                                           : rthunk_value_get_length (value);
+}
+
+/* A slice of a finished list or string value too large for one frame: at
+ * most @max_items (of a string: bytes) from @offset, as many as fit in a
  * frame. The value is read where it is, never copied whole. */
 static gboolean
 handler_thunk_get_chunk (RthunkWireRemoteExecutionServiceIf  *iface,
@@ -644,7 +704,7 @@ handler_thunk_get_chunk (RthunkWireRemoteExecutionServiceIf  *iface,
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
   g_autoptr(RthunkThunkEntry) entry = NULL;
   g_autoptr(RthunkValue) value = NULL;
-  g_autoptr(GError) too_large = NULL;
+  RthunkValueKind kind;
   gsize total, n;
 
   REQUIRE_AUTH (state, auth, denied);
@@ -653,33 +713,22 @@ handler_thunk_get_chunk (RthunkWireRemoteExecutionServiceIf  *iface,
   if (rthunk_thunk_table_get_outcome (state->table, entry, &value) != RTHUNK_THUNK_DONE || value == NULL)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
                                   _("thunkGetChunk names a thunk that has no value (not finished, or failed)"));
-  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
+  kind = rthunk_value_get_kind (value);
+  if (kind != RTHUNK_VALUE_LIST && kind != RTHUNK_VALUE_STR)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
-                                  _("thunkGetChunk names a thunk whose value is not a list"));
-  total = rthunk_value_get_length (value);
+                                  _("thunkGetChunk names a thunk whose value is neither a list nor a string"));
+  total = chunk_total (value);
   if (offset < 0 || (guint64) offset > total || max_items < 1)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
-                                  _("thunkGetChunk takes an offset within the list and at least 1 item"));
+                                  _("thunkGetChunk takes an offset within the value and at least 1 item"));
   g_object_set (*_return, "total", (gint64) total, "offset", offset, NULL);
   n = MIN ((gsize) max_items, total - (gsize) offset);
-  if (rthunk_value_peek_ints (value) != NULL)
-    {
-      /* ints stay unboxed: 8 bytes an item */
-      n = MIN (n, (rthunk_handler_sendable_bytes (state) - 64) / sizeof (gint64));
-      g_array_append_vals ((*_return)->ints, rthunk_value_peek_ints (value) + offset, n);
-      (*_return)->__isset_ints = TRUE;
-      return TRUE;
-    }
-  n = MIN (n, RTHUNK_HANDLER_MAX_CHUNK_ITEMS);
-  while (!rthunk_wire_fill_slice_within ((*_return)->items, value, (gsize) offset, n,
-                                         rthunk_handler_sendable_bytes (state), &too_large))
-    {
-      if (n <= 1 || !g_error_matches (too_large, RTHUNK_ERROR, RTHUNK_ERROR_VALUE_TOO_LARGE))
-        return throw_invalid (invalid, too_large);
-      g_clear_error (&too_large);
-      n /= 2;
-    }
-  (*_return)->__isset_items = TRUE;
+  if (kind == RTHUNK_VALUE_STR)
+    chunk_fill_text (state, *_return, value, (gsize) offset, n);
+  else if (rthunk_value_peek_ints (value) != NULL)
+    chunk_fill_ints (state, *_return, value, (gsize) offset, n);
+  else
+    return chunk_fill_items (state, *_return, value, (gsize) offset, n, invalid);
   return TRUE;
 }
 
