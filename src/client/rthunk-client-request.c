@@ -808,14 +808,12 @@ rthunk_client_submit_reference (RthunkClient  *client,
 guint
 rthunk_client_get_definitions_sent (RthunkClient *client)
 {
-  guint sent;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
 
-  g_mutex_lock (&client->lock);
-  sent = client->definitions_sent;
-  g_mutex_unlock (&client->lock);
-  return sent;
+  locker = g_mutex_locker_new (&client->lock);
+  return client->definitions_sent;
 }
 
 /* ---- putDefinitions ---------------------------------------------------- */

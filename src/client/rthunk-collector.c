@@ -304,12 +304,9 @@ rthunk_collector_add (RthunkCollector *collector,
 guint
 rthunk_collector_get_outstanding (RthunkCollector *collector)
 {
-  guint n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&collector->lock);
 
-  g_mutex_lock (&collector->lock);
-  n = g_hash_table_size (collector->outstanding);
-  g_mutex_unlock (&collector->lock);
-  return n;
+  return g_hash_table_size (collector->outstanding);
 }
 
 /* Stops the thread (after its current poll), cancels what is still

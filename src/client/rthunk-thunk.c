@@ -407,14 +407,12 @@ rthunk_thunk_get_id (RthunkThunk *thunk)
 RthunkThunkState
 rthunk_thunk_get_state (RthunkThunk *thunk)
 {
-  RthunkThunkState state;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), RTHUNK_THUNK_FAILED);
 
-  g_mutex_lock (&thunk->lock);
-  state = thunk->state;
-  g_mutex_unlock (&thunk->lock);
-  return state;
+  locker = g_mutex_locker_new (&thunk->lock);
+  return thunk->state;
 }
 
 /**
@@ -443,15 +441,13 @@ rthunk_thunk_is_finished (RthunkThunk *thunk)
 RthunkValue *
 rthunk_thunk_get_value (RthunkThunk *thunk)
 {
-  RthunkValue *value;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
   /* a value, once set, never changes: returning it unlocked is safe */
-  g_mutex_lock (&thunk->lock);
-  value = thunk->value;
-  g_mutex_unlock (&thunk->lock);
-  return value;
+  locker = g_mutex_locker_new (&thunk->lock);
+  return thunk->value;
 }
 
 /**
@@ -466,14 +462,12 @@ rthunk_thunk_get_value (RthunkThunk *thunk)
 const GError *
 rthunk_thunk_get_error (RthunkThunk *thunk)
 {
-  const GError *error;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
-  g_mutex_lock (&thunk->lock);
-  error = thunk->error;
-  g_mutex_unlock (&thunk->lock);
-  return error;
+  locker = g_mutex_locker_new (&thunk->lock);
+  return thunk->error;
 }
 
 /**
@@ -678,12 +672,9 @@ rthunk_thunk_set_label (RthunkThunk *thunk,
 RthunkValue *
 rthunk_thunk_get_origin (RthunkThunk *thunk)
 {
-  RthunkValue *origin;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&thunk->lock);
 
-  g_mutex_lock (&thunk->lock);
-  origin = thunk->origin;
-  g_mutex_unlock (&thunk->lock);
-  return origin;
+  return thunk->origin;
 }
 
 /**

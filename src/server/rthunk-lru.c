@@ -206,10 +206,7 @@ rthunk_lru_insert (RthunkLru    *lru,
 guint
 rthunk_lru_size (RthunkLru *lru)
 {
-  guint n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&lru->lock);
 
-  g_mutex_lock (&lru->lock);
-  n = lru->queue.length;
-  g_mutex_unlock (&lru->lock);
-  return n;
+  return lru->queue.length;
 }
