@@ -84,7 +84,6 @@ rthunk_def_store_set_budget (RthunkDefStore *store,
                              RthunkBudget   *budget)
 {
   rthunk_lru_set_budget (store->lru, budget);
-  rthunk_budget_add_evictor (budget, (RthunkBudgetEvictFunc) rthunk_lru_evict, store->lru);
 }
 
 guint
