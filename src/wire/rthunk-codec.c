@@ -489,7 +489,7 @@ get_ast_node_fields (RthunkCodecIn *in,
                      NodeFields    *f,
                      GArray        *children)
 {
-  guint8 type, b = 0;
+  guint8 type;
   gint16 id;
   gboolean ok;
 
@@ -508,8 +508,7 @@ get_ast_node_fields (RthunkCodecIn *in,
           ok = f->has_f = rthunk_codec_get_double (in, &f->f);
           break;
         case 4 * 16 + RTHUNK_CODEC_BOOL:
-          ok = f->has_b = rthunk_codec_get_u8 (in, &b);
-          f->b = b != 0;
+          ok = f->has_b = rthunk_codec_get_bool (in, &f->b);
           break;
         case 5 * 16 + RTHUNK_CODEC_STRING:
           ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
@@ -684,7 +683,7 @@ get_value_node_fields (RthunkCodecIn *in,
                        NodeFields    *f,
                        GArray        *items)
 {
-  guint8 type, b = 0;
+  guint8 type;
   gint16 id;
   gboolean ok;
 
@@ -697,8 +696,7 @@ get_value_node_fields (RthunkCodecIn *in,
           ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
           break;
         case 2 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_u8 (in, &b);
-          f->b = b != 0;
+          ok = rthunk_codec_get_bool (in, &f->b);
           break;
         case 3 * 16 + RTHUNK_CODEC_I64:
           ok = rthunk_codec_get_i64 (in, &f->i);

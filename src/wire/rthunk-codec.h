@@ -101,6 +101,19 @@ rthunk_codec_get_u8 (RthunkCodecIn *in,
   return TRUE;
 }
 
+/* A bool field: any byte but 0 is TRUE. */
+static inline gboolean
+rthunk_codec_get_bool (RthunkCodecIn *in,
+                       gboolean      *v)
+{
+  guint8 b;
+
+  if (!rthunk_codec_get_u8 (in, &b))
+    return FALSE;
+  *v = b != 0;
+  return TRUE;
+}
+
 static inline gboolean
 rthunk_codec_get_i16 (RthunkCodecIn *in,
                       gint16        *v)

@@ -304,7 +304,7 @@ get_options (RthunkCodecIn *in,
              RthunkRequest *req)
 {
   guint32 seen = 0;
-  guint8 type, b = 0;
+  guint8 type;
   gint16 field;
   gboolean ok;
 
@@ -313,8 +313,7 @@ get_options (RthunkCodecIn *in,
       switch (field * 16 + type)
         {
         case 1 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_u8 (in, &b);
-          req->use_cache = b != 0;
+          ok = rthunk_codec_get_bool (in, &req->use_cache);
           break;
         case 2 * 16 + RTHUNK_CODEC_I64:
           ok = rthunk_codec_get_i64 (in, &req->fuel);
@@ -326,8 +325,7 @@ get_options (RthunkCodecIn *in,
           ok = rthunk_codec_get_i32 (in, &req->inline_budget_ms);
           break;
         case 5 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_u8 (in, &b);
-          req->by_reference = b != 0;
+          ok = rthunk_codec_get_bool (in, &req->by_reference);
           break;
         default:
           ok = rthunk_codec_skip (in, type);
