@@ -189,38 +189,67 @@ rthunk_decode_next_field (RthunkCodecIn *in,
   return *ok && *type != RTHUNK_CODEC_STOP;
 }
 
-/* A ValueNode that may be a THUNK: its kind, id and holder. */
-static gboolean
-get_thunk_node (RthunkCodecIn      *in,
-                RthunkRequestInput *input)
+/* A whole struct, each field read by @read_field into @target: FALSE on a
+ * field it finds bad or one seen twice. */
+gboolean
+rthunk_decode_struct (RthunkCodecIn         *in,
+                      RthunkDecodeFieldFunc  read_field,
+                      gpointer               target)
 {
-  g_autoptr(GBytes) id = NULL;
-  g_autofree char *holder = NULL;
-  gint32 kind = 0;
   guint32 seen = 0;
   guint8 type;
   gint16 field;
   gboolean ok;
 
   while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+    if (!read_field (in, type, field, target))
+      return FALSE;
+  return ok;
+}
+
+/* What a ValueNode says of a THUNK: its kind, id and holder. */
+typedef struct
+{
+  gint32 kind;
+  GBytes *id;
+  char *holder;
+} ThunkNode;
+
+/* A field of a ValueNode, as far as a THUNK reference needs it. */
+static gboolean
+thunk_node_field (RthunkCodecIn *in,
+                  guint8         type,
+                  gint16         field,
+                  gpointer       target)
+{
+  ThunkNode *node = target;
+
+  if (field == 1 && type == RTHUNK_CODEC_I32)
+    return rthunk_codec_get_i32 (in, &node->kind);
+  if (field == 7 && type == RTHUNK_CODEC_STRING)
+    return get_bytes (in, &node->id);
+  if (field == 8 && type == RTHUNK_CODEC_STRING)
+    return rthunk_decode_get_string (in, &node->holder);
+  return rthunk_codec_skip (in, type);
+}
+
+/* A ValueNode that may be a THUNK: its kind, id and holder. */
+static gboolean
+get_thunk_node (RthunkCodecIn      *in,
+                RthunkRequestInput *input)
+{
+  ThunkNode node = { 0, NULL, NULL };
+  gboolean ok = rthunk_decode_struct (in, thunk_node_field, &node);
+
+  if (ok && node.kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
     {
-      if (field == 1 && type == RTHUNK_CODEC_I32)
-        ok = rthunk_codec_get_i32 (in, &kind);
-      else if (field == 7 && type == RTHUNK_CODEC_STRING)
-        ok = get_bytes (in, &id);
-      else if (field == 8 && type == RTHUNK_CODEC_STRING)
-        ok = rthunk_decode_get_string (in, &holder);
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return FALSE;
+      input->is_thunk = TRUE;
+      input->thunk_id = g_steal_pointer (&node.id);
+      input->holder = g_steal_pointer (&node.holder);
     }
-  if (!ok || kind != RTHUNK_WIRE_VALUE_KIND_THUNK)
-    return ok;
-  input->is_thunk = TRUE;
-  input->thunk_id = g_steal_pointer (&id);
-  input->holder = g_steal_pointer (&holder);
-  return TRUE;
+  g_clear_pointer (&node.id, g_bytes_unref);
+  g_free (node.holder);
+  return ok;
 }
 
 /* The value of a binding: a reference to a thunk (one THUNK node), or a
@@ -250,91 +279,72 @@ get_binding_value (RthunkCodecIn      *in,
   return (input->value = rthunk_codec_get_value (in, NULL)) != NULL;
 }
 
+/* A field of a Binding. */
+static gboolean
+binding_field (RthunkCodecIn *in,
+               guint8         type,
+               gint16         field,
+               gpointer       target)
+{
+  RthunkRequestInput *input = target;
+
+  if (field == 1 && type == RTHUNK_CODEC_STRING)
+    return rthunk_decode_get_string (in, &input->name);
+  if (field == 2 && type == RTHUNK_CODEC_STRUCT)
+    return get_binding_value (in, input);
+  if (field == 3 && type == RTHUNK_CODEC_STRUCT)
+    return (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
+  return rthunk_codec_skip (in, type);
+}
+
 static gboolean
 get_binding (RthunkCodecIn      *in,
              RthunkRequestInput *input)
 {
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
-
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
-    {
-      if (field == 1 && type == RTHUNK_CODEC_STRING)
-        ok = rthunk_decode_get_string (in, &input->name);
-      else if (field == 2 && type == RTHUNK_CODEC_STRUCT)
-        ok = get_binding_value (in, input);
-      else if (field == 3 && type == RTHUNK_CODEC_STRUCT)
-        ok = (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return FALSE;
-    }
   /* a binding without a value: the generated code's error */
-  return ok && (input->value != NULL || input->is_thunk);
+  return rthunk_decode_struct (in, binding_field, input) && (input->value != NULL || input->is_thunk);
 }
 
+/* A field of a DefRef. */
 static gboolean
-get_def_ref (RthunkCodecIn       *in,
-             RthunkRequestDefRef *ref)
+def_ref_field (RthunkCodecIn *in,
+               guint8         type,
+               gint16         field,
+               gpointer       target)
 {
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
+  RthunkRequestDefRef *ref = target;
 
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
-    {
-      if (field == 1 && type == RTHUNK_CODEC_STRING)
-        ok = rthunk_decode_get_string (in, &ref->name);
-      else if (field == 2 && type == RTHUNK_CODEC_STRING)
-        ok = get_bytes (in, &ref->hash);
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return FALSE;
-    }
-  return ok;
+  if (field == 1 && type == RTHUNK_CODEC_STRING)
+    return rthunk_decode_get_string (in, &ref->name);
+  if (field == 2 && type == RTHUNK_CODEC_STRING)
+    return get_bytes (in, &ref->hash);
+  return rthunk_codec_skip (in, type);
 }
 
+/* A field of EvalOptions. */
 static gboolean
-get_options (RthunkCodecIn *in,
-             RthunkRequest *req)
+options_field (RthunkCodecIn *in,
+               guint8         type,
+               gint16         field,
+               gpointer       target)
 {
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
+  RthunkRequest *req = target;
 
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+  switch (field * 16 + type)
     {
-      switch (field * 16 + type)
-        {
-        case 1 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_bool (in, &req->use_cache);
-          break;
-        case 2 * 16 + RTHUNK_CODEC_I64:
-          ok = rthunk_codec_get_i64 (in, &req->fuel);
-          break;
-        case 3 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &req->deadline_ms);
-          break;
-        case 4 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &req->inline_budget_ms);
-          break;
-        case 5 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_bool (in, &req->by_reference);
-          break;
-        default:
-          ok = rthunk_codec_skip (in, type);
-          break;
-        }
-      if (!ok)
-        return FALSE;
+    case 1 * 16 + RTHUNK_CODEC_BOOL:
+      return rthunk_codec_get_bool (in, &req->use_cache);
+    case 2 * 16 + RTHUNK_CODEC_I64:
+      return rthunk_codec_get_i64 (in, &req->fuel);
+    case 3 * 16 + RTHUNK_CODEC_I32:
+      return rthunk_codec_get_i32 (in, &req->deadline_ms);
+    case 4 * 16 + RTHUNK_CODEC_I32:
+      return rthunk_codec_get_i32 (in, &req->inline_budget_ms);
+    case 5 * 16 + RTHUNK_CODEC_BOOL:
+      return rthunk_codec_get_bool (in, &req->by_reference);
+    default:
+      return rthunk_codec_skip (in, type);
     }
-  return ok;
 }
 
 /* One EvalRequest struct. FALSE: leave it to the generated code. */
@@ -387,11 +397,11 @@ rthunk_request_decode (RthunkCodecIn           *in,
           for (guint32 k = 0; ok && k < n; k++)
             {
               g_array_set_size (rthunk_request_refs (req), k + 1);
-              ok = get_def_ref (in, &g_array_index (req->refs, RthunkRequestDefRef, k));
+              ok = rthunk_decode_struct (in, def_ref_field, &g_array_index (req->refs, RthunkRequestDefRef, k));
             }
         }
       else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
-        ok = get_options (in, req);
+        ok = rthunk_decode_struct (in, options_field, req);
       else if (field == 5 && type == RTHUNK_CODEC_STRING)
         ok = get_bytes (in, &req->thunk_id) && (req->has_thunk_id = TRUE);
       else
