@@ -27,9 +27,8 @@
 #include "rthunk-value.h"
 
 /* Someone waiting with rthunk_thunk_wait_async(). */
-typedef struct
+typedef struct                  /* a g_atomic_rc_box */
 {
-  gint ref_count;
   GWeakRef thunk;
   GTask *task;          /* owned until the waiter is completed */
 } Waiter;
@@ -98,20 +97,22 @@ static GPrivate block_hook;
 static Waiter *
 waiter_ref (Waiter *waiter)
 {
-  g_atomic_int_inc (&waiter->ref_count);
-  return waiter;
+  return g_atomic_rc_box_acquire (waiter);
+}
+
+static void
+waiter_clear (gpointer data)
+{
+  Waiter *waiter = data;
+
+  g_weak_ref_clear (&waiter->thunk);
+  g_clear_object (&waiter->task);
 }
 
 static void
 waiter_unref (gpointer data)
 {
-  Waiter *waiter = data;
-
-  if (!g_atomic_int_dec_and_test (&waiter->ref_count))
-    return;
-  g_weak_ref_clear (&waiter->thunk);
-  g_clear_object (&waiter->task);
-  g_free (waiter);
+  g_atomic_rc_box_release_full (data, waiter_clear);
 }
 
 /* Completes a waiter that is no longer in the queue. */
@@ -841,8 +842,7 @@ rthunk_thunk_wait_async (RthunkThunk         *thunk,
 
   task = g_task_new (thunk, cancellable, callback, user_data);
   g_task_set_source_tag (task, rthunk_thunk_wait_async);
-  waiter = g_new0 (Waiter, 1);
-  waiter->ref_count = 1;
+  waiter = g_atomic_rc_box_new0 (Waiter);
   g_weak_ref_init (&waiter->thunk, thunk);
   waiter->task = g_object_ref (task);
   g_mutex_lock (&thunk->lock);

@@ -45,15 +45,14 @@
 Cell *
 rthunk_session_cell_ref (Cell *cell)
 {
-  g_atomic_int_inc (&cell->ref_count);
-  return cell;
+  return g_atomic_rc_box_acquire (cell);
 }
 
-void
-rthunk_session_cell_unref (Cell *cell)
+static void
+cell_clear (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&cell->ref_count))
-    return;
+  Cell *cell = data;
+
   g_assert (cell->evaluation == NULL && cell->settler == NULL);
   g_clear_pointer (&cell->submitted, g_ptr_array_unref);
   g_free (cell->name);
@@ -68,15 +67,19 @@ rthunk_session_cell_unref (Cell *cell)
   g_free (cell->root);
   g_free (cell->origin);
   g_free (cell->trigger);
-  g_free (cell);
+}
+
+void
+rthunk_session_cell_unref (Cell *cell)
+{
+  g_atomic_rc_box_release_full (cell, cell_clear);
 }
 
 Cell *
 rthunk_session_cell_new (const char *name)
 {
-  Cell *cell = g_new0 (Cell, 1);
+  Cell *cell = g_atomic_rc_box_new0 (Cell);
 
-  cell->ref_count = 1;
   cell->name = g_strdup (name);
   cell->state = CELL_WAITING;
   cell->started_us = g_get_monotonic_time ();
