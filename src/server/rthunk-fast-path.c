@@ -41,7 +41,7 @@ get_auth (RthunkServerState *state,
 {
   g_autofree char *token = NULL;
 
-  return rthunk_decode_struct (in, auth_field, &token) &&
+  return rthunk_codec_get_struct (in, TRUE, auth_field, &token) &&
          (state->token == NULL || (token != NULL && rthunk_handler_tokens_equal (token, state->token)));
 }
 

@@ -117,6 +117,29 @@ rthunk_codec_skip (RthunkCodecIn *in,
   return skip_depth (in, type, 0);
 }
 
+/* A whole struct up to its STOP, each field read by @read_field into
+ * @data: FALSE on a field it does not take, and (@refuse_repeats) on one
+ * seen twice, which only the generated code may judge. */
+gboolean
+rthunk_codec_get_struct (RthunkCodecIn        *in,
+                         gboolean              refuse_repeats,
+                         RthunkCodecFieldFunc  read_field,
+                         gpointer              data)
+{
+  guint32 seen = 0;
+  guint8 type;
+  gint16 id;
+
+  while (rthunk_codec_get_field (in, &type, &id))
+    {
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      if ((refuse_repeats && !rthunk_codec_first_time (&seen, id)) || !read_field (in, type, id, data))
+        return FALSE;
+    }
+  return FALSE;
+}
+
 /* One AstNode struct (at depth 2 of the Ast), its slots noted. */
 static gboolean
 node_slots (RthunkCodecIn   *in,

@@ -137,19 +137,6 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
 
 /* ---- straight from the frame ------------------------------------------- */
 
-/* Marks field @id of a struct seen; FALSE if it was already. */
-static gboolean
-first_time (guint32 *seen,
-            gint16   id)
-{
-  guint32 bit = id > 0 && id < 32 ? 1u << id : 0;
-
-  if (*seen & bit)
-    return FALSE;
-  *seen |= bit;
-  return TRUE;
-}
-
 gboolean
 rthunk_decode_get_string (RthunkCodecIn  *in,
                           char          **out)
@@ -185,26 +172,8 @@ rthunk_decode_next_field (RthunkCodecIn *in,
                           gint16        *id,
                           gboolean      *ok)
 {
-  *ok = rthunk_codec_get_field (in, type, id) && (*type == RTHUNK_CODEC_STOP || first_time (seen, *id));
+  *ok = rthunk_codec_get_field (in, type, id) && (*type == RTHUNK_CODEC_STOP || rthunk_codec_first_time (seen, *id));
   return *ok && *type != RTHUNK_CODEC_STOP;
-}
-
-/* A whole struct, each field read by @read_field into @target: FALSE on a
- * field it finds bad or one seen twice. */
-gboolean
-rthunk_decode_struct (RthunkCodecIn         *in,
-                      RthunkDecodeFieldFunc  read_field,
-                      gpointer               target)
-{
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
-
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
-    if (!read_field (in, type, field, target))
-      return FALSE;
-  return ok;
 }
 
 /* What a ValueNode says of a THUNK: its kind, id and holder. */
@@ -239,7 +208,7 @@ get_thunk_node (RthunkCodecIn      *in,
                 RthunkRequestInput *input)
 {
   ThunkNode node = { 0, NULL, NULL };
-  gboolean ok = rthunk_decode_struct (in, thunk_node_field, &node);
+  gboolean ok = rthunk_codec_get_struct (in, TRUE, thunk_node_field, &node);
 
   if (ok && node.kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
     {
@@ -268,7 +237,7 @@ get_binding_value (RthunkCodecIn      *in,
       rthunk_codec_get_list (&look, RTHUNK_CODEC_STRUCT, &n) && n == 1 &&
       get_thunk_node (&look, input) && input->is_thunk)
     {
-      first_time (&seen, 1);
+      rthunk_codec_first_time (&seen, 1);
       while (rthunk_decode_next_field (&look, &seen, &type, &field, &ok))
         if (!rthunk_codec_skip (&look, type))
           return FALSE;
@@ -302,7 +271,7 @@ get_binding (RthunkCodecIn      *in,
              RthunkRequestInput *input)
 {
   /* a binding without a value: the generated code's error */
-  return rthunk_decode_struct (in, binding_field, input) && (input->value != NULL || input->is_thunk);
+  return rthunk_codec_get_struct (in, TRUE, binding_field, input) && (input->value != NULL || input->is_thunk);
 }
 
 /* A field of a DefRef. */
@@ -397,11 +366,11 @@ rthunk_request_decode (RthunkCodecIn           *in,
           for (guint32 k = 0; ok && k < n; k++)
             {
               g_array_set_size (rthunk_request_refs (req), k + 1);
-              ok = rthunk_decode_struct (in, def_ref_field, &g_array_index (req->refs, RthunkRequestDefRef, k));
+              ok = rthunk_codec_get_struct (in, TRUE, def_ref_field, &g_array_index (req->refs, RthunkRequestDefRef, k));
             }
         }
       else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
-        ok = rthunk_decode_struct (in, options_field, req);
+        ok = rthunk_codec_get_struct (in, TRUE, options_field, req);
       else if (field == 5 && type == RTHUNK_CODEC_STRING)
         ok = get_bytes (in, &req->thunk_id) && (req->has_thunk_id = TRUE);
       else

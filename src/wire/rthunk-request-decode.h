@@ -107,15 +107,4 @@ gboolean rthunk_decode_next_field   (RthunkCodecIn               *in,
 gboolean rthunk_decode_get_string   (RthunkCodecIn               *in,
                                      char                       **out);
 
-/* Reads field @field (of wire type @type) of a struct into @target; FALSE
- * if it is bad. */
-typedef gboolean (*RthunkDecodeFieldFunc) (RthunkCodecIn *in,
-                                           guint8         type,
-                                           gint16         field,
-                                           gpointer       target);
-
-gboolean rthunk_decode_struct       (RthunkCodecIn               *in,
-                                     RthunkDecodeFieldFunc        read_field,
-                                     gpointer                     target);
-
 G_END_DECLS
