@@ -14,6 +14,7 @@
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-error.h"
+#include "rthunk-forms.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-type-private.h"
@@ -926,37 +927,31 @@ form_preduce (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **
   return infer_split (ctx, form, scope, rthunk_split_form_signature ("preduce"), "rlrll", error);
 }
 
-static const struct
-{
-  const char *name;
-  FormFunc func;
-} special_forms[] = {
-  { "pmap", form_pmap },
-  { "psum", form_psum },
-  { "preduce", form_preduce },
-  { "if", form_if },
-  { "do", form_do },
-  { "and", form_logic },
-  { "or", form_logic },
-  { "let", form_let },
-  { "fn", form_fn },
-  { "def", form_def },
-  { "defn", form_defn },
-  { "loop", form_loop },
-  { "recur", form_recur },
-  { "remote", form_remote },
-  { "await", form_await },
+static const FormFunc form_funcs[RTHUNK_N_FORMS] = {
+  [RTHUNK_FORM_PMAP] = form_pmap,
+  [RTHUNK_FORM_PSUM] = form_psum,
+  [RTHUNK_FORM_PREDUCE] = form_preduce,
+  [RTHUNK_FORM_IF] = form_if,
+  [RTHUNK_FORM_DO] = form_do,
+  [RTHUNK_FORM_AND] = form_logic,
+  [RTHUNK_FORM_OR] = form_logic,
+  [RTHUNK_FORM_LET] = form_let,
+  [RTHUNK_FORM_FN] = form_fn,
+  [RTHUNK_FORM_DEF] = form_def,
+  [RTHUNK_FORM_DEFN] = form_defn,
+  [RTHUNK_FORM_LOOP] = form_loop,
+  [RTHUNK_FORM_RECUR] = form_recur,
+  [RTHUNK_FORM_REMOTE] = form_remote,
+  [RTHUNK_FORM_AWAIT] = form_await,
 };
 
+/* How to check the special form @head names, or NULL for a call. */
 static FormFunc
 lookup_form (RthunkNode *head)
 {
-  if (rthunk_node_get_kind (head) != RTHUNK_NODE_SYMBOL)
-    return NULL;
-  for (guint k = 0; k < G_N_ELEMENTS (special_forms); k++)
-    if (rthunk_node_is_symbol (head, special_forms[k].name))
-      return special_forms[k].func;
-  return NULL;
+  RthunkForm form;
+
+  return rthunk_form_lookup (head, &form) ? form_funcs[form] : NULL;
 }
 
 /* ---- calls ------------------------------------------------------------- */
