@@ -500,25 +500,45 @@ bind_pairs (Ctx         *ctx,
   return TRUE;
 }
 
+/* A let (@types NULL) or loop form: its bindings in a scope over its
+ * body. A loop's body is in tail position, and @types (the variables'
+ * types) is what a recur in it is checked against. */
 static RthunkType *
-form_let (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+infer_let_or_loop (Ctx         *ctx,
+                   RthunkNode  *form,
+                   Scope       *scope,
+                   gboolean     tail,
+                   GPtrArray   *types,
+                   GError     **error)
 {
+  gboolean is_loop = types != NULL;
+  GPtrArray *saved = ctx->loop_types;
   RthunkNode *bindings;
   Scope *inner = scope;
   RthunkType *type = NULL;
   guint n;
 
-  bindings = get_bindings (form, _("let needs a vector of name–value pairs"), &n, error);
+  bindings = get_bindings (form, is_loop ? _("loop needs a vector of name–value pairs")
+                                         : _("let needs a vector of name–value pairs"), &n, error);
   if (bindings == NULL)
     return NULL;
-  if (!bind_pairs (ctx, bindings, n, _("a let binding"), NULL, &inner, error))
+  if (!bind_pairs (ctx, bindings, n, is_loop ? _("a loop variable") : _("a let binding"), types, &inner, error))
     goto out;
+  if (is_loop)
+    ctx->loop_types = types;
   ctx->nesting++;
-  type = infer_body (ctx, form, 2, inner, tail, error);
+  type = infer_body (ctx, form, 2, inner, is_loop || tail, error);
   ctx->nesting--;
+  ctx->loop_types = saved;
 out:
   scope_pop_to (inner, scope);
   return type;
+}
+
+static RthunkType *
+form_let (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+{
+  return infer_let_or_loop (ctx, form, scope, tail, NULL, error);
 }
 
 /* Pushes the parameters of @params with fresh types into @types. */
@@ -649,25 +669,8 @@ static RthunkType *
 form_loop (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
   g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
-  GPtrArray *saved = ctx->loop_types;
-  RthunkNode *bindings;
-  Scope *inner = scope;
-  RthunkType *type = NULL;
-  guint n;
 
-  bindings = get_bindings (form, _("loop needs a vector of name–value pairs"), &n, error);
-  if (bindings == NULL)
-    return NULL;
-  if (!bind_pairs (ctx, bindings, n, _("a loop variable"), types, &inner, error))
-    goto out;
-  ctx->loop_types = types;
-  ctx->nesting++;
-  type = infer_body (ctx, form, 2, inner, TRUE, error);
-  ctx->nesting--;
-  ctx->loop_types = saved;
-out:
-  scope_pop_to (inner, scope);
-  return type;
+  return infer_let_or_loop (ctx, form, scope, tail, types, error);
 }
 
 static RthunkType *
