@@ -312,9 +312,7 @@ rthunk_client_cancel_run (RthunkClient  *self,
 {
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_thunk_for_id (id);
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
+  RthunkCallFault fault = { NULL, };
   gboolean unfinished = FALSE;
   RthunkCall call;
   gboolean ok;
@@ -322,9 +320,8 @@ rthunk_client_cancel_run (RthunkClient  *self,
   if (!rthunk_client_begin_call (self, &call, cancellable, error))
     return FALSE;
   ok = rthunk_wire_remote_execution_service_if_thunk_cancel (call.conn->stub, &unfinished, thunk, auth,
-                                                             &invalid, &denied, &call_error) ||
-       rthunk_client_call_failed (self, call.conn, call_error,
-                                  invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+                                                             &fault.invalid, &fault.denied, &fault.error) ||
+       rthunk_client_call_fault_raise (self, call.conn, &fault, error);
   if (ok && was_unfinished != NULL)
     *was_unfinished = unfinished;
   return rthunk_call_end (&call, ok, error);
@@ -362,18 +359,15 @@ rthunk_client_poll_run (RthunkClient  *self,
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_thunk_for_id (id);
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
   g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
+  RthunkCallFault fault = { NULL, };
   RthunkCall call;
   gboolean ok;
 
   if (!rthunk_client_begin_call (self, &call, cancellable, error))
     return NULL;
   ok = rthunk_wire_remote_execution_service_if_thunk_get (call.conn->stub, &cont, thunk, auth,
-                                                          &invalid, &denied, &call_error) ||
-       rthunk_client_call_failed (self, call.conn, call_error,
-                                  invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+                                                          &fault.invalid, &fault.denied, &fault.error) ||
+       rthunk_client_call_fault_raise (self, call.conn, &fault, error);
   if (!rthunk_call_end (&call, ok, error))
     return NULL;
   return g_steal_pointer (&cont);

@@ -84,6 +84,20 @@ rthunk_client_call_failed (RthunkClient  *self,
   return FALSE;
 }
 
+/* rthunk_client_call_failed() for what a generated call left in @fault
+ * (consumed): its exception if it raised one, else its transport error.
+ * Always FALSE. */
+gboolean
+rthunk_client_call_fault_raise (RthunkClient    *self,
+                                RthunkConn      *conn,
+                                RthunkCallFault *fault,
+                                GError         **error)
+{
+  GObject *exception = fault->invalid != NULL ? (GObject *) fault->invalid : (GObject *) fault->denied;
+
+  return rthunk_client_call_failed (self, conn, fault->error, exception, error);
+}
+
 /* ---- the hot calls, as bytes ------------------------------------------- */
 
 /* submitEvalRequest, submitBatch and thunkAwait do not go through the

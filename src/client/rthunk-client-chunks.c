@@ -218,18 +218,15 @@ get_chunk (RthunkClient  *self,
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
   g_autoptr(RthunkWireValueChunk) chunk = g_object_new (RTHUNK_WIRE_TYPE_VALUE_CHUNK, NULL);
   g_autoptr(RthunkValue) slice = NULL;
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
+  RthunkCallFault fault = { NULL, };
   gsize len;
   const guint8 *data = g_bytes_get_data (id, &len);
 
   rthunk_wire_set_bytes (&thunk->id, data, len);
   if (!rthunk_wire_remote_execution_service_if_thunk_get_chunk (call->conn->stub, &chunk, thunk, offset,
-                                                                CHUNK_ITEMS, auth, &invalid, &denied,
-                                                                &call_error))
-    return rthunk_client_call_failed (self, call->conn, call_error,
-                                      invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+                                                                CHUNK_ITEMS, auth, &fault.invalid, &fault.denied,
+                                                                &fault.error))
+    return rthunk_client_call_fault_raise (self, call->conn, &fault, error);
   if (chunk->__isset_text && chunk->text == NULL)
     return protocol_error (self, error);
   if (!chunk->__isset_ints && !chunk->__isset_text &&

@@ -77,12 +77,25 @@ rthunk_client_dup_catalog (RthunkClient *self)
   return catalog;
 }
 
+/* What a generated call leaves besides its result: the two exceptions
+ * most methods declare, and a transport error. Zero it before the call. */
+typedef struct
+{
+  RthunkWireInvalidRequest *invalid;
+  RthunkWireNotAuthorized *denied;
+  GError *error;
+} RthunkCallFault;
+
 RthunkWireAuth *rthunk_client_new_auth        (RthunkClient  *self);
 gboolean        rthunk_client_call_failed     (RthunkClient  *self,
                                                RthunkConn    *conn,
                                                GError        *transport_error,
                                                GObject       *exception,
                                                GError       **error);
+gboolean        rthunk_client_call_fault_raise (RthunkClient    *self,
+                                                RthunkConn      *conn,
+                                                RthunkCallFault *fault,
+                                                GError         **error);
 GByteArray     *rthunk_client_message_begin_sized (const char *method,
                                                gsize          size);
 GByteArray     *rthunk_client_message_begin   (const char    *method);

@@ -122,12 +122,9 @@ rthunk_pool_set_tls (RthunkPool      *pool,
 gboolean
 rthunk_pool_get_tls (RthunkPool *pool)
 {
-  gboolean tls;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&pool->lock);
 
-  g_mutex_lock (&pool->lock);
-  tls = pool->tls;
-  g_mutex_unlock (&pool->lock);
-  return tls;
+  return pool->tls;
 }
 
 void
@@ -149,12 +146,9 @@ static guint
 read_locked (RthunkPool *pool,
              guint      *field)
 {
-  guint value;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&pool->lock);
 
-  g_mutex_lock (&pool->lock);
-  value = *field;
-  g_mutex_unlock (&pool->lock);
-  return value;
+  return *field;
 }
 
 guint

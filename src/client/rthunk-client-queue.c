@@ -159,12 +159,9 @@ rthunk_client_enqueue (RthunkClient          *self,
 guint
 rthunk_client_get_queued (RthunkClient *self)
 {
-  guint n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->outbox_lock);
 
-  g_mutex_lock (&self->outbox_lock);
-  n = self->outbox->len;
-  g_mutex_unlock (&self->outbox_lock);
-  return n;
+  return self->outbox->len;
 }
 
 /* The oldest queued submissions, at most RTHUNK_CLIENT_MAX_BATCH, taken

@@ -120,32 +120,6 @@ reports_from_wire (GPtrArray   *structs,
   return reports;
 }
 
-/* One field of a struct being read; FALSE for bytes the codec does not
- * expect. */
-typedef gboolean (*FieldFunc) (RthunkCodecIn *in,
-                               guint8         type,
-                               gint16         id,
-                               gpointer       data);
-
-/* Reads the fields of a struct with @func, up to its STOP. */
-static gboolean
-read_struct (RthunkCodecIn *in,
-             FieldFunc      func,
-             gpointer       data)
-{
-  guint8 type;
-  gint16 id;
-
-  while (rthunk_codec_get_field (in, &type, &id))
-    {
-      if (type == RTHUNK_CODEC_STOP)
-        return TRUE;
-      if (!func (in, type, id, data))
-        return FALSE;
-    }
-  return FALSE;
-}
-
 /* A RemoteThunk or VarCont being read. */
 typedef struct
 {
@@ -213,7 +187,7 @@ get_report_field (RthunkCodecIn *in,
       return (r->report->value = rthunk_codec_get_value (in, NULL)) != NULL;
     }
   if (id == r->fields->error && type == RTHUNK_CODEC_STRUCT)
-    return read_struct (in, get_error_info_field, r);
+    return rthunk_codec_get_struct (in, FALSE, get_error_info_field, r);
   return rthunk_codec_skip (in, type);
 }
 
@@ -225,7 +199,7 @@ get_report (RthunkCodecIn      *in,
 {
   g_autoptr(ThunkReport) report = g_new0 (ThunkReport, 1);
   ReportReader r = { fields, report, 0, NULL };
-  gboolean ok = read_struct (in, get_report_field, &r);
+  gboolean ok = rthunk_codec_get_struct (in, FALSE, get_report_field, &r);
   g_autofree char *message = r.message;
 
   /* the id is required: without it the generated code fails the call */

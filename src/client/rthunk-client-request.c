@@ -238,6 +238,27 @@ wire_definition (DefHasher  *h,
   return def;
 }
 
+/* putDefinitions of @defs on @conn, counted in definitions_sent; how many
+ * the server did not have yet in *@added. */
+static gboolean
+put_definitions (RthunkClient  *self,
+                 RthunkConn    *conn,
+                 GPtrArray     *defs,
+                 gint32        *added,
+                 GError       **error)
+{
+  g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
+  RthunkCallFault fault = { NULL, };
+
+  if (!rthunk_wire_remote_execution_service_if_put_definitions (conn->stub, added, defs, auth,
+                                                                &fault.invalid, &fault.denied, &fault.error))
+    return rthunk_client_call_fault_raise (self, conn, &fault, error);
+  g_mutex_lock (&self->lock);
+  self->definitions_sent += defs->len;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
 /* Sends the definitions the server said it lacks (with those of the
  * closure that come before them, in order). */
 static gboolean
@@ -249,10 +270,6 @@ put_missing (RthunkClient                 *self,
              GError                      **error)
 {
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
   gint32 added = 0;
 
   for (guint k = 0; k < closure->len; k++)
@@ -276,14 +293,7 @@ put_missing (RthunkClient                 *self,
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
                         _("server %s asked for definitions this client never named"),
                         self->address), FALSE;
-  if (!rthunk_wire_remote_execution_service_if_put_definitions (conn->stub, &added, defs, auth,
-                                                                &invalid, &denied, &call_error))
-    return rthunk_client_call_failed (self, conn, call_error,
-                                      invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
-  g_mutex_lock (&self->lock);
-  self->definitions_sent += defs->len;
-  g_mutex_unlock (&self->lock);
-  return TRUE;
+  return put_definitions (self, conn, defs, &added, error);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -808,14 +818,12 @@ rthunk_client_submit_reference (RthunkClient  *client,
 guint
 rthunk_client_get_definitions_sent (RthunkClient *client)
 {
-  guint sent;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
 
-  g_mutex_lock (&client->lock);
-  sent = client->definitions_sent;
-  g_mutex_unlock (&client->lock);
-  return sent;
+  locker = g_mutex_locker_new (&client->lock);
+  return client->definitions_sent;
 }
 
 /* ---- putDefinitions ---------------------------------------------------- */
@@ -827,11 +835,7 @@ rthunk_client_put_definitions_run (RthunkClient  *self,
                                    GError       **error)
 {
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
   g_auto(DefHasher) h = { NULL, };
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
   GHashTableIter iter;
   gpointer name;
   gint32 added = 0;
@@ -855,16 +859,9 @@ rthunk_client_put_definitions_run (RthunkClient  *self,
     }
   if (!rthunk_client_begin_call (self, &call, cancellable, error))
     return -1;
-  ok = rthunk_wire_remote_execution_service_if_put_definitions (call.conn->stub, &added, defs, auth,
-                                                                &invalid, &denied, &call_error);
-  if (!ok)
-    rthunk_client_call_failed (self, call.conn, call_error, invalid != NULL ? (GObject *) invalid : (GObject *) denied,
-                               error);
+  ok = put_definitions (self, call.conn, defs, &added, error);
   if (!rthunk_call_end (&call, ok, error))
     return -1;
-  g_mutex_lock (&self->lock);
-  self->definitions_sent += defs->len;
-  g_mutex_unlock (&self->lock);
   return MAX (added, 0);
 }
 

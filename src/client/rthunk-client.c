@@ -465,12 +465,11 @@ fetch_info (RthunkClient  *self,
 {
   g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
+  RthunkCallFault fault = { NULL, };
 
   if (!rthunk_wire_remote_execution_service_if_get_server_info (conn->stub, &info, auth,
-                                                                &denied, &call_error))
-    return rthunk_client_call_failed (self, conn, call_error, (GObject *) denied, error);
+                                                                &fault.denied, &fault.error))
+    return rthunk_client_call_fault_raise (self, conn, &fault, error);
   store_info (self, info);
   if (out != NULL)
     *out = info_variant (self, info);
@@ -489,17 +488,14 @@ read_func_defs (RthunkClient       *self,
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
   g_autoptr(RthunkCatalog) catalog = rthunk_catalog_new ();
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  GError *call_error = NULL;
+  RthunkCallFault fault = { NULL, };
 
   for (guint k = 0; wanted != NULL && wanted[k] != NULL; k++)
     g_ptr_array_add (names, g_strdup (wanted[k]));
   if (!rthunk_wire_remote_execution_service_if_get_func_defs (conn->stub, &defs, names, auth,
-                                                              &invalid, &denied, &call_error))
+                                                              &fault.invalid, &fault.denied, &fault.error))
     {
-      rthunk_client_call_failed (self, conn, call_error,
-                                 invalid != NULL ? (GObject *) invalid : (GObject *) denied, error);
+      rthunk_client_call_fault_raise (self, conn, &fault, error);
       return NULL;
     }
   for (guint k = 0; k < defs->len; k++)

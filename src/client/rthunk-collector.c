@@ -26,9 +26,8 @@
 #define POLL_MAX_FAILURES 5            /* consecutive failed polls before giving up */
 #define POLL_BACKOFF_MS 200            /* times the number of failures */
 
-struct _RthunkCollector
+struct _RthunkCollector         /* a g_atomic_rc_box */
 {
-  gint ref_count;
   RthunkClient *client;
   RthunkClient *poll;
   GMutex lock;
@@ -44,15 +43,14 @@ struct _RthunkCollector
 RthunkCollector *
 rthunk_collector_ref (RthunkCollector *collector)
 {
-  g_atomic_int_inc (&collector->ref_count);
-  return collector;
+  return g_atomic_rc_box_acquire (collector);
 }
 
-void
-rthunk_collector_unref (RthunkCollector *collector)
+static void
+collector_clear (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&collector->ref_count))
-    return;
+  RthunkCollector *collector = data;
+
   g_assert (collector->thread == NULL);
   g_hash_table_unref (collector->outstanding);
   g_ptr_array_unref (collector->to_cancel);
@@ -60,7 +58,12 @@ rthunk_collector_unref (RthunkCollector *collector)
   g_object_unref (collector->poll);
   g_mutex_clear (&collector->lock);
   g_cond_clear (&collector->cond);
-  g_free (collector);
+}
+
+void
+rthunk_collector_unref (RthunkCollector *collector)
+{
+  g_atomic_rc_box_release_full (collector, collector_clear);
 }
 
 static void
@@ -256,9 +259,8 @@ RthunkCollector *
 rthunk_collector_new (RthunkClient *client,
                       RthunkClient *poll)
 {
-  RthunkCollector *self = g_new0 (RthunkCollector, 1);
+  RthunkCollector *self = g_atomic_rc_box_new0 (RthunkCollector);
 
-  self->ref_count = 1;
   self->client = g_object_ref (client);
   self->poll = g_object_ref (poll);
   g_mutex_init (&self->lock);
@@ -304,12 +306,9 @@ rthunk_collector_add (RthunkCollector *collector,
 guint
 rthunk_collector_get_outstanding (RthunkCollector *collector)
 {
-  guint n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&collector->lock);
 
-  g_mutex_lock (&collector->lock);
-  n = g_hash_table_size (collector->outstanding);
-  g_mutex_unlock (&collector->lock);
-  return n;
+  return g_hash_table_size (collector->outstanding);
 }
 
 /* Stops the thread (after its current poll), cancels what is still

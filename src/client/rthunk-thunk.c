@@ -27,9 +27,8 @@
 #include "rthunk-value.h"
 
 /* Someone waiting with rthunk_thunk_wait_async(). */
-typedef struct
+typedef struct                  /* a g_atomic_rc_box */
 {
-  gint ref_count;
   GWeakRef thunk;
   GTask *task;          /* owned until the waiter is completed */
 } Waiter;
@@ -101,20 +100,22 @@ static GPrivate block_hook;
 static Waiter *
 waiter_ref (Waiter *waiter)
 {
-  g_atomic_int_inc (&waiter->ref_count);
-  return waiter;
+  return g_atomic_rc_box_acquire (waiter);
+}
+
+static void
+waiter_clear (gpointer data)
+{
+  Waiter *waiter = data;
+
+  g_weak_ref_clear (&waiter->thunk);
+  g_clear_object (&waiter->task);
 }
 
 static void
 waiter_unref (gpointer data)
 {
-  Waiter *waiter = data;
-
-  if (!g_atomic_int_dec_and_test (&waiter->ref_count))
-    return;
-  g_weak_ref_clear (&waiter->thunk);
-  g_clear_object (&waiter->task);
-  g_free (waiter);
+  g_atomic_rc_box_release_full (data, waiter_clear);
 }
 
 /* Completes a waiter that is no longer in the queue. */
@@ -412,14 +413,12 @@ rthunk_thunk_get_id (RthunkThunk *thunk)
 RthunkThunkState
 rthunk_thunk_get_state (RthunkThunk *thunk)
 {
-  RthunkThunkState state;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), RTHUNK_THUNK_FAILED);
 
-  g_mutex_lock (&thunk->lock);
-  state = thunk->state;
-  g_mutex_unlock (&thunk->lock);
-  return state;
+  locker = g_mutex_locker_new (&thunk->lock);
+  return thunk->state;
 }
 
 /**
@@ -448,15 +447,13 @@ rthunk_thunk_is_finished (RthunkThunk *thunk)
 RthunkValue *
 rthunk_thunk_get_value (RthunkThunk *thunk)
 {
-  RthunkValue *value;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
   /* a value, once set, never changes: returning it unlocked is safe */
-  g_mutex_lock (&thunk->lock);
-  value = thunk->value;
-  g_mutex_unlock (&thunk->lock);
-  return value;
+  locker = g_mutex_locker_new (&thunk->lock);
+  return thunk->value;
 }
 
 /**
@@ -471,14 +468,12 @@ rthunk_thunk_get_value (RthunkThunk *thunk)
 const GError *
 rthunk_thunk_get_error (RthunkThunk *thunk)
 {
-  const GError *error;
+  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
-  g_mutex_lock (&thunk->lock);
-  error = thunk->error;
-  g_mutex_unlock (&thunk->lock);
-  return error;
+  locker = g_mutex_locker_new (&thunk->lock);
+  return thunk->error;
 }
 
 /**
@@ -728,12 +723,9 @@ rthunk_thunk_set_label (RthunkThunk *thunk,
 RthunkValue *
 rthunk_thunk_get_origin (RthunkThunk *thunk)
 {
-  RthunkValue *origin;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&thunk->lock);
 
-  g_mutex_lock (&thunk->lock);
-  origin = thunk->origin;
-  g_mutex_unlock (&thunk->lock);
-  return origin;
+  return thunk->origin;
 }
 
 /**
@@ -900,8 +892,7 @@ rthunk_thunk_wait_async (RthunkThunk         *thunk,
 
   task = g_task_new (thunk, cancellable, callback, user_data);
   g_task_set_source_tag (task, rthunk_thunk_wait_async);
-  waiter = g_new0 (Waiter, 1);
-  waiter->ref_count = 1;
+  waiter = g_atomic_rc_box_new0 (Waiter);
   g_weak_ref_init (&waiter->thunk, thunk);
   waiter->task = g_object_ref (task);
   g_mutex_lock (&thunk->lock);

@@ -14,6 +14,7 @@
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-error.h"
+#include "rthunk-forms.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-type-private.h"
@@ -499,25 +500,45 @@ bind_pairs (Ctx         *ctx,
   return TRUE;
 }
 
+/* A let (@types NULL) or loop form: its bindings in a scope over its
+ * body. A loop's body is in tail position, and @types (the variables'
+ * types) is what a recur in it is checked against. */
 static RthunkType *
-form_let (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+infer_let_or_loop (Ctx         *ctx,
+                   RthunkNode  *form,
+                   Scope       *scope,
+                   gboolean     tail,
+                   GPtrArray   *types,
+                   GError     **error)
 {
+  gboolean is_loop = types != NULL;
+  GPtrArray *saved = ctx->loop_types;
   RthunkNode *bindings;
   Scope *inner = scope;
   RthunkType *type = NULL;
   guint n;
 
-  bindings = get_bindings (form, _("let needs a vector of name–value pairs"), &n, error);
+  bindings = get_bindings (form, is_loop ? _("loop needs a vector of name–value pairs")
+                                         : _("let needs a vector of name–value pairs"), &n, error);
   if (bindings == NULL)
     return NULL;
-  if (!bind_pairs (ctx, bindings, n, _("a let binding"), NULL, &inner, error))
+  if (!bind_pairs (ctx, bindings, n, is_loop ? _("a loop variable") : _("a let binding"), types, &inner, error))
     goto out;
+  if (is_loop)
+    ctx->loop_types = types;
   ctx->nesting++;
-  type = infer_body (ctx, form, 2, inner, tail, error);
+  type = infer_body (ctx, form, 2, inner, is_loop || tail, error);
   ctx->nesting--;
+  ctx->loop_types = saved;
 out:
   scope_pop_to (inner, scope);
   return type;
+}
+
+static RthunkType *
+form_let (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+{
+  return infer_let_or_loop (ctx, form, scope, tail, NULL, error);
 }
 
 /* Pushes the parameters of @params with fresh types into @types. */
@@ -648,25 +669,8 @@ static RthunkType *
 form_loop (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
   g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
-  GPtrArray *saved = ctx->loop_types;
-  RthunkNode *bindings;
-  Scope *inner = scope;
-  RthunkType *type = NULL;
-  guint n;
 
-  bindings = get_bindings (form, _("loop needs a vector of name–value pairs"), &n, error);
-  if (bindings == NULL)
-    return NULL;
-  if (!bind_pairs (ctx, bindings, n, _("a loop variable"), types, &inner, error))
-    goto out;
-  ctx->loop_types = types;
-  ctx->nesting++;
-  type = infer_body (ctx, form, 2, inner, TRUE, error);
-  ctx->nesting--;
-  ctx->loop_types = saved;
-out:
-  scope_pop_to (inner, scope);
-  return type;
+  return infer_let_or_loop (ctx, form, scope, tail, types, error);
 }
 
 static RthunkType *
@@ -926,37 +930,31 @@ form_preduce (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **
   return infer_split (ctx, form, scope, rthunk_split_form_signature ("preduce"), "rlrll", error);
 }
 
-static const struct
-{
-  const char *name;
-  FormFunc func;
-} special_forms[] = {
-  { "pmap", form_pmap },
-  { "psum", form_psum },
-  { "preduce", form_preduce },
-  { "if", form_if },
-  { "do", form_do },
-  { "and", form_logic },
-  { "or", form_logic },
-  { "let", form_let },
-  { "fn", form_fn },
-  { "def", form_def },
-  { "defn", form_defn },
-  { "loop", form_loop },
-  { "recur", form_recur },
-  { "remote", form_remote },
-  { "await", form_await },
+static const FormFunc form_funcs[RTHUNK_N_FORMS] = {
+  [RTHUNK_FORM_PMAP] = form_pmap,
+  [RTHUNK_FORM_PSUM] = form_psum,
+  [RTHUNK_FORM_PREDUCE] = form_preduce,
+  [RTHUNK_FORM_IF] = form_if,
+  [RTHUNK_FORM_DO] = form_do,
+  [RTHUNK_FORM_AND] = form_logic,
+  [RTHUNK_FORM_OR] = form_logic,
+  [RTHUNK_FORM_LET] = form_let,
+  [RTHUNK_FORM_FN] = form_fn,
+  [RTHUNK_FORM_DEF] = form_def,
+  [RTHUNK_FORM_DEFN] = form_defn,
+  [RTHUNK_FORM_LOOP] = form_loop,
+  [RTHUNK_FORM_RECUR] = form_recur,
+  [RTHUNK_FORM_REMOTE] = form_remote,
+  [RTHUNK_FORM_AWAIT] = form_await,
 };
 
+/* How to check the special form @head names, or NULL for a call. */
 static FormFunc
 lookup_form (RthunkNode *head)
 {
-  if (rthunk_node_get_kind (head) != RTHUNK_NODE_SYMBOL)
-    return NULL;
-  for (guint k = 0; k < G_N_ELEMENTS (special_forms); k++)
-    if (rthunk_node_is_symbol (head, special_forms[k].name))
-      return special_forms[k].func;
-  return NULL;
+  RthunkForm form;
+
+  return rthunk_form_lookup (head, &form) ? form_funcs[form] : NULL;
 }
 
 /* ---- calls ------------------------------------------------------------- */

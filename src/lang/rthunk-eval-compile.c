@@ -11,6 +11,7 @@
 
 #include "rthunk-catalog.h"
 #include "rthunk-eval-private.h"
+#include "rthunk-forms.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-value.h"
@@ -550,26 +551,22 @@ compile_preduce (Compiler *c, RthunkNode *form)
 
 typedef Code *(*FormCompiler) (Compiler *c, RthunkNode *form);
 
-static const struct
-{
-  const char *name;
-  FormCompiler compile;
-} special_forms[] = {
-  { "pmap", compile_pmap },
-  { "psum", compile_psum },
-  { "preduce", compile_preduce },
-  { "if", compile_if },
-  { "do", compile_do },
-  { "and", compile_logic },
-  { "or", compile_logic },
-  { "let", compile_let },
-  { "fn", compile_fn },
-  { "def", compile_def },
-  { "defn", compile_defn },
-  { "loop", compile_loop },
-  { "recur", compile_recur },
-  { "remote", compile_remote },
-  { "await", compile_await },
+static const FormCompiler form_compilers[RTHUNK_N_FORMS] = {
+  [RTHUNK_FORM_PMAP] = compile_pmap,
+  [RTHUNK_FORM_PSUM] = compile_psum,
+  [RTHUNK_FORM_PREDUCE] = compile_preduce,
+  [RTHUNK_FORM_IF] = compile_if,
+  [RTHUNK_FORM_DO] = compile_do,
+  [RTHUNK_FORM_AND] = compile_logic,
+  [RTHUNK_FORM_OR] = compile_logic,
+  [RTHUNK_FORM_LET] = compile_let,
+  [RTHUNK_FORM_FN] = compile_fn,
+  [RTHUNK_FORM_DEF] = compile_def,
+  [RTHUNK_FORM_DEFN] = compile_defn,
+  [RTHUNK_FORM_LOOP] = compile_loop,
+  [RTHUNK_FORM_RECUR] = compile_recur,
+  [RTHUNK_FORM_REMOTE] = compile_remote,
+  [RTHUNK_FORM_AWAIT] = compile_await,
 };
 
 /* Whether @name still means the standard library's own function of that
@@ -623,17 +620,17 @@ compile_list (Compiler   *c,
 {
   RthunkNode *head = rthunk_node_get_item (form, 0);
   guint n_args = rthunk_node_get_n_items (form) - 1;
+  RthunkForm special;
   guint index;
   Code *code;
 
+  if (rthunk_form_lookup (head, &special))
+    return form_compilers[special] (c, form);
   if (rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL)
     {
       const char *name = rthunk_node_get_text (head);
       RthunkFuncDef *def;
 
-      for (guint k = 0; k < G_N_ELEMENTS (special_forms); k++)
-        if (strcmp (name, special_forms[k].name) == 0)
-          return special_forms[k].compile (c, form);
       if ((code = compile_operator (c, form, name, n_args)) != NULL)
         return code;
       if (resolve (c->fn, name, &index) == NAME_GLOBAL)

@@ -59,6 +59,7 @@
 
 #include "rthunk-hash.h"
 #include "rthunk-error.h"
+#include "rthunk-forms.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 
@@ -460,36 +461,31 @@ walk_nested_definition (Walker      *w,
   return malformed (w, form, message, error);
 }
 
-/* The special forms of rthunk-check.c; those that bind nothing have no
- * function of their own. */
-static const struct
-{
-  const char *name;
-  WalkFunc walk;
-} special_forms[] = {
-  { "fn", walk_fn },
-  { "let", walk_let_or_loop },
-  { "loop", walk_let_or_loop },
-  { "def", walk_nested_definition },
-  { "defn", walk_nested_definition },
-  { "if", walk_special_call },
-  { "do", walk_special_call },
-  { "and", walk_special_call },
-  { "or", walk_special_call },
-  { "recur", walk_special_call },
-  { "remote", walk_special_call },
-  { "await", walk_special_call },
+/* The special forms rthunk-check.c binds names in, and those that bind
+ * nothing but whose head is a name whatever is bound; the split forms
+ * hash as calls. */
+static const WalkFunc form_walks[RTHUNK_N_FORMS] = {
+  [RTHUNK_FORM_FN] = walk_fn,
+  [RTHUNK_FORM_LET] = walk_let_or_loop,
+  [RTHUNK_FORM_LOOP] = walk_let_or_loop,
+  [RTHUNK_FORM_DEF] = walk_nested_definition,
+  [RTHUNK_FORM_DEFN] = walk_nested_definition,
+  [RTHUNK_FORM_IF] = walk_special_call,
+  [RTHUNK_FORM_DO] = walk_special_call,
+  [RTHUNK_FORM_AND] = walk_special_call,
+  [RTHUNK_FORM_OR] = walk_special_call,
+  [RTHUNK_FORM_RECUR] = walk_special_call,
+  [RTHUNK_FORM_REMOTE] = walk_special_call,
+  [RTHUNK_FORM_AWAIT] = walk_special_call,
 };
 
+/* How to walk the special form @head names, or NULL for a call. */
 static WalkFunc
 lookup_form (RthunkNode *head)
 {
-  if (rthunk_node_get_kind (head) != RTHUNK_NODE_SYMBOL)
-    return NULL;
-  for (guint k = 0; k < G_N_ELEMENTS (special_forms); k++)
-    if (rthunk_node_is_symbol (head, special_forms[k].name))
-      return special_forms[k].walk;
-  return NULL;
+  RthunkForm form;
+
+  return rthunk_form_lookup (head, &form) ? form_walks[form] : NULL;
 }
 
 static gboolean

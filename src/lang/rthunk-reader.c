@@ -29,15 +29,7 @@ typedef struct
   gboolean at_end_of_input;   /* set when an error is due to the text ending */
 } Reader;
 
-static gboolean
-reader_fail (Reader      *reader,
-             guint        line,
-             guint        col,
-             GError     **error,
-             const char  *format,
-             ...) G_GNUC_PRINTF (5, 6);
-
-static gboolean
+static G_GNUC_PRINTF (5, 6) gboolean
 reader_fail (Reader      *reader,
              guint        line,
              guint        col,

@@ -39,41 +39,42 @@ both_int (RthunkValue *const *args)
 
 /* ---- arithmetic --------------------------------------------------------- */
 
+/* @a @op @b for +, - and *: floats unless both are ints, and ints checked
+ * for overflow. */
 static RthunkValue *
-std_add (ARGS)
+arith (RthunkValue *const *args,
+       char                op,
+       GError            **error)
 {
-  gint64 r;
+  gint64 a, b, r;
+  gboolean overflow;
 
   if (!both_int (args))
-    return rthunk_value_new_float (rthunk_value_get_float (args[0]) + rthunk_value_get_float (args[1]));
-  if (__builtin_add_overflow (rthunk_value_get_int (args[0]), rthunk_value_get_int (args[1]), &r))
-    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in +"));
+    {
+      double x = rthunk_value_get_float (args[0]);
+      double y = rthunk_value_get_float (args[1]);
+
+      return rthunk_value_new_float (op == '+' ? x + y : op == '-' ? x - y : x * y);
+    }
+  a = rthunk_value_get_int (args[0]);
+  b = rthunk_value_get_int (args[1]);
+  if (op == '+')
+    overflow = __builtin_add_overflow (a, b, &r);
+  else if (op == '-')
+    overflow = __builtin_sub_overflow (a, b, &r);
+  else
+    overflow = __builtin_mul_overflow (a, b, &r);
+  if (overflow)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_OVERFLOW, _("integer overflow in %c"), op);
+      return NULL;
+    }
   return rthunk_value_new_int (r);
 }
 
-static RthunkValue *
-std_sub (ARGS)
-{
-  gint64 r;
-
-  if (!both_int (args))
-    return rthunk_value_new_float (rthunk_value_get_float (args[0]) - rthunk_value_get_float (args[1]));
-  if (__builtin_sub_overflow (rthunk_value_get_int (args[0]), rthunk_value_get_int (args[1]), &r))
-    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in -"));
-  return rthunk_value_new_int (r);
-}
-
-static RthunkValue *
-std_mul (ARGS)
-{
-  gint64 r;
-
-  if (!both_int (args))
-    return rthunk_value_new_float (rthunk_value_get_float (args[0]) * rthunk_value_get_float (args[1]));
-  if (__builtin_mul_overflow (rthunk_value_get_int (args[0]), rthunk_value_get_int (args[1]), &r))
-    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in *"));
-  return rthunk_value_new_int (r);
-}
+static RthunkValue *std_add (ARGS) { return arith (args, '+', error); }
+static RthunkValue *std_sub (ARGS) { return arith (args, '-', error); }
+static RthunkValue *std_mul (ARGS) { return arith (args, '*', error); }
 
 static gboolean
 check_int_divisor (RthunkValue *const *args,

@@ -19,9 +19,8 @@ static _Thread_local RthunkConnAccount *current;
 RthunkConnAccount *
 rthunk_conn_account_new (void)
 {
-  RthunkConnAccount *account = g_new0 (RthunkConnAccount, 1);
+  RthunkConnAccount *account = g_atomic_rc_box_new0 (RthunkConnAccount);
 
-  account->ref_count = 1;
   account->fd = -1;
   g_mutex_init (&account->lock);
   g_queue_init (&account->held);
@@ -31,20 +30,24 @@ rthunk_conn_account_new (void)
 RthunkConnAccount *
 rthunk_conn_account_ref (RthunkConnAccount *account)
 {
-  g_atomic_int_inc (&account->ref_count);
-  return account;
+  return g_atomic_rc_box_acquire (account);
+}
+
+static void
+conn_account_clear (gpointer data)
+{
+  RthunkConnAccount *account = data;
+
+  /* a held thunk holds its account: none is left when the last ref goes */
+  g_assert (account->held.length == 0);
+  g_mutex_clear (&account->lock);
+  g_free (account->peer);
 }
 
 void
 rthunk_conn_account_unref (RthunkConnAccount *account)
 {
-  if (!g_atomic_int_dec_and_test (&account->ref_count))
-    return;
-  /* a held thunk holds its account: none is left when the last ref goes */
-  g_assert (account->held.length == 0);
-  g_mutex_clear (&account->lock);
-  g_free (account->peer);
-  g_free (account);
+  g_atomic_rc_box_release_full (account, conn_account_clear);
 }
 
 /* The account of the connection the calling thread serves (transfer

@@ -7,9 +7,8 @@ G_BEGIN_DECLS
 
 typedef struct _RthunkConnAccount RthunkConnAccount;
 
-struct _RthunkConnAccount
+struct _RthunkConnAccount        /* a g_atomic_rc_box */
 {
-  gint ref_count;               /* atomic */
   int fd;                       /* its socket, -1 for none: to see it hang up */
   char *peer;                   /* its peer, HOST:PORT, for the log (nullable) */
   gboolean authenticated;       /* a call of it carried the server's token */

@@ -18,24 +18,35 @@ struct _RthunkDefStore
   RthunkLru *lru;
 };
 
+/* A new definition, zeroed, to be released with rthunk_definition_unref(). */
+RthunkDefinition *
+rthunk_definition_new (void)
+{
+  return g_atomic_rc_box_new0 (RthunkDefinition);
+}
+
 RthunkDefinition *
 rthunk_definition_ref (RthunkDefinition *def)
 {
-  g_atomic_int_inc (&def->ref_count);
-  return def;
+  return g_atomic_rc_box_acquire (def);
 }
 
-void
-rthunk_definition_unref (RthunkDefinition *def)
+static void
+definition_clear (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&def->ref_count))
-    return;
+  RthunkDefinition *def = data;
+
   for (guint k = 0; k < def->n_uses; k++)
     g_free (def->uses[k].name);
   g_free (def->uses);
   g_clear_pointer (&def->form, rthunk_node_unref);
   g_clear_pointer (&def->type, rthunk_type_unref);
-  g_free (def);
+}
+
+void
+rthunk_definition_unref (RthunkDefinition *def)
+{
+  g_atomic_rc_box_release_full (def, definition_clear);
 }
 
 RthunkDefStore *
@@ -84,7 +95,6 @@ rthunk_def_store_set_budget (RthunkDefStore *store,
                              RthunkBudget   *budget)
 {
   rthunk_lru_set_budget (store->lru, budget);
-  rthunk_budget_add_evictor (budget, (RthunkBudgetEvictFunc) rthunk_lru_evict, store->lru);
 }
 
 guint

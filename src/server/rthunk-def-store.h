@@ -15,9 +15,8 @@ typedef struct
   guint8 hash[RTHUNK_HASH_LEN];
 } RthunkDefUse;
 
-typedef struct
+typedef struct                 /* a g_atomic_rc_box: rthunk_definition_new() */
 {
-  gint ref_count;
   guint8 hash[RTHUNK_HASH_LEN];
   RthunkNode *form;              /* (defn NAME [params] body…) */
   RthunkDefUse *uses;
@@ -29,6 +28,7 @@ typedef struct
 
 typedef struct _RthunkDefStore RthunkDefStore;
 
+RthunkDefinition *rthunk_definition_new    (void);
 RthunkDefinition *rthunk_definition_ref    (RthunkDefinition *def);
 void              rthunk_definition_unref  (RthunkDefinition *def);
 

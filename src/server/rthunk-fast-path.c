@@ -20,27 +20,29 @@
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
 
+/* A field of Auth: the token. */
+static gboolean
+auth_field (RthunkCodecIn *in,
+            guint8         type,
+            gint16         field,
+            gpointer       target)
+{
+  char **token = target;
+
+  if (field == 1 && type == RTHUNK_CODEC_STRING)
+    return rthunk_decode_get_string (in, token);
+  return rthunk_codec_skip (in, type);
+}
+
 /* The Auth struct: whether its token opens this server. */
 static gboolean
 get_auth (RthunkServerState *state,
           RthunkCodecIn     *in)
 {
   g_autofree char *token = NULL;
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
 
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
-    {
-      if (field == 1 && type == RTHUNK_CODEC_STRING)
-        ok = rthunk_decode_get_string (in, &token);
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return FALSE;
-    }
-  return ok && (state->token == NULL || (token != NULL && rthunk_handler_tokens_equal (token, state->token)));
+  return rthunk_codec_get_struct (in, TRUE, auth_field, &token) &&
+         (state->token == NULL || (token != NULL && rthunk_handler_tokens_equal (token, state->token)));
 }
 
 /* The server and state fields of a RemoteThunk, and its error if any. */

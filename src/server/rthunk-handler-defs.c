@@ -137,7 +137,7 @@ rthunk_handler_verify_definition (RthunkServerState           *state,
                                   const RthunkWireDefinition  *wire,
                                   GError                     **error)
 {
-  g_autoptr(RthunkDefinition) def = g_new0 (RthunkDefinition, 1);
+  g_autoptr(RthunkDefinition) def = rthunk_definition_new ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
   g_autoptr(RthunkType) type = NULL;
   UseResolver resolver;
@@ -145,7 +145,6 @@ rthunk_handler_verify_definition (RthunkServerState           *state,
   RthunkNode *name;
   RthunkNode *renamed;
 
-  def->ref_count = 1;
   rthunk_checker_set_remote_allowed (checker, FALSE);
   if (!valid_hash (wire->hash))
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,

@@ -162,10 +162,7 @@ rthunk_long_watch_leave (RthunkLongWatch *watch,
 guint64
 rthunk_long_watch_total_long (RthunkLongWatch *watch)
 {
-  guint64 n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&watch->lock);
 
-  g_mutex_lock (&watch->lock);
-  n = watch->total_long;
-  g_mutex_unlock (&watch->lock);
-  return n;
+  return watch->total_long;
 }

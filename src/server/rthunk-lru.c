@@ -139,21 +139,11 @@ evict_locked (RthunkLru *lru)
     evict_oldest_locked (lru);
 }
 
-/* Makes the store charge @budget (which outlives it) for its entries;
- * only while it is empty. */
-void
-rthunk_lru_set_budget (RthunkLru    *lru,
-                       RthunkBudget *budget)
-{
-  g_assert (lru->queue.length == 0);
-  lru->budget = budget;
-}
-
 /* Forgets least recently used entries until @wanted bytes are freed or
  * only min_kept are left; returns the bytes freed. An RthunkBudgetEvictFunc. */
-gsize
-rthunk_lru_evict (RthunkLru *lru,
-                  gsize      wanted)
+static gsize
+lru_evict (RthunkLru *lru,
+           gsize      wanted)
 {
   gsize freed = 0;
 
@@ -162,6 +152,18 @@ rthunk_lru_evict (RthunkLru *lru,
     freed += evict_oldest_locked (lru);
   g_mutex_unlock (&lru->lock);
   return freed;
+}
+
+/* Makes the store charge @budget (which outlives it) for its entries,
+ * and lets the budget evict the least recently used ones to make room;
+ * only while it is empty. */
+void
+rthunk_lru_set_budget (RthunkLru    *lru,
+                       RthunkBudget *budget)
+{
+  g_assert (lru->queue.length == 0);
+  lru->budget = budget;
+  rthunk_budget_add_evictor (budget, (RthunkBudgetEvictFunc) lru_evict, lru);
 }
 
 /* Stores a new reference to @item under @key, costing @bytes (and the
@@ -206,10 +208,7 @@ rthunk_lru_insert (RthunkLru    *lru,
 guint
 rthunk_lru_size (RthunkLru *lru)
 {
-  guint n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&lru->lock);
 
-  g_mutex_lock (&lru->lock);
-  n = lru->queue.length;
-  g_mutex_unlock (&lru->lock);
-  return n;
+  return lru->queue.length;
 }

@@ -35,7 +35,5 @@ RthunkLruInsert rthunk_lru_insert (RthunkLru        *lru,
 guint      rthunk_lru_size   (RthunkLru        *lru);
 void       rthunk_lru_set_budget (RthunkLru    *lru,
                                   RthunkBudget *budget);
-gsize      rthunk_lru_evict  (RthunkLru        *lru,
-                              gsize             wanted);
 
 G_END_DECLS

@@ -61,7 +61,6 @@ rthunk_result_cache_set_budget (RthunkResultCache *cache,
                                 RthunkBudget      *budget)
 {
   rthunk_lru_set_budget (cache->lru, budget);
-  rthunk_budget_add_evictor (budget, (RthunkBudgetEvictFunc) rthunk_lru_evict, cache->lru);
 }
 
 /* Keeps @value under @key, unless it alone is over the byte bound or the

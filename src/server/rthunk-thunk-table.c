@@ -541,35 +541,26 @@ rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
 guint
 rthunk_thunk_table_count_waiters (RthunkThunkTable *table)
 {
-  guint n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&table->lock);
 
-  g_mutex_lock (&table->lock);
-  n = table->registrations;
-  g_mutex_unlock (&table->lock);
-  return n;
+  return table->registrations;
 }
 
 RthunkThunkState
 rthunk_thunk_table_get_state (RthunkThunkTable *table,
                               RthunkThunkEntry *entry)
 {
-  RthunkThunkState state;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&table->lock);
 
-  g_mutex_lock (&table->lock);
-  state = entry->state;
-  g_mutex_unlock (&table->lock);
-  return state;
+  return entry->state;
 }
 
 guint
 rthunk_thunk_table_count_unfinished (RthunkThunkTable *table)
 {
-  guint n;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&table->lock);
 
-  g_mutex_lock (&table->lock);
-  n = table->unfinished;
-  g_mutex_unlock (&table->lock);
-  return n;
+  return table->unfinished;
 }
 
 /* Waits until no thunk is queued or running, or @deadline_us (monotonic)

@@ -32,6 +32,7 @@
 #include "rthunk-check.h"
 #include "rthunk-client.h"
 #include "rthunk-error.h"
+#include "rthunk-forms.h"
 #include "rthunk-hash.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
@@ -45,15 +46,14 @@
 Cell *
 rthunk_session_cell_ref (Cell *cell)
 {
-  g_atomic_int_inc (&cell->ref_count);
-  return cell;
+  return g_atomic_rc_box_acquire (cell);
 }
 
-void
-rthunk_session_cell_unref (Cell *cell)
+static void
+cell_clear (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&cell->ref_count))
-    return;
+  Cell *cell = data;
+
   g_assert (cell->evaluation == NULL && cell->settler == NULL);
   g_clear_pointer (&cell->submitted, g_ptr_array_unref);
   g_free (cell->name);
@@ -68,15 +68,19 @@ rthunk_session_cell_unref (Cell *cell)
   g_free (cell->root);
   g_free (cell->origin);
   g_free (cell->trigger);
-  g_free (cell);
+}
+
+void
+rthunk_session_cell_unref (Cell *cell)
+{
+  g_atomic_rc_box_release_full (cell, cell_clear);
 }
 
 Cell *
 rthunk_session_cell_new (const char *name)
 {
-  Cell *cell = g_new0 (Cell, 1);
+  Cell *cell = g_atomic_rc_box_new0 (Cell);
 
-  cell->ref_count = 1;
   cell->name = g_strdup (name);
   cell->state = CELL_WAITING;
   cell->started_us = g_get_monotonic_time ();
@@ -840,10 +844,18 @@ rthunk_session_get_pending (RthunkSession *session)
   return g_strv_builder_end (builder);
 }
 
-static const char *const special_forms[] = {
-  "def", "defn", "fn", "let", "if", "do", "loop", "recur", "and", "or",
-  "remote", "await", "pmap", "psum", "preduce", "true", "false", "nil", NULL
-};
+/* What completes besides the special forms and the names in scope. */
+static const char *const literal_words[] = { "true", "false", "nil" };
+
+/* Adds @word to @names (a set of new strings) if it starts with @prefix. */
+static void
+add_if_prefixed (GHashTable *names,
+                 const char *word,
+                 const char *prefix)
+{
+  if (g_str_has_prefix (word, prefix))
+    g_hash_table_add (names, g_strdup (word));
+}
 
 static void
 add_catalog_names (GHashTable    *names,
@@ -856,12 +868,7 @@ add_catalog_names (GHashTable    *names,
     return;
   defs = rthunk_catalog_list (catalog);
   for (guint k = 0; k < defs->len; k++)
-    {
-      const char *name = rthunk_func_def_get_name (g_ptr_array_index (defs, k));
-
-      if (g_str_has_prefix (name, prefix))
-        g_hash_table_add (names, g_strdup (name));
-    }
+    add_if_prefixed (names, rthunk_func_def_get_name (g_ptr_array_index (defs, k)), prefix);
 }
 
 static int
@@ -895,20 +902,16 @@ rthunk_session_complete (RthunkSession *session,
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
   g_return_val_if_fail (prefix != NULL, NULL);
 
-  for (guint k = 0; special_forms[k] != NULL; k++)
-    if (g_str_has_prefix (special_forms[k], prefix))
-      g_hash_table_add (names, g_strdup (special_forms[k]));
+  for (RthunkForm form = 0; form < RTHUNK_N_FORMS; form++)
+    add_if_prefixed (names, rthunk_form_name (form), prefix);
+  for (guint k = 0; k < G_N_ELEMENTS (literal_words); k++)
+    add_if_prefixed (names, literal_words[k], prefix);
   add_catalog_names (names, session->catalog, prefix);
   servers = rthunk_session_get_servers (session);
   for (guint k = 0; k < servers->len; k++)
     add_catalog_names (names, rthunk_client_get_catalog (g_ptr_array_index (servers, k)), prefix);
   for (guint k = 0; k < session->order->len; k++)
-    {
-      const char *name = ((Cell *) g_ptr_array_index (session->order, k))->name;
-
-      if (g_str_has_prefix (name, prefix))
-        g_hash_table_add (names, g_strdup (name));
-    }
+    add_if_prefixed (names, ((Cell *) g_ptr_array_index (session->order, k))->name, prefix);
   sorted = (char **) g_hash_table_get_keys_as_array (names, &n);
   qsort (sorted, n, sizeof (char *), compare_names);
   for (guint k = 0; k < n; k++)

@@ -109,15 +109,14 @@ rthunk_session_evaluator_leave (RthunkSession *self,
 Evaluation *
 rthunk_session_evaluation_ref (Evaluation *ev)
 {
-  g_atomic_int_inc (&ev->ref_count);
-  return ev;
+  return g_atomic_rc_box_acquire (ev);
 }
 
-void
-rthunk_session_evaluation_unref (Evaluation *ev)
+static void
+evaluation_clear (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&ev->ref_count))
-    return;
+  Evaluation *ev = data;
+
   g_clear_object (&ev->blocked_on);
   g_clear_pointer (&ev->submitted, g_ptr_array_unref);
   g_clear_pointer (&ev->result, rthunk_value_unref);
@@ -127,7 +126,12 @@ rthunk_session_evaluation_unref (Evaluation *ev)
   g_mutex_clear (&ev->lock);
   g_cond_clear (&ev->cond);
   /* the cell is only touched in the main context: see evaluation_apply() */
-  g_free (ev);
+}
+
+void
+rthunk_session_evaluation_unref (Evaluation *ev)
+{
+  g_atomic_rc_box_release_full (ev, evaluation_clear);
 }
 
 /* The block hook: the evaluation is about to wait for @thunk. */
@@ -168,9 +172,8 @@ Evaluation *
 rthunk_session_evaluation_new (RthunkSession *self,
                                Cell          *cell)
 {
-  Evaluation *ev = g_new0 (Evaluation, 1);
+  Evaluation *ev = g_atomic_rc_box_new0 (Evaluation);
 
-  ev->ref_count = 1;
   ev->session = self;
   ev->cell = cell;
   ev->generation = cell->generation;

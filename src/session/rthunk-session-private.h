@@ -31,9 +31,8 @@ typedef enum
   CELL_FAILED,
 } CellState;
 
-struct _Cell
+struct _Cell                  /* a g_atomic_rc_box */
 {
-  gint ref_count;
   char *name;                 /* NULL for an expression */
   RthunkNode *form;
   RthunkNode *expr;           /* what is evaluated */
@@ -66,9 +65,8 @@ typedef enum
   EVAL_DONE,
 } EvalStatus;
 
-struct _Evaluation
+struct _Evaluation            /* a g_atomic_rc_box */
 {
-  gint ref_count;
   RthunkSession *session;     /* not a reference: close() waits for evaluations */
   Cell *cell;
   guint generation;
@@ -93,9 +91,8 @@ typedef void (*SettleFunc) (RthunkSession *self,
                             const char    *origin,
                             gpointer       data);
 
-struct _Settler
+struct _Settler               /* a g_rc_box: used in the main context only */
 {
-  gint ref_count;
   RthunkSession *session;     /* cleared when cancelled */
   RthunkValue *root;
   GCancellable *cancellable;

@@ -94,22 +94,26 @@ find_unfinished (RthunkValue  *value,
 static Settler *
 settler_ref (Settler *settler)
 {
-  settler->ref_count++;
-  return settler;
+  return g_rc_box_acquire (settler);
 }
 
-void
-rthunk_session_settler_unref (Settler *settler)
+static void
+settler_clear (gpointer data)
 {
-  if (--settler->ref_count > 0)
-    return;
+  Settler *settler = data;
+
   if (settler->destroy != NULL)
     settler->destroy (settler->data);
   rthunk_value_unref (settler->root);
   g_object_unref (settler->cancellable);
   g_hash_table_unref (settler->watched);
   g_free (settler->origin);
-  g_free (settler);
+}
+
+void
+rthunk_session_settler_unref (Settler *settler)
+{
+  g_rc_box_release_full (settler, settler_clear);
 }
 
 static void
@@ -251,9 +255,8 @@ rthunk_session_settler_start (RthunkSession  *self,
                               gpointer        data,
                               GDestroyNotify  destroy)
 {
-  Settler *settler = g_new0 (Settler, 1);
+  Settler *settler = g_rc_box_new0 (Settler);
 
-  settler->ref_count = 1;
   settler->outstanding = 1;
   settler->session = self;
   settler->root = rthunk_value_ref (value);

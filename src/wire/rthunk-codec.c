@@ -117,6 +117,29 @@ rthunk_codec_skip (RthunkCodecIn *in,
   return skip_depth (in, type, 0);
 }
 
+/* A whole struct up to its STOP, each field read by @read_field into
+ * @data: FALSE on a field it does not take, and (@refuse_repeats) on one
+ * seen twice, which only the generated code may judge. */
+gboolean
+rthunk_codec_get_struct (RthunkCodecIn        *in,
+                         gboolean              refuse_repeats,
+                         RthunkCodecFieldFunc  read_field,
+                         gpointer              data)
+{
+  guint32 seen = 0;
+  guint8 type;
+  gint16 id;
+
+  while (rthunk_codec_get_field (in, &type, &id))
+    {
+      if (type == RTHUNK_CODEC_STOP)
+        return TRUE;
+      if ((refuse_repeats && !rthunk_codec_first_time (&seen, id)) || !read_field (in, type, id, data))
+        return FALSE;
+    }
+  return FALSE;
+}
+
 /* One AstNode struct (at depth 2 of the Ast), its slots noted. */
 static gboolean
 node_slots (RthunkCodecIn   *in,
@@ -489,7 +512,7 @@ get_ast_node_fields (RthunkCodecIn *in,
                      NodeFields    *f,
                      GArray        *children)
 {
-  guint8 type, b = 0;
+  guint8 type;
   gint16 id;
   gboolean ok;
 
@@ -508,8 +531,7 @@ get_ast_node_fields (RthunkCodecIn *in,
           ok = f->has_f = rthunk_codec_get_double (in, &f->f);
           break;
         case 4 * 16 + RTHUNK_CODEC_BOOL:
-          ok = f->has_b = rthunk_codec_get_u8 (in, &b);
-          f->b = b != 0;
+          ok = f->has_b = rthunk_codec_get_bool (in, &f->b);
           break;
         case 5 * 16 + RTHUNK_CODEC_STRING:
           ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
@@ -684,7 +706,7 @@ get_value_node_fields (RthunkCodecIn *in,
                        NodeFields    *f,
                        GArray        *items)
 {
-  guint8 type, b = 0;
+  guint8 type;
   gint16 id;
   gboolean ok;
 
@@ -697,8 +719,7 @@ get_value_node_fields (RthunkCodecIn *in,
           ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
           break;
         case 2 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_u8 (in, &b);
-          f->b = b != 0;
+          ok = rthunk_codec_get_bool (in, &f->b);
           break;
         case 3 * 16 + RTHUNK_CODEC_I64:
           ok = rthunk_codec_get_i64 (in, &f->i);

@@ -101,6 +101,19 @@ rthunk_codec_get_u8 (RthunkCodecIn *in,
   return TRUE;
 }
 
+/* A bool field: any byte but 0 is TRUE. */
+static inline gboolean
+rthunk_codec_get_bool (RthunkCodecIn *in,
+                       gboolean      *v)
+{
+  guint8 b;
+
+  if (!rthunk_codec_get_u8 (in, &b))
+    return FALSE;
+  *v = b != 0;
+  return TRUE;
+}
+
 static inline gboolean
 rthunk_codec_get_i16 (RthunkCodecIn *in,
                       gint16        *v)
@@ -203,8 +216,33 @@ rthunk_codec_get_list (RthunkCodecIn *in,
   return TRUE;
 }
 
+/* Marks field @id of a struct in *@seen; FALSE if it was marked already
+ * (ids 1 to 31 are tracked, others always pass). */
+static inline gboolean
+rthunk_codec_first_time (guint32 *seen,
+                         gint16   id)
+{
+  guint32 bit = id > 0 && id < 32 ? 1u << id : 0;
+
+  if (*seen & bit)
+    return FALSE;
+  *seen |= bit;
+  return TRUE;
+}
+
+/* Reads field @id (of wire type @type) of a struct into @data; FALSE for
+ * bytes the reader does not take. */
+typedef gboolean (*RthunkCodecFieldFunc) (RthunkCodecIn *in,
+                                          guint8         type,
+                                          gint16         id,
+                                          gpointer       data);
+
 /* Skips one value of @type (a whole struct, list, map…). */
 gboolean rthunk_codec_skip       (RthunkCodecIn *in, guint8 type);
+gboolean rthunk_codec_get_struct (RthunkCodecIn        *in,
+                                  gboolean              refuse_repeats,
+                                  RthunkCodecFieldFunc  read_field,
+                                  gpointer              data);
 /* A message header, strict or not: *@name points into the input. */
 gboolean rthunk_codec_get_message (RthunkCodecIn  *in,
                                    const guint8  **name,

@@ -137,19 +137,6 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
 
 /* ---- straight from the frame ------------------------------------------- */
 
-/* Marks field @id of a struct seen; FALSE if it was already. */
-static gboolean
-first_time (guint32 *seen,
-            gint16   id)
-{
-  guint32 bit = id > 0 && id < 32 ? 1u << id : 0;
-
-  if (*seen & bit)
-    return FALSE;
-  *seen |= bit;
-  return TRUE;
-}
-
 gboolean
 rthunk_decode_get_string (RthunkCodecIn  *in,
                           char          **out)
@@ -185,8 +172,34 @@ rthunk_decode_next_field (RthunkCodecIn *in,
                           gint16        *id,
                           gboolean      *ok)
 {
-  *ok = rthunk_codec_get_field (in, type, id) && (*type == RTHUNK_CODEC_STOP || first_time (seen, *id));
+  *ok = rthunk_codec_get_field (in, type, id) && (*type == RTHUNK_CODEC_STOP || rthunk_codec_first_time (seen, *id));
   return *ok && *type != RTHUNK_CODEC_STOP;
+}
+
+/* What a ValueNode says of a THUNK: its kind, id and holder. */
+typedef struct
+{
+  gint32 kind;
+  GBytes *id;
+  char *holder;
+} ThunkNode;
+
+/* A field of a ValueNode, as far as a THUNK reference needs it. */
+static gboolean
+thunk_node_field (RthunkCodecIn *in,
+                  guint8         type,
+                  gint16         field,
+                  gpointer       target)
+{
+  ThunkNode *node = target;
+
+  if (field == 1 && type == RTHUNK_CODEC_I32)
+    return rthunk_codec_get_i32 (in, &node->kind);
+  if (field == 7 && type == RTHUNK_CODEC_STRING)
+    return get_bytes (in, &node->id);
+  if (field == 8 && type == RTHUNK_CODEC_STRING)
+    return rthunk_decode_get_string (in, &node->holder);
+  return rthunk_codec_skip (in, type);
 }
 
 /* A ValueNode that may be a THUNK: its kind, id and holder. */
@@ -194,33 +207,18 @@ static gboolean
 get_thunk_node (RthunkCodecIn      *in,
                 RthunkRequestInput *input)
 {
-  g_autoptr(GBytes) id = NULL;
-  g_autofree char *holder = NULL;
-  gint32 kind = 0;
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
+  ThunkNode node = { 0, NULL, NULL };
+  gboolean ok = rthunk_codec_get_struct (in, TRUE, thunk_node_field, &node);
 
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+  if (ok && node.kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
     {
-      if (field == 1 && type == RTHUNK_CODEC_I32)
-        ok = rthunk_codec_get_i32 (in, &kind);
-      else if (field == 7 && type == RTHUNK_CODEC_STRING)
-        ok = get_bytes (in, &id);
-      else if (field == 8 && type == RTHUNK_CODEC_STRING)
-        ok = rthunk_decode_get_string (in, &holder);
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return FALSE;
+      input->is_thunk = TRUE;
+      input->thunk_id = g_steal_pointer (&node.id);
+      input->holder = g_steal_pointer (&node.holder);
     }
-  if (!ok || kind != RTHUNK_WIRE_VALUE_KIND_THUNK)
-    return ok;
-  input->is_thunk = TRUE;
-  input->thunk_id = g_steal_pointer (&id);
-  input->holder = g_steal_pointer (&holder);
-  return TRUE;
+  g_clear_pointer (&node.id, g_bytes_unref);
+  g_free (node.holder);
+  return ok;
 }
 
 /* The value of a binding: a reference to a thunk (one THUNK node), or a
@@ -239,7 +237,7 @@ get_binding_value (RthunkCodecIn      *in,
       rthunk_codec_get_list (&look, RTHUNK_CODEC_STRUCT, &n) && n == 1 &&
       get_thunk_node (&look, input) && input->is_thunk)
     {
-      first_time (&seen, 1);
+      rthunk_codec_first_time (&seen, 1);
       while (rthunk_decode_next_field (&look, &seen, &type, &field, &ok))
         if (!rthunk_codec_skip (&look, type))
           return FALSE;
@@ -250,93 +248,72 @@ get_binding_value (RthunkCodecIn      *in,
   return (input->value = rthunk_codec_get_value (in, NULL)) != NULL;
 }
 
+/* A field of a Binding. */
+static gboolean
+binding_field (RthunkCodecIn *in,
+               guint8         type,
+               gint16         field,
+               gpointer       target)
+{
+  RthunkRequestInput *input = target;
+
+  if (field == 1 && type == RTHUNK_CODEC_STRING)
+    return rthunk_decode_get_string (in, &input->name);
+  if (field == 2 && type == RTHUNK_CODEC_STRUCT)
+    return get_binding_value (in, input);
+  if (field == 3 && type == RTHUNK_CODEC_STRUCT)
+    return (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
+  return rthunk_codec_skip (in, type);
+}
+
 static gboolean
 get_binding (RthunkCodecIn      *in,
              RthunkRequestInput *input)
 {
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
-
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
-    {
-      if (field == 1 && type == RTHUNK_CODEC_STRING)
-        ok = rthunk_decode_get_string (in, &input->name);
-      else if (field == 2 && type == RTHUNK_CODEC_STRUCT)
-        ok = get_binding_value (in, input);
-      else if (field == 3 && type == RTHUNK_CODEC_STRUCT)
-        ok = (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return FALSE;
-    }
   /* a binding without a value: the generated code's error */
-  return ok && (input->value != NULL || input->is_thunk);
+  return rthunk_codec_get_struct (in, TRUE, binding_field, input) && (input->value != NULL || input->is_thunk);
 }
 
+/* A field of a DefRef. */
 static gboolean
-get_def_ref (RthunkCodecIn       *in,
-             RthunkRequestDefRef *ref)
+def_ref_field (RthunkCodecIn *in,
+               guint8         type,
+               gint16         field,
+               gpointer       target)
 {
-  guint32 seen = 0;
-  guint8 type;
-  gint16 field;
-  gboolean ok;
+  RthunkRequestDefRef *ref = target;
 
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
-    {
-      if (field == 1 && type == RTHUNK_CODEC_STRING)
-        ok = rthunk_decode_get_string (in, &ref->name);
-      else if (field == 2 && type == RTHUNK_CODEC_STRING)
-        ok = get_bytes (in, &ref->hash);
-      else
-        ok = rthunk_codec_skip (in, type);
-      if (!ok)
-        return FALSE;
-    }
-  return ok;
+  if (field == 1 && type == RTHUNK_CODEC_STRING)
+    return rthunk_decode_get_string (in, &ref->name);
+  if (field == 2 && type == RTHUNK_CODEC_STRING)
+    return get_bytes (in, &ref->hash);
+  return rthunk_codec_skip (in, type);
 }
 
+/* A field of EvalOptions. */
 static gboolean
-get_options (RthunkCodecIn *in,
-             RthunkRequest *req)
+options_field (RthunkCodecIn *in,
+               guint8         type,
+               gint16         field,
+               gpointer       target)
 {
-  guint32 seen = 0;
-  guint8 type, b = 0;
-  gint16 field;
-  gboolean ok;
+  RthunkRequest *req = target;
 
-  while (rthunk_decode_next_field (in, &seen, &type, &field, &ok))
+  switch (field * 16 + type)
     {
-      switch (field * 16 + type)
-        {
-        case 1 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_u8 (in, &b);
-          req->use_cache = b != 0;
-          break;
-        case 2 * 16 + RTHUNK_CODEC_I64:
-          ok = rthunk_codec_get_i64 (in, &req->fuel);
-          break;
-        case 3 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &req->deadline_ms);
-          break;
-        case 4 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &req->inline_budget_ms);
-          break;
-        case 5 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_u8 (in, &b);
-          req->by_reference = b != 0;
-          break;
-        default:
-          ok = rthunk_codec_skip (in, type);
-          break;
-        }
-      if (!ok)
-        return FALSE;
+    case 1 * 16 + RTHUNK_CODEC_BOOL:
+      return rthunk_codec_get_bool (in, &req->use_cache);
+    case 2 * 16 + RTHUNK_CODEC_I64:
+      return rthunk_codec_get_i64 (in, &req->fuel);
+    case 3 * 16 + RTHUNK_CODEC_I32:
+      return rthunk_codec_get_i32 (in, &req->deadline_ms);
+    case 4 * 16 + RTHUNK_CODEC_I32:
+      return rthunk_codec_get_i32 (in, &req->inline_budget_ms);
+    case 5 * 16 + RTHUNK_CODEC_BOOL:
+      return rthunk_codec_get_bool (in, &req->by_reference);
+    default:
+      return rthunk_codec_skip (in, type);
     }
-  return ok;
 }
 
 /* One EvalRequest struct. FALSE: leave it to the generated code. */
@@ -389,11 +366,11 @@ rthunk_request_decode (RthunkCodecIn           *in,
           for (guint32 k = 0; ok && k < n; k++)
             {
               g_array_set_size (rthunk_request_refs (req), k + 1);
-              ok = get_def_ref (in, &g_array_index (req->refs, RthunkRequestDefRef, k));
+              ok = rthunk_codec_get_struct (in, TRUE, def_ref_field, &g_array_index (req->refs, RthunkRequestDefRef, k));
             }
         }
       else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
-        ok = get_options (in, req);
+        ok = rthunk_codec_get_struct (in, TRUE, options_field, req);
       else if (field == 5 && type == RTHUNK_CODEC_STRING)
         ok = get_bytes (in, &req->thunk_id) && (req->has_thunk_id = TRUE);
       else

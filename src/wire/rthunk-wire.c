@@ -81,6 +81,77 @@ check_text (const char  *text,
   return TRUE;
 }
 
+/* ---- flat trees -------------------------------------------------------- */
+
+/* An AST, a value and a type travel alike: a list of nodes, each naming
+ * its children by index, children before parents, the root last. What
+ * differs is said here. */
+typedef struct
+{
+  const char *what;             /* N_() words for errors: "AST", "value", "type" */
+  const char *empty;
+  const char *too_deep;
+  guint max_depth;
+  /* the node's list of child indices */
+  const GArray *(*children) (gconstpointer node);
+  /* the node built, its children in @built already; NULL with @error */
+  gpointer (*build) (gconstpointer   node,
+                     gpointer       *built,
+                     guint           index,
+                     gpointer        data,
+                     GError        **error);
+  gpointer (*ref) (gpointer item);
+  GDestroyNotify unref;
+} TreeKind;
+
+/* Builds the tree @nodes describe, or fails with INVALID_REQUEST: every
+ * child must be an earlier node not used before, every node but the root
+ * used, and the depth within @kind's bound. @data goes to @kind->build. */
+static gpointer
+read_tree (const TreeKind   *kind,
+           const GPtrArray  *nodes,
+           gpointer          data,
+           GError          **error)
+{
+  guint n = nodes != NULL ? nodes->len : 0;
+  const char *what = _(kind->what);
+  g_autofree gpointer *built = NULL;
+  g_autofree guint8 *used = NULL;
+  g_autofree guint16 *depth = NULL;
+  gpointer root = NULL;
+  guint k;
+
+  if (n == 0)
+    return rthunk_wire_invalid (error, what, 0, _(kind->empty)), NULL;
+  built = g_new0 (gpointer, n);
+  used = g_new0 (guint8, n);
+  depth = g_new0 (guint16, n);
+  for (k = 0; k < n; k++)
+    {
+      gconstpointer node = g_ptr_array_index (nodes, k);
+      const GArray *children = kind->children (node);
+
+      if (!check_children (children, k, used, what, error))
+        goto out;
+      for (guint c = 0; c < children->len; c++)
+        depth[k] = MAX (depth[k], depth[g_array_index (children, gint32, c)] + 1);
+      if (depth[k] > kind->max_depth)
+        {
+          rthunk_wire_invalid (error, what, k, _(kind->too_deep));
+          goto out;
+        }
+      if ((built[k] = kind->build (node, built, k, data, error)) == NULL)
+        goto out;
+    }
+  if (check_all_used (used, n, what, error))
+    root = kind->ref (built[n - 1]);
+out:
+  for (k = 0; k < n; k++)
+    if (built[k] != NULL)
+      kind->unref (built[k]);
+  return root;
+}
+
 /* ---- ASTs -------------------------------------------------------------- */
 
 typedef struct
@@ -316,6 +387,45 @@ rthunk_wire_intern_source (const char *name)
   return interned != NULL ? interned : g_intern_static_string ("<remote>");
 }
 
+static const GArray *
+ast_node_children (gconstpointer node)
+{
+  return ((const RthunkWireAstNode *) node)->children;
+}
+
+/* One AST node; @data is the interned source name. */
+static gpointer
+build_ast_node (gconstpointer   node,
+                gpointer       *built,
+                guint           index,
+                gpointer        data,
+                GError        **error)
+{
+  const RthunkWireAstNode *wire = node;
+  RthunkWireNodeFields fields;
+  RthunkNode *built_node;
+
+  fields.kind = wire->kind;
+  fields.i = wire->intValue;
+  fields.f = wire->floatValue;
+  fields.b = wire->boolValue;
+  fields.has_i = wire->__isset_intValue;
+  fields.has_f = wire->__isset_floatValue;
+  fields.has_b = wire->__isset_boolValue;
+  fields.text = wire->text;
+  fields.text_len = -1;
+  built_node = rthunk_wire_build_ast_node (&fields, wire->children, (RthunkNode **) built, index, error);
+  if (built_node != NULL)
+    rthunk_node_set_position_interned (built_node, data, MAX (wire->line, 0), MAX (wire->col, 0));
+  return built_node;
+}
+
+static const TreeKind ast_tree = {
+  N_("AST"), N_("the AST is empty"), N_("the AST nests too deeply"), RTHUNK_NODE_MAX_DEPTH,
+  ast_node_children, build_ast_node, (gpointer (*) (gpointer)) rthunk_node_ref,
+  (GDestroyNotify) rthunk_node_unref,
+};
+
 /* Builds the tree an AST describes, or fails with INVALID_REQUEST. */
 RthunkNode *
 rthunk_wire_read_ast (const RthunkWireAst  *ast,
@@ -323,59 +433,15 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
                       GError              **error)
 {
   guint n = ast->nodes != NULL ? ast->nodes->len : 0;
-  g_autofree RthunkNode **built = NULL;
-  g_autofree guint8 *used = NULL;
-  g_autofree guint16 *depth = NULL;
-  const char *source;
-  RthunkNode *root = NULL;
-  RthunkWireNodeFields fields;
-  guint k;
 
-  if (n == 0)
-    return rthunk_wire_invalid (error, _("AST"), 0, _("the AST is empty")), NULL;
   if (n > max_nodes)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED,
                    _("the AST has %u nodes, more than the limit of %u"), n, max_nodes);
       return NULL;
     }
-  source = rthunk_wire_intern_source (ast->__isset_source ? ast->source : NULL);
-  built = g_new0 (RthunkNode *, n);
-  used = g_new0 (guint8, n);
-  depth = g_new0 (guint16, n);
-  for (k = 0; k < n; k++)
-    {
-      const RthunkWireAstNode *wire = g_ptr_array_index (ast->nodes, k);
-
-      if (!check_children (wire->children, k, used, _("AST"), error))
-        goto out;
-      for (guint c = 0; c < wire->children->len; c++)
-        depth[k] = MAX (depth[k], depth[g_array_index (wire->children, gint32, c)] + 1);
-      if (depth[k] > RTHUNK_NODE_MAX_DEPTH)
-        {
-          rthunk_wire_invalid (error, _("AST"), k, _("the AST nests too deeply"));
-          goto out;
-        }
-      fields.kind = wire->kind;
-      fields.i = wire->intValue;
-      fields.f = wire->floatValue;
-      fields.b = wire->boolValue;
-      fields.has_i = wire->__isset_intValue;
-      fields.has_f = wire->__isset_floatValue;
-      fields.has_b = wire->__isset_boolValue;
-      fields.text = wire->text;
-      fields.text_len = -1;
-      if ((built[k] = rthunk_wire_build_ast_node (&fields, wire->children, built, k, error)) == NULL)
-        goto out;
-      rthunk_node_set_position_interned (built[k], source, MAX (wire->line, 0), MAX (wire->col, 0));
-    }
-  if (check_all_used (used, n, _("AST"), error))
-    root = rthunk_node_ref (built[n - 1]);
-out:
-  for (k = 0; k < n; k++)
-    if (built[k] != NULL)
-      rthunk_node_unref (built[k]);
-  return root;
+  return read_tree (&ast_tree, ast->nodes,
+                    (gpointer) rthunk_wire_intern_source (ast->__isset_source ? ast->source : NULL), error);
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -549,12 +615,20 @@ rthunk_wire_fill_slice_within (RthunkWireValue  *wire,
   return TRUE;
 }
 
-static RthunkValue *
-read_value_node (const RthunkWireValueNode *node,
-                 RthunkValue              **built,
-                 guint                      index,
-                 GError                   **error)
+static const GArray *
+value_node_items (gconstpointer node)
 {
+  return ((const RthunkWireValueNode *) node)->items;
+}
+
+static gpointer
+read_value_node (gconstpointer   wire_node,
+                 gpointer       *built,
+                 guint           index,
+                 gpointer        data,
+                 GError        **error)
+{
+  const RthunkWireValueNode *node = wire_node;
   g_autoptr(GPtrArray) items = NULL;
 
   if (node->items->len > 0 && node->kind != RTHUNK_WIRE_VALUE_KIND_LIST)
@@ -584,49 +658,23 @@ read_value_node (const RthunkWireValueNode *node,
     }
 }
 
+static const TreeKind value_tree = {
+  N_("value"), N_("the value is empty"), N_("the value nests too deeply"), RTHUNK_WIRE_MAX_VALUE_DEPTH,
+  value_node_items, read_value_node, (gpointer (*) (gpointer)) rthunk_value_ref,
+  (GDestroyNotify) rthunk_value_unref,
+};
+
 /* Builds the value @wire describes, or fails with INVALID_REQUEST. */
 RthunkValue *
 rthunk_wire_read_value (const RthunkWireValue  *wire,
                         GError                **error)
 {
-  guint n = wire->nodes != NULL ? wire->nodes->len : 0;
-  g_autofree RthunkValue **built = NULL;
-  g_autofree guint8 *used = NULL;
-  g_autofree guint16 *depth = NULL;
-  RthunkValue *root = NULL;
-  guint k;
-
-  if (n == 0)
-    return rthunk_wire_invalid (error, _("value"), 0, _("the value is empty")), NULL;
-  built = g_new0 (RthunkValue *, n);
-  used = g_new0 (guint8, n);
-  depth = g_new0 (guint16, n);
-  for (k = 0; k < n; k++)
-    {
-      const RthunkWireValueNode *node = g_ptr_array_index (wire->nodes, k);
-
-      if (!check_children (node->items, k, used, _("value"), error))
-        goto out;
-      for (guint c = 0; c < node->items->len; c++)
-        depth[k] = MAX (depth[k], depth[g_array_index (node->items, gint32, c)] + 1);
-      if (depth[k] > RTHUNK_WIRE_MAX_VALUE_DEPTH)
-        {
-          rthunk_wire_invalid (error, _("value"), k, _("the value nests too deeply"));
-          goto out;
-        }
-      if ((built[k] = read_value_node (node, built, k, error)) == NULL)
-        goto out;
-    }
-  if (check_all_used (used, n, _("value"), error))
-    root = rthunk_value_ref (built[n - 1]);
-out:
-  for (k = 0; k < n; k++)
-    if (built[k] != NULL)
-      rthunk_value_unref (built[k]);
-  return root;
+  return read_tree (&value_tree, wire->nodes, NULL, error);
 }
 
 /* ---- types ------------------------------------------------------------- */
+
+#define TYPE_MAX_DEPTH 64       /* a type term nests at most this deep */
 
 static gint32
 write_type (RthunkWireTypeTerm *wire,
@@ -674,13 +722,23 @@ rthunk_wire_fill_type (RthunkWireTypeTerm *wire,
   write_type (wire, type, var_ids);
 }
 
-static RthunkType *
-read_type_node (const RthunkWireTypeNode *node,
-                RthunkType              **built,
-                GHashTable               *vars,
-                guint                     index,
-                GError                  **error)
+static const GArray *
+type_node_children (gconstpointer node)
 {
+  return ((const RthunkWireTypeNode *) node)->children;
+}
+
+/* One type node; @data is the variables read so far, by id. */
+static gpointer
+read_type_node (gconstpointer   wire_node,
+                gpointer       *built_nodes,
+                guint           index,
+                gpointer        data,
+                GError        **error)
+{
+  const RthunkWireTypeNode *node = wire_node;
+  RthunkType **built = (RthunkType **) built_nodes;
+  GHashTable *vars = data;
   guint n = node->children->len;
   g_autoptr(GPtrArray) params = NULL;
 
@@ -725,48 +783,20 @@ read_type_node (const RthunkWireTypeNode *node,
     }
 }
 
+static const TreeKind type_tree = {
+  N_("type"), N_("the type is empty"), N_("the type nests too deeply"), TYPE_MAX_DEPTH,
+  type_node_children, read_type_node, (gpointer (*) (gpointer)) rthunk_type_ref,
+  (GDestroyNotify) rthunk_type_unref,
+};
+
 /* Builds the type @wire describes, or fails with INVALID_REQUEST. */
 RthunkType *
 rthunk_wire_read_type (const RthunkWireTypeTerm  *wire,
                        GError                   **error)
 {
-  guint n = wire->nodes != NULL ? wire->nodes->len : 0;
-  g_autofree RthunkType **built = NULL;
-  g_autofree guint8 *used = NULL;
-  g_autofree guint16 *depth = NULL;
-  g_autoptr(GHashTable) vars = NULL;
-  RthunkType *root = NULL;
-  guint k;
+  g_autoptr(GHashTable) vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
 
-  if (n == 0)
-    return rthunk_wire_invalid (error, _("type"), 0, _("the type is empty")), NULL;
-  vars = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
-  built = g_new0 (RthunkType *, n);
-  used = g_new0 (guint8, n);
-  depth = g_new0 (guint16, n);
-  for (k = 0; k < n; k++)
-    {
-      const RthunkWireTypeNode *node = g_ptr_array_index (wire->nodes, k);
-
-      if (!check_children (node->children, k, used, _("type"), error))
-        goto out;
-      for (guint c = 0; c < node->children->len; c++)
-        depth[k] = MAX (depth[k], depth[g_array_index (node->children, gint32, c)] + 1);
-      if (depth[k] > 64)
-        {
-          rthunk_wire_invalid (error, _("type"), k, _("the type nests too deeply"));
-          goto out;
-        }
-      if ((built[k] = read_type_node (node, built, vars, k, error)) == NULL)
-        goto out;
-    }
-  if (check_all_used (used, n, _("type"), error))
-    root = rthunk_type_ref (built[n - 1]);
-out:
-  for (k = 0; k < n; k++)
-    if (built[k] != NULL)
-      rthunk_type_unref (built[k]);
-  return root;
+  return read_tree (&type_tree, wire->nodes, vars, error);
 }
 
 /* The id as lower-case hex, for logs and labels (every pending value the
