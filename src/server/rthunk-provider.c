@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -174,7 +175,7 @@ parse_limit (const LimitOption  *option,
   if (*value < option->min || *value > option->max)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("%s%s: %s is out of range (%" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ")"),
+                   _("%s%s: %s is out of range (%" PRIu64 " to %" PRIu64 ")"),
                    where, option->key, text, option->min, option->max);
       return FALSE;
     }
