@@ -1,7 +1,8 @@
 #!/bin/sh
 # The German and French catalogs, end to end: each program, run under
 # LANGUAGE=de and LANGUAGE=fr in a UTF-8 locale, says a known error in that
-# language; the catalogs are the ones make built from po/ (found through
+# language (but for the line that says where it listens, which programs
+# read); the catalogs are the ones make built from po/ (found through
 # RTHUNK_LOCALEDIR, laid out as under share/locale), and each translates
 # every message of po/rthunk.pot. Prints TAP.
 set -u
@@ -10,7 +11,12 @@ failed=0
 top=${RTHUNK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${RTHUNK_TOP_BUILDDIR:-$top/_build}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
@@ -55,6 +61,19 @@ translated "rthunkd-sqlite: a bad memory size in French" fr \
   "$RTHUNKD_SQLITE" --port 0 --db "$tmp/db" --sql-max-memory abc
 translated "without LANGUAGE the messages stay English" "" "<expr>:1:1: error: division by zero" \
   "$RTHUNK" --local -e "$division"
+
+# the line scripts wait for stays English in every language
+RTHUNK_LOCALEDIR="$tmp/locale" LANGUAGE=de LC_ALL=C.UTF-8 "$RTHUNKD" --port 0 --name de >"$tmp/server.out" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  [ -s "$tmp/server.out" ] && break
+  sleep 0.05
+done
+if grep -Eqx 'rthunkd de listening on 127\.0\.0\.1:[0-9]+' "$tmp/server.out"; then
+  ok "rthunkd announces \"listening on\" in English under LANGUAGE=de"
+else not_ok "rthunkd announces \"listening on\" in English under LANGUAGE=de" "$(cat "$tmp/server.out")"; fi
+kill "$server_pid" && wait "$server_pid"
+server_pid=
 
 # msgcmp: every msgid of the template has a translation, neither fuzzy
 # nor empty

@@ -573,7 +573,7 @@ set_tls (RthunkProviderOptions  *options,
  * their clients can poll them meanwhile. A second SIGTERM or SIGINT exits
  * at once with status 128 + the signal's number. Prints
  * `PROGRAM NAME listening on ADDR:PORT` on standard output once it accepts
- * connections.
+ * connections, in English whatever the locale: programs read that line.
  *
  * Returns: the exit status: 0, or 1 if the server could not start
  *
@@ -614,7 +614,8 @@ rthunk_provider_run (RthunkProviderOptions *options,
       g_source_remove (sources[1]);
       return 1;
     }
-  g_print (_("%s %s listening on %s:%u\n"), options->program, options->name,
+  /* not translated: scripts, tests and supervisors wait for this line */
+  g_print ("%s %s listening on %s:%u\n", options->program, options->name,
            options->bind != NULL ? options->bind : "127.0.0.1", rthunk_server_get_port (server));
   fflush (stdout);
   g_main_loop_run (loop);
