@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib-unix.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include <readline/readline.h>
 
 #include "rthunk.h"
+#include "common/rthunk-locale.h"
 
 #define PROMPT "rthunk> "
 #define PROMPT_MORE "...... "
@@ -232,17 +232,27 @@ print_line (Shell      *shell,
   rl_redisplay ();
 }
 
+/* Whether MESSAGE already says where the error is, as a positioned error
+ * does: "SOURCE:LINE:COL: error: …" in English, "SOURCE:LINE:COL : erreur : …"
+ * in French; any language keeps the SOURCE:LINE:COL and the colon after it. */
+static gboolean
+is_positioned (const char *message)
+{
+  return g_regex_match_simple ("[^ ]:[0-9]+:[0-9]+ ?: ", message, 0, 0);
+}
+
 static void
 report_message (Shell      *shell,
                 const char *raw)
 {
   g_autofree char *message = shown (raw);
+  g_autofree char *located = NULL;
   g_autofree char *text = NULL;
 
-  if (strstr (message, ": error: ") != NULL)
-    text = g_strdup_printf ("%s%s%s", col (shell, C_RED), message, col (shell, C_RESET));
-  else
-    text = g_strdup_printf ("%srthunk: error: %s%s", col (shell, C_RED), message, col (shell, C_RESET));
+  if (!is_positioned (message))
+    located = g_strdup_printf (_("rthunk: error: %s"), message);
+  text = g_strdup_printf ("%s%s%s", col (shell, C_RED), located != NULL ? located : message,
+                          col (shell, C_RESET));
   shell->failures++;
   print_line (shell, stderr, text);
 }
@@ -286,8 +296,8 @@ print_failure (Shell      *shell,
                const char *raw)
 {
   g_autofree char *message = shown (raw);
-  g_autofree char *text = g_strdup_printf ("%s%s failed: %s%s", col (shell, C_RED), name, message,
-                                           col (shell, C_RESET));
+  g_autofree char *failed = g_strdup_printf (_("%s failed: %s"), name, message);
+  g_autofree char *text = g_strdup_printf ("%s%s%s", col (shell, C_RED), failed, col (shell, C_RESET));
 
   shell->failures++;
   print_line (shell, stderr, text);
@@ -1293,10 +1303,7 @@ main (int    argc,
     { NULL }
   };
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  rthunk_program_init_locale ();
   signal (SIGPIPE, SIG_IGN);
   g_log_set_writer_func (log_writer, NULL, NULL);
 

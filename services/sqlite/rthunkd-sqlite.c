@@ -46,10 +46,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <sqlite3.h>
 
 #include "rthunk.h"
+#include "common/rthunk-locale.h"
 
 #define PROGRAM "rthunkd-sqlite"
 #define CONFIG_GROUP "sqlite"
@@ -825,10 +825,7 @@ main (int    argc,
     { NULL }
   };
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  rthunk_program_init_locale ();
 
   options = rthunk_provider_options_new (PROGRAM, _("— serve an SQLite database over rthunk"));
   rthunk_provider_options_add_entries (options, entries);

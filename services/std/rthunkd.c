@@ -8,9 +8,9 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 
 #include "rthunk.h"
+#include "common/rthunk-locale.h"
 
 int
 main (int    argc,
@@ -20,10 +20,7 @@ main (int    argc,
   g_autoptr(RthunkCatalog) catalog = NULL;
   g_autoptr(GError) error = NULL;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  rthunk_program_init_locale ();
 
   options = rthunk_provider_options_new ("rthunkd", _("— serve the rthunk standard library"));
   if (!rthunk_provider_options_parse (options, &argc, &argv, &error))

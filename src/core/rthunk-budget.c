@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -167,7 +168,7 @@ rthunk_budget_set_error (RthunkBudget  *budget,
                          guint64        bytes)
 {
   g_set_error (error, RTHUNK_ERROR, code,
-               _("server memory budget reached: %s of %" G_GUINT64_FORMAT " bytes does not fit "
-                 "(%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes in use)"),
+               _("server memory budget reached: %s of %" PRIu64 " bytes does not fit "
+                 "(%" PRIu64 " of %" PRIu64 " bytes in use)"),
                what, bytes, rthunk_budget_get_used (budget), budget->limit);
 }

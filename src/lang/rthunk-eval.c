@@ -36,6 +36,7 @@
 #include <stdio.h>
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 
 #include <string.h>
 
@@ -103,7 +104,7 @@ rthunk_eval_step_refill (State      *state,
 
   if (G_UNLIKELY (state->fuel_left == 0))
     return rthunk_eval_fail (state, node, RTHUNK_ERROR_FUEL_EXHAUSTED,
-                             _("evaluation ran out of fuel after %" G_GUINT64_FORMAT " steps"), ev->fuel);
+                             _("evaluation ran out of fuel after %" PRIu64 " steps"), ev->fuel);
   if (ev->deadline_us > 0 && g_get_monotonic_time () > ev->deadline_us)
     return rthunk_eval_fail (state, node, RTHUNK_ERROR_DEADLINE_EXCEEDED, _("evaluation ran past its deadline"));
   if (g_cancellable_is_cancelled (ev->cancellable))
@@ -157,7 +158,7 @@ rthunk_eval_charge (State       *state,
       return TRUE;
     }
   return rthunk_eval_fail (state, node, RTHUNK_ERROR_LIMIT_EXCEEDED,
-                           _("evaluation would use more than %" G_GUINT64_FORMAT " bytes of memory"), max);
+                           _("evaluation would use more than %" PRIu64 " bytes of memory"), max);
 }
 
 G_GNUC_NO_INLINE gboolean

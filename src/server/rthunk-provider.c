@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -177,7 +178,7 @@ parse_limit (const LimitOption  *option,
   if (*value < option->min || *value > option->max)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("%s%s: %s is out of range (%" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ")"),
+                   _("%s%s: %s is out of range (%" PRIu64 " to %" PRIu64 ")"),
                    where, option->key, text, option->min, option->max);
       return FALSE;
     }
@@ -583,7 +584,7 @@ set_tls (RthunkProviderOptions  *options,
  * their clients can poll them meanwhile. A second SIGTERM or SIGINT exits
  * at once with status 128 + the signal's number. Prints
  * `PROGRAM NAME listening on ADDR:PORT` on standard output once it accepts
- * connections.
+ * connections, in English whatever the locale: programs read that line.
  *
  * Returns: the exit status: 0, or 1 if the server could not start
  *
@@ -624,7 +625,8 @@ rthunk_provider_run (RthunkProviderOptions *options,
       g_source_remove (sources[1]);
       return 1;
     }
-  g_print (_("%s %s listening on %s:%u\n"), options->program, options->name,
+  /* not translated: scripts, tests and supervisors wait for this line */
+  g_print ("%s %s listening on %s:%u\n", options->program, options->name,
            options->bind != NULL ? options->bind : "127.0.0.1", rthunk_server_get_port (server));
   fflush (stdout);
   g_main_loop_run (loop);

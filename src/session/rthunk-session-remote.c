@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 
 #include "rthunk-session-private.h"
 #include "rthunk-catalog.h"
@@ -443,7 +444,7 @@ check_timeout (GHashTable  *options,
   if (timeout == NULL || (rthunk_value_get_int (timeout) > 0 && rthunk_value_get_int (timeout) <= G_MAXINT))
     return TRUE;
   g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-               _(":timeout takes a number of milliseconds above 0, not %" G_GINT64_FORMAT),
+               _(":timeout takes a number of milliseconds above 0, not %" PRId64),
                rthunk_value_get_int (timeout));
   return FALSE;
 }
