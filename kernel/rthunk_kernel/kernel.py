@@ -10,9 +10,10 @@ when it arrives. Errors are shown as the shell shows them,
 `<cell N>:LINE:COL: error: …`.
 
 The session lives in the kernel's thread and delivers results through
-GLib's default main context; the kernel iterates that context from a
-periodic callback of its own event loop (ITERATE_MS), so arrivals are
-shown while no cell runs.
+GLib's default main context; the kernel iterates that context from a timer
+of its own event loop, so arrivals are shown while no cell runs: every
+ITERATE_MS while something is pending, every IDLE_ITERATE_MS otherwise (an
+idle notebook costs next to no CPU).
 """
 
 import uuid
@@ -23,11 +24,11 @@ gi.require_version("Rthunk", "1.0")
 from gi.repository import GLib, Rthunk  # noqa: E402
 
 from ipykernel.kernelbase import Kernel  # noqa: E402
-from tornado.ioloop import PeriodicCallback  # noqa: E402
 
 from rthunk_kernel import servers as found_servers  # noqa: E402
 
-ITERATE_MS = 10            # how often the GLib main context is iterated
+ITERATE_MS = 10            # how often the GLib main context is iterated while busy
+IDLE_ITERATE_MS = 250      # and while nothing is pending
 MAX_DISPATCH = 1000        # GLib sources dispatched per iteration at most
 MAX_PRINTED = 2000         # characters of a value shown, as in the shell
 WORD_BREAKS = " \t\n()[]{}\"';,"
@@ -94,7 +95,8 @@ class RthunkKernel(Kernel):
         self.display_prefix = "rthunk-%s-" % uuid.uuid4().hex
         self.displayed = {}        # cell name -> the parent of its last display
         self.defining = None       # names the running cell defines, else None
-        self.ticker = None
+        self.timer = None
+        self.waits = 0             # wait_async calls not finished
         self.startup_error = None
         self.rthunk.connect("cell-defined", self.on_cell_defined)
         self.rthunk.connect("cell-changed", self.on_cell_changed)
@@ -108,14 +110,25 @@ class RthunkKernel(Kernel):
 
     def start(self):
         super().start()
-        self.ticker = PeriodicCallback(self.iterate, ITERATE_MS)
-        self.ticker.start()
+        self.schedule()
 
-    def iterate(self):
+    def busy(self):
+        return self.waits > 0 or self.rthunk.get_outstanding() > 0 or bool(self.rthunk.get_pending())
+
+    def schedule(self):
+        """The next iteration: soon while something is pending."""
+        if self.timer is not None:
+            self.io_loop.remove_timeout(self.timer)
+        delay_ms = ITERATE_MS if self.busy() else IDLE_ITERATE_MS
+        self.timer = self.io_loop.call_later(delay_ms / 1000.0, self.tick)
+
+    def tick(self):
+        self.timer = None
         context = GLib.MainContext.default()
         for _ in range(MAX_DISPATCH):
             if not context.iteration(False):
                 break
+        self.schedule()
 
     # ---- sending ------------------------------------------------------------------
 
@@ -187,18 +200,27 @@ class RthunkKernel(Kernel):
         self.send_display("display_data", shown(value.to_string()), display_id, parent)
 
         def arrived(session, result):
+            self.waits -= 1
             try:
                 text = shown(session.wait_finish(result).to_string())
             except GLib.Error as e:
                 text = "=> failed: %s" % shown(e.message)
             self.send_display("update_display_data", text, display_id, parent)
 
+        self.waits += 1
         self.rthunk.wait_async(value, None, arrived)
 
     # ---- the Jupyter protocol ----------------------------------------------------------
 
     def do_execute(self, code, silent, store_history=True, user_expressions=None,
                    allow_stdin=False, *, cell_id=None):
+        try:
+            return self.execute(code)
+        finally:
+            if getattr(self, "io_loop", None) is not None:
+                self.schedule()
+
+    def execute(self, code):
         if self.startup_error is not None:
             self.send_stderr(error_text(self.startup_error))
             self.startup_error = None
@@ -243,7 +265,8 @@ class RthunkKernel(Kernel):
                 "cursor_end": cursor_pos, "metadata": {}}
 
     def do_shutdown(self, restart):
-        if self.ticker is not None:
-            self.ticker.stop()
+        if self.timer is not None:
+            self.io_loop.remove_timeout(self.timer)
+            self.timer = None
         self.rthunk.close()
         return {"status": "ok", "restart": restart}
