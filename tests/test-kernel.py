@@ -187,6 +187,17 @@ def case_redefine(ctx):
           "the new x is not displayed: %r" % messages)
 
 
+def case_remote_failure(ctx):
+    check(ctx.kernel is not None, "no kernel")
+    client = ctx.kernel[1]
+    reply, messages = execute(client, "(def f (remote (delay 300 (/ 1 0))))\n(def g (+ f 1))")
+    check_equal(reply["content"]["status"], "ok", "status of the execute_reply")
+    f_id = check_pending_display(messages, "f", "@gitest")
+    g_id = check_pending_display(messages, "g", "after f")
+    wait_updates(client, {f_id: r"^f failed: .*\bdivision by zero\b",
+                          g_id: r"^g failed: .*\bf\b"}, messages)
+
+
 def case_pending_expression(ctx):
     check(ctx.kernel is not None, "no kernel")
     client = ctx.kernel[1]
@@ -257,6 +268,8 @@ CASES = [
     ("(def x (remote (delay …))) is displayed pending, and (def y (+ x 1)) too; "
      "both displays are updated in place when x arrives", case_pending_then_update),
     ("redefining x updates the display of y in place", case_redefine),
+    ("a remote failure updates the displays of the cell and of its dependent to \"failed\"",
+     case_remote_failure),
     ("a pending expression is displayed, then updated with its value", case_pending_expression),
     ("(+ 1 2) is an execute_result 3", case_immediate_expression),
     ("a type error on line 2 shows <cell N>:2:COL: error:", case_type_error),
