@@ -321,13 +321,15 @@ CASES = [
 ]
 
 
-def main():
-    ctx = Context()
+def main(cases=CASES, ctx=None):
+    """Runs @cases (pairs of a title and a function of @ctx) as TAP; stops
+    ctx.server at the end. Other drivers (test-kernel.py) call it too."""
+    ctx = Context() if ctx is None else ctx
     failed = 0
-    print("1..%d" % len(CASES))
+    print("1..%d" % len(cases))
     sys.stdout.flush()
     try:
-        for number, (title, case) in enumerate(CASES, 1):
+        for number, (title, case) in enumerate(cases, 1):
             try:
                 case(ctx)
                 print("ok %d - %s" % (number, title))

@@ -1,0 +1,7 @@
+"""python3 -m rthunk_kernel: what the kernel spec runs."""
+
+import sys
+
+from rthunk_kernel.main import main
+
+sys.exit(main())
