@@ -47,6 +47,36 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/**
+ * RthunkClient:
+ *
+ * A client of one rthunk server (an `rthunkd`, or any program built on
+ * [class@Rthunk.Server]), speaking the wire protocol of
+ * `idl/rthunk.thrift`.
+ *
+ * Make one with [ctor@Rthunk.Client.new] and the server's `HOST:PORT`,
+ * then [method@Rthunk.Client.connect]: that fetches the server's catalog
+ * ([method@Rthunk.Client.get_catalog]), the functions a
+ * [class@Rthunk.Checker] may let an expression call remotely.
+ * [method@Rthunk.Client.submit] sends a checked expression and returns at
+ * once with a value: the result when the server finished within its
+ * inline budget, otherwise a pending value ([method@Rthunk.Value.is_pending])
+ * whose thunk [method@Rthunk.Client.poll], [method@Rthunk.Client.await_many]
+ * or [method@Rthunk.Thunk.wait] resolve. [method@Rthunk.Client.submit_full]
+ * also ships the user definitions the expression uses, by content address
+ * (docs/protocol.md), sending their code only when the server asks for it.
+ *
+ * Every blocking call has an `_async`/`_finish` pair. A client may be
+ * called from several threads at once: each call takes a connection of
+ * its own from a small pool ([property@Rthunk.Client:max-connections]).
+ * [method@Rthunk.Client.set_token] and [method@Rthunk.Client.set_tls]
+ * configure authentication and TLS before connecting.
+ *
+ * To spread work over many servers, use a [class@Rthunk.Cluster]; to
+ * work interactively, a [class@Rthunk.Session].
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireFuncDef, g_object_unref)

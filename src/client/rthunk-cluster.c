@@ -64,6 +64,29 @@ struct _RthunkCluster
   gboolean stopping;
 };
 
+/**
+ * RthunkCluster:
+ *
+ * Many rthunk servers used as one: a [class@Rthunk.Client] for each,
+ * and a catalog merged from theirs ([method@Rthunk.Cluster.get_catalog]).
+ *
+ * Servers are added with [method@Rthunk.Cluster.add_server], from the
+ * `RTHUNK_SERVERS` variable ([method@Rthunk.Cluster.add_servers_from_env])
+ * or from a cluster file ([method@Rthunk.Cluster.add_servers_from_file]).
+ * [method@Rthunk.Cluster.submit] routes an expression to a server that
+ * provides every catalog function it names and every capability it asks
+ * for with `:needs`; `:on NAME` pins it to one server; otherwise the
+ * server with the least outstanding work, weighted by its latency, wins
+ * ([method@Rthunk.Cluster.eligible] tells which servers qualify).
+ *
+ * A health thread pings every server; one that stops answering is retried
+ * with backoff and rejoins when it answers again. When a server is lost,
+ * a pending pure thunk is submitted again to another eligible server,
+ * while one with side effects fails with an error saying so.
+ * docs/distribution.md describes routing and failover in full.
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkCluster, rthunk_cluster, G_TYPE_OBJECT)
 
 static void

@@ -37,6 +37,27 @@ struct _RthunkCatalog
   GPtrArray *capabilities;     /* NULL-terminated char* */
 };
 
+/**
+ * RthunkCatalog:
+ *
+ * The typed functions an expression may call: each a [struct@Rthunk.FuncDef]
+ * with a name, a type signature, flags ([flags@Rthunk.FuncFlags]: pure,
+ * io, assoc) and a one-line description.
+ *
+ * A provider fills one with native C functions ([method@Rthunk.Catalog.add],
+ * the signature written as in `(int int -> int)`) and serves it with a
+ * [class@Rthunk.Server]; [func@Rthunk.stdlib_new_catalog] makes one that
+ * holds the standard library. On the client side a catalog describes what a
+ * server offers: [method@Rthunk.Client.get_catalog] returns one whose
+ * functions were added with [method@Rthunk.Catalog.add_remote], types and
+ * flags without code. [method@Rthunk.Catalog.add_capability] names what a
+ * server can do beyond its functions, for `:needs`.
+ *
+ * The [class@Rthunk.Checker] and the [class@Rthunk.Evaluator] look names
+ * up in a catalog ([method@Rthunk.Catalog.lookup]).
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkCatalog, rthunk_catalog, G_TYPE_OBJECT)
 
 /**

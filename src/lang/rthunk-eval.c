@@ -52,6 +52,30 @@
 
 /* ---- the evaluator ---------------------------------------------------------- */
 
+/**
+ * RthunkEvaluator:
+ *
+ * Runs checked rthunk forms: the interpreter used by a
+ * [class@Rthunk.Session] for local code and by a [class@Rthunk.Server]
+ * for every thunk.
+ *
+ * [method@Rthunk.Evaluator.eval] evaluates one form the
+ * [class@Rthunk.Checker] accepted and returns its [struct@Rthunk.Value];
+ * `def` and `defn` forms bind their names for the forms after them
+ * ([method@Rthunk.Evaluator.lookup]), and [method@Rthunk.Evaluator.bind]
+ * binds a name from outside. Catalog functions are called through their
+ * native implementations.
+ *
+ * Every call and loop iteration costs fuel; the depth of calls, the
+ * bytes of lists and strings, a deadline and a cancellable bound a run
+ * ([method@Rthunk.Evaluator.set_limits],
+ * [method@Rthunk.Evaluator.set_max_bytes],
+ * [method@Rthunk.Evaluator.set_cancellable]), so that untrusted code ends.
+ * `(remote …)` forms are handed to the function given with
+ * [method@Rthunk.Evaluator.set_remote_func].
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, G_TYPE_OBJECT)
 
 gboolean

@@ -66,6 +66,32 @@ struct _RthunkServer
   gboolean stopping;
 };
 
+/**
+ * RthunkServer:
+ *
+ * The server every rthunk provider runs: it serves a [class@Rthunk.Catalog]
+ * over the wire protocol on a TCP port.
+ *
+ * Make one with [ctor@Rthunk.Server.new], optionally set a token
+ * ([method@Rthunk.Server.set_token]), TLS ([method@Rthunk.Server.set_tls])
+ * and limits ([method@Rthunk.Server.set_limits], see
+ * [struct@Rthunk.ServerLimits]), then [method@Rthunk.Server.listen].
+ * Each connection gets a thread of its own; every request is validated and
+ * its expression type-checked against the catalog again before it runs
+ * on the worker pool, within the fuel, deadline and memory limits. Results
+ * of pure expressions are cached, and user definitions are stored by
+ * content address.
+ *
+ * [method@Rthunk.Server.stop] drains: it stops accepting, lets the
+ * accepted thunks finish (cancelling them after the drain timeout) while
+ * their clients can still poll them, then closes the connections.
+ *
+ * A provider program rarely uses this class directly:
+ * [func@Rthunk.provider_run] parses the usual options, makes the server
+ * and handles signals. See [Your first provider](first-provider.html).
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkServer, rthunk_server, G_TYPE_OBJECT)
 
 /* A quarter of the physical memory, at most 4 GiB (1 GiB if the system
