@@ -1,6 +1,7 @@
 #!/bin/sh
-# The API reference (--enable-docs): gi-docgen builds it from the
-# Rthunk-1.0.gir of this build with warnings as errors; every class has a
+# The API reference (--enable-docs): gi-docgen checks that every public
+# symbol of the Rthunk-1.0.gir of this build is described and builds the
+# reference from it with warnings as errors; every class has a
 # description of its own; the project page links the content pages; the
 # gi-docgen links of the descriptions resolve; and the Python code of the
 # tutorial "Driving a session from Python" runs against a real rthunkd and
@@ -10,6 +11,14 @@ set -u
 . "$RTHUNK_TOP_SRCDIR/tests/servers.sh"
 ref="$RTHUNK_TOP_SRCDIR/docs/reference"
 html="$tmp/html"
+
+if "$GI_DOCGEN" check --quiet --fatal-warnings --config="$RTHUNK_TOP_BUILDDIR/docs/reference/rthunk.toml" \
+     --add-include-path="$RTHUNK_TOP_BUILDDIR" "$RTHUNK_TOP_BUILDDIR/Rthunk-1.0.gir" >"$tmp/check.out" 2>&1 &&
+   [ ! -s "$tmp/check.out" ]; then
+  ok "gi-docgen check: every public symbol has a description"
+else
+  not_ok "gi-docgen check: every public symbol has a description" "$(sed 's/\x1b\[[0-9;]*m//g' "$tmp/check.out" | head -20)"
+fi
 
 if "$GI_DOCGEN" generate --quiet --fatal-warnings \
      --config="$RTHUNK_TOP_BUILDDIR/docs/reference/rthunk.toml" --content-dir="$ref" \

@@ -291,6 +291,8 @@ rthunk_client_new_with_timeout (const char *address,
  * rthunk_client_get_address:
  * @client: a client
  *
+ * Gives the address the client was made for.
+ *
  * Returns: (transfer none): the `HOST:PORT` it talks to
  *
  * Since: 0.1
@@ -306,6 +308,8 @@ rthunk_client_get_address (RthunkClient *client)
 /**
  * rthunk_client_get_max_connections:
  * @client: a client
+ *
+ * Gives the bound on the connections the client opens at once.
  *
  * Returns: the #RthunkClient:max-connections bound
  *
@@ -368,6 +372,8 @@ rthunk_client_get_connections_opened (RthunkClient *client)
 /**
  * rthunk_client_get_connections_open:
  * @client: a client
+ *
+ * Counts the connections of the client's pool.
  *
  * Returns: how many connections @client holds now, idle or busy
  *
@@ -611,6 +617,8 @@ rthunk_client_connect (RthunkClient  *client,
  * rthunk_client_get_server_name:
  * @client: a connected client
  *
+ * Gives the name the server announced when the client connected.
+ *
  * Returns: (transfer none) (nullable): the name the server gave itself
  *
  * Since: 0.1
@@ -626,6 +634,9 @@ rthunk_client_get_server_name (RthunkClient *client)
 /**
  * rthunk_client_get_capabilities:
  * @client: a connected client
+ *
+ * Gives the capabilities the server announced, which `(remote :needs …)`
+ * routes by.
  *
  * Returns: (transfer none) (array zero-terminated=1) (nullable): what the
  *   server said it offers (`db`, …), as of the last rthunk_client_ping()
@@ -673,6 +684,8 @@ rthunk_client_fetches_from (RthunkClient *client,
  * rthunk_client_get_load:
  * @client: a connected client
  *
+ * Gives the server's load as it last reported it.
+ *
  * Returns: the thunks running or queued on the server, as of the last
  *   rthunk_client_ping()
  *
@@ -710,6 +723,9 @@ rthunk_client_ping (RthunkClient  *client,
 /**
  * rthunk_client_get_catalog:
  * @client: a connected client
+ *
+ * Gives the catalog of the server, read by rthunk_client_connect(): its
+ * functions' types and flags, without code.
  *
  * Returns: (transfer none) (nullable): the functions the server provides
  *
@@ -871,6 +887,8 @@ rthunk_client_set_tls (RthunkClient  *client,
  * rthunk_client_get_tls:
  * @client: a client
  *
+ * Tells whether the client speaks TLS.
+ *
  * Returns: whether the client's connections are TLS sessions
  *   (rthunk_client_set_tls())
  *
@@ -890,6 +908,9 @@ rthunk_client_get_tls (RthunkClient *client)
  * rthunk_client_set_token:
  * @client: a client
  * @token: (nullable): the token every call carries, or %NULL
+ *
+ * Sets the token sent with every call, for a server started with `--token-
+ * file`; set it before connecting.
  *
  * Since: 0.1
  */

@@ -175,6 +175,8 @@ rthunk_cluster_set_call_timeout (RthunkCluster *cluster,
  * @cluster: a cluster
  * @token: (nullable): the token every call carries
  *
+ * Sets the token sent with every call to every server of the cluster.
+ *
  * Since: 0.1
  */
 void
@@ -268,6 +270,8 @@ merge_catalog_locked (RthunkCluster *self,
 /**
  * rthunk_cluster_get_catalog:
  * @cluster: a cluster
+ *
+ * Gives the catalog merged from those of the cluster's servers.
  *
  * Returns: (transfer none): every function some server of the cluster
  *   provides (a function may exist on some servers only)
@@ -530,6 +534,8 @@ rthunk_cluster_add_servers_from_file (RthunkCluster  *cluster,
  * rthunk_cluster_get_n_servers:
  * @cluster: a cluster
  *
+ * Counts the servers added to the cluster.
+ *
  * Returns: how many servers it has, up or down
  *
  * Since: 0.1
@@ -551,6 +557,8 @@ score_of (Member *member)
 /**
  * rthunk_cluster_describe:
  * @cluster: a cluster
+ *
+ * Describes every server of the cluster, one line each.
  *
  * Returns: (transfer full): one line per server: name, address,
  *   capabilities, load, latency, score and state (what `:servers` shows)
@@ -680,6 +688,10 @@ names_of (RthunkNode *expr,
  * @definitions: (nullable) (element-type utf8 RthunkNode): the defn forms
  *   it may use
  * @needs: (nullable): a capability it needs
+ *
+ * Tells which servers could run @expr: those up that provide every catalog
+ * function it and its definitions name and the capability it needs, ordered
+ * as the cluster would choose.
  *
  * Returns: (transfer full): the names of the servers, up now, that can run
  *   @expr, best first

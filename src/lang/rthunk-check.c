@@ -1300,6 +1300,9 @@ rthunk_checker_bind (RthunkChecker *checker,
  * @checker: a checker
  * @name: a global name
  *
+ * Finds the type of a global name: one bound by a checked `def` or `defn`,
+ * or with rthunk_checker_bind().
+ *
  * Returns: (transfer none) (nullable): the type bound to @name
  *
  * Since: 0.1

@@ -361,6 +361,9 @@ rthunk_evaluator_set_budget (RthunkEvaluator *evaluator,
  * @evaluator: an evaluator
  * @max_bytes: bytes of lists and strings one evaluation may build
  *
+ * Bounds the memory an evaluation may build; past it, evaluation fails with
+ * %RTHUNK_ERROR_LIMIT_EXCEEDED.
+ *
  * Since: 0.1
  */
 void
@@ -376,6 +379,8 @@ rthunk_evaluator_set_max_bytes (RthunkEvaluator *evaluator,
  * rthunk_evaluator_set_cancellable:
  * @evaluator: an evaluator
  * @cancellable: (nullable): stops evaluation at its next check when cancelled
+ *
+ * Sets the cancellable that stops a running evaluation.
  *
  * Since: 0.1
  */
@@ -395,6 +400,8 @@ rthunk_evaluator_set_cancellable (RthunkEvaluator *evaluator,
  *   `(remote …)` calls
  * @user_data: (nullable): passed to @func
  * @destroy: (nullable): frees @user_data
+ *
+ * Sets what evaluates a `(remote …)` form: a session sends it to a server.
  *
  * Since: 0.1
  */
@@ -438,6 +445,9 @@ rthunk_evaluator_bind (RthunkEvaluator *evaluator,
  * rthunk_evaluator_lookup:
  * @evaluator: an evaluator
  * @name: a global name
+ *
+ * Finds the value of a global name: one bound by an evaluated `def` or
+ * `defn`, or with rthunk_evaluator_bind().
  *
  * Returns: (transfer none) (nullable): its value
  *
@@ -582,6 +592,8 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
  * rthunk_evaluator_get_steps:
  * @evaluator: an evaluator
  *
+ * Gives the fuel the last evaluation used.
+ *
  * Returns: how many steps (calls and loop iterations) the last evaluation took
  *
  * Since: 0.1
@@ -673,6 +685,9 @@ rthunk_call_context_apply (RthunkCallContext  *context,
 /**
  * rthunk_call_context_get_evaluator:
  * @context: the context a native function was called with
+ *
+ * Gives a native function the evaluator that called it, e.g. to call a
+ * function value it was passed with rthunk_call_context_apply().
  *
  * Returns: (transfer none): the evaluator that called it
  *

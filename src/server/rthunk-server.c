@@ -343,6 +343,9 @@ rthunk_server_new (RthunkCatalog *catalog,
  * @server: a server that is not listening yet
  * @limits: the limits
  *
+ * Sets the server's limits (see #RthunkServerLimits); call it before
+ * rthunk_server_listen().
+ *
  * Since: 0.1
  */
 void
@@ -361,6 +364,8 @@ rthunk_server_set_limits (RthunkServer             *server,
  * @server: a server
  * @limits: (out caller-allocates): where to copy its limits
  *
+ * Copies the server's limits into @limits.
+ *
  * Since: 0.1
  */
 void
@@ -377,6 +382,8 @@ rthunk_server_get_limits (RthunkServer       *server,
  * rthunk_server_get_port:
  * @server: a listening server
  *
+ * Gives the TCP port the server listens on.
+ *
  * Returns: the port it listens on (useful after listening on port 0)
  *
  * Since: 0.1
@@ -392,6 +399,8 @@ rthunk_server_get_port (RthunkServer *server)
 /**
  * rthunk_server_get_name:
  * @server: a server
+ *
+ * Gives the name the server announces to its clients.
  *
  * Returns: (transfer none): its name
  *
