@@ -299,6 +299,139 @@ test_to_hex (void)
                             "a7b8c9daebfc0d1e");
 }
 
+/* ---- the vectors of docs/protocol.md ------------------------------------ */
+
+/* docs/protocol.md gives test vectors in ```hash-vector blocks, so that a
+ * client in another language can check its encoder:
+ *
+ *   form:   (defn sq [n] (* n n))
+ *   bytes:  72746801 0d 00000001 …     (hex; spaces and indented
+ *   sha256: c13d…                       continuation lines allowed)
+ *
+ * Each is checked against the code here, so the document cannot drift
+ * from it. A vector's defn resolves, as a user definition, in the vectors
+ * after it. */
+enum { FORM, BYTES, SHA256, N_FIELDS };
+
+typedef struct
+{
+  GString *field[N_FIELDS];
+} Vector;
+
+static void
+vector_clear (Vector *v)
+{
+  for (guint k = 0; k < N_FIELDS; k++)
+    g_string_free (v->field[k], TRUE);
+}
+
+/* Appends @text to @field, without its spaces when it is hex. */
+static void
+vector_append (GString    *field,
+               const char *text,
+               gboolean    hex)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (!hex || !g_ascii_isspace (*p))
+      g_string_append_c (field, *p);
+}
+
+/* The vectors of @doc, in order; @n_blocks counts the blocks. */
+static GArray *
+read_vectors (const char *doc,
+              guint      *n_blocks)
+{
+  g_auto(GStrv) lines = g_strsplit (doc, "\n", -1);
+  GArray *vectors = g_array_new (FALSE, TRUE, sizeof (Vector));
+  GString *field = NULL;
+  gboolean inside = FALSE;
+
+  g_array_set_clear_func (vectors, (GDestroyNotify) vector_clear);
+  *n_blocks = 0;
+  for (guint k = 0; lines[k] != NULL; k++)
+    {
+      const char *line = lines[k];
+      Vector *v = vectors->len > 0 ? &g_array_index (vectors, Vector, vectors->len - 1) : NULL;
+
+      if (!inside)
+        {
+          inside = strcmp (line, "```hash-vector") == 0;
+          *n_blocks += inside;
+        }
+      else if (strcmp (line, "```") == 0)
+        inside = FALSE, field = NULL;
+      else if (g_str_has_prefix (line, "form:"))
+        {
+          Vector fresh = { { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL) } };
+
+          g_array_append_val (vectors, fresh);
+          field = fresh.field[FORM];
+          vector_append (field, line + 5 + strspn (line + 5, " "), FALSE);
+        }
+      else if (v != NULL && g_str_has_prefix (line, "bytes:"))
+        vector_append (field = v->field[BYTES], line + 6, TRUE);
+      else if (v != NULL && g_str_has_prefix (line, "sha256:"))
+        vector_append (field = v->field[SHA256], line + 7, TRUE);
+      else if (line[0] == '\0')
+        field = NULL;
+      else if (field != NULL && field != v->field[FORM] && g_ascii_isspace (line[0]))
+        vector_append (field, line, TRUE);
+      else
+        g_assert_cmpstr (line, ==, "a form:, bytes: or sha256: line");
+    }
+  return vectors;
+}
+
+static char *
+bytes_to_hex (GBytes *bytes)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  GString *hex = g_string_sized_new (2 * size);
+
+  for (gsize k = 0; k < size; k++)
+    g_string_append_printf (hex, "%02x", data[k]);
+  return g_string_free (hex, FALSE);
+}
+
+static void
+check_vector (const Vector *v,
+              GHashTable   *table)
+{
+  g_autoptr(RthunkNode) form = read_one (v->field[FORM]->str);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = rthunk_hash_encode_definition (form, table_resolve, table, &error);
+  g_autofree char *bytes_hex = NULL;
+  g_autofree char *sha256 = NULL;
+
+  g_assert_no_error (error);
+  bytes_hex = bytes_to_hex (bytes);
+  sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+  g_test_message ("%s\n  bytes:  %s\n  sha256: %s", v->field[FORM]->str, bytes_hex, sha256);
+  g_assert_cmpstr (v->field[BYTES]->str, ==, bytes_hex);
+  g_assert_cmpstr (v->field[SHA256]->str, ==, sha256);
+  if (rthunk_node_is_symbol (rthunk_node_get_item (form, 0), "defn"))
+    define (table, rthunk_node_get_text (rthunk_node_get_item (form, 1)), v->field[FORM]->str);
+}
+
+static void
+test_protocol_vectors (void)
+{
+  g_autofree char *doc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) vectors = NULL;
+  g_autoptr(GHashTable) table = table_new ();
+  guint n_blocks;
+
+  g_assert_true (g_file_get_contents (PROTOCOL_DOC, &doc, NULL, &error));
+  g_assert_no_error (error);
+  vectors = read_vectors (doc, &n_blocks);
+  g_assert_cmpuint (n_blocks, >=, 1);
+  g_assert_cmpuint (vectors->len, >=, 6);
+  for (guint k = 0; k < vectors->len; k++)
+    check_vector (&g_array_index (vectors, Vector, k), table);
+}
+
 /* ---- references --------------------------------------------------------- */
 
 typedef struct
@@ -449,6 +582,7 @@ main (int   argc,
   g_test_add_func ("/hash/dependency/local-shadows", test_local_shadows_definition);
   g_test_add_func ("/hash/known-answer", test_known_answer);
   g_test_add_func ("/hash/to-hex", test_to_hex);
+  g_test_add_func ("/hash/protocol-vectors", test_protocol_vectors);
   for (guint k = 0; k < G_N_ELEMENTS (refs_cases); k++)
     g_test_add_data_func (refs_cases[k].path, &refs_cases[k], test_references);
   g_test_add_func ("/hash/references/without-resolver", test_references_without_resolver);

@@ -204,6 +204,8 @@ rthunk_client_connect_async (RthunkClient        *client,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
+ * Finishes rthunk_client_connect_async().
+ *
  * Returns: %TRUE, or %FALSE with @error set as rthunk_client_connect()
  *   does, or to %G_IO_ERROR_CANCELLED
  *
@@ -248,6 +250,8 @@ rthunk_client_ping_async (RthunkClient        *client,
  * @client: a client
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes rthunk_client_ping_async().
  *
  * Returns: %TRUE if the server answered, or %FALSE with @error set
  *
@@ -319,6 +323,8 @@ rthunk_client_submit_async (RthunkClient        *client,
  * @client: a client
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes rthunk_client_submit_async().
  *
  * Returns: (transfer full) (nullable): the value, possibly pending, or
  *   %NULL with @error set
@@ -484,6 +490,8 @@ rthunk_client_cancel_thunk_async (RthunkClient        *client,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
+ * Finishes rthunk_client_cancel_thunk_async().
+ *
  * Returns: %TRUE when the server took the request, or %FALSE with @error set
  *
  * Since: 0.1
@@ -532,6 +540,8 @@ rthunk_client_poll_async (RthunkClient        *client,
  * @value: (out) (optional) (nullable) (transfer full): the thunk's value,
  *   when it is done
  * @error: return location for a #GError
+ *
+ * Finishes rthunk_client_poll_async().
  *
  * Returns: the thunk's state, as rthunk_client_poll() returns it; 0 with
  *   @error set when the call failed
@@ -595,6 +605,8 @@ rthunk_client_get_server_info_async (RthunkClient        *client,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
+ * Finishes rthunk_client_get_server_info_async().
+ *
  * Returns: (transfer full) (nullable): the server's description (see
  *   rthunk_client_get_server_info()), or %NULL with @error set
  *
@@ -653,6 +665,8 @@ rthunk_client_get_func_defs_async (RthunkClient        *client,
  * @client: a client
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes rthunk_client_get_func_defs_async().
  *
  * Returns: (transfer full) (nullable): a catalog of the functions, or
  *   %NULL with @error set
@@ -715,6 +729,8 @@ rthunk_client_put_definitions_async (RthunkClient        *client,
  * @client: a client
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes rthunk_client_put_definitions_async().
  *
  * Returns: how many definitions the server had not stored yet, or -1
  *   with @error set
@@ -782,6 +798,8 @@ rthunk_client_submit_batch_async (RthunkClient        *client,
  * @client: a client
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes rthunk_client_submit_batch_async().
  *
  * Returns: (transfer container) (element-type RthunkValue) (nullable): a
  *   value for each expression, or %NULL with @error set

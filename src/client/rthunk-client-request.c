@@ -811,6 +811,9 @@ rthunk_client_submit_reference (RthunkClient  *client,
  * rthunk_client_get_definitions_sent:
  * @client: a client
  *
+ * Counts the definitions the client had to send because the server lacked
+ * them.
+ *
  * Returns: how many definitions this client has sent with putDefinitions
  *
  * Since: 0.1

@@ -47,6 +47,36 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/**
+ * RthunkClient:
+ *
+ * A client of one rthunk server (an `rthunkd`, or any program built on
+ * [class@Rthunk.Server]), speaking the wire protocol of
+ * `idl/rthunk.thrift`.
+ *
+ * Make one with [ctor@Rthunk.Client.new] and the server's `HOST:PORT`,
+ * then [method@Rthunk.Client.connect]: that fetches the server's catalog
+ * ([method@Rthunk.Client.get_catalog]), the functions a
+ * [class@Rthunk.Checker] may let an expression call remotely.
+ * [method@Rthunk.Client.submit] sends a checked expression and returns at
+ * once with a value: the result when the server finished within its
+ * inline budget, otherwise a pending value ([method@Rthunk.Value.is_pending])
+ * whose thunk [method@Rthunk.Client.poll], [method@Rthunk.Client.await_many]
+ * or [method@Rthunk.Thunk.wait] resolve. [method@Rthunk.Client.submit_full]
+ * also ships the user definitions the expression uses, by content address
+ * (docs/protocol.md), sending their code only when the server asks for it.
+ *
+ * Every blocking call has an `_async`/`_finish` pair. A client may be
+ * called from several threads at once: each call takes a connection of
+ * its own from a small pool ([property@Rthunk.Client:max-connections]).
+ * [method@Rthunk.Client.set_token] and [method@Rthunk.Client.set_tls]
+ * configure authentication and TLS before connecting.
+ *
+ * To spread work over many servers, use a [class@Rthunk.Cluster]; to
+ * work interactively, a [class@Rthunk.Session].
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkClient, rthunk_client, G_TYPE_OBJECT)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireFuncDef, g_object_unref)
@@ -261,6 +291,8 @@ rthunk_client_new_with_timeout (const char *address,
  * rthunk_client_get_address:
  * @client: a client
  *
+ * Gives the address the client was made for.
+ *
  * Returns: (transfer none): the `HOST:PORT` it talks to
  *
  * Since: 0.1
@@ -276,6 +308,8 @@ rthunk_client_get_address (RthunkClient *client)
 /**
  * rthunk_client_get_max_connections:
  * @client: a client
+ *
+ * Gives the bound on the connections the client opens at once.
  *
  * Returns: the #RthunkClient:max-connections bound
  *
@@ -338,6 +372,8 @@ rthunk_client_get_connections_opened (RthunkClient *client)
 /**
  * rthunk_client_get_connections_open:
  * @client: a client
+ *
+ * Counts the connections of the client's pool.
  *
  * Returns: how many connections @client holds now, idle or busy
  *
@@ -577,6 +613,8 @@ rthunk_client_connect (RthunkClient  *client,
  * rthunk_client_get_server_name:
  * @client: a connected client
  *
+ * Gives the name the server announced when the client connected.
+ *
  * Returns: (transfer none) (nullable): the name the server gave itself
  *
  * Since: 0.1
@@ -592,6 +630,9 @@ rthunk_client_get_server_name (RthunkClient *client)
 /**
  * rthunk_client_get_capabilities:
  * @client: a connected client
+ *
+ * Gives the capabilities the server announced, which `(remote :needs …)`
+ * routes by.
  *
  * Returns: (transfer none) (array zero-terminated=1) (nullable): what the
  *   server said it offers (`db`, …), as of the last rthunk_client_ping()
@@ -639,6 +680,8 @@ rthunk_client_fetches_from (RthunkClient *client,
  * rthunk_client_get_load:
  * @client: a connected client
  *
+ * Gives the server's load as it last reported it.
+ *
  * Returns: the thunks running or queued on the server, as of the last
  *   rthunk_client_ping()
  *
@@ -676,6 +719,9 @@ rthunk_client_ping (RthunkClient  *client,
 /**
  * rthunk_client_get_catalog:
  * @client: a connected client
+ *
+ * Gives the catalog of the server, read by rthunk_client_connect(): its
+ * functions' types and flags, without code.
  *
  * Returns: (transfer none) (nullable): the functions the server provides
  *
@@ -837,6 +883,8 @@ rthunk_client_set_tls (RthunkClient  *client,
  * rthunk_client_get_tls:
  * @client: a client
  *
+ * Tells whether the client speaks TLS.
+ *
  * Returns: whether the client's connections are TLS sessions
  *   (rthunk_client_set_tls())
  *
@@ -856,6 +904,9 @@ rthunk_client_get_tls (RthunkClient *client)
  * rthunk_client_set_token:
  * @client: a client
  * @token: (nullable): the token every call carries, or %NULL
+ *
+ * Sets the token sent with every call, for a server started with `--token-
+ * file`; set it before connecting.
  *
  * Since: 0.1
  */

@@ -29,6 +29,33 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
+/**
+ * RthunkCluster:
+ *
+ * Many rthunk servers used as one: a [class@Rthunk.Client] for each,
+ * and a catalog merged from theirs ([method@Rthunk.Cluster.get_catalog]).
+ *
+ * Servers are added with [method@Rthunk.Cluster.add_server], from the
+ * `RTHUNK_SERVERS` variable ([method@Rthunk.Cluster.add_servers_from_env])
+ * or from a cluster file ([method@Rthunk.Cluster.add_servers_from_file]).
+ * [method@Rthunk.Cluster.submit] routes an expression to a server that
+ * provides every catalog function it names and every capability it asks
+ * for with `:needs`; `:on NAME` pins it to one server; otherwise the
+ * server with the least outstanding work, weighted by its latency, wins
+ * ([method@Rthunk.Cluster.eligible] tells which servers qualify).
+ *
+ * A health thread pings every server; one that stops answering is retried
+ * with backoff and rejoins when it answers again. When a server is lost,
+ * a pending pure thunk is submitted again to another eligible server,
+ * while one with side effects fails with an error saying so.
+ * With an audit rate ([method@Rthunk.Cluster.set_audit_rate]) a share of
+ * the pure thunks also runs on a second server; a server the majority
+ * contradicts loses reputation and is quarantined (the
+ * [signal@Rthunk.Cluster::quarantined] signal).
+ * docs/distribution.md describes routing, failover and audits in full.
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkCluster, rthunk_cluster, G_TYPE_OBJECT)
 
 guint rthunk_cluster_signals[N_CLUSTER_SIGNALS];
@@ -135,6 +162,8 @@ rthunk_cluster_set_call_timeout (RthunkCluster *cluster,
  * @cluster: a cluster
  * @token: (nullable): the token every call carries
  *
+ * Sets the token sent with every call to every server of the cluster.
+ *
  * Since: 0.1
  */
 void
@@ -228,6 +257,8 @@ merge_catalog_locked (RthunkCluster *self,
 /**
  * rthunk_cluster_get_catalog:
  * @cluster: a cluster
+ *
+ * Gives the catalog merged from those of the cluster's servers.
  *
  * Returns: (transfer none): every function some server of the cluster
  *   provides (a function may exist on some servers only)
@@ -490,6 +521,8 @@ rthunk_cluster_add_servers_from_file (RthunkCluster  *cluster,
  * rthunk_cluster_get_n_servers:
  * @cluster: a cluster
  *
+ * Counts the servers added to the cluster.
+ *
  * Returns: how many servers it has, up or down
  *
  * Since: 0.1
@@ -564,6 +597,8 @@ describe_member_state (Member  *m,
 /**
  * rthunk_cluster_describe:
  * @cluster: a cluster
+ *
+ * Describes every server of the cluster, one line each.
  *
  * Returns: (transfer full): one line per server: name, address,
  *   capabilities, load, latency, score, reputation (checks it agreed and
@@ -694,6 +729,10 @@ names_of (RthunkNode *expr,
  * @definitions: (nullable) (element-type utf8 RthunkNode): the defn forms
  *   it may use
  * @needs: (nullable): a capability it needs
+ *
+ * Tells which servers could run @expr: those up that provide every catalog
+ * function it and its definitions name and the capability it needs, ordered
+ * as the cluster would choose.
  *
  * Returns: (transfer full): the names of the servers, up now, that can run
  *   @expr, best first

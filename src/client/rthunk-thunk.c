@@ -353,6 +353,8 @@ rthunk_thunk_new_in_context (const char   *label,
  * rthunk_thunk_get_label:
  * @thunk: a thunk
  *
+ * Gives the label the thunk prints as.
+ *
  * Returns: (transfer none): how the thunk prints, e.g. `#a1b2 @alpha`
  *
  * Since: 0.1
@@ -368,6 +370,8 @@ rthunk_thunk_get_label (RthunkThunk *thunk)
 /**
  * rthunk_thunk_get_server:
  * @thunk: a thunk
+ *
+ * Gives the name of the server that evaluates the thunk.
  *
  * Returns: (transfer none) (nullable): the name of the server evaluating
  *   it, or %NULL for a local future
@@ -385,6 +389,8 @@ rthunk_thunk_get_server (RthunkThunk *thunk)
 /**
  * rthunk_thunk_get_id:
  * @thunk: a thunk
+ *
+ * Gives the 16-byte id the server knows the thunk by.
  *
  * Returns: (transfer none) (nullable): the server's id of the thunk, or
  *   %NULL for a local future
@@ -425,6 +431,8 @@ rthunk_thunk_get_state (RthunkThunk *thunk)
  * rthunk_thunk_is_finished:
  * @thunk: a thunk
  *
+ * Tells whether the thunk has reached a final state.
+ *
  * Returns: whether the thunk is done, failed or cancelled
  *
  * Since: 0.1
@@ -438,6 +446,8 @@ rthunk_thunk_is_finished (RthunkThunk *thunk)
 /**
  * rthunk_thunk_get_value:
  * @thunk: a thunk
+ *
+ * Gives the value of a finished thunk, without waiting.
  *
  * Returns: (transfer none) (nullable): the value, or %NULL while the thunk
  *   is unfinished or when it failed
@@ -460,6 +470,8 @@ rthunk_thunk_get_value (RthunkThunk *thunk)
  * rthunk_thunk_get_error:
  * @thunk: a thunk
  *
+ * Gives the error of a thunk that failed or was cancelled.
+ *
  * Returns: (transfer none) (nullable): why the thunk failed or was
  *   cancelled, or %NULL
  *
@@ -479,6 +491,8 @@ rthunk_thunk_get_error (RthunkThunk *thunk)
 /**
  * rthunk_thunk_get_elapsed:
  * @thunk: a thunk
+ *
+ * Tells how long the thunk has taken.
  *
  * Returns: microseconds from the thunk's creation to its end, or until now
  *   while it is unfinished
@@ -915,6 +929,8 @@ rthunk_thunk_wait_async (RthunkThunk         *thunk,
  * @result: the result given to the callback
  * @error: return location for a #GError
  *
+ * Finishes rthunk_thunk_wait_async().
+ *
  * Returns: (transfer full) (nullable): the value, or %NULL with @error set
  *
  * Since: 0.1
@@ -977,6 +993,8 @@ rthunk_thunk_to_value (RthunkThunk *thunk)
 /**
  * rthunk_thunk_get_from_value:
  * @value: a value
+ *
+ * Finds the thunk behind a pending value.
  *
  * Returns: (transfer none) (nullable): the thunk @value stands for, when it
  *   was made by rthunk_thunk_to_value(), else %NULL

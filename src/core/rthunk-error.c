@@ -6,6 +6,16 @@
 #include "rthunk-error.h"
 #include "rthunk-core-private.h"
 
+/**
+ * rthunk_error_quark:
+ *
+ * Gives the error domain of librthunk, %RTHUNK_ERROR; its codes are
+ * #RthunkError, the same as the wire protocol's `ErrorCode`.
+ *
+ * Returns: the quark of `rthunk-error-quark`
+ *
+ * Since: 0.1
+ */
 G_DEFINE_QUARK (rthunk-error-quark, rthunk_error)
 
 /* "SOURCE:LINE:COL: error: MESSAGE": how every positioned error reads. */

@@ -42,6 +42,8 @@ type_alloc (RthunkTypeKind kind,
  * rthunk_type_new_basic:
  * @kind: one of the kinds without children or variables
  *
+ * Makes one of the basic types.
+ *
  * Returns: (transfer full): `int`, `float`, `bool`, `str` or `nil`
  *
  * Since: 0.1
@@ -71,6 +73,8 @@ rthunk_type_new_basic (RthunkTypeKind kind)
  * rthunk_type_new_list:
  * @element: the element type
  *
+ * Makes a list type.
+ *
  * Returns: (transfer full): `[element]`
  *
  * Since: 0.1
@@ -92,6 +96,8 @@ rthunk_type_new_list (RthunkType *element)
  * @params: (array length=n_params) (nullable): the parameter types
  * @n_params: how many parameters
  * @result: the result type
+ *
+ * Makes a function type.
  *
  * Returns: (transfer full): `(params… -> result)`
  *
@@ -132,6 +138,8 @@ rthunk_type_new_var_at (guint           id,
  * @id: the number of the variable, local to the term it is used in
  * @klass: its constraint
  *
+ * Makes a type variable, as in the signature `(a [a] -> [a])`.
+ *
  * Returns: (transfer full): a quantified type variable
  *
  * Since: 0.1
@@ -146,6 +154,8 @@ rthunk_type_new_var (guint           id,
 /**
  * rthunk_type_ref:
  * @type: a type
+ *
+ * Takes a reference to @type.
  *
  * Returns: (transfer full): @type with one more reference
  *
@@ -195,6 +205,8 @@ rthunk_type_prune (RthunkType *type)
  * rthunk_type_get_kind:
  * @type: a type
  *
+ * Tells what @type is.
+ *
  * Returns: the kind of @type (after following what unification bound)
  *
  * Since: 0.1
@@ -210,6 +222,8 @@ rthunk_type_get_kind (RthunkType *type)
 /**
  * rthunk_type_get_n_children:
  * @type: a type
+ *
+ * Counts the children of a type.
  *
  * Returns: 1 for a list, the number of parameters + 1 for a function, else 0
  *
@@ -227,6 +241,8 @@ rthunk_type_get_n_children (RthunkType *type)
  * rthunk_type_get_child:
  * @type: a list or function type
  * @index: below rthunk_type_get_n_children()
+ *
+ * Gives a child of a list or function type.
  *
  * Returns: (transfer none): the element type of a list; a parameter, or the
  *   result (last), of a function
@@ -248,6 +264,8 @@ rthunk_type_get_child (RthunkType *type,
  * rthunk_type_get_var_id:
  * @type: a type variable
  *
+ * Gives the number of a type variable.
+ *
  * Returns: its number
  *
  * Since: 0.1
@@ -263,6 +281,8 @@ rthunk_type_get_var_id (RthunkType *type)
 /**
  * rthunk_type_get_class:
  * @type: a type variable
+ *
+ * Gives the constraint of a type variable: any, num, eq or ord.
  *
  * Returns: its constraint
  *

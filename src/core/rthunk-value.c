@@ -67,6 +67,8 @@ value_new_handle (RthunkValueKind  kind,
 /**
  * rthunk_value_new_nil:
  *
+ * Makes the value `nil`.
+ *
  * Returns: (transfer full): the value `nil`
  *
  * Since: 0.1
@@ -81,6 +83,8 @@ rthunk_value_new_nil (void)
  * rthunk_value_new_bool:
  * @b: the truth value
  *
+ * Makes a bool value.
+ *
  * Returns: (transfer full): a new bool value
  *
  * Since: 0.1
@@ -94,6 +98,8 @@ rthunk_value_new_bool (gboolean b)
 /**
  * rthunk_value_new_int:
  * @i: the integer
+ *
+ * Makes an int value.
  *
  * Returns: (transfer full): a new int value
  *
@@ -116,6 +122,8 @@ rthunk_value_new_int (gint64 i)
  * rthunk_value_new_float:
  * @f: the number
  *
+ * Makes a float value.
+ *
  * Returns: (transfer full): a new float value
  *
  * Since: 0.1
@@ -133,6 +141,8 @@ rthunk_value_new_float (double f)
  * rthunk_value_new_str:
  * @text: UTF-8 text, copied
  *
+ * Makes a str value from a copy of @text.
+ *
  * Returns: (transfer full): a new str value
  *
  * Since: 0.1
@@ -148,6 +158,8 @@ rthunk_value_new_str (const char *text)
 /**
  * rthunk_value_new_str_take:
  * @text: (transfer full): UTF-8 text, owned by the value from now on
+ *
+ * Makes a str value that takes @text over, without copying it.
  *
  * Returns: (transfer full): a new str value
  *
@@ -169,6 +181,8 @@ rthunk_value_new_str_take (char *text)
  * rthunk_value_new_list:
  * @items: (array length=n_items) (transfer none) (nullable): the elements
  * @n_items: how many elements
+ *
+ * Makes a list value of @items.
  *
  * Returns: (transfer full): a new list holding a reference to each element
  *
@@ -255,6 +269,8 @@ list_box_items (const RthunkValue *list)
  * @data: (nullable): what the evaluator needs to call it
  * @destroy: (nullable): frees @data
  *
+ * Makes a function value.
+ *
  * Returns: (transfer full): a new function value
  *
  * Since: 0.1
@@ -273,6 +289,9 @@ rthunk_value_new_func (const char     *name,
  * @handle: what stands for the value until it arrives
  * @force: (scope forever): waits for the value of @handle
  * @destroy: (nullable): frees @handle
+ *
+ * Makes a pending value: one that stands for a value still to arrive, which
+ * @force waits for.
  *
  * Returns: (transfer full): a new pending value
  *
@@ -328,6 +347,8 @@ rthunk_value_new_reference (const char         *label,
  * rthunk_value_is_reference:
  * @value: a value
  *
+ * Tells whether @value is a reference to a value kept on a server.
+ *
  * Returns: whether @value is a remote reference (see
  *   rthunk_value_new_reference())
  *
@@ -344,6 +365,8 @@ rthunk_value_is_reference (const RthunkValue *value)
 /**
  * rthunk_value_ref:
  * @value: a value
+ *
+ * Takes a reference to @value.
  *
  * Returns: (transfer full): @value with one more reference
  *
@@ -411,6 +434,8 @@ rthunk_value_unref (RthunkValue *value)
  * rthunk_value_get_kind:
  * @value: a value
  *
+ * Tells what kind of value @value is.
+ *
  * Returns: what @value holds
  *
  * Since: 0.1
@@ -426,6 +451,8 @@ rthunk_value_get_kind (const RthunkValue *value)
 /**
  * rthunk_value_is_pending:
  * @value: a value
+ *
+ * Tells whether @value is still to arrive.
  *
  * Returns: whether @value stands for a thunk that has not delivered yet
  *   (a remote reference does not: it is available, as a reference)
@@ -444,6 +471,8 @@ rthunk_value_is_pending (const RthunkValue *value)
  * rthunk_value_get_bool:
  * @value: a bool value
  *
+ * Gives the truth value of a bool value.
+ *
  * Returns: the truth value
  *
  * Since: 0.1
@@ -459,6 +488,8 @@ rthunk_value_get_bool (const RthunkValue *value)
 /**
  * rthunk_value_get_int:
  * @value: an int value
+ *
+ * Gives the integer of an int value.
  *
  * Returns: the integer
  *
@@ -476,6 +507,8 @@ rthunk_value_get_int (const RthunkValue *value)
  * rthunk_value_get_float:
  * @value: a float value
  *
+ * Gives the number of a float value.
+ *
  * Returns: the number
  *
  * Since: 0.1
@@ -491,6 +524,8 @@ rthunk_value_get_float (const RthunkValue *value)
 /**
  * rthunk_value_get_str:
  * @value: a str value
+ *
+ * Gives the text of a str value.
  *
  * Returns: (transfer none): the text
  *
@@ -508,6 +543,8 @@ rthunk_value_get_str (const RthunkValue *value)
  * rthunk_value_get_length:
  * @value: a list value
  *
+ * Counts the elements of a list value.
+ *
  * Returns: the number of elements
  *
  * Since: 0.1
@@ -524,6 +561,8 @@ rthunk_value_get_length (const RthunkValue *value)
  * rthunk_value_get_item:
  * @value: a list value
  * @index: an index below rthunk_value_get_length()
+ *
+ * Gives an element of a list value.
  *
  * Returns: (transfer none): the element at @index
  *
@@ -545,6 +584,8 @@ rthunk_value_get_item (const RthunkValue *value,
  * rthunk_value_get_name:
  * @value: a function or pending value
  *
+ * Gives the name of a function value or the label of a pending one.
+ *
  * Returns: (transfer none): the name of a function, the label of a pending
  *   value
  *
@@ -563,6 +604,8 @@ rthunk_value_get_name (const RthunkValue *value)
 /**
  * rthunk_value_get_handle:
  * @value: a function or pending value
+ *
+ * Gives the data behind a function or pending value.
  *
  * Returns: (transfer none) (nullable): the data given when @value was made
  *
@@ -844,6 +887,8 @@ rthunk_value_print_abridged (const RthunkValue *value,
 /**
  * rthunk_value_to_string:
  * @value: a value
+ *
+ * Prints @value as the shell shows it.
  *
  * Returns: (transfer full): the printed form of @value
  *

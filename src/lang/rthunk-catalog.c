@@ -37,11 +37,34 @@ struct _RthunkCatalog
   GPtrArray *capabilities;     /* NULL-terminated char* */
 };
 
+/**
+ * RthunkCatalog:
+ *
+ * The typed functions an expression may call: each a [struct@Rthunk.FuncDef]
+ * with a name, a type signature, flags ([flags@Rthunk.FuncFlags]: pure,
+ * io, assoc) and a one-line description.
+ *
+ * A provider fills one with native C functions ([method@Rthunk.Catalog.add],
+ * the signature written as in `(int int -> int)`) and serves it with a
+ * [class@Rthunk.Server]; [func@Rthunk.stdlib_new_catalog] makes one that
+ * holds the standard library. On the client side a catalog describes what a
+ * server offers: [method@Rthunk.Client.get_catalog] returns one whose
+ * functions were added with [method@Rthunk.Catalog.add_remote], types and
+ * flags without code. [method@Rthunk.Catalog.add_capability] names what a
+ * server can do beyond its functions, for `:needs`.
+ *
+ * The [class@Rthunk.Checker] and the [class@Rthunk.Evaluator] look names
+ * up in a catalog ([method@Rthunk.Catalog.lookup]).
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkCatalog, rthunk_catalog, G_TYPE_OBJECT)
 
 /**
  * rthunk_func_def_ref:
  * @def: a function definition
+ *
+ * Takes a reference to @def.
  *
  * Returns: (transfer full): @def with one more reference
  *
@@ -84,6 +107,8 @@ rthunk_func_def_unref (RthunkFuncDef *def)
  * rthunk_func_def_get_name:
  * @def: a function definition
  *
+ * Gives the name the language calls the function by.
+ *
  * Returns: (transfer none): its name
  *
  * Since: 0.1
@@ -98,6 +123,8 @@ rthunk_func_def_get_name (RthunkFuncDef *def)
 /**
  * rthunk_func_def_get_type_term:
  * @def: a function definition
+ *
+ * Gives the function's type.
  *
  * Returns: (transfer none): its type, a function type
  *
@@ -114,6 +141,8 @@ rthunk_func_def_get_type_term (RthunkFuncDef *def)
  * rthunk_func_def_get_signature:
  * @def: a function definition
  *
+ * Gives the function's type signature as text.
+ *
  * Returns: (transfer none): its type as text, e.g. `(int int -> int)`
  *
  * Since: 0.1
@@ -128,6 +157,8 @@ rthunk_func_def_get_signature (RthunkFuncDef *def)
 /**
  * rthunk_func_def_get_flags:
  * @def: a function definition
+ *
+ * Gives the function's flags: pure, io, assoc.
  *
  * Returns: its flags
  *
@@ -144,6 +175,8 @@ rthunk_func_def_get_flags (RthunkFuncDef *def)
  * rthunk_func_def_get_doc:
  * @def: a function definition
  *
+ * Gives the function's one-line description, as `:doc` shows it.
+ *
  * Returns: (transfer none): its one-line documentation
  *
  * Since: 0.1
@@ -159,6 +192,8 @@ rthunk_func_def_get_doc (RthunkFuncDef *def)
  * rthunk_func_def_get_arity:
  * @def: a function definition
  *
+ * Gives the number of parameters of the function.
+ *
  * Returns: how many arguments it takes
  *
  * Since: 0.1
@@ -173,6 +208,9 @@ rthunk_func_def_get_arity (RthunkFuncDef *def)
 /**
  * rthunk_func_def_is_native:
  * @def: a function definition
+ *
+ * Tells whether the function has a C implementation here, or only describes
+ * one a server runs.
  *
  * Returns: whether this process can run it (it has a C implementation)
  *
@@ -365,6 +403,8 @@ rthunk_catalog_add_remote (RthunkCatalog    *catalog,
  * @catalog: a catalog
  * @name: a function name
  *
+ * Finds the function the language calls @name.
+ *
  * Returns: (transfer none) (nullable): the function, or %NULL
  *
  * Since: 0.1
@@ -393,6 +433,8 @@ compare_defs (gconstpointer a,
  * rthunk_catalog_list:
  * @catalog: a catalog
  *
+ * Lists every function of @catalog, native or remote.
+ *
  * Returns: (transfer container) (element-type RthunkFuncDef): every function,
  *   sorted by name
  *
@@ -419,6 +461,8 @@ rthunk_catalog_list (RthunkCatalog *catalog)
 /**
  * rthunk_catalog_get_size:
  * @catalog: a catalog
+ *
+ * Counts the functions of @catalog.
  *
  * Returns: how many functions it has
  *
@@ -455,6 +499,9 @@ rthunk_catalog_add_capability (RthunkCatalog *catalog,
 /**
  * rthunk_catalog_get_capabilities:
  * @catalog: a catalog
+ *
+ * Lists the capabilities added with rthunk_catalog_add_capability(), which
+ * remote expressions can ask for with `:needs`.
  *
  * Returns: (transfer none) (array zero-terminated=1): the capabilities
  *

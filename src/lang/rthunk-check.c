@@ -56,6 +56,30 @@ struct _RthunkChecker
   char *mismatch_found;
 };
 
+/**
+ * RthunkChecker:
+ *
+ * The type checker: Hindley–Milner inference of rthunk forms against a
+ * [class@Rthunk.Catalog].
+ *
+ * [method@Rthunk.Checker.check] infers the type of a form read by the
+ * reader (a [struct@Rthunk.Node]), or fails with a `TYPE_MISMATCH`,
+ * `UNKNOWN_FUNCTION`, `UNBOUND_NAME` or `SYNTAX` error that carries the
+ * source position; [method@Rthunk.Checker.get_mismatch] then gives the
+ * expected and found types. Top-level `def` and `defn` forms bind their
+ * names in the checker for the forms that follow
+ * ([method@Rthunk.Checker.lookup]); [method@Rthunk.Checker.bind] gives
+ * a name a type from outside, as a session does for its cells.
+ *
+ * The body of a `(remote …)` form is checked against the catalog of the
+ * servers ([method@Rthunk.Checker.set_remote_catalog]); a server, whose
+ * expressions are remote already, forbids the form with
+ * [method@Rthunk.Checker.set_remote_allowed]. Nothing is evaluated: a
+ * server checks every expression it receives in the same way before it
+ * runs it.
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkChecker, rthunk_checker, G_TYPE_OBJECT)
 
 typedef RthunkType *(*FormFunc) (Ctx *ctx, RthunkNode *form, Scope *scope,
@@ -1273,6 +1297,9 @@ rthunk_checker_bind (RthunkChecker *checker,
  * rthunk_checker_lookup:
  * @checker: a checker
  * @name: a global name
+ *
+ * Finds the type of a global name: one bound by a checked `def` or `defn`,
+ * or with rthunk_checker_bind().
  *
  * Returns: (transfer none) (nullable): the type bound to @name
  *

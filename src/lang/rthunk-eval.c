@@ -53,6 +53,30 @@
 
 /* ---- the evaluator ---------------------------------------------------------- */
 
+/**
+ * RthunkEvaluator:
+ *
+ * Runs checked rthunk forms: the interpreter used by a
+ * [class@Rthunk.Session] for local code and by a [class@Rthunk.Server]
+ * for every thunk.
+ *
+ * [method@Rthunk.Evaluator.eval] evaluates one form the
+ * [class@Rthunk.Checker] accepted and returns its [struct@Rthunk.Value];
+ * `def` and `defn` forms bind their names for the forms after them
+ * ([method@Rthunk.Evaluator.lookup]), and [method@Rthunk.Evaluator.bind]
+ * binds a name from outside. Catalog functions are called through their
+ * native implementations.
+ *
+ * Every call and loop iteration costs fuel; the depth of calls, the
+ * bytes of lists and strings, a deadline and a cancellable bound a run
+ * ([method@Rthunk.Evaluator.set_limits],
+ * [method@Rthunk.Evaluator.set_max_bytes],
+ * [method@Rthunk.Evaluator.set_cancellable]), so that untrusted code ends.
+ * `(remote …)` forms are handed to the function given with
+ * [method@Rthunk.Evaluator.set_remote_func].
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, G_TYPE_OBJECT)
 
 gboolean
@@ -338,6 +362,9 @@ rthunk_evaluator_set_budget (RthunkEvaluator *evaluator,
  * @evaluator: an evaluator
  * @max_bytes: bytes of lists and strings one evaluation may build
  *
+ * Bounds the memory an evaluation may build; past it, evaluation fails with
+ * %RTHUNK_ERROR_LIMIT_EXCEEDED.
+ *
  * Since: 0.1
  */
 void
@@ -353,6 +380,8 @@ rthunk_evaluator_set_max_bytes (RthunkEvaluator *evaluator,
  * rthunk_evaluator_set_cancellable:
  * @evaluator: an evaluator
  * @cancellable: (nullable): stops evaluation at its next check when cancelled
+ *
+ * Sets the cancellable that stops a running evaluation.
  *
  * Since: 0.1
  */
@@ -372,6 +401,8 @@ rthunk_evaluator_set_cancellable (RthunkEvaluator *evaluator,
  *   `(remote …)` calls
  * @user_data: (nullable): passed to @func
  * @destroy: (nullable): frees @user_data
+ *
+ * Sets what evaluates a `(remote …)` form: a session sends it to a server.
  *
  * Since: 0.1
  */
@@ -415,6 +446,9 @@ rthunk_evaluator_bind (RthunkEvaluator *evaluator,
  * rthunk_evaluator_lookup:
  * @evaluator: an evaluator
  * @name: a global name
+ *
+ * Finds the value of a global name: one bound by an evaluated `def` or
+ * `defn`, or with rthunk_evaluator_bind().
  *
  * Returns: (transfer none) (nullable): its value
  *
@@ -559,6 +593,8 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
  * rthunk_evaluator_get_steps:
  * @evaluator: an evaluator
  *
+ * Gives the fuel the last evaluation used.
+ *
  * Returns: how many steps (calls and loop iterations) the last evaluation took
  *
  * Since: 0.1
@@ -650,6 +686,9 @@ rthunk_call_context_apply (RthunkCallContext  *context,
 /**
  * rthunk_call_context_get_evaluator:
  * @context: the context a native function was called with
+ *
+ * Gives a native function the evaluator that called it, e.g. to call a
+ * function value it was passed with rthunk_call_context_apply().
  *
  * Returns: (transfer none): the evaluator that called it
  *

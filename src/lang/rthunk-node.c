@@ -45,6 +45,8 @@ node_alloc (RthunkNodeKind kind)
  * rthunk_node_new_int:
  * @i: the integer
  *
+ * Makes an integer literal.
+ *
  * Returns: (transfer full): an integer literal
  *
  * Since: 0.1
@@ -61,6 +63,8 @@ rthunk_node_new_int (gint64 i)
 /**
  * rthunk_node_new_float:
  * @f: the number
+ *
+ * Makes a float literal.
  *
  * Returns: (transfer full): a float literal
  *
@@ -79,6 +83,8 @@ rthunk_node_new_float (double f)
  * rthunk_node_new_bool:
  * @b: the truth value
  *
+ * Makes a bool literal.
+ *
  * Returns: (transfer full): `true` or `false`
  *
  * Since: 0.1
@@ -95,6 +101,8 @@ rthunk_node_new_bool (gboolean b)
 /**
  * rthunk_node_new_nil:
  *
+ * Makes the `nil` literal.
+ *
  * Returns: (transfer full): `nil`
  *
  * Since: 0.1
@@ -109,6 +117,8 @@ rthunk_node_new_nil (void)
  * rthunk_node_new_text:
  * @kind: %RTHUNK_NODE_STR, %RTHUNK_NODE_SYMBOL or %RTHUNK_NODE_KEYWORD
  * @text: the string, the name, or the keyword without its colon
+ *
+ * Makes a string literal, a symbol or a keyword.
  *
  * Returns: (transfer full): a node carrying text
  *
@@ -134,6 +144,8 @@ rthunk_node_new_text (RthunkNodeKind  kind,
  * @kind: %RTHUNK_NODE_LIST or %RTHUNK_NODE_VECTOR
  * @items: (array length=n_items) (nullable): the children
  * @n_items: how many children
+ *
+ * Makes a list `( … )` or a vector `[ … ]` of @items.
  *
  * Returns: (transfer full): a list or vector holding a reference to each child
  *
@@ -201,6 +213,8 @@ rthunk_node_set_position_interned (RthunkNode *node,
  * rthunk_node_ref:
  * @node: a node
  *
+ * Takes a reference to @node.
+ *
  * Returns: (transfer full): @node with one more reference
  *
  * Since: 0.1
@@ -250,6 +264,8 @@ rthunk_node_unref (RthunkNode *node)
  * rthunk_node_get_kind:
  * @node: a node
  *
+ * Tells what @node is: a literal, a symbol, a keyword, a list or a vector.
+ *
  * Returns: its kind
  *
  * Since: 0.1
@@ -265,6 +281,8 @@ rthunk_node_get_kind (const RthunkNode *node)
 /**
  * rthunk_node_get_int:
  * @node: an integer literal
+ *
+ * Gives the value of an integer literal.
  *
  * Returns: the integer
  *
@@ -282,6 +300,8 @@ rthunk_node_get_int (const RthunkNode *node)
  * rthunk_node_get_float:
  * @node: a float literal
  *
+ * Gives the value of a float literal.
+ *
  * Returns: the number
  *
  * Since: 0.1
@@ -298,6 +318,8 @@ rthunk_node_get_float (const RthunkNode *node)
  * rthunk_node_get_bool:
  * @node: a bool literal
  *
+ * Gives the value of a `true` or `false` literal.
+ *
  * Returns: the truth value
  *
  * Since: 0.1
@@ -313,6 +335,9 @@ rthunk_node_get_bool (const RthunkNode *node)
 /**
  * rthunk_node_get_text:
  * @node: a string, symbol or keyword
+ *
+ * Gives the text of a string, the name of a symbol, or a keyword without
+ * its colon.
  *
  * Returns: (transfer none): its text
  *
@@ -331,6 +356,8 @@ rthunk_node_get_text (const RthunkNode *node)
 /**
  * rthunk_node_get_n_items:
  * @node: a node
+ *
+ * Counts the children of a list or vector.
  *
  * Returns: the number of children of a list or vector, else 0
  *
@@ -351,6 +378,8 @@ rthunk_node_get_n_items (const RthunkNode *node)
  * @node: a list or vector
  * @index: below rthunk_node_get_n_items()
  *
+ * Gives a child of a list or vector.
+ *
  * Returns: (transfer none): the child at @index
  *
  * Since: 0.1
@@ -370,6 +399,8 @@ rthunk_node_get_item (const RthunkNode *node,
  * rthunk_node_get_source:
  * @node: a node
  *
+ * Gives the name of the source text, as error messages show it.
+ *
  * Returns: (transfer none): the name of the text it was read from
  *
  * Since: 0.1
@@ -385,6 +416,8 @@ rthunk_node_get_source (const RthunkNode *node)
 /**
  * rthunk_node_get_line:
  * @node: a node
+ *
+ * Gives the line at which @node starts in its source text.
  *
  * Returns: its 1-based line, or 0 if unknown
  *
@@ -402,6 +435,8 @@ rthunk_node_get_line (const RthunkNode *node)
  * rthunk_node_get_col:
  * @node: a node
  *
+ * Gives the column at which @node starts in its source text.
+ *
  * Returns: its 1-based column, or 0 if unknown
  *
  * Since: 0.1
@@ -418,6 +453,8 @@ rthunk_node_get_col (const RthunkNode *node)
  * rthunk_node_is_symbol:
  * @node: a node
  * @name: a name
+ *
+ * Tells whether @node is a symbol spelt @name.
  *
  * Returns: whether @node is the symbol @name
  *
@@ -480,6 +517,8 @@ node_print (const RthunkNode *node,
 /**
  * rthunk_node_to_string:
  * @node: a node
+ *
+ * Prints @node as rthunk text.
  *
  * Returns: (transfer full): the text of @node, as the reader would read it
  *

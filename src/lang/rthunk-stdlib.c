@@ -712,6 +712,9 @@ rthunk_stdlib_add_to (RthunkCatalog *catalog)
 /**
  * rthunk_stdlib_new_catalog:
  *
+ * Makes a catalog of the standard library: arithmetic, comparison, lists,
+ * strings and the higher-order functions.
+ *
  * Returns: (transfer full): a new catalog holding the standard library
  *
  * Since: 0.1

@@ -210,6 +210,9 @@ on_limit_flag (const char  *name,
  * @program: the program's name, for messages (`rthunkd`)
  * @summary: a line that says what it serves
  *
+ * Makes the options every provider program shares, with their defaults, for
+ * rthunk_provider_options_parse().
+ *
  * Returns: (transfer full): options with the defaults
  *
  * Since: 0.1
@@ -264,6 +267,8 @@ rthunk_provider_options_new (const char *program,
  * rthunk_provider_options_free:
  * @options: (transfer full): options
  *
+ * Frees @options.
+ *
  * Since: 0.1
  */
 void
@@ -290,6 +295,9 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
  * rthunk_provider_options_add_entries:
  * @options: options
  * @entries: (array zero-terminated=1): the provider's own options
+ *
+ * Adds the provider's own command-line options to the shared ones; call it
+ * before rthunk_provider_options_parse().
  *
  * Since: 0.1
  */
@@ -456,6 +464,9 @@ rthunk_provider_options_parse (RthunkProviderOptions   *options,
  * rthunk_provider_options_get_config:
  * @options: parsed options
  *
+ * Gives the configuration file given with `--config`, so a provider can
+ * read keys of its own from it.
+ *
  * Returns: (transfer none): the configuration file's contents (empty
  *   without --config), for the provider's own keys
  *
@@ -470,6 +481,8 @@ rthunk_provider_options_get_config (RthunkProviderOptions *options)
 /**
  * rthunk_provider_options_get_name:
  * @options: parsed options
+ *
+ * Gives the name the server announces (`--name`).
  *
  * Returns: (transfer none): the server's name
  *

@@ -67,6 +67,32 @@ struct _RthunkServer
   gboolean stopping;
 };
 
+/**
+ * RthunkServer:
+ *
+ * The server every rthunk provider runs: it serves a [class@Rthunk.Catalog]
+ * over the wire protocol on a TCP port.
+ *
+ * Make one with [ctor@Rthunk.Server.new], optionally set a token
+ * ([method@Rthunk.Server.set_token]), TLS ([method@Rthunk.Server.set_tls])
+ * and limits ([method@Rthunk.Server.set_limits], see
+ * [struct@Rthunk.ServerLimits]), then [method@Rthunk.Server.listen].
+ * Each connection gets a thread of its own; every request is validated and
+ * its expression type-checked against the catalog again before it runs
+ * on the worker pool, within the fuel, deadline and memory limits. Results
+ * of pure expressions are cached, and user definitions are stored by
+ * content address.
+ *
+ * [method@Rthunk.Server.stop] drains: it stops accepting, lets the
+ * accepted thunks finish (cancelling them after the drain timeout) while
+ * their clients can still poll them, then closes the connections.
+ *
+ * A provider program rarely uses this class directly:
+ * [func@Rthunk.provider_run] parses the usual options, makes the server
+ * and handles signals. See [Your first provider](first-provider.html).
+ *
+ * Since: 0.1
+ */
 G_DEFINE_FINAL_TYPE (RthunkServer, rthunk_server, G_TYPE_OBJECT)
 
 /* A quarter of the physical memory, at most 4 GiB (1 GiB if the system
@@ -318,6 +344,9 @@ rthunk_server_new (RthunkCatalog *catalog,
  * @server: a server that is not listening yet
  * @limits: the limits
  *
+ * Sets the server's limits (see #RthunkServerLimits); call it before
+ * rthunk_server_listen().
+ *
  * Since: 0.1
  */
 void
@@ -336,6 +365,8 @@ rthunk_server_set_limits (RthunkServer             *server,
  * @server: a server
  * @limits: (out caller-allocates): where to copy its limits
  *
+ * Copies the server's limits into @limits.
+ *
  * Since: 0.1
  */
 void
@@ -352,6 +383,8 @@ rthunk_server_get_limits (RthunkServer       *server,
  * rthunk_server_get_port:
  * @server: a listening server
  *
+ * Gives the TCP port the server listens on.
+ *
  * Returns: the port it listens on (useful after listening on port 0)
  *
  * Since: 0.1
@@ -367,6 +400,8 @@ rthunk_server_get_port (RthunkServer *server)
 /**
  * rthunk_server_get_name:
  * @server: a server
+ *
+ * Gives the name the server announces to its clients.
  *
  * Returns: (transfer none): its name
  *

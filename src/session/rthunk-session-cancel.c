@@ -374,6 +374,9 @@ names_of (GPtrArray *names)
  *   the server could not be reached)
  * @error: return location for a #GError
  *
+ * Finishes rthunk_session_cancel_cell_async() and
+ * rthunk_session_cancel_value_async().
+ *
  * Returns: how many thunks (remote or local) were cancelled here
  *
  * Since: 0.1
@@ -403,6 +406,9 @@ rthunk_session_cancel_finish (RthunkSession  *session,
  * rthunk_session_is_evaluating:
  * @session: a session
  * @value: a value
+ *
+ * Tells whether @value is the pending value of an evaluation that runs in
+ * this session now.
  *
  * Returns: whether @value stands for a cell or expression being evaluated
  *   here right now (local work, not waiting for a server)

@@ -728,6 +728,8 @@ rthunk_session_get_cell_type (RthunkSession *session,
  * @session: a session
  * @name: the name of a cell
  *
+ * Gives the error of a failed cell.
+ *
  * Returns: (transfer none) (nullable): why the cell failed, or %NULL
  *
  * Since: 0.1
@@ -749,6 +751,8 @@ rthunk_session_get_cell_error (RthunkSession *session,
  * rthunk_session_get_cell_origin:
  * @session: a session
  * @name: the name of a cell
+ *
+ * Tells which thunk's arrival gave the cell its current value.
  *
  * Returns: (transfer none) (nullable): the label of the thunk whose arrival
  *   gave the cell its value (its own, or the one an input waited for),
@@ -773,6 +777,8 @@ rthunk_session_get_cell_origin (RthunkSession *session,
  * rthunk_session_get_cell_elapsed:
  * @session: a session
  * @name: the name of a cell
+ *
+ * Tells how long the cell took to get its current value.
  *
  * Returns: microseconds from the cell's (re)definition, or the change of
  *   an input, to its value (or until now while it is pending); -1 when
@@ -800,6 +806,8 @@ rthunk_session_get_cell_elapsed (RthunkSession *session,
  * rthunk_session_list_cells:
  * @session: a session
  *
+ * Lists the session's cells.
+ *
  * Returns: (transfer full) (array zero-terminated=1): the names of every
  *   cell, in the order they were first defined
  *
@@ -820,6 +828,8 @@ rthunk_session_list_cells (RthunkSession *session)
 /**
  * rthunk_session_get_pending:
  * @session: a session
+ *
+ * Lists the cells that have no value yet.
  *
  * Returns: (transfer full) (array zero-terminated=1): the names of the
  *   cells that are waiting for inputs, running, or waiting for thunks, in
@@ -882,6 +892,8 @@ compare_names (const void *a,
  * rthunk_session_complete:
  * @session: a session
  * @prefix: the start of a name
+ *
+ * Completes a name, as the shell does on Tab.
  *
  * Returns: (transfer full) (array zero-terminated=1): the names that start
  *   with @prefix — special forms, functions of the local and remote

@@ -635,6 +635,8 @@ rthunk_session_start_embedded (RthunkSession  *session,
  * rthunk_session_get_servers:
  * @session: a session
  *
+ * Lists the clients of the servers added to the session.
+ *
  * Returns: (transfer container) (element-type RthunkClient): a client for
  *   each server, in the order they were added
  *
@@ -657,6 +659,8 @@ rthunk_session_get_servers (RthunkSession *session)
 /**
  * rthunk_session_get_outstanding:
  * @session: a session
+ *
+ * Counts the remote thunks the session still waits for.
  *
  * Returns: how many remote thunks the session is waiting for
  *

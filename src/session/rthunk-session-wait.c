@@ -564,6 +564,8 @@ rthunk_session_wait_async (RthunkSession       *session,
  * @result: the result given to the callback
  * @error: return location for a #GError
  *
+ * Finishes rthunk_session_wait_async().
+ *
  * Returns: (transfer full) (nullable): the value with everything pending
  *   replaced, or %NULL with @error set
  *

@@ -454,6 +454,8 @@ rthunk_session_new (void)
  * rthunk_session_get_catalog:
  * @session: a session
  *
+ * Gives the catalog of the functions the session runs itself.
+ *
  * Returns: (transfer none): the functions the session evaluates locally
  *
  * Since: 0.1
@@ -470,6 +472,8 @@ rthunk_session_get_catalog (RthunkSession *session)
  * rthunk_session_set_local:
  * @session: a session
  * @local: whether to use no server at all
+ *
+ * Makes `(remote …)` evaluate in place, with no server, or not.
  *
  * Since: 0.1
  */
@@ -491,6 +495,8 @@ rthunk_session_set_local (RthunkSession *session,
  * rthunk_session_get_local:
  * @session: a session
  *
+ * Tells whether `(remote …)` is evaluated in place.
+ *
  * Returns: whether the session uses no server at all
  *
  * Since: 0.1
@@ -507,6 +513,9 @@ rthunk_session_get_local (RthunkSession *session)
  * rthunk_session_set_eval_budget:
  * @session: a session
  * @budget_ms: see #RthunkSession:eval-budget
+ *
+ * Sets how long rthunk_session_eval() waits for a local evaluation before
+ * it leaves it running as a pending cell.
  *
  * Since: 0.1
  */
@@ -527,6 +536,9 @@ rthunk_session_set_eval_budget (RthunkSession *session,
  * rthunk_session_get_eval_budget:
  * @session: a session
  *
+ * Gives how long rthunk_session_eval() waits for a local evaluation before
+ * it leaves it running as a pending cell.
+ *
  * Returns: see #RthunkSession:eval-budget
  *
  * Since: 0.1
@@ -543,6 +555,9 @@ rthunk_session_get_eval_budget (RthunkSession *session)
  * rthunk_session_set_sequential:
  * @session: a session
  * @sequential: see #RthunkSession:sequential
+ *
+ * Makes rthunk_session_eval() wait for each top-level expression before the
+ * next form, as a script expects, or not.
  *
  * Since: 0.1
  */
@@ -563,6 +578,9 @@ rthunk_session_set_sequential (RthunkSession *session,
  * rthunk_session_get_sequential:
  * @session: a session
  *
+ * Tells whether rthunk_session_eval() waits for each top-level expression
+ * before the next form.
+ *
  * Returns: see #RthunkSession:sequential
  *
  * Since: 0.1
@@ -579,6 +597,9 @@ rthunk_session_get_sequential (RthunkSession *session)
  * rthunk_session_set_token:
  * @session: a session, before its servers are added
  * @token: (nullable): the token every call to a server carries
+ *
+ * Sets the token sent with every call to a server started with `--token-
+ * file`.
  *
  * Since: 0.1
  */
@@ -623,6 +644,8 @@ rthunk_session_set_tls (RthunkSession  *session,
 /**
  * rthunk_session_get_cluster:
  * @session: a session
+ *
+ * Gives the cluster that routes the session's remote expressions.
  *
  * Returns: (transfer none): the cluster of the session's servers (for
  *   `:servers`: rthunk_cluster_describe())
