@@ -619,8 +619,10 @@ rthunk_cluster_describe (RthunkCluster *cluster)
  * rthunk_cluster_describe_states:
  * @cluster: a cluster
  *
+ * Says in a few words which servers are up, down or quarantined.
+ *
  * Returns: (transfer full): each server's name and whether it is up, on
- *   one line: `alpha up, beta down` (what the shell's status line shows
+ *   one line: `alpha up, beta down, liar quarantined` (what the shell's status line shows
  *   while it waits); empty without servers
  *
  * Since: 0.1
