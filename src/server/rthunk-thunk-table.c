@@ -87,6 +87,7 @@ static void
 entry_free (RthunkThunkEntry *entry)
 {
   g_clear_pointer (&entry->expr, rthunk_node_unref);
+  g_clear_pointer (&entry->head, rthunk_node_unref);
   g_clear_pointer (&entry->inputs, g_hash_table_unref);
   g_clear_pointer (&entry->type, rthunk_type_unref);
   g_clear_pointer (&entry->value, rthunk_value_unref);
@@ -318,7 +319,10 @@ rthunk_thunk_table_start (RthunkThunkTable *table,
     }
   started = entry->state == RTHUNK_THUNK_PENDING;
   if (started)
-    entry->state = RTHUNK_THUNK_RUNNING;
+    {
+      entry->state = RTHUNK_THUNK_RUNNING;
+      entry->started_us = g_get_monotonic_time ();
+    }
   g_mutex_unlock (&table->lock);
   return started;
 }
@@ -342,8 +346,13 @@ finish_locked (RthunkThunkTable *table,
                RthunkThunkEntry *entry,
                RthunkThunkState  state)
 {
-  /* a finished thunk keeps only what thunkGet reports: the expression,
-   * its inputs and its definitions go now, not when it expires */
+  /* a finished thunk keeps only what thunkGet reports, and the head of
+   * its expression for the dashboard: the rest of the expression, its
+   * inputs and its definitions go now, not when it expires */
+  if (entry->expr != NULL)
+    entry->head = rthunk_node_ref (rthunk_node_get_kind (entry->expr) == RTHUNK_NODE_LIST &&
+                                   rthunk_node_get_n_items (entry->expr) > 0
+                                   ? rthunk_node_get_item (entry->expr, 0) : entry->expr);
   g_clear_pointer (&entry->expr, rthunk_node_unref);
   g_clear_pointer (&entry->inputs, g_hash_table_unref);
   g_clear_pointer (&entry->definitions, g_ptr_array_unref);
@@ -733,4 +742,59 @@ rthunk_thunk_table_set_budget (RthunkThunkTable *table,
 {
   table->budget = budget;
   rthunk_budget_add_evictor (budget, evict_values, table);
+}
+
+static void
+clear_view (gpointer data)
+{
+  RthunkThunkView *view = data;
+
+  rthunk_thunk_entry_unref (view->entry);
+  g_clear_pointer (&view->expr, rthunk_node_unref);
+}
+
+static void
+add_view_locked (GArray           *views,
+                 RthunkThunkEntry *entry)
+{
+  RthunkNode *expr = entry->expr != NULL ? entry->expr : entry->head;
+  RthunkThunkView view = {
+    rthunk_thunk_entry_ref (entry), expr != NULL ? rthunk_node_ref (expr) : NULL,
+    entry->state, entry->started_us, entry->state >= RTHUNK_THUNK_DONE ? entry->finished_us : 0,
+  };
+
+  g_array_append_val (views, view);
+}
+
+/**
+ * rthunk_thunk_table_list: (skip)
+ * @table: a table
+ * @max_finished: how many of the latest finished thunks to include
+ *
+ * What the dashboard shows: every queued and running thunk, then the
+ * latest @max_finished finished ones, newest first, each with its state
+ * and times as they were at one instant.
+ *
+ * Returns: (transfer full): an array of #RthunkThunkView, which frees its
+ *   references with itself
+ */
+GArray *
+rthunk_thunk_table_list (RthunkThunkTable *table,
+                         guint             max_finished)
+{
+  GArray *views = g_array_new (FALSE, FALSE, sizeof (RthunkThunkView));
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_array_set_clear_func (views, clear_view);
+  g_mutex_lock (&table->lock);
+  g_hash_table_iter_init (&iter, table->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((RthunkThunkEntry *) value)->state < RTHUNK_THUNK_DONE)
+      add_view_locked (views, value);
+  for (GList *l = table->finished.tail; l != NULL && n < max_finished; l = l->prev, n++)
+    add_view_locked (views, l->data);
+  g_mutex_unlock (&table->lock);
+  return views;
 }
