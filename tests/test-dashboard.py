@@ -227,6 +227,10 @@ def check_token(tmp):
         tap(codes == [200, 200], "the token as a Bearer header or ?token= opens them", codes)
     finally:
         server.stop()
+    with open(server.err_path) as f:
+        log = f.read()
+    refused = re.findall(r"HTTP request from 127\.0\.0\.1 refused: this server needs a valid token", log)
+    tap(len(refused) == 7, "each refused HTTP request is logged with its client and reason", log[-2000:])
 
 
 def check_tls(tmp):

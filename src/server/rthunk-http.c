@@ -20,8 +20,10 @@
 #include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
 
+#include "rthunk-error.h"
 #include "rthunk-handler.h"
 #include "rthunk-http.h"
+#include "rthunk-log.h"
 #include "rthunk-metrics.h"
 #include "rthunk-server-private.h"
 #include "rthunk-server.h"
@@ -204,6 +206,10 @@ handle (SoupServer        *soup,
 
   if (!rthunk_server_state_check_token (state, token_of (msg, query)))
     {
+      g_autoptr(GError) reason = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED,
+                                                      _("this server needs a valid token"));
+
+      rthunk_log_refused_from (soup_server_message_get_remote_host (msg), "HTTP request", reason);
       soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
                                     "Bearer realm=\"rthunkd\"");
       respond_text (msg, SOUP_STATUS_UNAUTHORIZED, "this server needs a valid token\n");

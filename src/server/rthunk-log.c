@@ -351,8 +351,22 @@ void
 rthunk_log_refused (const char   *what,
                     const GError *reason)
 {
-  const char *client = rthunk_log_client_of (rthunk_conn_account_get_current ());
+  rthunk_log_refused_from (rthunk_log_client_of (rthunk_conn_account_get_current ()), what, reason);
+}
 
+/**
+ * rthunk_log_refused_from: (skip)
+ * @client: who asked, as `HOST:PORT` or `HOST`
+ * @what: what was refused ("HTTP request"…)
+ * @reason: why
+ *
+ * rthunk_log_refused() for a request of no Thrift connection.
+ */
+void
+rthunk_log_refused_from (const char   *client,
+                         const char   *what,
+                         const GError *reason)
+{
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                     "CLIENT", client,
                     "REASON", reason->message,

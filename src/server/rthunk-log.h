@@ -33,5 +33,8 @@ void     rthunk_log_thunk_finished (RthunkThunkEntry    *entry,
                                     const char          *how);
 void     rthunk_log_refused        (const char          *what,
                                     const GError        *reason);
+void     rthunk_log_refused_from   (const char          *client,
+                                    const char          *what,
+                                    const GError        *reason);
 
 G_END_DECLS
