@@ -332,9 +332,9 @@ class Chromium:
 
 
 # The DOM once the page's JavaScript has shown a running delay thunk in its
-# table and its task stream ('' until then).
+# table and its task stream, and a throughput from two events ('' until then).
 SHOWN = """(document.querySelector('#running tr.thunk.running') &&
-           document.querySelector('#stream rect') &&
+           document.querySelector('#stream rect') && document.querySelector('#spark polyline') &&
            document.getElementById('conn').textContent === 'live')
           ? document.documentElement.outerHTML : ''"""
 
