@@ -54,6 +54,7 @@ struct _RthunkThunkTable
   GHashTable *wait_lists;       /* entry → GSList of Waiter: who waits for it */
   GHashTable *entries;          /* id (GBytes) → entry */
   GQueue finished;              /* entries, oldest first */
+  GQueue unfinished_queue;      /* queued and running entries, oldest first: what the dashboard lists */
   guint max_finished;
   gint64 ttl_us;
   guint unfinished;
@@ -143,6 +144,7 @@ rthunk_thunk_table_new (guint max_finished,
   table->entries = g_hash_table_new_full (id_hash, id_equal, NULL,
                                           (GDestroyNotify) rthunk_thunk_entry_unref);
   g_queue_init (&table->finished);
+  g_queue_init (&table->unfinished_queue);
   table->wait_lists = g_hash_table_new (NULL, NULL);
   table->max_finished = MAX (max_finished, 1);
   table->ttl_us = (gint64) MAX (ttl_ms, 1) * 1000;
@@ -231,6 +233,8 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     while (g_hash_table_contains (table->entries, entry->id));
   g_hash_table_insert (table->entries, entry->id, entry);
   table->unfinished++;
+  entry->unfinished_link.data = entry;
+  g_queue_push_tail_link (&table->unfinished_queue, &entry->unfinished_link);
   if (owner != NULL)
     {
       entry->owner = rthunk_conn_account_ref (owner);
@@ -249,6 +253,7 @@ rthunk_thunk_table_remove (RthunkThunkTable *table,
   if (entry->state <= RTHUNK_THUNK_RUNNING)
     {
       table->unfinished--;
+      g_queue_unlink (&table->unfinished_queue, &entry->unfinished_link);
       if (entry->owner != NULL)
         g_atomic_int_add (&entry->owner->unfinished, -1);
       g_hash_table_remove (table->entries, entry->id);
@@ -361,6 +366,7 @@ finish_locked (RthunkThunkTable *table,
   entry->state = state;
   entry->finished_us = g_get_monotonic_time ();
   table->unfinished--;
+  g_queue_unlink (&table->unfinished_queue, &entry->unfinished_link);
   if (entry->owner != NULL)
     g_atomic_int_add (&entry->owner->unfinished, -1);
   g_clear_pointer (&entry->cache_key, g_free);
@@ -771,9 +777,10 @@ add_view_locked (GArray           *views,
  * @table: a table
  * @max_finished: how many of the latest finished thunks to include
  *
- * What the dashboard shows: every queued and running thunk, then the
- * latest @max_finished finished ones, newest first, each with its state
- * and times as they were at one instant.
+ * What the dashboard shows: every queued and running thunk, oldest
+ * first, then the latest @max_finished finished ones, newest first, each
+ * with its state and times as they were at one instant. The lock is held
+ * for those entries only, never for the whole table.
  *
  * Returns: (transfer full): an array of #RthunkThunkView, which frees its
  *   references with itself
@@ -783,16 +790,12 @@ rthunk_thunk_table_list (RthunkThunkTable *table,
                          guint             max_finished)
 {
   GArray *views = g_array_new (FALSE, FALSE, sizeof (RthunkThunkView));
-  GHashTableIter iter;
-  gpointer value;
   guint n = 0;
 
   g_array_set_clear_func (views, clear_view);
   g_mutex_lock (&table->lock);
-  g_hash_table_iter_init (&iter, table->entries);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((RthunkThunkEntry *) value)->state < RTHUNK_THUNK_DONE)
-      add_view_locked (views, value);
+  for (GList *l = table->unfinished_queue.head; l != NULL; l = l->next)
+    add_view_locked (views, l->data);
   for (GList *l = table->finished.tail; l != NULL && n < max_finished; l = l->prev, n++)
     add_view_locked (views, l->data);
   g_mutex_unlock (&table->lock);

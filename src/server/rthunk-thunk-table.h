@@ -43,6 +43,7 @@ typedef struct
   gboolean cacheable;
   guint8 *cache_key;             /* 32 bytes while it runs, when cacheable */
   GList finished_link;           /* in the table's queue of finished thunks */
+  GList unfinished_link;         /* in its queue of queued and running thunks */
   GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
   gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
   RthunkConnAccount *owner;      /* (nullable) the connection that submitted it */
