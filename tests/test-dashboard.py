@@ -136,6 +136,11 @@ def running_delay(url):
     return thunks if any(t["function"] == "delay" for t in thunks["running"]) else None
 
 
+def queued_delay(url):
+    thunks = running_delay(url)
+    return thunks if thunks and any(t["function"] == "delay" for t in thunks["queued"]) else None
+
+
 def check_metrics(server):
     status, ctype, body = get(server.url + "metrics")
     tap(status == 200 and ctype.startswith("text/plain"), "/metrics answers 200 text/plain", status, ctype)
@@ -196,6 +201,10 @@ def check_api(server, thunks):
         "the running delay thunk is listed with its id, function, client and state", delay)
     tap(len(plus) >= 3 and all(t["state"] == "done" and t["finishedAgoMs"] is not None for t in plus),
         "the finished (+ …) thunks are listed as recent and done", plus)
+    queued = thunks["queued"]
+    tap(len(queued) == 1 and queued[0]["state"] == "queued" and queued[0]["startedAgoMs"] is None and
+        queued[0]["client"] != delay[0]["client"] and queued[0]["id"] != delay[0]["id"],
+        "the queued delay thunk is listed, not started, with its own client", queued)
 
 
 def check_events(server):
@@ -353,9 +362,10 @@ def check_page(server, tmp):
         dom = wait_for(lambda: browser.evaluate(SHOWN)) or ""
         shown_after = time.monotonic() - started
         rows = re.findall(r'<tr class="thunk running">(.*?)</tr>', dom)
-        tap(any("delay" in r and "127.0.0.1:" in r for r in rows) and
+        queued = re.findall(r'<tr class="thunk queued">(.*?)</tr>', dom)
+        tap(any("delay" in r and "127.0.0.1:" in r for r in rows) and len(queued) == 1 and
             re.search(r'<rect[^>]*fill="#1f6fd1"', dom) and re.search(r'id="submitted">\d+<', dom),
-            "headless Chromium shows the running delay thunk in the table and the task stream, live",
+            "headless Chromium shows the running and queued delay thunks in the tables and the task stream, live",
             "after %.1f s" % shown_after, rows, dom[:3000])
         shot = os.path.join(BUILDDIR, "tests", "dashboard.png")
         browser.screenshot(shot)
@@ -369,7 +379,8 @@ def check_page(server, tmp):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="rthunk-dashboard.")
-    server = Server("dash", tmp, "--workers", "2")
+    # one worker that never gives way to a long thunk: a second delay stays queued
+    server = Server("dash", tmp, "--workers", "1", "--long-thunk-ms", "0")
     clients = []
     try:
         if not tap(server.url is not None and server.address is not None,
@@ -382,6 +393,10 @@ def main():
         clients.append(shell(server.address, "(remote (delay 600000 7))"))
         thunks = wait_for(lambda: running_delay(server.url))
         if not tap(thunks is not None, "the delay thunk shows as running in /api/thunks"):
+            return
+        clients.append(shell(server.address, "(remote (delay 600001 8))"))
+        thunks = wait_for(lambda: queued_delay(server.url))
+        if not tap(thunks is not None, "a second delay thunk shows as queued behind it"):
             return
         check_metrics(server)
         check_api(server, thunks)
