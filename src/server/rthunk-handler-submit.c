@@ -466,7 +466,7 @@ try_cache (RthunkServerState *state,
   COUNT (state->completed);
   COUNT (state->cache_hits);
   rthunk_thunk_table_finish (state->table, entry, hit, NULL);
-  rthunk_log_thunk_finished (entry, NULL, "cache");
+  rthunk_server_state_thunk_finished (state, entry, NULL, "cache");
   return TRUE;
 }
 

@@ -301,14 +301,14 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
   RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
   RthunkWireServerInfo *info = *_return;
   const char *const *caps = rthunk_catalog_get_capabilities (state->catalog);
-  guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
-  guint running = g_atomic_int_get (&state->running);
+  RthunkServerStats stats;
 
   REQUIRE_AUTH (state, auth, denied);
 
+  rthunk_server_state_get_stats (state, &stats);
   g_object_set (info, "name", state->name, "version", RTHUNK_VERSION_S,
                 "protocolVersion", RTHUNK_PROTOCOL_VERSION,
-                "running", (gint) running, "queued", (gint) (unfinished - MIN (unfinished, running)),
+                "running", (gint) stats.running, "queued", (gint) stats.queued,
                 "workers", (gint) state->limits.workers, NULL);
   for (guint k = 0; caps[k] != NULL; k++)
     g_ptr_array_add (info->capabilities, g_strdup (caps[k]));
@@ -322,18 +322,18 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "maxConnections", (gint) state->limits.max_connections,
                 "maxEvalBytes", (gint64) state->limits.max_eval_bytes, NULL);
   g_object_set (info->counters,
-                "submitted", (gint64) __atomic_load_n (&state->submitted, __ATOMIC_RELAXED),
-                "completed", (gint64) __atomic_load_n (&state->completed, __ATOMIC_RELAXED),
-                "failed", (gint64) __atomic_load_n (&state->failed, __ATOMIC_RELAXED),
-                "cancelled", (gint64) __atomic_load_n (&state->cancelled, __ATOMIC_RELAXED),
-                "cacheHits", (gint64) __atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED),
-                "definitionsStored", (gint64) rthunk_def_store_size (state->defs),
-                "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED),
-                "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED),
-                "batches", (gint64) __atomic_load_n (&state->batches, __ATOMIC_RELAXED),
-                "memoHits", (gint64) __atomic_load_n (&state->memo_hits, __ATOMIC_RELAXED),
-                "longThunks", (gint64) rthunk_long_watch_total_long (state->long_watch),
-                "waiters", (gint64) rthunk_thunk_table_count_waiters (state->table), NULL);
+                "submitted", stats.submitted,
+                "completed", stats.completed,
+                "failed", stats.failed,
+                "cancelled", stats.cancelled,
+                "cacheHits", stats.cache_hits,
+                "definitionsStored", stats.definitions_stored,
+                "pipelined", stats.pipelined,
+                "fetched", stats.fetched,
+                "batches", stats.batches,
+                "memoHits", stats.memo_hits,
+                "longThunks", stats.long_thunks,
+                "waiters", stats.waiters, NULL);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
     g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));

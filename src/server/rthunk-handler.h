@@ -4,6 +4,7 @@
 #include "rthunk-budget.h"
 #include "rthunk-catalog.h"
 #include "rthunk-conn-account.h"
+#include "rthunk-metrics.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-wire.h"
@@ -33,6 +34,14 @@ void               rthunk_server_state_refuse_new     (RthunkServerState  *state
 RthunkBudget      *rthunk_server_state_get_budget     (RthunkServerState  *state);
 guint              rthunk_server_state_get_idle_timeout (RthunkServerState *state);
 gboolean           rthunk_server_state_needs_token    (RthunkServerState  *state);
+gboolean           rthunk_server_state_check_token    (RthunkServerState  *state,
+                                                       const char         *token);
+void               rthunk_server_state_get_stats      (RthunkServerState  *state,
+                                                       RthunkServerStats  *stats);
+void               rthunk_server_state_thunk_finished (RthunkServerState  *state,
+                                                       RthunkThunkEntry   *entry,
+                                                       const GError       *error,
+                                                       const char         *how);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkWireRemoteExecutionServiceHandler, g_object_unref)
 

@@ -255,9 +255,16 @@ rthunk_log_peer_of (int fd)
   return g_strdup ("-");
 }
 
-/* What an expression calls: the symbol at its head, or its kind. */
-static const char *
-function_of (RthunkNode *expr)
+/**
+ * rthunk_log_function_of: (skip)
+ * @expr: (nullable): a thunk's expression
+ *
+ * What an expression calls: the symbol at its head, or its kind.
+ *
+ * Returns: (transfer none): a name, which lives as long as @expr
+ */
+const char *
+rthunk_log_function_of (RthunkNode *expr)
 {
   RthunkNode *head;
 
@@ -269,10 +276,32 @@ function_of (RthunkNode *expr)
   return rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL ? rthunk_node_get_text (head) : "lambda";
 }
 
-static const char *
-client_of (RthunkConnAccount *account)
+/**
+ * rthunk_log_client_of: (skip)
+ * @account: (nullable): a connection
+ *
+ * Returns: (transfer none): its peer as `HOST:PORT`, or "-"
+ */
+const char *
+rthunk_log_client_of (RthunkConnAccount *account)
 {
   return account != NULL && account->peer != NULL ? account->peer : "-";
+}
+
+/**
+ * rthunk_log_thunk_id: (skip)
+ * @entry: a thunk
+ *
+ * Returns: (transfer full): its id in hexadecimal
+ */
+char *
+rthunk_log_thunk_id (RthunkThunkEntry *entry)
+{
+  char *id = g_malloc (2 * RTHUNK_THUNK_ID_LEN + 1);
+
+  for (guint k = 0; k < RTHUNK_THUNK_ID_LEN; k++)
+    g_snprintf (id + 2 * k, 3, "%02x", entry->id[k]);
+  return id;
 }
 
 /**
@@ -295,17 +324,15 @@ rthunk_log_thunk_finished (RthunkThunkEntry *entry,
 
   if (!rthunk_log_debug_wanted ())
     return;
-  id = g_malloc (2 * RTHUNK_THUNK_ID_LEN + 1);
-  for (guint k = 0; k < RTHUNK_THUNK_ID_LEN; k++)
-    g_snprintf (id + 2 * k, 3, "%02x", entry->id[k]);
+  id = rthunk_log_thunk_id (entry);
   g_snprintf (elapsed, sizeof elapsed, "%" G_GINT64_FORMAT, g_get_monotonic_time () - entry->submitted_us);
   state = error == NULL ? "done"
         : g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED) ? "cancelled" : "failed";
   /* each field's value is a string; only MESSAGE's is a format */
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
                     "THUNK_ID", id,
-                    "CLIENT", client_of (entry->owner),
-                    "FUNCTION", function_of (entry->expr),
+                    "CLIENT", rthunk_log_client_of (entry->owner),
+                    "FUNCTION", rthunk_log_function_of (entry->expr),
                     "ELAPSED_US", elapsed,
                     "STATE", state,
                     "MESSAGE", "thunk %s %s (%s) in %s µs%s%s", id, state, how, elapsed,
@@ -324,8 +351,22 @@ void
 rthunk_log_refused (const char   *what,
                     const GError *reason)
 {
-  const char *client = client_of (rthunk_conn_account_get_current ());
+  rthunk_log_refused_from (rthunk_log_client_of (rthunk_conn_account_get_current ()), what, reason);
+}
 
+/**
+ * rthunk_log_refused_from: (skip)
+ * @client: who asked, as `HOST:PORT` or `HOST`
+ * @what: what was refused ("HTTP request"…)
+ * @reason: why
+ *
+ * rthunk_log_refused() for a request of no Thrift connection.
+ */
+void
+rthunk_log_refused_from (const char   *client,
+                         const char   *what,
+                         const GError *reason)
+{
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                     "CLIENT", client,
                     "REASON", reason->message,

@@ -171,7 +171,7 @@ rthunk_handler_run_fetch (gpointer data,
     }
   else
     g_clear_pointer (&got.value, rthunk_value_unref);
-  rthunk_log_thunk_finished (entry, got.value != NULL ? NULL : error, "fetched");
+  rthunk_server_state_thunk_finished (state, entry, got.value != NULL ? NULL : error, "fetched");
   rthunk_thunk_table_finish (state->table, entry, got.value, error);
   g_clear_pointer (&got.value, rthunk_value_unref);
   fetch_free (fetch);

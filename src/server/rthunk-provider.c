@@ -19,6 +19,7 @@
 #include "rthunk-provider.h"
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
+#include "rthunk-http.h"
 #include "rthunk-log.h"
 #include "rthunk-server.h"
 
@@ -40,6 +41,7 @@ struct _RthunkProviderOptions
   char *tls_client_ca;
   char *tls_ca;
   char *log_format;
+  char *http;
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
@@ -102,7 +104,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format",
+  "log-format", "http",
 };
 
 static void
@@ -234,6 +236,7 @@ rthunk_provider_options_new (const char *program,
     { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
+    { "http", 0, 0, G_OPTION_ARG_STRING, &options->http, N_("Serve the dashboard, /metrics and /api over HTTP at this address (off by default)"), N_("HOST:PORT") },
     { NULL }
   };
   GOptionEntry entry[2] = { { NULL }, { NULL } };
@@ -286,6 +289,7 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->tls_client_ca);
   g_free (options->tls_ca);
   g_free (options->log_format);
+  g_free (options->http);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
   g_free (options);
@@ -380,6 +384,7 @@ read_string_keys (RthunkProviderOptions *options,
     { "tls-client-ca", &options->tls_client_ca },
     { "tls-ca", &options->tls_ca },
     { "log-format", &options->log_format },
+    { "http", &options->http },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
@@ -586,6 +591,23 @@ set_tls (RthunkProviderOptions  *options,
          rthunk_server_set_peer_tls (server, options->tls_ca, error);
 }
 
+/* --http: the dashboard, /metrics and /api (NULL: it could not listen,
+ * and said why on standard error). */
+static RthunkHttp *
+listen_http (RthunkProviderOptions *options,
+             RthunkServer          *server)
+{
+  g_autoptr(RthunkHttp) http = rthunk_http_new (server);
+  g_autoptr(GError) error = NULL;
+
+  if (!rthunk_http_listen (http, options->http, &error))
+    {
+      g_printerr ("%s: --http %s: %s\n", options->program, options->http, error->message);
+      return NULL;
+    }
+  return g_steal_pointer (&http);
+}
+
 /**
  * rthunk_provider_run:
  * @options: parsed options
@@ -612,6 +634,7 @@ rthunk_provider_run (RthunkProviderOptions *options,
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
   Shutdown shutdown = { options->program, server, loop, NULL };
+  RthunkHttp *http = NULL;
   guint sources[2];
 
   signal (SIGPIPE, SIG_IGN);
@@ -638,11 +661,26 @@ rthunk_provider_run (RthunkProviderOptions *options,
       g_source_remove (sources[1]);
       return 1;
     }
+  if (options->http != NULL && (http = listen_http (options, server)) == NULL)
+    {
+      rthunk_server_stop (server);
+      g_source_remove (sources[0]);
+      g_source_remove (sources[1]);
+      return 1;
+    }
   /* not translated: scripts, tests and supervisors wait for this line */
   g_print ("%s %s listening on %s:%u\n", options->program, options->name,
            options->bind != NULL ? options->bind : "127.0.0.1", rthunk_server_get_port (server));
+  if (http != NULL)
+    {
+      g_autofree char *url = rthunk_http_get_url (http);
+
+      /* not translated either: the tests wait for it */
+      g_print ("%s %s http on %s\n", options->program, options->name, url);
+    }
   fflush (stdout);
   g_main_loop_run (loop);
+  g_clear_pointer (&http, rthunk_http_free);
   if (shutdown.drainer != NULL)
     g_thread_join (shutdown.drainer);
   g_source_remove (sources[0]);

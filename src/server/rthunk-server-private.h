@@ -10,6 +10,7 @@
 
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
+#include "rthunk-metrics.h"
 #include "rthunk-server.h"
 #include "rthunk-wire.h"
 
@@ -22,5 +23,11 @@ void                  rthunk_server_transport_setup (RthunkFrameTransport      *
 void                  rthunk_server_serve_transport (RthunkServerState         *state,
                                                      ThriftProcessor           *processor,
                                                      RthunkFrameTransport      *transport);
+
+/* for rthunk-http.c */
+RthunkServerState    *rthunk_server_get_state       (RthunkServer              *server);
+GTlsCertificate      *rthunk_server_get_tls_certificate (RthunkServer          *server);
+void                  rthunk_server_get_stats       (RthunkServer              *server,
+                                                     RthunkServerStats         *stats);
 
 G_END_DECLS

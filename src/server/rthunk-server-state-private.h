@@ -13,6 +13,7 @@
 #include "rthunk-def-store.h"
 #include "rthunk-handler.h"
 #include "rthunk-long-watch.h"
+#include "rthunk-metrics.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
@@ -44,6 +45,8 @@ struct _RthunkServerState
   gint64 fetched;
   gint64 batches;
   gint running;
+  RthunkLatency latency;        /* submission to end of each finished thunk, atomic */
+  gint64 started_us;            /* when the server started (monotonic) */
   GStrv fetch_from;             /* servers inputs may be fetched from */
   gboolean peer_tls;            /* fetches speak TLS, trusting peer_tls_ca (NULL: the system's) */
   char *peer_tls_ca;            /* and showing this server's certificate and key */

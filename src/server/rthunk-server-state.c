@@ -15,7 +15,9 @@
 #include "rthunk-def-store.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
+#include "rthunk-log.h"
 #include "rthunk-long-watch.h"
+#include "rthunk-metrics.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
@@ -40,6 +42,7 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   RthunkServerState *state = g_new0 (RthunkServerState, 1);
   g_autoptr(GError) error = NULL;
 
+  state->started_us = g_get_monotonic_time ();
   state->name = g_strdup (name);
   state->catalog = g_object_ref (catalog);
   state->limits = *limits;
@@ -175,4 +178,67 @@ gboolean
 rthunk_server_state_needs_token (RthunkServerState *state)
 {
   return state->token != NULL;
+}
+
+/* Whether @token (nullable) is the one calls must carry; TRUE when the
+ * server asks for none. */
+gboolean
+rthunk_server_state_check_token (RthunkServerState *state,
+                                 const char        *token)
+{
+  return state->token == NULL || (token != NULL && rthunk_handler_tokens_equal (token, state->token));
+}
+
+#define LOAD(counter) ((gint64) __atomic_load_n (&(counter), __ATOMIC_RELAXED))
+
+/* Every number getServerInfo, /metrics and /api/status publish, read
+ * now (connections and max_connections are the server's: 0 here). */
+void
+rthunk_server_state_get_stats (RthunkServerState *state,
+                               RthunkServerStats *stats)
+{
+  guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
+  guint running = g_atomic_int_get (&state->running);
+
+  *stats = (RthunkServerStats) {
+    .submitted = LOAD (state->submitted),
+    .completed = LOAD (state->completed),
+    .failed = LOAD (state->failed),
+    .cancelled = LOAD (state->cancelled),
+    .cache_hits = LOAD (state->cache_hits),
+    .definitions_stored = rthunk_def_store_size (state->defs),
+    .pipelined = LOAD (state->pipelined),
+    .fetched = LOAD (state->fetched),
+    .batches = LOAD (state->batches),
+    .memo_hits = LOAD (state->memo_hits),
+    .long_thunks = rthunk_long_watch_total_long (state->long_watch),
+    .waiters = rthunk_thunk_table_count_waiters (state->table),
+    .running = running,
+    .queued = unfinished - MIN (unfinished, running),
+    .workers = state->limits.workers,
+    .memory_bytes = rthunk_budget_get_used (state->budget),
+    .memory_budget_bytes = rthunk_budget_get_limit (state->budget),
+    .uptime_us = g_get_monotonic_time () - state->started_us,
+  };
+  rthunk_latency_copy (&state->latency, &stats->latency);
+}
+
+/**
+ * rthunk_server_state_thunk_finished: (skip)
+ * @state: the server's state
+ * @entry: a thunk that just finished
+ * @error: (nullable): why it failed, or %NULL when it is done
+ * @how: how it was answered: "run", "cache", "fetched"
+ *
+ * Where every finished thunk passes: counted in the latency histogram
+ * (two atomic additions) and logged (rthunk_log_thunk_finished()).
+ */
+void
+rthunk_server_state_thunk_finished (RthunkServerState *state,
+                                    RthunkThunkEntry  *entry,
+                                    const GError      *error,
+                                    const char        *how)
+{
+  rthunk_latency_observe (&state->latency, g_get_monotonic_time () - entry->submitted_us);
+  rthunk_log_thunk_finished (entry, error, how);
 }

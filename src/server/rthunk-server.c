@@ -921,3 +921,30 @@ rthunk_server_stop (RthunkServer *server)
   close_connections (server, had_thunks);
   rthunk_server_state_drain (server->state);
 }
+
+/* The state its handler and workers share (for rthunk-http.c). */
+RthunkServerState *
+rthunk_server_get_state (RthunkServer *server)
+{
+  return server->state;
+}
+
+/* Its TLS certificate, or %NULL when it serves plain connections. */
+GTlsCertificate *
+rthunk_server_get_tls_certificate (RthunkServer *server)
+{
+  return server->tls_certificate;
+}
+
+/* The numbers of its state (rthunk_server_state_get_stats()) and its
+ * connections. */
+void
+rthunk_server_get_stats (RthunkServer      *server,
+                         RthunkServerStats *stats)
+{
+  rthunk_server_state_get_stats (server->state, stats);
+  g_mutex_lock (&server->lock);
+  stats->connections = g_hash_table_size (server->live_fds);
+  g_mutex_unlock (&server->lock);
+  stats->max_connections = server->limits.max_connections;
+}

@@ -54,6 +54,7 @@ struct _RthunkThunkTable
   GHashTable *wait_lists;       /* entry → GSList of Waiter: who waits for it */
   GHashTable *entries;          /* id (GBytes) → entry */
   GQueue finished;              /* entries, oldest first */
+  GQueue unfinished_queue;      /* queued and running entries, oldest first: what the dashboard lists */
   guint max_finished;
   gint64 ttl_us;
   guint unfinished;
@@ -87,6 +88,7 @@ static void
 entry_free (RthunkThunkEntry *entry)
 {
   g_clear_pointer (&entry->expr, rthunk_node_unref);
+  g_clear_pointer (&entry->head, rthunk_node_unref);
   g_clear_pointer (&entry->inputs, g_hash_table_unref);
   g_clear_pointer (&entry->type, rthunk_type_unref);
   g_clear_pointer (&entry->value, rthunk_value_unref);
@@ -142,6 +144,7 @@ rthunk_thunk_table_new (guint max_finished,
   table->entries = g_hash_table_new_full (id_hash, id_equal, NULL,
                                           (GDestroyNotify) rthunk_thunk_entry_unref);
   g_queue_init (&table->finished);
+  g_queue_init (&table->unfinished_queue);
   table->wait_lists = g_hash_table_new (NULL, NULL);
   table->max_finished = MAX (max_finished, 1);
   table->ttl_us = (gint64) MAX (ttl_ms, 1) * 1000;
@@ -230,6 +233,8 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     while (g_hash_table_contains (table->entries, entry->id));
   g_hash_table_insert (table->entries, entry->id, entry);
   table->unfinished++;
+  entry->unfinished_link.data = entry;
+  g_queue_push_tail_link (&table->unfinished_queue, &entry->unfinished_link);
   if (owner != NULL)
     {
       entry->owner = rthunk_conn_account_ref (owner);
@@ -248,6 +253,7 @@ rthunk_thunk_table_remove (RthunkThunkTable *table,
   if (entry->state <= RTHUNK_THUNK_RUNNING)
     {
       table->unfinished--;
+      g_queue_unlink (&table->unfinished_queue, &entry->unfinished_link);
       if (entry->owner != NULL)
         g_atomic_int_add (&entry->owner->unfinished, -1);
       g_hash_table_remove (table->entries, entry->id);
@@ -318,7 +324,10 @@ rthunk_thunk_table_start (RthunkThunkTable *table,
     }
   started = entry->state == RTHUNK_THUNK_PENDING;
   if (started)
-    entry->state = RTHUNK_THUNK_RUNNING;
+    {
+      entry->state = RTHUNK_THUNK_RUNNING;
+      entry->started_us = g_get_monotonic_time ();
+    }
   g_mutex_unlock (&table->lock);
   return started;
 }
@@ -342,8 +351,13 @@ finish_locked (RthunkThunkTable *table,
                RthunkThunkEntry *entry,
                RthunkThunkState  state)
 {
-  /* a finished thunk keeps only what thunkGet reports: the expression,
-   * its inputs and its definitions go now, not when it expires */
+  /* a finished thunk keeps only what thunkGet reports, and the head of
+   * its expression for the dashboard: the rest of the expression, its
+   * inputs and its definitions go now, not when it expires */
+  if (entry->expr != NULL)
+    entry->head = rthunk_node_ref (rthunk_node_get_kind (entry->expr) == RTHUNK_NODE_LIST &&
+                                   rthunk_node_get_n_items (entry->expr) > 0
+                                   ? rthunk_node_get_item (entry->expr, 0) : entry->expr);
   g_clear_pointer (&entry->expr, rthunk_node_unref);
   g_clear_pointer (&entry->inputs, g_hash_table_unref);
   g_clear_pointer (&entry->definitions, g_ptr_array_unref);
@@ -352,6 +366,7 @@ finish_locked (RthunkThunkTable *table,
   entry->state = state;
   entry->finished_us = g_get_monotonic_time ();
   table->unfinished--;
+  g_queue_unlink (&table->unfinished_queue, &entry->unfinished_link);
   if (entry->owner != NULL)
     g_atomic_int_add (&entry->owner->unfinished, -1);
   g_clear_pointer (&entry->cache_key, g_free);
@@ -724,4 +739,56 @@ rthunk_thunk_table_set_budget (RthunkThunkTable *table,
 {
   table->budget = budget;
   rthunk_budget_add_evictor (budget, evict_values, table);
+}
+
+static void
+clear_view (gpointer data)
+{
+  RthunkThunkView *view = data;
+
+  rthunk_thunk_entry_unref (view->entry);
+  g_clear_pointer (&view->expr, rthunk_node_unref);
+}
+
+static void
+add_view_locked (GArray           *views,
+                 RthunkThunkEntry *entry)
+{
+  RthunkNode *expr = entry->expr != NULL ? entry->expr : entry->head;
+  RthunkThunkView view = {
+    rthunk_thunk_entry_ref (entry), expr != NULL ? rthunk_node_ref (expr) : NULL,
+    entry->state, entry->started_us, entry->state >= RTHUNK_THUNK_DONE ? entry->finished_us : 0,
+  };
+
+  g_array_append_val (views, view);
+}
+
+/**
+ * rthunk_thunk_table_list: (skip)
+ * @table: a table
+ * @max_finished: how many of the latest finished thunks to include
+ *
+ * What the dashboard shows: every queued and running thunk, oldest
+ * first, then the latest @max_finished finished ones, newest first, each
+ * with its state and times as they were at one instant. The lock is held
+ * for those entries only, never for the whole table.
+ *
+ * Returns: (transfer full): an array of #RthunkThunkView, which frees its
+ *   references with itself
+ */
+GArray *
+rthunk_thunk_table_list (RthunkThunkTable *table,
+                         guint             max_finished)
+{
+  GArray *views = g_array_new (FALSE, FALSE, sizeof (RthunkThunkView));
+  guint n = 0;
+
+  g_array_set_clear_func (views, clear_view);
+  g_mutex_lock (&table->lock);
+  for (GList *l = table->unfinished_queue.head; l != NULL; l = l->next)
+    add_view_locked (views, l->data);
+  for (GList *l = table->finished.tail; l != NULL && n < max_finished; l = l->prev, n++)
+    add_view_locked (views, l->data);
+  g_mutex_unlock (&table->lock);
+  return views;
 }

@@ -25,6 +25,7 @@ typedef struct
   gint ref_count;
   RthunkThunkState state;        /* read and written under the table lock */
   RthunkNode *expr;
+  RthunkNode *head;              /* once finished: the head of expr (a symbol), or expr if no list */
   GHashTable *inputs;            /* name → RthunkValue */
   RthunkType *type;
   RthunkValue *value;            /* DONE (table lock: the budget may take it) */
@@ -35,12 +36,14 @@ typedef struct
   guint64 fuel;
   guint deadline_ms;
   gint64 submitted_us;
+  gint64 started_us;             /* 0 until a worker (or the cache) starts it (table lock) */
   gint64 finished_us;
   GPtrArray *definitions;        /* RthunkDefinition: everything it uses */
   GHashTable *def_names;         /* name in the expression → hash (GBytes) */
   gboolean cacheable;
   guint8 *cache_key;             /* 32 bytes while it runs, when cacheable */
   GList finished_link;           /* in the table's queue of finished thunks */
+  GList unfinished_link;         /* in its queue of queued and running thunks */
   GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
   gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
   RthunkConnAccount *owner;      /* (nullable) the connection that submitted it */
@@ -48,6 +51,16 @@ typedef struct
 } RthunkThunkEntry;
 
 typedef struct _RthunkThunkTable RthunkThunkTable;
+
+/* One thunk as rthunk_thunk_table_list() saw it, under the table lock. */
+typedef struct
+{
+  RthunkThunkEntry *entry;       /* a reference */
+  RthunkNode *expr;              /* (nullable) a reference: its expression, or its head once finished */
+  RthunkThunkState state;
+  gint64 started_us;             /* 0: not started */
+  gint64 finished_us;            /* 0: not finished */
+} RthunkThunkView;
 
 RthunkThunkTable *rthunk_thunk_table_new       (guint              max_finished,
                                                 guint              ttl_ms);
@@ -93,6 +106,8 @@ void              rthunk_thunk_table_close     (RthunkThunkTable  *table);
 RthunkThunkState  rthunk_thunk_table_get_outcome (RthunkThunkTable *table,
                                                   RthunkThunkEntry *entry,
                                                   RthunkValue     **value);
+GArray           *rthunk_thunk_table_list      (RthunkThunkTable *table,
+                                                guint             max_finished);
 void              rthunk_thunk_table_set_budget (RthunkThunkTable *table,
                                                  RthunkBudget     *budget);
 

@@ -27,7 +27,6 @@
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
 #include "rthunk-lang-private.h"
-#include "rthunk-log.h"
 #include "rthunk-long-watch.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-thunk-state.h"
@@ -220,7 +219,7 @@ complete_entry (RthunkServerState *state,
     COUNT (state->cancelled);
   else
     COUNT (state->failed);
-  rthunk_log_thunk_finished (entry, value != NULL ? NULL : error, "run");
+  rthunk_server_state_thunk_finished (state, entry, value != NULL ? NULL : error, "run");
   rthunk_thunk_table_finish (state->table, entry, value, error);
 }
 
