@@ -24,6 +24,7 @@
 
 #include "rthunk-server.h"
 #include "rthunk-catalog.h"
+#include "rthunk-codec.h"
 #include "rthunk-conn-account.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
@@ -559,6 +560,51 @@ check_authenticated (RthunkServerState  *state,
   return FALSE;
 }
 
+/* The seqid of the call in @input, 0 when its header is cut short. */
+static gint32
+call_seqid (GBytes *input)
+{
+  gsize len = 0;
+  const guint8 *data = input != NULL ? g_bytes_get_data (input, &len) : NULL;
+  guint32 name_len, seqid;
+
+  if (len < 12)
+    return 0;
+  memcpy (&name_len, data + 4, 4);
+  name_len = GUINT32_FROM_BE (name_len);
+  if (name_len > len - 12)
+    return 0;
+  memcpy (&seqid, data + 8 + name_len, 4);
+  return (gint32) GUINT32_FROM_BE (seqid);
+}
+
+/* A well-formed call whose arguments the generated code could not read
+ * (a string holding a NUL byte, a list of the wrong element type, a
+ * missing required field) is answered, before the connection closes, with
+ * an EXCEPTION message of type PROTOCOL_ERROR saying why, as Thrift
+ * servers in other languages answer: the client learns what was refused.
+ * A message that is not well formed is not answered. */
+static void
+answer_unreadable (RthunkFrameTransport *transport,
+                   const GError         *why)
+{
+  ThriftTransport *t = THRIFT_TRANSPORT (transport);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  rthunk_codec_put_message (out, "", RTHUNK_CODEC_EXCEPTION,
+                            call_seqid (rthunk_frame_transport_get_input (transport)));
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_string (out, why->message);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
+  rthunk_codec_put_i32 (out, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR);
+  rthunk_codec_put_stop (out);
+  if (!thrift_transport_read_end (t, &error) ||
+      !thrift_transport_write (t, out->data, out->len, &error) ||
+      !thrift_transport_flush (t, &error))
+    g_debug ("the refusal could not be sent: %s", error->message);
+}
+
 /* Serves the frames of one connection, in this thread, until the client
  * hangs up, stays idle past the idle timeout, or a frame is refused;
  * leaves @transport open. */
@@ -599,9 +645,14 @@ rthunk_server_serve_transport (RthunkServerState    *state,
        * what the fast path declined is validated first */
       else if (!rthunk_frame_transport_check_input (transport, &error))
         ok = FALSE;
+      else if (!thrift_processor_process (processor, protocol, protocol, &error))
+        {
+          if (error != NULL && error->domain == THRIFT_PROTOCOL_ERROR)
+            answer_unreadable (transport, error);
+          ok = FALSE;
+        }
       else
-        ok = thrift_processor_process (processor, protocol, protocol, &error) &&
-             check_authenticated (state, &error);
+        ok = check_authenticated (state, &error);
       if (!ok)
         {
           log_dropped (rthunk_frame_transport_get_fd (transport), error);
