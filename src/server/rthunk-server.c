@@ -30,6 +30,7 @@
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
+#include "rthunk-print-sink.h"
 #include "rthunk-server-private.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-tls.h"
@@ -118,6 +119,8 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->max_memory = default_max_memory ();
   limits->long_thunk_ms = 200;
   limits->idle_timeout_ms = 60000;
+  limits->max_print_bytes = RTHUNK_PRINT_DEFAULT_MAX_BYTES;
+  limits->print_buffer_bytes = RTHUNK_PRINT_DEFAULT_BUFFER_BYTES;
 }
 
 /**
