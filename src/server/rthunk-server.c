@@ -26,6 +26,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-codec.h"
 #include "rthunk-conn-account.h"
+#include "rthunk-decode-charge.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
@@ -563,6 +564,19 @@ check_authenticated (RthunkServerState  *state,
   return FALSE;
 }
 
+/* Sends @reply, a whole message, the way the generated code sends its own. */
+static gboolean
+send_reply (RthunkFrameTransport  *transport,
+            GByteArray            *reply,
+            GError               **error)
+{
+  ThriftTransport *t = THRIFT_TRANSPORT (transport);
+
+  return thrift_transport_read_end (t, error) &&
+         thrift_transport_write (t, reply->data, reply->len, error) &&
+         thrift_transport_flush (t, error);
+}
+
 /* The seqid of the call in @input, 0 when its header is cut short. */
 static gint32
 call_seqid (GBytes *input)
@@ -591,7 +605,6 @@ static void
 answer_unreadable (RthunkFrameTransport *transport,
                    const GError         *why)
 {
-  ThriftTransport *t = THRIFT_TRANSPORT (transport);
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GError) error = NULL;
 
@@ -602,10 +615,33 @@ answer_unreadable (RthunkFrameTransport *transport,
   rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
   rthunk_codec_put_i32 (out, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR);
   rthunk_codec_put_stop (out);
-  if (!thrift_transport_read_end (t, &error) ||
-      !thrift_transport_write (t, out->data, out->len, &error) ||
-      !thrift_transport_flush (t, &error))
+  if (!send_reply (transport, out, &error))
     g_debug ("the refusal could not be sent: %s", error->message);
+}
+
+/* The generated processor's answer to the call in @transport, with what
+ * decoding it costs charged to the memory budget first; a call whose
+ * decoding does not fit is answered with the refusal instead. */
+static gboolean
+process_call (RthunkServerState    *state,
+              ThriftProcessor      *processor,
+              ThriftProtocol       *protocol,
+              RthunkFrameTransport *transport,
+              GByteArray           *reply,
+              GError              **error)
+{
+  RthunkBudget *budget = rthunk_server_state_get_budget (state);
+  guint64 charged;
+  gboolean ok;
+
+  g_byte_array_set_size (reply, 0);
+  if (!rthunk_decode_charge (budget, rthunk_frame_transport_get_input (transport), &charged, reply))
+    return send_reply (transport, reply, error) && check_authenticated (state, error);
+  ok = thrift_processor_process (processor, protocol, protocol, error);
+  rthunk_budget_release (budget, charged);
+  if (!ok && *error != NULL && (*error)->domain == THRIFT_PROTOCOL_ERROR)
+    answer_unreadable (transport, *error);
+  return ok && check_authenticated (state, error);
 }
 
 /* Serves the frames of one connection, in this thread, until the client
@@ -640,22 +676,14 @@ rthunk_server_serve_transport (RthunkServerState    *state,
           if (account != NULL)
             account->authenticated = TRUE;
           /* the same path to the socket as the generated code's reply */
-          ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
-               thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
-               thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+          ok = send_reply (transport, reply, &error);
         }
       /* Thrift's processor logs a warning for a message it cannot read:
        * what the fast path declined is validated first */
       else if (!rthunk_frame_transport_check_input (transport, &error))
         ok = FALSE;
-      else if (!thrift_processor_process (processor, protocol, protocol, &error))
-        {
-          if (error != NULL && error->domain == THRIFT_PROTOCOL_ERROR)
-            answer_unreadable (transport, error);
-          ok = FALSE;
-        }
       else
-        ok = check_authenticated (state, &error);
+        ok = process_call (state, processor, protocol, transport, reply, &error);
       if (!ok)
         {
           log_dropped (rthunk_frame_transport_get_fd (transport), error);
