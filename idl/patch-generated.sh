@@ -16,7 +16,12 @@
 #    validator, which cannot check this itself since it knows no IDL;
 #  - the element of a list<i32> is g_new()ed before it is read and leaked
 #    when that read fails (4 bytes per malformed frame); it now lives on
-#    the stack.
+#    the stack;
+#  - a string field is read into a gchar*, so a string holding a NUL byte
+#    arrives cut short there, silently other than what was sent: each
+#    string read now goes through a helper (added to the file) that reads
+#    the bytes with their length and fails, with a GError naming the
+#    field, on a NUL byte.
 # Rewrites the files given as arguments in place and fails if a finalizer
 # was not found where one was expected, or a list reader was not
 # recognised.
@@ -89,4 +94,49 @@ for f in "$@"; do
   ' "$f.tmp" > "$f.tmp2" || { echo "$0: a list reader in $f was not recognised" >&2; rm -f "$f.tmp" "$f.tmp2"; exit 1; }
   rm -f "$f.tmp"
   mv "$f.tmp2" "$f"
+  grep -q 'thrift_protocol_read_string (protocol, ' "$f" || continue
+  awk '
+    /^#include <thrift\/c_glib\/thrift.h>$/ && !helper {
+      print; helper = 1
+      print "#include <string.h>"
+      print ""
+      print "/* A string field, refused when it holds a NUL byte (patch-generated.sh). */"
+      print "static gint32"
+      print "read_string_without_nul (ThriftProtocol *protocol, gchar **str, const char *field, GError **error)"
+      print "{"
+      print "  gpointer buf = NULL;"
+      print "  guint32 len = 0;"
+      print "  gint32 ret = thrift_protocol_read_binary (protocol, &buf, &len, error);"
+      print ""
+      print "  if (ret < 0)"
+      print "    return -1;"
+      print "  if (len > 0 && memchr (buf, 0, len) != NULL)"
+      print "    {"
+      print "      g_free (buf);"
+      print "      g_set_error (error, THRIFT_PROTOCOL_ERROR, THRIFT_PROTOCOL_ERROR_INVALID_DATA,"
+      print "                   \"the string %s holds a NUL byte\", field);"
+      print "      return -1;"
+      print "    }"
+      print "  *str = g_realloc (buf, (gsize) len + 1);"
+      print "  (*str)[len] = 0;"
+      print "  return ret;"
+      print "}"
+      next
+    }
+    /^[a-z0-9_]+_read \(ThriftStruct \*object, / {
+      st = $1; sub(/_read$/, "", st); sub(/^rthunk_wire_/, "", st)
+    }
+    /thrift_protocol_read_string \(protocol, &[A-Za-z0-9_>-]+, error\)/ {
+      match ($0, /thrift_protocol_read_string \(protocol, &[A-Za-z0-9_>-]+, error\)/)
+      head = substr ($0, 1, RSTART - 1); tail = substr ($0, RSTART + RLENGTH)
+      target = substr ($0, RSTART + 39, RLENGTH - 39 - 8)
+      field = target; sub(/^&this_object->/, "", field)
+      if (field ~ /^&_elem/) field = "(list element)"
+      $0 = head "read_string_without_nul (protocol, " target ", \"" st "." field "\", error)" tail
+      rewritten++
+    }
+    { print }
+    END { if (!helper || rewritten == 0) exit 1 }
+  ' "$f" > "$f.tmp" || { echo "$0: the string reads in $f were not recognised" >&2; rm -f "$f.tmp"; exit 1; }
+  mv "$f.tmp" "$f"
 done

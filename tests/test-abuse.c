@@ -507,6 +507,53 @@ test_duplicate_binary_field (void)
   test_server_stop (server);
 }
 
+/* A string holding a NUL byte: Thrift 0.17's generated reader read it into
+ * a C string, cut short at the NUL, so "abs\0Z" was served as abs and a
+ * value "nul\0here" as "nul". rthunkd refuses the frame and says why in
+ * an EXCEPTION message (idl/patch-generated.sh). */
+typedef struct
+{
+  const char *path;
+  const char *text;     /* the expression; binds x to @value if set */
+  const char *value;
+  const char *marker;   /* its first byte is sent as a NUL */
+  const char *field;    /* named in the refusal */
+} NulCase;
+
+static const NulCase nul_cases[] = {
+  { "/abuse/frame/nul-in-value", "x", "nul@here", "@", "value_node.text" },
+  { "/abuse/frame/nul-in-function-name", "(absZZ -1)", NULL, "ZZ", "ast_node.text" },
+};
+
+static void
+test_nul_in_string (gconstpointer data)
+{
+  const NulCase *c = data;
+  Target *target = &targets[SERVER_MAIN];
+  g_autoptr(Wire) w = wire_open (target->server, 10000);
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for (c->text, -1);
+  g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
+  g_autofree char *expected = g_strdup_printf ("the string %s holds a NUL byte", c->field);
+  WireFailure failure = { 0, };
+
+  if (c->value != NULL)
+    {
+      RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
+      g_autoptr(RthunkValue) value = rthunk_value_new_str (c->value);
+
+      g_assert_true (rthunk_wire_fill_value (binding->value, value, NULL));
+      g_ptr_array_add (request->bindings, binding);
+      request->__isset_bindings = TRUE;
+    }
+  thunk = wire_submit_with_nul (w, request, c->marker, &failure);
+  g_assert_null (thunk);
+  g_assert_nonnull (failure.error);
+  g_test_message ("refused: %s", failure.error->message);
+  g_assert_nonnull (strstr (failure.error->message, expected));
+  wire_failure_clear (&failure);
+  assert_answers (target);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -557,6 +604,8 @@ main (int    argc,
   g_test_add_func ("/abuse/disconnect/mid-request", test_disconnect_mid_request);
   g_test_add_func ("/abuse/disconnect/mid-response", test_disconnect_mid_response);
   g_test_add_func ("/abuse/frame/duplicate-binary-field", test_duplicate_binary_field);
+  for (guint k = 0; k < G_N_ELEMENTS (nul_cases); k++)
+    g_test_add_data_func (nul_cases[k].path, &nul_cases[k], test_nul_in_string);
   for (guint k = 0; k < G_N_ELEMENTS (limit_cases); k++)
     g_test_add_data_func (limit_cases[k].path, &limit_cases[k], test_limit);
 

@@ -1,6 +1,6 @@
 /* test-budget.c — one memory budget per server (--max-memory), against a
  * real rthunkd started with --max-memory 64MiB: large results, large
- * definitions and half-sent frames each stay within the budget plus a
+ * definitions, half-sent frames and a thunkAwait of 300k ids each stay within the budget plus a
  * fixed slack (VmRSS), a normal client still gets an answer or a clear
  * Overloaded, and a value the budget evicted answers "expired".
  *
@@ -26,6 +26,7 @@
 #define LITERAL_BYTES (1024 * 1024)
 #define N_FRAMES 100
 #define FRAME_BYTES 8000000
+#define N_AWAIT_IDS 300000      /* 24 bytes each in the frame: 7.2 MB */
 
 static TestServer *server;
 static gsize baseline_kb;
@@ -246,6 +247,42 @@ test_half_sent_frames (void)
     close (fds[k]);
 }
 
+/* A thunkAwait naming 300k ids: a 7.2 MB frame that the generated code
+ * would decode into some 130 MB of RemoteThunks before the handler could
+ * refuse more than 4096. What decoding costs is charged first: the call is
+ * refused with OVERLOADED naming the budget, the server's memory stays
+ * within it, and the connection and the others are served on. */
+static void
+test_huge_await (void)
+{
+  g_autoptr(Wire) w = wire_open (server, 30000);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(RthunkWireServerInfo) info = NULL;
+  g_autofree char *expected = g_strdup_printf ("decoding %d thunk ids", N_AWAIT_IDS);
+  WireFailure f = { 0, };
+
+  for (guint k = 0; k < N_AWAIT_IDS; k++)
+    {
+      guint8 id[16] = { 0x7e, };
+
+      memcpy (id + 4, &k, sizeof k);
+      g_ptr_array_add (ids, g_byte_array_append (g_byte_array_new (), id, sizeof id));
+    }
+  done = wire_await (w, ids, 0, &f);
+  g_assert_null (done);
+  g_test_message ("refused: %s", f.message != NULL ? f.message : f.error->message);
+  g_assert_true (f.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+  g_assert_cmpint (f.code, ==, RTHUNK_ERROR_OVERLOADED);
+  g_assert_nonnull (strstr (f.message, "server memory budget reached"));
+  g_assert_nonnull (strstr (f.message, expected));
+  wire_failure_clear (&f);
+  assert_within_budget ("a thunkAwait of 300k ids");
+  info = wire_info (w, &f);
+  g_assert_nonnull (info);
+  assert_served ();
+}
+
 int
 main (int    argc,
       char **argv)
@@ -262,6 +299,7 @@ main (int    argc,
   g_test_add_func ("/budget/large-results", test_large_results);
   g_test_add_func ("/budget/large-definitions", test_large_definitions);
   g_test_add_func ("/budget/half-sent-frames", test_half_sent_frames);
+  g_test_add_func ("/budget/huge-await", test_huge_await);
   rc = g_test_run ();
   test_server_stop (server);
   return rc;

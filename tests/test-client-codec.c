@@ -613,19 +613,29 @@ test_request_same_shape_bytes (void)
 /* A reply to submitEvalRequest with @seqid and, as its result struct's
  * fields, @fields. */
 static GBytes *
-reply_new (guint8      type,
-           gint32      seqid,
-           GByteArray *fields)
+reply_named (const char *name,
+             gsize       name_len,
+             guint8      type,
+             gint32      seqid,
+             GByteArray *fields)
 {
   GByteArray *out = g_byte_array_new ();
 
   rthunk_codec_put_i32 (out, (gint32) (0x80010000u | type));
-  rthunk_codec_put_string (out, "submitEvalRequest");
+  rthunk_codec_put_binary (out, name, name_len);
   rthunk_codec_put_i32 (out, seqid);
   g_byte_array_append (out, fields->data, fields->len);
   rthunk_codec_put_stop (out);
   g_byte_array_unref (fields);
   return g_byte_array_free_to_bytes (out);
+}
+
+static GBytes *
+reply_new (guint8      type,
+           gint32      seqid,
+           GByteArray *fields)
+{
+  return reply_named ("submitEvalRequest", strlen ("submitEvalRequest"), type, seqid, fields);
 }
 
 /* The server's reply, with another seqid: the codec leaves it to the
@@ -656,16 +666,29 @@ forge_application_exception (GBytes *reply)
   return reply_new (RTHUNK_CODEC_EXCEPTION, 0, fields);
 }
 
-/* A Value of one node: an INT 7 or, @forward, a LIST whose item is not an
- * earlier node (which the client must refuse). */
+/* How put_done_thunk() forges its value. */
+typedef enum
+{
+  VALUE_INT,            /* an INT 7 */
+  VALUE_FORWARD,        /* a LIST whose item is not an earlier node */
+  VALUE_NUL,            /* a STR "a\0b" */
+} ForgedValue;
+
+/* A Value of one node (see ForgedValue). */
 static void
-put_one_node_value (GByteArray *out,
-                    gboolean    forward)
+put_one_node_value (GByteArray  *out,
+                    ForgedValue  forged)
 {
   rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
   rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 1);
   rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
-  if (forward)
+  if (forged == VALUE_NUL)
+    {
+      rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_STR);
+      rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
+      rthunk_codec_put_binary (out, "a\0b", 3);
+    }
+  else if (forged == VALUE_FORWARD)
     {
       rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_LIST);
       rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 6);
@@ -685,9 +708,9 @@ put_one_node_value (GByteArray *out,
 /* A RemoteThunk field 0 of a finished thunk whose value is one node (see
  * put_one_node_value()); with @unknown, a field no version of the IDL has. */
 static void
-put_done_thunk (GByteArray *fields,
-                gboolean    forward,
-                gboolean    unknown)
+put_done_thunk (GByteArray  *fields,
+                ForgedValue  forged,
+                gboolean     unknown)
 {
   static const guint8 id[16] = { 1, 2, 3 };
 
@@ -703,7 +726,7 @@ put_done_thunk (GByteArray *fields,
   rthunk_codec_put_field (fields, RTHUNK_CODEC_I32, 3);
   rthunk_codec_put_i32 (fields, RTHUNK_WIRE_THUNK_STATE_DONE);
   rthunk_codec_put_field (fields, RTHUNK_CODEC_STRUCT, 4);
-  put_one_node_value (fields, forward);
+  put_one_node_value (fields, forged);
   rthunk_codec_put_stop (fields);
 }
 
@@ -728,7 +751,7 @@ forge_result_and_type_failure (GBytes *reply)
 {
   GByteArray *fields = g_byte_array_new ();
 
-  put_done_thunk (fields, FALSE, FALSE);
+  put_done_thunk (fields, VALUE_INT, FALSE);
   put_exception (fields, 2, RTHUNK_ERROR_TYPE_MISMATCH, "forged type failure");
   return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
 }
@@ -742,23 +765,46 @@ forge_overloaded (GBytes *reply)
   return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
 }
 
+/* A reply of one finished thunk (see put_done_thunk()). */
 static GBytes *
-forge_refused_value (GBytes *reply)
+done_reply (ForgedValue forged,
+            gboolean    unknown)
 {
   GByteArray *fields = g_byte_array_new ();
 
-  put_done_thunk (fields, TRUE, FALSE);
+  put_done_thunk (fields, forged, unknown);
   return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
+}
+
+static GBytes *
+forge_refused_value (GBytes *reply)
+{
+  return done_reply (VALUE_FORWARD, FALSE);
 }
 
 /* A finished thunk with an unknown field: the codec skips it. */
 static GBytes *
 forge_unknown_field (GBytes *reply)
 {
+  return done_reply (VALUE_INT, TRUE);
+}
+
+/* A string value holding a NUL byte, which a C string would cut short. */
+static GBytes *
+forge_nul_in_value (GBytes *reply)
+{
+  return done_reply (VALUE_NUL, FALSE);
+}
+
+/* The right reply under the method name "submitEvalRequest\0x". */
+static GBytes *
+forge_nul_in_method_name (GBytes *reply)
+{
+  static const char name[] = "submitEvalRequest\0x";
   GByteArray *fields = g_byte_array_new ();
 
-  put_done_thunk (fields, FALSE, TRUE);
-  return reply_new (RTHUNK_CODEC_REPLY, 0, fields);
+  put_done_thunk (fields, VALUE_INT, FALSE);
+  return reply_named (name, sizeof name - 1, RTHUNK_CODEC_REPLY, 0, fields);
 }
 
 static GBytes *
@@ -786,6 +832,10 @@ static const ForgeCase forge_cases[] = {
   { "/client-codec/forged/refused-value", forge_refused_value, NULL, RTHUNK_ERROR_INVALID_REQUEST, NULL, 1 },
   { "/client-codec/forged/application-exception", forge_application_exception, NULL,
     RTHUNK_ERROR_CONNECTION_LOST, "forged failure", 2 },
+  { "/client-codec/forged/nul-in-value", forge_nul_in_value, NULL, RTHUNK_ERROR_CONNECTION_LOST,
+    "the string value_node.text holds a NUL byte", 2 },
+  { "/client-codec/forged/nul-in-method-name", forge_nul_in_method_name, NULL, RTHUNK_ERROR_CONNECTION_LOST,
+    "the method name at byte 8 holds a NUL byte", 2 },
   { "/client-codec/forged/connection-closed", forge_close, NULL, RTHUNK_ERROR_CONNECTION_LOST, NULL, 2 },
 };
 

@@ -282,15 +282,22 @@ wait_waiters (Wire   *w,
   g_error ("the server reports %" G_GINT64_FORMAT " waiters, not %" G_GINT64_FORMAT, last, waiters);
 }
 
-/* 20 connections await the same 1000 ids (one long thunk named 1000
- * times) for a minute, then hang up: the `waiters` gauge goes from 20000
- * back to 0 at once, and another client's work completes. Before, each
- * waiter held on until its timeout, woken by every thunk that finished;
- * an await naming more than --max-waiters-per-client is refused. */
+#define N_WAITERS 50
+#define N_NAMED 4000            /* --max-waiters-per-client here */
+
+/* 50 connections await the same 4000 ids (one long thunk named 4000
+ * times) for a minute, then hang up: the `waiters` gauge goes from 50 (a
+ * thunk counts once per call) back to 0 at once, and another client's
+ * work completes. Before, each waiter held on until its timeout, woken by
+ * every thunk that finished; and each registered on the thunk once per
+ * time it was named, so taking the waiters off its wait list, under the
+ * table lock, took minutes (200 of them in `make attack`: hours, the
+ * server answering nothing). An await naming more than
+ * --max-waiters-per-client is refused. */
 static void
 test_waiters_leave_with_connection (void)
 {
-  const char *args[] = { "--workers", "2", "--max-waiters-per-client", "1000", "--drain-timeout-ms", "0", NULL };
+  const char *args[] = { "--workers", "2", "--max-waiters-per-client", "4000", "--drain-timeout-ms", "0", NULL };
   TestServer *server = start_server (args);
   g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
   g_autoptr(Wire) other = wire_open (server, 30000);
@@ -300,16 +307,16 @@ test_waiters_leave_with_connection (void)
   g_autoptr(GPtrArray) too_many = NULL;
   WireFailure f = { 0, };
 
-  for (guint k = 0; k < 1000; k++)
+  for (guint k = 0; k < N_NAMED; k++)
     g_ptr_array_add (ids, id);
-  for (guint k = 0; k < 20; k++)
+  for (guint k = 0; k < N_WAITERS; k++)
     {
       Wire *w = wire_open (server, 30000);
 
       g_ptr_array_add (wires, w);
       wire_send_await (w, ids, 60000);
     }
-  wait_waiters (other, 20000);
+  wait_waiters (other, N_WAITERS);
   g_ptr_array_set_size (wires, 0);
   wait_waiters (other, 0);
   assert_short_answered (other);

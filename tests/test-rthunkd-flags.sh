@@ -136,5 +136,26 @@ else
   not_ok "a refused request is logged with its client and reason" "rthunkd did not start: $(cat "$tmp/server.err")"
 fi
 
+refused "a print buffer under 1 KiB is refused" 'print-buffer-bytes: 10 is out of range' --print-buffer-bytes 10
+refused "a print bound with an unknown unit is refused" 'max-print-bytes: .1x. is not a size' --max-print-bytes 1x
+printf '[server]\nmax-print-bytes = -1\n' > "$tmp/print.conf"
+refused "a negative print bound in the config is refused" 'key max-print-bytes: .-1. is not a size' --config "$tmp/print.conf"
+
+# --max-print-bytes takes effect: a thunk's print is cut at 10 bytes; the
+# next thunk's line, written after it by the one print writer, says when
+# the first one's output is all out
+if start --max-print-bytes 10; then
+  "$RTHUNK" -s "$address" -e '(await (remote (print "0123456789ABCDEFGHIJ")))' >/dev/null 2>"$tmp/err"; rc1=$?
+  "$RTHUNK" -s "$address" -e '(await (remote (print "END")))' >/dev/null 2>>"$tmp/err"; rc2=$?
+  for _ in $(seq 1 1000); do grep -q 'END' "$tmp/server.out" && break; sleep 0.01; done
+  if [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q '^0123456789END' "$tmp/server.out" &&
+     ! grep -q 'ABC' "$tmp/server.out"; then ok "--max-print-bytes 10 cuts a thunk's print at 10 bytes"
+  else not_ok "--max-print-bytes 10 cuts a thunk's print at 10 bytes" "exit $rc1 $rc2: $(cat "$tmp/err")" \
+    "stdout: $(cat "$tmp/server.out")"; fi
+  stop
+else
+  not_ok "--max-print-bytes 10 cuts a thunk's print at 10 bytes" "rthunkd did not start: $(cat "$tmp/server.err")"
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -237,3 +237,42 @@ wire_info (Wire        *w,
   failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
+
+RthunkWireRemoteThunk *
+wire_submit_with_nul (Wire                  *w,
+                      RthunkWireEvalRequest *request,
+                      const char            *marker,
+                      WireFailure           *f)
+{
+  g_autoptr(RthunkFrameTransport) memory = rthunk_frame_transport_new (-1, 0);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", memory, NULL);
+  g_autoptr(GObject) writer = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
+                                            "input_protocol", protocol, "output_protocol", protocol, NULL);
+  g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  g_autoptr(GBytes) message = NULL;
+  g_autoptr(GByteArray) copy = g_byte_array_new ();
+  GObject *exc[5] = { NULL, };
+  GError *error = NULL;
+  gsize len;
+  const guint8 *data;
+  guint8 *at;
+
+  g_assert_true (rthunk_wire_remote_execution_service_client_send_submit_eval_request (
+                   RTHUNK_WIRE_REMOTE_EXECUTION_SERVICE_IF (writer), request, w->auth, NULL));
+  message = rthunk_frame_transport_take_output (memory);
+  data = g_bytes_get_data (message, &len);
+  g_byte_array_append (copy, data, (guint) len);
+  at = memmem (copy->data, copy->len, marker, strlen (marker));
+  g_assert_nonnull (at);
+  *at = '\0';
+  g_assert_true (thrift_transport_write (THRIFT_TRANSPORT (w->transport), copy->data, copy->len, NULL) &&
+                 thrift_transport_flush (THRIFT_TRANSPORT (w->transport), NULL));
+  if (rthunk_wire_remote_execution_service_client_recv_submit_eval_request (
+        w->stub, &thunk,
+        (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
+        (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
+        (RthunkWireNotAuthorized **) &exc[4], &error))
+    return g_steal_pointer (&thunk);
+  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  return NULL;
+}

@@ -43,6 +43,13 @@ RthunkWireEvalRequest *wire_request_for (const char *text,
 RthunkWireRemoteThunk *wire_submit (Wire                  *w,
                                     RthunkWireEvalRequest *request,
                                     WireFailure           *f);
+/* submitEvalRequest of @request as the generated client writes it, but
+ * with the first byte of @marker, which its message must hold, set to NUL
+ * (a frame no client would write); the reply read as wire_submit() does. */
+RthunkWireRemoteThunk *wire_submit_with_nul (Wire                  *w,
+                                             RthunkWireEvalRequest *request,
+                                             const char            *marker,
+                                             WireFailure           *f);
 RthunkWireVarCont     *wire_get    (Wire                  *w,
                                     const GByteArray      *id,
                                     WireFailure           *f);

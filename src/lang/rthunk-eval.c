@@ -510,6 +510,7 @@ rthunk_evaluator_print (RthunkEvaluator *evaluator,
                         const char      *text,
                         gsize            len)
 {
+  guint64 max_bytes = rthunk_print_sink_get_max_per_evaluation ();
   gsize room;
 
   if (evaluator == NULL || !evaluator->print_sink)
@@ -518,7 +519,7 @@ rthunk_evaluator_print (RthunkEvaluator *evaluator,
       fflush (stdout);
       return;
     }
-  room = RTHUNK_PRINT_MAX_BYTES - MIN (evaluator->printed, RTHUNK_PRINT_MAX_BYTES);
+  room = (gsize) (max_bytes - MIN (evaluator->printed, max_bytes));
   if (len > room)
     rthunk_print_sink_count_dropped (len - room);
   len = MIN (len, room);

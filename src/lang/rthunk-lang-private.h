@@ -52,7 +52,8 @@ void rthunk_evaluator_set_budget (RthunkEvaluator *evaluator,
 void rthunk_evaluator_set_print_sink (RthunkEvaluator *evaluator,
                                       gboolean         sink);
 /* Writes what `print` printed in an evaluation of @evaluator: through the
- * sink, within RTHUNK_PRINT_MAX_BYTES an evaluation, or straight out. */
+ * sink, within its bytes an evaluation (rthunk_print_sink_set_limits()),
+ * or straight out. */
 void rthunk_evaluator_print (RthunkEvaluator *evaluator,
                              const char      *text,
                              gsize            len);

@@ -4,10 +4,10 @@
  * stdout a pipe nobody reads, a blocking write would hold a worker, and
  * the SIGTERM drain behind it, for ever. An evaluator given the sink
  * (rthunk_evaluator_set_print_sink(), which the server's workers set)
- * queues what it prints here, at most RTHUNK_PRINT_MAX_BYTES per
+ * queues what it prints here, at most max_per_evaluation bytes per
  * evaluation; one writer thread, started with the first print, writes the
- * queue out. When the queue holds RTHUNK_PRINT_BUFFER_BYTES, more is
- * dropped and counted. The shell's own evaluations write directly, in
+ * queue out. When the queue holds buffer_bytes, more is dropped and
+ * counted. rthunkd sets both (--max-print-bytes, --print-buffer-bytes). The shell's own evaluations write directly, in
  * order with what the shell prints.
  */
 #include "config.h"
@@ -23,6 +23,24 @@ static GQueue pending = G_QUEUE_INIT;     /* GBytes, oldest first */
 static gsize pending_bytes;
 static GThread *writer;
 static guint64 dropped;                   /* atomic */
+static guint64 max_per_evaluation = RTHUNK_PRINT_DEFAULT_MAX_BYTES;  /* atomic */
+static guint64 buffer_bytes = RTHUNK_PRINT_DEFAULT_BUFFER_BYTES;     /* under lock */
+
+void
+rthunk_print_sink_set_limits (guint64 max_bytes,
+                              guint64 buffer)
+{
+  __atomic_store_n (&max_per_evaluation, max_bytes, __ATOMIC_RELAXED);
+  g_mutex_lock (&lock);
+  buffer_bytes = buffer;
+  g_mutex_unlock (&lock);
+}
+
+guint64
+rthunk_print_sink_get_max_per_evaluation (void)
+{
+  return __atomic_load_n (&max_per_evaluation, __ATOMIC_RELAXED);
+}
 
 static void
 write_all (const guint8 *data,
@@ -70,7 +88,7 @@ rthunk_print_sink_write (const char *data,
   gboolean queued = FALSE;
 
   g_mutex_lock (&lock);
-  if (pending_bytes + len <= RTHUNK_PRINT_BUFFER_BYTES)
+  if (len <= buffer_bytes && pending_bytes <= buffer_bytes - len)
     {
       g_queue_push_tail (&pending, g_bytes_new (data, len));
       pending_bytes += len;

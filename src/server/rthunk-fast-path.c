@@ -6,7 +6,7 @@
  * the reply with rthunk-codec. Only the common case is taken: anything
  * else (a field twice, a string with a NUL in it, a wrong token, a refused
  * submission…) leaves the frame to the generated code, which answers it as
- * it always did.
+ * it always did (a string with a NUL: refused, idl/patch-generated.sh).
  */
 #include "config.h"
 

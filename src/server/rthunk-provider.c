@@ -97,6 +97,8 @@ static const LimitOption limit_options[] = {
   LIMIT ("idle-timeout-ms", idle_timeout_ms, 0, DAY_MS, N_("How long a connection may stay idle between calls before it is closed (0: --io-timeout-ms)")),
   LIMIT ("max-waiters-per-client", max_waiters_per_client, 0, 4096, N_("Thunks one connection may await at once (0: 4096)")),
   LIMIT ("drain-timeout-ms", drain_timeout_ms, 0, DAY_MS, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
+  SIZE_LIMIT ("max-print-bytes", max_print_bytes, 0, G_MAXINT64, N_("Bytes one thunk's print may write; the rest is dropped")),
+  SIZE_LIMIT ("print-buffer-bytes", print_buffer_bytes, 1024, G_MAXINT64, N_("Bytes of print output held while standard output is slow; beyond, dropped")),
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);

@@ -18,6 +18,7 @@
 #include "rthunk-log.h"
 #include "rthunk-long-watch.h"
 #include "rthunk-metrics.h"
+#include "rthunk-print-sink.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-thunk-table.h"
@@ -52,6 +53,7 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
   /* the evictors in order: the cache first, then finished values, then
    * the least recently used definitions */
   state->budget = rthunk_budget_new (limits->max_memory);
+  rthunk_print_sink_set_limits (limits->max_print_bytes, limits->print_buffer_bytes);
   rthunk_result_cache_set_budget (state->cache, state->budget);
   rthunk_thunk_table_set_budget (state->table, state->budget);
   rthunk_def_store_set_budget (state->defs, state->budget);

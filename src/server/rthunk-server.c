@@ -24,12 +24,15 @@
 
 #include "rthunk-server.h"
 #include "rthunk-catalog.h"
+#include "rthunk-codec.h"
 #include "rthunk-conn-account.h"
+#include "rthunk-decode-charge.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
 #include "rthunk-log.h"
+#include "rthunk-print-sink.h"
 #include "rthunk-server-private.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-tls.h"
@@ -144,6 +147,8 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->max_memory = default_max_memory ();
   limits->long_thunk_ms = 200;
   limits->idle_timeout_ms = 60000;
+  limits->max_print_bytes = RTHUNK_PRINT_DEFAULT_MAX_BYTES;
+  limits->print_buffer_bytes = RTHUNK_PRINT_DEFAULT_BUFFER_BYTES;
 }
 
 /**
@@ -595,6 +600,86 @@ check_authenticated (RthunkServerState  *state,
   return FALSE;
 }
 
+/* Sends @reply, a whole message, the way the generated code sends its own. */
+static gboolean
+send_reply (RthunkFrameTransport  *transport,
+            GByteArray            *reply,
+            GError               **error)
+{
+  ThriftTransport *t = THRIFT_TRANSPORT (transport);
+
+  return thrift_transport_read_end (t, error) &&
+         thrift_transport_write (t, reply->data, reply->len, error) &&
+         thrift_transport_flush (t, error);
+}
+
+/* The seqid of the call in @input, 0 when its header is cut short. */
+static gint32
+call_seqid (GBytes *input)
+{
+  gsize len = 0;
+  const guint8 *data = input != NULL ? g_bytes_get_data (input, &len) : NULL;
+  guint32 name_len, seqid;
+
+  if (len < 12)
+    return 0;
+  memcpy (&name_len, data + 4, 4);
+  name_len = GUINT32_FROM_BE (name_len);
+  if (name_len > len - 12)
+    return 0;
+  memcpy (&seqid, data + 8 + name_len, 4);
+  return (gint32) GUINT32_FROM_BE (seqid);
+}
+
+/* A well-formed call whose arguments the generated code could not read
+ * (a string holding a NUL byte, a list of the wrong element type, a
+ * missing required field) is answered, before the connection closes, with
+ * an EXCEPTION message of type PROTOCOL_ERROR saying why, as Thrift
+ * servers in other languages answer: the client learns what was refused.
+ * A message that is not well formed is not answered. */
+static void
+answer_unreadable (RthunkFrameTransport *transport,
+                   const GError         *why)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  rthunk_codec_put_message (out, "", RTHUNK_CODEC_EXCEPTION,
+                            call_seqid (rthunk_frame_transport_get_input (transport)));
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
+  rthunk_codec_put_string (out, why->message);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 2);
+  rthunk_codec_put_i32 (out, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR);
+  rthunk_codec_put_stop (out);
+  if (!send_reply (transport, out, &error))
+    g_debug ("the refusal could not be sent: %s", error->message);
+}
+
+/* The generated processor's answer to the call in @transport, with what
+ * decoding it costs charged to the memory budget first; a call whose
+ * decoding does not fit is answered with the refusal instead. */
+static gboolean
+process_call (RthunkServerState    *state,
+              ThriftProcessor      *processor,
+              ThriftProtocol       *protocol,
+              RthunkFrameTransport *transport,
+              GByteArray           *reply,
+              GError              **error)
+{
+  RthunkBudget *budget = rthunk_server_state_get_budget (state);
+  guint64 charged;
+  gboolean ok;
+
+  g_byte_array_set_size (reply, 0);
+  if (!rthunk_decode_charge (budget, rthunk_frame_transport_get_input (transport), &charged, reply))
+    return send_reply (transport, reply, error) && check_authenticated (state, error);
+  ok = thrift_processor_process (processor, protocol, protocol, error);
+  rthunk_budget_release (budget, charged);
+  if (!ok && *error != NULL && (*error)->domain == THRIFT_PROTOCOL_ERROR)
+    answer_unreadable (transport, *error);
+  return ok && check_authenticated (state, error);
+}
+
 /* Serves the frames of one connection, in this thread, until the client
  * hangs up, stays idle past the idle timeout, or a frame is refused;
  * leaves @transport open. */
@@ -627,17 +712,14 @@ rthunk_server_serve_transport (RthunkServerState    *state,
           if (account != NULL)
             account->authenticated = TRUE;
           /* the same path to the socket as the generated code's reply */
-          ok = thrift_transport_read_end (THRIFT_TRANSPORT (transport), &error) &&
-               thrift_transport_write (THRIFT_TRANSPORT (transport), reply->data, reply->len, &error) &&
-               thrift_transport_flush (THRIFT_TRANSPORT (transport), &error);
+          ok = send_reply (transport, reply, &error);
         }
       /* Thrift's processor logs a warning for a message it cannot read:
        * what the fast path declined is validated first */
       else if (!rthunk_frame_transport_check_input (transport, &error))
         ok = FALSE;
       else
-        ok = thrift_processor_process (processor, protocol, protocol, &error) &&
-             check_authenticated (state, &error);
+        ok = process_call (state, processor, protocol, transport, reply, &error);
       if (!ok)
         {
           log_dropped (rthunk_frame_transport_get_fd (transport), error);

@@ -72,6 +72,12 @@ G_BEGIN_DECLS
  * @max_waiters_per_client: thunks one connection may await at once
  *   (thunkAwait); beyond it the call is refused (0: 4096, the most one
  *   call may name)
+ * @max_print_bytes: bytes one thunk's `print` may write; the rest is
+ *   dropped and counted (default 64 KiB)
+ * @print_buffer_bytes: bytes of `print` output the server holds while its
+ *   standard output is slow or unread; beyond, output is dropped and
+ *   counted, never waited for (default 1 MiB). The print queue is one per
+ *   process: the last server started sets both bounds
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -103,6 +109,8 @@ typedef struct
   guint max_running_per_client;
   guint idle_timeout_ms;
   guint max_waiters_per_client;
+  guint64 max_print_bytes;
+  guint64 print_buffer_bytes;
 } RthunkServerLimits;
 
 RTHUNK_AVAILABLE_IN_0_1

@@ -513,17 +513,39 @@ remove_waiter_locked (RthunkThunkTable  *table,
   table->registrations -= n_entries;
 }
 
-/* Waits until at least one of @entries is finished, @deadline_us
+/* @entries without repeats: a waiter registers once on each thunk, however
+ * often its call names it. (A thunkAwait naming one id 4096 times made
+ * that thunk's wait list 4096 long per call, and taking 200 such callers
+ * off it, under the table lock, took hours: the server stopped answering
+ * once they hung up.) */
+static GPtrArray *
+distinct_entries (RthunkThunkEntry **entries,
+                  guint              n_entries)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  GPtrArray *distinct = g_ptr_array_sized_new (n_entries);
+
+  for (guint k = 0; k < n_entries; k++)
+    if (g_hash_table_add (seen, entries[k]))
+      g_ptr_array_add (distinct, entries[k]);
+  return distinct;
+}
+
+/* Waits until at least one of @named is finished, @deadline_us
  * (monotonic) passes or the connection of @account (nullable) hangs up;
- * returns how many are finished. Only a thunk of @entries finishing
- * wakes it. */
+ * returns how many distinct ones are finished. Only a thunk of @named
+ * finishing wakes it. */
 guint
 rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
-                             RthunkThunkEntry **entries,
-                             guint              n_entries,
+                             RthunkThunkEntry **named,
+                             guint              n_named,
                              gint64             deadline_us,
                              RthunkConnAccount *account)
 {
+  /* one thunk (an inline submission, an input): nothing to allocate */
+  g_autoptr(GPtrArray) distinct = n_named > 1 ? distinct_entries (named, n_named) : NULL;
+  RthunkThunkEntry **entries = distinct != NULL ? (RthunkThunkEntry **) distinct->pdata : named;
+  guint n_entries = distinct != NULL ? distinct->len : n_named;
   Waiter waiter = { 0, };
   guint n;
 

@@ -341,7 +341,8 @@ tree_all_used (const Tree *tree,
 
 /* Text of a node: valid UTF-8, copied. %NULL with an error for text
  * rthunk-wire.c refuses; %NULL without one for text holding a NUL, which
- * the generated code cuts short there: that is for it to answer. */
+ * the generated code refuses (idl/patch-generated.sh): that is for it to
+ * answer. */
 static char *
 get_text (const guint8  *data,
           guint32        len,
@@ -643,7 +644,8 @@ get_ast_other_field (RthunkCodecIn *in,
     }
   if (id == 3 && type == RTHUNK_CODEC_STRING)
     {
-      if (!rthunk_codec_get_binary (in, &data, &len))
+      /* a NUL: the generated code refuses it */
+      if (!rthunk_codec_get_binary (in, &data, &len) || memchr (data, '\0', len) != NULL)
         return FALSE;
       g_free (extra->source);
       extra->source = g_strndup ((const char *) data, len);

@@ -394,6 +394,23 @@ check_message_type (guint32  type,
   return FALSE;
 }
 
+/* The method name: Thrift 0.17 reads it into a C string, so a name
+ * holding a NUL byte would be taken for the part before it. */
+static gboolean
+walk_method_name (Walker  *w,
+                  GError **error)
+{
+  gsize at = w->pos + 4;
+
+  if (!walk_string (w, error))
+    return FALSE;
+  if (memchr (w->data + at, '\0', w->pos - at) == NULL)
+    return TRUE;
+  g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_MALFORMED,
+               _("the method name at byte %zu holds a NUL byte"), at);
+  return FALSE;
+}
+
 /* Strict form: i32 version|type, string name, i32 seqid. */
 static gboolean
 walk_strict_header (Walker   *w,
@@ -408,7 +425,7 @@ walk_strict_header (Walker   *w,
       return FALSE;
     }
   return check_message_type (version & MESSAGE_TYPE_MASK, 3, error)
-         && walk_string (w, error)
+         && walk_method_name (w, error)
          && walker_skip (w, 4, error);
 }
 

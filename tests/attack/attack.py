@@ -109,14 +109,27 @@ def report(name, held=None):
             pass
 
 
-def submit_many(c, text, n):
+def submit_many(c, text, n, reasons=None):
+    """Submits @text @n times on @c: the thunks, and how many were
+    refused (their messages, each once, added to @reasons)."""
     ids, refused = [], 0
     for _ in range(n):
         try:
             ids.append(c.submitEvalRequest(request(text), AUTH))
-        except Exception:
+        except Exception as e:
             refused += 1
+            if reasons is not None:
+                reasons.add(str(getattr(e, "message", None) or e))
     return ids, refused
+
+
+def queued():
+    """The thunks the server has queued now (getServerInfo)."""
+    c = connect()
+    try:
+        return c.getServerInfo(AUTH).queued
+    finally:
+        c.transport.close()
 
 
 def cancel(c, thunks):
@@ -134,16 +147,23 @@ def main():
     submit_many(c, "(range 0 2000000)", 40)
     report("large results: 40 x (range 0 2e6)", [c])
 
-    socks = []
+    socks, refused = [], 0
     for _ in range(100):
         s = socket.create_connection(("127.0.0.1", PORT))
-        s.sendall(struct.pack(">i", 8 * 1024 * 1024) + b"\x80\x01\x00\x01" + b"\0" * (1024 * 1024))
+        try:
+            s.sendall(struct.pack(">i", 8 * 1024 * 1024) + b"\x80\x01\x00\x01" + b"\0" * (1024 * 1024))
+        except OSError:
+            refused += 1        # the frame did not fit the budget: closed
         socks.append(s)
-    report("100 half-sent 8 MiB frames", socks)
+    report("100 half-sent 8 MiB frames (%d closed)" % refused, socks)
 
     c = connect()
-    ids, refused = submit_many(c, "(delay 30000 1)", 30000)
-    report("30k queued thunks, one client (%d refused)" % refused)
+    reasons = set()
+    ids, refused = submit_many(c, "(delay 30000 1)", 30000, reasons)
+    held = queued()
+    report("30k queued thunks, one client (%d refused, %d queued)" % (refused, held))
+    for reason in sorted(reasons):
+        print("    refused: %s" % reason)
     cancel(c, ids)
     c.transport.close()
 

@@ -22,9 +22,14 @@ trap 'exit 1' HUP INT TERM
 # stdout a pipe nobody reads: what print does then
 mkfifo "$tmp/stdout"
 exec 3<>"$tmp/stdout"
+# --deadline-ms: a thunk's deadline runs from its submission, and a queued
+# thunk past it is failed as soon as a worker takes it. With the default
+# 60 s, the 30k row's first thunks expired while the script was still
+# submitting (some 440 a second here, fewer on a loaded machine), so the
+# connection never held 25k (its quota) and nothing was refused.
 port=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$RTHUNKD" --port "$port" --name attack --max-memory "${ATTACK_MAX_MEMORY:-512MiB}" \
-  >&3 2>"$tmp/log" &
+  --deadline-ms 600000 >&3 2>"$tmp/log" &
 server_pid=$!
 up=
 for _ in $(seq 1 500); do
