@@ -19,6 +19,7 @@
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-server.h"
+#include "rthunk-notify.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
 
@@ -493,6 +494,18 @@ read_token (const char  *path,
   return g_steal_pointer (&text);
 }
 
+/* Tells systemd (Type=notify) @state; a failure is worth a warning, not
+ * a stop: the service manager will time the start out by itself. */
+static void
+tell_manager (const char *program,
+              const char *state)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!rthunk_notify (state, &error))
+    g_warning ("%s: could not notify the service manager: %s", program, error->message);
+}
+
 /* The first SIGTERM or SIGINT drains the server in a thread of its own,
  * so that the main loop still hears a second one, which exits at once. */
 typedef struct
@@ -524,6 +537,7 @@ on_signal (Shutdown *shutdown,
       _exit (128 + signum);
     }
   g_message ("stopping: no new thunks; waiting for accepted thunks to finish");
+  tell_manager (shutdown->program, "STOPPING=1");
   shutdown->drainer = g_thread_new ("rthunk-drain", drain_server, shutdown);
 }
 
@@ -572,7 +586,8 @@ set_tls (RthunkProviderOptions  *options,
  * their clients can poll them meanwhile. A second SIGTERM or SIGINT exits
  * at once with status 128 + the signal's number. Prints
  * `PROGRAM NAME listening on ADDR:PORT` on standard output once it accepts
- * connections.
+ * connections, and then sends `READY=1` to the socket NOTIFY_SOCKET names
+ * (systemd's Type=notify; `STOPPING=1` when it starts to drain).
  *
  * Returns: the exit status: 0, or 1 if the server could not start
  *
@@ -616,6 +631,7 @@ rthunk_provider_run (RthunkProviderOptions *options,
   g_print (_("%s %s listening on %s:%u\n"), options->program, options->name,
            options->bind != NULL ? options->bind : "127.0.0.1", rthunk_server_get_port (server));
   fflush (stdout);
+  tell_manager (options->program, "READY=1");
   g_main_loop_run (loop);
   if (shutdown.drainer != NULL)
     g_thread_join (shutdown.drainer);
