@@ -50,7 +50,7 @@ def run(address, where, name):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         state = receive(sock)
-        tap(state == "READY=1", "READY=1 arrives on %s" % name, state or server.stderr.read())
+        tap(state == "READY=1", "READY=1 arrives on %s" % name, state or "nothing arrived")
         # READY=1 is sent after the "listening" line: the port is open
         line = server.stdout.readline()
         port = int(line.rsplit(":", 1)[1]) if "listening on" in line else 0
