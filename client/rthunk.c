@@ -86,6 +86,7 @@ typedef struct
   GCancellable *waiting;      /* while the REPL waits for an expression */
   RthunkValue *waited;
   gint64 wait_started_us;
+  gint64 timed_since_us;      /* :time: when its evaluation started, else 0 */
   RthunkValue *background;    /* stopped waiting for it: Ctrl-C at an empty prompt cancels it */
   gboolean status_wanted;     /* a terminal that shows a status line while the REPL waits */
   guint status_source;        /* redraws it */
@@ -268,6 +269,21 @@ static char *
 elapsed_text (gint64 us)
 {
   return g_strdup_printf ("%.1f s", (double) MAX (us, 0) / G_USEC_PER_SEC);
+}
+
+/* After :time's value (or its error): `time: 0.012 s`. */
+static void
+print_time (Shell *shell)
+{
+  g_autofree char *text = NULL;
+
+  if (shell->timed_since_us == 0)
+    return;
+  text = g_strdup_printf (_("%stime: %.3f s%s"), col (shell, C_DIM),
+                          (double) (g_get_monotonic_time () - shell->timed_since_us) / G_USEC_PER_SEC,
+                          col (shell, C_RESET));
+  shell->timed_since_us = 0;
+  print_line (shell, stdout, text);
 }
 
 /* `y = 13  (#a1b2 @alpha, 1.2 s)`: a value that arrived; `=> 13  (…)`
@@ -640,6 +656,7 @@ waited_arrived (GObject      *object,
     print_line (shell, stdout, (printed = value_text (value)));
   else if (g_cancellable_is_cancelled (waiting))
     {
+      shell->timed_since_us = 0;
       /* Ctrl-C: the value is printed when it arrives */
       print_line (shell, stderr, _("stopped waiting: the value is printed when it arrives "
                                    "(Ctrl-C again at an empty prompt cancels it)"));
@@ -651,6 +668,7 @@ waited_arrived (GObject      *object,
     print_line (shell, stderr, error->message);
   else
     report (shell, error);
+  print_time (shell);
   prompt_show (shell);
 }
 
@@ -715,6 +733,8 @@ command_cancel (Shell      *shell,
 
 /* ---- the REPL: commands ---------------------------------------------------------------------- */
 
+static void evaluate_text (Shell *shell, const char *source, const char *text);
+
 static void
 command_help (Shell      *shell,
               const char *arg)
@@ -728,6 +748,9 @@ command_help (Shell      *shell,
              "  :servers        the servers and what they provide\n"
              "  :pending        the cells still waiting for something\n"
              "  :type EXPR      the type of EXPR, without evaluating it\n"
+             "  :doc NAME       the signature and documentation of a function\n"
+             "  :load FILE      evaluate the forms of FILE.rth in this session\n"
+             "  :time EXPR      evaluate EXPR and print how long it took\n"
              "  :defs           every cell, with its type and value\n"
              "  :cancel NAME    cancel a pending cell on its servers (:cancel all: everything)\n"
              "  :quit           leave (so does Ctrl-D)\n"
@@ -790,6 +813,70 @@ command_type (Shell      *shell,
     g_print ("%s%s%s\n", col (shell, C_CYAN), type, col (shell, C_RESET));
 }
 
+/* The catalog that documents @name: the local one, else the servers'. */
+static RthunkFuncDef *
+lookup_doc (Shell      *shell,
+            const char *name)
+{
+  RthunkCluster *cluster = rthunk_session_get_cluster (shell->session);
+  RthunkFuncDef *def = rthunk_catalog_lookup (rthunk_session_get_catalog (shell->session), name);
+
+  if (def == NULL && cluster != NULL)
+    def = rthunk_catalog_lookup (rthunk_cluster_get_catalog (cluster), name);
+  return def;
+}
+
+/* :doc NAME — `map : ((a -> b) [a] -> [b])` and the doc line under it; a
+ * cell or a form has a type and no doc line; an unknown name is the
+ * checker's error, with its "did you mean". */
+static void
+command_doc (Shell      *shell,
+             const char *arg)
+{
+  RthunkFuncDef *def = lookup_doc (shell, arg);
+  g_autofree char *signature = NULL;
+  g_autofree char *doc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (def == NULL)
+    {
+      if ((signature = rthunk_session_type_of (shell->session, arg, &error)) == NULL)
+        report (shell, error);
+      else
+        g_print (_("%s : %s%s%s\n  (no documentation: not a catalog function)\n"), arg,
+                 col (shell, C_CYAN), signature, col (shell, C_RESET));
+      return;
+    }
+  signature = shown (rthunk_func_def_get_signature (def));
+  doc = shown (rthunk_func_def_get_doc (def) != NULL ? _(rthunk_func_def_get_doc (def)) : "");
+  g_print ("%s : %s%s%s\n  %s\n", rthunk_func_def_get_name (def), col (shell, C_CYAN), signature,
+           col (shell, C_RESET), doc);
+}
+
+/* :load FILE — its forms, evaluated in the session as if typed. */
+static void
+command_load (Shell      *shell,
+              const char *arg)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (arg, &text, NULL, &error))
+    report (shell, error);
+  else
+    evaluate_text (shell, arg, text);
+}
+
+/* :time EXPR — evaluated as if typed, then `time: 0.012 s` (for a remote
+ * value, once it arrived). */
+static void
+command_time (Shell      *shell,
+              const char *arg)
+{
+  shell->timed_since_us = g_get_monotonic_time ();
+  evaluate_text (shell, "<repl>", arg);
+}
+
 static void
 command_defs (Shell      *shell,
               const char *arg)
@@ -828,6 +915,9 @@ static const struct
   { ":servers", command_servers, FALSE },
   { ":pending", command_pending, FALSE },
   { ":type", command_type, TRUE },
+  { ":doc", command_doc, TRUE },
+  { ":load", command_load, TRUE },
+  { ":time", command_time, TRUE },
   { ":defs", command_defs, FALSE },
   { ":cancel", command_cancel, TRUE },
   { ":quit", command_quit, FALSE },
@@ -846,7 +936,7 @@ run_command (Shell *shell,
     if (strcmp (line, commands[k].name) == 0)
       {
         if (commands[k].takes_arg && *arg == '\0')
-          report_message (shell, _("this command takes an expression, e.g. :type (+ 1 2)"));
+          report_message (shell, _("this command takes an argument, e.g. :type (+ 1 2) (see :help)"));
         else
           commands[k].func (shell, arg);
         return;
@@ -890,19 +980,28 @@ remember (Shell      *shell,
     write_history (shell->history_path);
 }
 
+/* Evaluates @text (from @source: the REPL or a :load-ed file) and prints
+ * the value of its last form unless that defines a cell. */
 static void
-evaluate_line (Shell      *shell,
+evaluate_text (Shell      *shell,
+               const char *source,
                const char *text)
 {
-  g_autoptr(RthunkValue) value = shell_eval (shell, "<repl>", text);
+  g_autoptr(RthunkValue) value = shell_eval (shell, source, text);
   g_autofree char *printed = NULL;
 
   if (value == NULL || ends_with_definition (text))
-    return;
+    {
+      print_time (shell);
+      return;
+    }
   /* a remote reference is fetched to be printed, like a pending value */
   if (!rthunk_value_is_pending (value) && !rthunk_value_is_reference (value) &&
       rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
-    print_line (shell, stdout, (printed = value_text (value)));
+    {
+      print_line (shell, stdout, (printed = value_text (value)));
+      print_time (shell);
+    }
   else
     wait_for (shell, value);
 }
@@ -921,7 +1020,7 @@ accept_input (Shell *shell)
   if (text[0] == ':')
     run_command (shell, text);
   else
-    evaluate_line (shell, text);
+    evaluate_text (shell, "<repl>", text);
 }
 
 /* readline's line handler: one line, or NULL at Ctrl-D. */

@@ -43,9 +43,11 @@ $1"; shift; done
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..12"
+echo "1..13"
 
 expect_out "local evaluation" 3 --local -e '(+ 1 (/ 4 2))'
+expect_err "an unknown name says the nearest known one" \
+  '^<expr>:1:2: error: “mapp” is not defined; did you mean “map”\?' -- --local -e '(mapp (fn [i] i) [1])'
 expect_out "local evaluation without --local" 3 -e '(+ 1 (/ 4 2))'
 expect_out "the last form is printed" 7 --local -e '(def x 3) (+ x 4)'
 

@@ -190,6 +190,33 @@ def run(repl, home):
     repl.send(":servers\r")
     check(repl, repl.expect(r"embedded +127\.0\.0\.1:\d+ +functions=\d+"), ":servers")
 
+    # :doc, :load, :time and "did you mean"
+    repl.send(":doc map\r")
+    check(repl, repl.expect(r"map : \(\(a -> b\) \[a\] -> \[b\]\)\n  a function applied to every element\n"),
+          ":doc prints a function's signature and documentation line")
+    repl.send(":doc mapp\r")
+    check(repl, repl.expect(r"error: “mapp” is not defined; did you mean “map”\?"),
+          ":doc of an unknown name says the nearest known one")
+    repl.send("(mapp (fn [i] i) [1])\r")
+    check(repl, repl.expect(r"<repl>:1:2: error: “mapp” is not defined; did you mean “map”\?"),
+          "an unknown name in a form says the nearest known one")
+    script = os.path.join(home, "cells.rth")
+    with open(script, "w") as f:
+        f.write("(def base 40)\n(defn add2 [n] (+ n 2))\n(add2 base)\n")
+    repl.send(":load %s\r" % script)
+    check(repl, repl.expect(r"base : int = 40\n(.*\n)*42\n"), ":load evaluates the forms of a file")
+    repl.send("(add2 base)\r")
+    check(repl, repl.expect(r"\n42\n"), "what :load defined stays in the session")
+    bad = os.path.join(home, "bad.rth")
+    with open(bad, "w") as f:
+        f.write("(def ok 1)\n(+ ok \"x\")\n")
+    repl.send(":load %s\r" % bad)
+    check(repl, repl.expect(re.escape(bad) + r":2:\d+: error: "), ":load reports errors with the file's name and line")
+    repl.send(":time (sum (range 0 1000))\r")
+    check(repl, repl.expect(r"\n499500\ntime: \d+\.\d{3} s\n"), ":time prints the value, then the time it took")
+    repl.send(":time (remote (+ 40 3))\r")
+    check(repl, repl.expect(r"\n43\ntime: \d+\.\d{3} s\n"), ":time of a remote value times its arrival")
+
     # an expression the REPL waits for; Ctrl-C stops waiting. Typed at the
     # prompt, the line is echoed by readline, whose line handler evaluates
     # it and starts waiting in the same main-loop dispatch that echoed the

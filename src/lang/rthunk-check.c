@@ -20,6 +20,8 @@
 #include "rthunk-type-private.h"
 #include "rthunk-type.h"
 
+#define MIN_SUGGESTED_NAME 3    /* shorter unknown names get no "did you mean" */
+
 /* A local scope: a linked list of bindings, innermost first. */
 typedef struct _Scope Scope;
 struct _Scope
@@ -278,9 +280,12 @@ infer_body (Ctx        *ctx,
 
 /* ---- atoms ------------------------------------------------------------ */
 
+static void set_unbound_error (Ctx *ctx, RthunkNode *node, Scope *scope, RthunkCatalog *catalog, GError **error);
+
 static RthunkType *
 lookup_catalog (Ctx        *ctx,
                 RthunkNode *node,
+                Scope      *scope,
                 GError    **error)
 {
   const char *name = rthunk_node_get_text (node);
@@ -294,8 +299,7 @@ lookup_catalog (Ctx        *ctx,
     rthunk_set_node_error (error, node, RTHUNK_ERROR_UNKNOWN_FUNCTION,
                            _("“%s” is not provided by the server"), name);
   else
-    rthunk_set_node_error (error, node, RTHUNK_ERROR_UNBOUND_NAME,
-                           _("“%s” is not defined"), name);
+    set_unbound_error (ctx, node, scope, catalog, error);
   return NULL;
 }
 
@@ -308,18 +312,18 @@ infer_symbol (Ctx        *ctx,
   const char *name = rthunk_node_get_text (node);
   RthunkType *global;
 
-  for (; scope != NULL; scope = scope->next)
-    if (strcmp (scope->name, name) == 0)
+  for (Scope *s = scope; s != NULL; s = s->next)
+    if (strcmp (s->name, name) == 0)
       {
-        if (ctx->in_remote && !scope->remote_visible &&
-            rthunk_type_get_kind (scope->type) == RTHUNK_TYPE_FUNC)
+        if (ctx->in_remote && !s->remote_visible &&
+            rthunk_type_get_kind (s->type) == RTHUNK_TYPE_FUNC)
           {
             rthunk_set_node_error (error, node, RTHUNK_ERROR_INVALID_REQUEST,
                                    _("the function “%s” cannot be sent to a server yet: only values travel as inputs"),
                                    name);
             return NULL;
           }
-        return instantiate (ctx, scope->type);
+        return instantiate (ctx, s->type);
       }
   global = g_hash_table_lookup (ctx->checker->globals, name);
   if (global != NULL)
@@ -334,7 +338,7 @@ infer_symbol (Ctx        *ctx,
         }
       return instantiate (ctx, global);
     }
-  return lookup_catalog (ctx, node, error);
+  return lookup_catalog (ctx, node, scope, error);
 }
 
 static RthunkType *
@@ -971,6 +975,42 @@ static const FormFunc form_funcs[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_REMOTE] = form_remote,
   [RTHUNK_FORM_AWAIT] = form_await,
 };
+
+/* “x” is not defined; with the nearest name in reach (a local, a global,
+ * a function of @catalog or a special form) as “did you mean”, for a
+ * name of three letters or more (any one-letter name is near another). */
+static void
+set_unbound_error (Ctx            *ctx,
+                   RthunkNode     *node,
+                   Scope          *scope,
+                   RthunkCatalog  *catalog,
+                   GError        **error)
+{
+  const char *name = rthunk_node_get_text (node);
+  g_autoptr(GPtrArray) defs = rthunk_catalog_list (catalog);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer global;
+  const char *nearest = NULL;
+
+  for (; scope != NULL; scope = scope->next)
+    g_ptr_array_add (names, (gpointer) scope->name);
+  g_hash_table_iter_init (&iter, ctx->checker->globals);
+  while (g_hash_table_iter_next (&iter, &global, NULL))
+    g_ptr_array_add (names, global);
+  for (guint k = 0; k < defs->len; k++)
+    g_ptr_array_add (names, (gpointer) rthunk_func_def_get_name (g_ptr_array_index (defs, k)));
+  for (RthunkForm form = 0; form < RTHUNK_N_FORMS; form++)
+    g_ptr_array_add (names, (gpointer) rthunk_form_name (form));
+  if (strlen (name) >= MIN_SUGGESTED_NAME)
+    nearest = rthunk_nearest_name (name, (const char *const *) names->pdata, names->len);
+  if (nearest != NULL)
+    rthunk_set_node_error (error, node, RTHUNK_ERROR_UNBOUND_NAME,
+                           _("“%s” is not defined; did you mean “%s”?"), name, nearest);
+  else
+    rthunk_set_node_error (error, node, RTHUNK_ERROR_UNBOUND_NAME,
+                           _("“%s” is not defined"), name);
+}
 
 /* How to check the special form @head names, or NULL for a call. */
 static FormFunc

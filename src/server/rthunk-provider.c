@@ -22,6 +22,7 @@
 #include "rthunk-http.h"
 #include "rthunk-log.h"
 #include "rthunk-server.h"
+#include "rthunk-notify.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
 
@@ -525,6 +526,18 @@ read_token (const char  *path,
   return g_steal_pointer (&text);
 }
 
+/* Tells systemd (Type=notify) @state; a failure is worth a warning, not
+ * a stop: the service manager will time the start out by itself. */
+static void
+tell_manager (const char *program,
+              const char *state)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!rthunk_notify (state, &error))
+    g_warning ("%s: could not notify the service manager: %s", program, error->message);
+}
+
 /* The first SIGTERM or SIGINT drains the server in a thread of its own,
  * so that the main loop still hears a second one, which exits at once. */
 typedef struct
@@ -556,6 +569,7 @@ on_signal (Shutdown *shutdown,
       _exit (128 + signum);
     }
   g_message ("stopping: no new thunks; waiting for accepted thunks to finish");
+  tell_manager (shutdown->program, "STOPPING=1");
   shutdown->drainer = g_thread_new ("rthunk-drain", drain_server, shutdown);
 }
 
@@ -621,7 +635,9 @@ listen_http (RthunkProviderOptions *options,
  * their clients can poll them meanwhile. A second SIGTERM or SIGINT exits
  * at once with status 128 + the signal's number. Prints
  * `PROGRAM NAME listening on ADDR:PORT` on standard output once it accepts
- * connections, in English whatever the locale: programs read that line.
+ * connections, in English whatever the locale: programs read that line;
+ * then it sends `READY=1` to the socket NOTIFY_SOCKET names (systemd's
+ * Type=notify; `STOPPING=1` when it starts to drain).
  *
  * Returns: the exit status: 0, or 1 if the server could not start
  *
@@ -681,6 +697,7 @@ rthunk_provider_run (RthunkProviderOptions *options,
       g_print ("%s %s http on %s\n", options->program, options->name, url);
     }
   fflush (stdout);
+  tell_manager (options->program, "READY=1");
   g_main_loop_run (loop);
   g_clear_pointer (&http, rthunk_http_free);
   if (shutdown.drainer != NULL)
