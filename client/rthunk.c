@@ -553,23 +553,57 @@ terminal_columns (void)
   return 80;
 }
 
-/* `waiting for #a1b2 @alpha (running 3.2 s) · 2 pending · alpha up, beta
- * down`: the value waited for, how long, how many remote thunks the
- * session waits for, and the servers. */
+#define STATUS_BAR_WIDTH 10
+
+/* `[####------] 2/5 done`: the remote thunks the pending cells submitted
+ * (a pmap's or psum's chunks), when there are several. */
+static void
+append_progress (GString *out,
+                 guint    done,
+                 guint    total)
+{
+  guint filled = total > 0 ? done * STATUS_BAR_WIDTH / total : 0;
+
+  if (total < 2)
+    return;
+  g_string_append (out, " · [");
+  for (guint k = 0; k < STATUS_BAR_WIDTH; k++)
+    g_string_append_c (out, k < filled ? '#' : '-');
+  g_string_append_printf (out, _("] %u/%u done"), done, total);
+}
+
+/* `waiting for #a1b2 @alpha (running 3.2 s) · 2 pending on alpha, beta,
+ * oldest 3.2 s · [#####-----] 1/2 done · alpha up, beta down`: the value
+ * waited for and for how long, how many remote thunks the session waits
+ * for, where they run and the oldest one's age, the progress of a split
+ * (pmap, psum) and the servers' states. */
 static char *
 status_text (Shell *shell)
 {
   g_autofree char *elapsed = elapsed_text (g_get_monotonic_time () - shell->wait_started_us);
-  g_autofree char *servers = rthunk_cluster_describe_states (rthunk_session_get_cluster (shell->session));
+  g_autofree char *states = rthunk_cluster_describe_states (rthunk_session_get_cluster (shell->session));
+  g_auto(GStrv) where = NULL;
+  g_autofree char *oldest = NULL;
+  g_autofree char *joined = NULL;
   const char *label = rthunk_value_get_kind (shell->waited) == RTHUNK_VALUE_PENDING
                     ? rthunk_value_get_name (shell->waited) : NULL;
   GString *out = g_string_new (NULL);
+  guint done, total;
+  gint64 oldest_us;
 
+  rthunk_session_get_progress (shell->session, &done, &total, &oldest_us, &where);
   g_string_append_printf (out, _("waiting for %s (running %s) · %u pending"),
                           label != NULL ? label : _("the value"), elapsed,
                           rthunk_session_get_outstanding (shell->session));
-  if (*servers != '\0')
-    g_string_append_printf (out, " · %s", servers);
+  if (where[0] != NULL)
+    {
+      joined = g_strjoinv (", ", where);
+      oldest = elapsed_text (oldest_us);
+      g_string_append_printf (out, _(" on %s, oldest %s"), joined, oldest);
+    }
+  append_progress (out, done, total);
+  if (*states != '\0')
+    g_string_append_printf (out, " · %s", states);
   return g_string_free (out, FALSE);
 }
 

@@ -327,7 +327,7 @@ def case_large_string(alpha, beta, tight, home):
 
 # ---- 8: waiting that a person can see --------------------------------------------------
 
-STATUS = r"waiting for #[0-9a-f]+ @alpha \(running \d+\.\d s\) · 1 pending · alpha up"
+STATUS = r"waiting for #[0-9a-f]+ @alpha \(running \d+\.\d s\) · 1 pending on alpha, oldest \d+\.\d s · alpha up"
 
 
 def redrawn_then(drawn, times, erased, *after):
@@ -391,6 +391,24 @@ def case_status_line(alpha, home):
         "a script on stdin prints no status line", "stdout: %r\nstderr: %r" % (p.stdout, p.stderr))
 
 
+def case_status_progress(alpha, beta, home):
+    """A pmap over two servers: its chunks' progress, as a bar, while the
+    REPL waits for the value; the chunks run on both servers."""
+    repl = Repl(home, ["--server", alpha.address, "--server", beta.address], {"NO_COLOR": None})
+    try:
+        repl.expect(r"rthunk> ")
+        repl.skip()
+        start = len(repl.raw)
+        repl.send("(pmap (fn [x] (delay (* x 1000) x)) [1 6])\r")
+        m = repl.expect(r"waiting for [^\r]* pending on (alpha|beta), oldest \d+\.\d s · \[#####-----\] 1/2 done")
+        tap(m is not None, "a pmap's status line shows its chunks done as a bar, where the rest runs and its age",
+            repr(repl.raw[start:][-2000:]))
+        m = repl.expect(r"\[1 6\]")
+        tap(m is not None, "the pmap's value replaces the bar", repr(repl.raw[start:][-2000:]))
+    finally:
+        repl.close()
+
+
 # ---- 9: smaller things -------------------------------------------------------------------
 
 def case_small_things(alpha, home):
@@ -448,6 +466,7 @@ def main():
         tight = Server("tight", tmp, "--fetch-from", alpha.address, "--max-memory", "8M")
         servers.append(tight)
         case_large_values(alpha, beta, tight, tmp)
+        case_status_progress(alpha, beta, tmp)
     finally:
         for s in servers:
             s.stop()

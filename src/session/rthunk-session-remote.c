@@ -286,6 +286,18 @@ collect_routed (RthunkSession *self,
   return TRUE;
 }
 
+/* The name of the server that runs @value (one of the cluster's pending
+ * values), or NULL: a label for the thunk that stands for it. */
+static const char *
+routed_server (RthunkSession *self,
+               RthunkValue   *value)
+{
+  g_autoptr(RthunkValue) inner = rthunk_cluster_dup_waitable (self->cluster, value);
+  RthunkClient *client = inner != NULL ? rthunk_client_get_pending_thunk (inner, NULL) : NULL;
+
+  return client != NULL ? rthunk_client_get_server_name (client) : NULL;
+}
+
 /* A pending value that did not come from a server's own client (the
  * cluster routed it): adopted by the collector of its server when it is a
  * client's thunk; a routed one is waited for through the collector of the
@@ -308,7 +320,8 @@ adopt_foreign (RthunkSession *self,
       (server = server_for_address (self, rthunk_client_get_address (client))) != NULL)
     return adopt_pending (self, server, value);
   foreign = g_new (Foreign, 1);
-  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), NULL, NULL, self->context);
+  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), routed_server (self, value), NULL,
+                                                self->context);
   foreign->value = value;
   foreign->cluster = g_object_ref (self->cluster);
   rthunk_thunk_take_origin (foreign->thunk, rthunk_value_ref (value));

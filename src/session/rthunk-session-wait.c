@@ -657,3 +657,103 @@ rthunk_session_cancel (RthunkSession *session,
 
   cancel_leaves (value);
 }
+
+/* ---- progress --------------------------------------------------------------------------- */
+
+/* Counts the remote thunks of @submitted (RthunkThunk) into the totals. */
+static void
+count_submitted (GPtrArray   *submitted,
+                 guint       *done,
+                 guint       *total,
+                 gint64      *oldest_us,
+                 GHashTable  *servers)
+{
+  for (guint k = 0; submitted != NULL && k < submitted->len; k++)
+    {
+      RthunkThunk *thunk = g_ptr_array_index (submitted, k);
+      const char *server = rthunk_thunk_get_server (thunk);
+
+      (*total)++;
+      if (rthunk_thunk_is_finished (thunk))
+        {
+          (*done)++;
+          continue;
+        }
+      *oldest_us = MAX (*oldest_us, rthunk_thunk_get_elapsed (thunk));
+      if (server != NULL)
+        g_hash_table_add (servers, g_strdup (server));
+    }
+}
+
+static gint
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+count_cell (Cell        *cell,
+            guint       *done,
+            guint       *total,
+            gint64      *oldest_us,
+            GHashTable  *servers)
+{
+  if (cell->state == CELL_DONE || cell->state == CELL_FAILED)
+    return;
+  if (cell->evaluation != NULL)
+    {
+      g_mutex_lock (&cell->evaluation->lock);
+      count_submitted (cell->evaluation->submitted, done, total, oldest_us, servers);
+      g_mutex_unlock (&cell->evaluation->lock);
+    }
+  else
+    count_submitted (cell->submitted, done, total, oldest_us, servers);
+}
+
+/**
+ * rthunk_session_get_progress:
+ * @session: a session
+ * @done: (out): how many of them have finished
+ * @total: (out): how many remote thunks the cells not settled yet submitted
+ *   (the chunks of a pmap, psum or preduce among them)
+ * @oldest_us: (out): how long the oldest unfinished one has run, in
+ *   microseconds (0 for none)
+ * @servers: (out) (transfer full) (array zero-terminated=1): the servers
+ *   that run the unfinished ones, sorted
+ *
+ * Tells how far the work the session waits for has come: what the shell's
+ * status line shows while it waits. Call it in the thread of the session's
+ * main context.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_session_get_progress (RthunkSession  *session,
+                             guint          *done,
+                             guint          *total,
+                             gint64         *oldest_us,
+                             GStrv          *servers)
+{
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer cell, name;
+  GPtrArray *sorted;
+
+  g_return_if_fail (RTHUNK_IS_SESSION (session));
+
+  *done = *total = 0;
+  *oldest_us = 0;
+  g_hash_table_iter_init (&iter, session->cells);
+  while (g_hash_table_iter_next (&iter, NULL, &cell))
+    count_cell (cell, done, total, oldest_us, names);
+  for (guint k = 0; k < session->anonymous->len; k++)
+    count_cell (g_ptr_array_index (session->anonymous, k), done, total, oldest_us, names);
+  sorted = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    g_ptr_array_add (sorted, g_strdup (name));
+  g_ptr_array_sort (sorted, compare_names);
+  g_ptr_array_add (sorted, NULL);
+  *servers = (GStrv) g_ptr_array_free (sorted, FALSE);
+}

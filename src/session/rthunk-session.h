@@ -43,6 +43,12 @@ GPtrArray      *rthunk_session_get_servers      (RthunkSession  *session) G_GNUC
 RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_session_get_outstanding  (RthunkSession  *session);
 RTHUNK_AVAILABLE_IN_0_1
+void            rthunk_session_get_progress     (RthunkSession  *session,
+                                                 guint          *done,
+                                                 guint          *total,
+                                                 gint64         *oldest_us,
+                                                 GStrv          *servers);
+RTHUNK_AVAILABLE_IN_0_1
 void            rthunk_session_set_local        (RthunkSession  *session,
                                                  gboolean        local);
 RTHUNK_AVAILABLE_IN_0_1
