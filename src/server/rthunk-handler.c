@@ -209,8 +209,9 @@ handler_put_definitions (RthunkWireRemoteExecutionServiceIf  *iface,
   for (guint k = 0; k < definitions->len; k++)
     {
       g_autoptr(GError) failure = NULL;
+      g_autoptr(GBytes) record = NULL;
       g_autoptr(RthunkDefinition) def = rthunk_handler_verify_definition (state, g_ptr_array_index (definitions, k),
-                                                           &failure);
+                                                           state->store != NULL ? &record : NULL, &failure);
 
       if (def == NULL)
         {
@@ -220,6 +221,7 @@ handler_put_definitions (RthunkWireRemoteExecutionServiceIf  *iface,
       switch (rthunk_def_store_insert (state->defs, def))
         {
         case RTHUNK_LRU_ADDED:
+          rthunk_handler_store_definition (state, def, record);
           added++;
           break;
         case RTHUNK_LRU_REFUSED:
@@ -303,6 +305,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
   const char *const *caps = rthunk_catalog_get_capabilities (state->catalog);
   guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
   guint running = g_atomic_int_get (&state->running);
+  gint64 cache_hits_shared = __atomic_load_n (&state->cache_hits_shared, __ATOMIC_RELAXED);
+  gint64 cache_hits = MAX (__atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED), cache_hits_shared);
 
   REQUIRE_AUTH (state, auth, denied);
 
@@ -326,7 +330,10 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "completed", (gint64) __atomic_load_n (&state->completed, __ATOMIC_RELAXED),
                 "failed", (gint64) __atomic_load_n (&state->failed, __ATOMIC_RELAXED),
                 "cancelled", (gint64) __atomic_load_n (&state->cancelled, __ATOMIC_RELAXED),
-                "cacheHits", (gint64) __atomic_load_n (&state->cache_hits, __ATOMIC_RELAXED),
+                "cacheHits", (gint64) cache_hits,
+                "cacheHitsLocal", (gint64) (cache_hits - cache_hits_shared),
+                "cacheHitsShared", (gint64) cache_hits_shared,
+                "definitionsLoaded", (gint64) __atomic_load_n (&state->definitions_loaded, __ATOMIC_RELAXED),
                 "definitionsStored", (gint64) rthunk_def_store_size (state->defs),
                 "pipelined", (gint64) __atomic_load_n (&state->pipelined, __ATOMIC_RELAXED),
                 "fetched", (gint64) __atomic_load_n (&state->fetched, __ATOMIC_RELAXED),

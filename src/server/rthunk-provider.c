@@ -21,6 +21,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-log.h"
 #include "rthunk-server.h"
+#include "rthunk-store.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
 
@@ -40,6 +41,8 @@ struct _RthunkProviderOptions
   char *tls_client_ca;
   char *tls_ca;
   char *log_format;
+  char *store;
+  char *state_dir;
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
@@ -94,6 +97,8 @@ static const LimitOption limit_options[] = {
   LIMIT ("long-thunk-ms", long_thunk_ms, 0, DAY_MS, N_("A thunk that has run this long gives its worker up to the thunks queued behind it (0: never)")),
   LIMIT ("idle-timeout-ms", idle_timeout_ms, 0, DAY_MS, N_("How long a connection may stay idle between calls before it is closed (0: --io-timeout-ms)")),
   LIMIT ("max-waiters-per-client", max_waiters_per_client, 0, 4096, N_("Thunks one connection may await at once (0: 4096)")),
+  LIMIT ("store-timeout-ms", store_timeout_ms, 1, 60000, N_("How long a request waits for the store (SQLite, Redis) before a lookup counts as a miss")),
+  LIMIT ("store-ttl-s", store_ttl_s, 1, 10 * 365 * 24 * 3600ull, N_("How long the store keeps a result or a definition, in seconds")),
   LIMIT ("drain-timeout-ms", drain_timeout_ms, 0, DAY_MS, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
 };
 
@@ -102,7 +107,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format",
+  "log-format", "store", "state-dir",
 };
 
 static void
@@ -233,6 +238,8 @@ rthunk_provider_options_new (const char *program,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
+    { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT[/DB] (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
     { NULL }
   };
@@ -286,6 +293,8 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->tls_client_ca);
   g_free (options->tls_ca);
   g_free (options->log_format);
+  g_free (options->store);
+  g_free (options->state_dir);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
   g_free (options);
@@ -380,6 +389,8 @@ read_string_keys (RthunkProviderOptions *options,
     { "tls-client-ca", &options->tls_client_ca },
     { "tls-ca", &options->tls_ca },
     { "log-format", &options->log_format },
+    { "store", &options->store },
+    { "state-dir", &options->state_dir },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
@@ -628,6 +639,9 @@ rthunk_provider_run (RthunkProviderOptions *options,
   rthunk_server_set_limits (server, &options->limits);
   rthunk_server_set_token (server, token);
   rthunk_server_set_fetch_from (server, (const char *const *) options->fetch_from);
+  if (options->store == NULL)
+    options->store = rthunk_store_default_uri (options->state_dir, options->name);
+  rthunk_server_set_store (server, options->store);
   /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
   sources[0] = g_unix_signal_add (SIGTERM, on_sigterm, &shutdown);
   sources[1] = g_unix_signal_add (SIGINT, on_sigint, &shutdown);

@@ -99,6 +99,7 @@ rthunk_server_state_free (RthunkServerState *state)
   g_free (state->peer_tls_cert);
   g_free (state->peer_tls_key);
   rthunk_thunk_table_free (state->table);
+  g_clear_pointer (&state->store, rthunk_store_free);
   rthunk_def_store_free (state->defs);
   rthunk_result_cache_free (state->cache);
   rthunk_budget_free (state->budget);
@@ -126,6 +127,15 @@ rthunk_server_state_set_fetch_from (RthunkServerState *state,
 {
   g_strfreev (state->fetch_from);
   state->fetch_from = g_strdupv ((GStrv) fetch_from);
+}
+
+/* Keeps results and definitions in @store (taking it; NULL: none) below
+ * the memory tiers; set before the server serves. */
+void
+rthunk_server_state_set_store (RthunkServerState *state,
+                               RthunkStore       *store)
+{
+  state->store = store;
 }
 
 /* Fetches from other servers speak TLS, trusting @ca_file (NULL: the

@@ -72,6 +72,9 @@ G_BEGIN_DECLS
  * @max_waiters_per_client: thunks one connection may await at once
  *   (thunkAwait); beyond it the call is refused (0: 4096, the most one
  *   call may name)
+ * @store_timeout_ms: how long a request waits for the store below memory
+ *   (rthunk_server_set_store()) before a lookup counts as a miss
+ * @store_ttl_s: how long the store keeps an entry, in seconds
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -103,6 +106,8 @@ typedef struct
   guint max_running_per_client;
   guint idle_timeout_ms;
   guint max_waiters_per_client;
+  guint store_timeout_ms;
+  guint store_ttl_s;
 } RthunkServerLimits;
 
 RTHUNK_AVAILABLE_IN_0_1
@@ -131,6 +136,9 @@ gboolean      rthunk_server_set_peer_tls (RthunkServer           *server,
 RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_fetch_from (RthunkServer      *server,
                                             const char *const *patterns);
+RTHUNK_AVAILABLE_IN_0_1
+void          rthunk_server_set_store  (RthunkServer             *server,
+                                        const char               *uri);
 RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_limits (RthunkServer             *server,
                                         const RthunkServerLimits *limits);

@@ -1,0 +1,172 @@
+#!/bin/sh
+# The stores below a server's memory, end to end: rthunkd with
+# --store sqlite:PATH answers a repeat from the file after a restart (and
+# the default store is such a file under the state folder); two rthunkd on
+# one real redis-server share results and definitions, a damaged entry is
+# a miss and recomputed, and a Redis that dies leaves the servers working
+# with one warning. Prints TAP.
+set -u
+. "$(dirname "$0")/servers.sh"
+
+rthunk() { "$RTHUNK" --server "127.0.0.1:$1" -e "$2" 2>>"$tmp/client.err"; }
+info() { "$SERVER_INFO" "127.0.0.1:$1" "$2"; }
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# a pure expression worth caching, made different by $1
+costly() { echo "(await (remote (reduce + $1 (range 0 300000))))"; }
+sum() { echo $((44999850000 + $1)); }
+
+# ---- sqlite -------------------------------------------------------------
+db="$tmp/alpha.db"
+start alpha "$RTHUNKD" --store "sqlite:$db"
+got=$(rthunk "$port_alpha" "$(costly 1)")
+stop "$pid_alpha"              # the writer empties its queue before exit
+start alpha "$RTHUNKD" --store "sqlite:$db"
+again=$(rthunk "$port_alpha" "$(costly 1)")
+hits=$(info "$port_alpha" cache-hits-shared)
+if [ "$got" = "$(sum 1)" ] && [ "$again" = "$(sum 1)" ] && [ "$hits" = 1 ]; then
+  ok "a restarted rthunkd answers a repeat from its sqlite store"
+else
+  not_ok "a restarted rthunkd answers a repeat from its sqlite store" \
+    "first $got, after the restart $again, shared hits $hits" "$(cat "$tmp/alpha.err")"
+fi
+stop "$pid_alpha"
+
+start gamma "$RTHUNKD" --state-dir "$tmp/state"
+rthunk "$port_gamma" "$(costly 2)" >/dev/null
+stop "$pid_gamma"
+start delta env XDG_STATE_HOME="$tmp/xdg" "$RTHUNKD"
+stop "$pid_delta"
+if [ -s "$tmp/state/gamma.db" ] && [ -s "$tmp/xdg/rthunk/delta.db" ]; then
+  ok "the default store is NAME.db under --state-dir or \$XDG_STATE_HOME/rthunk"
+else
+  not_ok "the default store is NAME.db under --state-dir or \$XDG_STATE_HOME/rthunk" "$(ls -R "$tmp")"
+fi
+
+# ---- redis --------------------------------------------------------------
+if [ ! -x "${REDIS_SERVER:-}" ] || [ ! -x "${REDIS_CLI:-}" ]; then
+  for k in 1 2 3 4 5 6; do n=$((n + 1)); echo "ok $n # SKIP redis-server or redis-cli not found"; done
+  echo "1..$n"
+  exit 0
+fi
+
+free_port() { "$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+redis() { "$REDIS_CLI" -h 127.0.0.1 -p "$rport" "$@"; }
+for _ in 1 2 3 4 5; do
+  rport=$(free_port)
+  "$REDIS_SERVER" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+    >"$tmp/redis.log" 2>&1 &
+  rpid=$!
+  pids="$pids $rpid"
+  for _ in $(seq 1 100); do
+    [ "$(redis ping 2>/dev/null)" = PONG ] && break
+    kill -0 "$rpid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ "$(redis ping 2>/dev/null)" = PONG ] && break
+done
+# waits until Redis holds an entry of the kind $1 (r or d); prints its key
+wait_entry() {
+  for _ in $(seq 1 200); do
+    key=$(redis --scan --pattern "rthunk:$1:*" | head -n 1)
+    [ -n "$key" ] && { echo "$key"; return 0; }
+    sleep 0.05
+  done
+  return 1
+}
+
+url="redis://127.0.0.1:$rport"
+# a generous timeout: under a loaded `make check` a 20 ms read may be late,
+# which is a miss by design, and these tests count hits
+start alpha "$RTHUNKD" --store "$url" --store-timeout-ms 2000
+start beta "$RTHUNKD" --store "$url" --store-timeout-ms 2000
+
+# a result computed on alpha is a hit on beta
+got=$(rthunk "$port_alpha" "$(costly 3)")
+wait_entry r >/dev/null
+got_beta=$(rthunk "$port_beta" "$(costly 3)")
+shared=$(info "$port_beta" cache-hits-shared)
+completed=$(info "$port_beta" completed)
+if [ "$got" = "$(sum 3)" ] && [ "$got_beta" = "$(sum 3)" ] && [ "$shared" = 1 ] && [ "$completed" = 1 ]; then
+  ok "a result computed on alpha is a shared hit on beta"
+else
+  not_ok "a result computed on alpha is a shared hit on beta" \
+    "alpha $got, beta $got_beta, beta's shared hits $shared, completed $completed"
+fi
+
+# a definition sent to alpha is known to beta without a MissingDefinitions
+# round trip: beta takes it from Redis while it resolves the request
+redis flushall >/dev/null
+prog='(defn add-one [x] (+ x 1)) (await (remote (add-one 41)))'
+got=$(rthunk "$port_alpha" "$prog")
+wait_entry d >/dev/null
+got_beta=$(rthunk "$port_beta" "$prog")
+loaded=$(info "$port_beta" definitions-loaded)
+if [ "$got" = 42 ] && [ "$got_beta" = 42 ] && [ "$loaded" = 1 ]; then
+  ok "a definition sent to alpha is known to beta"
+else
+  not_ok "a definition sent to alpha is known to beta" "alpha $got, beta $got_beta, loaded $loaded"
+fi
+
+# a damaged entry is a miss: recomputed, the right answer, a warning. The
+# record ends with the result's Value: an i64 and two STOPs, so the byte
+# 3 from the end is the low byte of the number.
+redis flushall >/dev/null
+rthunk "$port_alpha" "$(costly 4)" >/dev/null
+key=$(wait_entry r)
+len=$(redis strlen "$key")
+redis setrange "$key" $((len - 3)) 'Z' >/dev/null
+shared_before=$(info "$port_beta" cache-hits-shared)
+got_beta=$(rthunk "$port_beta" "$(costly 4)")
+shared_after=$(info "$port_beta" cache-hits-shared)
+if [ "$got_beta" = "$(sum 4)" ] && [ "$shared_after" = "$shared_before" ] &&
+   grep -q 'failed its check' "$tmp/beta.err"; then
+  ok "a damaged Redis entry is a miss, recomputed"
+else
+  not_ok "a damaged Redis entry is a miss, recomputed" \
+    "beta $got_beta, shared hits $shared_before then $shared_after" "$(cat "$tmp/beta.err")"
+fi
+
+# a foreign entry (another result's record under this key) is a miss too
+redis flushall >/dev/null
+rthunk "$port_alpha" "$(costly 8)" >/dev/null
+other=$(wait_entry r)
+rthunk "$port_alpha" "$(costly 9)" >/dev/null
+for _ in $(seq 1 200); do
+  key=$(redis --scan --pattern 'rthunk:r:*' | grep -v "$other" | head -n 1)
+  [ -n "$key" ] && break
+  sleep 0.05
+done
+redis copy "$other" "$key" replace >/dev/null
+got_beta=$(rthunk "$port_beta" "$(costly 9)")
+shared_after=$(info "$port_beta" cache-hits-shared)
+if [ "$got_beta" = "$(sum 9)" ] && [ "$shared_after" = "$shared_before" ]; then
+  ok "another result's record under a key is a miss, recomputed"
+else
+  not_ok "another result's record under a key is a miss, recomputed" \
+    "beta $got_beta, shared hits $shared_before then $shared_after"
+fi
+
+# Redis killed mid-run: requests still answered, one warning
+stop "$rpid"
+a=$(rthunk "$port_beta" "$(costly 5)")
+b=$(rthunk "$port_beta" "$(costly 6)")
+c=$(rthunk "$port_beta" "$prog")
+warnings=$(grep -c 'working on the local tiers' "$tmp/beta.err")
+if [ "$a" = "$(sum 5)" ] && [ "$b" = "$(sum 6)" ] && [ "$c" = 42 ] && [ "$warnings" = 1 ]; then
+  ok "with Redis gone, requests are answered and it is warned about once"
+else
+  not_ok "with Redis gone, requests are answered and it is warned about once" \
+    "answers $a $b $c, $warnings warnings" "$(cat "$tmp/beta.err")"
+fi
+
+# and a server that starts while Redis is down starts, and serves
+start epsilon "$RTHUNKD" --store "$url"
+got=$(rthunk "$port_epsilon" "$(costly 7)")
+if [ "$got" = "$(sum 7)" ]; then
+  ok "a server starts and serves while its Redis is down"
+else
+  not_ok "a server starts and serves while its Redis is down" "got $got" "$(cat "$tmp/epsilon.err")"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
