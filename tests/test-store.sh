@@ -44,26 +44,31 @@ fi
 
 # ---- redis --------------------------------------------------------------
 if [ ! -x "${REDIS_SERVER:-}" ] || [ ! -x "${REDIS_CLI:-}" ]; then
-  for k in 1 2 3 4 5 6; do n=$((n + 1)); echo "ok $n # SKIP redis-server or redis-cli not found"; done
+  for k in 1 2 3 4 5 6 7; do n=$((n + 1)); echo "ok $n # SKIP redis-server or redis-cli not found"; done
   echo "1..$n"
   exit 0
 fi
 
 free_port() { "$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 redis() { "$REDIS_CLI" -h 127.0.0.1 -p "$rport" "$@"; }
-for _ in 1 2 3 4 5; do
-  rport=$(free_port)
-  "$REDIS_SERVER" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
-    >"$tmp/redis.log" 2>&1 &
-  rpid=$!
-  pids="$pids $rpid"
-  for _ in $(seq 1 100); do
-    [ "$(redis ping 2>/dev/null)" = PONG ] && break
-    kill -0 "$rpid" 2>/dev/null || break
-    sleep 0.05
+# start_redis ARGS…: a redis-server on a free loopback port, answering
+# PING; sets $rport and $rpid
+start_redis() {
+  for _ in 1 2 3 4 5; do
+    rport=$(free_port)
+    "$REDIS_SERVER" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" "$@" \
+      >"$tmp/redis.log" 2>&1 &
+    rpid=$!
+    pids="$pids $rpid"
+    for _ in $(seq 1 100); do
+      redis ping 2>/dev/null | grep -q 'PONG\|NOAUTH' && return 0
+      kill -0 "$rpid" 2>/dev/null || break
+      sleep 0.05
+    done
   done
-  [ "$(redis ping 2>/dev/null)" = PONG ] && break
-done
+  return 1
+}
+start_redis
 # waits until Redis holds an entry of the kind $1 (r or d); prints its key
 wait_entry() {
   for _ in $(seq 1 200); do
@@ -166,6 +171,33 @@ if [ "$got" = "$(sum 7)" ]; then
   ok "a server starts and serves while its Redis is down"
 else
   not_ok "a server starts and serves while its Redis is down" "got $got" "$(cat "$tmp/epsilon.err")"
+fi
+
+# a Redis with a password: from --store-password-file (the ACL user in
+# the URI) or in the URI; never in the log. Without it: answers, a warning.
+start_redis --requirepass 's3cret-pw'
+printf 's3cret-pw\n' >"$tmp/password"
+url="redis://127.0.0.1:$rport"
+start zeta "$RTHUNKD" --store "redis://default@127.0.0.1:$rport" --store-password-file "$tmp/password" \
+  --store-timeout-ms 2000
+got=$(rthunk "$port_zeta" "$(costly 10)")
+REDISCLI_AUTH=s3cret-pw wait_entry r >/dev/null
+start eta "$RTHUNKD" --store "redis://:s3cret-pw@127.0.0.1:$rport" --store-timeout-ms 2000
+got_eta=$(rthunk "$port_eta" "$(costly 10)")
+shared_eta=$(info "$port_eta" cache-hits-shared)
+start iota "$RTHUNKD" --store "$url" --store-timeout-ms 2000
+got_iota=$(rthunk "$port_iota" "$(costly 10)")
+shared_iota=$(info "$port_iota" cache-hits-shared)
+stop "$rpid"
+rthunk "$port_eta" "$(costly 11)" >/dev/null
+if [ "$got" = "$(sum 10)" ] && [ "$got_eta" = "$(sum 10)" ] && [ "$shared_eta" = 1 ] &&
+   [ "$got_iota" = "$(sum 10)" ] && [ "$shared_iota" = 0 ] && grep -q 'NOAUTH\|Authentication' "$tmp/iota.err" &&
+   grep -q 'redis://:\*\*\*@' "$tmp/eta.err" && ! grep -q 's3cret' "$tmp"/*.err; then
+  ok "a Redis with a password: from a file or the URI, never logged; without it, a warning"
+else
+  not_ok "a Redis with a password: from a file or the URI, never logged; without it, a warning" \
+    "zeta $got, eta $got_eta ($shared_eta shared), iota $got_iota ($shared_iota shared)" \
+    "$(cat "$tmp/zeta.err" "$tmp/eta.err" "$tmp/iota.err")"
 fi
 
 echo "1..$n"

@@ -42,6 +42,7 @@ struct _RthunkProviderOptions
   char *tls_ca;
   char *log_format;
   char *store;
+  char *store_password_file;
   char *state_dir;
   char **fetch_from;
   gint port;
@@ -107,7 +108,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format", "store", "state-dir",
+  "log-format", "store", "store-password-file", "state-dir",
 };
 
 static void
@@ -239,6 +240,7 @@ rthunk_provider_options_new (const char *program,
     { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
     { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT[/DB] (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
+    { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->store_password_file, N_("The password of the Redis store (its ACL user in the URI: redis://USER@HOST:PORT)"), N_("FILE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
     { NULL }
@@ -294,6 +296,7 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->tls_ca);
   g_free (options->log_format);
   g_free (options->store);
+  g_free (options->store_password_file);
   g_free (options->state_dir);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
@@ -390,6 +393,7 @@ read_string_keys (RthunkProviderOptions *options,
     { "tls-ca", &options->tls_ca },
     { "log-format", &options->log_format },
     { "store", &options->store },
+    { "store-password-file", &options->store_password_file },
     { "state-dir", &options->state_dir },
   };
 
@@ -505,8 +509,11 @@ rthunk_provider_options_get_name (RthunkProviderOptions *options)
   return options->name;
 }
 
+/* The secret in the file at @path, white space around it removed: the
+ * token (--token-file) or, if @password, the store's password. */
 static char *
 read_token (const char  *path,
+            gboolean     password,
             GError     **error)
 {
   g_autofree char *text = NULL;
@@ -517,13 +524,15 @@ read_token (const char  *path,
   if (memchr (text, '\0', length) != NULL)
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                   _("the token file %s holds a NUL byte"), path);
+                   password ? _("the password file %s holds a NUL byte")
+                            : _("the token file %s holds a NUL byte"), path);
       return NULL;
     }
   g_strstrip (text);
   if (text[0] == '\0')
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, _("the token file %s is empty"), path);
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   password ? _("the password file %s is empty") : _("the token file %s is empty"), path);
       return NULL;
     }
   return g_steal_pointer (&text);
@@ -622,11 +631,18 @@ rthunk_provider_run (RthunkProviderOptions *options,
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
+  g_autofree char *store_password = NULL;
   Shutdown shutdown = { options->program, server, loop, NULL };
   guint sources[2];
 
   signal (SIGPIPE, SIG_IGN);
-  if (options->token_file != NULL && (token = read_token (options->token_file, &error)) == NULL)
+  if (options->token_file != NULL && (token = read_token (options->token_file, FALSE, &error)) == NULL)
+    {
+      g_printerr ("%s: %s\n", options->program, error->message);
+      return 1;
+    }
+  if (options->store_password_file != NULL &&
+      (store_password = read_token (options->store_password_file, TRUE, &error)) == NULL)
     {
       g_printerr ("%s: %s\n", options->program, error->message);
       return 1;
@@ -641,7 +657,7 @@ rthunk_provider_run (RthunkProviderOptions *options,
   rthunk_server_set_fetch_from (server, (const char *const *) options->fetch_from);
   if (options->store == NULL)
     options->store = rthunk_store_default_uri (options->state_dir, options->name);
-  rthunk_server_set_store (server, options->store);
+  rthunk_server_set_store (server, options->store, store_password);
   /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
   sources[0] = g_unix_signal_add (SIGTERM, on_sigterm, &shutdown);
   sources[1] = g_unix_signal_add (SIGINT, on_sigint, &shutdown);

@@ -50,6 +50,7 @@ struct _RthunkServer
   char *token;
   GStrv fetch_from;
   char *store_uri;              /* NULL or "memory": the memory tiers only */
+  char *store_password;
   GTlsCertificate *tls_certificate; /* NULL: plain connections */
   GTlsDatabase *tls_client_ca;  /* NULL: no client certificate asked for */
   char *tls_cert_file;          /* shown to peers as a client */
@@ -203,8 +204,10 @@ rthunk_server_set_fetch_from (RthunkServer      *server,
  * @server: a server that is not listening yet
  * @uri: (nullable): where results and definitions are kept below memory:
  *   `memory` (or %NULL) for nowhere, `sqlite:PATH` for an SQLite file,
- *   `redis://[USER:PASSWORD@]HOST:PORT[/DB]` for a Redis that several
+ *   `redis://[USER[:PASSWORD]@]HOST:PORT[/DB]` for a Redis that several
  *   servers may share
+ * @password: (nullable): the password of a Redis store, which wins over one
+ *   in @uri: read from a file, it need not appear on a command line
  *
  * The result cache and the definition store stay in memory, within the
  * memory budget, and answer first; what they lack is asked of the store
@@ -221,13 +224,16 @@ rthunk_server_set_fetch_from (RthunkServer      *server,
  */
 void
 rthunk_server_set_store (RthunkServer *server,
-                         const char   *uri)
+                         const char   *uri,
+                         const char   *password)
 {
   g_return_if_fail (RTHUNK_IS_SERVER (server));
   g_return_if_fail (server->state == NULL);
 
   g_free (server->store_uri);
   server->store_uri = g_strdup (uri);
+  g_free (server->store_password);
+  server->store_password = g_strdup (password);
 }
 
 /**
@@ -325,6 +331,7 @@ rthunk_server_finalize (GObject *object)
   g_free (self->token);
   g_strfreev (self->fetch_from);
   g_free (self->store_uri);
+  g_free (self->store_password);
   g_clear_object (&self->tls_certificate);
   g_clear_object (&self->tls_client_ca);
   g_free (self->tls_cert_file);
@@ -862,7 +869,7 @@ rthunk_server_listen (RthunkServer  *server,
   g_return_val_if_fail (server->listen_fd < 0 && server->state == NULL, FALSE);
 
   if (server->store_uri != NULL && g_strcmp0 (server->store_uri, "memory") != 0 &&
-      (store = rthunk_store_open (server->store_uri, server->limits.store_timeout_ms,
+      (store = rthunk_store_open (server->store_uri, server->store_password, server->limits.store_timeout_ms,
                                   server->limits.store_ttl_s, error)) == NULL)
     return FALSE;
   server->listen_fd = bind_socket (address != NULL ? address : "127.0.0.1", port, error);

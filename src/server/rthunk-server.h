@@ -138,7 +138,8 @@ void          rthunk_server_set_fetch_from (RthunkServer      *server,
                                             const char *const *patterns);
 RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_store  (RthunkServer             *server,
-                                        const char               *uri);
+                                        const char               *uri,
+                                        const char               *password);
 RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_limits (RthunkServer             *server,
                                         const RthunkServerLimits *limits);

@@ -67,6 +67,22 @@ link_failed (Link        *link,
   return FALSE;
 }
 
+/* Whether @reply is an answer: an error reply (NOAUTH, a full Redis…)
+ * fails @link as a lost connection would. Frees @reply if not. */
+static gboolean
+reply_ok (Link        *link,
+          redisReply  *reply,
+          GError     **error)
+{
+  g_autofree char *why = NULL;
+
+  if (reply->type != REDIS_REPLY_ERROR)
+    return TRUE;
+  why = g_strndup (reply->str, reply->len);
+  freeReplyObject (reply);
+  return link_failed (link, why, error);
+}
+
 /* Runs a command whose reply must not be an error (AUTH, SELECT). */
 static gboolean
 setup_command (RedisBackend  *self,
@@ -76,7 +92,6 @@ setup_command (RedisBackend  *self,
                ...)
 {
   redisReply *reply;
-  gboolean ok;
   va_list args;
 
   va_start (args, format);
@@ -84,11 +99,10 @@ setup_command (RedisBackend  *self,
   va_end (args);
   if (reply == NULL)
     return link_failed (link, link->context->errstr, error);
-  ok = reply->type != REDIS_REPLY_ERROR;
-  if (!ok)
-    link_failed (link, reply->str, error);
+  if (!reply_ok (link, reply, error))
+    return FALSE;
   freeReplyObject (reply);
-  return ok;
+  return TRUE;
 }
 
 /* A connection on @link, made now if its backoff allows. */
@@ -135,6 +149,8 @@ redis_get (RthunkStoreBackend  *backend,
   entry_name (kind, key, name);
   if ((reply = redisCommand (link->context, "GET %s", name)) == NULL)
     return link_failed (link, link->context->errstr, error);
+  if (!reply_ok (link, reply, error))
+    return FALSE;
   if (reply->type == REDIS_REPLY_STRING)
     *value = g_bytes_new (reply->str, reply->len);
   freeReplyObject (reply);
@@ -167,6 +183,8 @@ redis_put_batch (RthunkStoreBackend  *backend,
 
       if (redisGetReply (self->writer.context, (void **) &reply) != REDIS_OK)
         return link_failed (&self->writer, self->writer.context->errstr, error);
+      if (!reply_ok (&self->writer, reply, error))
+        return FALSE;
       freeReplyObject (reply);
     }
   return TRUE;
@@ -204,13 +222,14 @@ parse_uri (RedisBackend  *self,
 
   if (at != NULL)
     {
-      char *sep = strchr (rest, ':');
+      char *sep;
 
       *at = '\0';
-      if (sep != NULL)
+      if ((sep = strchr (rest, ':')) != NULL)
         *sep = '\0';
-      self->user = sep != NULL && *rest != '\0' ? g_strdup (rest) : NULL;
-      self->password = g_strdup (sep != NULL ? sep + 1 : rest);
+      /* USER:PASSWORD@, :PASSWORD@ or USER@ (the password from a file) */
+      self->user = *rest != '\0' ? g_strdup (rest) : NULL;
+      self->password = sep != NULL ? g_strdup (sep + 1) : NULL;
     }
   if (slash != NULL)
     {
@@ -233,10 +252,12 @@ bad:
   return FALSE;
 }
 
-/* The store in the Redis @uri names; connections are made when first
- * needed, so a Redis that is down at start is not an error. */
+/* The store in the Redis @uri names, authenticating with @password if
+ * not NULL (else with the URI's); connections are made when first needed,
+ * so a Redis that is down at start is not an error. */
 RthunkStoreBackend *
 rthunk_store_redis_open (const char  *uri,
+                         const char  *password,
                          guint        timeout_ms,
                          GError     **error)
 {
@@ -250,6 +271,11 @@ rthunk_store_redis_open (const char  *uri,
     {
       redis_free (&self->parent);
       return NULL;
+    }
+  if (password != NULL)
+    {
+      g_free (self->password);
+      self->password = g_strdup (password);
     }
   return &self->parent;
 }

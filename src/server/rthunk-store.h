@@ -65,6 +65,7 @@ RthunkStoreBackend *rthunk_store_sqlite_open (const char  *path,
                                               guint        timeout_ms,
                                               GError     **error);
 RthunkStoreBackend *rthunk_store_redis_open  (const char  *uri,
+                                              const char  *password,
                                               guint        timeout_ms,
                                               GError     **error);
 
@@ -73,6 +74,7 @@ typedef struct _RthunkStore RthunkStore;
 char        *rthunk_store_default_uri (const char   *state_dir,
                                        const char   *name);
 RthunkStore *rthunk_store_open      (const char   *uri,
+                                     const char   *password,
                                      guint         timeout_ms,
                                      guint         ttl_s,
                                      GError      **error);
