@@ -71,7 +71,7 @@ fi
 
 # ---- redis --------------------------------------------------------------
 if [ ! -x "${REDIS_SERVER:-}" ] || [ ! -x "${REDIS_CLI:-}" ]; then
-  for k in 1 2 3 4 5 6 7; do n=$((n + 1)); echo "ok $n # SKIP redis-server or redis-cli not found"; done
+  for k in 1 2 3 4 5 6 7 8; do n=$((n + 1)); echo "ok $n # SKIP redis-server or redis-cli not found"; done
   echo "1..$n"
   exit 0
 fi
@@ -177,6 +177,23 @@ else
   not_ok "another result's record under a key is a miss, recomputed" \
     "beta $got_beta, shared hits $shared_before then $shared_after"
 fi
+
+# a Redis that stops answering (SIGSTOP: connections stay open, replies
+# never come) holds a request up for --store-timeout-ms at most
+start lambda "$RTHUNKD" --store "$url" --store-timeout-ms 50
+rthunk "$port_lambda" "$(costly 14)" >/dev/null
+kill -STOP "$rpid"
+t0=$(date +%s%N)
+got=$(timeout 20 "$RTHUNK" --server "127.0.0.1:$port_lambda" -e "$(costly 15)" 2>>"$tmp/client.err")
+t1=$(date +%s%N)
+kill -CONT "$rpid"
+ms=$(( (t1 - t0) / 1000000 ))
+if [ "$got" = "$(sum 15)" ] && [ "$ms" -lt 1500 ]; then
+  ok "a Redis that does not answer delays a request by the store timeout at most"
+else
+  not_ok "a Redis that does not answer delays a request by the store timeout at most" "got $got after $ms ms"
+fi
+stop "$pid_lambda"
 
 # Redis killed mid-run: requests still answered, one warning
 stop "$rpid"
