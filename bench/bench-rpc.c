@@ -22,6 +22,8 @@
  *                same two through an RthunkSession, written as loops
  *   cache        a repeated pure expression answered by the result cache
  *                vs a trivial `(+ 1 2)` with useCache=false: median µs
+ *   shared       a result answered from a shared Redis (--redis) by a server
+ *                that never computed it, against a local hit and computing
  *   memory       rthunkd's VmRSS holding 10^5 finished thunks, after 10^6,
  *                and its growth from the second to the third 10^5 batch
  *
@@ -69,6 +71,7 @@ static int opt_batch = 1000;
 static char *opt_rthunkd;
 static char *opt_bare_server;
 static char *opt_only;
+static char *opt_redis;
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -214,6 +217,10 @@ start_rthunkd (const char *const *extra)
   g_ptr_array_add (argv, (gpointer) "0");
   g_ptr_array_add (argv, (gpointer) "--name");
   g_ptr_array_add (argv, (gpointer) "bench");
+  /* nothing below memory (and nothing written to $HOME), unless @extra
+   * names a store: the last --store given wins */
+  g_ptr_array_add (argv, (gpointer) "--store");
+  g_ptr_array_add (argv, (gpointer) "memory");
   for (guint k = 0; extra != NULL && extra[k] != NULL; k++)
     g_ptr_array_add (argv, (gpointer) extra[k]);
   g_ptr_array_add (argv, NULL);
@@ -1054,6 +1061,11 @@ bench_chain (Peer *rthunkd)
 /* ---- (e) result cache --------------------------------------------------- */
 
 #define CACHED_EXPR "(reduce + 0 (map (fn [i] (* i i)) (range 0 2000)))"
+/* the shared store's pair: ten times the work, so that computing costs
+ * more than a round trip to Redis */
+#define SHARED_N 20000
+#define SHARED_EXPR "(reduce + 0 (map (fn [i] (* i i)) (range 0 20000)))"
+#define SHARED_EXPR_2 "(reduce + 0 (map (fn [i] (* i i)) (range 0 20001)))"
 
 /* The submitEvalRequest message for @request, as the generated client
  * writes it (a memory transport keeps what it would send). */
@@ -1080,17 +1092,22 @@ wire_encode_submit (Wire                  *w,
  * a frame read and decoded): what differs is the server's work. Returns
  * the median µs. */
 static double
-wire_latency (Wire                  *w,
-              RthunkWireEvalRequest *request,
-              guint                  n,
-              gint64                 expected)
+wire_latency_turns (Wire                   *w,
+                    RthunkWireEvalRequest **requests,
+                    const gint64           *expected_values,
+                    guint                   n_requests,
+                    guint                   n)
 {
   g_autofree double *calls = g_new (double, n);
-  g_autoptr(GBytes) message = wire_encode_submit (w, request);
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   int fd = rthunk_frame_transport_get_fd (w->transport);
 
+  for (guint r = 0; r < n_requests; r++)
+    g_ptr_array_add (messages, wire_encode_submit (w, requests[r]));
   for (guint k = 0; k < n; k++)
     {
+      GBytes *message = g_ptr_array_index (messages, k % n_requests);
+      gint64 expected = expected_values[k % n_requests];
       double t0 = now_s ();
       g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
       g_autoptr(GPtrArray) one = g_ptr_array_new ();
@@ -1115,6 +1132,16 @@ wire_latency (Wire                  *w,
         g_error ("a cache benchmark call gave %" G_GINT64_FORMAT, got);
     }
   return median (calls, n) * 1e6;
+}
+
+/* The same, for one request repeated. */
+static double
+wire_latency (Wire                  *w,
+              RthunkWireEvalRequest *request,
+              guint                  n,
+              gint64                 expected)
+{
+  return wire_latency_turns (w, &request, &expected, 1, n);
 }
 
 /* What is timed: per call, as in wire_latency(), N sequential calls each:
@@ -1163,6 +1190,92 @@ bench_cache (Peer *rthunkd)
   result ("cache.uncached_pure_us", m);
   result ("cache.ratio", c / u);
   wire_close (w);
+}
+
+/* ---- (e2) the shared store ----------------------------------------------- */
+
+/* A counter of @peer's getServerInfo. */
+static gint64
+peer_counter (Peer       *peer,
+              const char *name)
+{
+  g_autoptr(RthunkClient) client = rthunk_client_new (peer->address);
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(GVariant) counters = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 value = 0;
+
+  if ((info = rthunk_client_get_server_info (client, &error)) == NULL)
+    g_error ("getServerInfo: %s", error->message);
+  counters = g_variant_lookup_value (info, "counters", G_VARIANT_TYPE ("a{sx}"));
+  if (counters == NULL || !g_variant_lookup (counters, name, "x", &value))
+    g_error ("getServerInfo has no counter %s", name);
+  return value;
+}
+
+/* What is timed: per call, as in wire_latency(), N sequential calls each,
+ * with two rthunkd (alpha, beta) on the one Redis of --redis:
+ *   local:   SHARED_EXPR repeated on alpha: a hit in its memory;
+ *   shared:  it and SHARED_EXPR_2 in turn on beta, which keeps one result
+ *            in memory (--cache-entries 1): each call misses in memory
+ *            and is answered from Redis (beta's cacheHitsShared is checked
+ *            to have risen by N);
+ *   compute: SHARED_EXPR with useCache = false on alpha, over N / 10 calls.
+ * Before timing, both expressions are computed on alpha and beta is
+ * asked until Redis answers it (the writes are asynchronous). */
+static void
+bench_shared (void)
+{
+  guint n = scaled (5000);
+  const char *alpha_args[] = { "--store", opt_redis, NULL };
+  const char *beta_args[] = { "--store", opt_redis, "--cache-entries", "1", NULL };
+  Peer *alpha = start_rthunkd (alpha_args);
+  Peer *beta = start_rthunkd (beta_args);
+  g_autoptr(RthunkNode) expr_a = parse_one (SHARED_EXPR);
+  g_autoptr(RthunkNode) expr_b = parse_one (SHARED_EXPR_2);
+  RthunkWireEvalRequest *pair[2] = { wire_request (expr_a, -1, -1), wire_request (expr_b, -1, -1) };
+  g_autoptr(RthunkWireEvalRequest) compute = wire_request (expr_a, 0, -1);
+  gint64 values[2] = { 0, 0 };
+  Wire *wa = wire_open (alpha);
+  Wire *wb = wire_open (beta);
+  g_autofree double *lt = g_new (double, opt_reps);
+  g_autofree double *st = g_new (double, opt_reps);
+  g_autofree double *ct = g_new (double, opt_reps);
+  gint64 before;
+  double l, s, c;
+
+  for (gint64 i = 0; i < SHARED_N; i++)
+    values[0] += i * i;
+  values[1] = values[0] + (gint64) SHARED_N * SHARED_N;
+  wire_latency_turns (wa, pair, values, 2, 2);
+  for (guint k = 0; k < 1000 && peer_counter (beta, "cache-hits-shared") < 2; k++)
+    wire_latency_turns (wb, pair, values, 2, 2);
+  wire_latency_turns (wb, pair, values, 2, MIN (n, 500u));      /* warm-up */
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      lt[rep] = wire_latency (wa, pair[0], n, values[0]);
+      before = peer_counter (beta, "cache-hits-shared");
+      st[rep] = wire_latency_turns (wb, pair, values, 2, n);
+      if (peer_counter (beta, "cache-hits-shared") - before != n)
+        g_error ("not every call on beta was answered from Redis");
+      ct[rep] = wire_latency (wa, compute, MAX (n / 10, 1u), values[0]);
+      say ("shared rep %d: local hit %.1f µs, shared hit %.1f µs, computed %.1f µs",
+           rep + 1, lt[rep], st[rep], ct[rep]);
+    }
+  l = median (lt, opt_reps);
+  s = median (st, opt_reps);
+  c = median (ct, opt_reps);
+  result ("shared.calls", n);
+  result ("shared.local_us", l);
+  result ("shared.shared_us", s);
+  result ("shared.computed_us", c);
+  result ("shared.ratio", s / l);
+  g_object_unref (pair[0]);
+  g_object_unref (pair[1]);
+  wire_close (wa);
+  wire_close (wb);
+  peer_stop (alpha);
+  peer_stop (beta);
 }
 
 /* ---- (f) memory --------------------------------------------------------- */
@@ -1218,7 +1331,8 @@ main (int    argc,
     { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each timed benchmark (default 5)", "N" },
     { "scale", 's', 0, G_OPTION_ARG_DOUBLE, &opt_scale, "Multiply every count (default 1)", "F" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Requests per submitBatch frame (default 1000)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,memory", "LIST" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,shared,memory", "LIST" },
+    { "redis", 0, 0, G_OPTION_ARG_STRING, &opt_redis, "The Redis of the shared-store benchmark (redis://HOST:PORT; without it, shared is skipped)", "URI" },
     { NULL }
   };
   Peer *rthunkd = NULL, *bare = NULL;
@@ -1282,6 +1396,8 @@ main (int    argc,
       peer_stop (rthunkd);
       peer_stop (bare);
     }
+  if (wanted ("shared") && opt_redis != NULL)
+    bench_shared ();
   if (wanted ("throughput"))
     bench_throughput ();
   if (wanted ("memory"))
@@ -1289,5 +1405,6 @@ main (int    argc,
   g_free (opt_rthunkd);
   g_free (opt_bare_server);
   g_free (opt_only);
+  g_free (opt_redis);
   return 0;
 }

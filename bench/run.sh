@@ -36,6 +36,9 @@
 #                  latency,callers8,chain, then the peers)
 #   PYTHON3        Python with dask.distributed (default /usr/bin/python3)
 #   GNUPLOT        gnuplot (default gnuplot)
+#   REDIS_SERVER, REDIS_CLI
+#                  for the shared-store rows (default redis-server,
+#                  redis-cli; without them those rows say "skipped")
 #   REPS           repetitions of each timed benchmark (default 5)
 #   BENCH_SCALE    multiplies bench-rpc's counts (default 1; 0.1 for a look)
 #   DASK_TASKS     tasks per Dask repetition (default 10000)
@@ -57,6 +60,8 @@ scaling_reps=${SCALING_REPS:-3}
 bare_server=${BARE_SERVER:-bench/bare-server}
 python=${PYTHON3:-/usr/bin/python3}
 gnuplot=${GNUPLOT:-gnuplot}
+redis_server=${REDIS_SERVER:-redis-server}
+redis_cli=${REDIS_CLI:-redis-cli}
 reps=${REPS:-5}
 scale=${BENCH_SCALE:-1}
 dask_tasks=${DASK_TASKS:-10000}
@@ -86,18 +91,33 @@ esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rthunk-bench-rpc.XXXXXX") || exit 2
 peer_pid=
-trap '[ -z "$peer_pid" ] || kill "$peer_pid" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+redis_pid=
+trap '[ -z "$peer_pid" ] || kill "$peer_pid" 2>/dev/null; [ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
 mkdir -p "$out_dir"
 status=0
 
 # ---- 1. bench-rpc -----------------------------------------------------------
 if [ -z "$only" ]; then
-  rpc_only=latency,throughput,concurrency,callers8,chain,cache,memory
+  rpc_only=latency,throughput,concurrency,callers8,chain,cache,shared,memory
 else
   rpc_only=latency,callers8,chain
 fi
+# the shared-store rows: a redis-server of our own on a free loopback
+# port, answering PING before bench-rpc starts
+redis_opt=
+if [ -z "$only" ] && command -v "$redis_server" >/dev/null && command -v "$redis_cli" >/dev/null; then
+  redis_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$redis_server" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+    >"$work/redis.log" 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 1 100); do
+    [ "$("$redis_cli" -p "$redis_port" ping 2>/dev/null)" = PONG ] && break
+    sleep 0.05
+  done
+  redis_opt="--redis=redis://127.0.0.1:$redis_port"
+fi
 say "bench-rpc: $rpc_only (REPS=$reps, scale $scale)"
-if ! "$bench_rpc" --rthunkd "$rthunkd" --bare-server "$bare_server" \
+if ! "$bench_rpc" --rthunkd "$rthunkd" --bare-server "$bare_server" $redis_opt \
      --reps "$reps" --scale "$scale" --only "$rpc_only" > "$work/rpc.out"; then
   say "bench-rpc failed; the rows it did not finish are marked failed"
   status=1
@@ -296,6 +316,16 @@ row "cache: repeated pure expr (hit) vs trivial uncached, us/call" \
   "$(num "$c")" "$(num "$u")" "$q" "<= 1.1x" "$(met "$q" le 1.1)"
 plot_row "cache" "$q" le 1.1
 
+s=$(get shared.shared_us); l=$(get shared.local_us)
+if [ -n "$s" ]; then
+  q=$(ratio "$s" "$l")
+  row "shared store: Redis hit (never computed there) vs local hit, us/call" \
+    "$(num "$s")" "$(num "$l")" "$q" "<= 2x" "$(met "$q" le 2)"
+  plot_row "shared hit" "$q" le 2
+elif [ -z "$only" ]; then
+  row "shared store: Redis hit (never computed there) vs local hit, us/call" "skipped" "" "" "<= 2x" "redis-server not found"
+fi
+
 # memory
 h=$(get memory.held_mib); m=$(get memory.after_all_mib); g=$(get memory.growth_2_3_mib)
 row "memory: rthunkd RSS holding 1e5 finished thunks, MiB" "$(num "$h")" - - "<= 64 MiB" "$(met "$h" le 64)"
@@ -359,6 +389,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
     echo "  then get(), awaited: $(num "$(get capnp.chain_ms)") ms per chain."
   fi
   [ -n "$only" ] || echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
+  [ -z "$(get shared.computed_us)" ] || echo "shared store: a pure expression of 20000 steps; computing it costs $(num "$(get shared.computed_us)") us/call."
   [ -n "$only" ] || echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."
 } > "$work/table"
 

@@ -341,6 +341,10 @@ struct Counters {
                                        gave their worker up */
   12: i64 waiters,                  /* a gauge: thunks awaited right now by thunkAwait
                                        calls and inline submissions, once per call */
+  13: i64 cacheHitsLocal,           /* cache hits answered from memory */
+  14: i64 cacheHitsShared,          /* cache hits answered from the store below
+                                       memory (SQLite, Redis): cacheHits is both */
+  15: i64 definitionsLoaded,        /* definitions taken from the store below memory */
 }
 
 struct ServerInfo {

@@ -4,7 +4,8 @@
  *   server-info HOST:PORT KEY…
  *
  * KEY is running, queued or workers, or a counter: submitted, completed,
- * failed, cancelled, cache-hits, definitions-stored, pipelined, fetched,
+ * failed, cancelled, cache-hits, cache-hits-local, cache-hits-shared,
+ * definitions-stored, definitions-loaded, pipelined, fetched,
  * batches, memo-hits. Exits 1 when the server cannot be asked, 2 on an
  * unknown key. */
 #include "config.h"

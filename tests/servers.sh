@@ -17,6 +17,9 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; f
 # start NAME PROGRAM ARGS… : sets $port_NAME and $pid_NAME
 start() {
   name=$1; shift
+  # emptied first: a server started again under the same name must not be
+  # taken for listening on the port its predecessor printed
+  : >"$tmp/$name.out"
   "$@" --port 0 --name "$name" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pid=$!
   pids="$pids $pid"

@@ -13,14 +13,30 @@
 #include "rthunk.h"
 #include "testutil.h"
 
+/* An rthunkd named @name with @extra_args; its results and definitions
+ * stay in its memory (--store memory) unless @extra_args names a store:
+ * two tests, or two cases, never share what they computed. */
 TestServer *
 test_server_start (const char        *name,
                    const char *const *extra_args)
 {
   const char *rthunkd = g_getenv ("RTHUNKD");
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  gboolean store_given = FALSE;
 
   g_assert_nonnull (rthunkd);
-  return test_server_start_program (rthunkd, name, extra_args);
+  for (guint k = 0; extra_args != NULL && extra_args[k] != NULL; k++)
+    {
+      store_given = store_given || g_str_has_prefix (extra_args[k], "--store");
+      g_ptr_array_add (args, (gpointer) extra_args[k]);
+    }
+  if (!store_given)
+    {
+      g_ptr_array_add (args, (gpointer) "--store");
+      g_ptr_array_add (args, (gpointer) "memory");
+    }
+  g_ptr_array_add (args, NULL);
+  return test_server_start_program (rthunkd, name, (const char *const *) args->pdata);
 }
 
 TestServer *

@@ -458,6 +458,9 @@ info_variant (RthunkClient         *self,
   g_variant_builder_add (&counters, "{sx}", "failed", c->failed);
   g_variant_builder_add (&counters, "{sx}", "cancelled", c->cancelled);
   g_variant_builder_add (&counters, "{sx}", "cache-hits", c->cacheHits);
+  g_variant_builder_add (&counters, "{sx}", "cache-hits-local", c->cacheHitsLocal);
+  g_variant_builder_add (&counters, "{sx}", "cache-hits-shared", c->cacheHitsShared);
+  g_variant_builder_add (&counters, "{sx}", "definitions-loaded", c->definitionsLoaded);
   g_variant_builder_add (&counters, "{sx}", "definitions-stored", c->definitionsStored);
   g_variant_builder_add (&counters, "{sx}", "pipelined", c->pipelined);
   g_variant_builder_add (&counters, "{sx}", "fetched", c->fetched);
@@ -764,7 +767,8 @@ rthunk_client_server_info_run (RthunkClient  *self,
  * `version` (strings), `protocol-version`, `running`, `queued`, `workers`
  * (int32), `capabilities`, `fetches-from` (string arrays), `counters`
  * (`a{sx}`: submitted, completed, failed, cancelled, cache-hits,
- * definitions-stored, pipelined, fetched, batches, memo-hits, long-thunks) and `limits` (`a{sx}`:
+ * cache-hits-local, cache-hits-shared, definitions-stored, definitions-loaded,
+ * pipelined, fetched, batches, memo-hits, long-thunks) and `limits` (`a{sx}`:
  * max-frame-bytes, max-depth, max-ast-nodes, fuel, deadline-ms, max-queued,
  * max-connections, max-eval-bytes).
  *

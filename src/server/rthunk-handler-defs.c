@@ -130,14 +130,17 @@ read_uses (const GPtrArray   *wire_uses,
   return TRUE;
 }
 
-/* Checks a definition that arrived: a defn whose hash is what it claims,
- * whose uses the store holds, and which type-checks with them. */
-RthunkDefinition *
-rthunk_handler_verify_definition (RthunkServerState           *state,
-                                  const RthunkWireDefinition  *wire,
-                                  GError                     **error)
+/* Checks @def (its form and uses read, nothing else set): a defn whose
+ * hash is @claimed, whose uses the store holds (or the store below it),
+ * and which type-checks with them. With @record, also the bytes the
+ * store below memory keeps for it (see rthunk_handler_definition_record()). */
+gboolean
+rthunk_handler_check_definition (RthunkServerState  *state,
+                                 RthunkDefinition   *def,
+                                 const guint8       *claimed,
+                                 GBytes            **record,
+                                 GError            **error)
 {
-  g_autoptr(RthunkDefinition) def = rthunk_definition_new ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (state->catalog);
   g_autoptr(RthunkType) type = NULL;
   UseResolver resolver;
@@ -146,47 +149,62 @@ rthunk_handler_verify_definition (RthunkServerState           *state,
   RthunkNode *renamed;
 
   rthunk_checker_set_remote_allowed (checker, FALSE);
-  if (!valid_hash (wire->hash))
-    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-                        _("a definition hash must be 32 bytes")), NULL;
-  if (wire->form == NULL ||
-      (def->form = rthunk_wire_read_ast (wire->form, state->limits.max_ast_nodes, error)) == NULL ||
-      !read_uses (wire->uses, def, error))
-    return NULL;
   if (rthunk_node_get_kind (def->form) != RTHUNK_NODE_LIST || rthunk_node_get_n_items (def->form) < 4 ||
       !rthunk_node_is_symbol (rthunk_node_get_item (def->form, 0), "defn"))
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-                        _("a definition must be a (defn NAME [params] body…) form")), NULL;
+                        _("a definition must be a (defn NAME [params] body…) form")), FALSE;
   resolver.uses = def->uses;
   resolver.n_uses = def->n_uses;
   if (!rthunk_hash_definition (def->form, resolve_use, &resolver, hash, error))
-    return NULL;
-  if (memcmp (hash, wire->hash->data, RTHUNK_HASH_LEN) != 0)
+    return FALSE;
+  if (memcmp (hash, claimed, RTHUNK_HASH_LEN) != 0)
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-                        _("the definition does not have the hash it claims")), NULL;
+                        _("the definition does not have the hash it claims")), FALSE;
   memcpy (def->hash, hash, RTHUNK_HASH_LEN);
   def->pure = rthunk_handler_names_only_pure (state->catalog, def->form);
   for (guint k = 0; k < def->n_uses; k++)
     {
-      g_autoptr(RthunkDefinition) used = rthunk_def_store_lookup (state->defs, def->uses[k].hash);
+      g_autoptr(RthunkDefinition) used = rthunk_handler_find_definition (state, def->uses[k].hash);
 
       if (used == NULL)
         return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
                             _("the definition uses “%s”, which the server does not hold: send it first"),
-                            def->uses[k].name), NULL;
+                            def->uses[k].name), FALSE;
       rthunk_checker_bind (checker, def->uses[k].name, used->type);
       def->pure = def->pure && used->pure;
     }
   if ((type = rthunk_checker_check (checker, def->form, error)) == NULL)
-    return NULL;
+    return FALSE;
   name = rthunk_node_get_item (def->form, 1);
   def->type = rthunk_type_ref (rthunk_checker_lookup (checker, rthunk_node_get_text (name)));
+  if (record != NULL)
+    *record = rthunk_handler_definition_record (def);
   /* kept as it runs: every name it uses for a definition is that one's hash */
   renamed = rename_definition (def, def->form);
   rthunk_node_unref (def->form);
   def->form = renamed;
   /* what the store really holds: string literals count byte for byte */
   def->bytes = sizeof *def + rthunk_node_measure (def->form) + def->n_uses * (sizeof *def->uses + 32);
+  return TRUE;
+}
+
+/* Checks a definition that arrived (see rthunk_handler_check_definition()). */
+RthunkDefinition *
+rthunk_handler_verify_definition (RthunkServerState           *state,
+                                  const RthunkWireDefinition  *wire,
+                                  GBytes                     **record,
+                                  GError                     **error)
+{
+  g_autoptr(RthunkDefinition) def = rthunk_definition_new ();
+
+  if (!valid_hash (wire->hash))
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                        _("a definition hash must be 32 bytes")), NULL;
+  if (wire->form == NULL ||
+      (def->form = rthunk_wire_read_ast (wire->form, state->limits.max_ast_nodes, error)) == NULL ||
+      !read_uses (wire->uses, def, error) ||
+      !rthunk_handler_check_definition (state, def, wire->hash->data, record, error))
+    return NULL;
   return g_steal_pointer (&def);
 }
 
@@ -231,7 +249,7 @@ rthunk_handler_resolve_definitions (RthunkServerState   *state,
       if (g_hash_table_contains (seen, hash))
         continue;
       g_hash_table_add (seen, g_bytes_ref (hash));
-      if ((def = rthunk_def_store_lookup (state->defs, g_bytes_get_data (hash, NULL))) == NULL)
+      if ((def = rthunk_handler_find_definition (state, g_bytes_get_data (hash, NULL))) == NULL)
         {
           g_ptr_array_add (out->missing, g_bytes_ref (hash));
           continue;

@@ -196,8 +196,14 @@ extern const RthunkRequestMemo rthunk_handler_request_memo;
 char *rthunk_handler_def_global_name (const guint8 *hash);
 gboolean rthunk_handler_names_only_pure (RthunkCatalog *catalog,
                                          RthunkNode    *node);
+gboolean rthunk_handler_check_definition (RthunkServerState  *state,
+                                          RthunkDefinition   *def,
+                                          const guint8       *claimed,
+                                          GBytes            **record,
+                                          GError            **error);
 RthunkDefinition *rthunk_handler_verify_definition (RthunkServerState           *state,
                                                     const RthunkWireDefinition  *wire,
+                                                    GBytes                     **record,
                                                     GError                     **error);
 gboolean rthunk_handler_resolve_definitions (RthunkServerState   *state,
                                              const RthunkRequest *request,
@@ -206,6 +212,21 @@ gboolean rthunk_handler_resolve_definitions (RthunkServerState   *state,
 gboolean rthunk_handler_resolve_def_name (const char *name,
                                           guint8      hash[RTHUNK_HASH_LEN],
                                           gpointer    user_data);
+
+/* rthunk-handler-store.c */
+GBytes *rthunk_handler_definition_record (RthunkDefinition *def);
+RthunkDefinition *rthunk_handler_find_definition (RthunkServerState *state,
+                                                  const guint8      *hash);
+void rthunk_handler_store_definition (RthunkServerState *state,
+                                      RthunkDefinition  *def,
+                                      GBytes            *record);
+RthunkValue *rthunk_handler_load_result (RthunkServerState *state,
+                                         const guint8      *key,
+                                         RthunkType        *type);
+void rthunk_handler_store_result (RthunkServerState *state,
+                                  const guint8      *key,
+                                  RthunkType        *type,
+                                  RthunkValue       *value);
 
 /* rthunk-peer-fetch.c */
 void rthunk_handler_run_fetch (gpointer data,

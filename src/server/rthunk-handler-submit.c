@@ -455,7 +455,10 @@ try_cache (RthunkServerState *state,
     }
   if (!checked_key (state, checked, inputs, def_names, key))
     return FALSE;
-  if ((hit = rthunk_result_cache_lookup (state->cache, key)) == NULL)
+  if ((hit = rthunk_result_cache_lookup (state->cache, key)) == NULL &&
+      (hit = rthunk_handler_load_result (state, key, entry->type)) != NULL)
+    COUNT (state->cache_hits_shared);
+  if (hit == NULL)
     {
       entry->cacheable = TRUE;
       entry->cache_key = g_memdup2 (key, RTHUNK_HASH_LEN);

@@ -209,8 +209,9 @@ handler_put_definitions (RthunkWireRemoteExecutionServiceIf  *iface,
   for (guint k = 0; k < definitions->len; k++)
     {
       g_autoptr(GError) failure = NULL;
+      g_autoptr(GBytes) record = NULL;
       g_autoptr(RthunkDefinition) def = rthunk_handler_verify_definition (state, g_ptr_array_index (definitions, k),
-                                                           &failure);
+                                                           state->store != NULL ? &record : NULL, &failure);
 
       if (def == NULL)
         {
@@ -220,6 +221,7 @@ handler_put_definitions (RthunkWireRemoteExecutionServiceIf  *iface,
       switch (rthunk_def_store_insert (state->defs, def))
         {
         case RTHUNK_LRU_ADDED:
+          rthunk_handler_store_definition (state, def, record);
           added++;
           break;
         case RTHUNK_LRU_REFUSED:
@@ -327,6 +329,9 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "failed", stats.failed,
                 "cancelled", stats.cancelled,
                 "cacheHits", stats.cache_hits,
+                "cacheHitsLocal", stats.cache_hits - stats.cache_hits_shared,
+                "cacheHitsShared", stats.cache_hits_shared,
+                "definitionsLoaded", stats.definitions_loaded,
                 "definitionsStored", stats.definitions_stored,
                 "pipelined", stats.pipelined,
                 "fetched", stats.fetched,

@@ -6,6 +6,7 @@
 #include "rthunk-conn-account.h"
 #include "rthunk-metrics.h"
 #include "rthunk-server.h"
+#include "rthunk-store.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-wire.h"
 
@@ -27,6 +28,8 @@ void               rthunk_server_state_set_peer_tls   (RthunkServerState  *state
                                                        const char         *ca_file,
                                                        const char         *cert_file,
                                                        const char         *key_file);
+void               rthunk_server_state_set_store (RthunkServerState *state,
+                                                  RthunkStore       *store);
 void               rthunk_server_state_set_fetch_from (RthunkServerState  *state,
                                                        const char *const  *fetch_from);
 RthunkThunkTable  *rthunk_server_state_get_table      (RthunkServerState  *state);

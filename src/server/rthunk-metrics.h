@@ -32,7 +32,9 @@ typedef struct
   gint64 completed;
   gint64 failed;
   gint64 cancelled;
-  gint64 cache_hits;
+  gint64 cache_hits;             /* local and shared */
+  gint64 cache_hits_shared;      /* answered by the store below memory */
+  gint64 definitions_loaded;     /* definitions the store gave */
   gint64 definitions_stored;
   gint64 pipelined;
   gint64 fetched;

@@ -23,6 +23,7 @@
 #include "rthunk-log.h"
 #include "rthunk-server.h"
 #include "rthunk-notify.h"
+#include "rthunk-store.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
 
@@ -43,6 +44,9 @@ struct _RthunkProviderOptions
   char *tls_ca;
   char *log_format;
   char *http;
+  char *store;
+  char *store_password_file;
+  char *state_dir;
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
@@ -97,6 +101,8 @@ static const LimitOption limit_options[] = {
   LIMIT ("long-thunk-ms", long_thunk_ms, 0, DAY_MS, N_("A thunk that has run this long gives its worker up to the thunks queued behind it (0: never)")),
   LIMIT ("idle-timeout-ms", idle_timeout_ms, 0, DAY_MS, N_("How long a connection may stay idle between calls before it is closed (0: --io-timeout-ms)")),
   LIMIT ("max-waiters-per-client", max_waiters_per_client, 0, 4096, N_("Thunks one connection may await at once (0: 4096)")),
+  LIMIT ("store-timeout-ms", store_timeout_ms, 1, 60000, N_("How long a request waits for the store (SQLite, Redis) before a lookup counts as a miss")),
+  LIMIT ("store-ttl-s", store_ttl_s, 1, 10 * 365 * 24 * 3600ull, N_("How long the store keeps a result or a definition, in seconds")),
   LIMIT ("drain-timeout-ms", drain_timeout_ms, 0, DAY_MS, N_("On SIGTERM, how long accepted thunks may still run before they are cancelled")),
   SIZE_LIMIT ("max-print-bytes", max_print_bytes, 0, G_MAXINT64, N_("Bytes one thunk's print may write; the rest is dropped")),
   SIZE_LIMIT ("print-buffer-bytes", print_buffer_bytes, 1024, G_MAXINT64, N_("Bytes of print output held while standard output is slow; beyond, dropped")),
@@ -107,7 +113,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format", "http",
+  "log-format", "http", "store", "store-password-file", "state-dir",
 };
 
 static void
@@ -238,6 +244,9 @@ rthunk_provider_options_new (const char *program,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
+    { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT[/DB] (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
+    { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->store_password_file, N_("The password of the Redis store (its ACL user in the URI: redis://USER@HOST:PORT)"), N_("FILE") },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
     { "http", 0, 0, G_OPTION_ARG_STRING, &options->http, N_("Serve the dashboard, /metrics and /api over HTTP at this address (off by default)"), N_("HOST:PORT") },
     { NULL }
@@ -293,6 +302,9 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->tls_ca);
   g_free (options->log_format);
   g_free (options->http);
+  g_free (options->store);
+  g_free (options->store_password_file);
+  g_free (options->state_dir);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
   g_free (options);
@@ -388,6 +400,9 @@ read_string_keys (RthunkProviderOptions *options,
     { "tls-ca", &options->tls_ca },
     { "log-format", &options->log_format },
     { "http", &options->http },
+    { "store", &options->store },
+    { "store-password-file", &options->store_password_file },
+    { "state-dir", &options->state_dir },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
@@ -502,8 +517,11 @@ rthunk_provider_options_get_name (RthunkProviderOptions *options)
   return options->name;
 }
 
+/* The secret in the file at @path, white space around it removed: the
+ * token (--token-file) or, if @password, the store's password. */
 static char *
 read_token (const char  *path,
+            gboolean     password,
             GError     **error)
 {
   g_autofree char *text = NULL;
@@ -514,13 +532,15 @@ read_token (const char  *path,
   if (memchr (text, '\0', length) != NULL)
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                   _("the token file %s holds a NUL byte"), path);
+                   password ? _("the password file %s holds a NUL byte")
+                            : _("the token file %s holds a NUL byte"), path);
       return NULL;
     }
   g_strstrip (text);
   if (text[0] == '\0')
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, _("the token file %s is empty"), path);
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   password ? _("the password file %s is empty") : _("the token file %s is empty"), path);
       return NULL;
     }
   return g_steal_pointer (&text);
@@ -651,12 +671,19 @@ rthunk_provider_run (RthunkProviderOptions *options,
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
+  g_autofree char *store_password = NULL;
   Shutdown shutdown = { options->program, server, loop, NULL };
   RthunkHttp *http = NULL;
   guint sources[2];
 
   signal (SIGPIPE, SIG_IGN);
-  if (options->token_file != NULL && (token = read_token (options->token_file, &error)) == NULL)
+  if (options->token_file != NULL && (token = read_token (options->token_file, FALSE, &error)) == NULL)
+    {
+      g_printerr ("%s: %s\n", options->program, error->message);
+      return 1;
+    }
+  if (options->store_password_file != NULL &&
+      (store_password = read_token (options->store_password_file, TRUE, &error)) == NULL)
     {
       g_printerr ("%s: %s\n", options->program, error->message);
       return 1;
@@ -669,6 +696,9 @@ rthunk_provider_run (RthunkProviderOptions *options,
   rthunk_server_set_limits (server, &options->limits);
   rthunk_server_set_token (server, token);
   rthunk_server_set_fetch_from (server, (const char *const *) options->fetch_from);
+  if (options->store == NULL)
+    options->store = rthunk_store_default_uri (options->state_dir, options->name);
+  rthunk_server_set_store (server, options->store, store_password);
   /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
   sources[0] = g_unix_signal_add (SIGTERM, on_sigterm, &shutdown);
   sources[1] = g_unix_signal_add (SIGINT, on_sigint, &shutdown);

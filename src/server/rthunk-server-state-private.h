@@ -16,6 +16,7 @@
 #include "rthunk-metrics.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
+#include "rthunk-store.h"
 #include "rthunk-thunk-table.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,7 @@ struct _RthunkServerState
   RthunkThunkTable *table;
   RthunkDefStore *defs;
   RthunkResultCache *cache;
+  RthunkStore *store;           /* NULL: the memory tiers only */
   RthunkBudget *budget;         /* max_memory: everything above charges it */
   GThreadPool *pool;
   RthunkLongWatch *long_watch;  /* lets the pool grow past a long thunk */
@@ -39,7 +41,9 @@ struct _RthunkServerState
   gint64 completed;
   gint64 failed;
   gint64 cancelled;
-  gint64 cache_hits;
+  gint64 cache_hits;            /* from memory or the store */
+  gint64 cache_hits_shared;     /* of those, from the store */
+  gint64 definitions_loaded;    /* definitions the store gave */
   gint64 pipelined;
   gint64 memo_hits;
   gint64 fetched;

@@ -104,6 +104,7 @@ rthunk_server_state_free (RthunkServerState *state)
   g_free (state->peer_tls_cert);
   g_free (state->peer_tls_key);
   rthunk_thunk_table_free (state->table);
+  g_clear_pointer (&state->store, rthunk_store_free);
   rthunk_def_store_free (state->defs);
   rthunk_result_cache_free (state->cache);
   rthunk_budget_free (state->budget);
@@ -131,6 +132,15 @@ rthunk_server_state_set_fetch_from (RthunkServerState *state,
 {
   g_strfreev (state->fetch_from);
   state->fetch_from = g_strdupv ((GStrv) fetch_from);
+}
+
+/* Keeps results and definitions in @store (taking it; NULL: none) below
+ * the memory tiers; set before the server serves. */
+void
+rthunk_server_state_set_store (RthunkServerState *state,
+                               RthunkStore       *store)
+{
+  state->store = store;
 }
 
 /* Fetches from other servers speak TLS, trusting @ca_file (NULL: the
@@ -201,13 +211,16 @@ rthunk_server_state_get_stats (RthunkServerState *state,
 {
   guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
   guint running = g_atomic_int_get (&state->running);
+  gint64 cache_hits_shared = LOAD (state->cache_hits_shared);
 
   *stats = (RthunkServerStats) {
     .submitted = LOAD (state->submitted),
     .completed = LOAD (state->completed),
     .failed = LOAD (state->failed),
     .cancelled = LOAD (state->cancelled),
-    .cache_hits = LOAD (state->cache_hits),
+    .cache_hits = MAX (LOAD (state->cache_hits), cache_hits_shared),
+    .cache_hits_shared = cache_hits_shared,
+    .definitions_loaded = LOAD (state->definitions_loaded),
     .definitions_stored = rthunk_def_store_size (state->defs),
     .pipelined = LOAD (state->pipelined),
     .fetched = LOAD (state->fetched),

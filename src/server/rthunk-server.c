@@ -34,6 +34,7 @@
 #include "rthunk-log.h"
 #include "rthunk-print-sink.h"
 #include "rthunk-server-private.h"
+#include "rthunk-store.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-tls.h"
 #include "rthunk-wire.h"
@@ -51,6 +52,8 @@ struct _RthunkServer
   char *name;
   char *token;
   GStrv fetch_from;
+  char *store_uri;              /* NULL or "memory": the memory tiers only */
+  char *store_password;
   GTlsCertificate *tls_certificate; /* NULL: plain connections */
   GTlsDatabase *tls_client_ca;  /* NULL: no client certificate asked for */
   char *tls_cert_file;          /* shown to peers as a client */
@@ -149,6 +152,8 @@ rthunk_server_limits_init (RthunkServerLimits *limits)
   limits->idle_timeout_ms = 60000;
   limits->max_print_bytes = RTHUNK_PRINT_DEFAULT_MAX_BYTES;
   limits->print_buffer_bytes = RTHUNK_PRINT_DEFAULT_BUFFER_BYTES;
+  limits->store_timeout_ms = 20;
+  limits->store_ttl_s = 7 * 24 * 3600;
 }
 
 /**
@@ -197,6 +202,43 @@ rthunk_server_set_fetch_from (RthunkServer      *server,
 
   g_strfreev (server->fetch_from);
   server->fetch_from = g_strdupv ((char **) patterns);
+}
+
+/**
+ * rthunk_server_set_store:
+ * @server: a server that is not listening yet
+ * @uri: (nullable): where results and definitions are kept below memory:
+ *   `memory` (or %NULL) for nowhere, `sqlite:PATH` for an SQLite file,
+ *   `redis://[USER[:PASSWORD]@]HOST:PORT[/DB]` for a Redis that several
+ *   servers may share
+ * @password: (nullable): the password of a Redis store, which wins over one
+ *   in @uri: read from a file, it need not appear on a command line
+ *
+ * The result cache and the definition store stay in memory, within the
+ * memory budget, and answer first; what they lack is asked of the store
+ * (waiting at most the `store_timeout_ms` limit, a miss when late), and
+ * what they gain is written to it by a thread of its own, in batches,
+ * to expire after `store_ttl_s` seconds. Whatever the store gives back is
+ * checked (a definition is hashed and type-checked again, a result must
+ * carry its key, its type and a matching digest): a damaged or foreign
+ * entry is a miss. The store is opened by rthunk_server_listen(), which
+ * fails if it cannot be (a Redis that does not answer is not a failure:
+ * the server works on its memory tiers and tries again later).
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_store (RthunkServer *server,
+                         const char   *uri,
+                         const char   *password)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (server->state == NULL);
+
+  g_free (server->store_uri);
+  server->store_uri = g_strdup (uri);
+  g_free (server->store_password);
+  server->store_password = g_strdup (password);
 }
 
 /**
@@ -293,6 +335,8 @@ rthunk_server_finalize (GObject *object)
   g_free (self->name);
   g_free (self->token);
   g_strfreev (self->fetch_from);
+  g_free (self->store_uri);
+  g_free (self->store_password);
   g_clear_object (&self->tls_certificate);
   g_clear_object (&self->tls_client_ca);
   g_free (self->tls_cert_file);
@@ -901,17 +945,26 @@ rthunk_server_listen (RthunkServer  *server,
                       GError       **error)
 {
   g_autoptr(RthunkHandler) handler = NULL;
+  RthunkStore *store = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_SERVER (server), FALSE);
   g_return_val_if_fail (server->listen_fd < 0 && server->state == NULL, FALSE);
 
+  if (server->store_uri != NULL && g_strcmp0 (server->store_uri, "memory") != 0 &&
+      (store = rthunk_store_open (server->store_uri, server->store_password, server->limits.store_timeout_ms,
+                                  server->limits.store_ttl_s, error)) == NULL)
+    return FALSE;
   server->listen_fd = bind_socket (address != NULL ? address : "127.0.0.1", port, error);
   if (server->listen_fd < 0)
-    return FALSE;
+    {
+      g_clear_pointer (&store, rthunk_store_free);
+      return FALSE;
+    }
   server->port = bound_port (server->listen_fd);
   server->state = rthunk_server_state_new (server->catalog, server->name, &server->limits);
   rthunk_server_state_set_token (server->state, server->token);
   rthunk_server_state_set_fetch_from (server->state, (const char *const *) server->fetch_from);
+  rthunk_server_state_set_store (server->state, store);
   if (server->tls_certificate != NULL)
     rthunk_server_state_set_peer_tls (server->state, server->peer_tls_ca_file,
                                       server->tls_cert_file, server->tls_key_file);

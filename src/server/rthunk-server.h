@@ -78,6 +78,9 @@ G_BEGIN_DECLS
  *   standard output is slow or unread; beyond, output is dropped and
  *   counted, never waited for (default 1 MiB). The print queue is one per
  *   process: the last server started sets both bounds
+ * @store_timeout_ms: how long a request waits for the store below memory
+ *   (rthunk_server_set_store()) before a lookup counts as a miss
+ * @store_ttl_s: how long the store keeps an entry, in seconds
  *
  * The limits of a server; rthunk_server_limits_init() fills the defaults.
  *
@@ -111,6 +114,8 @@ typedef struct
   guint max_waiters_per_client;
   guint64 max_print_bytes;
   guint64 print_buffer_bytes;
+  guint store_timeout_ms;
+  guint store_ttl_s;
 } RthunkServerLimits;
 
 RTHUNK_AVAILABLE_IN_0_1
@@ -139,6 +144,10 @@ gboolean      rthunk_server_set_peer_tls (RthunkServer           *server,
 RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_fetch_from (RthunkServer      *server,
                                             const char *const *patterns);
+RTHUNK_AVAILABLE_IN_0_1
+void          rthunk_server_set_store  (RthunkServer             *server,
+                                        const char               *uri,
+                                        const char               *password);
 RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_limits (RthunkServer             *server,
                                         const RthunkServerLimits *limits);

@@ -211,7 +211,10 @@ complete_entry (RthunkServerState *state,
 {
   g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
   if (value != NULL && entry->cacheable)
-    rthunk_result_cache_insert (state->cache, entry->cache_key, value);
+    {
+      rthunk_result_cache_insert (state->cache, entry->cache_key, value);
+      rthunk_handler_store_result (state, entry->cache_key, entry->type, value);
+    }
   /* count before finishing: whoever sees the thunk finished sees it counted */
   if (value != NULL)
     COUNT (state->completed);
