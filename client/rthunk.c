@@ -5,6 +5,7 @@
  *   rthunk FILE.rth             run a script
  *   --server HOST:PORT          use that server for (remote …) (repeatable)
  *   --local                     no server at all
+ *   --http HOST:PORT            serve a live page of the session there
  *
  * Everything runs on one RthunkSession. With neither --server nor --local,
  * the session starts an embedded provider in this process the first time
@@ -787,6 +788,7 @@ command_help (Shell      *shell,
              "  :time EXPR      evaluate EXPR and print how long it took\n"
              "  :defs           every cell, with its type and value\n"
              "  :cancel NAME    cancel a pending cell on its servers (:cancel all: everything)\n"
+             "  :dashboard      serve a live page of the servers, cells and pending thunks; print its URL\n"
              "  :quit           leave (so does Ctrl-D)\n"
              "Special forms:\n"
              "  def defn fn let if do and or loop recur\n"
@@ -930,6 +932,21 @@ command_defs (Shell      *shell,
     }
 }
 
+/* :dashboard — serves the session's page (on 127.0.0.1, a free port, if
+ * --http did not) and prints its URL. */
+static void
+command_dashboard (Shell      *shell,
+                   const char *arg)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = rthunk_session_serve_http (shell->session, "127.0.0.1:0", &error);
+
+  if (url == NULL)
+    report (shell, error);
+  else
+    g_print (_("dashboard: %s\n"), url);
+}
+
 static void
 command_quit (Shell      *shell,
               const char *arg)
@@ -954,6 +971,7 @@ static const struct
   { ":time", command_time, TRUE },
   { ":defs", command_defs, FALSE },
   { ":cancel", command_cancel, TRUE },
+  { ":dashboard", command_dashboard, FALSE },
   { ":quit", command_quit, FALSE },
 };
 
@@ -1381,6 +1399,23 @@ shell_init (Shell             *shell,
   return TRUE;
 }
 
+/* --http: the session's page, its URL on stderr (stdout has the values). */
+static gboolean
+serve_http (Shell      *shell,
+            const char *host_port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = rthunk_session_serve_http (shell->session, host_port, &error);
+
+  if (url == NULL)
+    {
+      g_printerr ("rthunk: --http %s: %s\n", host_port, error->message);
+      return FALSE;
+    }
+  g_printerr (_("rthunk: dashboard on %s\n"), url);
+  return TRUE;
+}
+
 static void
 shell_clear (Shell *shell)
 {
@@ -1409,6 +1444,7 @@ main (int    argc,
   g_autofree char *expr = NULL;
   g_autofree char *cluster_file = NULL;
   g_autofree char *token_file = NULL;
+  g_autofree char *http = NULL;
   g_auto(GStrv) servers = NULL;
   g_auto(GStrv) files = NULL;
   gboolean local = FALSE;
@@ -1431,6 +1467,7 @@ main (int    argc,
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, N_("Show this PEM certificate to servers that ask for one (mutual TLS)"), N_("FILE") },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { "call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &call_timeout, N_("Fail a call whose reply has not arrived whole after SECONDS (default 70)"), N_("SECONDS") },
+    { "http", 0, 0, G_OPTION_ARG_STRING, &http, N_("Serve a live page of the session (servers, cells, pending thunks) at this address and print its URL on stderr"), N_("HOST:PORT") },
     { "audit", 0, 0, G_OPTION_ARG_DOUBLE, &audit, N_("Run this fraction (0 to 1) of pure remote thunks again on a second server, and quarantine servers that the majority contradicts"), N_("RATE") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("[FILE.rth]") },
     { NULL }
@@ -1468,6 +1505,11 @@ main (int    argc,
       return 1;
     }
   rthunk_cluster_set_audit_rate (rthunk_session_get_cluster (shell.session), audit);
+  if (http != NULL && !serve_http (&shell, http))
+    {
+      shell_clear (&shell);
+      return 1;
+    }
   if (expr != NULL || (files != NULL && files[0] != NULL) || !isatty (STDIN_FILENO))
     rthunk_session_set_sequential (shell.session, TRUE);
   if (expr != NULL)

@@ -21,6 +21,21 @@ RthunkValue *rthunk_cluster_dup_waitable  (RthunkCluster  *cluster,
 gboolean     rthunk_cluster_value_trusted (RthunkCluster  *cluster,
                                           RthunkValue    *value);
 
+/* What the shell's dashboard shows of one member (rthunk_cluster_list_members()). */
+typedef struct
+{
+  char *name;
+  char *address;
+  const char *state;            /* "up", "down" or "quarantined" */
+  guint load;                   /* its queue and what this client has outstanding there */
+  double latency_ms;
+  guint agreements;
+  guint disagreements;
+  char *last_error;             /* why it is down, or NULL */
+} RthunkMemberInfo;
+
+GArray   *rthunk_cluster_list_members (RthunkCluster  *cluster) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Whether the member at @address answered when it was added or since. */
 gboolean  rthunk_cluster_is_up        (RthunkCluster  *cluster,
                                        const char     *address);

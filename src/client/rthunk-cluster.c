@@ -585,6 +585,40 @@ describe_member (Member  *m,
                           score_of (m), reputation, state_word (m));
 }
 
+static void
+member_info_clear (gpointer data)
+{
+  RthunkMemberInfo *info = data;
+
+  g_free (info->name);
+  g_free (info->address);
+  g_free (info->last_error);
+}
+
+/* Every member as a RthunkMemberInfo, in order, read under the lock: the
+ * fields `:servers` prints, for the shell's dashboard. */
+GArray *
+rthunk_cluster_list_members (RthunkCluster *cluster)
+{
+  GArray *infos = g_array_new (FALSE, TRUE, sizeof (RthunkMemberInfo));
+
+  g_array_set_clear_func (infos, member_info_clear);
+  g_mutex_lock (&cluster->lock);
+  for (guint k = 0; k < cluster->members->len; k++)
+    {
+      Member *m = g_ptr_array_index (cluster->members, k);
+      RthunkMemberInfo info = {
+        g_strdup (rthunk_cluster_member_name (m)), g_strdup (m->address), state_word (m),
+        rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
+        m->agreements, m->disagreements, g_strdup (m->last_error),
+      };
+
+      g_array_append_val (infos, info);
+    }
+  g_mutex_unlock (&cluster->lock);
+  return infos;
+}
+
 /* `alpha up`, after a comma but for the first. */
 static void
 describe_member_state (Member  *m,

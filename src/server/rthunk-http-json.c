@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "rthunk-http-front.h"
 #include "rthunk-http.h"
 #include "rthunk-log.h"
 #include "rthunk-metrics.h"
@@ -38,15 +39,6 @@ static const Field memory[] = {
   FIELD ("usedBytes", memory_bytes), FIELD ("budgetBytes", memory_budget_bytes),
 };
 
-static void
-add_int (JsonBuilder *b,
-         const char  *member,
-         gint64       value)
-{
-  json_builder_set_member_name (b, member);
-  json_builder_add_int_value (b, value);
-}
-
 /* @member: an object of @fields, read from @stats. */
 static void
 add_fields (JsonBuilder             *b,
@@ -58,7 +50,7 @@ add_fields (JsonBuilder             *b,
   json_builder_set_member_name (b, member);
   json_builder_begin_object (b);
   for (guint k = 0; k < n_fields; k++)
-    add_int (b, fields[k].name, G_STRUCT_MEMBER (gint64, stats, fields[k].offset));
+    rthunk_http_add_int (b, fields[k].name, G_STRUCT_MEMBER (gint64, stats, fields[k].offset));
   json_builder_end_object (b);
 }
 
@@ -83,8 +75,8 @@ add_latency (JsonBuilder         *b,
       count += latency->buckets[k];
     }
   json_builder_end_array (b);
-  add_int (b, "count", count);
-  add_int (b, "sumUs", latency->sum_us);
+  rthunk_http_add_int (b, "count", count);
+  rthunk_http_add_int (b, "sumUs", latency->sum_us);
   json_builder_end_object (b);
 }
 
@@ -102,11 +94,9 @@ rthunk_http_status_json (const char              *name,
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, name);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_string_value (b, PACKAGE_VERSION);
-  add_int (b, "uptimeMs", stats->uptime_us / 1000);
+  rthunk_http_add_string (b, "name", name);
+  rthunk_http_add_string (b, "version", PACKAGE_VERSION);
+  rthunk_http_add_int (b, "uptimeMs", stats->uptime_us / 1000);
   add_fields (b, "counters", counters, G_N_ELEMENTS (counters), stats);
   add_fields (b, "gauges", gauges, G_N_ELEMENTS (gauges), stats);
   add_fields (b, "memory", memory, G_N_ELEMENTS (memory), stats);
@@ -152,15 +142,11 @@ add_thunk (JsonBuilder           *b,
   gint64 end = view->finished_us != 0 ? view->finished_us : now;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, id);
-  json_builder_set_member_name (b, "function");
-  json_builder_add_string_value (b, rthunk_log_function_of (view->expr));
-  json_builder_set_member_name (b, "client");
-  json_builder_add_string_value (b, rthunk_log_client_of (view->entry->owner));
-  json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, state_name (view->state));
-  add_int (b, "elapsedMs", (end - view->entry->submitted_us) / 1000);
+  rthunk_http_add_string (b, "id", id);
+  rthunk_http_add_string (b, "function", rthunk_log_function_of (view->expr));
+  rthunk_http_add_string (b, "client", rthunk_log_client_of (view->entry->owner));
+  rthunk_http_add_string (b, "state", state_name (view->state));
+  rthunk_http_add_int (b, "elapsedMs", (end - view->entry->submitted_us) / 1000);
   add_ago (b, "submittedAgoMs", now, view->entry->submitted_us);
   add_ago (b, "startedAgoMs", now, view->started_us);
   add_ago (b, "finishedAgoMs", now, view->finished_us);

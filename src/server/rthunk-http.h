@@ -21,9 +21,6 @@ gboolean    rthunk_http_listen   (RthunkHttp        *http,
 char       *rthunk_http_get_url  (RthunkHttp        *http);
 void        rthunk_http_free     (RthunkHttp        *http);
 
-/* rthunk-dashboard-resources.c (generated from src/server/dashboard/) */
-GResource  *rthunk_dashboard_get_resource (void);
-
 /* rthunk-http-json.c: the bodies of /api/status and /api/thunks */
 JsonNode   *rthunk_http_status_json (const char              *name,
                                      const RthunkServerStats *stats);

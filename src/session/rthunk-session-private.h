@@ -145,6 +145,9 @@ struct _RthunkSession
   GPtrArray *anonymous;       /* Cell: expressions not settled yet */
   GQueue ready;               /* Cell: to schedule */
   gboolean pumping;
+
+  struct _RthunkHttpFront *http;  /* rthunk_session_serve_http(), in the main context */
+  char *http_token;               /* what its pages ask for */
 };
 
 enum {
@@ -244,6 +247,12 @@ Settler     *rthunk_session_settler_start   (RthunkSession *self,
 void         rthunk_session_settler_unref   (Settler       *settler);
 void         rthunk_session_settler_cancel  (Settler       *settler);
 void         rthunk_session_settler_cancel_thunks (Settler *settler);
+void         rthunk_session_cell_foreach_submitted (Cell    *cell,
+                                                    GFunc    func,
+                                                    gpointer data);
+
+/* rthunk-session-http.c: the shell's dashboard */
+void         rthunk_session_http_stop       (RthunkSession *self);
 
 /* rthunk-session-cancel.c: cancelling on the servers, with their answer */
 void         rthunk_session_evaluation_track (Evaluation   *ev,

@@ -660,29 +660,53 @@ rthunk_session_cancel (RthunkSession *session,
 
 /* ---- progress --------------------------------------------------------------------------- */
 
-/* Counts the remote thunks of @submitted (RthunkThunk) into the totals. */
-static void
-count_submitted (GPtrArray   *submitted,
-                 guint       *done,
-                 guint       *total,
-                 gint64      *oldest_us,
-                 GHashTable  *servers)
+/* Calls @func on each remote thunk that @cell, not settled yet, submitted
+ * (its evaluation's, under their lock, else those it keeps while it
+ * settles).  In the thread of the session's main context. */
+void
+rthunk_session_cell_foreach_submitted (Cell     *cell,
+                                       GFunc     func,
+                                       gpointer  data)
 {
-  for (guint k = 0; submitted != NULL && k < submitted->len; k++)
+  if (cell->state == CELL_DONE || cell->state == CELL_FAILED)
+    return;
+  if (cell->evaluation != NULL)
     {
-      RthunkThunk *thunk = g_ptr_array_index (submitted, k);
-      const char *server = rthunk_thunk_get_server (thunk);
-
-      (*total)++;
-      if (rthunk_thunk_is_finished (thunk))
-        {
-          (*done)++;
-          continue;
-        }
-      *oldest_us = MAX (*oldest_us, rthunk_thunk_get_elapsed (thunk));
-      if (server != NULL)
-        g_hash_table_add (servers, g_strdup (server));
+      g_mutex_lock (&cell->evaluation->lock);
+      if (cell->evaluation->submitted != NULL)
+        g_ptr_array_foreach (cell->evaluation->submitted, func, data);
+      g_mutex_unlock (&cell->evaluation->lock);
     }
+  else if (cell->submitted != NULL)
+    g_ptr_array_foreach (cell->submitted, func, data);
+}
+
+typedef struct
+{
+  guint done;
+  guint total;
+  gint64 oldest_us;
+  GHashTable *servers;
+} Progress;
+
+/* Counts the remote thunk @data into the totals of @user_data (a Progress). */
+static void
+count_submitted (gpointer data,
+                 gpointer user_data)
+{
+  RthunkThunk *thunk = data;
+  Progress *progress = user_data;
+  const char *server = rthunk_thunk_get_server (thunk);
+
+  progress->total++;
+  if (rthunk_thunk_is_finished (thunk))
+    {
+      progress->done++;
+      return;
+    }
+  progress->oldest_us = MAX (progress->oldest_us, rthunk_thunk_get_elapsed (thunk));
+  if (server != NULL)
+    g_hash_table_add (progress->servers, g_strdup (server));
 }
 
 static gint
@@ -690,25 +714,6 @@ compare_names (gconstpointer a,
                gconstpointer b)
 {
   return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
-}
-
-static void
-count_cell (Cell        *cell,
-            guint       *done,
-            guint       *total,
-            gint64      *oldest_us,
-            GHashTable  *servers)
-{
-  if (cell->state == CELL_DONE || cell->state == CELL_FAILED)
-    return;
-  if (cell->evaluation != NULL)
-    {
-      g_mutex_lock (&cell->evaluation->lock);
-      count_submitted (cell->evaluation->submitted, done, total, oldest_us, servers);
-      g_mutex_unlock (&cell->evaluation->lock);
-    }
-  else
-    count_submitted (cell->submitted, done, total, oldest_us, servers);
 }
 
 /**
@@ -736,19 +741,21 @@ rthunk_session_get_progress (RthunkSession  *session,
                              GStrv          *servers)
 {
   g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Progress progress = { 0, 0, 0, names };
   GHashTableIter iter;
   gpointer cell, name;
   GPtrArray *sorted;
 
   g_return_if_fail (RTHUNK_IS_SESSION (session));
 
-  *done = *total = 0;
-  *oldest_us = 0;
   g_hash_table_iter_init (&iter, session->cells);
   while (g_hash_table_iter_next (&iter, NULL, &cell))
-    count_cell (cell, done, total, oldest_us, names);
+    rthunk_session_cell_foreach_submitted (cell, count_submitted, &progress);
   for (guint k = 0; k < session->anonymous->len; k++)
-    count_cell (g_ptr_array_index (session->anonymous, k), done, total, oldest_us, names);
+    rthunk_session_cell_foreach_submitted (g_ptr_array_index (session->anonymous, k), count_submitted, &progress);
+  *done = progress.done;
+  *total = progress.total;
+  *oldest_us = progress.oldest_us;
   sorted = g_ptr_array_new ();
   g_hash_table_iter_init (&iter, names);
   while (g_hash_table_iter_next (&iter, &name, NULL))

@@ -156,6 +156,7 @@ rthunk_session_close (RthunkSession *session)
     rthunk_collector_stop (((Server *) g_ptr_array_index (session->servers, k))->collector);
   g_mutex_unlock (&session->servers_lock);
   g_thread_pool_free (g_steal_pointer (&session->pool), FALSE, TRUE);
+  rthunk_session_http_stop (session);
   if (session->embedded != NULL)
     rthunk_server_stop (session->embedded);
 }

@@ -153,4 +153,9 @@ gboolean        rthunk_session_set_tls          (RthunkSession  *session,
 RTHUNK_AVAILABLE_IN_0_1
 RthunkCluster  *rthunk_session_get_cluster      (RthunkSession  *session);
 
+RTHUNK_AVAILABLE_IN_0_1
+char           *rthunk_session_serve_http       (RthunkSession  *session,
+                                                 const char     *host_port,
+                                                 GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS
