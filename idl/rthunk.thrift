@@ -213,6 +213,7 @@ enum FuncFlag {
   PURE = 1,      /* same inputs, same output: cacheable, retryable, movable */
   IO = 2,        /* side effects: never cached, never retried */
   ASSOC = 4,     /* associative binary operation */
+  STATE = 8,     /* reads or updates a state cell of the server (with IO) */
 }
 
 struct FuncDef {
@@ -341,6 +342,8 @@ struct Counters {
                                        gave their worker up */
   12: i64 waiters,                  /* a gauge: thunks awaited right now by thunkAwait
                                        calls and inline submissions, once per call */
+  13: i64 stateCells,               /* a gauge: the state cells the server holds */
+  14: i64 stateUpdates,             /* state-swap! and state-cas! calls that changed a cell */
 }
 
 struct ServerInfo {
@@ -356,6 +359,9 @@ struct ServerInfo {
   10: binary instanceId,            /* random per start */
   11: list<string> fetchesFrom,     /* the servers it fetches inputs from:
                                        "HOST:PORT", "HOST:*" or "*" */
+  12: optional map<string,string> stateCellTypes,
+                                    /* each state cell's name and type, e.g.
+                                       "hits" → "int" (servers with capability state) */
 }
 
 service RemoteExecutionService {

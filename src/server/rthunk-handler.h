@@ -5,6 +5,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-conn-account.h"
 #include "rthunk-server.h"
+#include "rthunk-state-store.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-wire.h"
 
@@ -28,6 +29,8 @@ void               rthunk_server_state_set_peer_tls   (RthunkServerState  *state
                                                        const char         *key_file);
 void               rthunk_server_state_set_fetch_from (RthunkServerState  *state,
                                                        const char *const  *fetch_from);
+void               rthunk_server_state_set_state_store (RthunkServerState *state,
+                                                        RthunkStateStore  *store);
 RthunkThunkTable  *rthunk_server_state_get_table      (RthunkServerState  *state);
 void               rthunk_server_state_refuse_new     (RthunkServerState  *state);
 RthunkBudget      *rthunk_server_state_get_budget     (RthunkServerState  *state);

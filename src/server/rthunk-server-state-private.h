@@ -15,6 +15,7 @@
 #include "rthunk-long-watch.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
+#include "rthunk-state-store.h"
 #include "rthunk-thunk-table.h"
 
 G_BEGIN_DECLS
@@ -45,6 +46,7 @@ struct _RthunkServerState
   gint64 batches;
   gint running;
   GStrv fetch_from;             /* servers inputs may be fetched from */
+  RthunkStateStore *state_store; /* (nullable) the state cells */
   gboolean peer_tls;            /* fetches speak TLS, trusting peer_tls_ca (NULL: the system's) */
   char *peer_tls_ca;            /* and showing this server's certificate and key */
   char *peer_tls_cert;
