@@ -303,6 +303,22 @@ describe_line (RthunkCluster *cluster,
   g_error ("no line for %s in:\n%s", name, all);
 }
 
+/* The int @text gives, routed by @cluster and forced. */
+static gint64
+routed_int (RthunkCluster *cluster,
+            const char    *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
+  g_autoptr(RthunkValue) pending = rthunk_cluster_submit (cluster, expr, NULL, NULL, NULL, &error);
+  g_autoptr(RthunkValue) value = NULL;
+
+  g_assert_no_error (error);
+  value = rthunk_value_force (pending, &error);
+  g_assert_no_error (error);
+  return rthunk_value_get_int (value);
+}
+
 /* Audits: with every pure thunk audited, a server whose + is off by one is
  * caught at its first audited thunk and quarantined; no value it gave
  * reaches the caller, and nothing is sent to it afterwards. */
@@ -328,14 +344,8 @@ test_audit_quarantine (void)
   for (k = 0; k < 60; k++)
     {
       g_autofree char *text = g_strdup_printf ("(+ %u 1)", k);
-      g_autoptr(RthunkNode) expr = test_parse_one (text);
-      g_autoptr(RthunkValue) pending = rthunk_cluster_submit (cluster, expr, NULL, NULL, NULL, &error);
-      g_autoptr(RthunkValue) value = NULL;
 
-      g_assert_no_error (error);
-      value = rthunk_value_force (pending, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (rthunk_value_get_int (value), ==, k + 1);
+      g_assert_cmpint (routed_int (cluster, text), ==, k + 1);
       g_clear_pointer (&line, g_free);
       line = describe_line (cluster, "liar");
       if (strstr (line, "quarantined") != NULL)
@@ -403,14 +413,8 @@ test_state_servers_line (void)
   for (guint k = 0; k < 12; k++)
     {
       g_autofree char *text = g_strdup_printf ("(state-swap! \"c%u\" 0 (fn [n] (+ n 1)))", k % 6);
-      g_autoptr(RthunkNode) expr = test_parse_one (text);
-      g_autoptr(RthunkValue) pending = rthunk_cluster_submit (cluster, expr, NULL, NULL, NULL, &error);
-      g_autoptr(RthunkValue) value = NULL;
 
-      g_assert_no_error (error);
-      value = rthunk_value_force (pending, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (rthunk_value_get_int (value), ==, k / 6 + 1);
+      g_assert_cmpint (routed_int (cluster, text), ==, k / 6 + 1);
     }
   /* the cluster pings each server every second: their lines follow */
   while (a + b != 6)
