@@ -394,7 +394,8 @@ cells_in (const char *line)
 
 /* State cells: each cell's forms go to one server, whose line of
  * `:servers` (rthunk_cluster_describe()) counts its cells once it has
- * reported them; a state form is never verified. */
+ * reported them, and whose getServerInfo names each with its type; a
+ * state form is never verified. */
 static void
 test_state_servers_line (void)
 {
@@ -430,6 +431,24 @@ test_state_servers_line (void)
       if (a + b != 6)
         g_usleep (50 * 1000);
     }
+  /* getServerInfo names each cell with its type */
+  {
+    g_autoptr(RthunkClient) probe = probe_new (alpha);
+    g_autoptr(GVariant) info = rthunk_client_get_server_info (probe, &error);
+    g_autoptr(GVariant) types = g_variant_lookup_value (info, "state-cell-types", G_VARIANT_TYPE ("a{ss}"));
+    g_autoptr(GVariantIter) iter = NULL;
+    const char *name, *type;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (types);
+    g_assert_cmpint (g_variant_n_children (types), ==, a);
+    iter = g_variant_iter_new (types);
+    while (g_variant_iter_next (iter, "{&s&s}", &name, &type))
+      {
+        g_assert_true (g_str_has_prefix (name, "c"));
+        g_assert_cmpstr (type, ==, "int");
+      }
+  }
   g_hash_table_insert (options, "verify", rthunk_value_new_int (2));
   g_assert_null (rthunk_cluster_submit (cluster, swap, options, NULL, NULL, &error));
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
