@@ -49,7 +49,7 @@ parallel() {
   return $status
 }
 
-echo "1..18"
+echo "1..19"
 
 start one "$RTHUNKD" --workers 8
 servers="--server 127.0.0.1:$port_one"
@@ -89,11 +89,19 @@ servers="--server 127.0.0.1:$port_keeper"
 "$RTHUNK" $servers -e '(await (remote (state-swap! "kept" 40 (fn [n] (+ n 2)))))' >/dev/null 2>&1
 "$RTHUNK" $servers -e '(await (remote (state-get "names" ["x"])))' >/dev/null 2>&1
 kill -TERM "$pid_keeper"; wait "$pid_keeper"
-start keeper "$RTHUNKD" --state-file "$tmp/cells.state"
+# the same file, named by the configuration key this time
+printf '[server]\nstate-file=%s\n' "$tmp/cells.state" >"$tmp/keeper.conf"
+start keeper "$RTHUNKD" --config "$tmp/keeper.conf"
 servers="--server 127.0.0.1:$port_keeper"
-expect "a restarted server with the same --state-file keeps its cells" '[42 1]' \
+expect "a restarted server with the same state file keeps its cells" '[42 1]' \
   -e '[(await (remote (state-get "kept" 0))) (len (await (remote (state-get "names" ["y" "z"]))))]'
 expect "a list cell is kept with its value" '["x"]' -e '(await (remote (state-get "names" ["y"])))'
+# a cell that only state-get made, with nothing updated after it
+"$RTHUNK" $servers -e '(await (remote (state-get "made-by-get" 7)))' >/dev/null 2>&1
+kill -TERM "$pid_keeper"; wait "$pid_keeper"
+start keeper "$RTHUNKD" --state-file "$tmp/cells.state"
+servers="--server 127.0.0.1:$port_keeper"
+expect "a cell state-get made is kept too" 7 -e '(await (remote (state-get "made-by-get" 0)))'
 kill -TERM "$pid_keeper"; wait "$pid_keeper"
 printf 'X' | dd of="$tmp/cells.state" bs=1 seek=50 conv=notrunc 2>/dev/null
 if "$RTHUNKD" --port 0 --state-file "$tmp/cells.state" >"$tmp/corrupt.out" 2>&1; then

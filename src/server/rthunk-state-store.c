@@ -39,6 +39,7 @@ struct _RthunkStateStore
   char *path;                   /* NULL: in memory only */
   GCond changed;
   gboolean dirty;               /* (lock) an update is unsaved */
+  gboolean saving;              /* (lock) a save is being written */
   gboolean stopping;            /* (lock) the saver ends */
   GThread *saver;
 };
@@ -73,6 +74,18 @@ type_of (RthunkStateStore  *self,
   if (type == NULL)
     g_prefix_error (error, _("state cell “%s”: "), name);
   return type;
+}
+
+/* Wakes the saver: a cell is new or changed. */
+static void
+mark_dirty (RthunkStateStore *self)
+{
+  if (self->path == NULL)
+    return;
+  g_mutex_lock (&self->lock);
+  self->dirty = TRUE;
+  g_cond_broadcast (&self->changed);
+  g_mutex_unlock (&self->lock);
 }
 
 /* The cell @name, or NULL. */
@@ -128,7 +141,9 @@ get_cell (RthunkStateStore  *self,
     return cell;
   if ((type = type_of (self, name, initial, error)) == NULL)
     return NULL;
-  return add_cell (self, name, initial, type);
+  cell = add_cell (self, name, initial, type);
+  mark_dirty (self);
+  return cell;
 }
 
 /* Whether @value has @cell's type (with @cell locked); if not, @error
@@ -170,12 +185,7 @@ set_value (RthunkStateStore *self,
   cell->value = rthunk_value_ref (value);
   rthunk_value_unref (old);
   __atomic_add_fetch (&self->updates, 1, __ATOMIC_RELAXED);
-  if (self->path == NULL)
-    return;
-  g_mutex_lock (&self->lock);
-  self->dirty = TRUE;
-  g_cond_signal (&self->changed);
-  g_mutex_unlock (&self->lock);
+  mark_dirty (self);
 }
 
 /* ---- the functions ---------------------------------------------------------- */
@@ -335,7 +345,8 @@ snapshot (RthunkStateStore *self)
 }
 
 /* Saves the cells if an update is unsaved (self->lock held, released
- * while writing). */
+ * while writing), after the save under way if there is one: when it
+ * returns, every update made before it is in the file. */
 static gboolean
 save_locked (RthunkStateStore  *self,
              GError           **error)
@@ -343,15 +354,20 @@ save_locked (RthunkStateStore  *self,
   g_autoptr(GArray) entries = NULL;
   gboolean ok;
 
+  while (self->saving)
+    g_cond_wait (&self->changed, &self->lock);
   if (!self->dirty)
     return TRUE;
   self->dirty = FALSE;
+  self->saving = TRUE;
   g_mutex_unlock (&self->lock);
   entries = snapshot (self);
   ok = rthunk_state_file_save (self->path, entries, error);
   g_mutex_lock (&self->lock);
+  self->saving = FALSE;
   if (!ok)
     self->dirty = TRUE;
+  g_cond_broadcast (&self->changed);
   return ok;
 }
 
@@ -449,7 +465,7 @@ rthunk_state_store_unref (RthunkStateStore *store)
     {
       g_mutex_lock (&store->lock);
       store->stopping = TRUE;
-      g_cond_signal (&store->changed);
+      g_cond_broadcast (&store->changed);
       g_mutex_unlock (&store->lock);
       g_thread_join (store->saver);
       if (!rthunk_state_store_flush (store, &error))
