@@ -49,7 +49,7 @@ parallel() {
   return $status
 }
 
-echo "1..19"
+echo "1..21"
 
 start one "$RTHUNKD" --workers 8
 servers="--server 127.0.0.1:$port_one"
@@ -96,12 +96,18 @@ servers="--server 127.0.0.1:$port_keeper"
 expect "a restarted server with the same state file keeps its cells" '[42 1]' \
   -e '[(await (remote (state-get "kept" 0))) (len (await (remote (state-get "names" ["y" "z"]))))]'
 expect "a list cell is kept with its value" '["x"]' -e '(await (remote (state-get "names" ["y"])))'
-# a cell that only state-get made, with nothing updated after it
+# a cell that only state-get made, with nothing updated after it; and an
+# empty list, whose element type the first element fixes
 "$RTHUNK" $servers -e '(await (remote (state-get "made-by-get" 7)))' >/dev/null 2>&1
+"$RTHUNK" $servers -e '(await (remote (state-get "empty" [])))' >/dev/null 2>&1
 kill -TERM "$pid_keeper"; wait "$pid_keeper"
 start keeper "$RTHUNKD" --state-file "$tmp/cells.state"
 servers="--server 127.0.0.1:$port_keeper"
 expect "a cell state-get made is kept too" 7 -e '(await (remote (state-get "made-by-get" 0)))'
+expect "a kept empty list takes its first element" '["x"]' \
+  -e '(await (remote (state-swap! "empty" [] (fn [l] (cons "x" l)))))'
+refused "then its element type is fixed" 'state cell “empty” holds \[str\], not \[int\]' \
+  -e '(await (remote (state-get "empty" [1])))'
 kill -TERM "$pid_keeper"; wait "$pid_keeper"
 printf 'X' | dd of="$tmp/cells.state" bs=1 seek=50 conv=notrunc 2>/dev/null
 if "$RTHUNKD" --port 0 --state-file "$tmp/cells.state" >"$tmp/corrupt.out" 2>&1; then

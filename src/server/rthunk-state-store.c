@@ -422,8 +422,11 @@ load (RthunkStateStore  *self,
   for (guint k = 0; k < entries->len; k++)
     {
       RthunkStateEntry *entry = &g_array_index (entries, RthunkStateEntry, k);
+      /* the file's variables are quantified: a cell's may still be bound
+       * (an empty list's element type, by the first element put in it) */
+      g_autoptr(RthunkType) type = rthunk_type_instantiate (entry->type, 1, &self->next_var);
 
-      add_cell (self, entry->name, entry->value, entry->type);
+      add_cell (self, entry->name, entry->value, type);
     }
   return TRUE;
 }
