@@ -213,6 +213,7 @@ enum FuncFlag {
   PURE = 1,      /* same inputs, same output: cacheable, retryable, movable */
   IO = 2,        /* side effects: never cached, never retried */
   ASSOC = 4,     /* associative binary operation */
+  STATE = 8,     /* reads or updates a state cell of the server (with IO) */
 }
 
 struct FuncDef {
@@ -345,6 +346,8 @@ struct Counters {
   14: i64 cacheHitsShared,          /* cache hits answered from the store below
                                        memory (SQLite, Redis): cacheHits is both */
   15: i64 definitionsLoaded,        /* definitions taken from the store below memory */
+  16: i64 stateCells,               /* a gauge: the state cells the server holds */
+  17: i64 stateUpdates,             /* state-swap! and state-cas! calls that changed a cell */
 }
 
 struct ServerInfo {
@@ -360,6 +363,9 @@ struct ServerInfo {
   10: binary instanceId,            /* random per start */
   11: list<string> fetchesFrom,     /* the servers it fetches inputs from:
                                        "HOST:PORT", "HOST:*" or "*" */
+  12: optional map<string,string> stateCellTypes,
+                                    /* each state cell's name and type, e.g.
+                                       "hits" → "int" (servers with capability state) */
 }
 
 service RemoteExecutionService {

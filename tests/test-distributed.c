@@ -303,6 +303,22 @@ describe_line (RthunkCluster *cluster,
   g_error ("no line for %s in:\n%s", name, all);
 }
 
+/* The int @text gives, routed by @cluster and forced. */
+static gint64
+routed_int (RthunkCluster *cluster,
+            const char    *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
+  g_autoptr(RthunkValue) pending = rthunk_cluster_submit (cluster, expr, NULL, NULL, NULL, &error);
+  g_autoptr(RthunkValue) value = NULL;
+
+  g_assert_no_error (error);
+  value = rthunk_value_force (pending, &error);
+  g_assert_no_error (error);
+  return rthunk_value_get_int (value);
+}
+
 /* Audits: with every pure thunk audited, a server whose + is off by one is
  * caught at its first audited thunk and quarantined; no value it gave
  * reaches the caller, and nothing is sent to it afterwards. */
@@ -328,14 +344,8 @@ test_audit_quarantine (void)
   for (k = 0; k < 60; k++)
     {
       g_autofree char *text = g_strdup_printf ("(+ %u 1)", k);
-      g_autoptr(RthunkNode) expr = test_parse_one (text);
-      g_autoptr(RthunkValue) pending = rthunk_cluster_submit (cluster, expr, NULL, NULL, NULL, &error);
-      g_autoptr(RthunkValue) value = NULL;
 
-      g_assert_no_error (error);
-      value = rthunk_value_force (pending, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (rthunk_value_get_int (value), ==, k + 1);
+      g_assert_cmpint (routed_int (cluster, text), ==, k + 1);
       g_clear_pointer (&line, g_free);
       line = describe_line (cluster, "liar");
       if (strstr (line, "quarantined") != NULL)
@@ -373,6 +383,80 @@ test_audit_quarantine (void)
   test_server_kill (alpha);
 }
 
+/* The number after `cells=` in @line, or -1 without one. */
+static gint64
+cells_in (const char *line)
+{
+  const char *at = strstr (line, " cells=");
+
+  return at != NULL ? g_ascii_strtoll (at + strlen (" cells="), NULL, 10) : -1;
+}
+
+/* State cells: each cell's forms go to one server, whose line of
+ * `:servers` (rthunk_cluster_describe()) counts its cells once it has
+ * reported them, and whose getServerInfo names each with its type; a
+ * state form is never verified. */
+static void
+test_state_servers_line (void)
+{
+  g_autoptr(GError) error = NULL;
+  TestServer *alpha = test_server_start ("alpha", NULL);
+  TestServer *beta = test_server_start ("beta", NULL);
+  g_autoptr(RthunkCluster) cluster = rthunk_cluster_new ();
+  g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                         (GDestroyNotify) rthunk_value_unref);
+  g_autoptr(RthunkNode) swap = test_parse_one ("(state-swap! \"c0\" 0 (fn [n] (+ n 1)))");
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  gint64 a = -1, b = -1;
+
+  g_assert_true (rthunk_cluster_add_server (cluster, alpha->address, &error));
+  g_assert_true (rthunk_cluster_add_server (cluster, beta->address, &error));
+  for (guint k = 0; k < 12; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(state-swap! \"c%u\" 0 (fn [n] (+ n 1)))", k % 6);
+
+      g_assert_cmpint (routed_int (cluster, text), ==, k / 6 + 1);
+    }
+  /* the cluster pings each server every second: their lines follow */
+  while (a + b != 6)
+    {
+      g_autofree char *line_a = describe_line (cluster, "alpha");
+      g_autofree char *line_b = describe_line (cluster, "beta");
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      a = cells_in (line_a);
+      b = cells_in (line_b);
+      g_assert_cmpint (a, >=, 0);
+      g_assert_cmpint (b, >=, 0);
+      if (a + b != 6)
+        g_usleep (50 * 1000);
+    }
+  /* getServerInfo names each cell with its type */
+  {
+    g_autoptr(RthunkClient) probe = probe_new (alpha);
+    g_autoptr(GVariant) info = rthunk_client_get_server_info (probe, &error);
+    g_autoptr(GVariant) types = g_variant_lookup_value (info, "state-cell-types", G_VARIANT_TYPE ("a{ss}"));
+    g_autoptr(GVariantIter) iter = NULL;
+    const char *name, *type;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (types);
+    g_assert_cmpint (g_variant_n_children (types), ==, a);
+    iter = g_variant_iter_new (types);
+    while (g_variant_iter_next (iter, "{&s&s}", &name, &type))
+      {
+        g_assert_true (g_str_has_prefix (name, "c"));
+        g_assert_cmpstr (type, ==, "int");
+      }
+  }
+  g_hash_table_insert (options, "verify", rthunk_value_new_int (2));
+  g_assert_null (rthunk_cluster_submit (cluster, swap, options, NULL, NULL, &error));
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
+  g_assert_nonnull (strstr (error->message, "never verified"));
+  test_server_kill (beta);
+  test_server_kill (alpha);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -387,6 +471,7 @@ main (int    argc,
   ADD ("/distributed/failover/credit", test_failover_credit);
   g_test_add_func ("/distributed/down/at-start", test_down_at_start);
   g_test_add_func ("/distributed/audit/quarantine", test_audit_quarantine);
+  g_test_add_func ("/distributed/state/servers-line", test_state_servers_line);
   ADD ("/distributed/routed/no-thread-each", test_routed_no_thread_each);
   return g_test_run ();
 }

@@ -1,24 +1,31 @@
 #!/bin/sh
-# Runs every example of docs/language.md with `rthunk --local -e` and
-# checks what it prints: "=> VALUE" is the exact output, "!! TEXT" a part
-# of the error. Prints TAP.
+# Runs every example of docs/language.md with `rthunk --local -e` (those
+# of ```example-remote blocks with `rthunk -e`, on its embedded server)
+# and checks what it prints: "=> VALUE" is the exact output, "!! TEXT" a
+# part of the error. Prints TAP.
 set -u
 doc="$RTHUNK_TOP_SRCDIR/docs/language.md"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # one example per pair of lines inside ```example blocks
-awk '/^```example$/ { inside = 1; next } /^```$/ { inside = 0; next } inside' "$doc" > "$tmp/examples"
+# (a line "@remote" starts the examples of an example-remote block)
+awk '/^```example$/ { inside = 1; print "@local"; next }
+     /^```example-remote$/ { inside = 1; print "@remote"; next }
+     /^```$/ { inside = 0; next } inside' "$doc" > "$tmp/examples"
 n=0
 failed=0
 expr=
+where=--local
 while IFS= read -r line; do
   case "$line" in
+    "@local") where=--local ;;
+    "@remote") where= ;;
     "=> "*|"!! "*)
       n=$((n + 1))
       want=${line#=> }
       want=${want#!! }
-      got=$("$RTHUNK" --local -e "$expr" 2>"$tmp/err"); rc=$?
+      got=$(RTHUNK_SERVERS= XDG_CONFIG_HOME="$tmp" "$RTHUNK" $where -e "$expr" 2>"$tmp/err"); rc=$?
       case "$line" in
         "=> "*) if [ "$rc" -eq 0 ] && [ "$got" = "$want" ]; then ok=1; else ok=0; fi ;;
         *) if [ "$rc" -ne 0 ] && grep -qF -- "$want" "$tmp/err"; then ok=1; else ok=0; fi ;;

@@ -43,6 +43,7 @@ struct _RthunkClient
   char **capabilities;
   char **fetches_from;          /* servers it fetches inputs from (patterns) */
   guint load;
+  gint64 state_cells;           /* the state cells it reported */
   char *token;
   RthunkCatalog *catalog;
   guint definitions_sent;

@@ -19,6 +19,9 @@
 
 G_BEGIN_DECLS
 
+/* The state cells the server reported at the last getServerInfo. */
+gint64             rthunk_client_get_state_cells (RthunkClient           *client);
+
 /* getServerInfo, then getFuncDefs (only when there is no catalog yet if
  * @catalog_if_missing): what connect and ping do. */
 gboolean           rthunk_client_connect_run     (RthunkClient           *self,

@@ -432,6 +432,7 @@ store_info (RthunkClient         *self,
   g_strfreev (self->fetches_from);
   self->fetches_from = g_steal_pointer (&fetches_from);
   self->load = info->running + info->queued;
+  self->state_cells = info->counters->stateCells;
   g_mutex_unlock (&self->lock);
 }
 
@@ -441,6 +442,22 @@ strv_variant (const GPtrArray *list)
   g_auto(GStrv) strings = valid_strings (list);
 
   return g_variant_new_strv ((const char *const *) strings, -1);
+}
+
+/* Each state cell's name and type, as a{ss}. */
+static GVariant *
+state_types_variant (GHashTable *types)
+{
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  gpointer name, type;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  g_hash_table_iter_init (&iter, types);
+  while (g_hash_table_iter_next (&iter, &name, &type))
+    if (name != NULL && type != NULL && g_utf8_validate (name, -1, NULL) && g_utf8_validate (type, -1, NULL))
+      g_variant_builder_add (&builder, "{ss}", (const char *) name, (const char *) type);
+  return g_variant_builder_end (&builder);
 }
 
 /* What getServerInfo said, as a dictionary (see rthunk_client_get_server_info()). */
@@ -467,6 +484,8 @@ info_variant (RthunkClient         *self,
   g_variant_builder_add (&counters, "{sx}", "batches", c->batches);
   g_variant_builder_add (&counters, "{sx}", "memo-hits", c->memoHits);
   g_variant_builder_add (&counters, "{sx}", "long-thunks", c->longThunks);
+  g_variant_builder_add (&counters, "{sx}", "state-cells", c->stateCells);
+  g_variant_builder_add (&counters, "{sx}", "state-updates", c->stateUpdates);
   g_variant_builder_init (&limits, G_VARIANT_TYPE ("a{sx}"));
   g_variant_builder_add (&limits, "{sx}", "max-frame-bytes", l->maxFrameBytes);
   g_variant_builder_add (&limits, "{sx}", "max-depth", (gint64) l->maxDepth);
@@ -491,6 +510,8 @@ info_variant (RthunkClient         *self,
   g_variant_builder_add (&all, "{sv}", "workers", g_variant_new_int32 (info->workers));
   g_variant_builder_add (&all, "{sv}", "counters", g_variant_builder_end (&counters));
   g_variant_builder_add (&all, "{sv}", "limits", g_variant_builder_end (&limits));
+  if (info->__isset_stateCellTypes)
+    g_variant_builder_add (&all, "{sv}", "state-cell-types", state_types_variant (info->stateCellTypes));
   return g_variant_ref_sink (g_variant_builder_end (&all));
 }
 
@@ -545,7 +566,7 @@ read_func_defs (RthunkClient       *self,
 
       if (def->name == NULL || !g_utf8_validate (def->name, -1, NULL) ||
           (type = rthunk_wire_read_type (def->type, &bad)) == NULL ||
-          !rthunk_catalog_add_remote (catalog, def->name, type, def->flags & 7,
+          !rthunk_catalog_add_remote (catalog, def->name, type, def->flags & 15,
                                       def->doc != NULL && g_utf8_validate (def->doc, -1, NULL) ? def->doc : "",
                                       &bad))
         {
@@ -696,6 +717,18 @@ rthunk_client_get_load (RthunkClient *client)
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
 
   return client->load;
+}
+
+/* The state cells the server last reported holding. */
+gint64
+rthunk_client_get_state_cells (RthunkClient *client)
+{
+  gint64 n;
+
+  g_mutex_lock (&client->lock);
+  n = client->state_cells;
+  g_mutex_unlock (&client->lock);
+  return n;
 }
 
 /**

@@ -110,4 +110,13 @@ RthunkValue  *rthunk_cluster_audit           (ClusterThunk   *ct,
                                               GError        **error);
 char         *rthunk_cluster_reputation_text (Member         *member) G_GNUC_WARN_UNUSED_RESULT;
 
+/* rthunk-cluster-state.c: the server holding the state cells @expr uses. */
+gboolean      rthunk_cluster_state_route     (RthunkCluster  *self,
+                                              RthunkNode     *expr,
+                                              GHashTable     *definitions,
+                                              const char     *on,
+                                              gboolean       *uses_state,
+                                              char          **home,
+                                              GError        **error);
+
 G_END_DECLS

@@ -577,12 +577,14 @@ describe_member (Member  *m,
                                                             : g_strdup ("-");
   RthunkCatalog *catalog = rthunk_client_get_catalog (m->client);
   g_autofree char *reputation = rthunk_cluster_reputation_text (m);
+  g_autofree char *cells = caps != NULL && g_strv_contains (caps, "state")
+    ? g_strdup_printf (" cells=%" G_GINT64_FORMAT, rthunk_client_get_state_cells (m->client)) : g_strdup ("");
 
-  g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s %s\n",
+  g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s%s %s\n",
                           rthunk_cluster_member_name (m), m->address,
                           catalog != NULL ? rthunk_catalog_get_size (catalog) : 0, joined,
                           rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
-                          score_of (m), reputation, state_word (m));
+                          score_of (m), reputation, cells, state_word (m));
 }
 
 static void
@@ -637,7 +639,9 @@ describe_member_state (Member  *m,
  * Returns: (transfer full): one line per server: name, address,
  *   capabilities, load, latency, score, reputation (checks it agreed and
  *   disagreed with, and whether it is quarantined: see
- *   rthunk_cluster_set_audit_rate()) and state (what `:servers` shows)
+ *   rthunk_cluster_set_audit_rate()), the state cells it holds
+ *   (`cells=N`, for a server with capability `state`) and state (what
+ *   `:servers` shows)
  *
  * Since: 0.1
  */
@@ -1151,6 +1155,10 @@ string_option (GHashTable *options,
  * @error: return location for a #GError
  *
  * Routes @expr to a server (see the file's description) and submits it.
+ * A form that uses state cells (functions with the `state` flag) runs on
+ * the server holding them: `on`, or else the server with capability
+ * `state` that the cell's name (a string literal) picks by rendezvous
+ * hashing.
  * The value is pending unless the server answered inline; forcing a
  * pending one fails over to another server when its own is lost and the
  * expression is pure.
@@ -1170,6 +1178,8 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
   ClusterThunk *ct;
   const char *on = string_option (options, "on");
   const char *needs = string_option (options, "needs");
+  g_autofree char *home = NULL;
+  gboolean uses_state;
   GHashTable *names;
   Member *member;
   RthunkValue *value;
@@ -1177,6 +1187,17 @@ rthunk_cluster_submit (RthunkCluster  *cluster,
   g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), NULL);
   g_return_val_if_fail (expr != NULL, NULL);
 
+  /* a form that uses a state cell runs where the cell is held */
+  if (!rthunk_cluster_state_route (cluster, expr, definitions, on, &uses_state, &home, error))
+    return NULL;
+  if (home != NULL)
+    on = home;
+  if (uses_state && options != NULL && g_hash_table_contains (options, "verify"))
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("a form that uses state cells is never verified: it would update them twice"));
+      return NULL;
+    }
   names = names_of (expr, definitions);
   if (options != NULL && g_hash_table_contains (options, "verify"))
     {

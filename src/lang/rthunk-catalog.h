@@ -18,6 +18,9 @@ G_BEGIN_DECLS
  * @RTHUNK_FUNC_IO: side effects: never cached, never retried, only run
  *   where provided
  * @RTHUNK_FUNC_ASSOC: an associative binary operation
+ * @RTHUNK_FUNC_STATE: reads or updates a state cell of the server that
+ *   runs it (always with @RTHUNK_FUNC_IO): a form that uses it runs on
+ *   the server holding the cell
  *
  * Flags of a catalog function; the values match the wire's `FuncFlag`.
  *
@@ -28,6 +31,7 @@ typedef enum /*< flags >*/ {
   RTHUNK_FUNC_PURE = 1 << 0,
   RTHUNK_FUNC_IO = 1 << 1,
   RTHUNK_FUNC_ASSOC = 1 << 2,
+  RTHUNK_FUNC_STATE = 1 << 3,
 } RthunkFuncFlags;
 
 /**

@@ -301,6 +301,7 @@ struct _State
   gsize stack_budget;           /* bytes of C stack it may use from there */
   guint64 bytes_used;
   guint64 budget_held;          /* charged to ev->budget, released at the end */
+  guint pure_only;              /* > 0: inside rthunk_call_context_apply_pure() */
   GError *error;
 };
 
@@ -327,6 +328,12 @@ sym_at (const char *name,
 /* ---- calls (rthunk-eval-run.c) ----------------------------------------------- */
 
 typedef struct _Native Native;
+
+/* Fails unless @def may be called here: inside
+ * rthunk_call_context_apply_pure() only pure catalog functions may. */
+gboolean rthunk_eval_check_pure (State         *state,
+                                 RthunkNode    *call,
+                                 RthunkFuncDef *def);
 
 /* A catalog function of the standard library run on unboxed values: its
  * arguments are forced and borrowed.  It may hand the call on to the

@@ -729,6 +729,18 @@ rthunk_eval_run_not (Code *code, Frame *frame, Val *out)
 
 /* ---- calls -------------------------------------------------------------------- */
 
+gboolean
+rthunk_eval_check_pure (State         *state,
+                        RthunkNode    *call,
+                        RthunkFuncDef *def)
+{
+  if (state->pure_only == 0 || (rthunk_func_def_get_flags (def) & RTHUNK_FUNC_PURE))
+    return TRUE;
+  return rthunk_eval_fail (state, call, RTHUNK_ERROR_EVAL_FAILED,
+                           _("%s is not pure: a function given to state-swap! may call only pure functions"),
+                           rthunk_func_def_get_name (def));
+}
+
 /* Calls the catalog function with boxed arguments (forced, borrowed). */
 gboolean
 rthunk_eval_call_native_boxed (State        *state,
@@ -769,6 +781,8 @@ call_native (State        *state,
   for (guint k = 0; k < n_args; k++)
     if (!force (state, call, &args[k]))
       return FALSE;
+  if (state->pure_only > 0 && !rthunk_eval_check_pure (state, call, native->def))
+    return FALSE;
   if (native->fast != NULL)
     return native->fast (state, call, native, args, n_args, out);
   return rthunk_eval_call_native_boxed (state, call, native, args, n_args, out);

@@ -655,7 +655,8 @@ rthunk_call_context_apply (RthunkCallContext  *context,
       !any_pending (args, n_args))
     {
       /* a catalog function takes the values as they are */
-      if (!step (state, context->call))
+      if (!step (state, context->call) ||
+          !rthunk_eval_check_pure (state, context->call, ((Native *) rthunk_value_peek_handle (func))->def))
         {
           g_propagate_error (error, g_steal_pointer (&state->error));
           return NULL;
@@ -682,6 +683,23 @@ rthunk_call_context_apply (RthunkCallContext  *context,
       return NULL;
     }
   return val_box_take (out);
+}
+
+/* rthunk_call_context_apply() where @func may call only pure catalog
+ * functions: what state-swap! runs with its cell locked. */
+RthunkValue *
+rthunk_call_context_apply_pure (RthunkCallContext  *context,
+                                RthunkValue        *func,
+                                RthunkValue *const *args,
+                                guint               n_args,
+                                GError            **error)
+{
+  RthunkValue *result;
+
+  context->state->pure_only++;
+  result = rthunk_call_context_apply (context, func, args, n_args, error);
+  context->state->pure_only--;
+  return result;
 }
 
 /**

@@ -11,6 +11,14 @@
 
 G_BEGIN_DECLS
 
+/* rthunk_call_context_apply() where @func (and what it calls) may call
+ * only pure catalog functions, else it fails: what runs under a lock. */
+RthunkValue *rthunk_call_context_apply_pure (RthunkCallContext  *context,
+                                             RthunkValue        *func,
+                                             RthunkValue *const *args,
+                                             guint               n_args,
+                                             GError            **error);
+
 /* Sets @error to "SOURCE:LINE:COL: error: MESSAGE" for @node's position. */
 void rthunk_set_node_error (GError      **error,
                             RthunkNode   *node,

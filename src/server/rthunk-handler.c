@@ -293,6 +293,24 @@ handler_get_func_defs (RthunkWireRemoteExecutionServiceIf  *iface,
   return TRUE;
 }
 
+/* The state cells: their number, updates, and each one's type. */
+static void
+set_state_info (RthunkWireServerInfo *info,
+                RthunkStateStore     *store)
+{
+  g_autoptr(GHashTable) types = rthunk_state_store_types (store);
+  GHashTableIter iter;
+  gpointer name, type;
+
+  g_object_set (info->counters,
+                "stateCells", (gint64) g_hash_table_size (types),
+                "stateUpdates", rthunk_state_store_updates (store), NULL);
+  g_hash_table_iter_init (&iter, types);
+  while (g_hash_table_iter_next (&iter, &name, &type))
+    g_hash_table_insert (info->stateCellTypes, g_strdup (name), g_strdup (type));
+  info->__isset_stateCellTypes = TRUE;
+}
+
 static gboolean
 handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                          RthunkWireServerInfo               **_return,
@@ -339,6 +357,8 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "memoHits", stats.memo_hits,
                 "longThunks", stats.long_thunks,
                 "waiters", stats.waiters, NULL);
+  if (state->state_store != NULL)
+    set_state_info (info, state->state_store);
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
     g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));

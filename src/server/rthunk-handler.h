@@ -7,6 +7,7 @@
 #include "rthunk-metrics.h"
 #include "rthunk-server.h"
 #include "rthunk-store.h"
+#include "rthunk-state-store.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-wire.h"
 
@@ -32,6 +33,8 @@ void               rthunk_server_state_set_store (RthunkServerState *state,
                                                   RthunkStore       *store);
 void               rthunk_server_state_set_fetch_from (RthunkServerState  *state,
                                                        const char *const  *fetch_from);
+void               rthunk_server_state_set_state_store (RthunkServerState *state,
+                                                        RthunkStateStore  *store);
 RthunkThunkTable  *rthunk_server_state_get_table      (RthunkServerState  *state);
 void               rthunk_server_state_refuse_new     (RthunkServerState  *state);
 RthunkBudget      *rthunk_server_state_get_budget     (RthunkServerState  *state);

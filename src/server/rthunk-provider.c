@@ -24,6 +24,8 @@
 #include "rthunk-server.h"
 #include "rthunk-notify.h"
 #include "rthunk-store.h"
+#include "rthunk-server-private.h"
+#include "rthunk-state-store.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_STRING } OptKind;
 
@@ -47,6 +49,8 @@ struct _RthunkProviderOptions
   char *store;
   char *store_password_file;
   char *state_dir;
+  char *state_file;
+  RthunkStateStore *state_store; /* NULL: the provider keeps no state cells */
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
@@ -113,7 +117,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format", "http", "store", "store-password-file", "state-dir",
+  "log-format", "http", "store", "store-password-file", "state-dir", "state-file",
 };
 
 static void
@@ -247,6 +251,7 @@ rthunk_provider_options_new (const char *program,
     { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT[/DB] (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
     { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->store_password_file, N_("The password of the Redis store (its ACL user in the URI: redis://USER@HOST:PORT)"), N_("FILE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
+    { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &options->state_file, N_("Keep the state cells in this file: loaded at start, saved after updates (default: in memory only)"), N_("FILE") },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
     { "http", 0, 0, G_OPTION_ARG_STRING, &options->http, N_("Serve the dashboard, /metrics and /api over HTTP at this address (off by default)"), N_("HOST:PORT") },
     { NULL }
@@ -305,6 +310,8 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->store);
   g_free (options->store_password_file);
   g_free (options->state_dir);
+  g_free (options->state_file);
+  g_clear_pointer (&options->state_store, rthunk_state_store_unref);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
   g_free (options);
@@ -403,6 +410,7 @@ read_string_keys (RthunkProviderOptions *options,
     { "store", &options->store },
     { "store-password-file", &options->store_password_file },
     { "state-dir", &options->state_dir },
+    { "state-file", &options->state_file },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
@@ -515,6 +523,38 @@ const char *
 rthunk_provider_options_get_name (RthunkProviderOptions *options)
 {
   return options->name;
+}
+
+/**
+ * rthunk_provider_options_add_state:
+ * @options: parsed options
+ * @catalog: what the provider serves
+ * @error: return location for a #GError
+ *
+ * Makes the provider keep state cells: adds `state-get`, `state-swap!` and
+ * `state-cas!` (flags io and state) and the capability `state` to
+ * @catalog. With `--state-file`, the cells saved there are loaded now (a
+ * corrupt file is an error) and every update is saved there, batched;
+ * without it, they live in memory. rthunk_provider_run() reports them in
+ * getServerInfo.
+ *
+ * Returns: %TRUE, or %FALSE with @error set when the state file cannot be
+ *   read
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_provider_options_add_state (RthunkProviderOptions  *options,
+                                   RthunkCatalog          *catalog,
+                                   GError                **error)
+{
+  g_return_val_if_fail (options != NULL && options->state_store == NULL, FALSE);
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), FALSE);
+
+  if ((options->state_store = rthunk_state_store_new (options->state_file, error)) == NULL)
+    return FALSE;
+  rthunk_state_store_add_to (options->state_store, catalog);
+  return TRUE;
 }
 
 /* The secret in the file at @path, white space around it removed: the
@@ -693,6 +733,12 @@ rthunk_provider_run (RthunkProviderOptions *options,
       g_printerr ("%s: %s\n", options->program, error->message);
       return 1;
     }
+  if (options->state_file != NULL && options->state_store == NULL)
+    {
+      g_printerr (_("%s: --state-file: this provider keeps no state cells\n"), options->program);
+      return 1;
+    }
+  rthunk_server_set_state_store (server, options->state_store);
   rthunk_server_set_limits (server, &options->limits);
   rthunk_server_set_token (server, token);
   rthunk_server_set_fetch_from (server, (const char *const *) options->fetch_from);
@@ -734,5 +780,10 @@ rthunk_provider_run (RthunkProviderOptions *options,
     g_thread_join (shutdown.drainer);
   g_source_remove (sources[0]);
   g_source_remove (sources[1]);
+  if (options->state_store != NULL && !rthunk_state_store_flush (options->state_store, &error))
+    {
+      g_printerr ("%s: %s\n", options->program, error->message);
+      return 1;
+    }
   return 0;
 }

@@ -39,6 +39,10 @@ GKeyFile              *rthunk_provider_options_get_config (RthunkProviderOptions
 RTHUNK_AVAILABLE_IN_0_1
 const char            *rthunk_provider_options_get_name   (RthunkProviderOptions *options);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean               rthunk_provider_options_add_state  (RthunkProviderOptions *options,
+                                                           RthunkCatalog         *catalog,
+                                                           GError               **error);
+RTHUNK_AVAILABLE_IN_0_1
 int                    rthunk_provider_run                (RthunkProviderOptions *options,
                                                            RthunkCatalog         *catalog);
 

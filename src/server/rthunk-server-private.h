@@ -12,6 +12,7 @@
 #include "rthunk-handler.h"
 #include "rthunk-metrics.h"
 #include "rthunk-server.h"
+#include "rthunk-state-store.h"
 #include "rthunk-wire.h"
 
 G_BEGIN_DECLS
@@ -20,6 +21,10 @@ RthunkFrameTransport *rthunk_server_transport_new   (int                        
                                                      const RthunkServerLimits  *limits) G_GNUC_WARN_UNUSED_RESULT;
 void                  rthunk_server_transport_setup (RthunkFrameTransport      *transport,
                                                      const RthunkServerLimits  *limits);
+/* The state cells the server reports in getServerInfo (the provider adds
+ * their functions to the catalog); before rthunk_server_listen(). */
+void                  rthunk_server_set_state_store (RthunkServer              *server,
+                                                     RthunkStateStore          *store);
 void                  rthunk_server_serve_transport (RthunkServerState         *state,
                                                      ThriftProcessor           *processor,
                                                      RthunkFrameTransport      *transport);

@@ -17,6 +17,7 @@
 #include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-store.h"
+#include "rthunk-state-store.h"
 #include "rthunk-thunk-table.h"
 
 G_BEGIN_DECLS
@@ -52,6 +53,7 @@ struct _RthunkServerState
   RthunkLatency latency;        /* submission to end of each finished thunk, atomic */
   gint64 started_us;            /* when the server started (monotonic) */
   GStrv fetch_from;             /* servers inputs may be fetched from */
+  RthunkStateStore *state_store; /* (nullable) the state cells */
   gboolean peer_tls;            /* fetches speak TLS, trusting peer_tls_ca (NULL: the system's) */
   char *peer_tls_ca;            /* and showing this server's certificate and key */
   char *peer_tls_cert;

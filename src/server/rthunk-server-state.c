@@ -100,6 +100,7 @@ rthunk_server_state_free (RthunkServerState *state)
   g_hash_table_unref (state->memo);
   g_mutex_clear (&state->memo_lock);
   g_strfreev (state->fetch_from);
+  g_clear_pointer (&state->state_store, rthunk_state_store_unref);
   g_free (state->peer_tls_ca);
   g_free (state->peer_tls_cert);
   g_free (state->peer_tls_key);
@@ -141,6 +142,16 @@ rthunk_server_state_set_store (RthunkServerState *state,
                                RthunkStore       *store)
 {
   state->store = store;
+}
+
+/* The state cells getServerInfo reports (nullable); set before the server
+ * serves. */
+void
+rthunk_server_state_set_state_store (RthunkServerState *state,
+                                     RthunkStateStore  *store)
+{
+  g_clear_pointer (&state->state_store, rthunk_state_store_unref);
+  state->state_store = store != NULL ? rthunk_state_store_ref (store) : NULL;
 }
 
 /* Fetches from other servers speak TLS, trusting @ca_file (NULL: the

@@ -54,6 +54,7 @@ struct _RthunkServer
   GStrv fetch_from;
   char *store_uri;              /* NULL or "memory": the memory tiers only */
   char *store_password;
+  RthunkStateStore *state_store; /* NULL: no state cells */
   GTlsCertificate *tls_certificate; /* NULL: plain connections */
   GTlsDatabase *tls_client_ca;  /* NULL: no client certificate asked for */
   char *tls_cert_file;          /* shown to peers as a client */
@@ -204,6 +205,17 @@ rthunk_server_set_fetch_from (RthunkServer      *server,
   server->fetch_from = g_strdupv ((char **) patterns);
 }
 
+void
+rthunk_server_set_state_store (RthunkServer     *server,
+                               RthunkStateStore *store)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (server->state == NULL);
+
+  g_clear_pointer (&server->state_store, rthunk_state_store_unref);
+  server->state_store = store != NULL ? rthunk_state_store_ref (store) : NULL;
+}
+
 /**
  * rthunk_server_set_store:
  * @server: a server that is not listening yet
@@ -337,6 +349,7 @@ rthunk_server_finalize (GObject *object)
   g_strfreev (self->fetch_from);
   g_free (self->store_uri);
   g_free (self->store_password);
+  g_clear_pointer (&self->state_store, rthunk_state_store_unref);
   g_clear_object (&self->tls_certificate);
   g_clear_object (&self->tls_client_ca);
   g_free (self->tls_cert_file);
@@ -965,6 +978,7 @@ rthunk_server_listen (RthunkServer  *server,
   rthunk_server_state_set_token (server->state, server->token);
   rthunk_server_state_set_fetch_from (server->state, (const char *const *) server->fetch_from);
   rthunk_server_state_set_store (server->state, store);
+  rthunk_server_state_set_state_store (server->state, server->state_store);
   if (server->tls_certificate != NULL)
     rthunk_server_state_set_peer_tls (server->state, server->peer_tls_ca_file,
                                       server->tls_cert_file, server->tls_key_file);

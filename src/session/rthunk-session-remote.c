@@ -17,6 +17,8 @@
 #include "rthunk-eval.h"
 #include "rthunk-node.h"
 #include "rthunk-server.h"
+#include "rthunk-server-private.h"
+#include "rthunk-state-store.h"
 #include "rthunk-stdlib.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-thunk-private.h"
@@ -612,7 +614,8 @@ rthunk_session_add_server (RthunkSession  *session,
  * @error: return location for a #GError
  *
  * Starts a provider inside this process, on a loopback port, with the
- * session's catalog, and adds it as a server: `(remote …)` then works
+ * session's catalog, `server-name` and state cells kept in memory
+ * (`state-get`, `state-swap!`, `state-cas!`), and adds it as a server: `(remote …)` then works
  * without any daemon. A session with no server and not local does this by
  * itself the first time it meets `(remote …)`.
  *
@@ -626,15 +629,18 @@ rthunk_session_start_embedded (RthunkSession  *session,
 {
   g_autofree char *address = NULL;
   g_autoptr(RthunkCatalog) served = NULL;
+  g_autoptr(RthunkStateStore) cells = rthunk_state_store_new (NULL, NULL);
 
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
   g_return_val_if_fail (session->embedded == NULL, FALSE);
 
-  /* what rthunkd serves: the session's catalog and server-name, which
-   * local evaluation does not have */
+  /* what rthunkd serves: the session's catalog, server-name and state
+   * cells (in memory), which local evaluation does not have */
   served = rthunk_catalog_copy (session->catalog);
   rthunk_stdlib_add_server_functions (served, "embedded");
+  rthunk_state_store_add_to (cells, served);
   session->embedded = rthunk_server_new (served, "embedded");
+  rthunk_server_set_state_store (session->embedded, cells);
   if (!rthunk_server_listen (session->embedded, "127.0.0.1", 0, error))
     {
       g_clear_object (&session->embedded);
