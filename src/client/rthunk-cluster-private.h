@@ -24,5 +24,9 @@ gboolean     rthunk_cluster_value_trusted (RthunkCluster  *cluster,
 /* Whether the member at @address answered when it was added or since. */
 gboolean  rthunk_cluster_is_up        (RthunkCluster  *cluster,
                                        const char     *address);
+gboolean  rthunk_cluster_get_cost     (RthunkCluster  *cluster,
+                                       const char     *address,
+                                       double         *latency_ms,
+                                       guint          *load);
 
 G_END_DECLS

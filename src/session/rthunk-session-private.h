@@ -145,6 +145,11 @@ struct _RthunkSession
   GPtrArray *anonymous;       /* Cell: expressions not settled yet */
   GQueue ready;               /* Cell: to schedule */
   gboolean pumping;
+
+  gboolean auto_placement;    /* every top-level expression is (auto …) */
+  GMutex place_lock;
+  struct _RthunkLru *measures; /* content hash → what it cost here */
+  char *why;                  /* where the last auto form went, and why */
 };
 
 enum {
@@ -244,6 +249,13 @@ Settler     *rthunk_session_settler_start   (RthunkSession *self,
 void         rthunk_session_settler_unref   (Settler       *settler);
 void         rthunk_session_settler_cancel  (Settler       *settler);
 void         rthunk_session_settler_cancel_thunks (Settler *settler);
+
+/* rthunk-session-place.c: where (auto …) runs */
+void         rthunk_session_place_init      (RthunkSession *self);
+void         rthunk_session_place_clear     (RthunkSession *self);
+RthunkNode  *rthunk_session_place_wrap      (RthunkSession *self,
+                                             RthunkNode    *form,
+                                             gboolean       says_where);
 
 /* rthunk-session-cancel.c: cancelling on the servers, with their answer */
 void         rthunk_session_evaluation_track (Evaluation   *ev,
