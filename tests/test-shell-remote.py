@@ -497,6 +497,24 @@ def case_auto_placement(alpha, home):
         repl.close()
 
 
+def case_auto_pmap(alpha, beta, home):
+    """With two servers up, a costly map under :placement auto becomes a pmap."""
+    form = "(map (fn [n] (loop [k 0 acc 0] (if (< k 300000) (recur (+ k 1) (+ acc n)) acc))) (range 0 4))"
+    repl = Repl(home, ["--server", alpha.address, "--server", beta.address])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send(":placement auto\r")
+        repl.expect(r"placement: auto")
+        before = (alpha.counter("submitted"), beta.counter("submitted"))
+        auto_step(repl, alpha, form, r"\[0 300000 600000 900000\]", r"pmap over 2 servers: a map too costly",
+                  "auto: a costly map with two servers up becomes a pmap, :why says so")
+        after = (alpha.counter("submitted"), beta.counter("submitted"))
+        tap(after[0] > before[0] and after[1] > before[1], "auto: the pmap's chunks ran on both servers",
+            "submitted %r, then %r" % (before, after))
+    finally:
+        repl.close()
+
+
 def main():
     if not RTHUNK or not RTHUNKD:
         print("1..1\nnot ok 1 - RTHUNK and RTHUNKD are set (run through make check)")
@@ -521,6 +539,7 @@ def main():
         servers.append(tight)
         case_large_values(alpha, beta, tight, tmp)
         case_status_progress(alpha, beta, tmp)
+        case_auto_pmap(alpha, beta, tmp)
     finally:
         for s in servers:
             s.stop()

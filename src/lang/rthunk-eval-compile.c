@@ -448,10 +448,25 @@ is_bound (Compiler   *c,
   return asked.bound;
 }
 
+static gboolean is_catalog_name (Compiler *c, const char *name);
+
+/* (pmap F XS) for (map F XS), at its position. */
+static RthunkNode *
+as_pmap (RthunkNode *map)
+{
+  g_autoptr(RthunkNode) head = sym_at ("pmap", map);
+  RthunkNode *items[] = { head, rthunk_node_get_item (map, 1), rthunk_node_get_item (map, 2) };
+
+  return rthunk_node_set_position (rthunk_node_new_seq (RTHUNK_NODE_LIST, items, G_N_ELEMENTS (items)),
+                                   rthunk_node_get_source (map), rthunk_node_get_line (map),
+                                   rthunk_node_get_col (map));
+}
+
 /* (remote [:key value | :flag]… EXPR): kids are the option values (true
  * for a flag), then the inputs; input_names has the option names, then
  * the inputs' names; slot is the number of options. For (auto EXPR) the
- * one "option" is EXPR compiled to run here. */
+ * "options" are EXPR compiled to run here and, for a map, the pmap it
+ * may become. */
 static Code *
 compile_remote_with (Compiler *c, RthunkNode *form, CodeFunc run_func)
 {
@@ -463,11 +478,18 @@ compile_remote_with (Compiler *c, RthunkNode *form, CodeFunc run_func)
   guint n_options;
   Code *code;
 
-  /* auto: the expression itself first, as it runs here */
+  /* auto: the expression itself first, as it runs here, then for
+   * (map F XS) with the library's map, (pmap F XS) */
   if (run_func == rthunk_eval_run_auto)
     {
       g_ptr_array_add (names, (gpointer) "");
       g_ptr_array_add (values, rthunk_node_ref (expr));
+      if (rthunk_node_get_kind (expr) == RTHUNK_NODE_LIST && rthunk_node_get_n_items (expr) == 3 &&
+          rthunk_node_is_symbol (rthunk_node_get_item (expr, 0), "map") && is_catalog_name (c, "map"))
+        {
+          g_ptr_array_add (names, (gpointer) "");
+          g_ptr_array_add (values, as_pmap (expr));
+        }
     }
   for (guint k = 1; k + 1 < n; k++)
     {

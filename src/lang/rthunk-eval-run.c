@@ -420,29 +420,38 @@ run_here (Code     *code,
   return ok;
 }
 
-/* kids: the expression compiled to run here, then the inputs. */
+/* kids: the expression compiled to run here, for a map the pmap it may
+ * become, then the inputs (slot: where they start). */
 gboolean
 rthunk_eval_run_auto (Code *code, Frame *frame, Val *out)
 {
   RthunkEvaluator *ev = frame->state->ev;
   g_autoptr(GHashTable) options = NULL;
   g_autoptr(GHashTable) inputs = NULL;
+  gboolean can_split = code->slot > 1;
   guint64 probe = 0;
   gboolean ran_out = FALSE;
+  RthunkPlace place;
 
   if (ev->place_func == NULL || ev->remote_func == NULL)
     return run (code->kids[0], frame, out);
   options = value_table_new ();
   inputs = value_table_new ();
-  if (!run_remote_kids (code, frame, 1, options, inputs))
+  if (!run_remote_kids (code, frame, code->slot, options, inputs))
     return FALSE;
-  if (!ev->place_func (ev, auto_expr (code), inputs, options, &probe, ev->place_data))
+  place = ev->place_func (ev, auto_expr (code), inputs, options, can_split, &probe, ev->place_data);
+  if (place == RTHUNK_PLACE_HERE)
     {
       if (run_here (code, frame, probe, &ran_out, out))
         return TRUE;
       if (!ran_out)
         return FALSE;
+      /* measured as having run out: a map may be split now */
+      place = can_split ? ev->place_func (ev, auto_expr (code), inputs, options, can_split, &probe, ev->place_data)
+                        : RTHUNK_PLACE_REMOTE;
     }
+  if (place == RTHUNK_PLACE_SPLIT && can_split)
+    return run (code->kids[1], frame, out);
   return send_remote (code, frame, options, inputs, out);
 }
 

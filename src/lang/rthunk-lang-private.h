@@ -58,14 +58,24 @@ void rthunk_evaluator_print (RthunkEvaluator *evaluator,
                              const char      *text,
                              gsize            len);
 
-/* Where `(auto EXPR)` runs: TRUE to send @expr to a server with
- * @options (filled by the function: `on` → the server's name, say);
- * FALSE to run it here, within *@probe steps when the function sets it
- * above 0 (an expression never measured: past them it goes remote). */
-typedef gboolean (*RthunkPlaceFunc)    (RthunkEvaluator *evaluator,
+/* Where `(auto EXPR)` runs. */
+typedef enum
+{
+  RTHUNK_PLACE_HERE,            /* in this evaluator */
+  RTHUNK_PLACE_REMOTE,          /* on a server, as (remote EXPR) */
+  RTHUNK_PLACE_SPLIT,           /* EXPR is (map F XS): as (pmap F XS) */
+} RthunkPlace;
+
+/* Chooses where `(auto EXPR)` runs: REMOTE sends @expr to a server with
+ * @options (filled by the function: `on` → the server's name, say); HERE
+ * runs it here, within *@probe steps when the function sets it above 0
+ * (an expression never measured: past them it is placed again, measured
+ * as having run out); SPLIT only when @can_split. */
+typedef RthunkPlace (*RthunkPlaceFunc) (RthunkEvaluator *evaluator,
                                         RthunkNode      *expr,
                                         GHashTable      *inputs,
                                         GHashTable      *options,
+                                        gboolean         can_split,
                                         guint64         *probe,
                                         gpointer         user_data);
 /* What running @expr here cost: @steps and @elapsed_us; @ran_out when it

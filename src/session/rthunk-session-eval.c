@@ -570,8 +570,7 @@ plan_all (RthunkSession  *self,
   for (guint k = 0; k < forms->len; k++)
     {
       RthunkNode *form = g_ptr_array_index (forms, k);
-      g_autoptr(RthunkNode) placed = rthunk_session_place_wrap (self, form,
-                                                               form_kind (form) != PLAN_EXPR || uses_remote (form));
+      g_autoptr(RthunkNode) placed = rthunk_session_place_wrap (self, form, form_kind (form) != PLAN_EXPR);
       Plan *plan = plan_form (self, placed, overlay, type_errors, error);
 
       if (plan == NULL)

@@ -120,11 +120,13 @@ io_function (RthunkSession *self,
 }
 
 /* The up server with the cheapest round trip (its ping, times its load
- * plus one): its name, that round trip, and its load. */
+ * plus one): its name, that round trip, and its load; *@n_up: how many
+ * servers are up. */
 static char *
 nearest_server (RthunkSession *self,
                 double        *round_trip_ms,
-                guint         *load)
+                guint         *load,
+                guint         *n_up)
 {
   char *best = NULL;
 
@@ -139,6 +141,7 @@ nearest_server (RthunkSession *self,
       if (rthunk_client_get_catalog (client) == NULL ||
           !rthunk_cluster_get_cost (self->cluster, rthunk_client_get_address (client), &latency_ms, &its_load))
         continue;
+      (*n_up)++;
       cost = (latency_ms > 0 ? latency_ms : UNKNOWN_LATENCY_MS) * (its_load + 1);
       if (best == NULL || cost < *round_trip_ms)
         {
@@ -167,18 +170,33 @@ transfer_size (RthunkNode *expr,
   return bytes;
 }
 
+/* Where costly pure work goes: a map split across the servers when
+ * @can_split and two or more are up, a server otherwise. */
+static RthunkPlace
+costly (RthunkSession *self,
+        gboolean       can_split,
+        guint          n_up)
+{
+  if (!can_split || n_up < 2)
+    return RTHUNK_PLACE_REMOTE;
+  set_why (self, g_strdup_printf (_("pmap over %u servers: a map too costly to run here"), n_up));
+  return RTHUNK_PLACE_SPLIT;
+}
+
 /* Pure work, with servers up: here when it measured cheaper than a round
- * trip and the transfer, on a server otherwise; never measured, here
- * within PROBE_STEPS. */
-static gboolean
+ * trip and the transfer, on a server (or, a map, split) otherwise; never
+ * measured, here within PROBE_STEPS. */
+static RthunkPlace
 place_pure (RthunkSession *self,
             RthunkNode    *expr,
             GHashTable    *inputs,
+            gboolean       can_split,
             guint64       *probe)
 {
   double round_trip_ms = 0;
   guint load = 0;
-  g_autofree char *server = nearest_server (self, &round_trip_ms, &load);
+  guint n_up = 0;
+  g_autofree char *server = nearest_server (self, &round_trip_ms, &load, &n_up);
   guint8 key[RTHUNK_HASH_LEN];
   Measure *measure = NULL;
   gsize bytes;
@@ -188,7 +206,7 @@ place_pure (RthunkSession *self,
   if (server == NULL)
     {
       set_why (self, g_strdup (_("local: no server is up")));
-      return FALSE;
+      return RTHUNK_PLACE_HERE;
     }
   if (expr_key (expr, key))
     measure = rthunk_lru_lookup (self->measures, key);
@@ -196,7 +214,7 @@ place_pure (RthunkSession *self,
     {
       *probe = PROBE_STEPS;
       set_why (self, g_strdup_printf (_("local: not measured yet, run here within %u steps"), PROBE_STEPS));
-      return FALSE;
+      return RTHUNK_PLACE_HERE;
     }
   g_mutex_lock (&self->place_lock);
   local_ms = measure->elapsed_us / 1000.0;
@@ -206,7 +224,7 @@ place_pure (RthunkSession *self,
   if (ran_out)
     {
       set_why (self, g_strdup_printf (_("remote: it ran past %u steps here before"), PROBE_STEPS));
-      return TRUE;
+      return costly (self, can_split, n_up);
     }
   bytes = transfer_size (expr, inputs);
   remote_ms = round_trip_ms + bytes / BYTES_PER_MS;
@@ -214,20 +232,21 @@ place_pure (RthunkSession *self,
     {
       set_why (self, g_strdup_printf (_("local: measured %.3f ms ≤ round trip %.3f ms to %s (load %u)"),
                                       local_ms, round_trip_ms, server, load));
-      return FALSE;
+      return RTHUNK_PLACE_HERE;
     }
   set_why (self, g_strdup_printf (_("remote: %.3f ms measured locally > %.3f ms round trip to %s (load %u) + "
                                     "%.1f KB transfer"),
                                   local_ms, round_trip_ms, server, load, bytes / 1024.0));
-  return TRUE;
+  return costly (self, can_split, n_up);
 }
 
 /* The evaluator's placement hook (rthunk-lang-private.h). */
-static gboolean
+static RthunkPlace
 place (RthunkEvaluator *evaluator,
        RthunkNode      *expr,
        GHashTable      *inputs,
        GHashTable      *options,
+       gboolean         can_split,
        guint64         *probe,
        gpointer         user_data)
 {
@@ -241,9 +260,9 @@ place (RthunkEvaluator *evaluator,
       g_hash_table_replace (options, g_strdup ("on"), rthunk_value_new_str (server));
       set_why (self, io ? g_strdup_printf (_("remote on %s: io function %s runs where it is provided"), server, name)
                         : g_strdup_printf (_("remote on %s: %s is provided only there"), server, name));
-      return TRUE;
+      return RTHUNK_PLACE_REMOTE;
     }
-  return place_pure (self, expr, inputs, probe);
+  return place_pure (self, expr, inputs, can_split, probe);
 }
 
 /* The evaluator's measured hook: remembers what @expr cost here. */
@@ -296,16 +315,38 @@ rthunk_session_place_clear (RthunkSession *self)
   g_mutex_clear (&self->place_lock);
 }
 
+/* Whether @node uses a form that says where its work runs, or waits for
+ * work elsewhere: remote, await, auto, pmap, psum, preduce (none of them
+ * may be sent to a server inside another). */
+static gboolean
+says_where (RthunkNode *node,
+            guint       depth)
+{
+  static const char *const forms[] = { "remote", "await", "auto", "pmap", "psum", "preduce" };
+  guint n = rthunk_node_get_n_items (node);
+
+  if (depth > RTHUNK_NODE_MAX_DEPTH)
+    return TRUE;
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_LIST && n > 0)
+    for (guint k = 0; k < G_N_ELEMENTS (forms); k++)
+      if (rthunk_node_is_symbol (rthunk_node_get_item (node, 0), forms[k]))
+        return TRUE;
+  for (guint k = 0; k < n; k++)
+    if (says_where (rthunk_node_get_item (node, k), depth + 1))
+      return TRUE;
+  return FALSE;
+}
+
 /* With `:placement auto`, an expression at the top level (not a
  * definition, not one that says where it runs) becomes `(auto FORM)`. */
 RthunkNode *
 rthunk_session_place_wrap (RthunkSession *self,
                            RthunkNode    *form,
-                           gboolean       says_where)
+                           gboolean       is_definition)
 {
   RthunkNode *items[2];
 
-  if (!self->auto_placement || says_where)
+  if (!self->auto_placement || is_definition || says_where (form, 0))
     return rthunk_node_ref (form);
   items[0] = rthunk_node_set_position (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "auto"),
                                        rthunk_node_get_source (form), rthunk_node_get_line (form),

@@ -255,7 +255,7 @@ void         rthunk_session_place_init      (RthunkSession *self);
 void         rthunk_session_place_clear     (RthunkSession *self);
 RthunkNode  *rthunk_session_place_wrap      (RthunkSession *self,
                                              RthunkNode    *form,
-                                             gboolean       says_where);
+                                             gboolean       is_definition);
 
 /* rthunk-session-cancel.c: cancelling on the servers, with their answer */
 void         rthunk_session_evaluation_track (Evaluation   *ev,

@@ -327,7 +327,8 @@ install_properties (GObjectClass *object_class)
    * RthunkSession:auto-placement:
    *
    * Whether every top-level expression (not a definition, not one that
-   * uses `remote`) is evaluated as `(auto EXPR)`: the session chooses where
+   * uses `remote`, `await`, `auto` or a splitting form) is evaluated as
+   * `(auto EXPR)`: the session chooses where
    * it runs (see docs/distribution.md); rthunk_session_dup_why() says why.
    *
    * Since: 0.1
