@@ -491,6 +491,10 @@ def case_auto_placement(alpha, home):
                          r"remote on alpha: io function server-name runs where it is provided",
                          "auto: an io function only servers provide runs there, :why says so")
         tap(sent == 1, "auto: the io form was submitted to alpha", "submitted %d" % sent)
+        sent = auto_step(repl, alpha, '(do (print "here") (+ 1 2))', r"here\r?\n3\b",
+                         r"local: io function print runs here, where it is provided",
+                         "auto: print, an io function of the shell's own, runs here, :why says so")
+        tap(sent == 0, "auto: the print form never reaches the server", "submitted %d" % sent)
         repl.send(":placement manual\r")
         repl.expect(r"placement: manual")
     finally:

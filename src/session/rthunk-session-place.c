@@ -90,28 +90,31 @@ server_providing (RthunkSession *self,
   return found;
 }
 
-/* The first function @node names that must run where a server provides
- * it: one with the io flag there, or one this process does not have. */
+/* The first function @node names that must not move: one with the io
+ * flag this process provides (*@here set: it runs here), or one only
+ * servers provide (*@io says whether it has the io flag there). */
 static const char *
 io_function (RthunkSession *self,
              RthunkNode    *node,
+             gboolean      *here,
              gboolean      *io)
 {
   RthunkCatalog *remote = rthunk_checker_peek_remote_catalog (self->checker);
   guint n = rthunk_node_get_n_items (node);
 
-  if (remote != NULL && rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
     {
       const char *name = rthunk_node_get_text (node);
-      RthunkFuncDef *theirs = rthunk_catalog_lookup (remote, name);
+      RthunkFuncDef *theirs = remote != NULL ? rthunk_catalog_lookup (remote, name) : NULL;
       RthunkFuncDef *ours = rthunk_catalog_lookup (self->catalog, name);
 
+      *here = ours != NULL && (rthunk_func_def_get_flags (ours) & RTHUNK_FUNC_IO) != 0;
       *io = theirs != NULL && (rthunk_func_def_get_flags (theirs) & RTHUNK_FUNC_IO) != 0;
-      return theirs != NULL && (ours == NULL || *io) ? name : NULL;
+      return *here || (theirs != NULL && ours == NULL) ? name : NULL;
     }
   for (guint k = 0; k < n; k++)
     {
-      const char *name = io_function (self, rthunk_node_get_item (node, k), io);
+      const char *name = io_function (self, rthunk_node_get_item (node, k), here, io);
 
       if (name != NULL)
         return name;
@@ -251,10 +254,16 @@ place (RthunkEvaluator *evaluator,
        gpointer         user_data)
 {
   RthunkSession *self = user_data;
+  gboolean here = FALSE;
   gboolean io = FALSE;
-  const char *name = io_function (self, expr, &io);
-  g_autofree char *server = name != NULL ? server_providing (self, name) : NULL;
+  const char *name = io_function (self, expr, &here, &io);
+  g_autofree char *server = name != NULL && !here ? server_providing (self, name) : NULL;
 
+  if (here)
+    {
+      set_why (self, g_strdup_printf (_("local: io function %s runs here, where it is provided"), name));
+      return RTHUNK_PLACE_HERE;
+    }
   if (server != NULL)
     {
       g_hash_table_replace (options, g_strdup ("on"), rthunk_value_new_str (server));
