@@ -12,7 +12,8 @@
 #      gRPC C++ and Cap'n Proto (an awaited add(i, 1), 8 concurrent
 #      callers, and for Cap'n Proto a pipelined chain of 1000 capabilities)
 #      and a raw TCP ping-pong, the floor of any awaited call;
-#   3. runs bench/run-scaling.sh and bench/bench-dask.py: a Dask LocalCluster (one worker process)
+#   3. runs bench/run-scaling.sh, bench/run-placement.sh (a mixed workload
+#      all here, all remote, and by (auto …)) and bench/bench-dask.py: a Dask LocalCluster (one worker process)
 #      doing the throughput benchmark's work with client.submit/gather;
 #   4. prints one table — benchmark, rthunk figure, peer figure, ratio,
 #      goal, met? — with the interpreter rows of run-interp.sh's table
@@ -166,11 +167,18 @@ run_peer capnp "$peer_capnp" --calls "$peer_calls" --callers 8 --per-caller "$(s
 
 # ---- 3. scaling and Dask ----------------------------------------------------
 : > "$work/scaling.out"
+: > "$work/placement.out"
 : > "$work/dask.out"
 if [ -z "$only" ]; then
 say "scaling: psum over 10^7 on one server, then on two (REPS=$scaling_reps)"
 if ! RTHUNK=$rthunk RTHUNKD=$rthunkd REPS=$scaling_reps sh "$here/run-scaling.sh" > "$work/scaling.out"; then
   say "run-scaling.sh failed; its row is marked failed"
+  status=1
+fi
+
+say "placement: a mixed workload all local, all remote, and auto (REPS=$reps)"
+if ! RTHUNK=$rthunk RTHUNKD=$rthunkd REPS=$reps sh "$here/run-placement.sh" > "$work/placement.out"; then
+  say "run-placement.sh failed; its row is marked failed"
   status=1
 fi
 
@@ -194,7 +202,7 @@ fi
 # ---- 4. the table -----------------------------------------------------------
 get() {   # get KEY: a figure bench-rpc or bench-dask printed, or nothing
   awk -v k="$1" '$1 == "result" && $2 == k { print $3; exit }' "$work/rpc.out" "$work/dask.out" \
-    "$work/scaling.out" "$work/tcp.out" "$work/grpc.out" "$work/capnp.out"
+    "$work/scaling.out" "$work/placement.out" "$work/tcp.out" "$work/grpc.out" "$work/capnp.out"
 }
 pget() {  # pget KEY: a peer's figure, "skipped" if that peer was not built
   case " $skipped_peers " in
@@ -338,6 +346,11 @@ row "memory: RSS growth, 2nd -> 3rd 1e5-call batch, MiB" "$(num "$g" %.2f)" - - 
 one=$(get scaling.one_s); two=$(get scaling.two_s); sp=$(get scaling.speedup)
 row "scaling: psum over 1e7, 1 server vs 2 servers (speed-up), s" "$(num "$two" %.2f)" "$(num "$one" %.2f)" \
   "$(num "$sp" %.2f)x faster" "(2 cores: <= 2x)" -
+
+u=$(get placement.auto_s); b=$(get placement.best_s); q=$(ratio "$u" "$b")
+row "placement: tiny + heavy + io forms, (auto …) vs the best of all-local ($(num "$(get placement.local_s)" %.3f)) and all-remote ($(num "$(get placement.remote_s)" %.3f)), s" \
+  "$(num "$u" %.3f)" "$(num "$b" %.3f)" "$q" "<= 1x" "$(met "$q" le 1)"
+plot_row "auto placement" "$q" le 1
 
 if [ -f "$interp_results" ]; then
   for prog in fib sum-loop map-filter-reduce; do

@@ -796,6 +796,10 @@ command_help (Shell      *shell,
              "  (pmap F XS)  (psum F LO HI)  (preduce OP INIT F LO HI), OP + * min max … or (assoc-fn OP)\n"
              "Ctrl-C stops waiting for a value; pressed again at an empty prompt, it\n"
              "cancels what the value was waiting for. Tab completes names.\n"));
+  g_print (_("Placement:\n"
+             "  (auto EXPR)              the session chooses where EXPR runs\n"
+             "  :placement auto|manual   every top-level expression is (auto …), or not\n"
+             "  :why                     where the last auto form went, and why\n"));
 }
 
 static void
@@ -947,6 +951,32 @@ command_dashboard (Shell      *shell,
     g_print (_("dashboard: %s\n"), url);
 }
 
+/* :placement auto|manual — whether every top-level expression is
+ * (auto …); with no argument, which it is. */
+static void
+command_placement (Shell      *shell,
+                   const char *arg)
+{
+  if (strcmp (arg, "auto") == 0 || strcmp (arg, "manual") == 0)
+    rthunk_session_set_auto_placement (shell->session, strcmp (arg, "auto") == 0);
+  else if (*arg != '\0')
+    {
+      report_message (shell, _("placement is auto or manual"));
+      return;
+    }
+  g_print (_("placement: %s\n"), rthunk_session_get_auto_placement (shell->session) ? "auto" : "manual");
+}
+
+/* :why — where the last (auto …) went, and why. */
+static void
+command_why (Shell      *shell,
+             const char *arg)
+{
+  g_autofree char *why = rthunk_session_dup_why (shell->session);
+
+  g_print ("%s\n", why != NULL ? why : _("no auto form yet (try :placement auto)"));
+}
+
 static void
 command_quit (Shell      *shell,
               const char *arg)
@@ -972,6 +1002,8 @@ static const struct
   { ":defs", command_defs, FALSE },
   { ":cancel", command_cancel, TRUE },
   { ":dashboard", command_dashboard, FALSE },
+  { ":placement", command_placement, FALSE },
+  { ":why", command_why, FALSE },
   { ":quit", command_quit, FALSE },
 };
 

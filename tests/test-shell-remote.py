@@ -444,6 +444,81 @@ def case_small_things(alpha, home):
         repl.close()
 
 
+# ---- automatic placement: (auto …), :placement auto, :why -----------------------------------
+
+def auto_step(repl, alpha, form, value, why, what):
+    """Evaluates @form in @repl; its value and :why must match; the number
+    of thunks it submitted to @alpha."""
+    before = alpha.counter("submitted")
+    repl.skip()
+    repl.send(form + "\r")
+    got = repl.expect(value)
+    repl.expect(r"rthunk> ")
+    repl.skip()
+    repl.send(":why\r")
+    said = repl.expect(why)
+    tap(got is not None and said is not None, what, repl.text()[-2000:])
+    return alpha.counter("submitted") - before
+
+
+def case_auto_placement(alpha, home):
+    loop = "(loop [i 0 acc 0] (if (< i 1000000) (recur (+ i 1) (+ acc i)) acc))"
+    repl = Repl(home, ["--server", alpha.address])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send(":placement auto\r")
+        repl.expect(r"placement: auto")
+        sent = auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: not measured yet",
+                         "auto: a first-time cheap expression runs here within a probe, :why says so")
+        sent += auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: measured [0-9.]+ ms ≤ round trip "
+                          r"[0-9.]+ ms to alpha", "auto: a cheap measured expression stays local, :why says so")
+        tap(sent == 0, "auto: the cheap expressions never reach the server", "submitted %d" % sent)
+        sent = auto_step(repl, alpha, loop, r"\b499999500000\b", r"remote: it ran past 100000 steps here \(",
+                         "auto: a costly expression runs out of its probe and goes remote, :why says so")
+        tap(sent == 1, "auto: the costly expression was submitted once", "submitted %d" % sent)
+        sent = auto_step(repl, alpha, loop, r"\b499999500000\b", r"remote: it ran past 100000 steps here before",
+                         "auto: measured costly, it goes straight to the server")
+        tap(sent == 1, "auto: the measured costly expression is submitted once", "submitted %d" % sent)
+        middling = "(loop [i 0 acc 0] (if (< i 60000) (recur (+ i 1) (+ acc i)) acc))"
+        sent = auto_step(repl, alpha, middling, r"\b1799970000\b", r"local: not measured yet",
+                         "auto: an expression within the probe runs here the first time")
+        sent += auto_step(repl, alpha, middling, r"\b1799970000\b",
+                          r"remote: [0-9.]+ ms measured locally > [0-9.]+ ms round trip to alpha "
+                          r"\(load \d+\) \+ [0-9.]+ KB transfer",
+                          "auto: measured slower than a round trip, it goes remote, :why says so")
+        tap(sent == 1, "auto: the measured costly expression is submitted the second time only", "submitted %d" % sent)
+        sent = auto_step(repl, alpha, "(auto (server-name))", r'"alpha"',
+                         r"remote on alpha: io function server-name runs where it is provided",
+                         "auto: an io function only servers provide runs there, :why says so")
+        tap(sent == 1, "auto: the io form was submitted to alpha", "submitted %d" % sent)
+        sent = auto_step(repl, alpha, '(do (print "here") (+ 1 2))', r"here\r?\n3\b",
+                         r"local: io function print runs here, where it is provided",
+                         "auto: print, an io function of the shell's own, runs here, :why says so")
+        tap(sent == 0, "auto: the print form never reaches the server", "submitted %d" % sent)
+        repl.send(":placement manual\r")
+        repl.expect(r"placement: manual")
+    finally:
+        repl.close()
+
+
+def case_auto_pmap(alpha, beta, home):
+    """With two servers up, a costly map under :placement auto becomes a pmap."""
+    form = "(map (fn [n] (loop [k 0 acc 0] (if (< k 300000) (recur (+ k 1) (+ acc n)) acc))) (range 0 4))"
+    repl = Repl(home, ["--server", alpha.address, "--server", beta.address])
+    try:
+        repl.expect(r"rthunk> ")
+        repl.send(":placement auto\r")
+        repl.expect(r"placement: auto")
+        before = (alpha.counter("submitted"), beta.counter("submitted"))
+        auto_step(repl, alpha, form, r"\[0 300000 600000 900000\]", r"pmap over 2 servers: a map too costly",
+                  "auto: a costly map with two servers up becomes a pmap, :why says so")
+        after = (alpha.counter("submitted"), beta.counter("submitted"))
+        tap(after[0] > before[0] and after[1] > before[1], "auto: the pmap's chunks ran on both servers",
+            "submitted %r, then %r" % (before, after))
+    finally:
+        repl.close()
+
+
 def main():
     if not RTHUNK or not RTHUNKD:
         print("1..1\nnot ok 1 - RTHUNK and RTHUNKD are set (run through make check)")
@@ -457,6 +532,7 @@ def main():
         case_timeout(alpha, tmp)
         case_status_line(alpha, tmp)
         case_small_things(alpha, tmp)
+        case_auto_placement(alpha, tmp)
         case_pipelined_cells(alpha, tmp)
         case_chain_cancel(alpha, tmp)
         case_ctrl_c_local(tmp)
@@ -467,6 +543,7 @@ def main():
         servers.append(tight)
         case_large_values(alpha, beta, tight, tmp)
         case_status_progress(alpha, beta, tmp)
+        case_auto_pmap(alpha, beta, tmp)
     finally:
         for s in servers:
             s.stop()

@@ -39,5 +39,9 @@ GArray   *rthunk_cluster_list_members (RthunkCluster  *cluster) G_GNUC_WARN_UNUS
 /* Whether the member at @address answered when it was added or since. */
 gboolean  rthunk_cluster_is_up        (RthunkCluster  *cluster,
                                        const char     *address);
+gboolean  rthunk_cluster_get_cost     (RthunkCluster  *cluster,
+                                       const char     *address,
+                                       double         *latency_ms,
+                                       guint          *load);
 
 G_END_DECLS

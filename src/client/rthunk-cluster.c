@@ -433,6 +433,18 @@ gboolean
 rthunk_cluster_is_up (RthunkCluster *cluster,
                       const char    *address)
 {
+  return rthunk_cluster_get_cost (cluster, address, NULL, NULL);
+}
+
+/* Whether the member at @address is up; if so, the moving
+ * average of its pings in *@latency_ms (0 before the first) and the
+ * thunks it runs or we wait for there in *@load. */
+gboolean
+rthunk_cluster_get_cost (RthunkCluster *cluster,
+                         const char    *address,
+                         double        *latency_ms,
+                         guint         *load)
+{
   gboolean up = FALSE;
 
   g_mutex_lock (&cluster->lock);
@@ -441,6 +453,10 @@ rthunk_cluster_is_up (RthunkCluster *cluster,
       Member *m = g_ptr_array_index (cluster->members, k);
 
       up = m->state == RTHUNK_MEMBER_UP && g_strcmp0 (m->address, address) == 0;
+      if (up && latency_ms != NULL)
+        *latency_ms = m->latency_ms;
+      if (up && load != NULL)
+        *load = rthunk_client_get_load (m->client) + m->outstanding;
     }
   g_mutex_unlock (&cluster->lock);
   return up;

@@ -832,6 +832,51 @@ form_await (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
   return infer (ctx, rthunk_node_get_item (form, 1), scope, FALSE, error);
 }
 
+/* Whether @node names a function that servers provide and this process
+ * does not: an `(auto …)` body that does must be checked as remote. */
+static gboolean
+names_server_function (Ctx        *ctx,
+                       RthunkNode *node,
+                       Scope      *scope)
+{
+  guint n = rthunk_node_get_n_items (node);
+
+  if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
+    {
+      const char *name = rthunk_node_get_text (node);
+
+      for (Scope *s = scope; s != NULL; s = s->next)
+        if (strcmp (s->name, name) == 0)
+          return FALSE;
+      return ctx->checker->remote != NULL && !g_hash_table_contains (ctx->checker->globals, name) &&
+             rthunk_catalog_lookup (ctx->checker->catalog, name) == NULL &&
+             rthunk_catalog_lookup (ctx->checker->remote, name) != NULL;
+    }
+  for (guint k = 0; k < n; k++)
+    if (names_server_function (ctx, rthunk_node_get_item (node, k), scope))
+      return TRUE;
+  return FALSE;
+}
+
+/* (auto EXPR): checked as it runs here, or as remote when it uses a
+ * function only servers provide (it then always goes there). */
+static RthunkType *
+form_auto (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
+{
+  RthunkNode *body;
+  gboolean was_remote = ctx->in_remote;
+  RthunkType *type;
+
+  if (!check_arity (form, 1, 1, error))
+    return NULL;
+  body = rthunk_node_get_item (form, 1);
+  if (ctx->checker->remote_allowed && !ctx->in_remote && names_server_function (ctx, body, scope))
+    ctx->in_remote = TRUE;
+  type = infer (ctx, body, scope, FALSE, error);
+  ctx->in_remote = was_remote;
+  return type;
+}
+
 /* Infers a part of a splitting form that runs on the servers. */
 static RthunkType *
 infer_on_servers (Ctx         *ctx,
@@ -974,6 +1019,7 @@ static const FormFunc form_funcs[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_RECUR] = form_recur,
   [RTHUNK_FORM_REMOTE] = form_remote,
   [RTHUNK_FORM_AWAIT] = form_await,
+  [RTHUNK_FORM_AUTO] = form_auto,
 };
 
 /* “x” is not defined; with the nearest name in reach (a local, a global,

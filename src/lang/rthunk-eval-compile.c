@@ -448,11 +448,27 @@ is_bound (Compiler   *c,
   return asked.bound;
 }
 
+static gboolean is_catalog_name (Compiler *c, const char *name);
+
+/* (pmap F XS) for (map F XS), at its position. */
+static RthunkNode *
+as_pmap (RthunkNode *map)
+{
+  g_autoptr(RthunkNode) head = sym_at ("pmap", map);
+  RthunkNode *items[] = { head, rthunk_node_get_item (map, 1), rthunk_node_get_item (map, 2) };
+
+  return rthunk_node_set_position (rthunk_node_new_seq (RTHUNK_NODE_LIST, items, G_N_ELEMENTS (items)),
+                                   rthunk_node_get_source (map), rthunk_node_get_line (map),
+                                   rthunk_node_get_col (map));
+}
+
 /* (remote [:key value | :flag]… EXPR): kids are the option values (true
  * for a flag), then the inputs; input_names has the option names, then
- * the inputs' names; slot is the number of options. */
+ * the inputs' names; slot is the number of options. For (auto EXPR) the
+ * "options" are EXPR compiled to run here and, for a map, the pmap it
+ * may become. */
 static Code *
-compile_remote (Compiler *c, RthunkNode *form)
+compile_remote_with (Compiler *c, RthunkNode *form, CodeFunc run_func)
 {
   guint n = rthunk_node_get_n_items (form);
   RthunkNode *expr = rthunk_node_get_item (form, n - 1);
@@ -462,6 +478,19 @@ compile_remote (Compiler *c, RthunkNode *form)
   guint n_options;
   Code *code;
 
+  /* auto: the expression itself first, as it runs here, then for
+   * (map F XS) with the library's map, (pmap F XS) */
+  if (run_func == rthunk_eval_run_auto)
+    {
+      g_ptr_array_add (names, (gpointer) "");
+      g_ptr_array_add (values, rthunk_node_ref (expr));
+      if (rthunk_node_get_kind (expr) == RTHUNK_NODE_LIST && rthunk_node_get_n_items (expr) == 3 &&
+          rthunk_node_is_symbol (rthunk_node_get_item (expr, 0), "map") && is_catalog_name (c, "map"))
+        {
+          g_ptr_array_add (names, (gpointer) "");
+          g_ptr_array_add (values, as_pmap (expr));
+        }
+    }
   for (guint k = 1; k + 1 < n; k++)
     {
       RthunkNode *key = rthunk_node_get_item (form, k);
@@ -487,7 +516,7 @@ compile_remote (Compiler *c, RthunkNode *form)
         g_ptr_array_add (names, g_ptr_array_index (symbols, k));
         g_ptr_array_add (values, ref);
       }
-  code = code_new (rthunk_eval_run_remote, form, names->len);
+  code = code_new (run_func, form, names->len);
   code->slot = n_options;
   code->input_names = g_new0 (char *, names->len + 1);
   for (guint k = 0; k < names->len; k++)
@@ -496,6 +525,20 @@ compile_remote (Compiler *c, RthunkNode *form)
       code->kids[k] = compile (c, g_ptr_array_index (values, k));
     }
   return code;
+}
+
+static Code *
+compile_remote (Compiler *c, RthunkNode *form)
+{
+  return compile_remote_with (c, form, rthunk_eval_run_remote);
+}
+
+/* (auto EXPR): like remote with no options, but the first kid is EXPR
+ * compiled to run here, where the session may choose to run it. */
+static Code *
+compile_auto (Compiler *c, RthunkNode *form)
+{
+  return compile_remote_with (c, form, rthunk_eval_run_auto);
 }
 
 /* (pmap F XS), (psum F LO HI), (preduce OP INIT F LO HI). */
@@ -567,6 +610,7 @@ static const FormCompiler form_compilers[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_RECUR] = compile_recur,
   [RTHUNK_FORM_REMOTE] = compile_remote,
   [RTHUNK_FORM_AWAIT] = compile_await,
+  [RTHUNK_FORM_AUTO] = compile_auto,
 };
 
 /* Whether @name still means the standard library's own function of that

@@ -9,6 +9,7 @@
 #include "rthunk-error.h"
 #include "rthunk-budget.h"
 #include "rthunk-eval.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
@@ -286,6 +287,9 @@ struct _RthunkEvaluator
   RthunkServersFunc servers_func;
   gpointer servers_data;
   GDestroyNotify servers_destroy;
+  RthunkPlaceFunc place_func;   /* where `(auto …)` runs; NULL: here */
+  RthunkMeasuredFunc measured_func;
+  gpointer place_data;
   guint64 steps;
   gboolean print_sink;          /* print goes to the bounded sink (servers) */
   gsize printed;                /* bytes printed by the evaluation under way */
@@ -384,6 +388,7 @@ G_GNUC_INTERNAL gboolean rthunk_eval_run_def (Code *code, Frame *frame, Val *out
 G_GNUC_INTERNAL gboolean rthunk_eval_run_defn (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_await (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_remote (Code *code, Frame *frame, Val *out);
+G_GNUC_INTERNAL gboolean rthunk_eval_run_auto (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_vector (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_prim (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_not (Code *code, Frame *frame, Val *out);

@@ -312,43 +312,147 @@ rthunk_eval_run_await (Code *code, Frame *frame, Val *out)
   return run_forced (code->kids[0], frame, out);
 }
 
-/* kids: the option values, then the inputs; the names are in the code. */
-gboolean
-rthunk_eval_run_remote (Code *code, Frame *frame, Val *out)
+static GHashTable *
+value_table_new (void)
 {
-  State *state = frame->state;
-  RthunkEvaluator *ev = state->ev;
-  RthunkNode *form = code->node;
-  guint n_options = code->slot;
-  g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                         (GDestroyNotify) rthunk_value_unref);
-  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                        (GDestroyNotify) rthunk_value_unref);
-  GError *error = NULL;
-  RthunkValue *result;
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_value_unref);
+}
 
-  if (ev->remote_func == NULL)
-    return rthunk_eval_fail (state, form, RTHUNK_ERROR_CONNECTION,
-                             _("no server to evaluate remote expressions (running with --local?)"));
-  for (guint k = 0; k < code->n_kids; k++)
+/* Runs the kids of a remote form from @first on: the option values (below
+ * code->slot) into @options, the inputs into @inputs. */
+static gboolean
+run_remote_kids (Code       *code,
+                 Frame      *frame,
+                 guint       first,
+                 GHashTable *options,
+                 GHashTable *inputs)
+{
+  for (guint k = first; k < code->n_kids; k++)
     {
       Val v;
 
-      if (!(k < n_options ? run_forced : run) (code->kids[k], frame, &v))
+      if (!(k < code->slot ? run_forced : run) (code->kids[k], frame, &v))
         return FALSE;
-      if (k < n_options)
+      if (k < code->slot)
         g_hash_table_replace (options, g_strdup (code->input_names[k]), val_box (v));
       else if (v.tag != V_OBJ || rthunk_value_get_kind (v.u.obj) != RTHUNK_VALUE_FUNC)
         g_hash_table_replace (inputs, g_strdup (code->input_names[k]), val_box (v));
       /* functions travel as definitions, by content address, not as inputs */
       val_unref (v);
     }
+  return TRUE;
+}
+
+/* Sends the expression of the remote or auto form @code to a server. */
+static gboolean
+send_remote (Code       *code,
+             Frame      *frame,
+             GHashTable *options,
+             GHashTable *inputs,
+             Val        *out)
+{
+  State *state = frame->state;
+  RthunkEvaluator *ev = state->ev;
+  RthunkNode *form = code->node;
+  GError *error = NULL;
+  RthunkValue *result;
+
+  if (ev->remote_func == NULL)
+    return rthunk_eval_fail (state, form, RTHUNK_ERROR_CONNECTION,
+                             _("no server to evaluate remote expressions (running with --local?)"));
   result = ev->remote_func (ev, rthunk_node_get_item (form, rthunk_node_get_n_items (form) - 1),
                             options, inputs, ev->remote_data, &error);
   if (result == NULL)
     return rthunk_eval_fail_with (state, form, error);
   *out = val_unbox_take (result);
   return TRUE;
+}
+
+/* kids: the option values, then the inputs; the names are in the code. */
+gboolean
+rthunk_eval_run_remote (Code *code, Frame *frame, Val *out)
+{
+  g_autoptr(GHashTable) options = value_table_new ();
+  g_autoptr(GHashTable) inputs = value_table_new ();
+
+  if (frame->state->ev->remote_func == NULL)
+    return send_remote (code, frame, options, inputs, out);
+  return run_remote_kids (code, frame, 0, options, inputs) &&
+         send_remote (code, frame, options, inputs, out);
+}
+
+static RthunkNode *
+auto_expr (Code *code)
+{
+  return rthunk_node_get_item (code->node, rthunk_node_get_n_items (code->node) - 1);
+}
+
+/* Runs the expression of an auto form here, within @probe steps (0: the
+ * evaluation's own fuel); *@ran_out when it used them up, the error then
+ * cleared. Tells the evaluator's measured_func what it cost. */
+static gboolean
+run_here (Code     *code,
+          Frame    *frame,
+          guint64   probe,
+          gboolean *ran_out,
+          Val      *out)
+{
+  State *state = frame->state;
+  RthunkEvaluator *ev = state->ev;
+  guint64 left = state->fuel_left + state->ticks;
+  guint64 limit = probe > 0 ? MIN (probe, left) : left;
+  gint64 start = g_get_monotonic_time ();
+  guint64 used;
+  gboolean ok;
+
+  state->fuel_left = limit;
+  state->ticks = 0;
+  ok = run (code->kids[0], frame, out);
+  used = limit - MIN (limit, state->fuel_left + state->ticks);
+  state->fuel_left = left - used;
+  state->ticks = 0;
+  *ran_out = !ok && limit < left && g_error_matches (state->error, RTHUNK_ERROR, RTHUNK_ERROR_FUEL_EXHAUSTED);
+  if (*ran_out)
+    g_clear_error (&state->error);
+  if ((ok || *ran_out) && ev->measured_func != NULL)
+    ev->measured_func (ev, auto_expr (code), used, g_get_monotonic_time () - start, *ran_out,
+                       ev->place_data);
+  return ok;
+}
+
+/* kids: the expression compiled to run here, for a map the pmap it may
+ * become, then the inputs (slot: where they start). */
+gboolean
+rthunk_eval_run_auto (Code *code, Frame *frame, Val *out)
+{
+  RthunkEvaluator *ev = frame->state->ev;
+  g_autoptr(GHashTable) options = NULL;
+  g_autoptr(GHashTable) inputs = NULL;
+  gboolean can_split = code->slot > 1;
+  guint64 probe = 0;
+  gboolean ran_out = FALSE;
+  RthunkPlace place;
+
+  if (ev->place_func == NULL || ev->remote_func == NULL)
+    return run (code->kids[0], frame, out);
+  options = value_table_new ();
+  inputs = value_table_new ();
+  if (!run_remote_kids (code, frame, code->slot, options, inputs))
+    return FALSE;
+  place = ev->place_func (ev, auto_expr (code), inputs, options, can_split, &probe, ev->place_data);
+  if (place == RTHUNK_PLACE_HERE)
+    {
+      if (run_here (code, frame, probe, &ran_out, out))
+        return TRUE;
+      if (!ran_out)
+        return FALSE;
+      /* measured as having run out: a map may be split now */
+      place = can_split ? ev->place_func (ev, auto_expr (code), inputs, options, can_split, &probe, ev->place_data)
+                        : RTHUNK_PLACE_REMOTE;
+    }
+  if (place == RTHUNK_PLACE_SPLIT && can_split)
+    return run (code->kids[1], frame, out);
+  return send_remote (code, frame, options, inputs, out);
 }
 
 gboolean

@@ -822,3 +822,17 @@ rthunk_evaluator_set_servers_func (RthunkEvaluator  *evaluator,
   evaluator->servers_data = user_data;
   evaluator->servers_destroy = destroy;
 }
+
+/* Lets @place choose where each `(auto …)` runs (rthunk-lang-private.h). */
+void
+rthunk_evaluator_set_placement (RthunkEvaluator    *evaluator,
+                                RthunkPlaceFunc     place,
+                                RthunkMeasuredFunc  measured,
+                                gpointer            user_data)
+{
+  g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
+
+  evaluator->place_func = place;
+  evaluator->measured_func = measured;
+  evaluator->place_data = user_data;
+}

@@ -25,6 +25,7 @@ static const char *const form_names[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_RECUR] = "recur",
   [RTHUNK_FORM_REMOTE] = "remote",
   [RTHUNK_FORM_AWAIT] = "await",
+  [RTHUNK_FORM_AUTO] = "auto",
 };
 
 /* Whether @head (the first item of a list) names a special form, and

@@ -477,6 +477,7 @@ static const WalkFunc form_walks[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_RECUR] = walk_special_call,
   [RTHUNK_FORM_REMOTE] = walk_special_call,
   [RTHUNK_FORM_AWAIT] = walk_special_call,
+  [RTHUNK_FORM_AUTO] = walk_special_call,
 };
 
 /* How to walk the special form @head names, or NULL for a call. */

@@ -66,6 +66,41 @@ void rthunk_evaluator_print (RthunkEvaluator *evaluator,
                              const char      *text,
                              gsize            len);
 
+/* Where `(auto EXPR)` runs. */
+typedef enum
+{
+  RTHUNK_PLACE_HERE,            /* in this evaluator */
+  RTHUNK_PLACE_REMOTE,          /* on a server, as (remote EXPR) */
+  RTHUNK_PLACE_SPLIT,           /* EXPR is (map F XS): as (pmap F XS) */
+} RthunkPlace;
+
+/* Chooses where `(auto EXPR)` runs: REMOTE sends @expr to a server with
+ * @options (filled by the function: `on` → the server's name, say); HERE
+ * runs it here, within *@probe steps when the function sets it above 0
+ * (an expression never measured: past them it is placed again, measured
+ * as having run out); SPLIT only when @can_split. */
+typedef RthunkPlace (*RthunkPlaceFunc) (RthunkEvaluator *evaluator,
+                                        RthunkNode      *expr,
+                                        GHashTable      *inputs,
+                                        GHashTable      *options,
+                                        gboolean         can_split,
+                                        guint64         *probe,
+                                        gpointer         user_data);
+/* What running @expr here cost: @steps and @elapsed_us; @ran_out when it
+ * used up its probe and went remote instead. */
+typedef void     (*RthunkMeasuredFunc) (RthunkEvaluator *evaluator,
+                                        RthunkNode      *expr,
+                                        guint64          steps,
+                                        gint64           elapsed_us,
+                                        gboolean         ran_out,
+                                        gpointer         user_data);
+/* Lets @place choose where each `(auto …)` of @evaluator runs, and tells
+ * @measured what each local run cost; without them it runs here. */
+void rthunk_evaluator_set_placement (RthunkEvaluator    *evaluator,
+                                     RthunkPlaceFunc     place,
+                                     RthunkMeasuredFunc  measured,
+                                     gpointer            user_data);
+
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 

@@ -569,7 +569,9 @@ plan_all (RthunkSession  *self,
 
   for (guint k = 0; k < forms->len; k++)
     {
-      Plan *plan = plan_form (self, g_ptr_array_index (forms, k), overlay, type_errors, error);
+      RthunkNode *form = g_ptr_array_index (forms, k);
+      g_autoptr(RthunkNode) placed = rthunk_session_place_wrap (self, form, form_kind (form) != PLAN_EXPR);
+      Plan *plan = plan_form (self, placed, overlay, type_errors, error);
 
       if (plan == NULL)
         return NULL;

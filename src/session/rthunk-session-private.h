@@ -148,6 +148,10 @@ struct _RthunkSession
 
   struct _RthunkHttpFront *http;  /* rthunk_session_serve_http(), in the main context */
   char *http_token;               /* what its pages ask for */
+  gboolean auto_placement;    /* every top-level expression is (auto …) */
+  GMutex place_lock;
+  struct _RthunkLru *measures; /* content hash → what it cost here */
+  char *why;                  /* where the last auto form went, and why */
 };
 
 enum {
@@ -253,6 +257,13 @@ void         rthunk_session_cell_foreach_submitted (Cell    *cell,
 
 /* rthunk-session-http.c: the shell's dashboard */
 void         rthunk_session_http_stop       (RthunkSession *self);
+
+/* rthunk-session-place.c: where (auto …) runs */
+void         rthunk_session_place_init      (RthunkSession *self);
+void         rthunk_session_place_clear     (RthunkSession *self);
+RthunkNode  *rthunk_session_place_wrap      (RthunkSession *self,
+                                             RthunkNode    *form,
+                                             gboolean       is_definition);
 
 /* rthunk-session-cancel.c: cancelling on the servers, with their answer */
 void         rthunk_session_evaluation_track (Evaluation   *ev,

@@ -58,6 +58,7 @@ enum {
   PROP_EVAL_BUDGET,
   PROP_SEQUENTIAL,
   PROP_CALL_TIMEOUT,
+  PROP_AUTO_PLACEMENT,
   N_PROPS
 };
 
@@ -205,6 +206,7 @@ rthunk_session_finalize (GObject *object)
   g_mutex_clear (&self->eval_lock);
   g_mutex_clear (&self->bind_lock);
   g_mutex_clear (&self->servers_lock);
+  rthunk_session_place_clear (self);
   G_OBJECT_CLASS (rthunk_session_parent_class)->finalize (object);
 }
 
@@ -229,6 +231,9 @@ rthunk_session_get_property (GObject    *object,
       break;
     case PROP_CALL_TIMEOUT:
       g_value_set_uint (value, self->call_timeout_ms);
+      break;
+    case PROP_AUTO_PLACEMENT:
+      g_value_set_boolean (value, self->auto_placement);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -257,6 +262,9 @@ rthunk_session_set_property (GObject      *object,
     case PROP_CALL_TIMEOUT:
       self->call_timeout_ms = g_value_get_uint (value);
       rthunk_cluster_set_call_timeout (self->cluster, self->call_timeout_ms);
+      break;
+    case PROP_AUTO_PLACEMENT:
+      self->auto_placement = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -315,6 +323,20 @@ install_properties (GObjectClass *object_class)
   properties[PROP_CALL_TIMEOUT] =
     g_param_spec_uint ("call-timeout-ms", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RthunkSession:auto-placement:
+   *
+   * Whether every top-level expression (not a definition, not one that
+   * uses `remote`, `await`, `auto` or a splitting form) is evaluated as
+   * `(auto EXPR)`: the session chooses where
+   * it runs (see docs/distribution.md); rthunk_session_dup_why() says why.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_AUTO_PLACEMENT] =
+    g_param_spec_boolean ("auto-placement", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -430,6 +452,7 @@ rthunk_session_new_with_catalog (RthunkCatalog *catalog)
   self->evaluator = rthunk_evaluator_new (catalog);
   rthunk_evaluator_set_remote_func (self->evaluator, rthunk_session_remote_func, self, NULL);
   rthunk_evaluator_set_servers_func (self->evaluator, rthunk_session_servers_func, self, NULL);
+  rthunk_session_place_init (self);
   return self;
 }
 

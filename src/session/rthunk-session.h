@@ -63,6 +63,13 @@ void            rthunk_session_set_sequential   (RthunkSession  *session,
                                                  gboolean        sequential);
 RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_session_get_sequential   (RthunkSession  *session);
+RTHUNK_AVAILABLE_IN_0_1
+void            rthunk_session_set_auto_placement (RthunkSession *session,
+                                                   gboolean       automatic);
+RTHUNK_AVAILABLE_IN_0_1
+gboolean        rthunk_session_get_auto_placement (RthunkSession *session);
+RTHUNK_AVAILABLE_IN_0_1
+char           *rthunk_session_dup_why          (RthunkSession  *session) G_GNUC_WARN_UNUSED_RESULT;
 
 RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_session_eval             (RthunkSession  *session,
