@@ -434,7 +434,7 @@ def case_small_things(alpha, home):
         repl.skip()
         repl.send(":servers\r")
         m = repl.expect(r"remote thunks outstanding")
-        listing = repl.text()[repl.mark - 2000 if m else 0:]
+        listing = repl.text()[max(0, repl.mark - 2000) if m else 0:]
         tap(m is not None and len(re.findall(re.escape(alpha.address), listing)) == 1,
             ":servers names each server once", listing)
         repl.skip()
