@@ -150,10 +150,11 @@ def check_metrics(server):
         for sample in family.samples:
             if not sample.labels:
                 values[sample.name] = sample.value
-    keys = ["submitted", "completed", "failed", "cancelled", "cache-hits", "batches", "memo-hits",
-            "definitions-stored", "running", "queued", "workers"]
+    keys = ["submitted", "completed", "failed", "cancelled", "cache-hits", "cache-hits-shared", "definitions-loaded",
+            "batches", "memo-hits", "definitions-stored", "running", "queued", "workers"]
     names = ["rthunk_thunks_submitted_total", "rthunk_thunks_completed_total", "rthunk_thunks_failed_total",
-             "rthunk_thunks_cancelled_total", "rthunk_cache_hits_total", "rthunk_batches_total",
+             "rthunk_thunks_cancelled_total", "rthunk_cache_hits_total", "rthunk_cache_hits_shared_total",
+             "rthunk_definitions_loaded_total", "rthunk_batches_total",
              "rthunk_memo_hits_total", "rthunk_definitions", "rthunk_thunks_running", "rthunk_thunks_queued",
              "rthunk_workers"]
     info = server_info(server.address, *keys)

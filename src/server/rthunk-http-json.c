@@ -23,7 +23,8 @@ typedef struct
 
 static const Field counters[] = {
   FIELD ("submitted", submitted), FIELD ("completed", completed), FIELD ("failed", failed),
-  FIELD ("cancelled", cancelled), FIELD ("cacheHits", cache_hits), FIELD ("memoHits", memo_hits),
+  FIELD ("cancelled", cancelled), FIELD ("cacheHits", cache_hits), FIELD ("cacheHitsShared", cache_hits_shared),
+  FIELD ("definitionsLoaded", definitions_loaded), FIELD ("memoHits", memo_hits),
   FIELD ("pipelined", pipelined), FIELD ("fetched", fetched), FIELD ("batches", batches),
   FIELD ("longThunks", long_thunks),
 };

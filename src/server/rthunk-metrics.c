@@ -62,6 +62,8 @@ static const Sample samples[] = {
   { "rthunk_thunks_failed_total", "counter", "Thunks that failed", FIELD (failed) },
   { "rthunk_thunks_cancelled_total", "counter", "Thunks cancelled", FIELD (cancelled) },
   { "rthunk_cache_hits_total", "counter", "Thunks answered from the result cache", FIELD (cache_hits) },
+  { "rthunk_cache_hits_shared_total", "counter", "Of those, thunks answered from the store below memory (SQLite, Redis)", FIELD (cache_hits_shared) },
+  { "rthunk_definitions_loaded_total", "counter", "Definitions taken from the store below memory", FIELD (definitions_loaded) },
   { "rthunk_memo_hits_total", "counter", "Requests whose checked form was reused", FIELD (memo_hits) },
   { "rthunk_pipelined_total", "counter", "Thunks that named another thunk as an input", FIELD (pipelined) },
   { "rthunk_fetched_total", "counter", "Inputs fetched from other servers", FIELD (fetched) },
