@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include <thrift/c_glib/protocol/thrift_protocol.h>
 #include <thrift/c_glib/transport/thrift_memory_buffer.h>
 
 #include "rthunk-frame.h"
@@ -321,8 +322,15 @@ codec_check (CodecTree      kind,
   else
     {
       g_assert_null (generated);
-      g_assert_error (generated_error, RTHUNK_ERROR, error->code);
-      g_assert_cmpstr (generated_error->message, ==, error->message);
+      /* the generated reader refuses a string holding a NUL as soon as it
+       * reads it (patch-generated.sh), where the codec may meet another
+       * fault of the same bytes first: both refuse them */
+      if (!(g_error_matches (generated_error, THRIFT_PROTOCOL_ERROR, THRIFT_PROTOCOL_ERROR_INVALID_DATA) &&
+            g_str_has_suffix (generated_error->message, "holds a NUL byte")))
+        {
+          g_assert_error (generated_error, RTHUNK_ERROR, error->code);
+          g_assert_cmpstr (generated_error->message, ==, error->message);
+        }
       outcome = CODEC_AGREED_ERROR;
     }
   codec_tree_free (kind, tree);
