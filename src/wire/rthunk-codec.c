@@ -535,7 +535,10 @@ get_ast_node_fields (RthunkCodecIn *in,
           ok = f->has_b = rthunk_codec_get_bool (in, &f->b);
           break;
         case 5 * 16 + RTHUNK_CODEC_STRING:
-          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
+          /* a NUL, even in text its kind does not use, is for the
+           * generated code to refuse, as it reads it */
+          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len) &&
+                             memchr (f->text, '\0', f->text_len) == NULL;
           break;
         case 6 * 16 + RTHUNK_CODEC_LIST:
           ok = get_indices (in, children);
@@ -730,7 +733,10 @@ get_value_node_fields (RthunkCodecIn *in,
           ok = rthunk_codec_get_double (in, &f->f);
           break;
         case 5 * 16 + RTHUNK_CODEC_STRING:
-          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len);
+          /* a NUL, even in text its kind does not use, is for the
+           * generated code to refuse, as it reads it */
+          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len) &&
+                             memchr (f->text, '\0', f->text_len) == NULL;
           break;
         case 6 * 16 + RTHUNK_CODEC_LIST:
           ok = get_indices (in, items);
