@@ -55,6 +55,10 @@ skip_depth (RthunkCodecIn *in,
     case RTHUNK_CODEC_STRING:
       if (end - p < 4 || (n = be32 (p)) > G_MAXINT32 || (gsize) (end - p - 4) < n)
         return FALSE;
+      /* a string holding a NUL is left to the generated code, which
+       * refuses it if it reads that field (idl/patch-generated.sh) */
+      if (memchr (p + 4, '\0', n) != NULL)
+        return FALSE;
       in->pos = p + 4 + n;
       return TRUE;
     case RTHUNK_CODEC_STRUCT:
