@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <json-glib/json-glib.h>
+
 #include "rthunk-log.h"
 #include "rthunk-conn-account.h"
 #include "rthunk-node.h"
@@ -96,25 +98,8 @@ field_text (const GLogField *field)
   return field->length < 0 ? field->value : NULL;
 }
 
-static void
-append_json_string (GString    *out,
-                    const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      guchar c = (guchar) *p;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, (char) c);
-    }
-  g_string_append_c (out, '"');
-}
-
+/* One JSON object: time, level, then the message, the domain and the
+ * thunk fields (written by json-glib, as the HTTP API is). */
 static char *
 format_json (GLogLevelFlags   level,
              const GLogField *fields,
@@ -122,11 +107,15 @@ format_json (GLogLevelFlags   level,
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *time = g_date_time_format_iso8601 (now);
-  GString *out = g_string_new ("{\"time\":");
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *line = NULL;
 
-  append_json_string (out, time);
-  g_string_append (out, ",\"level\":");
-  append_json_string (out, level_name (level));
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "time");
+  json_builder_add_string_value (builder, time);
+  json_builder_set_member_name (builder, "level");
+  json_builder_add_string_value (builder, level_name (level));
   for (gsize k = 0; k < n_fields; k++)
     {
       const char *value = field_text (&fields[k]);
@@ -136,13 +125,13 @@ format_json (GLogLevelFlags   level,
 
       if (key == NULL || value == NULL)
         continue;
-      g_string_append_c (out, ',');
-      append_json_string (out, key);
-      g_string_append_c (out, ':');
-      append_json_string (out, value);
+      json_builder_set_member_name (builder, key);
+      json_builder_add_string_value (builder, value);
     }
-  g_string_append (out, "}\n");
-  return g_string_free (out, FALSE);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  line = json_to_string (root, FALSE);
+  return g_strconcat (line, "\n", NULL);
 }
 
 static char *
