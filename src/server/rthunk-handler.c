@@ -44,33 +44,32 @@ G_DEFINE_FINAL_TYPE (RthunkHandler, rthunk_handler,
 
 /* ---- exceptions -------------------------------------------------------- */
 
-/* The position a "SOURCE:LINE:COL: error: …" message starts with. */
-static RthunkWireSourcePos *
-position_of (const char *message)
+/* Sets the "pos" of an exception or an ErrorInfo to the position a
+ * "SOURCE:LINE:COL: error: …" @message starts with, if it starts with one. */
+static void
+set_position (gpointer    exception,
+              const char *message)
 {
   g_autofree char *source = NULL;
+  RthunkWireSourcePos *pos;
   gint32 line, col;
 
   if (!rthunk_codec_message_position (message, &source, &line, &col))
-    return NULL;
-  return g_object_new (RTHUNK_WIRE_TYPE_SOURCE_POS, "source", source, "line", line, "col", col, NULL);
+    return;
+  pos = g_object_new (RTHUNK_WIRE_TYPE_SOURCE_POS, "source", source, "line", line, "col", col, NULL);
+  g_object_set (exception, "pos", pos, NULL);
+  g_object_unref (pos);
 }
 
 static gboolean
 throw_invalid (RthunkWireInvalidRequest **invalid,
                const GError              *error)
 {
-  RthunkWireSourcePos *pos = position_of (error->message);
-
   rthunk_log_refused ("request", error);
   *invalid = g_object_new (RTHUNK_WIRE_TYPE_INVALID_REQUEST,
                            "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INVALID_REQUEST,
                            "message", error->message, NULL);
-  if (pos != NULL)
-    {
-      g_object_set (*invalid, "pos", pos, NULL);
-      g_object_unref (pos);
-    }
+  set_position (*invalid, error->message);
   return FALSE;
 }
 
@@ -90,16 +89,10 @@ throw_type_failure (RthunkWireTypeFailure **failure,
                     const char             *expected,
                     const char             *found)
 {
-  RthunkWireSourcePos *pos = position_of (error->message);
-
   rthunk_log_refused ("request", error);
   *failure = g_object_new (RTHUNK_WIRE_TYPE_TYPE_FAILURE,
                            "code", error->code, "message", error->message, NULL);
-  if (pos != NULL)
-    {
-      g_object_set (*failure, "pos", pos, NULL);
-      g_object_unref (pos);
-    }
+  set_position (*failure, error->message);
   if (expected != NULL && found != NULL)
     g_object_set (*failure, "expected", expected, "found", found, NULL);
   return FALSE;
@@ -111,14 +104,20 @@ error_info (const GError *error)
   RthunkWireErrorInfo *info = g_object_new (RTHUNK_WIRE_TYPE_ERROR_INFO,
                                             "code", error->domain == RTHUNK_ERROR ? error->code : RTHUNK_ERROR_INTERNAL,
                                             "message", error->message, NULL);
-  RthunkWireSourcePos *pos = position_of (error->message);
 
-  if (pos != NULL)
-    {
-      g_object_set (info, "pos", pos, NULL);
-      g_object_unref (pos);
-    }
+  set_position (info, error->message);
   return info;
+}
+
+/* Puts @error in the "error" field of a RemoteThunk or a VarCont. */
+static void
+reply_set_error (gpointer      reply,
+                 const GError *error)
+{
+  RthunkWireErrorInfo *info = error_info (error);
+
+  g_object_set (reply, "error", info, NULL);
+  g_object_unref (info);
 }
 
 /* ---- auth ---------------------------------------------------------------- */
@@ -387,38 +386,49 @@ throw_missing (RthunkWireMissingDefinitions **missing,
   return FALSE;
 }
 
+/* Fills the fields a RemoteThunk and a VarCont share from @entry: its id,
+ * its state, and its value (when @with_value) or its error. A value too
+ * large for a frame fails the reply. Returns the state sent. */
+static RthunkThunkState
+fill_outcome (RthunkServerState *state,
+              gpointer           reply,
+              RthunkThunkEntry  *entry,
+              gboolean           with_value)
+{
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GByteArray) id = NULL;
+  RthunkThunkState st = rthunk_thunk_table_get_outcome (state->table, entry, &value);
+
+  if (st == RTHUNK_THUNK_DONE && with_value)
+    {
+      g_autoptr(RthunkWireValue) wire = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_object_get (reply, "value", &wire, NULL);
+      if (rthunk_wire_fill_value_within (wire, value, rthunk_handler_sendable_bytes (state), &error))
+        g_object_set (reply, "value", wire, NULL);
+      else
+        {
+          st = RTHUNK_THUNK_FAILED;
+          reply_set_error (reply, error);
+        }
+    }
+  else if (st > RTHUNK_THUNK_DONE)
+    reply_set_error (reply, entry->error);
+  rthunk_wire_set_bytes (&id, entry->id, RTHUNK_THUNK_ID_LEN);
+  g_object_set (reply, "id", id, "state", (gint) st, NULL);
+  return st;
+}
+
 /* Fills a RemoteThunk for @entry, with the value inline if it finished. */
 static void
 fill_remote_thunk (RthunkServerState     *state,
                    RthunkWireRemoteThunk *thunk,
                    RthunkThunkEntry      *entry)
 {
-  g_autoptr(RthunkValue) value = NULL;
-  RthunkThunkState st = rthunk_thunk_table_get_outcome (state->table, entry, &value);
-
-  rthunk_wire_set_bytes (&thunk->id, entry->id, RTHUNK_THUNK_ID_LEN);
-  g_object_set (thunk, "server", state->name, "state", (gint) st, NULL);
+  g_object_set (thunk, "server", state->name, NULL);
   /* a remote reference: the value stays here until thunkGet or thunkAwait */
-  if (st == RTHUNK_THUNK_DONE && !entry->by_reference)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (rthunk_wire_fill_value_within (thunk->value, value, rthunk_handler_sendable_bytes (state), &error))
-        thunk->__isset_value = TRUE;
-      else
-        {
-          g_object_set (thunk, "state", (gint) RTHUNK_THUNK_FAILED, "error", NULL, NULL);
-          g_object_unref (thunk->error);
-          thunk->error = error_info (error);
-          thunk->__isset_error = TRUE;
-        }
-    }
-  else if (st > RTHUNK_THUNK_DONE)
-    {
-      g_object_unref (thunk->error);
-      thunk->error = error_info (entry->error);
-      thunk->__isset_error = TRUE;
-    }
+  fill_outcome (state, thunk, entry, !entry->by_reference);
 }
 
 static gboolean
@@ -515,9 +525,7 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
       else
         {
           g_object_set (thunk, "server", state->name, "state", (gint) RTHUNK_THUNK_FAILED, NULL);
-          g_object_unref (thunk->error);
-          thunk->error = error_info (sub.error);
-          thunk->__isset_error = TRUE;
+          reply_set_error (thunk, sub.error);
           g_error_free (sub.error);
         }
       g_ptr_array_add (*_return, thunk);
@@ -547,34 +555,12 @@ fill_var_cont (RthunkServerState *state,
                RthunkWireVarCont *cont,
                RthunkThunkEntry  *entry)
 {
-  g_autoptr(RthunkValue) value = NULL;
-  RthunkThunkState st = rthunk_thunk_table_get_outcome (state->table, entry, &value);
+  RthunkThunkState st = fill_outcome (state, cont, entry, TRUE);
 
-  rthunk_wire_set_bytes (&cont->id, entry->id, RTHUNK_THUNK_ID_LEN);
-  g_object_set (cont, "state", (gint) st, NULL);
   if (st == RTHUNK_THUNK_DONE)
     {
-      g_autoptr(GError) error = NULL;
-
-      if (rthunk_wire_fill_value_within (cont->value, value, rthunk_handler_sendable_bytes (state), &error))
-        {
-          cont->__isset_value = TRUE;
-          rthunk_wire_fill_type (cont->type, entry->type);
-          cont->__isset_type = TRUE;
-        }
-      else
-        {
-          g_object_set (cont, "state", (gint) RTHUNK_THUNK_FAILED, NULL);
-          g_object_unref (cont->error);
-          cont->error = error_info (error);
-          cont->__isset_error = TRUE;
-        }
-    }
-  else if (st > RTHUNK_THUNK_DONE)
-    {
-      g_object_unref (cont->error);
-      cont->error = error_info (entry->error);
-      cont->__isset_error = TRUE;
+      rthunk_wire_fill_type (cont->type, entry->type);
+      cont->__isset_type = TRUE;
     }
   if (st > RTHUNK_THUNK_RUNNING)
     g_object_set (cont, "elapsedUs", entry->finished_us - entry->submitted_us, NULL);
