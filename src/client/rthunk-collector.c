@@ -16,6 +16,7 @@
 
 #include "rthunk-client.h"
 #include "rthunk-client-private.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-thunk.h"
@@ -40,17 +41,9 @@ struct _RthunkCollector         /* a g_atomic_rc_box */
   GThread *thread;
 };
 
-RthunkCollector *
-rthunk_collector_ref (RthunkCollector *collector)
-{
-  return g_atomic_rc_box_acquire (collector);
-}
-
 static void
-collector_clear (gpointer data)
+collector_clear (RthunkCollector *collector)
 {
-  RthunkCollector *collector = data;
-
   g_assert (collector->thread == NULL);
   g_hash_table_unref (collector->outstanding);
   g_ptr_array_unref (collector->to_cancel);
@@ -60,11 +53,7 @@ collector_clear (gpointer data)
   g_cond_clear (&collector->cond);
 }
 
-void
-rthunk_collector_unref (RthunkCollector *collector)
-{
-  g_atomic_rc_box_release_full (collector, collector_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkCollector, rthunk_collector, collector_clear)
 
 static void
 collector_finished (GBytes       *id,

@@ -9,6 +9,31 @@
 
 G_BEGIN_DECLS
 
+/*
+ * RTHUNK_DEFINE_RC_BOX_REFS:
+ * @Type: a type allocated with g_atomic_rc_box_new0()
+ * @prefix: the prefix of the two functions
+ * @clear: a `void clear (Type *)` that releases what one box holds
+ *
+ * Defines `Type *prefix_ref (Type *)`, which takes a reference, and
+ * `void prefix_unref (Type *)`, which drops one and, with the last, clears
+ * the box with @clear and frees it. A header declares the two.
+ */
+#define RTHUNK_DEFINE_RC_BOX_REFS(Type, prefix, clear)                  \
+  Type *                                                                 \
+  prefix##_ref (Type *self)                                              \
+  {                                                                      \
+    return g_atomic_rc_box_acquire (self);                               \
+  }                                                                      \
+                                                                         \
+  void                                                                   \
+  prefix##_unref (Type *self)                                            \
+  {                                                                      \
+    void (*clear_box) (Type *) = clear;                                  \
+                                                                         \
+    g_atomic_rc_box_release_full (self, (GDestroyNotify) clear_box);     \
+  }
+
 void rthunk_set_pos_error_valist (GError     **error,
                                   const char  *source,
                                   guint        line,

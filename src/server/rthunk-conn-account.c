@@ -13,6 +13,7 @@
 #include <poll.h>
 
 #include "rthunk-conn-account.h"
+#include "rthunk-core-private.h"
 
 static _Thread_local RthunkConnAccount *current;
 
@@ -27,28 +28,16 @@ rthunk_conn_account_new (void)
   return account;
 }
 
-RthunkConnAccount *
-rthunk_conn_account_ref (RthunkConnAccount *account)
-{
-  return g_atomic_rc_box_acquire (account);
-}
-
 static void
-conn_account_clear (gpointer data)
+conn_account_clear (RthunkConnAccount *account)
 {
-  RthunkConnAccount *account = data;
-
   /* a held thunk holds its account: none is left when the last ref goes */
   g_assert (account->held.length == 0);
   g_mutex_clear (&account->lock);
   g_free (account->peer);
 }
 
-void
-rthunk_conn_account_unref (RthunkConnAccount *account)
-{
-  g_atomic_rc_box_release_full (account, conn_account_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkConnAccount, rthunk_conn_account, conn_account_clear)
 
 /* The account of the connection the calling thread serves (transfer
  * none), or %NULL (a worker, or a server used without connections). */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "rthunk-codec.h"
+#include "rthunk-core-private.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
 #include "rthunk-lang-private.h"
@@ -38,19 +39,13 @@
 #define MEMO_MAX_SLOTS RTHUNK_REQUEST_MEMO_MAX_SLOTS
 
 static void
-checked_clear (gpointer data)
+checked_clear (RthunkChecked *checked)
 {
-  RthunkChecked *checked = data;
-
   rthunk_node_unref (checked->expr);
   rthunk_type_unref (checked->type);
 }
 
-void
-rthunk_handler_checked_unref (RthunkChecked *checked)
-{
-  g_atomic_rc_box_release_full (checked, checked_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkChecked, rthunk_handler_checked, checked_clear)
 
 RthunkChecked *
 rthunk_handler_checked_new (RthunkNode *expr,
@@ -68,10 +63,8 @@ rthunk_handler_checked_new (RthunkNode *expr,
 }
 
 static void
-memo_shape_clear (gpointer data)
+memo_shape_clear (RthunkRequestShape *shape)
 {
-  RthunkRequestShape *shape = data;
-
   rthunk_handler_checked_unref (shape->checked);
   g_clear_pointer (&shape->sig, g_bytes_unref);
   for (guint k = 0; k < shape->n_nodes; k++)
@@ -83,11 +76,7 @@ memo_shape_clear (gpointer data)
   g_free (shape->raw);
 }
 
-void
-rthunk_handler_memo_shape_unref (RthunkRequestShape *shape)
-{
-  g_atomic_rc_box_release_full (shape, memo_shape_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkRequestShape, rthunk_handler_memo_shape, memo_shape_clear)
 
 /* The memo's hash of Ast bytes, eight bytes at a step (g_bytes_hash takes
  * one; an Ast with its types is a few hundred bytes). */
@@ -152,7 +141,7 @@ memo_lookup (RthunkServerState     *state,
   g_mutex_lock (&state->memo_lock);
   shape = g_hash_table_lookup (state->memo, key);
   if (shape != NULL)
-    g_atomic_rc_box_acquire (shape);
+    rthunk_handler_memo_shape_ref (shape);
   g_mutex_unlock (&state->memo_lock);
   return shape;
 }
@@ -198,7 +187,7 @@ last_ast_shape (RthunkServerState *state,
   /* the same bytes parse the same: the struct ends where the last one did */
   in->pos += last->len;
   *hash = last->hash;
-  return g_atomic_rc_box_acquire (last->shape);
+  return rthunk_handler_memo_shape_ref (last->shape);
 }
 
 /* Keeps @shape as the shape of the thread's last Ast, @ast. */
@@ -217,7 +206,7 @@ last_ast_keep (RthunkServerState  *state,
   memcpy (last->instance, state->instance_id, sizeof last->instance);
   memcpy (last->raw, ast, len);
   last->len = len;
-  last->shape = g_atomic_rc_box_acquire (shape);
+  last->shape = rthunk_handler_memo_shape_ref (shape);
   last->hash = hash;
 }
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "rthunk-def-store.h"
+#include "rthunk-core-private.h"
 #include "rthunk-lru.h"
 #include "rthunk-hash.h"
 #include "rthunk-node.h"
@@ -25,17 +26,9 @@ rthunk_definition_new (void)
   return g_atomic_rc_box_new0 (RthunkDefinition);
 }
 
-RthunkDefinition *
-rthunk_definition_ref (RthunkDefinition *def)
-{
-  return g_atomic_rc_box_acquire (def);
-}
-
 static void
-definition_clear (gpointer data)
+definition_clear (RthunkDefinition *def)
 {
-  RthunkDefinition *def = data;
-
   for (guint k = 0; k < def->n_uses; k++)
     g_free (def->uses[k].name);
   g_free (def->uses);
@@ -43,11 +36,7 @@ definition_clear (gpointer data)
   g_clear_pointer (&def->type, rthunk_type_unref);
 }
 
-void
-rthunk_definition_unref (RthunkDefinition *def)
-{
-  g_atomic_rc_box_release_full (def, definition_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkDefinition, rthunk_definition, definition_clear)
 
 RthunkDefStore *
 rthunk_def_store_new (guint max_count,

@@ -41,6 +41,7 @@ G_BEGIN_DECLS
 
 /* A request's tree checked: its type and purity (rthunk-decode-memo.c). */
 typedef struct _RthunkChecked RthunkChecked;
+RthunkChecked *rthunk_handler_checked_ref (RthunkChecked *checked);
 void rthunk_handler_checked_unref (RthunkChecked *checked);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkChecked, rthunk_handler_checked_unref)
 
@@ -69,8 +70,6 @@ struct _RthunkRequestShape      /* in a GLib atomic rc box */
   guint32 *kid_start;           /* node k's children are kids[kid_start[k]] … */
   guint32 *kids;                /* … kids[kid_start[k + 1] - 1] */
 };
-
-#define rthunk_handler_checked_ref(checked) ((RthunkChecked *) g_atomic_rc_box_acquire (checked))
 
 /* What rthunk_handler_submit_one() made of a request: a thunk, or why not. */
 typedef struct
@@ -176,6 +175,7 @@ RthunkChecked *rthunk_handler_checked_new (RthunkNode *expr,
                                            RthunkType *type,
                                            gboolean    pure,
                                            gboolean    closed);
+RthunkRequestShape *rthunk_handler_memo_shape_ref (RthunkRequestShape *shape);
 void rthunk_handler_memo_shape_unref (RthunkRequestShape *shape);
 guint rthunk_handler_ast_bytes_hash (gconstpointer key);
 gboolean rthunk_handler_same_sig (GBytes  *kept,

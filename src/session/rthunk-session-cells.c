@@ -31,6 +31,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-check.h"
 #include "rthunk-client.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-forms.h"
 #include "rthunk-hash.h"
@@ -43,17 +44,9 @@
 
 /* ---- cells ------------------------------------------------------------------ */
 
-Cell *
-rthunk_session_cell_ref (Cell *cell)
-{
-  return g_atomic_rc_box_acquire (cell);
-}
-
 static void
-cell_clear (gpointer data)
+cell_clear (Cell *cell)
 {
-  Cell *cell = data;
-
   g_assert (cell->evaluation == NULL && cell->settler == NULL);
   g_clear_pointer (&cell->submitted, g_ptr_array_unref);
   g_free (cell->name);
@@ -70,11 +63,7 @@ cell_clear (gpointer data)
   g_free (cell->trigger);
 }
 
-void
-rthunk_session_cell_unref (Cell *cell)
-{
-  g_atomic_rc_box_release_full (cell, cell_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (Cell, rthunk_session_cell, cell_clear)
 
 Cell *
 rthunk_session_cell_new (const char *name)

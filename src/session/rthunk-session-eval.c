@@ -18,6 +18,7 @@
 #include "rthunk-session-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-check.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
 #include "rthunk-hash.h"
@@ -106,17 +107,9 @@ rthunk_session_evaluator_leave (RthunkSession *self,
 
 /* ---- evaluations ------------------------------------------------------------------ */
 
-Evaluation *
-rthunk_session_evaluation_ref (Evaluation *ev)
-{
-  return g_atomic_rc_box_acquire (ev);
-}
-
 static void
-evaluation_clear (gpointer data)
+evaluation_clear (Evaluation *ev)
 {
-  Evaluation *ev = data;
-
   g_clear_object (&ev->blocked_on);
   g_clear_pointer (&ev->submitted, g_ptr_array_unref);
   g_clear_pointer (&ev->result, rthunk_value_unref);
@@ -128,11 +121,7 @@ evaluation_clear (gpointer data)
   /* the cell is only touched in the main context: see evaluation_apply() */
 }
 
-void
-rthunk_session_evaluation_unref (Evaluation *ev)
-{
-  g_atomic_rc_box_release_full (ev, evaluation_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (Evaluation, rthunk_session_evaluation, evaluation_clear)
 
 /* The block hook: the evaluation is about to wait for @thunk. */
 static void
