@@ -264,13 +264,15 @@ inner_finished (RthunkThunk  *inner,
 }
 
 /* Waits for the routed value of @foreign through the collector of the
- * server that runs it, without a thread, when the cluster says that is
- * all there is to it (rthunk_cluster_dup_waitable()); FALSE otherwise. */
+ * server that runs it, without a thread, when @inner (transfer full,
+ * nullable) is the client's value inside it that the cluster says is all
+ * there is to wait for (rthunk_cluster_dup_waitable()); FALSE otherwise. */
 static gboolean
 collect_routed (RthunkSession *self,
-                Foreign       *foreign)
+                Foreign       *foreign,
+                RthunkValue   *inner)
 {
-  g_autoptr(RthunkValue) inner = rthunk_cluster_dup_waitable (self->cluster, foreign->value);
+  g_autoptr(RthunkValue) owned = inner;
   g_autoptr(GBytes) id = NULL;
   g_autoptr(RthunkThunk) waited = NULL;
   RthunkClient *client;
@@ -282,19 +284,18 @@ collect_routed (RthunkSession *self,
   waited = rthunk_thunk_new_in_context (rthunk_value_get_name (inner), rthunk_client_get_server_name (client),
                                         id, self->context);
   /* the origin first: the collector checks its value against the origin's type */
-  rthunk_thunk_take_origin (waited, g_steal_pointer (&inner));
+  rthunk_thunk_take_origin (waited, g_steal_pointer (&owned));
   rthunk_collector_add (server->collector, waited);
   rthunk_thunk_set_finish_func (waited, inner_finished, foreign, NULL);
   return TRUE;
 }
 
-/* The name of the server that runs @value (one of the cluster's pending
- * values), or NULL: a label for the thunk that stands for it. */
+/* The name of the server that runs @inner (what rthunk_cluster_dup_waitable()
+ * gave of a routed value, or NULL), or NULL: a label for the thunk that
+ * stands for the routed value. */
 static const char *
-routed_server (RthunkSession *self,
-               RthunkValue   *value)
+routed_server (RthunkValue *inner)
 {
-  g_autoptr(RthunkValue) inner = rthunk_cluster_dup_waitable (self->cluster, value);
   RthunkClient *client = inner != NULL ? rthunk_client_get_pending_thunk (inner, NULL) : NULL;
 
   return client != NULL ? rthunk_client_get_server_name (client) : NULL;
@@ -315,20 +316,23 @@ adopt_foreign (RthunkSession *self,
   RthunkClient *client;
   Server *server = NULL;
   Foreign *foreign;
+  RthunkValue *inner;
 
   if (!rthunk_value_is_pending (value) || rthunk_thunk_get_from_value (value) != NULL)
     return value;
   if ((client = rthunk_client_get_pending_thunk (value, NULL)) != NULL &&
       (server = server_for_address (self, rthunk_client_get_address (client))) != NULL)
     return adopt_pending (self, server, value);
+  /* one look at the cluster both labels the thunk and says how to wait */
+  inner = rthunk_cluster_dup_waitable (self->cluster, value);
   foreign = g_new (Foreign, 1);
-  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), routed_server (self, value), NULL,
+  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), routed_server (inner), NULL,
                                                 self->context);
   foreign->value = value;
   foreign->cluster = g_object_ref (self->cluster);
   rthunk_thunk_take_origin (foreign->thunk, rthunk_value_ref (value));
   value = rthunk_thunk_to_value (foreign->thunk);
-  if (!collect_routed (self, foreign))
+  if (!collect_routed (self, foreign, inner))
     g_thread_pool_push (foreign_pool (), foreign, NULL);
   return value;
 }
