@@ -28,6 +28,7 @@
 #include "rthunk-thunk-table.h"
 #include "rthunk-budget.h"
 #include "rthunk-conn-account.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
@@ -85,7 +86,7 @@ forget_finished_locked (RthunkThunkTable *table,
 }
 
 static void
-entry_free (RthunkThunkEntry *entry)
+entry_clear (RthunkThunkEntry *entry)
 {
   g_clear_pointer (&entry->expr, rthunk_node_unref);
   g_clear_pointer (&entry->head, rthunk_node_unref);
@@ -99,22 +100,9 @@ entry_free (RthunkThunkEntry *entry)
   g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
   g_free (entry->cache_key);
   g_clear_pointer (&entry->owner, rthunk_conn_account_unref);
-  g_free (entry);
 }
 
-RthunkThunkEntry *
-rthunk_thunk_entry_ref (RthunkThunkEntry *entry)
-{
-  g_atomic_int_inc (&entry->ref_count);
-  return entry;
-}
-
-void
-rthunk_thunk_entry_unref (RthunkThunkEntry *entry)
-{
-  if (g_atomic_int_dec_and_test (&entry->ref_count))
-    entry_free (entry);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkThunkEntry, rthunk_thunk_entry, entry_clear)
 
 static guint
 id_hash (gconstpointer key)
@@ -210,9 +198,8 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
                         const guint8     *proposed_id,
                         RthunkConnAccount *owner)
 {
-  RthunkThunkEntry *entry = g_new0 (RthunkThunkEntry, 1);
+  RthunkThunkEntry *entry = g_atomic_rc_box_new0 (RthunkThunkEntry);
 
-  entry->ref_count = 2;
   entry->state = RTHUNK_THUNK_PENDING;
   entry->expr = rthunk_node_ref (expr);
   entry->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
@@ -222,7 +209,7 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
   if (proposed_id != NULL && g_hash_table_contains (table->entries, proposed_id))
     {
       g_mutex_unlock (&table->lock);
-      entry_free (entry);
+      rthunk_thunk_entry_unref (entry);
       return NULL;
     }
   if (proposed_id != NULL)
@@ -231,7 +218,8 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     do
       random_id (entry->id);
     while (g_hash_table_contains (table->entries, entry->id));
-  g_hash_table_insert (table->entries, entry->id, entry);
+  /* the table's reference; the caller keeps the first */
+  g_hash_table_insert (table->entries, entry->id, rthunk_thunk_entry_ref (entry));
   table->unfinished++;
   entry->unfinished_link.data = entry;
   g_queue_push_tail_link (&table->unfinished_queue, &entry->unfinished_link);

@@ -17,12 +17,12 @@ G_BEGIN_DECLS
 /* RthunkThunkState (PENDING = 1 … CANCELLED = 5, the values of the wire's
  * ThunkState) is public: see rthunk-thunk.h. */
 
+/* a g_atomic_rc_box: rthunk_thunk_entry_ref() and _unref() */
 typedef struct
 {
   /* first: the table's key (the id) and value (the entry) are then the
    * same pointer, and its hash table keeps no separate array of values */
   guint8 id[RTHUNK_THUNK_ID_LEN];
-  gint ref_count;
   RthunkThunkState state;        /* read and written under the table lock */
   RthunkNode *expr;
   RthunkNode *head;              /* once finished: the head of expr (a symbol), or expr if no list */
