@@ -173,21 +173,26 @@ on_accept_certificate (GTlsConnection       *connection,
   return FALSE;
 }
 
+/* Why a certificate was refused, the most telling reason first. */
+static const struct
+{
+  GTlsCertificateFlags flag;
+  const char *why;
+} certificate_errors[] = {
+  { G_TLS_CERTIFICATE_UNKNOWN_CA, N_("it is not signed by a trusted certificate authority (see --tls-ca)") },
+  { G_TLS_CERTIFICATE_BAD_IDENTITY, N_("it was issued for another host name or address") },
+  { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_("it is not valid yet") },
+  { G_TLS_CERTIFICATE_EXPIRED, N_("it has expired") },
+  { G_TLS_CERTIFICATE_REVOKED, N_("it has been revoked") },
+  { G_TLS_CERTIFICATE_INSECURE, N_("its algorithm is insecure") },
+};
+
 static const char *
 describe_certificate_errors (GTlsCertificateFlags errors)
 {
-  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    return _("it is not signed by a trusted certificate authority (see --tls-ca)");
-  if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
-    return _("it was issued for another host name or address");
-  if (errors & G_TLS_CERTIFICATE_NOT_ACTIVATED)
-    return _("it is not valid yet");
-  if (errors & G_TLS_CERTIFICATE_EXPIRED)
-    return _("it has expired");
-  if (errors & G_TLS_CERTIFICATE_REVOKED)
-    return _("it has been revoked");
-  if (errors & G_TLS_CERTIFICATE_INSECURE)
-    return _("its algorithm is insecure");
+  for (guint k = 0; k < G_N_ELEMENTS (certificate_errors); k++)
+    if (errors & certificate_errors[k].flag)
+      return _(certificate_errors[k].why);
   return _("it is not valid");
 }
 
