@@ -24,6 +24,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-client-private.h"
 #include "rthunk-client.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
 #include "rthunk-value-private.h"
@@ -75,13 +76,7 @@ rthunk_cluster_dispose (GObject *object)
   RthunkCluster *self = RTHUNK_CLUSTER (object);
 
   if (self->health != NULL)
-    {
-      g_mutex_lock (&self->lock);
-      self->stopping = TRUE;
-      g_cond_broadcast (&self->stop_cond);
-      g_mutex_unlock (&self->lock);
-      g_thread_join (g_steal_pointer (&self->health));
-    }
+    rthunk_thread_stop (&self->health, &self->lock, &self->stop_cond, &self->stopping);
   G_OBJECT_CLASS (rthunk_cluster_parent_class)->dispose (object);
 }
 

@@ -308,12 +308,7 @@ rthunk_collector_stop (RthunkCollector *collector)
   g_autoptr(GPtrArray) cancels = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_mutex_lock (&collector->lock);
-  collector->stopping = TRUE;
-  g_cond_broadcast (&collector->cond);
-  g_mutex_unlock (&collector->lock);
-  if (collector->thread != NULL)
-    g_thread_join (g_steal_pointer (&collector->thread));
+  rthunk_thread_stop (&collector->thread, &collector->lock, &collector->cond, &collector->stopping);
   /* cancellations the thread had no time to send */
   g_mutex_lock (&collector->lock);
   cancels = g_steal_pointer (&collector->to_cancel);

@@ -49,6 +49,23 @@ void rthunk_set_pos_error (GError     **error,
                            const char  *format,
                            ...) G_GNUC_PRINTF (6, 7);
 
+/* Stops the thread in *@thread, one that waits on @cond under @lock until
+ * *@stopping: sets *@stopping under the lock, wakes it and joins it, and
+ * leaves *@thread %NULL. With no thread, only sets *@stopping. */
+static inline void
+rthunk_thread_stop (GThread  **thread,
+                    GMutex    *lock,
+                    GCond     *cond,
+                    gboolean  *stopping)
+{
+  g_mutex_lock (lock);
+  *stopping = TRUE;
+  g_cond_broadcast (cond);
+  g_mutex_unlock (lock);
+  if (*thread != NULL)
+    g_thread_join (g_steal_pointer (thread));
+}
+
 const char *rthunk_nearest_name (const char        *name,
                                  const char *const *candidates,
                                  guint              n);

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "rthunk-long-watch.h"
+#include "rthunk-core-private.h"
 
 /* Long thunks let go, per worker, at most. */
 #define LONG_PER_WORKER 4
@@ -103,12 +104,7 @@ rthunk_long_watch_new (GThreadPool *pool,
 void
 rthunk_long_watch_stop (RthunkLongWatch *watch)
 {
-  g_mutex_lock (&watch->lock);
-  watch->stopping = TRUE;
-  g_cond_signal (&watch->changed);
-  g_mutex_unlock (&watch->lock);
-  if (watch->thread != NULL)
-    g_thread_join (g_steal_pointer (&watch->thread));
+  rthunk_thread_stop (&watch->thread, &watch->lock, &watch->changed, &watch->stopping);
 }
 
 /* Frees the watch, once its pool is freed. */

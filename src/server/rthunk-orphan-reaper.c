@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "rthunk-orphan-reaper.h"
+#include "rthunk-core-private.h"
 
 typedef struct
 {
@@ -108,12 +109,7 @@ rthunk_orphan_reaper_add (RthunkOrphanReaper *reaper,
 void
 rthunk_orphan_reaper_free (RthunkOrphanReaper *reaper)
 {
-  g_mutex_lock (&reaper->lock);
-  reaper->stopping = TRUE;
-  g_cond_signal (&reaper->changed);
-  g_mutex_unlock (&reaper->lock);
-  if (reaper->thread != NULL)
-    g_thread_join (reaper->thread);
+  rthunk_thread_stop (&reaper->thread, &reaper->lock, &reaper->changed, &reaper->stopping);
   g_queue_clear_full (&reaper->due, (GDestroyNotify) orphaned_free);
   g_mutex_clear (&reaper->lock);
   g_cond_clear (&reaper->changed);

@@ -14,6 +14,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "rthunk-state-store.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-type-private.h"
@@ -466,11 +467,7 @@ rthunk_state_store_unref (RthunkStateStore *store)
     return;
   if (store->saver != NULL)
     {
-      g_mutex_lock (&store->lock);
-      store->stopping = TRUE;
-      g_cond_broadcast (&store->changed);
-      g_mutex_unlock (&store->lock);
-      g_thread_join (store->saver);
+      rthunk_thread_stop (&store->saver, &store->lock, &store->changed, &store->stopping);
       if (!rthunk_state_store_flush (store, &error))
         g_warning ("state file %s: %s", store->path, error->message);
     }
