@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rthunk-thunk.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-thunk-state.h"
@@ -97,26 +98,18 @@ static GPrivate block_hook;
 
 /* ---- waiters ------------------------------------------------------------ */
 
-static Waiter *
-waiter_ref (Waiter *waiter)
-{
-  return g_atomic_rc_box_acquire (waiter);
-}
+static Waiter *waiter_ref   (Waiter *waiter);
+static void    waiter_unref (Waiter *waiter);
 
 static void
-waiter_clear (gpointer data)
+waiter_clear (Waiter *waiter)
 {
-  Waiter *waiter = data;
-
   g_weak_ref_clear (&waiter->thunk);
   g_clear_object (&waiter->task);
 }
 
-static void
-waiter_unref (gpointer data)
-{
-  g_atomic_rc_box_release_full (data, waiter_clear);
-}
+/* static, as declared above */
+RTHUNK_DEFINE_RC_BOX_REFS (Waiter, waiter, waiter_clear)
 
 /* Completes a waiter that is no longer in the queue. */
 static void
@@ -920,7 +913,8 @@ rthunk_thunk_wait_async (RthunkThunk         *thunk,
       return;
     }
   if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled), waiter_ref (waiter), waiter_unref);
+    g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled), waiter_ref (waiter),
+                           (GDestroyNotify) waiter_unref);
 }
 
 /**

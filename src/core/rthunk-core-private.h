@@ -17,7 +17,8 @@ G_BEGIN_DECLS
  *
  * Defines `Type *prefix_ref (Type *)`, which takes a reference, and
  * `void prefix_unref (Type *)`, which drops one and, with the last, clears
- * the box with @clear and frees it. A header declares the two.
+ * the box with @clear and frees it. A header declares the two, or a
+ * static declaration before the macro makes them private to the file.
  */
 #define RTHUNK_DEFINE_RC_BOX_REFS(Type, prefix, clear)                  \
   Type *                                                                 \
