@@ -11,6 +11,7 @@
 #endif
 
 #include <string.h>
+#include <time.h>
 
 #include <gio/gio.h>
 
@@ -428,6 +429,52 @@ test_cells_type_change (Fixture       *fixture,
   g_assert_nonnull (strstr (error->message, "depends on b, which failed"));
   type = rthunk_session_get_cell_type (fixture->session, "a");
   g_assert_cmpstr (type, ==, "str");
+}
+
+/* Seconds of CPU to define a chain of @n cells, c0 = 0 and ck = (+ c(k-1) 1),
+ * one form at a time, and to recompute it all by redefining c0. */
+static double
+chain_cpu_s (guint n)
+{
+  g_autoptr(RthunkSession) session = rthunk_session_new ();
+  g_autofree char *last = g_strdup_printf ("c%u", n - 1);
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+  struct timespec t0, t1;
+
+  rthunk_session_set_local (session, TRUE);
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t0);
+  for (guint k = 0; k < n; k++)
+    {
+      g_autofree char *def = k == 0 ? g_strdup ("(def c0 0)") : g_strdup_printf ("(def c%u (+ c%u 1))", k, k - 1);
+      g_autoptr(RthunkValue) defined = rthunk_session_eval (session, def, "<test>", &error);
+
+      g_assert_no_error (error);
+    }
+  g_clear_pointer (&value, rthunk_value_unref);
+  value = rthunk_session_eval (session, "(def c0 1)", "<test>", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&value, rthunk_value_unref);
+  value = rthunk_session_wait (session, rthunk_session_lookup (session, last), WAIT_MS, &error);
+  g_assert_no_error (error);
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t1);
+  g_assert_cmpint (rthunk_value_get_int (value), ==, n);
+  rthunk_session_close (session);
+  return (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Defining and recomputing a chain of cells costs in proportion to its
+ * length: ten times the cells, about ten times the CPU (a graph walked
+ * per cell made it a hundred). */
+static void
+test_cells_long_chain (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  double small = chain_cpu_s (1000);
+  double large = chain_cpu_s (10000);
+
+  g_test_message ("chain of 1000 cells: %.3f s of CPU; of 10000: %.3f s", small, large);
+  g_assert_cmpfloat (large, <, 30 * MAX (small, 0.001));
 }
 
 /* ---- pending cells ------------------------------------------------------------------------ */
@@ -944,6 +991,7 @@ main (int    argc,
   ADD ("/session/cells/cycles", test_cells_cycles);
   ADD ("/session/cells/failure-root-cause", test_cells_failure_root_cause);
   ADD ("/session/cells/type-change", test_cells_type_change);
+  ADD ("/session/cells/long-chain", test_cells_long_chain);
   ADD ("/session/pending/propagation", test_pending_propagation);
   ADD ("/session/pending/fan-out", test_pending_fan_out);
   ADD ("/session/pending/fan-out-squares", test_pending_fan_out_squares);

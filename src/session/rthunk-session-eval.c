@@ -510,11 +510,10 @@ commit_definition (RthunkSession  *self,
     return NULL;
   g_clear_pointer (&cell->form, rthunk_node_unref);
   g_clear_pointer (&cell->expr, rthunk_node_unref);
-  g_clear_pointer (&cell->reads, g_ptr_array_unref);
   cell->form = rthunk_node_ref (plan->form);
   cell->expr = rthunk_node_ref (plan->kind == PLAN_DEF ? rthunk_node_get_item (plan->form, 2) : plan->form);
   cell->is_defn = plan->kind == PLAN_DEFN;
-  cell->reads = g_ptr_array_ref (plan->reads);
+  rthunk_session_cell_set_reads (self, cell, plan->reads);
   affected = rthunk_session_downstream (self, cell);
   stop_expressions_reading (self, affected);
   for (guint k = 0; k < affected->len; k++)
@@ -544,7 +543,7 @@ commit_expression (RthunkSession  *self,
 
   cell->form = rthunk_node_ref (plan->form);
   cell->expr = rthunk_node_ref (plan->form);
-  cell->reads = g_ptr_array_ref (plan->reads);
+  rthunk_session_cell_set_reads (self, cell, plan->reads);
   g_ptr_array_add (self->anonymous, rthunk_session_cell_ref (cell));
   rthunk_session_schedule (self, cell);
   if (cell->state == CELL_FAILED)
