@@ -477,6 +477,47 @@ test_cells_long_chain (Fixture       *fixture,
   g_assert_cmpfloat (large, <, 30 * MAX (small, 0.001));
 }
 
+static guint count_threads (const char *comm);
+
+/* Threads of a session's pool (named "pool-PROGRAM"; GLib's own
+ * "pool-spawner" does not count). */
+static guint
+count_pool_threads (void)
+{
+  return count_threads ("pool-") - count_threads ("pool-spawner");
+}
+
+/* A form of literals, cells, operators, if, do, and, or is evaluated in
+ * the session's thread, not handed to its pool; anything else still is.
+ * In a process of its own, whose threads are counted. */
+static void
+test_cells_bounded_here (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(RthunkSession) session = rthunk_session_new ();
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(RthunkValue) sum = NULL;
+      g_autoptr(GError) error = NULL;
+
+      rthunk_session_set_local (session, TRUE);
+      value = rthunk_session_eval (session, "(def a 1) (def b (+ a 1)) (def c (if (and (< b 5) true) (* b 2) 0))"
+                                            "(def a 3) (do [c c] (- c 1))", "<test>", &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 7);
+      g_assert_cmpuint (count_pool_threads (), ==, 0);
+      sum = rthunk_session_eval (session, "(sum [a b c])", "<test>", &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (sum), ==, 15);
+      g_assert_cmpuint (count_pool_threads (), ==, 1);
+      rthunk_session_close (session);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 /* ---- pending cells ------------------------------------------------------------------------ */
 
 /* y reads a remote x: both pending; when x arrives y is computed, once. */
@@ -992,6 +1033,7 @@ main (int    argc,
   ADD ("/session/cells/failure-root-cause", test_cells_failure_root_cause);
   ADD ("/session/cells/type-change", test_cells_type_change);
   ADD ("/session/cells/long-chain", test_cells_long_chain);
+  ADD ("/session/cells/bounded-here", test_cells_bounded_here);
   ADD ("/session/pending/propagation", test_pending_propagation);
   ADD ("/session/pending/fan-out", test_pending_fan_out);
   ADD ("/session/pending/fan-out-squares", test_pending_fan_out_squares);

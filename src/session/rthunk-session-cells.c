@@ -480,13 +480,18 @@ cell_run (RthunkSession *self,
 {
   g_autoptr(RthunkThunk) blocked_on = NULL;
   Evaluation *ev = rthunk_session_evaluation_new (self, rthunk_session_cell_ref (cell));
+  gboolean done;
 
   cell->state = CELL_RUNNING;
   cell->evaluation = rthunk_session_evaluation_ref (ev);
   if (cell->future != NULL)
     rthunk_thunk_set_running (cell->future);
-  g_thread_pool_push (self->pool, rthunk_session_evaluation_ref (ev), NULL);
-  if (evaluation_wait (self, ev, &blocked_on))
+  if (!(done = rthunk_session_evaluation_run_here (self, ev)))
+    {
+      g_thread_pool_push (self->pool, rthunk_session_evaluation_ref (ev), NULL);
+      done = evaluation_wait (self, ev, &blocked_on);
+    }
+  if (done)
     {
       rthunk_session_cell_unref (g_steal_pointer (&ev->cell));
       rthunk_session_cell_evaluated (self, cell, ev->generation, ev->result, ev->error);

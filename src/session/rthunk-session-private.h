@@ -234,6 +234,8 @@ Evaluation  *rthunk_session_evaluation_ref  (Evaluation    *ev);
 void         rthunk_session_evaluation_unref (Evaluation   *ev);
 void         rthunk_session_evaluation_run  (gpointer       data,
                                              gpointer       user_data);
+gboolean     rthunk_session_evaluation_run_here (RthunkSession *self,
+                                                 Evaluation    *ev);
 
 /* rthunk-session-remote.c: servers and remote expressions */
 void         rthunk_session_server_free     (gpointer       data);
