@@ -919,6 +919,43 @@ test_thunk_local (void)
   g_assert_true (g_type_is_a (RTHUNK_TYPE_THUNK_STATE, G_TYPE_ENUM));
 }
 
+static void
+record_resolved (RthunkThunk *thunk,
+                 GPtrArray   *order)
+{
+  g_ptr_array_add (order, thunk);
+}
+
+/* Thunks finished while their main context is busy wait there in one
+ * idle source, not one each (a source a thunk held about 180 bytes per
+ * pending value); they are resolved in the order they finished. */
+static void
+test_thunk_one_source (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  g_autoptr(RthunkValue) answer = rthunk_value_new_int (1);
+
+  for (guint k = 0; k < 1000; k++)
+    {
+      g_autofree char *label = g_strdup_printf ("#%u", k);
+      RthunkThunk *thunk = rthunk_thunk_new_in_context (label, NULL, NULL, context);
+
+      g_signal_connect (thunk, "resolved", G_CALLBACK (record_resolved), order);
+      g_ptr_array_add (thunks, thunk);
+    }
+  for (guint k = 0; k < thunks->len; k++)
+    rthunk_thunk_return_value (g_ptr_array_index (thunks, k), answer);
+  for (guint k = 0; k < thunks->len; k++)
+    g_assert_null (g_main_context_find_source_by_user_data (context, g_ptr_array_index (thunks, k)));
+  while (order->len < thunks->len)
+    g_main_context_iteration (context, TRUE);
+  for (guint k = 0; k < thunks->len; k++)
+    g_assert_true (g_ptr_array_index (order, k) == g_ptr_array_index (thunks, k));
+  g_assert_false (g_main_context_pending (context));
+}
+
 typedef struct
 {
   RthunkThunk *thunk;
@@ -1051,6 +1088,7 @@ main (int    argc,
 #undef ADD
   g_test_add_func ("/session/thunk/local", test_thunk_local);
   g_test_add_func ("/session/thunk/threads", test_thunk_threads);
+  g_test_add_func ("/session/thunk/one-source", test_thunk_one_source);
   g_test_add_func ("/session/api/invoke-thread", test_session_invoke_thread);
   return g_test_run ();
 }
