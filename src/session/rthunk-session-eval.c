@@ -1,11 +1,17 @@
 /* rthunk-session-eval.c — evaluating forms: the evaluator lock, evaluations
  * in the thread pool, and rthunk_session_eval()
  *
- * Evaluation runs in a thread pool. The main thread waits for it until it
- * is done, or until it has to wait for a thunk (the block hook of
- * rthunk-thunk tells), or until the evaluation budget is spent; then the
- * cell is pending and the result is applied later, in the session's main
- * context. The evaluator is one object used by one thread at a time: an
+ * A bounded form (literals, names, if/do/and/or and the standard
+ * library's operators: nothing that can wait, print or loop) is evaluated
+ * in the session's own thread, when the evaluator is free; handing it to
+ * the pool would cost more than running it (see
+ * rthunk_session_evaluation_run_here()).
+ *
+ * Any other evaluation runs in a thread pool. The main thread waits for
+ * it until it is done, or until it has to wait for a thunk (the block hook
+ * of rthunk-thunk tells), or until the evaluation budget is spent; then
+ * the cell is pending and the result is applied later, in the session's
+ * main context. The evaluator is one object used by one thread at a time: an
  * evaluation holds the evaluator lock while it runs and lets go of it while
  * it waits for a thunk or for a server to take a submission. Values that
  * the main thread binds are queued and bound by whoever holds the lock
