@@ -1,6 +1,6 @@
 # bench-lib.sh — what the shell benchmarks share (sourced, with $rthunk,
 # $rthunkd and $reps set): progress, a work directory, starting an
-# rthunkd, the clock, medians.
+# rthunkd, the clock, medians, the program behind libtool's wrapper.
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -64,4 +64,21 @@ median() {
   sort -g | awk '{ v[NR] = $1 } END {
     if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
     else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# unwrap_rthunk: in a build tree $rthunk is libtool's wrapper script, which
+# costs tens of milliseconds of shell on every run: makes $rthunk the
+# program it wraps, as installed, and $rthunk_env the library path the
+# wrapper would have set (empty when $rthunk is no wrapper)
+unwrap_rthunk() {
+  rthunk_env=
+  if [ -f "$rthunk" ] && grep -q 'libtool wrapper' "$rthunk" 2>/dev/null; then
+    libtool_sh=$(dirname "$rthunk")/../libtool
+    if [ -x "$libtool_sh" ] &&
+       wrapped=$("$libtool_sh" --mode=execute sh -c 'printf "%s\n%s\n" "$1" "${LD_LIBRARY_PATH:-}"' sh "$rthunk") &&
+       [ -x "$(printf '%s\n' "$wrapped" | sed -n 1p)" ]; then
+      rthunk_env="LD_LIBRARY_PATH=$(printf '%s\n' "$wrapped" | sed -n 2p)"
+      rthunk=$(printf '%s\n' "$wrapped" | sed -n 1p)
+    fi
+  fi
 }

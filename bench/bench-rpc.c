@@ -26,6 +26,10 @@
  *                that never computed it, against a local hit and computing
  *   memory       rthunkd's VmRSS holding 10^5 finished thunks, after 10^6,
  *                and its growth from the second to the third 10^5 batch
+ *   pending, cells, startup
+ *                cost as the work grows (bench-scale.c): 10^5 pending
+ *                values in a session, a chain of 10^4 cells recomputed,
+ *                `rthunk -e 1` started
  *
  * Each timed benchmark runs --reps times, the rthunk and the bare side
  * interleaved, and reports the median of the repetitions. The machine is
@@ -60,31 +64,30 @@
 #include "rthunk-wire.h"
 #include "bench_bare.h"
 #include "bench-time.h"
+#include "bench-rpc.h"
 
 #define SOCKET_TIMEOUT_MS 120000
 #define AWAIT_SLICE_MS 10000
 #define MAX_BATCH 4096              /* the server's limit per submitBatch */
 
-static int opt_reps = 5;
-static double opt_scale = 1.0;
+int opt_reps = 5;
+double opt_scale = 1.0;
 static int opt_batch = 1000;
 static char *opt_rthunkd;
+char *opt_rthunk;
 static char *opt_bare_server;
 static char *opt_only;
 static char *opt_redis;
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static guint
+guint
 scaled (guint n)
 {
   return MAX (1, (guint) lround (n * opt_scale));
 }
 
-static void
-say (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static void
+void
 say (const char *format,
      ...)
 {
@@ -97,7 +100,7 @@ say (const char *format,
   va_end (args);
 }
 
-static void
+void
 result (const char *key,
         double      value)
 {
@@ -116,7 +119,7 @@ result_in (const char *group,
   result (name, value);
 }
 
-static gboolean
+gboolean
 wanted (const char *name)
 {
   g_auto(GStrv) names = NULL;
@@ -153,13 +156,6 @@ call2 (const char *op,
 }
 
 /* ---- peers: processes that print "… listening on HOST:PORT" ------------ */
-
-typedef struct
-{
-  GSubprocess *process;
-  guint16 port;
-  char *address;
-} Peer;
 
 static Peer *running_peers[4];
 
@@ -207,7 +203,7 @@ peer_start (const char *const *argv)
   return peer;
 }
 
-static Peer *
+Peer *
 start_rthunkd (const char *const *extra)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
@@ -235,7 +231,7 @@ start_bare (void)
   return peer_start (argv);
 }
 
-static void
+void
 peer_stop (Peer *peer)
 {
   for (guint k = 0; k < G_N_ELEMENTS (running_peers); k++)
@@ -1327,11 +1323,12 @@ main (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("— rthunk's RPC path against a bare Thrift call");
   GOptionEntry entries[] = {
     { "rthunkd", 0, 0, G_OPTION_ARG_FILENAME, &opt_rthunkd, "The rthunkd to measure (default $RTHUNKD)", "PATH" },
+    { "rthunk", 0, 0, G_OPTION_ARG_FILENAME, &opt_rthunk, "The rthunk program of the startup benchmark, not libtool's wrapper (default $RTHUNK)", "PATH" },
     { "bare-server", 0, 0, G_OPTION_ARG_FILENAME, &opt_bare_server, "The bare Thrift server (default $BARE_SERVER)", "PATH" },
     { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each timed benchmark (default 5)", "N" },
     { "scale", 's', 0, G_OPTION_ARG_DOUBLE, &opt_scale, "Multiply every count (default 1)", "F" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Requests per submitBatch frame (default 1000)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,shared,memory", "LIST" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,shared,memory,pending,cells,startup", "LIST" },
     { "redis", 0, 0, G_OPTION_ARG_STRING, &opt_redis, "The Redis of the shared-store benchmark (redis://HOST:PORT; without it, shared is skipped)", "URI" },
     { NULL }
   };
@@ -1347,6 +1344,8 @@ main (int    argc,
     opt_rthunkd = g_strdup (g_getenv ("RTHUNKD"));
   if (opt_bare_server == NULL)
     opt_bare_server = g_strdup (g_getenv ("BARE_SERVER"));
+  if (opt_rthunk == NULL)
+    opt_rthunk = g_strdup (g_getenv ("RTHUNK"));
   if (opt_rthunkd == NULL || opt_bare_server == NULL || opt_reps < 1 || opt_scale <= 0 ||
       opt_batch < 1 || opt_batch > MAX_BATCH)
     {
@@ -1402,7 +1401,14 @@ main (int    argc,
     bench_throughput ();
   if (wanted ("memory"))
     bench_memory ();
+  if (wanted ("pending"))
+    bench_pending ();
+  if (wanted ("cells"))
+    bench_cells ();
+  if (wanted ("startup"))
+    bench_startup ();
   g_free (opt_rthunkd);
+  g_free (opt_rthunk);
   g_free (opt_bare_server);
   g_free (opt_only);
   g_free (opt_redis);

@@ -44,19 +44,9 @@ if [ -z "$rthunk" ] || [ ! -x "$rthunk" ]; then
   say "the rthunk shell was not found: build it (make) or set RTHUNK=/path/to/rthunk"
   exit 2
 fi
-# In a build tree client/rthunk is libtool's wrapper script, which costs
-# tens of milliseconds of shell on every run: time the program it wraps,
-# as installed, with the library path the wrapper would have set.
-rthunk_env=
-if [ -f "$rthunk" ] && grep -q 'libtool wrapper' "$rthunk" 2>/dev/null; then
-  libtool_sh=$(dirname "$rthunk")/../libtool
-  if [ -x "$libtool_sh" ] &&
-     wrapped=$("$libtool_sh" --mode=execute sh -c 'printf "%s\n%s\n" "$1" "${LD_LIBRARY_PATH:-}"' sh "$rthunk") &&
-     [ -x "$(printf '%s\n' "$wrapped" | sed -n 1p)" ]; then
-    rthunk_env="LD_LIBRARY_PATH=$(printf '%s\n' "$wrapped" | sed -n 2p)"
-    rthunk=$(printf '%s\n' "$wrapped" | sed -n 1p)
-  fi
-fi
+# time the program behind libtool's wrapper, as installed
+. "$here/bench-lib.sh"
+unwrap_rthunk
 case $reps in
   ''|*[!0-9]*|0) say "REPS must be a positive integer (got '$reps')"; exit 2 ;;
 esac

@@ -6,7 +6,9 @@
 #   1. runs bench-rpc (bench/bench-rpc.c): latency, throughput, concurrency,
 #      dependent chain, result cache and memory, each against its peer (a
 #      bare Thrift c_glib server and client built from bench/bare.thrift),
-#      both peers started by bench-rpc itself;
+#      both peers started by bench-rpc itself; and the cost of work as it
+#      grows (bench/bench-scale.c): 10^5 pending values in a session, a
+#      chain of 10^4 cells recomputed, `rthunk -e 1` started;
 #   2. runs the RPC peers people would pick instead, each as a server and
 #      a client process on loopback (bench/peer-*.cc, bench/peer-tcp.c):
 #      gRPC C++ and Cap'n Proto (an awaited add(i, 1), 8 concurrent
@@ -75,6 +77,7 @@ peer_capnp=${PEER_CAPNP:-bench/peer-capnp}
 only=${BENCH_ONLY:-}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
+. "$here/bench-lib.sh"
 
 for prog in "$bench_rpc" "$rthunkd" "$bare_server"; do
   if [ ! -x "$prog" ]; then
@@ -99,7 +102,7 @@ status=0
 
 # ---- 1. bench-rpc -----------------------------------------------------------
 if [ -z "$only" ]; then
-  rpc_only=latency,throughput,concurrency,callers8,chain,cache,shared,memory
+  rpc_only=latency,throughput,concurrency,callers8,chain,cache,shared,memory,pending,cells,startup
 else
   rpc_only=latency,callers8,chain
 fi
@@ -117,9 +120,14 @@ if [ -z "$only" ] && command -v "$redis_server" >/dev/null && command -v "$redis
   done
   redis_opt="--redis=redis://127.0.0.1:$redis_port"
 fi
+# the startup row times the program behind libtool's wrapper, as installed
+shell_rthunk=$rthunk
+unwrap_rthunk
+started_rthunk=$rthunk
+rthunk=$shell_rthunk
 say "bench-rpc: $rpc_only (REPS=$reps, scale $scale)"
-if ! "$bench_rpc" --rthunkd "$rthunkd" --bare-server "$bare_server" $redis_opt \
-     --reps "$reps" --scale "$scale" --only "$rpc_only" > "$work/rpc.out"; then
+if ! env ${rthunk_env:+"$rthunk_env"} "$bench_rpc" --rthunkd "$rthunkd" --bare-server "$bare_server" $redis_opt \
+     --rthunk "$started_rthunk" --reps "$reps" --scale "$scale" --only "$rpc_only" > "$work/rpc.out"; then
   say "bench-rpc failed; the rows it did not finish are marked failed"
   status=1
 fi
@@ -341,6 +349,27 @@ row "memory: rthunkd RSS after 1e6 calls, MiB" "$(num "$m")" - - "<= 64 MiB" "$(
 row "memory: RSS growth, 2nd -> 3rd 1e5-call batch, MiB" "$(num "$g" %.2f)" - - "<= 1 MiB (none)" "$(met "$g" le 1)"
 [ -n "$m" ] && plot_row "memory after 1e6 calls" "$(awk -v m="$m" 'BEGIN { printf "%g", m / 64 }')" le 1 \
   "$(num "$m") MiB (<=64 MiB)"
+
+# cost as the work grows
+r=$(get pending.per_s)
+row "scale: 1e5 pending values in a session, (sum xs) resolved, values/s" \
+  "$(num "$r" %.0f)" - - ">= 200000/s" "$(met "$r" ge 200000)"
+[ -n "$r" ] && plot_row "pending values/s" "$(awk -v r="$r" 'BEGIN { printf "%g", r / 2e5 }')" ge 1 \
+  "$(num "$r" %.0f)/s (>=200000/s)"
+b=$(get pending.held_bytes_per_value); pk=$(get pending.peak_bytes_per_value)
+row "scale: session RSS per pending value (peak $(num "$pk" %.0f)), bytes" \
+  "$(num "$b" %.0f)" - - "<= 512 B" "$(met "$b" le 512)"
+[ -n "$b" ] && plot_row "bytes per pending value" "$(awk -v b="$b" 'BEGIN { printf "%g", b / 512 }')" le 1 \
+  "$(num "$b" %.0f) B (<=512 B)"
+c=$(get cells.recompute_ms)
+row "scale: 1e4 cells recomputed, input redefined (CPU $(num "$(get cells.recompute_cpu_ms)")), ms" \
+  "$(num "$c")" - - "<= 50 ms" "$(met "$c" le 50)"
+[ -n "$c" ] && plot_row "1e4 cells recomputed" "$(awk -v c="$c" 'BEGIN { printf "%g", c / 50 }')" le 1 \
+  "$(num "$c") ms (<=50 ms)"
+t=$(get startup.ms)
+row "startup: rthunk -e 1, the installed program, ms" "$(num "$t" %.2f)" - - "<= 10 ms" "$(met "$t" le 10)"
+[ -n "$t" ] && plot_row "rthunk -e 1 startup" "$(awk -v t="$t" 'BEGIN { printf "%g", t / 10 }')" le 1 \
+  "$(num "$t" %.1f) ms (<=10 ms)"
 
 # the interpreter rows of run-interp.sh's table
 one=$(get scaling.one_s); two=$(get scaling.two_s); sp=$(get scaling.speedup)

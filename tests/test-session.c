@@ -11,6 +11,7 @@
 #endif
 
 #include <string.h>
+#include <time.h>
 
 #include <gio/gio.h>
 
@@ -430,6 +431,93 @@ test_cells_type_change (Fixture       *fixture,
   g_assert_cmpstr (type, ==, "str");
 }
 
+/* Seconds of CPU to define a chain of @n cells, c0 = 0 and ck = (+ c(k-1) 1),
+ * one form at a time, and to recompute it all by redefining c0. */
+static double
+chain_cpu_s (guint n)
+{
+  g_autoptr(RthunkSession) session = rthunk_session_new ();
+  g_autofree char *last = g_strdup_printf ("c%u", n - 1);
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) error = NULL;
+  struct timespec t0, t1;
+
+  rthunk_session_set_local (session, TRUE);
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t0);
+  for (guint k = 0; k < n; k++)
+    {
+      g_autofree char *def = k == 0 ? g_strdup ("(def c0 0)") : g_strdup_printf ("(def c%u (+ c%u 1))", k, k - 1);
+      g_autoptr(RthunkValue) defined = rthunk_session_eval (session, def, "<test>", &error);
+
+      g_assert_no_error (error);
+    }
+  g_clear_pointer (&value, rthunk_value_unref);
+  value = rthunk_session_eval (session, "(def c0 1)", "<test>", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&value, rthunk_value_unref);
+  value = rthunk_session_wait (session, rthunk_session_lookup (session, last), WAIT_MS, &error);
+  g_assert_no_error (error);
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t1);
+  g_assert_cmpint (rthunk_value_get_int (value), ==, n);
+  rthunk_session_close (session);
+  return (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Defining and recomputing a chain of cells costs in proportion to its
+ * length: ten times the cells, about ten times the CPU (a graph walked
+ * per cell made it a hundred). */
+static void
+test_cells_long_chain (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  double small = chain_cpu_s (1000);
+  double large = chain_cpu_s (10000);
+
+  g_test_message ("chain of 1000 cells: %.3f s of CPU; of 10000: %.3f s", small, large);
+  g_assert_cmpfloat (large, <, 30 * MAX (small, 0.001));
+}
+
+static guint count_threads (const char *comm);
+
+/* Threads of a session's pool (named "pool-PROGRAM"; GLib's own
+ * "pool-spawner" does not count). */
+static guint
+count_pool_threads (void)
+{
+  return count_threads ("pool-") - count_threads ("pool-spawner");
+}
+
+/* A form of literals, cells, operators, if, do, and, or is evaluated in
+ * the session's thread, not handed to its pool; anything else still is.
+ * In a process of its own, whose threads are counted. */
+static void
+test_cells_bounded_here (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(RthunkSession) session = rthunk_session_new ();
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(RthunkValue) sum = NULL;
+      g_autoptr(GError) error = NULL;
+
+      rthunk_session_set_local (session, TRUE);
+      value = rthunk_session_eval (session, "(def a 1) (def b (+ a 1)) (def c (if (and (< b 5) true) (* b 2) 0))"
+                                            "(def a 3) (do [c c] (- c 1))", "<test>", &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 7);
+      g_assert_cmpuint (count_pool_threads (), ==, 0);
+      sum = rthunk_session_eval (session, "(sum [a b c])", "<test>", &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (sum), ==, 15);
+      g_assert_cmpuint (count_pool_threads (), ==, 1);
+      rthunk_session_close (session);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 /* ---- pending cells ------------------------------------------------------------------------ */
 
 /* y reads a remote x: both pending; when x arrives y is computed, once. */
@@ -831,6 +919,43 @@ test_thunk_local (void)
   g_assert_true (g_type_is_a (RTHUNK_TYPE_THUNK_STATE, G_TYPE_ENUM));
 }
 
+static void
+record_resolved (RthunkThunk *thunk,
+                 GPtrArray   *order)
+{
+  g_ptr_array_add (order, thunk);
+}
+
+/* Thunks finished while their main context is busy wait there in one
+ * idle source, not one each (a source a thunk held about 180 bytes per
+ * pending value); they are resolved in the order they finished. */
+static void
+test_thunk_one_source (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  g_autoptr(RthunkValue) answer = rthunk_value_new_int (1);
+
+  for (guint k = 0; k < 1000; k++)
+    {
+      g_autofree char *label = g_strdup_printf ("#%u", k);
+      RthunkThunk *thunk = rthunk_thunk_new_in_context (label, NULL, NULL, context);
+
+      g_signal_connect (thunk, "resolved", G_CALLBACK (record_resolved), order);
+      g_ptr_array_add (thunks, thunk);
+    }
+  for (guint k = 0; k < thunks->len; k++)
+    rthunk_thunk_return_value (g_ptr_array_index (thunks, k), answer);
+  for (guint k = 0; k < thunks->len; k++)
+    g_assert_null (g_main_context_find_source_by_user_data (context, g_ptr_array_index (thunks, k)));
+  while (order->len < thunks->len)
+    g_main_context_iteration (context, TRUE);
+  for (guint k = 0; k < thunks->len; k++)
+    g_assert_true (g_ptr_array_index (order, k) == g_ptr_array_index (thunks, k));
+  g_assert_false (g_main_context_pending (context));
+}
+
 typedef struct
 {
   RthunkThunk *thunk;
@@ -944,6 +1069,8 @@ main (int    argc,
   ADD ("/session/cells/cycles", test_cells_cycles);
   ADD ("/session/cells/failure-root-cause", test_cells_failure_root_cause);
   ADD ("/session/cells/type-change", test_cells_type_change);
+  ADD ("/session/cells/long-chain", test_cells_long_chain);
+  ADD ("/session/cells/bounded-here", test_cells_bounded_here);
   ADD ("/session/pending/propagation", test_pending_propagation);
   ADD ("/session/pending/fan-out", test_pending_fan_out);
   ADD ("/session/pending/fan-out-squares", test_pending_fan_out_squares);
@@ -961,6 +1088,7 @@ main (int    argc,
 #undef ADD
   g_test_add_func ("/session/thunk/local", test_thunk_local);
   g_test_add_func ("/session/thunk/threads", test_thunk_threads);
+  g_test_add_func ("/session/thunk/one-source", test_thunk_one_source);
   g_test_add_func ("/session/api/invoke-thread", test_session_invoke_thread);
   return g_test_run ();
 }

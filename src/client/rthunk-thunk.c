@@ -522,18 +522,89 @@ emit_resolved (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Runs @func on the thunk in its main context, always from an idle. */
+/* What waits to be emitted in one main context. One idle source runs a
+ * whole batch, in order: an idle source a thunk cost about 180 bytes
+ * while it waited (10^5 thunks finished during one evaluation held 18 MB)
+ * and a wake-up of the context each. */
+typedef struct
+{
+  RthunkThunk *thunk;           /* a reference */
+  GSourceFunc func;
+} Emission;
+
+typedef struct
+{
+  GMainContext *context;        /* a reference */
+  GArray *emissions;            /* Emission */
+} Batch;
+
+static GMutex batches_lock;
+static GHashTable *batches;     /* GMainContext → its Batch, while one is scheduled */
+
+static gboolean
+run_batch (gpointer data)
+{
+  Batch *batch = data;
+
+  g_mutex_lock (&batches_lock);
+  g_hash_table_remove (batches, batch->context);
+  g_mutex_unlock (&batches_lock);
+  for (guint k = 0; k < batch->emissions->len; k++)
+    {
+      Emission *emission = &g_array_index (batch->emissions, Emission, k);
+
+      emission->func (emission->thunk);
+      g_clear_object (&emission->thunk);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* After run_batch(), or instead of it when the source is destroyed first. */
+static void
+batch_free (gpointer data)
+{
+  Batch *batch = data;
+
+  g_mutex_lock (&batches_lock);
+  if (g_hash_table_lookup (batches, batch->context) == batch)
+    g_hash_table_remove (batches, batch->context);
+  g_mutex_unlock (&batches_lock);
+  for (guint k = 0; k < batch->emissions->len; k++)
+    g_clear_object (&g_array_index (batch->emissions, Emission, k).thunk);
+  g_array_unref (batch->emissions);
+  g_main_context_unref (batch->context);
+  g_free (batch);
+}
+
+/* Runs @func on the thunk in its main context, always from an idle, after
+ * what was dispatched there before. */
 static void
 dispatch (RthunkThunk *self,
           GSourceFunc  func)
 {
-  GSource *source = g_idle_source_new ();
+  Emission emission = { g_object_ref (self), func };
+  Batch *batch;
 
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
-  g_source_set_static_name (source, "[rthunk] thunk");
-  g_source_attach (source, self->context);
-  g_source_unref (source);
+  g_mutex_lock (&batches_lock);
+  if (batches == NULL)
+    batches = g_hash_table_new (NULL, NULL);
+  batch = g_hash_table_lookup (batches, self->context);
+  if (batch == NULL)
+    {
+      GSource *source = g_idle_source_new ();
+
+      batch = g_new (Batch, 1);
+      batch->context = g_main_context_ref (self->context);
+      batch->emissions = g_array_new (FALSE, FALSE, sizeof (Emission));
+      g_hash_table_insert (batches, self->context, batch);
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, run_batch, batch, batch_free);
+      g_source_set_static_name (source, "[rthunk] thunks");
+      g_source_attach (source, self->context);
+      g_source_unref (source);
+    }
+  g_array_append_val (batch->emissions, emission);
+  g_mutex_unlock (&batches_lock);
 }
 
 void

@@ -96,6 +96,88 @@ rthunk_session_cell_reads (Cell       *cell,
   return FALSE;
 }
 
+/* ---- who reads what -------------------------------------------------------------------- */
+
+/* Whether @cell's reads name the @k-th one before. */
+static gboolean
+read_before (Cell  *cell,
+             guint  k)
+{
+  for (guint j = 0; j < k; j++)
+    if (strcmp (g_ptr_array_index (cell->reads, j), g_ptr_array_index (cell->reads, k)) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Enters @cell under each name it reads in the session's index of readers
+ * (@add), once a name, or takes it out. */
+static void
+index_reads (RthunkSession *self,
+             Cell          *cell,
+             gboolean       add)
+{
+  for (guint k = 0; cell->reads != NULL && k < cell->reads->len; k++)
+    {
+      const char *name = g_ptr_array_index (cell->reads, k);
+      GPtrArray *readers = g_hash_table_lookup (self->readers, name);
+
+      if (!add)
+        {
+          if (readers != NULL && g_ptr_array_remove_fast (readers, cell) && readers->len == 0)
+            g_hash_table_remove (self->readers, name);
+        }
+      else if (!read_before (cell, k))
+        {
+          if (readers == NULL)
+            g_hash_table_insert (self->readers, g_strdup (name), readers = g_ptr_array_new ());
+          g_ptr_array_add (readers, cell);
+        }
+    }
+}
+
+/* Makes @reads (names of cells) what @cell reads, or nothing when %NULL;
+ * the session's index of readers follows. */
+void
+rthunk_session_cell_set_reads (RthunkSession *self,
+                               Cell          *cell,
+                               GPtrArray     *reads)
+{
+  index_reads (self, cell, FALSE);
+  g_clear_pointer (&cell->reads, g_ptr_array_unref);
+  if (reads == NULL)
+    return;
+  if (cell->serial == 0)
+    cell->serial = ++self->serials;
+  cell->reads = g_ptr_array_ref (reads);
+  index_reads (self, cell, TRUE);
+}
+
+/* Named cells in the order they were defined, then expressions in the
+ * order they were given. */
+static int
+compare_readers (gconstpointer a,
+                 gconstpointer b)
+{
+  const Cell *x = *(Cell *const *) a, *y = *(Cell *const *) b;
+
+  if ((x->name == NULL) != (y->name == NULL))
+    return x->name == NULL ? 1 : -1;
+  return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
+/* The cells that read @name (not references), in the order of
+ * compare_readers(); %NULL when none does. */
+static GPtrArray *
+readers_of (RthunkSession *self,
+            const char    *name)
+{
+  GPtrArray *readers = g_hash_table_lookup (self->readers, name);
+
+  if (readers != NULL)
+    g_ptr_array_sort (readers, compare_readers);
+  return readers;
+}
+
 /* Stops what the cell was doing for its previous generation. */
 void
 rthunk_session_cell_abandon (Cell *cell)
@@ -198,7 +280,7 @@ enqueue_reader (RthunkSession *self,
                 Cell          *cell,
                 Cell          *reader)
 {
-  if (reader->state != CELL_WAITING || !rthunk_session_cell_reads (reader, cell->name))
+  if (reader->state != CELL_WAITING)
     return;
   if (cell->origin != NULL)
     {
@@ -212,12 +294,12 @@ static void
 enqueue_readers (RthunkSession *self,
                  Cell          *cell)
 {
-  if (cell->name == NULL)
+  GPtrArray *readers;
+
+  if (cell->name == NULL || (readers = readers_of (self, cell->name)) == NULL)
     return;
-  for (guint k = 0; k < self->order->len; k++)
-    enqueue_reader (self, cell, g_ptr_array_index (self->order, k));
-  for (guint k = 0; k < self->anonymous->len; k++)
-    enqueue_reader (self, cell, g_ptr_array_index (self->anonymous, k));
+  for (guint k = 0; k < readers->len; k++)
+    enqueue_reader (self, cell, g_ptr_array_index (readers, k));
 }
 
 static void
@@ -226,7 +308,10 @@ cell_finished (RthunkSession *self,
 {
   cell->settled_us = g_get_monotonic_time ();
   if (cell->name == NULL)
-    g_ptr_array_remove (self->anonymous, cell);
+    {
+      index_reads (self, cell, FALSE);
+      g_ptr_array_remove (self->anonymous, cell);
+    }
   else
     enqueue_readers (self, cell);
 }
@@ -384,13 +469,18 @@ cell_run (RthunkSession *self,
 {
   g_autoptr(RthunkThunk) blocked_on = NULL;
   Evaluation *ev = rthunk_session_evaluation_new (self, rthunk_session_cell_ref (cell));
+  gboolean done;
 
   cell->state = CELL_RUNNING;
   cell->evaluation = rthunk_session_evaluation_ref (ev);
   if (cell->future != NULL)
     rthunk_thunk_set_running (cell->future);
-  g_thread_pool_push (self->pool, rthunk_session_evaluation_ref (ev), NULL);
-  if (evaluation_wait (self, ev, &blocked_on))
+  if (!(done = rthunk_session_evaluation_run_here (self, ev)))
+    {
+      g_thread_pool_push (self->pool, rthunk_session_evaluation_ref (ev), NULL);
+      done = evaluation_wait (self, ev, &blocked_on);
+    }
+  if (done)
     {
       rthunk_session_cell_unref (g_steal_pointer (&ev->cell));
       rthunk_session_cell_evaluated (self, cell, ev->generation, ev->result, ev->error);
@@ -602,9 +692,14 @@ rthunk_session_check_cycle (RthunkSession  *self,
                             GPtrArray      *reads,
                             GError        **error)
 {
+  /* what one read does not reach the next one does not either */
+  g_autoptr(GHashTable) visited = g_hash_table_new (g_str_hash, g_str_equal);
+
+  /* a new name is read by nothing yet */
+  if (rthunk_session_lookup_cell (self, name) == NULL && (overlay == NULL || !g_hash_table_contains (overlay, name)))
+    return TRUE;
   for (guint k = 0; k < reads->len; k++)
     {
-      g_autoptr(GHashTable) visited = g_hash_table_new (g_str_hash, g_str_equal);
       g_autoptr(GString) cycle = g_string_new (name);
       GQueue path = G_QUEUE_INIT;
       const char *first = g_ptr_array_index (reads, k);
@@ -630,13 +725,16 @@ visit_readers (RthunkSession *self,
                GHashTable    *seen,
                GPtrArray     *post)
 {
+  GPtrArray *readers;
+
   if (!g_hash_table_add (seen, cell))
     return;
-  for (guint k = 0; k < self->order->len; k++)
+  readers = readers_of (self, cell->name);
+  for (guint k = 0; readers != NULL && k < readers->len; k++)
     {
-      Cell *reader = g_ptr_array_index (self->order, k);
+      Cell *reader = g_ptr_array_index (readers, k);
 
-      if (rthunk_session_cell_reads (reader, cell->name))
+      if (reader->name != NULL)
         visit_readers (self, reader, seen, post);
     }
   g_ptr_array_add (post, cell);

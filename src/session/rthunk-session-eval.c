@@ -1,11 +1,17 @@
 /* rthunk-session-eval.c — evaluating forms: the evaluator lock, evaluations
  * in the thread pool, and rthunk_session_eval()
  *
- * Evaluation runs in a thread pool. The main thread waits for it until it
- * is done, or until it has to wait for a thunk (the block hook of
- * rthunk-thunk tells), or until the evaluation budget is spent; then the
- * cell is pending and the result is applied later, in the session's main
- * context. The evaluator is one object used by one thread at a time: an
+ * A bounded form (literals, names, if/do/and/or and the standard
+ * library's operators: nothing that can wait, print or loop) is evaluated
+ * in the session's own thread, when the evaluator is free; handing it to
+ * the pool would cost more than running it (see
+ * rthunk_session_evaluation_run_here()).
+ *
+ * Any other evaluation runs in a thread pool. The main thread waits for
+ * it until it is done, or until it has to wait for a thunk (the block hook
+ * of rthunk-thunk tells), or until the evaluation budget is spent; then
+ * the cell is pending and the result is applied later, in the session's
+ * main context. The evaluator is one object used by one thread at a time: an
  * evaluation holds the evaluator lock while it runs and lets go of it while
  * it waits for a thunk or for a server to take a submission. Values that
  * the main thread binds are queued and bound by whoever holds the lock
@@ -21,6 +27,7 @@
 #include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
+#include "rthunk-forms.h"
 #include "rthunk-hash.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
@@ -234,6 +241,25 @@ evaluation_finish (Evaluation  *ev,
   rthunk_session_invoke (self, evaluation_apply, apply, apply_free);
 }
 
+/* Runs @ev's form, the evaluator lock held, and lets go of the lock. */
+static RthunkValue *
+evaluation_eval_locked (Evaluation  *ev,
+                        GError     **error)
+{
+  RthunkSession *self = ev->session;
+  RthunkValue *value = NULL;
+
+  g_mutex_lock (&ev->lock);
+  ev->status = EVAL_RUNNING;
+  g_mutex_unlock (&ev->lock);
+  if (g_cancellable_is_cancelled (ev->cancellable))
+    g_propagate_error (error, rthunk_session_new_error (RTHUNK_ERROR_CANCELLED, _("evaluation was cancelled")));
+  else
+    value = rthunk_evaluator_eval (self->evaluator, ev->expr, error);
+  rthunk_session_evaluator_leave (self, ev);
+  return value;
+}
+
 /* A thread of the pool. */
 void
 rthunk_session_evaluation_run (gpointer data,
@@ -242,24 +268,94 @@ rthunk_session_evaluation_run (gpointer data,
   Evaluation *ev = data;
   RthunkSession *self = ev->session;
   GError *error = NULL;
-  RthunkValue *value = NULL;
+  RthunkValue *value;
 
   g_private_set (&rthunk_session_current_evaluation, ev);
   rthunk_thunk_set_block_hook (&ev->hook);
   rthunk_session_evaluator_enter (self, ev);
-  g_mutex_lock (&ev->lock);
-  ev->status = EVAL_RUNNING;
-  g_mutex_unlock (&ev->lock);
-  if (g_cancellable_is_cancelled (ev->cancellable))
-    error = rthunk_session_new_error (RTHUNK_ERROR_CANCELLED, _("evaluation was cancelled"));
-  else
-    value = rthunk_evaluator_eval (self->evaluator, ev->expr, &error);
-  rthunk_session_evaluator_leave (self, ev);
+  value = evaluation_eval_locked (ev, &error);
   rthunk_session_flush_all (self);
   rthunk_thunk_set_block_hook (NULL);
   g_private_set (&rthunk_session_current_evaluation, NULL);
   evaluation_finish (ev, value, error);
   rthunk_session_evaluation_unref (ev);
+}
+
+/* The standard library's operators on numbers, strings and booleans
+ * (those the evaluator runs natively, and `not`). */
+static const char *const bounded_operators[] = {
+  "+", "-", "*", "/", "mod", "<", "<=", ">", ">=", "=", "!=", "not",
+};
+
+/* Whether @head names one of bounded_operators, as the standard library's
+ * own (no cell and no provider's function of that name). */
+static gboolean
+is_bounded_operator (RthunkSession *self,
+                     RthunkNode    *head)
+{
+  const char *name;
+  RthunkFuncDef *def;
+
+  if (rthunk_node_get_kind (head) != RTHUNK_NODE_SYMBOL)
+    return FALSE;
+  name = rthunk_node_get_text (head);
+  if (!g_strv_contains (bounded_operators, name) || rthunk_session_lookup_cell (self, name) != NULL)
+    return FALSE;
+  def = rthunk_catalog_lookup (self->catalog, name);
+  return def != NULL && rthunk_func_def_is_stdlib (def);
+}
+
+/* Whether @node is made only of literals, names, vectors, `if`, `do`,
+ * `and`, `or` and bounded operators: nothing in it can wait for a thunk,
+ * print, bind a name or loop, so it costs about its size (or that of the
+ * values it reads, for = on lists). */
+static gboolean
+is_bounded (RthunkSession *self,
+            RthunkNode    *node,
+            guint          depth)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  guint n = rthunk_node_get_n_items (node);
+  RthunkForm form;
+
+  if (kind != RTHUNK_NODE_LIST && kind != RTHUNK_NODE_VECTOR)
+    return TRUE;
+  if (depth > RTHUNK_NODE_MAX_DEPTH)
+    return FALSE;
+  if (kind == RTHUNK_NODE_LIST)
+    {
+      if (n == 0)
+        return FALSE;
+      if (rthunk_form_lookup (rthunk_node_get_item (node, 0), &form)
+          ? form != RTHUNK_FORM_IF && form != RTHUNK_FORM_DO && form != RTHUNK_FORM_AND && form != RTHUNK_FORM_OR
+          : !is_bounded_operator (self, rthunk_node_get_item (node, 0)))
+        return FALSE;
+    }
+  for (guint k = kind == RTHUNK_NODE_LIST ? 1 : 0; k < n; k++)
+    if (!is_bounded (self, rthunk_node_get_item (node, k), depth + 1))
+      return FALSE;
+  return TRUE;
+}
+
+/* Runs @ev in the calling thread (the session's) when its form is
+ * bounded (is_bounded()) and no other evaluation holds the evaluator:
+ * handing such a form to a thread of the pool costs two thread switches,
+ * more than evaluating it. Returns whether it ran (it is then finished). */
+gboolean
+rthunk_session_evaluation_run_here (RthunkSession *self,
+                                    Evaluation    *ev)
+{
+  GError *error = NULL;
+  RthunkValue *value;
+
+  if (!is_bounded (self, ev->expr, 0) || !g_mutex_trylock (&self->eval_lock))
+    return FALSE;
+  drain_binds_locked (self);
+  rthunk_evaluator_set_cancellable (self->evaluator, ev->cancellable);
+  ev->locked = TRUE;
+  value = evaluation_eval_locked (ev, &error);
+  evaluation_finish (ev, value, error);
+  return TRUE;
 }
 
 /* ---- evaluating text ---------------------------------------------------------------------- */
@@ -499,11 +595,10 @@ commit_definition (RthunkSession  *self,
     return NULL;
   g_clear_pointer (&cell->form, rthunk_node_unref);
   g_clear_pointer (&cell->expr, rthunk_node_unref);
-  g_clear_pointer (&cell->reads, g_ptr_array_unref);
   cell->form = rthunk_node_ref (plan->form);
   cell->expr = rthunk_node_ref (plan->kind == PLAN_DEF ? rthunk_node_get_item (plan->form, 2) : plan->form);
   cell->is_defn = plan->kind == PLAN_DEFN;
-  cell->reads = g_ptr_array_ref (plan->reads);
+  rthunk_session_cell_set_reads (self, cell, plan->reads);
   affected = rthunk_session_downstream (self, cell);
   stop_expressions_reading (self, affected);
   for (guint k = 0; k < affected->len; k++)
@@ -533,7 +628,7 @@ commit_expression (RthunkSession  *self,
 
   cell->form = rthunk_node_ref (plan->form);
   cell->expr = rthunk_node_ref (plan->form);
-  cell->reads = g_ptr_array_ref (plan->reads);
+  rthunk_session_cell_set_reads (self, cell, plan->reads);
   g_ptr_array_add (self->anonymous, rthunk_session_cell_ref (cell));
   rthunk_session_schedule (self, cell);
   if (cell->state == CELL_FAILED)

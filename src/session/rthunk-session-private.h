@@ -38,6 +38,7 @@ struct _Cell                  /* a g_atomic_rc_box */
   RthunkNode *expr;           /* what is evaluated */
   gboolean is_defn;
   GPtrArray *reads;           /* names of the cells the form reads */
+  guint64 serial;             /* when its reads were first set: orders readers */
   CellState state;
   guint generation;
   RthunkValue *value;
@@ -143,6 +144,9 @@ struct _RthunkSession
   GHashTable *cells;          /* name (the cell's) → Cell */
   GPtrArray *order;           /* Cell, in order of first definition */
   GPtrArray *anonymous;       /* Cell: expressions not settled yet */
+  GHashTable *readers;        /* name → GPtrArray of Cell (not references):
+                               * the cells of @order and @anonymous that read it */
+  guint64 serials;            /* the last Cell.serial given */
   GQueue ready;               /* Cell: to schedule */
   gboolean pumping;
 
@@ -185,6 +189,9 @@ void         rthunk_session_cell_unref      (Cell          *cell);
 Cell        *rthunk_session_cell_new        (const char    *name);
 gboolean     rthunk_session_cell_reads      (Cell          *cell,
                                              const char    *name);
+void         rthunk_session_cell_set_reads  (RthunkSession *self,
+                                             Cell          *cell,
+                                             GPtrArray     *reads);
 void         rthunk_session_cell_abandon    (Cell          *cell);
 void         rthunk_session_cell_fail       (RthunkSession *self,
                                              Cell          *cell,
@@ -227,6 +234,8 @@ Evaluation  *rthunk_session_evaluation_ref  (Evaluation    *ev);
 void         rthunk_session_evaluation_unref (Evaluation   *ev);
 void         rthunk_session_evaluation_run  (gpointer       data,
                                              gpointer       user_data);
+gboolean     rthunk_session_evaluation_run_here (RthunkSession *self,
+                                                 Evaluation    *ev);
 
 /* rthunk-session-remote.c: servers and remote expressions */
 void         rthunk_session_server_free     (gpointer       data);

@@ -169,6 +169,7 @@ rthunk_session_dispose (GObject *object)
 
   rthunk_session_close (self);
   g_queue_clear_full (&self->ready, (GDestroyNotify) rthunk_session_cell_unref);
+  g_hash_table_remove_all (self->readers);
   g_ptr_array_set_size (self->anonymous, 0);
   g_ptr_array_set_size (self->order, 0);
   g_hash_table_remove_all (self->cells);
@@ -191,6 +192,7 @@ rthunk_session_finalize (GObject *object)
   RthunkSession *self = RTHUNK_SESSION (object);
 
   g_queue_clear_full (&self->binds, binding_free);
+  g_hash_table_unref (self->readers);
   g_hash_table_unref (self->cells);
   g_ptr_array_unref (self->order);
   g_ptr_array_unref (self->anonymous);
@@ -413,6 +415,7 @@ rthunk_session_init (RthunkSession *self)
                                        (GDestroyNotify) rthunk_session_cell_unref);
   self->order = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_session_cell_unref);
   self->anonymous = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_session_cell_unref);
+  self->readers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->servers = g_ptr_array_new_with_free_func (rthunk_session_server_free);
   self->cluster = rthunk_cluster_new ();
   self->eval_budget_ms = -1;
