@@ -56,6 +56,9 @@ gboolean         rthunk_redis_node_send    (RthunkRedisNode          *node,
 redisReply      *rthunk_redis_node_receive (RthunkRedisNode          *node,
                                             gint64                    deadline,
                                             GError                  **error);
+redisReply      *rthunk_redis_node_wait    (RthunkRedisNode          *node,
+                                            gint64                    deadline,
+                                            GError                  **error);
 void             rthunk_redis_node_fail    (RthunkRedisNode          *node);
 
 /* Where a cluster sent a command instead (a MOVED or ASK error reply). */

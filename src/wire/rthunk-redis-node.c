@@ -286,6 +286,40 @@ rthunk_redis_node_send (RthunkRedisNode           *node,
   return node_io_failed (node, error, local, (guint) ((deadline - started) / 1000));
 }
 
+/* The next reply of @node: read until @deadline, then NULL with
+ * G_IO_ERROR_TIMED_OUT in @cause, or an I/O failure in @cause, or a
+ * closed connection or bytes that are not RESP (@closed set). */
+static redisReply *
+read_reply (RthunkRedisNode  *node,
+            gint64            deadline,
+            const char      **closed,
+            GError          **cause)
+{
+  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (node->stream));
+  guint8 buf[READ_CHUNK];
+
+  for (;;)
+    {
+      g_autoptr(GError) local = NULL;
+      void *reply = NULL;
+      gssize n;
+
+      if (redisReaderGetReply (node->reader, &reply) != REDIS_OK)
+        return *closed = node->reader->errstr, NULL;
+      if (reply != NULL)
+        return reply;
+      n = g_pollable_input_stream_read_nonblocking (input, buf, sizeof buf, NULL, &local);
+      if (n > 0)
+        redisReaderFeed (node->reader, (const char *) buf, (size_t) n);
+      else if (n == 0 || g_error_matches (local, G_TLS_ERROR, G_TLS_ERROR_EOF))
+        return *closed = _("the connection was closed"), NULL;
+      else if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return g_propagate_error (cause, g_steal_pointer (&local)), NULL;
+      else if (!wait_socket (node, G_IO_IN, deadline, cause))
+        return NULL;
+    }
+}
+
 /**
  * rthunk_redis_node_receive:
  * @node: a connected node
@@ -301,29 +335,48 @@ rthunk_redis_node_receive (RthunkRedisNode  *node,
                            gint64            deadline,
                            GError          **error)
 {
-  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (node->stream));
   gint64 started = g_get_monotonic_time ();
-  guint8 buf[READ_CHUNK];
+  g_autoptr(GError) cause = NULL;
+  const char *closed = NULL;
+  redisReply *reply = read_reply (node, deadline, &closed, &cause);
 
-  for (;;)
-    {
-      g_autoptr(GError) local = NULL;
-      void *reply = NULL;
-      gssize n;
+  if (reply == NULL && closed != NULL)
+    node_failed (node, error, closed);
+  else if (reply == NULL)
+    node_io_failed (node, error, cause, (guint) ((deadline - started) / 1000));
+  return reply;
+}
 
-      if (redisReaderGetReply (node->reader, &reply) != REDIS_OK)
-        return node_failed (node, error, node->reader->errstr), NULL;
-      if (reply != NULL)
-        return reply;
-      n = g_pollable_input_stream_read_nonblocking (input, buf, sizeof buf, NULL, &local);
-      if (n > 0)
-        redisReaderFeed (node->reader, (const char *) buf, (size_t) n);
-      else if (n == 0 || g_error_matches (local, G_TLS_ERROR, G_TLS_ERROR_EOF))
-        return node_failed (node, error, _("the connection was closed")), NULL;
-      else if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ||
-               (g_clear_error (&local), !wait_socket (node, G_IO_IN, deadline, &local)))
-        return node_io_failed (node, error, local, (guint) ((deadline - started) / 1000)), NULL;
-    }
+/**
+ * rthunk_redis_node_wait:
+ * @node: a node
+ * @deadline: monotonic µs
+ * @error: return location for a #GError
+ *
+ * Waits until @deadline for what Redis sends on its own (a message on a
+ * subscribed connection).
+ *
+ * Returns: (transfer full) (nullable): the reply; %NULL when none came in
+ *   time, or with @error set when the node is not connected or failed
+ */
+redisReply *
+rthunk_redis_node_wait (RthunkRedisNode  *node,
+                        gint64            deadline,
+                        GError          **error)
+{
+  g_autoptr(GError) cause = NULL;
+  const char *closed = NULL;
+  redisReply *reply;
+
+  if (node->stream == NULL)
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                        "redis %s: %s", node->address, _("not answering")), NULL;
+  reply = read_reply (node, deadline, &closed, &cause);
+  if (reply == NULL && closed != NULL)
+    node_failed (node, error, closed);
+  else if (reply == NULL && !g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    node_failed (node, error, cause->message);
+  return reply;
 }
 
 /* Runs a command of the connection's setup (AUTH, SELECT): an error

@@ -58,7 +58,13 @@ gboolean     rthunk_redis_pipeline (RthunkRedis               *redis,
                                     const RthunkRedisCommand  *commands,
                                     guint                      n_commands,
                                     GError                   **error);
+G_GNUC_WARN_UNUSED_RESULT
+redisReply  *rthunk_redis_wait_message (RthunkRedis           *redis,
+                                        guint                  wait_ms,
+                                        GError               **error);
 gboolean     rthunk_redis_is_cluster (RthunkRedis             *redis);
+G_GNUC_WARN_UNUSED_RESULT
+char        *rthunk_redis_redacted_uri (const char            *uri);
 guint        rthunk_redis_key_slot (const char                *key,
                                     gsize                      len);
 
