@@ -49,6 +49,9 @@ struct _RthunkProviderOptions
   char *http;
   char *store;
   char *store_password_file;
+  char *store_tls_ca;
+  char *store_tls_cert;
+  char *store_tls_key;
   char *state_dir;
   char *state_file;
   RthunkStateStore *state_store; /* NULL: the provider keeps no state cells */
@@ -120,7 +123,8 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format", "http", "store", "store-password-file", "state-dir", "state-file", "data-dir",
+  "log-format", "http", "store", "store-password-file", "store-tls-ca", "store-tls-cert",
+  "store-tls-key", "state-dir", "state-file", "data-dir",
 };
 
 static void
@@ -251,8 +255,11 @@ rthunk_provider_options_new (const char *program,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
-    { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT[/DB] (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
+    { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH, redis://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…][/DB] (a Redis, or a Redis Cluster by one or more of its nodes) or rediss://… (over TLS) (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
     { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->store_password_file, N_("The password of the Redis store (its ACL user in the URI: redis://USER@HOST:PORT)"), N_("FILE") },
+    { "store-tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->store_tls_ca, N_("Trust these PEM authorities for a rediss:// store (default: the system's)"), N_("FILE") },
+    { "store-tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &options->store_tls_cert, N_("Show this PEM client certificate to a rediss:// store that asks for one (needs --store-tls-key)"), N_("FILE") },
+    { "store-tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->store_tls_key, N_("The PEM private key of --store-tls-cert"), N_("FILE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &options->state_file, N_("Keep the state cells in this file: loaded at start, saved after updates (default: in memory only)"), N_("FILE") },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->data_dir, N_("Serve the files of this folder: read-text, list-files and csv-read, paths confined to it (capability files)"), N_("DIR") },
@@ -313,6 +320,9 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->http);
   g_free (options->store);
   g_free (options->store_password_file);
+  g_free (options->store_tls_ca);
+  g_free (options->store_tls_cert);
+  g_free (options->store_tls_key);
   g_free (options->state_dir);
   g_free (options->state_file);
   g_free (options->data_dir);
@@ -414,6 +424,9 @@ read_string_keys (RthunkProviderOptions *options,
     { "http", &options->http },
     { "store", &options->store },
     { "store-password-file", &options->store_password_file },
+    { "store-tls-ca", &options->store_tls_ca },
+    { "store-tls-cert", &options->store_tls_cert },
+    { "store-tls-key", &options->store_tls_key },
     { "state-dir", &options->state_dir },
     { "state-file", &options->state_file },
     { "data-dir", &options->data_dir },
@@ -794,6 +807,7 @@ rthunk_provider_run (RthunkProviderOptions *options,
   if (options->store == NULL)
     options->store = rthunk_store_default_uri (options->state_dir, options->name);
   rthunk_server_set_store (server, options->store, store_password);
+  rthunk_server_set_store_tls (server, options->store_tls_ca, options->store_tls_cert, options->store_tls_key);
   /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
   sources[0] = g_unix_signal_add (SIGTERM, on_sigterm, &shutdown);
   sources[1] = g_unix_signal_add (SIGINT, on_sigint, &shutdown);
