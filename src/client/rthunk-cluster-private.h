@@ -44,4 +44,9 @@ gboolean  rthunk_cluster_get_cost     (RthunkCluster  *cluster,
                                        double         *latency_ms,
                                        guint          *load);
 
+/* rthunk-cluster-registry.c: whether it follows a registry; following
+ * stops (before a session lets its servers go) */
+gboolean  rthunk_cluster_follows_registry  (RthunkCluster  *cluster);
+void      rthunk_cluster_unfollow_registry (RthunkCluster  *cluster);
+
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "rthunk-error.h"
+#include "rthunk-redis-private.h"
 #include "rthunk-store.h"
 
 #define MAX_QUEUED 65536        /* entries waiting for the writer */
@@ -122,22 +123,6 @@ rthunk_store_default_uri (const char *state_dir,
   return g_strconcat ("sqlite:", path, NULL);
 }
 
-/* @uri as logs may show it: a password in it (`//USER:PASSWORD@`)
- * replaced by `***`. */
-static char *
-redacted_uri (const char *uri)
-{
-  const char *authority = strstr (uri, "://");
-  const char *at = authority != NULL ? strrchr (authority, '@') : NULL;
-  const char *colon;
-
-  if (at == NULL)
-    return g_strdup (uri);
-  authority += 3;
-  colon = memchr (authority, ':', at - authority);
-  return g_strdup_printf ("%.*s***%s", (int) ((colon != NULL ? colon + 1 : authority) - uri), uri, at);
-}
-
 static RthunkStoreBackend *
 open_backend (const char  *uri,
               const char  *password,
@@ -150,7 +135,7 @@ open_backend (const char  *uri,
     return rthunk_store_sqlite_open (uri + strlen ("sqlite:"), timeout_ms, error);
   if (g_str_has_prefix (uri, "redis://"))
     return rthunk_store_redis_open (uri, password, timeout_ms, error);
-  shown = redacted_uri (uri);
+  shown = rthunk_redis_redacted_uri (uri);
   return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                       _("store “%s”: expected memory, sqlite:PATH or redis://HOST:PORT[/DB]"), shown), NULL;
 }
@@ -172,7 +157,7 @@ rthunk_store_open (const char  *uri,
   if (backend == NULL)
     return NULL;
   store = g_new0 (RthunkStore, 1);
-  store->uri = redacted_uri (uri);
+  store->uri = rthunk_redis_redacted_uri (uri);
   store->backend = backend;
   store->ttl_s = ttl_s;
   for (guint k = 0; k < RTHUNK_STORE_READERS; k++)

@@ -229,6 +229,9 @@ void         rthunk_session_evaluation_run  (gpointer       data,
                                              gpointer       user_data);
 
 /* rthunk-session-remote.c: servers and remote expressions */
+void         rthunk_session_on_server_joined (RthunkCluster  *cluster,
+                                              const char     *address,
+                                              gpointer        data);
 void         rthunk_session_server_free     (gpointer       data);
 void         rthunk_session_flush_all       (RthunkSession *self);
 RthunkValue *rthunk_session_remote_func     (RthunkEvaluator *evaluator,

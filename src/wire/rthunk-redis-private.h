@@ -45,6 +45,12 @@ gboolean     rthunk_redis_pipeline (RthunkRedis               *redis,
                                     const RthunkRedisCommand  *commands,
                                     guint                      n_commands,
                                     GError                   **error);
+G_GNUC_WARN_UNUSED_RESULT
+redisReply  *rthunk_redis_wait_message (RthunkRedis           *redis,
+                                        guint                  wait_ms,
+                                        GError               **error);
+G_GNUC_WARN_UNUSED_RESULT
+char        *rthunk_redis_redacted_uri (const char            *uri);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkRedis, rthunk_redis_close)
 

@@ -12,6 +12,8 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +179,63 @@ rthunk_redis_pipeline (RthunkRedis               *redis,
   if (first != NULL)
     g_propagate_error (error, first);
   return first == NULL;
+}
+
+/**
+ * rthunk_redis_wait_message:
+ * @redis: a link that subscribed to a channel
+ * @wait_ms: how long to wait
+ * @error: return location for a #GError
+ *
+ * Waits for what Redis sends on its own on a subscribed link (a message
+ * published on the channel), at most @wait_ms.
+ *
+ * Returns: (transfer full) (nullable): the message; %NULL when none came
+ *   in time, or with @error set when the connection failed (it is made
+ *   again by the next command, which must subscribe again)
+ */
+redisReply *
+rthunk_redis_wait_message (RthunkRedis  *redis,
+                           guint         wait_ms,
+                           GError      **error)
+{
+  redisReply *reply = NULL;
+  struct pollfd ready;
+  int n;
+
+  if (redis->context == NULL)
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, "redis: not connected"), NULL;
+  /* a message read with the last reply waits in the reader */
+  if (redisGetReplyFromReader (redis->context, (void **) &reply) != REDIS_OK)
+    return link_failed (redis, redis->context->errstr, error), NULL;
+  if (reply != NULL)
+    return reply;
+  ready.fd = redis->context->fd;
+  ready.events = POLLIN;
+  ready.revents = 0;
+  n = poll (&ready, 1, (int) wait_ms);
+  if (n == 0 || (n < 0 && errno == EINTR))
+    return NULL;
+  if (n < 0 || redisBufferRead (redis->context) != REDIS_OK ||
+      redisGetReplyFromReader (redis->context, (void **) &reply) != REDIS_OK)
+    return link_failed (redis, n < 0 ? g_strerror (errno) : redis->context->errstr, error), NULL;
+  return reply;
+}
+
+/* @uri as logs may show it: a password in it (`//USER:PASSWORD@`)
+ * replaced by `***`. */
+char *
+rthunk_redis_redacted_uri (const char *uri)
+{
+  const char *authority = strstr (uri, "://");
+  const char *at = authority != NULL ? strrchr (authority, '@') : NULL;
+  const char *colon;
+
+  if (at == NULL)
+    return g_strdup (uri);
+  authority += 3;
+  colon = memchr (authority, ':', at - authority);
+  return g_strdup_printf ("%.*s***%s", (int) ((colon != NULL ? colon + 1 : authority) - uri), uri, at);
 }
 
 /* Reads `[USER:PASSWORD@]HOST:PORT[/DB]` (after `redis://`). */
