@@ -32,6 +32,7 @@ typedef struct
   guint agreements;
   guint disagreements;
   char *last_error;             /* why it is down, or NULL */
+  const char *origin;           /* where its address came from: "flag", "registry"… */
 } RthunkMemberInfo;
 
 GArray   *rthunk_cluster_list_members (RthunkCluster  *cluster) G_GNUC_WARN_UNUSED_RESULT;

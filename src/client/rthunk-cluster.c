@@ -797,7 +797,7 @@ rthunk_cluster_list_members (RthunkCluster *cluster)
       RthunkMemberInfo info = {
         g_strdup (rthunk_cluster_member_name (m)), g_strdup (m->address), state_word (m),
         rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
-        m->agreements, m->disagreements, g_strdup (m->last_error),
+        m->agreements, m->disagreements, g_strdup (m->last_error), m->origin,
       };
 
       g_array_append_val (infos, info);
