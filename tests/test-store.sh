@@ -76,35 +76,8 @@ if [ ! -x "${REDIS_SERVER:-}" ] || [ ! -x "${REDIS_CLI:-}" ]; then
   exit 0
 fi
 
-free_port() { "$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-redis() { "$REDIS_CLI" -h 127.0.0.1 -p "$rport" "$@"; }
-# start_redis ARGS…: a redis-server on a free loopback port, answering
-# PING; sets $rport and $rpid
-start_redis() {
-  for _ in 1 2 3 4 5; do
-    rport=$(free_port)
-    "$REDIS_SERVER" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" "$@" \
-      >"$tmp/redis.log" 2>&1 &
-    rpid=$!
-    pids="$pids $rpid"
-    for _ in $(seq 1 100); do
-      redis ping 2>/dev/null | grep -q 'PONG\|NOAUTH' && return 0
-      kill -0 "$rpid" 2>/dev/null || break
-      sleep 0.05
-    done
-  done
-  return 1
-}
+. "$(dirname "$0")/redis.sh"
 start_redis
-# waits until Redis holds an entry of the kind $1 (r or d); prints its key
-wait_entry() {
-  for _ in $(seq 1 200); do
-    key=$(redis --scan --pattern "rthunk:$1:*" | head -n 1)
-    [ -n "$key" ] && { echo "$key"; return 0; }
-    sleep 0.05
-  done
-  return 1
-}
 
 url="redis://127.0.0.1:$rport"
 # a generous timeout: under a loaded `make check` a 20 ms read may be late,

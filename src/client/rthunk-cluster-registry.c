@@ -376,7 +376,7 @@ wait_event (RthunkClusterRegistry *self)
       g_usleep (WAIT_SLICE_MS * 1000);
       return FALSE;
     }
-  reply = rthunk_redis_wait_message (self->events, WAIT_SLICE_MS, &error);
+  reply = rthunk_redis_wait_message (self->events, RTHUNK_REGISTRY_CHANNEL, WAIT_SLICE_MS, &error);
   if (reply == NULL && error != NULL)
     self->subscribed = FALSE;   /* the link reconnects, then subscribes again */
   if (reply == NULL)
@@ -483,13 +483,15 @@ rthunk_cluster_follow_registry (RthunkCluster  *cluster,
                                 guint           timeout_ms,
                                 GError        **error)
 {
-  RthunkRedisOptions options = { password, timeout_ms != 0 ? timeout_ms : DEFAULT_TIMEOUT_MS };
+  RthunkRedisOptions options = { 0, };
   RthunkClusterRegistry *self;
 
   g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
   g_return_val_if_fail (uri != NULL, FALSE);
   g_return_val_if_fail (cluster->registry == NULL, FALSE);
 
+  options.password = password;
+  options.timeout_ms = timeout_ms != 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
   self = g_new0 (RthunkClusterRegistry, 1);
   self->cluster = cluster;
   self->brought = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

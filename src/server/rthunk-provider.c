@@ -49,6 +49,9 @@ struct _RthunkProviderOptions
   char *http;
   char *store;
   char *store_password_file;
+  char *store_tls_ca;
+  char *store_tls_cert;
+  char *store_tls_key;
   char *state_dir;
   char *state_file;
   char *registry;
@@ -123,7 +126,8 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format", "http", "store", "store-password-file", "state-dir", "state-file",
+  "log-format", "http", "store", "store-password-file", "store-tls-ca", "store-tls-cert",
+  "store-tls-key", "state-dir", "state-file",
   "registry", "registry-password-file", "advertise", "registry-ttl-s", "registry-timeout-ms",
 };
 
@@ -255,8 +259,11 @@ rthunk_provider_options_new (const char *program,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
     { "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_client_ca, N_("Clients must show a certificate signed by an authority in this PEM file (mutual TLS)"), N_("FILE") },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->tls_ca, N_("Trust these PEM authorities for the servers it fetches from (default: the system's)"), N_("FILE") },
-    { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT[/DB] (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
+    { "store", 0, 0, G_OPTION_ARG_STRING, &options->store, N_("Where results and definitions are kept below memory: memory (nowhere), sqlite:PATH, redis://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…][/DB] (a Redis, or a Redis Cluster by one or more of its nodes) or rediss://… (over TLS) (default: sqlite:STATE-DIR/NAME.db)"), N_("URI") },
     { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->store_password_file, N_("The password of the Redis store (its ACL user in the URI: redis://USER@HOST:PORT)"), N_("FILE") },
+    { "store-tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options->store_tls_ca, N_("Trust these PEM authorities for a rediss:// store (default: the system's)"), N_("FILE") },
+    { "store-tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &options->store_tls_cert, N_("Show this PEM client certificate to a rediss:// store that asks for one (needs --store-tls-key)"), N_("FILE") },
+    { "store-tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->store_tls_key, N_("The PEM private key of --store-tls-cert"), N_("FILE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &options->state_file, N_("Keep the state cells in this file: loaded at start, saved after updates (default: in memory only)"), N_("FILE") },
     { "registry", 0, 0, G_OPTION_ARG_STRING, &options->registry, N_("Register this server in the fleet's registry, a Redis at redis://[USER:PASSWORD@]HOST:PORT[/DB]: clients that follow it find the server there"), N_("URI") },
@@ -323,6 +330,9 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->http);
   g_free (options->store);
   g_free (options->store_password_file);
+  g_free (options->store_tls_ca);
+  g_free (options->store_tls_cert);
+  g_free (options->store_tls_key);
   g_free (options->state_dir);
   g_free (options->state_file);
   g_free (options->registry);
@@ -426,6 +436,9 @@ read_string_keys (RthunkProviderOptions *options,
     { "http", &options->http },
     { "store", &options->store },
     { "store-password-file", &options->store_password_file },
+    { "store-tls-ca", &options->store_tls_ca },
+    { "store-tls-cert", &options->store_tls_cert },
+    { "store-tls-key", &options->store_tls_key },
     { "state-dir", &options->state_dir },
     { "state-file", &options->state_file },
     { "registry", &options->registry },
@@ -758,19 +771,25 @@ start_registration (RthunkProviderOptions *options,
 {
   const char *host = options->bind != NULL ? options->bind : "127.0.0.1";
   g_autofree char *address = NULL;
+  RthunkRegistrationOptions registration = { 0, };
+  g_autoptr(GError) error = NULL;
+  RthunkRegistration *self;
 
   /* bound to every interface: the host's name is the best guess */
   if (strcmp (host, "0.0.0.0") == 0 || strcmp (host, "::") == 0)
     host = g_get_host_name ();
   address = options->advertise != NULL ? g_strdup (options->advertise)
                                        : g_strdup_printf ("%s:%u", host, rthunk_server_get_port (server));
-  RthunkRegistrationOptions registration = {
-    options->registry, password, NULL, (guint) options->registry_ttl_s, (guint) options->registry_timeout_ms,
-  };
-  g_autoptr(GError) error = NULL;
-  RthunkRegistration *self;
-
+  registration.uri = options->registry;
   registration.address = address;
+  registration.ttl_s = (guint) options->registry_ttl_s;
+  /* a rediss:// registry is reached with the store's TLS files */
+  registration.redis.password = password;
+  registration.redis.timeout_ms = (guint) options->registry_timeout_ms;
+  registration.redis.tls_ca_file = options->store_tls_ca;
+  registration.redis.tls_cert_file = options->store_tls_cert;
+  registration.redis.tls_key_file = options->store_tls_key;
+  registration.redis.tls_ca_option = "--store-tls-ca";
   self = rthunk_registration_start (server, &registration, &error);
 
   if (self == NULL)
@@ -846,6 +865,7 @@ rthunk_provider_run (RthunkProviderOptions *options,
   if (options->store == NULL)
     options->store = rthunk_store_default_uri (options->state_dir, options->name);
   rthunk_server_set_store (server, options->store, store_password);
+  rthunk_server_set_store_tls (server, options->store_tls_ca, options->store_tls_cert, options->store_tls_key);
   /* before the "listening" line: a SIGTERM right after it must stop us cleanly */
   sources[0] = g_unix_signal_add (SIGTERM, on_sigterm, &shutdown);
   sources[1] = g_unix_signal_add (SIGINT, on_sigint, &shutdown);

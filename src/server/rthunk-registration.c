@@ -144,9 +144,8 @@ rthunk_registration_start (RthunkServer                     *server,
                            const RthunkRegistrationOptions  *options,
                            GError                          **error)
 {
-  RthunkRedisOptions redis_options = { options->password, options->timeout_ms };
   RthunkRegistration *self;
-  RthunkRedis *redis = rthunk_redis_open (options->uri, &redis_options, error);
+  RthunkRedis *redis = rthunk_redis_open (options->uri, &options->redis, error);
   RthunkCatalog *catalog = rthunk_server_get_catalog (server);
 
   if (redis == NULL)

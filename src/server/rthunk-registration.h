@@ -4,6 +4,7 @@
 
 #include <glib.h>
 
+#include "rthunk-redis-private.h"
 #include "rthunk-server.h"
 
 G_BEGIN_DECLS
@@ -13,11 +14,10 @@ typedef struct _RthunkRegistration RthunkRegistration;
 /* What a registration says and how it talks to Redis. */
 typedef struct
 {
-  const char *uri;              /* redis://… */
-  const char *password;         /* instead of the URI's, or NULL */
+  const char *uri;              /* redis://… or rediss://… */
+  RthunkRedisOptions redis;     /* how to connect: password, timeout of a command, TLS files */
   const char *address;          /* HOST:PORT, as clients should reach it */
   guint ttl_s;                  /* the record's time to live; refreshed at a third of it */
-  guint timeout_ms;             /* for connecting and for each reply */
 } RthunkRegistrationOptions;
 
 RthunkRegistration *rthunk_registration_start (RthunkServer                     *server,

@@ -33,6 +33,7 @@
 #include "rthunk-handler.h"
 #include "rthunk-log.h"
 #include "rthunk-print-sink.h"
+#include "rthunk-redis-private.h"
 #include "rthunk-server-private.h"
 #include "rthunk-store.h"
 #include "rthunk-thunk-table.h"
@@ -54,6 +55,9 @@ struct _RthunkServer
   GStrv fetch_from;
   char *store_uri;              /* NULL or "memory": the memory tiers only */
   char *store_password;
+  char *store_tls_ca_file;      /* rediss://: the authorities of the Redis (NULL: the system's) */
+  char *store_tls_cert_file;    /* rediss://: a client certificate, when Redis asks for one */
+  char *store_tls_key_file;
   RthunkStateStore *state_store; /* NULL: no state cells */
   GTlsCertificate *tls_certificate; /* NULL: plain connections */
   GTlsDatabase *tls_client_ca;  /* NULL: no client certificate asked for */
@@ -221,8 +225,10 @@ rthunk_server_set_state_store (RthunkServer     *server,
  * @server: a server that is not listening yet
  * @uri: (nullable): where results and definitions are kept below memory:
  *   `memory` (or %NULL) for nowhere, `sqlite:PATH` for an SQLite file,
- *   `redis://[USER[:PASSWORD]@]HOST:PORT[/DB]` for a Redis that several
- *   servers may share
+ *   `redis://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT…][/DB]` for a Redis
+ *   (or a Redis Cluster, named by one or more of its nodes) that several
+ *   servers may share, `rediss://…` for one reached over TLS (see
+ *   rthunk_server_set_store_tls())
  * @password: (nullable): the password of a Redis store, which wins over one
  *   in @uri: read from a file, it need not appear on a command line
  *
@@ -251,6 +257,41 @@ rthunk_server_set_store (RthunkServer *server,
   server->store_uri = g_strdup (uri);
   g_free (server->store_password);
   server->store_password = g_strdup (password);
+}
+
+/**
+ * rthunk_server_set_store_tls:
+ * @server: a server that is not listening yet
+ * @ca_file: (type filename) (nullable): the PEM authorities that signed
+ *   the Redis server's certificate; %NULL for the system's
+ * @cert_file: (type filename) (nullable): a PEM client certificate, for a
+ *   Redis that asks for one (`tls-auth-clients`)
+ * @key_file: (type filename) (nullable): its PEM private key
+ *
+ * How a `rediss://` store (rthunk_server_set_store()) is reached: the
+ * server's certificate must be signed by @ca_file and issued for the
+ * host in the URI, or the store is not used (and the server says why,
+ * once). The files are read by rthunk_server_listen(), which fails if
+ * they cannot be, or if they are given for a store that is not
+ * `rediss://`.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_server_set_store_tls (RthunkServer *server,
+                             const char   *ca_file,
+                             const char   *cert_file,
+                             const char   *key_file)
+{
+  g_return_if_fail (RTHUNK_IS_SERVER (server));
+  g_return_if_fail (server->state == NULL);
+
+  g_free (server->store_tls_ca_file);
+  server->store_tls_ca_file = g_strdup (ca_file);
+  g_free (server->store_tls_cert_file);
+  server->store_tls_cert_file = g_strdup (cert_file);
+  g_free (server->store_tls_key_file);
+  server->store_tls_key_file = g_strdup (key_file);
 }
 
 /**
@@ -349,6 +390,9 @@ rthunk_server_finalize (GObject *object)
   g_strfreev (self->fetch_from);
   g_free (self->store_uri);
   g_free (self->store_password);
+  g_free (self->store_tls_ca_file);
+  g_free (self->store_tls_cert_file);
+  g_free (self->store_tls_key_file);
   g_clear_pointer (&self->state_store, rthunk_state_store_unref);
   g_clear_object (&self->tls_certificate);
   g_clear_object (&self->tls_client_ca);
@@ -959,12 +1003,14 @@ rthunk_server_listen (RthunkServer  *server,
 {
   g_autoptr(RthunkHandler) handler = NULL;
   RthunkStore *store = NULL;
+  RthunkRedisOptions redis = { server->store_password, 0, server->store_tls_ca_file,
+                               server->store_tls_cert_file, server->store_tls_key_file, "--store-tls-ca" };
 
   g_return_val_if_fail (RTHUNK_IS_SERVER (server), FALSE);
   g_return_val_if_fail (server->listen_fd < 0 && server->state == NULL, FALSE);
 
   if (server->store_uri != NULL && g_strcmp0 (server->store_uri, "memory") != 0 &&
-      (store = rthunk_store_open (server->store_uri, server->store_password, server->limits.store_timeout_ms,
+      (store = rthunk_store_open (server->store_uri, &redis, server->limits.store_timeout_ms,
                                   server->limits.store_ttl_s, error)) == NULL)
     return FALSE;
   server->listen_fd = bind_socket (address != NULL ? address : "127.0.0.1", port, error);

@@ -149,6 +149,11 @@ void          rthunk_server_set_store  (RthunkServer             *server,
                                         const char               *uri,
                                         const char               *password);
 RTHUNK_AVAILABLE_IN_0_1
+void          rthunk_server_set_store_tls (RthunkServer          *server,
+                                           const char            *ca_file,
+                                           const char            *cert_file,
+                                           const char            *key_file);
+RTHUNK_AVAILABLE_IN_0_1
 void          rthunk_server_set_limits (RthunkServer             *server,
                                         const RthunkServerLimits *limits);
 RTHUNK_AVAILABLE_IN_0_1

@@ -1,6 +1,8 @@
 /* rthunk-store-redis.c — the store in Redis (`redis://…`)
  *
- * An entry is the string `rthunk:KIND:HEX-KEY`, written with SET … EX TTL.
+ * An entry is the string `rthunk:KIND:HEX-KEY`, written with SET … EX TTL;
+ * in a Redis Cluster each entry goes to the node of its own slot (no two
+ * entries are ever read or written together, so they need no hash tag).
  * Each reader of the store has a link of its own (rthunk-redis.c), with
  * the store's timeout for connecting and for every reply, and the writer
  * has one, which sends each batch as a pipeline. While Redis is down a
@@ -109,22 +111,26 @@ static const RthunkStoreBackendClass redis_class = {
   "redis", redis_get, redis_put_batch, redis_free
 };
 
-/* The store in the Redis @uri names, authenticating with @password if
- * not NULL (else with the URI's); connections are made when first needed,
- * so a Redis that is down at start is not an error. */
+/* The store in the Redis (or the cluster) @uri names, connecting as
+ * @options say (their timeout aside: @timeout_ms for reads); connections
+ * are made when first needed, so a Redis that is down at start is not an
+ * error. */
 RthunkStoreBackend *
-rthunk_store_redis_open (const char  *uri,
-                         const char  *password,
-                         guint        timeout_ms,
-                         GError     **error)
+rthunk_store_redis_open (const char                *uri,
+                         const RthunkRedisOptions  *options,
+                         guint                      timeout_ms,
+                         GError                   **error)
 {
   RedisBackend *self = g_new0 (RedisBackend, 1);
-  RthunkRedisOptions options = { password, MAX (timeout_ms, 1) };
-  RthunkRedisOptions writing = { password, WRITE_TIMEOUT_MS };
+  RthunkRedisOptions reading = *options;
+  RthunkRedisOptions writing = *options;
+
+  reading.timeout_ms = MAX (timeout_ms, 1);
+  writing.timeout_ms = WRITE_TIMEOUT_MS;
 
   self->parent.klass = &redis_class;
   for (guint k = 0; k < RTHUNK_STORE_READERS; k++)
-    if ((self->readers[k] = rthunk_redis_open (uri, &options, error)) == NULL)
+    if ((self->readers[k] = rthunk_redis_open (uri, &reading, error)) == NULL)
       goto fail;
   if ((self->writer = rthunk_redis_open (uri, &writing, error)) == NULL)
     goto fail;

@@ -124,34 +124,35 @@ rthunk_store_default_uri (const char *state_dir,
 }
 
 static RthunkStoreBackend *
-open_backend (const char  *uri,
-              const char  *password,
-              guint        timeout_ms,
-              GError     **error)
+open_backend (const char                *uri,
+              const RthunkRedisOptions  *redis,
+              guint                      timeout_ms,
+              GError                   **error)
 {
   g_autofree char *shown = NULL;
 
   if (g_str_has_prefix (uri, "sqlite:") && uri[strlen ("sqlite:")] != '\0')
     return rthunk_store_sqlite_open (uri + strlen ("sqlite:"), timeout_ms, error);
-  if (g_str_has_prefix (uri, "redis://"))
-    return rthunk_store_redis_open (uri, password, timeout_ms, error);
+  if (g_str_has_prefix (uri, "redis://") || g_str_has_prefix (uri, "rediss://"))
+    return rthunk_store_redis_open (uri, redis, timeout_ms, error);
   shown = rthunk_redis_redacted_uri (uri);
   return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-                      _("store “%s”: expected memory, sqlite:PATH or redis://HOST:PORT[/DB]"), shown), NULL;
+                      _("store “%s”: expected memory, sqlite:PATH, redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]"), shown), NULL;
 }
 
-/* The store @uri names (with @password, if not NULL, instead of one in
- * the URI), whose reads wait at most @timeout_ms and whose entries expire
- * after @ttl_s seconds; NULL with @error if it cannot be opened (a Redis
- * that does not answer yet is not an error). */
+/* The store @uri names (a Redis one connecting as @redis says: a
+ * password instead of one in the URI, TLS files), whose reads wait at
+ * most @timeout_ms and whose entries expire after @ttl_s seconds; NULL
+ * with @error if it cannot be opened (a Redis that does not answer yet
+ * is not an error). */
 RthunkStore *
-rthunk_store_open (const char  *uri,
-                   const char  *password,
-                   guint        timeout_ms,
-                   guint        ttl_s,
-                   GError     **error)
+rthunk_store_open (const char                *uri,
+                   const RthunkRedisOptions  *redis,
+                   guint                      timeout_ms,
+                   guint                      ttl_s,
+                   GError                   **error)
 {
-  RthunkStoreBackend *backend = open_backend (uri, password, timeout_ms, error);
+  RthunkStoreBackend *backend = open_backend (uri, redis, timeout_ms, error);
   RthunkStore *store;
 
   if (backend == NULL)

@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "rthunk-hash.h"
+#include "rthunk-redis-private.h"
 
 G_BEGIN_DECLS
 
@@ -64,17 +65,17 @@ struct _RthunkStoreBackend
 RthunkStoreBackend *rthunk_store_sqlite_open (const char  *path,
                                               guint        timeout_ms,
                                               GError     **error);
-RthunkStoreBackend *rthunk_store_redis_open  (const char  *uri,
-                                              const char  *password,
-                                              guint        timeout_ms,
-                                              GError     **error);
+RthunkStoreBackend *rthunk_store_redis_open  (const char                *uri,
+                                              const RthunkRedisOptions  *options,
+                                              guint                      timeout_ms,
+                                              GError                   **error);
 
 typedef struct _RthunkStore RthunkStore;
 
 char        *rthunk_store_default_uri (const char   *state_dir,
                                        const char   *name);
 RthunkStore *rthunk_store_open      (const char   *uri,
-                                     const char   *password,
+                                     const RthunkRedisOptions *redis,
                                      guint         timeout_ms,
                                      guint         ttl_s,
                                      GError      **error);

@@ -174,10 +174,8 @@ on_accept_certificate (GTlsConnection       *connection,
 }
 
 static const char *
-describe_certificate_errors (GTlsCertificateFlags errors)
+describe_other_errors (GTlsCertificateFlags errors)
 {
-  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    return _("it is not signed by a trusted certificate authority (see --tls-ca)");
   if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
     return _("it was issued for another host name or address");
   if (errors & G_TLS_CERTIFICATE_NOT_ACTIVATED)
@@ -189,6 +187,91 @@ describe_certificate_errors (GTlsCertificateFlags errors)
   if (errors & G_TLS_CERTIFICATE_INSECURE)
     return _("its algorithm is insecure");
   return _("it is not valid");
+}
+
+/* Why the server's certificate is refused; @ca_option, when not NULL, is
+ * the flag that names the trusted authorities. */
+static char *
+describe_certificate_errors (GTlsCertificateFlags  errors,
+                             const char           *ca_option)
+{
+  if ((errors & G_TLS_CERTIFICATE_UNKNOWN_CA) && ca_option != NULL)
+    return g_strdup_printf (_("it is not signed by a trusted certificate authority (see %s)"), ca_option);
+  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
+    return g_strdup (_("it is not signed by a trusted certificate authority"));
+  return g_strdup (describe_other_errors (errors));
+}
+
+/**
+ * rthunk_tls_client_new:
+ * @base: the connected stream to run the session over
+ * @host: the host name or address the server's certificate must be issued for
+ * @port: the port
+ * @ca: (nullable): the authorities to trust; %NULL for the system's
+ * @identity: (nullable): the client's own certificate, for mutual TLS
+ * @errors: (out caller-allocates): where the handshake leaves what the
+ *   server's certificate failed (0 while it holds); must outlive the handshake
+ * @error: return location for a #GError
+ *
+ * A client session over @base, its handshake not done: the caller runs
+ * it (with g_tls_connection_handshake() or its async form) and, when it
+ * fails, describes the failure with rthunk_tls_client_error().
+ *
+ * Returns: (transfer full) (nullable): the TLS session
+ */
+GIOStream *
+rthunk_tls_client_new (GIOStream             *base,
+                       const char            *host,
+                       guint16                port,
+                       GTlsDatabase          *ca,
+                       GTlsCertificate       *identity,
+                       GTlsCertificateFlags  *errors,
+                       GError               **error)
+{
+  g_autoptr(GSocketConnectable) server = g_network_address_new (host, port);
+  GIOStream *tls;
+
+  *errors = 0;
+  if ((tls = g_tls_client_connection_new (base, server, error)) == NULL)
+    return NULL;
+  g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (tls), FALSE);
+  if (ca != NULL)
+    g_tls_connection_set_database (G_TLS_CONNECTION (tls), ca);
+  if (identity != NULL)
+    g_tls_connection_set_certificate (G_TLS_CONNECTION (tls), identity);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), errors);
+  return tls;
+}
+
+/**
+ * rthunk_tls_client_error:
+ * @address: the server's address as the user wrote it, for messages
+ * @ca_option: (nullable): the option naming the trusted authorities, for
+ *   messages
+ * @errors: what its certificate failed, as rthunk_tls_client_new() saw it
+ * @cause: how the handshake failed
+ * @error: return location for a #GError
+ *
+ * Sets @error (in %RTHUNK_FRAME_ERROR) from a client handshake that failed:
+ * the certificate refused and why, or the TLS failure.
+ */
+void
+rthunk_tls_client_error (const char            *address,
+                         const char            *ca_option,
+                         GTlsCertificateFlags   errors,
+                         GError                *cause,
+                         GError               **error)
+{
+  g_autofree char *why = NULL;
+
+  if (errors != 0)
+    {
+      why = describe_certificate_errors (errors, ca_option);
+      g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_IO,
+                   _("the TLS certificate of server %s is refused: %s"), address, why);
+    }
+  else
+    set_tls_error (error, cause, _("connecting with TLS"));
 }
 
 /**
@@ -218,34 +301,23 @@ rthunk_tls_connect (int               fd,
                     GError          **error)
 {
   g_autoptr(GIOStream) base = socket_stream (fd, timeout_ms, error);
-  g_autoptr(GSocketConnectable) server = NULL;
   g_autoptr(GError) local = NULL;
   GTlsCertificateFlags errors = 0;
   GIOStream *tls;
 
   if (base == NULL)
     return NULL;
-  server = g_network_address_new (host, (guint16) g_ascii_strtoull (port, NULL, 10));
-  if ((tls = g_tls_client_connection_new (base, server, error)) == NULL)
+  tls = rthunk_tls_client_new (base, host, (guint16) g_ascii_strtoull (port, NULL, 10), ca, identity,
+                               &errors, error);
+  if (tls == NULL)
     return NULL;
-  g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (tls), FALSE);
-  if (ca != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (tls), ca);
-  if (identity != NULL)
-    g_tls_connection_set_certificate (G_TLS_CONNECTION (tls), identity);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), &errors);
   if (g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &local))
     {
       g_signal_handlers_disconnect_by_func (tls, on_accept_certificate, &errors);
       return tls;
     }
   g_object_unref (tls);
-  if (errors != 0)
-    g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_IO,
-                 _("the TLS certificate of server %s is refused: %s"), address,
-                 describe_certificate_errors (errors));
-  else
-    set_tls_error (error, local, _("connecting with TLS"));
+  rthunk_tls_client_error (address, "--tls-ca", errors, local, error);
   return NULL;
 }
 

@@ -39,6 +39,19 @@ GIOStream       *rthunk_tls_server_new    (int               fd,
 gboolean         rthunk_tls_handshake     (GIOStream        *tls,
                                            GError          **error);
 G_GNUC_WARN_UNUSED_RESULT
+GIOStream       *rthunk_tls_client_new    (GIOStream             *base,
+                                           const char            *host,
+                                           guint16                port,
+                                           GTlsDatabase          *ca,
+                                           GTlsCertificate       *identity,
+                                           GTlsCertificateFlags  *errors,
+                                           GError               **error);
+void             rthunk_tls_client_error  (const char            *address,
+                                           const char            *ca_option,
+                                           GTlsCertificateFlags   errors,
+                                           GError                *cause,
+                                           GError               **error);
+G_GNUC_WARN_UNUSED_RESULT
 GIOStream       *rthunk_tls_connect       (int               fd,
                                            const char       *address,
                                            const char       *host,
