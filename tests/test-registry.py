@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The fleet's registry, end to end: a real redis-server on a free loopback
-port, rthunkd processes that register there (--registry), and the real
+port (and a 3-node Redis Cluster), rthunkd processes that register there (--registry), and the real
 shell that follows it (--registry, RTHUNK_REGISTRY), through -e and a
 pseudo-terminal (the Repl class of tests/test-repl.py).
 
@@ -58,12 +58,12 @@ def wait_until(predicate, timeout=TIMEOUT):
 class Redis:
     """A real redis-server on a free loopback port, answering PING."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, *args):
         self.proc = None
         for _ in range(5):
             self.port = free_port()
             self.proc = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-                                          "--save", "", "--appendonly", "no", "--dir", tmp],
+                                          "--save", "", "--appendonly", "no", "--dir", tmp] + list(args),
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if wait_until(lambda: self.cli("ping") == "PONG" or self.proc.poll() is not None, 10) and \
                self.proc.poll() is None:
@@ -79,6 +79,31 @@ class Redis:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class RedisCluster:
+    """Three real redis-server nodes made one Redis Cluster
+    (redis-cli --cluster create), each on a free loopback port."""
+
+    def __init__(self, tmp):
+        self.nodes = []
+        for k in range(3):
+            folder = os.path.join(tmp, "cluster-%d" % k)
+            os.mkdir(folder)
+            node = Redis(folder, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+            self.nodes.append(node)
+        subprocess.run([REDIS_CLI, "--cluster", "create"] +
+                       ["127.0.0.1:%d" % n.port for n in self.nodes] +
+                       ["--cluster-replicas", "0", "--cluster-yes"], capture_output=True, timeout=TIMEOUT)
+        wait_until(lambda: all("cluster_state:ok" in n.cli("cluster", "info") for n in self.nodes), 30)
+
+    def owner(self, key):
+        """The node that holds @key."""
+        return next(n for n in self.nodes if n.cli("exists", key) == "1")
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()
 
 
 def registered(tmp, name, redis, *args):
@@ -247,6 +272,40 @@ def case_redis_killed(tmp, redis, alpha, beta):
         repl.close()
 
 
+def case_cluster(tmp):
+    """The registry in a Redis Cluster: servers register through one node,
+    a shell follows through another, and finds them (the registry's keys
+    share one slot); one that registers later joins."""
+    cluster = RedisCluster(tmp)
+    first, second = cluster.nodes[0], cluster.nodes[1]
+    servers = []
+    try:
+        servers.append(registered(tmp, "rho", first))
+        servers.append(registered(tmp, "sigma", second))
+        holder = wait_until(lambda: cluster.owner("rthunk:{members}:all") if any(
+            n.cli("exists", "rthunk:{members}:all") == "1" for n in cluster.nodes) else None, 10)
+        keys = [k for k in (holder.cli("keys", "rthunk:*").split("\n") if holder else []) if k]
+        tap(holder is not None and len(keys) == 3,
+            "in a Redis Cluster the registry's keys live on one node", str(keys))
+        repl = Repl(tmp, ["--registry", "redis://127.0.0.1:%d" % cluster.nodes[2].port])
+        try:
+            repl.expect(r"rthunk> ")
+            listing = wait_listing(repl, lambda l: "rho" in l and "sigma" in l, 10)
+            tap(listing is not None and listing.count("from=registry") == 2,
+                "a shell following the cluster through a third node finds both servers", str(listing))
+            servers.append(registered(tmp, "tau", first))
+            listing = wait_listing(repl, lambda l: "tau" in l)
+            out = evaluate(repl, "(await (remote :on \"tau\" (server-name)))")
+            tap(listing is not None and '"tau"' in out, "a server that registers later joins, through the cluster",
+                "%s\n%s" % (listing, out))
+        finally:
+            repl.close()
+    finally:
+        for s in servers:
+            s.stop()
+        cluster.stop()
+
+
 def main():
     if not RTHUNK or not RTHUNKD or not WRONG_PROVIDER:
         print("1..1\nnot ok 1 - RTHUNK, RTHUNKD and WRONG_PROVIDER are set (run through make check)")
@@ -267,6 +326,7 @@ def main():
         case_env_and_flags(tmp, redis, alpha, beta)
         case_shared_reputation(tmp, redis)
         case_redis_killed(tmp, redis, alpha, beta)
+        case_cluster(tmp)
     finally:
         for s in servers:
             s.stop()
