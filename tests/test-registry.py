@@ -60,15 +60,19 @@ class Redis:
 
     def __init__(self, tmp, *args):
         self.proc = None
+        self.argv = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp] + list(args)
         for _ in range(5):
             self.port = free_port()
-            self.proc = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-                                          "--save", "", "--appendonly", "no", "--dir", tmp] + list(args),
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if wait_until(lambda: self.cli("ping") == "PONG" or self.proc.poll() is not None, 10) and \
-               self.proc.poll() is None:
+            if self.start():
                 break
         self.url = "redis://127.0.0.1:%d" % self.port
+
+    def start(self):
+        """Starts it on its port: whether it answers PING."""
+        self.proc = subprocess.Popen([REDIS_SERVER, "--port", str(self.port)] + self.argv,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return wait_until(lambda: self.cli("ping") == "PONG" or self.proc.poll() is not None, 10) and \
+            self.proc.poll() is None
 
     def cli(self, *args):
         p = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)] + list(args),
@@ -268,6 +272,19 @@ def case_redis_killed(tmp, redis, alpha, beta):
         warned = wait_until(lambda: alpha.log().count("serving on, and registering again") == 1, 10)
         tap(warned is not None and alpha.counter("submitted") >= 0,
             "rthunkd warns once and serves on", alpha.log()[-500:])
+
+        # Redis back, empty: the shell keeps its servers until they have
+        # registered again, and they do
+        redis.start()
+        back = repl.expect(r"registry redis://127\.0\.0\.1:\d+ answers again", 20)
+        listing = servers_listing(repl)
+        key = "rthunk:{members}:" + alpha.address
+        again = wait_until(lambda: redis.cli("exists", key) == "1", 30)
+        later = servers_listing(repl)
+        tap(back is not None and "alpha" in listing and "beta" in listing and again is not None and
+            "alpha" in later and "beta" in later and "registered again" in alpha.log(),
+            "Redis restarted empty: the shell keeps alpha and beta while they register again",
+            "%s\n%s\n%s" % (listing, later, alpha.log()[-300:]))
     finally:
         repl.close()
 

@@ -47,13 +47,15 @@ struct _RthunkClusterRegistry
   GThread *thread;
   gboolean stopping;            /* under the cluster's lock */
   gboolean failing;             /* said that it does not answer */
+  guint longest_ttl_s;          /* of the records read so far */
+  gint64 keep_until;            /* monotonic µs: nobody leaves before (see resync()) */
 };
 
 /* ---- membership ------------------------------------------------------------ */
 
 /* The addresses registered now (their record exists): the set's members
  * whose hash is there. A stale address (its record expired) is taken out
- * of the set. */
+ * of the set. Notes the longest TTL the records say. */
 static GHashTable *
 read_registered (RthunkClusterRegistry  *self,
                  GError                **error)
@@ -67,16 +69,18 @@ read_registered (RthunkClusterRegistry  *self,
     {
       g_autofree char *address = g_strndup (all->element[k]->str, all->element[k]->len);
       g_autofree char *key = rthunk_registry_member_key (address);
-      redisReply *exists = rthunk_registry_command (self->redis, error, "EXISTS", key, NULL);
+      redisReply *ttl = rthunk_registry_command (self->redis, error, "HGET", key, "ttl", NULL);
       gboolean there;
 
-      if (exists == NULL)
+      if (ttl == NULL)
         {
           freeReplyObject (all);
           return NULL;
         }
-      there = exists->type == REDIS_REPLY_INTEGER && exists->integer > 0;
-      freeReplyObject (exists);
+      there = ttl->type == REDIS_REPLY_STRING;
+      if (there)
+        self->longest_ttl_s = MAX (self->longest_ttl_s, (guint) CLAMP (g_ascii_strtoll (ttl->str, NULL, 10), 0, 86400));
+      freeReplyObject (ttl);
       if (there)
         g_hash_table_add (present, g_steal_pointer (&address));
       else if (!rthunk_registry_run (self->redis, error, "SREM", RTHUNK_REGISTRY_SET, address, NULL))
@@ -108,7 +112,7 @@ join (RthunkClusterRegistry *self,
 }
 
 /* Every server of @present joins; those it brought that are not there
- * any more leave. */
+ * any more leave (unless the registry just came back: see resync()). */
 static void
 reconcile (RthunkClusterRegistry *self,
            GHashTable            *present)
@@ -122,7 +126,7 @@ reconcile (RthunkClusterRegistry *self,
     join (self, address);
   g_hash_table_iter_init (&iter, self->brought);
   while (g_hash_table_iter_next (&iter, &address, NULL))
-    if (!g_hash_table_contains (present, address))
+    if (!g_hash_table_contains (present, address) && g_get_monotonic_time () >= self->keep_until)
       g_ptr_array_add (gone, g_strdup (address));
   for (guint k = 0; k < gone->len; k++)
     {
@@ -317,7 +321,10 @@ sync_reputation (RthunkClusterRegistry  *self,
 /* ---- the thread ------------------------------------------------------------------ */
 
 /* Reads the registry: membership, then reputation; says once that it
- * stopped answering, and once that it answers again. */
+ * stopped answering, and once that it answers again. A Redis that comes
+ * back may have lost the records (restarted without persistence): for
+ * the longest TTL the records said, servers join but none leaves, so that
+ * each has refreshed its record before its absence means anything. */
 static gboolean
 resync (RthunkClusterRegistry *self)
 {
@@ -325,6 +332,8 @@ resync (RthunkClusterRegistry *self)
   g_autoptr(GHashTable) present = read_registered (self, &error);
   g_autofree char *notice = NULL;
 
+  if (present != NULL && self->failing)
+    self->keep_until = g_get_monotonic_time () + (gint64) self->longest_ttl_s * G_USEC_PER_SEC;
   if (present != NULL)
     reconcile (self, present);
   if (present != NULL && sync_reputation (self, &error))

@@ -91,7 +91,7 @@ write_record (RthunkRegistration  *self,
   if (!rthunk_registry_run (self->redis, error, "HSET", self->key,
                             "name", rthunk_server_get_name (self->server), "address", self->address,
                             "capabilities", self->capabilities, "catalog", self->catalog_hash,
-                            "functions", functions, "load", load, "version", RTHUNK_VERSION_S, NULL) ||
+                            "functions", functions, "load", load, "ttl", ttl, "version", RTHUNK_VERSION_S, NULL) ||
       !rthunk_registry_run (self->redis, error, "EXPIRE", self->key, ttl, NULL) ||
       !rthunk_registry_run (self->redis, error, "SADD", RTHUNK_REGISTRY_SET, self->address, NULL))
     return FALSE;
