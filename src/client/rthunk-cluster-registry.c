@@ -33,7 +33,6 @@
 #include "rthunk-registry-private.h"
 
 #define RESYNC_US (1 * G_USEC_PER_SEC)
-#define WAIT_SLICE_MS 200           /* how soon the thread sees that it must stop */
 #define DEFAULT_TIMEOUT_MS 500
 
 struct _RthunkClusterRegistry
@@ -45,7 +44,7 @@ struct _RthunkClusterRegistry
   char *shown_uri;              /* without its password */
   GHashTable *brought;          /* addresses it added to the cluster (a set) */
   GThread *thread;
-  gboolean stopping;            /* under the cluster's lock */
+  GCancellable *stop;           /* cancelled when the thread must stop: wakes its waits */
   gboolean failing;             /* said that it does not answer */
   guint longest_ttl_s;          /* of the records read so far */
   gint64 keep_until;            /* monotonic µs: nobody leaves before (see resync()) */
@@ -371,38 +370,36 @@ subscribe (RthunkClusterRegistry *self)
   return TRUE;
 }
 
-/* Waits up to WAIT_SLICE_MS for a message on the channel, subscribing
- * first if needed; TRUE when one came (whatever it said: a resync reads
- * the whole registry). */
+/* Waits until @until (monotonic µs) for a message on the channel,
+ * subscribing first if needed, or until the thread must stop; TRUE when
+ * one came (whatever it said: a resync reads the whole registry). */
 static gboolean
-wait_event (RthunkClusterRegistry *self)
+wait_event (RthunkClusterRegistry *self,
+            gint64                 until)
 {
   g_autoptr(GError) error = NULL;
+  guint wait_ms = (guint) CLAMP ((until - g_get_monotonic_time ()) / 1000, 0, G_MAXINT);
   redisReply *reply;
 
   if (!subscribe (self))
     {
-      g_usleep (WAIT_SLICE_MS * 1000);
+      GPollFD stop;
+
+      /* Redis does not answer: until @until, or the stop */
+      if (g_cancellable_make_pollfd (self->stop, &stop))
+        {
+          g_poll (&stop, 1, (gint) wait_ms);
+          g_cancellable_release_fd (self->stop);
+        }
       return FALSE;
     }
-  reply = rthunk_redis_wait_message (self->events, RTHUNK_REGISTRY_CHANNEL, WAIT_SLICE_MS, &error);
+  reply = rthunk_redis_wait_message (self->events, RTHUNK_REGISTRY_CHANNEL, wait_ms, self->stop, &error);
   if (reply == NULL && error != NULL)
     self->subscribed = FALSE;   /* the link reconnects, then subscribes again */
   if (reply == NULL)
     return FALSE;
   freeReplyObject (reply);
   return TRUE;
-}
-
-static gboolean
-should_stop (RthunkClusterRegistry *self)
-{
-  gboolean stopping;
-
-  g_mutex_lock (&self->cluster->lock);
-  stopping = self->stopping;
-  g_mutex_unlock (&self->cluster->lock);
-  return stopping;
 }
 
 static gpointer
@@ -412,9 +409,9 @@ follow_loop (gpointer data)
   gint64 next = g_get_monotonic_time () + RESYNC_US;
   g_autoptr(GArray) verdicts = NULL;
 
-  while (!should_stop (self))
+  while (!g_cancellable_is_cancelled (self->stop))
     {
-      if (wait_event (self) || g_get_monotonic_time () >= next)
+      if (wait_event (self, next) || g_get_monotonic_time () >= next)
         {
           resync (self);
           next = g_get_monotonic_time () + RESYNC_US;
@@ -432,6 +429,7 @@ registry_free (RthunkClusterRegistry *self)
   g_clear_pointer (&self->redis, rthunk_redis_close);
   g_clear_pointer (&self->events, rthunk_redis_close);
   g_hash_table_unref (self->brought);
+  g_object_unref (self->stop);
   g_free (self->shown_uri);
   g_free (self);
 }
@@ -451,9 +449,7 @@ rthunk_cluster_unfollow_registry (RthunkCluster *cluster)
 
   if (self == NULL)
     return;
-  g_mutex_lock (&cluster->lock);
-  self->stopping = TRUE;
-  g_mutex_unlock (&cluster->lock);
+  g_cancellable_cancel (self->stop);
   g_thread_join (self->thread);
   cluster->registry = NULL;
   registry_free (self);
@@ -504,6 +500,7 @@ rthunk_cluster_follow_registry (RthunkCluster  *cluster,
   self = g_new0 (RthunkClusterRegistry, 1);
   self->cluster = cluster;
   self->brought = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->stop = g_cancellable_new ();
   if ((self->redis = rthunk_redis_open (uri, &options, error)) == NULL ||
       (self->events = rthunk_redis_open (uri, &options, error)) == NULL)
     {

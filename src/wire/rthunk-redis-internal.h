@@ -58,7 +58,8 @@ redisReply      *rthunk_redis_node_receive (RthunkRedisNode          *node,
                                             GError                  **error);
 void             rthunk_redis_node_fail    (RthunkRedisNode          *node);
 gboolean         rthunk_redis_node_wait_readable (RthunkRedisNode    *node,
-                                                  gint64              deadline);
+                                                  gint64              deadline,
+                                                  GCancellable       *cancellable);
 
 /* Where a cluster sent a command instead (a MOVED or ASK error reply). */
 typedef struct

@@ -328,17 +328,18 @@ rthunk_redis_node_receive (RthunkRedisNode  *node,
 
 /* Whether a reply can be read from @node (connected) by @deadline:
  * bytes the reader holds, or the stream's (TLS buffers some), or the
- * socket's. Waiting in vain fails nothing. */
+ * socket's. Waiting in vain (or cancelled) fails nothing. */
 gboolean
 rthunk_redis_node_wait_readable (RthunkRedisNode *node,
-                                 gint64           deadline)
+                                 gint64           deadline,
+                                 GCancellable    *cancellable)
 {
   GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (node->stream));
   gint64 left = deadline - g_get_monotonic_time ();
 
   if (node->reader->pos < node->reader->len || g_pollable_input_stream_is_readable (input))
     return TRUE;
-  return left > 0 && g_socket_condition_timed_wait (node->socket, G_IO_IN, left, NULL, NULL);
+  return left > 0 && g_socket_condition_timed_wait (node->socket, G_IO_IN, left, cancellable, NULL);
 }
 
 /* Runs a command of the connection's setup (AUTH, SELECT): an error

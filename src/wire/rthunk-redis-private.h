@@ -15,7 +15,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <hiredis/hiredis.h>
 
 G_BEGIN_DECLS
@@ -65,6 +65,7 @@ G_GNUC_WARN_UNUSED_RESULT
 redisReply  *rthunk_redis_wait_message (RthunkRedis           *redis,
                                         const char            *channel,
                                         guint                  wait_ms,
+                                        GCancellable          *cancellable,
                                         GError               **error);
 G_GNUC_WARN_UNUSED_RESULT
 char        *rthunk_redis_redacted_uri (const char            *uri);

@@ -385,6 +385,7 @@ rthunk_redis_pipeline (RthunkRedis               *redis,
  * @redis: a link that subscribed to @channel (SUBSCRIBE @channel)
  * @channel: the channel
  * @wait_ms: how long to wait
+ * @cancellable: (nullable): cancelled, it ends the wait at once
  * @error: return location for a #GError
  *
  * Waits for what Redis sends on its own on the node that took the
@@ -396,10 +397,11 @@ rthunk_redis_pipeline (RthunkRedis               *redis,
  *   subscribe again)
  */
 redisReply *
-rthunk_redis_wait_message (RthunkRedis  *redis,
-                           const char   *channel,
-                           guint         wait_ms,
-                           GError      **error)
+rthunk_redis_wait_message (RthunkRedis   *redis,
+                           const char    *channel,
+                           guint          wait_ms,
+                           GCancellable  *cancellable,
+                           GError       **error)
 {
   const char *argv[] = { "SUBSCRIBE", channel };
   const RthunkRedisCommand subscribe = { 2, argv, NULL };
@@ -407,7 +409,7 @@ rthunk_redis_wait_message (RthunkRedis  *redis,
 
   if (node == NULL || node->stream == NULL)
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, "redis: not subscribed"), NULL;
-  if (!rthunk_redis_node_wait_readable (node, g_get_monotonic_time () + (gint64) wait_ms * 1000))
+  if (!rthunk_redis_node_wait_readable (node, g_get_monotonic_time () + (gint64) wait_ms * 1000, cancellable))
     return NULL;
   return rthunk_redis_node_receive (node, deadline_of (redis), error);
 }
