@@ -393,7 +393,7 @@ wait_event (RthunkClusterRegistry *self,
         }
       return FALSE;
     }
-  reply = rthunk_redis_wait_message (self->events, RTHUNK_REGISTRY_CHANNEL, wait_ms, self->stop, &error);
+  reply = rthunk_redis_wait_message (self->events, wait_ms, self->stop, &error);
   if (reply == NULL && error != NULL)
     self->subscribed = FALSE;   /* the link reconnects, then subscribes again */
   if (reply == NULL)

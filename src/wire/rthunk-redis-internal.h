@@ -56,10 +56,11 @@ gboolean         rthunk_redis_node_send    (RthunkRedisNode          *node,
 redisReply      *rthunk_redis_node_receive (RthunkRedisNode          *node,
                                             gint64                    deadline,
                                             GError                  **error);
+redisReply      *rthunk_redis_node_wait    (RthunkRedisNode          *node,
+                                            gint64                    deadline,
+                                            GCancellable             *cancellable,
+                                            GError                  **error);
 void             rthunk_redis_node_fail    (RthunkRedisNode          *node);
-gboolean         rthunk_redis_node_wait_readable (RthunkRedisNode    *node,
-                                                  gint64              deadline,
-                                                  GCancellable       *cancellable);
 
 /* Where a cluster sent a command instead (a MOVED or ASK error reply). */
 typedef struct

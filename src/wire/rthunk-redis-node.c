@@ -206,18 +206,20 @@ connect_stream (RthunkRedisNode          *node,
   return node_io_failed (node, error, local, config->timeout_ms);
 }
 
-/* Waits until @node's socket is ready for @condition, until @deadline. */
+/* Waits until @node's socket is ready for @condition, until @deadline
+ * or until @cancellable (nullable) is cancelled. */
 static gboolean
 wait_socket (RthunkRedisNode  *node,
              GIOCondition      condition,
              gint64            deadline,
+             GCancellable     *cancellable,
              GError          **error)
 {
   gint64 left = deadline - g_get_monotonic_time ();
 
   if (left <= 0)
     return g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out"), FALSE;
-  return g_socket_condition_timed_wait (node->socket, condition, left, NULL, error);
+  return g_socket_condition_timed_wait (node->socket, condition, left, cancellable, error);
 }
 
 static gboolean
@@ -241,7 +243,7 @@ write_all (RthunkRedisNode  *node,
         }
       else if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
-      else if (!wait_socket (node, G_IO_OUT, deadline, error))
+      else if (!wait_socket (node, G_IO_OUT, deadline, NULL, error))
         return FALSE;
     }
   return TRUE;
@@ -286,6 +288,42 @@ rthunk_redis_node_send (RthunkRedisNode           *node,
   return node_io_failed (node, error, local, (guint) ((deadline - started) / 1000));
 }
 
+/* The next reply of @node: read until @deadline (or @cancellable,
+ * nullable, is cancelled), then NULL with G_IO_ERROR_TIMED_OUT (or
+ * G_IO_ERROR_CANCELLED) in @cause, or an I/O failure in @cause, or a
+ * closed connection or bytes that are not RESP (@closed set). */
+static redisReply *
+read_reply (RthunkRedisNode  *node,
+            gint64            deadline,
+            GCancellable     *cancellable,
+            const char      **closed,
+            GError          **cause)
+{
+  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (node->stream));
+  guint8 buf[READ_CHUNK];
+
+  for (;;)
+    {
+      g_autoptr(GError) local = NULL;
+      void *reply = NULL;
+      gssize n;
+
+      if (redisReaderGetReply (node->reader, &reply) != REDIS_OK)
+        return *closed = node->reader->errstr, NULL;
+      if (reply != NULL)
+        return reply;
+      n = g_pollable_input_stream_read_nonblocking (input, buf, sizeof buf, NULL, &local);
+      if (n > 0)
+        redisReaderFeed (node->reader, (const char *) buf, (size_t) n);
+      else if (n == 0 || g_error_matches (local, G_TLS_ERROR, G_TLS_ERROR_EOF))
+        return *closed = _("the connection was closed"), NULL;
+      else if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return g_propagate_error (cause, g_steal_pointer (&local)), NULL;
+      else if (!wait_socket (node, G_IO_IN, deadline, cancellable, cause))
+        return NULL;
+    }
+}
+
 /**
  * rthunk_redis_node_receive:
  * @node: a connected node
@@ -301,45 +339,52 @@ rthunk_redis_node_receive (RthunkRedisNode  *node,
                            gint64            deadline,
                            GError          **error)
 {
-  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (node->stream));
   gint64 started = g_get_monotonic_time ();
-  guint8 buf[READ_CHUNK];
+  g_autoptr(GError) cause = NULL;
+  const char *closed = NULL;
+  redisReply *reply = read_reply (node, deadline, NULL, &closed, &cause);
 
-  for (;;)
-    {
-      g_autoptr(GError) local = NULL;
-      void *reply = NULL;
-      gssize n;
-
-      if (redisReaderGetReply (node->reader, &reply) != REDIS_OK)
-        return node_failed (node, error, node->reader->errstr), NULL;
-      if (reply != NULL)
-        return reply;
-      n = g_pollable_input_stream_read_nonblocking (input, buf, sizeof buf, NULL, &local);
-      if (n > 0)
-        redisReaderFeed (node->reader, (const char *) buf, (size_t) n);
-      else if (n == 0 || g_error_matches (local, G_TLS_ERROR, G_TLS_ERROR_EOF))
-        return node_failed (node, error, _("the connection was closed")), NULL;
-      else if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ||
-               (g_clear_error (&local), !wait_socket (node, G_IO_IN, deadline, &local)))
-        return node_io_failed (node, error, local, (guint) ((deadline - started) / 1000)), NULL;
-    }
+  if (reply == NULL && closed != NULL)
+    node_failed (node, error, closed);
+  else if (reply == NULL)
+    node_io_failed (node, error, cause, (guint) ((deadline - started) / 1000));
+  return reply;
 }
 
-/* Whether a reply can be read from @node (connected) by @deadline:
- * bytes the reader holds, or the stream's (TLS buffers some), or the
- * socket's. Waiting in vain (or cancelled) fails nothing. */
-gboolean
-rthunk_redis_node_wait_readable (RthunkRedisNode *node,
-                                 gint64           deadline,
-                                 GCancellable    *cancellable)
+/**
+ * rthunk_redis_node_wait:
+ * @node: a node
+ * @deadline: monotonic µs
+ * @cancellable: (nullable): cancelled, it ends the wait at once
+ * @error: return location for a #GError
+ *
+ * Waits until @deadline for what Redis sends on its own (a message on a
+ * subscribed connection).
+ *
+ * Returns: (transfer full) (nullable): the reply; %NULL when none came in
+ *   time (or the wait was cancelled), or with @error set when the node is
+ *   not connected or failed
+ */
+redisReply *
+rthunk_redis_node_wait (RthunkRedisNode  *node,
+                        gint64            deadline,
+                        GCancellable     *cancellable,
+                        GError          **error)
 {
-  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (node->stream));
-  gint64 left = deadline - g_get_monotonic_time ();
+  g_autoptr(GError) cause = NULL;
+  const char *closed = NULL;
+  redisReply *reply;
 
-  if (node->reader->pos < node->reader->len || g_pollable_input_stream_is_readable (input))
-    return TRUE;
-  return left > 0 && g_socket_condition_timed_wait (node->socket, G_IO_IN, left, cancellable, NULL);
+  if (node->stream == NULL)
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
+                        "redis %s: %s", node->address, _("not answering")), NULL;
+  reply = read_reply (node, deadline, cancellable, &closed, &cause);
+  if (reply == NULL && closed != NULL)
+    node_failed (node, error, closed);
+  else if (reply == NULL && !g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) &&
+           !g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    node_failed (node, error, cause->message);
+  return reply;
 }
 
 /* Runs a command of the connection's setup (AUTH, SELECT): an error

@@ -58,17 +58,16 @@ gboolean     rthunk_redis_pipeline (RthunkRedis               *redis,
                                     const RthunkRedisCommand  *commands,
                                     guint                      n_commands,
                                     GError                   **error);
-gboolean     rthunk_redis_is_cluster (RthunkRedis             *redis);
-guint        rthunk_redis_key_slot (const char                *key,
-                                    gsize                      len);
 G_GNUC_WARN_UNUSED_RESULT
 redisReply  *rthunk_redis_wait_message (RthunkRedis           *redis,
-                                        const char            *channel,
                                         guint                  wait_ms,
                                         GCancellable          *cancellable,
                                         GError               **error);
+gboolean     rthunk_redis_is_cluster (RthunkRedis             *redis);
 G_GNUC_WARN_UNUSED_RESULT
 char        *rthunk_redis_redacted_uri (const char            *uri);
+guint        rthunk_redis_key_slot (const char                *key,
+                                    gsize                      len);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkRedis, rthunk_redis_close)
 

@@ -40,6 +40,7 @@ struct _RthunkRedis
   gboolean stale;               /* the map changed: learn it again */
   RthunkRedisNode *single;      /* MODE_SINGLE: the one Redis */
   RthunkRedisNode **slots;      /* MODE_CLUSTER: each slot's master, or NULL */
+  RthunkRedisNode *last;        /* where the last command went */
 };
 
 /* The node at @host:@port, made when first named. */
@@ -89,6 +90,7 @@ call (RthunkRedis               *redis,
   RthunkRedisCommand both[2] = { { 1, asking_argv, NULL }, *command };
   redisReply *reply;
 
+  redis->last = node;
   if (!rthunk_redis_node_connect (node, &redis->config, deadline, error) ||
       !rthunk_redis_node_send (node, asking ? both : command, asking ? 2 : 1, deadline, error))
     return NULL;
@@ -382,40 +384,39 @@ rthunk_redis_pipeline (RthunkRedis               *redis,
 
 /**
  * rthunk_redis_wait_message:
- * @redis: a link that subscribed to @channel (SUBSCRIBE @channel)
- * @channel: the channel
+ * @redis: a link that subscribed to a channel
  * @wait_ms: how long to wait
- * @cancellable: (nullable): cancelled, it ends the wait at once
+ * @cancellable: (nullable): cancelled, it ends the wait at once (a
+ *   thread that must stop)
  * @error: return location for a #GError
  *
- * Waits for what Redis sends on its own on the node that took the
- * subscription (a message published on @channel), at most @wait_ms.
+ * Waits for what Redis sends on its own on a subscribed link (a message
+ * published on the channel), at most @wait_ms, on the connection the
+ * last command (the SUBSCRIBE) went to.
  *
  * Returns: (transfer full) (nullable): the message; %NULL when none came
- *   in time, or with @error set when the link is not connected or its
- *   connection failed (the next command makes it again, and must
- *   subscribe again)
+ *   in time, or with @error set when the connection failed (it is made
+ *   again by the next command, which must subscribe again)
  */
 redisReply *
 rthunk_redis_wait_message (RthunkRedis   *redis,
-                           const char    *channel,
                            guint          wait_ms,
                            GCancellable  *cancellable,
                            GError       **error)
 {
-  const char *argv[] = { "SUBSCRIBE", channel };
-  const RthunkRedisCommand subscribe = { 2, argv, NULL };
-  RthunkRedisNode *node = redis->mode != MODE_UNKNOWN ? route (redis, &subscribe) : NULL;
-
-  if (node == NULL || node->stream == NULL)
-    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, "redis: not subscribed"), NULL;
-  if (!rthunk_redis_node_wait_readable (node, g_get_monotonic_time () + (gint64) wait_ms * 1000, cancellable))
-    return NULL;
-  return rthunk_redis_node_receive (node, deadline_of (redis), error);
+  if (redis->last == NULL)
+    return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, "redis: not connected"), NULL;
+  return rthunk_redis_node_wait (redis->last, g_get_monotonic_time () + (gint64) wait_ms * 1000, cancellable,
+                                 error);
 }
 
-/* @uri as logs may show it: a password in it (`//USER:PASSWORD@`)
- * replaced by `***`. */
+/**
+ * rthunk_redis_redacted_uri:
+ * @uri: a URI
+ *
+ * Returns: (transfer full): @uri as logs may show it: a password in it
+ *   (`//USER:PASSWORD@`) replaced by `***`
+ */
 char *
 rthunk_redis_redacted_uri (const char *uri)
 {
