@@ -135,12 +135,14 @@ wait_ready (GMainContext   *context,
 }
 
 /* A TCP connection to @node, then the TLS handshake when @config asks
- * for it, on the caller's thread-default @context. */
+ * for it (@handshake set once it starts), on the caller's thread-default
+ * @context. */
 static GIOStream *
 open_stream (RthunkRedisNode          *node,
              const RthunkRedisConfig  *config,
              GMainContext             *context,
              gint64                    deadline,
+             gboolean                 *handshake,
              GError                  **error)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
@@ -162,6 +164,7 @@ open_stream (RthunkRedisNode          *node,
                                &node->refused, error);
   if (tls == NULL)
     return NULL;
+  *handshake = TRUE;
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, cancellable, on_ready, &shaken);
   wait_ready (context, cancellable, deadline, &shaken);
   if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (tls), shaken, error))
@@ -180,10 +183,11 @@ connect_stream (RthunkRedisNode          *node,
   GMainContext *context = g_main_context_new ();
   g_autoptr(GError) local = NULL;
   g_autoptr(GError) described = NULL;
+  gboolean handshake = FALSE;
 
   g_main_context_push_thread_default (context);
   node->refused = 0;
-  node->stream = open_stream (node, config, context, deadline, &local);
+  node->stream = open_stream (node, config, context, deadline, &handshake, &local);
   g_main_context_pop_thread_default (context);
   g_main_context_unref (context);
   if (node->stream != NULL)
@@ -198,7 +202,7 @@ connect_stream (RthunkRedisNode          *node,
       node->reader = redisReaderCreate ();
       return TRUE;
     }
-  if (config->tls && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (handshake && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       rthunk_tls_client_error (node->address, config->ca_option, node->refused, local, &described);
       return node_failed (node, error, described->message);
