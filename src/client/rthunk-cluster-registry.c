@@ -23,12 +23,10 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "rthunk-cluster-internal.h"
 #include "rthunk-cluster-private.h"
-#include "rthunk-error.h"
 #include "rthunk-redis-private.h"
 #include "rthunk-registry-private.h"
 
@@ -78,7 +76,8 @@ read_registered (RthunkClusterRegistry  *self,
         }
       there = ttl->type == REDIS_REPLY_STRING;
       if (there)
-        self->longest_ttl_s = MAX (self->longest_ttl_s, (guint) CLAMP (g_ascii_strtoll (ttl->str, NULL, 10), 0, 86400));
+        self->longest_ttl_s = MAX (self->longest_ttl_s,
+                                   (guint) CLAMP (g_ascii_strtoll (ttl->str, NULL, 10), 0, 86400));
       freeReplyObject (ttl);
       if (there)
         g_hash_table_add (present, g_steal_pointer (&address));

@@ -12,8 +12,6 @@
  */
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
-
 #include <string.h>
 
 #include "rthunk-registration.h"
@@ -22,6 +20,7 @@
 #include "rthunk-redis-private.h"
 #include "rthunk-registry-private.h"
 #include "rthunk-server-private.h"
+#include "rthunk-type.h"
 
 struct _RthunkRegistration
 {
