@@ -4,6 +4,7 @@
  *   rthunk -e EXPR              evaluate EXPR, print the value of its last form
  *   rthunk FILE.rth             run a script
  *   --server HOST:PORT          use that server for (remote …) (repeatable)
+ *   --registry redis://…        and every server registered there
  *   --local                     no server at all
  *   --http HOST:PORT            serve a live page of the session there
  *
@@ -1320,7 +1321,7 @@ add_cluster_file (Shell       *shell,
     {
       g_autofree char *address = g_key_file_get_string (file, groups[k], "address", error);
 
-      if (address == NULL || !rthunk_session_add_server (shell->session, address, error))
+      if (address == NULL || !rthunk_session_add_server_from (shell->session, address, "file", error))
         return FALSE;
     }
   return TRUE;
@@ -1340,19 +1341,69 @@ add_servers (Shell       *shell,
   guint n = 0;
 
   for (guint k = 0; servers != NULL && servers[k] != NULL; k++, n++)
-    if (!rthunk_session_add_server (shell->session, servers[k], error))
+    if (!rthunk_session_add_server_from (shell->session, servers[k], "flag", error))
       return FALSE;
   for (guint k = 0; from_env != NULL && from_env[k] != NULL; k++)
     {
       if (*g_strstrip (from_env[k]) == '\0')
         continue;
-      if (!rthunk_session_add_server (shell->session, from_env[k], error))
+      if (!rthunk_session_add_server_from (shell->session, from_env[k], "env", error))
         return FALSE;
       n++;
     }
   if (cluster_file == NULL && n == 0 && g_file_test (default_file, G_FILE_TEST_EXISTS))
     cluster_file = default_file;
   return cluster_file == NULL || add_cluster_file (shell, cluster_file, error);
+}
+
+/* Where the shell finds the fleet's registry: --registry (else
+ * RTHUNK_REGISTRY), its password, how long a command may wait. */
+typedef struct
+{
+  char *uri;
+  char *password_file;
+  guint timeout_ms;
+} RegistryOptions;
+
+/* What the registry says of itself (it stopped answering, it answers
+ * again): said once each time. */
+static void
+on_registry_notice (RthunkCluster *cluster,
+                    const char    *message,
+                    gpointer       data)
+{
+  g_autofree char *text = shown (message);
+
+  g_printerr ("rthunk: %s\n", text);
+}
+
+/* --registry URI, else RTHUNK_REGISTRY: every server registered there
+ * joins, and the ones that register later; --registry-password-file
+ * keeps the password off the command line. */
+static gboolean
+follow_registry (Shell                  *shell,
+                 const RegistryOptions  *registry,
+                 GError                **error)
+{
+  const char *uri = registry->uri != NULL ? registry->uri : g_getenv ("RTHUNK_REGISTRY");
+  g_autofree char *password = NULL;
+  RthunkCluster *cluster = rthunk_session_get_cluster (shell->session);
+
+  if (uri == NULL || *uri == '\0')
+    return TRUE;
+  if (registry->password_file != NULL)
+    {
+      if (!g_file_get_contents (registry->password_file, &password, NULL, error))
+        return FALSE;
+      g_strstrip (password);
+    }
+  g_signal_connect (cluster, "registry-notice", G_CALLBACK (on_registry_notice), shell);
+  if (!rthunk_cluster_follow_registry (cluster, uri, password, registry->timeout_ms, error))
+    {
+      g_prefix_error (error, "--registry: ");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Servers that did not answer at start: the session retries them. */
@@ -1396,14 +1447,15 @@ set_tls (Shell             *shell,
 }
 
 static gboolean
-shell_init (Shell             *shell,
-            char             **servers,
-            const char        *cluster_file,
-            const char        *token_file,
-            const TlsOptions  *tls,
-            gboolean           local,
-            guint              call_timeout_ms,
-            GError           **error)
+shell_init (Shell                  *shell,
+            char                  **servers,
+            const char             *cluster_file,
+            const RegistryOptions  *registry,
+            const char             *token_file,
+            const TlsOptions       *tls,
+            gboolean                local,
+            guint                   call_timeout_ms,
+            GError                **error)
 {
   const char *no_color = g_getenv ("NO_COLOR");
   g_autofree char *token = NULL;
@@ -1425,7 +1477,8 @@ shell_init (Shell             *shell,
   if (!read_token (token_file, &token, error))
     return FALSE;
   rthunk_session_set_token (shell->session, token);
-  if (!set_tls (shell, tls, error) || !add_servers (shell, servers, cluster_file, error))
+  if (!set_tls (shell, tls, error) || !add_servers (shell, servers, cluster_file, error) ||
+      !follow_registry (shell, registry, error))
     return FALSE;
   warn_down (shell);
   return TRUE;
@@ -1486,6 +1539,10 @@ main (int    argc,
   TlsOptions tls = { FALSE, NULL, NULL, NULL };
   double call_timeout = 0;
   double audit = 0;
+  g_autofree char *registry_uri = NULL;
+  g_autofree char *registry_password_file = NULL;
+  gint registry_timeout_ms = 0;
+  RegistryOptions registry = { NULL, NULL, 0 };
   Shell shell = { NULL, };
   int status;
   GOptionEntry entries[] = {
@@ -1493,6 +1550,9 @@ main (int    argc,
     { "server", 's', 0, G_OPTION_ARG_STRING_ARRAY, &servers, N_("Use the server at HOST:PORT for remote expressions (repeatable)"), N_("HOST:PORT") },
     { "local", 'l', 0, G_OPTION_ARG_NONE, &local, N_("Use no server at all"), NULL },
     { "cluster", 0, 0, G_OPTION_ARG_FILENAME, &cluster_file, N_("Use the servers of this cluster file (else RTHUNK_SERVERS, else ~/.config/rthunk/cluster.conf)"), N_("FILE") },
+    { "registry", 0, 0, G_OPTION_ARG_STRING, &registry_uri, N_("Also use every server registered in this registry, and those that register while the shell runs (redis://[USER:PASSWORD@]HOST:PORT[/DB]; else RTHUNK_REGISTRY)"), N_("URI") },
+    { "registry-password-file", 0, 0, G_OPTION_ARG_FILENAME, &registry_password_file, N_("The password of the registry's Redis, read from this file"), N_("FILE") },
+    { "registry-timeout-ms", 0, 0, G_OPTION_ARG_INT, &registry_timeout_ms, N_("How long one registry command may wait for Redis (default 500)"), N_("N") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Send the token in this file (else RTHUNK_TOKEN)"), N_("FILE") },
     { "tls", 0, 0, G_OPTION_ARG_NONE, &tls.on, N_("Reach servers over TLS, trusting the system's certificate authorities"), NULL },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca, N_("Reach servers over TLS, trusting the authorities in this PEM file"), N_("FILE") },
@@ -1526,11 +1586,20 @@ main (int    argc,
       g_printerr (_("rthunk: --audit takes a fraction from 0 to 1\n"));
       return 2;
     }
+  if (registry_timeout_ms < 0 || registry_timeout_ms > 60000)
+    {
+      g_printerr (_("rthunk: --registry-timeout-ms takes a number of milliseconds from 0 to 60000\n"));
+      return 2;
+    }
+  registry.uri = registry_uri;
+  registry.password_file = registry_password_file;
+  registry.timeout_ms = (guint) registry_timeout_ms;
   the_shell = &shell;
   tls.ca_file = tls_ca;
   tls.cert_file = tls_cert;
   tls.key_file = tls_key;
-  if (!shell_init (&shell, servers, cluster_file, token_file, &tls, local, (guint) (call_timeout * 1000 + 0.5), &error))
+  if (!shell_init (&shell, servers, cluster_file, &registry, token_file, &tls, local,
+                   (guint) (call_timeout * 1000 + 0.5), &error))
     {
       report (&shell, error);
       shell_clear (&shell);

@@ -27,7 +27,7 @@ mkdir "$tmp/dir"
 : > "$tmp/script.rth"
 : > "$tmp/notes.txt"
 
-echo "1..7"
+echo "1..10"
 complete_case "rthunkd --ma offers --max-memory" --max-memory --port "$RTHUNKD" --ma
 complete_case "rthunkd --ma offers --max-queued" --max-queued "" "$RTHUNKD" --ma
 complete_case "rthunk --cl offers --cluster" --cluster --local "$RTHUNK" --cl
@@ -35,4 +35,7 @@ complete_case "rthunkd-sqlite offers its own --sql-timeout-ms" --sql-timeout-ms 
 complete_case "a FILE option completes file names" notes.txt "" "$RTHUNKD" --token-file no
 complete_case "rthunk completes scripts, not other files" script.rth notes.txt "$RTHUNK" ""
 complete_case "rthunk completes directories" dir "" "$RTHUNK" d
+complete_case "rthunk --reg offers --registry" --registry --local "$RTHUNK" --reg
+complete_case "rthunk --registry offers redis://" redis:// "" "$RTHUNK" --registry ""
+complete_case "rthunkd --store offers sqlite:" sqlite: redis:// "$RTHUNKD" --store sq
 [ "$failed" -eq 0 ]

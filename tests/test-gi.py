@@ -290,6 +290,19 @@ def case_client_async(ctx):
     check(client.get_connections_opened() >= 1, "the client opened no connection")
 
 
+def case_cluster_origin_registry(ctx):
+    need_server(ctx)
+    cluster = Rthunk.Cluster.new()
+    cluster.add_server_from(ctx.server.address, "python")
+    check("from=python" in cluster.describe(), "describe() lacks from=python: %r" % cluster.describe())
+    try:
+        cluster.follow_registry("http://127.0.0.1:1", None, 0)
+    except GLib.Error as e:
+        check("redis://" in e.message, "the error does not say what a registry URI is: %s" % e.message)
+    else:
+        raise Failure("follow_registry accepted http://")
+
+
 def case_server_stop(ctx):
     need_server(ctx)
     if ctx.session is not None:
@@ -317,6 +330,8 @@ CASES = [
      case_session_type_error),
     ("Rthunk.Client connect_async and submit_async through a GLib.MainLoop: (+ 40 2) is 42",
      case_client_async),
+    ("Rthunk.Cluster.add_server_from() shows its origin; follow_registry() refuses a URI that is no Redis's",
+     case_cluster_origin_registry),
     ("rthunkd exits 0 on SIGTERM", case_server_stop),
 ]
 

@@ -142,6 +142,17 @@ run (RthunkRedis  *redis,
   return rthunk_redis_command (redis, &command, error);
 }
 
+/* Cancels @data (a GCancellable) a little later, from another thread:
+ * the wait is cancelled while it waits, or is cancelled already when it
+ * starts; either way it must end then. */
+static gpointer
+cancel_soon (gpointer data)
+{
+  g_usleep (50 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
 static void
 test_live_subscribe (void)
 {
@@ -156,6 +167,8 @@ test_live_subscribe (void)
   const char *subscribe[] = { "SUBSCRIBE", "rthunk-test", NULL };
   const char *publish[] = { "PUBLISH", "rthunk-test", "hello", NULL };
   redisReply *reply = NULL;
+  g_autoptr(GCancellable) stop = NULL;
+  GThread *canceller;
   gint64 started;
 
   if (server == NULL || *server == '\0')
@@ -181,16 +194,25 @@ test_live_subscribe (void)
   freeReplyObject (reply);
   /* nothing published: none comes, and that is no error */
   started = g_get_monotonic_time ();
-  g_assert_null (rthunk_redis_wait_message (listener, 100, &error));
+  g_assert_null (rthunk_redis_wait_message (listener, 100, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 90 * 1000);
+
+  /* a long wait that another thread cancels ends then, and is no error */
+  stop = g_cancellable_new ();
+  canceller = g_thread_new ("canceller", cancel_soon, stop);
+  started = g_get_monotonic_time ();
+  g_assert_null (rthunk_redis_wait_message (listener, 60000, stop, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 30 * G_USEC_PER_SEC);
+  g_thread_join (canceller);
 
   reply = run (speaker, publish, &error);
   g_assert_no_error (error);
   g_assert_cmpint (reply->type, ==, REDIS_REPLY_INTEGER);
   g_assert_cmpint (reply->integer, ==, 1);
   freeReplyObject (reply);
-  reply = rthunk_redis_wait_message (listener, 5000, &error);
+  reply = rthunk_redis_wait_message (listener, 5000, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
   g_assert_cmpint (reply->type, ==, REDIS_REPLY_ARRAY);
@@ -202,7 +224,7 @@ test_live_subscribe (void)
   /* the server gone: an error, not a wait */
   g_subprocess_send_signal (redis_server, SIGKILL);
   g_subprocess_wait (redis_server, NULL, NULL);
-  g_assert_null (rthunk_redis_wait_message (listener, 5000, &error));
+  g_assert_null (rthunk_redis_wait_message (listener, 5000, NULL, &error));
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
 }
 

@@ -102,8 +102,8 @@ def check_api(shell, server, doc):
     alpha = doc["servers"][0] if doc["servers"] else {}
     tap(len(doc["servers"]) == 1 and alpha["name"] == "alpha" and alpha["address"] == server.address and
         alpha["state"] == "up" and alpha["agreed"] == 0 and alpha["disagreed"] == 0 and alpha["load"] >= 1 and
-        alpha["latencyMs"] > 0 and alpha["error"] is None,
-        "/api/session lists the server with its state, reputation, load and latency", doc["servers"])
+        alpha["latencyMs"] > 0 and alpha["error"] is None and alpha["from"] == "flag",
+        "/api/session lists the server with its state, reputation, load, latency and origin", doc["servers"])
     a, b, c = cells.get("a", {}), cells.get("b", {}), cells.get("c", {})
     tap(list(cells) == ["a", "b", "c"] and a["state"] == "settling" and a["pending"] and
         a["value"].startswith("<pending") and b["state"] == "waiting" and b["pending"] and

@@ -33,12 +33,13 @@ RTHUNKD = os.environ.get("RTHUNKD")
 
 
 class Server:
-    """A real rthunkd on a free loopback port."""
+    """A real rthunkd (or another provider: @program) on a free loopback
+    port; its standard output and error go to NAME.out."""
 
-    def __init__(self, name, tmp, *args):
+    def __init__(self, name, tmp, *args, program=None):
         self.name = name
         self.out = open(os.path.join(tmp, name + ".out"), "w+")
-        self.proc = subprocess.Popen([RTHUNKD, "--port", "0", "--name", name] + list(args),
+        self.proc = subprocess.Popen([program or RTHUNKD, "--port", "0", "--name", name] + list(args),
                                      stdout=self.out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + TIMEOUT
         self.address = None
@@ -64,6 +65,11 @@ class Server:
             if value >= at_least or time.monotonic() > deadline:
                 return value
             time.sleep(0.05)
+
+    def log(self):
+        """What it wrote so far."""
+        self.out.seek(0)
+        return self.out.read()
 
     def stop(self):
         self.proc.kill()

@@ -40,9 +40,53 @@ typedef struct
 
 /* ---- reputation ---------------------------------------------------------------- */
 
+/* Quarantines @member (the lock held): nothing is routed to it from now
+ * on; *@name and *@reason are set for rthunk_cluster_tell_quarantined().
+ * @why says why, or NULL for its share of disagreements. */
+void
+rthunk_cluster_quarantine_locked (RthunkCluster  *self,
+                                  Member         *member,
+                                  char          **name,
+                                  char          **reason,
+                                  const char     *why)
+{
+  member->quarantined = TRUE;
+  *name = g_strdup (rthunk_cluster_member_name (member));
+  if (why != NULL)
+    *reason = g_strdup (why);
+  else
+    *reason = g_strdup_printf (_("it disagreed with the majority in %u of %u checks; nothing goes to it any more"),
+                               member->disagreements, member->agreements + member->disagreements);
+}
+
+/* Quarantines @member (the lock held) if its agreements fell under
+ * QUARANTINE_BELOW of its checks; see rthunk_cluster_quarantine_locked(). */
+void
+rthunk_cluster_judge_locked (RthunkCluster  *self,
+                             Member         *member,
+                             char          **name,
+                             char          **reason)
+{
+  if (!member->quarantined && member->disagreements > 0 &&
+      member->agreements < QUARANTINE_BELOW * (member->agreements + member->disagreements))
+    rthunk_cluster_quarantine_locked (self, member, name, reason, NULL);
+}
+
+/* Says once, outside the lock, that a server was quarantined: a message
+ * and the quarantined signal. */
+void
+rthunk_cluster_tell_quarantined (RthunkCluster *self,
+                                 const char    *name,
+                                 const char    *reason)
+{
+  g_message ("server %s is quarantined: %s", name, reason);
+  g_signal_emit (self, rthunk_cluster_signals[SIGNAL_QUARANTINED], 0, name, reason);
+}
+
 /* Records that @loser (nullable) was in the minority against @winners
  * (NULL-ended); quarantines it when its reputation falls too low, and says
- * so once (the quarantined signal). */
+ * so once (the quarantined signal). With a registry, the verdicts also go
+ * to the shared reputation (rthunk-cluster-registry.c sends them). */
 static void
 record_verdict (RthunkCluster *self,
                 Member        *loser,
@@ -53,25 +97,20 @@ record_verdict (RthunkCluster *self,
 
   g_mutex_lock (&self->lock);
   for (guint k = 0; winners[k] != NULL; k++)
-    winners[k]->agreements++;
+    {
+      winners[k]->agreements++;
+      winners[k]->unsent_agreements++;
+    }
   if (loser != NULL)
     {
       loser->disagreements++;
+      loser->unsent_disagreements++;
       loser->penalty *= 4;
-    }
-  if (loser != NULL && !loser->quarantined &&
-      loser->agreements < QUARANTINE_BELOW * (loser->agreements + loser->disagreements))
-    {
-      loser->quarantined = TRUE;
-      name = g_strdup (rthunk_cluster_member_name (loser));
-      reason = g_strdup_printf (_("it disagreed with the majority in %u of %u checks; nothing goes to it any more"),
-                                loser->disagreements, loser->agreements + loser->disagreements);
+      rthunk_cluster_judge_locked (self, loser, &name, &reason);
     }
   g_mutex_unlock (&self->lock);
-  if (name == NULL)
-    return;
-  g_message ("server %s is quarantined: %s", name, reason);
-  g_signal_emit (self, rthunk_cluster_signals[SIGNAL_QUARANTINED], 0, name, reason);
+  if (name != NULL)
+    rthunk_cluster_tell_quarantined (self, name, reason);
 }
 
 /* `agreed=A disagreed=D`: for `:servers` (whose state word says

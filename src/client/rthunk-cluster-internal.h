@@ -30,7 +30,13 @@ typedef struct
   guint agreements;             /* its reputation: audits and verifications */
   guint disagreements;          /* where it was in the minority */
   gboolean quarantined;         /* not routed to, its results not used */
+  const char *origin;           /* where its address came from: "flag", "registry"… (static) */
+  guint unsent_agreements;      /* verdicts not yet added to the shared reputation */
+  guint unsent_disagreements;
+  gboolean quarantine_shared;   /* the registry knows it is quarantined */
 } Member;
+
+typedef struct _RthunkClusterRegistry RthunkClusterRegistry;
 
 struct _RthunkCluster
 {
@@ -39,6 +45,8 @@ struct _RthunkCluster
   GMutex lock;
   GCond stop_cond;
   GPtrArray *members;           /* Member */
+  GPtrArray *departed;          /* Member: left the registry; kept for the thunks that point at them */
+  RthunkClusterRegistry *registry;  /* followed, or NULL */
   RthunkCatalog *catalog;       /* merged */
   char *token;
   gboolean tls;                 /* members speak TLS: */
@@ -53,6 +61,9 @@ struct _RthunkCluster
 
 enum {
   SIGNAL_QUARANTINED,
+  SIGNAL_SERVER_JOINED,
+  SIGNAL_SERVER_LEFT,
+  SIGNAL_REGISTRY_NOTICE,
   N_CLUSTER_SIGNALS
 };
 
@@ -79,6 +90,19 @@ typedef struct
   gboolean audited;             /* run again on a second server when forced */
   char *lost;                   /* the first server lost while it ran there */
 } ClusterThunk;
+
+/* rthunk-cluster.c: members */
+gboolean      rthunk_cluster_add_member      (RthunkCluster  *self,
+                                              const char     *address,
+                                              const char     *origin,
+                                              GError        **error);
+gboolean      rthunk_cluster_has_member      (RthunkCluster  *self,
+                                              const char     *address,
+                                              const char    **origin);
+gboolean      rthunk_cluster_revive_member   (RthunkCluster  *self,
+                                              const char     *address);
+gboolean      rthunk_cluster_depart_member   (RthunkCluster  *self,
+                                              const char     *address);
 
 /* rthunk-cluster.c: routing */
 const char   *rthunk_cluster_member_name     (Member         *member);
@@ -109,6 +133,19 @@ RthunkValue  *rthunk_cluster_audit           (ClusterThunk   *ct,
                                               RthunkValue    *value,
                                               GError        **error);
 char         *rthunk_cluster_reputation_text (Member         *member) G_GNUC_WARN_UNUSED_RESULT;
+void          rthunk_cluster_quarantine_locked (RthunkCluster *self,
+                                              Member         *member,
+                                              char          **name,
+                                              char          **reason,
+                                              const char     *why);
+void          rthunk_cluster_judge_locked    (RthunkCluster  *self,
+                                              Member         *member,
+                                              char          **name,
+                                              char          **reason);
+void          rthunk_cluster_tell_quarantined (RthunkCluster *self,
+                                              const char     *name,
+                                              const char     *reason);
+
 
 /* rthunk-cluster-state.c: the server holding the state cells @expr uses. */
 gboolean      rthunk_cluster_state_route     (RthunkCluster  *self,

@@ -32,6 +32,7 @@ typedef struct
   guint agreements;
   guint disagreements;
   char *last_error;             /* why it is down, or NULL */
+  const char *origin;           /* where its address came from: "flag", "registry"… */
 } RthunkMemberInfo;
 
 GArray   *rthunk_cluster_list_members (RthunkCluster  *cluster) G_GNUC_WARN_UNUSED_RESULT;
@@ -43,5 +44,10 @@ gboolean  rthunk_cluster_get_cost     (RthunkCluster  *cluster,
                                        const char     *address,
                                        double         *latency_ms,
                                        guint          *load);
+
+/* rthunk-cluster-registry.c: whether it follows a registry; following
+ * stops (before a session lets its servers go) */
+gboolean  rthunk_cluster_follows_registry  (RthunkCluster  *cluster);
+void      rthunk_cluster_unfollow_registry (RthunkCluster  *cluster);
 
 G_END_DECLS

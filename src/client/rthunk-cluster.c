@@ -49,6 +49,13 @@
  * with backoff and rejoins when it answers again. When a server is lost,
  * a pending pure thunk is submitted again to another eligible server,
  * while one with side effects fails with an error saying so.
+ * A cluster may also follow a registry
+ * ([method@Rthunk.Cluster.follow_registry]): every server registered in
+ * it joins, servers that register later join while it runs and servers
+ * that leave or stop refreshing their record leave (the
+ * [signal@Rthunk.Cluster::server-joined] and
+ * [signal@Rthunk.Cluster::server-left] signals).
+ *
  * With an audit rate ([method@Rthunk.Cluster.set_audit_rate]) a share of
  * the pure thunks also runs on a second server; a server the majority
  * contradicts loses reputation and is quarantined (the
@@ -75,6 +82,7 @@ rthunk_cluster_dispose (GObject *object)
 {
   RthunkCluster *self = RTHUNK_CLUSTER (object);
 
+  rthunk_cluster_unfollow_registry (self);
   if (self->health != NULL)
     rthunk_thread_stop (&self->health, &self->lock, &self->stop_cond, &self->stopping);
   G_OBJECT_CLASS (rthunk_cluster_parent_class)->dispose (object);
@@ -86,6 +94,7 @@ rthunk_cluster_finalize (GObject *object)
   RthunkCluster *self = RTHUNK_CLUSTER (object);
 
   g_ptr_array_unref (self->members);
+  g_ptr_array_unref (self->departed);
   g_clear_object (&self->catalog);
   g_free (self->token);
   g_free (self->tls_ca);
@@ -119,6 +128,50 @@ rthunk_cluster_class_init (RthunkClusterClass *klass)
   rthunk_cluster_signals[SIGNAL_QUARANTINED] =
     g_signal_new ("quarantined", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * RthunkCluster::server-joined:
+   * @cluster: the cluster
+   * @address: the server's `HOST:PORT`
+   *
+   * A server registered in the registry the cluster follows joined it
+   * (rthunk_cluster_follow_registry()); emitted in the thread that follows
+   * the registry, or in the caller's during rthunk_cluster_follow_registry().
+   *
+   * Since: 0.1
+   */
+  rthunk_cluster_signals[SIGNAL_SERVER_JOINED] =
+    g_signal_new ("server-joined", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * RthunkCluster::server-left:
+   * @cluster: the cluster
+   * @address: the server's `HOST:PORT`
+   *
+   * A server the registry had brought left it (it deregistered, or its
+   * record expired): nothing new is routed to it. Emitted in the thread
+   * that follows the registry.
+   *
+   * Since: 0.1
+   */
+  rthunk_cluster_signals[SIGNAL_SERVER_LEFT] =
+    g_signal_new ("server-left", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * RthunkCluster::registry-notice:
+   * @cluster: the cluster
+   * @message: a sentence for the user
+   *
+   * The registry the cluster follows stopped answering (the cluster keeps
+   * the servers it knew), or answers again: said once each time.
+   *
+   * Since: 0.1
+   */
+  rthunk_cluster_signals[SIGNAL_REGISTRY_NOTICE] =
+    g_signal_new ("registry-notice", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -127,6 +180,7 @@ rthunk_cluster_init (RthunkCluster *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->stop_cond);
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify) member_free);
+  self->departed = g_ptr_array_new_with_free_func ((GDestroyNotify) member_free);
   self->catalog = rthunk_catalog_new ();
 }
 
@@ -377,7 +431,8 @@ mark_down (RthunkCluster *self,
  * Connects to a server, reads its info and catalog and merges it. A
  * server that cannot be reached now is added as down: the health thread
  * keeps trying it (with backoff), and it joins when it answers; until
- * then the others run what it would have.
+ * then the others run what it would have. rthunk_cluster_describe() says
+ * it was `added`; rthunk_cluster_add_server_from() says where from.
  *
  * Returns: %TRUE (@error is for compatibility and left unset)
  *
@@ -388,18 +443,56 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
                            const char     *address,
                            GError        **error)
 {
+  return rthunk_cluster_add_server_from (cluster, address, "added", error);
+}
+
+/**
+ * rthunk_cluster_add_server_from:
+ * @cluster: a cluster
+ * @address: `HOST:PORT`
+ * @origin: where the address came from, one word that `:servers` shows
+ *   (`flag`, `env`, `file`, `registry`…)
+ * @error: return location for a #GError
+ *
+ * Adds a server as rthunk_cluster_add_server() does, saying where its
+ * address came from. A server already in the cluster is not added again.
+ *
+ * Returns: %TRUE (@error is for compatibility and left unset)
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_cluster_add_server_from (RthunkCluster  *cluster,
+                                const char     *address,
+                                const char     *origin,
+                                GError        **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+  g_return_val_if_fail (origin != NULL, FALSE);
+
+  if (rthunk_cluster_has_member (cluster, address, NULL))
+    return TRUE;
+  return rthunk_cluster_add_member (cluster, address, origin, error);
+}
+
+/* Adds the member at @address, from @origin (interned here). */
+gboolean
+rthunk_cluster_add_member (RthunkCluster  *cluster,
+                           const char     *address,
+                           const char     *origin,
+                           GError        **error)
+{
   g_autoptr(RthunkClient) client = NULL;
   Member *member;
   g_autoptr(GError) down = NULL;
-
-  g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), FALSE);
-  g_return_val_if_fail (address != NULL, FALSE);
 
   client = rthunk_client_new_with_timeout (address, cluster->call_timeout_ms);
   if (!rthunk_cluster_prepare_client (cluster, client, error))
     return FALSE;
   member = g_new0 (Member, 1);
   member->address = g_strdup (address);
+  member->origin = g_intern_string (origin);
   member->penalty = 1.0;
   member->backoff_us = MIN_BACKOFF_US;
   if (rthunk_client_connect (client, &down) && rthunk_client_ping (client, &down))
@@ -422,6 +515,76 @@ rthunk_cluster_add_server (RthunkCluster  *cluster,
   if (cluster->health == NULL)
     cluster->health = g_thread_new ("rthunk-health", health_loop, cluster);
   return TRUE;
+}
+
+/* The member at @address in @members, or NULL; the lock held. */
+static Member *
+find_locked (GPtrArray  *members,
+             const char *address,
+             guint      *index)
+{
+  for (guint k = 0; k < members->len; k++)
+    if (strcmp (((Member *) g_ptr_array_index (members, k))->address, address) == 0)
+      {
+        if (index != NULL)
+          *index = k;
+        return g_ptr_array_index (members, k);
+      }
+  return NULL;
+}
+
+/* Whether a member (not departed) is at @address; its origin in *@origin. */
+gboolean
+rthunk_cluster_has_member (RthunkCluster  *self,
+                           const char     *address,
+                           const char    **origin)
+{
+  Member *member;
+
+  g_mutex_lock (&self->lock);
+  member = find_locked (self->members, address, NULL);
+  if (member != NULL && origin != NULL)
+    *origin = member->origin;
+  g_mutex_unlock (&self->lock);
+  return member != NULL;
+}
+
+/* Moves the member at @address from @from to @to (the departed and the
+ * members, or back); FALSE if @from has none there. */
+static gboolean
+move_member (RthunkCluster *self,
+             GPtrArray     *from,
+             GPtrArray     *to,
+             const char    *address)
+{
+  Member *member;
+  guint index;
+
+  g_mutex_lock (&self->lock);
+  if ((member = find_locked (from, address, &index)) != NULL)
+    {
+      g_ptr_array_add (to, g_ptr_array_steal_index (from, index));
+      member->next_check_us = g_get_monotonic_time ();
+    }
+  g_mutex_unlock (&self->lock);
+  return member != NULL;
+}
+
+/* A departed member that registers again comes back, reputation and all. */
+gboolean
+rthunk_cluster_revive_member (RthunkCluster *self,
+                              const char    *address)
+{
+  return move_member (self, self->departed, self->members, address);
+}
+
+/* The member at @address left: nothing is routed to it any more, and it
+ * is no longer listed; the thunks it runs still point at it. */
+gboolean
+rthunk_cluster_depart_member (RthunkCluster *self,
+                              const char    *address)
+{
+  return move_member (self, self->members, self->departed, address);
 }
 
 gboolean
@@ -483,7 +646,7 @@ rthunk_cluster_add_servers_from_env (RthunkCluster  *cluster,
   for (guint k = 0; addresses[k] != NULL; k++)
     {
       g_strstrip (addresses[k]);
-      if (addresses[k][0] != '\0' && !rthunk_cluster_add_server (cluster, addresses[k], error))
+      if (addresses[k][0] != '\0' && !rthunk_cluster_add_server_from (cluster, addresses[k], "env", error))
         return FALSE;
     }
   return TRUE;
@@ -522,7 +685,7 @@ rthunk_cluster_add_servers_from_file (RthunkCluster  *cluster,
     {
       g_autofree char *address = g_key_file_get_string (file, groups[k], "address", error);
 
-      if (address == NULL || !rthunk_cluster_add_server (cluster, address, error))
+      if (address == NULL || !rthunk_cluster_add_server_from (cluster, address, "file", error))
         return FALSE;
     }
   return TRUE;
@@ -534,16 +697,22 @@ rthunk_cluster_add_servers_from_file (RthunkCluster  *cluster,
  *
  * Counts the servers added to the cluster.
  *
- * Returns: how many servers it has, up or down
+ * Returns: how many servers it has, up or down (not those that left the
+ *   registry it follows)
  *
  * Since: 0.1
  */
 guint
 rthunk_cluster_get_n_servers (RthunkCluster *cluster)
 {
+  guint n;
+
   g_return_val_if_fail (RTHUNK_IS_CLUSTER (cluster), 0);
 
-  return cluster->members->len;
+  g_mutex_lock (&cluster->lock);
+  n = cluster->members->len;
+  g_mutex_unlock (&cluster->lock);
+  return n;
 }
 
 static double
@@ -591,11 +760,11 @@ describe_member (Member  *m,
   g_autofree char *cells = caps != NULL && g_strv_contains (caps, "state")
     ? g_strdup_printf (" cells=%" G_GINT64_FORMAT, rthunk_client_get_state_cells (m->client)) : g_strdup ("");
 
-  g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f %s%s %s\n",
+  g_string_append_printf (out, "%-12s %-22s functions=%-4u caps=%-8s load=%-4u latency=%.2fms score=%.2f from=%s %s%s %s\n",
                           rthunk_cluster_member_name (m), m->address,
                           catalog != NULL ? rthunk_catalog_get_size (catalog) : 0, joined,
                           rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
-                          score_of (m), reputation, cells, state_word (m));
+                          score_of (m), m->origin, reputation, cells, state_word (m));
 }
 
 static void
@@ -623,7 +792,7 @@ rthunk_cluster_list_members (RthunkCluster *cluster)
       RthunkMemberInfo info = {
         g_strdup (rthunk_cluster_member_name (m)), g_strdup (m->address), state_word (m),
         rthunk_client_get_load (m->client) + m->outstanding, m->latency_ms,
-        m->agreements, m->disagreements, g_strdup (m->last_error),
+        m->agreements, m->disagreements, g_strdup (m->last_error), m->origin,
       };
 
       g_array_append_val (infos, info);
@@ -651,8 +820,9 @@ describe_member_state (Member  *m,
  *   capabilities, load, latency, score, reputation (checks it agreed and
  *   disagreed with, and whether it is quarantined: see
  *   rthunk_cluster_set_audit_rate()), the state cells it holds
- *   (`cells=N`, for a server with capability `state`) and state (what
- *   `:servers` shows)
+ *   (`cells=N`, for a server with capability `state`), where its address
+ *   came from (`from=flag`, `from=registry`…: see
+ *   rthunk_cluster_add_server_from()) and state (what `:servers` shows)
  *
  * Since: 0.1
  */

@@ -36,6 +36,17 @@ gboolean       rthunk_cluster_add_server     (RthunkCluster  *cluster,
                                               const char     *address,
                                               GError        **error);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean       rthunk_cluster_add_server_from (RthunkCluster  *cluster,
+                                              const char     *address,
+                                              const char     *origin,
+                                              GError        **error);
+RTHUNK_AVAILABLE_IN_0_1
+gboolean       rthunk_cluster_follow_registry (RthunkCluster *cluster,
+                                              const char     *uri,
+                                              const char     *password,
+                                              guint           timeout_ms,
+                                              GError        **error);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean       rthunk_cluster_add_servers_from_env  (RthunkCluster *cluster,
                                                      GError       **error);
 RTHUNK_AVAILABLE_IN_0_1

@@ -24,6 +24,7 @@
 #include "rthunk-log.h"
 #include "rthunk-server.h"
 #include "rthunk-notify.h"
+#include "rthunk-registration.h"
 #include "rthunk-store.h"
 #include "rthunk-server-private.h"
 #include "rthunk-state-store.h"
@@ -54,6 +55,11 @@ struct _RthunkProviderOptions
   char *store_tls_key;
   char *state_dir;
   char *state_file;
+  char *registry;
+  char *registry_password_file;
+  char *advertise;
+  gint registry_ttl_s;
+  gint registry_timeout_ms;
   RthunkStateStore *state_store; /* NULL: the provider keeps no state cells */
   char *data_dir;
   gboolean serves_files;        /* rthunk_provider_options_add_files() was called */
@@ -125,6 +131,7 @@ static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
   "log-format", "http", "store", "store-password-file", "store-tls-ca", "store-tls-cert",
   "store-tls-key", "state-dir", "state-file", "data-dir",
+  "registry", "registry-password-file", "advertise", "registry-ttl-s", "registry-timeout-ms",
 };
 
 static void
@@ -263,6 +270,11 @@ rthunk_provider_options_new (const char *program,
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &options->state_file, N_("Keep the state cells in this file: loaded at start, saved after updates (default: in memory only)"), N_("FILE") },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->data_dir, N_("Serve the files of this folder: read-text, list-files and csv-read, paths confined to it (capability files)"), N_("DIR") },
+    { "registry", 0, 0, G_OPTION_ARG_STRING, &options->registry, N_("Register this server in the fleet's registry, a Redis at redis://[USER:PASSWORD@]HOST:PORT[/DB]: clients that follow it find the server there"), N_("URI") },
+    { "registry-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->registry_password_file, N_("The password of the registry's Redis (its ACL user in the URI: redis://USER@HOST:PORT)"), N_("FILE") },
+    { "advertise", 0, 0, G_OPTION_ARG_STRING, &options->advertise, N_("The address clients reach this server at, as the registry says it (default: the listening address)"), N_("HOST:PORT") },
+    { "registry-ttl-s", 0, 0, G_OPTION_ARG_INT, &options->registry_ttl_s, N_("How long the registry keeps this server's record unless refreshed (refreshed at a third of it; default 15)"), N_("N") },
+    { "registry-timeout-ms", 0, 0, G_OPTION_ARG_INT, &options->registry_timeout_ms, N_("How long a registry command may wait for Redis (default 1000)"), N_("N") },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
     { "http", 0, 0, G_OPTION_ARG_STRING, &options->http, N_("Serve the dashboard, /metrics and /api over HTTP at this address (off by default)"), N_("HOST:PORT") },
     { NULL }
@@ -272,6 +284,8 @@ rthunk_provider_options_new (const char *program,
 
   options->program = g_strdup (program);
   options->port = -1;
+  options->registry_ttl_s = -1;
+  options->registry_timeout_ms = -1;
   options->own_keys = g_ptr_array_new_with_free_func (g_free);
   rthunk_server_limits_init (&options->limits);
   options->context = g_option_context_new (summary);
@@ -326,6 +340,9 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->state_dir);
   g_free (options->state_file);
   g_free (options->data_dir);
+  g_free (options->registry);
+  g_free (options->registry_password_file);
+  g_free (options->advertise);
   g_clear_pointer (&options->state_store, rthunk_state_store_unref);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
@@ -430,6 +447,9 @@ read_string_keys (RthunkProviderOptions *options,
     { "state-dir", &options->state_dir },
     { "state-file", &options->state_file },
     { "data-dir", &options->data_dir },
+    { "registry", &options->registry },
+    { "registry-password-file", &options->registry_password_file },
+    { "advertise", &options->advertise },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
@@ -453,6 +473,10 @@ apply_config (RthunkProviderOptions  *options,
   if (options->port < 0 && g_key_file_has_key (options->config, group, "port", NULL))
     options->port = g_key_file_get_integer (options->config, group, "port", NULL);
   read_string_keys (options, group);
+  if (options->registry_ttl_s < 0 && g_key_file_has_key (options->config, group, "registry-ttl-s", NULL))
+    options->registry_ttl_s = g_key_file_get_integer (options->config, group, "registry-ttl-s", NULL);
+  if (options->registry_timeout_ms < 0 && g_key_file_has_key (options->config, group, "registry-timeout-ms", NULL))
+    options->registry_timeout_ms = g_key_file_get_integer (options->config, group, "registry-timeout-ms", NULL);
   if (options->fetch_from == NULL)
     options->fetch_from = g_key_file_get_string_list (options->config, group, "fetch-from", NULL, NULL);
   for (guint k = 0; k < G_N_ELEMENTS (limit_options); k++)
@@ -465,6 +489,42 @@ apply_config (RthunkProviderOptions  *options,
           return FALSE;
         options->is_given[k] = TRUE;
       }
+  return TRUE;
+}
+
+#define DEFAULT_REGISTRY_TTL_S 15
+#define DEFAULT_REGISTRY_TIMEOUT_MS 1000
+
+/* --registry-ttl-s and --registry-timeout-ms in their ranges (their
+ * defaults when not given); --advertise a HOST:PORT. */
+static gboolean
+check_registry_options (RthunkProviderOptions  *options,
+                        GError                **error)
+{
+  const char *colon = options->advertise != NULL ? strrchr (options->advertise, ':') : NULL;
+
+  if (options->registry_ttl_s < 0)
+    options->registry_ttl_s = DEFAULT_REGISTRY_TTL_S;
+  if (options->registry_timeout_ms < 0)
+    options->registry_timeout_ms = DEFAULT_REGISTRY_TIMEOUT_MS;
+  if (options->registry_ttl_s < 1 || options->registry_ttl_s > 24 * 3600)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--registry-ttl-s takes a number of seconds from 1 to 86400"));
+      return FALSE;
+    }
+  if (options->registry_timeout_ms < 1 || options->registry_timeout_ms > 60000)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--registry-timeout-ms takes a number of milliseconds from 1 to 60000"));
+      return FALSE;
+    }
+  if (options->advertise != NULL && (colon == NULL || colon == options->advertise || colon[1] == '\0'))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--advertise takes HOST:PORT, not “%s”"), options->advertise);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -504,6 +564,8 @@ rthunk_provider_options_parse (RthunkProviderOptions   *options,
     }
   if (options->name == NULL)
     options->name = g_strdup (options->program);
+  if (!check_registry_options (options, error))
+    return FALSE;
   if (!rthunk_log_parse_format (options->log_format != NULL ? options->log_format : "text", &format, error))
     return FALSE;
   rthunk_log_install (format);
@@ -661,15 +723,18 @@ typedef struct
 {
   const char *program;
   RthunkServer *server;
+  RthunkRegistration *registration;
   GMainLoop *loop;
   GThread *drainer;
 } Shutdown;
 
+/* Leaves the registry first: clients stop sending work while it drains. */
 static gpointer
 drain_server (gpointer data)
 {
   Shutdown *shutdown = data;
 
+  g_clear_pointer (&shutdown->registration, rthunk_registration_stop);
   rthunk_server_stop (shutdown->server);
   g_main_loop_quit (shutdown->loop);
   return NULL;
@@ -741,6 +806,41 @@ listen_http (RthunkProviderOptions *options,
   return g_steal_pointer (&http);
 }
 
+/* --registry: the server's record in Redis, under --advertise or the
+ * address it listens at (NULL: the URI is wrong, and it said why). */
+static RthunkRegistration *
+start_registration (RthunkProviderOptions *options,
+                    RthunkServer          *server,
+                    const char            *password)
+{
+  const char *host = options->bind != NULL ? options->bind : "127.0.0.1";
+  g_autofree char *address = NULL;
+  RthunkRegistrationOptions registration = { 0, };
+  g_autoptr(GError) error = NULL;
+  RthunkRegistration *self;
+
+  /* bound to every interface: the host's name is the best guess */
+  if (strcmp (host, "0.0.0.0") == 0 || strcmp (host, "::") == 0)
+    host = g_get_host_name ();
+  address = options->advertise != NULL ? g_strdup (options->advertise)
+                                       : g_strdup_printf ("%s:%u", host, rthunk_server_get_port (server));
+  registration.uri = options->registry;
+  registration.address = address;
+  registration.ttl_s = (guint) options->registry_ttl_s;
+  /* a rediss:// registry is reached with the store's TLS files */
+  registration.redis.password = password;
+  registration.redis.timeout_ms = (guint) options->registry_timeout_ms;
+  registration.redis.tls_ca_file = options->store_tls_ca;
+  registration.redis.tls_cert_file = options->store_tls_cert;
+  registration.redis.tls_key_file = options->store_tls_key;
+  registration.redis.tls_ca_option = "--store-tls-ca";
+  self = rthunk_registration_start (server, &registration, &error);
+
+  if (self == NULL)
+    g_printerr ("%s: --registry: %s\n", options->program, error->message);
+  return self;
+}
+
 /**
  * rthunk_provider_run:
  * @options: parsed options
@@ -769,7 +869,8 @@ rthunk_provider_run (RthunkProviderOptions *options,
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
   g_autofree char *store_password = NULL;
-  Shutdown shutdown = { options->program, server, loop, NULL };
+  g_autofree char *registry_password = NULL;
+  Shutdown shutdown = { options->program, server, NULL, loop, NULL };
   RthunkHttp *http = NULL;
   guint sources[2];
 
@@ -781,6 +882,12 @@ rthunk_provider_run (RthunkProviderOptions *options,
     }
   if (options->store_password_file != NULL &&
       (store_password = read_token (options->store_password_file, TRUE, &error)) == NULL)
+    {
+      g_printerr ("%s: %s\n", options->program, error->message);
+      return 1;
+    }
+  if (options->registry_password_file != NULL &&
+      (registry_password = read_token (options->registry_password_file, TRUE, &error)) == NULL)
     {
       g_printerr ("%s: %s\n", options->program, error->message);
       return 1;
@@ -836,11 +943,21 @@ rthunk_provider_run (RthunkProviderOptions *options,
       g_print ("%s %s http on %s\n", options->program, options->name, url);
     }
   fflush (stdout);
+  if (options->registry != NULL && (shutdown.registration = start_registration (options, server,
+                                                                                 registry_password)) == NULL)
+    {
+      rthunk_server_stop (server);
+      g_clear_pointer (&http, rthunk_http_free);
+      g_source_remove (sources[0]);
+      g_source_remove (sources[1]);
+      return 1;
+    }
   tell_manager (options->program, "READY=1");
   g_main_loop_run (loop);
   g_clear_pointer (&http, rthunk_http_free);
   if (shutdown.drainer != NULL)
     g_thread_join (shutdown.drainer);
+  g_clear_pointer (&shutdown.registration, rthunk_registration_stop);
   g_source_remove (sources[0]);
   g_source_remove (sources[1]);
   if (options->state_store != NULL && !rthunk_state_store_flush (options->state_store, &error))

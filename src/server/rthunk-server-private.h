@@ -29,8 +29,9 @@ void                  rthunk_server_serve_transport (RthunkServerState         *
                                                      ThriftProcessor           *processor,
                                                      RthunkFrameTransport      *transport);
 
-/* for rthunk-http.c */
+/* for rthunk-http.c and rthunk-registration.c */
 RthunkServerState    *rthunk_server_get_state       (RthunkServer              *server);
+RthunkCatalog        *rthunk_server_get_catalog     (RthunkServer              *server);
 GTlsCertificate      *rthunk_server_get_tls_certificate (RthunkServer          *server);
 void                  rthunk_server_get_stats       (RthunkServer              *server,
                                                      RthunkServerStats         *stats);

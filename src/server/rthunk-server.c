@@ -1124,6 +1124,13 @@ rthunk_server_get_state (RthunkServer *server)
   return server->state;
 }
 
+/* The functions it serves (for its registration). */
+RthunkCatalog *
+rthunk_server_get_catalog (RthunkServer *server)
+{
+  return server->catalog;
+}
+
 /* Its TLS certificate, or %NULL when it serves plain connections. */
 GTlsCertificate *
 rthunk_server_get_tls_certificate (RthunkServer *server)

@@ -25,6 +25,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-check.h"
 #include "rthunk-core-private.h"
+#include "rthunk-cluster-private.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
 #include "rthunk-forms.h"
@@ -487,7 +488,8 @@ uses_remote (RthunkNode *node)
   return FALSE;
 }
 
-/* Starts the embedded provider when @forms are the first to go remote. */
+/* Starts the embedded provider when @forms are the first to go remote
+ * (not with a registry: its servers are the ones to use, once they come). */
 static gboolean
 ensure_server (RthunkSession  *self,
                GPtrArray      *forms,
@@ -495,7 +497,8 @@ ensure_server (RthunkSession  *self,
 {
   gboolean any = FALSE;
 
-  if (self->local || self->servers->len > 0 || self->embedded != NULL)
+  if (self->local || self->servers->len > 0 || self->embedded != NULL ||
+      rthunk_cluster_follows_registry (self->cluster))
     return TRUE;
   for (guint k = 0; k < forms->len && !any; k++)
     any = uses_remote (g_ptr_array_index (forms, k));

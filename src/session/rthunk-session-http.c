@@ -77,6 +77,7 @@ add_servers (JsonBuilder   *builder,
       rthunk_http_add_int (builder, "load", m->load);
       rthunk_http_add_double (builder, "latencyMs", m->latency_ms);
       rthunk_http_add_string (builder, "error", m->last_error);
+      rthunk_http_add_string (builder, "from", m->origin);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);

@@ -238,6 +238,9 @@ gboolean     rthunk_session_evaluation_run_here (RthunkSession *self,
                                                  Evaluation    *ev);
 
 /* rthunk-session-remote.c: servers and remote expressions */
+void         rthunk_session_on_server_joined (RthunkCluster  *cluster,
+                                              const char     *address,
+                                              gpointer        data);
 void         rthunk_session_server_free     (gpointer       data);
 void         rthunk_session_flush_all       (RthunkSession *self);
 RthunkValue *rthunk_session_remote_func     (RthunkEvaluator *evaluator,

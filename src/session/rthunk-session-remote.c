@@ -501,12 +501,13 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   gboolean by_cluster;
   gboolean queued;
 
-  /* With several servers, a capability asked for or a verification, the
-   * cluster routes (and fails over); one server is used directly and its
-   * collector long-polls for the results. */
+  /* With several servers (or a registry, which may bring more), a
+   * capability asked for or a verification, the cluster routes (and fails
+   * over); one server is used directly and its collector long-polls for
+   * the results. */
   if (!check_timeout (options, error))
     return NULL;
-  by_cluster = rthunk_cluster_get_n_servers (self->cluster) > 1 ||
+  by_cluster = rthunk_cluster_get_n_servers (self->cluster) > 1 || rthunk_cluster_follows_registry (self->cluster) ||
                g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
   if (!by_cluster && (server = pick_server (self, options, error)) == NULL)
     return NULL;
@@ -558,6 +559,35 @@ update_checker (RthunkSession *self)
   rthunk_checker_set_remote_catalog (self->checker, remote);
 }
 
+/* A client and a collector for the cluster's member at @address, unless
+ * the session has them already. */
+static gboolean
+track_server (RthunkSession  *session,
+              const char     *address,
+              GError        **error)
+{
+  g_autoptr(RthunkClient) client = NULL;
+  g_autoptr(RthunkClient) poll = NULL;
+  Server *server;
+
+  if (server_for_address (session, address) != NULL)
+    return TRUE;
+  client = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
+  poll = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
+  if (!rthunk_cluster_prepare_client (session->cluster, client, error) ||
+      !rthunk_cluster_prepare_client (session->cluster, poll, error))
+    return FALSE;
+  if (!rthunk_cluster_is_up (session->cluster, address) || !rthunk_client_connect (client, NULL))
+    g_debug ("server %s is down at start", address);
+  server = g_new0 (Server, 1);
+  server->client = g_steal_pointer (&client);
+  server->collector = rthunk_collector_new (server->client, poll);
+  g_mutex_lock (&session->servers_lock);
+  g_ptr_array_add (session->servers, server);
+  g_mutex_unlock (&session->servers_lock);
+  return TRUE;
+}
+
 /**
  * rthunk_session_add_server:
  * @session: a session
@@ -583,33 +613,69 @@ rthunk_session_add_server (RthunkSession  *session,
                            const char     *address,
                            GError        **error)
 {
-  g_autoptr(RthunkClient) client = NULL;
-  g_autoptr(RthunkClient) poll = NULL;
-  Server *server;
+  return rthunk_session_add_server_from (session, address, "added", error);
+}
 
+/**
+ * rthunk_session_add_server_from:
+ * @session: a session
+ * @address: `HOST:PORT` of a provider
+ * @origin: where the address came from, one word that `:servers` shows
+ *   (`flag`, `env`, `file`…: rthunk_cluster_add_server_from())
+ * @error: return location for a #GError
+ *
+ * Adds a server as rthunk_session_add_server() does, saying where its
+ * address came from.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_session_add_server_from (RthunkSession  *session,
+                                const char     *address,
+                                const char     *origin,
+                                GError        **error)
+{
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
+  g_return_val_if_fail (origin != NULL, FALSE);
 
-  client = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
-  poll = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
-  if (!rthunk_cluster_prepare_client (session->cluster, client, error) ||
-      !rthunk_cluster_prepare_client (session->cluster, poll, error))
-    return FALSE;
   /* a server that is down now is added all the same: the cluster retries
    * it and routes around it meanwhile. The cluster tries it first, once:
    * a server that does not answer costs one timeout at start, not two. */
-  if (!rthunk_cluster_add_server (session->cluster, address, error))
+  if (!rthunk_cluster_add_server_from (session->cluster, address, origin, error) ||
+      !track_server (session, address, error))
     return FALSE;
-  if (!rthunk_cluster_is_up (session->cluster, address) || !rthunk_client_connect (client, NULL))
-    g_debug ("server %s is down at start", address);
-  server = g_new0 (Server, 1);
-  server->client = g_steal_pointer (&client);
-  server->collector = rthunk_collector_new (server->client, poll);
-  g_mutex_lock (&session->servers_lock);
-  g_ptr_array_add (session->servers, server);
-  g_mutex_unlock (&session->servers_lock);
   update_checker (session);
   return TRUE;
+}
+
+static gboolean
+update_checker_in_context (gpointer data)
+{
+  update_checker (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A server the cluster's registry brought (in the thread that follows
+ * the registry): a collector of its own, and its catalog for the checker,
+ * in the session's context. */
+void
+rthunk_session_on_server_joined (RthunkCluster *cluster,
+                                 const char    *address,
+                                 gpointer       data)
+{
+  RthunkSession *self = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!track_server (self, address, &error))
+    {
+      g_warning ("server %s: %s", address, error->message);
+      return;
+    }
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, update_checker_in_context,
+                              g_object_ref (self), g_object_unref);
 }
 
 /**
@@ -651,7 +717,7 @@ rthunk_session_start_embedded (RthunkSession  *session,
       return FALSE;
     }
   address = g_strdup_printf ("127.0.0.1:%u", rthunk_server_get_port (session->embedded));
-  return rthunk_session_add_server (session, address, error);
+  return rthunk_session_add_server_from (session, address, "embedded", error);
 }
 
 /**

@@ -17,6 +17,7 @@
 #include "rthunk-catalog.h"
 #include "rthunk-check.h"
 #include "rthunk-client-private.h"
+#include "rthunk-cluster-private.h"
 #include "rthunk-cluster.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
@@ -152,6 +153,9 @@ rthunk_session_close (RthunkSession *session)
     cell_close (g_ptr_array_index (session->order, k));
   for (guint k = 0; k < session->anonymous->len; k++)
     cell_close (g_ptr_array_index (session->anonymous, k));
+  /* no server joins any more */
+  rthunk_cluster_unfollow_registry (session->cluster);
+  g_signal_handlers_disconnect_by_data (session->cluster, session);
   g_mutex_lock (&session->servers_lock);
   for (guint k = 0; k < session->servers->len; k++)
     rthunk_collector_stop (((Server *) g_ptr_array_index (session->servers, k))->collector);
@@ -418,6 +422,7 @@ rthunk_session_init (RthunkSession *self)
   self->readers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->servers = g_ptr_array_new_with_free_func (rthunk_session_server_free);
   self->cluster = rthunk_cluster_new ();
+  g_signal_connect (self->cluster, "server-joined", G_CALLBACK (rthunk_session_on_server_joined), self);
   self->eval_budget_ms = -1;
   g_mutex_init (&self->eval_lock);
   g_mutex_init (&self->bind_lock);

@@ -36,6 +36,11 @@ gboolean        rthunk_session_add_server       (RthunkSession  *session,
                                                  const char     *address,
                                                  GError        **error);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean        rthunk_session_add_server_from  (RthunkSession  *session,
+                                                 const char     *address,
+                                                 const char     *origin,
+                                                 GError        **error);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean        rthunk_session_start_embedded   (RthunkSession  *session,
                                                  GError        **error);
 RTHUNK_AVAILABLE_IN_0_1

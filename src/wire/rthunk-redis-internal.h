@@ -58,6 +58,7 @@ redisReply      *rthunk_redis_node_receive (RthunkRedisNode          *node,
                                             GError                  **error);
 redisReply      *rthunk_redis_node_wait    (RthunkRedisNode          *node,
                                             gint64                    deadline,
+                                            GCancellable             *cancellable,
                                             GError                  **error);
 void             rthunk_redis_node_fail    (RthunkRedisNode          *node);
 

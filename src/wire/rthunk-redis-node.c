@@ -210,18 +210,20 @@ connect_stream (RthunkRedisNode          *node,
   return node_io_failed (node, error, local, config->timeout_ms);
 }
 
-/* Waits until @node's socket is ready for @condition, until @deadline. */
+/* Waits until @node's socket is ready for @condition, until @deadline
+ * or until @cancellable (nullable) is cancelled. */
 static gboolean
 wait_socket (RthunkRedisNode  *node,
              GIOCondition      condition,
              gint64            deadline,
+             GCancellable     *cancellable,
              GError          **error)
 {
   gint64 left = deadline - g_get_monotonic_time ();
 
   if (left <= 0)
     return g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out"), FALSE;
-  return g_socket_condition_timed_wait (node->socket, condition, left, NULL, error);
+  return g_socket_condition_timed_wait (node->socket, condition, left, cancellable, error);
 }
 
 static gboolean
@@ -245,7 +247,7 @@ write_all (RthunkRedisNode  *node,
         }
       else if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
-      else if (!wait_socket (node, G_IO_OUT, deadline, error))
+      else if (!wait_socket (node, G_IO_OUT, deadline, NULL, error))
         return FALSE;
     }
   return TRUE;
@@ -290,12 +292,14 @@ rthunk_redis_node_send (RthunkRedisNode           *node,
   return node_io_failed (node, error, local, (guint) ((deadline - started) / 1000));
 }
 
-/* The next reply of @node: read until @deadline, then NULL with
- * G_IO_ERROR_TIMED_OUT in @cause, or an I/O failure in @cause, or a
+/* The next reply of @node: read until @deadline (or @cancellable,
+ * nullable, is cancelled), then NULL with G_IO_ERROR_TIMED_OUT (or
+ * G_IO_ERROR_CANCELLED) in @cause, or an I/O failure in @cause, or a
  * closed connection or bytes that are not RESP (@closed set). */
 static redisReply *
 read_reply (RthunkRedisNode  *node,
             gint64            deadline,
+            GCancellable     *cancellable,
             const char      **closed,
             GError          **cause)
 {
@@ -319,7 +323,7 @@ read_reply (RthunkRedisNode  *node,
         return *closed = _("the connection was closed"), NULL;
       else if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         return g_propagate_error (cause, g_steal_pointer (&local)), NULL;
-      else if (!wait_socket (node, G_IO_IN, deadline, cause))
+      else if (!wait_socket (node, G_IO_IN, deadline, cancellable, cause))
         return NULL;
     }
 }
@@ -342,7 +346,7 @@ rthunk_redis_node_receive (RthunkRedisNode  *node,
   gint64 started = g_get_monotonic_time ();
   g_autoptr(GError) cause = NULL;
   const char *closed = NULL;
-  redisReply *reply = read_reply (node, deadline, &closed, &cause);
+  redisReply *reply = read_reply (node, deadline, NULL, &closed, &cause);
 
   if (reply == NULL && closed != NULL)
     node_failed (node, error, closed);
@@ -355,17 +359,20 @@ rthunk_redis_node_receive (RthunkRedisNode  *node,
  * rthunk_redis_node_wait:
  * @node: a node
  * @deadline: monotonic µs
+ * @cancellable: (nullable): cancelled, it ends the wait at once
  * @error: return location for a #GError
  *
  * Waits until @deadline for what Redis sends on its own (a message on a
  * subscribed connection).
  *
  * Returns: (transfer full) (nullable): the reply; %NULL when none came in
- *   time, or with @error set when the node is not connected or failed
+ *   time (or the wait was cancelled), or with @error set when the node is
+ *   not connected or failed
  */
 redisReply *
 rthunk_redis_node_wait (RthunkRedisNode  *node,
                         gint64            deadline,
+                        GCancellable     *cancellable,
                         GError          **error)
 {
   g_autoptr(GError) cause = NULL;
@@ -375,10 +382,11 @@ rthunk_redis_node_wait (RthunkRedisNode  *node,
   if (node->stream == NULL)
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION,
                         "redis %s: %s", node->address, _("not answering")), NULL;
-  reply = read_reply (node, deadline, &closed, &cause);
+  reply = read_reply (node, deadline, cancellable, &closed, &cause);
   if (reply == NULL && closed != NULL)
     node_failed (node, error, closed);
-  else if (reply == NULL && !g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+  else if (reply == NULL && !g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) &&
+           !g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     node_failed (node, error, cause->message);
   return reply;
 }

@@ -15,7 +15,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <hiredis/hiredis.h>
 
 G_BEGIN_DECLS
@@ -61,6 +61,7 @@ gboolean     rthunk_redis_pipeline (RthunkRedis               *redis,
 G_GNUC_WARN_UNUSED_RESULT
 redisReply  *rthunk_redis_wait_message (RthunkRedis           *redis,
                                         guint                  wait_ms,
+                                        GCancellable          *cancellable,
                                         GError               **error);
 gboolean     rthunk_redis_is_cluster (RthunkRedis             *redis);
 G_GNUC_WARN_UNUSED_RESULT

@@ -386,6 +386,8 @@ rthunk_redis_pipeline (RthunkRedis               *redis,
  * rthunk_redis_wait_message:
  * @redis: a link that subscribed to a channel
  * @wait_ms: how long to wait
+ * @cancellable: (nullable): cancelled, it ends the wait at once (a
+ *   thread that must stop)
  * @error: return location for a #GError
  *
  * Waits for what Redis sends on its own on a subscribed link (a message
@@ -397,13 +399,15 @@ rthunk_redis_pipeline (RthunkRedis               *redis,
  *   again by the next command, which must subscribe again)
  */
 redisReply *
-rthunk_redis_wait_message (RthunkRedis  *redis,
-                           guint         wait_ms,
-                           GError      **error)
+rthunk_redis_wait_message (RthunkRedis   *redis,
+                           guint          wait_ms,
+                           GCancellable  *cancellable,
+                           GError       **error)
 {
   if (redis->last == NULL)
     return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION, "redis: not connected"), NULL;
-  return rthunk_redis_node_wait (redis->last, g_get_monotonic_time () + (gint64) wait_ms * 1000, error);
+  return rthunk_redis_node_wait (redis->last, g_get_monotonic_time () + (gint64) wait_ms * 1000, cancellable,
+                                 error);
 }
 
 /**
