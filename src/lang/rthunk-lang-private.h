@@ -19,6 +19,23 @@ RthunkValue *rthunk_call_context_apply_pure (RthunkCallContext  *context,
                                              guint               n_args,
                                              GError            **error);
 
+/* A function of the standard library: its table entry. */
+typedef struct
+{
+  const char *name;
+  const char *signature;
+  RthunkFuncFlags flags;
+  RthunkNativeFunc func;
+  const char *doc;              /* N_() */
+} RthunkStdlibEntry;
+
+/* Adds the @n functions of @table to @catalog, flagged "stdlib". */
+void rthunk_stdlib_add_table (RthunkCatalog           *catalog,
+                              const RthunkStdlibEntry *table,
+                              guint                    n);
+/* rthunk-stdlib-data.c: records and absent values. */
+void rthunk_stdlib_add_data  (RthunkCatalog           *catalog);
+
 /* Sets @error to "SOURCE:LINE:COL: error: MESSAGE" for @node's position. */
 void rthunk_set_node_error (GError      **error,
                             RthunkNode   *node,
@@ -103,6 +120,21 @@ void rthunk_evaluator_set_placement (RthunkEvaluator    *evaluator,
 
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
+/* A native function outside any catalog; takes @type. */
+RthunkFuncDef *rthunk_func_def_new_native (const char       *name,
+                                           RthunkType       *type,
+                                           RthunkFuncFlags   flags,
+                                           const char       *doc,
+                                           RthunkNativeFunc  func,
+                                           gpointer          user_data,
+                                           GDestroyNotify    destroy);
+/* The type of :field as a function, ({field: a | r} -> a), with fresh
+ * variables from @next_var at @level. */
+RthunkType    *rthunk_field_reader_type (const char *field,
+                                         guint       level,
+                                         guint      *next_var);
+/* :field as a function value's definition (rthunk-stdlib-data.c). */
+RthunkFuncDef *rthunk_stdlib_field_reader (const char *field);
 
 /* Whether @def is the standard library's own function of that name (the
  * evaluator may then inline it): rthunk_stdlib_add_to() marks the ones it

@@ -635,14 +635,7 @@ std_server_name (ARGS)
 
 /* ---- the table ---------------------------------------------------------- */
 
-static const struct
-{
-  const char *name;
-  const char *signature;
-  RthunkFuncFlags flags;
-  RthunkNativeFunc func;
-  const char *doc;
-} stdlib[] = {
+static const RthunkStdlibEntry stdlib[] = {
   { "+", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_add, N_("sum of two numbers") },
   { "-", "num a => (a a -> a)", RTHUNK_FUNC_PURE, std_sub, N_("difference of two numbers") },
   { "*", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_mul, N_("product of two numbers") },
@@ -698,14 +691,23 @@ rthunk_stdlib_add_to (RthunkCatalog *catalog)
 {
   g_return_if_fail (RTHUNK_IS_CATALOG (catalog));
 
-  for (guint k = 0; k < G_N_ELEMENTS (stdlib); k++)
+  rthunk_stdlib_add_table (catalog, stdlib, G_N_ELEMENTS (stdlib));
+  rthunk_stdlib_add_data (catalog);
+}
+
+void
+rthunk_stdlib_add_table (RthunkCatalog           *catalog,
+                         const RthunkStdlibEntry *table,
+                         guint                    n)
+{
+  for (guint k = 0; k < n; k++)
     {
       g_autoptr(GError) error = NULL;
 
-      if (!rthunk_catalog_add (catalog, stdlib[k].name, stdlib[k].signature, stdlib[k].flags,
-                               _(stdlib[k].doc), stdlib[k].func, NULL, NULL, &error))
-        g_error ("standard library signature of %s: %s", stdlib[k].name, error->message);
-      rthunk_func_def_set_stdlib (rthunk_catalog_lookup (catalog, stdlib[k].name));
+      if (!rthunk_catalog_add (catalog, table[k].name, table[k].signature, table[k].flags,
+                               _(table[k].doc), table[k].func, NULL, NULL, &error))
+        g_error ("standard library signature of %s: %s", table[k].name, error->message);
+      rthunk_func_def_set_stdlib (rthunk_catalog_lookup (catalog, table[k].name));
     }
 }
 
