@@ -259,6 +259,12 @@ def case_records(alpha):
                  err="no field “:salary”; its fields: :age :name")
     tap(alpha.counter("submitted") == before, "the expression with the missing field never reached alpha",
         "submitted %d then %d" % (before, alpha.counter("submitted")))
+    expect_shell([alpha], "maybe values come back from alpha as nil or the value", 0,
+                 '[{:age 36 :name "ada"} {:age nil :name "bob"}]',
+                 "-e", '(await (remote (map (fn [row] {:name (head row) :age (parse-int (nth row 1))}) '
+                       '[["ada" "36"] ["bob" "?"]])))')
+    expect_shell([alpha], "or-else gives the default for an absent value", 0, "36",
+                 "-e", '(await (remote (+ (or-else (parse-int "x") 0) (or-else (parse-int "36") 0))))')
 
 
 def case_timeout(alpha, home):
