@@ -251,6 +251,10 @@ def case_records(alpha):
                  "-e", '(await (remote :on "alpha" (assoc {:name "ada" :age 36} :age 37)))')
     expect_shell([alpha], "a cell holding a record is sent to alpha", 0, '["age" "name"]',
                  "-e", '(def p {:name "ada" :age 36}) (await (remote (keys p)))')
+    expect_shell([alpha], "a record holding a remote value prints once the value arrived", 0,
+                 "{:a 3 :b 2}", "-e", '(def r {:a (remote :on "alpha" (+ 1 2)) :b 2}) r')
+    expect_shell([alpha], "str of a record waits for the remote values inside it", 0,
+                 '"{:a 3 :b [4]}"', "-e", '(str {:a (remote (+ 1 2)) :b [(remote 4)]})')
     expect_shell([alpha], "a list of records comes back", 0, "[{:n 0} {:n 1} {:n 2}]",
                  "-e", "(await (remote (map (fn [i] {:n i}) (range 0 3))))")
     before = alpha.counter("submitted")
