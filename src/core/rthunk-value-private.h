@@ -67,6 +67,10 @@ RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
 
 gsize rthunk_value_measure (RthunkValue *value);
 
+/* Whether @name can be a field name: what the reader reads as a keyword
+ * after its colon (letters, digits, and -?!*+/<>=_.%&' ), not empty. */
+gboolean     rthunk_value_is_field_name (const char *name);
+
 /* Whether @value holds other values as its items: a list or a record. */
 static inline gboolean
 rthunk_value_has_items (const RthunkValue *value)

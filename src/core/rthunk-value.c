@@ -242,9 +242,22 @@ field_compare (gconstpointer a,
   return strcmp (((const Field *) a)->name, ((const Field *) b)->name);
 }
 
+gboolean
+rthunk_value_is_field_name (const char *name)
+{
+  if (*name == '\0')
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!((guchar) *p >= 0x80 || g_ascii_isalnum (*p) || strchr ("-?!*+/<>=_.%&'", *p) != NULL))
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * rthunk_value_new_record:
- * @names: (array length=n_fields): the field names, distinct, in any order
+ * @names: (array length=n_fields): the field names, distinct, in any order;
+ *   each a name the reader reads as a keyword after its colon (letters,
+ *   digits and `-?!*+/<>=_.%&'`), so that the printed record reads back
  * @values: (array length=n_fields): their values
  * @n_fields: how many fields
  *
@@ -253,7 +266,7 @@ field_compare (gconstpointer a,
  * rthunk_value_get_field_name() give them in the order of their names.
  *
  * Returns: (transfer full) (nullable): a new record holding a reference to
- *   each value, or %NULL when a name repeats
+ *   each value, or %NULL when a name repeats or is not a keyword name
  *
  * Since: 0.1
  */
@@ -269,7 +282,11 @@ rthunk_value_new_record (const char *const  *names,
   g_return_val_if_fail (values != NULL || n_fields == 0, NULL);
 
   for (gsize k = 0; k < n_fields; k++)
-    fields[k] = (Field) { names[k], values[k] };
+    {
+      if (!rthunk_value_is_field_name (names[k]))
+        return NULL;
+      fields[k] = (Field) { names[k], values[k] };
+    }
   qsort (fields, n_fields, sizeof (Field), field_compare);
   for (gsize k = 1; k < n_fields; k++)
     if (strcmp (fields[k].name, fields[k - 1].name) == 0)
