@@ -22,7 +22,9 @@ struct _RthunkValue
       RthunkValue **items;
       gint64 *ints;
       gsize n_items;
-      char **names;             /* RECORD: the field names, sorted; a
+      char **names;             /* RECORD: the field names, sorted, in a
+                                   reference-counted block (g_atomic_rc_box)
+                                   that records of one shape share; a
                                    record keeps its values in @items */
     } list;
     struct {

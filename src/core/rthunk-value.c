@@ -295,13 +295,20 @@ rthunk_value_new_record (const char *const  *names,
   value->u.list.n_items = n_fields;
   value->u.list.ints = NULL;
   value->u.list.items = g_new (RthunkValue *, MAX (n_fields, 1));
-  value->u.list.names = g_new0 (char *, n_fields + 1);
+  value->u.list.names = g_atomic_rc_box_alloc0 ((n_fields + 1) * sizeof (char *));
   for (gsize k = 0; k < n_fields; k++)
     {
       value->u.list.items[k] = rthunk_value_ref (fields[k].value);
       value->u.list.names[k] = g_strdup (fields[k].name);
     }
   return value;
+}
+
+static void
+names_clear (gpointer names)
+{
+  for (char **p = names; *p != NULL; p++)
+    g_free (*p);
 }
 
 RthunkValue *
@@ -318,7 +325,7 @@ rthunk_value_new_like (const RthunkValue  *container,
   value->u.list.n_items = n;
   value->u.list.ints = NULL;
   value->u.list.items = g_new (RthunkValue *, MAX (n, 1));
-  value->u.list.names = g_strdupv (container->u.list.names);
+  value->u.list.names = g_atomic_rc_box_acquire (container->u.list.names);
   for (gsize k = 0; k < n; k++)
     value->u.list.items[k] = rthunk_value_ref (items[k]);
   return value;
@@ -575,7 +582,7 @@ value_free (RthunkValue *value)
       g_free (value->u.list.items);
       g_free (value->u.list.ints);
       if (value->kind == RTHUNK_VALUE_RECORD)
-        g_strfreev (value->u.list.names);
+        g_atomic_rc_box_release_full (value->u.list.names, names_clear);
       break;
     case RTHUNK_VALUE_FUNC:
     case RTHUNK_VALUE_PENDING:
@@ -884,7 +891,7 @@ rthunk_value_equal (const RthunkValue *a,
       if (a->u.list.n_items != b->u.list.n_items)
         return FALSE;
       for (gsize k = 0; k < a->u.list.n_items; k++)
-        if (strcmp (a->u.list.names[k], b->u.list.names[k]) != 0 ||
+        if ((a->u.list.names != b->u.list.names && strcmp (a->u.list.names[k], b->u.list.names[k]) != 0) ||
             !rthunk_value_equal (a->u.list.items[k], b->u.list.items[k]))
           return FALSE;
       return TRUE;
