@@ -139,6 +139,36 @@ static const ValueCase value_cases[] = {
   { "/eval/print/nested-list", "[[1 2] [] [3]]", "[[1 2] [] [3]]" },
   { "/eval/print/list-of-strings", "[\"a\" \"b\"]", "[\"a\" \"b\"]" },
   { "/eval/print/list-computed", "[(+ 1 1) (* 2 2)]", "[2 4]" },
+  /* maybe values: nil when absent, the value itself when present */
+  { "/eval/maybe/parse-int", "(parse-int \"36\")", "36" },
+  { "/eval/maybe/parse-int-blanks", "(parse-int \" -7 \")", "-7" },
+  { "/eval/maybe/parse-int-plus", "(parse-int \"+7\")", "7" },
+  { "/eval/maybe/parse-int-not", "[(parse-int \"3x\") (parse-int \"\") (parse-int \"1.5\") (parse-int \"99999999999999999999\")]", "[nil nil nil nil]" },
+  { "/eval/maybe/parse-float", "[(parse-float \"3.5\") (parse-float \"36\") (parse-float \"-1e3\") (parse-float \".5\")]", "[3.5 36.0 -1000.0 0.5]" },
+  { "/eval/maybe/parse-float-not", "[(parse-float \"nan\") (parse-float \"inf\") (parse-float \"0x10\") (parse-float \"1e999\") (parse-float \"x\")]", "[nil nil nil nil nil]" },
+  { "/eval/maybe/or-else", "[(or-else (parse-int \"x\") 0) (or-else (parse-int \"5\") 0) (or-else nil 3)]", "[0 5 3]" },
+  { "/eval/maybe/some-p", "[(some? (parse-int \"1\")) (some? nil) (some? (some 0))]", "[true false true]" },
+  { "/eval/maybe/map", "(map parse-int [\"1\" \"x\" \"3\"])", "[1 nil 3]" },
+  { "/eval/maybe/sum-present", "(sum (map (fn [s] (or-else (parse-int s) 0)) [\"1\" \"x\" \"3\"]))", "4" },
+  { "/eval/maybe/record", "{:age (parse-int \"36\") :born (parse-int \"?\")}", "{:age 36 :born nil}" },
+  /* records print with their fields in the order of their names */
+  { "/eval/record/literal", "{:name \"ada\" :age 36}", "{:age 36 :name \"ada\"}" },
+  { "/eval/record/empty", "{}", "{}" },
+  { "/eval/record/computed", "{:sum (+ 1 2) :l [1 2]}", "{:l [1 2] :sum 3}" },
+  { "/eval/record/nested", "{:p {:y 2.5 :x 1.0}}", "{:p {:x 1.0 :y 2.5}}" },
+  { "/eval/record/field", "(:age {:name \"ada\" :age 36})", "36" },
+  { "/eval/record/get", "(get {:name \"ada\" :age 36} :name)", "\"ada\"" },
+  { "/eval/record/assoc", "(assoc {:name \"ada\" :age 36} :age 37)", "{:age 37 :name \"ada\"}" },
+  { "/eval/record/assoc-leaves-original", "(let [r {:a 1 :b 2} s (assoc r :a 5)] [(:a r) (:a s) (:b s)])", "[1 5 2]" },
+  { "/eval/record/keys", "(keys {:name \"ada\" :age 36})", "[\"age\" \"name\"]" },
+  { "/eval/record/keys-empty", "(keys {})", "[]" },
+  { "/eval/record/row-polymorphic", "(let [age (fn [r] (:age r))] (+ (age {:age 1}) (age {:age 2 :x \"s\"})))", "3" },
+  { "/eval/record/keyword-function", "(map :age [{:age 1} {:age 2}])", "[1 2]" },
+  { "/eval/record/keyword-bound", "(let [f :x] (f {:x true}))", "true" },
+  { "/eval/record/equal", "[(= {:a 1 :b [2]} {:b [2] :a 1}) (= {:a 1} {:a 2}) (!= {:a 1} {:a 2})]", "[true false true]" },
+  { "/eval/record/fields-run-in-order-written", "(let [r {:z (str 1) :a (str 2)}] [(:a r) (:z r)])", "[\"2\" \"1\"]" },
+  { "/eval/record/in-loop", "(reduce (fn [acc r] (+ acc (:n r))) 0 (map (fn [i] {:n i}) (range 0 5)))", "10" },
+  { "/eval/record/string-escapes", "{:s \"a\\\"b\"}", "{:s \"a\\\"b\"}" },
   { "/eval/print/defn", "(defn sq [n] (* n n))", "<fn sq>" },
   { "/eval/print/defined-function", "(defn sq [n] (* n n)) sq", "<fn sq>" },
   { "/eval/print/native", "+", "<fn +>" },
@@ -253,6 +283,7 @@ static const ErrorCase error_cases[] = {
   { "/eval/error/modulo-by-zero", "(mod 1 0)", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 1, "by zero" },
   { "/eval/error/float-modulo-by-zero", "(mod 1.0 0.0)", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 1, "modulo by zero" },
   { "/eval/error/division-by-zero-nested", "(+ 1 (/ 1 0))", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 6, "division by zero" },
+  { "/eval/error/division-by-zero-in-record", "{:z [1 2] :a (/ 1 0) :m \"s\"}", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 14, "division by zero" },
   { "/eval/error/division-by-zero-second-line", "(let [x 0]\n  (/ 10 x))", RTHUNK_ERROR_DIVISION_BY_ZERO, 2, 3, "division by zero" },
   { "/eval/error/division-by-zero-in-function", "(defn inv [n] (/ 1 n))\n(inv 0)", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 15, "division by zero" },
   { "/eval/error/division-in-and", "(and true (= (/ 1 0) 0))", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 14, NULL },
@@ -489,6 +520,29 @@ test_cancel_from_thread (void)
 }
 
 /* ---- globals ---------------------------------------------------------------------- */
+
+/* A record printed reads back as a literal of an equal record. */
+static void
+test_record_reads_back (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value =
+    session_run (session, "{:name \"a \\\"b\\\" c\" :age 36 :xs [1.5 2.0] :inner {:ok? true :none nil}}", &error);
+  g_autofree char *printed = NULL;
+  g_autoptr(RthunkValue) again = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_RECORD);
+  g_assert_cmpuint (rthunk_value_get_length (value), ==, 4);
+  g_assert_cmpstr (rthunk_value_get_field_name (value, 0), ==, "age");
+  g_assert_cmpint (rthunk_value_get_int (rthunk_value_lookup_field (value, "age")), ==, 36);
+  g_assert_null (rthunk_value_lookup_field (value, "agee"));
+  printed = rthunk_value_to_string (value);
+  again = session_run (session, printed, &error);
+  g_assert_no_error (error);
+  g_assert_true (rthunk_value_equal (value, again));
+}
 
 static void
 test_bind_and_lookup (void)
@@ -794,6 +848,7 @@ main (int    argc,
   g_test_add_func ("/eval/limits/fuel/per-eval", test_fuel_per_eval);
   g_test_add_func ("/eval/limits/cancelled/from-thread", test_cancel_from_thread);
   g_test_add_func ("/eval/globals/bind-and-lookup", test_bind_and_lookup);
+  g_test_add_func ("/eval/record/reads-back", test_record_reads_back);
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
   for (i = 0; i < G_N_ELEMENTS (remote_cases); i++)
     g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);

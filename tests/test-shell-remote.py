@@ -248,6 +248,35 @@ def case_preduce_assoc(alpha):
                  err="preduce needs an associative operation")
 
 
+def case_records(alpha):
+    """Records printed as they come back from alpha; a missing field is a
+    type error at the client, which names the field and the record's
+    fields, and nothing is sent."""
+    expect_shell([alpha], "a record built on alpha prints with its fields in order", 0,
+                 '{:age 37 :name "ada"}',
+                 "-e", '(await (remote :on "alpha" (assoc {:name "ada" :age 36} :age 37)))')
+    expect_shell([alpha], "a cell holding a record is sent to alpha", 0, '["age" "name"]',
+                 "-e", '(def p {:name "ada" :age 36}) (await (remote (keys p)))')
+    expect_shell([alpha], "a record holding a remote value prints once the value arrived", 0,
+                 "{:a 3 :b 2}", "-e", '(def r {:a (remote :on "alpha" (+ 1 2)) :b 2}) r')
+    expect_shell([alpha], "str of a record waits for the remote values inside it", 0,
+                 '"{:a 3 :b [4]}"', "-e", '(str {:a (remote (+ 1 2)) :b [(remote 4)]})')
+    expect_shell([alpha], "a list of records comes back", 0, "[{:n 0} {:n 1} {:n 2}]",
+                 "-e", "(await (remote (map (fn [i] {:n i}) (range 0 3))))")
+    before = alpha.counter("submitted")
+    expect_shell([alpha], "a missing field is an error before anything is sent", 1, None,
+                 "-e", '(def p {:name "ada" :age 36}) (await (remote (:salary p)))',
+                 err="no field “:salary”; its fields: :age :name")
+    tap(alpha.counter("submitted") == before, "the expression with the missing field never reached alpha",
+        "submitted %d then %d" % (before, alpha.counter("submitted")))
+    expect_shell([alpha], "maybe values come back from alpha as nil or the value", 0,
+                 '[{:age 36 :name "ada"} {:age nil :name "bob"}]',
+                 "-e", '(await (remote (map (fn [row] {:name (head row) :age (parse-int (nth row 1))}) '
+                       '[["ada" "36"] ["bob" "?"]])))')
+    expect_shell([alpha], "or-else gives the default for an absent value", 0, "36",
+                 "-e", '(await (remote (+ (or-else (parse-int "x") 0) (or-else (parse-int "36") 0))))')
+
+
 def case_timeout(alpha, home):
     expect_shell([alpha], "an unknown remote option says which one was meant", 1, None,
                  "-e", "(remote :timout 100 1)", err="did you mean :timeout")
@@ -535,6 +564,7 @@ def main():
         alpha = Server("alpha", tmp)
         servers.append(alpha)
         case_preduce_assoc(alpha)
+        case_records(alpha)
         case_timeout(alpha, tmp)
         case_status_line(alpha, tmp)
         case_small_things(alpha, tmp)

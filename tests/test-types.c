@@ -49,6 +49,19 @@ static const RoundTripCase roundtrip_cases[] = {
   { "/types/roundtrip/var", "a", NULL },
   { "/types/roundtrip/list", "[int]", NULL },
   { "/types/roundtrip/list-of-lists", "[[str]]", NULL },
+  { "/types/roundtrip/record", "{age: int, name: str}", NULL },
+  { "/types/roundtrip/record-sorted", "{name: str, age: int}", "{age: int, name: str}" },
+  { "/types/roundtrip/record-empty", "{}", NULL },
+  { "/types/roundtrip/record-open", "{age: int | r}", "{age: int | a}" },
+  { "/types/roundtrip/record-open-empty", "{| r}", "{| a}" },
+  { "/types/roundtrip/record-nested", "[{p: {x: float}, tags: [str]}]", NULL },
+  { "/types/roundtrip/record-field-names", "{empty?: bool, first-name: str}", NULL },
+  { "/types/roundtrip/record-func", "({age: a | r} -> a)", "({age: a | b} -> a)" },
+  { "/types/roundtrip/maybe", "(maybe int)", NULL },
+  { "/types/roundtrip/maybe-func", "((maybe a) a -> a)", NULL },
+  { "/types/roundtrip/maybe-nested", "[{age: (maybe int), tags: (maybe [str])}]", NULL },
+  { "/types/roundtrip/maybe-var-named-maybe", "(maybe -> maybe)", "(a -> a)" },
+  { "/types/roundtrip/maybe-var-param", "(maybe int -> int)", "(a int -> int)" },
   { "/types/roundtrip/binary", "(int int -> int)", NULL },
   { "/types/roundtrip/no-params", "(-> int)", NULL },
   { "/types/roundtrip/num-constraint", "num a => (a a -> a)", NULL },
@@ -111,6 +124,12 @@ static const ParseErrorCase parse_error_cases[] = {
   { "/types/parse-error/constraint-separator", "num a eq b => a", 7, "expected “,” or “=>”" },
   { "/types/parse-error/only-constraint", "num a =>", 9, "expected a type" },
   { "/types/parse-error/stray-character", "(int -> $)", 9, "expected a type" },
+  { "/types/parse-error/maybe-two", "(maybe int str)", 15, "expected a type" },
+  { "/types/parse-error/record-unclosed", "{a: int", 8, "expected a field name" },
+  { "/types/parse-error/record-no-colon", "{a int}", 4, "expected “:”" },
+  { "/types/parse-error/record-repeated", "{a: int, a: str}", 17, "a field name repeats" },
+  { "/types/parse-error/record-not-a-keyword", "{a$b: int}", 11, "not a keyword name" },
+  { "/types/parse-error/record-row", "{a: int | Int}", 14, "expected a row variable" },
 };
 
 static void
@@ -287,6 +306,25 @@ static const UnifyCase unify_cases[] = {
   { "/types/unify/ord-refuses-list", "ord a => (a [int] -> nil)", FALSE, NULL },
   { "/types/unify/num-and-eq-join", "num a, eq b => (a b -> nil)", TRUE, "num a => a" },
   { "/types/unify/eq-and-ord-join", "eq a, ord b => (a b -> nil)", TRUE, "ord a => a" },
+  { "/types/unify/records", "({a: int, b: c} {b: str, a: d} -> nil)", TRUE, "{a: int, b: str}" },
+  { "/types/unify/records-field-types", "({a: int} {a: str} -> nil)", FALSE, NULL },
+  { "/types/unify/records-closed-differ", "({a: int} {b: int} -> nil)", FALSE, NULL },
+  { "/types/unify/records-closed-more", "({a: int} {a: int, b: int} -> nil)", FALSE, NULL },
+  { "/types/unify/record-open-takes-closed", "({a: x | r} {a: int, b: str} -> nil)", TRUE, "{a: int, b: str}" },
+  { "/types/unify/record-open-lacks", "({a: x | r} {b: str} -> nil)", FALSE, NULL },
+  { "/types/unify/records-both-open", "({a: int | r} {b: str | s} -> nil)", TRUE, "{a: int, b: str | a}" },
+  { "/types/unify/records-same-row", "({a: int | r} {b: int | r} -> nil)", FALSE, NULL },
+  { "/types/unify/record-occurs", "(a {x: a} -> nil)", FALSE, NULL },
+  { "/types/unify/record-and-list", "({a: int} [int] -> nil)", FALSE, NULL },
+  { "/types/unify/eq-accepts-record", "eq a => (a {x: int, y: [str]} -> nil)", TRUE, "{x: int, y: [str]}" },
+  { "/types/unify/eq-refuses-record-of-func", "eq a => (a {f: (int -> int)} -> nil)", FALSE, NULL },
+  { "/types/unify/ord-refuses-record", "ord a => (a {x: int} -> nil)", FALSE, NULL },
+  { "/types/unify/maybes", "((maybe a) (maybe int) -> nil)", TRUE, "(maybe int)" },
+  { "/types/unify/maybe-and-int", "((maybe int) int -> nil)", FALSE, NULL },
+  { "/types/unify/nil-and-maybe", "(nil (maybe int) -> nil)", TRUE, "nil" },
+  { "/types/unify/var-nil-widens", "((a a -> nil) (nil (maybe int) -> nil) -> nil)", TRUE, "((maybe int) (maybe int) -> nil)" },
+  { "/types/unify/num-refuses-maybe", "num a => (a (maybe int) -> nil)", FALSE, NULL },
+  { "/types/unify/eq-accepts-maybe", "eq a => (a (maybe int) -> nil)", TRUE, "(maybe int)" },
   { "/types/unify/joined-num-refuses-str", "num a, ord b => ((a b -> nil) (b str -> nil) -> nil)", FALSE, NULL },
 };
 
@@ -444,6 +482,52 @@ test_type_of_values (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
 }
 
+/* Field names are keyword names: the printed record reads back. */
+static void
+test_record_names (void)
+{
+  static const char *const good[] = { "first-name", "ok?" };
+  static const char *const spaced[] = { "first name" };
+  static const char *const empty[] = { "" };
+  g_autoptr(RthunkType) str = rthunk_type_new_basic (RTHUNK_TYPE_STR);
+  g_autoptr(RthunkValue) text = rthunk_value_new_str ("x");
+  RthunkType *types[] = { str, str };
+  RthunkValue *values[] = { text, text };
+  g_autoptr(RthunkType) type = rthunk_type_new_record (good, types, 2, NULL);
+  g_autoptr(RthunkValue) value = rthunk_value_new_record (good, values, 2);
+
+  assert_prints (type, "{first-name: str, ok?: str}");
+  g_assert_cmpstr (rthunk_type_get_field_name (type, 1), ==, "ok?");
+  g_assert_nonnull (value);
+  g_assert_null (rthunk_type_new_record (spaced, types, 1, NULL));
+  g_assert_null (rthunk_type_new_record (empty, types, 1, NULL));
+  g_assert_null (rthunk_value_new_record (spaced, values, 1));
+  g_assert_null (rthunk_value_new_record (empty, values, 1));
+}
+
+/* nil among values of a type: a list of maybe values; only nils: [nil] */
+static void
+test_type_of_maybe_values (void)
+{
+  g_autoptr(RthunkValue) nil = rthunk_value_new_nil ();
+  g_autoptr(RthunkValue) one = rthunk_value_new_int (1);
+  RthunkValue *items[3] = { nil, one, nil };
+  g_autoptr(RthunkValue) mixed = rthunk_value_new_list (items, 3);
+  g_autoptr(RthunkValue) first = rthunk_value_new_list (items + 1, 2);
+  g_autoptr(RthunkValue) nils = rthunk_value_new_list (items + 2, 1);
+  g_autoptr(RthunkType) t1 = NULL;
+  g_autoptr(RthunkType) t2 = NULL;
+  g_autoptr(RthunkType) t3 = NULL;
+  guint next_var = 0;
+
+  t1 = rthunk_type_of_value (mixed, &next_var, NULL);
+  assert_prints (t1, "[(maybe int)]");
+  t2 = rthunk_type_of_value (first, &next_var, NULL);
+  assert_prints (t2, "[(maybe int)]");
+  t3 = rthunk_type_of_value (nils, &next_var, NULL);
+  assert_prints (t3, "[nil]");
+}
+
 static void
 test_type_of_function_value (void)
 {
@@ -484,6 +568,8 @@ main (int    argc,
   g_test_add_func ("/types/scheme/generalize-by-level", test_generalize_by_level);
   g_test_add_func ("/types/scheme/binding-adjusts-levels", test_binding_adjusts_levels);
   g_test_add_func ("/types/of-value/lists", test_type_of_values);
+  g_test_add_func ("/types/of-value/maybe", test_type_of_maybe_values);
+  g_test_add_func ("/types/record/names", test_record_names);
   g_test_add_func ("/types/of-value/function", test_type_of_function_value);
 
   return g_test_run ();

@@ -22,6 +22,10 @@ struct _RthunkValue
       RthunkValue **items;
       gint64 *ints;
       gsize n_items;
+      char **names;             /* RECORD: the field names, sorted, in a
+                                   reference-counted block (g_atomic_rc_box)
+                                   that records of one shape share; a
+                                   record keeps its values in @items */
     } list;
     struct {
       char *name;
@@ -64,6 +68,30 @@ RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
                                              gsize   n_items);
 
 gsize rthunk_value_measure (RthunkValue *value);
+
+/* Whether @name can be a field name: what the reader reads as a keyword
+ * after its colon (letters, digits, and -?!*+/<>=_.%&' ), not empty. */
+gboolean     rthunk_value_is_field_name (const char *name);
+
+/* Whether @value holds other values as its items: a list or a record. */
+static inline gboolean
+rthunk_value_has_items (const RthunkValue *value)
+{
+  return value->kind == RTHUNK_VALUE_LIST || value->kind == RTHUNK_VALUE_RECORD;
+}
+
+/* A value of the kind of @container (a list, or a record with the same
+ * field names) whose items are @items, as many as @container has. */
+RthunkValue *rthunk_value_new_like      (const RthunkValue  *container,
+                                         RthunkValue *const *items);
+
+/* The index of field @name of @record, or -1. */
+gssize       rthunk_value_find_field    (const RthunkValue *record,
+                                         const char        *name);
+/* @record with field @index set to @value. */
+RthunkValue *rthunk_value_record_assoc  (const RthunkValue *record,
+                                         gsize              index,
+                                         RthunkValue       *value);
 
 /* rthunk_value_ref() without the checks, for hot paths. */
 static inline RthunkValue *

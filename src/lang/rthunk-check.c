@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rthunk-check.h"
+#include "rthunk-check-private.h"
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-error.h"
@@ -23,8 +24,8 @@
 #define MIN_SUGGESTED_NAME 3    /* shorter unknown names get no "did you mean" */
 
 /* A local scope: a linked list of bindings, innermost first. */
-typedef struct _Scope Scope;
-struct _Scope
+typedef struct _RthunkCheckScope Scope;
+struct _RthunkCheckScope
 {
   const char *name;
   RthunkType *type;          /* a scheme if generic variables occur in it */
@@ -32,7 +33,8 @@ struct _Scope
   Scope *next;
 };
 
-typedef struct
+typedef struct _RthunkCheckCtx Ctx;
+struct _RthunkCheckCtx
 {
   RthunkChecker *checker;
   GHashTable *node_types;    /* node → RthunkType, or NULL */
@@ -42,7 +44,7 @@ typedef struct
   guint nesting;             /* inside fn, let or loop, where def is refused */
   gboolean top;              /* the next form inferred is at the top level */
   gboolean form_top;         /* the special form being inferred is */
-} Ctx;
+};
 
 struct _RthunkChecker
 {
@@ -175,6 +177,7 @@ mismatch (Ctx         *ctx,
 {
   g_autofree char *es = NULL;
   g_autofree char *fs = NULL;
+  g_autofree char *record_hint = rthunk_check_record_hint (expected, found);
 
   es = rthunk_type_to_string (expected);
   fs = rthunk_type_to_string (found);
@@ -184,7 +187,7 @@ mismatch (Ctx         *ctx,
   ctx->checker->mismatch_found = g_strdup (fs);
   rthunk_set_node_error (error, where, RTHUNK_ERROR_TYPE_MISMATCH,
                          _("%s: expected %s, found %s%s"), what, es, fs,
-                         hint_for (expected, found));
+                         record_hint != NULL ? record_hint : hint_for (expected, found));
   return FALSE;
 }
 
@@ -381,6 +384,9 @@ form_if (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error
   if (!expect (ctx, then_type, else_type, rthunk_node_get_item (form, 3),
                _("the branches of if must have one type"), error))
     return NULL;
+  /* (if c nil x) with x a maybe: the if is a maybe, not nil */
+  if (rthunk_type_get_kind (then_type) == RTHUNK_TYPE_NIL)
+    return g_steal_pointer (&else_type);
   return g_steal_pointer (&then_type);
 }
 
@@ -1020,6 +1026,9 @@ static const FormFunc form_funcs[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_REMOTE] = form_remote,
   [RTHUNK_FORM_AWAIT] = form_await,
   [RTHUNK_FORM_AUTO] = form_auto,
+  [RTHUNK_FORM_RECORD] = rthunk_check_record,
+  [RTHUNK_FORM_GET] = rthunk_check_get,
+  [RTHUNK_FORM_ASSOC] = rthunk_check_assoc,
 };
 
 /* “x” is not defined; with the nearest name in reach (a local, a global,
@@ -1143,6 +1152,8 @@ infer_list (Ctx        *ctx,
   if (special != NULL)
     return special (ctx, form, scope, tail, error);
   ctx->form_top = FALSE;
+  if (rthunk_node_get_kind (rthunk_node_get_item (form, 0)) == RTHUNK_NODE_KEYWORD)
+    return rthunk_check_field_call (ctx, form, scope, error);
   return infer_call (ctx, form, scope, error);
 }
 
@@ -1169,11 +1180,40 @@ infer (Ctx        *ctx,
     case RTHUNK_NODE_LIST:   type = infer_list (ctx, node, scope, tail, error); break;
     case RTHUNK_NODE_KEYWORD:
     default:
-      rthunk_set_node_error (error, node, RTHUNK_ERROR_SYNTAX,
-                             _("a keyword is only allowed as an option of remote"));
+      /* :age as a function: ({age: a | r} -> a) */
+      type = rthunk_field_reader_type (rthunk_node_get_text (node), ctx->level,
+                                       &ctx->checker->next_var);
       break;
     }
   return record (ctx, node, type);
+}
+
+/* ---- for the checker's other files ------------------------------------ */
+
+RthunkType *
+rthunk_check_infer (Ctx         *ctx,
+                    RthunkNode  *node,
+                    Scope       *scope,
+                    GError     **error)
+{
+  return infer (ctx, node, scope, FALSE, error);
+}
+
+RthunkType *
+rthunk_check_fresh (Ctx *ctx)
+{
+  return fresh (ctx);
+}
+
+gboolean
+rthunk_check_expect (Ctx         *ctx,
+                     RthunkType  *expected,
+                     RthunkType  *found,
+                     RthunkNode  *where,
+                     const char  *what,
+                     GError     **error)
+{
+  return expect (ctx, expected, found, where, what, error);
 }
 
 /* ---- the object -------------------------------------------------------- */

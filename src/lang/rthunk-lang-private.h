@@ -103,6 +103,21 @@ void rthunk_evaluator_set_placement (RthunkEvaluator    *evaluator,
 
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
+/* A native function outside any catalog; takes @type. */
+RthunkFuncDef *rthunk_func_def_new_native (const char       *name,
+                                           RthunkType       *type,
+                                           RthunkFuncFlags   flags,
+                                           const char       *doc,
+                                           RthunkNativeFunc  func,
+                                           gpointer          user_data,
+                                           GDestroyNotify    destroy);
+/* The type of :field as a function, ({field: a | r} -> a), with fresh
+ * variables from @next_var at @level. */
+RthunkType    *rthunk_field_reader_type (const char *field,
+                                         guint       level,
+                                         guint      *next_var);
+/* :field as a function value's definition (rthunk-stdlib-record.c). */
+RthunkFuncDef *rthunk_stdlib_field_reader (const char *field);
 
 /* Whether @def is the standard library's own function of that name (the
  * evaluator may then inline it): rthunk_stdlib_add_to() marks the ones it
