@@ -23,13 +23,13 @@
 # and progress on stderr.
 #
 # Environment: RTHUNK, RTHUNKD (default: the build tree's), REPS (5),
-# PLACEMENT_TINY (1000), PLACEMENT_HEAVY (4), PLACEMENT_IO (20).
+# PLACEMENT_TINY (4000), PLACEMENT_HEAVY (4), PLACEMENT_IO (20).
 set -u
 
 rthunk=${RTHUNK:-client/rthunk}
 rthunkd=${RTHUNKD:-services/std/rthunkd}
 reps=${REPS:-5}
-tiny=${PLACEMENT_TINY:-1000}
+tiny=${PLACEMENT_TINY:-4000}
 heavy=${PLACEMENT_HEAVY:-4}
 io=${PLACEMENT_IO:-20}
 here=$(cd "$(dirname "$0")" && pwd)
