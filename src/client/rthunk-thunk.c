@@ -92,6 +92,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+static guint notify_id;         /* GObject::notify */
 
 static GPrivate block_hook;
 
@@ -281,7 +282,8 @@ rthunk_thunk_class_init (RthunkThunkClass *klass)
   /**
    * RthunkThunk:state:
    *
-   * Where the thunk is. Notified in the thunk's main context.
+   * Where the thunk is. Notified in the thunk's main context, to the
+   * handlers connected when it changed.
    *
    * Since: 0.1
    */
@@ -297,10 +299,13 @@ rthunk_thunk_class_init (RthunkThunkClass *klass)
    *
    * Emitted once, in the main context the thunk was made in (the thread
    * default context of its creator), after it finished: done, failed or
-   * cancelled.
+   * cancelled. Only a handler connected by the time the thunk finished
+   * is called (a thunk nobody listens to costs its main context
+   * nothing): connect, then look at #RthunkThunk:state.
    *
    * Since: 0.1
    */
+  notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
   signals[SIGNAL_RESOLVED] =
     g_signal_new ("resolved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -529,13 +534,29 @@ emit_resolved (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Runs @func on the thunk in its main context, always from an idle. */
+/* Whether anything listens to the thunk's "resolved" or "notify::state".
+ * A remote form awaited in the shell finishes in the evaluation's thread
+ * and nobody listens: an idle for it would wake the main context (an
+ * eventfd write and a context switch a form) to emit into nothing. */
+static gboolean
+has_listeners (RthunkThunk *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_RESOLVED], 0, TRUE) ||
+         g_signal_has_handler_pending (self, notify_id, g_param_spec_get_name_quark (properties[PROP_STATE]),
+                                       TRUE);
+}
+
+/* Runs @func on the thunk in its main context, always from an idle, when
+ * a handler was connected by then. */
 static void
 dispatch (RthunkThunk *self,
           GSourceFunc  func)
 {
-  GSource *source = g_idle_source_new ();
+  GSource *source;
 
+  if (!has_listeners (self))
+    return;
+  source = g_idle_source_new ();
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
   g_source_set_static_name (source, "[rthunk] thunk");
