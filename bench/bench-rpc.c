@@ -20,6 +20,11 @@
  *                pipelined: one submitBatch frame, link k naming link
  *                k − 1 by the thunk id the client chose for it; then the
  *                same two through an RthunkSession, written as loops
+ *   shell        through an RthunkSession (bench-shell.c): a loop of
+ *                awaited (remote (+ i 1)) per form vs bare add(i, 1); the
+ *                fan-out of 20000 (remote (+ i 1)) in a map: thunks/s
+ *   mix          2000 distinct awaited remote forms (bench-shell.c) vs one
+ *                repeated (+ i 1), per form: C API and session
  *   cache        a repeated pure expression answered by the result cache
  *                vs a trivial `(+ 1 2)` with useCache=false: median µs
  *   shared       a result answered from a shared Redis (--redis) by a server
@@ -60,13 +65,14 @@
 #include "rthunk-wire.h"
 #include "bench_bare.h"
 #include "bench-time.h"
+#include "bench-rpc.h"
 
 #define SOCKET_TIMEOUT_MS 120000
 #define AWAIT_SLICE_MS 10000
 #define MAX_BATCH 4096              /* the server's limit per submitBatch */
 
-static int opt_reps = 5;
-static double opt_scale = 1.0;
+int opt_reps = 5;
+double opt_scale = 1.0;
 static int opt_batch = 1000;
 static char *opt_rthunkd;
 static char *opt_bare_server;
@@ -75,16 +81,13 @@ static char *opt_redis;
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static guint
+guint
 scaled (guint n)
 {
   return MAX (1, (guint) lround (n * opt_scale));
 }
 
-static void
-say (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static void
+void
 say (const char *format,
      ...)
 {
@@ -97,7 +100,7 @@ say (const char *format,
   va_end (args);
 }
 
-static void
+void
 result (const char *key,
         double      value)
 {
@@ -127,7 +130,7 @@ wanted (const char *name)
   return g_strv_contains ((const char *const *) names, name);
 }
 
-static RthunkNode *
+RthunkNode *
 parse_one (const char *text)
 {
   g_autoptr(GError) error = NULL;
@@ -153,13 +156,6 @@ call2 (const char *op,
 }
 
 /* ---- peers: processes that print "… listening on HOST:PORT" ------------ */
-
-typedef struct
-{
-  GSubprocess *process;
-  guint16 port;
-  char *address;
-} Peer;
 
 static Peer *running_peers[4];
 
@@ -277,17 +273,7 @@ connect_loopback (guint16 port)
 
 /* ---- the bare Thrift client ------------------------------------------------ */
 
-/* ThriftSocket → ThriftFramedTransport → ThriftBinaryProtocol → generated
- * client: what any c_glib program would write. */
-typedef struct
-{
-  ThriftTransport *socket;
-  ThriftTransport *transport;
-  ThriftProtocol *protocol;
-  BenchBareIf *client;
-} Bare;
-
-static Bare *
+Bare *
 bare_open (Peer *peer)
 {
   g_autoptr(GError) error = NULL;
@@ -303,7 +289,7 @@ bare_open (Peer *peer)
   return b;
 }
 
-static void
+void
 bare_close (Bare *b)
 {
   thrift_transport_close (b->transport, NULL);
@@ -314,7 +300,7 @@ bare_close (Bare *b)
   g_free (b);
 }
 
-static gint64
+gint64
 bare_add (Bare   *b,
           gint64  x,
           gint64  y)
@@ -329,7 +315,7 @@ bare_add (Bare   *b,
 
 /* ---- rthunk through its C client API ---------------------------------- */
 
-static RthunkClient *
+RthunkClient *
 rthunk_open (Peer *peer)
 {
   g_autoptr(GError) error = NULL;
@@ -978,59 +964,6 @@ chain_pipelined (RthunkClient *client,
   return now_s () - start;
 }
 
-/* Through a session, as a user writes it: @text is a loop of N links,
- * evaluated and awaited; timed end to end. Pipelined, each link is a
- * (remote (+ x 1)) of the pending x before it, and the session's queue
- * sends the burst in frames of 64 while it is made; awaited, each link is
- * awaited before the next. */
-static double
-chain_session (RthunkSession *session,
-               const char    *text,
-               guint          n)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RthunkValue) value = NULL;
-  g_autoptr(RthunkValue) result = NULL;
-  double start = now_s ();
-
-  if ((value = rthunk_session_eval (session, text, "<bench>", &error)) == NULL ||
-      (result = rthunk_session_wait (session, value, -1, &error)) == NULL)
-    g_error ("the session chain failed: %s", error->message);
-  if (rthunk_value_get_int (result) != (gint64) n)
-    g_error ("the session chain gave %" G_GINT64_FORMAT ", not %u", rthunk_value_get_int (result), n);
-  return now_s () - start;
-}
-
-static void
-bench_chain_session (Peer *rthunkd)
-{
-  guint n = scaled (1000);
-  g_autoptr(RthunkSession) session = rthunk_session_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *pipelined = g_strdup_printf (
-    "(loop [i 0 x (remote 0)] (if (< i %u) (recur (+ i 1) (remote (+ x 1))) x))", n);
-  g_autofree char *awaited = g_strdup_printf (
-    "(loop [i 0 x 0] (if (< i %u) (recur (+ i 1) (await (remote (+ x 1)))) x))", n);
-  g_autofree double *at = g_new (double, opt_reps);
-  g_autofree double *pt = g_new (double, opt_reps);
-  double a, p;
-
-  if (!rthunk_session_add_server (session, rthunkd->address, &error))
-    g_error ("the session cannot reach rthunkd: %s", error->message);
-  chain_session (session, awaited, n);      /* warm-up */
-  for (int rep = 0; rep < opt_reps; rep++)
-    {
-      at[rep] = chain_session (session, awaited, n) * 1e3;
-      pt[rep] = chain_session (session, pipelined, n) * 1e3;
-      say ("session chain rep %d: awaited %.1f ms, pipelined %.1f ms (%u links)", rep + 1, at[rep], pt[rep], n);
-    }
-  a = median (at, opt_reps);
-  p = median (pt, opt_reps);
-  result ("chain.session_awaited_ms", a);
-  result ("chain.session_pipelined_ms", p);
-  result ("chain.session_ratio", p / a);
-}
-
 static void
 bench_chain (Peer *rthunkd)
 {
@@ -1331,7 +1264,7 @@ main (int    argc,
     { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each timed benchmark (default 5)", "N" },
     { "scale", 's', 0, G_OPTION_ARG_DOUBLE, &opt_scale, "Multiply every count (default 1)", "F" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Requests per submitBatch frame (default 1000)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,shared,memory", "LIST" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,shell,mix,shared,memory", "LIST" },
     { "redis", 0, 0, G_OPTION_ARG_STRING, &opt_redis, "The Redis of the shared-store benchmark (redis://HOST:PORT; without it, shared is skipped)", "URI" },
     { NULL }
   };
@@ -1373,7 +1306,7 @@ main (int    argc,
   result ("reps", opt_reps);
   result ("scale", opt_scale);
   if (wanted ("latency") || wanted ("concurrency") || wanted ("callers8") || wanted ("chain") ||
-      wanted ("cache"))
+      wanted ("cache") || wanted ("shell") || wanted ("mix"))
     {
       rthunkd = start_rthunkd (NULL);
       bare = start_bare ();
@@ -1391,6 +1324,10 @@ main (int    argc,
     }
   if (wanted ("cache"))
     bench_cache (rthunkd);
+  if (wanted ("shell"))
+    bench_shell (rthunkd, bare);
+  if (wanted ("mix"))
+    bench_mix (rthunkd);
   if (rthunkd != NULL)
     {
       peer_stop (rthunkd);
