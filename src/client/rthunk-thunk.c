@@ -45,6 +45,7 @@ struct _RthunkThunk
 
   GMutex lock;
   GCond cond;
+  guint sleepers;                   /* threads waiting on @cond: none, no wake-up call */
   RthunkThunkState state;
   RthunkValue *value;
   GError *error;
@@ -611,7 +612,8 @@ finish (RthunkThunk      *self,
   finish_func = g_steal_pointer (&self->finish_func);
   finish_data = g_steal_pointer (&self->finish_data);
   finish_destroy = g_steal_pointer (&self->finish_destroy);
-  g_cond_broadcast (&self->cond);
+  if (self->sleepers > 0)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
   while ((waiter = g_queue_pop_head (&waiters)) != NULL)
@@ -822,7 +824,8 @@ wake_waiters (GCancellable *cancellable,
   RthunkThunk *self = data;
 
   g_mutex_lock (&self->lock);
-  g_cond_broadcast (&self->cond);
+  if (self->sleepers > 0)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
 
@@ -875,9 +878,20 @@ rthunk_thunk_wait_full (RthunkThunk   *thunk,
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
+  /* finished already (an awaited remote form, read by the flush before
+   * its wait): nothing to hook to @cancellable */
+  g_mutex_lock (&thunk->lock);
+  if (thunk->state >= RTHUNK_THUNK_DONE)
+    {
+      result = result_locked (thunk, error);
+      g_mutex_unlock (&thunk->lock);
+      return result;
+    }
+  g_mutex_unlock (&thunk->lock);
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters), thunk, NULL);
   g_mutex_lock (&thunk->lock);
+  thunk->sleepers++;
   while (!(finished = thunk->state >= RTHUNK_THUNK_DONE) &&
          !g_cancellable_is_cancelled (cancellable))
     {
@@ -886,6 +900,7 @@ rthunk_thunk_wait_full (RthunkThunk   *thunk,
       else if (!g_cond_wait_until (&thunk->cond, &thunk->lock, deadline))
         break;
     }
+  thunk->sleepers--;
   if (finished)
     result = result_locked (thunk, error);
   g_mutex_unlock (&thunk->lock);
