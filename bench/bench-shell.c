@@ -156,13 +156,15 @@ bench_shell (Peer *rthunkd,
  * values the C API sends as inputs of their own types. */
 static const char mix_preamble[] = "(defn twice [x] (* 2 x))\n(def s \"ab\")\n(def f 0.5)\n";
 
-/* Form @k of the mix, without (await (remote …)); its value as
+/* A form of kind @kind (0 … MIX_KINDS − 1) with the literal @k (distinct
+ * in every form of every round), without (await (remote …)); its value as
  * rthunk_value_to_string() prints it in *@expected. */
 static char *
-mix_form (guint   k,
+mix_form (guint   kind,
+          guint   k,
           char  **expected)
 {
-  switch (k % MIX_KINDS)
+  switch (kind)
     {
     case 0:                     /* a user defn */
       *expected = g_strdup_printf ("%u", 2 * k);
@@ -185,6 +187,9 @@ mix_form (guint   k,
     }
 }
 
+/* One round of the mix: forms never sent before (their literals start at
+ * a new number each round), so neither the client's memo nor the server's
+ * has seen them, as in a script run once. */
 typedef struct
 {
   RthunkNode *forms[MIX_FORMS];
@@ -192,6 +197,7 @@ typedef struct
   GHashTable *inputs[MIX_KINDS];        /* by kind: what the form reads */
   GHashTable *definitions;
   GString *script;                      /* the forms, one awaited remote form a line */
+  guint round;
 } Mix;
 
 static GHashTable *
@@ -214,24 +220,39 @@ mix_new (void)
   mix->inputs[4] = mix_inputs ("s", rthunk_value_new_str ("ab"));
   mix->inputs[5] = mix_inputs ("f", rthunk_value_new_float (0.5));
   mix->script = g_string_new (NULL);
+  return mix;
+}
+
+static void
+mix_clear_round (Mix *mix)
+{
   for (guint k = 0; k < MIX_FORMS; k++)
     {
-      g_autofree char *text = mix_form (k, &mix->expected[k]);
+      g_clear_pointer (&mix->forms[k], rthunk_node_unref);
+      g_clear_pointer (&mix->expected[k], g_free);
+    }
+}
+
+/* The next round's forms (not timed). */
+static void
+mix_next_round (Mix *mix)
+{
+  mix_clear_round (mix);
+  g_string_truncate (mix->script, 0);
+  for (guint k = 0; k < MIX_FORMS; k++)
+    {
+      g_autofree char *text = mix_form (k % MIX_KINDS, mix->round * MIX_FORMS + k, &mix->expected[k]);
 
       mix->forms[k] = parse_one (text);
       g_string_append_printf (mix->script, "(await (remote %s))\n", text);
     }
-  return mix;
+  mix->round++;
 }
 
 static void
 mix_free (Mix *mix)
 {
-  for (guint k = 0; k < MIX_FORMS; k++)
-    {
-      rthunk_node_unref (mix->forms[k]);
-      g_free (mix->expected[k]);
-    }
+  mix_clear_round (mix);
   for (guint k = 0; k < MIX_KINDS; k++)
     g_clear_pointer (&mix->inputs[k], g_hash_table_unref);
   g_hash_table_unref (mix->definitions);
@@ -239,7 +260,8 @@ mix_free (Mix *mix)
   g_free (mix);
 }
 
-/* Submits @expr and waits for its value, which must print as @expected. */
+/* Submits @expr and waits for its value, which must print as @expected
+ * (when not %NULL: printing a float costs more than a loopback call). */
 static void
 capi_call (RthunkClient *client,
            RthunkNode   *expr,
@@ -256,28 +278,45 @@ capi_call (RthunkClient *client,
     forced = rthunk_value_is_pending (value) ? rthunk_value_force (value, &error) : rthunk_value_ref (value);
   if (forced == NULL)
     g_error ("the mix failed: %s", error->message);
+  if (expected == NULL)
+    return;
   printed = rthunk_value_to_string (forced);
   if (strcmp (printed, expected) != 0)
     g_error ("the mix gave %s, not %s", printed, expected);
 }
 
-/* The mix through the C API, each form awaited: seconds per form. */
+/* A new round of the mix through the C API, each form awaited: seconds
+ * per form. @check: each value checked (the warm-up). */
 static double
 capi_mix (RthunkClient *client,
-          Mix          *mix)
+          Mix          *mix,
+          gboolean      check)
 {
-  double start = now_s ();
+  double start;
 
+  mix_next_round (mix);
+  start = now_s ();
   for (guint k = 0; k < MIX_FORMS; k++)
-    capi_call (client, mix->forms[k], mix->inputs[k % MIX_KINDS], mix->definitions, mix->expected[k]);
+    capi_call (client, mix->forms[k], mix->inputs[k % MIX_KINDS], mix->definitions,
+               check ? mix->expected[k] : NULL);
   return (now_s () - start) / MIX_FORMS;
+}
+
+/* A new round of the mix as one script through @session: seconds per form. */
+static double
+shell_mix (RthunkSession *session,
+           Mix           *mix)
+{
+  mix_next_round (mix);
+  return session_run (session, mix->script->str, mix->expected[MIX_FORMS - 1]) / MIX_FORMS;
 }
 
 /* The single shape through the C API: `(+ i 1)`, i an input, MIX_FORMS
  * times, each awaited: seconds per form. */
 static double
 capi_single (RthunkClient *client,
-             RthunkNode   *expr)
+             RthunkNode   *expr,
+             gboolean      check)
 {
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                         (GDestroyNotify) rthunk_value_unref);
@@ -285,7 +324,7 @@ capi_single (RthunkClient *client,
 
   for (guint k = 0; k < MIX_FORMS; k++)
     {
-      g_autofree char *expected = g_strdup_printf ("%u", k + 1);
+      g_autofree char *expected = check ? g_strdup_printf ("%u", k + 1) : NULL;
 
       g_hash_table_replace (inputs, (gpointer) "i", rthunk_value_new_int (k));
       capi_call (client, expr, inputs, NULL, expected);
@@ -316,7 +355,6 @@ bench_mix (Peer *rthunkd)
   g_autofree char *loop = g_strdup_printf (
     "(loop [i 0 s 0] (if (< i %u) (recur (+ i 1) (+ s (await (remote (+ i 1))))) s))", MIX_FORMS);
   g_autofree char *loop_sum = g_strdup_printf ("%u", MIX_FORMS * (MIX_FORMS + 1) / 2);
-  const char *last = mix->expected[MIX_FORMS - 1];
   g_autofree double *cm = g_new (double, opt_reps);
   g_autofree double *cs = g_new (double, opt_reps);
   g_autofree double *sm = g_new (double, opt_reps);
@@ -325,15 +363,15 @@ bench_mix (Peer *rthunkd)
   double capi_ratio, shell_ratio;
 
   session_run (session, mix_preamble, "0.5");
-  capi_mix (client, mix);               /* warm-up */
-  capi_single (client, single);
-  session_run (session, mix->script->str, last);
+  capi_mix (client, mix, TRUE);         /* warm-up, values checked */
+  capi_single (client, single, TRUE);
+  shell_mix (session, mix);
   session_run (session, loop, loop_sum);
   for (int rep = 0; rep < opt_reps; rep++)
     {
-      cm[rep] = capi_mix (client, mix) * 1e6;
-      cs[rep] = capi_single (client, single) * 1e6;
-      sm[rep] = session_run (session, mix->script->str, last) / MIX_FORMS * 1e6;
+      cm[rep] = capi_mix (client, mix, FALSE) * 1e6;
+      cs[rep] = capi_single (client, single, FALSE) * 1e6;
+      sm[rep] = shell_mix (session, mix) * 1e6;
       ss[rep] = session_run (session, loop, loop_sum) / MIX_FORMS * 1e6;
       say ("mix rep %d: C API %.1f µs a form, single shape %.1f µs; shell %.1f µs a form, single shape %.1f µs",
            rep + 1, cm[rep], cs[rep], sm[rep], ss[rep]);

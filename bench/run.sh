@@ -304,6 +304,8 @@ if [ "${have_dask:-no}" = yes ]; then
   row "shell: fan-out vs Dask submit/gather, thunks/s" "$(num "$f" %.0f)" "$(num "$d" %.0f)" "$q" ">= 500x" \
     "$(met "$q" ge 500)"
   plot_row "fan-out vs Dask" "$q" ge 500
+  d=$(get dask.map_per_s); q=$(ratio "$f" "$d")
+  row "shell: fan-out vs Dask client.map/gather, thunks/s" "$(num "$f" %.0f)" "$(num "$d" %.0f)" "$q" "(no goal)" -
 fi
 a=$(get chain.session_awaited_ms); p=$(get chain.session_pipelined_ms); q=$(ratio "$p" "$a")
 row "chain through a session: loop of 1000 (remote (+ x 1)) vs awaited, ms" "$(num "$p")" "$(num "$a")" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
@@ -334,6 +336,13 @@ if [ "$have_dask" = yes ]; then
 else
   row "throughput: 1e5 thunks vs Dask submit/gather, per s" "$(num "$r" %.0f)" "no Dask" - ">= 50x" -
 fi
+d=$(get dask.map_per_s)
+if [ "$have_dask" = yes ]; then
+  q=$(ratio "$r" "$d")
+  row "throughput: 1e5 thunks, submitBatch(1000) vs Dask client.map/gather, per s" \
+    "$(num "$r" %.0f)" "$(num "$d" %.0f)" "$q" ">= 50x" "$(met "$q" ge 50)"
+  plot_row "throughput vs Dask map" "$q" ge 50
+fi
 row "throughput: 1e5 thunks, absolute, thunks/s" "$(num "$r" %.0f)" - - ">= 100000/s" "$(met "$r" ge 100000)"
 [ -n "$r" ] && plot_row "throughput absolute" "$(awk -v r="$r" 'BEGIN { printf "%g", r / 1e5 }')" ge 1 \
   "$(num "$r" %.0f)/s (>=100000/s)"
@@ -355,6 +364,10 @@ c=$(get cache.cached_us); u=$(get cache.uncached_trivial_us); q=$(ratio "$c" "$u
 row "cache: repeated pure expr (hit) vs trivial uncached, us/call" \
   "$(num "$c")" "$(num "$u")" "$q" "<= 1.1x" "$(met "$q" le 1.1)"
 plot_row "cache" "$q" le 1.1
+c=$(get cache.inputs_cached_us); u=$(get cache.inputs_trivial_us); q=$(ratio "$c" "$u")
+row "cache: with an input, C API, hit vs trivial (+ i 1), us/call" \
+  "$(num "$c")" "$(num "$u")" "$q" "<= 1.1x" "$(met "$q" le 1.1)"
+plot_row "cache with input" "$q" le 1.1
 
 s=$(get shared.shared_us); l=$(get shared.local_us)
 if [ -n "$s" ]; then
@@ -371,6 +384,9 @@ h=$(get memory.held_mib); m=$(get memory.after_all_mib); g=$(get memory.growth_2
 row "memory: rthunkd RSS holding 1e5 finished thunks, MiB" "$(num "$h")" - - "<= 64 MiB" "$(met "$h" le 64)"
 row "memory: rthunkd RSS after 1e6 calls, MiB" "$(num "$m")" - - "<= 64 MiB" "$(met "$m" le 64)"
 row "memory: RSS growth, 2nd -> 3rd 1e5-call batch, MiB" "$(num "$g" %.2f)" - - "<= 1 MiB (none)" "$(met "$g" le 1)"
+f=$(get memory.cache_full_mib); g=$(get memory.cache_growth_mib)
+row "memory: RSS with the result cache full (1e5 results), MiB" "$(num "$f")" - - "<= 64 MiB" "$(met "$f" le 64)"
+row "memory: RSS growth while 1e5 more results replace them, MiB" "$(num "$g" %.2f)" - - "<= 1 MiB (none)" "$(met "$g" le 1)"
 [ -n "$m" ] && plot_row "memory after 1e6 calls" "$(awk -v m="$m" 'BEGIN { printf "%g", m / 64 }')" le 1 \
   "$(num "$m") MiB (<=64 MiB)"
 
@@ -441,7 +457,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
   fi
   [ -n "$only" ] || echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
   [ -z "$(get shared.computed_us)" ] || echo "shared store: a pure expression of 20000 steps; computing it costs $(num "$(get shared.computed_us)") us/call."
-  [ -n "$only" ] || echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."
+  [ -n "$only" ] || echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f) --cache-entries 1e5; starts at $(num "$(get memory.start_mib)") MiB;"
+  [ -n "$only" ] || echo "  the cache's results: (reduce + i (range 0 100)), distinct i; the last 1000 asked again are hits."
 } > "$work/table"
 
 echo
