@@ -113,6 +113,7 @@ rthunk_client_def_hasher_init (DefHasher  *h,
   h->hashes = some ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref)
                    : NULL;
   h->visiting = some ? g_hash_table_new (g_str_hash, g_str_equal) : NULL;
+  h->resolved = NULL;
   h->error = NULL;
 }
 
@@ -134,6 +135,8 @@ resolve_definition (const char *name,
   DefHasher *h = user_data;
   GBytes *known;
 
+  if (h->resolved != NULL)
+    rthunk_client_def_uses_add (h->resolved, name, h->forms != NULL ? g_hash_table_lookup (h->forms, name) : NULL);
   if (h->forms == NULL || !g_hash_table_contains (h->forms, name) || !hash_named (h, name))
     return FALSE;
   known = g_hash_table_lookup (h->hashes, name);
@@ -141,11 +144,54 @@ resolve_definition (const char *name,
   return TRUE;
 }
 
+/* Whether the address remembered for @form still holds: each name it
+ * used resolves to the same form as then, and those forms' addresses
+ * hold (hash_named() checks them the same way). */
+static gboolean
+remembered_address (DefHasher  *h,
+                    RthunkNode *form,
+                    guint8      hash[RTHUNK_HASH_LEN])
+{
+  g_autoptr(GArray) uses = NULL;
+
+  if (!rthunk_client_def_address_lookup (form, hash, &uses))
+    return FALSE;
+  for (guint k = 0; k < uses->len; k++)
+    {
+      RthunkDefUse *use = &g_array_index (uses, RthunkDefUse, k);
+
+      if (g_hash_table_lookup (h->forms, use->name) != use->form ||
+          (use->form != NULL && !hash_named (h, use->name)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The address of the definition @form, hashed, and remembered with how
+ * its names resolved. */
+static gboolean
+hash_form (DefHasher  *h,
+           RthunkNode *form,
+           guint8      hash[RTHUNK_HASH_LEN])
+{
+  g_autoptr(GArray) resolved = rthunk_client_def_uses_new ();
+  GArray *outer = h->resolved;
+  gboolean ok;
+
+  h->resolved = resolved;
+  ok = rthunk_hash_definition (form, resolve_definition, h, hash, h->error == NULL ? &h->error : NULL);
+  h->resolved = outer;
+  if (ok && h->error == NULL)
+    rthunk_client_def_address_store (form, hash, resolved);
+  return ok;
+}
+
 static gboolean
 hash_named (DefHasher  *h,
             const char *name)
 {
   guint8 hash[RTHUNK_HASH_LEN];
+  RthunkNode *form;
   gboolean ok;
 
   if (g_hash_table_contains (h->hashes, name))
@@ -159,9 +205,9 @@ hash_named (DefHasher  *h,
                    name);
       return FALSE;
     }
+  form = g_hash_table_lookup (h->forms, name);
   g_hash_table_add (h->visiting, (gpointer) name);
-  ok = rthunk_hash_definition (g_hash_table_lookup (h->forms, name), resolve_definition, h, hash,
-                               h->error == NULL ? &h->error : NULL);
+  ok = remembered_address (h, form, hash) || (h->error == NULL && hash_form (h, form, hash));
   g_hash_table_remove (h->visiting, name);
   if (!ok || h->error != NULL)
     return FALSE;
