@@ -101,8 +101,8 @@ put_thunk_binding (GByteArray   *out,
 
 /* ---- content-addressed definitions -------------------------------------- */
 
-/* A hasher of @forms (which may be NULL: no user function). Without
- * forms nothing is ever hashed, and nothing is allocated. */
+/* A hasher of @forms (which may be NULL: no user function). Until a
+ * definition is hashed nothing is allocated: most forms call none. */
 void
 rthunk_client_def_hasher_init (DefHasher  *h,
                                GHashTable *forms)
@@ -110,9 +110,8 @@ rthunk_client_def_hasher_init (DefHasher  *h,
   gboolean some = forms != NULL && g_hash_table_size (forms) > 0;
 
   h->forms = some ? forms : NULL;
-  h->hashes = some ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref)
-                   : NULL;
-  h->visiting = some ? g_hash_table_new (g_str_hash, g_str_equal) : NULL;
+  h->hashes = NULL;
+  h->visiting = NULL;
   h->resolved = NULL;
   h->error = NULL;
 }
@@ -194,6 +193,11 @@ hash_named (DefHasher  *h,
   RthunkNode *form;
   gboolean ok;
 
+  if (h->hashes == NULL)
+    {
+      h->hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+      h->visiting = g_hash_table_new (g_str_hash, g_str_equal);
+    }
   if (g_hash_table_contains (h->hashes, name))
     return TRUE;
   if (h->error != NULL)
@@ -215,6 +219,31 @@ hash_named (DefHasher  *h,
   return TRUE;
 }
 
+/* Whether a symbol of @node, at any depth, is the name of one of @forms:
+ * without one, @node uses no definition (most remote forms of a session
+ * that has some), and nothing needs walking with the hasher. */
+static gboolean
+mentions_definition (RthunkNode *node,
+                     GHashTable *forms,
+                     guint       depth)
+{
+  switch (rthunk_node_get_kind (node))
+    {
+    case RTHUNK_NODE_SYMBOL:
+      return g_hash_table_contains (forms, rthunk_node_get_text (node));
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      if (depth >= RTHUNK_NODE_MAX_DEPTH)
+        return TRUE;            /* the hasher's walk decides */
+      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+        if (mentions_definition (rthunk_node_get_item (node, k), forms, depth + 1))
+          return TRUE;
+      return FALSE;
+    default:
+      return FALSE;
+    }
+}
+
 /* The names of every definition @expr uses, transitively, each once, in an
  * order where a definition comes after those it uses. */
 GPtrArray *
@@ -227,8 +256,8 @@ rthunk_client_definition_closure (DefHasher   *h,
   g_autoptr(GQueue) todo = NULL;
   g_autoptr(GHashTable) seen = NULL;
 
-  /* no definitions: nothing to look for */
-  if (h->forms == NULL)
+  /* no definitions, or none named: nothing to look for */
+  if (h->forms == NULL || !mentions_definition (expr, h->forms, 0))
     return g_steal_pointer (&order);
   direct = rthunk_hash_collect_references (expr, resolve_definition, h);
   todo = g_queue_new ();
