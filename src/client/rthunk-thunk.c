@@ -348,9 +348,16 @@ rthunk_thunk_new_in_context (const char   *label,
                              GBytes       *id,
                              GMainContext *context)
 {
-  RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, "label", label != NULL ? label : "?",
-                                    "server", server, "id", id, NULL);
+  RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, NULL);
 
+  /* the construct properties over their defaults, as their setter does,
+   * without the variadic lookup by name: one thunk a remote form */
+  g_free (self->label);
+  self->label = g_strdup (label != NULL ? label : "?");
+  g_free (self->server);
+  self->server = g_strdup (server);
+  g_clear_pointer (&self->id, g_bytes_unref);
+  self->id = id != NULL ? g_bytes_ref (id) : NULL;
   self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   return self;
 }
