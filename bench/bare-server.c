@@ -3,8 +3,8 @@
  * A minimal Thrift 0.17 c_glib server for bench/bare.thrift: plain
  * accept(2) on 127.0.0.1, one thread per connection, each connection a
  * ThriftSocket under a ThriftFramedTransport with the ThriftBinaryProtocol
- * (the framing and protocol rthunk speaks), one processor shared by every
- * thread. add(a, b) returns a + b. Nothing more: no timeouts, no frame
+ * (the framing and protocol rthunk speaks), TCP_NODELAY set (as rthunkd
+ * sets it), one processor shared by every thread. add(a, b) returns a + b. Nothing more: no timeouts, no frame
  * validation, no limits — it is the floor an rthunk call is compared with.
  *
  *   bare-server [--port N]     prints "bare-server listening on 127.0.0.1:PORT"
@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,7 @@ main (int    argc,
     {
       int fd = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
       GThread *thread;
+      int nodelay = 1;
 
       if (fd < 0)
         {
@@ -187,6 +189,8 @@ main (int    argc,
           perror ("bare-server: accept");
           return 1;
         }
+      /* as rthunkd and every peer in bench/ do: no reply waits for Nagle */
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
       thread = g_thread_new ("bare-conn", serve_connection, GINT_TO_POINTER (fd));
       g_thread_unref (thread);
     }

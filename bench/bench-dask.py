@@ -10,7 +10,10 @@ connects a Client to it, and then, REPS times:
           client.gather() of all N futures, until every result is back;
           the sum of the results is checked.
 
-Reports the median tasks/s over the repetitions (N / seconds), then closes
+  timed:  the same N tasks through Dask's batched API: client.map(add,
+          range(N), [1] * N, pure=False), then client.gather().
+
+Reports the median tasks/s of each over the repetitions (N / seconds), then closes
 the client and the cluster. Starting the cluster is not timed. Output:
 progress on stderr, and on stdout lines `result KEY VALUE` (bench/run.sh
 reads them).
@@ -29,6 +32,16 @@ import warnings
 
 def add(a, b):
     return a + b
+
+
+def timed(client, submit, expected):
+    """Tasks/s of submit() and the gather of its futures; None if the
+    results do not sum to expected."""
+    start = time.perf_counter()
+    futures = submit()
+    results = client.gather(futures)
+    seconds = time.perf_counter() - start
+    return len(futures) / seconds if sum(results) == expected else None
 
 
 def main():
@@ -51,6 +64,7 @@ def main():
     n = args.tasks
     expected = sum(i + 1 for i in range(n))
     rates = []
+    map_rates = []
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                            dashboard_address=None, host="127.0.0.1",
                            silence_logs=logging.ERROR)
@@ -59,22 +73,25 @@ def main():
             # warm-up: the worker imports, the first task's round trips
             client.gather([client.submit(add, -i, 1) for i in range(1, 201)])
             for rep in range(args.reps):
-                start = time.perf_counter()
-                futures = [client.submit(add, i, 1) for i in range(n)]
-                results = client.gather(futures)
-                seconds = time.perf_counter() - start
-                if sum(results) != expected:
-                    print("bench-dask: wrong results", file=sys.stderr)
-                    return 1
-                rates.append(n / seconds)
-                print(f"bench-dask: rep {rep + 1}: {n} tasks in {seconds:.3f} s "
-                      f"= {n / seconds:.0f} tasks/s", file=sys.stderr)
-                del futures, results
+                # one task a submit, then the same tasks through Dask's
+                # batched client.map (one message for all of them)
+                for what, submit, out in (
+                        ("tasks", lambda: [client.submit(add, i, 1) for i in range(n)], rates),
+                        ("tasks by client.map",
+                         lambda: client.map(add, range(n), [1] * n, pure=False), map_rates)):
+                    rate = timed(client, submit, expected)
+                    if rate is None:
+                        print(f"bench-dask: wrong results ({what})", file=sys.stderr)
+                        return 1
+                    out.append(rate)
+                    print(f"bench-dask: rep {rep + 1}: {n} {what} in {n / rate:.3f} s "
+                          f"= {rate:.0f} tasks/s", file=sys.stderr)
     finally:
         cluster.close()
     print(f"result dask.version {distributed.__version__}")
     print(f"result dask.tasks {n}")
     print(f"result dask.per_s {statistics.median(rates):.6g}")
+    print(f"result dask.map_per_s {statistics.median(map_rates):.6g}")
     return 0
 
 

@@ -20,12 +20,21 @@
  *                pipelined: one submitBatch frame, link k naming link
  *                k − 1 by the thunk id the client chose for it; then the
  *                same two through an RthunkSession, written as loops
+ *   shell        through an RthunkSession (bench-shell.c): a loop of
+ *                awaited (remote (+ i 1)) per form vs bare add(i, 1); the
+ *                fan-out of 20000 (remote (+ i 1)) in a map: thunks/s
+ *   mix          2000 distinct awaited remote forms (bench-shell.c) vs one
+ *                repeated (+ i 1), per form: C API and session
  *   cache        a repeated pure expression answered by the result cache
- *                vs a trivial `(+ 1 2)` with useCache=false: median µs
+ *                vs a trivial `(+ 1 2)` with useCache=false: median µs;
+ *                and through the C API with an input (n of the pure
+ *                expression, i of a trivial `(+ i 1)`)
  *   shared       a result answered from a shared Redis (--redis) by a server
  *                that never computed it, against a local hit and computing
  *   memory       rthunkd's VmRSS holding 10^5 finished thunks, after 10^6,
- *                and its growth from the second to the third 10^5 batch
+ *                and its growth from the second to the third 10^5 batch;
+ *                then with its result cache full (10^5 results), and its
+ *                growth while 10^5 more replace them
  *   pending, cells, startup
  *                cost as the work grows (bench-scale.c): 10^5 pending
  *                values in a session, a chain of 10^4 cells recomputed,
@@ -47,6 +56,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,7 +140,7 @@ wanted (const char *name)
   return g_strv_contains ((const char *const *) names, name);
 }
 
-static RthunkNode *
+RthunkNode *
 parse_one (const char *text)
 {
   g_autoptr(GError) error = NULL;
@@ -273,21 +283,12 @@ connect_loopback (guint16 port)
 
 /* ---- the bare Thrift client ------------------------------------------------ */
 
-/* ThriftSocket → ThriftFramedTransport → ThriftBinaryProtocol → generated
- * client: what any c_glib program would write. */
-typedef struct
-{
-  ThriftTransport *socket;
-  ThriftTransport *transport;
-  ThriftProtocol *protocol;
-  BenchBareIf *client;
-} Bare;
-
-static Bare *
+Bare *
 bare_open (Peer *peer)
 {
   g_autoptr(GError) error = NULL;
   Bare *b = g_new0 (Bare, 1);
+  int nodelay = 1;
 
   b->socket = g_object_new (THRIFT_TYPE_SOCKET, "hostname", "127.0.0.1", "port", (guint) peer->port, NULL);
   b->transport = g_object_new (THRIFT_TYPE_FRAMED_TRANSPORT, "transport", b->socket, NULL);
@@ -296,10 +297,12 @@ bare_open (Peer *peer)
                             "output_protocol", b->protocol, NULL);
   if (!thrift_transport_open (b->transport, &error))
     g_error ("cannot connect to the bare server: %s", error->message);
+  /* TCP_NODELAY on both ends, as rthunk's client and server set it */
+  setsockopt (THRIFT_SOCKET (b->socket)->sd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
   return b;
 }
 
-static void
+void
 bare_close (Bare *b)
 {
   thrift_transport_close (b->transport, NULL);
@@ -310,7 +313,7 @@ bare_close (Bare *b)
   g_free (b);
 }
 
-static gint64
+gint64
 bare_add (Bare   *b,
           gint64  x,
           gint64  y)
@@ -325,7 +328,7 @@ bare_add (Bare   *b,
 
 /* ---- rthunk through its C client API ---------------------------------- */
 
-static RthunkClient *
+RthunkClient *
 rthunk_open (Peer *peer)
 {
   g_autoptr(GError) error = NULL;
@@ -556,7 +559,14 @@ wire_collect (Wire      *w,
   return sum;
 }
 
-/* What is timed: submitting @count independent thunks `(+ i 1)` for
+/* A pure expression costly enough for the result cache (100 steps of
+ * reduce: the cache keeps results of 64 steps or more), distinct for
+ * every i; its value is i + CACHEABLE_SUM. */
+#define CACHEABLE_EXPR "(reduce + %" G_GINT64_FORMAT " (range 0 100))"
+#define CACHEABLE_SUM 4950
+
+/* What is timed: submitting @count independent thunks `(+ i 1)` (or, with
+ * @cacheable, CACHEABLE_EXPR) for
  * i = @first … @first + @count − 1, with default options, in submitBatch
  * frames of --batch requests (each request built from its AST inside the
  * timed loop), keeping two batches in flight: after sending batch k the
@@ -564,9 +574,10 @@ wire_collect (Wire      *w,
  * done), then the last batch's. Every value is checked (their sum).
  * Returns the seconds from the first submitBatch to the last value. */
 static double
-wire_run_batches (Wire   *w,
-                  guint64 first,
-                  guint   count)
+wire_run_batches_of (Wire     *w,
+                     guint64   first,
+                     guint     count,
+                     gboolean  cacheable)
 {
   g_autoptr(GPtrArray) previous = NULL;
   gint64 sum = 0, expected = 0;
@@ -581,10 +592,11 @@ wire_run_batches (Wire   *w,
       for (guint k = 0; k < n; k++)
         {
           gint64 i = (gint64) (first + done + k);
-          g_autoptr(RthunkNode) expr = call2 ("+", i, 1);
+          g_autofree char *text = cacheable ? g_strdup_printf (CACHEABLE_EXPR, i) : NULL;
+          g_autoptr(RthunkNode) expr = cacheable ? parse_one (text) : call2 ("+", i, 1);
 
           g_ptr_array_add (requests, wire_request (expr, -1, -1));
-          expected += i + 1;
+          expected += cacheable ? i + CACHEABLE_SUM : i + 1;
         }
       thunks = wire_batch (w, requests);
       if (thunks->len != n)
@@ -601,6 +613,14 @@ wire_run_batches (Wire   *w,
     g_error ("the thunks' values are wrong: sum %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT,
              sum, expected);
   return now_s () - start;
+}
+
+static double
+wire_run_batches (Wire   *w,
+                  guint64 first,
+                  guint   count)
+{
+  return wire_run_batches_of (w, first, count, FALSE);
 }
 
 /* ---- (a) latency -------------------------------------------------------- */
@@ -974,59 +994,6 @@ chain_pipelined (RthunkClient *client,
   return now_s () - start;
 }
 
-/* Through a session, as a user writes it: @text is a loop of N links,
- * evaluated and awaited; timed end to end. Pipelined, each link is a
- * (remote (+ x 1)) of the pending x before it, and the session's queue
- * sends the burst in frames of 64 while it is made; awaited, each link is
- * awaited before the next. */
-static double
-chain_session (RthunkSession *session,
-               const char    *text,
-               guint          n)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RthunkValue) value = NULL;
-  g_autoptr(RthunkValue) result = NULL;
-  double start = now_s ();
-
-  if ((value = rthunk_session_eval (session, text, "<bench>", &error)) == NULL ||
-      (result = rthunk_session_wait (session, value, -1, &error)) == NULL)
-    g_error ("the session chain failed: %s", error->message);
-  if (rthunk_value_get_int (result) != (gint64) n)
-    g_error ("the session chain gave %" G_GINT64_FORMAT ", not %u", rthunk_value_get_int (result), n);
-  return now_s () - start;
-}
-
-static void
-bench_chain_session (Peer *rthunkd)
-{
-  guint n = scaled (1000);
-  g_autoptr(RthunkSession) session = rthunk_session_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *pipelined = g_strdup_printf (
-    "(loop [i 0 x (remote 0)] (if (< i %u) (recur (+ i 1) (remote (+ x 1))) x))", n);
-  g_autofree char *awaited = g_strdup_printf (
-    "(loop [i 0 x 0] (if (< i %u) (recur (+ i 1) (await (remote (+ x 1)))) x))", n);
-  g_autofree double *at = g_new (double, opt_reps);
-  g_autofree double *pt = g_new (double, opt_reps);
-  double a, p;
-
-  if (!rthunk_session_add_server (session, rthunkd->address, &error))
-    g_error ("the session cannot reach rthunkd: %s", error->message);
-  chain_session (session, awaited, n);      /* warm-up */
-  for (int rep = 0; rep < opt_reps; rep++)
-    {
-      at[rep] = chain_session (session, awaited, n) * 1e3;
-      pt[rep] = chain_session (session, pipelined, n) * 1e3;
-      say ("session chain rep %d: awaited %.1f ms, pipelined %.1f ms (%u links)", rep + 1, at[rep], pt[rep], n);
-    }
-  a = median (at, opt_reps);
-  p = median (pt, opt_reps);
-  result ("chain.session_awaited_ms", a);
-  result ("chain.session_pipelined_ms", p);
-  result ("chain.session_ratio", p / a);
-}
-
 static void
 bench_chain (Peer *rthunkd)
 {
@@ -1288,10 +1255,14 @@ bench_memory (void)
 {
   guint batch = scaled (100000), batches = 10;
   g_autofree char *max_thunks = g_strdup_printf ("%u", batch + batch / 2);
-  const char *extra[] = { "--max-thunks", max_thunks, NULL };
+  g_autofree char *cache_entries = g_strdup_printf ("%u", batch);
+  const char *extra[] = { "--max-thunks", max_thunks, "--cache-entries", cache_entries, NULL };
   Peer *rthunkd = start_rthunkd (extra);
   Wire *w = wire_open (rthunkd);
   g_autofree gsize *rss = g_new0 (gsize, batches + 1);
+  guint again = MIN (batch, 1000u);
+  gsize cache_full, cache_evicting;
+  gint64 hits;
 
   rss[0] = peer_rss_kb (rthunkd);
   say ("memory: rthunkd --max-thunks %s starts at %.1f MiB", max_thunks, rss[0] / 1024.0);
@@ -1309,8 +1280,85 @@ bench_memory (void)
   result ("memory.after_all_mib", rss[batches] / 1024.0);
   result ("memory.calls", (double) batch * batches);
   result ("memory.growth_2_3_mib", ((double) rss[3] - (double) rss[2]) / 1024.0);
+
+  /* the result cache full (--cache-entries = one batch): a batch of
+   * distinct cacheable results fills it, a second replaces them all; the
+   * last of them asked again must be hits */
+  wire_run_batches_of (w, 0, batch, TRUE);
+  cache_full = peer_rss_kb (rthunkd);
+  wire_run_batches_of (w, batch, batch, TRUE);
+  cache_evicting = peer_rss_kb (rthunkd);
+  hits = peer_counter (rthunkd, "cache-hits");
+  wire_run_batches_of (w, 2 * (guint64) batch - again, again, TRUE);
+  if (peer_counter (rthunkd, "cache-hits") - hits != again)
+    g_error ("the result cache did not hold the last %u results", again);
+  say ("memory: result cache full (%u results): %.1f MiB; after %u more: %.1f MiB",
+       batch, cache_full / 1024.0, batch, cache_evicting / 1024.0);
+  result ("memory.cache_full_mib", cache_full / 1024.0);
+  result ("memory.cache_growth_mib", ((double) cache_evicting - (double) cache_full) / 1024.0);
   wire_close (w);
   peer_stop (rthunkd);
+}
+
+/* A request with an input, through the C API: N sequential calls each,
+ * each timed alone, the input a new value object every call:
+ *   cached:  `(reduce + 0 (map (fn [i] (* i i)) (range 0 n)))`, n = 2000
+ *            an input, repeated: the server answers from its result cache
+ *            (the key covers the tree and the input's value);
+ *   trivial: `(+ i 1)`, i = k an input: too cheap for the cache, checked
+ *            and evaluated on every call.
+ * Reported: the median call of each, median over repetitions. */
+static double
+inputs_latency (RthunkClient *client,
+                RthunkNode   *expr,
+                guint         n,
+                gboolean      vary)
+{
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  g_autofree double *calls = g_new (double, n);
+  gint64 heavy_value = 0;
+
+  for (gint64 i = 0; i < 2000; i++)
+    heavy_value += i * i;
+  for (guint k = 0; k < n; k++)
+    {
+      const char *name = vary ? "i" : "n";
+      gint64 x = vary ? k : 2000, expected = vary ? (gint64) k + 1 : heavy_value;
+      double t0 = now_s ();
+
+      g_hash_table_replace (inputs, (gpointer) name, rthunk_value_new_int (x));
+      if (rthunk_int (client, expr, inputs) != expected)
+        g_error ("a cache benchmark call with an input gave a wrong value");
+      calls[k] = now_s () - t0;
+    }
+  return median (calls, n) * 1e6;
+}
+
+static void
+bench_cache_inputs (Peer *rthunkd)
+{
+  guint n = scaled (10000);
+  g_autoptr(RthunkNode) heavy = parse_one ("(reduce + 0 (map (fn [i] (* i i)) (range 0 n)))");
+  g_autoptr(RthunkNode) trivial = parse_one ("(+ i 1)");
+  g_autoptr(RthunkClient) client = rthunk_open (rthunkd);
+  g_autofree double *ct = g_new (double, opt_reps);
+  g_autofree double *ut = g_new (double, opt_reps);
+  double c, u;
+
+  inputs_latency (client, heavy, MIN (n, 500u), FALSE);       /* warm-up; fills the cache */
+  inputs_latency (client, trivial, MIN (n, 500u), TRUE);
+  for (int rep = 0; rep < opt_reps; rep++)
+    {
+      ct[rep] = inputs_latency (client, heavy, n, FALSE);
+      ut[rep] = inputs_latency (client, trivial, n, TRUE);
+      say ("cache with an input rep %d: cached %.1f µs, trivial %.1f µs", rep + 1, ct[rep], ut[rep]);
+    }
+  c = median (ct, opt_reps);
+  u = median (ut, opt_reps);
+  result ("cache.inputs_cached_us", c);
+  result ("cache.inputs_trivial_us", u);
+  result ("cache.inputs_ratio", c / u);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -1328,7 +1376,7 @@ main (int    argc,
     { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each timed benchmark (default 5)", "N" },
     { "scale", 's', 0, G_OPTION_ARG_DOUBLE, &opt_scale, "Multiply every count (default 1)", "F" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Requests per submitBatch frame (default 1000)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,shared,memory,pending,cells,startup", "LIST" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run only these, comma-separated: latency,throughput,concurrency,callers8,chain,cache,shell,mix,shared,memory,pending,cells,startup", "LIST" },
     { "redis", 0, 0, G_OPTION_ARG_STRING, &opt_redis, "The Redis of the shared-store benchmark (redis://HOST:PORT; without it, shared is skipped)", "URI" },
     { NULL }
   };
@@ -1372,7 +1420,7 @@ main (int    argc,
   result ("reps", opt_reps);
   result ("scale", opt_scale);
   if (wanted ("latency") || wanted ("concurrency") || wanted ("callers8") || wanted ("chain") ||
-      wanted ("cache"))
+      wanted ("cache") || wanted ("shell") || wanted ("mix"))
     {
       rthunkd = start_rthunkd (NULL);
       bare = start_bare ();
@@ -1389,7 +1437,14 @@ main (int    argc,
       bench_chain_session (rthunkd);
     }
   if (wanted ("cache"))
-    bench_cache (rthunkd);
+    {
+      bench_cache (rthunkd);
+      bench_cache_inputs (rthunkd);
+    }
+  if (wanted ("shell"))
+    bench_shell (rthunkd, bare);
+  if (wanted ("mix"))
+    bench_mix (rthunkd);
   if (rthunkd != NULL)
     {
       peer_stop (rthunkd);

@@ -36,7 +36,9 @@
 #   PEER_SKIPPED   why configure left peers out (make bench passes it)
 #   BENCH_ONLY     empty: everything; "peers": only the rows against the
 #                  RPC peers and the floor (bench-rpc --only
-#                  latency,callers8,chain, then the peers)
+#                  latency,callers8,chain, then the peers); "shell": only
+#                  the rows through a session (bench-rpc --only
+#                  shell,mix,chain: awaited forms, fan-out, chain, mix)
 #   PYTHON3        Python with dask.distributed (default /usr/bin/python3)
 #   GNUPLOT        gnuplot (default gnuplot)
 #   REDIS_SERVER, REDIS_CLI
@@ -89,8 +91,8 @@ case $reps in
   ''|*[!0-9]*|0) say "REPS must be a positive integer (got '$reps')"; exit 2 ;;
 esac
 case $only in
-  ''|peers) ;;
-  *) say "BENCH_ONLY must be empty or 'peers' (got '$only')"; exit 2 ;;
+  ''|peers|shell) ;;
+  *) say "BENCH_ONLY must be empty, 'peers' or 'shell' (got '$only')"; exit 2 ;;
 esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rthunk-bench-rpc.XXXXXX") || exit 2
@@ -101,11 +103,11 @@ mkdir -p "$out_dir"
 status=0
 
 # ---- 1. bench-rpc -----------------------------------------------------------
-if [ -z "$only" ]; then
-  rpc_only=latency,throughput,concurrency,callers8,chain,cache,shared,memory,pending,cells,startup
-else
-  rpc_only=latency,callers8,chain
-fi
+case $only in
+  '') rpc_only=latency,throughput,concurrency,callers8,chain,cache,shell,mix,shared,memory,pending,cells,startup ;;
+  peers) rpc_only=latency,callers8,chain ;;
+  shell) rpc_only=shell,mix,chain ;;
+esac
 # the shared-store rows: a redis-server of our own on a free loopback
 # port, answering PING before bench-rpc starts
 redis_opt=
@@ -167,11 +169,13 @@ run_peer() {
 }
 scaled() { awk -v n="$1" -v s="$scale" 'BEGIN { v = int(n * s + 0.5); print v < 1 ? 1 : v }'; }
 peer_calls=$(scaled 10000)
+if [ "$only" != shell ]; then
 say "peers: raw TCP ping-pong, gRPC, Cap'n Proto ($peer_calls awaited calls, 8 callers x $(scaled 2000), chain of $(scaled 1000); REPS=$reps)"
 run_peer tcp "$peer_tcp" --calls "$peer_calls"
 run_peer grpc "$peer_grpc" --calls "$peer_calls" --callers 8 --per-caller "$(scaled 2000)"
 run_peer capnp "$peer_capnp" --calls "$peer_calls" --callers 8 --per-caller "$(scaled 2000)" \
   --links "$(scaled 1000)"
+fi
 
 # ---- 3. scaling and Dask ----------------------------------------------------
 : > "$work/scaling.out"
@@ -259,6 +263,7 @@ plot_row() {
     printf "\"%s\"\t%g\t%s%g\t%g\t\"%s\"\n", l, r, sign, g, s, t }' >> "$plot"
 }
 
+if [ "$only" != shell ]; then
 # the rows against the RPC peers and the floor: the rthunk side is
 # bench-rpc's (latency: the awaited call; chain: the pipelined links;
 # callers8: 8 threads), the peer side the peer client's, same run
@@ -288,6 +293,39 @@ p=$(pget tcp.pingpong_us); q=$(ratio "$a" "$p")
 row "floor: awaited call vs raw TCP ping-pong (8 bytes each way), us/call" \
   "$(num "$a")" "$(num "$p")" "$q" "<= 2x" "$(met "$q" le 2)"
 plot_row "awaited vs TCP floor" "$q" le 2
+fi
+
+# through the shell's session (bench-shell.c): awaited forms, fan-out,
+# the chain, and the mix of distinct forms against one repeated shape
+if [ "$only" != peers ]; then
+r=$(get shell.awaited_us); p=$(get shell.bare_us); q=$(get shell.awaited_ratio)
+row "shell: loop of (await (remote (+ i 1))) vs bare add(i, 1), us/form" \
+  "$(num "$r")" "$(num "$p")" "$(num "$q" %.3g)" "<= 1.1x" "$(met "$q" le 1.1)"
+plot_row "shell awaited" "$q" le 1.1
+f=$(get shell.fanout_per_s); d=$(get dask.per_s)
+row "shell: fan-out of 20000 (remote (+ i 1)) in a map, awaited, thunks/s" \
+  "$(num "$f" %.0f)" - - ">= 150000/s" "$(met "$f" ge 150000)"
+[ -n "$f" ] && plot_row "shell fan-out" "$(awk -v r="$f" 'BEGIN { printf "%g", r / 150000 }')" ge 1 \
+  "$(num "$f" %.0f)/s (>=150000/s)"
+if [ "${have_dask:-no}" = yes ]; then
+  q=$(ratio "$f" "$d")
+  row "shell: fan-out vs Dask submit/gather, thunks/s" "$(num "$f" %.0f)" "$(num "$d" %.0f)" "$q" ">= 500x" \
+    "$(met "$q" ge 500)"
+  plot_row "fan-out vs Dask" "$q" ge 500
+  d=$(get dask.map_per_s); q=$(ratio "$f" "$d")
+  row "shell: fan-out vs Dask client.map/gather, thunks/s" "$(num "$f" %.0f)" "$(num "$d" %.0f)" "$q" "(no goal)" -
+fi
+a=$(get chain.session_awaited_ms); p=$(get chain.session_pipelined_ms); q=$(ratio "$p" "$a")
+row "chain through a session: loop of 1000 (remote (+ x 1)) vs awaited, ms" "$(num "$p")" "$(num "$a")" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
+plot_row "chain in a session" "$q" le 0.1
+for side in capi shell; do
+  case $side in capi) what="C API" ;; *) what="shell script" ;; esac
+  r=$(get mix.${side}_us); p=$(get mix.${side}_single_us); q=$(get mix.${side}_ratio)
+  row "mix: 2000 distinct forms vs repeated (+ i 1), $what, us/form" \
+    "$(num "$r")" "$(num "$p")" "$(num "$q" %.3g)" "<= 1.3x" "$(met "$q" le 1.3)"
+  plot_row "mix, $side" "$q" le 1.3
+done
+fi
 
 if [ -z "$only" ]; then
 # latency
@@ -306,6 +344,13 @@ if [ "$have_dask" = yes ]; then
 else
   row "throughput: 1e5 thunks vs Dask submit/gather, per s" "$(num "$r" %.0f)" "no Dask" - ">= 50x" -
 fi
+d=$(get dask.map_per_s)
+if [ "$have_dask" = yes ]; then
+  q=$(ratio "$r" "$d")
+  row "throughput: 1e5 thunks, submitBatch(1000) vs Dask client.map/gather, per s" \
+    "$(num "$r" %.0f)" "$(num "$d" %.0f)" "$q" ">= 50x" "$(met "$q" ge 50)"
+  plot_row "throughput vs Dask map" "$q" ge 50
+fi
 row "throughput: 1e5 thunks, absolute, thunks/s" "$(num "$r" %.0f)" - - ">= 100000/s" "$(met "$r" ge 100000)"
 [ -n "$r" ] && plot_row "throughput absolute" "$(awk -v r="$r" 'BEGIN { printf "%g", r / 1e5 }')" ge 1 \
   "$(num "$r" %.0f)/s (>=100000/s)"
@@ -323,14 +368,14 @@ row "chain: 1000 dependent calls, pipelined (frames of 64) vs awaited, ms" "$(nu
 plot_row "chain pipelined" "$q" le 0.1
 
 # result cache
-a=$(get chain.session_awaited_ms); p=$(get chain.session_pipelined_ms); q=$(ratio "$p" "$a")
-row "chain through a session: loop of 1000 (remote (+ x 1)) vs awaited, ms" "$(num "$p")" "$(num "$a")" "$q" "<= 0.1x" "$(met "$q" le 0.1)"
-plot_row "chain in a session" "$q" le 0.1
-
 c=$(get cache.cached_us); u=$(get cache.uncached_trivial_us); q=$(ratio "$c" "$u")
 row "cache: repeated pure expr (hit) vs trivial uncached, us/call" \
   "$(num "$c")" "$(num "$u")" "$q" "<= 1.1x" "$(met "$q" le 1.1)"
 plot_row "cache" "$q" le 1.1
+c=$(get cache.inputs_cached_us); u=$(get cache.inputs_trivial_us); q=$(ratio "$c" "$u")
+row "cache: with an input, C API, hit vs trivial (+ i 1), us/call" \
+  "$(num "$c")" "$(num "$u")" "$q" "<= 1.1x" "$(met "$q" le 1.1)"
+plot_row "cache with input" "$q" le 1.1
 
 s=$(get shared.shared_us); l=$(get shared.local_us)
 if [ -n "$s" ]; then
@@ -347,6 +392,9 @@ h=$(get memory.held_mib); m=$(get memory.after_all_mib); g=$(get memory.growth_2
 row "memory: rthunkd RSS holding 1e5 finished thunks, MiB" "$(num "$h")" - - "<= 64 MiB" "$(met "$h" le 64)"
 row "memory: rthunkd RSS after 1e6 calls, MiB" "$(num "$m")" - - "<= 64 MiB" "$(met "$m" le 64)"
 row "memory: RSS growth, 2nd -> 3rd 1e5-call batch, MiB" "$(num "$g" %.2f)" - - "<= 1 MiB (none)" "$(met "$g" le 1)"
+f=$(get memory.cache_full_mib); g=$(get memory.cache_growth_mib)
+row "memory: RSS with the result cache full (1e5 results), MiB" "$(num "$f")" - - "<= 64 MiB" "$(met "$f" le 64)"
+row "memory: RSS growth while 1e5 more results replace them, MiB" "$(num "$g" %.2f)" - - "<= 1 MiB (none)" "$(met "$g" le 1)"
 [ -n "$m" ] && plot_row "memory after 1e6 calls" "$(awk -v m="$m" 'BEGIN { printf "%g", m / 64 }')" le 1 \
   "$(num "$m") MiB (<=64 MiB)"
 
@@ -418,6 +466,12 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
       printf fmt, "---------", "------", "----", "-----", "----", "----"
     }
     { printf fmt, $1, $2, $3, $4, $5, $6 }' "$rows"
+  if [ -n "$(get mix.forms)" ]; then
+    echo
+    echo "mix: a line of the script is one of (twice K) (a user defn), (str-len \"word K\"), (sum [K 1 2 3]),"
+    echo "  (* K.5 2.0), (concat s (str K)) and (+ f K.25) (s and f inputs: a string and a float), K the line,"
+    echo "  each in (await (remote …)); the single shape: (+ i 1), i an input, the same number of times."
+  fi
   if [ -n "$(get chain.pipelined_ms)" ]; then
     echo
     echo "chain, pipelined: 1000 requests in submitBatch frames of 64, sent while the chain is made,"
@@ -432,7 +486,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
   fi
   [ -n "$only" ] || echo "cache: uncached, the same pure expression costs $(num "$(get cache.uncached_pure_us)") us/call."
   [ -z "$(get shared.computed_us)" ] || echo "shared store: a pure expression of 20000 steps; computing it costs $(num "$(get shared.computed_us)") us/call."
-  [ -n "$only" ] || echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f); starts at $(num "$(get memory.start_mib)") MiB."
+  [ -n "$only" ] || echo "memory: rthunkd --max-thunks $(num "$(get memory.max_thunks)" %.0f) --cache-entries 1e5; starts at $(num "$(get memory.start_mib)") MiB;"
+  [ -n "$only" ] || echo "  the cache's results: (reduce + i (range 0 100)), distinct i; the last 1000 asked again are hits."
 } > "$work/table"
 
 echo

@@ -833,6 +833,36 @@ assert_client_eval (RthunkClient *client,
   g_assert_cmpstr (value, ==, expected);
 }
 
+/* The client remembers a defn's address with how its names resolved: the
+ * same form of `twice-inc` is sent again after `inc` changed, after `inc`
+ * became a catalog name, and as before; each time it means what the
+ * table of the moment says. */
+static void
+test_defs_remembered_address (void)
+{
+  g_autoptr(TestServer) server = start_server ("defs-memo", NULL);
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<defs>",
+                                                       "(defn twice-inc [x] (* 2 (inc x)))"
+                                                       "(defn inc [x] (+ x 1))"
+                                                       "(defn inc [x] (+ x 10))", -1, NULL);
+  g_autoptr(GHashTable) defs = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(RthunkClient) client = client_for (server, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *unknown = NULL;
+
+  g_hash_table_insert (defs, (gpointer) "twice-inc", g_ptr_array_index (forms, 0));
+  g_hash_table_insert (defs, (gpointer) "inc", g_ptr_array_index (forms, 1));
+  assert_client_eval (client, "(twice-inc 1)", defs, "4");
+  g_hash_table_insert (defs, (gpointer) "inc", g_ptr_array_index (forms, 2));
+  assert_client_eval (client, "(twice-inc 1)", defs, "22");
+  g_hash_table_remove (defs, "inc");
+  unknown = client_eval (client, "(twice-inc 1)", defs, &error);
+  g_assert_null (unknown);
+  g_assert_nonnull (error);
+  g_hash_table_insert (defs, (gpointer) "inc", g_ptr_array_index (forms, 1));
+  assert_client_eval (client, "(twice-inc 1)", defs, "4");
+}
+
 static void
 test_defs_round_trip (void)
 {
@@ -2519,6 +2549,7 @@ main (int    argc,
   auth_server = start_server ("auth", auth_args);
 
   g_test_add_func ("/provider/defs/round-trip", test_defs_round_trip);
+  g_test_add_func ("/provider/defs/remembered-address", test_defs_remembered_address);
   g_test_add_func ("/provider/defs/aliases-swapped", test_defs_aliases_swapped);
   g_test_add_func ("/provider/defs/same-use-name", test_defs_same_use_name);
   g_test_add_func ("/provider/defs/input-named-like-use", test_defs_input_named_like_use);

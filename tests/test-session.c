@@ -956,6 +956,22 @@ test_thunk_one_source (void)
   g_assert_false (g_main_context_pending (context));
 }
 
+/* A thunk nobody listens to finishes without waking its main context:
+ * no idle is left there to emit into nothing. */
+static void
+test_thunk_unwatched (void)
+{
+  g_autoptr(RthunkThunk) thunk = rthunk_thunk_new ("#unwatched");
+  g_autoptr(RthunkValue) answer = rthunk_value_new_int (7);
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  rthunk_thunk_set_running (thunk);
+  rthunk_thunk_return_value (thunk, answer);
+  g_assert_cmpint (rthunk_thunk_get_state (thunk), ==, RTHUNK_THUNK_DONE);
+  g_assert_false (g_main_context_pending (NULL));
+}
+
 typedef struct
 {
   RthunkThunk *thunk;
@@ -1087,6 +1103,7 @@ main (int    argc,
   ADD ("/session/api/sequential", test_session_sequential);
 #undef ADD
   g_test_add_func ("/session/thunk/local", test_thunk_local);
+  g_test_add_func ("/session/thunk/unwatched", test_thunk_unwatched);
   g_test_add_func ("/session/thunk/threads", test_thunk_threads);
   g_test_add_func ("/session/thunk/one-source", test_thunk_one_source);
   g_test_add_func ("/session/api/invoke-thread", test_session_invoke_thread);

@@ -17,6 +17,7 @@
 #include "rthunk-client-pool.h"
 #include "rthunk-client-private.h"
 #include "rthunk-client.h"
+#include "rthunk-hash.h"
 #include "rthunk-node.h"
 #include "rthunk-type.h"
 #include "rthunk-value.h"
@@ -233,8 +234,28 @@ typedef struct
   GHashTable *forms;            /* name → defn form (the caller's) */
   GHashTable *hashes;           /* name → GBytes */
   GHashTable *visiting;         /* names being hashed: mutual recursion */
+  GArray *resolved;             /* RthunkDefUse: how the names of the form being hashed resolved */
   GError *error;
 } DefHasher;
+
+/* ---- defn addresses remembered (rthunk-def-address-memo.c) ---------------- */
+
+typedef struct
+{
+  char *name;
+  RthunkNode *form;             /* the definition it resolved to, or NULL: none */
+} RthunkDefUse;
+
+GArray   *rthunk_client_def_uses_new       (void);
+void      rthunk_client_def_uses_add       (GArray        *uses,
+                                            const char    *name,
+                                            RthunkNode    *form);
+gboolean  rthunk_client_def_address_lookup (RthunkNode    *form,
+                                            guint8         hash[RTHUNK_HASH_LEN],
+                                            GArray       **uses);
+void      rthunk_client_def_address_store  (RthunkNode    *form,
+                                            const guint8   hash[RTHUNK_HASH_LEN],
+                                            GArray        *uses);
 
 void       rthunk_client_def_hasher_init    (DefHasher     *h,
                                              GHashTable    *forms);

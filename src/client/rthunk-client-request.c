@@ -101,8 +101,8 @@ put_thunk_binding (GByteArray   *out,
 
 /* ---- content-addressed definitions -------------------------------------- */
 
-/* A hasher of @forms (which may be NULL: no user function). Without
- * forms nothing is ever hashed, and nothing is allocated. */
+/* A hasher of @forms (which may be NULL: no user function). Until a
+ * definition is hashed nothing is allocated: most forms call none. */
 void
 rthunk_client_def_hasher_init (DefHasher  *h,
                                GHashTable *forms)
@@ -110,9 +110,9 @@ rthunk_client_def_hasher_init (DefHasher  *h,
   gboolean some = forms != NULL && g_hash_table_size (forms) > 0;
 
   h->forms = some ? forms : NULL;
-  h->hashes = some ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref)
-                   : NULL;
-  h->visiting = some ? g_hash_table_new (g_str_hash, g_str_equal) : NULL;
+  h->hashes = NULL;
+  h->visiting = NULL;
+  h->resolved = NULL;
   h->error = NULL;
 }
 
@@ -134,6 +134,8 @@ resolve_definition (const char *name,
   DefHasher *h = user_data;
   GBytes *known;
 
+  if (h->resolved != NULL)
+    rthunk_client_def_uses_add (h->resolved, name, h->forms != NULL ? g_hash_table_lookup (h->forms, name) : NULL);
   if (h->forms == NULL || !g_hash_table_contains (h->forms, name) || !hash_named (h, name))
     return FALSE;
   known = g_hash_table_lookup (h->hashes, name);
@@ -141,13 +143,61 @@ resolve_definition (const char *name,
   return TRUE;
 }
 
+/* Whether the address remembered for @form still holds: each name it
+ * used resolves to the same form as then, and those forms' addresses
+ * hold (hash_named() checks them the same way). */
+static gboolean
+remembered_address (DefHasher  *h,
+                    RthunkNode *form,
+                    guint8      hash[RTHUNK_HASH_LEN])
+{
+  g_autoptr(GArray) uses = NULL;
+
+  if (!rthunk_client_def_address_lookup (form, hash, &uses))
+    return FALSE;
+  for (guint k = 0; k < uses->len; k++)
+    {
+      RthunkDefUse *use = &g_array_index (uses, RthunkDefUse, k);
+
+      if (g_hash_table_lookup (h->forms, use->name) != use->form ||
+          (use->form != NULL && !hash_named (h, use->name)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The address of the definition @form, hashed, and remembered with how
+ * its names resolved. */
+static gboolean
+hash_form (DefHasher  *h,
+           RthunkNode *form,
+           guint8      hash[RTHUNK_HASH_LEN])
+{
+  g_autoptr(GArray) resolved = rthunk_client_def_uses_new ();
+  GArray *outer = h->resolved;
+  gboolean ok;
+
+  h->resolved = resolved;
+  ok = rthunk_hash_definition (form, resolve_definition, h, hash, h->error == NULL ? &h->error : NULL);
+  h->resolved = outer;
+  if (ok && h->error == NULL)
+    rthunk_client_def_address_store (form, hash, resolved);
+  return ok;
+}
+
 static gboolean
 hash_named (DefHasher  *h,
             const char *name)
 {
   guint8 hash[RTHUNK_HASH_LEN];
+  RthunkNode *form;
   gboolean ok;
 
+  if (h->hashes == NULL)
+    {
+      h->hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+      h->visiting = g_hash_table_new (g_str_hash, g_str_equal);
+    }
   if (g_hash_table_contains (h->hashes, name))
     return TRUE;
   if (h->error != NULL)
@@ -159,14 +209,39 @@ hash_named (DefHasher  *h,
                    name);
       return FALSE;
     }
+  form = g_hash_table_lookup (h->forms, name);
   g_hash_table_add (h->visiting, (gpointer) name);
-  ok = rthunk_hash_definition (g_hash_table_lookup (h->forms, name), resolve_definition, h, hash,
-                               h->error == NULL ? &h->error : NULL);
+  ok = remembered_address (h, form, hash) || (h->error == NULL && hash_form (h, form, hash));
   g_hash_table_remove (h->visiting, name);
   if (!ok || h->error != NULL)
     return FALSE;
   g_hash_table_insert (h->hashes, g_strdup (name), g_bytes_new (hash, RTHUNK_HASH_LEN));
   return TRUE;
+}
+
+/* Whether a symbol of @node, at any depth, is the name of one of @forms:
+ * without one, @node uses no definition (most remote forms of a session
+ * that has some), and nothing needs walking with the hasher. */
+static gboolean
+mentions_definition (RthunkNode *node,
+                     GHashTable *forms,
+                     guint       depth)
+{
+  switch (rthunk_node_get_kind (node))
+    {
+    case RTHUNK_NODE_SYMBOL:
+      return g_hash_table_contains (forms, rthunk_node_get_text (node));
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      if (depth >= RTHUNK_NODE_MAX_DEPTH)
+        return TRUE;            /* the hasher's walk decides */
+      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+        if (mentions_definition (rthunk_node_get_item (node, k), forms, depth + 1))
+          return TRUE;
+      return FALSE;
+    default:
+      return FALSE;
+    }
 }
 
 /* The names of every definition @expr uses, transitively, each once, in an
@@ -181,8 +256,8 @@ rthunk_client_definition_closure (DefHasher   *h,
   g_autoptr(GQueue) todo = NULL;
   g_autoptr(GHashTable) seen = NULL;
 
-  /* no definitions: nothing to look for */
-  if (h->forms == NULL)
+  /* no definitions, or none named: nothing to look for */
+  if (h->forms == NULL || !mentions_definition (expr, h->forms, 0))
     return g_steal_pointer (&order);
   direct = rthunk_hash_collect_references (expr, resolve_definition, h);
   todo = g_queue_new ();

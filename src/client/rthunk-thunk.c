@@ -46,6 +46,7 @@ struct _RthunkThunk
 
   GMutex lock;
   GCond cond;
+  guint sleepers;                   /* threads waiting on @cond: none, no wake-up call */
   RthunkThunkState state;
   RthunkValue *value;
   GError *error;
@@ -93,6 +94,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+static guint notify_id;         /* GObject::notify */
 
 static GPrivate block_hook;
 
@@ -274,7 +276,8 @@ rthunk_thunk_class_init (RthunkThunkClass *klass)
   /**
    * RthunkThunk:state:
    *
-   * Where the thunk is. Notified in the thunk's main context.
+   * Where the thunk is. Notified in the thunk's main context, to the
+   * handlers connected when it changed.
    *
    * Since: 0.1
    */
@@ -290,10 +293,13 @@ rthunk_thunk_class_init (RthunkThunkClass *klass)
    *
    * Emitted once, in the main context the thunk was made in (the thread
    * default context of its creator), after it finished: done, failed or
-   * cancelled.
+   * cancelled. Only a handler connected by the time the thunk finished
+   * is called (a thunk nobody listens to costs its main context
+   * nothing): connect, then look at #RthunkThunk:state.
    *
    * Since: 0.1
    */
+  notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
   signals[SIGNAL_RESOLVED] =
     g_signal_new ("resolved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -335,9 +341,16 @@ rthunk_thunk_new_in_context (const char   *label,
                              GBytes       *id,
                              GMainContext *context)
 {
-  RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, "label", label != NULL ? label : "?",
-                                    "server", server, "id", id, NULL);
+  RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, NULL);
 
+  /* the construct properties over their defaults, as their setter does,
+   * without the variadic lookup by name: one thunk a remote form */
+  g_free (self->label);
+  self->label = g_strdup (label != NULL ? label : "?");
+  g_free (self->server);
+  self->server = g_strdup (server);
+  g_clear_pointer (&self->id, g_bytes_unref);
+  self->id = id != NULL ? g_bytes_ref (id) : NULL;
   self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   return self;
 }
@@ -576,15 +589,30 @@ batch_free (gpointer data)
   g_free (batch);
 }
 
+/* Whether anything listens to the thunk's "resolved" or "notify::state".
+ * A remote form awaited in the shell finishes in the evaluation's thread
+ * and nobody listens: an idle for it would wake the main context (an
+ * eventfd write and a context switch a form) to emit into nothing. */
+static gboolean
+has_listeners (RthunkThunk *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_RESOLVED], 0, TRUE) ||
+         g_signal_has_handler_pending (self, notify_id, g_param_spec_get_name_quark (properties[PROP_STATE]),
+                                       TRUE);
+}
+
 /* Runs @func on the thunk in its main context, always from an idle, after
- * what was dispatched there before. */
+ * what was dispatched there before, when a handler was connected by then. */
 static void
 dispatch (RthunkThunk *self,
           GSourceFunc  func)
 {
-  Emission emission = { g_object_ref (self), func };
+  Emission emission;
   Batch *batch;
 
+  if (!has_listeners (self))
+    return;
+  emission = (Emission) { g_object_ref (self), func };
   g_mutex_lock (&batches_lock);
   if (batches == NULL)
     batches = g_hash_table_new (NULL, NULL);
@@ -654,7 +682,8 @@ finish (RthunkThunk      *self,
   finish_func = g_steal_pointer (&self->finish_func);
   finish_data = g_steal_pointer (&self->finish_data);
   finish_destroy = g_steal_pointer (&self->finish_destroy);
-  g_cond_broadcast (&self->cond);
+  if (self->sleepers > 0)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
   while ((waiter = g_queue_pop_head (&waiters)) != NULL)
@@ -865,7 +894,8 @@ wake_waiters (GCancellable *cancellable,
   RthunkThunk *self = data;
 
   g_mutex_lock (&self->lock);
-  g_cond_broadcast (&self->cond);
+  if (self->sleepers > 0)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
 
@@ -918,9 +948,20 @@ rthunk_thunk_wait_full (RthunkThunk   *thunk,
 
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
+  /* finished already (an awaited remote form, read by the flush before
+   * its wait): nothing to hook to @cancellable */
+  g_mutex_lock (&thunk->lock);
+  if (thunk->state >= RTHUNK_THUNK_DONE)
+    {
+      result = result_locked (thunk, error);
+      g_mutex_unlock (&thunk->lock);
+      return result;
+    }
+  g_mutex_unlock (&thunk->lock);
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters), thunk, NULL);
   g_mutex_lock (&thunk->lock);
+  thunk->sleepers++;
   while (!(finished = thunk->state >= RTHUNK_THUNK_DONE) &&
          !g_cancellable_is_cancelled (cancellable))
     {
@@ -929,6 +970,7 @@ rthunk_thunk_wait_full (RthunkThunk   *thunk,
       else if (!g_cond_wait_until (&thunk->cond, &thunk->lock, deadline))
         break;
     }
+  thunk->sleepers--;
   if (finished)
     result = result_locked (thunk, error);
   g_mutex_unlock (&thunk->lock);

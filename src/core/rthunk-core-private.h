@@ -71,4 +71,7 @@ const char *rthunk_nearest_name (const char        *name,
                                  const char *const *candidates,
                                  guint              n);
 
+void rthunk_random_id (guint8 *out,
+                       gsize   len);
+
 G_END_DECLS

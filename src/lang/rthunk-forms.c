@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "rthunk-forms.h"
 #include "rthunk-node.h"
 
@@ -37,10 +39,15 @@ gboolean
 rthunk_form_lookup (const RthunkNode *head,
                     RthunkForm       *form)
 {
+  const char *name;
+
   if (rthunk_node_get_kind (head) != RTHUNK_NODE_SYMBOL)
     return FALSE;
+  /* the first byte first: the checker, hasher and compiler ask this of
+   * every list (16 calls of rthunk_node_is_symbol() were 700 instructions) */
+  name = rthunk_node_get_text (head);
   for (guint k = 0; k < RTHUNK_N_FORMS; k++)
-    if (rthunk_node_is_symbol (head, form_names[k]))
+    if (name[0] == form_names[k][0] && strcmp (name, form_names[k]) == 0)
       {
         *form = (RthunkForm) k;
         return TRUE;

@@ -141,7 +141,10 @@ evaluation_blocked (gpointer     data,
   g_mutex_lock (&ev->lock);
   ev->status = EVAL_BLOCKED;
   g_set_object (&ev->blocked_on, thunk);
-  g_cond_broadcast (&ev->cond);
+  /* once detached, nobody waits for the evaluation to block: no wake-up
+   * call (a futex syscall) for every remote form it awaits */
+  if (!ev->detached)
+    g_cond_broadcast (&ev->cond);
   g_mutex_unlock (&ev->lock);
   ev->relock = ev->locked;
   if (ev->relock)

@@ -90,13 +90,30 @@ reach (RthunkSession  *self,
   return TRUE;
 }
 
+/* "alpha, beta, …": each server's name, or its address while it has none. */
+static GString *
+server_names_locked (RthunkSession *self)
+{
+  GString *names = g_string_new (NULL);
+
+  for (guint k = 0; k < self->servers->len; k++)
+    {
+      Server *server = g_ptr_array_index (self->servers, k);
+      const char *name = rthunk_client_get_server_name (server->client);
+
+      g_string_append_printf (names, "%s%s", k > 0 ? ", " : "",
+                              name != NULL ? name : rthunk_client_get_address (server->client));
+    }
+  return names;
+}
+
 static Server *
 pick_server (RthunkSession  *self,
              GHashTable     *options,
              GError        **error)
 {
   RthunkValue *on = g_hash_table_lookup (options, "on");
-  g_autoptr(GString) names = g_string_new (NULL);
+  g_autoptr(GString) names = NULL;
   g_autofree char *wanted = NULL;
   Server *found = NULL;
 
@@ -112,8 +129,10 @@ pick_server (RthunkSession  *self,
                          (g_strcmp0 (rthunk_value_get_str (on), name) == 0 ||
                           g_strcmp0 (rthunk_value_get_str (on), address) == 0)))
         found = server;
-      g_string_append_printf (names, "%s%s", k > 0 ? ", " : "", name != NULL ? name : address);
     }
+  /* the names are for the error only: not written for every remote form */
+  if (found == NULL && on != NULL)
+    names = server_names_locked (self);
   g_mutex_unlock (&self->servers_lock);
   if (found != NULL)
     return reach (self, found, error) ? found : NULL;
@@ -493,6 +512,7 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
 {
   RthunkSession *self = user_data;
   Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
+  GHashTable *known;
   g_autoptr(GHashTable) definitions = NULL;
   g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, NULL);
   RthunkValue *value;
@@ -511,7 +531,9 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
                g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
   if (!by_cluster && (server = pick_server (self, options, error)) == NULL)
     return NULL;
-  definitions = rthunk_definitions_copy (rthunk_evaluator_get_definitions (evaluator));
+  /* the user's defn forms, when there are some (a table a form, else) */
+  known = rthunk_evaluator_get_definitions (evaluator);
+  definitions = known != NULL && g_hash_table_size (known) > 0 ? rthunk_definitions_copy (known) : NULL;
   was_locked = ev != NULL && ev->locked;
   if (was_locked)
     rthunk_session_evaluator_leave (self, ev);

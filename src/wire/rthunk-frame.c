@@ -113,6 +113,7 @@ typedef struct
   guint budget_ms;              /* 0: none */
   gint64 deadline_us;           /* 0: the frame has not started */
   gboolean whole_call;          /* @deadline_us was set before the first byte */
+  gboolean started;             /* a byte of the frame arrived */
 } FrameClock;
 
 static gboolean
@@ -184,6 +185,26 @@ link_read (const RthunkLink  *link,
     }
 }
 
+/* Under a whole-call deadline, once the frame started: the bytes already
+ * arrived, read without waiting (the rest of a reply is almost always
+ * there with its header: no poll() for it). 0 at the end of the stream;
+ * -1 when nothing is there yet or @link is no plain socket (then wait). */
+static gssize
+read_arrived (const FrameClock *clock,
+              const RthunkLink *link,
+              guint8           *buf,
+              gsize             len)
+{
+  gssize n;
+
+  if (clock == NULL || !clock->whole_call || !clock->started || link->tls != NULL)
+    return -1;
+  do
+    n = recv (link->fd, buf, len, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
 static gboolean
 read_fully (const RthunkLink  *link,
             guint8      *buf,
@@ -196,14 +217,23 @@ read_fully (const RthunkLink  *link,
 
   while (done < len)
     {
-      gssize n;
+      gssize n = read_arrived (clock, link, buf + done, len - done);
 
+      if (n >= 0)
+        {
+          done += (gsize) n;
+          if (n == 0)
+            break;
+          continue;
+        }
       if (frame_clock_expired (clock, error) || !frame_clock_wait (clock, link, error))
         {
           *got = done;
           return FALSE;
         }
       n = link_read (link, buf + done, len - done, error);
+      if (n > 0 && clock != NULL)
+        clock->started = TRUE;
       if (n > 0 && clock != NULL && clock->deadline_us == 0 && clock->budget_ms > 0)
         clock->deadline_us = g_get_monotonic_time () + (gint64) clock->budget_ms * 1000;
       if (n > 0)
@@ -368,7 +398,7 @@ rthunk_frame_read_message (const RthunkLink  *link,
 {
   ChargedBody *charged = NULL;
   g_autoptr(GBytes) message = NULL;
-  FrameClock clock = { budget_ms, deadline_us, deadline_us != 0 };
+  FrameClock clock = { budget_ms, deadline_us, deadline_us != 0, FALSE };
   guint8 *body;
   gint32 length;
   gsize got;
