@@ -369,6 +369,9 @@ still_open (RthunkConn *conn)
 {
   struct pollfd p = { conn->fd, POLLIN, 0 };
 
+  /* bytes past the last reply: not a reply to the next call */
+  if (rthunk_frame_transport_input_pending (conn->transport))
+    return FALSE;
   if (g_get_monotonic_time () - conn->idle_since_us < RECHECK_IDLE_US)
     return TRUE;
   return poll (&p, 1, 0) == 0;

@@ -78,7 +78,9 @@ rthunk_client_can_enqueue (RthunkClient *self,
 void
 rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
 {
-  rthunk_random_id (id, RTHUNK_CLIENT_ID_LEN);
+  G_STATIC_ASSERT (RTHUNK_CLIENT_ID_LEN == RTHUNK_RANDOM_ID_LEN);
+
+  rthunk_random_id (id);
 }
 
 /* Type-checks @expr and queues its submission under @thunk_id (from

@@ -642,6 +642,78 @@ put_request_fields (GByteArray *out,
   return at;
 }
 
+/* The working arrays of one rthunk_client_build_request(): kept by each
+ * thread from one request to the next (a burst of thunks would otherwise
+ * allocate and free the five of them for every one), taken while in use
+ * (forcing an input may build another request). */
+typedef struct
+{
+  GByteArray *bindings;
+  GArray *bound;                /* Bound */
+  GPtrArray *input_types;       /* "NAME=TYPE" */
+  GArray *thunks;               /* PreparedInput; NULL once a prepared request took it */
+} RequestScratch;
+
+static void
+request_scratch_free (RequestScratch *scratch)
+{
+  g_byte_array_unref (scratch->bindings);
+  g_array_unref (scratch->bound);
+  g_ptr_array_unref (scratch->input_types);
+  g_clear_pointer (&scratch->thunks, g_array_unref);
+  g_free (scratch);
+}
+
+static GPrivate request_scratch = G_PRIVATE_INIT ((GDestroyNotify) request_scratch_free);
+
+/* This thread's scratch, emptied; the caller gives it back with
+ * request_scratch_put(). */
+static RequestScratch *
+request_scratch_take (void)
+{
+  RequestScratch *scratch = g_private_get (&request_scratch);
+
+  if (scratch == NULL)
+    {
+      scratch = g_new0 (RequestScratch, 1);
+      scratch->bindings = g_byte_array_sized_new (128);
+      scratch->bound = g_array_new (FALSE, FALSE, sizeof (Bound));
+      g_array_set_clear_func (scratch->bound, (GDestroyNotify) bound_clear);
+      scratch->input_types = g_ptr_array_new_with_free_func (g_free);
+    }
+  g_private_set (&request_scratch, NULL);
+  if (scratch->thunks == NULL)
+    {
+      scratch->thunks = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
+      g_array_set_clear_func (scratch->thunks, prepared_input_clear);
+    }
+  return scratch;
+}
+
+/* Empties @scratch and keeps it for the thread's next request, unless a
+ * request built meanwhile (forcing an input) kept its own. */
+static void
+request_scratch_put (RequestScratch *scratch)
+{
+  /* kept unless large inputs made it large */
+  if (scratch->bindings->len > 64 * 1024 || g_private_get (&request_scratch) != NULL)
+    {
+      request_scratch_free (scratch);
+      return;
+    }
+  g_byte_array_set_size (scratch->bindings, 0);
+  g_array_set_size (scratch->bound, 0);
+  g_ptr_array_set_size (scratch->input_types, 0);
+  if (scratch->thunks != NULL)
+    g_array_set_size (scratch->thunks, 0);
+  g_private_set (&request_scratch, scratch);
+}
+
+/* A scratch taken for one request: given back when it goes out of scope. */
+typedef RequestScratch RequestScratchLoan;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RequestScratchLoan, request_scratch_put)
+
 /* Checks @expr against the server's catalog, with @inputs bound, and
  * writes the fields of its EvalRequest to @out, but the thunk id and the
  * end of the struct, which are the caller's. */
@@ -657,10 +729,7 @@ rthunk_client_build_request (RthunkClient  *self,
                              RthunkType   **out_type,
                              GError       **error)
 {
-  g_autoptr(GByteArray) bindings = NULL;
-  g_autoptr(GArray) bound = NULL;
-  g_autoptr(GPtrArray) input_types = NULL;
-  g_autoptr(GArray) thunks = NULL;
+  g_autoptr(RequestScratchLoan) scratch = NULL;
   g_autoptr(GBytes) ast = NULL;
   g_autoptr(RthunkType) type = NULL;
   g_autofree char *key = NULL;
@@ -669,31 +738,27 @@ rthunk_client_build_request (RthunkClient  *self,
 
   if (preparable && prepared_request (self, catalog, expr, inputs, out, out_type))
     return TRUE;
-  bindings = g_byte_array_sized_new (128);
-  bound = g_array_new (FALSE, FALSE, sizeof (Bound));
-  g_array_set_clear_func (bound, (GDestroyNotify) bound_clear);
-  input_types = g_ptr_array_new_with_free_func (g_free);
-  thunks = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
-  g_array_set_clear_func (thunks, prepared_input_clear);
-  if (!bind_inputs (self, inputs, bindings, bound, input_types, thunks, error))
+  scratch = request_scratch_take ();
+  if (!bind_inputs (self, inputs, scratch->bindings, scratch->bound, scratch->input_types, scratch->thunks, error))
     return FALSE;
   /* the memo is for expressions that call no user function */
   if (closure->len == 0)
-    key = rthunk_client_checked_key (self, expr, input_types);
+    key = rthunk_client_checked_key (self, expr, scratch->input_types);
   if (key == NULL || !rthunk_client_checked_lookup (self, key, expr, catalog, &ast, &type))
     {
-      if ((ast = check_expression (catalog, bound, h, closure, expr, &type, error)) == NULL)
+      if ((ast = check_expression (catalog, scratch->bound, h, closure, expr, &type, error)) == NULL)
         return FALSE;
       if (key != NULL)
         rthunk_client_checked_store (self, g_steal_pointer (&key), expr, catalog, ast, type);
     }
-  at = put_request_fields (out, ast, bindings, input_types->len, h, closure, by_reference);
-  if (preparable && input_types->len > 0 && thunks->len == input_types->len)
+  at = put_request_fields (out, ast, scratch->bindings, scratch->input_types->len, h, closure, by_reference);
+  if (preparable && scratch->input_types->len > 0 && scratch->thunks->len == scratch->input_types->len)
     {
       /* the ids' places in the fields, not in the bindings */
-      for (guint k = 0; k < thunks->len; k++)
-        g_array_index (thunks, PreparedInput, k).at += at - start;
-      prepare_request (self, expr, catalog, type, out->data + start, out->len - start, g_steal_pointer (&thunks));
+      for (guint k = 0; k < scratch->thunks->len; k++)
+        g_array_index (scratch->thunks, PreparedInput, k).at += at - start;
+      prepare_request (self, expr, catalog, type, out->data + start, out->len - start,
+                       g_steal_pointer (&scratch->thunks));
     }
   *out_type = g_steal_pointer (&type);
   return TRUE;

@@ -67,11 +67,13 @@ rthunk_thread_stop (GThread  **thread,
     g_thread_join (g_steal_pointer (thread));
 }
 
+/* The length of rthunk_random_id()'s ids: a thunk id's. */
+#define RTHUNK_RANDOM_ID_LEN 16
+
+void rthunk_random_id (guint8 id[RTHUNK_RANDOM_ID_LEN]);
+
 const char *rthunk_nearest_name (const char        *name,
                                  const char *const *candidates,
                                  guint              n);
-
-void rthunk_random_id (guint8 *out,
-                       gsize   len);
 
 G_END_DECLS

@@ -664,17 +664,17 @@ rthunk_server_transport_setup (RthunkFrameTransport     *transport,
 
 /* Between calls: waits up to @idle_ms for the next frame to start, so
  * that a connection with no call in flight does not hold its slot for
- * ever. Input a TLS session already decrypted is there at once. */
+ * ever. Input read ahead, or a TLS session already decrypted, is there
+ * at once. */
 static gboolean
 wait_next_frame (RthunkFrameTransport  *transport,
                  guint                  idle_ms,
                  GError               **error)
 {
-  GIOStream *tls = rthunk_frame_transport_get_tls (transport);
   struct pollfd p = { rthunk_frame_transport_get_fd (transport), POLLIN, 0 };
   int rc;
 
-  if (idle_ms == 0 || (tls != NULL && rthunk_tls_input_pending (tls)))
+  if (idle_ms == 0 || rthunk_frame_transport_input_pending (transport))
     return TRUE;
   do
     rc = poll (&p, 1, (int) MIN (idle_ms, G_MAXINT));

@@ -34,6 +34,8 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
+G_STATIC_ASSERT (RTHUNK_THUNK_ID_LEN == RTHUNK_RANDOM_ID_LEN);
+
 /* How often a waiter looks whether its connection hung up. */
 #define WAITER_CHECK_MS 100
 
@@ -182,7 +184,7 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     memcpy (entry->id, proposed_id, RTHUNK_THUNK_ID_LEN);
   else
     do
-      rthunk_random_id (entry->id, RTHUNK_THUNK_ID_LEN);
+      rthunk_random_id (entry->id);
     while (g_hash_table_contains (table->entries, entry->id));
   /* the table's reference; the caller keeps the first */
   g_hash_table_insert (table->entries, entry->id, rthunk_thunk_entry_ref (entry));

@@ -9,6 +9,24 @@
 
 G_BEGIN_DECLS
 
+/* A plain link's read-ahead: a read asks for this much, so that a small
+ * frame's header and body (and the next frames, when they wait already)
+ * arrive in one system call; what the frame did not need is kept here
+ * for the next read. A read larger than this goes straight to its
+ * buffer. */
+#define RTHUNK_READAHEAD_BYTES 4096
+
+struct _RthunkReadahead
+{
+  gsize start;                  /* the next byte to hand out */
+  gsize end;                    /* past the last byte read */
+  guint8 data[RTHUNK_READAHEAD_BYTES];
+};
+
+/* Whether input is there that poll() on @link's descriptor cannot see:
+ * read ahead, or decrypted by its TLS session. */
+gboolean rthunk_link_input_pending     (const RthunkLink  *link);
+
 /* Whether @errsv is a socket timeout (EAGAIN/EWOULDBLOCK). */
 gboolean rthunk_frame_errno_is_timeout (int          errsv);
 /* Sets @error from @errsv: TIMEOUT, CLOSED or IO, saying what it was @doing. */

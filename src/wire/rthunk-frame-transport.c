@@ -127,6 +127,7 @@ close_fd (RthunkFrameTransport  *self,
   if (fd < 0)
     return TRUE;
   self->link.fd = -1;
+  g_clear_pointer (&self->link.ahead, g_free);
   shutdown (fd, SHUT_RDWR);  /* fails harmlessly on a non-socket */
   if (self->link.tls != NULL)
     {
@@ -176,7 +177,7 @@ rthunk_frame_transport_peek (ThriftTransport  *transport,
 {
   RthunkFrameTransport *self = RTHUNK_FRAME_TRANSPORT (transport);
 
-  if (input_left (self) > 0)
+  if (input_left (self) > 0 || rthunk_link_input_pending (&self->link))
     return TRUE;
   if (self->link.fd < 0)
     return FALSE;
@@ -407,6 +408,7 @@ rthunk_frame_transport_finalize (GObject *object)
   RthunkFrameTransport *self = RTHUNK_FRAME_TRANSPORT (object);
 
   close_fd (self, NULL);
+  g_clear_pointer (&self->link.ahead, g_free);
   g_clear_pointer (&self->input, g_bytes_unref);
   g_clear_pointer (&self->output, g_byte_array_unref);
   G_OBJECT_CLASS (rthunk_frame_transport_parent_class)->finalize (object);
@@ -476,6 +478,9 @@ rthunk_frame_transport_new (int    fd,
 
   self->link.fd = fd >= 0 ? fd : -1;
   self->memory_mode = fd < 0;
+  /* small frames in one read each (a TLS session reads ahead itself) */
+  if (fd >= 0)
+    self->link.ahead = g_new0 (RthunkReadahead, 1);
   if (max_frame_bytes == 0)
     max_frame_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
   self->max_frame_bytes = MIN (max_frame_bytes, (gsize) G_MAXINT32);
@@ -507,6 +512,7 @@ rthunk_frame_transport_new_tls (GIOStream *tls,
   g_return_val_if_fail (G_IS_TLS_CONNECTION (tls) && fd >= 0, self);
 
   self->link.tls = tls;
+  g_clear_pointer (&self->link.ahead, g_free);
   return self;
 }
 
@@ -733,6 +739,26 @@ rthunk_frame_transport_get_fd (RthunkFrameTransport *self)
   g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), -1);
 
   return self->link.fd;
+}
+
+/**
+ * rthunk_frame_transport_input_pending:
+ * @self: a transport
+ *
+ * Whether input that poll() on its descriptor cannot see is there already:
+ * read ahead with an earlier frame, or decrypted by its TLS session.
+ * Whoever waits for the descriptor to become readable asks this first.
+ *
+ * Returns: %TRUE when the next read needs no wait
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_frame_transport_input_pending (RthunkFrameTransport *self)
+{
+  g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), FALSE);
+
+  return rthunk_link_input_pending (&self->link);
 }
 
 /**

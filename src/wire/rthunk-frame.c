@@ -113,7 +113,7 @@ typedef struct
   guint budget_ms;              /* 0: none */
   gint64 deadline_us;           /* 0: the frame has not started */
   gboolean whole_call;          /* @deadline_us was set before the first byte */
-  gboolean started;             /* a byte of the frame arrived */
+  gboolean begun;               /* a byte of the frame has arrived */
 } FrameClock;
 
 static gboolean
@@ -144,8 +144,7 @@ frame_clock_wait (FrameClock        *clock,
   gint64 left_us;
   int rc;
 
-  if (clock == NULL || !clock->whole_call ||
-      (link->tls != NULL && rthunk_tls_input_pending (link->tls)))
+  if (clock == NULL || !clock->whole_call || rthunk_link_input_pending (link))
     return TRUE;
   do
     {
@@ -158,15 +157,65 @@ frame_clock_wait (FrameClock        *clock,
   return rc > 0 || !frame_clock_expired (clock, error);
 }
 
-/* Reads until @len bytes arrived or the stream ended; *@got says how many. */
-/* One read of @link: read() on the plain path, the session's otherwise.
- * -1 with @error set on failure. */
+gboolean
+rthunk_link_input_pending (const RthunkLink *link)
+{
+  if (link->tls != NULL)
+    return rthunk_tls_input_pending (link->tls);
+  return link->ahead != NULL && link->ahead->start < link->ahead->end;
+}
+
+/* Up to @len bytes of @link's read-ahead, if it holds any: how many. */
+static gsize
+take_ahead (const RthunkLink  *link,
+            guint8            *buf,
+            gsize              len)
+{
+  RthunkReadahead *ahead = link->ahead;
+  gsize n;
+
+  if (ahead == NULL || ahead->start >= ahead->end)
+    return 0;
+  n = MIN (len, ahead->end - ahead->start);
+  memcpy (buf, ahead->data + ahead->start, n);
+  ahead->start += n;
+  return n;
+}
+
+/* One read(2) (recv(2) with @flags, when not 0) of @link's descriptor,
+ * for @len bytes: into the read-ahead and handed out from it when @len is
+ * smaller, so that what follows comes with it. */
+static gssize
+read_ahead (const RthunkLink  *link,
+            guint8            *buf,
+            gsize              len,
+            int                flags)
+{
+  RthunkReadahead *ahead = link->ahead;
+  gboolean via_ahead = ahead != NULL && len < sizeof ahead->data;
+  guint8 *into = via_ahead ? ahead->data : buf;
+  gsize want = via_ahead ? sizeof ahead->data : len;
+  gssize n = flags != 0 ? recv (link->fd, into, want, flags) : read (link->fd, into, want);
+
+  if (n <= 0 || !via_ahead)
+    return n;
+  ahead->start = 0;
+  ahead->end = (gsize) n;
+  return (gssize) take_ahead (link, buf, len);
+}
+
+/* One read of @link: read() on the plain path (what was read ahead
+ * first), the session's otherwise. -1 with @error set on failure. */
 static inline gssize
 link_read (const RthunkLink  *link,
            guint8            *buf,
            gsize              len,
            GError           **error)
 {
+  gsize ready = take_ahead (link, buf, len);
+
+  if (ready > 0)
+    return (gssize) ready;
   for (;;)
     {
       gssize n;
@@ -174,7 +223,7 @@ link_read (const RthunkLink  *link,
 
       if (link->tls != NULL)
         return rthunk_tls_read (link->tls, buf, len, error);
-      n = read (link->fd, buf, len);
+      n = read_ahead (link, buf, len, 0);
       if (n >= 0)
         return n;
       if ((errsv = errno) != EINTR)
@@ -185,22 +234,26 @@ link_read (const RthunkLink  *link,
     }
 }
 
-/* Under a whole-call deadline, once the frame started: the bytes already
- * arrived, read without waiting (the rest of a reply is almost always
- * there with its header: no poll() for it). 0 at the end of the stream;
- * -1 when nothing is there yet or @link is no plain socket (then wait). */
+/* What was read ahead; or, once a frame has begun under a whole-call
+ * deadline, the rest of it, which is usually there already: a read that
+ * does not wait, before poll(), saves a poll() a frame. -1 when nothing
+ * is there yet (or @link is no plain socket): the caller waits as usual;
+ * 0 at the end of the stream. */
 static gssize
-read_arrived (const FrameClock *clock,
-              const RthunkLink *link,
-              guint8           *buf,
-              gsize             len)
+link_read_ready (const RthunkLink  *link,
+                 FrameClock        *clock,
+                 guint8            *buf,
+                 gsize              len)
 {
+  gsize ready = take_ahead (link, buf, len);
   gssize n;
 
-  if (clock == NULL || !clock->whole_call || !clock->started || link->tls != NULL)
+  if (ready > 0)
+    return (gssize) ready;
+  if (clock == NULL || !clock->whole_call || !clock->begun || link->tls != NULL)
     return -1;
   do
-    n = recv (link->fd, buf, len, MSG_DONTWAIT);
+    n = read_ahead (link, buf, len, MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
   return n;
 }
@@ -217,25 +270,19 @@ read_fully (const RthunkLink  *link,
 
   while (done < len)
     {
-      gssize n = read_arrived (clock, link, buf + done, len - done);
+      gssize n = link_read_ready (link, clock, buf + done, len - done);
 
-      if (n >= 0)
-        {
-          done += (gsize) n;
-          if (n == 0)
-            break;
-          continue;
-        }
-      if (frame_clock_expired (clock, error) || !frame_clock_wait (clock, link, error))
+      if (n < 0 && (frame_clock_expired (clock, error) || !frame_clock_wait (clock, link, error)))
         {
           *got = done;
           return FALSE;
         }
-      n = link_read (link, buf + done, len - done, error);
-      if (n > 0 && clock != NULL)
-        clock->started = TRUE;
+      if (n < 0)
+        n = link_read (link, buf + done, len - done, error);
       if (n > 0 && clock != NULL && clock->deadline_us == 0 && clock->budget_ms > 0)
         clock->deadline_us = g_get_monotonic_time () + (gint64) clock->budget_ms * 1000;
+      if (n > 0 && clock != NULL)
+        clock->begun = TRUE;
       if (n > 0)
         done += (gsize) n;
       else if (n == 0)
@@ -494,8 +541,8 @@ wait_writable (const RthunkLink      *link,
       struct pollfd p = { link->fd, POLLOUT | (*watch_input ? POLLIN : 0), 0 };
       int rc;
 
-      /* a TLS session may hold input that poll() does not see */
-      if (*watch_input && link->tls != NULL && rthunk_tls_input_pending (link->tls))
+      /* read ahead, or a TLS session's: input that poll() does not see */
+      if (*watch_input && rthunk_link_input_pending (link))
         rc = 1, p.revents = POLLIN;
       else
         rc = poll (&p, 1, timeout_ms > 0 ? (int) MIN (timeout_ms, G_MAXINT) : -1);

@@ -170,6 +170,7 @@ void                  rthunk_frame_transport_allow_wait  (RthunkFrameTransport  
                                                           guint                  wait_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);
 GIOStream            *rthunk_frame_transport_get_tls     (RthunkFrameTransport  *self);
+gboolean              rthunk_frame_transport_input_pending (RthunkFrameTransport *self);
 GBytes               *rthunk_frame_transport_get_input   (RthunkFrameTransport  *self);
 void                  rthunk_frame_transport_set_memory_budget (RthunkFrameTransport *self,
                                                                  RthunkBudget         *budget);

@@ -15,12 +15,16 @@ G_BEGIN_DECLS
  * of its length) is 0 for any frame this side accepts. */
 #define RTHUNK_TLS_HANDSHAKE_BYTE 0x16
 
+typedef struct _RthunkReadahead RthunkReadahead;
+
 /* One connection: its descriptor, and its TLS session when it has one (which
- * then owns the descriptor and closes it). */
+ * then owns the descriptor and closes it); on the plain path, optionally
+ * the bytes read past the frame asked for (rthunk-frame-private.h). */
 typedef struct
 {
   int fd;
   GIOStream *tls;
+  RthunkReadahead *ahead;       /* (nullable) */
 } RthunkLink;
 
 G_GNUC_WARN_UNUSED_RESULT
