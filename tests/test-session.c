@@ -940,7 +940,7 @@ test_thunk_one_source (void)
   for (guint k = 0; k < 1000; k++)
     {
       g_autofree char *label = g_strdup_printf ("#%u", k);
-      RthunkThunk *thunk = rthunk_thunk_new_in_context (label, NULL, NULL, context);
+      RthunkThunk *thunk = rthunk_thunk_new_in_context (label, NULL, NULL, 0, context);
 
       g_signal_connect (thunk, "resolved", G_CALLBACK (record_resolved), order);
       g_ptr_array_add (thunks, thunk);

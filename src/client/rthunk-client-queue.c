@@ -18,14 +18,13 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <sys/random.h>
-
 #include "rthunk-client.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client-internal.h"
 #include "rthunk-client-pool.h"
 #include "rthunk-client-private.h"
 #include "rthunk-codec.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-frame.h"
 #include "rthunk-node.h"
@@ -75,13 +74,13 @@ rthunk_client_can_enqueue (RthunkClient *self,
   return closure != NULL && closure->len == 0;
 }
 
+G_STATIC_ASSERT (RTHUNK_CLIENT_ID_LEN == RTHUNK_ID_LEN);
+
 /* A new thunk id, 16 random bytes, for rthunk_client_enqueue(). */
 void
 rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
 {
-  if (getrandom (id, RTHUNK_CLIENT_ID_LEN, 0) != RTHUNK_CLIENT_ID_LEN)
-    for (guint k = 0; k < RTHUNK_CLIENT_ID_LEN; k++)
-      id[k] = (guint8) g_random_int_range (0, 256);
+  rthunk_random_id (id);
 }
 
 /* Type-checks @expr and queues its submission under @thunk_id (from

@@ -8,10 +8,12 @@
 G_BEGIN_DECLS
 
 /* A future made for @context: its `resolved` signal and its state
- * notifications are emitted there. */
+ * notifications are emitted there. @id (@id_len bytes, usually 16) is
+ * copied; the thunk keeps one copy of @server's name per name. */
 RthunkThunk *rthunk_thunk_new_in_context (const char   *label,
                                           const char   *server,
-                                          GBytes       *id,
+                                          const guint8 *id,
+                                          gsize         id_len,
                                           GMainContext *context) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Moves a pending thunk to RUNNING (notified in its context). */

@@ -71,4 +71,11 @@ const char *rthunk_nearest_name (const char        *name,
                                  const char *const *candidates,
                                  guint              n);
 
+/* The length of a thunk id, on the wire and everywhere. */
+#define RTHUNK_ID_LEN 16
+
+/* A new random thunk id (rthunk-random-id.c): a server's for the thunks
+ * it makes, a client's for the submissions it queues. */
+void rthunk_random_id (guint8 id[RTHUNK_ID_LEN]);
+
 G_END_DECLS

@@ -20,10 +20,8 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "rthunk-thunk-table.h"
 #include "rthunk-budget.h"
@@ -152,37 +150,7 @@ rthunk_thunk_table_free (RthunkThunkTable *table)
   g_free (table);
 }
 
-/* Random ids, read from the kernel a page at a time per thread: one
- * getrandom() call serves 256 thunks, and the ids stay as unguessable as
- * the kernel's generator makes them. */
-#define ID_POOL_BYTES (RTHUNK_THUNK_ID_LEN * 256)
-
-static _Thread_local guint8 id_pool[ID_POOL_BYTES];
-static _Thread_local gsize id_pool_left;
-
-static void
-random_id (guint8 *id)
-{
-  if (id_pool_left < RTHUNK_THUNK_ID_LEN)
-    {
-      gsize got = 0;
-
-      while (got < ID_POOL_BYTES)
-        {
-          gssize n = getrandom (id_pool + got, ID_POOL_BYTES - got, 0);
-
-          if (n > 0)
-            got += n;
-          else if (errno != EINTR)
-            g_error ("getrandom failed: %s", g_strerror (errno));
-        }
-      id_pool_left = ID_POOL_BYTES;
-    }
-  id_pool_left -= RTHUNK_THUNK_ID_LEN;
-  memcpy (id, id_pool + id_pool_left, RTHUNK_THUNK_ID_LEN);
-  /* what was handed out is not kept */
-  memset (id_pool + id_pool_left, 0, RTHUNK_THUNK_ID_LEN);
-}
+G_STATIC_ASSERT (RTHUNK_THUNK_ID_LEN == RTHUNK_ID_LEN);
 
 /* A new PENDING entry; the table holds one reference, the caller another.
  * @proposed_id, when not %NULL, is the id the client chose for it (so it
@@ -216,7 +184,7 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     memcpy (entry->id, proposed_id, RTHUNK_THUNK_ID_LEN);
   else
     do
-      random_id (entry->id);
+      rthunk_random_id (entry->id);
     while (g_hash_table_contains (table->entries, entry->id));
   /* the table's reference; the caller keeps the first */
   g_hash_table_insert (table->entries, entry->id, rthunk_thunk_entry_ref (entry));

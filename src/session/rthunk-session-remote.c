@@ -155,8 +155,8 @@ adopt_pending (RthunkSession *self,
   if (rthunk_value_is_reference (value) || rthunk_client_get_pending_thunk (value, &id) == NULL)
     return value;
   thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value),
-                                       rthunk_client_get_server_name (server->client), id,
-                                       self->context);
+                                       rthunk_client_get_server_name (server->client),
+                                       g_bytes_get_data (id, NULL), g_bytes_get_size (id), self->context);
   /* the origin first: the collector checks its value against the origin's type */
   rthunk_thunk_take_origin (thunk, value);
   rthunk_collector_add (server->collector, thunk);
@@ -282,7 +282,7 @@ collect_routed (RthunkSession *self,
       (server = server_for_address (self, rthunk_client_get_address (client))) == NULL)
     return FALSE;
   waited = rthunk_thunk_new_in_context (rthunk_value_get_name (inner), rthunk_client_get_server_name (client),
-                                        id, self->context);
+                                        g_bytes_get_data (id, NULL), g_bytes_get_size (id), self->context);
   /* the origin first: the collector checks its value against the origin's type */
   rthunk_thunk_take_origin (waited, g_steal_pointer (&owned));
   rthunk_collector_add (server->collector, waited);
@@ -326,7 +326,7 @@ adopt_foreign (RthunkSession *self,
   /* one look at the cluster both labels the thunk and says how to wait */
   inner = rthunk_cluster_dup_waitable (self->cluster, value);
   foreign = g_new (Foreign, 1);
-  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), routed_server (inner), NULL,
+  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), routed_server (inner), NULL, 0,
                                                 self->context);
   foreign->value = value;
   foreign->cluster = g_object_ref (self->cluster);
@@ -408,18 +408,15 @@ enqueue (RthunkSession  *self,
          GError        **error)
 {
   guint8 id[RTHUNK_CLIENT_ID_LEN];
-  g_autoptr(GBytes) id_bytes = NULL;
-  g_autoptr(GByteArray) id_array = g_byte_array_new ();
+  GByteArray id_array = { id, sizeof id };
   g_autofree char *label = NULL;
   g_autoptr(RthunkThunk) thunk = NULL;
   SessionQueued *q;
   RthunkValue *origin;
 
   rthunk_client_random_id (id);
-  id_bytes = g_bytes_new (id, sizeof id);
-  g_byte_array_append (id_array, id, sizeof id);
-  label = rthunk_client_thunk_label (server->client, id_array);
-  thunk = rthunk_thunk_new_in_context (label, rthunk_client_get_server_name (server->client), id_bytes,
+  label = rthunk_client_thunk_label (server->client, &id_array);
+  thunk = rthunk_thunk_new_in_context (label, rthunk_client_get_server_name (server->client), id, sizeof id,
                                        self->context);
   /* a flush (here or in another thread) frees @q once it reported */
   q = g_new0 (SessionQueued, 1);
