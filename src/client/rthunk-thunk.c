@@ -59,7 +59,7 @@ struct _RthunkThunk
   RthunkThunkFinishFunc finish_func;
   gpointer finish_data;
   GDestroyNotify finish_destroy;
-  RthunkValue *origin;              /* set once: see rthunk_thunk_take_origin() */
+  RthunkValue *origin;              /* set once, dropped when finished: see rthunk_thunk_take_origin() */
   GPtrArray *old_labels;            /* replaced labels, kept for readers until finalize */
 };
 
@@ -661,6 +661,7 @@ finish (RthunkThunk      *self,
   GDestroyNotify destroy, finish_destroy;
   gpointer cancel_data, finish_data;
   RthunkThunkFinishFunc finish_func;
+  RthunkValue *origin;
   Waiter *waiter;
 
   g_mutex_lock (&self->lock);
@@ -683,6 +684,10 @@ finish (RthunkThunk      *self,
   finish_func = g_steal_pointer (&self->finish_func);
   finish_data = g_steal_pointer (&self->finish_data);
   finish_destroy = g_steal_pointer (&self->finish_destroy);
+  /* the client's pending value it stood for is no longer needed: a
+   * finished thunk is sent as its value (it was most of what 10^5
+   * finished thunks held) */
+  origin = g_steal_pointer (&self->origin);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
@@ -694,6 +699,7 @@ finish (RthunkThunk      *self,
     finish_func (self, value, error, finish_data);
   if (finish_destroy != NULL)
     finish_destroy (finish_data);
+  g_clear_pointer (&origin, rthunk_value_unref);
   dispatch (self, emit_resolved);
   return TRUE;
 }
@@ -828,11 +834,11 @@ rthunk_thunk_set_label (RthunkThunk *thunk,
 }
 
 RthunkValue *
-rthunk_thunk_get_origin (RthunkThunk *thunk)
+rthunk_thunk_dup_origin (RthunkThunk *thunk)
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&thunk->lock);
 
-  return thunk->origin;
+  return thunk->origin != NULL ? rthunk_value_ref (thunk->origin) : NULL;
 }
 
 /**

@@ -130,15 +130,21 @@ pick_server (RthunkSession  *self,
 
 /* A value as the client or cluster should see it: the pending value of a
  * thunk still running becomes its origin again (the client's or cluster's
- * pending value it stands for, see rthunk_thunk_take_origin()). */
+ * pending value it stands for, see rthunk_thunk_take_origin()), kept in
+ * @user_data (a GPtrArray) while it is borrowed: the thunk drops it when
+ * it finishes, in whichever thread. */
 static RthunkValue *
 origin_of (RthunkValue *value,
            gpointer     user_data)
 {
+  GPtrArray *kept = user_data;
   RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
-  RthunkValue *origin = thunk != NULL ? rthunk_thunk_get_origin (thunk) : NULL;
+  RthunkValue *origin = thunk != NULL ? rthunk_thunk_dup_origin (thunk) : NULL;
 
-  return origin == NULL || rthunk_thunk_is_finished (thunk) ? value : origin;
+  if (origin == NULL)
+    return value;
+  g_ptr_array_add (kept, origin);
+  return rthunk_thunk_is_finished (thunk) ? value : origin;
 }
 
 /* A pending value a client returned becomes one of a thunk that the
@@ -491,7 +497,8 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   RthunkSession *self = user_data;
   Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
   g_autoptr(GHashTable) definitions = NULL;
-  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, NULL);
+  g_autoptr(GPtrArray) origins = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, origins);
   RthunkValue *value;
   Server *server = NULL;
   gboolean was_locked;
