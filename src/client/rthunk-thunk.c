@@ -1085,9 +1085,16 @@ force_thunk (gpointer   handle,
 RthunkValue *
 rthunk_thunk_to_value (RthunkThunk *thunk)
 {
+  const char *label;
+
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
-  return rthunk_value_new_pending (thunk->label, g_object_ref (thunk), force_thunk, g_object_unref);
+  /* the label, not a copy: a replaced label is kept until the thunk is
+   * finalized (rthunk_thunk_set_label()), and the value holds the thunk */
+  g_mutex_lock (&thunk->lock);
+  label = thunk->label != NULL ? thunk->label : "?";
+  g_mutex_unlock (&thunk->lock);
+  return rthunk_value_new_pending_borrowing (label, g_object_ref (thunk), force_thunk, g_object_unref);
 }
 
 /**
