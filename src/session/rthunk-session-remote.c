@@ -112,7 +112,9 @@ pick_server (RthunkSession  *self,
                          (g_strcmp0 (rthunk_value_get_str (on), name) == 0 ||
                           g_strcmp0 (rthunk_value_get_str (on), address) == 0)))
         found = server;
-      g_string_append_printf (names, "%s%s", k > 0 ? ", " : "", name != NULL ? name : address);
+      /* the names, for the error only: not printed once per remote form */
+      else
+        g_string_append_printf (names, "%s%s", k > 0 ? ", " : "", name != NULL ? name : address);
     }
   g_mutex_unlock (&self->servers_lock);
   if (found != NULL)
