@@ -940,7 +940,7 @@ test_thunk_one_source (void)
   for (guint k = 0; k < 1000; k++)
     {
       g_autofree char *label = g_strdup_printf ("#%u", k);
-      RthunkThunk *thunk = rthunk_thunk_new_in_context (label, NULL, NULL, context);
+      RthunkThunk *thunk = rthunk_thunk_new_in_context (label, NULL, NULL, 0, context);
 
       g_signal_connect (thunk, "resolved", G_CALLBACK (record_resolved), order);
       g_ptr_array_add (thunks, thunk);
@@ -970,6 +970,49 @@ test_thunk_unwatched (void)
   rthunk_thunk_return_value (thunk, answer);
   g_assert_cmpint (rthunk_thunk_get_state (thunk), ==, RTHUNK_THUNK_DONE);
   g_assert_false (g_main_context_pending (NULL));
+}
+
+static RthunkValue *
+never_forced (gpointer   handle,
+              GError   **error)
+{
+  g_assert_not_reached ();
+}
+
+static void
+mark_freed (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+/* A thunk keeps the client's pending value it stands for (its origin)
+ * only while it runs: finished, it is sent as its value, and 10^5
+ * finished thunks held that much more. Its id and label survive. */
+static void
+test_thunk_origin_dropped (void)
+{
+  static const guint8 id[16] = { 0xa1, 0xb2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autofree char *server = g_strdup ("alpha");
+  g_autoptr(RthunkThunk) thunk = rthunk_thunk_new_in_context ("#a1b2 @alpha", server, id, sizeof id, context);
+  g_autoptr(RthunkValue) pending = rthunk_thunk_to_value (thunk);
+  g_autoptr(RthunkValue) answer = rthunk_value_new_int (42);
+  g_autoptr(RthunkValue) held = NULL;
+  gboolean freed = FALSE;
+
+  rthunk_thunk_take_origin (thunk, rthunk_value_new_pending ("#a1b2 @alpha", &freed, never_forced, mark_freed));
+  held = rthunk_thunk_dup_origin (thunk);
+  g_assert_nonnull (held);
+  g_clear_pointer (&held, rthunk_value_unref);
+  g_assert_false (freed);
+  rthunk_thunk_return_value (thunk, answer);
+  g_assert_true (freed);
+  g_assert_null (rthunk_thunk_dup_origin (thunk));
+  g_assert_cmpmem (g_bytes_get_data (rthunk_thunk_get_id (thunk), NULL), g_bytes_get_size (rthunk_thunk_get_id (thunk)),
+                   id, sizeof id);
+  g_clear_pointer (&server, g_free);
+  g_assert_cmpstr (rthunk_thunk_get_server (thunk), ==, "alpha");
+  g_assert_cmpstr (rthunk_value_get_name (pending), ==, "#a1b2 @alpha");
 }
 
 typedef struct
@@ -1106,6 +1149,7 @@ main (int    argc,
   g_test_add_func ("/session/thunk/unwatched", test_thunk_unwatched);
   g_test_add_func ("/session/thunk/threads", test_thunk_threads);
   g_test_add_func ("/session/thunk/one-source", test_thunk_one_source);
+  g_test_add_func ("/session/thunk/origin-dropped", test_thunk_origin_dropped);
   g_test_add_func ("/session/api/invoke-thread", test_session_invoke_thread);
   return g_test_run ();
 }

@@ -137,16 +137,32 @@ force_remote (gpointer   data,
   return result;
 }
 
-/* How a thunk of this client's server prints: `#a1b2 @alpha`. */
-char *
-rthunk_client_thunk_label (RthunkClient     *self,
-                           const GByteArray *id)
+/* The server's name a label ends with. */
+static const char *
+label_server (RthunkClient *self)
+{
+  return rthunk_client_get_server_name (self) != NULL
+    ? rthunk_client_get_server_name (self) : rthunk_client_get_address (self);
+}
+
+/* The bytes of the label of thunk @id on @server, its final NUL included. */
+static gsize
+label_size (const char       *server,
+            const GByteArray *id)
+{
+  return 2 * (id != NULL ? MIN (id->len, 2) : 0) + strlen (server) + 4;
+}
+
+/* Writes the label of thunk @id on @server into @label, label_size()
+ * bytes. */
+static char *
+put_label (const char       *server,
+           const GByteArray *id,
+           char             *label)
 {
   static const char digits[] = "0123456789abcdef";
-  const char *server = rthunk_client_get_server_name (self) != NULL
-    ? rthunk_client_get_server_name (self) : rthunk_client_get_address (self);
   gsize n = id != NULL ? MIN (id->len, 2) : 0, server_len = strlen (server);
-  char *label = g_malloc (2 * n + server_len + 4), *p = label;
+  char *p = label;
 
   /* "#%.4s @%s" of the id in hex, without printf: one per pending value */
   *p++ = '#';
@@ -161,22 +177,37 @@ rthunk_client_thunk_label (RthunkClient     *self,
   return label;
 }
 
-/* A pending value (or, @reference, a remote reference) for thunk @id. */
+/* How a thunk of this client's server prints: `#a1b2 @alpha`. */
+char *
+rthunk_client_thunk_label (RthunkClient     *self,
+                           const GByteArray *id)
+{
+  const char *server = label_server (self);
+
+  return put_label (server, id, g_malloc (label_size (server, id)));
+}
+
+/* A pending value (or, @reference, a remote reference) for thunk @id. Its
+ * label is the handle's, in the same allocation: a value a submission
+ * costs two allocations fewer. */
 RthunkValue *
 rthunk_client_new_pending (RthunkClient *self,
                            GByteArray   *id,
                            RthunkType   *type,
                            gboolean      reference)
 {
-  RemoteHandle *handle = g_new0 (RemoteHandle, 1);
-  g_autofree char *label = rthunk_client_thunk_label (self, id);
+  const char *server = label_server (self);
+  RemoteHandle *handle = g_malloc0 (sizeof (RemoteHandle) + label_size (server, id));
+  RthunkValue *value;
 
   handle->magic = RTHUNK_CLIENT_HANDLE_MAGIC;
   handle->client = g_object_ref (self);
   handle->id = g_byte_array_ref (id);
   handle->type = type != NULL ? rthunk_type_ref (type) : NULL;
-  return (reference ? rthunk_value_new_reference : rthunk_value_new_pending) (label, handle, force_remote,
-                                                                            remote_handle_free);
+  value = rthunk_value_new_pending_borrowing (put_label (server, id, handle->label), handle, force_remote,
+                                              remote_handle_free);
+  value->u.handle.reference = reference;
+  return value;
 }
 
 /* ---- many thunks at once: what RthunkThunk's collector uses ------------- */

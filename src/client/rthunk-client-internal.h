@@ -189,6 +189,7 @@ typedef struct
   GByteArray *id;
   RthunkType *type;             /* what the client's check found */
   GError *send_error;           /* queued: why sending it failed (outbox_lock) */
+  char label[];                 /* how it prints: the pending value borrows it */
 } RemoteHandle;
 
 /* The thunk on some client's server that @value stands for, if it is one. */

@@ -74,12 +74,12 @@ rthunk_client_can_enqueue (RthunkClient *self,
   return closure != NULL && closure->len == 0;
 }
 
+G_STATIC_ASSERT (RTHUNK_CLIENT_ID_LEN == RTHUNK_ID_LEN);
+
 /* A new thunk id, 16 random bytes, for rthunk_client_enqueue(). */
 void
 rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
 {
-  G_STATIC_ASSERT (RTHUNK_CLIENT_ID_LEN == RTHUNK_RANDOM_ID_LEN);
-
   rthunk_random_id (id);
 }
 

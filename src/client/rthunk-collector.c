@@ -65,6 +65,7 @@ collector_finished (GBytes       *id,
   gpointer key = NULL, thunk = NULL;
   g_autoptr(GError) refused = NULL;
   g_autoptr(RthunkValue) fetched = NULL;
+  RthunkValue *origin = NULL;
 
   g_mutex_lock (&self->lock);
   g_hash_table_steal_extended (self->outstanding, id, &key, &thunk);
@@ -79,12 +80,13 @@ collector_finished (GBytes       *id,
     }
   /* polled by id: the client's pending value the thunk stands for knows
    * the type due */
-  if (value != NULL && !rthunk_client_validate_for (rthunk_thunk_get_origin (thunk), value, &refused))
+  if (value != NULL && !rthunk_client_validate_for (origin = rthunk_thunk_dup_origin (thunk), value, &refused))
     rthunk_thunk_return_error (thunk, refused);
   else if (value != NULL)
     rthunk_thunk_return_value (thunk, value);
   else
     rthunk_thunk_return_error (thunk, error);
+  g_clear_pointer (&origin, rthunk_value_unref);
   g_bytes_unref (key);
   g_object_unref (thunk);
 }

@@ -8,10 +8,12 @@
 G_BEGIN_DECLS
 
 /* A future made for @context: its `resolved` signal and its state
- * notifications are emitted there. */
+ * notifications are emitted there. @id (@id_len bytes, usually 16) is
+ * copied; the thunk keeps one copy of @server's name per name. */
 RthunkThunk *rthunk_thunk_new_in_context (const char   *label,
                                           const char   *server,
-                                          GBytes       *id,
+                                          const guint8 *id,
+                                          gsize         id_len,
                                           GMainContext *context) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Moves a pending thunk to RUNNING (notified in its context). */
@@ -52,10 +54,12 @@ void         rthunk_thunk_set_deadline   (RthunkThunk  *thunk,
  * remote expression that reads it sends this one instead, which travels
  * as a reference to the thunk (promise pipelining).  Set once, with
  * rthunk_thunk_take_origin() (which takes @origin), before the thunk is
- * shared; kept until the thunk is finalized.  %NULL when there is none. */
+ * shared; dropped when the thunk finishes, so any thread that reads it
+ * takes a reference, under the thunk's lock (rthunk_thunk_dup_origin()).
+ * %NULL when there is none, or no longer. */
 void         rthunk_thunk_take_origin    (RthunkThunk  *thunk,
                                           RthunkValue  *origin);
-RthunkValue *rthunk_thunk_get_origin     (RthunkThunk  *thunk);
+RthunkValue *rthunk_thunk_dup_origin     (RthunkThunk  *thunk) G_GNUC_WARN_UNUSED_RESULT;
 
 /* A new label (how it prints), set before the thunk finishes. */
 void         rthunk_thunk_set_label      (RthunkThunk  *thunk,

@@ -39,8 +39,10 @@ struct _RthunkThunk
   GObject parent_instance;
 
   char *label;
-  char *server;
-  GBytes *id;
+  const char *server;               /* interned: one string a server */
+  guint8 id[RTHUNK_ID_LEN];         /* inline: no allocation a thunk */
+  gboolean has_id;
+  GBytes *id_bytes;                 /* made when asked for, set once */
   GMainContext *context;
   gint64 created_us;
 
@@ -58,7 +60,7 @@ struct _RthunkThunk
   RthunkThunkFinishFunc finish_func;
   gpointer finish_data;
   GDestroyNotify finish_destroy;
-  RthunkValue *origin;              /* set once: see rthunk_thunk_take_origin() */
+  RthunkValue *origin;              /* set once, dropped when finished: see rthunk_thunk_take_origin() */
   GPtrArray *old_labels;            /* replaced labels, kept for readers until finalize */
 };
 
@@ -167,13 +169,27 @@ rthunk_thunk_finalize (GObject *object)
   g_clear_pointer (&self->value, rthunk_value_unref);
   g_clear_pointer (&self->origin, rthunk_value_unref);
   g_clear_error (&self->error);
-  g_clear_pointer (&self->id, g_bytes_unref);
+  g_clear_pointer (&self->id_bytes, g_bytes_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->label);
-  g_free (self->server);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (rthunk_thunk_parent_class)->finalize (object);
+}
+
+/* The id: kept inline when it has the length of the ids servers give
+ * (always, from a server that keeps to the protocol), else as bytes. */
+static void
+set_id (RthunkThunk  *self,
+        const guint8 *id,
+        gsize         len)
+{
+  g_clear_pointer (&self->id_bytes, g_bytes_unref);
+  self->has_id = id != NULL;
+  if (id != NULL && len == RTHUNK_ID_LEN)
+    memcpy (self->id, id, RTHUNK_ID_LEN);
+  else if (id != NULL)
+    self->id_bytes = g_bytes_new (id, len);
 }
 
 static void
@@ -193,7 +209,7 @@ rthunk_thunk_get_property (GObject    *object,
       g_value_set_string (value, self->server);
       break;
     case PROP_ID:
-      g_value_set_boxed (value, self->id);
+      g_value_set_boxed (value, rthunk_thunk_get_id (self));
       break;
     case PROP_STATE:
       g_value_set_enum (value, rthunk_thunk_get_state (self));
@@ -218,12 +234,11 @@ rthunk_thunk_set_property (GObject      *object,
       self->label = g_value_dup_string (value);
       break;
     case PROP_SERVER:
-      g_free (self->server);
-      self->server = g_value_dup_string (value);
+      self->server = g_intern_string (g_value_get_string (value));
       break;
     case PROP_ID:
-      g_clear_pointer (&self->id, g_bytes_unref);
-      self->id = g_value_dup_boxed (value);
+      set_id (self, g_value_get_boxed (value) != NULL ? g_bytes_get_data (g_value_get_boxed (value), NULL) : NULL,
+              g_value_get_boxed (value) != NULL ? g_bytes_get_size (g_value_get_boxed (value)) : 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -332,13 +347,16 @@ rthunk_thunk_new (const char *label)
 {
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
 
-  return rthunk_thunk_new_in_context (label, NULL, NULL, context);
+  return rthunk_thunk_new_in_context (label, NULL, NULL, 0, context);
 }
 
+/* The construct properties set directly: g_object_new() with properties
+ * was a tenth of a session's submitting thread. */
 RthunkThunk *
 rthunk_thunk_new_in_context (const char   *label,
                              const char   *server,
-                             GBytes       *id,
+                             const guint8 *id,
+                             gsize         id_len,
                              GMainContext *context)
 {
   RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, NULL);
@@ -347,10 +365,8 @@ rthunk_thunk_new_in_context (const char   *label,
    * without the variadic lookup by name: one thunk a remote form */
   g_free (self->label);
   self->label = g_strdup (label != NULL ? label : "?");
-  g_free (self->server);
-  self->server = g_strdup (server);
-  g_clear_pointer (&self->id, g_bytes_unref);
-  self->id = id != NULL ? g_bytes_ref (id) : NULL;
+  self->server = g_intern_string (server);
+  set_id (self, id, id_len);
   self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   return self;
 }
@@ -406,9 +422,17 @@ rthunk_thunk_get_server (RthunkThunk *thunk)
 GBytes *
 rthunk_thunk_get_id (RthunkThunk *thunk)
 {
+  GBytes *made;
+
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
-  return thunk->id;
+  if (!thunk->has_id || g_atomic_pointer_get (&thunk->id_bytes) != NULL)
+    return g_atomic_pointer_get (&thunk->id_bytes);
+  /* made once, the first time any thread asks */
+  made = g_bytes_new (thunk->id, RTHUNK_ID_LEN);
+  if (!g_atomic_pointer_compare_and_exchange (&thunk->id_bytes, NULL, made))
+    g_bytes_unref (made);
+  return g_atomic_pointer_get (&thunk->id_bytes);
 }
 
 /**
@@ -660,6 +684,7 @@ finish (RthunkThunk      *self,
   GDestroyNotify destroy, finish_destroy;
   gpointer cancel_data, finish_data;
   RthunkThunkFinishFunc finish_func;
+  RthunkValue *origin;
   Waiter *waiter;
 
   g_mutex_lock (&self->lock);
@@ -682,6 +707,10 @@ finish (RthunkThunk      *self,
   finish_func = g_steal_pointer (&self->finish_func);
   finish_data = g_steal_pointer (&self->finish_data);
   finish_destroy = g_steal_pointer (&self->finish_destroy);
+  /* the client's pending value it stood for is no longer needed: a
+   * finished thunk is sent as its value (it was most of what 10^5
+   * finished thunks held) */
+  origin = g_steal_pointer (&self->origin);
   if (self->sleepers > 0)
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -694,6 +723,7 @@ finish (RthunkThunk      *self,
     finish_func (self, value, error, finish_data);
   if (finish_destroy != NULL)
     finish_destroy (finish_data);
+  g_clear_pointer (&origin, rthunk_value_unref);
   dispatch (self, emit_resolved);
   return TRUE;
 }
@@ -828,11 +858,11 @@ rthunk_thunk_set_label (RthunkThunk *thunk,
 }
 
 RthunkValue *
-rthunk_thunk_get_origin (RthunkThunk *thunk)
+rthunk_thunk_dup_origin (RthunkThunk *thunk)
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&thunk->lock);
 
-  return thunk->origin;
+  return thunk->origin != NULL ? rthunk_value_ref (thunk->origin) : NULL;
 }
 
 /**
@@ -1092,9 +1122,16 @@ force_thunk (gpointer   handle,
 RthunkValue *
 rthunk_thunk_to_value (RthunkThunk *thunk)
 {
+  const char *label;
+
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
-  return rthunk_value_new_pending (thunk->label, g_object_ref (thunk), force_thunk, g_object_unref);
+  /* the label, not a copy: a replaced label is kept until the thunk is
+   * finalized (rthunk_thunk_set_label()), and the value holds the thunk */
+  g_mutex_lock (&thunk->lock);
+  label = thunk->label != NULL ? thunk->label : "?";
+  g_mutex_unlock (&thunk->lock);
+  return rthunk_value_new_pending_borrowing (label, g_object_ref (thunk), force_thunk, g_object_unref);
 }
 
 /**

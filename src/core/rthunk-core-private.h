@@ -67,10 +67,12 @@ rthunk_thread_stop (GThread  **thread,
     g_thread_join (g_steal_pointer (thread));
 }
 
-/* The length of rthunk_random_id()'s ids: a thunk id's. */
-#define RTHUNK_RANDOM_ID_LEN 16
+/* The length of a thunk id, on the wire and everywhere. */
+#define RTHUNK_ID_LEN 16
 
-void rthunk_random_id (guint8 id[RTHUNK_RANDOM_ID_LEN]);
+/* A new random thunk id (rthunk-random-id.c): a server's for the thunks
+ * it makes, a client's for the submissions it queues. */
+void rthunk_random_id (guint8 id[RTHUNK_ID_LEN]);
 
 const char *rthunk_nearest_name (const char        *name,
                                  const char *const *candidates,

@@ -16,7 +16,7 @@
 
 #include "rthunk-core-private.h"
 
-#define ID_POOL_BYTES (RTHUNK_RANDOM_ID_LEN * 256)
+#define ID_POOL_BYTES (RTHUNK_ID_LEN * 256)
 
 static _Thread_local guint8 id_pool[ID_POOL_BYTES];
 static _Thread_local gsize id_pool_left;
@@ -57,12 +57,12 @@ fill_pool (void)
 
 /* Writes a new random id, never handed out before, into @id. */
 void
-rthunk_random_id (guint8 id[RTHUNK_RANDOM_ID_LEN])
+rthunk_random_id (guint8 id[RTHUNK_ID_LEN])
 {
-  if (id_pool_left < RTHUNK_RANDOM_ID_LEN)
+  if (id_pool_left < RTHUNK_ID_LEN)
     fill_pool ();
-  id_pool_left -= RTHUNK_RANDOM_ID_LEN;
-  memcpy (id, id_pool + id_pool_left, RTHUNK_RANDOM_ID_LEN);
+  id_pool_left -= RTHUNK_ID_LEN;
+  memcpy (id, id_pool + id_pool_left, RTHUNK_ID_LEN);
   /* what was handed out is not kept */
-  memset (id_pool + id_pool_left, 0, RTHUNK_RANDOM_ID_LEN);
+  memset (id_pool + id_pool_left, 0, RTHUNK_ID_LEN);
 }

@@ -33,6 +33,7 @@ struct _RthunkValue
       GDestroyNotify destroy;
       RthunkPendingForce force;
       gboolean reference;       /* PENDING: a remote reference, see rthunk_value_new_reference() */
+      gboolean name_borrowed;   /* @name is @data's: see rthunk_value_new_pending_borrowing() */
     } handle;
   } u;
 };
@@ -63,6 +64,14 @@ rthunk_value_peek_length (const RthunkValue *value)
 {
   return value->u.list.n_items;
 }
+
+/* rthunk_value_new_pending() that keeps @label itself, not a copy: it
+ * must stay valid, unchanged, for as long as @handle is not destroyed
+ * (a thunk's label, which the value's reference to the thunk keeps). */
+RthunkValue *rthunk_value_new_pending_borrowing (const char         *label,
+                                                 gpointer            handle,
+                                                 RthunkPendingForce  force,
+                                                 GDestroyNotify      destroy);
 
 RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
                                              gsize   n_items);

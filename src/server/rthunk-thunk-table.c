@@ -34,7 +34,7 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
-G_STATIC_ASSERT (RTHUNK_THUNK_ID_LEN == RTHUNK_RANDOM_ID_LEN);
+G_STATIC_ASSERT (RTHUNK_THUNK_ID_LEN == RTHUNK_ID_LEN);
 
 /* How often a waiter looks whether its connection hung up. */
 #define WAITER_CHECK_MS 100
@@ -151,6 +151,7 @@ rthunk_thunk_table_free (RthunkThunkTable *table)
   g_cond_clear (&table->finished_cond);
   g_free (table);
 }
+
 
 /* A new PENDING entry; the table holds one reference, the caller another.
  * @proposed_id, when not %NULL, is the id the client chose for it (so it

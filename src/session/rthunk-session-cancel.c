@@ -157,8 +157,8 @@ collect_thunk (Cancel      *cancel,
       target->client = client_named (cancel->session, rthunk_thunk_get_server (thunk));
       target->id = g_bytes_ref (rthunk_thunk_get_id (thunk));
     }
-  else if (rthunk_thunk_get_origin (thunk) != NULL)
-    target->routed = rthunk_value_ref (rthunk_thunk_get_origin (thunk));
+  else
+    target->routed = rthunk_thunk_dup_origin (thunk);
 }
 
 static void

@@ -260,7 +260,7 @@ cell_ensure_future (RthunkSession *self,
   if (cell->future != NULL && !rthunk_thunk_is_finished (cell->future))
     return;
   g_clear_object (&cell->future);
-  cell->future = rthunk_thunk_new_in_context (label, NULL, NULL, self->context);
+  cell->future = rthunk_thunk_new_in_context (label, NULL, NULL, 0, self->context);
   ref = g_new0 (CellRef, 1);
   g_weak_ref_init (&ref->session, self);
   ref->cell = rthunk_session_cell_ref (cell);
@@ -536,12 +536,13 @@ static gboolean
 reads_by_reference (Cell *reader,
                     Cell *input)
 {
+  g_autoptr(RthunkValue) origin = NULL;
   RthunkThunk *thunk;
   gboolean in_remote = FALSE;
 
   if (input->state != CELL_SETTLING || reader->expr == NULL ||
       (thunk = rthunk_thunk_get_from_value (input->value)) == NULL ||
-      rthunk_thunk_get_origin (thunk) == NULL || rthunk_thunk_is_finished (thunk))
+      (origin = rthunk_thunk_dup_origin (thunk)) == NULL || rthunk_thunk_is_finished (thunk))
     return FALSE;
   return !named_outside_remote (reader->expr, input->name, FALSE, &in_remote, 0) && in_remote;
 }
