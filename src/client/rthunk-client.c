@@ -132,6 +132,7 @@ rthunk_client_finalize (GObject *object)
   g_byte_array_unref (self->outbox_bytes);
   g_clear_error (&self->refused);
   g_hash_table_unref (self->checked);
+  g_hash_table_unref (self->provided);
   g_clear_pointer (&self->shape_expr, rthunk_node_unref);
   g_free (self->shape_key);
   g_clear_pointer (&self->prepared, rthunk_client_prepared_free);
@@ -253,6 +254,7 @@ rthunk_client_init (RthunkClient *self)
 {
   g_mutex_init (&self->lock);
   self->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, rthunk_client_checked_free);
+  self->provided = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_type_unref);
   g_mutex_init (&self->outbox_lock);
   g_mutex_init (&self->flush_lock);
   self->outbox = g_ptr_array_new ();
@@ -486,6 +488,7 @@ info_variant (RthunkClient         *self,
   g_variant_builder_add (&counters, "{sx}", "long-thunks", c->longThunks);
   g_variant_builder_add (&counters, "{sx}", "state-cells", c->stateCells);
   g_variant_builder_add (&counters, "{sx}", "state-updates", c->stateUpdates);
+  g_variant_builder_add (&counters, "{sx}", "types-provided", c->typesProvided);
   g_variant_builder_init (&limits, G_VARIANT_TYPE ("a{sx}"));
   g_variant_builder_add (&limits, "{sx}", "max-frame-bytes", l->maxFrameBytes);
   g_variant_builder_add (&limits, "{sx}", "max-depth", (gint64) l->maxDepth);
@@ -566,7 +569,7 @@ read_func_defs (RthunkClient       *self,
 
       if (def->name == NULL || !g_utf8_validate (def->name, -1, NULL) ||
           (type = rthunk_wire_read_type (def->type, &bad)) == NULL ||
-          !rthunk_catalog_add_remote (catalog, def->name, type, def->flags & 15,
+          !rthunk_catalog_add_remote (catalog, def->name, type, def->flags & 31,
                                       def->doc != NULL && g_utf8_validate (def->doc, -1, NULL) ? def->doc : "",
                                       &bad))
         {
@@ -590,6 +593,8 @@ fetch_catalog (RthunkClient  *self,
     return FALSE;
   g_mutex_lock (&self->lock);
   g_set_object (&self->catalog, catalog);
+  /* the server may have restarted on another schema */
+  g_hash_table_remove_all (self->provided);
   g_mutex_unlock (&self->lock);
   return TRUE;
 }
@@ -801,7 +806,8 @@ rthunk_client_server_info_run (RthunkClient  *self,
  * (int32), `capabilities`, `fetches-from` (string arrays), `counters`
  * (`a{sx}`: submitted, completed, failed, cancelled, cache-hits,
  * cache-hits-local, cache-hits-shared, definitions-stored, definitions-loaded,
- * pipelined, fetched, batches, memo-hits, long-thunks) and `limits` (`a{sx}`:
+ * pipelined, fetched, batches, memo-hits, long-thunks, state-cells,
+ * state-updates, types-provided) and `limits` (`a{sx}`:
  * max-frame-bytes, max-depth, max-ast-nodes, fuel, deadline-ms, max-queued,
  * max-connections, max-eval-bytes).
  *

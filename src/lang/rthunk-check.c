@@ -42,6 +42,8 @@ typedef struct
   guint nesting;             /* inside fn, let or loop, where def is refused */
   gboolean top;              /* the next form inferred is at the top level */
   gboolean form_top;         /* the special form being inferred is */
+  RthunkFuncDef *looked_up;  /* the catalog function a name last resolved to */
+  RthunkNode *callee;        /* the head of the call being inferred */
 } Ctx;
 
 struct _RthunkChecker
@@ -53,6 +55,8 @@ struct _RthunkChecker
   GHashTable *globals;       /* name → scheme */
   GHashTable *definitions;   /* names bound by defn: they can travel by hash */
   gboolean remote_allowed;
+  RthunkTypeAskFunc ask;     /* types of provided functions' calls */
+  gpointer ask_data;
   guint next_var;
   char *mismatch_expected;   /* of the last type error */
   char *mismatch_found;
@@ -293,7 +297,9 @@ lookup_catalog (Ctx        *ctx,
     ? ctx->checker->remote : ctx->checker->catalog;
   RthunkFuncDef *def = rthunk_catalog_lookup (catalog, name);
 
-  if (def != NULL)
+  if (def != NULL && node != ctx->callee && !rthunk_check_provided_value (def, node, error))
+    return NULL;
+  if ((ctx->looked_up = def) != NULL)
     return instantiate (ctx, rthunk_func_def_get_type_term (def));
   if (ctx->in_remote && rthunk_catalog_lookup (ctx->checker->catalog, name) != NULL)
     rthunk_set_node_error (error, node, RTHUNK_ERROR_UNKNOWN_FUNCTION,
@@ -1077,11 +1083,20 @@ infer_call (Ctx        *ctx,
 {
   RthunkNode *head = rthunk_node_get_item (form, 0);
   guint n_args = rthunk_node_get_n_items (form) - 1;
-  g_autoptr(RthunkType) callee = infer (ctx, head, scope, FALSE, error);
+  g_autoptr(RthunkType) callee = NULL;
   g_autofree char *callee_name = NULL;
+  RthunkFuncDef *def;
   RthunkType *fn;
 
+  ctx->looked_up = NULL;
+  ctx->callee = head;
+  callee = infer (ctx, head, scope, FALSE, error);
+  def = ctx->looked_up;
   if (callee == NULL)
+    return NULL;
+  if (def != NULL && rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL &&
+      !rthunk_check_provided_call (def, form, &callee, ctx->checker->ask, ctx->checker->ask_data,
+                                   ctx->level, &ctx->checker->next_var, error))
     return NULL;
   callee_name = rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL
     ? g_strdup (rthunk_node_get_text (head)) : g_strdup (_("the function"));
@@ -1219,6 +1234,7 @@ rthunk_checker_reset (RthunkChecker *self,
   g_hash_table_remove_all (self->globals);
   g_hash_table_remove_all (self->definitions);
   self->remote_allowed = TRUE;
+  self->ask = NULL;
   self->next_var = 0;
   g_clear_pointer (&self->mismatch_expected, g_free);
   g_clear_pointer (&self->mismatch_found, g_free);
@@ -1439,6 +1455,15 @@ rthunk_split_form_signature (const char *name)
     if (g_strcmp0 (name, signatures[k][0]) == 0)
       return signatures[k][1];
   return NULL;
+}
+
+void
+rthunk_checker_set_type_ask (RthunkChecker     *checker,
+                             RthunkTypeAskFunc  ask,
+                             gpointer           user_data)
+{
+  checker->ask = ask;
+  checker->ask_data = user_data;
 }
 
 /* The catalog of what servers provide, or NULL. */
