@@ -484,6 +484,44 @@ test_remote_catalog (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNBOUND_NAME);
 }
 
+/* ---- the data functions (rthunk-stdlib-data.c) ---------------------------------- */
+
+static const TypeCase data_type_cases[] = {
+  { "/check/data/csv-parse", "(csv-parse \"a,b\")", "[[str]]" },
+  { "/check/data/mean-ints", "(mean [1 2])", "float" },
+  { "/check/data/mean-floats", "(mean [1.5])", "float" },
+  { "/check/data/mean-function", "mean", "num a => ([a] -> float)" },
+  { "/check/data/sort", "(sort [\"b\" \"a\"])", "[str]" },
+  { "/check/data/sort-by", "(sort-by (fn [r] (nth r 1)) [[\"a\" \"b\"]])", "[[str]]" },
+  { "/check/data/sort-by-function", "sort-by", "ord b => ((a -> b) [a] -> [a])" },
+  { "/check/data/sort-by-float-key", "(sort-by float [3 1])", "[int]" },
+  { "/check/data/group-by", "(group-by (fn [x] (mod x 2)) [1 2 3])", "[[int]]" },
+  { "/check/data/group-by-function", "group-by", "eq b => ((a -> b) [a] -> [[a]])" },
+  { "/check/data/group-by-list-key", "(group-by (fn [s] [s]) [\"a\"])", "[[str]]" },
+  { "/check/data/split", "(split \"a,b\" \",\")", "[str]" },
+  { "/check/data/trim-join", "(join \",\" (map trim [\" a\"]))", "str" },
+  { "/check/data/column", "(column (csv-parse \"a\") 0)", "[str]" },
+  { "/check/data/index-of", "(index-of [1 2] 2)", "int" },
+  { "/check/data/mean-of-column", "(mean (map str-len (column (csv-parse \"a,b\") 1)))", "float" },
+};
+
+static const ErrorCase data_error_cases[] = {
+  { "/check/data/error/mean-of-strings", "(mean [\"a\"])", RTHUNK_ERROR_TYPE_MISMATCH, 1, 7,
+    { "argument 1 of mean", "found [str]", NULL } },
+  { "/check/data/error/mean-of-column-of-strings", "(mean (column (csv-parse \"a\") 0))", RTHUNK_ERROR_TYPE_MISMATCH, 1, 7,
+    { "argument 1 of mean", "found [str]", NULL } },
+  { "/check/data/error/sort-by-bool-key", "(sort-by (fn [x] (< x 1)) [1 2])", RTHUNK_ERROR_TYPE_MISMATCH, 1, 10,
+    { "argument 1 of sort-by", "bool", NULL } },
+  { "/check/data/error/sort-functions", "(sort [+ -])", RTHUNK_ERROR_TYPE_MISMATCH, 1, 7,
+    { "argument 1 of sort", NULL } },
+  { "/check/data/error/group-by-function-key", "(group-by (fn [x] (fn [y] x)) [1])", RTHUNK_ERROR_TYPE_MISMATCH, 1, 11,
+    { "argument 1 of group-by", "found (a -> (b -> a))", NULL } },
+  { "/check/data/error/join-ints", "(join \",\" [1 2])", RTHUNK_ERROR_TYPE_MISMATCH, 1, 11,
+    { "argument 2 of join", "expected [str]", "found [int]", NULL } },
+  { "/check/data/error/csv-parse-list", "(csv-parse [\"a\"])", RTHUNK_ERROR_TYPE_MISMATCH, 1, 12,
+    { "argument 1 of csv-parse", "expected str", NULL } },
+};
+
 /* ---- main ------------------------------------------------------------------------ */
 
 int
@@ -504,6 +542,10 @@ main (int    argc,
   g_test_add_func ("/check/checker/error-then-success", test_error_then_success);
   g_test_add_func ("/check/checker/remote-not-allowed", test_remote_not_allowed);
   g_test_add_func ("/check/checker/remote-catalog", test_remote_catalog);
+  for (i = 0; i < G_N_ELEMENTS (data_type_cases); i++)
+    g_test_add_data_func (data_type_cases[i].path, &data_type_cases[i], test_type);
+  for (i = 0; i < G_N_ELEMENTS (data_error_cases); i++)
+    g_test_add_data_func (data_error_cases[i].path, &data_error_cases[i], test_error);
 
   return g_test_run ();
 }

@@ -691,6 +691,90 @@ test_remote_failure (void)
   assert_error_at (error, 2, ANY_COL, "the server went away");
 }
 
+/* ---- the data functions (rthunk-stdlib-data.c) ----------------------------------- */
+
+static const ValueCase data_value_cases[] = {
+  /* csv-parse: RFC 4180 */
+  { "/eval/data/csv/plain", "(csv-parse \"a,b\\n1,2\\n\")", "[[\"a\" \"b\"] [\"1\" \"2\"]]" },
+  { "/eval/data/csv/no-final-line-break", "(csv-parse \"a,b\\n1,2\")", "[[\"a\" \"b\"] [\"1\" \"2\"]]" },
+  { "/eval/data/csv/crlf", "(csv-parse \"a,b\\r\\n1,2\\r\\n\")", "[[\"a\" \"b\"] [\"1\" \"2\"]]" },
+  { "/eval/data/csv/quoted-comma", "(csv-parse \"\\\"x,y\\\",z\")", "[[\"x,y\" \"z\"]]" },
+  { "/eval/data/csv/doubled-quote", "(csv-parse \"\\\"say \\\"\\\"hi\\\"\\\"\\\",2\")", "[[\"say \\\"hi\\\"\" \"2\"]]" },
+  { "/eval/data/csv/newline-in-quotes", "(csv-parse \"\\\"two\\nlines\\\",b\\r\\nc,d\")", "[[\"two\\nlines\" \"b\"] [\"c\" \"d\"]]" },
+  { "/eval/data/csv/crlf-in-quotes", "(csv-parse \"\\\"a\\r\\nb\\\"\")", "[[\"a\\r\\nb\"]]" },
+  { "/eval/data/csv/empty-fields", "(csv-parse \",,\\n\\\"\\\",x,\")", "[[\"\" \"\" \"\"] [\"\" \"x\" \"\"]]" },
+  { "/eval/data/csv/empty-text", "(csv-parse \"\")", "[]" },
+  { "/eval/data/csv/byte-order-mark", "(csv-parse \"\\u{FEFF}a,b\")", "[[\"a\" \"b\"]]" },
+  { "/eval/data/csv/spaces-kept", "(csv-parse \" a , b \")", "[[\" a \" \" b \"]]" },
+  { "/eval/data/csv/utf8", "(csv-parse \"caf\\u{e9},\\\"\\u{1F600}\\\"\")", "[[\"caf\xc3\xa9\" \"\xf0\x9f\x98\x80\"]]" },
+  /* mean */
+  { "/eval/data/mean/ints", "(mean [1 2 3 4])", "2.5" },
+  { "/eval/data/mean/int-list", "(mean (range 0 101))", "50.0" },
+  { "/eval/data/mean/floats", "(mean [1.5 2.5])", "2.0" },
+  { "/eval/data/mean/one", "(mean [-7])", "-7.0" },
+  { "/eval/data/mean/compensated", "(mean [1e16 1.0 -1e16 1.0])", "0.5" },
+  /* sort, sort-by: ascending, stable */
+  { "/eval/data/sort/ints", "(sort [3 1 2])", "[1 2 3]" },
+  { "/eval/data/sort/strings", "(sort [\"b\" \"a\" \"c\"])", "[\"a\" \"b\" \"c\"]" },
+  { "/eval/data/sort/empty", "(sort [])", "[]" },
+  { "/eval/data/sort-by/key", "(sort-by (fn [x] (- 0 x)) [1 3 2])", "[3 2 1]" },
+  { "/eval/data/sort-by/stable", "(sort-by (fn [r] (nth r 1)) [[\"1\" \"b\"] [\"2\" \"a\"] [\"3\" \"b\"] [\"4\" \"a\"]])",
+    "[[\"2\" \"a\"] [\"4\" \"a\"] [\"1\" \"b\"] [\"3\" \"b\"]]" },
+  { "/eval/data/sort-by/float-key", "(sort-by (fn [x] (float x)) [2 -1 0])", "[-1 0 2]" },
+  /* group-by: [[a]], groups in order of first appearance */
+  { "/eval/data/group-by/first-appearance", "(group-by (fn [x] (mod x 3)) [5 3 4 6 2])", "[[5 2] [3 6] [4]]" },
+  { "/eval/data/group-by/strings", "(group-by str-len [\"a\" \"bb\" \"c\"])", "[[\"a\" \"c\"] [\"bb\"]]" },
+  { "/eval/data/group-by/list-keys", "(group-by (fn [x] [(mod x 2)]) [1 2 3])", "[[1 3] [2]]" },
+  { "/eval/data/group-by/zero-and-minus-zero", "(group-by (fn [x] (* 0.0 x)) [1.0 -1.0])", "[[1.0 -1.0]]" },
+  { "/eval/data/group-by/empty", "(group-by (fn [x] x) [])", "[]" },
+  /* strings and columns */
+  { "/eval/data/split/simple", "(split \"a,b,,c\" \",\")", "[\"a\" \"b\" \"\" \"c\"]" },
+  { "/eval/data/split/longer-separator", "(split \"1 - 2 - 3\" \" - \")", "[\"1\" \"2\" \"3\"]" },
+  { "/eval/data/split/absent", "(split \"abc\" \",\")", "[\"abc\"]" },
+  { "/eval/data/trim", "(trim \" \\t x y \\r\\n\")", "\"x y\"" },
+  { "/eval/data/join", "(join \", \" [\"a\" \"b\" \"c\"])", "\"a, b, c\"" },
+  { "/eval/data/join/empty", "(join \",\" [])", "\"\"" },
+  { "/eval/data/column", "(column (tail (csv-parse \"k,v\\na,1\\nb,2\")) 1)", "[\"1\" \"2\"]" },
+  { "/eval/data/index-of/found", "(index-of [\"k\" \"price\"] \"price\")", "1" },
+  { "/eval/data/index-of/absent", "(index-of [1 2] 3)", "-1" },
+  { "/eval/data/csv-column-by-name",
+    "(let [rows (csv-parse \"item,price\\npen,2\\ncup,3\")] (column (tail rows) (index-of (head rows) \"price\")))",
+    "[\"2\" \"3\"]" },
+};
+
+static const ErrorCase data_error_cases[] = {
+  { "/eval/data/csv/error/quote-in-plain-field", "(csv-parse \"a,b\\n1,x\\\"y\")", RTHUNK_ERROR_EVAL_FAILED, 1, 1,
+    "csv-parse: line 2: a quote inside a field without quotes" },
+  { "/eval/data/csv/error/text-after-quote", "(csv-parse \"a\\n\\n\\\"x\\\"y\")", RTHUNK_ERROR_EVAL_FAILED, 1, 1,
+    "csv-parse: line 3: text after the closing quote" },
+  { "/eval/data/csv/error/unclosed-quote", "(csv-parse \"a,b\\n\\\"x\\n\\n\\n\")", RTHUNK_ERROR_EVAL_FAILED, 1, 1,
+    "csv-parse: line 2: a quoted field is never closed" },
+  { "/eval/data/csv/error/width", "(csv-parse \"a,b\\n\\\"1\\n2\\\",3\\n4\\n\")", RTHUNK_ERROR_EVAL_FAILED, 1, 1,
+    "csv-parse: line 4: 1 field where the first record has 2" },
+  { "/eval/data/csv/error/lone-carriage-return", "(csv-parse \"a\\rb\")", RTHUNK_ERROR_EVAL_FAILED, 1, 1,
+    "csv-parse: line 1: a carriage return that does not end a line" },
+  { "/eval/data/mean/error/empty", "(mean [])", RTHUNK_ERROR_EMPTY_LIST, 1, 1, "mean of an empty list" },
+  { "/eval/data/sort-by/error/in-key", "(sort-by (fn [x] (/ 1 x)) [1 0])", RTHUNK_ERROR_DIVISION_BY_ZERO, 1, 18, "division by zero" },
+  { "/eval/data/split/error/empty-separator", "(split \"abc\" \"\")", RTHUNK_ERROR_EVAL_FAILED, 1, 1, "the separator is empty" },
+  { "/eval/data/column/error/short-row", "(column [[1 2] [3]] 1)", RTHUNK_ERROR_INDEX_OUT_OF_RANGE, 1, 1,
+    "column: row 1 has 1 element, no index 1" },
+};
+
+/* csv-parse charges what it builds: a large text fails at the limit. */
+static void
+test_csv_memory_limit (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+
+  rthunk_evaluator_set_max_bytes (session->evaluator, 1000000);
+  value = session_run (session, "(csv-parse (join \"\" (map (fn [i] \"a,b\\n\") (range 0 10000))))", &error);
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED);
+  assert_error_at (error, 1, 1, NULL);
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 int
@@ -715,6 +799,11 @@ main (int    argc,
     g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
   g_test_add_func ("/eval/limits/small-thread-stack", test_small_thread_stack);
+  for (i = 0; i < G_N_ELEMENTS (data_value_cases); i++)
+    g_test_add_data_func (data_value_cases[i].path, &data_value_cases[i], test_value);
+  for (i = 0; i < G_N_ELEMENTS (data_error_cases); i++)
+    g_test_add_data_func (data_error_cases[i].path, &data_error_cases[i], test_error);
+  g_test_add_func ("/eval/data/csv/memory-limit", test_csv_memory_limit);
 
   return g_test_run ();
 }

@@ -8,7 +8,8 @@
  * Publishes the standard library plus
  *   sql-query : (str -> [[str]])   io   the rows of one read-only statement
  *   sql-exec  : (str -> int)       io   runs statements, returns the changes
- * and the capability "db". The server options, limits, --config and
+ * and the capability "db" (and, with --data-dir, the files of
+ * rthunk_provider_options_add_files()). The server options, limits, --config and
  * --token-file are those of every provider (rthunk-provider.h); the
  * configuration file may also hold this program's own keys, in a [sqlite]
  * group: db, read-only, create, busy-timeout-ms, sql-timeout-ms,
@@ -845,6 +846,12 @@ main (int    argc,
     }
 
   catalog = new_catalog (&pool, rthunk_provider_options_get_name (options));
+  if (!rthunk_provider_options_add_files (options, catalog, &error))
+    {
+      g_printerr (PROGRAM ": %s\n", error->message);
+      sql_pool_clear (&pool);
+      return 1;
+    }
   status = rthunk_provider_run (options, catalog);
   /* the server has stopped and every accepted thunk has finished */
   sql_pool_clear (&pool);

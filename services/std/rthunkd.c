@@ -2,7 +2,7 @@
  *
  * Publishes the standard library over the rthunk protocol:
  *   rthunkd --port N --name NAME [--bind ADDR] [--config FILE]
- *           [--token-file FILE] [--state-file FILE] [limits…]
+ *           [--token-file FILE] [--state-file FILE] [--data-dir DIR] [limits…]
  * See rthunkd --help-all, or rthunkd(8).
  */
 #include "config.h"
@@ -30,7 +30,8 @@ main (int    argc,
     }
   catalog = rthunk_stdlib_new_catalog ();
   rthunk_stdlib_add_server_functions (catalog, rthunk_provider_options_get_name (options));
-  if (!rthunk_provider_options_add_state (options, catalog, &error))
+  if (!rthunk_provider_options_add_state (options, catalog, &error) ||
+      !rthunk_provider_options_add_files (options, catalog, &error))
     {
       g_printerr ("rthunkd: %s\n", error->message);
       return 1;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rthunk-stdlib.h"
+#include "rthunk-stdlib-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
@@ -635,14 +636,7 @@ std_server_name (ARGS)
 
 /* ---- the table ---------------------------------------------------------- */
 
-static const struct
-{
-  const char *name;
-  const char *signature;
-  RthunkFuncFlags flags;
-  RthunkNativeFunc func;
-  const char *doc;
-} stdlib[] = {
+static const RthunkStdlibEntry stdlib[] = {
   { "+", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_add, N_("sum of two numbers") },
   { "-", "num a => (a a -> a)", RTHUNK_FUNC_PURE, std_sub, N_("difference of two numbers") },
   { "*", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_mul, N_("product of two numbers") },
@@ -685,6 +679,39 @@ static const struct
   { "delay", "(int a -> a)", RTHUNK_FUNC_NONE, std_delay, N_("waits that many milliseconds, then returns its second argument (never cached)") },
 };
 
+/* ---- shared with the other files of the library -------------------------- */
+
+void
+rthunk_stdlib_add_entries (RthunkCatalog           *catalog,
+                           const RthunkStdlibEntry *entries,
+                           guint                    n_entries)
+{
+  for (guint k = 0; k < n_entries; k++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!rthunk_catalog_add (catalog, entries[k].name, entries[k].signature, entries[k].flags,
+                               _(entries[k].doc), entries[k].func, NULL, NULL, &error))
+        g_error ("standard library signature of %s: %s", entries[k].name, error->message);
+      rthunk_func_def_set_stdlib (rthunk_catalog_lookup (catalog, entries[k].name));
+    }
+}
+
+int
+rthunk_stdlib_compare (RthunkValue *a,
+                       RthunkValue *b)
+{
+  return compare (a, b);
+}
+
+RthunkValue *
+rthunk_stdlib_item (RthunkValue  *list,
+                    gsize         index,
+                    GError      **error)
+{
+  return item (list, index, error);
+}
+
 /**
  * rthunk_stdlib_add_to:
  * @catalog: a catalog
@@ -698,15 +725,8 @@ rthunk_stdlib_add_to (RthunkCatalog *catalog)
 {
   g_return_if_fail (RTHUNK_IS_CATALOG (catalog));
 
-  for (guint k = 0; k < G_N_ELEMENTS (stdlib); k++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!rthunk_catalog_add (catalog, stdlib[k].name, stdlib[k].signature, stdlib[k].flags,
-                               _(stdlib[k].doc), stdlib[k].func, NULL, NULL, &error))
-        g_error ("standard library signature of %s: %s", stdlib[k].name, error->message);
-      rthunk_func_def_set_stdlib (rthunk_catalog_lookup (catalog, stdlib[k].name));
-    }
+  rthunk_stdlib_add_entries (catalog, stdlib, G_N_ELEMENTS (stdlib));
+  rthunk_stdlib_data_add_to (catalog);
 }
 
 /**

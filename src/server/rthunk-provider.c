@@ -19,6 +19,7 @@
 #include "rthunk-provider.h"
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
+#include "rthunk-data-dir.h"
 #include "rthunk-http.h"
 #include "rthunk-log.h"
 #include "rthunk-server.h"
@@ -51,6 +52,8 @@ struct _RthunkProviderOptions
   char *state_dir;
   char *state_file;
   RthunkStateStore *state_store; /* NULL: the provider keeps no state cells */
+  char *data_dir;
+  gboolean serves_files;        /* rthunk_provider_options_add_files() was called */
   char **fetch_from;
   gint port;
   RthunkServerLimits limits;
@@ -117,7 +120,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (limit_options) <= MAX_LIMIT_OPTIONS);
 /* The keys of the [server] group besides the limits. */
 static const char *const server_keys[] = {
   "port", "name", "bind", "token-file", "fetch-from", "tls-cert", "tls-key", "tls-client-ca", "tls-ca",
-  "log-format", "http", "store", "store-password-file", "state-dir", "state-file",
+  "log-format", "http", "store", "store-password-file", "state-dir", "state-file", "data-dir",
 };
 
 static void
@@ -252,6 +255,7 @@ rthunk_provider_options_new (const char *program,
     { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->store_password_file, N_("The password of the Redis store (its ACL user in the URI: redis://USER@HOST:PORT)"), N_("FILE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, N_("Folder of the default store (default: $XDG_STATE_HOME/rthunk, or ~/.local/state/rthunk)"), N_("DIR") },
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &options->state_file, N_("Keep the state cells in this file: loaded at start, saved after updates (default: in memory only)"), N_("FILE") },
+    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->data_dir, N_("Serve the files of this folder: read-text, list-files and csv-read, paths confined to it (capability files)"), N_("DIR") },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &options->log_format, N_("Write the log to standard error as text (the default; the journal under systemd) or json, a JSON object per line"), N_("FORMAT") },
     { "http", 0, 0, G_OPTION_ARG_STRING, &options->http, N_("Serve the dashboard, /metrics and /api over HTTP at this address (off by default)"), N_("HOST:PORT") },
     { NULL }
@@ -311,6 +315,7 @@ rthunk_provider_options_free (RthunkProviderOptions *options)
   g_free (options->store_password_file);
   g_free (options->state_dir);
   g_free (options->state_file);
+  g_free (options->data_dir);
   g_clear_pointer (&options->state_store, rthunk_state_store_unref);
   g_strfreev (options->fetch_from);
   g_ptr_array_unref (options->own_keys);
@@ -411,6 +416,7 @@ read_string_keys (RthunkProviderOptions *options,
     { "store-password-file", &options->store_password_file },
     { "state-dir", &options->state_dir },
     { "state-file", &options->state_file },
+    { "data-dir", &options->data_dir },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
@@ -554,6 +560,44 @@ rthunk_provider_options_add_state (RthunkProviderOptions  *options,
   if ((options->state_store = rthunk_state_store_new (options->state_file, error)) == NULL)
     return FALSE;
   rthunk_state_store_add_to (options->state_store, catalog);
+  return TRUE;
+}
+
+/**
+ * rthunk_provider_options_add_files:
+ * @options: parsed options
+ * @catalog: what the provider serves
+ * @error: return location for a #GError
+ *
+ * Makes the provider serve the files of `--data-dir DIR`, if it was given:
+ * adds `read-text : (str -> str)`, `list-files : (str -> [str])` and
+ * `csv-read : (str -> [[str]])` (flag io) and the capability `files` to
+ * @catalog. Their paths are relative to DIR and confined to it: absolute
+ * paths, `..` and symbolic links are refused. Without `--data-dir` it does
+ * nothing; rthunk_provider_run() refuses `--data-dir` if this was not
+ * called.
+ *
+ * Returns: %TRUE, or %FALSE with @error set when DIR is not a directory
+ *   that can be opened
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_provider_options_add_files (RthunkProviderOptions  *options,
+                                   RthunkCatalog          *catalog,
+                                   GError                **error)
+{
+  g_autoptr(RthunkDataDir) dir = NULL;
+
+  g_return_val_if_fail (options != NULL, FALSE);
+  g_return_val_if_fail (RTHUNK_IS_CATALOG (catalog), FALSE);
+
+  options->serves_files = TRUE;
+  if (options->data_dir == NULL)
+    return TRUE;
+  if ((dir = rthunk_data_dir_open (options->data_dir, error)) == NULL)
+    return FALSE;
+  rthunk_data_dir_add_to (dir, catalog);
   return TRUE;
 }
 
@@ -736,6 +780,11 @@ rthunk_provider_run (RthunkProviderOptions *options,
   if (options->state_file != NULL && options->state_store == NULL)
     {
       g_printerr (_("%s: --state-file: this provider keeps no state cells\n"), options->program);
+      return 1;
+    }
+  if (options->data_dir != NULL && !options->serves_files)
+    {
+      g_printerr (_("%s: --data-dir: this provider serves no files\n"), options->program);
       return 1;
     }
   rthunk_server_set_state_store (server, options->state_store);

@@ -43,6 +43,10 @@ gboolean               rthunk_provider_options_add_state  (RthunkProviderOptions
                                                            RthunkCatalog         *catalog,
                                                            GError               **error);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean               rthunk_provider_options_add_files  (RthunkProviderOptions *options,
+                                                           RthunkCatalog         *catalog,
+                                                           GError               **error);
+RTHUNK_AVAILABLE_IN_0_1
 int                    rthunk_provider_run                (RthunkProviderOptions *options,
                                                            RthunkCatalog         *catalog);
 
