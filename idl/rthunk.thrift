@@ -116,6 +116,8 @@ enum TypeKind {
   NIL = 6,
   LIST = 7,      /* children: [element] */
   FUNC = 8,      /* children: parameters..., result (last) */
+  RECORD = 9,    /* children: the fields' types in the order of fieldNames,
+                    then the row variable when the record is open */
 }
 
 /* Constraint on a type variable. */
@@ -130,7 +132,9 @@ struct TypeNode {
   1: required TypeKind kind,
   2: optional i32 varId,            /* VAR: variable number, local to the term */
   3: optional TypeClass constraint, /* VAR */
-  4: optional list<i32> children,   /* LIST, FUNC: indices of earlier nodes */
+  4: optional list<i32> children,   /* LIST, FUNC, RECORD: indices of earlier nodes */
+  5: optional list<string> fieldNames, /* RECORD: the field names, sorted and
+                                      distinct, one per child but the row */
 }
 
 /* A type: its nodes, root last. */
@@ -149,6 +153,7 @@ enum ValueKind {
   LIST = 6,      /* items: indices of earlier nodes */
   FUNC = 7,      /* a function value: text is its name (printing only) */
   THUNK = 8,     /* a reference to a thunk held by a server (pipelining) */
+  RECORD = 9,    /* items: the field values, in the order of fieldNames */
 }
 
 struct ValueNode {
@@ -163,6 +168,8 @@ struct ValueNode {
                                       it, when it is not the receiving one: that
                                       server fetches the value (see fetchesFrom);
                                       the binding's type is then required */
+  9: optional list<string> fieldNames, /* RECORD: the field names, sorted and
+                                      distinct, one per item */
 }
 
 /* A value: its nodes, root last. */

@@ -84,6 +84,14 @@ assert_same_value (RthunkValue *a,
       for (gsize k = 0; k < rthunk_value_get_length (a); k++)
         assert_same_value (rthunk_value_get_item (a, k), rthunk_value_get_item (b, k));
       break;
+    case RTHUNK_VALUE_RECORD:
+      g_assert_cmpuint (rthunk_value_get_length (a), ==, rthunk_value_get_length (b));
+      for (gsize k = 0; k < rthunk_value_get_length (a); k++)
+        {
+          g_assert_cmpstr (rthunk_value_get_field_name (a, k), ==, rthunk_value_get_field_name (b, k));
+          assert_same_value (rthunk_value_get_item (a, k), rthunk_value_get_item (b, k));
+        }
+      break;
     case RTHUNK_VALUE_NIL:
     default:
       break;

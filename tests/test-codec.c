@@ -34,7 +34,25 @@ assert_same_bytes (const GByteArray *codec,
   g_assert_cmpmem (codec->data, codec->len, generated->data, generated->len);
 }
 
-/* A literal node (int, float, str, bool, nil, vector) as a value. */
+static RthunkValue *value_of_node (RthunkNode *node);
+
+/* A record literal, (record :k v …) as read, as a value. */
+static RthunkValue *
+record_of_node (RthunkNode *node)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+
+  for (guint k = 1; k + 1 < rthunk_node_get_n_items (node); k += 2)
+    {
+      g_ptr_array_add (names, (gpointer) rthunk_node_get_text (rthunk_node_get_item (node, k)));
+      g_ptr_array_add (values, value_of_node (rthunk_node_get_item (node, k + 1)));
+    }
+  return rthunk_value_new_record ((const char *const *) names->pdata, (RthunkValue **) values->pdata,
+                                  values->len);
+}
+
+/* A literal node (int, float, str, bool, nil, vector, record) as a value. */
 static RthunkValue *
 value_of_node (RthunkNode *node)
 {
@@ -42,6 +60,8 @@ value_of_node (RthunkNode *node)
 
   switch (rthunk_node_get_kind (node))
     {
+    case RTHUNK_NODE_LIST:
+      return record_of_node (node);
     case RTHUNK_NODE_INT:
       return rthunk_value_new_int (rthunk_node_get_int (node));
     case RTHUNK_NODE_FLOAT:
@@ -246,6 +266,9 @@ static const ValueCase value_cases[] = {
   { "/codec/value/string", "\"tab\\tnewline\\n \\u{1F600} h\xc3\xa9 \\\\\"" },
   { "/codec/value/empty", "[\"\" []]" },
   { "/codec/value/nested", "[[[1 2]] [] [[3] [4]] [[[[[[nil]]]]]]]" },
+  { "/codec/value/record", "{:name \"ada\" :age 36 :score 1.5 :ok true :none nil}" },
+  { "/codec/value/record-empty", "{}" },
+  { "/codec/value/record-nested", "[{:p {:x [1 2] :y {}} :q \"h\xc3\xa9\"} {:p {:x [] :y {}} :q \"\"}]" },
   { "/codec/value/wide", "[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17]]" },
 };
 
@@ -410,6 +433,9 @@ static const TypeCase type_cases[] = {
   { "/codec/type/classes", "num a, eq b => ((a -> b) [b] -> a)" },
   { "/codec/type/ord", "ord a => ([a] -> [a])" },
   { "/codec/type/shared-vars", "((a b -> a) a [b] -> (c -> [c]))" },
+  { "/codec/type/record", "{age: int, name: str}" },
+  { "/codec/type/record-empty", "{}" },
+  { "/codec/type/record-open", "num b => ({age: a, n: b | r} -> [{x: {| s}}])" },
   { "/codec/type/wide-func", NULL },
 };
 
@@ -615,7 +641,7 @@ static const SpecCase spec_cases[] = {
   { "/codec/hostile/value/not-used", V, { { 3 }, { 3 } }, 2, 0, CODEC_AGREED_ERROR, INVALID,
     "invalid value: node 0: the node is not part of the tree" },
   { "/codec/hostile/value/scalar-with-items", V, { { 3 }, { 3, NULL, 1, { 0 } } }, 2, 0, CODEC_AGREED_ERROR, INVALID,
-    "invalid value: node 1: only a list has items" },
+    "invalid value: node 1: only a list or a record has items" },
   { "/codec/hostile/value/kind-zero", V, { { 0 } }, 1, 0, CODEC_AGREED_ERROR, INVALID,
     "invalid value: node 0: this kind of value cannot be received" },
   { "/codec/hostile/value/function", V, { { 7, "inc" } }, 1, 0, CODEC_AGREED_ERROR, INVALID,
@@ -633,7 +659,7 @@ static const SpecCase spec_cases[] = {
 
   { "/codec/hostile/type/shared-var", T, { { 1 }, { 7, NULL, 1, { 0 } }, { 1 }, { 8, NULL, 2, { 1, 2 } } }, 4, 0, CODEC_AGREED_TREE },
   { "/codec/hostile/type/empty", T, { { 0 } }, 0, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: the type is empty" },
-  { "/codec/hostile/type/kind-unknown", T, { { 9 } }, 1, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: unknown type kind" },
+  { "/codec/hostile/type/kind-unknown", T, { { 99 } }, 1, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: unknown type kind" },
   { "/codec/hostile/type/list-of-none", T, { { 7 } }, 1, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: a list type has one child" },
   { "/codec/hostile/type/list-of-two", T, { { 2 }, { 2 }, { 7, NULL, 2, { 0, 1 } } }, 3, 0, CODEC_AGREED_ERROR, INVALID,
     "invalid type: node 2: a list type has one child" },

@@ -139,6 +139,23 @@ static const ValueCase value_cases[] = {
   { "/eval/print/nested-list", "[[1 2] [] [3]]", "[[1 2] [] [3]]" },
   { "/eval/print/list-of-strings", "[\"a\" \"b\"]", "[\"a\" \"b\"]" },
   { "/eval/print/list-computed", "[(+ 1 1) (* 2 2)]", "[2 4]" },
+  /* records print with their fields in the order of their names */
+  { "/eval/record/literal", "{:name \"ada\" :age 36}", "{:age 36 :name \"ada\"}" },
+  { "/eval/record/empty", "{}", "{}" },
+  { "/eval/record/computed", "{:sum (+ 1 2) :l [1 2]}", "{:l [1 2] :sum 3}" },
+  { "/eval/record/nested", "{:p {:y 2.5 :x 1.0}}", "{:p {:x 1.0 :y 2.5}}" },
+  { "/eval/record/field", "(:age {:name \"ada\" :age 36})", "36" },
+  { "/eval/record/get", "(get {:name \"ada\" :age 36} :name)", "\"ada\"" },
+  { "/eval/record/assoc", "(assoc {:name \"ada\" :age 36} :age 37)", "{:age 37 :name \"ada\"}" },
+  { "/eval/record/assoc-leaves-original", "(let [r {:a 1 :b 2} s (assoc r :a 5)] [(:a r) (:a s) (:b s)])", "[1 5 2]" },
+  { "/eval/record/keys", "(keys {:name \"ada\" :age 36})", "[\"age\" \"name\"]" },
+  { "/eval/record/keys-empty", "(keys {})", "[]" },
+  { "/eval/record/row-polymorphic", "(let [age (fn [r] (:age r))] (+ (age {:age 1}) (age {:age 2 :x \"s\"})))", "3" },
+  { "/eval/record/keyword-function", "(map :age [{:age 1} {:age 2}])", "[1 2]" },
+  { "/eval/record/keyword-bound", "(let [f :x] (f {:x true}))", "true" },
+  { "/eval/record/equal", "[(= {:a 1 :b [2]} {:b [2] :a 1}) (= {:a 1} {:a 2}) (!= {:a 1} {:a 2})]", "[true false true]" },
+  { "/eval/record/in-loop", "(reduce (fn [acc r] (+ acc (:n r))) 0 (map (fn [i] {:n i}) (range 0 5)))", "10" },
+  { "/eval/record/string-escapes", "{:s \"a\\\"b\"}", "{:s \"a\\\"b\"}" },
   { "/eval/print/defn", "(defn sq [n] (* n n))", "<fn sq>" },
   { "/eval/print/defined-function", "(defn sq [n] (* n n)) sq", "<fn sq>" },
   { "/eval/print/native", "+", "<fn +>" },
@@ -490,6 +507,29 @@ test_cancel_from_thread (void)
 
 /* ---- globals ---------------------------------------------------------------------- */
 
+/* A record printed reads back as a literal of an equal record. */
+static void
+test_record_reads_back (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value =
+    session_run (session, "{:name \"a \\\"b\\\" c\" :age 36 :xs [1.5 2.0] :inner {:ok? true :none nil}}", &error);
+  g_autofree char *printed = NULL;
+  g_autoptr(RthunkValue) again = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_RECORD);
+  g_assert_cmpuint (rthunk_value_get_length (value), ==, 4);
+  g_assert_cmpstr (rthunk_value_get_field_name (value, 0), ==, "age");
+  g_assert_cmpint (rthunk_value_get_int (rthunk_value_lookup_field (value, "age")), ==, 36);
+  g_assert_null (rthunk_value_lookup_field (value, "agee"));
+  printed = rthunk_value_to_string (value);
+  again = session_run (session, printed, &error);
+  g_assert_no_error (error);
+  g_assert_true (rthunk_value_equal (value, again));
+}
+
 static void
 test_bind_and_lookup (void)
 {
@@ -794,6 +834,7 @@ main (int    argc,
   g_test_add_func ("/eval/limits/fuel/per-eval", test_fuel_per_eval);
   g_test_add_func ("/eval/limits/cancelled/from-thread", test_cancel_from_thread);
   g_test_add_func ("/eval/globals/bind-and-lookup", test_bind_and_lookup);
+  g_test_add_func ("/eval/record/reads-back", test_record_reads_back);
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
   for (i = 0; i < G_N_ELEMENTS (remote_cases); i++)
     g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);

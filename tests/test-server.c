@@ -760,6 +760,52 @@ test_submit_client (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
 }
 
+/* A record goes to a real server as an input and comes back changed; a
+ * pure record computation long enough to be cached is answered from the
+ * cache the second time, with the same record. */
+static void
+test_submit_record (void)
+{
+  g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
+  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(RthunkNode) bump = parse_one ("(assoc r :age (+ (:age r) 1))");
+  g_autoptr(RthunkNode) slow = parse_one ("(loop [i 0 acc {:n 0 :who (:name r)}] "
+                                          "(if (< i 200) (recur (+ i 1) (assoc acc :n (+ (:n acc) i))) acc))");
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  static const char *const names[] = { "name", "age" };
+  RthunkValue *fields[] = { rthunk_value_new_str ("ada"), rthunk_value_new_int (36) };
+  g_autoptr(RthunkWireServerInfo) before = NULL;
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_insert (inputs, (gpointer) "r", rthunk_value_new_record (names, fields, 2));
+  rthunk_value_unref (fields[0]);
+  rthunk_value_unref (fields[1]);
+  g_assert_true (rthunk_client_connect (client, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(RthunkValue) value = rthunk_client_submit (client, bump, inputs, &error);
+    g_autoptr(RthunkValue) forced = rthunk_value_force (value, &error);
+    g_autofree char *printed = rthunk_value_to_string (forced);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (printed, ==, "{:age 37 :name \"ada\"}");
+  }
+  before = wire_info (w);
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(RthunkValue) value = rthunk_client_submit (client, slow, inputs, &error);
+      g_autoptr(RthunkValue) forced = rthunk_value_force (value, &error);
+      g_autofree char *printed = rthunk_value_to_string (forced);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (printed, ==, "{:n 19900 :who \"ada\"}");
+    }
+  after = wire_info (w);
+  g_assert_cmpint (after->counters->cacheHits - before->counters->cacheHits, >=, 1);
+}
+
 /* One expression submitted again and again with inputs of other types: the
  * client checks it once per set of input types (its memo), and each time
  * the answer is the one of those inputs. */
@@ -1674,6 +1720,7 @@ main (int    argc,
     g_test_add_data_func (submit_cases[k].path, &submit_cases[k], test_submit);
   g_test_add_func ("/server/submit/client", test_submit_client);
   g_test_add_func ("/server/submit/same-expression", test_submit_same_expression);
+  g_test_add_func ("/server/submit/record", test_submit_record);
   g_test_add_func ("/server/type-error/hand-built", test_type_error_hand_built);
   for (guint k = 0; k < G_N_ELEMENTS (malformed_cases); k++)
     g_test_add_data_func (malformed_cases[k].path, &malformed_cases[k], test_malformed);

@@ -242,6 +242,25 @@ def case_preduce_assoc(alpha):
                  err="preduce needs an associative operation")
 
 
+def case_records(alpha):
+    """Records printed as they come back from alpha; a missing field is a
+    type error at the client, which names the field and the record's
+    fields, and nothing is sent."""
+    expect_shell([alpha], "a record built on alpha prints with its fields in order", 0,
+                 '{:age 37 :name "ada"}',
+                 "-e", '(await (remote :on "alpha" (assoc {:name "ada" :age 36} :age 37)))')
+    expect_shell([alpha], "a cell holding a record is sent to alpha", 0, '["age" "name"]',
+                 "-e", '(def p {:name "ada" :age 36}) (await (remote (keys p)))')
+    expect_shell([alpha], "a list of records comes back", 0, "[{:n 0} {:n 1} {:n 2}]",
+                 "-e", "(await (remote (map (fn [i] {:n i}) (range 0 3))))")
+    before = alpha.counter("submitted")
+    expect_shell([alpha], "a missing field is an error before anything is sent", 1, None,
+                 "-e", '(def p {:name "ada" :age 36}) (await (remote (:salary p)))',
+                 err="no field “:salary”; its fields: :age :name")
+    tap(alpha.counter("submitted") == before, "the expression with the missing field never reached alpha",
+        "submitted %d then %d" % (before, alpha.counter("submitted")))
+
+
 def case_timeout(alpha, home):
     expect_shell([alpha], "an unknown remote option says which one was meant", 1, None,
                  "-e", "(remote :timout 100 1)", err="did you mean :timeout")
@@ -529,6 +548,7 @@ def main():
         alpha = Server("alpha", tmp)
         servers.append(alpha)
         case_preduce_assoc(alpha)
+        case_records(alpha)
         case_timeout(alpha, tmp)
         case_status_line(alpha, tmp)
         case_small_things(alpha, tmp)

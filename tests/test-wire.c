@@ -535,6 +535,9 @@ static const ValueCase value_cases[] = {
   { "/wire/value/roundtrip/nested-empty", "[[[]] [] [[] []]]" },
   { "/wire/value/roundtrip/strings", "[\"a\" \"\" \"c\\\\d\"]" },
   { "/wire/value/roundtrip/floats", "[[1.5 -0.0] [1e300]]" },
+  { "/wire/value/roundtrip/record", "{:name \"ada\" :age 36 :ok true :none nil}" },
+  { "/wire/value/roundtrip/record-empty", "{}" },
+  { "/wire/value/roundtrip/records", "[{:p {:x [1 2]} :q \"a\"} {:p {:x []} :q \"\"}]" },
 };
 
 static RthunkValue *
@@ -760,6 +763,29 @@ static void build_value_missing_text (RthunkWireValue *w)
   node->__isset_text = FALSE;
 }
 
+/* {:b 1 :a 2} with the names @a and @b (NULL: none) */
+static void
+build_value_record_named (RthunkWireValue *w,
+                          const char      *a,
+                          const char      *b)
+{
+  RthunkWireValueNode *node;
+
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
+  node = value_add (w, RTHUNK_WIRE_VALUE_KIND_RECORD, 2, 0, 1);
+  if (a != NULL)
+    g_ptr_array_add (node->fieldNames, g_strdup (a));
+  if (b != NULL)
+    g_ptr_array_add (node->fieldNames, g_strdup (b));
+  node->__isset_fieldNames = TRUE;
+}
+
+static void build_value_record (RthunkWireValue *w) { build_value_record_named (w, "b", "a"); }
+static void build_value_record_no_names (RthunkWireValue *w) { build_value_record_named (w, "a", NULL); }
+static void build_value_record_repeated (RthunkWireValue *w) { build_value_record_named (w, "a", "a"); }
+static void build_value_record_bad_name (RthunkWireValue *w) { build_value_record_named (w, "a", "\xed\xa0\x80"); }
+
 static void
 build_value_chain (RthunkWireValue *w,
                    guint            depth)
@@ -789,7 +815,11 @@ static const HostileValueCase hostile_value_cases[] = {
   { "/wire/value/hostile/negative-index", build_value_negative, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
   { "/wire/value/hostile/node-used-twice", build_value_twice, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
   { "/wire/value/hostile/unreachable-node", build_value_unreachable, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
-  { "/wire/value/hostile/scalar-with-items", build_value_scalar_with_items, RTHUNK_ERROR_INVALID_REQUEST, "only a list has items" },
+  { "/wire/value/hostile/scalar-with-items", build_value_scalar_with_items, RTHUNK_ERROR_INVALID_REQUEST, "only a list or a record has items" },
+  { "/wire/value/valid/record", build_value_record, 0, NULL },
+  { "/wire/value/hostile/record-names-missing", build_value_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
+  { "/wire/value/hostile/record-name-repeats", build_value_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },
+  { "/wire/value/hostile/record-name-not-utf8", build_value_record_bad_name, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
   { "/wire/value/hostile/kind-zero", build_value_kind_zero, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
   { "/wire/value/hostile/kind-unknown", build_value_kind_unknown, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
   { "/wire/value/hostile/function", build_value_func, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
@@ -841,6 +871,10 @@ static const TypeCase type_cases[] = {
   { "/wire/type/roundtrip/map", "((a -> b) [a] -> [b])" },
   { "/wire/type/roundtrip/mixed-constraints", "num a, eq b => ((a -> b) [b] -> a)" },
   { "/wire/type/roundtrip/higher-order", "((a b -> a) a [b] -> a)" },
+  { "/wire/type/roundtrip/record", "{age: int, name: str}" },
+  { "/wire/type/roundtrip/record-empty", "{}" },
+  { "/wire/type/roundtrip/record-open", "({age: a | b} -> a)" },
+  { "/wire/type/roundtrip/record-nested", "eq a => ([{p: {x: a}, q: {| b}}] -> {| c})" },
 };
 
 static void
@@ -968,7 +1002,7 @@ static void build_type_kind_zero (RthunkWireTypeTerm *w)
 
 static void build_type_kind_unknown (RthunkWireTypeTerm *w)
 {
-  type_add (w, (RthunkWireTypeKind) 9, 0);
+  type_add (w, (RthunkWireTypeKind) 99, 0);
 }
 
 static void build_type_list_of_none (RthunkWireTypeTerm *w)
@@ -1023,6 +1057,31 @@ static void build_type_var_negative_id (RthunkWireTypeTerm *w)
   node->varId = -3;
 }
 
+/* a record of two int fields named @a and @b (NULL: fewer names), its
+ * last child of kind @last */
+static void
+build_type_record (RthunkWireTypeTerm *w,
+                   const char         *a,
+                   const char         *b,
+                   RthunkWireTypeKind  last)
+{
+  RthunkWireTypeNode *node;
+
+  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add (w, last, 0);
+  node = type_add (w, RTHUNK_WIRE_TYPE_KIND_RECORD, 2, 0, 1);
+  if (a != NULL)
+    g_ptr_array_add (node->fieldNames, g_strdup (a));
+  if (b != NULL)
+    g_ptr_array_add (node->fieldNames, g_strdup (b));
+  node->__isset_fieldNames = TRUE;
+}
+
+static void build_type_record_open (RthunkWireTypeTerm *w) { build_type_record (w, "a", NULL, RTHUNK_WIRE_TYPE_KIND_VAR); }
+static void build_type_record_row_int (RthunkWireTypeTerm *w) { build_type_record (w, "a", NULL, RTHUNK_WIRE_TYPE_KIND_INT); }
+static void build_type_record_no_names (RthunkWireTypeTerm *w) { build_type_record (w, NULL, NULL, RTHUNK_WIRE_TYPE_KIND_INT); }
+static void build_type_record_repeated (RthunkWireTypeTerm *w) { build_type_record (w, "a", "a", RTHUNK_WIRE_TYPE_KIND_INT); }
+
 static void
 build_type_chain (RthunkWireTypeTerm *w,
                   guint               depth)
@@ -1069,6 +1128,10 @@ static const HostileTypeCase hostile_type_cases[] = {
   { "/wire/type/hostile/var-negative-id", build_type_var_negative_id, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
   { "/wire/type/hostile/one-too-deep", build_type_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
   { "/wire/type/hostile/deep-chain", build_type_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/type/valid/record-open", build_type_record_open, 0, NULL },
+  { "/wire/type/hostile/record-row-not-var", build_type_record_row_int, RTHUNK_ERROR_INVALID_REQUEST, "row of a record type is a variable" },
+  { "/wire/type/hostile/record-names-missing", build_type_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
+  { "/wire/type/hostile/record-name-repeats", build_type_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },
 };
 
 static void

@@ -4,8 +4,8 @@
  * The client type-checked every expression it submitted, so it knows the
  * type of the value each thunk must deliver (the RemoteHandle of its
  * pending value keeps it). A server that is faulty or hostile may send
- * anything the wire can carry: nil, bools, ints, floats, strings and
- * lists of them, nested. Before anything uses a value it is checked here,
+ * anything the wire can carry: nil, bools, ints, floats, strings, and
+ * lists and records of them, nested. Before anything uses a value it is checked here,
  * structurally, against that type: a str where [int] is due, an int where
  * a function is due (functions never travel), a list that mixes its
  * elements' types. Type variables of a polymorphic result are bound by the
@@ -47,6 +47,7 @@ scalar_type_kind (RthunkValueKind kind)
 }
 
 static gboolean conforms (RthunkValue *value, RthunkType *type);
+static gboolean record_conforms (RthunkValue *record, RthunkType *type);
 
 /* A type variable meets a scalar: binds it (its class must allow it). */
 static gboolean
@@ -79,6 +80,48 @@ items_conform (RthunkValue *list,
   return TRUE;
 }
 
+/* A record against @type: a record type has each of its fields (and only
+ * them when it is closed); a variable becomes the record's own type, of
+ * fresh variables, first. */
+static gboolean
+record_conforms (RthunkValue *record,
+                 RthunkType  *type)
+{
+  gsize n = rthunk_value_get_length (record);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) types = g_ptr_array_new ();
+  RthunkType *row;
+
+  if (rthunk_type_get_kind (type) == RTHUNK_TYPE_VAR)
+    {
+      g_autoptr(GPtrArray) fresh = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
+      g_autoptr(RthunkType) shape = NULL;
+
+      for (gsize k = 0; k < n; k++)
+        {
+          g_ptr_array_add (fresh, rthunk_type_new_var_at (0, RTHUNK_TYPE_CLASS_ANY, 1));
+          g_ptr_array_add (names, (gpointer) rthunk_value_get_field_name (record, k));
+        }
+      shape = rthunk_type_new_record ((const char *const *) names->pdata, (RthunkType **) fresh->pdata, n, NULL);
+      if (!rthunk_type_unify (type, shape))
+        return FALSE;
+      g_ptr_array_set_size (names, 0);
+    }
+  if (rthunk_type_get_kind (type) != RTHUNK_TYPE_RECORD)
+    return FALSE;
+  rthunk_type_record_fields (type, names, types, &row);
+  if (names->len > n || (row == NULL && names->len != n))
+    return FALSE;
+  for (guint k = 0; k < names->len; k++)
+    {
+      RthunkValue *field = rthunk_value_lookup_field (record, g_ptr_array_index (names, k));
+
+      if (field == NULL || !conforms (field, g_ptr_array_index (types, k)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Whether @value can have @type (a copy whose variables may be bound). */
 static gboolean
 conforms (RthunkValue *value,
@@ -93,6 +136,8 @@ conforms (RthunkValue *value,
   if (scalar != RTHUNK_TYPE_VAR)
     return rthunk_type_get_kind (type) == RTHUNK_TYPE_VAR ? bind_scalar (type, scalar)
                                                           : rthunk_type_get_kind (type) == scalar;
+  if (kind == RTHUNK_VALUE_RECORD)
+    return record_conforms (value, type);
   if (kind != RTHUNK_VALUE_LIST)
     return FALSE;               /* functions and thunks never arrive as values */
   if (rthunk_type_get_kind (type) == RTHUNK_TYPE_LIST)

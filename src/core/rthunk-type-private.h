@@ -26,6 +26,14 @@ RthunkType *rthunk_type_of_value       (RthunkValue     *value,
                                         guint           *next_var,
                                         GError         **error);
 gboolean    rthunk_type_is_generic     (RthunkType      *type);
+/* The fields of the record @type seen through its row variables, in the
+ * order of their names: appends their names and types (borrowed) to
+ * @names and @types, and gives the unbound row variable, NULL when the
+ * record is closed. */
+void        rthunk_type_record_fields  (RthunkType      *type,
+                                        GPtrArray       *names,
+                                        GPtrArray       *types,
+                                        RthunkType     **row);
 /* Appends to @key bytes that two types share only when they are the same
  * up to the names of their variables (a variable's class and whether it
  * is quantified count): a memo's key, made without printing. */

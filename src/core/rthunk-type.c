@@ -20,6 +20,8 @@ struct _RthunkType
   guint id;                 /* VAR */
   guint level;              /* VAR: RTHUNK_TYPE_GENERIC when quantified */
   RthunkType *instance;     /* VAR: what unification bound it to */
+  char **names;             /* RECORD: the field names, sorted */
+  gboolean open;            /* RECORD: the last child is the row variable */
   guint n_children;
   RthunkType *children[];
 };
@@ -120,6 +122,101 @@ rthunk_type_new_func (RthunkType *const *params,
   return type;
 }
 
+/* A record of the fields @names (sorted, distinct) of types @fields,
+ * closed when @row is NULL. */
+static RthunkType *
+record_alloc (const char *const *names,
+              RthunkType *const *fields,
+              guint              n_fields,
+              RthunkType        *row)
+{
+  RthunkType *type = type_alloc (RTHUNK_TYPE_RECORD, n_fields + (row != NULL));
+
+  type->names = g_new0 (char *, n_fields + 1);
+  for (guint k = 0; k < n_fields; k++)
+    {
+      type->names[k] = g_strdup (names[k]);
+      type->children[k] = rthunk_type_ref (fields[k]);
+    }
+  type->open = row != NULL;
+  if (row != NULL)
+    type->children[n_fields] = rthunk_type_ref (row);
+  return type;
+}
+
+typedef struct
+{
+  const char *name;
+  RthunkType *type;
+} Field;
+
+static int
+field_compare (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (((const Field *) a)->name, ((const Field *) b)->name);
+}
+
+/* record_alloc() of @fields in any order: sorts them; FALSE when a name
+ * repeats. */
+static RthunkType *
+record_from_fields (GArray     *fields,
+                    RthunkType *row)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) types = g_ptr_array_new ();
+
+  g_array_sort (fields, field_compare);
+  for (guint k = 0; k < fields->len; k++)
+    {
+      Field *field = &g_array_index (fields, Field, k);
+
+      if (k > 0 && strcmp (field->name, g_array_index (fields, Field, k - 1).name) == 0)
+        return NULL;
+      g_ptr_array_add (names, (gpointer) field->name);
+      g_ptr_array_add (types, field->type);
+    }
+  return record_alloc ((const char *const *) names->pdata, (RthunkType **) types->pdata,
+                       fields->len, row);
+}
+
+/**
+ * rthunk_type_new_record:
+ * @names: (array length=n_fields): the field names, distinct, in any order
+ * @fields: (array length=n_fields): their types
+ * @n_fields: how many fields
+ * @row: (nullable): the row variable of an open record, or %NULL
+ *
+ * Makes a record type. A closed record (@row %NULL) is exactly these
+ * fields: `{age: int, name: str}`; an open one stands for any record that
+ * has at least them: `{age: int | r}`.
+ *
+ * Returns: (transfer full) (nullable): the record type, or %NULL when a
+ *   name repeats
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_new_record (const char *const *names,
+                        RthunkType *const *fields,
+                        guint              n_fields,
+                        RthunkType        *row)
+{
+  g_autoptr(GArray) array = g_array_sized_new (FALSE, FALSE, sizeof (Field), n_fields);
+
+  g_return_val_if_fail (names != NULL || n_fields == 0, NULL);
+  g_return_val_if_fail (fields != NULL || n_fields == 0, NULL);
+  g_return_val_if_fail (row == NULL || rthunk_type_get_kind (row) == RTHUNK_TYPE_VAR, NULL);
+
+  for (guint k = 0; k < n_fields; k++)
+    {
+      Field field = { names[k], fields[k] };
+
+      g_array_append_val (array, field);
+    }
+  return record_from_fields (array, row);
+}
+
 RthunkType *
 rthunk_type_new_var_at (guint           id,
                         RthunkTypeClass klass,
@@ -190,7 +287,19 @@ rthunk_type_unref (RthunkType *type)
     rthunk_type_unref (type->children[k]);
   if (type->instance != NULL)
     rthunk_type_unref (type->instance);
+  g_strfreev (type->names);
   g_free (type);
+}
+
+/* A type of the kind, fields and children count of @type, children unset. */
+static RthunkType *
+type_alloc_like (RthunkType *type)
+{
+  RthunkType *copy = type_alloc (type->kind, type->n_children);
+
+  copy->names = g_strdupv (type->names);
+  copy->open = type->open;
+  return copy;
 }
 
 RthunkType *
@@ -296,6 +405,142 @@ rthunk_type_get_class (RthunkType *type)
   return rthunk_type_prune (type)->klass;
 }
 
+/**
+ * rthunk_type_get_n_fields:
+ * @type: a record type, as the checker publishes it (rthunk_type_equal()
+ *   and the printed form see through row variables; this does not)
+ *
+ * Counts the fields of a record type.
+ *
+ * Returns: the number of fields; 0 for a type that is not a record
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_type_get_n_fields (RthunkType *type)
+{
+  g_return_val_if_fail (type != NULL, 0);
+
+  type = rthunk_type_prune (type);
+  if (type->kind != RTHUNK_TYPE_RECORD)
+    return 0;
+  return type->n_children - (type->open ? 1 : 0);
+}
+
+/**
+ * rthunk_type_get_field_name:
+ * @type: a record type
+ * @index: below rthunk_type_get_n_fields()
+ *
+ * Gives the name of a field; its type is rthunk_type_get_child() at the
+ * same index. Fields are in the order of their names.
+ *
+ * Returns: (transfer none): the name, without the colon
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_type_get_field_name (RthunkType *type,
+                            guint       index)
+{
+  g_return_val_if_fail (index < rthunk_type_get_n_fields (type), NULL);
+
+  return rthunk_type_prune (type)->names[index];
+}
+
+/**
+ * rthunk_type_get_row:
+ * @type: a record type
+ *
+ * Gives the row variable of an open record type.
+ *
+ * Returns: (transfer none) (nullable): the row variable, or %NULL for a
+ *   closed record
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_get_row (RthunkType *type)
+{
+  g_return_val_if_fail (type != NULL, NULL);
+
+  type = rthunk_type_prune (type);
+  if (type->kind != RTHUNK_TYPE_RECORD || !type->open)
+    return NULL;
+  return type->children[type->n_children - 1];
+}
+
+/* ---- rows ------------------------------------------------------------- */
+
+/* A record seen through its row variables: unification extends an open
+ * record by binding its row variable to a record of the new fields. */
+typedef struct
+{
+  GArray *fields;           /* Field, in no order */
+  RthunkType *tail;         /* the unbound row variable, or NULL: closed */
+} Row;
+
+static void
+row_collect (RthunkType *type,
+             Row        *row)
+{
+  row->fields = g_array_new (FALSE, FALSE, sizeof (Field));
+  row->tail = NULL;
+  for (type = rthunk_type_prune (type); type->kind == RTHUNK_TYPE_RECORD; )
+    {
+      guint n = type->n_children - (type->open ? 1 : 0);
+
+      for (guint k = 0; k < n; k++)
+        {
+          Field field = { type->names[k], type->children[k] };
+
+          g_array_append_val (row->fields, field);
+        }
+      if (!type->open)
+        return;
+      type = rthunk_type_prune (type->children[n]);
+    }
+  row->tail = type;
+}
+
+/* The sorted fields of @type, a record, with row variables seen through. */
+static GArray *
+row_sorted (RthunkType  *type,
+            RthunkType **tail)
+{
+  Row row;
+
+  row_collect (type, &row);
+  g_array_sort (row.fields, field_compare);
+  *tail = row.tail;
+  return row.fields;
+}
+
+void
+rthunk_type_record_fields (RthunkType  *type,
+                           GPtrArray   *names,
+                           GPtrArray   *types,
+                           RthunkType **row)
+{
+  g_autoptr(GArray) fields = row_sorted (type, row);
+
+  for (guint k = 0; k < fields->len; k++)
+    {
+      g_ptr_array_add (names, (gpointer) g_array_index (fields, Field, k).name);
+      g_ptr_array_add (types, g_array_index (fields, Field, k).type);
+    }
+}
+
+static RthunkType *
+row_find (Row        *row,
+          const char *name)
+{
+  for (guint k = 0; k < row->fields->len; k++)
+    if (strcmp (g_array_index (row->fields, Field, k).name, name) == 0)
+      return g_array_index (row->fields, Field, k).type;
+  return NULL;
+}
+
 gboolean
 rthunk_type_is_generic (RthunkType *type)
 {
@@ -339,8 +584,15 @@ append_key (RthunkType *type,
       return;
     }
   for (guint k = 0; k < type->n_children; k++)
-    append_key (type->children[k], key, vars);
-  if (type->kind == RTHUNK_TYPE_LIST || type->kind == RTHUNK_TYPE_FUNC)
+    {
+      if (type->names != NULL && type->names[k] != NULL)
+        g_string_append_printf (key, "%s=", type->names[k]);
+      else if (type->open)
+        g_string_append_c (key, '|');
+      append_key (type->children[k], key, vars);
+    }
+  if (type->kind == RTHUNK_TYPE_LIST || type->kind == RTHUNK_TYPE_FUNC ||
+      type->kind == RTHUNK_TYPE_RECORD)
     g_string_append_c (key, ')');
 }
 
@@ -423,8 +675,9 @@ satisfies (RthunkType      *type,
     default:
       if (type->kind == RTHUNK_TYPE_FUNC)
         return FALSE;
-      if (type->kind == RTHUNK_TYPE_LIST)
-        return satisfies (type->children[0], RTHUNK_TYPE_CLASS_EQ);
+      for (guint k = 0; k < type->n_children; k++)
+        if (!satisfies (type->children[k], RTHUNK_TYPE_CLASS_EQ))
+          return FALSE;
       return TRUE;
     }
 }
@@ -451,6 +704,68 @@ bind_var (RthunkType *var,
   return TRUE;
 }
 
+/* @var, a row variable, bound to a record of @fields, open with @row. */
+static gboolean
+bind_row (RthunkType *var,
+          GArray     *fields,
+          RthunkType *row)
+{
+  g_autoptr(RthunkType) rest = record_from_fields (fields, row);
+
+  return bind_var (var, rest);
+}
+
+/* Each field in @from that @to lacks. */
+static GArray *
+row_missing (Row *from,
+             Row *to)
+{
+  GArray *missing = g_array_new (FALSE, FALSE, sizeof (Field));
+
+  for (guint k = 0; k < from->fields->len; k++)
+    if (row_find (to, g_array_index (from->fields, Field, k).name) == NULL)
+      g_array_append_val (missing, g_array_index (from->fields, Field, k));
+  return missing;
+}
+
+/* Row unification: the fields both have unify; the fields one lacks are
+ * added to it through its row variable, or it is closed and they fail. */
+static gboolean
+unify_records (RthunkType *a,
+               RthunkType *b)
+{
+  g_autoptr(GArray) only_a = NULL;
+  g_autoptr(GArray) only_b = NULL;
+  g_autoptr(RthunkType) rest = NULL;
+  Row ra, rb;
+  gboolean ok = TRUE;
+
+  row_collect (a, &ra);
+  row_collect (b, &rb);
+  for (guint k = 0; ok && k < ra.fields->len; k++)
+    {
+      Field *field = &g_array_index (ra.fields, Field, k);
+      RthunkType *other = row_find (&rb, field->name);
+
+      ok = other == NULL || rthunk_type_unify (field->type, other);
+    }
+  only_a = row_missing (&ra, &rb);
+  only_b = row_missing (&rb, &ra);
+  g_array_unref (ra.fields);
+  g_array_unref (rb.fields);
+  if (!ok || (only_b->len > 0 && ra.tail == NULL) || (only_a->len > 0 && rb.tail == NULL))
+    return FALSE;
+  if (ra.tail == NULL || rb.tail == NULL)
+    return ra.tail != NULL ? bind_row (ra.tail, only_b, NULL)
+         : rb.tail != NULL ? bind_row (rb.tail, only_a, NULL) : TRUE;
+  if (ra.tail == rb.tail)
+    return only_a->len == 0 && only_b->len == 0;
+  rest = rthunk_type_new_var_at (ra.tail->id, RTHUNK_TYPE_CLASS_ANY,
+                                 MIN (ra.tail->level, rb.tail->level));
+  rest->klass = join_classes (ra.tail->klass, rb.tail->klass);
+  return bind_row (ra.tail, only_b, rest) && bind_row (rb.tail, only_a, rest);
+}
+
 /**
  * rthunk_type_unify: (skip)
  *
@@ -469,6 +784,8 @@ rthunk_type_unify (RthunkType *a,
     return bind_var (a, b);
   if (b->kind == RTHUNK_TYPE_VAR)
     return bind_var (b, a);
+  if (a->kind == RTHUNK_TYPE_RECORD && b->kind == RTHUNK_TYPE_RECORD)
+    return unify_records (a, b);
   if (a->kind != b->kind || a->n_children != b->n_children)
     return FALSE;
   for (guint k = 0; k < a->n_children; k++)
@@ -515,9 +832,9 @@ copy_type (RthunkType *type,
         }
       return rthunk_type_ref (copy);
     }
-  if (type->n_children == 0)
+  if (type->n_children == 0 && type->kind != RTHUNK_TYPE_RECORD)
     return rthunk_type_ref (type);
-  copy = type_alloc (type->kind, type->n_children);
+  copy = type_alloc_like (type);
   for (guint k = 0; k < type->n_children; k++)
     copy->children[k] = copy_type (type->children[k], state);
   return copy;
@@ -554,6 +871,8 @@ rthunk_type_generalize (RthunkType *type,
   return copy_with (type, level, NULL, TRUE);
 }
 
+static RthunkType *resolve_record (RthunkType *type, GHashTable **vars);
+
 /* @vars maps each variable met to its copy, so that a variable occurring
  * twice stays one variable. */
 static RthunkType *
@@ -576,12 +895,35 @@ resolve (RthunkType  *type,
         }
       return rthunk_type_ref (copy);
     }
+  if (type->kind == RTHUNK_TYPE_RECORD)
+    return resolve_record (type, vars);
   if (type->n_children == 0)
     return rthunk_type_ref (type);
   copy = type_alloc (type->kind, type->n_children);
   for (guint k = 0; k < type->n_children; k++)
     copy->children[k] = resolve (type->children[k], vars);
   return copy;
+}
+
+/* A record resolved: its fields and those its row variables were bound
+ * to, in one record. */
+static RthunkType *
+resolve_record (RthunkType  *type,
+                GHashTable **vars)
+{
+  RthunkType *tail;
+  g_autoptr(GArray) fields = row_sorted (type, &tail);
+  g_autoptr(RthunkType) row = tail != NULL ? resolve (tail, vars) : NULL;
+  g_autoptr(GPtrArray) resolved = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
+
+  for (guint k = 0; k < fields->len; k++)
+    {
+      Field *field = &g_array_index (fields, Field, k);
+
+      g_ptr_array_add (resolved, resolve (field->type, vars));
+      field->type = g_ptr_array_index (resolved, k);
+    }
+  return record_from_fields (fields, row);
 }
 
 /* A copy without bindings: what the checker found, safe to publish. */
@@ -635,6 +977,8 @@ var_name (guint    index,
     g_string_append_printf (out, "%u", index / 26);
 }
 
+static void print_record (RthunkType *type, PrintState *state);
+
 static void
 print_type (RthunkType *type,
             PrintState *state)
@@ -662,6 +1006,9 @@ print_type (RthunkType *type,
       print_type (type->children[0], state);
       g_string_append_c (state->out, ']');
       break;
+    case RTHUNK_TYPE_RECORD:
+      print_record (type, state);
+      break;
     case RTHUNK_TYPE_FUNC:
     default:
       g_string_append_c (state->out, '(');
@@ -675,6 +1022,30 @@ print_type (RthunkType *type,
       g_string_append_c (state->out, ')');
       break;
     }
+}
+
+/* {age: int, name: str}, {age: a | b}, {| a}, {} */
+static void
+print_record (RthunkType *type,
+              PrintState *state)
+{
+  RthunkType *tail;
+  g_autoptr(GArray) fields = row_sorted (type, &tail);
+
+  g_string_append_c (state->out, '{');
+  for (guint k = 0; k < fields->len; k++)
+    {
+      Field *field = &g_array_index (fields, Field, k);
+
+      g_string_append_printf (state->out, "%s%s: ", k > 0 ? ", " : "", field->name);
+      print_type (field->type, state);
+    }
+  if (tail != NULL)
+    {
+      g_string_append (state->out, fields->len > 0 ? " | " : "| ");
+      print_type (tail, state);
+    }
+  g_string_append_c (state->out, '}');
 }
 
 static const char *const class_names[] = { "any", "num", "eq", "ord" };
@@ -827,6 +1198,78 @@ parse_sig_word (SigParser  *parser,
   return sig_var (parser, word, RTHUNK_TYPE_CLASS_ANY);
 }
 
+/* A field name: the characters of a symbol, up to the colon. */
+static char *
+read_field_name (SigParser *parser)
+{
+  const char *start;
+
+  skip_space (parser);
+  start = parser->p;
+  while (*parser->p != '\0' && !g_ascii_isspace (*parser->p) && strchr (":,|{}[]()", *parser->p) == NULL)
+    parser->p++;
+  return start == parser->p ? NULL : g_strndup (start, parser->p - start);
+}
+
+/* One "name: type" of a record signature into @fields and @names. */
+static gboolean
+parse_sig_field (SigParser  *parser,
+                 GPtrArray  *names,
+                 GPtrArray  *fields,
+                 GError    **error)
+{
+  char *name = read_field_name (parser);
+  RthunkType *field;
+
+  if (name == NULL)
+    return sig_fail (parser, error, _("expected a field name"));
+  g_ptr_array_add (names, name);
+  skip_space (parser);
+  if (*parser->p != ':')
+    return sig_fail (parser, error, _("expected “:” after the field name"));
+  parser->p++;
+  if ((field = parse_sig_type (parser, error)) == NULL)
+    return FALSE;
+  g_ptr_array_add (fields, field);
+  skip_space (parser);
+  if (*parser->p == ',')
+    parser->p++;
+  return TRUE;
+}
+
+/* {age: int, name: str}, {age: a | r}, {| r}, {}: after the brace. */
+static RthunkType *
+parse_sig_record (SigParser  *parser,
+                  GError    **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
+  g_autoptr(RthunkType) row = NULL;
+  RthunkType *type;
+
+  for (skip_space (parser); *parser->p != '}' && *parser->p != '|'; skip_space (parser))
+    if (!parse_sig_field (parser, names, fields, error))
+      return NULL;
+  if (*parser->p == '|')
+    {
+      g_autofree char *word = NULL;
+
+      parser->p++;
+      if ((word = read_word (parser)) == NULL || !g_ascii_islower (word[0]))
+        return sig_fail (parser, error, _("expected a row variable after “|”")), NULL;
+      row = sig_var (parser, word, RTHUNK_TYPE_CLASS_ANY);
+      skip_space (parser);
+    }
+  if (*parser->p != '}')
+    return sig_fail (parser, error, _("expected “}”")), NULL;
+  parser->p++;
+  type = rthunk_type_new_record ((const char *const *) names->pdata, (RthunkType **) fields->pdata,
+                                 fields->len, row);
+  if (type == NULL)
+    return sig_fail (parser, error, _("a field name repeats")), NULL;
+  return type;
+}
+
 static RthunkType *
 parse_sig_type (SigParser  *parser,
                 GError    **error)
@@ -853,6 +1296,11 @@ parse_sig_type (SigParser  *parser,
     {
       parser->p++;
       type = parse_sig_func (parser, error);
+    }
+  else if (*parser->p == '{')
+    {
+      parser->p++;
+      type = parse_sig_record (parser, error);
     }
   else
     type = parse_sig_word (parser, error);
@@ -929,6 +1377,27 @@ rthunk_type_parse (const char  *text,
   return type;
 }
 
+static RthunkType *
+type_of_record (RthunkValue  *value,
+                guint        *next_var,
+                GError      **error)
+{
+  gsize n = rthunk_value_get_length (value);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_type_unref);
+
+  for (gsize k = 0; k < n; k++)
+    {
+      RthunkType *field = rthunk_type_of_value (rthunk_value_get_item (value, k), next_var, error);
+
+      if (field == NULL)
+        return NULL;
+      g_ptr_array_add (names, (gpointer) rthunk_value_get_field_name (value, k));
+      g_ptr_array_add (fields, field);
+    }
+  return record_alloc ((const char *const *) names->pdata, (RthunkType **) fields->pdata, n, NULL);
+}
+
 /* The type of a value (an input that arrived, a value to send): lists
  * must be uniform; functions and pending values have none. */
 RthunkType *
@@ -961,6 +1430,8 @@ rthunk_type_of_value (RthunkValue  *value,
             }
         }
       return rthunk_type_new_list (element);
+    case RTHUNK_VALUE_RECORD:
+      return type_of_record (value, next_var, error);
     case RTHUNK_VALUE_FUNC:
     case RTHUNK_VALUE_PENDING:
     default:

@@ -17,6 +17,9 @@ G_BEGIN_DECLS
  * @RTHUNK_TYPE_NIL: `nil`
  * @RTHUNK_TYPE_LIST: `[T]`, one child
  * @RTHUNK_TYPE_FUNC: `(T1 T2 -> R)`, the parameters and then the result
+ * @RTHUNK_TYPE_RECORD: `{age: int, name: str}`, one child per field in the
+ *   order of their names, then the row variable when the record is open
+ *   (`{age: int | r}`: any record that has at least these fields)
  *
  * The kinds of type terms.
  *
@@ -31,6 +34,7 @@ typedef enum {
   RTHUNK_TYPE_NIL,
   RTHUNK_TYPE_LIST,
   RTHUNK_TYPE_FUNC,
+  RTHUNK_TYPE_RECORD,
 } RthunkTypeKind;
 
 /**
@@ -75,6 +79,11 @@ RthunkType     *rthunk_type_new_func      (RthunkType *const  *params,
                                            guint               n_params,
                                            RthunkType         *result) G_GNUC_WARN_UNUSED_RESULT;
 RTHUNK_AVAILABLE_IN_0_1
+RthunkType     *rthunk_type_new_record    (const char *const  *names,
+                                           RthunkType *const  *fields,
+                                           guint               n_fields,
+                                           RthunkType         *row) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_new_var       (guint               id,
                                            RthunkTypeClass     klass) G_GNUC_WARN_UNUSED_RESULT;
 RTHUNK_AVAILABLE_IN_0_1
@@ -93,6 +102,13 @@ guint           rthunk_type_get_n_children (RthunkType        *type);
 RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_get_child     (RthunkType         *type,
                                            guint               index);
+RTHUNK_AVAILABLE_IN_0_1
+guint           rthunk_type_get_n_fields  (RthunkType         *type);
+RTHUNK_AVAILABLE_IN_0_1
+const char     *rthunk_type_get_field_name (RthunkType        *type,
+                                           guint               index);
+RTHUNK_AVAILABLE_IN_0_1
+RthunkType     *rthunk_type_get_row       (RthunkType         *type);
 RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_type_get_var_id    (RthunkType         *type);
 RTHUNK_AVAILABLE_IN_0_1

@@ -22,6 +22,8 @@ struct _RthunkValue
       RthunkValue **items;
       gint64 *ints;
       gsize n_items;
+      char **names;             /* RECORD: the field names, sorted; a
+                                   record keeps its values in @items */
     } list;
     struct {
       char *name;
@@ -64,6 +66,14 @@ RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
                                              gsize   n_items);
 
 gsize rthunk_value_measure (RthunkValue *value);
+
+/* The index of field @name of @record, or -1. */
+gssize       rthunk_value_find_field    (const RthunkValue *record,
+                                         const char        *name);
+/* @record with field @index set to @value. */
+RthunkValue *rthunk_value_record_assoc  (const RthunkValue *record,
+                                         gsize              index,
+                                         RthunkValue       *value);
 
 /* rthunk_value_ref() without the checks, for hot paths. */
 static inline RthunkValue *

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rthunk-value.h"
@@ -228,6 +229,150 @@ rthunk_value_new_list_take (RthunkValue **items,
   return value;
 }
 
+typedef struct
+{
+  const char *name;
+  RthunkValue *value;
+} Field;
+
+static int
+field_compare (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (((const Field *) a)->name, ((const Field *) b)->name);
+}
+
+/**
+ * rthunk_value_new_record:
+ * @names: (array length=n_fields): the field names, distinct, in any order
+ * @values: (array length=n_fields): their values
+ * @n_fields: how many fields
+ *
+ * Makes a record: `{:age 36 :name "ada"}`. rthunk_value_get_length()
+ * counts its fields, rthunk_value_get_item() and
+ * rthunk_value_get_field_name() give them in the order of their names.
+ *
+ * Returns: (transfer full) (nullable): a new record holding a reference to
+ *   each value, or %NULL when a name repeats
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_value_new_record (const char *const  *names,
+                         RthunkValue *const *values,
+                         gsize               n_fields)
+{
+  g_autofree Field *fields = g_new (Field, MAX (n_fields, 1));
+  RthunkValue *value;
+
+  g_return_val_if_fail (names != NULL || n_fields == 0, NULL);
+  g_return_val_if_fail (values != NULL || n_fields == 0, NULL);
+
+  for (gsize k = 0; k < n_fields; k++)
+    fields[k] = (Field) { names[k], values[k] };
+  qsort (fields, n_fields, sizeof (Field), field_compare);
+  for (gsize k = 1; k < n_fields; k++)
+    if (strcmp (fields[k].name, fields[k - 1].name) == 0)
+      return NULL;
+  value = value_alloc (RTHUNK_VALUE_RECORD);
+  value->u.list.n_items = n_fields;
+  value->u.list.ints = NULL;
+  value->u.list.items = g_new (RthunkValue *, MAX (n_fields, 1));
+  value->u.list.names = g_new0 (char *, n_fields + 1);
+  for (gsize k = 0; k < n_fields; k++)
+    {
+      value->u.list.items[k] = rthunk_value_ref (fields[k].value);
+      value->u.list.names[k] = g_strdup (fields[k].name);
+    }
+  return value;
+}
+
+gssize
+rthunk_value_find_field (const RthunkValue *record,
+                         const char        *name)
+{
+  gsize lo = 0, hi = record->u.list.n_items;
+
+  while (lo < hi)
+    {
+      gsize mid = lo + (hi - lo) / 2;
+      int c = strcmp (name, record->u.list.names[mid]);
+
+      if (c == 0)
+        return (gssize) mid;
+      if (c < 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return -1;
+}
+
+RthunkValue *
+rthunk_value_record_assoc (const RthunkValue *record,
+                           gsize              index,
+                           RthunkValue       *value)
+{
+  gsize n = record->u.list.n_items;
+  RthunkValue *copy = value_alloc (RTHUNK_VALUE_RECORD);
+
+  g_assert (index < n);
+  copy->u.list.n_items = n;
+  copy->u.list.ints = NULL;
+  copy->u.list.items = g_new (RthunkValue *, n);
+  copy->u.list.names = g_strdupv (record->u.list.names);
+  for (gsize k = 0; k < n; k++)
+    copy->u.list.items[k] = rthunk_value_ref (k == index ? value : record->u.list.items[k]);
+  return copy;
+}
+
+/**
+ * rthunk_value_get_field_name:
+ * @value: a record
+ * @index: below rthunk_value_get_length()
+ *
+ * Gives the name of a field of a record; its value is
+ * rthunk_value_get_item() at the same index.
+ *
+ * Returns: (transfer none): the name, without the colon
+ *
+ * Since: 0.1
+ */
+const char *
+rthunk_value_get_field_name (const RthunkValue *value,
+                             gsize              index)
+{
+  g_return_val_if_fail (value != NULL && value->kind == RTHUNK_VALUE_RECORD, NULL);
+  g_return_val_if_fail (index < value->u.list.n_items, NULL);
+
+  return value->u.list.names[index];
+}
+
+/**
+ * rthunk_value_lookup_field:
+ * @value: a record
+ * @name: a field name, without the colon
+ *
+ * Finds a field of a record by name.
+ *
+ * Returns: (transfer none) (nullable): its value, or %NULL when the record
+ *   has no such field
+ *
+ * Since: 0.1
+ */
+RthunkValue *
+rthunk_value_lookup_field (const RthunkValue *value,
+                           const char        *name)
+{
+  gssize index;
+
+  g_return_val_if_fail (value != NULL && value->kind == RTHUNK_VALUE_RECORD, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  index = rthunk_value_find_field (value, name);
+  return index < 0 ? NULL : value->u.list.items[index];
+}
+
 /* A list of ints, stored unboxed: takes @ints, allocated with g_malloc(). */
 RthunkValue *
 rthunk_value_new_int_list_take (gint64 *ints,
@@ -391,11 +536,14 @@ value_free (RthunkValue *value)
       g_free (value->u.str);
       break;
     case RTHUNK_VALUE_LIST:
+    case RTHUNK_VALUE_RECORD:
       if (value->u.list.items != NULL)
         for (gsize k = 0; k < value->u.list.n_items; k++)
           rthunk_value_unref (value->u.list.items[k]);
       g_free (value->u.list.items);
       g_free (value->u.list.ints);
+      if (value->kind == RTHUNK_VALUE_RECORD)
+        g_strfreev (value->u.list.names);
       break;
     case RTHUNK_VALUE_FUNC:
     case RTHUNK_VALUE_PENDING:
@@ -552,7 +700,8 @@ rthunk_value_get_str (const RthunkValue *value)
 gsize
 rthunk_value_get_length (const RthunkValue *value)
 {
-  g_return_val_if_fail (value != NULL && value->kind == RTHUNK_VALUE_LIST, 0);
+  g_return_val_if_fail (value != NULL, 0);
+  g_return_val_if_fail (value->kind == RTHUNK_VALUE_LIST || value->kind == RTHUNK_VALUE_RECORD, 0);
 
   return value->u.list.n_items;
 }
@@ -572,7 +721,8 @@ RthunkValue *
 rthunk_value_get_item (const RthunkValue *value,
                        gsize              index)
 {
-  g_return_val_if_fail (value != NULL && value->kind == RTHUNK_VALUE_LIST, NULL);
+  g_return_val_if_fail (value != NULL, NULL);
+  g_return_val_if_fail (value->kind == RTHUNK_VALUE_LIST || value->kind == RTHUNK_VALUE_RECORD, NULL);
   g_return_val_if_fail (index < value->u.list.n_items, NULL);
 
   if (value->u.list.ints != NULL)
@@ -698,6 +848,14 @@ rthunk_value_equal (const RthunkValue *a,
         if (!rthunk_value_equal (rthunk_value_get_item (a, k), rthunk_value_get_item (b, k)))
           return FALSE;
       return TRUE;
+    case RTHUNK_VALUE_RECORD:
+      if (a->u.list.n_items != b->u.list.n_items)
+        return FALSE;
+      for (gsize k = 0; k < a->u.list.n_items; k++)
+        if (strcmp (a->u.list.names[k], b->u.list.names[k]) != 0 ||
+            !rthunk_value_equal (a->u.list.items[k], b->u.list.items[k]))
+          return FALSE;
+      return TRUE;
     case RTHUNK_VALUE_FUNC:
     case RTHUNK_VALUE_PENDING:
     default:
@@ -798,7 +956,7 @@ print_item (const RthunkValue *list,
  * @out: where to append the printed form
  *
  * Appends the printed form of @value: `42`, `2.5`, `1.0`, `true`,
- * `"text"`, `nil`, `[1 2 3]`, `<fn sq>`, `<pending #ID @server>`.
+ * `"text"`, `nil`, `[1 2 3]`, `{:age 36 :name "ada"}`, `<fn sq>`, `<pending #ID @server>`.
  *
  * Since: 0.1
  */
@@ -834,6 +992,15 @@ rthunk_value_print (const RthunkValue *value,
           print_item (value, k, out);
         }
       g_string_append_c (out, ']');
+      break;
+    case RTHUNK_VALUE_RECORD:
+      g_string_append_c (out, '{');
+      for (gsize k = 0; k < value->u.list.n_items; k++)
+        {
+          g_string_append_printf (out, "%s:%s ", k > 0 ? " " : "", value->u.list.names[k]);
+          rthunk_value_print (value->u.list.items[k], out);
+        }
+      g_string_append_c (out, '}');
       break;
     case RTHUNK_VALUE_FUNC:
       g_string_append_printf (out, "<fn %s>", value->u.handle.name);
@@ -945,6 +1112,11 @@ rthunk_value_measure (RthunkValue *value)
       items = g_atomic_pointer_get (&value->u.list.items);
       for (gsize k = 0; items != NULL && k < value->u.list.n_items; k++)
         size += sizeof (gpointer) + rthunk_value_measure (items[k]);
+      return size;
+    case RTHUNK_VALUE_RECORD:
+      for (gsize k = 0; k < value->u.list.n_items; k++)
+        size += 2 * sizeof (gpointer) + strlen (value->u.list.names[k]) + 1 +
+                rthunk_value_measure (value->u.list.items[k]);
       return size;
     default:
       return size;

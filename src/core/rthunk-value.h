@@ -17,6 +17,8 @@ G_BEGIN_DECLS
  * @RTHUNK_VALUE_LIST: a list of values
  * @RTHUNK_VALUE_FUNC: a function
  * @RTHUNK_VALUE_PENDING: a value that a thunk has not delivered yet
+ * @RTHUNK_VALUE_RECORD: fields by name, `{:age 36 :name "ada"}`; its
+ *   items are the field values in the order of their names
  *
  * What a #RthunkValue holds.
  *
@@ -31,6 +33,7 @@ typedef enum {
   RTHUNK_VALUE_LIST,
   RTHUNK_VALUE_FUNC,
   RTHUNK_VALUE_PENDING,
+  RTHUNK_VALUE_RECORD,
 } RthunkValueKind;
 
 /**
@@ -80,6 +83,10 @@ RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_list_take (RthunkValue       **items,
                                             gsize               n_items) G_GNUC_WARN_UNUSED_RESULT;
 RTHUNK_AVAILABLE_IN_0_1
+RthunkValue    *rthunk_value_new_record    (const char *const  *names,
+                                            RthunkValue *const *values,
+                                            gsize               n_fields) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_new_func      (const char         *name,
                                             gpointer            data,
                                             GDestroyNotify      destroy) G_GNUC_WARN_UNUSED_RESULT;
@@ -118,6 +125,12 @@ gsize           rthunk_value_get_length    (const RthunkValue  *value);
 RTHUNK_AVAILABLE_IN_0_1
 RthunkValue    *rthunk_value_get_item      (const RthunkValue  *value,
                                             gsize               index);
+RTHUNK_AVAILABLE_IN_0_1
+const char     *rthunk_value_get_field_name (const RthunkValue *value,
+                                            gsize              index);
+RTHUNK_AVAILABLE_IN_0_1
+RthunkValue    *rthunk_value_lookup_field  (const RthunkValue  *value,
+                                            const char         *name);
 RTHUNK_AVAILABLE_IN_0_1
 const char     *rthunk_value_get_name      (const RthunkValue  *value);
 RTHUNK_AVAILABLE_IN_0_1

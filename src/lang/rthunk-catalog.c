@@ -349,7 +349,22 @@ rthunk_catalog_add (RthunkCatalog     *catalog,
 
   if ((type = rthunk_type_parse (signature, error)) == NULL)
     return FALSE;
-  def = g_new0 (RthunkFuncDef, 1);
+  def = rthunk_func_def_new_native (name, type, flags, doc, func, user_data, destroy);
+  return insert_def (catalog, def, error);
+}
+
+/* A native function outside any catalog; takes @type. */
+RthunkFuncDef *
+rthunk_func_def_new_native (const char       *name,
+                            RthunkType       *type,
+                            RthunkFuncFlags   flags,
+                            const char       *doc,
+                            RthunkNativeFunc  func,
+                            gpointer          user_data,
+                            GDestroyNotify    destroy)
+{
+  RthunkFuncDef *def = g_new0 (RthunkFuncDef, 1);
+
   def->ref_count = 1;
   def->name = g_strdup (name);
   def->type = type;
@@ -358,7 +373,8 @@ rthunk_catalog_add (RthunkCatalog     *catalog,
   def->func = func;
   def->user_data = user_data;
   def->destroy = destroy;
-  return insert_def (catalog, def, error);
+  def->arity = rthunk_type_get_n_children (type) - 1;
+  return def;
 }
 
 /**

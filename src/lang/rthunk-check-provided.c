@@ -55,16 +55,38 @@ is_call_type (RthunkFuncDef *def,
          rthunk_type_get_kind (rthunk_type_get_child (answer, 0)) == RTHUNK_TYPE_STR;
 }
 
+/* Where a checker keeps its asker: with the object, so that the checker's
+ * own file knows nothing of it. */
+typedef struct
+{
+  RthunkTypeAskFunc ask;
+  gpointer data;
+} Asker;
+
+#define ASKER_KEY "rthunk-type-ask"
+
+void
+rthunk_checker_set_type_ask (RthunkChecker     *checker,
+                             RthunkTypeAskFunc  ask,
+                             gpointer           user_data)
+{
+  Asker *asker = g_new (Asker, 1);
+
+  asker->ask = ask;
+  asker->data = user_data;
+  g_object_set_data_full (G_OBJECT (checker), ASKER_KEY, asker, g_free);
+}
+
 gboolean
-rthunk_check_provided_call (RthunkFuncDef      *def,
+rthunk_check_provided_call (RthunkChecker      *checker,
+                            RthunkFuncDef      *def,
                             RthunkNode         *form,
                             RthunkType        **callee,
-                            RthunkTypeAskFunc   ask,
-                            gpointer            ask_data,
                             guint               level,
                             guint              *next_var,
                             GError            **error)
 {
+  Asker *asker = g_object_get_data (G_OBJECT (checker), ASKER_KEY);
   const char *name = rthunk_func_def_get_name (def);
   RthunkNode *literal = rthunk_node_get_n_items (form) > 1 ? rthunk_node_get_item (form, 1) : form;
   g_autoptr(RthunkType) answer = NULL;
@@ -82,11 +104,16 @@ rthunk_check_provided_call (RthunkFuncDef      *def,
                                "its data source when it is checked"), name);
       return FALSE;
     }
-  answer = ask_source (def, rthunk_node_get_text (literal), ask, ask_data, &refused);
+  answer = ask_source (def, rthunk_node_get_text (literal), asker != NULL ? asker->ask : NULL,
+                       asker != NULL ? asker->data : NULL, &refused);
   if (answer == NULL)
     {
+      g_autofree char *prefix = g_strconcat (name, ": ", NULL);
+
+      /* the provider's message may name the function already */
       if (g_error_matches (refused, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH))
-        rthunk_set_node_error (error, literal, RTHUNK_ERROR_TYPE_MISMATCH, "%s: %s", name, refused->message);
+        rthunk_set_node_error (error, literal, RTHUNK_ERROR_TYPE_MISMATCH, "%s%s",
+                               g_str_has_prefix (refused->message, prefix) ? "" : prefix, refused->message);
       else
         rthunk_set_node_error (error, literal, refused->domain == RTHUNK_ERROR ? refused->code : RTHUNK_ERROR_INTERNAL,
                                _("%s: the type of this call could not be asked of its data source: %s"),

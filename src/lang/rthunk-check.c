@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rthunk-check.h"
+#include "rthunk-check-private.h"
 #include "rthunk-core-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-error.h"
@@ -23,8 +24,8 @@
 #define MIN_SUGGESTED_NAME 3    /* shorter unknown names get no "did you mean" */
 
 /* A local scope: a linked list of bindings, innermost first. */
-typedef struct _Scope Scope;
-struct _Scope
+typedef struct _RthunkCheckScope Scope;
+struct _RthunkCheckScope
 {
   const char *name;
   RthunkType *type;          /* a scheme if generic variables occur in it */
@@ -32,7 +33,8 @@ struct _Scope
   Scope *next;
 };
 
-typedef struct
+typedef struct _RthunkCheckCtx Ctx;
+struct _RthunkCheckCtx
 {
   RthunkChecker *checker;
   GHashTable *node_types;    /* node → RthunkType, or NULL */
@@ -44,7 +46,7 @@ typedef struct
   gboolean form_top;         /* the special form being inferred is */
   RthunkFuncDef *looked_up;  /* the catalog function a name last resolved to */
   RthunkNode *callee;        /* the head of the call being inferred */
-} Ctx;
+};
 
 struct _RthunkChecker
 {
@@ -55,8 +57,6 @@ struct _RthunkChecker
   GHashTable *globals;       /* name → scheme */
   GHashTable *definitions;   /* names bound by defn: they can travel by hash */
   gboolean remote_allowed;
-  RthunkTypeAskFunc ask;     /* types of provided functions' calls */
-  gpointer ask_data;
   guint next_var;
   char *mismatch_expected;   /* of the last type error */
   char *mismatch_found;
@@ -179,6 +179,7 @@ mismatch (Ctx         *ctx,
 {
   g_autofree char *es = NULL;
   g_autofree char *fs = NULL;
+  g_autofree char *record_hint = rthunk_check_record_hint (expected, found);
 
   es = rthunk_type_to_string (expected);
   fs = rthunk_type_to_string (found);
@@ -188,7 +189,7 @@ mismatch (Ctx         *ctx,
   ctx->checker->mismatch_found = g_strdup (fs);
   rthunk_set_node_error (error, where, RTHUNK_ERROR_TYPE_MISMATCH,
                          _("%s: expected %s, found %s%s"), what, es, fs,
-                         hint_for (expected, found));
+                         record_hint != NULL ? record_hint : hint_for (expected, found));
   return FALSE;
 }
 
@@ -1026,6 +1027,9 @@ static const FormFunc form_funcs[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_REMOTE] = form_remote,
   [RTHUNK_FORM_AWAIT] = form_await,
   [RTHUNK_FORM_AUTO] = form_auto,
+  [RTHUNK_FORM_RECORD] = rthunk_check_record,
+  [RTHUNK_FORM_GET] = rthunk_check_get,
+  [RTHUNK_FORM_ASSOC] = rthunk_check_assoc,
 };
 
 /* “x” is not defined; with the nearest name in reach (a local, a global,
@@ -1095,8 +1099,7 @@ infer_call (Ctx        *ctx,
   if (callee == NULL)
     return NULL;
   if (def != NULL && rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL &&
-      !rthunk_check_provided_call (def, form, &callee, ctx->checker->ask, ctx->checker->ask_data,
-                                   ctx->level, &ctx->checker->next_var, error))
+      !rthunk_check_provided_call (ctx->checker, def, form, &callee, ctx->level, &ctx->checker->next_var, error))
     return NULL;
   callee_name = rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL
     ? g_strdup (rthunk_node_get_text (head)) : g_strdup (_("the function"));
@@ -1158,6 +1161,8 @@ infer_list (Ctx        *ctx,
   if (special != NULL)
     return special (ctx, form, scope, tail, error);
   ctx->form_top = FALSE;
+  if (rthunk_node_get_kind (rthunk_node_get_item (form, 0)) == RTHUNK_NODE_KEYWORD)
+    return rthunk_check_field_call (ctx, form, scope, error);
   return infer_call (ctx, form, scope, error);
 }
 
@@ -1184,11 +1189,40 @@ infer (Ctx        *ctx,
     case RTHUNK_NODE_LIST:   type = infer_list (ctx, node, scope, tail, error); break;
     case RTHUNK_NODE_KEYWORD:
     default:
-      rthunk_set_node_error (error, node, RTHUNK_ERROR_SYNTAX,
-                             _("a keyword is only allowed as an option of remote"));
+      /* :age as a function: ({age: a | r} -> a) */
+      type = rthunk_field_reader_type (rthunk_node_get_text (node), ctx->level,
+                                       &ctx->checker->next_var);
       break;
     }
   return record (ctx, node, type);
+}
+
+/* ---- for the checker's other files ------------------------------------ */
+
+RthunkType *
+rthunk_check_infer (Ctx         *ctx,
+                    RthunkNode  *node,
+                    Scope       *scope,
+                    GError     **error)
+{
+  return infer (ctx, node, scope, FALSE, error);
+}
+
+RthunkType *
+rthunk_check_fresh (Ctx *ctx)
+{
+  return fresh (ctx);
+}
+
+gboolean
+rthunk_check_expect (Ctx         *ctx,
+                     RthunkType  *expected,
+                     RthunkType  *found,
+                     RthunkNode  *where,
+                     const char  *what,
+                     GError     **error)
+{
+  return expect (ctx, expected, found, where, what, error);
 }
 
 /* ---- the object -------------------------------------------------------- */
@@ -1234,7 +1268,6 @@ rthunk_checker_reset (RthunkChecker *self,
   g_hash_table_remove_all (self->globals);
   g_hash_table_remove_all (self->definitions);
   self->remote_allowed = TRUE;
-  self->ask = NULL;
   self->next_var = 0;
   g_clear_pointer (&self->mismatch_expected, g_free);
   g_clear_pointer (&self->mismatch_found, g_free);
@@ -1455,15 +1488,6 @@ rthunk_split_form_signature (const char *name)
     if (g_strcmp0 (name, signatures[k][0]) == 0)
       return signatures[k][1];
   return NULL;
-}
-
-void
-rthunk_checker_set_type_ask (RthunkChecker     *checker,
-                             RthunkTypeAskFunc  ask,
-                             gpointer           user_data)
-{
-  checker->ask = ask;
-  checker->ask_data = user_data;
 }
 
 /* The catalog of what servers provide, or NULL. */

@@ -592,6 +592,62 @@ compile_preduce (Compiler *c, RthunkNode *form)
   return compile_split (c, form, SPLIT_PREDUCE);
 }
 
+/* :age as a function value. */
+static Code *
+compile_field_reader (RthunkNode *node)
+{
+  g_autoptr(RthunkFuncDef) def = rthunk_stdlib_field_reader (rthunk_node_get_text (node));
+
+  return compile_const (node, val_obj (rthunk_eval_new_native (def)));
+}
+
+/* {:k1 v1 …}, read as (record :k1 v1 …): the values, and their names. */
+static Code *
+compile_record (Compiler *c, RthunkNode *form)
+{
+  guint n = rthunk_node_get_n_items (form) / 2;
+  Code *code = code_new (rthunk_eval_run_record, form, n);
+
+  code->input_names = g_new0 (char *, n + 1);
+  for (guint k = 0; k < n; k++)
+    {
+      code->input_names[k] = g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1 + 2 * k)));
+      code->kids[k] = compile (c, rthunk_node_get_item (form, 2 + 2 * k));
+    }
+  return code;
+}
+
+/* Field @key of the record @record, and @value for assoc. */
+static Code *
+compile_field (Compiler   *c,
+               RthunkNode *form,
+               RthunkNode *record,
+               RthunkNode *key,
+               RthunkNode *value)
+{
+  Code *code = code_new (value != NULL ? rthunk_eval_run_assoc : rthunk_eval_run_field,
+                         form, value != NULL ? 2 : 1);
+
+  code->name = g_strdup (rthunk_node_get_text (key));
+  code->kids[0] = compile (c, record);
+  if (value != NULL)
+    code->kids[1] = compile (c, value);
+  return code;
+}
+
+static Code *
+compile_get (Compiler *c, RthunkNode *form)
+{
+  return compile_field (c, form, rthunk_node_get_item (form, 1), rthunk_node_get_item (form, 2), NULL);
+}
+
+static Code *
+compile_assoc (Compiler *c, RthunkNode *form)
+{
+  return compile_field (c, form, rthunk_node_get_item (form, 1), rthunk_node_get_item (form, 2),
+                        rthunk_node_get_item (form, 3));
+}
+
 typedef Code *(*FormCompiler) (Compiler *c, RthunkNode *form);
 
 static const FormCompiler form_compilers[RTHUNK_N_FORMS] = {
@@ -611,6 +667,9 @@ static const FormCompiler form_compilers[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_REMOTE] = compile_remote,
   [RTHUNK_FORM_AWAIT] = compile_await,
   [RTHUNK_FORM_AUTO] = compile_auto,
+  [RTHUNK_FORM_RECORD] = compile_record,
+  [RTHUNK_FORM_GET] = compile_get,
+  [RTHUNK_FORM_ASSOC] = compile_assoc,
 };
 
 /* Whether @name still means the standard library's own function of that
@@ -670,6 +729,8 @@ compile_list (Compiler   *c,
 
   if (rthunk_form_lookup (head, &special))
     return form_compilers[special] (c, form);
+  if (rthunk_node_get_kind (head) == RTHUNK_NODE_KEYWORD)
+    return compile_field (c, form, rthunk_node_get_item (form, 1), head, NULL);
   if (rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL)
     {
       const char *name = rthunk_node_get_text (head);
@@ -703,7 +764,7 @@ compile (Compiler   *c,
     case RTHUNK_NODE_SYMBOL: return compile_symbol (c, node);
     case RTHUNK_NODE_VECTOR: return compile_kids (c, rthunk_eval_run_vector, node, 0);
     case RTHUNK_NODE_LIST:   return compile_list (c, node);
-    case RTHUNK_NODE_KEYWORD:
+    case RTHUNK_NODE_KEYWORD: return compile_field_reader (node);
     default:                 g_assert_not_reached ();
     }
 }

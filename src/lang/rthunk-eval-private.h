@@ -390,6 +390,9 @@ G_GNUC_INTERNAL gboolean rthunk_eval_run_await (Code *code, Frame *frame, Val *o
 G_GNUC_INTERNAL gboolean rthunk_eval_run_remote (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_auto (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_vector (Code *code, Frame *frame, Val *out);
+G_GNUC_INTERNAL gboolean rthunk_eval_run_record (Code *code, Frame *frame, Val *out);
+G_GNUC_INTERNAL gboolean rthunk_eval_run_field (Code *code, Frame *frame, Val *out);
+G_GNUC_INTERNAL gboolean rthunk_eval_run_assoc (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_prim (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_not (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_loop_if (Code *code, Frame *frame, Val *out);

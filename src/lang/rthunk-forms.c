@@ -26,6 +26,9 @@ static const char *const form_names[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_REMOTE] = "remote",
   [RTHUNK_FORM_AWAIT] = "await",
   [RTHUNK_FORM_AUTO] = "auto",
+  [RTHUNK_FORM_RECORD] = "record",      /* what the reader makes of {:k v …} */
+  [RTHUNK_FORM_GET] = "get",
+  [RTHUNK_FORM_ASSOC] = "assoc",
 };
 
 /* Whether @head (the first item of a list) names a special form, and

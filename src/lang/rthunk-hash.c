@@ -478,6 +478,9 @@ static const WalkFunc form_walks[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_REMOTE] = walk_special_call,
   [RTHUNK_FORM_AWAIT] = walk_special_call,
   [RTHUNK_FORM_AUTO] = walk_special_call,
+  [RTHUNK_FORM_RECORD] = walk_special_call,
+  [RTHUNK_FORM_GET] = walk_special_call,
+  [RTHUNK_FORM_ASSOC] = walk_special_call,
 };
 
 /* How to walk the special form @head names, or NULL for a call. */

@@ -103,6 +103,21 @@ void rthunk_evaluator_set_placement (RthunkEvaluator    *evaluator,
 
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
+/* A native function outside any catalog; takes @type. */
+RthunkFuncDef *rthunk_func_def_new_native (const char       *name,
+                                           RthunkType       *type,
+                                           RthunkFuncFlags   flags,
+                                           const char       *doc,
+                                           RthunkNativeFunc  func,
+                                           gpointer          user_data,
+                                           GDestroyNotify    destroy);
+/* The type of :field as a function, ({field: a | r} -> a), with fresh
+ * variables from @next_var at @level. */
+RthunkType    *rthunk_field_reader_type (const char *field,
+                                         guint       level,
+                                         guint      *next_var);
+/* :field as a function value's definition (rthunk-stdlib-record.c). */
+RthunkFuncDef *rthunk_stdlib_field_reader (const char *field);
 
 /* Whether @def is the standard library's own function of that name (the
  * evaluator may then inline it): rthunk_stdlib_add_to() marks the ones it
@@ -130,24 +145,23 @@ typedef RthunkType *(*RthunkTypeAskFunc) (RthunkFuncDef  *def,
                                           GError        **error);
 
 /* Lets @checker ask @ask (NULL: nobody) for the types of calls of provided
- * functions that have no provider of their own (rthunk-check.c). */
+ * functions that have no provider of their own (rthunk-check-provided.c). */
 void rthunk_checker_set_type_ask (RthunkChecker     *checker,
                                   RthunkTypeAskFunc  ask,
                                   gpointer           user_data);
 
 /* When @def is a provided function called with the right number of
- * arguments by @form, replaces *@callee, its type as the checker
+ * arguments by @form, replaces *@callee, its type as @checker
  * instantiated it at @level, with the call's type: its own provider's
- * answer, else @ask's, for the string literal that is the call's first
+ * answer, else the asker's of rthunk_checker_set_type_ask(), for the string literal that is the call's first
  * argument, checked to be an instance of *@callee (unified with it).
  * FALSE with @error set at the literal's position when there is no
  * literal, the data source refuses it or cannot be asked, or its answer
  * is not an instance (rthunk-check-provided.c). */
-gboolean rthunk_check_provided_call  (RthunkFuncDef      *def,
+gboolean rthunk_check_provided_call  (RthunkChecker      *checker,
+                                      RthunkFuncDef      *def,
                                       RthunkNode         *form,
                                       RthunkType        **callee,
-                                      RthunkTypeAskFunc   ask,
-                                      gpointer            ask_data,
                                       guint               level,
                                       guint              *next_var,
                                       GError            **error);

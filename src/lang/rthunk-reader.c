@@ -84,7 +84,7 @@ skip_blank (Reader *reader)
 static gboolean
 is_delimiter (char c)
 {
-  return g_ascii_isspace (c) || strchr ("()[]\";,", c) != NULL;
+  return g_ascii_isspace (c) || strchr ("()[]{}\";,", c) != NULL;
 }
 
 static RthunkNode *
@@ -295,7 +295,7 @@ read_seq (Reader  *reader,
 {
   guint line = reader->line, col = reader->col;
   char open = *reader->p;
-  char close = open == '(' ? ')' : ']';
+  char close = open == '(' ? ')' : open == '[' ? ']' : '}';
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
 
   if (reader->depth >= RTHUNK_NODE_MAX_DEPTH)
@@ -303,6 +303,10 @@ read_seq (Reader  *reader,
                         _("forms nest deeper than %d levels"), RTHUNK_NODE_MAX_DEPTH), NULL;
   reader->depth++;
   advance (reader);
+  /* {:k v …} is read as the form (record :k v …) */
+  if (open == '{')
+    g_ptr_array_add (items, positioned (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "record"),
+                                        reader, line, col));
   for (;;)
     {
       RthunkNode *item;
@@ -315,7 +319,7 @@ read_seq (Reader  *reader,
         }
       if (*reader->p == close)
         break;
-      if (*reader->p == ')' || *reader->p == ']')
+      if (*reader->p == ')' || *reader->p == ']' || *reader->p == '}')
         return reader_fail (reader, reader->line, reader->col, error,
                             _("“%c” closes “%c” opened at %u:%u"), *reader->p, open, line, col), NULL;
       if ((item = read_form (reader, error)) == NULL)
@@ -324,7 +328,7 @@ read_seq (Reader  *reader,
     }
   advance (reader);
   reader->depth--;
-  return positioned (rthunk_node_new_seq (open == '(' ? RTHUNK_NODE_LIST : RTHUNK_NODE_VECTOR,
+  return positioned (rthunk_node_new_seq (open == '[' ? RTHUNK_NODE_VECTOR : RTHUNK_NODE_LIST,
                                           (RthunkNode **) items->pdata, items->len),
                      reader, line, col);
 }
@@ -337,9 +341,11 @@ read_form (Reader  *reader,
     {
     case '(':
     case '[':
+    case '{':
       return read_seq (reader, error);
     case ')':
     case ']':
+    case '}':
       reader_fail (reader, reader->line, reader->col, error,
                    _("unexpected “%c”"), *reader->p);
       return NULL;

@@ -30,5 +30,7 @@ RthunkValue *rthunk_stdlib_item         (RthunkValue             *list,
 
 /* the data functions (rthunk-stdlib-data.c) */
 void         rthunk_stdlib_data_add_to  (RthunkCatalog           *catalog);
+/* the functions on records (rthunk-stdlib-record.c) */
+void         rthunk_stdlib_add_records  (RthunkCatalog           *catalog);
 
 G_END_DECLS

@@ -727,6 +727,7 @@ rthunk_stdlib_add_to (RthunkCatalog *catalog)
 
   rthunk_stdlib_add_entries (catalog, stdlib, G_N_ELEMENTS (stdlib));
   rthunk_stdlib_data_add_to (catalog);
+  rthunk_stdlib_add_records (catalog);
 }
 
 /**

@@ -367,6 +367,8 @@ rthunk_codec_put_ast (GByteArray *out,
  * as rthunk-wire.c counts it. */
 #define VALUE_NODE_BYTES 24
 
+static void put_field_names (GByteArray *out, gint16 id, RthunkValue *value, GPtrArray *names);
+
 static gboolean
 put_value_node (GByteArray   *out,
                 RthunkValue  *value,
@@ -376,7 +378,7 @@ put_value_node (GByteArray   *out,
                 GError      **error)
 {
   RthunkValueKind kind = rthunk_value_get_kind (value);
-  gsize cost = VALUE_NODE_BYTES;
+  gsize cost = rthunk_wire_value_node_cost (value);
   gint32 stack_items[16];
   gint32 *items = NULL;
   gsize n = 0;
@@ -387,10 +389,6 @@ put_value_node (GByteArray   *out,
                    _("the value nests deeper than %d levels"), RTHUNK_WIRE_MAX_VALUE_DEPTH);
       return FALSE;
     }
-  if (kind == RTHUNK_VALUE_STR)
-    cost += strlen (rthunk_value_get_str (value));
-  else if (kind == RTHUNK_VALUE_LIST)
-    cost += 4 * rthunk_value_get_length (value);
   /* each item will be a node of its own: a list that cannot fit is refused
    * before its items are boxed (a list of ints keeps them once boxed) */
   if (cost > *left ||
@@ -409,7 +407,7 @@ put_value_node (GByteArray   *out,
                    _("a pending value cannot travel yet: await it first"));
       return FALSE;
     }
-  if (kind == RTHUNK_VALUE_LIST)
+  if (kind == RTHUNK_VALUE_LIST || kind == RTHUNK_VALUE_RECORD)
     {
       n = rthunk_value_get_length (value);
       items = n <= G_N_ELEMENTS (stack_items) ? stack_items : g_new (gint32, n);
@@ -474,6 +472,11 @@ put_value_node (GByteArray   *out,
       rthunk_codec_put_i32 (out, 6);
       put_indices (out, 6, items, (guint) n);
       break;
+    case RTHUNK_VALUE_RECORD:
+      rthunk_codec_put_i32 (out, 9);
+      put_indices (out, 6, items, (guint) n);
+      put_field_names (out, 9, value, NULL);
+      break;
     case RTHUNK_VALUE_FUNC:
     default:
       rthunk_codec_put_i32 (out, 7);
@@ -513,6 +516,23 @@ rthunk_codec_put_value (GByteArray   *out,
   return TRUE;
 }
 
+/* Field @id, a list<string>: the field names of the record value @value,
+ * or @names. */
+static void
+put_field_names (GByteArray *out,
+                 gint16      id,
+                 RthunkValue *value,
+                 GPtrArray  *names)
+{
+  guint n = value != NULL ? rthunk_value_get_length (value) : names->len;
+
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, id);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRING, n);
+  for (guint k = 0; k < n; k++)
+    rthunk_codec_put_string (out, value != NULL ? rthunk_value_get_field_name (value, k)
+                                                : g_ptr_array_index (names, k));
+}
+
 static gint32
 put_type_node (GByteArray  *out,
                RthunkType  *type,
@@ -522,12 +542,27 @@ put_type_node (GByteArray  *out,
   RthunkTypeKind kind = rthunk_type_get_kind (type);
   guint n = rthunk_type_get_n_children (type);
   gint32 stack_children[16];
-  gint32 *children = n <= G_N_ELEMENTS (stack_children) ? stack_children : g_new (gint32, n);
-
+  gint32 *children;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GPtrArray) types = NULL;
   Scratch sc;
 
+  if (kind == RTHUNK_TYPE_RECORD)
+    {
+      /* seen through its row variables: the fields, then the row */
+      RthunkType *row;
+
+      names = g_ptr_array_new ();
+      types = g_ptr_array_new ();
+      rthunk_type_record_fields (type, names, types, &row);
+      if (row != NULL)
+        g_ptr_array_add (types, row);
+      n = types->len;
+    }
+  children = n <= G_N_ELEMENTS (stack_children) ? stack_children : g_new (gint32, n);
   for (guint k = 0; k < n; k++)
-    children[k] = put_type_node (out, rthunk_type_get_child (type, k), var_ids, n_nodes);
+    children[k] = put_type_node (out, types != NULL ? g_ptr_array_index (types, k) : rthunk_type_get_child (type, k),
+                                 var_ids, n_nodes);
   sc.n = 0;
   scratch_field (&sc, RTHUNK_CODEC_I32, 1);
   scratch_i32 (&sc, (gint32) kind + 1);                /* the wire numbers from 1 */
@@ -550,6 +585,12 @@ put_type_node (GByteArray  *out,
     }
   if (n > 0)
     scratch_indices (&sc, out, 4, children, n);
+  if (names != NULL)
+    {
+      scratch_flush (&sc, out);
+      sc.n = 0;
+      put_field_names (out, 5, NULL, names);
+    }
   scratch_room (&sc, out, 1);
   sc.b[sc.n++] = RTHUNK_CODEC_STOP;
   scratch_flush (&sc, out);

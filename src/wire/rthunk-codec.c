@@ -387,6 +387,8 @@ typedef struct
   gint32 var_id;
   gint32 klass;
   gboolean has_class;
+  const guint8 *names;          /* RECORD: the strings of fieldNames, read */
+  guint32 n_names;
 } NodeFields;
 
 typedef struct
@@ -492,6 +494,23 @@ get_tree_struct (RthunkCodecIn       *in,
 }
 
 /* The start of a node struct's loop: the next field, FALSE at its end. */
+/* A list<string> of field names: checked, kept where it is in @f. */
+static gboolean
+get_names (RthunkCodecIn *in,
+           NodeFields    *f)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRING, &f->n_names))
+    return FALSE;
+  f->names = in->pos;
+  for (guint32 k = 0; k < f->n_names; k++)
+    if (!rthunk_codec_get_binary (in, &data, &len) || memchr (data, '\0', len) != NULL)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 next_node_field (RthunkCodecIn *in,
                  guint8        *type,
@@ -745,6 +764,9 @@ get_value_node_fields (RthunkCodecIn *in,
         case 6 * 16 + RTHUNK_CODEC_LIST:
           ok = get_indices (in, items);
           break;
+        case 9 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_names (in, f);
+          break;
         default:
           ok = rthunk_codec_skip (in, type);
           break;
@@ -753,6 +775,56 @@ get_value_node_fields (RthunkCodecIn *in,
         return FALSE;
     }
   return ok && f->has_kind;
+}
+
+/* The field names @f holds, as many as @n, or NULL with @error set. */
+static GPtrArray *
+field_names (const NodeFields  *f,
+             guint              n,
+             guint              index,
+             const char        *what,
+             GError           **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const guint8 *p = f->names;
+
+  if (f->n_names != n)
+    return rthunk_wire_invalid (error, what, index, _("a record has one field name per field")), NULL;
+  for (guint32 k = 0; k < f->n_names; k++)
+    {
+      guint32 be, len;
+      char *name;
+
+      memcpy (&be, p, 4);
+      len = GUINT32_FROM_BE (be);
+      if ((name = get_text (p + 4, len, index, what, error)) == NULL)
+        return NULL;
+      g_ptr_array_add (names, name);
+      p += 4 + len;
+    }
+  return g_steal_pointer (&names);
+}
+
+static gpointer
+build_record_value (const NodeFields  *f,
+                    const GArray      *items,
+                    RthunkValue      **built,
+                    guint              index,
+                    GError           **error)
+{
+  g_autoptr(GPtrArray) names = field_names (f, items->len, index, "value", error);
+  g_autoptr(GPtrArray) values = g_ptr_array_new ();
+  RthunkValue *record;
+
+  if (names == NULL)
+    return NULL;
+  for (guint k = 0; k < items->len; k++)
+    g_ptr_array_add (values, built[g_array_index (items, gint32, k)]);
+  record = rthunk_value_new_record ((const char *const *) names->pdata,
+                                    (RthunkValue **) values->pdata, values->len);
+  if (record == NULL)
+    rthunk_wire_invalid (error, "value", index, _("a field name repeats"));
+  return record;
 }
 
 static gpointer
@@ -765,8 +837,8 @@ build_value_node (const NodeFields *f,
 {
   char *text;
 
-  if (items->len > 0 && f->kind != 6)
-    return rthunk_wire_invalid (error, "value", index, _("only a list has items")), NULL;
+  if (items->len > 0 && f->kind != 6 && f->kind != 9)
+    return rthunk_wire_invalid (error, "value", index, _("only a list or a record has items")), NULL;
   switch (f->kind)
     {
     case 1:
@@ -791,6 +863,8 @@ build_value_node (const NodeFields *f,
           list[k] = rthunk_value_ref (built[g_array_index (items, gint32, k)]);
         return rthunk_value_new_list_take (list, items->len);
       }
+    case 9:
+      return build_record_value (f, items, (RthunkValue **) built, index, error);
     default:
       rthunk_wire_invalid (error, "value", index, _("this kind of value cannot be received"));
       return NULL;
@@ -855,6 +929,9 @@ get_type_node_fields (RthunkCodecIn *in,
         case 4 * 16 + RTHUNK_CODEC_LIST:
           ok = get_indices (in, children);
           break;
+        case 5 * 16 + RTHUNK_CODEC_LIST:
+          ok = get_names (in, f);
+          break;
         default:
           ok = rthunk_codec_skip (in, type);
           break;
@@ -880,6 +957,32 @@ build_type_func (const GArray  *children,
   if (p != params)
     g_free (p);
   return func;
+}
+
+static gpointer
+build_record_type (const NodeFields  *f,
+                   const GArray      *children,
+                   RthunkType       **built,
+                   guint              index,
+                   GError           **error)
+{
+  gboolean open = children->len == f->n_names + 1;
+  g_autoptr(GPtrArray) names = field_names (f, children->len - (open ? 1 : 0), index, "type", error);
+  g_autoptr(GPtrArray) fields = g_ptr_array_new ();
+  RthunkType *row = NULL;
+  RthunkType *record;
+
+  if (names == NULL)
+    return NULL;
+  for (guint k = 0; k < names->len; k++)
+    g_ptr_array_add (fields, built[g_array_index (children, gint32, k)]);
+  if (open && rthunk_type_get_kind (row = built[g_array_index (children, gint32, names->len)]) != RTHUNK_TYPE_VAR)
+    return rthunk_wire_invalid (error, "type", index, _("the row of a record type is a variable")), NULL;
+  record = rthunk_type_new_record ((const char *const *) names->pdata, (RthunkType **) fields->pdata,
+                                   names->len, row);
+  if (record == NULL)
+    rthunk_wire_invalid (error, "type", index, _("a field name repeats"));
+  return record;
 }
 
 static gpointer
@@ -921,6 +1024,8 @@ build_type_node (const NodeFields *f,
       if (n < 1)
         return rthunk_wire_invalid (error, "type", index, _("a function type needs a result")), NULL;
       return build_type_func (children, (RthunkType **) built);
+    case 9:
+      return build_record_type (f, children, (RthunkType **) built, index, error);
     default:
       return rthunk_wire_invalid (error, "type", index, _("unknown type kind")), NULL;
     }

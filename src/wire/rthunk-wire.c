@@ -450,6 +450,26 @@ rthunk_wire_read_ast (const RthunkWireAst  *ast,
  * the node's struct (kind, one value field, stop) and its place in the list. */
 #define VALUE_NODE_BYTES 24
 
+gsize
+rthunk_wire_value_node_cost (RthunkValue *value)
+{
+  gsize cost = VALUE_NODE_BYTES;
+
+  switch (rthunk_value_get_kind (value))
+    {
+    case RTHUNK_VALUE_STR:
+      return cost + strlen (rthunk_value_get_str (value));
+    case RTHUNK_VALUE_LIST:
+      return cost + 4 * rthunk_value_get_length (value);
+    case RTHUNK_VALUE_RECORD:
+      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
+        cost += 8 + strlen (rthunk_value_get_field_name (value, k));
+      return cost;
+    default:
+      return cost;
+    }
+}
+
 static gboolean
 write_value (RthunkWireValue  *wire,
              RthunkValue      *value,
@@ -460,7 +480,7 @@ write_value (RthunkWireValue  *wire,
 {
   RthunkWireValueNode *node;
   GArray *items = NULL;
-  gsize cost = VALUE_NODE_BYTES;
+  gsize cost = rthunk_wire_value_node_cost (value);
 
   if (depth > RTHUNK_WIRE_MAX_VALUE_DEPTH)
     {
@@ -468,10 +488,6 @@ write_value (RthunkWireValue  *wire,
                    _("the value nests deeper than %d levels"), RTHUNK_WIRE_MAX_VALUE_DEPTH);
       return FALSE;
     }
-  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_STR)
-    cost += strlen (rthunk_value_get_str (value));
-  else if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
-    cost += 4 * rthunk_value_get_length (value);
   /* each item will be a node of its own: a list that cannot fit is refused
    * before its items are boxed (a list of ints keeps them once boxed) */
   if (cost > *left ||
@@ -484,7 +500,8 @@ write_value (RthunkWireValue  *wire,
       return FALSE;
     }
   *left -= cost;
-  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST ||
+      rthunk_value_get_kind (value) == RTHUNK_VALUE_RECORD)
     {
       items = g_array_new (FALSE, FALSE, sizeof (gint32));
       for (gsize k = 0; k < rthunk_value_get_length (value); k++)
@@ -530,6 +547,15 @@ write_value (RthunkWireValue  *wire,
       g_array_unref (node->items);
       node->items = items;
       node->__isset_items = TRUE;
+      break;
+    case RTHUNK_VALUE_RECORD:
+      node->kind = RTHUNK_WIRE_VALUE_KIND_RECORD;
+      g_array_unref (node->items);
+      node->items = items;
+      node->__isset_items = TRUE;
+      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
+        g_ptr_array_add (node->fieldNames, g_strdup (rthunk_value_get_field_name (value, k)));
+      node->__isset_fieldNames = TRUE;
       break;
     case RTHUNK_VALUE_FUNC:
       node->kind = RTHUNK_WIRE_VALUE_KIND_FUNC;
@@ -621,6 +647,42 @@ value_node_items (gconstpointer node)
   return ((const RthunkWireValueNode *) node)->items;
 }
 
+/* Whether @names are as many as @n children, each valid text. */
+static gboolean
+check_field_names (const GPtrArray *names,
+                   guint            n,
+                   guint            index,
+                   const char      *what,
+                   GError         **error)
+{
+  if (names->len != n)
+    return rthunk_wire_invalid (error, what, index, _("a record has one field name per field"));
+  for (guint k = 0; k < names->len; k++)
+    if (!check_text (g_ptr_array_index (names, k), index, what, error))
+      return FALSE;
+  return TRUE;
+}
+
+static RthunkValue *
+read_record_value (const RthunkWireValueNode  *node,
+                   RthunkValue               **built,
+                   guint                       index,
+                   GError                    **error)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new ();
+  RthunkValue *record;
+
+  if (!check_field_names (node->fieldNames, node->items->len, index, _("value"), error))
+    return NULL;
+  for (guint k = 0; k < node->items->len; k++)
+    g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
+  record = rthunk_value_new_record ((const char *const *) node->fieldNames->pdata,
+                                    (RthunkValue **) items->pdata, items->len);
+  if (record == NULL)
+    rthunk_wire_invalid (error, _("value"), index, _("a field name repeats"));
+  return record;
+}
+
 static gpointer
 read_value_node (gconstpointer   wire_node,
                  gpointer       *built,
@@ -631,8 +693,9 @@ read_value_node (gconstpointer   wire_node,
   const RthunkWireValueNode *node = wire_node;
   g_autoptr(GPtrArray) items = NULL;
 
-  if (node->items->len > 0 && node->kind != RTHUNK_WIRE_VALUE_KIND_LIST)
-    return rthunk_wire_invalid (error, _("value"), index, _("only a list has items")), NULL;
+  if (node->items->len > 0 && node->kind != RTHUNK_WIRE_VALUE_KIND_LIST &&
+      node->kind != RTHUNK_WIRE_VALUE_KIND_RECORD)
+    return rthunk_wire_invalid (error, _("value"), index, _("only a list or a record has items")), NULL;
   switch (node->kind)
     {
     case RTHUNK_WIRE_VALUE_KIND_NIL:
@@ -652,6 +715,8 @@ read_value_node (gconstpointer   wire_node,
       for (guint k = 0; k < node->items->len; k++)
         g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
       return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
+    case RTHUNK_WIRE_VALUE_KIND_RECORD:
+      return read_record_value (node, (RthunkValue **) built, index, error);
     default:
       rthunk_wire_invalid (error, _("value"), index, _("this kind of value cannot be received"));
       return NULL;
@@ -676,6 +741,9 @@ rthunk_wire_read_value (const RthunkWireValue  *wire,
 
 #define TYPE_MAX_DEPTH 64       /* a type term nests at most this deep */
 
+static gint32 write_record_type (RthunkWireTypeTerm *wire, RthunkWireTypeNode *node,
+                                 RthunkType *type, GHashTable *var_ids);
+
 static gint32
 write_type (RthunkWireTypeTerm *wire,
             RthunkType         *type,
@@ -685,6 +753,8 @@ write_type (RthunkWireTypeTerm *wire,
   RthunkTypeKind kind = rthunk_type_get_kind (type);
   guint n = rthunk_type_get_n_children (type);
 
+  if (kind == RTHUNK_TYPE_RECORD)
+    return write_record_type (wire, node, type, var_ids);
   for (guint k = 0; k < n; k++)
     {
       gint32 child = write_type (wire, rthunk_type_get_child (type, k), var_ids);
@@ -712,6 +782,35 @@ write_type (RthunkWireTypeTerm *wire,
   return wire->nodes->len - 1;
 }
 
+/* A record seen through its row variables: one node. */
+static gint32
+write_record_type (RthunkWireTypeTerm *wire,
+                   RthunkWireTypeNode *node,
+                   RthunkType         *type,
+                   GHashTable         *var_ids)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) types = g_ptr_array_new ();
+  RthunkType *row;
+
+  rthunk_type_record_fields (type, names, types, &row);
+  if (row != NULL)
+    g_ptr_array_add (types, row);
+  for (guint k = 0; k < types->len; k++)
+    {
+      gint32 child = write_type (wire, g_ptr_array_index (types, k), var_ids);
+
+      g_array_append_val (node->children, child);
+    }
+  node->__isset_children = types->len > 0;
+  for (guint k = 0; k < names->len; k++)
+    g_ptr_array_add (node->fieldNames, g_strdup (g_ptr_array_index (names, k)));
+  node->__isset_fieldNames = TRUE;
+  node->kind = RTHUNK_WIRE_TYPE_KIND_RECORD;
+  g_ptr_array_add (wire->nodes, node);
+  return wire->nodes->len - 1;
+}
+
 /* Fills @wire with @type; variables are numbered from 0 in order. */
 void
 rthunk_wire_fill_type (RthunkWireTypeTerm *wire,
@@ -726,6 +825,31 @@ static const GArray *
 type_node_children (gconstpointer node)
 {
   return ((const RthunkWireTypeNode *) node)->children;
+}
+
+static RthunkType *
+read_record_type (const RthunkWireTypeNode  *node,
+                  RthunkType               **built,
+                  guint                      index,
+                  GError                   **error)
+{
+  guint n_fields = node->fieldNames->len;
+  gboolean open = node->children->len == n_fields + 1;
+  g_autoptr(GPtrArray) fields = g_ptr_array_new ();
+  RthunkType *row = NULL;
+  RthunkType *record;
+
+  if (!check_field_names (node->fieldNames, node->children->len - (open ? 1 : 0), index, _("type"), error))
+    return NULL;
+  for (guint k = 0; k < n_fields; k++)
+    g_ptr_array_add (fields, built[g_array_index (node->children, gint32, k)]);
+  if (open && rthunk_type_get_kind (row = built[g_array_index (node->children, gint32, n_fields)]) != RTHUNK_TYPE_VAR)
+    return rthunk_wire_invalid (error, _("type"), index, _("the row of a record type is a variable")), NULL;
+  record = rthunk_type_new_record ((const char *const *) node->fieldNames->pdata,
+                                   (RthunkType **) fields->pdata, n_fields, row);
+  if (record == NULL)
+    rthunk_wire_invalid (error, _("type"), index, _("a field name repeats"));
+  return record;
 }
 
 /* One type node; @data is the variables read so far, by id. */
@@ -778,6 +902,8 @@ read_type_node (gconstpointer   wire_node,
         g_ptr_array_add (params, built[g_array_index (node->children, gint32, k)]);
       return rthunk_type_new_func ((RthunkType **) params->pdata, n - 1,
                                    built[g_array_index (node->children, gint32, n - 1)]);
+    case RTHUNK_WIRE_TYPE_KIND_RECORD:
+      return read_record_type (node, built, index, error);
     default:
       return rthunk_wire_invalid (error, _("type"), index, _("unknown type kind")), NULL;
     }

@@ -46,6 +46,9 @@ RthunkNode  *rthunk_wire_read_ast   (const RthunkWireAst *ast,
 gboolean     rthunk_wire_fill_value (RthunkWireValue     *wire,
                                      RthunkValue         *value,
                                      GError             **error);
+/* About what one value node takes on the wire beyond its items' nodes:
+ * what the two value writers count against their limit. */
+gsize        rthunk_wire_value_node_cost (RthunkValue *value);
 gboolean     rthunk_wire_fill_value_within (RthunkWireValue *wire,
                                             RthunkValue     *value,
                                             gsize            max_bytes,

@@ -1,0 +1,53 @@
+/* rthunk-check-private.h — what the checker's files share.  Private. */
+#pragma once
+
+#include <glib.h>
+
+#include "rthunk-node.h"
+#include "rthunk-type.h"
+
+G_BEGIN_DECLS
+
+/* The state of one check and a local scope, opaque outside rthunk-check.c. */
+typedef struct _RthunkCheckCtx RthunkCheckCtx;
+typedef struct _RthunkCheckScope RthunkCheckScope;
+
+/* The type of @node in @scope, or NULL with @error set. */
+RthunkType *rthunk_check_infer     (RthunkCheckCtx    *ctx,
+                                    RthunkNode        *node,
+                                    RthunkCheckScope  *scope,
+                                    GError           **error);
+/* A fresh type variable at the current level. */
+RthunkType *rthunk_check_fresh     (RthunkCheckCtx    *ctx);
+/* Unifies @expected and @found, or fails with a mismatch at @where. */
+gboolean    rthunk_check_expect    (RthunkCheckCtx    *ctx,
+                                    RthunkType        *expected,
+                                    RthunkType        *found,
+                                    RthunkNode        *where,
+                                    const char        *what,
+                                    GError           **error);
+
+/* rthunk-check-record.c: records */
+RthunkType *rthunk_check_record    (RthunkCheckCtx    *ctx,
+                                    RthunkNode        *form,
+                                    RthunkCheckScope  *scope,
+                                    gboolean           tail,
+                                    GError           **error);
+RthunkType *rthunk_check_get       (RthunkCheckCtx    *ctx,
+                                    RthunkNode        *form,
+                                    RthunkCheckScope  *scope,
+                                    gboolean           tail,
+                                    GError           **error);
+RthunkType *rthunk_check_assoc     (RthunkCheckCtx    *ctx,
+                                    RthunkNode        *form,
+                                    RthunkCheckScope  *scope,
+                                    gboolean           tail,
+                                    GError           **error);
+char       *rthunk_check_record_hint (RthunkType   *expected,
+                                      RthunkType   *found);
+RthunkType *rthunk_check_field_call (RthunkCheckCtx   *ctx,
+                                    RthunkNode        *form,
+                                    RthunkCheckScope  *scope,
+                                    GError           **error);
+
+G_END_DECLS
