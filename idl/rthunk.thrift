@@ -118,6 +118,7 @@ enum TypeKind {
   FUNC = 8,      /* children: parameters..., result (last) */
   RECORD = 9,    /* children: the fields' types in the order of fieldNames,
                     then the row variable when the record is open */
+  MAYBE = 10,    /* children: [the type of the value when present] */
 }
 
 /* Constraint on a type variable. */

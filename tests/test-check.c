@@ -90,6 +90,18 @@ static const TypeCase type_cases[] = {
   { "/check/type/record/keyword-function", ":age", "({age: a | b} -> a)" },
   { "/check/type/record/map-keyword", "(map :age [{:age 1} {:age 2}])", "[int]" },
   { "/check/type/record/eq", "(= {:a 1} {:a 2})", "bool" },
+  { "/check/type/maybe/parse-int", "(parse-int \"36\")", "(maybe int)" },
+  { "/check/type/maybe/parse-float", "(parse-float \"3.5\")", "(maybe float)" },
+  { "/check/type/maybe/or-else", "(or-else (parse-int \"x\") 0)", "int" },
+  { "/check/type/maybe/some-p-nil", "(some? nil)", "bool" },
+  { "/check/type/maybe/some", "(some 1)", "(maybe int)" },
+  { "/check/type/maybe/if-nil-first", "(if true nil (some 3))", "(maybe int)" },
+  { "/check/type/maybe/if-nil-second", "(if true (some 3) nil)", "(maybe int)" },
+  { "/check/type/maybe/list-nil-first", "[nil (some 1)]", "[(maybe int)]" },
+  { "/check/type/maybe/param", "(fn [m] (or-else m 0))", "((maybe int) -> int)" },
+  { "/check/type/maybe/map", "(map parse-int [\"1\" \"x\"])", "[(maybe int)]" },
+  { "/check/type/maybe/record-field", "{:age (parse-int \"36\") :name \"ada\"}", "{age: (maybe int), name: str}" },
+  { "/check/type/maybe/eq", "(= (parse-int \"1\") nil)", "bool" },
   { "/check/type/record/list", "[{:a 1 :b \"x\"} {:b \"y\" :a 2}]", "[{a: int, b: str}]" },
   { "/check/type/literal/list-of-strings", "[\"a\" \"b\"]", "[str]" },
   /* the catalog */
@@ -186,6 +198,13 @@ typedef struct {
 } ErrorCase;
 
 static const ErrorCase error_cases[] = {
+  /* a maybe is not its value: or-else gives the value */
+  { "/check/error/maybe/add", "(+ 1 (parse-int \"3\"))", RTHUNK_ERROR_TYPE_MISMATCH, 1, 6,
+    { "argument 2 of +", "expected int", "found (maybe int)", NULL } },
+  { "/check/error/maybe/or-else-default", "(or-else (parse-int \"36\") \"x\")", RTHUNK_ERROR_TYPE_MISMATCH, 1, 27,
+    { "argument 2 of or-else", "expected int", "found str", NULL } },
+  { "/check/error/maybe/some-p-int", "(some? 1)", RTHUNK_ERROR_TYPE_MISMATCH, 1, 8,
+    { "expected (maybe a)", "found int", NULL } },
   /* records: a missing field is named with the record's fields */
   { "/check/error/record/missing-field", "(:agee {:name \"ada\" :age 36})", RTHUNK_ERROR_TYPE_MISMATCH, 1, 8,
     { "no field “:agee”", "did you mean “:age”", ":age :name", NULL } },

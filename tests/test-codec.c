@@ -435,6 +435,8 @@ static const TypeCase type_cases[] = {
   { "/codec/type/shared-vars", "((a b -> a) a [b] -> (c -> [c]))" },
   { "/codec/type/record", "{age: int, name: str}" },
   { "/codec/type/record-empty", "{}" },
+  { "/codec/type/maybe", "((maybe a) a -> a)" },
+  { "/codec/type/maybe-record", "[{age: (maybe int), name: str}]" },
   { "/codec/type/record-open", "num b => ({age: a, n: b | r} -> [{x: {| s}}])" },
   { "/codec/type/wide-func", NULL },
 };
@@ -660,6 +662,9 @@ static const SpecCase spec_cases[] = {
   { "/codec/hostile/type/shared-var", T, { { 1 }, { 7, NULL, 1, { 0 } }, { 1 }, { 8, NULL, 2, { 1, 2 } } }, 4, 0, CODEC_AGREED_TREE },
   { "/codec/hostile/type/empty", T, { { 0 } }, 0, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: the type is empty" },
   { "/codec/hostile/type/kind-unknown", T, { { 99 } }, 1, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: unknown type kind" },
+  { "/codec/hostile/type/maybe-of-none", T, { { 10 } }, 1, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: a maybe type has one child" },
+  { "/codec/hostile/type/maybe-of-two", T, { { 2 }, { 2 }, { 10, NULL, 2, { 0, 1 } } }, 3, 0, CODEC_AGREED_ERROR, INVALID,
+    "invalid type: node 2: a maybe type has one child" },
   { "/codec/hostile/type/list-of-none", T, { { 7 } }, 1, 0, CODEC_AGREED_ERROR, INVALID, "invalid type: node 0: a list type has one child" },
   { "/codec/hostile/type/list-of-two", T, { { 2 }, { 2 }, { 7, NULL, 2, { 0, 1 } } }, 3, 0, CODEC_AGREED_ERROR, INVALID,
     "invalid type: node 2: a list type has one child" },

@@ -139,6 +139,18 @@ static const ValueCase value_cases[] = {
   { "/eval/print/nested-list", "[[1 2] [] [3]]", "[[1 2] [] [3]]" },
   { "/eval/print/list-of-strings", "[\"a\" \"b\"]", "[\"a\" \"b\"]" },
   { "/eval/print/list-computed", "[(+ 1 1) (* 2 2)]", "[2 4]" },
+  /* maybe values: nil when absent, the value itself when present */
+  { "/eval/maybe/parse-int", "(parse-int \"36\")", "36" },
+  { "/eval/maybe/parse-int-blanks", "(parse-int \" -7 \")", "-7" },
+  { "/eval/maybe/parse-int-plus", "(parse-int \"+7\")", "7" },
+  { "/eval/maybe/parse-int-not", "[(parse-int \"3x\") (parse-int \"\") (parse-int \"1.5\") (parse-int \"99999999999999999999\")]", "[nil nil nil nil]" },
+  { "/eval/maybe/parse-float", "[(parse-float \"3.5\") (parse-float \"36\") (parse-float \"-1e3\") (parse-float \".5\")]", "[3.5 36.0 -1000.0 0.5]" },
+  { "/eval/maybe/parse-float-not", "[(parse-float \"nan\") (parse-float \"inf\") (parse-float \"0x10\") (parse-float \"1e999\") (parse-float \"x\")]", "[nil nil nil nil nil]" },
+  { "/eval/maybe/or-else", "[(or-else (parse-int \"x\") 0) (or-else (parse-int \"5\") 0) (or-else nil 3)]", "[0 5 3]" },
+  { "/eval/maybe/some-p", "[(some? (parse-int \"1\")) (some? nil) (some? (some 0))]", "[true false true]" },
+  { "/eval/maybe/map", "(map parse-int [\"1\" \"x\" \"3\"])", "[1 nil 3]" },
+  { "/eval/maybe/sum-present", "(sum (map (fn [s] (or-else (parse-int s) 0)) [\"1\" \"x\" \"3\"]))", "4" },
+  { "/eval/maybe/record", "{:age (parse-int \"36\") :born (parse-int \"?\")}", "{:age 36 :born nil}" },
   /* records print with their fields in the order of their names */
   { "/eval/record/literal", "{:name \"ada\" :age 36}", "{:age 36 :name \"ada\"}" },
   { "/eval/record/empty", "{}", "{}" },

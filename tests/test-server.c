@@ -806,6 +806,44 @@ test_submit_record (void)
   g_assert_cmpint (after->counters->cacheHits - before->counters->cacheHits, >=, 1);
 }
 
+/* Maybe values travel as what they are, nil or the value: parse-int run on
+ * a real server, on a list bound by the client, and the client's check of
+ * what comes back ((maybe int) admits both). */
+static void
+test_submit_maybe (void)
+{
+  g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
+  g_autoptr(RthunkNode) parse = parse_one ("(map parse-int xs)");
+  g_autoptr(RthunkNode) keep = parse_one ("(filter some? ms)");
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  RthunkValue *texts[] = { rthunk_value_new_str ("36"), rthunk_value_new_str ("x") };
+  RthunkValue *maybes[] = { rthunk_value_new_nil (), rthunk_value_new_int (5) };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) parsed = NULL;
+  g_autoptr(RthunkValue) kept = NULL;
+  g_autofree char *printed = NULL;
+  g_autofree char *printed_kept = NULL;
+
+  g_hash_table_insert (inputs, (gpointer) "xs", rthunk_value_new_list (texts, 2));
+  g_hash_table_insert (inputs, (gpointer) "ms", rthunk_value_new_list (maybes, 2));
+  for (guint k = 0; k < 2; k++)
+    {
+      rthunk_value_unref (texts[k]);
+      rthunk_value_unref (maybes[k]);
+    }
+  g_assert_true (rthunk_client_connect (client, &error));
+  parsed = rthunk_value_force (rthunk_client_submit (client, parse, inputs, &error), &error);
+  g_assert_no_error (error);
+  printed = rthunk_value_to_string (parsed);
+  g_assert_cmpstr (printed, ==, "[36 nil]");
+  /* a bound list of nil and ints is a list of (maybe int) */
+  kept = rthunk_value_force (rthunk_client_submit (client, keep, inputs, &error), &error);
+  g_assert_no_error (error);
+  printed_kept = rthunk_value_to_string (kept);
+  g_assert_cmpstr (printed_kept, ==, "[5]");
+}
+
 /* One expression submitted again and again with inputs of other types: the
  * client checks it once per set of input types (its memo), and each time
  * the answer is the one of those inputs. */
@@ -1721,6 +1759,7 @@ main (int    argc,
   g_test_add_func ("/server/submit/client", test_submit_client);
   g_test_add_func ("/server/submit/same-expression", test_submit_same_expression);
   g_test_add_func ("/server/submit/record", test_submit_record);
+  g_test_add_func ("/server/submit/maybe", test_submit_maybe);
   g_test_add_func ("/server/type-error/hand-built", test_type_error_hand_built);
   for (guint k = 0; k < G_N_ELEMENTS (malformed_cases); k++)
     g_test_add_data_func (malformed_cases[k].path, &malformed_cases[k], test_malformed);

@@ -251,6 +251,10 @@ def case_records(alpha):
                  "-e", '(await (remote :on "alpha" (assoc {:name "ada" :age 36} :age 37)))')
     expect_shell([alpha], "a cell holding a record is sent to alpha", 0, '["age" "name"]',
                  "-e", '(def p {:name "ada" :age 36}) (await (remote (keys p)))')
+    expect_shell([alpha], "a record holding a remote value prints once the value arrived", 0,
+                 "{:a 3 :b 2}", "-e", '(def r {:a (remote :on "alpha" (+ 1 2)) :b 2}) r')
+    expect_shell([alpha], "str of a record waits for the remote values inside it", 0,
+                 '"{:a 3 :b [4]}"', "-e", '(str {:a (remote (+ 1 2)) :b [(remote 4)]})')
     expect_shell([alpha], "a list of records comes back", 0, "[{:n 0} {:n 1} {:n 2}]",
                  "-e", "(await (remote (map (fn [i] {:n i}) (range 0 3))))")
     before = alpha.counter("submitted")
@@ -259,6 +263,12 @@ def case_records(alpha):
                  err="no field “:salary”; its fields: :age :name")
     tap(alpha.counter("submitted") == before, "the expression with the missing field never reached alpha",
         "submitted %d then %d" % (before, alpha.counter("submitted")))
+    expect_shell([alpha], "maybe values come back from alpha as nil or the value", 0,
+                 '[{:age 36 :name "ada"} {:age nil :name "bob"}]',
+                 "-e", '(await (remote (map (fn [row] {:name (head row) :age (parse-int (nth row 1))}) '
+                       '[["ada" "36"] ["bob" "?"]])))')
+    expect_shell([alpha], "or-else gives the default for an absent value", 0, "36",
+                 "-e", '(await (remote (+ (or-else (parse-int "x") 0) (or-else (parse-int "36") 0))))')
 
 
 def case_timeout(alpha, home):

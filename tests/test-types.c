@@ -57,6 +57,11 @@ static const RoundTripCase roundtrip_cases[] = {
   { "/types/roundtrip/record-nested", "[{p: {x: float}, tags: [str]}]", NULL },
   { "/types/roundtrip/record-field-names", "{empty?: bool, first-name: str}", NULL },
   { "/types/roundtrip/record-func", "({age: a | r} -> a)", "({age: a | b} -> a)" },
+  { "/types/roundtrip/maybe", "(maybe int)", NULL },
+  { "/types/roundtrip/maybe-func", "((maybe a) a -> a)", NULL },
+  { "/types/roundtrip/maybe-nested", "[{age: (maybe int), tags: (maybe [str])}]", NULL },
+  { "/types/roundtrip/maybe-var-named-maybe", "(maybe -> maybe)", "(a -> a)" },
+  { "/types/roundtrip/maybe-var-param", "(maybe int -> int)", "(a int -> int)" },
   { "/types/roundtrip/binary", "(int int -> int)", NULL },
   { "/types/roundtrip/no-params", "(-> int)", NULL },
   { "/types/roundtrip/num-constraint", "num a => (a a -> a)", NULL },
@@ -119,6 +124,7 @@ static const ParseErrorCase parse_error_cases[] = {
   { "/types/parse-error/constraint-separator", "num a eq b => a", 7, "expected “,” or “=>”" },
   { "/types/parse-error/only-constraint", "num a =>", 9, "expected a type" },
   { "/types/parse-error/stray-character", "(int -> $)", 9, "expected a type" },
+  { "/types/parse-error/maybe-two", "(maybe int str)", 15, "expected a type" },
   { "/types/parse-error/record-unclosed", "{a: int", 8, "expected a field name" },
   { "/types/parse-error/record-no-colon", "{a int}", 4, "expected “:”" },
   { "/types/parse-error/record-repeated", "{a: int, a: str}", 17, "a field name repeats" },
@@ -312,6 +318,12 @@ static const UnifyCase unify_cases[] = {
   { "/types/unify/eq-accepts-record", "eq a => (a {x: int, y: [str]} -> nil)", TRUE, "{x: int, y: [str]}" },
   { "/types/unify/eq-refuses-record-of-func", "eq a => (a {f: (int -> int)} -> nil)", FALSE, NULL },
   { "/types/unify/ord-refuses-record", "ord a => (a {x: int} -> nil)", FALSE, NULL },
+  { "/types/unify/maybes", "((maybe a) (maybe int) -> nil)", TRUE, "(maybe int)" },
+  { "/types/unify/maybe-and-int", "((maybe int) int -> nil)", FALSE, NULL },
+  { "/types/unify/nil-and-maybe", "(nil (maybe int) -> nil)", TRUE, "nil" },
+  { "/types/unify/var-nil-widens", "((a a -> nil) (nil (maybe int) -> nil) -> nil)", TRUE, "((maybe int) (maybe int) -> nil)" },
+  { "/types/unify/num-refuses-maybe", "num a => (a (maybe int) -> nil)", FALSE, NULL },
+  { "/types/unify/eq-accepts-maybe", "eq a => (a (maybe int) -> nil)", TRUE, "(maybe int)" },
   { "/types/unify/joined-num-refuses-str", "num a, ord b => ((a b -> nil) (b str -> nil) -> nil)", FALSE, NULL },
 };
 
@@ -469,6 +481,29 @@ test_type_of_values (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
 }
 
+/* nil among values of a type: a list of maybe values; only nils: [nil] */
+static void
+test_type_of_maybe_values (void)
+{
+  g_autoptr(RthunkValue) nil = rthunk_value_new_nil ();
+  g_autoptr(RthunkValue) one = rthunk_value_new_int (1);
+  RthunkValue *items[3] = { nil, one, nil };
+  g_autoptr(RthunkValue) mixed = rthunk_value_new_list (items, 3);
+  g_autoptr(RthunkValue) first = rthunk_value_new_list (items + 1, 2);
+  g_autoptr(RthunkValue) nils = rthunk_value_new_list (items + 2, 1);
+  g_autoptr(RthunkType) t1 = NULL;
+  g_autoptr(RthunkType) t2 = NULL;
+  g_autoptr(RthunkType) t3 = NULL;
+  guint next_var = 0;
+
+  t1 = rthunk_type_of_value (mixed, &next_var, NULL);
+  assert_prints (t1, "[(maybe int)]");
+  t2 = rthunk_type_of_value (first, &next_var, NULL);
+  assert_prints (t2, "[(maybe int)]");
+  t3 = rthunk_type_of_value (nils, &next_var, NULL);
+  assert_prints (t3, "[nil]");
+}
+
 static void
 test_type_of_function_value (void)
 {
@@ -509,6 +544,7 @@ main (int    argc,
   g_test_add_func ("/types/scheme/generalize-by-level", test_generalize_by_level);
   g_test_add_func ("/types/scheme/binding-adjusts-levels", test_binding_adjusts_levels);
   g_test_add_func ("/types/of-value/lists", test_type_of_values);
+  g_test_add_func ("/types/of-value/maybe", test_type_of_maybe_values);
   g_test_add_func ("/types/of-value/function", test_type_of_function_value);
 
   return g_test_run ();

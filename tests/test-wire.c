@@ -537,6 +537,8 @@ static const ValueCase value_cases[] = {
   { "/wire/value/roundtrip/floats", "[[1.5 -0.0] [1e300]]" },
   { "/wire/value/roundtrip/record", "{:name \"ada\" :age 36 :ok true :none nil}" },
   { "/wire/value/roundtrip/record-empty", "{}" },
+  { "/wire/value/roundtrip/maybe", "(map parse-int [\"1\" \"x\"])" },
+  { "/wire/value/roundtrip/maybe-in-record", "{:age (parse-int \"36\") :born (parse-int \"?\")}" },
   { "/wire/value/roundtrip/records", "[{:p {:x [1 2]} :q \"a\"} {:p {:x []} :q \"\"}]" },
 };
 
@@ -874,6 +876,8 @@ static const TypeCase type_cases[] = {
   { "/wire/type/roundtrip/record", "{age: int, name: str}" },
   { "/wire/type/roundtrip/record-empty", "{}" },
   { "/wire/type/roundtrip/record-open", "({age: a | b} -> a)" },
+  { "/wire/type/roundtrip/maybe", "(str -> (maybe int))" },
+  { "/wire/type/roundtrip/maybe-record", "[{age: (maybe int), name: str}]" },
   { "/wire/type/roundtrip/record-nested", "eq a => ([{p: {x: a}, q: {| b}}] -> {| c})" },
 };
 
@@ -1077,6 +1081,7 @@ build_type_record (RthunkWireTypeTerm *w,
   node->__isset_fieldNames = TRUE;
 }
 
+static void build_type_maybe_of_none (RthunkWireTypeTerm *w) { type_add (w, RTHUNK_WIRE_TYPE_KIND_MAYBE, 0); }
 static void build_type_record_open (RthunkWireTypeTerm *w) { build_type_record (w, "a", NULL, RTHUNK_WIRE_TYPE_KIND_VAR); }
 static void build_type_record_row_int (RthunkWireTypeTerm *w) { build_type_record (w, "a", NULL, RTHUNK_WIRE_TYPE_KIND_INT); }
 static void build_type_record_no_names (RthunkWireTypeTerm *w) { build_type_record (w, NULL, NULL, RTHUNK_WIRE_TYPE_KIND_INT); }
@@ -1129,6 +1134,7 @@ static const HostileTypeCase hostile_type_cases[] = {
   { "/wire/type/hostile/one-too-deep", build_type_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
   { "/wire/type/hostile/deep-chain", build_type_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
   { "/wire/type/valid/record-open", build_type_record_open, 0, NULL },
+  { "/wire/type/hostile/maybe-of-none", build_type_maybe_of_none, RTHUNK_ERROR_INVALID_REQUEST, "a maybe type has one child" },
   { "/wire/type/hostile/record-row-not-var", build_type_record_row_int, RTHUNK_ERROR_INVALID_REQUEST, "row of a record type is a variable" },
   { "/wire/type/hostile/record-names-missing", build_type_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
   { "/wire/type/hostile/record-name-repeats", build_type_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },

@@ -133,6 +133,9 @@ conforms (RthunkValue *value,
   g_autoptr(RthunkType) list = NULL;
 
   type = rthunk_type_prune (type);
+  /* a maybe value is nil or a value of its type, unwrapped */
+  if (rthunk_type_get_kind (type) == RTHUNK_TYPE_MAYBE)
+    return kind == RTHUNK_VALUE_NIL || conforms (value, rthunk_type_get_child (type, 0));
   if (scalar != RTHUNK_TYPE_VAR)
     return rthunk_type_get_kind (type) == RTHUNK_TYPE_VAR ? bind_scalar (type, scalar)
                                                           : rthunk_type_get_kind (type) == scalar;

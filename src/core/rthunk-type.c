@@ -71,6 +71,17 @@ rthunk_type_new_basic (RthunkTypeKind kind)
   return &basics[kind];
 }
 
+/* A type of @kind with the one child @child. */
+static RthunkType *
+type_new_unary (RthunkTypeKind  kind,
+                RthunkType     *child)
+{
+  RthunkType *type = type_alloc (kind, 1);
+
+  type->children[0] = rthunk_type_ref (child);
+  return type;
+}
+
 /**
  * rthunk_type_new_list:
  * @element: the element type
@@ -84,13 +95,9 @@ rthunk_type_new_basic (RthunkTypeKind kind)
 RthunkType *
 rthunk_type_new_list (RthunkType *element)
 {
-  RthunkType *type;
-
   g_return_val_if_fail (element != NULL, NULL);
 
-  type = type_alloc (RTHUNK_TYPE_LIST, 1);
-  type->children[0] = rthunk_type_ref (element);
-  return type;
+  return type_new_unary (RTHUNK_TYPE_LIST, element);
 }
 
 /**
@@ -120,6 +127,26 @@ rthunk_type_new_func (RthunkType *const *params,
     type->children[k] = rthunk_type_ref (params[k]);
   type->children[n_params] = rthunk_type_ref (result);
   return type;
+}
+
+/**
+ * rthunk_type_new_maybe:
+ * @inner: the type of the value when it is present
+ *
+ * Makes the type of a value that may be absent: a value of type @inner,
+ * or `nil`. A maybe value is not wrapped: present, it is the value
+ * itself. `nil` (of type `nil`) unifies with every maybe type.
+ *
+ * Returns: (transfer full): `(maybe inner)`
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_type_new_maybe (RthunkType *inner)
+{
+  g_return_val_if_fail (inner != NULL, NULL);
+
+  return type_new_unary (RTHUNK_TYPE_MAYBE, inner);
 }
 
 /* A record of the fields @names (sorted, distinct) of types @fields,
@@ -592,7 +619,7 @@ append_key (RthunkType *type,
       append_key (type->children[k], key, vars);
     }
   if (type->kind == RTHUNK_TYPE_LIST || type->kind == RTHUNK_TYPE_FUNC ||
-      type->kind == RTHUNK_TYPE_RECORD)
+      type->kind == RTHUNK_TYPE_RECORD || type->kind == RTHUNK_TYPE_MAYBE)
     g_string_append_c (key, ')');
 }
 
@@ -766,6 +793,27 @@ unify_records (RthunkType *a,
   return bind_row (ra.tail, only_b, rest) && bind_row (rb.tail, only_a, rest);
 }
 
+/* `nil` is the absent value of every maybe type: @nil_side (nil, or a
+ * variable bound to nil) meets @maybe. A variable bound to nil now stands
+ * for @maybe, so that what it types is seen as maybe from then on. */
+static gboolean
+widen_nil (RthunkType *nil_side,
+           RthunkType *maybe)
+{
+  RthunkType *var = NULL;
+
+  for (RthunkType *t = nil_side; t->kind == RTHUNK_TYPE_VAR && t->instance != NULL; t = t->instance)
+    var = t;
+  if (var == NULL)
+    return TRUE;
+  if (occurs (var, maybe))
+    return FALSE;
+  adjust_levels (maybe, var->level);
+  rthunk_type_unref (var->instance);
+  var->instance = rthunk_type_ref (maybe);
+  return TRUE;
+}
+
 /**
  * rthunk_type_unify: (skip)
  *
@@ -776,8 +824,15 @@ gboolean
 rthunk_type_unify (RthunkType *a,
                    RthunkType *b)
 {
-  a = rthunk_type_prune (a);
-  b = rthunk_type_prune (b);
+  RthunkType *pa = rthunk_type_prune (a);
+  RthunkType *pb = rthunk_type_prune (b);
+
+  if (pa->kind == RTHUNK_TYPE_NIL && pb->kind == RTHUNK_TYPE_MAYBE)
+    return widen_nil (a, pb);
+  if (pb->kind == RTHUNK_TYPE_NIL && pa->kind == RTHUNK_TYPE_MAYBE)
+    return widen_nil (b, pa);
+  a = pa;
+  b = pb;
   if (a == b)
     return TRUE;
   if (a->kind == RTHUNK_TYPE_VAR)
@@ -1009,6 +1064,11 @@ print_type (RthunkType *type,
     case RTHUNK_TYPE_RECORD:
       print_record (type, state);
       break;
+    case RTHUNK_TYPE_MAYBE:
+      g_string_append (state->out, "(maybe ");
+      print_type (type->children[0], state);
+      g_string_append_c (state->out, ')');
+      break;
     case RTHUNK_TYPE_FUNC:
     default:
       g_string_append_c (state->out, '(');
@@ -1198,6 +1258,33 @@ parse_sig_word (SigParser  *parser,
   return sig_var (parser, word, RTHUNK_TYPE_CLASS_ANY);
 }
 
+/* After "(": (maybe T), else a function type. "maybe" followed by one
+ * type and ")" is the maybe type; (maybe -> int) is a function of a
+ * variable named maybe, as before. */
+static RthunkType *
+parse_sig_maybe (SigParser  *parser,
+                 GError    **error)
+{
+  const char *start = parser->p;
+  g_autofree char *word = read_word (parser);
+  g_autoptr(RthunkType) inner = NULL;
+
+  skip_space (parser);
+  if (g_strcmp0 (word, "maybe") == 0 && !g_str_has_prefix (parser->p, "->"))
+    {
+      if ((inner = parse_sig_type (parser, error)) == NULL)
+        return NULL;
+      skip_space (parser);
+      if (*parser->p == ')')
+        {
+          parser->p++;
+          return rthunk_type_new_maybe (inner);
+        }
+    }
+  parser->p = start;
+  return parse_sig_func (parser, error);
+}
+
 /* A field name: the characters of a symbol, up to the colon. */
 static char *
 read_field_name (SigParser *parser)
@@ -1295,7 +1382,7 @@ parse_sig_type (SigParser  *parser,
   else if (*parser->p == '(')
     {
       parser->p++;
-      type = parse_sig_func (parser, error);
+      type = parse_sig_maybe (parser, error);
     }
   else if (*parser->p == '{')
     {
@@ -1378,6 +1465,45 @@ rthunk_type_parse (const char  *text,
 }
 
 static RthunkType *
+type_of_list (RthunkValue  *value,
+              guint        *next_var,
+              GError      **error)
+{
+  g_autoptr(RthunkType) element = rthunk_type_new_var_at ((*next_var)++, RTHUNK_TYPE_CLASS_ANY, 1);
+  gboolean saw_nil = FALSE;
+
+  for (gsize k = 0; k < rthunk_value_get_length (value); k++)
+    {
+      g_autoptr(RthunkType) item = rthunk_type_of_value (rthunk_value_get_item (value, k), next_var, error);
+
+      if (item == NULL)
+        return NULL;
+      /* nil among values of a type T: they are values of (maybe T) */
+      if (rthunk_type_get_kind (item) == RTHUNK_TYPE_NIL)
+        saw_nil = TRUE;
+      else if (!rthunk_type_unify (element, item))
+        {
+          g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                       _("a bound list mixes elements of different types"));
+          return NULL;
+        }
+    }
+  if (saw_nil && rthunk_type_get_kind (element) == RTHUNK_TYPE_VAR)
+    {
+      g_autoptr(RthunkType) nil = rthunk_type_new_basic (RTHUNK_TYPE_NIL);
+
+      rthunk_type_unify (element, nil);
+    }
+  else if (saw_nil && rthunk_type_get_kind (element) != RTHUNK_TYPE_MAYBE)
+    {
+      g_autoptr(RthunkType) maybe = rthunk_type_new_maybe (element);
+
+      return rthunk_type_new_list (maybe);
+    }
+  return rthunk_type_new_list (element);
+}
+
+static RthunkType *
 type_of_record (RthunkValue  *value,
                 guint        *next_var,
                 GError      **error)
@@ -1405,8 +1531,6 @@ rthunk_type_of_value (RthunkValue  *value,
                guint        *next_var,
                GError      **error)
 {
-  g_autoptr(RthunkType) element = NULL;
-
   switch (rthunk_value_get_kind (value))
     {
     case RTHUNK_VALUE_NIL:   return rthunk_type_new_basic (RTHUNK_TYPE_NIL);
@@ -1415,21 +1539,7 @@ rthunk_type_of_value (RthunkValue  *value,
     case RTHUNK_VALUE_FLOAT: return rthunk_type_new_basic (RTHUNK_TYPE_FLOAT);
     case RTHUNK_VALUE_STR:   return rthunk_type_new_basic (RTHUNK_TYPE_STR);
     case RTHUNK_VALUE_LIST:
-      element = rthunk_type_new_var_at ((*next_var)++, RTHUNK_TYPE_CLASS_ANY, 1);
-      for (gsize k = 0; k < rthunk_value_get_length (value); k++)
-        {
-          g_autoptr(RthunkType) item = rthunk_type_of_value (rthunk_value_get_item (value, k), next_var, error);
-
-          if (item == NULL)
-            return NULL;
-          if (!rthunk_type_unify (element, item))
-            {
-              g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
-                           _("a bound list mixes elements of different types"));
-              return NULL;
-            }
-        }
-      return rthunk_type_new_list (element);
+      return type_of_list (value, next_var, error);
     case RTHUNK_VALUE_RECORD:
       return type_of_record (value, next_var, error);
     case RTHUNK_VALUE_FUNC:

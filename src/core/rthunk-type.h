@@ -20,6 +20,7 @@ G_BEGIN_DECLS
  * @RTHUNK_TYPE_RECORD: `{age: int, name: str}`, one child per field in the
  *   order of their names, then the row variable when the record is open
  *   (`{age: int | r}`: any record that has at least these fields)
+ * @RTHUNK_TYPE_MAYBE: `(maybe T)`, one child: a T or `nil`, absent
  *
  * The kinds of type terms.
  *
@@ -35,6 +36,7 @@ typedef enum {
   RTHUNK_TYPE_LIST,
   RTHUNK_TYPE_FUNC,
   RTHUNK_TYPE_RECORD,
+  RTHUNK_TYPE_MAYBE,
 } RthunkTypeKind;
 
 /**
@@ -78,6 +80,8 @@ RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_new_func      (RthunkType *const  *params,
                                            guint               n_params,
                                            RthunkType         *result) G_GNUC_WARN_UNUSED_RESULT;
+RTHUNK_AVAILABLE_IN_0_1
+RthunkType     *rthunk_type_new_maybe     (RthunkType         *inner) G_GNUC_WARN_UNUSED_RESULT;
 RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_new_record    (const char *const  *names,
                                            RthunkType *const  *fields,

@@ -67,6 +67,18 @@ RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
 
 gsize rthunk_value_measure (RthunkValue *value);
 
+/* Whether @value holds other values as its items: a list or a record. */
+static inline gboolean
+rthunk_value_has_items (const RthunkValue *value)
+{
+  return value->kind == RTHUNK_VALUE_LIST || value->kind == RTHUNK_VALUE_RECORD;
+}
+
+/* A value of the kind of @container (a list, or a record with the same
+ * field names) whose items are @items, as many as @container has. */
+RthunkValue *rthunk_value_new_like      (const RthunkValue  *container,
+                                         RthunkValue *const *items);
+
 /* The index of field @name of @record, or -1. */
 gssize       rthunk_value_find_field    (const RthunkValue *record,
                                          const char        *name);

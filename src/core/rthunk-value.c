@@ -287,6 +287,26 @@ rthunk_value_new_record (const char *const  *names,
   return value;
 }
 
+RthunkValue *
+rthunk_value_new_like (const RthunkValue  *container,
+                       RthunkValue *const *items)
+{
+  gsize n = container->u.list.n_items;
+  RthunkValue *value;
+
+  if (container->kind == RTHUNK_VALUE_LIST)
+    return rthunk_value_new_list (items, n);
+  g_assert (container->kind == RTHUNK_VALUE_RECORD);
+  value = value_alloc (RTHUNK_VALUE_RECORD);
+  value->u.list.n_items = n;
+  value->u.list.ints = NULL;
+  value->u.list.items = g_new (RthunkValue *, MAX (n, 1));
+  value->u.list.names = g_strdupv (container->u.list.names);
+  for (gsize k = 0; k < n; k++)
+    value->u.list.items[k] = rthunk_value_ref (items[k]);
+  return value;
+}
+
 gssize
 rthunk_value_find_field (const RthunkValue *record,
                          const char        *name)
@@ -313,17 +333,12 @@ rthunk_value_record_assoc (const RthunkValue *record,
                            gsize              index,
                            RthunkValue       *value)
 {
-  gsize n = record->u.list.n_items;
-  RthunkValue *copy = value_alloc (RTHUNK_VALUE_RECORD);
+  g_autofree RthunkValue **items = g_memdup2 (record->u.list.items,
+                                               record->u.list.n_items * sizeof (RthunkValue *));
 
-  g_assert (index < n);
-  copy->u.list.n_items = n;
-  copy->u.list.ints = NULL;
-  copy->u.list.items = g_new (RthunkValue *, n);
-  copy->u.list.names = g_strdupv (record->u.list.names);
-  for (gsize k = 0; k < n; k++)
-    copy->u.list.items[k] = rthunk_value_ref (k == index ? value : record->u.list.items[k]);
-  return copy;
+  g_assert (index < record->u.list.n_items);
+  items[index] = value;
+  return rthunk_value_new_like (record, items);
 }
 
 /**

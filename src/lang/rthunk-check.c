@@ -388,6 +388,9 @@ form_if (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error
   if (!expect (ctx, then_type, else_type, rthunk_node_get_item (form, 3),
                _("the branches of if must have one type"), error))
     return NULL;
+  /* (if c nil x) with x a maybe: the if is a maybe, not nil */
+  if (rthunk_type_get_kind (then_type) == RTHUNK_TYPE_NIL)
+    return g_steal_pointer (&else_type);
   return g_steal_pointer (&then_type);
 }
 

@@ -249,6 +249,26 @@ print_items (StrBuilder   *b,
   return TRUE;
 }
 
+/* A record's fields, as rthunk_value_print() writes them, forced. */
+static gboolean
+print_fields (StrBuilder   *b,
+              RthunkValue  *record,
+              GError      **error)
+{
+  for (gsize k = 0; k < rthunk_value_get_length (record); k++)
+    {
+      const char *name = rthunk_value_get_field_name (record, k);
+      g_autoptr(RthunkValue) field = NULL;
+
+      if (!str_room (b, strlen (name) + 3, error))
+        return FALSE;
+      g_string_append_printf (b->out, "%s:%s ", k > 0 ? " " : "", name);
+      if ((field = item (record, k, error)) == NULL || !print_forced (b, field, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 print_forced (StrBuilder   *b,
               RthunkValue  *value,
@@ -256,14 +276,18 @@ print_forced (StrBuilder   *b,
 {
   gsize room = NUMBER_ROOM;
 
-  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST ||
+      rthunk_value_get_kind (value) == RTHUNK_VALUE_RECORD)
     {
+      gboolean list = rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST;
+
       if (!str_room (b, 2, error))
         return FALSE;
-      g_string_append_c (b->out, '[');
-      if (!print_items (b, value, error) || !str_room (b, 2, error))
+      g_string_append_c (b->out, list ? '[' : '{');
+      if (!(list ? print_items (b, value, error) : print_fields (b, value, error)) ||
+          !str_room (b, 2, error))
         return FALSE;
-      g_string_append_c (b->out, ']');
+      g_string_append_c (b->out, list ? ']' : '}');
       return TRUE;
     }
   /* a printed string is quoted, each byte escaped at most as \uXXXX */

@@ -21,6 +21,7 @@
 #include "rthunk-error.h"
 #include "rthunk-thunk-private.h"
 #include "rthunk-thunk.h"
+#include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
 /* Notes a remote thunk @ev submitted: cancelling its cell cancels it. */
@@ -168,7 +169,7 @@ collect_value (Cancel      *cancel,
 
   if (rthunk_value_is_pending (value) && (thunk = rthunk_thunk_get_from_value (value)) != NULL)
     collect_thunk (cancel, thunk);
-  else if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+  else if (rthunk_value_has_items (value))
     for (gsize k = 0; k < rthunk_value_get_length (value); k++)
       collect_value (cancel, rthunk_value_get_item (value, k));
 }

@@ -11,6 +11,7 @@
 #include "rthunk-session-private.h"
 #include "rthunk-error.h"
 #include "rthunk-thunk.h"
+#include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
 #define WAIT_WAKE_MS 100                /* longest sleep of a waiting loop */
@@ -22,7 +23,7 @@ rthunk_session_has_pending (RthunkValue *value)
 {
   if (rthunk_value_is_pending (value))
     return TRUE;
-  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
+  if (!rthunk_value_has_items (value))
     return FALSE;
   for (gsize k = 0; k < rthunk_value_get_length (value); k++)
     if (rthunk_session_has_pending (rthunk_value_get_item (value, k)))
@@ -45,7 +46,7 @@ deep_force (RthunkValue  *value,
 
       return forced != NULL ? deep_force (forced, error) : NULL;
     }
-  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST || !rthunk_session_has_pending (value))
+  if (!rthunk_value_has_items (value) || !rthunk_session_has_pending (value))
     return rthunk_value_ref (value);
   n = rthunk_value_get_length (value);
   items = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
@@ -57,7 +58,7 @@ deep_force (RthunkValue  *value,
         return NULL;
       g_ptr_array_add (items, item);
     }
-  return rthunk_value_new_list ((RthunkValue *const *) items->pdata, n);
+  return rthunk_value_new_like (value, (RthunkValue *const *) items->pdata);
 }
 
 /* The first pending value inside @value that has not arrived: a thunk that
@@ -77,7 +78,7 @@ find_unfinished (RthunkValue  *value,
         }
       return rthunk_thunk_get_value (t) != NULL ? find_unfinished (rthunk_thunk_get_value (t), thunk) : NULL;
     }
-  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_LIST)
+  if (!rthunk_value_has_items (value))
     return NULL;
   for (gsize k = 0; k < rthunk_value_get_length (value); k++)
     {
@@ -241,7 +242,7 @@ settler_watch (Settler     *settler,
 {
   if (rthunk_value_is_pending (value))
     settler_watch_pending (settler, value);
-  else if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST && rthunk_session_has_pending (value))
+  else if (rthunk_value_has_items (value) && rthunk_session_has_pending (value))
     for (gsize k = 0; k < rthunk_value_get_length (value) && !settler->finished; k++)
       settler_watch (settler, rthunk_value_get_item (value, k));
 }
@@ -632,7 +633,7 @@ cancel_leaves (RthunkValue *value)
         cancel_leaves (rthunk_thunk_get_value (thunk));
       return;
     }
-  if (rthunk_value_get_kind (value) == RTHUNK_VALUE_LIST)
+  if (rthunk_value_has_items (value))
     for (gsize k = 0; k < rthunk_value_get_length (value); k++)
       cancel_leaves (rthunk_value_get_item (value, k));
 }

@@ -1020,6 +1020,10 @@ build_type_node (const NodeFields *f,
       if (n != 1)
         return rthunk_wire_invalid (error, "type", index, _("a list type has one child")), NULL;
       return rthunk_type_new_list (((RthunkType **) built)[g_array_index (children, gint32, 0)]);
+    case 10:
+      if (n != 1)
+        return rthunk_wire_invalid (error, "type", index, _("a maybe type has one child")), NULL;
+      return rthunk_type_new_maybe (((RthunkType **) built)[g_array_index (children, gint32, 0)]);
     case 8:
       if (n < 1)
         return rthunk_wire_invalid (error, "type", index, _("a function type needs a result")), NULL;

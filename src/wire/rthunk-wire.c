@@ -894,6 +894,10 @@ read_type_node (gconstpointer   wire_node,
       if (n != 1)
         return rthunk_wire_invalid (error, _("type"), index, _("a list type has one child")), NULL;
       return rthunk_type_new_list (built[g_array_index (node->children, gint32, 0)]);
+    case RTHUNK_WIRE_TYPE_KIND_MAYBE:
+      if (n != 1)
+        return rthunk_wire_invalid (error, _("type"), index, _("a maybe type has one child")), NULL;
+      return rthunk_type_new_maybe (built[g_array_index (node->children, gint32, 0)]);
     case RTHUNK_WIRE_TYPE_KIND_FUNC:
       if (n < 1)
         return rthunk_wire_invalid (error, _("type"), index, _("a function type needs a result")), NULL;
