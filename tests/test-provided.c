@@ -17,8 +17,6 @@
 #include "rthunk.h"
 #include "testutil.h"
 
-#define WAIT_MS 60000          /* generous: the machine may be loaded */
-
 typedef struct
 {
   RthunkServer *server;
@@ -100,29 +98,15 @@ static gint64
 counter (Fixture    *fixture,
          const char *name)
 {
-  g_autoptr(RthunkClient) client = rthunk_client_new (fixture->address);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) info = rthunk_client_get_server_info (client, &error);
-  g_autoptr(GVariant) counters = NULL;
-  gint64 value = -1;
-
-  g_assert_no_error (error);
-  counters = g_variant_lookup_value (info, "counters", G_VARIANT_TYPE ("a{sx}"));
-  g_assert_true (g_variant_lookup (counters, name, "x", &value));
-  return value;
+  return test_server_counter (fixture->address, name);
 }
 
-/* The value of @text, once the session settled it. */
 static RthunkValue *
 eval (Fixture     *fixture,
       const char  *text,
       GError     **error)
 {
-  g_autoptr(RthunkValue) value = rthunk_session_eval (fixture->session, text, "<test>", error);
-
-  if (value == NULL || !rthunk_session_wait_all (fixture->session, WAIT_MS, error))
-    return NULL;
-  return rthunk_value_force (value, error);
+  return test_session_eval (fixture->session, text, error);
 }
 
 /* Evaluating @text fails at check time with @code and a message holding

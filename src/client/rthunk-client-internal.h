@@ -47,8 +47,6 @@ struct _RthunkClient
   char *token;
   RthunkCatalog *catalog;
   guint definitions_sent;
-  GHashTable *provided;         /* (lock) "FUNCTION\nLITERAL" → RthunkType: provideType's
-                                   answers, until the catalog is read again */
 
   GHashTable *checked;          /* (lock) memo of rthunk_client_build_request: key → Checked */
   RthunkNode *shape_expr;       /* (lock) the last tree a key was made for, */

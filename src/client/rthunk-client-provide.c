@@ -4,10 +4,14 @@
  * A provided function (RTHUNK_FUNC_PROVIDED: sql-query, csv-read) has the
  * type its data source gives for the string literal it is called with.
  * The checkers of the client and of a session ask it here: the first time
- * a (function, literal) pair is met the server is asked with provideType;
- * its answer is kept, so the same literal is asked once, until the
- * catalog is read again (a reconnection: the server may have restarted on
- * another schema). A refusal (SQL that does not prepare) is not kept.
+ * a (server, function, literal) is met the server is asked with
+ * provideType; its answer is kept for the whole process (a session checks
+ * with its clients, then the cluster's clients check what they send: one
+ * question for both), so the same literal is asked once, until a client
+ * of that server reads its catalog again (a reconnection: the server may
+ * have restarted on another schema). A refusal (SQL that does not
+ * prepare) is not kept. At most MAX_PROVIDED answers are kept: past them
+ * the table starts again.
  */
 #include "config.h"
 
@@ -21,13 +25,64 @@
 #include "rthunk-value.h"
 #include "rthunk-wire.h"
 
-/* The cache's key of @fn called with @literal: a function name has no
- * newline, so the first one ends it. */
+#define MAX_PROVIDED 4096
+
+static GMutex provided_lock;
+static GHashTable *provided;    /* (provided_lock) key → RthunkType */
+
+/* The cache's key of @fn of the server at @address called with @literal:
+ * an address and a function name have no newline, so the first two end
+ * them. */
 static char *
-provided_key (const char *fn,
+provided_key (const char *address,
+              const char *fn,
               const char *literal)
 {
-  return g_strconcat (fn, "\n", literal, NULL);
+  return g_strconcat (address, "\n", fn, "\n", literal, NULL);
+}
+
+static RthunkType *
+provided_lookup (const char *key)
+{
+  RthunkType *type = NULL;
+
+  g_mutex_lock (&provided_lock);
+  if (provided != NULL && (type = g_hash_table_lookup (provided, key)) != NULL)
+    rthunk_type_ref (type);
+  g_mutex_unlock (&provided_lock);
+  return type;
+}
+
+static void
+provided_keep (char       *key,
+               RthunkType *type)
+{
+  g_mutex_lock (&provided_lock);
+  if (provided == NULL)
+    provided = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_type_unref);
+  if (g_hash_table_size (provided) >= MAX_PROVIDED)
+    g_hash_table_remove_all (provided);
+  g_hash_table_replace (provided, key, rthunk_type_ref (type));
+  g_mutex_unlock (&provided_lock);
+}
+
+static gboolean
+is_of_server (gpointer key,
+              gpointer value,
+              gpointer prefix)
+{
+  return g_str_has_prefix (key, prefix);
+}
+
+void
+rthunk_client_forget_provided (RthunkClient *self)
+{
+  g_autofree char *prefix = g_strconcat (self->address, "\n", NULL);
+
+  g_mutex_lock (&provided_lock);
+  if (provided != NULL)
+    g_hash_table_foreach_remove (provided, is_of_server, prefix);
+  g_mutex_unlock (&provided_lock);
 }
 
 /* provideType on @conn; NULL with @error set when the server refused
@@ -75,26 +130,19 @@ rthunk_client_provide_type (RthunkClient  *self,
                             const char    *literal,
                             GError       **error)
 {
-  g_autofree char *key = provided_key (fn, literal);
+  g_autofree char *key = provided_key (self->address, fn, literal);
   g_autoptr(RthunkType) asked = NULL;
   RthunkType *type;
   RthunkCall call;
 
-  g_mutex_lock (&self->lock);
-  type = g_hash_table_lookup (self->provided, key);
-  if (type != NULL)
-    rthunk_type_ref (type);
-  g_mutex_unlock (&self->lock);
-  if (type != NULL)
+  if ((type = provided_lookup (key)) != NULL)
     return type;
   if (!rthunk_client_begin_call (self, &call, NULL, error))
     return NULL;
   asked = ask_server (self, call.conn, fn, literal, error);
   if (!rthunk_call_end (&call, asked != NULL, error))
     return NULL;
-  g_mutex_lock (&self->lock);
-  g_hash_table_replace (self->provided, g_steal_pointer (&key), rthunk_type_ref (asked));
-  g_mutex_unlock (&self->lock);
+  provided_keep (g_steal_pointer (&key), asked);
   return g_steal_pointer (&asked);
 }
 

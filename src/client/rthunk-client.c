@@ -132,7 +132,6 @@ rthunk_client_finalize (GObject *object)
   g_byte_array_unref (self->outbox_bytes);
   g_clear_error (&self->refused);
   g_hash_table_unref (self->checked);
-  g_hash_table_unref (self->provided);
   g_clear_pointer (&self->shape_expr, rthunk_node_unref);
   g_free (self->shape_key);
   g_clear_pointer (&self->prepared, rthunk_client_prepared_free);
@@ -254,7 +253,6 @@ rthunk_client_init (RthunkClient *self)
 {
   g_mutex_init (&self->lock);
   self->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, rthunk_client_checked_free);
-  self->provided = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_type_unref);
   g_mutex_init (&self->outbox_lock);
   g_mutex_init (&self->flush_lock);
   self->outbox = g_ptr_array_new ();
@@ -593,9 +591,9 @@ fetch_catalog (RthunkClient  *self,
     return FALSE;
   g_mutex_lock (&self->lock);
   g_set_object (&self->catalog, catalog);
-  /* the server may have restarted on another schema */
-  g_hash_table_remove_all (self->provided);
   g_mutex_unlock (&self->lock);
+  /* the server may have restarted on another schema */
+  rthunk_client_forget_provided (self);
   return TRUE;
 }
 

@@ -1551,3 +1551,27 @@ rthunk_type_of_value (RthunkValue  *value,
     }
 }
 
+
+/**
+ * rthunk_type_is_field_name:
+ * @name: (nullable): a name from outside: a column of a table, of a file
+ *
+ * Tells whether @name can name a record field that a program reads as
+ * `(:name r)`: a letter or `_`, then letters, digits, `_`, `-`, `?` or
+ * `!`. A provider that makes record types from its data (sql-query's
+ * columns, a CSV file's header) refuses other names.
+ *
+ * Returns: whether @name can be a field name
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_type_is_field_name (const char *name)
+{
+  if (name == NULL || !(g_ascii_isalpha (name[0]) || name[0] == '_'))
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("_-?!", *p) == NULL)
+      return FALSE;
+  return TRUE;
+}

@@ -602,19 +602,27 @@ rthunk_func_def_get_native (RthunkFuncDef *def)
 
 /* What @def's data source says of a call with @literal (private): the
  * function's own provider, which only a native provided function has;
- * NULL with @error set otherwise, or when it refuses @literal. */
+ * NULL with @error set otherwise, or when it refuses @literal (then
+ * always an RTHUNK_ERROR_TYPE_MISMATCH, whatever the provider said). */
 RthunkType *
 rthunk_func_def_provide_type (RthunkFuncDef  *def,
                               const char     *literal,
                               GError        **error)
 {
+  g_autoptr(GError) refused = NULL;
+  RthunkType *type;
+
   if (def->provide == NULL)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("“%s” has no type provider here"), def->name);
       return NULL;
     }
-  return def->provide (literal, def->user_data, error);
+  if ((type = def->provide (literal, def->user_data, &refused)) != NULL)
+    return type;
+  /* whatever the data source says against @literal refuses the call */
+  g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH, refused->message);
+  return NULL;
 }
 
 /* Whether @def has its own type provider (private). */

@@ -427,15 +427,7 @@ handler_provide_type (RthunkWireRemoteExecutionServiceIf  *iface,
   if ((literal = read_literal (literal_args, invalid)) == NULL)
     return FALSE;
   if ((type = rthunk_func_def_provide_type (def, literal, &refused)) == NULL)
-    {
-      /* the wire's codes are RthunkError's: another domain's is internal */
-      if (refused->domain != RTHUNK_ERROR)
-        {
-          refused->domain = RTHUNK_ERROR;
-          refused->code = RTHUNK_ERROR_INTERNAL;
-        }
-      return throw_type_failure (failure, refused, NULL, NULL);
-    }
+    return throw_type_failure (failure, refused, NULL, NULL);
   rthunk_wire_fill_type (*_return, type);
   COUNT (state->types_provided);
   return TRUE;
