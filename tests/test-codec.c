@@ -483,6 +483,8 @@ typedef struct
   const char *text;
   guint n;
   gint32 children[4];
+  const char *names[3];      /* a record's fieldNames, NULL-terminated;
+                              * "" is a NUL byte */
 } Spec;
 
 static void
@@ -518,6 +520,17 @@ put_spec_node (GByteArray *out,
     {
       rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 5);
       rthunk_codec_put_binary (out, spec->text, strlen (spec->text) + (spec->text[0] == '\0'));
+    }
+  if (spec->names[0] != NULL)
+    {
+      guint n_names = 0;
+
+      while (n_names < G_N_ELEMENTS (spec->names) && spec->names[n_names] != NULL)
+        n_names++;
+      rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, tree == CODEC_TREE_TYPE ? 5 : 9);
+      rthunk_codec_put_list (out, RTHUNK_CODEC_STRING, n_names);
+      for (guint k = 0; k < n_names; k++)
+        rthunk_codec_put_binary (out, spec->names[k], strlen (spec->names[k]) + (spec->names[k][0] == '\0'));
     }
   for (guint from = 0; from < n; )
     {
@@ -657,6 +670,16 @@ static const SpecCase spec_cases[] = {
     "the string value_node.text holds a NUL byte" },
   { "/codec/hostile/value/text-missing", V, { { 5 } }, 1, 0, CODEC_AGREED_ERROR, INVALID, "invalid value: node 0: text is missing" },
   { "/codec/hostile/value/kind-missing", V, { { NO_KIND } }, 1, 0, CODEC_FELL_BACK },
+  { "/codec/hostile/value/record", V, { { 3 }, { 5, "s" }, { 9, NULL, 2, { 0, 1 }, { "b", "a" } } }, 3, 0, CODEC_AGREED_TREE },
+  { "/codec/hostile/value/record-names-missing", V, { { 3 }, { 3 }, { 9, NULL, 2, { 0, 1 }, { "a" } } }, 3, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid value: node 2: a record has one field name per field" },
+  { "/codec/hostile/value/record-name-repeats", V, { { 3 }, { 3 }, { 9, NULL, 2, { 0, 1 }, { "a", "a" } } }, 3, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid value: node 2: a field name repeats or is not a keyword name" },
+  { "/codec/hostile/value/record-name-not-keyword", V, { { 3 }, { 9, NULL, 1, { 0 }, { "a b" } } }, 2, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid value: node 1: a field name repeats or is not a keyword name" },
+  { "/codec/hostile/value/record-name-not-utf8", V, { { 3 }, { 9, NULL, 1, { 0 }, { "\xff" } } }, 2, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid value: node 1: text is not valid UTF-8" },
+  { "/codec/hostile/value/record-name-nul", V, { { 3 }, { 9, NULL, 1, { 0 }, { "" } } }, 2, 0, CODEC_FELL_BACK },
   { "/codec/hostile/value/items-twice", V, { { 3 }, { 3 }, { 6, NULL, 3, { 0, DUP, 1 } } }, 3, 0, CODEC_AGREED_TREE },
 
   { "/codec/hostile/type/shared-var", T, { { 1 }, { 7, NULL, 1, { 0 } }, { 1 }, { 8, NULL, 2, { 1, 2 } } }, 4, 0, CODEC_AGREED_TREE },
@@ -679,6 +702,13 @@ static const SpecCase spec_cases[] = {
   { "/codec/hostile/type/not-used", T, { { 5 }, { 2 } }, 2, 0, CODEC_AGREED_ERROR, INVALID,
     "invalid type: node 0: the node is not part of the tree" },
   { "/codec/hostile/type/kind-missing", T, { { NO_KIND } }, 1, 0, CODEC_FELL_BACK },
+  { "/codec/hostile/type/record", T, { { 2 }, { 5 }, { 9, NULL, 2, { 0, 1 }, { "a", "b" } } }, 3, 0, CODEC_AGREED_TREE },
+  { "/codec/hostile/type/record-open", T, { { 2 }, { 1 }, { 9, NULL, 2, { 0, 1 }, { "a" } } }, 3, 0, CODEC_AGREED_TREE },
+  { "/codec/hostile/type/record-row-not-var", T, { { 2 }, { 2 }, { 9, NULL, 2, { 0, 1 }, { "a" } } }, 3, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid type: node 2: the row of a record type is a variable" },
+  { "/codec/hostile/type/record-names-missing", T, { { 2 }, { 2 }, { 2 }, { 9, NULL, 3, { 0, 1, 2 }, { "a" } } }, 4, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid type: node 3: a record has one field name per field" },
+  { "/codec/hostile/type/maybe", T, { { 2 }, { 10, NULL, 1, { 0 } } }, 2, 0, CODEC_AGREED_TREE },
   { "/codec/hostile/type/children-twice", T, { { 2 }, { 3 }, { 8, NULL, 3, { 0, DUP, 1 } } }, 3, 0, CODEC_AGREED_TREE },
 };
 

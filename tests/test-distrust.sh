@@ -33,6 +33,10 @@ refused "a nested list with a str list inside [[int]]" 'a list mixing elements o
   '(await (remote (lie-nested 0)))'
 refused "a polymorphic [a] holds one type" 'a list mixing elements of different types where \[a\]' \
   '(await (remote (lie-any 0)))'
+refused "a record with a field misnamed" 'a value of type {agee: int, name: str} where {age: int, name: str} was expected' \
+  '(:age (await (remote (lie-record 0))))'
+refused "a str where a maybe int is due" 'a value of type str where (maybe int) was expected' \
+  '(or-else (await (remote (lie-maybe 0))) 0)'
 refused "a value answered at once (not awaited) is checked too" 'a value of type int where str was expected' \
   '(remote (lie-str 0))'
 refused "a value fetched by the collector is checked" 'a value of type int where str was expected' \
@@ -42,6 +46,15 @@ refused "a value fetched by the collector is checked" 'a value of type int where
 got=$("$RTHUNK" --server "127.0.0.1:$port_liar" -e '(await (remote (range 0 4)))' 2>&1); rc=$?
 if [ "$rc" -eq 0 ] && [ "$got" = "[0 1 2 3]" ]; then ok "an honest [int] from the same server arrives"
 else not_ok "an honest [int] from the same server arrives" "exit $rc: $got"; fi
+
+# a provider's function on records: its signature, with a row, travels
+got=$("$RTHUNK" --server "127.0.0.1:$port_liar" -e '(await (remote (record-age {:age 36 :name "ada"})))' 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && [ "$got" = "36" ]; then ok "a provider's function on any record with an age"
+else not_ok "a provider's function on any record with an age" "exit $rc: $got"; fi
+"$RTHUNK" --server "127.0.0.1:$port_liar" -e '(remote (record-age {:name "ada"}))' >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'expected {age: int | a}, found {name: str}; the record has no field “:age”' "$tmp/err"
+then ok "the provider's record signature is checked at the client"
+else not_ok "the provider's record signature is checked at the client" "exit $rc: $(cat "$tmp/err")"; fi
 
 # server text reaches the terminal escaped
 esc=$(printf '\033')

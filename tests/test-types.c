@@ -128,6 +128,7 @@ static const ParseErrorCase parse_error_cases[] = {
   { "/types/parse-error/record-unclosed", "{a: int", 8, "expected a field name" },
   { "/types/parse-error/record-no-colon", "{a int}", 4, "expected “:”" },
   { "/types/parse-error/record-repeated", "{a: int, a: str}", 17, "a field name repeats" },
+  { "/types/parse-error/record-not-a-keyword", "{a$b: int}", 11, "not a keyword name" },
   { "/types/parse-error/record-row", "{a: int | Int}", 14, "expected a row variable" },
 };
 
@@ -481,6 +482,29 @@ test_type_of_values (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
 }
 
+/* Field names are keyword names: the printed record reads back. */
+static void
+test_record_names (void)
+{
+  static const char *const good[] = { "first-name", "ok?" };
+  static const char *const spaced[] = { "first name" };
+  static const char *const empty[] = { "" };
+  g_autoptr(RthunkType) str = rthunk_type_new_basic (RTHUNK_TYPE_STR);
+  g_autoptr(RthunkValue) text = rthunk_value_new_str ("x");
+  RthunkType *types[] = { str, str };
+  RthunkValue *values[] = { text, text };
+  g_autoptr(RthunkType) type = rthunk_type_new_record (good, types, 2, NULL);
+  g_autoptr(RthunkValue) value = rthunk_value_new_record (good, values, 2);
+
+  assert_prints (type, "{first-name: str, ok?: str}");
+  g_assert_cmpstr (rthunk_type_get_field_name (type, 1), ==, "ok?");
+  g_assert_nonnull (value);
+  g_assert_null (rthunk_type_new_record (spaced, types, 1, NULL));
+  g_assert_null (rthunk_type_new_record (empty, types, 1, NULL));
+  g_assert_null (rthunk_value_new_record (spaced, values, 1));
+  g_assert_null (rthunk_value_new_record (empty, values, 1));
+}
+
 /* nil among values of a type: a list of maybe values; only nils: [nil] */
 static void
 test_type_of_maybe_values (void)
@@ -545,6 +569,7 @@ main (int    argc,
   g_test_add_func ("/types/scheme/binding-adjusts-levels", test_binding_adjusts_levels);
   g_test_add_func ("/types/of-value/lists", test_type_of_values);
   g_test_add_func ("/types/of-value/maybe", test_type_of_maybe_values);
+  g_test_add_func ("/types/record/names", test_record_names);
   g_test_add_func ("/types/of-value/function", test_type_of_function_value);
 
   return g_test_run ();

@@ -786,6 +786,8 @@ build_value_record_named (RthunkWireValue *w,
 static void build_value_record (RthunkWireValue *w) { build_value_record_named (w, "b", "a"); }
 static void build_value_record_no_names (RthunkWireValue *w) { build_value_record_named (w, "a", NULL); }
 static void build_value_record_repeated (RthunkWireValue *w) { build_value_record_named (w, "a", "a"); }
+static void build_value_record_space (RthunkWireValue *w) { build_value_record_named (w, "a", "first name"); }
+static void build_value_record_empty_name (RthunkWireValue *w) { build_value_record_named (w, "a", ""); }
 static void build_value_record_bad_name (RthunkWireValue *w) { build_value_record_named (w, "a", "\xed\xa0\x80"); }
 
 static void
@@ -821,6 +823,8 @@ static const HostileValueCase hostile_value_cases[] = {
   { "/wire/value/valid/record", build_value_record, 0, NULL },
   { "/wire/value/hostile/record-names-missing", build_value_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
   { "/wire/value/hostile/record-name-repeats", build_value_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },
+  { "/wire/value/hostile/record-name-not-a-keyword", build_value_record_space, RTHUNK_ERROR_INVALID_REQUEST, "not a keyword name" },
+  { "/wire/value/hostile/record-name-empty", build_value_record_empty_name, RTHUNK_ERROR_INVALID_REQUEST, "not a keyword name" },
   { "/wire/value/hostile/record-name-not-utf8", build_value_record_bad_name, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
   { "/wire/value/hostile/kind-zero", build_value_kind_zero, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
   { "/wire/value/hostile/kind-unknown", build_value_kind_unknown, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },

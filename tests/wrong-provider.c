@@ -3,7 +3,9 @@
  * - its + is off by one, for (remote :verify N …) to catch;
  * - the lie-* functions return values of another type than their
  *   signature says, and lie-error fails with a message full of terminal
- *   escape codes, for the client's checks of what servers send. */
+ *   escape codes, for the client's checks of what servers send;
+ * - record-age, honest, publishes a signature with an open record type,
+ *   as a provider of functions on records does. */
 #include "config.h"
 
 #include "rthunk.h"
@@ -74,6 +76,33 @@ lie_nested (RthunkCallContext  *context,
   return rthunk_value_new_list (items, G_N_ELEMENTS (items));
 }
 
+/* {:agee 7 :name "abc"}: a field misnamed, where {age: int, name: str} is due */
+static RthunkValue *
+lie_record (RthunkCallContext  *context,
+            RthunkValue *const *args,
+            guint               n_args,
+            gpointer            user_data,
+            GError            **error)
+{
+  static const char *const names[] = { "agee", "name" };
+  g_autoptr(RthunkValue) age = rthunk_value_new_int (7);
+  g_autoptr(RthunkValue) name = rthunk_value_new_str ("abc");
+  RthunkValue *values[] = { age, name };
+
+  return rthunk_value_new_record (names, values, G_N_ELEMENTS (values));
+}
+
+/* (record-age r): the age field of any record that has one */
+static RthunkValue *
+record_age (RthunkCallContext  *context,
+            RthunkValue *const *args,
+            guint               n_args,
+            gpointer            user_data,
+            GError            **error)
+{
+  return rthunk_value_ref (rthunk_value_lookup_field (args[0], "age"));
+}
+
 /* A failure whose text would set the terminal's title and clear it. */
 static RthunkValue *
 lie_error (RthunkCallContext  *context,
@@ -101,6 +130,9 @@ static const struct
   { "lie-nested", "(int -> [[int]])", lie_nested, "a mixed list where [[int]] is due" },
   { "lie-any", "(int -> [a])", lie_nested, "a mixed list where [a] is due" },
   { "lie-error", "(int -> int)", lie_error, "fails with terminal escape codes" },
+  { "lie-record", "(int -> {age: int, name: str})", lie_record, "a field misnamed in a record" },
+  { "lie-maybe", "(int -> (maybe int))", lie_str, "a str where (maybe int) is due" },
+  { "record-age", "({age: int | r} -> int)", record_age, "the age of any record that has one (honest)" },
 };
 
 int

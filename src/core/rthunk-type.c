@@ -8,6 +8,7 @@
 #include "rthunk-type.h"
 #include "rthunk-error.h"
 #include "rthunk-type-private.h"
+#include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
 #define MAX_TYPE_DEPTH 64
@@ -209,7 +210,8 @@ record_from_fields (GArray     *fields,
 
 /**
  * rthunk_type_new_record:
- * @names: (array length=n_fields): the field names, distinct, in any order
+ * @names: (array length=n_fields): the field names, distinct, in any order,
+ *   each a keyword name (see rthunk_value_new_record())
  * @fields: (array length=n_fields): their types
  * @n_fields: how many fields
  * @row: (nullable): the row variable of an open record, or %NULL
@@ -219,7 +221,7 @@ record_from_fields (GArray     *fields,
  * has at least them: `{age: int | r}`.
  *
  * Returns: (transfer full) (nullable): the record type, or %NULL when a
- *   name repeats
+ *   name repeats or is not a keyword name
  *
  * Since: 0.1
  */
@@ -239,6 +241,8 @@ rthunk_type_new_record (const char *const *names,
     {
       Field field = { names[k], fields[k] };
 
+      if (!rthunk_value_is_field_name (names[k]))
+        return NULL;
       g_array_append_val (array, field);
     }
   return record_from_fields (array, row);
@@ -1353,7 +1357,7 @@ parse_sig_record (SigParser  *parser,
   type = rthunk_type_new_record ((const char *const *) names->pdata, (RthunkType **) fields->pdata,
                                  fields->len, row);
   if (type == NULL)
-    return sig_fail (parser, error, _("a field name repeats")), NULL;
+    return sig_fail (parser, error, _("a field name repeats or is not a keyword name")), NULL;
   return type;
 }
 
@@ -1556,10 +1560,11 @@ rthunk_type_of_value (RthunkValue  *value,
  * rthunk_type_is_field_name:
  * @name: (nullable): a name from outside: a column of a table, of a file
  *
- * Tells whether @name can name a record field that a program reads as
- * `(:name r)`: a letter or `_`, then letters, digits, `_`, `-`, `?` or
- * `!`. A provider that makes record types from its data (sql-query's
- * columns, a CSV file's header) refuses other names.
+ * Tells whether @name can name a record field: what the reader reads as
+ * a keyword after its colon (letters, digits and `-?!*+/<>=_.%&'`), so
+ * that a program reads it as `(:name r)`. A provider that makes record
+ * types from its data (sql-query's columns, a CSV file's header) refuses
+ * other names.
  *
  * Returns: whether @name can be a field name
  *
@@ -1568,10 +1573,5 @@ rthunk_type_of_value (RthunkValue  *value,
 gboolean
 rthunk_type_is_field_name (const char *name)
 {
-  if (name == NULL || !(g_ascii_isalpha (name[0]) || name[0] == '_'))
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && strchr ("_-?!", *p) == NULL)
-      return FALSE;
-  return TRUE;
+  return name != NULL && rthunk_value_is_field_name (name);
 }

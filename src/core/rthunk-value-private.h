@@ -22,7 +22,9 @@ struct _RthunkValue
       RthunkValue **items;
       gint64 *ints;
       gsize n_items;
-      char **names;             /* RECORD: the field names, sorted; a
+      char **names;             /* RECORD: the field names, sorted, in a
+                                   reference-counted block (g_atomic_rc_box)
+                                   that records of one shape share; a
                                    record keeps its values in @items */
     } list;
     struct {
@@ -66,6 +68,10 @@ RthunkValue *rthunk_value_new_int_list_take (gint64 *ints,
                                              gsize   n_items);
 
 gsize rthunk_value_measure (RthunkValue *value);
+
+/* Whether @name can be a field name: what the reader reads as a keyword
+ * after its colon (letters, digits, and -?!*+/<>=_.%&' ), not empty. */
+gboolean     rthunk_value_is_field_name (const char *name);
 
 /* Whether @value holds other values as its items: a list or a record. */
 static inline gboolean

@@ -242,9 +242,22 @@ field_compare (gconstpointer a,
   return strcmp (((const Field *) a)->name, ((const Field *) b)->name);
 }
 
+gboolean
+rthunk_value_is_field_name (const char *name)
+{
+  if (*name == '\0')
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!((guchar) *p >= 0x80 || g_ascii_isalnum (*p) || strchr ("-?!*+/<>=_.%&'", *p) != NULL))
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * rthunk_value_new_record:
- * @names: (array length=n_fields): the field names, distinct, in any order
+ * @names: (array length=n_fields): the field names, distinct, in any order;
+ *   each a name the reader reads as a keyword after its colon (letters,
+ *   digits and `-?!*+/<>=_.%&'`), so that the printed record reads back
  * @values: (array length=n_fields): their values
  * @n_fields: how many fields
  *
@@ -253,7 +266,7 @@ field_compare (gconstpointer a,
  * rthunk_value_get_field_name() give them in the order of their names.
  *
  * Returns: (transfer full) (nullable): a new record holding a reference to
- *   each value, or %NULL when a name repeats
+ *   each value, or %NULL when a name repeats or is not a keyword name
  *
  * Since: 0.1
  */
@@ -269,7 +282,11 @@ rthunk_value_new_record (const char *const  *names,
   g_return_val_if_fail (values != NULL || n_fields == 0, NULL);
 
   for (gsize k = 0; k < n_fields; k++)
-    fields[k] = (Field) { names[k], values[k] };
+    {
+      if (!rthunk_value_is_field_name (names[k]))
+        return NULL;
+      fields[k] = (Field) { names[k], values[k] };
+    }
   qsort (fields, n_fields, sizeof (Field), field_compare);
   for (gsize k = 1; k < n_fields; k++)
     if (strcmp (fields[k].name, fields[k - 1].name) == 0)
@@ -278,13 +295,20 @@ rthunk_value_new_record (const char *const  *names,
   value->u.list.n_items = n_fields;
   value->u.list.ints = NULL;
   value->u.list.items = g_new (RthunkValue *, MAX (n_fields, 1));
-  value->u.list.names = g_new0 (char *, n_fields + 1);
+  value->u.list.names = g_atomic_rc_box_alloc0 ((n_fields + 1) * sizeof (char *));
   for (gsize k = 0; k < n_fields; k++)
     {
       value->u.list.items[k] = rthunk_value_ref (fields[k].value);
       value->u.list.names[k] = g_strdup (fields[k].name);
     }
   return value;
+}
+
+static void
+names_clear (gpointer names)
+{
+  for (char **p = names; *p != NULL; p++)
+    g_free (*p);
 }
 
 RthunkValue *
@@ -301,7 +325,7 @@ rthunk_value_new_like (const RthunkValue  *container,
   value->u.list.n_items = n;
   value->u.list.ints = NULL;
   value->u.list.items = g_new (RthunkValue *, MAX (n, 1));
-  value->u.list.names = g_strdupv (container->u.list.names);
+  value->u.list.names = g_atomic_rc_box_acquire (container->u.list.names);
   for (gsize k = 0; k < n; k++)
     value->u.list.items[k] = rthunk_value_ref (items[k]);
   return value;
@@ -558,7 +582,7 @@ value_free (RthunkValue *value)
       g_free (value->u.list.items);
       g_free (value->u.list.ints);
       if (value->kind == RTHUNK_VALUE_RECORD)
-        g_strfreev (value->u.list.names);
+        g_atomic_rc_box_release_full (value->u.list.names, names_clear);
       break;
     case RTHUNK_VALUE_FUNC:
     case RTHUNK_VALUE_PENDING:
@@ -867,7 +891,7 @@ rthunk_value_equal (const RthunkValue *a,
       if (a->u.list.n_items != b->u.list.n_items)
         return FALSE;
       for (gsize k = 0; k < a->u.list.n_items; k++)
-        if (strcmp (a->u.list.names[k], b->u.list.names[k]) != 0 ||
+        if ((a->u.list.names != b->u.list.names && strcmp (a->u.list.names[k], b->u.list.names[k]) != 0) ||
             !rthunk_value_equal (a->u.list.items[k], b->u.list.items[k]))
           return FALSE;
       return TRUE;

@@ -601,19 +601,27 @@ compile_field_reader (RthunkNode *node)
   return compile_const (node, val_obj (rthunk_eval_new_native (def)));
 }
 
-/* {:k1 v1 …}, read as (record :k1 v1 …): the values, and their names. */
+/* {:k1 v1 …}, read as (record :k1 v1 …): the values, in the order they
+ * are written, and as the constant a template record of the field names
+ * whose values say which of them goes in each field: the records it
+ * makes share the template's names. */
 static Code *
 compile_record (Compiler *c, RthunkNode *form)
 {
   guint n = rthunk_node_get_n_items (form) / 2;
   Code *code = code_new (rthunk_eval_run_record, form, n);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
 
-  code->input_names = g_new0 (char *, n + 1);
   for (guint k = 0; k < n; k++)
     {
-      code->input_names[k] = g_strdup (rthunk_node_get_text (rthunk_node_get_item (form, 1 + 2 * k)));
+      g_ptr_array_add (names, (gpointer) rthunk_node_get_text (rthunk_node_get_item (form, 1 + 2 * k)));
+      g_ptr_array_add (order, rthunk_value_new_int (k));
       code->kids[k] = compile (c, rthunk_node_get_item (form, 2 + 2 * k));
     }
+  code->constant = val_obj (rthunk_value_new_record ((const char *const *) names->pdata,
+                                                     (RthunkValue **) order->pdata, n));
+  g_assert (code->constant.u.obj != NULL);   /* the checker refuses a repeated name */
   return code;
 }
 

@@ -14,29 +14,39 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
-/* {:k1 v1 …}: the kids are the values, code->input_names their names. */
+/* {:k1 v1 …}: the kids are the values as written; code->constant is the
+ * template record (rthunk-eval-compile.c): field k takes kid number
+ * (the template's item k). */
 gboolean
 rthunk_eval_run_record (Code *code, Frame *frame, Val *out)
 {
-  g_autoptr(GPtrArray) values = NULL;
-  RthunkValue *record;
+  RthunkValue *template = code->constant.u.obj;
+  g_autofree RthunkValue **values = NULL;
+  g_autofree RthunkValue **fields = NULL;
+  gboolean ok = TRUE;
+  guint n = code->n_kids;
+  guint done = 0;
 
-  if (!rthunk_eval_charge (frame->state, code->node, (guint64) code->n_kids * 2 * sizeof (gpointer) + 32))
+  if (!rthunk_eval_charge (frame->state, code->node, (guint64) n * 2 * sizeof (gpointer) + 32))
     return FALSE;
-  values = g_ptr_array_new_full (code->n_kids, (GDestroyNotify) rthunk_value_unref);
-  for (guint k = 0; k < code->n_kids; k++)
+  values = g_new (RthunkValue *, MAX (n, 1));
+  fields = g_new (RthunkValue *, MAX (n, 1));
+  for (; ok && done < n; done++)
     {
       Val v;
 
-      if (!run (code->kids[k], frame, &v))
-        return FALSE;
-      g_ptr_array_add (values, val_box_take (v));
+      if ((ok = run (code->kids[done], frame, &v)))
+        values[done] = val_box_take (v);
     }
-  record = rthunk_value_new_record ((const char *const *) code->input_names,
-                                    (RthunkValue **) values->pdata, values->len);
-  g_assert (record != NULL);        /* the checker refuses a repeated name */
-  *out = val_obj (record);
-  return TRUE;
+  if (ok)
+    {
+      for (guint k = 0; k < n; k++)
+        fields[k] = values[rthunk_value_get_int (rthunk_value_get_item (template, k))];
+      *out = val_obj (rthunk_value_new_like (template, fields));
+    }
+  for (guint k = 0; k < done - (ok ? 0 : 1); k++)
+    rthunk_value_unref (values[k]);
+  return ok;
 }
 
 /* The record kids[0] evaluates to, forced, and the index of field

@@ -17,6 +17,7 @@
 #include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
+#include "rthunk-value-private.h"
 
 typedef struct
 {
@@ -245,13 +246,12 @@ read_symbolic_float (Reader      *reader,
   return NULL;
 }
 
+/* A symbol, or a keyword after its colon, is made of the characters a
+ * record's field name is (rthunk_value_is_field_name()). */
 static gboolean
 valid_symbol (const char *token)
 {
-  for (const char *p = token; *p != '\0'; p++)
-    if (!((guchar) *p >= 0x80 || g_ascii_isalnum (*p) || strchr ("-?!*+/<>=_.%&'", *p) != NULL))
-      return FALSE;
-  return TRUE;
+  return rthunk_value_is_field_name (token);
 }
 
 static RthunkNode *

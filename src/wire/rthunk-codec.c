@@ -823,7 +823,7 @@ build_record_value (const NodeFields  *f,
   record = rthunk_value_new_record ((const char *const *) names->pdata,
                                     (RthunkValue **) values->pdata, values->len);
   if (record == NULL)
-    rthunk_wire_invalid (error, "value", index, _("a field name repeats"));
+    rthunk_wire_invalid (error, "value", index, _("a field name repeats or is not a keyword name"));
   return record;
 }
 
@@ -981,7 +981,7 @@ build_record_type (const NodeFields  *f,
   record = rthunk_type_new_record ((const char *const *) names->pdata, (RthunkType **) fields->pdata,
                                    names->len, row);
   if (record == NULL)
-    rthunk_wire_invalid (error, "type", index, _("a field name repeats"));
+    rthunk_wire_invalid (error, "type", index, _("a field name repeats or is not a keyword name"));
   return record;
 }
 

@@ -679,7 +679,7 @@ read_record_value (const RthunkWireValueNode  *node,
   record = rthunk_value_new_record ((const char *const *) node->fieldNames->pdata,
                                     (RthunkValue **) items->pdata, items->len);
   if (record == NULL)
-    rthunk_wire_invalid (error, _("value"), index, _("a field name repeats"));
+    rthunk_wire_invalid (error, _("value"), index, _("a field name repeats or is not a keyword name"));
   return record;
 }
 
@@ -848,7 +848,7 @@ read_record_type (const RthunkWireTypeNode  *node,
   record = rthunk_type_new_record ((const char *const *) node->fieldNames->pdata,
                                    (RthunkType **) fields->pdata, n_fields, row);
   if (record == NULL)
-    rthunk_wire_invalid (error, _("type"), index, _("a field name repeats"));
+    rthunk_wire_invalid (error, _("type"), index, _("a field name repeats or is not a keyword name"));
   return record;
 }
 
