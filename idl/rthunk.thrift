@@ -222,6 +222,8 @@ enum FuncFlag {
   IO = 2,        /* side effects: never cached, never retried */
   ASSOC = 4,     /* associative binary operation */
   STATE = 8,     /* reads or updates a state cell of the server (with IO) */
+  PROVIDED = 16, /* its type for a call depends on its first argument, a
+                    string literal: the client asks provideType for it */
 }
 
 struct FuncDef {
@@ -356,6 +358,7 @@ struct Counters {
   15: i64 definitionsLoaded,        /* definitions taken from the store below memory */
   16: i64 stateCells,               /* a gauge: the state cells the server holds */
   17: i64 stateUpdates,             /* state-swap! and state-cas! calls that changed a cell */
+  18: i64 typesProvided,            /* provideType calls answered with a type */
 }
 
 struct ServerInfo {
@@ -420,6 +423,17 @@ service RemoteExecutionService {
   /* Cancels a pending or running thunk; true if it was still unfinished. */
   bool thunkCancel(1: RemoteThunk thunk, 2: Auth auth)
     throws (1: InvalidRequest invalid, 2: NotAuthorized denied),
+
+  /* The type of one call of a PROVIDED function whose leading arguments
+   * are the literals literalArgs (today exactly one, a string): a function
+   * type, its parameters and result as the data source says (the columns
+   * of an SQL statement, the header of a file).  A literal the source
+   * refuses (SQL that does not prepare, a file that is not there) is a
+   * TypeFailure whose message says why; a function that is not PROVIDED
+   * is an InvalidRequest. */
+  TypeTerm provideType(1: FuncId fn, 2: list<Value> literalArgs, 3: Auth auth)
+    throws (1: InvalidRequest invalid, 2: TypeFailure failure,
+            3: NotAuthorized denied),
 
   /* Stores content-addressed definitions (dependencies before the
    * definitions that use them); returns how many were new. */

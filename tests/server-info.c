@@ -6,7 +6,7 @@
  * KEY is running, queued or workers, or a counter: submitted, completed,
  * failed, cancelled, cache-hits, cache-hits-local, cache-hits-shared,
  * definitions-stored, definitions-loaded, pipelined, fetched,
- * batches, memo-hits. Exits 1 when the server cannot be asked, 2 on an
+ * batches, memo-hits, types-provided. Exits 1 when the server cannot be asked, 2 on an
  * unknown key. */
 #include "config.h"
 

@@ -39,7 +39,7 @@ expect() {
   else not_ok "$name" "exit $rc" "stdout: $got" "stderr: $(cat "$tmp/err")"; fi
 }
 
-echo "1..27"
+echo "1..28"
 
 sqlite3_db "$tmp/items.db"
 start alpha "$RTHUNKD"
@@ -48,8 +48,11 @@ start gamma "$RTHUNKD"
 start store "$RTHUNKD_SQLITE" --db "$tmp/items.db"
 servers="--server 127.0.0.1:$port_alpha --server 127.0.0.1:$port_beta --server 127.0.0.1:$port_gamma --server 127.0.0.1:$port_store"
 
-expect "a function only one server provides goes there" '[["apple" "3"] ["pear" "5"]]' \
-  -e '(await (remote (sql-query "SELECT name, qty FROM items ORDER BY name")))'
+expect "a function only one server provides goes there, typed by the statement" \
+  '[{:name "apple" :qty 3} {:name "pear" :qty 5}]' \
+  -e '(await (remote (sql-query "SELECT name, qty FROM items ORDER BY name" {})))'
+expect "dynamic SQL goes there too, as rows of strings" '[["apple" "3"] ["pear" "5"]]' \
+  -e '(await (remote (sql-query-text (concat "SELECT name, qty FROM items " "ORDER BY name"))))'
 expect ":needs routes by capability" '"store"' -e '(await (remote :needs "db" (server-name)))'
 expect ":on pins to a server" '"beta"' -e '(await (remote :on "beta" (server-name)))'
 got=$("$RTHUNK" $servers -e '(remote :on "zeta" 1)' 2>&1); rc=$?

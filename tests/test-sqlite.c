@@ -1,7 +1,7 @@
 /* test-sqlite.c — the real rthunkd-sqlite on a real database file
  *
  * main() creates two SQLite files in a temporary directory with the sqlite3
- * API (the same table in each) and starts two rthunkd-sqlite ($RTHUNKD_SQLITE)
+ * API (the same tables in each) and starts two rthunkd-sqlite ($RTHUNKD_SQLITE)
  * on free loopback ports: one read-write with a small memory limit and a
  * short SQL timeout, one --read-only, and two for the interruption cases:
  * "sql-slow" (two connections, a long SQL timeout, a small --sql-max-memory)
@@ -9,6 +9,9 @@
  * RthunkClient; getServerInfo (capabilities) goes through the generated
  * Thrift client over RthunkFrameTransport, since RthunkClient does not
  * expose capabilities. A case that changes the table undoes its change.
+ * The /sqlite/typed/ cases go through an RthunkSession, as the shell does:
+ * sql-query typed by its prepared statement (provideType), checked before
+ * anything is sent.
  */
 #include "config.h"
 
@@ -36,8 +39,9 @@
 #define SLOW_SQL_TIMEOUT_MS "30000"
 #define PROMPT_US (5 * G_USEC_PER_SEC)
 #define TIGHT_DEADLINE_MS "1500"
+#define QUERY "select name, age from people where age > :min order by name"
 #define ENDLESS_QUERY \
-  "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c\")"
+  "(sql-query-text \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c\")"
 
 static char *tmp_dir;
 static char *rw_path;
@@ -51,7 +55,15 @@ static const char *const fixture_sql =
   "INSERT INTO items VALUES ('cherry', 7, 4.0, 'sour', NULL);"
   "INSERT INTO items VALUES ('apple', 3, 0.5, NULL, x'00ff');"
   "INSERT INTO items VALUES ('banana', 12, 0.25, 'ripe', NULL);"
-  "CREATE TABLE counter (thread INTEGER, k INTEGER);";
+  "CREATE TABLE counter (thread INTEGER, k INTEGER);"
+  /* for sql-query typed by its statement */
+  "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER NOT NULL,"
+  "                     email TEXT, score REAL, born DATE);"
+  "INSERT INTO people (name, age, email, score) VALUES ('ada', 36, 'ada@example.org', 9.5);"
+  "INSERT INTO people (name, age, email, score) VALUES ('alan', 41, NULL, NULL);"
+  "INSERT INTO people (name, age, email, score) VALUES ('grace', 29, 'grace@example.org', 7);"
+  "CREATE TABLE pets (owner INTEGER, pet TEXT NOT NULL);"
+  "INSERT INTO pets VALUES (1, 'cat');";
 
 /* ---- servers that do not outlive a failed test ----------------------------- */
 
@@ -271,7 +283,7 @@ static const struct
   const char *name;
   const char *signature;
 } sql_funcs[] = {
-  { "sql-query", "(str -> [[str]])" },
+  { "sql-query-text", "(str -> [[str]])" },
   { "sql-exec", "(str -> int)" },
 };
 
@@ -322,30 +334,30 @@ typedef struct
 
 static const ValueCase value_cases[] = {
   { "/sqlite/query/rows",
-    "(sql-query \"SELECT name, qty FROM items ORDER BY name\")",
+    "(sql-query-text \"SELECT name, qty FROM items ORDER BY name\")",
     "[[\"apple\" \"3\"] [\"banana\" \"12\"] [\"cherry\" \"7\"]]" },
   { "/sqlite/query/null-float-blob",
-    "(sql-query \"SELECT note, price, data FROM items WHERE name = 'apple'\")",
+    "(sql-query-text \"SELECT note, price, data FROM items WHERE name = 'apple'\")",
     "[[\"\" \"0.5\" \"00ff\"]]" },
   { "/sqlite/query/float-text",
-    "(sql-query \"SELECT price, note FROM items WHERE name = 'cherry'\")",
+    "(sql-query-text \"SELECT price, note FROM items WHERE name = 'cherry'\")",
     "[[\"4.0\" \"sour\"]]" },
   { "/sqlite/query/no-rows",
-    "(sql-query \"SELECT name FROM items WHERE qty > 1000\")",
+    "(sql-query-text \"SELECT name FROM items WHERE qty > 1000\")",
     "[]" },
   { "/sqlite/query/trailing-comment",
-    "(sql-query \"SELECT count(*) FROM items; -- how many\")",
+    "(sql-query-text \"SELECT count(*) FROM items; -- how many\")",
     "[[\"3\"]]" },
   { "/sqlite/query/computed",
-    "(sql-query \"SELECT 6 * 7, 'x' || 'y', NULL\")",
+    "(sql-query-text \"SELECT 6 * 7, 'x' || 'y', NULL\")",
     "[[\"42\" \"xy\" \"\"]]" },
   { "/sqlite/stdlib/arithmetic", "(+ 1 (* 2 3))", "7" },
   { "/sqlite/stdlib/map", "(map (fn [x] (* x x)) [1 2 3])", "[1 4 9]" },
   { "/sqlite/stdlib/with-rows",
-    "(map (fn [row] (head row)) (sql-query \"SELECT name FROM items ORDER BY qty\"))",
+    "(map (fn [row] (head row)) (sql-query-text \"SELECT name FROM items ORDER BY qty\"))",
     "[\"apple\" \"cherry\" \"banana\"]" },
   { "/sqlite/stdlib/sum-of-rows",
-    "(sum (map (fn [row] (str-len (nth row 0))) (sql-query \"SELECT name FROM items\")))",
+    "(sum (map (fn [row] (str-len (nth row 0))) (sql-query-text \"SELECT name FROM items\")))",
     "17" },
   { "/sqlite/exec/select-changes-nothing", "(sql-exec \"SELECT * FROM items\")", "0" },
   { "/sqlite/exec/empty", "(sql-exec \"  -- nothing\")", "0" },
@@ -372,47 +384,47 @@ typedef struct
 } ErrorCase;
 
 static const ErrorCase error_cases[] = {
-  { "/sqlite/error/query-syntax", FALSE, "(sql-query \"SELEC name FROM items\")",
+  { "/sqlite/error/query-syntax", FALSE, "(sql-query-text \"SELEC name FROM items\")",
     RTHUNK_ERROR_EVAL_FAILED, "syntax error" },
   { "/sqlite/error/exec-syntax", FALSE, "(sql-exec \"INSERT INTO items VALUE (1)\")",
     RTHUNK_ERROR_EVAL_FAILED, "syntax error" },
-  { "/sqlite/error/no-such-table", FALSE, "(sql-query \"SELECT * FROM nowhere\")",
+  { "/sqlite/error/no-such-table", FALSE, "(sql-query-text \"SELECT * FROM nowhere\")",
     RTHUNK_ERROR_EVAL_FAILED, "no such table: nowhere" },
   { "/sqlite/error/constraint", FALSE, "(sql-exec \"INSERT INTO items (name) VALUES ('apple')\")",
     RTHUNK_ERROR_EVAL_FAILED, "UNIQUE constraint failed" },
-  { "/sqlite/error/two-statements", FALSE, "(sql-query \"SELECT 1; SELECT 2\")",
+  { "/sqlite/error/two-statements", FALSE, "(sql-query-text \"SELECT 1; SELECT 2\")",
     RTHUNK_ERROR_EVAL_FAILED, "exactly one statement" },
-  { "/sqlite/error/no-statement", FALSE, "(sql-query \"\")",
+  { "/sqlite/error/no-statement", FALSE, "(sql-query-text \"\")",
     RTHUNK_ERROR_EVAL_FAILED, "no SQL statement" },
   { "/sqlite/error/attach", FALSE, "(sql-exec \"ATTACH 'other.db' AS other\")",
     RTHUNK_ERROR_EVAL_FAILED, "too many attached databases" },
   /* VACUUM INTO would write a file even on a read-only server */
   { "/sqlite/error/vacuum-into", TRUE, "(sql-exec \"VACUUM INTO 'copy.db'\")",
     RTHUNK_ERROR_EVAL_FAILED, "too many attached databases" },
-  { "/sqlite/error/type-checked", FALSE, "(sql-query 42)",
+  { "/sqlite/error/type-checked", FALSE, "(sql-query-text 42)",
     RTHUNK_ERROR_TYPE_MISMATCH, "" },
   /* a huge result hits the thunk's memory limit, not the server's memory */
   { "/sqlite/limits/memory", FALSE,
-    "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000)"
+    "(sql-query-text \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000)"
     " SELECT x, printf('%0200d', x) FROM c\")",
     RTHUNK_ERROR_LIMIT_EXCEEDED, "bytes of memory" },
   /* an endless statement is interrupted at the deadline */
   { "/sqlite/limits/deadline", FALSE,
-    "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c\")",
+    "(sql-query-text \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c\")",
     RTHUNK_ERROR_DEADLINE_EXCEEDED, "deadline" },
-  /* sql-query only reads, even on a writable server */
-  { "/sqlite/query-only/insert", FALSE, "(sql-query \"INSERT INTO items (name) VALUES ('fig')\")",
+  /* sql-query-text only reads, even on a writable server */
+  { "/sqlite/query-only/insert", FALSE, "(sql-query-text \"INSERT INTO items (name) VALUES ('fig')\")",
     RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
   { "/sqlite/query-only/update-returning", FALSE,
-    "(sql-query \"UPDATE items SET qty = qty + 1 RETURNING name\")",
+    "(sql-query-text \"UPDATE items SET qty = qty + 1 RETURNING name\")",
     RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
-  { "/sqlite/query-only/create-temp", FALSE, "(sql-query \"CREATE TEMP TABLE items (name)\")",
+  { "/sqlite/query-only/create-temp", FALSE, "(sql-query-text \"CREATE TEMP TABLE items (name)\")",
     RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
-  { "/sqlite/query-only/pragma", FALSE, "(sql-query \"PRAGMA query_only = 0\")",
+  { "/sqlite/query-only/pragma", FALSE, "(sql-query-text \"PRAGMA query_only = 0\")",
     RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
-  { "/sqlite/query-only/history", FALSE, "(sql-query \"SELECT total_changes()\")",
+  { "/sqlite/query-only/history", FALSE, "(sql-query-text \"SELECT total_changes()\")",
     RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
-  { "/sqlite/read-only/create-temp-query", TRUE, "(sql-query \"CREATE TEMP TABLE items (name)\")",
+  { "/sqlite/read-only/create-temp-query", TRUE, "(sql-query-text \"CREATE TEMP TABLE items (name)\")",
     RTHUNK_ERROR_EVAL_FAILED, "only reads are allowed" },
   { "/sqlite/read-only/insert", TRUE, "(sql-exec \"INSERT INTO items (name) VALUES ('fig')\")",
     RTHUNK_ERROR_EVAL_FAILED, "attempt to write a readonly database" },
@@ -428,7 +440,7 @@ test_error (gconstpointer data)
 
   assert_eval_fails (server, c->expr, c->code, c->fragment);
   /* the server goes on, and the connection's lock was released */
-  g_assert_cmpint (eval_int (server, "(len (sql-query \"SELECT name FROM items\"))"), ==, 3);
+  g_assert_cmpint (eval_int (server, "(len (sql-query-text \"SELECT name FROM items\"))"), ==, 3);
 }
 
 /* ---- changes --------------------------------------------------------------- */
@@ -441,7 +453,7 @@ test_exec_insert (void)
   g_assert_cmpint (eval_int (rw_server,
                              "(sql-exec \"INSERT INTO items VALUES ('date', 5, 1.25, 'new', NULL)\")"),
                    ==, 1);
-  rows = eval_print (rw_server, "(sql-query \"SELECT name, qty, note FROM items WHERE name = 'date'\")");
+  rows = eval_print (rw_server, "(sql-query-text \"SELECT name, qty, note FROM items WHERE name = 'date'\")");
   g_assert_cmpstr (rows, ==, "[[\"date\" \"5\" \"new\"]]");
   /* on disk, as another connection sees it */
   g_assert_cmpint (file_int (rw_path, "SELECT qty FROM items WHERE name = 'date'"), ==, 5);
@@ -485,7 +497,7 @@ test_exec_transactions (void)
 static void
 test_read_only_query (void)
 {
-  g_autofree char *rows = eval_print (ro_server, "(sql-query \"SELECT name FROM items ORDER BY name DESC\")");
+  g_autofree char *rows = eval_print (ro_server, "(sql-query-text \"SELECT name FROM items ORDER BY name DESC\")");
 
   g_assert_cmpstr (rows, ==, "[[\"cherry\"] [\"banana\"] [\"apple\"]]");
 }
@@ -505,7 +517,7 @@ worker_step (RthunkClient  *client,
              GError       **error)
 {
   g_autofree char *insert = g_strdup_printf ("(sql-exec \"INSERT INTO counter VALUES (%u, %u)\")", index, k);
-  g_autofree char *count = g_strdup_printf ("(sql-query \"SELECT count(*) FROM counter WHERE thread = %u\")",
+  g_autofree char *count = g_strdup_printf ("(sql-query-text \"SELECT count(*) FROM counter WHERE thread = %u\")",
                                             index);
   g_autoptr(RthunkValue) changed = client_eval (client, insert, error);
   g_autoptr(RthunkValue) rows = NULL;
@@ -566,7 +578,7 @@ static void
 test_isolation_temp_table (void)
 {
   g_assert_cmpint (eval_int (ro_server, "(sql-exec \"CREATE TEMP TABLE items (name TEXT)\")"), ==, 0);
-  g_assert_cmpint (eval_int (ro_server, "(len (sql-query \"SELECT name FROM items\"))"), ==, 3);
+  g_assert_cmpint (eval_int (ro_server, "(len (sql-query-text \"SELECT name FROM items\"))"), ==, 3);
 }
 
 /* A's TEMP trigger on a main table does not see B's insert. */
@@ -579,7 +591,7 @@ test_isolation_temp_trigger (void)
                    ==, 0);
   g_assert_cmpint (eval_int (rw_server, "(sql-exec \"INSERT INTO items (name) VALUES ('secret')\")"),
                    ==, 1);
-  assert_eval_fails (rw_server, "(sql-query \"SELECT name FROM stolen\")",
+  assert_eval_fails (rw_server, "(sql-query-text \"SELECT name FROM stolen\")",
                      RTHUNK_ERROR_EVAL_FAILED, "no such table: stolen");
   g_assert_cmpint (eval_int (rw_server, "(sql-exec \"DELETE FROM items WHERE name = 'secret'\")"), ==, 1);
 }
@@ -633,7 +645,7 @@ assert_short_query_prompt (TestServer *server)
 {
   gint64 start = g_get_monotonic_time ();
 
-  g_assert_cmpint (eval_int (server, "(len (sql-query \"SELECT name FROM items\"))"), ==, 3);
+  g_assert_cmpint (eval_int (server, "(len (sql-query-text \"SELECT name FROM items\"))"), ==, 3);
   g_assert_cmpint (g_get_monotonic_time () - start, <, PROMPT_US);
 }
 
@@ -698,7 +710,7 @@ static void
 test_sql_max_memory (void)
 {
   assert_eval_fails (slow_server,
-                     "(sql-query \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+                     "(sql-query-text \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
                      " WHERE x < 40000) SELECT length(group_concat(printf('%01000d', x))) FROM c\")",
                      RTHUNK_ERROR_LIMIT_EXCEEDED, "--sql-max-memory");
   assert_short_query_prompt (slow_server);
@@ -767,9 +779,203 @@ test_config_file (void)
 
   g_assert_true (g_file_set_contents (path, text, -1, NULL));
   server = start_server ("sql-conf", args);
-  g_assert_cmpint (eval_int (server, "(len (sql-query \"SELECT * FROM items\"))"), ==, 3);
+  g_assert_cmpint (eval_int (server, "(len (sql-query-text \"SELECT * FROM items\"))"), ==, 3);
   assert_eval_fails (server, "(sql-exec \"DELETE FROM items\")", RTHUNK_ERROR_EVAL_FAILED, "readonly");
   stop_server (server);
+}
+
+/* ---- a session on the server ---------------------------------------------- */
+
+static RthunkSession *
+new_session (void)
+{
+  g_autoptr(GError) error = NULL;
+  RthunkSession *session = rthunk_session_new ();
+
+  rthunk_session_add_server (session, ro_server->address, &error);
+  g_assert_no_error (error);
+  return session;
+}
+
+static char *
+session_print (const char *text)
+{
+  g_autoptr(RthunkSession) session = new_session ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = test_session_eval (session, text, &error);
+  GString *out = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  rthunk_value_print (value, out);
+  rthunk_session_close (session);
+  return g_string_free (out, FALSE);
+}
+
+static gint64
+counter (const char *name)
+{
+  return test_server_counter (ro_server->address, name);
+}
+
+typedef struct
+{
+  const char *path;
+  const char *expr;
+  const char *type;
+} TypeCase;
+
+static const TypeCase type_cases[] = {
+  /* NOT NULL columns are T */
+  { "/sqlite/typed/type/not-null", "(await (remote (sql-query \"" QUERY "\" {:min 30})))",
+    "[{age: int, name: str}]" },
+  /* the others (maybe T); REAL is float, DATE (NUMERIC) float; the
+   * INTEGER PRIMARY KEY is never NULL */
+  { "/sqlite/typed/type/nullable",
+    "(await (remote (sql-query \"select id, email, score, born from people\" {})))",
+    "[{born: (maybe float), email: (maybe str), id: int, score: (maybe float)}]" },
+  /* an expression has no declared type: its text */
+  { "/sqlite/typed/type/expression", "(await (remote (sql-query \"select count(*) as n from people\" {})))",
+    "[{n: (maybe str)}]" },
+  /* the row's type goes on through the rest of the form */
+  { "/sqlite/typed/type/used", "(map :age (await (remote (sql-query \"" QUERY "\" {:min 30}))))", "[int]" },
+};
+
+static void
+test_typed_type (gconstpointer data)
+{
+  const TypeCase *c = data;
+  g_autoptr(RthunkSession) session = new_session ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *type = rthunk_session_type_of (session, c->expr, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (type, ==, c->type);
+  rthunk_session_close (session);
+}
+
+typedef struct
+{
+  const char *path;
+  const char *expr;
+  const char *printed;
+} TypedValueCase;
+
+static const TypedValueCase typed_value_cases[] = {
+  { "/sqlite/typed/value/rows", "(await (remote (sql-query \"" QUERY "\" {:min 30})))",
+    "[{:age 36 :name \"ada\"} {:age 41 :name \"alan\"}]" },
+  { "/sqlite/typed/value/null", "(await (remote (sql-query \"select email, score from people where name = :n\" "
+    "{:n \"alan\"})))", "[{:email nil :score nil}]" },
+  { "/sqlite/typed/value/float", "(await (remote (sql-query \"select score from people where name = 'grace'\" {})))",
+    "[{:score 7.0}]" },
+  { "/sqlite/typed/value/computed", "(reduce + 0 (map :age (await (remote (sql-query \"" QUERY "\" {:min 0})))))",
+    "106" },
+  /* dynamic SQL stays available, as rows of strings */
+  { "/sqlite/typed/value/text", "(await (remote (sql-query-text (concat \"select name from people \" "
+    "\"where age < 30\"))))", "[[\"grace\"]]" },
+};
+
+static void
+test_typed_value (gconstpointer data)
+{
+  const TypedValueCase *c = data;
+  g_autofree char *printed = session_print (c->expr);
+
+  g_assert_cmpstr (printed, ==, c->printed);
+}
+
+/* Refused at the client, never submitted. */
+typedef struct
+{
+  const char *path;
+  const char *expr;
+  RthunkError code;
+  const char *fragment;
+} TypedErrorCase;
+
+static const TypedErrorCase typed_error_cases[] = {
+  /* a misspelt column: SQLite's message, at the string */
+  { "/sqlite/typed/error/column", "(remote\n  (sql-query \"select name, agee from people\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "<test>:2:14: error: sql-query: no such column: agee" },
+  { "/sqlite/typed/error/syntax", "(remote (sql-query \"selec name from people\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "<test>:1:20: error: sql-query: near \"selec\": syntax error" },
+  { "/sqlite/typed/error/table", "(remote (sql-query \"select * from nowhere\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "no such table: nowhere" },
+  /* writes are refused when the call is checked */
+  { "/sqlite/typed/error/write", "(remote (sql-query \"delete from people\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "only reads are allowed" },
+  { "/sqlite/typed/error/two-statements", "(remote (sql-query \"select 1 as a; select 2 as b\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "exactly one statement" },
+  /* the parameters record against the statement's named parameters */
+  { "/sqlite/typed/error/param-misspelt", "(remote (sql-query \"" QUERY "\" {:mn 30}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "min" },
+  { "/sqlite/typed/error/param-missing", "(remote (sql-query \"" QUERY "\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "min" },
+  { "/sqlite/typed/error/param-positional", "(remote (sql-query \"select name from people where age > ?\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "named parameters" },
+  /* a field that is not a column */
+  { "/sqlite/typed/error/field", "(map :email (await (remote (sql-query \"" QUERY "\" {:min 30}))))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "email" },
+  { "/sqlite/typed/error/unnamed-column", "(remote (sql-query \"select count(*) from people\" {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "name it with AS" },
+  /* dynamic SQL has its own function */
+  { "/sqlite/typed/error/not-literal", "(remote (sql-query (concat \"select 1\" \" as a\") {}))",
+    RTHUNK_ERROR_TYPE_MISMATCH, "sql-query takes a string literal first" },
+};
+
+static void
+test_typed_error (gconstpointer data)
+{
+  const TypedErrorCase *c = data;
+  g_autoptr(RthunkSession) session = new_session ();
+  g_autoptr(GError) error = NULL;
+  gint64 submitted = counter ("submitted");
+  g_autoptr(RthunkValue) value = test_session_eval (session, c->expr, &error);
+
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, (gint) c->code);
+  if (strstr (error->message, c->fragment) == NULL)
+    g_error ("“%s” failed with “%s”, which does not mention “%s”", c->expr, error->message, c->fragment);
+  /* refused before anything left the client */
+  g_assert_cmpint (counter ("submitted"), ==, submitted);
+  rthunk_session_close (session);
+}
+
+/* The same literal is asked of the server once, in however many forms. */
+static void
+test_typed_cache (void)
+{
+  g_autoptr(RthunkSession) session = new_session ();
+  const char *sql = "select name from people where age > :min";
+  gint64 asked = counter ("types-provided");
+
+  for (guint k = 0; k < 3; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(len (await (remote (sql-query \"%s\" {:min %u}))))", sql, 30 + 10 * k);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RthunkValue) n = test_session_eval (session, text, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (n), ==, (gint64) 2 - k);
+    }
+  g_assert_cmpint (counter ("types-provided") - asked, ==, 1);
+  rthunk_session_close (session);
+}
+
+/* A NULL where the type says there is none (the NOT NULL side of an outer
+ * join) fails the call rather than lie. */
+static void
+test_typed_outer_join (void)
+{
+  g_autoptr(RthunkSession) session = new_session ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = test_session_eval (session,
+    "(await (remote (sql-query \"select people.name, pets.pet from people left join pets "
+    "on pets.owner = people.id\" {})))", &error);
+
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED);
+  g_assert_nonnull (strstr (error->message, "column pet is NULL"));
+  rthunk_session_close (session);
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -852,6 +1058,14 @@ main (int    argc,
   for (guint k = 0; k < G_N_ELEMENTS (start_cases); k++)
     g_test_add_data_func (start_cases[k].path, &start_cases[k], test_start_fails);
   g_test_add_func ("/sqlite/start/config-file", test_config_file);
+  for (guint k = 0; k < G_N_ELEMENTS (type_cases); k++)
+    g_test_add_data_func (type_cases[k].path, &type_cases[k], test_typed_type);
+  for (guint k = 0; k < G_N_ELEMENTS (typed_value_cases); k++)
+    g_test_add_data_func (typed_value_cases[k].path, &typed_value_cases[k], test_typed_value);
+  for (guint k = 0; k < G_N_ELEMENTS (typed_error_cases); k++)
+    g_test_add_data_func (typed_error_cases[k].path, &typed_error_cases[k], test_typed_error);
+  g_test_add_func ("/sqlite/typed/cache", test_typed_cache);
+  g_test_add_func ("/sqlite/typed/outer-join", test_typed_outer_join);
   g_test_add_func ("/sqlite/sigterm/create", test_create_and_sigterm);
 
   status = g_test_run ();

@@ -285,3 +285,31 @@ test_thread_wait_blocked_on_lock (pid_t  tid,
 {
   wait_blocked (tid, waits_on_futex, "on a lock or condition", cap_us);
 }
+
+gint64
+test_server_counter (const char *address,
+                     const char *name)
+{
+  g_autoptr(RthunkClient) client = rthunk_client_new (address);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) info = rthunk_client_get_server_info (client, &error);
+  g_autoptr(GVariant) counters = NULL;
+  gint64 value = -1;
+
+  g_assert_no_error (error);
+  counters = g_variant_lookup_value (info, "counters", G_VARIANT_TYPE ("a{sx}"));
+  g_assert_true (g_variant_lookup (counters, name, "x", &value));
+  return value;
+}
+
+RthunkValue *
+test_session_eval (RthunkSession  *session,
+                   const char     *text,
+                   GError        **error)
+{
+  g_autoptr(RthunkValue) value = rthunk_session_eval (session, text, "<test>", error);
+
+  if (value == NULL || !rthunk_session_wait_all (session, 60000, error))
+    return NULL;
+  return rthunk_value_force (value, error);
+}

@@ -52,3 +52,12 @@ void        test_thread_wait_blocked_reading (pid_t  tid,
 /* The same for a futex: a mutex, or a condition (g_cond_wait). */
 void        test_thread_wait_blocked_on_lock (pid_t  tid,
                                               gint64 cap_us);
+/* A counter of the getServerInfo of the server at @address (submitted,
+ * types-provided, …); asserts it answers. */
+gint64       test_server_counter (const char     *address,
+                                  const char     *name);
+/* The value of @text (source "<test>") evaluated by @session, once the
+ * session settled it (a minute at most); NULL with @error set. */
+RthunkValue *test_session_eval   (RthunkSession  *session,
+                                  const char     *text,
+                                  GError        **error);

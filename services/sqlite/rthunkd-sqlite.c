@@ -6,8 +6,12 @@
  *                  [--sql-connections N] [--sql-max-memory SIZE] [limits…]
  *
  * Publishes the standard library plus
- *   sql-query : (str -> [[str]])   io   the rows of one read-only statement
- *   sql-exec  : (str -> int)       io   runs statements, returns the changes
+ *   sql-query      : (str a -> [b])  io, provided   the rows of one read-only
+ *                    statement, as records typed by the statement; its
+ *                    named parameters from the record (rthunkd-sqlite-types.c)
+ *   sql-query-text : (str -> [[str]])  io   the same for SQL built at run
+ *                    time: each row a list of its columns as text
+ *   sql-exec       : (str -> int)    io   runs statements, returns the changes
  * and the capability "db" (and, with --data-dir, the files of
  * rthunk_provider_options_add_files()). The server options, limits, --config and
  * --token-file are those of every provider (rthunk-provider.h); the
@@ -51,6 +55,7 @@
 
 #include "rthunk.h"
 #include "common/rthunk-locale.h"
+#include "rthunkd-sqlite-types.h"
 
 #define PROGRAM "rthunkd-sqlite"
 #define CONFIG_GROUP "sqlite"
@@ -343,7 +348,7 @@ sql_pool_take (SqlPool            *pool,
 
   g_mutex_lock (&pool->lock);
   while (pool->idle->len == 0 && pool->n_open >= pool->max_connections &&
-         (ok = rthunk_call_context_check (context, error)))
+         (context == NULL || (ok = rthunk_call_context_check (context, error))))
     g_cond_wait_until (&pool->returned, &pool->lock, g_get_monotonic_time () + WAIT_SLICE_US);
   if (ok && pool->idle->len > 0)
     *conn = g_ptr_array_steal_index (pool->idle, pool->idle->len - 1);
@@ -353,8 +358,9 @@ sql_pool_take (SqlPool            *pool,
   return ok;
 }
 
-/* Lends a connection to the call of @context: its own until
- * sql_pool_give_back(). NULL with @error set if there is none. */
+/* Lends a connection to the call of @context (NULL: typing a statement
+ * for provideType): its own until sql_pool_give_back(). NULL with @error
+ * set if there is none. */
 static SqlConn *
 sql_pool_lend (SqlPool            *pool,
                RthunkCallContext  *context,
@@ -404,57 +410,12 @@ sql_pool_give_back (SqlPool *pool,
 
 /* ---- sql-query ------------------------------------------------------------ */
 
-/* The bytes of column @k as SQLite gives them, and the length of their
- * text: a blob's raw bytes with the length of its hex. NULL is "". */
-static const char *
-cell_bytes (sqlite3_stmt *stmt,
-            int           k,
-            gsize        *length)
-{
-  const char *text;
-
-  switch (sqlite3_column_type (stmt, k))
-    {
-    case SQLITE_NULL:
-      *length = 0;
-      return "";
-    case SQLITE_BLOB:
-      text = sqlite3_column_blob (stmt, k);
-      *length = (gsize) sqlite3_column_bytes (stmt, k) * 2;
-      return text != NULL ? text : "";
-    default:
-      text = (const char *) sqlite3_column_text (stmt, k);
-      *length = (gsize) sqlite3_column_bytes (stmt, k);
-      return text != NULL ? text : "";
-    }
-}
-
-/* Column @k as valid UTF-8: text as it is (invalid bytes replaced), a
- * number as its text, a blob as lowercase hex. */
-static char *
-cell_string (sqlite3_stmt *stmt,
-             int           k)
-{
-  gsize length;
-  const char *bytes = cell_bytes (stmt, k, &length);
-
-  if (sqlite3_column_type (stmt, k) == SQLITE_BLOB)
-    {
-      GString *hex = g_string_sized_new (length + 1);
-
-      for (gsize i = 0; i < length / 2; i++)
-        g_string_append_printf (hex, "%02x", (guint) (guchar) bytes[i]);
-      return g_string_free (hex, FALSE);
-    }
-  if (g_utf8_validate_len (bytes, length, NULL))
-    return g_strndup (bytes, length);
-  return g_utf8_make_valid (bytes, length);
-}
-
-/* The current row as a list of strings, charged before it is built. */
+/* The current row: a record of @columns (sql-query), or without them a
+ * list of strings (sql-query-text); charged before it is built. */
 static RthunkValue *
 read_row (RthunkCallContext  *context,
           sqlite3_stmt       *stmt,
+          GArray             *columns,
           GError            **error)
 {
   int n_cols = sqlite3_column_count (stmt);
@@ -465,38 +426,36 @@ read_row (RthunkCallContext  *context,
     {
       gsize length;
 
-      cell_bytes (stmt, k, &length);
+      sql_cell_bytes (stmt, k, &length);
       bytes += length + 1 + VALUE_OVERHEAD;
     }
   if (!rthunk_call_context_charge (context, bytes, error))
     return NULL;
+  if (columns != NULL)
+    return sql_row_record (stmt, columns, error);
   cells = g_new (RthunkValue *, MAX (n_cols, 1));
   for (int k = 0; k < n_cols; k++)
-    cells[k] = rthunk_value_new_str_take (cell_string (stmt, k));
+    cells[k] = rthunk_value_new_str_take (sql_cell_string (stmt, k));
   return rthunk_value_new_list_take (cells, n_cols);
 }
 
 /* Whether @tail holds no further statement (only spaces and comments). */
 static gboolean
-only_one_statement (SqlConn     *conn,
-                    const char  *tail,
-                    GError     **error)
+only_one_statement (SqlConn    *conn,
+                    const char *tail)
 {
   sqlite3_stmt *next = NULL;
   int rc = sqlite3_prepare_v2 (conn->db, tail, -1, &next, NULL);
 
   sqlite3_finalize (next);
-  if (rc == SQLITE_OK && next == NULL)
-    return TRUE;
-  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
-               _("sql-query: runs exactly one statement; use sql-exec for several"));
-  return FALSE;
+  return rc == SQLITE_OK && next == NULL;
 }
 
 static gboolean
 collect_rows (SqlConn            *conn,
               RthunkCallContext  *context,
               sqlite3_stmt       *stmt,
+              GArray             *columns,
               GPtrArray          *rows,
               GError            **error)
 {
@@ -504,45 +463,73 @@ collect_rows (SqlConn            *conn,
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      RthunkValue *row = read_row (context, stmt, error);
+      RthunkValue *row = read_row (context, stmt, columns, error);
 
       if (row == NULL)
         return FALSE;
       g_ptr_array_add (rows, row);
     }
   if (rc != SQLITE_DONE)
-    return sql_error (conn, "sql-query", error);
+    return sql_error (conn, columns != NULL ? "sql-query" : "sql-query-text", error);
   return rthunk_call_context_charge (context, (guint64) rows->len * sizeof (gpointer) + VALUE_OVERHEAD,
                                      error);
 }
 
+/* Prepares the one statement of @sql for sql-query (@func); NULL with
+ * @error set if it does not prepare or holds another statement. */
+static sqlite3_stmt *
+prepare_query (SqlConn     *conn,
+               const char  *func,
+               const char  *sql,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  const char *tail = NULL;
+
+  if (sqlite3_prepare_v2 (conn->db, sql, -1, &stmt, &tail) != SQLITE_OK)
+    sql_error (conn, func, error);
+  else if (stmt == NULL)
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED, _("%s: no SQL statement"), func);
+  else if (!only_one_statement (conn, tail))
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
+                 _("%s: runs exactly one statement; use sql-exec for several"), func);
+  else
+    return stmt;
+  sqlite3_finalize (stmt);
+  return NULL;
+}
+
+/* Runs @sql, with the record @params bound (sql-query: rows as records),
+ * or without (sql-query-text: rows as lists of strings). */
 static gboolean
 run_query (SqlConn            *conn,
            RthunkCallContext  *context,
            const char         *sql,
+           RthunkValue        *params,
            GPtrArray          *rows,
            GError            **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  const char *tail = NULL;
+  const char *func = params != NULL ? "sql-query" : "sql-query-text";
+  sqlite3_stmt *stmt = prepare_query (conn, func, sql, error);
+  g_autoptr(GArray) columns = NULL;
   gboolean ok;
 
-  if (sqlite3_prepare_v2 (conn->db, sql, -1, &stmt, &tail) != SQLITE_OK)
-    return sql_error (conn, "sql-query", error);
   if (stmt == NULL)
-    {
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED, _("sql-query: no SQL statement"));
-      return FALSE;
-    }
-  ok = only_one_statement (conn, tail, error) && collect_rows (conn, context, stmt, rows, error);
+    return FALSE;
+  ok = params == NULL ||
+       ((columns = sql_columns_new (stmt, error)) != NULL && sql_bind_record (stmt, params, error));
+  ok = ok && collect_rows (conn, context, stmt, columns, rows, error);
   sqlite3_finalize (stmt);
   return ok;
 }
 
 static RthunkValue *
-sql_query (ARGS)
+run_read (SqlPool            *pool,
+          RthunkCallContext  *context,
+          const char         *sql,
+          RthunkValue        *params,
+          GError            **error)
 {
-  SqlPool *pool = user_data;
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
   SqlConn *conn = sql_pool_lend (pool, context, SQL_MODE_READ, error);
   gboolean ok;
@@ -552,13 +539,46 @@ sql_query (ARGS)
     return NULL;
   /* the authorizer allows reads only; query_only makes sure of it */
   conn->dirty |= !conn_run_own (conn, "PRAGMA query_only = 1");
-  ok = run_query (conn, context, rthunk_value_get_str (args[0]), rows, error);
+  ok = run_query (conn, context, sql, params, rows, error);
   conn->dirty |= !conn_run_own (conn, "PRAGMA query_only = 0");
   sql_pool_give_back (pool, conn);
   if (!ok)
     return NULL;
   n = rows->len;
   return rthunk_value_new_list_take ((RthunkValue **) g_ptr_array_steal (rows, NULL), n);
+}
+
+static RthunkValue *
+sql_query (ARGS)
+{
+  return run_read (user_data, context, rthunk_value_get_str (args[0]), args[1], error);
+}
+
+static RthunkValue *
+sql_query_text (ARGS)
+{
+  return run_read (user_data, context, rthunk_value_get_str (args[0]), NULL, error);
+}
+
+/* sql-query's type for @sql, from its prepared statement: what the
+ * client asks with provideType, and what the server's checker asks. A
+ * statement that does not prepare is refused with SQLite's message. */
+static RthunkType *
+provide_sql_query (const char  *sql,
+                   gpointer     user_data,
+                   GError     **error)
+{
+  SqlConn *conn = sql_pool_lend (user_data, NULL, SQL_MODE_READ, error);
+  sqlite3_stmt *stmt;
+  RthunkType *type = NULL;
+
+  if (conn == NULL)
+    return NULL;
+  if ((stmt = prepare_query (conn, "sql-query", sql, error)) != NULL)
+    type = sql_statement_type (stmt, error);
+  sqlite3_finalize (stmt);
+  sql_pool_give_back (user_data, conn);
+  return type;
 }
 
 /* ---- sql-exec ------------------------------------------------------------- */
@@ -790,10 +810,14 @@ new_catalog (SqlPool    *pool,
   g_autoptr(GError) error = NULL;
 
   rthunk_stdlib_add_server_functions (catalog, server_name);
-  if (!rthunk_catalog_add (catalog, "sql-query", "(str -> [[str]])", RTHUNK_FUNC_IO,
-                           _("the rows of one SQL statement that only reads, each a list of its "
-                             "columns as text (NULL as \"\", a blob as hex)"),
-                           sql_query, pool, NULL, &error) ||
+  if (!rthunk_catalog_add_provided (catalog, "sql-query", "(str a -> [b])", RTHUNK_FUNC_IO,
+                                    _("the rows of one SQL statement that only reads, as records typed "
+                                      "by the statement, its named parameters (:name) from the record"),
+                                    sql_query, provide_sql_query, pool, NULL, &error) ||
+      !rthunk_catalog_add (catalog, "sql-query-text", "(str -> [[str]])", RTHUNK_FUNC_IO,
+                           _("the rows of one SQL statement built at run time that only reads, each "
+                             "a list of its columns as text (NULL as \"\", a blob as hex)"),
+                           sql_query_text, pool, NULL, &error) ||
       !rthunk_catalog_add (catalog, "sql-exec", "(str -> int)", RTHUNK_FUNC_IO,
                            _("runs SQL statements; the number of rows they inserted, updated "
                              "or deleted"),

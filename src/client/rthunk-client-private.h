@@ -131,6 +131,23 @@ RthunkValue *rthunk_client_enqueue     (RthunkClient          *self,
 guint        rthunk_client_get_queued  (RthunkClient          *self);
 gboolean     rthunk_client_flush       (RthunkClient          *self,
                                         GError               **error);
+/* provideType: the type of a call of the server's provided function @fn
+ * with the string @literal first, asked once per (server, function,
+ * literal) in the process, whichever client asks, and kept until a client
+ * of that server reads its catalog again (rthunk-client-provide.c). */
+RthunkType  *rthunk_client_provide_type (RthunkClient         *self,
+                                         const char           *fn,
+                                         const char           *literal,
+                                         GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Forgets the answers of @self's server (its catalog is read again). */
+void         rthunk_client_forget_provided (RthunkClient      *self);
+/* rthunk_client_provide_type() as a checker asks it (an RthunkTypeAskFunc
+ * whose data is the client). */
+RthunkType  *rthunk_client_ask_type     (RthunkFuncDef        *def,
+                                         const char           *literal,
+                                         gpointer              client,
+                                         GError              **error);
+
 /* Gives @client @cluster's token and TLS settings (rthunk-cluster.c). */
 gboolean     rthunk_cluster_prepare_client (RthunkCluster     *cluster,
                                             RthunkClient      *client,

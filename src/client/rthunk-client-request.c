@@ -22,6 +22,7 @@
 #include "rthunk-codec.h"
 #include "rthunk-error.h"
 #include "rthunk-hash.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-type-private.h"
 #include "rthunk-type.h"
@@ -556,7 +557,8 @@ bind_inputs (RthunkClient   *self,
 /* Checks, with the inputs @bound, the definitions of @closure, then
  * @expr: its type, and its Ast with the type of every node. */
 static GBytes *
-check_expression (RthunkCatalog  *catalog,
+check_expression (RthunkClient   *self,
+                  RthunkCatalog  *catalog,
                   GArray         *bound,
                   DefHasher      *h,
                   GPtrArray      *closure,
@@ -569,6 +571,7 @@ check_expression (RthunkCatalog  *catalog,
   GByteArray *ast;
 
   rthunk_checker_set_remote_allowed (checker, FALSE);
+  rthunk_checker_set_type_ask (checker, rthunk_client_ask_type, self);
   for (guint k = 0; k < bound->len; k++)
     {
       Bound *b = &g_array_index (bound, Bound, k);
@@ -746,7 +749,7 @@ rthunk_client_build_request (RthunkClient  *self,
     key = rthunk_client_checked_key (self, expr, scratch->input_types);
   if (key == NULL || !rthunk_client_checked_lookup (self, key, expr, catalog, &ast, &type))
     {
-      if ((ast = check_expression (catalog, scratch->bound, h, closure, expr, &type, error)) == NULL)
+      if ((ast = check_expression (self, catalog, scratch->bound, h, closure, expr, &type, error)) == NULL)
         return FALSE;
       if (key != NULL)
         rthunk_client_checked_store (self, g_steal_pointer (&key), expr, catalog, ast, type);

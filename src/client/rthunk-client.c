@@ -486,6 +486,7 @@ info_variant (RthunkClient         *self,
   g_variant_builder_add (&counters, "{sx}", "long-thunks", c->longThunks);
   g_variant_builder_add (&counters, "{sx}", "state-cells", c->stateCells);
   g_variant_builder_add (&counters, "{sx}", "state-updates", c->stateUpdates);
+  g_variant_builder_add (&counters, "{sx}", "types-provided", c->typesProvided);
   g_variant_builder_init (&limits, G_VARIANT_TYPE ("a{sx}"));
   g_variant_builder_add (&limits, "{sx}", "max-frame-bytes", l->maxFrameBytes);
   g_variant_builder_add (&limits, "{sx}", "max-depth", (gint64) l->maxDepth);
@@ -566,7 +567,7 @@ read_func_defs (RthunkClient       *self,
 
       if (def->name == NULL || !g_utf8_validate (def->name, -1, NULL) ||
           (type = rthunk_wire_read_type (def->type, &bad)) == NULL ||
-          !rthunk_catalog_add_remote (catalog, def->name, type, def->flags & 15,
+          !rthunk_catalog_add_remote (catalog, def->name, type, def->flags & 31,
                                       def->doc != NULL && g_utf8_validate (def->doc, -1, NULL) ? def->doc : "",
                                       &bad))
         {
@@ -591,6 +592,8 @@ fetch_catalog (RthunkClient  *self,
   g_mutex_lock (&self->lock);
   g_set_object (&self->catalog, catalog);
   g_mutex_unlock (&self->lock);
+  /* the server may have restarted on another schema */
+  rthunk_client_forget_provided (self);
   return TRUE;
 }
 
@@ -801,7 +804,8 @@ rthunk_client_server_info_run (RthunkClient  *self,
  * (int32), `capabilities`, `fetches-from` (string arrays), `counters`
  * (`a{sx}`: submitted, completed, failed, cancelled, cache-hits,
  * cache-hits-local, cache-hits-shared, definitions-stored, definitions-loaded,
- * pipelined, fetched, batches, memo-hits, long-thunks) and `limits` (`a{sx}`:
+ * pipelined, fetched, batches, memo-hits, long-thunks, state-cells,
+ * state-updates, types-provided) and `limits` (`a{sx}`:
  * max-frame-bytes, max-depth, max-ast-nodes, fuel, deadline-ms, max-queued,
  * max-connections, max-eval-bytes).
  *

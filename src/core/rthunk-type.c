@@ -1555,3 +1555,23 @@ rthunk_type_of_value (RthunkValue  *value,
     }
 }
 
+
+/**
+ * rthunk_type_is_field_name:
+ * @name: (nullable): a name from outside: a column of a table, of a file
+ *
+ * Tells whether @name can name a record field: what the reader reads as
+ * a keyword after its colon (letters, digits and `-?!*+/<>=_.%&'`), so
+ * that a program reads it as `(:name r)`. A provider that makes record
+ * types from its data (sql-query's columns, a CSV file's header) refuses
+ * other names.
+ *
+ * Returns: whether @name can be a field name
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_type_is_field_name (const char *name)
+{
+  return name != NULL && rthunk_value_is_field_name (name);
+}

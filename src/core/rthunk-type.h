@@ -114,6 +114,8 @@ const char     *rthunk_type_get_field_name (RthunkType        *type,
 RTHUNK_AVAILABLE_IN_0_1
 RthunkType     *rthunk_type_get_row       (RthunkType         *type);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean        rthunk_type_is_field_name (const char         *name);
+RTHUNK_AVAILABLE_IN_0_1
 guint           rthunk_type_get_var_id    (RthunkType         *type);
 RTHUNK_AVAILABLE_IN_0_1
 RthunkTypeClass rthunk_type_get_class     (RthunkType         *type);

@@ -21,6 +21,7 @@ struct _RthunkFuncDef
   char *doc;
   guint arity;
   RthunkNativeFunc func;
+  RthunkProvideTypeFunc provide;  /* PROVIDED and native: its types */
   gpointer user_data;
   GDestroyNotify destroy;
   gboolean stdlib;              /* the standard library's own: the evaluator
@@ -377,6 +378,67 @@ rthunk_func_def_new_native (const char       *name,
 }
 
 /**
+ * rthunk_catalog_add_provided:
+ * @catalog: a catalog
+ * @name: the name the language calls it by
+ * @signature: the type of every call, e.g. `(str a -> [b])`: its first
+ *   parameter is `str`, and what the data source says of a literal must
+ *   be an instance of it
+ * @flags: pure, io, assoc (%RTHUNK_FUNC_PROVIDED is added)
+ * @doc: a one-line description
+ * @func: (scope notified) (closure user_data) (destroy destroy): the C
+ *   implementation
+ * @provide: (scope notified) (closure user_data): the type of one call,
+ *   from its literal
+ * @user_data: (nullable): passed to @func and @provide
+ * @destroy: (nullable): frees @user_data with the catalog
+ * @error: return location for a #GError
+ *
+ * Adds (or replaces) a native function whose type depends on the string
+ * literal it is called with, as a type provider does: `(sql-query "select
+ * name from people" {})` has the type of the statement's columns. The
+ * checker asks @provide (on a client, through the server's provideType)
+ * each time it meets a call, and refuses a call whose first argument is
+ * not a string literal.
+ *
+ * Returns: %TRUE, or %FALSE with @error set if @signature does not parse
+ *   or does not take a string first
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_catalog_add_provided (RthunkCatalog         *catalog,
+                             const char            *name,
+                             const char            *signature,
+                             RthunkFuncFlags        flags,
+                             const char            *doc,
+                             RthunkNativeFunc       func,
+                             RthunkProvideTypeFunc  provide,
+                             gpointer               user_data,
+                             GDestroyNotify         destroy,
+                             GError               **error)
+{
+  RthunkFuncDef *def;
+
+  g_return_val_if_fail (provide != NULL, FALSE);
+
+  if (!rthunk_catalog_add (catalog, name, signature, flags | RTHUNK_FUNC_PROVIDED, doc,
+                           func, user_data, destroy, error))
+    return FALSE;
+  def = g_hash_table_lookup (catalog->funcs, name);
+  if (def->arity == 0 ||
+      rthunk_type_get_kind (rthunk_type_get_child (def->type, 0)) != RTHUNK_TYPE_STR)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("the provided function “%s” must take a string first"), name);
+      g_hash_table_remove (catalog->funcs, name);
+      return FALSE;
+    }
+  def->provide = provide;
+  return TRUE;
+}
+
+/**
  * rthunk_catalog_add_remote:
  * @catalog: a catalog
  * @name: the function's name
@@ -536,6 +598,38 @@ RthunkNativeFunc
 rthunk_func_def_get_native (RthunkFuncDef *def)
 {
   return def->func;
+}
+
+/* What @def's data source says of a call with @literal (private): the
+ * function's own provider, which only a native provided function has;
+ * NULL with @error set otherwise, or when it refuses @literal (then
+ * always an RTHUNK_ERROR_TYPE_MISMATCH, whatever the provider said). */
+RthunkType *
+rthunk_func_def_provide_type (RthunkFuncDef  *def,
+                              const char     *literal,
+                              GError        **error)
+{
+  g_autoptr(GError) refused = NULL;
+  RthunkType *type;
+
+  if (def->provide == NULL)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
+                   _("“%s” has no type provider here"), def->name);
+      return NULL;
+    }
+  if ((type = def->provide (literal, def->user_data, &refused)) != NULL)
+    return type;
+  /* whatever the data source says against @literal refuses the call */
+  g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH, refused->message);
+  return NULL;
+}
+
+/* Whether @def has its own type provider (private). */
+gboolean
+rthunk_func_def_has_provider (RthunkFuncDef *def)
+{
+  return def->provide != NULL;
 }
 
 /* Marks @def as the standard library's own function (private). */

@@ -21,6 +21,9 @@ G_BEGIN_DECLS
  * @RTHUNK_FUNC_STATE: reads or updates a state cell of the server that
  *   runs it (always with @RTHUNK_FUNC_IO): a form that uses it runs on
  *   the server holding the cell
+ * @RTHUNK_FUNC_PROVIDED: its type for one call depends on its first
+ *   argument, which must be a string literal: the data source gives it
+ *   when the call is checked (see rthunk_catalog_add_provided())
  *
  * Flags of a catalog function; the values match the wire's `FuncFlag`.
  *
@@ -32,6 +35,7 @@ typedef enum /*< flags >*/ {
   RTHUNK_FUNC_IO = 1 << 1,
   RTHUNK_FUNC_ASSOC = 1 << 2,
   RTHUNK_FUNC_STATE = 1 << 3,
+  RTHUNK_FUNC_PROVIDED = 1 << 4,
 } RthunkFuncFlags;
 
 /**
@@ -63,6 +67,28 @@ typedef RthunkValue *(*RthunkNativeFunc) (RthunkCallContext  *context,
                                           guint               n_args,
                                           gpointer            user_data,
                                           GError            **error);
+
+/**
+ * RthunkProvideTypeFunc:
+ * @literal: the string literal that is the call's first argument
+ * @user_data: the data given to rthunk_catalog_add_provided()
+ * @error: return location for a #GError
+ *
+ * Gives the type of one call of a provided function, as its data source
+ * says for @literal: the columns of an SQL statement, the header of a
+ * file. It is called from any thread, so it must be thread-safe. A literal
+ * the data source refuses is an %RTHUNK_ERROR_TYPE_MISMATCH whose message
+ * says why (SQLite's message, say), without position: the checker adds
+ * the literal's.
+ *
+ * Returns: (transfer full) (nullable): a function type of the function's
+ *   arity that its signature unifies with, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+typedef RthunkType *(*RthunkProvideTypeFunc) (const char  *literal,
+                                              gpointer     user_data,
+                                              GError     **error);
 
 /**
  * RthunkFuncDef:
@@ -116,6 +142,17 @@ gboolean         rthunk_catalog_add          (RthunkCatalog     *catalog,
                                               RthunkFuncFlags    flags,
                                               const char        *doc,
                                               RthunkNativeFunc   func,
+                                              gpointer           user_data,
+                                              GDestroyNotify     destroy,
+                                              GError           **error);
+RTHUNK_AVAILABLE_IN_0_1
+gboolean         rthunk_catalog_add_provided (RthunkCatalog     *catalog,
+                                              const char        *name,
+                                              const char        *signature,
+                                              RthunkFuncFlags    flags,
+                                              const char        *doc,
+                                              RthunkNativeFunc   func,
+                                              RthunkProvideTypeFunc provide,
                                               gpointer           user_data,
                                               GDestroyNotify     destroy,
                                               GError           **error);

@@ -44,6 +44,8 @@ struct _RthunkCheckCtx
   guint nesting;             /* inside fn, let or loop, where def is refused */
   gboolean top;              /* the next form inferred is at the top level */
   gboolean form_top;         /* the special form being inferred is */
+  RthunkFuncDef *looked_up;  /* the catalog function a name last resolved to */
+  RthunkNode *callee;        /* the head of the call being inferred */
 };
 
 struct _RthunkChecker
@@ -296,7 +298,9 @@ lookup_catalog (Ctx        *ctx,
     ? ctx->checker->remote : ctx->checker->catalog;
   RthunkFuncDef *def = rthunk_catalog_lookup (catalog, name);
 
-  if (def != NULL)
+  if (def != NULL && node != ctx->callee && !rthunk_check_provided_value (def, node, error))
+    return NULL;
+  if ((ctx->looked_up = def) != NULL)
     return instantiate (ctx, rthunk_func_def_get_type_term (def));
   if (ctx->in_remote && rthunk_catalog_lookup (ctx->checker->catalog, name) != NULL)
     rthunk_set_node_error (error, node, RTHUNK_ERROR_UNKNOWN_FUNCTION,
@@ -1086,11 +1090,19 @@ infer_call (Ctx        *ctx,
 {
   RthunkNode *head = rthunk_node_get_item (form, 0);
   guint n_args = rthunk_node_get_n_items (form) - 1;
-  g_autoptr(RthunkType) callee = infer (ctx, head, scope, FALSE, error);
+  g_autoptr(RthunkType) callee = NULL;
   g_autofree char *callee_name = NULL;
+  RthunkFuncDef *def;
   RthunkType *fn;
 
+  ctx->looked_up = NULL;
+  ctx->callee = head;
+  callee = infer (ctx, head, scope, FALSE, error);
+  def = ctx->looked_up;
   if (callee == NULL)
+    return NULL;
+  if (def != NULL && rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL &&
+      !rthunk_check_provided_call (ctx->checker, def, form, &callee, ctx->level, &ctx->checker->next_var, error))
     return NULL;
   callee_name = rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL
     ? g_strdup (rthunk_node_get_text (head)) : g_strdup (_("the function"));

@@ -139,7 +139,9 @@ end_record (CsvReader  *r,
 
       return csv_fail (r, line, message, error);
     }
-  if (!rthunk_call_context_charge (r->context, r->bytes + (guint64) n * (sizeof (gpointer) + VALUE_OVERHEAD + 1) +
+  /* a sample is bounded by its caller, and read outside any evaluation */
+  if (r->context != NULL &&
+      !rthunk_call_context_charge (r->context, r->bytes + (guint64) n * (sizeof (gpointer) + VALUE_OVERHEAD + 1) +
                                    VALUE_OVERHEAD, error))
     return FALSE;
   cells = g_new (RthunkValue *, n);
@@ -183,6 +185,46 @@ read_record (CsvReader  *r,
     }
 }
 
+/* rthunk_csv_parse() within @context, or, when it is NULL, of a sample
+ * (rthunk_csv_parse_sample()) that may be @cut. */
+static RthunkValue *
+parse (RthunkCallContext  *context,
+       const char         *what,
+       const char         *text,
+       gsize               length,
+       gboolean            cut,
+       GError            **error)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+  CsvReader r = { context, what, text, text + length, 1, rows, fields, 0, 0 };
+  guint n;
+
+  if (length >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
+    r.p += 3;
+  while (r.p < r.end)
+    {
+      g_autoptr(GError) failed = NULL;
+      guint had = rows->len;
+
+      if (context != NULL && rows->len % 1024 == 1023 && !rthunk_call_context_check (context, error))
+        return NULL;
+      /* a cut sample's last record is no record */
+      if (!read_record (&r, &failed) && !(cut && r.p >= r.end))
+        {
+          g_propagate_error (error, g_steal_pointer (&failed));
+          return NULL;
+        }
+      if (cut && r.p >= r.end && rows->len > had)
+        g_ptr_array_set_size (rows, had);
+    }
+  if (context != NULL &&
+      !rthunk_call_context_charge (context, (guint64) rows->len * sizeof (gpointer) + VALUE_OVERHEAD, error))
+    return NULL;
+  n = rows->len;
+  return rthunk_value_new_list_take ((RthunkValue **) g_ptr_array_steal (rows, NULL), n);
+}
+
 /**
  * rthunk_csv_parse:
  * @context: the call that reads it, charged for what it builds
@@ -203,22 +245,20 @@ rthunk_csv_parse (RthunkCallContext  *context,
                   gsize               length,
                   GError            **error)
 {
-  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
-  CsvReader r = { context, what, text, text + length, 1, rows, fields, 0, 0 };
-  guint n;
+  return parse (context, what, text, length, FALSE, error);
+}
 
-  if (length >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
-    r.p += 3;
-  while (r.p < r.end)
-    {
-      if (rows->len % 1024 == 1023 && !rthunk_call_context_check (context, error))
-        return NULL;
-      if (!read_record (&r, error))
-        return NULL;
-    }
-  if (!rthunk_call_context_charge (context, (guint64) rows->len * sizeof (gpointer) + VALUE_OVERHEAD, error))
-    return NULL;
-  n = rows->len;
-  return rthunk_value_new_list_take ((RthunkValue **) g_ptr_array_steal (rows, NULL), n);
+/* The rows of the sample @text (@length bytes): the records of a file's
+ * first bytes, outside any evaluation (the caller bounds @length). When
+ * @cut (the file goes on past them), the last record may be cut off: a
+ * record that reaches the end of @text is left out, and an error in it is
+ * no error. */
+RthunkValue *
+rthunk_csv_parse_sample (const char  *what,
+                         const char  *text,
+                         gsize        length,
+                         gboolean     cut,
+                         GError     **error)
+{
+  return parse (NULL, what, text, length, cut, error);
 }

@@ -125,6 +125,53 @@ RthunkFuncDef *rthunk_stdlib_field_reader (const char *field);
 void     rthunk_func_def_set_stdlib (RthunkFuncDef *def);
 gboolean rthunk_func_def_is_stdlib  (RthunkFuncDef *def);
 
+/* What @def's own type provider says of a call with @literal; NULL with
+ * @error set when it has none (a remote function) or it refuses @literal
+ * (rthunk-catalog.c). */
+RthunkType *rthunk_func_def_provide_type (RthunkFuncDef  *def,
+                                          const char     *literal,
+                                          GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean    rthunk_func_def_has_provider (RthunkFuncDef  *def);
+
+/* How a checker learns the type of a call of a provided function that it
+ * has only the signature of (a server's): the layer above asks the
+ * server's provideType (a client, a session), cached by literal. The
+ * answer is a function type, or NULL with @error set: an
+ * RTHUNK_ERROR_TYPE_MISMATCH when the data source refused @literal,
+ * anything else when it could not be asked. */
+typedef RthunkType *(*RthunkTypeAskFunc) (RthunkFuncDef  *def,
+                                          const char     *literal,
+                                          gpointer        user_data,
+                                          GError        **error);
+
+/* Lets @checker ask @ask (NULL: nobody) for the types of calls of provided
+ * functions that have no provider of their own (rthunk-check-provided.c). */
+void rthunk_checker_set_type_ask (RthunkChecker     *checker,
+                                  RthunkTypeAskFunc  ask,
+                                  gpointer           user_data);
+
+/* When @def is a provided function called with the right number of
+ * arguments by @form, replaces *@callee, its type as @checker
+ * instantiated it at @level, with the call's type: its own provider's
+ * answer, else the asker's of rthunk_checker_set_type_ask(), for the string literal that is the call's first
+ * argument, checked to be an instance of *@callee (unified with it).
+ * FALSE with @error set at the literal's position when there is no
+ * literal, the data source refuses it or cannot be asked, or its answer
+ * is not an instance (rthunk-check-provided.c). */
+gboolean rthunk_check_provided_call  (RthunkChecker      *checker,
+                                      RthunkFuncDef      *def,
+                                      RthunkNode         *form,
+                                      RthunkType        **callee,
+                                      guint               level,
+                                      guint              *next_var,
+                                      GError            **error);
+/* FALSE with @error set at @node when @def is a provided function, which
+ * @node uses as a value rather than calls: its signature is only the shape
+ * of its calls' types. */
+gboolean rthunk_check_provided_value (RthunkFuncDef      *def,
+                                      RthunkNode         *node,
+                                      GError            **error);
+
 /* The type of pmap, psum or preduce written as a function's, or NULL
  * for another name (rthunk-check.c). */
 const char *rthunk_split_form_signature (const char *name);

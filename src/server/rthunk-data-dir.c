@@ -287,6 +287,37 @@ read_charged (RthunkCallContext  *context,
   return g_steal_pointer (&bytes);
 }
 
+/* Whether the @length bytes of @text are UTF-8 without NUL; those of a
+ * file's first bytes (@cut: the file goes on) may end inside a character,
+ * which *@length then leaves out. */
+static gboolean
+check_text (const char  *func,
+            const char  *path,
+            const char  *text,
+            gsize       *length,
+            gboolean     cut,
+            GError     **error)
+{
+  const char *bad = memchr (text, '\0', *length);
+  const char *end = NULL;
+
+  if (bad == NULL && g_utf8_validate_len (text, *length, &end))
+    return TRUE;
+  if (bad == NULL && cut && text + *length - end < 4 &&
+      g_utf8_get_char_validated (end, text + *length - end) == (gunichar) -2)
+    {
+      *length = end - text;     /* a character the cut broke */
+      return TRUE;
+    }
+  if (bad == NULL)
+    bad = end;
+  g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
+               *bad == '\0' ? _("%s: “%s” holds a NUL byte at byte %" PRIu64 ": not text")
+                            : _("%s: “%s” is not UTF-8 text (byte %" PRIu64 ")"),
+               func, path, (guint64) (bad - text));
+  return FALSE;
+}
+
 /* The text of the file at @path, UTF-8 without NUL, charged. */
 static char *
 read_text (RthunkDataDir      *dir,
@@ -298,23 +329,66 @@ read_text (RthunkDataDir      *dir,
 {
   int fd = open_beneath (dir, func, path, FALSE, error);
   g_autofree char *text = NULL;
-  const char *bad = NULL;
 
   if (fd < 0)
     return NULL;
   text = read_charged (context, func, path, fd, length, error);
   close (fd);
-  if (text == NULL)
+  if (text == NULL || !check_text (func, path, text, length, FALSE, error))
     return NULL;
-  if ((bad = memchr (text, '\0', *length)) != NULL || !g_utf8_validate_len (text, *length, &bad))
-    {
-      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
-                   *bad == '\0' ? _("%s: “%s” holds a NUL byte at byte %" PRIu64 ": not text")
-                                : _("%s: “%s” is not UTF-8 text (byte %" PRIu64 ")"),
-                   func, path, (guint64) (bad - text));
-      return NULL;
-    }
   return g_steal_pointer (&text);
+}
+
+/* The first bytes of the file at @path, RTHUNK_CSV_SAMPLE_BYTES at most
+ * and whole characters, outside any evaluation (so not charged: they are
+ * few); *@cut when the file goes on past them. */
+static char *
+read_sample (RthunkDataDir  *dir,
+             const char     *path,
+             gsize          *length,
+             gboolean       *cut,
+             GError        **error)
+{
+  int fd = open_beneath (dir, "csv-read", path, FALSE, error);
+  g_autofree char *bytes = NULL;
+  gsize got = 0;
+
+  if (fd < 0)
+    return NULL;
+  bytes = g_malloc (RTHUNK_CSV_SAMPLE_BYTES + 2);
+  while (got <= RTHUNK_CSV_SAMPLE_BYTES)
+    {
+      ssize_t n = read (fd, bytes + got, RTHUNK_CSV_SAMPLE_BYTES + 1 - got);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += (gsize) n;
+    }
+  close (fd);
+  *cut = got > RTHUNK_CSV_SAMPLE_BYTES;
+  *length = MIN (got, RTHUNK_CSV_SAMPLE_BYTES);
+  if (!check_text ("csv-read", path, bytes, length, *cut, error))
+    return NULL;
+  bytes[*length] = '\0';
+  return g_steal_pointer (&bytes);
+}
+
+/* The sample csv-read's types come from: the records of the first bytes
+ * of @text (the whole file, @length bytes), as read_sample() takes them. */
+static RthunkValue *
+text_sample (const char  *what,
+             const char  *text,
+             gsize        length,
+             GError     **error)
+{
+  gboolean cut = length > RTHUNK_CSV_SAMPLE_BYTES;
+  gsize n = MIN (length, RTHUNK_CSV_SAMPLE_BYTES);
+
+  if (!check_text ("csv-read", what, text, &n, cut, error))
+    return NULL;
+  return rthunk_csv_parse_sample (what, text, n, cut, error);
 }
 
 static RthunkValue *
@@ -327,17 +401,56 @@ files_read_text (ARGS)
 }
 
 static RthunkValue *
+files_csv_read_text (ARGS)
+{
+  const char *path = rthunk_value_get_str (args[0]);
+  gsize length;
+  g_autofree char *text = read_text (user_data, context, "csv-read-text", path, &length, error);
+  g_autofree char *what = NULL;
+
+  if (text == NULL)
+    return NULL;
+  what = g_strdup_printf ("csv-read-text: %s", path);
+  return rthunk_csv_parse (context, what, text, length, error);
+}
+
+/* csv-read: the rows as records, typed as provide_csv_read() said. */
+static RthunkValue *
 files_csv_read (ARGS)
 {
   const char *path = rthunk_value_get_str (args[0]);
   gsize length;
   g_autofree char *text = read_text (user_data, context, "csv-read", path, &length, error);
   g_autofree char *what = NULL;
+  g_autoptr(RthunkValue) rows = NULL;
+  g_autoptr(RthunkValue) sample = NULL;
 
   if (text == NULL)
     return NULL;
   what = g_strdup_printf ("csv-read: %s", path);
-  return rthunk_csv_parse (context, what, text, length, error);
+  if ((rows = rthunk_csv_parse (context, what, text, length, error)) == NULL ||
+      (sample = text_sample (what, text, length, error)) == NULL)
+    return NULL;
+  return rthunk_csv_records (context, what, rows, sample, error);
+}
+
+/* csv-read's type for the file at @path, from its header and first rows:
+ * what the client asks with provideType, and the server's checker. */
+static RthunkType *
+provide_csv_read (const char  *path,
+                  gpointer     user_data,
+                  GError     **error)
+{
+  g_autofree char *what = g_strdup_printf ("csv-read: %s", path);
+  g_autofree char *text = NULL;
+  g_autoptr(RthunkValue) sample = NULL;
+  gsize length;
+  gboolean cut;
+
+  if ((text = read_sample (user_data, path, &length, &cut, error)) == NULL ||
+      (sample = rthunk_csv_parse_sample (what, text, length, cut, error)) == NULL)
+    return NULL;
+  return rthunk_csv_type (what, sample, error);
 }
 
 /* ---- listing ---------------------------------------------------------------- */
@@ -441,7 +554,13 @@ rthunk_data_dir_add_to (RthunkDataDir *dir,
   add_function (dir, catalog, "list-files", "(str -> [str])", files_list,
                 _("the names in a folder of the server's data directory (\"\" for the directory itself), "
                   "sorted; a folder's ends with /"));
-  add_function (dir, catalog, "csv-read", "(str -> [[str]])", files_csv_read,
+  if (!rthunk_catalog_add_provided (catalog, "csv-read", "(str -> [a])", RTHUNK_FUNC_IO,
+                                    _("the rows of a CSV file of the server's data directory, as records "
+                                      "typed by its header and first rows"),
+                                    files_csv_read, provide_csv_read, rthunk_data_dir_ref (dir),
+                                    (GDestroyNotify) rthunk_data_dir_unref, NULL))
+    g_assert_not_reached ();
+  add_function (dir, catalog, "csv-read-text", "(str -> [[str]])", files_csv_read_text,
                 _("the rows of a CSV file of the server's data directory, as csv-parse reads them, "
                   "the header row included"));
   rthunk_catalog_add_capability (catalog, "files");

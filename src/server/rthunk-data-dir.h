@@ -1,8 +1,9 @@
 /* rthunk-data-dir.h — the files of a data directory, read where they lie
  * (private, never installed)
  *
- * `rthunkd --data-dir DIR` publishes `read-text`, `list-files` and
- * `csv-read` (flag io) and the capability `files`. Paths are relative to
+ * `rthunkd --data-dir DIR` publishes `read-text`, `list-files`,
+ * `csv-read` (provided: typed by the file's header and first rows) and
+ * `csv-read-text` (flag io) and the capability `files`. Paths are relative to
  * DIR and stay inside it: no absolute path, no `..`, no symbolic link
  * followed; what is read is charged to the evaluation and the server's
  * memory budget before it is read.
@@ -23,7 +24,8 @@ RthunkDataDir *rthunk_data_dir_open   (const char     *path,
                                        GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 RthunkDataDir *rthunk_data_dir_ref    (RthunkDataDir  *dir);
 void           rthunk_data_dir_unref  (RthunkDataDir  *dir);
-/* Adds read-text, list-files and csv-read and the capability `files`. */
+/* Adds read-text, list-files, csv-read and csv-read-text and the
+ * capability `files`. */
 void           rthunk_data_dir_add_to (RthunkDataDir  *dir,
                                        RthunkCatalog  *catalog);
 

@@ -20,11 +20,13 @@
 #include "rthunk-error.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-log.h"
 #include "rthunk-lru.h"
 #include "rthunk-request-decode.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
+#include "rthunk-type.h"
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 #include "rthunk-version.h"
@@ -353,6 +355,7 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "pipelined", stats.pipelined,
                 "fetched", stats.fetched,
                 "batches", stats.batches,
+                "typesProvided", stats.types_provided,
                 "memoHits", stats.memo_hits,
                 "longThunks", stats.long_thunks,
                 "waiters", stats.waiters, NULL);
@@ -361,6 +364,71 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
   rthunk_wire_set_bytes (&info->instanceId, state->instance_id, sizeof state->instance_id);
   for (guint k = 0; state->fetch_from != NULL && state->fetch_from[k] != NULL; k++)
     g_ptr_array_add (info->fetchesFrom, g_strdup (state->fetch_from[k]));
+  return TRUE;
+}
+
+/* ---- provideType ---------------------------------------------------------- */
+
+/* The one string literal of provideType's @literal_args, or NULL with
+ * @invalid set. */
+static char *
+read_literal (const GPtrArray            *literal_args,
+              RthunkWireInvalidRequest  **invalid)
+{
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(GError) bad = NULL;
+
+  if (literal_args == NULL || literal_args->len != 1)
+    {
+      throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
+                             _("provideType takes exactly one literal argument"));
+      return NULL;
+    }
+  if ((value = rthunk_wire_read_value (g_ptr_array_index (literal_args, 0), &bad)) == NULL)
+    {
+      throw_invalid (invalid, bad);
+      return NULL;
+    }
+  if (rthunk_value_get_kind (value) != RTHUNK_VALUE_STR)
+    {
+      throw_invalid_literal (invalid, RTHUNK_ERROR_INVALID_REQUEST,
+                             _("provideType takes a string literal"));
+      return NULL;
+    }
+  return g_strdup (rthunk_value_get_str (value));
+}
+
+static gboolean
+handler_provide_type (RthunkWireRemoteExecutionServiceIf  *iface,
+                      RthunkWireTypeTerm                 **_return,
+                      gchar *const                         fn,
+                      const GPtrArray                     *literal_args,
+                      const RthunkWireAuth                *auth,
+                      RthunkWireInvalidRequest           **invalid,
+                      RthunkWireTypeFailure              **failure,
+                      RthunkWireNotAuthorized            **denied,
+                      GError                             **error)
+{
+  RthunkServerState *state = RTHUNK_HANDLER (iface)->state;
+  RthunkFuncDef *def = fn != NULL ? rthunk_catalog_lookup (state->catalog, fn) : NULL;
+  g_autoptr(RthunkType) type = NULL;
+  g_autoptr(GError) refused = NULL;
+  g_autofree char *literal = NULL;
+
+  REQUIRE_AUTH (state, auth, denied);
+  if (def == NULL || !rthunk_func_def_has_provider (def))
+    {
+      refused = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_FUNCTION,
+                             _("the server provides no function “%s” whose type depends on a literal"),
+                             fn != NULL && g_utf8_validate (fn, -1, NULL) ? fn : "?");
+      return throw_invalid (invalid, refused);
+    }
+  if ((literal = read_literal (literal_args, invalid)) == NULL)
+    return FALSE;
+  if ((type = rthunk_func_def_provide_type (def, literal, &refused)) == NULL)
+    return throw_type_failure (failure, refused, NULL, NULL);
+  rthunk_wire_fill_type (*_return, type);
+  COUNT (state->types_provided);
   return TRUE;
 }
 
@@ -780,6 +848,7 @@ rthunk_handler_class_init (RthunkHandlerClass *klass)
   handler_class->thunk_get_chunk = handler_thunk_get_chunk;
   handler_class->thunk_cancel = handler_thunk_cancel;
   handler_class->put_definitions = handler_put_definitions;
+  handler_class->provide_type = handler_provide_type;
 }
 
 static void

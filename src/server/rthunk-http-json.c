@@ -26,7 +26,7 @@ static const Field counters[] = {
   FIELD ("cancelled", cancelled), FIELD ("cacheHits", cache_hits), FIELD ("cacheHitsShared", cache_hits_shared),
   FIELD ("definitionsLoaded", definitions_loaded), FIELD ("memoHits", memo_hits),
   FIELD ("pipelined", pipelined), FIELD ("fetched", fetched), FIELD ("batches", batches),
-  FIELD ("longThunks", long_thunks),
+  FIELD ("longThunks", long_thunks), FIELD ("typesProvided", types_provided),
 };
 
 static const Field gauges[] = {

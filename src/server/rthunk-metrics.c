@@ -68,6 +68,7 @@ static const Sample samples[] = {
   { "rthunk_pipelined_total", "counter", "Thunks that named another thunk as an input", FIELD (pipelined) },
   { "rthunk_fetched_total", "counter", "Inputs fetched from other servers", FIELD (fetched) },
   { "rthunk_batches_total", "counter", "submitBatch calls", FIELD (batches) },
+  { "rthunk_types_provided_total", "counter", "provideType calls answered with a type", FIELD (types_provided) },
   { "rthunk_long_thunks_total", "counter", "Thunks that ran past --long-thunk-ms", FIELD (long_thunks) },
   { "rthunk_definitions", "gauge", "Definitions stored", FIELD (definitions_stored) },
   { "rthunk_waiters", "gauge", "Thunks awaited by clients", FIELD (waiters) },

@@ -39,6 +39,7 @@ typedef struct
   gint64 pipelined;
   gint64 fetched;
   gint64 batches;
+  gint64 types_provided;         /* provideType calls answered with a type */
   gint64 memo_hits;
   gint64 long_thunks;
   gint64 waiters;

@@ -49,6 +49,7 @@ struct _RthunkServerState
   gint64 memo_hits;
   gint64 fetched;
   gint64 batches;
+  gint64 types_provided;        /* provideType calls answered with a type */
   gint running;
   RthunkLatency latency;        /* submission to end of each finished thunk, atomic */
   gint64 started_us;            /* when the server started (monotonic) */

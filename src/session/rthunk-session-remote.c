@@ -570,6 +570,39 @@ rthunk_session_servers_func (RthunkEvaluator *evaluator,
   return rthunk_cluster_eligible (self->cluster, expr, rthunk_evaluator_get_definitions (evaluator), NULL);
 }
 
+/* The checker's RthunkTypeAskFunc: the type of a call of the provided
+ * function @def, asked of the first server reached that provides it (its
+ * client keeps the answers by literal). */
+static RthunkType *
+ask_type (RthunkFuncDef  *def,
+          const char     *literal,
+          gpointer        user_data,
+          GError        **error)
+{
+  RthunkSession *self = user_data;
+  const char *name = rthunk_func_def_get_name (def);
+  g_autoptr(RthunkClient) client = NULL;
+
+  g_mutex_lock (&self->servers_lock);
+  for (guint k = 0; k < self->servers->len && client == NULL; k++)
+    {
+      Server *server = g_ptr_array_index (self->servers, k);
+      RthunkCatalog *theirs = rthunk_client_get_catalog (server->client);
+      RthunkFuncDef *their = theirs != NULL ? rthunk_catalog_lookup (theirs, name) : NULL;
+
+      if (their != NULL && (rthunk_func_def_get_flags (their) & RTHUNK_FUNC_PROVIDED))
+        client = g_object_ref (server->client);
+    }
+  g_mutex_unlock (&self->servers_lock);
+  if (client == NULL)
+    {
+      g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_FUNCTION,
+                   _("no server reached provides %s"), name);
+      return NULL;
+    }
+  return rthunk_client_provide_type (client, name, literal, error);
+}
+
 static void
 update_checker (RthunkSession *self)
 {
@@ -583,6 +616,7 @@ update_checker (RthunkSession *self)
   if (any_reached)
     remote = merged_catalog (self->servers);
   rthunk_checker_set_remote_catalog (self->checker, remote);
+  rthunk_checker_set_type_ask (self->checker, ask_type, self);
 }
 
 /* A client and a collector for the cluster's member at @address, unless
