@@ -14,6 +14,34 @@ trap cleanup EXIT
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 
+# check_examples FILE ARGS… : runs the examples FILE holds — a form on one
+# line, then "=> VALUE" (the exact output) or "!! TEXT" (a part of the
+# error) — each with `$RTHUNK ARGS… -e FORM`, and prints a TAP line each;
+# a line "@ WORDS" makes WORDS the ARGS of the examples after it
+check_examples() {
+  examples=$1; shift
+  args="$*"
+  expr=
+  while IFS= read -r line; do
+    case "$line" in
+      "@"*) args=${line#@} ;;
+      "=> "*|"!! "*)
+        want=${line#=> }
+        want=${want#!! }
+        # shellcheck disable=SC2086 # ARGS are words
+        got=$(RTHUNK_SERVERS= XDG_CONFIG_HOME="$tmp" "$RTHUNK" $args -e "$expr" 2>"$tmp/err"); rc=$?
+        case "$line" in
+          "=> "*) [ "$rc" -eq 0 ] && [ "$got" = "$want" ] ;;
+          *) [ "$rc" -ne 0 ] && grep -qF -- "$want" "$tmp/err" ;;
+        esac
+        if [ $? -eq 0 ]; then ok "$expr"
+        else not_ok "$expr" "expected: $line" "got (exit $rc): $got $(cat "$tmp/err")"; fi
+        expr= ;;
+      *) expr=$line ;;
+    esac
+  done < "$examples"
+}
+
 # start NAME PROGRAM ARGS… : sets $port_NAME and $pid_NAME
 start() {
   name=$1; shift

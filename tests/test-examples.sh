@@ -30,23 +30,8 @@ servers="--server 127.0.0.1:$port_db --server 127.0.0.1:$port_files"
 cd "$tmp/client" || exit 1
 
 awk '/^```example-servers$/ { inside = 1; next } /^```$/ { inside = 0; next } inside' "$doc" > "$tmp/examples"
-expr=
-while IFS= read -r line; do
-  case "$line" in
-    "=> "*|"!! "*)
-      want=${line#=> }
-      want=${want#!! }
-      got=$(RTHUNK_SERVERS= XDG_CONFIG_HOME="$tmp" "$RTHUNK" $servers -e "$expr" 2>"$tmp/err"); rc=$?
-      case "$line" in
-        "=> "*) if [ "$rc" -eq 0 ] && [ "$got" = "$want" ]; then good=1; else good=0; fi ;;
-        *) if [ "$rc" -ne 0 ] && grep -qF -- "$want" "$tmp/err"; then good=1; else good=0; fi ;;
-      esac
-      if [ "$good" -eq 1 ]; then ok "$expr"
-      else not_ok "$expr" "expected: $line" "got (exit $rc): $got $(cat "$tmp/err")"; fi
-      expr= ;;
-    *) expr=$line ;;
-  esac
-done < "$tmp/examples"
+# shellcheck disable=SC2086 # the --server options are words
+check_examples "$tmp/examples" $servers
 
 echo "1..$n"
 [ "$n" -gt 0 ] && [ "$failed" -eq 0 ]
