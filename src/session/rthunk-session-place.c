@@ -69,25 +69,26 @@ expr_key (RthunkNode *expr,
   return rthunk_hash_definition (thunk, NULL, NULL, key, NULL);
 }
 
+/* Whether @server's catalog has @name and the server is up. */
+static gboolean
+provides (RthunkSession *self,
+          Server        *server,
+          gconstpointer  name)
+{
+  RthunkCatalog *theirs = rthunk_client_get_catalog (server->client);
+
+  return theirs != NULL && rthunk_catalog_lookup (theirs, name) != NULL &&
+         rthunk_cluster_is_up (self->cluster, rthunk_client_get_address (server->client));
+}
+
 /* The name of a server whose catalog has @name, or NULL. */
 static char *
 server_providing (RthunkSession *self,
                   const char    *name)
 {
-  char *found = NULL;
+  Server *server = rthunk_session_find_server (self, provides, name);
 
-  g_mutex_lock (&self->servers_lock);
-  for (guint k = 0; k < self->servers->len && found == NULL; k++)
-    {
-      RthunkClient *client = ((Server *) g_ptr_array_index (self->servers, k))->client;
-      RthunkCatalog *theirs = rthunk_client_get_catalog (client);
-
-      if (theirs != NULL && rthunk_catalog_lookup (theirs, name) != NULL &&
-          rthunk_cluster_is_up (self->cluster, rthunk_client_get_address (client)))
-        found = g_strdup (rthunk_client_get_server_name (client));
-    }
-  g_mutex_unlock (&self->servers_lock);
-  return found;
+  return server != NULL ? g_strdup (rthunk_client_get_server_name (server->client)) : NULL;
 }
 
 /* The first function @node names that must not move: one with the io
