@@ -284,8 +284,7 @@ enqueue_reader (RthunkSession *self,
     return;
   if (cell->origin != NULL)
     {
-      g_free (reader->trigger);
-      reader->trigger = g_strdup (cell->origin);
+      rthunk_set_str (&reader->trigger, cell->origin);
     }
   g_queue_push_tail (&self->ready, rthunk_session_cell_ref (reader));
 }
@@ -326,8 +325,7 @@ cell_settle (RthunkSession *self,
 
   cell->state = CELL_DONE;
   cell_set_value (cell, value);
-  g_free (cell->origin);
-  cell->origin = g_strdup (origin != NULL ? origin : cell->trigger);
+  rthunk_set_str (&cell->origin, origin != NULL ? origin : cell->trigger);
   rthunk_session_cell_publish (self, cell);
   if (cell->future != NULL)
     rthunk_thunk_return_value (cell->future, value);

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "rthunk-core-private.h"
 #include "rthunk-session-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client.h"
@@ -149,8 +150,7 @@ nearest_server (RthunkSession *self,
       cost = (latency_ms > 0 ? latency_ms : UNKNOWN_LATENCY_MS) * (its_load + 1);
       if (best == NULL || cost < *round_trip_ms)
         {
-          g_free (best);
-          best = g_strdup (rthunk_client_get_server_name (client));
+          rthunk_set_str (&best, rthunk_client_get_server_name (client));
           *round_trip_ms = cost;
           *load = its_load;
         }
