@@ -28,6 +28,7 @@
 #include "rthunk-client-internal.h"
 #include "rthunk-client-pool.h"
 #include "rthunk-client-private.h"
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-node.h"
 #include "rthunk-tls.h"
@@ -420,8 +421,7 @@ store_info (RthunkClient         *self,
   g_mutex_lock (&self->lock);
   if (g_strcmp0 (self->server_name, name) != 0)
     {
-      g_free (self->server_name);
-      self->server_name = g_strdup (name);
+      rthunk_set_str (&self->server_name, name);
     }
   if (self->capabilities == NULL || !g_strv_equal ((const char *const *) self->capabilities,
                                                    (const char *const *) capabilities))
@@ -958,7 +958,6 @@ rthunk_client_set_token (RthunkClient *client,
   g_return_if_fail (RTHUNK_IS_CLIENT (client));
 
   g_mutex_lock (&client->lock);
-  g_free (client->token);
-  client->token = g_strdup (token);
+  rthunk_set_str (&client->token, token);
   g_mutex_unlock (&client->lock);
 }

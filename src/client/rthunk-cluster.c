@@ -221,8 +221,7 @@ rthunk_cluster_set_token (RthunkCluster *cluster,
 {
   g_return_if_fail (RTHUNK_IS_CLUSTER (cluster));
 
-  g_free (cluster->token);
-  cluster->token = g_strdup (token);
+  rthunk_set_str (&cluster->token, token);
 }
 
 /**
@@ -257,12 +256,9 @@ rthunk_cluster_set_tls (RthunkCluster  *cluster,
   if (!rthunk_client_set_tls (probe, ca_file, cert_file, key_file, error))
     return FALSE;
   cluster->tls = TRUE;
-  g_free (cluster->tls_ca);
-  cluster->tls_ca = g_strdup (ca_file);
-  g_free (cluster->tls_cert);
-  cluster->tls_cert = g_strdup (cert_file);
-  g_free (cluster->tls_key);
-  cluster->tls_key = g_strdup (key_file);
+  rthunk_set_str (&cluster->tls_ca, ca_file);
+  rthunk_set_str (&cluster->tls_cert, cert_file);
+  rthunk_set_str (&cluster->tls_key, key_file);
   return TRUE;
 }
 
@@ -349,8 +345,7 @@ ping (RthunkCluster *self,
     }
   else
     {
-      g_free (member->last_error);
-      member->last_error = g_strdup (error->message);
+      rthunk_set_str (&member->last_error, error->message);
       if (member->state == RTHUNK_MEMBER_UP)
         g_message ("server %s is down: %s", member->address, error->message);
       member->state = RTHUNK_MEMBER_DOWN;
@@ -415,8 +410,7 @@ mark_down (RthunkCluster *self,
   member->state = RTHUNK_MEMBER_DOWN;
   if (why != NULL)
     {
-      g_free (member->last_error);
-      member->last_error = g_strdup (why->message);
+      rthunk_set_str (&member->last_error, why->message);
     }
   member->next_check_us = g_get_monotonic_time () + member->backoff_us;
   g_mutex_unlock (&self->lock);

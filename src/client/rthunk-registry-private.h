@@ -29,9 +29,12 @@ char       *rthunk_registry_reputation_key (const char   *address) G_GNUC_WARN_U
 redisReply *rthunk_registry_command        (RthunkRedis  *redis,
                                             GError      **error,
                                             ...) G_GNUC_NULL_TERMINATED G_GNUC_WARN_UNUSED_RESULT;
-gboolean    rthunk_registry_run            (RthunkRedis  *redis,
-                                            GError      **error,
-                                            ...) G_GNUC_NULL_TERMINATED;
+gboolean    rthunk_registry_ran            (redisReply   *reply);
 GHashTable *rthunk_registry_reply_fields   (redisReply   *reply) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Runs a command whose reply says nothing more than that it ran: %TRUE,
+ * or %FALSE with @error set. */
+#define rthunk_registry_run(redis, error, ...) \
+  rthunk_registry_ran (rthunk_registry_command ((redis), (error), __VA_ARGS__))
 
 G_END_DECLS

@@ -62,18 +62,11 @@ rthunk_registry_command (RthunkRedis  *redis,
   return reply;
 }
 
-/* The same, for a command whose reply says nothing more than that it ran. */
+/* The reply of a command that says nothing more than that it ran,
+ * freed: %TRUE when there was one (see rthunk_registry_run()). */
 gboolean
-rthunk_registry_run (RthunkRedis  *redis,
-                     GError      **error,
-                     ...)
+rthunk_registry_ran (redisReply *reply)
 {
-  redisReply *reply;
-  va_list args;
-
-  va_start (args, error);
-  reply = command_valist (redis, error, args);
-  va_end (args);
   if (reply == NULL)
     return FALSE;
   freeReplyObject (reply);

@@ -363,8 +363,7 @@ rthunk_thunk_new_in_context (const char   *label,
 
   /* the construct properties over their defaults, as their setter does,
    * without the variadic lookup by name: one thunk a remote form */
-  g_free (self->label);
-  self->label = g_strdup (label != NULL ? label : "?");
+  rthunk_set_str (&self->label, label != NULL ? label : "?");
   self->server = g_intern_string (server);
   set_id (self, id, id_len);
   self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();

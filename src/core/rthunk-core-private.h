@@ -50,6 +50,18 @@ void rthunk_set_pos_error (GError     **error,
                            const char  *format,
                            ...) G_GNUC_PRINTF (6, 7);
 
+/* Makes *@str_pointer a copy of @new_str (or %NULL), freeing what it
+ * held: GLib's g_set_str(), which comes only with GLib 2.76. */
+static inline void
+rthunk_set_str (char       **str_pointer,
+                const char  *new_str)
+{
+  char *copy = g_strdup (new_str);
+
+  g_free (*str_pointer);
+  *str_pointer = copy;
+}
+
 /* Stops the thread in *@thread, one that waits on @cond under @lock until
  * *@stopping: sets *@stopping under the lock, wakes it and joins it, and
  * leaves *@thread %NULL. With no thread, only sets *@stopping. */

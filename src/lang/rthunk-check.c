@@ -793,13 +793,30 @@ check_remote_option (Ctx         *ctx,
   return FALSE;
 }
 
+/* Infers @node as code that runs on a server when @remote (inside a
+ * remote, auto or splitting form that sends it there), here otherwise. */
+static RthunkType *
+infer_where (Ctx         *ctx,
+             RthunkNode  *node,
+             Scope       *scope,
+             gboolean     remote,
+             GError     **error)
+{
+  gboolean was_remote = ctx->in_remote;
+  RthunkType *type;
+
+  ctx->in_remote = remote;
+  type = infer (ctx, node, scope, FALSE, error);
+  ctx->in_remote = was_remote;
+  return type;
+}
+
 /* (remote [:on "name"] [:needs "cap"] … EXPR) */
 static RthunkType *
 form_remote (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
   guint n = rthunk_node_get_n_items (form);
   guint k = 1;
-  RthunkType *type;
 
   if (!ctx->checker->remote_allowed || ctx->in_remote)
     {
@@ -828,10 +845,7 @@ form_remote (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **e
         return NULL;
       o += rthunk_remote_option_is_flag (rthunk_node_get_text (option)) ? 0 : 1;
     }
-  ctx->in_remote = TRUE;
-  type = infer (ctx, rthunk_node_get_item (form, k), scope, FALSE, error);
-  ctx->in_remote = FALSE;
-  return type;
+  return infer_where (ctx, rthunk_node_get_item (form, k), scope, TRUE, error);
 }
 
 static RthunkType *
@@ -874,17 +888,13 @@ static RthunkType *
 form_auto (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error)
 {
   RthunkNode *body;
-  gboolean was_remote = ctx->in_remote;
-  RthunkType *type;
 
   if (!check_arity (form, 1, 1, error))
     return NULL;
   body = rthunk_node_get_item (form, 1);
-  if (ctx->checker->remote_allowed && !ctx->in_remote && names_server_function (ctx, body, scope))
-    ctx->in_remote = TRUE;
-  type = infer (ctx, body, scope, FALSE, error);
-  ctx->in_remote = was_remote;
-  return type;
+  return infer_where (ctx, body, scope,
+                      ctx->in_remote || (ctx->checker->remote_allowed && names_server_function (ctx, body, scope)),
+                      error);
 }
 
 /* Infers a part of a splitting form that runs on the servers. */
@@ -894,18 +904,13 @@ infer_on_servers (Ctx         *ctx,
                   Scope       *scope,
                   GError     **error)
 {
-  RthunkType *type;
-
   if (!ctx->checker->remote_allowed || ctx->in_remote)
     {
       rthunk_set_node_error (error, node, RTHUNK_ERROR_SYNTAX,
                              _("pmap, psum and preduce are not available here"));
       return NULL;
     }
-  ctx->in_remote = TRUE;
-  type = infer (ctx, node, scope, FALSE, error);
-  ctx->in_remote = FALSE;
-  return type;
+  return infer_where (ctx, node, scope, TRUE, error);
 }
 
 /* Checks the arguments of a splitting form against @signature, each one

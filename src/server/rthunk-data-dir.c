@@ -400,38 +400,43 @@ files_read_text (ARGS)
   return text != NULL ? rthunk_value_new_str_take (text) : NULL;
 }
 
+/* csv-read-text (@records FALSE: the rows, lists of strings) and
+ * csv-read (@records TRUE: the rows as records, typed as
+ * provide_csv_read() said) of the file at @path, named @func. */
 static RthunkValue *
-files_csv_read_text (ARGS)
+csv_read (RthunkDataDir      *dir,
+          RthunkCallContext  *context,
+          const char         *func,
+          const char         *path,
+          gboolean            records,
+          GError            **error)
 {
-  const char *path = rthunk_value_get_str (args[0]);
   gsize length;
-  g_autofree char *text = read_text (user_data, context, "csv-read-text", path, &length, error);
-  g_autofree char *what = NULL;
-
-  if (text == NULL)
-    return NULL;
-  what = g_strdup_printf ("csv-read-text: %s", path);
-  return rthunk_csv_parse (context, what, text, length, error);
-}
-
-/* csv-read: the rows as records, typed as provide_csv_read() said. */
-static RthunkValue *
-files_csv_read (ARGS)
-{
-  const char *path = rthunk_value_get_str (args[0]);
-  gsize length;
-  g_autofree char *text = read_text (user_data, context, "csv-read", path, &length, error);
+  g_autofree char *text = read_text (dir, context, func, path, &length, error);
   g_autofree char *what = NULL;
   g_autoptr(RthunkValue) rows = NULL;
   g_autoptr(RthunkValue) sample = NULL;
 
   if (text == NULL)
     return NULL;
-  what = g_strdup_printf ("csv-read: %s", path);
-  if ((rows = rthunk_csv_parse (context, what, text, length, error)) == NULL ||
-      (sample = text_sample (what, text, length, error)) == NULL)
+  what = g_strdup_printf ("%s: %s", func, path);
+  if ((rows = rthunk_csv_parse (context, what, text, length, error)) == NULL || !records)
+    return g_steal_pointer (&rows);
+  if ((sample = text_sample (what, text, length, error)) == NULL)
     return NULL;
   return rthunk_csv_records (context, what, rows, sample, error);
+}
+
+static RthunkValue *
+files_csv_read_text (ARGS)
+{
+  return csv_read (user_data, context, "csv-read-text", rthunk_value_get_str (args[0]), FALSE, error);
+}
+
+static RthunkValue *
+files_csv_read (ARGS)
+{
+  return csv_read (user_data, context, "csv-read", rthunk_value_get_str (args[0]), TRUE, error);
 }
 
 /* csv-read's type for the file at @path, from its header and first rows:

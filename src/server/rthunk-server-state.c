@@ -12,6 +12,7 @@
 
 #include "rthunk-budget.h"
 #include "rthunk-catalog.h"
+#include "rthunk-core-private.h"
 #include "rthunk-def-store.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-handler.h"
@@ -121,8 +122,7 @@ void
 rthunk_server_state_set_token (RthunkServerState *state,
                                const char        *token)
 {
-  g_free (state->token);
-  state->token = g_strdup (token);
+  rthunk_set_str (&state->token, token);
 }
 
 /* The servers inputs may be fetched from (see --fetch-from); set before

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "rthunk-core-private.h"
 #include "rthunk-server.h"
 #include "rthunk-catalog.h"
 #include "rthunk-codec.h"
@@ -178,8 +179,7 @@ rthunk_server_set_token (RthunkServer *server,
   g_return_if_fail (RTHUNK_IS_SERVER (server));
   g_return_if_fail (server->state == NULL);
 
-  g_free (server->token);
-  server->token = g_strdup (token);
+  rthunk_set_str (&server->token, token);
 }
 
 /**
@@ -253,10 +253,8 @@ rthunk_server_set_store (RthunkServer *server,
   g_return_if_fail (RTHUNK_IS_SERVER (server));
   g_return_if_fail (server->state == NULL);
 
-  g_free (server->store_uri);
-  server->store_uri = g_strdup (uri);
-  g_free (server->store_password);
-  server->store_password = g_strdup (password);
+  rthunk_set_str (&server->store_uri, uri);
+  rthunk_set_str (&server->store_password, password);
 }
 
 /**
@@ -286,12 +284,9 @@ rthunk_server_set_store_tls (RthunkServer *server,
   g_return_if_fail (RTHUNK_IS_SERVER (server));
   g_return_if_fail (server->state == NULL);
 
-  g_free (server->store_tls_ca_file);
-  server->store_tls_ca_file = g_strdup (ca_file);
-  g_free (server->store_tls_cert_file);
-  server->store_tls_cert_file = g_strdup (cert_file);
-  g_free (server->store_tls_key_file);
-  server->store_tls_key_file = g_strdup (key_file);
+  rthunk_set_str (&server->store_tls_ca_file, ca_file);
+  rthunk_set_str (&server->store_tls_cert_file, cert_file);
+  rthunk_set_str (&server->store_tls_key_file, key_file);
 }
 
 /**
@@ -333,10 +328,8 @@ rthunk_server_set_tls (RthunkServer  *server,
     return FALSE;
   g_set_object (&server->tls_certificate, certificate);
   g_set_object (&server->tls_client_ca, client_ca);
-  g_free (server->tls_cert_file);
-  server->tls_cert_file = g_strdup (cert_file);
-  g_free (server->tls_key_file);
-  server->tls_key_file = g_strdup (key_file);
+  rthunk_set_str (&server->tls_cert_file, cert_file);
+  rthunk_set_str (&server->tls_key_file, key_file);
   return TRUE;
 }
 
@@ -368,8 +361,7 @@ rthunk_server_set_peer_tls (RthunkServer  *server,
 
   if (ca_file != NULL && (ca = rthunk_tls_load_ca (ca_file, error)) == NULL)
     return FALSE;
-  g_free (server->peer_tls_ca_file);
-  server->peer_tls_ca_file = g_strdup (ca_file);
+  rthunk_set_str (&server->peer_tls_ca_file, ca_file);
   return TRUE;
 }
 

@@ -111,22 +111,12 @@ cell_of_future (RthunkSession *self,
   return NULL;
 }
 
-static RthunkClient *
-client_named (RthunkSession *self,
-              const char    *name)
+static gboolean
+is_named (RthunkSession *self,
+          Server        *server,
+          gconstpointer  name)
 {
-  RthunkClient *found = NULL;
-
-  g_mutex_lock (&self->servers_lock);
-  for (guint k = 0; k < self->servers->len && found == NULL; k++)
-    {
-      Server *server = g_ptr_array_index (self->servers, k);
-
-      if (g_strcmp0 (rthunk_client_get_server_name (server->client), name) == 0)
-        found = g_object_ref (server->client);
-    }
-  g_mutex_unlock (&self->servers_lock);
-  return found;
+  return g_strcmp0 (rthunk_client_get_server_name (server->client), name) == 0;
 }
 
 static void collect_value (Cancel *cancel, RthunkValue *value);
@@ -154,7 +144,9 @@ collect_thunk (Cancel      *cancel,
     collect_cell (cancel, cell);
   else if (rthunk_thunk_get_id (thunk) != NULL && rthunk_thunk_get_server (thunk) != NULL)
     {
-      target->client = client_named (cancel->session, rthunk_thunk_get_server (thunk));
+      Server *server = rthunk_session_find_server (cancel->session, is_named, rthunk_thunk_get_server (thunk));
+
+      target->client = server != NULL ? g_object_ref (server->client) : NULL;
       target->id = g_bytes_ref (rthunk_thunk_get_id (thunk));
     }
   else

@@ -284,8 +284,7 @@ enqueue_reader (RthunkSession *self,
     return;
   if (cell->origin != NULL)
     {
-      g_free (reader->trigger);
-      reader->trigger = g_strdup (cell->origin);
+      rthunk_set_str (&reader->trigger, cell->origin);
     }
   g_queue_push_tail (&self->ready, rthunk_session_cell_ref (reader));
 }
@@ -326,8 +325,7 @@ cell_settle (RthunkSession *self,
 
   cell->state = CELL_DONE;
   cell_set_value (cell, value);
-  g_free (cell->origin);
-  cell->origin = g_strdup (origin != NULL ? origin : cell->trigger);
+  rthunk_set_str (&cell->origin, origin != NULL ? origin : cell->trigger);
   rthunk_session_cell_publish (self, cell);
   if (cell->future != NULL)
     rthunk_thunk_return_value (cell->future, value);
@@ -757,6 +755,18 @@ rthunk_session_downstream (RthunkSession *self,
 
 /* ---- reading the cells ----------------------------------------------------------------------- */
 
+/* The cell @name of @session for a public getter, or NULL (with a
+ * critical warning when the arguments are wrong). */
+static Cell *
+public_cell (RthunkSession *session,
+             const char    *name)
+{
+  g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return rthunk_session_lookup_cell (session, name);
+}
+
 /**
  * rthunk_session_lookup:
  * @session: a session
@@ -775,12 +785,8 @@ RthunkValue *
 rthunk_session_lookup (RthunkSession *session,
                        const char    *name)
 {
-  Cell *cell;
+  Cell *cell = public_cell (session, name);
 
-  g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
-  g_return_val_if_fail (name != NULL, NULL);
-
-  cell = rthunk_session_lookup_cell (session, name);
   return cell != NULL ? cell->value : NULL;
 }
 
@@ -802,10 +808,7 @@ rthunk_session_get_cell_type (RthunkSession *session,
 {
   RthunkType *type;
 
-  g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
-  g_return_val_if_fail (name != NULL, NULL);
-
-  if (rthunk_session_lookup_cell (session, name) == NULL ||
+  if (public_cell (session, name) == NULL ||
       (type = rthunk_checker_lookup (session->checker, name)) == NULL)
     return NULL;
   return rthunk_type_to_string (type);
@@ -826,12 +829,8 @@ const GError *
 rthunk_session_get_cell_error (RthunkSession *session,
                                const char    *name)
 {
-  Cell *cell;
+  Cell *cell = public_cell (session, name);
 
-  g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
-  g_return_val_if_fail (name != NULL, NULL);
-
-  cell = rthunk_session_lookup_cell (session, name);
   return cell != NULL && cell->state == CELL_FAILED ? cell->error : NULL;
 }
 
@@ -852,12 +851,8 @@ const char *
 rthunk_session_get_cell_origin (RthunkSession *session,
                                 const char    *name)
 {
-  Cell *cell;
+  Cell *cell = public_cell (session, name);
 
-  g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
-  g_return_val_if_fail (name != NULL, NULL);
-
-  cell = rthunk_session_lookup_cell (session, name);
   return cell != NULL && cell->state == CELL_DONE ? cell->origin : NULL;
 }
 
@@ -878,12 +873,9 @@ gint64
 rthunk_session_get_cell_elapsed (RthunkSession *session,
                                  const char    *name)
 {
-  Cell *cell;
+  Cell *cell = public_cell (session, name);
 
-  g_return_val_if_fail (RTHUNK_IS_SESSION (session), -1);
-  g_return_val_if_fail (name != NULL, -1);
-
-  if ((cell = rthunk_session_lookup_cell (session, name)) == NULL)
+  if (cell == NULL)
     return -1;
   if (cell->state == CELL_DONE || cell->state == CELL_FAILED)
     return cell->settled_us - cell->started_us;

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "rthunk-core-private.h"
 #include "rthunk-session-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client.h"
@@ -69,25 +70,26 @@ expr_key (RthunkNode *expr,
   return rthunk_hash_definition (thunk, NULL, NULL, key, NULL);
 }
 
+/* Whether @server's catalog has @name and the server is up. */
+static gboolean
+provides (RthunkSession *self,
+          Server        *server,
+          gconstpointer  name)
+{
+  RthunkCatalog *theirs = rthunk_client_get_catalog (server->client);
+
+  return theirs != NULL && rthunk_catalog_lookup (theirs, name) != NULL &&
+         rthunk_cluster_is_up (self->cluster, rthunk_client_get_address (server->client));
+}
+
 /* The name of a server whose catalog has @name, or NULL. */
 static char *
 server_providing (RthunkSession *self,
                   const char    *name)
 {
-  char *found = NULL;
+  Server *server = rthunk_session_find_server (self, provides, name);
 
-  g_mutex_lock (&self->servers_lock);
-  for (guint k = 0; k < self->servers->len && found == NULL; k++)
-    {
-      RthunkClient *client = ((Server *) g_ptr_array_index (self->servers, k))->client;
-      RthunkCatalog *theirs = rthunk_client_get_catalog (client);
-
-      if (theirs != NULL && rthunk_catalog_lookup (theirs, name) != NULL &&
-          rthunk_cluster_is_up (self->cluster, rthunk_client_get_address (client)))
-        found = g_strdup (rthunk_client_get_server_name (client));
-    }
-  g_mutex_unlock (&self->servers_lock);
-  return found;
+  return server != NULL ? g_strdup (rthunk_client_get_server_name (server->client)) : NULL;
 }
 
 /* The first function @node names that must not move: one with the io
@@ -148,8 +150,7 @@ nearest_server (RthunkSession *self,
       cost = (latency_ms > 0 ? latency_ms : UNKNOWN_LATENCY_MS) * (its_load + 1);
       if (best == NULL || cost < *round_trip_ms)
         {
-          g_free (best);
-          best = g_strdup (rthunk_client_get_server_name (client));
+          rthunk_set_str (&best, rthunk_client_get_server_name (client));
           *round_trip_ms = cost;
           *load = its_load;
         }

@@ -183,6 +183,15 @@ GError      *rthunk_session_new_error       (RthunkError    code,
                                              const char    *format,
                                              ...) G_GNUC_PRINTF (2, 3);
 
+/* Whether @server is the one rthunk_session_find_server() looks for. */
+typedef gboolean (*ServerMatch) (RthunkSession *self,
+                                 Server        *server,
+                                 gconstpointer  data);
+
+Server      *rthunk_session_find_server     (RthunkSession *self,
+                                             ServerMatch    match,
+                                             gconstpointer  data);
+
 /* rthunk-session-cells.c: the cells and their graph */
 Cell        *rthunk_session_cell_ref        (Cell          *cell);
 void         rthunk_session_cell_unref      (Cell          *cell);

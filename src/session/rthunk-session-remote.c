@@ -188,22 +188,12 @@ adopt_pending (RthunkSession *self,
   return rthunk_thunk_to_value (thunk);
 }
 
-static Server *
-server_for_address (RthunkSession *self,
-                    const char    *address)
+static gboolean
+has_address (RthunkSession *self,
+             Server        *server,
+             gconstpointer  address)
 {
-  Server *found = NULL;
-
-  g_mutex_lock (&self->servers_lock);
-  for (guint k = 0; k < self->servers->len && found == NULL; k++)
-    {
-      Server *server = g_ptr_array_index (self->servers, k);
-
-      if (g_strcmp0 (rthunk_client_get_address (server->client), address) == 0)
-        found = server;
-    }
-  g_mutex_unlock (&self->servers_lock);
-  return found;
+  return g_strcmp0 (rthunk_client_get_address (server->client), address) == 0;
 }
 
 typedef struct
@@ -304,7 +294,7 @@ collect_routed (RthunkSession *self,
   Server *server;
 
   if (inner == NULL || (client = rthunk_client_get_pending_thunk (inner, &id)) == NULL ||
-      (server = server_for_address (self, rthunk_client_get_address (client))) == NULL)
+      (server = rthunk_session_find_server (self, has_address, rthunk_client_get_address (client))) == NULL)
     return FALSE;
   waited = rthunk_thunk_new_in_context (rthunk_value_get_name (inner), rthunk_client_get_server_name (client),
                                         g_bytes_get_data (id, NULL), g_bytes_get_size (id), self->context);
@@ -346,7 +336,7 @@ adopt_foreign (RthunkSession *self,
   if (!rthunk_value_is_pending (value) || rthunk_thunk_get_from_value (value) != NULL)
     return value;
   if ((client = rthunk_client_get_pending_thunk (value, NULL)) != NULL &&
-      (server = server_for_address (self, rthunk_client_get_address (client))) != NULL)
+      (server = rthunk_session_find_server (self, has_address, rthunk_client_get_address (client))) != NULL)
     return adopt_pending (self, server, value);
   /* one look at the cluster both labels the thunk and says how to wait */
   inner = rthunk_cluster_dup_waitable (self->cluster, value);
@@ -570,6 +560,18 @@ rthunk_session_servers_func (RthunkEvaluator *evaluator,
   return rthunk_cluster_eligible (self->cluster, expr, rthunk_evaluator_get_definitions (evaluator), NULL);
 }
 
+/* Whether @server provides the function @name (a provider's). */
+static gboolean
+provides_type (RthunkSession *self,
+               Server        *server,
+               gconstpointer  name)
+{
+  RthunkCatalog *theirs = rthunk_client_get_catalog (server->client);
+  RthunkFuncDef *their = theirs != NULL ? rthunk_catalog_lookup (theirs, name) : NULL;
+
+  return their != NULL && (rthunk_func_def_get_flags (their) & RTHUNK_FUNC_PROVIDED);
+}
+
 /* The checker's RthunkTypeAskFunc: the type of a call of the provided
  * function @def, asked of the first server reached that provides it (its
  * client keeps the answers by literal). */
@@ -581,26 +583,15 @@ ask_type (RthunkFuncDef  *def,
 {
   RthunkSession *self = user_data;
   const char *name = rthunk_func_def_get_name (def);
-  g_autoptr(RthunkClient) client = NULL;
+  Server *server = rthunk_session_find_server (self, provides_type, name);
 
-  g_mutex_lock (&self->servers_lock);
-  for (guint k = 0; k < self->servers->len && client == NULL; k++)
-    {
-      Server *server = g_ptr_array_index (self->servers, k);
-      RthunkCatalog *theirs = rthunk_client_get_catalog (server->client);
-      RthunkFuncDef *their = theirs != NULL ? rthunk_catalog_lookup (theirs, name) : NULL;
-
-      if (their != NULL && (rthunk_func_def_get_flags (their) & RTHUNK_FUNC_PROVIDED))
-        client = g_object_ref (server->client);
-    }
-  g_mutex_unlock (&self->servers_lock);
-  if (client == NULL)
+  if (server == NULL)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_FUNCTION,
                    _("no server reached provides %s"), name);
       return NULL;
     }
-  return rthunk_client_provide_type (client, name, literal, error);
+  return rthunk_client_provide_type (server->client, name, literal, error);
 }
 
 static void
@@ -630,7 +621,7 @@ track_server (RthunkSession  *session,
   g_autoptr(RthunkClient) poll = NULL;
   Server *server;
 
-  if (server_for_address (session, address) != NULL)
+  if (rthunk_session_find_server (session, has_address, address) != NULL)
     return TRUE;
   client = rthunk_client_new_with_timeout (address, session->call_timeout_ms);
   poll = rthunk_client_new_with_timeout (address, session->call_timeout_ms);

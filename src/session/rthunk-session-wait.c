@@ -8,6 +8,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "rthunk-core-private.h"
 #include "rthunk-session-private.h"
 #include "rthunk-error.h"
 #include "rthunk-thunk.h"
@@ -154,8 +155,7 @@ settler_arrived (Settler      *settler,
     {
       if (origin != NULL)
         {
-          g_free (settler->origin);
-          settler->origin = g_strdup (origin);
+          rthunk_set_str (&settler->origin, origin);
         }
       settler_watch (settler, value);
     }

@@ -66,6 +66,24 @@ enum {
 static GParamSpec *properties[N_PROPS];
 guint rthunk_session_signals[N_SIGNALS];
 
+/* The first of @self's servers that @match accepts, or NULL; looked for
+ * under the servers' lock. A server is never taken out of the session:
+ * the one found stays as long as @self. */
+Server *
+rthunk_session_find_server (RthunkSession *self,
+                            ServerMatch    match,
+                            gconstpointer  data)
+{
+  Server *found = NULL;
+
+  g_mutex_lock (&self->servers_lock);
+  for (guint k = 0; k < self->servers->len && found == NULL; k++)
+    if (match (self, g_ptr_array_index (self->servers, k), data))
+      found = g_ptr_array_index (self->servers, k);
+  g_mutex_unlock (&self->servers_lock);
+  return found;
+}
+
 /* ---- small helpers -------------------------------------------------------- */
 
 GError *

@@ -391,15 +391,174 @@ typedef struct
   guint32 n_names;
 } NodeFields;
 
+/* Where a field of a node struct goes in NodeFields. */
+typedef enum
+{
+  SLOT_SKIP,
+  SLOT_KIND,
+  SLOT_I,
+  SLOT_F,
+  SLOT_B,
+  SLOT_TEXT,
+  SLOT_CHILDREN,
+  SLOT_NAMES,
+  SLOT_LINE,
+  SLOT_COL,
+  SLOT_VAR_ID,
+  SLOT_CLASS,
+} NodeSlot;
+
+#define NODE_MAX_FIELD 9
+
+/* One node struct of idl/rthunk.thrift, by field id: the Thrift type
+ * the field has and where it goes; a field of another type, or one not
+ * listed, is skipped as the generated code skips it. */
+typedef struct
+{
+  guint8 type;
+  guint8 slot;
+} NodeLayout[NODE_MAX_FIELD + 1];
+
+/* AstNode */
+static const NodeLayout ast_layout = {
+  [1] = { RTHUNK_CODEC_I32, SLOT_KIND },
+  [2] = { RTHUNK_CODEC_I64, SLOT_I },
+  [3] = { RTHUNK_CODEC_DOUBLE, SLOT_F },
+  [4] = { RTHUNK_CODEC_BOOL, SLOT_B },
+  [5] = { RTHUNK_CODEC_STRING, SLOT_TEXT },
+  [6] = { RTHUNK_CODEC_LIST, SLOT_CHILDREN },
+  [7] = { RTHUNK_CODEC_I32, SLOT_LINE },
+  [8] = { RTHUNK_CODEC_I32, SLOT_COL },
+};
+
+/* ValueNode */
+static const NodeLayout value_layout = {
+  [1] = { RTHUNK_CODEC_I32, SLOT_KIND },
+  [2] = { RTHUNK_CODEC_BOOL, SLOT_B },
+  [3] = { RTHUNK_CODEC_I64, SLOT_I },
+  [4] = { RTHUNK_CODEC_DOUBLE, SLOT_F },
+  [5] = { RTHUNK_CODEC_STRING, SLOT_TEXT },
+  [6] = { RTHUNK_CODEC_LIST, SLOT_CHILDREN },
+  [9] = { RTHUNK_CODEC_LIST, SLOT_NAMES },
+};
+
+/* TypeNode */
+static const NodeLayout type_layout = {
+  [1] = { RTHUNK_CODEC_I32, SLOT_KIND },
+  [2] = { RTHUNK_CODEC_I32, SLOT_VAR_ID },
+  [3] = { RTHUNK_CODEC_I32, SLOT_CLASS },
+  [4] = { RTHUNK_CODEC_LIST, SLOT_CHILDREN },
+  [5] = { RTHUNK_CODEC_LIST, SLOT_NAMES },
+};
+
+/* A list<string> of field names: checked, kept where it is in @f. */
+static gboolean
+get_names (RthunkCodecIn *in,
+           NodeFields    *f)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRING, &f->n_names))
+    return FALSE;
+  f->names = in->pos;
+  for (guint32 k = 0; k < f->n_names; k++)
+    if (!rthunk_codec_get_binary (in, &data, &len) || memchr (data, '\0', len) != NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/* The start of a node struct's loop: the next field, FALSE at its end. */
+static gboolean
+next_node_field (RthunkCodecIn *in,
+                 guint8        *type,
+                 gint16        *id,
+                 gboolean      *ok)
+{
+  *ok = rthunk_codec_get_field (in, type, id);
+  return *ok && *type != RTHUNK_CODEC_STOP;
+}
+
+static void
+node_fields_init (NodeFields *f,
+                  GArray     *children)
+{
+  memset (f, 0, sizeof *f);
+  g_array_set_size (children, 0);
+}
+
+/* One field of a node struct into its @slot of @f. */
+static gboolean
+get_node_field (RthunkCodecIn *in,
+                NodeSlot       slot,
+                NodeFields    *f,
+                GArray        *children)
+{
+  switch (slot)
+    {
+    case SLOT_KIND:
+      return f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
+    case SLOT_I:
+      return f->has_i = rthunk_codec_get_i64 (in, &f->i);
+    case SLOT_F:
+      return f->has_f = rthunk_codec_get_double (in, &f->f);
+    case SLOT_B:
+      return f->has_b = rthunk_codec_get_bool (in, &f->b);
+    case SLOT_TEXT:
+      /* a NUL, even in text its kind does not use, is for the
+       * generated code to refuse, as it reads it */
+      return f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len) &&
+                           memchr (f->text, '\0', f->text_len) == NULL;
+    case SLOT_CHILDREN:
+      return get_indices (in, children);
+    case SLOT_NAMES:
+      return get_names (in, f);
+    case SLOT_LINE:
+      return rthunk_codec_get_i32 (in, &f->line);
+    case SLOT_COL:
+      return rthunk_codec_get_i32 (in, &f->col);
+    case SLOT_VAR_ID:
+      return rthunk_codec_get_i32 (in, &f->var_id);
+    case SLOT_CLASS:
+      return f->has_class = rthunk_codec_get_i32 (in, &f->klass);
+    case SLOT_SKIP:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* One node struct laid out as @layout: FALSE for bytes the generated
+ * code refuses (this includes a missing required kind). */
+static gboolean
+get_node_fields (RthunkCodecIn    *in,
+                 const NodeLayout *layout,
+                 NodeFields       *f,
+                 GArray           *children)
+{
+  guint8 type;
+  gint16 id;
+  gboolean ok;
+
+  node_fields_init (f, children);
+  while (next_node_field (in, &type, &id, &ok))
+    {
+      NodeSlot slot = id > 0 && id <= NODE_MAX_FIELD && (*layout)[id].type == type ? (*layout)[id].slot : SLOT_SKIP;
+
+      ok = slot == SLOT_SKIP ? rthunk_codec_skip (in, type) : get_node_field (in, slot, f, children);
+      if (!ok)
+        return FALSE;
+    }
+  return ok && f->has_kind;
+}
+
 typedef struct
 {
   const char *what;
   const char *empty;
   const char *too_deep;
   guint max_depth;
-  /* one node struct: FALSE for bytes the generated code refuses (this
-   * includes a missing required kind) */
-  gboolean (*get_fields) (RthunkCodecIn *in, NodeFields *f, GArray *children);
+  /* the fields of one node struct */
+  const NodeLayout *layout;
   /* NULL with @error set for a node rthunk-wire.c refuses, without it for
    * one the codec leaves to the generated code */
   gpointer (*build) (const NodeFields *f, const GArray *children, gpointer *built,
@@ -431,7 +590,7 @@ get_node_list (RthunkCodecIn       *in,
       NodeFields f;
       gpointer node;
 
-      ok = kind->get_fields (in, &f, children);
+      ok = get_node_fields (in, kind->layout, &f, children);
       if (!ok || *refused != NULL || !tree_link (&tree, k, children, refused))
         continue;
       node = kind->build (&f, children, built->pdata, user_data, k, refused);
@@ -493,94 +652,7 @@ get_tree_struct (RthunkCodecIn       *in,
   return g_ptr_array_steal_index (built, built->len - 1);
 }
 
-/* The start of a node struct's loop: the next field, FALSE at its end. */
-/* A list<string> of field names: checked, kept where it is in @f. */
-static gboolean
-get_names (RthunkCodecIn *in,
-           NodeFields    *f)
-{
-  const guint8 *data;
-  guint32 len;
-
-  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRING, &f->n_names))
-    return FALSE;
-  f->names = in->pos;
-  for (guint32 k = 0; k < f->n_names; k++)
-    if (!rthunk_codec_get_binary (in, &data, &len) || memchr (data, '\0', len) != NULL)
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
-next_node_field (RthunkCodecIn *in,
-                 guint8        *type,
-                 gint16        *id,
-                 gboolean      *ok)
-{
-  *ok = rthunk_codec_get_field (in, type, id);
-  return *ok && *type != RTHUNK_CODEC_STOP;
-}
-
-static void
-node_fields_init (NodeFields *f,
-                  GArray     *children)
-{
-  memset (f, 0, sizeof *f);
-  g_array_set_size (children, 0);
-}
-
 /* ---- ASTs ---------------------------------------------------------------- */
-
-static gboolean
-get_ast_node_fields (RthunkCodecIn *in,
-                     NodeFields    *f,
-                     GArray        *children)
-{
-  guint8 type;
-  gint16 id;
-  gboolean ok;
-
-  node_fields_init (f, children);
-  while (next_node_field (in, &type, &id, &ok))
-    {
-      switch (id * 16 + type)
-        {
-        case 1 * 16 + RTHUNK_CODEC_I32:
-          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
-          break;
-        case 2 * 16 + RTHUNK_CODEC_I64:
-          ok = f->has_i = rthunk_codec_get_i64 (in, &f->i);
-          break;
-        case 3 * 16 + RTHUNK_CODEC_DOUBLE:
-          ok = f->has_f = rthunk_codec_get_double (in, &f->f);
-          break;
-        case 4 * 16 + RTHUNK_CODEC_BOOL:
-          ok = f->has_b = rthunk_codec_get_bool (in, &f->b);
-          break;
-        case 5 * 16 + RTHUNK_CODEC_STRING:
-          /* a NUL, even in text its kind does not use, is for the
-           * generated code to refuse, as it reads it */
-          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len) &&
-                             memchr (f->text, '\0', f->text_len) == NULL;
-          break;
-        case 6 * 16 + RTHUNK_CODEC_LIST:
-          ok = get_indices (in, children);
-          break;
-        case 7 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &f->line);
-          break;
-        case 8 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &f->col);
-          break;
-        default:
-          ok = rthunk_codec_skip (in, type);
-          break;
-        }
-      if (!ok)
-        return FALSE;
-    }
-  return ok && f->has_kind;
-}
 
 /* Where each node of an Ast being read is, and its source. */
 typedef struct
@@ -613,8 +685,6 @@ build_ast_node (const NodeFields *f,
   return node;
 }
 
-static gboolean get_type_node_fields (RthunkCodecIn *in, NodeFields *f, GArray *children);
-
 /* A TypeTerm inside an Ast: not built, only read as far as the generated
  * code reads it (the lists' element types, each node's required kind). */
 static gboolean
@@ -643,7 +713,7 @@ skip_type_term (RthunkCodecIn *in,
         {
           NodeFields f;
 
-          if (!get_type_node_fields (in, &f, scratch))
+          if (!get_node_fields (in, &type_layout, &f, scratch))
             return FALSE;
         }
     }
@@ -682,7 +752,7 @@ get_ast_other_field (RthunkCodecIn *in,
 
 static const NodeListKind ast_list = {
   "AST", N_("the AST is empty"), N_("the AST nests too deeply"), RTHUNK_NODE_MAX_DEPTH,
-  get_ast_node_fields, build_ast_node, get_ast_other_field,
+  &ast_layout, build_ast_node, get_ast_other_field,
 };
 
 RthunkNode *
@@ -728,54 +798,6 @@ rthunk_codec_get_ast_nodes (RthunkCodecIn  *in,
 }
 
 /* ---- values -------------------------------------------------------------- */
-
-static gboolean
-get_value_node_fields (RthunkCodecIn *in,
-                       NodeFields    *f,
-                       GArray        *items)
-{
-  guint8 type;
-  gint16 id;
-  gboolean ok;
-
-  node_fields_init (f, items);
-  while (next_node_field (in, &type, &id, &ok))
-    {
-      switch (id * 16 + type)
-        {
-        case 1 * 16 + RTHUNK_CODEC_I32:
-          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
-          break;
-        case 2 * 16 + RTHUNK_CODEC_BOOL:
-          ok = rthunk_codec_get_bool (in, &f->b);
-          break;
-        case 3 * 16 + RTHUNK_CODEC_I64:
-          ok = rthunk_codec_get_i64 (in, &f->i);
-          break;
-        case 4 * 16 + RTHUNK_CODEC_DOUBLE:
-          ok = rthunk_codec_get_double (in, &f->f);
-          break;
-        case 5 * 16 + RTHUNK_CODEC_STRING:
-          /* a NUL, even in text its kind does not use, is for the
-           * generated code to refuse, as it reads it */
-          ok = f->has_text = rthunk_codec_get_binary (in, &f->text, &f->text_len) &&
-                             memchr (f->text, '\0', f->text_len) == NULL;
-          break;
-        case 6 * 16 + RTHUNK_CODEC_LIST:
-          ok = get_indices (in, items);
-          break;
-        case 9 * 16 + RTHUNK_CODEC_LIST:
-          ok = get_names (in, f);
-          break;
-        default:
-          ok = rthunk_codec_skip (in, type);
-          break;
-        }
-      if (!ok)
-        return FALSE;
-    }
-  return ok && f->has_kind;
-}
 
 /* The field names @f holds, as many as @n, or NULL with @error set. */
 static GPtrArray *
@@ -873,7 +895,7 @@ build_value_node (const NodeFields *f,
 
 static const NodeListKind value_list = {
   "value", N_("the value is empty"), N_("the value nests too deeply"), RTHUNK_WIRE_MAX_VALUE_DEPTH,
-  get_value_node_fields, build_value_node, NULL,
+  &value_layout, build_value_node, NULL,
 };
 
 RthunkValue *
@@ -902,45 +924,6 @@ rthunk_codec_get_value (RthunkCodecIn  *in,
 }
 
 /* ---- types --------------------------------------------------------------- */
-
-static gboolean
-get_type_node_fields (RthunkCodecIn *in,
-                      NodeFields    *f,
-                      GArray        *children)
-{
-  guint8 type;
-  gint16 id;
-  gboolean ok;
-
-  node_fields_init (f, children);
-  while (next_node_field (in, &type, &id, &ok))
-    {
-      switch (id * 16 + type)
-        {
-        case 1 * 16 + RTHUNK_CODEC_I32:
-          ok = f->has_kind = rthunk_codec_get_i32 (in, &f->kind);
-          break;
-        case 2 * 16 + RTHUNK_CODEC_I32:
-          ok = rthunk_codec_get_i32 (in, &f->var_id);
-          break;
-        case 3 * 16 + RTHUNK_CODEC_I32:
-          ok = f->has_class = rthunk_codec_get_i32 (in, &f->klass);
-          break;
-        case 4 * 16 + RTHUNK_CODEC_LIST:
-          ok = get_indices (in, children);
-          break;
-        case 5 * 16 + RTHUNK_CODEC_LIST:
-          ok = get_names (in, f);
-          break;
-        default:
-          ok = rthunk_codec_skip (in, type);
-          break;
-        }
-      if (!ok)
-        return FALSE;
-    }
-  return ok && f->has_kind;
-}
 
 static RthunkType *
 build_type_func (const GArray  *children,
@@ -1037,7 +1020,7 @@ build_type_node (const NodeFields *f,
 
 static const NodeListKind type_list = {
   "type", N_("the type is empty"), N_("the type nests too deeply"), 64,
-  get_type_node_fields, build_type_node, NULL,
+  &type_layout, build_type_node, NULL,
 };
 
 RthunkType *

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rthunk-core-private.h"
 #include "rthunk-error.h"
 #include "rthunk-redis-internal.h"
 #include "rthunk-tls.h"
@@ -549,8 +550,7 @@ rthunk_redis_open (const char                *uri,
   redis->config.timeout_ms = options->timeout_ms != 0 ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
   if (options->password != NULL)
     {
-      g_free (redis->config.password);
-      redis->config.password = g_strdup (options->password);
+      rthunk_set_str (&redis->config.password, options->password);
     }
   return g_steal_pointer (&redis);
 }

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "rthunk-core-private.h"
 #include "rthunk-wire.h"
 #include "rthunk-error.h"
 #include "rthunk-lang-private.h"
@@ -257,8 +258,7 @@ rthunk_wire_fill_ast (RthunkWireAst *ast,
   writer.type_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   write_node (&writer, root);
   g_hash_table_unref (writer.type_index);
-  g_free (ast->source);
-  ast->source = g_strdup (rthunk_node_get_source (root));
+  rthunk_set_str (&ast->source, rthunk_node_get_source (root));
   ast->__isset_source = TRUE;
 }
 
