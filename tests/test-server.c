@@ -820,6 +820,8 @@ test_submit_maybe (void)
   RthunkValue *texts[] = { rthunk_value_new_str ("36"), rthunk_value_new_str ("x") };
   RthunkValue *maybes[] = { rthunk_value_new_nil (), rthunk_value_new_int (5) };
   g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) submitted = NULL;
+  g_autoptr(RthunkValue) submitted_kept = NULL;
   g_autoptr(RthunkValue) parsed = NULL;
   g_autoptr(RthunkValue) kept = NULL;
   g_autofree char *printed = NULL;
@@ -833,12 +835,16 @@ test_submit_maybe (void)
       rthunk_value_unref (maybes[k]);
     }
   g_assert_true (rthunk_client_connect (client, &error));
-  parsed = rthunk_value_force (rthunk_client_submit (client, parse, inputs, &error), &error);
+  submitted = rthunk_client_submit (client, parse, inputs, &error);
+  g_assert_no_error (error);
+  parsed = rthunk_value_force (submitted, &error);
   g_assert_no_error (error);
   printed = rthunk_value_to_string (parsed);
   g_assert_cmpstr (printed, ==, "[36 nil]");
   /* a bound list of nil and ints is a list of (maybe int) */
-  kept = rthunk_value_force (rthunk_client_submit (client, keep, inputs, &error), &error);
+  submitted_kept = rthunk_client_submit (client, keep, inputs, &error);
+  g_assert_no_error (error);
+  kept = rthunk_value_force (submitted_kept, &error);
   g_assert_no_error (error);
   printed_kept = rthunk_value_to_string (kept);
   g_assert_cmpstr (printed_kept, ==, "[5]");
