@@ -134,7 +134,8 @@ assert_charge_covers (RthunkBudget *budget,
                       gsize         heap_before,
                       guint         count)
 {
-  gsize grown = heap_in_use () - heap_before;
+  gsize now = heap_in_use ();
+  gsize grown = now > heap_before ? now - heap_before : 0;
 
   g_test_message ("%u entries: %" G_GSIZE_FORMAT " bytes of heap, %" G_GUINT64_FORMAT " charged",
                   count, grown, rthunk_budget_get_used (budget));
