@@ -6,6 +6,11 @@
 
 #include <glib.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "rthunk-budget.h"
 #include "rthunk-lru.h"
 
 /* An item that counts its references, so a test sees what the store holds. */
@@ -113,6 +118,71 @@ test_bytes (void)
     g_assert_cmpint (items[k].refs, ==, 0);
 }
 
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+/* Bytes malloc has handed out, headers included. */
+static gsize
+heap_in_use (void)
+{
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+}
+
+/* What the store charged its budget, against what the heap grew by. */
+static void
+assert_charge_covers (RthunkBudget *budget,
+                      gsize         heap_before,
+                      guint         count)
+{
+  gsize now = heap_in_use ();
+  gsize grown = now > heap_before ? now - heap_before : 0;
+
+  g_test_message ("%u entries: %" G_GSIZE_FORMAT " bytes of heap, %" G_GUINT64_FORMAT " charged",
+                  count, grown, rthunk_budget_get_used (budget));
+  g_assert_cmpuint (rthunk_budget_get_used (budget), >=, grown);
+}
+#endif
+
+#define BUDGET_LIMIT (64u << 20)
+
+/* The budget is charged at least what an entry really takes in memory,
+ * its allocation and its share of the index, as malloc counts them
+ * (the items themselves cost nothing here: one static item). Checked as
+ * the store fills, and after the budget evicted most of it. */
+static void
+test_charge_covers_memory (void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  Item item = { 0 };
+  RthunkBudget *budget = rthunk_budget_new (BUDGET_LIMIT);
+  gsize before = heap_in_use ();
+  RthunkLru *lru = rthunk_lru_new (G_MAXUINT, G_MAXSIZE, 0, item_ref, item_unref);
+  guint64 wanted;
+  guint n = 0;
+
+  rthunk_lru_set_budget (lru, budget);
+  for (guint target = 10; target <= 100000; target *= 10)
+    {
+      for (; n < target; n++)
+        insert (lru, &item, n, 0);
+      assert_charge_covers (budget, before, n);
+    }
+  /* a charge that fits only once nine tenths of the entries went: the
+   * index shrinks with them */
+  wanted = BUDGET_LIMIT - rthunk_budget_get_used (budget) / 10;
+  g_assert_true (rthunk_budget_charge (budget, wanted));
+  rthunk_budget_release (budget, wanted);
+  g_assert_cmpuint (rthunk_lru_size (lru), <=, n / 10 + 1);
+  assert_charge_covers (budget, before, rthunk_lru_size (lru));
+  rthunk_lru_free (lru);
+  g_assert_cmpuint (rthunk_budget_get_used (budget), ==, 0);
+  g_assert_cmpint (item.refs, ==, 0);
+  rthunk_budget_free (budget);
+#else
+  g_test_skip ("malloc's own count (mallinfo2) is glibc's");
+#endif
+}
+
 int
 main (int    argc,
       char **argv)
@@ -120,5 +190,6 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/lru/count", test_count);
   g_test_add_func ("/lru/bytes", test_bytes);
+  g_test_add_func ("/lru/charge-covers-memory", test_charge_covers_memory);
   return g_test_run ();
 }

@@ -206,7 +206,7 @@ apply_options (RthunkServerState   *state,
 {
   entry->fuel = state->limits.fuel;
   entry->deadline_ms = state->limits.deadline_ms;
-  entry->by_reference = request->by_reference;
+  entry->by_reference = request->by_reference != FALSE;
   if (request->fuel > 0)
     entry->fuel = MIN (entry->fuel, (guint64) request->fuel);
   if (request->deadline_ms > 0)

@@ -3,9 +3,18 @@
  * What the definition store and the result cache share: items keyed by a
  * SHA-256 (RTHUNK_HASH_LEN bytes), bounded in count and in bytes (each
  * item says what it costs), the least recently used out first. One lock;
- * a lookup moves the entry to the back of the queue. Eviction by bytes
- * stops at @min_kept entries, so a store can keep the one item it was just
- * given even when that item alone is over the bound.
+ * a lookup moves the entry to the newest end of the queue. Eviction by
+ * bytes stops at @min_kept entries, so a store can keep the one item it
+ * was just given even when that item alone is over the bound.
+ *
+ * The result cache holds 10^5 entries by default, so an entry is kept
+ * small (bench/README.md, "memory"): one allocation that is at once its
+ * place in the queue (two links) and in the index, a table of chains by
+ * key whose buckets are one pointer each, between two and a quarter of a
+ * bucket an entry. (A GHashTable with its keys, values and hashes cost 52
+ * bytes an entry with 10^5 of them, and doubled its arrays once entries
+ * began to be replaced: GLib counts the removed ones' tombstones.)
+ * Every entry is charged its item's bytes and RTHUNK_LRU_ENTRY_BYTES.
  *
  * With a server budget (rthunk_lru_set_budget()), each entry's bytes are
  * charged to it before the entry is made, and released when it goes; a
@@ -18,19 +27,36 @@
 #include "rthunk-lru.h"
 #include "rthunk-budget.h"
 
-typedef struct
+typedef struct _Entry Entry;
+
+struct _Entry
 {
   guint8 key[RTHUNK_HASH_LEN];
   gpointer item;
-  gsize bytes;
-  GList link;                   /* in the LRU queue; data is the entry */
-} Entry;
+  gsize bytes;                  /* the item's and RTHUNK_LRU_ENTRY_BYTES */
+  Entry *older;                 /* in the queue: toward the least recently used */
+  Entry *newer;
+  Entry *chain;                 /* the next entry of its bucket */
+};
+
+/* What an entry really costs: glibc's malloc serves it from a chunk of
+ * its size and a header of one word, rounded up to 16 bytes, and the
+ * index holds up to four bucket pointers an entry (a quarter full, before
+ * it shrinks). test-lru checks it against malloc's own count. */
+G_STATIC_ASSERT (RTHUNK_LRU_ENTRY_BYTES >=
+                 ((sizeof (Entry) + sizeof (gsize) + 15) & ~(gsize) 15) + 4 * sizeof (gpointer));
+
+/* The index starts with this many buckets and never has fewer. */
+#define MIN_BUCKETS 16
 
 struct _RthunkLru
 {
   GMutex lock;
-  GHashTable *by_key;           /* key (inside the entry) → GList link */
-  GQueue queue;                 /* entries, least recently used first */
+  Entry **buckets;              /* n_buckets chains (a power of two) */
+  guint n_buckets;
+  guint count;
+  Entry *oldest;                /* the queue, least recently used first */
+  Entry *newest;
   guint max_count;
   gsize max_bytes;
   guint min_kept;
@@ -40,20 +66,82 @@ struct _RthunkLru
   RthunkBudget *budget;         /* (nullable) charged for every entry */
 };
 
+/* The bucket of @key: keys are hashes already, their first bytes will do. */
 static guint
-key_hash (gconstpointer key)
+bucket_of (RthunkLru    *lru,
+           const guint8 *key)
 {
   guint h;
 
   memcpy (&h, key, sizeof h);
-  return h;
+  return h & (lru->n_buckets - 1);
 }
 
-static gboolean
-key_equal (gconstpointer a,
-           gconstpointer b)
+static Entry **
+find_slot (RthunkLru    *lru,
+           const guint8 *key)
 {
-  return memcmp (a, b, RTHUNK_HASH_LEN) == 0;
+  Entry **slot = &lru->buckets[bucket_of (lru, key)];
+
+  while (*slot != NULL && memcmp ((*slot)->key, key, RTHUNK_HASH_LEN) != 0)
+    slot = &(*slot)->chain;
+  return slot;
+}
+
+/* Moves every entry to a table of @n_buckets chains. */
+static void
+rehash (RthunkLru *lru,
+        guint      n_buckets)
+{
+  Entry **old = lru->buckets;
+  guint n_old = lru->n_buckets;
+
+  lru->buckets = g_new0 (Entry *, n_buckets);
+  lru->n_buckets = n_buckets;
+  for (guint k = 0; k < n_old; k++)
+    while (old[k] != NULL)
+      {
+        Entry *entry = old[k];
+        Entry **head = &lru->buckets[bucket_of (lru, entry->key)];
+
+        old[k] = entry->chain;
+        entry->chain = *head;
+        *head = entry;
+      }
+  g_free (old);
+}
+
+/* Keeps between one and a quarter of an entry a bucket: the index grows
+ * past one entry a bucket, and shrinks (after evictions) under a quarter. */
+static void
+resize_if_needed (RthunkLru *lru)
+{
+  guint n = lru->n_buckets;
+
+  while (lru->count > n && n <= G_MAXUINT / 2)
+    n *= 2;
+  while (lru->count < n / 4 && n > MIN_BUCKETS)
+    n /= 2;
+  if (n != lru->n_buckets)
+    rehash (lru, n);
+}
+
+static void
+queue_unlink (RthunkLru *lru,
+              Entry     *entry)
+{
+  *(entry->older != NULL ? &entry->older->newer : &lru->oldest) = entry->newer;
+  *(entry->newer != NULL ? &entry->newer->older : &lru->newest) = entry->older;
+}
+
+static void
+queue_push_newest (RthunkLru *lru,
+                   Entry     *entry)
+{
+  entry->older = lru->newest;
+  entry->newer = NULL;
+  *(lru->newest != NULL ? &lru->newest->newer : &lru->oldest) = entry;
+  lru->newest = entry;
 }
 
 RthunkLru *
@@ -66,8 +154,8 @@ rthunk_lru_new (guint            max_count,
   RthunkLru *lru = g_new0 (RthunkLru, 1);
 
   g_mutex_init (&lru->lock);
-  lru->by_key = g_hash_table_new (key_hash, key_equal);
-  g_queue_init (&lru->queue);
+  lru->buckets = g_new0 (Entry *, MIN_BUCKETS);
+  lru->n_buckets = MIN_BUCKETS;
   lru->max_count = max_count;
   lru->max_bytes = max_bytes;
   lru->min_kept = min_kept;
@@ -89,9 +177,14 @@ entry_free (RthunkLru *lru,
 void
 rthunk_lru_free (RthunkLru *lru)
 {
-  g_hash_table_unref (lru->by_key);
-  while (lru->queue.length > 0)
-    entry_free (lru, g_queue_pop_head_link (&lru->queue)->data);
+  while (lru->oldest != NULL)
+    {
+      Entry *entry = lru->oldest;
+
+      lru->oldest = entry->newer;
+      entry_free (lru, entry);
+    }
+  g_free (lru->buckets);
   g_mutex_clear (&lru->lock);
   g_free (lru);
 }
@@ -102,29 +195,31 @@ rthunk_lru_lookup (RthunkLru    *lru,
                    const guint8 *key)
 {
   gpointer item = NULL;
-  GList *link;
+  Entry *entry;
 
   g_mutex_lock (&lru->lock);
-  link = g_hash_table_lookup (lru->by_key, key);
-  if (link != NULL)
+  entry = *find_slot (lru, key);
+  if (entry != NULL)
     {
-      g_queue_unlink (&lru->queue, link);
-      g_queue_push_tail_link (&lru->queue, link);
-      item = lru->ref (((Entry *) link->data)->item);
+      queue_unlink (lru, entry);
+      queue_push_newest (lru, entry);
+      item = lru->ref (entry->item);
     }
   g_mutex_unlock (&lru->lock);
   return item;
 }
 
-/* Forgets the least recently used entry; returns its bytes. */
+/* Forgets the least recently used entry; returns its bytes. The index
+ * is resized by the caller, once. */
 static gsize
 evict_oldest_locked (RthunkLru *lru)
 {
-  GList *link = g_queue_pop_head_link (&lru->queue);
-  Entry *old = link->data;
+  Entry *old = lru->oldest;
   gsize bytes = old->bytes;
 
-  g_hash_table_remove (lru->by_key, old->key);
+  *find_slot (lru, old->key) = old->chain;
+  queue_unlink (lru, old);
+  lru->count--;
   lru->bytes -= bytes;
   entry_free (lru, old);
   return bytes;
@@ -133,9 +228,9 @@ evict_oldest_locked (RthunkLru *lru)
 static void
 evict_locked (RthunkLru *lru)
 {
-  while (lru->queue.length > 0 &&
-         (lru->queue.length > lru->max_count ||
-          (lru->bytes > lru->max_bytes && lru->queue.length > lru->min_kept)))
+  while (lru->count > 0 &&
+         (lru->count > lru->max_count ||
+          (lru->bytes > lru->max_bytes && lru->count > lru->min_kept)))
     evict_oldest_locked (lru);
 }
 
@@ -148,8 +243,9 @@ lru_evict (RthunkLru *lru,
   gsize freed = 0;
 
   g_mutex_lock (&lru->lock);
-  while (freed < wanted && lru->queue.length > lru->min_kept)
+  while (freed < wanted && lru->count > lru->min_kept)
     freed += evict_oldest_locked (lru);
+  resize_if_needed (lru);
   g_mutex_unlock (&lru->lock);
   return freed;
 }
@@ -161,13 +257,13 @@ void
 rthunk_lru_set_budget (RthunkLru    *lru,
                        RthunkBudget *budget)
 {
-  g_assert (lru->queue.length == 0);
+  g_assert (lru->count == 0);
   lru->budget = budget;
   rthunk_budget_add_evictor (budget, (RthunkBudgetEvictFunc) lru_evict, lru);
 }
 
-/* Stores a new reference to @item under @key, costing @bytes (and the
- * entry's own size), and evicts what no longer fits. Returns
+/* Stores a new reference to @item under @key, costing @bytes and
+ * RTHUNK_LRU_ENTRY_BYTES, and evicts what no longer fits. Returns
  * RTHUNK_LRU_PRESENT (and nothing done) if @key was there, and
  * RTHUNK_LRU_REFUSED (nothing done) if the budget has no room for it.
  * The budget is charged before the lock is taken: its evictors may
@@ -179,24 +275,27 @@ rthunk_lru_insert (RthunkLru    *lru,
                    gsize         bytes)
 {
   RthunkLruInsert added = RTHUNK_LRU_PRESENT;
-  gsize cost = bytes + sizeof (Entry);
+  gsize cost = bytes + RTHUNK_LRU_ENTRY_BYTES;
+  Entry **slot;
   Entry *entry;
 
   if (lru->budget != NULL && !rthunk_budget_charge (lru->budget, cost))
     return RTHUNK_LRU_REFUSED;
   g_mutex_lock (&lru->lock);
-  if (!g_hash_table_contains (lru->by_key, key))
+  slot = find_slot (lru, key);
+  if (*slot == NULL)
     {
       entry = g_new (Entry, 1);
       memcpy (entry->key, key, RTHUNK_HASH_LEN);
       entry->item = lru->ref (item);
       entry->bytes = cost;
-      entry->link.data = entry;
-      entry->link.prev = entry->link.next = NULL;
-      g_queue_push_tail_link (&lru->queue, &entry->link);
-      g_hash_table_insert (lru->by_key, entry->key, &entry->link);
+      entry->chain = NULL;
+      *slot = entry;
+      queue_push_newest (lru, entry);
+      lru->count++;
       lru->bytes += entry->bytes;
       evict_locked (lru);
+      resize_if_needed (lru);
       added = RTHUNK_LRU_ADDED;
     }
   else if (lru->budget != NULL)
@@ -210,5 +309,5 @@ rthunk_lru_size (RthunkLru *lru)
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&lru->lock);
 
-  return lru->queue.length;
+  return lru->count;
 }

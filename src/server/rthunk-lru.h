@@ -11,6 +11,10 @@ G_BEGIN_DECLS
 
 typedef struct _RthunkLru RthunkLru;
 
+/* What the store charges for an entry besides its item's bytes: its own
+ * allocation and its share of the index (rthunk-lru.c). */
+#define RTHUNK_LRU_ENTRY_BYTES 112
+
 typedef enum {
   RTHUNK_LRU_ADDED,
   RTHUNK_LRU_PRESENT,           /* the key was there: nothing done */

@@ -17,37 +17,40 @@ G_BEGIN_DECLS
 /* RthunkThunkState (PENDING = 1 … CANCELLED = 5, the values of the wire's
  * ThunkState) is public: see rthunk-thunk.h. */
 
-/* a g_atomic_rc_box: rthunk_thunk_entry_ref() and _unref() */
+/* Reference-counted: rthunk_thunk_entry_ref() and _unref(). The table
+ * keeps up to --max-thunks finished entries, so every byte counts: the
+ * fields are ordered to leave no padding, the flags are single bytes, a
+ * finished thunk reuses @expr for the head of its expression and @link
+ * for its place among the finished (bench/README.md, "memory"). */
 typedef struct
 {
   /* first: the table's key (the id) and value (the entry) are then the
    * same pointer, and its hash table keeps no separate array of values */
   guint8 id[RTHUNK_THUNK_ID_LEN];
+  gatomicrefcount ref_count;
   RthunkThunkState state;        /* read and written under the table lock */
-  RthunkNode *expr;
-  RthunkNode *head;              /* once finished: the head of expr (a symbol), or expr if no list */
+  guint deadline_ms;
+  guint8 cancel_asked;           /* cancelled before it had a cancellable (table lock) */
+  guint8 cacheable;
+  guint8 by_reference;           /* the value stays here: not sent with the submission's answer */
+  guint8 named_elsewhere;        /* another connection looked it up (table lock) */
+  RthunkNode *expr;              /* once finished: only its head (a symbol), or expr if no list (table lock) */
   GHashTable *inputs;            /* name → RthunkValue */
   RthunkType *type;
   RthunkValue *value;            /* DONE (table lock: the budget may take it) */
   gsize value_bytes;             /* what it is charged to the budget (table lock) */
   GError *error;                 /* FAILED, CANCELLED */
   GCancellable *cancellable;     /* made when a worker runs it (table lock) */
-  gboolean cancel_asked;         /* cancelled before it had one (table lock) */
   guint64 fuel;
-  guint deadline_ms;
   gint64 submitted_us;
   gint64 started_us;             /* 0 until a worker (or the cache) starts it (table lock) */
   gint64 finished_us;
   GPtrArray *definitions;        /* RthunkDefinition: everything it uses */
   GHashTable *def_names;         /* name in the expression → hash (GBytes) */
-  gboolean cacheable;
   guint8 *cache_key;             /* 32 bytes while it runs, when cacheable */
-  GList finished_link;           /* in the table's queue of finished thunks */
-  GList unfinished_link;         /* in its queue of queued and running thunks */
   GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
-  gboolean by_reference;         /* the value stays here: not sent with the submission's answer */
   RthunkConnAccount *owner;      /* (nullable) the connection that submitted it */
-  gboolean named_elsewhere;      /* another connection looked it up (table lock) */
+  GList link;                    /* in the table's queue of queued and running thunks, then of finished ones */
 } RthunkThunkEntry;
 
 typedef struct _RthunkThunkTable RthunkThunkTable;

@@ -313,7 +313,7 @@ void
 rthunk_session_place_init (RthunkSession *self)
 {
   g_mutex_init (&self->place_lock);
-  self->measures = rthunk_lru_new (MEASURES_MAX, MEASURES_MAX, 0, measure_ref, measure_unref);
+  self->measures = rthunk_lru_new (MEASURES_MAX, G_MAXSIZE, 0, measure_ref, measure_unref);
   rthunk_evaluator_set_placement (self->evaluator, place, measured, self);
 }
 
