@@ -77,10 +77,10 @@ def check_type_error(error, where):
 class Server(object):
     """A real rthunkd on a free port of the loopback interface."""
 
-    def __init__(self, program):
+    def __init__(self, program, *args):
         self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [program, "--port", "0", "--name", "gitest"],
+            [program, "--port", "0", "--name", "gitest"] + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr)
         self.line = self._read_line()
         m = re.match(r"^rthunkd gitest listening on 127\.0\.0\.1:(\d+)$", self.line)
