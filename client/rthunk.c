@@ -1357,12 +1357,16 @@ add_servers (Shell       *shell,
 }
 
 /* Where the shell finds the fleet's registry: --registry (else
- * RTHUNK_REGISTRY), its password, how long a command may wait. */
+ * RTHUNK_REGISTRY), its password, how long a command may wait, and the
+ * TLS files of a rediss:// one. */
 typedef struct
 {
   char *uri;
   char *password_file;
   guint timeout_ms;
+  char *tls_ca;
+  char *tls_cert;
+  char *tls_key;
 } RegistryOptions;
 
 /* What the registry says of itself (it stopped answering, it answers
@@ -1379,7 +1383,8 @@ on_registry_notice (RthunkCluster *cluster,
 
 /* --registry URI, else RTHUNK_REGISTRY: every server registered there
  * joins, and the ones that register later; --registry-password-file
- * keeps the password off the command line. */
+ * keeps the password off the command line; --registry-tls-ca,
+ * --registry-tls-cert and --registry-tls-key reach a rediss:// one. */
 static gboolean
 follow_registry (Shell                  *shell,
                  const RegistryOptions  *registry,
@@ -1398,7 +1403,8 @@ follow_registry (Shell                  *shell,
       g_strstrip (password);
     }
   g_signal_connect (cluster, "registry-notice", G_CALLBACK (on_registry_notice), shell);
-  if (!rthunk_cluster_follow_registry (cluster, uri, password, registry->timeout_ms, error))
+  if (!rthunk_cluster_follow_registry_tls (cluster, uri, password, registry->timeout_ms,
+                                           registry->tls_ca, registry->tls_cert, registry->tls_key, error))
     {
       g_prefix_error (error, "--registry: ");
       return FALSE;
@@ -1541,8 +1547,11 @@ main (int    argc,
   double audit = 0;
   g_autofree char *registry_uri = NULL;
   g_autofree char *registry_password_file = NULL;
+  g_autofree char *registry_tls_ca = NULL;
+  g_autofree char *registry_tls_cert = NULL;
+  g_autofree char *registry_tls_key = NULL;
   gint registry_timeout_ms = 0;
-  RegistryOptions registry = { NULL, NULL, 0 };
+  RegistryOptions registry = { NULL, NULL, 0, NULL, NULL, NULL };
   Shell shell = { NULL, };
   int status;
   GOptionEntry entries[] = {
@@ -1552,6 +1561,9 @@ main (int    argc,
     { "cluster", 0, 0, G_OPTION_ARG_FILENAME, &cluster_file, N_("Use the servers of this cluster file (else RTHUNK_SERVERS, else ~/.config/rthunk/cluster.conf)"), N_("FILE") },
     { "registry", 0, 0, G_OPTION_ARG_STRING, &registry_uri, N_("Also use every server registered in this registry, and those that register while the shell runs (redis://[USER:PASSWORD@]HOST:PORT[/DB]; else RTHUNK_REGISTRY)"), N_("URI") },
     { "registry-password-file", 0, 0, G_OPTION_ARG_FILENAME, &registry_password_file, N_("The password of the registry's Redis, read from this file"), N_("FILE") },
+    { "registry-tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &registry_tls_ca, N_("Reach a rediss:// registry trusting the authorities in this PEM file (default: the system's)"), N_("FILE") },
+    { "registry-tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &registry_tls_cert, N_("Show this PEM client certificate to a rediss:// registry that asks for one (needs --registry-tls-key)"), N_("FILE") },
+    { "registry-tls-key", 0, 0, G_OPTION_ARG_FILENAME, &registry_tls_key, N_("The PEM private key of --registry-tls-cert"), N_("FILE") },
     { "registry-timeout-ms", 0, 0, G_OPTION_ARG_INT, &registry_timeout_ms, N_("How long one registry command may wait for Redis (default 500)"), N_("N") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Send the token in this file (else RTHUNK_TOKEN)"), N_("FILE") },
     { "tls", 0, 0, G_OPTION_ARG_NONE, &tls.on, N_("Reach servers over TLS, trusting the system's certificate authorities"), NULL },
@@ -1594,6 +1606,9 @@ main (int    argc,
   registry.uri = registry_uri;
   registry.password_file = registry_password_file;
   registry.timeout_ms = (guint) registry_timeout_ms;
+  registry.tls_ca = registry_tls_ca;
+  registry.tls_cert = registry_tls_cert;
+  registry.tls_key = registry_tls_key;
   the_shell = &shell;
   tls.ca_file = tls_ca;
   tls.cert_file = tls_cert;

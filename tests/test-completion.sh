@@ -27,7 +27,7 @@ mkdir "$tmp/dir"
 : > "$tmp/script.rth"
 : > "$tmp/notes.txt"
 
-echo "1..10"
+echo "1..13"
 complete_case "rthunkd --ma offers --max-memory" --max-memory --port "$RTHUNKD" --ma
 complete_case "rthunkd --ma offers --max-queued" --max-queued "" "$RTHUNKD" --ma
 complete_case "rthunk --cl offers --cluster" --cluster --local "$RTHUNK" --cl
@@ -38,4 +38,7 @@ complete_case "rthunk completes directories" dir "" "$RTHUNK" d
 complete_case "rthunk --reg offers --registry" --registry --local "$RTHUNK" --reg
 complete_case "rthunk --registry offers redis://" redis:// "" "$RTHUNK" --registry ""
 complete_case "rthunkd --store offers sqlite:" sqlite: redis:// "$RTHUNKD" --store sq
+complete_case "rthunk --registry offers rediss://" rediss:// "" "$RTHUNK" --registry redis
+complete_case "rthunk --registry-tls-c offers --registry-tls-ca and --registry-tls-cert" --registry-tls-cert --local "$RTHUNK" --registry-tls-c
+complete_case "rthunk --registry-tls-ca completes file names" notes.txt "" "$RTHUNK" --registry-tls-ca no
 [ "$failed" -eq 0 ]

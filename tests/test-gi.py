@@ -77,10 +77,10 @@ def check_type_error(error, where):
 class Server(object):
     """A real rthunkd on a free port of the loopback interface."""
 
-    def __init__(self, program):
+    def __init__(self, program, *args):
         self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [program, "--port", "0", "--name", "gitest"],
+            [program, "--port", "0", "--name", "gitest"] + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr)
         self.line = self._read_line()
         m = re.match(r"^rthunkd gitest listening on 127\.0\.0\.1:(\d+)$", self.line)
@@ -301,6 +301,12 @@ def case_cluster_origin_registry(ctx):
         check("redis://" in e.message, "the error does not say what a registry URI is: %s" % e.message)
     else:
         raise Failure("follow_registry accepted http://")
+    try:
+        cluster.follow_registry_tls("redis://127.0.0.1:1", None, 0, "ca.pem", None, None)
+    except GLib.Error as e:
+        check("rediss://" in e.message, "the error does not say TLS needs rediss://: %s" % e.message)
+    else:
+        raise Failure("follow_registry_tls accepted TLS files for redis://")
 
 
 def case_server_stop(ctx):
@@ -330,7 +336,7 @@ CASES = [
      case_session_type_error),
     ("Rthunk.Client connect_async and submit_async through a GLib.MainLoop: (+ 40 2) is 42",
      case_client_async),
-    ("Rthunk.Cluster.add_server_from() shows its origin; follow_registry() refuses a URI that is no Redis's",
+    ("Rthunk.Cluster.add_server_from() shows its origin; follow_registry() refuses a URI that is no Redis's, follow_registry_tls() TLS files for redis://",
      case_cluster_origin_registry),
     ("rthunkd exits 0 on SIGTERM", case_server_stop),
 ]

@@ -28,6 +28,10 @@ _spec = importlib.util.spec_from_file_location("test_gi", os.path.join(HERE, "te
 gi_test = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gi_test)
 check, check_equal, Failure = gi_test.check, gi_test.check_equal, gi_test.Failure
+_spec = importlib.util.spec_from_file_location("test_registry", os.path.join(HERE, "test-registry.py"))
+registry_test = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(registry_test)
+REDIS_SERVER = os.environ.get("REDIS_SERVER")
 
 TIMEOUT_S = 60.0           # a kernel start, a reply, an arrival: each at most
 REMOTE_DELAY_MS = 3000     # long enough for the next cell to see x pending
@@ -37,6 +41,7 @@ class Context(gi_test.Context):
     tmp = None
     kernel = None          # (KernelManager, client) of the kernel with --server
     embedded = None        # (KernelManager, client) of the kernel without servers
+    registry = None        # (KernelManager, client) of the kernel with RTHUNK_REGISTRY
     displays = None        # display id of each cell name, from the kernel's displays
 
 
@@ -254,6 +259,33 @@ def case_embedded(ctx):
     wait_updates(client, {w_id: r"^w : int = 42$"})
 
 
+def case_registry(ctx):
+    """RTHUNK_REGISTRY in the kernel's environment: the session follows
+    that registry and runs remote forms on the server registered there."""
+    check(ctx.tmp is not None, "no temporary directory")
+    redis = registry_test.Redis(ctx.tmp)
+    server = None
+    os.environ["RTHUNK_REGISTRY"] = redis.url
+    try:
+        server = gi_test.Server(os.environ["RTHUNKD"], "--registry", redis.url)
+        check(registry_test.wait_until(
+            lambda: redis.cli("sismember", "rthunk:{members}:all", server.address) == "1", 10),
+            "rthunkd did not register (stderr: %s)" % server.errors())
+        install_spec(ctx, os.path.join(ctx.tmp, "registry"))
+        ctx.registry = start_kernel(os.path.join(ctx.tmp, "registry"))
+        reply, messages = execute(ctx.registry[1], "(def r (remote (delay 200 (* 6 7))))")
+        check_equal(reply["content"]["status"], "ok", "status (messages %r)" % messages)
+        r_id = check_pending_display(messages, "r", "@gitest")
+        wait_updates(ctx.registry[1], {r_id: r"^r : int = 42$"})
+    finally:
+        os.environ.pop("RTHUNK_REGISTRY", None)
+        stop_kernel(ctx.registry)
+        ctx.registry = None
+        if server is not None:
+            server.stop()
+        redis.stop()
+
+
 def case_shutdown(ctx):
     for attribute in ("kernel", "embedded"):
         stop_kernel(getattr(ctx, attribute))
@@ -278,6 +310,9 @@ CASES = [
      "the kernel uses the embedded provider", case_embedded),
     ("the kernels shut down; rthunkd exits 0 on SIGTERM", case_shutdown),
 ]
+if REDIS_SERVER and os.access(REDIS_SERVER, os.X_OK):
+    CASES.insert(-1, ("RTHUNK_REGISTRY: the kernel's session follows the registry and runs a "
+                      "remote form on the server registered there", case_registry))
 
 
 def main():

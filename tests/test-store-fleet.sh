@@ -3,7 +3,10 @@
 # end: two rthunkd share a result through a real redis-server that speaks
 # only TLS (rediss://, the CA and a client certificate from
 # tests/make-tls-certs.sh); one that trusts another CA is refused with a
-# clear error and answers from its local tier; two rthunkd share results
+# clear error and answers from its local tier; a shell follows a registry
+# on that Redis (--registry-tls-ca, --registry-tls-cert/-key) to a server
+# registered there over rediss://, and without the CA says which flag it
+# misses and still runs local forms; two rthunkd share results
 # and definitions through a real 3-node cluster (redis-cli --cluster
 # create), and follow its ASK and MOVED redirects while a slot migrates.
 # Prints TAP.
@@ -11,7 +14,7 @@ set -u
 . "$(dirname "$0")/servers.sh"
 
 if [ ! -x "${REDIS_SERVER:-}" ] || [ ! -x "${REDIS_CLI:-}" ]; then
-  for k in 1 2 3 4 5 6; do n=$((n + 1)); echo "ok $n # SKIP redis-server or redis-cli not found"; done
+  for k in 1 2 3 4 5 6 7 8; do n=$((n + 1)); echo "ok $n # SKIP redis-server or redis-cli not found"; done
   echo "1..$n"
   exit 0
 fi
@@ -62,8 +65,37 @@ else
   not_ok "a Redis whose certificate another CA signed is refused, clearly; the server answers locally" \
     "got $got then $again, shared $shared, local $local_hits" "$(cat "$tmp/gamma.err")"
 fi
+
+# a shell follows the registry on that Redis: it finds epsilon, which
+# registered over rediss://, and epsilon computes its remote form
+start epsilon "$RTHUNKD" --registry "$tls_url" --store-tls-ca "$certs/ca.pem" $client_cert --registry-timeout-ms 2000
+for _ in $(seq 1 200); do
+  [ "$(redis sismember 'rthunk:{members}:all' "127.0.0.1:$port_epsilon")" = 1 ] && break
+  sleep 0.05
+done
+registry_tls="--registry-tls-ca $certs/ca.pem --registry-tls-cert $certs/client.pem --registry-tls-key $certs/client.key"
+# shellcheck disable=SC2086
+got=$("$RTHUNK" --registry "$tls_url" $registry_tls -e '(await (remote (* 6 7)))' 2>"$tmp/shell-tls.err")
+completed=$(info "$port_epsilon" completed)
+if [ "$got" = 42 ] && [ "$completed" = 1 ]; then
+  ok "a shell with --registry rediss://… and --registry-tls-ca/-cert/-key gets a value computed on a registered server"
+else
+  not_ok "a shell with --registry rediss://… and --registry-tls-ca/-cert/-key gets a value computed on a registered server" \
+    "got $got, epsilon completed $completed" "$(cat "$tmp/shell-tls.err" "$tmp/epsilon.err")"
+fi
+
+# without the CA the Redis is refused: the shell names the flag it misses
+# and still runs local forms
+got=$("$RTHUNK" --registry "$tls_url" -e '(+ 1 2)' 2>"$tmp/shell-noca.err")
+if [ "$got" = 3 ] &&
+   grep -q "registry rediss://127.0.0.1:$rport: .*certificate of server 127.0.0.1:$rport is refused: it is not signed by a trusted certificate authority (see --registry-tls-ca)" "$tmp/shell-noca.err"; then
+  ok "a shell without --registry-tls-ca says the registry's certificate is refused, naming the flag, and runs local forms"
+else
+  not_ok "a shell without --registry-tls-ca says the registry's certificate is refused, naming the flag, and runs local forms" \
+    "got $got" "$(cat "$tmp/shell-noca.err")"
+fi
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-stop "$pid_alpha"; stop "$pid_beta"; stop "$pid_gamma"; stop "$rpid"
+stop "$pid_alpha"; stop "$pid_beta"; stop "$pid_gamma"; stop "$pid_epsilon"; stop "$rpid"
 
 # ---- a Redis Cluster -------------------------------------------------------
 redis_port_flag=--port

@@ -2,8 +2,10 @@
 
 --server HOST:PORT (repeatable), then RTHUNK_SERVERS (comma-separated),
 then --cluster FILE, or ~/.config/rthunk/cluster.conf when nothing else
-names a server; RTHUNK_TOKEN is the token. With none, the session starts
-its embedded provider by itself on the first remote form.
+names a server; RTHUNK_TOKEN is the token; RTHUNK_REGISTRY, a registry
+the session follows (every server registered there, and those that
+register later). With none, the session starts its embedded provider by
+itself on the first remote form.
 """
 
 import os
@@ -52,3 +54,9 @@ def add_servers(session, servers, cluster_file):
             session.add_server(address)
         except GLib.Error as e:
             raise ServerError(e.message)
+    registry = os.environ.get("RTHUNK_REGISTRY")
+    if registry:
+        try:
+            session.get_cluster().follow_registry(registry, None, 0)
+        except GLib.Error as e:
+            raise ServerError("RTHUNK_REGISTRY: %s" % e.message)

@@ -458,6 +458,7 @@ rthunk_cluster_unfollow_registry (RthunkCluster *cluster)
  * rthunk_cluster_follow_registry:
  * @cluster: a cluster that follows no registry yet
  * @uri: the registry, a Redis: `redis://[USER:PASSWORD@]HOST:PORT[/DB]`
+ *   (or `rediss://…` for TLS, trusting the system's authorities)
  * @password: (nullable): the password, instead of the URI's (read from a
  *   file, say, rather than written on a command line)
  * @timeout_ms: how long one command may wait for Redis (0: 500 ms)
@@ -476,6 +477,10 @@ rthunk_cluster_unfollow_registry (RthunkCluster *cluster)
  * servers it knows, says so once ([signal@Rthunk.Cluster::registry-notice])
  * and tries again with backoff; no submission ever waits on it.
  *
+ * A `rediss://` registry with its own authority, or one that asks for a
+ * client certificate, is followed with
+ * [method@Rthunk.Cluster.follow_registry_tls].
+ *
  * Returns: %TRUE, or %FALSE with @error set when @uri is not a Redis URI
  *
  * Since: 0.1
@@ -487,6 +492,45 @@ rthunk_cluster_follow_registry (RthunkCluster  *cluster,
                                 guint           timeout_ms,
                                 GError        **error)
 {
+  return rthunk_cluster_follow_registry_tls (cluster, uri, password, timeout_ms, NULL, NULL, NULL, error);
+}
+
+/**
+ * rthunk_cluster_follow_registry_tls:
+ * @cluster: a cluster that follows no registry yet
+ * @uri: the registry, a Redis: `redis://[USER:PASSWORD@]HOST:PORT[/DB]`,
+ *   or `rediss://…` for TLS
+ * @password: (nullable): the password, instead of the URI's
+ * @timeout_ms: how long one command may wait for Redis (0: 500 ms)
+ * @ca_file: (nullable) (type filename): for a `rediss://` registry, the
+ *   PEM authorities to trust; %NULL for the system's
+ * @cert_file: (nullable) (type filename): a PEM client certificate to show
+ *   a Redis that asks for one, or %NULL
+ * @key_file: (nullable) (type filename): the PEM private key of @cert_file
+ * @error: return location for a #GError
+ *
+ * Follows the registry as [method@Rthunk.Cluster.follow_registry] does,
+ * reaching a `rediss://` Redis with these TLS files. A Redis certificate
+ * no trusted authority signed is refused, and the
+ * [signal@Rthunk.Cluster::registry-notice] says so, naming
+ * `--registry-tls-ca` (the shell's flag for @ca_file).
+ *
+ * Returns: %TRUE, or %FALSE with @error set when @uri is not a Redis URI,
+ *   the TLS files are given for a `redis://` one, @cert_file comes
+ *   without @key_file (or the other way round), or a file cannot be read
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_cluster_follow_registry_tls (RthunkCluster  *cluster,
+                                    const char     *uri,
+                                    const char     *password,
+                                    guint           timeout_ms,
+                                    const char     *ca_file,
+                                    const char     *cert_file,
+                                    const char     *key_file,
+                                    GError        **error)
+{
   RthunkRedisOptions options = { 0, };
   RthunkClusterRegistry *self;
 
@@ -496,6 +540,10 @@ rthunk_cluster_follow_registry (RthunkCluster  *cluster,
 
   options.password = password;
   options.timeout_ms = timeout_ms != 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+  options.tls_ca_file = ca_file;
+  options.tls_cert_file = cert_file;
+  options.tls_key_file = key_file;
+  options.tls_ca_option = "--registry-tls-ca";
   self = g_new0 (RthunkClusterRegistry, 1);
   self->cluster = cluster;
   self->brought = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

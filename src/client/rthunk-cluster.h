@@ -47,6 +47,15 @@ gboolean       rthunk_cluster_follow_registry (RthunkCluster *cluster,
                                               guint           timeout_ms,
                                               GError        **error);
 RTHUNK_AVAILABLE_IN_0_1
+gboolean       rthunk_cluster_follow_registry_tls (RthunkCluster *cluster,
+                                                   const char    *uri,
+                                                   const char    *password,
+                                                   guint          timeout_ms,
+                                                   const char    *ca_file,
+                                                   const char    *cert_file,
+                                                   const char    *key_file,
+                                                   GError       **error);
+RTHUNK_AVAILABLE_IN_0_1
 gboolean       rthunk_cluster_add_servers_from_env  (RthunkCluster *cluster,
                                                      GError       **error);
 RTHUNK_AVAILABLE_IN_0_1
