@@ -150,19 +150,21 @@ pick_server (RthunkSession  *self,
 /* A value as the client or cluster should see it: the pending value of a
  * thunk still running becomes its origin again (the client's or cluster's
  * pending value it stands for, see rthunk_thunk_take_origin()), kept in
- * @user_data (a GPtrArray) while it is borrowed: the thunk drops it when
- * it finishes, in whichever thread. */
+ * @user_data (a GPtrArray *, made at the first origin) while it is
+ * borrowed: the thunk drops it when it finishes, in whichever thread. */
 static RthunkValue *
 origin_of (RthunkValue *value,
            gpointer     user_data)
 {
-  GPtrArray *kept = user_data;
+  GPtrArray **kept = user_data;
   RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
   RthunkValue *origin = thunk != NULL ? rthunk_thunk_dup_origin (thunk) : NULL;
 
   if (origin == NULL)
     return value;
-  g_ptr_array_add (kept, origin);
+  if (*kept == NULL)
+    *kept = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_ptr_array_add (*kept, origin);
   return rthunk_thunk_is_finished (thunk) ? value : origin;
 }
 
@@ -179,7 +181,7 @@ adopt_pending (RthunkSession *self,
   /* a value, or a remote reference (fetched only when forced) */
   if (rthunk_value_is_reference (value) || rthunk_client_get_pending_thunk (value, &id) == NULL)
     return value;
-  thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value),
+  thunk = rthunk_thunk_new_in_context (g_strdup (rthunk_value_get_name (value)),
                                        rthunk_client_get_server_name (server->client),
                                        g_bytes_get_data (id, NULL), g_bytes_get_size (id), self->context);
   /* the origin first: the collector checks its value against the origin's type */
@@ -306,7 +308,7 @@ collect_routed (RthunkSession *self,
   if (inner == NULL || (client = rthunk_client_get_pending_thunk (inner, &id)) == NULL ||
       (server = server_for_address (self, rthunk_client_get_address (client))) == NULL)
     return FALSE;
-  waited = rthunk_thunk_new_in_context (rthunk_value_get_name (inner), rthunk_client_get_server_name (client),
+  waited = rthunk_thunk_new_in_context (g_strdup (rthunk_value_get_name (inner)), rthunk_client_get_server_name (client),
                                         g_bytes_get_data (id, NULL), g_bytes_get_size (id), self->context);
   /* the origin first: the collector checks its value against the origin's type */
   rthunk_thunk_take_origin (waited, g_steal_pointer (&owned));
@@ -351,7 +353,7 @@ adopt_foreign (RthunkSession *self,
   /* one look at the cluster both labels the thunk and says how to wait */
   inner = rthunk_cluster_dup_waitable (self->cluster, value);
   foreign = g_new (Foreign, 1);
-  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), routed_server (inner), NULL, 0,
+  foreign->thunk = rthunk_thunk_new_in_context (g_strdup (rthunk_value_get_name (value)), routed_server (inner), NULL, 0,
                                                 self->context);
   foreign->value = value;
   foreign->cluster = g_object_ref (self->cluster);
@@ -441,7 +443,7 @@ enqueue (RthunkSession  *self,
 
   rthunk_client_random_id (id);
   label = rthunk_client_thunk_label (server->client, &id_array);
-  thunk = rthunk_thunk_new_in_context (label, rthunk_client_get_server_name (server->client), id, sizeof id,
+  thunk = rthunk_thunk_new_in_context (g_steal_pointer (&label), rthunk_client_get_server_name (server->client), id, sizeof id,
                                        self->context);
   /* a flush (here or in another thread) frees @q once it reported */
   q = g_new0 (SessionQueued, 1);
@@ -517,8 +519,8 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
   GHashTable *known;
   g_autoptr(GHashTable) definitions = NULL;
-  g_autoptr(GPtrArray) origins = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, origins);
+  g_autoptr(GPtrArray) origins = NULL;   /* made for the first input that has one */
+  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, &origins);
   RthunkValue *value;
   Server *server = NULL;
   gboolean was_locked;
