@@ -168,6 +168,25 @@ origin_of (RthunkValue *value,
   return rthunk_thunk_is_finished (thunk) ? value : origin;
 }
 
+/* @inputs as the client or cluster should see them (origin_of() of each
+ * value, its origins kept in *@origins): @inputs itself when no value is
+ * a thunk's, which is most forms (no table copied). */
+static GHashTable *
+inputs_as_sent (GHashTable  *inputs,
+                GPtrArray  **origins)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (inputs == NULL)
+    return rthunk_value_table_map (NULL, origin_of, origins);
+  g_hash_table_iter_init (&iter, inputs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (rthunk_thunk_get_from_value (value) != NULL)
+      return rthunk_value_table_map (inputs, origin_of, origins);
+  return g_hash_table_ref (inputs);
+}
+
 /* A pending value a client returned becomes one of a thunk that the
  * server's collector finishes. */
 static RthunkValue *
@@ -520,7 +539,7 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   GHashTable *known;
   g_autoptr(GHashTable) definitions = NULL;
   g_autoptr(GPtrArray) origins = NULL;   /* made for the first input that has one */
-  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, &origins);
+  g_autoptr(GHashTable) sent = inputs_as_sent (inputs, &origins);
   RthunkValue *value;
   Server *server = NULL;
   gboolean was_locked;
