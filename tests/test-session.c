@@ -939,7 +939,7 @@ test_thunk_one_source (void)
 
   for (guint k = 0; k < 1000; k++)
     {
-      g_autofree char *label = g_strdup_printf ("#%u", k);
+      char *label = g_strdup_printf ("#%u", k);   /* the thunk takes it */
       RthunkThunk *thunk = rthunk_thunk_new_in_context (label, NULL, NULL, 0, context);
 
       g_signal_connect (thunk, "resolved", G_CALLBACK (record_resolved), order);
@@ -994,7 +994,7 @@ test_thunk_origin_dropped (void)
   static const guint8 id[16] = { 0xa1, 0xb2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autofree char *server = g_strdup ("alpha");
-  g_autoptr(RthunkThunk) thunk = rthunk_thunk_new_in_context ("#a1b2 @alpha", server, id, sizeof id, context);
+  g_autoptr(RthunkThunk) thunk = rthunk_thunk_new_in_context (g_strdup ("#a1b2 @alpha"), server, id, sizeof id, context);
   g_autoptr(RthunkValue) pending = rthunk_thunk_to_value (thunk);
   g_autoptr(RthunkValue) answer = rthunk_value_new_int (42);
   g_autoptr(RthunkValue) held = NULL;

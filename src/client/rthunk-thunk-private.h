@@ -8,9 +8,11 @@
 G_BEGIN_DECLS
 
 /* A future made for @context: its `resolved` signal and its state
- * notifications are emitted there. @id (@id_len bytes, usually 16) is
- * copied; the thunk keeps one copy of @server's name per name. */
-RthunkThunk *rthunk_thunk_new_in_context (const char   *label,
+ * notifications are emitted there. @label (nullable) is taken (a queued
+ * remote form makes its label for the thunk: no copy a form); @id
+ * (@id_len bytes, usually 16) is copied; the thunk keeps one copy of
+ * @server's name per name. */
+RthunkThunk *rthunk_thunk_new_in_context (char         *label,
                                           const char   *server,
                                           const guint8 *id,
                                           gsize         id_len,

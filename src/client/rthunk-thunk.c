@@ -347,13 +347,13 @@ rthunk_thunk_new (const char *label)
 {
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
 
-  return rthunk_thunk_new_in_context (label, NULL, NULL, 0, context);
+  return rthunk_thunk_new_in_context (g_strdup (label), NULL, NULL, 0, context);
 }
 
 /* The construct properties set directly: g_object_new() with properties
  * was a tenth of a session's submitting thread. */
 RthunkThunk *
-rthunk_thunk_new_in_context (const char   *label,
+rthunk_thunk_new_in_context (char         *label,
                              const char   *server,
                              const guint8 *id,
                              gsize         id_len,
@@ -363,7 +363,8 @@ rthunk_thunk_new_in_context (const char   *label,
 
   /* the construct properties over their defaults, as their setter does,
    * without the variadic lookup by name: one thunk a remote form */
-  rthunk_set_str (&self->label, label != NULL ? label : "?");
+  g_free (self->label);
+  self->label = label != NULL ? label : g_strdup ("?");
   self->server = g_intern_string (server);
   set_id (self, id, id_len);
   self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();

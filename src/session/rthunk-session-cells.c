@@ -260,7 +260,7 @@ cell_ensure_future (RthunkSession *self,
   if (cell->future != NULL && !rthunk_thunk_is_finished (cell->future))
     return;
   g_clear_object (&cell->future);
-  cell->future = rthunk_thunk_new_in_context (label, NULL, NULL, 0, self->context);
+  cell->future = rthunk_thunk_new_in_context (g_strdup (label), NULL, NULL, 0, self->context);
   ref = g_new0 (CellRef, 1);
   g_weak_ref_init (&ref->session, self);
   ref->cell = rthunk_session_cell_ref (cell);

@@ -150,20 +150,41 @@ pick_server (RthunkSession  *self,
 /* A value as the client or cluster should see it: the pending value of a
  * thunk still running becomes its origin again (the client's or cluster's
  * pending value it stands for, see rthunk_thunk_take_origin()), kept in
- * @user_data (a GPtrArray) while it is borrowed: the thunk drops it when
- * it finishes, in whichever thread. */
+ * @user_data (a GPtrArray *, made at the first origin) while it is
+ * borrowed: the thunk drops it when it finishes, in whichever thread. */
 static RthunkValue *
 origin_of (RthunkValue *value,
            gpointer     user_data)
 {
-  GPtrArray *kept = user_data;
+  GPtrArray **kept = user_data;
   RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
   RthunkValue *origin = thunk != NULL ? rthunk_thunk_dup_origin (thunk) : NULL;
 
   if (origin == NULL)
     return value;
-  g_ptr_array_add (kept, origin);
+  if (*kept == NULL)
+    *kept = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_ptr_array_add (*kept, origin);
   return rthunk_thunk_is_finished (thunk) ? value : origin;
+}
+
+/* @inputs as the client or cluster should see them (origin_of() of each
+ * value, its origins kept in *@origins): @inputs itself when no value is
+ * a thunk's, which is most forms (no table copied). */
+static GHashTable *
+inputs_as_sent (GHashTable  *inputs,
+                GPtrArray  **origins)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (inputs == NULL)
+    return rthunk_value_table_map (NULL, origin_of, origins);
+  g_hash_table_iter_init (&iter, inputs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (rthunk_thunk_get_from_value (value) != NULL)
+      return rthunk_value_table_map (inputs, origin_of, origins);
+  return g_hash_table_ref (inputs);
 }
 
 /* A pending value a client returned becomes one of a thunk that the
@@ -179,7 +200,7 @@ adopt_pending (RthunkSession *self,
   /* a value, or a remote reference (fetched only when forced) */
   if (rthunk_value_is_reference (value) || rthunk_client_get_pending_thunk (value, &id) == NULL)
     return value;
-  thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value),
+  thunk = rthunk_thunk_new_in_context (g_strdup (rthunk_value_get_name (value)),
                                        rthunk_client_get_server_name (server->client),
                                        g_bytes_get_data (id, NULL), g_bytes_get_size (id), self->context);
   /* the origin first: the collector checks its value against the origin's type */
@@ -296,7 +317,7 @@ collect_routed (RthunkSession *self,
   if (inner == NULL || (client = rthunk_client_get_pending_thunk (inner, &id)) == NULL ||
       (server = rthunk_session_find_server (self, has_address, rthunk_client_get_address (client))) == NULL)
     return FALSE;
-  waited = rthunk_thunk_new_in_context (rthunk_value_get_name (inner), rthunk_client_get_server_name (client),
+  waited = rthunk_thunk_new_in_context (g_strdup (rthunk_value_get_name (inner)), rthunk_client_get_server_name (client),
                                         g_bytes_get_data (id, NULL), g_bytes_get_size (id), self->context);
   /* the origin first: the collector checks its value against the origin's type */
   rthunk_thunk_take_origin (waited, g_steal_pointer (&owned));
@@ -341,7 +362,7 @@ adopt_foreign (RthunkSession *self,
   /* one look at the cluster both labels the thunk and says how to wait */
   inner = rthunk_cluster_dup_waitable (self->cluster, value);
   foreign = g_new (Foreign, 1);
-  foreign->thunk = rthunk_thunk_new_in_context (rthunk_value_get_name (value), routed_server (inner), NULL, 0,
+  foreign->thunk = rthunk_thunk_new_in_context (g_strdup (rthunk_value_get_name (value)), routed_server (inner), NULL, 0,
                                                 self->context);
   foreign->value = value;
   foreign->cluster = g_object_ref (self->cluster);
@@ -431,7 +452,7 @@ enqueue (RthunkSession  *self,
 
   rthunk_client_random_id (id);
   label = rthunk_client_thunk_label (server->client, &id_array);
-  thunk = rthunk_thunk_new_in_context (label, rthunk_client_get_server_name (server->client), id, sizeof id,
+  thunk = rthunk_thunk_new_in_context (g_steal_pointer (&label), rthunk_client_get_server_name (server->client), id, sizeof id,
                                        self->context);
   /* a flush (here or in another thread) frees @q once it reported */
   q = g_new0 (SessionQueued, 1);
@@ -507,8 +528,8 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
   GHashTable *known;
   g_autoptr(GHashTable) definitions = NULL;
-  g_autoptr(GPtrArray) origins = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-  g_autoptr(GHashTable) sent = rthunk_value_table_map (inputs, origin_of, origins);
+  g_autoptr(GPtrArray) origins = NULL;   /* made for the first input that has one */
+  g_autoptr(GHashTable) sent = inputs_as_sent (inputs, &origins);
   RthunkValue *value;
   Server *server = NULL;
   gboolean was_locked;
