@@ -91,6 +91,11 @@ typedef struct
   char *lost;                   /* the first server lost while it ran there */
 } ClusterThunk;
 
+/* The cluster thunk @value stands for, if it is one of @self's
+ * (rthunk-cluster.c). */
+ClusterThunk *rthunk_cluster_thunk_of (RthunkCluster *self,
+                                       RthunkValue   *value);
+
 /* rthunk-cluster.c: members */
 gboolean      rthunk_cluster_add_member      (RthunkCluster  *self,
                                               const char     *address,

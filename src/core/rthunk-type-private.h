@@ -10,6 +10,9 @@ G_BEGIN_DECLS
  * and replaced by fresh variables on instantiation. */
 #define RTHUNK_TYPE_GENERIC G_MAXUINT
 
+/* How deep a type term may nest (signatures, values' types). */
+#define RTHUNK_TYPE_MAX_DEPTH 64
+
 RthunkType *rthunk_type_new_var_at     (guint            id,
                                         RthunkTypeClass  klass,
                                         guint            level);
@@ -26,6 +29,9 @@ RthunkType *rthunk_type_of_value       (RthunkValue     *value,
                                         guint           *next_var,
                                         GError         **error);
 gboolean    rthunk_type_is_generic     (RthunkType      *type);
+RthunkTypeClass rthunk_type_class_from_name (const char      *name);
+void        rthunk_type_constrain      (RthunkType      *var,
+                                        RthunkTypeClass  klass);
 /* The fields of the record @type seen through its row variables, in the
  * order of their names: appends their names and types (borrowed) to
  * @names and @types, and gives the unbound row variable, NULL when the
