@@ -153,6 +153,9 @@ open_stream (RthunkRedisNode          *node,
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GIOStream) tls = NULL;
 
+  /* straight to the node, as rthunk's own links go: no proxy resolver
+   * (libproxy's thread, and its C++ exceptions, inside a daemon) */
+  g_socket_client_set_enable_proxy (client, FALSE);
   g_socket_client_connect_async (client, where, cancellable, on_ready, &connected);
   wait_ready (context, cancellable, deadline, &connected);
   if ((connection = g_socket_client_connect_finish (client, connected, error)) == NULL)
