@@ -159,7 +159,19 @@ test_charge_covers_memory (void)
   RthunkLru *lru = rthunk_lru_new (G_MAXUINT, G_MAXSIZE, 0, item_ref, item_unref);
   guint64 wanted;
   guint n = 0;
+  char *probe = g_malloc0 (1 << 16);
+  gboolean counted = heap_in_use () != before;
 
+  g_free (probe);
+  /* under the sanitizers or valgrind malloc is replaced and mallinfo2()
+   * counts nothing: there is nothing to compare, say so */
+  if (!counted)
+    {
+      rthunk_lru_free (lru);
+      rthunk_budget_free (budget);
+      g_test_skip ("malloc is replaced (sanitizers, valgrind): mallinfo2() counts nothing");
+      return;
+    }
   rthunk_lru_set_budget (lru, budget);
   for (guint target = 10; target <= 100000; target *= 10)
     {

@@ -43,6 +43,9 @@ RthunkType *rthunk_check_assoc     (RthunkCheckCtx    *ctx,
                                     RthunkCheckScope  *scope,
                                     gboolean           tail,
                                     GError           **error);
+/* rthunk-check-hint.c */
+const char *rthunk_check_hint      (RthunkType       *expected,
+                                    RthunkType       *found);
 char       *rthunk_check_record_hint (RthunkType   *expected,
                                       RthunkType   *found);
 RthunkType *rthunk_check_field_call (RthunkCheckCtx   *ctx,

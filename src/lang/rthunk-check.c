@@ -118,22 +118,6 @@ record (Ctx        *ctx,
   return type;
 }
 
-static const char *
-hint_for (RthunkType *expected,
-          RthunkType *found)
-{
-  RthunkTypeKind e = rthunk_type_get_kind (expected);
-  RthunkTypeKind f = rthunk_type_get_kind (found);
-
-  if ((e == RTHUNK_TYPE_INT && f == RTHUNK_TYPE_FLOAT) ||
-      (e == RTHUNK_TYPE_FLOAT && f == RTHUNK_TYPE_INT))
-    return _(" (hint: int and float do not mix; convert with (float x) or (int x))");
-  if (e == RTHUNK_TYPE_VAR && rthunk_type_get_class (expected) == RTHUNK_TYPE_CLASS_EQ &&
-      f == RTHUNK_TYPE_FUNC)
-    return _(" (functions cannot be compared)");
-  return "";
-}
-
 static gboolean mismatch (Ctx *ctx, RthunkType *expected, RthunkType *found, RthunkNode *where,
                           const char *what, GError **error);
 
@@ -189,7 +173,7 @@ mismatch (Ctx         *ctx,
   ctx->checker->mismatch_found = g_strdup (fs);
   rthunk_set_node_error (error, where, RTHUNK_ERROR_TYPE_MISMATCH,
                          _("%s: expected %s, found %s%s"), what, es, fs,
-                         record_hint != NULL ? record_hint : hint_for (expected, found));
+                         record_hint != NULL ? record_hint : rthunk_check_hint (expected, found));
   return FALSE;
 }
 
