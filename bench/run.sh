@@ -383,6 +383,8 @@ if [ -n "$s" ]; then
   row "shared store: Redis hit (never computed there) vs local hit, us/call" \
     "$(num "$s")" "$(num "$l")" "$q" "<= 2x" "$(met "$q" le 2)"
   plot_row "shared hit" "$q" le 2
+elif [ -n "$redis_opt" ]; then
+  row "shared store: Redis hit (never computed there) vs local hit, us/call" "failed" "" "" "<= 2x" "-"
 elif [ -z "$only" ]; then
   row "shared store: Redis hit (never computed there) vs local hit, us/call" "skipped" "" "" "<= 2x" "redis-server not found"
 fi
