@@ -166,6 +166,30 @@ if [ "$got" = "$(sum 15)" ] && [ "$ms" -lt 1500 ]; then
 else
   not_ok "a Redis that does not answer delays a request by the store timeout at most" "got $got after $ms ms"
 fi
+
+# a Redis that answers, then is late again (as under load): the second
+# failure, within a minute of the first warning, is counted, not warned
+k=100
+while [ "$k" -lt 160 ] && ! grep -q 'answering again' "$tmp/lambda.err"; do
+  rthunk "$port_lambda" "$(costly "$k")" >/dev/null
+  k=$((k + 1))
+done
+kill -STOP "$rpid"
+late=$(rthunk "$port_lambda" "$(costly 200)")
+kill -CONT "$rpid"
+k=201
+while [ "$k" -lt 260 ] && [ "$(grep -c 'answering again' "$tmp/lambda.err")" -lt 1 ]; do
+  rthunk "$port_lambda" "$(costly "$k")" >/dev/null
+  k=$((k + 1))
+done
+warnings=$(grep -c 'working on the local tiers' "$tmp/lambda.err")
+again=$(grep -c 'answering again' "$tmp/lambda.err")
+if [ "$late" = "$(sum 200)" ] && [ "$warnings" = 1 ] && [ "$again" = 1 ]; then
+  ok "a store that fails again soon after answering is not warned about twice"
+else
+  not_ok "a store that fails again soon after answering is not warned about twice" \
+    "answer $late, $warnings warnings, $again recoveries" "$(cat "$tmp/lambda.err")"
+fi
 stop "$pid_lambda"
 
 # Redis killed mid-run: requests still answered, one warning

@@ -6,7 +6,9 @@
  * one batch. Reads ask the backend on one of RTHUNK_STORE_READERS
  * connections (none free: a miss, never a wait), which gives up after the
  * store's timeout; a backend that fails is warned about once, until it answers
- * again.
+ * again. A backend that keeps failing and answering (a loaded Redis whose
+ * replies come now in time, now too late) is warned about at most once a
+ * WARN_INTERVAL_US, with the count of failures in between.
  */
 #include "config.h"
 
@@ -21,6 +23,7 @@
 
 #define MAX_QUEUED 65536        /* entries waiting for the writer */
 #define MAX_BATCH 512           /* entries one transaction or pipeline writes */
+#define WARN_INTERVAL_US (60 * G_USEC_PER_SEC)  /* between two warnings */
 
 struct _RthunkStore
 {
@@ -31,7 +34,11 @@ struct _RthunkStore
   GAsyncQueue *queue;           /* RthunkStoreItem; a NULL value stops the writer */
   gint queued;                  /* atomic */
   GThread *writer;
-  gint failing;                 /* atomic: warned that the backend fails */
+  GMutex warn_lock;             /* guards the three below */
+  gboolean failing;             /* the last outcome was a failure */
+  gboolean warned;              /* and it was warned about */
+  gint64 warned_at;             /* monotonic µs of the last warning; 0: none */
+  guint64 unwarned;             /* failures that began since it, not warned about */
   gint warned_corrupt;          /* atomic: bit per kind warned about */
 };
 
@@ -42,19 +49,43 @@ store_item_free (RthunkStoreItem *item)
   g_free (item);
 }
 
-/* Warns once that the backend fails, until it works again. */
+/* Warns once that the backend fails, until it works again; and when it
+ * fails again within WARN_INTERVAL_US of the last warning, counts the
+ * failure instead of warning (and keeps quiet when it answers again). */
 static void
 note_outcome (RthunkStore  *store,
               const GError *error)
 {
+  gint64 now;
+
+  g_mutex_lock (&store->warn_lock);
   if (error == NULL)
     {
-      if (g_atomic_int_compare_and_exchange (&store->failing, TRUE, FALSE))
+      if (store->failing && store->warned)
         g_message ("store %s: answering again", store->uri);
-      return;
+      store->failing = FALSE;
     }
-  if (g_atomic_int_compare_and_exchange (&store->failing, FALSE, TRUE))
-    g_warning ("store %s: %s; working on the local tiers until it answers", store->uri, error->message);
+  else if (!store->failing)
+    {
+      store->failing = TRUE;
+      now = g_get_monotonic_time ();
+      store->warned = store->warned_at == 0 || now - store->warned_at >= WARN_INTERVAL_US;
+      if (!store->warned)
+        store->unwarned++;
+      else if (store->unwarned == 0)
+        g_warning ("store %s: %s; working on the local tiers until it answers",
+                   store->uri, error->message);
+      else
+        g_warning ("store %s: %s; working on the local tiers until it answers "
+                   "(%" G_GUINT64_FORMAT " more failures since the last warning)",
+                   store->uri, error->message, store->unwarned);
+      if (store->warned)
+        {
+          store->warned_at = now;
+          store->unwarned = 0;
+        }
+    }
+  g_mutex_unlock (&store->warn_lock);
 }
 
 /* Takes what has queued up behind @first, up to MAX_BATCH; FALSE when
@@ -163,6 +194,7 @@ rthunk_store_open (const char                *uri,
   store->ttl_s = ttl_s;
   for (guint k = 0; k < RTHUNK_STORE_READERS; k++)
     g_mutex_init (&store->readers[k]);
+  g_mutex_init (&store->warn_lock);
   store->queue = g_async_queue_new ();
   store->writer = g_thread_new ("rthunk-store", writer_main, store);
   return store;
@@ -180,6 +212,7 @@ rthunk_store_free (RthunkStore *store)
   store->backend->klass->free (store->backend);
   for (guint k = 0; k < RTHUNK_STORE_READERS; k++)
     g_mutex_clear (&store->readers[k]);
+  g_mutex_clear (&store->warn_lock);
   g_free (store->uri);
   g_free (store);
 }
