@@ -745,6 +745,54 @@ test_remote_failure (void)
   assert_error_at (error, 2, ANY_COL, "the server went away");
 }
 
+/* What a remote function keeps of each call: the options table and a
+ * reference to the inputs table. */
+typedef struct {
+  GPtrArray *options;      /* borrowed pointers, compared only */
+  GPtrArray *inputs;       /* references */
+} TableSpy;
+
+static RthunkValue *
+spy_remote (RthunkEvaluator  *evaluator,
+            RthunkNode       *expr,
+            GHashTable       *options,
+            GHashTable       *inputs,
+            gpointer          user_data,
+            GError          **error)
+{
+  TableSpy *spy = user_data;
+
+  g_ptr_array_add (spy->options, options);
+  g_ptr_array_add (spy->inputs, g_hash_table_ref (inputs));
+  return rthunk_value_new_int (g_hash_table_size (options));
+}
+
+/* Forms without options share the evaluator's one empty options table
+ * (RthunkRemoteFunc says so); a form with options has a table of its own;
+ * an inputs table kept by the remote function outlives the evaluator and
+ * its code, names included (they are copied, not the code's). */
+static void
+test_remote_tables (void)
+{
+  Session *session = session_new ();
+  TableSpy spy = { g_ptr_array_new (), g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref) };
+  g_autofree char *printed = NULL;
+  RthunkValue *kept;
+
+  rthunk_evaluator_set_remote_func (session->evaluator, spy_remote, &spy, NULL);
+  printed = run_to_string (session, "(let [x 20] [(remote 1) (remote (+ x 1)) (remote :on \"alpha\" 3)])");
+  g_assert_cmpstr (printed, ==, "[0 0 1]");
+  g_assert_cmpuint (spy.options->len, ==, 3);
+  g_assert_true (g_ptr_array_index (spy.options, 0) == g_ptr_array_index (spy.options, 1));
+  g_assert_true (g_ptr_array_index (spy.options, 2) != g_ptr_array_index (spy.options, 0));
+  session_free (session);
+  kept = g_hash_table_lookup (g_ptr_array_index (spy.inputs, 1), "x");
+  g_assert_nonnull (kept);
+  g_assert_cmpint (rthunk_value_get_int (kept), ==, 20);
+  g_ptr_array_unref (spy.options);
+  g_ptr_array_unref (spy.inputs);
+}
+
 /* ---- the data functions (rthunk-stdlib-data.c) ----------------------------------- */
 
 static const ValueCase data_value_cases[] = {
@@ -853,6 +901,7 @@ main (int    argc,
   for (i = 0; i < G_N_ELEMENTS (remote_cases); i++)
     g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
+  g_test_add_func ("/eval/remote/tables", test_remote_tables);
   g_test_add_func ("/eval/limits/small-thread-stack", test_small_thread_stack);
   for (i = 0; i < G_N_ELEMENTS (data_value_cases); i++)
     g_test_add_data_func (data_value_cases[i].path, &data_value_cases[i], test_value);

@@ -228,7 +228,7 @@ struct _Code
   gpointer in_place;           /* CALL_GLOBAL: the cache's closure, when it
                                   can be called in place */
   Lambda *lambda;              /* FN, DEFN */
-  char **input_names;          /* REMOTE */
+  char **input_names;          /* REMOTE, SPLIT */
 };
 
 struct _Lambda
@@ -284,6 +284,8 @@ struct _RthunkEvaluator
   RthunkRemoteFunc remote_func;
   gpointer remote_data;
   GDestroyNotify remote_destroy;
+  GHashTable *no_options;       /* the empty options of every `(remote EXPR)`:
+                                   one table, not one a form */
   RthunkServersFunc servers_func;
   gpointer servers_data;
   GDestroyNotify servers_destroy;
@@ -362,6 +364,7 @@ G_GNUC_INTERNAL gboolean rthunk_eval_fail (State       *state,
                                            const char  *format,
                                            ...) G_GNUC_PRINTF (4, 5);
 G_GNUC_INTERNAL gboolean rthunk_eval_fail_with (State *state, RthunkNode *node, GError *error);
+G_GNUC_INTERNAL GHashTable *rthunk_eval_value_table_new (void);
 G_GNUC_INTERNAL G_GNUC_NO_INLINE gboolean rthunk_eval_step_refill (State *state, RthunkNode *node);
 G_GNUC_INTERNAL gboolean rthunk_eval_charge (State *state, RthunkNode *node, guint64 bytes);
 G_GNUC_INTERNAL G_GNUC_NO_INLINE gboolean rthunk_eval_force_slow (State *state, RthunkNode *node,

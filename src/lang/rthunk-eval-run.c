@@ -312,8 +312,12 @@ rthunk_eval_run_await (Code *code, Frame *frame, Val *out)
   return run_forced (code->kids[0], frame, out);
 }
 
-static GHashTable *
-value_table_new (void)
+/* Values by name, the names copied: the options or the inputs of one
+ * remote form or chunk. A remote function may keep the table after the
+ * code is gone, so the names are not the code's; nor interned, which a
+ * peer's requests would grow without bound on a server. */
+GHashTable *
+rthunk_eval_value_table_new (void)
 {
   return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_value_unref);
 }
@@ -368,14 +372,17 @@ send_remote (Code       *code,
   return TRUE;
 }
 
-/* kids: the option values, then the inputs; the names are in the code. */
+/* kids: the option values, then the inputs; the names are in the code.
+ * A form without options gets the evaluator's one empty table. */
 gboolean
 rthunk_eval_run_remote (Code *code, Frame *frame, Val *out)
 {
-  g_autoptr(GHashTable) options = value_table_new ();
-  g_autoptr(GHashTable) inputs = value_table_new ();
+  RthunkEvaluator *ev = frame->state->ev;
+  g_autoptr(GHashTable) options = code->slot > 0 ? rthunk_eval_value_table_new ()
+                                                 : g_hash_table_ref (ev->no_options);
+  g_autoptr(GHashTable) inputs = rthunk_eval_value_table_new ();
 
-  if (frame->state->ev->remote_func == NULL)
+  if (ev->remote_func == NULL)
     return send_remote (code, frame, options, inputs, out);
   return run_remote_kids (code, frame, 0, options, inputs) &&
          send_remote (code, frame, options, inputs, out);
@@ -435,8 +442,8 @@ rthunk_eval_run_auto (Code *code, Frame *frame, Val *out)
 
   if (ev->place_func == NULL || ev->remote_func == NULL)
     return run (code->kids[0], frame, out);
-  options = value_table_new ();
-  inputs = value_table_new ();
+  options = rthunk_eval_value_table_new ();
+  inputs = rthunk_eval_value_table_new ();
   if (!run_remote_kids (code, frame, code->slot, options, inputs))
     return FALSE;
   place = ev->place_func (ev, auto_expr (code), inputs, options, can_split, &probe, ev->place_data);

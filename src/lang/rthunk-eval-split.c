@@ -136,8 +136,7 @@ submit_chunk (State       *state,
               RthunkValue **out)
 {
   RthunkEvaluator *ev = state->ev;
-  g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                         (GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GHashTable) options = rthunk_eval_value_table_new ();
   GError *error = NULL;
 
   if (server != NULL)
@@ -192,8 +191,7 @@ submit_chunks (State      *state,
   n = MAX (1, (guint) MIN ((gint64) n, MAX (total, 1)));
   for (guint c = 0; c < n; c++)
     {
-      g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                            (GDestroyNotify) rthunk_value_unref);
+      g_autoptr(GHashTable) inputs = rthunk_eval_value_table_new ();
       gint64 from = total * c / n, to = total * (c + 1) / n;
       RthunkValue *part;
 

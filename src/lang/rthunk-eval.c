@@ -254,6 +254,7 @@ rthunk_evaluator_finalize (GObject *object)
   g_clear_pointer (&self->last_form, rthunk_node_unref);
   g_clear_pointer (&self->last_top, rthunk_eval_lambda_unref);
   g_clear_pointer (&self->last_consulted, g_array_unref);
+  g_hash_table_unref (self->no_options);
   G_OBJECT_CLASS (rthunk_evaluator_parent_class)->finalize (object);
 }
 
@@ -280,6 +281,7 @@ rthunk_evaluator_init (RthunkEvaluator *self)
   self->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) rthunk_node_unref);
   self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  self->no_options = rthunk_eval_value_table_new ();
   set_default_limits (self);
 }
 

@@ -48,9 +48,12 @@ G_DECLARE_FINAL_TYPE (RthunkEvaluator, rthunk_evaluator, RTHUNK, EVALUATOR, GObj
  * @evaluator: the evaluator meeting `(remote …)`
  * @expr: the expression to evaluate remotely
  * @options: (element-type utf8 RthunkValue): the options, keyword (without
- *   colon) to value, e.g. `on` → `"alpha"`
+ *   colon) to value, e.g. `on` → `"alpha"`; read only: every form without
+ *   options gets the evaluator's one empty table
  * @inputs: (element-type utf8 RthunkValue): the values of the names @expr
- *   reads from its surroundings
+ *   reads from its surroundings, in a table made for this call: the
+ *   function may change it (the session swaps values in place) and keep a
+ *   reference to it
  * @user_data: the data given to rthunk_evaluator_set_remote_func()
  * @error: return location for a #GError
  *

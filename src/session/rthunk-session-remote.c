@@ -107,12 +107,12 @@ server_names_locked (RthunkSession *self)
   return names;
 }
 
+/* The server named by `:on` (@on, nullable), or the first. */
 static Server *
 pick_server (RthunkSession  *self,
-             GHashTable     *options,
+             RthunkValue    *on,
              GError        **error)
 {
-  RthunkValue *on = g_hash_table_lookup (options, "on");
   g_autoptr(GString) names = NULL;
   g_autofree char *wanted = NULL;
   Server *found = NULL;
@@ -147,43 +147,31 @@ pick_server (RthunkSession  *self,
   return NULL;
 }
 
-/* A value as the client or cluster should see it: the pending value of a
- * thunk still running becomes its origin again (the client's or cluster's
- * pending value it stands for, see rthunk_thunk_take_origin()), kept in
- * @user_data (a GPtrArray *, made at the first origin) while it is
- * borrowed: the thunk drops it when it finishes, in whichever thread. */
-static RthunkValue *
-origin_of (RthunkValue *value,
-           gpointer     user_data)
-{
-  GPtrArray **kept = user_data;
-  RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
-  RthunkValue *origin = thunk != NULL ? rthunk_thunk_dup_origin (thunk) : NULL;
-
-  if (origin == NULL)
-    return value;
-  if (*kept == NULL)
-    *kept = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
-  g_ptr_array_add (*kept, origin);
-  return rthunk_thunk_is_finished (thunk) ? value : origin;
-}
-
-/* @inputs as the client or cluster should see them (origin_of() of each
- * value, its origins kept in *@origins): @inputs itself when no value is
- * a thunk's, which is most forms (no table copied). */
+/* @inputs as the client or cluster should see them: the pending value of
+ * a thunk still running becomes its origin again (the client's or
+ * cluster's pending value it stands for, see rthunk_thunk_take_origin()).
+ * Swapped in place: the evaluator makes the table for this one call
+ * (#RthunkRemoteFunc), and the origins it then holds stay alive while the
+ * form is sent, whichever thread the thunk finishes in and drops them. */
 static GHashTable *
-inputs_as_sent (GHashTable  *inputs,
-                GPtrArray  **origins)
+inputs_as_sent (GHashTable *inputs)
 {
   GHashTableIter iter;
   gpointer value;
 
   if (inputs == NULL)
-    return rthunk_value_table_map (NULL, origin_of, origins);
+    return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_value_unref);
   g_hash_table_iter_init (&iter, inputs);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (rthunk_thunk_get_from_value (value) != NULL)
-      return rthunk_value_table_map (inputs, origin_of, origins);
+    {
+      RthunkThunk *thunk = rthunk_thunk_get_from_value (value);
+      RthunkValue *origin = thunk != NULL ? rthunk_thunk_dup_origin (thunk) : NULL;
+
+      if (origin != NULL && !rthunk_thunk_is_finished (thunk))
+        g_hash_table_iter_replace (&iter, origin);
+      else if (origin != NULL)
+        rthunk_value_unref (origin);
+    }
   return g_hash_table_ref (inputs);
 }
 
@@ -486,13 +474,34 @@ rthunk_session_flush_all (RthunkSession *self)
       rthunk_client_flush (g_ptr_array_index (clients, k), NULL);
 }
 
+/* The options of one `(remote …)` the session reads, looked up once
+ * (most forms have none: nothing to look up). */
+typedef struct
+{
+  RthunkValue *on;              /* borrowed from the options; nullable */
+  RthunkValue *timeout;         /* borrowed from the options; nullable */
+  gboolean by_cluster;          /* :needs or :verify: the cluster routes */
+  gboolean ref;                 /* :ref: the value stays on the server */
+} RemoteOptions;
+
+static void
+read_options (GHashTable    *options,
+              RemoteOptions *out)
+{
+  *out = (RemoteOptions) { NULL, NULL, FALSE, FALSE };
+  if (g_hash_table_size (options) == 0)
+    return;
+  out->on = g_hash_table_lookup (options, "on");
+  out->timeout = g_hash_table_lookup (options, "timeout");
+  out->by_cluster = g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
+  out->ref = g_hash_table_contains (options, "ref");
+}
+
 /* `(remote :timeout MS …)` takes a number of milliseconds above 0. */
 static gboolean
-check_timeout (GHashTable  *options,
-               GError     **error)
+check_timeout (RthunkValue  *timeout,
+               GError      **error)
 {
-  RthunkValue *timeout = g_hash_table_lookup (options, "timeout");
-
   if (timeout == NULL || (rthunk_value_get_int (timeout) > 0 && rthunk_value_get_int (timeout) <= G_MAXINT))
     return TRUE;
   g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
@@ -505,9 +514,8 @@ check_timeout (GHashTable  *options,
  * too, unless it finished within MS. */
 static RthunkValue *
 with_timeout (RthunkValue *value,
-              GHashTable  *options)
+              RthunkValue *timeout)
 {
-  RthunkValue *timeout = g_hash_table_lookup (options, "timeout");
   RthunkThunk *thunk;
 
   if (timeout != NULL && value != NULL && (thunk = rthunk_thunk_get_from_value (value)) != NULL)
@@ -528,8 +536,8 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
   GHashTable *known;
   g_autoptr(GHashTable) definitions = NULL;
-  g_autoptr(GPtrArray) origins = NULL;   /* made for the first input that has one */
-  g_autoptr(GHashTable) sent = inputs_as_sent (inputs, &origins);
+  g_autoptr(GHashTable) sent = inputs_as_sent (inputs);
+  RemoteOptions opts;
   RthunkValue *value;
   Server *server = NULL;
   gboolean was_locked;
@@ -540,11 +548,12 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
    * capability asked for or a verification, the cluster routes (and fails
    * over); one server is used directly and its collector long-polls for
    * the results. */
-  if (!check_timeout (options, error))
+  read_options (options, &opts);
+  if (!check_timeout (opts.timeout, error))
     return NULL;
-  by_cluster = rthunk_cluster_get_n_servers (self->cluster) > 1 || rthunk_cluster_follows_registry (self->cluster) ||
-               g_hash_table_contains (options, "needs") || g_hash_table_contains (options, "verify");
-  if (!by_cluster && (server = pick_server (self, options, error)) == NULL)
+  by_cluster = opts.by_cluster || rthunk_cluster_get_n_servers (self->cluster) > 1 ||
+               rthunk_cluster_follows_registry (self->cluster);
+  if (!by_cluster && (server = pick_server (self, opts.on, error)) == NULL)
     return NULL;
   /* the user's defn forms, when there are some (a table a form, else) */
   known = rthunk_evaluator_get_definitions (evaluator);
@@ -554,20 +563,20 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
     rthunk_session_evaluator_leave (self, ev);
   /* one server, nothing to send along, not a reference: queued, and sent
    * with the rest of the burst in one frame */
-  queued = !by_cluster && !g_hash_table_contains (options, "ref") &&
+  queued = !by_cluster && !opts.ref &&
            rthunk_client_can_enqueue (server->client, expr, definitions);
   if (queued)
     value = enqueue (self, server, expr, sent, error);
   else
     value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, sent, definitions, error)
-                       : submit (server, expr, sent, definitions, g_hash_table_contains (options, "ref"), error);
+                       : submit (server, expr, sent, definitions, opts.ref, error);
   if (was_locked)
     rthunk_session_evaluator_enter (self, ev);
   if (value != NULL && !queued)
     value = by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
   if (value != NULL && ev != NULL)
     rthunk_session_evaluation_track (ev, value);
-  return with_timeout (value, options);
+  return with_timeout (value, opts.timeout);
 }
 
 /* The servers that can run a chunk of pmap, psum or preduce. */
