@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "wireutil.h"
+#include "testtable.h"
 
 #define RSS_SLACK_KB 4096    /* RTHUNK_TEST_RSS_SLACK_KB overrides it */
 #define RSS_SETTLE_US (20 * G_USEC_PER_SEC)
@@ -604,10 +605,8 @@ main (int    argc,
   g_test_add_func ("/abuse/disconnect/mid-request", test_disconnect_mid_request);
   g_test_add_func ("/abuse/disconnect/mid-response", test_disconnect_mid_response);
   g_test_add_func ("/abuse/frame/duplicate-binary-field", test_duplicate_binary_field);
-  for (guint k = 0; k < G_N_ELEMENTS (nul_cases); k++)
-    g_test_add_data_func (nul_cases[k].path, &nul_cases[k], test_nul_in_string);
-  for (guint k = 0; k < G_N_ELEMENTS (limit_cases); k++)
-    g_test_add_data_func (limit_cases[k].path, &limit_cases[k], test_limit);
+  TEST_ADD_TABLE (nul_cases, test_nul_in_string);
+  TEST_ADD_TABLE (limit_cases, test_limit);
 
   status = g_test_run ();
   for (guint k = 0; k < N_SERVERS; k++)

@@ -8,8 +8,9 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "testtable.h"
 
-#define SOURCE "<test>"
+#define SOURCE TEST_SOURCE
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -47,14 +48,6 @@ check_prefix (RthunkChecker *checker,
       g_assert_nonnull (type);
     }
   return g_ptr_array_index (forms, forms->len - 1);
-}
-
-static void
-assert_mentions (const char *message,
-                 const char *fragment)
-{
-  if (strstr (message, fragment) == NULL)
-    g_error ("“%s” does not mention “%s”", message, fragment);
 }
 
 /* ---- well-typed expressions ----------------------------------------------------- */
@@ -398,14 +391,12 @@ test_error (gconstpointer data)
   RthunkNode *last = check_prefix (checker, forms);
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, last, &error);
-  g_autofree char *prefix = g_strdup_printf (SOURCE ":%u:%u: error: ", tc->line, tc->col);
 
   g_assert_null (type);
   g_assert_error (error, RTHUNK_ERROR, (gint) tc->code);
-  if (!g_str_has_prefix (error->message, prefix))
-    g_error ("“%s” does not start with “%s”", error->message, prefix);
+  test_assert_error_at (error, tc->line, tc->col, NULL);
   for (guint k = 0; tc->fragments[k] != NULL; k++)
-    assert_mentions (error->message, tc->fragments[k]);
+    test_assert_mentions (error->message, tc->fragments[k]);
 }
 
 /* ---- the checker as an object ------------------------------------------------------ */
@@ -506,7 +497,7 @@ test_remote_not_allowed (void)
   type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   g_assert_null (type);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_SYNTAX);
-  assert_mentions (error->message, "remote is not available here");
+  test_assert_mentions (error->message, "remote is not available here");
 }
 
 /* Inside remote, names come from the server's catalog. */
@@ -532,7 +523,7 @@ test_remote_catalog (void)
   missing = rthunk_checker_check (checker, g_ptr_array_index (forms, 1), &error);
   g_assert_null (missing);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_FUNCTION);
-  assert_mentions (error->message, "<test>:1:28: error: “+” is not provided by the server");
+  test_assert_mentions (error->message, "<test>:1:28: error: “+” is not provided by the server");
   g_clear_error (&error);
   /* and outside remote, slow is unknown */
   local = rthunk_checker_check (checker, g_ptr_array_index (forms, 2), &error);
@@ -584,24 +575,18 @@ int
 main (int    argc,
       char **argv)
 {
-  gsize i;
-
   g_test_init (&argc, &argv, NULL);
 
-  for (i = 0; i < G_N_ELEMENTS (type_cases); i++)
-    g_test_add_data_func (type_cases[i].path, &type_cases[i], test_type);
-  for (i = 0; i < G_N_ELEMENTS (error_cases); i++)
-    g_test_add_data_func (error_cases[i].path, &error_cases[i], test_error);
+  TEST_ADD_TABLE (type_cases, test_type);
+  TEST_ADD_TABLE (error_cases, test_error);
   g_test_add_func ("/check/checker/node-types", test_node_types);
   g_test_add_func ("/check/checker/node-types-on-error", test_node_types_on_error);
   g_test_add_func ("/check/checker/bind-and-lookup", test_bind_and_lookup);
   g_test_add_func ("/check/checker/error-then-success", test_error_then_success);
   g_test_add_func ("/check/checker/remote-not-allowed", test_remote_not_allowed);
   g_test_add_func ("/check/checker/remote-catalog", test_remote_catalog);
-  for (i = 0; i < G_N_ELEMENTS (data_type_cases); i++)
-    g_test_add_data_func (data_type_cases[i].path, &data_type_cases[i], test_type);
-  for (i = 0; i < G_N_ELEMENTS (data_error_cases); i++)
-    g_test_add_data_func (data_error_cases[i].path, &data_error_cases[i], test_error);
+  TEST_ADD_TABLE (data_type_cases, test_type);
+  TEST_ADD_TABLE (data_error_cases, test_error);
 
   return g_test_run ();
 }

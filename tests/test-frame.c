@@ -13,6 +13,7 @@
 #include <thrift/c_glib/protocol/thrift_protocol.h>
 
 #include "rthunk-frame.h"
+#include "testtable.h"
 
 #define NO_ERROR (-1)
 
@@ -1914,17 +1915,13 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  for (i = 0; i < G_N_ELEMENTS (validate_cases); i++)
-    g_test_add_data_func (validate_cases[i].path, &validate_cases[i],
-                          test_validate_case);
+  TEST_ADD_TABLE (validate_cases, test_validate_case);
   g_test_add_func ("/frame/validate/too-deep/million-levels",
                    test_validate_million_levels);
   g_test_add_func ("/frame/validate/valid/million-levels-unlimited",
                    test_validate_million_levels_unlimited);
 
-  for (i = 0; i < G_N_ELEMENTS (raw_cases); i++)
-    g_test_add_data_func (raw_cases[i].path, &raw_cases[i],
-                          test_read_raw_case);
+  TEST_ADD_TABLE (raw_cases, test_read_raw_case);
   g_test_add_func ("/frame/read/valid/large", test_read_roundtrip_large);
   g_test_add_func ("/frame/read/too-deep/million-levels", test_read_deep_frame);
   g_test_add_func ("/frame/read/timeout/idle", test_read_timeout);
@@ -1940,9 +1937,7 @@ main (int    argc,
   g_test_add_func ("/frame/write/drain-fails", test_write_drain_fails);
   g_test_add_func ("/frame/write/drain-timeout", test_write_drain_timeout);
 
-  for (i = 0; i < G_N_ELEMENTS (random_cases); i++)
-    g_test_add_data_func (random_cases[i].path, &random_cases[i],
-                          test_random_body);
+  TEST_ADD_TABLE (random_cases, test_random_body);
   for (i = 0; i < 4; i++)
     {
       g_autofree char *mutations_path = g_strdup_printf (
@@ -1979,9 +1974,7 @@ main (int    argc,
                    test_transport_peek_closed_peer);
   g_test_add_func ("/frame/transport/finalize-closes",
                    test_transport_finalize_closes);
-  for (i = 0; i < G_N_ELEMENTS (receive_cases); i++)
-    g_test_add_data_func (receive_cases[i].path, &receive_cases[i],
-                          test_transport_receive_case);
+  TEST_ADD_TABLE (receive_cases, test_transport_receive_case);
 
   return g_test_run ();
 }

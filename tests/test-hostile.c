@@ -22,6 +22,7 @@
 
 #include "rthunk.h"
 #include "testutil.h"
+#include "testtable.h"
 
 #define MAIN_MAX_FRAME "16000000"
 #define SMALL_MAX_FRAME 65536
@@ -570,8 +571,7 @@ main (int    argc,
   start_target (SERVER_MAIN, "hostile", MAIN_MAX_FRAME);
   start_target (SERVER_SMALL, "hostile-small", small);
 
-  for (guint k = 0; k < G_N_ELEMENTS (hostile_cases); k++)
-    g_test_add_data_func (hostile_cases[k].path, &hostile_cases[k], test_hostile);
+  TEST_ADD_TABLE (hostile_cases, test_hostile);
   g_test_add_func ("/hostile/connection/idle", test_idle_connection);
   g_test_add_func ("/hostile/connection/many-at-once", test_many_at_once);
   g_test_add_func ("/hostile/connection/slowloris", test_slowloris);

@@ -23,6 +23,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "testutil.h"
+#include "testtable.h"
 
 #define SHARED_NAME "provider"
 #define TOKEN "s3cret-Token-42"
@@ -2554,34 +2555,27 @@ main (int    argc,
   g_test_add_func ("/provider/defs/same-use-name", test_defs_same_use_name);
   g_test_add_func ("/provider/defs/input-named-like-use", test_defs_input_named_like_use);
   g_test_add_func ("/provider/defs/put/valid", test_defs_put_valid);
-  for (guint k = 0; k < G_N_ELEMENTS (bad_def_cases); k++)
-    g_test_add_data_func (bad_def_cases[k].path, &bad_def_cases[k], test_defs_put_invalid);
+  TEST_ADD_TABLE (bad_def_cases, test_defs_put_invalid);
   g_test_add_func ("/provider/defs/missing/unknown-hash", test_defs_missing_unknown);
   g_test_add_func ("/provider/defs/missing/round-trip", test_defs_missing_round_trip);
-  for (guint k = 0; k < G_N_ELEMENTS (cache_cases); k++)
-    g_test_add_data_func (cache_cases[k].path, &cache_cases[k], test_cache);
+  TEST_ADD_TABLE (cache_cases, test_cache);
   g_test_add_func ("/provider/cache/hit-without-evaluation", test_cache_no_evaluation);
   g_test_add_func ("/provider/cancel/running", test_cancel_running);
   g_test_add_func ("/provider/cancel/queued", test_cancel_queued);
   g_test_add_func ("/provider/cancel/unknown", test_cancel_unknown);
   g_test_add_func ("/provider/cancel/finished", test_cancel_finished);
-  for (guint k = 0; k < G_N_ELEMENTS (limit_cases); k++)
-    g_test_add_data_func (limit_cases[k].path, &limit_cases[k], test_limit);
-  for (guint k = 0; k < G_N_ELEMENTS (request_limit_cases); k++)
-    g_test_add_data_func (request_limit_cases[k].path, &request_limit_cases[k], test_request_limit);
+  TEST_ADD_TABLE (limit_cases, test_limit);
+  TEST_ADD_TABLE (request_limit_cases, test_request_limit);
   g_test_add_func ("/provider/limits/max-frame-bytes", test_limit_frame);
   g_test_add_func ("/provider/limits/max-queued", test_limit_queued);
   g_test_add_func ("/provider/limits/max-connections", test_limit_connections);
   add_auth_cases ();
   g_test_add_func ("/provider/auth/allowed", test_auth_allowed);
   g_test_add_func ("/provider/auth/client", test_auth_client);
-  for (guint k = 0; k < G_N_ELEMENTS (config_cases); k++)
-    g_test_add_data_func (config_cases[k].path, &config_cases[k], test_config);
+  TEST_ADD_TABLE (config_cases, test_config);
   g_test_add_func ("/provider/config/token-file", test_config_token_file);
-  for (guint k = 0; k < G_N_ELEMENTS (bad_config_cases); k++)
-    g_test_add_data_func (bad_config_cases[k].path, &bad_config_cases[k], test_config_invalid);
-  for (guint k = 0; k < G_N_ELEMENTS (std_cases); k++)
-    g_test_add_data_func (std_cases[k].path, &std_cases[k], test_std);
+  TEST_ADD_TABLE (bad_config_cases, test_config_invalid);
+  TEST_ADD_TABLE (std_cases, test_std);
   g_test_add_func ("/provider/stdlib/flags", test_std_flags);
   g_test_add_func ("/provider/concurrency/16x500", test_concurrent_clients);
 

@@ -8,8 +8,9 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "testtable.h"
 
-#define SOURCE "<test>"
+#define SOURCE TEST_SOURCE
 #define END (-1)
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -78,17 +79,6 @@ assert_same_tree (RthunkNode *a,
 }
 
 /* "SOURCE:LINE:COL: error: " */
-static void
-assert_position (const GError *error,
-                 guint         line,
-                 guint         col)
-{
-  g_autofree char *prefix = g_strdup_printf (SOURCE ":%u:%u: error: ", line, col);
-
-  if (!g_str_has_prefix (error->message, prefix))
-    g_error ("“%s” does not start with “%s”", error->message, prefix);
-}
-
 static char *
 nested (const char *open,
         guint       levels,
@@ -405,9 +395,7 @@ test_invalid (gconstpointer data)
 
   g_assert_null (forms);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_SYNTAX);
-  assert_position (error, tc->line, tc->col);
-  if (strstr (error->message, tc->fragment) == NULL)
-    g_error ("“%s” does not mention “%s”", error->message, tc->fragment);
+  test_assert_error_at (error, tc->line, tc->col, tc->fragment);
 }
 
 /* ---- nesting limits --------------------------------------------------------------- */
@@ -459,7 +447,7 @@ test_depth (gconstpointer data)
   g_assert_null (forms);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_SYNTAX);
   /* the first form too many is named, wherever the text ends */
-  assert_position (error, 1, RTHUNK_NODE_MAX_DEPTH + 1);
+  test_assert_error_at (error, 1, RTHUNK_NODE_MAX_DEPTH + 1, NULL);
   g_assert_nonnull (strstr (error->message, "deeper than 1000 levels"));
   g_assert_cmpint (rthunk_reader_check_complete (text), ==, RTHUNK_READ_INVALID);
 }
@@ -576,14 +564,10 @@ main (int    argc,
       g_test_add_data_func (forms_cases[i].path, &forms_cases[i], test_forms);
       g_test_add_data_func (path, &forms_cases[i], test_roundtrip);
     }
-  for (i = 0; i < G_N_ELEMENTS (pos_cases); i++)
-    g_test_add_data_func (pos_cases[i].path, &pos_cases[i], test_position);
-  for (i = 0; i < G_N_ELEMENTS (invalid_cases); i++)
-    g_test_add_data_func (invalid_cases[i].path, &invalid_cases[i], test_invalid);
-  for (i = 0; i < G_N_ELEMENTS (depth_cases); i++)
-    g_test_add_data_func (depth_cases[i].path, &depth_cases[i], test_depth);
-  for (i = 0; i < G_N_ELEMENTS (complete_cases); i++)
-    g_test_add_data_func (complete_cases[i].path, &complete_cases[i], test_complete);
+  TEST_ADD_TABLE (pos_cases, test_position);
+  TEST_ADD_TABLE (invalid_cases, test_invalid);
+  TEST_ADD_TABLE (depth_cases, test_depth);
+  TEST_ADD_TABLE (complete_cases, test_complete);
   g_test_add_func ("/reader/length/limits-text", test_length_limits_text);
   g_test_add_func ("/reader/source/default", test_default_source);
   g_test_add_func ("/reader/node/built-nodes-print", test_built_nodes_print);

@@ -19,6 +19,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "testutil.h"
+#include "testtable.h"
 
 /* Runs until cancelled (or the server's deadline, 30 s here); %u makes
  * each one a different expression, so no cache or coalescing can merge two. */
@@ -1756,21 +1757,17 @@ main (int    argc,
 
   g_test_add_func ("/server/func-defs/all", test_func_defs_all);
   g_test_add_func ("/server/func-defs/named", test_func_defs_named);
-  for (guint k = 0; k < G_N_ELEMENTS (unknown_names_cases); k++)
-    g_test_add_data_func (unknown_names_cases[k].path, &unknown_names_cases[k], test_func_defs_unknown);
+  TEST_ADD_TABLE (unknown_names_cases, test_func_defs_unknown);
   g_test_add_func ("/server/info/basics", test_info_basics);
   g_test_add_func ("/server/info/counters", test_info_counters);
-  for (guint k = 0; k < G_N_ELEMENTS (submit_cases); k++)
-    g_test_add_data_func (submit_cases[k].path, &submit_cases[k], test_submit);
+  TEST_ADD_TABLE (submit_cases, test_submit);
   g_test_add_func ("/server/submit/client", test_submit_client);
   g_test_add_func ("/server/submit/same-expression", test_submit_same_expression);
   g_test_add_func ("/server/submit/record", test_submit_record);
   g_test_add_func ("/server/submit/maybe", test_submit_maybe);
   g_test_add_func ("/server/type-error/hand-built", test_type_error_hand_built);
-  for (guint k = 0; k < G_N_ELEMENTS (malformed_cases); k++)
-    g_test_add_data_func (malformed_cases[k].path, &malformed_cases[k], test_malformed);
-  for (guint k = 0; k < G_N_ELEMENTS (unknown_thunk_cases); k++)
-    g_test_add_data_func (unknown_thunk_cases[k].path, &unknown_thunk_cases[k], test_thunk_get_unknown);
+  TEST_ADD_TABLE (malformed_cases, test_malformed);
+  TEST_ADD_TABLE (unknown_thunk_cases, test_thunk_get_unknown);
   g_test_add_func ("/server/thunk-get/done", test_thunk_get_done);
   g_test_add_func ("/server/await/first-done", test_await_first_done);
   g_test_add_func ("/server/await/timeout", test_await_timeout);

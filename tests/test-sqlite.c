@@ -26,6 +26,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "testutil.h"
+#include "testtable.h"
 
 #define RW_NAME "sql-rw"
 #define RO_NAME "sql-ro"
@@ -1039,10 +1040,8 @@ main (int    argc,
 
   g_test_add_func ("/sqlite/catalog", test_catalog);
   g_test_add_func ("/sqlite/info/capability", test_info_capability);
-  for (guint k = 0; k < G_N_ELEMENTS (value_cases); k++)
-    g_test_add_data_func (value_cases[k].path, &value_cases[k], test_value);
-  for (guint k = 0; k < G_N_ELEMENTS (error_cases); k++)
-    g_test_add_data_func (error_cases[k].path, &error_cases[k], test_error);
+  TEST_ADD_TABLE (value_cases, test_value);
+  TEST_ADD_TABLE (error_cases, test_error);
   g_test_add_func ("/sqlite/exec/insert", test_exec_insert);
   g_test_add_func ("/sqlite/exec/several", test_exec_several);
   g_test_add_func ("/sqlite/exec/transactions", test_exec_transactions);
@@ -1055,15 +1054,11 @@ main (int    argc,
   g_test_add_func ("/sqlite/interrupt/cancel", test_interrupt_cancel);
   g_test_add_func ("/sqlite/interrupt/deadline", test_interrupt_deadline);
   g_test_add_func ("/sqlite/limits/sql-max-memory", test_sql_max_memory);
-  for (guint k = 0; k < G_N_ELEMENTS (start_cases); k++)
-    g_test_add_data_func (start_cases[k].path, &start_cases[k], test_start_fails);
+  TEST_ADD_TABLE (start_cases, test_start_fails);
   g_test_add_func ("/sqlite/start/config-file", test_config_file);
-  for (guint k = 0; k < G_N_ELEMENTS (type_cases); k++)
-    g_test_add_data_func (type_cases[k].path, &type_cases[k], test_typed_type);
-  for (guint k = 0; k < G_N_ELEMENTS (typed_value_cases); k++)
-    g_test_add_data_func (typed_value_cases[k].path, &typed_value_cases[k], test_typed_value);
-  for (guint k = 0; k < G_N_ELEMENTS (typed_error_cases); k++)
-    g_test_add_data_func (typed_error_cases[k].path, &typed_error_cases[k], test_typed_error);
+  TEST_ADD_TABLE (type_cases, test_typed_type);
+  TEST_ADD_TABLE (typed_value_cases, test_typed_value);
+  TEST_ADD_TABLE (typed_error_cases, test_typed_error);
   g_test_add_func ("/sqlite/typed/cache", test_typed_cache);
   g_test_add_func ("/sqlite/typed/outer-join", test_typed_outer_join);
   g_test_add_func ("/sqlite/sigterm/create", test_create_and_sigterm);

@@ -16,6 +16,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "codecutil.h"
+#include "testtable.h"
 
 #define SOURCE "<test>"
 #define DEEP 2000
@@ -41,14 +42,6 @@ count_nodes (RthunkNode *node)
   for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
     n += count_nodes (rthunk_node_get_item (node, k));
   return n;
-}
-
-static void
-assert_mentions (const GError *error,
-                 const char   *fragment)
-{
-  if (fragment != NULL && strstr (error->message, fragment) == NULL)
-    g_error ("“%s” does not mention “%s”", error->message, fragment);
 }
 
 /* Writes @object with the binary protocol, as a server would send it, and
@@ -502,15 +495,7 @@ test_hostile_ast (gconstpointer data)
 
   tc->build (ast);
   node = rthunk_wire_read_ast (ast, tc->max_nodes, &error);
-  if (tc->code == 0)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (node);
-      return;
-    }
-  g_assert_null (node);
-  g_assert_error (error, RTHUNK_ERROR, tc->code);
-  assert_mentions (error, tc->fragment);
+  test_assert_outcome (node, error, tc->code, tc->fragment);
 }
 
 /* ---- values ----------------------------------------------------------------------- */
@@ -846,15 +831,7 @@ test_hostile_value (gconstpointer data)
 
   tc->build (wire);
   value = rthunk_wire_read_value (wire, &error);
-  if (tc->code == 0)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (value);
-      return;
-    }
-  g_assert_null (value);
-  g_assert_error (error, RTHUNK_ERROR, tc->code);
-  assert_mentions (error, tc->fragment);
+  test_assert_outcome (value, error, tc->code, tc->fragment);
 }
 
 /* ---- types -------------------------------------------------------------------------- */
@@ -1154,15 +1131,7 @@ test_hostile_type (gconstpointer data)
 
   tc->build (wire);
   type = rthunk_wire_read_type (wire, &error);
-  if (tc->code == 0)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (type);
-      return;
-    }
-  g_assert_null (type);
-  g_assert_error (error, RTHUNK_ERROR, tc->code);
-  assert_mentions (error, tc->fragment);
+  test_assert_outcome (type, error, tc->code, tc->fragment);
 }
 
 /* ---- odds and ends -------------------------------------------------------------------- */
@@ -1214,34 +1183,27 @@ main (int    argc,
       char **argv)
 {
   static GType thrift_types[2];
-  gsize i;
 
   g_test_init (&argc, &argv, NULL);
   rthunk_wire_ensure_types ();
 
-  for (i = 0; i < G_N_ELEMENTS (ast_cases); i++)
-    g_test_add_data_func (ast_cases[i].path, &ast_cases[i], test_ast_roundtrip);
+  TEST_ADD_TABLE (ast_cases, test_ast_roundtrip);
   g_test_add_func ("/wire/ast/types", test_ast_with_types);
   g_test_add_func ("/wire/ast/reader-depth", test_ast_reader_depth);
   g_test_add_func ("/wire/ast/source-fallback", test_ast_source_fallback);
   g_test_add_func ("/wire/ast/source-names-bounded", test_ast_source_names_bounded);
-  for (i = 0; i < G_N_ELEMENTS (hostile_ast_cases); i++)
-    g_test_add_data_func (hostile_ast_cases[i].path, &hostile_ast_cases[i], test_hostile_ast);
+  TEST_ADD_TABLE (hostile_ast_cases, test_hostile_ast);
 
-  for (i = 0; i < G_N_ELEMENTS (value_cases); i++)
-    g_test_add_data_func (value_cases[i].path, &value_cases[i], test_value_roundtrip);
+  TEST_ADD_TABLE (value_cases, test_value_roundtrip);
   g_test_add_func ("/wire/value/roundtrip/at-depth-limit", test_value_at_depth_limit);
   g_test_add_func ("/wire/value/send/too-deep", test_value_too_deep_to_send);
   g_test_add_func ("/wire/value/send/pending-refused", test_value_pending_refused);
   g_test_add_func ("/wire/value/send/function-not-received", test_value_function_not_received);
-  for (i = 0; i < G_N_ELEMENTS (hostile_value_cases); i++)
-    g_test_add_data_func (hostile_value_cases[i].path, &hostile_value_cases[i], test_hostile_value);
+  TEST_ADD_TABLE (hostile_value_cases, test_hostile_value);
 
-  for (i = 0; i < G_N_ELEMENTS (type_cases); i++)
-    g_test_add_data_func (type_cases[i].path, &type_cases[i], test_type_roundtrip);
+  TEST_ADD_TABLE (type_cases, test_type_roundtrip);
   g_test_add_func ("/wire/type/inferred", test_type_inferred);
-  for (i = 0; i < G_N_ELEMENTS (hostile_type_cases); i++)
-    g_test_add_data_func (hostile_type_cases[i].path, &hostile_type_cases[i], test_hostile_type);
+  TEST_ADD_TABLE (hostile_type_cases, test_hostile_type);
 
   g_test_add_func ("/wire/id/to-hex", test_id_to_hex);
 
