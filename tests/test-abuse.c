@@ -48,30 +48,8 @@ typedef struct
 
 static Target targets[N_SERVERS];
 static gsize rss_slack_kb = RSS_SLACK_KB;
-static pid_t tracked_pids[N_SERVERS];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
 
 /* ---- a normal client ------------------------------------------------------- */
-
-static RthunkNode *
-parse_one (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (forms->len, ==, 1);
-  return rthunk_node_ref (g_ptr_array_index (forms, 0));
-}
 
 static RthunkClient *
 client_for (Target *target)
@@ -93,13 +71,13 @@ client_eval (Target            *target,
              GError           **error)
 {
   g_autoptr(RthunkClient) client = client_for (target);
-  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(GHashTable) definitions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                              (GDestroyNotify) rthunk_node_unref);
   g_autoptr(RthunkValue) value = NULL;
 
   for (guint k = 0; defs != NULL && defs[k] != NULL; k += 2)
-    g_hash_table_insert (definitions, (gpointer) defs[k], parse_one (defs[k + 1]));
+    g_hash_table_insert (definitions, (gpointer) defs[k], test_parse_one (defs[k + 1]));
   value = rthunk_client_submit_full (client, expr, NULL, definitions, error);
   if (value == NULL)
     return NULL;
@@ -565,7 +543,6 @@ start_target (Which              which,
   Target *target = &targets[which];
 
   target->server = test_server_start (name, args);
-  tracked_pids[which] = test_server_pid (target->server);
   assert_answers (target);
   /* warm-up: one of everything the cases do that is not a limit */
   {
@@ -594,7 +571,7 @@ main (int    argc,
   if (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB") != NULL)
     rss_slack_kb = g_ascii_strtoull (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB"), NULL, 10);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   start_target (SERVER_MAIN, "abuse", main_args);
   start_target (SERVER_FUEL, "abuse-fuel", fuel_args);
@@ -610,9 +587,6 @@ main (int    argc,
 
   status = g_test_run ();
   for (guint k = 0; k < N_SERVERS; k++)
-    {
-      test_server_stop (targets[k].server);
-      tracked_pids[k] = 0;
-    }
+    test_server_stop (targets[k].server);
   return status;
 }

@@ -46,26 +46,6 @@ typedef struct
 static Target targets[N_SERVERS];
 static gsize rss_slack_kb = RSS_SLACK_KB;
 
-/* ---- servers that do not outlive a failed test ----------------------------- */
-
-static pid_t tracked_pids[N_SERVERS];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static pid_t
-server_pid (TestServer *server)
-{
-  return (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
-}
-
 /* ---- bytes ----------------------------------------------------------------- */
 
 static void
@@ -531,7 +511,6 @@ start_target (Which       which,
   g_autoptr(GError) error = NULL;
 
   target->server = test_server_start (name, args);
-  tracked_pids[which] = server_pid (target->server);
   target->persistent = rthunk_client_new (target->server->address);
   g_assert_true (rthunk_client_connect (target->persistent, &error));
   g_assert_no_error (error);
@@ -545,7 +524,6 @@ stop_target (Which which)
 {
   g_clear_object (&targets[which].persistent);
   test_server_stop (targets[which].server);
-  tracked_pids[which] = 0;
 }
 
 int
@@ -559,7 +537,7 @@ main (int    argc,
   if (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB") != NULL)
     rss_slack_kb = g_ascii_strtoull (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB"), NULL, 10);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   /* a warning the servers log for hostile bytes kills them: every case
    * checks that they still run */
   {

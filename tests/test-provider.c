@@ -40,55 +40,6 @@ static TestServer *shared_server;
 static TestServer *auth_server;
 static char *tmp_dir;
 
-/* ---- servers that do not outlive a failed test ----------------------------- */
-
-static GPid tracked_pids[16];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static TestServer *
-track (TestServer *server)
-{
-  GPid pid = test_server_pid (server);
-
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == 0)
-      {
-        tracked_pids[k] = pid;
-        return server;
-      }
-  g_error ("too many servers at once");
-  return server;
-}
-
-static TestServer *
-start_server (const char        *name,
-              const char *const *extra_args)
-{
-  return track (test_server_start (name, extra_args));
-}
-
-static void
-stop_server (TestServer *server)
-{
-  GPid pid = test_server_pid (server);
-
-  test_server_stop (server);
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == pid)
-      tracked_pids[k] = 0;
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestServer, stop_server)
-
 /* ---- the generated client over our framing --------------------------------- */
 
 typedef struct
@@ -506,17 +457,6 @@ cancel_and_reap (Conn             *c,
 
 /* ---- requests and values ----------------------------------------------------- */
 
-static RthunkNode *
-parse_one (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (forms->len, ==, 1);
-  return rthunk_node_ref (g_ptr_array_index (forms, 0));
-}
-
 static RthunkWireEvalOptions *
 options_of (RthunkWireEvalRequest *request)
 {
@@ -531,7 +471,7 @@ request_new (const char *text,
              gint        inline_budget_ms)
 {
   RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
-  g_autoptr(RthunkNode) node = parse_one (text);
+  g_autoptr(RthunkNode) node = test_parse_one (text);
 
   rthunk_wire_fill_ast (request->ast, node, NULL);
   if (inline_budget_ms >= 0)
@@ -812,7 +752,7 @@ client_eval (RthunkClient *client,
              GHashTable   *defs,
              GError      **error)
 {
-  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(RthunkValue) value = rthunk_client_submit_full (client, expr, NULL, defs, error);
   g_autoptr(RthunkValue) forced = NULL;
 
@@ -841,7 +781,7 @@ assert_client_eval (RthunkClient *client,
 static void
 test_defs_remembered_address (void)
 {
-  g_autoptr(TestServer) server = start_server ("defs-memo", NULL);
+  g_autoptr(TestServer) server = test_server_start ("defs-memo", NULL);
   g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<defs>",
                                                        "(defn twice-inc [x] (* 2 (inc x)))"
                                                        "(defn inc [x] (+ x 1))"
@@ -867,7 +807,7 @@ test_defs_remembered_address (void)
 static void
 test_defs_round_trip (void)
 {
-  g_autoptr(TestServer) server = start_server ("defs", NULL);
+  g_autoptr(TestServer) server = test_server_start ("defs", NULL);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GHashTable) renamed_params = defs_new ("(defn sq [x] (* x x))"
@@ -939,7 +879,7 @@ assert_alias_result (const GError *error,
 static void
 test_defs_aliases_swapped (void)
 {
-  g_autoptr(TestServer) server = start_server ("aliases", NULL);
+  g_autoptr(TestServer) server = test_server_start ("aliases", NULL);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GHashTable) swapped = defs_new ("(defn sumsq [n] (* n n))"
                                             "(defn sq [a b] (+ (sumsq a) (sumsq b)))");
@@ -966,7 +906,7 @@ test_defs_aliases_swapped (void)
 static void
 test_defs_same_use_name (void)
 {
-  g_autoptr(TestServer) server = start_server ("use-names", NULL);
+  g_autoptr(TestServer) server = test_server_start ("use-names", NULL);
   g_autoptr(GHashTable) squares = defs_new ("(defn f [n] (* n n)) (defn g [x] (f x))");
   g_autoptr(GHashTable) doubles = defs_new ("(defn f [n] (+ n n)) (defn h [x] (f x))");
   g_autoptr(GHashTable) both = defs_new ("(defn sq [n] (* n n)) (defn g [x] (sq x))"
@@ -991,7 +931,7 @@ test_defs_same_use_name (void)
 static void
 test_defs_input_named_like_use (void)
 {
-  g_autoptr(TestServer) server = start_server ("input-names", NULL);
+  g_autoptr(TestServer) server = test_server_start ("input-names", NULL);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GHashTable) other = defs_new ("(defn square [k] (* k k))"
                                           "(defn s2 [u v] (+ (square u) (square v)))");
@@ -999,7 +939,7 @@ test_defs_input_named_like_use (void)
                                                         (GDestroyNotify) rthunk_value_unref);
   g_autoptr(RthunkClient) a = client_for (server, NULL);
   g_autoptr(RthunkClient) b = client_for (server, NULL);
-  g_autoptr(RthunkNode) expr = parse_one ("(+ sq (s2 1 2))");
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ sq (s2 1 2))");
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(RthunkValue) forced = NULL;
   g_autoptr(GError) error = NULL;
@@ -1026,7 +966,7 @@ test_defs_put_valid (void)
   static const char *const sq[] = { "sq", NULL };
   static const char *const sumsq[] = { "sumsq", NULL };
   static const char *const both[] = { "sq", "sumsq", NULL };
-  g_autoptr(TestServer) server = start_server ("put", NULL);
+  g_autoptr(TestServer) server = test_server_start ("put", NULL);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(RthunkWireServerInfo) info = NULL;
@@ -1102,7 +1042,7 @@ bad_definition (const BadDefCase *bc,
     def = defs_wire (defs, bc->send);
   else
     {
-      g_autoptr(RthunkNode) form = parse_one (bc->send);
+      g_autoptr(RthunkNode) form = test_parse_one (bc->send);
       guint8 hash[RTHUNK_HASH_LEN] = { 0, };
 
       def = g_object_new (RTHUNK_WIRE_TYPE_DEFINITION, NULL);
@@ -1144,7 +1084,7 @@ static void
 test_defs_put_invalid (gconstpointer data)
 {
   const BadDefCase *bc = data;
-  g_autoptr(TestServer) server = start_server ("bad-defs", bc->args);
+  g_autoptr(TestServer) server = test_server_start ("bad-defs", bc->args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (bc->defs);
   g_autoptr(GPtrArray) wire = g_ptr_array_new_with_free_func (g_object_unref);
@@ -1170,7 +1110,7 @@ static void
 test_defs_missing_unknown (void)
 {
   static const char *const sq[] = { "sq", NULL };
-  g_autoptr(TestServer) server = start_server ("missing", NULL);
+  g_autoptr(TestServer) server = test_server_start ("missing", NULL);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ);
   g_autoptr(GByteArray) unknown = g_byte_array_new ();
@@ -1217,7 +1157,7 @@ static void
 test_defs_missing_round_trip (void)
 {
   static const char *const order[] = { "sq", "sumsq", NULL };
-  g_autoptr(TestServer) server = start_server ("loop", NULL);
+  g_autoptr(TestServer) server = test_server_start ("loop", NULL);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GByteArray) sq_hash = defs_hash (defs, "sq");
@@ -1330,7 +1270,7 @@ static void
 test_cache (gconstpointer data)
 {
   const CacheCase *cc = data;
-  g_autoptr(TestServer) server = start_server ("cache", cc->args);
+  g_autoptr(TestServer) server = test_server_start ("cache", cc->args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GHashTable) defs = cc->defs != NULL ? defs_new (cc->defs) : NULL;
   g_autoptr(RthunkWireEvalRequest) first = NULL;
@@ -1388,7 +1328,7 @@ static void
 test_cache_no_evaluation (void)
 {
   const char *args[] = { "--workers", "1", "--deadline-ms", "0", NULL };
-  g_autoptr(TestServer) server = start_server ("cache-busy", args);
+  g_autoptr(TestServer) server = test_server_start ("cache-busy", args);
   g_autoptr(Conn) c = conn_open (server);
   g_autofree char *heavy = g_strdup_printf (HEAVY, 200000u);
   g_autofree char *other = g_strdup_printf (HEAVY, 200001u);
@@ -1457,7 +1397,7 @@ static void
 test_cancel_queued (void)
 {
   const char *args[] = { "--workers", "1", "--deadline-ms", "0", NULL };
-  g_autoptr(TestServer) server = start_server ("cancel-queued", args);
+  g_autoptr(TestServer) server = test_server_start ("cancel-queued", args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GByteArray) busy = submit_long (c);
   g_autoptr(GByteArray) queued = NULL;
@@ -1574,7 +1514,7 @@ static void
 test_limit (gconstpointer data)
 {
   const LimitCase *lc = data;
-  g_autoptr(TestServer) server = start_server ("limits", lc->args);
+  g_autoptr(TestServer) server = test_server_start ("limits", lc->args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(RthunkWireServerInfo) info = info_of (c);
   g_autoptr(RthunkWireEvalRequest) request = NULL;
@@ -1640,7 +1580,7 @@ static void
 test_request_limit (gconstpointer data)
 {
   const RequestLimitCase *rc = data;
-  g_autoptr(TestServer) server = start_server ("request-limits", rc->args);
+  g_autoptr(TestServer) server = test_server_start ("request-limits", rc->args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(RthunkWireEvalRequest) request = request_new (rc->expr, -1);
   g_autoptr(RthunkWireVarCont) cont = NULL;
@@ -1676,7 +1616,7 @@ static void
 test_limit_frame (void)
 {
   const char *args[] = { "--max-frame-bytes", "4096", NULL };
-  g_autoptr(TestServer) server = start_server ("frames", args);
+  g_autoptr(TestServer) server = test_server_start ("frames", args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(Conn) fresh = NULL;
   g_autoptr(RthunkWireServerInfo) info = info_of (c);
@@ -1705,7 +1645,7 @@ test_limit_queued (void)
 {
   /* one connection: its quota must not be what refuses here */
   const char *args[] = { "--max-queued", "2", "--max-queued-per-client", "2", "--workers", "1", "--deadline-ms", "0", NULL };
-  g_autoptr(TestServer) server = start_server ("queued", args);
+  g_autoptr(TestServer) server = test_server_start ("queued", args);
   g_autoptr(Conn) c = conn_open (server);
   g_autoptr(GByteArray) first = submit_long (c);
   g_autoptr(GByteArray) second = submit_long (c);
@@ -1755,7 +1695,7 @@ static void
 test_limit_connections (void)
 {
   const char *args[] = { "--max-connections", "3", NULL };
-  g_autoptr(TestServer) server = start_server ("connections", args);
+  g_autoptr(TestServer) server = test_server_start ("connections", args);
   Conn *conns[3];
   g_autoptr(Conn) fourth = NULL;
   g_autoptr(RthunkWireServerInfo) info = NULL;
@@ -2109,7 +2049,7 @@ test_config (gconstpointer data)
   for (guint k = 0; cc->args[k] != NULL; k++)
     g_ptr_array_add (argv, (gpointer) cc->args[k]);
   g_ptr_array_add (argv, NULL);
-  server = track (test_server_start_argv ((const char *const *) argv->pdata));
+  server = test_server_start_argv ((const char *const *) argv->pdata);
   c = conn_open (server);
   info = info_of (c);
   g_assert_cmpstr (info->name, ==, cc->name);
@@ -2130,7 +2070,7 @@ test_config_token_file (void)
   g_autofree char *contents = g_strdup_printf ("[server]\nport=0\nname=cfg-auth\ntoken-file=%s\n", token_file);
   g_autofree char *file = write_temp ("auth.conf", contents);
   const char *argv[] = { g_getenv ("RTHUNKD"), "--config", file, NULL };
-  g_autoptr(TestServer) server = track (test_server_start_argv (argv));
+  g_autoptr(TestServer) server = test_server_start_argv (argv);
   g_autoptr(Conn) without = conn_open_with (server, NULL, SOCKET_TIMEOUT_MS);
   g_autoptr(Conn) with = conn_open_with (server, "config-" TOKEN, SOCKET_TIMEOUT_MS);
   g_autoptr(RthunkWireServerInfo) info = NULL;
@@ -2523,7 +2463,7 @@ stop_auth_server (void)
       g_clear_pointer (&auth_target, g_byte_array_unref);
       g_clear_pointer (&auth_owner, conn_free);
     }
-  stop_server (auth_server);
+  test_server_stop (auth_server);
 }
 
 int
@@ -2539,15 +2479,14 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
-  signal (SIGTRAP, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   tmp_dir = g_dir_make_tmp ("rthunk-provider-XXXXXX", &error);
   g_assert_no_error (error);
   token_file = write_temp ("token", "  " TOKEN "\n");   /* surrounding space is not part of it */
   auth_args[5] = token_file;
-  shared_server = start_server (SHARED_NAME, shared_args);
-  auth_server = start_server ("auth", auth_args);
+  shared_server = test_server_start (SHARED_NAME, shared_args);
+  auth_server = test_server_start ("auth", auth_args);
 
   g_test_add_func ("/provider/defs/round-trip", test_defs_round_trip);
   g_test_add_func ("/provider/defs/remembered-address", test_defs_remembered_address);
@@ -2581,7 +2520,7 @@ main (int    argc,
 
   status = g_test_run ();
   stop_auth_server ();
-  stop_server (shared_server);
+  test_server_stop (shared_server);
   remove_tmp_dir ();
   return status;
 }

@@ -42,14 +42,20 @@ wire_failure_clear (WireFailure *f)
   f->code = 0;
 }
 
-/* Takes the one non-NULL exception of @n into @f, or else @error. */
-static void
-failure_take (WireFailure *f,
-              GError      *error,
-              GObject    **exceptions,
-              guint        n)
+void
+wire_failure_take (WireFailure *f,
+                   GError      *error,
+                   GObject    **exceptions,
+                   guint        n)
 {
-  g_assert_nonnull (f);
+  WireFailure unexpected = { 0, };
+
+  if (f == NULL)
+    {
+      wire_failure_take (&unexpected, error, exceptions, n);
+      g_error ("the call failed: %s (code %d): %s", g_type_name (unexpected.type), unexpected.code,
+               unexpected.error != NULL ? unexpected.error->message : unexpected.message);
+    }
   wire_failure_clear (f);
   for (guint k = 0; k < n; k++)
     if (exceptions[k] != NULL)
@@ -107,14 +113,15 @@ wire_submit (Wire                  *w,
         (RthunkWireNotAuthorized **) &exc[4], &error))
     {
       g_assert_nonnull (thunk->id);
+      g_assert_cmpuint (thunk->id->len, ==, 16);
       return g_steal_pointer (&thunk);
     }
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
-static RthunkWireRemoteThunk *
-remote_thunk_for (const GByteArray *id)
+RthunkWireRemoteThunk *
+wire_remote_thunk_for (const GByteArray *id)
 {
   RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
 
@@ -128,7 +135,7 @@ wire_get (Wire             *w,
           WireFailure      *f)
 {
   g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_remote_thunk_for (id);
   GObject *exc[2] = { NULL, NULL };
   GError *error = NULL;
 
@@ -137,7 +144,7 @@ wire_get (Wire             *w,
                                                          (RthunkWireNotAuthorized **) &exc[1],
                                                          &error))
     return g_steal_pointer (&cont);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
@@ -153,14 +160,14 @@ wire_await (Wire        *w,
   GError *error = NULL;
 
   for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
+    g_ptr_array_add (thunks, wire_remote_thunk_for (g_ptr_array_index (ids, k)));
   if (rthunk_wire_remote_execution_service_if_thunk_await (w->stub, &done, thunks, timeout_ms,
                                                            w->auth,
                                                            (RthunkWireInvalidRequest **) &exc[0],
                                                            (RthunkWireNotAuthorized **) &exc[1],
                                                            &error))
     return g_steal_pointer (&done);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
@@ -175,7 +182,7 @@ wire_send_await (Wire      *w,
   g_autoptr(GError) error = NULL;
 
   for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
+    g_ptr_array_add (thunks, wire_remote_thunk_for (g_ptr_array_index (ids, k)));
   rthunk_wire_remote_execution_service_client_send_thunk_await (w->stub, thunks, timeout_ms, w->auth, &error);
   g_assert_no_error (error);
 }
@@ -186,7 +193,7 @@ wire_cancel (Wire             *w,
              gboolean         *was_unfinished,
              WireFailure      *f)
 {
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_remote_thunk_for (id);
   GObject *exc[2] = { NULL, NULL };
   GError *error = NULL;
   gboolean answer = FALSE;
@@ -200,7 +207,7 @@ wire_cancel (Wire             *w,
         *was_unfinished = answer;
       return TRUE;
     }
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return FALSE;
 }
 
@@ -234,7 +241,7 @@ wire_info (Wire        *w,
                                                                (RthunkWireNotAuthorized **) &exc[0],
                                                                &error))
     return g_steal_pointer (&info);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
@@ -273,6 +280,6 @@ wire_submit_with_nul (Wire                  *w,
         (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
         (RthunkWireNotAuthorized **) &exc[4], &error))
     return g_steal_pointer (&thunk);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }

@@ -1,7 +1,9 @@
 /* wireutil.h — the generated Thrift client over RthunkFrameTransport, as
  * rthunk-client.c builds it, for tests that need the calls RthunkClient
  * does not have (thunkGet, thunkAwait, thunkCancel) or the raw ids.
- * Shared by test-abuse, test-load and test-faults. */
+ * Shared by test-server, test-abuse, test-load and test-faults. Where a
+ * call takes a WireFailure, NULL means it must succeed (else the test
+ * fails there). */
 #pragma once
 
 #include "rthunk.h"
@@ -33,6 +35,14 @@ void  wire_free            (Wire       *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Wire, wire_free)
 
 void  wire_failure_clear   (WireFailure *f);
+/* Takes the one non-NULL exception of @n in @exceptions into @f, or else
+ * @error (a transport failure); with @f NULL, fails the test. */
+void  wire_failure_take    (WireFailure *f,
+                            GError      *error,
+                            GObject    **exceptions,
+                            guint        n);
+/* A RemoteThunk naming @id. */
+RthunkWireRemoteThunk *wire_remote_thunk_for (const GByteArray *id);
 
 /* A request for @text, not checked here (the server checks);
  * @inline_budget_ms < 0 keeps the server's default. */
