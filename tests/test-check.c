@@ -22,23 +22,12 @@ new_checker (void)
   return rthunk_checker_new (catalog);
 }
 
-static GPtrArray *
-read_ok (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (forms);
-  g_assert_cmpuint (forms->len, >, 0);
-  return forms;
-}
-
 /* Checks every form of @text but the last one, which it returns. */
 static RthunkNode *
 check_prefix (RthunkChecker *checker,
               GPtrArray     *forms)
 {
+  g_assert_cmpuint (forms->len, >, 0);
   for (guint k = 0; k + 1 < forms->len; k++)
     {
       g_autoptr(GError) error = NULL;
@@ -168,7 +157,7 @@ test_type (gconstpointer data)
 {
   const TypeCase *tc = data;
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *last = check_prefix (checker, forms);
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, last, &error);
@@ -387,7 +376,7 @@ test_error (gconstpointer data)
 {
   const ErrorCase *tc = data;
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *last = check_prefix (checker, forms);
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, last, &error);
@@ -405,7 +394,7 @@ static void
 test_node_types (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(let [id (fn [x] x)] [(id 1.5)])");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(let [id (fn [x] x)] [(id 1.5)])");
   RthunkNode *form = g_ptr_array_index (forms, 0);
   RthunkNode *vector = rthunk_node_get_item (form, 2);
   RthunkNode *call = rthunk_node_get_item (vector, 0);
@@ -432,7 +421,7 @@ static void
 test_node_types_on_error (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(+ 1 \"x\")");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(+ 1 \"x\")");
   GHashTable *node_types = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check_typed (checker, g_ptr_array_index (forms, 0),
@@ -448,7 +437,7 @@ test_bind_and_lookup (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
   g_autoptr(RthunkType) list = rthunk_type_parse ("[str]", NULL);
-  g_autoptr(GPtrArray) forms = read_ok ("(def n 1) [n] names");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(def n 1) [n] names");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = NULL;
   g_autofree char *text = NULL;
@@ -468,7 +457,7 @@ static void
 test_error_then_success (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(def x (+ 1 \"s\")) (def x 2) (+ x 1)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(def x (+ 1 \"s\")) (def x 2) (+ x 1)");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) bad = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   g_autoptr(RthunkType) def = NULL;
@@ -489,7 +478,7 @@ static void
 test_remote_not_allowed (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(remote 1)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(remote 1)");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = NULL;
 
@@ -507,7 +496,7 @@ test_remote_catalog (void)
   g_autoptr(RthunkChecker) checker = new_checker ();
   g_autoptr(RthunkCatalog) server = rthunk_catalog_new ();
   g_autoptr(RthunkType) slow = rthunk_type_parse ("(int -> int)", NULL);
-  g_autoptr(GPtrArray) forms = read_ok ("(remote (slow 1)) (remote (+ 1 2)) (slow 1)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(remote (slow 1)) (remote (+ 1 2)) (slow 1)");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) ok = NULL;
   g_autoptr(RthunkType) missing = NULL;

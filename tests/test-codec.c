@@ -18,16 +18,6 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static guint
-count_nodes (RthunkNode *node)
-{
-  guint n = 1;
-
-  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-    n += count_nodes (rthunk_node_get_item (node, k));
-  return n;
-}
-
 static void
 assert_same_bytes (const GByteArray *codec,
                    const GByteArray *generated)

@@ -8,23 +8,13 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "codecutil.h"
 #include "testtable.h"
 
 #define SOURCE TEST_SOURCE
 #define END (-1)
 
 /* ---- helpers ----------------------------------------------------------------- */
-
-static GPtrArray *
-read_ok (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (forms);
-  return forms;
-}
 
 /* Every form of @forms printed, joined by one space. */
 static char *
@@ -41,41 +31,6 @@ print_forms (GPtrArray *forms)
       g_string_append (out, text);
     }
   return g_string_free (out, FALSE);
-}
-
-static void
-assert_same_tree (RthunkNode *a,
-                  RthunkNode *b)
-{
-  RthunkNodeKind kind = rthunk_node_get_kind (a);
-
-  g_assert_cmpint (kind, ==, rthunk_node_get_kind (b));
-  switch (kind)
-    {
-    case RTHUNK_NODE_INT:
-      g_assert_cmpint (rthunk_node_get_int (a), ==, rthunk_node_get_int (b));
-      break;
-    case RTHUNK_NODE_FLOAT:
-      g_assert_cmpfloat (rthunk_node_get_float (a), ==, rthunk_node_get_float (b));
-      break;
-    case RTHUNK_NODE_BOOL:
-      g_assert_cmpint (rthunk_node_get_bool (a), ==, rthunk_node_get_bool (b));
-      break;
-    case RTHUNK_NODE_STR:
-    case RTHUNK_NODE_SYMBOL:
-    case RTHUNK_NODE_KEYWORD:
-      g_assert_cmpstr (rthunk_node_get_text (a), ==, rthunk_node_get_text (b));
-      break;
-    case RTHUNK_NODE_LIST:
-    case RTHUNK_NODE_VECTOR:
-      g_assert_cmpuint (rthunk_node_get_n_items (a), ==, rthunk_node_get_n_items (b));
-      for (guint k = 0; k < rthunk_node_get_n_items (a); k++)
-        assert_same_tree (rthunk_node_get_item (a, k), rthunk_node_get_item (b, k));
-      break;
-    case RTHUNK_NODE_NIL:
-    default:
-      break;
-    }
 }
 
 /* "SOURCE:LINE:COL: error: " */
@@ -162,7 +117,7 @@ static void
 test_atom (gconstpointer data)
 {
   const AtomCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *node;
 
   g_assert_cmpuint (forms->len, ==, 1);
@@ -239,7 +194,7 @@ static void
 test_forms (gconstpointer data)
 {
   const FormsCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   g_autofree char *printed = print_forms (forms);
 
   g_assert_cmpuint (forms->len, ==, tc->n_forms);
@@ -251,27 +206,27 @@ static void
 test_roundtrip (gconstpointer data)
 {
   const FormsCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   g_autofree char *printed = print_forms (forms);
-  g_autoptr(GPtrArray) again = read_ok (printed);
+  g_autoptr(GPtrArray) again = test_read_ok (printed);
   g_autofree char *reprinted = print_forms (again);
 
   g_assert_cmpstr (reprinted, ==, printed);
   g_assert_cmpuint (again->len, ==, forms->len);
   for (guint k = 0; k < forms->len; k++)
-    assert_same_tree (g_ptr_array_index (forms, k), g_ptr_array_index (again, k));
+    assert_same_form (g_ptr_array_index (forms, k), g_ptr_array_index (again, k));
 }
 
 static void
 test_roundtrip_atom (gconstpointer data)
 {
   const AtomCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   g_autofree char *printed = print_forms (forms);
-  g_autoptr(GPtrArray) again = read_ok (printed);
+  g_autoptr(GPtrArray) again = test_read_ok (printed);
 
   g_assert_cmpuint (again->len, ==, 1);
-  assert_same_tree (g_ptr_array_index (forms, 0), g_ptr_array_index (again, 0));
+  assert_same_form (g_ptr_array_index (forms, 0), g_ptr_array_index (again, 0));
 }
 
 /* ---- positions ------------------------------------------------------------------ */
@@ -316,7 +271,7 @@ static void
 test_position (gconstpointer data)
 {
   const PosCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *node;
 
   g_assert_cmpuint (tc->form, <, forms->len);

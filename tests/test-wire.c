@@ -23,27 +23,6 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static GPtrArray *
-read_ok (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (forms);
-  return forms;
-}
-
-static guint
-count_nodes (RthunkNode *node)
-{
-  guint n = 1;
-
-  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-    n += count_nodes (rthunk_node_get_item (node, k));
-  return n;
-}
-
 /* Writes @object with the binary protocol, as a server would send it, and
  * reads the bytes back into a new @type. */
 static gpointer
@@ -94,7 +73,7 @@ static void
 test_ast_roundtrip (gconstpointer data)
 {
   const AstCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *root = g_ptr_array_index (forms, 0);
   g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
   g_autoptr(RthunkWireAst) copy = NULL;
@@ -126,7 +105,7 @@ test_ast_with_types (void)
 {
   g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
-  g_autoptr(GPtrArray) forms = read_ok ("(let [id (fn [x] x)] [(id 1) (id 2)])");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(let [id (fn [x] x)] [(id 1) (id 2)])");
   RthunkNode *root = g_ptr_array_index (forms, 0);
   g_autoptr(GHashTable) node_types = NULL;
   g_autoptr(GError) error = NULL;
@@ -175,7 +154,7 @@ test_ast_reader_depth (void)
   g_string_append_c (text, '1');
   for (guint k = 0; k < RTHUNK_NODE_MAX_DEPTH; k++)
     g_string_append_c (text, ']');
-  forms = read_ok (text->str);
+  forms = test_read_ok (text->str);
   rthunk_wire_fill_ast (ast, g_ptr_array_index (forms, 0), NULL);
   back = rthunk_wire_read_ast (ast, 10000, &error);
   g_assert_no_error (error);
@@ -185,7 +164,7 @@ test_ast_reader_depth (void)
 static void
 test_ast_source_fallback (void)
 {
-  g_autoptr(GPtrArray) forms = read_ok ("(f x)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(f x)");
   g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
   g_autoptr(RthunkNode) no_source = NULL;
   g_autoptr(RthunkNode) bad_source = NULL;
@@ -242,7 +221,7 @@ source_as_read (RthunkWireAst *ast,
 static void
 test_ast_source_names_bounded (void)
 {
-  g_autoptr(GPtrArray) forms = read_ok ("(f x)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(f x)");
   g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
   g_autofree char *longest = g_strnfill (RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES, 'n');
   g_autofree char *too_long = g_strnfill (RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES + 1, 'n');
@@ -533,7 +512,7 @@ evaluate (const char *text)
   g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
   g_autoptr(RthunkEvaluator) evaluator = rthunk_evaluator_new (catalog);
-  g_autoptr(GPtrArray) forms = read_ok (text);
+  g_autoptr(GPtrArray) forms = test_read_ok (text);
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   RthunkValue *value;
@@ -896,7 +875,7 @@ test_type_inferred (void)
 {
   g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
-  g_autoptr(GPtrArray) forms = read_ok ("(fn [f g] (fn [x] (f (g x))))");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(fn [f g] (fn [x] (f (g x))))");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   g_autoptr(RthunkWireTypeTerm) wire = g_object_new (RTHUNK_WIRE_TYPE_TYPE_TERM, NULL);

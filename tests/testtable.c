@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rthunk-error.h"
+#include "rthunk-reader.h"
 #include "testtable.h"
 
 void
@@ -16,6 +17,17 @@ test_add_table (gconstpointer  cases,
 
   for (gsize k = 0; k < n_cases; k++, row += case_size)
     g_test_add_data_func (*(const char *const *) row, row, func);
+}
+
+GPtrArray *
+test_read_ok (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *forms = rthunk_reader_read_all (TEST_SOURCE, text, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (forms);
+  return forms;
 }
 
 void

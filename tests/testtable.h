@@ -35,6 +35,9 @@ void test_assert_error_at (const GError  *error,
                            guint          col,
                            const char    *fragment);
 
+/* The forms of @text (source TEST_SOURCE); asserts it reads. */
+GPtrArray *test_read_ok   (const char    *text);
+
 /* Fails unless @message mentions @fragment (anything goes when @fragment
  * is %NULL). */
 void test_assert_mentions (const char    *message,
