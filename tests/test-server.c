@@ -78,72 +78,6 @@ wire_batch (Wire      *w,
   return g_steal_pointer (&thunks);
 }
 
-/* thunkCancel, which must succeed: whether the thunk was unfinished. */
-static gboolean
-cancel_unfinished (Wire             *w,
-                   const GByteArray *id)
-{
-  gboolean was_unfinished = FALSE;
-
-  g_assert_true (wire_cancel (w, id, &was_unfinished, NULL));
-  return was_unfinished;
-}
-
-/* Waits (in slices, with a cap) until the thunk finished. */
-static RthunkWireVarCont *
-wait_finished (Wire             *w,
-               const GByteArray *id)
-{
-  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
-  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
-
-  g_ptr_array_add (ids, (gpointer) id);
-  while (g_get_monotonic_time () < give_up)
-    {
-      g_autoptr(GPtrArray) done = wire_await (w, ids, AWAIT_SLICE_MS, NULL);
-
-      if (done->len > 0)
-        {
-          g_assert_cmpuint (done->len, ==, 1);
-          g_assert_true (wire_same_id (((RthunkWireVarCont *) done->pdata[0])->id, id));
-          return g_object_ref (done->pdata[0]);
-        }
-    }
-  g_error ("a thunk did not finish within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
-  return NULL;
-}
-
-/* Polls thunkGet until a worker has picked the thunk up. */
-static void
-wait_running (Wire             *w,
-              const GByteArray *id)
-{
-  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
-
-  while (g_get_monotonic_time () < give_up)
-    {
-      g_autoptr(RthunkWireVarCont) cont = wire_get (w, id, NULL);
-
-      g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
-      if (cont->state == RTHUNK_WIRE_THUNK_STATE_RUNNING)
-        return;
-      g_usleep (5000);
-    }
-  g_error ("a thunk did not start within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
-}
-
-/* Cancels a slow thunk and waits until it is CANCELLED. */
-static void
-cancel_and_reap (Wire             *w,
-                 const GByteArray *id)
-{
-  g_autoptr(RthunkWireVarCont) cont = NULL;
-
-  g_assert_true (cancel_unfinished (w, id));
-  cont = wait_finished (w, id);
-  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
-}
-
 /* ---- building requests ----------------------------------------------------- */
 
 /* The int a submitted thunk resolved to: inline, or after waiting. */
@@ -159,7 +93,7 @@ thunk_int (Wire                  *w,
       return wire_value_int (thunk->value);
     }
   g_assert_false (thunk->__isset_state && thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE);
-  cont = wait_finished (w, thunk->id);
+  cont = wire_wait_finished (w, thunk->id, WAIT_CAP_US);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
   g_assert_true (cont->__isset_value);
   return wire_value_int (cont->value);
@@ -423,7 +357,7 @@ test_info_counters (void)
       g_assert_cmpint (thunk_int (w, thunk), ==, k * 3);
     }
   bad_thunk = wire_submit (w, bad, NULL);
-  bad_cont = wait_finished (w, bad_thunk->id);
+  bad_cont = wire_wait_finished (w, bad_thunk->id, WAIT_CAP_US);
   g_assert_cmpint (bad_cont->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
   g_assert_cmpint (bad_cont->error->code, ==, RTHUNK_ERROR_DIVISION_BY_ZERO);
 
@@ -763,7 +697,7 @@ test_thunk_get_done (void)
   g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(RthunkWireEvalRequest) request = wire_request_for ("(* 6 7)", -1);
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
-  g_autoptr(RthunkWireVarCont) waited = wait_finished (w, thunk->id);
+  g_autoptr(RthunkWireVarCont) waited = wire_wait_finished (w, thunk->id, WAIT_CAP_US);
   g_autoptr(RthunkWireVarCont) cont = wire_get (w, thunk->id, NULL);
   g_autoptr(RthunkType) type = NULL;
   g_autofree char *printed = NULL;
@@ -806,8 +740,8 @@ test_await_first_done (void)
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
   g_assert_cmpint (wire_value_int (cont->value), ==, 3);
 
-  cancel_and_reap (w, slow1);
-  cancel_and_reap (w, slow2);
+  wire_cancel_and_reap (w, slow1, WAIT_CAP_US);
+  wire_cancel_and_reap (w, slow2, WAIT_CAP_US);
 }
 
 static void
@@ -832,7 +766,7 @@ test_await_timeout (void)
   cont = wire_get (w, slow, NULL);
   g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
 
-  cancel_and_reap (w, slow);
+  wire_cancel_and_reap (w, slow, WAIT_CAP_US);
 }
 
 static void
@@ -845,15 +779,15 @@ test_cancel_running (void)
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(RthunkWireVarCont) again = NULL;
 
-  wait_running (w, slow);
-  g_assert_true (cancel_unfinished (w, slow));
-  cont = wait_finished (w, slow);
+  wire_wait_running (w, slow, WAIT_CAP_US);
+  g_assert_true (wire_cancel_unfinished (w, slow));
+  cont = wire_wait_finished (w, slow, WAIT_CAP_US);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
   g_assert_true (cont->__isset_error);
   g_assert_cmpint (cont->error->code, ==, RTHUNK_ERROR_CANCELLED);
   g_assert_false (cont->__isset_value);
   /* a finished thunk cannot be cancelled again; its state sticks */
-  g_assert_false (cancel_unfinished (w, slow));
+  g_assert_false (wire_cancel_unfinished (w, slow));
   again = wire_get (w, slow, NULL);
   g_assert_cmpint (again->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
   after = wire_info (w, NULL);
@@ -935,7 +869,7 @@ test_memo_positions (void)
       {
         g_autoptr(RthunkWireEvalRequest) request = wire_request_for (cases[k].text, -1);
         g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
-        g_autoptr(RthunkWireVarCont) cont = wait_finished (w, thunk->id);
+        g_autoptr(RthunkWireVarCont) cont = wire_wait_finished (w, thunk->id, WAIT_CAP_US);
 
         g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
         g_assert_cmpstr (cont->error->message, ==, cases[k].where);
@@ -1173,9 +1107,9 @@ test_batch_chain_waits (void)
   tail = g_ptr_array_index (thunks, thunks->len - 1);
   pending = wire_get (w, tail->id, NULL);
   g_assert_cmpint (pending->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
-  wait_running (w, first->id);
-  cancel_and_reap (w, first->id);
-  last = wait_finished (w, tail->id);
+  wire_wait_running (w, first->id, WAIT_CAP_US);
+  wire_cancel_and_reap (w, first->id, WAIT_CAP_US);
+  last = wire_wait_finished (w, tail->id, WAIT_CAP_US);
   g_assert_cmpint (last->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
   g_assert_true (last->__isset_error);
   g_assert_nonnull (strstr (last->error->message, "input"));
@@ -1369,7 +1303,7 @@ test_slow_does_not_block (void)
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(GError) error = NULL;
 
-  wait_running (a, slow);
+  wire_wait_running (a, slow, WAIT_CAP_US);
   g_assert_true (rthunk_client_connect (b, &error));
   g_assert_no_error (error);
   for (guint k = 0; k < 3; k++)
@@ -1380,7 +1314,7 @@ test_slow_does_not_block (void)
   /* B is done; A's thunk is still running */
   cont = wire_get (a, slow, NULL);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_RUNNING);
-  cancel_and_reap (a, slow);
+  wire_cancel_and_reap (a, slow, WAIT_CAP_US);
 }
 
 typedef struct
@@ -1451,7 +1385,7 @@ test_sigterm_running (void)
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(GError) error = NULL;
 
-  wait_running (w, slow);
+  wire_wait_running (w, slow, WAIT_CAP_US);
   test_server_stop (server);
   /* the connection was closed, not left hanging */
   cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);

@@ -37,9 +37,28 @@ void
 wire_failure_clear (WireFailure *f)
 {
   g_clear_pointer (&f->message, g_free);
+  g_clear_pointer (&f->hashes, g_ptr_array_unref);
   g_clear_error (&f->error);
   f->type = 0;
   f->code = 0;
+  f->retry_after_ms = 0;
+}
+
+/* What a MissingDefinitions or an Overloaded says beyond its code. */
+static void
+failure_take_details (WireFailure *f,
+                      GObject     *exception)
+{
+  if (f->type == RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS)
+    {
+      GPtrArray *hashes = RTHUNK_WIRE_MISSING_DEFINITIONS (exception)->hashes;
+
+      f->hashes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+      for (guint h = 0; hashes != NULL && h < hashes->len; h++)
+        g_ptr_array_add (f->hashes, g_byte_array_ref (g_ptr_array_index (hashes, h)));
+    }
+  if (f->type == RTHUNK_WIRE_TYPE_OVERLOADED)
+    f->retry_after_ms = RTHUNK_WIRE_OVERLOADED (exception)->retryAfterMs;
 }
 
 void
@@ -64,6 +83,7 @@ wire_failure_take (WireFailure *f,
           {
             f->type = G_OBJECT_TYPE (exceptions[k]);
             g_object_get (exceptions[k], "code", &f->code, "message", &f->message, NULL);
+            failure_take_details (f, exceptions[k]);
           }
         g_clear_object (&exceptions[k]);
       }
@@ -209,6 +229,71 @@ wire_cancel (Wire             *w,
     }
   wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return FALSE;
+}
+
+RthunkWireVarCont *
+wire_wait_finished (Wire             *w,
+                    const GByteArray *id,
+                    gint64            cap_us)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  gint64 give_up = g_get_monotonic_time () + cap_us;
+
+  g_ptr_array_add (ids, (gpointer) id);
+  while (g_get_monotonic_time () < give_up)
+    {
+      g_autoptr(GPtrArray) done = wire_await (w, ids, 10000, NULL);
+
+      if (done->len > 0)
+        {
+          g_assert_cmpuint (done->len, ==, 1);
+          g_assert_true (wire_same_id (((RthunkWireVarCont *) done->pdata[0])->id, id));
+          return g_object_ref (done->pdata[0]);
+        }
+    }
+  g_error ("a thunk did not finish within %d s", (int) (cap_us / G_USEC_PER_SEC));
+  return NULL;
+}
+
+void
+wire_wait_running (Wire             *w,
+                   const GByteArray *id,
+                   gint64            cap_us)
+{
+  gint64 give_up = g_get_monotonic_time () + cap_us;
+
+  while (g_get_monotonic_time () < give_up)
+    {
+      g_autoptr(RthunkWireVarCont) cont = wire_get (w, id, NULL);
+
+      g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+      if (cont->state == RTHUNK_WIRE_THUNK_STATE_RUNNING)
+        return;
+      g_usleep (5000);
+    }
+  g_error ("a thunk did not start within %d s", (int) (cap_us / G_USEC_PER_SEC));
+}
+
+gboolean
+wire_cancel_unfinished (Wire             *w,
+                        const GByteArray *id)
+{
+  gboolean was_unfinished = FALSE;
+
+  g_assert_true (wire_cancel (w, id, &was_unfinished, NULL));
+  return was_unfinished;
+}
+
+void
+wire_cancel_and_reap (Wire             *w,
+                      const GByteArray *id,
+                      gint64            cap_us)
+{
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+
+  g_assert_true (wire_cancel_unfinished (w, id));
+  cont = wire_wait_finished (w, id, cap_us);
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
 }
 
 gboolean

@@ -26,6 +26,8 @@ typedef struct
   GType type;
   gint code;
   char *message;
+  GPtrArray *hashes;            /* GByteArray: of a MissingDefinitions */
+  gint retry_after_ms;          /* of an Overloaded */
   GError *error;
 } WireFailure;
 
@@ -81,6 +83,24 @@ gboolean               wire_cancel (Wire                  *w,
 /* getServerInfo: its counters, running and queued; NULL when it failed. */
 RthunkWireServerInfo  *wire_info   (Wire                  *w,
                                     WireFailure           *f);
+
+/* thunkAwait in slices of 10 s (the socket timeout must be longer) until
+ * the thunk @id finished, for @cap_us at most; its VarCont. */
+RthunkWireVarCont *wire_wait_finished (Wire             *w,
+                                       const GByteArray *id,
+                                       gint64            cap_us);
+/* Polls thunkGet until a worker has picked the thunk @id up (@cap_us at
+ * most). */
+void               wire_wait_running  (Wire             *w,
+                                       const GByteArray *id,
+                                       gint64            cap_us);
+/* thunkCancel, which must succeed: whether the thunk was unfinished. */
+gboolean           wire_cancel_unfinished (Wire             *w,
+                                           const GByteArray *id);
+/* Cancels the unfinished thunk @id and waits until it is CANCELLED. */
+void               wire_cancel_and_reap (Wire             *w,
+                                         const GByteArray *id,
+                                         gint64            cap_us);
 
 gboolean wire_same_id (const GByteArray *a,
                        const GByteArray *b);
