@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "rthunk-data-dir.h"
+#include "rthunk-core-private.h"
 #include "rthunk-csv.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
@@ -69,12 +70,6 @@ rthunk_data_dir_open (const char  *path,
   return dir;
 }
 
-RthunkDataDir *
-rthunk_data_dir_ref (RthunkDataDir *dir)
-{
-  return g_atomic_rc_box_acquire (dir);
-}
-
 static void
 data_dir_clear (RthunkDataDir *dir)
 {
@@ -82,11 +77,7 @@ data_dir_clear (RthunkDataDir *dir)
   g_free (dir->path);
 }
 
-void
-rthunk_data_dir_unref (RthunkDataDir *dir)
-{
-  g_atomic_rc_box_release_full (dir, (GDestroyNotify) data_dir_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkDataDir, rthunk_data_dir, data_dir_clear)
 
 /* ---- a path, opened beneath the directory --------------------------------- */
 

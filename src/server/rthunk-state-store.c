@@ -437,20 +437,12 @@ rthunk_state_store_new (const char  *path,
   return g_steal_pointer (&self);
 }
 
-RthunkStateStore *
-rthunk_state_store_ref (RthunkStateStore *store)
-{
-  g_atomic_ref_count_inc (&store->ref_count);
-  return store;
-}
-
-void
-rthunk_state_store_unref (RthunkStateStore *store)
+/* What the last unref does: saves what is unsaved, then frees. */
+static void
+state_store_clear (RthunkStateStore *store)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!g_atomic_ref_count_dec (&store->ref_count))
-    return;
   if (store->saver != NULL)
     {
       rthunk_thread_stop (&store->saver, &store->lock, &store->changed, &store->stopping);
@@ -461,8 +453,9 @@ rthunk_state_store_unref (RthunkStateStore *store)
   g_cond_clear (&store->changed);
   g_mutex_clear (&store->lock);
   g_free (store->path);
-  g_free (store);
 }
+
+RTHUNK_DEFINE_REF_COUNT_REFS (RthunkStateStore, rthunk_state_store, state_store_clear)
 
 guint
 rthunk_state_store_count (RthunkStateStore *store)
