@@ -20,16 +20,21 @@ assert_same_double (double a,
   g_assert_cmpmem (&a, sizeof a, &b, sizeof b);
 }
 
-void
-assert_same_node (RthunkNode *a,
-                  RthunkNode *b)
+/* assert_same_node(), or with @positions FALSE assert_same_form() */
+static void
+assert_same_nodes (RthunkNode *a,
+                   RthunkNode *b,
+                   gboolean    positions)
 {
   RthunkNodeKind kind = rthunk_node_get_kind (a);
 
   g_assert_cmpint (kind, ==, rthunk_node_get_kind (b));
-  g_assert_cmpuint (rthunk_node_get_line (a), ==, rthunk_node_get_line (b));
-  g_assert_cmpuint (rthunk_node_get_col (a), ==, rthunk_node_get_col (b));
-  g_assert_cmpstr (rthunk_node_get_source (a), ==, rthunk_node_get_source (b));
+  if (positions)
+    {
+      g_assert_cmpuint (rthunk_node_get_line (a), ==, rthunk_node_get_line (b));
+      g_assert_cmpuint (rthunk_node_get_col (a), ==, rthunk_node_get_col (b));
+      g_assert_cmpstr (rthunk_node_get_source (a), ==, rthunk_node_get_source (b));
+    }
   switch (kind)
     {
     case RTHUNK_NODE_INT:
@@ -50,12 +55,36 @@ assert_same_node (RthunkNode *a,
     case RTHUNK_NODE_VECTOR:
       g_assert_cmpuint (rthunk_node_get_n_items (a), ==, rthunk_node_get_n_items (b));
       for (guint k = 0; k < rthunk_node_get_n_items (a); k++)
-        assert_same_node (rthunk_node_get_item (a, k), rthunk_node_get_item (b, k));
+        assert_same_nodes (rthunk_node_get_item (a, k), rthunk_node_get_item (b, k), positions);
       break;
     case RTHUNK_NODE_NIL:
     default:
       break;
     }
+}
+
+void
+assert_same_node (RthunkNode *a,
+                  RthunkNode *b)
+{
+  assert_same_nodes (a, b, TRUE);
+}
+
+void
+assert_same_form (RthunkNode *a,
+                  RthunkNode *b)
+{
+  assert_same_nodes (a, b, FALSE);
+}
+
+guint
+count_nodes (RthunkNode *node)
+{
+  guint n = 1;
+
+  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+    n += count_nodes (rthunk_node_get_item (node, k));
+  return n;
 }
 
 void

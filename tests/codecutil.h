@@ -2,7 +2,7 @@
  * code it stands in for: the bytes the generated writer writes, what the
  * generated reader and rthunk-wire.c make of bytes, tree comparisons, and
  * the check that both readers agree on some bytes. Shared by test-codec,
- * test-wire and the fuzz target fuzz-codec. */
+ * test-wire, test-reader and the fuzz target fuzz-codec. */
 #pragma once
 
 #include "rthunk.h"
@@ -12,6 +12,12 @@
 /* Same kind, value (floats bit for bit), text, position and source. */
 void assert_same_node  (RthunkNode  *a,
                         RthunkNode  *b);
+/* The same, but for positions and source: a form read again from its
+ * printed text. */
+void assert_same_form  (RthunkNode  *a,
+                        RthunkNode  *b);
+/* How many nodes the tree under @node holds, @node included. */
+guint count_nodes       (RthunkNode  *node);
 /* Same kind and value (floats bit for bit), through every item. */
 void assert_same_value (RthunkValue *a,
                         RthunkValue *b);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "wireutil.h"
+#include "testtable.h"
 
 #define RSS_SLACK_KB 4096    /* RTHUNK_TEST_RSS_SLACK_KB overrides it */
 #define RSS_SETTLE_US (20 * G_USEC_PER_SEC)
@@ -47,30 +48,8 @@ typedef struct
 
 static Target targets[N_SERVERS];
 static gsize rss_slack_kb = RSS_SLACK_KB;
-static pid_t tracked_pids[N_SERVERS];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
 
 /* ---- a normal client ------------------------------------------------------- */
-
-static RthunkNode *
-parse_one (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (forms->len, ==, 1);
-  return rthunk_node_ref (g_ptr_array_index (forms, 0));
-}
 
 static RthunkClient *
 client_for (Target *target)
@@ -92,13 +71,13 @@ client_eval (Target            *target,
              GError           **error)
 {
   g_autoptr(RthunkClient) client = client_for (target);
-  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(GHashTable) definitions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                              (GDestroyNotify) rthunk_node_unref);
   g_autoptr(RthunkValue) value = NULL;
 
   for (guint k = 0; defs != NULL && defs[k] != NULL; k += 2)
-    g_hash_table_insert (definitions, (gpointer) defs[k], parse_one (defs[k + 1]));
+    g_hash_table_insert (definitions, (gpointer) defs[k], test_parse_one (defs[k + 1]));
   value = rthunk_client_submit_full (client, expr, NULL, definitions, error);
   if (value == NULL)
     return NULL;
@@ -564,7 +543,6 @@ start_target (Which              which,
   Target *target = &targets[which];
 
   target->server = test_server_start (name, args);
-  tracked_pids[which] = test_server_pid (target->server);
   assert_answers (target);
   /* warm-up: one of everything the cases do that is not a limit */
   {
@@ -593,7 +571,7 @@ main (int    argc,
   if (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB") != NULL)
     rss_slack_kb = g_ascii_strtoull (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB"), NULL, 10);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   start_target (SERVER_MAIN, "abuse", main_args);
   start_target (SERVER_FUEL, "abuse-fuel", fuel_args);
@@ -604,16 +582,11 @@ main (int    argc,
   g_test_add_func ("/abuse/disconnect/mid-request", test_disconnect_mid_request);
   g_test_add_func ("/abuse/disconnect/mid-response", test_disconnect_mid_response);
   g_test_add_func ("/abuse/frame/duplicate-binary-field", test_duplicate_binary_field);
-  for (guint k = 0; k < G_N_ELEMENTS (nul_cases); k++)
-    g_test_add_data_func (nul_cases[k].path, &nul_cases[k], test_nul_in_string);
-  for (guint k = 0; k < G_N_ELEMENTS (limit_cases); k++)
-    g_test_add_data_func (limit_cases[k].path, &limit_cases[k], test_limit);
+  TEST_ADD_TABLE (nul_cases, test_nul_in_string);
+  TEST_ADD_TABLE (limit_cases, test_limit);
 
   status = g_test_run ();
   for (guint k = 0; k < N_SERVERS; k++)
-    {
-      test_server_stop (targets[k].server);
-      tracked_pids[k] = 0;
-    }
+    test_server_stop (targets[k].server);
   return status;
 }

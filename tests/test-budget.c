@@ -30,17 +30,6 @@
 
 static TestServer *server;
 static gsize baseline_kb;
-static pid_t server_pid;
-
-static void
-kill_on_abort (int sig)
-{
-  if (server_pid > 0)
-    kill (server_pid, SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
 /* Under AddressSanitizer freed memory waits in a quarantine, so resident
  * memory runs higher: the sanitizer build says how much more to allow. */
 static gsize
@@ -291,9 +280,8 @@ main (int    argc,
   int rc;
 
   g_test_init (&argc, &argv, NULL);
-  signal (SIGABRT, kill_on_abort);
+  test_servers_kill_on_abort ();
   server = test_server_start ("budget", args);
-  server_pid = test_server_pid (server);
   assert_served ();
   baseline_kb = test_server_rss_kb (server);
   g_test_add_func ("/budget/large-results", test_large_results);

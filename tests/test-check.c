@@ -8,8 +8,9 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "testtable.h"
 
-#define SOURCE "<test>"
+#define SOURCE TEST_SOURCE
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -21,23 +22,12 @@ new_checker (void)
   return rthunk_checker_new (catalog);
 }
 
-static GPtrArray *
-read_ok (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (forms);
-  g_assert_cmpuint (forms->len, >, 0);
-  return forms;
-}
-
 /* Checks every form of @text but the last one, which it returns. */
 static RthunkNode *
 check_prefix (RthunkChecker *checker,
               GPtrArray     *forms)
 {
+  g_assert_cmpuint (forms->len, >, 0);
   for (guint k = 0; k + 1 < forms->len; k++)
     {
       g_autoptr(GError) error = NULL;
@@ -47,14 +37,6 @@ check_prefix (RthunkChecker *checker,
       g_assert_nonnull (type);
     }
   return g_ptr_array_index (forms, forms->len - 1);
-}
-
-static void
-assert_mentions (const char *message,
-                 const char *fragment)
-{
-  if (strstr (message, fragment) == NULL)
-    g_error ("“%s” does not mention “%s”", message, fragment);
 }
 
 /* ---- well-typed expressions ----------------------------------------------------- */
@@ -175,7 +157,7 @@ test_type (gconstpointer data)
 {
   const TypeCase *tc = data;
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *last = check_prefix (checker, forms);
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, last, &error);
@@ -394,18 +376,16 @@ test_error (gconstpointer data)
 {
   const ErrorCase *tc = data;
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *last = check_prefix (checker, forms);
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, last, &error);
-  g_autofree char *prefix = g_strdup_printf (SOURCE ":%u:%u: error: ", tc->line, tc->col);
 
   g_assert_null (type);
   g_assert_error (error, RTHUNK_ERROR, (gint) tc->code);
-  if (!g_str_has_prefix (error->message, prefix))
-    g_error ("“%s” does not start with “%s”", error->message, prefix);
+  test_assert_error_at (error, tc->line, tc->col, NULL);
   for (guint k = 0; tc->fragments[k] != NULL; k++)
-    assert_mentions (error->message, tc->fragments[k]);
+    test_assert_mentions (error->message, tc->fragments[k]);
 }
 
 /* ---- the checker as an object ------------------------------------------------------ */
@@ -414,7 +394,7 @@ static void
 test_node_types (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(let [id (fn [x] x)] [(id 1.5)])");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(let [id (fn [x] x)] [(id 1.5)])");
   RthunkNode *form = g_ptr_array_index (forms, 0);
   RthunkNode *vector = rthunk_node_get_item (form, 2);
   RthunkNode *call = rthunk_node_get_item (vector, 0);
@@ -441,7 +421,7 @@ static void
 test_node_types_on_error (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(+ 1 \"x\")");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(+ 1 \"x\")");
   GHashTable *node_types = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check_typed (checker, g_ptr_array_index (forms, 0),
@@ -457,7 +437,7 @@ test_bind_and_lookup (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
   g_autoptr(RthunkType) list = rthunk_type_parse ("[str]", NULL);
-  g_autoptr(GPtrArray) forms = read_ok ("(def n 1) [n] names");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(def n 1) [n] names");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = NULL;
   g_autofree char *text = NULL;
@@ -477,7 +457,7 @@ static void
 test_error_then_success (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(def x (+ 1 \"s\")) (def x 2) (+ x 1)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(def x (+ 1 \"s\")) (def x 2) (+ x 1)");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) bad = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   g_autoptr(RthunkType) def = NULL;
@@ -498,7 +478,7 @@ static void
 test_remote_not_allowed (void)
 {
   g_autoptr(RthunkChecker) checker = new_checker ();
-  g_autoptr(GPtrArray) forms = read_ok ("(remote 1)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(remote 1)");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = NULL;
 
@@ -506,7 +486,7 @@ test_remote_not_allowed (void)
   type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   g_assert_null (type);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_SYNTAX);
-  assert_mentions (error->message, "remote is not available here");
+  test_assert_mentions (error->message, "remote is not available here");
 }
 
 /* Inside remote, names come from the server's catalog. */
@@ -516,7 +496,7 @@ test_remote_catalog (void)
   g_autoptr(RthunkChecker) checker = new_checker ();
   g_autoptr(RthunkCatalog) server = rthunk_catalog_new ();
   g_autoptr(RthunkType) slow = rthunk_type_parse ("(int -> int)", NULL);
-  g_autoptr(GPtrArray) forms = read_ok ("(remote (slow 1)) (remote (+ 1 2)) (slow 1)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(remote (slow 1)) (remote (+ 1 2)) (slow 1)");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) ok = NULL;
   g_autoptr(RthunkType) missing = NULL;
@@ -532,7 +512,7 @@ test_remote_catalog (void)
   missing = rthunk_checker_check (checker, g_ptr_array_index (forms, 1), &error);
   g_assert_null (missing);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_FUNCTION);
-  assert_mentions (error->message, "<test>:1:28: error: “+” is not provided by the server");
+  test_assert_mentions (error->message, "<test>:1:28: error: “+” is not provided by the server");
   g_clear_error (&error);
   /* and outside remote, slow is unknown */
   local = rthunk_checker_check (checker, g_ptr_array_index (forms, 2), &error);
@@ -584,24 +564,18 @@ int
 main (int    argc,
       char **argv)
 {
-  gsize i;
-
   g_test_init (&argc, &argv, NULL);
 
-  for (i = 0; i < G_N_ELEMENTS (type_cases); i++)
-    g_test_add_data_func (type_cases[i].path, &type_cases[i], test_type);
-  for (i = 0; i < G_N_ELEMENTS (error_cases); i++)
-    g_test_add_data_func (error_cases[i].path, &error_cases[i], test_error);
+  TEST_ADD_TABLE (type_cases, test_type);
+  TEST_ADD_TABLE (error_cases, test_error);
   g_test_add_func ("/check/checker/node-types", test_node_types);
   g_test_add_func ("/check/checker/node-types-on-error", test_node_types_on_error);
   g_test_add_func ("/check/checker/bind-and-lookup", test_bind_and_lookup);
   g_test_add_func ("/check/checker/error-then-success", test_error_then_success);
   g_test_add_func ("/check/checker/remote-not-allowed", test_remote_not_allowed);
   g_test_add_func ("/check/checker/remote-catalog", test_remote_catalog);
-  for (i = 0; i < G_N_ELEMENTS (data_type_cases); i++)
-    g_test_add_data_func (data_type_cases[i].path, &data_type_cases[i], test_type);
-  for (i = 0; i < G_N_ELEMENTS (data_error_cases); i++)
-    g_test_add_data_func (data_error_cases[i].path, &data_error_cases[i], test_error);
+  TEST_ADD_TABLE (data_type_cases, test_type);
+  TEST_ADD_TABLE (data_error_cases, test_error);
 
   return g_test_run ();
 }

@@ -14,6 +14,7 @@
 
 #include "rthunk.h"
 #include "testutil.h"
+#include "testtable.h"
 
 #define WAIT_CAP_US (60 * G_USEC_PER_SEC)
 #define AWAIT_TIMEOUT_MS 30000
@@ -758,10 +759,8 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   main_thread = g_thread_self ();
   shared_server = test_server_start ("client-async", args);
-  for (guint k = 0; k < G_N_ELEMENTS (info_cases); k++)
-    g_test_add_data_func (info_cases[k].path, &info_cases[k], test_info_same);
-  for (guint k = 0; k < G_N_ELEMENTS (submit_cases); k++)
-    g_test_add_data_func (submit_cases[k].path, &submit_cases[k], test_submit_same);
+  TEST_ADD_TABLE (info_cases, test_info_same);
+  TEST_ADD_TABLE (submit_cases, test_submit_same);
   g_test_add_func ("/client-async/same-as-sync/poll", test_poll_same);
   g_test_add_func ("/client-async/same-as-sync/await-many", test_await_same);
   g_test_add_func ("/client-async/same-as-sync/cancel-thunk", test_cancel_thunk_same);

@@ -29,6 +29,7 @@
 #include "rthunk-type-private.h"
 #include "rthunk-wire.h"
 #include "testutil.h"
+#include "testtable.h"
 
 #define TOKEN "codec-Token-7"
 
@@ -1125,8 +1126,7 @@ main (int    argc,
   auth_args[3] = token_file;
   shared_server = test_server_start ("client-codec", args);
   auth_server = test_server_start ("client-codec-auth", auth_args);
-  for (guint k = 0; k < G_N_ELEMENTS (value_cases); k++)
-    g_test_add_data_func (value_cases[k].path, &value_cases[k], test_value);
+  TEST_ADD_TABLE (value_cases, test_value);
   g_test_add_func ("/client-codec/inputs/round-trip", test_inputs_round_trip);
   g_test_add_func ("/client-codec/inputs/pending", test_inputs_pending);
   g_test_add_func ("/client-codec/batch/values-and-failures", test_batch);
@@ -1140,8 +1140,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/queue/prepared-inputs", test_queue_prepared_inputs);
   g_test_add_func ("/client-codec/queue/large-both-ways", test_queue_large_both_ways);
   g_test_add_func ("/client-codec/queue/server-dies", test_queue_server_dies);
-  for (guint k = 0; k < G_N_ELEMENTS (forge_cases); k++)
-    g_test_add_data_func (forge_cases[k].path, &forge_cases[k], test_forged);
+  TEST_ADD_TABLE (forge_cases, test_forged);
   rc = g_test_run ();
   test_server_stop (shared_server);
   test_server_stop (auth_server);

@@ -12,20 +12,11 @@
 
 #include "codecutil.h"
 #include "testutil.h"
+#include "testtable.h"
 
-#define SOURCE "<test>"
+#define SOURCE TEST_SOURCE
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static guint
-count_nodes (RthunkNode *node)
-{
-  guint n = 1;
-
-  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-    n += count_nodes (rthunk_node_get_item (node, k));
-  return n;
-}
 
 static void
 assert_same_bytes (const GByteArray *codec,
@@ -1228,12 +1219,10 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   rthunk_wire_ensure_types ();
 
-  for (i = 0; i < G_N_ELEMENTS (ast_cases); i++)
-    g_test_add_data_func (ast_cases[i].path, &ast_cases[i], test_ast);
+  TEST_ADD_TABLE (ast_cases, test_ast);
   g_test_add_func ("/codec/ast/deep", test_ast_deep);
 
-  for (i = 0; i < G_N_ELEMENTS (value_cases); i++)
-    g_test_add_data_func (value_cases[i].path, &value_cases[i], test_value);
+  TEST_ADD_TABLE (value_cases, test_value);
   g_test_add_func ("/codec/value/special-floats", test_value_special_floats);
   g_test_add_func ("/codec/value/at-depth-limit", test_value_at_depth_limit);
   g_test_add_func ("/codec/value/function", test_value_function);
@@ -1241,15 +1230,11 @@ main (int    argc,
   g_test_add_func ("/codec/value/send/too-deep", test_value_too_deep_to_send);
   g_test_add_func ("/codec/value/send/pending", test_value_pending);
 
-  for (i = 0; i < G_N_ELEMENTS (type_cases); i++)
-    g_test_add_data_func (type_cases[i].path, &type_cases[i], test_type);
+  TEST_ADD_TABLE (type_cases, test_type);
 
-  for (i = 0; i < G_N_ELEMENTS (spec_cases); i++)
-    g_test_add_data_func (spec_cases[i].path, &spec_cases[i], test_spec);
-  for (i = 0; i < G_N_ELEMENTS (depth_cases); i++)
-    g_test_add_data_func (depth_cases[i].path, &depth_cases[i], test_depth);
-  for (i = 0; i < G_N_ELEMENTS (field_cases); i++)
-    g_test_add_data_func (field_cases[i].path, &field_cases[i], test_field);
+  TEST_ADD_TABLE (spec_cases, test_spec);
+  TEST_ADD_TABLE (depth_cases, test_depth);
+  TEST_ADD_TABLE (field_cases, test_field);
   g_test_add_func ("/codec/fields/wrong-type", test_field_wrong_type);
   g_test_add_func ("/codec/fields/count-too-large", test_count_too_large);
   for (i = 0; i < G_N_ELEMENTS (tree_names); i++)

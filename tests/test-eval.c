@@ -9,8 +9,9 @@
 
 #include "rthunk.h"
 #include "rthunk-lang-private.h"
+#include "testtable.h"
 
-#define SOURCE "<test>"
+#define SOURCE TEST_SOURCE
 #define ANY_COL 0
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -83,22 +84,6 @@ run_to_string (Session    *session,
   g_assert_no_error (error);
   g_assert_nonnull (value);
   return rthunk_value_to_string (value);
-}
-
-static void
-assert_error_at (const GError *error,
-                 guint         line,
-                 guint         col,
-                 const char   *fragment)
-{
-  g_autofree char *prefix = col != ANY_COL
-    ? g_strdup_printf (SOURCE ":%u:%u: error: ", line, col)
-    : g_strdup_printf (SOURCE ":%u:", line);
-
-  if (!g_str_has_prefix (error->message, prefix))
-    g_error ("“%s” does not start with “%s”", error->message, prefix);
-  if (fragment != NULL && strstr (error->message, fragment) == NULL)
-    g_error ("“%s” does not mention “%s”", error->message, fragment);
 }
 
 /* ---- values and how they print -------------------------------------------------- */
@@ -310,7 +295,7 @@ test_error (gconstpointer data)
 
   g_assert_null (value);
   g_assert_error (error, RTHUNK_ERROR, (gint) tc->code);
-  assert_error_at (error, tc->line, tc->col, tc->fragment);
+  test_assert_error_at (error, tc->line, tc->col, tc->fragment);
 }
 
 /* ---- limits ---------------------------------------------------------------------- */
@@ -378,16 +363,11 @@ test_limit (gconstpointer data)
     g_cancellable_cancel (cancellable);
   rthunk_evaluator_set_cancellable (session->evaluator, cancellable);
   value = session_run (session, tc->text, &error);
+  test_assert_outcome (value, error, tc->code, tc->fragment);
   if (tc->code == 0)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (value);
-      g_assert_cmpuint (rthunk_evaluator_get_steps (session->evaluator), <=, tc->fuel);
-      return;
-    }
-  g_assert_null (value);
-  g_assert_error (error, RTHUNK_ERROR, tc->code);
-  assert_error_at (error, 1, tc->col, tc->fragment);
+    g_assert_cmpuint (rthunk_evaluator_get_steps (session->evaluator), <=, tc->fuel);
+  else
+    test_assert_error_at (error, 1, tc->col, NULL);
 }
 
 /* The C stack an evaluation may use is what its thread has: on a thread
@@ -742,7 +722,7 @@ test_remote_failure (void)
   value = session_run (session, "(let [x (remote 1)]\n  (+ x 1))", &error);
   g_assert_null (value);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CONNECTION);
-  assert_error_at (error, 2, ANY_COL, "the server went away");
+  test_assert_error_at (error, 2, ANY_COL, "the server went away");
 }
 
 /* What a remote function keeps of each call: the options table and a
@@ -874,7 +854,7 @@ test_csv_memory_limit (void)
   value = session_run (session, "(csv-parse (join \"\" (map (fn [i] \"a,b\\n\") (range 0 10000))))", &error);
   g_assert_null (value);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_LIMIT_EXCEEDED);
-  assert_error_at (error, 1, 1, NULL);
+  test_assert_error_at (error, 1, 1, NULL);
 }
 
 /* ---- main ------------------------------------------------------------------------- */
@@ -883,30 +863,22 @@ int
 main (int    argc,
       char **argv)
 {
-  gsize i;
-
   g_test_init (&argc, &argv, NULL);
 
-  for (i = 0; i < G_N_ELEMENTS (value_cases); i++)
-    g_test_add_data_func (value_cases[i].path, &value_cases[i], test_value);
-  for (i = 0; i < G_N_ELEMENTS (error_cases); i++)
-    g_test_add_data_func (error_cases[i].path, &error_cases[i], test_error);
-  for (i = 0; i < G_N_ELEMENTS (limit_cases); i++)
-    g_test_add_data_func (limit_cases[i].path, &limit_cases[i], test_limit);
+  TEST_ADD_TABLE (value_cases, test_value);
+  TEST_ADD_TABLE (error_cases, test_error);
+  TEST_ADD_TABLE (limit_cases, test_limit);
   g_test_add_func ("/eval/limits/fuel/per-eval", test_fuel_per_eval);
   g_test_add_func ("/eval/limits/cancelled/from-thread", test_cancel_from_thread);
   g_test_add_func ("/eval/globals/bind-and-lookup", test_bind_and_lookup);
   g_test_add_func ("/eval/record/reads-back", test_record_reads_back);
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
-  for (i = 0; i < G_N_ELEMENTS (remote_cases); i++)
-    g_test_add_data_func (remote_cases[i].path, &remote_cases[i], test_remote);
+  TEST_ADD_TABLE (remote_cases, test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
   g_test_add_func ("/eval/remote/tables", test_remote_tables);
   g_test_add_func ("/eval/limits/small-thread-stack", test_small_thread_stack);
-  for (i = 0; i < G_N_ELEMENTS (data_value_cases); i++)
-    g_test_add_data_func (data_value_cases[i].path, &data_value_cases[i], test_value);
-  for (i = 0; i < G_N_ELEMENTS (data_error_cases); i++)
-    g_test_add_data_func (data_error_cases[i].path, &data_error_cases[i], test_error);
+  TEST_ADD_TABLE (data_value_cases, test_value);
+  TEST_ADD_TABLE (data_error_cases, test_error);
   g_test_add_func ("/eval/data/csv/memory-limit", test_csv_memory_limit);
 
   return g_test_run ();

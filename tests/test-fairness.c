@@ -19,33 +19,6 @@
 #define LONG_MS 30000           /* long thunks: far longer than any wait here */
 #define WAIT_TRIES 1500         /* of 10 ms: 15 s */
 
-static GPid server_pid;
-
-static void
-kill_on_abort (int sig)
-{
-  if (server_pid > 0)
-    kill (server_pid, SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static TestServer *
-start_server (const char *const *args)
-{
-  TestServer *server = test_server_start ("fairness", args);
-
-  server_pid = test_server_pid (server);
-  return server;
-}
-
-static void
-stop_server (TestServer *server)
-{
-  test_server_stop (server);
-  server_pid = 0;
-}
-
 static RthunkWireServerInfo *
 info_of (Wire *w)
 {
@@ -144,7 +117,7 @@ test_queued_quota (void)
 {
   const char *args[] = { "--workers", "1", "--max-queued", "400", "--max-running-per-client", "1",
                          "--drain-timeout-ms", "0", NULL };
-  TestServer *server = start_server (args);
+  TestServer *server = test_server_start ("fairness", args);
   g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
   g_autoptr(Wire) greedy = wire_open (server, 30000);
   g_autoptr(Wire) other = wire_open (server, 30000);
@@ -169,7 +142,7 @@ test_queued_quota (void)
   g_test_message ("%u accepted, %u refused", accepted, refused);
   g_assert_cmpuint (accepted, ==, 100);
   assert_short_answered (other);
-  stop_server (server);
+  test_server_stop (server);
 }
 
 /* With 2 workers, 4 long thunks (from 4 clients, so no quota holds them
@@ -179,7 +152,7 @@ static void
 test_long_thunks_do_not_starve (void)
 {
   const char *args[] = { "--workers", "2", "--long-thunk-ms", "100", "--drain-timeout-ms", "0", NULL };
-  TestServer *server = start_server (args);
+  TestServer *server = test_server_start ("fairness", args);
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
   g_autoptr(GPtrArray) wires = g_ptr_array_new_with_free_func ((GDestroyNotify) wire_free);
   g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
@@ -202,7 +175,7 @@ test_long_thunks_do_not_starve (void)
   g_assert_cmpint (info->running, >=, 4);
   g_assert_cmpint (info->counters->longThunks, >=, 2);
   cancel_all (shorty, ids);
-  stop_server (server);
+  test_server_stop (server);
 }
 
 /* ---- what a connection leaves behind ------------------------------------------ */
@@ -231,7 +204,7 @@ static void
 test_orphans_cancelled (void)
 {
   const char *args[] = { "--workers", "2", "--long-thunk-ms", "0", "--drain-timeout-ms", "0", NULL };
-  TestServer *server = start_server (args);
+  TestServer *server = test_server_start ("fairness", args);
   g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
   g_autoptr(Wire) other = wire_open (server, 30000);
   g_autoptr(RthunkWireServerInfo) before = NULL;
@@ -259,7 +232,7 @@ test_orphans_cancelled (void)
   kept = wire_get (other, named, &f);
   g_assert_nonnull (kept);
   g_assert_cmpint (wire_value_int (kept->value), ==, 5);
-  stop_server (server);
+  test_server_stop (server);
 }
 
 /* ---- thunkAwait waiters ------------------------------------------------------ */
@@ -298,7 +271,7 @@ static void
 test_waiters_leave_with_connection (void)
 {
   const char *args[] = { "--workers", "2", "--max-waiters-per-client", "4000", "--drain-timeout-ms", "0", NULL };
-  TestServer *server = start_server (args);
+  TestServer *server = test_server_start ("fairness", args);
   g_autofree char *long_text = g_strdup_printf ("(delay %d 1)", LONG_MS);
   g_autoptr(Wire) other = wire_open (server, 30000);
   g_autoptr(GByteArray) id = submit_id (other, long_text);
@@ -327,7 +300,7 @@ test_waiters_leave_with_connection (void)
   g_assert_nonnull (strstr (f.message, "--max-waiters-per-client"));
   wire_failure_clear (&f);
   g_assert_true (wire_cancel (other, id, NULL, &f));
-  stop_server (server);
+  test_server_stop (server);
 }
 
 /* ---- slots: idle and unauthenticated connections ------------------------- */
@@ -399,7 +372,7 @@ test_idle_slots_reclaimed (void)
   g_autofree char *token_path = token_file ();
   const char *args[] = { "--max-connections", "8", "--token-file", token_path, "--idle-timeout-ms", "300",
                          "--io-timeout-ms", "60000", NULL };
-  TestServer *server = start_server (args);
+  TestServer *server = test_server_start ("fairness", args);
   int idle[8];
 
   for (guint k = 0; k < G_N_ELEMENTS (idle); k++)
@@ -411,7 +384,7 @@ test_idle_slots_reclaimed (void)
       wait_closed_by_server (idle[k]);
       close (idle[k]);
     }
-  stop_server (server);
+  test_server_stop (server);
   unlink (token_path);
 }
 
@@ -423,7 +396,7 @@ test_unauthenticated_closed (void)
 {
   g_autofree char *token_path = token_file ();
   const char *args[] = { "--max-connections", "8", "--token-file", token_path, NULL };
-  TestServer *server = start_server (args);
+  TestServer *server = test_server_start ("fairness", args);
   g_autoptr(GPtrArray) wires = g_ptr_array_new_with_free_func ((GDestroyNotify) wire_free);
 
   for (guint k = 0; k < 8; k++)
@@ -441,7 +414,7 @@ test_unauthenticated_closed (void)
   for (guint k = 0; k < wires->len; k++)
     wait_closed_by_server (rthunk_frame_transport_get_fd (((Wire *) g_ptr_array_index (wires, k))->transport));
   wait_served (server);
-  stop_server (server);
+  test_server_stop (server);
   unlink (token_path);
 }
 
@@ -457,10 +430,6 @@ static TestServer *
 start_server_unread_stdout (const char *const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autofree char *line = NULL;
-  TestServer *server = g_new0 (TestServer, 1);
 
   g_ptr_array_add (argv, (gpointer) g_getenv ("RTHUNKD"));
   g_ptr_array_add (argv, (gpointer) "--port");
@@ -468,17 +437,7 @@ start_server_unread_stdout (const char *const *args)
   for (guint k = 0; args[k] != NULL; k++)
     g_ptr_array_add (argv, (gpointer) args[k]);
   g_ptr_array_add (argv, NULL);
-  server->process = g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
-  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  server->port = (guint16) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
-  server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
-  server_pid = test_server_pid (server);
-  return server;
+  return test_server_start_argv_unread ((const char *const *) argv->pdata);
 }
 
 static void
@@ -509,7 +468,7 @@ test_print_never_blocks (void)
       g_assert_cmpint (wire_value_int (cont->value), ==, (gint64) k);
       g_byte_array_unref (ids[k]);
     }
-  stop_server (server);
+  test_server_stop (server);
 }
 
 int
@@ -517,8 +476,7 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  signal (SIGABRT, kill_on_abort);
-  signal (SIGTRAP, kill_on_abort);      /* g_error() */
+  test_servers_kill_on_abort ();
   g_test_add_func ("/fairness/long-thunks-do-not-starve", test_long_thunks_do_not_starve);
   g_test_add_func ("/fairness/queued-quota", test_queued_quota);
   g_test_add_func ("/fairness/orphans-cancelled", test_orphans_cancelled);

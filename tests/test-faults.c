@@ -39,49 +39,6 @@
 #define N_SIGTERM_CLIENTS 4
 #define SHUTDOWN_REASON "server shut down before the thunk finished"
 
-static pid_t tracked_pids[8];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static TestServer *
-start_server (const char        *name,
-              const char *const *args)
-{
-  TestServer *server = test_server_start (name, args);
-
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == 0)
-      {
-        tracked_pids[k] = test_server_pid (server);
-        break;
-      }
-  return server;
-}
-
-static void
-untrack (pid_t pid)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == pid)
-      tracked_pids[k] = 0;
-}
-
-/* SIGKILL, then reaps it. */
-static void
-kill_server (TestServer *server)
-{
-  untrack (test_server_pid (server));
-  test_server_kill (server);
-}
-
 /* ---- kill -9 while clients wait -------------------------------------------- */
 
 typedef struct
@@ -122,7 +79,7 @@ static void
 test_kill9_while_awaiting (void)
 {
   const char *args[] = { "--workers", "2", "--deadline-ms", "600000", NULL };
-  TestServer *server = start_server ("faults-kill9", args);
+  TestServer *server = test_server_start ("faults-kill9", args);
   Awaiter awaiters[N_AWAITERS];
   GThread *threads[N_AWAITERS];
   gint64 give_up = g_get_monotonic_time () + CAP_US;
@@ -145,7 +102,7 @@ test_kill9_while_awaiting (void)
   for (guint k = 0; k < N_AWAITERS; k++)
     test_thread_wait_blocked_reading (g_atomic_int_get (&awaiters[k].tid), CAP_US);
   killed_at = g_get_monotonic_time ();
-  kill_server (server);
+  test_server_kill (server);
   for (guint k = 0; k < N_AWAITERS; k++)
     {
       g_thread_join (threads[k]);
@@ -191,7 +148,7 @@ static void
 test_restart_unknown_id (void)
 {
   const char *args[] = { "--workers", "2", NULL };
-  TestServer *old = start_server ("faults-old", args);
+  TestServer *old = test_server_start ("faults-old", args);
   g_autoptr(GByteArray) done_id = NULL;
   g_autoptr(GByteArray) pending_id = NULL;
   g_autofree char *port = g_strdup_printf ("%u", old->port);
@@ -214,30 +171,27 @@ test_restart_unknown_id (void)
     cont = wire_get (w, done_id, &failure);
     g_assert_nonnull (cont);
   }
-  kill_server (old);
+  test_server_kill (old);
 
   /* a new process on a new port */
   {
-    TestServer *fresh = start_server ("faults-new", args);
+    TestServer *fresh = test_server_start ("faults-new", args);
 
     assert_unknown (fresh, done_id);
     assert_unknown (fresh, pending_id);
-    kill_server (fresh);
+    test_server_kill (fresh);
   }
   /* a new process on the same port */
   {
     const char *same_args[] = { "--workers", "2", "--port", port, NULL };
-    TestServer *same = start_server ("faults-same-port", same_args);
+    TestServer *same = test_server_start ("faults-same-port", same_args);
 
     g_autofree char *address = g_strdup_printf ("127.0.0.1:%s", port);
 
     g_assert_cmpstr (same->address, ==, address);
     assert_unknown (same, done_id);
     assert_unknown (same, pending_id);
-    pid_t pid = test_server_pid (same);
-
     test_server_stop (same);
-    untrack (pid);
   }
 }
 
@@ -453,12 +407,11 @@ static void
 test_sigterm_under_load (void)
 {
   const char *args[] = { "--workers", "2", "--deadline-ms", "60000", "--drain-timeout-ms", "3000", NULL };
-  TestServer *server = start_server ("faults-sigterm", args);
+  TestServer *server = test_server_start ("faults-sigterm", args);
   g_autoptr(Wire) prober = wire_open (server, 120000);
   Loader loaders[N_SIGTERM_CLIENTS];
   GThread *threads[N_SIGTERM_CLIENTS];
   gint64 give_up = g_get_monotonic_time () + CAP_US;
-  pid_t pid = test_server_pid (server);
   guint accepted = 0, reported = 0, done = 0, failed = 0, cancelled = 0;
 
   memset (loaders, 0, sizeof loaders);
@@ -487,7 +440,7 @@ test_sigterm_under_load (void)
   wait_exit (server);
   g_assert_true (g_subprocess_get_if_exited (server->process));
   g_assert_cmpint (g_subprocess_get_exit_status (server->process), ==, 0);
-  untrack (pid);
+  test_server_untrack (server);
 
   for (guint k = 0; k < N_SIGTERM_CLIENTS; k++)
     {
@@ -535,12 +488,10 @@ test_sigterm_twice (void)
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
   g_autoptr(RthunkWireVarCont) cont = NULL;
   WireFailure failure = { 0, };
-  pid_t pid;
 
   g_assert_nonnull (dir);
   g_assert_true (g_file_set_contents (config, "[server]\ndrain-timeout-ms=600000\n", -1, NULL));
-  server = start_server ("faults-sigterm-twice", args);
-  pid = test_server_pid (server);
+  server = test_server_start ("faults-sigterm-twice", args);
   w = wire_open (server, 120000);
   thunk = wire_submit (w, request, &failure);
   g_assert_nonnull (thunk);
@@ -558,7 +509,7 @@ test_sigterm_twice (void)
   wait_exit (server);
   g_assert_true (g_subprocess_get_if_exited (server->process));
   g_assert_cmpint (g_subprocess_get_exit_status (server->process), ==, 128 + SIGTERM);
-  untrack (pid);
+  test_server_untrack (server);
   g_object_unref (server->process);
   g_free (server->address);
   g_free (server);
@@ -572,7 +523,7 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
 
   g_test_add_func ("/faults/kill9-while-awaiting", test_kill9_while_awaiting);

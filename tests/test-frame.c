@@ -12,73 +12,26 @@
 #include <thrift/c_glib/protocol/thrift_binary_protocol.h>
 #include <thrift/c_glib/protocol/thrift_protocol.h>
 
+#include "rthunk-codec.h"
 #include "rthunk-frame.h"
+#include "testtable.h"
 
 #define NO_ERROR (-1)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProtocol, g_object_unref)
 
-/* ---- building messages by hand --------------------------------------------- */
-
-static void
-put_u8 (GByteArray *b,
-        guint8      v)
-{
-  g_byte_array_append (b, &v, 1);
-}
-
-static void
-put_i16 (GByteArray *b,
-         gint16      v)
-{
-  guint16 be = GUINT16_TO_BE ((guint16) v);
-
-  g_byte_array_append (b, (const guint8 *) &be, sizeof be);
-}
-
-static void
-put_i32 (GByteArray *b,
-         gint32      v)
-{
-  guint32 be = GUINT32_TO_BE ((guint32) v);
-
-  g_byte_array_append (b, (const guint8 *) &be, sizeof be);
-}
-
-static void
-put_i64 (GByteArray *b,
-         gint64      v)
-{
-  guint64 be = GUINT64_TO_BE ((guint64) v);
-
-  g_byte_array_append (b, (const guint8 *) &be, sizeof be);
-}
-
-static void
-put_string (GByteArray *b,
-            const char *s)
-{
-  put_i32 (b, (gint32) strlen (s));
-  g_byte_array_append (b, (const guint8 *) s, (guint) strlen (s));
-}
-
-static void
-put_field (GByteArray *b,
-           guint8      type,
-           gint16      id)
-{
-  put_u8 (b, type);
-  put_i16 (b, id);
-}
+/* ---- building messages by hand ---------------------------------------------
+ * with the codec's writers (rthunk-codec.h), which test-codec checks byte
+ * for byte against the generated Thrift writer. */
 
 static void
 put_strict_header (GByteArray *b,
                    guint32     version_and_type,
                    const char *name)
 {
-  put_i32 (b, (gint32) version_and_type);
-  put_string (b, name);
-  put_i32 (b, 7);
+  rthunk_codec_put_i32 (b, (gint32) version_and_type);
+  rthunk_codec_put_string (b, name);
+  rthunk_codec_put_i32 (b, 7);
 }
 
 static void
@@ -91,69 +44,69 @@ static void
 put_old_header (GByteArray *b,
                 guint8      type)
 {
-  put_string (b, "add");
-  put_u8 (b, type);
-  put_i32 (b, 7);
+  rthunk_codec_put_string (b, "add");
+  rthunk_codec_put_u8 (b, type);
+  rthunk_codec_put_i32 (b, 7);
 }
 
 /* An argument struct with every type, nested three levels deep. */
 static void
 put_rich_body (GByteArray *b)
 {
-  put_field (b, T_I64, 1);
-  put_i64 (b, 42);
-  put_field (b, T_STRING, 2);
-  put_string (b, "hello");
-  put_field (b, T_STRUCT, 3);
+  rthunk_codec_put_field (b, T_I64, 1);
+  rthunk_codec_put_i64 (b, 42);
+  rthunk_codec_put_field (b, T_STRING, 2);
+  rthunk_codec_put_string (b, "hello");
+  rthunk_codec_put_field (b, T_STRUCT, 3);
   {
-    put_field (b, T_LIST, 1);
-    put_u8 (b, T_I32);
-    put_i32 (b, 3);
-    put_i32 (b, 1);
-    put_i32 (b, 2);
-    put_i32 (b, 3);
-    put_field (b, T_MAP, 2);          /* map<string, list<struct>> */
-    put_u8 (b, T_STRING);
-    put_u8 (b, T_LIST);
-    put_i32 (b, 1);
-    put_string (b, "k");
-    put_u8 (b, T_STRUCT);
-    put_i32 (b, 2);
-    put_field (b, T_I16, 1);
-    put_i16 (b, 7);
-    put_u8 (b, T_STOP);
-    put_u8 (b, T_STOP);
-    put_field (b, T_SET, 3);          /* set<bool> */
-    put_u8 (b, T_BOOL);
-    put_i32 (b, 2);
-    put_u8 (b, 1);
-    put_u8 (b, 0);
-    put_u8 (b, T_STOP);
+    rthunk_codec_put_field (b, T_LIST, 1);
+    rthunk_codec_put_u8 (b, T_I32);
+    rthunk_codec_put_i32 (b, 3);
+    rthunk_codec_put_i32 (b, 1);
+    rthunk_codec_put_i32 (b, 2);
+    rthunk_codec_put_i32 (b, 3);
+    rthunk_codec_put_field (b, T_MAP, 2);          /* map<string, list<struct>> */
+    rthunk_codec_put_u8 (b, T_STRING);
+    rthunk_codec_put_u8 (b, T_LIST);
+    rthunk_codec_put_i32 (b, 1);
+    rthunk_codec_put_string (b, "k");
+    rthunk_codec_put_u8 (b, T_STRUCT);
+    rthunk_codec_put_i32 (b, 2);
+    rthunk_codec_put_field (b, T_I16, 1);
+    rthunk_codec_put_i16 (b, 7);
+    rthunk_codec_put_u8 (b, T_STOP);
+    rthunk_codec_put_u8 (b, T_STOP);
+    rthunk_codec_put_field (b, T_SET, 3);          /* set<bool> */
+    rthunk_codec_put_u8 (b, T_BOOL);
+    rthunk_codec_put_i32 (b, 2);
+    rthunk_codec_put_u8 (b, 1);
+    rthunk_codec_put_u8 (b, 0);
+    rthunk_codec_put_u8 (b, T_STOP);
   }
-  put_field (b, T_DOUBLE, 4);
-  put_i64 (b, G_GINT64_CONSTANT (0x400921fb54442d18));
-  put_field (b, T_BYTE, 5);
-  put_u8 (b, 0xfe);
-  put_field (b, T_MAP, 6);            /* map<i32, map<byte, set<i64>>> */
-  put_u8 (b, T_I32);
-  put_u8 (b, T_MAP);
-  put_i32 (b, 1);
-  put_i32 (b, 5);
-  put_u8 (b, T_BYTE);
-  put_u8 (b, T_SET);
-  put_i32 (b, 1);
-  put_u8 (b, 3);
-  put_u8 (b, T_I64);
-  put_i32 (b, 1);
-  put_i64 (b, -1);
-  put_field (b, T_LIST, 7);           /* list<list<string>> */
-  put_u8 (b, T_LIST);
-  put_i32 (b, 1);
-  put_u8 (b, T_STRING);
-  put_i32 (b, 2);
-  put_string (b, "a");
-  put_string (b, "");
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_DOUBLE, 4);
+  rthunk_codec_put_i64 (b, G_GINT64_CONSTANT (0x400921fb54442d18));
+  rthunk_codec_put_field (b, T_BYTE, 5);
+  rthunk_codec_put_u8 (b, 0xfe);
+  rthunk_codec_put_field (b, T_MAP, 6);            /* map<i32, map<byte, set<i64>>> */
+  rthunk_codec_put_u8 (b, T_I32);
+  rthunk_codec_put_u8 (b, T_MAP);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_i32 (b, 5);
+  rthunk_codec_put_u8 (b, T_BYTE);
+  rthunk_codec_put_u8 (b, T_SET);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_u8 (b, 3);
+  rthunk_codec_put_u8 (b, T_I64);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_i64 (b, -1);
+  rthunk_codec_put_field (b, T_LIST, 7);           /* list<list<string>> */
+  rthunk_codec_put_u8 (b, T_LIST);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_u8 (b, T_STRING);
+  rthunk_codec_put_i32 (b, 2);
+  rthunk_codec_put_string (b, "a");
+  rthunk_codec_put_string (b, "");
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 /* A message whose argument struct nests @levels deep (the argument struct
@@ -166,9 +119,9 @@ put_nested_structs (GByteArray *b,
 
   put_call_header (b);
   for (i = 1; i < levels; i++)
-    put_field (b, T_STRUCT, 1);
+    rthunk_codec_put_field (b, T_STRUCT, 1);
   for (i = 0; i < levels; i++)
-    put_u8 (b, T_STOP);
+    rthunk_codec_put_u8 (b, T_STOP);
 }
 
 /* ---- validation cases ----------------------------------------------------- */
@@ -189,9 +142,9 @@ static void
 build_strict_reply (GByteArray *b)
 {
   put_strict_header (b, 0x80010000u | T_REPLY, "add");
-  put_field (b, T_I64, 0);
-  put_i64 (b, 3);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_I64, 0);
+  rthunk_codec_put_i64 (b, 3);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
@@ -205,26 +158,26 @@ static void
 build_empty_args (GByteArray *b)
 {
   put_call_header (b);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_empty_containers (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_STRUCT);
-  put_i32 (b, 0);
-  put_field (b, T_MAP, 2);
-  put_u8 (b, T_I32);
-  put_u8 (b, T_I32);
-  put_i32 (b, 0);
-  put_field (b, T_SET, 3);
-  put_u8 (b, T_STRING);
-  put_i32 (b, 0);
-  put_field (b, T_STRING, 4);
-  put_i32 (b, 0);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_STRUCT);
+  rthunk_codec_put_i32 (b, 0);
+  rthunk_codec_put_field (b, T_MAP, 2);
+  rthunk_codec_put_u8 (b, T_I32);
+  rthunk_codec_put_u8 (b, T_I32);
+  rthunk_codec_put_i32 (b, 0);
+  rthunk_codec_put_field (b, T_SET, 3);
+  rthunk_codec_put_u8 (b, T_STRING);
+  rthunk_codec_put_i32 (b, 0);
+  rthunk_codec_put_field (b, T_STRING, 4);
+  rthunk_codec_put_i32 (b, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
@@ -245,66 +198,66 @@ build_deep_lists (GByteArray *b)
   guint i;
 
   put_call_header (b);
-  put_field (b, T_LIST, 1);
+  rthunk_codec_put_field (b, T_LIST, 1);
   for (i = 0; i < 100; i++)
     {
-      put_u8 (b, T_LIST);
-      put_i32 (b, 1);
+      rthunk_codec_put_u8 (b, T_LIST);
+      rthunk_codec_put_i32 (b, 1);
     }
-  put_u8 (b, T_I32);
-  put_i32 (b, 0);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_I32);
+  rthunk_codec_put_i32 (b, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_one_nested_list (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_I32);
-  put_i32 (b, 1);
-  put_i32 (b, 9);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_I32);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_i32 (b, 9);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_string_2g (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_STRING, 1);
-  put_i32 (b, G_MAXINT32);
-  put_string (b, "tiny");
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_STRING, 1);
+  rthunk_codec_put_i32 (b, G_MAXINT32);
+  rthunk_codec_put_string (b, "tiny");
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_string_negative (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_STRING, 1);
-  put_i32 (b, -5);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_STRING, 1);
+  rthunk_codec_put_i32 (b, -5);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_list_2g (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_I64);
-  put_i32 (b, G_MAXINT32);
-  put_i64 (b, 0);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_I64);
+  rthunk_codec_put_i32 (b, G_MAXINT32);
+  rthunk_codec_put_i64 (b, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_list_negative (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_BYTE);
-  put_i32 (b, -1);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_BYTE);
+  rthunk_codec_put_i32 (b, -1);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 /* one i64→i64 pair needs 16 bytes; only 9 are left */
@@ -312,36 +265,36 @@ static void
 build_map_too_many (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_MAP, 1);
-  put_u8 (b, T_I64);
-  put_u8 (b, T_I64);
-  put_i32 (b, 1);
-  put_i64 (b, 0);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_MAP, 1);
+  rthunk_codec_put_u8 (b, T_I64);
+  rthunk_codec_put_u8 (b, T_I64);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_i64 (b, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_set_negative (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_SET, 1);
-  put_u8 (b, T_I32);
-  put_i32 (b, G_MININT32);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_SET, 1);
+  rthunk_codec_put_u8 (b, T_I32);
+  rthunk_codec_put_i32 (b, G_MININT32);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_old_name_2g (GByteArray *b)
 {
-  put_i32 (b, G_MAXINT32);
-  put_string (b, "x");
+  rthunk_codec_put_i32 (b, G_MAXINT32);
+  rthunk_codec_put_string (b, "x");
 }
 
 static void
 build_trailing_byte (GByteArray *b)
 {
   build_strict_rich (b);
-  put_u8 (b, 0);
+  rthunk_codec_put_u8 (b, 0);
 }
 
 static void
@@ -355,46 +308,46 @@ static void
 build_unknown_field_type (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_U64, 1);
-  put_i64 (b, 0);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_U64, 1);
+  rthunk_codec_put_i64 (b, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_void_field_type (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_VOID, 1);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_VOID, 1);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_high_field_type (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, 0xff, 1);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, 0xff, 1);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_unknown_element_type (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_UTF8);
-  put_i32 (b, 0);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_UTF8);
+  rthunk_codec_put_i32 (b, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_unknown_key_type (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_MAP, 1);
-  put_u8 (b, T_STOP);
-  put_u8 (b, T_I32);
-  put_i32 (b, 0);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_MAP, 1);
+  rthunk_codec_put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_I32);
+  rthunk_codec_put_i32 (b, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
@@ -408,8 +361,8 @@ static void
 build_cut_in_value (GByteArray *b)
 {
   put_call_header (b);
-  put_field (b, T_I64, 1);
-  put_i32 (b, 0);
+  rthunk_codec_put_field (b, T_I64, 1);
+  rthunk_codec_put_i32 (b, 0);
 }
 
 static void
@@ -421,44 +374,44 @@ build_header_only (GByteArray *b)
 static void
 build_header_cut (GByteArray *b)
 {
-  put_u8 (b, 0x80);
-  put_u8 (b, 0x01);
-  put_u8 (b, 0x00);
+  rthunk_codec_put_u8 (b, 0x80);
+  rthunk_codec_put_u8 (b, 0x01);
+  rthunk_codec_put_u8 (b, 0x00);
 }
 
 static void
 build_bad_version (GByteArray *b)
 {
   put_strict_header (b, 0x80020000u | T_CALL, "add");
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_unused_version_byte (GByteArray *b)
 {
   put_strict_header (b, 0x80010100u | T_CALL, "add");
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_message_type_0 (GByteArray *b)
 {
   put_strict_header (b, 0x80010000u, "add");
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_message_type_5 (GByteArray *b)
 {
   put_strict_header (b, 0x80010005u, "add");
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 static void
 build_old_message_type_9 (GByteArray *b)
 {
   put_old_header (b, 9);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
 }
 
 typedef struct {
@@ -741,12 +694,12 @@ test_read_roundtrip_large (void)
   guint i;
 
   put_call_header (b);
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_I64);
-  put_i32 (b, 500000);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_I64);
+  rthunk_codec_put_i32 (b, 500000);
   for (i = 0; i < 500000; i++)
-    put_i64 (b, i);
-  put_u8 (b, T_STOP);
+    rthunk_codec_put_i64 (b, i);
+  rthunk_codec_put_u8 (b, T_STOP);
   sent = g_bytes_new (b->data, b->len);
 
   make_socketpair (fds);
@@ -1116,7 +1069,7 @@ random_bytes (guint32  seed,
   if (with_header)
     put_call_header (b);
   while (b->len < RANDOM_BYTES)
-    put_u8 (b, (guint8) g_rand_int_range (rand, 0, 256));
+    rthunk_codec_put_u8 (b, (guint8) g_rand_int_range (rand, 0, 256));
   return g_byte_array_free_to_bytes (g_steal_pointer (&b));
 }
 
@@ -1261,14 +1214,14 @@ test_random_small_frames (gconstpointer data)
     {
       gint32 length = g_rand_int_range (rand, 1, 300);
 
-      put_i32 (b, length);
+      rthunk_codec_put_i32 (b, length);
       if (length >= 15 && g_rand_boolean (rand))
         {
           put_call_header (b);  /* 15 bytes */
           length -= 15;
         }
       for (i = 0; (gint32) i < length; i++)
-        put_u8 (b, (guint8) g_rand_int_range (rand, 0, 256));
+        rthunk_codec_put_u8 (b, (guint8) g_rand_int_range (rand, 0, 256));
       n_frames++;
     }
   stream = g_byte_array_free_to_bytes (g_steal_pointer (&b));
@@ -1667,9 +1620,9 @@ test_transport_count_check (void)
   ThriftType type;
   guint32 size;
 
-  put_u8 (b, T_I64);
-  put_i32 (b, 1000000);
-  put_i64 (b, 1);
+  rthunk_codec_put_u8 (b, T_I64);
+  rthunk_codec_put_i32 (b, 1000000);
+  rthunk_codec_put_i64 (b, 1);
   message = g_bytes_new (b->data, b->len);
   rthunk_frame_transport_set_input (t, message);
   g_assert_cmpint (thrift_protocol_read_list_begin (p, &type, &size, &error),
@@ -1914,17 +1867,13 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  for (i = 0; i < G_N_ELEMENTS (validate_cases); i++)
-    g_test_add_data_func (validate_cases[i].path, &validate_cases[i],
-                          test_validate_case);
+  TEST_ADD_TABLE (validate_cases, test_validate_case);
   g_test_add_func ("/frame/validate/too-deep/million-levels",
                    test_validate_million_levels);
   g_test_add_func ("/frame/validate/valid/million-levels-unlimited",
                    test_validate_million_levels_unlimited);
 
-  for (i = 0; i < G_N_ELEMENTS (raw_cases); i++)
-    g_test_add_data_func (raw_cases[i].path, &raw_cases[i],
-                          test_read_raw_case);
+  TEST_ADD_TABLE (raw_cases, test_read_raw_case);
   g_test_add_func ("/frame/read/valid/large", test_read_roundtrip_large);
   g_test_add_func ("/frame/read/too-deep/million-levels", test_read_deep_frame);
   g_test_add_func ("/frame/read/timeout/idle", test_read_timeout);
@@ -1940,9 +1889,7 @@ main (int    argc,
   g_test_add_func ("/frame/write/drain-fails", test_write_drain_fails);
   g_test_add_func ("/frame/write/drain-timeout", test_write_drain_timeout);
 
-  for (i = 0; i < G_N_ELEMENTS (random_cases); i++)
-    g_test_add_data_func (random_cases[i].path, &random_cases[i],
-                          test_random_body);
+  TEST_ADD_TABLE (random_cases, test_random_body);
   for (i = 0; i < 4; i++)
     {
       g_autofree char *mutations_path = g_strdup_printf (
@@ -1979,9 +1926,7 @@ main (int    argc,
                    test_transport_peek_closed_peer);
   g_test_add_func ("/frame/transport/finalize-closes",
                    test_transport_finalize_closes);
-  for (i = 0; i < G_N_ELEMENTS (receive_cases); i++)
-    g_test_add_data_func (receive_cases[i].path, &receive_cases[i],
-                          test_transport_receive_case);
+  TEST_ADD_TABLE (receive_cases, test_transport_receive_case);
 
   return g_test_run ();
 }

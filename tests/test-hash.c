@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "testtable.h"
 
 #define SOURCE "<test>"
 
@@ -584,10 +585,8 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  for (guint k = 0; k < G_N_ELEMENTS (same_cases); k++)
-    g_test_add_data_func (same_cases[k].path, &same_cases[k], test_same);
-  for (guint k = 0; k < G_N_ELEMENTS (different_cases); k++)
-    g_test_add_data_func (different_cases[k].path, &different_cases[k], test_different);
+  TEST_ADD_TABLE (same_cases, test_same);
+  TEST_ADD_TABLE (different_cases, test_different);
   g_test_add_func ("/hash/dependency/body-changes", test_dependency_changes);
   g_test_add_func ("/hash/dependency/renamed", test_dependency_renamed);
   g_test_add_func ("/hash/dependency/not-a-free-name", test_dependency_is_not_a_free_name);
@@ -595,11 +594,9 @@ main (int   argc,
   g_test_add_func ("/hash/known-answer", test_known_answer);
   g_test_add_func ("/hash/to-hex", test_to_hex);
   g_test_add_func ("/hash/protocol-vectors", test_protocol_vectors);
-  for (guint k = 0; k < G_N_ELEMENTS (refs_cases); k++)
-    g_test_add_data_func (refs_cases[k].path, &refs_cases[k], test_references);
+  TEST_ADD_TABLE (refs_cases, test_references);
   g_test_add_func ("/hash/references/without-resolver", test_references_without_resolver);
-  for (guint k = 0; k < G_N_ELEMENTS (error_cases); k++)
-    g_test_add_data_func (error_cases[k].path, &error_cases[k], test_error);
+  TEST_ADD_TABLE (error_cases, test_error);
   g_test_add_func ("/hash/depth", test_depth);
 
   return g_test_run ();

@@ -21,7 +21,9 @@
 #include <thrift/c_glib/protocol/thrift_protocol.h>
 
 #include "rthunk.h"
+#include "rthunk-codec.h"
 #include "testutil.h"
+#include "testtable.h"
 
 #define MAIN_MAX_FRAME "16000000"
 #define SMALL_MAX_FRAME 65536
@@ -45,77 +47,15 @@ typedef struct
 static Target targets[N_SERVERS];
 static gsize rss_slack_kb = RSS_SLACK_KB;
 
-/* ---- servers that do not outlive a failed test ----------------------------- */
-
-static pid_t tracked_pids[N_SERVERS];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static pid_t
-server_pid (TestServer *server)
-{
-  return (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
-}
-
-/* ---- bytes ----------------------------------------------------------------- */
-
-static void
-put_u8 (GByteArray *b,
-        guint8      v)
-{
-  g_byte_array_append (b, &v, 1);
-}
-
-static void
-put_i16 (GByteArray *b,
-         gint16      v)
-{
-  guint16 be = GUINT16_TO_BE ((guint16) v);
-
-  g_byte_array_append (b, (const guint8 *) &be, sizeof be);
-}
-
-static void
-put_i32 (GByteArray *b,
-         guint32     v)
-{
-  guint32 be = GUINT32_TO_BE (v);
-
-  g_byte_array_append (b, (const guint8 *) &be, sizeof be);
-}
-
-static void
-put_string (GByteArray *b,
-            const char *s)
-{
-  put_i32 (b, (guint32) strlen (s));
-  g_byte_array_append (b, (const guint8 *) s, (guint) strlen (s));
-}
-
-static void
-put_field (GByteArray *b,
-           guint8      type,
-           gint16      id)
-{
-  put_u8 (b, type);
-  put_i16 (b, id);
-}
+/* ---- bytes (the codec's writers, rthunk-codec.h, and these) ------------------- */
 
 static void
 put_call_header (GByteArray *b,
                  const char *method)
 {
-  put_i32 (b, STRICT_CALL);
-  put_string (b, method);
-  put_i32 (b, 1);           /* seqid */
+  rthunk_codec_put_i32 (b, STRICT_CALL);
+  rthunk_codec_put_string (b, method);
+  rthunk_codec_put_i32 (b, 1);           /* seqid */
 }
 
 /* Puts the 4-byte frame header in front of what @b holds. */
@@ -146,19 +86,19 @@ put_random (GByteArray *b,
 static void
 build_zero_length (GByteArray *b)
 {
-  put_i32 (b, 0);
+  rthunk_codec_put_i32 (b, 0);
 }
 
 static void
 build_length_2g (GByteArray *b)
 {
-  put_i32 (b, G_MAXINT32);
+  rthunk_codec_put_i32 (b, G_MAXINT32);
 }
 
 static void
 build_negative_length (GByteArray *b)
 {
-  put_i32 (b, 0xffffffffu);
+  rthunk_codec_put_i32 (b, 0xffffffffu);
 }
 
 /* getFuncDefs ([<a string that claims 2^31-1 bytes>]) in 30-odd bytes */
@@ -166,12 +106,12 @@ static void
 build_string_length_2g (GByteArray *b)
 {
   put_call_header (b, "getFuncDefs");
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_STRING);
-  put_i32 (b, 1);
-  put_i32 (b, G_MAXINT32);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_STRING);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_i32 (b, G_MAXINT32);
   g_byte_array_append (b, (const guint8 *) "abc", 3);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
   frame (b);
 }
 
@@ -179,11 +119,11 @@ build_string_length_2g (GByteArray *b)
 static void
 build_name_length_2g (GByteArray *b)
 {
-  put_i32 (b, STRICT_CALL);
-  put_i32 (b, G_MAXINT32);
+  rthunk_codec_put_i32 (b, STRICT_CALL);
+  rthunk_codec_put_i32 (b, G_MAXINT32);
   g_byte_array_append (b, (const guint8 *) "getFuncDefs", 11);
-  put_i32 (b, 1);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_u8 (b, T_STOP);
   frame (b);
 }
 
@@ -196,9 +136,9 @@ build_nested_million (GByteArray *b)
 
   put_call_header (b, "getFuncDefs");
   for (guint k = 0; k < levels; k++)
-    put_field (b, T_STRUCT, 1);
+    rthunk_codec_put_field (b, T_STRUCT, 1);
   for (guint k = 0; k <= levels; k++)
-    put_u8 (b, T_STOP);
+    rthunk_codec_put_u8 (b, T_STOP);
   frame (b);
 }
 
@@ -206,9 +146,9 @@ build_nested_million (GByteArray *b)
 static void
 build_truncated (GByteArray *b)
 {
-  put_i32 (b, 100);
+  rthunk_codec_put_i32 (b, 100);
   put_call_header (b, "");
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
   g_byte_array_set_size (b, 4 + 10);
 }
 
@@ -230,9 +170,9 @@ static void
 build_trailing_garbage (GByteArray *b)
 {
   put_call_header (b, "getServerInfo");
-  put_field (b, T_STRUCT, 1);
-  put_u8 (b, T_STOP);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_STRUCT, 1);
+  rthunk_codec_put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
   put_random (b, 1000);
   frame (b);
 }
@@ -244,8 +184,8 @@ static void
 build_bad_field_type (GByteArray *b)
 {
   put_call_header (b, "getServerInfo");
-  put_field (b, T_VOID, 1);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_VOID, 1);
+  rthunk_codec_put_u8 (b, T_STOP);
   frame (b);
 }
 
@@ -255,12 +195,12 @@ static void
 put_strict_message (GByteArray *b,
                     guint32     type)
 {
-  put_i32 (b, 0x80010000u | type);
-  put_string (b, "getServerInfo");
-  put_i32 (b, 1);
-  put_field (b, T_STRUCT, 0);
-  put_u8 (b, T_STOP);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_i32 (b, 0x80010000u | type);
+  rthunk_codec_put_string (b, "getServerInfo");
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_field (b, T_STRUCT, 0);
+  rthunk_codec_put_u8 (b, T_STOP);
+  rthunk_codec_put_u8 (b, T_STOP);
   frame (b);
 }
 
@@ -289,11 +229,11 @@ build_oversized (GByteArray *b)
   g_autofree char *name = g_strnfill (100 * 1024, 'x');
 
   put_call_header (b, "getFuncDefs");
-  put_field (b, T_LIST, 1);
-  put_u8 (b, T_STRING);
-  put_i32 (b, 1);
-  put_string (b, name);
-  put_u8 (b, T_STOP);
+  rthunk_codec_put_field (b, T_LIST, 1);
+  rthunk_codec_put_u8 (b, T_STRING);
+  rthunk_codec_put_i32 (b, 1);
+  rthunk_codec_put_string (b, name);
+  rthunk_codec_put_u8 (b, T_STOP);
   frame (b);
   g_assert_cmpuint (b->len, >, SMALL_MAX_FRAME + 4);
 }
@@ -530,7 +470,6 @@ start_target (Which       which,
   g_autoptr(GError) error = NULL;
 
   target->server = test_server_start (name, args);
-  tracked_pids[which] = server_pid (target->server);
   target->persistent = rthunk_client_new (target->server->address);
   g_assert_true (rthunk_client_connect (target->persistent, &error));
   g_assert_no_error (error);
@@ -544,7 +483,6 @@ stop_target (Which which)
 {
   g_clear_object (&targets[which].persistent);
   test_server_stop (targets[which].server);
-  tracked_pids[which] = 0;
 }
 
 int
@@ -558,7 +496,7 @@ main (int    argc,
   if (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB") != NULL)
     rss_slack_kb = g_ascii_strtoull (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB"), NULL, 10);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   /* a warning the servers log for hostile bytes kills them: every case
    * checks that they still run */
   {
@@ -570,8 +508,7 @@ main (int    argc,
   start_target (SERVER_MAIN, "hostile", MAIN_MAX_FRAME);
   start_target (SERVER_SMALL, "hostile-small", small);
 
-  for (guint k = 0; k < G_N_ELEMENTS (hostile_cases); k++)
-    g_test_add_data_func (hostile_cases[k].path, &hostile_cases[k], test_hostile);
+  TEST_ADD_TABLE (hostile_cases, test_hostile);
   g_test_add_func ("/hostile/connection/idle", test_idle_connection);
   g_test_add_func ("/hostile/connection/many-at-once", test_many_at_once);
   g_test_add_func ("/hostile/connection/slowloris", test_slowloris);

@@ -40,7 +40,6 @@
 #define THUNK_TTL_MS "10000"
 
 static TestServer *server;
-static pid_t tracked_pid;
 static guint per_client = N_PER_CLIENT;
 static gsize rss_slack_kb = RSS_SLACK_KB;
 
@@ -48,15 +47,6 @@ static gsize rss_slack_kb = RSS_SLACK_KB;
 static GHashTable *all_ids;
 static GMutex ids_lock;
 static guint total_accepted;
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  if (tracked_pid > 0)
-    kill (tracked_pid, SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
 
 typedef struct
 {
@@ -361,17 +351,15 @@ main (int    argc,
   g_assert_cmpuint (per_client, >, 0);
   g_assert_cmpuint (per_client, <, 1000000);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   all_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   server = test_server_start ("load", args);
-  tracked_pid = test_server_pid (server);
 
   g_test_add_func ("/load/mixed-with-cancels", test_load);
 
   status = g_test_run ();
   test_server_stop (server);
-  tracked_pid = 0;
   g_hash_table_unref (all_ids);
   return status;
 }

@@ -22,7 +22,9 @@
 #include "rthunk.h"
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
+#include "testtable.h"
 #include "testutil.h"
+#include "wireutil.h"
 
 #define SHARED_NAME "provider"
 #define TOKEN "s3cret-Token-42"
@@ -39,168 +41,34 @@ static TestServer *shared_server;
 static TestServer *auth_server;
 static char *tmp_dir;
 
-/* ---- servers that do not outlive a failed test ----------------------------- */
-
-static GPid tracked_pids[16];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static TestServer *
-track (TestServer *server)
-{
-  GPid pid = test_server_pid (server);
-
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == 0)
-      {
-        tracked_pids[k] = pid;
-        return server;
-      }
-  g_error ("too many servers at once");
-  return server;
-}
-
-static TestServer *
-start_server (const char        *name,
-              const char *const *extra_args)
-{
-  return track (test_server_start (name, extra_args));
-}
-
-static void
-stop_server (TestServer *server)
-{
-  GPid pid = test_server_pid (server);
-
-  test_server_stop (server);
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == pid)
-      tracked_pids[k] = 0;
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestServer, stop_server)
-
 /* ---- the generated client over our framing --------------------------------- */
 
-typedef struct
-{
-  RthunkFrameTransport *transport;
-  ThriftProtocol *protocol;
-  RthunkWireRemoteExecutionServiceIf *stub;
-  RthunkWireAuth *auth;
-} Conn;
-
 /* A connection whose calls carry @token (none when NULL). */
-static Conn *
+static Wire *
 conn_open_with (TestServer *server,
                 const char *token,
                 guint       timeout_ms)
 {
-  Conn *c = g_new0 (Conn, 1);
-  int fd = test_server_connect (server);
+  Wire *c = wire_open (server, timeout_ms);
 
-  g_assert_true (rthunk_frame_set_timeouts (fd, timeout_ms, NULL));
-  c->transport = rthunk_frame_transport_new (fd, 64 * 1024 * 1024);
-  c->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", c->transport, NULL);
-  c->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
-                          "input_protocol", c->protocol,
-                          "output_protocol", c->protocol, NULL);
-  c->auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
   if (token != NULL)
     g_object_set (c->auth, "token", token, NULL);
   return c;
 }
 
-static Conn *
+static Wire *
 conn_open (TestServer *server)
 {
   return conn_open_with (server, server == auth_server ? TOKEN : NULL, SOCKET_TIMEOUT_MS);
 }
 
-static void
-conn_free (Conn *c)
-{
-  g_object_unref (c->stub);
-  g_object_unref (c->protocol);
-  thrift_transport_close (THRIFT_TRANSPORT (c->transport), NULL);
-  g_object_unref (c->transport);
-  g_object_unref (c->auth);
-  g_free (c);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Conn, conn_free)
-
-/* What a call left behind when it failed: the IDL exception (type != 0),
- * or the transport error (transport != NULL). */
-typedef struct
-{
-  GType type;
-  gint code;
-  char *message;
-  GPtrArray *hashes;            /* GByteArray: of a MissingDefinitions */
-  gint retry_after_ms;          /* of an Overloaded */
-  GError *transport;
-} Thrown;
-
-static void
-thrown_clear (Thrown *t)
-{
-  g_clear_pointer (&t->message, g_free);
-  g_clear_pointer (&t->hashes, g_ptr_array_unref);
-  g_clear_error (&t->transport);
-  t->type = 0;
-  t->code = 0;
-  t->retry_after_ms = 0;
-}
-
-static void
-thrown_take (Thrown    *t,
-             GError    *error,
-             GObject  **exceptions,
-             guint      n)
-{
-  thrown_clear (t);
-  for (guint k = 0; k < n; k++)
-    if (exceptions[k] != NULL)
-      {
-        t->type = G_OBJECT_TYPE (exceptions[k]);
-        g_object_get (exceptions[k], "code", &t->code, "message", &t->message, NULL);
-        if (t->type == RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS)
-          {
-            GPtrArray *hashes = RTHUNK_WIRE_MISSING_DEFINITIONS (exceptions[k])->hashes;
-
-            t->hashes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
-            for (guint h = 0; hashes != NULL && h < hashes->len; h++)
-              g_ptr_array_add (t->hashes, g_byte_array_ref (g_ptr_array_index (hashes, h)));
-          }
-        if (t->type == RTHUNK_WIRE_TYPE_OVERLOADED)
-          t->retry_after_ms = RTHUNK_WIRE_OVERLOADED (exceptions[k])->retryAfterMs;
-        g_clear_object (&exceptions[k]);
-      }
-  if (t->type == 0)
-    {
-      g_assert_nonnull (error);
-      t->transport = error;
-    }
-  else
-    g_clear_error (&error);
-}
-
 /* Fails the test unless the call threw an IDL exception. */
 static void
-assert_thrown (Thrown *t,
-               GType   type,
-               gint    code)
+assert_thrown (WireFailure *t,
+               GType        type,
+               gint         code)
 {
-  g_assert_no_error (t->transport);
+  g_assert_no_error (t->error);
   if (t->type != type)
     g_error ("expected %s, got %s (code %d): %s", g_type_name (type),
              t->type != 0 ? g_type_name (t->type) : "nothing", t->code, t->message);
@@ -211,22 +79,22 @@ assert_thrown (Thrown *t,
 
 /* Fails the test with what @t says: for a call that had to succeed. */
 static void
-assert_nothing_thrown (gboolean ok,
-                       Thrown  *t)
+assert_nothing_thrown (gboolean     ok,
+                       WireFailure *t)
 {
   if (ok)
     return;
-  g_assert_no_error (t->transport);
+  g_assert_no_error (t->error);
   g_error ("unexpected %s (code %d): %s", g_type_name (t->type), t->code, t->message);
 }
 
 #define EXC(p) ((gpointer) &(p))
 
 static gboolean
-call_func_defs (Conn       *c,
-                GPtrArray  *names,
-                GPtrArray **defs,
-                Thrown     *t)
+call_func_defs (Wire         *c,
+                GPtrArray    *names,
+                GPtrArray   **defs,
+                WireFailure  *t)
 {
   GObject *exc[2] = { NULL, NULL };
   GError *error = NULL;
@@ -236,55 +104,15 @@ call_func_defs (Conn       *c,
                                                              EXC (exc[0]), EXC (exc[1]), &error))
     return TRUE;
   g_clear_pointer (defs, g_ptr_array_unref);
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (t, error, exc, G_N_ELEMENTS (exc));
   return FALSE;
 }
 
 static gboolean
-call_info (Conn                  *c,
-           RthunkWireServerInfo **info,
-           Thrown                *t)
-{
-  GObject *exc[1] = { NULL };
-  GError *error = NULL;
-
-  *info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
-  if (rthunk_wire_remote_execution_service_if_get_server_info (c->stub, info, c->auth,
-                                                                EXC (exc[0]), &error))
-    return TRUE;
-  g_clear_object (info);
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
-  return FALSE;
-}
-
-static gboolean
-call_submit (Conn                   *c,
-             RthunkWireEvalRequest  *request,
-             RthunkWireRemoteThunk **thunk,
-             Thrown                 *t)
-{
-  GObject *exc[5] = { NULL, };
-  GError *error = NULL;
-
-  *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-  if (rthunk_wire_remote_execution_service_if_submit_eval_request (
-        c->stub, thunk, request, c->auth, EXC (exc[0]), EXC (exc[1]), EXC (exc[2]),
-        EXC (exc[3]), EXC (exc[4]), &error))
-    {
-      g_assert_nonnull ((*thunk)->id);
-      g_assert_cmpuint ((*thunk)->id->len, ==, 16);
-      return TRUE;
-    }
-  g_clear_object (thunk);
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
-  return FALSE;
-}
-
-static gboolean
-call_batch (Conn       *c,
-            GPtrArray  *requests,
-            GPtrArray **thunks,
-            Thrown     *t)
+call_batch (Wire         *c,
+            GPtrArray    *requests,
+            GPtrArray   **thunks,
+            WireFailure  *t)
 {
   GObject *exc[3] = { NULL, NULL, NULL };
   GError *error = NULL;
@@ -295,84 +123,15 @@ call_batch (Conn       *c,
                                                              &error))
     return TRUE;
   g_clear_pointer (thunks, g_ptr_array_unref);
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
-  return FALSE;
-}
-
-static RthunkWireRemoteThunk *
-remote_thunk_for (const GByteArray *id)
-{
-  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-
-  rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
-  return thunk;
-}
-
-static gboolean
-call_get (Conn               *c,
-          const GByteArray   *id,
-          RthunkWireVarCont **cont,
-          Thrown             *t)
-{
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
-  GObject *exc[2] = { NULL, NULL };
-  GError *error = NULL;
-
-  *cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
-  if (rthunk_wire_remote_execution_service_if_thunk_get (c->stub, cont, thunk, c->auth,
-                                                         EXC (exc[0]), EXC (exc[1]), &error))
-    return TRUE;
-  g_clear_object (cont);
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
-  return FALSE;
-}
-
-/* thunkAwait over @ids (GByteArray*). */
-static gboolean
-call_await (Conn       *c,
-            GPtrArray  *ids,
-            gint32      timeout_ms,
-            GPtrArray **done,
-            Thrown     *t)
-{
-  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
-  GObject *exc[2] = { NULL, NULL };
-  GError *error = NULL;
-
-  for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
-  *done = g_ptr_array_new_with_free_func (g_object_unref);
-  if (rthunk_wire_remote_execution_service_if_thunk_await (c->stub, done, thunks, timeout_ms, c->auth,
-                                                           EXC (exc[0]), EXC (exc[1]), &error))
-    return TRUE;
-  g_clear_pointer (done, g_ptr_array_unref);
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (t, error, exc, G_N_ELEMENTS (exc));
   return FALSE;
 }
 
 static gboolean
-call_cancel (Conn             *c,
-             const GByteArray *id,
-             gboolean         *unfinished,
-             Thrown           *t)
-{
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
-  GObject *exc[2] = { NULL, NULL };
-  GError *error = NULL;
-
-  *unfinished = FALSE;
-  if (rthunk_wire_remote_execution_service_if_thunk_cancel (c->stub, unfinished, thunk, c->auth,
-                                                            EXC (exc[0]), EXC (exc[1]), &error))
-    return TRUE;
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
-  return FALSE;
-}
-
-static gboolean
-call_put (Conn      *c,
-          GPtrArray *definitions,
-          gint32    *added,
-          Thrown    *t)
+call_put (Wire        *c,
+          GPtrArray   *definitions,
+          gint32      *added,
+          WireFailure *t)
 {
   GObject *exc[2] = { NULL, NULL };
   GError *error = NULL;
@@ -381,140 +140,13 @@ call_put (Conn      *c,
   if (rthunk_wire_remote_execution_service_if_put_definitions (c->stub, added, definitions, c->auth,
                                                                EXC (exc[0]), EXC (exc[1]), &error))
     return TRUE;
-  thrown_take (t, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (t, error, exc, G_N_ELEMENTS (exc));
   return FALSE;
 }
 
 /* ---- calls that must succeed ----------------------------------------------- */
 
-static RthunkWireServerInfo *
-info_of (Conn *c)
-{
-  RthunkWireServerInfo *info = NULL;
-  Thrown t = { 0, };
-
-  assert_nothing_thrown (call_info (c, &info, &t), &t);
-  return info;
-}
-
-static RthunkWireRemoteThunk *
-submit (Conn                  *c,
-        RthunkWireEvalRequest *request)
-{
-  RthunkWireRemoteThunk *thunk = NULL;
-  Thrown t = { 0, };
-
-  assert_nothing_thrown (call_submit (c, request, &thunk, &t), &t);
-  return thunk;
-}
-
-static gboolean
-cancel (Conn             *c,
-        const GByteArray *id)
-{
-  gboolean unfinished;
-  Thrown t = { 0, };
-
-  assert_nothing_thrown (call_cancel (c, id, &unfinished, &t), &t);
-  return unfinished;
-}
-
-static RthunkWireVarCont *
-get (Conn             *c,
-     const GByteArray *id)
-{
-  RthunkWireVarCont *cont = NULL;
-  Thrown t = { 0, };
-
-  assert_nothing_thrown (call_get (c, id, &cont, &t), &t);
-  return cont;
-}
-
-static GPtrArray *
-await_once (Conn      *c,
-            GPtrArray *ids,
-            gint32     timeout_ms)
-{
-  GPtrArray *done = NULL;
-  Thrown t = { 0, };
-
-  assert_nothing_thrown (call_await (c, ids, timeout_ms, &done, &t), &t);
-  return done;
-}
-
-static gboolean
-same_bytes (const GByteArray *a,
-            const GByteArray *b)
-{
-  return a != NULL && b != NULL && a->len == b->len && memcmp (a->data, b->data, a->len) == 0;
-}
-
-/* Waits (in slices, with a cap) until the thunk finished. */
-static RthunkWireVarCont *
-wait_finished (Conn             *c,
-               const GByteArray *id)
-{
-  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
-  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
-
-  g_ptr_array_add (ids, (gpointer) id);
-  while (g_get_monotonic_time () < give_up)
-    {
-      g_autoptr(GPtrArray) done = await_once (c, ids, AWAIT_SLICE_MS);
-
-      if (done->len > 0)
-        {
-          g_assert_cmpuint (done->len, ==, 1);
-          g_assert_true (same_bytes (((RthunkWireVarCont *) done->pdata[0])->id, id));
-          return g_object_ref (done->pdata[0]);
-        }
-    }
-  g_error ("a thunk did not finish within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
-  return NULL;
-}
-
-/* Polls thunkGet until a worker has picked the thunk up. */
-static void
-wait_running (Conn             *c,
-              const GByteArray *id)
-{
-  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
-
-  while (g_get_monotonic_time () < give_up)
-    {
-      g_autoptr(RthunkWireVarCont) cont = get (c, id);
-
-      g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
-      if (cont->state == RTHUNK_WIRE_THUNK_STATE_RUNNING)
-        return;
-      g_usleep (5000);
-    }
-  g_error ("a thunk did not start within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
-}
-
-static void
-cancel_and_reap (Conn             *c,
-                 const GByteArray *id)
-{
-  g_autoptr(RthunkWireVarCont) cont = NULL;
-
-  g_assert_true (cancel (c, id));
-  cont = wait_finished (c, id);
-  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
-}
-
 /* ---- requests and values ----------------------------------------------------- */
-
-static RthunkNode *
-parse_one (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (forms->len, ==, 1);
-  return rthunk_node_ref (g_ptr_array_index (forms, 0));
-}
 
 static RthunkWireEvalOptions *
 options_of (RthunkWireEvalRequest *request)
@@ -530,7 +162,7 @@ request_new (const char *text,
              gint        inline_budget_ms)
 {
   RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
-  g_autoptr(RthunkNode) node = parse_one (text);
+  g_autoptr(RthunkNode) node = test_parse_one (text);
 
   rthunk_wire_fill_ast (request->ast, node, NULL);
   if (inline_budget_ms >= 0)
@@ -628,16 +260,16 @@ cont_int (RthunkWireVarCont *cont)
 
 /* Submits @request and waits for its end. */
 static RthunkWireVarCont *
-run (Conn                  *c,
+run (Wire                  *c,
      RthunkWireEvalRequest *request)
 {
-  g_autoptr(RthunkWireRemoteThunk) thunk = submit (c, request);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (c, request, NULL);
 
-  return wait_finished (c, thunk->id);
+  return wire_wait_finished (c, thunk->id, WAIT_CAP_US);
 }
 
 static char *
-run_printed (Conn       *c,
+run_printed (Wire       *c,
              const char *text)
 {
   g_autoptr(RthunkWireEvalRequest) request = request_new (text, -1);
@@ -648,7 +280,7 @@ run_printed (Conn       *c,
 
 /* The connection still answers: the check after every refused call. */
 static void
-assert_conn_works (Conn *c)
+assert_conn_works (Wire *c)
 {
   g_autofree char *value = run_printed (c, "(+ 1 2)");
 
@@ -657,10 +289,10 @@ assert_conn_works (Conn *c)
 
 /* A long thunk that only cancel or a deadline ends. */
 static GByteArray *
-submit_long (Conn *c)
+submit_long (Wire *c)
 {
   g_autoptr(RthunkWireEvalRequest) request = request_new (LONG_DELAY, 0);
-  g_autoptr(RthunkWireRemoteThunk) thunk = submit (c, request);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (c, request, NULL);
 
   g_assert_false (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE);
   return g_byte_array_ref (thunk->id);
@@ -772,13 +404,13 @@ request_add_defs (RthunkWireEvalRequest *request,
 
 /* putDefinitions of @names, in that order; returns how many were new. */
 static gint32
-put_defs (Conn              *c,
+put_defs (Wire              *c,
           GHashTable        *defs,
           const char *const *names)
 {
   g_autoptr(GPtrArray) wire = g_ptr_array_new_with_free_func (g_object_unref);
   gint32 added;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   for (guint k = 0; names[k] != NULL; k++)
     g_ptr_array_add (wire, defs_wire (defs, names[k]));
@@ -811,7 +443,7 @@ client_eval (RthunkClient *client,
              GHashTable   *defs,
              GError      **error)
 {
-  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(RthunkValue) value = rthunk_client_submit_full (client, expr, NULL, defs, error);
   g_autoptr(RthunkValue) forced = NULL;
 
@@ -840,7 +472,7 @@ assert_client_eval (RthunkClient *client,
 static void
 test_defs_remembered_address (void)
 {
-  g_autoptr(TestServer) server = start_server ("defs-memo", NULL);
+  g_autoptr(TestServer) server = test_server_start ("defs-memo", NULL);
   g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<defs>",
                                                        "(defn twice-inc [x] (* 2 (inc x)))"
                                                        "(defn inc [x] (+ x 1))"
@@ -866,8 +498,8 @@ test_defs_remembered_address (void)
 static void
 test_defs_round_trip (void)
 {
-  g_autoptr(TestServer) server = start_server ("defs", NULL);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("defs", NULL);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GHashTable) renamed_params = defs_new ("(defn sq [x] (* x x))"
                                                    "(defn sumsq [p q] (+ (sq p) (sq q)))");
@@ -886,22 +518,22 @@ test_defs_round_trip (void)
   g_autoptr(GByteArray) sumsq3 = defs_hash (renamed_funcs, "sum-of-squares");
 
   /* names and parameter names are not code */
-  g_assert_true (same_bytes (sq1, sq2));
-  g_assert_true (same_bytes (sq1, sq3));
-  g_assert_true (same_bytes (sumsq1, sumsq2));
-  g_assert_true (same_bytes (sumsq1, sumsq3));
-  g_assert_false (same_bytes (sq1, sumsq1));
+  g_assert_true (wire_same_id (sq1, sq2));
+  g_assert_true (wire_same_id (sq1, sq3));
+  g_assert_true (wire_same_id (sumsq1, sumsq2));
+  g_assert_true (wire_same_id (sumsq1, sumsq3));
+  g_assert_false (wire_same_id (sq1, sumsq1));
 
   /* one MissingDefinitions round trip ships both: sumsq, and sq it uses */
   assert_client_eval (a, "(sumsq 3 4)", defs, "25");
   g_assert_cmpuint (rthunk_client_get_definitions_sent (a), ==, 2);
-  before = info_of (c);
+  before = wire_info (c, NULL);
   g_assert_cmpint (before->counters->definitionsStored, ==, 2);
 
   /* the second time no definition bytes travel */
   assert_client_eval (a, "(sumsq 3 4)", defs, "25");
   g_assert_cmpuint (rthunk_client_get_definitions_sent (a), ==, 2);
-  after = info_of (c);
+  after = wire_info (c, NULL);
   g_assert_cmpint (after->counters->definitionsStored, ==, 2);
   assert_client_eval (a, "(sumsq 5 6)", defs, "61");
   g_assert_cmpuint (rthunk_client_get_definitions_sent (a), ==, 2);
@@ -916,7 +548,7 @@ test_defs_round_trip (void)
   g_assert_cmpuint (rthunk_client_get_definitions_sent (d), ==, 0);
 
   g_clear_object (&after);
-  after = info_of (c);
+  after = wire_info (c, NULL);
   g_assert_cmpint (after->counters->definitionsStored, ==, 2);
 }
 
@@ -938,7 +570,7 @@ assert_alias_result (const GError *error,
 static void
 test_defs_aliases_swapped (void)
 {
-  g_autoptr(TestServer) server = start_server ("aliases", NULL);
+  g_autoptr(TestServer) server = test_server_start ("aliases", NULL);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GHashTable) swapped = defs_new ("(defn sumsq [n] (* n n))"
                                             "(defn sq [a b] (+ (sumsq a) (sumsq b)))");
@@ -949,7 +581,7 @@ test_defs_aliases_swapped (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *value = NULL;
 
-  g_assert_true (same_bytes (h1, h2));
+  g_assert_true (wire_same_id (h1, h2));
   assert_client_eval (a, "(sumsq 3 4)", defs, "25");
   /* other arguments: (sq 3 4) would be answered from the cache, as it
    * should, since it is the same code with the same inputs */
@@ -965,7 +597,7 @@ test_defs_aliases_swapped (void)
 static void
 test_defs_same_use_name (void)
 {
-  g_autoptr(TestServer) server = start_server ("use-names", NULL);
+  g_autoptr(TestServer) server = test_server_start ("use-names", NULL);
   g_autoptr(GHashTable) squares = defs_new ("(defn f [n] (* n n)) (defn g [x] (f x))");
   g_autoptr(GHashTable) doubles = defs_new ("(defn f [n] (+ n n)) (defn h [x] (f x))");
   g_autoptr(GHashTable) both = defs_new ("(defn sq [n] (* n n)) (defn g [x] (sq x))"
@@ -990,7 +622,7 @@ test_defs_same_use_name (void)
 static void
 test_defs_input_named_like_use (void)
 {
-  g_autoptr(TestServer) server = start_server ("input-names", NULL);
+  g_autoptr(TestServer) server = test_server_start ("input-names", NULL);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GHashTable) other = defs_new ("(defn square [k] (* k k))"
                                           "(defn s2 [u v] (+ (square u) (square v)))");
@@ -998,7 +630,7 @@ test_defs_input_named_like_use (void)
                                                         (GDestroyNotify) rthunk_value_unref);
   g_autoptr(RthunkClient) a = client_for (server, NULL);
   g_autoptr(RthunkClient) b = client_for (server, NULL);
-  g_autoptr(RthunkNode) expr = parse_one ("(+ sq (s2 1 2))");
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ sq (s2 1 2))");
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(RthunkValue) forced = NULL;
   g_autoptr(GError) error = NULL;
@@ -1025,8 +657,8 @@ test_defs_put_valid (void)
   static const char *const sq[] = { "sq", NULL };
   static const char *const sumsq[] = { "sumsq", NULL };
   static const char *const both[] = { "sq", "sumsq", NULL };
-  g_autoptr(TestServer) server = start_server ("put", NULL);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("put", NULL);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(RthunkWireServerInfo) info = NULL;
 
@@ -1034,7 +666,7 @@ test_defs_put_valid (void)
   g_assert_cmpint (put_defs (c, defs, sq), ==, 0);          /* not new */
   g_assert_cmpint (put_defs (c, defs, sumsq), ==, 1);       /* its use is there now */
   g_assert_cmpint (put_defs (c, defs, both), ==, 0);
-  info = info_of (c);
+  info = wire_info (c, NULL);
   g_assert_cmpint (info->counters->definitionsStored, ==, 2);
 }
 
@@ -1101,7 +733,7 @@ bad_definition (const BadDefCase *bc,
     def = defs_wire (defs, bc->send);
   else
     {
-      g_autoptr(RthunkNode) form = parse_one (bc->send);
+      g_autoptr(RthunkNode) form = test_parse_one (bc->send);
       guint8 hash[RTHUNK_HASH_LEN] = { 0, };
 
       def = g_object_new (RTHUNK_WIRE_TYPE_DEFINITION, NULL);
@@ -1143,13 +775,13 @@ static void
 test_defs_put_invalid (gconstpointer data)
 {
   const BadDefCase *bc = data;
-  g_autoptr(TestServer) server = start_server ("bad-defs", bc->args);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("bad-defs", bc->args);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (bc->defs);
   g_autoptr(GPtrArray) wire = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(RthunkWireServerInfo) info = NULL;
   gint32 added;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   g_ptr_array_add (wire, bad_definition (bc, defs));
   g_assert_false (call_put (c, wire, &added, &t));
@@ -1157,9 +789,9 @@ test_defs_put_invalid (gconstpointer data)
   g_test_message ("refused: %s", t.message);
   if (bc->message_part != NULL)
     g_assert_nonnull (strstr (t.message, bc->message_part));
-  thrown_clear (&t);
+  wire_failure_clear (&t);
   /* nothing was stored, and the same connection goes on */
-  info = info_of (c);
+  info = wire_info (c, NULL);
   g_assert_cmpint (info->counters->definitionsStored, ==, 0);
   assert_conn_works (c);
 }
@@ -1169,17 +801,17 @@ static void
 test_defs_missing_unknown (void)
 {
   static const char *const sq[] = { "sq", NULL };
-  g_autoptr(TestServer) server = start_server ("missing", NULL);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("missing", NULL);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ);
   g_autoptr(GByteArray) unknown = g_byte_array_new ();
   g_autoptr(GByteArray) sq_hash = defs_hash (defs, "sq");
   g_autoptr(RthunkWireEvalRequest) alone = request_new ("(mystery 3)", -1);
   g_autoptr(RthunkWireEvalRequest) mixed = request_new ("(+ (sq 2) (mystery 3))", -1);
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
-  g_autoptr(RthunkWireServerInfo) before = info_of (c);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (c, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   for (guint k = 0; k < RTHUNK_HASH_LEN; k++)
     {
@@ -1188,24 +820,26 @@ test_defs_missing_unknown (void)
       g_byte_array_append (unknown, &byte, 1);
     }
   request_add_def_ref (alone, "mystery", unknown);
-  g_assert_false (call_submit (c, alone, &thunk, &t));
+  thunk = wire_submit (c, alone, &t);
+  g_assert_null (thunk);
   assert_thrown (&t, RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS, RTHUNK_ERROR_MISSING_DEFINITIONS);
   g_assert_cmpuint (t.hashes->len, ==, 1);
-  g_assert_true (same_bytes (g_ptr_array_index (t.hashes, 0), unknown));
-  thrown_clear (&t);
+  g_assert_true (wire_same_id (g_ptr_array_index (t.hashes, 0), unknown));
+  wire_failure_clear (&t);
 
   /* with one it holds and one it lacks: only the one it lacks */
   g_assert_cmpint (put_defs (c, defs, sq), ==, 1);
   request_add_def_ref (mixed, "sq", sq_hash);
   request_add_def_ref (mixed, "mystery", unknown);
-  g_assert_false (call_submit (c, mixed, &thunk, &t));
+  thunk = wire_submit (c, mixed, &t);
+  g_assert_null (thunk);
   assert_thrown (&t, RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS, RTHUNK_ERROR_MISSING_DEFINITIONS);
   g_assert_cmpuint (t.hashes->len, ==, 1);
-  g_assert_true (same_bytes (g_ptr_array_index (t.hashes, 0), unknown));
-  thrown_clear (&t);
+  g_assert_true (wire_same_id (g_ptr_array_index (t.hashes, 0), unknown));
+  wire_failure_clear (&t);
 
   /* nothing was queued, and the connection goes on */
-  after = info_of (c);
+  after = wire_info (c, NULL);
   g_assert_cmpint (after->counters->submitted, ==, before->counters->submitted);
   assert_conn_works (c);
 }
@@ -1216,8 +850,8 @@ static void
 test_defs_missing_round_trip (void)
 {
   static const char *const order[] = { "sq", "sumsq", NULL };
-  g_autoptr(TestServer) server = start_server ("loop", NULL);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("loop", NULL);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GHashTable) defs = defs_new (SQ SUMSQ);
   g_autoptr(GByteArray) sq_hash = defs_hash (defs, "sq");
   g_autoptr(GByteArray) sumsq_hash = defs_hash (defs, "sumsq");
@@ -1229,20 +863,21 @@ test_defs_missing_round_trip (void)
   g_autoptr(RthunkWireVarCont) cont = NULL;
   RthunkWireRemoteThunk *failed;
   gboolean saw_sq = FALSE, saw_sumsq = FALSE;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   request_add_defs (request, defs);
   request_add_defs (batch_request, defs);
-  g_assert_false (call_submit (c, request, &thunk, &t));
+  thunk = wire_submit (c, request, &t);
+  g_assert_null (thunk);
   assert_thrown (&t, RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS, RTHUNK_ERROR_MISSING_DEFINITIONS);
   g_assert_cmpuint (t.hashes->len, ==, 2);
   for (guint k = 0; k < t.hashes->len; k++)
     {
-      saw_sq |= same_bytes (g_ptr_array_index (t.hashes, k), sq_hash);
-      saw_sumsq |= same_bytes (g_ptr_array_index (t.hashes, k), sumsq_hash);
+      saw_sq |= wire_same_id (g_ptr_array_index (t.hashes, k), sq_hash);
+      saw_sumsq |= wire_same_id (g_ptr_array_index (t.hashes, k), sumsq_hash);
     }
   g_assert_true (saw_sq && saw_sumsq);
-  thrown_clear (&t);
+  wire_failure_clear (&t);
 
   /* in a batch the same lack fails that request in its place */
   g_ptr_array_add (requests, batch_request);
@@ -1253,8 +888,8 @@ test_defs_missing_round_trip (void)
   g_assert_cmpint (failed->error->code, ==, RTHUNK_ERROR_MISSING_DEFINITIONS);
 
   g_assert_cmpint (put_defs (c, defs, order), ==, 2);
-  thunk = submit (c, request);
-  cont = wait_finished (c, thunk->id);
+  thunk = wire_submit (c, request, NULL);
+  cont = wire_wait_finished (c, thunk->id, WAIT_CAP_US);
   g_assert_cmpint (cont_int (cont), ==, 25);
 }
 
@@ -1329,8 +964,8 @@ static void
 test_cache (gconstpointer data)
 {
   const CacheCase *cc = data;
-  g_autoptr(TestServer) server = start_server ("cache", cc->args);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("cache", cc->args);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GHashTable) defs = cc->defs != NULL ? defs_new (cc->defs) : NULL;
   g_autoptr(RthunkWireEvalRequest) first = NULL;
   g_autoptr(RthunkWireEvalRequest) second = NULL;
@@ -1347,7 +982,7 @@ test_cache (gconstpointer data)
       GHashTableIter iter;
       gpointer name;
       gint32 added;
-      Thrown t = { 0, };
+      WireFailure t = { 0, };
 
       g_hash_table_iter_init (&iter, defs);
       while (g_hash_table_iter_next (&iter, &name, NULL))
@@ -1358,19 +993,19 @@ test_cache (gconstpointer data)
   first_cont = run (c, first);
   g_assert_cmpint (first_cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
 
-  before = info_of (c);
+  before = wire_info (c, NULL);
   second = cache_request (cc, defs, cc->second_input, cc->second_no_cache);
-  thunk = submit (c, second);
+  thunk = wire_submit (c, second, NULL);
   if (cc->hit)
     {
       /* answered before any worker could run it: done inline with a zero budget */
       g_assert_true (thunk->__isset_state);
       g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
     }
-  cont = wait_finished (c, thunk->id);
+  cont = wire_wait_finished (c, thunk->id, WAIT_CAP_US);
   value = cont_printed (cont);
   g_assert_cmpstr (value, ==, cc->printed);
-  after = info_of (c);
+  after = wire_info (c, NULL);
   g_assert_cmpint (after->counters->cacheHits - before->counters->cacheHits, ==, cc->hit ? 1 : 0);
   g_assert_cmpint (after->counters->submitted - before->counters->submitted, ==, 1);
   g_assert_cmpint (after->counters->completed - before->counters->completed, ==, 1);
@@ -1387,8 +1022,8 @@ static void
 test_cache_no_evaluation (void)
 {
   const char *args[] = { "--workers", "1", "--deadline-ms", "0", NULL };
-  g_autoptr(TestServer) server = start_server ("cache-busy", args);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("cache-busy", args);
+  g_autoptr(Wire) c = conn_open (server);
   g_autofree char *heavy = g_strdup_printf (HEAVY, 200000u);
   g_autofree char *other = g_strdup_printf (HEAVY, 200001u);
   g_autoptr(RthunkWireEvalRequest) first = request_new (heavy, 0);
@@ -1405,20 +1040,20 @@ test_cache_no_evaluation (void)
   cont = run (c, first);
   g_assert_cmpint (cont_int (cont), ==, G_GINT64_CONSTANT (199999) * 200000 / 2);
   busy = submit_long (c);
-  wait_running (c, busy);
-  before = info_of (c);
-  hit = submit (c, again);
+  wire_wait_running (c, busy, WAIT_CAP_US);
+  before = wire_info (c, NULL);
+  hit = wire_submit (c, again, NULL);
   g_assert_cmpint (hit->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
   value = printed (hit->value);
   g_assert_cmpstr (value, ==, "19999900000");
-  after = info_of (c);
+  after = wire_info (c, NULL);
   g_assert_cmpint (after->counters->cacheHits - before->counters->cacheHits, ==, 1);
   g_assert_cmpint (after->counters->completed - before->counters->completed, ==, 1);
   /* the control: not cached, so it waits for the busy worker */
-  miss = submit (c, uncached);
+  miss = wire_submit (c, uncached, NULL);
   g_assert_cmpint (miss->state, ==, RTHUNK_WIRE_THUNK_STATE_PENDING);
-  cancel_and_reap (c, miss->id);
-  cancel_and_reap (c, busy);
+  wire_cancel_and_reap (c, miss->id, WAIT_CAP_US);
+  wire_cancel_and_reap (c, busy, WAIT_CAP_US);
 }
 
 /* ---- thunkCancel ----------------------------------------------------------- */
@@ -1426,17 +1061,17 @@ test_cache_no_evaluation (void)
 static void
 test_cancel_running (void)
 {
-  g_autoptr(Conn) c = conn_open (shared_server);
+  g_autoptr(Wire) c = conn_open (shared_server);
   g_autoptr(RthunkWireEvalRequest) request = request_new ("(delay 30000 1)", 0);
-  g_autoptr(RthunkWireRemoteThunk) thunk = submit (c, request);
-  g_autoptr(RthunkWireServerInfo) before = info_of (c);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (c, request, NULL);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (c, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(RthunkWireVarCont) again = NULL;
 
-  wait_running (c, thunk->id);
-  g_assert_true (cancel (c, thunk->id));
-  cont = wait_finished (c, thunk->id);
+  wire_wait_running (c, thunk->id, WAIT_CAP_US);
+  g_assert_true (wire_cancel_unfinished (c, thunk->id));
+  cont = wire_wait_finished (c, thunk->id, WAIT_CAP_US);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
   g_assert_true (cont->__isset_error);
   g_assert_cmpint (cont->error->code, ==, RTHUNK_ERROR_CANCELLED);
@@ -1444,10 +1079,10 @@ test_cancel_running (void)
   /* (CANCELLED, not DONE: it stopped at a check inside the delay) */
   g_assert_true (cont->__isset_elapsedUs);
   /* finished now: cancelling again says so, and the state sticks */
-  g_assert_false (cancel (c, thunk->id));
-  again = get (c, thunk->id);
+  g_assert_false (wire_cancel_unfinished (c, thunk->id));
+  again = wire_get (c, thunk->id, NULL);
   g_assert_cmpint (again->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
-  after = info_of (c);
+  after = wire_info (c, NULL);
   g_assert_cmpint (after->counters->cancelled - before->counters->cancelled, >=, 1);
 }
 
@@ -1456,24 +1091,24 @@ static void
 test_cancel_queued (void)
 {
   const char *args[] = { "--workers", "1", "--deadline-ms", "0", NULL };
-  g_autoptr(TestServer) server = start_server ("cancel-queued", args);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("cancel-queued", args);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GByteArray) busy = submit_long (c);
   g_autoptr(GByteArray) queued = NULL;
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(RthunkWireServerInfo) info = NULL;
 
-  wait_running (c, busy);
+  wire_wait_running (c, busy, WAIT_CAP_US);
   queued = submit_long (c);
-  cont = get (c, queued);
+  cont = wire_get (c, queued, NULL);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_PENDING);
   g_clear_object (&cont);
-  g_assert_true (cancel (c, queued));
-  cont = get (c, queued);
+  g_assert_true (wire_cancel_unfinished (c, queued));
+  cont = wire_get (c, queued, NULL);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
   g_assert_cmpint (cont->error->code, ==, RTHUNK_ERROR_CANCELLED);
-  cancel_and_reap (c, busy);
-  info = info_of (c);
+  wire_cancel_and_reap (c, busy, WAIT_CAP_US);
+  info = wire_info (c, NULL);
   g_assert_cmpint (info->counters->cancelled, ==, 2);
   g_assert_cmpint (info->counters->completed, ==, 0);
 }
@@ -1481,10 +1116,10 @@ test_cancel_queued (void)
 static void
 test_cancel_unknown (void)
 {
-  g_autoptr(Conn) c = conn_open (shared_server);
+  g_autoptr(Wire) c = conn_open (shared_server);
   g_autoptr(GByteArray) id = g_byte_array_new ();
   gboolean unfinished;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   for (guint k = 0; k < 16; k++)
     {
@@ -1492,24 +1127,24 @@ test_cancel_unknown (void)
 
       g_byte_array_append (id, &byte, 1);
     }
-  g_assert_false (call_cancel (c, id, &unfinished, &t));
+  g_assert_false (wire_cancel (c, id, &unfinished, &t));
   assert_thrown (&t, RTHUNK_WIRE_TYPE_INVALID_REQUEST, RTHUNK_ERROR_UNKNOWN_THUNK);
-  thrown_clear (&t);
+  wire_failure_clear (&t);
   assert_conn_works (c);
 }
 
 static void
 test_cancel_finished (void)
 {
-  g_autoptr(Conn) c = conn_open (shared_server);
+  g_autoptr(Wire) c = conn_open (shared_server);
   g_autoptr(RthunkWireEvalRequest) request = request_new ("(* 6 7)", -1);
-  g_autoptr(RthunkWireRemoteThunk) thunk = submit (c, request);
-  g_autoptr(RthunkWireVarCont) cont = wait_finished (c, thunk->id);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (c, request, NULL);
+  g_autoptr(RthunkWireVarCont) cont = wire_wait_finished (c, thunk->id, WAIT_CAP_US);
   g_autoptr(RthunkWireVarCont) again = NULL;
 
   g_assert_cmpint (cont_int (cont), ==, 42);
-  g_assert_false (cancel (c, thunk->id));
-  again = get (c, thunk->id);
+  g_assert_false (wire_cancel_unfinished (c, thunk->id));
+  again = wire_get (c, thunk->id, NULL);
   g_assert_cmpint (cont_int (again), ==, 42);
 }
 
@@ -1573,29 +1208,30 @@ static void
 test_limit (gconstpointer data)
 {
   const LimitCase *lc = data;
-  g_autoptr(TestServer) server = start_server ("limits", lc->args);
-  g_autoptr(Conn) c = conn_open (server);
-  g_autoptr(RthunkWireServerInfo) info = info_of (c);
+  g_autoptr(TestServer) server = test_server_start ("limits", lc->args);
+  g_autoptr(Wire) c = conn_open (server);
+  g_autoptr(RthunkWireServerInfo) info = wire_info (c, NULL);
   g_autoptr(RthunkWireEvalRequest) request = NULL;
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
   g_autofree char *value = NULL;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   g_assert_cmpint (limit_shown (info->limits, lc->field), ==, lc->value);
   request = lc->expr != NULL ? request_new (lc->expr, -1) : request_wide_vector (lc->wide);
   if (lc->at_submit)
     {
-      g_assert_false (call_submit (c, request, &thunk, &t));
+      thunk = wire_submit (c, request, &t);
+      g_assert_null (thunk);
       assert_thrown (&t, RTHUNK_WIRE_TYPE_INVALID_REQUEST, lc->code);
       g_test_message ("refused: %s", t.message);
-      thrown_clear (&t);
+      wire_failure_clear (&t);
     }
   else
     {
       g_autoptr(RthunkWireVarCont) cont = NULL;
 
-      thunk = submit (c, request);
-      cont = wait_finished (c, thunk->id);
+      thunk = wire_submit (c, request, NULL);
+      cont = wire_wait_finished (c, thunk->id, WAIT_CAP_US);
       g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
       g_assert_true (cont->__isset_error);
       g_test_message ("failed: %s", cont->error->message);
@@ -1639,8 +1275,8 @@ static void
 test_request_limit (gconstpointer data)
 {
   const RequestLimitCase *rc = data;
-  g_autoptr(TestServer) server = start_server ("request-limits", rc->args);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("request-limits", rc->args);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(RthunkWireEvalRequest) request = request_new (rc->expr, -1);
   g_autoptr(RthunkWireVarCont) cont = NULL;
 
@@ -1675,23 +1311,24 @@ static void
 test_limit_frame (void)
 {
   const char *args[] = { "--max-frame-bytes", "4096", NULL };
-  g_autoptr(TestServer) server = start_server ("frames", args);
-  g_autoptr(Conn) c = conn_open (server);
-  g_autoptr(Conn) fresh = NULL;
-  g_autoptr(RthunkWireServerInfo) info = info_of (c);
+  g_autoptr(TestServer) server = test_server_start ("frames", args);
+  g_autoptr(Wire) c = conn_open (server);
+  g_autoptr(Wire) fresh = NULL;
+  g_autoptr(RthunkWireServerInfo) info = wire_info (c, NULL);
   g_autoptr(RthunkWireEvalRequest) big = request_wide_vector (2000);
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   g_assert_cmpint (info->limits->maxFrameBytes, ==, 4096);
   assert_conn_works (c);
-  g_assert_false (call_submit (c, big, &thunk, &t));
+  thunk = wire_submit (c, big, &t);
+  g_assert_null (thunk);
   /* no answer at all: the connection was closed, not timed out */
   g_assert_cmpint (t.type, ==, 0);
-  g_assert_nonnull (t.transport);
-  g_test_message ("oversized frame: %s", t.transport->message);
-  g_assert_false (g_error_matches (t.transport, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT));
-  thrown_clear (&t);
+  g_assert_nonnull (t.error);
+  g_test_message ("oversized frame: %s", t.error->message);
+  g_assert_false (g_error_matches (t.error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT));
+  wire_failure_clear (&t);
   g_assert_true (test_server_alive (server));
   fresh = conn_open (server);
   assert_conn_works (fresh);
@@ -1704,8 +1341,8 @@ test_limit_queued (void)
 {
   /* one connection: its quota must not be what refuses here */
   const char *args[] = { "--max-queued", "2", "--max-queued-per-client", "2", "--workers", "1", "--deadline-ms", "0", NULL };
-  g_autoptr(TestServer) server = start_server ("queued", args);
-  g_autoptr(Conn) c = conn_open (server);
+  g_autoptr(TestServer) server = test_server_start ("queued", args);
+  g_autoptr(Wire) c = conn_open (server);
   g_autoptr(GByteArray) first = submit_long (c);
   g_autoptr(GByteArray) second = submit_long (c);
   g_autoptr(RthunkWireEvalRequest) third = request_new ("(delay 2000 3)", 0);
@@ -1715,15 +1352,17 @@ test_limit_queued (void)
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
   g_autoptr(RthunkWireServerInfo) info = NULL;
   gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
-  g_assert_false (call_submit (c, third, &thunk, &t));
+  thunk = wire_submit (c, third, &t);
+  g_assert_null (thunk);
   assert_thrown (&t, RTHUNK_WIRE_TYPE_OVERLOADED, RTHUNK_ERROR_OVERLOADED);
   g_assert_cmpint (t.retry_after_ms, >, 0);
-  thrown_clear (&t);
-  g_assert_false (call_submit (c, cheap, &thunk, &t));
+  wire_failure_clear (&t);
+  thunk = wire_submit (c, cheap, &t);
+  g_assert_null (thunk);
   assert_thrown (&t, RTHUNK_WIRE_TYPE_OVERLOADED, RTHUNK_ERROR_OVERLOADED);
-  thrown_clear (&t);
+  wire_failure_clear (&t);
   /* in a batch, the refused request comes back FAILED in its place */
   g_ptr_array_add (requests, cheap);
   assert_nothing_thrown (call_batch (c, requests, &thunks, &t), &t);
@@ -1733,7 +1372,7 @@ test_limit_queued (void)
   /* the load shows: one running, one queued */
   for (;;)
     {
-      info = info_of (c);
+      info = wire_info (c, NULL);
       if (info->running == 1)
         break;
       g_assert_cmpint (g_get_monotonic_time (), <, give_up);
@@ -1744,8 +1383,8 @@ test_limit_queued (void)
   g_assert_cmpint (info->limits->maxQueued, ==, 2);
   g_assert_cmpint (info->counters->submitted, ==, 2);
   /* room again once they are gone */
-  cancel_and_reap (c, second);
-  cancel_and_reap (c, first);
+  wire_cancel_and_reap (c, second, WAIT_CAP_US);
+  wire_cancel_and_reap (c, first, WAIT_CAP_US);
   assert_conn_works (c);
 }
 
@@ -1754,47 +1393,48 @@ static void
 test_limit_connections (void)
 {
   const char *args[] = { "--max-connections", "3", NULL };
-  g_autoptr(TestServer) server = start_server ("connections", args);
-  Conn *conns[3];
-  g_autoptr(Conn) fourth = NULL;
+  g_autoptr(TestServer) server = test_server_start ("connections", args);
+  Wire *conns[3];
+  g_autoptr(Wire) fourth = NULL;
   g_autoptr(RthunkWireServerInfo) info = NULL;
   gint64 give_up;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   for (guint k = 0; k < G_N_ELEMENTS (conns); k++)
     {
       g_autoptr(RthunkWireServerInfo) seen = NULL;
 
       conns[k] = conn_open (server);
-      seen = info_of (conns[k]);     /* served: it holds a place */
+      seen = wire_info (conns[k], NULL);     /* served: it holds a place */
       g_assert_cmpint (seen->limits->maxConnections, ==, 3);
     }
   /* a timeout here would mean it was left hanging, not closed */
   fourth = conn_open_with (server, NULL, 60000);
-  g_assert_false (call_info (fourth, &info, &t));
+  info = wire_info (fourth, &t);
+  g_assert_null (info);
   g_assert_cmpint (t.type, ==, 0);
-  g_test_message ("the fourth connection: %s", t.transport->message);
-  g_assert_false (g_error_matches (t.transport, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT));
-  thrown_clear (&t);
+  g_test_message ("the fourth connection: %s", t.error->message);
+  g_assert_false (g_error_matches (t.error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT));
+  wire_failure_clear (&t);
   for (guint k = 0; k < G_N_ELEMENTS (conns); k++)
     assert_conn_works (conns[k]);
   /* one leaves: a new one gets its place (once the server has seen it go) */
-  conn_free (conns[0]);
+  wire_free (conns[0]);
   give_up = g_get_monotonic_time () + WAIT_CAP_US;
   for (;;)
     {
-      g_autoptr(Conn) again = conn_open_with (server, NULL, 60000);
+      g_autoptr(Wire) again = conn_open_with (server, NULL, 60000);
 
-      if (call_info (again, &info, &t))
+      if ((info = wire_info (again, &t)) != NULL)
         break;
       g_assert_cmpint (t.type, ==, 0);
-      thrown_clear (&t);
+      wire_failure_clear (&t);
       g_assert_cmpint (g_get_monotonic_time (), <, give_up);
       g_usleep (20000);
     }
   g_clear_object (&info);
-  conn_free (conns[1]);
-  conn_free (conns[2]);
+  wire_free (conns[1]);
+  wire_free (conns[2]);
 }
 
 /* ---- auth: --token-file ----------------------------------------------------- */
@@ -1824,11 +1464,11 @@ static const struct
  * on the auth server. */
 static GByteArray *auth_target;
 
-typedef gboolean (*AuthCall) (Conn *c, Thrown *t);
+typedef gboolean (*AuthCall) (Wire *c, WireFailure *t);
 
 static gboolean
-auth_func_defs (Conn   *c,
-                Thrown *t)
+auth_func_defs (Wire        *c,
+                WireFailure *t)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) defs = NULL;
@@ -1837,28 +1477,28 @@ auth_func_defs (Conn   *c,
 }
 
 static gboolean
-auth_info (Conn   *c,
-           Thrown *t)
+auth_info (Wire        *c,
+           WireFailure *t)
 {
   g_autoptr(RthunkWireServerInfo) info = NULL;
 
-  return call_info (c, &info, t);
+  return (info = wire_info (c, t)) != NULL;
 }
 
 static gboolean
-auth_submit (Conn   *c,
-             Thrown *t)
+auth_submit (Wire        *c,
+             WireFailure *t)
 {
   g_autoptr(RthunkWireEvalRequest) request = request_new ("(+ 1 2)", -1);
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
 
   request_no_cache (request);
-  return call_submit (c, request, &thunk, t);
+  return (thunk = wire_submit (c, request, t)) != NULL;
 }
 
 static gboolean
-auth_batch (Conn   *c,
-            Thrown *t)
+auth_batch (Wire        *c,
+            WireFailure *t)
 {
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) thunks = NULL;
@@ -1877,54 +1517,54 @@ auth_batch (Conn   *c,
 }
 
 static gboolean
-auth_get (Conn   *c,
-          Thrown *t)
+auth_get (Wire        *c,
+          WireFailure *t)
 {
   g_autoptr(RthunkWireVarCont) cont = NULL;
 
-  return call_get (c, auth_target, &cont, t);
+  return (cont = wire_get (c, auth_target, t)) != NULL;
 }
 
 static gboolean
-auth_await (Conn   *c,
-            Thrown *t)
+auth_await (Wire        *c,
+            WireFailure *t)
 {
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
   g_autoptr(GPtrArray) done = NULL;
 
   g_ptr_array_add (ids, auth_target);
-  return call_await (c, ids, 0, &done, t);
+  return (done = wire_await (c, ids, 0, t)) != NULL;
 }
 
 /* Cancels a thunk of its own, so that the shared target keeps running. */
 static gboolean
-auth_cancel_own (Conn   *c,
-                 Thrown *t)
+auth_cancel_own (Wire        *c,
+                 WireFailure *t)
 {
-  g_autoptr(Conn) owner = conn_open (auth_server);
+  g_autoptr(Wire) owner = conn_open (auth_server);
   g_autoptr(GByteArray) own = submit_long (owner);
   g_autoptr(RthunkWireVarCont) cont = NULL;
   gboolean unfinished;
-  gboolean ok = call_cancel (c, own, &unfinished, t);
+  gboolean ok = wire_cancel (c, own, &unfinished, t);
 
   if (ok)
     g_assert_true (unfinished);
   else
     {
       /* the refused cancel did nothing */
-      cont = get (owner, own);
+      cont = wire_get (owner, own, NULL);
       g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
       g_clear_object (&cont);
-      g_assert_true (cancel (owner, own));
+      g_assert_true (wire_cancel_unfinished (owner, own));
     }
-  cont = wait_finished (owner, own);
+  cont = wire_wait_finished (owner, own, WAIT_CAP_US);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
   return ok;
 }
 
 static gboolean
-auth_put (Conn   *c,
-          Thrown *t)
+auth_put (Wire        *c,
+          WireFailure *t)
 {
   g_autoptr(GHashTable) defs = defs_new (SQ);
   g_autoptr(GPtrArray) wire = g_ptr_array_new_with_free_func (g_object_unref);
@@ -1958,7 +1598,7 @@ typedef struct
 
 /* The long thunk the denied calls must not touch; its connection stays
  * open (a thunk nobody else named is cancelled when its client goes). */
-static Conn *auth_owner;
+static Wire *auth_owner;
 
 static void
 ensure_auth_target (void)
@@ -1973,56 +1613,56 @@ static void
 test_auth_denied (gconstpointer data)
 {
   const AuthCase *ac = data;
-  g_autoptr(Conn) right = NULL;
-  g_autoptr(Conn) c = NULL;
+  g_autoptr(Wire) right = NULL;
+  g_autoptr(Wire) c = NULL;
   g_autoptr(RthunkWireServerInfo) before = NULL;
   g_autoptr(RthunkWireServerInfo) after = NULL;
   g_autoptr(RthunkWireVarCont) target = NULL;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   ensure_auth_target ();
   right = conn_open (auth_server);
-  before = info_of (right);
+  before = wire_info (right, NULL);
   c = conn_open_with (auth_server, token_kinds[ac->kind].token, SOCKET_TIMEOUT_MS);
   g_assert_false (auth_methods[ac->method].call (c, &t));
   assert_thrown (&t, RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, RTHUNK_ERROR_NOT_AUTHORIZED);
-  thrown_clear (&t);
+  wire_failure_clear (&t);
   /* and the server closed the connection after that first frame: it
    * holds no slot (a second call finds it closed) */
   g_assert_false (auth_info (c, &t));
-  g_assert_nonnull (t.transport);
-  thrown_clear (&t);
+  g_assert_nonnull (t.error);
+  wire_failure_clear (&t);
   /* nothing ran, nothing was stored, nothing was cancelled (auth_cancel_own
    * cancels its own thunk with the right token: one more, as it should) */
-  after = info_of (right);
+  after = wire_info (right, NULL);
   g_assert_cmpint (after->counters->submitted - before->counters->submitted, ==,
                    auth_methods[ac->method].call == auth_cancel_own ? 1 : 0);
   g_assert_cmpint (after->counters->completed, ==, before->counters->completed);
   g_assert_cmpint (after->counters->definitionsStored, ==, before->counters->definitionsStored);
   g_assert_cmpint (after->counters->cancelled - before->counters->cancelled, ==,
                    auth_methods[ac->method].call == auth_cancel_own ? 1 : 0);
-  target = get (right, auth_target);
+  target = wire_get (right, auth_target, NULL);
   g_assert_cmpint (target->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
 }
 
 static void
 test_auth_allowed (void)
 {
-  g_autoptr(Conn) c = NULL;
+  g_autoptr(Wire) c = NULL;
   g_autoptr(RthunkWireServerInfo) before = NULL;
   g_autoptr(RthunkWireServerInfo) after = NULL;
 
   ensure_auth_target ();
   c = conn_open_with (auth_server, TOKEN, SOCKET_TIMEOUT_MS);
-  before = info_of (c);
+  before = wire_info (c, NULL);
   for (guint k = 0; k < G_N_ELEMENTS (auth_methods); k++)
     {
-      Thrown t = { 0, };
+      WireFailure t = { 0, };
 
       g_test_message ("%s with the right token", auth_methods[k].name);
       assert_nothing_thrown (auth_methods[k].call (c, &t), &t);
     }
-  after = info_of (c);
+  after = wire_info (c, NULL);
   /* submitEvalRequest, submitBatch, and the thunk auth_cancel_own cancels */
   g_assert_cmpint (after->counters->submitted - before->counters->submitted, ==, 3);
 }
@@ -2097,7 +1737,7 @@ test_config (gconstpointer data)
   g_autofree char *file = write_temp ("rthunkd.conf", contents);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(TestServer) server = NULL;
-  g_autoptr(Conn) c = NULL;
+  g_autoptr(Wire) c = NULL;
   g_autoptr(RthunkWireServerInfo) info = NULL;
   g_autofree char *name = NULL;
   g_autofree char *quoted = NULL;
@@ -2108,9 +1748,9 @@ test_config (gconstpointer data)
   for (guint k = 0; cc->args[k] != NULL; k++)
     g_ptr_array_add (argv, (gpointer) cc->args[k]);
   g_ptr_array_add (argv, NULL);
-  server = track (test_server_start_argv ((const char *const *) argv->pdata));
+  server = test_server_start_argv ((const char *const *) argv->pdata);
   c = conn_open (server);
-  info = info_of (c);
+  info = wire_info (c, NULL);
   g_assert_cmpstr (info->name, ==, cc->name);
   g_assert_cmpint (info->limits->fuel, ==, cc->fuel);
   g_assert_cmpint (info->limits->deadlineMs, ==, cc->deadline_ms);
@@ -2129,16 +1769,17 @@ test_config_token_file (void)
   g_autofree char *contents = g_strdup_printf ("[server]\nport=0\nname=cfg-auth\ntoken-file=%s\n", token_file);
   g_autofree char *file = write_temp ("auth.conf", contents);
   const char *argv[] = { g_getenv ("RTHUNKD"), "--config", file, NULL };
-  g_autoptr(TestServer) server = track (test_server_start_argv (argv));
-  g_autoptr(Conn) without = conn_open_with (server, NULL, SOCKET_TIMEOUT_MS);
-  g_autoptr(Conn) with = conn_open_with (server, "config-" TOKEN, SOCKET_TIMEOUT_MS);
+  g_autoptr(TestServer) server = test_server_start_argv (argv);
+  g_autoptr(Wire) without = conn_open_with (server, NULL, SOCKET_TIMEOUT_MS);
+  g_autoptr(Wire) with = conn_open_with (server, "config-" TOKEN, SOCKET_TIMEOUT_MS);
   g_autoptr(RthunkWireServerInfo) info = NULL;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
-  g_assert_false (call_info (without, &info, &t));
+  info = wire_info (without, &t);
+  g_assert_null (info);
   assert_thrown (&t, RTHUNK_WIRE_TYPE_NOT_AUTHORIZED, RTHUNK_ERROR_NOT_AUTHORIZED);
-  thrown_clear (&t);
-  info = info_of (with);
+  wire_failure_clear (&t);
+  info = wire_info (with, NULL);
   g_assert_cmpstr (info->name, ==, "cfg-auth");
 }
 
@@ -2206,7 +1847,7 @@ static void
 test_std (gconstpointer data)
 {
   const StdCase *sc = data;
-  g_autoptr(Conn) c = conn_open (shared_server);
+  g_autoptr(Wire) c = conn_open (shared_server);
   gint64 started = g_get_monotonic_time ();
   g_autofree char *value = run_printed (c, sc->expr);
 
@@ -2218,11 +1859,11 @@ test_std (gconstpointer data)
 static void
 test_std_flags (void)
 {
-  g_autoptr(Conn) c = conn_open (shared_server);
+  g_autoptr(Wire) c = conn_open (shared_server);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) defs = NULL;
   RthunkWireFuncDef *delay, *server_name;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   g_ptr_array_add (names, g_strdup ("delay"));
   g_ptr_array_add (names, g_strdup ("server-name"));
@@ -2315,7 +1956,7 @@ worker_check (Worker              *worker,
 /* Waits for every id in @pending (→ expected value) and checks each. */
 static gboolean
 worker_await (Worker     *worker,
-              Conn       *c,
+              Wire       *c,
               GHashTable *pending)
 {
   gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
@@ -2326,7 +1967,7 @@ worker_await (Worker     *worker,
       g_autoptr(GPtrArray) done = NULL;
       GHashTableIter iter;
       gpointer id;
-      Thrown t = { 0, };
+      WireFailure t = { 0, };
 
       g_hash_table_iter_init (&iter, pending);
       while (g_hash_table_iter_next (&iter, &id, NULL))
@@ -2334,10 +1975,10 @@ worker_await (Worker     *worker,
 
       if (g_get_monotonic_time () > give_up)
         return worker_fail (worker, "%u thunks did not finish", g_hash_table_size (pending));
-      if (!call_await (c, ids, AWAIT_SLICE_MS, &done, &t))
+      if ((done = wire_await (c, ids, AWAIT_SLICE_MS, &t)) == NULL)
         {
-          worker_fail (worker, "thunkAwait: %s", t.transport != NULL ? t.transport->message : t.message);
-          thrown_clear (&t);
+          worker_fail (worker, "thunkAwait: %s", t.error != NULL ? t.error->message : t.message);
+          wire_failure_clear (&t);
           return FALSE;
         }
       for (guint k = 0; k < done->len; k++)
@@ -2371,13 +2012,13 @@ static gboolean
 id_equal (gconstpointer a,
           gconstpointer b)
 {
-  return same_bytes (a, b);
+  return wire_same_id (a, b);
 }
 
 /* One block: half single submissions, half one batch; every result checked. */
 static gboolean
 worker_block (Worker *worker,
-              Conn   *c,
+              Wire   *c,
               guint   first)
 {
   g_autoptr(GHashTable) pending = g_hash_table_new_full (id_hash, id_equal,
@@ -2385,7 +2026,7 @@ worker_block (Worker *worker,
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GArray) batch_expected = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GPtrArray) thunks = NULL;
-  Thrown t = { 0, };
+  WireFailure t = { 0, };
 
   for (guint k = first; k < first + BLOCK / 2; k++)
     {
@@ -2393,10 +2034,10 @@ worker_block (Worker *worker,
       g_autoptr(RthunkWireEvalRequest) request = worker_request (worker->index, k, &expected);
       g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
 
-      if (!call_submit (c, request, &thunk, &t))
+      if ((thunk = wire_submit (c, request, &t)) == NULL)
         {
-          worker_fail (worker, "submit: %s", t.transport != NULL ? t.transport->message : t.message);
-          thrown_clear (&t);
+          worker_fail (worker, "submit: %s", t.error != NULL ? t.error->message : t.message);
+          wire_failure_clear (&t);
           return FALSE;
         }
       g_hash_table_insert (pending, g_byte_array_ref (thunk->id), g_memdup2 (&expected, sizeof expected));
@@ -2410,8 +2051,8 @@ worker_block (Worker *worker,
     }
   if (!call_batch (c, requests, &thunks, &t))
     {
-      worker_fail (worker, "batch: %s", t.transport != NULL ? t.transport->message : t.message);
-      thrown_clear (&t);
+      worker_fail (worker, "batch: %s", t.error != NULL ? t.error->message : t.message);
+      wire_failure_clear (&t);
       return FALSE;
     }
   if (thunks->len != requests->len)
@@ -2432,7 +2073,7 @@ static gpointer
 worker_run (gpointer data)
 {
   Worker *worker = data;
-  g_autoptr(Conn) c = conn_open (shared_server);
+  g_autoptr(Wire) c = conn_open (shared_server);
 
   for (guint first = 0; first < N_PER_THREAD; first += BLOCK)
     if (!worker_block (worker, c, first))
@@ -2445,8 +2086,8 @@ test_concurrent_clients (void)
 {
   Worker workers[N_THREADS] = { { 0, }, };
   GThread *threads[N_THREADS];
-  g_autoptr(Conn) c = conn_open (shared_server);
-  g_autoptr(RthunkWireServerInfo) before = info_of (c);
+  g_autoptr(Wire) c = conn_open (shared_server);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (c, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
 
   G_STATIC_ASSERT (N_PER_THREAD % BLOCK == 0);
@@ -2462,7 +2103,7 @@ test_concurrent_clients (void)
       g_assert_no_error (workers[t].error);
       g_assert_cmpuint (workers[t].checked, ==, N_PER_THREAD);
     }
-  after = info_of (c);
+  after = wire_info (c, NULL);
   g_assert_cmpint (after->counters->submitted - before->counters->submitted, >=, N_THREADS * N_PER_THREAD);
   g_assert_cmpint (after->counters->completed - before->counters->completed, >=, N_THREADS * N_PER_THREAD);
   g_assert_true (test_server_alive (shared_server));
@@ -2516,13 +2157,13 @@ stop_auth_server (void)
 {
   if (auth_target != NULL)
     {
-      g_autoptr(Conn) c = conn_open (auth_server);
+      g_autoptr(Wire) c = conn_open (auth_server);
 
-      cancel_and_reap (c, auth_target);
+      wire_cancel_and_reap (c, auth_target, WAIT_CAP_US);
       g_clear_pointer (&auth_target, g_byte_array_unref);
-      g_clear_pointer (&auth_owner, conn_free);
+      g_clear_pointer (&auth_owner, wire_free);
     }
-  stop_server (auth_server);
+  test_server_stop (auth_server);
 }
 
 int
@@ -2538,15 +2179,14 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
-  signal (SIGTRAP, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   tmp_dir = g_dir_make_tmp ("rthunk-provider-XXXXXX", &error);
   g_assert_no_error (error);
   token_file = write_temp ("token", "  " TOKEN "\n");   /* surrounding space is not part of it */
   auth_args[5] = token_file;
-  shared_server = start_server (SHARED_NAME, shared_args);
-  auth_server = start_server ("auth", auth_args);
+  shared_server = test_server_start (SHARED_NAME, shared_args);
+  auth_server = test_server_start ("auth", auth_args);
 
   g_test_add_func ("/provider/defs/round-trip", test_defs_round_trip);
   g_test_add_func ("/provider/defs/remembered-address", test_defs_remembered_address);
@@ -2554,40 +2194,33 @@ main (int    argc,
   g_test_add_func ("/provider/defs/same-use-name", test_defs_same_use_name);
   g_test_add_func ("/provider/defs/input-named-like-use", test_defs_input_named_like_use);
   g_test_add_func ("/provider/defs/put/valid", test_defs_put_valid);
-  for (guint k = 0; k < G_N_ELEMENTS (bad_def_cases); k++)
-    g_test_add_data_func (bad_def_cases[k].path, &bad_def_cases[k], test_defs_put_invalid);
+  TEST_ADD_TABLE (bad_def_cases, test_defs_put_invalid);
   g_test_add_func ("/provider/defs/missing/unknown-hash", test_defs_missing_unknown);
   g_test_add_func ("/provider/defs/missing/round-trip", test_defs_missing_round_trip);
-  for (guint k = 0; k < G_N_ELEMENTS (cache_cases); k++)
-    g_test_add_data_func (cache_cases[k].path, &cache_cases[k], test_cache);
+  TEST_ADD_TABLE (cache_cases, test_cache);
   g_test_add_func ("/provider/cache/hit-without-evaluation", test_cache_no_evaluation);
   g_test_add_func ("/provider/cancel/running", test_cancel_running);
   g_test_add_func ("/provider/cancel/queued", test_cancel_queued);
   g_test_add_func ("/provider/cancel/unknown", test_cancel_unknown);
   g_test_add_func ("/provider/cancel/finished", test_cancel_finished);
-  for (guint k = 0; k < G_N_ELEMENTS (limit_cases); k++)
-    g_test_add_data_func (limit_cases[k].path, &limit_cases[k], test_limit);
-  for (guint k = 0; k < G_N_ELEMENTS (request_limit_cases); k++)
-    g_test_add_data_func (request_limit_cases[k].path, &request_limit_cases[k], test_request_limit);
+  TEST_ADD_TABLE (limit_cases, test_limit);
+  TEST_ADD_TABLE (request_limit_cases, test_request_limit);
   g_test_add_func ("/provider/limits/max-frame-bytes", test_limit_frame);
   g_test_add_func ("/provider/limits/max-queued", test_limit_queued);
   g_test_add_func ("/provider/limits/max-connections", test_limit_connections);
   add_auth_cases ();
   g_test_add_func ("/provider/auth/allowed", test_auth_allowed);
   g_test_add_func ("/provider/auth/client", test_auth_client);
-  for (guint k = 0; k < G_N_ELEMENTS (config_cases); k++)
-    g_test_add_data_func (config_cases[k].path, &config_cases[k], test_config);
+  TEST_ADD_TABLE (config_cases, test_config);
   g_test_add_func ("/provider/config/token-file", test_config_token_file);
-  for (guint k = 0; k < G_N_ELEMENTS (bad_config_cases); k++)
-    g_test_add_data_func (bad_config_cases[k].path, &bad_config_cases[k], test_config_invalid);
-  for (guint k = 0; k < G_N_ELEMENTS (std_cases); k++)
-    g_test_add_data_func (std_cases[k].path, &std_cases[k], test_std);
+  TEST_ADD_TABLE (bad_config_cases, test_config_invalid);
+  TEST_ADD_TABLE (std_cases, test_std);
   g_test_add_func ("/provider/stdlib/flags", test_std_flags);
   g_test_add_func ("/provider/concurrency/16x500", test_concurrent_clients);
 
   status = g_test_run ();
   stop_auth_server ();
-  stop_server (shared_server);
+  test_server_stop (shared_server);
   remove_tmp_dir ();
   return status;
 }

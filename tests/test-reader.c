@@ -8,22 +8,13 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "codecutil.h"
+#include "testtable.h"
 
-#define SOURCE "<test>"
+#define SOURCE TEST_SOURCE
 #define END (-1)
 
 /* ---- helpers ----------------------------------------------------------------- */
-
-static GPtrArray *
-read_ok (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (forms);
-  return forms;
-}
 
 /* Every form of @forms printed, joined by one space. */
 static char *
@@ -42,53 +33,7 @@ print_forms (GPtrArray *forms)
   return g_string_free (out, FALSE);
 }
 
-static void
-assert_same_tree (RthunkNode *a,
-                  RthunkNode *b)
-{
-  RthunkNodeKind kind = rthunk_node_get_kind (a);
-
-  g_assert_cmpint (kind, ==, rthunk_node_get_kind (b));
-  switch (kind)
-    {
-    case RTHUNK_NODE_INT:
-      g_assert_cmpint (rthunk_node_get_int (a), ==, rthunk_node_get_int (b));
-      break;
-    case RTHUNK_NODE_FLOAT:
-      g_assert_cmpfloat (rthunk_node_get_float (a), ==, rthunk_node_get_float (b));
-      break;
-    case RTHUNK_NODE_BOOL:
-      g_assert_cmpint (rthunk_node_get_bool (a), ==, rthunk_node_get_bool (b));
-      break;
-    case RTHUNK_NODE_STR:
-    case RTHUNK_NODE_SYMBOL:
-    case RTHUNK_NODE_KEYWORD:
-      g_assert_cmpstr (rthunk_node_get_text (a), ==, rthunk_node_get_text (b));
-      break;
-    case RTHUNK_NODE_LIST:
-    case RTHUNK_NODE_VECTOR:
-      g_assert_cmpuint (rthunk_node_get_n_items (a), ==, rthunk_node_get_n_items (b));
-      for (guint k = 0; k < rthunk_node_get_n_items (a); k++)
-        assert_same_tree (rthunk_node_get_item (a, k), rthunk_node_get_item (b, k));
-      break;
-    case RTHUNK_NODE_NIL:
-    default:
-      break;
-    }
-}
-
 /* "SOURCE:LINE:COL: error: " */
-static void
-assert_position (const GError *error,
-                 guint         line,
-                 guint         col)
-{
-  g_autofree char *prefix = g_strdup_printf (SOURCE ":%u:%u: error: ", line, col);
-
-  if (!g_str_has_prefix (error->message, prefix))
-    g_error ("“%s” does not start with “%s”", error->message, prefix);
-}
-
 static char *
 nested (const char *open,
         guint       levels,
@@ -172,7 +117,7 @@ static void
 test_atom (gconstpointer data)
 {
   const AtomCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *node;
 
   g_assert_cmpuint (forms->len, ==, 1);
@@ -249,7 +194,7 @@ static void
 test_forms (gconstpointer data)
 {
   const FormsCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   g_autofree char *printed = print_forms (forms);
 
   g_assert_cmpuint (forms->len, ==, tc->n_forms);
@@ -261,27 +206,27 @@ static void
 test_roundtrip (gconstpointer data)
 {
   const FormsCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   g_autofree char *printed = print_forms (forms);
-  g_autoptr(GPtrArray) again = read_ok (printed);
+  g_autoptr(GPtrArray) again = test_read_ok (printed);
   g_autofree char *reprinted = print_forms (again);
 
   g_assert_cmpstr (reprinted, ==, printed);
   g_assert_cmpuint (again->len, ==, forms->len);
   for (guint k = 0; k < forms->len; k++)
-    assert_same_tree (g_ptr_array_index (forms, k), g_ptr_array_index (again, k));
+    assert_same_form (g_ptr_array_index (forms, k), g_ptr_array_index (again, k));
 }
 
 static void
 test_roundtrip_atom (gconstpointer data)
 {
   const AtomCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   g_autofree char *printed = print_forms (forms);
-  g_autoptr(GPtrArray) again = read_ok (printed);
+  g_autoptr(GPtrArray) again = test_read_ok (printed);
 
   g_assert_cmpuint (again->len, ==, 1);
-  assert_same_tree (g_ptr_array_index (forms, 0), g_ptr_array_index (again, 0));
+  assert_same_form (g_ptr_array_index (forms, 0), g_ptr_array_index (again, 0));
 }
 
 /* ---- positions ------------------------------------------------------------------ */
@@ -326,7 +271,7 @@ static void
 test_position (gconstpointer data)
 {
   const PosCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *node;
 
   g_assert_cmpuint (tc->form, <, forms->len);
@@ -405,9 +350,7 @@ test_invalid (gconstpointer data)
 
   g_assert_null (forms);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_SYNTAX);
-  assert_position (error, tc->line, tc->col);
-  if (strstr (error->message, tc->fragment) == NULL)
-    g_error ("“%s” does not mention “%s”", error->message, tc->fragment);
+  test_assert_error_at (error, tc->line, tc->col, tc->fragment);
 }
 
 /* ---- nesting limits --------------------------------------------------------------- */
@@ -459,7 +402,7 @@ test_depth (gconstpointer data)
   g_assert_null (forms);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_SYNTAX);
   /* the first form too many is named, wherever the text ends */
-  assert_position (error, 1, RTHUNK_NODE_MAX_DEPTH + 1);
+  test_assert_error_at (error, 1, RTHUNK_NODE_MAX_DEPTH + 1, NULL);
   g_assert_nonnull (strstr (error->message, "deeper than 1000 levels"));
   g_assert_cmpint (rthunk_reader_check_complete (text), ==, RTHUNK_READ_INVALID);
 }
@@ -576,14 +519,10 @@ main (int    argc,
       g_test_add_data_func (forms_cases[i].path, &forms_cases[i], test_forms);
       g_test_add_data_func (path, &forms_cases[i], test_roundtrip);
     }
-  for (i = 0; i < G_N_ELEMENTS (pos_cases); i++)
-    g_test_add_data_func (pos_cases[i].path, &pos_cases[i], test_position);
-  for (i = 0; i < G_N_ELEMENTS (invalid_cases); i++)
-    g_test_add_data_func (invalid_cases[i].path, &invalid_cases[i], test_invalid);
-  for (i = 0; i < G_N_ELEMENTS (depth_cases); i++)
-    g_test_add_data_func (depth_cases[i].path, &depth_cases[i], test_depth);
-  for (i = 0; i < G_N_ELEMENTS (complete_cases); i++)
-    g_test_add_data_func (complete_cases[i].path, &complete_cases[i], test_complete);
+  TEST_ADD_TABLE (pos_cases, test_position);
+  TEST_ADD_TABLE (invalid_cases, test_invalid);
+  TEST_ADD_TABLE (depth_cases, test_depth);
+  TEST_ADD_TABLE (complete_cases, test_complete);
   g_test_add_func ("/reader/length/limits-text", test_length_limits_text);
   g_test_add_func ("/reader/source/default", test_default_source);
   g_test_add_func ("/reader/node/built-nodes-print", test_built_nodes_print);

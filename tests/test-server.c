@@ -18,7 +18,9 @@
 #include "rthunk-client-private.h"
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
+#include "testtable.h"
 #include "testutil.h"
+#include "wireutil.h"
 
 /* Runs until cancelled (or the server's deadline, 30 s here); %u makes
  * each one a different expression, so no cache or coalescing can merge two. */
@@ -34,128 +36,12 @@
 
 static TestServer *shared_server;
 
-/* ---- servers that do not outlive a failed test ----------------------------- */
-
-static pid_t tracked_pids[4];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static TestServer *
-start_server (const char        *name,
-              const char *const *extra_args)
-{
-  TestServer *server = test_server_start (name, extra_args);
-  pid_t pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
-
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == 0)
-      {
-        tracked_pids[k] = pid;
-        break;
-      }
-  return server;
-}
-
-static void
-stop_server (TestServer *server)
-{
-  pid_t pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
-
-  test_server_stop (server);
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == pid)
-      tracked_pids[k] = 0;
-}
-
 /* ---- the generated client over our framing --------------------------------- */
-
-typedef struct
-{
-  RthunkFrameTransport *transport;
-  ThriftProtocol *protocol;
-  RthunkWireRemoteExecutionServiceIf *stub;
-  RthunkWireAuth *auth;
-} Wire;
-
-static Wire *
-wire_open (TestServer *server)
-{
-  Wire *w = g_new0 (Wire, 1);
-  int fd = test_server_connect (server);
-
-  g_assert_true (rthunk_frame_set_timeouts (fd, SOCKET_TIMEOUT_MS, NULL));
-  w->transport = rthunk_frame_transport_new (fd, 64 * 1024 * 1024);
-  w->protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", w->transport, NULL);
-  w->stub = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_EXECUTION_SERVICE_CLIENT,
-                          "input_protocol", w->protocol,
-                          "output_protocol", w->protocol, NULL);
-  w->auth = g_object_new (RTHUNK_WIRE_TYPE_AUTH, NULL);
-  return w;
-}
-
-static void
-wire_free (Wire *w)
-{
-  g_object_unref (w->stub);
-  g_object_unref (w->protocol);
-  thrift_transport_close (THRIFT_TRANSPORT (w->transport), NULL);
-  g_object_unref (w->transport);
-  g_object_unref (w->auth);
-  g_free (w);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Wire, wire_free)
-
-/* What an IDL exception said; type is 0 when none was thrown. */
-typedef struct
-{
-  GType type;
-  gint code;
-  char *message;
-} Thrown;
-
-static void
-thrown_clear (Thrown *t)
-{
-  g_clear_pointer (&t->message, g_free);
-  t->type = 0;
-  t->code = 0;
-}
-
-/* Takes the one non-NULL exception of @n in @exceptions into @t; asserts
- * that a call without one failed only because of it. */
-static void
-thrown_take (Thrown    *t,
-             GError    *error,
-             GObject  **exceptions,
-             guint      n)
-{
-  thrown_clear (t);
-  for (guint k = 0; k < n; k++)
-    if (exceptions[k] != NULL)
-      {
-        t->type = G_OBJECT_TYPE (exceptions[k]);
-        g_object_get (exceptions[k], "code", &t->code, "message", &t->message, NULL);
-        g_clear_object (&exceptions[k]);
-      }
-  if (t->type == 0)
-    g_assert_no_error (error);    /* a transport failure fails the test */
-  g_clear_error (&error);
-  g_assert_true (t->type != 0);
-}
 
 static GPtrArray *
 wire_func_defs (Wire       *w,
                 GPtrArray  *names,
-                Thrown     *thrown)
+                WireFailure *thrown)
 {
   g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func (g_object_unref);
   GObject *exc[2] = { NULL, NULL };
@@ -166,56 +52,7 @@ wire_func_defs (Wire       *w,
                                                              (RthunkWireNotAuthorized **) &exc[1],
                                                              &error))
     return g_steal_pointer (&defs);
-  g_assert_nonnull (thrown);
-  thrown_take (thrown, error, exc, G_N_ELEMENTS (exc));
-  return NULL;
-}
-
-static RthunkWireServerInfo *
-wire_info (Wire *w)
-{
-  gboolean ok;
-  g_autoptr(RthunkWireServerInfo) info = g_object_new (RTHUNK_WIRE_TYPE_SERVER_INFO, NULL);
-  RthunkWireNotAuthorized *denied = NULL;
-  g_autoptr(GError) error = NULL;
-
-  ok = rthunk_wire_remote_execution_service_if_get_server_info (w->stub, &info, w->auth,
-                                                                &denied, &error);
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  g_assert_null (denied);
-  return g_steal_pointer (&info);
-}
-
-/* Submits @request; NULL (and @thrown filled) when the server threw. */
-static RthunkWireRemoteThunk *
-wire_submit (Wire                  *w,
-             RthunkWireEvalRequest *request,
-             Thrown                *thrown)
-{
-  g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-  GObject *exc[5] = { NULL, };
-  GError *error = NULL;
-
-  if (rthunk_wire_remote_execution_service_if_submit_eval_request (
-        w->stub, &thunk, request, w->auth,
-        (RthunkWireInvalidRequest **) &exc[0], (RthunkWireTypeFailure **) &exc[1],
-        (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
-        (RthunkWireNotAuthorized **) &exc[4], &error))
-    {
-      g_assert_nonnull (thunk->id);
-      g_assert_cmpuint (thunk->id->len, ==, 16);
-      return g_steal_pointer (&thunk);
-    }
-  if (thrown == NULL)
-    {
-      Thrown unexpected = { 0, };
-
-      thrown_take (&unexpected, error, exc, G_N_ELEMENTS (exc));
-      g_error ("unexpected %s (code %d): %s", g_type_name (unexpected.type),
-               unexpected.code, unexpected.message);
-    }
-  thrown_take (thrown, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (thrown, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
@@ -241,182 +78,7 @@ wire_batch (Wire      *w,
   return g_steal_pointer (&thunks);
 }
 
-static RthunkWireRemoteThunk *
-remote_thunk_for (const GByteArray *id)
-{
-  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-
-  rthunk_wire_set_bytes (&thunk->id, id->data, id->len);
-  return thunk;
-}
-
-static RthunkWireVarCont *
-wire_get (Wire             *w,
-          const GByteArray *id,
-          Thrown           *thrown)
-{
-  g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
-  GObject *exc[2] = { NULL, NULL };
-  GError *error = NULL;
-
-  if (rthunk_wire_remote_execution_service_if_thunk_get (w->stub, &cont, thunk, w->auth,
-                                                         (RthunkWireInvalidRequest **) &exc[0],
-                                                         (RthunkWireNotAuthorized **) &exc[1],
-                                                         &error))
-    return g_steal_pointer (&cont);
-  g_assert_nonnull (thrown);
-  thrown_take (thrown, error, exc, G_N_ELEMENTS (exc));
-  return NULL;
-}
-
-/* thunkAwait over @ids (GByteArray*); the finished ones. */
-static GPtrArray *
-wire_await (Wire      *w,
-            GPtrArray *ids,
-            gint32     timeout_ms)
-{
-  gboolean ok;
-  g_autoptr(GPtrArray) thunks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  g_autoptr(GError) error = NULL;
-
-  for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
-  ok = rthunk_wire_remote_execution_service_if_thunk_await (w->stub, &done, thunks, timeout_ms,
-                                                            w->auth, &invalid, &denied, &error);
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  g_assert_null (invalid);
-  g_assert_null (denied);
-  return g_steal_pointer (&done);
-}
-
-static gboolean
-wire_cancel (Wire             *w,
-             const GByteArray *id)
-{
-  gboolean ok;
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
-  RthunkWireInvalidRequest *invalid = NULL;
-  RthunkWireNotAuthorized *denied = NULL;
-  g_autoptr(GError) error = NULL;
-  gboolean was_unfinished = FALSE;
-
-  ok = rthunk_wire_remote_execution_service_if_thunk_cancel (w->stub, &was_unfinished, thunk,
-                                                             w->auth, &invalid, &denied, &error);
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  g_assert_null (invalid);
-  return was_unfinished;
-}
-
-static gboolean
-same_id (const GByteArray *a,
-         const GByteArray *b)
-{
-  return a != NULL && b != NULL && a->len == b->len && memcmp (a->data, b->data, a->len) == 0;
-}
-
-/* Waits (in slices, with a cap) until the thunk finished. */
-static RthunkWireVarCont *
-wait_finished (Wire             *w,
-               const GByteArray *id)
-{
-  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
-  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
-
-  g_ptr_array_add (ids, (gpointer) id);
-  while (g_get_monotonic_time () < give_up)
-    {
-      g_autoptr(GPtrArray) done = wire_await (w, ids, AWAIT_SLICE_MS);
-
-      if (done->len > 0)
-        {
-          g_assert_cmpuint (done->len, ==, 1);
-          g_assert_true (same_id (((RthunkWireVarCont *) done->pdata[0])->id, id));
-          return g_object_ref (done->pdata[0]);
-        }
-    }
-  g_error ("a thunk did not finish within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
-  return NULL;
-}
-
-/* Polls thunkGet until a worker has picked the thunk up. */
-static void
-wait_running (Wire             *w,
-              const GByteArray *id)
-{
-  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
-
-  while (g_get_monotonic_time () < give_up)
-    {
-      g_autoptr(RthunkWireVarCont) cont = wire_get (w, id, NULL);
-
-      g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
-      if (cont->state == RTHUNK_WIRE_THUNK_STATE_RUNNING)
-        return;
-      g_usleep (5000);
-    }
-  g_error ("a thunk did not start within %d s", (int) (WAIT_CAP_US / G_USEC_PER_SEC));
-}
-
-/* Cancels a slow thunk and waits until it is CANCELLED. */
-static void
-cancel_and_reap (Wire             *w,
-                 const GByteArray *id)
-{
-  g_autoptr(RthunkWireVarCont) cont = NULL;
-
-  g_assert_true (wire_cancel (w, id));
-  cont = wait_finished (w, id);
-  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
-}
-
 /* ---- building requests ----------------------------------------------------- */
-
-static RthunkNode *
-parse_one (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (forms->len, ==, 1);
-  return rthunk_node_ref (g_ptr_array_index (forms, 0));
-}
-
-/* A request for @text with no client-side check (the server checks);
- * @inline_budget_ms < 0 keeps the server's default. */
-static RthunkWireEvalRequest *
-request_for (const char *text,
-             gint        inline_budget_ms)
-{
-  RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
-  g_autoptr(RthunkNode) node = parse_one (text);
-
-  rthunk_wire_fill_ast (request->ast, node, NULL);
-  if (inline_budget_ms >= 0)
-    {
-      request->options->inlineBudgetMs = inline_budget_ms;
-      request->options->__isset_inlineBudgetMs = TRUE;
-      request->__isset_options = TRUE;
-    }
-  return request;
-}
-
-static gint64
-wire_int (RthunkWireValue *wire)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RthunkValue) value = rthunk_wire_read_value (wire, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_INT);
-  return rthunk_value_get_int (value);
-}
 
 /* The int a submitted thunk resolved to: inline, or after waiting. */
 static gint64
@@ -428,13 +90,13 @@ thunk_int (Wire                  *w,
   if (thunk->__isset_state && thunk->state == RTHUNK_WIRE_THUNK_STATE_DONE)
     {
       g_assert_true (thunk->__isset_value);
-      return wire_int (thunk->value);
+      return wire_value_int (thunk->value);
     }
   g_assert_false (thunk->__isset_state && thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE);
-  cont = wait_finished (w, thunk->id);
+  cont = wire_wait_finished (w, thunk->id, WAIT_CAP_US);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
   g_assert_true (cont->__isset_value);
-  return wire_int (cont->value);
+  return wire_value_int (cont->value);
 }
 
 static gint64
@@ -442,7 +104,7 @@ submit_int (Wire       *w,
             const char *text,
             gint        inline_budget_ms)
 {
-  g_autoptr(RthunkWireEvalRequest) request = request_for (text, inline_budget_ms);
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for (text, inline_budget_ms);
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
 
   return thunk_int (w, thunk);
@@ -454,7 +116,7 @@ submit_slow (Wire *w)
   static guint serial;
   g_autofree char *text = g_strdup_printf (SLOW_EXPR_FORMAT,
                                            SLOW_BOUND + g_atomic_int_add (&serial, 1));
-  g_autoptr(RthunkWireEvalRequest) request = request_for (text, 0);
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for (text, 0);
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
 
   g_assert_false (thunk->__isset_state && thunk->state >= RTHUNK_WIRE_THUNK_STATE_DONE);
@@ -573,7 +235,7 @@ assert_arith_def (RthunkWireFuncDef *def)
 static void
 test_func_defs_all (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) defs = wire_func_defs (w, names, NULL);
   const char *arith[] = { "+", "-", "*", "/" };
@@ -598,7 +260,7 @@ test_func_defs_all (void)
 static void
 test_func_defs_named (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) defs = NULL;
 
@@ -628,10 +290,10 @@ static void
 test_func_defs_unknown (gconstpointer data)
 {
   const UnknownNamesCase *c = data;
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) defs = NULL;
-  Thrown thrown = { 0, };
+  WireFailure thrown = { 0, };
 
   for (guint k = 0; c->names[k] != NULL; k++)
     g_ptr_array_add (names, g_strdup (c->names[k]));
@@ -640,7 +302,7 @@ test_func_defs_unknown (gconstpointer data)
   g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
   g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_UNKNOWN_FUNCTION);
   g_assert_nonnull (thrown.message);
-  thrown_clear (&thrown);
+  wire_failure_clear (&thrown);
   /* the connection is still good */
   g_assert_cmpint (submit_int (w, "(+ 1 2)", -1), ==, 3);
 }
@@ -650,8 +312,8 @@ test_func_defs_unknown (gconstpointer data)
 static void
 test_info_basics (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
-  g_autoptr(RthunkWireServerInfo) info = wire_info (w);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkWireServerInfo) info = wire_info (w, NULL);
   g_autoptr(RthunkWireServerInfo) again = NULL;
 
   g_assert_cmpstr (info->name, ==, SERVER_NAME);
@@ -664,17 +326,17 @@ test_info_basics (void)
   g_assert_nonnull (info->instanceId);
   g_assert_cmpuint (info->instanceId->len, ==, 16);
   /* the instance id is stable within one run */
-  again = wire_info (w);
-  g_assert_true (same_id (info->instanceId, again->instanceId));
+  again = wire_info (w, NULL);
+  g_assert_true (wire_same_id (info->instanceId, again->instanceId));
 }
 
 static void
 test_info_counters (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
-  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
-  g_autoptr(RthunkWireEvalRequest) bad = request_for ("(/ 1 0)", -1);
+  g_autoptr(RthunkWireEvalRequest) bad = wire_request_for ("(/ 1 0)", -1);
   g_autoptr(RthunkWireRemoteThunk) bad_thunk = NULL;
   g_autoptr(RthunkWireVarCont) bad_cont = NULL;
   const guint n = 5;
@@ -686,7 +348,7 @@ test_info_counters (void)
   for (guint k = 0; k < n; k++)
     {
       g_autofree char *text = g_strdup_printf ("(* %u 3)", k);
-      g_autoptr(RthunkWireEvalRequest) request = request_for (text, 0);
+      g_autoptr(RthunkWireEvalRequest) request = wire_request_for (text, 0);
       g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
 
       request->options->useCache = FALSE;
@@ -695,11 +357,11 @@ test_info_counters (void)
       g_assert_cmpint (thunk_int (w, thunk), ==, k * 3);
     }
   bad_thunk = wire_submit (w, bad, NULL);
-  bad_cont = wait_finished (w, bad_thunk->id);
+  bad_cont = wire_wait_finished (w, bad_thunk->id, WAIT_CAP_US);
   g_assert_cmpint (bad_cont->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
   g_assert_cmpint (bad_cont->error->code, ==, RTHUNK_ERROR_DIVISION_BY_ZERO);
 
-  after = wire_info (w);
+  after = wire_info (w, NULL);
   /* other cases may run on the server too: at least ours were counted */
   g_assert_cmpint (after->counters->submitted - before->counters->submitted, >=, n + 1);
   g_assert_cmpint (after->counters->completed - before->counters->completed, >=, n);
@@ -728,7 +390,7 @@ static void
 test_submit (gconstpointer data)
 {
   const SubmitCase *c = data;
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
 
   g_assert_cmpint (submit_int (w, c->expr, c->inline_budget_ms), ==, c->expected);
 }
@@ -739,8 +401,8 @@ test_submit_client (void)
 {
   g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
   g_autoptr(GError) error = NULL;
-  g_autoptr(RthunkNode) expr = parse_one ("(+ 1 (/ 4 2))");
-  g_autoptr(RthunkNode) bad = parse_one ("(+ 1 \"x\")");
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ 1 (/ 4 2))");
+  g_autoptr(RthunkNode) bad = test_parse_one ("(+ 1 \"x\")");
   g_autoptr(RthunkValue) value = NULL;
   g_autoptr(RthunkValue) forced = NULL;
   g_autoptr(RthunkValue) refused = NULL;
@@ -767,9 +429,9 @@ static void
 test_submit_record (void)
 {
   g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
-  g_autoptr(Wire) w = wire_open (shared_server);
-  g_autoptr(RthunkNode) bump = parse_one ("(assoc r :age (+ (:age r) 1))");
-  g_autoptr(RthunkNode) slow = parse_one ("(loop [i 0 acc {:n 0 :who (:name r)}] "
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkNode) bump = test_parse_one ("(assoc r :age (+ (:age r) 1))");
+  g_autoptr(RthunkNode) slow = test_parse_one ("(loop [i 0 acc {:n 0 :who (:name r)}] "
                                           "(if (< i 200) (recur (+ i 1) (assoc acc :n (+ (:n acc) i))) acc))");
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                         (GDestroyNotify) rthunk_value_unref);
@@ -792,7 +454,7 @@ test_submit_record (void)
     g_assert_no_error (error);
     g_assert_cmpstr (printed, ==, "{:age 37 :name \"ada\"}");
   }
-  before = wire_info (w);
+  before = wire_info (w, NULL);
   for (guint round = 0; round < 2; round++)
     {
       g_autoptr(RthunkValue) value = rthunk_client_submit (client, slow, inputs, &error);
@@ -802,7 +464,7 @@ test_submit_record (void)
       g_assert_no_error (error);
       g_assert_cmpstr (printed, ==, "{:n 19900 :who \"ada\"}");
     }
-  after = wire_info (w);
+  after = wire_info (w, NULL);
   g_assert_cmpint (after->counters->cacheHits - before->counters->cacheHits, >=, 1);
 }
 
@@ -813,8 +475,8 @@ static void
 test_submit_maybe (void)
 {
   g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
-  g_autoptr(RthunkNode) parse = parse_one ("(map parse-int xs)");
-  g_autoptr(RthunkNode) keep = parse_one ("(filter some? ms)");
+  g_autoptr(RthunkNode) parse = test_parse_one ("(map parse-int xs)");
+  g_autoptr(RthunkNode) keep = test_parse_one ("(filter some? ms)");
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                         (GDestroyNotify) rthunk_value_unref);
   RthunkValue *texts[] = { rthunk_value_new_str ("36"), rthunk_value_new_str ("x") };
@@ -857,7 +519,7 @@ static void
 test_submit_same_expression (void)
 {
   g_autoptr(RthunkClient) client = rthunk_client_new (shared_server->address);
-  g_autoptr(RthunkNode) expr = parse_one ("(+ x x)");
+  g_autoptr(RthunkNode) expr = test_parse_one ("(+ x x)");
   g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                         (GDestroyNotify) rthunk_value_unref);
   static const char *const texts[] = { "42", "2.5", "42", "\"ab\"", "2.5" };
@@ -896,10 +558,10 @@ test_type_error_hand_built (void)
     SYM ("+"), INT (1), STR ("x"),
     { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, 2 } },
   };
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(RthunkWireEvalRequest) request = request_from_specs (specs, G_N_ELEMENTS (specs));
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
-  Thrown thrown = { 0, };
+  WireFailure thrown = { 0, };
 
   thunk = wire_submit (w, request, &thrown);
   g_assert_null (thunk);
@@ -908,7 +570,7 @@ test_type_error_hand_built (void)
   g_test_message ("type failure: %s", thrown.message);
   g_assert_nonnull (strstr (thrown.message, "int"));
   g_assert_nonnull (strstr (thrown.message, "str"));
-  thrown_clear (&thrown);
+  wire_failure_clear (&thrown);
   g_assert_cmpint (submit_int (w, "(+ 1 2)", -1), ==, 3);
 }
 
@@ -967,14 +629,14 @@ static void
 test_malformed (gconstpointer data)
 {
   const MalformedCase *c = data;
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(RthunkWireEvalRequest) request = NULL;
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
-  Thrown thrown = { 0, };
+  WireFailure thrown = { 0, };
 
   if (c->n_specs == G_MAXUINT)
     {
-      g_autoptr(RthunkWireServerInfo) info = wire_info (w);
+      g_autoptr(RthunkWireServerInfo) info = wire_info (w, NULL);
 
       /* maxAstNodes + 1 nodes in all */
       request = request_wide_vector ((guint) info->limits->maxAstNodes);
@@ -986,7 +648,7 @@ test_malformed (gconstpointer data)
   g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
   g_assert_cmpint (thrown.code, ==, c->code);
   g_test_message ("invalid request: %s", thrown.message);
-  thrown_clear (&thrown);
+  wire_failure_clear (&thrown);
   /* the same connection answers the next call */
   g_assert_cmpint (submit_int (w, "(+ 1 (/ 4 2))", -1), ==, 3);
 }
@@ -1010,10 +672,10 @@ static void
 test_thunk_get_unknown (gconstpointer data)
 {
   const UnknownThunkCase *c = data;
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GByteArray) id = g_byte_array_new ();
   g_autoptr(RthunkWireVarCont) cont = NULL;
-  Thrown thrown = { 0, };
+  WireFailure thrown = { 0, };
 
   for (guint k = 0; k < c->id_len; k++)
     {
@@ -1025,24 +687,24 @@ test_thunk_get_unknown (gconstpointer data)
   g_assert_null (cont);
   g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
   g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_UNKNOWN_THUNK);
-  thrown_clear (&thrown);
+  wire_failure_clear (&thrown);
   g_assert_cmpint (submit_int (w, "(+ 1 2)", -1), ==, 3);
 }
 
 static void
 test_thunk_get_done (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
-  g_autoptr(RthunkWireEvalRequest) request = request_for ("(* 6 7)", -1);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for ("(* 6 7)", -1);
   g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
-  g_autoptr(RthunkWireVarCont) waited = wait_finished (w, thunk->id);
+  g_autoptr(RthunkWireVarCont) waited = wire_wait_finished (w, thunk->id, WAIT_CAP_US);
   g_autoptr(RthunkWireVarCont) cont = wire_get (w, thunk->id, NULL);
   g_autoptr(RthunkType) type = NULL;
   g_autofree char *printed = NULL;
 
-  g_assert_true (same_id (cont->id, thunk->id));
+  g_assert_true (wire_same_id (cont->id, thunk->id));
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
-  g_assert_cmpint (wire_int (cont->value), ==, 42);
+  g_assert_cmpint (wire_value_int (cont->value), ==, 42);
   g_assert_true (cont->__isset_type);
   type = rthunk_wire_read_type (cont->type, NULL);
   g_assert_nonnull (type);
@@ -1055,10 +717,10 @@ test_thunk_get_done (void)
 static void
 test_await_first_done (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GByteArray) slow1 = submit_slow (w);
   g_autoptr(GByteArray) slow2 = submit_slow (w);
-  g_autoptr(RthunkWireEvalRequest) request = request_for ("(+ 1 2)", 0);
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for ("(+ 1 2)", 0);
   g_autoptr(RthunkWireRemoteThunk) fast = wire_submit (w, request, NULL);
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
   g_autoptr(GPtrArray) done = NULL;
@@ -1069,23 +731,23 @@ test_await_first_done (void)
   g_ptr_array_add (ids, fast->id);
   g_ptr_array_add (ids, slow2);
   started = g_get_monotonic_time ();
-  done = wire_await (w, ids, 60000);
+  done = wire_await (w, ids, 60000, NULL);
   /* it did not sit out the timeout: it returned for the fast one */
   g_assert_cmpint (g_get_monotonic_time () - started, <, 50 * G_USEC_PER_SEC);
   g_assert_cmpuint (done->len, ==, 1);
   cont = g_ptr_array_index (done, 0);
-  g_assert_true (same_id (cont->id, fast->id));
+  g_assert_true (wire_same_id (cont->id, fast->id));
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
-  g_assert_cmpint (wire_int (cont->value), ==, 3);
+  g_assert_cmpint (wire_value_int (cont->value), ==, 3);
 
-  cancel_and_reap (w, slow1);
-  cancel_and_reap (w, slow2);
+  wire_cancel_and_reap (w, slow1, WAIT_CAP_US);
+  wire_cancel_and_reap (w, slow2, WAIT_CAP_US);
 }
 
 static void
 test_await_timeout (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GByteArray) slow = submit_slow (w);
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
   g_autoptr(GPtrArray) done = NULL;
@@ -1095,40 +757,40 @@ test_await_timeout (void)
 
   g_ptr_array_add (ids, slow);
   started = g_get_monotonic_time ();
-  done = wire_await (w, ids, 300);
+  done = wire_await (w, ids, 300, NULL);
   /* the server waits at least the timeout, which began after our send */
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 300 * 1000);
   g_assert_cmpuint (done->len, ==, 0);
-  done_now = wire_await (w, ids, 0);
+  done_now = wire_await (w, ids, 0, NULL);
   g_assert_cmpuint (done_now->len, ==, 0);
   cont = wire_get (w, slow, NULL);
   g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
 
-  cancel_and_reap (w, slow);
+  wire_cancel_and_reap (w, slow, WAIT_CAP_US);
 }
 
 static void
 test_cancel_running (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
-  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
   g_autoptr(GByteArray) slow = submit_slow (w);
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(RthunkWireVarCont) again = NULL;
 
-  wait_running (w, slow);
-  g_assert_true (wire_cancel (w, slow));
-  cont = wait_finished (w, slow);
+  wire_wait_running (w, slow, WAIT_CAP_US);
+  g_assert_true (wire_cancel_unfinished (w, slow));
+  cont = wire_wait_finished (w, slow, WAIT_CAP_US);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
   g_assert_true (cont->__isset_error);
   g_assert_cmpint (cont->error->code, ==, RTHUNK_ERROR_CANCELLED);
   g_assert_false (cont->__isset_value);
   /* a finished thunk cannot be cancelled again; its state sticks */
-  g_assert_false (wire_cancel (w, slow));
+  g_assert_false (wire_cancel_unfinished (w, slow));
   again = wire_get (w, slow, NULL);
   g_assert_cmpint (again->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
-  after = wire_info (w);
+  after = wire_info (w, NULL);
   g_assert_cmpint (after->counters->cancelled - before->counters->cancelled, >=, 1);
 }
 
@@ -1139,7 +801,7 @@ static RthunkWireEvalRequest *
 request_with_x (const char  *text,
                 RthunkValue *x)
 {
-  RthunkWireEvalRequest *request = request_for (text, 0);
+  RthunkWireEvalRequest *request = wire_request_for (text, 0);
   RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
   g_autoptr(GError) error = NULL;
 
@@ -1152,7 +814,7 @@ request_with_x (const char  *text,
 static gint64
 memo_hits (Wire *w)
 {
-  g_autoptr(RthunkWireServerInfo) info = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) info = wire_info (w, NULL);
 
   return info->counters->memoHits;
 }
@@ -1171,7 +833,7 @@ test_memo_shape (void)
     { "(+ 4611686018427387904 (* 1 -1))", 4611686018427387903 },
     { "(+ 5\n (* 6 7))", 47 },
   };
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   gint64 before = memo_hits (w), after_first;
 
   for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
@@ -1200,14 +862,14 @@ test_memo_positions (void)
     { "(+ 7\n  (/ 8 0))", "<test>:2:3: error: division by zero" },
     { "(+ 9 (/ 10 0))", "<test>:1:6: error: division by zero" },
   };
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
 
   for (guint round = 0; round < 3; round++)
     for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
       {
-        g_autoptr(RthunkWireEvalRequest) request = request_for (cases[k].text, -1);
+        g_autoptr(RthunkWireEvalRequest) request = wire_request_for (cases[k].text, -1);
         g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
-        g_autoptr(RthunkWireVarCont) cont = wait_finished (w, thunk->id);
+        g_autoptr(RthunkWireVarCont) cont = wire_wait_finished (w, thunk->id, WAIT_CAP_US);
 
         g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
         g_assert_cmpstr (cont->error->message, ==, cases[k].where);
@@ -1220,7 +882,7 @@ test_memo_positions (void)
 static void
 test_memo_input_types (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   gint64 before = memo_hits (w);
 
   for (gint64 k = 0; k < 4; k++)
@@ -1242,12 +904,12 @@ test_memo_input_types (void)
       g_autoptr(RthunkWireRemoteThunk) none = NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = NULL;
-      Thrown thrown = { 0, };
+      WireFailure thrown = { 0, };
 
       none = wire_submit (w, refused, &thrown);
       g_assert_null (none);
       g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_TYPE_FAILURE);
-      thrown_clear (&thrown);
+      wire_failure_clear (&thrown);
       thunk = wire_submit (w, floats, NULL);
       g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
       value = rthunk_wire_read_value (thunk->value, &error);
@@ -1273,13 +935,13 @@ await_all (Wire       *w,
       g_autoptr(GPtrArray) done = NULL;
 
       g_assert_cmpint (g_get_monotonic_time (), <, give_up);
-      done = wire_await (w, pending, AWAIT_SLICE_MS);
+      done = wire_await (w, pending, AWAIT_SLICE_MS, NULL);
       for (guint k = 0; k < done->len; k++)
         {
           RthunkWireVarCont *cont = g_ptr_array_index (done, k);
 
           for (guint j = 0; j < pending->len; j++)
-            if (same_id (cont->id, g_ptr_array_index (pending, j)))
+            if (wire_same_id (cont->id, g_ptr_array_index (pending, j)))
               {
                 g_hash_table_insert (conts, g_ptr_array_index (pending, j), g_object_ref (cont));
                 g_ptr_array_remove_index_fast (pending, j);
@@ -1292,7 +954,7 @@ await_all (Wire       *w,
 static void
 test_batch_hundred (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) thunks = NULL;
   g_autoptr(GPtrArray) waiting = g_ptr_array_new ();
@@ -1304,7 +966,7 @@ test_batch_hundred (void)
     {
       g_autofree char *text = g_strdup_printf ("(+ %u (* %u %u))", k, k, k);
 
-      g_ptr_array_add (requests, request_for (text, 0));
+      g_ptr_array_add (requests, wire_request_for (text, 0));
     }
   thunks = wire_batch (w, requests);
   g_assert_cmpuint (thunks->len, ==, BATCH_SIZE);
@@ -1317,7 +979,7 @@ test_batch_hundred (void)
       g_assert_false (g_hash_table_contains (seen, id));   /* ids are unique */
       g_hash_table_add (seen, id);
       if (thunk->__isset_state && thunk->state == RTHUNK_WIRE_THUNK_STATE_DONE)
-        g_assert_cmpint (wire_int (thunk->value), ==, k + k * k);
+        g_assert_cmpint (wire_value_int (thunk->value), ==, k + k * k);
       else
         {
           g_assert_false (thunk->__isset_state && thunk->state > RTHUNK_WIRE_THUNK_STATE_DONE);
@@ -1333,7 +995,7 @@ test_batch_hundred (void)
       if (cont == NULL)
         continue;           /* it came back inline */
       g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
-      g_assert_cmpint (wire_int (cont->value), ==, k + k * k);
+      g_assert_cmpint (wire_value_int (cont->value), ==, k + k * k);
     }
 }
 
@@ -1346,7 +1008,7 @@ link_request (const char   *text,
               gsize         id_len,
               const guint8 *input_id)
 {
-  RthunkWireEvalRequest *request = request_for (text, 0);
+  RthunkWireEvalRequest *request = wire_request_for (text, 0);
   RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
 
   rthunk_wire_set_bytes (&request->thunkId, id, id_len);
@@ -1380,7 +1042,7 @@ link_request (const char   *text,
 static void
 test_batch_chain_proposed_ids (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) thunks = NULL;
   g_autoptr(GPtrArray) last = g_ptr_array_new ();
@@ -1409,7 +1071,7 @@ test_batch_chain_proposed_ids (void)
   await_all (w, last, conts);
   cont = g_hash_table_lookup (conts, g_ptr_array_index (last, 0));
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
-  g_assert_cmpint (wire_int (cont->value), ==, G_N_ELEMENTS (ids));
+  g_assert_cmpint (wire_value_int (cont->value), ==, G_N_ELEMENTS (ids));
 }
 
 /* A chain whose first link never finishes by itself: every later link is
@@ -1419,10 +1081,10 @@ test_batch_chain_proposed_ids (void)
 static void
 test_batch_chain_waits (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) thunks = NULL;
-  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
   g_autofree char *slow = g_strdup_printf ("(+ x " SLOW_EXPR_FORMAT ")", SLOW_BOUND);
   g_autoptr(RthunkWireVarCont) pending = NULL;
@@ -1438,16 +1100,16 @@ test_batch_chain_waits (void)
     g_ptr_array_add (requests, link_request ("(+ x 1)", ids[k], 16, ids[k - 1]));
   thunks = wire_batch (w, requests);
   g_assert_cmpuint (thunks->len, ==, G_N_ELEMENTS (ids));
-  after = wire_info (w);
+  after = wire_info (w, NULL);
   g_assert_cmpint (after->counters->pipelined - before->counters->pipelined, ==,
                    G_N_ELEMENTS (ids) - 1);
   first = g_ptr_array_index (thunks, 0);
   tail = g_ptr_array_index (thunks, thunks->len - 1);
   pending = wire_get (w, tail->id, NULL);
   g_assert_cmpint (pending->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
-  wait_running (w, first->id);
-  cancel_and_reap (w, first->id);
-  last = wait_finished (w, tail->id);
+  wire_wait_running (w, first->id, WAIT_CAP_US);
+  wire_cancel_and_reap (w, first->id, WAIT_CAP_US);
+  last = wire_wait_finished (w, tail->id, WAIT_CAP_US);
   g_assert_cmpint (last->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
   g_assert_true (last->__isset_error);
   g_assert_nonnull (strstr (last->error->message, "input"));
@@ -1459,7 +1121,7 @@ test_batch_chain_waits (void)
 static void
 test_batch_proposed_id_refused (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) thunks = NULL;
   guint8 id[16], short_id[4] = { 1, 2, 3, 4 };
@@ -1475,7 +1137,7 @@ test_batch_proposed_id_refused (void)
   g_assert_cmpuint (thunks->len, ==, 4);
   thunk = g_ptr_array_index (thunks, 0);
   g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
-  g_assert_cmpint (wire_int (thunk->value), ==, 1);
+  g_assert_cmpint (wire_value_int (thunk->value), ==, 1);
   thunk = g_ptr_array_index (thunks, 1);
   g_assert_cmpint (thunk->state, ==, RTHUNK_WIRE_THUNK_STATE_FAILED);
   g_assert_cmpint (thunk->error->code, ==, RTHUNK_ERROR_INVALID_REQUEST);
@@ -1493,7 +1155,7 @@ test_batch_proposed_id_refused (void)
 static void
 test_batch_holder_refused (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) thunks = NULL;
   guint8 id[16], input[16];
@@ -1523,8 +1185,8 @@ test_batch_holder_refused (void)
 static void
 test_session_pipelines (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
-  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
   g_autoptr(RthunkSession) session = rthunk_session_new ();
   g_autoptr(RthunkValue) value = NULL;
@@ -1539,7 +1201,7 @@ test_session_pipelines (void)
   result = rthunk_session_wait (session, value, 60000, &error);
   g_assert_no_error (error);
   g_assert_cmpint (rthunk_value_get_int (result), ==, 42);
-  after = wire_info (w);
+  after = wire_info (w, NULL);
   g_assert_cmpint (after->counters->pipelined, >, before->counters->pipelined);
 }
 
@@ -1550,8 +1212,8 @@ test_session_pipelines (void)
 static void
 test_session_coalesces (void)
 {
-  g_autoptr(Wire) w = wire_open (shared_server);
-  g_autoptr(RthunkWireServerInfo) before = wire_info (w);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkWireServerInfo) before = wire_info (w, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
   g_autoptr(RthunkSession) session = rthunk_session_new ();
   g_autoptr(RthunkValue) sum = NULL;
@@ -1574,7 +1236,7 @@ test_session_coalesces (void)
   chain = rthunk_session_wait (session, value, 60000, &error);
   g_assert_no_error (error);
   g_assert_cmpint (rthunk_value_get_int (chain), ==, 300);
-  after = wire_info (w);
+  after = wire_info (w, NULL);
   g_assert_cmpint (after->counters->submitted - before->counters->submitted, >=, 601);
   /* 300 / 64 frames and one for the rest, each; other tests do not run
    * meanwhile */
@@ -1589,15 +1251,15 @@ test_batch_mixed (void)
     SYM ("+"), INT (1), STR ("x"),
     { RTHUNK_WIRE_NODE_KIND_LIST, 0, NULL, 3, { 0, 1, 2 } },
   };
-  g_autoptr(Wire) w = wire_open (shared_server);
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) thunks = NULL;
   RthunkWireRemoteThunk *thunk;
 
-  g_ptr_array_add (requests, request_for ("(+ 1 2)", 0));
+  g_ptr_array_add (requests, wire_request_for ("(+ 1 2)", 0));
   g_ptr_array_add (requests, request_from_specs (type_error, G_N_ELEMENTS (type_error)));
   g_ptr_array_add (requests, request_from_specs (used_twice, G_N_ELEMENTS (used_twice)));
-  g_ptr_array_add (requests, request_for ("(* 4 5)", 0));
+  g_ptr_array_add (requests, wire_request_for ("(* 4 5)", 0));
   thunks = wire_batch (w, requests);
   g_assert_cmpuint (thunks->len, ==, 4);
   g_assert_cmpint (thunk_int (w, thunks->pdata[0]), ==, 3);
@@ -1617,7 +1279,7 @@ client_eval_int (RthunkClient *client,
                  const char   *text,
                  GError      **error)
 {
-  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, NULL, error);
   g_autoptr(RthunkValue) forced = NULL;
 
@@ -1635,13 +1297,13 @@ client_eval_int (RthunkClient *client,
 static void
 test_slow_does_not_block (void)
 {
-  g_autoptr(Wire) a = wire_open (shared_server);
+  g_autoptr(Wire) a = wire_open (shared_server, SOCKET_TIMEOUT_MS);
   g_autoptr(RthunkClient) b = rthunk_client_new (shared_server->address);
   g_autoptr(GByteArray) slow = submit_slow (a);
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(GError) error = NULL;
 
-  wait_running (a, slow);
+  wire_wait_running (a, slow, WAIT_CAP_US);
   g_assert_true (rthunk_client_connect (b, &error));
   g_assert_no_error (error);
   for (guint k = 0; k < 3; k++)
@@ -1652,7 +1314,7 @@ test_slow_does_not_block (void)
   /* B is done; A's thunk is still running */
   cont = wire_get (a, slow, NULL);
   g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_RUNNING);
-  cancel_and_reap (a, slow);
+  wire_cancel_and_reap (a, slow, WAIT_CAP_US);
 }
 
 typedef struct
@@ -1717,18 +1379,18 @@ static void
 test_sigterm_running (void)
 {
   const char *args[] = { "--deadline-ms", "3000", "--workers", "2", NULL };
-  TestServer *server = start_server ("sigterm", args);
-  g_autoptr(Wire) w = wire_open (server);
+  TestServer *server = test_server_start ("sigterm", args);
+  g_autoptr(Wire) w = wire_open (server, SOCKET_TIMEOUT_MS);
   g_autoptr(GByteArray) slow = submit_slow (w);
   g_autoptr(RthunkWireVarCont) cont = NULL;
   g_autoptr(GError) error = NULL;
 
-  wait_running (w, slow);
-  stop_server (server);
+  wire_wait_running (w, slow, WAIT_CAP_US);
+  test_server_stop (server);
   /* the connection was closed, not left hanging */
   cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
   {
-    g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (slow);
+    g_autoptr(RthunkWireRemoteThunk) thunk = wire_remote_thunk_for (slow);
     RthunkWireInvalidRequest *invalid = NULL;
     RthunkWireNotAuthorized *denied = NULL;
 
@@ -1750,27 +1412,23 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
-  shared_server = start_server (SERVER_NAME, args);
+  shared_server = test_server_start (SERVER_NAME, args);
 
   g_test_add_func ("/server/func-defs/all", test_func_defs_all);
   g_test_add_func ("/server/func-defs/named", test_func_defs_named);
-  for (guint k = 0; k < G_N_ELEMENTS (unknown_names_cases); k++)
-    g_test_add_data_func (unknown_names_cases[k].path, &unknown_names_cases[k], test_func_defs_unknown);
+  TEST_ADD_TABLE (unknown_names_cases, test_func_defs_unknown);
   g_test_add_func ("/server/info/basics", test_info_basics);
   g_test_add_func ("/server/info/counters", test_info_counters);
-  for (guint k = 0; k < G_N_ELEMENTS (submit_cases); k++)
-    g_test_add_data_func (submit_cases[k].path, &submit_cases[k], test_submit);
+  TEST_ADD_TABLE (submit_cases, test_submit);
   g_test_add_func ("/server/submit/client", test_submit_client);
   g_test_add_func ("/server/submit/same-expression", test_submit_same_expression);
   g_test_add_func ("/server/submit/record", test_submit_record);
   g_test_add_func ("/server/submit/maybe", test_submit_maybe);
   g_test_add_func ("/server/type-error/hand-built", test_type_error_hand_built);
-  for (guint k = 0; k < G_N_ELEMENTS (malformed_cases); k++)
-    g_test_add_data_func (malformed_cases[k].path, &malformed_cases[k], test_malformed);
-  for (guint k = 0; k < G_N_ELEMENTS (unknown_thunk_cases); k++)
-    g_test_add_data_func (unknown_thunk_cases[k].path, &unknown_thunk_cases[k], test_thunk_get_unknown);
+  TEST_ADD_TABLE (malformed_cases, test_malformed);
+  TEST_ADD_TABLE (unknown_thunk_cases, test_thunk_get_unknown);
   g_test_add_func ("/server/thunk-get/done", test_thunk_get_done);
   g_test_add_func ("/server/await/first-done", test_await_first_done);
   g_test_add_func ("/server/await/timeout", test_await_timeout);
@@ -1791,6 +1449,6 @@ main (int    argc,
   g_test_add_func ("/server/sigterm/running-thunk", test_sigterm_running);
 
   status = g_test_run ();
-  stop_server (shared_server);
+  test_server_stop (shared_server);
   return status;
 }

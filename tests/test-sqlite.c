@@ -26,6 +26,7 @@
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "testutil.h"
+#include "testtable.h"
 
 #define RW_NAME "sql-rw"
 #define RO_NAME "sql-ro"
@@ -65,25 +66,7 @@ static const char *const fixture_sql =
   "CREATE TABLE pets (owner INTEGER, pet TEXT NOT NULL);"
   "INSERT INTO pets VALUES (1, 'cat');";
 
-/* ---- servers that do not outlive a failed test ----------------------------- */
-
-static pid_t tracked_pids[8];
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static pid_t
-server_pid (TestServer *server)
-{
-  return (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (server->process), NULL, 10);
-}
+/* ---- servers ------------------------------------------------------------------ */
 
 static const char *
 program (void)
@@ -92,32 +75,6 @@ program (void)
 
   g_assert_nonnull (path);
   return path;
-}
-
-static TestServer *
-start_server (const char        *name,
-              const char *const *extra_args)
-{
-  TestServer *server = test_server_start_program (program (), name, extra_args);
-
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == 0)
-      {
-        tracked_pids[k] = server_pid (server);
-        break;
-      }
-  return server;
-}
-
-static void
-stop_server (TestServer *server)
-{
-  pid_t pid = server_pid (server);
-
-  test_server_stop (server);    /* asserts exit status 0 */
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] == pid)
-      tracked_pids[k] = 0;
 }
 
 /* ---- the database from the test's side ------------------------------------- */
@@ -154,17 +111,6 @@ file_int (const char *path,
 
 /* ---- evaluating through RthunkClient --------------------------------------- */
 
-static RthunkNode *
-parse_one (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<test>", text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (forms->len, ==, 1);
-  return rthunk_node_ref (g_ptr_array_index (forms, 0));
-}
-
 static RthunkClient *
 connect_to (TestServer *server)
 {
@@ -182,7 +128,7 @@ client_eval (RthunkClient  *client,
              const char    *text,
              GError       **error)
 {
-  g_autoptr(RthunkNode) expr = parse_one (text);
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, NULL, error);
 
   if (value == NULL)
@@ -625,7 +571,7 @@ static RthunkValue *
 start_endless (RthunkClient  *client,
                GBytes       **id)
 {
-  g_autoptr(RthunkNode) expr = parse_one (ENDLESS_QUERY);
+  g_autoptr(RthunkNode) expr = test_parse_one (ENDLESS_QUERY);
   g_autoptr(GError) error = NULL;
   RthunkValue *value = rthunk_client_submit (client, expr, NULL, &error);
   RthunkThunkState state;
@@ -759,11 +705,11 @@ test_create_and_sigterm (void)
 {
   g_autofree char *path = g_build_filename (tmp_dir, "created.db", NULL);
   const char *args[] = { "--db", path, "--create", NULL };
-  TestServer *server = start_server ("sql-new", args);
+  TestServer *server = test_server_start_program (program (), "sql-new", args);
 
   g_assert_cmpint (eval_int (server, "(sql-exec \"CREATE TABLE t (x); INSERT INTO t VALUES (41 + 1)\")"),
                    ==, 1);
-  stop_server (server);
+  test_server_stop (server);
   g_assert_cmpint (file_int (path, "SELECT x FROM t"), ==, 42);
 }
 
@@ -778,10 +724,10 @@ test_config_file (void)
   TestServer *server;
 
   g_assert_true (g_file_set_contents (path, text, -1, NULL));
-  server = start_server ("sql-conf", args);
+  server = test_server_start_program (program (), "sql-conf", args);
   g_assert_cmpint (eval_int (server, "(len (sql-query-text \"SELECT * FROM items\"))"), ==, 3);
   assert_eval_fails (server, "(sql-exec \"DELETE FROM items\")", RTHUNK_ERROR_EVAL_FAILED, "readonly");
-  stop_server (server);
+  test_server_stop (server);
 }
 
 /* ---- a session on the server ---------------------------------------------- */
@@ -1008,8 +954,7 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_tracked_on_abort);
-  signal (SIGTRAP, kill_tracked_on_abort);    /* g_error() */
+  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
 
   tmp_dir = g_dir_make_tmp ("rthunk-sqlite-XXXXXX", &error);
@@ -1031,18 +976,16 @@ main (int    argc,
                                  "--sql-timeout-ms", SLOW_SQL_TIMEOUT_MS, "--deadline-ms",
                                  TIGHT_DEADLINE_MS, NULL };
 
-    rw_server = start_server (RW_NAME, rw_args);
-    ro_server = start_server (RO_NAME, ro_args);
-    slow_server = start_server ("sql-slow", slow_args);
-    tight_server = start_server ("sql-tight", tight_args);
+    rw_server = test_server_start_program (program (), RW_NAME, rw_args);
+    ro_server = test_server_start_program (program (), RO_NAME, ro_args);
+    slow_server = test_server_start_program (program (), "sql-slow", slow_args);
+    tight_server = test_server_start_program (program (), "sql-tight", tight_args);
   }
 
   g_test_add_func ("/sqlite/catalog", test_catalog);
   g_test_add_func ("/sqlite/info/capability", test_info_capability);
-  for (guint k = 0; k < G_N_ELEMENTS (value_cases); k++)
-    g_test_add_data_func (value_cases[k].path, &value_cases[k], test_value);
-  for (guint k = 0; k < G_N_ELEMENTS (error_cases); k++)
-    g_test_add_data_func (error_cases[k].path, &error_cases[k], test_error);
+  TEST_ADD_TABLE (value_cases, test_value);
+  TEST_ADD_TABLE (error_cases, test_error);
   g_test_add_func ("/sqlite/exec/insert", test_exec_insert);
   g_test_add_func ("/sqlite/exec/several", test_exec_several);
   g_test_add_func ("/sqlite/exec/transactions", test_exec_transactions);
@@ -1055,24 +998,20 @@ main (int    argc,
   g_test_add_func ("/sqlite/interrupt/cancel", test_interrupt_cancel);
   g_test_add_func ("/sqlite/interrupt/deadline", test_interrupt_deadline);
   g_test_add_func ("/sqlite/limits/sql-max-memory", test_sql_max_memory);
-  for (guint k = 0; k < G_N_ELEMENTS (start_cases); k++)
-    g_test_add_data_func (start_cases[k].path, &start_cases[k], test_start_fails);
+  TEST_ADD_TABLE (start_cases, test_start_fails);
   g_test_add_func ("/sqlite/start/config-file", test_config_file);
-  for (guint k = 0; k < G_N_ELEMENTS (type_cases); k++)
-    g_test_add_data_func (type_cases[k].path, &type_cases[k], test_typed_type);
-  for (guint k = 0; k < G_N_ELEMENTS (typed_value_cases); k++)
-    g_test_add_data_func (typed_value_cases[k].path, &typed_value_cases[k], test_typed_value);
-  for (guint k = 0; k < G_N_ELEMENTS (typed_error_cases); k++)
-    g_test_add_data_func (typed_error_cases[k].path, &typed_error_cases[k], test_typed_error);
+  TEST_ADD_TABLE (type_cases, test_typed_type);
+  TEST_ADD_TABLE (typed_value_cases, test_typed_value);
+  TEST_ADD_TABLE (typed_error_cases, test_typed_error);
   g_test_add_func ("/sqlite/typed/cache", test_typed_cache);
   g_test_add_func ("/sqlite/typed/outer-join", test_typed_outer_join);
   g_test_add_func ("/sqlite/sigterm/create", test_create_and_sigterm);
 
   status = g_test_run ();
-  stop_server (rw_server);
-  stop_server (ro_server);
-  stop_server (slow_server);
-  stop_server (tight_server);
+  test_server_stop (rw_server);
+  test_server_stop (ro_server);
+  test_server_stop (slow_server);
+  test_server_stop (tight_server);
   remove_tmp_dir ();
   g_free (rw_path);
   g_free (tmp_dir);

@@ -9,6 +9,7 @@
 
 #include "rthunk.h"
 #include "rthunk-type-private.h"
+#include "testtable.h"
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -547,22 +548,17 @@ int
 main (int    argc,
       char **argv)
 {
-  gsize i;
-
   g_test_init (&argc, &argv, NULL);
 
-  for (i = 0; i < G_N_ELEMENTS (roundtrip_cases); i++)
-    g_test_add_data_func (roundtrip_cases[i].path, &roundtrip_cases[i], test_roundtrip);
-  for (i = 0; i < G_N_ELEMENTS (parse_error_cases); i++)
-    g_test_add_data_func (parse_error_cases[i].path, &parse_error_cases[i], test_parse_error);
+  TEST_ADD_TABLE (roundtrip_cases, test_roundtrip);
+  TEST_ADD_TABLE (parse_error_cases, test_parse_error);
   g_test_add_func ("/types/parse-error/too-deep", test_parse_too_deep);
   g_test_add_func ("/types/parse/deep-enough", test_parse_deep_enough);
   g_test_add_func ("/types/accessors", test_accessors);
   g_test_add_func ("/types/constructors", test_constructors);
   g_test_add_func ("/types/equal/up-to-names", test_equal_up_to_names);
   g_test_add_func ("/types/print/many-variables", test_many_variables_print);
-  for (i = 0; i < G_N_ELEMENTS (unify_cases); i++)
-    g_test_add_data_func (unify_cases[i].path, &unify_cases[i], test_unify);
+  TEST_ADD_TABLE (unify_cases, test_unify);
   g_test_add_func ("/types/unify/chained-vars", test_unify_chained);
   g_test_add_func ("/types/scheme/instantiate-is-fresh", test_instantiate_is_fresh);
   g_test_add_func ("/types/scheme/generalize-by-level", test_generalize_by_level);

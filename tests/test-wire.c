@@ -4,7 +4,6 @@
 #include "config.h"
 #endif
 
-#include <stdarg.h>
 #include <string.h>
 
 #include <glib.h>
@@ -16,40 +15,12 @@
 #include "rthunk-frame.h"
 #include "rthunk-wire.h"
 #include "codecutil.h"
+#include "testtable.h"
 
 #define SOURCE "<test>"
 #define DEEP 2000
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static GPtrArray *
-read_ok (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *forms = rthunk_reader_read_all (SOURCE, text, -1, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (forms);
-  return forms;
-}
-
-static guint
-count_nodes (RthunkNode *node)
-{
-  guint n = 1;
-
-  for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-    n += count_nodes (rthunk_node_get_item (node, k));
-  return n;
-}
-
-static void
-assert_mentions (const GError *error,
-                 const char   *fragment)
-{
-  if (fragment != NULL && strstr (error->message, fragment) == NULL)
-    g_error ("“%s” does not mention “%s”", error->message, fragment);
-}
 
 /* Writes @object with the binary protocol, as a server would send it, and
  * reads the bytes back into a new @type. */
@@ -101,7 +72,7 @@ static void
 test_ast_roundtrip (gconstpointer data)
 {
   const AstCase *tc = data;
-  g_autoptr(GPtrArray) forms = read_ok (tc->text);
+  g_autoptr(GPtrArray) forms = test_read_ok (tc->text);
   RthunkNode *root = g_ptr_array_index (forms, 0);
   g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
   g_autoptr(RthunkWireAst) copy = NULL;
@@ -133,7 +104,7 @@ test_ast_with_types (void)
 {
   g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
-  g_autoptr(GPtrArray) forms = read_ok ("(let [id (fn [x] x)] [(id 1) (id 2)])");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(let [id (fn [x] x)] [(id 1) (id 2)])");
   RthunkNode *root = g_ptr_array_index (forms, 0);
   g_autoptr(GHashTable) node_types = NULL;
   g_autoptr(GError) error = NULL;
@@ -182,7 +153,7 @@ test_ast_reader_depth (void)
   g_string_append_c (text, '1');
   for (guint k = 0; k < RTHUNK_NODE_MAX_DEPTH; k++)
     g_string_append_c (text, ']');
-  forms = read_ok (text->str);
+  forms = test_read_ok (text->str);
   rthunk_wire_fill_ast (ast, g_ptr_array_index (forms, 0), NULL);
   back = rthunk_wire_read_ast (ast, 10000, &error);
   g_assert_no_error (error);
@@ -192,7 +163,7 @@ test_ast_reader_depth (void)
 static void
 test_ast_source_fallback (void)
 {
-  g_autoptr(GPtrArray) forms = read_ok ("(f x)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(f x)");
   g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
   g_autoptr(RthunkNode) no_source = NULL;
   g_autoptr(RthunkNode) bad_source = NULL;
@@ -249,7 +220,7 @@ source_as_read (RthunkWireAst *ast,
 static void
 test_ast_source_names_bounded (void)
 {
-  g_autoptr(GPtrArray) forms = read_ok ("(f x)");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(f x)");
   g_autoptr(RthunkWireAst) ast = g_object_new (RTHUNK_WIRE_TYPE_AST, NULL);
   g_autofree char *longest = g_strnfill (RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES, 'n');
   g_autofree char *too_long = g_strnfill (RTHUNK_WIRE_MAX_SOURCE_NAME_BYTES + 1, 'n');
@@ -272,27 +243,83 @@ test_ast_source_names_bounded (void)
   g_assert_cmpstr (source_as_read (ast, "kept.rth"), ==, "kept.rth");
 }
 
+/* ---- hand-built trees: a case's nodes as one string ---------------------------------- */
+
+/* Appends a node of @kind with @n_children child indices to @wire (an
+ * RthunkWireAst, RthunkWireValue or RthunkWireTypeTerm); the node. */
+typedef gpointer (*AddNodeFunc) (gpointer      wire,
+                                 gint          kind,
+                                 const gint32 *children,
+                                 guint         n_children);
+
+/* The kind a word of a node spec names: an entry of @names (indexed by
+ * kind), or a number. */
+static gint
+kind_named (const char        *word,
+            const char *const *names,
+            guint              n_names)
+{
+  for (guint k = 0; k < n_names; k++)
+    if (g_strcmp0 (names[k], word) == 0)
+      return (gint) k;
+  return (gint) g_ascii_strtoll (word, NULL, 10);
+}
+
+/* Appends the nodes of @spec to @wire (whose array of nodes is @all) with
+ * @add, one node per ';': its kind (named in @names) and the indices of
+ * its children, e.g. "INT; LIST 0 1". Returns the first of them, if any. */
+static gpointer
+add_nodes (gpointer           wire,
+           GPtrArray         *all,
+           const char        *spec,
+           const char *const *names,
+           guint              n_names,
+           AddNodeFunc        add)
+{
+  g_auto(GStrv) nodes = g_strsplit (spec, ";", -1);
+  guint first = all->len;
+
+  for (guint k = 0; nodes[k] != NULL; k++)
+    {
+      g_auto(GStrv) words = g_strsplit (g_strstrip (nodes[k]), " ", -1);
+      g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (gint32));
+
+      if (words[0] == NULL || *words[0] == '\0')
+        continue;
+      for (guint c = 1; words[c] != NULL; c++)
+        {
+          gint32 child = (gint32) g_ascii_strtoll (words[c], NULL, 10);
+
+          g_array_append_val (children, child);
+        }
+      add (wire, kind_named (words[0], names, n_names), (const gint32 *) children->data, children->len);
+    }
+  return first < all->len ? g_ptr_array_index (all, first) : NULL;
+}
+
 /* ---- ASTs: hostile structures --------------------------------------------------------- */
 
-/* Appends a node of @kind with @n_children child indices (gint32) after it. */
-static RthunkWireAstNode *
-ast_add (RthunkWireAst      *ast,
-         RthunkWireNodeKind  kind,
-         guint               n_children,
-         ...)
+static const char *const ast_kinds[] = {
+  [RTHUNK_WIRE_NODE_KIND_INT] = "INT", [RTHUNK_WIRE_NODE_KIND_FLOAT] = "FLOAT",
+  [RTHUNK_WIRE_NODE_KIND_STR] = "STR", [RTHUNK_WIRE_NODE_KIND_BOOL] = "BOOL",
+  [RTHUNK_WIRE_NODE_KIND_NIL] = "NIL", [RTHUNK_WIRE_NODE_KIND_SYMBOL] = "SYMBOL",
+  [RTHUNK_WIRE_NODE_KIND_KEYWORD] = "KEYWORD", [RTHUNK_WIRE_NODE_KIND_LIST] = "LIST",
+  [RTHUNK_WIRE_NODE_KIND_VECTOR] = "VECTOR",
+};
+
+/* An AddNodeFunc: a symbol, string or keyword is "x", a literal has its
+ * value set, every node is at 1:1. */
+static gpointer
+ast_add (gpointer      wire,
+         gint          kind,
+         const gint32 *children,
+         guint         n_children)
 {
+  RthunkWireAst *ast = wire;
   RthunkWireAstNode *node = g_object_new (RTHUNK_WIRE_TYPE_AST_NODE, NULL);
-  va_list args;
 
   node->kind = kind;
-  va_start (args, n_children);
-  for (guint k = 0; k < n_children; k++)
-    {
-      gint32 child = va_arg (args, gint32);
-
-      g_array_append_val (node->children, child);
-    }
-  va_end (args);
+  g_array_append_vals (node->children, children, n_children);
   node->__isset_children = n_children > 0;
   if (kind == RTHUNK_WIRE_NODE_KIND_SYMBOL || kind == RTHUNK_WIRE_NODE_KIND_STR ||
       kind == RTHUNK_WIRE_NODE_KIND_KEYWORD)
@@ -309,101 +336,25 @@ ast_add (RthunkWireAst      *ast,
   return node;
 }
 
-static void build_ast_valid (RthunkWireAst *ast)
+/* add_nodes() for this tree. */
+static RthunkWireAstNode *
+ast_add_nodes (RthunkWireAst *ast,
+               const char    *spec)
 {
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_SYMBOL, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 1);
-}
-
-static void build_ast_empty (RthunkWireAst *ast) { }
-
-static void build_ast_forward (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 1);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-}
-
-static void build_ast_self (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 1);
-}
-
-static void build_ast_negative (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, -1);
-}
-
-static void build_ast_huge_index (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, G_MAXINT32);
-}
-
-static void build_ast_twice (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 0);
-}
-
-static void build_ast_twice_two_parents (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_VECTOR, 1, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, 0, 1);
-}
-
-static void build_ast_unreachable (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 1);
-}
-
-static void build_ast_two_roots (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-}
-
-static void build_ast_atom_with_children (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_SYMBOL, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 1, 0);
-}
-
-static void build_ast_nil_with_children (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_NIL, 1, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 1);
-}
-
-static void build_ast_kind_zero (RthunkWireAst *ast)
-{
-  ast_add (ast, (RthunkWireNodeKind) 0, 0);
-}
-
-static void build_ast_kind_unknown (RthunkWireAst *ast)
-{
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, (RthunkWireNodeKind) 99, 1, 0);
+  return add_nodes (ast, ast->nodes, spec, ast_kinds, G_N_ELEMENTS (ast_kinds), ast_add);
 }
 
 static void build_ast_bad_utf8 (RthunkWireAst *ast)
 {
-  RthunkWireAstNode *node = ast_add (ast, RTHUNK_WIRE_NODE_KIND_SYMBOL, 0);
+  RthunkWireAstNode *node = ast_add_nodes (ast, "SYMBOL; LIST 0");
 
   g_free (node->text);
   node->text = g_strdup ("ab\xff");
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 1, 0);
 }
 
 static void build_ast_bad_utf8_string (RthunkWireAst *ast)
 {
-  RthunkWireAstNode *node = ast_add (ast, RTHUNK_WIRE_NODE_KIND_STR, 0);
+  RthunkWireAstNode *node = ast_add_nodes (ast, "STR");
 
   g_free (node->text);
   node->text = g_strdup ("\xc0\xaf");
@@ -413,16 +364,14 @@ static void build_ast_bad_utf8_string (RthunkWireAst *ast)
 static void
 build_ast_int_without_value (RthunkWireAst *ast)
 {
-  RthunkWireAstNode *node;
+  RthunkWireAstNode *node = ast_add_nodes (ast, "INT");
 
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  node = g_ptr_array_index (ast->nodes, 0);
   node->__isset_intValue = FALSE;
 }
 
 static void build_ast_missing_text (RthunkWireAst *ast)
 {
-  RthunkWireAstNode *node = ast_add (ast, RTHUNK_WIRE_NODE_KIND_KEYWORD, 0);
+  RthunkWireAstNode *node = ast_add_nodes (ast, "KEYWORD");
 
   g_clear_pointer (&node->text, g_free);
   node->__isset_text = FALSE;
@@ -431,16 +380,20 @@ static void build_ast_missing_text (RthunkWireAst *ast)
 static void build_ast_too_many (RthunkWireAst *ast)
 {
   for (guint k = 0; k < 11; k++)
-    ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+    ast_add_nodes (ast, "INT");
 }
 
 static void
 build_ast_chain (RthunkWireAst *ast,
                  guint          depth)
 {
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
+  ast_add_nodes (ast, "INT");
   for (guint k = 1; k <= depth; k++)
-    ast_add (ast, k % 2 ? RTHUNK_WIRE_NODE_KIND_LIST : RTHUNK_WIRE_NODE_KIND_VECTOR, 1, (gint32) k - 1);
+    {
+      gint32 child = (gint32) k - 1;
+
+      ast_add (ast, k % 2 ? RTHUNK_WIRE_NODE_KIND_LIST : RTHUNK_WIRE_NODE_KIND_VECTOR, &child, 1);
+    }
 }
 
 static void build_ast_at_depth_limit (RthunkWireAst *ast) { build_ast_chain (ast, RTHUNK_NODE_MAX_DEPTH); }
@@ -452,13 +405,16 @@ static void build_ast_deep (RthunkWireAst *ast) { build_ast_chain (ast, DEEP); }
 static void
 build_ast_deep_side_branch (RthunkWireAst *ast)
 {
+  gint32 children[2] = { RTHUNK_NODE_MAX_DEPTH + 1, RTHUNK_NODE_MAX_DEPTH };
+
   build_ast_chain (ast, RTHUNK_NODE_MAX_DEPTH);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_INT, 0);
-  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, 2, RTHUNK_NODE_MAX_DEPTH + 1, RTHUNK_NODE_MAX_DEPTH);
+  ast_add_nodes (ast, "INT");
+  ast_add (ast, RTHUNK_WIRE_NODE_KIND_LIST, children, 2);
 }
 
 typedef struct {
   const char *path;
+  const char *nodes;         /* add_nodes(), then: */
   void      (*build) (RthunkWireAst *ast);
   guint       max_nodes;
   int         code;          /* 0: accepted */
@@ -466,30 +422,30 @@ typedef struct {
 } HostileAstCase;
 
 static const HostileAstCase hostile_ast_cases[] = {
-  { "/wire/ast/valid/small", build_ast_valid, 10, 0, NULL },
-  { "/wire/ast/valid/at-depth-limit", build_ast_at_depth_limit, 10000, 0, NULL },
-  { "/wire/ast/hostile/empty", build_ast_empty, 10, RTHUNK_ERROR_INVALID_REQUEST, "the AST is empty" },
-  { "/wire/ast/hostile/forward-index", build_ast_forward, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/ast/hostile/self-index", build_ast_self, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/ast/hostile/negative-index", build_ast_negative, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/ast/hostile/huge-index", build_ast_huge_index, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/ast/hostile/node-used-twice", build_ast_twice, 10, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
-  { "/wire/ast/hostile/node-used-by-two-parents", build_ast_twice_two_parents, 10, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
-  { "/wire/ast/hostile/unreachable-node", build_ast_unreachable, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 0: the node is not part of the tree" },
-  { "/wire/ast/hostile/two-roots", build_ast_two_roots, 10, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
-  { "/wire/ast/hostile/atom-with-children", build_ast_atom_with_children, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 1: only a list or a vector has children" },
-  { "/wire/ast/hostile/nil-with-children", build_ast_nil_with_children, 10, RTHUNK_ERROR_INVALID_REQUEST, "only a list or a vector has children" },
-  { "/wire/ast/hostile/kind-zero", build_ast_kind_zero, 10, RTHUNK_ERROR_INVALID_REQUEST, "unknown node kind" },
-  { "/wire/ast/hostile/kind-unknown", build_ast_kind_unknown, 10, RTHUNK_ERROR_INVALID_REQUEST, NULL },
-  { "/wire/ast/hostile/symbol-not-utf8", build_ast_bad_utf8, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
-  { "/wire/ast/hostile/string-overlong-utf8", build_ast_bad_utf8_string, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
-  { "/wire/ast/hostile/int-without-value", build_ast_int_without_value, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 0: the literal has no value" },
-  { "/wire/ast/hostile/text-missing", build_ast_missing_text, 10, RTHUNK_ERROR_INVALID_REQUEST, "text is missing" },
-  { "/wire/ast/hostile/too-many-nodes", build_ast_too_many, 10, RTHUNK_ERROR_LIMIT_EXCEEDED, "more than the limit of 10" },
-  { "/wire/ast/hostile/one-too-deep", build_ast_over_depth_limit, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
-  { "/wire/ast/hostile/deep-chain", build_ast_deep, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
-  { "/wire/ast/hostile/deep-chain-too-many-nodes", build_ast_deep, 100, RTHUNK_ERROR_LIMIT_EXCEEDED, NULL },
-  { "/wire/ast/hostile/deep-side-branch", build_ast_deep_side_branch, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/ast/valid/small", "SYMBOL; INT; LIST 0 1", NULL, 10, 0, NULL },
+  { "/wire/ast/valid/at-depth-limit", NULL, build_ast_at_depth_limit, 10000, 0, NULL },
+  { "/wire/ast/hostile/empty", "", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "the AST is empty" },
+  { "/wire/ast/hostile/forward-index", "LIST 1; INT", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/self-index", "INT; LIST 0 1", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/negative-index", "INT; LIST 0 -1", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/huge-index", "INT; LIST 2147483647", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/ast/hostile/node-used-twice", "INT; LIST 0 0", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/ast/hostile/node-used-by-two-parents", "INT; VECTOR 0; LIST 0 1", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/ast/hostile/unreachable-node", "INT; INT; LIST 1", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 0: the node is not part of the tree" },
+  { "/wire/ast/hostile/two-roots", "INT; INT", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
+  { "/wire/ast/hostile/atom-with-children", "SYMBOL; INT 0", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 1: only a list or a vector has children" },
+  { "/wire/ast/hostile/nil-with-children", "INT; NIL 0; LIST 1", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "only a list or a vector has children" },
+  { "/wire/ast/hostile/kind-zero", "0", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, "unknown node kind" },
+  { "/wire/ast/hostile/kind-unknown", "INT; 99 0", NULL, 10, RTHUNK_ERROR_INVALID_REQUEST, NULL },
+  { "/wire/ast/hostile/symbol-not-utf8", NULL, build_ast_bad_utf8, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/ast/hostile/string-overlong-utf8", NULL, build_ast_bad_utf8_string, 10, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/ast/hostile/int-without-value", NULL, build_ast_int_without_value, 10, RTHUNK_ERROR_INVALID_REQUEST, "node 0: the literal has no value" },
+  { "/wire/ast/hostile/text-missing", NULL, build_ast_missing_text, 10, RTHUNK_ERROR_INVALID_REQUEST, "text is missing" },
+  { "/wire/ast/hostile/too-many-nodes", NULL, build_ast_too_many, 10, RTHUNK_ERROR_LIMIT_EXCEEDED, "more than the limit of 10" },
+  { "/wire/ast/hostile/one-too-deep", NULL, build_ast_over_depth_limit, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/ast/hostile/deep-chain", NULL, build_ast_deep, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/ast/hostile/deep-chain-too-many-nodes", NULL, build_ast_deep, 100, RTHUNK_ERROR_LIMIT_EXCEEDED, NULL },
+  { "/wire/ast/hostile/deep-side-branch", NULL, build_ast_deep_side_branch, 10000, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
 };
 
 static void
@@ -500,17 +456,12 @@ test_hostile_ast (gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkNode) node = NULL;
 
-  tc->build (ast);
+  if (tc->nodes != NULL)
+    ast_add_nodes (ast, tc->nodes);
+  if (tc->build != NULL)
+    tc->build (ast);
   node = rthunk_wire_read_ast (ast, tc->max_nodes, &error);
-  if (tc->code == 0)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (node);
-      return;
-    }
-  g_assert_null (node);
-  g_assert_error (error, RTHUNK_ERROR, tc->code);
-  assert_mentions (error, tc->fragment);
+  test_assert_outcome (node, error, tc->code, tc->fragment);
 }
 
 /* ---- values ----------------------------------------------------------------------- */
@@ -548,7 +499,7 @@ evaluate (const char *text)
   g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
   g_autoptr(RthunkEvaluator) evaluator = rthunk_evaluator_new (catalog);
-  g_autoptr(GPtrArray) forms = read_ok (text);
+  g_autoptr(GPtrArray) forms = test_read_ok (text);
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   RthunkValue *value;
@@ -656,102 +607,47 @@ test_value_function_not_received (void)
 
 /* ---- values: hostile structures --------------------------------------------------------- */
 
-static RthunkWireValueNode *
-value_add (RthunkWireValue     *wire,
-           RthunkWireValueKind  kind,
-           guint                n_items,
-           ...)
+static const char *const value_kinds[] = {
+  [RTHUNK_WIRE_VALUE_KIND_NIL] = "NIL", [RTHUNK_WIRE_VALUE_KIND_BOOL] = "BOOL",
+  [RTHUNK_WIRE_VALUE_KIND_INT] = "INT", [RTHUNK_WIRE_VALUE_KIND_FLOAT] = "FLOAT",
+  [RTHUNK_WIRE_VALUE_KIND_STR] = "STR", [RTHUNK_WIRE_VALUE_KIND_LIST] = "LIST",
+  [RTHUNK_WIRE_VALUE_KIND_FUNC] = "FUNC", [RTHUNK_WIRE_VALUE_KIND_THUNK] = "THUNK",
+  [RTHUNK_WIRE_VALUE_KIND_RECORD] = "RECORD",
+};
+
+/* An AddNodeFunc: a string or function has the text "x". */
+static gpointer
+value_add (gpointer      wire,
+           gint          kind,
+           const gint32 *items,
+           guint         n_items)
 {
+  RthunkWireValue *value = wire;
   RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE, NULL);
-  va_list args;
 
   node->kind = kind;
-  va_start (args, n_items);
-  for (guint k = 0; k < n_items; k++)
-    {
-      gint32 item = va_arg (args, gint32);
-
-      g_array_append_val (node->items, item);
-    }
-  va_end (args);
+  g_array_append_vals (node->items, items, n_items);
   node->__isset_items = n_items > 0;
   if (kind == RTHUNK_WIRE_VALUE_KIND_STR || kind == RTHUNK_WIRE_VALUE_KIND_FUNC)
     {
       node->text = g_strdup ("x");
       node->__isset_text = TRUE;
     }
-  g_ptr_array_add (wire->nodes, node);
+  g_ptr_array_add (value->nodes, node);
   return node;
 }
 
-static void build_value_valid (RthunkWireValue *w)
+/* add_nodes() for this tree. */
+static RthunkWireValueNode *
+value_add_nodes (RthunkWireValue *wire,
+                 const char      *spec)
 {
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 2, 0, 1);
-}
-
-static void build_value_empty (RthunkWireValue *w) { }
-
-static void build_value_forward (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, 1);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-}
-
-static void build_value_self (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, 0);
-}
-
-static void build_value_negative (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, G_MININT32);
-}
-
-static void build_value_twice (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_STR, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 2, 0, 0);
-}
-
-static void build_value_unreachable (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 0);
-}
-
-static void build_value_scalar_with_items (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_BOOL, 1, 0);
-}
-
-static void build_value_kind_zero (RthunkWireValue *w)
-{
-  value_add (w, (RthunkWireValueKind) 0, 0);
-}
-
-static void build_value_kind_unknown (RthunkWireValue *w)
-{
-  value_add (w, (RthunkWireValueKind) 1000, 0);
-}
-
-static void build_value_func (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_FUNC, 0);
-}
-
-static void build_value_thunk (RthunkWireValue *w)
-{
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_THUNK, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, 0);
+  return add_nodes (wire, wire->nodes, spec, value_kinds, G_N_ELEMENTS (value_kinds), value_add);
 }
 
 static void build_value_bad_utf8 (RthunkWireValue *w)
 {
-  RthunkWireValueNode *node = value_add (w, RTHUNK_WIRE_VALUE_KIND_STR, 0);
+  RthunkWireValueNode *node = value_add_nodes (w, "STR");
 
   g_free (node->text);
   node->text = g_strdup ("\xed\xa0\x80");     /* a surrogate */
@@ -759,7 +655,7 @@ static void build_value_bad_utf8 (RthunkWireValue *w)
 
 static void build_value_missing_text (RthunkWireValue *w)
 {
-  RthunkWireValueNode *node = value_add (w, RTHUNK_WIRE_VALUE_KIND_STR, 0);
+  RthunkWireValueNode *node = value_add_nodes (w, "STR");
 
   g_clear_pointer (&node->text, g_free);
   node->__isset_text = FALSE;
@@ -773,9 +669,8 @@ build_value_record_named (RthunkWireValue *w,
 {
   RthunkWireValueNode *node;
 
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_INT, 0);
-  node = value_add (w, RTHUNK_WIRE_VALUE_KIND_RECORD, 2, 0, 1);
+  value_add_nodes (w, "INT; INT; RECORD 0 1");
+  node = g_ptr_array_index (w->nodes, 2);
   if (a != NULL)
     g_ptr_array_add (node->fieldNames, g_strdup (a));
   if (b != NULL)
@@ -794,9 +689,13 @@ static void
 build_value_chain (RthunkWireValue *w,
                    guint            depth)
 {
-  value_add (w, RTHUNK_WIRE_VALUE_KIND_NIL, 0);
+  value_add_nodes (w, "NIL");
   for (guint k = 1; k <= depth; k++)
-    value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, 1, (gint32) k - 1);
+    {
+      gint32 item = (gint32) k - 1;
+
+      value_add (w, RTHUNK_WIRE_VALUE_KIND_LIST, &item, 1);
+    }
 }
 
 static void build_value_at_depth_limit (RthunkWireValue *w) { build_value_chain (w, RTHUNK_WIRE_MAX_VALUE_DEPTH); }
@@ -805,35 +704,36 @@ static void build_value_deep (RthunkWireValue *w) { build_value_chain (w, DEEP);
 
 typedef struct {
   const char *path;
+  const char *nodes;         /* add_nodes(), then: */
   void      (*build) (RthunkWireValue *wire);
   int         code;          /* 0: accepted */
   const char *fragment;
 } HostileValueCase;
 
 static const HostileValueCase hostile_value_cases[] = {
-  { "/wire/value/valid/small", build_value_valid, 0, NULL },
-  { "/wire/value/valid/at-depth-limit", build_value_at_depth_limit, 0, NULL },
-  { "/wire/value/hostile/empty", build_value_empty, RTHUNK_ERROR_INVALID_REQUEST, "the value is empty" },
-  { "/wire/value/hostile/forward-index", build_value_forward, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/value/hostile/self-index", build_value_self, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/value/hostile/negative-index", build_value_negative, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/value/hostile/node-used-twice", build_value_twice, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
-  { "/wire/value/hostile/unreachable-node", build_value_unreachable, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
-  { "/wire/value/hostile/scalar-with-items", build_value_scalar_with_items, RTHUNK_ERROR_INVALID_REQUEST, "only a list or a record has items" },
-  { "/wire/value/valid/record", build_value_record, 0, NULL },
-  { "/wire/value/hostile/record-names-missing", build_value_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
-  { "/wire/value/hostile/record-name-repeats", build_value_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },
-  { "/wire/value/hostile/record-name-not-a-keyword", build_value_record_space, RTHUNK_ERROR_INVALID_REQUEST, "not a keyword name" },
-  { "/wire/value/hostile/record-name-empty", build_value_record_empty_name, RTHUNK_ERROR_INVALID_REQUEST, "not a keyword name" },
-  { "/wire/value/hostile/record-name-not-utf8", build_value_record_bad_name, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
-  { "/wire/value/hostile/kind-zero", build_value_kind_zero, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
-  { "/wire/value/hostile/kind-unknown", build_value_kind_unknown, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
-  { "/wire/value/hostile/function", build_value_func, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
-  { "/wire/value/hostile/thunk-reference", build_value_thunk, RTHUNK_ERROR_INVALID_REQUEST, NULL },
-  { "/wire/value/hostile/string-not-utf8", build_value_bad_utf8, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
-  { "/wire/value/hostile/text-missing", build_value_missing_text, RTHUNK_ERROR_INVALID_REQUEST, "text is missing" },
-  { "/wire/value/hostile/one-too-deep", build_value_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
-  { "/wire/value/hostile/deep-chain", build_value_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/value/valid/small", "INT; INT; LIST 0 1", NULL, 0, NULL },
+  { "/wire/value/valid/at-depth-limit", NULL, build_value_at_depth_limit, 0, NULL },
+  { "/wire/value/hostile/empty", "", NULL, RTHUNK_ERROR_INVALID_REQUEST, "the value is empty" },
+  { "/wire/value/hostile/forward-index", "LIST 1; INT", NULL, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/value/hostile/self-index", "LIST 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/value/hostile/negative-index", "INT; LIST -2147483648", NULL, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/value/hostile/node-used-twice", "STR; LIST 0 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/value/hostile/unreachable-node", "INT; LIST", NULL, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
+  { "/wire/value/hostile/scalar-with-items", "INT; BOOL 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "only a list or a record has items" },
+  { "/wire/value/valid/record", NULL, build_value_record, 0, NULL },
+  { "/wire/value/hostile/record-names-missing", NULL, build_value_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
+  { "/wire/value/hostile/record-name-repeats", NULL, build_value_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },
+  { "/wire/value/hostile/record-name-not-a-keyword", NULL, build_value_record_space, RTHUNK_ERROR_INVALID_REQUEST, "not a keyword name" },
+  { "/wire/value/hostile/record-name-empty", NULL, build_value_record_empty_name, RTHUNK_ERROR_INVALID_REQUEST, "not a keyword name" },
+  { "/wire/value/hostile/record-name-not-utf8", NULL, build_value_record_bad_name, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/value/hostile/kind-zero", "0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
+  { "/wire/value/hostile/kind-unknown", "1000", NULL, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
+  { "/wire/value/hostile/function", "FUNC", NULL, RTHUNK_ERROR_INVALID_REQUEST, "cannot be received" },
+  { "/wire/value/hostile/thunk-reference", "THUNK; LIST 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, NULL },
+  { "/wire/value/hostile/string-not-utf8", NULL, build_value_bad_utf8, RTHUNK_ERROR_INVALID_REQUEST, "not valid UTF-8" },
+  { "/wire/value/hostile/text-missing", NULL, build_value_missing_text, RTHUNK_ERROR_INVALID_REQUEST, "text is missing" },
+  { "/wire/value/hostile/one-too-deep", NULL, build_value_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/value/hostile/deep-chain", NULL, build_value_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
 };
 
 static void
@@ -844,17 +744,12 @@ test_hostile_value (gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkValue) value = NULL;
 
-  tc->build (wire);
+  if (tc->nodes != NULL)
+    value_add_nodes (wire, tc->nodes);
+  if (tc->build != NULL)
+    tc->build (wire);
   value = rthunk_wire_read_value (wire, &error);
-  if (tc->code == 0)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (value);
-      return;
-    }
-  g_assert_null (value);
-  g_assert_error (error, RTHUNK_ERROR, tc->code);
-  assert_mentions (error, tc->fragment);
+  test_assert_outcome (value, error, tc->code, tc->fragment);
 }
 
 /* ---- types -------------------------------------------------------------------------- */
@@ -919,7 +814,7 @@ test_type_inferred (void)
 {
   g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
   g_autoptr(RthunkChecker) checker = rthunk_checker_new (catalog);
-  g_autoptr(GPtrArray) forms = read_ok ("(fn [f g] (fn [x] (f (g x))))");
+  g_autoptr(GPtrArray) forms = test_read_ok ("(fn [f g] (fn [x] (f (g x))))");
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
   g_autoptr(RthunkWireTypeTerm) wire = g_object_new (RTHUNK_WIRE_TYPE_TYPE_TERM, NULL);
@@ -936,115 +831,47 @@ test_type_inferred (void)
 
 /* ---- types: hostile structures -------------------------------------------------------- */
 
-static RthunkWireTypeNode *
-type_add (RthunkWireTypeTerm *wire,
-          RthunkWireTypeKind  kind,
-          guint               n_children,
-          ...)
+static const char *const type_kinds[] = {
+  [RTHUNK_WIRE_TYPE_KIND_VAR] = "VAR", [RTHUNK_WIRE_TYPE_KIND_INT] = "INT",
+  [RTHUNK_WIRE_TYPE_KIND_FLOAT] = "FLOAT", [RTHUNK_WIRE_TYPE_KIND_BOOL] = "BOOL",
+  [RTHUNK_WIRE_TYPE_KIND_STR] = "STR", [RTHUNK_WIRE_TYPE_KIND_NIL] = "NIL",
+  [RTHUNK_WIRE_TYPE_KIND_LIST] = "LIST", [RTHUNK_WIRE_TYPE_KIND_FUNC] = "FUNC",
+  [RTHUNK_WIRE_TYPE_KIND_RECORD] = "RECORD", [RTHUNK_WIRE_TYPE_KIND_MAYBE] = "MAYBE",
+};
+
+/* An AddNodeFunc: a variable is number 0. */
+static gpointer
+type_add (gpointer      wire,
+          gint          kind,
+          const gint32 *children,
+          guint         n_children)
 {
+  RthunkWireTypeTerm *term = wire;
   RthunkWireTypeNode *node = g_object_new (RTHUNK_WIRE_TYPE_TYPE_NODE, NULL);
-  va_list args;
 
   node->kind = kind;
-  va_start (args, n_children);
-  for (guint k = 0; k < n_children; k++)
-    {
-      gint32 child = va_arg (args, gint32);
-
-      g_array_append_val (node->children, child);
-    }
-  va_end (args);
+  g_array_append_vals (node->children, children, n_children);
   node->__isset_children = n_children > 0;
   if (kind == RTHUNK_WIRE_TYPE_KIND_VAR)
     {
       node->varId = 0;
       node->__isset_varId = TRUE;
     }
-  g_ptr_array_add (wire->nodes, node);
+  g_ptr_array_add (term->nodes, node);
   return node;
 }
 
-static void build_type_valid (RthunkWireTypeTerm *w)
+/* add_nodes() for this tree. */
+static RthunkWireTypeNode *
+type_add_nodes (RthunkWireTypeTerm *wire,
+                const char         *spec)
 {
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 2, 1, 2);
-}
-
-static void build_type_empty (RthunkWireTypeTerm *w) { }
-
-static void build_type_forward (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, 1);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-}
-
-static void build_type_self (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, 0);
-}
-
-static void build_type_negative (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 2, 0, -2);
-}
-
-static void build_type_twice (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 2, 0, 0);
-}
-
-static void build_type_unreachable (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_STR, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-}
-
-static void build_type_kind_zero (RthunkWireTypeTerm *w)
-{
-  type_add (w, (RthunkWireTypeKind) 0, 0);
-}
-
-static void build_type_kind_unknown (RthunkWireTypeTerm *w)
-{
-  type_add (w, (RthunkWireTypeKind) 99, 0);
-}
-
-static void build_type_list_of_none (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 0);
-}
-
-static void build_type_list_of_two (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 2, 0, 1);
-}
-
-static void build_type_func_without_result (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 0);
-}
-
-static void build_type_basic_with_children (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_BOOL, 1, 0);
-}
-
-static void build_type_var_with_children (RthunkWireTypeTerm *w)
-{
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 1, 0);
+  return add_nodes (wire, wire->nodes, spec, type_kinds, G_N_ELEMENTS (type_kinds), type_add);
 }
 
 static void build_type_var_bad_class (RthunkWireTypeTerm *w)
 {
-  RthunkWireTypeNode *node = type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+  RthunkWireTypeNode *node = type_add_nodes (w, "VAR");
 
   node->constraint = (RthunkWireTypeClass) 7;
   node->__isset_constraint = TRUE;
@@ -1052,7 +879,7 @@ static void build_type_var_bad_class (RthunkWireTypeTerm *w)
 
 static void build_type_var_negative_class (RthunkWireTypeTerm *w)
 {
-  RthunkWireTypeNode *node = type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+  RthunkWireTypeNode *node = type_add_nodes (w, "VAR");
 
   node->constraint = (RthunkWireTypeClass) -1;
   node->__isset_constraint = TRUE;
@@ -1060,7 +887,7 @@ static void build_type_var_negative_class (RthunkWireTypeTerm *w)
 
 static void build_type_var_negative_id (RthunkWireTypeTerm *w)
 {
-  RthunkWireTypeNode *node = type_add (w, RTHUNK_WIRE_TYPE_KIND_VAR, 0);
+  RthunkWireTypeNode *node = type_add_nodes (w, "VAR");
 
   node->varId = -3;
 }
@@ -1073,11 +900,12 @@ build_type_record (RthunkWireTypeTerm *w,
                    const char         *b,
                    RthunkWireTypeKind  last)
 {
+  static const gint32 fields[2] = { 0, 1 };
   RthunkWireTypeNode *node;
 
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
-  type_add (w, last, 0);
-  node = type_add (w, RTHUNK_WIRE_TYPE_KIND_RECORD, 2, 0, 1);
+  type_add_nodes (w, "INT");
+  type_add (w, last, NULL, 0);
+  node = type_add (w, RTHUNK_WIRE_TYPE_KIND_RECORD, fields, 2);
   if (a != NULL)
     g_ptr_array_add (node->fieldNames, g_strdup (a));
   if (b != NULL)
@@ -1085,7 +913,6 @@ build_type_record (RthunkWireTypeTerm *w,
   node->__isset_fieldNames = TRUE;
 }
 
-static void build_type_maybe_of_none (RthunkWireTypeTerm *w) { type_add (w, RTHUNK_WIRE_TYPE_KIND_MAYBE, 0); }
 static void build_type_record_open (RthunkWireTypeTerm *w) { build_type_record (w, "a", NULL, RTHUNK_WIRE_TYPE_KIND_VAR); }
 static void build_type_record_row_int (RthunkWireTypeTerm *w) { build_type_record (w, "a", NULL, RTHUNK_WIRE_TYPE_KIND_INT); }
 static void build_type_record_no_names (RthunkWireTypeTerm *w) { build_type_record (w, NULL, NULL, RTHUNK_WIRE_TYPE_KIND_INT); }
@@ -1095,13 +922,12 @@ static void
 build_type_chain (RthunkWireTypeTerm *w,
                   guint               depth)
 {
-  type_add (w, RTHUNK_WIRE_TYPE_KIND_INT, 0);
+  type_add_nodes (w, "INT");
   for (guint k = 1; k <= depth; k++)
     {
-      if (k % 2)
-        type_add (w, RTHUNK_WIRE_TYPE_KIND_LIST, 1, (gint32) k - 1);
-      else
-        type_add (w, RTHUNK_WIRE_TYPE_KIND_FUNC, 1, (gint32) k - 1);
+      gint32 child = (gint32) k - 1;
+
+      type_add (w, k % 2 ? RTHUNK_WIRE_TYPE_KIND_LIST : RTHUNK_WIRE_TYPE_KIND_FUNC, &child, 1);
     }
 }
 
@@ -1111,37 +937,38 @@ static void build_type_deep (RthunkWireTypeTerm *w) { build_type_chain (w, DEEP)
 
 typedef struct {
   const char *path;
+  const char *nodes;         /* add_nodes(), then: */
   void      (*build) (RthunkWireTypeTerm *wire);
   int         code;          /* 0: accepted */
   const char *fragment;
 } HostileTypeCase;
 
 static const HostileTypeCase hostile_type_cases[] = {
-  { "/wire/type/valid/shared-var", build_type_valid, 0, NULL },
-  { "/wire/type/valid/at-depth-limit", build_type_at_depth_limit, 0, NULL },
-  { "/wire/type/hostile/empty", build_type_empty, RTHUNK_ERROR_INVALID_REQUEST, "the type is empty" },
-  { "/wire/type/hostile/forward-index", build_type_forward, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/type/hostile/self-index", build_type_self, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/type/hostile/negative-index", build_type_negative, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
-  { "/wire/type/hostile/node-used-twice", build_type_twice, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
-  { "/wire/type/hostile/unreachable-node", build_type_unreachable, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
-  { "/wire/type/hostile/kind-zero", build_type_kind_zero, RTHUNK_ERROR_INVALID_REQUEST, "unknown type kind" },
-  { "/wire/type/hostile/kind-unknown", build_type_kind_unknown, RTHUNK_ERROR_INVALID_REQUEST, "unknown type kind" },
-  { "/wire/type/hostile/list-of-none", build_type_list_of_none, RTHUNK_ERROR_INVALID_REQUEST, "a list type has one child" },
-  { "/wire/type/hostile/list-of-two", build_type_list_of_two, RTHUNK_ERROR_INVALID_REQUEST, "a list type has one child" },
-  { "/wire/type/hostile/func-without-result", build_type_func_without_result, RTHUNK_ERROR_INVALID_REQUEST, "needs a result" },
-  { "/wire/type/hostile/basic-with-children", build_type_basic_with_children, RTHUNK_ERROR_INVALID_REQUEST, "has no children" },
-  { "/wire/type/hostile/var-with-children", build_type_var_with_children, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
-  { "/wire/type/hostile/var-bad-class", build_type_var_bad_class, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
-  { "/wire/type/hostile/var-negative-class", build_type_var_negative_class, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
-  { "/wire/type/hostile/var-negative-id", build_type_var_negative_id, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
-  { "/wire/type/hostile/one-too-deep", build_type_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
-  { "/wire/type/hostile/deep-chain", build_type_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
-  { "/wire/type/valid/record-open", build_type_record_open, 0, NULL },
-  { "/wire/type/hostile/maybe-of-none", build_type_maybe_of_none, RTHUNK_ERROR_INVALID_REQUEST, "a maybe type has one child" },
-  { "/wire/type/hostile/record-row-not-var", build_type_record_row_int, RTHUNK_ERROR_INVALID_REQUEST, "row of a record type is a variable" },
-  { "/wire/type/hostile/record-names-missing", build_type_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
-  { "/wire/type/hostile/record-name-repeats", build_type_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },
+  { "/wire/type/valid/shared-var", "VAR; LIST 0; VAR; FUNC 1 2", NULL, 0, NULL },
+  { "/wire/type/valid/at-depth-limit", NULL, build_type_at_depth_limit, 0, NULL },
+  { "/wire/type/hostile/empty", "", NULL, RTHUNK_ERROR_INVALID_REQUEST, "the type is empty" },
+  { "/wire/type/hostile/forward-index", "LIST 1; INT", NULL, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/type/hostile/self-index", "LIST 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/type/hostile/negative-index", "INT; FUNC 0 -2", NULL, RTHUNK_ERROR_INVALID_REQUEST, "must name an earlier node" },
+  { "/wire/type/hostile/node-used-twice", "INT; FUNC 0 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "used twice" },
+  { "/wire/type/hostile/unreachable-node", "STR; INT", NULL, RTHUNK_ERROR_INVALID_REQUEST, "not part of the tree" },
+  { "/wire/type/hostile/kind-zero", "0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "unknown type kind" },
+  { "/wire/type/hostile/kind-unknown", "99", NULL, RTHUNK_ERROR_INVALID_REQUEST, "unknown type kind" },
+  { "/wire/type/hostile/list-of-none", "LIST", NULL, RTHUNK_ERROR_INVALID_REQUEST, "a list type has one child" },
+  { "/wire/type/hostile/list-of-two", "INT; INT; LIST 0 1", NULL, RTHUNK_ERROR_INVALID_REQUEST, "a list type has one child" },
+  { "/wire/type/hostile/func-without-result", "FUNC", NULL, RTHUNK_ERROR_INVALID_REQUEST, "needs a result" },
+  { "/wire/type/hostile/basic-with-children", "INT; BOOL 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "has no children" },
+  { "/wire/type/hostile/var-with-children", "INT; VAR 0", NULL, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/var-bad-class", NULL, build_type_var_bad_class, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/var-negative-class", NULL, build_type_var_negative_class, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/var-negative-id", NULL, build_type_var_negative_id, RTHUNK_ERROR_INVALID_REQUEST, "malformed type variable" },
+  { "/wire/type/hostile/one-too-deep", NULL, build_type_over_depth_limit, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/type/hostile/deep-chain", NULL, build_type_deep, RTHUNK_ERROR_INVALID_REQUEST, "nests too deeply" },
+  { "/wire/type/valid/record-open", NULL, build_type_record_open, 0, NULL },
+  { "/wire/type/hostile/maybe-of-none", "MAYBE", NULL, RTHUNK_ERROR_INVALID_REQUEST, "a maybe type has one child" },
+  { "/wire/type/hostile/record-row-not-var", NULL, build_type_record_row_int, RTHUNK_ERROR_INVALID_REQUEST, "row of a record type is a variable" },
+  { "/wire/type/hostile/record-names-missing", NULL, build_type_record_no_names, RTHUNK_ERROR_INVALID_REQUEST, "one field name per field" },
+  { "/wire/type/hostile/record-name-repeats", NULL, build_type_record_repeated, RTHUNK_ERROR_INVALID_REQUEST, "a field name repeats" },
 };
 
 static void
@@ -1152,17 +979,12 @@ test_hostile_type (gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkType) type = NULL;
 
-  tc->build (wire);
+  if (tc->nodes != NULL)
+    type_add_nodes (wire, tc->nodes);
+  if (tc->build != NULL)
+    tc->build (wire);
   type = rthunk_wire_read_type (wire, &error);
-  if (tc->code == 0)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (type);
-      return;
-    }
-  g_assert_null (type);
-  g_assert_error (error, RTHUNK_ERROR, tc->code);
-  assert_mentions (error, tc->fragment);
+  test_assert_outcome (type, error, tc->code, tc->fragment);
 }
 
 /* ---- odds and ends -------------------------------------------------------------------- */
@@ -1214,34 +1036,27 @@ main (int    argc,
       char **argv)
 {
   static GType thrift_types[2];
-  gsize i;
 
   g_test_init (&argc, &argv, NULL);
   rthunk_wire_ensure_types ();
 
-  for (i = 0; i < G_N_ELEMENTS (ast_cases); i++)
-    g_test_add_data_func (ast_cases[i].path, &ast_cases[i], test_ast_roundtrip);
+  TEST_ADD_TABLE (ast_cases, test_ast_roundtrip);
   g_test_add_func ("/wire/ast/types", test_ast_with_types);
   g_test_add_func ("/wire/ast/reader-depth", test_ast_reader_depth);
   g_test_add_func ("/wire/ast/source-fallback", test_ast_source_fallback);
   g_test_add_func ("/wire/ast/source-names-bounded", test_ast_source_names_bounded);
-  for (i = 0; i < G_N_ELEMENTS (hostile_ast_cases); i++)
-    g_test_add_data_func (hostile_ast_cases[i].path, &hostile_ast_cases[i], test_hostile_ast);
+  TEST_ADD_TABLE (hostile_ast_cases, test_hostile_ast);
 
-  for (i = 0; i < G_N_ELEMENTS (value_cases); i++)
-    g_test_add_data_func (value_cases[i].path, &value_cases[i], test_value_roundtrip);
+  TEST_ADD_TABLE (value_cases, test_value_roundtrip);
   g_test_add_func ("/wire/value/roundtrip/at-depth-limit", test_value_at_depth_limit);
   g_test_add_func ("/wire/value/send/too-deep", test_value_too_deep_to_send);
   g_test_add_func ("/wire/value/send/pending-refused", test_value_pending_refused);
   g_test_add_func ("/wire/value/send/function-not-received", test_value_function_not_received);
-  for (i = 0; i < G_N_ELEMENTS (hostile_value_cases); i++)
-    g_test_add_data_func (hostile_value_cases[i].path, &hostile_value_cases[i], test_hostile_value);
+  TEST_ADD_TABLE (hostile_value_cases, test_hostile_value);
 
-  for (i = 0; i < G_N_ELEMENTS (type_cases); i++)
-    g_test_add_data_func (type_cases[i].path, &type_cases[i], test_type_roundtrip);
+  TEST_ADD_TABLE (type_cases, test_type_roundtrip);
   g_test_add_func ("/wire/type/inferred", test_type_inferred);
-  for (i = 0; i < G_N_ELEMENTS (hostile_type_cases); i++)
-    g_test_add_data_func (hostile_type_cases[i].path, &hostile_type_cases[i], test_hostile_type);
+  TEST_ADD_TABLE (hostile_type_cases, test_hostile_type);
 
   g_test_add_func ("/wire/id/to-hex", test_id_to_hex);
 

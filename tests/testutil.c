@@ -45,11 +45,6 @@ test_server_start_program (const char        *program,
                            const char *const *extra_args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autofree char *line = NULL;
-  TestServer *server = g_new0 (TestServer, 1);
-  const char *colon;
 
   g_assert_nonnull (program);
   g_ptr_array_add (argv, (gpointer) program);
@@ -60,20 +55,65 @@ test_server_start_program (const char        *program,
   for (guint k = 0; extra_args != NULL && extra_args[k] != NULL; k++)
     g_ptr_array_add (argv, (gpointer) extra_args[k]);
   g_ptr_array_add (argv, NULL);
-  server->process = g_subprocess_newv ((const char *const *) argv->pdata,
-                                       G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  g_assert_nonnull (strstr (line, "listening on"));
-  colon = strrchr (line, ':');
-  g_assert_nonnull (colon);
-  server->port = (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
-  g_assert_cmpuint (server->port, >, 0);
-  server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
-  return server;
+  return test_server_start_argv ((const char *const *) argv->pdata);
+}
+
+/* ---- servers that do not outlive a failed test ------------------------------ */
+
+/* The servers started and not yet stopped, by process id (0: a free
+ * slot): what test_servers_kill_on_abort() kills. */
+static GPid tracked_pids[64];
+G_LOCK_DEFINE_STATIC (tracked);
+
+static void
+track (TestServer *server)
+{
+  server->pid = test_server_pid (server);
+  G_LOCK (tracked);
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] == 0)
+      {
+        tracked_pids[k] = server->pid;
+        G_UNLOCK (tracked);
+        return;
+      }
+  G_UNLOCK (tracked);
+  g_error ("too many servers at once");
+}
+
+void
+test_server_untrack (TestServer *server)
+{
+  G_LOCK (tracked);
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (server->pid > 0 && tracked_pids[k] == server->pid)
+      tracked_pids[k] = 0;
+  G_UNLOCK (tracked);
+}
+
+static void
+kill_tracked_on_abort (int sig)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] > 0)
+      kill (tracked_pids[k], SIGKILL);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+void
+test_servers_kill_on_abort (void)
+{
+  signal (SIGABRT, kill_tracked_on_abort);
+  signal (SIGTRAP, kill_tracked_on_abort);      /* g_error() */
+}
+
+static void
+server_free (TestServer *server)
+{
+  g_object_unref (server->process);
+  g_free (server->address);
+  g_free (server);
 }
 
 void
@@ -81,14 +121,13 @@ test_server_stop (TestServer *server)
 {
   g_autoptr(GError) error = NULL;
 
+  test_server_untrack (server);
   g_subprocess_send_signal (server->process, SIGTERM);
   g_subprocess_wait (server->process, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (server->process));
   g_assert_cmpint (g_subprocess_get_exit_status (server->process), ==, 0);
-  g_object_unref (server->process);
-  g_free (server->address);
-  g_free (server);
+  server_free (server);
 }
 
 gboolean
@@ -141,8 +180,11 @@ test_server_connect (TestServer *server)
   return fd;
 }
 
-TestServer *
-test_server_start_argv (const char *const *argv)
+/* Starts @argv and reads its "listening on" line; with @keep_stdout, its
+ * standard output stays an open pipe that nobody reads after that line. */
+static TestServer *
+start_argv (const char *const *argv,
+            gboolean           keep_stdout)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) out = NULL;
@@ -154,7 +196,9 @@ test_server_start_argv (const char *const *argv)
   g_assert_nonnull (argv[0]);
   server->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
   g_assert_no_error (error);
+  track (server);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), !keep_stdout);
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (line);
@@ -165,6 +209,18 @@ test_server_start_argv (const char *const *argv)
   g_assert_cmpuint (server->port, >, 0);
   server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
   return server;
+}
+
+TestServer *
+test_server_start_argv (const char *const *argv)
+{
+  return start_argv (argv, FALSE);
+}
+
+TestServer *
+test_server_start_argv_unread (const char *const *argv)
+{
+  return start_argv (argv, TRUE);
 }
 
 GPid
@@ -181,12 +237,11 @@ test_server_kill (TestServer *server)
 {
   g_autoptr(GError) error = NULL;
 
+  test_server_untrack (server);
   g_subprocess_send_signal (server->process, SIGKILL);
   g_subprocess_wait (server->process, NULL, &error);
   g_assert_no_error (error);
-  g_object_unref (server->process);
-  g_free (server->address);
-  g_free (server);
+  server_free (server);
 }
 
 guint16

@@ -11,6 +11,7 @@ typedef struct
   GSubprocess *process;
   guint16 port;
   char *address;         /* 127.0.0.1:PORT */
+  GPid pid;              /* kept past its exit, for test_server_untrack() */
 } TestServer;
 
 /* Starts $RTHUNKD --port 0 --name NAME EXTRA… and waits for its
@@ -23,6 +24,13 @@ TestServer *test_server_start_program (const char        *program,
                                        const char *const *extra_args);
 /* SIGTERM, then waits; asserts a clean exit. */
 void        test_server_stop     (TestServer        *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestServer, test_server_stop)
+/* Makes a failed test (SIGABRT, SIGTRAP) SIGKILL every server started
+ * here and not yet stopped or killed, so that none outlives it. */
+void        test_servers_kill_on_abort (void);
+/* Forgets @server for test_servers_kill_on_abort(): for a test that
+ * stops it itself (a signal of its own, then g_subprocess_wait()). */
+void        test_server_untrack  (TestServer        *server);
 /* Resident set size of the server, in KiB. */
 gsize       test_server_rss_kb   (TestServer        *server);
 /* Whether the process is still running. */
@@ -31,8 +39,13 @@ gboolean    test_server_alive    (TestServer        *server);
 int         test_server_connect  (TestServer        *server);
 /* Starts ARGV as given (ARGV[0] is the program; nothing is added, so the
  * caller passes --port and --name, or a --config that sets them) and waits
- * for its "listening on" line. Aborts the test on failure. */
+ * for its "listening on" line. Aborts the test on failure. Every start
+ * goes through here. */
 TestServer *test_server_start_argv (const char *const *argv);
+/* The same, but its standard output stays an open pipe that nobody reads
+ * after that line (test_server_start_argv() closes its end, so the
+ * server's writes fail at once instead of filling the pipe). */
+TestServer *test_server_start_argv_unread (const char *const *argv);
 /* The process id of the server. */
 GPid        test_server_pid      (TestServer        *server);
 /* The one form TEXT holds, read; asserts it reads. */

@@ -37,19 +37,44 @@ void
 wire_failure_clear (WireFailure *f)
 {
   g_clear_pointer (&f->message, g_free);
+  g_clear_pointer (&f->hashes, g_ptr_array_unref);
   g_clear_error (&f->error);
   f->type = 0;
   f->code = 0;
+  f->retry_after_ms = 0;
 }
 
-/* Takes the one non-NULL exception of @n into @f, or else @error. */
+/* What a MissingDefinitions or an Overloaded says beyond its code. */
 static void
-failure_take (WireFailure *f,
-              GError      *error,
-              GObject    **exceptions,
-              guint        n)
+failure_take_details (WireFailure *f,
+                      GObject     *exception)
 {
-  g_assert_nonnull (f);
+  if (f->type == RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS)
+    {
+      GPtrArray *hashes = RTHUNK_WIRE_MISSING_DEFINITIONS (exception)->hashes;
+
+      f->hashes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+      for (guint h = 0; hashes != NULL && h < hashes->len; h++)
+        g_ptr_array_add (f->hashes, g_byte_array_ref (g_ptr_array_index (hashes, h)));
+    }
+  if (f->type == RTHUNK_WIRE_TYPE_OVERLOADED)
+    f->retry_after_ms = RTHUNK_WIRE_OVERLOADED (exception)->retryAfterMs;
+}
+
+void
+wire_failure_take (WireFailure *f,
+                   GError      *error,
+                   GObject    **exceptions,
+                   guint        n)
+{
+  WireFailure unexpected = { 0, };
+
+  if (f == NULL)
+    {
+      wire_failure_take (&unexpected, error, exceptions, n);
+      g_error ("the call failed: %s (code %d): %s", g_type_name (unexpected.type), unexpected.code,
+               unexpected.error != NULL ? unexpected.error->message : unexpected.message);
+    }
   wire_failure_clear (f);
   for (guint k = 0; k < n; k++)
     if (exceptions[k] != NULL)
@@ -58,6 +83,7 @@ failure_take (WireFailure *f,
           {
             f->type = G_OBJECT_TYPE (exceptions[k]);
             g_object_get (exceptions[k], "code", &f->code, "message", &f->message, NULL);
+            failure_take_details (f, exceptions[k]);
           }
         g_clear_object (&exceptions[k]);
       }
@@ -107,14 +133,15 @@ wire_submit (Wire                  *w,
         (RthunkWireNotAuthorized **) &exc[4], &error))
     {
       g_assert_nonnull (thunk->id);
+      g_assert_cmpuint (thunk->id->len, ==, 16);
       return g_steal_pointer (&thunk);
     }
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
-static RthunkWireRemoteThunk *
-remote_thunk_for (const GByteArray *id)
+RthunkWireRemoteThunk *
+wire_remote_thunk_for (const GByteArray *id)
 {
   RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
 
@@ -128,7 +155,7 @@ wire_get (Wire             *w,
           WireFailure      *f)
 {
   g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_remote_thunk_for (id);
   GObject *exc[2] = { NULL, NULL };
   GError *error = NULL;
 
@@ -137,7 +164,7 @@ wire_get (Wire             *w,
                                                          (RthunkWireNotAuthorized **) &exc[1],
                                                          &error))
     return g_steal_pointer (&cont);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
@@ -153,14 +180,14 @@ wire_await (Wire        *w,
   GError *error = NULL;
 
   for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
+    g_ptr_array_add (thunks, wire_remote_thunk_for (g_ptr_array_index (ids, k)));
   if (rthunk_wire_remote_execution_service_if_thunk_await (w->stub, &done, thunks, timeout_ms,
                                                            w->auth,
                                                            (RthunkWireInvalidRequest **) &exc[0],
                                                            (RthunkWireNotAuthorized **) &exc[1],
                                                            &error))
     return g_steal_pointer (&done);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
@@ -175,7 +202,7 @@ wire_send_await (Wire      *w,
   g_autoptr(GError) error = NULL;
 
   for (guint k = 0; k < ids->len; k++)
-    g_ptr_array_add (thunks, remote_thunk_for (g_ptr_array_index (ids, k)));
+    g_ptr_array_add (thunks, wire_remote_thunk_for (g_ptr_array_index (ids, k)));
   rthunk_wire_remote_execution_service_client_send_thunk_await (w->stub, thunks, timeout_ms, w->auth, &error);
   g_assert_no_error (error);
 }
@@ -186,7 +213,7 @@ wire_cancel (Wire             *w,
              gboolean         *was_unfinished,
              WireFailure      *f)
 {
-  g_autoptr(RthunkWireRemoteThunk) thunk = remote_thunk_for (id);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_remote_thunk_for (id);
   GObject *exc[2] = { NULL, NULL };
   GError *error = NULL;
   gboolean answer = FALSE;
@@ -200,8 +227,73 @@ wire_cancel (Wire             *w,
         *was_unfinished = answer;
       return TRUE;
     }
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return FALSE;
+}
+
+RthunkWireVarCont *
+wire_wait_finished (Wire             *w,
+                    const GByteArray *id,
+                    gint64            cap_us)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  gint64 give_up = g_get_monotonic_time () + cap_us;
+
+  g_ptr_array_add (ids, (gpointer) id);
+  while (g_get_monotonic_time () < give_up)
+    {
+      g_autoptr(GPtrArray) done = wire_await (w, ids, 10000, NULL);
+
+      if (done->len > 0)
+        {
+          g_assert_cmpuint (done->len, ==, 1);
+          g_assert_true (wire_same_id (((RthunkWireVarCont *) done->pdata[0])->id, id));
+          return g_object_ref (done->pdata[0]);
+        }
+    }
+  g_error ("a thunk did not finish within %d s", (int) (cap_us / G_USEC_PER_SEC));
+  return NULL;
+}
+
+void
+wire_wait_running (Wire             *w,
+                   const GByteArray *id,
+                   gint64            cap_us)
+{
+  gint64 give_up = g_get_monotonic_time () + cap_us;
+
+  while (g_get_monotonic_time () < give_up)
+    {
+      g_autoptr(RthunkWireVarCont) cont = wire_get (w, id, NULL);
+
+      g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+      if (cont->state == RTHUNK_WIRE_THUNK_STATE_RUNNING)
+        return;
+      g_usleep (5000);
+    }
+  g_error ("a thunk did not start within %d s", (int) (cap_us / G_USEC_PER_SEC));
+}
+
+gboolean
+wire_cancel_unfinished (Wire             *w,
+                        const GByteArray *id)
+{
+  gboolean was_unfinished = FALSE;
+
+  g_assert_true (wire_cancel (w, id, &was_unfinished, NULL));
+  return was_unfinished;
+}
+
+void
+wire_cancel_and_reap (Wire             *w,
+                      const GByteArray *id,
+                      gint64            cap_us)
+{
+  g_autoptr(RthunkWireVarCont) cont = NULL;
+
+  g_assert_true (wire_cancel_unfinished (w, id));
+  cont = wire_wait_finished (w, id, cap_us);
+  g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_CANCELLED);
 }
 
 gboolean
@@ -234,7 +326,7 @@ wire_info (Wire        *w,
                                                                (RthunkWireNotAuthorized **) &exc[0],
                                                                &error))
     return g_steal_pointer (&info);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }
 
@@ -273,6 +365,6 @@ wire_submit_with_nul (Wire                  *w,
         (RthunkWireMissingDefinitions **) &exc[2], (RthunkWireOverloaded **) &exc[3],
         (RthunkWireNotAuthorized **) &exc[4], &error))
     return g_steal_pointer (&thunk);
-  failure_take (f, error, exc, G_N_ELEMENTS (exc));
+  wire_failure_take (f, error, exc, G_N_ELEMENTS (exc));
   return NULL;
 }

@@ -1,7 +1,9 @@
 /* wireutil.h — the generated Thrift client over RthunkFrameTransport, as
  * rthunk-client.c builds it, for tests that need the calls RthunkClient
  * does not have (thunkGet, thunkAwait, thunkCancel) or the raw ids.
- * Shared by test-abuse, test-load and test-faults. */
+ * Shared by test-server, test-abuse, test-load and test-faults. Where a
+ * call takes a WireFailure, NULL means it must succeed (else the test
+ * fails there). */
 #pragma once
 
 #include "rthunk.h"
@@ -24,6 +26,8 @@ typedef struct
   GType type;
   gint code;
   char *message;
+  GPtrArray *hashes;            /* GByteArray: of a MissingDefinitions */
+  gint retry_after_ms;          /* of an Overloaded */
   GError *error;
 } WireFailure;
 
@@ -33,6 +37,14 @@ void  wire_free            (Wire       *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Wire, wire_free)
 
 void  wire_failure_clear   (WireFailure *f);
+/* Takes the one non-NULL exception of @n in @exceptions into @f, or else
+ * @error (a transport failure); with @f NULL, fails the test. */
+void  wire_failure_take    (WireFailure *f,
+                            GError      *error,
+                            GObject    **exceptions,
+                            guint        n);
+/* A RemoteThunk naming @id. */
+RthunkWireRemoteThunk *wire_remote_thunk_for (const GByteArray *id);
 
 /* A request for @text, not checked here (the server checks);
  * @inline_budget_ms < 0 keeps the server's default. */
@@ -71,6 +83,24 @@ gboolean               wire_cancel (Wire                  *w,
 /* getServerInfo: its counters, running and queued; NULL when it failed. */
 RthunkWireServerInfo  *wire_info   (Wire                  *w,
                                     WireFailure           *f);
+
+/* thunkAwait in slices of 10 s (the socket timeout must be longer) until
+ * the thunk @id finished, for @cap_us at most; its VarCont. */
+RthunkWireVarCont *wire_wait_finished (Wire             *w,
+                                       const GByteArray *id,
+                                       gint64            cap_us);
+/* Polls thunkGet until a worker has picked the thunk @id up (@cap_us at
+ * most). */
+void               wire_wait_running  (Wire             *w,
+                                       const GByteArray *id,
+                                       gint64            cap_us);
+/* thunkCancel, which must succeed: whether the thunk was unfinished. */
+gboolean           wire_cancel_unfinished (Wire             *w,
+                                           const GByteArray *id);
+/* Cancels the unfinished thunk @id and waits until it is CANCELLED. */
+void               wire_cancel_and_reap (Wire             *w,
+                                         const GByteArray *id,
+                                         gint64            cap_us);
 
 gboolean wire_same_id (const GByteArray *a,
                        const GByteArray *b);

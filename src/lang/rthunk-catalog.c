@@ -353,6 +353,25 @@ rthunk_catalog_add (RthunkCatalog     *catalog,
   return insert_def (catalog, def, error);
 }
 
+void
+rthunk_catalog_add_entries (RthunkCatalog           *catalog,
+                            const RthunkNativeEntry *entries,
+                            guint                    n_entries,
+                            gpointer                 owner,
+                            GBoxedCopyFunc           ref,
+                            GDestroyNotify           unref)
+{
+  for (guint k = 0; k < n_entries; k++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!rthunk_catalog_add (catalog, entries[k].name, entries[k].signature, entries[k].flags,
+                               _(entries[k].doc), entries[k].func, owner != NULL ? ref (owner) : NULL,
+                               owner != NULL ? unref : NULL, &error))
+        g_error ("%s: %s", entries[k].name, error->message);
+    }
+}
+
 /* A native function outside any catalog; takes @type. */
 RthunkFuncDef *
 rthunk_func_def_new_native (const char       *name,

@@ -101,6 +101,32 @@ void rthunk_evaluator_set_placement (RthunkEvaluator    *evaluator,
                                      RthunkMeasuredFunc  measured,
                                      gpointer            user_data);
 
+/* The parameters of a native function (RthunkNativeFunc), as the tables'
+ * functions are defined: `static RthunkValue *f (RTHUNK_NATIVE_ARGS)`. */
+#define RTHUNK_NATIVE_ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
+                           gpointer user_data, GError **error
+
+/* One native function of a table (the standard library's, a server's
+ * own): what rthunk_catalog_add() takes. */
+typedef struct
+{
+  const char *name;
+  const char *signature;
+  RthunkFuncFlags flags;
+  RthunkNativeFunc func;
+  const char *doc;              /* N_(): translated when added */
+} RthunkNativeEntry;
+
+/* Adds each of @entries to @catalog; with @owner, each holds @ref (@owner),
+ * released by @unref, as its user data. A signature that does not parse
+ * is a programming error: it aborts. */
+void rthunk_catalog_add_entries (RthunkCatalog           *catalog,
+                                 const RthunkNativeEntry *entries,
+                                 guint                    n_entries,
+                                 gpointer                 owner,
+                                 GBoxedCopyFunc           ref,
+                                 GDestroyNotify           unref);
+
 /* The C implementation of a catalog function (NULL for a remote one). */
 RthunkNativeFunc rthunk_func_def_get_native (RthunkFuncDef *def);
 /* A native function outside any catalog; takes @type. */

@@ -19,19 +19,8 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
-#define ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
-             gpointer user_data, GError **error
-
-/* what one string or list costs beyond its bytes or pointers */
-#define VALUE_OVERHEAD 32
-
-static gboolean
-charge_list (RthunkCallContext  *context,
-             guint64             n,
-             GError            **error)
-{
-  return rthunk_call_context_charge (context, n * sizeof (gpointer) + VALUE_OVERHEAD, error);
-}
+#define ARGS RTHUNK_NATIVE_ARGS
+#define VALUE_OVERHEAD RTHUNK_STDLIB_VALUE_OVERHEAD
 
 /* ---- csv-parse, mean ---------------------------------------------------- */
 
@@ -66,11 +55,8 @@ data_mean (ARGS)
   const gint64 *ints = rthunk_value_peek_ints (args[0]);
   double sum = 0.0, compensation = 0.0;
 
-  if (n == 0)
-    {
-      g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_EMPTY_LIST, _("mean of an empty list"));
-      return NULL;
-    }
+  if (!rthunk_stdlib_nonempty (args[0], _("mean of an empty list"), error))
+    return NULL;
   for (gsize k = 0; k < n; k++)
     {
       g_autoptr(RthunkValue) x = NULL;
@@ -118,7 +104,7 @@ keys_of (RthunkCallContext  *context,
   gsize n = rthunk_value_get_length (list);
   Keyed *keyed;
 
-  if (!charge_list (context, 2 * (guint64) n, error))
+  if (!rthunk_stdlib_charge_list (context, 2 * (guint64) n, error))
     return NULL;
   keyed = g_new0 (Keyed, MAX (n, 1));
   for (gsize k = 0; k < n; k++)
@@ -291,10 +277,7 @@ data_split (ARGS)
   guint n;
 
   if (step == 0)
-    {
-      g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED, _("split: the separator is empty"));
-      return NULL;
-    }
+    return rthunk_stdlib_fail (error, RTHUNK_ERROR_EVAL_FAILED, _("split: the separator is empty"));
   for (;; text = next + step)
     {
       next = strstr (text, separator);
@@ -358,7 +341,7 @@ data_column (ARGS)
   gint64 index = rthunk_value_get_int (args[1]);
   g_autoptr(GPtrArray) cells = g_ptr_array_new_full (n, (GDestroyNotify) rthunk_value_unref);
 
-  if (!charge_list (context, n, error))
+  if (!rthunk_stdlib_charge_list (context, n, error))
     return NULL;
   for (gsize k = 0; k < n; k++)
     {
@@ -367,7 +350,7 @@ data_column (ARGS)
 
       if (row == NULL)
         return NULL;
-      if (index < 0 || (guint64) index >= rthunk_value_get_length (row))
+      if (!rthunk_stdlib_has_index (row, index))
         {
           g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INDEX_OUT_OF_RANGE,
                        g_dngettext (GETTEXT_PACKAGE,
@@ -403,7 +386,7 @@ data_index_of (ARGS)
 
 /* ---- the table ---------------------------------------------------------- */
 
-static const RthunkStdlibEntry data_functions[] = {
+static const RthunkNativeEntry data_functions[] = {
   { "csv-parse", "(str -> [[str]])", RTHUNK_FUNC_PURE, data_csv_parse, N_("the rows of CSV text (RFC 4180), each a list of its fields, the header row included") },
   { "mean", "num a => ([a] -> float)", RTHUNK_FUNC_PURE, data_mean, N_("the arithmetic mean of a list of numbers; an empty list is an error") },
   { "sort", "ord a => ([a] -> [a])", RTHUNK_FUNC_PURE, data_sort, N_("a list in ascending order") },

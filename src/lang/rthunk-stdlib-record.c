@@ -23,8 +23,7 @@
 #include "rthunk-type.h"
 #include "rthunk-value.h"
 
-#define ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
-             gpointer user_data, GError **error
+#define ARGS RTHUNK_NATIVE_ARGS
 
 /* (keys r): the field names, in order. */
 static RthunkValue *
@@ -147,7 +146,7 @@ std_parse_float (ARGS)
   return rthunk_value_new_float (f);
 }
 
-static const RthunkStdlibEntry record_functions[] = {
+static const RthunkNativeEntry record_functions[] = {
   { "keys", "({| r} -> [str])", RTHUNK_FUNC_PURE, std_keys, N_("the field names of a record, in order") },
   { "some?", "((maybe a) -> bool)", RTHUNK_FUNC_PURE, std_is_some, N_("whether a maybe value is present (not nil)") },
   { "or-else", "((maybe a) a -> a)", RTHUNK_FUNC_PURE, std_or_else, N_("a maybe value if it is present, else the default") },

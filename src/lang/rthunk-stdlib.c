@@ -20,13 +20,13 @@
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
-#define ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
-             gpointer user_data, GError **error
+#define ARGS RTHUNK_NATIVE_ARGS
+#define VALUE_OVERHEAD RTHUNK_STDLIB_VALUE_OVERHEAD
 
-static RthunkValue *
-fail (GError     **error,
-      RthunkError  code,
-      const char  *message)
+RthunkValue *
+rthunk_stdlib_fail (GError     **error,
+                    RthunkError  code,
+                    const char  *message)
 {
   g_set_error_literal (error, RTHUNK_ERROR, code, message);
   return NULL;
@@ -85,9 +85,9 @@ check_int_divisor (RthunkValue *const *args,
   gint64 b = rthunk_value_get_int (args[1]);
 
   if (b == 0)
-    return fail (error, RTHUNK_ERROR_DIVISION_BY_ZERO, _("division by zero")), FALSE;
+    return rthunk_stdlib_fail (error, RTHUNK_ERROR_DIVISION_BY_ZERO, _("division by zero")), FALSE;
   if (a == G_MININT64 && b == -1)
-    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in division")), FALSE;
+    return rthunk_stdlib_fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in division")), FALSE;
   return TRUE;
 }
 
@@ -109,7 +109,7 @@ std_mod (ARGS)
       double b = rthunk_value_get_float (args[1]);
 
       if (b == 0.0)
-        return fail (error, RTHUNK_ERROR_DIVISION_BY_ZERO, _("modulo by zero"));
+        return rthunk_stdlib_fail (error, RTHUNK_ERROR_DIVISION_BY_ZERO, _("modulo by zero"));
       return rthunk_value_new_float (fmod (rthunk_value_get_float (args[0]), b));
     }
   if (!check_int_divisor (args, error))
@@ -164,15 +164,14 @@ std_int (ARGS)
     return rthunk_value_ref (args[0]);
   f = rthunk_value_get_float (args[0]);
   if (!(f > -9223372036854775808.0 && f < 9223372036854775808.0))
-    return fail (error, RTHUNK_ERROR_OVERFLOW, _("the float does not fit in an int"));
+    return rthunk_stdlib_fail (error, RTHUNK_ERROR_OVERFLOW, _("the float does not fit in an int"));
   return rthunk_value_new_int ((gint64) f);
 }
 
-/* The items of @list, forced: a list may hold pending values. */
-static RthunkValue *
-item (RthunkValue  *list,
-      gsize         index,
-      GError      **error)
+RthunkValue *
+rthunk_stdlib_item (RthunkValue  *list,
+                    gsize         index,
+                    GError      **error)
 {
   return rthunk_value_force (rthunk_value_get_item (list, index), error);
 }
@@ -243,7 +242,7 @@ print_items (StrBuilder   *b,
           g_string_append_printf (b->out, "%" G_GINT64_FORMAT, ints[k]);
           continue;
         }
-      if ((element = item (list, k, error)) == NULL || !print_forced (b, element, error))
+      if ((element = rthunk_stdlib_item (list, k, error)) == NULL || !print_forced (b, element, error))
         return FALSE;
     }
   return TRUE;
@@ -263,7 +262,7 @@ print_fields (StrBuilder   *b,
       if (!str_room (b, strlen (name) + 3, error))
         return FALSE;
       g_string_append_printf (b->out, "%s:%s ", k > 0 ? " " : "", name);
-      if ((field = item (record, k, error)) == NULL || !print_forced (b, field, error))
+      if ((field = rthunk_stdlib_item (record, k, error)) == NULL || !print_forced (b, field, error))
         return FALSE;
     }
   return TRUE;
@@ -307,7 +306,7 @@ std_str (ARGS)
 
   if (rthunk_value_get_kind (args[0]) == RTHUNK_VALUE_STR)
     return rthunk_value_ref (args[0]);
-  if (!rthunk_call_context_charge (context, 32, error) ||
+  if (!rthunk_call_context_charge (context, VALUE_OVERHEAD, error) ||
       !print_forced (&b, args[0], error))
     return NULL;
   return rthunk_value_new_str_take (g_string_free (g_steal_pointer (&out), FALSE));
@@ -323,7 +322,7 @@ std_concat (ARGS)
   gsize la = strlen (a), lb = strlen (b);
   char *text;
 
-  if (!rthunk_call_context_charge (context, la + lb + 32, error))
+  if (!rthunk_call_context_charge (context, la + lb + VALUE_OVERHEAD, error))
     return NULL;
   text = g_malloc (la + lb + 1);
   memcpy (text, a, la);
@@ -347,8 +346,8 @@ std_substr (ARGS)
   const char *from;
 
   if (start < 0 || length < 0 || start > n || length > n - start)
-    return fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE,
-                 _("substr: the range is outside the string"));
+    return rthunk_stdlib_fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE,
+                               _("substr: the range is outside the string"));
   from = g_utf8_offset_to_pointer (text, start);
   return rthunk_value_new_str_take (g_strndup (from, g_utf8_offset_to_pointer (from, length) - from));
 }
@@ -364,12 +363,30 @@ list_take (GPtrArray *items)
   return list;
 }
 
-static gboolean
-charge_list (RthunkCallContext  *context,
-             guint64             n,
-             GError            **error)
+gboolean
+rthunk_stdlib_charge_list (RthunkCallContext  *context,
+                           guint64             n,
+                           GError            **error)
 {
-  return rthunk_call_context_charge (context, n * sizeof (gpointer) + 32, error);
+  return rthunk_call_context_charge (context, n * sizeof (gpointer) + VALUE_OVERHEAD, error);
+}
+
+gboolean
+rthunk_stdlib_has_index (RthunkValue *list,
+                         gint64       index)
+{
+  return index >= 0 && (guint64) index < rthunk_value_get_length (list);
+}
+
+gboolean
+rthunk_stdlib_nonempty (RthunkValue  *list,
+                        const char   *message,
+                        GError      **error)
+{
+  if (rthunk_value_get_length (list) > 0)
+    return TRUE;
+  g_set_error_literal (error, RTHUNK_ERROR, RTHUNK_ERROR_EMPTY_LIST, message);
+  return FALSE;
 }
 
 static RthunkValue *
@@ -383,17 +400,17 @@ std_nth (ARGS)
 {
   gint64 index = rthunk_value_get_int (args[1]);
 
-  if (index < 0 || (guint64) index >= rthunk_value_get_length (args[0]))
-    return fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE, _("nth: the index is outside the list"));
-  return item (args[0], index, error);
+  if (!rthunk_stdlib_has_index (args[0], index))
+    return rthunk_stdlib_fail (error, RTHUNK_ERROR_INDEX_OUT_OF_RANGE, _("nth: the index is outside the list"));
+  return rthunk_stdlib_item (args[0], index, error);
 }
 
 static RthunkValue *
 std_head (ARGS)
 {
-  if (rthunk_value_get_length (args[0]) == 0)
-    return fail (error, RTHUNK_ERROR_EMPTY_LIST, _("head of an empty list"));
-  return item (args[0], 0, error);
+  if (!rthunk_stdlib_nonempty (args[0], _("head of an empty list"), error))
+    return NULL;
+  return rthunk_stdlib_item (args[0], 0, error);
 }
 
 static RthunkValue *
@@ -413,9 +430,8 @@ std_tail (ARGS)
 {
   gsize n = rthunk_value_get_length (args[0]);
 
-  if (n == 0)
-    return fail (error, RTHUNK_ERROR_EMPTY_LIST, _("tail of an empty list"));
-  if (!charge_list (context, n, error))
+  if (!rthunk_stdlib_nonempty (args[0], _("tail of an empty list"), error) ||
+      !rthunk_stdlib_charge_list (context, n, error))
     return NULL;
   return slice (args[0], 1, n);
 }
@@ -432,7 +448,7 @@ std_cons (ARGS)
   gsize n = rthunk_value_get_length (args[1]);
   GPtrArray *items;
 
-  if (!charge_list (context, n + 1, error))
+  if (!rthunk_stdlib_charge_list (context, n + 1, error))
     return NULL;
   items = g_ptr_array_sized_new (n + 1);
   g_ptr_array_add (items, args[0]);
@@ -447,7 +463,7 @@ std_append (ARGS)
   gsize na = rthunk_value_get_length (args[0]), nb = rthunk_value_get_length (args[1]);
   GPtrArray *items;
 
-  if (!charge_list (context, na + nb, error))
+  if (!rthunk_stdlib_charge_list (context, na + nb, error))
     return NULL;
   items = g_ptr_array_sized_new (na + nb);
   for (gsize k = 0; k < na; k++)
@@ -463,7 +479,7 @@ std_reverse (ARGS)
   gsize n = rthunk_value_get_length (args[0]);
   GPtrArray *items;
 
-  if (!charge_list (context, n, error))
+  if (!rthunk_stdlib_charge_list (context, n, error))
     return NULL;
   items = g_ptr_array_sized_new (n);
   for (gsize k = n; k > 0; k--)
@@ -481,7 +497,7 @@ std_range (ARGS)
 
   /* each element costs its pointer and its value, as when it is boxed */
   if (!rthunk_call_context_charge (context, n > G_MAXUINT64 / 64 ? G_MAXUINT64
-                                   : n * (sizeof (gpointer) + 32) + 32, error))
+                                   : n * (sizeof (gpointer) + VALUE_OVERHEAD) + VALUE_OVERHEAD, error))
     return NULL;
   ints = g_new (gint64, MAX (n, 1));
   for (guint64 k = 0; k < n; k++)
@@ -495,7 +511,7 @@ std_map (ARGS)
   gsize n = rthunk_value_get_length (args[1]);
   RthunkValue **items;
 
-  if (!charge_list (context, n, error))
+  if (!rthunk_stdlib_charge_list (context, n, error))
     return NULL;
   items = g_new (RthunkValue *, MAX (n, 1));
   for (gsize k = 0; k < n; k++)
@@ -520,7 +536,7 @@ std_filter (ARGS)
   RthunkValue **items;
   gsize kept = 0;
 
-  if (!charge_list (context, n, error))
+  if (!rthunk_stdlib_charge_list (context, n, error))
     return NULL;
   items = g_new (RthunkValue *, MAX (n, 1));
   for (gsize k = 0; k < n; k++)
@@ -571,7 +587,7 @@ std_sum (ARGS)
 
   for (gsize k = 0; k < n; k++)
     {
-      g_autoptr(RthunkValue) x = item (args[0], k, error);
+      g_autoptr(RthunkValue) x = rthunk_stdlib_item (args[0], k, error);
 
       if (x == NULL)
         return NULL;
@@ -581,7 +597,7 @@ std_sum (ARGS)
           fsum += rthunk_value_get_float (x);
         }
       else if (__builtin_add_overflow (isum, rthunk_value_get_int (x), &isum))
-        return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in sum"));
+        return rthunk_stdlib_fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in sum"));
     }
   return is_float ? rthunk_value_new_float (fsum) : rthunk_value_new_int (isum);
 }
@@ -603,7 +619,7 @@ std_abs (ARGS)
     return rthunk_value_new_float (fabs (rthunk_value_get_float (args[0])));
   i = rthunk_value_get_int (args[0]);
   if (i == G_MININT64)
-    return fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in abs"));
+    return rthunk_stdlib_fail (error, RTHUNK_ERROR_OVERFLOW, _("integer overflow in abs"));
   return rthunk_value_new_int (i < 0 ? -i : i);
 }
 
@@ -660,7 +676,7 @@ std_server_name (ARGS)
 
 /* ---- the table ---------------------------------------------------------- */
 
-static const RthunkStdlibEntry stdlib[] = {
+static const RthunkNativeEntry stdlib[] = {
   { "+", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_add, N_("sum of two numbers") },
   { "-", "num a => (a a -> a)", RTHUNK_FUNC_PURE, std_sub, N_("difference of two numbers") },
   { "*", "num a => (a a -> a)", RTHUNK_FUNC_PURE | RTHUNK_FUNC_ASSOC, std_mul, N_("product of two numbers") },
@@ -707,18 +723,12 @@ static const RthunkStdlibEntry stdlib[] = {
 
 void
 rthunk_stdlib_add_entries (RthunkCatalog           *catalog,
-                           const RthunkStdlibEntry *entries,
+                           const RthunkNativeEntry *entries,
                            guint                    n_entries)
 {
+  rthunk_catalog_add_entries (catalog, entries, n_entries, NULL, NULL, NULL);
   for (guint k = 0; k < n_entries; k++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!rthunk_catalog_add (catalog, entries[k].name, entries[k].signature, entries[k].flags,
-                               _(entries[k].doc), entries[k].func, NULL, NULL, &error))
-        g_error ("standard library signature of %s: %s", entries[k].name, error->message);
-      rthunk_func_def_set_stdlib (rthunk_catalog_lookup (catalog, entries[k].name));
-    }
+    rthunk_func_def_set_stdlib (rthunk_catalog_lookup (catalog, entries[k].name));
 }
 
 int
@@ -726,14 +736,6 @@ rthunk_stdlib_compare (RthunkValue *a,
                        RthunkValue *b)
 {
   return compare (a, b);
-}
-
-RthunkValue *
-rthunk_stdlib_item (RthunkValue  *list,
-                    gsize         index,
-                    GError      **error)
-{
-  return item (list, index, error);
 }
 
 /**

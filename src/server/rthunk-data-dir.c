@@ -27,13 +27,14 @@
 #include <unistd.h>
 
 #include "rthunk-data-dir.h"
+#include "rthunk-core-private.h"
 #include "rthunk-csv.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-value.h"
 
-#define ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
-             gpointer user_data, GError **error
+#define ARGS RTHUNK_NATIVE_ARGS
 
 /* what one string or list costs beyond its bytes or pointers */
 #define VALUE_OVERHEAD 32
@@ -69,12 +70,6 @@ rthunk_data_dir_open (const char  *path,
   return dir;
 }
 
-RthunkDataDir *
-rthunk_data_dir_ref (RthunkDataDir *dir)
-{
-  return g_atomic_rc_box_acquire (dir);
-}
-
 static void
 data_dir_clear (RthunkDataDir *dir)
 {
@@ -82,11 +77,7 @@ data_dir_clear (RthunkDataDir *dir)
   g_free (dir->path);
 }
 
-void
-rthunk_data_dir_unref (RthunkDataDir *dir)
-{
-  g_atomic_rc_box_release_full (dir, (GDestroyNotify) data_dir_clear);
-}
+RTHUNK_DEFINE_RC_BOX_REFS (RthunkDataDir, rthunk_data_dir, data_dir_clear)
 
 /* ---- a path, opened beneath the directory --------------------------------- */
 
@@ -534,39 +525,29 @@ files_list (ARGS)
 
 /* ---- the catalog -------------------------------------------------------------- */
 
-/* Adds one io function that reads @dir. */
-static void
-add_function (RthunkDataDir    *dir,
-              RthunkCatalog    *catalog,
-              const char       *name,
-              const char       *signature,
-              RthunkNativeFunc  func,
-              const char       *doc)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!rthunk_catalog_add (catalog, name, signature, RTHUNK_FUNC_IO, doc, func, rthunk_data_dir_ref (dir),
-                           (GDestroyNotify) rthunk_data_dir_unref, &error))
-    g_error ("%s: %s", name, error->message);
-}
+static const RthunkNativeEntry functions[] = {
+  { "read-text", "(str -> str)", RTHUNK_FUNC_IO, files_read_text,
+    N_("the text of a file of the server's data directory (UTF-8)") },
+  { "list-files", "(str -> [str])", RTHUNK_FUNC_IO, files_list,
+    N_("the names in a folder of the server's data directory (\"\" for the directory itself), "
+       "sorted; a folder's ends with /") },
+  { "csv-read-text", "(str -> [[str]])", RTHUNK_FUNC_IO, files_csv_read_text,
+    N_("the rows of a CSV file of the server's data directory, as csv-parse reads them, "
+       "the header row included") },
+};
 
 void
 rthunk_data_dir_add_to (RthunkDataDir *dir,
                         RthunkCatalog *catalog)
 {
-  add_function (dir, catalog, "read-text", "(str -> str)", files_read_text,
-                _("the text of a file of the server's data directory (UTF-8)"));
-  add_function (dir, catalog, "list-files", "(str -> [str])", files_list,
-                _("the names in a folder of the server's data directory (\"\" for the directory itself), "
-                  "sorted; a folder's ends with /"));
+  rthunk_catalog_add_entries (catalog, functions, G_N_ELEMENTS (functions), dir,
+                              (GBoxedCopyFunc) rthunk_data_dir_ref,
+                              (GDestroyNotify) rthunk_data_dir_unref);
   if (!rthunk_catalog_add_provided (catalog, "csv-read", "(str -> [a])", RTHUNK_FUNC_IO,
                                     _("the rows of a CSV file of the server's data directory, as records "
                                       "typed by its header and first rows"),
                                     files_csv_read, provide_csv_read, rthunk_data_dir_ref (dir),
                                     (GDestroyNotify) rthunk_data_dir_unref, NULL))
     g_assert_not_reached ();
-  add_function (dir, catalog, "csv-read-text", "(str -> [[str]])", files_csv_read_text,
-                _("the rows of a CSV file of the server's data directory, as csv-parse reads them, "
-                  "the header row included"));
   rthunk_catalog_add_capability (catalog, "files");
 }

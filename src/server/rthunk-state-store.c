@@ -191,8 +191,7 @@ set_value (RthunkStateStore *self,
 
 /* ---- the functions ---------------------------------------------------------- */
 
-#define ARGS RthunkCallContext *context, RthunkValue *const *args, guint n_args, \
-             gpointer user_data, GError **error
+#define ARGS RTHUNK_NATIVE_ARGS
 
 /* The cell NAME (args[0]), made holding DEFAULT (args[1]) if it is new,
  * locked, once DEFAULT is found of its type; NULL with @error if not. */
@@ -282,18 +281,12 @@ state_cas (ARGS)
   return rthunk_value_new_bool (swapped);
 }
 
-static const struct
-{
-  const char *name;
-  const char *signature;
-  RthunkNativeFunc func;
-  const char *doc;
-} functions[] = {
-  { "state-get", "(str a -> a)", state_get,
+static const RthunkNativeEntry functions[] = {
+  { "state-get", "(str a -> a)", RTHUNK_FUNC_IO | RTHUNK_FUNC_STATE, state_get,
     N_("the value of the server's state cell NAME; DEFAULT (which fixes its type) when it is new") },
-  { "state-swap!", "(str a (a -> a) -> a)", state_swap,
+  { "state-swap!", "(str a (a -> a) -> a)", RTHUNK_FUNC_IO | RTHUNK_FUNC_STATE, state_swap,
     N_("applies the pure function F to the state cell NAME (DEFAULT when it is new) atomically; the new value") },
-  { "state-cas!", "(str a a -> bool)", state_cas,
+  { "state-cas!", "(str a a -> bool)", RTHUNK_FUNC_IO | RTHUNK_FUNC_STATE, state_cas,
     N_("sets the state cell NAME to NEW if it holds OLD; whether it did") },
 };
 
@@ -301,16 +294,9 @@ void
 rthunk_state_store_add_to (RthunkStateStore *store,
                            RthunkCatalog    *catalog)
 {
-  for (guint k = 0; k < G_N_ELEMENTS (functions); k++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!rthunk_catalog_add (catalog, functions[k].name, functions[k].signature,
-                               RTHUNK_FUNC_IO | RTHUNK_FUNC_STATE, _(functions[k].doc), functions[k].func,
-                               rthunk_state_store_ref (store), (GDestroyNotify) rthunk_state_store_unref,
-                               &error))
-        g_error ("%s: %s", functions[k].name, error->message);
-    }
+  rthunk_catalog_add_entries (catalog, functions, G_N_ELEMENTS (functions), store,
+                              (GBoxedCopyFunc) rthunk_state_store_ref,
+                              (GDestroyNotify) rthunk_state_store_unref);
   rthunk_catalog_add_capability (catalog, "state");
 }
 
@@ -451,20 +437,12 @@ rthunk_state_store_new (const char  *path,
   return g_steal_pointer (&self);
 }
 
-RthunkStateStore *
-rthunk_state_store_ref (RthunkStateStore *store)
-{
-  g_atomic_ref_count_inc (&store->ref_count);
-  return store;
-}
-
-void
-rthunk_state_store_unref (RthunkStateStore *store)
+/* What the last unref does: saves what is unsaved, then frees. */
+static void
+state_store_clear (RthunkStateStore *store)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!g_atomic_ref_count_dec (&store->ref_count))
-    return;
   if (store->saver != NULL)
     {
       rthunk_thread_stop (&store->saver, &store->lock, &store->changed, &store->stopping);
@@ -475,8 +453,9 @@ rthunk_state_store_unref (RthunkStateStore *store)
   g_cond_clear (&store->changed);
   g_mutex_clear (&store->lock);
   g_free (store->path);
-  g_free (store);
 }
+
+RTHUNK_DEFINE_REF_COUNT_REFS (RthunkStateStore, rthunk_state_store, state_store_clear)
 
 guint
 rthunk_state_store_count (RthunkStateStore *store)
