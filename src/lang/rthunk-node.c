@@ -22,7 +22,7 @@ struct _RthunkNode
     gboolean b;
     char *text;         /* in the node's own allocation, right after it */
     struct {
-      RthunkNode **items;
+      RthunkNode **items;   /* in the node's own allocation, right after it */
       guint n_items;
     } seq;
   } u;
@@ -63,6 +63,20 @@ static RthunkNode *
 node_alloc (RthunkNodeKind kind)
 {
   return node_alloc_extra (kind, 0);
+}
+
+/* A list or vector with room for @n_items children after it (sizeof
+ * (RthunkNode) is a multiple of a pointer's alignment). */
+static RthunkNode *
+seq_alloc (RthunkNodeKind kind,
+           guint          n_items)
+{
+  RthunkNode *node = node_alloc_extra (kind, n_items * sizeof (RthunkNode *));
+
+  G_STATIC_ASSERT (sizeof (RthunkNode) % G_ALIGNOF (RthunkNode *) == 0);
+  node->u.seq.n_items = n_items;
+  node->u.seq.items = (RthunkNode **) (node + 1);
+  return node;
 }
 
 /**
@@ -194,9 +208,7 @@ rthunk_node_new_seq (RthunkNodeKind     kind,
   g_return_val_if_fail (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR, NULL);
   g_return_val_if_fail (items != NULL || n_items == 0, NULL);
 
-  node = node_alloc (kind);
-  node->u.seq.n_items = n_items;
-  node->u.seq.items = g_new (RthunkNode *, MAX (n_items, 1));
+  node = seq_alloc (kind, n_items);
   for (guint k = 0; k < n_items; k++)
     node->u.seq.items[k] = rthunk_node_ref (items[k]);
   return node;
@@ -207,10 +219,8 @@ rthunk_node_new_seq_take (RthunkNodeKind   kind,
                           RthunkNode     **items,
                           guint            n_items)
 {
-  RthunkNode *node = node_alloc (kind);
+  RthunkNode *node = seq_alloc (kind, n_items);
 
-  node->u.seq.n_items = n_items;
-  node->u.seq.items = g_new (RthunkNode *, MAX (n_items, 1));
   if (n_items > 0)
     memcpy (node->u.seq.items, items, n_items * sizeof (RthunkNode *));
   return node;
@@ -279,11 +289,8 @@ static void
 node_free (RthunkNode *node)
 {
   if (node->kind == RTHUNK_NODE_LIST || node->kind == RTHUNK_NODE_VECTOR)
-    {
-      for (guint k = 0; k < node->u.seq.n_items; k++)
-        rthunk_node_unref (node->u.seq.items[k]);
-      g_free (node->u.seq.items);
-    }
+    for (guint k = 0; k < node->u.seq.n_items; k++)
+      rthunk_node_unref (node->u.seq.items[k]);
   g_free (node);
 }
 
@@ -783,7 +790,7 @@ rthunk_node_measure (RthunkNode *node)
           break;
         case RTHUNK_NODE_LIST:
         case RTHUNK_NODE_VECTOR:
-          size += n->u.seq.n_items * sizeof (gpointer) + 16;
+          size += n->u.seq.n_items * sizeof (gpointer);    /* in the node's allocation */
           for (guint k = 0; k < n->u.seq.n_items; k++)
             g_ptr_array_add (stack, n->u.seq.items[k]);
           break;
