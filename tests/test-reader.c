@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "rthunk-forms.h"
 
 #define SOURCE "<test>"
 #define END (-1)
@@ -535,6 +536,36 @@ test_default_source (void)
   g_assert_true (g_str_has_prefix (error->message, "<input>:1:1: error: "));
 }
 
+/* Every special form is found by its name, as a symbol, and nothing
+ * else is: names that share a form's first letters, a form's name in
+ * another case or with more after it. */
+static void
+test_special_forms (void)
+{
+  static const char *const not_forms[] = {
+    "a", "d", "re", "rec", "iff", "defnx", "def-", "Remote", "AWAIT", "awaits", "an", "o", "ord",
+    "p", "pma", "get?", "x", "+", "-", "record2", "assoc!",
+  };
+
+  for (guint k = 0; k < RTHUNK_N_FORMS; k++)
+    {
+      g_autoptr(RthunkNode) symbol = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, rthunk_form_name (k));
+      g_autoptr(RthunkNode) keyword = rthunk_node_new_text (RTHUNK_NODE_KEYWORD, rthunk_form_name (k));
+      RthunkForm found = RTHUNK_N_FORMS;
+
+      g_assert_true (rthunk_form_lookup (symbol, &found));
+      g_assert_cmpint (found, ==, k);
+      g_assert_false (rthunk_form_lookup (keyword, &found));
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (not_forms); k++)
+    {
+      g_autoptr(RthunkNode) symbol = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, not_forms[k]);
+      RthunkForm found;
+
+      g_assert_false (rthunk_form_lookup (symbol, &found));
+    }
+}
+
 static void
 test_built_nodes_print (void)
 {
@@ -596,6 +627,7 @@ main (int    argc,
   g_test_add_func ("/reader/length/limits-text", test_length_limits_text);
   g_test_add_func ("/reader/source/default", test_default_source);
   g_test_add_func ("/reader/node/built-nodes-print", test_built_nodes_print);
+  g_test_add_func ("/reader/node/special-forms", test_special_forms);
 
   return g_test_run ();
 }
