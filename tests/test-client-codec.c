@@ -300,14 +300,20 @@ test_await_many (void)
 
 /* ---- the errors the generated code reads --------------------------------- */
 
+/* Definitions by name, as rthunk_client_submit_full() takes them. */
+static GHashTable *
+defs_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_node_unref);
+}
+
 /* MissingDefinitions goes to the generated code, putDefinitions follows on
  * the same connection, and the request is sent again. */
 static void
 test_missing_definitions (void)
 {
   g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
-  g_autoptr(GHashTable) defs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                      (GDestroyNotify) rthunk_node_unref);
+  g_autoptr(GHashTable) defs = defs_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(RthunkValue) first = NULL;
   g_autoptr(RthunkValue) again = NULL;
@@ -325,6 +331,41 @@ test_missing_definitions (void)
   g_assert_cmpuint (rthunk_client_get_definitions_sent (client), ==, 2);
   /* the exception left the connection usable */
   g_assert_cmpuint (rthunk_client_get_connections_opened (client), ==, 1);
+}
+
+/* An expression that calls a user definition is checked once per shape
+ * and definition: later ones of that shape come from the client's memo,
+ * keyed by the definition's content address, so a definition changed
+ * under the same name is checked again and gives its own type. */
+static void
+test_memo_with_definitions (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(GHashTable) defs = defs_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_insert (defs, g_strdup ("memo-twice"), test_parse_one ("(defn memo-twice [x] (* 2 x))"));
+  for (gint64 k = 0; k < 5; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(memo-twice %" G_GINT64_FORMAT ")", k);
+      g_autoptr(RthunkValue) value = eval_remote (client, text, NULL, defs, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 2 * k);
+      g_assert_cmpuint (rthunk_client_get_checked_shapes (client), ==, 1);
+    }
+  /* the same name, another definition and type: not the memo's */
+  g_hash_table_insert (defs, g_strdup ("memo-twice"), test_parse_one ("(defn memo-twice [x] (concat (str x) (str x)))"));
+  for (gint64 k = 0; k < 3; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(memo-twice %" G_GINT64_FORMAT ")", k);
+      g_autofree char *expected = g_strdup_printf ("%" G_GINT64_FORMAT "%" G_GINT64_FORMAT, k, k);
+      g_autoptr(RthunkValue) value = eval_remote (client, text, NULL, defs, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (rthunk_value_get_str (value), ==, expected);
+      g_assert_cmpuint (rthunk_client_get_checked_shapes (client), ==, 2);
+    }
 }
 
 /* The token travels in every hot call; a wrong one is refused in each. */
@@ -1132,6 +1173,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/batch/values-and-failures", test_batch);
   g_test_add_func ("/client-codec/await/many", test_await_many);
   g_test_add_func ("/client-codec/errors/missing-definitions", test_missing_definitions);
+  g_test_add_func ("/client-codec/request/memo-with-definitions", test_memo_with_definitions);
   g_test_add_func ("/client-codec/errors/token", test_token);
   g_test_add_func ("/client-codec/errors/dead-server", test_dead_server);
   g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);

@@ -467,6 +467,10 @@ static const RefsCase refs_cases[] = {
     "(def y (k (f 1)))", "k,f" },
   { "/hash/references/none",
     "(defn g [x] (+ x 1))", "" },
+  /* more names than the walker scans for in its list: then in a table */
+  { "/hash/references/many-each-once",
+    "(fn [x] [(m0 x) (m1 x) (m2 x) (m3 x) (m4 x) (m5 x) (m6 x) (m7 x) (m8 x) (m9 x) (m3 x) (m0 (m9 x)) (m7 x)])",
+    "m0,m1,m2,m3,m4,m5,m6,m7,m8,m9" },
   { "/hash/references/malformed-let-still-searched",
     "(fn [x] (let [a] (f a)))", "f" },
 };
@@ -484,6 +488,13 @@ test_references (gconstpointer data)
   define (table, "h", "(defn h [x] (+ x 1))");
   define (table, "k", "(defn k [x] (* x 2))");
   define (table, "g", "(defn g [x] 0)");
+  for (guint k = 0; k < 10; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("m%u", k);
+      g_autofree char *text = g_strdup_printf ("(defn m%u [x] (+ x %u))", k, k);
+
+      define (table, name, text);
+    }
   refs = rthunk_hash_collect_references (form, table_resolve, table);
   g_ptr_array_add (refs, NULL);
   joined = g_strjoinv (",", (char **) refs->pdata);

@@ -10,6 +10,7 @@
 #include "rthunk.h"
 #include "codecutil.h"
 #include "testtable.h"
+#include "rthunk-forms.h"
 
 #define SOURCE TEST_SOURCE
 #define END (-1)
@@ -182,6 +183,14 @@ static const FormsCase forms_cases[] = {
   { "/reader/forms/let", "(let [a 1 b (+ a 1)] (* a b))", 1, "(let [a 1 b (+ a 1)] (* a b))" },
   { "/reader/forms/loop", "(loop [i 0 acc 0] (if (< i 10) (recur (+ i 1) (+ acc i)) acc))", 1,
     "(loop [i 0 acc 0] (if (< i 10) (recur (+ i 1) (+ acc i)) acc))" },
+  /* children beyond the reader's 16 on the stack; a token beyond its 64 */
+  { "/reader/forms/many-items", "[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34]", 1,
+    "[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34]" },
+  { "/reader/forms/many-items-nested", "(f (g 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17) [a b c d e f g h i j k l m n o p q r])", 1,
+    "(f (g 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17) [a b c d e f g h i j k l m n o p q r])" },
+  { "/reader/forms/long-symbol", "(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1)", 1, "(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1)" },
+  { "/reader/forms/long-keyword", "(f :aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)", 1, "(f :aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)" },
+  { "/reader/forms/long-number", "1.00000000000000000000000000000000000000000000000000000000000000000000000000005", 1, "1.0" },
   { "/reader/forms/remote-options", "(remote :on \"alpha\" (f 1))", 1, "(remote :on \"alpha\" (f 1))" },
   { "/reader/forms/floats-print-with-point", "[1.0 -0.5 2e2 1.5e-7]", 1, "[1.0 -0.5 200.0 1.5e-07]" },
   { "/reader/forms/string-escapes-print", "\"tab\\tquote\\\"nl\\n\\\\\"", 1, "\"tab\\tquote\\\"nl\\n\\\\\"" },
@@ -314,6 +323,7 @@ static const InvalidCase invalid_cases[] = {
   { "/reader/invalid/mismatched-close", "(f [x)", -1, 1, 6, "“)” closes “[” opened at 1:4" },
   { "/reader/invalid/mismatched-close-vector", "[f (x]", -1, 1, 6, "“]” closes “(” opened at 1:4" },
   { "/reader/invalid/unclosed-paren", "(+ 1", -1, 1, 1, "“(” is never closed" },
+  { "/reader/invalid/unclosed-after-many-items", "[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 (x", -1, 1, 47, "“(” is never closed" },
   { "/reader/invalid/unclosed-inner", "(a\n (b c)\n (d", -1, 3, 2, "“(” is never closed" },
   { "/reader/invalid/unclosed-vector", "[1 2", -1, 1, 1, "“[” is never closed" },
   { "/reader/invalid/integer-overflow", "99999999999999999999", -1, 1, 1, "does not fit in 64 bits" },
@@ -469,6 +479,36 @@ test_default_source (void)
   g_assert_true (g_str_has_prefix (error->message, "<input>:1:1: error: "));
 }
 
+/* Every special form is found by its name, as a symbol, and nothing
+ * else is: names that share a form's first letters, a form's name in
+ * another case or with more after it. */
+static void
+test_special_forms (void)
+{
+  static const char *const not_forms[] = {
+    "a", "d", "re", "rec", "iff", "defnx", "def-", "Remote", "AWAIT", "awaits", "an", "o", "ord",
+    "p", "pma", "get?", "x", "+", "-", "record2", "assoc!",
+  };
+
+  for (guint k = 0; k < RTHUNK_N_FORMS; k++)
+    {
+      g_autoptr(RthunkNode) symbol = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, rthunk_form_name (k));
+      g_autoptr(RthunkNode) keyword = rthunk_node_new_text (RTHUNK_NODE_KEYWORD, rthunk_form_name (k));
+      RthunkForm found = RTHUNK_N_FORMS;
+
+      g_assert_true (rthunk_form_lookup (symbol, &found));
+      g_assert_cmpint (found, ==, k);
+      g_assert_false (rthunk_form_lookup (keyword, &found));
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (not_forms); k++)
+    {
+      g_autoptr(RthunkNode) symbol = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, not_forms[k]);
+      RthunkForm found;
+
+      g_assert_false (rthunk_form_lookup (symbol, &found));
+    }
+}
+
 static void
 test_built_nodes_print (void)
 {
@@ -526,6 +566,7 @@ main (int    argc,
   g_test_add_func ("/reader/length/limits-text", test_length_limits_text);
   g_test_add_func ("/reader/source/default", test_default_source);
   g_test_add_func ("/reader/node/built-nodes-print", test_built_nodes_print);
+  g_test_add_func ("/reader/node/special-forms", test_special_forms);
 
   return g_test_run ();
 }

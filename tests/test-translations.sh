@@ -47,6 +47,13 @@ translated() {
 division='(/ 1 0)'
 translated "rthunk: an evaluation error in German" de "<expr>:1:1: Fehler: Division durch null" "$RTHUNK" --local -e "$division"
 translated "rthunk: an evaluation error in French" fr "<expr>:1:1 : erreur : division par zéro" "$RTHUNK" --local -e "$division"
+# the checker translates the words naming the place of a mismatch only
+# when there is one
+element='[1 "a"]'
+translated "rthunk: a list element's type error in German" de "<expr>:1:4: Fehler: Listenelement: int erwartet, str gefunden" \
+  "$RTHUNK" --local -e "$element"
+translated "rthunk: a list element's type error in French" fr "<expr>:1:4 : erreur : élément de liste : int attendu, str trouvé" \
+  "$RTHUNK" --local -e "$element"
 translated "rthunkd: a bad size in German" de \
   "rthunkd: --max-frame-bytes: „abc“ ist keine Größe (eine ganze Zahl, mit einer Einheit wie KiB, MiB oder GiB)" \
   "$RTHUNKD" --port 0 --max-frame-bytes abc

@@ -395,6 +395,28 @@ test_instantiate_is_fresh (void)
   g_assert_true (rthunk_type_is_generic (scheme));
 }
 
+/* A scheme of more variables than instantiation pairs in its list (then
+ * in a table): each variable still stays one, wherever it occurs. */
+static void
+test_instantiate_many_variables (void)
+{
+  g_autoptr(RthunkType) scheme = parse_ok ("(a b c d e f g h i j k -> [(k j i h g f e d c b a -> a)])");
+  g_autoptr(RthunkType) copy = NULL;
+  g_autoptr(RthunkType) i = rthunk_type_new_basic (RTHUNK_TYPE_INT);
+  g_autoptr(RthunkType) s = rthunk_type_new_basic (RTHUNK_TYPE_STR);
+  RthunkType *inner;
+  guint next_id = 0;
+
+  copy = rthunk_type_instantiate (scheme, 1, &next_id);
+  g_assert_cmpuint (next_id, ==, 11);
+  inner = rthunk_type_get_child (rthunk_type_get_child (copy, 11), 0);
+  g_assert_true (rthunk_type_unify (rthunk_type_get_child (copy, 0), i));     /* a */
+  g_assert_true (rthunk_type_unify (rthunk_type_get_child (copy, 10), s));    /* k */
+  g_assert_true (rthunk_type_unify (rthunk_type_get_child (copy, 9), s));     /* j */
+  assert_prints (inner, "(str str a b c d e f g h int -> int)");
+  assert_prints (scheme, "(a b c d e f g h i j k -> [(k j i h g f e d c b a -> a)])");
+}
+
 static void
 test_generalize_by_level (void)
 {
@@ -561,6 +583,7 @@ main (int    argc,
   TEST_ADD_TABLE (unify_cases, test_unify);
   g_test_add_func ("/types/unify/chained-vars", test_unify_chained);
   g_test_add_func ("/types/scheme/instantiate-is-fresh", test_instantiate_is_fresh);
+  g_test_add_func ("/types/scheme/instantiate-many-variables", test_instantiate_many_variables);
   g_test_add_func ("/types/scheme/generalize-by-level", test_generalize_by_level);
   g_test_add_func ("/types/scheme/binding-adjusts-levels", test_binding_adjusts_levels);
   g_test_add_func ("/types/of-value/lists", test_type_of_values);

@@ -286,7 +286,9 @@ char    *rthunk_client_typed_name     (const char     *name,
                                        RthunkType     *type);
 char    *rthunk_client_checked_key    (RthunkClient   *self,
                                        RthunkNode     *expr,
-                                       GPtrArray      *input_types);
+                                       GPtrArray      *input_types,
+                                       DefHasher      *h,
+                                       GPtrArray      *closure);
 gboolean rthunk_client_checked_lookup (RthunkClient   *self,
                                        const char     *key,
                                        RthunkNode     *expr,

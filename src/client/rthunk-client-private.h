@@ -129,6 +129,9 @@ RthunkValue *rthunk_client_enqueue     (RthunkClient          *self,
                                         GDestroyNotify         destroy,
                                         GError               **error);
 guint        rthunk_client_get_queued  (RthunkClient          *self);
+/* How many shapes the memo of checked expressions holds
+ * (rthunk-encode-memo.c). */
+guint        rthunk_client_get_checked_shapes (RthunkClient   *self);
 gboolean     rthunk_client_flush       (RthunkClient          *self,
                                         GError               **error);
 /* provideType: the type of a call of the server's provided function @fn

@@ -744,9 +744,7 @@ rthunk_client_build_request (RthunkClient  *self,
   scratch = request_scratch_take ();
   if (!bind_inputs (self, inputs, scratch->bindings, scratch->bound, scratch->input_types, scratch->thunks, error))
     return FALSE;
-  /* the memo is for expressions that call no user function */
-  if (closure->len == 0)
-    key = rthunk_client_checked_key (self, expr, scratch->input_types);
+  key = rthunk_client_checked_key (self, expr, scratch->input_types, h, closure);
   if (key == NULL || !rthunk_client_checked_lookup (self, key, expr, catalog, &ast, &type))
     {
       if ((ast = check_expression (self, catalog, scratch->bound, h, closure, expr, &type, error)) == NULL)

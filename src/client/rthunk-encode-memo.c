@@ -14,6 +14,7 @@
 
 #include "rthunk-catalog.h"
 #include "rthunk-client-internal.h"
+#include "rthunk-client-private.h"
 #include "rthunk-codec.h"
 #include "rthunk-node.h"
 #include "rthunk-type-private.h"
@@ -122,13 +123,50 @@ append_shape (GString    *key,
     }
 }
 
-/* The memo's key: the expression's shape and source, and the types of its
- * inputs, by name. The part of the tree is kept for the last tree (a loop
- * submits one tree many times, with other inputs). */
+/* The user definitions @closure an expression calls, by name and content
+ * address: its check and its typed Ast depend on them only through their
+ * addresses, which cover the definitions they use in turn. FALSE if one
+ * has no address in @h. */
+static gboolean
+append_definitions (GString   *key,
+                    DefHasher *h,
+                    GPtrArray *closure)
+{
+  static const char hex[] = "0123456789abcdef";
+
+  for (guint k = 0; k < closure->len; k++)
+    {
+      const char *name = g_ptr_array_index (closure, k);
+      GBytes *address = h->hashes != NULL ? g_hash_table_lookup (h->hashes, name) : NULL;
+      const guint8 *bytes;
+      gsize length;
+
+      if (address == NULL)
+        return FALSE;
+      bytes = g_bytes_get_data (address, &length);
+      g_string_append_c (key, '#');
+      g_string_append (key, name);
+      g_string_append_c (key, '@');
+      for (gsize b = 0; b < length; b++)
+        {
+          g_string_append_c (key, hex[bytes[b] >> 4]);
+          g_string_append_c (key, hex[bytes[b] & 0xf]);
+        }
+    }
+  return TRUE;
+}
+
+/* The memo's key: the expression's shape and source, the types of its
+ * inputs, by name, and the definitions it calls (@closure, their
+ * addresses in @h). The part of the tree is kept for the last tree (a
+ * loop submits one tree many times, with other inputs). %NULL when the
+ * expression cannot be kept. */
 char *
 rthunk_client_checked_key (RthunkClient *self,
                            RthunkNode   *expr,
-                           GPtrArray    *input_types)
+                           GPtrArray    *input_types,
+                           DefHasher    *h,
+                           GPtrArray    *closure)
 {
   GString *key = g_string_sized_new (128);
 
@@ -155,6 +193,11 @@ rthunk_client_checked_key (RthunkClient *self,
     {
       g_string_append_c (key, '|');
       g_string_append (key, g_ptr_array_index (input_types, k));
+    }
+  if (!append_definitions (key, h, closure))
+    {
+      g_string_free (key, TRUE);
+      return NULL;
     }
   return g_string_free (key, FALSE);
 }
@@ -243,6 +286,14 @@ rthunk_client_checked_lookup (RthunkClient   *self,
     }
   g_mutex_unlock (&self->lock);
   return *ast != NULL;
+}
+
+guint
+rthunk_client_get_checked_shapes (RthunkClient *self)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  return g_hash_table_size (self->checked);
 }
 
 void

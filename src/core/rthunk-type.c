@@ -853,13 +853,46 @@ rthunk_type_unify (RthunkType *a,
 
 /* ---- schemes --------------------------------------------------------- */
 
+/* A scheme has few variables (`num a => a -> a -> a` has one): they are
+ * paired with their copies in a list, and a table is made past that. */
+#define COPY_VARS_LISTED 8
+
 typedef struct
 {
-  GHashTable *map;    /* old var → new var */
+  RthunkType *old_vars[COPY_VARS_LISTED];
+  RthunkType *new_vars[COPY_VARS_LISTED];  /* held */
+  guint n_vars;
+  GHashTable *map;    /* old var → new var, past COPY_VARS_LISTED */
   guint level;
   guint *next_id;
   gboolean generalize;
 } CopyState;
+
+static RthunkType *
+copy_var_lookup (CopyState  *state,
+                 RthunkType *var)
+{
+  for (guint k = 0; k < state->n_vars; k++)
+    if (state->old_vars[k] == var)
+      return state->new_vars[k];
+  return state->map != NULL ? g_hash_table_lookup (state->map, var) : NULL;
+}
+
+static void
+copy_var_insert (CopyState  *state,
+                 RthunkType *var,
+                 RthunkType *copy)
+{
+  if (state->n_vars < COPY_VARS_LISTED)
+    {
+      state->old_vars[state->n_vars] = var;
+      state->new_vars[state->n_vars++] = copy;
+      return;
+    }
+  if (state->map == NULL)
+    state->map = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
+  g_hash_table_insert (state->map, var, copy);
+}
 
 static RthunkType *
 copy_type (RthunkType *type,
@@ -876,16 +909,13 @@ copy_type (RthunkType *type,
 
       if (!replace)
         return rthunk_type_ref (type);
-      /* made at the first variable: most types have none */
-      if (state->map == NULL)
-        state->map = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
-      copy = g_hash_table_lookup (state->map, type);
+      copy = copy_var_lookup (state, type);
       if (copy == NULL)
         {
           copy = state->generalize
             ? rthunk_type_new_var_at (type->id, type->klass, RTHUNK_TYPE_GENERIC)
             : rthunk_type_new_var_at ((*state->next_id)++, type->klass, state->level);
-          g_hash_table_insert (state->map, type, copy);
+          copy_var_insert (state, type, copy);
         }
       return rthunk_type_ref (copy);
     }
@@ -903,10 +933,17 @@ copy_with (RthunkType *type,
            guint      *next_id,
            gboolean    generalize)
 {
-  CopyState state = { NULL, level, next_id, generalize };
+  CopyState state;
   RthunkType *copy;
 
+  state.n_vars = 0;
+  state.map = NULL;
+  state.level = level;
+  state.next_id = next_id;
+  state.generalize = generalize;
   copy = copy_type (type, &state);
+  for (guint k = 0; k < state.n_vars; k++)
+    rthunk_type_unref (state.new_vars[k]);
   g_clear_pointer (&state.map, g_hash_table_unref);
   return copy;
 }

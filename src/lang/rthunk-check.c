@@ -121,17 +121,20 @@ record (Ctx        *ctx,
 static gboolean mismatch (Ctx *ctx, RthunkType *expected, RthunkType *found, RthunkNode *where,
                           const char *what, GError **error);
 
+/* Unifies @expected with @found, or fails at @where; @msgid, what
+ * @where is (marked N_()), is translated only for a mismatch: a list
+ * literal asked gettext for every element. */
 static gboolean
 expect (Ctx         *ctx,
         RthunkType  *expected,
         RthunkType  *found,
         RthunkNode  *where,
-        const char  *what,
+        const char  *msgid,
         GError     **error)
 {
   if (rthunk_type_unify (expected, found))
     return TRUE;
-  return mismatch (ctx, expected, found, where, what, error);
+  return mismatch (ctx, expected, found, where, _(msgid), error);
 }
 
 /* expect() for argument @k (from 0) of @callee: the words of the message
@@ -345,7 +348,7 @@ infer_vector (Ctx        *ctx,
       RthunkNode *item = rthunk_node_get_item (node, k);
       g_autoptr(RthunkType) type = infer (ctx, item, scope, FALSE, error);
 
-      if (type == NULL || !expect (ctx, element, type, item, _("list element"), error))
+      if (type == NULL || !expect (ctx, element, type, item, N_("list element"), error))
         return NULL;
     }
   return rthunk_type_new_list (element);
@@ -364,13 +367,13 @@ form_if (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **error
   if (!check_arity (form, 3, 3, error))
     return NULL;
   if ((cond = infer (ctx, rthunk_node_get_item (form, 1), scope, FALSE, error)) == NULL ||
-      !expect (ctx, bool_type, cond, rthunk_node_get_item (form, 1), _("condition of if"), error))
+      !expect (ctx, bool_type, cond, rthunk_node_get_item (form, 1), N_("condition of if"), error))
     return NULL;
   if ((then_type = infer (ctx, rthunk_node_get_item (form, 2), scope, tail, error)) == NULL ||
       (else_type = infer (ctx, rthunk_node_get_item (form, 3), scope, tail, error)) == NULL)
     return NULL;
   if (!expect (ctx, then_type, else_type, rthunk_node_get_item (form, 3),
-               _("the branches of if must have one type"), error))
+               N_("the branches of if must have one type"), error))
     return NULL;
   /* (if c nil x) with x a maybe: the if is a maybe, not nil */
   if (rthunk_type_get_kind (then_type) == RTHUNK_TYPE_NIL)
@@ -410,7 +413,7 @@ form_logic (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
       RthunkNode *item = rthunk_node_get_item (form, k);
       g_autoptr(RthunkType) type = infer (ctx, item, scope, FALSE, error);
 
-      if (type == NULL || !expect (ctx, bool_type, type, item, _("operand of and/or"), error))
+      if (type == NULL || !expect (ctx, bool_type, type, item, N_("operand of and/or"), error))
         return NULL;
     }
   return g_steal_pointer (&bool_type);
@@ -677,7 +680,7 @@ form_defn (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **err
   type = infer_lambda (ctx, form, 2, inner, error);
   scope_pop_to (inner, scope);
   ctx->level--;
-  if (type == NULL || !expect (ctx, self, type, form, _("recursive use of the function"), error) ||
+  if (type == NULL || !expect (ctx, self, type, form, N_("recursive use of the function"), error) ||
       !check_type_size (type, form, error))
     return NULL;
   scheme = rthunk_type_generalize (type, ctx->level);
@@ -721,7 +724,7 @@ form_recur (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **er
       g_autoptr(RthunkType) type = infer (ctx, item, scope, FALSE, error);
 
       if (type == NULL || !expect (ctx, g_ptr_array_index (types, k), type, item,
-                                   _("value for a loop variable"), error))
+                                   N_("value for a loop variable"), error))
         return NULL;
     }
   return fresh (ctx);
@@ -765,7 +768,7 @@ check_remote_option (Ctx         *ctx,
         return TRUE;
       expected = rthunk_type_new_basic (remote_options[k].type);
       found = infer (ctx, value, scope, FALSE, error);
-      return found != NULL && expect (ctx, expected, found, value, _("value of a remote option"), error);
+      return found != NULL && expect (ctx, expected, found, value, N_("value of a remote option"), error);
     }
   nearest = rthunk_nearest_name (name, names, G_N_ELEMENTS (names));
   if (nearest != NULL)
@@ -1105,7 +1108,7 @@ infer_call (Ctx        *ctx,
       for (guint k = 0; k < n_args; k++)
         g_ptr_array_add (params, fresh (ctx));
       shape = rthunk_type_new_func ((RthunkType **) params->pdata, n_args, result);
-      if (!expect (ctx, callee, shape, head, _("called value"), error))
+      if (!expect (ctx, callee, shape, head, N_("called value"), error))
         return NULL;
       fn = rthunk_type_prune (callee);
     }
@@ -1214,7 +1217,7 @@ rthunk_check_expect (Ctx         *ctx,
                      const char  *what,
                      GError     **error)
 {
-  return expect (ctx, expected, found, where, what, error);
+  return rthunk_type_unify (expected, found) || mismatch (ctx, expected, found, where, what, error);
 }
 
 /* ---- the object -------------------------------------------------------- */

@@ -33,6 +33,35 @@ static const char *const form_names[RTHUNK_N_FORMS] = {
   [RTHUNK_FORM_ASSOC] = "assoc",
 };
 
+/* The forms whose name begins with each letter, ended by RTHUNK_N_FORMS:
+ * asked of every list by the checker, hasher, compiler and session of
+ * both sides, the lookup compares a symbol with at most four names (it
+ * went through all of them, 1.6k instructions a line of the shell's mix). */
+#define FORMS_A_LETTER 5
+
+static guint8 forms_by_letter[26][FORMS_A_LETTER];
+
+static void
+index_forms (void)
+{
+  static gsize indexed;
+
+  if (g_once_init_enter (&indexed))
+    {
+      guint n[26] = { 0, };
+
+      memset (forms_by_letter, RTHUNK_N_FORMS, sizeof forms_by_letter);
+      for (guint k = 0; k < RTHUNK_N_FORMS; k++)
+        {
+          guint letter = (guint) (form_names[k][0] - 'a');
+
+          g_assert (letter < 26 && n[letter] < FORMS_A_LETTER - 1);
+          forms_by_letter[letter][n[letter]++] = (guint8) k;
+        }
+      g_once_init_leave (&indexed, 1);
+    }
+}
+
 /* Whether @head (the first item of a list) names a special form, and
  * which in *@form. */
 gboolean
@@ -40,16 +69,18 @@ rthunk_form_lookup (const RthunkNode *head,
                     RthunkForm       *form)
 {
   const char *name;
+  const guint8 *k;
 
   if (rthunk_node_get_kind (head) != RTHUNK_NODE_SYMBOL)
     return FALSE;
-  /* the first byte first: the checker, hasher and compiler ask this of
-   * every list (16 calls of rthunk_node_is_symbol() were 700 instructions) */
   name = rthunk_node_get_text (head);
-  for (guint k = 0; k < RTHUNK_N_FORMS; k++)
-    if (name[0] == form_names[k][0] && strcmp (name, form_names[k]) == 0)
+  if (name[0] < 'a' || name[0] > 'z')
+    return FALSE;
+  index_forms ();
+  for (k = forms_by_letter[name[0] - 'a']; *k != RTHUNK_N_FORMS; k++)
+    if (name[1] == form_names[*k][1] && strcmp (name, form_names[*k]) == 0)
       {
-        *form = (RthunkForm) k;
+        *form = (RthunkForm) *k;
         return TRUE;
       }
   return FALSE;

@@ -91,7 +91,7 @@ typedef struct
   gpointer user_data;
   GByteArray *out;       /* the encoding; NULL when only collecting */
   GPtrArray *refs;       /* names of the definitions used; NULL when encoding */
-  GHashTable *seen;      /* the names in @refs */
+  GHashTable *seen;      /* the names in @refs, once there are REFS_SCANNED */
   GPtrArray *locals;     /* bound names, borrowed from the form; innermost last */
   const char *self;      /* the name of the defn being walked, or NULL */
   guint depth;           /* how many lists and vectors enclose the walk */
@@ -118,10 +118,7 @@ walker_init (Walker             *w,
   w->locals = g_ptr_array_new ();
   w->lenient = collect;
   if (collect)
-    {
-      w->refs = g_ptr_array_new_with_free_func (g_free);
-      w->seen = g_hash_table_new (g_str_hash, g_str_equal);
-    }
+    w->refs = g_ptr_array_new_with_free_func (g_free);
 }
 
 static void
@@ -132,17 +129,40 @@ walker_clear (Walker *w)
   g_clear_pointer (&w->seen, g_hash_table_unref);
 }
 
+/* A form names few definitions: they are looked for in @refs, and a
+ * table is made only when there are more. */
+#define REFS_SCANNED 8
+
+static gboolean
+is_noted (Walker     *w,
+          const char *name)
+{
+  if (w->seen != NULL)
+    return g_hash_table_contains (w->seen, name);
+  for (guint k = 0; k < w->refs->len; k++)
+    if (strcmp (g_ptr_array_index (w->refs, k), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 note_reference (Walker     *w,
                 const char *name)
 {
   char *copy;
 
-  if (w->refs == NULL || g_hash_table_contains (w->seen, name))
+  if (w->refs == NULL || is_noted (w, name))
     return;
   copy = g_strdup (name);
   g_ptr_array_add (w->refs, copy);
-  g_hash_table_add (w->seen, copy);
+  if (w->seen == NULL && w->refs->len >= REFS_SCANNED)
+    {
+      w->seen = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint k = 0; k < w->refs->len; k++)
+        g_hash_table_add (w->seen, g_ptr_array_index (w->refs, k));
+    }
+  else if (w->seen != NULL)
+    g_hash_table_add (w->seen, copy);
 }
 
 /* ---- bytes -------------------------------------------------------------- */

@@ -35,6 +35,18 @@ RthunkNode *rthunk_node_rename_free (RthunkNode *node,
  * without recursion: trees from the wire may be deep. */
 gsize rthunk_node_measure (RthunkNode *node);
 
+/* A text node (rthunk_node_new_text()) of the @length bytes at @text,
+ * which need not end in a NUL. */
+RthunkNode *rthunk_node_new_text_len (RthunkNodeKind  kind,
+                                      const char     *text,
+                                      gsize           length);
+
+/* A list or vector that takes over the references of @items (the array
+ * itself is copied). */
+RthunkNode *rthunk_node_new_seq_take (RthunkNodeKind   kind,
+                                      RthunkNode     **items,
+                                      guint            n_items);
+
 /* Sets the position of a node being built; @source is already interned
  * (g_intern_string() takes a global lock: one call per tree, not per node). */
 void rthunk_node_set_position_interned (RthunkNode *node,

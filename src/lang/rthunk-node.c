@@ -20,9 +20,9 @@ struct _RthunkNode
     gint64 i;
     double f;
     gboolean b;
-    char *text;
+    char *text;         /* in the node's own allocation, right after it */
     struct {
-      RthunkNode **items;
+      RthunkNode **items;   /* in the node's own allocation, right after it */
       guint n_items;
     } seq;
   } u;
@@ -30,14 +30,52 @@ struct _RthunkNode
 
 G_DEFINE_BOXED_TYPE (RthunkNode, rthunk_node, rthunk_node_ref, rthunk_node_unref)
 
-static RthunkNode *
-node_alloc (RthunkNodeKind kind)
+/* "<ast>", interned once: g_intern_static_string() takes a global lock
+ * and hashes, and every node the reader or a decoder makes starts here. */
+static const char *
+default_source (void)
 {
-  RthunkNode *node = g_new0 (RthunkNode, 1);
+  static const char *interned;
+  const char *source = g_atomic_pointer_get (&interned);
+
+  if (G_UNLIKELY (source == NULL))
+    {
+      source = g_intern_static_string ("<ast>");
+      g_atomic_pointer_set (&interned, source);
+    }
+  return source;
+}
+
+/* A node with @extra bytes after it (a text node's text). */
+static RthunkNode *
+node_alloc_extra (RthunkNodeKind kind,
+                  gsize          extra)
+{
+  RthunkNode *node = g_malloc0 (sizeof (RthunkNode) + extra);
 
   node->ref_count = 1;
   node->kind = kind;
-  node->source = g_intern_static_string ("<ast>");
+  node->source = default_source ();
+  return node;
+}
+
+static RthunkNode *
+node_alloc (RthunkNodeKind kind)
+{
+  return node_alloc_extra (kind, 0);
+}
+
+/* A list or vector with room for @n_items children after it (sizeof
+ * (RthunkNode) is a multiple of a pointer's alignment). */
+static RthunkNode *
+seq_alloc (RthunkNodeKind kind,
+           guint          n_items)
+{
+  RthunkNode *node = node_alloc_extra (kind, n_items * sizeof (RthunkNode *));
+
+  G_STATIC_ASSERT (sizeof (RthunkNode) % G_ALIGNOF (RthunkNode *) == 0);
+  node->u.seq.n_items = n_items;
+  node->u.seq.items = (RthunkNode **) (node + 1);
   return node;
 }
 
@@ -128,14 +166,23 @@ RthunkNode *
 rthunk_node_new_text (RthunkNodeKind  kind,
                       const char     *text)
 {
-  RthunkNode *node;
-
   g_return_val_if_fail (kind == RTHUNK_NODE_STR || kind == RTHUNK_NODE_SYMBOL ||
                         kind == RTHUNK_NODE_KEYWORD, NULL);
   g_return_val_if_fail (text != NULL, NULL);
 
-  node = node_alloc (kind);
-  node->u.text = g_strdup (text);
+  return rthunk_node_new_text_len (kind, text, strlen (text));
+}
+
+RthunkNode *
+rthunk_node_new_text_len (RthunkNodeKind  kind,
+                          const char     *text,
+                          gsize           length)
+{
+  RthunkNode *node = node_alloc_extra (kind, length + 1);
+
+  node->u.text = (char *) (node + 1);
+  memcpy (node->u.text, text, length);
+  node->u.text[length] = '\0';
   return node;
 }
 
@@ -161,11 +208,21 @@ rthunk_node_new_seq (RthunkNodeKind     kind,
   g_return_val_if_fail (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR, NULL);
   g_return_val_if_fail (items != NULL || n_items == 0, NULL);
 
-  node = node_alloc (kind);
-  node->u.seq.n_items = n_items;
-  node->u.seq.items = g_new (RthunkNode *, MAX (n_items, 1));
+  node = seq_alloc (kind, n_items);
   for (guint k = 0; k < n_items; k++)
     node->u.seq.items[k] = rthunk_node_ref (items[k]);
+  return node;
+}
+
+RthunkNode *
+rthunk_node_new_seq_take (RthunkNodeKind   kind,
+                          RthunkNode     **items,
+                          guint            n_items)
+{
+  RthunkNode *node = seq_alloc (kind, n_items);
+
+  if (n_items > 0)
+    memcpy (node->u.seq.items, items, n_items * sizeof (RthunkNode *));
   return node;
 }
 
@@ -232,14 +289,8 @@ static void
 node_free (RthunkNode *node)
 {
   if (node->kind == RTHUNK_NODE_LIST || node->kind == RTHUNK_NODE_VECTOR)
-    {
-      for (guint k = 0; k < node->u.seq.n_items; k++)
-        rthunk_node_unref (node->u.seq.items[k]);
-      g_free (node->u.seq.items);
-    }
-  else if (node->kind == RTHUNK_NODE_STR || node->kind == RTHUNK_NODE_SYMBOL ||
-           node->kind == RTHUNK_NODE_KEYWORD)
-    g_free (node->u.text);
+    for (guint k = 0; k < node->u.seq.n_items; k++)
+      rthunk_node_unref (node->u.seq.items[k]);
   g_free (node);
 }
 
@@ -559,7 +610,8 @@ static RthunkNode *
 with_position_of (RthunkNode *copy,
                   RthunkNode *node)
 {
-  return rthunk_node_set_position (copy, node->source, node->line, node->col);
+  rthunk_node_set_position_interned (copy, node->source, node->line, node->col);
+  return copy;
 }
 
 static RthunkNode *
@@ -734,11 +786,11 @@ rthunk_node_measure (RthunkNode *node)
         case RTHUNK_NODE_STR:
         case RTHUNK_NODE_SYMBOL:
         case RTHUNK_NODE_KEYWORD:
-          size += strlen (n->u.text) + 1 + 16;
+          size += strlen (n->u.text) + 1;       /* in the node's allocation */
           break;
         case RTHUNK_NODE_LIST:
         case RTHUNK_NODE_VECTOR:
-          size += n->u.seq.n_items * sizeof (gpointer) + 16;
+          size += n->u.seq.n_items * sizeof (gpointer);    /* in the node's allocation */
           for (guint k = 0; k < n->u.seq.n_items; k++)
             g_ptr_array_add (stack, n->u.seq.items[k]);
           break;

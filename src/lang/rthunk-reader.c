@@ -16,12 +16,13 @@
 #include "rthunk-reader.h"
 #include "rthunk-core-private.h"
 #include "rthunk-error.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-value-private.h"
 
 typedef struct
 {
-  const char *source;
+  const char *source;         /* interned */
   const char *p;
   const char *end;
   guint line;
@@ -85,7 +86,14 @@ skip_blank (Reader *reader)
 static gboolean
 is_delimiter (char c)
 {
-  return g_ascii_isspace (c) || strchr ("()[]{}\";,", c) != NULL;
+  switch (c)
+    {
+    case '(': case ')': case '[': case ']': case '{': case '}':
+    case '"': case ';': case ',':
+      return TRUE;
+    default:
+      return g_ascii_isspace (c);
+    }
 }
 
 static RthunkNode *
@@ -94,7 +102,8 @@ positioned (RthunkNode *node,
             guint       line,
             guint       col)
 {
-  return rthunk_node_set_position (node, reader->source, line, col);
+  rthunk_node_set_position_interned (node, reader->source, line, col);
+  return node;
 }
 
 /* ---- atoms ------------------------------------------------------------ */
@@ -183,7 +192,7 @@ read_string (Reader  *reader,
       g_string_append_len (text, start, reader->p - start);
     }
   advance (reader);                       /* the closing quote */
-  return positioned (rthunk_node_new_text (RTHUNK_NODE_STR, text->str), reader, line, col);
+  return positioned (rthunk_node_new_text_len (RTHUNK_NODE_STR, text->str, text->len), reader, line, col);
 }
 
 static gboolean
@@ -254,27 +263,41 @@ valid_symbol (const char *token)
   return rthunk_value_is_field_name (token);
 }
 
+/* Most atoms are short: their text is copied to the stack, not the heap. */
+#define READER_TOKEN_INLINE 64
+
 static RthunkNode *
 read_atom (Reader  *reader,
            GError **error)
 {
   guint line = reader->line, col = reader->col;
   const char *start = reader->p;
-  g_autofree char *token = NULL;
+  char inline_token[READER_TOKEN_INLINE];
+  g_autofree char *long_token = NULL;
+  char *token;
+  gsize length;
 
   while (reader->p < reader->end && !is_delimiter (*reader->p))
     advance (reader);
-  token = g_strndup (start, reader->p - start);
+  length = reader->p - start;
+  if (length < sizeof inline_token)
+    {
+      memcpy (inline_token, start, length);
+      inline_token[length] = '\0';
+      token = inline_token;
+    }
+  else
+    token = long_token = g_strndup (start, length);
 
   if (token[0] == ':')
     {
       if (token[1] == '\0' || !valid_symbol (token + 1))
         return reader_fail (reader, line, col, error, _("malformed keyword “%s”"), token), NULL;
-      return positioned (rthunk_node_new_text (RTHUNK_NODE_KEYWORD, token + 1), reader, line, col);
+      return positioned (rthunk_node_new_text_len (RTHUNK_NODE_KEYWORD, token + 1, length - 1), reader, line, col);
     }
   if (looks_like_number (token))
     return read_number (reader, token, line, col, error);
-  if (g_str_has_prefix (token, "##"))
+  if (token[0] == '#' && token[1] == '#')
     return read_symbolic_float (reader, token, line, col, error);
   if (strcmp (token, "true") == 0 || strcmp (token, "false") == 0)
     return positioned (rthunk_node_new_bool (token[0] == 't'), reader, line, col);
@@ -282,21 +305,56 @@ read_atom (Reader  *reader,
     return positioned (rthunk_node_new_nil (), reader, line, col);
   if (!valid_symbol (token))
     return reader_fail (reader, line, col, error, _("unexpected character in “%s”"), token), NULL;
-  return positioned (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, token), reader, line, col);
+  return positioned (rthunk_node_new_text_len (RTHUNK_NODE_SYMBOL, token, length), reader, line, col);
 }
 
 /* ---- forms ------------------------------------------------------------ */
 
 static RthunkNode *read_form (Reader *reader, GError **error);
 
+/* The children of a sequence being read: on the stack while few. */
+#define READER_SEQ_INLINE 16
+
+typedef struct
+{
+  RthunkNode *inline_items[READER_SEQ_INLINE];
+  RthunkNode **items;
+  guint len;
+  guint size;
+} Items;
+
+static void
+items_add (Items      *items,
+           RthunkNode *item)
+{
+  if (items->len == items->size)
+    {
+      items->size *= 2;
+      if (items->items == items->inline_items)
+        items->items = g_memdup2 (items->inline_items, sizeof items->inline_items);
+      items->items = g_renew (RthunkNode *, items->items, items->size);
+    }
+  items->items[items->len++] = item;
+}
+
+static void
+items_clear (Items *items)
+{
+  for (guint k = 0; k < items->len; k++)
+    rthunk_node_unref (items->items[k]);
+  if (items->items != items->inline_items)
+    g_free (items->items);
+}
+
 static RthunkNode *
-read_seq (Reader  *reader,
-          GError **error)
+read_seq_items (Reader  *reader,
+                Items   *items,
+                GError **error)
 {
   guint line = reader->line, col = reader->col;
   char open = *reader->p;
   char close = open == '(' ? ')' : open == '[' ? ']' : '}';
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+  RthunkNode *seq;
 
   if (reader->depth >= RTHUNK_NODE_MAX_DEPTH)
     return reader_fail (reader, line, col, error,
@@ -305,8 +363,7 @@ read_seq (Reader  *reader,
   advance (reader);
   /* {:k v …} is read as the form (record :k v …) */
   if (open == '{')
-    g_ptr_array_add (items, positioned (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "record"),
-                                        reader, line, col));
+    items_add (items, positioned (rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "record"), reader, line, col));
   for (;;)
     {
       RthunkNode *item;
@@ -324,13 +381,29 @@ read_seq (Reader  *reader,
                             _("“%c” closes “%c” opened at %u:%u"), *reader->p, open, line, col), NULL;
       if ((item = read_form (reader, error)) == NULL)
         return NULL;
-      g_ptr_array_add (items, item);
+      items_add (items, item);
     }
   advance (reader);
   reader->depth--;
-  return positioned (rthunk_node_new_seq (open == '[' ? RTHUNK_NODE_VECTOR : RTHUNK_NODE_LIST,
-                                          (RthunkNode **) items->pdata, items->len),
-                     reader, line, col);
+  seq = rthunk_node_new_seq_take (open == '[' ? RTHUNK_NODE_VECTOR : RTHUNK_NODE_LIST,
+                                  items->items, items->len);
+  items->len = 0;               /* the sequence holds them now */
+  return positioned (seq, reader, line, col);
+}
+
+static RthunkNode *
+read_seq (Reader  *reader,
+          GError **error)
+{
+  Items items;
+  RthunkNode *seq;
+
+  items.items = items.inline_items;
+  items.len = 0;
+  items.size = READER_SEQ_INLINE;
+  seq = read_seq_items (reader, &items, error);
+  items_clear (&items);
+  return seq;
 }
 
 static RthunkNode *
@@ -426,7 +499,7 @@ rthunk_reader_read_all (const char  *source,
 
   if (length < 0)
     length = strlen (text);
-  reader.source = source != NULL ? source : "<input>";
+  reader.source = g_intern_string (source != NULL ? source : "<input>");
   reader.p = text;
   reader.end = text + length;
   reader.line = reader.col = 1;
@@ -458,7 +531,7 @@ rthunk_reader_check_complete (const char *text)
 
   g_return_val_if_fail (text != NULL, RTHUNK_READ_INVALID);
 
-  reader.source = "<input>";
+  reader.source = g_intern_static_string ("<input>");
   reader.p = text;
   reader.end = text + strlen (text);
   forms = read_all (&reader, &error);

@@ -200,13 +200,69 @@ cell_label (Cell *cell)
 
 /* ---- futures of cells ------------------------------------------------------------ */
 
+/* The session as its cells' futures see it, one weak reference shared by
+ * all of them (kept as the session's data): GObject keeps an object's
+ * weak references in a list, and clearing one of 2000 walked it. */
+typedef struct
+{
+  GWeakRef session;
+} SessionWeak;
+
+static GQuark
+session_weak_quark (void)
+{
+  static gsize quark;
+
+  if (g_once_init_enter (&quark))
+    g_once_init_leave (&quark, g_quark_from_static_string ("rthunk-session-weak"));
+  return quark;
+}
+
+static void
+session_weak_clear (SessionWeak *weak)
+{
+  g_weak_ref_clear (&weak->session);
+}
+
+static void
+session_weak_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, (GDestroyNotify) session_weak_clear);
+}
+
+/* (transfer full) */
+static SessionWeak *
+session_weak_of (RthunkSession *self)
+{
+  SessionWeak *weak = g_object_get_qdata (G_OBJECT (self), session_weak_quark ());
+
+  if (weak == NULL)
+    {
+      weak = g_atomic_rc_box_new0 (SessionWeak);
+      g_weak_ref_init (&weak->session, self);
+      g_object_set_qdata_full (G_OBJECT (self), session_weak_quark (), weak, session_weak_release);
+    }
+  return g_atomic_rc_box_acquire (weak);
+}
+
 /* What a cell's future needs to stop the cell: not a reference to the
  * session, which a pending cell must not keep alive. */
 typedef struct
 {
-  GWeakRef session;
+  SessionWeak *weak;
   Cell *cell;
 } CellRef;
+
+static CellRef *
+cell_ref_new (SessionWeak *weak,
+              Cell        *cell)
+{
+  CellRef *ref = g_new (CellRef, 1);
+
+  ref->weak = weak;
+  ref->cell = rthunk_session_cell_ref (cell);
+  return ref;
+}
 
 static void
 cell_ref_free (gpointer data)
@@ -214,7 +270,7 @@ cell_ref_free (gpointer data)
   CellRef *ref = data;
 
   rthunk_session_cell_unref (ref->cell);
-  g_weak_ref_clear (&ref->session);
+  session_weak_release (ref->weak);
   g_free (ref);
 }
 
@@ -224,7 +280,7 @@ static gboolean
 cancel_in_context (gpointer data)
 {
   CellRef *ref = data;
-  g_autoptr(RthunkSession) session = g_weak_ref_get (&ref->session);
+  g_autoptr(RthunkSession) session = g_weak_ref_get (&ref->weak->session);
 
   if (session != NULL && !rthunk_session_is_closed (session))
     cell_stop (session, ref->cell);
@@ -237,14 +293,12 @@ future_cancelled (RthunkThunk *thunk,
                   gpointer     data)
 {
   CellRef *ref = data;
-  g_autoptr(RthunkSession) session = g_weak_ref_get (&ref->session);
+  g_autoptr(RthunkSession) session = g_weak_ref_get (&ref->weak->session);
   CellRef *copy;
 
   if (session == NULL)
     return;
-  copy = g_new0 (CellRef, 1);
-  g_weak_ref_init (&copy->session, session);
-  copy->cell = rthunk_session_cell_ref (ref->cell);
+  copy = cell_ref_new (g_atomic_rc_box_acquire (ref->weak), ref->cell);
   rthunk_session_invoke (session, cancel_in_context, copy, cell_ref_free);
 }
 
@@ -261,9 +315,7 @@ cell_ensure_future (RthunkSession *self,
     return;
   g_clear_object (&cell->future);
   cell->future = rthunk_thunk_new_in_context (g_strdup (label), NULL, NULL, 0, self->context);
-  ref = g_new0 (CellRef, 1);
-  g_weak_ref_init (&ref->session, self);
-  ref->cell = rthunk_session_cell_ref (cell);
+  ref = cell_ref_new (session_weak_of (self), cell);
   /* the reference cycle ends when the future finishes */
   rthunk_thunk_set_cancel_func (cell->future, future_cancelled, ref, cell_ref_free);
   g_clear_pointer (&cell->value, rthunk_value_unref);

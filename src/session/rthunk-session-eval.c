@@ -233,7 +233,10 @@ evaluation_finish (Evaluation  *ev,
   ev->result = value;
   ev->error = error;
   detached = ev->detached;
-  g_cond_broadcast (&ev->cond);
+  /* once detached, nobody waits on the condition (GLib's broadcast is a
+   * futex syscall whether or not anyone does) */
+  if (!detached)
+    g_cond_broadcast (&ev->cond);
   g_mutex_unlock (&ev->lock);
   if (!detached || rthunk_session_is_closed (self))
     return;
