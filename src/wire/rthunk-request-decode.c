@@ -388,7 +388,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
   if (req->memo_ok &&
       (req->shape = memo->lookup (memo_data, req->ast_data, req->ast_len, slots, n_slots, &req->memo_hash)) != NULL)
     {
-      memo->keep_last (memo_data, req->ast_data, req->ast_len, req->shape, req->memo_hash);
+      memo->keep_last (memo_data, req->shape, req->memo_hash);
       return TRUE;
     }
   rthunk_codec_in_init (&ast, req->ast_data, req->ast_len);
