@@ -43,6 +43,7 @@ checked_clear (RthunkChecked *checked)
 {
   rthunk_node_unref (checked->expr);
   rthunk_type_unref (checked->type);
+  g_clear_pointer (&checked->expr_sum, g_checksum_free);
 }
 
 RTHUNK_DEFINE_RC_BOX_REFS (RthunkChecked, rthunk_handler_checked, checked_clear)
