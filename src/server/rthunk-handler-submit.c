@@ -254,13 +254,13 @@ proposed_id (const RthunkRequest  *request,
 {
   if (!request->has_thunk_id)
     return TRUE;
-  if (request->thunk_id == NULL || g_bytes_get_size (request->thunk_id) != RTHUNK_THUNK_ID_LEN)
+  if (request->thunk_id == NULL || request->thunk_id_len != RTHUNK_THUNK_ID_LEN)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("a proposed thunk id must be %d bytes"), RTHUNK_THUNK_ID_LEN);
       return FALSE;
     }
-  *id = g_bytes_get_data (request->thunk_id, NULL);
+  *id = request->thunk_id;
   return TRUE;
 }
 

@@ -74,7 +74,6 @@ rthunk_request_clear (RthunkRequest *req)
     req->memo->unref (g_steal_pointer (&req->shape));
   g_clear_pointer (&req->inputs, g_array_unref);
   g_clear_pointer (&req->refs, g_array_unref);
-  g_clear_pointer (&req->thunk_id, g_bytes_unref);
 }
 
 static GBytes *
@@ -101,7 +100,11 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
       req->by_reference = o->__isset_byReference && o->byReference;
     }
   req->has_thunk_id = wire->__isset_thunkId;
-  req->thunk_id = wire->__isset_thunkId ? bytes_of (wire->thunkId) : NULL;
+  if (wire->__isset_thunkId && wire->thunkId != NULL)
+    {
+      req->thunk_id = wire->thunkId->data;
+      req->thunk_id_len = wire->thunkId->len;
+    }
   for (guint k = 0; wire->__isset_bindings && k < wire->bindings->len; k++)
     {
       RthunkWireBinding *binding = g_ptr_array_index (wire->bindings, k);
@@ -372,7 +375,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
       else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
         ok = rthunk_codec_get_struct (in, TRUE, options_field, req);
       else if (field == 5 && type == RTHUNK_CODEC_STRING)
-        ok = get_bytes (in, &req->thunk_id) && (req->has_thunk_id = TRUE);
+        ok = rthunk_codec_get_binary (in, &req->thunk_id, &req->thunk_id_len) && (req->has_thunk_id = TRUE);
       else
         ok = rthunk_codec_skip (in, type);
       if (!ok)

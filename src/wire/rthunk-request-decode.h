@@ -77,7 +77,10 @@ typedef struct
   gint32 inline_budget_ms;      /* < 0: the server's */
   gboolean by_reference;
   gboolean has_thunk_id;
-  GBytes *thunk_id;             /* the id it proposes, NULL if none was sent */
+  const guint8 *thunk_id;       /* the id it proposes, NULL if none was sent:
+                                   borrowed, like ast_data (in the frame or
+                                   the generated code's struct) */
+  guint32 thunk_id_len;
 } RthunkRequest;
 
 void     rthunk_request_init        (RthunkRequest               *req);
