@@ -110,7 +110,7 @@ read_bindings (RthunkServerState    *state,
 {
   guint next_var = 0;
 
-  for (guint k = 0; k < request->inputs->len; k++)
+  for (guint k = 0; k < rthunk_request_n_inputs (request); k++)
     {
       const RthunkRequestInput *binding = &g_array_index (request->inputs, RthunkRequestInput, k);
       g_autoptr(RthunkType) type = NULL;
@@ -162,7 +162,7 @@ bind_input_types (RthunkChecker       *checker,
 {
   guint next_var = 0;
 
-  for (guint k = 0; k < request->inputs->len; k++)
+  for (guint k = 0; k < rthunk_request_n_inputs (request); k++)
     {
       const char *name = g_array_index (request->inputs, RthunkRequestInput, k).name;
       RthunkThunkEntry *ref = thunk_inputs != NULL ? g_hash_table_lookup (thunk_inputs, name) : NULL;
@@ -336,7 +336,7 @@ check_submission (RthunkServerState    *state,
                   GHashTable          **thunk_inputs,
                   RthunkSubmission     *out)
 {
-  gboolean closed = request->inputs->len == 0 && rthunk_request_n_refs (request) == 0;
+  gboolean closed = rthunk_request_n_inputs (request) == 0 && rthunk_request_n_refs (request) == 0;
   GString *sig = request->memo_ok && !closed ? thread_sig () : NULL;
   g_autoptr(GPtrArray) shaped = NULL;
   GPtrArray *nodes = request->nodes;

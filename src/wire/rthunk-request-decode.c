@@ -45,23 +45,37 @@ void
 rthunk_request_init (RthunkRequest *req)
 {
   memset (req, 0, sizeof *req);
-  req->inputs = g_array_new (FALSE, TRUE, sizeof (RthunkRequestInput));
-  g_array_set_clear_func (req->inputs, request_input_clear);
   req->use_cache = TRUE;
   req->inline_budget_ms = -1;
 }
 
-/* @req's definition references, made for the first one (most requests
- * name none). */
+/* *@array, made for its first element: most requests have neither
+ * inputs nor definition references. */
+static GArray *
+array_made (GArray         **array,
+            guint            element_size,
+            GDestroyNotify   clear)
+{
+  if (*array == NULL)
+    {
+      *array = g_array_new (FALSE, TRUE, element_size);
+      g_array_set_clear_func (*array, clear);
+    }
+  return *array;
+}
+
+/* @req's inputs. */
+GArray *
+rthunk_request_inputs (RthunkRequest *req)
+{
+  return array_made (&req->inputs, sizeof (RthunkRequestInput), request_input_clear);
+}
+
+/* @req's definition references. */
 GArray *
 rthunk_request_refs (RthunkRequest *req)
 {
-  if (req->refs == NULL)
-    {
-      req->refs = g_array_new (FALSE, TRUE, sizeof (RthunkRequestDefRef));
-      g_array_set_clear_func (req->refs, request_def_ref_clear);
-    }
-  return req->refs;
+  return array_made (&req->refs, sizeof (RthunkRequestDefRef), request_def_ref_clear);
 }
 
 void
@@ -127,7 +141,7 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
       input.has_type = binding->__isset_type && binding->type != NULL;
       if (input.has_type)
         input.type = rthunk_wire_read_type (binding->type, &input.type_error);
-      g_array_append_val (req->inputs, input);
+      g_array_append_val (rthunk_request_inputs (req), input);
     }
   for (guint k = 0; wire->__isset_definitions && k < wire->definitions->len; k++)
     {
@@ -359,7 +373,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
           ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
           for (guint32 k = 0; ok && k < n; k++)
             {
-              g_array_set_size (req->inputs, k + 1);
+              g_array_set_size (rthunk_request_inputs (req), k + 1);
               ok = get_binding (in, &g_array_index (req->inputs, RthunkRequestInput, k));
             }
         }

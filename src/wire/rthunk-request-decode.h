@@ -69,7 +69,7 @@ typedef struct
   gsize ast_len;
   gboolean memo_ok;             /* the memo may keep it: read from a frame, no definitions */
   guint memo_hash;              /* the hash of its Ast bytes with the slots zeroed */
-  GArray *inputs;               /* RthunkRequestInput */
+  GArray *inputs;               /* RthunkRequestInput; NULL until the first (see rthunk_request_inputs()) */
   GArray *refs;                 /* RthunkRequestDefRef; NULL until the first (see rthunk_request_refs()) */
   gboolean use_cache;
   gint64 fuel;                  /* ≤ 0: the server's */
@@ -84,6 +84,7 @@ typedef struct
 } RthunkRequest;
 
 void     rthunk_request_init        (RthunkRequest               *req);
+GArray  *rthunk_request_inputs      (RthunkRequest               *req);
 GArray  *rthunk_request_refs        (RthunkRequest               *req);
 void     rthunk_request_clear       (RthunkRequest               *req);
 void     rthunk_request_from_wire   (const RthunkWireEvalRequest *wire,
@@ -93,6 +94,13 @@ gboolean rthunk_request_decode      (RthunkCodecIn               *in,
                                      const RthunkRequestMemo     *memo,
                                      gpointer                     memo_data,
                                      RthunkRequest               *req);
+
+/* How many inputs @req binds. */
+static inline guint
+rthunk_request_n_inputs (const RthunkRequest *req)
+{
+  return req->inputs != NULL ? req->inputs->len : 0;
+}
 
 /* How many definitions @req names. */
 static inline guint
