@@ -89,7 +89,7 @@ await_once (RthunkClient  *self,
     {
       ThunkReport *report = g_ptr_array_index (done, k);
 
-      if (report->id != NULL && report->id->len == id->len && memcmp (report->id->data, id->data, id->len) == 0)
+      if (rthunk_client_report_is_of (report, id))
         return (*result = rthunk_client_report_outcome (self, report, type, error)) != NULL;
     }
   return TRUE;
@@ -266,9 +266,9 @@ rthunk_client_report_finished (GPtrArray             *done,
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = NULL;
 
-      if (report->id == NULL || report->id->len == 0)
+      if (report->id_len == 0)
         continue;
-      id = g_bytes_new (report->id->data, report->id->len);
+      id = g_bytes_new (report->id, report->id_len);
       var_cont_result (report, &value, &error);
       func (id, value, error, user_data);
     }

@@ -118,15 +118,26 @@ GBytes         *rthunk_client_exchange        (RthunkClient  *self,
 
 /* A RemoteThunk or a VarCont as the client uses it, read from the reply's
  * bytes or from the struct the generated code read. */
+#define RTHUNK_CLIENT_MAX_ID_LEN 64  /* a longer thunk id is malformed */
+
 typedef struct
 {
-  GByteArray *id;
+  gboolean has_id;              /* the server sent an id (it must) */
+  guint id_len;                 /* its length; 0 if it was longer than
+                                   RTHUNK_CLIENT_MAX_ID_LEN (malformed) */
+  guint8 id[RTHUNK_CLIENT_MAX_ID_LEN]; /* held here: a batch's thousand
+                                          reports allocate no ids */
   gint32 state;                 /* 0 when the server did not say */
   RthunkValue *value;           /* finished (DONE or later): its value… */
   GError *error;                /* …or its error */
 } ThunkReport;
 
-void rthunk_client_thunk_report_free (ThunkReport *report);
+void     rthunk_client_thunk_report_free (ThunkReport       *report);
+void     rthunk_client_report_set_id     (ThunkReport       *report,
+                                          const guint8      *data,
+                                          gsize              len);
+gboolean rthunk_client_report_is_of      (const ThunkReport *report,
+                                          const GByteArray  *id);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThunkReport, rthunk_client_thunk_report_free)
 
@@ -284,16 +295,17 @@ void       rthunk_client_prepared_free      (struct _Prepared *prepared);
 void     rthunk_client_checked_free   (gpointer        data);
 char    *rthunk_client_typed_name     (const char     *name,
                                        RthunkType     *type);
-char    *rthunk_client_checked_key    (RthunkClient   *self,
+gboolean rthunk_client_checked_key    (RthunkClient   *self,
                                        RthunkNode     *expr,
                                        GPtrArray      *input_types,
                                        DefHasher      *h,
-                                       GPtrArray      *closure);
+                                       GPtrArray      *closure,
+                                       GString        *key);
 gboolean rthunk_client_checked_lookup (RthunkClient   *self,
                                        const char     *key,
                                        RthunkNode     *expr,
                                        RthunkCatalog  *catalog,
-                                       GBytes        **ast,
+                                       GByteArray     *out,
                                        RthunkType    **type);
 void     rthunk_client_checked_store  (RthunkClient   *self,
                                        char           *key,

@@ -83,6 +83,18 @@ rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
   rthunk_random_id (id);
 }
 
+/* The closure of a queued expression: it calls no user function. One
+ * empty array, read only, for all of them. */
+static GPtrArray *
+no_closure (void)
+{
+  static GPtrArray *empty;
+
+  if (g_once_init_enter (&empty))
+    g_once_init_leave (&empty, g_ptr_array_new ());
+  return empty;
+}
+
 /* Type-checks @expr and queues its submission under @thunk_id (from
  * rthunk_client_random_id(): the server refuses an id in use);
  * returns its pending value at once. Each time RTHUNK_CLIENT_SEND_AT
@@ -106,7 +118,6 @@ rthunk_client_enqueue (RthunkClient          *self,
                        GError               **error)
 {
   g_autoptr(RthunkCatalog) catalog = NULL;
-  g_autoptr(GPtrArray) closure = g_ptr_array_new ();   /* no user function */
   g_autoptr(RthunkType) type = NULL;
   g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
   /* the thread's buffer, kept from one request to the next (taken while
@@ -124,7 +135,7 @@ rthunk_client_enqueue (RthunkClient          *self,
   if ((catalog = rthunk_client_dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = rthunk_client_dup_catalog (self)) == NULL))
     return NULL;
-  if (!rthunk_client_build_request (self, catalog, expr, inputs, &h, closure, FALSE, request, &type, error))
+  if (!rthunk_client_build_request (self, catalog, expr, inputs, &h, no_closure (), FALSE, request, &type, error))
     return NULL;
   g_byte_array_append (id, thunk_id, RTHUNK_CLIENT_ID_LEN);
   rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);

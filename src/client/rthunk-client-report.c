@@ -50,10 +50,29 @@ finished_value (gint                 state,
 void
 rthunk_client_thunk_report_free (ThunkReport *report)
 {
-  g_clear_pointer (&report->id, g_byte_array_unref);
   g_clear_pointer (&report->value, rthunk_value_unref);
   g_clear_error (&report->error);
   g_free (report);
+}
+
+/* @report's thunk id: @len bytes at @data, kept as malformed (no bytes)
+ * if they are too many. */
+void
+rthunk_client_report_set_id (ThunkReport  *report,
+                             const guint8 *data,
+                             gsize         len)
+{
+  report->has_id = TRUE;
+  report->id_len = len <= sizeof report->id ? (guint) len : 0;
+  memcpy (report->id, data, report->id_len);
+}
+
+/* Whether @report is of the thunk @id. */
+gboolean
+rthunk_client_report_is_of (const ThunkReport *report,
+                            const GByteArray  *id)
+{
+  return report->id_len > 0 && report->id_len == id->len && memcmp (report->id, id->data, id->len) == 0;
 }
 
 /* The value of a finished thunk, checked against @expected (NULL: not
@@ -83,7 +102,8 @@ report_from_wire (GByteArray          *id,
 {
   ThunkReport *report = g_new0 (ThunkReport, 1);
 
-  report->id = id != NULL ? g_byte_array_ref (id) : NULL;
+  if (id != NULL)
+    rthunk_client_report_set_id (report, id->data, id->len);
   report->state = state;
   if (state >= RTHUNK_WIRE_THUNK_STATE_DONE)
     report->value = finished_value (state, value, info, &report->error);
@@ -176,8 +196,7 @@ get_report_field (RthunkCodecIn *in,
     {
       if (!rthunk_codec_get_binary (in, &bytes, &len))
         return FALSE;
-      g_clear_pointer (&r->report->id, g_byte_array_unref);
-      r->report->id = g_byte_array_append (g_byte_array_sized_new (len), bytes, len);
+      rthunk_client_report_set_id (r->report, bytes, len);
       return TRUE;
     }
   if (id == r->fields->state && type == RTHUNK_CODEC_I32)
@@ -204,7 +223,7 @@ get_report (RthunkCodecIn      *in,
   g_autofree char *message = r.message;
 
   /* the id is required: without it the generated code fails the call */
-  if (!ok || report->id == NULL)
+  if (!ok || !report->has_id)
     return NULL;
   if (report->state != RTHUNK_WIRE_THUNK_STATE_DONE)
     g_clear_pointer (&report->value, rthunk_value_unref);

@@ -595,12 +595,11 @@ check_expression (RthunkClient   *self,
   return g_byte_array_free_to_bytes (ast);
 }
 
-/* The fields of an EvalRequest but its thunk id: the Ast, the @n_bindings
- * Bindings in @bindings, a DefRef for each name of @closure, and the
- * options. Returns where in @out the Bindings begin. */
+/* The fields of an EvalRequest after its Ast, but its thunk id: the
+ * @n_bindings Bindings in @bindings, a DefRef for each name of @closure,
+ * and the options. Returns where in @out the Bindings begin. */
 static guint
 put_request_fields (GByteArray *out,
-                    GBytes     *ast,
                     GByteArray *bindings,
                     guint       n_bindings,
                     DefHasher  *h,
@@ -609,8 +608,6 @@ put_request_fields (GByteArray *out,
 {
   guint at = 0;
 
-  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 1);
-  g_byte_array_append (out, g_bytes_get_data (ast, NULL), g_bytes_get_size (ast));
   if (n_bindings > 0)
     {
       rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 2);
@@ -655,6 +652,7 @@ typedef struct
   GArray *bound;                /* Bound */
   GPtrArray *input_types;       /* "NAME=TYPE" */
   GArray *thunks;               /* PreparedInput; NULL once a prepared request took it */
+  GString *key;                 /* the memo's key */
 } RequestScratch;
 
 static void
@@ -664,6 +662,7 @@ request_scratch_free (RequestScratch *scratch)
   g_array_unref (scratch->bound);
   g_ptr_array_unref (scratch->input_types);
   g_clear_pointer (&scratch->thunks, g_array_unref);
+  g_string_free (scratch->key, TRUE);
   g_free (scratch);
 }
 
@@ -683,6 +682,7 @@ request_scratch_take (void)
       scratch->bound = g_array_new (FALSE, FALSE, sizeof (Bound));
       g_array_set_clear_func (scratch->bound, (GDestroyNotify) bound_clear);
       scratch->input_types = g_ptr_array_new_with_free_func (g_free);
+      scratch->key = g_string_sized_new (128);
     }
   g_private_set (&request_scratch, NULL);
   if (scratch->thunks == NULL)
@@ -699,7 +699,8 @@ static void
 request_scratch_put (RequestScratch *scratch)
 {
   /* kept unless large inputs made it large */
-  if (scratch->bindings->len > 64 * 1024 || g_private_get (&request_scratch) != NULL)
+  if (scratch->bindings->len > 64 * 1024 || scratch->key->len > 64 * 1024 ||
+      g_private_get (&request_scratch) != NULL)
     {
       request_scratch_free (scratch);
       return;
@@ -735,7 +736,7 @@ rthunk_client_build_request (RthunkClient  *self,
   g_autoptr(RequestScratchLoan) scratch = NULL;
   g_autoptr(GBytes) ast = NULL;
   g_autoptr(RthunkType) type = NULL;
-  g_autofree char *key = NULL;
+  const char *key = NULL;
   gboolean preparable = closure->len == 0 && !by_reference;
   guint start = out->len, at;
 
@@ -744,15 +745,21 @@ rthunk_client_build_request (RthunkClient  *self,
   scratch = request_scratch_take ();
   if (!bind_inputs (self, inputs, scratch->bindings, scratch->bound, scratch->input_types, scratch->thunks, error))
     return FALSE;
-  key = rthunk_client_checked_key (self, expr, scratch->input_types, h, closure);
-  if (key == NULL || !rthunk_client_checked_lookup (self, key, expr, catalog, &ast, &type))
+  if (rthunk_client_checked_key (self, expr, scratch->input_types, h, closure, scratch->key))
+    key = scratch->key->str;
+  rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 1);
+  if (key == NULL || !rthunk_client_checked_lookup (self, key, expr, catalog, out, &type))
     {
       if ((ast = check_expression (self, catalog, scratch->bound, h, closure, expr, &type, error)) == NULL)
-        return FALSE;
+        {
+          g_byte_array_set_size (out, start);
+          return FALSE;
+        }
+      g_byte_array_append (out, g_bytes_get_data (ast, NULL), g_bytes_get_size (ast));
       if (key != NULL)
-        rthunk_client_checked_store (self, g_steal_pointer (&key), expr, catalog, ast, type);
+        rthunk_client_checked_store (self, g_strdup (key), expr, catalog, ast, type);
     }
-  at = put_request_fields (out, ast, scratch->bindings, scratch->input_types->len, h, closure, by_reference);
+  at = put_request_fields (out, scratch->bindings, scratch->input_types->len, h, closure, by_reference);
   if (preparable && scratch->input_types->len > 0 && scratch->thunks->len == scratch->input_types->len)
     {
       /* the ids' places in the fields, not in the bindings */
@@ -800,7 +807,9 @@ submitted_value (RthunkClient  *self,
                  GError       **error)
 {
   /* the generated reader leaves a missing id NULL */
-  if (report->id == NULL || report->id->len == 0 || report->id->len > 64)
+  g_autoptr(GByteArray) id = NULL;
+
+  if (report->id_len == 0)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
                    self->address);
@@ -812,7 +821,8 @@ submitted_value (RthunkClient  *self,
       (!by_reference || report->state > RTHUNK_WIRE_THUNK_STATE_DONE) &&
       !rthunk_client_error_is_too_large (report->error))
     return rthunk_client_report_outcome (self, report, type, error);
-  return rthunk_client_new_pending (self, report->id, type, by_reference);
+  id = g_byte_array_append (g_byte_array_sized_new (report->id_len), report->id, report->id_len);
+  return rthunk_client_new_pending (self, id, type, by_reference);
 }
 
 RthunkValue *

@@ -156,20 +156,21 @@ append_definitions (GString   *key,
   return TRUE;
 }
 
-/* The memo's key: the expression's shape and source, the types of its
+/* The memo's key, into @key (emptied; the caller's, kept from one request
+ * to the next): the expression's shape and source, the types of its
  * inputs, by name, and the definitions it calls (@closure, their
  * addresses in @h). The part of the tree is kept for the last tree (a
- * loop submits one tree many times, with other inputs). %NULL when the
+ * loop submits one tree many times, with other inputs). FALSE when the
  * expression cannot be kept. */
-char *
+gboolean
 rthunk_client_checked_key (RthunkClient *self,
                            RthunkNode   *expr,
                            GPtrArray    *input_types,
                            DefHasher    *h,
-                           GPtrArray    *closure)
+                           GPtrArray    *closure,
+                           GString      *key)
 {
-  GString *key = g_string_sized_new (128);
-
+  g_string_truncate (key, 0);
   g_mutex_lock (&self->lock);
   if (self->shape_expr == expr)
     g_string_append (key, self->shape_key);
@@ -194,12 +195,7 @@ rthunk_client_checked_key (RthunkClient *self,
       g_string_append_c (key, '|');
       g_string_append (key, g_ptr_array_index (input_types, k));
     }
-  if (!append_definitions (key, h, closure))
-    {
-      g_string_free (key, TRUE);
-      return NULL;
-    }
-  return g_string_free (key, FALSE);
+  return append_definitions (key, h, closure);
 }
 
 /* Writes @node's literals' values and positions into the slots of @ast
@@ -254,14 +250,15 @@ patch_slots (guint8                *ast,
     }
 }
 
-/* The memo's typed Ast for @expr: the template's bytes, with @expr's
- * literals and positions if it is another tree of the same shape. */
+/* Appends the memo's typed Ast for @expr to @out: the template's bytes,
+ * with @expr's literals and positions if it is another tree of the same
+ * shape (written in place: no copy of its own). */
 gboolean
 rthunk_client_checked_lookup (RthunkClient   *self,
                               const char     *key,
                               RthunkNode     *expr,
                               RthunkCatalog  *catalog,
-                              GBytes        **ast,
+                              GByteArray     *out,
                               RthunkType    **type)
 {
   Checked *checked;
@@ -270,22 +267,17 @@ rthunk_client_checked_lookup (RthunkClient   *self,
   checked = g_hash_table_lookup (self->checked, key);
   if (checked != NULL && checked->catalog == catalog)
     {
-      if (checked->expr == expr)
-        *ast = g_bytes_ref (checked->ast);
-      else
-        {
-          gsize len;
-          const guint8 *template = g_bytes_get_data (checked->ast, &len);
-          guint8 *copy = g_memdup2 (template, len);
-          guint index = 0, s = 0;
+      gsize len;
+      const guint8 *template = g_bytes_get_data (checked->ast, &len);
+      guint start = out->len, index = 0, s = 0;
 
-          patch_slots (copy, checked->slots, checked->n_slots, expr, &index, &s);
-          *ast = g_bytes_new_take (copy, len);
-        }
+      g_byte_array_append (out, template, len);
+      if (checked->expr != expr)
+        patch_slots (out->data + start, checked->slots, checked->n_slots, expr, &index, &s);
       *type = rthunk_type_ref (checked->type);
     }
   g_mutex_unlock (&self->lock);
-  return *ast != NULL;
+  return *type != NULL;
 }
 
 guint

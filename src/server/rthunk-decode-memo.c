@@ -8,8 +8,8 @@
  * A request of a known shape gets the template's tree with its own literals
  * put in, and the template's type, purity and, when it is the same bytes
  * and closed, its cache key (docs/protocol.md). Each connection's thread
- * keeps the last Ast it found in the memo: the same bytes again cost a
- * comparison, not the walk and the lookup.
+ * keeps the shape of the last Ast it found in the memo: an Ast of that
+ * shape again costs a comparison, not the walk and the lookup.
  */
 #include "config.h"
 
@@ -43,6 +43,7 @@ checked_clear (RthunkChecked *checked)
 {
   rthunk_node_unref (checked->expr);
   rthunk_type_unref (checked->type);
+  g_clear_pointer (&checked->expr_sum, g_checksum_free);
 }
 
 RTHUNK_DEFINE_RC_BOX_REFS (RthunkChecked, rthunk_handler_checked, checked_clear)
@@ -146,16 +147,16 @@ memo_lookup (RthunkServerState     *state,
   return shape;
 }
 
-/* The last Ast a connection's thread found in the memo, byte for byte:
- * a client that sends the same expression again (other inputs, a chain's
- * next link) costs a comparison, not a walk of its slots and a lookup. */
+/* The shape of the last Ast a connection's thread found in the memo: a
+ * client that sends an expression of the same shape again (other
+ * literals, other inputs, a chain's next link, a batch of (f i)) costs a
+ * comparison of the bytes outside the shape's slots, not a walk of its
+ * slots and a lookup. */
 typedef struct
 {
   guint8 instance[RTHUNK_THUNK_ID_LEN]; /* the state whose memo it is (its
                                           instance id: a later state may
                                           have its address) */
-  guint8 raw[MEMO_MAX_AST_BYTES];
-  gsize len;
   RthunkRequestShape *shape;
   guint hash;
 } LastAst;
@@ -171,8 +172,29 @@ last_ast_free (gpointer data)
 
 static GPrivate thread_last_ast = G_PRIVATE_INIT (last_ast_free);
 
-/* The shape of the Ast at @in's position if it is the thread's last one
- * (@in then past it), or NULL. */
+/* Whether @ast (at least @shape's length) is @shape's template but for
+ * the values in its slots. Those are fixed-size fields whose field
+ * headers are outside them, so the same bytes elsewhere parse the same:
+ * the memo's key, the bytes with the slots zeroed, is the same. */
+static gboolean
+same_but_slots (const RthunkRequestShape *shape,
+                const guint8             *ast)
+{
+  gsize from = 0;
+
+  for (guint k = 0; k < shape->n_slots; k++)
+    {
+      const RthunkCodecSlot *slot = &shape->slots[k];
+
+      if (memcmp (ast + from, shape->raw + from, slot->offset - from) != 0)
+        return FALSE;
+      from = slot->offset + slot->size;
+    }
+  return memcmp (ast + from, shape->raw + from, shape->len - from) == 0;
+}
+
+/* The shape of the Ast at @in's position if it is the thread's last
+ * one's (@in then past it), or NULL. */
 static RthunkRequestShape *
 last_ast_shape (RthunkServerState *state,
                 RthunkCodecIn     *in,
@@ -181,20 +203,18 @@ last_ast_shape (RthunkServerState *state,
   LastAst *last = g_private_get (&thread_last_ast);
 
   if (last == NULL || memcmp (last->instance, state->instance_id, sizeof last->instance) != 0 ||
-      last->shape == NULL || !rthunk_codec_need (in, last->len) ||
-      memcmp (in->pos, last->raw, last->len) != 0)
+      last->shape == NULL || !rthunk_codec_need (in, last->shape->len) ||
+      !same_but_slots (last->shape, in->pos))
     return NULL;
   /* the same bytes parse the same: the struct ends where the last one did */
-  in->pos += last->len;
+  in->pos += last->shape->len;
   *hash = last->hash;
   return rthunk_handler_memo_shape_ref (last->shape);
 }
 
-/* Keeps @shape as the shape of the thread's last Ast, @ast. */
+/* Keeps @shape as the shape of the thread's last Ast. */
 static void
 last_ast_keep (RthunkServerState  *state,
-               const guint8       *ast,
-               gsize               len,
                RthunkRequestShape *shape,
                guint               hash)
 {
@@ -204,8 +224,6 @@ last_ast_keep (RthunkServerState  *state,
     g_private_set (&thread_last_ast, (last = g_new0 (LastAst, 1)));
   g_clear_pointer (&last->shape, rthunk_handler_memo_shape_unref);
   memcpy (last->instance, state->instance_id, sizeof last->instance);
-  memcpy (last->raw, ast, len);
-  last->len = len;
   last->shape = rthunk_handler_memo_shape_ref (shape);
   last->hash = hash;
 }
@@ -390,6 +408,6 @@ rthunk_handler_memo_insert (RthunkServerState   *state,
 const RthunkRequestMemo rthunk_handler_request_memo = {
   (RthunkRequestShape *(*) (gpointer, RthunkCodecIn *, guint *)) last_ast_shape,
   (RthunkRequestShape *(*) (gpointer, const guint8 *, gsize, const RthunkCodecSlot *, guint, guint *)) memo_lookup,
-  (void (*) (gpointer, const guint8 *, gsize, RthunkRequestShape *, guint)) last_ast_keep,
+  (void (*) (gpointer, RthunkRequestShape *, guint)) last_ast_keep,
   rthunk_handler_memo_shape_unref,
 };

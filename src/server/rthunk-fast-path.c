@@ -126,8 +126,7 @@ fast_submit (RthunkServerState *state,
   if (ok && in->pos == in->end && have_request && auth_ok && !g_atomic_int_get (&state->draining))
     rthunk_handler_submit_one (state, &req, &sub);
   budget = rthunk_handler_inline_budget (state, &req);
-  if (req.inputs != NULL)
-    rthunk_request_clear (&req);
+  rthunk_request_clear (&req);
   rthunk_handler_submission_clear (&sub);
   g_clear_error (&sub.error);
   if (sub.entry == NULL)

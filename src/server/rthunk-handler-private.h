@@ -54,6 +54,9 @@ struct _RthunkChecked           /* in a GLib atomic rc box */
   gint expensive;               /* (atomic) once took CACHE_MIN_STEPS or more */
   gint has_key;                 /* (atomic) key is set (under memo_lock) */
   guint8 key[RTHUNK_HASH_LEN];  /* the result cache's key, if closed */
+  GChecksum *expr_sum;          /* (atomic; set once under memo_lock) if
+                                   not closed: that key's hash over the
+                                   expression, before the inputs */
 };
 
 /* A shape the memo keeps (rthunk-decode-memo.c). */

@@ -110,7 +110,7 @@ read_bindings (RthunkServerState    *state,
 {
   guint next_var = 0;
 
-  for (guint k = 0; k < request->inputs->len; k++)
+  for (guint k = 0; k < rthunk_request_n_inputs (request); k++)
     {
       const RthunkRequestInput *binding = &g_array_index (request->inputs, RthunkRequestInput, k);
       g_autoptr(RthunkType) type = NULL;
@@ -162,7 +162,7 @@ bind_input_types (RthunkChecker       *checker,
 {
   guint next_var = 0;
 
-  for (guint k = 0; k < request->inputs->len; k++)
+  for (guint k = 0; k < rthunk_request_n_inputs (request); k++)
     {
       const char *name = g_array_index (request->inputs, RthunkRequestInput, k).name;
       RthunkThunkEntry *ref = thunk_inputs != NULL ? g_hash_table_lookup (thunk_inputs, name) : NULL;
@@ -254,13 +254,13 @@ proposed_id (const RthunkRequest  *request,
 {
   if (!request->has_thunk_id)
     return TRUE;
-  if (request->thunk_id == NULL || g_bytes_get_size (request->thunk_id) != RTHUNK_THUNK_ID_LEN)
+  if (request->thunk_id == NULL || request->thunk_id_len != RTHUNK_THUNK_ID_LEN)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("a proposed thunk id must be %d bytes"), RTHUNK_THUNK_ID_LEN);
       return FALSE;
     }
-  *id = g_bytes_get_data (request->thunk_id, NULL);
+  *id = request->thunk_id;
   return TRUE;
 }
 
@@ -336,7 +336,7 @@ check_submission (RthunkServerState    *state,
                   GHashTable          **thunk_inputs,
                   RthunkSubmission     *out)
 {
-  gboolean closed = request->inputs->len == 0 && rthunk_request_n_refs (request) == 0;
+  gboolean closed = rthunk_request_n_inputs (request) == 0 && rthunk_request_n_refs (request) == 0;
   GString *sig = request->memo_ok && !closed ? thread_sig () : NULL;
   g_autoptr(GPtrArray) shaped = NULL;
   GPtrArray *nodes = request->nodes;
@@ -371,27 +371,38 @@ check_submission (RthunkServerState    *state,
   return checked;
 }
 
-/* The cache key of a pure request: its expression (definitions by hash,
- * as in a content address), then each input by name and printed value. */
-static gboolean
-cache_key (RthunkNode   *expr,
-           GHashTable   *inputs,
-           GHashTable   *def_names,
-           guint8        key[RTHUNK_HASH_LEN])
+/* The cache key of a pure request is a SHA-256 of its expression
+ * (definitions by hash, as in a content address), then each input by name
+ * and printed value. This is its first part: the hash over the
+ * expression. */
+static GChecksum *
+expr_sum_new (RthunkNode *expr,
+              GHashTable *def_names)
 {
   g_autoptr(RthunkNode) params = rthunk_node_new_seq (RTHUNK_NODE_VECTOR, NULL, 0);
   g_autoptr(RthunkNode) fn_sym = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "fn");
   RthunkNode *items[3] = { fn_sym, params, expr };
   g_autoptr(RthunkNode) wrapped = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, 3);
   g_autoptr(GBytes) code = NULL;
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  GChecksum *sum;
+
+  if ((code = rthunk_hash_encode_definition (wrapped, rthunk_handler_resolve_def_name, def_names, NULL)) == NULL)
+    return NULL;
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) "rthunk-cache-1", 14);
+  g_checksum_update (sum, g_bytes_get_data (code, NULL), g_bytes_get_size (code));
+  return sum;
+}
+
+/* The key: @sum (the hash over the expression, consumed) and @inputs. */
+static void
+key_of_inputs (GChecksum  *sum,
+               GHashTable *inputs,
+               guint8      key[RTHUNK_HASH_LEN])
+{
   g_autoptr(GList) names = NULL;
   gsize len = RTHUNK_HASH_LEN;
 
-  if ((code = rthunk_hash_encode_definition (wrapped, rthunk_handler_resolve_def_name, def_names, NULL)) == NULL)
-    return FALSE;
-  g_checksum_update (sum, (const guchar *) "rthunk-cache-1", 14);
-  g_checksum_update (sum, g_bytes_get_data (code, NULL), g_bytes_get_size (code));
   names = inputs != NULL ? g_list_sort (g_hash_table_get_keys (inputs), (GCompareFunc) strcmp) : NULL;
   for (GList *l = names; l != NULL; l = l->next)
     {
@@ -401,11 +412,35 @@ cache_key (RthunkNode   *expr,
       g_checksum_update (sum, (const guchar *) printed, strlen (printed) + 1);
     }
   g_checksum_get_digest (sum, key, &len);
-  return TRUE;
+  g_checksum_free (sum);
+}
+
+/* The hash over @checked's expression, made once: a tree the memo keeps
+ * is asked again with other inputs (a checked tree is used with the
+ * definitions of the request it was checked for, or with none). */
+static GChecksum *
+checked_expr_sum (RthunkServerState *state,
+                  RthunkChecked     *checked,
+                  GHashTable        *def_names)
+{
+  GChecksum *sum = g_atomic_pointer_get (&checked->expr_sum);
+
+  if (sum != NULL)
+    return sum;
+  if ((sum = expr_sum_new (checked->expr, def_names)) == NULL)
+    return NULL;
+  g_mutex_lock (&state->memo_lock);
+  if (checked->expr_sum == NULL)
+    g_atomic_pointer_set (&checked->expr_sum, sum);
+  else
+    g_checksum_free (sum);
+  g_mutex_unlock (&state->memo_lock);
+  return checked->expr_sum;
 }
 
 /* The result cache's key of @checked with @inputs: computed once for a
- * closed request the memo keeps, each time for one with inputs. */
+ * closed request the memo keeps; for one with inputs, its hash over the
+ * expression once and its inputs each time. */
 static gboolean
 checked_key (RthunkServerState *state,
              RthunkChecked     *checked,
@@ -413,15 +448,23 @@ checked_key (RthunkServerState *state,
              GHashTable        *def_names,
              guint8             key[RTHUNK_HASH_LEN])
 {
+  GChecksum *sum;
+
   if (!checked->closed)
-    return cache_key (checked->expr, inputs, def_names, key);
+    {
+      if ((sum = checked_expr_sum (state, checked, def_names)) == NULL)
+        return FALSE;
+      key_of_inputs (g_checksum_copy (sum), inputs, key);
+      return TRUE;
+    }
   if (g_atomic_int_get (&checked->has_key))
     {
       memcpy (key, checked->key, RTHUNK_HASH_LEN);
       return TRUE;
     }
-  if (!cache_key (checked->expr, inputs, def_names, key))
+  if ((sum = expr_sum_new (checked->expr, def_names)) == NULL)
     return FALSE;
+  key_of_inputs (sum, inputs, key);
   g_mutex_lock (&state->memo_lock);
   if (!g_atomic_int_get (&checked->has_key))
     {

@@ -61,7 +61,8 @@ struct _RthunkThunkTable
   GQueue unfinished_queue;      /* queued and running entries, oldest first: what the dashboard lists */
   guint max_finished;
   gint64 ttl_us;
-  guint unfinished;
+  gint unfinished;               /* (atomic) changed under the lock, read
+                                   without it by every submission */
   gboolean closing;             /* wakes every waiter for good */
   GError *shutdown;             /* set by cancel_all: why what is left stops */
   RthunkBudget *budget;         /* (nullable) charged for the values kept */
@@ -194,7 +195,7 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
     while (g_hash_table_contains (table->entries, entry->id));
   /* the table's reference; the caller keeps the first */
   g_hash_table_insert (table->entries, entry->id, rthunk_thunk_entry_ref (entry));
-  table->unfinished++;
+  g_atomic_int_inc (&table->unfinished);
   entry->link.data = entry;
   g_queue_push_tail_link (&table->unfinished_queue, &entry->link);
   if (owner != NULL)
@@ -214,7 +215,7 @@ rthunk_thunk_table_remove (RthunkThunkTable *table,
   g_mutex_lock (&table->lock);
   if (entry->state <= RTHUNK_THUNK_RUNNING)
     {
-      table->unfinished--;
+      g_atomic_int_add (&table->unfinished, -1);
       g_queue_unlink (&table->unfinished_queue, &entry->link);
       if (entry->owner != NULL)
         g_atomic_int_add (&entry->owner->unfinished, -1);
@@ -332,7 +333,7 @@ finish_locked (RthunkThunkTable *table,
   g_clear_object (&entry->cancellable);
   entry->state = state;
   entry->finished_us = g_get_monotonic_time ();
-  table->unfinished--;
+  g_atomic_int_add (&table->unfinished, -1);
   g_queue_unlink (&table->unfinished_queue, &entry->link);
   if (entry->owner != NULL)
     g_atomic_int_add (&entry->owner->unfinished, -1);
@@ -561,9 +562,8 @@ rthunk_thunk_table_get_state (RthunkThunkTable *table,
 guint
 rthunk_thunk_table_count_unfinished (RthunkThunkTable *table)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&table->lock);
-
-  return table->unfinished;
+  /* no lock: every submission asks, and one more or less is no matter */
+  return (guint) g_atomic_int_get (&table->unfinished);
 }
 
 /* Waits until no thunk is queued or running, or @deadline_us (monotonic)
@@ -576,11 +576,11 @@ rthunk_thunk_table_wait_idle (RthunkThunkTable *table,
 
   g_mutex_lock (&table->lock);
   table->waiters++;
-  while (table->unfinished > 0 &&
+  while (g_atomic_int_get (&table->unfinished) > 0 &&
          g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
     ;
   table->waiters--;
-  idle = table->unfinished == 0;
+  idle = g_atomic_int_get (&table->unfinished) == 0;
   g_mutex_unlock (&table->lock);
   return idle;
 }

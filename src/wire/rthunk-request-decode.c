@@ -45,23 +45,37 @@ void
 rthunk_request_init (RthunkRequest *req)
 {
   memset (req, 0, sizeof *req);
-  req->inputs = g_array_new (FALSE, TRUE, sizeof (RthunkRequestInput));
-  g_array_set_clear_func (req->inputs, request_input_clear);
   req->use_cache = TRUE;
   req->inline_budget_ms = -1;
 }
 
-/* @req's definition references, made for the first one (most requests
- * name none). */
+/* *@array, made for its first element: most requests have neither
+ * inputs nor definition references. */
+static GArray *
+array_made (GArray         **array,
+            guint            element_size,
+            GDestroyNotify   clear)
+{
+  if (*array == NULL)
+    {
+      *array = g_array_new (FALSE, TRUE, element_size);
+      g_array_set_clear_func (*array, clear);
+    }
+  return *array;
+}
+
+/* @req's inputs. */
+GArray *
+rthunk_request_inputs (RthunkRequest *req)
+{
+  return array_made (&req->inputs, sizeof (RthunkRequestInput), request_input_clear);
+}
+
+/* @req's definition references. */
 GArray *
 rthunk_request_refs (RthunkRequest *req)
 {
-  if (req->refs == NULL)
-    {
-      req->refs = g_array_new (FALSE, TRUE, sizeof (RthunkRequestDefRef));
-      g_array_set_clear_func (req->refs, request_def_ref_clear);
-    }
-  return req->refs;
+  return array_made (&req->refs, sizeof (RthunkRequestDefRef), request_def_ref_clear);
 }
 
 void
@@ -74,7 +88,6 @@ rthunk_request_clear (RthunkRequest *req)
     req->memo->unref (g_steal_pointer (&req->shape));
   g_clear_pointer (&req->inputs, g_array_unref);
   g_clear_pointer (&req->refs, g_array_unref);
-  g_clear_pointer (&req->thunk_id, g_bytes_unref);
 }
 
 static GBytes *
@@ -101,7 +114,11 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
       req->by_reference = o->__isset_byReference && o->byReference;
     }
   req->has_thunk_id = wire->__isset_thunkId;
-  req->thunk_id = wire->__isset_thunkId ? bytes_of (wire->thunkId) : NULL;
+  if (wire->__isset_thunkId && wire->thunkId != NULL)
+    {
+      req->thunk_id = wire->thunkId->data;
+      req->thunk_id_len = wire->thunkId->len;
+    }
   for (guint k = 0; wire->__isset_bindings && k < wire->bindings->len; k++)
     {
       RthunkWireBinding *binding = g_ptr_array_index (wire->bindings, k);
@@ -124,7 +141,7 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
       input.has_type = binding->__isset_type && binding->type != NULL;
       if (input.has_type)
         input.type = rthunk_wire_read_type (binding->type, &input.type_error);
-      g_array_append_val (req->inputs, input);
+      g_array_append_val (rthunk_request_inputs (req), input);
     }
   for (guint k = 0; wire->__isset_definitions && k < wire->definitions->len; k++)
     {
@@ -356,7 +373,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
           ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
           for (guint32 k = 0; ok && k < n; k++)
             {
-              g_array_set_size (req->inputs, k + 1);
+              g_array_set_size (rthunk_request_inputs (req), k + 1);
               ok = get_binding (in, &g_array_index (req->inputs, RthunkRequestInput, k));
             }
         }
@@ -372,7 +389,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
       else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
         ok = rthunk_codec_get_struct (in, TRUE, options_field, req);
       else if (field == 5 && type == RTHUNK_CODEC_STRING)
-        ok = get_bytes (in, &req->thunk_id) && (req->has_thunk_id = TRUE);
+        ok = rthunk_codec_get_binary (in, &req->thunk_id, &req->thunk_id_len) && (req->has_thunk_id = TRUE);
       else
         ok = rthunk_codec_skip (in, type);
       if (!ok)
@@ -388,7 +405,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
   if (req->memo_ok &&
       (req->shape = memo->lookup (memo_data, req->ast_data, req->ast_len, slots, n_slots, &req->memo_hash)) != NULL)
     {
-      memo->keep_last (memo_data, req->ast_data, req->ast_len, req->shape, req->memo_hash);
+      memo->keep_last (memo_data, req->shape, req->memo_hash);
       return TRUE;
     }
   rthunk_codec_in_init (&ast, req->ast_data, req->ast_len);

@@ -22,14 +22,14 @@ typedef struct _RthunkRequestShape RthunkRequestShape;
 /* What rthunk_request_decode() asks the memo (@data is the memo's). */
 typedef struct
 {
-  /* the shape of the Ast at @in's position if it is the thread's last one
-   * (@in then past it), or NULL */
+  /* the shape of the Ast at @in's position if it is that of the thread's
+   * last one, slots aside (@in then past it), or NULL */
   RthunkRequestShape *(*last_shape) (gpointer data, RthunkCodecIn *in, guint *hash);
   /* the shape of Ast bytes whose slots the decoding found, or NULL */
   RthunkRequestShape *(*lookup) (gpointer data, const guint8 *ast, gsize len,
                                  const RthunkCodecSlot *slots, guint n_slots, guint *hash);
   /* keeps @shape as the shape of the thread's last Ast */
-  void (*keep_last) (gpointer data, const guint8 *ast, gsize len, RthunkRequestShape *shape, guint hash);
+  void (*keep_last) (gpointer data, RthunkRequestShape *shape, guint hash);
   void (*unref) (RthunkRequestShape *shape);
 } RthunkRequestMemo;
 
@@ -69,7 +69,7 @@ typedef struct
   gsize ast_len;
   gboolean memo_ok;             /* the memo may keep it: read from a frame, no definitions */
   guint memo_hash;              /* the hash of its Ast bytes with the slots zeroed */
-  GArray *inputs;               /* RthunkRequestInput */
+  GArray *inputs;               /* RthunkRequestInput; NULL until the first (see rthunk_request_inputs()) */
   GArray *refs;                 /* RthunkRequestDefRef; NULL until the first (see rthunk_request_refs()) */
   gboolean use_cache;
   gint64 fuel;                  /* ≤ 0: the server's */
@@ -77,10 +77,14 @@ typedef struct
   gint32 inline_budget_ms;      /* < 0: the server's */
   gboolean by_reference;
   gboolean has_thunk_id;
-  GBytes *thunk_id;             /* the id it proposes, NULL if none was sent */
+  const guint8 *thunk_id;       /* the id it proposes, NULL if none was sent:
+                                   borrowed, like ast_data (in the frame or
+                                   the generated code's struct) */
+  guint32 thunk_id_len;
 } RthunkRequest;
 
 void     rthunk_request_init        (RthunkRequest               *req);
+GArray  *rthunk_request_inputs      (RthunkRequest               *req);
 GArray  *rthunk_request_refs        (RthunkRequest               *req);
 void     rthunk_request_clear       (RthunkRequest               *req);
 void     rthunk_request_from_wire   (const RthunkWireEvalRequest *wire,
@@ -90,6 +94,13 @@ gboolean rthunk_request_decode      (RthunkCodecIn               *in,
                                      const RthunkRequestMemo     *memo,
                                      gpointer                     memo_data,
                                      RthunkRequest               *req);
+
+/* How many inputs @req binds. */
+static inline guint
+rthunk_request_n_inputs (const RthunkRequest *req)
+{
+  return req->inputs != NULL ? req->inputs->len : 0;
+}
 
 /* How many definitions @req names. */
 static inline guint
