@@ -503,9 +503,12 @@ def case_auto_placement(alpha, home):
         repl.expect(r"rthunk> ")
         repl.send(":placement auto\r")
         repl.expect(r"placement: auto")
-        sent = auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: not measured yet",
-                         "auto: a first-time cheap expression runs here within a probe, :why says so")
-        sent += auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: measured [0-9.]+ ms ≤ round trip "
+        sent = auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: operators on values, no call, loop or io",
+                         "auto: a bounded expression runs here unmeasured, in the shell's thread, :why says so")
+        cheap = "(let [x 6] (* x 7))"
+        sent += auto_step(repl, alpha, cheap, r"\b42\b", r"local: not measured yet",
+                          "auto: a first-time cheap expression runs here within a probe, :why says so")
+        sent += auto_step(repl, alpha, cheap, r"\b42\b", r"local: measured [0-9.]+ ms ≤ round trip "
                           r"[0-9.]+ ms to alpha", "auto: a cheap measured expression stays local, :why says so")
         tap(sent == 0, "auto: the cheap expressions never reach the server", "submitted %d" % sent)
         sent = auto_step(repl, alpha, loop, r"\b499999500000\b", r"remote: it ran past 100000 steps here \(",

@@ -70,6 +70,17 @@ expr_key (RthunkNode *expr,
   return rthunk_hash_definition (thunk, NULL, NULL, key, NULL);
 }
 
+/* Whether @expr is bounded (rthunk_session_is_bounded()): cheap by its
+ * shape, so it runs here unmeasured. Asked only in the session's own
+ * thread, where such forms run (rthunk_session_evaluation_run_here()) and
+ * the cells may be read; an evaluation of the pool answers no. */
+static gboolean
+bounded_here (RthunkSession *self,
+              RthunkNode    *expr)
+{
+  return g_private_get (&rthunk_session_current_evaluation) == NULL && rthunk_session_is_bounded (self, expr);
+}
+
 /* Whether @server's catalog has @name and the server is up. */
 static gboolean
 provides (RthunkSession *self,
@@ -257,9 +268,17 @@ place (RthunkEvaluator *evaluator,
   RthunkSession *self = user_data;
   gboolean here = FALSE;
   gboolean io = FALSE;
-  const char *name = io_function (self, expr, &here, &io);
-  g_autofree char *server = name != NULL && !here ? server_providing (self, name) : NULL;
+  const char *name;
+  g_autofree char *server = NULL;
 
+  if (bounded_here (self, expr))
+    {
+      set_why (self, g_strdup (_("local: operators on values, no call, loop or io: cheaper than any round trip")));
+      return RTHUNK_PLACE_HERE;
+    }
+  name = io_function (self, expr, &here, &io);
+  if (name != NULL && !here)
+    server = server_providing (self, name);
   if (here)
     {
       set_why (self, g_strdup_printf (_("local: io function %s runs here, where it is provided"), name));
@@ -288,6 +307,8 @@ measured (RthunkEvaluator *evaluator,
   guint8 key[RTHUNK_HASH_LEN];
   Measure *measure;
 
+  if (bounded_here (self, expr))
+    return;                     /* placed by its shape, never by a measure */
   if (ran_out)
     set_why (self, g_strdup_printf (_("remote: it ran past %u steps here (%.3f ms), so it went to a server"),
                                     PROBE_STEPS, elapsed_us / 1000.0));
