@@ -46,12 +46,12 @@ start() {
 
 now_ns() { date +%s%N; }
 
-# timed OUTFILE ARGS…: seconds one `$rthunk ARGS…` took; its output in
-# OUTFILE
+# timed OUTFILE ARGS…: seconds one `$rthunk ARGS…` took (with
+# $rthunk_env, after unwrap_rthunk); its output in OUTFILE
 timed() {
   out=$1; shift
   t0=$(now_ns)
-  if ! "$rthunk" "$@" > "$out" 2> "$out.err"; then
+  if ! env ${rthunk_env:+"$rthunk_env"} "$rthunk" "$@" > "$out" 2> "$out.err"; then
     say "rthunk $* failed: $(head -n 1 "$out.err")"
     return 1
   fi

@@ -499,16 +499,25 @@ def auto_step(repl, alpha, form, value, why, what):
     return alpha.counter("submitted") - before
 
 
+def auto_repl(home, servers):
+    """A shell using @servers, with :placement auto."""
+    repl = Repl(home, sum((["--server", s.address] for s in servers), []))
+    repl.expect(r"rthunk> ")
+    repl.send(":placement auto\r")
+    repl.expect(r"placement: auto")
+    return repl
+
+
 def case_auto_placement(alpha, home):
     loop = "(loop [i 0 acc 0] (if (< i 1000000) (recur (+ i 1) (+ acc i)) acc))"
-    repl = Repl(home, ["--server", alpha.address])
+    repl = auto_repl(home, [alpha])
     try:
-        repl.expect(r"rthunk> ")
-        repl.send(":placement auto\r")
-        repl.expect(r"placement: auto")
-        sent = auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: not measured yet",
-                         "auto: a first-time cheap expression runs here within a probe, :why says so")
-        sent += auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: measured [0-9.]+ ms ≤ round trip "
+        sent = auto_step(repl, alpha, "(* 6 7)", r"\b42\b", r"local: operators on values, no call, loop or io",
+                         "auto: a bounded expression runs here unmeasured, in the shell's thread, :why says so")
+        cheap = "(let [x 6] (* x 7))"
+        sent += auto_step(repl, alpha, cheap, r"\b42\b", r"local: not measured yet",
+                          "auto: a first-time cheap expression runs here within a probe, :why says so")
+        sent += auto_step(repl, alpha, cheap, r"\b42\b", r"local: measured [0-9.]+ ms ≤ round trip "
                           r"[0-9.]+ ms to alpha", "auto: a cheap measured expression stays local, :why says so")
         tap(sent == 0, "auto: the cheap expressions never reach the server", "submitted %d" % sent)
         sent = auto_step(repl, alpha, loop, r"\b499999500000\b", r"remote: it ran past 100000 steps here \(",
@@ -539,14 +548,32 @@ def case_auto_placement(alpha, home):
         repl.close()
 
 
+def case_auto_spare_worker(duo, home):
+    """A costly expression stays here when sending it would take the last
+    free worker of a server with two: io forms would wait behind it."""
+    loop = "(loop [i 0 acc 0] (if (< i 1000000) (recur (+ i 1) (+ acc i)) acc))"
+    repl = auto_repl(home, [duo])
+    try:
+        before = duo.counter("submitted")
+        repl.send("(def slow (remote (delay 20000 1)))\r")
+        repl.expect(r"rthunk> ")
+        duo.wait_counter("submitted", before + 1)
+        sent = auto_step(repl, duo, loop, r"\b499999500000\b",
+                         r"local: it is costly, but duo has no worker to spare \(1 of its 2 run this session's thunks\)",
+                         "auto: a costly expression stays here when the server has no worker to spare, :why says so")
+        tap(sent == 0, "auto: it never reached the server with one worker left", "submitted %d" % sent)
+        sent = auto_step(repl, duo, "(auto (server-name))", r'"duo"', r"remote on duo: io function server-name",
+                         "auto: the io form runs on the worker kept free")
+        tap(sent == 1, "auto: the io form was submitted to duo", "submitted %d" % sent)
+    finally:
+        repl.close()
+
+
 def case_auto_pmap(alpha, beta, home):
     """With two servers up, a costly map under :placement auto becomes a pmap."""
     form = "(map (fn [n] (loop [k 0 acc 0] (if (< k 300000) (recur (+ k 1) (+ acc n)) acc))) (range 0 4))"
-    repl = Repl(home, ["--server", alpha.address, "--server", beta.address])
+    repl = auto_repl(home, [alpha, beta])
     try:
-        repl.expect(r"rthunk> ")
-        repl.send(":placement auto\r")
-        repl.expect(r"placement: auto")
         before = (alpha.counter("submitted"), beta.counter("submitted"))
         auto_step(repl, alpha, form, r"\[0 300000 600000 900000\]", r"pmap over 2 servers: a map too costly",
                   "auto: a costly map with two servers up becomes a pmap, :why says so")
@@ -583,6 +610,9 @@ def main():
         case_large_values(alpha, beta, tight, tmp)
         case_status_progress(alpha, beta, tmp)
         case_auto_pmap(alpha, beta, tmp)
+        duo = Server("duo", tmp, "--workers", "2")
+        servers.append(duo)
+        case_auto_spare_worker(duo, tmp)
     finally:
         for s in servers:
             s.stop()

@@ -44,6 +44,7 @@ struct _RthunkClient
   char **capabilities;
   char **fetches_from;          /* servers it fetches inputs from (patterns) */
   guint load;
+  guint workers;                /* its evaluation threads, as it reported them */
   gint64 state_cells;           /* the state cells it reported */
   char *token;
   RthunkCatalog *catalog;

@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 
 /* The state cells the server reported at the last getServerInfo. */
 gint64             rthunk_client_get_state_cells (RthunkClient           *client);
+guint              rthunk_client_get_workers     (RthunkClient           *client);
 
 /* getServerInfo, then getFuncDefs (only when there is no catalog yet if
  * @catalog_if_missing): what connect and ping do. */

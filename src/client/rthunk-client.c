@@ -432,6 +432,7 @@ store_info (RthunkClient         *self,
   g_strfreev (self->fetches_from);
   self->fetches_from = g_steal_pointer (&fetches_from);
   self->load = info->running + info->queued;
+  self->workers = MAX (info->workers, 0);
   self->state_cells = info->counters->stateCells;
   g_mutex_unlock (&self->lock);
 }
@@ -720,6 +721,14 @@ rthunk_client_get_load (RthunkClient *client)
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), 0);
 
   return client->load;
+}
+
+/* The server's evaluation threads, as it last reported them (0 before
+ * its first getServerInfo). */
+guint
+rthunk_client_get_workers (RthunkClient *client)
+{
+  return client->workers;       /* a word, as rthunk_client_get_load() reads it */
 }
 
 /* The state cells the server last reported holding. */

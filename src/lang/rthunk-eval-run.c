@@ -453,9 +453,12 @@ rthunk_eval_run_auto (Code *code, Frame *frame, Val *out)
         return TRUE;
       if (!ran_out)
         return FALSE;
-      /* measured as having run out: a map may be split now */
-      place = can_split ? ev->place_func (ev, auto_expr (code), inputs, options, can_split, &probe, ev->place_data)
-                        : RTHUNK_PLACE_REMOTE;
+      /* measured as having run out: placed again (a map may be split
+       * now; with no server worker to spare it runs here after all) */
+      probe = 0;
+      place = ev->place_func (ev, auto_expr (code), inputs, options, can_split, &probe, ev->place_data);
+      if (place == RTHUNK_PLACE_HERE)
+        return run_here (code, frame, 0, &ran_out, out);
     }
   if (place == RTHUNK_PLACE_SPLIT && can_split)
     return run (code->kids[1], frame, out);

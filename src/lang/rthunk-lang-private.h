@@ -90,7 +90,8 @@ typedef enum
  * @options (filled by the function: `on` → the server's name, say); HERE
  * runs it here, within *@probe steps when the function sets it above 0
  * (an expression never measured: past them it is placed again, measured
- * as having run out); SPLIT only when @can_split. */
+ * as having run out, and placed HERE then runs on the evaluation's own
+ * fuel); SPLIT only when @can_split. */
 typedef RthunkPlace (*RthunkPlaceFunc) (RthunkEvaluator *evaluator,
                                         RthunkNode      *expr,
                                         GHashTable      *inputs,

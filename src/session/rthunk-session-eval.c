@@ -313,9 +313,10 @@ is_bounded_operator (RthunkSession *self,
 }
 
 /* Whether @node is made only of literals, names, vectors, `if`, `do`,
- * `and`, `or` and bounded operators: nothing in it can wait for a thunk,
- * print, bind a name or loop, so it costs about its size (or that of the
- * values it reads, for = on lists). */
+ * `and`, `or`, `(auto EXPR)` and bounded operators: nothing in it can
+ * wait for a thunk, print, bind a name or loop, so it costs about its
+ * size (or that of the values it reads, for = on lists); placement keeps
+ * such an auto form here (rthunk-session-place.c). */
 static gboolean
 is_bounded (RthunkSession *self,
             RthunkNode    *node,
@@ -334,7 +335,8 @@ is_bounded (RthunkSession *self,
       if (n == 0)
         return FALSE;
       if (rthunk_form_lookup (rthunk_node_get_item (node, 0), &form)
-          ? form != RTHUNK_FORM_IF && form != RTHUNK_FORM_DO && form != RTHUNK_FORM_AND && form != RTHUNK_FORM_OR
+          ? form != RTHUNK_FORM_IF && form != RTHUNK_FORM_DO && form != RTHUNK_FORM_AND && form != RTHUNK_FORM_OR &&
+            !(form == RTHUNK_FORM_AUTO && n == 2)
           : !is_bounded_operator (self, rthunk_node_get_item (node, 0)))
         return FALSE;
     }
@@ -342,6 +344,13 @@ is_bounded (RthunkSession *self,
     if (!is_bounded (self, rthunk_node_get_item (node, k), depth + 1))
       return FALSE;
   return TRUE;
+}
+
+gboolean
+rthunk_session_is_bounded (RthunkSession *self,
+                           RthunkNode    *node)
+{
+  return is_bounded (self, node, 0);
 }
 
 /* Runs @ev in the calling thread (the session's) when its form is
@@ -355,7 +364,7 @@ rthunk_session_evaluation_run_here (RthunkSession *self,
   GError *error = NULL;
   RthunkValue *value;
 
-  if (!is_bounded (self, ev->expr, 0) || !g_mutex_trylock (&self->eval_lock))
+  if (!rthunk_session_is_bounded (self, ev->expr) || !g_mutex_trylock (&self->eval_lock))
     return FALSE;
   drain_binds_locked (self);
   rthunk_evaluator_set_cancellable (self->evaluator, ev->cancellable);

@@ -9,11 +9,13 @@
 #include "rthunk-session-private.h"
 #include "rthunk-catalog.h"
 #include "rthunk-client.h"
+#include "rthunk-client-private.h"
 #include "rthunk-cluster-private.h"
 #include "rthunk-hash.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-lru.h"
 #include "rthunk-node.h"
+#include "rthunk-thunk-private.h"
 #include "rthunk-value-private.h"
 #include "rthunk-value.h"
 
@@ -32,6 +34,7 @@ typedef struct                  /* a g_atomic_rc_box, changed under place_lock *
 {
   gint64 elapsed_us;            /* of the last local run */
   gboolean ran_out;             /* it ran past PROBE_STEPS here */
+  gboolean fresh;               /* ... in the run just now, not yet placed again */
 } Measure;
 
 static gpointer
@@ -68,6 +71,17 @@ expr_key (RthunkNode *expr,
   g_autoptr(RthunkNode) thunk = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, G_N_ELEMENTS (items));
 
   return rthunk_hash_definition (thunk, NULL, NULL, key, NULL);
+}
+
+/* Whether @expr is bounded (rthunk_session_is_bounded()): cheap by its
+ * shape, so it runs here unmeasured. Asked only in the session's own
+ * thread, where such forms run (rthunk_session_evaluation_run_here()) and
+ * the cells may be read; an evaluation of the pool answers no. */
+static gboolean
+bounded_here (RthunkSession *self,
+              RthunkNode    *expr)
+{
+  return g_private_get (&rthunk_session_current_evaluation) == NULL && rthunk_session_is_bounded (self, expr);
 }
 
 /* Whether @server's catalog has @name and the server is up. */
@@ -124,13 +138,21 @@ io_function (RthunkSession *self,
   return NULL;
 }
 
+/* What place_pure() knows of the server it would send to. */
+typedef struct
+{
+  double round_trip_ms;         /* its ping, times its load plus one */
+  guint load;
+  guint workers;                /* as it reported them; 0: not known */
+  guint outstanding;            /* this session's thunks there */
+} Nearest;
+
 /* The up server with the cheapest round trip (its ping, times its load
- * plus one): its name, that round trip, and its load; *@n_up: how many
+ * plus one): its name, and what @near says of it; *@n_up: how many
  * servers are up. */
 static char *
 nearest_server (RthunkSession *self,
-                double        *round_trip_ms,
-                guint         *load,
+                Nearest       *near,
                 guint         *n_up)
 {
   char *best = NULL;
@@ -138,7 +160,8 @@ nearest_server (RthunkSession *self,
   g_mutex_lock (&self->servers_lock);
   for (guint k = 0; k < self->servers->len; k++)
     {
-      RthunkClient *client = ((Server *) g_ptr_array_index (self->servers, k))->client;
+      Server *server = g_ptr_array_index (self->servers, k);
+      RthunkClient *client = server->client;
       double latency_ms = 0;
       guint its_load = 0;
       double cost;
@@ -148,11 +171,13 @@ nearest_server (RthunkSession *self,
         continue;
       (*n_up)++;
       cost = (latency_ms > 0 ? latency_ms : UNKNOWN_LATENCY_MS) * (its_load + 1);
-      if (best == NULL || cost < *round_trip_ms)
+      if (best == NULL || cost < near->round_trip_ms)
         {
           rthunk_set_str (&best, rthunk_client_get_server_name (client));
-          *round_trip_ms = cost;
-          *load = its_load;
+          near->round_trip_ms = cost;
+          near->load = its_load;
+          near->workers = rthunk_client_get_workers (client);
+          near->outstanding = rthunk_collector_get_outstanding (server->collector);
         }
     }
   g_mutex_unlock (&self->servers_lock);
@@ -174,17 +199,46 @@ transfer_size (RthunkNode *expr,
   return bytes;
 }
 
+/* Whether a server with @workers (0: not said yet), @outstanding of them
+ * taken by this session's thunks, can take costly work and keep a worker
+ * free for the io and small forms that must run there, which would
+ * otherwise wait behind it; with one worker, whether it is free. */
+static gboolean
+has_spare_worker (guint workers,
+                  guint outstanding)
+{
+  if (workers == 0)
+    return TRUE;
+  return workers == 1 ? outstanding == 0 : outstanding + 1 < workers;
+}
+
 /* Where costly pure work goes: a map split across the servers when
- * @can_split and two or more are up, a server otherwise. */
+ * @can_split and two or more are up; @server when it has a worker to
+ * spare (@why then says why); here otherwise. */
 static RthunkPlace
 costly (RthunkSession *self,
         gboolean       can_split,
-        guint          n_up)
+        guint          n_up,
+        const char    *server,
+        const Nearest *near,
+        char          *why)
 {
-  if (!can_split || n_up < 2)
-    return RTHUNK_PLACE_REMOTE;
-  set_why (self, g_strdup_printf (_("pmap over %u servers: a map too costly to run here"), n_up));
-  return RTHUNK_PLACE_SPLIT;
+  if (can_split && n_up >= 2)
+    {
+      g_free (why);
+      set_why (self, g_strdup_printf (_("pmap over %u servers: a map too costly to run here"), n_up));
+      return RTHUNK_PLACE_SPLIT;
+    }
+  if (has_spare_worker (near->workers, near->outstanding))
+    {
+      set_why (self, why);
+      return RTHUNK_PLACE_REMOTE;
+    }
+  g_free (why);
+  set_why (self, g_strdup_printf (_("local: it is costly, but %s has no worker to spare (%u of its %u run this "
+                                    "session's thunks), so it runs here"),
+                                  server, near->outstanding, near->workers));
+  return RTHUNK_PLACE_HERE;
 }
 
 /* Pure work, with servers up: here when it measured cheaper than a round
@@ -197,15 +251,14 @@ place_pure (RthunkSession *self,
             gboolean       can_split,
             guint64       *probe)
 {
-  double round_trip_ms = 0;
-  guint load = 0;
+  Nearest near = { 0, };
   guint n_up = 0;
-  g_autofree char *server = nearest_server (self, &round_trip_ms, &load, &n_up);
+  g_autofree char *server = nearest_server (self, &near, &n_up);
   guint8 key[RTHUNK_HASH_LEN];
   Measure *measure = NULL;
   gsize bytes;
   double remote_ms, local_ms;
-  gboolean ran_out;
+  gboolean ran_out, fresh;
 
   if (server == NULL)
     {
@@ -223,25 +276,27 @@ place_pure (RthunkSession *self,
   g_mutex_lock (&self->place_lock);
   local_ms = measure->elapsed_us / 1000.0;
   ran_out = measure->ran_out;
+  fresh = measure->fresh;
+  measure->fresh = FALSE;
   g_mutex_unlock (&self->place_lock);
   measure_unref (measure);
   if (ran_out)
-    {
-      set_why (self, g_strdup_printf (_("remote: it ran past %u steps here before"), PROBE_STEPS));
-      return costly (self, can_split, n_up);
-    }
+    return costly (self, can_split, n_up, server, &near,
+                   fresh ? g_strdup_printf (_("remote: it ran past %u steps here (%.3f ms), so it went to a server"),
+                                            PROBE_STEPS, local_ms)
+                         : g_strdup_printf (_("remote: it ran past %u steps here before"), PROBE_STEPS));
   bytes = transfer_size (expr, inputs);
-  remote_ms = round_trip_ms + bytes / BYTES_PER_MS;
+  remote_ms = near.round_trip_ms + bytes / BYTES_PER_MS;
   if (local_ms <= remote_ms)
     {
       set_why (self, g_strdup_printf (_("local: measured %.3f ms ≤ round trip %.3f ms to %s (load %u)"),
-                                      local_ms, round_trip_ms, server, load));
+                                      local_ms, near.round_trip_ms, server, near.load));
       return RTHUNK_PLACE_HERE;
     }
-  set_why (self, g_strdup_printf (_("remote: %.3f ms measured locally > %.3f ms round trip to %s (load %u) + "
+  return costly (self, can_split, n_up, server, &near,
+                 g_strdup_printf (_("remote: %.3f ms measured locally > %.3f ms round trip to %s (load %u) + "
                                     "%.1f KB transfer"),
-                                  local_ms, round_trip_ms, server, load, bytes / 1024.0));
-  return costly (self, can_split, n_up);
+                                  local_ms, near.round_trip_ms, server, near.load, bytes / 1024.0));
 }
 
 /* The evaluator's placement hook (rthunk-lang-private.h). */
@@ -257,9 +312,17 @@ place (RthunkEvaluator *evaluator,
   RthunkSession *self = user_data;
   gboolean here = FALSE;
   gboolean io = FALSE;
-  const char *name = io_function (self, expr, &here, &io);
-  g_autofree char *server = name != NULL && !here ? server_providing (self, name) : NULL;
+  const char *name;
+  g_autofree char *server = NULL;
 
+  if (bounded_here (self, expr))
+    {
+      set_why (self, g_strdup (_("local: operators on values, no call, loop or io: cheaper than any round trip")));
+      return RTHUNK_PLACE_HERE;
+    }
+  name = io_function (self, expr, &here, &io);
+  if (name != NULL && !here)
+    server = server_providing (self, name);
   if (here)
     {
       set_why (self, g_strdup_printf (_("local: io function %s runs here, where it is provided"), name));
@@ -288,9 +351,8 @@ measured (RthunkEvaluator *evaluator,
   guint8 key[RTHUNK_HASH_LEN];
   Measure *measure;
 
-  if (ran_out)
-    set_why (self, g_strdup_printf (_("remote: it ran past %u steps here (%.3f ms), so it went to a server"),
-                                    PROBE_STEPS, elapsed_us / 1000.0));
+  if (bounded_here (self, expr))
+    return;                     /* placed by its shape, never by a measure */
   if (!expr_key (expr, key))
     return;
   measure = g_atomic_rc_box_new0 (Measure);
@@ -304,6 +366,7 @@ measured (RthunkEvaluator *evaluator,
   g_mutex_lock (&self->place_lock);
   measure->elapsed_us = elapsed_us;
   measure->ran_out = ran_out;
+  measure->fresh = ran_out;
   g_mutex_unlock (&self->place_lock);
   measure_unref (measure);
 }

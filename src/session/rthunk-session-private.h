@@ -245,6 +245,8 @@ void         rthunk_session_evaluation_run  (gpointer       data,
                                              gpointer       user_data);
 gboolean     rthunk_session_evaluation_run_here (RthunkSession *self,
                                                  Evaluation    *ev);
+gboolean     rthunk_session_is_bounded      (RthunkSession *self,
+                                             RthunkNode    *node);
 
 /* rthunk-session-remote.c: servers and remote expressions */
 void         rthunk_session_on_server_joined (RthunkCluster  *cluster,
