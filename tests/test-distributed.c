@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rthunk.h"
+#include "rthunk-thunk-private.h"
 #include "testutil.h"
 
 #define WAIT_US (120 * G_USEC_PER_SEC)
@@ -289,6 +290,38 @@ test_routed_no_thread_each (Fixture       *fixture,
   g_assert_cmpuint (rthunk_session_get_outstanding (fixture->session), ==, 150);
 }
 
+/* A value submitted while the collector's poll waits on a long thunk is
+ * not held up by that poll: an idle lane, or a new one, polls it. The
+ * poll slice is made ten minutes long, so without a lane of its own the
+ * value would wait ten minutes and the bounded wait would fail. */
+static void
+test_collector_new_lane (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(RthunkValue) slow = NULL;
+  g_autoptr(RthunkValue) quick = NULL;
+  g_autoptr(RthunkValue) got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *unconfirmed = NULL;
+  g_autofree char *confirmed = NULL;
+  gint64 completed = server_number (fixture->probe_alpha, "completed");
+
+  rthunk_collector_set_poll_slice (600000);
+  slow = eval (fixture, "(def slow (remote :on \"alpha\" " LONG_LOOP "))");
+  wait_for_server (fixture->probe_alpha, "running", 1);
+  quick = eval (fixture, "(def quick (remote :on \"alpha\" (delay 50 7)))");
+  got = rthunk_session_wait (fixture->session, quick, 60000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (got), ==, 7);
+  g_assert_cmpint (server_number (fixture->probe_alpha, "completed"), ==, completed + 1);
+  g_assert_cmpint (server_number (fixture->probe_alpha, "running"), ==, 1);
+  /* the slow one's poll returns when it is cancelled */
+  confirmed = cancel_cell (fixture, "slow", &unconfirmed);
+  g_assert_cmpstr (confirmed, ==, "alpha");
+  wait_for_server (fixture->probe_alpha, "running", 0);
+  rthunk_collector_set_poll_slice (250);
+}
+
 /* The line of rthunk_cluster_describe() for the server named @name. */
 static char *
 describe_line (RthunkCluster *cluster,
@@ -475,5 +508,6 @@ main (int    argc,
   g_test_add_func ("/distributed/audit/quarantine", test_audit_quarantine);
   g_test_add_func ("/distributed/state/servers-line", test_state_servers_line);
   ADD ("/distributed/routed/no-thread-each", test_routed_no_thread_each);
+  ADD ("/distributed/collector/new-lane", test_collector_new_lane);
   return g_test_run ();
 }

@@ -557,7 +557,7 @@ test_pending_propagation (Fixture       *fixture,
 }
 
 /* (map (fn [i] (remote …)) …) submits every thunk at once; the sum is
- * pending until the last one arrives; one collector thread polls them. */
+ * pending until the last one arrives; a collector's few lanes poll them. */
 static guint
 count_threads (const char *comm)
 {
@@ -598,6 +598,7 @@ test_pending_fan_out (Fixture       *fixture,
 {
   g_autoptr(RthunkValue) xs = eval (fixture, "(def xs (map (fn [i] (remote (hold \"fan\" i))) (range 0 100)))");
   g_autoptr(RthunkValue) total = eval (fixture, "(def total (tick \"total\" (sum xs)))");
+  guint lanes;
 
   g_assert_cmpint (rthunk_value_get_kind (xs), ==, RTHUNK_VALUE_LIST);
   g_assert_cmpuint (rthunk_value_get_length (xs), ==, 100);
@@ -605,7 +606,9 @@ test_pending_fan_out (Fixture       *fixture,
     g_assert_true (rthunk_value_is_pending (rthunk_value_get_item (xs, k)));
   g_assert_true (rthunk_value_is_pending (total));
   g_assert_cmpuint (rthunk_session_get_outstanding (fixture->session), ==, 100);
-  g_assert_cmpuint (wait_threads ("rthunk-collect"), ==, 1);
+  lanes = wait_threads ("rthunk-collect");
+  g_assert_cmpuint (lanes, >=, 1);
+  g_assert_cmpuint (lanes, <=, 4);        /* the collector's MAX_LANES, not one a value */
 
   gate_open ("fan");
   assert_cell (fixture, "total", "4950");

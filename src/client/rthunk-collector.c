@@ -1,14 +1,23 @@
 /* rthunk-collector.c — what finishes a server's remote thunks
  *
- * One thread per server that long-polls `thunkAwait` with the ids of every
+ * A thread per server that long-polls `thunkAwait` with the ids of every
  * outstanding thunk at once, on a connection of its own, and finishes the
  * thunks that the answer reports. With nothing outstanding the thread
  * sleeps on a condition. A thunk cancelled before it finished is
  * cancelled on the server too. (Declared in rthunk-thunk-private.h.)
+ *
+ * A poll names the thunks outstanding when it began, and a server answers
+ * it when one of them finishes or its slice ends: a thunk added while a
+ * poll waits on a long one would wait out the slice. So each poll is a
+ * lane: a thunk that no poll names is taken by an idle lane, and when
+ * every lane is polling, by a new one (up to MAX_LANES); a lane's poll
+ * that returns gives back what did not finish, for the next poll.
  */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+
+#include <string.h>
 
 #ifdef __GLIBC__
 #include <pthread.h>
@@ -26,6 +35,11 @@
 #define POLL_MAX_IDS 4096              /* what one thunkAwait may name */
 #define POLL_MAX_FAILURES 5            /* consecutive failed polls before giving up */
 #define POLL_BACKOFF_MS 200            /* times the number of failures */
+#define MAX_LANES 4                    /* polls of one server at once */
+
+/* How long one poll waits at most; tests make it long, to show that a
+ * new thunk is not held up by a poll already waiting. */
+static guint poll_slice_ms = POLL_SLICE_MS;
 
 struct _RthunkCollector         /* a g_atomic_rc_box */
 {
@@ -34,18 +48,22 @@ struct _RthunkCollector         /* a g_atomic_rc_box */
   GMutex lock;
   GCond cond;
   GHashTable *outstanding;          /* GBytes id → RthunkThunk */
+  GHashTable *polled;               /* GBytes ids a poll in flight names */
   GPtrArray *to_cancel;             /* GBytes ids */
   guint failures;
   gint64 failing_since;             /* when the first failed poll of a streak began */
   gboolean stopping;
-  GThread *thread;
+  GThread *lanes[MAX_LANES];
+  guint n_lanes;
+  guint idle;                       /* lanes waiting for work */
 };
 
 static void
 collector_clear (RthunkCollector *collector)
 {
-  g_assert (collector->thread == NULL);
+  g_assert (collector->n_lanes == 0);
   g_hash_table_unref (collector->outstanding);
+  g_hash_table_unref (collector->polled);
   g_ptr_array_unref (collector->to_cancel);
   g_object_unref (collector->client);
   g_object_unref (collector->poll);
@@ -69,6 +87,7 @@ collector_finished (GBytes       *id,
 
   g_mutex_lock (&self->lock);
   g_hash_table_steal_extended (self->outstanding, id, &key, &thunk);
+  g_hash_table_remove (self->polled, id);       /* polled ⊆ outstanding */
   g_mutex_unlock (&self->lock);
   if (thunk == NULL)
     return;
@@ -184,18 +203,39 @@ collector_failed_locked (RthunkCollector *self,
     ;
 }
 
-/* The ids to poll now (at most POLL_MAX_IDS). Lock held. */
+/* The outstanding ids (at most POLL_MAX_IDS), all of them or (@unpolled)
+ * those no poll in flight names. Lock held. */
 static GPtrArray *
-snapshot_locked (RthunkCollector *self)
+snapshot_locked (RthunkCollector *self,
+                 gboolean         unpolled)
 {
   GPtrArray *ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   GHashTableIter iter;
   gpointer id;
 
+  /* the polled ids are outstanding ones (collector_finished() and
+   * collector_cancel() drop both): as many means every one is polled */
+  if (unpolled && g_hash_table_size (self->polled) == g_hash_table_size (self->outstanding))
+    return ids;
   g_hash_table_iter_init (&iter, self->outstanding);
   while (ids->len < POLL_MAX_IDS && g_hash_table_iter_next (&iter, &id, NULL))
-    g_ptr_array_add (ids, g_bytes_ref (id));
+    if (!unpolled || !g_hash_table_contains (self->polled, id))
+      g_ptr_array_add (ids, g_bytes_ref (id));
   return ids;
+}
+
+/* Marks @ids as named by a poll in flight, or (!@polled) no longer. Lock
+ * held. */
+static void
+mark_polled_locked (RthunkCollector *self,
+                    GPtrArray       *ids,
+                    gboolean         polled)
+{
+  for (guint k = 0; k < ids->len; k++)
+    if (!polled)
+      g_hash_table_remove (self->polled, g_ptr_array_index (ids, k));
+    else if (g_hash_table_contains (self->outstanding, g_ptr_array_index (ids, k)))
+      g_hash_table_add (self->polled, g_bytes_ref (g_ptr_array_index (ids, k)));
 }
 
 static void
@@ -206,8 +246,9 @@ send_cancels (RthunkCollector *self,
     rthunk_client_cancel_thunk (self->poll, g_ptr_array_index (ids, k), NULL);
 }
 
+/* A lane: polls what no other poll names, until the collector stops. */
 static gpointer
-collector_thread (gpointer data)
+collector_lane (gpointer data)
 {
   RthunkCollector *self = data;
 
@@ -217,26 +258,29 @@ collector_thread (gpointer data)
   g_mutex_lock (&self->lock);
   while (!self->stopping)
     {
-      g_autoptr(GPtrArray) ids = NULL;
+      g_autoptr(GPtrArray) ids = snapshot_locked (self, TRUE);
       g_autoptr(GPtrArray) cancels = NULL;
       g_autoptr(GError) error = NULL;
       gboolean ok = TRUE;
       gint64 started;
 
-      if (g_hash_table_size (self->outstanding) == 0 && self->to_cancel->len == 0)
+      if (ids->len == 0 && self->to_cancel->len == 0)
         {
+          self->idle++;
           g_cond_wait (&self->cond, &self->lock);
+          self->idle--;
           continue;
         }
-      ids = snapshot_locked (self);
+      mark_polled_locked (self, ids, TRUE);
       cancels = g_steal_pointer (&self->to_cancel);
       self->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
       g_mutex_unlock (&self->lock);
       send_cancels (self, cancels);
       started = g_get_monotonic_time ();
       if (ids->len > 0)
-        ok = rthunk_client_await_many (self->poll, ids, POLL_SLICE_MS, collector_finished, self, &error);
+        ok = rthunk_client_await_many (self->poll, ids, poll_slice_ms, collector_finished, self, &error);
       g_mutex_lock (&self->lock);
+      mark_polled_locked (self, ids, FALSE);
       if (ok)
         self->failures = 0;
       else if (!self->stopping)
@@ -244,6 +288,35 @@ collector_thread (gpointer data)
     }
   g_mutex_unlock (&self->lock);
   return NULL;
+}
+
+/* Wakes an idle lane for new work, or starts one when every lane polls
+ * (up to MAX_LANES; beyond, the work waits for a poll to return). Lock
+ * held. */
+static void
+wake_lane_locked (RthunkCollector *self)
+{
+  /* broadcast: a lane backing off after failed polls waits on the
+   * condition too, and would swallow a signal */
+  if (self->idle > 0)
+    g_cond_broadcast (&self->cond);
+  else if (self->n_lanes < MAX_LANES && !self->stopping)
+    self->lanes[self->n_lanes++] = g_thread_new ("rthunk-collector", collector_lane, self);
+}
+
+/* Every lane's poll lasts at most @slice_ms (a test's knob). */
+void
+rthunk_collector_set_poll_slice (guint slice_ms)
+{
+  poll_slice_ms = slice_ms;
+}
+
+guint
+rthunk_collector_get_n_lanes (RthunkCollector *collector)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&collector->lock);
+
+  return collector->n_lanes;
 }
 
 RthunkCollector *
@@ -258,8 +331,11 @@ rthunk_collector_new (RthunkClient *client,
   g_cond_init (&self->cond);
   self->outstanding = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
                                              (GDestroyNotify) g_bytes_unref, g_object_unref);
+  self->polled = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
   self->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  self->thread = g_thread_new ("rthunk-collector", collector_thread, self);
+  g_mutex_lock (&self->lock);
+  wake_lane_locked (self);
+  g_mutex_unlock (&self->lock);
   return self;
 }
 
@@ -271,10 +347,11 @@ collector_cancel (RthunkThunk *thunk,
   GBytes *id = rthunk_thunk_get_id (thunk);
 
   g_mutex_lock (&self->lock);
+  g_hash_table_remove (self->polled, id);
   if (g_hash_table_remove (self->outstanding, id) && !self->stopping)
     {
       g_ptr_array_add (self->to_cancel, g_bytes_ref (id));
-      g_cond_signal (&self->cond);
+      wake_lane_locked (self);
     }
   g_mutex_unlock (&self->lock);
 }
@@ -288,7 +365,7 @@ rthunk_collector_add (RthunkCollector *collector,
   g_assert (id != NULL);
   g_mutex_lock (&collector->lock);
   g_hash_table_replace (collector->outstanding, g_bytes_ref (id), g_object_ref (thunk));
-  g_cond_signal (&collector->cond);
+  wake_lane_locked (collector);
   g_mutex_unlock (&collector->lock);
   rthunk_thunk_set_cancel_func (thunk, collector_cancel, rthunk_collector_ref (collector),
                                 (GDestroyNotify) rthunk_collector_unref);
@@ -302,17 +379,28 @@ rthunk_collector_get_outstanding (RthunkCollector *collector)
   return g_hash_table_size (collector->outstanding);
 }
 
-/* Stops the thread (after its current poll), cancels what is still
+/* Stops the lanes (after their current polls), cancels what is still
  * outstanding, on the server too, and finishes it as cancelled. */
 void
 rthunk_collector_stop (RthunkCollector *collector)
 {
   g_autoptr(GPtrArray) cancels = NULL;
   g_autoptr(GError) error = NULL;
+  GThread *lanes[MAX_LANES];
+  guint n_lanes;
 
-  rthunk_thread_stop (&collector->thread, &collector->lock, &collector->cond, &collector->stopping);
-  /* cancellations the thread had no time to send */
+  /* no lane starts once stopping is set */
   g_mutex_lock (&collector->lock);
+  collector->stopping = TRUE;
+  g_cond_broadcast (&collector->cond);
+  n_lanes = collector->n_lanes;
+  memcpy (lanes, collector->lanes, sizeof lanes);
+  g_mutex_unlock (&collector->lock);
+  for (guint k = 0; k < n_lanes; k++)
+    g_thread_join (lanes[k]);
+  /* cancellations the lanes had no time to send */
+  g_mutex_lock (&collector->lock);
+  collector->n_lanes = 0;
   cancels = g_steal_pointer (&collector->to_cancel);
   collector->to_cancel = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_mutex_unlock (&collector->lock);
@@ -323,7 +411,7 @@ rthunk_collector_stop (RthunkCollector *collector)
       g_autoptr(GPtrArray) ids = NULL;
 
       g_mutex_lock (&collector->lock);
-      ids = snapshot_locked (collector);
+      ids = snapshot_locked (collector, FALSE);
       g_mutex_unlock (&collector->lock);
       if (ids->len == 0)
         break;

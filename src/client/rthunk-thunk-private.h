@@ -81,9 +81,11 @@ typedef struct
 
 void         rthunk_thunk_set_block_hook (const RthunkBlockHook *hook);
 
-/* One collector thread per server (rthunk-collector.c): it long-polls
- * thunkAwait for every outstanding thunk at once and resolves them.  @poll is a client of its
- * own (a long poll holds its connection); @client sends cancellations. */
+/* One collector per server (rthunk-collector.c): its threads (lanes, up
+ * to four) long-poll thunkAwait for the outstanding thunks and resolve
+ * them; a thunk added while every lane polls gets a lane of its own.
+ * @poll is a client of its own (a long poll holds its connection);
+ * @client sends cancellations. */
 typedef struct _RthunkCollector RthunkCollector;
 
 RthunkCollector *rthunk_collector_new          (RthunkClient    *client,
@@ -93,6 +95,8 @@ void             rthunk_collector_unref        (RthunkCollector *collector);
 void             rthunk_collector_add          (RthunkCollector *collector,
                                                 RthunkThunk     *thunk);
 guint            rthunk_collector_get_outstanding (RthunkCollector *collector);
+guint            rthunk_collector_get_n_lanes  (RthunkCollector *collector);
+void             rthunk_collector_set_poll_slice (guint          slice_ms);
 void             rthunk_collector_stop         (RthunkCollector *collector);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkCollector, rthunk_collector_unref)
