@@ -31,8 +31,9 @@ def bail(message):
 try:
     import gi
     gi.require_version("GLib", "2.0")
+    gi.require_version("GObject", "2.0")
     gi.require_version("Rthunk", "1.0")
-    from gi.repository import GLib, Rthunk
+    from gi.repository import GLib, GObject, Rthunk
 except (ImportError, ValueError) as e:
     bail("cannot load Rthunk-1.0 through PyGObject (%s); GI_TYPELIB_PATH=%s"
          % (e, os.environ.get("GI_TYPELIB_PATH", "")))
@@ -309,6 +310,52 @@ def case_cluster_origin_registry(ctx):
         raise Failure("follow_registry_tls accepted TLS files for redis://")
 
 
+def resolve_in(context, thunk, answer):
+    """Finishes @thunk with @answer and runs @context, the thread default
+    one it was made in, until its "resolved" (bounded by WAIT_MS); gives
+    how many "resolved" and "notify::state" it emitted there."""
+    seen = {"resolved": 0, "state": 0, "late": False}
+
+    def late():
+        seen["late"] = True
+        return False
+
+    thunk.connect("resolved", lambda t: seen.__setitem__("resolved", seen["resolved"] + 1))
+    thunk.connect("notify::state", lambda t, p: seen.__setitem__("state", seen["state"] + 1))
+    thunk.return_value(Rthunk.Value.new_int(answer))
+    timeout = GLib.timeout_source_new(WAIT_MS)
+    timeout.set_callback(lambda *args: late())
+    timeout.attach(context)
+    while seen["resolved"] == 0 and not seen["late"]:
+        context.iteration(True)
+    timeout.destroy()
+    return seen
+
+
+def case_thunk_new(ctx):
+    for how in ("GObject.new", "Thunk.new"):
+        context = GLib.MainContext()
+        context.push_thread_default()
+        try:
+            if how == "GObject.new":
+                thunk = GObject.new(Rthunk.Thunk, label="#py")
+            else:
+                thunk = Rthunk.Thunk.new("#py")
+            check_equal(thunk.props.label, "#py", "%s: the label property" % how)
+            check_equal(thunk.get_label(), "#py", "%s: get_label()" % how)
+            check(thunk.props.server is None and thunk.get_id() is None,
+                  "%s: a local future has a server or an id" % how)
+            check_equal(thunk.props.state, Rthunk.ThunkState.PENDING, "%s: the state" % how)
+            seen = resolve_in(context, thunk, 42)
+        finally:
+            context.pop_thread_default()
+        check_equal((seen["resolved"], seen["state"]), (1, 1),
+                    "%s: resolved and notify::state emitted in its context" % how)
+        check_equal(thunk.props.state, Rthunk.ThunkState.DONE, "%s: the state after" % how)
+        check_equal(thunk.wait(0).get_int(), 42, "%s: its value" % how)
+    check_equal(GObject.new(Rthunk.Thunk).props.label, "?", "GObject.new without a label")
+
+
 def case_server_stop(ctx):
     need_server(ctx)
     if ctx.session is not None:
@@ -338,6 +385,8 @@ CASES = [
      case_client_async),
     ("Rthunk.Cluster.add_server_from() shows its origin; follow_registry() refuses a URI that is no Redis's, follow_registry_tls() TLS files for redis://",
      case_cluster_origin_registry),
+    ("Rthunk.Thunk from GObject.new(label=...) and Thunk.new(): properties, resolved and notify::state in the context it was made in",
+     case_thunk_new),
     ("rthunkd exits 0 on SIGTERM", case_server_stop),
 ]
 

@@ -922,6 +922,25 @@ test_thunk_local (void)
   g_assert_true (g_type_is_a (RTHUNK_TYPE_THUNK_STATE, G_TYPE_ENUM));
 }
 
+/* label, server and id are set once, when the thunk is made: a thunk
+ * lends its label (a pending value prints with it, unreferenced). */
+static void
+test_thunk_set_once (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(RthunkThunk) thunk = rthunk_thunk_new ("#once");
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);   /* the critical is what is tested */
+      g_object_set (thunk, "label", "#twice", NULL);
+      g_assert_cmpstr (rthunk_thunk_get_label (thunk), ==, "#once");
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*rthunk-CRITICAL*RthunkThunk:label is set once*");
+}
+
 static void
 record_resolved (RthunkThunk *thunk,
                  GPtrArray   *order)
@@ -1149,6 +1168,7 @@ main (int    argc,
   ADD ("/session/api/sequential", test_session_sequential);
 #undef ADD
   g_test_add_func ("/session/thunk/local", test_thunk_local);
+  g_test_add_func ("/session/thunk/set-once", test_thunk_set_once);
   g_test_add_func ("/session/thunk/unwatched", test_thunk_unwatched);
   g_test_add_func ("/session/thunk/threads", test_thunk_threads);
   g_test_add_func ("/session/thunk/one-source", test_thunk_one_source);

@@ -38,7 +38,7 @@ struct _RthunkThunk
 {
   GObject parent_instance;
 
-  char *label;
+  char *label;                      /* NULL (prints as "?") until set */
   const char *server;               /* interned: one string a server */
   guint8 id[RTHUNK_ID_LEN];         /* inline: no allocation a thunk */
   gboolean has_id;
@@ -192,6 +192,13 @@ set_id (RthunkThunk  *self,
     self->id_bytes = g_bytes_new (id, len);
 }
 
+/* What the thunk prints as. */
+static const char *
+label_of (RthunkThunk *self)
+{
+  return self->label != NULL ? self->label : "?";
+}
+
 static void
 rthunk_thunk_get_property (GObject    *object,
                            guint       prop_id,
@@ -203,7 +210,7 @@ rthunk_thunk_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_LABEL:
-      g_value_set_string (value, self->label);
+      g_value_set_string (value, label_of (self));
       break;
     case PROP_SERVER:
       g_value_set_string (value, self->server);
@@ -219,6 +226,19 @@ rthunk_thunk_get_property (GObject    *object,
     }
 }
 
+/* Whether @pspec may still be written: label, server and id are set
+ * once, by g_object_new() (a binding) or rthunk_thunk_new_in_context(),
+ * since readers keep what the getters give without a reference. */
+static gboolean
+check_unset (RthunkThunk *self,
+             GParamSpec  *pspec,
+             gboolean     unset)
+{
+  if (!unset)
+    g_critical ("RthunkThunk:%s is set once, when the thunk is made", pspec->name);
+  return unset;
+}
+
 static void
 rthunk_thunk_set_property (GObject      *object,
                            guint         prop_id,
@@ -230,13 +250,16 @@ rthunk_thunk_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_LABEL:
-      g_free (self->label);
-      self->label = g_value_dup_string (value);
+      if (check_unset (self, pspec, self->label == NULL))
+        self->label = g_value_dup_string (value);
       break;
     case PROP_SERVER:
-      self->server = g_intern_string (g_value_get_string (value));
+      if (check_unset (self, pspec, self->server == NULL))
+        self->server = g_intern_string (g_value_get_string (value));
       break;
     case PROP_ID:
+      if (!check_unset (self, pspec, !self->has_id && self->id_bytes == NULL))
+        break;
       set_id (self, g_value_get_boxed (value) != NULL ? g_bytes_get_data (g_value_get_boxed (value), NULL) : NULL,
               g_value_get_boxed (value) != NULL ? g_bytes_get_size (g_value_get_boxed (value)) : 0);
       break;
@@ -245,11 +268,23 @@ rthunk_thunk_set_property (GObject      *object,
     }
 }
 
+/* The creator's main context, as rthunk_thunk_new() gives it (what
+ * rthunk_thunk_new_in_context() sets right after). */
+static void
+rthunk_thunk_constructed (GObject *object)
+{
+  RthunkThunk *self = RTHUNK_THUNK (object);
+
+  G_OBJECT_CLASS (rthunk_thunk_parent_class)->constructed (object);
+  self->context = g_main_context_ref_thread_default ();
+}
+
 static void
 rthunk_thunk_class_init (RthunkThunkClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = rthunk_thunk_constructed;
   object_class->finalize = rthunk_thunk_finalize;
   object_class->get_property = rthunk_thunk_get_property;
   object_class->set_property = rthunk_thunk_set_property;
@@ -257,36 +292,38 @@ rthunk_thunk_class_init (RthunkThunkClass *klass)
   /**
    * RthunkThunk:label:
    *
-   * How the thunk prints inside `<pending …>`, e.g. `#a1b2 @alpha`.
+   * How the thunk prints inside `<pending …>`, e.g. `#a1b2 @alpha`;
+   * `?` when none was given. Set once, when the thunk is made.
    *
    * Since: 0.1
    */
   properties[PROP_LABEL] =
-    g_param_spec_string ("label", NULL, NULL, "?",
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+    g_param_spec_string ("label", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   /**
    * RthunkThunk:server:
    *
    * The name of the server that evaluates the thunk, or %NULL for a local
-   * future.
+   * future. Set once, when the thunk is made.
    *
    * Since: 0.1
    */
   properties[PROP_SERVER] =
     g_param_spec_string ("server", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   /**
    * RthunkThunk:id:
    *
-   * The id the server gave the thunk, or %NULL for a local future.
+   * The id the server gave the thunk, or %NULL for a local future. Set
+   * once, when the thunk is made.
    *
    * Since: 0.1
    */
   properties[PROP_ID] =
     g_param_spec_boxed ("id", NULL, NULL, G_TYPE_BYTES,
-                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   /**
    * RthunkThunk:state:
@@ -350,8 +387,10 @@ rthunk_thunk_new (const char *label)
   return rthunk_thunk_new_in_context (g_strdup (label), NULL, NULL, 0, context);
 }
 
-/* The construct properties set directly: g_object_new() with properties
- * was a tenth of a session's submitting thread. */
+/* The properties filled directly. They are not construct properties:
+ * g_object_new() would set each to its default through a GValue and its
+ * setter, and freeze and thaw the notify queue around it (a malloc and a
+ * free each), 0.9k instructions a thunk, one a remote form. */
 RthunkThunk *
 rthunk_thunk_new_in_context (char         *label,
                              const char   *server,
@@ -361,13 +400,14 @@ rthunk_thunk_new_in_context (char         *label,
 {
   RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, NULL);
 
-  /* the construct properties over their defaults, as their setter does,
-   * without the variadic lookup by name: one thunk a remote form */
-  g_free (self->label);
   self->label = label != NULL ? label : g_strdup ("?");
   self->server = g_intern_string (server);
   set_id (self, id, id_len);
-  self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  if (context != NULL)
+    {
+      g_main_context_unref (self->context);
+      self->context = g_main_context_ref (context);
+    }
   return self;
 }
 
@@ -386,7 +426,7 @@ rthunk_thunk_get_label (RthunkThunk *thunk)
 {
   g_return_val_if_fail (RTHUNK_IS_THUNK (thunk), NULL);
 
-  return thunk->label;
+  return label_of (thunk);
 }
 
 /**
@@ -1009,10 +1049,10 @@ rthunk_thunk_wait_full (RthunkThunk   *thunk,
   if (finished)
     return result;
   if (g_cancellable_is_cancelled (cancellable))
-    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("stopped waiting for %s"), thunk->label);
+    g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("stopped waiting for %s"), label_of (thunk));
   else
     g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT,
-                 _("%s did not finish within %d ms"), thunk->label, timeout_ms);
+                 _("%s did not finish within %d ms"), label_of (thunk), timeout_ms);
   return NULL;
 }
 
@@ -1129,7 +1169,7 @@ rthunk_thunk_to_value (RthunkThunk *thunk)
   /* the label, not a copy: a replaced label is kept until the thunk is
    * finalized (rthunk_thunk_set_label()), and the value holds the thunk */
   g_mutex_lock (&thunk->lock);
-  label = thunk->label != NULL ? thunk->label : "?";
+  label = label_of (thunk);
   g_mutex_unlock (&thunk->lock);
   return rthunk_value_new_pending_borrowing (label, g_object_ref (thunk), force_thunk, g_object_unref);
 }

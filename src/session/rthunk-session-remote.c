@@ -523,7 +523,20 @@ with_timeout (RthunkValue *value,
   return value;
 }
 
-/* The evaluator's `(remote …)`: submits without holding the evaluator. */
+/* Whether sending @expr may wait for the network (a submission, or a
+ * queued one that sends the burst made so far): the evaluator is left
+ * meanwhile, so that other evaluations go on. Leaving and taking it
+ * again was a tenth of the session's own part of a remote form; the
+ * other queued forms only append to the client's queue. */
+static gboolean
+may_wait (Server   *server,
+          gboolean  queued)
+{
+  return !queued || rthunk_client_get_queued (server->client) + 1 >= RTHUNK_CLIENT_SEND_AT;
+}
+
+/* The evaluator's `(remote …)`: submits without holding the evaluator
+ * (may_wait()). */
 RthunkValue *
 rthunk_session_remote_func (RthunkEvaluator  *evaluator,
                             RthunkNode       *expr,
@@ -540,7 +553,7 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   RemoteOptions opts;
   RthunkValue *value;
   Server *server = NULL;
-  gboolean was_locked;
+  gboolean left;
   gboolean by_cluster;
   gboolean queued;
 
@@ -558,19 +571,19 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   /* the user's defn forms, when there are some (a table a form, else) */
   known = rthunk_evaluator_get_definitions (evaluator);
   definitions = known != NULL && g_hash_table_size (known) > 0 ? rthunk_definitions_copy (known) : NULL;
-  was_locked = ev != NULL && ev->locked;
-  if (was_locked)
-    rthunk_session_evaluator_leave (self, ev);
   /* one server, nothing to send along, not a reference: queued, and sent
    * with the rest of the burst in one frame */
   queued = !by_cluster && !opts.ref &&
            rthunk_client_can_enqueue (server->client, expr, definitions);
+  left = ev != NULL && ev->locked && may_wait (server, queued);
+  if (left)
+    rthunk_session_evaluator_leave (self, ev);
   if (queued)
     value = enqueue (self, server, expr, sent, error);
   else
     value = by_cluster ? rthunk_cluster_submit (self->cluster, expr, options, sent, definitions, error)
                        : submit (server, expr, sent, definitions, opts.ref, error);
-  if (was_locked)
+  if (left)
     rthunk_session_evaluator_enter (self, ev);
   if (value != NULL && !queued)
     value = by_cluster ? adopt_foreign (self, value) : adopt_pending (self, server, value);
