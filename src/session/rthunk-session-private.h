@@ -78,6 +78,7 @@ struct _Evaluation            /* a g_atomic_rc_box */
   GCond cond;
   EvalStatus status;          /* under lock, with the next three */
   gboolean detached;
+  gboolean here;              /* run by the thread that waits for it: nobody to wake */
   RthunkThunk *blocked_on;
   RthunkValue *result;
   GError *error;
