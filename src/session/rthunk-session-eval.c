@@ -665,7 +665,7 @@ commit_expression (RthunkSession  *self,
   cell->form = rthunk_node_ref (plan->form);
   cell->expr = rthunk_node_ref (plan->form);
   rthunk_session_cell_set_reads (self, cell, plan->reads);
-  g_ptr_array_add (self->anonymous, rthunk_session_cell_ref (cell));
+  rthunk_session_anonymous_add (self, cell);
   rthunk_session_schedule (self, cell);
   if (cell->state == CELL_FAILED)
     {
