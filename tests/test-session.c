@@ -64,10 +64,11 @@ native_hold (RthunkCallContext  *context,
   return rthunk_value_ref (args[1]);
 }
 
-/* ---- ticks: who was computed, in which order ----------------------------------------- */
+/* ---- ticks: who was computed, in which order, in which thread --------------------------- */
 
 static GMutex tick_lock;
 static GPtrArray *ticks;         /* names */
+static GThread *tick_thread;     /* of the last tick (not a reference) */
 
 /* (tick NAME V): V, after noting NAME. */
 static RthunkValue *
@@ -79,6 +80,7 @@ native_tick (RthunkCallContext  *context,
 {
   g_mutex_lock (&tick_lock);
   g_ptr_array_add (ticks, g_strdup (rthunk_value_get_str (args[0])));
+  tick_thread = g_thread_self ();
   g_mutex_unlock (&tick_lock);
   return rthunk_value_ref (args[1]);
 }
@@ -870,6 +872,46 @@ test_session_sequential (Fixture       *fixture,
   g_assert_cmpint (rthunk_value_get_int (value), ==, 3);
 }
 
+/* The thread of the last tick. */
+static GThread *
+tick_thread_get (void)
+{
+  GThread *thread;
+
+  g_mutex_lock (&tick_lock);
+  thread = tick_thread;
+  g_mutex_unlock (&tick_lock);
+  return thread;
+}
+
+/* A script's expression (a sequential session waits for each) is
+ * evaluated in the session's own thread, its await of a remote value
+ * included: the pool only added thread switches. A session that is not
+ * sequential still hands it to the pool, and stays free meanwhile. */
+static void
+test_session_sequential_here (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  const char *form = "(tick \"a\" (+ (await (remote (hold \"s\" 2))) 1))";
+  g_autoptr(RthunkValue) here = NULL;
+  g_autoptr(RthunkValue) pending = NULL;
+  g_autoptr(RthunkValue) pooled = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gates_reset (TRUE);
+  rthunk_session_set_sequential (fixture->session, TRUE);
+  here = eval (fixture, form);
+  g_assert_cmpint (rthunk_value_get_int (here), ==, 3);
+  g_assert_true (tick_thread_get () == g_thread_self ());
+  rthunk_session_set_sequential (fixture->session, FALSE);
+  pending = eval (fixture, form);
+  pooled = rthunk_session_wait (fixture->session, pending, WAIT_MS, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (pooled), ==, 3);
+  g_assert_true (tick_thread_get () != g_thread_self ());
+  g_free (ticks_take ());
+}
+
 /* ---- RthunkThunk on its own ----------------------------------------------------------------- */
 
 static void
@@ -1166,6 +1208,7 @@ main (int    argc,
   ADD ("/session/api/local", test_session_local);
   ADD ("/session/api/embedded", test_session_embedded);
   ADD ("/session/api/sequential", test_session_sequential);
+  ADD ("/session/api/sequential-here", test_session_sequential_here);
 #undef ADD
   g_test_add_func ("/session/thunk/local", test_thunk_local);
   g_test_add_func ("/session/thunk/set-once", test_thunk_set_once);

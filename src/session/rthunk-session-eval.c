@@ -5,7 +5,11 @@
  * library's operators: nothing that can wait, print or loop) is evaluated
  * in the session's own thread, when the evaluator is free; handing it to
  * the pool would cost more than running it (see
- * rthunk_session_evaluation_run_here()).
+ * rthunk_session_evaluation_run_here()). So is an expression of a
+ * sequential session (a script), awaits and all, when no dashboard is
+ * served: the session's thread would only wait for it, and the pool cost
+ * two thread switches a form and the evaluator lock's hand-offs around
+ * each wait.
  *
  * Any other evaluation runs in a thread pool. The main thread waits for
  * it until it is done, or until it has to wait for a thunk (the block hook
@@ -141,9 +145,10 @@ evaluation_blocked (gpointer     data,
   g_mutex_lock (&ev->lock);
   ev->status = EVAL_BLOCKED;
   g_set_object (&ev->blocked_on, thunk);
-  /* once detached, nobody waits for the evaluation to block: no wake-up
-   * call (a futex syscall) for every remote form it awaits */
-  if (!ev->detached)
+  /* once detached, or run here, nobody waits for the evaluation to
+   * block: no wake-up call (a futex syscall) for every remote form it
+   * awaits */
+  if (!ev->detached && !ev->here)
     g_cond_broadcast (&ev->cond);
   g_mutex_unlock (&ev->lock);
   ev->relock = ev->locked;
@@ -233,9 +238,9 @@ evaluation_finish (Evaluation  *ev,
   ev->result = value;
   ev->error = error;
   detached = ev->detached;
-  /* once detached, nobody waits on the condition (GLib's broadcast is a
-   * futex syscall whether or not anyone does) */
-  if (!detached)
+  /* once detached, or run here, nobody waits on the condition (GLib's
+   * broadcast is a futex syscall whether or not anyone does) */
+  if (!detached && !ev->here)
     g_cond_broadcast (&ev->cond);
   g_mutex_unlock (&ev->lock);
   if (!detached || rthunk_session_is_closed (self))
@@ -267,7 +272,7 @@ evaluation_eval_locked (Evaluation  *ev,
   return value;
 }
 
-/* A thread of the pool. */
+/* A thread of the pool, or the session's (rthunk_session_evaluation_run_here()). */
 void
 rthunk_session_evaluation_run (gpointer data,
                                gpointer user_data)
@@ -353,10 +358,25 @@ rthunk_session_is_bounded (RthunkSession *self,
   return is_bounded (self, node, 0);
 }
 
-/* Runs @ev in the calling thread (the session's) when its form is
- * bounded (is_bounded()) and no other evaluation holds the evaluator:
- * handing such a form to a thread of the pool costs two thread switches,
- * more than evaluating it. Returns whether it ran (it is then finished). */
+/* Whether the calling thread (the session's) is about to wait for @ev's
+ * value with nothing else to do meanwhile: an expression of a sequential
+ * session (a script waits for each one before the next form) that serves
+ * no dashboard. What the session's context would dispatch during that wait
+ * (other cells settling) is dispatched after it, in the same order. */
+static gboolean
+is_waited_for (RthunkSession *self,
+               Evaluation    *ev)
+{
+  return self->sequential && ev->cell != NULL && ev->cell->name == NULL && self->http == NULL;
+}
+
+/* Runs @ev in the calling thread (the session's) when handing it to a
+ * thread of the pool costs more than running it: when its form is bounded
+ * (is_bounded()) and no other evaluation holds the evaluator, or when the
+ * calling thread would only wait for it (is_waited_for()), where the pool
+ * cost two thread switches per form and the evaluator lock's hand-offs
+ * around each of its waits (about ten futex calls a line of a script).
+ * Returns whether it ran (it is then finished). */
 gboolean
 rthunk_session_evaluation_run_here (RthunkSession *self,
                                     Evaluation    *ev)
@@ -364,8 +384,15 @@ rthunk_session_evaluation_run_here (RthunkSession *self,
   GError *error = NULL;
   RthunkValue *value;
 
+  if (is_waited_for (self, ev))
+    {
+      ev->here = TRUE;
+      rthunk_session_evaluation_run (rthunk_session_evaluation_ref (ev), NULL);
+      return TRUE;
+    }
   if (!rthunk_session_is_bounded (self, ev->expr) || !g_mutex_trylock (&self->eval_lock))
     return FALSE;
+  ev->here = TRUE;
   drain_binds_locked (self);
   rthunk_evaluator_set_cancellable (self->evaluator, ev->cancellable);
   ev->locked = TRUE;
@@ -647,7 +674,7 @@ commit_expression (RthunkSession  *self,
   cell->form = rthunk_node_ref (plan->form);
   cell->expr = rthunk_node_ref (plan->form);
   rthunk_session_cell_set_reads (self, cell, plan->reads);
-  g_ptr_array_add (self->anonymous, rthunk_session_cell_ref (cell));
+  rthunk_session_anonymous_add (self, cell);
   rthunk_session_schedule (self, cell);
   if (cell->state == CELL_FAILED)
     {

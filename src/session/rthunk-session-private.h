@@ -54,6 +54,7 @@ struct _Cell                  /* a g_atomic_rc_box */
   Settler *settler;
   char *origin;               /* the thunk its value came from */
   char *trigger;              /* the origin of the input that let it run */
+  guint anonymous_at;         /* an expression's index in the session's @anonymous */
   gint64 started_us;
   gint64 settled_us;
 };
@@ -78,6 +79,7 @@ struct _Evaluation            /* a g_atomic_rc_box */
   GCond cond;
   EvalStatus status;          /* under lock, with the next three */
   gboolean detached;
+  gboolean here;              /* run by the thread that waits for it: nobody to wake */
   RthunkThunk *blocked_on;
   RthunkValue *result;
   GError *error;
@@ -143,7 +145,8 @@ struct _RthunkSession
 
   GHashTable *cells;          /* name (the cell's) → Cell */
   GPtrArray *order;           /* Cell, in order of first definition */
-  GPtrArray *anonymous;       /* Cell: expressions not settled yet */
+  GPtrArray *anonymous;       /* Cell: expressions not settled yet, in no order
+                               * (rthunk_session_anonymous_add()) */
   GHashTable *readers;        /* name → GPtrArray of Cell (not references):
                                * the cells of @order and @anonymous that read it */
   guint64 serials;            /* the last Cell.serial given */
@@ -202,6 +205,8 @@ void         rthunk_session_cell_set_reads  (RthunkSession *self,
                                              Cell          *cell,
                                              GPtrArray     *reads);
 void         rthunk_session_cell_abandon    (Cell          *cell);
+void         rthunk_session_anonymous_add   (RthunkSession *self,
+                                             Cell          *cell);
 void         rthunk_session_cell_fail       (RthunkSession *self,
                                              Cell          *cell,
                                              const GError  *error,
