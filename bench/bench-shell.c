@@ -35,6 +35,10 @@ session_open (Peer *rthunkd)
   g_autoptr(GError) error = NULL;
   RthunkSession *session = rthunk_session_new ();
 
+  /* as `rthunk FILE` and `rthunk -e` make theirs: a script waits for each
+   * expression before the next, so its expressions run in the calling
+   * thread (not the pool's, as a REPL line that may wait does) */
+  rthunk_session_set_sequential (session, TRUE);
   if (!rthunk_session_add_server (session, rthunkd->address, &error))
     g_error ("the session cannot reach rthunkd: %s", error->message);
   return session;

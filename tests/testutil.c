@@ -68,6 +68,14 @@ G_LOCK_DEFINE_STATIC (tracked);
 static void
 track (TestServer *server)
 {
+  static gsize installed;
+
+  /* every program that starts a server kills it when a test fails */
+  if (g_once_init_enter (&installed))
+    {
+      test_servers_kill_on_abort ();
+      g_once_init_leave (&installed, 1);
+    }
   server->pid = test_server_pid (server);
   G_LOCK (tracked);
   for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
