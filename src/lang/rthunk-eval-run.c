@@ -306,10 +306,18 @@ rthunk_eval_run_defn (Code *code, Frame *frame, Val *out)
   return TRUE;
 }
 
+static gboolean run_remote_form (Code *code, Frame *frame, gboolean awaited, Val *out);
+
+/* `(await (remote …))` tells the remote function that its value is
+ * awaited at once (it may then wait for the answer rather than queue). */
 gboolean
 rthunk_eval_run_await (Code *code, Frame *frame, Val *out)
 {
-  return run_forced (code->kids[0], frame, out);
+  Code *kid = code->kids[0];
+
+  if (kid->run == rthunk_eval_run_remote)
+    return run_remote_form (kid, frame, TRUE, out) && force (frame->state, kid->node, out);
+  return run_forced (kid, frame, out);
 }
 
 /* Values by name, the names copied: the options or the inputs of one
@@ -373,19 +381,32 @@ send_remote (Code       *code,
 }
 
 /* kids: the option values, then the inputs; the names are in the code.
- * A form without options gets the evaluator's one empty table. */
-gboolean
-rthunk_eval_run_remote (Code *code, Frame *frame, Val *out)
+ * A form without options gets the evaluator's one empty table. @awaited:
+ * the form is the operand of `await`. */
+static gboolean
+run_remote_form (Code     *code,
+                 Frame    *frame,
+                 gboolean  awaited,
+                 Val      *out)
 {
   RthunkEvaluator *ev = frame->state->ev;
   g_autoptr(GHashTable) options = code->slot > 0 ? rthunk_eval_value_table_new ()
                                                  : g_hash_table_ref (ev->no_options);
   g_autoptr(GHashTable) inputs = rthunk_eval_value_table_new ();
+  gboolean ok;
 
-  if (ev->remote_func == NULL)
-    return send_remote (code, frame, options, inputs, out);
-  return run_remote_kids (code, frame, 0, options, inputs) &&
-         send_remote (code, frame, options, inputs, out);
+  if (ev->remote_func != NULL && !run_remote_kids (code, frame, 0, options, inputs))
+    return FALSE;
+  ev->remote_awaited = awaited;
+  ok = send_remote (code, frame, options, inputs, out);
+  ev->remote_awaited = FALSE;
+  return ok;
+}
+
+gboolean
+rthunk_eval_run_remote (Code *code, Frame *frame, Val *out)
+{
+  return run_remote_form (code, frame, FALSE, out);
 }
 
 static RthunkNode *

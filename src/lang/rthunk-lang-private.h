@@ -71,6 +71,11 @@ void rthunk_evaluator_set_budget (RthunkEvaluator *evaluator,
  * sink (rthunk-print-sink.h), as on a server, or straight to stdout. */
 void rthunk_evaluator_set_print_sink (RthunkEvaluator *evaluator,
                                       gboolean         sink);
+/* Whether the remote form @evaluator's RthunkRemoteFunc is called for
+ * is the operand of `await`: its value is waited for at once, so the
+ * function may wait for the server's answer rather than queue the form.
+ * Meaningful only during that call. */
+gboolean rthunk_evaluator_remote_is_awaited (RthunkEvaluator *evaluator);
 /* Writes what `print` printed in an evaluation of @evaluator: through the
  * sink, within its bytes an evaluation (rthunk_print_sink_set_limits()),
  * or straight out. */

@@ -572,8 +572,10 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
   known = rthunk_evaluator_get_definitions (evaluator);
   definitions = known != NULL && g_hash_table_size (known) > 0 ? rthunk_definitions_copy (known) : NULL;
   /* one server, nothing to send along, not a reference: queued, and sent
-   * with the rest of the burst in one frame */
-  queued = !by_cluster && !opts.ref &&
+   * with the rest of the burst in one frame; unless it is awaited at once,
+   * when the queue would only add a frame of its own and a thunk: sent
+   * now, its value mostly comes back in the answer */
+  queued = !by_cluster && !opts.ref && !rthunk_evaluator_remote_is_awaited (evaluator) &&
            rthunk_client_can_enqueue (server->client, expr, definitions);
   left = ev != NULL && ev->locked && may_wait (server, queued);
   if (left)
