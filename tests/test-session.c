@@ -912,6 +912,24 @@ test_session_sequential_here (Fixture       *fixture,
   g_free (ticks_take ());
 }
 
+/* A script's `(auto EXPR)` of operators on values runs here unmeasured,
+ * as in the REPL, though the script's expressions run in an evaluation
+ * of the session's own thread: :why says so. */
+static void
+test_session_sequential_bounded_auto (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autoptr(RthunkValue) value = NULL;
+  g_autofree char *why = NULL;
+
+  rthunk_session_set_sequential (fixture->session, TRUE);
+  value = eval (fixture, "(auto (* 6 7))");
+  g_assert_cmpint (rthunk_value_get_int (value), ==, 42);
+  why = rthunk_session_dup_why (fixture->session);
+  g_assert_nonnull (why);
+  g_assert_true (g_str_has_prefix (why, "local: operators on values"));
+}
+
 /* ---- RthunkThunk on its own ----------------------------------------------------------------- */
 
 static void
@@ -1209,6 +1227,7 @@ main (int    argc,
   ADD ("/session/api/embedded", test_session_embedded);
   ADD ("/session/api/sequential", test_session_sequential);
   ADD ("/session/api/sequential-here", test_session_sequential_here);
+  ADD ("/session/api/sequential-bounded-auto", test_session_sequential_bounded_auto);
 #undef ADD
   g_test_add_func ("/session/thunk/local", test_thunk_local);
   g_test_add_func ("/session/thunk/set-once", test_thunk_set_once);

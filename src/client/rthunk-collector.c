@@ -50,8 +50,6 @@ struct _RthunkCollector         /* a g_atomic_rc_box */
   GHashTable *outstanding;          /* GBytes id → RthunkThunk */
   GHashTable *polled;               /* GBytes ids a poll in flight names */
   GPtrArray *to_cancel;             /* GBytes ids */
-  guint failures;
-  gint64 failing_since;             /* when the first failed poll of a streak began */
   gboolean stopping;
   GThread *lanes[MAX_LANES];
   guint n_lanes;
@@ -145,32 +143,43 @@ is_transient (const GError *error)
          g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_TIMEOUT);
 }
 
+/* A lane's failed polls in a row (each lane counts its own: the lanes'
+ * failures together are not one thunk's). */
+typedef struct
+{
+  guint failures;
+  gint64 since;                     /* when the first failed poll began */
+} Streak;
+
 /* Whether a streak of failed polls has gone on long enough: as many
  * attempts as allowed, or the client's whole-call deadline spent in all
  * (a stopped server fails each poll only at that deadline). Sets
  * @given_up to @error saying how long it waited in total. Lock held. */
 static gboolean
 collector_give_up_locked (RthunkCollector  *self,
+                          const Streak     *streak,
                           const GError     *error,
                           GError          **given_up)
 {
   guint budget_ms = 0;
-  double waited_s = (g_get_monotonic_time () - self->failing_since) / (double) G_USEC_PER_SEC;
+  double waited_s = (g_get_monotonic_time () - streak->since) / (double) G_USEC_PER_SEC;
 
   g_object_get (self->poll, "call-timeout-ms", &budget_ms, NULL);
-  if (self->failures < POLL_MAX_FAILURES && waited_s * 1000 < budget_ms)
+  if (streak->failures < POLL_MAX_FAILURES && waited_s * 1000 < budget_ms)
     return FALSE;
   *given_up = g_error_new (error->domain, error->code,
                            g_dngettext (GETTEXT_PACKAGE, "%s (gave up after %u attempt, %.1f s in all)",
-                                        "%s (gave up after %u attempts, %.1f s in all)", self->failures),
-                           error->message, self->failures, waited_s);
+                                        "%s (gave up after %u attempts, %.1f s in all)", streak->failures),
+                           error->message, streak->failures, waited_s);
   return TRUE;
 }
 
-/* A poll (begun at @started) failed: retry later, or give the thunks up.
- * Lock held. */
+/* A lane's poll of @ids (begun at @started) failed: retry later, or give
+ * the thunks up. The ids stay marked polled while the lane backs off, so
+ * that no other lane polls them meanwhile. Lock held. */
 static void
 collector_failed_locked (RthunkCollector *self,
+                         Streak          *streak,
                          GPtrArray       *ids,
                          gint64           started,
                          const GError    *error)
@@ -188,17 +197,17 @@ collector_failed_locked (RthunkCollector *self,
       g_mutex_lock (&self->lock);
       return;
     }
-  if (self->failures++ == 0)
-    self->failing_since = started;
-  if (collector_give_up_locked (self, error, &given_up))
+  if (streak->failures++ == 0)
+    streak->since = started;
+  if (collector_give_up_locked (self, streak, error, &given_up))
     {
-      self->failures = 0;
+      streak->failures = 0;
       g_mutex_unlock (&self->lock);
       collector_fail (self, ids, given_up);
       g_mutex_lock (&self->lock);
       return;
     }
-  until = g_get_monotonic_time () + (gint64) self->failures * POLL_BACKOFF_MS * 1000;
+  until = g_get_monotonic_time () + (gint64) streak->failures * POLL_BACKOFF_MS * 1000;
   while (!self->stopping && g_cond_wait_until (&self->cond, &self->lock, until))
     ;
 }
@@ -251,6 +260,7 @@ static gpointer
 collector_lane (gpointer data)
 {
   RthunkCollector *self = data;
+  Streak streak = { 0, 0 };
 
 #ifdef __GLIBC__
   pthread_setname_np (pthread_self (), "rthunk-collect");   /* for top and gdb */
@@ -280,11 +290,11 @@ collector_lane (gpointer data)
       if (ids->len > 0)
         ok = rthunk_client_await_many (self->poll, ids, poll_slice_ms, collector_finished, self, &error);
       g_mutex_lock (&self->lock);
-      mark_polled_locked (self, ids, FALSE);
-      if (ok)
-        self->failures = 0;
+      if (ok && ids->len > 0)
+        streak.failures = 0;
       else if (!self->stopping)
-        collector_failed_locked (self, ids, started, error);
+        collector_failed_locked (self, &streak, ids, started, error);
+      mark_polled_locked (self, ids, FALSE);
     }
   g_mutex_unlock (&self->lock);
   return NULL;

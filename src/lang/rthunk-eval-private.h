@@ -286,8 +286,6 @@ struct _RthunkEvaluator
   GDestroyNotify remote_destroy;
   GHashTable *no_options;       /* the empty options of every `(remote EXPR)`:
                                    one table, not one a form */
-  gboolean remote_awaited;      /* the remote form being sent is the operand
-                                   of `await` (rthunk_evaluator_remote_is_awaited()) */
   RthunkServersFunc servers_func;
   gpointer servers_data;
   GDestroyNotify servers_destroy;

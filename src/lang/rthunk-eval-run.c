@@ -308,6 +308,18 @@ rthunk_eval_run_defn (Code *code, Frame *frame, Val *out)
 
 static gboolean run_remote_form (Code *code, Frame *frame, gboolean awaited, Val *out);
 
+/* Whether the remote form being sent in this thread is the operand of
+ * `await`: per thread, not per evaluator, since the remote function
+ * leaves the evaluator while it sends, and another thread's evaluation
+ * may then send forms of its own. */
+static _Thread_local gboolean remote_awaited;
+
+gboolean
+rthunk_evaluator_remote_is_awaited (RthunkEvaluator *evaluator)
+{
+  return remote_awaited;
+}
+
 /* `(await (remote …))` tells the remote function that its value is
  * awaited at once (it may then wait for the answer rather than queue). */
 gboolean
@@ -397,9 +409,9 @@ run_remote_form (Code     *code,
 
   if (ev->remote_func != NULL && !run_remote_kids (code, frame, 0, options, inputs))
     return FALSE;
-  ev->remote_awaited = awaited;
+  remote_awaited = awaited;
   ok = send_remote (code, frame, options, inputs, out);
-  ev->remote_awaited = FALSE;
+  remote_awaited = FALSE;
   return ok;
 }
 

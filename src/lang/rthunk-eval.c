@@ -500,12 +500,6 @@ stack_budget (const char *base)
   return left > 2 * STACK_MARGIN ? left - STACK_MARGIN : left / 2;
 }
 
-gboolean
-rthunk_evaluator_remote_is_awaited (RthunkEvaluator *evaluator)
-{
-  return evaluator->remote_awaited;
-}
-
 void
 rthunk_evaluator_set_print_sink (RthunkEvaluator *evaluator,
                                  gboolean         sink)

@@ -81,7 +81,11 @@ static gboolean
 bounded_here (RthunkSession *self,
               RthunkNode    *expr)
 {
-  return g_private_get (&rthunk_session_current_evaluation) == NULL && rthunk_session_is_bounded (self, expr);
+  Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
+
+  /* none: a bounded form the session runs itself; or one running in the
+   * session's thread because that thread waits for it (a script's) */
+  return (ev == NULL || ev->here) && rthunk_session_is_bounded (self, expr);
 }
 
 /* Whether @server's catalog has @name and the server is up. */

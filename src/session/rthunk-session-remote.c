@@ -532,7 +532,10 @@ static gboolean
 may_wait (Server   *server,
           gboolean  queued)
 {
-  return !queued || rthunk_client_get_queued (server->client) + 1 >= RTHUNK_CLIENT_SEND_AT;
+  /* a client that has no catalog yet (its server was down) connects
+   * first, which may take its whole timeout */
+  return !queued || rthunk_client_get_queued (server->client) + 1 >= RTHUNK_CLIENT_SEND_AT ||
+         rthunk_client_get_catalog (server->client) == NULL;
 }
 
 /* The evaluator's `(remote …)`: submits without holding the evaluator
