@@ -571,7 +571,6 @@ main (int    argc,
   if (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB") != NULL)
     rss_slack_kb = g_ascii_strtoull (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB"), NULL, 10);
   signal (SIGPIPE, SIG_IGN);
-  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   start_target (SERVER_MAIN, "abuse", main_args);
   start_target (SERVER_FUEL, "abuse-fuel", fuel_args);

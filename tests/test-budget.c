@@ -280,7 +280,6 @@ main (int    argc,
   int rc;
 
   g_test_init (&argc, &argv, NULL);
-  test_servers_kill_on_abort ();
   server = test_server_start ("budget", args);
   assert_served ();
   baseline_kb = test_server_rss_kb (server);

@@ -476,7 +476,6 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  test_servers_kill_on_abort ();
   g_test_add_func ("/fairness/long-thunks-do-not-starve", test_long_thunks_do_not_starve);
   g_test_add_func ("/fairness/queued-quota", test_queued_quota);
   g_test_add_func ("/fairness/orphans-cancelled", test_orphans_cancelled);

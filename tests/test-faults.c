@@ -523,7 +523,6 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
 
   g_test_add_func ("/faults/kill9-while-awaiting", test_kill9_while_awaiting);

@@ -496,7 +496,6 @@ main (int    argc,
   if (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB") != NULL)
     rss_slack_kb = g_ascii_strtoull (g_getenv ("RTHUNK_TEST_RSS_SLACK_KB"), NULL, 10);
   signal (SIGPIPE, SIG_IGN);
-  test_servers_kill_on_abort ();
   /* a warning the servers log for hostile bytes kills them: every case
    * checks that they still run */
   {

@@ -351,7 +351,6 @@ main (int    argc,
   g_assert_cmpuint (per_client, >, 0);
   g_assert_cmpuint (per_client, <, 1000000);
   signal (SIGPIPE, SIG_IGN);
-  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   all_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   server = test_server_start ("load", args);

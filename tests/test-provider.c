@@ -2179,7 +2179,6 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   tmp_dir = g_dir_make_tmp ("rthunk-provider-XXXXXX", &error);
   g_assert_no_error (error);

@@ -1412,7 +1412,6 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  test_servers_kill_on_abort ();
   rthunk_wire_ensure_types ();
   shared_server = test_server_start (SERVER_NAME, args);
 

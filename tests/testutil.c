@@ -61,19 +61,31 @@ test_server_start_program (const char        *program,
 /* ---- servers that do not outlive a failed test ------------------------------ */
 
 /* The servers started and not yet stopped, by process id (0: a free
- * slot): what test_servers_kill_on_abort() kills. */
+ * slot): what kill_tracked_on_abort() kills. */
 static GPid tracked_pids[64];
 G_LOCK_DEFINE_STATIC (tracked);
+
+static void
+kill_tracked_on_abort (int sig)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
+    if (tracked_pids[k] > 0)
+      kill (tracked_pids[k], SIGKILL);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
 
 static void
 track (TestServer *server)
 {
   static gsize installed;
 
-  /* every program that starts a server kills it when a test fails */
+  /* a failed test (SIGABRT, SIGTRAP) SIGKILLs every server started here
+   * and not yet stopped or killed, so that none outlives it */
   if (g_once_init_enter (&installed))
     {
-      test_servers_kill_on_abort ();
+      signal (SIGABRT, kill_tracked_on_abort);
+      signal (SIGTRAP, kill_tracked_on_abort);  /* g_error() */
       g_once_init_leave (&installed, 1);
     }
   server->pid = test_server_pid (server);
@@ -97,23 +109,6 @@ test_server_untrack (TestServer *server)
     if (server->pid > 0 && tracked_pids[k] == server->pid)
       tracked_pids[k] = 0;
   G_UNLOCK (tracked);
-}
-
-static void
-kill_tracked_on_abort (int sig)
-{
-  for (guint k = 0; k < G_N_ELEMENTS (tracked_pids); k++)
-    if (tracked_pids[k] > 0)
-      kill (tracked_pids[k], SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-void
-test_servers_kill_on_abort (void)
-{
-  signal (SIGABRT, kill_tracked_on_abort);
-  signal (SIGTRAP, kill_tracked_on_abort);      /* g_error() */
 }
 
 static void

@@ -25,11 +25,9 @@ TestServer *test_server_start_program (const char        *program,
 /* SIGTERM, then waits; asserts a clean exit. */
 void        test_server_stop     (TestServer        *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestServer, test_server_stop)
-/* Makes a failed test (SIGABRT, SIGTRAP) SIGKILL every server started
- * here and not yet stopped or killed, so that none outlives it. */
-void        test_servers_kill_on_abort (void);
-/* Forgets @server for test_servers_kill_on_abort(): for a test that
- * stops it itself (a signal of its own, then g_subprocess_wait()). */
+/* Forgets @server for the kill on a failed test (a failed test SIGKILLs
+ * every server still tracked): for a test that stops it itself (a
+ * signal of its own, then g_subprocess_wait()). */
 void        test_server_untrack  (TestServer        *server);
 /* Resident set size of the server, in KiB. */
 gsize       test_server_rss_kb   (TestServer        *server);

@@ -321,13 +321,6 @@ rthunk_collector_set_poll_slice (guint slice_ms)
   poll_slice_ms = slice_ms;
 }
 
-guint
-rthunk_collector_get_n_lanes (RthunkCollector *collector)
-{
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&collector->lock);
-
-  return collector->n_lanes;
-}
 
 RthunkCollector *
 rthunk_collector_new (RthunkClient *client,

@@ -95,7 +95,6 @@ void             rthunk_collector_unref        (RthunkCollector *collector);
 void             rthunk_collector_add          (RthunkCollector *collector,
                                                 RthunkThunk     *thunk);
 guint            rthunk_collector_get_outstanding (RthunkCollector *collector);
-guint            rthunk_collector_get_n_lanes  (RthunkCollector *collector);
 void             rthunk_collector_set_poll_slice (guint          slice_ms);
 void             rthunk_collector_stop         (RthunkCollector *collector);
 
