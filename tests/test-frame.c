@@ -1547,6 +1547,89 @@ test_transport_finalize_closes (void)
   close (fds[1]);
 }
 
+/* A receive of @t (its peer @peer silent after sending @sent of @len
+ * bytes): the error, and how long it took in *@ms. */
+static GError *
+receive_from_stalled_peer (RthunkFrameTransport *t,
+                           int                   peer,
+                           const guint8         *sent,
+                           gsize                 len,
+                           gint64               *ms)
+{
+  GError *error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_true (len == 0 || try_send_raw (peer, sent, len));
+  g_assert_false (rthunk_frame_transport_receive (t, &error));
+  *ms = (g_get_monotonic_time () - start) / 1000;
+  g_assert_nonnull (error);
+  return error;
+}
+
+/* A client's whole-call deadline when the socket's receive timeout is the
+ * same budget (as the client pool sets them): the receive waits in its
+ * read alone, and a silent server still fails it at the deadline, saying
+ * so, not with the read's own timeout. */
+static void
+test_transport_call_budget_read_timeout (void)
+{
+  g_autoptr(RthunkFrameTransport) t = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 ms;
+  int fds[2];
+
+  make_socketpair (fds);
+  g_assert_true (rthunk_frame_set_timeouts (fds[0], 150, NULL));
+  t = rthunk_frame_transport_new (fds[0], 0);
+  rthunk_frame_transport_set_call_budget (t, 150);
+  error = receive_from_stalled_peer (t, fds[1], NULL, 0, &ms);
+  g_assert_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (error->message, "did not arrive whole within 150 ms"));
+  g_assert_cmpint (ms, >=, 149);
+  close (fds[1]);
+}
+
+/* A server's idle timeout in the read itself: a connection with no frame
+ * is closed after it, saying so; but once a frame began, the frame budget
+ * (not the much longer idle timeout) bounds the rest of it, so a client
+ * that trickles a frame cannot hold the connection for the idle time. */
+static void
+test_transport_idle_timeout (void)
+{
+  static const guint8 half_header[] = { 0, 0 };
+  g_autoptr(RthunkFrameTransport) t = NULL;
+  g_autoptr(GError) idle = NULL;
+  g_autoptr(GError) stalled = NULL;
+  gint64 ms;
+  int fds[2];
+
+  make_socketpair (fds);
+  g_assert_true (rthunk_frame_set_timeouts (fds[0], 30000, NULL));
+  t = rthunk_frame_transport_new (fds[0], 0);
+  rthunk_frame_transport_set_frame_budget (t, 100);
+  g_assert_true (rthunk_frame_transport_set_idle_timeout (t, 120));
+  idle = receive_from_stalled_peer (t, fds[1], NULL, 0, &ms);
+  g_assert_error (idle, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (idle->message, "idle for 120 ms"));
+  g_assert_cmpint (ms, >=, 119);
+
+  g_assert_true (rthunk_frame_transport_set_idle_timeout (t, 20000));
+  stalled = receive_from_stalled_peer (t, fds[1], half_header, sizeof half_header, &ms);
+  g_assert_error (stalled, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (stalled->message, "did not arrive whole within 100 ms"));
+  g_assert_cmpint (ms, <, 10000);
+  close (fds[1]);
+}
+
+/* A transport without a descriptor has no read to bound. */
+static void
+test_transport_idle_timeout_memory (void)
+{
+  g_autoptr(RthunkFrameTransport) t = rthunk_frame_transport_new (-1, 0);
+
+  g_assert_false (rthunk_frame_transport_set_idle_timeout (t, 100));
+}
+
 static void
 test_transport_read_past_end_memory (void)
 {
@@ -1906,6 +1989,10 @@ main (int    argc,
                             test_random_small_frames);
     }
 
+  g_test_add_func ("/frame/transport/call-budget/read-timeout",
+                   test_transport_call_budget_read_timeout);
+  g_test_add_func ("/frame/transport/idle-timeout", test_transport_idle_timeout);
+  g_test_add_func ("/frame/transport/idle-timeout/memory", test_transport_idle_timeout_memory);
   g_test_add_func ("/frame/transport/roundtrip/memory",
                    test_transport_roundtrip_memory);
   g_test_add_func ("/frame/transport/roundtrip/socketpair",

@@ -654,10 +654,11 @@ rthunk_server_transport_setup (RthunkFrameTransport     *transport,
   rthunk_frame_transport_set_check_on_read (transport, TRUE);
 }
 
-/* Between calls: waits up to @idle_ms for the next frame to start, so
- * that a connection with no call in flight does not hold its slot for
- * ever. Input read ahead, or a TLS session already decrypted, is there
- * at once. */
+/* Between calls on a TLS connection: waits up to @idle_ms for the next
+ * frame to start, so that a connection with no call in flight does not
+ * hold its slot for ever. Input a TLS session already decrypted is there
+ * at once. (A plain connection's receive waits in its read alone:
+ * rthunk_frame_transport_set_idle_timeout().) */
 static gboolean
 wait_next_frame (RthunkFrameTransport  *transport,
                  guint                  idle_ms,
@@ -784,6 +785,9 @@ rthunk_server_serve_transport (RthunkServerState    *state,
   g_autoptr(ThriftProtocol) protocol = NULL;
   g_autoptr(GByteArray) reply = NULL;
   RthunkConnAccount *account = rthunk_conn_account_get_current ();
+  guint idle_ms = rthunk_server_state_get_idle_timeout (state);
+  /* on a plain connection, one read(2) a call, no poll() before it */
+  gboolean idle_in_read = idle_ms > 0 && rthunk_frame_transport_set_idle_timeout (transport, idle_ms);
 
   rthunk_frame_transport_set_memory_budget (transport, rthunk_server_state_get_budget (state));
   protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
@@ -793,7 +797,7 @@ rthunk_server_serve_transport (RthunkServerState    *state,
       g_autoptr(GError) error = NULL;
       gboolean ok;
 
-      if (!wait_next_frame (transport, rthunk_server_state_get_idle_timeout (state), &error))
+      if (!idle_in_read && !wait_next_frame (transport, idle_ms, &error))
         ok = FALSE;
       else if (!rthunk_frame_transport_receive (transport, &error))
         ok = FALSE;

@@ -453,6 +453,18 @@ rthunk_frame_transport_init (RthunkFrameTransport *self)
   self->output = g_byte_array_new ();
 }
 
+/* @fd's SO_RCVTIMEO in milliseconds (rounded up); 0 when it has none. */
+static guint
+receive_timeout_ms (int fd)
+{
+  struct timeval tv = { 0, 0 };
+  socklen_t len = sizeof tv;
+
+  if (getsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) < 0)
+    return 0;
+  return (guint) MIN ((guint64) tv.tv_sec * 1000 + ((guint64) tv.tv_usec + 999) / 1000, G_MAXUINT);
+}
+
 /**
  * rthunk_frame_transport_new:
  * @fd: a connected descriptor, which the transport takes over and closes;
@@ -480,7 +492,10 @@ rthunk_frame_transport_new (int    fd,
   self->memory_mode = fd < 0;
   /* small frames in one read each (a TLS session reads ahead itself) */
   if (fd >= 0)
-    self->link.ahead = g_new0 (RthunkReadahead, 1);
+    {
+      self->link.ahead = g_new0 (RthunkReadahead, 1);
+      self->link.read_wait_ms = receive_timeout_ms (fd);
+    }
   if (max_frame_bytes == 0)
     max_frame_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
   self->max_frame_bytes = MIN (max_frame_bytes, (gsize) G_MAXINT32);
@@ -792,6 +807,39 @@ rthunk_frame_transport_set_frame_budget (RthunkFrameTransport *self,
   g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
 
   self->frame_budget_ms = budget_ms;
+}
+
+/**
+ * rthunk_frame_transport_set_idle_timeout:
+ * @self: a transport
+ * @idle_ms: how long a receive may wait for a frame's first byte; 0: no limit
+ *
+ * On a plain connection, makes the descriptor's receive timeout
+ * (SO_RCVTIMEO) @idle_ms, so that a receive waits for the next frame in
+ * its read(2) alone, with no poll() before it, and fails with
+ * %RTHUNK_FRAME_ERROR_TIMEOUT ("idle …") when none began in time. Once a
+ * frame began, the frame budget bounds the rest, as before. A TLS
+ * connection is left as it is: its caller waits with poll().
+ *
+ * Returns: %TRUE when the receive now bounds the idle wait itself;
+ *   %FALSE for a TLS connection, a transport without a descriptor, or a
+ *   descriptor whose timeout cannot be set
+ *
+ * Since: 0.1
+ */
+gboolean
+rthunk_frame_transport_set_idle_timeout (RthunkFrameTransport *self,
+                                         guint                 idle_ms)
+{
+  struct timeval tv = { idle_ms / 1000, (idle_ms % 1000) * 1000 };
+
+  g_return_val_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self), FALSE);
+
+  if (self->link.fd < 0 || self->link.tls != NULL ||
+      setsockopt (self->link.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+    return FALSE;
+  self->link.read_wait_ms = idle_ms;
+  return TRUE;
 }
 
 /**

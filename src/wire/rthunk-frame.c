@@ -132,9 +132,29 @@ frame_clock_expired (FrameClock  *clock,
   return TRUE;
 }
 
-/* Under a whole-call deadline, waits until @link has input or the
- * deadline passed (then frame_clock_expired() says so). Input a TLS
- * session already decrypted is there at once: poll() cannot see it. */
+/* How late a read bounded by SO_RCVTIMEO may end after a deadline: the
+ * kernel keeps that timeout in clock ticks (up to 10 ms each), and a
+ * whole-call deadline is set just before the read. */
+#define READ_BOUND_SLACK_US 10000
+
+/* Whether a read(2) of @link, which waits at most the link's
+ * SO_RCVTIMEO, returns by @clock's deadline (give or take
+ * READ_BOUND_SLACK_US), so that it needs no poll() before it: one system
+ * call a reply, not two. */
+static gboolean
+frame_clock_read_bounded (const FrameClock  *clock,
+                          const RthunkLink  *link,
+                          gint64             left_us)
+{
+  return !clock->begun && link->tls == NULL && link->read_wait_ms > 0 &&
+         (gint64) link->read_wait_ms * 1000 <= left_us + READ_BOUND_SLACK_US;
+}
+
+/* Under a deadline (a whole call's, or a frame's once it began), waits
+ * until @link has input or the deadline passed (then
+ * frame_clock_expired() says so); before a frame's first byte without a
+ * deadline, the read's own timeout bounds the wait. Input a TLS session
+ * already decrypted is there at once: poll() cannot see it. */
 static gboolean
 frame_clock_wait (FrameClock        *clock,
                   const RthunkLink  *link,
@@ -144,7 +164,9 @@ frame_clock_wait (FrameClock        *clock,
   gint64 left_us;
   int rc;
 
-  if (clock == NULL || !clock->whole_call || rthunk_link_input_pending (link))
+  if (clock == NULL || clock->deadline_us == 0 || rthunk_link_input_pending (link))
+    return TRUE;
+  if (frame_clock_read_bounded (clock, link, clock->deadline_us - g_get_monotonic_time ()))
     return TRUE;
   do
     {
@@ -234,11 +256,11 @@ link_read (const RthunkLink  *link,
     }
 }
 
-/* What was read ahead; or, once a frame has begun under a whole-call
- * deadline, the rest of it, which is usually there already: a read that
- * does not wait, before poll(), saves a poll() a frame. -1 when nothing
- * is there yet (or @link is no plain socket): the caller waits as usual;
- * 0 at the end of the stream. */
+/* What was read ahead; or, once a frame has begun under a deadline, the
+ * rest of it, which is usually there already: a read that does not wait,
+ * before poll(), saves a poll() a frame. -1 when nothing is there yet (or
+ * @link is no plain socket): the caller waits as usual; 0 at the end of
+ * the stream. */
 static gssize
 link_read_ready (const RthunkLink  *link,
                  FrameClock        *clock,
@@ -250,12 +272,44 @@ link_read_ready (const RthunkLink  *link,
 
   if (ready > 0)
     return (gssize) ready;
-  if (clock == NULL || !clock->whole_call || !clock->begun || link->tls != NULL)
+  if (clock == NULL || clock->deadline_us == 0 || !clock->begun || link->tls != NULL)
     return -1;
   do
     n = read_ahead (link, buf, len, MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
   return n;
+}
+
+/* link_read() under @clock: -2 when a read that needed no poll() (see
+ * frame_clock_read_bounded()) timed out near the deadline: the caller
+ * looks at the clock again. A read that waited
+ * the link's whole timeout for a frame's first byte says so. */
+static gssize
+link_read_timed (const RthunkLink  *link,
+                 FrameClock        *clock,
+                 guint8            *buf,
+                 gsize              len,
+                 GError           **error)
+{
+  g_autoptr(GError) local = NULL;
+  gssize n = link_read (link, buf, len, &local);
+
+  if (n >= 0)
+    return n;
+  if (clock != NULL && !clock->begun &&
+      g_error_matches (local, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT) && link->tls == NULL)
+    {
+      if (clock->deadline_us != 0)
+        return -2;
+      if (link->read_wait_ms > 0)
+        {
+          g_set_error (error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT,
+                       _("idle for %u ms: no frame began"), link->read_wait_ms);
+          return -1;
+        }
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return -1;
 }
 
 static gboolean
@@ -277,8 +331,8 @@ read_fully (const RthunkLink  *link,
           *got = done;
           return FALSE;
         }
-      if (n < 0)
-        n = link_read (link, buf + done, len - done, error);
+      if (n < 0 && (n = link_read_timed (link, clock, buf + done, len - done, error)) == -2)
+        continue;
       if (n > 0 && clock != NULL && clock->deadline_us == 0 && clock->budget_ms > 0)
         clock->deadline_us = g_get_monotonic_time () + (gint64) clock->budget_ms * 1000;
       if (n > 0 && clock != NULL)

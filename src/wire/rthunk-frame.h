@@ -166,6 +166,8 @@ void                  rthunk_frame_transport_set_frame_budget (RthunkFrameTransp
                                                                 guint                 budget_ms);
 void                  rthunk_frame_transport_set_call_budget (RthunkFrameTransport *self,
                                                               guint                 budget_ms);
+gboolean              rthunk_frame_transport_set_idle_timeout (RthunkFrameTransport *self,
+                                                               guint                 idle_ms);
 void                  rthunk_frame_transport_allow_wait  (RthunkFrameTransport  *self,
                                                           guint                  wait_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);

@@ -25,6 +25,9 @@ typedef struct
   int fd;
   GIOStream *tls;
   RthunkReadahead *ahead;       /* (nullable) */
+  guint read_wait_ms;           /* plain path: how long one read(2) waits
+                                   for input (SO_RCVTIMEO); 0: unknown or
+                                   for ever */
 } RthunkLink;
 
 G_GNUC_WARN_UNUSED_RESULT
