@@ -1065,6 +1065,72 @@ test_queue_prepared_inputs (void)
     }
 }
 
+/* The value @text spells: a string in quotes, a float with a point or an
+ * exponent, an int otherwise. */
+static RthunkValue *
+number_or_string (const char *text)
+{
+  if (text[0] == '"')
+    {
+      g_autofree char *inside = g_strndup (text + 1, strlen (text) - 2);
+
+      return rthunk_value_new_str (inside);
+    }
+  if (strpbrk (text, ".e") != NULL)
+    return rthunk_value_new_float (g_ascii_strtod (text, NULL));
+  return rthunk_value_new_int (g_ascii_strtoll (text, NULL, 10));
+}
+
+/* Requests whose inputs are ints and floats are made from the last one of
+ * the same tree, the numbers put in (a loop's counter sent again and
+ * again): each value must be its own, extremes included, and an input of
+ * another kind or type must not be put where a number was. */
+static void
+test_prepared_numbers (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(RthunkNode) twice = test_parse_one ("(* x 2)");
+  g_autoptr(RthunkNode) half = test_parse_one ("(+ x 0.5)");
+  g_autoptr(RthunkNode) both = test_parse_one ("(+ (* x 2) (int (sqrt y)))");
+  static const struct { guint tree; const char *x; const char *y; const char *expected; } calls[] = {
+    { 0, "3", NULL, "6" }, { 0, "-4", NULL, "-8" }, { 0, "1099511627776", NULL, "2199023255552" },
+    { 0, "-4611686018427387904", NULL, "-9223372036854775808" }, { 0, "0", NULL, "0" },
+    { 1, "1.25", NULL, "1.75" }, { 1, "-2.5", NULL, "-2.0" }, { 1, "1e300", NULL, "1e+300" },
+    /* the same name, a float where an int was, then an int again */
+    { 0, "1.5", NULL, NULL }, { 0, "7", NULL, "14" },
+    /* a string where an int was: a type error, not a number read from its bytes */
+    { 0, "\"ab\"", NULL, NULL }, { 0, "8", NULL, "16" },
+    /* two numbers of two kinds */
+    { 2, "5", "2.25", "11" }, { 2, "-5", "16.0", "-6" }, { 2, "6", "3", NULL }, { 2, "1", "1.0", "3" },
+  };
+  RthunkNode *trees[] = { twice, half, both };
+
+  for (guint k = 0; k < G_N_ELEMENTS (calls); k++)
+    {
+      g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                            (GDestroyNotify) rthunk_value_unref);
+      g_autoptr(RthunkValue) value = NULL;
+      g_autoptr(RthunkValue) forced = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *printed = NULL;
+
+      g_hash_table_insert (inputs, (gpointer) "x", number_or_string (calls[k].x));
+      if (calls[k].y != NULL)
+        g_hash_table_insert (inputs, (gpointer) "y", number_or_string (calls[k].y));
+      value = rthunk_client_submit (client, trees[calls[k].tree], inputs, &error);
+      if (value != NULL)
+        forced = rthunk_value_force (value, &error);
+      if (calls[k].expected == NULL)
+        {
+          g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
+          continue;
+        }
+      g_assert_no_error (error);
+      printed = rthunk_value_to_string (forced);
+      g_assert_cmpstr (printed, ==, calls[k].expected);
+    }
+}
+
 /* Large requests and large replies in flight at once: a client that wrote
  * its frames without reading the replies that came meanwhile would block
  * on a full socket while the server blocks writing to it. Each of 640
@@ -1180,6 +1246,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/request/same-shape-bytes", test_request_same_shape_bytes);
   g_test_add_func ("/client-codec/queue/sends-while-made", test_queue_sends_while_made);
   g_test_add_func ("/client-codec/queue/prepared-inputs", test_queue_prepared_inputs);
+  g_test_add_func ("/client-codec/prepared-numbers", test_prepared_numbers);
   g_test_add_func ("/client-codec/queue/large-both-ways", test_queue_large_both_ways);
   g_test_add_func ("/client-codec/queue/server-dies", test_queue_server_dies);
   TEST_ADD_TABLE (forge_cases, test_forged);

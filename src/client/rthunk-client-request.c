@@ -5,7 +5,7 @@
  * of a server that can fetch it travels as a reference to its thunk) and
  * the content addresses of the user definitions it calls, which are sent
  * when the server lacks them. The last request whose inputs were all
- * thunks is kept, prepared, for the next of its tree.
+ * thunks, ints or floats is kept, prepared, for the next of its tree.
  */
 #include "config.h"
 
@@ -46,18 +46,24 @@ fetchable_remote_handle (RthunkClient *self,
     ? handle : NULL;
 }
 
-/* A Binding of @name to @value. */
+/* A Binding of @name to @value; for an int or a float, where its eight
+ * bytes went in *@scalar_at (0 for any other value). */
 static gboolean
 put_binding (GByteArray   *out,
              const char   *name,
              RthunkValue  *value,
+             guint        *scalar_at,
              GError      **error)
 {
+  RthunkValueKind kind = rthunk_value_get_kind (value);
+
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
   rthunk_codec_put_string (out, name);
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 2);
   if (!rthunk_codec_put_value (out, value, G_MAXSIZE, error))
     return FALSE;
+  *scalar_at = kind == RTHUNK_VALUE_INT || kind == RTHUNK_VALUE_FLOAT
+    ? out->len - RTHUNK_CODEC_SCALAR_VALUE_TAIL - 8 : 0;
   rthunk_codec_put_stop (out);
   return TRUE;
 }
@@ -397,13 +403,15 @@ bound_add (GArray     *bound,
   g_array_append_val (bound, b);
 }
 
-/* An input that is a thunk of this client's server, in a prepared request:
- * its name, its type and where its id is. */
+/* An input of a prepared request: a thunk of this client's server (its
+ * id at @at), or an int or a float value (its eight bytes, big-endian, at
+ * @at); its name and its type. */
 typedef struct
 {
   char *name;
   RthunkType *type;
   guint at;
+  RthunkValueKind scalar;       /* INT or FLOAT; PENDING: a thunk */
 } PreparedInput;
 
 static void
@@ -416,9 +424,10 @@ prepared_input_clear (gpointer data)
 }
 
 /* The last request whose inputs were all thunks of this client's server
- * (a chain's link, a map's call of a pending value): another one of the
- * same tree, with thunks of the same types, is the same bytes but for
- * those thunks' ids — no check, no key, no memo lookup. */
+ * (a chain's link, a map's call of a pending value) or ints and floats (a
+ * loop's counter): another one of the same tree, with inputs of the same
+ * kinds and types, is the same bytes but for those thunks' ids and those
+ * numbers — no check, no key, no memo lookup. */
 typedef struct _Prepared
 {
   RthunkNode *expr;
@@ -439,9 +448,45 @@ rthunk_client_prepared_free (Prepared *prepared)
   g_free (prepared);
 }
 
+/* Writes @input's @value (a thunk's id, or a number) in place in @fields,
+ * if it is of the input's kind and type. */
+static gboolean
+patch_prepared_input (RthunkClient        *self,
+                      const PreparedInput *input,
+                      RthunkValue         *value,
+                      guint8              *fields)
+{
+  RemoteHandle *handle;
+  guint64 be;
+  double f;
+
+  if (value == NULL)
+    return FALSE;
+  if (input->scalar == RTHUNK_VALUE_PENDING)
+    {
+      handle = rthunk_client_own_remote_handle (self, value);
+      if (handle == NULL || handle->type != input->type || handle->id->len != RTHUNK_CLIENT_ID_LEN)
+        return FALSE;
+      memcpy (fields + input->at, handle->id->data, RTHUNK_CLIENT_ID_LEN);
+      return TRUE;
+    }
+  if (rthunk_value_get_kind (value) != input->scalar)
+    return FALSE;
+  if (input->scalar == RTHUNK_VALUE_INT)
+    be = GUINT64_TO_BE ((guint64) rthunk_value_get_int (value));
+  else
+    {
+      f = rthunk_value_get_float (value);
+      memcpy (&be, &f, sizeof be);
+      be = GUINT64_TO_BE (be);
+    }
+  memcpy (fields + input->at, &be, sizeof be);
+  return TRUE;
+}
+
 /* Writes the prepared request's fields for @expr with @inputs to @out, if
- * it is one: the same tree and catalog, and inputs that are all thunks of
- * this server, of the same names and types. */
+ * it is one: the same tree and catalog, and inputs of the same names,
+ * kinds and types. */
 static gboolean
 prepared_request (RthunkClient   *self,
                   RthunkCatalog  *catalog,
@@ -463,12 +508,8 @@ prepared_request (RthunkClient   *self,
   for (guint k = 0; ok && k < p->inputs->len; k++)
     {
       const PreparedInput *input = &g_array_index (p->inputs, PreparedInput, k);
-      RthunkValue *value = g_hash_table_lookup (inputs, input->name);
-      RemoteHandle *handle = value != NULL ? rthunk_client_own_remote_handle (self, value) : NULL;
 
-      ok = handle != NULL && handle->type == input->type && handle->id->len == RTHUNK_CLIENT_ID_LEN;
-      if (ok)
-        memcpy (out->data + start + input->at, handle->id->data, RTHUNK_CLIENT_ID_LEN);
+      ok = patch_prepared_input (self, input, g_hash_table_lookup (inputs, input->name), out->data + start);
     }
   if (ok)
     *type = rthunk_type_ref (p->type);
@@ -479,7 +520,8 @@ prepared_request (RthunkClient   *self,
 }
 
 /* Keeps the request @fields (@len bytes) of @expr as the prepared one;
- * @inputs (PreparedInput, taken) says where its thunks' ids are. */
+ * @inputs (PreparedInput, taken) says where its thunks' ids and its
+ * numbers are. */
 static void
 prepare_request (RthunkClient  *self,
                  RthunkNode    *expr,
@@ -505,20 +547,21 @@ prepare_request (RthunkClient  *self,
 
 /* Writes the Binding of each input to @bindings, its type to @bound and
  * its "NAME=TYPE" to @input_types, one for each Binding; and, for each
- * thunk of this client's server, where its id went in @thunks
- * (PreparedInput). */
+ * thunk of this client's server and each int or float, where its id or
+ * its number went in @prepared (PreparedInput). */
 static gboolean
 bind_inputs (RthunkClient   *self,
              GHashTable     *inputs,
              GByteArray     *bindings,
              GArray         *bound,
              GPtrArray      *input_types,
-             GArray         *thunks,
+             GArray         *prepared,
              GError        **error)
 {
   GHashTableIter iter;
   gpointer name, value;
   guint next_var = 0;
+  guint scalar_at;
 
   if (inputs == NULL)
     return TRUE;
@@ -532,13 +575,14 @@ bind_inputs (RthunkClient   *self,
 
       if ((handle != NULL && handle->type != NULL) || foreign != NULL)
         {
-          PreparedInput thunk = { g_strdup (name), rthunk_type_ref (handle != NULL ? handle->type : foreign->type), 0 };
+          PreparedInput thunk = { g_strdup (name), rthunk_type_ref (handle != NULL ? handle->type : foreign->type), 0,
+                                  RTHUNK_VALUE_PENDING };
 
           thunk.at = put_thunk_binding (bindings, name, handle != NULL ? handle : foreign, foreign != NULL);
           bound_add (bound, name, thunk.type);
           g_ptr_array_add (input_types, rthunk_client_typed_name (name, thunk.type));
           if (foreign == NULL && handle->id->len == RTHUNK_CLIENT_ID_LEN)
-            g_array_append_val (thunks, thunk);
+            g_array_append_val (prepared, thunk);
           else
             prepared_input_clear (&thunk);
           continue;
@@ -547,9 +591,16 @@ bind_inputs (RthunkClient   *self,
       if (forced == NULL || (input_type = rthunk_type_of_value (forced, &next_var, error)) == NULL)
         return FALSE;
       bound_add (bound, name, input_type);
-      if (!put_binding (bindings, name, forced, error))
+      if (!put_binding (bindings, name, forced, &scalar_at, error))
         return FALSE;
       g_ptr_array_add (input_types, rthunk_client_typed_name (name, input_type));
+      if (scalar_at > 0)
+        {
+          PreparedInput number = { g_strdup (name), rthunk_type_ref (input_type), scalar_at,
+                                   rthunk_value_get_kind (forced) };
+
+          g_array_append_val (prepared, number);
+        }
     }
   return TRUE;
 }
@@ -651,7 +702,7 @@ typedef struct
   GByteArray *bindings;
   GArray *bound;                /* Bound */
   GPtrArray *input_types;       /* "NAME=TYPE" */
-  GArray *thunks;               /* PreparedInput; NULL once a prepared request took it */
+  GArray *prepared;             /* PreparedInput; NULL once a prepared request took it */
   GString *key;                 /* the memo's key */
 } RequestScratch;
 
@@ -661,7 +712,7 @@ request_scratch_free (RequestScratch *scratch)
   g_byte_array_unref (scratch->bindings);
   g_array_unref (scratch->bound);
   g_ptr_array_unref (scratch->input_types);
-  g_clear_pointer (&scratch->thunks, g_array_unref);
+  g_clear_pointer (&scratch->prepared, g_array_unref);
   g_string_free (scratch->key, TRUE);
   g_free (scratch);
 }
@@ -685,10 +736,10 @@ request_scratch_take (void)
       scratch->key = g_string_sized_new (128);
     }
   g_private_set (&request_scratch, NULL);
-  if (scratch->thunks == NULL)
+  if (scratch->prepared == NULL)
     {
-      scratch->thunks = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
-      g_array_set_clear_func (scratch->thunks, prepared_input_clear);
+      scratch->prepared = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
+      g_array_set_clear_func (scratch->prepared, prepared_input_clear);
     }
   return scratch;
 }
@@ -708,8 +759,8 @@ request_scratch_put (RequestScratch *scratch)
   g_byte_array_set_size (scratch->bindings, 0);
   g_array_set_size (scratch->bound, 0);
   g_ptr_array_set_size (scratch->input_types, 0);
-  if (scratch->thunks != NULL)
-    g_array_set_size (scratch->thunks, 0);
+  if (scratch->prepared != NULL)
+    g_array_set_size (scratch->prepared, 0);
   g_private_set (&request_scratch, scratch);
 }
 
@@ -743,7 +794,7 @@ rthunk_client_build_request (RthunkClient  *self,
   if (preparable && prepared_request (self, catalog, expr, inputs, out, out_type))
     return TRUE;
   scratch = request_scratch_take ();
-  if (!bind_inputs (self, inputs, scratch->bindings, scratch->bound, scratch->input_types, scratch->thunks, error))
+  if (!bind_inputs (self, inputs, scratch->bindings, scratch->bound, scratch->input_types, scratch->prepared, error))
     return FALSE;
   if (rthunk_client_checked_key (self, expr, scratch->input_types, h, closure, scratch->key))
     key = scratch->key->str;
@@ -760,13 +811,13 @@ rthunk_client_build_request (RthunkClient  *self,
         rthunk_client_checked_store (self, g_strdup (key), expr, catalog, ast, type);
     }
   at = put_request_fields (out, scratch->bindings, scratch->input_types->len, h, closure, by_reference);
-  if (preparable && scratch->input_types->len > 0 && scratch->thunks->len == scratch->input_types->len)
+  if (preparable && scratch->input_types->len > 0 && scratch->prepared->len == scratch->input_types->len)
     {
       /* the ids' places in the fields, not in the bindings */
-      for (guint k = 0; k < scratch->thunks->len; k++)
-        g_array_index (scratch->thunks, PreparedInput, k).at += at - start;
+      for (guint k = 0; k < scratch->prepared->len; k++)
+        g_array_index (scratch->prepared, PreparedInput, k).at += at - start;
       prepare_request (self, expr, catalog, type, out->data + start, out->len - start,
-                       g_steal_pointer (&scratch->thunks));
+                       g_steal_pointer (&scratch->prepared));
     }
   *out_type = g_steal_pointer (&type);
   return TRUE;

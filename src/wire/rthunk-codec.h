@@ -328,7 +328,11 @@ void     rthunk_codec_put_ast   (GByteArray   *out,
                                  GHashTable   *node_types);
 /* The Value struct of @value, refusing (LIMIT_EXCEEDED) one of about more
  * than @max_bytes, and (INVALID_REQUEST) a pending one, as
- * rthunk_wire_fill_value_within() does; @out is left as it was. */
+ * rthunk_wire_fill_value_within() does; @out is left as it was. An int's
+ * or a float's eight bytes (big-endian) end RTHUNK_CODEC_SCALAR_VALUE_TAIL
+ * bytes before the end of what it wrote (its node's stop, the Value's):
+ * a request kept to be sent again with another number patches them. */
+#define RTHUNK_CODEC_SCALAR_VALUE_TAIL 2
 gboolean rthunk_codec_put_value (GByteArray   *out,
                                  RthunkValue  *value,
                                  gsize         max_bytes,
