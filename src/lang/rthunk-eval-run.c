@@ -706,16 +706,20 @@ rthunk_eval_run_prim (Code *code, Frame *frame, Val *out)
     return rthunk_eval_run_prim (code, frame, out);                                      \
   }
 
+/* F (cmp, op, suffix, right) for each of the six comparisons. */
+#define FOR_EACH_COMPARISON(F, suffix, right)                                \
+  F (lt, <, suffix, right) F (le, <=, suffix, right)                         \
+  F (gt, >, suffix, right) F (ge, >=, suffix, right)                         \
+  F (eq, ==, suffix, right) F (ne, !=, suffix, right)
+
+#define DEFINE_COMPARE_OF(cmp, op, suffix, right)                            \
+  DEFINE_COMPARE (run_##cmp##_##suffix, op, right)
+
 #define DEFINE_OPERATOR_PAIR(suffix, what)                                   \
   DEFINE_ARITH (run_add_##suffix, __builtin_add_overflow, what)              \
   DEFINE_ARITH (run_sub_##suffix, __builtin_sub_overflow, what)              \
   DEFINE_ARITH (run_mul_##suffix, __builtin_mul_overflow, what)              \
-  DEFINE_COMPARE (run_lt_##suffix, <, what)                                  \
-  DEFINE_COMPARE (run_le_##suffix, <=, what)                                 \
-  DEFINE_COMPARE (run_gt_##suffix, >, what)                                  \
-  DEFINE_COMPARE (run_ge_##suffix, >=, what)                                 \
-  DEFINE_COMPARE (run_eq_##suffix, ==, what)                                 \
-  DEFINE_COMPARE (run_ne_##suffix, !=, what)
+  FOR_EACH_COMPARISON (DEFINE_COMPARE_OF, suffix, what)
 
 DEFINE_OPERATOR_PAIR (lk, RIGHT_CONST)
 DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
@@ -738,18 +742,10 @@ DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
   }
 #define IF_CONST (cond->constant)
 #define IF_LOCAL (frame->slots[cond->slot2])
-DEFINE_IF_COMPARE (run_if_lt_lk, <, IF_CONST)
-DEFINE_IF_COMPARE (run_if_le_lk, <=, IF_CONST)
-DEFINE_IF_COMPARE (run_if_gt_lk, >, IF_CONST)
-DEFINE_IF_COMPARE (run_if_ge_lk, >=, IF_CONST)
-DEFINE_IF_COMPARE (run_if_eq_lk, ==, IF_CONST)
-DEFINE_IF_COMPARE (run_if_ne_lk, !=, IF_CONST)
-DEFINE_IF_COMPARE (run_if_lt_ll, <, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_le_ll, <=, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_gt_ll, >, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_ge_ll, >=, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_eq_ll, ==, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_ne_ll, !=, IF_LOCAL)
+#define DEFINE_IF_COMPARE_OF(cmp, op, suffix, RIGHT)                         \
+  DEFINE_IF_COMPARE (run_if_##cmp##_##suffix, op, RIGHT)
+FOR_EACH_COMPARISON (DEFINE_IF_COMPARE_OF, lk, IF_CONST)
+FOR_EACH_COMPARISON (DEFINE_IF_COMPARE_OF, ll, IF_LOCAL)
 
 static const struct { CodeFunc compare; CodeFunc fused; } fused_ifs[] = {
   { run_lt_lk, run_if_lt_lk }, { run_le_lk, run_if_le_lk }, { run_gt_lk, run_if_gt_lk },
