@@ -165,20 +165,11 @@ get_text (RthunkCodecIn  *in,
   return TRUE;
 }
 
-static gboolean
-get_error_info_field (RthunkCodecIn *in,
-                      guint8         type,
-                      gint16         id,
-                      gpointer       data)
-{
-  ReportReader *r = data;
-
-  if (id == 1 && type == RTHUNK_CODEC_I32)
-    return rthunk_codec_get_i32 (in, &r->code);
-  if (id == 2 && type == RTHUNK_CODEC_STRING)
-    return get_text (in, &r->message);
-  return rthunk_codec_skip (in, type);
-}
+/* The fields of an ErrorInfo. */
+static const RthunkCodecField error_info_fields[] = {
+  RTHUNK_CODEC_FIELD (1, RTHUNK_CODEC_I32, ReportReader, code, rthunk_codec_get_i32),
+  RTHUNK_CODEC_FIELD (2, RTHUNK_CODEC_STRING, ReportReader, message, get_text),
+};
 
 /* A field of a RemoteThunk or VarCont. A value the codec refuses fails
  * too: the generated code then says why. */
@@ -207,7 +198,7 @@ get_report_field (RthunkCodecIn *in,
       return (r->report->value = rthunk_codec_get_value (in, NULL)) != NULL;
     }
   if (id == r->fields->error && type == RTHUNK_CODEC_STRUCT)
-    return rthunk_codec_get_struct (in, FALSE, get_error_info_field, r);
+    return rthunk_codec_get_fields (in, FALSE, error_info_fields, G_N_ELEMENTS (error_info_fields), r);
   return rthunk_codec_skip (in, type);
 }
 

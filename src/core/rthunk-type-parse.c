@@ -50,6 +50,21 @@ sig_fail (SigParser  *parser,
   return FALSE;
 }
 
+/* Past @c after blanks: a closing bracket, the colon after a field name;
+ * FALSE with @what as the error if it is not there. */
+static gboolean
+sig_expect (SigParser   *parser,
+            char         c,
+            const char  *what,
+            GError     **error)
+{
+  skip_space (parser);
+  if (*parser->p != c)
+    return sig_fail (parser, error, what);
+  parser->p++;
+  return TRUE;
+}
+
 static RthunkType *
 sig_var (SigParser       *parser,
          const char      *name,
@@ -88,12 +103,9 @@ parse_sig_func (SigParser  *parser,
       g_ptr_array_add (params, param);
     }
   parser->p += 2;
-  if ((result = parse_sig_type (parser, error)) == NULL)
+  if ((result = parse_sig_type (parser, error)) == NULL ||
+      !sig_expect (parser, ')', _("expected “)”"), error))
     return NULL;
-  skip_space (parser);
-  if (*parser->p != ')')
-    return sig_fail (parser, error, _("expected “)”")), NULL;
-  parser->p++;
   return rthunk_type_new_func ((RthunkType **) params->pdata, params->len, result);
 }
 
@@ -171,10 +183,8 @@ parse_sig_field (SigParser  *parser,
   if (name == NULL)
     return sig_fail (parser, error, _("expected a field name"));
   g_ptr_array_add (names, name);
-  skip_space (parser);
-  if (*parser->p != ':')
-    return sig_fail (parser, error, _("expected “:” after the field name"));
-  parser->p++;
+  if (!sig_expect (parser, ':', _("expected “:” after the field name"), error))
+    return FALSE;
   if ((field = parse_sig_type (parser, error)) == NULL)
     return FALSE;
   g_ptr_array_add (fields, field);
@@ -205,11 +215,9 @@ parse_sig_record (SigParser  *parser,
       if ((word = read_word (parser)) == NULL || !g_ascii_islower (word[0]))
         return sig_fail (parser, error, _("expected a row variable after “|”")), NULL;
       row = sig_var (parser, word, RTHUNK_TYPE_CLASS_ANY);
-      skip_space (parser);
     }
-  if (*parser->p != '}')
-    return sig_fail (parser, error, _("expected “}”")), NULL;
-  parser->p++;
+  if (!sig_expect (parser, '}', _("expected “}”"), error))
+    return NULL;
   type = rthunk_type_new_record ((const char *const *) names->pdata, (RthunkType **) fields->pdata,
                                  fields->len, row);
   if (type == NULL)
@@ -231,12 +239,9 @@ parse_sig_type (SigParser  *parser,
       g_autoptr(RthunkType) element = NULL;
 
       parser->p++;
-      if ((element = parse_sig_type (parser, error)) == NULL)
+      if ((element = parse_sig_type (parser, error)) == NULL ||
+          !sig_expect (parser, ']', _("expected “]”"), error))
         return NULL;
-      skip_space (parser);
-      if (*parser->p != ']')
-        return sig_fail (parser, error, _("expected “]”")), NULL;
-      parser->p++;
       type = rthunk_type_new_list (element);
     }
   else if (*parser->p == '(')

@@ -50,19 +50,37 @@ value_alloc (RthunkValueKind kind)
 }
 
 /* A new value of @kind that stands for @data (a function or a pending
- * value's handle), printed as @name; @destroy frees @data. */
+ * value's handle), printed as @name (taken, or @data's when
+ * @name_borrowed); @destroy frees @data. */
 static RthunkValue *
 value_new_handle (RthunkValueKind  kind,
-                  const char      *name,
+                  char            *name,
+                  gboolean         name_borrowed,
                   gpointer         data,
                   GDestroyNotify   destroy)
 {
   RthunkValue *value = value_alloc (kind);
 
-  value->u.handle.name = g_strdup (name);
-  value->u.handle.name_borrowed = FALSE;
+  value->u.handle.name = name;
+  value->u.handle.name_borrowed = name_borrowed;
   value->u.handle.data = data;
   value->u.handle.destroy = destroy;
+  return value;
+}
+
+/* A pending value of @handle, forced by @force, named as
+ * value_new_handle() says. */
+static RthunkValue *
+value_new_pending (char               *name,
+                   gboolean            name_borrowed,
+                   gpointer            handle,
+                   RthunkPendingForce  force,
+                   GDestroyNotify      destroy)
+{
+  RthunkValue *value = value_new_handle (RTHUNK_VALUE_PENDING, name, name_borrowed, handle, destroy);
+
+  value->u.handle.force = force;
+  value->u.handle.reference = FALSE;
   return value;
 }
 
@@ -465,7 +483,7 @@ rthunk_value_new_func (const char     *name,
                        gpointer        data,
                        GDestroyNotify  destroy)
 {
-  return value_new_handle (RTHUNK_VALUE_FUNC, name != NULL ? name : "fn", data, destroy);
+  return value_new_handle (RTHUNK_VALUE_FUNC, g_strdup (name != NULL ? name : "fn"), FALSE, data, destroy);
 }
 
 /**
@@ -488,14 +506,9 @@ rthunk_value_new_pending (const char         *label,
                           RthunkPendingForce  force,
                           GDestroyNotify      destroy)
 {
-  RthunkValue *value;
-
   g_return_val_if_fail (force != NULL, NULL);
 
-  value = value_new_handle (RTHUNK_VALUE_PENDING, label != NULL ? label : "?", handle, destroy);
-  value->u.handle.force = force;
-  value->u.handle.reference = FALSE;
-  return value;
+  return value_new_pending (g_strdup (label != NULL ? label : "?"), FALSE, handle, force, destroy);
 }
 
 /* A copy of the name less per pending value: 10^5 of them held 3 MB. */
@@ -505,16 +518,8 @@ rthunk_value_new_pending_borrowing (const char         *label,
                                     RthunkPendingForce  force,
                                     GDestroyNotify      destroy)
 {
-  RthunkValue *value = value_alloc (RTHUNK_VALUE_PENDING);
-
   g_assert (label != NULL && force != NULL);
-  value->u.handle.name = (char *) label;
-  value->u.handle.data = handle;
-  value->u.handle.destroy = destroy;
-  value->u.handle.force = force;
-  value->u.handle.reference = FALSE;
-  value->u.handle.name_borrowed = TRUE;
-  return value;
+  return value_new_pending ((char *) label, TRUE, handle, force, destroy);
 }
 
 /**

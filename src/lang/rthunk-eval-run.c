@@ -521,6 +521,19 @@ rthunk_eval_run_vector (Code *code, Frame *frame, Val *out)
 
 /* ---- operators ---------------------------------------------------------------- */
 
+/* F (cmp, prim, op, x, y) for each of the six comparisons. */
+#define FOR_EACH_COMPARISON(F, x, y)                                         \
+  F (lt, PRIM_LT, <, x, y) F (le, PRIM_LE, <=, x, y)                         \
+  F (gt, PRIM_GT, >, x, y) F (ge, PRIM_GE, >=, x, y)                         \
+  F (eq, PRIM_EQ, ==, x, y) F (ne, PRIM_NE, !=, x, y)
+
+/* The case of a switch on the Prim that compares @a and @b into *out, or
+ * returns the comparison. */
+#define COMPARE_CASE(cmp, prim, op, a, b)                                    \
+  case prim: *out = val_bool ((a) op (b)); return TRUE;
+#define COMPARE_RETURN(cmp, prim, op, a, b)                                  \
+  case prim: return (a) op (b);
+
 G_ALWAYS_INLINE static inline gboolean
 prim_int (State      *state,
           RthunkNode *node,
@@ -554,12 +567,7 @@ prim_int (State      *state,
         return rthunk_eval_fail (state, node, RTHUNK_ERROR_OVERFLOW, _("integer overflow in division"));
       r = prim == PRIM_DIV ? a / b : a % b;
       break;
-    case PRIM_LT: *out = val_bool (a < b); return TRUE;
-    case PRIM_LE: *out = val_bool (a <= b); return TRUE;
-    case PRIM_GT: *out = val_bool (a > b); return TRUE;
-    case PRIM_GE: *out = val_bool (a >= b); return TRUE;
-    case PRIM_EQ: *out = val_bool (a == b); return TRUE;
-    case PRIM_NE: *out = val_bool (a != b); return TRUE;
+    FOR_EACH_COMPARISON (COMPARE_CASE, a, b)
     default:      g_assert_not_reached ();
     }
   *out = val_int (r);
@@ -597,12 +605,7 @@ rthunk_eval_prim_float (State      *state,
         return rthunk_eval_fail (state, node, RTHUNK_ERROR_DIVISION_BY_ZERO, _("modulo by zero"));
       *out = val_float (fmod (a, b));
       return TRUE;
-    case PRIM_LT: *out = val_bool (a < b); return TRUE;
-    case PRIM_LE: *out = val_bool (a <= b); return TRUE;
-    case PRIM_GT: *out = val_bool (a > b); return TRUE;
-    case PRIM_GE: *out = val_bool (a >= b); return TRUE;
-    case PRIM_EQ: *out = val_bool (a == b); return TRUE;
-    case PRIM_NE: *out = val_bool (a != b); return TRUE;
+    FOR_EACH_COMPARISON (COMPARE_CASE, a, b)
     default:      g_assert_not_reached ();
     }
 }
@@ -706,16 +709,14 @@ rthunk_eval_run_prim (Code *code, Frame *frame, Val *out)
     return rthunk_eval_run_prim (code, frame, out);                                      \
   }
 
+#define DEFINE_COMPARE_OF(cmp, prim, op, suffix, right)                      \
+  DEFINE_COMPARE (run_##cmp##_##suffix, op, right)
+
 #define DEFINE_OPERATOR_PAIR(suffix, what)                                   \
   DEFINE_ARITH (run_add_##suffix, __builtin_add_overflow, what)              \
   DEFINE_ARITH (run_sub_##suffix, __builtin_sub_overflow, what)              \
   DEFINE_ARITH (run_mul_##suffix, __builtin_mul_overflow, what)              \
-  DEFINE_COMPARE (run_lt_##suffix, <, what)                                  \
-  DEFINE_COMPARE (run_le_##suffix, <=, what)                                 \
-  DEFINE_COMPARE (run_gt_##suffix, >, what)                                  \
-  DEFINE_COMPARE (run_ge_##suffix, >=, what)                                 \
-  DEFINE_COMPARE (run_eq_##suffix, ==, what)                                 \
-  DEFINE_COMPARE (run_ne_##suffix, !=, what)
+  FOR_EACH_COMPARISON (DEFINE_COMPARE_OF, suffix, what)
 
 DEFINE_OPERATOR_PAIR (lk, RIGHT_CONST)
 DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
@@ -738,18 +739,10 @@ DEFINE_OPERATOR_PAIR (ll, RIGHT_LOCAL)
   }
 #define IF_CONST (cond->constant)
 #define IF_LOCAL (frame->slots[cond->slot2])
-DEFINE_IF_COMPARE (run_if_lt_lk, <, IF_CONST)
-DEFINE_IF_COMPARE (run_if_le_lk, <=, IF_CONST)
-DEFINE_IF_COMPARE (run_if_gt_lk, >, IF_CONST)
-DEFINE_IF_COMPARE (run_if_ge_lk, >=, IF_CONST)
-DEFINE_IF_COMPARE (run_if_eq_lk, ==, IF_CONST)
-DEFINE_IF_COMPARE (run_if_ne_lk, !=, IF_CONST)
-DEFINE_IF_COMPARE (run_if_lt_ll, <, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_le_ll, <=, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_gt_ll, >, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_ge_ll, >=, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_eq_ll, ==, IF_LOCAL)
-DEFINE_IF_COMPARE (run_if_ne_ll, !=, IF_LOCAL)
+#define DEFINE_IF_COMPARE_OF(cmp, prim, op, suffix, RIGHT)                   \
+  DEFINE_IF_COMPARE (run_if_##cmp##_##suffix, op, RIGHT)
+FOR_EACH_COMPARISON (DEFINE_IF_COMPARE_OF, lk, IF_CONST)
+FOR_EACH_COMPARISON (DEFINE_IF_COMPARE_OF, ll, IF_LOCAL)
 
 static const struct { CodeFunc compare; CodeFunc fused; } fused_ifs[] = {
   { run_lt_lk, run_if_lt_lk }, { run_le_lk, run_if_le_lk }, { run_gt_lk, run_if_gt_lk },
@@ -784,12 +777,7 @@ int_compare (Prim   prim,
 {
   switch (prim)
     {
-    case PRIM_LT: return a < b;
-    case PRIM_LE: return a <= b;
-    case PRIM_GT: return a > b;
-    case PRIM_GE: return a >= b;
-    case PRIM_EQ: return a == b;
-    case PRIM_NE: return a != b;
+    FOR_EACH_COMPARISON (COMPARE_RETURN, a, b)
     default:      g_assert_not_reached ();
     }
 }

@@ -224,20 +224,27 @@ clear_table (GHashTable *table)
     g_hash_table_iter_remove (&iter);
 }
 
+/* A hook's data replaced by @user_data, the old freed first. */
+static void
+set_hook_data (gpointer       *data,
+               GDestroyNotify *destroy,
+               gpointer        user_data,
+               GDestroyNotify  new_destroy)
+{
+  if (*destroy != NULL)
+    (*destroy) (*data);
+  *data = user_data;
+  *destroy = new_destroy;
+}
+
 /* Forgets the remote and servers hooks, freeing their data. */
 static void
 drop_hooks (RthunkEvaluator *self)
 {
-  if (self->remote_destroy != NULL)
-    self->remote_destroy (self->remote_data);
-  if (self->servers_destroy != NULL)
-    self->servers_destroy (self->servers_data);
+  set_hook_data (&self->remote_data, &self->remote_destroy, NULL, NULL);
+  set_hook_data (&self->servers_data, &self->servers_destroy, NULL, NULL);
   self->remote_func = NULL;
-  self->remote_data = NULL;
-  self->remote_destroy = NULL;
   self->servers_func = NULL;
-  self->servers_data = NULL;
-  self->servers_destroy = NULL;
 }
 
 static void
@@ -416,11 +423,8 @@ rthunk_evaluator_set_remote_func (RthunkEvaluator *evaluator,
 {
   g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
 
-  if (evaluator->remote_destroy != NULL)
-    evaluator->remote_destroy (evaluator->remote_data);
+  set_hook_data (&evaluator->remote_data, &evaluator->remote_destroy, user_data, destroy);
   evaluator->remote_func = func;
-  evaluator->remote_data = user_data;
-  evaluator->remote_destroy = destroy;
 }
 
 /**
@@ -818,11 +822,8 @@ rthunk_evaluator_set_servers_func (RthunkEvaluator  *evaluator,
 {
   g_return_if_fail (RTHUNK_IS_EVALUATOR (evaluator));
 
-  if (evaluator->servers_destroy != NULL)
-    evaluator->servers_destroy (evaluator->servers_data);
+  set_hook_data (&evaluator->servers_data, &evaluator->servers_destroy, user_data, destroy);
   evaluator->servers_func = func;
-  evaluator->servers_data = user_data;
-  evaluator->servers_destroy = destroy;
 }
 
 /* Lets @place choose where each `(auto …)` runs (rthunk-lang-private.h). */

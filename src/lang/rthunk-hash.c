@@ -316,7 +316,8 @@ walk_items (Walker      *w,
   return TRUE;
 }
 
-/* The forms of a body (fn, let, loop) from @first on, with their count. */
+/* The items of @form from @first on, with their count: a body (fn, let,
+ * loop), a vector, a call. */
 static gboolean
 walk_body (Walker      *w,
            RthunkNode  *form,
@@ -333,18 +334,7 @@ walk_vector (Walker      *w,
              GError     **error)
 {
   put_u8 (w, TAG_VECTOR);
-  put_u32 (w, rthunk_node_get_n_items (vector));
-  return walk_items (w, vector, 0, error);
-}
-
-static gboolean
-walk_call (Walker      *w,
-           RthunkNode  *form,
-           GError     **error)
-{
-  put_u8 (w, TAG_LIST);
-  put_u32 (w, rthunk_node_get_n_items (form));
-  return walk_items (w, form, 0, error);
+  return walk_body (w, vector, 0, error);
 }
 
 /* A special form that binds nothing: its head is a name whatever is bound. */
@@ -523,7 +513,8 @@ walk_list (Walker      *w,
     special = lookup_form (rthunk_node_get_item (form, 0));
   if (special != NULL)
     return special (w, form, error);
-  return walk_call (w, form, error);
+  put_u8 (w, TAG_LIST);                 /* a call */
+  return walk_body (w, form, 0, error);
 }
 
 /* Walks a list or vector one level deeper, within RTHUNK_NODE_MAX_DEPTH. */

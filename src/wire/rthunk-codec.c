@@ -144,6 +144,40 @@ rthunk_codec_get_struct (RthunkCodecIn        *in,
   return FALSE;
 }
 
+typedef struct
+{
+  const RthunkCodecField *fields;
+  guint n_fields;
+  gpointer target;
+} FieldTable;
+
+/* A field of a FieldTable's struct: read as its entry says, else skipped. */
+static gboolean
+table_field (RthunkCodecIn *in,
+             guint8         type,
+             gint16         id,
+             gpointer       data)
+{
+  const FieldTable *table = data;
+
+  for (guint k = 0; k < table->n_fields; k++)
+    if (table->fields[k].id == id && table->fields[k].type == type)
+      return table->fields[k].get (in, (guint8 *) table->target + table->fields[k].offset);
+  return rthunk_codec_skip (in, type);
+}
+
+gboolean
+rthunk_codec_get_fields (RthunkCodecIn          *in,
+                         gboolean                refuse_repeats,
+                         const RthunkCodecField *fields,
+                         guint                   n_fields,
+                         gpointer                target)
+{
+  FieldTable table = { fields, n_fields, target };
+
+  return rthunk_codec_get_struct (in, refuse_repeats, table_field, &table);
+}
+
 /* One AstNode struct (at depth 2 of the Ast), its slots noted. */
 static gboolean
 node_slots (RthunkCodecIn   *in,

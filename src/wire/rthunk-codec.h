@@ -243,6 +243,38 @@ gboolean rthunk_codec_get_struct (RthunkCodecIn        *in,
                                   gboolean              refuse_repeats,
                                   RthunkCodecFieldFunc  read_field,
                                   gpointer              data);
+
+/* One field of a struct, as a table of them says it: field @id of wire
+ * type @type is read by @get into the member at @offset of the target
+ * (offset 0 and a @get that takes the whole target for a field that fills
+ * more than one member). */
+typedef struct
+{
+  gint16 id;
+  guint8 type;
+  guint16 offset;
+  gboolean (*get) (RthunkCodecIn *in, gpointer member);
+} RthunkCodecField;
+
+/* The entry for field @id of @type, read by @get into @member of @Struct
+ * (the sizeof, never evaluated, has the compiler check that @get takes a
+ * pointer to that member). */
+#define RTHUNK_CODEC_FIELD(id, type, Struct, member, get)                     \
+  { (id), (type),                                                             \
+    G_STRUCT_OFFSET (Struct, member) + 0 * sizeof ((get) (NULL, &((Struct *) NULL)->member)), \
+    (gboolean (*) (RthunkCodecIn *, gpointer)) (get) }
+
+/* The entry for field @id of @type, read by @get into the whole target. */
+#define RTHUNK_CODEC_FIELD_WHOLE(id, type, get)                               \
+  { (id), (type), 0, (gboolean (*) (RthunkCodecIn *, gpointer)) (get) }
+
+/* A whole struct as rthunk_codec_get_struct() reads it, its fields those
+ * of @fields (any other skipped) read into @target. */
+gboolean rthunk_codec_get_fields (RthunkCodecIn          *in,
+                                  gboolean                refuse_repeats,
+                                  const RthunkCodecField *fields,
+                                  guint                   n_fields,
+                                  gpointer                target);
 /* A message header, strict or not: *@name points into the input. */
 gboolean rthunk_codec_get_message (RthunkCodecIn  *in,
                                    const guint8  **name,

@@ -201,23 +201,12 @@ typedef struct
   char *holder;
 } ThunkNode;
 
-/* A field of a ValueNode, as far as a THUNK reference needs it. */
-static gboolean
-thunk_node_field (RthunkCodecIn *in,
-                  guint8         type,
-                  gint16         field,
-                  gpointer       target)
-{
-  ThunkNode *node = target;
-
-  if (field == 1 && type == RTHUNK_CODEC_I32)
-    return rthunk_codec_get_i32 (in, &node->kind);
-  if (field == 7 && type == RTHUNK_CODEC_STRING)
-    return get_bytes (in, &node->id);
-  if (field == 8 && type == RTHUNK_CODEC_STRING)
-    return rthunk_decode_get_string (in, &node->holder);
-  return rthunk_codec_skip (in, type);
-}
+/* The fields of a ValueNode, as far as a THUNK reference needs them. */
+static const RthunkCodecField thunk_node_fields[] = {
+  RTHUNK_CODEC_FIELD (1, RTHUNK_CODEC_I32, ThunkNode, kind, rthunk_codec_get_i32),
+  RTHUNK_CODEC_FIELD (7, RTHUNK_CODEC_STRING, ThunkNode, id, get_bytes),
+  RTHUNK_CODEC_FIELD (8, RTHUNK_CODEC_STRING, ThunkNode, holder, rthunk_decode_get_string),
+};
 
 /* A ValueNode that may be a THUNK: its kind, id and holder. */
 static gboolean
@@ -225,7 +214,7 @@ get_thunk_node (RthunkCodecIn      *in,
                 RthunkRequestInput *input)
 {
   ThunkNode node = { 0, NULL, NULL };
-  gboolean ok = rthunk_codec_get_struct (in, TRUE, thunk_node_field, &node);
+  gboolean ok = rthunk_codec_get_fields (in, TRUE, thunk_node_fields, G_N_ELEMENTS (thunk_node_fields), &node);
 
   if (ok && node.kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
     {
@@ -265,73 +254,44 @@ get_binding_value (RthunkCodecIn      *in,
   return (input->value = rthunk_codec_get_value (in, NULL)) != NULL;
 }
 
-/* A field of a Binding. */
+/* The declared type of a binding. */
 static gboolean
-binding_field (RthunkCodecIn *in,
-               guint8         type,
-               gint16         field,
-               gpointer       target)
+get_binding_type (RthunkCodecIn      *in,
+                  RthunkRequestInput *input)
 {
-  RthunkRequestInput *input = target;
-
-  if (field == 1 && type == RTHUNK_CODEC_STRING)
-    return rthunk_decode_get_string (in, &input->name);
-  if (field == 2 && type == RTHUNK_CODEC_STRUCT)
-    return get_binding_value (in, input);
-  if (field == 3 && type == RTHUNK_CODEC_STRUCT)
-    return (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
-  return rthunk_codec_skip (in, type);
+  return (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
 }
+
+/* The fields of a Binding. */
+static const RthunkCodecField binding_fields[] = {
+  RTHUNK_CODEC_FIELD (1, RTHUNK_CODEC_STRING, RthunkRequestInput, name, rthunk_decode_get_string),
+  RTHUNK_CODEC_FIELD_WHOLE (2, RTHUNK_CODEC_STRUCT, get_binding_value),
+  RTHUNK_CODEC_FIELD_WHOLE (3, RTHUNK_CODEC_STRUCT, get_binding_type),
+};
 
 static gboolean
 get_binding (RthunkCodecIn      *in,
              RthunkRequestInput *input)
 {
   /* a binding without a value: the generated code's error */
-  return rthunk_codec_get_struct (in, TRUE, binding_field, input) && (input->value != NULL || input->is_thunk);
+  return rthunk_codec_get_fields (in, TRUE, binding_fields, G_N_ELEMENTS (binding_fields), input) &&
+         (input->value != NULL || input->is_thunk);
 }
 
-/* A field of a DefRef. */
-static gboolean
-def_ref_field (RthunkCodecIn *in,
-               guint8         type,
-               gint16         field,
-               gpointer       target)
-{
-  RthunkRequestDefRef *ref = target;
+/* The fields of a DefRef. */
+static const RthunkCodecField def_ref_fields[] = {
+  RTHUNK_CODEC_FIELD (1, RTHUNK_CODEC_STRING, RthunkRequestDefRef, name, rthunk_decode_get_string),
+  RTHUNK_CODEC_FIELD (2, RTHUNK_CODEC_STRING, RthunkRequestDefRef, hash, get_bytes),
+};
 
-  if (field == 1 && type == RTHUNK_CODEC_STRING)
-    return rthunk_decode_get_string (in, &ref->name);
-  if (field == 2 && type == RTHUNK_CODEC_STRING)
-    return get_bytes (in, &ref->hash);
-  return rthunk_codec_skip (in, type);
-}
-
-/* A field of EvalOptions. */
-static gboolean
-options_field (RthunkCodecIn *in,
-               guint8         type,
-               gint16         field,
-               gpointer       target)
-{
-  RthunkRequest *req = target;
-
-  switch (field * 16 + type)
-    {
-    case 1 * 16 + RTHUNK_CODEC_BOOL:
-      return rthunk_codec_get_bool (in, &req->use_cache);
-    case 2 * 16 + RTHUNK_CODEC_I64:
-      return rthunk_codec_get_i64 (in, &req->fuel);
-    case 3 * 16 + RTHUNK_CODEC_I32:
-      return rthunk_codec_get_i32 (in, &req->deadline_ms);
-    case 4 * 16 + RTHUNK_CODEC_I32:
-      return rthunk_codec_get_i32 (in, &req->inline_budget_ms);
-    case 5 * 16 + RTHUNK_CODEC_BOOL:
-      return rthunk_codec_get_bool (in, &req->by_reference);
-    default:
-      return rthunk_codec_skip (in, type);
-    }
-}
+/* The fields of EvalOptions. */
+static const RthunkCodecField options_fields[] = {
+  RTHUNK_CODEC_FIELD (1, RTHUNK_CODEC_BOOL, RthunkRequest, use_cache, rthunk_codec_get_bool),
+  RTHUNK_CODEC_FIELD (2, RTHUNK_CODEC_I64, RthunkRequest, fuel, rthunk_codec_get_i64),
+  RTHUNK_CODEC_FIELD (3, RTHUNK_CODEC_I32, RthunkRequest, deadline_ms, rthunk_codec_get_i32),
+  RTHUNK_CODEC_FIELD (4, RTHUNK_CODEC_I32, RthunkRequest, inline_budget_ms, rthunk_codec_get_i32),
+  RTHUNK_CODEC_FIELD (5, RTHUNK_CODEC_BOOL, RthunkRequest, by_reference, rthunk_codec_get_bool),
+};
 
 /* One EvalRequest struct. FALSE: leave it to the generated code. */
 gboolean
@@ -383,11 +343,12 @@ rthunk_request_decode (RthunkCodecIn           *in,
           for (guint32 k = 0; ok && k < n; k++)
             {
               g_array_set_size (rthunk_request_refs (req), k + 1);
-              ok = rthunk_codec_get_struct (in, TRUE, def_ref_field, &g_array_index (req->refs, RthunkRequestDefRef, k));
+              ok = rthunk_codec_get_fields (in, TRUE, def_ref_fields, G_N_ELEMENTS (def_ref_fields),
+                                            &g_array_index (req->refs, RthunkRequestDefRef, k));
             }
         }
       else if (field == 4 && type == RTHUNK_CODEC_STRUCT)
-        ok = rthunk_codec_get_struct (in, TRUE, options_field, req);
+        ok = rthunk_codec_get_fields (in, TRUE, options_fields, G_N_ELEMENTS (options_fields), req);
       else if (field == 5 && type == RTHUNK_CODEC_STRING)
         ok = rthunk_codec_get_binary (in, &req->thunk_id, &req->thunk_id_len) && (req->has_thunk_id = TRUE);
       else
