@@ -307,18 +307,21 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
                         const guint8     *proposed_id,
                         RthunkConnAccount *owner)
 {
-  RthunkThunkEntry *entry = g_new0 (RthunkThunkEntry, 1);
+  /* g_malloc, not g_malloc0: glibc's calloc takes its arena's lock every
+   * time, where malloc serves a thread from its own cache */
+  RthunkThunkEntry *entry = g_new (RthunkThunkEntry, 1);
   Shard *shard;
 
+  *entry = (RthunkThunkEntry) {
+    .state = RTHUNK_THUNK_PENDING,
+    .expr = rthunk_node_ref (expr),
+    .inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL,
+    .type = type != NULL ? rthunk_type_ref (type) : NULL,
+    .submitted_us = g_get_monotonic_time (),
+    .owner = owner != NULL ? rthunk_conn_account_ref (owner) : NULL,
+    .link = { entry, NULL, NULL },
+  };
   g_atomic_ref_count_init (&entry->ref_count);
-  entry->state = RTHUNK_THUNK_PENDING;
-  entry->expr = rthunk_node_ref (expr);
-  entry->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
-  entry->type = type != NULL ? rthunk_type_ref (type) : NULL;
-  entry->submitted_us = g_get_monotonic_time ();
-  entry->link.data = entry;
-  if (owner != NULL)
-    entry->owner = rthunk_conn_account_ref (owner);
   /* the id is drawn before the lock: a shard's lock is held for its
    * hash table only */
   if (proposed_id != NULL)
