@@ -1371,6 +1371,122 @@ test_threads (void)
     }
 }
 
+#define N_QUEUED_THREADS 16
+#define N_QUEUED_PER_THREAD 50
+
+typedef struct
+{
+  guint index;
+  GPtrArray *ids;               /* GByteArray: its thunks, in order */
+} QueuedWorker;
+
+/* Submits its thunks to the worker pool (no inline budget), then awaits
+ * them all with thunkAwait until each was reported finished once, right. */
+static gpointer
+queued_worker_run (gpointer data)
+{
+  QueuedWorker *worker = data;
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(GPtrArray) pending = g_ptr_array_new ();
+  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
+
+  worker->ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+  for (guint k = 0; k < N_QUEUED_PER_THREAD; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ %u %u)", worker->index * 1000, k);
+      g_autoptr(RthunkWireEvalRequest) request = wire_request_for (text, 0);
+      g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+
+      g_ptr_array_add (worker->ids, g_byte_array_ref (thunk->id));
+      g_ptr_array_add (pending, g_ptr_array_index (worker->ids, k));
+    }
+  while (pending->len > 0)
+    {
+      g_autoptr(GPtrArray) done = wire_await (w, pending, AWAIT_SLICE_MS, NULL);
+
+      g_assert_cmpint (g_get_monotonic_time (), <, give_up);
+      for (guint d = 0; d < done->len; d++)
+        {
+          RthunkWireVarCont *cont = g_ptr_array_index (done, d);
+          guint found = 0;
+
+          g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+          for (guint p = pending->len; p > 0; p--)
+            if (wire_same_id (g_ptr_array_index (pending, p - 1), cont->id))
+              {
+                g_ptr_array_remove_index (pending, p - 1);
+                found++;
+              }
+          g_assert_cmpuint (found, ==, 1);
+        }
+    }
+  return NULL;
+}
+
+/* 16 connections at once submit to the worker pool and await their
+ * thunks (a wait over thunks of many shards); afterwards another
+ * connection finds every one of them by its id, with its value. */
+static void
+test_queued_findable (void)
+{
+  QueuedWorker workers[N_QUEUED_THREADS];
+  GThread *threads[N_QUEUED_THREADS];
+  g_autoptr(Wire) w = NULL;
+
+  for (guint t = 0; t < N_QUEUED_THREADS; t++)
+    {
+      workers[t] = (QueuedWorker) { t, NULL };
+      threads[t] = g_thread_new ("submitter", queued_worker_run, &workers[t]);
+    }
+  for (guint t = 0; t < N_QUEUED_THREADS; t++)
+    g_thread_join (threads[t]);
+  w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  for (guint t = 0; t < N_QUEUED_THREADS; t++)
+    {
+      for (guint k = 0; k < N_QUEUED_PER_THREAD; k++)
+        {
+          g_autoptr(RthunkWireVarCont) cont = wire_get (w, g_ptr_array_index (workers[t].ids, k), NULL);
+
+          g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+          g_assert_cmpint (wire_value_int (cont->value), ==, t * 1000 + k);
+        }
+      g_ptr_array_unref (workers[t].ids);
+    }
+}
+
+/* ---- --thunk-ttl-ms ---------------------------------------------------------- */
+
+/* A finished thunk is forgotten once its time to live is over, though no
+ * other thunk finishes after it (the table forgets a shard's oldest when
+ * a thunk of that shard finishes; a lookup does not wait for that). */
+static void
+test_ttl_without_traffic (void)
+{
+  const char *args[] = { "--thunk-ttl-ms", "200", NULL };
+  TestServer *server = test_server_start ("ttl", args);
+  g_autoptr(Wire) w = wire_open (server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkWireEvalRequest) request = wire_request_for ("(* 6 7)", -1);
+  g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+  g_autoptr(RthunkWireVarCont) done = wire_wait_finished (w, thunk->id, WAIT_CAP_US);
+  gint64 give_up = g_get_monotonic_time () + WAIT_CAP_US;
+  WireFailure thrown = { 0, };
+
+  g_assert_cmpint (done->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+  for (;;)
+    {
+      g_autoptr(RthunkWireVarCont) cont = wire_get (w, thunk->id, &thrown);
+
+      if (cont == NULL)
+        break;
+      g_assert_cmpint (cont->state, ==, RTHUNK_WIRE_THUNK_STATE_DONE);
+      g_assert_cmpint (g_get_monotonic_time (), <, give_up);
+    }
+  g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+  g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_UNKNOWN_THUNK);
+  wire_failure_clear (&thrown);
+  test_server_stop (server);
+}
+
 /* ---- SIGTERM --------------------------------------------------------------- */
 
 /* The server drains: the running thunk stops at its deadline (3 s), and
@@ -1445,6 +1561,8 @@ main (int    argc,
   g_test_add_func ("/server/session/coalesces", test_session_coalesces);
   g_test_add_func ("/server/concurrency/slow-does-not-block", test_slow_does_not_block);
   g_test_add_func ("/server/concurrency/threads", test_threads);
+  g_test_add_func ("/server/concurrency/queued-findable", test_queued_findable);
+  g_test_add_func ("/server/thunk-ttl/without-traffic", test_ttl_without_traffic);
   g_test_add_func ("/server/sigterm/running-thunk", test_sigterm_running);
 
   status = g_test_run ();

@@ -54,12 +54,11 @@ rthunk_handler_checked_new (RthunkNode *expr,
                             gboolean    pure,
                             gboolean    closed)
 {
-  RthunkChecked *checked = g_atomic_rc_box_new0 (RthunkChecked);
+  /* one a request: not g_atomic_rc_box_new0, whose calloc takes glibc's
+   * arena lock (malloc serves a thread from its own cache) */
+  RthunkChecked *checked = g_atomic_rc_box_new (RthunkChecked);
 
-  checked->expr = expr;
-  checked->type = type;
-  checked->pure = pure;
-  checked->closed = closed;
+  *checked = (RthunkChecked) { .expr = expr, .type = type, .pure = pure, .closed = closed };
   return checked;
 }
 

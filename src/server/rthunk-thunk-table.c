@@ -1,26 +1,43 @@
 /* rthunk-thunk-table.c — the server's thunks by id
  *
- * One lock guards the table and the state of every entry. A thread that
- * waits for thunks (thunkAwait, a submission with an inline budget) is a
- * waiter registered on each of those entries: a finishing thunk wakes its
- * own waiters and nobody else, and a waiter whose connection hung up
- * leaves within WAITER_CHECK_MS. A condition broadcast when any thunk
- * finishes serves only the drain (wait_idle). Finished thunks are remembered in
- * the order they finished, and the oldest are forgotten beyond a bound.
- * Ids are 16 random bytes from the kernel: not guessable, not reused across
- * restarts.
+ * The table is cut into shards by id: each shard is a lock, a hash table
+ * of its thunks, its queued and running thunks in the order they came,
+ * its finished ones in the order they finished, and its share of
+ * --max-thunks. A thunk's state and fields are guarded by its shard's
+ * lock, so submissions on different connections take different locks
+ * (one lock for the whole table made rthunkd's connection threads queue
+ * on it, bench/README.md, "The thunk table's shards"). A thunk's shard
+ * is a keyed hash of its id (a client that chooses ids cannot aim at one
+ * shard); only a table of --max-thunks ≥ 2 × MIN_SHARE is sharded, so a
+ * small bound stays exact (rthunk_thunk_table_n_shards()).
+ *
+ * What spans the shards is kept without their locks: the count of
+ * unfinished thunks and of waiters (atomics), the shutdown reason (set
+ * once), and the drain's condition (its own lock, taken only while the
+ * drain waits). A thread that waits for thunks (thunkAwait, a submission
+ * with an inline budget) is a waiter with its own lock and condition,
+ * registered on each of those entries in the entry's shard: a finishing
+ * thunk wakes its own waiters and nobody else, and a waiter whose
+ * connection hung up leaves within WAITER_CHECK_MS. Lock order: a shard,
+ * then a waiter or the drain's lock; two shards only in index order (the
+ * budget's eviction and nothing else holds more than one).
+ *
+ * Finished thunks are remembered in the order they finished in their
+ * shard, and the oldest of a shard are forgotten beyond its share of
+ * --max-thunks, or once older than --thunk-ttl-ms (and a lookup never
+ * finds one that is). Ids are 16 random bytes from the kernel: not
+ * guessable, not reused across restarts.
  *
  * With a server budget, a finished thunk's value is charged (its real
  * size, rthunk_value_measure()) before it is kept, and released when the
  * table forgets it. When the budget needs room, the table gives up the
- * values of the oldest finished thunks: each then reads FAILED with the
- * reason that its value expired.
+ * values of the oldest finished thunks, across the shards: each then
+ * reads FAILED with the reason that its value expired.
  */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
 
-#include <poll.h>
 #include <string.h>
 
 #include "rthunk-thunk-table.h"
@@ -42,33 +59,64 @@ G_STATIC_ASSERT (GLIB_SIZEOF_VOID_P != 8 || sizeof (RthunkThunkEntry) <= 184);
 /* How often a waiter looks whether its connection hung up. */
 #define WAITER_CHECK_MS 100
 
-/* A thread waiting for some thunks to finish (table lock). */
+/* The most shards a table is cut into (a power of two). */
+#define MAX_SHARDS 64
+
+/* The fewest finished thunks a shard keeps: a table is cut into shards
+ * only while each keeps at least this many (see
+ * rthunk_thunk_table_n_shards()). */
+#define MIN_SHARE 1024
+
+/* A thread waiting for some thunks to finish. Registered in the shards
+ * of those thunks; woken under a shard's lock, then its own. */
 typedef struct
 {
+  GMutex lock;
   GCond cond;
-  gboolean woken;               /* one of its thunks finished */
+  gboolean woken;               /* (lock) one of its thunks finished */
 } Waiter;
+
+/* A part of the table: the thunks whose id hashes to it. Aligned to a
+ * cache line, so that two shards' locks never share one. */
+typedef struct
+{
+  _Alignas (64) GMutex lock;
+  GHashTable *entries;          /* id → entry (the key points into the entry) */
+  GHashTable *wait_lists;       /* entry → GSList of Waiter: who waits for it */
+  GQueue finished;              /* entries, oldest first */
+  GQueue unfinished_queue;      /* queued and running entries, oldest first: what the dashboard lists */
+  guint max_finished;           /* its share of the table's bound */
+} Shard;
 
 struct _RthunkThunkTable
 {
-  GMutex lock;
-  GCond finished_cond;
-  guint waiters;                /* threads in wait_idle() */
-  guint registrations;          /* (thunk, waiter) pairs: the `waiters` gauge */
-  GHashTable *wait_lists;       /* entry → GSList of Waiter: who waits for it */
-  GHashTable *entries;          /* id (GBytes) → entry */
-  GQueue finished;              /* entries, oldest first */
-  GQueue unfinished_queue;      /* queued and running entries, oldest first: what the dashboard lists */
-  guint max_finished;
+  Shard *shards;                /* n_shards of them, in one aligned block */
+  guint n_shards;               /* a power of two */
+  guint64 shard_key;            /* odd, random: which shard an id goes to */
   gint64 ttl_us;
-  gint unfinished;               /* (atomic) changed under the lock, read
-                                   without it by every submission */
-  gboolean closing;             /* wakes every waiter for good */
-  GError *shutdown;             /* set by cancel_all: why what is left stops */
+  gint unfinished;              /* (atomic) read without a lock by every submission */
+  gint registrations;           /* (atomic) (thunk, waiter) pairs: the `waiters` gauge */
+  gint closing;                 /* (atomic) wakes every waiter for good */
+  GError *shutdown;             /* (atomic) set once by cancel_all: why what is left stops */
   RthunkBudget *budget;         /* (nullable) charged for the values kept */
+  GMutex idle_lock;             /* the drain's: wait_idle() */
+  GCond idle_cond;
+  gint idle_waiters;            /* (atomic) threads in wait_idle() */
 };
 
-/* Drops @entry's value and releases its charge (table lock held). */
+/* The shard of @id: the top bits of a multiplication by the table's
+ * random key (bytes 8 to 15: the hash tables hash the first four). */
+static inline Shard *
+shard_of (RthunkThunkTable *table,
+          const guint8     *id)
+{
+  guint64 x;
+
+  memcpy (&x, id + 8, sizeof x);
+  return &table->shards[((x * table->shard_key) >> 32) & (table->n_shards - 1)];
+}
+
+/* Drops @entry's value and releases its charge (shard lock held). */
 static void
 forget_value_locked (RthunkThunkTable *table,
                      RthunkThunkEntry *entry)
@@ -79,14 +127,25 @@ forget_value_locked (RthunkThunkTable *table,
   g_clear_pointer (&entry->value, rthunk_value_unref);
 }
 
-/* Forgets a finished entry for good (table lock held). */
+/* Forgets a finished entry for good (shard lock held). */
 static void
 forget_finished_locked (RthunkThunkTable *table,
+                        Shard            *shard,
                         RthunkThunkEntry *entry)
 {
-  g_queue_unlink (&table->finished, &entry->link);
+  g_queue_unlink (&shard->finished, &entry->link);
   forget_value_locked (table, entry);
-  g_hash_table_remove (table->entries, entry->id);
+  g_hash_table_remove (shard->entries, entry->id);
+}
+
+/* Whether a finished @entry is older than the table's time to live at
+ * @now_us (shard lock held). */
+static inline gboolean
+expired_locked (RthunkThunkTable *table,
+                RthunkThunkEntry *entry,
+                gint64            now_us)
+{
+  return entry->state > RTHUNK_THUNK_RUNNING && now_us - entry->finished_us >= table->ttl_us;
 }
 
 static void
@@ -125,38 +184,114 @@ id_equal (gconstpointer a,
   return memcmp (a, b, RTHUNK_THUNK_ID_LEN) == 0;
 }
 
+/* How many shards a table that keeps @max_finished finished thunks is
+ * cut into: the most (a power of two, at most MAX_SHARDS) that leaves
+ * each at least MIN_SHARE of them; 1 below 2 × MIN_SHARE. */
+static guint
+shards_for (guint max_finished)
+{
+  guint n = 1;
+
+  while (n < MAX_SHARDS && max_finished / (n * 2) >= MIN_SHARE)
+    n *= 2;
+  return n;
+}
+
+static guint64
+random_odd_key (void)
+{
+  guint8 bytes[RTHUNK_ID_LEN];
+  guint64 key;
+
+  rthunk_random_id (bytes);
+  memcpy (&key, bytes, sizeof key);
+  return key | 1;
+}
+
+/* A table that keeps up to @max_finished finished thunks (the shards
+ * share the bound: shard k keeps max_finished / n, one more for the first
+ * max_finished % n), each for at most @ttl_ms. */
 RthunkThunkTable *
 rthunk_thunk_table_new (guint max_finished,
                         guint ttl_ms)
 {
   RthunkThunkTable *table = g_new0 (RthunkThunkTable, 1);
 
-  g_mutex_init (&table->lock);
-  g_cond_init (&table->finished_cond);
-  /* keys point into the entries they map to */
-  table->entries = g_hash_table_new_full (id_hash, id_equal, NULL,
-                                          (GDestroyNotify) rthunk_thunk_entry_unref);
-  g_queue_init (&table->finished);
-  g_queue_init (&table->unfinished_queue);
-  table->wait_lists = g_hash_table_new (NULL, NULL);
-  table->max_finished = MAX (max_finished, 1);
+  max_finished = MAX (max_finished, 1);
+  table->n_shards = shards_for (max_finished);
+  table->shards = g_aligned_alloc0 (table->n_shards, sizeof (Shard), 64);
+  table->shard_key = random_odd_key ();
+  for (guint k = 0; k < table->n_shards; k++)
+    {
+      Shard *shard = &table->shards[k];
+
+      g_mutex_init (&shard->lock);
+      /* keys point into the entries they map to */
+      shard->entries = g_hash_table_new_full (id_hash, id_equal, NULL,
+                                              (GDestroyNotify) rthunk_thunk_entry_unref);
+      shard->wait_lists = g_hash_table_new (NULL, NULL);
+      g_queue_init (&shard->finished);
+      g_queue_init (&shard->unfinished_queue);
+      shard->max_finished = max_finished / table->n_shards + (k < max_finished % table->n_shards);
+    }
   table->ttl_us = (gint64) MAX (ttl_ms, 1) * 1000;
+  g_mutex_init (&table->idle_lock);
+  g_cond_init (&table->idle_cond);
   return table;
 }
 
 void
 rthunk_thunk_table_free (RthunkThunkTable *table)
 {
-  while (table->finished.length > 0)
-    forget_finished_locked (table, g_queue_peek_head (&table->finished));
-  g_hash_table_unref (table->entries);
-  g_hash_table_unref (table->wait_lists);
+  for (guint k = 0; k < table->n_shards; k++)
+    {
+      Shard *shard = &table->shards[k];
+
+      while (shard->finished.length > 0)
+        forget_finished_locked (table, shard, g_queue_peek_head (&shard->finished));
+      g_hash_table_unref (shard->entries);
+      g_hash_table_unref (shard->wait_lists);
+      g_mutex_clear (&shard->lock);
+    }
+  g_aligned_free (table->shards);
   g_clear_error (&table->shutdown);
-  g_mutex_clear (&table->lock);
-  g_cond_clear (&table->finished_cond);
+  g_mutex_clear (&table->idle_lock);
+  g_cond_clear (&table->idle_cond);
   g_free (table);
 }
 
+/* How many shards @table is cut into (1: the bound on finished thunks is
+ * exact). */
+guint
+rthunk_thunk_table_n_shards (RthunkThunkTable *table)
+{
+  return table->n_shards;
+}
+
+/* The index of the shard that holds the thunk of @id. */
+guint
+rthunk_thunk_table_shard_index (RthunkThunkTable *table,
+                                const guint8     *id)
+{
+  return (guint) (shard_of (table, id) - table->shards);
+}
+
+/* How many finished thunks @table holds now. */
+guint
+rthunk_thunk_table_count_finished (RthunkThunkTable *table)
+{
+  guint n = 0;
+
+  for (guint k = 0; k < table->n_shards; k++)
+    {
+      Shard *shard = &table->shards[k];
+
+      g_mutex_lock (&shard->lock);
+      n += shard->finished.length;
+      g_mutex_unlock (&shard->lock);
+    }
+  return n;
+}
 
 /* A new PENDING entry; the table holds one reference, the caller another.
  * @proposed_id, when not %NULL, is the id the client chose for it (so it
@@ -172,38 +307,48 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
                         const guint8     *proposed_id,
                         RthunkConnAccount *owner)
 {
-  RthunkThunkEntry *entry = g_new0 (RthunkThunkEntry, 1);
+  /* g_malloc, not g_malloc0: glibc's calloc takes its arena's lock every
+   * time, where malloc serves a thread from its own cache */
+  RthunkThunkEntry *entry = g_new (RthunkThunkEntry, 1);
+  Shard *shard;
 
+  *entry = (RthunkThunkEntry) {
+    .state = RTHUNK_THUNK_PENDING,
+    .expr = rthunk_node_ref (expr),
+    .inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL,
+    .type = type != NULL ? rthunk_type_ref (type) : NULL,
+    .submitted_us = g_get_monotonic_time (),
+    .owner = owner != NULL ? rthunk_conn_account_ref (owner) : NULL,
+    .link = { entry, NULL, NULL },
+  };
   g_atomic_ref_count_init (&entry->ref_count);
-  entry->state = RTHUNK_THUNK_PENDING;
-  entry->expr = rthunk_node_ref (expr);
-  entry->inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL;
-  entry->type = type != NULL ? rthunk_type_ref (type) : NULL;
-  entry->submitted_us = g_get_monotonic_time ();
-  g_mutex_lock (&table->lock);
-  if (proposed_id != NULL && g_hash_table_contains (table->entries, proposed_id))
-    {
-      g_mutex_unlock (&table->lock);
-      rthunk_thunk_entry_unref (entry);
-      return NULL;
-    }
+  /* the id is drawn before the lock: a shard's lock is held for its
+   * hash table only */
   if (proposed_id != NULL)
     memcpy (entry->id, proposed_id, RTHUNK_THUNK_ID_LEN);
   else
-    do
-      rthunk_random_id (entry->id);
-    while (g_hash_table_contains (table->entries, entry->id));
-  /* the table's reference; the caller keeps the first */
-  g_hash_table_insert (table->entries, entry->id, rthunk_thunk_entry_ref (entry));
-  g_atomic_int_inc (&table->unfinished);
-  entry->link.data = entry;
-  g_queue_push_tail_link (&table->unfinished_queue, &entry->link);
-  if (owner != NULL)
+    rthunk_random_id (entry->id);
+  shard = shard_of (table, entry->id);
+  g_mutex_lock (&shard->lock);
+  while (g_hash_table_contains (shard->entries, entry->id))
     {
-      entry->owner = rthunk_conn_account_ref (owner);
-      g_atomic_int_inc (&owner->unfinished);
+      g_mutex_unlock (&shard->lock);
+      if (proposed_id != NULL)
+        {
+          rthunk_thunk_entry_unref (entry);
+          return NULL;
+        }
+      rthunk_random_id (entry->id);
+      shard = shard_of (table, entry->id);
+      g_mutex_lock (&shard->lock);
     }
-  g_mutex_unlock (&table->lock);
+  /* the table's reference; the caller keeps the first */
+  g_hash_table_insert (shard->entries, entry->id, rthunk_thunk_entry_ref (entry));
+  g_atomic_int_inc (&table->unfinished);
+  g_queue_push_tail_link (&shard->unfinished_queue, &entry->link);
+  if (owner != NULL)
+    g_atomic_int_inc (&owner->unfinished);
+  g_mutex_unlock (&shard->lock);
   return entry;
 }
 
@@ -212,41 +357,54 @@ void
 rthunk_thunk_table_remove (RthunkThunkTable *table,
                            RthunkThunkEntry *entry)
 {
-  g_mutex_lock (&table->lock);
+  Shard *shard = shard_of (table, entry->id);
+
+  g_mutex_lock (&shard->lock);
   if (entry->state <= RTHUNK_THUNK_RUNNING)
     {
       g_atomic_int_add (&table->unfinished, -1);
-      g_queue_unlink (&table->unfinished_queue, &entry->link);
+      g_queue_unlink (&shard->unfinished_queue, &entry->link);
       if (entry->owner != NULL)
         g_atomic_int_add (&entry->owner->unfinished, -1);
-      g_hash_table_remove (table->entries, entry->id);
+      g_hash_table_remove (shard->entries, entry->id);
     }
   else
-    forget_finished_locked (table, entry);
-  g_mutex_unlock (&table->lock);
+    forget_finished_locked (table, shard, entry);
+  g_mutex_unlock (&shard->lock);
 }
 
+/* The thunk of @id, a new reference, or %NULL: unknown, forgotten, or
+ * finished longer than the time to live ago (forgotten now). */
 RthunkThunkEntry *
 rthunk_thunk_table_lookup (RthunkThunkTable *table,
                            const guint8     *id,
                            gsize             len)
 {
   RthunkThunkEntry *entry = NULL;
+  Shard *shard;
 
   if (id == NULL || len != RTHUNK_THUNK_ID_LEN)
     return NULL;
-  g_mutex_lock (&table->lock);
-  entry = g_hash_table_lookup (table->entries, id);
+  shard = shard_of (table, id);
+  g_mutex_lock (&shard->lock);
+  entry = g_hash_table_lookup (shard->entries, id);
+  /* its shard forgets it when a thunk of the shard next finishes: not
+   * found meanwhile, as if the table were one */
+  if (entry != NULL && expired_locked (table, entry, g_get_monotonic_time ()))
+    {
+      forget_finished_locked (table, shard, entry);
+      entry = NULL;
+    }
   if (entry != NULL)
     rthunk_thunk_entry_ref (entry);
   /* someone besides its submitter may want it: it outlives its submitter */
   if (entry != NULL && entry->owner != rthunk_conn_account_get_current ())
     entry->named_elsewhere = TRUE;
-  g_mutex_unlock (&table->lock);
+  g_mutex_unlock (&shard->lock);
   return entry;
 }
 
-static void finish_locked (RthunkThunkTable *table, RthunkThunkEntry *entry, RthunkThunkState state);
+static void finish_locked (RthunkThunkTable *table, Shard *shard, RthunkThunkEntry *entry, RthunkThunkState state);
 
 /* The cancellable that stops @entry's evaluation (transfer full): made
  * the first time it is asked for, cancelled already if the thunk was
@@ -257,15 +415,16 @@ GCancellable *
 rthunk_thunk_table_get_cancellable (RthunkThunkTable *table,
                                     RthunkThunkEntry *entry)
 {
+  Shard *shard = shard_of (table, entry->id);
   GCancellable *cancellable;
   gboolean cancel;
 
-  g_mutex_lock (&table->lock);
+  g_mutex_lock (&shard->lock);
   if (entry->cancellable == NULL)
     entry->cancellable = g_cancellable_new ();
   cancellable = g_object_ref (entry->cancellable);
-  cancel = entry->cancel_asked || table->shutdown != NULL;
-  g_mutex_unlock (&table->lock);
+  cancel = entry->cancel_asked || g_atomic_pointer_get (&table->shutdown) != NULL;
+  g_mutex_unlock (&shard->lock);
   if (cancel)
     g_cancellable_cancel (cancellable);
   return cancellable;
@@ -277,13 +436,15 @@ gboolean
 rthunk_thunk_table_start (RthunkThunkTable *table,
                           RthunkThunkEntry *entry)
 {
+  Shard *shard = shard_of (table, entry->id);
+  GError *shutdown;
   gboolean started;
 
-  g_mutex_lock (&table->lock);
-  if (entry->state == RTHUNK_THUNK_PENDING && table->shutdown != NULL)
+  g_mutex_lock (&shard->lock);
+  if (entry->state == RTHUNK_THUNK_PENDING && (shutdown = g_atomic_pointer_get (&table->shutdown)) != NULL)
     {
-      entry->error = g_error_copy (table->shutdown);
-      finish_locked (table, entry, RTHUNK_THUNK_CANCELLED);
+      entry->error = g_error_copy (shutdown);
+      finish_locked (table, shard, entry, RTHUNK_THUNK_CANCELLED);
     }
   started = entry->state == RTHUNK_THUNK_PENDING;
   if (started)
@@ -291,26 +452,47 @@ rthunk_thunk_table_start (RthunkThunkTable *table,
       entry->state = RTHUNK_THUNK_RUNNING;
       entry->started_us = g_get_monotonic_time ();
     }
-  g_mutex_unlock (&table->lock);
+  g_mutex_unlock (&shard->lock);
   return started;
 }
 
-/* Wakes the waiters of @entry, and only them (table lock held). */
+/* Wakes @waiter (the lock of a shard it is registered in held). */
 static void
-wake_waiters_locked (RthunkThunkTable *table,
+wake_waiter (Waiter *waiter)
+{
+  g_mutex_lock (&waiter->lock);
+  waiter->woken = TRUE;
+  g_cond_signal (&waiter->cond);
+  g_mutex_unlock (&waiter->lock);
+}
+
+/* Wakes the waiters of @entry, and only them (shard lock held). */
+static void
+wake_waiters_locked (Shard            *shard,
                      RthunkThunkEntry *entry)
 {
-  for (GSList *l = g_hash_table_lookup (table->wait_lists, entry); l != NULL; l = l->next)
-    {
-      Waiter *waiter = l->data;
+  for (GSList *l = g_hash_table_lookup (shard->wait_lists, entry); l != NULL; l = l->next)
+    wake_waiter (l->data);
+}
 
-      waiter->woken = TRUE;
-      g_cond_signal (&waiter->cond);
+/* One thunk fewer unfinished: the drain, if it waits, looks again. */
+static void
+one_less_unfinished (RthunkThunkTable *table)
+{
+  g_atomic_int_add (&table->unfinished, -1);
+  /* GLib's broadcast is a system call even when nobody waits; the drain
+   * counts itself before it reads the count of unfinished thunks */
+  if (g_atomic_int_get (&table->idle_waiters) > 0)
+    {
+      g_mutex_lock (&table->idle_lock);
+      g_cond_broadcast (&table->idle_cond);
+      g_mutex_unlock (&table->idle_lock);
     }
 }
 
 static void
 finish_locked (RthunkThunkTable *table,
+               Shard            *shard,
                RthunkThunkEntry *entry,
                RthunkThunkState  state)
 {
@@ -333,26 +515,23 @@ finish_locked (RthunkThunkTable *table,
   g_clear_object (&entry->cancellable);
   entry->state = state;
   entry->finished_us = g_get_monotonic_time ();
-  g_atomic_int_add (&table->unfinished, -1);
-  g_queue_unlink (&table->unfinished_queue, &entry->link);
+  g_queue_unlink (&shard->unfinished_queue, &entry->link);
   if (entry->owner != NULL)
     g_atomic_int_add (&entry->owner->unfinished, -1);
   g_clear_pointer (&entry->cache_key, g_free);
-  g_queue_push_tail_link (&table->finished, &entry->link);
-  /* forget the oldest beyond the bound, and those past their time */
-  while (table->finished.length > 0)
+  g_queue_push_tail_link (&shard->finished, &entry->link);
+  /* forget the shard's oldest beyond its share, and those past their time */
+  while (shard->finished.length > 0)
     {
-      RthunkThunkEntry *old = g_queue_peek_head (&table->finished);
+      RthunkThunkEntry *old = g_queue_peek_head (&shard->finished);
 
-      if (table->finished.length <= table->max_finished &&
+      if (shard->finished.length <= shard->max_finished &&
           entry->finished_us - old->finished_us < table->ttl_us)
         break;
-      forget_finished_locked (table, old);
+      forget_finished_locked (table, shard, old);
     }
-  wake_waiters_locked (table, entry);
-  /* GLib's broadcast is a system call even when nobody waits */
-  if (table->waiters > 0)
-    g_cond_broadcast (&table->finished_cond);
+  wake_waiters_locked (shard, entry);
+  one_less_unfinished (table);
 }
 
 /* RUNNING → DONE with @value, or FAILED with @error (CANCELLED if the
@@ -364,7 +543,9 @@ rthunk_thunk_table_finish (RthunkThunkTable *table,
                            const GError     *error)
 {
   g_autoptr(GError) refused = NULL;
+  Shard *shard = shard_of (table, entry->id);
   RthunkThunkState state;
+  GError *shutdown;
   gsize bytes = 0;
 
   /* charged before the lock: the budget may ask this table for room */
@@ -377,10 +558,10 @@ rthunk_thunk_table_finish (RthunkThunkTable *table,
       error = refused;
       bytes = 0;
     }
-  g_mutex_lock (&table->lock);
+  g_mutex_lock (&shard->lock);
   if (entry->state > RTHUNK_THUNK_RUNNING)
     {
-      g_mutex_unlock (&table->lock);
+      g_mutex_unlock (&shard->lock);
       if (bytes > 0)
         rthunk_budget_release (table->budget, bytes);
       return;
@@ -395,12 +576,12 @@ rthunk_thunk_table_finish (RthunkThunkTable *table,
     {
       state = g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED)
         ? RTHUNK_THUNK_CANCELLED : RTHUNK_THUNK_FAILED;
+      shutdown = g_atomic_pointer_get (&table->shutdown);
       /* stopped by cancel_all: say why, not just "cancelled" */
-      entry->error = g_error_copy (state == RTHUNK_THUNK_CANCELLED && table->shutdown != NULL
-                                   ? table->shutdown : error);
+      entry->error = g_error_copy (state == RTHUNK_THUNK_CANCELLED && shutdown != NULL ? shutdown : error);
     }
-  finish_locked (table, entry, state);
-  g_mutex_unlock (&table->lock);
+  finish_locked (table, shard, entry, state);
+  g_mutex_unlock (&shard->lock);
 }
 
 /* Cancels an unfinished thunk: a queued one at once, a running one at its
@@ -411,9 +592,10 @@ rthunk_thunk_table_cancel (RthunkThunkTable *table,
                            gboolean         *finished_now)
 {
   g_autoptr(GCancellable) cancellable = NULL;
+  Shard *shard = shard_of (table, entry->id);
   gboolean unfinished;
 
-  g_mutex_lock (&table->lock);
+  g_mutex_lock (&shard->lock);
   unfinished = entry->state <= RTHUNK_THUNK_RUNNING;
   *finished_now = entry->state == RTHUNK_THUNK_PENDING;
   /* finishing drops it: hold it until it is cancelled */
@@ -425,66 +607,80 @@ rthunk_thunk_table_cancel (RthunkThunkTable *table,
     {
       entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
                                           _("the thunk was cancelled"));
-      finish_locked (table, entry, RTHUNK_THUNK_CANCELLED);
+      finish_locked (table, shard, entry, RTHUNK_THUNK_CANCELLED);
     }
-  g_mutex_unlock (&table->lock);
+  g_mutex_unlock (&shard->lock);
   if (cancellable != NULL)
     g_cancellable_cancel (cancellable);
   return unfinished;
 }
 
+/* Registers @waiter on those of @entries that are unfinished, each in its
+ * shard; returns how many are finished. */
 static guint
-count_finished (RthunkThunkEntry **entries,
-                guint              n_entries)
+add_waiter (RthunkThunkTable  *table,
+            Waiter            *waiter,
+            RthunkThunkEntry **entries,
+            guint              n_entries)
 {
   guint n = 0;
 
   for (guint k = 0; k < n_entries; k++)
-    if (entries[k]->state > RTHUNK_THUNK_RUNNING)
-      n++;
+    {
+      Shard *shard = shard_of (table, entries[k]->id);
+
+      g_mutex_lock (&shard->lock);
+      if (entries[k]->state > RTHUNK_THUNK_RUNNING)
+        n++;
+      else
+        {
+          GSList *list = g_hash_table_lookup (shard->wait_lists, entries[k]);
+
+          g_hash_table_insert (shard->wait_lists, entries[k], g_slist_prepend (list, waiter));
+          g_atomic_int_inc (&table->registrations);
+        }
+      g_mutex_unlock (&shard->lock);
+    }
   return n;
 }
 
-/* Registers @waiter on every entry of @entries (table lock held). */
-static void
-add_waiter_locked (RthunkThunkTable  *table,
-                   Waiter            *waiter,
-                   RthunkThunkEntry **entries,
-                   guint              n_entries)
+/* Takes @waiter off every entry of @entries it is registered on; returns
+ * how many of them are finished. */
+static guint
+remove_waiter (RthunkThunkTable  *table,
+               Waiter            *waiter,
+               RthunkThunkEntry **entries,
+               guint              n_entries)
 {
+  guint n = 0;
+
   for (guint k = 0; k < n_entries; k++)
     {
-      GSList *list = g_hash_table_lookup (table->wait_lists, entries[k]);
+      Shard *shard = shard_of (table, entries[k]->id);
+      GSList *list, *link;
 
-      g_hash_table_insert (table->wait_lists, entries[k], g_slist_prepend (list, waiter));
+      g_mutex_lock (&shard->lock);
+      list = g_hash_table_lookup (shard->wait_lists, entries[k]);
+      if ((link = g_slist_find (list, waiter)) != NULL)
+        {
+          list = g_slist_delete_link (list, link);
+          if (list == NULL)
+            g_hash_table_remove (shard->wait_lists, entries[k]);
+          else
+            g_hash_table_insert (shard->wait_lists, entries[k], list);
+          g_atomic_int_add (&table->registrations, -1);
+        }
+      n += entries[k]->state > RTHUNK_THUNK_RUNNING;
+      g_mutex_unlock (&shard->lock);
     }
-  table->registrations += n_entries;
-}
-
-/* Takes @waiter off every entry of @entries (table lock held). */
-static void
-remove_waiter_locked (RthunkThunkTable  *table,
-                      Waiter            *waiter,
-                      RthunkThunkEntry **entries,
-                      guint              n_entries)
-{
-  for (guint k = 0; k < n_entries; k++)
-    {
-      GSList *list = g_slist_remove (g_hash_table_lookup (table->wait_lists, entries[k]), waiter);
-
-      if (list == NULL)
-        g_hash_table_remove (table->wait_lists, entries[k]);
-      else
-        g_hash_table_insert (table->wait_lists, entries[k], list);
-    }
-  table->registrations -= n_entries;
+  return n;
 }
 
 /* @entries without repeats: a waiter registers once on each thunk, however
  * often its call names it. (A thunkAwait naming one id 4096 times made
  * that thunk's wait list 4096 long per call, and taking 200 such callers
- * off it, under the table lock, took hours: the server stopped answering
- * once they hung up.) */
+ * off it, under the one lock the table had then, took hours: the server
+ * stopped answering once they hung up.) */
 static GPtrArray *
 distinct_entries (RthunkThunkEntry **entries,
                   guint              n_entries)
@@ -496,6 +692,29 @@ distinct_entries (RthunkThunkEntry **entries,
     if (g_hash_table_add (seen, entries[k]))
       g_ptr_array_add (distinct, entries[k]);
   return distinct;
+}
+
+/* Sleeps until @waiter is woken, the table closes, @deadline_us passes
+ * or the connection of @account (nullable) hangs up. */
+static void
+waiter_sleep (RthunkThunkTable  *table,
+              Waiter            *waiter,
+              gint64             deadline_us,
+              RthunkConnAccount *account)
+{
+  g_mutex_lock (&waiter->lock);
+  /* closing is read after the waiter registered: close() wakes every
+   * waiter registered by then */
+  while (!waiter->woken && !g_atomic_int_get (&table->closing))
+    {
+      gint64 check_us = g_get_monotonic_time () + WAITER_CHECK_MS * 1000;
+
+      if (!g_cond_wait_until (&waiter->cond, &waiter->lock, MIN (deadline_us, check_us)) &&
+          (g_get_monotonic_time () >= deadline_us ||
+           (account != NULL && rthunk_conn_account_hung_up (account))))
+        break;
+    }
+  g_mutex_unlock (&waiter->lock);
 }
 
 /* Waits until at least one of @named is finished, @deadline_us
@@ -516,27 +735,18 @@ rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
   Waiter waiter = { 0, };
   guint n;
 
-  g_mutex_lock (&table->lock);
-  if ((n = count_finished (entries, n_entries)) > 0 || table->closing)
-    {
-      g_mutex_unlock (&table->lock);
-      return n;
-    }
+  g_mutex_init (&waiter.lock);
   g_cond_init (&waiter.cond);
-  add_waiter_locked (table, &waiter, entries, n_entries);
-  while (!waiter.woken && !table->closing)
-    {
-      gint64 check_us = g_get_monotonic_time () + WAITER_CHECK_MS * 1000;
-
-      if (!g_cond_wait_until (&waiter.cond, &table->lock, MIN (deadline_us, check_us)) &&
-          (g_get_monotonic_time () >= deadline_us ||
-           (account != NULL && rthunk_conn_account_hung_up (account))))
-        break;
-    }
-  remove_waiter_locked (table, &waiter, entries, n_entries);
-  n = count_finished (entries, n_entries);
-  g_mutex_unlock (&table->lock);
+  n = add_waiter (table, &waiter, entries, n_entries);
+  /* the common case, one thunk already finished, registered nowhere */
+  if (n == n_entries && n > 0)
+    goto out;
+  if (n == 0)
+    waiter_sleep (table, &waiter, deadline_us, account);
+  n = remove_waiter (table, &waiter, entries, n_entries);
+out:
   g_cond_clear (&waiter.cond);
+  g_mutex_clear (&waiter.lock);
   return n;
 }
 
@@ -545,16 +755,15 @@ rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
 guint
 rthunk_thunk_table_count_waiters (RthunkThunkTable *table)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&table->lock);
-
-  return table->registrations;
+  return (guint) g_atomic_int_get (&table->registrations);
 }
 
 RthunkThunkState
 rthunk_thunk_table_get_state (RthunkThunkTable *table,
                               RthunkThunkEntry *entry)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&table->lock);
+  Shard *shard = shard_of (table, entry->id);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&shard->lock);
 
   return entry->state;
 }
@@ -574,15 +783,30 @@ rthunk_thunk_table_wait_idle (RthunkThunkTable *table,
 {
   gboolean idle;
 
-  g_mutex_lock (&table->lock);
-  table->waiters++;
+  g_mutex_lock (&table->idle_lock);
+  g_atomic_int_inc (&table->idle_waiters);
   while (g_atomic_int_get (&table->unfinished) > 0 &&
-         g_cond_wait_until (&table->finished_cond, &table->lock, deadline_us))
+         g_cond_wait_until (&table->idle_cond, &table->idle_lock, deadline_us))
     ;
-  table->waiters--;
+  g_atomic_int_add (&table->idle_waiters, -1);
   idle = g_atomic_int_get (&table->unfinished) == 0;
-  g_mutex_unlock (&table->lock);
+  g_mutex_unlock (&table->idle_lock);
   return idle;
+}
+
+typedef gboolean (*PickFunc) (RthunkThunkEntry *entry, gpointer data);
+
+/* Adds to @refs a reference to every unfinished thunk of @shard that
+ * @pick (nullable: all) accepts (its lock held). */
+static void
+collect_unfinished_locked (Shard     *shard,
+                           PickFunc   pick,
+                           gpointer   data,
+                           GPtrArray *refs)
+{
+  for (GList *l = shard->unfinished_queue.head; l != NULL; l = l->next)
+    if (pick == NULL || pick (l->data, data))
+      g_ptr_array_add (refs, rthunk_thunk_entry_ref (l->data));
 }
 
 /* Cancels every unfinished thunk, and every one added later, for good:
@@ -594,30 +818,39 @@ rthunk_thunk_table_cancel_all (RthunkThunkTable *table,
 {
   /* their cancellables, held: an entry drops its own when it finishes */
   g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  gpointer entry;
+  GError *shutdown = g_error_copy (reason);
   guint n = 0;
 
-  g_mutex_lock (&table->lock);
-  if (table->shutdown == NULL)
-    table->shutdown = g_error_copy (reason);
-  g_hash_table_iter_init (&iter, table->entries);
-  while (g_hash_table_iter_next (&iter, NULL, &entry))
+  /* set before any shard is visited: a thunk started after its shard's
+   * visit sees it (rthunk_thunk_table_start()) */
+  if (!g_atomic_pointer_compare_and_exchange (&table->shutdown, NULL, shutdown))
+    g_error_free (shutdown);
+  for (guint k = 0; k < table->n_shards; k++)
     {
-      RthunkThunkEntry *e = entry;
+      Shard *shard = &table->shards[k];
 
-      if (e->state > RTHUNK_THUNK_RUNNING)
-        continue;
-      n++;
-      if (e->cancellable != NULL)
-        g_ptr_array_add (unfinished, g_object_ref (e->cancellable));
-      else
-        e->cancel_asked = TRUE;
+      g_mutex_lock (&shard->lock);
+      for (GList *l = shard->unfinished_queue.head; l != NULL; l = l->next, n++)
+        {
+          RthunkThunkEntry *e = l->data;
+
+          if (e->cancellable != NULL)
+            g_ptr_array_add (unfinished, g_object_ref (e->cancellable));
+          else
+            e->cancel_asked = TRUE;
+        }
+      g_mutex_unlock (&shard->lock);
     }
-  g_mutex_unlock (&table->lock);
   for (guint k = 0; k < unfinished->len; k++)
     g_cancellable_cancel (g_ptr_array_index (unfinished, k));
   return n;
+}
+
+static gboolean
+is_orphan_of (RthunkThunkEntry *entry,
+              gpointer          owner)
+{
+  return entry->owner == owner && !entry->named_elsewhere;
 }
 
 /* The connection of @owner is gone: cancels its unfinished thunks that no
@@ -631,22 +864,16 @@ rthunk_thunk_table_cancel_orphans (RthunkThunkTable  *table,
                                    RthunkConnAccount *owner)
 {
   g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_thunk_entry_unref);
-  GHashTableIter iter;
-  gpointer entry;
   guint queued = 0;
 
   if (g_atomic_int_get (&owner->unfinished) == 0)
     return 0;
-  g_mutex_lock (&table->lock);
-  g_hash_table_iter_init (&iter, table->entries);
-  while (g_hash_table_iter_next (&iter, NULL, &entry))
+  for (guint k = 0; k < table->n_shards; k++)
     {
-      RthunkThunkEntry *e = entry;
-
-      if (e->owner == owner && e->state <= RTHUNK_THUNK_RUNNING && !e->named_elsewhere)
-        g_ptr_array_add (orphans, rthunk_thunk_entry_ref (e));
+      g_mutex_lock (&table->shards[k].lock);
+      collect_unfinished_locked (&table->shards[k], is_orphan_of, owner, orphans);
+      g_mutex_unlock (&table->shards[k].lock);
     }
-  g_mutex_unlock (&table->lock);
   for (guint k = 0; k < orphans->len; k++)
     {
       gboolean finished_now;
@@ -662,17 +889,29 @@ rthunk_thunk_table_cancel_orphans (RthunkThunkTable  *table,
 void
 rthunk_thunk_table_close (RthunkThunkTable *table)
 {
-  GHashTableIter iter;
-  gpointer list;
+  g_atomic_int_set (&table->closing, TRUE);
+  for (guint k = 0; k < table->n_shards; k++)
+    {
+      Shard *shard = &table->shards[k];
+      GHashTableIter iter;
+      gpointer list;
 
-  g_mutex_lock (&table->lock);
-  table->closing = TRUE;
-  g_hash_table_iter_init (&iter, table->wait_lists);
-  while (g_hash_table_iter_next (&iter, NULL, &list))
-    for (GSList *l = list; l != NULL; l = l->next)
-      g_cond_signal (&((Waiter *) l->data)->cond);
-  g_cond_broadcast (&table->finished_cond);
-  g_mutex_unlock (&table->lock);
+      g_mutex_lock (&shard->lock);
+      g_hash_table_iter_init (&iter, shard->wait_lists);
+      while (g_hash_table_iter_next (&iter, NULL, &list))
+        for (GSList *l = list; l != NULL; l = l->next)
+          {
+            Waiter *waiter = l->data;
+
+            g_mutex_lock (&waiter->lock);
+            g_cond_signal (&waiter->cond);
+            g_mutex_unlock (&waiter->lock);
+          }
+      g_mutex_unlock (&shard->lock);
+    }
+  g_mutex_lock (&table->idle_lock);
+  g_cond_broadcast (&table->idle_cond);
+  g_mutex_unlock (&table->idle_lock);
 }
 
 /* The state of @entry and, when DONE, a new reference to its value in
@@ -682,32 +921,55 @@ rthunk_thunk_table_get_outcome (RthunkThunkTable  *table,
                                 RthunkThunkEntry  *entry,
                                 RthunkValue      **value)
 {
+  Shard *shard = shard_of (table, entry->id);
   RthunkThunkState state;
 
-  g_mutex_lock (&table->lock);
+  g_mutex_lock (&shard->lock);
   state = entry->state;
   *value = state == RTHUNK_THUNK_DONE ? rthunk_value_ref (entry->value) : NULL;
-  g_mutex_unlock (&table->lock);
+  g_mutex_unlock (&shard->lock);
   return state;
 }
 
-/* Gives up the values of the oldest finished thunks until @wanted bytes
- * are released; each of those thunks now reads FAILED, its value
- * expired. An RthunkBudgetEvictFunc. */
+/* The next finished entry of @shard from @l on that holds a value
+ * (shard lock held), or %NULL. */
+static GList *
+next_valued (GList *l)
+{
+  while (l != NULL && ((RthunkThunkEntry *) l->data)->value_bytes == 0)
+    l = l->next;
+  return l;
+}
+
+/* Gives up the values of the oldest finished thunks (across the shards,
+ * oldest first, as if the table were one) until @wanted bytes are
+ * released; each of those thunks now reads FAILED, its value expired. An
+ * RthunkBudgetEvictFunc. */
 static gsize
 evict_values (gpointer data,
               gsize    wanted)
 {
   RthunkThunkTable *table = data;
+  GList *next[MAX_SHARDS];
   gsize freed = 0;
 
-  g_mutex_lock (&table->lock);
-  for (GList *l = table->finished.head; l != NULL && freed < wanted; l = l->next)
+  /* every shard, in index order: this is rare, and needs them all */
+  for (guint k = 0; k < table->n_shards; k++)
     {
-      RthunkThunkEntry *entry = l->data;
+      g_mutex_lock (&table->shards[k].lock);
+      next[k] = next_valued (table->shards[k].finished.head);
+    }
+  while (freed < wanted)
+    {
+      RthunkThunkEntry *entry = NULL;
+      guint oldest = 0;
 
-      if (entry->value_bytes == 0)
-        continue;
+      for (guint k = 0; k < table->n_shards; k++)
+        if (next[k] != NULL && (entry == NULL || ((RthunkThunkEntry *) next[k]->data)->finished_us < entry->finished_us))
+          entry = next[oldest = k]->data;
+      if (entry == NULL)
+        break;
+      next[oldest] = next_valued (next[oldest]->next);
       freed += entry->value_bytes;
       forget_value_locked (table, entry);
       entry->state = RTHUNK_THUNK_FAILED;
@@ -715,7 +977,8 @@ evict_values (gpointer data,
                                           _("the thunk's value expired: the server evicted it to stay "
                                             "within its memory budget (--max-memory)"));
     }
-  g_mutex_unlock (&table->lock);
+  for (guint k = table->n_shards; k > 0; k--)
+    g_mutex_unlock (&table->shards[k - 1].lock);
   return freed;
 }
 
@@ -750,6 +1013,21 @@ add_view_locked (GArray           *views,
   g_array_append_val (views, view);
 }
 
+/* Unfinished views first, oldest submitted first; then finished ones,
+ * newest first. */
+static gint
+compare_views (gconstpointer a,
+               gconstpointer b)
+{
+  const RthunkThunkView *va = a, *vb = b;
+
+  if ((va->finished_us == 0) != (vb->finished_us == 0))
+    return va->finished_us == 0 ? -1 : 1;
+  if (va->finished_us == 0)
+    return (va->entry->submitted_us > vb->entry->submitted_us) - (va->entry->submitted_us < vb->entry->submitted_us);
+  return (va->finished_us < vb->finished_us) - (va->finished_us > vb->finished_us);
+}
+
 /**
  * rthunk_thunk_table_list: (skip)
  * @table: a table
@@ -757,8 +1035,8 @@ add_view_locked (GArray           *views,
  *
  * What the dashboard shows: every queued and running thunk, oldest
  * first, then the latest @max_finished finished ones, newest first, each
- * with its state and times as they were at one instant. The lock is held
- * for those entries only, never for the whole table.
+ * with its state and times as they were when its shard was read. A
+ * shard's lock is held for its own entries only, never two at once.
  *
  * Returns: (transfer full): an array of #RthunkThunkView, which frees its
  *   references with itself
@@ -768,14 +1046,25 @@ rthunk_thunk_table_list (RthunkThunkTable *table,
                          guint             max_finished)
 {
   GArray *views = g_array_new (FALSE, FALSE, sizeof (RthunkThunkView));
-  guint n = 0;
+  guint n_unfinished = 0;
 
   g_array_set_clear_func (views, clear_view);
-  g_mutex_lock (&table->lock);
-  for (GList *l = table->unfinished_queue.head; l != NULL; l = l->next)
-    add_view_locked (views, l->data);
-  for (GList *l = table->finished.tail; l != NULL && n < max_finished; l = l->prev, n++)
-    add_view_locked (views, l->data);
-  g_mutex_unlock (&table->lock);
+  for (guint k = 0; k < table->n_shards; k++)
+    {
+      Shard *shard = &table->shards[k];
+      guint n = 0;
+
+      g_mutex_lock (&shard->lock);
+      n_unfinished += shard->unfinished_queue.length;
+      for (GList *l = shard->unfinished_queue.head; l != NULL; l = l->next)
+        add_view_locked (views, l->data);
+      for (GList *l = shard->finished.tail; l != NULL && n < max_finished; l = l->prev, n++)
+        add_view_locked (views, l->data);
+      g_mutex_unlock (&shard->lock);
+    }
+  g_array_sort (views, compare_views);
+  /* the latest @max_finished of all the shards' latest */
+  if (views->len > n_unfinished + max_finished)
+    g_array_set_size (views, n_unfinished + max_finished);
   return views;
 }

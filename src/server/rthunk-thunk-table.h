@@ -28,22 +28,22 @@ typedef struct
    * same pointer, and its hash table keeps no separate array of values */
   guint8 id[RTHUNK_THUNK_ID_LEN];
   gatomicrefcount ref_count;
-  RthunkThunkState state;        /* read and written under the table lock */
+  RthunkThunkState state;        /* read and written under its shard's lock */
   guint deadline_ms;
-  guint8 cancel_asked;           /* cancelled before it had a cancellable (table lock) */
+  guint8 cancel_asked;           /* cancelled before it had a cancellable (shard lock) */
   guint8 cacheable;
   guint8 by_reference;           /* the value stays here: not sent with the submission's answer */
-  guint8 named_elsewhere;        /* another connection looked it up (table lock) */
-  RthunkNode *expr;              /* once finished: only its head (a symbol), or expr if no list (table lock) */
+  guint8 named_elsewhere;        /* another connection looked it up (shard lock) */
+  RthunkNode *expr;              /* once finished: only its head (a symbol), or expr if no list (shard lock) */
   GHashTable *inputs;            /* name → RthunkValue */
   RthunkType *type;
-  RthunkValue *value;            /* DONE (table lock: the budget may take it) */
-  gsize value_bytes;             /* what it is charged to the budget (table lock) */
+  RthunkValue *value;            /* DONE (shard lock: the budget may take it) */
+  gsize value_bytes;             /* what it is charged to the budget (shard lock) */
   GError *error;                 /* FAILED, CANCELLED */
-  GCancellable *cancellable;     /* made when a worker runs it (table lock) */
+  GCancellable *cancellable;     /* made when a worker runs it (shard lock) */
   guint64 fuel;
   gint64 submitted_us;
-  gint64 started_us;             /* 0 until a worker (or the cache) starts it (table lock) */
+  gint64 started_us;             /* 0 until a worker (or the cache) starts it (shard lock) */
   gint64 finished_us;
   GPtrArray *definitions;        /* RthunkDefinition: everything it uses */
   GHashTable *def_names;         /* name in the expression → hash (GBytes) */
@@ -55,7 +55,7 @@ typedef struct
 
 typedef struct _RthunkThunkTable RthunkThunkTable;
 
-/* One thunk as rthunk_thunk_table_list() saw it, under the table lock. */
+/* One thunk as rthunk_thunk_table_list() saw it, under its shard's lock. */
 typedef struct
 {
   RthunkThunkEntry *entry;       /* a reference */
@@ -113,6 +113,10 @@ GArray           *rthunk_thunk_table_list      (RthunkThunkTable *table,
                                                 guint             max_finished);
 void              rthunk_thunk_table_set_budget (RthunkThunkTable *table,
                                                  RthunkBudget     *budget);
+guint             rthunk_thunk_table_n_shards  (RthunkThunkTable *table);
+guint             rthunk_thunk_table_shard_index (RthunkThunkTable *table,
+                                                  const guint8     *id);
+guint             rthunk_thunk_table_count_finished (RthunkThunkTable *table);
 
 RthunkThunkEntry *rthunk_thunk_entry_ref       (RthunkThunkEntry  *entry);
 void              rthunk_thunk_entry_unref     (RthunkThunkEntry  *entry);
