@@ -46,16 +46,22 @@ default_source (void)
   return source;
 }
 
-/* A node with @extra bytes after it (a text node's text). */
+/* A node with @extra bytes after it (a text node's text, a list's
+ * items), which the caller fills. Not zeroed by calloc(): glibc's takes
+ * the arena's lock where malloc() takes a thread's cache, and a server
+ * decodes a tree of these a request on every connection at once. */
 static RthunkNode *
 node_alloc_extra (RthunkNodeKind kind,
                   gsize          extra)
 {
-  RthunkNode *node = g_malloc0 (sizeof (RthunkNode) + extra);
+  RthunkNode *node = g_malloc (sizeof (RthunkNode) + extra);
 
   node->ref_count = 1;
   node->kind = kind;
   node->source = default_source ();
+  node->line = 0;
+  node->col = 0;
+  memset (&node->u, 0, sizeof node->u);
   return node;
 }
 
