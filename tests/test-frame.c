@@ -1589,6 +1589,143 @@ test_transport_call_budget_read_timeout (void)
   close (fds[1]);
 }
 
+/* A peer answering @calls calls on its own thread, each reply @delay_us
+ * after the call (a server that is slow to answer). */
+typedef struct
+{
+  RthunkFrameTransport *transport;
+  guint calls;
+  gulong delay_us;
+} Answerer;
+
+static gpointer
+answer_calls (gpointer data)
+{
+  Answerer *a = data;
+  g_autoptr(ThriftProtocol) p = binary_protocol_new (a->transport);
+
+  for (guint k = 1; k <= a->calls; k++)
+    {
+      read_message (p, T_CALL, (gint32) k);
+      if (a->delay_us > 0)
+        g_usleep (a->delay_us);     /* the slow server itself, not a wait for it */
+      write_message (p, T_REPLY, (gint32) k);
+    }
+  return NULL;
+}
+
+/* @calls calls from @client (under a call budget, spinning up to
+ * @spin_us for each reply) to a peer answering each after @delay_us;
+ * what the spin caught and missed. */
+static void
+calls_with_spin (guint    calls,
+                 guint    spin_us,
+                 gulong   delay_us,
+                 guint64 *caught,
+                 guint64 *missed)
+{
+  g_autoptr(RthunkFrameTransport) client = NULL;
+  g_autoptr(ThriftProtocol) cp = NULL;
+  Answerer a = { NULL, calls, delay_us };
+  GThread *peer;
+  int fds[2];
+
+  make_socketpair (fds);
+  client = rthunk_frame_transport_new (fds[0], 0);
+  a.transport = rthunk_frame_transport_new (fds[1], 0);
+  rthunk_frame_transport_set_call_budget (client, 10000);
+  rthunk_frame_transport_set_reply_spin (client, spin_us);
+  cp = binary_protocol_new (client);
+  peer = g_thread_new ("answerer", answer_calls, &a);
+  for (guint k = 1; k <= calls; k++)
+    {
+      write_message (cp, T_CALL, (gint32) k);
+      read_message (cp, T_REPLY, (gint32) k);
+    }
+  g_thread_join (peer);
+  g_object_unref (a.transport);
+  rthunk_frame_transport_get_reply_spin (client, caught, missed);
+}
+
+/* A caller that spins for its reply takes the replies that come within
+ * the spin without sleeping; each one read right. With no spin set, none
+ * is taken that way. (A socketpair: its replies come at once, or after
+ * the 2 s spin allowed here is long past any scheduling delay.) */
+static void
+test_transport_reply_spin_caught (void)
+{
+  guint64 caught = 0, missed = 0;
+
+  calls_with_spin (50, 2000000, 0, &caught, &missed);
+  g_assert_cmpuint (caught, ==, 50);
+  g_assert_cmpuint (missed, ==, 0);
+  calls_with_spin (50, 0, 0, &caught, &missed);
+  g_assert_cmpuint (caught, ==, 0);
+  g_assert_cmpuint (missed, ==, 0);
+}
+
+/* A server slower than the spin: each wait that spun for nothing makes
+ * twice as many of the next ones not spin, so 40 slow replies cost 6
+ * spins (calls 1, 3, 6, 11, 20 and 37), not 40; each reply still read. */
+static void
+test_transport_reply_spin_backs_off (void)
+{
+  guint64 caught = 0, missed = 0;
+
+  calls_with_spin (40, 20, 3000, &caught, &missed);
+  g_assert_cmpuint (caught, ==, 0);
+  g_assert_cmpuint (missed, ==, 6);
+}
+
+/* A peer that never answers, on its own thread's transport. */
+typedef struct
+{
+  RthunkFrameTransport *transport;
+  GError *error;
+} Waiter;
+
+static gpointer
+wait_for_silence (gpointer data)
+{
+  Waiter *w = data;
+
+  g_assert_false (rthunk_frame_transport_receive (w->transport, &w->error));
+  return NULL;
+}
+
+/* While another thread of the process waits for a reply, a caller does
+ * not spin: callers on many threads leave the CPUs to their servers. */
+static void
+test_transport_reply_spin_alone (void)
+{
+  g_autoptr(RthunkFrameTransport) silent = NULL;
+  Waiter w = { NULL, NULL };
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  guint64 caught = 0, missed = 0;
+  GThread *waiter;
+  int fds[2];
+
+  make_socketpair (fds);
+  silent = rthunk_frame_transport_new (fds[0], 0);
+  rthunk_frame_transport_set_call_budget (silent, 60000);
+  rthunk_frame_transport_set_reply_spin (silent, 50);
+  w.transport = silent;
+  waiter = g_thread_new ("waiter", wait_for_silence, &w);
+  while (rthunk_frame_replies_awaited () == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_thread_yield ();
+    }
+  calls_with_spin (50, 2000000, 0, &caught, &missed);
+  g_assert_cmpuint (caught, ==, 0);
+  g_assert_cmpuint (missed, ==, 0);
+  shutdown (fds[1], SHUT_RDWR);
+  g_thread_join (waiter);
+  g_assert_error (w.error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_CLOSED);
+  g_clear_error (&w.error);
+  close (fds[1]);
+}
+
 /* A server's idle timeout in the read itself: a connection with no frame
  * is closed after it, saying so; but once a frame began, the frame budget
  * (not the much longer idle timeout) bounds the rest of it, so a client
@@ -1992,6 +2129,9 @@ main (int    argc,
   g_test_add_func ("/frame/transport/call-budget/read-timeout",
                    test_transport_call_budget_read_timeout);
   g_test_add_func ("/frame/transport/idle-timeout", test_transport_idle_timeout);
+  g_test_add_func ("/frame/transport/reply-spin/caught", test_transport_reply_spin_caught);
+  g_test_add_func ("/frame/transport/reply-spin/backs-off", test_transport_reply_spin_backs_off);
+  g_test_add_func ("/frame/transport/reply-spin/alone", test_transport_reply_spin_alone);
   g_test_add_func ("/frame/transport/idle-timeout/memory", test_transport_idle_timeout_memory);
   g_test_add_func ("/frame/transport/roundtrip/memory",
                    test_transport_roundtrip_memory);

@@ -482,6 +482,20 @@ def case_small_things(alpha, home):
         repl.close()
 
 
+def case_reply_spin(alpha):
+    """RTHUNK_REPLY_SPIN_US: awaited calls that spin for their replies
+    (the whole loop, replies caught spinning or not) give the right
+    values; a value out of range is ignored, not fatal."""
+    loop = "(loop [i 0 s 0] (if (< i 500) (recur (+ i 1) (+ s (await (remote (+ i 1))))) s))"
+    for spin, what in [("100000", "awaited calls spinning for their replies give the right sum"),
+                       ("lots", "an RTHUNK_REPLY_SPIN_US that is not a number is ignored")]:
+        env = dict(os.environ, RTHUNK_REPLY_SPIN_US=spin)
+        p = subprocess.run([RTHUNK, "--server", alpha.address, "-e", loop], capture_output=True,
+                           text=True, timeout=TIMEOUT, env=env)
+        tap(p.returncode == 0 and p.stdout.strip() == "125250", what,
+            "exit %d\nstdout: %s\nstderr: %s" % (p.returncode, p.stdout, p.stderr))
+
+
 # ---- automatic placement: (auto …), :placement auto, :why -----------------------------------
 
 def auto_step(repl, alpha, form, value, why, what):
@@ -598,6 +612,7 @@ def main():
         case_timeout(alpha, tmp)
         case_status_line(alpha, tmp)
         case_small_things(alpha, tmp)
+        case_reply_spin(alpha)
         case_auto_placement(alpha, tmp)
         case_pipelined_cells(alpha, tmp)
         case_chain_cancel(alpha, tmp)

@@ -11,7 +11,10 @@
  * connection idle for 50 ms or more that the server dropped is noticed
  * before it is reused; one idle for less is taken without a poll(). Both
  * ends set TCP_NODELAY: frames sent back to back, and their replies,
- * waited for delayed acknowledgements without it.
+ * waited for delayed acknowledgements without it. With
+ * $RTHUNK_REPLY_SPIN_US set, a plain connection's caller spins that many
+ * microseconds for a reply before it sleeps
+ * (rthunk_frame_transport_set_reply_spin()).
  */
 #include "config.h"
 
@@ -307,6 +310,30 @@ open_transport (RthunkPool  *pool,
   return rthunk_frame_transport_new_tls (session, fd, RTHUNK_POOL_MAX_FRAME_BYTES);
 }
 
+/* How long a caller spins for a reply before it sleeps:
+ * $RTHUNK_REPLY_SPIN_US (0 to 100000 µs), read once; 0, never, without
+ * it. Spinning trades a CPU's time for a reply's latency: an opt-in for
+ * a process that waits on one call at a time on machines whose idle CPUs
+ * wake slowly (virtual machines). */
+static guint
+reply_spin_us (void)
+{
+  static gsize once = 0;
+  static guint us;
+
+  if (g_once_init_enter (&once))
+    {
+      const char *env = g_getenv ("RTHUNK_REPLY_SPIN_US");
+      guint64 v = 0;
+
+      if (env != NULL && !g_ascii_string_to_unsigned (env, 10, 0, 100000, &v, NULL))
+        v = 0;
+      us = (guint) v;
+      g_once_init_leave (&once, 1);
+    }
+  return us;
+}
+
 static RthunkConn *
 conn_open (RthunkPool    *pool,
            GCancellable  *cancellable,
@@ -324,6 +351,8 @@ conn_open (RthunkPool    *pool,
   conn->fd = fd;
   conn->transport = transport;
   rthunk_frame_transport_set_call_budget (conn->transport, pool->call_timeout_ms);
+  if (reply_spin_us () > 0)
+    rthunk_frame_transport_set_reply_spin (conn->transport, reply_spin_us ());
   /* the client's codec reads the hot replies itself, checking every read;
    * what the generated code reads is validated when it starts reading */
   rthunk_frame_transport_set_check_on_read (conn->transport, TRUE);

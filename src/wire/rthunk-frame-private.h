@@ -23,6 +23,25 @@ struct _RthunkReadahead
   guint8 data[RTHUNK_READAHEAD_BYTES];
 };
 
+/* A caller's wait for a reply on a plain link: before it sleeps in
+ * read(2), it reads without blocking for up to @max_us, so that a reply
+ * that comes back within that is taken without waking a CPU that went
+ * idle (on a virtual machine, tens of microseconds). A wait that spun for
+ * nothing makes the next ones not spin, for twice as many replies each
+ * time, up to RTHUNK_REPLY_SPIN_MAX_SKIP; one caught spinning starts
+ * again: a server slower than @max_us, or CPUs too busy to answer within
+ * it, costs a spin now and then, not one a call. */
+#define RTHUNK_REPLY_SPIN_MAX_SKIP 256
+
+struct _RthunkReplySpin
+{
+  guint max_us;                 /* 0: never spin */
+  guint skip;                   /* replies to wait for without spinning */
+  guint backoff;                /* what the next miss sets @skip to */
+  guint64 caught;               /* replies caught spinning */
+  guint64 missed;               /* spins that ended without one */
+};
+
 /* Whether input is there that poll() on @link's descriptor cannot see:
  * read ahead, or decrypted by its TLS session. */
 gboolean rthunk_link_input_pending     (const RthunkLink  *link);

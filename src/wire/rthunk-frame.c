@@ -114,7 +114,30 @@ typedef struct
   gint64 deadline_us;           /* 0: the frame has not started */
   gboolean whole_call;          /* @deadline_us was set before the first byte */
   gboolean begun;               /* a byte of the frame has arrived */
+  gboolean alone;               /* no other thread of the process waits for
+                                   a reply (whole-call reads only) */
 } FrameClock;
+
+/* How many threads wait for a whole-call reply on a link that may spin:
+ * a caller spins for its reply only while it is the only one
+ * (RthunkReplySpin), so that callers on many threads leave the CPUs to
+ * the servers that answer them. */
+static gint replies_awaited;
+
+/**
+ * rthunk_frame_replies_awaited:
+ *
+ * Returns: how many threads of the process wait now for the first byte
+ *   of a reply on a transport with a reply spin
+ *   (rthunk_frame_transport_set_reply_spin())
+ *
+ * Since: 0.1
+ */
+guint
+rthunk_frame_replies_awaited (void)
+{
+  return (guint) g_atomic_int_get (&replies_awaited);
+}
 
 static gboolean
 frame_clock_expired (FrameClock  *clock,
@@ -280,6 +303,46 @@ link_read_ready (const RthunkLink  *link,
   return n;
 }
 
+/* Before a whole-call reply's first byte, on a plain link with a spin:
+ * reads without blocking for up to the spin's time (RthunkReplySpin).
+ * What arrived (> 0), 0 at the end of the stream, or -1: nothing came,
+ * the caller waits as usual. */
+static gssize
+link_read_spinning (const RthunkLink  *link,
+                    const FrameClock  *clock,
+                    guint8            *buf,
+                    gsize              len)
+{
+  RthunkReplySpin *spin = link->spin;
+  gint64 until;
+  gssize n;
+
+  if (spin == NULL || spin->max_us == 0 || clock == NULL || !clock->whole_call || clock->begun ||
+      link->tls != NULL || !clock->alone)
+    return -1;
+  if (spin->skip > 0)
+    {
+      spin->skip--;
+      return -1;
+    }
+  until = g_get_monotonic_time () + spin->max_us;
+  do
+    {
+      n = read_ahead (link, buf, len, MSG_DONTWAIT);
+      if (n >= 0)
+        {
+          spin->caught++;
+          spin->backoff = 0;
+          return n;
+        }
+    }
+  while ((errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && g_get_monotonic_time () < until);
+  spin->missed++;
+  spin->backoff = spin->backoff == 0 ? 1 : MIN (spin->backoff * 2, RTHUNK_REPLY_SPIN_MAX_SKIP);
+  spin->skip = spin->backoff;
+  return -1;
+}
+
 /* link_read() under @clock: -2 when a read that needed no poll() (see
  * frame_clock_read_bounded()) timed out near the deadline: the caller
  * looks at the clock again. A read that waited
@@ -326,6 +389,8 @@ read_fully (const RthunkLink  *link,
     {
       gssize n = link_read_ready (link, clock, buf + done, len - done);
 
+      if (n < 0)
+        n = link_read_spinning (link, clock, buf + done, len - done);
       if (n < 0 && (frame_clock_expired (clock, error) || !frame_clock_wait (clock, link, error)))
         {
           *got = done;
@@ -499,14 +564,24 @@ rthunk_frame_read_message (const RthunkLink  *link,
 {
   ChargedBody *charged = NULL;
   g_autoptr(GBytes) message = NULL;
-  FrameClock clock = { budget_ms, deadline_us, deadline_us != 0, FALSE };
+  FrameClock clock = { budget_ms, deadline_us, deadline_us != 0, FALSE, FALSE };
   guint8 *body;
   gint32 length;
   gsize got;
 
+  gboolean header_read;
+
   if (max_bytes == 0)
     max_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
-  if (!read_header (link, &length, &clock, error)
+  if (clock.whole_call && link->spin != NULL)
+    {
+      clock.alone = g_atomic_int_add (&replies_awaited, 1) == 0;
+      header_read = read_header (link, &length, &clock, error);
+      g_atomic_int_add (&replies_awaited, -1);
+    }
+  else
+    header_read = read_header (link, &length, &clock, error);
+  if (!header_read
       || !check_frame_length (length, max_bytes, error)
       || (body = alloc_body (memory, length, &charged, error)) == NULL)
     return NULL;

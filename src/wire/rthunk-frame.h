@@ -168,6 +168,12 @@ void                  rthunk_frame_transport_set_call_budget (RthunkFrameTranspo
                                                               guint                 budget_ms);
 gboolean              rthunk_frame_transport_set_idle_timeout (RthunkFrameTransport *self,
                                                                guint                 idle_ms);
+void                  rthunk_frame_transport_set_reply_spin (RthunkFrameTransport *self,
+                                                             guint                 max_us);
+void                  rthunk_frame_transport_get_reply_spin (RthunkFrameTransport *self,
+                                                             guint64              *caught,
+                                                             guint64              *missed);
+guint                 rthunk_frame_replies_awaited       (void);
 void                  rthunk_frame_transport_allow_wait  (RthunkFrameTransport  *self,
                                                           guint                  wait_ms);
 int                   rthunk_frame_transport_get_fd      (RthunkFrameTransport  *self);

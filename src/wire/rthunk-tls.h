@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define RTHUNK_TLS_HANDSHAKE_BYTE 0x16
 
 typedef struct _RthunkReadahead RthunkReadahead;
+typedef struct _RthunkReplySpin RthunkReplySpin;
 
 /* One connection: its descriptor, and its TLS session when it has one (which
  * then owns the descriptor and closes it); on the plain path, optionally
@@ -28,6 +29,8 @@ typedef struct
   guint read_wait_ms;           /* plain path: how long one read(2) waits
                                    for input (SO_RCVTIMEO); 0: unknown or
                                    for ever */
+  RthunkReplySpin *spin;        /* (nullable) plain path: how a caller
+                                   waits for a reply's first byte */
 } RthunkLink;
 
 G_GNUC_WARN_UNUSED_RESULT
