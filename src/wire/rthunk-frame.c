@@ -568,7 +568,6 @@ rthunk_frame_read_message (const RthunkLink  *link,
   guint8 *body;
   gint32 length;
   gsize got;
-
   gboolean header_read;
 
   if (max_bytes == 0)
