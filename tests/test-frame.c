@@ -4,6 +4,8 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -1726,6 +1728,80 @@ test_transport_reply_spin_alone (void)
   close (fds[1]);
 }
 
+/* A receive under a call budget whose read waits alone, its thread hit
+ * by a signal every 20 ms: the read a signal interrupts is not begun
+ * again with its whole receive timeout (it would never end while the
+ * signals come), and the receive fails at the deadline. */
+typedef struct
+{
+  RthunkFrameTransport *transport;
+  pthread_t thread;
+  gint started;
+  gint done;
+  GError *error;
+  gint64 ms;
+} Interrupted;
+
+static void
+ignore_signal (int signum)
+{
+  (void) signum;
+}
+
+static gpointer
+receive_interrupted (gpointer data)
+{
+  Interrupted *r = data;
+  gint64 start = g_get_monotonic_time ();
+
+  r->thread = pthread_self ();
+  g_atomic_int_set (&r->started, 1);
+  g_assert_false (rthunk_frame_transport_receive (r->transport, &r->error));
+  r->ms = (g_get_monotonic_time () - start) / 1000;
+  g_atomic_int_set (&r->done, 1);
+  return NULL;
+}
+
+static void
+test_transport_call_budget_signals (void)
+{
+  g_autoptr(RthunkFrameTransport) t = NULL;
+  struct sigaction action = { 0 }, before;
+  Interrupted r = { NULL, 0, 0, 0, NULL, 0 };
+  GThread *thread;
+  gint64 cap = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  int fds[2];
+
+  action.sa_handler = ignore_signal;
+  sigemptyset (&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  g_assert_no_errno (sigaction (SIGUSR1, &action, &before));
+  make_socketpair (fds);
+  g_assert_true (rthunk_frame_set_timeouts (fds[0], 300, NULL));
+  t = rthunk_frame_transport_new (fds[0], 0);
+  rthunk_frame_transport_set_call_budget (t, 300);
+  r.transport = t;
+  thread = g_thread_new ("interrupted", receive_interrupted, &r);
+  while (!g_atomic_int_get (&r.started))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, cap);
+      g_thread_yield ();
+    }
+  while (!g_atomic_int_get (&r.done))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, cap);
+      pthread_kill (r.thread, SIGUSR1);
+      g_usleep (20000);           /* the signals' pace, not a wait for the thread */
+    }
+  g_thread_join (thread);
+  g_assert_error (r.error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (r.error->message, "did not arrive whole within 300 ms"));
+  g_assert_cmpint (r.ms, <, 10000);
+  g_clear_error (&r.error);
+  g_assert_no_errno (sigaction (SIGUSR1, &before, NULL));
+  close (fds[1]);
+}
+
 /* A server's idle timeout in the read itself: a connection with no frame
  * is closed after it, saying so; but once a frame began, the frame budget
  * (not the much longer idle timeout) bounds the rest of it, so a client
@@ -2128,6 +2204,7 @@ main (int    argc,
 
   g_test_add_func ("/frame/transport/call-budget/read-timeout",
                    test_transport_call_budget_read_timeout);
+  g_test_add_func ("/frame/transport/call-budget/signals", test_transport_call_budget_signals);
   g_test_add_func ("/frame/transport/idle-timeout", test_transport_idle_timeout);
   g_test_add_func ("/frame/transport/reply-spin/caught", test_transport_reply_spin_caught);
   g_test_add_func ("/frame/transport/reply-spin/backs-off", test_transport_reply_spin_backs_off);

@@ -250,11 +250,14 @@ read_ahead (const RthunkLink  *link,
 }
 
 /* One read of @link: read() on the plain path (what was read ahead
- * first), the session's otherwise. -1 with @error set on failure. */
+ * first), the session's otherwise. -1 with @error set on failure; or,
+ * with @interrupted, -1 and *@interrupted set when a signal interrupted
+ * the read (without it, the read is begun again). */
 static inline gssize
 link_read (const RthunkLink  *link,
            guint8            *buf,
            gsize              len,
+           gboolean          *interrupted,
            GError           **error)
 {
   gsize ready = take_ahead (link, buf, len);
@@ -271,7 +274,12 @@ link_read (const RthunkLink  *link,
       n = read_ahead (link, buf, len, 0);
       if (n >= 0)
         return n;
-      if ((errsv = errno) != EINTR)
+      if ((errsv = errno) == EINTR && interrupted != NULL)
+        {
+          *interrupted = TRUE;
+          return -1;
+        }
+      if (errsv != EINTR)
         {
           rthunk_frame_set_errno_error (error, errsv, _("reading a frame"));
           return -1;
@@ -344,8 +352,9 @@ link_read_spinning (const RthunkLink  *link,
 }
 
 /* link_read() under @clock: -2 when a read that needed no poll() (see
- * frame_clock_read_bounded()) timed out near the deadline: the caller
- * looks at the clock again. A read that waited
+ * frame_clock_read_bounded()) timed out near the deadline, or a signal
+ * interrupted a read under a deadline: the caller looks at the clock
+ * again. A read that waited
  * the link's whole timeout for a frame's first byte says so. */
 static gssize
 link_read_timed (const RthunkLink  *link,
@@ -355,10 +364,15 @@ link_read_timed (const RthunkLink  *link,
                  GError           **error)
 {
   g_autoptr(GError) local = NULL;
-  gssize n = link_read (link, buf, len, &local);
+  gboolean interrupted = FALSE;
+  /* under a deadline a read a signal interrupted is not simply begun
+   * again: it would wait its whole SO_RCVTIMEO once more */
+  gssize n = link_read (link, buf, len, clock != NULL && clock->deadline_us != 0 ? &interrupted : NULL, &local);
 
   if (n >= 0)
     return n;
+  if (interrupted)
+    return -2;
   if (clock != NULL && !clock->begun &&
       g_error_matches (local, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT) && link->tls == NULL)
     {
