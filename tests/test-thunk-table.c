@@ -147,6 +147,41 @@ test_shares (void)
   rthunk_thunk_table_free (table);
 }
 
+/* Ids a client proposes, made alike where a hash of a part of the id
+ * would look (bytes 0 to 3, 8 to 11 and the low bits of 12 all zero), go
+ * to every shard all the same: the shard is a keyed hash of all of the id,
+ * so a client cannot pile its thunks into one shard, whose share of
+ * --max-thunks would then be all that is kept. */
+static void
+test_chosen_ids_spread (void)
+{
+  RthunkThunkTable *table = rthunk_thunk_table_new (4096, LONG_TTL_MS);
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_thunk_entry_unref);
+  guint count[4] = { 0, };
+
+  g_assert_cmpuint (rthunk_thunk_table_n_shards (table), ==, 4);
+  for (guint32 k = 0; k < 4096; k++)
+    {
+      g_autoptr(RthunkNode) expr = rthunk_node_new_int (1);
+      guint8 id[RTHUNK_THUNK_ID_LEN] = { 0, };
+      RthunkThunkEntry *entry;
+
+      memcpy (id + 4, &k, sizeof k);
+      id[13] = (guint8) k;
+      id[14] = (guint8) (k >> 8);
+      entry = rthunk_thunk_table_add (table, expr, NULL, NULL, id, NULL);
+      g_assert_nonnull (entry);
+      finish_int (table, entry, k);
+      count[rthunk_thunk_table_shard_index (table, id)]++;
+      g_ptr_array_add (entries, entry);
+    }
+  /* 1024 each on average; a few dozen more or less by chance */
+  for (guint s = 0; s < 4; s++)
+    g_assert_cmpuint (count[s], <, 1400);
+  g_assert_cmpuint (rthunk_thunk_table_count_finished (table), >, 3500);
+  rthunk_thunk_table_free (table);
+}
+
 /* A thunk past its time to live is not found, though no thunk of its
  * shard finished since. */
 static void
@@ -354,6 +389,7 @@ main (int    argc,
   g_test_add_func ("/thunk-table/shards/count", test_shard_count);
   g_test_add_func ("/thunk-table/shards/small-bound-exact", test_small_bound_exact);
   g_test_add_func ("/thunk-table/shards/shares", test_shares);
+  g_test_add_func ("/thunk-table/shards/chosen-ids-spread", test_chosen_ids_spread);
   g_test_add_func ("/thunk-table/ttl/lookup", test_ttl_lookup);
   g_test_add_func ("/thunk-table/wait-any/across-shards", test_wait_any_across_shards);
   g_test_add_func ("/thunk-table/budget/oldest-across-shards", test_budget_oldest_across_shards);

@@ -7,8 +7,8 @@
  * lock, so submissions on different connections take different locks
  * (one lock for the whole table made rthunkd's connection threads queue
  * on it, bench/README.md, "The thunk table's shards"). A thunk's shard
- * is a keyed hash of its id (a client that chooses ids cannot aim at one
- * shard); only a table of --max-thunks ≥ 2 × MIN_SHARE is sharded, so a
+ * is a keyed hash of all of its id (a client that chooses ids cannot aim
+ * at one shard, nor make them collide in a shard's hash table); only a table of --max-thunks ≥ 2 × MIN_SHARE is sharded, so a
  * small bound stays exact (rthunk_thunk_table_n_shards()).
  *
  * What spans the shards is kept without their locks: the count of
@@ -104,16 +104,59 @@ struct _RthunkThunkTable
   gint idle_waiters;            /* (atomic) threads in wait_idle() */
 };
 
-/* The shard of @id: the top bits of a multiplication by the table's
- * random key (bytes 8 to 15: the hash tables hash the first four). */
+/* The process's two random keys of id_hash64(), set by the first table. */
+static guint64 id_keys[2];
+
+static void
+init_id_keys (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      guint8 bytes[RTHUNK_ID_LEN];
+
+      G_STATIC_ASSERT (sizeof bytes >= sizeof id_keys);
+      rthunk_random_id (bytes);
+      memcpy (id_keys, bytes, sizeof id_keys);
+      g_once_init_leave (&once, 1);
+    }
+}
+
+/* A bijection of 64 bits whose every output bit depends on every input
+ * bit (two multiply-xorshift rounds). */
+static inline guint64
+mix64 (guint64 x)
+{
+  x ^= x >> 33;
+  x *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  x *= G_GUINT64_CONSTANT (0xc4ceb9fe1a85ec53);
+  x ^= x >> 33;
+  return x;
+}
+
+/* A hash of all 16 bytes of @id, keyed by the process's random keys: a
+ * client may propose its thunks' ids (EvalRequest.thunkId), and must not
+ * be able to choose ids that go to one shard, or that collide in a
+ * shard's hash table. */
+static inline guint64
+id_hash64 (const guint8 *id)
+{
+  guint64 lo, hi;
+
+  memcpy (&lo, id, sizeof lo);
+  memcpy (&hi, id + 8, sizeof hi);
+  return mix64 (lo ^ id_keys[0]) + mix64 (hi ^ id_keys[1]);
+}
+
+/* The shard of @id: the top bits of its keyed hash, mixed once more with
+ * the table's own key (the hash tables use the low bits). */
 static inline Shard *
 shard_of (RthunkThunkTable *table,
           const guint8     *id)
 {
-  guint64 x;
-
-  memcpy (&x, id + 8, sizeof x);
-  return &table->shards[((x * table->shard_key) >> 32) & (table->n_shards - 1)];
+  return &table->shards[(mix64 (id_hash64 (id) ^ table->shard_key) >> 58) & (table->n_shards - 1)];
 }
 
 /* Drops @entry's value and releases its charge (shard lock held). */
@@ -171,10 +214,7 @@ RTHUNK_DEFINE_REF_COUNT_REFS (RthunkThunkEntry, rthunk_thunk_entry, entry_clear)
 static guint
 id_hash (gconstpointer key)
 {
-  guint hash;
-
-  memcpy (&hash, key, sizeof hash);     /* the ids are random already */
-  return hash;
+  return (guint) id_hash64 (key);
 }
 
 static gboolean
@@ -220,6 +260,7 @@ rthunk_thunk_table_new (guint max_finished,
   max_finished = MAX (max_finished, 1);
   table->n_shards = shards_for (max_finished);
   table->shards = g_aligned_alloc0 (table->n_shards, sizeof (Shard), 64);
+  init_id_keys ();
   table->shard_key = random_odd_key ();
   for (guint k = 0; k < table->n_shards; k++)
     {
