@@ -325,6 +325,21 @@ test_collector_new_lane (Fixture       *fixture,
   rthunk_collector_set_poll_slice (250);
 }
 
+/* The int @text evaluates to in @session, waited for. */
+static gint64
+eval_wait_int (RthunkSession *session,
+               const char    *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_session_eval (session, text, "<test>", &error);
+  g_autoptr(RthunkValue) got = NULL;
+
+  g_assert_no_error (error);
+  got = rthunk_session_wait (session, value, 60000, &error);
+  g_assert_no_error (error);
+  return rthunk_value_get_int (got);
+}
+
 /* `(await (remote …))` is sent at once in a submitEvalRequest of its own
  * (its value comes back in the answer), while a value that is not awaited
  * at once is queued and goes in a submitBatch frame. */
@@ -334,10 +349,6 @@ test_awaited_direct (void)
   TestServer *alpha = test_server_start ("alpha", NULL);
   g_autoptr(RthunkSession) session = rthunk_session_new ();
   g_autoptr(RthunkClient) probe = probe_new (alpha);
-  g_autoptr(RthunkValue) value = NULL;
-  g_autoptr(RthunkValue) got = NULL;
-  g_autoptr(RthunkValue) queued = NULL;
-  g_autoptr(RthunkValue) later = NULL;
   g_autoptr(GError) error = NULL;
   gint64 batches, submitted;
 
@@ -345,18 +356,10 @@ test_awaited_direct (void)
   g_assert_no_error (error);
   batches = server_number (probe, "batches");
   submitted = server_number (probe, "submitted");
-  value = rthunk_session_eval (session, "(await (remote (+ 20 22)))", "<test>", &error);
-  g_assert_no_error (error);
-  got = rthunk_session_wait (session, value, 60000, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (rthunk_value_get_int (got), ==, 42);
+  g_assert_cmpint (eval_wait_int (session, "(await (remote (+ 20 22)))"), ==, 42);
   g_assert_cmpint (server_number (probe, "submitted"), ==, submitted + 1);
   g_assert_cmpint (server_number (probe, "batches"), ==, batches);
-  queued = rthunk_session_eval (session, "(def q (remote (+ 1 2)))", "<test>", &error);
-  g_assert_no_error (error);
-  later = rthunk_session_wait (session, queued, 60000, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (rthunk_value_get_int (later), ==, 3);
+  g_assert_cmpint (eval_wait_int (session, "(def q (remote (+ 1 2)))"), ==, 3);
   g_assert_cmpint (server_number (probe, "batches"), ==, batches + 1);
   rthunk_session_close (session);
   test_server_kill (alpha);

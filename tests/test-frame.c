@@ -1591,13 +1591,17 @@ test_transport_call_budget_read_timeout (void)
   close (fds[1]);
 }
 
-/* A peer answering @calls calls on its own thread, each reply @delay_us
- * after the call (a server that is slow to answer). */
+/* A peer answering @calls calls on its own thread: at once, or, for the
+ * calls @slow lists (1-based, ascending), only once @client's spin for
+ * that reply has ended without it (a server slower than the spin, each
+ * time). */
 typedef struct
 {
   RthunkFrameTransport *transport;
+  RthunkFrameTransport *client;
   guint calls;
-  gulong delay_us;
+  const guint *slow;
+  guint n_slow;
 } Answerer;
 
 static gpointer
@@ -1605,36 +1609,51 @@ answer_calls (gpointer data)
 {
   Answerer *a = data;
   g_autoptr(ThriftProtocol) p = binary_protocol_new (a->transport);
+  gint64 cap = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  guint next = 0;
 
   for (guint k = 1; k <= a->calls; k++)
     {
       read_message (p, T_CALL, (gint32) k);
-      if (a->delay_us > 0)
-        g_usleep (a->delay_us);     /* the slow server itself, not a wait for it */
+      if (next < a->n_slow && a->slow[next] == k)
+        {
+          guint64 missed = 0;
+
+          next++;
+          do
+            {
+              g_assert_cmpint (g_get_monotonic_time (), <, cap);
+              rthunk_frame_transport_get_reply_spin (a->client, NULL, &missed);
+            }
+          while (missed < next);
+        }
       write_message (p, T_REPLY, (gint32) k);
     }
   return NULL;
 }
 
 /* @calls calls from @client (under a call budget, spinning up to
- * @spin_us for each reply) to a peer answering each after @delay_us;
- * what the spin caught and missed. */
+ * @spin_us for each reply) to a peer answering the calls @slow lists only
+ * after their spins and the others at once; what the spin caught and
+ * missed. */
 static void
-calls_with_spin (guint    calls,
-                 guint    spin_us,
-                 gulong   delay_us,
-                 guint64 *caught,
-                 guint64 *missed)
+calls_with_spin (guint        calls,
+                 guint        spin_us,
+                 const guint *slow,
+                 guint        n_slow,
+                 guint64     *caught,
+                 guint64     *missed)
 {
   g_autoptr(RthunkFrameTransport) client = NULL;
   g_autoptr(ThriftProtocol) cp = NULL;
-  Answerer a = { NULL, calls, delay_us };
+  Answerer a = { NULL, NULL, calls, slow, n_slow };
   GThread *peer;
   int fds[2];
 
   make_socketpair (fds);
   client = rthunk_frame_transport_new (fds[0], 0);
   a.transport = rthunk_frame_transport_new (fds[1], 0);
+  a.client = client;
   rthunk_frame_transport_set_call_budget (client, 10000);
   rthunk_frame_transport_set_reply_spin (client, spin_us);
   cp = binary_protocol_new (client);
@@ -1658,23 +1677,26 @@ test_transport_reply_spin_caught (void)
 {
   guint64 caught = 0, missed = 0;
 
-  calls_with_spin (50, 2000000, 0, &caught, &missed);
+  calls_with_spin (50, 2000000, NULL, 0, &caught, &missed);
   g_assert_cmpuint (caught, ==, 50);
   g_assert_cmpuint (missed, ==, 0);
-  calls_with_spin (50, 0, 0, &caught, &missed);
+  calls_with_spin (50, 0, NULL, 0, &caught, &missed);
   g_assert_cmpuint (caught, ==, 0);
   g_assert_cmpuint (missed, ==, 0);
 }
 
 /* A server slower than the spin: each wait that spun for nothing makes
  * twice as many of the next ones not spin, so 40 slow replies cost 6
- * spins (calls 1, 3, 6, 11, 20 and 37), not 40; each reply still read. */
+ * spins (calls 1, 3, 6, 11, 20 and 37), not 40; each reply still read.
+ * The peer answers those six only once their spins ended, and every
+ * other call at once: a spin on any other call would catch its reply. */
 static void
 test_transport_reply_spin_backs_off (void)
 {
+  static const guint slow[] = { 1, 3, 6, 11, 20, 37 };
   guint64 caught = 0, missed = 0;
 
-  calls_with_spin (40, 20, 3000, &caught, &missed);
+  calls_with_spin (40, 20, slow, G_N_ELEMENTS (slow), &caught, &missed);
   g_assert_cmpuint (caught, ==, 0);
   g_assert_cmpuint (missed, ==, 6);
 }
@@ -1718,7 +1740,7 @@ test_transport_reply_spin_alone (void)
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_thread_yield ();
     }
-  calls_with_spin (50, 2000000, 0, &caught, &missed);
+  calls_with_spin (50, 2000000, NULL, 0, &caught, &missed);
   g_assert_cmpuint (caught, ==, 0);
   g_assert_cmpuint (missed, ==, 0);
   shutdown (fds[1], SHUT_RDWR);
@@ -1729,7 +1751,7 @@ test_transport_reply_spin_alone (void)
 }
 
 /* A receive under a call budget whose read waits alone, its thread hit
- * by a signal every 20 ms: the read a signal interrupts is not begun
+ * by one signal after another: the read a signal interrupts is not begun
  * again with its whole receive timeout (it would never end while the
  * signals come), and the receive fails at the deadline. */
 typedef struct
@@ -1742,10 +1764,13 @@ typedef struct
   gint64 ms;
 } Interrupted;
 
+static gint signals_handled;
+
 static void
-ignore_signal (int signum)
+count_signal (int signum)
 {
   (void) signum;
+  g_atomic_int_inc (&signals_handled);
 }
 
 static gpointer
@@ -1772,7 +1797,7 @@ test_transport_call_budget_signals (void)
   gint64 cap = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   int fds[2];
 
-  action.sa_handler = ignore_signal;
+  action.sa_handler = count_signal;
   sigemptyset (&action.sa_mask);
   action.sa_flags = SA_RESTART;
   g_assert_no_errno (sigaction (SIGUSR1, &action, &before));
@@ -1787,11 +1812,17 @@ test_transport_call_budget_signals (void)
       g_assert_cmpint (g_get_monotonic_time (), <, cap);
       g_thread_yield ();
     }
+  /* the next signal once the one before was handled, until it is done */
   while (!g_atomic_int_get (&r.done))
     {
-      g_assert_cmpint (g_get_monotonic_time (), <, cap);
+      gint handled = g_atomic_int_get (&signals_handled);
+
       pthread_kill (r.thread, SIGUSR1);
-      g_usleep (20000);           /* the signals' pace, not a wait for the thread */
+      while (g_atomic_int_get (&signals_handled) == handled && !g_atomic_int_get (&r.done))
+        {
+          g_assert_cmpint (g_get_monotonic_time (), <, cap);
+          g_thread_yield ();
+        }
     }
   g_thread_join (thread);
   g_assert_error (r.error, RTHUNK_FRAME_ERROR, RTHUNK_FRAME_ERROR_TIMEOUT);

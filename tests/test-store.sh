@@ -132,11 +132,11 @@ else
 fi
 
 # beta writes what it recomputed over the damaged entry, in the background:
-# wait for that write, or it may land after the flushall below and be
-# taken for one of the next test's entries
-for _ in $(seq 1 200); do
+# wait for that write (each look is a redis-cli of its own), or it may
+# land after the flushall below and be taken for one of the next test's
+# entries
+for _ in $(seq 1 2000); do
   [ "$(redis getrange "$key" $((len - 3)) $((len - 3)))" != Z ] && break
-  sleep 0.05
 done
 
 # a foreign entry (another result's record under this key) is a miss too

@@ -267,9 +267,9 @@ wire_wait_running (Wire             *w,
       g_autoptr(RthunkWireVarCont) cont = wire_get (w, id, NULL);
 
       g_assert_cmpint (cont->state, <=, RTHUNK_WIRE_THUNK_STATE_RUNNING);
+      /* each look is a thunkGet round trip of its own */
       if (cont->state == RTHUNK_WIRE_THUNK_STATE_RUNNING)
         return;
-      g_usleep (5000);
     }
   g_error ("a thunk did not start within %d s", (int) (cap_us / G_USEC_PER_SEC));
 }

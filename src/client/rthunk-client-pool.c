@@ -341,6 +341,7 @@ conn_open (RthunkPool    *pool,
 {
   RthunkFrameTransport *transport;
   RthunkConn *conn;
+  guint spin_us;
   int fd;
 
   if ((fd = connect_socket (pool, cancellable, error)) < 0)
@@ -351,8 +352,8 @@ conn_open (RthunkPool    *pool,
   conn->fd = fd;
   conn->transport = transport;
   rthunk_frame_transport_set_call_budget (conn->transport, pool->call_timeout_ms);
-  if (reply_spin_us () > 0)
-    rthunk_frame_transport_set_reply_spin (conn->transport, reply_spin_us ());
+  if ((spin_us = reply_spin_us ()) > 0)
+    rthunk_frame_transport_set_reply_spin (conn->transport, spin_us);
   /* the client's codec reads the hot replies itself, checking every read;
    * what the generated code reads is validated when it starts reading */
   rthunk_frame_transport_set_check_on_read (conn->transport, TRUE);

@@ -92,7 +92,6 @@ struct _RthunkThunkTable
 {
   Shard *shards;                /* n_shards of them, in one aligned block */
   guint n_shards;               /* a power of two */
-  guint64 shard_key;            /* odd, random: which shard an id goes to */
   gint64 ttl_us;
   gint unfinished;              /* (atomic) read without a lock by every submission */
   gint registrations;           /* (atomic) (thunk, waiter) pairs: the `waiters` gauge */
@@ -150,13 +149,13 @@ id_hash64 (const guint8 *id)
   return mix64 (lo ^ id_keys[0]) + mix64 (hi ^ id_keys[1]);
 }
 
-/* The shard of @id: the top bits of its keyed hash, mixed once more with
- * the table's own key (the hash tables use the low bits). */
+/* The shard of @id: the top bits of its keyed hash (a shard's hash table
+ * uses the low ones). */
 static inline Shard *
 shard_of (RthunkThunkTable *table,
           const guint8     *id)
 {
-  return &table->shards[(mix64 (id_hash64 (id) ^ table->shard_key) >> 58) & (table->n_shards - 1)];
+  return &table->shards[(id_hash64 (id) >> 58) & (table->n_shards - 1)];
 }
 
 /* Drops @entry's value and releases its charge (shard lock held). */
@@ -237,17 +236,6 @@ shards_for (guint max_finished)
   return n;
 }
 
-static guint64
-random_odd_key (void)
-{
-  guint8 bytes[RTHUNK_ID_LEN];
-  guint64 key;
-
-  rthunk_random_id (bytes);
-  memcpy (&key, bytes, sizeof key);
-  return key | 1;
-}
-
 /* A table that keeps up to @max_finished finished thunks (the shards
  * share the bound: shard k keeps max_finished / n, one more for the first
  * max_finished % n), each for at most @ttl_ms. */
@@ -261,7 +249,6 @@ rthunk_thunk_table_new (guint max_finished,
   table->n_shards = shards_for (max_finished);
   table->shards = g_aligned_alloc0 (table->n_shards, sizeof (Shard), 64);
   init_id_keys ();
-  table->shard_key = random_odd_key ();
   for (guint k = 0; k < table->n_shards; k++)
     {
       Shard *shard = &table->shards[k];

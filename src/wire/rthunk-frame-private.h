@@ -38,8 +38,8 @@ struct _RthunkReplySpin
   guint max_us;                 /* 0: never spin */
   guint skip;                   /* replies to wait for without spinning */
   guint backoff;                /* what the next miss sets @skip to */
-  guint64 caught;               /* replies caught spinning */
-  guint64 missed;               /* spins that ended without one */
+  gint caught;                  /* (atomic) replies caught spinning */
+  gint missed;                  /* (atomic) spins that ended without one */
 };
 
 /* Whether input is there that poll() on @link's descriptor cannot see:

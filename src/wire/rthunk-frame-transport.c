@@ -880,7 +880,8 @@ rthunk_frame_transport_set_reply_spin (RthunkFrameTransport *self,
  * @caught: (out) (optional): replies taken while spinning
  * @missed: (out) (optional): spins that ended without a reply
  *
- * What the reply spin (rthunk_frame_transport_set_reply_spin()) did.
+ * What the reply spin (rthunk_frame_transport_set_reply_spin()) did; any
+ * thread may ask while a call spins.
  *
  * Since: 0.1
  */
@@ -892,9 +893,9 @@ rthunk_frame_transport_get_reply_spin (RthunkFrameTransport *self,
   g_return_if_fail (RTHUNK_IS_FRAME_TRANSPORT (self));
 
   if (caught != NULL)
-    *caught = self->link.spin != NULL ? self->link.spin->caught : 0;
+    *caught = self->link.spin != NULL ? (guint) g_atomic_int_get (&self->link.spin->caught) : 0;
   if (missed != NULL)
-    *missed = self->link.spin != NULL ? self->link.spin->missed : 0;
+    *missed = self->link.spin != NULL ? (guint) g_atomic_int_get (&self->link.spin->missed) : 0;
 }
 
 /**

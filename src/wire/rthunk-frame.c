@@ -339,13 +339,13 @@ link_read_spinning (const RthunkLink  *link,
       n = read_ahead (link, buf, len, MSG_DONTWAIT);
       if (n >= 0)
         {
-          spin->caught++;
+          g_atomic_int_inc (&spin->caught);
           spin->backoff = 0;
           return n;
         }
     }
   while ((errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && g_get_monotonic_time () < until);
-  spin->missed++;
+  g_atomic_int_inc (&spin->missed);
   spin->backoff = spin->backoff == 0 ? 1 : MIN (spin->backoff * 2, RTHUNK_REPLY_SPIN_MAX_SKIP);
   spin->skip = spin->backoff;
   return -1;
@@ -582,18 +582,16 @@ rthunk_frame_read_message (const RthunkLink  *link,
   guint8 *body;
   gint32 length;
   gsize got;
+  gboolean counted = clock.whole_call && link->spin != NULL;
   gboolean header_read;
 
   if (max_bytes == 0)
     max_bytes = RTHUNK_FRAME_DEFAULT_MAX_BYTES;
-  if (clock.whole_call && link->spin != NULL)
-    {
-      clock.alone = g_atomic_int_add (&replies_awaited, 1) == 0;
-      header_read = read_header (link, &length, &clock, error);
-      g_atomic_int_add (&replies_awaited, -1);
-    }
-  else
-    header_read = read_header (link, &length, &clock, error);
+  if (counted)
+    clock.alone = g_atomic_int_add (&replies_awaited, 1) == 0;
+  header_read = read_header (link, &length, &clock, error);
+  if (counted)
+    g_atomic_int_add (&replies_awaited, -1);
   if (!header_read
       || !check_frame_length (length, max_bytes, error)
       || (body = alloc_body (memory, length, &charged, error)) == NULL)
