@@ -599,6 +599,99 @@ test_same_form_again (void)
   }
 }
 
+/* ---- code reused by shape ----------------------------------------------------------- */
+
+/* Two forms evaluated one after the other, and the first again: the
+ * second runs the first's code with its own literals when it is the same
+ * tree at the same positions (then no form is compiled after the first),
+ * and the first, asked again, gets its own literals back. */
+typedef struct
+{
+  const char *path;
+  const char *first, *then;
+  const char *first_value, *then_value;       /* printed */
+  gboolean reused;
+} ShapeCase;
+
+static const ShapeCase shape_cases[] = {
+  { "/eval/compile/by-shape/int", "(+ 5 1)", "(+ 7 1)", "6", "8", TRUE },
+  { "/eval/compile/by-shape/float", "(* 1.5 2.0)", "(* 2.5 2.0)", "3.0", "5.0", TRUE },
+  { "/eval/compile/by-shape/string", "(str-len \"ab\")", "(str-len \"abc\")", "2", "3", TRUE },
+  { "/eval/compile/by-shape/bool", "(if true  1 2)", "(if false 1 2)", "1", "2", TRUE },
+  { "/eval/compile/by-shape/vector", "(sum [1 2 3])", "(sum [4 5 6])", "6", "15", TRUE },
+  { "/eval/compile/by-shape/let", "(let [a 2] (* a 3))", "(let [a 4] (* a 5))", "6", "20", TRUE },
+  /* the loop's operators copy their right-hand int into their own node */
+  { "/eval/compile/by-shape/loop-operators", "(loop [i 0] (if (< i 5) (recur (+ i 1)) i))",
+    "(loop [i 0] (if (< i 7) (recur (+ i 3)) i))", "5", "9", TRUE },
+  { "/eval/compile/by-shape/record", "(get {:a 1 :b 2} :a)", "(get {:a 3 :b 4} :a)", "1", "3", TRUE },
+  { "/eval/compile/by-shape/other-key", "(get {:a 1 :b 2} :a)", "(get {:a 1 :b 2} :b)", "1", "2", FALSE },
+  { "/eval/compile/by-shape/other-operator", "(+ 5 1)", "(- 5 1)", "6", "4", FALSE },
+  { "/eval/compile/by-shape/other-name", "(str-len \"ab\")", "(parse-int \"12\")", "2", "12", FALSE },
+  { "/eval/compile/by-shape/other-length", "(sum [1 2])", "(sum [1 2 3])", "3", "6", FALSE },
+  /* a literal that moves moves what follows it: positions are errors' */
+  { "/eval/compile/by-shape/other-position", "(+ 5 1)", "(+ 50 1)", "6", "51", FALSE },
+  /* a function could outlive the run: its code is never written again */
+  { "/eval/compile/by-shape/fn", "((fn [a] (+ a 5)) 1)", "((fn [a] (+ a 6)) 1)", "6", "7", FALSE },
+};
+
+static char *
+eval_printed (Session    *session,
+              RthunkNode *form)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = rthunk_checker_check (session->checker, form, &error);
+  g_autoptr(RthunkValue) value = NULL;
+
+  g_assert_no_error (error);
+  value = rthunk_evaluator_eval (session->evaluator, form, &error);
+  g_assert_no_error (error);
+  return rthunk_value_to_string (value);
+}
+
+static RthunkNode *parse_one (const char *text);
+
+static void
+test_shape (gconstpointer data)
+{
+  const ShapeCase *c = data;
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkNode) first = parse_one (c->first);
+  g_autoptr(RthunkNode) then = parse_one (c->then);
+  const char *values[] = { c->first_value, c->then_value, c->first_value, c->then_value };
+  RthunkNode *forms[] = { first, then, first, then };
+  guint64 compiled = 0;
+
+  for (guint k = 0; k < G_N_ELEMENTS (forms); k++)
+    {
+      g_autofree char *printed = eval_printed (session, forms[k]);
+
+      g_assert_cmpstr (printed, ==, values[k]);
+      if (k == 0)
+        compiled = rthunk_evaluator_get_compiled (session->evaluator);
+    }
+  /* reused: only the first was compiled; if not, each of the other three */
+  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + (c->reused ? 0 : 3));
+}
+
+/* An error raised by reused code is at its own form's position. */
+static void
+test_shape_error (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkNode) first = parse_one ("(+ 1 (/ 6 2))");
+  g_autoptr(RthunkNode) then = parse_one ("(+ 1 (/ 6 0))");
+  g_autofree char *printed = eval_printed (session, first);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  guint64 compiled = rthunk_evaluator_get_compiled (session->evaluator);
+
+  g_assert_cmpstr (printed, ==, "4");
+  value = rthunk_evaluator_eval (session->evaluator, then, &error);
+  g_assert_null (value);
+  test_assert_error_at (error, 1, 6, "zero");
+  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled);
+}
+
 /* ---- remote, with a fake server ----------------------------------------------------- */
 
 typedef struct {
@@ -873,6 +966,8 @@ main (int    argc,
   g_test_add_func ("/eval/globals/bind-and-lookup", test_bind_and_lookup);
   g_test_add_func ("/eval/record/reads-back", test_record_reads_back);
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
+  TEST_ADD_TABLE (shape_cases, test_shape);
+  g_test_add_func ("/eval/compile/by-shape/error-position", test_shape_error);
   TEST_ADD_TABLE (remote_cases, test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
   g_test_add_func ("/eval/remote/tables", test_remote_tables);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "rthunk-catalog.h"
@@ -26,18 +27,25 @@ const PrimName rthunk_eval_prims[PRIM_NONE] = {
 
 /* ---- compiling ---------------------------------------------------------------- */
 
+/* A node and its kids' array in one block, from malloc and filled here:
+ * glibc's calloc bypasses the thread's cache and takes the arena's lock,
+ * and a server compiles every distinct form it is sent. */
 static Code *
 code_new (CodeFunc    run_func,
           RthunkNode *node,
           guint       n_kids)
 {
-  Code *code = g_new0 (Code, 1);
+  Code *code = g_malloc (sizeof (Code) + n_kids * sizeof (Code *));
 
-  code->run = run_func;
-  code->node = rthunk_node_ref (node);
-  code->n_kids = n_kids;
-  code->kids = n_kids > 0 ? g_new0 (Code *, n_kids) : NULL;
-  code->constant = val_nil ();
+  *code = (Code) {
+    .run = run_func,
+    .node = rthunk_node_ref (node),
+    .kids = n_kids > 0 ? (Code **) (code + 1) : NULL,
+    .n_kids = n_kids,
+    .constant = val_nil (),
+  };
+  if (n_kids > 0)
+    memset (code->kids, 0, n_kids * sizeof (Code *));
   return code;
 }
 
@@ -48,7 +56,6 @@ code_free (Code *code)
     return;
   for (guint k = 0; k < code->n_kids; k++)
     code_free (code->kids[k]);
-  g_free (code->kids);
   rthunk_node_unref (code->node);
   val_unref (code->constant);
   g_free (code->name);
@@ -56,6 +63,16 @@ code_free (Code *code)
     rthunk_eval_lambda_unref (code->lambda);
   g_strfreev (code->input_names);
   g_free (code);
+}
+
+/* An empty function, from malloc (see code_new()). */
+static Lambda *
+lambda_new (void)
+{
+  Lambda *lambda = g_new (Lambda, 1);
+
+  *lambda = (Lambda) { .ref_count = 1 };
+  return lambda;
 }
 
 void
@@ -102,6 +119,36 @@ consulted_clear (gpointer data)
   g_free (((Consulted *) data)->name);
 }
 
+/* ---- code reused by shape ---------------------------------------------------
+ *
+ * A server is sent the same expression with other literals again and again
+ * ((+ t k) for every k), and compiling it costs more than running it. The
+ * code of the last form is kept with the places its literals went: the
+ * literal's own constant node and an operator that copied its int. A form
+ * that is the same tree at the same positions but for those literals runs
+ * that code with its literals written in (rthunk_eval_compiled_top()).
+ *
+ * Only code whose nodes serve for positions alone may be reused, and only
+ * while nothing but the evaluator holds it: forms that keep or send their
+ * tree (def, defn, remote, auto, the split forms), make functions (fn: a
+ * closure could outlive the run) or wait (await) are compiled each time.
+ * A form with more than MAX_PATCHES literals is compiled each time too. */
+
+#define MAX_PATCHES 32
+
+typedef struct
+{
+  RthunkNode *literal;          /* borrowed: the form keeps it */
+  Code *code;                   /* where its value goes */
+  guint index;                  /* the literal's place in the form, in pre-order */
+} EvalPatch;
+
+struct _EvalPatches
+{
+  guint n;
+  EvalPatch patch[];
+};
+
 typedef struct
 {
   RthunkEvaluator *ev;
@@ -109,6 +156,10 @@ typedef struct
   guint loop_slot;              /* first slot of the innermost loop */
   GArray *consulted;            /* Consulted: the globals whose being bound the code
                                    depends on, NULL for none */
+  gboolean reusable;            /* whether a form of the same shape may run this
+                                   code with its own literals (see patches) */
+  guint n_patches;
+  EvalPatch patches[MAX_PATCHES];
 } Compiler;
 
 typedef enum { NAME_LOCAL, NAME_CAPTURED, NAME_GLOBAL } NameKind;
@@ -228,6 +279,44 @@ compile_const (RthunkNode *node,
   return code;
 }
 
+/* The value of a scalar literal. */
+static Val
+literal_val (RthunkNode *node)
+{
+  switch (rthunk_node_get_kind (node))
+    {
+    case RTHUNK_NODE_INT:   return val_int (rthunk_node_get_int (node));
+    case RTHUNK_NODE_FLOAT: return val_float (rthunk_node_get_float (node));
+    case RTHUNK_NODE_BOOL:  return val_bool (rthunk_node_get_bool (node));
+    case RTHUNK_NODE_STR:   return val_obj (rthunk_value_new_str (rthunk_node_get_text (node)));
+    default:                g_assert_not_reached ();
+    }
+}
+
+/* Notes that @code holds the value of @literal. */
+static void
+patch_add (Compiler   *c,
+           Code       *code,
+           RthunkNode *literal)
+{
+  if (c->n_patches == MAX_PATCHES)
+    {
+      c->reusable = FALSE;
+      return;
+    }
+  c->patches[c->n_patches++] = (EvalPatch) { literal, code, G_MAXUINT };
+}
+
+static Code *
+compile_literal (Compiler   *c,
+                 RthunkNode *node)
+{
+  Code *code = compile_const (node, literal_val (node));
+
+  patch_add (c, code, node);
+  return code;
+}
+
 static Code *
 compile_kids (Compiler   *c,
               CodeFunc    run_func,
@@ -314,7 +403,7 @@ compile_lambda (Compiler   *c,
 {
   RthunkNode *params = rthunk_node_get_item (form, params_index);
   FnCtx fn = { c->fn, NULL, 0, NULL, NULL };
-  Lambda *lambda = g_new0 (Lambda, 1);
+  Lambda *lambda = lambda_new ();
   Code *body;
 
   fn.captures = g_array_new (FALSE, FALSE, sizeof (Capture));
@@ -658,26 +747,32 @@ compile_assoc (Compiler *c, RthunkNode *form)
 
 typedef Code *(*FormCompiler) (Compiler *c, RthunkNode *form);
 
-static const FormCompiler form_compilers[RTHUNK_N_FORMS] = {
-  [RTHUNK_FORM_PMAP] = compile_pmap,
-  [RTHUNK_FORM_PSUM] = compile_psum,
-  [RTHUNK_FORM_PREDUCE] = compile_preduce,
-  [RTHUNK_FORM_IF] = compile_if,
-  [RTHUNK_FORM_DO] = compile_do,
-  [RTHUNK_FORM_AND] = compile_logic,
-  [RTHUNK_FORM_OR] = compile_logic,
-  [RTHUNK_FORM_LET] = compile_let,
-  [RTHUNK_FORM_FN] = compile_fn,
-  [RTHUNK_FORM_DEF] = compile_def,
-  [RTHUNK_FORM_DEFN] = compile_defn,
-  [RTHUNK_FORM_LOOP] = compile_loop,
-  [RTHUNK_FORM_RECUR] = compile_recur,
-  [RTHUNK_FORM_REMOTE] = compile_remote,
-  [RTHUNK_FORM_AWAIT] = compile_await,
-  [RTHUNK_FORM_AUTO] = compile_auto,
-  [RTHUNK_FORM_RECORD] = compile_record,
-  [RTHUNK_FORM_GET] = compile_get,
-  [RTHUNK_FORM_ASSOC] = compile_assoc,
+/* Each special form's compiler, and whether its code may be reused by
+ * shape (see above). */
+static const struct
+{
+  FormCompiler compile;
+  gboolean reusable;
+} forms[RTHUNK_N_FORMS] = {
+  [RTHUNK_FORM_PMAP] = { compile_pmap, FALSE },
+  [RTHUNK_FORM_PSUM] = { compile_psum, FALSE },
+  [RTHUNK_FORM_PREDUCE] = { compile_preduce, FALSE },
+  [RTHUNK_FORM_IF] = { compile_if, TRUE },
+  [RTHUNK_FORM_DO] = { compile_do, TRUE },
+  [RTHUNK_FORM_AND] = { compile_logic, TRUE },
+  [RTHUNK_FORM_OR] = { compile_logic, TRUE },
+  [RTHUNK_FORM_LET] = { compile_let, TRUE },
+  [RTHUNK_FORM_FN] = { compile_fn, FALSE },
+  [RTHUNK_FORM_DEF] = { compile_def, FALSE },
+  [RTHUNK_FORM_DEFN] = { compile_defn, FALSE },
+  [RTHUNK_FORM_LOOP] = { compile_loop, TRUE },
+  [RTHUNK_FORM_RECUR] = { compile_recur, TRUE },
+  [RTHUNK_FORM_REMOTE] = { compile_remote, FALSE },
+  [RTHUNK_FORM_AWAIT] = { compile_await, FALSE },
+  [RTHUNK_FORM_AUTO] = { compile_auto, FALSE },
+  [RTHUNK_FORM_RECORD] = { compile_record, TRUE },
+  [RTHUNK_FORM_GET] = { compile_get, TRUE },
+  [RTHUNK_FORM_ASSOC] = { compile_assoc, TRUE },
 };
 
 /* Whether @name still means the standard library's own function of that
@@ -718,7 +813,10 @@ compile_operator (Compiler   *c,
             code->slot = code->kids[0]->slot;
             code->slot2 = code->kids[1]->slot;
             if (code->kids[1]->constant.tag == V_INT)
-              code->constant = code->kids[1]->constant;
+              {
+                code->constant = code->kids[1]->constant;
+                patch_add (c, code, code->kids[1]->node);
+              }
           }
         return code;
       }
@@ -736,7 +834,10 @@ compile_list (Compiler   *c,
   Code *code;
 
   if (rthunk_form_lookup (head, &special))
-    return form_compilers[special] (c, form);
+    {
+      c->reusable &= forms[special].reusable;
+      return forms[special].compile (c, form);
+    }
   if (rthunk_node_get_kind (head) == RTHUNK_NODE_KEYWORD)
     return compile_field (c, form, rthunk_node_get_item (form, 1), head, NULL);
   if (rthunk_node_get_kind (head) == RTHUNK_NODE_SYMBOL)
@@ -764,11 +865,11 @@ compile (Compiler   *c,
 {
   switch (rthunk_node_get_kind (node))
     {
-    case RTHUNK_NODE_INT:    return compile_const (node, val_int (rthunk_node_get_int (node)));
-    case RTHUNK_NODE_FLOAT:  return compile_const (node, val_float (rthunk_node_get_float (node)));
-    case RTHUNK_NODE_BOOL:   return compile_const (node, val_bool (rthunk_node_get_bool (node)));
+    case RTHUNK_NODE_INT:
+    case RTHUNK_NODE_FLOAT:
+    case RTHUNK_NODE_BOOL:
+    case RTHUNK_NODE_STR:    return compile_literal (c, node);
     case RTHUNK_NODE_NIL:    return compile_const (node, val_nil ());
-    case RTHUNK_NODE_STR:    return compile_const (node, val_obj (rthunk_value_new_str (rthunk_node_get_text (node))));
     case RTHUNK_NODE_SYMBOL: return compile_symbol (c, node);
     case RTHUNK_NODE_VECTOR: return compile_kids (c, rthunk_eval_run_vector, node, 0);
     case RTHUNK_NODE_LIST:   return compile_list (c, node);
@@ -778,14 +879,65 @@ compile (Compiler   *c,
 }
 
 /* The form as the body of a function of no parameters. */
+/* Gives each literal that has patches its place in @form. */
+static gboolean
+place_literal (RthunkNode *template,
+               RthunkNode *node,
+               guint       index,
+               gpointer    data)
+{
+  Compiler *c = data;
+
+  for (guint k = 0; k < c->n_patches; k++)
+    if (c->patches[k].literal == node)
+      c->patches[k].index = index;
+  return FALSE;
+}
+
+static int
+patch_compare (gconstpointer a,
+               gconstpointer b)
+{
+  guint x = ((const EvalPatch *) a)->index, y = ((const EvalPatch *) b)->index;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The patches of code compiled from @form, in the order of its literals;
+ * NULL if a literal went somewhere not in @form. */
+static EvalPatches *
+patches_of (Compiler   *c,
+            RthunkNode *form)
+{
+  EvalPatches *patches;
+
+  rthunk_node_same_but_literals (form, form, place_literal, c);
+  for (guint k = 0; k < c->n_patches; k++)
+    if (c->patches[k].index == G_MAXUINT)
+      return NULL;
+  qsort (c->patches, c->n_patches, sizeof (EvalPatch), patch_compare);
+  patches = g_malloc (sizeof (EvalPatches) + c->n_patches * sizeof (EvalPatch));
+  patches->n = c->n_patches;
+  memcpy (patches->patch, c->patches, c->n_patches * sizeof (EvalPatch));
+  return patches;
+}
+
 static Lambda *
 compile_top (RthunkEvaluator  *ev,
              RthunkNode       *form,
-             GArray          **consulted)
+             GArray          **consulted,
+             EvalPatches     **patches)
 {
-  Compiler c = { ev, NULL, 0, NULL };
+  Compiler c;                   /* not zeroed: its patches are filled in order */
   FnCtx fn = { NULL, NULL, 0, NULL, NULL };
-  Lambda *lambda = g_new0 (Lambda, 1);
+  Lambda *lambda = lambda_new ();
+
+  c.ev = ev;
+  c.fn = NULL;
+  c.loop_slot = 0;
+  c.consulted = NULL;
+  c.reusable = TRUE;
+  c.n_patches = 0;
 
   fn.captures = g_array_new (FALSE, FALSE, sizeof (Capture));
   fn.capture_names = g_ptr_array_new ();
@@ -798,6 +950,7 @@ compile_top (RthunkEvaluator  *ev,
   g_array_unref (fn.captures);
   g_ptr_array_unref (fn.capture_names);
   *consulted = c.consulted;
+  *patches = c.reusable ? patches_of (&c, form) : NULL;
   return lambda;
 }
 
@@ -816,6 +969,49 @@ same_globals (RthunkEvaluator *ev,
   return TRUE;
 }
 
+typedef struct
+{
+  const EvalPatch *next, *end;
+} Patching;
+
+/* Writes @node's value where the literal at @index went, if anywhere. */
+static gboolean
+take_literal (RthunkNode *template,
+              RthunkNode *node,
+              guint       index,
+              gpointer    data)
+{
+  Patching *p = data;
+  gboolean took = FALSE;
+
+  for (; p->next < p->end && p->next->index == index; p->next++)
+    {
+      val_unref (p->next->code->constant);
+      p->next->code->constant = literal_val (node);
+      took = TRUE;
+    }
+  return took;
+}
+
+/* Whether the last code now runs @form: it may be reused, nothing but
+ * this evaluator holds it, the globals it consulted are as they were,
+ * and @form is its form but for literals, which are written in. A form
+ * that turns out different leaves the code half written: the caller
+ * compiles @form and drops it. */
+static gboolean
+reuse_by_shape (RthunkEvaluator *ev,
+                RthunkNode      *form)
+{
+  Patching p;
+
+  if (ev->last_patches == NULL || g_atomic_int_get (&ev->last_top->ref_count) != 1 ||
+      !same_globals (ev, ev->last_consulted))
+    return FALSE;
+  p.next = ev->last_patches->patch;
+  p.end = p.next + ev->last_patches->n;
+  return rthunk_node_same_but_literals (ev->last_form, form, take_literal, &p) && p.next == p.end;
+}
+
 /* @form's code: compiled now, or (the same form again: a request the
  * server's memo gave the same tree) the code compiled last time. Code
  * that reads a global finds it when it runs (by globals_version); what
@@ -826,6 +1022,7 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
                           RthunkNode      *form)
 {
   GArray *consulted = NULL;
+  EvalPatches *patches = NULL;
   Lambda *top;
 
   if (ev->last_form == form && same_globals (ev, ev->last_consulted))
@@ -833,14 +1030,38 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
       g_atomic_int_inc (&ev->last_top->ref_count);
       return ev->last_top;
     }
-  top = compile_top (ev, form, &consulted);
-  g_clear_pointer (&ev->last_form, rthunk_node_unref);
-  g_clear_pointer (&ev->last_top, rthunk_eval_lambda_unref);
-  g_clear_pointer (&ev->last_consulted, g_array_unref);
+  if (reuse_by_shape (ev, form))
+    {
+      /* the code now holds @form's literals: the same tree again is @form */
+      rthunk_node_unref (ev->last_form);
+      ev->last_form = rthunk_node_ref (form);
+      g_atomic_int_inc (&ev->last_top->ref_count);
+      return ev->last_top;
+    }
+  top = compile_top (ev, form, &consulted, &patches);
+  ev->compiled++;
+  rthunk_eval_forget_top (ev);
   ev->last_form = rthunk_node_ref (form);
   ev->last_top = top;
   ev->last_consulted = consulted;
+  ev->last_patches = patches;
   g_atomic_int_inc (&top->ref_count);
   return top;
+}
+
+guint64
+rthunk_evaluator_get_compiled (RthunkEvaluator *evaluator)
+{
+  return evaluator->compiled;
+}
+
+/* Drops the code of the last form. */
+void
+rthunk_eval_forget_top (RthunkEvaluator *ev)
+{
+  g_clear_pointer (&ev->last_form, rthunk_node_unref);
+  g_clear_pointer (&ev->last_top, rthunk_eval_lambda_unref);
+  g_clear_pointer (&ev->last_consulted, g_array_unref);
+  g_clear_pointer (&ev->last_patches, g_free);
 }
 

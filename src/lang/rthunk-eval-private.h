@@ -170,6 +170,7 @@ typedef struct _Code Code;
 typedef struct _Lambda Lambda;
 typedef struct _Frame Frame;
 typedef struct _State State;
+typedef struct _EvalPatches EvalPatches;
 
 /* Runs @code in @frame: stores an owned value in @out, or returns FALSE with
  * the error in the state. */
@@ -274,7 +275,10 @@ struct _RthunkEvaluator
   GPtrArray *retired;           /* values of rebound globals, kept while running */
   RthunkNode *last_form;        /* the last form compiled, */
   Lambda *last_top;             /* its code, */
-  GArray *last_consulted;       /* and the globals it depends on (Consulted) */
+  GArray *last_consulted;       /* and the globals it depends on (Consulted); */
+  guint64 compiled;             /* forms compiled, not reused */
+  EvalPatches *last_patches;    /* where its literals went, if a form of the same
+                                   shape may reuse the code (NULL: it may not) */
   guint64 fuel;
   guint max_depth;
   gint64 deadline_us;           /* monotonic; 0 = none */
@@ -372,6 +376,7 @@ G_GNUC_INTERNAL G_GNUC_NO_INLINE gboolean rthunk_eval_force_slow (State *state, 
 
 /* rthunk-eval-compile.c */
 G_GNUC_INTERNAL void rthunk_eval_lambda_unref (Lambda *lambda);
+G_GNUC_INTERNAL void rthunk_eval_forget_top (RthunkEvaluator *ev);
 G_GNUC_INTERNAL Lambda *rthunk_eval_compiled_top (RthunkEvaluator *ev, RthunkNode *form);
 
 /* rthunk-eval-run.c: the runners of the compiled code */

@@ -258,9 +258,7 @@ rthunk_evaluator_finalize (GObject *object)
   g_hash_table_unref (self->globals);
   g_hash_table_unref (self->definitions);
   g_ptr_array_unref (self->retired);
-  g_clear_pointer (&self->last_form, rthunk_node_unref);
-  g_clear_pointer (&self->last_top, rthunk_eval_lambda_unref);
-  g_clear_pointer (&self->last_consulted, g_array_unref);
+  rthunk_eval_forget_top (self);
   g_hash_table_unref (self->no_options);
   G_OBJECT_CLASS (rthunk_evaluator_parent_class)->finalize (object);
 }

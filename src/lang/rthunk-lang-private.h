@@ -35,6 +35,23 @@ RthunkNode *rthunk_node_rename_free (RthunkNode *node,
  * without recursion: trees from the wire may be deep. */
 gsize rthunk_node_measure (RthunkNode *node);
 
+/* Called for each scalar literal (int, float, boolean, string) of @node,
+ * in pre-order (@index counts them from 0), with the literal of
+ * @template at the same place: TRUE if it takes @node's value, whatever
+ * it is; FALSE if the two must be equal. */
+typedef gboolean (*RthunkNodeLiteralFunc) (RthunkNode *template,
+                                           RthunkNode *node,
+                                           guint       index,
+                                           gpointer    data);
+
+/* Whether @node is @template but for literals @func takes: the same
+ * kinds, names, keywords, lengths and positions, and the same values of
+ * the literals @func does not take. Stops at the first difference. */
+gboolean rthunk_node_same_but_literals (RthunkNode            *template,
+                                        RthunkNode            *node,
+                                        RthunkNodeLiteralFunc  func,
+                                        gpointer               data);
+
 /* A text node (rthunk_node_new_text()) of the @length bytes at @text,
  * which need not end in a NUL. */
 RthunkNode *rthunk_node_new_text_len (RthunkNodeKind  kind,
@@ -53,6 +70,10 @@ void rthunk_node_set_position_interned (RthunkNode *node,
                                         const char *source,
                                         guint       line,
                                         guint       col);
+
+/* How many forms @evaluator has compiled: a form run again, or one of
+ * the same shape as the last (rthunk_eval_compiled_top()), is not. */
+guint64 rthunk_evaluator_get_compiled (RthunkEvaluator *evaluator);
 
 /* Back to what _new() made for @catalog, keeping the allocations; FALSE
  * (and nothing done) if it was made for another catalog, or is running. */

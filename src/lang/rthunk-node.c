@@ -775,6 +775,59 @@ rthunk_set_node_error (GError      **error,
   va_end (args);
 }
 
+static gboolean
+same_but_literals (RthunkNode            *t,
+                   RthunkNode            *n,
+                   RthunkNodeLiteralFunc  func,
+                   gpointer               data,
+                   guint                 *index)
+{
+  if (t->kind != n->kind || t->line != n->line || t->col != n->col || t->source != n->source)
+    return FALSE;
+  switch (t->kind)
+    {
+    case RTHUNK_NODE_INT:
+    case RTHUNK_NODE_FLOAT:
+    case RTHUNK_NODE_BOOL:
+    case RTHUNK_NODE_STR:
+      if (func (t, n, (*index)++, data))
+        return TRUE;
+      if (t->kind == RTHUNK_NODE_INT)
+        return t->u.i == n->u.i;
+      if (t->kind == RTHUNK_NODE_FLOAT)   /* the same bits: 0.0 is not -0.0 */
+        return memcmp (&t->u.f, &n->u.f, sizeof (double)) == 0;
+      if (t->kind == RTHUNK_NODE_BOOL)
+        return t->u.b == n->u.b;
+      return strcmp (t->u.text, n->u.text) == 0;
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      return strcmp (t->u.text, n->u.text) == 0;
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      if (t->u.seq.n_items != n->u.seq.n_items)
+        return FALSE;
+      for (guint k = 0; k < t->u.seq.n_items; k++)
+        if (!same_but_literals (t->u.seq.items[k], n->u.seq.items[k], func, data, index))
+          return FALSE;
+      return TRUE;
+    case RTHUNK_NODE_NIL:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+rthunk_node_same_but_literals (RthunkNode            *template,
+                               RthunkNode            *node,
+                               RthunkNodeLiteralFunc  func,
+                               gpointer               data)
+{
+  guint index = 0;
+
+  return same_but_literals (template, node, func, data, &index);
+}
+
 gsize
 rthunk_node_measure (RthunkNode *node)
 {
