@@ -65,14 +65,29 @@ rthunk_codec_put_double (GByteArray *out,
   rthunk_codec_put_i64 (out, bits);
 }
 
+/* A short binary's length and bytes are gathered on the stack and
+ * appended at once: each g_byte_array_append() costs ~75 instructions,
+ * and a reply is mostly short fields. */
+#define SHORT_BINARY 60
+
 void
 rthunk_codec_put_binary (GByteArray *out,
                          const void *data,
                          gsize       len)
 {
-  rthunk_codec_put_i32 (out, (gint32) len);
+  guint8 buf[4 + SHORT_BINARY];
+  guint32 be = GUINT32_TO_BE ((guint32) len);
+
+  if (len > SHORT_BINARY)
+    {
+      rthunk_codec_put_i32 (out, (gint32) len);
+      g_byte_array_append (out, data, (guint) len);
+      return;
+    }
+  memcpy (buf, &be, 4);
   if (len > 0)
-    g_byte_array_append (out, data, (guint) len);
+    memcpy (buf + 4, data, len);
+  g_byte_array_append (out, buf, (guint) (4 + len));
 }
 
 void
@@ -103,8 +118,10 @@ rthunk_codec_put_list (GByteArray *out,
                        guint8      elem_type,
                        guint32     count)
 {
-  rthunk_codec_put_u8 (out, elem_type);
-  rthunk_codec_put_i32 (out, (gint32) count);
+  guint8 head[5] = { elem_type, (guint8) (count >> 24), (guint8) (count >> 16),
+                     (guint8) (count >> 8), (guint8) count };
+
+  g_byte_array_append (out, head, 5);
 }
 
 void
@@ -113,9 +130,22 @@ rthunk_codec_put_message (GByteArray *out,
                           guint8      type,
                           gint32      seqid)
 {
-  rthunk_codec_put_i32 (out, (gint32) (0x80010000u | type));
-  rthunk_codec_put_string (out, name);
-  rthunk_codec_put_i32 (out, seqid);
+  guint8 head[4 + 4 + SHORT_BINARY + 4];
+  gsize len = strlen (name);
+  guint32 be[2] = { GUINT32_TO_BE (0x80010000u | type), GUINT32_TO_BE ((guint32) len) };
+  guint32 seq = GUINT32_TO_BE ((guint32) seqid);
+
+  if (len > SHORT_BINARY)
+    {
+      rthunk_codec_put_i32 (out, (gint32) (0x80010000u | type));
+      rthunk_codec_put_string (out, name);
+      rthunk_codec_put_i32 (out, seqid);
+      return;
+    }
+  memcpy (head, be, 8);
+  memcpy (head + 8, name, len);
+  memcpy (head + 8 + len, &seq, 4);
+  g_byte_array_append (out, head, (guint) (12 + len));
 }
 
 /* ---- writing trees ------------------------------------------------------- */
