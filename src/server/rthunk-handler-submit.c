@@ -565,6 +565,7 @@ submit (RthunkServerState   *state,
   g_autoptr(RthunkChecked) checked = NULL;
   const guint8 *id = NULL;
   gboolean cacheable;
+  guint waiting;
   RthunkThunkEntry *entry;
   RthunkConnAccount *account = rthunk_conn_account_get_current ();
 
@@ -591,7 +592,9 @@ submit (RthunkServerState   *state,
   apply_options (state, entry, request);
   entry->definitions = g_steal_pointer (&out->definitions);
   entry->def_names = g_steal_pointer (&out->def_names);
-  if (thunk_inputs != NULL && count_unfinished (state, thunk_inputs) > 0)
+  /* counted once: an input that was finished stays so (the entry holds it) */
+  waiting = thunk_inputs != NULL ? count_unfinished (state, thunk_inputs) : 0;
+  if (waiting > 0)
     COUNT (state->pipelined);
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
   COUNT (state->submitted);
@@ -599,8 +602,7 @@ submit (RthunkServerState   *state,
   if (cacheable && try_cache (state, entry, checked, inputs, entry->def_names))
     return;
   /* inputs already computed (a chain sent in one frame) don't stop it */
-  if ((entry->thunk_inputs == NULL || count_unfinished (state, entry->thunk_inputs) == 0) &&
-      checked->pure && rthunk_handler_try_inline (state, entry))
+  if (waiting == 0 && checked->pure && rthunk_handler_try_inline (state, entry))
     return;
   rthunk_handler_queue_thunk (state, entry);
 }
