@@ -74,6 +74,12 @@ gboolean     rthunk_wire_invalid    (GError             **error,
                                      const char          *what,
                                      guint                index,
                                      const char          *message);
+gboolean     rthunk_wire_check_field_names (const char *const  *names,
+                                            guint               n_names,
+                                            guint               n,
+                                            guint               index,
+                                            const char         *what,
+                                            GError            **error);
 gboolean     rthunk_address_allowed (const char *const  *patterns,
                                      const char          *address);
 
@@ -97,6 +103,24 @@ RthunkNode  *rthunk_wire_build_ast_node (const RthunkWireNodeFields  *fields,
                                          RthunkNode                 **built,
                                          guint                        index,
                                          GError                     **error);
+
+/* One node of a TypeTerm as the wire has it: the scalars, and a record's
+ * field names (not checked yet). */
+typedef struct
+{
+  gint32 kind;
+  gint32 var_id;
+  guint klass;                  /* 0 (any) when the wire has none */
+  const char *const *names;
+  guint n_names;
+} RthunkWireTypeFields;
+
+RthunkType  *rthunk_wire_build_type_node (const RthunkWireTypeFields  *fields,
+                                          const GArray                *children,
+                                          RthunkType                 **built,
+                                          GHashTable                  *vars,
+                                          guint                        index,
+                                          GError                     **error);
 
 /* Registers the generated wire types; call before starting threads. */
 void         rthunk_wire_register_types (void);
