@@ -853,29 +853,6 @@ copy_names (const NodeFields *f)
 }
 
 static gpointer
-build_record_value (const NodeFields  *f,
-                    const GArray      *items,
-                    RthunkValue      **built,
-                    guint              index,
-                    GError           **error)
-{
-  g_autoptr(GPtrArray) names = copy_names (f);
-  g_autoptr(GPtrArray) values = g_ptr_array_new ();
-  RthunkValue *record;
-
-  if (!rthunk_wire_check_field_names ((const char *const *) names->pdata, names->len, items->len,
-                                      index, "value", error))
-    return NULL;
-  for (guint k = 0; k < items->len; k++)
-    g_ptr_array_add (values, built[g_array_index (items, gint32, k)]);
-  record = rthunk_value_new_record ((const char *const *) names->pdata,
-                                    (RthunkValue **) values->pdata, values->len);
-  if (record == NULL)
-    rthunk_wire_invalid (error, "value", index, _("a field name repeats or is not a keyword name"));
-  return record;
-}
-
-static gpointer
 build_value_node (const NodeFields *f,
                   const GArray     *items,
                   gpointer         *built,
@@ -912,7 +889,12 @@ build_value_node (const NodeFields *f,
         return rthunk_value_new_list_take (list, items->len);
       }
     case 9:
-      return build_record_value (f, items, (RthunkValue **) built, index, error);
+      {
+        g_autoptr(GPtrArray) names = copy_names (f);
+
+        return rthunk_wire_build_record_value ((const char *const *) names->pdata, names->len, items,
+                                               (RthunkValue **) built, index, error);
+      }
     default:
       rthunk_wire_invalid (error, "value", index, _("this kind of value cannot be received"));
       return NULL;

@@ -648,14 +648,14 @@ value_node_items (gconstpointer node)
 }
 
 /* Whether the @n_names @names are as many as @n children, each valid
- * text (the codec's records are checked here too). */
-gboolean
-rthunk_wire_check_field_names (const char *const  *names,
-                               guint               n_names,
-                               guint               n,
-                               guint               index,
-                               const char         *what,
-                               GError            **error)
+ * text. */
+static gboolean
+check_field_names (const char *const *names,
+                   guint              n_names,
+                   guint              n,
+                   guint              index,
+                   const char        *what,
+                   GError           **error)
 {
   if (n_names != n)
     return rthunk_wire_invalid (error, what, index, _("a record has one field name per field"));
@@ -665,22 +665,36 @@ rthunk_wire_check_field_names (const char *const  *names,
   return TRUE;
 }
 
-static RthunkValue *
-read_record_value (const RthunkWireValueNode  *node,
-                   RthunkValue               **built,
-                   guint                       index,
-                   GError                    **error)
+/**
+ * rthunk_wire_build_record_value:
+ * @names: (array length=n_names): the field names, not checked yet
+ * @n_names: how many names
+ * @items: (element-type gint32): the indices of the field values, checked
+ * @built: the nodes built so far, by index
+ * @index: the node's index, for errors
+ * @error: return location for a #GError
+ *
+ * A record value node, for the generated structs and the codec alike: a
+ * name a field, each valid text, none repeated, each a keyword's.
+ *
+ * Returns: (transfer full) (nullable): the record, or %NULL with @error set
+ */
+RthunkValue *
+rthunk_wire_build_record_value (const char *const  *names,
+                                guint               n_names,
+                                const GArray       *items,
+                                RthunkValue       **built,
+                                guint               index,
+                                GError            **error)
 {
-  g_autoptr(GPtrArray) items = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new ();
   RthunkValue *record;
 
-  if (!rthunk_wire_check_field_names ((const char *const *) node->fieldNames->pdata, node->fieldNames->len,
-                          node->items->len, index, _("value"), error))
+  if (!check_field_names (names, n_names, items->len, index, _("value"), error))
     return NULL;
-  for (guint k = 0; k < node->items->len; k++)
-    g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
-  record = rthunk_value_new_record ((const char *const *) node->fieldNames->pdata,
-                                    (RthunkValue **) items->pdata, items->len);
+  for (guint k = 0; k < items->len; k++)
+    g_ptr_array_add (values, built[g_array_index (items, gint32, k)]);
+  record = rthunk_value_new_record (names, (RthunkValue **) values->pdata, values->len);
   if (record == NULL)
     rthunk_wire_invalid (error, _("value"), index, _("a field name repeats or is not a keyword name"));
   return record;
@@ -719,7 +733,9 @@ read_value_node (gconstpointer   wire_node,
         g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
       return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
     case RTHUNK_WIRE_VALUE_KIND_RECORD:
-      return read_record_value (node, (RthunkValue **) built, index, error);
+      return rthunk_wire_build_record_value ((const char *const *) node->fieldNames->pdata,
+                                             node->fieldNames->len, node->items,
+                                             (RthunkValue **) built, index, error);
     default:
       rthunk_wire_invalid (error, _("value"), index, _("this kind of value cannot be received"));
       return NULL;
@@ -862,7 +878,7 @@ build_record_type (const RthunkWireTypeFields  *fields,
   RthunkType *row = NULL;
   RthunkType *record;
 
-  if (!rthunk_wire_check_field_names (fields->names, n_fields, children->len - (open ? 1 : 0), index, _("type"), error))
+  if (!check_field_names (fields->names, n_fields, children->len - (open ? 1 : 0), index, _("type"), error))
     return NULL;
   for (guint k = 0; k < n_fields; k++)
     g_ptr_array_add (types, built[g_array_index (children, gint32, k)]);

@@ -74,12 +74,6 @@ gboolean     rthunk_wire_invalid    (GError             **error,
                                      const char          *what,
                                      guint                index,
                                      const char          *message);
-gboolean     rthunk_wire_check_field_names (const char *const  *names,
-                                            guint               n_names,
-                                            guint               n,
-                                            guint               index,
-                                            const char         *what,
-                                            GError            **error);
 gboolean     rthunk_address_allowed (const char *const  *patterns,
                                      const char          *address);
 
@@ -103,6 +97,13 @@ RthunkNode  *rthunk_wire_build_ast_node (const RthunkWireNodeFields  *fields,
                                          RthunkNode                 **built,
                                          guint                        index,
                                          GError                     **error);
+
+RthunkValue *rthunk_wire_build_record_value (const char *const  *names,
+                                             guint               n_names,
+                                             const GArray       *items,
+                                             RthunkValue       **built,
+                                             guint               index,
+                                             GError            **error);
 
 /* One node of a TypeTerm as the wire has it: the scalars, and a record's
  * field names (not checked yet). */
