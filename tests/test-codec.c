@@ -699,6 +699,10 @@ static const SpecCase spec_cases[] = {
     CODEC_AGREED_ERROR, INVALID, "invalid type: node 2: the row of a record type is a variable" },
   { "/codec/hostile/type/record-names-missing", T, { { 2 }, { 2 }, { 2 }, { 9, NULL, 3, { 0, 1, 2 }, { "a" } } }, 4, 0,
     CODEC_AGREED_ERROR, INVALID, "invalid type: node 3: a record has one field name per field" },
+  { "/codec/hostile/type/record-name-repeats", T, { { 2 }, { 2 }, { 9, NULL, 2, { 0, 1 }, { "a", "a" } } }, 3, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid type: node 2: a field name repeats or is not a keyword name" },
+  { "/codec/hostile/type/record-name-not-utf8", T, { { 2 }, { 9, NULL, 1, { 0 }, { "\xff" } } }, 2, 0,
+    CODEC_AGREED_ERROR, INVALID, "invalid type: node 1: text is not valid UTF-8" },
   { "/codec/hostile/type/maybe", T, { { 2 }, { 10, NULL, 1, { 0 } } }, 2, 0, CODEC_AGREED_TREE },
   { "/codec/hostile/type/children-twice", T, { { 2 }, { 3 }, { 8, NULL, 3, { 0, DUP, 1 } } }, 3, 0, CODEC_AGREED_TREE },
 };

@@ -760,6 +760,8 @@ static const RemoteCase remote_cases[] = {
   { "/eval/remote/global-input", "(def xs [1 2]) (await (remote xs))", "[1 2]", "xs", "[1 2]" },
   { "/eval/remote/pinned", "(await (remote :on \"alpha\" 5))", "5", NULL, NULL },
   { "/eval/remote/passed-to-function", "(defn sq [n] (* n n)) (sq (remote 4))", "16", NULL, NULL },
+  { "/eval/remote/split-local-input", "(let [k 3] (psum (fn [i] (* i k)) 0 4))", "18", "k", "3" },
+  { "/eval/remote/preduce-local-input", "(let [k 2] (preduce + 0 (fn [i] (* i k)) 0 4))", "12", "k", "2" },
 };
 
 static void

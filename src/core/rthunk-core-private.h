@@ -70,13 +70,6 @@ void rthunk_set_pos_error_valist (GError     **error,
                                   RthunkError  code,
                                   const char  *format,
                                   va_list      args) G_GNUC_PRINTF (6, 0);
-void rthunk_set_pos_error (GError     **error,
-                           const char  *source,
-                           guint        line,
-                           guint        col,
-                           RthunkError  code,
-                           const char  *format,
-                           ...) G_GNUC_PRINTF (6, 7);
 
 /* Makes *@str_pointer a copy of @new_str (or %NULL), freeing what it
  * held: GLib's g_set_str(), which comes only with GLib 2.76. */

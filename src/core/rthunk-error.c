@@ -36,19 +36,3 @@ rthunk_set_pos_error_valist (GError     **error,
   g_set_error (error, RTHUNK_ERROR, code, _("%s:%u:%u: error: %s"),
                source != NULL ? source : "<input>", line, col, message);
 }
-
-void
-rthunk_set_pos_error (GError     **error,
-                      const char  *source,
-                      guint        line,
-                      guint        col,
-                      RthunkError  code,
-                      const char  *format,
-                      ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  rthunk_set_pos_error_valist (error, source, line, col, code, format, args);
-  va_end (args);
-}

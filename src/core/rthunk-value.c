@@ -586,9 +586,7 @@ rthunk_value_ref (RthunkValue *value)
 {
   g_return_val_if_fail (value != NULL, NULL);
 
-  if (value->ref_count >= 0)
-    g_atomic_int_inc (&value->ref_count);
-  return value;
+  return rthunk_value_ref_fast (value);
 }
 
 static void

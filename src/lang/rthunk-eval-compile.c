@@ -551,6 +551,41 @@ as_pmap (RthunkNode *map)
                                    rthunk_node_get_col (map));
 }
 
+/* The names in @symbols bound to locals of @c, appended to @names, and a
+ * reference to each at @where appended to @values: the inputs a form
+ * that runs elsewhere takes with it. */
+static void
+add_bound_inputs (Compiler   *c,
+                  GPtrArray  *symbols,
+                  RthunkNode *where,
+                  GPtrArray  *names,
+                  GPtrArray  *values)
+{
+  for (guint k = 0; k < symbols->len; k++)
+    if (is_bound (c, g_ptr_array_index (symbols, k)))
+      {
+        g_ptr_array_add (names, g_ptr_array_index (symbols, k));
+        g_ptr_array_add (values, sym_at (g_ptr_array_index (symbols, k), where));
+      }
+}
+
+/* @code's input_names are @names; its kids from @first_kid on are
+ * @values compiled, one a name. */
+static void
+compile_named_kids (Compiler  *c,
+                    Code      *code,
+                    guint      first_kid,
+                    GPtrArray *names,
+                    GPtrArray *values)
+{
+  code->input_names = g_new0 (char *, names->len + 1);
+  for (guint k = 0; k < names->len; k++)
+    {
+      code->input_names[k] = g_strdup (g_ptr_array_index (names, k));
+      code->kids[first_kid + k] = compile (c, g_ptr_array_index (values, k));
+    }
+}
+
 /* (remote [:key value | :flag]… EXPR): kids are the option values (true
  * for a flag), then the inputs; input_names has the option names, then
  * the inputs' names; slot is the number of options. For (auto EXPR) the
@@ -594,25 +629,10 @@ compile_remote_with (Compiler *c, RthunkNode *form, CodeFunc run_func)
     }
   n_options = names->len;
   collect_symbols (expr, symbols);
-  for (guint k = 0; k < symbols->len; k++)
-    if (is_bound (c, g_ptr_array_index (symbols, k)))
-      {
-        RthunkNode *ref = rthunk_node_set_position (rthunk_node_new_text (RTHUNK_NODE_SYMBOL,
-                                                                          g_ptr_array_index (symbols, k)),
-                                                    rthunk_node_get_source (expr),
-                                                    rthunk_node_get_line (expr), rthunk_node_get_col (expr));
-
-        g_ptr_array_add (names, g_ptr_array_index (symbols, k));
-        g_ptr_array_add (values, ref);
-      }
+  add_bound_inputs (c, symbols, expr, names, values);
   code = code_new (run_func, form, names->len);
   code->slot = n_options;
-  code->input_names = g_new0 (char *, names->len + 1);
-  for (guint k = 0; k < names->len; k++)
-    {
-      code->input_names[k] = g_strdup (g_ptr_array_index (names, k));
-      code->kids[k] = compile (c, g_ptr_array_index (values, k));
-    }
+  compile_named_kids (c, code, 0, names, values);
   return code;
 }
 
@@ -639,27 +659,19 @@ compile_split (Compiler   *c,
   guint n_locals = rthunk_eval_split_locals (kind);
   g_autoptr(GPtrArray) symbols = g_ptr_array_new ();
   g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
   static const guint local_items[3][4] = { { 2 }, { 2, 3 }, { 1, 2, 4, 5 } };
   Code *code;
 
   collect_symbols (rthunk_node_get_item (form, kind == SPLIT_PREDUCE ? 3 : 1), symbols);
   if (kind == SPLIT_PREDUCE)
     collect_symbols (rthunk_node_get_item (form, 1), symbols);
-  for (guint k = 0; k < symbols->len; k++)
-    if (is_bound (c, g_ptr_array_index (symbols, k)))
-      g_ptr_array_add (inputs, g_ptr_array_index (symbols, k));
+  add_bound_inputs (c, symbols, form, inputs, refs);
   code = code_new (rthunk_eval_run_split, form, n_locals + inputs->len);
   code->slot = kind;
   for (guint k = 0; k < n_locals; k++)
     code->kids[k] = compile (c, rthunk_node_get_item (form, local_items[kind][k]));
-  code->input_names = g_new0 (char *, inputs->len + 1);
-  for (guint k = 0; k < inputs->len; k++)
-    {
-      g_autoptr(RthunkNode) ref = sym_at (g_ptr_array_index (inputs, k), form);
-
-      code->input_names[k] = g_strdup (g_ptr_array_index (inputs, k));
-      code->kids[n_locals + k] = compile (c, ref);
-    }
+  compile_named_kids (c, code, n_locals, inputs, refs);
   return code;
 }
 

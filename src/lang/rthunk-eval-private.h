@@ -368,6 +368,22 @@ G_GNUC_INTERNAL gboolean rthunk_eval_fail (State       *state,
                                            const char  *format,
                                            ...) G_GNUC_PRINTF (4, 5);
 G_GNUC_INTERNAL gboolean rthunk_eval_fail_with (State *state, RthunkNode *node, GError *error);
+
+/* What a call out of the evaluator gave (a native function's result, a
+ * remote form's pending value, a forced value), taken into *@out; or, for
+ * %NULL, the error it set in *@error, taken as the evaluation's at @node. */
+static inline gboolean
+take_result (State        *state,
+             RthunkNode   *node,
+             RthunkValue  *result,
+             GError      **error,
+             Val          *out)
+{
+  if (result == NULL)
+    return rthunk_eval_fail_with (state, node, *error);
+  *out = val_unbox_take (result);
+  return TRUE;
+}
 G_GNUC_INTERNAL GHashTable *rthunk_eval_value_table_new (void);
 G_GNUC_INTERNAL G_GNUC_NO_INLINE gboolean rthunk_eval_step_refill (State *state, RthunkNode *node);
 G_GNUC_INTERNAL gboolean rthunk_eval_charge (State *state, RthunkNode *node, guint64 bytes);

@@ -386,10 +386,7 @@ send_remote (Code       *code,
                              _("no server to evaluate remote expressions (running with --local?)"));
   result = ev->remote_func (ev, rthunk_node_get_item (form, rthunk_node_get_n_items (form) - 1),
                             options, inputs, ev->remote_data, &error);
-  if (result == NULL)
-    return rthunk_eval_fail_with (state, form, error);
-  *out = val_unbox_take (result);
-  return TRUE;
+  return take_result (state, form, result, &error, out);
 }
 
 /* kids: the option values, then the inputs; the names are in the code.
@@ -898,10 +895,7 @@ rthunk_eval_call_native_boxed (State        *state,
     rthunk_value_unref (argv[k]);
   if (argv != boxed)
     g_free (argv);
-  if (result == NULL)
-    return rthunk_eval_fail_with (state, call, error);
-  *out = val_unbox_take (result);
-  return TRUE;
+  return take_result (state, call, result, &error, out);
 }
 
 /* Calls a catalog function with @args, which stay the caller's. */

@@ -196,10 +196,7 @@ rthunk_eval_force_slow (State      *state,
   forced = rthunk_value_force (v->u.obj, &error);
   val_unref (*v);
   *v = val_nil ();
-  if (forced == NULL)
-    return rthunk_eval_fail_with (state, node, error);
-  *v = val_unbox_take (forced);
-  return TRUE;
+  return take_result (state, node, forced, &error, v);
 }
 /* ---- the object --------------------------------------------------------------- */
 

@@ -833,54 +833,23 @@ rthunk_codec_get_ast_nodes (RthunkCodecIn  *in,
 
 /* ---- values -------------------------------------------------------------- */
 
-/* The field names @f holds, as many as @n, or NULL with @error set. */
+/* The field names @f holds, copied, not checked yet. */
 static GPtrArray *
-field_names (const NodeFields  *f,
-             guint              n,
-             guint              index,
-             const char        *what,
-             GError           **error)
+copy_names (const NodeFields *f)
 {
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *names = g_ptr_array_new_full (f->n_names, g_free);
   const guint8 *p = f->names;
 
-  if (f->n_names != n)
-    return rthunk_wire_invalid (error, what, index, _("a record has one field name per field")), NULL;
   for (guint32 k = 0; k < f->n_names; k++)
     {
       guint32 be, len;
-      char *name;
 
       memcpy (&be, p, 4);
       len = GUINT32_FROM_BE (be);
-      if ((name = get_text (p + 4, len, index, what, error)) == NULL)
-        return NULL;
-      g_ptr_array_add (names, name);
+      g_ptr_array_add (names, g_strndup ((const char *) p + 4, len));
       p += 4 + len;
     }
-  return g_steal_pointer (&names);
-}
-
-static gpointer
-build_record_value (const NodeFields  *f,
-                    const GArray      *items,
-                    RthunkValue      **built,
-                    guint              index,
-                    GError           **error)
-{
-  g_autoptr(GPtrArray) names = field_names (f, items->len, index, "value", error);
-  g_autoptr(GPtrArray) values = g_ptr_array_new ();
-  RthunkValue *record;
-
-  if (names == NULL)
-    return NULL;
-  for (guint k = 0; k < items->len; k++)
-    g_ptr_array_add (values, built[g_array_index (items, gint32, k)]);
-  record = rthunk_value_new_record ((const char *const *) names->pdata,
-                                    (RthunkValue **) values->pdata, values->len);
-  if (record == NULL)
-    rthunk_wire_invalid (error, "value", index, _("a field name repeats or is not a keyword name"));
-  return record;
+  return names;
 }
 
 static gpointer
@@ -920,7 +889,12 @@ build_value_node (const NodeFields *f,
         return rthunk_value_new_list_take (list, items->len);
       }
     case 9:
-      return build_record_value (f, items, (RthunkValue **) built, index, error);
+      {
+        g_autoptr(GPtrArray) names = copy_names (f);
+
+        return rthunk_wire_build_record_value ((const char *const *) names->pdata, names->len, items,
+                                               (RthunkValue **) built, index, error);
+      }
     default:
       rthunk_wire_invalid (error, "value", index, _("this kind of value cannot be received"));
       return NULL;
@@ -959,49 +933,6 @@ rthunk_codec_get_value (RthunkCodecIn  *in,
 
 /* ---- types --------------------------------------------------------------- */
 
-static RthunkType *
-build_type_func (const GArray  *children,
-                 RthunkType   **built)
-{
-  guint n = children->len;
-  RthunkType *params[16] = { NULL };
-  RthunkType **p = n <= G_N_ELEMENTS (params) ? params : g_new (RthunkType *, n);
-  RthunkType *func;
-
-  for (guint k = 0; k + 1 < n; k++)
-    p[k] = built[g_array_index (children, gint32, k)];
-  func = rthunk_type_new_func (p, n - 1, built[g_array_index (children, gint32, n - 1)]);
-  if (p != params)
-    g_free (p);
-  return func;
-}
-
-static gpointer
-build_record_type (const NodeFields  *f,
-                   const GArray      *children,
-                   RthunkType       **built,
-                   guint              index,
-                   GError           **error)
-{
-  gboolean open = children->len == f->n_names + 1;
-  g_autoptr(GPtrArray) names = field_names (f, children->len - (open ? 1 : 0), index, "type", error);
-  g_autoptr(GPtrArray) fields = g_ptr_array_new ();
-  RthunkType *row = NULL;
-  RthunkType *record;
-
-  if (names == NULL)
-    return NULL;
-  for (guint k = 0; k < names->len; k++)
-    g_ptr_array_add (fields, built[g_array_index (children, gint32, k)]);
-  if (open && rthunk_type_get_kind (row = built[g_array_index (children, gint32, names->len)]) != RTHUNK_TYPE_VAR)
-    return rthunk_wire_invalid (error, "type", index, _("the row of a record type is a variable")), NULL;
-  record = rthunk_type_new_record ((const char *const *) names->pdata, (RthunkType **) fields->pdata,
-                                   names->len, row);
-  if (record == NULL)
-    rthunk_wire_invalid (error, "type", index, _("a field name repeats or is not a keyword name"));
-  return record;
-}
-
 static gpointer
 build_type_node (const NodeFields *f,
                  const GArray     *children,
@@ -1010,46 +941,15 @@ build_type_node (const NodeFields *f,
                  guint             index,
                  GError          **error)
 {
-  GHashTable *vars = user_data;
-  guint n = children->len;
+  g_autoptr(GPtrArray) names = f->n_names > 0 ? copy_names (f) : NULL;   /* records only */
+  RthunkWireTypeFields fields;
 
-  switch (f->kind)
-    {
-    case 1:
-      {
-        RthunkType *var = g_hash_table_lookup (vars, GINT_TO_POINTER (f->var_id));
-        guint klass = f->has_class ? (guint) f->klass : 0;
-
-        if (n != 0 || klass > RTHUNK_TYPE_CLASS_ORD || f->var_id < 0)
-          return rthunk_wire_invalid (error, "type", index, _("malformed type variable")), NULL;
-        if (var == NULL)
-          {
-            var = rthunk_type_new_var (f->var_id, klass);
-            g_hash_table_insert (vars, GINT_TO_POINTER (f->var_id), var);
-          }
-        return rthunk_type_ref (var);
-      }
-    case 2: case 3: case 4: case 5: case 6:
-      if (n != 0)
-        return rthunk_wire_invalid (error, "type", index, _("a basic type has no children")), NULL;
-      return rthunk_type_new_basic ((RthunkTypeKind) (f->kind - 1));
-    case 7:
-      if (n != 1)
-        return rthunk_wire_invalid (error, "type", index, _("a list type has one child")), NULL;
-      return rthunk_type_new_list (((RthunkType **) built)[g_array_index (children, gint32, 0)]);
-    case 10:
-      if (n != 1)
-        return rthunk_wire_invalid (error, "type", index, _("a maybe type has one child")), NULL;
-      return rthunk_type_new_maybe (((RthunkType **) built)[g_array_index (children, gint32, 0)]);
-    case 8:
-      if (n < 1)
-        return rthunk_wire_invalid (error, "type", index, _("a function type needs a result")), NULL;
-      return build_type_func (children, (RthunkType **) built);
-    case 9:
-      return build_record_type (f, children, (RthunkType **) built, index, error);
-    default:
-      return rthunk_wire_invalid (error, "type", index, _("unknown type kind")), NULL;
-    }
+  fields.kind = f->kind;
+  fields.var_id = f->var_id;
+  fields.klass = f->has_class ? (guint) f->klass : 0;
+  fields.names = names != NULL ? (const char *const *) names->pdata : NULL;
+  fields.n_names = f->n_names;
+  return rthunk_wire_build_type_node (&fields, children, (RthunkType **) built, user_data, index, error);
 }
 
 static const NodeListKind type_list = {

@@ -647,37 +647,54 @@ value_node_items (gconstpointer node)
   return ((const RthunkWireValueNode *) node)->items;
 }
 
-/* Whether @names are as many as @n children, each valid text. */
+/* Whether the @n_names @names are as many as @n children, each valid
+ * text. */
 static gboolean
-check_field_names (const GPtrArray *names,
-                   guint            n,
-                   guint            index,
-                   const char      *what,
-                   GError         **error)
+check_field_names (const char *const *names,
+                   guint              n_names,
+                   guint              n,
+                   guint              index,
+                   const char        *what,
+                   GError           **error)
 {
-  if (names->len != n)
+  if (n_names != n)
     return rthunk_wire_invalid (error, what, index, _("a record has one field name per field"));
-  for (guint k = 0; k < names->len; k++)
-    if (!check_text (g_ptr_array_index (names, k), index, what, error))
+  for (guint k = 0; k < n_names; k++)
+    if (!check_text (names[k], index, what, error))
       return FALSE;
   return TRUE;
 }
 
-static RthunkValue *
-read_record_value (const RthunkWireValueNode  *node,
-                   RthunkValue               **built,
-                   guint                       index,
-                   GError                    **error)
+/**
+ * rthunk_wire_build_record_value:
+ * @names: (array length=n_names): the field names, not checked yet
+ * @n_names: how many names
+ * @items: (element-type gint32): the indices of the field values, checked
+ * @built: the nodes built so far, by index
+ * @index: the node's index, for errors
+ * @error: return location for a #GError
+ *
+ * A record value node, for the generated structs and the codec alike: a
+ * name a field, each valid text, none repeated, each a keyword's.
+ *
+ * Returns: (transfer full) (nullable): the record, or %NULL with @error set
+ */
+RthunkValue *
+rthunk_wire_build_record_value (const char *const  *names,
+                                guint               n_names,
+                                const GArray       *items,
+                                RthunkValue       **built,
+                                guint               index,
+                                GError            **error)
 {
-  g_autoptr(GPtrArray) items = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new ();
   RthunkValue *record;
 
-  if (!check_field_names (node->fieldNames, node->items->len, index, _("value"), error))
+  if (!check_field_names (names, n_names, items->len, index, _("value"), error))
     return NULL;
-  for (guint k = 0; k < node->items->len; k++)
-    g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
-  record = rthunk_value_new_record ((const char *const *) node->fieldNames->pdata,
-                                    (RthunkValue **) items->pdata, items->len);
+  for (guint k = 0; k < items->len; k++)
+    g_ptr_array_add (values, built[g_array_index (items, gint32, k)]);
+  record = rthunk_value_new_record (names, (RthunkValue **) values->pdata, values->len);
   if (record == NULL)
     rthunk_wire_invalid (error, _("value"), index, _("a field name repeats or is not a keyword name"));
   return record;
@@ -716,7 +733,9 @@ read_value_node (gconstpointer   wire_node,
         g_ptr_array_add (items, built[g_array_index (node->items, gint32, k)]);
       return rthunk_value_new_list ((RthunkValue **) items->pdata, items->len);
     case RTHUNK_WIRE_VALUE_KIND_RECORD:
-      return read_record_value (node, (RthunkValue **) built, index, error);
+      return rthunk_wire_build_record_value ((const char *const *) node->fieldNames->pdata,
+                                             node->fieldNames->len, node->items,
+                                             (RthunkValue **) built, index, error);
     default:
       rthunk_wire_invalid (error, _("value"), index, _("this kind of value cannot be received"));
       return NULL;
@@ -827,61 +846,101 @@ type_node_children (gconstpointer node)
   return ((const RthunkWireTypeNode *) node)->children;
 }
 
+/* A function type: its parameters, then its result, the last child. */
 static RthunkType *
-read_record_type (const RthunkWireTypeNode  *node,
-                  RthunkType               **built,
-                  guint                      index,
-                  GError                   **error)
+build_type_func (const GArray  *children,
+                 RthunkType   **built)
 {
-  guint n_fields = node->fieldNames->len;
-  gboolean open = node->children->len == n_fields + 1;
-  g_autoptr(GPtrArray) fields = g_ptr_array_new ();
+  guint n = children->len;
+  RthunkType *params[16] = { NULL };
+  RthunkType **p = n <= G_N_ELEMENTS (params) ? params : g_new (RthunkType *, n);
+  RthunkType *func;
+
+  for (guint k = 0; k + 1 < n; k++)
+    p[k] = built[g_array_index (children, gint32, k)];
+  func = rthunk_type_new_func (p, n - 1, built[g_array_index (children, gint32, n - 1)]);
+  if (p != params)
+    g_free (p);
+  return func;
+}
+
+/* A record type: a field a name, then its row variable if it is open. */
+static RthunkType *
+build_record_type (const RthunkWireTypeFields  *fields,
+                   const GArray                *children,
+                   RthunkType                 **built,
+                   guint                        index,
+                   GError                     **error)
+{
+  guint n_fields = fields->n_names;
+  gboolean open = children->len == n_fields + 1;
+  g_autoptr(GPtrArray) types = g_ptr_array_new ();
   RthunkType *row = NULL;
   RthunkType *record;
 
-  if (!check_field_names (node->fieldNames, node->children->len - (open ? 1 : 0), index, _("type"), error))
+  if (!check_field_names (fields->names, n_fields, children->len - (open ? 1 : 0), index, _("type"), error))
     return NULL;
   for (guint k = 0; k < n_fields; k++)
-    g_ptr_array_add (fields, built[g_array_index (node->children, gint32, k)]);
-  if (open && rthunk_type_get_kind (row = built[g_array_index (node->children, gint32, n_fields)]) != RTHUNK_TYPE_VAR)
+    g_ptr_array_add (types, built[g_array_index (children, gint32, k)]);
+  if (open && rthunk_type_get_kind (row = built[g_array_index (children, gint32, n_fields)]) != RTHUNK_TYPE_VAR)
     return rthunk_wire_invalid (error, _("type"), index, _("the row of a record type is a variable")), NULL;
-  record = rthunk_type_new_record ((const char *const *) node->fieldNames->pdata,
-                                   (RthunkType **) fields->pdata, n_fields, row);
+  record = rthunk_type_new_record (fields->names, (RthunkType **) types->pdata, n_fields, row);
   if (record == NULL)
     rthunk_wire_invalid (error, _("type"), index, _("a field name repeats or is not a keyword name"));
   return record;
 }
 
-/* One type node; @data is the variables read so far, by id. */
-static gpointer
-read_type_node (gconstpointer   wire_node,
-                gpointer       *built_nodes,
-                guint           index,
-                gpointer        data,
-                GError        **error)
+/* A type variable: the one of its id read before, or a new one kept in
+ * @vars. */
+static RthunkType *
+build_type_var (const RthunkWireTypeFields  *fields,
+                guint                        n_children,
+                GHashTable                  *vars,
+                guint                        index,
+                GError                     **error)
 {
-  const RthunkWireTypeNode *node = wire_node;
-  RthunkType **built = (RthunkType **) built_nodes;
-  GHashTable *vars = data;
-  guint n = node->children->len;
-  g_autoptr(GPtrArray) params = NULL;
+  RthunkType *var = g_hash_table_lookup (vars, GINT_TO_POINTER (fields->var_id));
 
-  switch (node->kind)
+  if (n_children != 0 || fields->klass > RTHUNK_TYPE_CLASS_ORD || fields->var_id < 0)
+    return rthunk_wire_invalid (error, _("type"), index, _("malformed type variable")), NULL;
+  if (var == NULL)
+    {
+      var = rthunk_type_new_var (fields->var_id, fields->klass);
+      g_hash_table_insert (vars, GINT_TO_POINTER (fields->var_id), var);
+    }
+  return rthunk_type_ref (var);
+}
+
+/**
+ * rthunk_wire_build_type_node:
+ * @fields: one node of a TypeTerm, as read from the wire
+ * @children: (element-type gint32): the indices of its children, checked
+ * @built: the nodes built so far, by index
+ * @vars: the type variables read so far, by id
+ * @index: the node's index, for errors
+ * @error: return location for a #GError
+ *
+ * The one place a type node is made from what the wire says, for the
+ * generated structs (rthunk_wire_read_type()) and the codec alike: each
+ * kind's children counted, a variable's class checked, a record's field
+ * names checked.
+ *
+ * Returns: (transfer full) (nullable): the type, or %NULL with @error set
+ */
+RthunkType *
+rthunk_wire_build_type_node (const RthunkWireTypeFields  *fields,
+                             const GArray                *children,
+                             RthunkType                 **built,
+                             GHashTable                  *vars,
+                             guint                        index,
+                             GError                     **error)
+{
+  guint n = children->len;
+
+  switch (fields->kind)
     {
     case RTHUNK_WIRE_TYPE_KIND_VAR:
-      {
-        RthunkType *var = g_hash_table_lookup (vars, GINT_TO_POINTER (node->varId));
-        guint klass = node->__isset_constraint ? (guint) node->constraint : 0;
-
-        if (n != 0 || klass > RTHUNK_TYPE_CLASS_ORD || node->varId < 0)
-          return rthunk_wire_invalid (error, _("type"), index, _("malformed type variable")), NULL;
-        if (var == NULL)
-          {
-            var = rthunk_type_new_var (node->varId, klass);
-            g_hash_table_insert (vars, GINT_TO_POINTER (node->varId), var);
-          }
-        return rthunk_type_ref (var);
-      }
+      return build_type_var (fields, n, vars, index, error);
     case RTHUNK_WIRE_TYPE_KIND_INT:
     case RTHUNK_WIRE_TYPE_KIND_FLOAT:
     case RTHUNK_WIRE_TYPE_KIND_BOOL:
@@ -889,28 +948,43 @@ read_type_node (gconstpointer   wire_node,
     case RTHUNK_WIRE_TYPE_KIND_NIL:
       if (n != 0)
         return rthunk_wire_invalid (error, _("type"), index, _("a basic type has no children")), NULL;
-      return rthunk_type_new_basic ((RthunkTypeKind) (node->kind - 1));
+      return rthunk_type_new_basic ((RthunkTypeKind) (fields->kind - 1));
     case RTHUNK_WIRE_TYPE_KIND_LIST:
       if (n != 1)
         return rthunk_wire_invalid (error, _("type"), index, _("a list type has one child")), NULL;
-      return rthunk_type_new_list (built[g_array_index (node->children, gint32, 0)]);
+      return rthunk_type_new_list (built[g_array_index (children, gint32, 0)]);
     case RTHUNK_WIRE_TYPE_KIND_MAYBE:
       if (n != 1)
         return rthunk_wire_invalid (error, _("type"), index, _("a maybe type has one child")), NULL;
-      return rthunk_type_new_maybe (built[g_array_index (node->children, gint32, 0)]);
+      return rthunk_type_new_maybe (built[g_array_index (children, gint32, 0)]);
     case RTHUNK_WIRE_TYPE_KIND_FUNC:
       if (n < 1)
         return rthunk_wire_invalid (error, _("type"), index, _("a function type needs a result")), NULL;
-      params = g_ptr_array_new ();
-      for (guint k = 0; k + 1 < n; k++)
-        g_ptr_array_add (params, built[g_array_index (node->children, gint32, k)]);
-      return rthunk_type_new_func ((RthunkType **) params->pdata, n - 1,
-                                   built[g_array_index (node->children, gint32, n - 1)]);
+      return build_type_func (children, built);
     case RTHUNK_WIRE_TYPE_KIND_RECORD:
-      return read_record_type (node, built, index, error);
+      return build_record_type (fields, children, built, index, error);
     default:
       return rthunk_wire_invalid (error, _("type"), index, _("unknown type kind")), NULL;
     }
+}
+
+/* One type node; @data is the variables read so far, by id. */
+static gpointer
+read_type_node (gconstpointer   wire_node,
+                gpointer       *built,
+                guint           index,
+                gpointer        data,
+                GError        **error)
+{
+  const RthunkWireTypeNode *node = wire_node;
+  RthunkWireTypeFields fields;
+
+  fields.kind = node->kind;
+  fields.var_id = node->varId;
+  fields.klass = node->__isset_constraint ? (guint) node->constraint : 0;
+  fields.names = (const char *const *) node->fieldNames->pdata;
+  fields.n_names = node->fieldNames->len;
+  return rthunk_wire_build_type_node (&fields, node->children, (RthunkType **) built, data, index, error);
 }
 
 static const TreeKind type_tree = {

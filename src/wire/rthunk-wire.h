@@ -98,6 +98,31 @@ RthunkNode  *rthunk_wire_build_ast_node (const RthunkWireNodeFields  *fields,
                                          guint                        index,
                                          GError                     **error);
 
+RthunkValue *rthunk_wire_build_record_value (const char *const  *names,
+                                             guint               n_names,
+                                             const GArray       *items,
+                                             RthunkValue       **built,
+                                             guint               index,
+                                             GError            **error);
+
+/* One node of a TypeTerm as the wire has it: the scalars, and a record's
+ * field names (not checked yet). */
+typedef struct
+{
+  gint32 kind;
+  gint32 var_id;
+  guint klass;                  /* 0 (any) when the wire has none */
+  const char *const *names;
+  guint n_names;
+} RthunkWireTypeFields;
+
+RthunkType  *rthunk_wire_build_type_node (const RthunkWireTypeFields  *fields,
+                                          const GArray                *children,
+                                          RthunkType                 **built,
+                                          GHashTable                  *vars,
+                                          guint                        index,
+                                          GError                     **error);
+
 /* Registers the generated wire types; call before starting threads. */
 void         rthunk_wire_register_types (void);
 
