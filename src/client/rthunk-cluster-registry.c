@@ -154,6 +154,17 @@ verdicts_clear (gpointer data)
   g_free (((Verdicts *) data)->address);
 }
 
+/* The @k-th member the cluster knows of, under its lock: those it routes
+ * to, then the departed (whose verdicts are shared all the same). */
+static Member *
+known_member (RthunkCluster *cluster,
+              guint          k)
+{
+  guint n = cluster->members->len;
+
+  return k < n ? g_ptr_array_index (cluster->members, k) : g_ptr_array_index (cluster->departed, k - n);
+}
+
 /* Every member's unsent verdicts, taken (they are given back if the
  * registry does not take them). */
 static GArray *
@@ -165,8 +176,7 @@ take_verdicts (RthunkCluster *cluster)
   g_mutex_lock (&cluster->lock);
   for (guint k = 0; k < cluster->members->len + cluster->departed->len; k++)
     {
-      Member *m = k < cluster->members->len ? g_ptr_array_index (cluster->members, k)
-                                            : g_ptr_array_index (cluster->departed, k - cluster->members->len);
+      Member *m = known_member (cluster, k);
       Verdicts v = { g_strdup (m->address), m->unsent_agreements, m->unsent_disagreements,
                      m->quarantined && !m->quarantine_shared };
 
@@ -187,8 +197,7 @@ give_back (RthunkCluster  *cluster,
   g_mutex_lock (&cluster->lock);
   for (guint k = 0; k < cluster->members->len + cluster->departed->len; k++)
     {
-      Member *m = k < cluster->members->len ? g_ptr_array_index (cluster->members, k)
-                                            : g_ptr_array_index (cluster->departed, k - cluster->members->len);
+      Member *m = known_member (cluster, k);
 
       if (strcmp (m->address, v->address) != 0)
         continue;
