@@ -367,13 +367,10 @@ resync (RthunkClusterRegistry *self)
 static gboolean
 subscribe (RthunkClusterRegistry *self)
 {
-  redisReply *reply;
-
   if (self->subscribed)
     return TRUE;
-  if ((reply = rthunk_registry_command (self->events, NULL, "SUBSCRIBE", RTHUNK_REGISTRY_CHANNEL, NULL)) == NULL)
+  if (!rthunk_registry_run (self->events, NULL, "SUBSCRIBE", RTHUNK_REGISTRY_CHANNEL, NULL))
     return FALSE;
-  freeReplyObject (reply);
   self->subscribed = TRUE;
   return TRUE;
 }
@@ -404,10 +401,7 @@ wait_event (RthunkClusterRegistry *self,
   reply = rthunk_redis_wait_message (self->events, wait_ms, self->stop, &error);
   if (reply == NULL && error != NULL)
     self->subscribed = FALSE;   /* the link reconnects, then subscribes again */
-  if (reply == NULL)
-    return FALSE;
-  freeReplyObject (reply);
-  return TRUE;
+  return rthunk_registry_ran (reply);
 }
 
 static gpointer
