@@ -251,6 +251,44 @@ def case_shared_reputation(tmp, redis):
     liar.stop()
 
 
+def case_verdicts_kept(tmp, redis):
+    """Verdicts the registry refuses are kept and sent at the next sync: a
+    running shell's audits catch a liar while its reputation key holds a
+    string (Redis answers WRONGTYPE); once the key is gone they arrive."""
+
+    def refused_hincrby():
+        """How many HINCRBY Redis has refused (its commandstats)."""
+        m = re.search(r"cmdstat_hincrby:.*failed_calls=(\d+)", redis.cli("info", "commandstats"))
+        return int(m.group(1)) if m else 0
+
+    liar = Server("liar2", tmp, "--registry", redis.url, "--store", "memory", program=WRONG_PROVIDER)
+    key = "rthunk:{members}:reputation:" + liar.address
+    redis.cli("set", key, "not a hash")
+    refused_before = refused_hincrby()
+    repl = Repl(tmp, ["--registry", redis.url, "--audit", "1"])
+    try:
+        repl.expect(r"rthunk> ")
+        tap(wait_listing(repl, lambda l: "liar2" in l, 10) is not None, "the shell lists liar2")
+        evaluate(repl, "(map (fn [i] (await (remote (+ i 1)))) (range 0 30))")
+
+        def reputation():
+            fields = redis.cli("hgetall", key).split("\n")
+            return dict(zip(fields[0::2], fields[1::2]))
+
+        refused = wait_until(lambda: refused_hincrby() > refused_before, 10)
+        tap(refused is not None and "server liar2 is quarantined" in repl.text() and
+            redis.cli("get", key) == "not a hash",
+            "the audits quarantine liar2, and the registry refuses its verdicts", repl.text()[-800:])
+        redis.cli("del", key)
+        shared = wait_until(lambda: reputation().get("quarantined") == "1", 10)
+        counts = reputation()
+        tap(shared is not None and int(counts.get("disagreements", "0")) >= 1,
+            "the verdicts kept reach the registry once it takes them", "%s\n%s" % (counts, repl.text()[-500:]))
+    finally:
+        repl.close()
+        liar.stop()
+
+
 def case_redis_killed(tmp, redis, alpha, beta):
     """Redis killed under a running shell: its servers are kept, requests
     answered, and it says so once; the servers warn once and serve on."""
@@ -342,6 +380,7 @@ def main():
         case_sigterm(tmp, redis)
         case_env_and_flags(tmp, redis, alpha, beta)
         case_shared_reputation(tmp, redis)
+        case_verdicts_kept(tmp, redis)
         case_redis_killed(tmp, redis, alpha, beta)
         case_cluster(tmp)
     finally:

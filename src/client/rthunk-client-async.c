@@ -14,6 +14,7 @@
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-thunk-state.h"
+#include "rthunk-value-private.h"
 #include "rthunk-value.h"
 #include "rthunk-wire.h"
 
@@ -67,26 +68,6 @@ job_new (JobFunc        run,
   return job;
 }
 
-/* A copy of @table whose keys are strings and values refcounted, so the
- * caller may change its own once the call has started. */
-static GHashTable *
-copy_table (GHashTable     *table,
-            GBoxedCopyFunc  ref,
-            GDestroyNotify  unref)
-{
-  GHashTable *copy;
-  GHashTableIter iter;
-  gpointer key, value;
-
-  if (table == NULL)
-    return NULL;
-  copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unref);
-  g_hash_table_iter_init (&iter, table);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    g_hash_table_insert (copy, g_strdup (key), ref (value));
-  return copy;
-}
-
 /* A copy of @array holding a reference to each of its items. */
 static GPtrArray *
 copy_array (GPtrArray      *array,
@@ -100,11 +81,20 @@ copy_array (GPtrArray      *array,
   return copy;
 }
 
-/* A copy of a call's inputs (name → RthunkValue). */
+/* What rthunk_value_table_map() puts in place of @value: itself. */
+static RthunkValue *
+same_value (RthunkValue *value,
+            gpointer     user_data)
+{
+  return value;
+}
+
+/* A copy of a call's inputs (name → RthunkValue), so the caller may
+ * change its own once the call has started. */
 static GHashTable *
 copy_inputs (GHashTable *inputs)
 {
-  return copy_table (inputs, (GBoxedCopyFunc) rthunk_value_ref, (GDestroyNotify) rthunk_value_unref);
+  return inputs != NULL ? rthunk_value_table_map (inputs, same_value, NULL) : NULL;
 }
 
 static void

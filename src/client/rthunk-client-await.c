@@ -212,18 +212,6 @@ rthunk_client_new_pending (RthunkClient *self,
 
 /* ---- many thunks at once: what RthunkThunk's collector uses ------------- */
 
-
-static RthunkWireRemoteThunk *
-wire_thunk_for_id (GBytes *id)
-{
-  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
-  gsize len;
-  const guint8 *data = g_bytes_get_data (id, &len);
-
-  rthunk_wire_set_bytes (&thunk->id, data, len);
-  return thunk;
-}
-
 /* The value or error of one VarCont, and its state; 0 for a state that
  * is not one. */
 static RthunkThunkState
@@ -341,7 +329,7 @@ rthunk_client_cancel_run (RthunkClient  *self,
                           gboolean      *was_unfinished,
                           GError       **error)
 {
-  g_autoptr(RthunkWireRemoteThunk) thunk = wire_thunk_for_id (id);
+  g_autoptr(RthunkWireRemoteThunk) thunk = rthunk_client_wire_thunk (id);
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
   RthunkCallFault fault = { NULL, };
   gboolean unfinished = FALSE;
@@ -387,7 +375,7 @@ rthunk_client_poll_run (RthunkClient  *self,
                         GCancellable  *cancellable,
                         GError       **error)
 {
-  g_autoptr(RthunkWireRemoteThunk) thunk = wire_thunk_for_id (id);
+  g_autoptr(RthunkWireRemoteThunk) thunk = rthunk_client_wire_thunk (id);
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
   g_autoptr(RthunkWireVarCont) cont = g_object_new (RTHUNK_WIRE_TYPE_VAR_CONT, NULL);
   RthunkCallFault fault = { NULL, };

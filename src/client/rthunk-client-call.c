@@ -42,6 +42,18 @@ rthunk_client_new_auth (RthunkClient *self)
   return auth;
 }
 
+/* The RemoteThunk that names thunk @id in a call about it. */
+RthunkWireRemoteThunk *
+rthunk_client_wire_thunk (GBytes *id)
+{
+  RthunkWireRemoteThunk *thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (id, &len);
+
+  rthunk_wire_set_bytes (&thunk->id, data, len);
+  return thunk;
+}
+
 /* A transport failure: the connection cannot be trusted any more. */
 static void
 set_transport_error (RthunkClient  *self,

@@ -202,27 +202,23 @@ protocol_error (RthunkClient  *self,
   return FALSE;
 }
 
-/* One thunkGetChunk: the slice from @offset, appended to @a; the whole
- * list's length in *@total and the slice's in *@n. */
+/* One thunkGetChunk of @thunk: the slice from @offset, appended to @a;
+ * the whole list's length in *@total and the slice's in *@n. */
 static gboolean
-get_chunk (RthunkClient  *self,
-           RthunkCall    *call,
-           GBytes        *id,
-           gint64         offset,
-           Assembly      *a,
-           gint64        *total,
-           gsize         *n,
-           GError       **error)
+get_chunk (RthunkClient          *self,
+           RthunkCall            *call,
+           RthunkWireRemoteThunk *thunk,
+           gint64                 offset,
+           Assembly              *a,
+           gint64                *total,
+           gsize                 *n,
+           GError               **error)
 {
-  g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
   g_autoptr(RthunkWireAuth) auth = rthunk_client_new_auth (self);
   g_autoptr(RthunkWireValueChunk) chunk = g_object_new (RTHUNK_WIRE_TYPE_VALUE_CHUNK, NULL);
   g_autoptr(RthunkValue) slice = NULL;
   RthunkCallFault fault = { NULL, };
-  gsize len;
-  const guint8 *data = g_bytes_get_data (id, &len);
 
-  rthunk_wire_set_bytes (&thunk->id, data, len);
   if (!rthunk_wire_remote_execution_service_if_thunk_get_chunk (call->conn->stub, &chunk, thunk, offset,
                                                                 CHUNK_ITEMS, auth, &fault.invalid, &fault.denied,
                                                                 &fault.error))
@@ -257,6 +253,7 @@ fetch_chunks (RthunkClient  *self,
               GCancellable  *cancellable,
               GError       **error)
 {
+  g_autoptr(RthunkWireRemoteThunk) thunk = rthunk_client_wire_thunk (id);
   gint64 offset = 0, total = 0;
   RthunkValue *value;
   gsize n = 0;
@@ -264,7 +261,7 @@ fetch_chunks (RthunkClient  *self,
   do
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !get_chunk (self, call, id, offset, a, &total, &n, error))
+          !get_chunk (self, call, thunk, offset, a, &total, &n, error))
         return NULL;
       if (offset == 0)
         a->total = total;

@@ -90,6 +90,7 @@ typedef struct
 } RthunkCallFault;
 
 RthunkWireAuth *rthunk_client_new_auth        (RthunkClient  *self);
+RthunkWireRemoteThunk *rthunk_client_wire_thunk (GBytes *id);
 gboolean        rthunk_client_call_failed     (RthunkClient  *self,
                                                RthunkConn    *conn,
                                                GError        *transport_error,

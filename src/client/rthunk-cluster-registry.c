@@ -154,6 +154,17 @@ verdicts_clear (gpointer data)
   g_free (((Verdicts *) data)->address);
 }
 
+/* The @k-th member the cluster knows of, under its lock: those it routes
+ * to, then the departed (whose verdicts are shared all the same). */
+static Member *
+known_member (RthunkCluster *cluster,
+              guint          k)
+{
+  guint n = cluster->members->len;
+
+  return k < n ? g_ptr_array_index (cluster->members, k) : g_ptr_array_index (cluster->departed, k - n);
+}
+
 /* Every member's unsent verdicts, taken (they are given back if the
  * registry does not take them). */
 static GArray *
@@ -165,8 +176,7 @@ take_verdicts (RthunkCluster *cluster)
   g_mutex_lock (&cluster->lock);
   for (guint k = 0; k < cluster->members->len + cluster->departed->len; k++)
     {
-      Member *m = k < cluster->members->len ? g_ptr_array_index (cluster->members, k)
-                                            : g_ptr_array_index (cluster->departed, k - cluster->members->len);
+      Member *m = known_member (cluster, k);
       Verdicts v = { g_strdup (m->address), m->unsent_agreements, m->unsent_disagreements,
                      m->quarantined && !m->quarantine_shared };
 
@@ -187,8 +197,7 @@ give_back (RthunkCluster  *cluster,
   g_mutex_lock (&cluster->lock);
   for (guint k = 0; k < cluster->members->len + cluster->departed->len; k++)
     {
-      Member *m = k < cluster->members->len ? g_ptr_array_index (cluster->members, k)
-                                            : g_ptr_array_index (cluster->departed, k - cluster->members->len);
+      Member *m = known_member (cluster, k);
 
       if (strcmp (m->address, v->address) != 0)
         continue;
@@ -358,13 +367,10 @@ resync (RthunkClusterRegistry *self)
 static gboolean
 subscribe (RthunkClusterRegistry *self)
 {
-  redisReply *reply;
-
   if (self->subscribed)
     return TRUE;
-  if ((reply = rthunk_registry_command (self->events, NULL, "SUBSCRIBE", RTHUNK_REGISTRY_CHANNEL, NULL)) == NULL)
+  if (!rthunk_registry_run (self->events, NULL, "SUBSCRIBE", RTHUNK_REGISTRY_CHANNEL, NULL))
     return FALSE;
-  freeReplyObject (reply);
   self->subscribed = TRUE;
   return TRUE;
 }
@@ -395,10 +401,7 @@ wait_event (RthunkClusterRegistry *self,
   reply = rthunk_redis_wait_message (self->events, wait_ms, self->stop, &error);
   if (reply == NULL && error != NULL)
     self->subscribed = FALSE;   /* the link reconnects, then subscribes again */
-  if (reply == NULL)
-    return FALSE;
-  freeReplyObject (reply);
-  return TRUE;
+  return rthunk_registry_ran (reply);
 }
 
 static gpointer
