@@ -21,9 +21,9 @@
 #include "rthunk-hash.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-log.h"
+#include "rthunk-lru.h"
 #include "rthunk-node.h"
 #include "rthunk-request-decode.h"
-#include "rthunk-result-cache.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-type-private.h"
@@ -498,7 +498,7 @@ try_cache (RthunkServerState *state,
     }
   if (!checked_key (state, checked, inputs, def_names, key))
     return FALSE;
-  if ((hit = rthunk_result_cache_lookup (state->cache, key)) == NULL &&
+  if ((hit = rthunk_lru_lookup (state->cache, key)) == NULL &&
       (hit = rthunk_handler_load_result (state, key, entry->type)) != NULL)
     COUNT (state->cache_hits_shared);
   if (hit == NULL)

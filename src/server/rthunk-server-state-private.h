@@ -10,11 +10,10 @@
 #include "rthunk-budget.h"
 #include "rthunk-orphan-reaper.h"
 #include "rthunk-catalog.h"
-#include "rthunk-def-store.h"
 #include "rthunk-handler.h"
 #include "rthunk-long-watch.h"
+#include "rthunk-lru.h"
 #include "rthunk-metrics.h"
-#include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-store.h"
 #include "rthunk-state-store.h"
@@ -30,8 +29,8 @@ struct _RthunkServerState
   RthunkServerLimits limits;
   char *token;                  /* NULL: no auth */
   RthunkThunkTable *table;
-  RthunkDefStore *defs;
-  RthunkResultCache *cache;
+  RthunkLru *defs;              /* RthunkDefinition by hash (rthunk-def-store.h) */
+  RthunkLru *cache;             /* pure results by key (rthunk-result-cache.h) */
   RthunkStore *store;           /* NULL: the memory tiers only */
   RthunkBudget *budget;         /* max_memory: everything above charges it */
   GThreadPool *pool;

@@ -18,6 +18,7 @@
 #include "rthunk-handler.h"
 #include "rthunk-log.h"
 #include "rthunk-long-watch.h"
+#include "rthunk-lru.h"
 #include "rthunk-metrics.h"
 #include "rthunk-print-sink.h"
 #include "rthunk-result-cache.h"
@@ -55,9 +56,9 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
    * the least recently used definitions */
   state->budget = rthunk_budget_new (limits->max_memory);
   rthunk_print_sink_set_limits (limits->max_print_bytes, limits->print_buffer_bytes);
-  rthunk_result_cache_set_budget (state->cache, state->budget);
+  rthunk_lru_set_budget (state->cache, state->budget);
   rthunk_thunk_table_set_budget (state->table, state->budget);
-  rthunk_def_store_set_budget (state->defs, state->budget);
+  rthunk_lru_set_budget (state->defs, state->budget);
   state->pool = g_thread_pool_new (rthunk_handler_run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
@@ -107,8 +108,8 @@ rthunk_server_state_free (RthunkServerState *state)
   g_free (state->peer_tls_key);
   rthunk_thunk_table_free (state->table);
   g_clear_pointer (&state->store, rthunk_store_free);
-  rthunk_def_store_free (state->defs);
-  rthunk_result_cache_free (state->cache);
+  rthunk_lru_free (state->defs);
+  rthunk_lru_free (state->cache);
   rthunk_budget_free (state->budget);
   g_free (state->token);
   g_object_unref (state->catalog);
@@ -232,7 +233,7 @@ rthunk_server_state_get_stats (RthunkServerState *state,
     .cache_hits = MAX (LOAD (state->cache_hits), cache_hits_shared),
     .cache_hits_shared = cache_hits_shared,
     .definitions_loaded = LOAD (state->definitions_loaded),
-    .definitions_stored = rthunk_def_store_size (state->defs),
+    .definitions_stored = rthunk_lru_size (state->defs),
     .pipelined = LOAD (state->pipelined),
     .fetched = LOAD (state->fetched),
     .batches = LOAD (state->batches),
