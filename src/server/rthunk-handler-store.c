@@ -153,7 +153,7 @@ load_definition (RthunkServerState *state,
     }
   if (rthunk_def_store_insert (state->defs, def) == RTHUNK_LRU_REFUSED)
     return NULL;
-  COUNT (state->definitions_loaded);
+  COUNT (state->counters.definitions_loaded);
   return g_steal_pointer (&def);
 }
 

@@ -37,18 +37,7 @@ struct _RthunkServerState
   RthunkLongWatch *long_watch;  /* lets the pool grow past a long thunk */
   RthunkOrphanReaper *orphans;  /* cancels the thunks of clients that left */
   guint8 instance_id[RTHUNK_THUNK_ID_LEN];
-  gint64 submitted;             /* counters, atomic */
-  gint64 completed;
-  gint64 failed;
-  gint64 cancelled;
-  gint64 cache_hits;            /* from memory or the store */
-  gint64 cache_hits_shared;     /* of those, from the store */
-  gint64 definitions_loaded;    /* definitions the store gave */
-  gint64 pipelined;
-  gint64 memo_hits;
-  gint64 fetched;
-  gint64 batches;
-  gint64 types_provided;        /* provideType calls answered with a type */
+  RthunkServerCounters counters; /* each atomic: COUNT() */
   gint running;
   RthunkLatency latency;        /* submission to end of each finished thunk, atomic */
   gint64 started_us;            /* when the server started (monotonic) */

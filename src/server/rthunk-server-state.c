@@ -34,7 +34,7 @@ count_cancelled (gpointer data,
 {
   RthunkServerState *state = data;
 
-  __atomic_add_fetch (&state->cancelled, n, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&state->counters.cancelled, n, __ATOMIC_RELAXED);
 }
 
 RthunkServerState *
@@ -213,8 +213,6 @@ rthunk_server_state_check_token (RthunkServerState *state,
   return state->token == NULL || (token != NULL && rthunk_handler_tokens_equal (token, state->token));
 }
 
-#define LOAD(counter) ((gint64) __atomic_load_n (&(counter), __ATOMIC_RELAXED))
-
 /* Every number getServerInfo, /metrics and /api/status publish, read
  * now (connections and max_connections are the server's: 0 here). */
 void
@@ -223,22 +221,9 @@ rthunk_server_state_get_stats (RthunkServerState *state,
 {
   guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
   guint running = g_atomic_int_get (&state->running);
-  gint64 cache_hits_shared = LOAD (state->cache_hits_shared);
 
   *stats = (RthunkServerStats) {
-    .submitted = LOAD (state->submitted),
-    .completed = LOAD (state->completed),
-    .failed = LOAD (state->failed),
-    .cancelled = LOAD (state->cancelled),
-    .cache_hits = MAX (LOAD (state->cache_hits), cache_hits_shared),
-    .cache_hits_shared = cache_hits_shared,
-    .definitions_loaded = LOAD (state->definitions_loaded),
     .definitions_stored = rthunk_lru_size (state->defs),
-    .pipelined = LOAD (state->pipelined),
-    .fetched = LOAD (state->fetched),
-    .batches = LOAD (state->batches),
-    .types_provided = LOAD (state->types_provided),
-    .memo_hits = LOAD (state->memo_hits),
     .long_thunks = rthunk_long_watch_total_long (state->long_watch),
     .waiters = rthunk_thunk_table_count_waiters (state->table),
     .running = running,
@@ -248,6 +233,9 @@ rthunk_server_state_get_stats (RthunkServerState *state,
     .memory_budget_bytes = rthunk_budget_get_limit (state->budget),
     .uptime_us = g_get_monotonic_time () - state->started_us,
   };
+  rthunk_server_counters_load (&state->counters, &stats->counters);
+  /* every shared hit is a hit: the two were read one after the other */
+  stats->counters.cache_hits = MAX (stats->counters.cache_hits, stats->counters.cache_hits_shared);
   rthunk_latency_copy (&state->latency, &stats->latency);
 }
 
