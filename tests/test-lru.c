@@ -118,6 +118,32 @@ test_bytes (void)
     g_assert_cmpint (items[k].refs, ==, 0);
 }
 
+/* An item that could never stay is refused, and what the store holds
+ * stays: one alone over the byte bound where none need be kept, and
+ * anything in a store of no entries. */
+static void
+test_refuses_what_cannot_stay (void)
+{
+  Item items[2] = { { 0 } };
+  RthunkLru *lru = rthunk_lru_new (100, 5000, 0, item_ref, item_unref);
+  RthunkLru *none = rthunk_lru_new (0, 5000, 0, item_ref, item_unref);
+  guint8 key[RTHUNK_HASH_LEN];
+
+  insert (lru, &items[0], 0, 2000);
+  key_of (key, 1);
+  g_assert_cmpint (rthunk_lru_insert (lru, key, &items[1], 6000), ==, RTHUNK_LRU_REFUSED);
+  g_assert_true (has (lru, 0));
+  g_assert_false (has (lru, 1));
+  g_assert_cmpuint (rthunk_lru_size (lru), ==, 1);
+  rthunk_lru_free (lru);
+
+  g_assert_cmpint (rthunk_lru_insert (none, key, &items[1], 10), ==, RTHUNK_LRU_REFUSED);
+  g_assert_cmpuint (rthunk_lru_size (none), ==, 0);
+  rthunk_lru_free (none);
+  for (guint k = 0; k < 2; k++)
+    g_assert_cmpint (items[k].refs, ==, 0);
+}
+
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
 /* Bytes malloc has handed out, headers included. */
 static gsize
@@ -202,6 +228,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/lru/count", test_count);
   g_test_add_func ("/lru/bytes", test_bytes);
+  g_test_add_func ("/lru/refuses-what-cannot-stay", test_refuses_what_cannot_stay);
   g_test_add_func ("/lru/charge-covers-memory", test_charge_covers_memory);
   return g_test_run ();
 }

@@ -1,9 +1,9 @@
 /* rthunk-def-store.c — content-addressed definitions a server holds
  *
- * Definitions by hash, bounded in count and bytes; the least recently used
- * are forgotten first (a client that needs one again gets
- * MissingDefinitions and sends it again). One lock; lookups move the entry
- * to the back of the queue.
+ * Definitions by hash in an RthunkLru, bounded in count and bytes; the
+ * least recently used are forgotten first (a client that needs one again
+ * gets MissingDefinitions and sends it again), also when the server's
+ * budget needs room (rthunk_lru_set_budget()).
  */
 #include "config.h"
 
@@ -13,11 +13,6 @@
 #include "rthunk-hash.h"
 #include "rthunk-node.h"
 #include "rthunk-type.h"
-
-struct _RthunkDefStore
-{
-  RthunkLru *lru;
-};
 
 /* A new definition, zeroed, to be released with rthunk_definition_unref(). */
 RthunkDefinition *
@@ -38,56 +33,22 @@ definition_clear (RthunkDefinition *def)
 
 RTHUNK_DEFINE_RC_BOX_REFS (RthunkDefinition, rthunk_definition, definition_clear)
 
-RthunkDefStore *
+RthunkLru *
 rthunk_def_store_new (guint max_count,
                       gsize max_bytes)
 {
-  RthunkDefStore *store = g_new0 (RthunkDefStore, 1);
-
   /* the definition just stored is kept even when it alone is over the
    * byte bound: the request that brought it needs it */
-  store->lru = rthunk_lru_new (MAX (max_count, 1), MAX (max_bytes, 1), 1,
-                               (RthunkLruRefFunc) rthunk_definition_ref,
-                               (GDestroyNotify) rthunk_definition_unref);
-  return store;
-}
-
-void
-rthunk_def_store_free (RthunkDefStore *store)
-{
-  rthunk_lru_free (store->lru);
-  g_free (store);
-}
-
-/* A new reference to the definition with @hash, or NULL. */
-RthunkDefinition *
-rthunk_def_store_lookup (RthunkDefStore *store,
-                         const guint8   *hash)
-{
-  return rthunk_lru_lookup (store->lru, hash);
+  return rthunk_lru_new (MAX (max_count, 1), MAX (max_bytes, 1), 1,
+                         (RthunkLruRefFunc) rthunk_definition_ref,
+                         (GDestroyNotify) rthunk_definition_unref);
 }
 
 /* Adds @def (taking a reference): RTHUNK_LRU_PRESENT if that hash was
  * there already, RTHUNK_LRU_REFUSED if the server's budget has no room. */
 RthunkLruInsert
-rthunk_def_store_insert (RthunkDefStore   *store,
+rthunk_def_store_insert (RthunkLru        *store,
                          RthunkDefinition *def)
 {
-  return rthunk_lru_insert (store->lru, def->hash, def, def->bytes);
-}
-
-/* Charges @budget for every definition stored from now on, and lets it
- * forget the least recently used ones to make room (a client that needs
- * one again gets MissingDefinitions and sends it again). */
-void
-rthunk_def_store_set_budget (RthunkDefStore *store,
-                             RthunkBudget   *budget)
-{
-  rthunk_lru_set_budget (store->lru, budget);
-}
-
-guint
-rthunk_def_store_size (RthunkDefStore *store)
-{
-  return rthunk_lru_size (store->lru);
+  return rthunk_lru_insert (store, def->hash, def, def->bytes);
 }

@@ -1,7 +1,6 @@
 /* rthunk-def-store.h — content-addressed definitions a server holds.  Private. */
 #pragma once
 
-#include "rthunk-budget.h"
 #include "rthunk-hash.h"
 #include "rthunk-lru.h"
 #include "rthunk-node.h"
@@ -26,22 +25,16 @@ typedef struct                 /* a g_atomic_rc_box: rthunk_definition_new() */
   gsize bytes;                   /* what it costs the store */
 } RthunkDefinition;
 
-typedef struct _RthunkDefStore RthunkDefStore;
-
 RthunkDefinition *rthunk_definition_new    (void);
 RthunkDefinition *rthunk_definition_ref    (RthunkDefinition *def);
 void              rthunk_definition_unref  (RthunkDefinition *def);
 
-RthunkDefStore   *rthunk_def_store_new     (guint             max_count,
+/* The store is an RthunkLru of RthunkDefinition by hash: looked up,
+ * sized, budgeted and freed with the rthunk_lru_*() functions. */
+RthunkLru        *rthunk_def_store_new     (guint             max_count,
                                             gsize             max_bytes);
-void              rthunk_def_store_free    (RthunkDefStore   *store);
-RthunkDefinition *rthunk_def_store_lookup  (RthunkDefStore   *store,
-                                            const guint8     *hash);
-RthunkLruInsert   rthunk_def_store_insert  (RthunkDefStore   *store,
+RthunkLruInsert   rthunk_def_store_insert  (RthunkLru        *store,
                                             RthunkDefinition *def);
-void              rthunk_def_store_set_budget (RthunkDefStore *store,
-                                               RthunkBudget   *budget);
-guint             rthunk_def_store_size    (RthunkDefStore   *store);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkDefinition, rthunk_definition_unref)
 

@@ -176,7 +176,7 @@ fast_submit_batch (RthunkServerState *state,
     }
   if (!ok || in->pos != in->end || !have_requests || !auth_ok || g_atomic_int_get (&state->draining))
     return FALSE;
-  COUNT (state->batches);
+  COUNT (state->counters.batches);
   rthunk_codec_put_field (reply, RTHUNK_CODEC_LIST, 0);
   rthunk_codec_put_list (reply, RTHUNK_CODEC_STRUCT, n);
   for (guint32 k = 0; k < n; k++)

@@ -18,6 +18,7 @@
 #include "rthunk-def-store.h"
 #include "rthunk-handler-private.h"
 #include "rthunk-hash.h"
+#include "rthunk-lru.h"
 #include "rthunk-result-cache.h"
 #include "rthunk-store.h"
 #include "rthunk-type-private.h"
@@ -152,7 +153,7 @@ load_definition (RthunkServerState *state,
     }
   if (rthunk_def_store_insert (state->defs, def) == RTHUNK_LRU_REFUSED)
     return NULL;
-  COUNT (state->definitions_loaded);
+  COUNT (state->counters.definitions_loaded);
   return g_steal_pointer (&def);
 }
 
@@ -162,7 +163,7 @@ RthunkDefinition *
 rthunk_handler_find_definition (RthunkServerState *state,
                                 const guint8      *hash)
 {
-  RthunkDefinition *def = rthunk_def_store_lookup (state->defs, hash);
+  RthunkDefinition *def = rthunk_lru_lookup (state->defs, hash);
 
   if (def != NULL || state->store == NULL)
     return def;

@@ -21,9 +21,9 @@
 #include "rthunk-hash.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-log.h"
+#include "rthunk-lru.h"
 #include "rthunk-node.h"
 #include "rthunk-request-decode.h"
-#include "rthunk-result-cache.h"
 #include "rthunk-thunk-state.h"
 #include "rthunk-thunk-table.h"
 #include "rthunk-type-private.h"
@@ -350,7 +350,7 @@ check_submission (RthunkServerState    *state,
     {
       if (rthunk_handler_same_sig (request->shape->sig, sig))
         {
-          COUNT (state->memo_hits);
+          COUNT (state->counters.memo_hits);
           return rthunk_handler_shape_checked (request->shape, request->ast_data);
         }
       /* inputs of other types: the tree is the same, its check is not */
@@ -498,9 +498,9 @@ try_cache (RthunkServerState *state,
     }
   if (!checked_key (state, checked, inputs, def_names, key))
     return FALSE;
-  if ((hit = rthunk_result_cache_lookup (state->cache, key)) == NULL &&
+  if ((hit = rthunk_lru_lookup (state->cache, key)) == NULL &&
       (hit = rthunk_handler_load_result (state, key, entry->type)) != NULL)
-    COUNT (state->cache_hits_shared);
+    COUNT (state->counters.cache_hits_shared);
   if (hit == NULL)
     {
       entry->cacheable = TRUE;
@@ -509,8 +509,8 @@ try_cache (RthunkServerState *state,
     }
   rthunk_thunk_table_start (state->table, entry);
   /* count before finishing: whoever sees the thunk finished sees it counted */
-  COUNT (state->completed);
-  COUNT (state->cache_hits);
+  COUNT (state->counters.completed);
+  COUNT (state->counters.cache_hits);
   rthunk_thunk_table_finish (state->table, entry, hit, NULL);
   rthunk_server_state_thunk_finished (state, entry, NULL, "cache");
   return TRUE;
@@ -595,9 +595,9 @@ submit (RthunkServerState   *state,
   /* counted once: an input that was finished stays so (the entry holds it) */
   waiting = thunk_inputs != NULL ? count_unfinished (state, thunk_inputs) : 0;
   if (waiting > 0)
-    COUNT (state->pipelined);
+    COUNT (state->counters.pipelined);
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
-  COUNT (state->submitted);
+  COUNT (state->counters.submitted);
   out->entry = entry;
   if (cacheable && try_cache (state, entry, checked, inputs, entry->def_names))
     return;

@@ -343,20 +343,20 @@ handler_get_server_info (RthunkWireRemoteExecutionServiceIf  *iface,
                 "maxConnections", (gint) state->limits.max_connections,
                 "maxEvalBytes", (gint64) state->limits.max_eval_bytes, NULL);
   g_object_set (info->counters,
-                "submitted", stats.submitted,
-                "completed", stats.completed,
-                "failed", stats.failed,
-                "cancelled", stats.cancelled,
-                "cacheHits", stats.cache_hits,
-                "cacheHitsLocal", stats.cache_hits - stats.cache_hits_shared,
-                "cacheHitsShared", stats.cache_hits_shared,
-                "definitionsLoaded", stats.definitions_loaded,
+                "submitted", stats.counters.submitted,
+                "completed", stats.counters.completed,
+                "failed", stats.counters.failed,
+                "cancelled", stats.counters.cancelled,
+                "cacheHits", stats.counters.cache_hits,
+                "cacheHitsLocal", stats.counters.cache_hits - stats.counters.cache_hits_shared,
+                "cacheHitsShared", stats.counters.cache_hits_shared,
+                "definitionsLoaded", stats.counters.definitions_loaded,
                 "definitionsStored", stats.definitions_stored,
-                "pipelined", stats.pipelined,
-                "fetched", stats.fetched,
-                "batches", stats.batches,
-                "typesProvided", stats.types_provided,
-                "memoHits", stats.memo_hits,
+                "pipelined", stats.counters.pipelined,
+                "fetched", stats.counters.fetched,
+                "batches", stats.counters.batches,
+                "typesProvided", stats.counters.types_provided,
+                "memoHits", stats.counters.memo_hits,
                 "longThunks", stats.long_thunks,
                 "waiters", stats.waiters, NULL);
   if (state->state_store != NULL)
@@ -428,7 +428,7 @@ handler_provide_type (RthunkWireRemoteExecutionServiceIf  *iface,
   if ((type = rthunk_func_def_provide_type (def, literal, &refused)) == NULL)
     return throw_type_failure (failure, refused, NULL, NULL);
   rthunk_wire_fill_type (*_return, type);
-  COUNT (state->types_provided);
+  COUNT (state->counters.types_provided);
   return TRUE;
 }
 
@@ -569,7 +569,7 @@ handler_submit_batch (RthunkWireRemoteExecutionServiceIf  *iface,
 
   REQUIRE_AUTH (state, auth, denied);
   REFUSE_WHILE_DRAINING (state, overloaded);
-  COUNT (state->batches);
+  COUNT (state->counters.batches);
   if (requests->len > MAX_BATCH)
     return throw_invalid_literal (invalid, RTHUNK_ERROR_LIMIT_EXCEEDED,
                                   _("a batch holds at most 4096 requests"));
@@ -829,7 +829,7 @@ handler_thunk_cancel (RthunkWireRemoteExecutionServiceIf  *iface,
     return FALSE;
   *_return = rthunk_thunk_table_cancel (state->table, entry, &finished_now);
   if (finished_now)
-    COUNT (state->cancelled);
+    COUNT (state->counters.cancelled);
   return TRUE;
 }
 

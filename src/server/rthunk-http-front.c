@@ -9,10 +9,12 @@
  *
  *   /             the front's page (a resource of src/server/dashboard/)
  *   /style.css    the style every page shares
- *   /api/events   server-sent events: the front's events, now and then
- *                 every EVENTS_INTERVAL_S seconds
+ *   /api/NAME     the front's document NAME, as JSON
+ *   /api/events   server-sent events: each of the front's documents as the
+ *                 event of its name, now and then every EVENTS_INTERVAL_S
+ *                 seconds
  *
- * and hands every other GET to the front's route.
+ * and hands every other GET to the front's route, if it has one.
  */
 #include "config.h"
 
@@ -68,9 +70,9 @@ respond_text (SoupServerMessage *msg,
   rthunk_http_respond (msg, status, "text/plain; charset=utf-8", text, strlen (text));
 }
 
-void
-rthunk_http_respond_json (SoupServerMessage *msg,
-                          JsonNode          *root)
+static void
+respond_json (SoupServerMessage *msg,
+              JsonNode          *root)
 {
   g_autofree char *text = json_to_string (root, FALSE);
 
@@ -129,14 +131,29 @@ serve_resource (SoupServerMessage *msg,
 /* ---- /api/events ------------------------------------------------------------ */
 
 /* Appends one server-sent event, `event: EVENT` with @data as JSON. */
-void
-rthunk_http_append_event (GString    *out,
-                          const char *event,
-                          JsonNode   *data)
+static void
+append_event (GString    *out,
+              const char *event,
+              JsonNode   *data)
 {
   g_autofree char *json = json_to_string (data, FALSE);
 
   g_string_append_printf (out, "event: %s\ndata: %s\n\n", event, json);
+}
+
+/* The events of this moment: every document of the front's, in order. */
+static GString *
+documents_as_events (RthunkHttpFront *front)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const RthunkHttpDocument *doc = front->routes.documents; doc->name != NULL; doc++)
+    {
+      g_autoptr(JsonNode) root = doc->json (front->routes.data);
+
+      append_event (out, doc->name, root);
+    }
+  return out;
 }
 
 static void
@@ -151,7 +168,7 @@ static gboolean
 push_events (gpointer data)
 {
   RthunkHttpFront *front = data;
-  g_autoptr(GString) events = front->routes.events (front->routes.data);
+  g_autoptr(GString) events = documents_as_events (front);
 
   for (GSList *l = front->streams; l != NULL; l = l->next)
     {
@@ -187,7 +204,7 @@ serve_events (RthunkHttpFront   *front,
               SoupServerMessage *msg)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  g_autoptr(GString) events = front->routes.events (front->routes.data);
+  g_autoptr(GString) events = documents_as_events (front);
 
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
@@ -220,6 +237,29 @@ refuse (RthunkHttpFront   *front,
   respond_text (msg, SOUP_STATUS_UNAUTHORIZED, "this server needs a valid token\n");
 }
 
+/* The document served at @path (/api/NAME), or NULL. */
+static const RthunkHttpDocument *
+document_at (RthunkHttpFront *front,
+             const char      *path)
+{
+  if (!g_str_has_prefix (path, "/api/"))
+    return NULL;
+  for (const RthunkHttpDocument *doc = front->routes.documents; doc->name != NULL; doc++)
+    if (g_str_equal (path + strlen ("/api/"), doc->name))
+      return doc;
+  return NULL;
+}
+
+static void
+serve_document (RthunkHttpFront          *front,
+                const RthunkHttpDocument *doc,
+                SoupServerMessage        *msg)
+{
+  g_autoptr(JsonNode) root = doc->json (front->routes.data);
+
+  respond_json (msg, root);
+}
+
 static void
 handle (SoupServer        *soup,
         SoupServerMessage *msg,
@@ -229,6 +269,7 @@ handle (SoupServer        *soup,
 {
   RthunkHttpFront *front = data;
   const char *method = soup_server_message_get_method (msg);
+  const RthunkHttpDocument *doc;
 
   if (g_strcmp0 (method, SOUP_METHOD_GET) != 0 && g_strcmp0 (method, SOUP_METHOD_HEAD) != 0)
     respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET only\n");
@@ -240,7 +281,9 @@ handle (SoupServer        *soup,
     serve_resource (msg, front->routes.page, "text/html; charset=utf-8");
   else if (g_str_equal (path, "/api/events"))
     serve_events (front, msg);
-  else if (!front->routes.route (msg, path, front->routes.data))
+  else if ((doc = document_at (front, path)) != NULL)
+    serve_document (front, doc, msg);
+  else if (front->routes.route == NULL || !front->routes.route (msg, path, front->routes.data))
     respond_text (msg, SOUP_STATUS_NOT_FOUND, "not found\n");
 }
 

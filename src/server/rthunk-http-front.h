@@ -12,20 +12,27 @@ typedef struct _RthunkHttpFront RthunkHttpFront;
 /* Whether @token (NULL: none given) may see the pages. */
 typedef gboolean (*RthunkHttpAuthorize) (const char *token,
                                          gpointer    data);
-/* Answers GET @path (any but /, /style.css and /api/events); FALSE: no such page. */
+/* Answers GET @path (any but /, /style.css, /api/events and the
+ * documents' paths); FALSE: no such page. */
 typedef gboolean (*RthunkHttpRoute)     (SoupServerMessage *msg,
                                          const char        *path,
                                          gpointer           data);
-/* The events of this moment, made with rthunk_http_append_event(). */
-typedef GString *(*RthunkHttpEvents)    (gpointer data);
+
+/* A JSON document of the front's, as it is now: served at /api/NAME, and
+ * sent as the event NAME on /api/events, now and every second. */
+typedef struct
+{
+  const char *name;
+  JsonNode *(*json) (gpointer data);      /* (transfer full) */
+} RthunkHttpDocument;
 
 typedef struct
 {
   const char *product;            /* the Server header */
   const char *page;               /* the resource that / serves */
   RthunkHttpAuthorize authorize;
-  RthunkHttpRoute route;
-  RthunkHttpEvents events;        /* sent on /api/events, now and every second */
+  const RthunkHttpDocument *documents; /* up to one named NULL; the events in this order */
+  RthunkHttpRoute route;          /* (nullable) any other page */
   gpointer data;
 } RthunkHttpRoutes;
 
@@ -42,11 +49,6 @@ void             rthunk_http_respond      (SoupServerMessage      *msg,
                                            const char             *type,
                                            const char             *body,
                                            gsize                   length);
-void             rthunk_http_respond_json (SoupServerMessage      *msg,
-                                           JsonNode               *root);
-void             rthunk_http_append_event (GString                *out,
-                                           const char             *event,
-                                           JsonNode               *data);
 
 /* `"member": value` in the object @builder is building */
 void             rthunk_http_add_string   (JsonBuilder            *builder,

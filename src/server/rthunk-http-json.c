@@ -22,11 +22,11 @@ typedef struct
 #define FIELD(name, f) { name, G_STRUCT_OFFSET (RthunkServerStats, f) }
 
 static const Field counters[] = {
-  FIELD ("submitted", submitted), FIELD ("completed", completed), FIELD ("failed", failed),
-  FIELD ("cancelled", cancelled), FIELD ("cacheHits", cache_hits), FIELD ("cacheHitsShared", cache_hits_shared),
-  FIELD ("definitionsLoaded", definitions_loaded), FIELD ("memoHits", memo_hits),
-  FIELD ("pipelined", pipelined), FIELD ("fetched", fetched), FIELD ("batches", batches),
-  FIELD ("longThunks", long_thunks), FIELD ("typesProvided", types_provided),
+  FIELD ("submitted", counters.submitted), FIELD ("completed", counters.completed), FIELD ("failed", counters.failed),
+  FIELD ("cancelled", counters.cancelled), FIELD ("cacheHits", counters.cache_hits), FIELD ("cacheHitsShared", counters.cache_hits_shared),
+  FIELD ("definitionsLoaded", counters.definitions_loaded), FIELD ("memoHits", counters.memo_hits),
+  FIELD ("pipelined", counters.pipelined), FIELD ("fetched", counters.fetched), FIELD ("batches", counters.batches),
+  FIELD ("longThunks", long_thunks), FIELD ("typesProvided", counters.types_provided),
 };
 
 static const Field gauges[] = {

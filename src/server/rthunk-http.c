@@ -37,8 +37,9 @@ get_stats (RthunkHttp        *http,
 }
 
 static JsonNode *
-status_json (RthunkHttp *http)
+status_json (gpointer data)
 {
+  RthunkHttp *http = data;
   RthunkServerStats stats;
 
   get_stats (http, &stats);
@@ -46,8 +47,9 @@ status_json (RthunkHttp *http)
 }
 
 static JsonNode *
-thunks_json (RthunkHttp *http)
+thunks_json (gpointer data)
 {
+  RthunkHttp *http = data;
   RthunkThunkTable *table = rthunk_server_state_get_table (rthunk_server_get_state (http->server));
 
   return rthunk_http_thunks_json (table, RTHUNK_HTTP_RECENT_THUNKS);
@@ -74,40 +76,21 @@ authorize (const char *token,
   return rthunk_server_state_check_token (rthunk_server_get_state (http->server), token);
 }
 
-/* `status` and `thunks`. */
-static GString *
-events (gpointer data)
-{
-  RthunkHttp *http = data;
-  g_autoptr(JsonNode) status = status_json (http);
-  g_autoptr(JsonNode) thunks = thunks_json (http);
-  GString *out = g_string_new (NULL);
-
-  rthunk_http_append_event (out, "status", status);
-  rthunk_http_append_event (out, "thunks", thunks);
-  return out;
-}
+/* /api/status and /api/thunks, and the events of the same names. */
+static const RthunkHttpDocument documents[] = {
+  { "status", status_json },
+  { "thunks", thunks_json },
+  { NULL, NULL }
+};
 
 static gboolean
 route (SoupServerMessage *msg,
        const char        *path,
        gpointer           data)
 {
-  RthunkHttp *http = data;
-  g_autoptr(JsonNode) root = NULL;
-
-  if (g_str_equal (path, "/metrics"))
-    {
-      serve_metrics (http, msg);
-      return TRUE;
-    }
-  if (g_str_equal (path, "/api/status"))
-    root = status_json (http);
-  else if (g_str_equal (path, "/api/thunks"))
-    root = thunks_json (http);
-  else
+  if (!g_str_equal (path, "/metrics"))
     return FALSE;
-  rthunk_http_respond_json (msg, root);
+  serve_metrics (data, msg);
   return TRUE;
 }
 
@@ -121,7 +104,7 @@ RthunkHttp *
 rthunk_http_new (RthunkServer *server)
 {
   RthunkHttp *http = g_new0 (RthunkHttp, 1);
-  RthunkHttpRoutes routes = { "rthunkd", PAGE_RESOURCE, authorize, route, events, http };
+  RthunkHttpRoutes routes = { "rthunkd", PAGE_RESOURCE, authorize, documents, route, http };
 
   http->server = g_object_ref (server);
   http->front = rthunk_http_front_new (&routes, rthunk_server_get_tls_certificate (server));

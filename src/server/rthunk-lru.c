@@ -265,7 +265,10 @@ rthunk_lru_set_budget (RthunkLru    *lru,
 /* Stores a new reference to @item under @key, costing @bytes and
  * RTHUNK_LRU_ENTRY_BYTES, and evicts what no longer fits. Returns
  * RTHUNK_LRU_PRESENT (and nothing done) if @key was there, and
- * RTHUNK_LRU_REFUSED (nothing done) if the budget has no room for it.
+ * RTHUNK_LRU_REFUSED (nothing done) if the budget has no room for it, or
+ * if it could never stay: the store holds no entries, or it keeps none
+ * at least (min_kept 0) and @bytes alone are over its byte bound (which
+ * would empty the store and then drop the item too).
  * The budget is charged before the lock is taken: its evictors may
  * include this very store. */
 RthunkLruInsert
@@ -279,6 +282,8 @@ rthunk_lru_insert (RthunkLru    *lru,
   Entry **slot;
   Entry *entry;
 
+  if (lru->max_count == 0 || (lru->min_kept == 0 && bytes > lru->max_bytes))
+    return RTHUNK_LRU_REFUSED;
   if (lru->budget != NULL && !rthunk_budget_charge (lru->budget, cost))
     return RTHUNK_LRU_REFUSED;
   g_mutex_lock (&lru->lock);

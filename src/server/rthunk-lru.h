@@ -18,7 +18,9 @@ typedef struct _RthunkLru RthunkLru;
 typedef enum {
   RTHUNK_LRU_ADDED,
   RTHUNK_LRU_PRESENT,           /* the key was there: nothing done */
-  RTHUNK_LRU_REFUSED            /* the budget had no room: nothing done */
+  RTHUNK_LRU_REFUSED            /* the budget had no room, or the item could
+                                 * never stay (see rthunk_lru_insert()):
+                                 * nothing done */
 } RthunkLruInsert;
 
 /* Takes a new reference to an item, or drops one. */

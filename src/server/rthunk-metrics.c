@@ -45,6 +45,19 @@ rthunk_latency_copy (const RthunkLatency *latency,
   out->sum_us = __atomic_load_n (&latency->sum_us, __ATOMIC_RELAXED);
 }
 
+/* Reads @counters, each atomically, into @out. */
+void
+rthunk_server_counters_load (const RthunkServerCounters *counters,
+                             RthunkServerCounters       *out)
+{
+  const gint64 *from = (const gint64 *) counters;
+  gint64 *to = (gint64 *) out;
+
+  G_STATIC_ASSERT (sizeof (RthunkServerCounters) % sizeof (gint64) == 0);
+  for (gsize k = 0; k < sizeof (RthunkServerCounters) / sizeof (gint64); k++)
+    to[k] = __atomic_load_n (&from[k], __ATOMIC_RELAXED);
+}
+
 /* One sample of RthunkServerStats: its name, type, help and field. */
 typedef struct
 {
@@ -55,20 +68,22 @@ typedef struct
 } Sample;
 
 #define FIELD(f) G_STRUCT_OFFSET (RthunkServerStats, f)
+/* one of the counters the server adds to as it works */
+#define COUNTER(f) FIELD (counters.f)
 
 static const Sample samples[] = {
-  { "rthunk_thunks_submitted_total", "counter", "Thunks submitted", FIELD (submitted) },
-  { "rthunk_thunks_completed_total", "counter", "Thunks that finished with a value", FIELD (completed) },
-  { "rthunk_thunks_failed_total", "counter", "Thunks that failed", FIELD (failed) },
-  { "rthunk_thunks_cancelled_total", "counter", "Thunks cancelled", FIELD (cancelled) },
-  { "rthunk_cache_hits_total", "counter", "Thunks answered from the result cache", FIELD (cache_hits) },
-  { "rthunk_cache_hits_shared_total", "counter", "Of those, thunks answered from the store below memory (SQLite, Redis)", FIELD (cache_hits_shared) },
-  { "rthunk_definitions_loaded_total", "counter", "Definitions taken from the store below memory", FIELD (definitions_loaded) },
-  { "rthunk_memo_hits_total", "counter", "Requests whose checked form was reused", FIELD (memo_hits) },
-  { "rthunk_pipelined_total", "counter", "Thunks that named another thunk as an input", FIELD (pipelined) },
-  { "rthunk_fetched_total", "counter", "Inputs fetched from other servers", FIELD (fetched) },
-  { "rthunk_batches_total", "counter", "submitBatch calls", FIELD (batches) },
-  { "rthunk_types_provided_total", "counter", "provideType calls answered with a type", FIELD (types_provided) },
+  { "rthunk_thunks_submitted_total", "counter", "Thunks submitted", COUNTER (submitted) },
+  { "rthunk_thunks_completed_total", "counter", "Thunks that finished with a value", COUNTER (completed) },
+  { "rthunk_thunks_failed_total", "counter", "Thunks that failed", COUNTER (failed) },
+  { "rthunk_thunks_cancelled_total", "counter", "Thunks cancelled", COUNTER (cancelled) },
+  { "rthunk_cache_hits_total", "counter", "Thunks answered from the result cache", COUNTER (cache_hits) },
+  { "rthunk_cache_hits_shared_total", "counter", "Of those, thunks answered from the store below memory (SQLite, Redis)", COUNTER (cache_hits_shared) },
+  { "rthunk_definitions_loaded_total", "counter", "Definitions taken from the store below memory", COUNTER (definitions_loaded) },
+  { "rthunk_memo_hits_total", "counter", "Requests whose checked form was reused", COUNTER (memo_hits) },
+  { "rthunk_pipelined_total", "counter", "Thunks that named another thunk as an input", COUNTER (pipelined) },
+  { "rthunk_fetched_total", "counter", "Inputs fetched from other servers", COUNTER (fetched) },
+  { "rthunk_batches_total", "counter", "submitBatch calls", COUNTER (batches) },
+  { "rthunk_types_provided_total", "counter", "provideType calls answered with a type", COUNTER (types_provided) },
   { "rthunk_long_thunks_total", "counter", "Thunks that ran past --long-thunk-ms", FIELD (long_thunks) },
   { "rthunk_definitions", "gauge", "Definitions stored", FIELD (definitions_stored) },
   { "rthunk_waiters", "gauge", "Thunks awaited by clients", FIELD (waiters) },

@@ -25,7 +25,8 @@ void rthunk_latency_observe (RthunkLatency       *latency,
 void rthunk_latency_copy    (const RthunkLatency *latency,
                              RthunkLatency       *out);
 
-/* What getServerInfo, /metrics and /api/status publish. */
+/* What the server counts as it works (the server state's counters, each
+ * added to atomically), and what its stats publish of them. */
 typedef struct
 {
   gint64 submitted;
@@ -35,12 +36,21 @@ typedef struct
   gint64 cache_hits;             /* local and shared */
   gint64 cache_hits_shared;      /* answered by the store below memory */
   gint64 definitions_loaded;     /* definitions the store gave */
-  gint64 definitions_stored;
   gint64 pipelined;
   gint64 fetched;
   gint64 batches;
   gint64 types_provided;         /* provideType calls answered with a type */
   gint64 memo_hits;
+} RthunkServerCounters;
+
+void rthunk_server_counters_load (const RthunkServerCounters *counters,
+                                  RthunkServerCounters       *out);
+
+/* What getServerInfo, /metrics and /api/status publish. */
+typedef struct
+{
+  RthunkServerCounters counters;
+  gint64 definitions_stored;
   gint64 long_thunks;
   gint64 waiters;
   gint64 running;

@@ -165,7 +165,7 @@ rthunk_handler_run_fetch (gpointer data,
     }
   if (got.value != NULL && error == NULL && fetched_type_ok (fetch, got.value, &error))
     {
-      COUNT (state->fetched);
+      COUNT (state->counters.fetched);
       if (rthunk_log_debug_wanted ())
         g_debug ("fetched an input from %s", fetch->holder);
     }

@@ -10,11 +10,10 @@
 #include "rthunk-budget.h"
 #include "rthunk-orphan-reaper.h"
 #include "rthunk-catalog.h"
-#include "rthunk-def-store.h"
 #include "rthunk-handler.h"
 #include "rthunk-long-watch.h"
+#include "rthunk-lru.h"
 #include "rthunk-metrics.h"
-#include "rthunk-result-cache.h"
 #include "rthunk-server.h"
 #include "rthunk-store.h"
 #include "rthunk-state-store.h"
@@ -30,26 +29,15 @@ struct _RthunkServerState
   RthunkServerLimits limits;
   char *token;                  /* NULL: no auth */
   RthunkThunkTable *table;
-  RthunkDefStore *defs;
-  RthunkResultCache *cache;
+  RthunkLru *defs;              /* RthunkDefinition by hash (rthunk-def-store.h) */
+  RthunkLru *cache;             /* pure results by key (rthunk-result-cache.h) */
   RthunkStore *store;           /* NULL: the memory tiers only */
   RthunkBudget *budget;         /* max_memory: everything above charges it */
   GThreadPool *pool;
   RthunkLongWatch *long_watch;  /* lets the pool grow past a long thunk */
   RthunkOrphanReaper *orphans;  /* cancels the thunks of clients that left */
   guint8 instance_id[RTHUNK_THUNK_ID_LEN];
-  gint64 submitted;             /* counters, atomic */
-  gint64 completed;
-  gint64 failed;
-  gint64 cancelled;
-  gint64 cache_hits;            /* from memory or the store */
-  gint64 cache_hits_shared;     /* of those, from the store */
-  gint64 definitions_loaded;    /* definitions the store gave */
-  gint64 pipelined;
-  gint64 memo_hits;
-  gint64 fetched;
-  gint64 batches;
-  gint64 types_provided;        /* provideType calls answered with a type */
+  RthunkServerCounters counters; /* each atomic: COUNT() */
   gint running;
   RthunkLatency latency;        /* submission to end of each finished thunk, atomic */
   gint64 started_us;            /* when the server started (monotonic) */

@@ -18,6 +18,7 @@
 #include "rthunk-handler.h"
 #include "rthunk-log.h"
 #include "rthunk-long-watch.h"
+#include "rthunk-lru.h"
 #include "rthunk-metrics.h"
 #include "rthunk-print-sink.h"
 #include "rthunk-result-cache.h"
@@ -33,7 +34,7 @@ count_cancelled (gpointer data,
 {
   RthunkServerState *state = data;
 
-  __atomic_add_fetch (&state->cancelled, n, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&state->counters.cancelled, n, __ATOMIC_RELAXED);
 }
 
 RthunkServerState *
@@ -55,9 +56,9 @@ rthunk_server_state_new (RthunkCatalog            *catalog,
    * the least recently used definitions */
   state->budget = rthunk_budget_new (limits->max_memory);
   rthunk_print_sink_set_limits (limits->max_print_bytes, limits->print_buffer_bytes);
-  rthunk_result_cache_set_budget (state->cache, state->budget);
+  rthunk_lru_set_budget (state->cache, state->budget);
   rthunk_thunk_table_set_budget (state->table, state->budget);
-  rthunk_def_store_set_budget (state->defs, state->budget);
+  rthunk_lru_set_budget (state->defs, state->budget);
   state->pool = g_thread_pool_new (rthunk_handler_run_thunk, state, MAX (limits->workers, 1), FALSE, &error);
   if (state->pool == NULL)
     g_error ("cannot start the worker pool: %s", error->message);
@@ -107,8 +108,8 @@ rthunk_server_state_free (RthunkServerState *state)
   g_free (state->peer_tls_key);
   rthunk_thunk_table_free (state->table);
   g_clear_pointer (&state->store, rthunk_store_free);
-  rthunk_def_store_free (state->defs);
-  rthunk_result_cache_free (state->cache);
+  rthunk_lru_free (state->defs);
+  rthunk_lru_free (state->cache);
   rthunk_budget_free (state->budget);
   g_free (state->token);
   g_object_unref (state->catalog);
@@ -212,8 +213,6 @@ rthunk_server_state_check_token (RthunkServerState *state,
   return state->token == NULL || (token != NULL && rthunk_handler_tokens_equal (token, state->token));
 }
 
-#define LOAD(counter) ((gint64) __atomic_load_n (&(counter), __ATOMIC_RELAXED))
-
 /* Every number getServerInfo, /metrics and /api/status publish, read
  * now (connections and max_connections are the server's: 0 here). */
 void
@@ -222,22 +221,9 @@ rthunk_server_state_get_stats (RthunkServerState *state,
 {
   guint unfinished = rthunk_thunk_table_count_unfinished (state->table);
   guint running = g_atomic_int_get (&state->running);
-  gint64 cache_hits_shared = LOAD (state->cache_hits_shared);
 
   *stats = (RthunkServerStats) {
-    .submitted = LOAD (state->submitted),
-    .completed = LOAD (state->completed),
-    .failed = LOAD (state->failed),
-    .cancelled = LOAD (state->cancelled),
-    .cache_hits = MAX (LOAD (state->cache_hits), cache_hits_shared),
-    .cache_hits_shared = cache_hits_shared,
-    .definitions_loaded = LOAD (state->definitions_loaded),
-    .definitions_stored = rthunk_def_store_size (state->defs),
-    .pipelined = LOAD (state->pipelined),
-    .fetched = LOAD (state->fetched),
-    .batches = LOAD (state->batches),
-    .types_provided = LOAD (state->types_provided),
-    .memo_hits = LOAD (state->memo_hits),
+    .definitions_stored = rthunk_lru_size (state->defs),
     .long_thunks = rthunk_long_watch_total_long (state->long_watch),
     .waiters = rthunk_thunk_table_count_waiters (state->table),
     .running = running,
@@ -247,6 +233,9 @@ rthunk_server_state_get_stats (RthunkServerState *state,
     .memory_budget_bytes = rthunk_budget_get_limit (state->budget),
     .uptime_us = g_get_monotonic_time () - state->started_us,
   };
+  rthunk_server_counters_load (&state->counters, &stats->counters);
+  /* every shared hit is a hit: the two were read one after the other */
+  stats->counters.cache_hits = MAX (stats->counters.cache_hits, stats->counters.cache_hits_shared);
   rthunk_latency_copy (&state->latency, &stats->latency);
 }
 

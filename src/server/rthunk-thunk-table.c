@@ -86,6 +86,7 @@ typedef struct
   GQueue finished;              /* entries, oldest first */
   GQueue unfinished_queue;      /* queued and running entries, oldest first: what the dashboard lists */
   guint max_finished;           /* its share of the table's bound */
+  gint registrations;           /* (atomic, changed under lock) (thunk, waiter) pairs here */
 } Shard;
 
 struct _RthunkThunkTable
@@ -94,7 +95,6 @@ struct _RthunkThunkTable
   guint n_shards;               /* a power of two */
   gint64 ttl_us;
   gint unfinished;              /* (atomic) read without a lock by every submission */
-  gint registrations;           /* (atomic) (thunk, waiter) pairs: the `waiters` gauge */
   gint closing;                 /* (atomic) wakes every waiter for good */
   GError *shutdown;             /* (atomic) set once by cancel_all: why what is left stops */
   RthunkBudget *budget;         /* (nullable) charged for the values kept */
@@ -643,62 +643,68 @@ rthunk_thunk_table_cancel (RthunkThunkTable *table,
   return unfinished;
 }
 
-/* Registers @waiter on those of @entries that are unfinished, each in its
- * shard; returns how many are finished. */
-static guint
-add_waiter (RthunkThunkTable  *table,
-            Waiter            *waiter,
-            RthunkThunkEntry **entries,
-            guint              n_entries)
+/* A step of a waiter on one entry, with the entry's shard locked;
+ * returns whether the entry is finished. */
+typedef gboolean (*WaiterStep) (Shard            *shard,
+                                RthunkThunkEntry *entry,
+                                Waiter           *waiter);
+
+/* Registers @waiter on @entry if it is unfinished. A WaiterStep. */
+static gboolean
+register_waiter_locked (Shard            *shard,
+                        RthunkThunkEntry *entry,
+                        Waiter           *waiter)
 {
-  guint n = 0;
+  GSList *list;
 
-  for (guint k = 0; k < n_entries; k++)
-    {
-      Shard *shard = shard_of (table, entries[k]->id);
-
-      g_mutex_lock (&shard->lock);
-      if (entries[k]->state > RTHUNK_THUNK_RUNNING)
-        n++;
-      else
-        {
-          GSList *list = g_hash_table_lookup (shard->wait_lists, entries[k]);
-
-          g_hash_table_insert (shard->wait_lists, entries[k], g_slist_prepend (list, waiter));
-          g_atomic_int_inc (&table->registrations);
-        }
-      g_mutex_unlock (&shard->lock);
-    }
-  return n;
+  if (entry->state > RTHUNK_THUNK_RUNNING)
+    return TRUE;
+  list = g_hash_table_lookup (shard->wait_lists, entry);
+  g_hash_table_insert (shard->wait_lists, entry, g_slist_prepend (list, waiter));
+  g_atomic_int_inc (&shard->registrations);
+  return FALSE;
 }
 
-/* Takes @waiter off every entry of @entries it is registered on; returns
- * how many of them are finished. */
-static guint
-remove_waiter (RthunkThunkTable  *table,
-               Waiter            *waiter,
-               RthunkThunkEntry **entries,
-               guint              n_entries)
+/* Takes @waiter off @entry if it is registered there. A WaiterStep. */
+static gboolean
+unregister_waiter_locked (Shard            *shard,
+                          RthunkThunkEntry *entry,
+                          Waiter           *waiter)
+{
+  GSList *list = g_hash_table_lookup (shard->wait_lists, entry);
+  GSList *link = g_slist_find (list, waiter);
+
+  if (link != NULL)
+    {
+      list = g_slist_delete_link (list, link);
+      if (list == NULL)
+        g_hash_table_remove (shard->wait_lists, entry);
+      else
+        g_hash_table_insert (shard->wait_lists, entry, list);
+      g_atomic_int_add (&shard->registrations, -1);
+    }
+  return entry->state > RTHUNK_THUNK_RUNNING;
+}
+
+/* Takes @step for @waiter on each of @entries, in its shard (locked);
+ * returns how many of them @step saw finished.
+ * Inlined, so that each caller's step is a direct call: thunkAwait and
+ * every inline submission pass here. */
+G_ALWAYS_INLINE static inline guint
+waiter_walk (RthunkThunkTable  *table,
+             Waiter            *waiter,
+             RthunkThunkEntry **entries,
+             guint              n_entries,
+             WaiterStep         step)
 {
   guint n = 0;
 
   for (guint k = 0; k < n_entries; k++)
     {
       Shard *shard = shard_of (table, entries[k]->id);
-      GSList *list, *link;
 
       g_mutex_lock (&shard->lock);
-      list = g_hash_table_lookup (shard->wait_lists, entries[k]);
-      if ((link = g_slist_find (list, waiter)) != NULL)
-        {
-          list = g_slist_delete_link (list, link);
-          if (list == NULL)
-            g_hash_table_remove (shard->wait_lists, entries[k]);
-          else
-            g_hash_table_insert (shard->wait_lists, entries[k], list);
-          g_atomic_int_add (&table->registrations, -1);
-        }
-      n += entries[k]->state > RTHUNK_THUNK_RUNNING;
+      n += step (shard, entries[k], waiter);
       g_mutex_unlock (&shard->lock);
     }
   return n;
@@ -765,13 +771,13 @@ rthunk_thunk_table_wait_any (RthunkThunkTable  *table,
 
   g_mutex_init (&waiter.lock);
   g_cond_init (&waiter.cond);
-  n = add_waiter (table, &waiter, entries, n_entries);
+  n = waiter_walk (table, &waiter, entries, n_entries, register_waiter_locked);
   /* the common case, one thunk already finished, registered nowhere */
   if (n == n_entries && n > 0)
     goto out;
   if (n == 0)
     waiter_sleep (table, &waiter, deadline_us, account);
-  n = remove_waiter (table, &waiter, entries, n_entries);
+  n = waiter_walk (table, &waiter, entries, n_entries, unregister_waiter_locked);
 out:
   g_cond_clear (&waiter.cond);
   g_mutex_clear (&waiter.lock);
@@ -779,11 +785,15 @@ out:
 }
 
 /* The `waiters` gauge: thunks awaited right now, counted once per
- * waiting call that names them. */
+ * waiting call that names them (each shard counts its own). */
 guint
 rthunk_thunk_table_count_waiters (RthunkThunkTable *table)
 {
-  return (guint) g_atomic_int_get (&table->registrations);
+  gint n = 0;
+
+  for (guint k = 0; k < table->n_shards; k++)
+    n += g_atomic_int_get (&table->shards[k].registrations);
+  return (guint) n;
 }
 
 RthunkThunkState

@@ -217,11 +217,11 @@ complete_entry (RthunkServerState *state,
     }
   /* count before finishing: whoever sees the thunk finished sees it counted */
   if (value != NULL)
-    COUNT (state->completed);
+    COUNT (state->counters.completed);
   else if (g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED))
-    COUNT (state->cancelled);
+    COUNT (state->counters.cancelled);
   else
-    COUNT (state->failed);
+    COUNT (state->counters.failed);
   rthunk_server_state_thunk_finished (state, entry, value != NULL ? NULL : error, "run");
   rthunk_thunk_table_finish (state->table, entry, value, error);
 }

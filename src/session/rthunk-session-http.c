@@ -157,8 +157,9 @@ add_pending (JsonBuilder   *builder,
 /* The body of /api/session: servers, cells (named, in order of first
  * definition) and the remote thunks not finished. */
 static JsonNode *
-session_json (RthunkSession *self)
+session_json (gpointer data)
 {
+  RthunkSession *self = data;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
@@ -184,29 +185,11 @@ authorize (const char *token,
   return token != NULL && rthunk_handler_tokens_equal (token, self->http_token);
 }
 
-static GString *
-events (gpointer data)
-{
-  g_autoptr(JsonNode) root = session_json (data);
-  GString *out = g_string_new (NULL);
-
-  rthunk_http_append_event (out, "session", root);
-  return out;
-}
-
-static gboolean
-route (SoupServerMessage *msg,
-       const char        *path,
-       gpointer           data)
-{
-  g_autoptr(JsonNode) root = NULL;
-
-  if (!g_str_equal (path, "/api/session"))
-    return FALSE;
-  root = session_json (data);
-  rthunk_http_respond_json (msg, root);
-  return TRUE;
-}
+/* /api/session, and the event of that name. */
+static const RthunkHttpDocument documents[] = {
+  { "session", session_json },
+  { NULL, NULL }
+};
 
 static char *
 random_token (void)
@@ -252,7 +235,7 @@ rthunk_session_serve_http (RthunkSession  *session,
                            const char     *host_port,
                            GError        **error)
 {
-  RthunkHttpRoutes routes = { "rthunk", PAGE_RESOURCE, authorize, route, events, session };
+  RthunkHttpRoutes routes = { "rthunk", PAGE_RESOURCE, authorize, documents, NULL, session };
   g_autoptr(RthunkHttpFront) front = NULL;
   gboolean listening;
 
