@@ -218,13 +218,15 @@ def case_drain_reason(home):
         proc = subprocess.Popen([RTHUNK, "--server", delta.address, "-e", "(await (remote (delay 50000 1)))"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            seen = wait_info(delta, lambda i: i["running"] >= 1)
+            # the shell's await reaches delta (a waiter there) before delta
+            # stops: one that had not connected yet would only be refused
+            seen = wait_info(delta, lambda i: i["running"] >= 1 and i["counters"]["waiters"] >= 1)
             delta.proc.terminate()
             out, err = proc.communicate(timeout=TIMEOUT)
-            tap(seen["running"] >= 1 and proc.returncode != 0 and
+            tap(seen["running"] >= 1 and seen["counters"]["waiters"] >= 1 and proc.returncode != 0 and
                 "server shut down before the thunk finished" in err and "the thunk was cancelled" not in err,
                 "a thunk cancelled by the server's drain says the server shut down",
-                "running %d\nstdout: %s\nstderr: %s" % (seen["running"], out, err))
+                "running %d, waiters %d\nstdout: %s\nstderr: %s" % (seen["running"], seen["counters"]["waiters"], out, err))
         finally:
             if proc.poll() is None:
                 proc.kill()

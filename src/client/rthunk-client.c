@@ -488,6 +488,7 @@ info_variant (RthunkClient         *self,
   g_variant_builder_add (&counters, "{sx}", "state-cells", c->stateCells);
   g_variant_builder_add (&counters, "{sx}", "state-updates", c->stateUpdates);
   g_variant_builder_add (&counters, "{sx}", "types-provided", c->typesProvided);
+  g_variant_builder_add (&counters, "{sx}", "waiters", c->waiters);
   g_variant_builder_init (&limits, G_VARIANT_TYPE ("a{sx}"));
   g_variant_builder_add (&limits, "{sx}", "max-frame-bytes", l->maxFrameBytes);
   g_variant_builder_add (&limits, "{sx}", "max-depth", (gint64) l->maxDepth);
@@ -814,7 +815,8 @@ rthunk_client_server_info_run (RthunkClient  *self,
  * (`a{sx}`: submitted, completed, failed, cancelled, cache-hits,
  * cache-hits-local, cache-hits-shared, definitions-stored, definitions-loaded,
  * pipelined, fetched, batches, memo-hits, long-thunks, state-cells,
- * state-updates, types-provided) and `limits` (`a{sx}`:
+ * state-updates, types-provided, and the gauge waiters: thunks awaited
+ * right now) and `limits` (`a{sx}`:
  * max-frame-bytes, max-depth, max-ast-nodes, fuel, deadline-ms, max-queued,
  * max-connections, max-eval-bytes).
  *
