@@ -692,6 +692,80 @@ test_shape_error (void)
   g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled);
 }
 
+static RthunkNode *
+times_node (gint64 a,
+            gint64 b)
+{
+  g_autoptr(RthunkNode) op = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "*");
+  g_autoptr(RthunkNode) x = rthunk_node_new_int (a);
+  g_autoptr(RthunkNode) y = rthunk_node_new_int (b);
+  RthunkNode *items[] = { op, x, y };
+
+  return rthunk_node_new_seq (RTHUNK_NODE_LIST, items, G_N_ELEMENTS (items));
+}
+
+static RthunkNode *
+plus_node (RthunkNode *a,
+           RthunkNode *b)
+{
+  g_autoptr(RthunkNode) op = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "+");
+  RthunkNode *items[] = { op, a, b };
+
+  return rthunk_node_new_seq (RTHUNK_NODE_LIST, items, G_N_ELEMENTS (items));
+}
+
+/* A tree built in code may hold one subtree twice: its literals have one
+ * code each, so a tree of the same shape whose two halves differ is
+ * compiled anew. */
+static void
+test_shape_shared (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkNode) shared = times_node (10, 5);
+  g_autoptr(RthunkNode) first = plus_node (shared, shared);
+  g_autoptr(RthunkNode) left = times_node (10, 5);
+  g_autoptr(RthunkNode) right = times_node (10, 7);
+  g_autoptr(RthunkNode) then = plus_node (left, right);
+  g_autofree char *first_value = eval_printed (session, first);
+  g_autofree char *then_value = eval_printed (session, then);
+
+  g_assert_cmpstr (first_value, ==, "100");
+  g_assert_cmpstr (then_value, ==, "120");
+}
+
+static RthunkValue *
+always_999 (RthunkCallContext  *context,
+            RthunkValue *const *args,
+            guint               n_args,
+            gpointer            user_data,
+            GError            **error)
+{
+  return rthunk_value_new_int (999);
+}
+
+/* Code is compiled against the catalog: once a function of it is
+ * replaced, neither the same form nor one of its shape runs the old code. */
+static void
+test_shape_catalog_changed (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkNode) first = parse_one ("(let [x 5] (+ x 1))");
+  g_autoptr(RthunkNode) then = parse_one ("(let [x 5] (+ x 2))");
+  g_autofree char *before = eval_printed (session, first);
+  g_autofree char *after = NULL;
+  g_autofree char *again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (before, ==, "6");
+  g_assert_true (rthunk_catalog_add (session->catalog, "+", "(int int -> int)", RTHUNK_FUNC_PURE,
+                                     "for the test", always_999, NULL, NULL, &error));
+  g_assert_no_error (error);
+  after = eval_printed (session, then);
+  again = eval_printed (session, first);
+  g_assert_cmpstr (after, ==, "999");
+  g_assert_cmpstr (again, ==, "999");
+}
+
 /* ---- remote, with a fake server ----------------------------------------------------- */
 
 typedef struct {
@@ -970,6 +1044,8 @@ main (int    argc,
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
   TEST_ADD_TABLE (shape_cases, test_shape);
   g_test_add_func ("/eval/compile/by-shape/error-position", test_shape_error);
+  g_test_add_func ("/eval/compile/by-shape/shared-subtree", test_shape_shared);
+  g_test_add_func ("/eval/compile/by-shape/catalog-changed", test_shape_catalog_changed);
   TEST_ADD_TABLE (remote_cases, test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
   g_test_add_func ("/eval/remote/tables", test_remote_tables);

@@ -135,6 +135,10 @@ test_refuses_what_cannot_stay (void)
   g_assert_true (has (lru, 0));
   g_assert_false (has (lru, 1));
   g_assert_cmpuint (rthunk_lru_size (lru), ==, 1);
+  /* under the bound by itself, over it with its entry's own bytes */
+  g_assert_cmpint (rthunk_lru_insert (lru, key, &items[1], 5000 - RTHUNK_LRU_ENTRY_BYTES / 2), ==, RTHUNK_LRU_REFUSED);
+  g_assert_true (has (lru, 0));
+  g_assert_cmpuint (rthunk_lru_size (lru), ==, 1);
   rthunk_lru_free (lru);
 
   g_assert_cmpint (rthunk_lru_insert (none, key, &items[1], 10), ==, RTHUNK_LRU_REFUSED);

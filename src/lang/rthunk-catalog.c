@@ -36,6 +36,7 @@ struct _RthunkCatalog
 
   GHashTable *funcs;           /* name → RthunkFuncDef */
   GPtrArray *capabilities;     /* NULL-terminated char* */
+  guint version;               /* (atomic) bumped by every change of funcs */
 };
 
 /**
@@ -308,6 +309,7 @@ insert_def (RthunkCatalog  *catalog,
   if (def->signature == NULL)
     def->signature = rthunk_type_to_string (def->type);
   g_hash_table_replace (catalog->funcs, def->name, def);
+  g_atomic_int_inc (&catalog->version);
   return TRUE;
 }
 
@@ -451,6 +453,7 @@ rthunk_catalog_add_provided (RthunkCatalog         *catalog,
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("the provided function “%s” must take a string first"), name);
       g_hash_table_remove (catalog->funcs, name);
+      g_atomic_int_inc (&catalog->version);
       return FALSE;
     }
   def->provide = provide;
@@ -681,4 +684,12 @@ rthunk_catalog_copy (RthunkCatalog *catalog)
   for (guint k = 0; catalog->capabilities->pdata[k] != NULL; k++)
     rthunk_catalog_add_capability (copy, catalog->capabilities->pdata[k]);
   return copy;
+}
+
+/* A number that changes whenever @catalog's functions do: what code
+ * compiled against it keeps (rthunk_eval_compiled_top()). */
+guint
+rthunk_catalog_get_version (RthunkCatalog *catalog)
+{
+  return (guint) g_atomic_int_get (&catalog->version);
 }

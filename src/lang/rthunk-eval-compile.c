@@ -132,13 +132,15 @@ consulted_clear (gpointer data)
  * while nothing but the evaluator holds it: forms that keep or send their
  * tree (def, defn, remote, auto, the split forms), make functions (fn: a
  * closure could outlive the run) or wait (await) are compiled each time.
- * A form with more than MAX_PATCHES literals is compiled each time too. */
+ * A form whose literals go to more than MAX_PATCHES places (a literal, and
+ * an operator that copied it, are two) is compiled each time too, and so
+ * is code compiled while the catalog was different. */
 
 #define MAX_PATCHES 32
 
 typedef struct
 {
-  RthunkNode *literal;          /* borrowed: the form keeps it */
+  RthunkNode *literal;          /* borrowed: the constant's code node keeps it */
   Code *code;                   /* where its value goes */
   guint index;                  /* the literal's place in the form, in pre-order */
 } EvalPatch;
@@ -890,8 +892,9 @@ compile (Compiler   *c,
     }
 }
 
-/* The form as the body of a function of no parameters. */
-/* Gives each literal that has patches its place in @form. */
+/* Gives each literal that has patches its place in @form. A literal node
+ * found at two places (a tree built with a shared subtree) has one code
+ * for both: such a form's code is not reused. */
 static gboolean
 place_literal (RthunkNode *template,
                RthunkNode *node,
@@ -902,7 +905,11 @@ place_literal (RthunkNode *template,
 
   for (guint k = 0; k < c->n_patches; k++)
     if (c->patches[k].literal == node)
-      c->patches[k].index = index;
+      {
+        if (c->patches[k].index != G_MAXUINT && c->patches[k].index != index)
+          c->reusable = FALSE;
+        c->patches[k].index = index;
+      }
   return FALSE;
 }
 
@@ -924,6 +931,8 @@ patches_of (Compiler   *c,
   EvalPatches *patches;
 
   rthunk_node_same_but_literals (form, form, place_literal, c);
+  if (!c->reusable)
+    return NULL;
   for (guint k = 0; k < c->n_patches; k++)
     if (c->patches[k].index == G_MAXUINT)
       return NULL;
@@ -934,6 +943,7 @@ patches_of (Compiler   *c,
   return patches;
 }
 
+/* The form as the body of a function of no parameters. */
 static Lambda *
 compile_top (RthunkEvaluator  *ev,
              RthunkNode       *form,
@@ -1017,7 +1027,8 @@ reuse_by_shape (RthunkEvaluator *ev,
   Patching p;
 
   if (ev->last_patches == NULL || g_atomic_int_get (&ev->last_top->ref_count) != 1 ||
-      !same_globals (ev, ev->last_consulted))
+      !same_globals (ev, ev->last_consulted) ||
+      ev->last_catalog_version != rthunk_catalog_get_version (ev->catalog))
     return FALSE;
   p.next = ev->last_patches->patch;
   p.end = p.next + ev->last_patches->n;
@@ -1035,9 +1046,11 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
 {
   GArray *consulted = NULL;
   EvalPatches *patches = NULL;
+  guint version;
   Lambda *top;
 
-  if (ev->last_form == form && same_globals (ev, ev->last_consulted))
+  if (ev->last_form == form && same_globals (ev, ev->last_consulted) &&
+      ev->last_catalog_version == rthunk_catalog_get_version (ev->catalog))
     {
       g_atomic_int_inc (&ev->last_top->ref_count);
       return ev->last_top;
@@ -1050,6 +1063,7 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
       g_atomic_int_inc (&ev->last_top->ref_count);
       return ev->last_top;
     }
+  version = rthunk_catalog_get_version (ev->catalog);
   top = compile_top (ev, form, &consulted, &patches);
   ev->compiled++;
   rthunk_eval_forget_top (ev);
@@ -1057,6 +1071,7 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
   ev->last_top = top;
   ev->last_consulted = consulted;
   ev->last_patches = patches;
+  ev->last_catalog_version = version;
   g_atomic_int_inc (&top->ref_count);
   return top;
 }

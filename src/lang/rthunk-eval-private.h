@@ -276,6 +276,7 @@ struct _RthunkEvaluator
   RthunkNode *last_form;        /* the last form compiled, */
   Lambda *last_top;             /* its code, */
   GArray *last_consulted;       /* and the globals it depends on (Consulted); */
+  guint last_catalog_version;   /* the catalog it was compiled against */
   guint64 compiled;             /* forms compiled, not reused */
   EvalPatches *last_patches;    /* where its literals went, if a form of the same
                                    shape may reuse the code (NULL: it may not) */

@@ -72,7 +72,8 @@ void rthunk_node_set_position_interned (RthunkNode *node,
                                         guint       col);
 
 /* How many forms @evaluator has compiled: a form run again, or one of
- * the same shape as the last (rthunk_eval_compiled_top()), is not. */
+ * the same shape as the last (rthunk_eval_compiled_top()), is not. What
+ * the tests of that reuse count. */
 guint64 rthunk_evaluator_get_compiled (RthunkEvaluator *evaluator);
 
 /* Back to what _new() made for @catalog, keeping the allocations; FALSE
@@ -155,6 +156,10 @@ typedef struct
   RthunkNativeFunc func;
   const char *doc;              /* N_(): translated when added */
 } RthunkNativeEntry;
+
+/* A number that changes whenever @catalog's functions do (added,
+ * replaced or removed). */
+guint rthunk_catalog_get_version (RthunkCatalog *catalog);
 
 /* Adds each of @entries to @catalog; with @owner, each holds @ref (@owner),
  * released by @unref, as its user data. A signature that does not parse

@@ -31,7 +31,7 @@ typedef struct
   const char *product;            /* the Server header */
   const char *page;               /* the resource that / serves */
   RthunkHttpAuthorize authorize;
-  const RthunkHttpDocument *documents; /* up to one named NULL; the events in this order */
+  const RthunkHttpDocument *documents; /* never NULL: up to one named NULL; the events in this order */
   RthunkHttpRoute route;          /* (nullable) any other page */
   gpointer data;
 } RthunkHttpRoutes;

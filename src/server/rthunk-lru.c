@@ -267,8 +267,8 @@ rthunk_lru_set_budget (RthunkLru    *lru,
  * RTHUNK_LRU_PRESENT (and nothing done) if @key was there, and
  * RTHUNK_LRU_REFUSED (nothing done) if the budget has no room for it, or
  * if it could never stay: the store holds no entries, or it keeps none
- * at least (min_kept 0) and @bytes alone are over its byte bound (which
- * would empty the store and then drop the item too).
+ * at least (min_kept 0) and @bytes with its entry's own are over its
+ * byte bound (which would empty the store and then drop the item too).
  * The budget is charged before the lock is taken: its evictors may
  * include this very store. */
 RthunkLruInsert
@@ -282,7 +282,7 @@ rthunk_lru_insert (RthunkLru    *lru,
   Entry **slot;
   Entry *entry;
 
-  if (lru->max_count == 0 || (lru->min_kept == 0 && bytes > lru->max_bytes))
+  if (lru->max_count == 0 || (lru->min_kept == 0 && cost > lru->max_bytes))
     return RTHUNK_LRU_REFUSED;
   if (lru->budget != NULL && !rthunk_budget_charge (lru->budget, cost))
     return RTHUNK_LRU_REFUSED;
