@@ -64,17 +64,11 @@ read_thunk_ref (RthunkServerState         *state,
                 RthunkThunkEntry         **entry,
                 GError                   **error)
 {
-  gsize len;
-  const guint8 *id;
-
   *entry = NULL;
   if (!binding->is_thunk)
     return TRUE;
   if (binding->thunk_id != NULL)
-    {
-      id = g_bytes_get_data (binding->thunk_id, &len);
-      *entry = rthunk_thunk_table_lookup (state->table, id, len);
-    }
+    *entry = rthunk_thunk_table_lookup (state->table, binding->thunk_id, binding->thunk_id_len);
   if (*entry == NULL && binding->holder != NULL)
     return (*entry = rthunk_handler_fetch_input (state, binding, error)) != NULL;
   if (*entry == NULL || (*entry)->type == NULL)

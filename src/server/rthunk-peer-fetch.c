@@ -190,7 +190,7 @@ rthunk_handler_fetch_input (RthunkServerState         *state,
   RthunkThunkEntry *entry;
   Fetch *fetch;
 
-  const guint8 *id = binding->thunk_id != NULL ? g_bytes_get_data (binding->thunk_id, NULL) : NULL;
+  const guint8 *id = binding->thunk_id;
 
   if (!rthunk_address_allowed ((const char *const *) state->fetch_from, binding->holder))
     {
@@ -200,12 +200,12 @@ rthunk_handler_fetch_input (RthunkServerState         *state,
       return NULL;
     }
   if (binding->has_type && binding->type_error != NULL && binding->thunk_id != NULL &&
-      g_bytes_get_size (binding->thunk_id) == RTHUNK_THUNK_ID_LEN)
+      binding->thunk_id_len == RTHUNK_THUNK_ID_LEN)
     {
       g_propagate_error (error, g_error_copy (binding->type_error));
       return NULL;
     }
-  if (id == NULL || g_bytes_get_size (binding->thunk_id) != RTHUNK_THUNK_ID_LEN || binding->type == NULL)
+  if (id == NULL || binding->thunk_id_len != RTHUNK_THUNK_ID_LEN || binding->type == NULL)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("the input “%s” names a thunk on %s without a 16-byte id and its type"),

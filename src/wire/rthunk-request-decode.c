@@ -26,7 +26,6 @@ request_input_clear (gpointer data)
   g_free (input->name);
   g_clear_pointer (&input->value, rthunk_value_unref);
   g_clear_error (&input->value_error);
-  g_clear_pointer (&input->thunk_id, g_bytes_unref);
   g_free (input->holder);
   g_clear_pointer (&input->type, rthunk_type_unref);
   g_clear_error (&input->type_error);
@@ -130,7 +129,8 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
       if (node != NULL && node->kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
         {
           input.is_thunk = TRUE;
-          input.thunk_id = bytes_of (node->thunkId);
+          input.thunk_id = node->thunkId != NULL ? node->thunkId->data : NULL;
+          input.thunk_id_len = node->thunkId != NULL ? node->thunkId->len : 0;
           input.holder = node->__isset_holder ? g_strdup (node->holder) : NULL;
         }
       else if (value != NULL)
@@ -193,18 +193,32 @@ rthunk_decode_next_field (RthunkCodecIn *in,
   return *ok && *type != RTHUNK_CODEC_STOP;
 }
 
+/* Bytes in the frame, borrowed. */
+typedef struct
+{
+  const guint8 *data;
+  guint32 len;
+} Borrowed;
+
+static gboolean
+get_borrowed (RthunkCodecIn *in,
+              Borrowed      *out)
+{
+  return rthunk_codec_get_binary (in, &out->data, &out->len);
+}
+
 /* What a ValueNode says of a THUNK: its kind, id and holder. */
 typedef struct
 {
   gint32 kind;
-  GBytes *id;
+  Borrowed id;
   char *holder;
 } ThunkNode;
 
 /* The fields of a ValueNode, as far as a THUNK reference needs them. */
 static const RthunkCodecField thunk_node_fields[] = {
   RTHUNK_CODEC_FIELD (1, RTHUNK_CODEC_I32, ThunkNode, kind, rthunk_codec_get_i32),
-  RTHUNK_CODEC_FIELD (7, RTHUNK_CODEC_STRING, ThunkNode, id, get_bytes),
+  RTHUNK_CODEC_FIELD (7, RTHUNK_CODEC_STRING, ThunkNode, id, get_borrowed),
   RTHUNK_CODEC_FIELD (8, RTHUNK_CODEC_STRING, ThunkNode, holder, rthunk_decode_get_string),
 };
 
@@ -213,16 +227,16 @@ static gboolean
 get_thunk_node (RthunkCodecIn      *in,
                 RthunkRequestInput *input)
 {
-  ThunkNode node = { 0, NULL, NULL };
+  ThunkNode node = { 0, { NULL, 0 }, NULL };
   gboolean ok = rthunk_codec_get_fields (in, TRUE, thunk_node_fields, G_N_ELEMENTS (thunk_node_fields), &node);
 
   if (ok && node.kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
     {
       input->is_thunk = TRUE;
-      input->thunk_id = g_steal_pointer (&node.id);
+      input->thunk_id = node.id.data;
+      input->thunk_id_len = node.id.len;
       input->holder = g_steal_pointer (&node.holder);
     }
-  g_clear_pointer (&node.id, g_bytes_unref);
   g_free (node.holder);
   return ok;
 }

@@ -42,7 +42,9 @@ typedef struct
   RthunkValue *value;           /* the value sent along… */
   GError *value_error;          /* …or why it is not one */
   gboolean is_thunk;            /* the value is one THUNK node */
-  GBytes *thunk_id;             /* its id, NULL if it has none */
+  const guint8 *thunk_id;       /* its id, NULL if it has none: borrowed, like
+                                   the request's thunk_id */
+  guint32 thunk_id_len;
   char *holder;                 /* the server that holds it, or NULL */
   gboolean has_type;            /* the binding declares a type */
   RthunkType *type;             /* that type, if well formed… */
