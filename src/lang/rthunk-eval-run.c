@@ -275,12 +275,14 @@ rthunk_eval_bind_global (RthunkEvaluator *ev,
                          const char      *name,
                          RthunkValue     *value)
 {
-  RthunkValue *old = g_hash_table_lookup (ev->globals, name);
+  RthunkValue *old;
 
   /* a call of the old function may be running: it holds no reference */
-  if (old != NULL && ev->running > 0)
+  if (ev->running > 0 && (old = g_hash_table_lookup (ev->globals, name)) != NULL)
     g_ptr_array_add (ev->retired, rthunk_value_ref (old));
-  g_hash_table_remove (ev->definitions, name);
+  /* (a server binds each request's inputs: most evaluators hold no defn) */
+  if (g_hash_table_size (ev->definitions) > 0)
+    g_hash_table_remove (ev->definitions, name);
   g_hash_table_replace (ev->globals, g_strdup (name), value);
   ev->globals_version++;
 }
