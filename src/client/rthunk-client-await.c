@@ -197,13 +197,16 @@ rthunk_client_new_pending (RthunkClient *self,
                            gboolean      reference)
 {
   const char *server = label_server (self);
-  RemoteHandle *handle = g_malloc0 (sizeof (RemoteHandle) + label_size (server, id));
+  /* malloc'd and filled: calloc takes glibc's arena lock (one a link of
+   * a pipelined chain) */
+  RemoteHandle *handle = g_malloc (sizeof (RemoteHandle) + label_size (server, id));
   RthunkValue *value;
 
   handle->magic = RTHUNK_CLIENT_HANDLE_MAGIC;
   handle->client = g_object_ref (self);
   handle->id = g_byte_array_ref (id);
   handle->type = type != NULL ? rthunk_type_ref (type) : NULL;
+  handle->send_error = NULL;
   value = rthunk_value_new_pending_borrowing (put_label (server, id, handle->label), handle, force_remote,
                                               remote_handle_free);
   value->u.handle.reference = reference;

@@ -141,12 +141,14 @@ rthunk_client_enqueue (RthunkClient          *self,
   rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);
   rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);
   rthunk_codec_put_stop (request);
-  queued = g_new0 (Queued, 1);
-  queued->len = request->len;
-  queued->value = rthunk_client_new_pending (self, id, type, FALSE);
-  queued->func = func;
-  queued->data = data;
-  queued->destroy = destroy;
+  queued = g_new (Queued, 1);
+  *queued = (Queued) {
+    .len = request->len,
+    .value = rthunk_client_new_pending (self, id, type, FALSE),
+    .func = func,
+    .data = data,
+    .destroy = destroy,
+  };
   value = rthunk_value_ref (queued->value);
   g_mutex_lock (&self->outbox_lock);
   g_ptr_array_add (self->outbox, queued);
