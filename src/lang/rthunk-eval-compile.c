@@ -1015,20 +1015,27 @@ take_literal (RthunkNode *template,
   return took;
 }
 
-/* Whether the last code now runs @form: it may be reused, nothing but
- * this evaluator holds it, the globals it consulted are as they were,
- * and @form is its form but for literals, which are written in. A form
- * that turns out different leaves the code half written: the caller
- * compiles @form and drops it. */
+/* Whether the last code still means what it meant when it was compiled:
+ * the globals it consulted are bound as they were, and the catalog it
+ * was compiled against has not changed. */
+static gboolean
+last_code_holds (RthunkEvaluator *ev)
+{
+  return ev->last_top != NULL && same_globals (ev, ev->last_consulted) &&
+         ev->last_catalog_version == rthunk_catalog_get_version (ev->catalog);
+}
+
+/* Whether the last code (which holds) now runs @form: it may be reused,
+ * nothing but this evaluator holds it, and @form is its form but for
+ * literals, which are written in. A form that turns out different leaves
+ * the code half written: the caller compiles @form and drops it. */
 static gboolean
 reuse_by_shape (RthunkEvaluator *ev,
                 RthunkNode      *form)
 {
   Patching p;
 
-  if (ev->last_patches == NULL || g_atomic_int_get (&ev->last_top->ref_count) != 1 ||
-      !same_globals (ev, ev->last_consulted) ||
-      ev->last_catalog_version != rthunk_catalog_get_version (ev->catalog))
+  if (ev->last_patches == NULL || g_atomic_int_get (&ev->last_top->ref_count) != 1)
     return FALSE;
   p.next = ev->last_patches->patch;
   p.end = p.next + ev->last_patches->n;
@@ -1049,17 +1056,14 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
   guint version;
   Lambda *top;
 
-  if (ev->last_form == form && same_globals (ev, ev->last_consulted) &&
-      ev->last_catalog_version == rthunk_catalog_get_version (ev->catalog))
-    {
-      g_atomic_int_inc (&ev->last_top->ref_count);
-      return ev->last_top;
-    }
-  if (reuse_by_shape (ev, form))
+  if (last_code_holds (ev) && (ev->last_form == form || reuse_by_shape (ev, form)))
     {
       /* the code now holds @form's literals: the same tree again is @form */
-      rthunk_node_unref (ev->last_form);
-      ev->last_form = rthunk_node_ref (form);
+      if (ev->last_form != form)
+        {
+          rthunk_node_unref (ev->last_form);
+          ev->last_form = rthunk_node_ref (form);
+        }
       g_atomic_int_inc (&ev->last_top->ref_count);
       return ev->last_top;
     }
