@@ -275,7 +275,7 @@ for peer in grpc capnp; do
     "$(num "$a")" "$(num "$p")" "$q" "<= 0.6x" "$(met "$q" le 0.6)"
   plot_row "awaited vs $peer" "$q" le 0.6
 done
-links=$(get chain.links); pm=$(get chain.pipelined_ms)
+links=$(get chain.links); pm=$(get chain.pipelined_in_a_row_ms)
 l=$( [ -n "$links" ] && [ -n "$pm" ] && awk -v m="$pm" -v n="$links" 'BEGIN { printf "%g", m * 1e3 / n }')
 p=$(pget capnp.chain_link_us); q=$(ratio "$l" "$p")
 row "peers: chain link, pipelined vs Cap'n Proto pipelined caps, us/link" \
@@ -482,7 +482,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
     echo "  Through a session: the same loop with (remote (+ x 1)), sent the same way, vs (await (remote …))."
   fi
   if [ -n "$(get capnp.chain_ms)" ]; then
-    echo "chain link: rthunk's pipelined chain ($(num "$pm") ms for $(num "$links" %.0f) links) / links;"
+    echo "chain link: rthunk's pipelined chain ($(num "$pm") ms for $(num "$links" %.0f) links) / links, its chains one after"
+    echo "  another as Cap'n Proto's are (the row 'chain' sets each after an awaited chain);"
     echo "  Cap'n Proto: value(0), $(num "$(get capnp.chain_links)" %.0f) Value.add(1) each on the promised capability of the one before,"
     echo "  then get(), awaited: $(num "$(get capnp.chain_ms)") ms per chain."
   fi
