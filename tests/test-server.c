@@ -919,6 +919,135 @@ test_memo_input_types (void)
     }
 }
 
+/* ---- a request's inputs ---------------------------------------------------- */
+
+/* Binds @name in @request to @value, or (@value NULL) to the thunk @id
+ * names. */
+static void
+bind_input (RthunkWireEvalRequest *request,
+            const char            *name,
+            RthunkValue           *value,
+            const GByteArray      *id)
+{
+  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (value != NULL)
+    g_assert_true (rthunk_wire_fill_value (binding->value, value, &error));
+  else
+    {
+      RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
+                                                "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
+
+      rthunk_wire_set_bytes (&node->thunkId, id->data, id->len);
+      node->__isset_thunkId = TRUE;
+      g_ptr_array_add (binding->value->nodes, node);
+    }
+  g_ptr_array_add (request->bindings, binding);
+  request->__isset_bindings = TRUE;
+}
+
+/* The sum of n inputs v0 … v(n−1), each bound to (k + 1)²: the first
+ * @thunks of them to a finished thunk of that value, the rest sent along. */
+static RthunkWireEvalRequest *
+sum_request (Wire  *w,
+             guint  n,
+             guint  thunks)
+{
+  g_autoptr(GString) text = g_string_new ("0");
+  RthunkWireEvalRequest *request;
+
+  for (guint k = 0; k < n; k++)
+    {
+      g_autofree char *outer = g_strdup_printf ("(+ v%u %s)", k, text->str);
+
+      g_string_assign (text, outer);
+    }
+  request = wire_request_for (text->str, -1);
+  for (guint k = 0; k < n; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("v%u", k);
+      g_autoptr(RthunkValue) value = rthunk_value_new_int ((gint64) (k + 1) * (k + 1));
+
+      if (k < thunks)
+        {
+          g_autofree char *square = g_strdup_printf ("(* %u %u)", k + 1, k + 1);
+          g_autoptr(RthunkWireEvalRequest) made = wire_request_for (square, -1);
+          g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, made, NULL);
+
+          g_assert_cmpint (thunk_int (w, thunk), ==, (gint64) (k + 1) * (k + 1));
+          bind_input (request, name, NULL, thunk->id);
+        }
+      else
+        bind_input (request, name, value, NULL);
+    }
+  return request;
+}
+
+/* Requests of 1 to 40 inputs, values and thunks, on both sides of the
+ * count past which their names are told apart by a hash table: each
+ * distinct name is bound to its own value; one more binding that repeats
+ * a name, of either kind, is refused, naming that binding. */
+static void
+test_inputs_names (void)
+{
+  static const guint sizes[] = { 1, 2, 3, 16, 17, 40 };
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint thunks = 0; thunks <= MIN (sizes[s], 2u); thunks++)
+      {
+        guint n = sizes[s];
+        gint64 expected = (gint64) n * (n + 1) * (2 * n + 1) / 6;
+        g_autoptr(RthunkWireEvalRequest) request = sum_request (w, n, thunks);
+        g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
+        g_autoptr(RthunkWireEvalRequest) repeated = sum_request (w, n, thunks);
+        g_autoptr(RthunkValue) again = rthunk_value_new_int (1);
+        g_autofree char *name = g_strdup_printf ("v%u", n / 2);
+        g_autofree char *message = g_strdup_printf ("binding %u: a missing, invalid or repeated name", n);
+        WireFailure thrown = { 0, };
+
+        g_assert_cmpint (thunk_int (w, thunk), ==, expected);
+        bind_input (repeated, name, again, NULL);
+        g_assert_null (wire_submit (w, repeated, &thrown));
+        g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+        g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_INVALID_REQUEST);
+        g_assert_cmpstr (thrown.message, ==, message);
+        wire_failure_clear (&thrown);
+      }
+}
+
+/* The result cache keys inputs by name, not by the order a request gives
+ * them in: the same pure request with its two inputs the other way round
+ * is answered from the cache. */
+static void
+test_inputs_cache_key_order (void)
+{
+  static const char text[] = "(+ a (reduce + b (range 0 30001)))";
+  g_autoptr(Wire) w = wire_open (shared_server, SOCKET_TIMEOUT_MS);
+  g_autoptr(RthunkValue) a = rthunk_value_new_int (7);
+  g_autoptr(RthunkValue) b = rthunk_value_new_int (11);
+  g_autoptr(RthunkWireEvalRequest) ab = wire_request_for (text, -1);
+  g_autoptr(RthunkWireEvalRequest) ba = wire_request_for (text, -1);
+  g_autoptr(RthunkWireRemoteThunk) first = NULL;
+  g_autoptr(RthunkWireRemoteThunk) second = NULL;
+  g_autoptr(RthunkWireServerInfo) before = NULL;
+  g_autoptr(RthunkWireServerInfo) after = NULL;
+  gint64 expected = 7 + 11 + (gint64) 30000 * 30001 / 2;
+
+  bind_input (ab, "a", a, NULL);
+  bind_input (ab, "b", b, NULL);
+  bind_input (ba, "b", b, NULL);
+  bind_input (ba, "a", a, NULL);
+  first = wire_submit (w, ab, NULL);
+  g_assert_cmpint (thunk_int (w, first), ==, expected);
+  before = wire_info (w, NULL);
+  second = wire_submit (w, ba, NULL);
+  g_assert_cmpint (thunk_int (w, second), ==, expected);
+  after = wire_info (w, NULL);
+  g_assert_cmpint (after->counters->cacheHits - before->counters->cacheHits, ==, 1);
+}
+
 /* ---- submitBatch ----------------------------------------------------------- */
 
 /* Waits until every thunk of @ids finished; fills @conts by id. */
@@ -1551,6 +1680,8 @@ main (int    argc,
   g_test_add_func ("/server/memo/shape", test_memo_shape);
   g_test_add_func ("/server/memo/positions", test_memo_positions);
   g_test_add_func ("/server/memo/input-types", test_memo_input_types);
+  g_test_add_func ("/server/inputs/names", test_inputs_names);
+  g_test_add_func ("/server/inputs/cache-key-order", test_inputs_cache_key_order);
   g_test_add_func ("/server/batch/hundred", test_batch_hundred);
   g_test_add_func ("/server/batch/mixed", test_batch_mixed);
   g_test_add_func ("/server/batch/chain-proposed-ids", test_batch_chain_proposed_ids);

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "rthunk-bindings.h"
 #include "rthunk-budget.h"
 #include "rthunk-check.h"
 #include "rthunk-conn-account.h"
@@ -90,29 +91,63 @@ append_sig (GString    *sig,
   rthunk_type_append_key (type, sig);
 }
 
+/* Past this many inputs a request's names are told apart by a hash
+ * table, not by comparing each with those before it. */
+#define FEW_INPUTS 16
+
+/* The first input of @request that repeats the name of one before it
+ * (G_MAXUINT if none does); *@name_bytes is what their names take, each
+ * with its NUL. */
+static guint
+first_repeated (const RthunkRequest *request,
+                gsize               *name_bytes)
+{
+  guint n = rthunk_request_n_inputs (request), repeated = G_MAXUINT;
+  g_autoptr(GHashTable) seen = n > FEW_INPUTS ? g_hash_table_new (g_str_hash, g_str_equal) : NULL;
+
+  *name_bytes = 0;
+  for (guint k = 0; k < n; k++)
+    {
+      const char *name = g_array_index (request->inputs, RthunkRequestInput, k).name;
+
+      if (name == NULL)
+        continue;
+      *name_bytes += strlen (name) + 1;
+      if (repeated != G_MAXUINT)
+        continue;
+      if (seen != NULL)
+        repeated = g_hash_table_add (seen, (gpointer) name) ? G_MAXUINT : k;
+      for (guint j = 0; seen == NULL && j < k && repeated == G_MAXUINT; j++)
+        if (g_strcmp0 (g_array_index (request->inputs, RthunkRequestInput, j).name, name) == 0)
+          repeated = k;
+    }
+  return repeated;
+}
+
 /* The inputs of @request: their values (*@inputs) and the thunks they
- * name (*@thunk_inputs), each table made for its first input (both NULL
+ * name (*@thunk_inputs), each list made for its first input (both NULL
  * at first); each name and type is appended to @sig if given (the memo's
  * key of the types a tree was checked with). */
 static gboolean
 read_bindings (RthunkServerState    *state,
                const RthunkRequest  *request,
-               GHashTable          **inputs,
-               GHashTable          **thunk_inputs,
+               RthunkBindings      **inputs,
+               RthunkBindings      **thunk_inputs,
                GString              *sig,
                GError              **error)
 {
-  guint next_var = 0;
+  guint n = rthunk_request_n_inputs (request), next_var = 0;
+  gsize name_bytes;
+  guint repeated = first_repeated (request, &name_bytes);
 
-  for (guint k = 0; k < rthunk_request_n_inputs (request); k++)
+  for (guint k = 0; k < n; k++)
     {
       const RthunkRequestInput *binding = &g_array_index (request->inputs, RthunkRequestInput, k);
       g_autoptr(RthunkType) type = NULL;
 
       RthunkThunkEntry *ref = NULL;
 
-      if (!rthunk_handler_valid_name (binding->name) || (*inputs != NULL && g_hash_table_contains (*inputs, binding->name)) ||
-          (*thunk_inputs != NULL && g_hash_table_contains (*thunk_inputs, binding->name)))
+      if (!rthunk_handler_valid_name (binding->name) || k == repeated)
         {
           g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                        _("binding %u: a missing, invalid or repeated name"), k);
@@ -125,9 +160,8 @@ read_bindings (RthunkServerState    *state,
           if (sig != NULL)
             append_sig (sig, binding->name, ref->type);
           if (*thunk_inputs == NULL)
-            *thunk_inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                   (GDestroyNotify) rthunk_thunk_entry_unref);
-          g_hash_table_insert (*thunk_inputs, g_strdup (binding->name), ref);
+            *thunk_inputs = rthunk_bindings_new (n, name_bytes, (GDestroyNotify) rthunk_thunk_entry_unref);
+          rthunk_bindings_add (*thunk_inputs, binding->name, ref);
           continue;
         }
       if (binding->value == NULL)
@@ -140,46 +174,42 @@ read_bindings (RthunkServerState    *state,
       if (sig != NULL)
         append_sig (sig, binding->name, type);
       if (*inputs == NULL)
-        *inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_value_unref);
-      g_hash_table_insert (*inputs, g_strdup (binding->name), rthunk_value_ref (binding->value));
+        *inputs = rthunk_bindings_new (n, name_bytes, (GDestroyNotify) rthunk_value_unref);
+      rthunk_bindings_add (*inputs, binding->name, rthunk_value_ref (binding->value));
     }
   return TRUE;
 }
 
-/* Binds in @checker the type of each input of @request that
- * read_bindings() accepted: the thunk's, or its value's. */
+/* Binds in @checker the type of each input read_bindings() accepted:
+ * the thunk's, or its value's (type variables numbered in the request's
+ * order, as read_bindings() numbered them). */
 static void
-bind_input_types (RthunkChecker       *checker,
-                  const RthunkRequest *request,
-                  GHashTable          *inputs,
-                  GHashTable          *thunk_inputs)
+bind_input_types (RthunkChecker  *checker,
+                  RthunkBindings *inputs,
+                  RthunkBindings *thunk_inputs)
 {
   guint next_var = 0;
 
-  for (guint k = 0; k < rthunk_request_n_inputs (request); k++)
+  for (guint k = 0; thunk_inputs != NULL && k < rthunk_bindings_len (thunk_inputs); k++)
+    rthunk_checker_bind (checker, rthunk_bindings_name (thunk_inputs, k),
+                         ((RthunkThunkEntry *) rthunk_bindings_item (thunk_inputs, k))->type);
+  for (guint k = 0; inputs != NULL && k < rthunk_bindings_len (inputs); k++)
     {
-      const char *name = g_array_index (request->inputs, RthunkRequestInput, k).name;
-      RthunkThunkEntry *ref = thunk_inputs != NULL ? g_hash_table_lookup (thunk_inputs, name) : NULL;
-      g_autoptr(RthunkType) type = NULL;
+      g_autoptr(RthunkType) type = rthunk_type_of_value (rthunk_bindings_item (inputs, k), &next_var, NULL);
 
-      if (ref != NULL)
-        rthunk_checker_bind (checker, name, ref->type);
-      else if ((type = rthunk_type_of_value (g_hash_table_lookup (inputs, name), &next_var, NULL)) != NULL)
-        rthunk_checker_bind (checker, name, type);
+      if (type != NULL)
+        rthunk_checker_bind (checker, rthunk_bindings_name (inputs, k), type);
     }
 }
 
 static guint
 count_unfinished (RthunkServerState *state,
-                  GHashTable        *thunk_inputs)
+                  RthunkBindings    *thunk_inputs)
 {
-  GHashTableIter iter;
-  gpointer entry;
   guint n = 0;
 
-  g_hash_table_iter_init (&iter, thunk_inputs);
-  while (g_hash_table_iter_next (&iter, NULL, &entry))
-    if (rthunk_thunk_table_get_state (state->table, entry) <= RTHUNK_THUNK_RUNNING)
+  for (guint k = 0; k < rthunk_bindings_len (thunk_inputs); k++)
+    if (rthunk_thunk_table_get_state (state->table, rthunk_bindings_item (thunk_inputs, k)) <= RTHUNK_THUNK_RUNNING)
       n++;
   return n;
 }
@@ -326,8 +356,8 @@ thread_sig (void)
 static RthunkChecked *
 check_submission (RthunkServerState    *state,
                   const RthunkRequest  *request,
-                  GHashTable          **inputs,
-                  GHashTable          **thunk_inputs,
+                  RthunkBindings      **inputs,
+                  RthunkBindings      **thunk_inputs,
                   RthunkSubmission     *out)
 {
   gboolean closed = rthunk_request_n_inputs (request) == 0 && rthunk_request_n_refs (request) == 0;
@@ -359,7 +389,7 @@ check_submission (RthunkServerState    *state,
     return NULL;
   checker = rthunk_handler_borrow (&rthunk_handler_reusable_checker, state);
   rthunk_checker_set_remote_allowed (checker, FALSE);
-  bind_input_types (checker, request, *inputs, *thunk_inputs);
+  bind_input_types (checker, *inputs, *thunk_inputs);
   checked = check_tree (state, request, checker, g_steal_pointer (&expr), nodes, sig, closed, out);
   rthunk_handler_give_back (&rthunk_handler_reusable_checker, state, checker);
   return checked;
@@ -388,21 +418,22 @@ expr_sum_new (RthunkNode *expr,
   return sum;
 }
 
-/* The key: @sum (the hash over the expression, consumed) and @inputs. */
+/* The key: @sum (the hash over the expression, consumed) and @inputs,
+ * by name in strcmp() order. */
 static void
-key_of_inputs (GChecksum  *sum,
-               GHashTable *inputs,
-               guint8      key[RTHUNK_HASH_LEN])
+key_of_inputs (GChecksum      *sum,
+               RthunkBindings *inputs,
+               guint8          key[RTHUNK_HASH_LEN])
 {
-  g_autoptr(GList) names = NULL;
+  g_autofree guint *order = inputs != NULL ? rthunk_bindings_by_name (inputs) : NULL;
   gsize len = RTHUNK_HASH_LEN;
 
-  names = inputs != NULL ? g_list_sort (g_hash_table_get_keys (inputs), (GCompareFunc) strcmp) : NULL;
-  for (GList *l = names; l != NULL; l = l->next)
+  for (guint k = 0; inputs != NULL && k < rthunk_bindings_len (inputs); k++)
     {
-      g_autofree char *printed = rthunk_value_to_string (g_hash_table_lookup (inputs, l->data));
+      const char *name = rthunk_bindings_name (inputs, order[k]);
+      g_autofree char *printed = rthunk_value_to_string (rthunk_bindings_item (inputs, order[k]));
 
-      g_checksum_update (sum, l->data, strlen (l->data) + 1);
+      g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
       g_checksum_update (sum, (const guchar *) printed, strlen (printed) + 1);
     }
   g_checksum_get_digest (sum, key, &len);
@@ -438,7 +469,7 @@ checked_expr_sum (RthunkServerState *state,
 static gboolean
 checked_key (RthunkServerState *state,
              RthunkChecked     *checked,
-             GHashTable        *inputs,
+             RthunkBindings    *inputs,
              GHashTable        *def_names,
              guint8             key[RTHUNK_HASH_LEN])
 {
@@ -478,7 +509,7 @@ static gboolean
 try_cache (RthunkServerState *state,
            RthunkThunkEntry  *entry,
            RthunkChecked     *checked,
-           GHashTable        *inputs,
+           RthunkBindings    *inputs,
            GHashTable        *def_names)
 {
   g_autoptr(RthunkValue) hit = NULL;
@@ -554,8 +585,8 @@ submit (RthunkServerState   *state,
         const RthunkRequest *request,
         RthunkSubmission    *out)
 {
-  g_autoptr(GHashTable) inputs = NULL;
-  g_autoptr(GHashTable) thunk_inputs = NULL;
+  g_autoptr(RthunkBindings) inputs = NULL;
+  g_autoptr(RthunkBindings) thunk_inputs = NULL;
   g_autoptr(RthunkChecked) checked = NULL;
   const guint8 *id = NULL;
   gboolean cacheable;

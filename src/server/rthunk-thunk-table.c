@@ -194,14 +194,14 @@ static void
 entry_clear (RthunkThunkEntry *entry)
 {
   g_clear_pointer (&entry->expr, rthunk_node_unref);
-  g_clear_pointer (&entry->inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->inputs, rthunk_bindings_unref);
   g_clear_pointer (&entry->type, rthunk_type_unref);
   g_clear_pointer (&entry->value, rthunk_value_unref);
   g_clear_error (&entry->error);
   g_clear_object (&entry->cancellable);
   g_clear_pointer (&entry->definitions, g_ptr_array_unref);
   g_clear_pointer (&entry->def_names, g_hash_table_unref);
-  g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->thunk_inputs, rthunk_bindings_unref);
   g_free (entry->cache_key);
   g_clear_pointer (&entry->owner, rthunk_conn_account_unref);
 }
@@ -330,7 +330,7 @@ rthunk_thunk_table_count_finished (RthunkThunkTable *table)
 RthunkThunkEntry *
 rthunk_thunk_table_add (RthunkThunkTable *table,
                         RthunkNode       *expr,
-                        GHashTable       *inputs,
+                        RthunkBindings   *inputs,
                         RthunkType       *type,
                         const guint8     *proposed_id,
                         RthunkConnAccount *owner)
@@ -343,7 +343,7 @@ rthunk_thunk_table_add (RthunkThunkTable *table,
   *entry = (RthunkThunkEntry) {
     .state = RTHUNK_THUNK_PENDING,
     .expr = rthunk_node_ref (expr),
-    .inputs = inputs != NULL ? g_hash_table_ref (inputs) : NULL,
+    .inputs = inputs != NULL ? rthunk_bindings_ref (inputs) : NULL,
     .type = type != NULL ? rthunk_type_ref (type) : NULL,
     .submitted_us = g_get_monotonic_time (),
     .owner = owner != NULL ? rthunk_conn_account_ref (owner) : NULL,
@@ -537,7 +537,7 @@ finish_locked (RthunkThunkTable *table,
                                      ? rthunk_node_get_item (expr, 0) : expr);
       rthunk_node_unref (expr);
     }
-  g_clear_pointer (&entry->inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->inputs, rthunk_bindings_unref);
   g_clear_pointer (&entry->definitions, g_ptr_array_unref);
   g_clear_pointer (&entry->def_names, g_hash_table_unref);
   g_clear_object (&entry->cancellable);

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "rthunk-bindings.h"
 #include "rthunk-budget.h"
 #include "rthunk-conn-account.h"
 #include "rthunk-node.h"
@@ -35,7 +36,7 @@ typedef struct
   guint8 by_reference;           /* the value stays here: not sent with the submission's answer */
   guint8 named_elsewhere;        /* another connection looked it up (shard lock) */
   RthunkNode *expr;              /* once finished: only its head (a symbol), or expr if no list (shard lock) */
-  GHashTable *inputs;            /* name → RthunkValue */
+  RthunkBindings *inputs;        /* name → RthunkValue */
   RthunkType *type;
   RthunkValue *value;            /* DONE (shard lock: the budget may take it) */
   gsize value_bytes;             /* what it is charged to the budget (shard lock) */
@@ -48,7 +49,7 @@ typedef struct
   GPtrArray *definitions;        /* RthunkDefinition: everything it uses */
   GHashTable *def_names;         /* name in the expression → hash (GBytes) */
   guint8 *cache_key;             /* 32 bytes while it runs, when cacheable */
-  GHashTable *thunk_inputs;      /* name → RthunkThunkEntry: inputs still being computed here */
+  RthunkBindings *thunk_inputs;  /* name → RthunkThunkEntry: inputs still being computed here */
   RthunkConnAccount *owner;      /* (nullable) the connection that submitted it */
   GList link;                    /* in the table's queue of queued and running thunks, then of finished ones */
 } RthunkThunkEntry;
@@ -70,7 +71,7 @@ RthunkThunkTable *rthunk_thunk_table_new       (guint              max_finished,
 void              rthunk_thunk_table_free      (RthunkThunkTable  *table);
 RthunkThunkEntry *rthunk_thunk_table_add       (RthunkThunkTable  *table,
                                                 RthunkNode        *expr,
-                                                GHashTable        *inputs,
+                                                RthunkBindings    *inputs,
                                                 RthunkType        *type,
                                                 const guint8      *proposed_id,
                                                 RthunkConnAccount *owner);

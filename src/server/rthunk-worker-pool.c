@@ -106,14 +106,6 @@ rthunk_handler_give_back (const RthunkReusable *reusable,
     g_object_unref (object);
 }
 
-static void
-bind_input (gpointer key,
-            gpointer value,
-            gpointer user_data)
-{
-  rthunk_evaluator_bind (user_data, key, value);
-}
-
 /* Makes every definition the thunk uses callable under its hash name (the
  * stored forms and the expression were renamed so). */
 static gboolean
@@ -142,15 +134,10 @@ bind_thunk_inputs (RthunkServerState  *state,
                    gint64              deadline,
                    GError            **error)
 {
-  GHashTableIter iter;
-  gpointer name, value;
-
-  if (entry->thunk_inputs == NULL)
-    return TRUE;
-  g_hash_table_iter_init (&iter, entry->thunk_inputs);
-  while (g_hash_table_iter_next (&iter, &name, &value))
+  for (guint k = 0; entry->thunk_inputs != NULL && k < rthunk_bindings_len (entry->thunk_inputs); k++)
     {
-      RthunkThunkEntry *input = value;
+      const char *name = rthunk_bindings_name (entry->thunk_inputs, k);
+      RthunkThunkEntry *input = rthunk_bindings_item (entry->thunk_inputs, k);
       g_autoptr(RthunkValue) done = NULL;
 
       while (rthunk_thunk_table_get_state (state->table, input) <= RTHUNK_THUNK_RUNNING)
@@ -161,12 +148,12 @@ bind_thunk_inputs (RthunkServerState  *state,
           if (deadline > 0 && g_get_monotonic_time () > deadline)
             return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_DEADLINE_EXCEEDED,
                                 _("the thunk ran past its deadline waiting for its input “%s”"),
-                                (char *) name), FALSE;
+                                name), FALSE;
           rthunk_thunk_table_wait_any (state->table, &input, 1, g_get_monotonic_time () + 100000, NULL);
         }
       if (rthunk_thunk_table_get_outcome (state->table, input, &done) != RTHUNK_THUNK_DONE)
         return g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_EVAL_FAILED,
-                            _("its input “%s” failed: %s"), (char *) name,
+                            _("its input “%s” failed: %s"), name,
                             input->error != NULL ? input->error->message : _("cancelled")), FALSE;
       rthunk_evaluator_bind (evaluator, name, done);
     }
@@ -193,8 +180,8 @@ evaluate_entry (RthunkServerState  *state,
   /* connection threads evaluating inline charge the same budget */
   rthunk_evaluator_set_budget (evaluator, state->budget);
   rthunk_evaluator_set_cancellable (evaluator, cancellable);
-  if (entry->inputs != NULL)
-    g_hash_table_foreach (entry->inputs, bind_input, evaluator);
+  for (guint k = 0; entry->inputs != NULL && k < rthunk_bindings_len (entry->inputs); k++)
+    rthunk_evaluator_bind (evaluator, rthunk_bindings_name (entry->inputs, k), rthunk_bindings_item (entry->inputs, k));
   if (bind_thunk_inputs (state, evaluator, entry, cancellable, deadline, error) &&
       bind_definitions (evaluator, entry, error))
     value = rthunk_evaluator_eval (evaluator, entry->expr, error);
@@ -209,7 +196,7 @@ complete_entry (RthunkServerState *state,
                 RthunkValue       *value,
                 const GError      *error)
 {
-  g_clear_pointer (&entry->thunk_inputs, g_hash_table_unref);
+  g_clear_pointer (&entry->thunk_inputs, rthunk_bindings_unref);
   if (value != NULL && entry->cacheable)
     {
       rthunk_result_cache_insert (state->cache, entry->cache_key, value);
