@@ -947,8 +947,10 @@ bind_input (RthunkWireEvalRequest *request,
   request->__isset_bindings = TRUE;
 }
 
-/* The sum of n inputs v0 … v(n−1), each bound to (k + 1)²: the first
- * @thunks of them to a finished thunk of that value, the rest sent along. */
+/* The sum of (k + 1) × vk over n inputs v0 … v(n−1), each bound to
+ * (k + 1)² (so the sum is (n(n + 1)/2)², and only if each name has its
+ * own value): the first @thunks of them to a finished thunk of that
+ * value, the rest sent along. */
 static RthunkWireEvalRequest *
 sum_request (Wire  *w,
              guint  n,
@@ -959,7 +961,7 @@ sum_request (Wire  *w,
 
   for (guint k = 0; k < n; k++)
     {
-      g_autofree char *outer = g_strdup_printf ("(+ v%u %s)", k, text->str);
+      g_autofree char *outer = g_strdup_printf ("(+ (* %u v%u) %s)", k + 1, k, text->str);
 
       g_string_assign (text, outer);
     }
@@ -984,10 +986,31 @@ sum_request (Wire  *w,
   return request;
 }
 
+/* @request (n inputs) with one more binding, named @name, is refused
+ * as naming binding n wrongly. */
+static void
+assert_refused_binding (Wire                  *w,
+                        RthunkWireEvalRequest *request,
+                        guint                  n,
+                        const char            *name)
+{
+  g_autoptr(RthunkValue) again = rthunk_value_new_int (1);
+  g_autofree char *message = g_strdup_printf ("binding %u: a missing, invalid or repeated name", n);
+  WireFailure thrown = { 0, };
+
+  bind_input (request, name, again, NULL);
+  g_assert_null (wire_submit (w, request, &thrown));
+  g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
+  g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_INVALID_REQUEST);
+  g_assert_cmpstr (thrown.message, ==, message);
+  wire_failure_clear (&thrown);
+}
+
 /* Requests of 1 to 40 inputs, values and thunks, on both sides of the
  * count past which their names are told apart by a hash table: each
  * distinct name is bound to its own value; one more binding that repeats
- * a name, of either kind, is refused, naming that binding. */
+ * a name (of a value, or of a thunk), or has an invalid one, is refused,
+ * naming that binding. */
 static void
 test_inputs_names (void)
 {
@@ -998,22 +1021,19 @@ test_inputs_names (void)
     for (guint thunks = 0; thunks <= MIN (sizes[s], 2u); thunks++)
       {
         guint n = sizes[s];
-        gint64 expected = (gint64) n * (n + 1) * (2 * n + 1) / 6;
+        gint64 expected = (gint64) n * (n + 1) / 2 * ((gint64) n * (n + 1) / 2);
         g_autoptr(RthunkWireEvalRequest) request = sum_request (w, n, thunks);
         g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, request, NULL);
-        g_autoptr(RthunkWireEvalRequest) repeated = sum_request (w, n, thunks);
-        g_autoptr(RthunkValue) again = rthunk_value_new_int (1);
-        g_autofree char *name = g_strdup_printf ("v%u", n / 2);
-        g_autofree char *message = g_strdup_printf ("binding %u: a missing, invalid or repeated name", n);
-        WireFailure thrown = { 0, };
+        g_autofree char *middle = g_strdup_printf ("v%u", n / 2);
+        const char *names[] = { middle, "v0", "__def_v" };
 
         g_assert_cmpint (thunk_int (w, thunk), ==, expected);
-        bind_input (repeated, name, again, NULL);
-        g_assert_null (wire_submit (w, repeated, &thrown));
-        g_assert_true (thrown.type == RTHUNK_WIRE_TYPE_INVALID_REQUEST);
-        g_assert_cmpint (thrown.code, ==, RTHUNK_ERROR_INVALID_REQUEST);
-        g_assert_cmpstr (thrown.message, ==, message);
-        wire_failure_clear (&thrown);
+        for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+          {
+            g_autoptr(RthunkWireEvalRequest) refused = sum_request (w, n, thunks);
+
+            assert_refused_binding (w, refused, n, names[k]);
+          }
       }
 }
 
@@ -1046,6 +1066,20 @@ test_inputs_cache_key_order (void)
   g_assert_cmpint (thunk_int (w, second), ==, expected);
   after = wire_info (w, NULL);
   g_assert_cmpint (after->counters->cacheHits - before->counters->cacheHits, ==, 1);
+  /* each input is part of the key: another b is not that result */
+  {
+    g_autoptr(RthunkValue) other = rthunk_value_new_int (12);
+    g_autoptr(RthunkWireEvalRequest) ba2 = wire_request_for (text, -1);
+    g_autoptr(RthunkWireRemoteThunk) third = NULL;
+    g_autoptr(RthunkWireServerInfo) last = NULL;
+
+    bind_input (ba2, "b", other, NULL);
+    bind_input (ba2, "a", a, NULL);
+    third = wire_submit (w, ba2, NULL);
+    g_assert_cmpint (thunk_int (w, third), ==, expected + 1);
+    last = wire_info (w, NULL);
+    g_assert_cmpint (last->counters->cacheHits, ==, after->counters->cacheHits);
+  }
 }
 
 /* ---- submitBatch ----------------------------------------------------------- */

@@ -96,8 +96,8 @@ append_sig (GString    *sig,
 #define FEW_INPUTS 16
 
 /* The first input of @request that repeats the name of one before it
- * (G_MAXUINT if none does); *@name_bytes is what their names take, each
- * with its NUL. */
+ * (G_MAXUINT if none does); *@name_bytes is what their valid names take,
+ * each with its NUL (the most a list of them can hold). */
 static guint
 first_repeated (const RthunkRequest *request,
                 gsize               *name_bytes)
@@ -112,7 +112,8 @@ first_repeated (const RthunkRequest *request,
 
       if (name == NULL)
         continue;
-      *name_bytes += strlen (name) + 1;
+      if (rthunk_handler_valid_name (name))
+        *name_bytes += strlen (name) + 1;
       if (repeated != G_MAXUINT)
         continue;
       if (seen != NULL)
