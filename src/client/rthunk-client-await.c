@@ -35,7 +35,6 @@ remote_handle_free (gpointer data)
   RemoteHandle *handle = data;
 
   g_object_unref (handle->client);
-  g_byte_array_unref (handle->id);
   g_clear_pointer (&handle->type, rthunk_type_unref);
   g_clear_error (&handle->send_error);
   g_free (handle);
@@ -74,8 +73,7 @@ static gboolean
 await_once (RthunkClient  *self,
             RthunkConn    *conn,
             GByteArray    *message,
-            GByteArray    *id,
-            RthunkType    *type,
+            RemoteHandle  *handle,
             RthunkValue  **result,
             GError       **error)
 {
@@ -89,8 +87,8 @@ await_once (RthunkClient  *self,
     {
       ThunkReport *report = g_ptr_array_index (done, k);
 
-      if (rthunk_client_report_is_of (report, id))
-        return (*result = rthunk_client_report_outcome (self, report, type, error)) != NULL;
+      if (rthunk_client_report_is_of (report, handle->id, handle->id_len))
+        return (*result = rthunk_client_report_outcome (self, report, handle->type, error)) != NULL;
     }
   return TRUE;
 }
@@ -117,14 +115,14 @@ force_remote (gpointer   data,
   g_mutex_unlock (&self->outbox_lock);
   if (error != NULL && *error != NULL)
     return NULL;
-  g_ptr_array_add (ids, g_bytes_new (handle->id->data, handle->id->len));
+  g_ptr_array_add (ids, g_bytes_new (handle->id, handle->id_len));
   message = await_message (self, ids, AWAIT_SLICE_MS);
   if (!rthunk_client_begin_call (self, &call, NULL, error))
     return NULL;
   /* each slice: the call budget, and the slice the server may wait */
   do
     rthunk_frame_transport_allow_wait (call.conn->transport, AWAIT_SLICE_MS);
-  while ((ok = await_once (self, call.conn, message, handle->id, handle->type, &result, &failed)) && result == NULL);
+  while ((ok = await_once (self, call.conn, message, handle, &result, &failed)) && result == NULL);
   rthunk_call_end (&call, ok, &failed);
   /* finished, but too large for one frame: fetched in chunks */
   if (result == NULL && rthunk_client_error_is_too_large (failed))
@@ -147,29 +145,30 @@ label_server (RthunkClient *self)
 
 /* The bytes of the label of thunk @id on @server, its final NUL included. */
 static gsize
-label_size (const char       *server,
-            const GByteArray *id)
+label_size (const char *server,
+            gsize       id_len)
 {
-  return 2 * (id != NULL ? MIN (id->len, 2) : 0) + strlen (server) + 4;
+  return 2 * MIN (id_len, 2) + strlen (server) + 4;
 }
 
 /* Writes the label of thunk @id on @server into @label, label_size()
  * bytes. */
 static char *
-put_label (const char       *server,
-           const GByteArray *id,
-           char             *label)
+put_label (const char   *server,
+           const guint8 *id,
+           gsize         id_len,
+           char         *label)
 {
   static const char digits[] = "0123456789abcdef";
-  gsize n = id != NULL ? MIN (id->len, 2) : 0, server_len = strlen (server);
+  gsize n = MIN (id_len, 2), server_len = strlen (server);
   char *p = label;
 
   /* "#%.4s @%s" of the id in hex, without printf: one per pending value */
   *p++ = '#';
   for (gsize k = 0; k < n; k++)
     {
-      *p++ = digits[id->data[k] >> 4];
-      *p++ = digits[id->data[k] & 0xf];
+      *p++ = digits[id[k] >> 4];
+      *p++ = digits[id[k] & 0xf];
     }
   *p++ = ' ';
   *p++ = '@';
@@ -179,35 +178,39 @@ put_label (const char       *server,
 
 /* How a thunk of this client's server prints: `#a1b2 @alpha`. */
 char *
-rthunk_client_thunk_label (RthunkClient     *self,
-                           const GByteArray *id)
+rthunk_client_thunk_label (RthunkClient *self,
+                           const guint8 *id,
+                           gsize         id_len)
 {
   const char *server = label_server (self);
 
-  return put_label (server, id, g_malloc (label_size (server, id)));
+  return put_label (server, id, id_len, g_malloc (label_size (server, id_len)));
 }
 
-/* A pending value (or, @reference, a remote reference) for thunk @id. Its
- * label is the handle's, in the same allocation: a value a submission
- * costs two allocations fewer. */
+/* A pending value (or, @reference, a remote reference) for thunk @id
+ * (copied). Its label and its id are the handle's, in the same
+ * allocation: a value a submission costs four allocations fewer. */
 RthunkValue *
 rthunk_client_new_pending (RthunkClient *self,
-                           GByteArray   *id,
+                           const guint8 *id,
+                           gsize         id_len,
                            RthunkType   *type,
                            gboolean      reference)
 {
   const char *server = label_server (self);
+  gsize label_len = label_size (server, id_len);
   /* malloc'd and filled: calloc takes glibc's arena lock (one a link of
    * a pipelined chain) */
-  RemoteHandle *handle = g_malloc (sizeof (RemoteHandle) + label_size (server, id));
+  RemoteHandle *handle = g_malloc (sizeof (RemoteHandle) + label_len + id_len);
   RthunkValue *value;
 
   handle->magic = RTHUNK_CLIENT_HANDLE_MAGIC;
   handle->client = g_object_ref (self);
-  handle->id = g_byte_array_ref (id);
+  handle->id_len = (guint32) id_len;
+  handle->id = memcpy ((guint8 *) handle->label + label_len, id, id_len);
   handle->type = type != NULL ? rthunk_type_ref (type) : NULL;
   handle->send_error = NULL;
-  value = rthunk_value_new_pending_borrowing (put_label (server, id, handle->label), handle, force_remote,
+  value = rthunk_value_new_pending_borrowing (put_label (server, id, id_len, handle->label), handle, force_remote,
                                               remote_handle_free);
   value->u.handle.reference = reference;
   return value;
@@ -486,6 +489,6 @@ rthunk_client_get_pending_thunk (RthunkValue  *value,
     return NULL;
   handle = value->u.handle.data;
   if (id != NULL)
-    *id = g_bytes_new (handle->id->data, handle->id->len);
+    *id = g_bytes_new (handle->id, handle->id_len);
   return handle->client;
 }

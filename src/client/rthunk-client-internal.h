@@ -139,7 +139,8 @@ void     rthunk_client_report_set_id     (ThunkReport       *report,
                                           const guint8      *data,
                                           gsize              len);
 gboolean rthunk_client_report_is_of      (const ThunkReport *report,
-                                          const GByteArray  *id);
+                                          const guint8      *id,
+                                          gsize              id_len);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThunkReport, rthunk_client_thunk_report_free)
 
@@ -198,8 +199,9 @@ GPtrArray   *rthunk_client_receive_reports      (RthunkClient                  *
 typedef struct
 {
   guint32 magic;
+  guint32 id_len;
   RthunkClient *client;
-  GByteArray *id;
+  const guint8 *id;             /* in the same allocation, after the label */
   RthunkType *type;             /* what the client's check found */
   GError *send_error;           /* queued: why sending it failed (outbox_lock) */
   char label[];                 /* how it prints: the pending value borrows it */
@@ -229,7 +231,8 @@ rthunk_client_own_remote_handle (RthunkClient *self,
 }
 
 RthunkValue *rthunk_client_new_pending (RthunkClient *self,
-                                        GByteArray   *id,
+                                        const guint8 *id,
+                                        gsize         id_len,
                                         RthunkType   *type,
                                         gboolean      reference);
 

@@ -120,7 +120,8 @@ gboolean     rthunk_client_can_enqueue (RthunkClient          *self,
                                         GHashTable            *definitions);
 void         rthunk_client_random_id   (guint8                 id[RTHUNK_CLIENT_ID_LEN]);
 char        *rthunk_client_thunk_label (RthunkClient          *self,
-                                        const GByteArray      *id);
+                                        const guint8          *id,
+                                        gsize                  id_len);
 RthunkValue *rthunk_client_enqueue     (RthunkClient          *self,
                                         RthunkNode            *expr,
                                         GHashTable            *inputs,

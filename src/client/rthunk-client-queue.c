@@ -119,7 +119,6 @@ rthunk_client_enqueue (RthunkClient          *self,
 {
   g_autoptr(RthunkCatalog) catalog = NULL;
   g_autoptr(RthunkType) type = NULL;
-  g_autoptr(GByteArray) id = g_byte_array_sized_new (RTHUNK_CLIENT_ID_LEN);
   /* the thread's buffer, kept from one request to the next (taken while
    * in use: forcing an input may queue another submission) */
   g_autoptr(GByteArray) request = g_private_get (&scratch_request);
@@ -137,14 +136,13 @@ rthunk_client_enqueue (RthunkClient          *self,
     return NULL;
   if (!rthunk_client_build_request (self, catalog, expr, inputs, &h, no_closure (), FALSE, request, &type, error))
     return NULL;
-  g_byte_array_append (id, thunk_id, RTHUNK_CLIENT_ID_LEN);
   rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);
   rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);
   rthunk_codec_put_stop (request);
   queued = g_new (Queued, 1);
   *queued = (Queued) {
     .len = request->len,
-    .value = rthunk_client_new_pending (self, id, type, FALSE),
+    .value = rthunk_client_new_pending (self, thunk_id, RTHUNK_CLIENT_ID_LEN, type, FALSE),
     .func = func,
     .data = data,
     .destroy = destroy,

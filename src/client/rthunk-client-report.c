@@ -86,9 +86,10 @@ rthunk_client_report_set_id (ThunkReport  *report,
 /* Whether @report is of the thunk @id. */
 gboolean
 rthunk_client_report_is_of (const ThunkReport *report,
-                            const GByteArray  *id)
+                            const guint8      *id,
+                            gsize              id_len)
 {
-  return report->id_len > 0 && report->id_len == id->len && memcmp (report->id, id->data, id->len) == 0;
+  return report->id_len > 0 && report->id_len == id_len && memcmp (report->id, id, id_len) == 0;
 }
 
 /* The value of a finished thunk, checked against @expected (NULL: not

@@ -88,7 +88,7 @@ put_thunk_binding (GByteArray   *out,
   rthunk_codec_put_i32 (out, RTHUNK_WIRE_VALUE_KIND_THUNK);
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 7);
   at = out->len + 4;
-  rthunk_codec_put_binary (out, handle->id->data, handle->id->len);
+  rthunk_codec_put_binary (out, handle->id, handle->id_len);
   /* another server holds it: name that one, and say what type it has */
   if (foreign)
     {
@@ -465,9 +465,9 @@ patch_prepared_input (RthunkClient        *self,
   if (input->scalar == RTHUNK_VALUE_PENDING)
     {
       handle = rthunk_client_own_remote_handle (self, value);
-      if (handle == NULL || handle->type != input->type || handle->id->len != RTHUNK_CLIENT_ID_LEN)
+      if (handle == NULL || handle->type != input->type || handle->id_len != RTHUNK_CLIENT_ID_LEN)
         return FALSE;
-      memcpy (fields + input->at, handle->id->data, RTHUNK_CLIENT_ID_LEN);
+      memcpy (fields + input->at, handle->id, RTHUNK_CLIENT_ID_LEN);
       return TRUE;
     }
   if (rthunk_value_get_kind (value) != input->scalar)
@@ -581,7 +581,7 @@ bind_inputs (RthunkClient   *self,
           thunk.at = put_thunk_binding (bindings, name, handle != NULL ? handle : foreign, foreign != NULL);
           bound_add (bound, name, thunk.type);
           g_ptr_array_add (input_types, rthunk_client_typed_name (name, thunk.type));
-          if (foreign == NULL && handle->id->len == RTHUNK_CLIENT_ID_LEN)
+          if (foreign == NULL && handle->id_len == RTHUNK_CLIENT_ID_LEN)
             g_array_append_val (prepared, thunk);
           else
             prepared_input_clear (&thunk);
@@ -858,8 +858,6 @@ submitted_value (RthunkClient  *self,
                  GError       **error)
 {
   /* the generated reader leaves a missing id NULL */
-  g_autoptr(GByteArray) id = NULL;
-
   if (report->id_len == 0)
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL, _("server %s sent a malformed thunk id"),
@@ -872,8 +870,7 @@ submitted_value (RthunkClient  *self,
       (!by_reference || report->state > RTHUNK_WIRE_THUNK_STATE_DONE) &&
       !rthunk_client_error_is_too_large (report->error))
     return rthunk_client_report_outcome (self, report, type, error);
-  id = g_byte_array_append (g_byte_array_sized_new (report->id_len), report->id, report->id_len);
-  return rthunk_client_new_pending (self, id, type, by_reference);
+  return rthunk_client_new_pending (self, report->id, report->id_len, type, by_reference);
 }
 
 RthunkValue *

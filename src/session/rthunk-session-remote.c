@@ -432,14 +432,13 @@ enqueue (RthunkSession  *self,
          GError        **error)
 {
   guint8 id[RTHUNK_CLIENT_ID_LEN];
-  GByteArray id_array = { id, sizeof id };
   g_autofree char *label = NULL;
   g_autoptr(RthunkThunk) thunk = NULL;
   SessionQueued *q;
   RthunkValue *origin;
 
   rthunk_client_random_id (id);
-  label = rthunk_client_thunk_label (server->client, &id_array);
+  label = rthunk_client_thunk_label (server->client, id, sizeof id);
   thunk = rthunk_thunk_new_in_context (g_steal_pointer (&label), rthunk_client_get_server_name (server->client), id, sizeof id,
                                        self->context);
   /* a flush (here or in another thread) frees @q once it reported */
