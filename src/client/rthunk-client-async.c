@@ -372,7 +372,7 @@ rthunk_client_await_many_async (RthunkClient        *client,
   g_return_if_fail (ids != NULL && ids->len > 0);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  job = job_new (run_await, (GDestroyNotify) g_ptr_array_unref);
+  job = job_new (run_await, (GDestroyNotify) g_array_unref);
   job->ids = copy_array (ids, (GBoxedCopyFunc) g_bytes_ref, (GDestroyNotify) g_bytes_unref);
   job->timeout_ms = timeout_ms;
   job_start (client, job, rthunk_client_await_many_async, cancellable, callback, user_data);
@@ -402,7 +402,7 @@ rthunk_client_await_many_finish (RthunkClient           *client,
                                  gpointer                user_data,
                                  GError                **error)
 {
-  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(GArray) done = NULL;
 
   g_return_val_if_fail (func != NULL, FALSE);
 

@@ -42,12 +42,12 @@ remote_handle_free (gpointer data)
 
 /* A thunkAwait call for the thunks @ids (GBytes), which the server
  * answers within @timeout_ms. */
-static GByteArray *
+static RthunkClientMessage *
 await_message (RthunkClient *self,
                GPtrArray    *ids,
                guint         timeout_ms)
 {
-  GByteArray *out = rthunk_client_message_begin (rthunk_client_reply_thunk_await.method);
+  RthunkClientMessage *out = rthunk_client_message_begin (rthunk_client_reply_thunk_await.method);
 
   rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
   rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, ids->len);
@@ -77,15 +77,15 @@ await_once (RthunkClient  *self,
             RthunkValue  **result,
             GError       **error)
 {
-  g_autoptr(GPtrArray) done = rthunk_client_call_for_reports (self, conn, message,
-                                                              &rthunk_client_reply_thunk_await, NULL, error);
+  g_autoptr(GArray) done = rthunk_client_call_for_reports (self, conn, message,
+                                                           &rthunk_client_reply_thunk_await, NULL, error);
 
   *result = NULL;
   if (done == NULL)
     return FALSE;
   for (guint k = 0; k < done->len; k++)
     {
-      ThunkReport *report = g_ptr_array_index (done, k);
+      ThunkReport *report = &g_array_index (done, ThunkReport, k);
 
       if (rthunk_client_report_is_of (report, handle->id, handle->id_len))
         return (*result = rthunk_client_report_outcome (self, report, handle->type, error)) != NULL;
@@ -101,7 +101,7 @@ force_remote (gpointer   data,
   RemoteHandle *handle = data;
   RthunkClient *self = handle->client;
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_autoptr(GByteArray) message = NULL;
+  g_autoptr(RthunkClientMessage) message = NULL;
   RthunkValue *result = NULL;
   GError *failed = NULL;
   RthunkCall call;
@@ -249,13 +249,13 @@ var_cont_result (ThunkReport   *report,
 }
 
 void
-rthunk_client_report_finished (GPtrArray             *done,
+rthunk_client_report_finished (GArray                *done,
                                RthunkClientAwaitFunc  func,
                                gpointer               user_data)
 {
   for (guint k = 0; k < done->len; k++)
     {
-      ThunkReport *report = g_ptr_array_index (done, k);
+      ThunkReport *report = &g_array_index (done, ThunkReport, k);
       g_autoptr(GBytes) id = NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = NULL;
@@ -268,15 +268,15 @@ rthunk_client_report_finished (GPtrArray             *done,
     }
 }
 
-GPtrArray *
+GArray *
 rthunk_client_await_run (RthunkClient  *self,
                          GPtrArray     *ids,
                          guint          timeout_ms,
                          GCancellable  *cancellable,
                          GError       **error)
 {
-  g_autoptr(GByteArray) message = await_message (self, ids, timeout_ms);
-  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(RthunkClientMessage) message = await_message (self, ids, timeout_ms);
+  g_autoptr(GArray) done = NULL;
   RthunkCall call;
 
   if (!rthunk_client_begin_call (self, &call, cancellable, error))
@@ -316,7 +316,7 @@ rthunk_client_await_many (RthunkClient           *client,
                           gpointer                user_data,
                           GError                **error)
 {
-  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(GArray) done = NULL;
 
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), FALSE);
   g_return_val_if_fail (ids != NULL && ids->len > 0, FALSE);
@@ -404,8 +404,11 @@ rthunk_client_poll_result (RthunkWireVarCont  *cont,
                            GError            **error)
 {
   g_autoptr(RthunkValue) result = NULL;
-  g_autoptr(ThunkReport) report = rthunk_client_report_from_var_cont (cont);
-  RthunkThunkState state = var_cont_result (report, &result, error);
+  g_auto(ThunkReport) report = { FALSE, };
+  RthunkThunkState state;
+
+  rthunk_client_report_from_var_cont (cont, &report);
+  state = var_cont_result (&report, &result, error);
 
   if (value != NULL)
     *value = g_steal_pointer (&result);

@@ -120,23 +120,80 @@ rthunk_client_call_fault_raise (RthunkClient    *self,
  * anything odd) is handed to the generated recv function, which answers
  * exactly as the generated client always did. */
 
+/* The largest buffer a thread keeps: a larger one (a large request or
+ * batch) is freed after its call rather than held for good. */
+#define SCRATCH_KEPT_BYTES (64 * 1024)
+
+/* This thread's array (a GArray or GByteArray) in @slot, empty, or NULL
+ * if it has none. Taken while in use: what runs before it is given back
+ * (forcing an input, a flush before a call) may need one too. */
+gpointer
+rthunk_client_scratch_take (GPrivate *slot)
+{
+  gpointer array = g_private_get (slot);
+
+  if (array != NULL)
+    g_private_set (slot, NULL);
+  return array;
+}
+
+/* This thread's byte buffer in @slot, empty; a new one with room for
+ * @size bytes if it has none (one kept grows as it is written, once). */
+GByteArray *
+rthunk_client_scratch_bytes (GPrivate *slot,
+                             gsize     size)
+{
+  GByteArray *bytes = rthunk_client_scratch_take (slot);
+
+  return bytes != NULL ? bytes : g_byte_array_sized_new ((guint) MIN (size, G_MAXUINT));
+}
+
+/* Gives @array (a GArray or GByteArray) back to @slot, emptied, for the
+ * thread's next call, unless it grew large or the slot has another
+ * already (then it is freed). */
+void
+rthunk_client_scratch_give (GPrivate *slot,
+                            gpointer  array)
+{
+  GArray *a = array;
+
+  if ((gsize) a->len * g_array_get_element_size (a) <= SCRATCH_KEPT_BYTES && g_private_get (slot) == NULL)
+    {
+      g_array_set_size (a, 0);
+      g_private_set (slot, a);
+    }
+  else
+    g_array_unref (a);
+}
+
+/* The thread's call message buffer, between calls. */
+static GPrivate scratch_message = G_PRIVATE_INIT ((GDestroyNotify) g_byte_array_unref);
+
 /* A call message to @method, up to its arguments, with room for @size
  * bytes in all. */
-GByteArray *
+RthunkClientMessage *
 rthunk_client_message_begin_sized (const char *method,
                                    gsize       size)
 {
-  GByteArray *out = g_byte_array_sized_new ((guint) MIN (size, G_MAXUINT));
+  GByteArray *out = rthunk_client_scratch_bytes (&scratch_message, size);
 
   rthunk_codec_put_message (out, method, RTHUNK_CODEC_CALL, 0);
   return out;
 }
 
 /* A call message to @method, up to its arguments. */
-GByteArray *
+RthunkClientMessage *
 rthunk_client_message_begin (const char *method)
 {
   return rthunk_client_message_begin_sized (method, 256);
+}
+
+/* Done with @message (sent, and resent if need be): its buffer serves the
+ * thread's next call. */
+void
+rthunk_client_message_free (RthunkClientMessage *message)
+{
+  rthunk_client_scratch_give (&scratch_message, message);
 }
 
 /* Ends the arguments of a call message with the Auth, argument @field. */

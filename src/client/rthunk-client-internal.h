@@ -100,9 +100,18 @@ gboolean        rthunk_client_call_fault_raise (RthunkClient    *self,
                                                 RthunkConn      *conn,
                                                 RthunkCallFault *fault,
                                                 GError         **error);
-GByteArray     *rthunk_client_message_begin_sized (const char *method,
+gpointer        rthunk_client_scratch_take    (GPrivate      *slot);
+GByteArray     *rthunk_client_scratch_bytes   (GPrivate      *slot,
                                                gsize          size);
-GByteArray     *rthunk_client_message_begin   (const char    *method);
+void            rthunk_client_scratch_give    (GPrivate      *slot,
+                                               gpointer       array);
+/* A call message: the thread's buffer while it is made and sent, given
+ * back by rthunk_client_message_free() (g_autoptr) for the next call. */
+typedef GByteArray RthunkClientMessage;
+RthunkClientMessage *rthunk_client_message_begin_sized (const char *method,
+                                                        gsize       size);
+RthunkClientMessage *rthunk_client_message_begin (const char          *method);
+void            rthunk_client_message_free    (RthunkClientMessage *message);
 void            rthunk_client_message_end     (RthunkClient  *self,
                                                GByteArray    *out,
                                                gint16         field);
@@ -134,7 +143,8 @@ typedef struct
   GError *error;                /* …or its error */
 } ThunkReport;
 
-void     rthunk_client_thunk_report_free (ThunkReport       *report);
+void     rthunk_client_report_init       (ThunkReport       *report);
+void     rthunk_client_report_clear      (ThunkReport       *report);
 void     rthunk_client_report_set_id     (ThunkReport       *report,
                                           const guint8      *data,
                                           gsize              len);
@@ -142,7 +152,8 @@ gboolean rthunk_client_report_is_of      (const ThunkReport *report,
                                           const guint8      *id,
                                           gsize              id_len);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThunkReport, rthunk_client_thunk_report_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ThunkReport, rthunk_client_report_clear)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkClientMessage, rthunk_client_message_free)
 
 /* The fields of a RemoteThunk or a VarCont that a report reads, but the
  * id, field 1 of both. */
@@ -168,7 +179,7 @@ typedef struct
   const char *method;
   guint8 result_type;           /* a RemoteThunk (STRUCT) or a list (LIST) */
   ReportFields fields;
-  ThunkReport *(*convert) (gpointer);   /* from the generated struct */
+  void (*convert) (gpointer, ThunkReport *);    /* from the generated struct */
 } ReplyShape;
 
 extern const ReplyShape rthunk_client_reply_submit_eval;
@@ -179,14 +190,21 @@ RthunkValue *rthunk_client_report_outcome       (RthunkClient                  *
                                                  const ThunkReport             *report,
                                                  RthunkType                    *expected,
                                                  GError                       **error);
-ThunkReport *rthunk_client_report_from_var_cont (gpointer                       data);
-GPtrArray   *rthunk_client_call_for_reports     (RthunkClient                  *self,
+void         rthunk_client_report_from_var_cont (gpointer                       data,
+                                                 ThunkReport                   *report);
+GArray      *rthunk_client_call_for_reports     (RthunkClient                  *self,
                                                  RthunkConn                    *conn,
                                                  GByteArray                    *message,
                                                  const ReplyShape              *shape,
                                                  RthunkWireMissingDefinitions **missing,
                                                  GError                       **error);
-GPtrArray   *rthunk_client_receive_reports      (RthunkClient                  *self,
+gboolean     rthunk_client_call_for_report      (RthunkClient                  *self,
+                                                 RthunkConn                    *conn,
+                                                 GByteArray                    *message,
+                                                 RthunkWireMissingDefinitions **missing,
+                                                 ThunkReport                   *report,
+                                                 GError                       **error);
+GArray      *rthunk_client_receive_reports      (RthunkClient                  *self,
                                                  RthunkConn                    *conn,
                                                  const ReplyShape              *shape,
                                                  GError                       **error);

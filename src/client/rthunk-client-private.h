@@ -38,12 +38,12 @@ RthunkValue       *rthunk_client_submit_run      (RthunkClient           *self,
                                                   GError                **error);
 /* thunkAwait: what the server reported of the finished thunks, for
  * rthunk_client_report_finished(). */
-GPtrArray         *rthunk_client_await_run       (RthunkClient           *self,
+GArray            *rthunk_client_await_run       (RthunkClient           *self,
                                                   GPtrArray              *ids,
                                                   guint                   timeout_ms,
                                                   GCancellable           *cancellable,
                                                   GError                **error);
-void               rthunk_client_report_finished (GPtrArray              *done,
+void               rthunk_client_report_finished (GArray                 *done,
                                                   RthunkClientAwaitFunc   func,
                                                   gpointer                user_data);
 /* thunkCancel; @was_unfinished: the server's answer (it stopped the thunk). */

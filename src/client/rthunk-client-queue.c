@@ -121,16 +121,12 @@ rthunk_client_enqueue (RthunkClient          *self,
   g_autoptr(RthunkType) type = NULL;
   /* the thread's buffer, kept from one request to the next (taken while
    * in use: forcing an input may queue another submission) */
-  g_autoptr(GByteArray) request = g_private_get (&scratch_request);
+  g_autoptr(GByteArray) request = rthunk_client_scratch_bytes (&scratch_request, 512);
   DefHasher h = { NULL, };
   RthunkValue *value;
   gboolean send_now;
   Queued *queued;
 
-  g_private_set (&scratch_request, NULL);
-  if (request == NULL)
-    request = g_byte_array_sized_new (512);
-  g_byte_array_set_size (request, 0);
   if ((catalog = rthunk_client_dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = rthunk_client_dup_catalog (self)) == NULL))
     return NULL;
@@ -154,8 +150,7 @@ rthunk_client_enqueue (RthunkClient          *self,
   send_now = self->outbox->len >= RTHUNK_CLIENT_SEND_AT;
   g_mutex_unlock (&self->outbox_lock);
   /* kept unless a large request made it large */
-  if (request->len <= 64 * 1024 && g_private_get (&scratch_request) == NULL)
-    g_private_set (&scratch_request, g_steal_pointer (&request));
+  rthunk_client_scratch_give (&scratch_request, g_steal_pointer (&request));
   /* a long burst goes out while it is made (unless a flush is on it) */
   if (send_now && g_mutex_trylock (&self->flush_lock))
     {
@@ -215,13 +210,13 @@ take_batch (RthunkClient  *self,
 static void
 report_sent (RthunkClient *self,
              GPtrArray    *batch,
-             GPtrArray    *answers,
+             GArray       *answers,
              const GError *failure)
 {
   for (guint k = 0; k < batch->len; k++)
     {
       Queued *queued = g_ptr_array_index (batch, k);
-      ThunkReport *report = answers != NULL && k < answers->len ? g_ptr_array_index (answers, k) : NULL;
+      ThunkReport *report = answers != NULL && k < answers->len ? &g_array_index (answers, ThunkReport, k) : NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = failure != NULL ? g_error_copy (failure) : NULL;
 
@@ -325,8 +320,8 @@ receive_in_flight (RthunkClient  *self,
     {
       g_autoptr(GPtrArray) batch = g_queue_pop_head (&self->in_flight);
       g_autoptr(GError) failure = NULL;
-      g_autoptr(GPtrArray) answers = rthunk_client_receive_reports (self, self->sending.conn,
-                                                                    &rthunk_client_reply_submit_batch, &failure);
+      g_autoptr(GArray) answers = rthunk_client_receive_reports (self, self->sending.conn,
+                                                                 &rthunk_client_reply_submit_batch, &failure);
 
       report_sent (self, batch, answers, failure);
       if (failure == NULL)
@@ -353,7 +348,7 @@ send_queued (RthunkClient *self)
 {
   for (;;)
     {
-      g_autoptr(GByteArray) message = NULL;
+      g_autoptr(RthunkClientMessage) message = NULL;
       g_autoptr(GPtrArray) batch = take_batch (self, &message);
       g_autoptr(GError) failure = NULL;
 

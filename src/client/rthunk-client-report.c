@@ -47,27 +47,51 @@ finished_value (gint                 state,
 
 /* ---- what the server says of a thunk ------------------------------------ */
 
+/* Makes @report empty. Reports live in place — in a reply's GArray or on
+ * the stack — not one allocation each, and are not zeroed whole: the id's
+ * bytes are read only up to id_len. */
 void
-rthunk_client_thunk_report_free (ThunkReport *report)
+rthunk_client_report_init (ThunkReport *report)
 {
-  g_clear_pointer (&report->value, rthunk_value_unref);
-  g_clear_error (&report->error);
-  g_free (report);
-}
-
-/* An empty report, from malloc: glibc's calloc bypasses the thread's cache
- * and takes the arena's lock, and every reply makes one (the id's bytes
- * are read only up to id_len). */
-static ThunkReport *
-report_new (void)
-{
-  ThunkReport *report = g_new (ThunkReport, 1);
-
   report->has_id = FALSE;
   report->id_len = 0;
   report->state = 0;
   report->value = NULL;
   report->error = NULL;
+}
+
+/* Frees what @report holds (it stays valid, empty of them). */
+void
+rthunk_client_report_clear (ThunkReport *report)
+{
+  g_clear_pointer (&report->value, rthunk_value_unref);
+  g_clear_error (&report->error);
+}
+
+/* *@reports, the array a reply's reports go to; if there is none yet, a
+ * new one with room for @n (at most 4096 at once: @n is the server's
+ * word). */
+static GArray *
+reports_for (GArray **reports,
+             guint32  n)
+{
+  if (*reports == NULL)
+    {
+      *reports = g_array_sized_new (FALSE, FALSE, sizeof (ThunkReport), MIN (n, 4096));
+      g_array_set_clear_func (*reports, (GDestroyNotify) rthunk_client_report_clear);
+    }
+  return *reports;
+}
+
+/* A new empty report at the end of @reports. */
+static ThunkReport *
+reports_append (GArray *reports)
+{
+  ThunkReport *report;
+
+  g_array_set_size (reports, reports->len + 1);
+  report = &g_array_index (reports, ThunkReport, reports->len - 1);
+  rthunk_client_report_init (report);
   return report;
 }
 
@@ -109,53 +133,54 @@ rthunk_client_report_outcome (RthunkClient       *self,
   return NULL;
 }
 
-/* A report of what the generated code read; @state 0, @value and @info
- * NULL where a field was not set. */
-static ThunkReport *
-report_from_wire (GByteArray          *id,
+/* Fills the empty @report with what the generated code read; @state 0,
+ * @value and @info NULL where a field was not set. */
+static void
+report_from_wire (ThunkReport         *report,
+                  GByteArray          *id,
                   gint32               state,
                   RthunkWireValue     *value,
                   RthunkWireErrorInfo *info)
 {
-  ThunkReport *report = report_new ();
-
   if (id != NULL)
     rthunk_client_report_set_id (report, id->data, id->len);
   report->state = state;
   if (state >= RTHUNK_WIRE_THUNK_STATE_DONE)
     report->value = finished_value (state, value, info, &report->error);
-  return report;
 }
 
-static ThunkReport *
-report_from_remote_thunk (gpointer data)
+static void
+report_from_remote_thunk (gpointer     data,
+                          ThunkReport *report)
 {
   RthunkWireRemoteThunk *thunk = data;
 
-  return report_from_wire (thunk->id, thunk->__isset_state ? thunk->state : 0,
-                           thunk->__isset_value ? thunk->value : NULL,
-                           thunk->__isset_error ? thunk->error : NULL);
+  report_from_wire (report, thunk->id, thunk->__isset_state ? thunk->state : 0,
+                    thunk->__isset_value ? thunk->value : NULL,
+                    thunk->__isset_error ? thunk->error : NULL);
 }
 
-ThunkReport *
-rthunk_client_report_from_var_cont (gpointer data)
+/* Fills the empty @report with the VarCont @data. */
+void
+rthunk_client_report_from_var_cont (gpointer     data,
+                                    ThunkReport *report)
 {
   RthunkWireVarCont *cont = data;
 
-  return report_from_wire (cont->id, cont->state, cont->__isset_value ? cont->value : NULL,
-                           cont->__isset_error ? cont->error : NULL);
+  report_from_wire (report, cont->id, cont->state, cont->__isset_value ? cont->value : NULL,
+                    cont->__isset_error ? cont->error : NULL);
 }
 
-/* Reports of what the generated code read: @convert of each struct. */
-static GPtrArray *
-reports_from_wire (GPtrArray   *structs,
-                   ThunkReport *(*convert) (gpointer))
+/* Reports of what the generated code read, into *@reports: @convert of
+ * each struct. */
+static void
+reports_from_wire (GPtrArray *structs,
+                   void     (*convert) (gpointer, ThunkReport *),
+                   GArray   **reports)
 {
-  GPtrArray *reports = g_ptr_array_new_full (structs->len, (GDestroyNotify) rthunk_client_thunk_report_free);
-
+  reports_for (reports, structs->len);
   for (guint k = 0; k < structs->len; k++)
-    g_ptr_array_add (reports, convert (g_ptr_array_index (structs, k)));
-  return reports;
+    convert (g_ptr_array_index (structs, k), reports_append (*reports));
 }
 
 /* A RemoteThunk or VarCont being read. */
@@ -219,57 +244,41 @@ get_report_field (RthunkCodecIn *in,
   return rthunk_codec_skip (in, type);
 }
 
-/* A RemoteThunk or VarCont struct, or NULL for bytes the codec does not
+/* A RemoteThunk or VarCont struct, read into the empty @report (its
+ * owner clears it either way); FALSE for bytes the codec does not
  * expect. */
-static ThunkReport *
+static gboolean
 get_report (RthunkCodecIn      *in,
-            const ReportFields *fields)
+            const ReportFields *fields,
+            ThunkReport        *report)
 {
-  g_autoptr(ThunkReport) report = report_new ();
   ReportReader r = { fields, report, 0, NULL };
   gboolean ok = rthunk_codec_get_struct (in, FALSE, get_report_field, &r);
   g_autofree char *message = r.message;
 
   /* the id is required: without it the generated code fails the call */
   if (!ok || !report->has_id)
-    return NULL;
+    return FALSE;
   if (report->state != RTHUNK_WIRE_THUNK_STATE_DONE)
     g_clear_pointer (&report->value, rthunk_value_unref);
   if (report->state >= RTHUNK_WIRE_THUNK_STATE_DONE && report->value == NULL)
     set_failure (r.code, message, &report->error);
-  return g_steal_pointer (&report);
+  return TRUE;
 }
 
-/* An array of one report. */
-static GPtrArray *
-reports_of_one (ThunkReport *report)
-{
-  GPtrArray *reports = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_client_thunk_report_free);
-
-  g_ptr_array_add (reports, report);
-  return reports;
-}
-
-/* A list of RemoteThunk or VarCont structs, or NULL. */
-static GPtrArray *
+/* @n RemoteThunk or VarCont structs, into *@reports; FALSE for bytes the
+ * codec does not expect. */
+static gboolean
 get_reports (RthunkCodecIn      *in,
-             const ReportFields *fields)
+             const ReportFields *fields,
+             guint32             n,
+             GArray            **reports)
 {
-  g_autoptr(GPtrArray) reports = NULL;
-  guint32 n;
-
-  if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
-    return NULL;
-  reports = g_ptr_array_new_full (MIN (n, 4096), (GDestroyNotify) rthunk_client_thunk_report_free);
+  reports_for (reports, n);
   for (guint32 k = 0; k < n; k++)
-    {
-      ThunkReport *report = get_report (in, fields);
-
-      if (report == NULL)
-        return NULL;
-      g_ptr_array_add (reports, report);
-    }
-  return g_steal_pointer (&reports);
+    if (!get_report (in, fields, reports_append (*reports)))
+      return FALSE;
+  return TRUE;
 }
 
 /* ---- the replies of the hot calls ---------------------------------------- */
@@ -308,27 +317,22 @@ reply_open (RthunkCodecIn    *in,
          rthunk_codec_get_field (in, &type, &id) && type == shape->result_type && id == 0;
 }
 
-/* The reports of a reply that holds its result and nothing else, or NULL. */
-static GPtrArray *
+/* The reports of a reply that holds its result and nothing else, into
+ * *@reports; FALSE (some may have been added) for any other reply. */
+static gboolean
 read_reply (GBytes           *reply,
-            const ReplyShape *shape)
+            const ReplyShape *shape,
+            GArray          **reports)
 {
-  g_autoptr(GPtrArray) reports = NULL;
   RthunkCodecIn in;
-  ThunkReport *report;
+  guint32 n = 1;                /* a RemoteThunk, or a list's length */
   guint8 type;
   gint16 id;
 
-  if (!reply_open (&in, reply, shape))
-    return NULL;
-  if (shape->result_type == RTHUNK_CODEC_LIST)
-    reports = get_reports (&in, &shape->fields);
-  else if ((report = get_report (&in, &shape->fields)) != NULL)
-    reports = reports_of_one (report);
-  if (reports == NULL || !rthunk_codec_get_field (&in, &type, &id) || type != RTHUNK_CODEC_STOP ||
-      in.pos != in.end)
-    return NULL;
-  return g_steal_pointer (&reports);
+  return reply_open (&in, reply, shape) &&
+         (shape->result_type != RTHUNK_CODEC_LIST || rthunk_codec_get_list (&in, RTHUNK_CODEC_STRUCT, &n)) &&
+         get_reports (&in, &shape->fields, n, reports) &&
+         rthunk_codec_get_field (&in, &type, &id) && type == RTHUNK_CODEC_STOP && in.pos == in.end;
 }
 
 /* An exception the generated code read, as rthunk_client_call_failed() wants it. */
@@ -342,13 +346,15 @@ first_exception (GObject *a,
 }
 
 /* The generated code reading the reply of @shape's call from the
- * transport: its reports, or NULL with @error set, or (submitEvalRequest)
- * with *@missing set when the server lacks definitions. */
-static GPtrArray *
+ * transport: its reports, into *@reports, or FALSE with @error set, or
+ * (submitEvalRequest) with *@missing set when the server lacks
+ * definitions. */
+static gboolean
 recv_reply (RthunkClient                  *self,
             RthunkConn                    *conn,
             const ReplyShape              *shape,
             RthunkWireMissingDefinitions **missing,
+            GArray                       **reports,
             GError                       **error)
 {
   g_autoptr(RthunkWireRemoteThunk) thunk = g_object_new (RTHUNK_WIRE_TYPE_REMOTE_THUNK, NULL);
@@ -378,42 +384,52 @@ recv_reply (RthunkClient                  *self,
       break;
     }
   if (ok)
-    return reports_from_wire (result, shape->convert);
+    {
+      reports_from_wire (result, shape->convert, reports);
+      return TRUE;
+    }
   if (missing != NULL && *missing != NULL)
     g_clear_error (&call_error);
   else
     rthunk_client_call_failed (self, conn, call_error,
                                first_exception ((GObject *) invalid, (GObject *) type_failure, (GObject *) overloaded,
                                                 (GObject *) denied), error);
-  return NULL;
+  return FALSE;
 }
 
-/* The reports @reply (consumed; NULL: receiving it failed) carries. A
- * reply the codec does not expect is left to the generated code, which
- * reads it from the transport as the reply it waits for: exceptions are
- * handled in one place. @missing as for recv_reply(). */
-static GPtrArray *
+/* The reports @reply (consumed; NULL: receiving it failed) carries, into
+ * *@reports (empty, or NULL for a new array). A reply the codec does not
+ * expect is left to the generated code, which reads it from the transport
+ * as the reply it waits for: exceptions are handled in one place.
+ * @missing as for recv_reply(). */
+static gboolean
 reports_of_reply (RthunkClient                  *self,
                   RthunkConn                    *conn,
                   GBytes                        *reply,
                   const ReplyShape              *shape,
                   RthunkWireMissingDefinitions **missing,
+                  GArray                       **reports,
                   GError                       **error)
 {
-  GPtrArray *reports;
+  gboolean ok;
 
   if (reply == NULL)
-    return NULL;
-  if ((reports = read_reply (reply, shape)) == NULL)
-    reports = recv_reply (self, conn, shape, missing, error);
+    return FALSE;
+  if (!(ok = read_reply (reply, shape, reports)))
+    {
+      /* what the codec read of it goes: the generated code reads it all */
+      if (*reports != NULL)
+        g_array_set_size (*reports, 0);
+      ok = recv_reply (self, conn, shape, missing, reports, error);
+    }
   g_bytes_unref (reply);
   /* whatever was read of it, the next call starts at a frame */
   rthunk_frame_transport_set_input (conn->transport, NULL);
-  return reports;
+  return ok;
 }
 
 /* Sends @message and reads the reports its reply carries. */
-GPtrArray *
+GArray *
 rthunk_client_call_for_reports (RthunkClient                  *self,
                                 RthunkConn                    *conn,
                                 GByteArray                    *message,
@@ -421,16 +437,55 @@ rthunk_client_call_for_reports (RthunkClient                  *self,
                                 RthunkWireMissingDefinitions **missing,
                                 GError                       **error)
 {
-  return reports_of_reply (self, conn, rthunk_client_exchange (self, conn, message, error), shape, missing, error);
+  g_autoptr(GArray) reports = NULL;
+
+  if (!reports_of_reply (self, conn, rthunk_client_exchange (self, conn, message, error), shape, missing, &reports,
+                         error))
+    return NULL;
+  return g_steal_pointer (&reports);
+}
+
+/* The thread's array for the one report of a submitEvalRequest, between
+ * calls. */
+static GPrivate scratch_report = G_PRIVATE_INIT ((GDestroyNotify) g_array_unref);
+
+/* Sends the submitEvalRequest @message and moves the one report of its
+ * reply into the empty @report: held meanwhile in the thread's array, so
+ * the call allocates none. @missing as for recv_reply(). */
+gboolean
+rthunk_client_call_for_report (RthunkClient                  *self,
+                               RthunkConn                    *conn,
+                               GByteArray                    *message,
+                               RthunkWireMissingDefinitions **missing,
+                               ThunkReport                   *report,
+                               GError                       **error)
+{
+  GArray *reports = rthunk_client_scratch_take (&scratch_report);
+  gboolean ok = reports_of_reply (self, conn, rthunk_client_exchange (self, conn, message, error),
+                                  &rthunk_client_reply_submit_eval, missing, &reports, error);
+
+  if (ok)
+    {
+      /* moved: the array's copy is left empty, cleared to nothing */
+      *report = g_array_index (reports, ThunkReport, 0);
+      rthunk_client_report_init (&g_array_index (reports, ThunkReport, 0));
+    }
+  if (reports != NULL)
+    rthunk_client_scratch_give (&scratch_report, reports);
+  return ok;
 }
 
 /* Receives the next reply on @conn and reads its reports, as
  * rthunk_client_call_for_reports() does after sending. */
-GPtrArray *
+GArray *
 rthunk_client_receive_reports (RthunkClient     *self,
                                RthunkConn       *conn,
                                const ReplyShape *shape,
                                GError          **error)
 {
-  return reports_of_reply (self, conn, rthunk_client_receive_message (self, conn, error), shape, NULL, error);
+  g_autoptr(GArray) reports = NULL;
+
+  if (!reports_of_reply (self, conn, rthunk_client_receive_message (self, conn, error), shape, NULL, &reports, error))
+    return NULL;
+  return g_steal_pointer (&reports);
 }

@@ -824,29 +824,28 @@ rthunk_client_build_request (RthunkClient  *self,
 }
 
 /* Sends the submitEvalRequest @message, sending the definitions the server
- * asks for. */
-static ThunkReport *
+ * asks for, and moves the one report of its reply into the empty @report. */
+static gboolean
 submit_with_definitions (RthunkClient  *self,
                          RthunkConn    *conn,
                          GByteArray    *message,
                          DefHasher     *h,
                          GPtrArray     *closure,
+                         ThunkReport   *report,
                          GError       **error)
 {
   for (guint attempt = 0; attempt < 4; attempt++)
     {
       g_autoptr(RthunkWireMissingDefinitions) missing = NULL;
-      g_autoptr(GPtrArray) reports = rthunk_client_call_for_reports (self, conn, message,
-                                                                     &rthunk_client_reply_submit_eval, &missing, error);
 
-      if (reports != NULL)
-        return g_ptr_array_steal_index (reports, 0);
+      if (rthunk_client_call_for_report (self, conn, message, &missing, report, error))
+        return TRUE;
       if (missing == NULL || !put_missing (self, conn, h, closure, missing, error))
-        return NULL;
+        return FALSE;
     }
   g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_MISSING_DEFINITIONS,
                _("server %s kept asking for definitions"), self->address);
-  return NULL;
+  return FALSE;
 }
 
 /* The value a submission answered: finished inline, or pending. */
@@ -882,8 +881,8 @@ rthunk_client_submit_run (RthunkClient  *self,
                           GCancellable  *cancellable,
                           GError       **error)
 {
-  g_autoptr(GByteArray) message = rthunk_client_message_begin (rthunk_client_reply_submit_eval.method);
-  g_autoptr(ThunkReport) report = NULL;
+  g_autoptr(RthunkClientMessage) message = rthunk_client_message_begin (rthunk_client_reply_submit_eval.method);
+  g_auto(ThunkReport) report = { FALSE, };   /* on the stack: a call allocates no report */
   g_autoptr(RthunkCatalog) catalog = NULL;
   g_autoptr(GPtrArray) closure = NULL;
   g_autoptr(RthunkType) type = NULL;
@@ -905,10 +904,9 @@ rthunk_client_submit_run (RthunkClient  *self,
    * may name those thunks */
   if (!rthunk_client_begin_call (self, &call, cancellable, error))
     return NULL;
-  report = submit_with_definitions (self, call.conn, message, &h, closure, error);
-  if (!rthunk_call_end (&call, report != NULL, error))
+  if (!rthunk_call_end (&call, submit_with_definitions (self, call.conn, message, &h, closure, &report, error), error))
     return NULL;
-  return submitted_value (self, report, type, by_reference, error);
+  return submitted_value (self, &report, type, by_reference, error);
 }
 
 /**
