@@ -47,7 +47,9 @@ struct _RthunkPool
   GMutex lock;
   GCond freed;                  /* a connection went idle or was closed */
   guint waiting;                /* calls waiting on freed */
-  GQueue idle;                  /* RthunkConn * */
+  GPtrArray *idle;              /* RthunkConn *, the latest to go idle
+                                   last; an array: a queue's links
+                                   would cost an allocation per call */
   guint open;                   /* idle + in use + being opened */
   guint max;
   guint opened;                 /* sockets opened over the pool's life */
@@ -56,6 +58,18 @@ struct _RthunkPool
   GTlsDatabase *tls_ca;         /* (lock) trusting these authorities (NULL: the system's) */
   GTlsCertificate *tls_identity; /* (lock) and showing this certificate, if any */
 };
+
+/* Closes @conn and frees it. */
+static void
+conn_free (RthunkConn *conn)
+{
+  g_clear_object (&conn->stub);
+  g_clear_object (&conn->protocol);
+  if (conn->transport != NULL)
+    thrift_transport_close (THRIFT_TRANSPORT (conn->transport), NULL);
+  g_clear_object (&conn->transport);
+  g_free (conn);
+}
 
 RthunkPool *
 rthunk_pool_new (const char *address,
@@ -74,27 +88,24 @@ rthunk_pool_new (const char *address,
   pool->max = RTHUNK_POOL_DEFAULT_MAX;
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->freed);
-  g_queue_init (&pool->idle);
+  pool->idle = g_ptr_array_new_with_free_func ((GDestroyNotify) conn_free);
   return pool;
 }
 
-static void
-conn_free (RthunkConn *conn)
+/* The connection that went idle last, taken off the idle ones (there is
+ * one): warm, and the likeliest to be still open. */
+static RthunkConn *
+idle_pop (RthunkPool *pool)
 {
-  g_clear_object (&conn->stub);
-  g_clear_object (&conn->protocol);
-  if (conn->transport != NULL)
-    thrift_transport_close (THRIFT_TRANSPORT (conn->transport), NULL);
-  g_clear_object (&conn->transport);
-  g_free (conn);
+  return g_ptr_array_steal_index (pool->idle, pool->idle->len - 1);
 }
 
 void
 rthunk_pool_free (RthunkPool *pool)
 {
-  g_assert (pool->open == pool->idle.length);
+  g_assert (pool->open == pool->idle->len);
 
-  g_queue_clear_full (&pool->idle, (GDestroyNotify) conn_free);
+  g_ptr_array_unref (pool->idle);
   g_mutex_clear (&pool->lock);
   g_cond_clear (&pool->freed);
   g_free (pool->address);
@@ -117,8 +128,8 @@ rthunk_pool_set_tls (RthunkPool      *pool,
   pool->tls = tls;
   g_set_object (&pool->tls_ca, ca);
   g_set_object (&pool->tls_identity, identity);
-  pool->open -= pool->idle.length;
-  g_queue_clear_full (&pool->idle, (GDestroyNotify) conn_free);
+  pool->open -= pool->idle->len;
+  g_ptr_array_set_size (pool->idle, 0);
   g_mutex_unlock (&pool->lock);
 }
 
@@ -136,9 +147,9 @@ rthunk_pool_set_max (RthunkPool *pool,
 {
   g_mutex_lock (&pool->lock);
   pool->max = CLAMP (max, 1, RTHUNK_POOL_LIMIT_MAX);
-  while (pool->open > pool->max && pool->idle.length > 0)
+  while (pool->open > pool->max && pool->idle->len > 0)
     {
-      conn_free (g_queue_pop_head (&pool->idle));
+      conn_free (idle_pop (pool));
       pool->open--;
     }
   g_cond_broadcast (&pool->freed);
@@ -418,9 +429,9 @@ take_slot_locked (RthunkCall *call)
     {
       if (g_cancellable_is_cancelled (call->cancellable))
         return FALSE;
-      if (pool->idle.length > 0)
+      if (pool->idle->len > 0)
         {
-          call->conn = g_queue_pop_head (&pool->idle);
+          call->conn = idle_pop (pool);
           if (still_open (call->conn))
             return TRUE;
           /* the server dropped it while it was idle: open another */
@@ -447,7 +458,7 @@ give_back_locked (RthunkPool *pool,
   if (conn != NULL && !conn->broken && pool->open <= pool->max)
     {
       conn->idle_since_us = g_get_monotonic_time ();
-      g_queue_push_head (&pool->idle, conn);
+      g_ptr_array_add (pool->idle, conn);
     }
   else
     {
