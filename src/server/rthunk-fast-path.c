@@ -45,17 +45,16 @@ get_auth (RthunkServerState *state,
          (state->token == NULL || (token != NULL && rthunk_handler_tokens_equal (token, state->token)));
 }
 
-/* The server and state fields of a RemoteThunk, and its error if any. */
+/* A RemoteThunk's fields up to its value: its id (@id may be NULL), the
+ * server, the state, and its error if any. */
 static void
 put_thunk_state (RthunkServerState *state,
                  GByteArray        *out,
+                 const guint8      *id,
                  RthunkThunkState   st,
                  const GError      *error)
 {
-  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 2);
-  rthunk_codec_put_string (out, state->name);
-  rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 3);
-  rthunk_codec_put_i32 (out, st);
+  rthunk_codec_put_thunk_head (out, id, id != NULL ? RTHUNK_THUNK_ID_LEN : 0, state->name, st, FALSE);
   if (error != NULL)
     {
       rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 5);
@@ -71,26 +70,22 @@ put_remote_thunk (RthunkServerState *state,
 {
   g_autoptr(RthunkValue) value = NULL;
   RthunkThunkState st = rthunk_thunk_table_get_outcome (state->table, entry, &value);
-  guint mark;
+  guint mark = out->len;
 
-  rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
-  rthunk_codec_put_binary (out, entry->id, RTHUNK_THUNK_ID_LEN);
-  mark = out->len;
   if (st == RTHUNK_THUNK_DONE && !entry->by_reference)
     {
       g_autoptr(GError) error = NULL;
 
-      put_thunk_state (state, out, st, NULL);
-      rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 4);
+      rthunk_codec_put_thunk_head (out, entry->id, RTHUNK_THUNK_ID_LEN, state->name, st, TRUE);
       if (!rthunk_codec_put_value (out, value, rthunk_handler_sendable_bytes (state), &error))
         {
           /* too large to send: failed, as fill_remote_thunk() says */
           g_byte_array_set_size (out, mark);
-          put_thunk_state (state, out, RTHUNK_THUNK_FAILED, error);
+          put_thunk_state (state, out, entry->id, RTHUNK_THUNK_FAILED, error);
         }
     }
   else
-    put_thunk_state (state, out, st, st > RTHUNK_THUNK_DONE ? entry->error : NULL);
+    put_thunk_state (state, out, entry->id, st, st > RTHUNK_THUNK_DONE ? entry->error : NULL);
   rthunk_codec_put_stop (out);
 }
 
@@ -194,9 +189,7 @@ fast_submit_batch (RthunkServerState *state,
         }
       else
         {
-          rthunk_codec_put_field (reply, RTHUNK_CODEC_STRING, 1);
-          rthunk_codec_put_binary (reply, NULL, 0);
-          put_thunk_state (state, reply, RTHUNK_THUNK_FAILED, sub.error);
+          put_thunk_state (state, reply, NULL, RTHUNK_THUNK_FAILED, sub.error);
           rthunk_codec_put_stop (reply);
           g_clear_error (&sub.error);
         }

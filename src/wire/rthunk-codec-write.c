@@ -221,6 +221,28 @@ scratch_i64 (Scratch *s,
   s->n += 8;
 }
 
+/* A binary field: gathered if short, else appended after what @s holds. */
+static void
+scratch_binary_field (Scratch    *s,
+                      GByteArray *out,
+                      gint16      id,
+                      const void *data,
+                      gsize       len)
+{
+  scratch_room (s, out, 3 + 4 + MIN (len, SHORT_BINARY));
+  scratch_field (s, RTHUNK_CODEC_STRING, id);
+  if (len > SHORT_BINARY)
+    {
+      scratch_flush (s, out);
+      rthunk_codec_put_binary (out, data, len);
+      return;
+    }
+  scratch_i32 (s, (gint32) len);
+  if (len > 0)
+    memcpy (s->b + s->n, data, len);
+  s->n += (guint) len;
+}
+
 /* A field of child indices. */
 static void
 scratch_indices (Scratch      *s,
@@ -399,8 +421,12 @@ rthunk_codec_put_ast (GByteArray *out,
 
 static void put_field_names (GByteArray *out, gint16 id, RthunkValue *value, GPtrArray *names);
 
+/* A node of a Value: a scalar one is gathered in @sc (which holds what
+ * comes before it, not yet appended), any other is appended after what
+ * @sc holds. */
 static gboolean
 put_value_node (GByteArray   *out,
+                Scratch      *sc,
                 RthunkValue  *value,
                 guint         depth,
                 gsize        *left,
@@ -443,7 +469,7 @@ put_value_node (GByteArray   *out,
       items = n <= G_N_ELEMENTS (stack_items) ? stack_items : g_new (gint32, n);
       for (gsize k = 0; k < n; k++)
         {
-          if (!put_value_node (out, rthunk_value_get_item (value, k), depth + 1, left, n_nodes, error))
+          if (!put_value_node (out, sc, rthunk_value_get_item (value, k), depth + 1, left, n_nodes, error))
             {
               if (items != stack_items)
                 g_free (items);
@@ -455,41 +481,40 @@ put_value_node (GByteArray   *out,
   if (kind == RTHUNK_VALUE_NIL || kind == RTHUNK_VALUE_BOOL || kind == RTHUNK_VALUE_INT ||
       kind == RTHUNK_VALUE_FLOAT)
     {
-      /* a scalar node: gathered, appended at once */
-      Scratch sc;
+      /* a scalar node: gathered with what comes before and after it */
       gint64 bits;
       double f;
 
-      sc.n = 0;
-      scratch_field (&sc, RTHUNK_CODEC_I32, 1);
+      scratch_room (sc, out, 3 + 4 + 3 + 8 + 1);
+      scratch_field (sc, RTHUNK_CODEC_I32, 1);
       switch (kind)
         {
         case RTHUNK_VALUE_NIL:
-          scratch_i32 (&sc, 1);
+          scratch_i32 (sc, 1);
           break;
         case RTHUNK_VALUE_BOOL:
-          scratch_i32 (&sc, 2);
-          scratch_field (&sc, RTHUNK_CODEC_BOOL, 2);
-          sc.b[sc.n++] = rthunk_value_get_bool (value) ? 1 : 0;
+          scratch_i32 (sc, 2);
+          scratch_field (sc, RTHUNK_CODEC_BOOL, 2);
+          sc->b[sc->n++] = rthunk_value_get_bool (value) ? 1 : 0;
           break;
         case RTHUNK_VALUE_INT:
-          scratch_i32 (&sc, 3);
-          scratch_field (&sc, RTHUNK_CODEC_I64, 3);
-          scratch_i64 (&sc, rthunk_value_get_int (value));
+          scratch_i32 (sc, 3);
+          scratch_field (sc, RTHUNK_CODEC_I64, 3);
+          scratch_i64 (sc, rthunk_value_get_int (value));
           break;
         default:
           f = rthunk_value_get_float (value);
           memcpy (&bits, &f, sizeof bits);
-          scratch_i32 (&sc, 4);
-          scratch_field (&sc, RTHUNK_CODEC_DOUBLE, 4);
-          scratch_i64 (&sc, bits);
+          scratch_i32 (sc, 4);
+          scratch_field (sc, RTHUNK_CODEC_DOUBLE, 4);
+          scratch_i64 (sc, bits);
           break;
         }
-      sc.b[sc.n++] = RTHUNK_CODEC_STOP;
-      scratch_flush (&sc, out);
+      sc->b[sc->n++] = RTHUNK_CODEC_STOP;
       (*n_nodes)++;
       return TRUE;
     }
+  scratch_flush (sc, out);
   rthunk_codec_put_field (out, RTHUNK_CODEC_I32, 1);
   switch (kind)
     {
@@ -528,22 +553,49 @@ rthunk_codec_put_value (GByteArray   *out,
                         GError      **error)
 {
   guint start = out->len;
-  guint count_at, n_nodes = 0;
+  guint count_at = start + 4, n_nodes = 0;     /* the list's count: after its field and type */
   gsize left = max_bytes;
   guint32 be;
+  Scratch sc;
 
-  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
-  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 0);
-  count_at = out->len - 4;
-  if (!put_value_node (out, value, 0, &left, &n_nodes, error))
+  /* gathered, so that a scalar value is one append */
+  sc.n = 0;
+  scratch_field (&sc, RTHUNK_CODEC_LIST, 1);
+  sc.b[sc.n++] = RTHUNK_CODEC_STRUCT;
+  scratch_i32 (&sc, 0);
+  if (!put_value_node (out, &sc, value, 0, &left, &n_nodes, error))
     {
       g_byte_array_set_size (out, start);
       return FALSE;
     }
+  scratch_room (&sc, out, 1);
+  sc.b[sc.n++] = RTHUNK_CODEC_STOP;
+  scratch_flush (&sc, out);
   be = GUINT32_TO_BE (n_nodes);
   memcpy (out->data + count_at, &be, 4);
-  rthunk_codec_put_stop (out);
   return TRUE;
+}
+
+void
+rthunk_codec_put_thunk_head (GByteArray   *out,
+                             const guint8 *id,
+                             gsize         id_len,
+                             const char   *server,
+                             gint32        state,
+                             gboolean      value_follows)
+{
+  Scratch sc;
+
+  /* gathered: a reply is one RemoteThunk, and these are most of it */
+  sc.n = 0;
+  scratch_binary_field (&sc, out, 1, id, id_len);
+  scratch_binary_field (&sc, out, 2, server, server != NULL ? strlen (server) : 0);
+  scratch_room (&sc, out, 3 + 4 + 3);
+  scratch_field (&sc, RTHUNK_CODEC_I32, 3);
+  scratch_i32 (&sc, state);
+  if (value_follows)
+    scratch_field (&sc, RTHUNK_CODEC_STRUCT, 4);
+  scratch_flush (&sc, out);
 }
 
 /* Field @id, a list<string>: the field names of the record value @value,

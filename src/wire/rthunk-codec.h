@@ -369,6 +369,15 @@ gboolean rthunk_codec_put_value (GByteArray   *out,
                                  RthunkValue  *value,
                                  gsize         max_bytes,
                                  GError      **error);
+/* The first fields of a RemoteThunk: 1 (@id), 2 (@server) and 3
+ * (@state), and the head of field 4 (its value, a struct) if
+ * @value_follows. */
+void     rthunk_codec_put_thunk_head (GByteArray   *out,
+                                      const guint8 *id,
+                                      gsize         id_len,
+                                      const char   *server,
+                                      gint32        state,
+                                      gboolean      value_follows);
 /* The TypeTerm struct of @type, variables numbered from 0 in order. */
 void     rthunk_codec_put_type  (GByteArray   *out,
                                  RthunkType   *type);
