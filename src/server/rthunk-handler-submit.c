@@ -108,7 +108,7 @@ first_repeated (const RthunkRequest *request,
   *name_bytes = 0;
   for (guint k = 0; k < n; k++)
     {
-      const char *name = g_array_index (request->inputs, RthunkRequestInput, k).name;
+      const char *name = rthunk_request_input (request, k)->name;
 
       if (name == NULL)
         continue;
@@ -119,7 +119,7 @@ first_repeated (const RthunkRequest *request,
       if (seen != NULL)
         repeated = g_hash_table_add (seen, (gpointer) name) ? G_MAXUINT : k;
       for (guint j = 0; seen == NULL && j < k && repeated == G_MAXUINT; j++)
-        if (g_strcmp0 (g_array_index (request->inputs, RthunkRequestInput, j).name, name) == 0)
+        if (g_strcmp0 (rthunk_request_input (request, j)->name, name) == 0)
           repeated = k;
     }
   return repeated;
@@ -143,7 +143,7 @@ read_bindings (RthunkServerState    *state,
 
   for (guint k = 0; k < n; k++)
     {
-      const RthunkRequestInput *binding = &g_array_index (request->inputs, RthunkRequestInput, k);
+      const RthunkRequestInput *binding = rthunk_request_input (request, k);
       g_autoptr(RthunkType) type = NULL;
 
       RthunkThunkEntry *ref = NULL;

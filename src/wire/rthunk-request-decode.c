@@ -63,11 +63,18 @@ array_made (GArray         **array,
   return *array;
 }
 
-/* @req's inputs. */
-GArray *
-rthunk_request_inputs (RthunkRequest *req)
+/* A new input of @req, zeroed: the first in place (no allocation for a
+ * request of one input), the others in an array. */
+RthunkRequestInput *
+rthunk_request_add_input (RthunkRequest *req)
 {
-  return array_made (&req->inputs, sizeof (RthunkRequestInput), request_input_clear);
+  GArray *more;
+
+  if (req->n_inputs++ == 0)
+    return &req->input0;
+  more = array_made (&req->more_inputs, sizeof (RthunkRequestInput), request_input_clear);
+  g_array_set_size (more, req->n_inputs - 1);
+  return &g_array_index (more, RthunkRequestInput, req->n_inputs - 2);
 }
 
 /* @req's definition references. */
@@ -85,7 +92,10 @@ rthunk_request_clear (RthunkRequest *req)
   g_clear_pointer (&req->nodes, g_ptr_array_unref);
   if (req->shape != NULL)
     req->memo->unref (g_steal_pointer (&req->shape));
-  g_clear_pointer (&req->inputs, g_array_unref);
+  if (req->n_inputs > 0)
+    request_input_clear (&req->input0);
+  req->n_inputs = 0;
+  g_clear_pointer (&req->more_inputs, g_array_unref);
   g_clear_pointer (&req->refs, g_array_unref);
 }
 
@@ -141,7 +151,7 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
       input.has_type = binding->__isset_type && binding->type != NULL;
       if (input.has_type)
         input.type = rthunk_wire_read_type (binding->type, &input.type_error);
-      g_array_append_val (rthunk_request_inputs (req), input);
+      *rthunk_request_add_input (req) = input;
     }
   for (guint k = 0; wire->__isset_definitions && k < wire->definitions->len; k++)
     {
@@ -346,10 +356,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
         {
           ok = rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n);
           for (guint32 k = 0; ok && k < n; k++)
-            {
-              g_array_set_size (rthunk_request_inputs (req), k + 1);
-              ok = get_binding (in, &g_array_index (req->inputs, RthunkRequestInput, k));
-            }
+            ok = get_binding (in, rthunk_request_add_input (req));
         }
       else if (field == 3 && type == RTHUNK_CODEC_LIST)
         {

@@ -71,7 +71,10 @@ typedef struct
   gsize ast_len;
   gboolean memo_ok;             /* the memo may keep it: read from a frame, no definitions */
   guint memo_hash;              /* the hash of its Ast bytes with the slots zeroed */
-  GArray *inputs;               /* RthunkRequestInput; NULL until the first (see rthunk_request_inputs()) */
+  guint n_inputs;               /* input0, then more_inputs */
+  RthunkRequestInput input0;    /* the first input, in place: most requests
+                                   have at most one (see rthunk_request_input()) */
+  GArray *more_inputs;          /* RthunkRequestInput: the others; NULL until the second */
   GArray *refs;                 /* RthunkRequestDefRef; NULL until the first (see rthunk_request_refs()) */
   gboolean use_cache;
   gint64 fuel;                  /* ≤ 0: the server's */
@@ -86,7 +89,7 @@ typedef struct
 } RthunkRequest;
 
 void     rthunk_request_init        (RthunkRequest               *req);
-GArray  *rthunk_request_inputs      (RthunkRequest               *req);
+RthunkRequestInput *rthunk_request_add_input (RthunkRequest      *req);
 GArray  *rthunk_request_refs        (RthunkRequest               *req);
 void     rthunk_request_clear       (RthunkRequest               *req);
 void     rthunk_request_from_wire   (const RthunkWireEvalRequest *wire,
@@ -101,7 +104,16 @@ gboolean rthunk_request_decode      (RthunkCodecIn               *in,
 static inline guint
 rthunk_request_n_inputs (const RthunkRequest *req)
 {
-  return req->inputs != NULL ? req->inputs->len : 0;
+  return req->n_inputs;
+}
+
+/* Input @k of @req (k < rthunk_request_n_inputs()): a pointer that holds
+ * while @req stays where it is. */
+static inline const RthunkRequestInput *
+rthunk_request_input (const RthunkRequest *req,
+                      guint                k)
+{
+  return k == 0 ? &req->input0 : &g_array_index (req->more_inputs, RthunkRequestInput, k - 1);
 }
 
 /* How many definitions @req names. */
