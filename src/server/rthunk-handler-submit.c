@@ -76,7 +76,7 @@ read_thunk_ref (RthunkServerState         *state,
     {
       g_clear_pointer (entry, rthunk_thunk_entry_unref);
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK,
-                   _("the input “%s” names a thunk this server does not hold"), binding->name);
+                   _("the input “%s” names a thunk this server does not hold"), rthunk_request_input_name (binding));
       return FALSE;
     }
   return TRUE;
@@ -108,7 +108,7 @@ first_repeated (const RthunkRequest *request,
   *name_bytes = 0;
   for (guint k = 0; k < n; k++)
     {
-      const char *name = rthunk_request_input (request, k)->name;
+      const char *name = rthunk_request_input_name (rthunk_request_input (request, k));
 
       if (name == NULL)
         continue;
@@ -119,7 +119,7 @@ first_repeated (const RthunkRequest *request,
       if (seen != NULL)
         repeated = g_hash_table_add (seen, (gpointer) name) ? G_MAXUINT : k;
       for (guint j = 0; seen == NULL && j < k && repeated == G_MAXUINT; j++)
-        if (g_strcmp0 (rthunk_request_input (request, j)->name, name) == 0)
+        if (g_strcmp0 (rthunk_request_input_name (rthunk_request_input (request, j)), name) == 0)
           repeated = k;
     }
   return repeated;
@@ -144,11 +144,12 @@ read_bindings (RthunkServerState    *state,
   for (guint k = 0; k < n; k++)
     {
       const RthunkRequestInput *binding = rthunk_request_input (request, k);
+      const char *name = rthunk_request_input_name (binding);
       g_autoptr(RthunkType) type = NULL;
 
       RthunkThunkEntry *ref = NULL;
 
-      if (!rthunk_handler_valid_name (binding->name) || k == repeated)
+      if (!rthunk_handler_valid_name (name) || k == repeated)
         {
           g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                        _("binding %u: a missing, invalid or repeated name"), k);
@@ -159,10 +160,10 @@ read_bindings (RthunkServerState    *state,
       if (ref != NULL)
         {
           if (sig != NULL)
-            append_sig (sig, binding->name, ref->type);
+            append_sig (sig, name, ref->type);
           if (*thunk_inputs == NULL)
             *thunk_inputs = rthunk_bindings_new (n, name_bytes, (GDestroyNotify) rthunk_thunk_entry_unref);
-          rthunk_bindings_add (*thunk_inputs, binding->name, ref);
+          rthunk_bindings_add (*thunk_inputs, name, ref);
           continue;
         }
       if (binding->value == NULL)
@@ -173,10 +174,10 @@ read_bindings (RthunkServerState    *state,
       if ((type = rthunk_type_of_value (binding->value, &next_var, error)) == NULL)
         return FALSE;
       if (sig != NULL)
-        append_sig (sig, binding->name, type);
+        append_sig (sig, name, type);
       if (*inputs == NULL)
         *inputs = rthunk_bindings_new (n, name_bytes, (GDestroyNotify) rthunk_value_unref);
-      rthunk_bindings_add (*inputs, binding->name, rthunk_value_ref (binding->value));
+      rthunk_bindings_add (*inputs, name, rthunk_value_ref (binding->value));
     }
   return TRUE;
 }

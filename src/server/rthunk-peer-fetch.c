@@ -196,7 +196,7 @@ rthunk_handler_fetch_input (RthunkServerState         *state,
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED,
                    _("the input “%s” is held by %s, which this server does not fetch from (see --fetch-from)"),
-                   binding->name, binding->holder);
+                   rthunk_request_input_name (binding), binding->holder);
       return NULL;
     }
   if (binding->has_type && binding->type_error != NULL && binding->thunk_id != NULL &&
@@ -209,7 +209,7 @@ rthunk_handler_fetch_input (RthunkServerState         *state,
     {
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("the input “%s” names a thunk on %s without a 16-byte id and its type"),
-                   binding->name, binding->holder);
+                   rthunk_request_input_name (binding), binding->holder);
       return NULL;
     }
   type = rthunk_type_ref (binding->type);
@@ -220,7 +220,7 @@ rthunk_handler_fetch_input (RthunkServerState         *state,
       /* fetched already, or being fetched */
       if ((entry = rthunk_thunk_table_lookup (state->table, id, RTHUNK_THUNK_ID_LEN)) == NULL)
         g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNKNOWN_THUNK,
-                     _("the input “%s” names a thunk that vanished"), binding->name);
+                     _("the input “%s” names a thunk that vanished"), rthunk_request_input_name (binding));
       return entry;
     }
   fetch = g_new0 (Fetch, 1);

@@ -134,7 +134,7 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
       const RthunkWireValue *value = binding->value;
       RthunkWireValueNode *node = value != NULL && value->nodes != NULL && value->nodes->len == 1
         ? g_ptr_array_index (value->nodes, 0) : NULL;
-      RthunkRequestInput input = { g_strdup (binding->name), NULL, };
+      RthunkRequestInput input = { .name = g_strdup (binding->name) };
 
       if (node != NULL && node->kind == RTHUNK_WIRE_VALUE_KIND_THUNK)
         {
@@ -164,6 +164,16 @@ rthunk_request_from_wire (const RthunkWireEvalRequest *wire,
 
 /* ---- straight from the frame ------------------------------------------- */
 
+/* A string's bytes in the frame; one with a NUL in it is refused (the
+ * generated code refuses it). */
+static gboolean
+get_text (RthunkCodecIn  *in,
+          const guint8  **data,
+          guint32        *len)
+{
+  return rthunk_codec_get_binary (in, data, len) && memchr (*data, '\0', *len) == NULL;
+}
+
 gboolean
 rthunk_decode_get_string (RthunkCodecIn  *in,
                           char          **out)
@@ -171,7 +181,7 @@ rthunk_decode_get_string (RthunkCodecIn  *in,
   const guint8 *data;
   guint32 len;
 
-  if (!rthunk_codec_get_binary (in, &data, &len) || memchr (data, '\0', len) != NULL)
+  if (!get_text (in, &data, &len))
     return FALSE;
   *out = g_strndup ((const char *) data, len);
   return TRUE;
@@ -286,9 +296,31 @@ get_binding_type (RthunkCodecIn      *in,
   return (input->type = rthunk_codec_get_type (in, NULL)) != NULL && (input->has_type = TRUE);
 }
 
+/* The name of a binding: in place if short, so that most need no
+ * allocation. */
+static gboolean
+get_binding_name (RthunkCodecIn      *in,
+                  RthunkRequestInput *input)
+{
+  const guint8 *data;
+  guint32 len;
+
+  if (!get_text (in, &data, &len))
+    return FALSE;
+  if (len >= sizeof input->short_name)
+    {
+      input->name = g_strndup ((const char *) data, len);
+      return TRUE;
+    }
+  memcpy (input->short_name, data, len);
+  input->short_name[len] = '\0';
+  input->name_in_place = TRUE;
+  return TRUE;
+}
+
 /* The fields of a Binding. */
 static const RthunkCodecField binding_fields[] = {
-  RTHUNK_CODEC_FIELD (1, RTHUNK_CODEC_STRING, RthunkRequestInput, name, rthunk_decode_get_string),
+  RTHUNK_CODEC_FIELD_WHOLE (1, RTHUNK_CODEC_STRING, get_binding_name),
   RTHUNK_CODEC_FIELD_WHOLE (2, RTHUNK_CODEC_STRUCT, get_binding_value),
   RTHUNK_CODEC_FIELD_WHOLE (3, RTHUNK_CODEC_STRUCT, get_binding_type),
 };

@@ -38,7 +38,10 @@ typedef struct
  * one). */
 typedef struct
 {
-  char *name;                   /* NULL if the binding has none */
+  char *name;                   /* NULL if the binding has none or it is in place */
+  gboolean name_in_place;       /* the name is short_name (see rthunk_request_input_name()) */
+  char short_name[24];          /* a short name, NUL-terminated: most are, and
+                                   need no allocation */
   RthunkValue *value;           /* the value sent along… */
   GError *value_error;          /* …or why it is not one */
   gboolean is_thunk;            /* the value is one THUNK node */
@@ -114,6 +117,14 @@ rthunk_request_input (const RthunkRequest *req,
                       guint                k)
 {
   return k == 0 ? &req->input0 : &g_array_index (req->more_inputs, RthunkRequestInput, k - 1);
+}
+
+/* The name of @input, NULL if it has none: a pointer that holds while
+ * its request stays where it is. */
+static inline const char *
+rthunk_request_input_name (const RthunkRequestInput *input)
+{
+  return input->name_in_place ? input->short_name : input->name;
 }
 
 /* How many definitions @req names. */
