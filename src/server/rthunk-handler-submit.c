@@ -95,34 +95,37 @@ append_sig (GString    *sig,
  * table, not by comparing each with those before it. */
 #define FEW_INPUTS 16
 
-/* The first input of @request that repeats the name of one before it
- * (G_MAXUINT if none does); *@name_bytes is what their valid names take,
- * each with its NUL (the most a list of them can hold). */
+/* The first input of @request whose name is missing, invalid or that of
+ * one before it (G_MAXUINT if none is): each name is checked once here;
+ * *@name_bytes is what the valid names take, each with its NUL (the most
+ * a list of them can hold). */
 static guint
-first_repeated (const RthunkRequest *request,
-                gsize               *name_bytes)
+first_refused (const RthunkRequest *request,
+               gsize               *name_bytes)
 {
-  guint n = rthunk_request_n_inputs (request), repeated = G_MAXUINT;
+  guint n = rthunk_request_n_inputs (request), refused = G_MAXUINT;
   g_autoptr(GHashTable) seen = n > FEW_INPUTS ? g_hash_table_new (g_str_hash, g_str_equal) : NULL;
 
   *name_bytes = 0;
   for (guint k = 0; k < n; k++)
     {
       const char *name = rthunk_request_input_name (rthunk_request_input (request, k));
+      gboolean valid = rthunk_handler_valid_name (name);
 
-      if (name == NULL)
-        continue;
-      if (rthunk_handler_valid_name (name))
+      if (valid)
         *name_bytes += strlen (name) + 1;
-      if (repeated != G_MAXUINT)
+      if (refused != G_MAXUINT)
         continue;
-      if (seen != NULL)
-        repeated = g_hash_table_add (seen, (gpointer) name) ? G_MAXUINT : k;
-      for (guint j = 0; seen == NULL && j < k && repeated == G_MAXUINT; j++)
-        if (g_strcmp0 (rthunk_request_input_name (rthunk_request_input (request, j)), name) == 0)
-          repeated = k;
+      /* the names before this one are all valid: only they are compared */
+      if (!valid)
+        refused = k;
+      else if (seen != NULL)
+        refused = g_hash_table_add (seen, (gpointer) name) ? G_MAXUINT : k;
+      for (guint j = 0; seen == NULL && j < k && refused == G_MAXUINT; j++)
+        if (strcmp (rthunk_request_input_name (rthunk_request_input (request, j)), name) == 0)
+          refused = k;
     }
-  return repeated;
+  return refused;
 }
 
 /* The inputs of @request: their values (*@inputs) and the thunks they
@@ -139,7 +142,7 @@ read_bindings (RthunkServerState    *state,
 {
   guint n = rthunk_request_n_inputs (request), next_var = 0;
   gsize name_bytes;
-  guint repeated = first_repeated (request, &name_bytes);
+  guint refused = first_refused (request, &name_bytes);
 
   for (guint k = 0; k < n; k++)
     {
@@ -149,7 +152,7 @@ read_bindings (RthunkServerState    *state,
 
       RthunkThunkEntry *ref = NULL;
 
-      if (!rthunk_handler_valid_name (name) || k == repeated)
+      if (k == refused)
         {
           g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                        _("binding %u: a missing, invalid or repeated name"), k);
