@@ -692,26 +692,26 @@ test_shape_error (void)
   g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled);
 }
 
+/* (@op @a @b), built in code. */
 static RthunkNode *
-times_node (gint64 a,
-            gint64 b)
+call_node (const char *op,
+           RthunkNode *a,
+           RthunkNode *b)
 {
-  g_autoptr(RthunkNode) op = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "*");
-  g_autoptr(RthunkNode) x = rthunk_node_new_int (a);
-  g_autoptr(RthunkNode) y = rthunk_node_new_int (b);
-  RthunkNode *items[] = { op, x, y };
+  g_autoptr(RthunkNode) head = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, op);
+  RthunkNode *items[] = { head, a, b };
 
   return rthunk_node_new_seq (RTHUNK_NODE_LIST, items, G_N_ELEMENTS (items));
 }
 
 static RthunkNode *
-plus_node (RthunkNode *a,
-           RthunkNode *b)
+times_node (gint64 a,
+            gint64 b)
 {
-  g_autoptr(RthunkNode) op = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "+");
-  RthunkNode *items[] = { op, a, b };
+  g_autoptr(RthunkNode) x = rthunk_node_new_int (a);
+  g_autoptr(RthunkNode) y = rthunk_node_new_int (b);
 
-  return rthunk_node_new_seq (RTHUNK_NODE_LIST, items, G_N_ELEMENTS (items));
+  return call_node ("*", x, y);
 }
 
 /* A tree built in code may hold one subtree twice: its literals have one
@@ -722,10 +722,10 @@ test_shape_shared (void)
 {
   g_autoptr(Session) session = session_new ();
   g_autoptr(RthunkNode) shared = times_node (10, 5);
-  g_autoptr(RthunkNode) first = plus_node (shared, shared);
+  g_autoptr(RthunkNode) first = call_node ("+", shared, shared);
   g_autoptr(RthunkNode) left = times_node (10, 5);
   g_autoptr(RthunkNode) right = times_node (10, 7);
-  g_autoptr(RthunkNode) then = plus_node (left, right);
+  g_autoptr(RthunkNode) then = call_node ("+", left, right);
   g_autofree char *first_value = eval_printed (session, first);
   g_autofree char *then_value = eval_printed (session, then);
 

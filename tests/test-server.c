@@ -796,18 +796,40 @@ test_cancel_running (void)
 
 /* ---- the memo of checked requests -------------------------------------------- */
 
+/* Binds @name in @request to @value, or (@value NULL) to the thunk whose
+ * 16-byte id is @id. */
+static void
+bind_input (RthunkWireEvalRequest *request,
+            const char            *name,
+            RthunkValue           *value,
+            const guint8          *id)
+{
+  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (value != NULL)
+    g_assert_true (rthunk_wire_fill_value (binding->value, value, &error));
+  else
+    {
+      RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
+                                                "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
+
+      rthunk_wire_set_bytes (&node->thunkId, id, 16);
+      node->__isset_thunkId = TRUE;
+      g_ptr_array_add (binding->value->nodes, node);
+    }
+  g_ptr_array_add (request->bindings, binding);
+  request->__isset_bindings = TRUE;
+}
+
 /* A submitEvalRequest of @text with x bound to @x. */
 static RthunkWireEvalRequest *
 request_with_x (const char  *text,
                 RthunkValue *x)
 {
   RthunkWireEvalRequest *request = wire_request_for (text, 0);
-  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
-  g_autoptr(GError) error = NULL;
 
-  g_assert_true (rthunk_wire_fill_value (binding->value, x, &error));
-  g_ptr_array_add (request->bindings, binding);
-  request->__isset_bindings = TRUE;
+  bind_input (request, "x", x, NULL);
   return request;
 }
 
@@ -921,32 +943,6 @@ test_memo_input_types (void)
 
 /* ---- a request's inputs ---------------------------------------------------- */
 
-/* Binds @name in @request to @value, or (@value NULL) to the thunk @id
- * names. */
-static void
-bind_input (RthunkWireEvalRequest *request,
-            const char            *name,
-            RthunkValue           *value,
-            const GByteArray      *id)
-{
-  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  if (value != NULL)
-    g_assert_true (rthunk_wire_fill_value (binding->value, value, &error));
-  else
-    {
-      RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
-                                                "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
-
-      rthunk_wire_set_bytes (&node->thunkId, id->data, id->len);
-      node->__isset_thunkId = TRUE;
-      g_ptr_array_add (binding->value->nodes, node);
-    }
-  g_ptr_array_add (request->bindings, binding);
-  request->__isset_bindings = TRUE;
-}
-
 /* The sum of (k + 1) × vk over n inputs v0 … v(n−1), each bound to
  * (k + 1)² (so the sum is (n(n + 1)/2)², and only if each name has its
  * own value): the first @thunks of them to a finished thunk of that
@@ -978,7 +974,7 @@ sum_request (Wire  *w,
           g_autoptr(RthunkWireRemoteThunk) thunk = wire_submit (w, made, NULL);
 
           g_assert_cmpint (thunk_int (w, thunk), ==, (gint64) (k + 1) * (k + 1));
-          bind_input (request, name, NULL, thunk->id);
+          bind_input (request, name, NULL, thunk->id->data);
         }
       else
         bind_input (request, name, value, NULL);
@@ -1172,28 +1168,11 @@ link_request (const char   *text,
               const guint8 *input_id)
 {
   RthunkWireEvalRequest *request = wire_request_for (text, 0);
-  RthunkWireBinding *binding = g_object_new (RTHUNK_WIRE_TYPE_BINDING, "name", "x", NULL);
+  g_autoptr(RthunkValue) zero = input_id == NULL ? rthunk_value_new_int (0) : NULL;
 
   rthunk_wire_set_bytes (&request->thunkId, id, id_len);
   request->__isset_thunkId = TRUE;
-  if (input_id == NULL)
-    {
-      g_autoptr(RthunkValue) zero = rthunk_value_new_int (0);
-      g_autoptr(GError) error = NULL;
-
-      g_assert_true (rthunk_wire_fill_value (binding->value, zero, &error));
-    }
-  else
-    {
-      RthunkWireValueNode *node = g_object_new (RTHUNK_WIRE_TYPE_VALUE_NODE,
-                                                "kind", RTHUNK_WIRE_VALUE_KIND_THUNK, NULL);
-
-      rthunk_wire_set_bytes (&node->thunkId, input_id, 16);
-      node->__isset_thunkId = TRUE;
-      g_ptr_array_add (binding->value->nodes, node);
-    }
-  g_ptr_array_add (request->bindings, binding);
-  request->__isset_bindings = TRUE;
+  bind_input (request, "x", zero, input_id);
   return request;
 }
 
