@@ -378,6 +378,37 @@ def check_page(server, tmp):
         browser.close()
 
 
+def maps_of(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return f.read()
+
+
+def check_module(server, tmp):
+    """libsoup is in the HTTP module, loaded only by what serves HTTP."""
+    maps = maps_of(server.proc.pid)
+    tap("rthunk-http-soup.so" in maps and "libsoup-3.0.so" in maps,
+        "rthunkd --http has loaded the HTTP module and libsoup")
+    out_path = os.path.join(tmp, "plain.out")
+    plain = subprocess.Popen([RTHUNKD, "--port", "0", "--name", "plain"],
+                             stdout=open(out_path, "w"), stderr=subprocess.DEVNULL)
+    try:
+        listening = wait_for(lambda: "listening on" in open(out_path).read())
+        maps = maps_of(plain.pid) if listening else ""
+        tap(listening and "libsoup" not in maps and "rthunk-http-soup" not in maps,
+            "rthunkd without --http maps neither libsoup nor the HTTP module",
+            [line for line in maps.splitlines() if "soup" in line])
+    finally:
+        plain.terminate()
+        plain.wait(timeout=TIMEOUT)
+    env = dict(os.environ, RTHUNK_MODULE_DIR=os.path.join(tmp, "no-modules"))
+    run = subprocess.run([RTHUNKD, "--port", "0", "--name", "nohttp", "--http", "127.0.0.1:0"],
+                         env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    tap(run.returncode == 1 and "HTTP is not available: cannot load its module" in run.stderr
+        and "listening on" not in run.stdout,
+        "without its module, rthunkd --http says HTTP is not available and exits 1",
+        run.returncode, run.stdout, run.stderr)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="rthunk-dashboard.")
     # one worker that never gives way to a long thunk: a second delay stays queued
@@ -399,6 +430,7 @@ def main():
         thunks = wait_for(lambda: queued_delay(server.url))
         if not tap(thunks is not None, "a second delay thunk shows as queued behind it"):
             return
+        check_module(server, tmp)
         check_metrics(server)
         check_api(server, thunks)
         check_events(server)

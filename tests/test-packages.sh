@@ -17,7 +17,7 @@ arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 root=$tmp/root
 packages="librthunk-1.0-0 librthunk-1.0-dev gir1.2-rthunk-1.0 rthunk rthunkd"
 
-echo "1..8"
+echo "1..9"
 
 # the files git knows (tracked, or new and not ignored), as they are now
 mkdir "$tmp/src"
@@ -55,6 +55,7 @@ mkdir "$root"
 for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$root"; done
 export LD_LIBRARY_PATH="$root/usr/lib/$arch"
 export GI_TYPELIB_PATH="$root/usr/lib/$arch/girepository-1.0"
+export RTHUNK_MODULE_DIR="$root/usr/lib/$arch/rthunk-1.0"
 rthunk=$root/usr/bin/rthunk
 
 # the unpacked programs load the unpacked library, not the build's
@@ -74,6 +75,13 @@ got=$("$rthunk" --server "127.0.0.1:$port_sql" -e '(await (remote :needs "db" (s
 if [ "$got" = 0 ]; then ok "the unpacked rthunkd-sqlite serves a database"
 else not_ok "the unpacked rthunkd-sqlite serves a database" "$got" "$(cat "$tmp/sql.err")"; fi
 
+# the HTTP module, where the unpacked library looks for it below $root
+start web "$root/usr/bin/rthunkd" --http 127.0.0.1:0
+if grep -q '^rthunkd web http on http://' "$tmp/web.out" &&
+   grep -q "$root/usr/lib/$arch/rthunk-1.0/rthunk-http-soup.so" "/proc/$pid_web/maps"; then
+  ok "the unpacked rthunkd --http serves with the unpacked HTTP module"
+else not_ok "the unpacked rthunkd --http serves with the unpacked HTTP module" "$(cat "$tmp/web.out" "$tmp/web.err")"; fi
+
 got=$("${PYTHON3:-/usr/bin/python3}" -c '
 import gi
 gi.require_version("Rthunk", "1.0")
@@ -86,7 +94,8 @@ missing=
 for f in usr/share/man/man1/rthunk.1.gz usr/share/man/man8/rthunkd.8.gz usr/share/man/man8/rthunkd-sqlite.8.gz \
          usr/share/bash-completion/completions/rthunk usr/share/bash-completion/completions/rthunkd \
          lib/systemd/system/rthunkd.service lib/systemd/system/rthunkd@.service etc/rthunk/rthunkd.conf \
-         usr/include/rthunk-1.0/rthunk/rthunk.h "usr/lib/$arch/pkgconfig/rthunk-1.0.pc" usr/share/gir-1.0/Rthunk-1.0.gir; do
+         usr/include/rthunk-1.0/rthunk/rthunk.h "usr/lib/$arch/pkgconfig/rthunk-1.0.pc" usr/share/gir-1.0/Rthunk-1.0.gir \
+         "usr/lib/$arch/rthunk-1.0/rthunk-http-soup.so"; do
   [ -e "$root/$f" ] || missing="$missing $f"
 done
 grep -qx 'ExecStart=/usr/bin/rthunkd --config /etc/rthunk/%i.conf --name %i' "$root/lib/systemd/system/rthunkd@.service" ||

@@ -183,15 +183,24 @@ def check_page(shell, tmp):
         browser.close()
 
 
+def maps_of(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return f.read()
+
+
 def check_repl(tmp):
     repl = repl_test.Repl(tmp, ["--local"])
     try:
         tap(repl.expect(r"rthunk> ") is not None, "the REPL's prompt appears", repl.text()[-2000:])
+        tap("libsoup" not in maps_of(repl.pid), "the REPL has not loaded libsoup before :dashboard")
         repl.send("(def x (+ 1 2))\r")
         repl.send(":dashboard\r")
         m = repl.expect(r"dashboard: (http://127\.0\.0\.1:\d+/)\?token=([0-9a-f]+)")
         if not tap(m is not None, ":dashboard prints a URL with its token", repl.text()[-2000:]):
             return
+        maps = maps_of(repl.pid)
+        tap("libsoup-3.0.so" in maps and "rthunk-http-soup.so" in maps,
+            ":dashboard has loaded the HTTP module and libsoup")
         status, _, body = get(m.group(1) + "api/session", token=m.group(2))
         cells = json.loads(body)["cells"] if status == 200 else []
         page = get(m.group(1), token=m.group(2))

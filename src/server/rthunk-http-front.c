@@ -1,82 +1,167 @@
-/* rthunk-http-front.c — what every rthunk HTTP front shares
+/* rthunk-http-front.c — the HTTP front as rthunk sees it: the module that
+ * serves it, loaded on first use, and the JSON of its documents
  *
- * A libsoup server in the calling thread's main context, for rthunkd
- * --http (rthunk-http.c) and the shell's --http (rthunk-session-http.c).
- * Every route but the style (the same for everyone: a stylesheet link
- * sends no token) asks for a token, as `Authorization: Bearer TOKEN` or
- * `?token=TOKEN` (an EventSource cannot send headers), and answers 401
- * without it. It serves itself:
- *
- *   /             the front's page (a resource of src/server/dashboard/)
- *   /style.css    the style every page shares
- *   /api/NAME     the front's document NAME, as JSON
- *   /api/events   server-sent events: each of the front's documents as the
- *                 event of its name, now and then every EVENTS_INTERVAL_S
- *                 seconds
- *
- * and hands every other GET to the front's route, if it has one.
+ * rthunkd --http (rthunk-http.c) and the shell's --http
+ * (rthunk-session-http.c) make their fronts here. The libsoup server
+ * itself is rthunk-http-soup.so (rthunk-http-soup.c): a process that
+ * never serves HTTP never maps libsoup and what it links, which was most
+ * of the time `rthunk -e 1` took to start. The module is looked for in
+ * $RTHUNK_MODULE_DIR when that is set (an uninstalled build's
+ * src/.libs), else where it is installed ($libdir/rthunk-1.0); once
+ * loaded it stays (libsoup registers types).
  */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <gmodule.h>
 
 #include "rthunk-error.h"
 #include "rthunk-http-front.h"
 #include "rthunk-log.h"
 
-#define EVENTS_INTERVAL_S 1
-#define STYLE_RESOURCE "/org/rthunk/dashboard/style.css"
+#define MODULE_NAME "rthunk-http-soup." G_MODULE_SUFFIX
 
-struct _RthunkHttpFront
+static const RthunkHttpSoupModule *loaded;
+static char *load_failure;      /* why it could not be loaded */
+
+static char *
+module_path (void)
 {
-  RthunkHttpRoutes routes;
-  GMainContext *context;        /* the thread-default one it was made in: it serves there */
-  SoupServer *soup;
-  GSList *streams;              /* SoupServerMessage of /api/events */
-  guint tick;                   /* the events' timer */
-  gboolean tls;
-};
+  const char *dir = g_getenv ("RTHUNK_MODULE_DIR");
 
-/* The token of @msg: its Bearer header, else its ?token=. */
-static const char *
-token_of (SoupServerMessage *msg,
-          GHashTable        *query)
+  return g_build_filename (dir != NULL && *dir != '\0' ? dir : RTHUNK_MODULEDIR, MODULE_NAME, NULL);
+}
+
+/* Opens the module at @path: its functions, or NULL with @failure set. */
+static const RthunkHttpSoupModule *
+open_module (const char  *path,
+             char       **failure)
 {
-  const char *auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                   "Authorization");
+  GModule *module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  RthunkHttpSoupEntry entry = NULL;
+  const RthunkHttpSoupModule *functions;
 
-  if (auth != NULL && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0)
-    return auth + 7;
-  return query != NULL ? g_hash_table_lookup (query, "token") : NULL;
+  if (module == NULL)
+    {
+      *failure = g_strdup (g_module_error ());
+      return NULL;
+    }
+  if (!g_module_symbol (module, RTHUNK_HTTP_SOUP_ENTRY, (gpointer *) &entry) || entry == NULL)
+    {
+      *failure = g_strdup_printf (_("%s has no %s"), path, RTHUNK_HTTP_SOUP_ENTRY);
+      g_module_close (module);
+      return NULL;
+    }
+  functions = entry ();
+  if (functions == NULL || functions->abi != RTHUNK_HTTP_SOUP_ABI)
+    {
+      *failure = g_strdup_printf (_("%s is of another version of rthunk"), path);
+      g_module_close (module);
+      return NULL;
+    }
+  g_module_make_resident (module);
+  return functions;
+}
+
+/* The module's functions, loaded once for the process; NULL, with
+ * @error set, when it cannot be. */
+static const RthunkHttpSoupModule *
+http_module (GError **error)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      g_autofree char *path = module_path ();
+
+      loaded = open_module (path, &load_failure);
+      g_once_init_leave (&once, 1);
+    }
+  if (loaded == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 _("HTTP is not available: cannot load its module: %s"), load_failure);
+  return loaded;
+}
+
+static void
+log_refused (const char *product,
+             const char *remote_host)
+{
+  g_autoptr(GError) reason = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED,
+                                                  _("this server needs a valid token"));
+
+  rthunk_log_refused_from (remote_host, "HTTP request", reason);
+}
+
+RthunkHttpFront *
+rthunk_http_front_new (const RthunkHttpRoutes *routes,
+                       GTlsCertificate        *certificate,
+                       GError                **error)
+{
+  const RthunkHttpSoupModule *module = http_module (error);
+  RthunkHttpRoutes complete = *routes;
+
+  if (module == NULL)
+    return NULL;
+  complete.resource = rthunk_dashboard_get_resource ();
+  complete.refused = log_refused;
+  return module->front_new (&complete, certificate);
+}
+
+/* HOST:PORT or [IPV6]:PORT as a socket address. */
+static GSocketAddress *
+parse_address (const char  *host_port,
+               GError     **error)
+{
+  g_autoptr(GSocketConnectable) parsed = g_network_address_parse (host_port, 0, error);
+  g_autoptr(GInetAddress) inet = NULL;
+  const char *host;
+
+  if (parsed == NULL)
+    return NULL;
+  host = g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed));
+  inet = g_str_equal (host, "localhost") ? g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)
+                                         : g_inet_address_new_from_string (host);
+  if (inet == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("--http needs a numeric address (or localhost) and a port: “%s”"), host_port);
+      return NULL;
+    }
+  return g_inet_socket_address_new (inet, g_network_address_get_port (G_NETWORK_ADDRESS (parsed)));
+}
+
+gboolean
+rthunk_http_front_listen (RthunkHttpFront  *front,
+                          const char       *host_port,
+                          GError          **error)
+{
+  g_autoptr(GSocketAddress) address = parse_address (host_port, error);
+
+  return address != NULL && loaded->front_listen (front, address, error);
+}
+
+char *
+rthunk_http_front_get_url (RthunkHttpFront *front)
+{
+  return loaded->front_get_url (front);
 }
 
 void
-rthunk_http_respond (SoupServerMessage *msg,
-                     guint              status,
-                     const char        *type,
-                     const char        *body,
-                     gsize              length)
+rthunk_http_front_free (RthunkHttpFront *front)
 {
-  soup_server_message_set_status (msg, status, NULL);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control", "no-store");
-  soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY, body, length);
+  loaded->front_free (front);
 }
 
-static void
-respond_text (SoupServerMessage *msg,
-              guint              status,
-              const char        *text)
-{
-  rthunk_http_respond (msg, status, "text/plain; charset=utf-8", text, strlen (text));
-}
+/* ---- the documents' JSON ------------------------------------------------------------- */
 
-static void
-respond_json (SoupServerMessage *msg,
-              JsonNode          *root)
+char *
+rthunk_http_json_text (JsonNode *root)
 {
-  g_autofree char *text = json_to_string (root, FALSE);
+  char *text = json_to_string (root, FALSE);
 
-  rthunk_http_respond (msg, SOUP_STATUS_OK, "application/json", text, strlen (text));
+  json_node_unref (root);
+  return text;
 }
 
 void
@@ -113,251 +198,4 @@ rthunk_http_add_boolean (JsonBuilder *builder,
 {
   json_builder_set_member_name (builder, member);
   json_builder_add_boolean_value (builder, value);
-}
-
-static void
-serve_resource (SoupServerMessage *msg,
-                const char        *path,
-                const char        *type)
-{
-  g_autoptr(GBytes) bytes = g_resource_lookup_data (rthunk_dashboard_get_resource (), path,
-                                                    G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-  gsize length;
-  const char *data = g_bytes_get_data (bytes, &length);
-
-  rthunk_http_respond (msg, SOUP_STATUS_OK, type, data, length);
-}
-
-/* ---- /api/events ------------------------------------------------------------ */
-
-/* Appends one server-sent event, `event: EVENT` with @data as JSON. */
-static void
-append_event (GString    *out,
-              const char *event,
-              JsonNode   *data)
-{
-  g_autofree char *json = json_to_string (data, FALSE);
-
-  g_string_append_printf (out, "event: %s\ndata: %s\n\n", event, json);
-}
-
-/* The events of this moment: every document of the front's, in order. */
-static GString *
-documents_as_events (RthunkHttpFront *front)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const RthunkHttpDocument *doc = front->routes.documents; doc->name != NULL; doc++)
-    {
-      g_autoptr(JsonNode) root = doc->json (front->routes.data);
-
-      append_event (out, doc->name, root);
-    }
-  return out;
-}
-
-static void
-append_events (SoupServerMessage *msg,
-               GString           *events)
-{
-  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY,
-                            events->str, events->len);
-}
-
-static gboolean
-push_events (gpointer data)
-{
-  RthunkHttpFront *front = data;
-  g_autoptr(GString) events = documents_as_events (front);
-
-  for (GSList *l = front->streams; l != NULL; l = l->next)
-    {
-      append_events (l->data, events);
-      soup_server_message_unpause (l->data);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-stop_tick (RthunkHttpFront *front)
-{
-  if (front->tick != 0)
-    g_source_destroy (g_main_context_find_source_by_id (front->context, front->tick));
-  front->tick = 0;
-}
-
-static void
-stream_finished (SoupServerMessage *msg,
-                 gpointer           data)
-{
-  RthunkHttpFront *front = data;
-
-  front->streams = g_slist_remove (front->streams, msg);
-  if (front->streams == NULL)
-    stop_tick (front);
-}
-
-/* Keeps the response open and appends the front's events to it now and
- * then every EVENTS_INTERVAL_S seconds. */
-static void
-serve_events (RthunkHttpFront   *front,
-              SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  g_autoptr(GString) events = documents_as_events (front);
-
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
-  soup_message_headers_replace (headers, "Cache-Control", "no-store");
-  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
-  append_events (msg, events);
-  g_signal_connect (msg, "finished", G_CALLBACK (stream_finished), front);
-  front->streams = g_slist_prepend (front->streams, msg);
-  if (front->tick == 0)
-    {
-      g_autoptr(GSource) source = g_timeout_source_new_seconds (EVENTS_INTERVAL_S);
-
-      g_source_set_callback (source, push_events, front, NULL);
-      front->tick = g_source_attach (source, front->context);
-    }
-}
-
-/* ---- routes --------------------------------------------------------------- */
-
-static void
-refuse (RthunkHttpFront   *front,
-        SoupServerMessage *msg)
-{
-  g_autoptr(GError) reason = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_NOT_AUTHORIZED,
-                                                  _("this server needs a valid token"));
-  g_autofree char *realm = g_strdup_printf ("Bearer realm=\"%s\"", front->routes.product);
-
-  rthunk_log_refused_from (soup_server_message_get_remote_host (msg), "HTTP request", reason);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate", realm);
-  respond_text (msg, SOUP_STATUS_UNAUTHORIZED, "this server needs a valid token\n");
-}
-
-/* The document served at @path (/api/NAME), or NULL. */
-static const RthunkHttpDocument *
-document_at (RthunkHttpFront *front,
-             const char      *path)
-{
-  if (!g_str_has_prefix (path, "/api/"))
-    return NULL;
-  for (const RthunkHttpDocument *doc = front->routes.documents; doc->name != NULL; doc++)
-    if (g_str_equal (path + strlen ("/api/"), doc->name))
-      return doc;
-  return NULL;
-}
-
-static void
-serve_document (RthunkHttpFront          *front,
-                const RthunkHttpDocument *doc,
-                SoupServerMessage        *msg)
-{
-  g_autoptr(JsonNode) root = doc->json (front->routes.data);
-
-  respond_json (msg, root);
-}
-
-static void
-handle (SoupServer        *soup,
-        SoupServerMessage *msg,
-        const char        *path,
-        GHashTable        *query,
-        gpointer           data)
-{
-  RthunkHttpFront *front = data;
-  const char *method = soup_server_message_get_method (msg);
-  const RthunkHttpDocument *doc;
-
-  if (g_strcmp0 (method, SOUP_METHOD_GET) != 0 && g_strcmp0 (method, SOUP_METHOD_HEAD) != 0)
-    respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET only\n");
-  else if (g_str_equal (path, "/style.css"))
-    serve_resource (msg, STYLE_RESOURCE, "text/css; charset=utf-8");
-  else if (!front->routes.authorize (token_of (msg, query), front->routes.data))
-    refuse (front, msg);
-  else if (g_str_equal (path, "/"))
-    serve_resource (msg, front->routes.page, "text/html; charset=utf-8");
-  else if (g_str_equal (path, "/api/events"))
-    serve_events (front, msg);
-  else if ((doc = document_at (front, path)) != NULL)
-    serve_document (front, doc, msg);
-  else if (front->routes.route == NULL || !front->routes.route (msg, path, front->routes.data))
-    respond_text (msg, SOUP_STATUS_NOT_FOUND, "not found\n");
-}
-
-/* An HTTP front that answers with @routes (and speaks TLS with
- * @certificate, if not NULL), not yet listening; it serves in the
- * thread-default main context of the caller (call listen there too). */
-RthunkHttpFront *
-rthunk_http_front_new (const RthunkHttpRoutes *routes,
-                       GTlsCertificate        *certificate)
-{
-  RthunkHttpFront *front = g_new0 (RthunkHttpFront, 1);
-
-  front->routes = *routes;
-  front->context = g_main_context_ref_thread_default ();
-  front->tls = certificate != NULL;
-  front->soup = soup_server_new ("server-header", routes->product, "tls-certificate", certificate, NULL);
-  soup_server_add_handler (front->soup, NULL, handle, front, NULL);
-  return front;
-}
-
-/* HOST:PORT or [IPV6]:PORT as a socket address. */
-static GSocketAddress *
-parse_address (const char  *host_port,
-               GError     **error)
-{
-  g_autoptr(GSocketConnectable) parsed = g_network_address_parse (host_port, 0, error);
-  g_autoptr(GInetAddress) inet = NULL;
-  const char *host;
-
-  if (parsed == NULL)
-    return NULL;
-  host = g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed));
-  inet = g_str_equal (host, "localhost") ? g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)
-                                         : g_inet_address_new_from_string (host);
-  if (inet == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("--http needs a numeric address (or localhost) and a port: “%s”"), host_port);
-      return NULL;
-    }
-  return g_inet_socket_address_new (inet, g_network_address_get_port (G_NETWORK_ADDRESS (parsed)));
-}
-
-/* Listens at @host_port (`HOST:PORT`; port 0: any free port). */
-gboolean
-rthunk_http_front_listen (RthunkHttpFront  *front,
-                          const char       *host_port,
-                          GError          **error)
-{
-  g_autoptr(GSocketAddress) address = parse_address (host_port, error);
-
-  if (address == NULL)
-    return FALSE;
-  return soup_server_listen (front->soup, address, front->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error);
-}
-
-/* Where it listens, as `http[s]://HOST:PORT/`. */
-char *
-rthunk_http_front_get_url (RthunkHttpFront *front)
-{
-  GSList *uris = soup_server_get_uris (front->soup);
-  char *url = uris != NULL ? g_uri_to_string (uris->data) : g_strdup ("-");
-
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return url;
-}
-
-void
-rthunk_http_front_free (RthunkHttpFront *front)
-{
-  stop_tick (front);
-  soup_server_disconnect (front->soup);
-  g_slist_free (front->streams);
-  g_object_unref (front->soup);
-  g_main_context_unref (front->context);
-  g_free (front);
 }

@@ -1,54 +1,32 @@
 /* rthunk-http-front.h — what every rthunk HTTP front shares: a libsoup
- * server, the token, the page, its style and server-sent events.  Private. */
+ * server (in the module rthunk-http-soup.so, loaded on first use), the
+ * token, the page, its style and server-sent events; and the JSON its
+ * documents are written in.  Private. */
 #pragma once
 
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
+
+#include "rthunk-http-soup.h"
 
 G_BEGIN_DECLS
 
-typedef struct _RthunkHttpFront RthunkHttpFront;
-
-/* Whether @token (NULL: none given) may see the pages. */
-typedef gboolean (*RthunkHttpAuthorize) (const char *token,
-                                         gpointer    data);
-/* Answers GET @path (any but /, /style.css, /api/events and the
- * documents' paths); FALSE: no such page. */
-typedef gboolean (*RthunkHttpRoute)     (SoupServerMessage *msg,
-                                         const char        *path,
-                                         gpointer           data);
-
-/* A JSON document of the front's, as it is now: served at /api/NAME, and
- * sent as the event NAME on /api/events, now and every second. */
-typedef struct
-{
-  const char *name;
-  JsonNode *(*json) (gpointer data);      /* (transfer full) */
-} RthunkHttpDocument;
-
-typedef struct
-{
-  const char *product;            /* the Server header */
-  const char *page;               /* the resource that / serves */
-  RthunkHttpAuthorize authorize;
-  const RthunkHttpDocument *documents; /* never NULL: up to one named NULL; the events in this order */
-  RthunkHttpRoute route;          /* (nullable) any other page */
-  gpointer data;
-} RthunkHttpRoutes;
-
+/* An HTTP front that answers with @routes (and speaks TLS with
+ * @certificate, if not NULL), not yet listening, or NULL when the HTTP
+ * module cannot be loaded; it serves in the thread-default main context
+ * of the caller (call listen there too). */
 RthunkHttpFront *rthunk_http_front_new    (const RthunkHttpRoutes *routes,
-                                           GTlsCertificate        *certificate);
+                                           GTlsCertificate        *certificate,
+                                           GError                **error);
+/* Listens at @host_port (`HOST:PORT`; port 0: any free port). */
 gboolean         rthunk_http_front_listen (RthunkHttpFront        *front,
                                            const char             *host_port,
                                            GError                **error);
+/* Where it listens, as `http[s]://HOST:PORT/`. */
 char            *rthunk_http_front_get_url (RthunkHttpFront       *front) G_GNUC_WARN_UNUSED_RESULT;
 void             rthunk_http_front_free   (RthunkHttpFront        *front);
 
-void             rthunk_http_respond      (SoupServerMessage      *msg,
-                                           guint                   status,
-                                           const char             *type,
-                                           const char             *body,
-                                           gsize                   length);
+/* @root (transfer full) as JSON text: what a document returns */
+char            *rthunk_http_json_text    (JsonNode               *root) G_GNUC_WARN_UNUSED_RESULT;
 
 /* `"member": value` in the object @builder is building */
 void             rthunk_http_add_string   (JsonBuilder            *builder,

@@ -36,35 +36,34 @@ get_stats (RthunkHttp        *http,
   rthunk_server_get_stats (http->server, stats);
 }
 
-static JsonNode *
+static char *
 status_json (gpointer data)
 {
   RthunkHttp *http = data;
   RthunkServerStats stats;
 
   get_stats (http, &stats);
-  return rthunk_http_status_json (rthunk_server_get_name (http->server), &stats);
+  return rthunk_http_json_text (rthunk_http_status_json (rthunk_server_get_name (http->server), &stats));
 }
 
-static JsonNode *
+static char *
 thunks_json (gpointer data)
 {
   RthunkHttp *http = data;
   RthunkThunkTable *table = rthunk_server_state_get_table (rthunk_server_get_state (http->server));
 
-  return rthunk_http_thunks_json (table, RTHUNK_HTTP_RECENT_THUNKS);
+  return rthunk_http_json_text (rthunk_http_thunks_json (table, RTHUNK_HTTP_RECENT_THUNKS));
 }
 
 static void
-serve_metrics (RthunkHttp        *http,
-               SoupServerMessage *msg)
+serve_metrics (RthunkHttp      *http,
+               RthunkHttpReply *reply)
 {
   RthunkServerStats stats;
-  g_autoptr(GString) text = NULL;
 
   get_stats (http, &stats);
-  text = rthunk_metrics_render (&stats);
-  rthunk_http_respond (msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text->str, text->len);
+  reply->type = "text/plain; version=0.0.4; charset=utf-8";
+  reply->body = g_string_free_to_bytes (rthunk_metrics_render (&stats));
 }
 
 static gboolean
@@ -84,13 +83,13 @@ static const RthunkHttpDocument documents[] = {
 };
 
 static gboolean
-route (SoupServerMessage *msg,
-       const char        *path,
-       gpointer           data)
+route (const char      *path,
+       RthunkHttpReply *reply,
+       gpointer         data)
 {
   if (!g_str_equal (path, "/metrics"))
     return FALSE;
-  serve_metrics (data, msg);
+  serve_metrics (data, reply);
   return TRUE;
 }
 
@@ -104,10 +103,8 @@ RthunkHttp *
 rthunk_http_new (RthunkServer *server)
 {
   RthunkHttp *http = g_new0 (RthunkHttp, 1);
-  RthunkHttpRoutes routes = { "rthunkd", PAGE_RESOURCE, authorize, documents, route, http };
 
   http->server = g_object_ref (server);
-  http->front = rthunk_http_front_new (&routes, rthunk_server_get_tls_certificate (server));
   return http;
 }
 
@@ -117,6 +114,9 @@ rthunk_http_new (RthunkServer *server)
  * @host_port: where to listen, as `HOST:PORT` (port 0: any free port)
  * @error: return location for a #GError
  *
+ * Listens at @host_port; the first time, makes the front, which loads
+ * the HTTP module.
+ *
  * Returns: whether it listens
  */
 gboolean
@@ -124,6 +124,11 @@ rthunk_http_listen (RthunkHttp  *http,
                     const char  *host_port,
                     GError     **error)
 {
+  RthunkHttpRoutes routes = { "rthunkd", PAGE_RESOURCE, authorize, documents, route, http, NULL, NULL };
+
+  if (http->front == NULL &&
+      (http->front = rthunk_http_front_new (&routes, rthunk_server_get_tls_certificate (http->server), error)) == NULL)
+    return FALSE;
   return rthunk_http_front_listen (http->front, host_port, error);
 }
 
@@ -142,7 +147,7 @@ rthunk_http_get_url (RthunkHttp *http)
 void
 rthunk_http_free (RthunkHttp *http)
 {
-  rthunk_http_front_free (http->front);
+  g_clear_pointer (&http->front, rthunk_http_front_free);
   g_object_unref (http->server);
   g_free (http);
 }

@@ -156,7 +156,7 @@ add_pending (JsonBuilder   *builder,
 
 /* The body of /api/session: servers, cells (named, in order of first
  * definition) and the remote thunks not finished. */
-static JsonNode *
+static char *
 session_json (gpointer data)
 {
   RthunkSession *self = data;
@@ -171,7 +171,7 @@ session_json (gpointer data)
   json_builder_end_array (builder);
   add_pending (builder, self);
   json_builder_end_object (builder);
-  return json_builder_get_root (builder);
+  return rthunk_http_json_text (json_builder_get_root (builder));
 }
 
 /* ---- the front ------------------------------------------------------------------------ */
@@ -235,7 +235,7 @@ rthunk_session_serve_http (RthunkSession  *session,
                            const char     *host_port,
                            GError        **error)
 {
-  RthunkHttpRoutes routes = { "rthunk", PAGE_RESOURCE, authorize, documents, NULL, session };
+  RthunkHttpRoutes routes = { "rthunk", PAGE_RESOURCE, authorize, documents, NULL, session, NULL, NULL };
   g_autoptr(RthunkHttpFront) front = NULL;
   gboolean listening;
 
@@ -246,8 +246,8 @@ rthunk_session_serve_http (RthunkSession  *session,
   if (session->http != NULL)
     return url_with_token (session);
   g_main_context_push_thread_default (session->context);
-  front = rthunk_http_front_new (&routes, NULL);
-  listening = rthunk_http_front_listen (front, host_port, error);
+  front = rthunk_http_front_new (&routes, NULL, error);
+  listening = front != NULL && rthunk_http_front_listen (front, host_port, error);
   g_main_context_pop_thread_default (session->context);
   if (!listening)
     return NULL;
