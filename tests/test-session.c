@@ -433,6 +433,58 @@ test_cells_type_change (Fixture       *fixture,
   g_assert_cmpstr (type, ==, "str");
 }
 
+static void
+assert_cell_type (Fixture    *fixture,
+                  const char *name,
+                  const char *expected)
+{
+  g_autofree char *type = rthunk_session_get_cell_type (fixture->session, name);
+
+  g_assert_cmpstr (type, ==, expected);
+}
+
+/* Evaluates @text, which must fail with @code. */
+static void
+eval_fails (Fixture    *fixture,
+            const char *text,
+            gint        code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) value = rthunk_session_eval (fixture->session, text, "<test>", &error);
+
+  g_assert_null (value);
+  g_assert_error (error, RTHUNK_ERROR, code);
+}
+
+/* The types checked for forms that are then not committed (a later form
+ * of the text does not check, or one fails as it runs) are taken back:
+ * the cells keep the types of what they hold. */
+static void
+test_cells_uncommitted_types (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  eval_ok (fixture, "(def a 1) (def b (+ a 1))");
+  eval_fails (fixture, "(def a \"s\") (def b2 (+ b 1)) (+ 1 \"x\")", RTHUNK_ERROR_TYPE_MISMATCH);
+  assert_cell (fixture, "a", "1");
+  assert_cell_type (fixture, "a", "int");
+  assert_cell_type (fixture, "b", "int");
+  assert_cell_type (fixture, "b2", NULL);
+  eval_ok (fixture, "(def e (+ a 1))");
+  assert_cell (fixture, "e", "2");
+  /* z is committed though its value fails; the forms after it are not */
+  eval_fails (fixture, "(def z (/ 1 0)) (def a \"t\") (defn fresh [x] x)", RTHUNK_ERROR_DIVISION_BY_ZERO);
+  assert_cell_type (fixture, "z", "int");
+  assert_cell_type (fixture, "a", "int");
+  assert_cell_type (fixture, "fresh", NULL);
+  eval_ok (fixture, "(def f (+ a b))");
+  assert_cell (fixture, "f", "3");
+  eval_fails (fixture, "(fresh 1)", RTHUNK_ERROR_UNBOUND_NAME);
+  /* and a redefinition that is committed still re-checks its readers */
+  eval_ok (fixture, "(def a \"u\")");
+  g_assert_error ((GError *) rthunk_session_get_cell_error (fixture->session, "b"), RTHUNK_ERROR,
+                  RTHUNK_ERROR_TYPE_MISMATCH);
+}
+
 /* Seconds of CPU to define a chain of @n cells, c0 = 0 and ck = (+ c(k-1) 1),
  * one form at a time, and to recompute it all by redefining c0. */
 static double
@@ -1210,6 +1262,7 @@ main (int    argc,
   ADD ("/session/cells/cycles", test_cells_cycles);
   ADD ("/session/cells/failure-root-cause", test_cells_failure_root_cause);
   ADD ("/session/cells/type-change", test_cells_type_change);
+  ADD ("/session/cells/uncommitted-types", test_cells_uncommitted_types);
   ADD ("/session/cells/long-chain", test_cells_long_chain);
   ADD ("/session/cells/bounded-here", test_cells_bounded_here);
   ADD ("/session/pending/propagation", test_pending_propagation);

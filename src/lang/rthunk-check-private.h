@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "rthunk-check.h"
 #include "rthunk-node.h"
 #include "rthunk-type.h"
 
@@ -52,5 +53,27 @@ RthunkType *rthunk_check_field_call (RthunkCheckCtx   *ctx,
                                     RthunkNode        *form,
                                     RthunkCheckScope  *scope,
                                     GError           **error);
+
+/* rthunk-check-globals.c: the names def, defn and rthunk_checker_bind()
+ * bound, with what it takes to take them back. Read the tables directly;
+ * change them only through rthunk_check_globals_set() and _clear(). */
+typedef struct
+{
+  GHashTable *types;              /* name → scheme */
+  GHashTable *definitions;        /* the names bound by defn: they can travel by hash */
+  GArray *undo;                   /* (nullable) what the bindings made since the first begin replaced */
+  guint depth;                    /* begins not yet ended */
+} RthunkCheckGlobals;
+
+void  rthunk_check_globals_init     (RthunkCheckGlobals *globals);
+void  rthunk_check_globals_clear    (RthunkCheckGlobals *globals);
+void  rthunk_check_globals_destroy  (RthunkCheckGlobals *globals);
+/* Binds @name to @scheme (transfer full); @definition: by defn. */
+void  rthunk_check_globals_set      (RthunkCheckGlobals *globals,
+                                     const char         *name,
+                                     RthunkType         *scheme,
+                                     gboolean            definition);
+/* rthunk-check.c: @checker's */
+RthunkCheckGlobals *rthunk_check_globals_of (RthunkChecker *checker);
 
 G_END_DECLS

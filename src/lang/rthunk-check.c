@@ -54,8 +54,7 @@ struct _RthunkChecker
 
   RthunkCatalog *catalog;
   RthunkCatalog *remote;
-  GHashTable *globals;       /* name → scheme */
-  GHashTable *definitions;   /* names bound by defn: they can travel by hash */
+  RthunkCheckGlobals globals;  /* what def, defn and _bind() bound */
   gboolean remote_allowed;
   guint next_var;
   char *mismatch_expected;   /* of the last type error */
@@ -319,11 +318,11 @@ infer_symbol (Ctx        *ctx,
           }
         return instantiate (ctx, s->type);
       }
-  global = g_hash_table_lookup (ctx->checker->globals, name);
+  global = g_hash_table_lookup (ctx->checker->globals.types, name);
   if (global != NULL)
     {
       if (ctx->in_remote && rthunk_type_get_kind (global) == RTHUNK_TYPE_FUNC &&
-          !g_hash_table_contains (ctx->checker->definitions, name))
+          !g_hash_table_contains (ctx->checker->globals.definitions, name))
         {
           rthunk_set_node_error (error, node, RTHUNK_ERROR_INVALID_REQUEST,
                                  _("the function “%s” cannot be sent to a server yet: only values travel as inputs"),
@@ -654,9 +653,7 @@ form_def (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **erro
   if (!require_symbol (name, _("the name of def"), error) ||
       (scheme = infer_generalized (ctx, rthunk_node_get_item (form, 2), scope, error)) == NULL)
     return NULL;
-  g_hash_table_replace (ctx->checker->globals, g_strdup (rthunk_node_get_text (name)),
-                        scheme);
-  g_hash_table_remove (ctx->checker->definitions, rthunk_node_get_text (name));
+  rthunk_check_globals_set (&ctx->checker->globals, rthunk_node_get_text (name), scheme, FALSE);
   return instantiate (ctx, scheme);
 }
 
@@ -684,9 +681,7 @@ form_defn (Ctx *ctx, RthunkNode *form, Scope *scope, gboolean tail, GError **err
       !check_type_size (type, form, error))
     return NULL;
   scheme = rthunk_type_generalize (type, ctx->level);
-  g_hash_table_replace (ctx->checker->globals, g_strdup (rthunk_node_get_text (name)),
-                        scheme);
-  g_hash_table_add (ctx->checker->definitions, g_strdup (rthunk_node_get_text (name)));
+  rthunk_check_globals_set (&ctx->checker->globals, rthunk_node_get_text (name), scheme, TRUE);
   return instantiate (ctx, scheme);
 }
 
@@ -859,7 +854,7 @@ names_server_function (Ctx        *ctx,
       for (Scope *s = scope; s != NULL; s = s->next)
         if (strcmp (s->name, name) == 0)
           return FALSE;
-      return ctx->checker->remote != NULL && !g_hash_table_contains (ctx->checker->globals, name) &&
+      return ctx->checker->remote != NULL && !g_hash_table_contains (ctx->checker->globals.types, name) &&
              rthunk_catalog_lookup (ctx->checker->catalog, name) == NULL &&
              rthunk_catalog_lookup (ctx->checker->remote, name) != NULL;
     }
@@ -958,7 +953,7 @@ unshadowed_catalog_function (Ctx        *ctx,
   for (; scope != NULL; scope = scope->next)
     if (strcmp (scope->name, name) == 0)
       return NULL;
-  if (g_hash_table_contains (ctx->checker->globals, name))
+  if (g_hash_table_contains (ctx->checker->globals.types, name))
     return NULL;
   return rthunk_catalog_lookup (catalog, name);
 }
@@ -1046,7 +1041,7 @@ set_unbound_error (Ctx            *ctx,
 
   for (; scope != NULL; scope = scope->next)
     g_ptr_array_add (names, (gpointer) scope->name);
-  g_hash_table_iter_init (&iter, ctx->checker->globals);
+  g_hash_table_iter_init (&iter, ctx->checker->globals.types);
   while (g_hash_table_iter_next (&iter, &global, NULL))
     g_ptr_array_add (names, global);
   for (guint k = 0; k < defs->len; k++)
@@ -1229,8 +1224,7 @@ rthunk_checker_finalize (GObject *object)
 
   g_clear_object (&self->catalog);
   g_clear_object (&self->remote);
-  g_hash_table_unref (self->globals);
-  g_hash_table_unref (self->definitions);
+  rthunk_check_globals_destroy (&self->globals);
   g_free (self->mismatch_expected);
   g_free (self->mismatch_found);
   G_OBJECT_CLASS (rthunk_checker_parent_class)->finalize (object);
@@ -1245,9 +1239,7 @@ rthunk_checker_class_init (RthunkCheckerClass *klass)
 static void
 rthunk_checker_init (RthunkChecker *self)
 {
-  self->globals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) rthunk_type_unref);
-  self->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  rthunk_check_globals_init (&self->globals);
   self->remote_allowed = TRUE;
 }
 
@@ -1260,8 +1252,7 @@ rthunk_checker_reset (RthunkChecker *self,
   if (self->catalog != catalog)
     return FALSE;
   g_clear_object (&self->remote);
-  g_hash_table_remove_all (self->globals);
-  g_hash_table_remove_all (self->definitions);
+  rthunk_check_globals_clear (&self->globals);
   self->remote_allowed = TRUE;
   self->next_var = 0;
   g_clear_pointer (&self->mismatch_expected, g_free);
@@ -1419,8 +1410,13 @@ rthunk_checker_bind (RthunkChecker *checker,
   g_return_if_fail (RTHUNK_IS_CHECKER (checker));
   g_return_if_fail (name != NULL && type != NULL);
 
-  g_hash_table_replace (checker->globals, g_strdup (name), rthunk_type_resolve (type));
-  g_hash_table_remove (checker->definitions, name);
+  rthunk_check_globals_set (&checker->globals, name, rthunk_type_resolve (type), FALSE);
+}
+
+RthunkCheckGlobals *
+rthunk_check_globals_of (RthunkChecker *checker)
+{
+  return &checker->globals;
 }
 
 /**
@@ -1441,7 +1437,7 @@ rthunk_checker_lookup (RthunkChecker *checker,
 {
   g_return_val_if_fail (RTHUNK_IS_CHECKER (checker), NULL);
 
-  return g_hash_table_lookup (checker->globals, name);
+  return g_hash_table_lookup (checker->globals.types, name);
 }
 
 /**

@@ -83,6 +83,19 @@ gboolean rthunk_checker_reset   (RthunkChecker   *checker,
 gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
                                  RthunkCatalog   *catalog);
 
+/* What the checker's global names are bound to can be taken back
+ * (rthunk-check-globals.c). Between _begin() and its _end() every binding
+ * remembers what it replaced; _position() says where the bindings are
+ * now, and _rollback() undoes those made since such a position. Begins
+ * nest: the bindings are kept, and no longer remembered, at the last
+ * _end(). A session checks every form of a text before it commits any,
+ * and takes back the bindings of those it does not commit. */
+guint    rthunk_checker_begin    (RthunkChecker   *checker);
+guint    rthunk_checker_position (RthunkChecker   *checker);
+void     rthunk_checker_rollback (RthunkChecker   *checker,
+                                  guint            position);
+void     rthunk_checker_end      (RthunkChecker   *checker);
+
 /* Makes @evaluator charge @budget (nullable; it must outlive the
  * evaluations) for what its evaluations build, as they build it, on top of
  * their own max_bytes; each evaluation's charge is released when it ends. */

@@ -416,6 +416,7 @@ typedef struct
   RthunkNode *form;
   const char *name;
   GPtrArray *reads;
+  guint types_before;            /* the checker's position before this form was checked */
 } Plan;
 
 static void
@@ -496,6 +497,7 @@ plan_form (RthunkSession  *self,
   g_autoptr(RthunkType) type = NULL;
   Plan *plan = g_new0 (Plan, 1);
 
+  plan->types_before = rthunk_checker_position (self->checker);
   plan->kind = form_kind (form);
   plan->form = rthunk_node_ref (form);
   plan->reads = rthunk_hash_collect_references (form, is_cell, &resolver);
@@ -709,6 +711,53 @@ plan_all (RthunkSession  *self,
   return g_steal_pointer (&plans);
 }
 
+/* Whether @plan's definition is now its cell's: committed, even if its
+ * value failed. */
+static gboolean
+is_committed (RthunkSession *self,
+              Plan          *plan)
+{
+  Cell *cell = plan->name != NULL ? rthunk_session_lookup_cell (self, plan->name) : NULL;
+
+  return plan->kind == PLAN_EXPR || (cell != NULL && cell->form == plan->form);
+}
+
+/* Checks and commits @forms in order, up to the first that fails; the
+ * types the checker bound for the forms not committed are taken back. */
+static RthunkValue *
+eval_forms (RthunkSession  *self,
+            GPtrArray      *forms,
+            GError        **error)
+{
+  g_autoptr(GHashTable) type_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                            (GDestroyNotify) g_error_free);
+  guint before = rthunk_checker_position (self->checker);
+  g_autoptr(GPtrArray) plans = NULL;
+  g_autoptr(RthunkValue) last = NULL;
+
+  if ((plans = plan_all (self, forms, type_errors, error)) == NULL)
+    {
+      rthunk_checker_rollback (self->checker, before);
+      return NULL;
+    }
+  for (guint k = 0; k < plans->len; k++)
+    {
+      Plan *plan = g_ptr_array_index (plans, k);
+
+      g_clear_pointer (&last, rthunk_value_unref);
+      last = plan->kind == PLAN_EXPR ? commit_expression (self, plan, error)
+                                     : commit_definition (self, plan, type_errors, error);
+      if (last != NULL)
+        continue;
+      if (is_committed (self, plan))
+        k++;
+      if (k < plans->len)
+        rthunk_checker_rollback (self->checker, ((Plan *) g_ptr_array_index (plans, k))->types_before);
+      return NULL;
+    }
+  return last != NULL ? g_steal_pointer (&last) : rthunk_value_new_nil ();
+}
+
 /**
  * rthunk_session_eval:
  * @session: a session
@@ -740,10 +789,8 @@ rthunk_session_eval (RthunkSession  *session,
                      const char     *source_name,
                      GError        **error)
 {
-  g_autoptr(GHashTable) type_errors = NULL;
   g_autoptr(GPtrArray) forms = NULL;
-  g_autoptr(GPtrArray) plans = NULL;
-  g_autoptr(RthunkValue) last = NULL;
+  RthunkValue *value;
 
   g_return_val_if_fail (RTHUNK_IS_SESSION (session), NULL);
   g_return_val_if_fail (text != NULL, NULL);
@@ -753,23 +800,14 @@ rthunk_session_eval (RthunkSession  *session,
       g_set_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST, _("the session is closed"));
       return NULL;
     }
-  type_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_error_free);
   if ((forms = rthunk_reader_read_all (source_name != NULL ? source_name : DEFAULT_SOURCE,
                                        text, -1, error)) == NULL ||
-      !ensure_server (session, forms, error) ||
-      (plans = plan_all (session, forms, type_errors, error)) == NULL)
+      !ensure_server (session, forms, error))
     return NULL;
-  for (guint k = 0; k < plans->len; k++)
-    {
-      Plan *plan = g_ptr_array_index (plans, k);
-
-      g_clear_pointer (&last, rthunk_value_unref);
-      last = plan->kind == PLAN_EXPR ? commit_expression (session, plan, error)
-                                     : commit_definition (session, plan, type_errors, error);
-      if (last == NULL)
-        return NULL;
-    }
-  return last != NULL ? g_steal_pointer (&last) : rthunk_value_new_nil ();
+  rthunk_checker_begin (session->checker);
+  value = eval_forms (session, forms, error);
+  rthunk_checker_end (session->checker);
+  return value;
 }
 
 /* What the checker cannot say of a bare name: the type of a splitting
