@@ -485,6 +485,38 @@ test_cells_uncommitted_types (Fixture       *fixture,
                   RTHUNK_ERROR_TYPE_MISMATCH);
 }
 
+/* A redefinition bound as before (the same type, by def or defn as
+ * before) re-checks none of its readers, which keep their verdicts; one by
+ * defn where there was a def, or the other way, is not the same. */
+static void
+test_cells_same_type (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  const GError *error;
+
+  eval_ok (fixture, "(def a 1) (def b (+ a 1))");
+  eval_ok (fixture, "(def a \"s\")");
+  g_assert_error ((GError *) rthunk_session_get_cell_error (fixture->session, "b"), RTHUNK_ERROR,
+                  RTHUNK_ERROR_TYPE_MISMATCH);
+  eval_ok (fixture, "(def a \"t\")");
+  g_assert_error ((GError *) rthunk_session_get_cell_error (fixture->session, "b"), RTHUNK_ERROR,
+                  RTHUNK_ERROR_TYPE_MISMATCH);
+  eval_ok (fixture, "(def a 5)");
+  assert_cell (fixture, "b", "6");
+  eval_ok (fixture, "(def a 6)");
+  assert_cell (fixture, "b", "7");
+
+  eval_ok (fixture, "(defn f [x] (+ x 1)) (def r (await (remote (f 1))))");
+  assert_cell (fixture, "r", "2");
+  eval_ok (fixture, "(def f (fn [x] (+ x 2)))");
+  assert_cell_type (fixture, "f", "(int -> int)");
+  error = rthunk_session_get_cell_error (fixture->session, "r");
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "cannot be sent to a server"));
+  eval_ok (fixture, "(defn f [x] (+ x 3))");
+  assert_cell (fixture, "r", "4");
+}
+
 /* Seconds of CPU to define a chain of @n cells, c0 = 0 and ck = (+ c(k-1) 1),
  * one form at a time, and to recompute it all by redefining c0. */
 static double
@@ -1263,6 +1295,7 @@ main (int    argc,
   ADD ("/session/cells/failure-root-cause", test_cells_failure_root_cause);
   ADD ("/session/cells/type-change", test_cells_type_change);
   ADD ("/session/cells/uncommitted-types", test_cells_uncommitted_types);
+  ADD ("/session/cells/same-type", test_cells_same_type);
   ADD ("/session/cells/long-chain", test_cells_long_chain);
   ADD ("/session/cells/bounded-here", test_cells_bounded_here);
   ADD ("/session/pending/propagation", test_pending_propagation);

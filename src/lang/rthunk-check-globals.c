@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "rthunk-check-private.h"
 #include "rthunk-lang-private.h"
 
@@ -128,6 +130,26 @@ rthunk_checker_rollback (RthunkChecker *checker,
       bind (globals, undo->name, g_steal_pointer (&undo->scheme), undo->definition);
       g_array_set_size (globals->undo, globals->undo->len - 1);
     }
+}
+
+gboolean
+rthunk_checker_rebound_same (RthunkChecker *checker,
+                             const char    *name,
+                             guint          position)
+{
+  RthunkCheckGlobals *globals = rthunk_check_globals_of (checker);
+  RthunkType *now = g_hash_table_lookup (globals->types, name);
+
+  for (guint k = position; globals->undo != NULL && k < globals->undo->len; k++)
+    {
+      Undo *undo = &g_array_index (globals->undo, Undo, k);
+
+      if (strcmp (undo->name, name) == 0)
+        return undo->scheme != NULL && now != NULL &&
+               undo->definition == g_hash_table_contains (globals->definitions, name) &&
+               rthunk_type_equal (undo->scheme, now);
+    }
+  return FALSE;
 }
 
 void

@@ -95,6 +95,12 @@ guint    rthunk_checker_position (RthunkChecker   *checker);
 void     rthunk_checker_rollback (RthunkChecker   *checker,
                                   guint            position);
 void     rthunk_checker_end      (RthunkChecker   *checker);
+/* Whether @name, bound since @position, is bound as it was before: a
+ * type equal up to the names of its variables, by def or defn as before.
+ * The checks of the names that read it then come out as they did. */
+gboolean rthunk_checker_rebound_same (RthunkChecker *checker,
+                                      const char    *name,
+                                      guint          position);
 
 /* Makes @evaluator charge @budget (nullable; it must outlive the
  * evaluations) for what its evaluations build, as they build it, on top of

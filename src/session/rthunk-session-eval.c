@@ -417,7 +417,23 @@ typedef struct
   const char *name;
   GPtrArray *reads;
   guint types_before;            /* the checker's position before this form was checked */
+  GHashTable *verdicts;          /* (nullable) a definition's: name → GError (NULL: it checks), of
+                                  * itself and of each reader it re-checked */
 } Plan;
+
+static void
+error_free0 (gpointer error)
+{
+  if (error != NULL)
+    g_error_free (error);
+}
+
+/* name → GError, or NULL for a name that checks */
+static GHashTable *
+verdicts_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, error_free0);
+}
 
 static void
 plan_free (gpointer data)
@@ -426,6 +442,7 @@ plan_free (gpointer data)
 
   rthunk_node_unref (plan->form);
   g_ptr_array_unref (plan->reads);
+  g_clear_pointer (&plan->verdicts, g_hash_table_unref);
   g_free (plan);
 }
 
@@ -458,12 +475,13 @@ form_kind (RthunkNode *form)
   return PLAN_EXPR;
 }
 
-/* Re-checks the cells that read @name, after its type may have changed;
- * a cell that no longer checks gets a type error, applied when it runs. */
+/* Re-checks the cells that read @name, after its type changed; the
+ * verdict on each goes into @verdicts, applied when the definition is
+ * committed (a cell that no longer checks fails with its type error). */
 static void
 recheck_readers (RthunkSession *self,
                  const char    *name,
-                 GHashTable    *type_errors)
+                 GHashTable    *verdicts)
 {
   Cell *cell = rthunk_session_lookup_cell (self, name);
   g_autoptr(GPtrArray) order = NULL;
@@ -477,10 +495,8 @@ recheck_readers (RthunkSession *self,
       g_autoptr(RthunkType) type = NULL;
       GError *error = NULL;
 
-      if ((type = rthunk_checker_check (self->checker, reader->form, &error)) == NULL)
-        g_hash_table_replace (type_errors, g_strdup (reader->name), error);
-      else
-        g_hash_table_remove (type_errors, reader->name);
+      type = rthunk_checker_check (self->checker, reader->form, &error);
+      g_hash_table_replace (verdicts, g_strdup (reader->name), error);
     }
 }
 
@@ -490,7 +506,6 @@ static Plan *
 plan_form (RthunkSession  *self,
            RthunkNode     *form,
            GHashTable     *overlay,
-           GHashTable     *type_errors,
            GError        **error)
 {
   Resolver resolver = { self, overlay };
@@ -512,8 +527,12 @@ plan_form (RthunkSession  *self,
   if (plan->name != NULL)
     {
       g_hash_table_replace (overlay, g_strdup (plan->name), g_ptr_array_ref (plan->reads));
-      g_hash_table_remove (type_errors, plan->name);
-      recheck_readers (self, plan->name, type_errors);
+      plan->verdicts = verdicts_new ();
+      g_hash_table_insert (plan->verdicts, g_strdup (plan->name), NULL);
+      /* bound as before (a cell redefined to another int, say): its
+       * readers check as they did, and keep their verdicts */
+      if (!rthunk_checker_rebound_same (self->checker, plan->name, plan->types_before))
+        recheck_readers (self, plan->name, plan->verdicts);
     }
   return plan;
 }
@@ -570,19 +589,24 @@ define_cell_object (RthunkSession  *self,
   return cell;
 }
 
-/* Marks a cell as changed: what it did for its previous value stops. */
+/* Marks a cell as changed: what it did for its previous value stops. Its
+ * type error is the latest verdict on it in @verdicts, if there is one;
+ * else its type did not change. */
 static void
 cell_invalidate (RthunkSession *self,
                  Cell          *cell,
-                 GHashTable    *type_errors)
+                 GHashTable    *verdicts)
 {
-  GError *type_error = cell->name != NULL ? g_hash_table_lookup (type_errors, cell->name) : NULL;
+  gpointer verdict = NULL;
 
   rthunk_session_cell_abandon (cell);
   cell->generation++;
   cell->state = CELL_WAITING;
-  g_clear_error (&cell->type_error);
-  cell->type_error = type_error != NULL ? g_error_copy (type_error) : NULL;
+  if (cell->name == NULL || g_hash_table_lookup_extended (verdicts, cell->name, NULL, &verdict))
+    {
+      g_clear_error (&cell->type_error);
+      cell->type_error = verdict != NULL ? g_error_copy (verdict) : NULL;
+    }
   g_clear_pointer (&cell->trigger, g_free);
   cell->started_us = g_get_monotonic_time ();
 }
@@ -628,10 +652,19 @@ stop_expressions_reading (RthunkSession *self,
     }
 }
 
+static gboolean
+take_verdict (gpointer name,
+              gpointer verdict,
+              gpointer verdicts)
+{
+  g_hash_table_replace (verdicts, name, verdict);
+  return TRUE;
+}
+
 static RthunkValue *
 commit_definition (RthunkSession  *self,
                    Plan           *plan,
-                   GHashTable     *type_errors,
+                   GHashTable     *verdicts,
                    GError        **error)
 {
   g_autoptr(GPtrArray) affected = NULL;
@@ -646,10 +679,12 @@ commit_definition (RthunkSession  *self,
   cell->expr = rthunk_node_ref (plan->kind == PLAN_DEF ? rthunk_node_get_item (plan->form, 2) : plan->form);
   cell->is_defn = plan->kind == PLAN_DEFN;
   rthunk_session_cell_set_reads (self, cell, plan->reads);
+  /* the verdicts as of this form, not of those after it */
+  g_hash_table_foreach_steal (plan->verdicts, take_verdict, verdicts);
   affected = rthunk_session_downstream (self, cell);
   stop_expressions_reading (self, affected);
   for (guint k = 0; k < affected->len; k++)
-    cell_invalidate (self, g_ptr_array_index (affected, k), type_errors);
+    cell_invalidate (self, g_ptr_array_index (affected, k), verdicts);
   g_signal_emit (self, rthunk_session_signals[SIGNAL_CELL_DEFINED], 0, cell->name);
   /* readers are scheduled in order below: hold the queue meanwhile */
   was_pumping = self->pumping;
@@ -691,7 +726,6 @@ commit_expression (RthunkSession  *self,
 static GPtrArray *
 plan_all (RthunkSession  *self,
           GPtrArray      *forms,
-          GHashTable     *type_errors,
           GError        **error)
 {
   g_autoptr(GPtrArray) plans = g_ptr_array_new_with_free_func (plan_free);
@@ -702,7 +736,7 @@ plan_all (RthunkSession  *self,
     {
       RthunkNode *form = g_ptr_array_index (forms, k);
       g_autoptr(RthunkNode) placed = rthunk_session_place_wrap (self, form, form_kind (form) != PLAN_EXPR);
-      Plan *plan = plan_form (self, placed, overlay, type_errors, error);
+      Plan *plan = plan_form (self, placed, overlay, error);
 
       if (plan == NULL)
         return NULL;
@@ -729,13 +763,12 @@ eval_forms (RthunkSession  *self,
             GPtrArray      *forms,
             GError        **error)
 {
-  g_autoptr(GHashTable) type_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                            (GDestroyNotify) g_error_free);
+  g_autoptr(GHashTable) verdicts = verdicts_new ();
   guint before = rthunk_checker_position (self->checker);
   g_autoptr(GPtrArray) plans = NULL;
   g_autoptr(RthunkValue) last = NULL;
 
-  if ((plans = plan_all (self, forms, type_errors, error)) == NULL)
+  if ((plans = plan_all (self, forms, error)) == NULL)
     {
       rthunk_checker_rollback (self->checker, before);
       return NULL;
@@ -746,7 +779,7 @@ eval_forms (RthunkSession  *self,
 
       g_clear_pointer (&last, rthunk_value_unref);
       last = plan->kind == PLAN_EXPR ? commit_expression (self, plan, error)
-                                     : commit_definition (self, plan, type_errors, error);
+                                     : commit_definition (self, plan, verdicts, error);
       if (last != NULL)
         continue;
       if (is_committed (self, plan))
