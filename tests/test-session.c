@@ -517,6 +517,53 @@ test_cells_same_type (Fixture       *fixture,
   assert_cell (fixture, "r", "4");
 }
 
+/* A text that defines a reader again and then changes what it read
+ * checks the reader as the text defines it. */
+static void
+test_cells_redefined_reader (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  eval_ok (fixture, "(def a 1) (def b (+ a 1))");
+  eval_ok (fixture, "(def b (str a)) (def a \"s\")");
+  g_assert_null (rthunk_session_get_cell_error (fixture->session, "b"));
+  assert_cell (fixture, "b", "\"s\"");
+  eval_ok (fixture, "(def a \"t\")");
+  assert_cell (fixture, "b", "\"t\"");
+}
+
+static void
+define_z_on_a (RthunkSession *session,
+               const char    *name,
+               gpointer       data)
+{
+  if (g_str_equal (name, "a"))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RthunkValue) value = rthunk_session_eval (session, "(def z \"s\")", "<nested>", &error);
+
+      g_assert_no_error (error);
+    }
+}
+
+/* A text evaluated while another is committed (from a signal's handler)
+ * keeps its types though the other fails: what it committed stays typed. */
+static void
+test_cells_nested_eval (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  gulong handler = g_signal_connect (fixture->session, "cell-defined", G_CALLBACK (define_z_on_a), NULL);
+
+  eval_fails (fixture, "(def a 1) (def c (/ 1 0)) (def d 2)", RTHUNK_ERROR_DIVISION_BY_ZERO);
+  g_signal_handler_disconnect (fixture->session, handler);
+  assert_cell (fixture, "z", "\"s\"");
+  assert_cell_type (fixture, "z", "str");
+  eval_ok (fixture, "(def n (str-len z))");
+  assert_cell (fixture, "n", "1");
+  /* and the next text rolls back again */
+  eval_fails (fixture, "(def a \"x\") (+ 1 \"y\")", RTHUNK_ERROR_TYPE_MISMATCH);
+  assert_cell_type (fixture, "a", "int");
+}
+
 /* Seconds of CPU to define a chain of @n cells, c0 = 0 and ck = (+ c(k-1) 1),
  * one form at a time, and to recompute it all by redefining c0. */
 static double
@@ -1296,6 +1343,8 @@ main (int    argc,
   ADD ("/session/cells/type-change", test_cells_type_change);
   ADD ("/session/cells/uncommitted-types", test_cells_uncommitted_types);
   ADD ("/session/cells/same-type", test_cells_same_type);
+  ADD ("/session/cells/redefined-reader", test_cells_redefined_reader);
+  ADD ("/session/cells/nested-eval", test_cells_nested_eval);
   ADD ("/session/cells/long-chain", test_cells_long_chain);
   ADD ("/session/cells/bounded-here", test_cells_bounded_here);
   ADD ("/session/pending/propagation", test_pending_propagation);

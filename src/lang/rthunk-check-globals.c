@@ -40,17 +40,18 @@ rthunk_check_globals_init (RthunkCheckGlobals *globals)
   globals->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   globals->undo = NULL;
   globals->depth = 0;
+  globals->nested = FALSE;
 }
 
-/* Forgets every name, and what a rollback would put back (the begins
- * stay open). */
+/* Forgets every name (not between a begin and its end: a position
+ * handed out would mean nothing). */
 void
 rthunk_check_globals_clear (RthunkCheckGlobals *globals)
 {
+  g_return_if_fail (globals->depth == 0);
+
   g_hash_table_remove_all (globals->types);
   g_hash_table_remove_all (globals->definitions);
-  if (globals->undo != NULL)
-    g_array_set_size (globals->undo, 0);
 }
 
 void
@@ -100,6 +101,11 @@ rthunk_checker_begin (RthunkChecker *checker)
 {
   RthunkCheckGlobals *globals = rthunk_check_globals_of (checker);
 
+  /* a text evaluated while another is committed (from a signal's
+   * handler, say) binds names after the positions of the first: to take
+   * those back would take the second's too, so neither rolls back */
+  if (globals->depth > 0)
+    globals->nested = TRUE;
   if (globals->depth++ == 0)
     {
       globals->undo = g_array_new (FALSE, FALSE, sizeof (Undo));
@@ -123,7 +129,7 @@ rthunk_checker_rollback (RthunkChecker *checker,
 {
   RthunkCheckGlobals *globals = rthunk_check_globals_of (checker);
 
-  while (globals->undo != NULL && globals->undo->len > position)
+  while (!globals->nested && globals->undo != NULL && globals->undo->len > position)
     {
       Undo *undo = &g_array_index (globals->undo, Undo, globals->undo->len - 1);
 
@@ -158,6 +164,8 @@ rthunk_checker_end (RthunkChecker *checker)
   RthunkCheckGlobals *globals = rthunk_check_globals_of (checker);
 
   g_return_if_fail (globals->depth > 0);
-  if (--globals->depth == 0)
-    g_clear_pointer (&globals->undo, g_array_unref);
+  if (--globals->depth > 0)
+    return;
+  g_clear_pointer (&globals->undo, g_array_unref);
+  globals->nested = FALSE;
 }

@@ -63,6 +63,7 @@ typedef struct
   GHashTable *definitions;        /* the names bound by defn: they can travel by hash */
   GArray *undo;                   /* (nullable) what the bindings made since the first begin replaced */
   guint depth;                    /* begins not yet ended */
+  gboolean nested;                /* a begin came inside another: no rollback until the last end */
 } RthunkCheckGlobals;
 
 void  rthunk_check_globals_init     (RthunkCheckGlobals *globals);

@@ -1249,7 +1249,7 @@ gboolean
 rthunk_checker_reset (RthunkChecker *self,
                       RthunkCatalog *catalog)
 {
-  if (self->catalog != catalog)
+  if (self->catalog != catalog || self->globals.depth > 0)
     return FALSE;
   g_clear_object (&self->remote);
   rthunk_check_globals_clear (&self->globals);

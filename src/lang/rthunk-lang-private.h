@@ -77,7 +77,8 @@ void rthunk_node_set_position_interned (RthunkNode *node,
 guint64 rthunk_evaluator_get_compiled (RthunkEvaluator *evaluator);
 
 /* Back to what _new() made for @catalog, keeping the allocations; FALSE
- * (and nothing done) if it was made for another catalog, or is running. */
+ * (and nothing done) if it was made for another catalog, or is running
+ * (an evaluator), or between rthunk_checker_begin() and its end. */
 gboolean rthunk_checker_reset   (RthunkChecker   *checker,
                                  RthunkCatalog   *catalog);
 gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
@@ -88,7 +89,7 @@ gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
  * remembers what it replaced; _position() says where the bindings are
  * now, and _rollback() undoes those made since such a position. Begins
  * nest: the bindings are kept, and no longer remembered, at the last
- * _end(). A session checks every form of a text before it commits any,
+ * _end(); after a nested begin nothing is rolled back until then. A session checks every form of a text before it commits any,
  * and takes back the bindings of those it does not commit. */
 guint    rthunk_checker_begin    (RthunkChecker   *checker);
 guint    rthunk_checker_position (RthunkChecker   *checker);

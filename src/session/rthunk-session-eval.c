@@ -446,10 +446,12 @@ plan_free (gpointer data)
   g_free (plan);
 }
 
+/* What the forms of a text planned so far define. */
 typedef struct
 {
   RthunkSession *session;
-  GHashTable *overlay;
+  GHashTable *overlay;           /* name → what it reads (GPtrArray) */
+  GHashTable *forms;             /* name → its form (borrowed from its plan) */
 } Resolver;
 
 static gboolean
@@ -475,12 +477,17 @@ form_kind (RthunkNode *form)
   return PLAN_EXPR;
 }
 
-/* Re-checks the cells that read @name, after its type changed; the
+/* Re-checks the cells that read @name, after its type changed (with
+ * @only_failing, after it was bound as before: those that carry a type
+ * error, which may have come of something else, a catalog say); the
  * verdict on each goes into @verdicts, applied when the definition is
- * committed (a cell that no longer checks fails with its type error). */
+ * committed (a cell that no longer checks fails with its type error). A
+ * reader the text defines again is checked as the text defines it. */
 static void
 recheck_readers (RthunkSession *self,
+                 Resolver      *text,
                  const char    *name,
+                 gboolean       only_failing,
                  GHashTable    *verdicts)
 {
   Cell *cell = rthunk_session_lookup_cell (self, name);
@@ -492,10 +499,13 @@ recheck_readers (RthunkSession *self,
   for (guint k = 1; k < order->len; k++)
     {
       Cell *reader = g_ptr_array_index (order, k);
+      RthunkNode *form = g_hash_table_lookup (text->forms, reader->name);
       g_autoptr(RthunkType) type = NULL;
       GError *error = NULL;
 
-      type = rthunk_checker_check (self->checker, reader->form, &error);
+      if (only_failing && reader->type_error == NULL)
+        continue;
+      type = rthunk_checker_check (self->checker, form != NULL ? form : reader->form, &error);
       g_hash_table_replace (verdicts, g_strdup (reader->name), error);
     }
 }
@@ -505,20 +515,19 @@ recheck_readers (RthunkSession *self,
 static Plan *
 plan_form (RthunkSession  *self,
            RthunkNode     *form,
-           GHashTable     *overlay,
+           Resolver       *text,
            GError        **error)
 {
-  Resolver resolver = { self, overlay };
   g_autoptr(RthunkType) type = NULL;
   Plan *plan = g_new0 (Plan, 1);
 
   plan->types_before = rthunk_checker_position (self->checker);
   plan->kind = form_kind (form);
   plan->form = rthunk_node_ref (form);
-  plan->reads = rthunk_hash_collect_references (form, is_cell, &resolver);
+  plan->reads = rthunk_hash_collect_references (form, is_cell, text);
   if (plan->kind != PLAN_EXPR)
     plan->name = rthunk_node_get_text (rthunk_node_get_item (form, 1));
-  if ((plan->name != NULL && !rthunk_session_check_cycle (self, overlay, form, plan->name, plan->reads, error)) ||
+  if ((plan->name != NULL && !rthunk_session_check_cycle (self, text->overlay, form, plan->name, plan->reads, error)) ||
       (type = rthunk_checker_check (self->checker, form, error)) == NULL)
     {
       plan_free (plan);
@@ -526,13 +535,15 @@ plan_form (RthunkSession  *self,
     }
   if (plan->name != NULL)
     {
-      g_hash_table_replace (overlay, g_strdup (plan->name), g_ptr_array_ref (plan->reads));
+      g_hash_table_replace (text->overlay, g_strdup (plan->name), g_ptr_array_ref (plan->reads));
+      g_hash_table_replace (text->forms, g_strdup (plan->name), plan->form);
       plan->verdicts = verdicts_new ();
       g_hash_table_insert (plan->verdicts, g_strdup (plan->name), NULL);
-      /* bound as before (a cell redefined to another int, say): its
-       * readers check as they did, and keep their verdicts */
-      if (!rthunk_checker_rebound_same (self->checker, plan->name, plan->types_before))
-        recheck_readers (self, plan->name, plan->verdicts);
+      /* bound as before (a cell redefined to another int, say): the
+       * readers that checked check as they did, and keep their verdicts */
+      recheck_readers (self, text, plan->name,
+                       rthunk_checker_rebound_same (self->checker, plan->name, plan->types_before),
+                       plan->verdicts);
     }
   return plan;
 }
@@ -731,12 +742,14 @@ plan_all (RthunkSession  *self,
   g_autoptr(GPtrArray) plans = g_ptr_array_new_with_free_func (plan_free);
   g_autoptr(GHashTable) overlay = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                          (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GHashTable) defined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Resolver text = { self, overlay, defined };
 
   for (guint k = 0; k < forms->len; k++)
     {
       RthunkNode *form = g_ptr_array_index (forms, k);
       g_autoptr(RthunkNode) placed = rthunk_session_place_wrap (self, form, form_kind (form) != PLAN_EXPR);
-      Plan *plan = plan_form (self, placed, overlay, error);
+      Plan *plan = plan_form (self, placed, &text, error);
 
       if (plan == NULL)
         return NULL;
