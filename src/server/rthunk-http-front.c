@@ -8,7 +8,8 @@
  * of the time `rthunk -e 1` took to start. The module is looked for in
  * $RTHUNK_MODULE_DIR when that is set (an uninstalled build's
  * src/.libs), else where it is installed ($libdir/rthunk-1.0); once
- * loaded it stays (libsoup registers types).
+ * loaded it stays (libsoup registers types). The front's other functions
+ * are called only with a front, so after a load.
  */
 #include "config.h"
 
@@ -21,8 +22,8 @@
 
 #define MODULE_NAME "rthunk-http-soup." G_MODULE_SUFFIX
 
-static const RthunkHttpSoupModule *loaded;
-static char *load_failure;      /* why it could not be loaded */
+static GMutex load_lock;
+static const RthunkHttpSoupModule *loaded;   /* once loaded, for good */
 
 static char *
 module_path (void)
@@ -63,24 +64,28 @@ open_module (const char  *path,
   return functions;
 }
 
-/* The module's functions, loaded once for the process; NULL, with
- * @error set, when it cannot be. */
+/* The module's functions, loaded the first time they are asked for;
+ * NULL, with @error set, when it cannot be (asked again, it tries again:
+ * the module may have been installed since). */
 static const RthunkHttpSoupModule *
 http_module (GError **error)
 {
-  static gsize once = 0;
+  g_autofree char *failure = NULL;
+  const RthunkHttpSoupModule *module;
 
-  if (g_once_init_enter (&once))
+  g_mutex_lock (&load_lock);
+  if (loaded == NULL)
     {
       g_autofree char *path = module_path ();
 
-      loaded = open_module (path, &load_failure);
-      g_once_init_leave (&once, 1);
+      loaded = open_module (path, &failure);
     }
-  if (loaded == NULL)
+  module = loaded;
+  g_mutex_unlock (&load_lock);
+  if (module == NULL)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                 _("HTTP is not available: cannot load its module: %s"), load_failure);
-  return loaded;
+                 _("HTTP is not available: cannot load its module: %s"), failure);
+  return module;
 }
 
 static void
