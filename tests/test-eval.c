@@ -601,10 +601,11 @@ test_same_form_again (void)
 
 /* ---- code reused by shape ----------------------------------------------------------- */
 
-/* Two forms evaluated one after the other, and the first again: the
- * second runs the first's code with its own literals when it is the same
- * tree at the same positions (then no form is compiled after the first),
- * and the first, asked again, gets its own literals back. */
+/* Two forms evaluated one after the other, and both again: the second
+ * runs the first's code with its own literals when it is the same tree
+ * at the same positions (then no form is compiled after the first), and
+ * the first, asked again, gets its own literals back; when it is not,
+ * each is compiled once and its code found again. */
 typedef struct
 {
   const char *path;
@@ -669,8 +670,62 @@ test_shape (gconstpointer data)
       if (k == 0)
         compiled = rthunk_evaluator_get_compiled (session->evaluator);
     }
-  /* reused: only the first was compiled; if not, each of the other three */
-  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + (c->reused ? 0 : 3));
+  /* reused: only the first was compiled; if not, the second too */
+  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + (c->reused ? 0 : 1));
+}
+
+/* Forms of several shapes in turn, each with other literals every time
+ * (a server's worker, a script): each shape is compiled once, and each
+ * form runs with its own literals. */
+static void
+test_shape_in_turn (void)
+{
+  static const char *const texts[][2] = {
+    { "(+ 5 1)", "6" }, { "(str-len \"ab\")", "2" }, { "(* 1.5 2.0)", "3.0" },
+    { "(+ 7 1)", "8" }, { "(str-len \"abc\")", "3" }, { "(* 2.5 2.0)", "5.0" },
+    { "(+ 9 1)", "10" }, { "(str-len \"abcd\")", "4" }, { "(* 3.5 2.0)", "7.0" },
+  };
+  g_autoptr(Session) session = session_new ();
+  guint64 compiled = rthunk_evaluator_get_compiled (session->evaluator);
+
+  for (guint k = 0; k < G_N_ELEMENTS (texts); k++)
+    {
+      g_autoptr(RthunkNode) form = parse_one (texts[k][0]);
+      g_autofree char *printed = eval_printed (session, form);
+
+      g_assert_cmpstr (printed, ==, texts[k][1]);
+    }
+  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + 3);
+}
+
+/* More shapes in turn than the evaluator keeps: the least lately used
+ * goes, and every form still gets its own value. */
+static void
+test_shape_evicted (void)
+{
+  g_autoptr(Session) session = session_new ();
+  guint64 compiled = rthunk_evaluator_get_compiled (session->evaluator);
+  guint shapes = RTHUNK_EVAL_CODES + 2;
+
+  for (guint round = 0; round < 2; round++)
+    for (guint k = 0; k < shapes; k++)
+      {
+        /* (+ 1 (+ 1 … N)), k + 1 deep: a shape of its own */
+        g_autoptr(GString) text = g_string_new (NULL);
+        g_autofree char *printed = NULL;
+        g_autofree char *expected = g_strdup_printf ("%u", k + 1 + round * 10);
+        g_autoptr(RthunkNode) form = NULL;
+
+        for (guint i = 0; i < k + 1; i++)
+          g_string_append (text, "(+ 1 ");
+        g_string_append_printf (text, "%u", round * 10);
+        for (guint i = 0; i < k + 1; i++)
+          g_string_append_c (text, ')');
+        form = parse_one (text->str);
+        printed = eval_printed (session, form);
+        g_assert_cmpstr (printed, ==, expected);
+      }
+  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + 2 * shapes);
 }
 
 /* An error raised by reused code is at its own form's position. */
@@ -1044,6 +1099,8 @@ main (int    argc,
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
   TEST_ADD_TABLE (shape_cases, test_shape);
   g_test_add_func ("/eval/compile/by-shape/error-position", test_shape_error);
+  g_test_add_func ("/eval/compile/by-shape/in-turn", test_shape_in_turn);
+  g_test_add_func ("/eval/compile/by-shape/evicted", test_shape_evicted);
   g_test_add_func ("/eval/compile/by-shape/shared-subtree", test_shape_shared);
   g_test_add_func ("/eval/compile/by-shape/catalog-changed", test_shape_catalog_changed);
   TEST_ADD_TABLE (remote_cases, test_remote);

@@ -2,8 +2,8 @@
  *
  * Names are resolved here (slots, captures, globals through a per-site
  * cache, catalog functions as constants); the operators and loops of the
- * standard library get their specialised nodes; the code of the last form
- * is kept with the globals it depends on.
+ * standard library get their specialised nodes; the code of the last
+ * forms is kept with the globals it depends on.
  */
 #include "config.h"
 
@@ -123,10 +123,13 @@ consulted_clear (gpointer data)
  *
  * A server is sent the same expression with other literals again and again
  * ((+ t k) for every k), and compiling it costs more than running it. The
- * code of the last form is kept with the places its literals went: the
- * literal's own constant node and an operator that copied its int. A form
- * that is the same tree at the same positions but for those literals runs
- * that code with its literals written in (rthunk_eval_compiled_top()).
+ * code of the last RTHUNK_EVAL_CODES forms is kept with the places its
+ * literals went: the literal's own constant node and an operator that
+ * copied its int. A form that is the same tree at the same positions but
+ * for those literals runs that code with its literals written in
+ * (rthunk_eval_compiled_top()); the trees are compared before anything is
+ * written, so code of another shape is left as it was. Several kinds of
+ * form in turn (a mix of requests on one worker) each find their code.
  *
  * Only code whose nodes serve for positions alone may be reused, and only
  * while nothing but the evaluator holds it: forms that keep or send their
@@ -994,9 +997,11 @@ same_globals (RthunkEvaluator *ev,
 typedef struct
 {
   const EvalPatch *next, *end;
+  gboolean write;               /* FALSE: only say whether the literal went anywhere */
 } Patching;
 
-/* Writes @node's value where the literal at @index went, if anywhere. */
+/* Whether the literal at @index went anywhere; writes @node's value
+ * there when asked to. */
 static gboolean
 take_literal (RthunkNode *template,
               RthunkNode *node,
@@ -1008,42 +1013,88 @@ take_literal (RthunkNode *template,
 
   for (; p->next < p->end && p->next->index == index; p->next++)
     {
-      val_unref (p->next->code->constant);
-      p->next->code->constant = literal_val (node);
+      if (p->write)
+        {
+          val_unref (p->next->code->constant);
+          p->next->code->constant = literal_val (node);
+        }
       took = TRUE;
     }
   return took;
 }
 
-/* Whether the last code still means what it meant when it was compiled:
- * the globals it consulted are bound as they were, and the catalog it
- * was compiled against has not changed. */
-static gboolean
-last_code_holds (RthunkEvaluator *ev)
+/* @code's literals, to be compared (@write FALSE) or written. */
+static Patching
+patching (const EvalCode *code,
+          gboolean        write)
 {
-  return ev->last_top != NULL && same_globals (ev, ev->last_consulted) &&
-         ev->last_catalog_version == rthunk_catalog_get_version (ev->catalog);
+  Patching p = { code->patches->patch, code->patches->patch + code->patches->n, write };
+
+  return p;
 }
 
-/* Whether the last code (which holds) now runs @form: it may be reused,
- * nothing but this evaluator holds it, and @form is its form but for
- * literals, which are written in. A form that turns out different leaves
- * the code half written: the caller compiles @form and drops it. */
+/* Whether @code still means what it meant when it was compiled: the
+ * globals it consulted are bound as they were, and the catalog it was
+ * compiled against has not changed. */
 static gboolean
-reuse_by_shape (RthunkEvaluator *ev,
-                RthunkNode      *form)
+code_holds (RthunkEvaluator *ev,
+            const EvalCode  *code)
+{
+  return same_globals (ev, code->consulted) &&
+         code->catalog_version == rthunk_catalog_get_version (ev->catalog);
+}
+
+/* Whether @code (which holds) runs @form: it may be reused, nothing but
+ * this evaluator holds it, and @form is its form but for literals. */
+static gboolean
+same_shape (const EvalCode *code,
+            RthunkNode     *form)
 {
   Patching p;
 
-  if (ev->last_patches == NULL || g_atomic_int_get (&ev->last_top->ref_count) != 1)
+  if (code->patches == NULL || g_atomic_int_get (&code->top->ref_count) != 1)
     return FALSE;
-  p.next = ev->last_patches->patch;
-  p.end = p.next + ev->last_patches->n;
-  return rthunk_node_same_but_literals (ev->last_form, form, take_literal, &p) && p.next == p.end;
+  p = patching (code, FALSE);
+  return rthunk_node_same_but_literals (code->form, form, take_literal, &p) && p.next == p.end;
 }
 
-/* @form's code: compiled now, or (the same form again: a request the
- * server's memo gave the same tree) the code compiled last time. Code
+/* Writes @form's literals into @code, of the same shape (same_shape()). */
+static void
+write_literals (EvalCode   *code,
+                RthunkNode *form)
+{
+  Patching p = patching (code, TRUE);
+
+  rthunk_node_same_but_literals (code->form, form, take_literal, &p);
+  g_assert (p.next == p.end);
+  rthunk_node_unref (code->form);
+  code->form = rthunk_node_ref (form);
+}
+
+static void
+code_clear (EvalCode *code)
+{
+  g_clear_pointer (&code->form, rthunk_node_unref);
+  g_clear_pointer (&code->top, rthunk_eval_lambda_unref);
+  g_clear_pointer (&code->consulted, g_array_unref);
+  g_clear_pointer (&code->patches, g_free);
+}
+
+/* Moves the code at @k to the front, the latest used. */
+static EvalCode *
+codes_raise (RthunkEvaluator *ev,
+             guint            k)
+{
+  EvalCode code = ev->codes[k];
+
+  memmove (&ev->codes[1], &ev->codes[0], k * sizeof (EvalCode));
+  ev->codes[0] = code;
+  return &ev->codes[0];
+}
+
+/* @form's code: compiled now, or kept from a form compiled lately that
+ * is the same tree (a request the server's memo gave the same tree
+ * again) or the same but for its literals, which are written in. Code
  * that reads a global finds it when it runs (by globals_version); what
  * compiling looked at is whether some names were bound (an operator a
  * global shadows), so the code is kept with those names. */
@@ -1051,33 +1102,28 @@ Lambda *
 rthunk_eval_compiled_top (RthunkEvaluator *ev,
                           RthunkNode      *form)
 {
-  GArray *consulted = NULL;
-  EvalPatches *patches = NULL;
-  guint version;
-  Lambda *top;
+  EvalCode *code;
 
-  if (last_code_holds (ev) && (ev->last_form == form || reuse_by_shape (ev, form)))
+  for (guint k = 0; k < ev->n_codes; k++)
     {
-      /* the code now holds @form's literals: the same tree again is @form */
-      if (ev->last_form != form)
-        {
-          rthunk_node_unref (ev->last_form);
-          ev->last_form = rthunk_node_ref (form);
-        }
-      g_atomic_int_inc (&ev->last_top->ref_count);
-      return ev->last_top;
+      code = &ev->codes[k];
+      if ((code->form != form && !same_shape (code, form)) || !code_holds (ev, code))
+        continue;
+      if (code->form != form)
+        write_literals (code, form);
+      code = codes_raise (ev, k);
+      g_atomic_int_inc (&code->top->ref_count);
+      return code->top;
     }
-  version = rthunk_catalog_get_version (ev->catalog);
-  top = compile_top (ev, form, &consulted, &patches);
+  if (ev->n_codes == RTHUNK_EVAL_CODES)
+    code_clear (&ev->codes[--ev->n_codes]);
+  code = codes_raise (ev, ev->n_codes++);
+  code->catalog_version = rthunk_catalog_get_version (ev->catalog);
+  code->top = compile_top (ev, form, &code->consulted, &code->patches);
+  code->form = rthunk_node_ref (form);
   ev->compiled++;
-  rthunk_eval_forget_top (ev);
-  ev->last_form = rthunk_node_ref (form);
-  ev->last_top = top;
-  ev->last_consulted = consulted;
-  ev->last_patches = patches;
-  ev->last_catalog_version = version;
-  g_atomic_int_inc (&top->ref_count);
-  return top;
+  g_atomic_int_inc (&code->top->ref_count);
+  return code->top;
 }
 
 guint64
@@ -1086,13 +1132,11 @@ rthunk_evaluator_get_compiled (RthunkEvaluator *evaluator)
   return evaluator->compiled;
 }
 
-/* Drops the code of the last form. */
+/* Drops the code of the forms compiled lately. */
 void
 rthunk_eval_forget_top (RthunkEvaluator *ev)
 {
-  g_clear_pointer (&ev->last_form, rthunk_node_unref);
-  g_clear_pointer (&ev->last_top, rthunk_eval_lambda_unref);
-  g_clear_pointer (&ev->last_consulted, g_array_unref);
-  g_clear_pointer (&ev->last_patches, g_free);
+  while (ev->n_codes > 0)
+    code_clear (&ev->codes[--ev->n_codes]);
 }
 

@@ -263,6 +263,17 @@ struct _Frame
 
 /* ---- the evaluator ---------------------------------------------------------- */
 
+/* The code of a form compiled lately (rthunk_eval_compiled_top()). */
+typedef struct
+{
+  RthunkNode *form;             /* the form, */
+  Lambda *top;                  /* its code, */
+  GArray *consulted;            /* the globals it depends on (Consulted), */
+  guint catalog_version;        /* the catalog it was compiled against, */
+  EvalPatches *patches;         /* and where its literals went, if a form of the same
+                                   shape may reuse the code (NULL: it may not) */
+} EvalCode;
+
 struct _RthunkEvaluator
 {
   GObject parent_instance;
@@ -273,13 +284,9 @@ struct _RthunkEvaluator
   guint globals_version;        /* bumped whenever a global is (re)bound */
   guint running;                /* evaluations under way (nested ones too) */
   GPtrArray *retired;           /* values of rebound globals, kept while running */
-  RthunkNode *last_form;        /* the last form compiled, */
-  Lambda *last_top;             /* its code, */
-  GArray *last_consulted;       /* and the globals it depends on (Consulted); */
-  guint last_catalog_version;   /* the catalog it was compiled against */
+  EvalCode codes[RTHUNK_EVAL_CODES]; /* the last forms compiled, the latest first */
+  guint n_codes;
   guint64 compiled;             /* forms compiled, not reused */
-  EvalPatches *last_patches;    /* where its literals went, if a form of the same
-                                   shape may reuse the code (NULL: it may not) */
   guint64 fuel;
   guint max_depth;
   gint64 deadline_us;           /* monotonic; 0 = none */

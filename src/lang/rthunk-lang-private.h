@@ -76,6 +76,11 @@ void rthunk_node_set_position_interned (RthunkNode *node,
  * the tests of that reuse count. */
 guint64 rthunk_evaluator_get_compiled (RthunkEvaluator *evaluator);
 
+/* How many forms' code an evaluator keeps (rthunk_eval_compiled_top()):
+ * a server's worker, or a script, that goes from one kind of form to
+ * another and back finds each kind's code again. */
+#define RTHUNK_EVAL_CODES 8
+
 /* Back to what _new() made for @catalog, keeping the allocations; FALSE
  * (and nothing done) if it was made for another catalog, or is running
  * (an evaluator), or between rthunk_checker_begin() and its end. */
