@@ -36,7 +36,7 @@ def load(name):
 
 dash = load("test-dashboard")
 repl_test = load("test-repl")
-tap, get, wait_for, TIMEOUT = dash.tap, dash.get, dash.wait_for, dash.TIMEOUT
+tap, get, wait_for, maps_of, TIMEOUT = dash.tap, dash.get, dash.wait_for, dash.maps_of, dash.TIMEOUT
 
 FORMS = "(def a (remote (delay 600000 41)))\n(def b (+ a 1))\n(def c (+ 1 2))\n"
 
@@ -181,11 +181,6 @@ def check_page(shell, tmp):
             open(os.path.join(tmp, "chromium.err")).read()[-2000:])
     finally:
         browser.close()
-
-
-def maps_of(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return f.read()
 
 
 def check_repl(tmp):

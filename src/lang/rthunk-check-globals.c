@@ -85,12 +85,17 @@ rthunk_check_globals_set (RthunkCheckGlobals *globals,
                           RthunkType         *scheme,
                           gboolean            definition)
 {
-  if (globals->undo != NULL)
+  if (globals->depth > 0)
     {
       RthunkType *before = g_hash_table_lookup (globals->types, name);
       Undo undo = { g_strdup (name), before != NULL ? rthunk_type_ref (before) : NULL,
                     g_hash_table_contains (globals->definitions, name) };
 
+      if (globals->undo == NULL)
+        {
+          globals->undo = g_array_new (FALSE, FALSE, sizeof (Undo));
+          g_array_set_clear_func (globals->undo, undo_clear);
+        }
       g_array_append_val (globals->undo, undo);
     }
   bind (globals, name, scheme, definition);
@@ -104,14 +109,9 @@ rthunk_checker_begin (RthunkChecker *checker)
   /* a text evaluated while another is committed (from a signal's
    * handler, say) binds names after the positions of the first: to take
    * those back would take the second's too, so neither rolls back */
-  if (globals->depth > 0)
+  if (globals->depth++ > 0)
     globals->nested = TRUE;
-  if (globals->depth++ == 0)
-    {
-      globals->undo = g_array_new (FALSE, FALSE, sizeof (Undo));
-      g_array_set_clear_func (globals->undo, undo_clear);
-    }
-  return globals->undo->len;
+  return rthunk_checker_position (checker);
 }
 
 guint

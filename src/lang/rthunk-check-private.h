@@ -61,7 +61,7 @@ typedef struct
 {
   GHashTable *types;              /* name → scheme */
   GHashTable *definitions;        /* the names bound by defn: they can travel by hash */
-  GArray *undo;                   /* (nullable) what the bindings made since the first begin replaced */
+  GArray *undo;                   /* (nullable: made by the first binding) what the bindings made since the first begin replaced */
   guint depth;                    /* begins not yet ended */
   gboolean nested;                /* a begin came inside another: no rollback until the last end */
 } RthunkCheckGlobals;
