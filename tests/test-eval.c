@@ -603,7 +603,7 @@ test_same_form_again (void)
 
 /* Two forms evaluated one after the other, and both again: the second
  * runs the first's code with its own literals when it is the same tree
- * at the same positions (then no form is compiled after the first), and
+ * but for literals and positions (then no form is compiled after the first), and
  * the first, asked again, gets its own literals back; when it is not,
  * each is compiled once and its code found again. */
 typedef struct
@@ -629,8 +629,9 @@ static const ShapeCase shape_cases[] = {
   { "/eval/compile/by-shape/other-operator", "(+ 5 1)", "(- 5 1)", "6", "4", FALSE },
   { "/eval/compile/by-shape/other-name", "(str-len \"ab\")", "(parse-int \"12\")", "2", "12", FALSE },
   { "/eval/compile/by-shape/other-length", "(sum [1 2])", "(sum [1 2 3])", "3", "6", FALSE },
-  /* a literal that moves moves what follows it: positions are errors' */
-  { "/eval/compile/by-shape/other-position", "(+ 5 1)", "(+ 50 1)", "6", "51", FALSE },
+  /* a literal that moves moves what follows it: the code takes the new
+   * form's nodes, which errors name (/eval/compile/by-shape/moved-error) */
+  { "/eval/compile/by-shape/other-position", "(+ 5 1)", "(+ 50 1)", "6", "51", TRUE },
   /* a function could outlive the run: its code is never written again */
   { "/eval/compile/by-shape/fn", "((fn [a] (+ a 5)) 1)", "((fn [a] (+ a 6)) 1)", "6", "7", FALSE },
 };
@@ -747,6 +748,37 @@ test_shape_error (void)
   g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled);
 }
 
+/* The same shape on other lines of a script, as the shell sends them:
+ * reused, and an error is at the line and column of the form that
+ * failed, the form before at its own place again. */
+static void
+test_shape_moved_error (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) forms = rthunk_reader_read_all (SOURCE, "(+ 1 (/ 6 2))\n\n  (+ 1 (/ 6 0))\n(+ 1 (/ 8 0))\n", -1, &error);
+  g_autofree char *printed = NULL;
+  guint64 compiled;
+  const guint at[][2] = { { 3, 8 }, { 4, 6 } };
+
+  g_assert_no_error (error);
+  printed = eval_printed (session, g_ptr_array_index (forms, 0));
+  g_assert_cmpstr (printed, ==, "4");
+  compiled = rthunk_evaluator_get_compiled (session->evaluator);
+  for (guint k = 0; k < G_N_ELEMENTS (at); k++)
+    {
+      g_autoptr(RthunkValue) value = rthunk_evaluator_eval (session->evaluator, g_ptr_array_index (forms, k + 1), &error);
+
+      g_assert_null (value);
+      test_assert_error_at (error, at[k][0], at[k][1], "zero");
+      g_clear_error (&error);
+    }
+  g_clear_pointer (&printed, g_free);
+  printed = eval_printed (session, g_ptr_array_index (forms, 0));
+  g_assert_cmpstr (printed, ==, "4");
+  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled);
+}
+
 /* (@op @a @b), built in code. */
 static RthunkNode *
 call_node (const char *op,
@@ -827,6 +859,7 @@ typedef struct {
   guint calls;
   char *last_on;
   GHashTable *last_inputs;     /* name → printed value */
+  char *last_expr;             /* printed */
 } FakeServer;
 
 static RthunkValue *
@@ -856,6 +889,8 @@ fake_remote (RthunkEvaluator  *evaluator,
 
   server->calls++;
   g_clear_pointer (&server->last_on, g_free);
+  g_free (server->last_expr);
+  server->last_expr = rthunk_node_to_string (expr);
   if (on != NULL)
     server->last_on = g_strdup (rthunk_value_get_str (on));
   g_hash_table_remove_all (server->last_inputs);
@@ -898,7 +933,7 @@ test_remote (gconstpointer data)
 {
   const RemoteCase *tc = data;
   g_autoptr(Session) session = session_new ();
-  FakeServer server = { 0, NULL, NULL };
+  FakeServer server = { 0, NULL, NULL, NULL };
   g_autofree char *printed = NULL;
 
   server.last_inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -911,6 +946,55 @@ test_remote (gconstpointer data)
   if (g_str_has_suffix (tc->path, "pinned"))
     g_assert_cmpstr (server.last_on, ==, "alpha");
   g_free (server.last_on);
+  g_free (server.last_expr);
+  g_hash_table_unref (server.last_inputs);
+}
+
+/* Remote forms of one shape on the lines of a script, as the shell sends
+ * them: the first is compiled, the others run its code with their own
+ * tree sent, literals, inputs and positions; a form with a flag
+ * (:ref, whose node the compiler makes) is compiled each time. */
+typedef struct {
+  const char *text;
+  const char *printed;
+  const char *sent;
+  const char *x;               /* the input x sent, or NULL */
+  guint compiled;              /* forms compiled so far */
+} RemoteShapeStep;
+
+static void
+test_remote_by_shape (void)
+{
+  static const RemoteShapeStep steps[] = {
+    { "(await (remote (+ 1 2)))", "3", "(+ 1 2)", NULL, 1 },
+    { "\n  (await (remote (+ 5 6)))", "11", "(+ 5 6)", NULL, 1 },
+    { "\n\n(await (remote (str-len \"ab\")))", "2", "(str-len \"ab\")", NULL, 2 },
+    { "(await (remote (str-len \"abcd\")))", "4", "(str-len \"abcd\")", NULL, 2 },
+    { "(let [x 20] (await (remote (+ x 1))))", "21", "(+ x 1)", "20", 3 },
+    { "\n(let [x 30] (await (remote (+ x 2))))", "32", "(+ x 2)", "30", 3 },
+    { "(await (remote :timeout 500 (+ 3 4)))", "7", "(+ 3 4)", NULL, 4 },
+    { "(await (remote :timeout 600 (+ 8 9)))", "17", "(+ 8 9)", NULL, 4 },
+    { "(remote :ref (+ 1 1))", "<pending #1 @fake>", "(+ 1 1)", NULL, 5 },
+    { "(remote :ref (+ 2 2))", "<pending #1 @fake>", "(+ 2 2)", NULL, 6 },
+  };
+  g_autoptr(Session) session = session_new ();
+  FakeServer server = { 0, NULL, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free), NULL };
+  guint64 compiled = rthunk_evaluator_get_compiled (session->evaluator);
+
+  rthunk_evaluator_set_remote_func (session->evaluator, fake_remote, &server, NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (steps); k++)
+    {
+      g_autoptr(RthunkNode) form = parse_one (steps[k].text);
+      g_autofree char *printed = eval_printed (session, form);
+
+      g_assert_cmpstr (printed, ==, steps[k].printed);
+      g_assert_cmpstr (server.last_expr, ==, steps[k].sent);
+      g_assert_cmpstr (g_hash_table_lookup (server.last_inputs, "x"), ==, steps[k].x);
+      g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + steps[k].compiled);
+    }
+  g_assert_cmpuint (server.calls, ==, G_N_ELEMENTS (steps));
+  g_free (server.last_on);
+  g_free (server.last_expr);
   g_hash_table_unref (server.last_inputs);
 }
 
@@ -1099,6 +1183,7 @@ main (int    argc,
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
   TEST_ADD_TABLE (shape_cases, test_shape);
   g_test_add_func ("/eval/compile/by-shape/error-position", test_shape_error);
+  g_test_add_func ("/eval/compile/by-shape/moved-error", test_shape_moved_error);
   g_test_add_func ("/eval/compile/by-shape/in-turn", test_shape_in_turn);
   g_test_add_func ("/eval/compile/by-shape/evicted", test_shape_evicted);
   g_test_add_func ("/eval/compile/by-shape/shared-subtree", test_shape_shared);
@@ -1106,6 +1191,7 @@ main (int    argc,
   TEST_ADD_TABLE (remote_cases, test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);
   g_test_add_func ("/eval/remote/tables", test_remote_tables);
+  g_test_add_func ("/eval/remote/by-shape", test_remote_by_shape);
   g_test_add_func ("/eval/limits/small-thread-stack", test_small_thread_stack);
   TEST_ADD_TABLE (data_value_cases, test_value);
   TEST_ADD_TABLE (data_error_cases, test_error);

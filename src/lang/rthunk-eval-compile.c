@@ -125,33 +125,63 @@ consulted_clear (gpointer data)
  * ((+ t k) for every k), and compiling it costs more than running it. The
  * code of the last RTHUNK_EVAL_CODES forms is kept with the places its
  * literals went: the literal's own constant node and an operator that
- * copied its int. A form that is the same tree at the same positions but
- * for those literals runs that code with its literals written in
- * (rthunk_eval_compiled_top()); the trees are compared before anything is
- * written, so code of another shape is left as it was. Several kinds of
- * form in turn (a mix of requests on one worker) each find their code.
+ * copied its int. A form that is the same tree but for those literals runs
+ * that code with its literals written in (rthunk_eval_compiled_top()); the
+ * trees are compared before anything is written, so code of another shape
+ * is left as it was. Several kinds of form in turn (a mix of requests on
+ * one worker) each find their code.
  *
- * Only code whose nodes serve for positions alone may be reused, and only
- * while nothing but the evaluator holds it: forms that keep or send their
- * tree (def, defn, remote, auto, the split forms), make functions (fn: a
- * closure could outlive the run) or wait (await) are compiled each time.
- * A form whose literals go to more than MAX_PATCHES places (a literal, and
- * an operator that copied it, are two) is compiled each time too, and so
- * is code compiled while the catalog was different. */
+ * A form of the same shape may stand elsewhere: each line of a script
+ * sends its own positions. Its nodes then take the place of the old ones
+ * in the code, which holds them for positions alone, so that an error
+ * names the new form's line and column. Which node each code holds is
+ * found once, by the node's place in the form in pre-order (EvalPlaces);
+ * code that holds a node its form does not (one the compiler made) is
+ * reused only by forms at the same places.
+ *
+ * Code is reused only while nothing but the evaluator holds it (not while
+ * it runs, nor while an evaluation waits in it), and only where its nodes
+ * serve for positions alone, or are given the new form's: a (remote …)
+ * sends the tree of its expression, whose literals are then carried by
+ * the nodes (a patch with no code), so its code runs a form of its shape
+ * only with that form's nodes. Forms that keep their tree (def, defn, the
+ * split forms, auto, which may rewrite it) or make functions (fn: a
+ * closure could outlive the run) are compiled each time. A form whose
+ * literals go to more than MAX_PATCHES places (a literal, and an operator
+ * that copied it, are two) is compiled each time too, and so is code
+ * compiled while the catalog was different. */
 
 #define MAX_PATCHES 32
 
 typedef struct
 {
+  guint index;                  /* the literal's place in the form, in pre-order
+                                   (first: index_compare()) */
   RthunkNode *literal;          /* borrowed: the constant's code node keeps it */
-  Code *code;                   /* where its value goes */
-  guint index;                  /* the literal's place in the form, in pre-order */
+  Code *code;                   /* where its value goes; NULL: the literal is
+                                   carried by a node the code sends */
 } EvalPatch;
 
 struct _EvalPatches
 {
+  gboolean carries;             /* the code sends a tree of its form: it runs a
+                                   form of its shape only with that form's nodes */
   guint n;
   EvalPatch patch[];
+};
+
+typedef struct
+{
+  guint index;                  /* its node's place in the form, in pre-order
+                                   (first: index_compare()) */
+  Code *code;
+} EvalPlace;
+
+struct _EvalPlaces
+{
+  gboolean movable;             /* every code holds a node of the form */
+  guint n;
+  EvalPlace place[];
 };
 
 typedef struct
@@ -163,6 +193,7 @@ typedef struct
                                    depends on, NULL for none */
   gboolean reusable;            /* whether a form of the same shape may run this
                                    code with its own literals (see patches) */
+  gboolean carries;             /* whether the code sends a tree of its form */
   guint n_patches;
   EvalPatch patches[MAX_PATCHES];
 } Compiler;
@@ -309,7 +340,7 @@ patch_add (Compiler   *c,
       c->reusable = FALSE;
       return;
     }
-  c->patches[c->n_patches++] = (EvalPatch) { literal, code, G_MAXUINT };
+  c->patches[c->n_patches++] = (EvalPatch) { G_MAXUINT, literal, code };
 }
 
 static Code *
@@ -502,23 +533,24 @@ compile_await (Compiler *c, RthunkNode *form)
   return compile_kids (c, rthunk_eval_run_await, form, 1);
 }
 
-/* The names @node reads that are bound around it: what travels with it. */
+/* The symbols @node reads, the first of each name: those bound around it
+ * travel with it. */
 static void
 collect_symbols (RthunkNode *node,
-                 GPtrArray  *names)
+                 GPtrArray  *symbols)
 {
   if (rthunk_node_get_kind (node) == RTHUNK_NODE_SYMBOL)
     {
       const char *name = rthunk_node_get_text (node);
 
-      for (guint k = 0; k < names->len; k++)
-        if (strcmp (g_ptr_array_index (names, k), name) == 0)
+      for (guint k = 0; k < symbols->len; k++)
+        if (strcmp (rthunk_node_get_text (g_ptr_array_index (symbols, k)), name) == 0)
           return;
-      g_ptr_array_add (names, (gpointer) name);
+      g_ptr_array_add (symbols, node);
       return;
     }
   for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-    collect_symbols (rthunk_node_get_item (node, k), names);
+    collect_symbols (rthunk_node_get_item (node, k), symbols);
 }
 
 static gboolean
@@ -556,22 +588,49 @@ as_pmap (RthunkNode *map)
                                    rthunk_node_get_col (map));
 }
 
-/* The names in @symbols bound to locals of @c, appended to @names, and a
- * reference to each at @where appended to @values: the inputs a form
- * that runs elsewhere takes with it. */
+/* The names of the @symbols bound to locals of @c, appended to @names,
+ * and the symbol of each to @values: the inputs a form that runs
+ * elsewhere takes with it, each read where the form first names it. */
 static void
 add_bound_inputs (Compiler   *c,
                   GPtrArray  *symbols,
-                  RthunkNode *where,
                   GPtrArray  *names,
                   GPtrArray  *values)
 {
   for (guint k = 0; k < symbols->len; k++)
-    if (is_bound (c, g_ptr_array_index (symbols, k)))
-      {
-        g_ptr_array_add (names, g_ptr_array_index (symbols, k));
-        g_ptr_array_add (values, sym_at (g_ptr_array_index (symbols, k), where));
-      }
+    {
+      RthunkNode *symbol = g_ptr_array_index (symbols, k);
+
+      if (is_bound (c, rthunk_node_get_text (symbol)))
+        {
+          g_ptr_array_add (names, (gpointer) rthunk_node_get_text (symbol));
+          g_ptr_array_add (values, rthunk_node_ref (symbol));
+        }
+    }
+}
+
+/* Notes that the literals of @node, which the code sends as they are,
+ * change with the form: the code's nodes carry them (EvalPatches). */
+static void
+carry_literals (Compiler   *c,
+                RthunkNode *node)
+{
+  switch (rthunk_node_get_kind (node))
+    {
+    case RTHUNK_NODE_INT:
+    case RTHUNK_NODE_FLOAT:
+    case RTHUNK_NODE_BOOL:
+    case RTHUNK_NODE_STR:
+      patch_add (c, NULL, node);
+      break;
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+        carry_literals (c, rthunk_node_get_item (node, k));
+      break;
+    default:
+      break;
+    }
 }
 
 /* @code's input_names are @names; its kids from @first_kid on are
@@ -634,17 +693,23 @@ compile_remote_with (Compiler *c, RthunkNode *form, CodeFunc run_func)
     }
   n_options = names->len;
   collect_symbols (expr, symbols);
-  add_bound_inputs (c, symbols, expr, names, values);
+  add_bound_inputs (c, symbols, names, values);
   code = code_new (run_func, form, names->len);
   code->slot = n_options;
   compile_named_kids (c, code, 0, names, values);
   return code;
 }
 
+/* (remote …) sends the tree of its expression: a form of the same shape
+ * reuses the code only with its own nodes, literals and all. */
 static Code *
 compile_remote (Compiler *c, RthunkNode *form)
 {
-  return compile_remote_with (c, form, rthunk_eval_run_remote);
+  Code *code = compile_remote_with (c, form, rthunk_eval_run_remote);
+
+  carry_literals (c, rthunk_node_get_item (form, rthunk_node_get_n_items (form) - 1));
+  c->carries = TRUE;
+  return code;
 }
 
 /* (auto EXPR): like remote with no options, but the first kid is EXPR
@@ -671,7 +736,7 @@ compile_split (Compiler   *c,
   collect_symbols (rthunk_node_get_item (form, kind == SPLIT_PREDUCE ? 3 : 1), symbols);
   if (kind == SPLIT_PREDUCE)
     collect_symbols (rthunk_node_get_item (form, 1), symbols);
-  add_bound_inputs (c, symbols, form, inputs, refs);
+  add_bound_inputs (c, symbols, inputs, refs);
   code = code_new (rthunk_eval_run_split, form, n_locals + inputs->len);
   code->slot = kind;
   for (guint k = 0; k < n_locals; k++)
@@ -784,8 +849,8 @@ static const struct
   [RTHUNK_FORM_DEFN] = { compile_defn, FALSE },
   [RTHUNK_FORM_LOOP] = { compile_loop, TRUE },
   [RTHUNK_FORM_RECUR] = { compile_recur, TRUE },
-  [RTHUNK_FORM_REMOTE] = { compile_remote, FALSE },
-  [RTHUNK_FORM_AWAIT] = { compile_await, FALSE },
+  [RTHUNK_FORM_REMOTE] = { compile_remote, TRUE },
+  [RTHUNK_FORM_AWAIT] = { compile_await, TRUE },
   [RTHUNK_FORM_AUTO] = { compile_auto, FALSE },
   [RTHUNK_FORM_RECORD] = { compile_record, TRUE },
   [RTHUNK_FORM_GET] = { compile_get, TRUE },
@@ -916,11 +981,12 @@ place_literal (RthunkNode *template,
   return FALSE;
 }
 
+/* Orders EvalPatch and EvalPlace by their first member, the index. */
 static int
-patch_compare (gconstpointer a,
+index_compare (gconstpointer a,
                gconstpointer b)
 {
-  guint x = ((const EvalPatch *) a)->index, y = ((const EvalPatch *) b)->index;
+  guint x = *(const guint *) a, y = *(const guint *) b;
 
   return x < y ? -1 : x > y;
 }
@@ -933,14 +999,15 @@ patches_of (Compiler   *c,
 {
   EvalPatches *patches;
 
-  rthunk_node_same_but_literals (form, form, place_literal, c);
+  rthunk_node_same_but_literals (form, form, NULL, place_literal, c);
   if (!c->reusable)
     return NULL;
   for (guint k = 0; k < c->n_patches; k++)
     if (c->patches[k].index == G_MAXUINT)
       return NULL;
-  qsort (c->patches, c->n_patches, sizeof (EvalPatch), patch_compare);
+  qsort (c->patches, c->n_patches, sizeof (EvalPatch), index_compare);
   patches = g_malloc (sizeof (EvalPatches) + c->n_patches * sizeof (EvalPatch));
+  patches->carries = c->carries;
   patches->n = c->n_patches;
   memcpy (patches->patch, c->patches, c->n_patches * sizeof (EvalPatch));
   return patches;
@@ -962,6 +1029,7 @@ compile_top (RthunkEvaluator  *ev,
   c.loop_slot = 0;
   c.consulted = NULL;
   c.reusable = TRUE;
+  c.carries = FALSE;
   c.n_patches = 0;
 
   fn.captures = g_array_new (FALSE, FALSE, sizeof (Capture));
@@ -1013,7 +1081,7 @@ take_literal (RthunkNode *template,
 
   for (; p->next < p->end && p->next->index == index; p->next++)
     {
-      if (p->write)
+      if (p->write && p->next->code != NULL)
         {
           val_unref (p->next->code->constant);
           p->next->code->constant = literal_val (node);
@@ -1044,29 +1112,138 @@ code_holds (RthunkEvaluator *ev,
          code->catalog_version == rthunk_catalog_get_version (ev->catalog);
 }
 
-/* Whether @code (which holds) runs @form: it may be reused, nothing but
- * this evaluator holds it, and @form is its form but for literals. */
+/* Whether @code may run @form: it may be reused, nothing but this
+ * evaluator holds it, and @form is its form but for literals and
+ * positions; *@same_places says whether the positions are the same too. */
 static gboolean
 same_shape (const EvalCode *code,
-            RthunkNode     *form)
+            RthunkNode     *form,
+            gboolean       *same_places)
 {
   Patching p;
 
   if (code->patches == NULL || g_atomic_int_get (&code->top->ref_count) != 1)
     return FALSE;
   p = patching (code, FALSE);
-  return rthunk_node_same_but_literals (code->form, form, take_literal, &p) && p.next == p.end;
+  return rthunk_node_same_but_literals (code->form, form, same_places, take_literal, &p) && p.next == p.end;
 }
 
-/* Writes @form's literals into @code, of the same shape (same_shape()). */
+/* Appends the nodes of the tree under @node to @out, in pre-order. */
+static void
+nodes_in_order (RthunkNode *node,
+                GPtrArray  *out)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+
+  g_ptr_array_add (out, node);
+  if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
+    for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+      nodes_in_order (rthunk_node_get_item (node, k), out);
+}
+
+/* Appends to @places where the node of each code under @code stands
+ * (@index_of: node → its place + 1); FALSE at a code whose node is not
+ * one of them, or that holds a function. */
+static gboolean
+collect_places (Code       *code,
+                GHashTable *index_of,
+                GArray     *places)
+{
+  EvalPlace place = { GPOINTER_TO_UINT (g_hash_table_lookup (index_of, code->node)), code };
+
+  if (place.index-- == 0 || code->lambda != NULL)
+    return FALSE;
+  g_array_append_val (places, place);
+  for (guint k = 0; k < code->n_kids; k++)
+    if (code->kids[k] != NULL && !collect_places (code->kids[k], index_of, places))
+      return FALSE;
+  return TRUE;
+}
+
+/* Which node of its form each of @code's codes holds, in the nodes'
+ * order. */
+static EvalPlaces *
+places_of (const EvalCode *code)
+{
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new ();
+  g_autoptr(GHashTable) index_of = g_hash_table_new (NULL, NULL);
+  g_autoptr(GArray) found = g_array_new (FALSE, FALSE, sizeof (EvalPlace));
+  EvalPlaces *places;
+  gboolean movable;
+
+  nodes_in_order (code->form, nodes);
+  for (guint k = 0; k < nodes->len; k++)
+    g_hash_table_insert (index_of, g_ptr_array_index (nodes, k), GUINT_TO_POINTER (k + 1));
+  movable = collect_places (code->top->body, index_of, found);
+  places = g_malloc (sizeof (EvalPlaces) + (movable ? found->len : 0) * sizeof (EvalPlace));
+  places->movable = movable;
+  places->n = movable ? found->len : 0;
+  memcpy (places->place, found->data, places->n * sizeof (EvalPlace));
+  qsort (places->place, places->n, sizeof (EvalPlace), index_compare);
+  return places;
+}
+
+/* Whether @code may run a form of its shape that stands elsewhere. */
+static gboolean
+movable (EvalCode *code)
+{
+  if (code->places == NULL)
+    code->places = places_of (code);
+  return code->places->movable;
+}
+
+typedef struct
+{
+  const EvalPlace *next, *end;
+  guint index;                  /* the next node's place */
+} Moving;
+
+/* Gives the codes of @m that hold the node at @node's place @node, and
+ * so on under it, in pre-order. */
+static void
+move_in_order (RthunkNode *node,
+               Moving     *m)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+
+  for (; m->next < m->end && m->next->index == m->index; m->next++)
+    if (m->next->code->node != node)
+      {
+        rthunk_node_unref (m->next->code->node);
+        m->next->code->node = rthunk_node_ref (node);
+      }
+  m->index++;
+  if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
+    for (guint k = 0; k < rthunk_node_get_n_items (node) && m->next < m->end; k++)
+      move_in_order (rthunk_node_get_item (node, k), m);
+}
+
+/* Gives @code's codes the nodes of @form, its shape at other places
+ * (movable()). */
+static void
+move_nodes (EvalCode   *code,
+            RthunkNode *form)
+{
+  Moving m = { code->places->place, code->places->place + code->places->n, 0 };
+
+  move_in_order (form, &m);
+  g_assert (m.next == m.end);
+}
+
+/* Writes @form's literals into @code, of the same shape (same_shape()),
+ * and its nodes unless they stand where the old ones did and carry
+ * nothing the code sends. */
 static void
 write_literals (EvalCode   *code,
-                RthunkNode *form)
+                RthunkNode *form,
+                gboolean    same_places)
 {
   Patching p = patching (code, TRUE);
 
-  rthunk_node_same_but_literals (code->form, form, take_literal, &p);
+  rthunk_node_same_but_literals (code->form, form, NULL, take_literal, &p);
   g_assert (p.next == p.end);
+  if (!same_places || code->patches->carries)
+    move_nodes (code, form);
   rthunk_node_unref (code->form);
   code->form = rthunk_node_ref (form);
 }
@@ -1078,6 +1255,7 @@ code_clear (EvalCode *code)
   g_clear_pointer (&code->top, rthunk_eval_lambda_unref);
   g_clear_pointer (&code->consulted, g_array_unref);
   g_clear_pointer (&code->patches, g_free);
+  g_clear_pointer (&code->places, g_free);
 }
 
 /* Moves the code at @k to the front, the latest used. */
@@ -1092,33 +1270,86 @@ codes_raise (RthunkEvaluator *ev,
   return &ev->codes[0];
 }
 
-/* @form's code: compiled now, or kept from a form compiled lately that
- * is the same tree (a request the server's memo gave the same tree
- * again) or the same but for its literals, which are written in. Code
- * that reads a global finds it when it runs (by globals_version); what
- * compiling looked at is whether some names were bound (an operator a
- * global shadows), so the code is kept with those names. */
+/* A hash of the shape of the tree under @node: what same_shape()
+ * compares, but for literals' values and positions. */
+static guint
+shape_hash (RthunkNode *node)
+{
+  RthunkNodeKind kind = rthunk_node_get_kind (node);
+  guint h = kind;
+
+  switch (kind)
+    {
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      return h * 31 + g_str_hash (rthunk_node_get_text (node));
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      h = h * 31 + rthunk_node_get_n_items (node);
+      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
+        h = h * 31 + shape_hash (rthunk_node_get_item (node, k));
+      return h;
+    default:
+      return h;
+    }
+}
+
+/* Whether @code, of a form compiled lately, may run @form, another tree
+ * of the shape @shape: the same but for its literals and positions, which
+ * are then written in (write_literals()). */
+static gboolean
+code_runs (RthunkEvaluator *ev,
+           EvalCode        *code,
+           RthunkNode      *form,
+           guint            shape,
+           gboolean        *same_places)
+{
+  *same_places = TRUE;
+  if (code->shape != shape || !same_shape (code, form, same_places) || !code_holds (ev, code))
+    return FALSE;
+  return (*same_places && !code->patches->carries) || movable (code);
+}
+
+/* Moves the code at @k to the front and gives it to a run. */
+static Lambda *
+code_give (RthunkEvaluator *ev,
+           guint            k)
+{
+  EvalCode *code = codes_raise (ev, k);
+
+  g_atomic_int_inc (&code->top->ref_count);
+  return code->top;
+}
+
+/* @form's code: compiled now, or kept from a form compiled lately that is
+ * the same tree (a request the server's memo gave the same tree again) or
+ * of the same shape (code_runs()). Code that reads a global finds it when
+ * it runs (by globals_version); what compiling looked at is whether some
+ * names were bound (an operator a global shadows), so the code is kept
+ * with those names. */
 Lambda *
 rthunk_eval_compiled_top (RthunkEvaluator *ev,
                           RthunkNode      *form)
 {
   EvalCode *code;
+  gboolean same_places;
+  guint shape;
 
   for (guint k = 0; k < ev->n_codes; k++)
-    {
-      code = &ev->codes[k];
-      if ((code->form != form && !same_shape (code, form)) || !code_holds (ev, code))
-        continue;
-      if (code->form != form)
-        write_literals (code, form);
-      code = codes_raise (ev, k);
-      g_atomic_int_inc (&code->top->ref_count);
-      return code->top;
-    }
+    if (ev->codes[k].form == form && code_holds (ev, &ev->codes[k]))
+      return code_give (ev, k);
+  shape = shape_hash (form);
+  for (guint k = 0; k < ev->n_codes; k++)
+    if (code_runs (ev, &ev->codes[k], form, shape, &same_places))
+      {
+        write_literals (&ev->codes[k], form, same_places);
+        return code_give (ev, k);
+      }
   if (ev->n_codes == RTHUNK_EVAL_CODES)
     code_clear (&ev->codes[--ev->n_codes]);
   code = codes_raise (ev, ev->n_codes++);
   code->catalog_version = rthunk_catalog_get_version (ev->catalog);
+  code->shape = shape;
   code->top = compile_top (ev, form, &code->consulted, &code->patches);
   code->form = rthunk_node_ref (form);
   ev->compiled++;

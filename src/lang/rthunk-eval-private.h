@@ -171,6 +171,7 @@ typedef struct _Lambda Lambda;
 typedef struct _Frame Frame;
 typedef struct _State State;
 typedef struct _EvalPatches EvalPatches;
+typedef struct _EvalPlaces EvalPlaces;
 
 /* Runs @code in @frame: stores an owned value in @out, or returns FALSE with
  * the error in the state. */
@@ -270,8 +271,12 @@ typedef struct
   Lambda *top;                  /* its code, */
   GArray *consulted;            /* the globals it depends on (Consulted), */
   guint catalog_version;        /* the catalog it was compiled against, */
-  EvalPatches *patches;         /* and where its literals went, if a form of the same
-                                   shape may reuse the code (NULL: it may not) */
+  guint shape;                  /* a hash of its form's shape, */
+  EvalPatches *patches;         /* where its literals went, if a form of the same
+                                   shape may reuse the code (NULL: it may not), */
+  EvalPlaces *places;           /* and which node of the form each of its codes
+                                   holds, made when a form of the same shape at
+                                   other places first asks (NULL until then) */
 } EvalCode;
 
 struct _RthunkEvaluator

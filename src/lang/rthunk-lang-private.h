@@ -44,11 +44,15 @@ typedef gboolean (*RthunkNodeLiteralFunc) (RthunkNode *template,
                                            guint       index,
                                            gpointer    data);
 
-/* Whether @node is @template but for literals @func takes: the same
- * kinds, names, keywords, lengths and positions, and the same values of
- * the literals @func does not take. Stops at the first difference. */
+/* Whether @node is @template but for literals @func takes and
+ * positions: the same kinds, names, keywords and lengths, and the same
+ * values of the literals @func does not take. Stops at the first
+ * difference. *@same_places (nullable) says whether every node also
+ * stands where its template's does (source, line and column); it is
+ * left as it is when the trees differ. */
 gboolean rthunk_node_same_but_literals (RthunkNode            *template,
                                         RthunkNode            *node,
+                                        gboolean              *same_places,
                                         RthunkNodeLiteralFunc  func,
                                         gpointer               data);
 

@@ -775,22 +775,29 @@ rthunk_set_node_error (GError      **error,
   va_end (args);
 }
 
-static gboolean
-same_but_literals (RthunkNode            *t,
-                   RthunkNode            *n,
-                   RthunkNodeLiteralFunc  func,
-                   gpointer               data,
-                   guint                 *index)
+typedef struct
 {
-  if (t->kind != n->kind || t->line != n->line || t->col != n->col || t->source != n->source)
+  RthunkNodeLiteralFunc func;
+  gpointer data;
+  guint index;                  /* the next literal's, in pre-order */
+  gboolean same_places;
+} Sameness;
+
+static gboolean
+same_but_literals (RthunkNode *t,
+                   RthunkNode *n,
+                   Sameness   *s)
+{
+  if (t->kind != n->kind)
     return FALSE;
+  s->same_places &= t->line == n->line && t->col == n->col && t->source == n->source;
   switch (t->kind)
     {
     case RTHUNK_NODE_INT:
     case RTHUNK_NODE_FLOAT:
     case RTHUNK_NODE_BOOL:
     case RTHUNK_NODE_STR:
-      if (func (t, n, (*index)++, data))
+      if (s->func (t, n, s->index++, s->data))
         return TRUE;
       if (t->kind == RTHUNK_NODE_INT)
         return t->u.i == n->u.i;
@@ -807,7 +814,7 @@ same_but_literals (RthunkNode            *t,
       if (t->u.seq.n_items != n->u.seq.n_items)
         return FALSE;
       for (guint k = 0; k < t->u.seq.n_items; k++)
-        if (!same_but_literals (t->u.seq.items[k], n->u.seq.items[k], func, data, index))
+        if (!same_but_literals (t->u.seq.items[k], n->u.seq.items[k], s))
           return FALSE;
       return TRUE;
     case RTHUNK_NODE_NIL:
@@ -820,12 +827,17 @@ same_but_literals (RthunkNode            *t,
 gboolean
 rthunk_node_same_but_literals (RthunkNode            *template,
                                RthunkNode            *node,
+                               gboolean              *same_places,
                                RthunkNodeLiteralFunc  func,
                                gpointer               data)
 {
-  guint index = 0;
+  Sameness s = { func, data, 0, TRUE };
 
-  return same_but_literals (template, node, func, data, &index);
+  if (!same_but_literals (template, node, &s))
+    return FALSE;
+  if (same_places != NULL)
+    *same_places = s.same_places;
+  return TRUE;
 }
 
 gsize
