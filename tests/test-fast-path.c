@@ -20,6 +20,7 @@
 #include "rthunk.h"
 #include "rthunk-frame.h"
 #include "rthunk-handler.h"
+#include "rthunk-handler-private.h"
 #include "rthunk-wire.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProcessor, g_object_unref)
@@ -314,6 +315,46 @@ test_batch (void)
   assert_same_reply (pair, message, TRUE);
 }
 
+/* Requests of three shapes in turn, with other literals each round (a
+ * script's lines of a few kinds): the same replies, and from the fourth
+ * round on each Ast is found among the connection thread's last shapes,
+ * not walked and looked up (the memo keeps a shape the second time it is
+ * seen, the thread the third). */
+static char *
+shape_text (guint kind,
+            guint n)
+{
+  switch (kind)
+    {
+    case 0:  return g_strdup_printf ("(+ %u 1)", n);
+    case 1:  return g_strdup_printf ("(str-len (str %u))", n);
+    default: return g_strdup_printf ("(* %u.5 2.0)", n);
+    }
+}
+
+static void
+test_shapes_in_turn (void)
+{
+  const guint kinds = 3;
+  g_autoptr(Pair) pair = pair_new (NULL);
+  guint64 hits = 0;
+
+  for (guint round = 0; round < 5; round++)
+    {
+      if (round == 3)
+        hits = rthunk_handler_last_ast_hits ();
+      for (guint k = 0; k < kinds; k++)
+        {
+          g_autofree char *text = shape_text (k, 10 * round + k);
+          g_autoptr(RthunkWireEvalRequest) request = request_for (text, -1, 0, -1);
+          g_autoptr(GBytes) message = submit_message (request, NULL);
+
+          assert_same_reply (pair, message, TRUE);
+        }
+    }
+  g_assert_cmpuint (rthunk_handler_last_ast_hits () - hits, ==, 2 * kinds);
+}
+
 /* Other methods, and a message with bytes after its arguments. */
 static void
 test_left_alone (void)
@@ -351,6 +392,7 @@ main (int    argc,
   g_test_add_func ("/fast-path/refused", test_refused);
   g_test_add_func ("/fast-path/token", test_token);
   g_test_add_func ("/fast-path/batch", test_batch);
+  g_test_add_func ("/fast-path/shapes-in-turn", test_shapes_in_turn);
   g_test_add_func ("/fast-path/left-alone", test_left_alone);
   return g_test_run ();
 }

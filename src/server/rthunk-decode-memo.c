@@ -8,8 +8,8 @@
  * A request of a known shape gets the template's tree with its own literals
  * put in, and the template's type, purity and, when it is the same bytes
  * and closed, its cache key (docs/protocol.md). Each connection's thread
- * keeps the shape of the last Ast it found in the memo: an Ast of that
- * shape again costs a comparison, not the walk and the lookup.
+ * keeps the shapes of the last Asts it found in the memo: an Ast of one
+ * of those shapes again costs a comparison, not the walk and the lookup.
  */
 #include "config.h"
 
@@ -146,27 +146,51 @@ memo_lookup (RthunkServerState     *state,
   return shape;
 }
 
-/* The shape of the last Ast a connection's thread found in the memo: a
- * client that sends an expression of the same shape again (other
- * literals, other inputs, a chain's next link, a batch of (f i)) costs a
- * comparison of the bytes outside the shape's slots, not a walk of its
- * slots and a lookup. */
+/* The shapes of the last Asts a connection's thread found in the memo,
+ * the latest first: a client that sends an expression of a shape it sent
+ * lately (other literals, other inputs, a chain's next link, a batch of
+ * (f i), a script's lines of a few kinds in turn) costs a comparison of
+ * the bytes outside the shape's slots, not a walk of its slots and a
+ * lookup. As many as the evaluator keeps code for. */
+#define LAST_ASTS RTHUNK_EVAL_CODES
+
 typedef struct
 {
   guint8 instance[RTHUNK_THUNK_ID_LEN]; /* the state whose memo it is (its
                                           instance id: a later state may
                                           have its address) */
-  RthunkRequestShape *shape;
-  guint hash;
+  guint n;
+  RthunkRequestShape *shapes[LAST_ASTS];
+  guint hashes[LAST_ASTS];
+  guint64 hits;                 /* Asts found among them */
 } LastAst;
+
+static void
+last_ast_clear (LastAst *last)
+{
+  while (last->n > 0)
+    g_clear_pointer (&last->shapes[--last->n], rthunk_handler_memo_shape_unref);
+}
 
 static void
 last_ast_free (gpointer data)
 {
-  LastAst *last = data;
+  last_ast_clear (data);
+  g_free (data);
+}
 
-  g_clear_pointer (&last->shape, rthunk_handler_memo_shape_unref);
-  g_free (last);
+/* Moves the shape at @k to the front, the latest used. */
+static void
+last_ast_raise (LastAst *last,
+                guint    k)
+{
+  RthunkRequestShape *shape = last->shapes[k];
+  guint hash = last->hashes[k];
+
+  memmove (&last->shapes[1], &last->shapes[0], k * sizeof last->shapes[0]);
+  memmove (&last->hashes[1], &last->hashes[0], k * sizeof last->hashes[0]);
+  last->shapes[0] = shape;
+  last->hashes[0] = hash;
 }
 
 static GPrivate thread_last_ast = G_PRIVATE_INIT (last_ast_free);
@@ -192,8 +216,8 @@ same_but_slots (const RthunkRequestShape *shape,
   return memcmp (ast + from, shape->raw + from, shape->len - from) == 0;
 }
 
-/* The shape of the Ast at @in's position if it is the thread's last
- * one's (@in then past it), or NULL. */
+/* The shape of the Ast at @in's position if it is that of one of the
+ * thread's last Asts (@in then past it), or NULL. */
 static RthunkRequestShape *
 last_ast_shape (RthunkServerState *state,
                 RthunkCodecIn     *in,
@@ -201,30 +225,59 @@ last_ast_shape (RthunkServerState *state,
 {
   LastAst *last = g_private_get (&thread_last_ast);
 
-  if (last == NULL || memcmp (last->instance, state->instance_id, sizeof last->instance) != 0 ||
-      last->shape == NULL || !rthunk_codec_need (in, last->shape->len) ||
-      !same_but_slots (last->shape, in->pos))
+  if (last == NULL || memcmp (last->instance, state->instance_id, sizeof last->instance) != 0)
     return NULL;
-  /* the same bytes parse the same: the struct ends where the last one did */
-  in->pos += last->shape->len;
-  *hash = last->hash;
-  return rthunk_handler_memo_shape_ref (last->shape);
+  for (guint k = 0; k < last->n; k++)
+    {
+      RthunkRequestShape *shape = last->shapes[k];
+
+      if (!rthunk_codec_need (in, shape->len) || !same_but_slots (shape, in->pos))
+        continue;
+      /* the same bytes parse the same: the struct ends where that one did */
+      in->pos += shape->len;
+      last->hits++;
+      last_ast_raise (last, k);
+      *hash = last->hashes[0];
+      return rthunk_handler_memo_shape_ref (shape);
+    }
+  return NULL;
 }
 
-/* Keeps @shape as the shape of the thread's last Ast. */
+guint64
+rthunk_handler_last_ast_hits (void)
+{
+  LastAst *last = g_private_get (&thread_last_ast);
+
+  return last != NULL ? last->hits : 0;
+}
+
+/* Keeps @shape first among the shapes of the thread's last Asts. */
 static void
 last_ast_keep (RthunkServerState  *state,
                RthunkRequestShape *shape,
                guint               hash)
 {
   LastAst *last = g_private_get (&thread_last_ast);
+  guint k;
 
   if (last == NULL)
     g_private_set (&thread_last_ast, (last = g_new0 (LastAst, 1)));
-  g_clear_pointer (&last->shape, rthunk_handler_memo_shape_unref);
-  memcpy (last->instance, state->instance_id, sizeof last->instance);
-  last->shape = rthunk_handler_memo_shape_ref (shape);
-  last->hash = hash;
+  if (memcmp (last->instance, state->instance_id, sizeof last->instance) != 0)
+    {
+      last_ast_clear (last);
+      memcpy (last->instance, state->instance_id, sizeof last->instance);
+    }
+  for (k = 0; k < last->n && last->shapes[k] != shape; k++)
+    ;
+  if (k == last->n)
+    {
+      if (last->n == LAST_ASTS)
+        rthunk_handler_memo_shape_unref (last->shapes[--last->n]);
+      k = last->n++;
+      last->shapes[k] = rthunk_handler_memo_shape_ref (shape);
+    }
+  last->hashes[k] = hash;
+  last_ast_raise (last, k);
 }
 
 gboolean

@@ -194,6 +194,9 @@ void rthunk_handler_memo_insert (RthunkServerState   *state,
                                  RthunkChecked       *checked,
                                  GString             *sig);
 extern const RthunkRequestMemo rthunk_handler_request_memo;
+/* How many Asts the calling thread found among the shapes of its last
+ * ones, not walked nor looked up in the memo. */
+guint64 rthunk_handler_last_ast_hits (void);
 
 /* rthunk-handler-defs.c */
 char *rthunk_handler_def_global_name (const guint8 *hash);

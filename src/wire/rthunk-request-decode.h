@@ -22,13 +22,13 @@ typedef struct _RthunkRequestShape RthunkRequestShape;
 /* What rthunk_request_decode() asks the memo (@data is the memo's). */
 typedef struct
 {
-  /* the shape of the Ast at @in's position if it is that of the thread's
-   * last one, slots aside (@in then past it), or NULL */
+  /* the shape of the Ast at @in's position if it is that of one of the
+   * thread's last ones, slots aside (@in then past it), or NULL */
   RthunkRequestShape *(*last_shape) (gpointer data, RthunkCodecIn *in, guint *hash);
   /* the shape of Ast bytes whose slots the decoding found, or NULL */
   RthunkRequestShape *(*lookup) (gpointer data, const guint8 *ast, gsize len,
                                  const RthunkCodecSlot *slots, guint n_slots, guint *hash);
-  /* keeps @shape as the shape of the thread's last Ast */
+  /* keeps @shape first among the shapes of the thread's last Asts */
   void (*keep_last) (gpointer data, RthunkRequestShape *shape, guint hash);
   void (*unref) (RthunkRequestShape *shape);
 } RthunkRequestMemo;
