@@ -351,9 +351,11 @@ if [ "$have_dask" = yes ]; then
     "$(num "$r" %.0f)" "$(num "$d" %.0f)" "$q" ">= 50x" "$(met "$q" ge 50)"
   plot_row "throughput vs Dask map" "$q" ge 50
 fi
-row "throughput: 1e5 thunks, absolute, thunks/s" "$(num "$r" %.0f)" - - ">= 100000/s" "$(met "$r" ge 100000)"
-[ -n "$r" ] && plot_row "throughput absolute" "$(awk -v r="$r" 'BEGIN { printf "%g", r / 1e5 }')" ge 1 \
-  "$(num "$r" %.0f)/s (>=100000/s)"
+# issue #22 asks for 300k thunks/s on this 2-core machine (round one's
+# goal was 100k)
+row "throughput: 1e5 thunks, absolute, thunks/s" "$(num "$r" %.0f)" - - ">= 300000/s" "$(met "$r" ge 300000)"
+[ -n "$r" ] && plot_row "throughput absolute" "$(awk -v r="$r" 'BEGIN { printf "%g", r / 3e5 }')" ge 1 \
+  "$(num "$r" %.0f)/s (>=300000/s)"
 
 # concurrency
 r=$(get concurrency.rthunk_per_s); p=$(get concurrency.bare_per_s); q=$(ratio "$r" "$p")

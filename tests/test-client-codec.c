@@ -611,6 +611,29 @@ test_request_bytes (void)
     }
 }
 
+/* Submits @text with @inputs (x bound to @x) through @proxy: its value,
+ * after the request was seen to be byte for byte what the generated code
+ * writes for it. */
+static RthunkValue *
+submit_as_generated (Proxy        *proxy,
+                     RthunkClient *client,
+                     const char   *text,
+                     GHashTable   *inputs,
+                     RthunkValue  *x)
+{
+  g_autoptr(RthunkNode) expr = test_parse_one (text);
+  g_autoptr(GError) error = NULL;
+  RthunkValue *value = rthunk_client_submit (client, expr, inputs, &error);
+  g_autoptr(GBytes) expected = NULL;
+
+  g_assert_no_error (error);
+  expected = generated_request (client, expr, x, TOKEN);
+  g_mutex_lock (&proxy->lock);
+  g_assert_true (g_bytes_equal (proxy->last_request, expected));
+  g_mutex_unlock (&proxy->lock);
+  return value;
+}
+
 /* Expressions of one shape (the same tree but for literals' values and
  * positions) after the first are encoded from the memo's template with
  * their own values written in: each request is still byte for byte what
@@ -636,18 +659,46 @@ test_request_same_shape_bytes (void)
   for (guint round = 0; round < 2; round++)
     for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
       {
-        g_autoptr(RthunkNode) expr = test_parse_one (cases[k].text);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, inputs, &error);
-        g_autoptr(GBytes) expected = NULL;
+        g_autoptr(RthunkValue) value = submit_as_generated (proxy, client, cases[k].text, inputs, x);
 
-        g_assert_no_error (error);
         g_assert_cmpint (rthunk_value_get_int (value), ==, cases[k].value);
-        expected = generated_request (client, expr, x, TOKEN);
-        g_mutex_lock (&proxy->lock);
-        g_assert_true (g_bytes_equal (proxy->last_request, expected));
-        g_mutex_unlock (&proxy->lock);
       }
+}
+
+/* String literals are literals too: expressions of one shape but for
+ * their strings' texts (of other lengths, so that what follows them moves)
+ * are encoded from one template each, and each request is still byte for
+ * byte what the generated code writes. */
+static void
+test_request_same_shape_strings (void)
+{
+  static const struct { const char *text; const char *printed; } cases[] = {
+    { "(+ (str-len \"ab\") 1)", "3" },
+    { "(+ (str-len \"\") 10)", "10" },
+    { "(+\n  (str-len \"a longer text\")\n  100)", "113" },
+    { "(concat \"ab\" (concat \"c\" \"d\"))", "\"abcd\"" },
+    { "(concat \"\" (concat \"a quite long one\" \"!\"))", "\"a quite long one!\"" },
+    { "(concat  \"x\"\n(concat \"\" \"yz\"))", "\"xyz\"" },
+  };
+  g_autoptr(Proxy) proxy = proxy_start (auth_server, NULL);
+  g_autoptr(RthunkClient) client = new_client (proxy->address, TOKEN);
+  g_autoptr(RthunkValue) x = rthunk_value_new_int (1);
+  g_autoptr(GHashTable) inputs = inputs_new ();
+  guint shapes = 0;
+
+  g_hash_table_insert (inputs, g_strdup ("x"), rthunk_value_ref (x));
+  for (guint round = 0; round < 2; round++)
+    for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+      {
+        g_autoptr(RthunkValue) value = submit_as_generated (proxy, client, cases[k].text, inputs, x);
+        g_autofree char *printed = rthunk_value_to_string (value);
+
+        g_assert_cmpstr (printed, ==, cases[k].printed);
+        if (round == 0 && k == 0)
+          shapes = rthunk_client_get_checked_shapes (client);
+      }
+  /* two shapes: one template each */
+  g_assert_cmpuint (rthunk_client_get_checked_shapes (client), ==, shapes + 1);
 }
 
 /* ---- forged replies ----------------------------------------------------------- */
@@ -1244,6 +1295,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/errors/dead-server", test_dead_server);
   g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);
   g_test_add_func ("/client-codec/request/same-shape-bytes", test_request_same_shape_bytes);
+  g_test_add_func ("/client-codec/request/same-shape-strings", test_request_same_shape_strings);
   g_test_add_func ("/client-codec/queue/sends-while-made", test_queue_sends_while_made);
   g_test_add_func ("/client-codec/queue/prepared-inputs", test_queue_prepared_inputs);
   g_test_add_func ("/client-codec/prepared-numbers", test_prepared_numbers);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "rthunk.h"
+#include "rthunk-client-private.h"
 #include "testutil.h"
 
 typedef struct
@@ -182,6 +183,36 @@ test_cached (Fixture       *fixture,
   g_assert_cmpint (counter (fixture, "types-provided") - before, ==, 2);
 }
 
+/* The client's memo by shape leaves strings' texts out of the shape, but
+ * for the literal a provided function is called with: (column "int") and
+ * (column "str") are checked apart, and each keeps its own type. */
+static void
+test_client_memo (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  static const struct { const char *text; const char *printed; } cases[] = {
+    { "(column \"int\")", "[1 2]" },
+    { "(column \"str\")", "[\"a\" \"b\"]" },
+    { "(head (column \"int\"))", "1" },
+    { "(head (column \"str\"))", "\"a\"" },
+  };
+  g_autoptr(RthunkClient) client = rthunk_client_new (fixture->address);
+
+  for (guint round = 0; round < 2; round++)
+    for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+      {
+        g_autoptr(RthunkNode) expr = test_parse_one (cases[k].text);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, NULL, &error);
+        g_autofree char *printed = NULL;
+
+        g_assert_no_error (error);
+        printed = rthunk_value_to_string (value);
+        g_assert_cmpstr (printed, ==, cases[k].printed);
+      }
+  g_assert_cmpuint (rthunk_client_get_checked_shapes (client), ==, G_N_ELEMENTS (cases));
+}
+
 /* The literal must be there, as a literal; the function is never a value. */
 static void
 test_not_literal (Fixture       *fixture,
@@ -233,6 +264,7 @@ main (int    argc,
   ADD ("/provided/not-literal", test_not_literal);
   ADD ("/provided/bad-answer", test_bad_answer);
   ADD ("/provided/down", test_down);
+  ADD ("/provided/client-memo", test_client_memo);
 #undef ADD
   return g_test_run ();
 }

@@ -319,6 +319,7 @@ void     rthunk_client_checked_free   (gpointer        data);
 char    *rthunk_client_typed_name     (const char     *name,
                                        RthunkType     *type);
 gboolean rthunk_client_checked_key    (RthunkClient   *self,
+                                       RthunkCatalog  *catalog,
                                        RthunkNode     *expr,
                                        GPtrArray      *input_types,
                                        DefHasher      *h,

@@ -796,7 +796,7 @@ rthunk_client_build_request (RthunkClient  *self,
   scratch = request_scratch_take ();
   if (!bind_inputs (self, inputs, scratch->bindings, scratch->bound, scratch->input_types, scratch->prepared, error))
     return FALSE;
-  if (rthunk_client_checked_key (self, expr, scratch->input_types, h, closure, scratch->key))
+  if (rthunk_client_checked_key (self, catalog, expr, scratch->input_types, h, closure, scratch->key))
     key = scratch->key->str;
   rthunk_codec_put_field (out, RTHUNK_CODEC_STRUCT, 1);
   if (key == NULL || !rthunk_client_checked_lookup (self, key, expr, catalog, out, &type))

@@ -1,12 +1,13 @@
 /* rthunk-encode-memo.c — the client's memo: encoded Asts by tree shape
  *
  * The encoding side of the two memos by shape. The client keys a checked
- * expression's tree by its shape (kinds, texts, lengths; not its literals'
- * values) and the types of its inputs, and keeps the encoded, typed Ast of
- * the first such tree with the offsets of its literals: another tree of
- * that shape is encoded by a copy and writes into those offsets, without a
- * check. Its counterpart on the server, rthunk-decode-memo.c, goes the
- * other way: from Ast bytes to a checked tree.
+ * expression's tree by its shape (kinds, names, lengths; not its literals'
+ * values, strings' texts included) and the types of its inputs, and keeps
+ * the encoded, typed Ast of the first such tree with the offsets of its
+ * literals: another tree of that shape is encoded by a copy with its own
+ * literals written in, without a check. Its counterpart on the server,
+ * rthunk-decode-memo.c, goes the other way: from Ast bytes to a checked
+ * tree; it keeps a string's text in the shape.
  */
 #include "config.h"
 
@@ -44,14 +45,18 @@ rthunk_client_typed_name (const char *name,
 }
 
 /* A loop or a map submits expressions of one shape many times — the same
- * tree but for its literals' values and positions: (f 1), (f 2) … — with
- * inputs of the same types: their check and their typed Ast are then the
- * same but for those values, which the checker never reads. The memo keeps,
+ * tree but for its literals' values and positions: (f 1), (f 2),
+ * (str-len "ab") … — with inputs of the same types: their check and their
+ * typed Ast are then the same but for those values, which the checker
+ * never reads (but the string a provided function is called with, which
+ * stays in the shape: append_shape()). The memo keeps,
  * by shape and input types, the encoded Ast of the first (its template)
  * and where its literals' values and positions are (its slots): another
  * expression of that shape costs a copy and a walk that writes its own
  * values into the slots. */
 #define MAX_CHECKED 512
+/* A template of more slots is not kept. */
+#define MAX_SLOTS 128
 
 typedef struct
 {
@@ -60,6 +65,7 @@ typedef struct
   GBytes *ast;                  /* its Ast struct */
   RthunkCodecSlot *slots;       /* its slots, in the order of the Ast's nodes */
   guint n_slots;
+  gboolean texts;               /* some are string literals' texts */
   RthunkType *type;
 } Checked;
 
@@ -91,31 +97,58 @@ append_count (GString *key,
   g_string_append_len (key, digits + k, (gssize) (sizeof digits - k));
 }
 
+/* Whether @list calls a provided function of @catalog, whose type
+ * depends on the string literal it is called with
+ * (rthunk-check-provided.c). */
+static gboolean
+calls_provided (RthunkNode    *list,
+                RthunkCatalog *catalog)
+{
+  RthunkNode *head;
+  RthunkFuncDef *def;
+
+  if (catalog == NULL || rthunk_node_get_n_items (list) < 2 ||
+      rthunk_node_get_kind ((head = rthunk_node_get_item (list, 0))) != RTHUNK_NODE_SYMBOL)
+    return FALSE;
+  def = rthunk_catalog_lookup (catalog, rthunk_node_get_text (head));
+  return def != NULL && (rthunk_func_def_get_flags (def) & RTHUNK_FUNC_PROVIDED) != 0;
+}
+
 /* The shape of @node, in the order its Ast lists the nodes (children
- * first): kinds, texts and lengths, not literals' values nor positions. */
+ * first): kinds, names and lengths, not literals' values nor positions,
+ * but for the text of a string literal when @text (the literal a
+ * provided function is called with: its type depends on it). */
 static void
-append_shape (GString    *key,
-              RthunkNode *node)
+append_shape (GString       *key,
+              RthunkNode    *node,
+              RthunkCatalog *catalog,
+              gboolean       text)
 {
   RthunkNodeKind kind = rthunk_node_get_kind (node);
-  const char *text;
+  gboolean provided;
 
   switch (kind)
     {
     case RTHUNK_NODE_LIST:
     case RTHUNK_NODE_VECTOR:
+      provided = kind == RTHUNK_NODE_LIST && calls_provided (node, catalog);
       for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-        append_shape (key, rthunk_node_get_item (node, k));
+        append_shape (key, rthunk_node_get_item (node, k), catalog, provided && k == 1);
       g_string_append_c (key, (char) ('a' + kind));
       append_count (key, rthunk_node_get_n_items (node), ',');
       break;
     case RTHUNK_NODE_STR:
+      g_string_append_c (key, (char) ('a' + kind));
+      if (!text)
+        break;
+      g_string_append_c (key, '=');     /* then the text, as a name's */
+      G_GNUC_FALLTHROUGH;
     case RTHUNK_NODE_SYMBOL:
     case RTHUNK_NODE_KEYWORD:
-      text = rthunk_node_get_text (node);
-      g_string_append_c (key, (char) ('a' + kind));
-      append_count (key, strlen (text), ':');
-      g_string_append (key, text);
+      if (kind != RTHUNK_NODE_STR)
+        g_string_append_c (key, (char) ('a' + kind));
+      append_count (key, strlen (rthunk_node_get_text (node)), ':');
+      g_string_append (key, rthunk_node_get_text (node));
       break;
     default:
       g_string_append_c (key, (char) ('a' + kind));
@@ -163,9 +196,10 @@ append_definitions (GString   *key,
  * loop submits one tree many times, with other inputs). FALSE when the
  * expression cannot be kept. */
 gboolean
-rthunk_client_checked_key (RthunkClient *self,
-                           RthunkNode   *expr,
-                           GPtrArray    *input_types,
+rthunk_client_checked_key (RthunkClient  *self,
+                           RthunkCatalog *catalog,
+                           RthunkNode    *expr,
+                           GPtrArray     *input_types,
                            DefHasher    *h,
                            GPtrArray    *closure,
                            GString      *key)
@@ -181,7 +215,7 @@ rthunk_client_checked_key (RthunkClient *self,
 
       append_count (key, source != NULL ? strlen (source) : 0, ':');
       g_string_append (key, source != NULL ? source : "");
-      append_shape (key, expr);
+      append_shape (key, expr, catalog, FALSE);
       g_mutex_lock (&self->lock);
       g_clear_pointer (&self->shape_expr, rthunk_node_unref);
       g_free (self->shape_key);
@@ -198,61 +232,115 @@ rthunk_client_checked_key (RthunkClient *self,
   return append_definitions (key, h, closure);
 }
 
-/* Writes @node's literals' values and positions into the slots of @ast
- * (a template's bytes), nodes in the Ast's order: *@index is the next
- * node's, *@s the next slot. */
+/* The node of each of @slots, into @nodes: the nodes of the tree under
+ * @node in the Ast's order (children first), *@index the next one's,
+ * *@s the next slot. */
 static void
-patch_slots (guint8                *ast,
-             const RthunkCodecSlot *slots,
-             guint                  n_slots,
-             RthunkNode            *node,
-             guint                 *index,
-             guint                 *s)
+slot_nodes (RthunkNode            *node,
+            const RthunkCodecSlot *slots,
+            guint                  n_slots,
+            guint                 *index,
+            guint                 *s,
+            RthunkNode           **nodes)
 {
   RthunkNodeKind kind = rthunk_node_get_kind (node);
   guint k;
 
   if (kind == RTHUNK_NODE_LIST || kind == RTHUNK_NODE_VECTOR)
     for (guint c = 0; c < rthunk_node_get_n_items (node); c++)
-      patch_slots (ast, slots, n_slots, rthunk_node_get_item (node, c), index, s);
+      slot_nodes (rthunk_node_get_item (node, c), slots, n_slots, index, s, nodes);
   k = (*index)++;
   for (; *s < n_slots && slots[*s].node == k; (*s)++)
-    {
-      guint8 *at = ast + slots[*s].offset;
-      guint64 v64 = 0;
-      guint32 v32 = 0;
-      double f;
+    nodes[*s] = node;
+}
 
-      switch (slots[*s].field)
-        {
-        case RTHUNK_CODEC_SLOT_INT:
-          v64 = GUINT64_TO_BE ((guint64) rthunk_node_get_int (node));
-          memcpy (at, &v64, 8);
-          break;
-        case RTHUNK_CODEC_SLOT_FLOAT:
-          f = rthunk_node_get_float (node);
-          memcpy (&v64, &f, 8);
-          v64 = GUINT64_TO_BE (v64);
-          memcpy (at, &v64, 8);
-          break;
-        case RTHUNK_CODEC_SLOT_BOOL:
-          *at = rthunk_node_get_bool (node) ? 1 : 0;
-          break;
-        case RTHUNK_CODEC_SLOT_LINE:
-        case RTHUNK_CODEC_SLOT_COL:
-          v32 = GUINT32_TO_BE ((guint32) (slots[*s].field == RTHUNK_CODEC_SLOT_LINE ? rthunk_node_get_line (node)
-                                                                : rthunk_node_get_col (node)));
-          memcpy (at, &v32, 4);
-          break;
-        default:
-          break;
-        }
+/* Writes @node's value or position for the fixed-size @slot at @at. */
+static void
+write_slot (guint8                *at,
+            const RthunkCodecSlot *slot,
+            RthunkNode            *node)
+{
+  guint64 v64 = 0;
+  guint32 v32 = 0;
+  double f;
+
+  switch (slot->field)
+    {
+    case RTHUNK_CODEC_SLOT_INT:
+      v64 = GUINT64_TO_BE ((guint64) rthunk_node_get_int (node));
+      memcpy (at, &v64, 8);
+      break;
+    case RTHUNK_CODEC_SLOT_FLOAT:
+      f = rthunk_node_get_float (node);
+      memcpy (&v64, &f, 8);
+      v64 = GUINT64_TO_BE (v64);
+      memcpy (at, &v64, 8);
+      break;
+    case RTHUNK_CODEC_SLOT_BOOL:
+      *at = rthunk_node_get_bool (node) ? 1 : 0;
+      break;
+    case RTHUNK_CODEC_SLOT_LINE:
+    case RTHUNK_CODEC_SLOT_COL:
+      v32 = GUINT32_TO_BE ((guint32) (slot->field == RTHUNK_CODEC_SLOT_LINE ? rthunk_node_get_line (node)
+                                                                           : rthunk_node_get_col (node)));
+      memcpy (at, &v32, 4);
+      break;
+    default:
+      break;
     }
+}
+
+/* The length of the text of the TEXT slot at @at. */
+static guint32
+text_length (const guint8 *at)
+{
+  guint32 len;
+
+  memcpy (&len, at, 4);
+  return GUINT32_FROM_BE (len);
+}
+
+/* Appends @checked's template with @nodes' values and positions in its
+ * slots: written in place when they are all fixed-size, else the
+ * template's bytes between the slots copied and each string written
+ * whole (a text of another length moves what follows it). */
+static void
+put_template (GByteArray    *out,
+              const Checked *checked,
+              RthunkNode   **nodes)
+{
+  gsize len, from = 0;
+  const guint8 *template = g_bytes_get_data (checked->ast, &len);
+  guint start = out->len;
+
+  if (!checked->texts)
+    {
+      g_byte_array_append (out, template, len);
+      for (guint s = 0; s < checked->n_slots; s++)
+        write_slot (out->data + start + checked->slots[s].offset, &checked->slots[s], nodes[s]);
+      return;
+    }
+  for (guint s = 0; s < checked->n_slots; s++)
+    {
+      const RthunkCodecSlot *slot = &checked->slots[s];
+
+      g_byte_array_append (out, template + from, (guint) (slot->offset - from));
+      if (slot->field == RTHUNK_CODEC_SLOT_TEXT)
+        {
+          rthunk_codec_put_string (out, rthunk_node_get_text (nodes[s]));
+          from = slot->offset + slot->size + text_length (template + slot->offset);
+          continue;
+        }
+      g_byte_array_append (out, template + slot->offset, slot->size);
+      write_slot (out->data + out->len - slot->size, slot, nodes[s]);
+      from = slot->offset + slot->size;
+    }
+  g_byte_array_append (out, template + from, (guint) (len - from));
 }
 
 /* Appends the memo's typed Ast for @expr to @out: the template's bytes,
  * with @expr's literals and positions if it is another tree of the same
- * shape (written in place: no copy of its own). */
+ * shape. */
 gboolean
 rthunk_client_checked_lookup (RthunkClient   *self,
                               const char     *key,
@@ -267,13 +355,16 @@ rthunk_client_checked_lookup (RthunkClient   *self,
   checked = g_hash_table_lookup (self->checked, key);
   if (checked != NULL && checked->catalog == catalog)
     {
-      gsize len;
-      const guint8 *template = g_bytes_get_data (checked->ast, &len);
-      guint start = out->len, index = 0, s = 0;
+      RthunkNode *nodes[MAX_SLOTS];
+      guint index = 0, s = 0;
 
-      g_byte_array_append (out, template, len);
-      if (checked->expr != expr)
-        patch_slots (out->data + start, checked->slots, checked->n_slots, expr, &index, &s);
+      if (checked->expr == expr)
+        g_byte_array_append (out, g_bytes_get_data (checked->ast, NULL), (guint) g_bytes_get_size (checked->ast));
+      else
+        {
+          slot_nodes (expr, checked->slots, checked->n_slots, &index, &s, nodes);
+          put_template (out, checked, nodes);
+        }
       *type = rthunk_type_ref (checked->type);
     }
   g_mutex_unlock (&self->lock);
@@ -297,7 +388,7 @@ rthunk_client_checked_store (RthunkClient  *self,
                              RthunkType    *type)
 {
   Checked *checked;
-  RthunkCodecSlot slots[128];
+  RthunkCodecSlot slots[MAX_SLOTS];
   RthunkCodecIn in;
   gsize len;
   const guint8 *data = g_bytes_get_data (ast, &len);
@@ -305,7 +396,7 @@ rthunk_client_checked_store (RthunkClient  *self,
 
   rthunk_codec_in_init (&in, data, len);
   /* its own bytes: they always walk; a tree of more slots is not kept */
-  if (!rthunk_codec_ast_slots (&in, data, slots, G_N_ELEMENTS (slots), &n_slots) ||
+  if (!rthunk_codec_ast_slots (&in, data, TRUE, slots, G_N_ELEMENTS (slots), &n_slots) ||
       n_slots > G_N_ELEMENTS (slots))
     {
       g_free (key);
@@ -317,6 +408,8 @@ rthunk_client_checked_store (RthunkClient  *self,
   checked->ast = g_bytes_ref (ast);
   checked->slots = g_memdup2 (slots, n_slots * sizeof slots[0]);
   checked->n_slots = n_slots;
+  for (guint k = 0; k < n_slots; k++)
+    checked->texts |= slots[k].field == RTHUNK_CODEC_SLOT_TEXT;
   checked->type = rthunk_type_ref (type);
   g_mutex_lock (&self->lock);
   if (g_hash_table_size (self->checked) >= MAX_CHECKED)

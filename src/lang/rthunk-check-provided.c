@@ -11,9 +11,10 @@
  * provideType and keep the answers by literal). The answer must be an
  * instance of the signature; the call is then checked against it.
  *
- * Both memos by shape stay right: a string literal's text is part of a
- * tree's shape (rthunk-encode-memo.c, rthunk-decode-memo.c), so two calls
- * with different literals never share a check.
+ * Both memos by shape stay right: the text of the string literal a
+ * provided function is called with is part of a tree's shape
+ * (rthunk-encode-memo.c; rthunk-decode-memo.c keeps every string's), so
+ * two calls with different literals never share a check.
  */
 #include "config.h"
 

@@ -420,7 +420,7 @@ rthunk_handler_memo_insert (RthunkServerState   *state,
   g_mutex_unlock (&state->memo_lock);
   rthunk_codec_in_init (&in, request->ast_data, request->ast_len);
   if (nodes == NULL || nodes->len == 0 ||
-      !rthunk_codec_ast_slots (&in, request->ast_data, slots, G_N_ELEMENTS (slots), &n_slots) ||
+      !rthunk_codec_ast_slots (&in, request->ast_data, FALSE, slots, G_N_ELEMENTS (slots), &n_slots) ||
       n_slots > G_N_ELEMENTS (slots))
     return;
   shape = g_atomic_rc_box_new0 (RthunkRequestShape);

@@ -178,19 +178,27 @@ rthunk_codec_get_fields (RthunkCodecIn          *in,
   return rthunk_codec_get_struct (in, refuse_repeats, table_field, &table);
 }
 
-/* One AstNode struct (at depth 2 of the Ast), its slots noted. */
+/* The wire's NodeKind of a string literal (idl/rthunk.thrift). */
+#define WIRE_NODE_STR 3
+
+/* One AstNode struct (at depth 2 of the Ast), its slots noted (@texts:
+ * the text of a STR node too, which follows its kind). */
 static gboolean
 node_slots (RthunkCodecIn   *in,
             const guint8    *start,
             guint32          node,
+            gboolean         texts,
             RthunkCodecSlot *slots,
             guint            max_slots,
             guint           *n_slots)
 {
+  gint32 kind = 0;
+
   for (;;)
     {
       guint8 type, size;
       gint16 id;
+      guint32 len = 0;
 
       if (!rthunk_codec_get_field (in, &type, &id))
         return FALSE;
@@ -198,6 +206,23 @@ node_slots (RthunkCodecIn   *in,
         return TRUE;
       switch (id * 16 + type)
         {
+        case 1 * 16 + RTHUNK_CODEC_I32:
+          if (!rthunk_codec_get_i32 (in, &kind))
+            return FALSE;
+          continue;
+        case RTHUNK_CODEC_SLOT_TEXT * 16 + RTHUNK_CODEC_STRING:
+          if (!texts || kind != WIRE_NODE_STR)
+            {
+              if (!skip_depth (in, type, 3))
+                return FALSE;
+              continue;
+            }
+          if (!rthunk_codec_need (in, 4))
+            return FALSE;
+          memcpy (&len, in->pos, 4);
+          len = GUINT32_FROM_BE (len);
+          size = 4;
+          break;
         case RTHUNK_CODEC_SLOT_INT * 16 + RTHUNK_CODEC_I64:
         case RTHUNK_CODEC_SLOT_FLOAT * 16 + RTHUNK_CODEC_DOUBLE:
           size = 8;
@@ -214,19 +239,20 @@ node_slots (RthunkCodecIn   *in,
             return FALSE;
           continue;
         }
-      if (!rthunk_codec_need (in, size))
+      if (len > G_MAXINT32 || !rthunk_codec_need (in, size + (gsize) len))
         return FALSE;
       if (*n_slots < max_slots)
         slots[*n_slots] = (RthunkCodecSlot) { node, (guint32) (in->pos - start), (guint8) id, size };
       if (*n_slots <= max_slots)
         (*n_slots)++;
-      in->pos += size;
+      in->pos += size + len;
     }
 }
 
 gboolean
 rthunk_codec_ast_slots (RthunkCodecIn   *in,
                         const guint8    *start,
+                        gboolean         texts,
                         RthunkCodecSlot *slots,
                         guint            max_slots,
                         guint           *n_slots)
@@ -252,7 +278,7 @@ rthunk_codec_ast_slots (RthunkCodecIn   *in,
           if (!rthunk_codec_get_list (in, RTHUNK_CODEC_STRUCT, &n))
             return FALSE;
           for (guint32 k = 0; k < n; k++, node++)
-            if (!node_slots (in, start, node, slots, max_slots, n_slots))
+            if (!node_slots (in, start, node, texts, slots, max_slots, n_slots))
               return FALSE;
         }
       else if (!skip_depth (in, type, 1))

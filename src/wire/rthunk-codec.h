@@ -296,9 +296,11 @@ RthunkNode  *rthunk_codec_get_ast_nodes (RthunkCodecIn  *in,
                                          GPtrArray     **nodes,
                                          GError        **error);
 
-/* A fixed-size field of an AstNode that holds a literal's value
- * (2 intValue, 3 floatValue, 4 boolValue) or its position (7 line, 8 col):
- * all that two Asts of the same shape may differ in. */
+/* A field of an AstNode that holds a literal's value (2 intValue,
+ * 3 floatValue, 4 boolValue, and when asked for, 5 text of a STR node) or
+ * its position (7 line, 8 col): all that two Asts of the same shape may
+ * differ in. Each is fixed-size but the text, which is its 4-byte length
+ * (@size) and as many bytes after it. */
 typedef struct
 {
   guint32 node;                 /* the node's index in the Ast's list */
@@ -313,15 +315,18 @@ enum
   RTHUNK_CODEC_SLOT_INT = 2,
   RTHUNK_CODEC_SLOT_FLOAT = 3,
   RTHUNK_CODEC_SLOT_BOOL = 4,
+  RTHUNK_CODEC_SLOT_TEXT = 5,
   RTHUNK_CODEC_SLOT_LINE = 7,
   RTHUNK_CODEC_SLOT_COL = 8
 };
 
 /* Skips an Ast struct as rthunk_codec_skip() does (the same bytes pass),
- * noting its slots in order; @start is where the struct begins. If there
- * are more than @max_slots, *@n_slots is set above @max_slots. */
+ * noting its slots in order, string literals' texts too if @texts; @start
+ * is where the struct begins. If there are more than @max_slots,
+ * *@n_slots is set above @max_slots. */
 gboolean     rthunk_codec_ast_slots (RthunkCodecIn   *in,
                                      const guint8    *start,
+                                     gboolean         texts,
                                      RthunkCodecSlot *slots,
                                      guint            max_slots,
                                      guint           *n_slots);

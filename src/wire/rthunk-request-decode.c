@@ -380,7 +380,7 @@ rthunk_request_decode (RthunkCodecIn           *in,
           else
             {
               g_clear_pointer (&req->shape, memo->unref);
-              ok = rthunk_codec_ast_slots (in, in->pos, slots, G_N_ELEMENTS (slots), &n_slots);
+              ok = rthunk_codec_ast_slots (in, in->pos, FALSE, slots, G_N_ELEMENTS (slots), &n_slots);
             }
           req->ast_len = in->pos - req->ast_data;
         }
