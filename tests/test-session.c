@@ -517,6 +517,33 @@ test_cells_same_type (Fixture       *fixture,
   assert_cell (fixture, "r", "4");
 }
 
+/* A named cell keeps its code: recomputed because a cell it reads was
+ * redefined, it is not compiled again (each redefinition of the input
+ * is). More of them than the evaluator keeps for its last forms. */
+static void
+test_cells_kept_code (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GString) chain = g_string_new ("(def c0 0)");
+  guint64 compiled;
+  const guint n = RTHUNK_EVAL_CODES * 4;
+
+  for (guint k = 1; k < n; k++)
+    g_string_append_printf (chain, " (def c%u (+ c%u 1))", k, k - 1);
+  eval_ok (fixture, chain->str);
+  for (guint round = 1; round <= 3; round++)
+    {
+      g_autofree char *input = g_strdup_printf ("(def c0 %u)", 10 * round);
+      g_autofree char *expected = g_strdup_printf ("%u", 10 * round + n - 1);
+      g_autofree char *last = g_strdup_printf ("c%u", n - 1);
+
+      compiled = rthunk_evaluator_get_compiled (fixture->session->evaluator);
+      eval_ok (fixture, input);
+      assert_cell (fixture, last, expected);
+      g_assert_cmpuint (rthunk_evaluator_get_compiled (fixture->session->evaluator) - compiled, ==, 1);
+    }
+}
+
 /* A text that defines a reader again and then changes what it read
  * checks the reader as the text defines it. */
 static void
@@ -1344,6 +1371,7 @@ main (int    argc,
   ADD ("/session/cells/uncommitted-types", test_cells_uncommitted_types);
   ADD ("/session/cells/same-type", test_cells_same_type);
   ADD ("/session/cells/redefined-reader", test_cells_redefined_reader);
+  ADD ("/session/cells/kept-code", test_cells_kept_code);
   ADD ("/session/cells/nested-eval", test_cells_nested_eval);
   ADD ("/session/cells/long-chain", test_cells_long_chain);
   ADD ("/session/cells/bounded-here", test_cells_bounded_here);

@@ -1258,6 +1258,20 @@ code_clear (EvalCode *code)
   g_clear_pointer (&code->places, g_free);
 }
 
+/* Compiles @form, of the shape @shape, into the empty @code. */
+static void
+code_compile (RthunkEvaluator *ev,
+              EvalCode        *code,
+              RthunkNode      *form,
+              guint            shape)
+{
+  code->catalog_version = rthunk_catalog_get_version (ev->catalog);
+  code->shape = shape;
+  code->top = compile_top (ev, form, &code->consulted, &code->patches);
+  code->form = rthunk_node_ref (form);
+  ev->compiled++;
+}
+
 /* Moves the code at @k to the front, the latest used. */
 static EvalCode *
 codes_raise (RthunkEvaluator *ev,
@@ -1348,13 +1362,47 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
   if (ev->n_codes == RTHUNK_EVAL_CODES)
     code_clear (&ev->codes[--ev->n_codes]);
   code = codes_raise (ev, ev->n_codes++);
-  code->catalog_version = rthunk_catalog_get_version (ev->catalog);
-  code->shape = shape;
-  code->top = compile_top (ev, form, &code->consulted, &code->patches);
-  code->form = rthunk_node_ref (form);
-  ev->compiled++;
+  code_compile (ev, code, form, shape);
   g_atomic_int_inc (&code->top->ref_count);
   return code->top;
+}
+
+struct _RthunkEvalKept
+{
+  RthunkEvaluator *evaluator;   /* whose code it is (not held) */
+  EvalCode code;                /* reused only for its own form */
+};
+
+/* @form's code from *@kept, or compiled now into it: a code of its own,
+ * apart from the evaluator's last forms', which a form of their shape
+ * may write into. */
+Lambda *
+rthunk_eval_kept_top (RthunkEvaluator  *ev,
+                      RthunkNode       *form,
+                      RthunkEvalKept  **kept)
+{
+  RthunkEvalKept *k = *kept;
+
+  if (k == NULL)
+    *kept = k = g_new0 (RthunkEvalKept, 1);
+  else if (k->evaluator != ev || k->code.form != form || !code_holds (ev, &k->code))
+    code_clear (&k->code);
+  if (k->code.top == NULL)
+    {
+      k->evaluator = ev;
+      code_compile (ev, &k->code, form, 0);
+    }
+  g_atomic_int_inc (&k->code.top->ref_count);
+  return k->code.top;
+}
+
+void
+rthunk_eval_kept_free (RthunkEvalKept *kept)
+{
+  if (kept == NULL)
+    return;
+  code_clear (&kept->code);
+  g_free (kept);
 }
 
 guint64

@@ -407,6 +407,7 @@ G_GNUC_INTERNAL G_GNUC_NO_INLINE gboolean rthunk_eval_force_slow (State *state, 
 G_GNUC_INTERNAL void rthunk_eval_lambda_unref (Lambda *lambda);
 G_GNUC_INTERNAL void rthunk_eval_forget_top (RthunkEvaluator *ev);
 G_GNUC_INTERNAL Lambda *rthunk_eval_compiled_top (RthunkEvaluator *ev, RthunkNode *form);
+G_GNUC_INTERNAL Lambda *rthunk_eval_kept_top (RthunkEvaluator *ev, RthunkNode *form, RthunkEvalKept **kept);
 
 /* rthunk-eval-run.c: the runners of the compiled code */
 G_GNUC_INTERNAL gboolean rthunk_eval_run_const (Code *code, Frame *frame, Val *out);

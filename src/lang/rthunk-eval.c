@@ -544,6 +544,37 @@ state_init (State           *state,
     evaluator->printed = 0;
 }
 
+/* Runs @top, @form's code (a reference, taken). */
+static RthunkValue *
+eval_top (RthunkEvaluator  *evaluator,
+          RthunkNode       *form,
+          Lambda           *top,
+          GError          **error)
+{
+  char base;
+  State state;
+  Closure closure = { CALLABLE_CLOSURE, top };
+  Val out = val_nil ();
+  gboolean ok;
+
+  state_init (&state, evaluator, &base);
+  evaluator->running++;
+  ok = rthunk_eval_call_closure (&state, form, &closure, NULL, 0, &out);
+  if (--evaluator->running == 0)
+    g_ptr_array_set_size (evaluator->retired, 0);
+  rthunk_eval_lambda_unref (top);
+  if (state.budget_held > 0)
+    rthunk_budget_release (evaluator->budget, state.budget_held);
+  evaluator->steps = evaluator->fuel - state.fuel_left - state.ticks;
+  if (!ok)
+    {
+      g_propagate_error (error, state.error);
+      return NULL;
+    }
+  g_assert (out.tag != V_RECUR);
+  return val_box_take (out);
+}
+
 /**
  * rthunk_evaluator_eval:
  * @evaluator: an evaluator
@@ -561,34 +592,22 @@ rthunk_evaluator_eval (RthunkEvaluator  *evaluator,
                        RthunkNode       *form,
                        GError          **error)
 {
-  char base;
-  State state;
-  Lambda *top;
-  Closure closure = { CALLABLE_CLOSURE, NULL };
-  Val out = val_nil ();
-  gboolean ok;
-
   g_return_val_if_fail (RTHUNK_IS_EVALUATOR (evaluator), NULL);
   g_return_val_if_fail (form != NULL, NULL);
 
-  state_init (&state, evaluator, &base);
-  top = rthunk_eval_compiled_top (evaluator, form);
-  closure.lambda = top;
-  evaluator->running++;
-  ok = rthunk_eval_call_closure (&state, form, &closure, NULL, 0, &out);
-  if (--evaluator->running == 0)
-    g_ptr_array_set_size (evaluator->retired, 0);
-  rthunk_eval_lambda_unref (top);
-  if (state.budget_held > 0)
-    rthunk_budget_release (evaluator->budget, state.budget_held);
-  evaluator->steps = evaluator->fuel - state.fuel_left - state.ticks;
-  if (!ok)
-    {
-      g_propagate_error (error, state.error);
-      return NULL;
-    }
-  g_assert (out.tag != V_RECUR);
-  return val_box_take (out);
+  return eval_top (evaluator, form, rthunk_eval_compiled_top (evaluator, form), error);
+}
+
+RthunkValue *
+rthunk_evaluator_eval_kept (RthunkEvaluator  *evaluator,
+                            RthunkNode       *form,
+                            RthunkEvalKept  **kept,
+                            GError          **error)
+{
+  g_return_val_if_fail (RTHUNK_IS_EVALUATOR (evaluator), NULL);
+  g_return_val_if_fail (form != NULL && kept != NULL, NULL);
+
+  return eval_top (evaluator, form, rthunk_eval_kept_top (evaluator, form, kept), error);
 }
 
 /**

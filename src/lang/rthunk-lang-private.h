@@ -80,6 +80,20 @@ void rthunk_node_set_position_interned (RthunkNode *node,
  * the tests of that reuse count. */
 guint64 rthunk_evaluator_get_compiled (RthunkEvaluator *evaluator);
 
+/* The code of one form that its user keeps from one evaluation to the
+ * next (a session's named cell, run again whenever a cell it reads is
+ * redefined): compiled again only for another form, or when the code no
+ * longer holds (the globals it looked at, the catalog). */
+typedef struct _RthunkEvalKept RthunkEvalKept;
+
+/* As rthunk_evaluator_eval(), with the code in *@kept (made on first
+ * use, freed with rthunk_eval_kept_free()). */
+RthunkValue *rthunk_evaluator_eval_kept (RthunkEvaluator  *evaluator,
+                                         RthunkNode       *form,
+                                         RthunkEvalKept  **kept,
+                                         GError          **error);
+void         rthunk_eval_kept_free      (RthunkEvalKept   *kept);
+
 /* How many forms' code an evaluator keeps (rthunk_eval_compiled_top()):
  * a server's worker, or a script, that goes from one kind of form to
  * another and back finds each kind's code again. */

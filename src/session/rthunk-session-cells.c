@@ -49,6 +49,7 @@ cell_clear (Cell *cell)
 {
   g_assert (cell->evaluation == NULL && cell->settler == NULL);
   g_clear_pointer (&cell->submitted, g_ptr_array_unref);
+  g_clear_pointer (&cell->code, rthunk_eval_kept_free);
   g_free (cell->name);
   g_clear_pointer (&cell->form, rthunk_node_unref);
   g_clear_pointer (&cell->expr, rthunk_node_unref);

@@ -266,6 +266,8 @@ evaluation_eval_locked (Evaluation  *ev,
   g_mutex_unlock (&ev->lock);
   if (g_cancellable_is_cancelled (ev->cancellable))
     g_propagate_error (error, rthunk_session_new_error (RTHUNK_ERROR_CANCELLED, _("evaluation was cancelled")));
+  else if (ev->cell != NULL && ev->cell->name != NULL)
+    value = rthunk_evaluator_eval_kept (self->evaluator, ev->expr, &ev->cell->code, error);
   else
     value = rthunk_evaluator_eval (self->evaluator, ev->expr, error);
   rthunk_session_evaluator_leave (self, ev);

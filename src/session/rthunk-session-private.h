@@ -9,6 +9,7 @@
 #include "rthunk-cluster.h"
 #include "rthunk-error.h"
 #include "rthunk-eval.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-server.h"
 #include "rthunk-session.h"
@@ -48,6 +49,8 @@ struct _Cell                  /* a g_atomic_rc_box */
   GError *root_error;
   GError *type_error;         /* the form no longer checks after a redefinition */
   Evaluation *evaluation;
+  RthunkEvalKept *code;       /* a named cell's code, run again when it recomputes
+                               * (under the evaluator lock) */
   GPtrArray *submitted;       /* RthunkThunk: the remote thunks its last evaluation
                                * submitted, kept while it settles (a chain's earlier
                                * links): cancelling the cell cancels them too */
