@@ -749,8 +749,9 @@ test_shape_error (void)
 }
 
 /* The same shape on other lines of a script, as the shell sends them:
- * reused, and an error is at the line and column of the form that
- * failed, the form before at its own place again. */
+ * reused (after a form of that shape at the same place), and an error is
+ * at the line and column of the form that failed, the form before at
+ * its own place again. */
 static void
 test_shape_moved_error (void)
 {
@@ -761,10 +762,15 @@ test_shape_moved_error (void)
   guint64 compiled;
   const guint at[][2] = { { 3, 8 }, { 4, 6 } };
 
+  g_autoptr(RthunkNode) same_place = parse_one ("(+ 1 (/ 8 2))");
+
   g_assert_no_error (error);
   printed = eval_printed (session, g_ptr_array_index (forms, 0));
   g_assert_cmpstr (printed, ==, "4");
   compiled = rthunk_evaluator_get_compiled (session->evaluator);
+  g_clear_pointer (&printed, g_free);
+  printed = eval_printed (session, same_place);
+  g_assert_cmpstr (printed, ==, "5");
   for (guint k = 0; k < G_N_ELEMENTS (at); k++)
     {
       g_autoptr(RthunkValue) value = rthunk_evaluator_eval (session->evaluator, g_ptr_array_index (forms, k + 1), &error);

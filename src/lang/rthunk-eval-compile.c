@@ -1178,8 +1178,11 @@ places_of (const EvalCode *code)
   places = g_malloc (sizeof (EvalPlaces) + (movable ? found->len : 0) * sizeof (EvalPlace));
   places->movable = movable;
   places->n = movable ? found->len : 0;
-  memcpy (places->place, found->data, places->n * sizeof (EvalPlace));
-  qsort (places->place, places->n, sizeof (EvalPlace), index_compare);
+  if (places->n > 0)
+    {
+      memcpy (places->place, found->data, places->n * sizeof (EvalPlace));
+      qsort (places->place, places->n, sizeof (EvalPlace), index_compare);
+    }
   return places;
 }
 
@@ -1232,7 +1235,8 @@ move_nodes (EvalCode   *code,
 
 /* Writes @form's literals into @code, of the same shape (same_shape()),
  * and its nodes unless they stand where the old ones did and carry
- * nothing the code sends. */
+ * nothing the code sends. Where its nodes stand is found first, while
+ * they are still those of its form (places_of()). */
 static void
 write_literals (EvalCode   *code,
                 RthunkNode *form,
@@ -1240,6 +1244,8 @@ write_literals (EvalCode   *code,
 {
   Patching p = patching (code, TRUE);
 
+  if (code->places == NULL)
+    code->places = places_of (code);
   rthunk_node_same_but_literals (code->form, form, NULL, take_literal, &p);
   g_assert (p.next == p.end);
   if (!same_places || code->patches->carries)
