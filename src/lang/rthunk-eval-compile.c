@@ -1283,8 +1283,11 @@ static EvalCode *
 codes_raise (RthunkEvaluator *ev,
              guint            k)
 {
-  EvalCode code = ev->codes[k];
+  EvalCode code;
 
+  if (k == 0)
+    return &ev->codes[0];
+  code = ev->codes[k];
   memmove (&ev->codes[1], &ev->codes[0], k * sizeof (EvalCode));
   ev->codes[0] = code;
   return &ev->codes[0];
@@ -1315,17 +1318,18 @@ shape_hash (RthunkNode *node)
 }
 
 /* Whether @code, of a form compiled lately, may run @form, another tree
- * of the shape @shape: the same but for its literals and positions, which
- * are then written in (write_literals()). */
+ * of the shape @shape (not compared when NULL): the same but for its
+ * literals and positions, which are then written in (write_literals()). */
 static gboolean
 code_runs (RthunkEvaluator *ev,
            EvalCode        *code,
            RthunkNode      *form,
-           guint            shape,
+           const guint     *shape,
            gboolean        *same_places)
 {
   *same_places = TRUE;
-  if (code->shape != shape || !same_shape (code, form, same_places) || !code_holds (ev, code))
+  if ((shape != NULL && code->shape != *shape) || !same_shape (code, form, same_places) ||
+      !code_holds (ev, code))
     return FALSE;
   return (*same_places && !code->patches->carries) || movable (code);
 }
@@ -1353,18 +1357,23 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
 {
   EvalCode *code;
   gboolean same_places;
-  guint shape;
+  guint shape = 0;
 
   for (guint k = 0; k < ev->n_codes; k++)
     if (ev->codes[k].form == form && code_holds (ev, &ev->codes[k]))
       return code_give (ev, k);
-  shape = shape_hash (form);
+  /* the shape of the latest most often: compared without a hash */
   for (guint k = 0; k < ev->n_codes; k++)
-    if (code_runs (ev, &ev->codes[k], form, shape, &same_places))
-      {
-        write_literals (&ev->codes[k], form, same_places);
-        return code_give (ev, k);
-      }
+    {
+      if (k == 1)
+        shape = shape_hash (form);
+      if (!code_runs (ev, &ev->codes[k], form, k > 0 ? &shape : NULL, &same_places))
+        continue;
+      write_literals (&ev->codes[k], form, same_places);
+      return code_give (ev, k);
+    }
+  if (ev->n_codes <= 1)
+    shape = shape_hash (form);
   if (ev->n_codes == RTHUNK_EVAL_CODES)
     code_clear (&ev->codes[--ev->n_codes]);
   code = codes_raise (ev, ev->n_codes++);
