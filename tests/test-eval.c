@@ -782,6 +782,13 @@ test_shape_moved_error (void)
   g_clear_pointer (&printed, g_free);
   printed = eval_printed (session, g_ptr_array_index (forms, 0));
   g_assert_cmpstr (printed, ==, "4");
+  {
+    g_autoptr(RthunkNode) back = parse_one ("(+ 1 (/ 9 0))");
+    g_autoptr(RthunkValue) value = rthunk_evaluator_eval (session->evaluator, back, &error);
+
+    g_assert_null (value);
+    test_assert_error_at (error, 1, 6, "zero");
+  }
   g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled);
 }
 
@@ -826,6 +833,31 @@ test_shape_shared (void)
   g_assert_cmpstr (then_value, ==, "120");
 }
 
+/* A node the tree holds at two places stands nowhere in particular: code
+ * that holds it is not given a form of its shape that stands elsewhere
+ * (whose two nodes differ), but compiled anew. */
+static void
+test_shape_shared_moved (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autoptr(RthunkNode) x = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "x");
+  g_autoptr(RthunkNode) five = rthunk_node_new_int (5);
+  g_autoptr(RthunkNode) let = rthunk_node_new_text (RTHUNK_NODE_SYMBOL, "let");
+  RthunkNode *binding_items[] = { x, five };
+  g_autoptr(RthunkNode) bindings = rthunk_node_new_seq (RTHUNK_NODE_VECTOR, binding_items, 2);
+  g_autoptr(RthunkNode) body = call_node ("+", x, x);
+  RthunkNode *items[] = { let, bindings, body };
+  g_autoptr(RthunkNode) first = rthunk_node_new_seq (RTHUNK_NODE_LIST, items, 3);
+  g_autoptr(RthunkNode) then = parse_one ("\n  (let [x 6] (+ x x))");
+  g_autofree char *first_value = eval_printed (session, first);
+  guint64 compiled = rthunk_evaluator_get_compiled (session->evaluator);
+  g_autofree char *then_value = eval_printed (session, then);
+
+  g_assert_cmpstr (first_value, ==, "10");
+  g_assert_cmpstr (then_value, ==, "12");
+  g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + 1);
+}
+
 static RthunkValue *
 always_999 (RthunkCallContext  *context,
             RthunkValue *const *args,
@@ -866,6 +898,7 @@ typedef struct {
   char *last_on;
   GHashTable *last_inputs;     /* name → printed value */
   char *last_expr;             /* printed */
+  guint last_line, last_col;   /* where it stands */
 } FakeServer;
 
 static RthunkValue *
@@ -897,6 +930,8 @@ fake_remote (RthunkEvaluator  *evaluator,
   g_clear_pointer (&server->last_on, g_free);
   g_free (server->last_expr);
   server->last_expr = rthunk_node_to_string (expr);
+  server->last_line = rthunk_node_get_line (expr);
+  server->last_col = rthunk_node_get_col (expr);
   if (on != NULL)
     server->last_on = g_strdup (rthunk_value_get_str (on));
   g_hash_table_remove_all (server->last_inputs);
@@ -939,7 +974,7 @@ test_remote (gconstpointer data)
 {
   const RemoteCase *tc = data;
   g_autoptr(Session) session = session_new ();
-  FakeServer server = { 0, NULL, NULL, NULL };
+  FakeServer server = { 0, NULL, NULL, NULL, 0, 0 };
   g_autofree char *printed = NULL;
 
   server.last_inputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -966,14 +1001,16 @@ typedef struct {
   const char *sent;
   const char *x;               /* the input x sent, or NULL */
   guint compiled;              /* forms compiled so far */
+  guint line, col;             /* where the tree sent stands (0: not asked) */
 } RemoteShapeStep;
 
 static void
 test_remote_by_shape (void)
 {
   static const RemoteShapeStep steps[] = {
-    { "(await (remote (+ 1 2)))", "3", "(+ 1 2)", NULL, 1 },
-    { "\n  (await (remote (+ 5 6)))", "11", "(+ 5 6)", NULL, 1 },
+    { "(await (remote (+ 1 2)))", "3", "(+ 1 2)", NULL, 1, 1, 16 },
+    { "\n  (await (remote (+ 5 6)))", "11", "(+ 5 6)", NULL, 1, 2, 18 },
+    { "\n\n(await (remote (+ 5 6)))", "11", "(+ 5 6)", NULL, 1, 3, 16 },
     { "\n\n(await (remote (str-len \"ab\")))", "2", "(str-len \"ab\")", NULL, 2 },
     { "(await (remote (str-len \"abcd\")))", "4", "(str-len \"abcd\")", NULL, 2 },
     { "(let [x 20] (await (remote (+ x 1))))", "21", "(+ x 1)", "20", 3 },
@@ -984,7 +1021,7 @@ test_remote_by_shape (void)
     { "(remote :ref (+ 2 2))", "<pending #1 @fake>", "(+ 2 2)", NULL, 6 },
   };
   g_autoptr(Session) session = session_new ();
-  FakeServer server = { 0, NULL, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free), NULL };
+  FakeServer server = { 0, NULL, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free), NULL, 0, 0 };
   guint64 compiled = rthunk_evaluator_get_compiled (session->evaluator);
 
   rthunk_evaluator_set_remote_func (session->evaluator, fake_remote, &server, NULL);
@@ -997,6 +1034,11 @@ test_remote_by_shape (void)
       g_assert_cmpstr (server.last_expr, ==, steps[k].sent);
       g_assert_cmpstr (g_hash_table_lookup (server.last_inputs, "x"), ==, steps[k].x);
       g_assert_cmpuint (rthunk_evaluator_get_compiled (session->evaluator), ==, compiled + steps[k].compiled);
+      if (steps[k].line > 0)
+        {
+          g_assert_cmpuint (server.last_line, ==, steps[k].line);
+          g_assert_cmpuint (server.last_col, ==, steps[k].col);
+        }
     }
   g_assert_cmpuint (server.calls, ==, G_N_ELEMENTS (steps));
   g_free (server.last_on);
@@ -1193,6 +1235,7 @@ main (int    argc,
   g_test_add_func ("/eval/compile/by-shape/in-turn", test_shape_in_turn);
   g_test_add_func ("/eval/compile/by-shape/evicted", test_shape_evicted);
   g_test_add_func ("/eval/compile/by-shape/shared-subtree", test_shape_shared);
+  g_test_add_func ("/eval/compile/by-shape/shared-node-moved", test_shape_shared_moved);
   g_test_add_func ("/eval/compile/by-shape/catalog-changed", test_shape_catalog_changed);
   TEST_ADD_TABLE (remote_cases, test_remote);
   g_test_add_func ("/eval/remote/failure", test_remote_failure);

@@ -1172,8 +1172,11 @@ places_of (const EvalCode *code)
   gboolean movable;
 
   nodes_in_order (code->form, nodes);
+  /* a node at two places (a tree from the wire may share one) stands
+   * nowhere in particular: a code that holds it is not movable */
   for (guint k = 0; k < nodes->len; k++)
-    g_hash_table_insert (index_of, g_ptr_array_index (nodes, k), GUINT_TO_POINTER (k + 1));
+    g_hash_table_insert (index_of, g_ptr_array_index (nodes, k),
+                         GUINT_TO_POINTER (g_hash_table_contains (index_of, g_ptr_array_index (nodes, k)) ? 0 : k + 1));
   movable = collect_places (code->top->body, index_of, found);
   places = g_malloc (sizeof (EvalPlaces) + (movable ? found->len : 0) * sizeof (EvalPlace));
   places->movable = movable;

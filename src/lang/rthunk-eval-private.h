@@ -275,8 +275,8 @@ typedef struct
   EvalPatches *patches;         /* where its literals went, if a form of the same
                                    shape may reuse the code (NULL: it may not), */
   EvalPlaces *places;           /* and which node of the form each of its codes
-                                   holds, made when a form of the same shape at
-                                   other places first asks (NULL until then) */
+                                   holds, made when it is first reused (NULL
+                                   until then) */
 } EvalCode;
 
 struct _RthunkEvaluator
