@@ -1189,13 +1189,21 @@ places_of (const EvalCode *code)
   return places;
 }
 
+/* Where @code's nodes stand, found the first time it is asked: before
+ * its first reuse, while they are still those of its form. */
+static const EvalPlaces *
+code_places (EvalCode *code)
+{
+  if (code->places == NULL)
+    code->places = places_of (code);
+  return code->places;
+}
+
 /* Whether @code may run a form of its shape that stands elsewhere. */
 static gboolean
 movable (EvalCode *code)
 {
-  if (code->places == NULL)
-    code->places = places_of (code);
-  return code->places->movable;
+  return code_places (code)->movable;
 }
 
 typedef struct
@@ -1230,7 +1238,8 @@ static void
 move_nodes (EvalCode   *code,
             RthunkNode *form)
 {
-  Moving m = { code->places->place, code->places->place + code->places->n, 0 };
+  const EvalPlaces *places = code_places (code);
+  Moving m = { places->place, places->place + places->n, 0 };
 
   move_in_order (form, &m);
   g_assert (m.next == m.end);
@@ -1238,8 +1247,7 @@ move_nodes (EvalCode   *code,
 
 /* Writes @form's literals into @code, of the same shape (same_shape()),
  * and its nodes unless they stand where the old ones did and carry
- * nothing the code sends. Where its nodes stand is found first, while
- * they are still those of its form (places_of()). */
+ * nothing the code sends. */
 static void
 write_literals (EvalCode   *code,
                 RthunkNode *form,
@@ -1247,8 +1255,9 @@ write_literals (EvalCode   *code,
 {
   Patching p = patching (code, TRUE);
 
-  if (code->places == NULL)
-    code->places = places_of (code);
+  /* found now: below, the code's form becomes @form while its nodes
+   * may stay the old form's */
+  code_places (code);
   rthunk_node_same_but_literals (code->form, form, NULL, take_literal, &p);
   g_assert (p.next == p.end);
   if (!same_places || code->patches->carries)
