@@ -623,15 +623,19 @@ submit_as_generated (Proxy        *proxy,
 {
   g_autoptr(RthunkNode) expr = test_parse_one (text);
   g_autoptr(GError) error = NULL;
-  RthunkValue *value = rthunk_client_submit (client, expr, inputs, &error);
+  g_autoptr(RthunkValue) value = rthunk_client_submit (client, expr, inputs, &error);
   g_autoptr(GBytes) expected = NULL;
+  RthunkValue *got;
 
   g_assert_no_error (error);
   expected = generated_request (client, expr, x, TOKEN);
   g_mutex_lock (&proxy->lock);
   g_assert_true (g_bytes_equal (proxy->last_request, expected));
   g_mutex_unlock (&proxy->lock);
-  return value;
+  /* pending if the server did not finish it within the call */
+  got = rthunk_value_force (value, &error);
+  g_assert_no_error (error);
+  return got;
 }
 
 /* Expressions of one shape (the same tree but for literals' values and
