@@ -705,6 +705,45 @@ test_request_same_shape_strings (void)
   g_assert_cmpuint (rthunk_client_get_checked_shapes (client), ==, shapes + 1);
 }
 
+/* A tree of the last tree's shape, read anew each time, gives the memo
+ * the key's part the last one gave, without walking it; a string of
+ * other text, another name or another kind of literal is walked again.
+ * Each request is still what the generated code writes for it. */
+static void
+test_request_shape_walks (void)
+{
+  static const struct { const char *text; const char *printed; guint64 walks; } cases[] = {
+    { "(+ (len x) 1)", "3", 1 },
+    { "(+ (len x)\n 20)", "22", 1 },
+    { "(+  (len x) -300)", "-298", 1 },
+    { "(* (len x) 2)", "4", 2 },
+    { "(* (len x) 3)", "6", 2 },
+    { "(+ (str-len \"ab\") 1)", "3", 3 },
+    { "(+ (str-len \"ab\") 5)", "7", 3 },
+    { "(+ (str-len \"abc\") 5)", "8", 4 },
+    { "(< 1.5 2.5)", "true", 5 },
+    { "(< 2 (len x))", "false", 6 },
+    { "(< 1 (len x))", "true", 6 },
+  };
+  g_autoptr(Proxy) proxy = proxy_start (auth_server, NULL);
+  g_autoptr(RthunkClient) client = new_client (proxy->address, TOKEN);
+  g_autoptr(RthunkValue) x = list_of (rthunk_value_new_str ("a"), rthunk_value_new_str ("b"));
+  g_autoptr(GHashTable) inputs = inputs_new ();
+  guint64 before = 0;
+
+  g_hash_table_insert (inputs, g_strdup ("x"), rthunk_value_ref (x));
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(RthunkValue) value = submit_as_generated (proxy, client, cases[k].text, inputs, x);
+      g_autofree char *printed = rthunk_value_to_string (value);
+
+      g_assert_cmpstr (printed, ==, cases[k].printed);
+      if (k == 0)
+        before = rthunk_client_get_shape_walks (client) - 1;
+      g_assert_cmpuint (rthunk_client_get_shape_walks (client) - before, ==, cases[k].walks);
+    }
+}
+
 /* ---- forged replies ----------------------------------------------------------- */
 
 /* A reply to submitEvalRequest with @seqid and, as its result struct's
@@ -1300,6 +1339,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);
   g_test_add_func ("/client-codec/request/same-shape-bytes", test_request_same_shape_bytes);
   g_test_add_func ("/client-codec/request/same-shape-strings", test_request_same_shape_strings);
+  g_test_add_func ("/client-codec/request/shape-walks", test_request_shape_walks);
   g_test_add_func ("/client-codec/queue/sends-while-made", test_queue_sends_while_made);
   g_test_add_func ("/client-codec/queue/prepared-inputs", test_queue_prepared_inputs);
   g_test_add_func ("/client-codec/prepared-numbers", test_prepared_numbers);

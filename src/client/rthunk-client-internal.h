@@ -52,7 +52,9 @@ struct _RthunkClient
 
   GHashTable *checked;          /* (lock) memo of rthunk_client_build_request: key → Checked */
   RthunkNode *shape_expr;       /* (lock) the last tree a key was made for, */
+  RthunkCatalog *shape_catalog; /* (lock) with this catalog (not held: compared), */
   char *shape_key;              /* (lock) and the key's part its tree gives */
+  guint64 shape_walks;          /* (lock) keys' parts made by walking a tree */
   struct _Prepared *prepared;   /* (lock) the last request of thunk inputs */
 
   GMutex outbox_lock;           /* the queued submissions: */

@@ -134,6 +134,9 @@ guint        rthunk_client_get_queued  (RthunkClient          *self);
 /* How many shapes the memo of checked expressions holds
  * (rthunk-encode-memo.c). */
 guint        rthunk_client_get_checked_shapes (RthunkClient   *self);
+/* How many times a memo key's part for a tree was made by walking it:
+ * not for a tree of the last such tree's shape. */
+guint64      rthunk_client_get_shape_walks (RthunkClient   *self);
 gboolean     rthunk_client_flush       (RthunkClient          *self,
                                         GError               **error);
 /* provideType: the type of a call of the server's provided function @fn

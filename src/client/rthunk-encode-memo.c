@@ -17,6 +17,7 @@
 #include "rthunk-client-internal.h"
 #include "rthunk-client-private.h"
 #include "rthunk-codec.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-type-private.h"
 #include "rthunk-type.h"
@@ -189,11 +190,40 @@ append_definitions (GString   *key,
   return TRUE;
 }
 
+/* A literal of the tree a key was made for that another tree of that
+ * key may change: all but a string, whose text is in the key when a
+ * provided function is called with it (append_shape()). */
+static gboolean
+literal_in_slot (RthunkNode *template,
+                 RthunkNode *node,
+                 guint       index,
+                 gpointer    data)
+{
+  return rthunk_node_get_kind (template) != RTHUNK_NODE_STR;
+}
+
+/* Whether the part of the key the tree @last gave (with @catalog) is
+ * @expr's too: the same tree, or one of its shape and source whose
+ * strings are the same. */
+static gboolean
+same_key_shape (RthunkClient  *self,
+                RthunkNode    *expr,
+                RthunkCatalog *catalog)
+{
+  RthunkNode *last = self->shape_expr;
+
+  return last != NULL && (last == expr ||
+                          (self->shape_catalog == catalog &&
+                           g_strcmp0 (rthunk_node_get_source (last), rthunk_node_get_source (expr)) == 0 &&
+                           rthunk_node_same_but_literals (last, expr, NULL, literal_in_slot, NULL)));
+}
+
 /* The memo's key, into @key (emptied; the caller's, kept from one request
  * to the next): the expression's shape and source, the types of its
  * inputs, by name, and the definitions it calls (@closure, their
- * addresses in @h). The part of the tree is kept for the last tree (a
- * loop submits one tree many times, with other inputs). FALSE when the
+ * addresses in @h). The part of the tree is kept for the last tree, and
+ * serves the trees of its shape (a loop submits one tree many times, with
+ * other inputs, or builds a tree of one shape each time). FALSE when the
  * expression cannot be kept. */
 gboolean
 rthunk_client_checked_key (RthunkClient  *self,
@@ -206,7 +236,7 @@ rthunk_client_checked_key (RthunkClient  *self,
 {
   g_string_truncate (key, 0);
   g_mutex_lock (&self->lock);
-  if (self->shape_expr == expr)
+  if (same_key_shape (self, expr, catalog))
     g_string_append (key, self->shape_key);
   g_mutex_unlock (&self->lock);
   if (key->len == 0)
@@ -220,6 +250,8 @@ rthunk_client_checked_key (RthunkClient  *self,
       g_clear_pointer (&self->shape_expr, rthunk_node_unref);
       g_free (self->shape_key);
       self->shape_expr = rthunk_node_ref (expr);
+      self->shape_catalog = catalog;
+      self->shape_walks++;
       self->shape_key = g_strndup (key->str, key->len);
       g_mutex_unlock (&self->lock);
     }
@@ -377,6 +409,14 @@ rthunk_client_get_checked_shapes (RthunkClient *self)
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
 
   return g_hash_table_size (self->checked);
+}
+
+guint64
+rthunk_client_get_shape_walks (RthunkClient *self)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  return self->shape_walks;
 }
 
 void
