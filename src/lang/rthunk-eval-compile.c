@@ -1064,12 +1064,12 @@ same_globals (RthunkEvaluator *ev,
 
 typedef struct
 {
-  const EvalPatch *next, *end;
-  gboolean write;               /* FALSE: only say whether the literal went anywhere */
+  const EvalPatch *first, *next, *end;
+  RthunkNode **found;           /* the literal of each patch, as it is taken */
 } Patching;
 
-/* Whether the literal at @index went anywhere; writes @node's value
- * there when asked to. */
+/* Whether the literal at @index went anywhere; its node is kept for each
+ * patch it goes to. */
 static gboolean
 take_literal (RthunkNode *template,
               RthunkNode *node,
@@ -1081,24 +1081,10 @@ take_literal (RthunkNode *template,
 
   for (; p->next < p->end && p->next->index == index; p->next++)
     {
-      if (p->write && p->next->code != NULL)
-        {
-          val_unref (p->next->code->constant);
-          p->next->code->constant = literal_val (node);
-        }
+      p->found[p->next - p->first] = node;
       took = TRUE;
     }
   return took;
-}
-
-/* @code's literals, to be compared (@write FALSE) or written. */
-static Patching
-patching (const EvalCode *code,
-          gboolean        write)
-{
-  Patching p = { code->patches->patch, code->patches->patch + code->patches->n, write };
-
-  return p;
 }
 
 /* Whether @code still means what it meant when it was compiled: the
@@ -1116,15 +1102,16 @@ code_holds (RthunkEvaluator *ev,
  * evaluator holds it, and @form is its form but for literals and
  * positions; *@same_places says whether the positions are the same too. */
 static gboolean
-same_shape (const EvalCode *code,
-            RthunkNode     *form,
-            gboolean       *same_places)
+same_shape (const EvalCode  *code,
+            RthunkNode      *form,
+            gboolean        *same_places,
+            RthunkNode     **found)
 {
   Patching p;
 
   if (code->patches == NULL || g_atomic_int_get (&code->top->ref_count) != 1)
     return FALSE;
-  p = patching (code, FALSE);
+  p = (Patching) { code->patches->patch, code->patches->patch, code->patches->patch + code->patches->n, found };
   return rthunk_node_same_but_literals (code->form, form, same_places, take_literal, &p) && p.next == p.end;
 }
 
@@ -1245,21 +1232,27 @@ move_nodes (EvalCode   *code,
   g_assert (m.next == m.end);
 }
 
-/* Writes @form's literals into @code, of the same shape (same_shape()),
- * and its nodes unless they stand where the old ones did and carry
- * nothing the code sends. */
+/* Writes @form's literals into @code, of the same shape: @found, each
+ * patch's (same_shape()); and @form's nodes unless they stand where the
+ * old ones did and carry nothing the code sends. */
 static void
-write_literals (EvalCode   *code,
-                RthunkNode *form,
-                gboolean    same_places)
+write_literals (EvalCode    *code,
+                RthunkNode  *form,
+                gboolean     same_places,
+                RthunkNode **found)
 {
-  Patching p = patching (code, TRUE);
-
   /* found now: below, the code's form becomes @form while its nodes
    * may stay the old form's */
   code_places (code);
-  rthunk_node_same_but_literals (code->form, form, NULL, take_literal, &p);
-  g_assert (p.next == p.end);
+  for (guint k = 0; k < code->patches->n; k++)
+    {
+      Code *target = code->patches->patch[k].code;
+
+      if (target == NULL)
+        continue;
+      val_unref (target->constant);
+      target->constant = literal_val (found[k]);
+    }
   if (!same_places || code->patches->carries)
     move_nodes (code, form);
   rthunk_node_unref (code->form);
@@ -1331,16 +1324,18 @@ shape_hash (RthunkNode *node)
 
 /* Whether @code, of a form compiled lately, may run @form, another tree
  * of the shape @shape (not compared when NULL): the same but for its
- * literals and positions, which are then written in (write_literals()). */
+ * literals and positions, which are then written in (write_literals(),
+ * from @found). */
 static gboolean
-code_runs (RthunkEvaluator *ev,
-           EvalCode        *code,
-           RthunkNode      *form,
-           const guint     *shape,
-           gboolean        *same_places)
+code_runs (RthunkEvaluator  *ev,
+           EvalCode         *code,
+           RthunkNode       *form,
+           const guint      *shape,
+           gboolean         *same_places,
+           RthunkNode      **found)
 {
   *same_places = TRUE;
-  if ((shape != NULL && code->shape != *shape) || !same_shape (code, form, same_places) ||
+  if ((shape != NULL && code->shape != *shape) || !same_shape (code, form, same_places, found) ||
       !code_holds (ev, code))
     return FALSE;
   return (*same_places && !code->patches->carries) || movable (code);
@@ -1370,6 +1365,7 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
   EvalCode *code;
   gboolean same_places;
   guint shape = 0;
+  RthunkNode *found[MAX_PATCHES];
 
   for (guint k = 0; k < ev->n_codes; k++)
     if (ev->codes[k].form == form && code_holds (ev, &ev->codes[k]))
@@ -1379,9 +1375,9 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
     {
       if (k == 1)
         shape = shape_hash (form);
-      if (!code_runs (ev, &ev->codes[k], form, k > 0 ? &shape : NULL, &same_places))
+      if (!code_runs (ev, &ev->codes[k], form, k > 0 ? &shape : NULL, &same_places, found))
         continue;
-      write_literals (&ev->codes[k], form, same_places);
+      write_literals (&ev->codes[k], form, same_places, found);
       return code_give (ev, k);
     }
   if (ev->n_codes <= 1)
