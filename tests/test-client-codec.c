@@ -368,6 +368,57 @@ test_memo_with_definitions (void)
     }
 }
 
+/* Requests that name definitions are checked by the server's memo too
+ * once their shape was seen twice, each with its own literals; the
+ * definitions' hashes are in the memo's key, so a definition of another
+ * hash under the same name is checked anew, and one the server lacks is
+ * asked for. */
+static void
+test_server_memo_definitions (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(GHashTable) defs = defs_new ();
+  g_autoptr(GError) error = NULL;
+  gint64 before;
+
+  g_hash_table_insert (defs, g_strdup ("smemo-f"), test_parse_one ("(defn smemo-f [x] (* 3 x))"));
+  for (gint64 k = 0; k < 2; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ (smemo-f %" G_GINT64_FORMAT ") 1)", k);
+      g_autoptr(RthunkValue) value = eval_remote (client, text, NULL, defs, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 3 * k + 1);
+    }
+  before = test_server_counter (shared_server->address, "memo-hits");
+  for (gint64 k = 2; k < 8; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ (smemo-f %" G_GINT64_FORMAT ")\n   %" G_GINT64_FORMAT ")", k, k);
+      g_autoptr(RthunkValue) value = eval_remote (client, text, NULL, defs, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 4 * k);
+    }
+  g_assert_cmpint (test_server_counter (shared_server->address, "memo-hits") - before, ==, 6);
+  /* the same name and tree, another definition: checked anew, its value */
+  g_hash_table_insert (defs, g_strdup ("smemo-f"), test_parse_one ("(defn smemo-f [x] (- x 100))"));
+  before = test_server_counter (shared_server->address, "memo-hits");
+  for (gint64 k = 0; k < 3; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ (smemo-f %" G_GINT64_FORMAT ") 1)", k);
+      g_autoptr(RthunkValue) value = eval_remote (client, text, NULL, defs, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, k - 99);
+    }
+  /* the first of the new key is checked, and replaces the old in the memo */
+  g_assert_cmpint (test_server_counter (shared_server->address, "memo-hits") - before, ==, 2);
+  /* a type error under the same name is not the memo's either */
+  g_hash_table_insert (defs, g_strdup ("smemo-f"), test_parse_one ("(defn smemo-f [x] (str x))"));
+  g_assert_null (eval_remote (client, "(+ (smemo-f 5) 1)", NULL, defs, &error));
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
+}
+
 /* The token travels in every hot call; a wrong one is refused in each. */
 static void
 test_token (void)
@@ -1334,6 +1385,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/await/many", test_await_many);
   g_test_add_func ("/client-codec/errors/missing-definitions", test_missing_definitions);
   g_test_add_func ("/client-codec/request/memo-with-definitions", test_memo_with_definitions);
+  g_test_add_func ("/client-codec/request/server-memo-definitions", test_server_memo_definitions);
   g_test_add_func ("/client-codec/errors/token", test_token);
   g_test_add_func ("/client-codec/errors/dead-server", test_dead_server);
   g_test_add_func ("/client-codec/request/same-bytes-as-generated", test_request_bytes);

@@ -454,6 +454,10 @@ rthunk_handler_memo_insert (RthunkServerState   *state,
     g_hash_table_remove_all (state->memo);
   g_hash_table_replace (state->memo, g_bytes_new (masked, request->ast_len), shape);
   g_mutex_unlock (&state->memo_lock);
+  /* first among the thread's last: it may replace a shape of the same
+   * bytes checked with other inputs or definitions, which would be found
+   * there before the memo is asked */
+  last_ast_keep (state, shape, h);
 }
 
 /* What rthunk_request_decode() asks the memo, with the state as its data. */

@@ -218,7 +218,8 @@ rthunk_handler_verify_definition (RthunkServerState           *state,
 }
 
 /* Finds every definition the request names, and what those use, in the
- * store; the hashes it lacks go to @missing. */
+ * store, and binds their types in @checker (if any: the memo's template
+ * was checked with them); the hashes it lacks go to @missing. */
 gboolean
 rthunk_handler_resolve_definitions (RthunkServerState   *state,
                                     const RthunkRequest *request,
@@ -269,7 +270,7 @@ rthunk_handler_resolve_definitions (RthunkServerState   *state,
     }
   if (out->missing->len > 0)
     return FALSE;
-  for (guint d = 0; d < out->definitions->len; d++)
+  for (guint d = 0; checker != NULL && d < out->definitions->len; d++)
     {
       RthunkDefinition *def = g_ptr_array_index (out->definitions, d);
       g_autofree char *global = rthunk_handler_def_global_name (def->hash);

@@ -356,6 +356,53 @@ thread_sig (void)
   return sig;
 }
 
+/* The definitions @request names, by name and hash, after its inputs'
+ * types in @sig: the memo's template of an Ast is renamed and checked
+ * with these definitions. */
+static void
+append_refs_sig (GString             *sig,
+                 const RthunkRequest *request)
+{
+  for (guint k = 0; k < rthunk_request_n_refs (request); k++)
+    {
+      const RthunkRequestDefRef *ref = &g_array_index (request->refs, RthunkRequestDefRef, k);
+
+      g_string_append_c (sig, '#');
+      if (ref->name != NULL)
+        g_string_append_len (sig, ref->name, (gssize) strlen (ref->name) + 1);      /* with its NUL */
+      if (ref->hash != NULL)
+        g_string_append_len (sig, g_bytes_get_data (ref->hash, NULL), (gssize) g_bytes_get_size (ref->hash));
+    }
+}
+
+/* The memo's check of a request of its shape whose inputs and
+ * definitions are the template's: the template's tree with the request's
+ * literals, renamed to the request's definitions, found in the store
+ * (rthunk_handler_resolve_definitions(): their hashes were in the key, so
+ * the renamed tree checks as the template did). */
+static RthunkChecked *
+memo_checked (RthunkServerState   *state,
+              const RthunkRequest *request,
+              RthunkSubmission    *out)
+{
+  RthunkChecked *checked;
+  RthunkNode *renamed;
+
+  COUNT (state->counters.memo_hits);
+  if (rthunk_request_n_refs (request) == 0)
+    return rthunk_handler_shape_checked (request->shape, request->ast_data);
+  if (!rthunk_handler_resolve_definitions (state, request, NULL, out))
+    return NULL;
+  checked = rthunk_handler_shape_checked (request->shape, request->ast_data);
+  if (checked == request->shape->checked)
+    return checked;
+  /* a tree of the template's names: a check of one's own, renamed */
+  renamed = rename_request (checked->expr, out->def_names);
+  rthunk_node_unref (checked->expr);
+  checked->expr = renamed;
+  return checked;
+}
+
 /* A request's tree checked: from the memo (no checker is needed then),
  * or read, renamed and checked now. */
 static RthunkChecked *
@@ -375,13 +422,12 @@ check_submission (RthunkServerState    *state,
 
   if (!read_bindings (state, request, inputs, thunk_inputs, sig, &out->error))
     return NULL;
+  if (sig != NULL)
+    append_refs_sig (sig, request);
   if (request->shape != NULL)
     {
       if (rthunk_handler_same_sig (request->shape->sig, sig))
-        {
-          COUNT (state->counters.memo_hits);
-          return rthunk_handler_shape_checked (request->shape, request->ast_data);
-        }
+        return memo_checked (state, request, out);
       /* inputs of other types: the tree is the same, its check is not */
       shaped = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
       expr = rthunk_handler_shape_tree (request->shape, request->ast_data, shaped);

@@ -411,10 +411,9 @@ rthunk_request_decode (RthunkCodecIn           *in,
     }
   if (!ok || req->ast_data == NULL)
     return FALSE;
-  req->memo_ok = rthunk_request_n_refs (req) == 0 && n_slots <= G_N_ELEMENTS (slots) && req->ast_len <= RTHUNK_REQUEST_MEMO_MAX_AST_BYTES;
+  req->memo_ok = n_slots <= G_N_ELEMENTS (slots) && req->ast_len <= RTHUNK_REQUEST_MEMO_MAX_AST_BYTES;
   if (req->shape != NULL && req->memo_ok)
     return TRUE;
-  /* the last Ast again, but naming definitions: decoded */
   g_clear_pointer (&req->shape, memo->unref);
   if (req->memo_ok &&
       (req->shape = memo->lookup (memo_data, req->ast_data, req->ast_len, slots, n_slots, &req->memo_hash)) != NULL)

@@ -72,7 +72,7 @@ typedef struct
   const RthunkRequestMemo *memo; /* …which this memo keeps */
   const guint8 *ast_data;       /* the Ast bytes in the frame, if read from one */
   gsize ast_len;
-  gboolean memo_ok;             /* the memo may keep it: read from a frame, no definitions */
+  gboolean memo_ok;             /* the memo may keep it: read from a frame, of few slots */
   guint memo_hash;              /* the hash of its Ast bytes with the slots zeroed */
   guint n_inputs;               /* input0, then more_inputs */
   RthunkRequestInput input0;    /* the first input, in place: most requests
