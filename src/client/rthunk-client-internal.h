@@ -58,7 +58,7 @@ struct _RthunkClient
   struct _Prepared *prepared;   /* (lock) the last request of thunk inputs */
 
   GMutex outbox_lock;           /* the queued submissions: */
-  GPtrArray *outbox;            /* Queued *, in the order they were made, */
+  GArray *outbox;               /* Queued, in the order they were made, */
   GByteArray *outbox_bytes;     /* their EvalRequest structs, one after another */
   gboolean in_flight_any;       /* (outbox_lock) whether frames are in flight */
   GMutex flush_lock;            /* one sender at a time, so frames keep that order; */
@@ -92,6 +92,8 @@ typedef struct
 } RthunkCallFault;
 
 RthunkWireAuth *rthunk_client_new_auth        (RthunkClient  *self);
+/* rthunk-client-queue.c: the queue of submissions a client starts with */
+GArray         *rthunk_client_outbox_new      (void);
 RthunkWireRemoteThunk *rthunk_client_wire_thunk (GBytes *id);
 gboolean        rthunk_client_call_failed     (RthunkClient  *self,
                                                RthunkConn    *conn,

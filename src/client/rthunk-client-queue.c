@@ -45,13 +45,26 @@ typedef struct
   GDestroyNotify destroy;
 } Queued;
 
+/* A batch's, or the queue's, when it ends. */
 static void
-queued_free (Queued *queued)
+queued_clear (gpointer data)
 {
+  Queued *queued = data;
+
   rthunk_value_unref (queued->value);
   if (queued->destroy != NULL)
     queued->destroy (queued->data);
-  g_free (queued);
+}
+
+/* The queue of a client's submissions: Queued structs, by value (one
+ * allocation a burst, not one a submission). */
+GArray *
+rthunk_client_outbox_new (void)
+{
+  GArray *outbox = g_array_new (FALSE, FALSE, sizeof (Queued));
+
+  g_array_set_clear_func (outbox, queued_clear);
+  return outbox;
 }
 
 static void send_queued (RthunkClient *self);
@@ -125,7 +138,7 @@ rthunk_client_enqueue (RthunkClient          *self,
   DefHasher h = { NULL, };
   RthunkValue *value;
   gboolean send_now;
-  Queued *queued;
+  Queued queued;
 
   if ((catalog = rthunk_client_dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = rthunk_client_dup_catalog (self)) == NULL))
@@ -135,17 +148,16 @@ rthunk_client_enqueue (RthunkClient          *self,
   rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);
   rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);
   rthunk_codec_put_stop (request);
-  queued = g_new (Queued, 1);
-  *queued = (Queued) {
+  queued = (Queued) {
     .len = request->len,
     .value = rthunk_client_new_pending (self, thunk_id, RTHUNK_CLIENT_ID_LEN, type, FALSE),
     .func = func,
     .data = data,
     .destroy = destroy,
   };
-  value = rthunk_value_ref (queued->value);
+  value = rthunk_value_ref (queued.value);
   g_mutex_lock (&self->outbox_lock);
-  g_ptr_array_add (self->outbox, queued);
+  g_array_append_val (self->outbox, queued);
   g_byte_array_append (self->outbox_bytes, request->data, request->len);
   send_now = self->outbox->len >= RTHUNK_CLIENT_SEND_AT;
   g_mutex_unlock (&self->outbox_lock);
@@ -172,27 +184,26 @@ rthunk_client_get_queued (RthunkClient *self)
 /* The oldest queued submissions, at most RTHUNK_CLIENT_MAX_BATCH, taken
  * off the queue, and their submitBatch call (*@message); NULL (nothing
  * allocated: every submit flushes) when none is queued. */
-static GPtrArray *
+static GArray *
 take_batch (RthunkClient  *self,
             GByteArray   **message)
 {
-  GPtrArray *batch = NULL;
+  GArray *batch = NULL;
   gsize bytes = 0;
   guint n;
 
   g_mutex_lock (&self->outbox_lock);
   if ((n = MIN (self->outbox->len, RTHUNK_CLIENT_MAX_BATCH)) > 0)
     {
-      batch = g_ptr_array_new_full (n, (GDestroyNotify) queued_free);
+      batch = g_array_sized_new (FALSE, FALSE, sizeof (Queued), n);
+      g_array_append_vals (batch, self->outbox->data, n);
       for (guint k = 0; k < n; k++)
-        {
-          Queued *queued = g_ptr_array_index (self->outbox, k);
-
-          g_ptr_array_add (batch, queued);
-          bytes += queued->len;
-        }
-      /* the queue has no free function: they are the batch's now */
-      g_ptr_array_remove_range (self->outbox, 0, n);
+        bytes += g_array_index (batch, Queued, k).len;
+      /* they are the batch's now: taken off the queue without clearing */
+      g_array_set_clear_func (self->outbox, NULL);
+      g_array_remove_range (self->outbox, 0, n);
+      g_array_set_clear_func (self->outbox, queued_clear);
+      g_array_set_clear_func (batch, queued_clear);
       *message = rthunk_client_message_begin_sized (rthunk_client_reply_submit_batch.method, bytes + 256);
       rthunk_codec_put_field (*message, RTHUNK_CODEC_LIST, 1);
       rthunk_codec_put_list (*message, RTHUNK_CODEC_STRUCT, n);
@@ -209,13 +220,13 @@ take_batch (RthunkClient  *self,
  * server, or @failure for all. */
 static void
 report_sent (RthunkClient *self,
-             GPtrArray    *batch,
+             GArray       *batch,
              GArray       *answers,
              const GError *failure)
 {
   for (guint k = 0; k < batch->len; k++)
     {
-      Queued *queued = g_ptr_array_index (batch, k);
+      Queued *queued = &g_array_index (batch, Queued, k);
       ThunkReport *report = answers != NULL && k < answers->len ? &g_array_index (answers, ThunkReport, k) : NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = failure != NULL ? g_error_copy (failure) : NULL;
@@ -293,12 +304,12 @@ static void
 end_in_flight (RthunkClient *self,
                const GError *failure)
 {
-  GPtrArray *batch;
+  GArray *batch;
 
   while ((batch = g_queue_pop_head (&self->in_flight)) != NULL)
     {
       report_sent (self, batch, NULL, failure);
-      g_ptr_array_unref (batch);
+      g_array_unref (batch);
     }
   rthunk_call_end (&self->sending, failure == NULL, NULL);
   self->sending_open = FALSE;
@@ -318,7 +329,7 @@ receive_in_flight (RthunkClient  *self,
 {
   for (guint k = 0; k < n && self->in_flight.length > 0; k++)
     {
-      g_autoptr(GPtrArray) batch = g_queue_pop_head (&self->in_flight);
+      g_autoptr(GArray) batch = g_queue_pop_head (&self->in_flight);
       g_autoptr(GError) failure = NULL;
       g_autoptr(GArray) answers = rthunk_client_receive_reports (self, self->sending.conn,
                                                                  &rthunk_client_reply_submit_batch, &failure);
@@ -349,7 +360,7 @@ send_queued (RthunkClient *self)
   for (;;)
     {
       g_autoptr(RthunkClientMessage) message = NULL;
-      g_autoptr(GPtrArray) batch = take_batch (self, &message);
+      g_autoptr(GArray) batch = take_batch (self, &message);
       g_autoptr(GError) failure = NULL;
 
       if (batch == NULL)

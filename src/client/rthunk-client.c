@@ -129,7 +129,7 @@ rthunk_client_finalize (GObject *object)
   RthunkClient *self = RTHUNK_CLIENT (object);
 
   /* a queued submission holds its client: none is left here, nor in flight */
-  g_ptr_array_unref (self->outbox);
+  g_array_unref (self->outbox);
   g_byte_array_unref (self->outbox_bytes);
   g_clear_error (&self->refused);
   g_hash_table_unref (self->checked);
@@ -256,7 +256,7 @@ rthunk_client_init (RthunkClient *self)
   self->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, rthunk_client_checked_free);
   g_mutex_init (&self->outbox_lock);
   g_mutex_init (&self->flush_lock);
-  self->outbox = g_ptr_array_new ();
+  self->outbox = rthunk_client_outbox_new ();
   self->outbox_bytes = g_byte_array_new ();
   self->max_connections = RTHUNK_POOL_DEFAULT_MAX;
 }
