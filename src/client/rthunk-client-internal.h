@@ -28,6 +28,19 @@ G_BEGIN_DECLS
 #define RTHUNK_CLIENT_CALL_TIMEOUT_MS 70000     /* the default whole-call deadline */
 #define RTHUNK_CLIENT_MAX_CALL_TIMEOUT_MS (24u * 3600u * 1000u)
 
+/* The part of the memo's key a tree gives (rthunk-encode-memo.c), kept
+ * for the last trees of other shapes a key was made for: a tree of one of
+ * their shapes has it without being walked. */
+#define RTHUNK_CLIENT_SHAPE_KEYS 8
+
+typedef struct
+{
+  RthunkNode *expr;             /* the tree the part was made for */
+  RthunkCatalog *catalog;       /* with this catalog (not held: compared) */
+  char *key;
+  gboolean texts;               /* it holds the text of a string literal */
+} RthunkShapeKey;
+
 struct _RthunkClient
 {
   GObject parent_instance;
@@ -51,9 +64,8 @@ struct _RthunkClient
   guint definitions_sent;
 
   GHashTable *checked;          /* (lock) memo of rthunk_client_build_request: key → Checked */
-  RthunkNode *shape_expr;       /* (lock) the last tree a key was made for, */
-  RthunkCatalog *shape_catalog; /* (lock) with this catalog (not held: compared), */
-  char *shape_key;              /* (lock) and the key's part its tree gives */
+  RthunkShapeKey shape_keys[RTHUNK_CLIENT_SHAPE_KEYS];  /* (lock) the latest first */
+  guint n_shape_keys;           /* (lock) */
   guint64 shape_walks;          /* (lock) keys' parts made by walking a tree */
   struct _Prepared *prepared;   /* (lock) the last request of thunk inputs */
 
@@ -92,6 +104,8 @@ typedef struct
 } RthunkCallFault;
 
 RthunkWireAuth *rthunk_client_new_auth        (RthunkClient  *self);
+/* rthunk-encode-memo.c: drops the kept parts of the memo's keys */
+void            rthunk_client_shape_keys_clear (RthunkClient *self);
 /* rthunk-client-queue.c: the queue of submissions a client starts with */
 GArray         *rthunk_client_outbox_new      (void);
 RthunkWireRemoteThunk *rthunk_client_wire_thunk (GBytes *id);

@@ -133,8 +133,7 @@ rthunk_client_finalize (GObject *object)
   g_byte_array_unref (self->outbox_bytes);
   g_clear_error (&self->refused);
   g_hash_table_unref (self->checked);
-  g_clear_pointer (&self->shape_expr, rthunk_node_unref);
-  g_free (self->shape_key);
+  rthunk_client_shape_keys_clear (self);
   g_clear_pointer (&self->prepared, rthunk_client_prepared_free);
   g_mutex_clear (&self->outbox_lock);
   g_mutex_clear (&self->flush_lock);

@@ -118,15 +118,16 @@ calls_provided (RthunkNode    *list,
 /* The shape of @node, in the order its Ast lists the nodes (children
  * first): kinds, names and lengths, not literals' values nor positions,
  * but for the text of a string literal when @text (the literal a
- * provided function is called with: its type depends on it). */
-static void
+ * provided function is called with: its type depends on it). Returns
+ * whether it wrote such a text. */
+static gboolean
 append_shape (GString       *key,
               RthunkNode    *node,
               RthunkCatalog *catalog,
               gboolean       text)
 {
   RthunkNodeKind kind = rthunk_node_get_kind (node);
-  gboolean provided;
+  gboolean provided, texts = FALSE;
 
   switch (kind)
     {
@@ -134,7 +135,7 @@ append_shape (GString       *key,
     case RTHUNK_NODE_VECTOR:
       provided = kind == RTHUNK_NODE_LIST && calls_provided (node, catalog);
       for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-        append_shape (key, rthunk_node_get_item (node, k), catalog, provided && k == 1);
+        texts |= append_shape (key, rthunk_node_get_item (node, k), catalog, provided && k == 1);
       g_string_append_c (key, (char) ('a' + kind));
       append_count (key, rthunk_node_get_n_items (node), ',');
       break;
@@ -142,6 +143,7 @@ append_shape (GString       *key,
       g_string_append_c (key, (char) ('a' + kind));
       if (!text)
         break;
+      texts = TRUE;
       g_string_append_c (key, '=');     /* then the text, as a name's */
       G_GNUC_FALLTHROUGH;
     case RTHUNK_NODE_SYMBOL:
@@ -155,6 +157,7 @@ append_shape (GString       *key,
       g_string_append_c (key, (char) ('a' + kind));
       break;
     }
+  return texts;
 }
 
 /* The user definitions @closure an expression calls, by name and content
@@ -191,40 +194,95 @@ append_definitions (GString   *key,
 }
 
 /* A literal of the tree a key was made for that another tree of that
- * key may change: all but a string, whose text is in the key when a
- * provided function is called with it (append_shape()). */
+ * key may change: any, but for a string when @data (the kept key) holds
+ * the text of one a provided function is called with (append_shape()). */
 static gboolean
 literal_in_slot (RthunkNode *template,
                  RthunkNode *node,
                  guint       index,
                  gpointer    data)
 {
-  return rthunk_node_get_kind (template) != RTHUNK_NODE_STR;
+  const RthunkShapeKey *kept = data;
+
+  return !kept->texts || rthunk_node_get_kind (template) != RTHUNK_NODE_STR;
 }
 
-/* Whether the part of the key the tree @last gave (with @catalog) is
+/* Whether the part of the key @kept was made for (with @catalog) is
  * @expr's too: the same tree, or one of its shape and source whose
  * strings are the same. */
 static gboolean
-same_key_shape (RthunkClient  *self,
+same_key_shape (const RthunkShapeKey *kept,
+                RthunkNode           *expr,
+                RthunkCatalog        *catalog)
+{
+  return kept->expr == expr ||
+         (kept->catalog == catalog &&
+          g_strcmp0 (rthunk_node_get_source (kept->expr), rthunk_node_get_source (expr)) == 0 &&
+          rthunk_node_same_but_literals (kept->expr, expr, NULL, literal_in_slot, (gpointer) kept));
+}
+
+/* The kept part of the key for @expr's shape, moved first; NULL if none
+ * is kept. With the lock held. */
+static const char *
+shape_key_find (RthunkClient  *self,
                 RthunkNode    *expr,
                 RthunkCatalog *catalog)
 {
-  RthunkNode *last = self->shape_expr;
+  RthunkShapeKey hit;
 
-  return last != NULL && (last == expr ||
-                          (self->shape_catalog == catalog &&
-                           g_strcmp0 (rthunk_node_get_source (last), rthunk_node_get_source (expr)) == 0 &&
-                           rthunk_node_same_but_literals (last, expr, NULL, literal_in_slot, NULL)));
+  for (guint k = 0; k < self->n_shape_keys; k++)
+    {
+      if (!same_key_shape (&self->shape_keys[k], expr, catalog))
+        continue;
+      hit = self->shape_keys[k];
+      memmove (&self->shape_keys[1], &self->shape_keys[0], k * sizeof hit);
+      self->shape_keys[0] = hit;
+      return hit.key;
+    }
+  return NULL;
+}
+
+/* Keeps @key, the part of the key made for @expr with @catalog, first;
+ * the oldest goes when all are taken. With the lock held. */
+static void
+shape_key_keep (RthunkClient  *self,
+                RthunkNode    *expr,
+                RthunkCatalog *catalog,
+                const GString *key,
+                gboolean       texts)
+{
+  if (self->n_shape_keys == RTHUNK_CLIENT_SHAPE_KEYS)
+    {
+      RthunkShapeKey *oldest = &self->shape_keys[--self->n_shape_keys];
+
+      rthunk_node_unref (oldest->expr);
+      g_free (oldest->key);
+    }
+  memmove (&self->shape_keys[1], &self->shape_keys[0], self->n_shape_keys * sizeof self->shape_keys[0]);
+  self->shape_keys[0] = (RthunkShapeKey) { rthunk_node_ref (expr), catalog, g_strndup (key->str, key->len), texts };
+  self->n_shape_keys++;
+  self->shape_walks++;
+}
+
+void
+rthunk_client_shape_keys_clear (RthunkClient *self)
+{
+  for (guint k = 0; k < self->n_shape_keys; k++)
+    {
+      rthunk_node_unref (self->shape_keys[k].expr);
+      g_free (self->shape_keys[k].key);
+    }
+  self->n_shape_keys = 0;
 }
 
 /* The memo's key, into @key (emptied; the caller's, kept from one request
  * to the next): the expression's shape and source, the types of its
  * inputs, by name, and the definitions it calls (@closure, their
- * addresses in @h). The part of the tree is kept for the last tree, and
- * serves the trees of its shape (a loop submits one tree many times, with
- * other inputs, or builds a tree of one shape each time). FALSE when the
- * expression cannot be kept. */
+ * addresses in @h). The part of the tree is kept for the last trees of
+ * RTHUNK_CLIENT_SHAPE_KEYS shapes, and serves the trees of those shapes
+ * (a loop submits one tree many times, with other inputs, or builds a
+ * tree of one shape each time; a script's lines come in a few shapes).
+ * FALSE when the expression cannot be kept. */
 gboolean
 rthunk_client_checked_key (RthunkClient  *self,
                            RthunkCatalog *catalog,
@@ -234,25 +292,23 @@ rthunk_client_checked_key (RthunkClient  *self,
                            GPtrArray    *closure,
                            GString      *key)
 {
+  const char *kept;
+
   g_string_truncate (key, 0);
   g_mutex_lock (&self->lock);
-  if (same_key_shape (self, expr, catalog))
-    g_string_append (key, self->shape_key);
+  if ((kept = shape_key_find (self, expr, catalog)) != NULL)
+    g_string_append (key, kept);
   g_mutex_unlock (&self->lock);
   if (key->len == 0)
     {
       const char *source = rthunk_node_get_source (expr);
+      gboolean texts;
 
       append_count (key, source != NULL ? strlen (source) : 0, ':');
       g_string_append (key, source != NULL ? source : "");
-      append_shape (key, expr, catalog, FALSE);
+      texts = append_shape (key, expr, catalog, FALSE);
       g_mutex_lock (&self->lock);
-      g_clear_pointer (&self->shape_expr, rthunk_node_unref);
-      g_free (self->shape_key);
-      self->shape_expr = rthunk_node_ref (expr);
-      self->shape_catalog = catalog;
-      self->shape_walks++;
-      self->shape_key = g_strndup (key->str, key->len);
+      shape_key_keep (self, expr, catalog, key, texts);
       g_mutex_unlock (&self->lock);
     }
   g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);
