@@ -17,6 +17,7 @@
 #include "rthunk-client-internal.h"
 #include "rthunk-client-private.h"
 #include "rthunk-codec.h"
+#include "rthunk-core-private.h"
 #include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-type-private.h"
@@ -228,16 +229,12 @@ shape_key_find (RthunkClient  *self,
                 RthunkNode    *expr,
                 RthunkCatalog *catalog)
 {
-  RthunkShapeKey hit;
-
   for (guint k = 0; k < self->n_shape_keys; k++)
     {
       if (!same_key_shape (&self->shape_keys[k], expr, catalog))
         continue;
-      hit = self->shape_keys[k];
-      memmove (&self->shape_keys[1], &self->shape_keys[0], k * sizeof hit);
-      self->shape_keys[0] = hit;
-      return hit.key;
+      rthunk_array_raise (self->shape_keys, sizeof self->shape_keys[0], k);
+      return self->shape_keys[0].key;
     }
   return NULL;
 }
@@ -258,9 +255,9 @@ shape_key_keep (RthunkClient  *self,
       rthunk_node_unref (oldest->expr);
       g_free (oldest->key);
     }
-  memmove (&self->shape_keys[1], &self->shape_keys[0], self->n_shape_keys * sizeof self->shape_keys[0]);
-  self->shape_keys[0] = (RthunkShapeKey) { rthunk_node_ref (expr), catalog, g_strndup (key->str, key->len), texts };
-  self->n_shape_keys++;
+  self->shape_keys[self->n_shape_keys] =
+    (RthunkShapeKey) { rthunk_node_ref (expr), catalog, g_strndup (key->str, key->len), texts };
+  rthunk_array_raise (self->shape_keys, sizeof self->shape_keys[0], self->n_shape_keys++);
   self->shape_walks++;
 }
 

@@ -2,6 +2,8 @@
  * and everything above it, never installed */
 #pragma once
 
+#include <string.h>
+
 #include <glib.h>
 #include <glib/gi18n-lib.h>
 
@@ -98,6 +100,25 @@ rthunk_thread_stop (GThread  **thread,
   g_mutex_unlock (lock);
   if (*thread != NULL)
     g_thread_join (g_steal_pointer (thread));
+}
+
+/* Moves item @k of @items, an array of items of @size bytes (at most
+ * 128), to the front, and those before it one place on: the small arrays
+ * of what was used lately (kept codes, shapes, keys) keep the latest
+ * first. */
+static inline void
+rthunk_array_raise (gpointer items,
+                    gsize    size,
+                    guint    k)
+{
+  guint8 item[128];
+
+  g_assert (size <= sizeof item);
+  if (k == 0)
+    return;
+  memcpy (item, (guint8 *) items + k * size, size);
+  memmove ((guint8 *) items + size, items, k * size);
+  memcpy (items, item, size);
 }
 
 /* The length of a thunk id, on the wire and everywhere. */

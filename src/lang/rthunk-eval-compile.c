@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rthunk-catalog.h"
+#include "rthunk-core-private.h"
 #include "rthunk-eval-private.h"
 #include "rthunk-forms.h"
 #include "rthunk-lang-private.h"
@@ -1288,13 +1289,7 @@ static EvalCode *
 codes_raise (RthunkEvaluator *ev,
              guint            k)
 {
-  EvalCode code;
-
-  if (k == 0)
-    return &ev->codes[0];
-  code = ev->codes[k];
-  memmove (&ev->codes[1], &ev->codes[0], k * sizeof (EvalCode));
-  ev->codes[0] = code;
+  rthunk_array_raise (ev->codes, sizeof ev->codes[0], k);
   return &ev->codes[0];
 }
 

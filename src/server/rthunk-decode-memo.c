@@ -184,13 +184,8 @@ static void
 last_ast_raise (LastAst *last,
                 guint    k)
 {
-  RthunkRequestShape *shape = last->shapes[k];
-  guint hash = last->hashes[k];
-
-  memmove (&last->shapes[1], &last->shapes[0], k * sizeof last->shapes[0]);
-  memmove (&last->hashes[1], &last->hashes[0], k * sizeof last->hashes[0]);
-  last->shapes[0] = shape;
-  last->hashes[0] = hash;
+  rthunk_array_raise (last->shapes, sizeof last->shapes[0], k);
+  rthunk_array_raise (last->hashes, sizeof last->hashes[0], k);
 }
 
 static GPrivate thread_last_ast = G_PRIVATE_INIT (last_ast_free);
