@@ -411,8 +411,24 @@ test_server_memo_definitions (void)
       g_assert_no_error (error);
       g_assert_cmpint (rthunk_value_get_int (value), ==, k - 99);
     }
-  /* the first of the new key is checked, and replaces the old in the memo */
+  /* the first of the new key is checked, and replaces the old in the
+   * memo (the calls come one at a time, so the pool gives each the same
+   * connection, and the server the same thread with its last shapes) */
   g_assert_cmpint (test_server_counter (shared_server->address, "memo-hits") - before, ==, 2);
+  /* the two definitions in turn: each finds its own template */
+  before = test_server_counter (shared_server->address, "memo-hits");
+  for (gint64 k = 0; k < 4; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("(+ (smemo-f %" G_GINT64_FORMAT ") 1)", 10 + k);
+      g_autoptr(RthunkValue) value = NULL;
+
+      g_hash_table_insert (defs, g_strdup ("smemo-f"),
+                           test_parse_one (k % 2 == 0 ? "(defn smemo-f [x] (* 3 x))" : "(defn smemo-f [x] (- x 100))"));
+      value = eval_remote (client, text, NULL, defs, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, k % 2 == 0 ? 3 * (10 + k) + 1 : 10 + k - 99);
+    }
+  g_assert_cmpint (test_server_counter (shared_server->address, "memo-hits") - before, ==, 4);
   /* a type error under the same name is not the memo's either */
   g_hash_table_insert (defs, g_strdup ("smemo-f"), test_parse_one ("(defn smemo-f [x] (str x))"));
   g_assert_null (eval_remote (client, "(+ (smemo-f 5) 1)", NULL, defs, &error));

@@ -36,7 +36,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   RthunkNode *expr;             /* the tree the part was made for */
-  RthunkCatalog *catalog;       /* with this catalog (not held: compared) */
+  RthunkCatalog *catalog;       /* with this catalog (held: a catalog made later
+                                   may be given its address) */
   char *key;
   gboolean texts;               /* it holds the text of a string literal */
 } RthunkShapeKey;

@@ -253,10 +253,11 @@ shape_key_keep (RthunkClient  *self,
       RthunkShapeKey *oldest = &self->shape_keys[--self->n_shape_keys];
 
       rthunk_node_unref (oldest->expr);
+      g_object_unref (oldest->catalog);
       g_free (oldest->key);
     }
   self->shape_keys[self->n_shape_keys] =
-    (RthunkShapeKey) { rthunk_node_ref (expr), catalog, g_strndup (key->str, key->len), texts };
+    (RthunkShapeKey) { rthunk_node_ref (expr), g_object_ref (catalog), g_strndup (key->str, key->len), texts };
   rthunk_array_raise (self->shape_keys, sizeof self->shape_keys[0], self->n_shape_keys++);
   self->shape_walks++;
 }
@@ -267,6 +268,7 @@ rthunk_client_shape_keys_clear (RthunkClient *self)
   for (guint k = 0; k < self->n_shape_keys; k++)
     {
       rthunk_node_unref (self->shape_keys[k].expr);
+      g_object_unref (self->shape_keys[k].catalog);
       g_free (self->shape_keys[k].key);
     }
   self->n_shape_keys = 0;

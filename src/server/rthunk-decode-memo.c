@@ -211,6 +211,15 @@ same_but_slots (const RthunkRequestShape *shape,
   return memcmp (ast + from, shape->raw + from, shape->len - from) == 0;
 }
 
+/* The thread's last Asts, if they are of @state's server. */
+static LastAst *
+thread_last_asts (RthunkServerState *state)
+{
+  LastAst *last = g_private_get (&thread_last_ast);
+
+  return last != NULL && memcmp (last->instance, state->instance_id, sizeof last->instance) == 0 ? last : NULL;
+}
+
 /* The shape of the Ast at @in's position if it is that of one of the
  * thread's last Asts (@in then past it), or NULL. */
 static RthunkRequestShape *
@@ -218,11 +227,9 @@ last_ast_shape (RthunkServerState *state,
                 RthunkCodecIn     *in,
                 guint             *hash)
 {
-  LastAst *last = g_private_get (&thread_last_ast);
+  LastAst *last = thread_last_asts (state);
 
-  if (last == NULL || memcmp (last->instance, state->instance_id, sizeof last->instance) != 0)
-    return NULL;
-  for (guint k = 0; k < last->n; k++)
+  for (guint k = 0; last != NULL && k < last->n; k++)
     {
       RthunkRequestShape *shape = last->shapes[k];
 
@@ -234,6 +241,32 @@ last_ast_shape (RthunkServerState *state,
       last_ast_raise (last, k);
       *hash = last->hashes[0];
       return rthunk_handler_memo_shape_ref (shape);
+    }
+  return NULL;
+}
+
+/* Another of the thread's last shapes with the bytes of @ast, which has
+ * @shape's, and the inputs' types and definitions @sig (a template of
+ * those bytes checked for other inputs, kept beside @shape), moved first;
+ * or NULL. */
+RthunkRequestShape *
+rthunk_handler_last_shape_for_sig (RthunkServerState        *state,
+                                   const RthunkRequestShape *shape,
+                                   const guint8             *ast,
+                                   GString                  *sig)
+{
+  LastAst *last = thread_last_asts (state);
+
+  for (guint k = 0; last != NULL && k < last->n; k++)
+    {
+      RthunkRequestShape *other = last->shapes[k];
+
+      if (other == shape || other->len != shape->len || !same_but_slots (other, ast) ||
+          !rthunk_handler_same_sig (other->sig, sig))
+        continue;
+      last->hits++;
+      last_ast_raise (last, k);
+      return rthunk_handler_memo_shape_ref (other);
     }
   return NULL;
 }

@@ -180,6 +180,7 @@ RthunkChecked *rthunk_handler_checked_new (RthunkNode *expr,
                                            gboolean    closed);
 RthunkRequestShape *rthunk_handler_memo_shape_ref (RthunkRequestShape *shape);
 void rthunk_handler_memo_shape_unref (RthunkRequestShape *shape);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RthunkRequestShape, rthunk_handler_memo_shape_unref)
 guint rthunk_handler_ast_bytes_hash (gconstpointer key);
 gboolean rthunk_handler_same_sig (GBytes  *kept,
                                   GString *sig);
@@ -188,6 +189,10 @@ RthunkNode *rthunk_handler_shape_tree (const RthunkRequestShape *shape,
                                        GPtrArray                *nodes);
 RthunkChecked *rthunk_handler_shape_checked (const RthunkRequestShape *shape,
                                              const guint8             *ast);
+RthunkRequestShape *rthunk_handler_last_shape_for_sig (RthunkServerState        *state,
+                                                       const RthunkRequestShape *shape,
+                                                       const guint8             *ast,
+                                                       GString                  *sig);
 void rthunk_handler_memo_insert (RthunkServerState   *state,
                                  const RthunkRequest *request,
                                  GPtrArray           *nodes,

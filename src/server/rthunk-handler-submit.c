@@ -381,20 +381,21 @@ append_refs_sig (GString             *sig,
  * (rthunk_handler_resolve_definitions(): their hashes were in the key, so
  * the renamed tree checks as the template did). */
 static RthunkChecked *
-memo_checked (RthunkServerState   *state,
-              const RthunkRequest *request,
-              RthunkSubmission    *out)
+memo_checked (RthunkServerState        *state,
+              const RthunkRequest      *request,
+              const RthunkRequestShape *shape,
+              RthunkSubmission         *out)
 {
   RthunkChecked *checked;
   RthunkNode *renamed;
 
   COUNT (state->counters.memo_hits);
   if (rthunk_request_n_refs (request) == 0)
-    return rthunk_handler_shape_checked (request->shape, request->ast_data);
+    return rthunk_handler_shape_checked (shape, request->ast_data);
   if (!rthunk_handler_resolve_definitions (state, request, NULL, out))
     return NULL;
-  checked = rthunk_handler_shape_checked (request->shape, request->ast_data);
-  if (checked == request->shape->checked)
+  checked = rthunk_handler_shape_checked (shape, request->ast_data);
+  if (checked == shape->checked)
     return checked;
   /* a tree of the template's names: a check of one's own, renamed */
   renamed = rename_request (checked->expr, out->def_names);
@@ -426,8 +427,14 @@ check_submission (RthunkServerState    *state,
     append_refs_sig (sig, request);
   if (request->shape != NULL)
     {
+      g_autoptr(RthunkRequestShape) other = NULL;
+
       if (rthunk_handler_same_sig (request->shape->sig, sig))
-        return memo_checked (state, request, out);
+        return memo_checked (state, request, request->shape, out);
+      /* the same bytes checked for these inputs and definitions too, kept
+       * beside the shape the request was found with (two in turn) */
+      if ((other = rthunk_handler_last_shape_for_sig (state, request->shape, request->ast_data, sig)) != NULL)
+        return memo_checked (state, request, other, out);
       /* inputs of other types: the tree is the same, its check is not */
       shaped = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
       expr = rthunk_handler_shape_tree (request->shape, request->ast_data, shaped);
