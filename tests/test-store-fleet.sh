@@ -37,8 +37,8 @@ tls_url="rediss://127.0.0.1:$rport"
 client_cert="--store-tls-cert $certs/client.pem --store-tls-key $certs/client.key"
 
 # a result computed on alpha is a hit on beta, through Redis over TLS
-start alpha "$RTHUNKD" --store "$tls_url" --store-tls-ca "$certs/ca.pem" $client_cert --store-timeout-ms 2000
-start beta "$RTHUNKD" --store "$tls_url" --store-tls-ca "$certs/ca.pem" $client_cert --store-timeout-ms 2000
+start alpha "$RTHUNKD" --store "$tls_url" --store-tls-ca "$certs/ca.pem" $client_cert --store-timeout-ms 10000
+start beta "$RTHUNKD" --store "$tls_url" --store-tls-ca "$certs/ca.pem" $client_cert --store-timeout-ms 10000
 got=$(rthunk "$port_alpha" "$(costly 1)")
 wait_entry r >/dev/null
 got_beta=$(rthunk "$port_beta" "$(costly 1)")
@@ -52,7 +52,7 @@ fi
 
 # a server that trusts another CA refuses the Redis, says why once, and
 # answers from its local tier: the repeat is a local hit
-start gamma "$RTHUNKD" --store "$tls_url" --store-tls-ca "$certs/other-ca.pem" $client_cert --store-timeout-ms 2000
+start gamma "$RTHUNKD" --store "$tls_url" --store-tls-ca "$certs/other-ca.pem" $client_cert --store-timeout-ms 10000
 got=$(rthunk "$port_gamma" "$(costly 1)")
 again=$(rthunk "$port_gamma" "$(costly 1)")
 shared=$(info "$port_gamma" cache-hits-shared)
@@ -68,14 +68,16 @@ fi
 
 # a shell follows the registry on that Redis: it finds epsilon, which
 # registered over rediss://, and epsilon computes its remote form
-start epsilon "$RTHUNKD" --registry "$tls_url" --store-tls-ca "$certs/ca.pem" $client_cert --registry-timeout-ms 2000
+# (each command may wait long for Redis: a TLS handshake under the
+# sanitizers on a busy machine takes more than the default 500 ms)
+start epsilon "$RTHUNKD" --registry "$tls_url" --store-tls-ca "$certs/ca.pem" $client_cert --registry-timeout-ms 10000
 for _ in $(seq 1 200); do
   [ "$(redis sismember 'rthunk:{members}:all' "127.0.0.1:$port_epsilon")" = 1 ] && break
   sleep 0.05
 done
 registry_tls="--registry-tls-ca $certs/ca.pem --registry-tls-cert $certs/client.pem --registry-tls-key $certs/client.key"
 # shellcheck disable=SC2086
-got=$("$RTHUNK" --registry "$tls_url" $registry_tls -e '(await (remote (* 6 7)))' 2>"$tmp/shell-tls.err")
+got=$("$RTHUNK" --registry "$tls_url" $registry_tls --registry-timeout-ms 10000 -e '(await (remote (* 6 7)))' 2>"$tmp/shell-tls.err")
 completed=$(info "$port_epsilon" completed)
 if [ "$got" = 42 ] && [ "$completed" = 1 ]; then
   ok "a shell with --registry rediss://… and --registry-tls-ca/-cert/-key gets a value computed on a registered server"
