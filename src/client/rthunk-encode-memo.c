@@ -239,6 +239,14 @@ shape_key_find (RthunkClient  *self,
   return NULL;
 }
 
+static void
+shape_key_clear (RthunkShapeKey *kept)
+{
+  rthunk_node_unref (kept->expr);
+  g_object_unref (kept->catalog);
+  g_free (kept->key);
+}
+
 /* Keeps @key, the part of the key made for @expr with @catalog, first;
  * the oldest goes when all are taken. With the lock held. */
 static void
@@ -249,13 +257,7 @@ shape_key_keep (RthunkClient  *self,
                 gboolean       texts)
 {
   if (self->n_shape_keys == RTHUNK_CLIENT_SHAPE_KEYS)
-    {
-      RthunkShapeKey *oldest = &self->shape_keys[--self->n_shape_keys];
-
-      rthunk_node_unref (oldest->expr);
-      g_object_unref (oldest->catalog);
-      g_free (oldest->key);
-    }
+    shape_key_clear (&self->shape_keys[--self->n_shape_keys]);
   self->shape_keys[self->n_shape_keys] =
     (RthunkShapeKey) { rthunk_node_ref (expr), g_object_ref (catalog), g_strndup (key->str, key->len), texts };
   rthunk_array_raise (self->shape_keys, sizeof self->shape_keys[0], self->n_shape_keys++);
@@ -266,11 +268,7 @@ void
 rthunk_client_shape_keys_clear (RthunkClient *self)
 {
   for (guint k = 0; k < self->n_shape_keys; k++)
-    {
-      rthunk_node_unref (self->shape_keys[k].expr);
-      g_object_unref (self->shape_keys[k].catalog);
-      g_free (self->shape_keys[k].key);
-    }
+    shape_key_clear (&self->shape_keys[k]);
   self->n_shape_keys = 0;
 }
 
