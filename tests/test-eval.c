@@ -541,6 +541,46 @@ test_bind_and_lookup (void)
   g_assert_null (rthunk_evaluator_lookup (session->evaluator, "nope"));
 }
 
+/* A remote form sends the evaluator's defn forms without copying them:
+ * the table it was given stays as it was when a later defn, def or
+ * reset changes the evaluator's. */
+static void
+test_shared_definitions (void)
+{
+  g_autoptr(Session) session = session_new ();
+  g_autofree char *printed = NULL;
+  g_autoptr(GHashTable) none = rthunk_evaluator_share_definitions (session->evaluator);
+  g_autoptr(GHashTable) first = NULL;
+  g_autoptr(GHashTable) second = NULL;
+  RthunkNode *twice;
+
+  g_assert_null (none);
+  printed = run_to_string (session, "(defn twice [x] (* 2 x)) (twice 4)");
+  g_assert_cmpstr (printed, ==, "8");
+  first = rthunk_evaluator_share_definitions (session->evaluator);
+  g_assert_nonnull (first);
+  twice = g_hash_table_lookup (first, "twice");
+  g_assert_nonnull (twice);
+  g_clear_pointer (&printed, g_free);
+  printed = run_to_string (session, "(defn twice [x] (+ x x)) (defn thrice [x] (* 3 x)) (thrice 2)");
+  g_assert_cmpstr (printed, ==, "6");
+  /* what was shared: one form, the first */
+  g_assert_cmpuint (g_hash_table_size (first), ==, 1);
+  g_assert_true (g_hash_table_lookup (first, "twice") == twice);
+  second = rthunk_evaluator_share_definitions (session->evaluator);
+  g_assert_cmpuint (g_hash_table_size (second), ==, 2);
+  g_assert_true (g_hash_table_lookup (second, "twice") != twice);
+  /* a def of a defn's name drops it, from the evaluator's table only */
+  g_clear_pointer (&printed, g_free);
+  printed = run_to_string (session, "(def thrice 3) thrice");
+  g_assert_cmpstr (printed, ==, "3");
+  g_assert_cmpuint (g_hash_table_size (second), ==, 2);
+  g_assert_cmpuint (g_hash_table_size (rthunk_evaluator_get_definitions (session->evaluator)), ==, 1);
+  g_assert_true (rthunk_evaluator_reset (session->evaluator, session->catalog));
+  g_assert_cmpuint (g_hash_table_size (second), ==, 2);
+  g_assert_cmpuint (g_hash_table_size (rthunk_evaluator_get_definitions (session->evaluator)), ==, 0);
+}
+
 /* The same form evaluated again runs the code compiled the first time
  * (the server evaluates the memo's one tree for every request of a
  * shape). That code reads its globals when it runs, and was compiled for
@@ -1229,6 +1269,7 @@ main (int    argc,
   g_test_add_func ("/eval/globals/bind-and-lookup", test_bind_and_lookup);
   g_test_add_func ("/eval/record/reads-back", test_record_reads_back);
   g_test_add_func ("/eval/globals/same-form-again", test_same_form_again);
+  g_test_add_func ("/eval/globals/shared-definitions", test_shared_definitions);
   TEST_ADD_TABLE (shape_cases, test_shape);
   g_test_add_func ("/eval/compile/by-shape/error-position", test_shape_error);
   g_test_add_func ("/eval/compile/by-shape/moved-error", test_shape_moved_error);

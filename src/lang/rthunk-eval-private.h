@@ -286,6 +286,8 @@ struct _RthunkEvaluator
   RthunkCatalog *catalog;
   GHashTable *globals;          /* name → RthunkValue */
   GHashTable *definitions;      /* name → the defn form that bound it */
+  gboolean definitions_shared;  /* @definitions was handed out: copy before
+                                   changing it (rthunk_eval_definitions_to_change()) */
   guint globals_version;        /* bumped whenever a global is (re)bound */
   guint running;                /* evaluations under way (nested ones too) */
   GPtrArray *retired;           /* values of rebound globals, kept while running */
@@ -436,6 +438,7 @@ G_GNUC_INTERNAL gboolean rthunk_eval_run_not (Code *code, Frame *frame, Val *out
 G_GNUC_INTERNAL gboolean rthunk_eval_run_loop_if (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_call (Code *code, Frame *frame, Val *out);
 G_GNUC_INTERNAL gboolean rthunk_eval_run_call_global (Code *code, Frame *frame, Val *out);
+G_GNUC_INTERNAL GHashTable *rthunk_eval_definitions_to_change (RthunkEvaluator *ev);
 G_GNUC_INTERNAL void rthunk_eval_bind_global (RthunkEvaluator *ev, const char *name,
                                               RthunkValue *value);
 G_GNUC_INTERNAL gboolean rthunk_eval_prim_int (State *state, RthunkNode *node, Prim prim,

@@ -281,8 +281,8 @@ rthunk_eval_bind_global (RthunkEvaluator *ev,
   if (ev->running > 0 && (old = g_hash_table_lookup (ev->globals, name)) != NULL)
     g_ptr_array_add (ev->retired, rthunk_value_ref (old));
   /* (a server binds each request's inputs: most evaluators hold no defn) */
-  if (g_hash_table_size (ev->definitions) > 0)
-    g_hash_table_remove (ev->definitions, name);
+  if (g_hash_table_size (ev->definitions) > 0 && g_hash_table_contains (ev->definitions, name))
+    g_hash_table_remove (rthunk_eval_definitions_to_change (ev), name);
   g_hash_table_replace (ev->globals, g_strdup (name), value);
   ev->globals_version++;
 }
@@ -303,7 +303,8 @@ rthunk_eval_run_defn (Code *code, Frame *frame, Val *out)
   RthunkValue *closure = make_closure (code->lambda, frame);
 
   rthunk_eval_bind_global (ev, code->name, rthunk_value_ref (closure));
-  g_hash_table_replace (ev->definitions, g_strdup (code->name), rthunk_node_ref (code->node));
+  g_hash_table_replace (rthunk_eval_definitions_to_change (ev), g_strdup (code->name),
+                        rthunk_node_ref (code->node));
   *out = val_obj (closure);
   return TRUE;
 }

@@ -275,13 +275,18 @@ set_default_limits (RthunkEvaluator *self)
   self->max_bytes = RTHUNK_EVAL_DEFAULT_MAX_BYTES;
 }
 
+static GHashTable *
+new_definitions (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rthunk_node_unref);
+}
+
 static void
 rthunk_evaluator_init (RthunkEvaluator *self)
 {
   self->globals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) rthunk_value_unref);
-  self->definitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                             (GDestroyNotify) rthunk_node_unref);
+  self->definitions = new_definitions ();
   self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
   self->no_options = rthunk_eval_value_table_new ();
   set_default_limits (self);
@@ -298,6 +303,12 @@ rthunk_evaluator_reset (RthunkEvaluator *self,
   drop_hooks (self);
   g_clear_object (&self->cancellable);
   clear_table (self->globals);
+  if (self->definitions_shared)
+    {
+      g_hash_table_unref (self->definitions);
+      self->definitions = new_definitions ();
+      self->definitions_shared = FALSE;
+    }
   clear_table (self->definitions);
   g_ptr_array_set_size (self->retired, 0);
   self->globals_version++;
@@ -784,6 +795,31 @@ rthunk_evaluator_get_definitions (RthunkEvaluator *evaluator)
   g_return_val_if_fail (RTHUNK_IS_EVALUATOR (evaluator), NULL);
 
   return evaluator->definitions;
+}
+
+GHashTable *
+rthunk_evaluator_share_definitions (RthunkEvaluator *evaluator)
+{
+  if (g_hash_table_size (evaluator->definitions) == 0)
+    return NULL;
+  evaluator->definitions_shared = TRUE;
+  return g_hash_table_ref (evaluator->definitions);
+}
+
+/* @ev's definitions, to be changed: a copy of them when they were shared,
+ * so that whoever holds the shared table keeps what it was given. */
+GHashTable *
+rthunk_eval_definitions_to_change (RthunkEvaluator *ev)
+{
+  if (ev->definitions_shared)
+    {
+      GHashTable *copy = rthunk_definitions_copy (ev->definitions);
+
+      g_hash_table_unref (ev->definitions);
+      ev->definitions = copy;
+      ev->definitions_shared = FALSE;
+    }
+  return ev->definitions;
 }
 
 /**

@@ -141,6 +141,11 @@ void rthunk_evaluator_set_print_sink (RthunkEvaluator *evaluator,
  * function may wait for the server's answer rather than queue the form.
  * Meaningful only during that call. */
 gboolean rthunk_evaluator_remote_is_awaited (RthunkEvaluator *evaluator);
+/* @evaluator's `defn` forms as they are now, or %NULL when it has none: a
+ * reference to its own table, which it no longer changes (the next `defn`
+ * copies it first), so a remote form can send them along without a copy
+ * of its own. */
+GHashTable *rthunk_evaluator_share_definitions (RthunkEvaluator *evaluator);
 /* Writes what `print` printed in an evaluation of @evaluator: through the
  * sink, within its bytes an evaluation (rthunk_print_sink_set_limits()),
  * or straight out. */

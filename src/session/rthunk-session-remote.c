@@ -549,7 +549,6 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
 {
   RthunkSession *self = user_data;
   Evaluation *ev = g_private_get (&rthunk_session_current_evaluation);
-  GHashTable *known;
   g_autoptr(GHashTable) definitions = NULL;
   g_autoptr(GHashTable) sent = inputs_as_sent (inputs);
   RemoteOptions opts;
@@ -570,9 +569,9 @@ rthunk_session_remote_func (RthunkEvaluator  *evaluator,
                rthunk_cluster_follows_registry (self->cluster);
   if (!by_cluster && (server = pick_server (self, opts.on, error)) == NULL)
     return NULL;
-  /* the user's defn forms, when there are some (a table a form, else) */
-  known = rthunk_evaluator_get_definitions (evaluator);
-  definitions = known != NULL && g_hash_table_size (known) > 0 ? rthunk_definitions_copy (known) : NULL;
+  /* the user's defn forms, when there are some: the evaluator's own table,
+   * which a later defn copies before changing */
+  definitions = rthunk_evaluator_share_definitions (evaluator);
   /* one server, nothing to send along, not a reference: queued, and sent
    * with the rest of the burst in one frame; unless it is awaited at once,
    * when the queue would only add a frame of its own and a thunk: sent
