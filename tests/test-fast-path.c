@@ -355,6 +355,96 @@ test_shapes_in_turn (void)
   g_assert_cmpuint (rthunk_handler_last_ast_hits () - hits, ==, 2 * kinds);
 }
 
+/* Threads that answer requests of one shape at once, a new shape each
+ * round: each misses the memo and inserts the shape it checked, the
+ * same bytes as the others'. An insert that drops another thread's
+ * shape from the memo must not free it while that thread still uses it
+ * (caught by the sanitizers' build, or as heap corruption at exit). */
+#define RACE_THREADS 4
+#define RACE_ROUNDS 120
+
+typedef struct
+{
+  RthunkServerState *state;
+  GBytes *messages[RACE_THREADS][RACE_ROUNDS];
+  GMutex lock;
+  GCond cond;
+  guint waiting;                /* threads at the barrier of this round */
+  guint round;                  /* rounds every thread has reached */
+  guint answered;
+} Race;
+
+/* Waits until every thread has reached the start of @round. */
+static void
+race_barrier (Race  *race,
+              guint  round)
+{
+  g_mutex_lock (&race->lock);
+  if (++race->waiting == RACE_THREADS)
+    {
+      race->waiting = 0;
+      race->round = round + 1;
+      g_cond_broadcast (&race->cond);
+    }
+  while (race->round <= round)
+    g_cond_wait (&race->cond, &race->lock);
+  g_mutex_unlock (&race->lock);
+}
+
+static gpointer
+race_thread (gpointer data)
+{
+  Race *race = data;
+  static gint next_thread;
+  guint me = (guint) g_atomic_int_add (&next_thread, 1) % RACE_THREADS;
+
+  for (guint round = 0; round < RACE_ROUNDS; round++)
+    {
+      g_autoptr(GByteArray) reply = g_byte_array_new ();
+
+      race_barrier (race, round);
+      if (rthunk_handler_serve_fast (race->state, race->messages[me][round], reply) && reply->len > 0)
+        g_atomic_int_inc (&race->answered);
+    }
+  return NULL;
+}
+
+static void
+test_same_new_shape_from_threads (void)
+{
+  g_autoptr(Pair) pair = pair_new (NULL);
+  GThread *threads[RACE_THREADS];
+  Race race = { pair->fast, };
+
+  g_mutex_init (&race.lock);
+  g_cond_init (&race.cond);
+  for (guint round = 0; round < RACE_ROUNDS; round++)
+    {
+      /* (sum [1 1 … 1]), round + 1 items: a shape of its own */
+      g_autoptr(GString) text = g_string_new ("(sum [1");
+
+      for (guint k = 0; k < round; k++)
+        g_string_append (text, " 1");
+      g_string_append (text, "])");
+      for (guint t = 0; t < RACE_THREADS; t++)
+        {
+          g_autoptr(RthunkWireEvalRequest) request = request_for (text->str, -1, 0, -1);
+
+          race.messages[t][round] = submit_message (request, NULL);
+        }
+    }
+  for (guint t = 0; t < RACE_THREADS; t++)
+    threads[t] = g_thread_new ("race", race_thread, &race);
+  for (guint t = 0; t < RACE_THREADS; t++)
+    g_thread_join (threads[t]);
+  g_assert_cmpuint (race.answered, ==, RACE_THREADS * RACE_ROUNDS);
+  for (guint t = 0; t < RACE_THREADS; t++)
+    for (guint round = 0; round < RACE_ROUNDS; round++)
+      g_bytes_unref (race.messages[t][round]);
+  g_mutex_clear (&race.lock);
+  g_cond_clear (&race.cond);
+}
+
 /* Other methods, and a message with bytes after its arguments. */
 static void
 test_left_alone (void)
@@ -394,5 +484,6 @@ main (int    argc,
   g_test_add_func ("/fast-path/batch", test_batch);
   g_test_add_func ("/fast-path/shapes-in-turn", test_shapes_in_turn);
   g_test_add_func ("/fast-path/left-alone", test_left_alone);
+  g_test_add_func ("/fast-path/same-new-shape-from-threads", test_same_new_shape_from_threads);
   return g_test_run ();
 }

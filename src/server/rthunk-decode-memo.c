@@ -476,16 +476,18 @@ rthunk_handler_memo_insert (RthunkServerState   *state,
       shape->kids[shape->kid_start[k] + c] =
         GPOINTER_TO_UINT (g_hash_table_lookup (index, rthunk_node_get_item (shape->nodes[k], c)));
   mask_slots (request->ast_data, request->ast_len, slots, n_slots, masked);
+  /* first among the thread's last: it may replace a shape of the same
+   * bytes checked with other inputs or definitions, which would be found
+   * there before the memo is asked. Kept before the memo has it: once it
+   * is there, another thread's insert of the same bytes (or a full memo
+   * started again) may drop the memo's reference, the only one */
+  last_ast_keep (state, shape, h);
   g_mutex_lock (&state->memo_lock);
   /* full: start again (what is used again comes back at once) */
   if (g_hash_table_size (state->memo) >= MEMO_MAX_ENTRIES)
     g_hash_table_remove_all (state->memo);
   g_hash_table_replace (state->memo, g_bytes_new (masked, request->ast_len), shape);
   g_mutex_unlock (&state->memo_lock);
-  /* first among the thread's last: it may replace a shape of the same
-   * bytes checked with other inputs or definitions, which would be found
-   * there before the memo is asked */
-  last_ast_keep (state, shape, h);
 }
 
 /* What rthunk_request_decode() asks the memo, with the state as its data. */
