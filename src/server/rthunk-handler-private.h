@@ -65,6 +65,8 @@ struct _RthunkRequestShape      /* in a GLib atomic rc box */
   RthunkChecked *checked;       /* the template: its tree, type and purity */
   GBytes *sig;                  /* the input types it was checked with, NULL if none */
   guint8 *raw;                  /* the template's Ast bytes */
+  guint8 *mask;                 /* 0xff for each byte outside the slots, 0 in
+                                   them (in @raw's allocation) */
   gsize len;
   RthunkCodecSlot *slots;       /* their slots, by node */
   guint n_slots;
