@@ -1260,6 +1260,12 @@ rthunk_checker_reset (RthunkChecker *self,
   return TRUE;
 }
 
+RthunkCatalog *
+rthunk_checker_peek_catalog (RthunkChecker *checker)
+{
+  return checker->catalog;
+}
+
 /**
  * rthunk_checker_new:
  * @catalog: the functions that local code may call

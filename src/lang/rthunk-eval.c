@@ -317,6 +317,12 @@ rthunk_evaluator_reset (RthunkEvaluator *self,
   return TRUE;
 }
 
+RthunkCatalog *
+rthunk_evaluator_peek_catalog (RthunkEvaluator *evaluator)
+{
+  return evaluator->catalog;
+}
+
 /**
  * rthunk_evaluator_new:
  * @catalog: the native functions evaluation may call

@@ -106,6 +106,9 @@ gboolean rthunk_checker_reset   (RthunkChecker   *checker,
                                  RthunkCatalog   *catalog);
 gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
                                  RthunkCatalog   *catalog);
+/* The catalog it was made for (not a reference). */
+RthunkCatalog *rthunk_checker_peek_catalog   (RthunkChecker   *checker);
+RthunkCatalog *rthunk_evaluator_peek_catalog (RthunkEvaluator *evaluator);
 
 /* What the checker's global names are bound to can be taken back
  * (rthunk-check-globals.c). Between _begin() and its _end() every binding

@@ -148,6 +148,7 @@ typedef struct
   GPrivate *slot;
   gpointer (*make) (RthunkCatalog *catalog);
   gboolean (*reset) (gpointer object, RthunkCatalog *catalog);
+  RthunkCatalog *(*catalog) (gpointer object);   /* the one it was made for */
 } RthunkReusable;
 
 /* rthunk-worker-pool.c */

@@ -73,11 +73,24 @@ reset_evaluator (gpointer       evaluator,
   return rthunk_evaluator_reset (evaluator, catalog);
 }
 
-const RthunkReusable rthunk_handler_reusable_checker = { &thread_checker, make_checker, reset_checker };
+static RthunkCatalog *
+checker_catalog (gpointer checker)
+{
+  return rthunk_checker_peek_catalog (checker);
+}
 
-static const RthunkReusable reusable_evaluator = { &thread_evaluator, make_evaluator, reset_evaluator };
+static RthunkCatalog *
+evaluator_catalog (gpointer evaluator)
+{
+  return rthunk_evaluator_peek_catalog (evaluator);
+}
 
-/* The thread's object, reset for @state's catalog, or a new one. */
+const RthunkReusable rthunk_handler_reusable_checker = { &thread_checker, make_checker, reset_checker, checker_catalog };
+
+static const RthunkReusable reusable_evaluator = { &thread_evaluator, make_evaluator, reset_evaluator, evaluator_catalog };
+
+/* The thread's object for @state's catalog, or a new one. What the thread
+ * keeps was reset when it came back: it needs no second reset. */
 gpointer
 rthunk_handler_borrow (const RthunkReusable *reusable,
                        RthunkServerState    *state)
@@ -87,7 +100,7 @@ rthunk_handler_borrow (const RthunkReusable *reusable,
   if (object == NULL)
     return reusable->make (state->catalog);
   g_private_set (reusable->slot, NULL);
-  if (reusable->reset (object, state->catalog))
+  if (reusable->catalog (object) == state->catalog)
     return object;
   g_object_unref (object);
   return reusable->make (state->catalog);
