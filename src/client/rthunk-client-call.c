@@ -124,50 +124,37 @@ rthunk_client_call_fault_raise (RthunkClient    *self,
  * batch) is freed after its call rather than held for good. */
 #define SCRATCH_KEPT_BYTES (64 * 1024)
 
-/* This thread's array (a GArray or GByteArray) in @slot, empty, or NULL
- * if it has none. Taken while in use: what runs before it is given back
- * (forcing an input, a flush before a call) may need one too. */
-gpointer
-rthunk_client_scratch_take (GPrivate *slot)
-{
-  gpointer array = g_private_get (slot);
-
-  if (array != NULL)
-    g_private_set (slot, NULL);
-  return array;
-}
-
-/* This thread's byte buffer in @slot, empty; a new one with room for
- * @size bytes if it has none (one kept grows as it is written, once). */
+/* This thread's byte buffer in @cell, empty; a new one with room for
+ * @size bytes if it has none. Taken while in use: what runs before it is
+ * given back (forcing an input, a flush before a call) may need one too.
+ * One kept grows as it is written, once. */
 GByteArray *
-rthunk_client_scratch_bytes (GPrivate *slot,
-                             gsize     size)
+rthunk_client_scratch_bytes (RthunkThreadKept *cell,
+                             gsize             size)
 {
-  GByteArray *bytes = rthunk_client_scratch_take (slot);
+  GByteArray *bytes = rthunk_thread_kept_take (cell);
 
   return bytes != NULL ? bytes : g_byte_array_sized_new ((guint) MIN (size, G_MAXUINT));
 }
 
-/* Gives @array (a GArray or GByteArray) back to @slot, emptied, for the
- * thread's next call, unless it grew large or the slot has another
+/* Gives @array (a GArray or GByteArray) back to @cell, emptied, for the
+ * thread's next call, unless it grew large or the cell has another
  * already (then it is freed). */
 void
-rthunk_client_scratch_give (GPrivate *slot,
-                            gpointer  array)
+rthunk_client_scratch_give (RthunkThreadKept *cell,
+                            gpointer          array)
 {
   GArray *a = array;
+  gboolean small = (gsize) a->len * g_array_get_element_size (a) <= SCRATCH_KEPT_BYTES;
 
-  if ((gsize) a->len * g_array_get_element_size (a) <= SCRATCH_KEPT_BYTES && g_private_get (slot) == NULL)
-    {
-      g_array_set_size (a, 0);
-      g_private_set (slot, a);
-    }
-  else
+  if (small)
+    g_array_set_size (a, 0);
+  if (!rthunk_thread_kept_give (cell, a, small))
     g_array_unref (a);
 }
 
 /* The thread's call message buffer, between calls. */
-static GPrivate scratch_message = G_PRIVATE_INIT ((GDestroyNotify) g_byte_array_unref);
+RTHUNK_THREAD_KEPT (scratch_message, g_byte_array_unref);
 
 /* A call message to @method, up to its arguments, with room for @size
  * bytes in all. */

@@ -17,6 +17,7 @@
 #include "rthunk-client-pool.h"
 #include "rthunk-client-private.h"
 #include "rthunk-client.h"
+#include "rthunk-core-private.h"
 #include "rthunk-hash.h"
 #include "rthunk-node.h"
 #include "rthunk-type.h"
@@ -119,11 +120,10 @@ gboolean        rthunk_client_call_fault_raise (RthunkClient    *self,
                                                 RthunkConn      *conn,
                                                 RthunkCallFault *fault,
                                                 GError         **error);
-gpointer        rthunk_client_scratch_take    (GPrivate      *slot);
-GByteArray     *rthunk_client_scratch_bytes   (GPrivate      *slot,
-                                               gsize          size);
-void            rthunk_client_scratch_give    (GPrivate      *slot,
-                                               gpointer       array);
+GByteArray     *rthunk_client_scratch_bytes   (RthunkThreadKept *cell,
+                                               gsize             size);
+void            rthunk_client_scratch_give    (RthunkThreadKept *cell,
+                                               gpointer          array);
 /* A call message: the thread's buffer while it is made and sent, given
  * back by rthunk_client_message_free() (g_autoptr) for the next call. */
 typedef GByteArray RthunkClientMessage;

@@ -34,7 +34,7 @@
 
 /* ---- queued submissions ----------------------------------------------------- */
 
-static GPrivate scratch_request = G_PRIVATE_INIT ((GDestroyNotify) g_byte_array_unref);
+RTHUNK_THREAD_KEPT (scratch_request, g_byte_array_unref);
 
 typedef struct
 {

@@ -447,7 +447,7 @@ rthunk_client_call_for_reports (RthunkClient                  *self,
 
 /* The thread's array for the one report of a submitEvalRequest, between
  * calls. */
-static GPrivate scratch_report = G_PRIVATE_INIT ((GDestroyNotify) g_array_unref);
+RTHUNK_THREAD_KEPT (scratch_report, g_array_unref);
 
 /* Sends the submitEvalRequest @message and moves the one report of its
  * reply into the empty @report: held meanwhile in the thread's array, so
@@ -460,7 +460,7 @@ rthunk_client_call_for_report (RthunkClient                  *self,
                                ThunkReport                   *report,
                                GError                       **error)
 {
-  GArray *reports = rthunk_client_scratch_take (&scratch_report);
+  GArray *reports = rthunk_thread_kept_take (&scratch_report);
   gboolean ok = reports_of_reply (self, conn, rthunk_client_exchange (self, conn, message, error),
                                   &rthunk_client_reply_submit_eval, missing, &reports, error);
 

@@ -717,14 +717,14 @@ request_scratch_free (RequestScratch *scratch)
   g_free (scratch);
 }
 
-static GPrivate request_scratch = G_PRIVATE_INIT ((GDestroyNotify) request_scratch_free);
+RTHUNK_THREAD_KEPT (request_scratch, request_scratch_free);
 
 /* This thread's scratch, emptied; the caller gives it back with
  * request_scratch_put(). */
 static RequestScratch *
 request_scratch_take (void)
 {
-  RequestScratch *scratch = g_private_get (&request_scratch);
+  RequestScratch *scratch = rthunk_thread_kept_take (&request_scratch);
 
   if (scratch == NULL)
     {
@@ -735,7 +735,6 @@ request_scratch_take (void)
       scratch->input_types = g_ptr_array_new_with_free_func (g_free);
       scratch->key = g_string_sized_new (128);
     }
-  g_private_set (&request_scratch, NULL);
   if (scratch->prepared == NULL)
     {
       scratch->prepared = g_array_new (FALSE, FALSE, sizeof (PreparedInput));
@@ -750,18 +749,15 @@ static void
 request_scratch_put (RequestScratch *scratch)
 {
   /* kept unless large inputs made it large */
-  if (scratch->bindings->len > 64 * 1024 || scratch->key->len > 64 * 1024 ||
-      g_private_get (&request_scratch) != NULL)
-    {
-      request_scratch_free (scratch);
-      return;
-    }
+  gboolean small = scratch->bindings->len <= 64 * 1024 && scratch->key->len <= 64 * 1024;
+
   g_byte_array_set_size (scratch->bindings, 0);
   g_array_set_size (scratch->bound, 0);
   g_ptr_array_set_size (scratch->input_types, 0);
   if (scratch->prepared != NULL)
     g_array_set_size (scratch->prepared, 0);
-  g_private_set (&request_scratch, scratch);
+  if (!rthunk_thread_kept_give (&request_scratch, scratch, small))
+    request_scratch_free (scratch);
 }
 
 /* A scratch taken for one request: given back when it goes out of scope. */

@@ -121,6 +121,54 @@ rthunk_array_raise (gpointer items,
   memcpy (items, item, size);
 }
 
+/* One object a thread keeps from one call to the next (a buffer, a
+ * checker, an evaluator), taken and given back without a look at the
+ * thread's GPrivate each time: the object sits in a thread-local cell,
+ * and the GPrivate (which frees it when the thread ends) is told only
+ * when the object it must free changes. Declare one with
+ * RTHUNK_THREAD_KEPT(name, destroy) at file scope. */
+typedef struct
+{
+  GPrivate *owner;              /* frees @owned at the thread's end */
+  gpointer kept;                /* the object, when not taken */
+  gpointer owned;               /* what @owner holds */
+} RthunkThreadKept;
+
+#define RTHUNK_THREAD_KEPT(name, destroy) \
+  static GPrivate name##_owner = G_PRIVATE_INIT ((GDestroyNotify) (destroy)); \
+  static _Thread_local RthunkThreadKept name = { &name##_owner, NULL, NULL }
+
+/* The thread's kept object, now the caller's until it gives it back; or
+ * %NULL (the caller makes one). */
+static inline gpointer
+rthunk_thread_kept_take (RthunkThreadKept *cell)
+{
+  gpointer object = cell->kept;
+
+  cell->kept = NULL;
+  return object;
+}
+
+/* Keeps @object for the thread's next call if @keep and the thread keeps
+ * none (an object taken meanwhile, by a nested call, may have come back
+ * first); FALSE when it is not kept: the caller frees it. */
+static inline gboolean
+rthunk_thread_kept_give (RthunkThreadKept *cell,
+                         gpointer          object,
+                         gboolean          keep)
+{
+  if (keep && cell->kept == NULL)
+    {
+      cell->kept = object;
+      if (cell->owned != object)
+        g_private_set (cell->owner, cell->owned = object);
+      return TRUE;
+    }
+  if (cell->owned == object)
+    g_private_set (cell->owner, cell->owned = NULL);
+  return FALSE;
+}
+
 /* The length of a thunk id, on the wire and everywhere. */
 #define RTHUNK_ID_LEN 16
 

@@ -15,6 +15,7 @@
 #include "rthunk-check.h"
 #include "rthunk-codec.h"
 #include "rthunk-conn-account.h"
+#include "rthunk-core-private.h"
 #include "rthunk-def-store.h"
 #include "rthunk-handler.h"
 #include "rthunk-hash.h"
@@ -145,7 +146,7 @@ rthunk_handler_inline_budget (RthunkServerState   *state,
  * (rthunk-worker-pool.c). */
 typedef struct
 {
-  GPrivate *slot;
+  RthunkThreadKept *(*cell) (void);               /* the calling thread's */
   gpointer (*make) (RthunkCatalog *catalog);
   gboolean (*reset) (gpointer object, RthunkCatalog *catalog);
   RthunkCatalog *(*catalog) (gpointer object);   /* the one it was made for */

@@ -39,9 +39,21 @@
  * and finalized per request, these GObjects and their tables cost more
  * than checking or evaluating a small expression. A borrowed one is reset
  * when it comes back, so it holds no value or type of a finished request. */
-static GPrivate thread_checker = G_PRIVATE_INIT (g_object_unref);
+RTHUNK_THREAD_KEPT (thread_checker, g_object_unref);
 
-static GPrivate thread_evaluator = G_PRIVATE_INIT (g_object_unref);
+RTHUNK_THREAD_KEPT (thread_evaluator, g_object_unref);
+
+static RthunkThreadKept *
+checker_cell (void)
+{
+  return &thread_checker;
+}
+
+static RthunkThreadKept *
+evaluator_cell (void)
+{
+  return &thread_evaluator;
+}
 
 static gpointer
 make_checker (RthunkCatalog *catalog)
@@ -85,9 +97,9 @@ evaluator_catalog (gpointer evaluator)
   return rthunk_evaluator_peek_catalog (evaluator);
 }
 
-const RthunkReusable rthunk_handler_reusable_checker = { &thread_checker, make_checker, reset_checker, checker_catalog };
+const RthunkReusable rthunk_handler_reusable_checker = { checker_cell, make_checker, reset_checker, checker_catalog };
 
-static const RthunkReusable reusable_evaluator = { &thread_evaluator, make_evaluator, reset_evaluator, evaluator_catalog };
+static const RthunkReusable reusable_evaluator = { evaluator_cell, make_evaluator, reset_evaluator, evaluator_catalog };
 
 /* The thread's object for @state's catalog, or a new one. What the thread
  * keeps was reset when it came back: it needs no second reset. */
@@ -95,15 +107,16 @@ gpointer
 rthunk_handler_borrow (const RthunkReusable *reusable,
                        RthunkServerState    *state)
 {
-  gpointer object = g_private_get (reusable->slot);
+  RthunkThreadKept *cell = reusable->cell ();
+  gpointer object = rthunk_thread_kept_take (cell);
 
-  if (object == NULL)
-    return reusable->make (state->catalog);
-  g_private_set (reusable->slot, NULL);
-  if (reusable->catalog (object) == state->catalog)
-    return object;
-  g_object_unref (object);
-  return reusable->make (state->catalog);
+  if (object != NULL && reusable->catalog (object) != state->catalog)
+    {
+      /* no longer the thread's to free */
+      rthunk_thread_kept_give (cell, object, FALSE);
+      g_clear_object (&object);
+    }
+  return object != NULL ? object : reusable->make (state->catalog);
 }
 
 /* Keeps @object for the thread's next request (reset, so that it holds
@@ -113,9 +126,7 @@ rthunk_handler_give_back (const RthunkReusable *reusable,
                           RthunkServerState    *state,
                           gpointer              object)
 {
-  if (g_private_get (reusable->slot) == NULL && reusable->reset (object, state->catalog))
-    g_private_set (reusable->slot, object);
-  else
+  if (!rthunk_thread_kept_give (reusable->cell (), object, reusable->reset (object, state->catalog)))
     g_object_unref (object);
 }
 
