@@ -333,6 +333,49 @@ test_missing_definitions (void)
   g_assert_cmpuint (rthunk_client_get_connections_opened (client), ==, 1);
 }
 
+/* A chain of more definitions than a request's hasher looks through
+ * (each calls the one before): all of them are sent, in an order where
+ * each comes after the one it calls, and the second request, whose
+ * addresses are remembered, names the same ones. Two definitions that
+ * call each other cannot be sent. */
+static void
+test_definition_chain (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(GHashTable) defs = defs_new ();
+  g_autoptr(GHashTable) mutual = defs_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkValue) first = NULL;
+  g_autoptr(RthunkValue) again = NULL;
+  g_autoptr(RthunkValue) none = NULL;
+  guint64 sent;
+
+  g_hash_table_insert (defs, g_strdup ("chain-0"), test_parse_one ("(defn chain-0 [x] (+ x 1))"));
+  for (guint k = 1; k < 20; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("chain-%u", k);
+      g_autofree char *text = g_strdup_printf ("(defn chain-%u [x] (+ (chain-%u x) 1))", k, k - 1);
+
+      g_hash_table_insert (defs, g_steal_pointer (&name), test_parse_one (text));
+    }
+  sent = rthunk_client_get_definitions_sent (client);
+  first = eval_remote (client, "(chain-19 100)", NULL, defs, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (first), ==, 120);
+  g_assert_cmpuint (rthunk_client_get_definitions_sent (client) - sent, ==, 20);
+  again = eval_remote (client, "(* 2 (chain-19 5))", NULL, defs, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (again), ==, 50);
+  g_assert_cmpuint (rthunk_client_get_definitions_sent (client) - sent, ==, 20);
+
+  g_hash_table_insert (mutual, g_strdup ("ping"), test_parse_one ("(defn ping [x] (pong x))"));
+  g_hash_table_insert (mutual, g_strdup ("pong"), test_parse_one ("(defn pong [x] (ping x))"));
+  none = eval_remote (client, "(ping 1)", NULL, mutual, &error);
+  g_assert_null (none);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST);
+  g_assert_nonnull (strstr (error->message, "mutual recursion"));
+}
+
 /* An expression that calls a user definition is checked once per shape
  * and definition: later ones of that shape come from the client's memo,
  * keyed by the definition's content address, so a definition changed
@@ -1405,6 +1448,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/batch/values-and-failures", test_batch);
   g_test_add_func ("/client-codec/await/many", test_await_many);
   g_test_add_func ("/client-codec/errors/missing-definitions", test_missing_definitions);
+  g_test_add_func ("/client-codec/errors/definition-chain", test_definition_chain);
   g_test_add_func ("/client-codec/request/memo-with-definitions", test_memo_with_definitions);
   g_test_add_func ("/client-codec/request/server-memo-definitions", test_server_memo_definitions);
   g_test_add_func ("/client-codec/errors/token", test_token);

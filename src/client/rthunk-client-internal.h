@@ -286,8 +286,10 @@ gboolean rthunk_client_validate (RthunkClient  *self,
 typedef struct
 {
   GHashTable *forms;            /* name → defn form (the caller's) */
-  GHashTable *hashes;           /* name → GBytes */
-  GHashTable *visiting;         /* names being hashed: mutual recursion */
+  GArray *hashes;               /* DefHashed: the addresses found (a request's
+                                   few are looked through) */
+  GHashTable *index;            /* name → position in @hashes, once they are many */
+  GPtrArray *visiting;          /* names being hashed: mutual recursion */
   GArray *resolved;             /* RthunkDefUse: how the names of the form being hashed resolved */
   GError *error;
 } DefHasher;
@@ -314,6 +316,8 @@ void      rthunk_client_def_address_store  (RthunkNode    *form,
 void       rthunk_client_def_hasher_init    (DefHasher     *h,
                                              GHashTable    *forms);
 void       rthunk_client_def_hasher_clear   (DefHasher     *h);
+const guint8 *rthunk_client_def_hasher_address (DefHasher  *h,
+                                                const char *name);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DefHasher, rthunk_client_def_hasher_clear)
 

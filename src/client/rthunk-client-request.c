@@ -108,6 +108,22 @@ put_thunk_binding (GByteArray   *out,
 
 /* ---- content-addressed definitions -------------------------------------- */
 
+/* An address a hasher found. */
+typedef struct
+{
+  char *name;
+  guint8 hash[RTHUNK_HASH_LEN];
+} DefHashed;
+
+/* Past this many addresses a hasher looks names up in a table. */
+#define DEF_HASHED_SCANNED 16
+
+static void
+def_hashed_clear (gpointer data)
+{
+  g_free (((DefHashed *) data)->name);
+}
+
 /* A hasher of @forms (which may be NULL: no user function). Until a
  * definition is hashed nothing is allocated: most forms call none. */
 void
@@ -116,19 +132,71 @@ rthunk_client_def_hasher_init (DefHasher  *h,
 {
   gboolean some = forms != NULL && g_hash_table_size (forms) > 0;
 
-  h->forms = some ? forms : NULL;
-  h->hashes = NULL;
-  h->visiting = NULL;
-  h->resolved = NULL;
-  h->error = NULL;
+  *h = (DefHasher) { .forms = some ? forms : NULL };
 }
 
 void
 rthunk_client_def_hasher_clear (DefHasher *h)
 {
-  g_clear_pointer (&h->hashes, g_hash_table_unref);
-  g_clear_pointer (&h->visiting, g_hash_table_unref);
+  g_clear_pointer (&h->hashes, g_array_unref);
+  g_clear_pointer (&h->index, g_hash_table_unref);
+  g_clear_pointer (&h->visiting, g_ptr_array_unref);
   g_clear_error (&h->error);
+}
+
+/* The address @h found for the definition @name, or %NULL; valid until
+ * it finds another. */
+const guint8 *
+rthunk_client_def_hasher_address (DefHasher  *h,
+                                  const char *name)
+{
+  gpointer at;
+
+  if (h->hashes == NULL)
+    return NULL;
+  if (h->index != NULL)
+    return g_hash_table_lookup_extended (h->index, name, NULL, &at)
+             ? g_array_index (h->hashes, DefHashed, GPOINTER_TO_UINT (at)).hash : NULL;
+  for (guint k = 0; k < h->hashes->len; k++)
+    if (strcmp (g_array_index (h->hashes, DefHashed, k).name, name) == 0)
+      return g_array_index (h->hashes, DefHashed, k).hash;
+  return NULL;
+}
+
+static void
+def_hasher_add (DefHasher    *h,
+                const char   *name,
+                const guint8  hash[RTHUNK_HASH_LEN])
+{
+  DefHashed hashed = { g_strdup (name), };
+
+  memcpy (hashed.hash, hash, RTHUNK_HASH_LEN);
+  if (h->hashes == NULL)
+    {
+      h->hashes = g_array_new (FALSE, FALSE, sizeof (DefHashed));
+      g_array_set_clear_func (h->hashes, def_hashed_clear);
+    }
+  g_array_append_val (h->hashes, hashed);
+  if (h->index == NULL && h->hashes->len > DEF_HASHED_SCANNED)
+    {
+      h->index = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint k = 0; k + 1 < h->hashes->len; k++)
+        g_hash_table_insert (h->index, g_array_index (h->hashes, DefHashed, k).name, GUINT_TO_POINTER (k));
+    }
+  if (h->index != NULL)
+    g_hash_table_insert (h->index, g_array_index (h->hashes, DefHashed, h->hashes->len - 1).name,
+                         GUINT_TO_POINTER (h->hashes->len - 1));
+}
+
+/* Whether @name is being hashed (a use of it now is a mutual recursion). */
+static gboolean
+is_visiting (DefHasher  *h,
+             const char *name)
+{
+  for (guint k = 0; h->visiting != NULL && k < h->visiting->len; k++)
+    if (strcmp (g_ptr_array_index (h->visiting, k), name) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 static gboolean hash_named (DefHasher *h, const char *name);
@@ -139,14 +207,12 @@ resolve_definition (const char *name,
                     gpointer    user_data)
 {
   DefHasher *h = user_data;
-  GBytes *known;
 
   if (h->resolved != NULL)
     rthunk_client_def_uses_add (h->resolved, name, h->forms != NULL ? g_hash_table_lookup (h->forms, name) : NULL);
   if (h->forms == NULL || !g_hash_table_contains (h->forms, name) || !hash_named (h, name))
     return FALSE;
-  known = g_hash_table_lookup (h->hashes, name);
-  memcpy (hash, g_bytes_get_data (known, NULL), RTHUNK_HASH_LEN);
+  memcpy (hash, rthunk_client_def_hasher_address (h, name), RTHUNK_HASH_LEN);
   return TRUE;
 }
 
@@ -200,16 +266,11 @@ hash_named (DefHasher  *h,
   RthunkNode *form;
   gboolean ok;
 
-  if (h->hashes == NULL)
-    {
-      h->hashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
-      h->visiting = g_hash_table_new (g_str_hash, g_str_equal);
-    }
-  if (g_hash_table_contains (h->hashes, name))
+  if (rthunk_client_def_hasher_address (h, name) != NULL)
     return TRUE;
   if (h->error != NULL)
     return FALSE;
-  if (g_hash_table_contains (h->visiting, name))
+  if (is_visiting (h, name))
     {
       g_set_error (&h->error, RTHUNK_ERROR, RTHUNK_ERROR_INVALID_REQUEST,
                    _("“%s” is part of a mutual recursion: such definitions cannot be sent to a server"),
@@ -217,12 +278,14 @@ hash_named (DefHasher  *h,
       return FALSE;
     }
   form = g_hash_table_lookup (h->forms, name);
-  g_hash_table_add (h->visiting, (gpointer) name);
+  if (h->visiting == NULL)
+    h->visiting = g_ptr_array_new ();
+  g_ptr_array_add (h->visiting, (gpointer) name);
   ok = remembered_address (h, form, hash) || (h->error == NULL && hash_form (h, form, hash));
-  g_hash_table_remove (h->visiting, name);
+  g_ptr_array_remove_index (h->visiting, h->visiting->len - 1);
   if (!ok || h->error != NULL)
     return FALSE;
-  g_hash_table_insert (h->hashes, g_strdup (name), g_bytes_new (hash, RTHUNK_HASH_LEN));
+  def_hasher_add (h, name, hash);
   return TRUE;
 }
 
@@ -249,6 +312,32 @@ mentions_definition (RthunkNode *node,
     default:
       return FALSE;
     }
+}
+
+/* The names of the definitions the defn @name uses: those its address
+ * was found with, when it was remembered (hash_named() has checked that
+ * each still resolves to the same form), else a walk of its form. */
+static GPtrArray *
+definition_uses (DefHasher  *h,
+                 const char *name)
+{
+  RthunkNode *form = g_hash_table_lookup (h->forms, name);
+  guint8 hash[RTHUNK_HASH_LEN];
+  g_autoptr(GArray) resolved = NULL;
+  GPtrArray *uses;
+
+  if (!hash_named (h, name) || !rthunk_client_def_address_lookup (form, hash, &resolved) ||
+      memcmp (hash, rthunk_client_def_hasher_address (h, name), RTHUNK_HASH_LEN) != 0)
+    return rthunk_hash_collect_references (form, resolve_definition, h);
+  uses = g_ptr_array_new_with_free_func (g_free);
+  for (guint k = 0; k < resolved->len; k++)
+    {
+      RthunkDefUse *use = &g_array_index (resolved, RthunkDefUse, k);
+
+      if (use->form != NULL)
+        g_ptr_array_add (uses, g_strdup (use->name));
+    }
+  return uses;
 }
 
 /* The names of every definition @expr uses, transitively, each once, in an
@@ -279,7 +368,7 @@ rthunk_client_definition_closure (DefHasher   *h,
       if (g_hash_table_contains (seen, name))
         continue;
       g_hash_table_add (seen, (gpointer) g_intern_string (name));
-      uses = rthunk_hash_collect_references (g_hash_table_lookup (h->forms, name), resolve_definition, h);
+      uses = definition_uses (h, name);
       for (guint k = 0; k < uses->len; k++)
         g_queue_push_tail (todo, (gpointer) g_intern_string (g_ptr_array_index (uses, k)));
       g_ptr_array_insert (order, 0, g_strdup (name));
@@ -296,10 +385,9 @@ static RthunkWireDefRef *
 def_ref (DefHasher  *h,
          const char *name)
 {
-  GBytes *hash = g_hash_table_lookup (h->hashes, name);
   RthunkWireDefRef *ref = g_object_new (RTHUNK_WIRE_TYPE_DEF_REF, "name", name, NULL);
 
-  rthunk_wire_set_bytes (&ref->hash, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN);
+  rthunk_wire_set_bytes (&ref->hash, rthunk_client_def_hasher_address (h, name), RTHUNK_HASH_LEN);
   return ref;
 }
 
@@ -311,9 +399,8 @@ wire_definition (DefHasher  *h,
   RthunkNode *form = g_hash_table_lookup (h->forms, name);
   RthunkWireDefinition *def = g_object_new (RTHUNK_WIRE_TYPE_DEFINITION, NULL);
   g_autoptr(GPtrArray) uses = rthunk_hash_collect_references (form, resolve_definition, h);
-  GBytes *hash = g_hash_table_lookup (h->hashes, name);
 
-  rthunk_wire_set_bytes (&def->hash, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN);
+  rthunk_wire_set_bytes (&def->hash, rthunk_client_def_hasher_address (h, name), RTHUNK_HASH_LEN);
   rthunk_wire_fill_ast (def->form, form, NULL);
   for (guint k = 0; k < uses->len; k++)
     g_ptr_array_add (def->uses, def_ref (h, g_ptr_array_index (uses, k)));
@@ -357,14 +444,14 @@ put_missing (RthunkClient                 *self,
   for (guint k = 0; k < closure->len; k++)
     {
       const char *name = g_ptr_array_index (closure, k);
-      GBytes *hash = g_hash_table_lookup (h->hashes, name);
+      const guint8 *hash = rthunk_client_def_hasher_address (h, name);
 
       for (guint m = 0; m < missing->hashes->len; m++)
         {
           GByteArray *wanted = g_ptr_array_index (missing->hashes, m);
 
           if (wanted != NULL && wanted->len == RTHUNK_HASH_LEN &&
-              memcmp (wanted->data, g_bytes_get_data (hash, NULL), RTHUNK_HASH_LEN) == 0)
+              memcmp (wanted->data, hash, RTHUNK_HASH_LEN) == 0)
             {
               g_ptr_array_add (defs, wire_definition (h, name));
               break;
@@ -677,8 +764,7 @@ put_request_fields (GByteArray *out,
           rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 1);
           rthunk_codec_put_string (out, name);
           rthunk_codec_put_field (out, RTHUNK_CODEC_STRING, 2);
-          rthunk_codec_put_binary (out, g_bytes_get_data (g_hash_table_lookup (h->hashes, name), NULL),
-                                   RTHUNK_HASH_LEN);
+          rthunk_codec_put_binary (out, rthunk_client_def_hasher_address (h, name), RTHUNK_HASH_LEN);
           rthunk_codec_put_stop (out);
         }
     }

@@ -175,13 +175,11 @@ append_definitions (GString   *key,
   for (guint k = 0; k < closure->len; k++)
     {
       const char *name = g_ptr_array_index (closure, k);
-      GBytes *address = h->hashes != NULL ? g_hash_table_lookup (h->hashes, name) : NULL;
-      const guint8 *bytes;
-      gsize length;
+      const guint8 *bytes = rthunk_client_def_hasher_address (h, name);
+      gsize length = RTHUNK_HASH_LEN;
 
-      if (address == NULL)
+      if (bytes == NULL)
         return FALSE;
-      bytes = g_bytes_get_data (address, &length);
       g_string_append_c (key, '#');
       g_string_append (key, name);
       g_string_append_c (key, '@');
