@@ -7,7 +7,8 @@
  * and compares the replies byte for byte. Requests propose their thunk ids
  * (EvalRequest.thunkId), so the replies are deterministic. Frames the fast
  * path leaves alone (exceptions, other methods, oddities) must leave its
- * reply empty and its state untouched.
+ * reply empty and its state untouched. A thunk cancelled from another
+ * thread while the fast path evaluates it inline must end cleanly.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -118,6 +119,16 @@ batch_message (GPtrArray  *requests,
 
 static guint next_id;
 
+/* The thunk id the @n-th request proposes. */
+static void
+thunk_id_of (guint  n,
+             guint8 id[16])
+{
+  memset (id, 0, 16);
+  id[0] = 0x5a;
+  memcpy (id + 12, &n, sizeof n);
+}
+
 /* A request for @text proposing the next thunk id; @x binds "x" to an int
  * when >= 0, or to the thunk of id @ref_id when @ref_id > 0. */
 static RthunkWireEvalRequest *
@@ -129,12 +140,11 @@ request_for (const char *text,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<fast>", text, -1, &error);
   RthunkWireEvalRequest *request = g_object_new (RTHUNK_WIRE_TYPE_EVAL_REQUEST, NULL);
-  guint8 id[16] = { 0x5a, };
+  guint8 id[16];
 
   g_assert_no_error (error);
   rthunk_wire_fill_ast (request->ast, g_ptr_array_index (forms, 0), NULL);
-  next_id++;
-  memcpy (id + 12, &next_id, sizeof next_id);
+  thunk_id_of (++next_id, id);
   rthunk_wire_set_bytes (&request->thunkId, id, sizeof id);
   request->__isset_thunkId = TRUE;
   if (x >= 0 || ref_id > 0)
@@ -445,6 +455,213 @@ test_same_new_shape_from_threads (void)
   g_cond_clear (&race.cond);
 }
 
+/* A thunk the connection's thread evaluates inline is not under the
+ * table's lock, and another connection may name it (its id was proposed)
+ * and cancel it meanwhile. The cancel must not finish it under that
+ * thread, dropping its definitions, the rest of its expression and its
+ * cache key while they are read: that read freed memory or a null key
+ * (a crash), or cached the value of the expression's head as the whole
+ * expression's. The evaluation calls `gate`, whose first call waits
+ * until the test, the other connection, has cancelled the thunk. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean stopped;             /* (lock) the first call is waiting */
+  gboolean go;                  /* (lock) it may return */
+} Gate;
+
+static RthunkValue *
+gate_call (RthunkCallContext  *context,
+           RthunkValue *const *args,
+           guint               n_args,
+           gpointer            user_data,
+           GError            **error)
+{
+  Gate *gate = user_data;
+
+  g_mutex_lock (&gate->lock);
+  if (!gate->stopped)
+    {
+      gate->stopped = TRUE;
+      g_cond_broadcast (&gate->cond);
+      while (!gate->go)
+        g_cond_wait (&gate->cond, &gate->lock);
+    }
+  g_mutex_unlock (&gate->lock);
+  return rthunk_value_ref (args[0]);
+}
+
+typedef struct
+{
+  RthunkServerState *state;
+  GBytes *message;
+} Submitter;
+
+static gpointer
+submit_thread (gpointer data)
+{
+  Submitter *submitter = data;
+  g_autoptr(GByteArray) reply = g_byte_array_new ();
+
+  return GINT_TO_POINTER (rthunk_handler_serve_fast (submitter->state, submitter->message, reply));
+}
+
+/* The outcome of the thunk the @n-th request proposed, once finished. */
+static RthunkThunkState
+outcome_of (RthunkServerState  *state,
+            guint               n,
+            RthunkValue       **value)
+{
+  g_autoptr(RthunkThunkEntry) entry = NULL;
+  guint8 id[16];
+
+  thunk_id_of (n, id);
+  entry = rthunk_thunk_table_lookup (state->table, id, sizeof id);
+  g_assert_nonnull (entry);
+  g_assert_cmpuint (rthunk_thunk_table_wait_any (state->table, &entry, 1, G_MAXINT64, NULL), ==, 1);
+  return rthunk_thunk_table_get_outcome (state->table, entry, value);
+}
+
+/* @request names the definition of @form, (defn NAME …), of @hash. */
+static void
+request_add_definition (RthunkWireEvalRequest *request,
+                        RthunkNode            *form,
+                        const guint8          *hash)
+{
+  const char *name = rthunk_node_get_text (rthunk_node_get_item (form, 1));
+  RthunkWireDefRef *ref = g_object_new (RTHUNK_WIRE_TYPE_DEF_REF, "name", name, NULL);
+
+  rthunk_wire_set_bytes (&ref->hash, hash, RTHUNK_HASH_LEN);
+  g_ptr_array_add (request->definitions, ref);
+  request->__isset_definitions = TRUE;
+}
+
+/* A submitEvalRequest of @text (and of @definition, if any, which uses no
+ * other) is cancelled while the connection's thread evaluates it inline,
+ * held up by `gate`; then the same request again. Each is @expected, or
+ * the first is cancelled; it must be if it is too long to finish inline
+ * (@queued). */
+static void
+cancel_while_inline (const char *text,
+                     const char *definition,
+                     gint64      expected,
+                     gboolean    queued)
+{
+  g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkWireEvalRequest) request = request_for (text, -1, 0, -1);
+  guint cancelled_n = next_id;
+  g_autoptr(RthunkWireEvalRequest) again = request_for (text, -1, 0, -1);
+  g_autoptr(GBytes) message = NULL;
+  g_autoptr(GBytes) again_message = NULL;
+  g_autoptr(GByteArray) reply = g_byte_array_new ();
+  g_autoptr(RthunkThunkEntry) entry = NULL;
+  g_autoptr(RthunkValue) value = NULL;
+  Gate gate = { 0, };
+  Submitter submitter = { NULL, };
+  RthunkServerLimits limits;
+  RthunkThunkState state;
+  gboolean finished_now;
+  GThread *thread;
+  guint8 id[16];
+
+  g_mutex_init (&gate.lock);
+  g_cond_init (&gate.cond);
+  g_assert_true (rthunk_catalog_add (catalog, "gate", "(int -> int)", RTHUNK_FUNC_PURE, "for the tests",
+                                     gate_call, &gate, NULL, &error));
+  g_assert_no_error (error);
+  rthunk_server_limits_init (&limits);
+  limits.workers = 1;
+  submitter.state = rthunk_server_state_new (catalog, "twin", &limits);
+  if (definition != NULL)
+    {
+      g_autoptr(GPtrArray) forms = rthunk_reader_read_all ("<fast>", definition, -1, &error);
+      g_autoptr(RthunkDefinition) stored = NULL;
+      RthunkWireDefinition *def = g_object_new (RTHUNK_WIRE_TYPE_DEFINITION, NULL);
+      guint8 hash[RTHUNK_HASH_LEN];
+
+      g_assert_no_error (error);
+      g_assert_true (rthunk_hash_definition (g_ptr_array_index (forms, 0), NULL, NULL, hash, &error));
+      rthunk_wire_set_bytes (&def->hash, hash, sizeof hash);
+      rthunk_wire_fill_ast (def->form, g_ptr_array_index (forms, 0), NULL);
+      stored = rthunk_handler_verify_definition (submitter.state, def, NULL, &error);
+      g_object_unref (def);
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_def_store_insert (submitter.state->defs, stored), ==, RTHUNK_LRU_ADDED);
+      request_add_definition (request, g_ptr_array_index (forms, 0), hash);
+      request_add_definition (again, g_ptr_array_index (forms, 0), hash);
+    }
+  submitter.message = message = submit_message (request, NULL);
+  again_message = submit_message (again, NULL);
+  thread = g_thread_new ("submit", submit_thread, &submitter);
+  g_mutex_lock (&gate.lock);
+  while (!gate.stopped)
+    g_cond_wait (&gate.cond, &gate.lock);
+  g_mutex_unlock (&gate.lock);
+  /* what thunkCancel does, from another connection */
+  thunk_id_of (cancelled_n, id);
+  entry = rthunk_thunk_table_lookup (submitter.state->table, id, sizeof id);
+  g_assert_nonnull (entry);
+  g_assert_true (rthunk_thunk_table_cancel (submitter.state->table, entry, &finished_now));
+  if (finished_now)
+    COUNT (submitter.state->counters.cancelled);
+  g_mutex_lock (&gate.lock);
+  gate.go = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.lock);
+  g_assert_true (GPOINTER_TO_INT (g_thread_join (thread)));
+  /* cancelled, or done before the cancel could stop it: its own value */
+  state = outcome_of (submitter.state, cancelled_n, &value);
+  g_assert_true (state == RTHUNK_THUNK_CANCELLED || (state == RTHUNK_THUNK_DONE && !queued));
+  if (state == RTHUNK_THUNK_DONE)
+    g_assert_cmpint (rthunk_value_get_int (value), ==, expected);
+  g_clear_pointer (&value, rthunk_value_unref);
+  /* the same request again, answered from the cache if the first was
+   * kept there */
+  g_assert_true (rthunk_handler_serve_fast (submitter.state, again_message, reply));
+  g_assert_cmpint (outcome_of (submitter.state, next_id, &value), ==, RTHUNK_THUNK_DONE);
+  g_assert_cmpint (rthunk_value_get_kind (value), ==, RTHUNK_VALUE_INT);
+  g_assert_cmpint (rthunk_value_get_int (value), ==, expected);
+  /* each counted once, as it ended */
+  g_assert_cmpint (submitter.state->counters.submitted, ==, 2);
+  g_assert_cmpint (submitter.state->counters.completed + submitter.state->counters.cancelled, ==, 2);
+  rthunk_server_state_free (submitter.state);
+  g_mutex_clear (&gate.lock);
+  g_cond_clear (&gate.cond);
+}
+
+/* Cancelled in its first, short try (CACHE_MIN_STEPS): it then runs out of
+ * those steps, is keyed for the cache and tried again with more. */
+static void
+test_cancel_in_first_try (void)
+{
+  cancel_while_inline ("(+ (gate 1) (reduce + 0 (range 0 100)))", NULL, 4951, FALSE);
+}
+
+/* The same, with a definition: its key is a hash over the definition's
+ * name and hash, which the entry holds. */
+static void
+test_cancel_in_first_try_with_definition (void)
+{
+  cancel_while_inline ("(+ (gate 1) (add-up 100))", "(defn add-up [n] (reduce + 0 (range 0 n)))", 4951, FALSE);
+}
+
+/* Cancelled in its second try, once it has a key to be cached under. */
+static void
+test_cancel_in_second_try (void)
+{
+  cancel_while_inline ("(+ (reduce + 0 (range 0 100)) (gate 1))", NULL, 4951, FALSE);
+}
+
+/* Cancelled in its first try, and too long for the second: it is not
+ * queued for a worker, the cancel ends it there. */
+static void
+test_cancel_before_queued (void)
+{
+  cancel_while_inline ("(+ (gate 1) (reduce + 0 (range 0 30000)))", NULL, 449985001, TRUE);
+}
+
 /* Other methods, and a message with bytes after its arguments. */
 static void
 test_left_alone (void)
@@ -485,5 +702,9 @@ main (int    argc,
   g_test_add_func ("/fast-path/shapes-in-turn", test_shapes_in_turn);
   g_test_add_func ("/fast-path/left-alone", test_left_alone);
   g_test_add_func ("/fast-path/same-new-shape-from-threads", test_same_new_shape_from_threads);
+  g_test_add_func ("/fast-path/cancel-in-first-try", test_cancel_in_first_try);
+  g_test_add_func ("/fast-path/cancel-in-first-try-with-definition", test_cancel_in_first_try_with_definition);
+  g_test_add_func ("/fast-path/cancel-in-second-try", test_cancel_in_second_try);
+  g_test_add_func ("/fast-path/cancel-before-queued", test_cancel_before_queued);
   return g_test_run ();
 }

@@ -590,7 +590,6 @@ try_cache (RthunkServerState *state,
       entry->cache_key = g_memdup2 (key, RTHUNK_HASH_LEN);
       return FALSE;
     }
-  rthunk_thunk_table_start (state->table, entry);
   /* count before finishing: whoever sees the thunk finished sees it counted */
   COUNT (state->counters.completed);
   COUNT (state->counters.cache_hits);
@@ -672,6 +671,15 @@ submit (RthunkServerState   *state,
       id_in_use (&out->error);
       return;
     }
+  COUNT (state->counters.submitted);
+  out->entry = entry;
+  /* Another connection may name the thunk already (its id was proposed),
+   * and this thread fills it in and may evaluate it, without the table's
+   * lock: started, a thunkCancel only asks it to stop. Finishing a queued
+   * thunk drops its expression, definitions and cache key, which this
+   * thread still reads. A cancel that came first has ended it. */
+  if (!rthunk_thunk_table_start (state->table, entry))
+    return;
   apply_options (state, entry, request);
   entry->definitions = g_steal_pointer (&out->definitions);
   entry->def_names = g_steal_pointer (&out->def_names);
@@ -680,14 +688,15 @@ submit (RthunkServerState   *state,
   if (waiting > 0)
     COUNT (state->counters.pipelined);
   entry->thunk_inputs = g_steal_pointer (&thunk_inputs);
-  COUNT (state->counters.submitted);
-  out->entry = entry;
   if (cacheable && try_cache (state, entry, checked, inputs, entry->def_names))
     return;
   /* inputs already computed (a chain sent in one frame) don't stop it */
   if (waiting == 0 && checked->pure && rthunk_handler_try_inline (state, entry))
     return;
-  rthunk_handler_queue_thunk (state, entry);
+  if (rthunk_thunk_table_unstart (state->table, entry))
+    rthunk_handler_queue_thunk (state, entry);
+  else
+    COUNT (state->counters.cancelled);
 }
 
 /* submit(); a refusal is logged, with its reason and client. */

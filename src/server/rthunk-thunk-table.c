@@ -484,6 +484,37 @@ rthunk_thunk_table_start (RthunkThunkTable *table,
   return started;
 }
 
+/* RUNNING → PENDING: the connection's thread that started @entry to fill
+ * it in and try it inline hands it to the worker pool. A cancel that came
+ * meanwhile only asked (cancel_asked: the entry was in that thread's
+ * hands); it ends the thunk here, as it would have ended a queued one.
+ * Returns FALSE then. */
+gboolean
+rthunk_thunk_table_unstart (RthunkThunkTable *table,
+                            RthunkThunkEntry *entry)
+{
+  Shard *shard = shard_of (table, entry->id);
+  GError *shutdown;
+  gboolean pending;
+
+  g_mutex_lock (&shard->lock);
+  if (entry->state == RTHUNK_THUNK_RUNNING && entry->cancel_asked)
+    {
+      shutdown = g_atomic_pointer_get (&table->shutdown);
+      entry->error = shutdown != NULL ? g_error_copy (shutdown)
+        : g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
+      finish_locked (table, shard, entry, RTHUNK_THUNK_CANCELLED);
+    }
+  pending = entry->state == RTHUNK_THUNK_RUNNING;
+  if (pending)
+    {
+      entry->state = RTHUNK_THUNK_PENDING;
+      entry->started_us = 0;
+    }
+  g_mutex_unlock (&shard->lock);
+  return pending;
+}
+
 /* Wakes @waiter (the lock of a shard it is registered in held). */
 static void
 wake_waiter (Waiter *waiter)
@@ -613,7 +644,8 @@ rthunk_thunk_table_finish (RthunkThunkTable *table,
 }
 
 /* Cancels an unfinished thunk: a queued one at once, a running one at its
- * next step. Returns whether it was unfinished. */
+ * next step (one its connection's thread holds, when that thread queues
+ * it). Returns whether it was unfinished. */
 gboolean
 rthunk_thunk_table_cancel (RthunkThunkTable *table,
                            RthunkThunkEntry *entry,

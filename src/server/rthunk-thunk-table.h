@@ -82,6 +82,8 @@ RthunkThunkEntry *rthunk_thunk_table_lookup    (RthunkThunkTable  *table,
                                                 gsize              len);
 gboolean          rthunk_thunk_table_start     (RthunkThunkTable  *table,
                                                 RthunkThunkEntry  *entry);
+gboolean          rthunk_thunk_table_unstart   (RthunkThunkTable  *table,
+                                                RthunkThunkEntry  *entry);
 GCancellable     *rthunk_thunk_table_get_cancellable (RthunkThunkTable *table,
                                                      RthunkThunkEntry *entry);
 void              rthunk_thunk_table_finish    (RthunkThunkTable  *table,

@@ -10,8 +10,8 @@
  * shape and literals the same tree; the code is compiled again if a name
  * it looked up, such as a shadowed `+`, is bound otherwise now). A thunk's
  * GCancellable is made only when a worker runs it: an inline evaluation is
- * a few steps in the connection's thread, and a cancel that comes first is
- * kept in the entry.
+ * a few steps in the connection's thread, which holds the thunk RUNNING
+ * meanwhile, and a cancel that comes first is kept in the entry.
  */
 #include "config.h"
 
@@ -335,7 +335,9 @@ rthunk_handler_run_thunk (gpointer data,
 /* A short pure thunk is evaluated right away in the connection's thread,
  * with a little fuel: most small requests finish there, with no hand-off
  * to a worker. One that needs more fuel is queued and starts again from
- * scratch — harmless, since pure code has no effect to repeat. */
+ * scratch — harmless, since pure code has no effect to repeat. @entry is
+ * RUNNING in this thread's hands (submit() started it): a cancel meanwhile
+ * only asks, and cannot free what the evaluation reads. */
 gboolean
 rthunk_handler_try_inline_within (RthunkServerState *state,
                                   RthunkThunkEntry  *entry,
@@ -345,12 +347,12 @@ rthunk_handler_try_inline_within (RthunkServerState *state,
   g_autoptr(GError) error = NULL;
   guint64 fuel = MIN (entry->fuel, steps);
 
-  /* too short to be worth a cancellable: a cancel finds it finished */
+  /* too short to be worth a cancellable: a cancel asked meanwhile finds it
+   * finished, or ends it when it is queued (rthunk_thunk_table_unstart()) */
   value = evaluate_entry (state, entry, fuel, NULL, &error);
   if (value == NULL && fuel < entry->fuel &&
       g_error_matches (error, RTHUNK_ERROR, RTHUNK_ERROR_FUEL_EXHAUSTED))
     return FALSE;
-  rthunk_thunk_table_start (state->table, entry);
   complete_entry (state, entry, value, error);
   return TRUE;
 }
