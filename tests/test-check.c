@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "rthunk.h"
+#include "rthunk-lang-private.h"
 #include "testtable.h"
 
 #define SOURCE TEST_SOURCE
@@ -520,6 +521,77 @@ test_remote_catalog (void)
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_UNBOUND_NAME);
 }
 
+/* ---- the memo of forms by shape (rthunk-check-memo.c) ---------------------------- */
+
+/* Checks @text's one form; its type must print as @printed, and come
+ * from the memo (@hit) or not. */
+static void
+check_memo (RthunkChecker *checker,
+            const char    *text,
+            const char    *printed,
+            gboolean       hit)
+{
+  g_autoptr(GPtrArray) forms = test_read_ok (text);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RthunkType) type = NULL;
+  g_autofree char *got = NULL;
+  guint64 hits = rthunk_checker_get_memo_hits (checker);
+
+  g_assert_cmpuint (forms->len, ==, 1);
+  type = rthunk_checker_check (checker, g_ptr_array_index (forms, 0), &error);
+  g_assert_no_error (error);
+  got = rthunk_type_to_string (type);
+  g_assert_cmpstr (got, ==, printed);
+  g_assert_cmpuint (rthunk_checker_get_memo_hits (checker) - hits, ==, hit ? 1 : 0);
+}
+
+static RthunkValue *
+memo_triple (RthunkCallContext  *context,
+             RthunkValue *const *args,
+             guint               n_args,
+             gpointer            user_data,
+             GError            **error)
+{
+  return rthunk_value_new_int (3 * rthunk_value_get_int (args[0]));
+}
+
+/* A form of a shape checked lately gets its type from the memo: not when
+ * a literal has another kind, a string another text, a name another type
+ * or the catalog another function; a def is checked every time, since it
+ * binds its name. */
+static void
+test_memo_by_shape (void)
+{
+  g_autoptr(RthunkChecker) checker = new_checker ();
+  g_autoptr(RthunkType) int_type = rthunk_type_parse ("int", NULL);
+  g_autoptr(RthunkType) float_type = rthunk_type_parse ("float", NULL);
+  g_autoptr(RthunkCatalog) catalog = rthunk_stdlib_new_catalog ();
+  g_autoptr(RthunkChecker) own = rthunk_checker_new (catalog);
+  g_autoptr(GError) error = NULL;
+
+  check_memo (checker, "(+ 1 2)", "int", FALSE);
+  check_memo (checker, "(+ 30 40)", "int", TRUE);
+  check_memo (checker, "(+ 1.5 2.5)", "float", FALSE);
+  check_memo (checker, "(str-len \"ab\")", "int", FALSE);
+  check_memo (checker, "(str-len \"abc\")", "int", FALSE);
+  check_memo (checker, "(str-len \"abc\")", "int", TRUE);
+  rthunk_checker_bind (checker, "x", int_type);
+  check_memo (checker, "(* x 2)", "int", FALSE);
+  check_memo (checker, "(* x 3)", "int", TRUE);
+  rthunk_checker_bind (checker, "x", float_type);
+  check_memo (checker, "(* x 4.0)", "float", FALSE);
+  check_memo (checker, "(def y (* x 5.0))", "float", FALSE);
+  check_memo (checker, "(def z (* x 6.0))", "float", FALSE);
+  g_assert_nonnull (rthunk_checker_lookup (checker, "z"));
+  /* a function the catalog gains may be what a name of the form means */
+  check_memo (own, "(+ 1 2)", "int", FALSE);
+  check_memo (own, "(+ 3 4)", "int", TRUE);
+  g_assert_true (rthunk_catalog_add (catalog, "memo-triple", "(int -> int)", RTHUNK_FUNC_PURE,
+                                     "for the tests", memo_triple, NULL, NULL, &error));
+  g_assert_no_error (error);
+  check_memo (own, "(+ 5 6)", "int", FALSE);
+}
+
 /* ---- the data functions (rthunk-stdlib-data.c) ---------------------------------- */
 
 static const TypeCase data_type_cases[] = {
@@ -574,6 +646,7 @@ main (int    argc,
   g_test_add_func ("/check/checker/error-then-success", test_error_then_success);
   g_test_add_func ("/check/checker/remote-not-allowed", test_remote_not_allowed);
   g_test_add_func ("/check/checker/remote-catalog", test_remote_catalog);
+  g_test_add_func ("/check/checker/memo-by-shape", test_memo_by_shape);
   TEST_ADD_TABLE (data_type_cases, test_type);
   TEST_ADD_TABLE (data_error_cases, test_error);
 

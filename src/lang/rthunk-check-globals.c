@@ -41,6 +41,7 @@ rthunk_check_globals_init (RthunkCheckGlobals *globals)
   globals->undo = NULL;
   globals->depth = 0;
   globals->nested = FALSE;
+  globals->version = 0;
 }
 
 /* Forgets every name (not between a begin and its end: a position
@@ -52,6 +53,7 @@ rthunk_check_globals_clear (RthunkCheckGlobals *globals)
 
   g_hash_table_remove_all (globals->types);
   g_hash_table_remove_all (globals->definitions);
+  globals->version++;
 }
 
 void
@@ -77,6 +79,7 @@ bind (RthunkCheckGlobals *globals,
     g_hash_table_add (globals->definitions, g_strdup (name));
   else
     g_hash_table_remove (globals->definitions, name);
+  globals->version++;
 }
 
 void

@@ -55,6 +55,7 @@ struct _RthunkChecker
   RthunkCatalog *catalog;
   RthunkCatalog *remote;
   RthunkCheckGlobals globals;  /* what def, defn and _bind() bound */
+  RthunkCheckMemo memo;        /* the last forms' types, by shape */
   gboolean remote_allowed;
   guint next_var;
   char *mismatch_expected;   /* of the last type error */
@@ -1224,6 +1225,7 @@ rthunk_checker_finalize (GObject *object)
 
   g_clear_object (&self->catalog);
   g_clear_object (&self->remote);
+  rthunk_check_memo_clear (&self->memo);
   rthunk_check_globals_destroy (&self->globals);
   g_free (self->mismatch_expected);
   g_free (self->mismatch_found);
@@ -1258,6 +1260,12 @@ rthunk_checker_reset (RthunkChecker *self,
   g_clear_pointer (&self->mismatch_expected, g_free);
   g_clear_pointer (&self->mismatch_found, g_free);
   return TRUE;
+}
+
+guint64
+rthunk_checker_get_memo_hits (RthunkChecker *checker)
+{
+  return checker->memo.hits;
 }
 
 RthunkCatalog *
@@ -1328,6 +1336,20 @@ rthunk_checker_set_remote_allowed (RthunkChecker *checker,
   checker->remote_allowed = allowed;
 }
 
+/* What a check of a form depends on beside the form. */
+static void
+memo_key (RthunkChecker      *checker,
+          RthunkCheckMemoKey *key)
+{
+  *key = (RthunkCheckMemoKey) {
+    checker->globals.version,
+    rthunk_catalog_get_version (checker->catalog),
+    checker->remote,
+    checker->remote != NULL ? rthunk_catalog_get_version (checker->remote) : 0,
+    checker->remote_allowed,
+  };
+}
+
 /**
  * rthunk_checker_check_typed:
  * @checker: a checker
@@ -1353,16 +1375,31 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
 {
   Ctx ctx = { checker, NULL, NULL, FALSE, 0 };
   g_autoptr(RthunkType) type = NULL;
+  RthunkCheckMemoKey key;
 
   g_return_val_if_fail (RTHUNK_IS_CHECKER (checker), NULL);
   g_return_val_if_fail (form != NULL, NULL);
 
   g_clear_pointer (&checker->mismatch_expected, g_free);
   g_clear_pointer (&checker->mismatch_found, g_free);
+  /* a form of a shape checked lately, nothing changed since: its type */
+  memo_key (checker, &key);
+  if (node_types == NULL && (type = rthunk_check_memo_find (&checker->memo, form, &key)) != NULL)
+    return g_steal_pointer (&type);
   if (node_types != NULL)
     ctx.node_types = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
   ctx.top = TRUE;
   type = infer (&ctx, form, NULL, FALSE, error);
+  if (type != NULL)
+    {
+      RthunkType *inferred = g_steal_pointer (&type);
+
+      type = rthunk_type_resolve (inferred);
+      rthunk_type_unref (inferred);
+      /* kept unless it bound a name (a def or defn) */
+      if (key.globals == checker->globals.version)
+        rthunk_check_memo_keep (&checker->memo, form, &key, type);
+    }
   if (type != NULL && node_types != NULL)
     {
       GHashTableIter iter;
@@ -1374,7 +1411,7 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
       *node_types = g_steal_pointer (&ctx.node_types);
     }
   g_clear_pointer (&ctx.node_types, g_hash_table_unref);
-  return type != NULL ? rthunk_type_resolve (type) : NULL;
+  return g_steal_pointer (&type);
 }
 
 /**

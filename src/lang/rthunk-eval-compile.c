@@ -1293,30 +1293,6 @@ codes_raise (RthunkEvaluator *ev,
   return &ev->codes[0];
 }
 
-/* A hash of the shape of the tree under @node: what same_shape()
- * compares, but for literals' values and positions. */
-static guint
-shape_hash (RthunkNode *node)
-{
-  RthunkNodeKind kind = rthunk_node_get_kind (node);
-  guint h = kind;
-
-  switch (kind)
-    {
-    case RTHUNK_NODE_SYMBOL:
-    case RTHUNK_NODE_KEYWORD:
-      return h * 31 + g_str_hash (rthunk_node_get_text (node));
-    case RTHUNK_NODE_LIST:
-    case RTHUNK_NODE_VECTOR:
-      h = h * 31 + rthunk_node_get_n_items (node);
-      for (guint k = 0; k < rthunk_node_get_n_items (node); k++)
-        h = h * 31 + shape_hash (rthunk_node_get_item (node, k));
-      return h;
-    default:
-      return h;
-    }
-}
-
 /* Whether @code, of a form compiled lately, may run @form, another tree
  * of the shape @shape (not compared when NULL): the same but for its
  * literals and positions, which are then written in (write_literals(),
@@ -1369,14 +1345,14 @@ rthunk_eval_compiled_top (RthunkEvaluator *ev,
   for (guint k = 0; k < ev->n_codes; k++)
     {
       if (k == 1)
-        shape = shape_hash (form);
+        shape = rthunk_node_shape_hash (form);
       if (!code_runs (ev, &ev->codes[k], form, k > 0 ? &shape : NULL, &same_places, found))
         continue;
       write_literals (&ev->codes[k], form, same_places, found);
       return code_give (ev, k);
     }
   if (ev->n_codes <= 1)
-    shape = shape_hash (form);
+    shape = rthunk_node_shape_hash (form);
   if (ev->n_codes == RTHUNK_EVAL_CODES)
     code_clear (&ev->codes[--ev->n_codes]);
   code = codes_raise (ev, ev->n_codes++);

@@ -55,6 +55,10 @@ gboolean rthunk_node_same_but_literals (RthunkNode            *template,
                                         gboolean              *same_places,
                                         RthunkNodeLiteralFunc  func,
                                         gpointer               data);
+/* A hash of the shape of the tree under @node: its kinds, names and
+ * lengths, not its literals (nor a string's text) nor its positions.
+ * Trees rthunk_node_same_but_literals() finds the same have the same. */
+guint rthunk_node_shape_hash (RthunkNode *node);
 
 /* A text node (rthunk_node_new_text()) of the @length bytes at @text,
  * which need not end in a NUL. */
@@ -106,6 +110,9 @@ gboolean rthunk_checker_reset   (RthunkChecker   *checker,
                                  RthunkCatalog   *catalog);
 gboolean rthunk_evaluator_reset (RthunkEvaluator *evaluator,
                                  RthunkCatalog   *catalog);
+/* How many checks the checker's memo of forms by shape answered
+ * (rthunk-check-memo.c). */
+guint64 rthunk_checker_get_memo_hits (RthunkChecker *checker);
 /* The catalog it was made for (not a reference). */
 RthunkCatalog *rthunk_checker_peek_catalog   (RthunkChecker   *checker);
 RthunkCatalog *rthunk_evaluator_peek_catalog (RthunkEvaluator *evaluator);

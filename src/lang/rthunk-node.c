@@ -840,6 +840,27 @@ rthunk_node_same_but_literals (RthunkNode            *template,
   return TRUE;
 }
 
+guint
+rthunk_node_shape_hash (RthunkNode *node)
+{
+  guint h = node->kind;
+
+  switch (node->kind)
+    {
+    case RTHUNK_NODE_SYMBOL:
+    case RTHUNK_NODE_KEYWORD:
+      return h * 31 + g_str_hash (node->u.text);
+    case RTHUNK_NODE_LIST:
+    case RTHUNK_NODE_VECTOR:
+      h = h * 31 + node->u.seq.n_items;
+      for (guint k = 0; k < node->u.seq.n_items; k++)
+        h = h * 31 + rthunk_node_shape_hash (node->u.seq.items[k]);
+      return h;
+    default:
+      return h;
+    }
+}
+
 gsize
 rthunk_node_measure (RthunkNode *node)
 {
