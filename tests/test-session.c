@@ -456,6 +456,21 @@ eval_fails (Fixture    *fixture,
   g_assert_error (error, RTHUNK_ERROR, code);
 }
 
+/* What a form reads is kept for its shape (the next line of a script is
+ * often of the same shape), but not past the definition of a cell: a
+ * name the form of that shape did not read may be one now. */
+static void
+test_cells_reads_by_shape (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  eval_fails (fixture, "(def total (+ q 1))", RTHUNK_ERROR_UNBOUND_NAME);
+  eval_ok (fixture, "(def q 10)");
+  eval_ok (fixture, "(def total (+ q 1))");
+  assert_cell (fixture, "total", "11");
+  eval_ok (fixture, "(def q 20)");
+  assert_cell (fixture, "total", "21");
+}
+
 /* The types checked for forms that are then not committed (a later form
  * of the text does not check, or one fails as it runs) are taken back:
  * the cells keep the types of what they hold. */
@@ -1369,6 +1384,7 @@ main (int    argc,
   ADD ("/session/cells/failure-root-cause", test_cells_failure_root_cause);
   ADD ("/session/cells/type-change", test_cells_type_change);
   ADD ("/session/cells/uncommitted-types", test_cells_uncommitted_types);
+  ADD ("/session/cells/reads-by-shape", test_cells_reads_by_shape);
   ADD ("/session/cells/same-type", test_cells_same_type);
   ADD ("/session/cells/redefined-reader", test_cells_redefined_reader);
   ADD ("/session/cells/kept-code", test_cells_kept_code);

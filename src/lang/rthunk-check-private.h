@@ -44,45 +44,6 @@ RthunkType *rthunk_check_assoc     (RthunkCheckCtx    *ctx,
                                     RthunkCheckScope  *scope,
                                     gboolean           tail,
                                     GError           **error);
-/* rthunk-check-memo.c: the types of the last forms checked, by shape. A
- * form's type depends, beside its shape, on what the key says. */
-#define RTHUNK_CHECK_MEMO_FORMS 8
-
-typedef struct
-{
-  guint64 globals;                /* the names bound (RthunkCheckGlobals.version) */
-  guint catalog;                  /* the catalog's version */
-  RthunkCatalog *remote;          /* (nullable) the remote catalog (a reference when kept) */
-  guint remote_version;
-  gboolean remote_allowed;
-} RthunkCheckMemoKey;
-
-typedef struct
-{
-  RthunkNode *form;
-  guint shape;                    /* rthunk_node_shape_hash() of @form */
-  RthunkType *type;
-  RthunkCheckMemoKey key;
-} RthunkCheckMemoEntry;
-
-typedef struct
-{
-  RthunkCheckMemoEntry entries[RTHUNK_CHECK_MEMO_FORMS];  /* the latest first */
-  guint n;
-  guint64 hits;
-} RthunkCheckMemo;
-
-/* The type kept for a form of @form's shape checked under @key, or NULL. */
-RthunkType *rthunk_check_memo_find  (RthunkCheckMemo          *memo,
-                                     RthunkNode               *form,
-                                     const RthunkCheckMemoKey *key);
-/* Keeps @type, @form's, checked under @key (if it has no variable). */
-void        rthunk_check_memo_keep  (RthunkCheckMemo          *memo,
-                                     RthunkNode               *form,
-                                     const RthunkCheckMemoKey *key,
-                                     RthunkType               *type);
-void        rthunk_check_memo_clear (RthunkCheckMemo          *memo);
-
 /* rthunk-check-hint.c */
 const char *rthunk_check_hint      (RthunkType       *expected,
                                     RthunkType       *found);

@@ -55,7 +55,7 @@ struct _RthunkChecker
   RthunkCatalog *catalog;
   RthunkCatalog *remote;
   RthunkCheckGlobals globals;  /* what def, defn and _bind() bound */
-  RthunkCheckMemo memo;        /* the last forms' types, by shape */
+  RthunkShapeMemo memo;        /* the last forms' types, by shape */
   gboolean remote_allowed;
   guint next_var;
   char *mismatch_expected;   /* of the last type error */
@@ -1225,7 +1225,7 @@ rthunk_checker_finalize (GObject *object)
 
   g_clear_object (&self->catalog);
   g_clear_object (&self->remote);
-  rthunk_check_memo_clear (&self->memo);
+  rthunk_shape_memo_clear (&self->memo);
   rthunk_check_globals_destroy (&self->globals);
   g_free (self->mismatch_expected);
   g_free (self->mismatch_found);
@@ -1243,6 +1243,8 @@ rthunk_checker_init (RthunkChecker *self)
 {
   rthunk_check_globals_init (&self->globals);
   self->remote_allowed = TRUE;
+  self->memo.texts = TRUE;
+  self->memo.value_free = (GDestroyNotify) rthunk_type_unref;
 }
 
 /* Back to what rthunk_checker_new() made for @catalog, keeping the
@@ -1336,18 +1338,29 @@ rthunk_checker_set_remote_allowed (RthunkChecker *checker,
   checker->remote_allowed = allowed;
 }
 
-/* What a check of a form depends on beside the form. */
+/* What a check of a form depends on beside the form: the names bound, the
+ * catalogs. */
 static void
 memo_key (RthunkChecker      *checker,
-          RthunkCheckMemoKey *key)
+          RthunkShapeMemoKey *key)
 {
-  *key = (RthunkCheckMemoKey) {
-    checker->globals.version,
-    rthunk_catalog_get_version (checker->catalog),
-    checker->remote,
-    checker->remote != NULL ? rthunk_catalog_get_version (checker->remote) : 0,
-    checker->remote_allowed,
+  *key = (RthunkShapeMemoKey) {
+    { checker->globals.version, rthunk_catalog_get_version (checker->catalog),
+      checker->remote != NULL ? rthunk_catalog_get_version (checker->remote) : 0, checker->remote_allowed },
+    (GObject *) checker->remote,
   };
+}
+
+/* Whether @type has no variable: one to share between checks. */
+static gboolean
+is_ground (RthunkType *type)
+{
+  if (rthunk_type_get_kind (type) == RTHUNK_TYPE_VAR)
+    return FALSE;
+  for (guint k = 0; k < rthunk_type_get_n_children (type); k++)
+    if (!is_ground (rthunk_type_get_child (type, k)))
+      return FALSE;
+  return TRUE;
 }
 
 /**
@@ -1375,7 +1388,8 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
 {
   Ctx ctx = { checker, NULL, NULL, FALSE, 0 };
   g_autoptr(RthunkType) type = NULL;
-  RthunkCheckMemoKey key;
+  RthunkShapeMemoKey key;
+  RthunkType *kept;
 
   g_return_val_if_fail (RTHUNK_IS_CHECKER (checker), NULL);
   g_return_val_if_fail (form != NULL, NULL);
@@ -1384,8 +1398,8 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
   g_clear_pointer (&checker->mismatch_found, g_free);
   /* a form of a shape checked lately, nothing changed since: its type */
   memo_key (checker, &key);
-  if (node_types == NULL && (type = rthunk_check_memo_find (&checker->memo, form, &key)) != NULL)
-    return g_steal_pointer (&type);
+  if (node_types == NULL && (kept = rthunk_shape_memo_find (&checker->memo, form, &key)) != NULL)
+    return rthunk_type_ref (kept);
   if (node_types != NULL)
     ctx.node_types = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) rthunk_type_unref);
   ctx.top = TRUE;
@@ -1397,8 +1411,8 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
       type = rthunk_type_resolve (inferred);
       rthunk_type_unref (inferred);
       /* kept unless it bound a name (a def or defn) */
-      if (key.globals == checker->globals.version)
-        rthunk_check_memo_keep (&checker->memo, form, &key, type);
+      if (key.words[0] == checker->globals.version && is_ground (type))
+        rthunk_shape_memo_keep (&checker->memo, form, &key, rthunk_type_ref (type));
     }
   if (type != NULL && node_types != NULL)
     {

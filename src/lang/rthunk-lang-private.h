@@ -55,6 +55,49 @@ gboolean rthunk_node_same_but_literals (RthunkNode            *template,
                                         gboolean              *same_places,
                                         RthunkNodeLiteralFunc  func,
                                         gpointer               data);
+/* What was worked out for the last forms, by shape (rthunk-shape-memo.c):
+ * a value kept for a form is given to another of its shape (the same but
+ * for the values of its literals, of the same kinds; with @texts, a
+ * string's text is part of the shape) when the key is the same too: what
+ * the value depends on outside the form. */
+#define RTHUNK_SHAPE_MEMO_FORMS 8
+
+typedef struct
+{
+  guint64 words[4];
+  GObject *object;              /* (nullable) by address: a reference is held while kept */
+} RthunkShapeMemoKey;
+
+typedef struct
+{
+  RthunkNode *form;
+  guint shape;                  /* rthunk_node_shape_hash() of @form */
+  RthunkShapeMemoKey key;
+  gpointer value;
+} RthunkShapeMemoEntry;
+
+typedef struct
+{
+  RthunkShapeMemoEntry entries[RTHUNK_SHAPE_MEMO_FORMS];  /* the latest first */
+  guint n;
+  gboolean texts;               /* a string's text is part of the shape */
+  GDestroyNotify value_free;
+  guint64 hits;
+} RthunkShapeMemo;
+
+/* The value kept for a form of @form's shape under @key (the memo's), or
+ * NULL. */
+gpointer rthunk_shape_memo_find  (RthunkShapeMemo          *memo,
+                                  RthunkNode               *form,
+                                  const RthunkShapeMemoKey *key);
+/* Keeps @value (taken) for @form under @key, the oldest going when all
+ * RTHUNK_SHAPE_MEMO_FORMS are taken. */
+void     rthunk_shape_memo_keep  (RthunkShapeMemo          *memo,
+                                  RthunkNode               *form,
+                                  const RthunkShapeMemoKey *key,
+                                  gpointer                  value);
+void     rthunk_shape_memo_clear (RthunkShapeMemo          *memo);
+
 /* A hash of the shape of the tree under @node: its kinds, names and
  * lengths, not its literals (nor a string's text) nor its positions.
  * Trees rthunk_node_same_but_literals() finds the same have the same. */

@@ -454,6 +454,7 @@ typedef struct
   RthunkSession *session;
   GHashTable *overlay;           /* name → what it reads (GPtrArray) */
   GHashTable *forms;             /* name → its form (borrowed from its plan) */
+  guint64 text;                  /* which text it is (RthunkSession.texts_planned) */
 } Resolver;
 
 static gboolean
@@ -512,6 +513,26 @@ recheck_readers (RthunkSession *self,
     }
 }
 
+/* The cells @form reads (a name of the session's, or one the text defined
+ * before it): what the last form of its shape read, when no cell was
+ * defined since and the text defines the same names before it (none, or
+ * the same text), else found by a walk of the form. */
+static GPtrArray *
+form_reads (RthunkSession *self,
+            RthunkNode    *form,
+            Resolver      *text)
+{
+  guint overlay = g_hash_table_size (text->overlay);
+  RthunkShapeMemoKey key = { { self->cells_added, overlay > 0 ? text->text : 0, overlay } };
+  GPtrArray *reads = rthunk_shape_memo_find (&self->reads_memo, form, &key);
+
+  if (reads != NULL)
+    return g_ptr_array_ref (reads);
+  reads = rthunk_hash_collect_references (form, is_cell, text);
+  rthunk_shape_memo_keep (&self->reads_memo, form, &key, g_ptr_array_ref (reads));
+  return reads;
+}
+
 /* Everything about one form that can be known before anything runs: what
  * it reads, that it closes no cycle, that it type-checks. */
 static Plan *
@@ -526,7 +547,7 @@ plan_form (RthunkSession  *self,
   plan->types_before = rthunk_checker_position (self->checker);
   plan->kind = form_kind (form);
   plan->form = rthunk_node_ref (form);
-  plan->reads = rthunk_hash_collect_references (form, is_cell, text);
+  plan->reads = form_reads (self, form, text);
   if (plan->kind != PLAN_EXPR)
     plan->name = rthunk_node_get_text (rthunk_node_get_item (form, 1));
   if ((plan->name != NULL && !rthunk_session_check_cycle (self, text->overlay, form, plan->name, plan->reads, error)) ||
@@ -598,6 +619,7 @@ define_cell_object (RthunkSession  *self,
     }
   cell = rthunk_session_cell_new (plan->name);
   g_hash_table_insert (self->cells, cell->name, cell);
+  self->cells_added++;
   g_ptr_array_add (self->order, rthunk_session_cell_ref (cell));
   return cell;
 }
@@ -745,7 +767,7 @@ plan_all (RthunkSession  *self,
   g_autoptr(GHashTable) overlay = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                          (GDestroyNotify) g_ptr_array_unref);
   g_autoptr(GHashTable) defined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  Resolver text = { self, overlay, defined };
+  Resolver text = { self, overlay, defined, ++self->texts_planned };
 
   for (guint k = 0; k < forms->len; k++)
     {

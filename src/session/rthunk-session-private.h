@@ -153,6 +153,9 @@ struct _RthunkSession
   GHashTable *readers;        /* name → GPtrArray of Cell (not references):
                                * the cells of @order and @anonymous that read it */
   guint64 serials;            /* the last Cell.serial given */
+  guint64 cells_added;        /* cells defined: what a name may read changed */
+  guint64 texts_planned;      /* texts planned (Resolver.text) */
+  RthunkShapeMemo reads_memo; /* the cells the last forms read, by shape */
   GQueue ready;               /* Cell: to schedule */
   gboolean pumping;
 

@@ -216,6 +216,7 @@ rthunk_session_finalize (GObject *object)
   g_queue_clear_full (&self->binds, binding_free);
   g_hash_table_unref (self->readers);
   g_hash_table_unref (self->cells);
+  rthunk_shape_memo_clear (&self->reads_memo);
   g_ptr_array_unref (self->order);
   g_ptr_array_unref (self->anonymous);
   g_ptr_array_unref (self->servers);
@@ -442,6 +443,7 @@ rthunk_session_init (RthunkSession *self)
   self->cluster = rthunk_cluster_new ();
   g_signal_connect (self->cluster, "server-joined", G_CALLBACK (rthunk_session_on_server_joined), self);
   self->eval_budget_ms = -1;
+  self->reads_memo.value_free = (GDestroyNotify) g_ptr_array_unref;
   g_mutex_init (&self->eval_lock);
   g_mutex_init (&self->bind_lock);
   g_mutex_init (&self->servers_lock);
