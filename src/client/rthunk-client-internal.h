@@ -19,6 +19,7 @@
 #include "rthunk-client.h"
 #include "rthunk-core-private.h"
 #include "rthunk-hash.h"
+#include "rthunk-lang-private.h"
 #include "rthunk-node.h"
 #include "rthunk-type.h"
 #include "rthunk-value.h"
@@ -29,19 +30,6 @@ G_BEGIN_DECLS
 #define RTHUNK_CLIENT_CALL_TIMEOUT_MS 70000     /* the default whole-call deadline */
 #define RTHUNK_CLIENT_MAX_CALL_TIMEOUT_MS (24u * 3600u * 1000u)
 
-/* The part of the memo's key a tree gives (rthunk-encode-memo.c), kept
- * for the last trees of other shapes a key was made for: a tree of one of
- * their shapes has it without being walked. */
-#define RTHUNK_CLIENT_SHAPE_KEYS 8
-
-typedef struct
-{
-  RthunkNode *expr;             /* the tree the part was made for */
-  RthunkCatalog *catalog;       /* with this catalog (held: a catalog made later
-                                   may be given its address) */
-  char *key;
-  gboolean texts;               /* it holds the text of a string literal */
-} RthunkShapeKey;
 
 struct _RthunkClient
 {
@@ -66,8 +54,9 @@ struct _RthunkClient
   guint definitions_sent;
 
   GHashTable *checked;          /* (lock) memo of rthunk_client_build_request: key → Checked */
-  RthunkShapeKey shape_keys[RTHUNK_CLIENT_SHAPE_KEYS];  /* (lock) the latest first */
-  guint n_shape_keys;           /* (lock) */
+  RthunkShapeMemo shape_keys;   /* (lock) the part of the memo's key a tree
+                                   gives (rthunk-encode-memo.c), by shape (the key:
+                                   its source and the catalog) */
   guint64 shape_walks;          /* (lock) keys' parts made by walking a tree */
   struct _Prepared *prepared;   /* (lock) the last request of thunk inputs */
 

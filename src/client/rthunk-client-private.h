@@ -135,7 +135,7 @@ guint        rthunk_client_get_queued  (RthunkClient          *self);
  * (rthunk-encode-memo.c). */
 guint        rthunk_client_get_checked_shapes (RthunkClient   *self);
 /* How many times a memo key's part for a tree was made by walking it:
- * not for a tree of a shape it was kept for (RTHUNK_CLIENT_SHAPE_KEYS). */
+ * not for a tree of a shape it was kept for (RTHUNK_SHAPE_MEMO_FORMS). */
 guint64      rthunk_client_get_shape_walks (RthunkClient   *self);
 gboolean     rthunk_client_flush       (RthunkClient          *self,
                                         GError               **error);

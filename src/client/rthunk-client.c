@@ -253,6 +253,7 @@ rthunk_client_init (RthunkClient *self)
 {
   g_mutex_init (&self->lock);
   self->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, rthunk_client_checked_free);
+  self->shape_keys.value_free = g_free;
   g_mutex_init (&self->outbox_lock);
   g_mutex_init (&self->flush_lock);
   self->outbox = rthunk_client_outbox_new ();

@@ -192,89 +192,26 @@ append_definitions (GString   *key,
   return TRUE;
 }
 
-/* A literal of the tree a key was made for that another tree of that
- * key may change: any, but for a string when @data (the kept key) holds
- * the text of one a provided function is called with (append_shape()). */
-static gboolean
-literal_in_slot (RthunkNode *template,
-                 RthunkNode *node,
-                 guint       index,
-                 gpointer    data)
+/* What the part of the memo's key a tree gives depends on beside its
+ * shape: its source (interned) and the catalog. */
+static RthunkShapeMemoKey
+shape_key_of (RthunkNode    *expr,
+              RthunkCatalog *catalog)
 {
-  const RthunkShapeKey *kept = data;
-
-  return !kept->texts || rthunk_node_get_kind (template) != RTHUNK_NODE_STR;
-}
-
-/* Whether the part of the key @kept was made for (with @catalog) is
- * @expr's too: the same tree, or one of its shape and source whose
- * strings are the same. */
-static gboolean
-same_key_shape (const RthunkShapeKey *kept,
-                RthunkNode           *expr,
-                RthunkCatalog        *catalog)
-{
-  return kept->expr == expr ||
-         (kept->catalog == catalog &&
-          g_strcmp0 (rthunk_node_get_source (kept->expr), rthunk_node_get_source (expr)) == 0 &&
-          rthunk_node_same_but_literals (kept->expr, expr, NULL, literal_in_slot, (gpointer) kept));
-}
-
-/* The kept part of the key for @expr's shape, moved first; NULL if none
- * is kept. With the lock held. */
-static const char *
-shape_key_find (RthunkClient  *self,
-                RthunkNode    *expr,
-                RthunkCatalog *catalog)
-{
-  for (guint k = 0; k < self->n_shape_keys; k++)
-    {
-      if (!same_key_shape (&self->shape_keys[k], expr, catalog))
-        continue;
-      rthunk_array_raise (self->shape_keys, sizeof self->shape_keys[0], k);
-      return self->shape_keys[0].key;
-    }
-  return NULL;
-}
-
-static void
-shape_key_clear (RthunkShapeKey *kept)
-{
-  rthunk_node_unref (kept->expr);
-  g_object_unref (kept->catalog);
-  g_free (kept->key);
-}
-
-/* Keeps @key, the part of the key made for @expr with @catalog, first;
- * the oldest goes when all are taken. With the lock held. */
-static void
-shape_key_keep (RthunkClient  *self,
-                RthunkNode    *expr,
-                RthunkCatalog *catalog,
-                const GString *key,
-                gboolean       texts)
-{
-  if (self->n_shape_keys == RTHUNK_CLIENT_SHAPE_KEYS)
-    shape_key_clear (&self->shape_keys[--self->n_shape_keys]);
-  self->shape_keys[self->n_shape_keys] =
-    (RthunkShapeKey) { rthunk_node_ref (expr), g_object_ref (catalog), g_strndup (key->str, key->len), texts };
-  rthunk_array_raise (self->shape_keys, sizeof self->shape_keys[0], self->n_shape_keys++);
-  self->shape_walks++;
+  return (RthunkShapeMemoKey) { { (guintptr) rthunk_node_get_source (expr), }, (GObject *) catalog };
 }
 
 void
 rthunk_client_shape_keys_clear (RthunkClient *self)
 {
-  for (guint k = 0; k < self->n_shape_keys; k++)
-    shape_key_clear (&self->shape_keys[k]);
-  self->n_shape_keys = 0;
+  rthunk_shape_memo_clear (&self->shape_keys);
 }
 
 /* The memo's key, into @key (emptied; the caller's, kept from one request
  * to the next): the expression's shape and source, the types of its
  * inputs, by name, and the definitions it calls (@closure, their
  * addresses in @h). The part of the tree is kept for the last trees of
- * RTHUNK_CLIENT_SHAPE_KEYS shapes, and serves the trees of those shapes
+ * RTHUNK_SHAPE_MEMO_FORMS shapes, and serves the trees of those shapes
  * (a loop submits one tree many times, with other inputs, or builds a
  * tree of one shape each time; a script's lines come in a few shapes).
  * FALSE when the expression cannot be kept. */
@@ -289,9 +226,11 @@ rthunk_client_checked_key (RthunkClient  *self,
 {
   const char *kept;
 
+  RthunkShapeMemoKey shape_key = shape_key_of (expr, catalog);
+
   g_string_truncate (key, 0);
   g_mutex_lock (&self->lock);
-  if ((kept = shape_key_find (self, expr, catalog)) != NULL)
+  if ((kept = rthunk_shape_memo_find (&self->shape_keys, expr, &shape_key)) != NULL)
     g_string_append (key, kept);
   g_mutex_unlock (&self->lock);
   if (key->len == 0)
@@ -303,7 +242,9 @@ rthunk_client_checked_key (RthunkClient  *self,
       g_string_append (key, source != NULL ? source : "");
       texts = append_shape (key, expr, catalog, FALSE);
       g_mutex_lock (&self->lock);
-      shape_key_keep (self, expr, catalog, key, texts);
+      /* a string's text is part of it when a provided function takes it */
+      rthunk_shape_memo_keep (&self->shape_keys, expr, &shape_key, g_strndup (key->str, key->len), texts);
+      self->shape_walks++;
       g_mutex_unlock (&self->lock);
     }
   g_ptr_array_sort (input_types, (GCompareFunc) compare_strings);

@@ -1243,7 +1243,6 @@ rthunk_checker_init (RthunkChecker *self)
 {
   rthunk_check_globals_init (&self->globals);
   self->remote_allowed = TRUE;
-  self->memo.texts = TRUE;
   self->memo.value_free = (GDestroyNotify) rthunk_type_unref;
 }
 
@@ -1412,7 +1411,7 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
       rthunk_type_unref (inferred);
       /* kept unless it bound a name (a def or defn) */
       if (key.words[0] == checker->globals.version && is_ground (type))
-        rthunk_shape_memo_keep (&checker->memo, form, &key, rthunk_type_ref (type));
+        rthunk_shape_memo_keep (&checker->memo, form, &key, rthunk_type_ref (type), TRUE);
     }
   if (type != NULL && node_types != NULL)
     {

@@ -57,9 +57,9 @@ gboolean rthunk_node_same_but_literals (RthunkNode            *template,
                                         gpointer               data);
 /* What was worked out for the last forms, by shape (rthunk-shape-memo.c):
  * a value kept for a form is given to another of its shape (the same but
- * for the values of its literals, of the same kinds; with @texts, a
- * string's text is part of the shape) when the key is the same too: what
- * the value depends on outside the form. */
+ * for the values of its literals, of the same kinds; for a value kept
+ * with texts, a string's text is part of the shape) when the key is the
+ * same too: what the value depends on outside the form. */
 #define RTHUNK_SHAPE_MEMO_FORMS 8
 
 typedef struct
@@ -74,13 +74,13 @@ typedef struct
   guint shape;                  /* rthunk_node_shape_hash() of @form */
   RthunkShapeMemoKey key;
   gpointer value;
+  gboolean texts;               /* a string's text is part of the shape */
 } RthunkShapeMemoEntry;
 
 typedef struct
 {
   RthunkShapeMemoEntry entries[RTHUNK_SHAPE_MEMO_FORMS];  /* the latest first */
   guint n;
-  gboolean texts;               /* a string's text is part of the shape */
   GDestroyNotify value_free;
   guint64 hits;
 } RthunkShapeMemo;
@@ -90,12 +90,14 @@ typedef struct
 gpointer rthunk_shape_memo_find  (RthunkShapeMemo          *memo,
                                   RthunkNode               *form,
                                   const RthunkShapeMemoKey *key);
-/* Keeps @value (taken) for @form under @key, the oldest going when all
+/* Keeps @value (taken) for @form under @key (@texts: for forms whose
+ * strings have @form's texts), the oldest going when all
  * RTHUNK_SHAPE_MEMO_FORMS are taken. */
 void     rthunk_shape_memo_keep  (RthunkShapeMemo          *memo,
                                   RthunkNode               *form,
                                   const RthunkShapeMemoKey *key,
-                                  gpointer                  value);
+                                  gpointer                  value,
+                                  gboolean                  texts);
 void     rthunk_shape_memo_clear (RthunkShapeMemo          *memo);
 
 /* A hash of the shape of the tree under @node: its kinds, names and

@@ -32,17 +32,17 @@ rthunk_shape_memo_clear (RthunkShapeMemo *memo)
     entry_clear (memo, &memo->entries[--memo->n]);
 }
 
-/* Which literals a shape leaves open: numbers and booleans, and strings
- * unless their texts are part of it. */
+/* Which literals the shape of @data (an entry) leaves open: numbers and
+ * booleans, and strings unless their texts are part of it. */
 static gboolean
 literal_open (RthunkNode *template,
               RthunkNode *node,
               guint       index,
               gpointer    data)
 {
-  const RthunkShapeMemo *memo = data;
+  const RthunkShapeMemoEntry *entry = data;
 
-  return !memo->texts || rthunk_node_get_kind (template) != RTHUNK_NODE_STR;
+  return !entry->texts || rthunk_node_get_kind (template) != RTHUNK_NODE_STR;
 }
 
 gpointer
@@ -61,7 +61,7 @@ rthunk_shape_memo_find (RthunkShapeMemo          *memo,
 
       if (entry->shape != shape || entry->key.object != key->object ||
           memcmp (entry->key.words, key->words, sizeof key->words) != 0 ||
-          (entry->form != form && !rthunk_node_same_but_literals (entry->form, form, NULL, literal_open, memo)))
+          (entry->form != form && !rthunk_node_same_but_literals (entry->form, form, NULL, literal_open, entry)))
         continue;
       rthunk_array_raise (memo->entries, sizeof memo->entries[0], k);
       memo->hits++;
@@ -74,12 +74,13 @@ void
 rthunk_shape_memo_keep (RthunkShapeMemo          *memo,
                         RthunkNode               *form,
                         const RthunkShapeMemoKey *key,
-                        gpointer                  value)
+                        gpointer                  value,
+                        gboolean                  texts)
 {
   if (memo->n == RTHUNK_SHAPE_MEMO_FORMS)
     entry_clear (memo, &memo->entries[--memo->n]);
   memo->entries[memo->n] = (RthunkShapeMemoEntry) {
-    rthunk_node_ref (form), rthunk_node_shape_hash (form), *key, value,
+    rthunk_node_ref (form), rthunk_node_shape_hash (form), *key, value, texts,
   };
   if (key->object != NULL)
     g_object_ref (key->object);

@@ -529,7 +529,7 @@ form_reads (RthunkSession *self,
   if (reads != NULL)
     return g_ptr_array_ref (reads);
   reads = rthunk_hash_collect_references (form, is_cell, text);
-  rthunk_shape_memo_keep (&self->reads_memo, form, &key, g_ptr_array_ref (reads));
+  rthunk_shape_memo_keep (&self->reads_memo, form, &key, g_ptr_array_ref (reads), FALSE);
   return reads;
 }
 
