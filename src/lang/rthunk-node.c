@@ -24,6 +24,7 @@ struct _RthunkNode
     struct {
       RthunkNode **items;   /* in the node's own allocation, right after it */
       guint n_items;
+      gint shape;           /* rthunk_node_shape_hash(), once asked (atomic; 0: not yet) */
     } seq;
   } u;
 };
@@ -852,9 +853,14 @@ rthunk_node_shape_hash (RthunkNode *node)
       return h * 31 + g_str_hash (node->u.text);
     case RTHUNK_NODE_LIST:
     case RTHUNK_NODE_VECTOR:
-      h = h * 31 + node->u.seq.n_items;
+      /* a tree is asked again by each memo that keeps things by shape */
+      if ((h = (guint) g_atomic_int_get (&node->u.seq.shape)) != 0)
+        return h;
+      h = node->kind * 31 + node->u.seq.n_items;
       for (guint k = 0; k < node->u.seq.n_items; k++)
         h = h * 31 + rthunk_node_shape_hash (node->u.seq.items[k]);
+      h = MAX (h, 1);
+      g_atomic_int_set (&node->u.seq.shape, (gint) h);
       return h;
     default:
       return h;
