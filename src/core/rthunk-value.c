@@ -261,13 +261,33 @@ field_compare (gconstpointer a,
   return strcmp (((const Field *) a)->name, ((const Field *) b)->name);
 }
 
+/* Whether the byte @c may stand in a field name: a letter, a digit, one
+ * of -?!*+/<>=_.%&' or a byte of a multi-byte character. */
+static gboolean
+is_name_byte (guchar c)
+{
+  static const char others[] = "-?!*+/<>=_.%&'";
+
+  return c >= 0x80 || g_ascii_isalnum (c) || (c != '\0' && memchr (others, c, sizeof others - 1) != NULL);
+}
+
 gboolean
 rthunk_value_is_field_name (const char *name)
 {
+  /* a reader asks for every symbol it reads: a table, made once */
+  static guint8 name_bytes[256];
+  static gsize made;
+
+  if (g_once_init_enter (&made))
+    {
+      for (guint c = 0; c < G_N_ELEMENTS (name_bytes); c++)
+        name_bytes[c] = is_name_byte ((guchar) c);
+      g_once_init_leave (&made, 1);
+    }
   if (*name == '\0')
     return FALSE;
   for (const char *p = name; *p != '\0'; p++)
-    if (!((guchar) *p >= 0x80 || g_ascii_isalnum (*p) || strchr ("-?!*+/<>=_.%&'", *p) != NULL))
+    if (!name_bytes[(guchar) *p])
       return FALSE;
   return TRUE;
 }

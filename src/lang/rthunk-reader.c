@@ -277,8 +277,17 @@ read_atom (Reader  *reader,
   char *token;
   gsize length;
 
+  /* a token holds no line break (a delimiter): an ASCII byte is a column */
   while (reader->p < reader->end && !is_delimiter (*reader->p))
-    advance (reader);
+    {
+      if ((guchar) *reader->p < 0x80)
+        {
+          reader->p++;
+          reader->col++;
+        }
+      else
+        advance (reader);
+    }
   length = reader->p - start;
   if (length < sizeof inline_token)
     {
@@ -299,9 +308,9 @@ read_atom (Reader  *reader,
     return read_number (reader, token, line, col, error);
   if (token[0] == '#' && token[1] == '#')
     return read_symbolic_float (reader, token, line, col, error);
-  if (strcmp (token, "true") == 0 || strcmp (token, "false") == 0)
+  if ((length == 4 && memcmp (token, "true", 4) == 0) || (length == 5 && memcmp (token, "false", 5) == 0))
     return positioned (rthunk_node_new_bool (token[0] == 't'), reader, line, col);
-  if (strcmp (token, "nil") == 0)
+  if (length == 3 && memcmp (token, "nil", 3) == 0)
     return positioned (rthunk_node_new_nil (), reader, line, col);
   if (!valid_symbol (token))
     return reader_fail (reader, line, col, error, _("unexpected character in “%s”"), token), NULL;
