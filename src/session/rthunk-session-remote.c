@@ -462,15 +462,23 @@ enqueue (RthunkSession  *self,
 void
 rthunk_session_flush_all (RthunkSession *self)
 {
-  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) clients = NULL;
 
+  /* most evaluations queued nothing: nothing to hold */
   g_mutex_lock (&self->servers_lock);
   for (guint k = 0; k < self->servers->len; k++)
-    g_ptr_array_add (clients, g_object_ref (((Server *) g_ptr_array_index (self->servers, k))->client));
+    {
+      RthunkClient *client = ((Server *) g_ptr_array_index (self->servers, k))->client;
+
+      if (rthunk_client_get_queued (client) == 0)
+        continue;
+      if (clients == NULL)
+        clients = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (clients, g_object_ref (client));
+    }
   g_mutex_unlock (&self->servers_lock);
-  for (guint k = 0; k < clients->len; k++)
-    if (rthunk_client_get_queued (g_ptr_array_index (clients, k)) > 0)
-      rthunk_client_flush (g_ptr_array_index (clients, k), NULL);
+  for (guint k = 0; clients != NULL && k < clients->len; k++)
+    rthunk_client_flush (g_ptr_array_index (clients, k), NULL);
 }
 
 /* The options of one `(remote …)` the session reads, looked up once
