@@ -217,9 +217,84 @@ rthunk_handler_verify_definition (RthunkServerState           *state,
   return g_steal_pointer (&def);
 }
 
+/* Past this many definitions a request's closure is looked through by a
+ * table of the hashes seen. */
+#define RESOLVE_SCANNED 16
+
+/* A definition's hash as a key: its first bytes are as random as any. */
+static guint
+def_hash_hash (gconstpointer key)
+{
+  guint h;
+
+  memcpy (&h, key, sizeof h);
+  return h;
+}
+
+static gboolean
+def_hash_equal (gconstpointer a,
+                gconstpointer b)
+{
+  return memcmp (a, b, RTHUNK_HASH_LEN) == 0;
+}
+
+/* Whether the definition of @hash is among those @out found or lacks
+ * already (@seen: their hashes, once there are many). */
+static gboolean
+resolve_seen (RthunkSubmission *out,
+              GHashTable       *seen,
+              const guint8     *hash)
+{
+  if (seen != NULL)
+    return g_hash_table_contains (seen, hash);
+  for (guint d = 0; d < out->definitions->len; d++)
+    if (memcmp (((RthunkDefinition *) g_ptr_array_index (out->definitions, d))->hash, hash, RTHUNK_HASH_LEN) == 0)
+      return TRUE;
+  for (guint m = 0; out->missing != NULL && m < out->missing->len; m++)
+    if (memcmp (g_bytes_get_data (g_ptr_array_index (out->missing, m), NULL), hash, RTHUNK_HASH_LEN) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Adds the definition of @hash to those @out found, or to those it lacks,
+ * unless it is there. */
+static void
+resolve_one (RthunkServerState  *state,
+             RthunkSubmission   *out,
+             GHashTable        **seen,
+             const guint8       *hash)
+{
+  RthunkDefinition *def;
+  guint known;
+
+  if (resolve_seen (out, *seen, hash))
+    return;
+  if ((def = rthunk_handler_find_definition (state, hash)) != NULL)
+    g_ptr_array_add (out->definitions, def);
+  else
+    {
+      if (out->missing == NULL)
+        out->missing = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      g_ptr_array_add (out->missing, g_bytes_new (hash, RTHUNK_HASH_LEN));
+    }
+  known = out->definitions->len + (out->missing != NULL ? out->missing->len : 0);
+  if (*seen != NULL)
+    g_hash_table_add (*seen, def != NULL ? def->hash : (gpointer) g_bytes_get_data (g_ptr_array_index (out->missing, out->missing->len - 1), NULL));
+  else if (known > RESOLVE_SCANNED)
+    {
+      /* the hashes live in the definitions and the missing bytes */
+      *seen = g_hash_table_new (def_hash_hash, def_hash_equal);
+      for (guint d = 0; d < out->definitions->len; d++)
+        g_hash_table_add (*seen, ((RthunkDefinition *) g_ptr_array_index (out->definitions, d))->hash);
+      for (guint m = 0; out->missing != NULL && m < out->missing->len; m++)
+        g_hash_table_add (*seen, (gpointer) g_bytes_get_data (g_ptr_array_index (out->missing, m), NULL));
+    }
+}
+
 /* Finds every definition the request names, and what those use, in the
  * store, and binds their types in @checker (if any: the memo's template
- * was checked with them); the hashes it lacks go to @missing. */
+ * was checked with them); the hashes it lacks go to @missing. The
+ * definitions found are the queue of those whose uses are to be found. */
 gboolean
 rthunk_handler_resolve_definitions (RthunkServerState   *state,
                                     const RthunkRequest *request,
@@ -227,16 +302,11 @@ rthunk_handler_resolve_definitions (RthunkServerState   *state,
                                     RthunkSubmission    *out)
 {
   g_autoptr(GHashTable) seen = NULL;
-  g_autoptr(GQueue) todo = NULL;
 
   if (rthunk_request_n_refs (request) == 0)
     return TRUE;                /* no definitions: nothing to find */
-  seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
-  todo = g_queue_new ();
-
   out->definitions = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_definition_unref);
   out->def_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
-  out->missing = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   for (guint k = 0; k < rthunk_request_n_refs (request); k++)
     {
       RthunkRequestDefRef *ref = &g_array_index (request->refs, RthunkRequestDefRef, k);
@@ -249,26 +319,16 @@ rthunk_handler_resolve_definitions (RthunkServerState   *state,
           return FALSE;
         }
       g_hash_table_insert (out->def_names, g_strdup (ref->name), g_bytes_ref (ref->hash));
-      g_queue_push_tail (todo, g_bytes_ref (ref->hash));
+      resolve_one (state, out, &seen, g_bytes_get_data (ref->hash, NULL));
     }
-  while (!g_queue_is_empty (todo))
+  for (guint d = 0; d < out->definitions->len; d++)
     {
-      g_autoptr(GBytes) hash = g_queue_pop_head (todo);
-      RthunkDefinition *def;
+      RthunkDefinition *def = g_ptr_array_index (out->definitions, d);
 
-      if (g_hash_table_contains (seen, hash))
-        continue;
-      g_hash_table_add (seen, g_bytes_ref (hash));
-      if ((def = rthunk_handler_find_definition (state, g_bytes_get_data (hash, NULL))) == NULL)
-        {
-          g_ptr_array_add (out->missing, g_bytes_ref (hash));
-          continue;
-        }
-      g_ptr_array_add (out->definitions, def);
       for (guint u = 0; u < def->n_uses; u++)
-        g_queue_push_tail (todo, g_bytes_new (def->uses[u].hash, RTHUNK_HASH_LEN));
+        resolve_one (state, out, &seen, def->uses[u].hash);
     }
-  if (out->missing->len > 0)
+  if (out->missing != NULL && out->missing->len > 0)
     return FALSE;
   for (guint d = 0; checker != NULL && d < out->definitions->len; d++)
     {
