@@ -23,6 +23,7 @@
 
 #include "rthunk.h"
 #include "rthunk-check.h"
+#include "rthunk-client-internal.h"
 #include "rthunk-client-private.h"
 #include "rthunk-codec.h"
 #include "rthunk-frame.h"
@@ -1385,6 +1386,46 @@ test_queue_large_both_ways (void)
     }
 }
 
+/* More queued than a frame takes (another thread was sending): the frames
+ * take RTHUNK_CLIENT_MAX_BATCH at a time, the first ones cut from the
+ * queue, the last the whole queue as it stands, and every value is its
+ * own. */
+static void
+test_queue_past_one_frame (void)
+{
+  const guint n = 2 * RTHUNK_CLIENT_MAX_BATCH + RTHUNK_CLIENT_MAX_BATCH / 2;
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  g_autoptr(RthunkNode) expr = test_parse_one ("(* i 3)");
+  g_autoptr(GHashTable) inputs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_value_unref);
+  g_autoptr(GError) error = NULL;
+
+  /* as if another thread were sending: enqueue sends nothing itself */
+  g_mutex_lock (&client->flush_lock);
+  for (guint k = 0; k < n; k++)
+    {
+      guint8 id[RTHUNK_CLIENT_ID_LEN];
+
+      g_hash_table_replace (inputs, (gpointer) "i", rthunk_value_new_int (k));
+      rthunk_client_random_id (id);
+      g_ptr_array_add (values, rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (rthunk_client_get_queued (client), ==, n);
+  g_mutex_unlock (&client->flush_lock);
+  g_assert_true (rthunk_client_flush (client, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (rthunk_client_get_queued (client), ==, 0);
+  for (guint k = 0; k < n; k++)
+    {
+      g_autoptr(RthunkValue) value = rthunk_value_force (g_ptr_array_index (values, k), &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (rthunk_value_get_int (value), ==, 3 * (gint64) k);
+    }
+}
+
 /* The server dies while frames are in flight: every queued submission
  * fails with the lost connection (none hangs, none is lost silently). */
 static void
@@ -1461,6 +1502,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/queue/prepared-inputs", test_queue_prepared_inputs);
   g_test_add_func ("/client-codec/prepared-numbers", test_prepared_numbers);
   g_test_add_func ("/client-codec/queue/large-both-ways", test_queue_large_both_ways);
+  g_test_add_func ("/client-codec/queue/past-one-frame", test_queue_past_one_frame);
   g_test_add_func ("/client-codec/queue/server-dies", test_queue_server_dies);
   TEST_ADD_TABLE (forge_cases, test_forged);
   rc = g_test_run ();

@@ -62,7 +62,10 @@ struct _RthunkClient
 
   GMutex outbox_lock;           /* the queued submissions: */
   GArray *outbox;               /* Queued, in the order they were made, */
-  GByteArray *outbox_bytes;     /* their EvalRequest structs, one after another */
+  GByteArray *outbox_bytes;     /* a submitBatch call's head (its list's count
+                                   to be written), then their EvalRequest structs,
+                                   one after another */
+  guint outbox_head;            /* the head's length */
   gboolean in_flight_any;       /* (outbox_lock) whether frames are in flight */
   GMutex flush_lock;            /* one sender at a time, so frames keep that order; */
   gboolean sending_open;        /* (flush_lock) whether sending holds a connection: */

@@ -108,6 +108,17 @@ no_closure (void)
   return empty;
 }
 
+/* Writes the head of a submitBatch call to @out, its list's count 0 (the
+ * last four bytes); its length. */
+static guint
+batch_head (GByteArray *out)
+{
+  rthunk_codec_put_message (out, rthunk_client_reply_submit_batch.method, RTHUNK_CODEC_CALL, 0);
+  rthunk_codec_put_field (out, RTHUNK_CODEC_LIST, 1);
+  rthunk_codec_put_list (out, RTHUNK_CODEC_STRUCT, 0);
+  return out->len;
+}
+
 /* Type-checks @expr and queues its submission under @thunk_id (from
  * rthunk_client_random_id(): the server refuses an id in use);
  * returns its pending value at once. Each time RTHUNK_CLIENT_SEND_AT
@@ -158,6 +169,8 @@ rthunk_client_enqueue (RthunkClient          *self,
   value = rthunk_value_ref (queued.value);
   g_mutex_lock (&self->outbox_lock);
   g_array_append_val (self->outbox, queued);
+  if (self->outbox_bytes->len == 0)
+    self->outbox_head = batch_head (self->outbox_bytes);
   g_byte_array_append (self->outbox_bytes, request->data, request->len);
   send_now = self->outbox->len >= RTHUNK_CLIENT_SEND_AT;
   g_mutex_unlock (&self->outbox_lock);
@@ -204,11 +217,23 @@ take_batch (RthunkClient  *self,
       g_array_remove_range (self->outbox, 0, n);
       g_array_set_clear_func (self->outbox, queued_clear);
       g_array_set_clear_func (batch, queued_clear);
-      *message = rthunk_client_message_begin_sized (rthunk_client_reply_submit_batch.method, bytes + 256);
-      rthunk_codec_put_field (*message, RTHUNK_CODEC_LIST, 1);
-      rthunk_codec_put_list (*message, RTHUNK_CODEC_STRUCT, n);
-      g_byte_array_append (*message, self->outbox_bytes->data, (guint) bytes);
-      g_byte_array_remove_range (self->outbox_bytes, 0, (guint) bytes);
+      if (self->outbox->len == 0)
+        {
+          /* all of them: the queue's bytes are the call, but for the count */
+          guint32 count = GUINT32_TO_BE (n);
+
+          memcpy (self->outbox_bytes->data + self->outbox_head - sizeof count, &count, sizeof count);
+          *message = self->outbox_bytes;
+          self->outbox_bytes = g_byte_array_sized_new ((*message)->len);
+        }
+      else
+        {
+          *message = rthunk_client_message_begin_sized (rthunk_client_reply_submit_batch.method, bytes + 256);
+          rthunk_codec_put_field (*message, RTHUNK_CODEC_LIST, 1);
+          rthunk_codec_put_list (*message, RTHUNK_CODEC_STRUCT, n);
+          g_byte_array_append (*message, self->outbox_bytes->data + self->outbox_head, (guint) bytes);
+          g_byte_array_remove_range (self->outbox_bytes, self->outbox_head, (guint) bytes);
+        }
     }
   g_mutex_unlock (&self->outbox_lock);
   if (batch != NULL)
