@@ -369,6 +369,14 @@ test_definition_chain (void)
   g_assert_cmpint (rthunk_value_get_int (again), ==, 50);
   g_assert_cmpuint (rthunk_client_get_definitions_sent (client) - sent, ==, 20);
 
+  /* a definition named before one that uses it: still sent after it */
+  g_hash_table_insert (defs, g_strdup ("rv-b"), test_parse_one ("(defn rv-b [x] (* x 10))"));
+  g_hash_table_insert (defs, g_strdup ("rv-a"), test_parse_one ("(defn rv-a [x] (+ (rv-b x) 1))"));
+  g_clear_pointer (&again, rthunk_value_unref);
+  again = eval_remote (client, "(+ (rv-b 1) (rv-a 2))", NULL, defs, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (again), ==, 31);
+
   g_hash_table_insert (mutual, g_strdup ("ping"), test_parse_one ("(defn ping [x] (pong x))"));
   g_hash_table_insert (mutual, g_strdup ("pong"), test_parse_one ("(defn pong [x] (ping x))"));
   none = eval_remote (client, "(ping 1)", NULL, mutual, &error);
@@ -1426,6 +1434,46 @@ test_queue_past_one_frame (void)
     }
 }
 
+/* A thread whose last submission to queue fails (a type error) after one
+ * that was queued: the buffer it took from the thread is given back, not
+ * freed under the thread's GPrivate, which frees what it holds when the
+ * thread ends. */
+static gpointer
+queue_then_fail (gpointer data)
+{
+  RthunkClient *client = data;
+  g_autoptr(RthunkNode) good = test_parse_one ("(+ 1 2)");
+  g_autoptr(RthunkNode) bad = test_parse_one ("(+ 1 \"x\")");
+  g_autoptr(RthunkValue) value = NULL;
+  g_autoptr(RthunkValue) forced = NULL;
+  g_autoptr(RthunkValue) none = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 id[RTHUNK_CLIENT_ID_LEN];
+
+  rthunk_client_random_id (id);
+  value = rthunk_client_enqueue (client, good, NULL, id, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (rthunk_client_flush (client, &error));
+  forced = rthunk_value_force (value, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rthunk_value_get_int (forced), ==, 3);
+  rthunk_client_random_id (id);
+  none = rthunk_client_enqueue (client, bad, NULL, id, NULL, NULL, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
+  return NULL;
+}
+
+static void
+test_queue_refused_then_thread_ends (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+
+  /* twice: the second thread may be given the first one's memory */
+  for (guint k = 0; k < 2; k++)
+    g_thread_join (g_thread_new ("queue-then-fail", queue_then_fail, client));
+}
+
 /* The server dies while frames are in flight: every queued submission
  * fails with the lost connection (none hangs, none is lost silently). */
 static void
@@ -1503,6 +1551,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/prepared-numbers", test_prepared_numbers);
   g_test_add_func ("/client-codec/queue/large-both-ways", test_queue_large_both_ways);
   g_test_add_func ("/client-codec/queue/past-one-frame", test_queue_past_one_frame);
+  g_test_add_func ("/client-codec/queue/refused-then-thread-ends", test_queue_refused_then_thread_ends);
   g_test_add_func ("/client-codec/queue/server-dies", test_queue_server_dies);
   TEST_ADD_TABLE (forge_cases, test_forged);
   rc = g_test_run ();

@@ -36,6 +36,18 @@
 
 RTHUNK_THREAD_KEPT (scratch_request, g_byte_array_unref);
 
+/* The thread's buffer for a request being queued: given back (kept unless
+ * a large request made it large) however the queueing ends. */
+typedef GByteArray RequestBuffer;
+
+static void
+request_buffer_give (RequestBuffer *buffer)
+{
+  rthunk_client_scratch_give (&scratch_request, buffer);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RequestBuffer, request_buffer_give)
+
 typedef struct
 {
   guint len;                    /* its EvalRequest struct's, in outbox_bytes */
@@ -145,7 +157,7 @@ rthunk_client_enqueue (RthunkClient          *self,
   g_autoptr(RthunkType) type = NULL;
   /* the thread's buffer, kept from one request to the next (taken while
    * in use: forcing an input may queue another submission) */
-  g_autoptr(GByteArray) request = rthunk_client_scratch_bytes (&scratch_request, 512);
+  g_autoptr(RequestBuffer) request = rthunk_client_scratch_bytes (&scratch_request, 512);
   DefHasher h = { NULL, };
   RthunkValue *value;
   gboolean send_now;
@@ -174,8 +186,6 @@ rthunk_client_enqueue (RthunkClient          *self,
   g_byte_array_append (self->outbox_bytes, request->data, request->len);
   send_now = self->outbox->len >= RTHUNK_CLIENT_SEND_AT;
   g_mutex_unlock (&self->outbox_lock);
-  /* kept unless a large request made it large */
-  rthunk_client_scratch_give (&scratch_request, g_steal_pointer (&request));
   /* a long burst goes out while it is made (unless a flush is on it) */
   if (send_now && g_mutex_trylock (&self->flush_lock))
     {

@@ -139,7 +139,9 @@ typedef struct
   static _Thread_local RthunkThreadKept name = { &name##_owner, NULL, NULL }
 
 /* The thread's kept object, now the caller's until it gives it back; or
- * %NULL (the caller makes one). */
+ * %NULL (the caller makes one). Every object taken goes back through
+ * rthunk_thread_kept_give(), kept or not: the thread's GPrivate may still
+ * hold it, and only _give() tells it that the caller frees it. */
 static inline gpointer
 rthunk_thread_kept_take (RthunkThreadKept *cell)
 {
