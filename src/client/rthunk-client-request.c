@@ -340,38 +340,64 @@ definition_uses (DefHasher  *h,
   return uses;
 }
 
+/* A definition whose uses the closure is going through. */
+typedef struct
+{
+  char *name;                   /* NULL for the expression itself */
+  GPtrArray *uses;
+  guint next;                   /* the next of @uses to go into */
+} ClosureStep;
+
+static void
+closure_step_clear (gpointer data)
+{
+  ClosureStep *step = data;
+
+  g_free (step->name);
+  g_ptr_array_unref (step->uses);
+}
+
 /* The names of every definition @expr uses, transitively, each once, in an
- * order where a definition comes after those it uses. */
+ * order where a definition comes after those it uses (a server checks
+ * each with those before it): each after all of its own, depth first. */
 GPtrArray *
 rthunk_client_definition_closure (DefHasher   *h,
                                   RthunkNode  *expr,
                                   GError     **error)
 {
   g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) direct = NULL;
-  g_autoptr(GQueue) todo = NULL;
+  g_autoptr(GArray) path = NULL;
   g_autoptr(GHashTable) seen = NULL;
+  ClosureStep root;
 
   /* no definitions, or none named: nothing to look for */
   if (h->forms == NULL || !mentions_definition (expr, h->forms, 0))
     return g_steal_pointer (&order);
-  direct = rthunk_hash_collect_references (expr, resolve_definition, h);
-  todo = g_queue_new ();
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint k = 0; k < direct->len; k++)
-    g_queue_push_tail (todo, g_ptr_array_index (direct, k));
-  while (h->error == NULL && !g_queue_is_empty (todo))
+  root = (ClosureStep) { NULL, rthunk_hash_collect_references (expr, resolve_definition, h), 0 };
+  path = g_array_new (FALSE, FALSE, sizeof (ClosureStep));
+  g_array_set_clear_func (path, closure_step_clear);
+  g_array_append_val (path, root);
+  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  while (h->error == NULL && path->len > 0)
     {
-      const char *name = g_queue_pop_head (todo);
-      g_autoptr(GPtrArray) uses = NULL;
+      ClosureStep *top = &g_array_index (path, ClosureStep, path->len - 1);
+      const char *use;
+      ClosureStep next;
 
-      if (g_hash_table_contains (seen, name))
+      if (top->next == top->uses->len)
+        {
+          /* all it uses are in order: it comes next */
+          if (top->name != NULL)
+            g_ptr_array_add (order, g_steal_pointer (&top->name));
+          g_array_set_size (path, path->len - 1);
+          continue;
+        }
+      use = g_ptr_array_index (top->uses, top->next++);
+      if (g_hash_table_contains (seen, use))
         continue;
-      g_hash_table_add (seen, (gpointer) g_intern_string (name));
-      uses = definition_uses (h, name);
-      for (guint k = 0; k < uses->len; k++)
-        g_queue_push_tail (todo, (gpointer) g_intern_string (g_ptr_array_index (uses, k)));
-      g_ptr_array_insert (order, 0, g_strdup (name));
+      g_hash_table_add (seen, g_strdup (use));
+      next = (ClosureStep) { g_strdup (use), definition_uses (h, use), 0 };
+      g_array_append_val (path, next);
     }
   if (h->error != NULL)
     {

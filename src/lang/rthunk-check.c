@@ -1256,6 +1256,8 @@ rthunk_checker_reset (RthunkChecker *self,
     return FALSE;
   g_clear_object (&self->remote);
   rthunk_check_globals_clear (&self->globals);
+  /* what it kept was checked with the names just cleared */
+  rthunk_shape_memo_clear (&self->memo);
   self->remote_allowed = TRUE;
   self->next_var = 0;
   g_clear_pointer (&self->mismatch_expected, g_free);
