@@ -808,6 +808,7 @@ test_defs_missing_unknown (void)
   g_autoptr(GByteArray) sq_hash = defs_hash (defs, "sq");
   g_autoptr(RthunkWireEvalRequest) alone = request_new ("(mystery 3)", -1);
   g_autoptr(RthunkWireEvalRequest) mixed = request_new ("(+ (sq 2) (mystery 3))", -1);
+  g_autoptr(RthunkWireEvalRequest) repeated = request_new ("(mystery 3)", -1);
   g_autoptr(RthunkWireRemoteThunk) thunk = NULL;
   g_autoptr(RthunkWireServerInfo) before = wire_info (c, NULL);
   g_autoptr(RthunkWireServerInfo) after = NULL;
@@ -836,6 +837,15 @@ test_defs_missing_unknown (void)
   assert_thrown (&t, RTHUNK_WIRE_TYPE_MISSING_DEFINITIONS, RTHUNK_ERROR_MISSING_DEFINITIONS);
   g_assert_cmpuint (t.hashes->len, ==, 1);
   g_assert_true (wire_same_id (g_ptr_array_index (t.hashes, 0), unknown));
+  wire_failure_clear (&t);
+
+  /* a reference that is not valid, after one to a hash it lacks: refused
+   * as invalid, not asked for (nothing is looked up before all are read) */
+  request_add_def_ref (repeated, "mystery", unknown);
+  request_add_def_ref (repeated, "mystery", sq_hash);
+  thunk = wire_submit (c, repeated, &t);
+  g_assert_null (thunk);
+  assert_thrown (&t, RTHUNK_WIRE_TYPE_INVALID_REQUEST, RTHUNK_ERROR_INVALID_REQUEST);
   wire_failure_clear (&t);
 
   /* nothing was queued, and the connection goes on */

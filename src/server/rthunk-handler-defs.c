@@ -319,8 +319,11 @@ rthunk_handler_resolve_definitions (RthunkServerState   *state,
           return FALSE;
         }
       g_hash_table_insert (out->def_names, g_strdup (ref->name), g_bytes_ref (ref->hash));
-      resolve_one (state, out, &seen, g_bytes_get_data (ref->hash, NULL));
     }
+  /* every reference valid before any is looked up: an invalid request is
+   * refused as such, and loads nothing from the store */
+  for (guint k = 0; k < rthunk_request_n_refs (request); k++)
+    resolve_one (state, out, &seen, g_bytes_get_data (g_array_index (request->refs, RthunkRequestDefRef, k).hash, NULL));
   for (guint d = 0; d < out->definitions->len; d++)
     {
       RthunkDefinition *def = g_ptr_array_index (out->definitions, d);
