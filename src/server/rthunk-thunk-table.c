@@ -434,6 +434,19 @@ rthunk_thunk_table_lookup (RthunkThunkTable *table,
 
 static void finish_locked (RthunkThunkTable *table, Shard *shard, RthunkThunkEntry *entry, RthunkThunkState state);
 
+/* Ends @entry CANCELLED, for @why (a copy: the table's shutdown), or
+ * because a thunkCancel asked when NULL. With its shard locked. */
+static void
+cancel_locked (RthunkThunkTable *table,
+               Shard            *shard,
+               RthunkThunkEntry *entry,
+               const GError     *why)
+{
+  entry->error = why != NULL ? g_error_copy (why)
+                             : g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
+  finish_locked (table, shard, entry, RTHUNK_THUNK_CANCELLED);
+}
+
 /* The cancellable that stops @entry's evaluation (transfer full): made
  * the first time it is asked for, cancelled already if the thunk was
  * cancelled before (or the table shut down). A thunk evaluated inline, a
@@ -470,10 +483,7 @@ rthunk_thunk_table_start (RthunkThunkTable *table,
 
   g_mutex_lock (&shard->lock);
   if (entry->state == RTHUNK_THUNK_PENDING && (shutdown = g_atomic_pointer_get (&table->shutdown)) != NULL)
-    {
-      entry->error = g_error_copy (shutdown);
-      finish_locked (table, shard, entry, RTHUNK_THUNK_CANCELLED);
-    }
+    cancel_locked (table, shard, entry, shutdown);
   started = entry->state == RTHUNK_THUNK_PENDING;
   if (started)
     {
@@ -494,17 +504,11 @@ rthunk_thunk_table_unstart (RthunkThunkTable *table,
                             RthunkThunkEntry *entry)
 {
   Shard *shard = shard_of (table, entry->id);
-  GError *shutdown;
   gboolean pending;
 
   g_mutex_lock (&shard->lock);
   if (entry->state == RTHUNK_THUNK_RUNNING && entry->cancel_asked)
-    {
-      shutdown = g_atomic_pointer_get (&table->shutdown);
-      entry->error = shutdown != NULL ? g_error_copy (shutdown)
-        : g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED, _("the thunk was cancelled"));
-      finish_locked (table, shard, entry, RTHUNK_THUNK_CANCELLED);
-    }
+    cancel_locked (table, shard, entry, g_atomic_pointer_get (&table->shutdown));
   pending = entry->state == RTHUNK_THUNK_RUNNING;
   if (pending)
     {
@@ -664,11 +668,7 @@ rthunk_thunk_table_cancel (RthunkThunkTable *table,
   else if (unfinished)
     entry->cancel_asked = TRUE;
   if (entry->state == RTHUNK_THUNK_PENDING)
-    {
-      entry->error = g_error_new_literal (RTHUNK_ERROR, RTHUNK_ERROR_CANCELLED,
-                                          _("the thunk was cancelled"));
-      finish_locked (table, shard, entry, RTHUNK_THUNK_CANCELLED);
-    }
+    cancel_locked (table, shard, entry, NULL);
   g_mutex_unlock (&shard->lock);
   if (cancellable != NULL)
     g_cancellable_cancel (cancellable);
