@@ -29,6 +29,8 @@ RthunkType *rthunk_type_of_value       (RthunkValue     *value,
                                         guint           *next_var,
                                         GError         **error);
 gboolean    rthunk_type_is_generic     (RthunkType      *type);
+/* Whether @type has no variable (a type to share between checks). */
+gboolean    rthunk_type_is_ground      (RthunkType      *type);
 RthunkTypeClass rthunk_type_class_from_name (const char      *name);
 void        rthunk_type_constrain      (RthunkType      *var,
                                         RthunkTypeClass  klass);

@@ -582,6 +582,18 @@ rthunk_type_is_generic (RthunkType *type)
   return FALSE;
 }
 
+gboolean
+rthunk_type_is_ground (RthunkType *type)
+{
+  type = rthunk_type_prune (type);
+  if (type->kind == RTHUNK_TYPE_VAR)
+    return FALSE;
+  for (guint k = 0; k < type->n_children; k++)
+    if (!rthunk_type_is_ground (type->children[k]))
+      return FALSE;
+  return TRUE;
+}
+
 typedef struct
 {
   RthunkType *seen[32];         /* variables in order of appearance */

@@ -16,6 +16,7 @@
 
 #include "rthunk-check-private.h"
 #include "rthunk-lang-private.h"
+#include "rthunk-type-private.h"
 
 typedef struct
 {
@@ -171,4 +172,47 @@ rthunk_checker_end (RthunkChecker *checker)
     return;
   g_clear_pointer (&globals->undo, g_array_unref);
   globals->nested = FALSE;
+}
+
+/**
+ * rthunk_checker_bind:
+ * @checker: a checker
+ * @name: a global name
+ * @type: its type (variables in it are quantified)
+ *
+ * Binds @name, as `def` would, e.g. for a session cell or a value sent
+ * with a request.
+ *
+ * Since: 0.1
+ */
+void
+rthunk_checker_bind (RthunkChecker *checker,
+                     const char    *name,
+                     RthunkType    *type)
+{
+  g_return_if_fail (RTHUNK_IS_CHECKER (checker));
+  g_return_if_fail (name != NULL && type != NULL);
+
+  rthunk_check_globals_set (rthunk_check_globals_of (checker), name, rthunk_type_resolve (type), FALSE);
+}
+
+/**
+ * rthunk_checker_lookup:
+ * @checker: a checker
+ * @name: a global name
+ *
+ * Finds the type of a global name: one bound by a checked `def` or `defn`,
+ * or with rthunk_checker_bind().
+ *
+ * Returns: (transfer none) (nullable): the type bound to @name
+ *
+ * Since: 0.1
+ */
+RthunkType *
+rthunk_checker_lookup (RthunkChecker *checker,
+                       const char    *name)
+{
+  g_return_val_if_fail (RTHUNK_IS_CHECKER (checker), NULL);
+
+  return g_hash_table_lookup (rthunk_check_globals_of (checker)->types, name);
 }

@@ -1352,18 +1352,6 @@ memo_key (RthunkChecker      *checker,
   };
 }
 
-/* Whether @type has no variable: one to share between checks. */
-static gboolean
-is_ground (RthunkType *type)
-{
-  if (rthunk_type_get_kind (type) == RTHUNK_TYPE_VAR)
-    return FALSE;
-  for (guint k = 0; k < rthunk_type_get_n_children (type); k++)
-    if (!is_ground (rthunk_type_get_child (type, k)))
-      return FALSE;
-  return TRUE;
-}
-
 /**
  * rthunk_checker_check_typed:
  * @checker: a checker
@@ -1412,7 +1400,7 @@ rthunk_checker_check_typed (RthunkChecker  *checker,
       type = rthunk_type_resolve (inferred);
       rthunk_type_unref (inferred);
       /* kept unless it bound a name (a def or defn) */
-      if (key.words[0] == checker->globals.version && is_ground (type))
+      if (key.words[0] == checker->globals.version && rthunk_type_is_ground (type))
         rthunk_shape_memo_keep (&checker->memo, form, &key, rthunk_type_ref (type), TRUE);
     }
   if (type != NULL && node_types != NULL)
@@ -1449,53 +1437,10 @@ rthunk_checker_check (RthunkChecker  *checker,
   return rthunk_checker_check_typed (checker, form, NULL, error);
 }
 
-/**
- * rthunk_checker_bind:
- * @checker: a checker
- * @name: a global name
- * @type: its type (variables in it are quantified)
- *
- * Binds @name, as `def` would, e.g. for a session cell or a value sent
- * with a request.
- *
- * Since: 0.1
- */
-void
-rthunk_checker_bind (RthunkChecker *checker,
-                     const char    *name,
-                     RthunkType    *type)
-{
-  g_return_if_fail (RTHUNK_IS_CHECKER (checker));
-  g_return_if_fail (name != NULL && type != NULL);
-
-  rthunk_check_globals_set (&checker->globals, name, rthunk_type_resolve (type), FALSE);
-}
-
 RthunkCheckGlobals *
 rthunk_check_globals_of (RthunkChecker *checker)
 {
   return &checker->globals;
-}
-
-/**
- * rthunk_checker_lookup:
- * @checker: a checker
- * @name: a global name
- *
- * Finds the type of a global name: one bound by a checked `def` or `defn`,
- * or with rthunk_checker_bind().
- *
- * Returns: (transfer none) (nullable): the type bound to @name
- *
- * Since: 0.1
- */
-RthunkType *
-rthunk_checker_lookup (RthunkChecker *checker,
-                       const char    *name)
-{
-  g_return_val_if_fail (RTHUNK_IS_CHECKER (checker), NULL);
-
-  return g_hash_table_lookup (checker->globals.types, name);
 }
 
 /**
