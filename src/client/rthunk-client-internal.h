@@ -313,6 +313,7 @@ const guint8 *rthunk_client_def_hasher_address (DefHasher  *h,
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DefHasher, rthunk_client_def_hasher_clear)
 
+GPtrArray *rthunk_client_no_closure         (void);
 GPtrArray *rthunk_client_definition_closure (DefHasher     *h,
                                              RthunkNode    *expr,
                                              GError       **error);

@@ -108,18 +108,6 @@ rthunk_client_random_id (guint8 id[RTHUNK_CLIENT_ID_LEN])
   rthunk_random_id (id);
 }
 
-/* The closure of a queued expression: it calls no user function. One
- * empty array, read only, for all of them. */
-static GPtrArray *
-no_closure (void)
-{
-  static GPtrArray *empty;
-
-  if (g_once_init_enter (&empty))
-    g_once_init_leave (&empty, g_ptr_array_new ());
-  return empty;
-}
-
 /* Writes the head of a submitBatch call to @out, its list's count 0 (the
  * last four bytes); its length. */
 static guint
@@ -166,7 +154,7 @@ rthunk_client_enqueue (RthunkClient          *self,
   if ((catalog = rthunk_client_dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = rthunk_client_dup_catalog (self)) == NULL))
     return NULL;
-  if (!rthunk_client_build_request (self, catalog, expr, inputs, &h, no_closure (), FALSE, request, &type, error))
+  if (!rthunk_client_build_request (self, catalog, expr, inputs, &h, rthunk_client_no_closure (), FALSE, request, &type, error))
     return NULL;
   rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);
   rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);

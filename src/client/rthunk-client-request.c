@@ -357,22 +357,37 @@ closure_step_clear (gpointer data)
   g_ptr_array_unref (step->uses);
 }
 
+/* The closure of an expression that calls no user function: one empty
+ * array, read only, shared by all of them (most remote forms; an awaited
+ * form allocated and freed one of its own). */
+GPtrArray *
+rthunk_client_no_closure (void)
+{
+  static GPtrArray *empty;
+
+  if (g_once_init_enter (&empty))
+    g_once_init_leave (&empty, g_ptr_array_new_with_free_func (g_free));
+  return empty;
+}
+
 /* The names of every definition @expr uses, transitively, each once, in an
  * order where a definition comes after those it uses (a server checks
- * each with those before it): each after all of its own, depth first. */
+ * each with those before it): each after all of its own, depth first. The
+ * caller reads it and unrefs it; it may be rthunk_client_no_closure(). */
 GPtrArray *
 rthunk_client_definition_closure (DefHasher   *h,
                                   RthunkNode  *expr,
                                   GError     **error)
 {
-  g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) order = NULL;
   g_autoptr(GArray) path = NULL;
   g_autoptr(GHashTable) seen = NULL;
   ClosureStep root;
 
   /* no definitions, or none named: nothing to look for */
   if (h->forms == NULL || !mentions_definition (expr, h->forms, 0))
-    return g_steal_pointer (&order);
+    return g_ptr_array_ref (rthunk_client_no_closure ());
+  order = g_ptr_array_new_with_free_func (g_free);
   root = (ClosureStep) { NULL, rthunk_hash_collect_references (expr, resolve_definition, h), 0 };
   path = g_array_new (FALSE, FALSE, sizeof (ClosureStep));
   g_array_set_clear_func (path, closure_step_clear);
