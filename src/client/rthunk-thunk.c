@@ -387,6 +387,21 @@ rthunk_thunk_new (const char *label)
   return rthunk_thunk_new_in_context (g_strdup (label), NULL, NULL, 0, context);
 }
 
+/* g_intern_string() of @server, which takes GLib's lock of its table:
+ * a thread makes its thunks mostly for one server, so the last interned
+ * name is kept (interned strings live as long as the process). */
+static const char *
+intern_server (const char *server)
+{
+  static _Thread_local const char *last;
+
+  if (server == NULL)
+    return NULL;
+  if (last == NULL || strcmp (last, server) != 0)
+    last = g_intern_string (server);
+  return last;
+}
+
 /* The properties filled directly. They are not construct properties:
  * g_object_new() would set each to its default through a GValue and its
  * setter, and freeze and thaw the notify queue around it (a malloc and a
@@ -401,7 +416,7 @@ rthunk_thunk_new_in_context (char         *label,
   RthunkThunk *self = g_object_new (RTHUNK_TYPE_THUNK, NULL);
 
   self->label = label != NULL ? label : g_strdup ("?");
-  self->server = g_intern_string (server);
+  self->server = intern_server (server);
   set_id (self, id, id_len);
   if (context != NULL)
     {
