@@ -113,6 +113,13 @@ job_thread (GTask        *task,
     g_task_return_error (task, error);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+
+/* Runs @job, which the _async function @source_tag made, on a worker
+ * thread. The checks of the client and the cancellable every _async
+ * function needs are made here, as job_finish() makes those of the
+ * _finish functions; each _async function checks its own arguments
+ * before it copies them into @job. @job is freed when a check fails. */
 static void
 job_start (RthunkClient        *client,
            Job                 *job,
@@ -121,10 +128,15 @@ job_start (RthunkClient        *client,
            GAsyncReadyCallback  callback,
            gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (client, cancellable, callback, user_data);
+  g_autoptr(Job) owned = job;
+  g_autoptr(GTask) task = NULL;
 
+  g_return_if_fail (RTHUNK_IS_CLIENT (client));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (client, cancellable, callback, user_data);
   g_task_set_source_tag (task, source_tag);
-  g_task_set_task_data (task, job, job_free);
+  g_task_set_task_data (task, g_steal_pointer (&owned), job_free);
   g_task_run_in_thread (task, job_thread);
 }
 
@@ -181,9 +193,6 @@ rthunk_client_connect_async (RthunkClient        *client,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
   job_start (client, job_new (run_connect, NULL), rthunk_client_connect_async,
              cancellable, callback, user_data);
 }
@@ -228,9 +237,6 @@ rthunk_client_ping_async (RthunkClient        *client,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
   job_start (client, job_new (run_ping, NULL), rthunk_client_ping_async,
              cancellable, callback, user_data);
 }
@@ -297,9 +303,7 @@ rthunk_client_submit_async (RthunkClient        *client,
 {
   Job *job;
 
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
   g_return_if_fail (expr != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   job = job_new (run_submit, (GDestroyNotify) rthunk_value_unref);
   job->expr = rthunk_node_ref (expr);
@@ -368,9 +372,7 @@ rthunk_client_await_many_async (RthunkClient        *client,
 {
   Job *job;
 
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
   g_return_if_fail (ids != NULL && ids->len > 0);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   job = job_new (run_await, (GDestroyNotify) g_array_unref);
   job->ids = copy_array (ids, (GBoxedCopyFunc) g_bytes_ref, (GDestroyNotify) g_bytes_unref);
@@ -466,9 +468,7 @@ rthunk_client_cancel_thunk_async (RthunkClient        *client,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
   g_return_if_fail (id != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   job_start (client, job_new_for_id (run_cancel, NULL, id), rthunk_client_cancel_thunk_async,
              cancellable, callback, user_data);
@@ -515,9 +515,7 @@ rthunk_client_poll_async (RthunkClient        *client,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
   g_return_if_fail (id != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   job_start (client, job_new_for_id (run_poll, g_object_unref, id), rthunk_client_poll_async,
              cancellable, callback, user_data);
@@ -583,8 +581,6 @@ rthunk_client_get_server_info_async (RthunkClient        *client,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data)
 {
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
-
   job_start (client, job_new (run_server_info, (GDestroyNotify) g_variant_unref),
              rthunk_client_get_server_info_async, cancellable, callback, user_data);
 }
@@ -642,8 +638,6 @@ rthunk_client_get_func_defs_async (RthunkClient        *client,
                                    gpointer             user_data)
 {
   Job *job;
-
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
 
   job = job_new (run_func_defs, g_object_unref);
   job->names = g_strdupv ((char **) names);
@@ -706,7 +700,6 @@ rthunk_client_put_definitions_async (RthunkClient        *client,
 {
   Job *job;
 
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
   g_return_if_fail (definitions != NULL);
 
   job = job_new (run_put_definitions, NULL);
@@ -774,7 +767,6 @@ rthunk_client_submit_batch_async (RthunkClient        *client,
 {
   Job *job;
 
-  g_return_if_fail (RTHUNK_IS_CLIENT (client));
   g_return_if_fail (exprs != NULL && exprs->len <= 4096);
 
   job = job_new (run_submit_batch, (GDestroyNotify) g_ptr_array_unref);
