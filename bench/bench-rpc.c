@@ -985,7 +985,7 @@ chain_pipelined (RthunkClient *client,
 
       g_hash_table_replace (inputs, (gpointer) "x", x);
       rthunk_client_random_id (id);
-      if ((x = rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error)) == NULL)
+      if (!rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &x, &error))
         g_error ("link %u: %s", k, error->message);
     }
   g_hash_table_replace (inputs, (gpointer) "x", x);

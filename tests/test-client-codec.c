@@ -257,6 +257,66 @@ test_batch (void)
     }
 }
 
+/* Four threads submit batches through one client at once: a member's
+ * value is made when its reply is read, often by another thread's flush
+ * (each thread's queue sends every RTHUNK_CLIENT_SEND_AT submissions).
+ * Every member gets one value: finished, failed when forced, or pending
+ * and then its own. */
+#define BATCH_THREADS 4
+#define BATCH_ROUNDS 4
+#define BATCH_SIZE 200
+
+static gpointer
+batch_thread (gpointer data)
+{
+  RthunkClient *client = data;
+
+  for (guint round = 0; round < BATCH_ROUNDS; round++)
+    {
+      g_autoptr(GPtrArray) exprs = g_ptr_array_new_with_free_func ((GDestroyNotify) rthunk_node_unref);
+      g_autoptr(GPtrArray) values = NULL;
+      g_autoptr(GError) error = NULL;
+
+      for (guint k = 0; k < BATCH_SIZE; k++)
+        {
+          g_autofree char *text = k % 50 == 7 ? g_strdup_printf ("(/ %u 0)", k)
+                                  : k % 50 == 9 ? g_strdup_printf ("(delay 20 %u)", k)
+                                  : g_strdup_printf ("(+ %u %u)", k, round);
+
+          g_ptr_array_add (exprs, test_parse_one (text));
+        }
+      values = rthunk_client_submit_batch (client, exprs, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (values->len, ==, BATCH_SIZE);
+      for (guint k = 0; k < BATCH_SIZE; k++)
+        {
+          g_autoptr(GError) force_error = NULL;
+          g_autoptr(RthunkValue) value = rthunk_value_force (g_ptr_array_index (values, k), &force_error);
+
+          if (k % 50 == 7)
+            g_assert_error (force_error, RTHUNK_ERROR, RTHUNK_ERROR_DIVISION_BY_ZERO);
+          else
+            {
+              g_assert_no_error (force_error);
+              g_assert_cmpint (rthunk_value_get_int (value), ==, k % 50 == 9 ? (gint64) k : (gint64) (k + round));
+            }
+        }
+    }
+  return NULL;
+}
+
+static void
+test_batch_from_threads (void)
+{
+  g_autoptr(RthunkClient) client = new_client (shared_server->address, NULL);
+  GThread *threads[BATCH_THREADS];
+
+  for (guint t = 0; t < BATCH_THREADS; t++)
+    threads[t] = g_thread_new ("batch", batch_thread, client);
+  for (guint t = 0; t < BATCH_THREADS; t++)
+    g_thread_join (threads[t]);
+}
+
 typedef struct
 {
   guint done;
@@ -1170,6 +1230,22 @@ server_counter (const char *address,
   return value;
 }
 
+/* rthunk_client_enqueue() with the pending value it makes at once (no
+ * callback): the value, or %NULL with @error set. */
+static RthunkValue *
+enqueue_value (RthunkClient  *client,
+               RthunkNode    *expr,
+               GHashTable    *inputs,
+               const guint8  *id,
+               GError       **error)
+{
+  RthunkValue *value = NULL;
+
+  if (!rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &value, error))
+    return NULL;
+  return value;
+}
+
 /* Queues @n links of the chain (+ x 1) from 0, each naming the one before
  * by the id the client chose; returns the last link's pending value. */
 static RthunkValue *
@@ -1188,7 +1264,7 @@ enqueue_chain (RthunkClient *client,
 
       g_hash_table_replace (inputs, (gpointer) "x", x);
       rthunk_client_random_id (id);
-      x = rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error);
+      x = enqueue_value (client, expr, inputs, id, &error);
       g_assert_no_error (error);
     }
   /* the table's last input is unreffed with it; x is the chain's end */
@@ -1268,8 +1344,7 @@ test_queue_prepared_inputs (void)
         g_hash_table_insert (inputs, (gpointer) (links[k].y_name != NULL ? links[k].y_name : "y"),
                              rthunk_value_ref (g_ptr_array_index (values, links[k].y)));
       rthunk_client_random_id (id);
-      g_ptr_array_add (values, rthunk_client_enqueue (client, links[k].minus ? minus : inc, inputs, id,
-                                                      NULL, NULL, NULL, &error));
+      g_ptr_array_add (values, enqueue_value (client, links[k].minus ? minus : inc, inputs, id, &error));
       g_assert_no_error (error);
     }
   g_assert_true (rthunk_client_flush (client, &error));
@@ -1375,7 +1450,7 @@ test_queue_large_both_ways (void)
       big[1] = (char) ('a' + k / 26 % 26);
       g_hash_table_replace (inputs, (gpointer) "s", rthunk_value_new_str (big));
       rthunk_client_random_id (id);
-      g_ptr_array_add (values, rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error));
+      g_ptr_array_add (values, enqueue_value (client, expr, inputs, id, &error));
       g_assert_no_error (error);
     }
   g_assert_true (rthunk_client_flush (client, &error));
@@ -1417,7 +1492,7 @@ test_queue_past_one_frame (void)
 
       g_hash_table_replace (inputs, (gpointer) "i", rthunk_value_new_int (k));
       rthunk_client_random_id (id);
-      g_ptr_array_add (values, rthunk_client_enqueue (client, expr, inputs, id, NULL, NULL, NULL, &error));
+      g_ptr_array_add (values, enqueue_value (client, expr, inputs, id, &error));
       g_assert_no_error (error);
     }
   g_assert_cmpuint (rthunk_client_get_queued (client), ==, n);
@@ -1451,14 +1526,14 @@ queue_then_fail (gpointer data)
   guint8 id[RTHUNK_CLIENT_ID_LEN];
 
   rthunk_client_random_id (id);
-  value = rthunk_client_enqueue (client, good, NULL, id, NULL, NULL, NULL, &error);
+  value = enqueue_value (client, good, NULL, id, &error);
   g_assert_no_error (error);
   g_assert_true (rthunk_client_flush (client, &error));
   forced = rthunk_value_force (value, &error);
   g_assert_no_error (error);
   g_assert_cmpint (rthunk_value_get_int (forced), ==, 3);
   rthunk_client_random_id (id);
-  none = rthunk_client_enqueue (client, bad, NULL, id, NULL, NULL, NULL, &error);
+  none = enqueue_value (client, bad, NULL, id, &error);
   g_assert_null (none);
   g_assert_error (error, RTHUNK_ERROR, RTHUNK_ERROR_TYPE_MISMATCH);
   return NULL;
@@ -1496,7 +1571,7 @@ test_queue_server_dies (void)
       guint8 id[RTHUNK_CLIENT_ID_LEN];
 
       rthunk_client_random_id (id);
-      g_ptr_array_add (values, rthunk_client_enqueue (client, expr, NULL, id, NULL, NULL, NULL, &error));
+      g_ptr_array_add (values, enqueue_value (client, expr, NULL, id, &error));
       g_assert_no_error (error);
     }
   g_assert_false (rthunk_client_flush (client, &error));
@@ -1535,6 +1610,7 @@ main (int    argc,
   g_test_add_func ("/client-codec/inputs/round-trip", test_inputs_round_trip);
   g_test_add_func ("/client-codec/inputs/pending", test_inputs_pending);
   g_test_add_func ("/client-codec/batch/values-and-failures", test_batch);
+  g_test_add_func ("/client-codec/batch/from-threads", test_batch_from_threads);
   g_test_add_func ("/client-codec/await/many", test_await_many);
   g_test_add_func ("/client-codec/errors/missing-definitions", test_missing_definitions);
   g_test_add_func ("/client-codec/errors/definition-chain", test_definition_chain);

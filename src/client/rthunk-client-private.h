@@ -122,13 +122,14 @@ void         rthunk_client_random_id   (guint8                 id[RTHUNK_CLIENT_
 char        *rthunk_client_thunk_label (RthunkClient          *self,
                                         const guint8          *id,
                                         gsize                  id_len);
-RthunkValue *rthunk_client_enqueue     (RthunkClient          *self,
+gboolean     rthunk_client_enqueue     (RthunkClient          *self,
                                         RthunkNode            *expr,
                                         GHashTable            *inputs,
                                         const guint8          *thunk_id,
                                         RthunkClientSentFunc   func,
                                         gpointer               data,
                                         GDestroyNotify         destroy,
+                                        RthunkValue          **value,
                                         GError               **error);
 guint        rthunk_client_get_queued  (RthunkClient          *self);
 /* How many shapes the memo of checked expressions holds

@@ -51,7 +51,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RequestBuffer, request_buffer_give)
 typedef struct
 {
   guint len;                    /* its EvalRequest struct's, in outbox_bytes */
-  RthunkValue *value;           /* the pending value given out */
+  RthunkValue *value;           /* the pending value given out; for a
+                                   member of a submitBatch, NULL until it
+                                   is reported (report_sent()) */
+  RthunkType *type;             /* what it was checked as (nullable) */
+  guint8 id[RTHUNK_CLIENT_ID_LEN];
   RthunkClientSentFunc func;
   gpointer data;
   GDestroyNotify destroy;
@@ -63,7 +67,8 @@ queued_clear (gpointer data)
 {
   Queued *queued = data;
 
-  rthunk_value_unref (queued->value);
+  g_clear_pointer (&queued->value, rthunk_value_unref);
+  g_clear_pointer (&queued->type, rthunk_type_unref);
   if (queued->destroy != NULL)
     queued->destroy (queued->data);
 }
@@ -121,7 +126,11 @@ batch_head (GByteArray *out)
 
 /* Type-checks @expr and queues its submission under @thunk_id (from
  * rthunk_client_random_id(): the server refuses an id in use);
- * returns its pending value at once. Each time RTHUNK_CLIENT_SEND_AT
+ * its pending value is made at once, and *@value holds a reference. With
+ * @value %NULL (a submitBatch's member, whose value nobody sees before
+ * the flush), report_sent() makes it when the reply is read, and a
+ * pending one only when the server did not finish it inline; @func is
+ * then told that value, finished or pending. Each time RTHUNK_CLIENT_SEND_AT
  * submissions are queued they are sent, in a submitBatch frame, without
  * waiting for the reply (unless a flush is under way in another thread);
  * rthunk_client_flush() sends the rest and reads every reply. @func is
@@ -131,7 +140,7 @@ batch_head (GByteArray *out)
  * when it is running there (it is then a pending value like any other).
  * Requests that name the queued thunks may be queued or submitted before
  * the flush: they are sent after them. */
-RthunkValue *
+gboolean
 rthunk_client_enqueue (RthunkClient          *self,
                        RthunkNode            *expr,
                        GHashTable            *inputs,
@@ -139,6 +148,7 @@ rthunk_client_enqueue (RthunkClient          *self,
                        RthunkClientSentFunc   func,
                        gpointer               data,
                        GDestroyNotify         destroy,
+                       RthunkValue          **value,
                        GError               **error)
 {
   g_autoptr(RthunkCatalog) catalog = NULL;
@@ -147,26 +157,28 @@ rthunk_client_enqueue (RthunkClient          *self,
    * in use: forcing an input may queue another submission) */
   g_autoptr(RequestBuffer) request = rthunk_client_scratch_bytes (&scratch_request, 512);
   DefHasher h = { NULL, };
-  RthunkValue *value;
   gboolean send_now;
   Queued queued;
 
   if ((catalog = rthunk_client_dup_catalog (self)) == NULL &&
       (!rthunk_client_connect_run (self, FALSE, NULL, error) || (catalog = rthunk_client_dup_catalog (self)) == NULL))
-    return NULL;
+    return FALSE;
   if (!rthunk_client_build_request (self, catalog, expr, inputs, &h, rthunk_client_no_closure (), FALSE, request, &type, error))
-    return NULL;
+    return FALSE;
   rthunk_codec_put_field (request, RTHUNK_CODEC_STRING, 5);
   rthunk_codec_put_binary (request, thunk_id, RTHUNK_CLIENT_ID_LEN);
   rthunk_codec_put_stop (request);
   queued = (Queued) {
     .len = request->len,
-    .value = rthunk_client_new_pending (self, thunk_id, RTHUNK_CLIENT_ID_LEN, type, FALSE),
+    .value = value != NULL ? rthunk_client_new_pending (self, thunk_id, RTHUNK_CLIENT_ID_LEN, type, FALSE) : NULL,
+    .type = g_steal_pointer (&type),
     .func = func,
     .data = data,
     .destroy = destroy,
   };
-  value = rthunk_value_ref (queued.value);
+  memcpy (queued.id, thunk_id, RTHUNK_CLIENT_ID_LEN);
+  if (value != NULL)
+    *value = rthunk_value_ref (queued.value);
   g_mutex_lock (&self->outbox_lock);
   g_array_append_val (self->outbox, queued);
   if (self->outbox_bytes->len == 0)
@@ -180,7 +192,7 @@ rthunk_client_enqueue (RthunkClient          *self,
       send_queued (self);
       g_mutex_unlock (&self->flush_lock);
     }
-  return value;
+  return TRUE;
 }
 
 /* How many submissions are queued. */
@@ -253,6 +265,7 @@ report_sent (RthunkClient *self,
       ThunkReport *report = answers != NULL && k < answers->len ? &g_array_index (answers, ThunkReport, k) : NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = failure != NULL ? g_error_copy (failure) : NULL;
+      gboolean made_now = queued->value == NULL;
 
       if (error == NULL && report == NULL)
         error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
@@ -262,8 +275,11 @@ report_sent (RthunkClient *self,
       else if (error == NULL && report->state >= RTHUNK_WIRE_THUNK_STATE_DONE &&
                (queued->func != NULL || report->state != RTHUNK_WIRE_THUNK_STATE_DONE) &&
                !rthunk_client_error_is_too_large (report->error))
-        value = rthunk_client_report_outcome (self, report, rthunk_client_remote_handle (queued->value)->type,
-                                              &error);
+        value = rthunk_client_report_outcome (self, report, queued->type, &error);
+      /* a submitBatch's member: a pending value only if it did not finish */
+      if (made_now)
+        queued->value = value != NULL ? rthunk_value_ref (value)
+                                      : rthunk_client_new_pending (self, queued->id, RTHUNK_CLIENT_ID_LEN, queued->type, FALSE);
       if (error != NULL)
         {
           RemoteHandle *handle = rthunk_value_get_handle (queued->value);
@@ -273,8 +289,9 @@ report_sent (RthunkClient *self,
             handle->send_error = g_error_copy (error);
           g_mutex_unlock (&self->outbox_lock);
         }
+      /* a batch's member is told the value made for it, pending or not */
       if (queued->func != NULL)
-        queued->func (value, error, queued->data);
+        queued->func (made_now ? queued->value : value, error, queued->data);
     }
 }
 
@@ -467,7 +484,8 @@ value_unref0 (gpointer value)
     rthunk_value_unref (value);
 }
 
-/* A batch member finished inline: its slot gets the value. */
+/* A batch member was reported: its slot gets the value made for it,
+ * finished, or pending (forcing it reports a refusal). */
 static void
 batch_member_sent (RthunkValue  *value,
                    const GError *error,
@@ -475,11 +493,8 @@ batch_member_sent (RthunkValue  *value,
 {
   RthunkValue **slot = data;
 
-  if (value != NULL)
-    {
-      g_clear_pointer (slot, rthunk_value_unref);
-      *slot = rthunk_value_ref (value);
-    }
+  g_assert (*slot == NULL);
+  *slot = rthunk_value_ref (value);
 }
 
 GPtrArray *
@@ -496,29 +511,28 @@ rthunk_client_submit_batch_run (RthunkClient  *self,
   /* what was queued before is not part of this batch */
   if (!rthunk_client_flush (self, error))
     return NULL;
+  /* each member's value is made when its reply is read (a flush here, or
+   * another thread's), pending only if the server did not finish it:
+   * nobody sees one before the flush below, which reads every reply */
   for (guint k = 0; k < exprs->len; k++)
     {
       guint8 id[RTHUNK_CLIENT_ID_LEN];
-      RthunkValue *value;
 
       rthunk_client_random_id (id);
-      g_ptr_array_add (values, NULL);
-      value = rthunk_client_enqueue (self, g_ptr_array_index (exprs, k), inputs, id, batch_member_sent,
-                                     &values->pdata[k], NULL, error);
-      if (value == NULL)
+      g_ptr_array_add (values, NULL);   /* reserved: the slot stays where it is */
+      if (!rthunk_client_enqueue (self, g_ptr_array_index (exprs, k), inputs, id, batch_member_sent, &values->pdata[k],
+                                  NULL, NULL, error))
         {
           /* those before it are queued: they leave, and are not waited for */
           g_prefix_error (error, _("expression %u of the batch: "), k);
           rthunk_client_flush (self, NULL);
           return NULL;
         }
-      if (values->pdata[k] == NULL)
-        values->pdata[k] = value;
-      else
-        rthunk_value_unref (value);     /* another thread's flush answered it already */
     }
   if (!rthunk_client_flush (self, error))
     return NULL;
+  for (guint k = 0; k < values->len; k++)
+    g_assert (values->pdata[k] != NULL);
   return g_steal_pointer (&values);
 }
 

@@ -435,7 +435,7 @@ enqueue (RthunkSession  *self,
   g_autofree char *label = NULL;
   g_autoptr(RthunkThunk) thunk = NULL;
   SessionQueued *q;
-  RthunkValue *origin;
+  RthunkValue *origin = NULL;
 
   rthunk_client_random_id (id);
   label = rthunk_client_thunk_label (server->client, id, sizeof id);
@@ -445,9 +445,8 @@ enqueue (RthunkSession  *self,
   q = g_new0 (SessionQueued, 1);
   q->thunk = g_object_ref (thunk);
   q->collector = rthunk_collector_ref (server->collector);
-  origin = rthunk_client_enqueue (server->client, expr, inputs, id, session_queued_sent, q,
-                                  session_queued_free, error);
-  if (origin == NULL)
+  if (!rthunk_client_enqueue (server->client, expr, inputs, id, session_queued_sent, q, session_queued_free, &origin,
+                              error))
     {
       session_queued_free (q);
       return NULL;
