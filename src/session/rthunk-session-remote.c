@@ -442,9 +442,10 @@ enqueue (RthunkSession  *self,
   thunk = rthunk_thunk_new_in_context (g_steal_pointer (&label), rthunk_client_get_server_name (server->client), id, sizeof id,
                                        self->context);
   /* a flush (here or in another thread) frees @q once it reported */
-  q = g_new0 (SessionQueued, 1);
-  q->thunk = g_object_ref (thunk);
-  q->collector = rthunk_collector_ref (server->collector);
+  /* filled, not zeroed: glibc's calloc takes its arena's lock (one a
+   * pending value) */
+  q = g_new (SessionQueued, 1);
+  *q = (SessionQueued) { g_object_ref (thunk), rthunk_collector_ref (server->collector) };
   if (!rthunk_client_enqueue (server->client, expr, inputs, id, session_queued_sent, q, session_queued_free, &origin,
                               error))
     {
