@@ -139,8 +139,9 @@ force_remote (gpointer   data,
 static const char *
 label_server (RthunkClient *self)
 {
-  return rthunk_client_get_server_name (self) != NULL
-    ? rthunk_client_get_server_name (self) : rthunk_client_get_address (self);
+  const char *name = rthunk_client_get_server_name (self);
+
+  return name != NULL ? name : rthunk_client_get_address (self);
 }
 
 /* The bytes of the label of thunk @id on @server, its final NUL included. */

@@ -44,6 +44,8 @@ struct _RthunkClient
 
   GMutex lock;                  /* the fields below */
   char *server_name;
+  GPtrArray *old_server_names;  /* names it announced before (nullable): a
+                                   reader of server_name holds no lock */
   char **capabilities;
   char **fetches_from;          /* servers it fetches inputs from (patterns) */
   guint load;

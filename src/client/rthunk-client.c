@@ -128,7 +128,9 @@ rthunk_client_finalize (GObject *object)
 {
   RthunkClient *self = RTHUNK_CLIENT (object);
 
-  /* a queued submission holds its client: none is left here, nor in flight */
+  /* a queued submission's pending value holds its client, and a
+   * submitBatch (whose members have none until their replies are read)
+   * flushes before it returns: none is left here, nor in flight */
   g_array_unref (self->outbox);
   g_byte_array_unref (self->outbox_bytes);
   g_clear_error (&self->refused);
@@ -140,6 +142,7 @@ rthunk_client_finalize (GObject *object)
   g_clear_pointer (&self->pool, rthunk_pool_free);
   g_clear_object (&self->catalog);
   g_free (self->server_name);
+  g_clear_pointer (&self->old_server_names, g_ptr_array_unref);
   g_strfreev (self->capabilities);
   g_strfreev (self->fetches_from);
   g_free (self->token);
@@ -419,9 +422,15 @@ store_info (RthunkClient         *self,
   g_auto(GStrv) fetches_from = valid_strings (info->fetchesFrom);
 
   g_mutex_lock (&self->lock);
+  /* the old name stays valid as long as the client: a thunk's label is
+   * made from it without the lock (rthunk_client_get_server_name()) */
   if (g_strcmp0 (self->server_name, name) != 0)
     {
-      rthunk_set_str (&self->server_name, name);
+      if (self->server_name != NULL && self->old_server_names == NULL)
+        self->old_server_names = g_ptr_array_new_with_free_func (g_free);
+      if (self->server_name != NULL)
+        g_ptr_array_add (self->old_server_names, g_steal_pointer (&self->server_name));
+      g_atomic_pointer_set (&self->server_name, g_strdup (name));
     }
   if (self->capabilities == NULL || !g_strv_equal ((const char *const *) self->capabilities,
                                                    (const char *const *) capabilities))
@@ -642,7 +651,9 @@ rthunk_client_connect (RthunkClient  *client,
  * rthunk_client_get_server_name:
  * @client: a connected client
  *
- * Gives the name the server announced when the client connected.
+ * Gives the name the server announced when the client connected. Any
+ * thread may ask; a name it announced before stays valid as long as the
+ * client.
  *
  * Returns: (transfer none) (nullable): the name the server gave itself
  *
@@ -653,7 +664,7 @@ rthunk_client_get_server_name (RthunkClient *client)
 {
   g_return_val_if_fail (RTHUNK_IS_CLIENT (client), NULL);
 
-  return client->server_name;
+  return g_atomic_pointer_get (&client->server_name);
 }
 
 /**
