@@ -1270,6 +1270,34 @@ test_thunk_origin_dropped (void)
   g_assert_cmpstr (rthunk_value_get_name (pending), ==, "#a1b2 @alpha");
 }
 
+/* A queued submission's origin may be given twice, in either order: by
+ * the flush that read its reply (even in another thread) and by the
+ * thread that queued it. The first is kept, until the thunk finishes;
+ * one given after the finish is dropped at once. */
+static void
+test_thunk_origin_given_twice (void)
+{
+  g_autoptr(RthunkThunk) thunk = rthunk_thunk_new ("#twice");
+  g_autoptr(RthunkThunk) done = rthunk_thunk_new ("#done");
+  g_autoptr(RthunkValue) answer = rthunk_value_new_int (42);
+  g_autoptr(RthunkValue) held = NULL;
+  gboolean first_freed = FALSE, second_freed = FALSE, late_freed = FALSE;
+  RthunkValue *first = rthunk_value_new_pending ("#twice", &first_freed, never_forced, mark_freed);
+
+  rthunk_thunk_take_origin (thunk, first);
+  rthunk_thunk_take_origin (thunk, rthunk_value_new_pending ("#twice", &second_freed, never_forced, mark_freed));
+  g_assert_true (second_freed);
+  g_assert_false (first_freed);
+  held = rthunk_thunk_dup_origin (thunk);
+  g_assert_true (held == first);
+  g_clear_pointer (&held, rthunk_value_unref);
+
+  rthunk_thunk_return_value (done, answer);
+  rthunk_thunk_take_origin (done, rthunk_value_new_pending ("#done", &late_freed, never_forced, mark_freed));
+  g_assert_true (late_freed);
+  g_assert_null (rthunk_thunk_dup_origin (done));
+}
+
 typedef struct
 {
   RthunkThunk *thunk;
@@ -1414,6 +1442,7 @@ main (int    argc,
   g_test_add_func ("/session/thunk/threads", test_thunk_threads);
   g_test_add_func ("/session/thunk/one-source", test_thunk_one_source);
   g_test_add_func ("/session/thunk/origin-dropped", test_thunk_origin_dropped);
+  g_test_add_func ("/session/thunk/origin-given-twice", test_thunk_origin_given_twice);
   g_test_add_func ("/session/api/invoke-thread", test_session_invoke_thread);
   return g_test_run ();
 }

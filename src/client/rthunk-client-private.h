@@ -111,7 +111,13 @@ GPtrArray         *rthunk_client_submit_batch_run (RthunkClient       *self,
  * map fanning out) goes out while it is made. */
 #define RTHUNK_CLIENT_SEND_AT 64
 
-typedef void (*RthunkClientSentFunc) (RthunkValue  *value,
+/* How a queued submission went, told when its reply is read: @made is
+ * the value made for it (the pending one given out, or for a submitBatch
+ * member the finished or pending one made then); @value its value when
+ * the server finished it inline, @error why it was refused, or neither
+ * when it runs there. */
+typedef void (*RthunkClientSentFunc) (RthunkValue  *made,
+                                      RthunkValue  *value,
                                       const GError *error,
                                       gpointer      user_data);
 

@@ -265,7 +265,6 @@ report_sent (RthunkClient *self,
       ThunkReport *report = answers != NULL && k < answers->len ? &g_array_index (answers, ThunkReport, k) : NULL;
       g_autoptr(RthunkValue) value = NULL;
       g_autoptr(GError) error = failure != NULL ? g_error_copy (failure) : NULL;
-      gboolean made_now = queued->value == NULL;
 
       if (error == NULL && report == NULL)
         error = g_error_new (RTHUNK_ERROR, RTHUNK_ERROR_PROTOCOL,
@@ -277,7 +276,7 @@ report_sent (RthunkClient *self,
                !rthunk_client_error_is_too_large (report->error))
         value = rthunk_client_report_outcome (self, report, queued->type, &error);
       /* a submitBatch's member: a pending value only if it did not finish */
-      if (made_now)
+      if (queued->value == NULL)
         queued->value = value != NULL ? rthunk_value_ref (value)
                                       : rthunk_client_new_pending (self, queued->id, RTHUNK_CLIENT_ID_LEN, queued->type, FALSE);
       if (error != NULL)
@@ -289,9 +288,8 @@ report_sent (RthunkClient *self,
             handle->send_error = g_error_copy (error);
           g_mutex_unlock (&self->outbox_lock);
         }
-      /* a batch's member is told the value made for it, pending or not */
       if (queued->func != NULL)
-        queued->func (made_now ? queued->value : value, error, queued->data);
+        queued->func (queued->value, value, error, queued->data);
     }
 }
 
@@ -487,14 +485,15 @@ value_unref0 (gpointer value)
 /* A batch member was reported: its slot gets the value made for it,
  * finished, or pending (forcing it reports a refusal). */
 static void
-batch_member_sent (RthunkValue  *value,
+batch_member_sent (RthunkValue  *made,
+                   RthunkValue  *value,
                    const GError *error,
                    gpointer      data)
 {
   RthunkValue **slot = data;
 
   g_assert (*slot == NULL);
-  *slot = rthunk_value_ref (value);
+  *slot = rthunk_value_ref (made);
 }
 
 GPtrArray *
@@ -548,8 +547,8 @@ rthunk_client_submit_batch_run (RthunkClient  *self,
  * Checks every expression, then submits them all in submitBatch frames
  * (several if there are more than 1000). When one does not check, the
  * call fails with its error; those before it are sent all the same. An
- * expression may read a pending value that an earlier
- * one of the batch gave: it travels as a reference to that thunk.
+ * input may be a pending value of this client's (from an earlier
+ * submission): it travels as a reference to that thunk.
  *
  * Returns: (transfer container) (element-type RthunkValue) (nullable): a
  *   value for each expression, in order: finished, or pending (forcing it

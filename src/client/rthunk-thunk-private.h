@@ -55,10 +55,11 @@ void         rthunk_thunk_set_deadline   (RthunkThunk  *thunk,
  * for (a session makes a thunk of its own for each): while @thunk runs, a
  * remote expression that reads it sends this one instead, which travels
  * as a reference to the thunk (promise pipelining).  Set once, with
- * rthunk_thunk_take_origin() (which takes @origin), before the thunk is
- * shared; dropped when the thunk finishes, so any thread that reads it
- * takes a reference, under the thunk's lock (rthunk_thunk_dup_origin()).
- * %NULL when there is none, or no longer. */
+ * rthunk_thunk_take_origin() (which takes @origin: a second one, or one
+ * for a thunk that finished already, is dropped); dropped when the thunk
+ * finishes, so any thread that reads it takes a reference, under the
+ * thunk's lock (rthunk_thunk_dup_origin()). %NULL when there is none, or
+ * no longer. */
 void         rthunk_thunk_take_origin    (RthunkThunk  *thunk,
                                           RthunkValue  *origin);
 RthunkValue *rthunk_thunk_dup_origin     (RthunkThunk  *thunk) G_GNUC_WARN_UNUSED_RESULT;

@@ -892,9 +892,13 @@ rthunk_thunk_take_origin (RthunkThunk *thunk,
                           RthunkValue *origin)
 {
   g_mutex_lock (&thunk->lock);
-  g_assert (thunk->origin == NULL);
-  thunk->origin = origin;
+  /* given once: a queued submission's may come from the flush that read
+   * its reply and from the thread that queued it, in either order; a
+   * finished thunk needs none */
+  if (thunk->origin == NULL && thunk->state < RTHUNK_THUNK_DONE)
+    thunk->origin = g_steal_pointer (&origin);
   g_mutex_unlock (&thunk->lock);
+  g_clear_pointer (&origin, rthunk_value_unref);
 }
 
 /* Replaces the label, e.g. with the server that computed the value after

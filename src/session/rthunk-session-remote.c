@@ -408,12 +408,17 @@ session_queued_free (gpointer data)
 /* How a queued submission went: finished inline, refused, or running (the
  * server's collector long-polls for it from now on). */
 static void
-session_queued_sent (RthunkValue  *value,
+session_queued_sent (RthunkValue  *made,
+                     RthunkValue  *value,
                      const GError *error,
                      gpointer      data)
 {
   SessionQueued *q = data;
 
+  /* another thread's flush may read the reply before enqueue() has given
+   * the thunk its origin: given here, the collector checks a value it
+   * polls against the origin's type (see rthunk_thunk_take_origin()) */
+  rthunk_thunk_take_origin (q->thunk, rthunk_value_ref (made));
   if (error != NULL)
     rthunk_thunk_return_error (q->thunk, error);
   else if (value != NULL)
