@@ -522,7 +522,8 @@ rthunk_client_submit_batch_run (RthunkClient  *self,
       if (!rthunk_client_enqueue (self, g_ptr_array_index (exprs, k), inputs, id, batch_member_sent, &values->pdata[k],
                                   NULL, NULL, error))
         {
-          /* those before it are queued: they leave, and are not waited for */
+          /* those before it are queued: they leave, and the flush reads
+           * their replies (into @values' slots) before @values goes */
           g_prefix_error (error, _("expression %u of the batch: "), k);
           rthunk_client_flush (self, NULL);
           return NULL;
