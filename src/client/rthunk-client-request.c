@@ -392,7 +392,8 @@ rthunk_client_definition_closure (DefHasher   *h,
   path = g_array_new (FALSE, FALSE, sizeof (ClosureStep));
   g_array_set_clear_func (path, closure_step_clear);
   g_array_append_val (path, root);
-  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* its names are the steps' (freed after it: path, then order) */
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
   while (h->error == NULL && path->len > 0)
     {
       ClosureStep *top = &g_array_index (path, ClosureStep, path->len - 1);
@@ -410,8 +411,8 @@ rthunk_client_definition_closure (DefHasher   *h,
       use = g_ptr_array_index (top->uses, top->next++);
       if (g_hash_table_contains (seen, use))
         continue;
-      g_hash_table_add (seen, g_strdup (use));
       next = (ClosureStep) { g_strdup (use), definition_uses (h, use), 0 };
+      g_hash_table_add (seen, next.name);
       g_array_append_val (path, next);
     }
   if (h->error != NULL)

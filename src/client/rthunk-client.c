@@ -426,10 +426,12 @@ store_info (RthunkClient         *self,
    * made from it without the lock (rthunk_client_get_server_name()) */
   if (g_strcmp0 (self->server_name, name) != 0)
     {
-      if (self->server_name != NULL && self->old_server_names == NULL)
-        self->old_server_names = g_ptr_array_new_with_free_func (g_free);
       if (self->server_name != NULL)
-        g_ptr_array_add (self->old_server_names, g_steal_pointer (&self->server_name));
+        {
+          if (self->old_server_names == NULL)
+            self->old_server_names = g_ptr_array_new_with_free_func (g_free);
+          g_ptr_array_add (self->old_server_names, g_steal_pointer (&self->server_name));
+        }
       g_atomic_pointer_set (&self->server_name, g_strdup (name));
     }
   if (self->capabilities == NULL || !g_strv_equal ((const char *const *) self->capabilities,

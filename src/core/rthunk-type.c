@@ -570,28 +570,31 @@ row_find (Row        *row,
   return NULL;
 }
 
-gboolean
-rthunk_type_is_generic (RthunkType *type)
+/* Whether a variable occurs in @type: any, or with @generic_only one
+ * quantified (RTHUNK_TYPE_GENERIC). */
+static gboolean
+has_var (RthunkType *type,
+         gboolean    generic_only)
 {
   type = rthunk_type_prune (type);
   if (type->kind == RTHUNK_TYPE_VAR)
-    return type->level == RTHUNK_TYPE_GENERIC;
+    return !generic_only || type->level == RTHUNK_TYPE_GENERIC;
   for (guint k = 0; k < type->n_children; k++)
-    if (rthunk_type_is_generic (type->children[k]))
+    if (has_var (type->children[k], generic_only))
       return TRUE;
   return FALSE;
 }
 
 gboolean
+rthunk_type_is_generic (RthunkType *type)
+{
+  return has_var (type, TRUE);
+}
+
+gboolean
 rthunk_type_is_ground (RthunkType *type)
 {
-  type = rthunk_type_prune (type);
-  if (type->kind == RTHUNK_TYPE_VAR)
-    return FALSE;
-  for (guint k = 0; k < type->n_children; k++)
-    if (!rthunk_type_is_ground (type->children[k]))
-      return FALSE;
-  return TRUE;
+  return !has_var (type, FALSE);
 }
 
 typedef struct
